@@ -1,0 +1,27 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { GantryError, describeError } from '../errors.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node's parseArgs with gantry's error style: unknown or malformed flags name the fix. */
+export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true as const });
+  } catch (err) {
+    throw new GantryError(`gantry ${command}: ${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '')}; see \`gantry ${command} --help\``);
+  }
+}
+
+export function intArg(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new GantryError(`--${name} must be a whole number >= ${min}, got "${value}"`);
+  return n;
+}
+
+export function numberArg(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new GantryError(`--${name} must be a number, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,46 @@
+import { GantryError, describeError } from '../errors.ts';
+import { ARITH_HELP, INTERPOLATE_HELP, SAMPLE_HELP, arithCommand, interpolateCommand, sampleCommand } from './explore.ts';
+import { BENCH_HELP, benchCommand } from './bench.ts';
+import { TRAIN_HELP, trainCommand } from './train.ts';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  train: { run: trainCommand, help: TRAIN_HELP },
+  sample: { run: sampleCommand, help: SAMPLE_HELP },
+  interpolate: { run: interpolateCommand, help: INTERPOLATE_HELP },
+  arith: { run: arithCommand, help: ARITH_HELP },
+  bench: { run: benchCommand, help: BENCH_HELP },
+};
+
+const USAGE = `gantry — train, evaluate and explore generative image models
+
+${Object.values(COMMANDS).map((c) => c.help.split('\n')[0]).join('\n')}
+
+Run \`gantry <command> --help\` for details. Start with: gantry train dcgan --steps 500 --out runs/first`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`gantry: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof GantryError) {
+      process.stderr.write(`gantry ${name}: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`gantry ${name}: internal error: ${describeError(err)}\n${(err as Error)?.stack ?? ''}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { GantryError, describeError } from '../errors.ts';
+import { initEngine, type Device } from '../engine/index.ts';
+import { FAMILIES } from '../models/index.ts';
+import { train } from '../train/trainer.ts';
+import { validateRunConfig } from '../train/run-config.ts';
+import { intArg, parseCommandArgs } from './args.ts';
+
+export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]
+                      [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume]
+
+Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
+Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR
+--config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
+--resume continues the run in --out from its last checkpoint (the folder's config.json rules).`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs('train', argv, {
+    data: { type: 'string' },
+    config: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    out: { type: 'string' },
+    device: { type: 'string' },
+    seed: { type: 'string' },
+    resume: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  }, true);
+  if (values.steps && values.epochs) throw new GantryError('gantry train: give --steps or --epochs, not both');
+  const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
+  if (!out) throw new GantryError(`gantry train: name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
+  await initEngine({ device: (values.device ?? 'cpu') as Device });
+  const steps = intArg('steps', values.steps, 1);
+  const batch = intArg('batch', values.batch, 1);
+  const epochs = intArg('epochs', values.epochs, 1);
+
+  if (values.resume) {
+    const result = await train({ outDir: out, resume: true, overrides: { steps }, quiet: values.quiet });
+    report(result.runDir, result.step, result.losses);
+    return;
+  }
+  const familyName = positionals[0];
+  if (!familyName) throw new GantryError(`gantry train: name a family: ${Object.keys(FAMILIES).join(', ')}`);
+  if (positionals.length > 1) throw new GantryError(`gantry train: unexpected argument "${positionals[1]}"`);
+  let fileConfig: Record<string, unknown> = {};
+  if (values.config) {
+    try {
+      fileConfig = JSON.parse(readFileSync(values.config, 'utf8'));
+    } catch (err) {
+      throw new GantryError(`cannot read config ${values.config}: ${describeError(err)}`);
+    }
+    if (typeof fileConfig !== 'object' || fileConfig === null || Array.isArray(fileConfig)) throw new GantryError(`config ${values.config} must hold a JSON object`);
+  }
+  const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
+  if (steps !== undefined) trainSection.steps = steps;
+  if (batch !== undefined) trainSection.batch = batch;
+  const raw = {
+    ...fileConfig,
+    family: familyName,
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    ...(values.seed !== undefined ? { seed: intArg('seed', values.seed) } : {}),
+    train: trainSection,
+  };
+  const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
+  const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
+  report(result.runDir, result.step, result.losses);
+}
+
+function report(runDir: string, step: number, losses: Record<string, number>): void {
+  const l = Object.entries(losses).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ');
+  process.stdout.write(`${runDir}: step ${step}${l ? ' ' + l : ''}\n`);
+}

@@ -1,0 +1,32 @@
+/**
+ * An in-memory image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels.
+ * Sources convert their files to this; batches convert to [-1, 1] floats only when drawn.
+ */
+export interface ImageDataset {
+  /** Where it came from, for messages ("mnist", "cifar10:/data/cifar"). */
+  name: string;
+  n: number;
+  height: number;
+  width: number;
+  channels: number;
+  pixels: Uint8Array;
+  labels: Int32Array | null;
+  classNames: string[] | null;
+}
+
+export function imageBytes(ds: ImageDataset): number {
+  return ds.height * ds.width * ds.channels;
+}
+
+/** The dataset restricted to the given indices (a copy). */
+export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
+  const size = imageBytes(ds);
+  const pixels = new Uint8Array(indices.length * size);
+  const labels = ds.labels ? new Int32Array(indices.length) : null;
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i];
+    pixels.set(ds.pixels.subarray(j * size, (j + 1) * size), i * size);
+    if (labels && ds.labels) labels[i] = ds.labels[j];
+  }
+  return { ...ds, name, n: indices.length, pixels, labels };
+}

@@ -1,0 +1,50 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { readImageFile } from '../io/image.ts';
+import type { ImageDataset } from './dataset.ts';
+import { fitImage } from './transform.ts';
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+
+function listImages(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * `folder:DIR`: PNG/JPEG images, each resized (shorter side) and centre-cropped to size x size.
+ * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
+ */
+export function loadImageFolder(dir: string, size: number, channels: number): ImageDataset {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`folder: ${dir} is not a folder`);
+  const classDirs = readdirSync(dir)
+    .filter((f) => statSync(join(dir, f)).isDirectory())
+    .sort()
+    .filter((f) => listImages(join(dir, f)).length > 0);
+  const files: string[] = [];
+  const labels: number[] = [];
+  if (classDirs.length > 0) {
+    classDirs.forEach((c, k) => {
+      for (const f of listImages(join(dir, c))) {
+        files.push(f);
+        labels.push(k);
+      }
+    });
+  } else {
+    files.push(...listImages(dir));
+  }
+  if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders`);
+  const per = size * size * channels;
+  const pixels = new Uint8Array(files.length * per);
+  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
+  return {
+    name: `folder:${dir}`,
+    n: files.length, height: size, width: size, channels,
+    pixels,
+    labels: classDirs.length > 0 ? Int32Array.from(labels) : null,
+    classNames: classDirs.length > 0 ? classDirs : null,
+  };
+}

@@ -1,0 +1,75 @@
+import { GantryError } from '../errors.ts';
+import { loadCifar10 } from './cifar10.ts';
+import type { ImageDataset } from './dataset.ts';
+import { loadImageFolder } from './folder.ts';
+import { loadEmbeddedMnist } from './mnist.ts';
+import { loadMnistIdx } from './mnist-idx.ts';
+import { reshapeDataset } from './transform.ts';
+
+export type { ImageDataset } from './dataset.ts';
+
+export interface DataSpec {
+  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder';
+  path: string | null;
+  /** `?key=value&...` after the path, e.g. `cifar10:DIR?classes=automobile,airplane`. */
+  options: Record<string, string>;
+}
+
+const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder'] as const;
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b] or folder:DIR';
+
+export function parseDataSpec(spec: string): DataSpec {
+  const colon = spec.indexOf(':');
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  let rest = colon < 0 ? '' : spec.slice(colon + 1);
+  if (!(KINDS as readonly string[]).includes(kind)) throw new GantryError(`unknown data source "${spec}"; ${SPEC_HELP}`);
+  const options: Record<string, string> = {};
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    for (const pair of rest.slice(q + 1).split('&').filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq < 0) throw new GantryError(`data source "${spec}": option "${pair}" should be key=value`);
+      options[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    rest = rest.slice(0, q);
+  }
+  const needsPath = kind !== 'mnist';
+  if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [] };
+  for (const key of Object.keys(options)) {
+    if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
+  }
+  return { kind: kind as DataSpec['kind'], path: needsPath ? rest : null, options };
+}
+
+export interface FitOptions {
+  /** Square size the model wants. */
+  size: number;
+  /** Channel count the model wants; 0 keeps the data's own. */
+  channels: number;
+}
+
+/**
+ * Opens a data SPEC and fits its images to the model: MNIST's 28x28 digits are padded (never
+ * stretched) to 32, then resized if the model is larger; other sources are resized and centre-cropped.
+ */
+export function openDataset(spec: string, fit: FitOptions): ImageDataset {
+  const s = parseDataSpec(spec);
+  let ds: ImageDataset;
+  switch (s.kind) {
+    case 'mnist':
+      ds = loadEmbeddedMnist();
+      break;
+    case 'mnist-idx':
+      ds = loadMnistIdx(s.path!);
+      break;
+    case 'cifar10':
+      ds = loadCifar10(s.path!, s.options.classes ? s.options.classes.split(',') : null);
+      break;
+    case 'folder':
+      return loadImageFolder(s.path!, fit.size, fit.channels || 3);
+  }
+  const channels = fit.channels || ds.channels;
+  if (ds.height === 28 && fit.size > 28) ds = reshapeDataset(ds, 32, channels, 'pad');
+  return reshapeDataset(ds, fit.size, channels);
+}

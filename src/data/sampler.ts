@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
+import { imageBytes, type ImageDataset } from './dataset.ts';
+import type { Batch } from '../models/family.ts';
+
+/**
+ * Shuffled batches as a pure function of (seed, step): epoch e uses permutation e of the seed, and the
+ * last incomplete batch of an epoch is dropped. A resumed run therefore sees exactly the batches an
+ * uninterrupted one would, with no iterator state to save.
+ */
+export class BatchSampler {
+  readonly batchesPerEpoch: number;
+  private cachedEpoch = -1;
+  private order: Int32Array = new Int32Array(0);
+
+  constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number) {
+    if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; lower --batch`);
+    this.batchesPerEpoch = Math.floor(data.n / batchSize);
+  }
+
+  indicesAt(step: number): Int32Array {
+    const epoch = Math.floor(step / this.batchesPerEpoch);
+    if (epoch !== this.cachedEpoch) {
+      this.order = new Rng(this.seed, 'data-order', epoch).permutation(this.data.n);
+      this.cachedEpoch = epoch;
+    }
+    const start = (step % this.batchesPerEpoch) * this.batchSize;
+    return this.order.subarray(start, start + this.batchSize);
+  }
+
+  batchAt(step: number): Batch {
+    return makeBatch(this.data, this.indicesAt(step));
+  }
+}
+
+/** Images at the given indices as a [-1, 1] float batch (and their labels). */
+export function makeBatch(data: ImageDataset, indices: ArrayLike<number>): Batch {
+  const per = imageBytes(data);
+  const values = new Float32Array(indices.length * per);
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i] * per;
+    const dst = i * per;
+    for (let k = 0; k < per; k++) values[dst + k] = data.pixels[src + k] / 127.5 - 1;
+  }
+  const images = tf.tensor4d(values, [indices.length, data.height, data.width, data.channels]);
+  const labels = data.labels ? tf.tensor1d(Int32Array.from(indices, (j) => data.labels![j]), 'int32') : undefined;
+  return { images, labels };
+}

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+// tfjs-layers registers the gradients of every op; tfjs-core alone does not in Node ESM.
+import '@tensorflow/tfjs-layers';
+import { GantryError } from '../errors.ts';
+import { registerComparisonGradients } from './gradients.ts';
+import { registerNativeCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
+
+export type Device = 'cpu' | 'webgpu';
+
+export interface EngineInfo {
+  backend: string;
+  native: NativeStatus;
+}
+
+let current: EngineInfo | null = null;
+
+export interface EngineOptions {
+  device?: Device;
+  /** false keeps tfjs's pure-JS kernels (the reference in tests). */
+  nativeKernels?: boolean;
+  /** Called once with a line worth telling the user (e.g. the addon failed to load). */
+  log?: (line: string) => void;
+}
+
+/** Sets up tfjs once: backend, gradient patches and gantry's fast kernels. */
+export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
+  const device = options.device ?? 'cpu';
+  if (device === 'webgpu') {
+    throw new GantryError('--device webgpu is not available yet in this version of gantry; use --device cpu');
+  }
+  if (device !== 'cpu') throw new GantryError(`unknown --device "${String(device)}"; use cpu or webgpu`);
+  if (current) return current;
+  registerComparisonGradients();
+  const native = options.nativeKernels === false ? { loaded: false, reason: 'disabled' } : registerNativeCpuKernels();
+  if (!native.loaded && options.nativeKernels !== false) {
+    (options.log ?? console.warn)(`gantry: fast CPU kernels unavailable (${native.reason}); using tfjs's slow pure-JS kernels`);
+  }
+  const ok = await tf.setBackend('cpu');
+  if (!ok) throw new GantryError('could not start the tfjs cpu backend');
+  // The cpu backend advertises tfjs-node on first use; gantry has its own kernels.
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  current = { backend: 'cpu', native };
+  return current;
+}
+
+export function engineInfo(): EngineInfo | null {
+  return current;
+}
+
+export { tf };

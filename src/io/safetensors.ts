@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { GantryError, describeError } from '../errors.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+/**
+ * The safetensors format (8-byte little-endian header length, a JSON header, raw little-endian data),
+ * so checkpoints open in PyTorch with `safetensors.torch.load_file`. float32 and int32 only.
+ */
+export interface NamedArray {
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+const DTYPES = { F32: Float32Array, I32: Int32Array } as const;
+
+export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const bytes = t.data.byteLength;
+    header[name] = { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const headerBytes = Buffer.from(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of Object.values(tensors)) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}
+
+export function writeSafetensors(path: string, tensors: Record<string, NamedArray>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export interface SafetensorsFile {
+  tensors: Record<string, NamedArray>;
+  metadata: Record<string, string>;
+}
+
+/** Parses safetensors bytes; `what` names the file in errors ("checkpoint runs/a/checkpoint.safetensors"). */
+export function decodeSafetensors(bytes: Uint8Array, what: string): SafetensorsFile {
+  const bad = (why: string) => new GantryError(`${what} is truncated or corrupt (${why})`);
+  if (bytes.length < 8) throw bad('shorter than its 8-byte header length');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (8 + headerLen > bytes.length) throw bad(`header of ${headerLen} bytes runs past the end of the file`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+  } catch (err) {
+    throw bad(`header is not JSON: ${describeError(err)}`);
+  }
+  const dataStart = 8 + headerLen;
+  const tensors: Record<string, NamedArray> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const Ctor = DTYPES[e.dtype as keyof typeof DTYPES];
+    if (!Ctor) throw bad(`tensor ${name} has dtype ${e.dtype}; gantry reads F32 and I32`);
+    const [begin, end] = e.data_offsets;
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * 4) throw bad(`tensor ${name}: shape ${e.shape.join('x')} does not match its ${end - begin} bytes`);
+    if (dataStart + end > bytes.length) throw bad(`tensor ${name} runs past the end of the file`);
+    // Copy so the arrays are aligned and independent of the file buffer.
+    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    tensors[name] = { shape: e.shape, data: new Ctor(copy.buffer, 0, count) };
+  }
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  return { tensors, metadata };
+}
+
+export function readSafetensors(path: string, what = path): SafetensorsFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
+  }
+  return decodeSafetensors(bytes, what);
+}

@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Adversarial losses on raw discriminator logits. BCE-with-logits is written with softplus, which is
+ * the numerically stable form: -log(sigmoid(x)) = softplus(-x), -log(1 - sigmoid(x)) = softplus(x).
+ */
+
+/** Discriminator BCE: real labelled 1, fake labelled 0, each averaged over its batch (as PyTorch sums two BCE means). */
+export function bceLossD(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits)));
+}
+
+/** Non-saturating generator loss: -log D(G(z)). */
+export function nonSaturatingLossG(fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.softplus(tf.neg(fakeLogits)));
+}
+
+/** Hinge loss for D: E[relu(1 - D(real))] + E[relu(1 + D(fake))]. */
+export function hingeLossD(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.add(tf.mean(tf.relu(tf.sub(1, realLogits))), tf.mean(tf.relu(tf.add(1, fakeLogits))));
+}
+
+/** Hinge loss for G: -E[D(fake)]. */
+export function hingeLossG(fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(fakeLogits)) as tf.Scalar;
+}

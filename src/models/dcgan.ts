@@ -1,0 +1,167 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
+import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
+import { ParamSet } from '../nn/params.ts';
+import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { Adam } from '../train/adam.ts';
+import type { Batch, DataShape, Family, FamilyInstance, StepContext } from './family.ts';
+
+/** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
+export const dcganSchema = z
+  .object({
+    imageSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    /** 0 = take from the data. */
+    channels: z.number().int().min(0).max(4).default(0),
+    nz: z.number().int().positive().default(100),
+    ngf: z.number().int().positive().default(64),
+    ndf: z.number().int().positive().default(64),
+    lr: z.number().positive().default(2e-4),
+    beta1: z.number().min(0).max(1).default(0.5),
+    beta2: z.number().min(0).max(1).default(0.999),
+  })
+  .strict();
+
+export type DcganConfig = z.infer<typeof dcganSchema>;
+
+const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
+const GAMMA_INIT = { kind: 'normal', mean: 1, std: 0.02 } as const;
+
+/** Number of 2x up-sampling stages after the first 4x4 map. */
+function upStages(imageSize: number): number {
+  return Math.log2(imageSize) - 2;
+}
+
+export class DcganGenerator {
+  readonly params = new ParamSet();
+  private readonly convs: ConvTranspose2d[] = [];
+  private readonly norms: BatchNorm2d[] = [];
+
+  constructor(readonly config: DcganConfig, rng: Rng) {
+    const { nz, ngf, channels, imageSize } = config;
+    const n = upStages(imageSize);
+    let c = ngf * 2 ** (n - 1);
+    // z -> 4x4x(ngf*2^(n-1))
+    this.convs.push(new ConvTranspose2d(this.params, 'main.0', { inChannels: nz, outChannels: c, kernel: 4, init: WEIGHT_INIT }, rng));
+    this.norms.push(new BatchNorm2d(this.params, 'main.1', { channels: c, gammaInit: GAMMA_INIT }, rng));
+    // each block doubles the size and halves the channels: 8x8x(c/2), 16x16x(c/4), ...
+    for (let i = 1; i < n; i++) {
+      this.convs.push(new ConvTranspose2d(this.params, `main.${3 * i}`, { inChannels: c, outChannels: c / 2, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
+      this.norms.push(new BatchNorm2d(this.params, `main.${3 * i + 1}`, { channels: c / 2, gammaInit: GAMMA_INIT }, rng));
+      c /= 2;
+    }
+    // imageSize x imageSize x channels, tanh
+    this.convs.push(new ConvTranspose2d(this.params, `main.${3 * n}`, { inChannels: c, outChannels: channels, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
+  }
+
+  apply(z: tf.Tensor2D, training: boolean): tf.Tensor4D {
+    let x = tf.reshape(z, [z.shape[0], 1, 1, this.config.nz]) as tf.Tensor4D;
+    for (let i = 0; i < this.norms.length; i++) {
+      x = tf.relu(this.norms[i].apply(this.convs[i].apply(x), training));
+    }
+    return tf.tanh(this.convs[this.convs.length - 1].apply(x));
+  }
+}
+
+export class DcganDiscriminator {
+  readonly params = new ParamSet();
+  private readonly convs: Conv2d[] = [];
+  private readonly norms: BatchNorm2d[] = [];
+
+  constructor(readonly config: DcganConfig, rng: Rng) {
+    const { ndf, channels, imageSize } = config;
+    const n = upStages(imageSize);
+    let c = ndf;
+    // (size/2)x(size/2)xndf, no batch norm on the first layer
+    this.convs.push(new Conv2d(this.params, 'main.0', { inChannels: channels, outChannels: c, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
+    // each block halves the size and doubles the channels, down to 4x4
+    for (let i = 1; i < n; i++) {
+      this.convs.push(new Conv2d(this.params, `main.${3 * i - 1}`, { inChannels: c, outChannels: 2 * c, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
+      this.norms.push(new BatchNorm2d(this.params, `main.${3 * i}`, { channels: 2 * c, gammaInit: GAMMA_INIT }, rng));
+      c *= 2;
+    }
+    // 1x1x1 logit
+    this.convs.push(new Conv2d(this.params, `main.${3 * n - 1}`, { inChannels: c, outChannels: 1, kernel: 4, init: WEIGHT_INIT }, rng));
+  }
+
+  /** Raw logits, shape [batch]. */
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor1D {
+    let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
+    for (let i = 0; i < this.norms.length; i++) {
+      h = tf.leakyRelu(this.norms[i].apply(this.convs[i + 1].apply(h), training), 0.2);
+    }
+    const logits = this.convs[this.convs.length - 1].apply(h);
+    return tf.reshape(logits, [x.shape[0]]);
+  }
+}
+
+/** Draws n latent vectors from N(0, I) with the given stream. */
+export function sampleLatent(rng: Rng, n: number, nz: number): tf.Tensor2D {
+  return tf.tensor2d(rng.fillNormal(new Float32Array(n * nz)), [n, nz]);
+}
+
+export class Dcgan implements FamilyInstance {
+  readonly G: DcganGenerator;
+  readonly D: DcganDiscriminator;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+
+  constructor(readonly config: DcganConfig, seed: number) {
+    this.G = new DcganGenerator(config, new Rng(seed, 'init', 'G'));
+    this.D = new DcganDiscriminator(config, new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.D.params };
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
+    this.latentDim = config.nz;
+  }
+
+  /**
+   * One step as pytorch/examples/dcgan takes it: D on real and detached fake, then G through the
+   * updated D, reusing the one generator forward pass. The outer tape records G's forward; the D
+   * update inside it is computed on its own inner tape and does not reach G's gradient.
+   */
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const z = sampleLatent(ctx.rng, batch.images.shape[0], this.config.nz);
+    let lossD: tf.Scalar | null = null;
+    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
+      const fake = this.G.apply(z, true);
+      const { value, grads } = tf.variableGrads(
+        () => bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)),
+        this.D.params.trainable(),
+      );
+      this.optimizers.D.apply(grads);
+      tf.dispose(grads);
+      lossD = tf.keep(value);
+      return nonSaturatingLossG(this.D.apply(fake, true));
+    }, this.G.params.trainable());
+    this.optimizers.G.apply(gradsG);
+    tf.dispose(gradsG);
+    z.dispose();
+    return { lossD: lossD!, lossG };
+  }
+
+  generate(z: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => this.G.apply(z, false));
+  }
+
+  dispose(): void {
+    for (const p of Object.values(this.networks)) p.dispose();
+    for (const o of Object.values(this.optimizers)) o.dispose();
+  }
+}
+
+export const dcganFamily: Family<DcganConfig> = {
+  name: 'dcgan',
+  description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE loss',
+  schema: dcganSchema,
+  resolve(config, data) {
+    const channels = config.channels || data.channels;
+    if (data.height !== config.imageSize || data.width !== config.imageSize) {
+      throw new GantryError(`dcgan: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}; the data loader resizes to model.imageSize, so this is a bug`);
+    }
+    return { ...config, channels };
+  },
+  create: (config, seed) => new Dcgan(config, seed),
+};

@@ -1,0 +1,48 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
+import type { Rng } from '../engine/rng.ts';
+import type { ParamSet } from '../nn/params.ts';
+import type { Adam } from '../train/adam.ts';
+
+/** One training batch: images in [-1, 1], NHWC; labels where the data has classes. */
+export interface Batch {
+  images: tf.Tensor4D;
+  labels?: tf.Tensor1D;
+}
+
+export interface StepContext {
+  step: number;
+  /** This step's own random stream (noise, mismatched pairs, ...). */
+  rng: Rng;
+}
+
+/** What the data looks like, for a family to size its networks. */
+export interface DataShape {
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+}
+
+/** A built model of one family: its networks, their optimizers and its train step. */
+export interface FamilyInstance {
+  /** Every network's tensors by network name ("G", "D", ...); checkpoints store them all. */
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  /** One optimisation step. Returns named scalar losses, which the caller disposes. */
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
+  /** Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode. */
+  generate(z: tf.Tensor2D): tf.Tensor4D;
+  dispose(): void;
+}
+
+export interface Family<C> {
+  readonly name: string;
+  readonly description: string;
+  /** Zod schema of the family's `model` config section (strict: unknown keys are errors). */
+  readonly schema: z.ZodType<C>;
+  /** Fills what the config leaves to the data (channels, image size) and checks that they fit. */
+  resolve(config: C, data: DataShape): C;
+  create(config: C, seed: number): FamilyInstance;
+}

@@ -1,0 +1,14 @@
+import { GantryError } from '../errors.ts';
+import { dcganFamily } from './dcgan.ts';
+import type { Family } from './family.ts';
+
+/** Every model family the CLI can train, by name. */
+export const FAMILIES: Record<string, Family<any>> = {
+  dcgan: dcganFamily,
+};
+
+export function getFamily(name: string): Family<unknown> {
+  const family = FAMILIES[name];
+  if (!family) throw new GantryError(`unknown model family "${name}"; known: ${Object.keys(FAMILIES).join(', ')}`);
+  return family;
+}

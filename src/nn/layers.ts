@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../engine/rng.ts';
+import { initTensor, torchDefaultInit, type Init } from './init.ts';
+import type { ParamSet } from './params.ts';
+
+/**
+ * Layers as small objects over a ParamSet, NHWC throughout. Padding is given the PyTorch way (a number
+ * of pixels each side) so networks read like their papers' reference code.
+ */
+
+export interface ConvOptions {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+  init?: Init;
+}
+
+/** 2-D convolution; weight [k, k, in, out]. */
+export class Conv2d {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  private readonly stride: number;
+  private readonly padding: number;
+
+  constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
+    const fanIn = o.inChannels * o.kernel * o.kernel;
+    const init = o.init ?? torchDefaultInit(fanIn);
+    this.weight = params.add(`${name}.weight`, initTensor([o.kernel, o.kernel, o.inChannels, o.outChannels], init, rng));
+    this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
+    this.stride = o.stride ?? 1;
+    this.padding = o.padding ?? 0;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * Transposed convolution (the gradient of a convolution with respect to its input); weight
+ * [k, k, out, in] as tfjs wants it. Output size (in - 1) * stride - 2 * padding + k, as in PyTorch.
+ */
+export class ConvTranspose2d {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  private readonly stride: number;
+  private readonly padding: number;
+  private readonly kernel: number;
+  private readonly outChannels: number;
+
+  constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
+    const fanIn = o.outChannels * o.kernel * o.kernel; // PyTorch computes fan-in from weight dim 1
+    const init = o.init ?? torchDefaultInit(fanIn);
+    this.weight = params.add(`${name}.weight`, initTensor([o.kernel, o.kernel, o.outChannels, o.inChannels], init, rng));
+    this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
+    this.stride = o.stride ?? 1;
+    this.padding = o.padding ?? 0;
+    this.kernel = o.kernel;
+    this.outChannels = o.outChannels;
+  }
+
+  outputSize(inSize: number): number {
+    return (inSize - 1) * this.stride - 2 * this.padding + this.kernel;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const [b, h, w] = x.shape;
+    const outShape: [number, number, number, number] = [b, this.outputSize(h), this.outputSize(w), this.outChannels];
+    const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, outShape, this.stride, this.padding);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/** Fully connected layer; weight [in, out]. */
+export class Linear {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  constructor(params: ParamSet, name: string, o: { inFeatures: number; outFeatures: number; bias?: boolean; init?: Init }, rng: Rng) {
+    const init = o.init ?? torchDefaultInit(o.inFeatures);
+    this.weight = params.add(`${name}.weight`, initTensor([o.inFeatures, o.outFeatures], init, rng));
+    this.bias = o.bias === false ? null : params.add(`${name}.bias`, initTensor([o.outFeatures], torchDefaultInit(o.inFeatures), rng));
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const y = tf.matMul(x, this.weight as tf.Tensor2D);
+    return this.bias ? (tf.add(y, this.bias) as tf.Tensor2D) : y;
+  }
+}
+
+export interface BatchNormOptions {
+  channels: number;
+  momentum?: number;
+  eps?: number;
+  /** Init of the scale; DCGAN draws it from N(1, 0.02). */
+  gammaInit?: Init;
+}
+
+/**
+ * Batch normalisation over N, H, W (PyTorch semantics): batch statistics in training, with the running
+ * mean and the unbiased running variance updated by `momentum`; running statistics in evaluation.
+ */
+export class BatchNorm2d {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  private readonly momentum: number;
+  private readonly eps: number;
+
+  constructor(params: ParamSet, name: string, o: BatchNormOptions, rng: Rng) {
+    const c = o.channels;
+    this.gamma = params.add(`${name}.weight`, initTensor([c], o.gammaInit ?? { kind: 'constant', value: 1 }, rng));
+    this.beta = params.add(`${name}.bias`, tf.zeros([c]));
+    this.runningMean = params.add(`${name}.running_mean`, tf.zeros([c]), false);
+    this.runningVar = params.add(`${name}.running_var`, tf.ones([c]), false);
+    this.momentum = o.momentum ?? 0.1;
+    this.eps = o.eps ?? 1e-5;
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    if (!training) {
+      const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)));
+      return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.beta);
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    this.updateRunningStats(mean, variance, x.size / x.shape[3]);
+    const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(variance, this.eps)));
+    return tf.add(tf.mul(tf.sub(x, mean), scale), this.beta);
+  }
+
+  // No gradient flows through the running statistics: nothing downstream of a loss reads them.
+  private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, count: number): void {
+    tf.tidy(() => {
+      const m = this.momentum;
+      const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    });
+  }
+}

@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps?: number;
+}
+
+/**
+ * Adam exactly as torch.optim.Adam updates (eps added after the bias-corrected square root). Its
+ * moments are named after the parameters they follow so a checkpoint can store and restore them.
+ */
+export class Adam {
+  step = 0;
+  readonly m: tf.Variable[];
+  readonly v: tf.Variable[];
+  private readonly eps: number;
+
+  constructor(readonly params: tf.Variable[], readonly options: AdamOptions) {
+    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.eps = options.eps ?? 1e-8;
+  }
+
+  /**
+   * Applies one update from gradients keyed by tfjs variable name, as tf.variableGrads returns them;
+   * a parameter with no gradient (unused in the loss) counts as a zero gradient. The caller disposes them.
+   */
+  apply(grads: tf.NamedTensorMap): void {
+    this.step += 1;
+    const { lr, beta1, beta2 } = this.options;
+    const bc1 = 1 - beta1 ** this.step;
+    const bc2 = 1 - beta2 ** this.step;
+    const stepSize = lr / bc1;
+    const sqrtBc2 = Math.sqrt(bc2);
+    tf.tidy(() => {
+      for (let i = 0; i < this.params.length; i++) {
+        const g = grads[this.params[i].name] ?? tf.zerosLike(this.params[i]);
+        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), this.eps);
+        this.params[i].assign(tf.sub(this.params[i], tf.mul(tf.div(m, denom), stepSize)));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { readSafetensors, writeSafetensors, type NamedArray } from '../io/safetensors.ts';
+import type { FamilyInstance } from '../models/family.ts';
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** What a checkpoint holds besides tensors. Randomness is a function of (seed, step), so this is all. */
+export interface CheckpointState {
+  step: number;
+  family: string;
+  optimizerSteps: Record<string, number>;
+}
+
+/**
+ * Every network's tensors (`net/<network>/<name>`), every optimizer's moments
+ * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically.
+ */
+export function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): void {
+  const tensors: Record<string, NamedArray> = {};
+  const put = (name: string, t: tf.Tensor) => {
+    tensors[name] = { shape: t.shape, data: t.dataSync() as Float32Array };
+  };
+  for (const [net, params] of Object.entries(model.networks)) {
+    for (const [name, v] of params.named()) put(`net/${net}/${name}`, v);
+    const opt = model.optimizers[net];
+    if (!opt) continue;
+    const names = params.trainableNames();
+    opt.m.forEach((m, i) => put(`opt/${net}/m/${names[i]}`, m));
+    opt.v.forEach((v, i) => put(`opt/${net}/v/${names[i]}`, v));
+  }
+  writeSafetensors(join(runDir, CHECKPOINT_FILE), tensors, { gantry: JSON.stringify(state) });
+}
+
+export function hasCheckpoint(runDir: string): boolean {
+  return existsSync(join(runDir, CHECKPOINT_FILE));
+}
+
+/** Restores weights (and, when `withOptimizers`, optimizer moments and steps); returns the state. */
+export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimizers = true): CheckpointState {
+  const path = join(runDir, CHECKPOINT_FILE);
+  const what = `checkpoint ${path}`;
+  if (!existsSync(path)) throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train first with \`gantry train ... --out ${runDir}\``);
+  const file = readSafetensors(path, what);
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(file.metadata.gantry ?? '');
+  } catch {
+    throw new GantryError(`${what} has no gantry state in its metadata; it was not written by gantry train`);
+  }
+  const assign = (name: string, v: tf.Variable) => {
+    const t = file.tensors[name];
+    if (!t) throw new GantryError(`${what} lacks tensor ${name}; it belongs to a different model configuration than ${join(runDir, 'config.json')}`);
+    if (t.shape.join('x') !== v.shape.join('x')) {
+      throw new GantryError(`${what}: tensor ${name} is ${t.shape.join('x')} but the model built from config.json expects ${v.shape.join('x')}`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+  };
+  for (const [net, params] of Object.entries(model.networks)) {
+    for (const [name, v] of params.named()) assign(`net/${net}/${name}`, v);
+    const opt = model.optimizers[net];
+    if (!opt || !withOptimizers) continue;
+    const names = params.trainableNames();
+    opt.m.forEach((m, i) => assign(`opt/${net}/m/${names[i]}`, m));
+    opt.v.forEach((v, i) => assign(`opt/${net}/v/${names[i]}`, v));
+    opt.step = state.optimizerSteps[net] ?? 0;
+  }
+  return state;
+}
+
+export function optimizerSteps(model: FamilyInstance): Record<string, number> {
+  return Object.fromEntries(Object.entries(model.optimizers).map(([k, o]) => [k, o.step]));
+}

@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RawImage } from '../io/image.ts';
+
+/** Converts a [-1, 1] image batch [n, h, w, c] to 8-bit pixels (n images back to back). */
+export function toUint8Images(images: tf.Tensor4D): Uint8Array {
+  const values = images.dataSync();
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.max(0, Math.min(255, Math.round((values[i] + 1) * 127.5)));
+  return out;
+}
+
+/** Tiles n images into a grid of `cols` columns with a `gap`-pixel border (grey), like torchvision's make_grid. */
+export function tileImages(pixels: Uint8Array, n: number, h: number, w: number, c: number, cols = Math.ceil(Math.sqrt(n)), gap = 2): RawImage {
+  const rows = Math.ceil(n / cols);
+  const width = cols * (w + gap) + gap;
+  const height = rows * (h + gap) + gap;
+  const data = new Uint8Array(width * height * c).fill(64);
+  for (let i = 0; i < n; i++) {
+    const x0 = gap + (i % cols) * (w + gap);
+    const y0 = gap + Math.floor(i / cols) * (h + gap);
+    for (let y = 0; y < h; y++) {
+      const src = (i * h * w + y * w) * c;
+      data.set(pixels.subarray(src, src + w * c), ((y0 + y) * width + x0) * c);
+    }
+  }
+  return { width, height, channels: c, data };
+}
+
+export function imageGrid(images: tf.Tensor4D, cols?: number): RawImage {
+  const [n, h, w, c] = images.shape;
+  return tileImages(toUint8Images(images), n, h, w, c, cols);
+}

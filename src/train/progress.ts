@@ -1,0 +1,44 @@
+/** A progress line: a bar with rate and ETA on a terminal, plain periodic lines otherwise (logs, CI). */
+export class Progress {
+  private readonly started = performance.now();
+  private lastPlain = -Infinity;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly total: number,
+    private readonly startAt: number,
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly quiet = false,
+  ) {
+    this.tty = Boolean(stream.isTTY) && !quiet;
+  }
+
+  update(done: number, extra = ''): void {
+    if (this.quiet) return;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const rate = (done - this.startAt) / Math.max(elapsed, 1e-9);
+    const eta = rate > 0 ? (this.total - done) / rate : Infinity;
+    const text = `${this.label} ${done}/${this.total} ${rate.toFixed(2)} it/s ETA ${formatDuration(eta)}${extra ? '  ' + extra : ''}`;
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round((done / this.total) * width);
+      this.stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${text}\x1b[K`);
+    } else if (elapsed - this.lastPlain >= 10 || done === this.total) {
+      this.lastPlain = elapsed;
+      this.stream.write(text + '\n');
+    }
+  }
+
+  done(): void {
+    if (this.tty) this.stream.write('\n');
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

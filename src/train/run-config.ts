@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { GantryError } from '../errors.ts';
+import { getFamily } from '../models/index.ts';
+
+export const trainSchema = z
+  .object({
+    steps: z.number().int().positive().default(2000),
+    batch: z.number().int().positive().default(64),
+    /** Losses are read back and appended to metrics.jsonl every logEvery steps. */
+    logEvery: z.number().int().positive().default(10),
+    /** A sample grid from fixed noise every sampleEvery steps. */
+    sampleEvery: z.number().int().positive().default(200),
+    checkpointEvery: z.number().int().positive().default(200),
+    /** Images in each sample grid. */
+    samples: z.number().int().positive().max(1024).default(64),
+  })
+  .strict();
+
+export const runConfigSchema = z
+  .object({
+    family: z.string(),
+    seed: z.number().int().min(0).default(0),
+    data: z.string().default('mnist'),
+    model: z.record(z.string(), z.unknown()).default({}),
+    train: trainSchema.default(trainSchema.parse({})),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof trainSchema>;
+
+export interface RunConfig {
+  family: string;
+  seed: number;
+  data: string;
+  model: Record<string, unknown>;
+  train: TrainConfig;
+}
+
+/** One line per problem, each naming the field: "model.ngf: expected number, received string". */
+export function formatZodError(err: z.ZodError, prefix = ''): string {
+  return err.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+      if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validates a whole run config, the family's model section included, and returns it with every default
+ * filled in. `source` names where it came from in the error ("config my.json").
+ */
+export function validateRunConfig(raw: unknown, source: string): RunConfig {
+  const parsed = runConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error)}`);
+  const family = getFamily(parsed.data.family);
+  const model = family.schema.safeParse(parsed.data.model);
+  if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model')}`);
+  return { ...parsed.data, model: model.data as Record<string, unknown> };
+}

@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError, describeError } from '../errors.ts';
+import { getFamily } from '../models/index.ts';
+import type { DataShape, FamilyInstance } from '../models/family.ts';
+import { loadCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { validateRunConfig, type RunConfig } from './run-config.ts';
+
+export const CONFIG_FILE = 'config.json';
+
+/** A run config with the model section resolved against the data (channels etc. filled in). */
+export function resolveRunConfig(config: RunConfig, data: DataShape): RunConfig {
+  const family = getFamily(config.family);
+  return { ...config, model: family.resolve(config.model, data) as Record<string, unknown> };
+}
+
+export function buildModel(config: RunConfig): FamilyInstance {
+  return getFamily(config.family).create(config.model, config.seed);
+}
+
+export function readRunConfig(runDir: string): RunConfig {
+  const path = join(runDir, CONFIG_FILE);
+  if (!existsSync(path)) throw new GantryError(`${runDir} is not a gantry run folder (no ${CONFIG_FILE}); pass the --out folder of a \`gantry train\``);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); restore it or start a new run`);
+  }
+  return validateRunConfig(raw, path);
+}
+
+/** Opens a finished or running run for sampling: its config and its latest weights. */
+export function openRun(runDir: string): { config: RunConfig; model: FamilyInstance; state: CheckpointState } {
+  const config = readRunConfig(runDir);
+  const model = buildModel(config);
+  try {
+    const state = loadCheckpoint(runDir, model, false);
+    return { config, model, state };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
