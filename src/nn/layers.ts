@@ -87,7 +87,7 @@ export class Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    const y = tf.matMul(x, this.weight as tf.Tensor2D);
+    const y = tf.matMul(x, this.weight as tf.Tensor2D) as tf.Tensor2D;
     return this.bias ? (tf.add(y, this.bias) as tf.Tensor2D) : y;
   }
 }
