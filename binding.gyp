@@ -1,8 +1,9 @@
 {
   "targets": [{
     "target_name": "gantry_native",
-    "sources": ["src/native/addon.cc"],
-    "cflags_cc": ["-O3", "-std=c++17", "-fno-exceptions"],
-    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"]
+    "sources": ["src/native/addon.cc", "src/native/gemm.cc", "src/native/conv.cc", "src/native/ops.cc", "src/native/thread_pool.cc"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-pthread"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+    "ldflags": ["-pthread"]
   }]
 }

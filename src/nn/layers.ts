@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { initTensor, torchDefaultInit, type Init } from './init.ts';
 import type { ParamSet } from './params.ts';
+import { fusedBatchNormTrain } from '../kernels/cpu/fused.ts';
 
 /**
  * Layers as small objects over a ParamSet, NHWC throughout. Padding is given the PyTorch way (a number
@@ -126,6 +127,11 @@ export class BatchNorm2d {
     if (!training) {
       const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)));
       return tf.add(tf.mul(tf.sub(x, this.runningMean), scale), this.beta);
+    }
+    const fused = fusedBatchNormTrain(x, this.gamma, this.beta, this.eps);
+    if (fused) {
+      this.updateRunningStats(fused.mean, fused.variance, x.size / x.shape[3]);
+      return fused.y as tf.Tensor4D;
     }
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     this.updateRunningStats(mean, variance, x.size / x.shape[3]);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeAdamUpdate } from '../kernels/cpu/adam.ts';
 
 export interface AdamOptions {
   lr: number;
@@ -34,6 +35,7 @@ export class Adam {
     const bc2 = 1 - beta2 ** this.step;
     const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
+    if (nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) return;
     tf.tidy(() => {
       for (let i = 0; i < this.params.length; i++) {
         const g = grads[this.params[i].name] ?? tf.zerosLike(this.params[i]);

@@ -1,9 +1,54 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { nativeConvKernels } from './conv.ts';
+import { registerFusedKernels } from './fused.ts';
+import { nativeMatMulKernels } from './matmul.ts';
+import { loadNativeAddon } from './native.ts';
+
 export interface NativeStatus {
   loaded: boolean;
   reason?: string;
   threads?: number;
+  kernel?: string;
+  kernels?: string[];
 }
 
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+const originals = new Map<string, KernelFunc>();
+let status: NativeStatus | null = null;
+
+/** tfjs's own cpu kernel of that name, kept as the fall-back (and the reference in tests). */
+export function originalCpuKernel(name: string): KernelFunc {
+  const k = originals.get(name) ?? tf.getKernel(name, 'cpu')?.kernelFunc;
+  if (!k) throw new Error(`tfjs has no cpu kernel ${name}`);
+  return k;
+}
+
+/**
+ * Registers gantry's native kernels over tfjs's pure-JS cpu ones (once). Each native kernel falls
+ * back to the original for cases it does not cover (non-float32, NCHW, prelu).
+ */
 export function registerNativeCpuKernels(): NativeStatus {
-  return { loaded: false, reason: 'not built yet' };
+  if (status) return status;
+  const { addon, error } = loadNativeAddon();
+  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown' });
+  const kernels = { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) };
+  for (const [name, kernelFunc] of Object.entries(kernels)) {
+    const existing = tf.getKernel(name, 'cpu');
+    if (!existing) continue;
+    originals.set(name, existing.kernelFunc);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
+  }
+  const fused = registerFusedKernels(addon);
+  const info = addon.info();
+  return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...fused] });
+}
+
+/** Puts tfjs's pure-JS kernels back (tests use this to compute references). */
+export function restoreOriginalCpuKernels(): void {
+  for (const [name, kernelFunc] of originals) {
+    const existing = tf.getKernel(name, 'cpu');
+    if (existing) tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc, ...(existing?.setupFunc ? { setupFunc: existing.setupFunc } : {}) });
+  }
 }

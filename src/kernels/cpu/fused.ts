@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { NativeAddon } from './native.ts';
+import { floatValues, makeFloatTensor } from './backend-data.ts';
+
+/**
+ * Fused kernels that replace chains of broadcasting tfjs ops in a training step: batch norm (forward
+ * and gradient) and the ReLU / LeakyReLU gradients. Each is a tfjs kernel with a registered gradient,
+ * so autograd sees one op; the activation gradients are themselves differentiable (double backprop).
+ */
+export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
+const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';
+const LEAKY_RELU_GRAD = 'GantryLeakyReluGrad';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function values(backend: MathBackendCPU, t: tf.TensorInfo | undefined, what: string): Float32Array {
+  const v = t ? floatValues(backend, t) : null;
+  if (!v) throw new Error(`${what} must be a float32 tensor`);
+  return v;
+}
+
+export function registerFusedKernels(addon: NativeAddon): string[] {
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAIN,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }: KernelArgs) => {
+      const b = backend as MathBackendCPU;
+      const x = inputs.x as tf.TensorInfo;
+      const c = x.shape[x.shape.length - 1];
+      const rows = x.shape.reduce((p, q) => p * q, 1) / c;
+      const y = new Float32Array(rows * c);
+      const mean = new Float32Array(c);
+      const variance = new Float32Array(c);
+      addon.batchNormForward(rows, c, values(b, x, 'x'), values(b, inputs.gamma, 'gamma'), values(b, inputs.beta, 'beta'),
+        Number(attrs?.eps), y, mean, variance);
+      return [makeFloatTensor(b, x.shape, y), makeFloatTensor(b, [c], mean), makeFloatTensor(b, [c], variance)];
+    },
+  });
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAIN_GRAD,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }: KernelArgs) => {
+      const b = backend as MathBackendCPU;
+      const x = inputs.x as tf.TensorInfo;
+      const c = x.shape[x.shape.length - 1];
+      const rows = x.shape.reduce((p, q) => p * q, 1) / c;
+      const dx = new Float32Array(rows * c);
+      const dgamma = new Float32Array(c);
+      const dbeta = new Float32Array(c);
+      addon.batchNormBackward(rows, c, values(b, inputs.dy, 'dy'), values(b, x, 'x'), values(b, inputs.gamma, 'gamma'),
+        values(b, inputs.mean, 'mean'), values(b, inputs.variance, 'variance'), Number(attrs?.eps), dx, dgamma, dbeta);
+      return [makeFloatTensor(b, x.shape, dx), makeFloatTensor(b, [c], dgamma), makeFloatTensor(b, [c], dbeta)];
+    },
+  });
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      // Only y carries a gradient: mean and variance feed the running statistics, never a loss.
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [x, gamma, mean, variance] = saved;
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, gamma, mean, variance }, attrs) as tf.Tensor[];
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: LEAKY_RELU_GRAD,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }: KernelArgs) => {
+      const b = backend as MathBackendCPU;
+      const x = inputs.x as tf.TensorInfo;
+      const n = x.shape.reduce((p, q) => p * q, 1);
+      const dx = new Float32Array(n);
+      addon.leakyReluGrad(n, values(b, inputs.dy, 'dy'), values(b, x, 'x'), Number(attrs?.alpha ?? 0), dx);
+      return makeFloatTensor(b, x.shape, dx);
+    },
+  });
+  // d(dx)/d(dy) is the same mask again; d(dx)/dx is zero almost everywhere.
+  tf.registerGradient({
+    kernelName: LEAKY_RELU_GRAD,
+    inputsToSave: ['x'],
+    gradFunc: (ddx, saved, attrs) => {
+      const [x] = saved;
+      return {
+        dy: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: ddx as tf.Tensor, x }, attrs) as tf.Tensor,
+        x: () => tf.zerosLike(x),
+      };
+    },
+  });
+  const activationGrad = (alphaOf: (attrs: tf.NamedAttrMap) => number) => (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const [x] = saved;
+    if (x.dtype !== 'float32') return { x: () => tf.zerosLike(x) };
+    return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha: alphaOf(attrs) }) as tf.Tensor };
+  };
+  const activation = (alphaOf: (attrs?: tf.NamedAttrMap) => number) => ({ inputs, backend, attrs }: KernelArgs) => {
+    const b = backend as MathBackendCPU;
+    const x = inputs.x as tf.TensorInfo;
+    const xv = floatValues(b, x);
+    if (!xv) throw new Error('activation input must be float32');
+    const y = new Float32Array(xv.length);
+    addon.leakyRelu(xv.length, xv, alphaOf(attrs), y);
+    return makeFloatTensor(b, x.shape, y);
+  };
+  for (const [name, alphaOf] of [['LeakyRelu', (attrs?: tf.NamedAttrMap) => Number(attrs?.alpha)], ['Relu', () => 0]] as const) {
+    const original = tf.getKernel(name, 'cpu');
+    const fast = activation(alphaOf);
+    tf.unregisterKernel(name, 'cpu');
+    // Integer inputs (rare) keep tfjs's own kernel.
+    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: ((args: KernelArgs) => ((args.inputs.x as tf.TensorInfo).dtype === 'float32' ? fast(args) : original!.kernelFunc(args as Parameters<tf.KernelFunc>[0]))) as tf.KernelFunc });
+  }
+  tf.registerGradient({ kernelName: 'LeakyRelu', inputsToSave: ['x'], gradFunc: activationGrad((attrs) => Number(attrs.alpha)) });
+  tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: activationGrad(() => 0) });
+  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)'];
+}
+
+/** Training-mode batch norm over all but the last axis as one fused op, or null where not registered. */
+export function fusedBatchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } | null {
+  if (tf.getBackend() !== 'cpu' || !tf.getKernel(BATCH_NORM_TRAIN, 'cpu')) return null;
+  const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps }) as tf.Tensor[];
+  return { y, mean, variance };
+}

@@ -1,0 +1,42 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** The functions of the C++ addon (src/native/addon.cc). */
+export interface NativeAddon {
+  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  /** geometry: [n, h, w, c, kh, kw, oc, oh, ow, sh, sw, dh, dw, padTop, padLeft] */
+  conv2dForward(geometry: Int32Array, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  batchNormForward(rows: number, channels: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward(rows: number, channels: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array,
+    variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  leakyRelu(n: number, x: Float32Array, alpha: number, y: Float32Array): void;
+  leakyReluGrad(n: number, dy: Float32Array, x: Float32Array, alpha: number, dx: Float32Array): void;
+  adamUpdate(n: number, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
+    eps: number, bc1: number, bc2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
+  info(): { threads: number; kernel: string };
+  forcePortable(on: boolean): void;
+}
+
+let cached: { addon: NativeAddon | null; error: string | null } | null = null;
+
+/** Loads build/Release/gantry_native.node once; on failure remembers why (for one warning). */
+export function loadNativeAddon(): { addon: NativeAddon | null; error: string | null } {
+  if (cached) return cached;
+  if (process.env.GANTRY_NATIVE === '0') return (cached = { addon: null, error: 'disabled by GANTRY_NATIVE=0' });
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const path = join(root, 'build', 'Release', 'gantry_native.node');
+  if (!existsSync(path)) return (cached = { addon: null, error: `${path} is missing; run \`npm ci\` (needs python3, make and g++)` });
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(path) as NativeAddon, error: null };
+  } catch (err) {
+    cached = { addon: null, error: `${path} failed to load: ${(err as Error).message}` };
+  }
+  return cached;
+}

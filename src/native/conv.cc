@@ -1,0 +1,141 @@
+// Convolutions as im2col / col2im + GEMM, NHWC. In NHWC an im2col row (one output pixel) is KH*KW
+// runs of C contiguous input values, so packing is a few memcpy calls a row, and the output of the
+// GEMM is already NHWC. Images are processed in chunks so the column buffer stays a few MiB.
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace gantry {
+namespace {
+
+constexpr long kChunkFloats = 1L << 21;  // 8 MiB of im2col columns per chunk
+
+long images_per_chunk(const ConvGeom& g) {
+  long per_image = g.rows() * g.cols();
+  return std::max<long>(1, std::min<long>(g.n, kChunkFloats / std::max<long>(per_image, 1)));
+}
+
+bool is_pointwise(const ConvGeom& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pad_top == 0 && g.pad_left == 0 && g.oh == g.h &&
+         g.ow == g.w;
+}
+
+// cols[(img * OH + oh) * OW + ow, (kh * KW + kw) * C + c] = x[img, ih, iw, c] or 0 outside.
+void im2col(const ConvGeom& g, const float* x, long images, float* cols) {
+  const long rows = images * g.rows();
+  const long ncols = g.cols();
+  parallel_for(rows, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long img = r / g.rows(), p = r % g.rows();
+      long oh = p / g.ow, ow = p % g.ow;
+      const float* xi = x + img * g.h * g.w * g.c;
+      float* dst = cols + r * ncols;
+      for (long i = 0; i < g.kh; i++) {
+        long ih = oh * g.sh - g.pad_top + i * g.dh;
+        for (long j = 0; j < g.kw; j++, dst += g.c) {
+          long iw = ow * g.sw - g.pad_left + j * g.dw;
+          if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
+            std::memset(dst, 0, sizeof(float) * g.c);
+          } else {
+            std::memcpy(dst, xi + (ih * g.w + iw) * g.c, sizeof(float) * g.c);
+          }
+        }
+      }
+    }
+  }, 16);
+}
+
+// dx[img, ih, iw, c] += cols[...]: the adjoint of im2col. Parallel over images, which never overlap.
+void col2im(const ConvGeom& g, const float* cols, long images, float* dx) {
+  const long ncols = g.cols();
+  auto one_image = [&](long img, long oh0, long oh1) {
+    float* xi = dx + img * g.h * g.w * g.c;
+    for (long oh = oh0; oh < oh1; oh++)
+      for (long ow = 0; ow < g.ow; ow++) {
+        const float* src = cols + ((img * g.oh + oh) * g.ow + ow) * ncols;
+        for (long i = 0; i < g.kh; i++) {
+          long ih = oh * g.sh - g.pad_top + i * g.dh;
+          for (long j = 0; j < g.kw; j++, src += g.c) {
+            long iw = ow * g.sw - g.pad_left + j * g.dw;
+            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+            float* d = xi + (ih * g.w + iw) * g.c;
+            for (long c = 0; c < g.c; c++) d[c] += src[c];
+          }
+        }
+      }
+  };
+  if (images >= pool().size()) {
+    parallel_for(images, [&](long a, long b) {
+      for (long img = a; img < b; img++) one_image(img, 0, g.oh);
+    });
+  } else {
+    for (long img = 0; img < images; img++) one_image(img, 0, g.oh);
+  }
+}
+
+struct ColBuffer {
+  std::vector<float> data;
+  float* get(size_t n) {
+    if (data.size() < n) data.resize(n);
+    return data.data();
+  }
+};
+thread_local ColBuffer col_buffer;
+
+}  // namespace
+
+void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
+  const long K = g.cols();
+  if (is_pointwise(g)) {
+    sgemm(false, false, g.n * g.rows(), g.oc, K, 1.0f, x, K, w, g.oc, 0.0f, y, g.oc);
+    return;
+  }
+  const long chunk = images_per_chunk(g);
+  float* cols = col_buffer.get(static_cast<size_t>(chunk * g.rows() * K));
+  for (long n0 = 0; n0 < g.n; n0 += chunk) {
+    long images = std::min(chunk, g.n - n0);
+    im2col(g, x + n0 * g.h * g.w * g.c, images, cols);
+    sgemm(false, false, images * g.rows(), g.oc, K, 1.0f, cols, K, w, g.oc, 0.0f, y + n0 * g.rows() * g.oc, g.oc);
+  }
+}
+
+void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  const long K = g.cols();
+  if (is_pointwise(g)) {
+    sgemm(false, true, g.n * g.rows(), K, g.oc, 1.0f, dy, g.oc, w, g.oc, 0.0f, dx, K);
+    return;
+  }
+  std::memset(dx, 0, sizeof(float) * g.n * g.h * g.w * g.c);
+  const long chunk = images_per_chunk(g);
+  float* cols = col_buffer.get(static_cast<size_t>(chunk * g.rows() * K));
+  for (long n0 = 0; n0 < g.n; n0 += chunk) {
+    long images = std::min(chunk, g.n - n0);
+    // cols = dy_chunk [rows, OC] x W^T [OC, K]
+    sgemm(false, true, images * g.rows(), K, g.oc, 1.0f, dy + n0 * g.rows() * g.oc, g.oc, w, g.oc, 0.0f, cols, K);
+    col2im(g, cols, images, dx + n0 * g.h * g.w * g.c);
+  }
+}
+
+void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  const long K = g.cols();
+  if (is_pointwise(g)) {
+    sgemm(true, false, K, g.oc, g.n * g.rows(), 1.0f, x, K, dy, g.oc, 0.0f, dw, g.oc);
+    return;
+  }
+  const long chunk = images_per_chunk(g);
+  float* cols = col_buffer.get(static_cast<size_t>(chunk * g.rows() * K));
+  for (long n0 = 0; n0 < g.n; n0 += chunk) {
+    long images = std::min(chunk, g.n - n0);
+    im2col(g, x + n0 * g.h * g.w * g.c, images, cols);
+    // dw [K, OC] (+)= cols^T [K, rows] x dy_chunk [rows, OC]
+    sgemm(true, false, K, g.oc, images * g.rows(), 1.0f, cols, K, dy + n0 * g.rows() * g.oc, g.oc,
+          n0 == 0 ? 0.0f : 1.0f, dw, g.oc);
+  }
+}
+
+}  // namespace gantry

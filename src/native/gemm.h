@@ -1,0 +1,16 @@
+#pragma once
+
+namespace gantry {
+
+// Row-major single-precision GEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+// op(A) is A, or A^T when trans_a (then A is stored K x M with leading dimension lda); likewise B.
+// With beta == 0, C is not read (it may hold garbage).
+void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, const float* A, long lda,
+           const float* B, long ldb, float beta, float* C, long ldc);
+
+// Which micro-kernel sgemm uses on this CPU: "avx2-fma" or "portable".
+const char* sgemm_kernel_name();
+// Forces the portable kernel (tests compare the two paths).
+void sgemm_force_portable(bool on);
+
+}  // namespace gantry

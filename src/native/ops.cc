@@ -1,0 +1,262 @@
+// Fused element-wise and per-channel kernels: the steps of a training loop that tfjs would otherwise
+// run as chains of broadcasting ops (batch norm and its gradient, activation gradients, Adam).
+// Channels are the innermost (NHWC) dimension throughout.
+#include "ops.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "thread_pool.h"
+
+namespace gantry {
+namespace {
+
+// Per-channel sums over rows, with one partial sum per thread combined in double precision.
+template <typename RowFn>
+void channel_reduce(long rows, long C, int outputs, std::vector<double>& result, RowFn fn) {
+  int threads = pool().size();
+  std::vector<std::vector<double>> partial(threads, std::vector<double>(outputs * C, 0.0));
+  long per = (rows + threads - 1) / threads;
+  pool().run(threads, [&](int t) {
+    long r0 = t * per, r1 = std::min(rows, r0 + per);
+    std::vector<double>& acc = partial[t];
+    std::vector<float> local(outputs * C);
+    // Accumulate blocks of rows in float, then add to double, so float error stays bounded.
+    for (long b = r0; b < r1; b += 64) {
+      std::fill(local.begin(), local.end(), 0.0f);
+      long be = std::min(r1, b + 64);
+      for (long r = b; r < be; r++) fn(r, local.data());
+      for (int k = 0; k < outputs * C; k++) acc[k] += local[k];
+    }
+  });
+  result.assign(outputs * C, 0.0);
+  for (auto& p : partial)
+    for (int k = 0; k < outputs * C; k++) result[k] += p[k];
+}
+
+}  // namespace
+
+// Training-mode batch norm. mean and var (biased) are outputs, for the running statistics.
+void batch_norm_forward(long rows, long C, const float* x, const float* gamma, const float* beta, float eps, float* y,
+                        float* mean_out, float* var_out) {
+  std::vector<double> sums;
+  channel_reduce(rows, C, 1, sums, [&](long r, float* acc) {
+    const float* xr = x + r * C;
+    for (long c = 0; c < C; c++) acc[c] += xr[c];
+  });
+  std::vector<float> mean(C);
+  for (long c = 0; c < C; c++) mean[c] = static_cast<float>(sums[c] / rows);
+  channel_reduce(rows, C, 1, sums, [&](long r, float* acc) {
+    const float* xr = x + r * C;
+    for (long c = 0; c < C; c++) {
+      float d = xr[c] - mean[c];
+      acc[c] += d * d;
+    }
+  });
+  std::vector<float> scale(C), shift(C);
+  for (long c = 0; c < C; c++) {
+    float var = static_cast<float>(sums[c] / rows);
+    mean_out[c] = mean[c];
+    var_out[c] = var;
+    scale[c] = gamma[c] / std::sqrt(var + eps);
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+  parallel_for(rows, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      for (long c = 0; c < C; c++) yr[c] = xr[c] * scale[c] + shift[c];
+    }
+  });
+}
+
+// Gradient of training-mode batch norm with respect to x, gamma and beta.
+void batch_norm_backward(long rows, long C, const float* dy, const float* x, const float* gamma, const float* mean,
+                         const float* var, float eps, float* dx, float* dgamma, float* dbeta) {
+  std::vector<float> rstd(C);
+  for (long c = 0; c < C; c++) rstd[c] = 1.0f / std::sqrt(var[c] + eps);
+  std::vector<double> sums;  // [sum dy, sum dy * xhat]
+  channel_reduce(rows, C, 2, sums, [&](long r, float* acc) {
+    const float* dyr = dy + r * C;
+    const float* xr = x + r * C;
+    for (long c = 0; c < C; c++) {
+      acc[c] += dyr[c];
+      acc[C + c] += dyr[c] * (xr[c] - mean[c]) * rstd[c];
+    }
+  });
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (long c = 0; c < C; c++) {
+    dbeta[c] = static_cast<float>(sums[c]);
+    dgamma[c] = static_cast<float>(sums[C + c]);
+    // dx = gamma * rstd * (dy - dbeta / rows - xhat * dgamma / rows)
+    k1[c] = gamma[c] * rstd[c];
+    k2[c] = static_cast<float>(sums[c] / rows);
+    k3[c] = static_cast<float>(sums[C + c] / rows) * rstd[c];
+  }
+  parallel_for(rows, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* dyr = dy + r * C;
+      const float* xr = x + r * C;
+      float* dxr = dx + r * C;
+      for (long c = 0; c < C; c++) dxr[c] = k1[c] * (dyr[c] - k2[c] - (xr[c] - mean[c]) * k3[c]);
+    }
+  });
+}
+
+// y = x where x > 0, alpha * x elsewhere.
+void leaky_relu(long n, const float* x, float alpha, float* y) {
+  parallel_for(n, [&](long a, long b) {
+    for (long i = a; i < b; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+  }, 1 << 15);
+}
+
+// dx = dy where x > 0, alpha * dy elsewhere (ReLU is alpha = 0).
+void leaky_relu_grad(long n, const float* dy, const float* x, float alpha, float* dx) {
+  parallel_for(n, [&](long a, long b) {
+    for (long i = a; i < b; i++) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
+  }, 1 << 15);
+}
+
+// torch.optim.Adam's update, fused: new param, m and v written to the out arrays.
+void adam_update(long n, const float* p, const float* g, const float* m, const float* v, float lr, float beta1,
+                 float beta2, float eps, float bc1, float bc2, float* p_out, float* m_out, float* v_out) {
+  const float step = lr / bc1;
+  const float inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
+  parallel_for(n, [&](long a, long b) {
+    for (long i = a; i < b; i++) {
+      float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
+      float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+      m_out[i] = mi;
+      v_out[i] = vi;
+      p_out[i] = p[i] - step * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+    }
+  }, 1 << 14);
+}
+
+namespace {
+
+struct Call {
+  napi_env env;
+  napi_value argv[16];
+  size_t argc = 16;
+  bool ok = true;
+
+  Call(napi_env e, napi_callback_info info, size_t expected) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    if (argc < expected) fail("wrong number of arguments");
+  }
+  void fail(const std::string& why) {
+    if (ok) napi_throw_type_error(env, nullptr, ("gantry_native: " + why).c_str());
+    ok = false;
+  }
+  float* f32(int i, long min_len, const char* what) {
+    if (!ok) return nullptr;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env, argv[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
+        type != napi_float32_array) {
+      fail(std::string(what) + " must be a Float32Array");
+      return nullptr;
+    }
+    if (static_cast<long>(length) < min_len) {
+      fail(std::string(what) + " is too short");
+      return nullptr;
+    }
+    return static_cast<float*>(data);
+  }
+  double num(int i) {
+    double v = 0;
+    if (ok && napi_get_value_double(env, argv[i], &v) != napi_ok) fail("expected a number");
+    return v;
+  }
+};
+
+// batchNormForward(rows, C, x, gamma, beta, eps, y, mean, var)
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, 9);
+  long rows = static_cast<long>(c.num(0)), C = static_cast<long>(c.num(1));
+  const float* x = c.f32(2, rows * C, "x");
+  const float* gamma = c.f32(3, C, "gamma");
+  const float* beta = c.f32(4, C, "beta");
+  float eps = static_cast<float>(c.num(5));
+  float* y = c.f32(6, rows * C, "y");
+  float* mean = c.f32(7, C, "mean");
+  float* var = c.f32(8, C, "var");
+  if (c.ok) batch_norm_forward(rows, C, x, gamma, beta, eps, y, mean, var);
+  return nullptr;
+}
+
+// batchNormBackward(rows, C, dy, x, gamma, mean, var, eps, dx, dgamma, dbeta)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, 11);
+  long rows = static_cast<long>(c.num(0)), C = static_cast<long>(c.num(1));
+  const float* dy = c.f32(2, rows * C, "dy");
+  const float* x = c.f32(3, rows * C, "x");
+  const float* gamma = c.f32(4, C, "gamma");
+  const float* mean = c.f32(5, C, "mean");
+  const float* var = c.f32(6, C, "var");
+  float eps = static_cast<float>(c.num(7));
+  float* dx = c.f32(8, rows * C, "dx");
+  float* dgamma = c.f32(9, C, "dgamma");
+  float* dbeta = c.f32(10, C, "dbeta");
+  if (c.ok) batch_norm_backward(rows, C, dy, x, gamma, mean, var, eps, dx, dgamma, dbeta);
+  return nullptr;
+}
+
+// leakyReluGrad(n, dy, x, alpha, dx)
+napi_value LeakyReluGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 5);
+  long n = static_cast<long>(c.num(0));
+  const float* dy = c.f32(1, n, "dy");
+  const float* x = c.f32(2, n, "x");
+  float alpha = static_cast<float>(c.num(3));
+  float* dx = c.f32(4, n, "dx");
+  if (c.ok) leaky_relu_grad(n, dy, x, alpha, dx);
+  return nullptr;
+}
+
+// leakyRelu(n, x, alpha, y)
+napi_value LeakyRelu(napi_env env, napi_callback_info info) {
+  Call c(env, info, 4);
+  long n = static_cast<long>(c.num(0));
+  const float* x = c.f32(1, n, "x");
+  float alpha = static_cast<float>(c.num(2));
+  float* y = c.f32(3, n, "y");
+  if (c.ok) leaky_relu(n, x, alpha, y);
+  return nullptr;
+}
+
+// adamUpdate(n, p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, pOut, mOut, vOut)
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Call c(env, info, 14);
+  long n = static_cast<long>(c.num(0));
+  const float* p = c.f32(1, n, "param");
+  const float* g = c.f32(2, n, "grad");
+  const float* m = c.f32(3, n, "m");
+  const float* v = c.f32(4, n, "v");
+  float lr = c.num(5), b1 = c.num(6), b2 = c.num(7), eps = c.num(8), bc1 = c.num(9), bc2 = c.num(10);
+  float* po = c.f32(11, n, "paramOut");
+  float* mo = c.f32(12, n, "mOut");
+  float* vo = c.f32(13, n, "vOut");
+  if (c.ok) adam_update(n, p, g, m, v, lr, b1, b2, eps, bc1, bc2, po, mo, vo);
+  return nullptr;
+}
+
+}  // namespace
+
+void register_ops(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"leakyReluGrad", nullptr, LeakyReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace gantry
