@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GantryError, describeError } from '../errors.ts';
 import type { ImageDataset } from './dataset.ts';
@@ -47,12 +47,13 @@ export function loadMnistIdx(dir: string): ImageDataset {
   if (!existsSync(dir)) throw new GantryError(`mnist-idx: folder ${dir} does not exist`);
   const images = findFile(dir, ['train-images-idx3-ubyte', 'train-images.idx3-ubyte', 't10k-images-idx3-ubyte', 't10k-images.idx3-ubyte']);
   if (!images) throw new GantryError(`mnist-idx: no train-images-idx3-ubyte[.gz] in ${dir}; put the MNIST IDX files there`);
-  const labelsFile = images.replace('images-idx3', 'labels-idx1').replace('images.idx3', 'labels.idx1');
+  const prefix = basename(images).startsWith('t10k') ? 't10k' : 'train';
+  const labelsFile = findFile(dir, [`${prefix}-labels-idx1-ubyte`, `${prefix}-labels.idx1-ubyte`]);
   const img = readIdx(images);
   if (img.dims.length !== 3) throw new GantryError(`${images} should hold a 3-D array (count, rows, cols) but has ${img.dims.length} dimensions`);
   const [n, h, w] = img.dims;
   let labels: Int32Array | null = null;
-  if (existsSync(labelsFile)) {
+  if (labelsFile) {
     const lab = readIdx(labelsFile);
     if (lab.dims.length !== 1 || lab.dims[0] !== n) throw new GantryError(`${labelsFile} holds ${lab.dims.join('x')} labels but ${images} holds ${n} images`);
     labels = Int32Array.from(lab.data);

@@ -104,10 +104,14 @@ void batch_norm_backward(long rows, long C, const float* dy, const float* x, con
   });
 }
 
-// y = x where x > 0, alpha * x elsewhere.
+// y = x where x > 0, alpha * x elsewhere; ReLU (alpha = 0) gives +0, as tfjs does, not -0.
 void leaky_relu(long n, const float* x, float alpha, float* y) {
   parallel_for(n, [&](long a, long b) {
-    for (long i = a; i < b; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+    if (alpha == 0.0f) {
+      for (long i = a; i < b; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    } else {
+      for (long i = a; i < b; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+    }
   }, 1 << 15);
 }
 

@@ -6,6 +6,8 @@ export interface AdamOptions {
   beta1: number;
   beta2: number;
   eps?: number;
+  /** false: always use tfjs ops (the reference the fused native update is tested against). */
+  native?: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export class Adam {
     const bc2 = 1 - beta2 ** this.step;
     const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
-    if (nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) return;
+    if (this.options.native !== false && nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) return;
     tf.tidy(() => {
       for (let i = 0; i < this.params.length; i++) {
         const g = grads[this.params[i].name] ?? tf.zerosLike(this.params[i]);

@@ -14,6 +14,7 @@ export interface NativeStatus {
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 const originals = new Map<string, KernelFunc>();
+const natives = new Map<string, KernelFunc>();
 let status: NativeStatus | null = null;
 
 /** tfjs's own cpu kernel of that name, kept as the fall-back (and the reference in tests). */
@@ -36,6 +37,7 @@ export function registerNativeCpuKernels(): NativeStatus {
     const existing = tf.getKernel(name, 'cpu');
     if (!existing) continue;
     originals.set(name, existing.kernelFunc);
+    natives.set(name, kernelFunc as KernelFunc);
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
   }
@@ -44,11 +46,22 @@ export function registerNativeCpuKernels(): NativeStatus {
   return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...fused] });
 }
 
-/** Puts tfjs's pure-JS kernels back (tests use this to compute references). */
-export function restoreOriginalCpuKernels(): void {
-  for (const [name, kernelFunc] of originals) {
-    const existing = tf.getKernel(name, 'cpu');
-    if (existing) tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc, ...(existing?.setupFunc ? { setupFunc: existing.setupFunc } : {}) });
+function swapKernels(table: Map<string, KernelFunc>): void {
+  for (const [name, kernelFunc] of table) {
+    if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc });
+  }
+}
+
+/**
+ * Runs fn with tfjs's pure-JS Conv2D / matmul kernels in place of the native ones (the reference in
+ * tests), then puts the native ones back.
+ */
+export function withReferenceKernels<T>(fn: () => T): T {
+  swapKernels(originals);
+  try {
+    return fn();
+  } finally {
+    swapKernels(natives);
   }
 }

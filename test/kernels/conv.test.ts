@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { engineInfo } from '../../src/engine/index.ts';
+import { withReferenceKernels } from '../../src/kernels/cpu/register.ts';
+
+await setup();
+
+const native = () => engineInfo()?.native.loaded === true;
+
+function rand(rng: Rng, shape: number[]): tf.Tensor {
+  return tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+}
+
+/** Compares native and tfjs's pure-JS results of f, relative to the size of the values. */
+function check(what: string, f: () => tf.Tensor): void {
+  const fast = tf.tidy(() => f().dataSync().slice());
+  const ref = withReferenceKernels(() => tf.tidy(() => f().dataSync().slice()));
+  const err = maxAbsDiff(fast, ref) / Math.max(1, maxAbs(ref));
+  assert.ok(err < 1e-4, `${what}: relative error ${err}`);
+}
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+test('native conv2d, its input and filter gradients, and transposed conv match tfjs on random cases', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(2024);
+  for (let trial = 0; trial < 40; trial++) {
+    const batch = 1 + rng.int(3);
+    const h = 1 + rng.int(11);
+    const w = 1 + rng.int(11);
+    const cin = 1 + rng.int(13);
+    const cout = 1 + rng.int(13);
+    const k = 1 + rng.int(4);
+    const stride = 1 + rng.int(3);
+    const dilation = stride === 1 && rng.uniform() < 0.3 ? 2 : 1; // tfjs forbids stride > 1 with dilation > 1
+    const pads: Pad[] = ['same', 'valid', rng.int(3), [[0, 0], [rng.int(3), rng.int(2)], [rng.int(2), rng.int(3)], [0, 0]]];
+    const pad = pads[rng.int(pads.length)];
+    const effK = (k - 1) * dilation + 1;
+    if (pad === 'valid' && (effK > h || effK > w)) continue;
+    if (typeof pad === 'number' && (effK > h + 2 * pad || effK > w + 2 * pad)) continue;
+    if (Array.isArray(pad) && (effK > h + pad[1][0] + pad[1][1] || effK > w + pad[2][0] + pad[2][1])) continue;
+    const desc = `b${batch} ${h}x${w}x${cin}->${cout} k${k} s${stride} d${dilation} pad ${JSON.stringify(pad)}`;
+    const x = rand(rng, [batch, h, w, cin]) as tf.Tensor4D;
+    const filter = rand(rng, [k, k, cin, cout]) as tf.Tensor4D;
+    const y = tf.conv2d(x, filter, stride, pad, 'NHWC', dilation);
+    const dy = rand(rng, y.shape) as tf.Tensor4D;
+    check(`conv2d ${desc}`, () => tf.conv2d(x, filter, stride, pad, 'NHWC', dilation));
+    if (dilation === 1) {
+      check(`conv2dBackpropInput ${desc}`, () => tf.conv2dTranspose(dy, filter, x.shape, stride, pad as 'same'));
+      check(`conv2dBackpropFilter ${desc}`, () => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter));
+    }
+    tf.dispose([x, filter, y, dy]);
+  }
+});
+
+test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(7);
+  const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;
+  const filter = rand(rng, [3, 3, 5, 6]) as tf.Tensor4D;
+  const bias = rand(rng, [6]) as tf.Tensor1D;
+  for (const activation of ['linear', 'relu', 'leakyrelu', 'relu6', 'elu', 'sigmoid'] as const) {
+    check(`fused conv2d ${activation}`, () => tf.fused.conv2d({ x, filter, strides: 2, pad: 'same', bias, activation, leakyreluAlpha: 0.1 }));
+  }
+  tf.dispose([x, filter, bias]);
+});
+
+test('batched and fused matmul (transposes, broadcast batch) match tfjs', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(9);
+  for (let trial = 0; trial < 30; trial++) {
+    const m = 1 + rng.int(40), n = 1 + rng.int(40), k = 1 + rng.int(70);
+    const ta = rng.uniform() < 0.5, tb = rng.uniform() < 0.5;
+    const batchA = trial % 3 === 0 ? [3] : trial % 3 === 1 ? [2, 1] : [];
+    const batchB = trial % 3 === 0 ? [1] : trial % 3 === 1 ? [2, 4] : [];
+    const a = rand(rng, [...batchA, ...(ta ? [k, m] : [m, k])]);
+    const b = rand(rng, [...batchB, ...(tb ? [n, k] : [k, n])]);
+    // tfjs's own cpu kernel broadcasts batch dims as `index % batchSize`, which is wrong for shapes like
+    // [2,1] x [2,4]; so the reference multiplies explicitly broadcast copies (equal batch shapes).
+    const outBatch = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
+    const fast = tf.tidy(() => tf.matMul(a, b, ta, tb).dataSync().slice());
+    const ref = withReferenceKernels(() => tf.tidy(() => tf.matMul(
+      tf.broadcastTo(a, [...outBatch, ...a.shape.slice(-2)]), tf.broadcastTo(b, [...outBatch, ...b.shape.slice(-2)]), ta, tb).dataSync().slice()));
+    const err = maxAbsDiff(fast, ref) / Math.max(1, maxAbs(ref));
+    assert.ok(err < 1e-4, `matmul ${m}x${k}x${n} ta=${ta} tb=${tb} batch ${batchA}/${batchB}: relative error ${err}`);
+    if (batchA.length === 0) {
+      const bias = rand(rng, [n]);
+      check(`fused matmul ${m}x${k}x${n}`, () => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias, activation: 'relu' }));
+      bias.dispose();
+    }
+    tf.dispose([a, b]);
+  }
+});
+
+test('a large GEMM matches tfjs (exercises cache blocking past KC, MC and NR edges)', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(3);
+  const a = rand(rng, [301, 517]);
+  const b = rand(rng, [517, 263]);
+  check('matmul 301x517x263', () => tf.matMul(a, b));
+  check('matmul^T 301x517x263', () => tf.matMul(tf.transpose(b), tf.transpose(a), false, false));
+  tf.dispose([a, b]);
+});

@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { engineInfo } from '../../src/engine/index.ts';
+import { fusedBatchNormTrain } from '../../src/kernels/cpu/fused.ts';
+import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
+import { Adam } from '../../src/train/adam.ts';
+
+await setup();
+const skip = !engineInfo()?.native.loaded && 'native addon not built';
+
+function rand(rng: Rng, shape: number[], mean = 0, std = 1): tf.Tensor {
+  return tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)), mean, std), shape);
+}
+
+function close(what: string, a: tf.Tensor, b: tf.Tensor, tol = 1e-4): void {
+  const av = a.dataSync(), bv = b.dataSync();
+  const err = maxAbsDiff(av, bv) / Math.max(1, maxAbs(bv));
+  assert.ok(err < tol, `${what}: relative error ${err}`);
+}
+
+/** Batch norm from tfjs ops, the definition the fused kernel must match (values and gradients). */
+function compositeBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+test('fused batch norm: output, batch statistics and all three gradients match tfjs ops', { skip }, () => {
+  const rng = new Rng(1);
+  for (const shape of [[4, 5, 3, 7], [64, 4, 4, 256], [1, 1, 1, 3], [3, 8, 8, 1]]) {
+    tf.tidy(() => {
+      const x = rand(rng, shape, 0.7, 2);
+      const c = shape[3];
+      const gamma = rand(rng, [c], 1, 0.3);
+      const beta = rand(rng, [c]);
+      const w = rand(rng, shape); // a random linear loss makes dy non-trivial
+      const fused = fusedBatchNormTrain(x, gamma, beta, 1e-5)!;
+      const ref = compositeBatchNorm(x, gamma, beta, 1e-5);
+      close(`y ${shape}`, fused.y, ref);
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      close(`mean ${shape}`, fused.mean, mean);
+      close(`variance ${shape}`, fused.variance, variance);
+      const lossFused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedBatchNormTrain(a, g, b, 1e-5)!.y, w));
+      const lossRef = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(compositeBatchNorm(a, g, b, 1e-5), w));
+      const gf = tf.grads(lossFused)([x, gamma, beta]);
+      const gr = tf.grads(lossRef)([x, gamma, beta]);
+      ['dx', 'dgamma', 'dbeta'].forEach((name, i) => close(`${name} ${shape}`, gf[i], gr[i], 2e-4));
+    });
+  }
+});
+
+test('native ReLU / LeakyReLU forward and gradients, including the second derivative path', { skip }, () => {
+  tf.tidy(() => {
+    const rng = new Rng(2);
+    const x = rand(rng, [3, 50, 7]);
+    const xs = x.dataSync();
+    const y = tf.leakyRelu(x, 0.2).dataSync();
+    const r = tf.relu(x).dataSync();
+    for (let i = 0; i < xs.length; i++) {
+      assert.equal(y[i], xs[i] > 0 ? xs[i] : Math.fround(Math.fround(0.2) * xs[i]));
+      assert.equal(r[i], xs[i] > 0 ? xs[i] : 0);
+    }
+    const dy = rand(rng, x.shape);
+    const dys = dy.dataSync();
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.2), dy)))(x).dataSync();
+    for (let i = 0; i < xs.length; i++) assert.ok(Math.abs(g[i] - (xs[i] > 0 ? dys[i] : 0.2 * dys[i])) < 1e-6);
+    // d/dv of sum(grad_x(sum(leakyRelu(x) * v)) * u) = u * mask: the gradient of the gradient.
+    const u = rand(rng, x.shape);
+    const us = u.dataSync();
+    const gg = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.2), v)))(x), u)))(dy).dataSync();
+    for (let i = 0; i < xs.length; i++) assert.ok(Math.abs(gg[i] - (xs[i] > 0 ? us[i] : 0.2 * us[i])) < 1e-6);
+  });
+});
+
+test('fused native Adam follows the tfjs-op Adam step for step', { skip }, () => {
+  const rng = new Rng(3);
+  const init = rand(rng, [37, 11]);
+  const p1 = tf.variable(init.clone());
+  const p2 = tf.variable(init.clone());
+  const fast = new Adam([p1], { lr: 0.01, beta1: 0.5, beta2: 0.999 });
+  const ref = new Adam([p2], { lr: 0.01, beta1: 0.5, beta2: 0.999, native: false });
+  for (let step = 0; step < 5; step++) {
+    const g = rand(rng, [37, 11]);
+    fast.apply({ [p1.name]: g });
+    ref.apply({ [p2.name]: g });
+    g.dispose();
+  }
+  close('param after 5 steps', p1, p2, 1e-6);
+  close('m', fast.m[0], ref.m[0], 1e-6);
+  close('v', fast.v[0], ref.v[0], 1e-6);
+  tf.dispose([init, p1, p2]);
+  fast.dispose();
+  ref.dispose();
+});
+
+test('the AVX2/FMA and portable SGEMM micro-kernels agree with a float64 product', { skip }, () => {
+  const addon = loadNativeAddon().addon!;
+  const rng = new Rng(4);
+  const [M, N, K] = [37, 45, 301];
+  const A = rng.fillNormal(new Float32Array(M * K));
+  const B = rng.fillNormal(new Float32Array(K * N));
+  const expected = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += A[i * K + k] * B[k * N + j];
+    expected[i * N + j] = s;
+  }
+  for (const portable of [false, true]) {
+    addon.forcePortable(portable);
+    const C = new Float32Array(M * N).fill(Number.NaN); // beta = 0 must not read C
+    addon.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, C, N);
+    assert.ok(maxAbsDiff(C, expected) < 1e-3, `portable=${portable}: ${maxAbsDiff(C, expected)}`);
+    // alpha and beta: C = 2 * AB + 0.5 * C
+    addon.sgemm(false, false, M, N, K, 2, A, K, B, N, 0.5, C, N);
+    const want = expected.map((e) => 2.5 * e);
+    assert.ok(maxAbsDiff(C, want) < 3e-3, `alpha/beta portable=${portable}`);
+  }
+  addon.forcePortable(false);
+  assert.throws(() => addon.sgemm(false, false, M, N, K, 1, A, K, B.subarray(1), N, 0, new Float32Array(M * N), N), /too short/);
+});
+
+test('gradients through the native conv kernels match finite differences', { skip }, () => {
+  const rng = new Rng(5);
+  const x = rand(rng, [2, 7, 7, 3]) as tf.Tensor4D;
+  const w = rand(rng, [3, 3, 3, 4], 0, 0.3) as tf.Tensor4D;
+  const wt = rand(rng, [4, 4, 2, 4], 0, 0.3) as tf.Tensor4D;
+  // A conv, a transposed conv and a nonlinearity, so every native conv kernel is on the path.
+  const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.conv2dTranspose(tf.tanh(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same')), wt, [2, 8, 8, 2], 2, 'same')));
+  const [gx, gw] = tf.grads(f)([x, w]);
+  const fd = (t: tf.Tensor, i: number, which: 0 | 1) => {
+    const eps = 1e-2;
+    const v = t.dataSync().slice();
+    const at = (d: number) => {
+      const u = v.slice();
+      u[i] += d;
+      const tt = tf.tensor(u, t.shape);
+      const out = tf.tidy(() => (which === 0 ? f(tt, w) : f(x, tt)).dataSync()[0]);
+      tt.dispose();
+      return out;
+    };
+    return (at(eps) - at(-eps)) / (2 * eps);
+  };
+  for (const i of [0, 13, 101, 200]) {
+    const n = fd(x, i, 0);
+    assert.ok(Math.abs(n - gx.dataSync()[i]) < 2e-2 * Math.max(1, Math.abs(n)), `dx[${i}] ${gx.dataSync()[i]} vs ${n}`);
+  }
+  for (const i of [0, 7, 55, 100]) {
+    const n = fd(w, i, 1);
+    assert.ok(Math.abs(n - gw.dataSync()[i]) < 2e-2 * Math.max(1, Math.abs(n)), `dw[${i}] ${gw.dataSync()[i]} vs ${n}`);
+  }
+});
