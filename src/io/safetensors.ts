@@ -69,7 +69,7 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): SafetensorsF
     if (end - begin !== count * 4) throw bad(`tensor ${name}: shape ${e.shape.join('x')} does not match its ${end - begin} bytes`);
     if (dataStart + end > bytes.length) throw bad(`tensor ${name} runs past the end of the file`);
     // Copy so the arrays are aligned and independent of the file buffer.
-    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)); // Buffer#slice would not copy
     tensors[name] = { shape: e.shape, data: new Ctor(copy.buffer, 0, count) };
   }
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;

@@ -25,6 +25,8 @@ export const dcganSchema = z
 
 export type DcganConfig = z.infer<typeof dcganSchema>;
 
+type LayerHook = (name: string, output: tf.Tensor) => void;
+
 const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
 const GAMMA_INIT = { kind: 'normal', mean: 1, std: 0.02 } as const;
 
@@ -55,12 +57,16 @@ export class DcganGenerator {
     this.convs.push(new ConvTranspose2d(this.params, `main.${3 * n}`, { inChannels: c, outChannels: channels, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
   }
 
-  apply(z: tf.Tensor2D, training: boolean): tf.Tensor4D {
+  /** onLayer sees each block's output (tests check the shapes). */
+  apply(z: tf.Tensor2D, training: boolean, onLayer?: LayerHook): tf.Tensor4D {
     let x = tf.reshape(z, [z.shape[0], 1, 1, this.config.nz]) as tf.Tensor4D;
     for (let i = 0; i < this.norms.length; i++) {
       x = tf.relu(this.norms[i].apply(this.convs[i].apply(x), training));
+      onLayer?.(`block${i}`, x);
     }
-    return tf.tanh(this.convs[this.convs.length - 1].apply(x));
+    const out = tf.tanh(this.convs[this.convs.length - 1].apply(x));
+    onLayer?.('out', out);
+    return out;
   }
 }
 
@@ -86,12 +92,15 @@ export class DcganDiscriminator {
   }
 
   /** Raw logits, shape [batch]. */
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor1D {
+  apply(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook): tf.Tensor1D {
     let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
+    onLayer?.('block0', h);
     for (let i = 0; i < this.norms.length; i++) {
       h = tf.leakyRelu(this.norms[i].apply(this.convs[i + 1].apply(h), training), 0.2);
+      onLayer?.(`block${i + 1}`, h);
     }
     const logits = this.convs[this.convs.length - 1].apply(h);
+    onLayer?.('out', logits);
     return tf.reshape(logits, [x.shape[0]]);
   }
 }

@@ -21,8 +21,9 @@ export class Adam {
   private readonly eps: number;
 
   constructor(readonly params: tf.Variable[], readonly options: AdamOptions) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    // tidy disposes the zeros tensors; the variables (returned) keep their own reference.
+    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     this.eps = options.eps ?? 1e-8;
   }
 

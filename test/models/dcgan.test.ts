@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, tf } from '../helpers.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+
+await setup();
+
+function shapes(model: Dcgan, batch: number): { G: Record<string, number[]>; D: Record<string, number[]> } {
+  const G: Record<string, number[]> = {};
+  const D: Record<string, number[]> = {};
+  tf.tidy(() => {
+    const z = tf.randomNormal([batch, model.config.nz]) as tf.Tensor2D;
+    const img = model.G.apply(z, true, (n, t) => (G[n] = t.shape));
+    model.D.apply(img, true, (n, t) => (D[n] = t.shape));
+  });
+  return { G, D };
+}
+
+test('dcgan32 layer shapes follow DESIGN.md, and parameter counts equal the PyTorch peer\'s', () => {
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: 1 }), 0);
+  const s = shapes(model, 2);
+  assert.deepEqual(s.G, { block0: [2, 4, 4, 256], block1: [2, 8, 8, 128], block2: [2, 16, 16, 64], out: [2, 32, 32, 1] });
+  assert.deepEqual(s.D, { block0: [2, 16, 16, 64], block1: [2, 8, 8, 128], block2: [2, 4, 4, 256], out: [2, 1, 1, 1] });
+  // ../shared/peers/dcgan_torch.py --size 32 prints params_G 1066880, params_D 661248
+  assert.equal(model.G.params.countTrainable(), 1066880);
+  assert.equal(model.D.params.countTrainable(), 661248);
+  model.dispose();
+});
+
+test('dcgan64 has one more block and 3 channels; counts equal the peer\'s', () => {
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 64, channels: 3 }), 0);
+  const s = shapes(model, 1);
+  assert.deepEqual(s.G.block0, [1, 4, 4, 512]);
+  assert.deepEqual(s.G.out, [1, 64, 64, 3]);
+  assert.deepEqual(s.D.block3, [1, 4, 4, 512]);
+  assert.equal(model.G.params.countTrainable(), 3576704);
+  assert.equal(model.D.params.countTrainable(), 2765568);
+  model.dispose();
+});
+
+test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a seed fixes them', () => {
+  const a = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
+  const b = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
+  const w = a.G.params.get('main.3.weight').dataSync();
+  const mean = w.reduce((s, x) => s + x, 0) / w.length;
+  const std = Math.sqrt(w.reduce((s, x) => s + (x - mean) ** 2, 0) / w.length);
+  assert.ok(Math.abs(mean) < 0.002 && Math.abs(std - 0.02) < 0.002, `mean ${mean} std ${std}`);
+  const gamma = a.G.params.get('main.1.weight').dataSync();
+  assert.ok(Math.abs(gamma.reduce((s, x) => s + x, 0) / gamma.length - 1) < 0.01);
+  assert.deepEqual(w, b.G.params.get('main.3.weight').dataSync());
+  a.dispose();
+  b.dispose();
+});
+
+test('train steps keep the tensor count flat and change both networks', () => {
+  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8 }), 1);
+  const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
+  const g0 = model.G.params.get('main.0.weight').dataSync().slice();
+  const d0 = model.D.params.get('main.0.weight').dataSync().slice();
+  const counts: number[] = [];
+  for (let step = 0; step < 5; step++) {
+    const losses = model.trainStep({ images }, { step, rng: new Rng(1, 'step', step) });
+    tf.dispose(Object.values(losses));
+    counts.push(tf.memory().numTensors);
+  }
+  assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts}`);
+  assert.notDeepEqual(model.G.params.get('main.0.weight').dataSync(), g0);
+  assert.notDeepEqual(model.D.params.get('main.0.weight').dataSync(), d0);
+  images.dispose();
+  model.dispose();
+});

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setup, tempDir, tf } from '../helpers.ts';
+import { train } from '../../src/train/trainer.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
+import { openRun } from '../../src/train/run.ts';
+import { readMetrics } from '../../src/train/metrics.ts';
+import { GantryError } from '../../src/errors.ts';
+
+await setup();
+
+const small = (over: Record<string, unknown> = {}) => validateRunConfig({
+  family: 'dcgan', seed: 3, data: 'mnist',
+  model: { ngf: 8, ndf: 8 },
+  train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 3, checkpointEvery: 2, samples: 4 },
+  ...over,
+}, 'test config');
+
+function weights(runDir: string): Record<string, Float32Array | Int32Array> {
+  const file = readSafetensors(join(runDir, 'checkpoint.safetensors'));
+  return Object.fromEntries(Object.entries(file.tensors).map(([k, v]) => [k, v.data]));
+}
+
+test('a run folder holds config, checkpoint, metrics, sample grids and loss plots', async () => {
+  const dir = join(tempDir(), 'run');
+  const result = await train({ outDir: dir, config: small(), quiet: true });
+  assert.equal(result.step, 6);
+  assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), ['step-000000.png', 'step-000003.png', 'step-000006.png']);
+  assert.ok(readFileSync(join(dir, 'plots', 'losses.svg'), 'utf8').includes('<polyline'));
+  const rows = readMetrics(dir);
+  assert.deepEqual(rows.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  assert.ok(rows.every((r) => Number.isFinite(r.lossD) && Number.isFinite(r.lossG)));
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  assert.equal(config.model.channels, 1, 'channels resolved from the data');
+  const state = JSON.parse(readSafetensors(join(dir, 'checkpoint.safetensors')).metadata.gantry);
+  assert.deepEqual(state, { step: 6, family: 'dcgan', optimizerSteps: { G: 6, D: 6 } });
+});
+
+test('resume is exact: 2N steps in one go equal N steps, a stop, and N more', async () => {
+  const root = tempDir();
+  const straight = join(root, 'straight');
+  const split = join(root, 'split');
+  await train({ outDir: straight, config: small(), quiet: true });
+  const first = await train({ outDir: split, config: small(), quiet: true, stopAtStep: 3 });
+  assert.equal(first.step, 3);
+  assert.equal(JSON.parse(readSafetensors(join(split, 'checkpoint.safetensors')).metadata.gantry).step, 3);
+  await train({ outDir: split, resume: true, quiet: true });
+  const a = weights(straight);
+  const b = weights(split);
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs`);
+  assert.deepEqual(readMetrics(split).map((r) => [r.step, r.lossD, r.lossG]), readMetrics(straight).map((r) => [r.step, r.lossD, r.lossG]));
+});
+
+test('resume can extend --steps but refuses a different batch', async () => {
+  const dir = join(tempDir(), 'run');
+  await train({ outDir: dir, config: small({ train: { steps: 2, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 } }), quiet: true });
+  const more = await train({ outDir: dir, resume: true, overrides: { steps: 4 }, quiet: true });
+  assert.equal(more.step, 4);
+  await assert.rejects(train({ outDir: dir, resume: true, overrides: { batch: 16 }, quiet: true }), /trained with batch 8/);
+});
+
+test('a loss that becomes NaN stops the run and keeps the last good checkpoint', async () => {
+  const dir = join(tempDir(), 'run');
+  const config = small({ model: { ngf: 8, ndf: 8, lr: 1e30 } });
+  await assert.rejects(train({ outDir: dir, config, quiet: true }), (e: Error) => e instanceof GantryError && /became (NaN|Infinity|-Infinity) at step \d+/.test(e.message) && /last good checkpoint/.test(e.message));
+  const state = JSON.parse(readSafetensors(join(dir, 'checkpoint.safetensors')).metadata.gantry);
+  assert.ok(state.step <= 2, `checkpoint at step ${state.step}`);
+  for (const [name, data] of Object.entries(weights(dir))) assert.ok(data.every(Number.isFinite), `${name} has non-finite values`);
+});
+
+test('bad configs name the field; no run folder is left behind', async () => {
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngff: 3 } }, 'config x.json'), /config x\.json: model: unknown field "ngff"/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { imageSize: 48 } }, 'config'), /model\.imageSize/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch/);
+  assert.throws(() => validateRunConfig({ family: 'stylegan' }, 'config'), /unknown model family "stylegan"/);
+  const dir = join(tempDir(), 'never');
+  await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /not a folder/);
+  assert.equal(existsSync(dir), false);
+  await assert.rejects(train({ outDir: dir, config: small({ train: { batch: 20000 } }), quiet: true }), /fewer than one batch/);
+  assert.equal(existsSync(dir), false);
+});
+
+test('a truncated or foreign checkpoint is reported, not crashed on', async () => {
+  const dir = join(tempDir(), 'run');
+  await train({ outDir: dir, config: small({ train: { steps: 1, batch: 8, samples: 4 } }), quiet: true });
+  const path = join(dir, 'checkpoint.safetensors');
+  const bytes = readFileSync(path);
+  writeFileSync(path, bytes.subarray(0, bytes.length - 5000));
+  assert.throws(() => openRun(dir), /checkpoint .*checkpoint\.safetensors is truncated or corrupt/);
+  await assert.rejects(train({ outDir: dir, resume: true, quiet: true }), /truncated or corrupt/);
+  writeFileSync(path, bytes);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...config.model, ngf: 16 } }));
+  assert.throws(() => openRun(dir), /is 4x4x16x100 but the model built from config.json expects 4x4x32x100|expects/);
+  assert.throws(() => openRun(tempDir()), /not a gantry run folder/);
+});
+
+test('a new run refuses a non-empty folder', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'something.txt'), 'x');
+  await assert.rejects(train({ outDir: dir, config: small(), quiet: true }), /already exists and is not empty; pass --resume/);
+});
+
+test('tensor count stays flat across a training run', async () => {
+  const before = tf.memory().numTensors;
+  await train({ outDir: join(tempDir(), 'run'), config: small({ train: { steps: 4, batch: 8, samples: 4 } }), quiet: true });
+  assert.equal(tf.memory().numTensors, before);
+});
