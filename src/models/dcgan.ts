@@ -133,6 +133,13 @@ export class Dcgan implements FamilyInstance {
    */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const z = sampleLatent(ctx.rng, batch.images.shape[0], this.config.nz);
+    const losses = this.trainStepWithNoise(batch, z);
+    z.dispose();
+    return losses;
+  }
+
+  /** The step with given latent vectors (the golden test feeds PyTorch's). */
+  trainStepWithNoise(batch: Batch, z: tf.Tensor2D): Record<string, tf.Scalar> {
     let lossD: tf.Scalar | null = null;
     const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
       const fake = this.G.apply(z, true);
@@ -147,7 +154,6 @@ export class Dcgan implements FamilyInstance {
     }, this.G.params.trainable());
     this.optimizers.G.apply(gradsG);
     tf.dispose(gradsG);
-    z.dispose();
     return { lossD: lossD!, lossG };
   }
 

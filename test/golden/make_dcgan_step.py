@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Golden values for gantry's DCGAN training step, computed by PyTorch (Debian's python3-torch):
+    /usr/bin/python3 test/golden/make_dcgan_step.py  ->  test/golden/dcgan_step.json
+
+A small dcgan32 (nz 8, ngf = ndf = 4, 1 channel, batch 4) with seeded weights takes three training
+steps exactly as ../shared/peers/dcgan_torch.py (and pytorch/examples/dcgan) does: D on real and
+detached fake, then G through the updated D, reusing the one generator forward; BCE-with-logits;
+Adam 2e-4 / (0.5, 0.999). Saved: the initial weights (PyTorch layouts), every step's real batch
+and noise, every step's losses, and all weights and batch-norm running statistics after the steps.
+"""
+import json, os
+import torch, torch.nn as nn
+
+torch.manual_seed(1234)
+nz, ngf, ndf, ch, B, steps = 8, 4, 4, 1, 4, 3
+
+G = nn.Sequential(
+    nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+    nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+    nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+    nn.ConvTranspose2d(ngf, ch, 4, 2, 1, bias=False), nn.Tanh())
+D = nn.Sequential(
+    nn.Conv2d(ch, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+    nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+    nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+    nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False), nn.Flatten())
+for m in list(G.modules()) + list(D.modules()):
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d): nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
+
+def state(net):
+    return {k: {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
+            if not k.endswith('num_batches_tracked')}
+
+out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32},
+       'initial': {'G': state(G), 'D': state(D)}, 'steps': []}
+oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+bce = nn.BCEWithLogitsLoss()
+ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
+for s in range(steps):
+    real = torch.rand(B, ch, 32, 32) * 2 - 1
+    z = torch.randn(B, nz, 1, 1)
+    fake = G(z)
+    oD.zero_grad()
+    lossD = bce(D(real), ones) + bce(D(fake.detach()), zeros); lossD.backward(); oD.step()
+    oG.zero_grad()
+    lossG = bce(D(fake), ones); lossG.backward(); oG.step()
+    out['steps'].append({'real_nchw': real.reshape(-1).tolist(), 'z': z.reshape(-1).tolist(),
+                         'lossD': lossD.item(), 'lossG': lossG.item()})
+out['final'] = {'G': state(G), 'D': state(D)}
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dcgan_step.json')
+with open(path, 'w') as f: json.dump(out, f)
+print('wrote', path, 'torch', torch.__version__)
