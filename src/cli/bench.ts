@@ -2,18 +2,24 @@ import { GantryError } from '../errors.ts';
 import { engineInfo, initEngine, type Device } from '../engine/index.ts';
 import { benchDcganStep, WORKLOADS, type WorkloadName } from '../bench/dcgan-step.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { benchSgemm } from '../bench/sgemm.ts';
 
-export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64]
-  Times DESIGN.md's DCGAN training-step workload and prints one JSON line.`;
+export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64]
+  Times DESIGN.md's DCGAN training-step workload (or the native 1024^3 SGEMM) and prints one JSON line.
+  --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('bench', argv, {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' },
   });
-  const workload = (values.workload ?? 'dcgan32') as WorkloadName;
-  if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}`);
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
+  if (values.workload === 'sgemm1024') {
+    process.stdout.write(JSON.stringify(benchSgemm(1024, intArg('steps', values.steps, 1))) + '\n');
+    return;
+  }
+  const workload = (values.workload ?? 'dcgan32') as WorkloadName;
+  if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}, sgemm1024`);
   const result = benchDcganStep({
     workload,
     steps: intArg('steps', values.steps, 1),

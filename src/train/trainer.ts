@@ -47,6 +47,15 @@ function writeSampleGrid(runDir: string, model: FamilyInstance, config: RunConfi
   tf.dispose([z, images]);
 }
 
+/** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`). */
+function removeStaleTempFiles(runDir: string): void {
+  for (const sub of ['.', 'samples', 'plots']) {
+    const dir = join(runDir, sub);
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+  }
+}
+
 function isEmptyDir(dir: string): boolean {
   return readdirSync(dir).length === 0;
 }
@@ -89,6 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let history: MetricsRow[] = [];
   try {
     if (options.resume) {
+      removeStaleTempFiles(runDir);
       step = loadCheckpoint(runDir, model).step;
       history = truncateMetrics(runDir, step);
       if (!options.quiet) log(`resuming ${runDir} at step ${step}`);

@@ -99,3 +99,15 @@ test('a large GEMM matches tfjs (exercises cache blocking past KC, MC and NR edg
   check('matmul^T 301x517x263', () => tf.matMul(tf.transpose(b), tf.transpose(a), false, false));
   tf.dispose([a, b]);
 });
+
+test('cases the native kernels do not cover (NCHW, int32) fall back to tfjs and still agree', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(12);
+  const x = rand(rng, [2, 3, 6, 5]) as tf.Tensor4D; // NCHW: 3 channels of 6x5
+  const filter = rand(rng, [3, 3, 3, 4]) as tf.Tensor4D;
+  const nchw = tf.tidy(() => tf.transpose(tf.conv2d(x, filter, 1, 'same', 'NCHW'), [0, 2, 3, 1]).dataSync().slice());
+  const nhwc = tf.tidy(() => tf.conv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, filter, 1, 'same').dataSync().slice());
+  assert.ok(maxAbsDiff(nchw, nhwc) < 1e-4);
+  const a = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+  assert.deepEqual(Array.from(tf.matMul(a, a).dataSync()), [7, 10, 15, 22]);
+  tf.dispose([x, filter, a]);
+});

@@ -1,0 +1,45 @@
+// gantry against PyTorch on the same CPU, in one command (npm run bench):
+//   node --import tsx bench/dcgan-vs-torch.ts [--steps 20] [--threads 2] [--workloads dcgan32,dcgan64]
+// Runs `gantry bench` for each DCGAN workload and ../shared/peers/dcgan_torch.py beside it, then the
+// 1024^3 SGEMM of both, and prints each ratio gantry/PyTorch of median times (below 1: gantry faster)
+// and the GFLOP/s each reached. Needs Debian's python3-torch (apt-get install -y python3-torch).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { dcganStepFlops } from '../src/bench/flops.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, threads: { type: 'string', default: '2' }, workloads: { type: 'string', default: 'dcgan32,dcgan64' } } });
+const python = '/usr/bin/python3';
+const peer = [join(root, '..', 'shared', 'peers', 'dcgan_torch.py'), join(root, '.devicekit', 'peers', 'dcgan_torch.py')].find(existsSync);
+if (!peer) throw new Error('cannot find dcgan_torch.py in ../shared/peers');
+
+function runJson(cmd: string, args: string[], env: Record<string, string> = {}): Record<string, number | string> {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const env = { GANTRY_THREADS: values.threads! };
+const rows: string[] = [];
+const results: Record<string, unknown>[] = [];
+for (const workload of values.workloads!.split(',')) {
+  const size = workload === 'dcgan64' ? 64 : 32;
+  const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--steps', values.steps!], env);
+  const t = runJson(python, [peer, '--size', String(size), '--threads', values.threads!, '--steps', values.steps!]);
+  const flops = dcganStepFlops(size, size === 32 ? 1 : 3, 64);
+  const ratio = Number(g.median_ms) / Number(t.median_ms);
+  results.push({ workload, gantry_ms: g.median_ms, torch_ms: t.median_ms, ratio, gflop_per_step: flops / 1e9 });
+  rows.push(`${workload.padEnd(10)} gantry ${String(g.median_ms).padStart(9)} ms (${(flops / Number(g.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ` +
+    `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}`);
+}
+const gs = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', 'sgemm1024'], env);
+const ts = runJson(python, [join(root, 'bench', 'torch_mm.py'), '--threads', values.threads!]);
+rows.push(`sgemm1024  gantry ${String(gs.median_ms).padStart(9)} ms (${gs.gflops} GFLOP/s, ${gs.kernel})   pytorch torch.mm ${String(ts.median_ms).padStart(9)} ms (${ts.gflops} GFLOP/s)   ` +
+  `gantry/pytorch GFLOP/s ${(Number(gs.gflops) / Number(ts.gflops)).toFixed(3)}`);
+results.push({ workload: 'sgemm1024', gantry_gflops: gs.gflops, torch_gflops: ts.gflops });
+console.log(`threads ${values.threads}, ${values.steps} timed steps each (median), DCGAN batch 64, both in this run:`);
+for (const r of rows) console.log(r);
+console.log(JSON.stringify(results));

@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { tempDir } from '../helpers.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gantry.js');
+
+function gantry(...args: string[]) {
+  return gantryWithEnv({}, ...args);
+}
+
+function gantryWithEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function pngSize(path: string): [number, number] {
+  const png = PNG.sync.read(readFileSync(path));
+  return [png.width, png.height];
+}
+
+test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmetic', () => {
+  const dir = tempDir();
+  const run = join(dir, 'R');
+  const t = gantry('train', 'dcgan', '--steps', '30', '--batch', '16', '--out', run, '--seed', '1');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /step 30 lossD=/);
+  for (const f of ['config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'plots/losses.svg', 'samples/step-000000.png']) assert.ok(existsSync(join(run, f)), f);
+  const s = gantry('sample', '--run', run, '--n', '16', '--out', join(dir, 'g.png'));
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(pngSize(join(dir, 'g.png')), [4 * 34 + 2, 4 * 34 + 2]); // 4x4 tiles of 32 px, 2 px gaps
+  const i = gantry('interpolate', '--run', run, '--seeds', '3,7,9', '--frames', '5', '--out', join(dir, 'i.png'));
+  assert.equal(i.code, 0, i.stderr);
+  assert.deepEqual(pngSize(join(dir, 'i.png')), [5 * 34 + 2, 2 * 34 + 2]);
+  const a = gantry('arith', '--run', run, '--expr', 'seed:12 - seed:40 + mean(seed:1,seed:2)', '--out', join(dir, 'a.png'));
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual(pngSize(join(dir, 'a.png')), [4 * 34 + 2, 34 + 2]);
+});
+
+test('user mistakes get one line naming the fix, no stack trace', () => {
+  const dir = tempDir();
+  const cases: [string[], RegExp][] = [
+    [['train', 'dcgan', '--stepz', '3'], /Unknown option '--stepz'/],
+    [['train', 'nope', '--out', join(dir, 'x')], /unknown model family "nope"/],
+    [['train', 'dcgan', '--data', 'cifar10:/no/such', '--out', join(dir, 'y')], /cifar10: folder \/no\/such does not exist/],
+    [['train', 'dcgan', '--batch', '0', '--out', join(dir, 'z')], /--batch must be a whole number >= 1/],
+    [['sample', '--run', join(dir, 'missing')], /not a gantry run folder/],
+    [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
+    [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
+    [['train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w')], /webgpu is not available yet/],
+  ];
+  const configFile = join(dir, 'bad.json');
+  writeFileSync(configFile, JSON.stringify({ model: { ngf: -2 } }));
+  cases.push([['train', 'dcgan', '--config', configFile, '--out', join(dir, 'v')], /config .*bad\.json: model\.ngf: /]);
+  for (const [args, pattern] of cases) {
+    const r = gantry(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
+    assert.match(r.stderr, pattern, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `stack trace for ${args.join(' ')}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+  }
+  for (const name of ['x', 'y', 'z', 'v', 'w']) assert.equal(existsSync(join(dir, name)), false, `half-written run folder ${name}`);
+});
+
+test('SIGKILL at a random moment, then --resume finishes the run', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'R');
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { ngf: 16, ndf: 16 }, train: { logEvery: 1, checkpointEvery: 4, sampleEvery: 8, samples: 16 } }));
+  const child = spawn(process.execPath, [bin, 'train', 'dcgan', '--config', config, '--steps', '400', '--batch', '16', '--out', run, '--quiet'], { stdio: 'ignore' });
+  // Wait until training is under way (first checkpoints written), then kill at a random moment.
+  const started = Date.now();
+  while (!existsSync(join(run, 'metrics.jsonl')) || readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n').length < 6) {
+    if (Date.now() - started > 120_000) throw new Error('training did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200 + Math.random() * 1500));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const killedAt = JSON.parse(readSafetensors(join(run, 'checkpoint.safetensors')).metadata.gantry).step;
+  assert.ok(killedAt < 400, `killed too late (step ${killedAt})`);
+  const r = gantry('train', '--resume', '--out', run, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /step 400/);
+  const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, Array.from({ length: 400 }, (_, i) => i + 1), 'metrics hold each step once, in order');
+});
+
+test('Ctrl-C (SIGINT) checkpoints the current step and stops cleanly', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'R');
+  const child = spawn(process.execPath, [bin, 'train', 'dcgan', '--steps', '100000', '--batch', '8', '--out', run, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const started = Date.now();
+  while (!existsSync(join(run, 'checkpoint.safetensors'))) {
+    if (Date.now() - started > 120_000) throw new Error('training did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.equal(code, 0, stderr);
+  const step = JSON.parse(readSafetensors(join(run, 'checkpoint.safetensors')).metadata.gantry).step;
+  assert.ok(step > 0, 'a checkpoint of the step reached was written');
+});
+
+test('without the native addon gantry still trains on tfjs kernels and says so once', () => {
+  const dir = tempDir();
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { ngf: 4, ndf: 4, nz: 8 }, train: { samples: 4 } }));
+  const r = gantryWithEnv({ GANTRY_NATIVE: '0' }, 'train', 'dcgan', '--config', config, '--steps', '2', '--batch', '4', '--out', join(dir, 'R'), '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/fast CPU kernels unavailable \(disabled by GANTRY_NATIVE=0\)/g)?.length, 1, r.stderr);
+  assert.match(r.stdout, /step 2 lossD=/);
+});
