@@ -42,11 +42,11 @@ test('dcgan64 has one more block and 3 channels; counts equal the peer\'s', () =
 test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a seed fixes them', () => {
   const a = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
   const b = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
-  const w = a.G.params.get('main.3.weight').dataSync();
+  const w = a.G.params.get('main.3.weight').dataSync() as Float32Array;
   const mean = w.reduce((s, x) => s + x, 0) / w.length;
   const std = Math.sqrt(w.reduce((s, x) => s + (x - mean) ** 2, 0) / w.length);
   assert.ok(Math.abs(mean) < 0.002 && Math.abs(std - 0.02) < 0.002, `mean ${mean} std ${std}`);
-  const gamma = a.G.params.get('main.1.weight').dataSync();
+  const gamma = a.G.params.get('main.1.weight').dataSync() as Float32Array;
   assert.ok(Math.abs(gamma.reduce((s, x) => s + x, 0) / gamma.length - 1) < 0.01);
   assert.deepEqual(w, b.G.params.get('main.3.weight').dataSync());
   a.dispose();

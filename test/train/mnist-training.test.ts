@@ -5,7 +5,8 @@ import { setup, tempDir, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
-import { Dcgan } from '../../src/models/dcgan.ts';
+import { Dcgan, type DcganConfig } from '../../src/models/dcgan.ts';
+import type { FamilyInstance } from '../../src/models/family.ts';
 import { pixelHistogram, wasserstein1 } from '../../src/metrics/pixel-histogram.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
@@ -13,11 +14,12 @@ import { openRun } from '../../src/train/run.ts';
 
 await setup();
 
-function generatedHistogram(model: Dcgan): Float64Array {
-  return tf.tidy(() => {
-    const z = tf.tensor2d(new Rng(99, 'eval-noise').fillNormal(new Float32Array(256 * model.latentDim)), [256, model.latentDim]);
-    return pixelHistogram(model.generate(z).dataSync(), 256);
-  });
+function generatedHistogram(model: FamilyInstance): Float64Array {
+  const z = tf.tensor2d(new Rng(99, 'eval-noise').fillNormal(new Float32Array(256 * model.latentDim)), [256, model.latentDim]);
+  const images = model.generate(z);
+  const h = pixelHistogram(images.dataSync() as Float32Array, 256);
+  tf.dispose([z, images]);
+  return h;
 }
 
 /**
@@ -35,14 +37,14 @@ test('DCGAN trained 300 steps on MNIST gets measurably closer to real pixel stat
     train: { steps: 300, batch: 32, logEvery: 10, sampleEvery: 1000, checkpointEvery: 1000, samples: 16 },
   }, 'test');
   const data = openDataset('mnist', { size: 32, channels: 1 });
-  const real = tf.tidy(() => {
-    const batch = makeBatch(data, new Rng(5).permutation(data.n).subarray(0, 1000));
-    return pixelHistogram(batch.images.dataSync(), 256);
-  });
+  const batch = makeBatch(data, new Rng(5).permutation(data.n).subarray(0, 1000));
+  const real = pixelHistogram(batch.images.dataSync() as Float32Array, 256);
+  batch.images.dispose();
+  batch.labels?.dispose();
   const dir = join(tempDir(), 'mnist');
   await train({ outDir: dir, config, quiet: true });
   const run = openRun(dir);
-  const initial = new Dcgan(run.model.config, config.seed); // same seed: the step-0 weights
+  const initial = new Dcgan(run.config.model as DcganConfig, config.seed); // same seed: the step-0 weights
   const before = wasserstein1(generatedHistogram(initial), real);
   const after = wasserstein1(generatedHistogram(run.model), real);
   initial.dispose();
