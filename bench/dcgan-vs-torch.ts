@@ -1,5 +1,7 @@
-// gantry against PyTorch on the same CPU, in one command (npm run bench):
-//   node --import tsx bench/dcgan-vs-torch.ts [--steps 20] [--threads 2] [--workloads dcgan32,dcgan64]
+// gantry against PyTorch on the same machine, in one command (npm run bench):
+//   node --import tsx bench/dcgan-vs-torch.ts [--steps 20] [--threads 2] [--workloads dcgan32,dcgan64] [--device cpu|webgpu]
+// On the GPU machine: bash .devicekit/on-device.sh node --import tsx bench/dcgan-vs-torch.ts --device webgpu
+// (gantry on WebGPU against the peer on CUDA).
 // Runs `gantry bench` for each DCGAN workload and ../shared/peers/dcgan_torch.py beside it, then the
 // 1024^3 SGEMM of both, and prints each ratio gantry/PyTorch of median times (below 1: gantry faster)
 // and the GFLOP/s each reached. Needs Debian's python3-torch (apt-get install -y python3-torch).
@@ -11,8 +13,13 @@ import { parseArgs } from 'node:util';
 import { dcganStepFlops } from '../src/bench/flops.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, threads: { type: 'string', default: '2' }, workloads: { type: 'string', default: 'dcgan32,dcgan64' } } });
-const python = '/usr/bin/python3';
+const { values } = parseArgs({ options: {
+  steps: { type: 'string', default: '20' }, threads: { type: 'string', default: '2' },
+  workloads: { type: 'string', default: 'dcgan32,dcgan64' }, device: { type: 'string', default: 'cpu' },
+} });
+const gpu = values.device === 'webgpu';
+// Debian's python3-torch lives in /usr/bin/python3; the GPU machine's PyTorch in its default python3.
+const python = gpu ? 'python3' : '/usr/bin/python3';
 const peer = [join(root, '..', 'shared', 'peers', 'dcgan_torch.py'), join(root, '.devicekit', 'peers', 'dcgan_torch.py')].find(existsSync);
 if (!peer) throw new Error('cannot find dcgan_torch.py in ../shared/peers');
 
@@ -27,13 +34,19 @@ const rows: string[] = [];
 const results: Record<string, unknown>[] = [];
 for (const workload of values.workloads!.split(',')) {
   const size = workload === 'dcgan64' ? 64 : 32;
-  const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--steps', values.steps!], env);
-  const t = runJson(python, [peer, '--size', String(size), '--threads', values.threads!, '--steps', values.steps!]);
+  const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--steps', values.steps!, '--device', values.device!], env);
+  const t = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, ...(gpu ? ['--device', 'cuda'] : ['--threads', values.threads!])]);
   const flops = dcganStepFlops(size, size === 32 ? 1 : 3, 64);
   const ratio = Number(g.median_ms) / Number(t.median_ms);
   results.push({ workload, gantry_ms: g.median_ms, torch_ms: t.median_ms, ratio, gflop_per_step: flops / 1e9 });
   rows.push(`${workload.padEnd(10)} gantry ${String(g.median_ms).padStart(9)} ms (${(flops / Number(g.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ` +
     `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}`);
+}
+if (gpu) {
+  console.log(`gantry on WebGPU vs PyTorch on CUDA, ${values.steps} timed steps each (median), DCGAN batch 64, both in this run:`);
+  for (const r of rows) console.log(r);
+  console.log(JSON.stringify(results));
+  process.exit(0);
 }
 const gs = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', 'sgemm1024'], env);
 const ts = runJson(python, [join(root, 'bench', 'torch_mm.py'), '--threads', values.threads!]);

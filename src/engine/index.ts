@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { GantryError } from '../errors.ts';
 import { registerComparisonGradients } from './gradients.ts';
+import { startWebGpu } from './webgpu.ts';
 import { registerNativeCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
 
 export type Device = 'cpu' | 'webgpu';
@@ -11,6 +12,8 @@ export type Device = 'cpu' | 'webgpu';
 export interface EngineInfo {
   backend: string;
   native: NativeStatus;
+  /** The GPU adapter, on webgpu. */
+  adapter?: string;
 }
 
 let current: EngineInfo | null = null;
@@ -26,12 +29,18 @@ export interface EngineOptions {
 /** Sets up tfjs once: backend, gradient patches and gantry's fast kernels. */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const device = options.device ?? 'cpu';
-  if (device === 'webgpu') {
-    throw new GantryError('--device webgpu is not available yet in this version of gantry; use --device cpu');
+  if (device !== 'cpu' && device !== 'webgpu') throw new GantryError(`unknown --device "${String(device)}"; use cpu or webgpu`);
+  if (current) {
+    if (current.backend !== device) throw new GantryError(`the engine already runs on ${current.backend}; one process uses one device`);
+    return current;
   }
-  if (device !== 'cpu') throw new GantryError(`unknown --device "${String(device)}"; use cpu or webgpu`);
-  if (current) return current;
   registerComparisonGradients();
+  if (device === 'webgpu') {
+    const adapter = await startWebGpu();
+    (options.log ?? console.warn)(`gantry: WebGPU on ${adapter}`);
+    current = { backend: 'webgpu', native: { loaded: false, reason: 'webgpu' }, adapter };
+    return current;
+  }
   const native = options.nativeKernels === false ? { loaded: false, reason: 'disabled' } : registerNativeCpuKernels();
   if (!native.loaded && options.nativeKernels !== false) {
     (options.log ?? console.warn)(`gantry: fast CPU kernels unavailable (${native.reason}); using tfjs's slow pure-JS kernels`);

@@ -1,63 +1,7 @@
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
-import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+import { setup } from '../helpers.ts';
+import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
 
 await setup();
 
-interface Saved { shape: number[]; data: number[] }
-interface Golden {
-  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number };
-  initial: { G: Record<string, Saved>; D: Record<string, Saved> };
-  steps: { real_nchw: number[]; z: number[]; lossD: number; lossG: number }[];
-  final: { G: Record<string, Saved>; D: Record<string, Saved> };
-}
-
-const golden: Golden = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'dcgan_step.json'), 'utf8'));
-
-/** PyTorch conv weights ([out,in,k,k] and transposed [in,out,k,k]) both map to tfjs by the same permutation. */
-function toGantryLayout(saved: Saved): tf.Tensor {
-  return tf.tidy(() => {
-    const t = tf.tensor(saved.data, saved.shape);
-    return saved.shape.length === 4 ? tf.transpose(t, [2, 3, 1, 0]) : t;
-  });
-}
-
-/**
- * Three DCGAN training steps from the same weights, data and noise as PyTorch (test/golden/
- * make_dcgan_step.py): the losses of every step, and every weight and running statistic afterwards,
- * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together.
- */
-test('DCGAN training steps match PyTorch: losses, weights and running statistics', () => {
-  const c = golden.config;
-  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf }), 0);
-  for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) {
-      const saved = golden.initial[net as 'G' | 'D'][name.replace(/^main\./, '')];
-      assert.ok(saved, `PyTorch has no tensor for ${net}/${name}`);
-      tf.tidy(() => v.assign(toGantryLayout(saved)));
-    }
-  }
-  for (const [i, step] of golden.steps.entries()) {
-    const losses = tf.tidy(() => {
-      const real = tf.transpose(tf.tensor4d(step.real_nchw, [c.batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D;
-      const z = tf.tensor2d(step.z, [c.batch, c.nz]);
-      const l = model.trainStepWithNoise({ images: real }, z);
-      return { lossD: l.lossD.dataSync()[0], lossG: l.lossG.dataSync()[0] };
-    });
-    assert.ok(Math.abs(losses.lossD - step.lossD) < 1e-4, `step ${i} lossD ${losses.lossD} vs PyTorch ${step.lossD}`);
-    assert.ok(Math.abs(losses.lossG - step.lossG) < 1e-4, `step ${i} lossG ${losses.lossG} vs PyTorch ${step.lossG}`);
-  }
-  for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) {
-      const want = toGantryLayout(golden.final[net as 'G' | 'D'][name.replace(/^main\./, '')]);
-      const err = maxAbsDiff(v.dataSync(), want.dataSync()) / Math.max(1e-2, maxAbs(want.dataSync()));
-      want.dispose();
-      assert.ok(err < 1e-3, `${net}/${name} after ${golden.steps.length} steps: relative error ${err}`);
-    }
-  }
-  model.dispose();
-});
+test('DCGAN training steps match PyTorch on the CPU: losses, weights and running statistics', checkDcganStepsAgainstPyTorch);

@@ -90,10 +90,16 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       };
     },
   });
+  // Gradients are registered for every backend: on another backend (webgpu) they fall back to the
+  // op-level form tfjs uses, which the comparison-op gradients of engine/ make twice differentiable.
   const activationGrad = (alphaOf: (attrs: tf.NamedAttrMap) => number) => (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
     const [x] = saved;
+    const alpha = alphaOf(attrs);
     if (x.dtype !== 'float32') return { x: () => tf.zerosLike(x) };
-    return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha: alphaOf(attrs) }) as tf.Tensor };
+    if (tf.getBackend() !== 'cpu') {
+      return { x: () => tf.where(tf.greater(x, 0), dy as tf.Tensor, tf.mul(dy as tf.Tensor, alpha)) };
+    }
+    return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha }) as tf.Tensor };
   };
   const activation = (alphaOf: (attrs?: tf.NamedAttrMap) => number) => ({ inputs, backend, attrs }: KernelArgs) => {
     const b = backend as MathBackendCPU;

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GantryError, describeError } from '../errors.ts';
+
+/**
+ * Starts tfjs's WebGPU backend on Dawn (the `webgpu` npm package) in Node. The backend registers itself
+ * only if navigator.gpu exists when it is imported, so Dawn goes first. Returns the adapter's
+ * description; never falls back to the CPU silently.
+ */
+export async function startWebGpu(): Promise<string> {
+  let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
+  } catch (err) {
+    throw new GantryError(`--device webgpu needs the optional package "webgpu" (Dawn for Node), which did not load: ${describeError(err)}. Run \`npm ci\` on a supported platform`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new GantryError('--device webgpu: no WebGPU adapter found (Vulkan on Linux needs a GPU driver and libvulkan1; set VK_DRIVER_FILES to its ICD json). Use --device cpu');
+  }
+  const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; description?: string; device?: string } }).info ?? {};
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const ok = await tf.setBackend('webgpu');
+  if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError('--device webgpu: tfjs could not start its WebGPU backend on this adapter; use --device cpu');
+  await tf.ready();
+  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+}
