@@ -1,11 +1,11 @@
-// Profiles one DCGAN training step kernel by kernel: node --import tsx bench/profile-step.ts [dcgan32|dcgan64]
+// Profiles one DCGAN training step kernel by kernel: node --import tsx bench/profile-step.ts [dcgan32|dcgan64] [cpu|webgpu]
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
 const name = (process.argv[2] ?? 'dcgan32') as WorkloadName;
-await initEngine({ nativeKernels: process.env.GANTRY_NATIVE !== '0' });
+await initEngine({ device: process.argv[3] === 'webgpu' ? 'webgpu' : 'cpu', nativeKernels: process.env.GANTRY_NATIVE !== '0' });
 const w = WORKLOADS[name];
 const model = new Dcgan(dcganSchema.parse({ imageSize: w.imageSize, channels: w.channels }), 0);
 const rng = new Rng(0);

@@ -31,25 +31,25 @@ export interface BenchResult {
 }
 
 /** Times full DCGAN training steps (D and G updates) on random normal "real" data, as the peer does. */
-export function benchDcganStep(o: BenchOptions): BenchResult {
+export async function benchDcganStep(o: BenchOptions): Promise<BenchResult> {
   const w = WORKLOADS[o.workload];
   const batch = o.batch ?? 64;
   const config = dcganSchema.parse({ imageSize: w.imageSize, channels: w.channels, ngf: o.ngf ?? 64, ndf: o.ndf ?? 64 });
   const model = new Dcgan(config, 0);
   const rng = new Rng(0, 'bench');
   const shape: [number, number, number, number] = [batch, w.imageSize, w.imageSize, w.channels];
-  const step = (i: number) => {
+  const step = async (i: number) => {
     const images = tf.tensor4d(rng.fillNormal(new Float32Array(batch * w.imageSize * w.imageSize * w.channels)), shape);
     const losses = model.trainStep({ images }, { step: i, rng: rng.derive('step', i) });
     // Reading the losses waits for all the step's work, as torch.cuda.synchronize does for the peer.
-    for (const l of Object.values(losses)) l.dataSync();
+    await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose([images, ...Object.values(losses)]);
   };
-  for (let i = 0; i < (o.warmup ?? 3); i++) step(i);
+  for (let i = 0; i < (o.warmup ?? 3); i++) await step(i);
   const times: number[] = [];
   for (let i = 0; i < (o.steps ?? 20); i++) {
     const t0 = performance.now();
-    step(i);
+    await step(i);
     times.push(performance.now() - t0);
   }
   const paramsG = model.G.params.countTrainable();

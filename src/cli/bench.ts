@@ -20,7 +20,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const workload = (values.workload ?? 'dcgan32') as WorkloadName;
   if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}, sgemm1024`);
-  const result = benchDcganStep({
+  const result = await benchDcganStep({
     workload,
     steps: intArg('steps', values.steps, 1),
     warmup: intArg('warmup', values.warmup),

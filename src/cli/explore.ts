@@ -25,19 +25,19 @@ function vectorsToImages(run: ReturnType<typeof openRun>, vectors: Float32Array[
   return images;
 }
 
-async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: ReturnType<typeof openRun>) => void): Promise<void> {
+async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: ReturnType<typeof openRun>) => Promise<void>): Promise<void> {
   if (!runDir) throw new GantryError('--run RUN_DIR is required (the --out folder of a gantry train)');
   await initEngine({ device: (device ?? 'cpu') as Device });
   const run = openRun(runDir);
   try {
-    fn(run);
+    await fn(run);
   } finally {
     run.model.dispose();
   }
 }
 
-function save(out: string, images: tf.Tensor4D, cols?: number): void {
-  writePng(out, imageGrid(images, cols));
+async function save(out: string, images: tf.Tensor4D, cols?: number): Promise<void> {
+  writePng(out, await imageGrid(images, cols));
   images.dispose();
   process.stdout.write(`${out}\n`);
 }
@@ -49,9 +49,9 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   });
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
-  await withRun(values.run, values.device, (run) => {
+  await withRun(values.run, values.device, async (run) => {
     const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.model.latentDim));
-    save(values.out ?? 'samples.png', vectorsToImages(run, vectors), intArg('cols', values.cols, 1));
+    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors), intArg('cols', values.cols, 1));
   });
 }
 
@@ -64,7 +64,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const base = intArg('seed', values.seed) ?? 0;
   const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
   if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
-  await withRun(values.run, values.device, (run) => {
+  await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
     const vectors: Float32Array[] = [];
     for (let p = 0; p + 1 < seeds.length; p++) {
@@ -72,7 +72,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       const b = latentForSeed(seeds[p + 1], dim);
       for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
     }
-    save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors), frames);
+    await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors), frames);
   });
 }
 
@@ -82,9 +82,9 @@ export async function arithCommand(argv: string[]): Promise<void> {
   });
   if (!values.expr) throw new GantryError('gantry arith: --expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
-  await withRun(values.run, values.device, (run) => {
+  await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
     const vectors = [...terms.map((t) => termVector(t, dim)), evaluateLatentExpression(terms, dim)];
-    save(values.out ?? 'arith.png', vectorsToImages(run, vectors), vectors.length);
+    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors), vectors.length);
   });
 }

@@ -15,14 +15,14 @@ export interface CheckpointState {
 }
 
 /**
+ * Reads are asynchronous (tensor.data()): the WebGPU backend has no synchronous read in Node.
+ *
  * Every network's tensors (`net/<network>/<name>`), every optimizer's moments
  * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically.
  */
-export function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): void {
-  const tensors: Record<string, NamedArray> = {};
-  const put = (name: string, t: tf.Tensor) => {
-    tensors[name] = { shape: t.shape, data: t.dataSync() as Float32Array };
-  };
+export async function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): Promise<void> {
+  const entries: [string, tf.Tensor][] = [];
+  const put = (name: string, t: tf.Tensor) => entries.push([name, t]);
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) put(`net/${net}/${name}`, v);
     const opt = model.optimizers[net];
@@ -31,6 +31,9 @@ export function saveCheckpoint(runDir: string, model: FamilyInstance, state: Che
     opt.m.forEach((m, i) => put(`opt/${net}/m/${names[i]}`, m));
     opt.v.forEach((v, i) => put(`opt/${net}/v/${names[i]}`, v));
   }
+  const values = await Promise.all(entries.map(([, t]) => t.data()));
+  const tensors: Record<string, NamedArray> = {};
+  entries.forEach(([name, t], i) => (tensors[name] = { shape: t.shape, data: values[i] as Float32Array }));
   writeSafetensors(join(runDir, CHECKPOINT_FILE), tensors, { gantry: JSON.stringify(state) });
 }
 

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RawImage } from '../io/image.ts';
 
 /** Converts a [-1, 1] image batch [n, h, w, c] to 8-bit pixels (n images back to back). */
-export function toUint8Images(images: tf.Tensor4D): Uint8Array {
-  const values = images.dataSync();
+export async function toUint8Images(images: tf.Tensor4D): Promise<Uint8Array> {
+  const values = await images.data();
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.max(0, Math.min(255, Math.round((values[i] + 1) * 127.5)));
   return out;
@@ -26,7 +26,7 @@ export function tileImages(pixels: Uint8Array, n: number, h: number, w: number, 
   return { width, height, channels: c, data };
 }
 
-export function imageGrid(images: tf.Tensor4D, cols?: number): RawImage {
+export async function imageGrid(images: tf.Tensor4D, cols?: number): Promise<RawImage> {
   const [n, h, w, c] = images.shape;
-  return tileImages(toUint8Images(images), n, h, w, c, cols);
+  return tileImages(await toUint8Images(images), n, h, w, c, cols);
 }

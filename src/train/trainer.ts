@@ -39,11 +39,11 @@ export interface TrainResult {
 }
 
 /** Writes the fixed-noise sample grid of the given step. */
-function writeSampleGrid(runDir: string, model: FamilyInstance, config: RunConfig, step: number): void {
+async function writeSampleGrid(runDir: string, model: FamilyInstance, config: RunConfig, step: number): Promise<void> {
   const n = config.train.samples;
   const z = tf.tensor2d(new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * model.latentDim)), [n, model.latentDim]);
   const images = model.generate(z);
-  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), imageGrid(images));
+  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images));
   tf.dispose([z, images]);
 }
 
@@ -108,8 +108,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       mkdirSync(join(runDir, 'plots'), { recursive: true });
       writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
       truncateMetrics(runDir, -1);
-      saveCheckpoint(runDir, model, { step: 0, family: config.family, optimizerSteps: optimizerSteps(model) });
-      writeSampleGrid(runDir, model, config, 0);
+      await saveCheckpoint(runDir, model, { step: 0, family: config.family, optimizerSteps: optimizerSteps(model) });
+      await writeSampleGrid(runDir, model, config, 0);
     }
   } catch (err) {
     model.dispose();
@@ -141,7 +141,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       step += 1;
       const mustCheckpoint = step % checkpointEvery === 0 || step === steps;
       if (step % logEvery === 0 || mustCheckpoint) {
-        lastLosses = Object.fromEntries(Object.entries(losses).map(([k, t]) => [k, t.dataSync()[0]]));
+        const read = await Promise.all(Object.values(losses).map((t) => t.data()));
+        lastLosses = Object.fromEntries(Object.keys(losses).map((k, i) => [k, read[i][0] as number]));
         const bad = Object.entries(lastLosses).find(([, v]) => !Number.isFinite(v));
         if (bad) {
           tf.dispose(Object.values(losses));
@@ -157,15 +158,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       tf.dispose(Object.values(losses));
       if (step % sampleEvery === 0 || step === steps) {
-        writeSampleGrid(runDir, model, config, step);
+        await writeSampleGrid(runDir, model, config, step);
         plot();
       }
-      if (mustCheckpoint) checkpoint();
+      if (mustCheckpoint) await checkpoint();
       // Let signal handlers run between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (step % checkpointEvery !== 0 && step !== steps) {
-      checkpoint();
+      await checkpoint();
       plot();
     }
     progress.done();

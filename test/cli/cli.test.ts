@@ -52,7 +52,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['sample', '--run', join(dir, 'missing')], /not a gantry run folder/],
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
-    [['train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w')], /webgpu is not available yet/],
+    [['train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w')], /no WebGPU adapter found.*Use --device cpu/],
   ];
   const configFile = join(dir, 'bad.json');
   writeFileSync(configFile, JSON.stringify({ model: { ngf: -2 } }));

@@ -28,7 +28,7 @@ function toGantryLayout(saved: Saved): tf.Tensor {
  * make_dcgan_step.py): the losses of every step, and every weight and running statistic afterwards,
  * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together.
  */
-export function checkDcganStepsAgainstPyTorch(): void {
+export async function checkDcganStepsAgainstPyTorch(): Promise<void> {
   const c = golden.config;
   const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf }), 0);
   for (const [net, params] of Object.entries(model.networks)) {
@@ -39,19 +39,20 @@ export function checkDcganStepsAgainstPyTorch(): void {
     }
   }
   for (const [i, step] of golden.steps.entries()) {
-    const losses = tf.tidy(() => {
-      const real = tf.transpose(tf.tensor4d(step.real_nchw, [c.batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D;
-      const z = tf.tensor2d(step.z, [c.batch, c.nz]);
-      const l = model.trainStepWithNoise({ images: real }, z);
-      return { lossD: l.lossD.dataSync()[0], lossG: l.lossG.dataSync()[0] };
-    });
+    const real = tf.tidy(() => tf.transpose(tf.tensor4d(step.real_nchw, [c.batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D);
+    const z = tf.tensor2d(step.z, [c.batch, c.nz]);
+    const l = model.trainStepWithNoise({ images: real }, z);
+    // Asynchronous reads: WebGPU has no synchronous read in Node.
+    const losses = { lossD: (await l.lossD.data())[0], lossG: (await l.lossG.data())[0] };
+    tf.dispose([real, z, l.lossD, l.lossG]);
     assert.ok(Math.abs(losses.lossD - step.lossD) < 1e-4, `step ${i} lossD ${losses.lossD} vs PyTorch ${step.lossD}`);
     assert.ok(Math.abs(losses.lossG - step.lossG) < 1e-4, `step ${i} lossG ${losses.lossG} vs PyTorch ${step.lossG}`);
   }
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) {
       const want = toGantryLayout(golden.final[net as 'G' | 'D'][name.replace(/^main\./, '')]);
-      const err = maxAbsDiff(v.dataSync(), want.dataSync()) / Math.max(1e-2, maxAbs(want.dataSync()));
+      const [got, expected] = await Promise.all([v.data(), want.data()]);
+      const err = maxAbsDiff(got, expected) / Math.max(1e-2, maxAbs(expected));
       want.dispose();
       assert.ok(err < 1e-3, `${net}/${name} after ${golden.steps.length} steps: relative error ${err}`);
     }
