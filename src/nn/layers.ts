@@ -12,27 +12,33 @@ import { fusedBatchNormTrain } from '../kernels/cpu/fused.ts';
 export interface ConvOptions {
   inChannels: number;
   outChannels: number;
-  kernel: number;
+  /** k, or [kh, kw] */
+  kernel: number | [number, number];
   stride?: number;
-  padding?: number;
+  /** p each side, or [ph, pw] */
+  padding?: number | [number, number];
   bias?: boolean;
   init?: Init;
 }
 
-/** 2-D convolution; weight [k, k, in, out]. */
+const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
+
+/** 2-D convolution; weight [kh, kw, in, out]. */
 export class Conv2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   private readonly stride: number;
-  private readonly padding: number;
+  private readonly padding: number | [[0, 0], [number, number], [number, number], [0, 0]];
 
   constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
-    const fanIn = o.inChannels * o.kernel * o.kernel;
+    const [kh, kw] = pair(o.kernel);
+    const fanIn = o.inChannels * kh * kw;
     const init = o.init ?? torchDefaultInit(fanIn);
-    this.weight = params.add(`${name}.weight`, initTensor([o.kernel, o.kernel, o.inChannels, o.outChannels], init, rng));
+    this.weight = params.add(`${name}.weight`, initTensor([kh, kw, o.inChannels, o.outChannels], init, rng));
     this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
     this.stride = o.stride ?? 1;
-    this.padding = o.padding ?? 0;
+    const [ph, pw] = pair(o.padding ?? 0);
+    this.padding = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -54,6 +60,7 @@ export class ConvTranspose2d {
   private readonly outChannels: number;
 
   constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
+    if (typeof o.kernel !== 'number' || typeof o.padding === 'object') throw new Error('ConvTranspose2d takes square kernels and padding');
     const fanIn = o.outChannels * o.kernel * o.kernel; // PyTorch computes fan-in from weight dim 1
     const init = o.init ?? torchDefaultInit(fanIn);
     this.weight = params.add(`${name}.weight`, initTensor([o.kernel, o.kernel, o.outChannels, o.inChannels], init, rng));

@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { GantryError, describeError } from '../errors.ts';
+import { unpickle, type PickleGlobal } from './pickle.ts';
+import { isZip, readZip } from './zip.ts';
+
+/** One tensor of a PyTorch state dict, as float32 (integer tensors are converted too). */
+export interface TorchTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+interface StorageRef {
+  kind: string;
+  key: string;
+}
+
+const ELEMENT: Record<string, { size: number; read: (v: DataView, o: number) => number }> = {
+  FloatStorage: { size: 4, read: (v, o) => v.getFloat32(o, true) },
+  DoubleStorage: { size: 8, read: (v, o) => v.getFloat64(o, true) },
+  HalfStorage: { size: 2, read: (v, o) => halfToFloat(v.getUint16(o, true)) },
+  LongStorage: { size: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
+  IntStorage: { size: 4, read: (v, o) => v.getInt32(o, true) },
+  ByteStorage: { size: 1, read: (v, o) => v.getUint8(o) },
+};
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/**
+ * Reads a PyTorch checkpoint holding a state dict (or {state_dict: ...}): the zip format of
+ * torch >= 1.6 and the legacy format before it (pytorch-fid's pt_inception-2015-12-05-*.pth).
+ * Returns tensors by name; nothing in the file is executed.
+ */
+export function readTorchStateDict(path: string): Map<string, TorchTensor> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
+  }
+  try {
+    return isZip(bytes) ? readZipFormat(bytes) : readLegacyFormat(bytes);
+  } catch (err) {
+    if (err instanceof GantryError) throw err;
+    throw new GantryError(`${path} is not a readable PyTorch checkpoint (${describeError(err)}); it may be truncated, download it again`);
+  }
+}
+
+function makeHooks(storages: (ref: StorageRef) => { bytes: Uint8Array; kind: string }) {
+  return {
+    persistentLoad(pid: unknown): unknown {
+      const t = pid as unknown[];
+      if (!Array.isArray(t) || t[0] !== 'storage') throw new Error('unknown persistent id');
+      const kind = (t[1] as PickleGlobal).global.split('.').pop()!;
+      return { kind, key: String(t[2]) } satisfies StorageRef;
+    },
+    reduce(fn: PickleGlobal, args: unknown[]): unknown {
+      switch (fn.global) {
+        case 'collections.OrderedDict':
+          return new Map();
+        case 'torch._utils._rebuild_tensor_v2':
+        case 'torch._utils._rebuild_tensor': {
+          const [ref, offset, size, stride] = args as [StorageRef, number, number[], number[]];
+          const storage = storages(ref);
+          return buildTensor(storage.bytes, storage.kind, offset, size, stride);
+        }
+        case 'torch._utils._rebuild_parameter':
+          return args[0];
+        default:
+          return { callable: fn.global, args };
+      }
+    },
+  };
+}
+
+function buildTensor(bytes: Uint8Array, kind: string, offset: number, size: number[], stride: number[]): TorchTensor {
+  const el = ELEMENT[kind];
+  if (!el) throw new GantryError(`tensor storage type ${kind} is not supported (float, double, half, long, int, byte are)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = size.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(count);
+  const index = new Array(size.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    let o = offset;
+    for (let d = 0; d < size.length; d++) o += index[d] * stride[d];
+    if ((o + 1) * el.size > bytes.length) throw new Error('tensor data runs past its storage (truncated?)');
+    data[i] = el.read(view, o * el.size);
+    for (let d = size.length - 1; d >= 0; d--) {
+      if (++index[d] < size[d]) break;
+      index[d] = 0;
+    }
+  }
+  return { shape: size, data };
+}
+
+function toStateDict(value: unknown): Map<string, TorchTensor> {
+  let v = value;
+  if (v instanceof Map && v.has('state_dict')) v = v.get('state_dict');
+  if (!(v instanceof Map)) throw new GantryError('the checkpoint does not hold a state dict');
+  const out = new Map<string, TorchTensor>();
+  for (const [k, t] of v) if (t && typeof t === 'object' && 'data' in (t as object)) out.set(String(k), t as TorchTensor);
+  return out;
+}
+
+function readZipFormat(bytes: Uint8Array): Map<string, TorchTensor> {
+  const entries = readZip(bytes);
+  const pkl = [...entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
+  if (!pkl) throw new Error('no data.pkl in the archive');
+  const prefix = pkl.slice(0, -'data.pkl'.length);
+  const hooks = makeHooks((ref) => {
+    const data = entries.get(`${prefix}data/${ref.key}`);
+    if (!data) throw new Error(`storage ${ref.key} missing from the archive`);
+    return { bytes: data, kind: ref.kind };
+  });
+  return toStateDict(unpickle(entries.get(pkl)!, 0, hooks).value);
+}
+
+function readLegacyFormat(bytes: Uint8Array): Map<string, TorchTensor> {
+  const noHooks = makeHooks(() => { throw new Error('storage before the main object'); });
+  let p = 0;
+  const magic = unpickle(bytes, p, noHooks);
+  if (typeof magic.value !== 'number') throw new Error('not a PyTorch file (no magic number)');
+  p = magic.end;
+  p = unpickle(bytes, p, noHooks).end; // protocol version
+  p = unpickle(bytes, p, noHooks).end; // sys info
+  // The main object refers to storages whose data follows it: fill the tensors in after reading them.
+  const tensors: { target: TorchTensor; ref: StorageRef; offset: number; size: number[]; stride: number[] }[] = [];
+  const hooks = {
+    persistentLoad: makeHooks(() => ({ bytes: new Uint8Array(), kind: '' })).persistentLoad,
+    reduce(fn: PickleGlobal, args: unknown[]): unknown {
+      if (fn.global === 'torch._utils._rebuild_tensor_v2' || fn.global === 'torch._utils._rebuild_tensor') {
+        const [ref, offset, size, stride] = args as [StorageRef, number, number[], number[]];
+        const target: TorchTensor = { shape: size, data: new Float32Array(0) };
+        tensors.push({ target, ref, offset, size, stride });
+        return target;
+      }
+      return makeHooks(() => ({ bytes: new Uint8Array(), kind: '' })).reduce(fn, args);
+    },
+  };
+  const main = unpickle(bytes, p, hooks);
+  p = main.end;
+  const keys = unpickle(bytes, p, noHooks);
+  p = keys.end;
+  const storageBytes = new Map<string, Uint8Array>();
+  const kindOf = new Map(tensors.map((t) => [t.ref.key, t.ref.kind]));
+  for (const key of keys.value as string[]) {
+    if (p + 8 > bytes.length) throw new Error('storage data truncated');
+    const numel = Number(new DataView(bytes.buffer, bytes.byteOffset + p, 8).getBigInt64(0, true));
+    p += 8;
+    const el = ELEMENT[kindOf.get(key) ?? 'FloatStorage'];
+    const n = numel * (el?.size ?? 4);
+    if (p + n > bytes.length) throw new Error('storage data truncated');
+    storageBytes.set(key, bytes.subarray(p, p + n));
+    p += n;
+  }
+  for (const t of tensors) {
+    const b = storageBytes.get(t.ref.key);
+    if (!b) throw new Error(`storage ${t.ref.key} missing`);
+    t.target.data = buildTensor(b, t.ref.kind, t.offset, t.size, t.stride).data;
+  }
+  return toStateDict(main.value);
+}

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setup, tempDir, tf } from '../helpers.ts';
+import { readTorchStateDict } from '../../src/io/torch.ts';
+import { InceptionV3, inceptionStateDictShapes, type FeatureDim } from '../../src/metrics/inception.ts';
+
+await setup();
+const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
+
+test('the full-size network loads exactly the tensors of pytorch-fid\'s state dict', () => {
+  const torchNames: [string, number[]][] = JSON.parse(readFileSync(join(golden, 'inception_full_names.json'), 'utf8'));
+  const expected = torchNames.filter(([n]) => !n.endsWith('num_batches_tracked'));
+  assert.deepEqual(new Map(inceptionStateDictShapes(1)), new Map(expected));
+});
+
+/**
+ * pytorch-fid's Inception at 1/8 width with seeded random weights (test/golden/make_inception.py),
+ * loaded from its legacy-format .pth: features of every block and the logits must match PyTorch's
+ * for a CIFAR-sized RGB image, an MNIST-sized grey one and a 320x300 one (resize path included).
+ * Tolerance: 1e-4 relative to the largest feature value.
+ */
+test('Inception features and logits match PyTorch (pytorch-fid layout, resize and scaling included)', () => {
+  const g = JSON.parse(readFileSync(join(golden, 'inception_golden.json'), 'utf8'));
+  const net = new InceptionV3(readTorchStateDict(join(golden, 'inception_w8.pth')), 'inception_w8.pth', g.width);
+  for (const img of g.images) {
+    const [c, h, w] = img.shape_chw;
+    const out = tf.tidy(() => {
+      const chw = tf.tensor3d(img.data, [c, h, w]);
+      const x = tf.div(tf.expandDims(tf.transpose(chw, [1, 2, 0]), 0), 255) as tf.Tensor4D;
+      const r = net.apply(x, [64, 192, 768, 2048], true);
+      return [r.features[64]!, r.features[192]!, r.features[768]!, r.features[2048]!, r.logitsUnbiased!];
+    });
+    const fcBias = readTorchStateDict(join(golden, 'inception_w8.pth')).get('fc.bias')!.data;
+    const names: (FeatureDim | 'logits')[] = [64, 192, 768, 2048, 'logits'];
+    names.forEach((name, i) => {
+      const got = out[i].dataSync();
+      const want: number[] = name === 'logits' ? img.logits.map((v: number, k: number) => v - fcBias[k]) : img[`f${name}`];
+      assert.equal(got.length, want.length, `${name} length`);
+      let scale = 0, err = 0;
+      for (let k = 0; k < want.length; k++) {
+        scale = Math.max(scale, Math.abs(want[k]));
+        err = Math.max(err, Math.abs(got[k] - want[k]));
+      }
+      assert.ok(err / scale < 1e-4, `image ${c}x${h}x${w} ${name}: relative error ${err / scale}`);
+    });
+    tf.dispose(out);
+  }
+  net.dispose();
+});
+
+test('a .pth in the zip format of torch >= 1.6 reads too (strided, half and integer tensors)', () => {
+  const sd = readTorchStateDict(join(golden, 'tiny_zip.pth'));
+  assert.deepEqual(sd.get('layer.weight')!.shape, [3, 4]);
+  assert.ok(Math.abs(sd.get('layer.weight')!.data[5] - 5 / 7) < 1e-6);
+  assert.deepEqual(Array.from(sd.get('layer.bias')!.data), [1.5, -2, 0.25]);
+  assert.deepEqual(Array.from(sd.get('transposed')!.data), [1, 4, 2, 5, 3, 6]);
+  assert.deepEqual(Array.from(sd.get('half')!.data), [0.5, -3]);
+  assert.deepEqual(Array.from(sd.get('bn.num_batches_tracked')!.data), [42]);
+});
+
+test('a truncated .pth or a wrong file is reported with the fix', () => {
+  const dir = tempDir();
+  const bytes = readFileSync(join(golden, 'inception_w8.pth'));
+  const cut = join(dir, 'cut.pth');
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
+  assert.throws(() => readTorchStateDict(cut), /cut\.pth is not a readable PyTorch checkpoint .*truncated/);
+  assert.throws(() => new InceptionV3(readTorchStateDict(join(golden, 'tiny_zip.pth')), 'tiny_zip.pth'), /tiny_zip\.pth has no tensor Conv2d_1a_3x3\.conv\.weight: it is not pytorch-fid's Inception weights/);
+});
