@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "linalg.h"
 #include "thread_pool.h"
 
 namespace gantry {
@@ -250,6 +251,72 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+double* f64(Call& c, int i, long min_len, const char* what) {
+  if (!c.ok) return nullptr;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(c.env, c.argv[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_float64_array || static_cast<long>(length) < min_len) {
+    c.fail(std::string(what) + " must be a Float64Array of the right length");
+    return nullptr;
+  }
+  return static_cast<double*>(data);
+}
+
+napi_value boolean(napi_env env, bool v) {
+  napi_value out;
+  napi_get_boolean(env, v, &out);
+  return out;
+}
+
+// accumulateOuter(rows, d, x(f32), shift(f64), sum(f64), outer(f64))
+napi_value AccumulateOuter(napi_env env, napi_callback_info info) {
+  Call c(env, info, 6);
+  long rows = static_cast<long>(c.num(0)), d = static_cast<long>(c.num(1));
+  const float* x = c.f32(2, rows * d, "x");
+  const double* shift = f64(c, 3, d, "shift");
+  double* sum = f64(c, 4, d, "sum");
+  double* outer = f64(c, 5, d * d, "outer");
+  if (c.ok) accumulate_outer(rows, d, x, shift, sum, outer);
+  return nullptr;
+}
+
+// cholesky(n, a, l) -> boolean
+napi_value Cholesky(napi_env env, napi_callback_info info) {
+  Call c(env, info, 3);
+  long n = static_cast<long>(c.num(0));
+  const double* a = f64(c, 1, n * n, "a");
+  double* l = f64(c, 2, n * n, "l");
+  if (!c.ok) return nullptr;
+  return boolean(env, cholesky(n, a, l));
+}
+
+// congruence(n, l, s, r)
+napi_value Congruence(napi_env env, napi_callback_info info) {
+  Call c(env, info, 4);
+  long n = static_cast<long>(c.num(0));
+  const double* l = f64(c, 1, n * n, "l");
+  const double* s = f64(c, 2, n * n, "s");
+  double* r = f64(c, 3, n * n, "r");
+  if (c.ok) congruence(n, l, s, r);
+  return nullptr;
+}
+
+// symmetricEigen(n, a (in/out), values, vectors) -> converged
+napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
+  Call c(env, info, 4);
+  long n = static_cast<long>(c.num(0));
+  double* a = f64(c, 1, n * n, "a");
+  double* values = f64(c, 2, n, "values");
+  bool vectors = false;
+  if (c.ok) napi_get_value_bool(env, c.argv[3], &vectors);
+  if (!c.ok) return nullptr;
+  return boolean(env, symmetric_eigen(n, a, values, vectors));
+}
+
 }  // namespace
 
 void register_ops(napi_env env, napi_value exports) {
@@ -258,6 +325,10 @@ void register_ops(napi_env env, napi_value exports) {
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyReluGrad", nullptr, LeakyReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"accumulateOuter", nullptr, AccumulateOuter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cholesky", nullptr, Cholesky, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"congruence", nullptr, Congruence, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"symmetricEigen", nullptr, SymmetricEigen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -19,6 +19,10 @@ export interface NativeAddon {
   leakyReluGrad(n: number, dy: Float32Array, x: Float32Array, alpha: number, dx: Float32Array): void;
   adamUpdate(n: number, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
     eps: number, bc1: number, bc2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
+  accumulateOuter(rows: number, d: number, x: Float32Array, shift: Float64Array, sum: Float64Array, outer: Float64Array): void;
+  cholesky(n: number, a: Float64Array, l: Float64Array): boolean;
+  congruence(n: number, l: Float64Array, s: Float64Array, r: Float64Array): void;
+  symmetricEigen(n: number, a: Float64Array, values: Float64Array, vectors: boolean): boolean;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
 }
