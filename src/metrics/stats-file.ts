@@ -1,0 +1,19 @@
+import { GantryError } from '../errors.ts';
+import { readNpz, writeNpz } from '../io/npy.ts';
+import type { FeatureStats } from './frechet.ts';
+
+/** pytorch-fid's statistics files: an .npz with `mu` [d] and `sigma` [d, d] (float64). */
+export function readStatsFile(path: string): FeatureStats {
+  const arrays = readNpz(path);
+  const { mu, sigma } = arrays;
+  if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with \`gantry eval stats\`)`);
+  const d = mu.shape[0];
+  if (mu.shape.length !== 1 || sigma.shape.join('x') !== `${d}x${d}`) throw new GantryError(`${path}: mu is ${mu.shape.join('x')} and sigma ${sigma.shape.join('x')}; expected [d] and [d, d]`);
+  const n = arrays.n ? Number(arrays.n.data[0]) : 0;
+  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n };
+}
+
+export function writeStatsFile(path: string, stats: FeatureStats): void {
+  const d = stats.mu.length;
+  writeNpz(path, { mu: { shape: [d], data: stats.mu }, sigma: { shape: [d, d], data: stats.sigma }, n: { shape: [], data: Float64Array.of(stats.n) } });
+}

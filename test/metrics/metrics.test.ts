@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setup, tempDir } from '../helpers.ts';
+import { StatsAccumulator, frechetDistance, type FeatureStats } from '../../src/metrics/frechet.ts';
+import { mmd2Unbiased } from '../../src/metrics/kid.ts';
+import { inceptionScore } from '../../src/metrics/inception-score.ts';
+import { useNativeLinalg } from '../../src/metrics/linalg.ts';
+import { readStatsFile, writeStatsFile } from '../../src/metrics/stats-file.ts';
+
+await setup();
+const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
+const g = JSON.parse(readFileSync(join(golden, 'metrics_golden.json'), 'utf8'));
+
+/** The Park-Miller features of make_metrics.py, float64 arithmetic then float32 rounding, as NumPy does. */
+function features(seed: number, n: number, d: number, kind: 'a' | 'b'): Float32Array {
+  const u = new Float64Array(n * d);
+  let x = seed;
+  for (let i = 0; i < u.length; i++) {
+    x = (16807 * x) % 2147483647;
+    u[i] = x / 2147483647;
+  }
+  const f = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) {
+    const at = (k: number) => u[r * d + ((j + k) % d)];
+    f[r * d + j] = kind === 'a' ? at(0) + 0.5 * at(1) : 1.2 * at(0) + 0.2 * at(3) + (0.05 * j) / d;
+  }
+  return f;
+}
+
+function statsOf(f: Float32Array, n: number, d: number): FeatureStats {
+  const acc = new StatsAccumulator(d);
+  // In uneven batches, as the feature extractor delivers them.
+  for (let r = 0; r < n; r += 333) acc.add(f.subarray(r * d, Math.min(n, r + 333) * d), Math.min(333, n - r));
+  return acc.finish();
+}
+
+for (const c of g.fid as { d: number; n: number; seedA: number; seedB: number; fid: number }[]) {
+  test(`FID matches pytorch-fid's scipy result to 1e-6 relative: ${c.d}-d, ${c.n} samples${c.n < c.d ? ' (rank-deficient)' : ''}`, () => {
+    const a = statsOf(features(c.seedA, c.n, c.d, 'a'), c.n, c.d);
+    const b = statsOf(features(c.seedB, c.n, c.d, 'b'), c.n, c.d);
+    const fid = frechetDistance(a, b);
+    assert.ok(Math.abs(fid - c.fid) / c.fid < 1e-6, `FID ${fid} vs scipy ${c.fid}`);
+    if (c.d <= 64) {
+      // The TypeScript fall-back (no addon) agrees too.
+      useNativeLinalg(false);
+      const js = frechetDistance(statsOf(features(c.seedA, c.n, c.d, 'a'), c.n, c.d), statsOf(features(c.seedB, c.n, c.d, 'b'), c.n, c.d));
+      useNativeLinalg(true);
+      assert.ok(Math.abs(js - c.fid) / c.fid < 1e-6, `TypeScript FID ${js} vs scipy ${c.fid}`);
+    }
+  });
+}
+
+test('pytorch-fid-style .npz statistics (stored and compressed) read, write and give scipy\'s FID', () => {
+  const a = readStatsFile(join(golden, 'stats_a.npz'));
+  const b = readStatsFile(join(golden, 'stats_b.npz'));
+  const want = g.fid[0].fid;
+  assert.ok(Math.abs(frechetDistance(a, b) - want) / want < 1e-6);
+  const path = join(tempDir(), 'copy.npz');
+  writeStatsFile(path, a);
+  const back = readStatsFile(path);
+  assert.deepEqual(back.mu, a.mu);
+  assert.deepEqual(back.sigma, a.sigma);
+  assert.throws(() => readStatsFile(join(golden, 'metrics_golden.json')), /not an \.npz file/);
+});
+
+test('KID\'s unbiased MMD^2 with the cubic kernel matches NumPy', () => {
+  const k = g.kid;
+  const v = mmd2Unbiased(features(k.seedA, k.n, k.d, 'a'), features(k.seedB, k.n, k.d, 'b'), k.n, k.d);
+  assert.ok(Math.abs(v - k.mmd2) < 1e-5 * Math.max(1, Math.abs(k.mmd2)), `${v} vs ${k.mmd2}`);
+});
+
+test('Inception Score matches torch-fidelity\'s formula', () => {
+  const c = g.is;
+  const logits = features(c.seed, c.n, c.classes, 'a').map((v) => v * c.scale);
+  const r = inceptionScore(logits, c.n, c.classes, 10);
+  assert.ok(Math.abs(r.mean - c.mean) < 1e-9 && Math.abs(r.std - c.std) < 1e-9, `${JSON.stringify(r)} vs ${c.mean} ${c.std}`);
+  // Perfectly confident, evenly spread predictions over 10 classes give IS = 10.
+  const sharp = new Float32Array(100 * 10);
+  for (let i = 0; i < 100; i++) sharp[i * 10 + (i % 10)] = 50;
+  assert.ok(Math.abs(inceptionScore(sharp, 100, 10, 10).mean - 10) < 1e-6);
+});
