@@ -19,6 +19,7 @@ function vectorsToImages(run: ReturnType<typeof openRun>, vectors: Float32Array[
   const dim = run.model.latentDim;
   const flat = new Float32Array(vectors.length * dim);
   vectors.forEach((v, i) => flat.set(v, i * dim));
+  if (!run.model.generate) throw new GantryError(`this run (${run.config.family}) does not generate images`);
   const z = tf.tensor2d(flat, [vectors.length, dim]);
   const images = run.model.generate(z);
   z.dispose();

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Rng } from '../engine/rng.ts';
 import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../train/adam.ts';
+import type { ImageDataset } from '../data/dataset.ts';
 
 /** One training batch: images in [-1, 1], NHWC; labels where the data has classes. */
 export interface Batch {
@@ -32,8 +33,10 @@ export interface FamilyInstance {
   readonly latentDim: number;
   /** One optimisation step. Returns named scalar losses, which the caller disposes. */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
-  /** Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode. */
-  generate(z: tf.Tensor2D): tf.Tensor4D;
+  /** Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode (generative families). */
+  generate?(z: tf.Tensor2D): tf.Tensor4D;
+  /** Scores on held-out data (families that declare a holdout), logged at checkpoints. */
+  evaluate?(data: ImageDataset): Promise<Record<string, number>>;
   dispose(): void;
 }
 

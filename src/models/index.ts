@@ -1,10 +1,12 @@
 import { GantryError } from '../errors.ts';
+import { classifierFamily } from './classifier.ts';
 import { dcganFamily } from './dcgan.ts';
 import type { Family } from './family.ts';
 
 /** Every model family the CLI can train, by name. */
 export const FAMILIES: Record<string, Family<any>> = {
   dcgan: dcganFamily,
+  classifier: classifierFamily,
 };
 
 export function getFamily(name: string): Family<unknown> {

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { openDataset } from '../data/index.ts';
+import { openDataset, type ImageDataset } from '../data/index.ts';
+import { subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
@@ -40,6 +41,7 @@ export interface TrainResult {
 
 /** Writes the fixed-noise sample grid of the given step. */
 async function writeSampleGrid(runDir: string, model: FamilyInstance, config: RunConfig, step: number): Promise<void> {
+  if (!model.generate) return;
   const n = config.train.samples;
   const z = tf.tensor2d(new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * model.latentDim)), [n, model.latentDim]);
   const images = model.generate(z);
@@ -54,6 +56,13 @@ function removeStaleTempFiles(runDir: string): void {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
   }
+}
+
+function splitHoldout(data: ImageDataset, fraction: number, seed: number): { train: ImageDataset; test: ImageDataset | null } {
+  if (!fraction) return { train: data, test: null };
+  const order = new Rng(seed, 'holdout').permutation(data.n);
+  const k = Math.max(1, Math.round(fraction * data.n));
+  return { train: subset(data, order.subarray(k)), test: subset(data, order.subarray(0, k), `${data.name} (held out)`) };
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -87,8 +96,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Everything that can fail on bad input happens before the run folder is created.
   const modelSize = Number(config.model.imageSize);
-  const data = openDataset(config.data, { size: modelSize, channels: Number(config.model.channels ?? 0) });
-  if (!options.resume) config = resolveRunConfig(config, { height: data.height, width: data.width, channels: data.channels, numClasses: data.classNames?.length ?? 0 });
+  const allData = openDataset(config.data, { size: modelSize, channels: Number(config.model.channels ?? 0) });
+  if (!options.resume) config = resolveRunConfig(config, { height: allData.height, width: allData.width, channels: allData.channels, numClasses: allData.classNames?.length ?? 0 });
+  // Families that report held-out scores (model.holdout) never train on a seeded fraction of the data.
+  const { train: data, test: testData } = splitHoldout(allData, Number(config.model.holdout ?? 0), config.seed);
   const sampler = new BatchSampler(data, config.train.batch, config.seed);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
   const model = buildModel(config);
@@ -160,6 +171,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (step % sampleEvery === 0 || step === steps) {
         await writeSampleGrid(runDir, model, config, step);
         plot();
+      }
+      if (mustCheckpoint && model.evaluate && testData) {
+        const scores = await model.evaluate(testData);
+        Object.assign(history[history.length - 1] ?? {}, scores);
+        appendMetrics(runDir, { step, ...scores });
+        if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
+        lastLosses = { ...lastLosses, ...scores };
       }
       if (mustCheckpoint) await checkpoint();
       // Let signal handlers run between steps.

@@ -16,7 +16,7 @@ await setup();
 
 function generatedHistogram(model: FamilyInstance): Float64Array {
   const z = tf.tensor2d(new Rng(99, 'eval-noise').fillNormal(new Float32Array(256 * model.latentDim)), [256, model.latentDim]);
-  const images = model.generate(z);
+  const images = model.generate!(z);
   const h = pixelHistogram(images.dataSync() as Float32Array, 256);
   tf.dispose([z, images]);
   return h;

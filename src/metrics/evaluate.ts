@@ -1,0 +1,178 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
+import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { latentForSeed } from '../explore/latent.ts';
+import { openRun, CONFIG_FILE } from '../train/run.ts';
+import { Progress } from '../train/progress.ts';
+import { StatsAccumulator, type FeatureStats } from './frechet.ts';
+import type { FeatureExtractor } from './features.ts';
+import { readStatsFile, writeStatsFile } from './stats-file.ts';
+
+/** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */
+export type EvalInput = { kind: 'stats'; path: string } | { kind: 'run'; dir: string } | { kind: 'data'; spec: string };
+
+export function parseEvalInput(text: string): EvalInput {
+  if (text.endsWith('.npz')) return { kind: 'stats', path: text };
+  if (existsSync(join(text, CONFIG_FILE))) return { kind: 'run', dir: text };
+  parseDataSpec(text); // throws a clear error for anything else
+  return { kind: 'data', spec: text };
+}
+
+export interface FeatureSet {
+  features: Float32Array;
+  logits?: Float32Array;
+  n: number;
+  dim: number;
+  classes: number;
+}
+
+export interface FeatureOptions {
+  /** How many images (all of a data set when larger). */
+  n: number;
+  withLogits?: boolean;
+  batch?: number;
+  seed?: number;
+  /** Square size for data sets when the extractor takes any size (e.g. the compared run's image size). */
+  dataSize?: number;
+  quiet?: boolean;
+}
+
+/** The natural size of a data source: what pytorch-fid would read from its image files. */
+function nativeSize(spec: string): number {
+  const kind = parseDataSpec(spec).kind;
+  return kind === 'cifar10' ? 32 : kind === 'folder' ? 299 : 28;
+}
+
+/** Image size of a run's generator, so real data can be framed as the run was trained on it. */
+export function runImageSize(input: EvalInput): number | undefined {
+  if (input.kind !== 'run') return undefined;
+  const run = openRun(input.dir);
+  run.model.dispose();
+  return Number(run.config.model.imageSize) || undefined;
+}
+
+interface DataSelection {
+  ds: ImageDataset;
+  /** Indices of the chosen images. */
+  order: Int32Array;
+  /** sha1 of the chosen images' bytes and of the extractor: the cache key of their statistics. */
+  key: string;
+}
+
+/** The images of a data SPEC that an evaluation uses: all, or a seeded choice of n. */
+function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions): DataSelection {
+  const ds = openDataset(spec, { size: extractor.inputSize ?? o.dataSize ?? nativeSize(spec), channels: extractor.inputChannels ?? 0 });
+  const total = Math.min(o.n, ds.n);
+  const order = total < ds.n ? new Rng(o.seed ?? 0, 'eval-subset').permutation(ds.n).subarray(0, total) : Int32Array.from({ length: total }, (_, i) => i);
+  const per = ds.height * ds.width * ds.channels;
+  const hash = createHash('sha1').update(`${extractor.id}|${ds.height}x${ds.width}x${ds.channels}|`);
+  for (const j of order) hash.update(ds.pixels.subarray(j * per, (j + 1) * per));
+  return { ds, order, key: hash.digest('hex').slice(0, 20) };
+}
+
+/** Streams images of the input through the extractor in batches, with a progress line. */
+export async function extractFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection?: DataSelection): Promise<FeatureSet> {
+  const batch = o.batch ?? 50;
+  const seed = o.seed ?? 0;
+  let total: number;
+  let nextBatch: (start: number, count: number) => tf.Tensor4D;
+  let cleanup = () => {};
+  if (input.kind === 'data') {
+    const { ds, order } = selection ?? selectData(input.spec, extractor, o);
+    total = order.length;
+    const per = ds.height * ds.width * ds.channels;
+    nextBatch = (start, count) => {
+      const bytes = new Uint8Array(count * per);
+      for (let i = 0; i < count; i++) bytes.set(ds.pixels.subarray(order[start + i] * per, (order[start + i] + 1) * per), i * per);
+      return tf.tidy(() => tf.div(tf.tensor4d(bytes, [count, ds.height, ds.width, ds.channels], 'int32'), 255)) as tf.Tensor4D;
+    };
+  } else if (input.kind === 'run') {
+    const run = openRun(input.dir);
+    const model = run.model;
+    if (!model.generate) {
+      model.dispose();
+      throw new GantryError(`${input.dir} is a ${run.config.family} run; it does not generate images to score`);
+    }
+    total = o.n;
+    const size = extractor.inputSize;
+    nextBatch = (start, count) => tf.tidy(() => {
+      const flat = new Float32Array(count * model.latentDim);
+      for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, model.latentDim), i * model.latentDim);
+      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]));
+      // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
+      img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
+      if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
+      return img;
+    });
+    cleanup = () => model.dispose();
+  } else {
+    throw new GantryError(`${input.path} holds statistics, not images; it cannot give features for this metric`);
+  }
+  const features = new Float32Array(total * extractor.dim);
+  let logits: Float32Array | undefined;
+  let classes = 0;
+  const progress = new Progress(total, 0, `features (${extractor.id})`, process.stderr, o.quiet);
+  try {
+    for (let start = 0; start < total; start += batch) {
+      const count = Math.min(batch, total - start);
+      const images = nextBatch(start, count);
+      const out = extractor.extract(images, Boolean(o.withLogits));
+      features.set(await out.features.data(), start * extractor.dim);
+      if (out.logits) {
+        classes = out.logits.shape[1];
+        logits ??= new Float32Array(total * classes);
+        logits.set(await out.logits.data(), start * classes);
+      }
+      tf.dispose([images, out.features, out.logits ?? []]);
+      progress.update(start + count);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    progress.done();
+    cleanup();
+  }
+  return { features, logits, n: total, dim: extractor.dim, classes };
+}
+
+export function statsFromFeatures(f: FeatureSet): FeatureStats {
+  const acc = new StatsAccumulator(f.dim);
+  acc.add(f.features, f.n);
+  return acc.finish();
+}
+
+function cacheDir(): string {
+  return process.env.GANTRY_CACHE ?? join(homedir(), '.cache', 'gantry', 'stats');
+}
+
+/**
+ * Statistics of an input: read from a file, or computed (real data is cached under ~/.cache/gantry
+ * by a key of its image bytes and the feature extractor, so a second evaluation skips the network).
+ */
+export async function statsFor(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, log: (l: string) => void): Promise<FeatureStats> {
+  if (input.kind === 'stats') return readStatsFile(input.path);
+  if (input.kind === 'data') {
+    const selection = selectData(input.spec, extractor, o);
+    const cached = join(cacheDir(), `${selection.key}.npz`);
+    if (existsSync(cached)) {
+      log(`using cached statistics ${cached}`);
+      return readStatsFile(cached);
+    }
+    const f = await extractFeatures(input, extractor, o, selection);
+    const stats = statsFromFeatures(f);
+    mkdirSync(cacheDir(), { recursive: true });
+    writeStatsFile(cached, stats);
+    return stats;
+  }
+  return statsFromFeatures(await extractFeatures(input, extractor, o));
+}
+
+/** The warning users of small-N FID need: below the feature dimension the covariance is singular. */
+export function smallSampleWarning(n: number, dim: number): string | null {
+  if (n === 0 || n >= dim) return null;
+  return `warning: ${n} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks. Compare FIDs only at the same N (and feature dimension); use --feature-dim 64/192/768 or more images for a less biased score`;
+}

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { GantryError } from '../errors.ts';
+import { readTorchStateDict } from '../io/torch.ts';
+import { Classifier } from '../models/classifier.ts';
+import { openRun } from '../train/run.ts';
+import { FEATURE_DIMS, InceptionV3, type FeatureDim } from './inception.ts';
+
+/**
+ * A feature extractor for FID / KID / IS: pytorch-fid's Inception-v3 (weights from a file the user has)
+ * or a gantry classifier run (offline). Input: images in [0, 1], NHWC.
+ */
+export interface FeatureExtractor {
+  /** Identifies network and layer in cache keys and messages. */
+  readonly id: string;
+  readonly dim: number;
+  /** Square size the network wants its input at, or null for "any" (Inception resizes to 299). */
+  readonly inputSize: number | null;
+  readonly inputChannels: number | null;
+  extract(images01: tf.Tensor4D, withLogits: boolean): { features: tf.Tensor2D; logits?: tf.Tensor2D };
+  dispose(): void;
+}
+
+export const WEIGHTS_ENV = 'GANTRY_INCEPTION_WEIGHTS';
+const WEIGHTS_HELP = 'pytorch-fid\'s pt_inception-2015-12-05-6726825d.pth (from the "fid_weights" release of the pytorch-fid repository on GitHub)';
+
+/** A short content hash of a file: its size, first and last MiB. */
+function fileKey(path: string): string {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  const h = createHash('sha1').update(String(size));
+  const buf = Buffer.alloc(Math.min(size, 1 << 20));
+  readSync(fd, buf, 0, buf.length, 0);
+  h.update(buf);
+  readSync(fd, buf, 0, buf.length, Math.max(0, size - buf.length));
+  h.update(buf);
+  closeSync(fd);
+  return h.digest('hex').slice(0, 12);
+}
+
+export function inceptionExtractor(weights: string | undefined, dim: number): FeatureExtractor {
+  const path = weights ?? process.env[WEIGHTS_ENV];
+  if (!path) throw new GantryError(`Inception features need ${WEIGHTS_HELP}: pass --weights FILE or set ${WEIGHTS_ENV}=FILE (nothing is downloaded). For MNIST-like data, --features RUN_DIR uses a gantry classifier instead`);
+  if (!existsSync(path)) throw new GantryError(`Inception weights ${path} not found; get ${WEIGHTS_HELP}`);
+  if (!(FEATURE_DIMS as readonly number[]).includes(dim)) throw new GantryError(`--feature-dim must be one of ${FEATURE_DIMS.join(', ')}, got ${dim}`);
+  const stateDict = readTorchStateDict(path);
+  // The real network has 32 channels in its first conv; reduced-width test networks fewer.
+  const first = stateDict.get('Conv2d_1a_3x3.conv.weight');
+  const widthDivisor = first ? Math.max(1, Math.round(32 / first.shape[0])) : 1;
+  const net = new InceptionV3(stateDict, path, widthDivisor);
+  const d = dim as FeatureDim;
+  const outDim = Math.max(1, Math.round(d / widthDivisor));
+  return {
+    id: `inception-${fileKey(path)}-${d}`,
+    dim: outDim,
+    inputSize: null,
+    inputChannels: null,
+    extract(images01, withLogits) {
+      const out = net.apply(images01, [d], withLogits);
+      return { features: out.features[d]!, logits: out.logitsUnbiased };
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+export function classifierExtractor(runDir: string): FeatureExtractor {
+  const run = openRun(runDir);
+  if (!(run.model instanceof Classifier)) {
+    run.model.dispose();
+    throw new GantryError(`--features ${runDir} is a ${run.config.family} run; train one with \`gantry train classifier --data mnist --out ${runDir}\``);
+  }
+  const model = run.model;
+  return {
+    id: `classifier-${fileKey(`${runDir}/checkpoint.safetensors`)}`,
+    dim: model.config.features,
+    inputSize: model.config.imageSize,
+    inputChannels: model.config.channels,
+    extract(images01, withLogits) {
+      return tf.tidy(() => {
+        const out = model.apply(tf.sub(tf.mul(images01, 2), 1) as tf.Tensor4D);
+        return withLogits ? out : { features: out.features };
+      }) as { features: tf.Tensor2D; logits?: tf.Tensor2D };
+    },
+    dispose: () => model.dispose(),
+  };
+}

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const golden = join(root, 'test', 'golden');
+const fixtures = join(root, 'test', 'fixtures');
+const cache = tempDir('gantry-cache-');
+
+function gantry(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
+}
+
+test('eval fid on two pytorch-fid statistics files prints scipy\'s value (1e-6 relative)', () => {
+  const want = JSON.parse(readFileSync(join(golden, 'metrics_golden.json'), 'utf8')).fid[0].fid;
+  const r = gantry('eval', 'fid', '--real', join(golden, 'stats_a.npz'), '--fake', join(golden, 'stats_b.npz'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Math.abs(r.json.value - want) / want < 1e-6, `${r.json.value} vs ${want}`);
+});
+
+test('eval with Inception weights from a .pth: stats, FID (cached), KID, IS, and the small-N warning', () => {
+  const weights = join(golden, 'inception_w8.pth'); // pytorch-fid's network at 1/8 width
+  const dir = tempDir();
+  const s = gantry('eval', 'stats', `mnist-idx:${join(fixtures, 'mnist-idx')}`, '--out', join(dir, 'm.npz'), '--weights', weights, '--quiet');
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual([s.json.n, s.json.dim], [32, 256]);
+  const same = gantry('eval', 'fid', '--real', join(dir, 'm.npz'), '--fake', `mnist-idx:${join(fixtures, 'mnist-idx')}`, '--weights', weights, '--quiet');
+  assert.equal(same.code, 0, same.stderr);
+  assert.ok(Math.abs(same.json.value) < 1e-3, `FID of a set with itself ${same.json.value}`);
+  assert.match(same.stderr, /warning: 32 images but 256-d features/);
+  const args = ['--real', `cifar10:${join(fixtures, 'cifar10')}`, '--fake', `folder:${join(fixtures, 'folder')}`, '--weights', weights, '--quiet'];
+  const fid = gantry('eval', 'fid', ...args);
+  assert.equal(fid.code, 0, fid.stderr);
+  assert.ok(fid.json.value > 0);
+  const again = gantry('eval', 'fid', ...args);
+  assert.match(again.stderr, /using cached statistics/);
+  assert.ok(Math.abs(again.json.value - fid.json.value) < 1e-9 * Math.max(1, fid.json.value));
+  const kid = gantry('eval', 'kid', ...args, '--subsets', '5');
+  assert.equal(kid.code, 0, kid.stderr);
+  assert.equal(kid.json.subset_size, 8);
+  assert.ok(Number.isFinite(kid.json.mean) && Number.isFinite(kid.json.std));
+  const is = gantry('eval', 'is', '--fake', `cifar10:${join(fixtures, 'cifar10')}`, '--weights', weights, '--splits', '2', '--quiet');
+  assert.equal(is.code, 0, is.stderr);
+  assert.ok(is.json.mean >= 1, `IS ${is.json.mean}`);
+});
+
+test('eval without weights or features says which file to get; bad inputs are named', () => {
+  const r = gantry('eval', 'fid', '--real', 'mnist', '--fake', 'mnist', '--n', '10');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /pt_inception-2015-12-05-6726825d\.pth.*--weights FILE or set GANTRY_INCEPTION_WEIGHTS/);
+  const bad = gantry('eval', 'fid', '--real', join(golden, 'metrics_golden.json.npz'), '--fake', join(golden, 'stats_b.npz'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);
+  const m = gantry('eval', 'fidd');
+  assert.match(m.stderr, /name a metric: fid, kid, is or stats/);
+});
