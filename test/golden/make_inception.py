@@ -101,38 +101,43 @@ def make(w):
             return f64, f192, f768, f2048, s.fc(f2048)
     return Net()
 
-full = make(1)
-json.dump([[k, list(v.shape)] for k, v in full.state_dict().items()], open(os.path.join(HERE, 'inception_full_names.json'), 'w'))
+def main():
+    full = make(1)
+    json.dump([[k, list(v.shape)] for k, v in full.state_dict().items()], open(os.path.join(HERE, 'inception_full_names.json'), 'w'))
 
-torch.manual_seed(7)
-net = make(8).eval()
-with torch.no_grad():
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            m.weight.normal_(0, (2.0 / (m.in_channels * m.kernel_size[0] * m.kernel_size[1])) ** 0.5)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.weight.normal_(1, 0.1); m.bias.normal_(0, 0.1); m.running_mean.normal_(0, 0.1); m.running_var.uniform_(0.5, 1.5)
-        elif isinstance(m, nn.Linear):
-            m.weight.normal_(0, 0.05); m.bias.normal_(0, 0.05)
-torch.save(net.state_dict(), os.path.join(HERE, 'inception_w8.pth'), _use_new_zipfile_serialization=False)
+    torch.manual_seed(7)
+    net = make(8).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.normal_(0, (2.0 / (m.in_channels * m.kernel_size[0] * m.kernel_size[1])) ** 0.5)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.normal_(1, 0.1); m.bias.normal_(0, 0.1); m.running_mean.normal_(0, 0.1); m.running_var.uniform_(0.5, 1.5)
+            elif isinstance(m, nn.Linear):
+                m.weight.normal_(0, 0.05); m.bias.normal_(0, 0.05)
+    torch.save(net.state_dict(), os.path.join(HERE, 'inception_w8.pth'), _use_new_zipfile_serialization=False)
 
-g = torch.Generator().manual_seed(11)
-imgs = [torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8),      # CIFAR-sized RGB
-        torch.randint(0, 256, (1, 28, 28), generator=g, dtype=torch.uint8),      # MNIST-sized grey
-        torch.randint(0, 256, (3, 320, 300), generator=g, dtype=torch.uint8)]    # larger than 299, not square
-golden = {'width': 8, 'images': []}
-with torch.no_grad():
-    for im in imgs:
-        x = im.float().div(255).unsqueeze(0)
-        if x.shape[1] == 1: x = x.repeat(1, 3, 1, 1)
-        f64, f192, f768, f2048, logits = net(x)
-        golden['images'].append({'shape_chw': list(im.shape), 'data': im.reshape(-1).tolist(),
-                                 'f64': f64[0].tolist(), 'f192': f192[0].tolist(), 'f768': f768[0].tolist(),
-                                 'f2048': f2048[0].tolist(), 'logits': logits[0].tolist()})
-json.dump(golden, open(os.path.join(HERE, 'inception_golden.json'), 'w'))
+    g = torch.Generator().manual_seed(11)
+    imgs = [torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8),      # CIFAR-sized RGB
+            torch.randint(0, 256, (1, 28, 28), generator=g, dtype=torch.uint8),      # MNIST-sized grey
+            torch.randint(0, 256, (3, 320, 300), generator=g, dtype=torch.uint8)]    # larger than 299, not square
+    golden = {'width': 8, 'images': []}
+    with torch.no_grad():
+        for im in imgs:
+            x = im.float().div(255).unsqueeze(0)
+            if x.shape[1] == 1: x = x.repeat(1, 3, 1, 1)
+            f64, f192, f768, f2048, logits = net(x)
+            golden['images'].append({'shape_chw': list(im.shape), 'data': im.reshape(-1).tolist(),
+                                     'f64': f64[0].tolist(), 'f192': f192[0].tolist(), 'f768': f768[0].tolist(),
+                                     'f2048': f2048[0].tolist(), 'logits': logits[0].tolist()})
+    json.dump(golden, open(os.path.join(HERE, 'inception_golden.json'), 'w'))
 
-tiny = {'layer.weight': torch.arange(12, dtype=torch.float32).reshape(3, 4) / 7, 'layer.bias': torch.tensor([1.5, -2.0, 0.25]),
-        'transposed': (torch.arange(6, dtype=torch.float32).reshape(2, 3) + 1).t(), 'half': torch.tensor([0.5, -3.0], dtype=torch.float16),
-        'bn.num_batches_tracked': torch.tensor(42)}
-torch.save(tiny, os.path.join(HERE, 'tiny_zip.pth'))
-print('wrote golden files to', HERE, 'torch', torch.__version__)
+    tiny = {'layer.weight': torch.arange(12, dtype=torch.float32).reshape(3, 4) / 7, 'layer.bias': torch.tensor([1.5, -2.0, 0.25]),
+            'transposed': (torch.arange(6, dtype=torch.float32).reshape(2, 3) + 1).t(), 'half': torch.tensor([0.5, -3.0], dtype=torch.float16),
+            'bn.num_batches_tracked': torch.tensor(42)}
+    torch.save(tiny, os.path.join(HERE, 'tiny_zip.pth'))
+    print('wrote golden files to', HERE, 'torch', torch.__version__)
+
+
+if __name__ == '__main__':
+    main()
