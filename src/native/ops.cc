@@ -3,7 +3,9 @@
 // Channels are the innermost (NHWC) dimension throughout.
 #include "ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -123,6 +125,46 @@ void leaky_relu_grad(long n, const float* dy, const float* x, float alpha, float
   }, 1 << 15);
 }
 
+// 2-D max or average pooling, NHWC. Average pooling divides by the number of window pixels inside the
+// image (TensorFlow's and tfjs's convention; PyTorch's count_include_pad=False). Max ignores padding.
+// geometry: [n, h, w, c, kh, kw, oh, ow, sh, sw, pad_top, pad_left]
+void pool2d(bool is_max, const int32_t* g, const float* x, float* y) {
+  long n = g[0], h = g[1], w = g[2], c = g[3], kh = g[4], kw = g[5], oh = g[6], ow = g[7], sh = g[8], sw = g[9],
+       pt = g[10], pl = g[11];
+  parallel_for(n * oh, [&](long r0, long r1) {
+    std::vector<float> acc(c);
+    for (long r = r0; r < r1; r++) {
+      long img = r / oh, oy = r % oh;
+      for (long ox = 0; ox < ow; ox++) {
+        std::fill(acc.begin(), acc.end(), is_max ? -INFINITY : 0.0f);
+        long count = 0;
+        for (long i = 0; i < kh; i++) {
+          long iy = oy * sh - pt + i;
+          if (iy < 0 || iy >= h) continue;
+          for (long j = 0; j < kw; j++) {
+            long ix = ox * sw - pl + j;
+            if (ix < 0 || ix >= w) continue;
+            const float* src = x + ((img * h + iy) * w + ix) * c;
+            if (is_max) {
+              for (long k = 0; k < c; k++) acc[k] = std::max(acc[k], src[k]);
+            } else {
+              for (long k = 0; k < c; k++) acc[k] += src[k];
+            }
+            count++;
+          }
+        }
+        float* dst = y + ((img * oh + oy) * ow + ox) * c;
+        if (is_max) {
+          for (long k = 0; k < c; k++) dst[k] = acc[k];
+        } else {
+          float inv = count ? 1.0f / count : 0.0f;
+          for (long k = 0; k < c; k++) dst[k] = acc[k] * inv;
+        }
+      }
+    }
+  });
+}
+
 // torch.optim.Adam's update, fused: new param, m and v written to the out arrays.
 void adam_update(long n, const float* p, const float* g, const float* m, const float* v, float lr, float beta1,
                  float beta2, float eps, float bc1, float bc2, float* p_out, float* m_out, float* v_out) {
@@ -235,6 +277,26 @@ napi_value LeakyRelu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// pool2d(isMax, geometry Int32Array[12], x, y)
+napi_value Pool2d(napi_env env, napi_callback_info info) {
+  Call c(env, info, 4);
+  bool is_max = false;
+  if (c.ok) napi_get_value_bool(env, c.argv[0], &is_max);
+  napi_typedarray_type type;
+  size_t length;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset;
+  if (c.ok && (napi_get_typedarray_info(env, c.argv[1], &type, &length, &data, &buffer, &offset) != napi_ok ||
+               type != napi_int32_array || length < 12)) c.fail("geometry must be an Int32Array of 12");
+  if (!c.ok) return nullptr;
+  const int32_t* g = static_cast<int32_t*>(data);
+  const float* x = c.f32(2, static_cast<long>(g[0]) * g[1] * g[2] * g[3], "x");
+  float* y = c.f32(3, static_cast<long>(g[0]) * g[6] * g[7] * g[3], "y");
+  if (c.ok) pool2d(is_max, g, x, y);
+  return nullptr;
+}
+
 // adamUpdate(n, p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, pOut, mOut, vOut)
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   Call c(env, info, 14);
@@ -329,6 +391,7 @@ void register_ops(napi_env env, napi_value exports) {
       {"cholesky", nullptr, Cholesky, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"congruence", nullptr, Congruence, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"symmetricEigen", nullptr, SymmetricEigen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -111,3 +111,18 @@ test('cases the native kernels do not cover (NCHW, int32) fall back to tfjs and 
   assert.deepEqual(Array.from(tf.matMul(a, a).dataSync()), [7, 10, 15, 22]);
   tf.dispose([x, filter, a]);
 });
+
+test('native max and average pooling match tfjs (same / valid / numeric padding, strides 1-3)', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(21);
+  for (let trial = 0; trial < 30; trial++) {
+    const h = 2 + rng.int(12), w = 2 + rng.int(12), c = 1 + rng.int(9), k = 1 + rng.int(4), s = 1 + rng.int(3);
+    const pads: ('same' | 'valid' | number)[] = ['same', 'valid', rng.int(2)];
+    const pad = pads[rng.int(3)];
+    if (pad === 'valid' && (k > h || k > w)) continue;
+    if (typeof pad === 'number' && (pad >= k || k > h + 2 * pad || k > w + 2 * pad)) continue;
+    const x = rand(rng, [1 + rng.int(2), h, w, c]) as tf.Tensor4D;
+    check(`maxPool ${h}x${w}x${c} k${k} s${s} ${pad}`, () => tf.maxPool(x, k, s, pad));
+    check(`avgPool ${h}x${w}x${c} k${k} s${s} ${pad}`, () => tf.avgPool(x, k, s, pad));
+    x.dispose();
+  }
+});

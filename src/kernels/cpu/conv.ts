@@ -78,5 +78,20 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     return y;
   };
 
-  return { Conv2D: conv2d, Conv2DBackpropInput: backpropInput, Conv2DBackpropFilter: backpropFilter, FusedConv2D: fusedConv2d };
+  // Max and average pooling forward (their gradients stay tfjs's MaxPoolGrad / AvgPoolGrad).
+  const pool = (name: 'MaxPool' | 'AvgPool'): KernelFunc => (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as tf.MaxPoolAttrs;
+    const backend = args.backend as MathBackendCPU;
+    const xv = floatValues(backend, x);
+    if (!xv) return original(name)(args);
+    const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    if (info.filterWidth === 1 && info.filterHeight === 1 && tf.util.arraysEqual(info.inShape, info.outShape)) return original(name)(args);
+    const y = new Float32Array(info.batchSize * info.outHeight * info.outWidth * info.outChannels);
+    addon.pool2d(name === 'MaxPool', Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
+      info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left]), xv, y);
+    return makeFloatTensor(backend, info.outShape, y);
+  };
+
+  return { Conv2D: conv2d, Conv2DBackpropInput: backpropInput, Conv2DBackpropFilter: backpropFilter, FusedConv2D: fusedConv2d, MaxPool: pool('MaxPool'), AvgPool: pool('AvgPool') };
 }

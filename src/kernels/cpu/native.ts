@@ -23,6 +23,8 @@ export interface NativeAddon {
   cholesky(n: number, a: Float64Array, l: Float64Array): boolean;
   congruence(n: number, l: Float64Array, s: Float64Array, r: Float64Array): void;
   symmetricEigen(n: number, a: Float64Array, values: Float64Array, vectors: boolean): boolean;
+  /** geometry: [n, h, w, c, kh, kw, oh, ow, sh, sw, padTop, padLeft] */
+  pool2d(isMax: boolean, geometry: Int32Array, x: Float32Array, y: Float32Array): void;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
 }
