@@ -72,8 +72,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
     try {
       const a = await statsFor(real, extractor!, { ...options, dataSize }, log);
       const b = await statsFor(fake, extractor!, { ...options, dataSize }, log);
-      for (const s of [a, b]) {
-        const w = smallSampleWarning(s.n, s.mu.length);
+      for (const [s, label] of [[a, 'real'], [b, 'fake']] as const) {
+        const w = smallSampleWarning(s, label);
         if (w) log(w);
       }
       print({ value: frechetDistance(a, b), n_real: a.n, n_fake: b.n, dim: a.mu.length, features: extractor?.id ?? 'statistics files' });

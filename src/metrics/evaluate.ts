@@ -9,7 +9,7 @@ import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts'
 import { latentForSeed } from '../explore/latent.ts';
 import { openRun, CONFIG_FILE } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
-import { StatsAccumulator, type FeatureStats } from './frechet.ts';
+import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import type { FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
@@ -142,7 +142,22 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
 export function statsFromFeatures(f: FeatureSet): FeatureStats {
   const acc = new StatsAccumulator(f.dim);
   acc.add(f.features, f.n);
-  return acc.finish();
+  const stats = acc.finish();
+  if (f.n < 2 * f.dim && f.n >= 4) stats.halfSplitFid = halfSplitFid(f);
+  return stats;
+}
+
+/**
+ * FID between two halves of one image set: what a perfect generator would score against it at this
+ * sample size (the small-sample bias floor), reported when N is small next to the feature dimension.
+ */
+export function halfSplitFid(f: FeatureSet): number {
+  const half = Math.floor(f.n / 2);
+  const a = new StatsAccumulator(f.dim);
+  const b = new StatsAccumulator(f.dim);
+  a.add(f.features.subarray(0, half * f.dim), half);
+  b.add(f.features.subarray(half * f.dim, 2 * half * f.dim), half);
+  return frechetDistance(a.finish(), b.finish());
 }
 
 function cacheDir(): string {
@@ -172,7 +187,10 @@ export async function statsFor(input: EvalInput, extractor: FeatureExtractor, o:
 }
 
 /** The warning users of small-N FID need: below the feature dimension the covariance is singular. */
-export function smallSampleWarning(n: number, dim: number): string | null {
+export function smallSampleWarning(stats: FeatureStats, label: string): string | null {
+  const n = stats.n;
+  const dim = stats.mu.length;
   if (n === 0 || n >= dim) return null;
-  return `warning: ${n} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks. Compare FIDs only at the same N (and feature dimension); use --feature-dim 64/192/768 or more images for a less biased score`;
+  const floor = stats.halfSplitFid !== undefined ? ` As a measure of the bias: two halves of the ${label} images (${Math.floor(n / 2)} each) already score FID ${stats.halfSplitFid.toFixed(2)} against each other.` : '';
+  return `warning: ${n} ${label} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks.${floor} Compare FIDs only at the same N and feature dimension; --feature-dim 64/192/768 or more images give a less biased score`;
 }

@@ -7,6 +7,8 @@ export interface FeatureStats {
   sigma: Float64Array;
   /** Number of samples behind them (0 when read from a file that does not say). */
   n: number;
+  /** For small N: FID between two halves of the samples (the bias floor), when known. */
+  halfSplitFid?: number;
 }
 
 /** Accumulates features batch by batch: sums and a shifted sum of outer products, in float64. */

@@ -10,10 +10,16 @@ export function readStatsFile(path: string): FeatureStats {
   const d = mu.shape[0];
   if (mu.shape.length !== 1 || sigma.shape.join('x') !== `${d}x${d}`) throw new GantryError(`${path}: mu is ${mu.shape.join('x')} and sigma ${sigma.shape.join('x')}; expected [d] and [d, d]`);
   const n = arrays.n ? Number(arrays.n.data[0]) : 0;
-  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n };
+  const halfSplitFid = arrays.half_split_fid ? Number(arrays.half_split_fid.data[0]) : undefined;
+  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n, ...(halfSplitFid !== undefined ? { halfSplitFid } : {}) };
 }
 
 export function writeStatsFile(path: string, stats: FeatureStats): void {
   const d = stats.mu.length;
-  writeNpz(path, { mu: { shape: [d], data: stats.mu }, sigma: { shape: [d, d], data: stats.sigma }, n: { shape: [], data: Float64Array.of(stats.n) } });
+  writeNpz(path, {
+    mu: { shape: [d], data: stats.mu },
+    sigma: { shape: [d, d], data: stats.sigma },
+    n: { shape: [], data: Float64Array.of(stats.n) },
+    ...(stats.halfSplitFid !== undefined ? { half_split_fid: { shape: [], data: Float64Array.of(stats.halfSplitFid) } } : {}),
+  });
 }

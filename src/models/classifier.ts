@@ -22,6 +22,10 @@ export const classifierSchema = z
     width: z.number().int().positive().default(64),
     features: z.number().int().positive().default(256),
     lr: z.number().positive().default(1e-3),
+    /** The learning rate halves every lrHalfLife steps (0: constant). */
+    lrHalfLife: z.number().int().min(0).default(800),
+    /** Dropout on the penultimate features while training. */
+    dropout: z.number().min(0).max(0.9).default(0.3),
     /** Training images are shifted by up to this many pixels (random per image): cheap augmentation. */
     shift: z.number().int().min(0).max(8).default(2),
     /** Fraction of the data held out (never trained on) to measure accuracy. */
@@ -56,20 +60,24 @@ export class Classifier implements FamilyInstance {
   }
 
   /** images in [-1, 1] -> penultimate features [n, features] and logits [n, classes]. */
-  apply(images: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+  apply(images: tf.Tensor4D, dropoutSeed?: number): { features: tf.Tensor2D; logits: tf.Tensor2D } {
     let h = tf.leakyRelu(this.conv1.apply(images), 0.1); // size/2 x size/2 x w
     h = tf.leakyRelu(this.conv2.apply(h), 0.1); // size/4 x size/4 x 2w
     const flat = tf.reshape(h, [images.shape[0], -1]) as tf.Tensor2D;
     const features = tf.relu(this.fc1.apply(flat)) as tf.Tensor2D; // penultimate: [n, features]
-    return { features, logits: this.fc2.apply(features) };
+    const dropped = dropoutSeed !== undefined && this.config.dropout > 0 ? (tf.dropout(features, this.config.dropout, undefined, dropoutSeed) as tf.Tensor2D) : features;
+    return { features, logits: this.fc2.apply(dropped) };
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     if (!batch.labels) throw new Error('the classifier needs labelled data');
     const labels = batch.labels;
     const images = randomShift(batch.images, this.config.shift, ctx.rng);
+    const { lr, lrHalfLife } = this.config;
+    this.optimizers.C.options.lr = lrHalfLife ? lr * 0.5 ** (ctx.step / lrHalfLife) : lr;
+    const dropoutSeed = ctx.rng.nextU32();
     const { value, grads } = tf.variableGrads(() => {
-      const { logits } = this.apply(images);
+      const { logits } = this.apply(images, dropoutSeed);
       return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, this.config.numClasses), logits) as tf.Scalar;
     }, this.params.trainable());
     this.optimizers.C.apply(grads);

@@ -165,6 +165,25 @@ void pool2d(bool is_max, const int32_t* g, const float* x, float* y) {
   });
 }
 
+// In place: y = act(y + bias[channel]); act 0 linear, 1 relu, 2 relu6, 3 leaky relu (alpha), 4 elu, 5 sigmoid.
+void bias_activation(long rows, long c, float* y, const float* bias, int act, float alpha) {
+  parallel_for(rows, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      float* yr = y + r * c;
+      if (bias)
+        for (long k = 0; k < c; k++) yr[k] += bias[k];
+      switch (act) {
+        case 1: for (long k = 0; k < c; k++) yr[k] = yr[k] > 0.0f ? yr[k] : 0.0f; break;
+        case 2: for (long k = 0; k < c; k++) yr[k] = std::min(6.0f, std::max(0.0f, yr[k])); break;
+        case 3: for (long k = 0; k < c; k++) yr[k] = yr[k] > 0.0f ? yr[k] : alpha * yr[k]; break;
+        case 4: for (long k = 0; k < c; k++) yr[k] = yr[k] > 0.0f ? yr[k] : std::expm1(yr[k]); break;
+        case 5: for (long k = 0; k < c; k++) yr[k] = 1.0f / (1.0f + std::exp(-yr[k])); break;
+        default: break;
+      }
+    }
+  }, 64);
+}
+
 // torch.optim.Adam's update, fused: new param, m and v written to the out arrays.
 void adam_update(long n, const float* p, const float* g, const float* m, const float* v, float lr, float beta1,
                  float beta2, float eps, float bc1, float bc2, float* p_out, float* m_out, float* v_out) {
@@ -297,6 +316,20 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// biasActivation(rows, c, y, bias | null, act, alpha)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  Call c(env, info, 6);
+  long rows = static_cast<long>(c.num(0)), ch = static_cast<long>(c.num(1));
+  float* y = c.f32(2, rows * ch, "y");
+  napi_valuetype t = napi_undefined;
+  if (c.ok) napi_typeof(env, c.argv[3], &t);
+  const float* bias = (t == napi_null || t == napi_undefined) ? nullptr : c.f32(3, ch, "bias");
+  int act = static_cast<int>(c.num(4));
+  float alpha = static_cast<float>(c.num(5));
+  if (c.ok) bias_activation(rows, ch, y, bias, act, alpha);
+  return nullptr;
+}
+
 // adamUpdate(n, p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, pOut, mOut, vOut)
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   Call c(env, info, 14);
@@ -392,6 +425,7 @@ void register_ops(napi_env env, napi_value exports) {
       {"congruence", nullptr, Congruence, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"symmetricEigen", nullptr, SymmetricEigen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

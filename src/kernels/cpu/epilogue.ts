@@ -1,4 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { loadNativeAddon } from './native.ts';
+
+const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
 
 /** Activations the fused kernels apply in place; prelu and anything else go to tfjs's own kernel. */
 const SUPPORTED = new Set(['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid']);
@@ -14,6 +17,11 @@ export function supportsEpilogue(activation: string | undefined, bias: tf.Tensor
 
 /** y = act(y + bias) over rows of `channels` values, in place. */
 export function applyBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null, activation = 'linear', alpha = 0.2): void {
+  const addon = loadNativeAddon().addon;
+  if (addon && (!bias || bias.length === channels)) {
+    addon.biasActivation(y.length / channels, channels, y, bias, ACTIVATION_CODES[activation] ?? 0, alpha);
+    return;
+  }
   if (bias) {
     if (bias.length === 1) {
       const b = bias[0];

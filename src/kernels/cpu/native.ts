@@ -25,6 +25,8 @@ export interface NativeAddon {
   symmetricEigen(n: number, a: Float64Array, values: Float64Array, vectors: boolean): boolean;
   /** geometry: [n, h, w, c, kh, kw, oh, ow, sh, sw, padTop, padLeft] */
   pool2d(isMax: boolean, geometry: Int32Array, x: Float32Array, y: Float32Array): void;
+  /** In place y = act(y + bias); act: 0 linear, 1 relu, 2 relu6, 3 leakyrelu, 4 elu, 5 sigmoid. */
+  biasActivation(rows: number, channels: number, y: Float32Array, bias: Float32Array | null, act: number, alpha: number): void;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
 }
