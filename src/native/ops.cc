@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "linalg.h"
+#include "napi_call.h"
 #include "thread_pool.h"
 
 namespace gantry {
@@ -202,45 +203,6 @@ void adam_update(long n, const float* p, const float* g, const float* m, const f
 
 namespace {
 
-struct Call {
-  napi_env env;
-  napi_value argv[16];
-  size_t argc = 16;
-  bool ok = true;
-
-  Call(napi_env e, napi_callback_info info, size_t expected) : env(e) {
-    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-    if (argc < expected) fail("wrong number of arguments");
-  }
-  void fail(const std::string& why) {
-    if (ok) napi_throw_type_error(env, nullptr, ("gantry_native: " + why).c_str());
-    ok = false;
-  }
-  float* f32(int i, long min_len, const char* what) {
-    if (!ok) return nullptr;
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value buffer;
-    size_t offset;
-    if (napi_get_typedarray_info(env, argv[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
-        type != napi_float32_array) {
-      fail(std::string(what) + " must be a Float32Array");
-      return nullptr;
-    }
-    if (static_cast<long>(length) < min_len) {
-      fail(std::string(what) + " is too short");
-      return nullptr;
-    }
-    return static_cast<float*>(data);
-  }
-  double num(int i) {
-    double v = 0;
-    if (ok && napi_get_value_double(env, argv[i], &v) != napi_ok) fail("expected a number");
-    return v;
-  }
-};
-
 // batchNormForward(rows, C, x, gamma, beta, eps, y, mean, var)
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
   Call c(env, info, 9);
@@ -299,17 +261,9 @@ napi_value LeakyRelu(napi_env env, napi_callback_info info) {
 // pool2d(isMax, geometry Int32Array[12], x, y)
 napi_value Pool2d(napi_env env, napi_callback_info info) {
   Call c(env, info, 4);
-  bool is_max = false;
-  if (c.ok) napi_get_value_bool(env, c.argv[0], &is_max);
-  napi_typedarray_type type;
-  size_t length;
-  void* data = nullptr;
-  napi_value buffer;
-  size_t offset;
-  if (c.ok && (napi_get_typedarray_info(env, c.argv[1], &type, &length, &data, &buffer, &offset) != napi_ok ||
-               type != napi_int32_array || length < 12)) c.fail("geometry must be an Int32Array of 12");
+  bool is_max = c.flag(0);
+  const int32_t* g = c.i32(1, 12, "geometry");
   if (!c.ok) return nullptr;
-  const int32_t* g = static_cast<int32_t*>(data);
   const float* x = c.f32(2, static_cast<long>(g[0]) * g[1] * g[2] * g[3], "x");
   float* y = c.f32(3, static_cast<long>(g[0]) * g[6] * g[7] * g[3], "y");
   if (c.ok) pool2d(is_max, g, x, y);
@@ -321,9 +275,7 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   Call c(env, info, 6);
   long rows = static_cast<long>(c.num(0)), ch = static_cast<long>(c.num(1));
   float* y = c.f32(2, rows * ch, "y");
-  napi_valuetype t = napi_undefined;
-  if (c.ok) napi_typeof(env, c.argv[3], &t);
-  const float* bias = (t == napi_null || t == napi_undefined) ? nullptr : c.f32(3, ch, "bias");
+  const float* bias = c.is_null(3) ? nullptr : c.f32(3, ch, "bias");
   int act = static_cast<int>(c.num(4));
   float alpha = static_cast<float>(c.num(5));
   if (c.ok) bias_activation(rows, ch, y, bias, act, alpha);
@@ -346,35 +298,14 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-double* f64(Call& c, int i, long min_len, const char* what) {
-  if (!c.ok) return nullptr;
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(c.env, c.argv[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
-      type != napi_float64_array || static_cast<long>(length) < min_len) {
-    c.fail(std::string(what) + " must be a Float64Array of the right length");
-    return nullptr;
-  }
-  return static_cast<double*>(data);
-}
-
-napi_value boolean(napi_env env, bool v) {
-  napi_value out;
-  napi_get_boolean(env, v, &out);
-  return out;
-}
-
 // accumulateOuter(rows, d, x(f32), shift(f64), sum(f64), outer(f64))
 napi_value AccumulateOuter(napi_env env, napi_callback_info info) {
   Call c(env, info, 6);
   long rows = static_cast<long>(c.num(0)), d = static_cast<long>(c.num(1));
   const float* x = c.f32(2, rows * d, "x");
-  const double* shift = f64(c, 3, d, "shift");
-  double* sum = f64(c, 4, d, "sum");
-  double* outer = f64(c, 5, d * d, "outer");
+  const double* shift = c.f64(3, d, "shift");
+  double* sum = c.f64(4, d, "sum");
+  double* outer = c.f64(5, d * d, "outer");
   if (c.ok) accumulate_outer(rows, d, x, shift, sum, outer);
   return nullptr;
 }
@@ -383,19 +314,19 @@ napi_value AccumulateOuter(napi_env env, napi_callback_info info) {
 napi_value Cholesky(napi_env env, napi_callback_info info) {
   Call c(env, info, 3);
   long n = static_cast<long>(c.num(0));
-  const double* a = f64(c, 1, n * n, "a");
-  double* l = f64(c, 2, n * n, "l");
+  const double* a = c.f64(1, n * n, "a");
+  double* l = c.f64(2, n * n, "l");
   if (!c.ok) return nullptr;
-  return boolean(env, cholesky(n, a, l));
+  return c.boolean(cholesky(n, a, l));
 }
 
 // congruence(n, l, s, r)
 napi_value Congruence(napi_env env, napi_callback_info info) {
   Call c(env, info, 4);
   long n = static_cast<long>(c.num(0));
-  const double* l = f64(c, 1, n * n, "l");
-  const double* s = f64(c, 2, n * n, "s");
-  double* r = f64(c, 3, n * n, "r");
+  const double* l = c.f64(1, n * n, "l");
+  const double* s = c.f64(2, n * n, "s");
+  double* r = c.f64(3, n * n, "r");
   if (c.ok) congruence(n, l, s, r);
   return nullptr;
 }
@@ -404,12 +335,11 @@ napi_value Congruence(napi_env env, napi_callback_info info) {
 napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
   Call c(env, info, 4);
   long n = static_cast<long>(c.num(0));
-  double* a = f64(c, 1, n * n, "a");
-  double* values = f64(c, 2, n, "values");
-  bool vectors = false;
-  if (c.ok) napi_get_value_bool(env, c.argv[3], &vectors);
+  double* a = c.f64(1, n * n, "a");
+  double* values = c.f64(2, n, "values");
+  bool vectors = c.flag(3);
   if (!c.ok) return nullptr;
-  return boolean(env, symmetric_eigen(n, a, values, vectors));
+  return c.boolean(symmetric_eigen(n, a, values, vectors));
 }
 
 }  // namespace
