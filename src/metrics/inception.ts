@@ -217,7 +217,8 @@ export class InceptionV3 {
       const want = new Set<number>(dims);
       const last = logits ? 2048 : Math.max(...dims);
       const features: Partial<Record<FeatureDim, tf.Tensor2D>> = {};
-      const pool = (x: tf.Tensor4D) => tf.mean(x, [1, 2]) as tf.Tensor2D;
+      // Global average pooling as one pooling window (a native kernel; tfjs's mean over axes 1, 2 is slow).
+      const pool = (x: tf.Tensor4D) => tf.reshape(tf.avgPool(x, [x.shape[1], x.shape[2]], 1, 'valid'), [x.shape[0], x.shape[3]]) as tf.Tensor2D;
       let x = images.shape[3] === 1 ? tf.tile(images, [1, 1, 1, 3]) : images;
       x = tf.image.resizeBilinear(x, [299, 299], false, true);
       x = tf.sub(tf.mul(x, 2), 1);

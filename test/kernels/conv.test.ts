@@ -126,3 +126,15 @@ test('native max and average pooling match tfjs (same / valid / numeric padding,
     x.dispose();
   }
 });
+
+test('concat along the last axis (fast path) and other axes (tfjs) agree with tfjs', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(31);
+  const a = rand(rng, [2, 3, 4, 5]);
+  const b = rand(rng, [2, 3, 4, 2]);
+  const c = rand(rng, [2, 3, 4, 7]);
+  check('concat axis 3', () => tf.concat([a, b, c], 3));
+  check('concat axis -1', () => tf.concat([a, c], -1));
+  check('concat axis 1', () => tf.concat([a, a], 1));
+  check('concat 2-d', () => tf.concat([tf.reshape(a, [24, 5]), tf.reshape(b, [24, 2])], 1));
+  tf.dispose([a, b, c]);
+});

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { concatKernels } from './concat.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
 import { nativeMatMulKernels } from './matmul.ts';
@@ -32,7 +33,7 @@ export function registerNativeCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
   if (!addon) return (status = { loaded: false, reason: error ?? 'unknown' });
-  const kernels = { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) };
+  const kernels = { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel), ...concatKernels(originalCpuKernel) };
   for (const [name, kernelFunc] of Object.entries(kernels)) {
     const existing = tf.getKernel(name, 'cpu');
     if (!existing) continue;
