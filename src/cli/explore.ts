@@ -6,11 +6,16 @@ import { evaluateLatentExpression, latentForSeed, parseLatentExpression, slerp, 
 import { imageGrid } from '../train/grid.ts';
 import { openRun } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { openDataset } from '../data/index.ts';
+import { makeBatch } from '../data/sampler.ts';
+import { Rng } from '../engine/rng.ts';
 
 export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C]
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.`;
 export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png]
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.`;
+export const RECONSTRUCT_HELP = `gantry reconstruct --run RUN_DIR [--data SPEC] [--n 32] [--out reconstruct.png] [--seed N]
+  Auto-encoder runs (vae): a grid of input rows, each followed by its reconstruction.`;
 export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png]
   Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3).
   The image shows each term's image, then the result.`;
@@ -74,6 +79,31 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
     }
     await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors), frames);
+  });
+}
+
+export async function reconstructCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs('reconstruct', argv, {
+    run: { type: 'string' }, data: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
+  });
+  const n = intArg('n', values.n, 1) ?? 32;
+  await withRun(values.run, values.device, async (run) => {
+    if (!run.model.reconstruct) throw new GantryError(`a ${run.config.family} run does not reconstruct images; use a vae run`);
+    const size = Number(run.config.model.imageSize);
+    const data = openDataset(values.data ?? run.config.data, { size, channels: Number(run.config.model.channels) });
+    const pick = new Rng(intArg('seed', values.seed) ?? 0, 'reconstruct').permutation(data.n).subarray(0, Math.min(n, data.n));
+    const batch = makeBatch(data, pick);
+    const recon = run.model.reconstruct(batch.images);
+    // Rows of 8: inputs, then their reconstructions.
+    const cols = 8;
+    const rows: tf.Tensor4D[] = [];
+    for (let start = 0; start < pick.length; start += cols) {
+      const count = Math.min(cols, pick.length - start);
+      rows.push(tf.slice(batch.images, [start, 0, 0, 0], [count, -1, -1, -1]), tf.slice(recon, [start, 0, 0, 0], [count, -1, -1, -1]));
+    }
+    const grid = tf.concat(rows, 0);
+    tf.dispose([batch.images, batch.labels ?? [], recon, ...rows]);
+    await save(values.out ?? 'reconstruct.png', grid, cols);
   });
 }
 

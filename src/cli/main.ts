@@ -1,5 +1,5 @@
 import { GantryError, describeError } from '../errors.ts';
-import { ARITH_HELP, INTERPOLATE_HELP, SAMPLE_HELP, arithCommand, interpolateCommand, sampleCommand } from './explore.ts';
+import { ARITH_HELP, INTERPOLATE_HELP, RECONSTRUCT_HELP, SAMPLE_HELP, arithCommand, interpolateCommand, reconstructCommand, sampleCommand } from './explore.ts';
 import { BENCH_HELP, benchCommand } from './bench.ts';
 import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   sample: { run: sampleCommand, help: SAMPLE_HELP },
   interpolate: { run: interpolateCommand, help: INTERPOLATE_HELP },
   arith: { run: arithCommand, help: ARITH_HELP },
+  reconstruct: { run: reconstructCommand, help: RECONSTRUCT_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
 };

@@ -5,18 +5,19 @@ import { loadImageFolder } from './folder.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset } from './transform.ts';
+import { generateShapes } from './shapes.ts';
 
 export type { ImageDataset } from './dataset.ts';
 
 export interface DataSpec {
-  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder';
+  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder' | 'shapes';
   path: string | null;
   /** `?key=value&...` after the path, e.g. `cifar10:DIR?classes=automobile,airplane`. */
   options: Record<string, string>;
 }
 
-const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b] or folder:DIR';
+const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'shapes'] as const;
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR or shapes[:N]';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -33,13 +34,14 @@ export function parseDataSpec(spec: string): DataSpec {
     }
     rest = rest.slice(0, q);
   }
-  const needsPath = kind !== 'mnist';
+  const needsPath = kind !== 'mnist' && kind !== 'shapes';
+  if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [] };
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], shapes: ['seed'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
-  return { kind: kind as DataSpec['kind'], path: needsPath ? rest : null, options };
+  return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
 
 export interface FitOptions {
@@ -68,6 +70,10 @@ export function openDataset(spec: string, fit: FitOptions): ImageDataset {
       break;
     case 'folder':
       return loadImageFolder(s.path!, fit.size, fit.channels || 3);
+    case 'shapes':
+      ds = generateShapes(s.path ? Number(s.path) : 10000, fit.size, Number(s.options.seed ?? 0));
+      if (fit.channels && fit.channels !== 3) ds = reshapeDataset(ds, fit.size, fit.channels);
+      return ds;
   }
   const channels = fit.channels || ds.channels;
   if (ds.height === 28 && fit.size > 28) ds = reshapeDataset(ds, 32, channels, 'pad');

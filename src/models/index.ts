@@ -1,12 +1,14 @@
 import { GantryError } from '../errors.ts';
 import { classifierFamily } from './classifier.ts';
 import { dcganFamily } from './dcgan.ts';
+import { vaeFamily } from './vae.ts';
 import type { Family } from './family.ts';
 
 /** Every model family the CLI can train, by name. */
 export const FAMILIES: Record<string, Family<any>> = {
   dcgan: dcganFamily,
   classifier: classifierFamily,
+  vae: vaeFamily,
 };
 
 export function getFamily(name: string): Family<unknown> {

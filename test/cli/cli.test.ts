@@ -122,3 +122,22 @@ test('without the native addon gantry still trains on tfjs kernels and says so o
   assert.equal(r.stderr.match(/fast CPU kernels unavailable \(disabled by GANTRY_NATIVE=0\)/g)?.length, 1, r.stderr);
   assert.match(r.stdout, /step 2 lossD=/);
 });
+
+test('vae on shapes from the CLI: train, sample, reconstruct, resume', () => {
+  const dir = tempDir();
+  const run = join(dir, 'V');
+  const config = join(dir, 'v.json');
+  writeFileSync(config, JSON.stringify({ model: { width: 8, latent: 8 }, train: { samples: 16, checkpointEvery: 10 } }));
+  const t = gantry('train', 'vae', '--data', 'shapes:200', '--config', config, '--steps', '10', '--batch', '16', '--out', run, '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /step 10 lossTotal=.* lossRecon=.* lossKL=/);
+  const more = gantry('train', '--resume', '--out', run, '--steps', '20', '--quiet');
+  assert.equal(more.code, 0, more.stderr);
+  assert.match(more.stdout, /step 20/);
+  assert.equal(gantry('sample', '--run', run, '--n', '4', '--out', join(dir, 's.png')).code, 0);
+  const r = gantry('reconstruct', '--run', run, '--n', '8', '--out', join(dir, 'r.png'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(pngSize(join(dir, 'r.png')), [8 * 34 + 2, 2 * 34 + 2]);
+  const d = gantry('reconstruct', '--run', join(dir, 'nope'));
+  assert.match(d.stderr, /not a gantry run folder/);
+});

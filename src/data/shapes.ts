@@ -1,0 +1,62 @@
+import { Rng } from '../engine/rng.ts';
+import type { ImageDataset } from './dataset.ts';
+
+/**
+ * `shapes[:N]`: procedural pictures of one coloured shape on a coloured background, deterministic per
+ * seed, at any size. Each has a class label (the shape), a caption ("a small red circle on a blue
+ * background") and a label map (0 background, 1 + shape index inside the shape): the test bed for
+ * class, text and label-map conditioning.
+ */
+export const SHAPE_NAMES = ['circle', 'square', 'triangle', 'diamond'] as const;
+const COLOURS: [string, [number, number, number]][] = [
+  ['red', [220, 40, 40]], ['green', [40, 180, 60]], ['blue', [40, 70, 220]], ['yellow', [235, 210, 40]],
+  ['white', [240, 240, 240]], ['black', [20, 20, 20]], ['purple', [150, 60, 190]], ['orange', [245, 140, 30]],
+];
+
+export interface ShapesDataset extends ImageDataset {
+  captions: string[];
+  /** n label maps of size x size, back to back. */
+  labelMaps: Uint8Array;
+}
+
+function inside(kind: number, dx: number, dy: number, r: number): boolean {
+  switch (kind) {
+    case 0: return dx * dx + dy * dy <= r * r;
+    case 1: return Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85;
+    case 2: return dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= ((dy + r) / 1.8) * 1.15;
+    default: return Math.abs(dx) + Math.abs(dy) <= r;
+  }
+}
+
+export function generateShapes(n: number, size: number, seed = 0): ShapesDataset {
+  const pixels = new Uint8Array(n * size * size * 3);
+  const labelMaps = new Uint8Array(n * size * size);
+  const labels = new Int32Array(n);
+  const captions: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const rng = new Rng(seed, 'shapes', i);
+    const kind = rng.int(SHAPE_NAMES.length);
+    const fg = rng.int(COLOURS.length);
+    let bg = rng.int(COLOURS.length - 1);
+    if (bg >= fg) bg += 1; // never the shape's own colour
+    const large = rng.uniform() < 0.5;
+    const r = size * (large ? 0.3 + 0.08 * rng.uniform() : 0.15 + 0.06 * rng.uniform());
+    const cx = r + rng.uniform() * (size - 2 * r);
+    const cy = r + rng.uniform() * (size - 2 * r);
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const on = inside(kind, x + 0.5 - cx, y + 0.5 - cy, r);
+      const [cr, cg, cb] = COLOURS[on ? fg : bg][1];
+      const p = (i * size * size + y * size + x) * 3;
+      pixels[p] = cr;
+      pixels[p + 1] = cg;
+      pixels[p + 2] = cb;
+      labelMaps[i * size * size + y * size + x] = on ? 1 + kind : 0;
+    }
+    labels[i] = kind;
+    captions.push(`a ${large ? 'large' : 'small'} ${COLOURS[fg][0]} ${SHAPE_NAMES[kind]} on a ${COLOURS[bg][0]} background`);
+  }
+  return {
+    name: `shapes:${n}`, n, height: size, width: size, channels: 3, pixels, labels,
+    classNames: [...SHAPE_NAMES], captions, labelMaps,
+  };
+}
