@@ -2,6 +2,7 @@ import { GantryError } from '../errors.ts';
 import { classifierFamily } from './classifier.ts';
 import { dcganFamily } from './dcgan.ts';
 import { vaeFamily } from './vae.ts';
+import { vaeGanFamily } from './vae-gan.ts';
 import type { Family } from './family.ts';
 
 /** Every model family the CLI can train, by name. */
@@ -9,6 +10,7 @@ export const FAMILIES: Record<string, Family<any>> = {
   dcgan: dcganFamily,
   classifier: classifierFamily,
   vae: vaeFamily,
+  'vae-gan': vaeGanFamily,
 };
 
 export function getFamily(name: string): Family<unknown> {

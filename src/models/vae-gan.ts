@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
+import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { klDivergence } from '../losses/vae.ts';
+import { ParamSet } from '../nn/params.ts';
+import { Adam } from '../train/adam.ts';
+import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
+import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import { VaeDecoder, VaeEncoder, vaeSchema, type VaeConfig } from './vae.ts';
+
+/**
+ * VAE-GAN: a VAE whose decoder is also a GAN generator. A DCGAN discriminator judges decoder samples
+ * of prior noise against real images; the encoder and decoder minimise
+ * lambdaVae * (reconstruction + KL) + lambdaGan * (-log D(Dec(z))), z ~ N(0, I). Separate Adam
+ * optimisers for the auto-encoder and the discriminator.
+ */
+export const vaeGanSchema = vaeSchema
+  .extend({
+    ndf: z.number().int().positive().default(32),
+    lambdaVae: z.number().min(0).default(1),
+    lambdaGan: z.number().min(0).default(0.1),
+    lrD: z.number().positive().default(2e-4),
+  })
+  .strict();
+
+export type VaeGanConfig = z.infer<typeof vaeGanSchema>;
+
+export class VaeGan implements FamilyInstance {
+  readonly vaeParams = new ParamSet();
+  readonly encoder: VaeEncoder;
+  readonly decoder: VaeDecoder;
+  readonly D: DcganDiscriminator;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+
+  constructor(readonly config: VaeGanConfig, seed: number) {
+    const { ndf: _ndf, lambdaVae: _lv, lambdaGan: _lg, lrD: _lrD, ...vaeConfig }: VaeGanConfig = config;
+    this.encoder = new VaeEncoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'E'));
+    this.decoder = new VaeDecoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'Dec'));
+    this.D = new DcganDiscriminator(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf }), new Rng(seed, 'init', 'D'));
+    this.networks = { VAE: this.vaeParams, D: this.D.params };
+    this.optimizers = {
+      VAE: new Adam(this.vaeParams.trainable(), { lr: config.lr, beta1: config.beta1, beta2: config.beta2 }),
+      D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1: 0.5, beta2: 0.999 }),
+    };
+    this.latentDim = config.latent;
+  }
+
+  private toImage(raw: tf.Tensor4D): tf.Tensor4D {
+    return this.config.reconstruction === 'mse' ? tf.tanh(raw) : tf.sub(tf.mul(tf.sigmoid(raw), 2), 1);
+  }
+
+  private reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+    return tf.tidy(() => this.config.reconstruction === 'mse'
+      ? tf.mean(tf.sum(tf.square(tf.sub(tf.tanh(raw), target)), [1, 2, 3]))
+      : tf.mean(tf.sum(tf.sub(tf.softplus(raw), tf.mul(tf.div(tf.add(target, 1), 2), raw)), [1, 2, 3]))) as tf.Scalar;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const n = batch.images.shape[0];
+    const latent = this.config.latent;
+    const eps = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
+    const zPrior = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
+    // D: real images against decoder samples of prior noise.
+    const fake = tf.tidy(() => this.toImage(this.decoder.apply(zPrior, true)));
+    const { value: lossD, grads: gradsD } = tf.variableGrads(
+      () => bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)),
+      this.D.params.trainable(),
+    );
+    this.optimizers.D.apply(gradsD);
+    tf.dispose([fake, ...Object.values(gradsD)]);
+    // Encoder + decoder: the VAE objective plus fooling the updated D.
+    let recon: tf.Scalar | null = null;
+    let kl: tf.Scalar | null = null;
+    let adv: tf.Scalar | null = null;
+    const { lambdaVae, lambdaGan, klWeight } = this.config;
+    const { value, grads } = tf.variableGrads(() => {
+      const { mu, logVar } = this.encoder.apply(batch.images, true);
+      const zPost = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
+      recon = tf.keep(this.reconstructionLoss(this.decoder.apply(zPost, true), batch.images));
+      kl = tf.keep(klDivergence(mu, logVar));
+      adv = tf.keep(nonSaturatingLossG(this.D.apply(this.toImage(this.decoder.apply(zPrior, true)), true)));
+      return tf.add(tf.mul(tf.add(recon, tf.mul(kl, klWeight)), lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
+    }, this.vaeParams.trainable());
+    this.optimizers.VAE.apply(grads);
+    tf.dispose([eps, zPrior, ...Object.values(grads)]);
+    return { lossTotal: value, lossRecon: recon!, lossKL: kl!, lossG: adv!, lossD };
+  }
+
+  generate(z: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => this.toImage(this.decoder.apply(z, false)));
+  }
+
+  reconstruct(images: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.toImage(this.decoder.apply(this.encoder.apply(images, false).mu, false)));
+  }
+
+  dispose(): void {
+    for (const p of Object.values(this.networks)) p.dispose();
+    for (const o of Object.values(this.optimizers)) o.dispose();
+  }
+}
+
+export const vaeGanFamily: Family<VaeGanConfig> = {
+  name: 'vae-gan',
+  description: 'VAE-GAN: the VAE decoder doubles as a GAN generator judged by a DCGAN discriminator',
+  schema: vaeGanSchema,
+  resolve(config, data) {
+    if (data.height !== config.imageSize) throw new GantryError(`vae-gan: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
+    return { ...config, channels: config.channels || data.channels };
+  },
+  create: (config, seed) => new VaeGan(config, seed),
+};
