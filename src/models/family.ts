@@ -35,6 +35,8 @@ export interface FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
   /** Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode (generative families). */
   generate?(z: tf.Tensor2D): tf.Tensor4D;
+  /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
+  useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */
   reconstruct?(images: tf.Tensor4D): tf.Tensor4D;
   /** Scores on held-out data (families that declare a holdout), logged at checkpoints. */

@@ -3,6 +3,7 @@ import { classifierFamily } from './classifier.ts';
 import { dcganFamily } from './dcgan.ts';
 import { vaeFamily } from './vae.ts';
 import { vaeGanFamily } from './vae-gan.ts';
+import { unetVaeGanFamily } from './unet-vae-gan.ts';
 import type { Family } from './family.ts';
 
 /** Every model family the CLI can train, by name. */
@@ -11,6 +12,7 @@ export const FAMILIES: Record<string, Family<any>> = {
   classifier: classifierFamily,
   vae: vaeFamily,
   'vae-gan': vaeGanFamily,
+  'unet-vae-gan': unetVaeGanFamily,
 };
 
 export function getFamily(name: string): Family<unknown> {

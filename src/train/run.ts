@@ -1,4 +1,8 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
+import { Rng } from '../engine/rng.ts';
+import { openDataset, type ImageDataset } from '../data/index.ts';
+import { makeBatch } from '../data/sampler.ts';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { getFamily } from '../models/index.ts';
@@ -30,11 +34,25 @@ export function readRunConfig(runDir: string): RunConfig {
   return validateRunConfig(raw, path);
 }
 
+/**
+ * Hands a seeded choice of real images to families that sample from real images (U-Net skips); the
+ * same seed gives the same references in training grids and later sampling.
+ */
+export function provideReferenceImages(model: FamilyInstance, data: ImageDataset, seed: number, count: number): void {
+  if (!model.useReferenceImages) return;
+  const ref = makeBatch(data, new Rng(seed, 'reference').permutation(data.n).subarray(0, Math.min(count, data.n)));
+  model.useReferenceImages(ref.images);
+  tf.dispose([ref.images, ref.labels ?? []]);
+}
+
 /** Opens a finished or running run for sampling: its config and its latest weights. */
 export function openRun(runDir: string): { config: RunConfig; model: FamilyInstance; state: CheckpointState } {
   const config = readRunConfig(runDir);
   const model = buildModel(config);
   try {
+    if (model.useReferenceImages) {
+      provideReferenceImages(model, openDataset(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) }), config.seed, config.train.samples);
+    }
     const state = loadCheckpoint(runDir, model, false);
     return { config, model, state };
   } catch (err) {

@@ -14,7 +14,7 @@ import { imageGrid } from './grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
 import { Progress } from './progress.ts';
-import { buildModel, CONFIG_FILE, readRunConfig, resolveRunConfig } from './run.ts';
+import { buildModel, CONFIG_FILE, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
@@ -103,6 +103,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const sampler = new BatchSampler(data, config.train.batch, config.seed);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
   const model = buildModel(config);
+  provideReferenceImages(model, data, config.seed, config.train.samples);
 
   const createdDir = !existsSync(runDir);
   let step = 0;

@@ -138,3 +138,14 @@ test('concat along the last axis (fast path) and other axes (tfjs) agree with tf
   check('concat 2-d', () => tf.concat([tf.reshape(a, [24, 5]), tf.reshape(b, [24, 2])], 1));
   tf.dispose([a, b, c]);
 });
+
+test('split along the last axis (fast path) and other axes agree with tfjs, gradients of concat too', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(32);
+  const x = rand(rng, [2, 3, 4, 9]);
+  check('split 3 ways', () => tf.concat(tf.split(x, 3, 3).map((t, i) => tf.mul(t, i + 1)), 0));
+  check('split sizes', () => tf.concat(tf.split(x, [2, -1, 4], -1).map((t) => tf.sum(t, -1)), 0));
+  check('split axis 1', () => tf.split(x, [1, 2], 1)[1]);
+  const y = rand(rng, [2, 3, 4, 5]);
+  check('concat gradient', () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, y], 3), tf.concat([y, a], 3))))(tf.slice(x, [0, 0, 0, 0], [2, 3, 4, 5])));
+  tf.dispose([x, y]);
+});

@@ -6,8 +6,9 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; at
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 /**
- * Concatenation of float32 tensors along their last axis (Inception's branch concat, NHWC) as one row
- * copy per input per row; other cases go to tfjs's kernel.
+ * Concatenation along the last axis (Inception's branch concat, U-Net skips; NHWC) and its inverse,
+ * splitting along the last axis (concat's gradient), as one row copy per part per row. tfjs's generic
+ * strided versions took seconds per U-Net step. Other cases go to tfjs's kernels.
  */
 export function concatKernels(original: (name: string) => KernelFunc): Record<string, KernelFunc> {
   const concat: KernelFunc = (args) => {
@@ -32,5 +33,27 @@ export function concatKernels(original: (name: string) => KernelFunc): Record<st
     });
     return makeFloatTensor(backend, [...lead, total], out);
   };
-  return { Concat: concat };
+  const splitV: KernelFunc = (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const backend = args.backend as MathBackendCPU;
+    const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+    const rank = x.shape.length;
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const xv = floatValues(backend, x);
+    if (!xv || rank < 2 || ax !== rank - 1) return original('SplitV')(args);
+    const total = x.shape[rank - 1];
+    const widths = typeof numOrSizeSplits === 'number' ? new Array(numOrSizeSplits).fill(total / numOrSizeSplits) : [...numOrSizeSplits];
+    const known = widths.filter((w) => w !== -1).reduce((a, b) => a + b, 0);
+    const filled = widths.map((w) => (w === -1 ? total - known : w));
+    const rows = xv.length / total;
+    const lead = x.shape.slice(0, -1);
+    let offset = 0;
+    return filled.map((w) => {
+      const out = new Float32Array(rows * w);
+      for (let r = 0; r < rows; r++) out.set(xv.subarray(r * total + offset, r * total + offset + w), r * w);
+      offset += w;
+      return makeFloatTensor(backend, [...lead, w], out);
+    });
+  };
+  return { Concat: concat, SplitV: splitV };
 }
