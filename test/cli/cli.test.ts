@@ -141,3 +141,15 @@ test('vae on shapes from the CLI: train, sample, reconstruct, resume', () => {
   const d = gantry('reconstruct', '--run', join(dir, 'nope'));
   assert.match(d.stderr, /not a gantry run folder/);
 });
+
+test('unet-vae-gan from the CLI: sampling re-encodes the run\'s reference images', () => {
+  const dir = tempDir();
+  const run = join(dir, 'U');
+  const config = join(dir, 'u.json');
+  writeFileSync(config, JSON.stringify({ model: { width: 8, ndf: 8, latent: 8 }, train: { samples: 8 } }));
+  const t = gantry('train', 'unet-vae-gan', '--data', 'shapes:100', '--config', config, '--steps', '4', '--batch', '8', '--out', run, '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  const s = gantry('sample', '--run', run, '--n', '9', '--out', join(dir, 's.png'));
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(pngSize(join(dir, 's.png')), [3 * 34 + 2, 3 * 34 + 2]);
+});
