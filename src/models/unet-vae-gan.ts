@@ -9,6 +9,7 @@ import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
 import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import { resolveImageModel } from './vae.ts';
 
 /**
  * U-Net VAE-GAN: a VAE-GAN whose encoder hands its feature map at every scale to the decoder (skip
@@ -179,9 +180,6 @@ export const unetVaeGanFamily: Family<UnetVaeGanConfig> = {
   name: 'unet-vae-gan',
   description: 'U-Net VAE-GAN: encoder skips at every scale, modulated by noise (alpha) when sampling',
   schema: unetVaeGanSchema,
-  resolve(config, data) {
-    if (data.height !== config.imageSize) throw new GantryError(`unet-vae-gan: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
-    return { ...config, channels: config.channels || data.channels };
-  },
+  resolve: resolveImageModel<UnetVaeGanConfig>('unet-vae-gan'),
   create: (config, seed) => new UnetVaeGan(config, seed),
 };

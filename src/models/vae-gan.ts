@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { klDivergence } from '../losses/vae.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
 import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
-import { VaeDecoder, VaeEncoder, vaeSchema, type VaeConfig } from './vae.ts';
+import { VaeDecoder, VaeEncoder, decoderImage, reconstructionLoss, resolveImageModel, vaeSchema, type VaeConfig } from './vae.ts';
 
 /**
  * VAE-GAN: a VAE whose decoder is also a GAN generator. A DCGAN discriminator judges decoder samples
@@ -50,13 +49,7 @@ export class VaeGan implements FamilyInstance {
   }
 
   private toImage(raw: tf.Tensor4D): tf.Tensor4D {
-    return this.config.reconstruction === 'mse' ? tf.tanh(raw) : tf.sub(tf.mul(tf.sigmoid(raw), 2), 1);
-  }
-
-  private reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
-    return tf.tidy(() => this.config.reconstruction === 'mse'
-      ? tf.mean(tf.sum(tf.square(tf.sub(tf.tanh(raw), target)), [1, 2, 3]))
-      : tf.mean(tf.sum(tf.sub(tf.softplus(raw), tf.mul(tf.div(tf.add(target, 1), 2), raw)), [1, 2, 3]))) as tf.Scalar;
+    return decoderImage(raw, this.config.reconstruction);
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
@@ -80,7 +73,7 @@ export class VaeGan implements FamilyInstance {
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
       const zPost = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
-      recon = tf.keep(this.reconstructionLoss(this.decoder.apply(zPost, true), batch.images));
+      recon = tf.keep(reconstructionLoss(this.decoder.apply(zPost, true), batch.images, this.config.reconstruction));
       kl = tf.keep(klDivergence(mu, logVar));
       adv = tf.keep(nonSaturatingLossG(this.D.apply(this.toImage(this.decoder.apply(zPrior, true)), true)));
       return tf.add(tf.mul(tf.add(recon, tf.mul(kl, klWeight)), lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
@@ -108,9 +101,6 @@ export const vaeGanFamily: Family<VaeGanConfig> = {
   name: 'vae-gan',
   description: 'VAE-GAN: the VAE decoder doubles as a GAN generator judged by a DCGAN discriminator',
   schema: vaeGanSchema,
-  resolve(config, data) {
-    if (data.height !== config.imageSize) throw new GantryError(`vae-gan: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
-    return { ...config, channels: config.channels || data.channels };
-  },
+  resolve: resolveImageModel<VaeGanConfig>('vae-gan'),
   create: (config, seed) => new VaeGan(config, seed),
 };

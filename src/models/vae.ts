@@ -6,7 +6,7 @@ import { klDivergence, sumBinaryCrossEntropy, sumSquaredError } from '../losses/
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
-import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import type { Batch, DataShape, Family, FamilyInstance, StepContext } from './family.ts';
 
 /**
  * Variational auto-encoder (Kingma & Welling): a conv encoder to (mu, log sigma^2), the
@@ -32,6 +32,26 @@ export const vaeSchema = z
 export type VaeConfig = z.infer<typeof vaeSchema>;
 
 const stages = (size: number) => Math.log2(size) - 2;
+
+export type ReconstructionMode = VaeConfig['reconstruction'];
+
+/** Decoder output as an image in [-1, 1]: tanh for squared error, rescaled sigmoid for Bernoulli. */
+export function decoderImage(raw: tf.Tensor4D, mode: ReconstructionMode): tf.Tensor4D {
+  return mode === 'mse' ? tf.tanh(raw) : tf.sub(tf.mul(tf.sigmoid(raw), 2), 1);
+}
+
+/** The reconstruction term of the VAE losses for a decoder output and a [-1, 1] target. */
+export function reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D, mode: ReconstructionMode): tf.Scalar {
+  return mode === 'mse' ? sumSquaredError(tf.tanh(raw), target) : sumBinaryCrossEntropy(raw, tf.div(tf.add(target, 1), 2) as tf.Tensor4D);
+}
+
+/** resolve() of the auto-encoder families: channels from the data, which must be model-sized. */
+export function resolveImageModel<C extends { imageSize: number; channels: number }>(family: string) {
+  return (config: C, data: DataShape): C => {
+    if (data.height !== config.imageSize) throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
+    return { ...config, channels: config.channels || data.channels };
+  };
+}
 
 export class VaeEncoder {
   private readonly convs: Conv2d[] = [];
@@ -109,15 +129,8 @@ export class Vae implements FamilyInstance {
     this.latentDim = config.latent;
   }
 
-  /** Decoder output as an image in [-1, 1]. */
-  toImage(raw: tf.Tensor4D): tf.Tensor4D {
-    return this.config.reconstruction === 'mse' ? tf.tanh(raw) : tf.sub(tf.mul(tf.sigmoid(raw), 2), 1);
-  }
-
-  reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
-    return this.config.reconstruction === 'mse'
-      ? sumSquaredError(tf.tanh(raw), target)
-      : sumBinaryCrossEntropy(raw, tf.div(tf.add(target, 1), 2) as tf.Tensor4D);
+  private toImage(raw: tf.Tensor4D): tf.Tensor4D {
+    return decoderImage(raw, this.config.reconstruction);
   }
 
   /** beta of the KL term at a step (linear warm-up). */
@@ -135,7 +148,7 @@ export class Vae implements FamilyInstance {
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
       const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
-      recon = tf.keep(this.reconstructionLoss(this.decoder.apply(z, true), batch.images));
+      recon = tf.keep(reconstructionLoss(this.decoder.apply(z, true), batch.images, this.config.reconstruction));
       kl = tf.keep(klDivergence(mu, logVar));
       return tf.add(recon, tf.mul(kl, beta)) as tf.Scalar;
     }, this.params.trainable());
@@ -163,9 +176,6 @@ export const vaeFamily: Family<VaeConfig> = {
   name: 'vae',
   description: 'variational auto-encoder: conv encoder, reparameterisation, transposed-conv decoder',
   schema: vaeSchema,
-  resolve(config, data) {
-    if (data.height !== config.imageSize) throw new GantryError(`vae: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
-    return { ...config, channels: config.channels || data.channels };
-  },
+  resolve: resolveImageModel<VaeConfig>('vae'),
   create: (config, seed) => new Vae(config, seed),
 };
