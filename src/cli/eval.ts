@@ -14,6 +14,7 @@ gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
   FID as pytorch-fid computes it; KID and IS as torch-fidelity defines them. Features come from
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
   classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
+  --weights takes the .pth (legacy or zip) or a .safetensors export of it.
   KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).`;
 
 export async function evalCommand(argv: string[]): Promise<void> {

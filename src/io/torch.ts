@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
 import { unpickle, type PickleGlobal } from './pickle.ts';
 import { isZip, readZip } from './zip.ts';
+import { readSafetensors } from './safetensors.ts';
 
 /** One tensor of a PyTorch state dict, as float32 (integer tensors are converted too). */
 export interface TorchTensor {
@@ -30,6 +31,26 @@ function halfToFloat(h: number): number {
   if (e === 0) return s * 2 ** -14 * (f / 1024);
   if (e === 31) return f ? Number.NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** A state dict from a .safetensors file (as safetensors.torch.save_file writes it); float32 tensors. */
+export function readSafetensorsStateDict(path: string): Map<string, TorchTensor> {
+  const file = readSafetensors(path, `weights ${path}`);
+  const out = new Map<string, TorchTensor>();
+  for (const [name, t] of Object.entries(file.tensors)) out.set(name, { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) });
+  return out;
+}
+
+/** A state dict from a .pth (zip or legacy) or .safetensors file, by the file's content. */
+export function readStateDict(path: string): Map<string, TorchTensor> {
+  let head: Buffer;
+  try {
+    head = readFileSync(path).subarray(0, 16);
+  } catch (err) {
+    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
+  }
+  // safetensors starts with a little-endian header length and then '{'
+  return head.length >= 9 && head[8] === 0x7b ? readSafetensorsStateDict(path) : readTorchStateDict(path);
 }
 
 /**

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { GantryError } from '../errors.ts';
-import { readTorchStateDict } from '../io/torch.ts';
+import { readStateDict } from '../io/torch.ts';
 import { Classifier } from '../models/classifier.ts';
 import { openRun } from '../train/run.ts';
 import { FEATURE_DIMS, InceptionV3, type FeatureDim } from './inception.ts';
@@ -44,7 +44,7 @@ export function inceptionExtractor(weights: string | undefined, dim: number): Fe
   if (!path) throw new GantryError(`Inception features need ${WEIGHTS_HELP}: pass --weights FILE or set ${WEIGHTS_ENV}=FILE (nothing is downloaded). For MNIST-like data, --features RUN_DIR uses a gantry classifier instead`);
   if (!existsSync(path)) throw new GantryError(`Inception weights ${path} not found; get ${WEIGHTS_HELP}`);
   if (!(FEATURE_DIMS as readonly number[]).includes(dim)) throw new GantryError(`--feature-dim must be one of ${FEATURE_DIMS.join(', ')}, got ${dim}`);
-  const stateDict = readTorchStateDict(path);
+  const stateDict = readStateDict(path);
   // The real network has 32 channels in its first conv; reduced-width test networks fewer.
   const first = stateDict.get('Conv2d_1a_3x3.conv.weight');
   const widthDivisor = first ? Math.max(1, Math.round(32 / first.shape[0])) : 1;

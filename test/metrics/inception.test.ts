@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
-import { readTorchStateDict } from '../../src/io/torch.ts';
+import { readStateDict, readTorchStateDict } from '../../src/io/torch.ts';
+import { writeSafetensors } from '../../src/io/safetensors.ts';
 import { InceptionV3, inceptionStateDictShapes, type FeatureDim } from '../../src/metrics/inception.ts';
 
 await setup();
@@ -68,4 +69,14 @@ test('a truncated .pth or a wrong file is reported with the fix', () => {
   writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
   assert.throws(() => readTorchStateDict(cut), /cut\.pth is not a readable PyTorch checkpoint .*truncated/);
   assert.throws(() => new InceptionV3(readTorchStateDict(join(golden, 'tiny_zip.pth')), 'tiny_zip.pth'), /tiny_zip\.pth has no tensor Conv2d_1a_3x3\.conv\.weight: it is not pytorch-fid's Inception weights/);
+});
+
+test('Inception weights in .safetensors (as safetensors.torch.save_file writes them) load the same network', () => {
+  const sd = readTorchStateDict(join(golden, 'inception_w8.pth'));
+  const path = join(tempDir(), 'w8.safetensors');
+  writeSafetensors(path, Object.fromEntries([...sd].map(([k, t]) => [k, { shape: t.shape, data: t.data }])));
+  const back = readStateDict(path);
+  assert.deepEqual([...back.keys()].sort(), [...sd.keys()].sort());
+  assert.deepEqual(back.get('Mixed_7c.branch_pool.conv.weight'), sd.get('Mixed_7c.branch_pool.conv.weight'));
+  assert.equal(readStateDict(join(golden, 'inception_w8.pth')).size, sd.size); // .pth through the same entry point
 });
