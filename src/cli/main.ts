@@ -3,6 +3,7 @@ import { ARITH_HELP, INTERPOLATE_HELP, RECONSTRUCT_HELP, SAMPLE_HELP, arithComma
 import { BENCH_HELP, benchCommand } from './bench.ts';
 import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
+import { COMPARE_HELP, compareCommand } from './compare.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: TRAIN_HELP },
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   arith: { run: arithCommand, help: ARITH_HELP },
   reconstruct: { run: reconstructCommand, help: RECONSTRUCT_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
+  compare: { run: compareCommand, help: COMPARE_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
 };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
@@ -58,4 +58,17 @@ test('eval without weights or features says which file to get; bad inputs are na
   assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);
   const m = gantry('eval', 'fidd');
   assert.match(m.stderr, /name a metric: fid, kid, is or stats/);
+});
+
+test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixture (cars and airplanes)', () => {
+  const dir = tempDir();
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { width: 8, ndf: 8, latent: 8 }, train: { samples: 4 } }));
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'compare', '--data', `cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`,
+    '--weights', join(golden, 'inception_w8.pth'), '--config', config, '--steps', '3', '--batch', '4', '--n', '6', '--out', join(dir, 'study'), '--quiet'],
+  { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
+  assert.equal(r.status, 0, r.stderr);
+  const table = readFileSync(join(dir, 'study', 'table.md'), 'utf8');
+  for (const family of ['vae', 'vae-gan', 'unet-vae-gan']) assert.match(table, new RegExp(`\\| ${family} \\| \\d+\\.\\d\\d \\| 3 \\|`));
+  assert.match(r.stdout, /FID \(6 real vs 6 fake/);
 });

@@ -1,0 +1,69 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { initEngine } from '../engine/index.ts';
+import { classifierExtractor, inceptionExtractor } from '../metrics/features.ts';
+import { parseEvalInput, statsFor } from '../metrics/evaluate.ts';
+import { frechetDistance } from '../metrics/frechet.ts';
+import { FAMILIES } from '../models/index.ts';
+import { train } from '../train/trainer.ts';
+import { validateRunConfig } from '../train/run-config.ts';
+import { intArg, parseCommandArgs } from './args.ts';
+
+export const COMPARE_HELP = `gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64]
+               [--n 100] [--weights INCEPTION.pth | --features CLASSIFIER_RUN] [--seed 0] [--config FILE.json]
+  The VAE study's protocol: train each family on the same data, then FID of n real against n generated
+  images (the study: CIFAR-10 cars and airplanes, n = 100). Writes DIR/<family>/ runs and DIR/table.md.
+  Example: gantry compare --data "cifar10:DIR?classes=automobile,airplane" --weights pt_inception.pth --out runs/study`;
+
+export async function compareCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs('compare', argv, {
+    data: { type: 'string' }, out: { type: 'string' }, families: { type: 'string' }, steps: { type: 'string' },
+    batch: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' }, features: { type: 'string' },
+    seed: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean' },
+  });
+  if (!values.data || !values.out) throw new GantryError('gantry compare: --data SPEC and --out DIR are required');
+  const families = (values.families ?? 'vae,vae-gan,unet-vae-gan').split(',').map((f) => f.trim());
+  for (const f of families) if (!FAMILIES[f]) throw new GantryError(`gantry compare: unknown family "${f}"; known: ${Object.keys(FAMILIES).join(', ')}`);
+  const n = intArg('n', values.n, 2) ?? 100;
+  const seed = intArg('seed', values.seed) ?? 0;
+  let shared: Record<string, unknown> = {};
+  if (values.config) {
+    const { readFileSync } = await import('node:fs');
+    shared = JSON.parse(readFileSync(values.config, 'utf8'));
+  }
+  await initEngine();
+  // Check the scoring network before hours of training.
+  const extractor = values.features ? classifierExtractor(values.features) : inceptionExtractor(values.weights, 2048);
+  const rows: { family: string; fid: number; steps: number; seconds: number }[] = [];
+  try {
+    mkdirSync(values.out, { recursive: true });
+    for (const family of families) {
+      const runDir = join(values.out, family);
+      // The shared model section, less the fields this family does not have (e.g. ndf for the plain VAE).
+      const known = new Set(Object.keys((FAMILIES[family].schema as unknown as { shape?: object }).shape ?? {}));
+      const model = Object.fromEntries(Object.entries((shared.model as Record<string, unknown> | undefined) ?? {}).filter(([k]) => known.has(k)));
+      const config = validateRunConfig({
+        family, seed, data: values.data,
+        model,
+        train: { ...(shared.train as Record<string, unknown> | undefined), ...(values.steps ? { steps: intArg('steps', values.steps, 1) } : {}), ...(values.batch ? { batch: intArg('batch', values.batch, 1) } : {}) },
+      }, `compare (${family})`);
+      const started = performance.now();
+      const result = await train({ outDir: runDir, config, quiet: values.quiet });
+      const seconds = (performance.now() - started) / 1000;
+      const log = (line: string) => process.stderr.write(line + '\n');
+      const real = await statsFor(parseEvalInput(values.data), extractor, { n, seed, quiet: values.quiet, dataSize: Number(config.model.imageSize) }, log);
+      const fake = await statsFor(parseEvalInput(runDir), extractor, { n, seed, quiet: values.quiet }, log);
+      rows.push({ family, fid: frechetDistance(real, fake), steps: result.step, seconds });
+    }
+  } finally {
+    extractor.dispose();
+  }
+  const table = [
+    `| model | FID (${n} real vs ${n} fake, ${extractor.id}) | steps | training time |`,
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.family} | ${r.fid.toFixed(2)} | ${r.steps} | ${r.seconds.toFixed(0)} s |`),
+  ].join('\n');
+  writeFileSync(join(values.out, 'table.md'), `Data: ${values.data}\n\n${table}\n`);
+  process.stdout.write(table + '\n');
+}
