@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-layers';
 import { GantryError } from '../errors.ts';
 import { registerComparisonGradients } from './gradients.ts';
 import { startWebGpu } from './webgpu.ts';
+import { disableNativeAddon } from '../kernels/cpu/native.ts';
 import { registerNativeCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
 
 export type Device = 'cpu' | 'webgpu';
@@ -41,6 +42,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     current = { backend: 'webgpu', native: { loaded: false, reason: 'webgpu' }, adapter };
     return current;
   }
+  if (options.nativeKernels === false) disableNativeAddon('disabled');
   const native = options.nativeKernels === false ? { loaded: false, reason: 'disabled' } : registerNativeCpuKernels();
   if (!native.loaded && options.nativeKernels !== false) {
     (options.log ?? console.warn)(`gantry: fast CPU kernels unavailable (${native.reason}); using tfjs's slow pure-JS kernels`);

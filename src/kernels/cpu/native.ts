@@ -33,6 +33,11 @@ export interface NativeAddon {
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;
 
+/** Turns every native path off for this process (initEngine({ nativeKernels: false }), GANTRY_NATIVE=0). */
+export function disableNativeAddon(why: string): void {
+  cached = { addon: null, error: why };
+}
+
 /** Loads build/Release/gantry_native.node once; on failure remembers why (for one warning). */
 export function loadNativeAddon(): { addon: NativeAddon | null; error: string | null } {
   if (cached) return cached;
