@@ -7,7 +7,7 @@ import { parseEvalInput, statsFor } from '../metrics/evaluate.ts';
 import { frechetDistance } from '../metrics/frechet.ts';
 import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
-import { validateRunConfig } from '../train/run-config.ts';
+import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const COMPARE_HELP = `gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64]
@@ -27,11 +27,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   for (const f of families) if (!FAMILIES[f]) throw new GantryError(`gantry compare: unknown family "${f}"; known: ${Object.keys(FAMILIES).join(', ')}`);
   const n = intArg('n', values.n, 2) ?? 100;
   const seed = intArg('seed', values.seed) ?? 0;
-  let shared: Record<string, unknown> = {};
-  if (values.config) {
-    const { readFileSync } = await import('node:fs');
-    shared = JSON.parse(readFileSync(values.config, 'utf8'));
-  }
+  const shared = values.config ? readConfigFile(values.config) : {};
   await initEngine();
   // Check the scoring network before hours of training.
   const extractor = values.features ? classifierExtractor(values.features) : inceptionExtractor(values.weights, 2048);

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
-import { validateRunConfig } from '../train/run-config.ts';
+import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]
@@ -43,15 +42,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const familyName = positionals[0];
   if (!familyName) throw new GantryError(`gantry train: name a family: ${Object.keys(FAMILIES).join(', ')}`);
   if (positionals.length > 1) throw new GantryError(`gantry train: unexpected argument "${positionals[1]}"`);
-  let fileConfig: Record<string, unknown> = {};
-  if (values.config) {
-    try {
-      fileConfig = JSON.parse(readFileSync(values.config, 'utf8'));
-    } catch (err) {
-      throw new GantryError(`cannot read config ${values.config}: ${describeError(err)}`);
-    }
-    if (typeof fileConfig !== 'object' || fileConfig === null || Array.isArray(fileConfig)) throw new GantryError(`config ${values.config} must hold a JSON object`);
-  }
+  const fileConfig = values.config ? readConfigFile(values.config) : {};
   const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
   if (steps !== undefined) trainSection.steps = steps;
   if (batch !== undefined) trainSection.batch = batch;

@@ -7,7 +7,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { latentForSeed } from '../explore/latent.ts';
-import { openRun, CONFIG_FILE } from '../train/run.ts';
+import { openRun, readRunConfig, CONFIG_FILE } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import type { FeatureExtractor } from './features.ts';
@@ -51,9 +51,7 @@ function nativeSize(spec: string): number {
 /** Image size of a run's generator, so real data can be framed as the run was trained on it. */
 export function runImageSize(input: EvalInput): number | undefined {
   if (input.kind !== 'run') return undefined;
-  const run = openRun(input.dir);
-  run.model.dispose();
-  return Number(run.config.model.imageSize) || undefined;
+  return Number(readRunConfig(input.dir).model.imageSize) || undefined;
 }
 
 interface DataSelection {

@@ -7,7 +7,7 @@ import type { ImageDataset } from '../data/dataset.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
-import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * A small convnet classifier, trained on labelled data (e.g. the embedded MNIST digits). Its
@@ -100,8 +100,7 @@ export class Classifier implements FamilyInstance {
   }
 
   dispose(): void {
-    this.params.dispose();
-    this.optimizers.C.dispose();
+    disposeModel(this);
   }
 }
 

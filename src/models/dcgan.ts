@@ -6,7 +6,7 @@ import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../train/adam.ts';
-import type { Batch, DataShape, Family, FamilyInstance, StepContext } from './family.ts';
+import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -162,8 +162,7 @@ export class Dcgan implements FamilyInstance {
   }
 
   dispose(): void {
-    for (const p of Object.values(this.networks)) p.dispose();
-    for (const o of Object.values(this.optimizers)) o.dispose();
+    disposeModel(this);
   }
 }
 

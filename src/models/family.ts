@@ -44,6 +44,12 @@ export interface FamilyInstance {
   dispose(): void;
 }
 
+/** Frees every network's tensors and every optimizer's moments of a model. */
+export function disposeModel(model: Pick<FamilyInstance, 'networks' | 'optimizers'>): void {
+  for (const params of Object.values(model.networks)) params.dispose();
+  for (const optimizer of Object.values(model.optimizers)) optimizer.dispose();
+}
+
 export interface Family<C> {
   readonly name: string;
   readonly description: string;

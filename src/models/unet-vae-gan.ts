@@ -8,7 +8,7 @@ import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
-import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { resolveImageModel } from './vae.ts';
 
 /**
@@ -171,8 +171,7 @@ export class UnetVaeGan implements FamilyInstance {
 
   dispose(): void {
     this.reference?.dispose();
-    for (const p of Object.values(this.networks)) p.dispose();
-    for (const o of Object.values(this.optimizers)) o.dispose();
+    disposeModel(this);
   }
 }
 

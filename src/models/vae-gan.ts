@@ -6,7 +6,7 @@ import { klDivergence } from '../losses/vae.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
-import type { Batch, Family, FamilyInstance, StepContext } from './family.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { VaeDecoder, VaeEncoder, decoderImage, reconstructionLoss, resolveImageModel, vaeSchema, type VaeConfig } from './vae.ts';
 
 /**
@@ -92,8 +92,7 @@ export class VaeGan implements FamilyInstance {
   }
 
   dispose(): void {
-    for (const p of Object.values(this.networks)) p.dispose();
-    for (const o of Object.values(this.optimizers)) o.dispose();
+    disposeModel(this);
   }
 }
 

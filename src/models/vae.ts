@@ -6,7 +6,7 @@ import { klDivergence, sumBinaryCrossEntropy, sumSquaredError } from '../losses/
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
-import type { Batch, DataShape, Family, FamilyInstance, StepContext } from './family.ts';
+import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * Variational auto-encoder (Kingma & Welling): a conv encoder to (mu, log sigma^2), the
@@ -167,8 +167,7 @@ export class Vae implements FamilyInstance {
   }
 
   dispose(): void {
-    this.params.dispose();
-    this.optimizers.VAE.dispose();
+    disposeModel(this);
   }
 }
 

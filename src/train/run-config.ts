@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { GantryError } from '../errors.ts';
+import { readFileSync } from 'node:fs';
+import { GantryError, describeError } from '../errors.ts';
 import { getFamily } from '../models/index.ts';
 
 export const trainSchema = z
@@ -45,6 +46,18 @@ export function formatZodError(err: z.ZodError, prefix = ''): string {
       return `${path}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/** Reads a --config file: a JSON object, or one error line naming the file. Validation comes later. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new GantryError(`cannot read config ${path}: ${describeError(err)}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GantryError(`config ${path} must hold a JSON object`);
+  return raw as Record<string, unknown>;
 }
 
 /**

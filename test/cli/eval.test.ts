@@ -58,6 +58,9 @@ test('eval without weights or features says which file to get; bad inputs are na
   assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);
   const m = gantry('eval', 'fidd');
   assert.match(m.stderr, /name a metric: fid, kid, is or stats/);
+  const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /^gantry compare: cannot read config .*no-such\.json/);
 });
 
 test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixture (cars and airplanes)', () => {
