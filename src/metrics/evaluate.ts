@@ -7,6 +7,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { latentForSeed } from '../explore/latent.ts';
+import { balancedClassWeights } from '../models/conditional.ts';
 import { openRun, readRunConfig, CONFIG_FILE } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
@@ -101,7 +102,10 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     nextBatch = (start, count) => tf.tidy(() => {
       const flat = new Float32Array(count * model.latentDim);
       for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, model.latentDim), i * model.latentDim);
-      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]));
+      // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
+      const k = model.numClasses;
+      const classes = k ? balancedClassWeights(count, k, start) : undefined;
+      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]), classes);
       // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
       img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
       if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);

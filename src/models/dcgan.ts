@@ -93,15 +93,30 @@ export class DcganDiscriminator {
 
   /** Raw logits, shape [batch]. */
   apply(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook): tf.Tensor1D {
+    return this.head(this.features(x, training, onLayer), onLayer);
+  }
+
+  /** The last 4x4 feature map [batch, 4, 4, channels] (conditional discriminators add their heads to it). */
+  features(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook): tf.Tensor4D {
     let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
     onLayer?.('block0', h);
     for (let i = 0; i < this.norms.length; i++) {
       h = tf.leakyRelu(this.norms[i].apply(this.convs[i + 1].apply(h), training), 0.2);
       onLayer?.(`block${i + 1}`, h);
     }
+    return h;
+  }
+
+  /** The real/fake logit of a feature map: one 4x4 convolution -> [batch]. */
+  head(h: tf.Tensor4D, onLayer?: LayerHook): tf.Tensor1D {
     const logits = this.convs[this.convs.length - 1].apply(h);
     onLayer?.('out', logits);
-    return tf.reshape(logits, [x.shape[0]]);
+    return tf.reshape(logits, [h.shape[0]]);
+  }
+
+  /** Channels of the feature map that `features` returns. */
+  get featureChannels(): number {
+    return this.config.ndf * 2 ** (upStages(this.config.imageSize) - 1);
   }
 }
 

@@ -23,6 +23,8 @@ export interface DataShape {
   width: number;
   channels: number;
   numClasses: number;
+  /** The classes' names, where the data has them (folder names, "circle", ...). */
+  classNames?: string[];
 }
 
 /** A built model of one family: its networks, their optimizers and its train step. */
@@ -33,8 +35,16 @@ export interface FamilyInstance {
   readonly latentDim: number;
   /** One optimisation step. Returns named scalar losses, which the caller disposes. */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
-  /** Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode (generative families). */
-  generate?(z: tf.Tensor2D): tf.Tensor4D;
+  /** Class-conditional families: how many classes `generate` takes. */
+  readonly numClasses?: number;
+  /** Their names, for `--class NAME` (empty where the data had none). */
+  readonly classNames?: string[];
+  /**
+   * Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode (generative
+   * families). Conditional families also take class weights [n, numClasses] (one-hot, or mixtures to
+   * interpolate between classes); without them image i is of class i % numClasses.
+   */
+  generate?(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D;
   /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */

@@ -4,6 +4,8 @@ import { dcganFamily } from './dcgan.ts';
 import { vaeFamily } from './vae.ts';
 import { vaeGanFamily } from './vae-gan.ts';
 import { unetVaeGanFamily } from './unet-vae-gan.ts';
+import { cganFamily } from './cgan.ts';
+import { acganFamily } from './acgan.ts';
 import type { Family } from './family.ts';
 
 /** A family behind the registry's uniform type: configs are validated by its own schema before use. */
@@ -16,6 +18,8 @@ export const FAMILIES: Record<string, Family<unknown>> = {
   vae: erase(vaeFamily),
   'vae-gan': erase(vaeGanFamily),
   'unet-vae-gan': erase(unetVaeGanFamily),
+  cgan: erase(cganFamily),
+  acgan: erase(acganFamily),
 };
 
 export function getFamily(name: string): Family<unknown> {

@@ -153,3 +153,49 @@ test('unet-vae-gan from the CLI: sampling re-encodes the run\'s reference images
   assert.equal(s.code, 0, s.stderr);
   assert.deepEqual(pngSize(join(dir, 's.png')), [3 * 34 + 2, 3 * 34 + 2]);
 });
+
+test('cgan and acgan on shapes from the CLI: train, resume, sample --class by index and name, class interpolation', () => {
+  const dir = tempDir();
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { ngf: 8, ndf: 8, nz: 16, embedDim: 8 }, train: { samples: 10, checkpointEvery: 3 } }));
+  for (const family of ['cgan', 'acgan']) {
+    const run = join(dir, family);
+    const t = gantry('train', family, '--data', 'shapes:120', '--config', config, '--steps', '3', '--batch', '8', '--out', run, '--quiet');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, family === 'acgan' ? /step 3 lossD=.* classReal=.* lossG=/ : /step 3 lossD=.* lossG=/);
+    const more = gantry('train', '--resume', '--out', run, '--steps', '5', '--quiet');
+    assert.equal(more.code, 0, more.stderr);
+    assert.match(more.stdout, /step 5/);
+  }
+  const run = join(dir, 'cgan');
+  const configJson = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  assert.equal(configJson.model.numClasses, 4);
+  assert.deepEqual(configJson.model.classNames, ['circle', 'square', 'triangle', 'diamond']);
+  // Without --class: one column per class.
+  assert.equal(gantry('sample', '--run', run, '--n', '8', '--out', join(dir, 's.png')).code, 0);
+  assert.deepEqual(pngSize(join(dir, 's.png')), [4 * 34 + 2, 2 * 34 + 2]);
+  // The same seeds drawn as class "circle" and as class 0 give the same image; as "square", another.
+  for (const [name, cls] of [['c0', '0'], ['circle', 'circle'], ['square', 'square']]) {
+    const s = gantry('sample', '--run', run, '--n', '4', '--class', cls, '--out', join(dir, `${name}.png`));
+    assert.equal(s.code, 0, s.stderr);
+  }
+  assert.deepEqual(readFileSync(join(dir, 'c0.png')), readFileSync(join(dir, 'circle.png')));
+  assert.notDeepEqual(readFileSync(join(dir, 'c0.png')), readFileSync(join(dir, 'square.png')));
+  const i = gantry('interpolate', '--run', run, '--classes', 'circle,square,2', '--frames', '5', '--seed', '3', '--out', join(dir, 'i.png'));
+  assert.equal(i.code, 0, i.stderr);
+  assert.deepEqual(pngSize(join(dir, 'i.png')), [5 * 34 + 2, 2 * 34 + 2]);
+  const a = gantry('arith', '--run', run, '--expr', 'seed:1 - seed:2 + seed:3', '--class', 'triangle', '--out', join(dir, 'a.png'));
+  assert.equal(a.code, 0, a.stderr);
+  // FID of a conditional run draws a balanced set of classes (pytorch-fid's network at 1/8 width).
+  const weights = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'inception_w8.pth');
+  const fid = gantryWithEnv({ GANTRY_CACHE: join(dir, 'cache') }, 'eval', 'fid', '--real', 'shapes:120', '--fake', run, '--n', '12', '--weights', weights, '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  assert.ok(JSON.parse(fid.stdout.trim().split("\n").pop()!).value > 0, fid.stdout);
+  const bad = gantry('sample', '--run', run, '--class', 'hexagon');
+  assert.match(bad.stderr, /--class "hexagon": expected a class index 0\.\.3 or a name \(circle, square, triangle, diamond\)/);
+  // A folder without class sub-folders has no labels: one line naming the fix, no run folder left.
+  const cats = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'folder', 'cats');
+  const unlabelled = gantry('train', 'cgan', '--data', `folder:${cats}`, '--steps', '1', '--batch', '2', '--out', join(dir, 'x'));
+  assert.match(unlabelled.stderr, /cgan: the data has no class labels; use labelled data/);
+  assert.ok(!existsSync(join(dir, 'x')));
+});

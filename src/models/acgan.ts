@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { Linear } from '../nn/layers.ts';
+import type { ParamSet } from '../nn/params.ts';
+import { Adam } from '../train/adam.ts';
+import { DcganDiscriminator } from './dcgan.ts';
+import {
+  ConditionalGenerator, conditionalGenerate, conditionalSchema, conditionalTrainStep, dcganPart, resolveConditional,
+  type ConditionalCritic, type LabelledImages,
+} from './conditional.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+
+/**
+ * AC-GAN (Odena et al. 2017): the discriminator has a second head that classifies every image, real or
+ * fake. D minimises L_S + w·L_C, G minimises its non-saturating L_S + w·L_C on its fakes, where L_S is
+ * the real/fake BCE and L_C the cross-entropy of the class head against the true (real) or requested
+ * (fake) class.
+ */
+export const acganSchema = conditionalSchema
+  .extend({
+    /** w: weight of the class cross-entropy against the real/fake loss. */
+    classWeight: z.number().min(0).default(1),
+  })
+  .strict();
+
+export type AcganConfig = z.infer<typeof acganSchema>;
+
+export class AuxClassifierDiscriminator implements ConditionalCritic {
+  readonly net: DcganDiscriminator;
+  readonly params: ParamSet;
+  private readonly classHead: Linear;
+
+  constructor(readonly config: AcganConfig, rng: Rng) {
+    this.net = new DcganDiscriminator(dcganPart(config), rng);
+    this.params = this.net.params;
+    this.classHead = new Linear(this.params, 'classHead', { inFeatures: 16 * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 } }, rng);
+  }
+
+  /** Images -> real/fake logits [n] and class logits [n, K]. */
+  apply(x: tf.Tensor4D, training: boolean): { source: tf.Tensor1D; classes: tf.Tensor2D } {
+    const h = this.net.features(x, training); // [n, 4, 4, c]
+    return { source: this.net.head(h), classes: this.classHead.apply(tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D) };
+  }
+
+  private classLoss(logits: tf.Tensor2D, images: LabelledImages): tf.Scalar {
+    return tf.losses.softmaxCrossEntropy(images.weights, logits) as tf.Scalar;
+  }
+
+  lossD(real: LabelledImages, fake: LabelledImages): { lossD: tf.Scalar; classReal: tf.Scalar } {
+    const r = this.apply(real.images, true);
+    const f = this.apply(fake.images, true);
+    const classReal = this.classLoss(r.classes, real);
+    const classTerm = tf.add(classReal, this.classLoss(f.classes, fake));
+    return { lossD: tf.add(bceLossD(r.source, f.source), tf.mul(this.config.classWeight, classTerm)), classReal };
+  }
+
+  lossG(fake: LabelledImages): tf.Scalar {
+    const f = this.apply(fake.images, true);
+    return tf.add(nonSaturatingLossG(f.source), tf.mul(this.config.classWeight, this.classLoss(f.classes, fake)));
+  }
+}
+
+export class Acgan implements FamilyInstance {
+  readonly G: ConditionalGenerator;
+  readonly critic: AuxClassifierDiscriminator;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  readonly numClasses: number;
+  readonly classNames: string[];
+
+  constructor(readonly config: AcganConfig, seed: number) {
+    this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
+    this.critic = new AuxClassifierDiscriminator(config, new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.critic.params };
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
+    this.latentDim = config.nz;
+    this.numClasses = config.numClasses;
+    this.classNames = config.classNames;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    return conditionalTrainStep(this, batch, ctx);
+  }
+
+  generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
+    return conditionalGenerate(this.G, z, classes);
+  }
+
+  dispose(): void {
+    disposeModel(this);
+  }
+}
+
+export const acganFamily: Family<AcganConfig> = {
+  name: 'acgan',
+  description: 'AC-GAN: class-conditional DCGAN whose discriminator also classifies (auxiliary classifier head)',
+  schema: acganSchema,
+  resolve: (config, data) => resolveConditional('acgan', config, data),
+  create: (config, seed) => new Acgan(config, seed),
+};

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { bceLossD, hingeLossD, hingeLossG, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { Linear } from '../nn/layers.ts';
+import type { ParamSet } from '../nn/params.ts';
+import { Adam } from '../train/adam.ts';
+import { DcganDiscriminator } from './dcgan.ts';
+import {
+  ConditionalGenerator, conditionalGenerate, conditionalSchema, conditionalTrainStep, dcganPart, resolveConditional,
+  type ConditionalCritic, type LabelledImages,
+} from './conditional.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+
+/**
+ * Class-conditional DCGAN with a projection discriminator (Miyato & Koyama 2018): D(x, y) =
+ * ψ(φ(x)) + <embed(y), φ(x)>, where φ(x) is D's last feature map summed over its 4x4 positions (the paper's
+ * global sum pooling) and
+ * ψ is DCGAN's final 4x4 convolution. The generator reads a learned class embedding beside z.
+ */
+export const cganSchema = conditionalSchema
+  .extend({
+    /** "bce" (DCGAN's non-saturating loss) or "hinge" (the projection paper's). */
+    loss: z.enum(['bce', 'hinge']).default('bce'),
+  })
+  .strict();
+
+export type CganConfig = z.infer<typeof cganSchema>;
+
+export class ProjectionDiscriminator implements ConditionalCritic {
+  readonly net: DcganDiscriminator;
+  readonly params: ParamSet;
+  private readonly embedding: Linear;
+
+  constructor(readonly config: CganConfig, rng: Rng) {
+    this.net = new DcganDiscriminator(dcganPart(config), rng);
+    this.params = this.net.params;
+    const c = this.net.featureChannels;
+    this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) } }, rng);
+  }
+
+  /** Images [n, s, s, ch] with class weights [n, K] -> logits [n]. */
+  apply(x: tf.Tensor4D, weights: tf.Tensor2D, training: boolean): tf.Tensor1D {
+    const h = this.net.features(x, training); // [n, 4, 4, c]
+    const [n, hh, ww, c] = h.shape;
+    // <e, sum_hw h> as a batched product [n, hw, c] x [n, c, 1], then a sum over the hw positions: tfjs's
+    // reduction over H and W (and its broadcast gradient) would transpose and cost more than D's convolutions.
+    const e = tf.reshape(this.embedding.apply(weights), [n, c, 1]) as tf.Tensor3D;
+    const perPosition = tf.matMul(tf.reshape(h, [n, hh * ww, c]) as tf.Tensor3D, e); // [n, hw, 1]
+    const projection = tf.sum(tf.reshape(perPosition, [n, hh * ww]), 1) as tf.Tensor1D; // [n]
+    return tf.add(this.net.head(h), projection);
+  }
+
+  lossD(real: LabelledImages, fake: LabelledImages): { lossD: tf.Scalar } {
+    const realLogits = this.apply(real.images, real.weights, true);
+    const fakeLogits = this.apply(fake.images, fake.weights, true);
+    return { lossD: this.config.loss === 'hinge' ? hingeLossD(realLogits, fakeLogits) : bceLossD(realLogits, fakeLogits) };
+  }
+
+  lossG(fake: LabelledImages): tf.Scalar {
+    const logits = this.apply(fake.images, fake.weights, true);
+    return this.config.loss === 'hinge' ? hingeLossG(logits) : nonSaturatingLossG(logits);
+  }
+}
+
+export class Cgan implements FamilyInstance {
+  readonly G: ConditionalGenerator;
+  readonly critic: ProjectionDiscriminator;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  readonly numClasses: number;
+  readonly classNames: string[];
+
+  constructor(readonly config: CganConfig, seed: number) {
+    this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
+    this.critic = new ProjectionDiscriminator(config, new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.critic.params };
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
+    this.latentDim = config.nz;
+    this.numClasses = config.numClasses;
+    this.classNames = config.classNames;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    return conditionalTrainStep(this, batch, ctx);
+  }
+
+  generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
+    return conditionalGenerate(this.G, z, classes);
+  }
+
+  dispose(): void {
+    disposeModel(this);
+  }
+}
+
+export const cganFamily: Family<CganConfig> = {
+  name: 'cgan',
+  description: 'class-conditional DCGAN: class embedding into G, projection discriminator',
+  schema: cganSchema,
+  resolve: (config, data) => resolveConditional('cgan', config, data),
+  create: (config, seed) => new Cgan(config, seed),
+};
