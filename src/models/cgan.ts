@@ -4,13 +4,12 @@ import { Rng } from '../engine/rng.ts';
 import { bceLossD, hingeLossD, hingeLossG, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator } from './dcgan.ts';
 import {
-  ConditionalGenerator, conditionalGenerate, conditionalSchema, conditionalTrainStep, dcganPart, resolveConditional,
+  ConditionalGan, conditionalSchema, dcganPart, resolveConditional,
   type ConditionalCritic, type LabelledImages,
 } from './conditional.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import type { Family } from './family.ts';
 
 /**
  * Class-conditional DCGAN with a projection discriminator (Miyato & Koyama 2018): D(x, y) =
@@ -63,36 +62,9 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   }
 }
 
-export class Cgan implements FamilyInstance {
-  readonly G: ConditionalGenerator;
-  readonly critic: ProjectionDiscriminator;
-  readonly networks: Record<string, ParamSet>;
-  readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
-  readonly numClasses: number;
-  readonly classNames: string[];
-
+export class Cgan extends ConditionalGan<ProjectionDiscriminator> {
   constructor(readonly config: CganConfig, seed: number) {
-    this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
-    this.critic = new ProjectionDiscriminator(config, new Rng(seed, 'init', 'D'));
-    this.networks = { G: this.G.params, D: this.critic.params };
-    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
-    this.latentDim = config.nz;
-    this.numClasses = config.numClasses;
-    this.classNames = config.classNames;
-  }
-
-  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    return conditionalTrainStep(this, batch, ctx);
-  }
-
-  generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
-    return conditionalGenerate(this.G, z, classes);
-  }
-
-  dispose(): void {
-    disposeModel(this);
+    super(config, seed, (rng) => new ProjectionDiscriminator(config, rng));
   }
 }
 

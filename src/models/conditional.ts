@@ -4,9 +4,9 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import type { Adam } from '../train/adam.ts';
+import { Adam } from '../train/adam.ts';
 import { DcganGenerator, dcganSchema, sampleLatent, type DcganConfig } from './dcgan.ts';
-import type { Batch, DataShape, StepContext } from './family.ts';
+import { disposeModel, type Batch, type DataShape, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * What the class-conditional GANs (cgan, acgan) share: DCGAN's networks, a config section with the
@@ -156,4 +156,38 @@ export function conditionalGenerate(G: ConditionalGenerator, z: tf.Tensor2D, cla
   const { numClasses } = G.config;
   if (classes) checkClassWeights(classes, n, numClasses);
   return tf.tidy(() => G.apply(z, classes ?? balancedClassWeights(n, numClasses), false));
+}
+
+/** A conditional GAN: the shared generator and train step around a family's critic (cgan, acgan). */
+export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstance {
+  readonly G: ConditionalGenerator;
+  readonly critic: D;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  readonly numClasses: number;
+  readonly classNames: string[];
+
+  constructor(readonly config: ConditionalConfig, seed: number, makeCritic: (rng: Rng) => D) {
+    this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
+    this.critic = makeCritic(new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.critic.params };
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
+    this.latentDim = config.nz;
+    this.numClasses = config.numClasses;
+    this.classNames = config.classNames;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    return conditionalTrainStep(this, batch, ctx);
+  }
+
+  generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
+    return conditionalGenerate(this.G, z, classes);
+  }
+
+  dispose(): void {
+    disposeModel(this);
+  }
 }
