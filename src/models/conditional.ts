@@ -5,7 +5,7 @@ import { GantryError } from '../errors.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
 import { Adam } from '../train/adam.ts';
-import { DcganGenerator, dcganSchema, sampleLatent, type DcganConfig } from './dcgan.ts';
+import { DcganGenerator, dcganFamily, dcganSchema, sampleLatent, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type Batch, type DataShape, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
@@ -87,10 +87,8 @@ export function resolveConditional<C extends ConditionalConfig>(family: string, 
   if (config.numClasses && config.numClasses !== data.numClasses) {
     throw new GantryError(`${family}: model.numClasses is ${config.numClasses} but the data has ${data.numClasses} classes; leave it out (0) to take it from the data`);
   }
-  if (data.height !== config.imageSize || data.width !== config.imageSize) {
-    throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}; the data loader resizes to model.imageSize, so this is a bug`);
-  }
-  return { ...config, channels: config.channels || data.channels, numClasses: data.numClasses, classNames: data.classNames ?? [] };
+  const { channels } = dcganFamily.resolve(config, data); // channels from the data; checks the image size
+  return { ...config, channels, numClasses: data.numClasses, classNames: data.classNames ?? [] };
 }
 
 /** Checks user-given class weights against the model. */
@@ -118,46 +116,6 @@ export interface LabelledImages {
   labels: tf.Tensor1D;
 }
 
-/** One conditional step, as DCGAN's: D on real and detached fake, then G through the updated D, one G forward. */
-export function conditionalTrainStep(
-  model: { G: ConditionalGenerator; critic: ConditionalCritic; optimizers: Record<string, Adam>; config: ConditionalConfig },
-  batch: Batch,
-  ctx: StepContext,
-): Record<string, tf.Scalar> {
-  if (!batch.labels) throw new GantryError('a class-conditional GAN needs labelled batches');
-  const { nz, numClasses } = model.config;
-  const n = batch.images.shape[0];
-  const z = sampleLatent(ctx.rng, n, nz);
-  const fakeLabels = randomLabels(ctx.rng, n, numClasses);
-  const realWeights = classWeights(batch.labels, numClasses);
-  const fakeWeights = classWeights(fakeLabels, numClasses);
-  let reported: Record<string, tf.Scalar> = {};
-  const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
-    const fake = { images: model.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels };
-    const real = { images: batch.images, weights: realWeights, labels: batch.labels! };
-    const { value, grads } = tf.variableGrads(() => {
-      const losses = model.critic.lossD(real, fake);
-      for (const [name, t] of Object.entries(losses)) if (name !== 'lossD') reported[name] = tf.keep(t);
-      return losses.lossD;
-    }, model.critic.params.trainable());
-    model.optimizers.D.apply(grads);
-    tf.dispose(grads);
-    reported = { lossD: tf.keep(value), ...reported };
-    return model.critic.lossG(fake);
-  }, model.G.params.trainable());
-  model.optimizers.G.apply(gradsG);
-  tf.dispose([gradsG as unknown as tf.Tensor[], z, fakeLabels, realWeights, fakeWeights].flat());
-  return { ...reported, lossG };
-}
-
-/** Images of the given classes (balanced when none are given), generator in evaluation mode. */
-export function conditionalGenerate(G: ConditionalGenerator, z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
-  const n = z.shape[0];
-  const { numClasses } = G.config;
-  if (classes) checkClassWeights(classes, n, numClasses);
-  return tf.tidy(() => G.apply(z, classes ?? balancedClassWeights(n, numClasses), false));
-}
-
 /** A conditional GAN: the shared generator and train step around a family's critic (cgan, acgan). */
 export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstance {
   readonly G: ConditionalGenerator;
@@ -179,12 +137,39 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     this.classNames = config.classNames;
   }
 
+  /** One step, as DCGAN's: D on real and detached fake, then G through the updated D, one G forward. */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    return conditionalTrainStep(this, batch, ctx);
+    if (!batch.labels) throw new GantryError('a class-conditional GAN needs labelled batches');
+    const { nz, numClasses } = this.config;
+    const n = batch.images.shape[0];
+    const z = sampleLatent(ctx.rng, n, nz);
+    const fakeLabels = randomLabels(ctx.rng, n, numClasses);
+    const realWeights = classWeights(batch.labels, numClasses);
+    const fakeWeights = classWeights(fakeLabels, numClasses);
+    let reported: Record<string, tf.Scalar> = {};
+    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
+      const fake = { images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels };
+      const real = { images: batch.images, weights: realWeights, labels: batch.labels! };
+      const { value, grads } = tf.variableGrads(() => {
+        const losses = this.critic.lossD(real, fake);
+        for (const [name, t] of Object.entries(losses)) if (name !== 'lossD') reported[name] = tf.keep(t);
+        return losses.lossD;
+      }, this.critic.params.trainable());
+      this.optimizers.D.apply(grads);
+      tf.dispose(grads);
+      reported = { lossD: tf.keep(value), ...reported };
+      return this.critic.lossG(fake);
+    }, this.G.params.trainable());
+    this.optimizers.G.apply(gradsG);
+    tf.dispose([gradsG as unknown as tf.Tensor[], z, fakeLabels, realWeights, fakeWeights].flat());
+    return { ...reported, lossG };
   }
 
+  /** Images of the given classes (balanced when none are given), generator in evaluation mode. */
   generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
-    return conditionalGenerate(this.G, z, classes);
+    const n = z.shape[0];
+    if (classes) checkClassWeights(classes, n, this.numClasses);
+    return tf.tidy(() => this.G.apply(z, classes ?? balancedClassWeights(n, this.numClasses), false));
   }
 
   dispose(): void {
