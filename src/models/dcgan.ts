@@ -6,6 +6,7 @@ import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../train/adam.ts';
+import { DcganGpuStep, useGpuStep } from '../gpu/dcgan-step.ts';
 import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
@@ -131,6 +132,9 @@ export class Dcgan implements FamilyInstance {
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
   readonly latentDim: number;
+  /** On WebGPU: the replayed training step, which holds the current weights while it trains. */
+  private gpu: DcganGpuStep | null = null;
+  private variablesStale = false;
 
   constructor(readonly config: DcganConfig, seed: number) {
     this.G = new DcganGenerator(config, new Rng(seed, 'init', 'G'));
@@ -155,6 +159,12 @@ export class Dcgan implements FamilyInstance {
 
   /** The step with given latent vectors (the golden test feeds PyTorch's). */
   trainStepWithNoise(batch: Batch, z: tf.Tensor2D): Record<string, tf.Scalar> {
+    if (useGpuStep()) {
+      if (this.gpu && this.gpu.batch !== batch.images.shape[0]) this.releaseGpuStep();
+      this.gpu ??= new DcganGpuStep(this, batch.images.shape[0]);
+      this.variablesStale = true;
+      return this.gpu.step(batch.images, z);
+    }
     let lossD: tf.Scalar | null = null;
     const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
       const fake = this.G.apply(z, true);
@@ -173,10 +183,24 @@ export class Dcgan implements FamilyInstance {
   }
 
   generate(z: tf.Tensor2D): tf.Tensor4D {
+    this.syncVariables();
     return tf.tidy(() => this.G.apply(z, false));
   }
 
+  syncVariables(): void {
+    if (!this.variablesStale) return;
+    this.gpu!.download();
+    this.variablesStale = false;
+  }
+
+  private releaseGpuStep(): void {
+    this.syncVariables();
+    this.gpu?.dispose();
+    this.gpu = null;
+  }
+
   dispose(): void {
+    this.gpu?.dispose();
     disposeModel(this);
   }
 }

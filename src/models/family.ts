@@ -49,6 +49,11 @@ export interface FamilyInstance {
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */
   reconstruct?(images: tf.Tensor4D): tf.Tensor4D;
+  /**
+   * Families whose train step keeps the current weights on the device (DCGAN's WebGPU step) write them
+   * back into their tfjs variables here; checkpoints call it before reading the variables.
+   */
+  syncVariables?(): void;
   /** Scores on held-out data (families that declare a holdout), logged at checkpoints. */
   evaluate?(data: ImageDataset): Promise<Record<string, number>>;
   dispose(): void;

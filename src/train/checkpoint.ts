@@ -21,6 +21,7 @@ export interface CheckpointState {
  * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically.
  */
 export async function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): Promise<void> {
+  model.syncVariables?.();
   const entries: [string, tf.Tensor][] = [];
   const put = (name: string, t: tf.Tensor) => entries.push([name, t]);
   for (const [net, params] of Object.entries(model.networks)) {

@@ -48,6 +48,7 @@ export async function checkDcganStepsAgainstPyTorch(): Promise<void> {
     assert.ok(Math.abs(losses.lossD - step.lossD) < 1e-4, `step ${i} lossD ${losses.lossD} vs PyTorch ${step.lossD}`);
     assert.ok(Math.abs(losses.lossG - step.lossG) < 1e-4, `step ${i} lossG ${losses.lossG} vs PyTorch ${step.lossG}`);
   }
+  model.syncVariables();
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) {
       const want = toGantryLayout(golden.final[net as 'G' | 'D'][name.replace(/^main\./, '')]);

@@ -1,0 +1,52 @@
+// Profiles gantry's replayed WebGPU DCGAN step (src/gpu/dcgan-step.ts) on the GPU machine:
+//   bash .devicekit/on-device.sh node --import tsx bench/profile-gpu-step.ts [dcgan32|dcgan64] [--steps 20]
+// Prints: pipeline build time, host time to encode and submit one step, wall time per step (loss read
+// back each step, as the bench does), and GPU time per dispatch (timestamp queries) grouped by kind.
+import { parseArgs } from 'node:util';
+import { initEngine, tf } from '../src/engine/index.ts';
+import { Rng } from '../src/engine/rng.ts';
+import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
+import { DcganGpuStep } from '../src/gpu/dcgan-step.ts';
+import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' } } });
+const name = (positionals[0] ?? 'dcgan64') as WorkloadName;
+await initEngine({ device: 'webgpu' });
+const w = WORKLOADS[name];
+const batch = Number(values.batch);
+const model = new Dcgan(dcganSchema.parse({ imageSize: w.imageSize, channels: w.channels }), 0);
+const rng = new Rng(0);
+const images = tf.tensor4d(rng.fillNormal(new Float32Array(batch * w.imageSize * w.imageSize * w.channels)), [batch, w.imageSize, w.imageSize, w.channels]);
+const z = tf.tensor2d(rng.fillNormal(new Float32Array(batch * 100)), [batch, 100]);
+let t0 = performance.now();
+const gpu = new DcganGpuStep(model, batch);
+console.log(`${name}: ${gpu.dispatchCount} dispatches per step; building pipelines and buffers took ${(performance.now() - t0).toFixed(0)} ms`);
+const walls: number[] = [];
+const hosts: number[] = [];
+for (let i = 0; i < 3 + Number(values.steps); i++) {
+  t0 = performance.now();
+  const l = gpu.step(images, z);
+  const host = performance.now() - t0;
+  await l.lossG.data();
+  if (i >= 3) { walls.push(performance.now() - t0); hosts.push(host); }
+  tf.dispose([l.lossD, l.lossG]);
+}
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+console.log(`wall per step (median of ${walls.length}, loss read back): ${med(walls).toFixed(2)} ms; host encode+submit: ${med(hosts).toFixed(2)} ms`);
+const ns = await gpu.profile();
+const total = ns.reduce((a, b) => a + b, 0);
+console.log(`GPU time of one step, each dispatch timed alone: ${(total / 1e6).toFixed(2)} ms`);
+const byKind = new Map<string, { ns: number; n: number }>();
+const labels = gpu.dispatchLabels;
+for (const [i, label] of labels.entries()) {
+  const kind = label.split('.').slice(-1)[0].replace(/\d+$/, '').replace(/^dgrad.*/, 'dgrad');
+  const e = byKind.get(kind) ?? { ns: 0, n: 0 };
+  e.ns += ns[i]; e.n += 1; byKind.set(kind, e);
+}
+for (const [k, e] of [...byKind].sort((a, b) => b[1].ns - a[1].ns)) console.log(`  ${k.padEnd(12)} ${(e.ns / 1e6).toFixed(3).padStart(8)} ms ${String(e.n).padStart(4)} dispatches`);
+const top = labels.map((l, i) => [l, ns[i]] as const).sort((a, b) => b[1] - a[1]).slice(0, 15);
+console.log('slowest dispatches:');
+for (const [l, t] of top) console.log(`  ${l.padEnd(36)} ${(t / 1e6).toFixed(3)} ms`);
+tf.dispose([images, z]);
+gpu.dispose();
+model.dispose();

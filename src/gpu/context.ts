@@ -1,0 +1,208 @@
+/// <reference types="@webgpu/types" />
+import * as tf from '@tensorflow/tfjs-core';
+import { GantryError } from '../errors.ts';
+
+/**
+ * gantry's own WebGPU compute layer, beside tfjs's WebGPU backend and on the same GPUDevice.
+ *
+ * Why not tfjs's eager kernels: on the H100 each eager op costs ~0.4 ms of host work (uniform buffer,
+ * bind group, tensor bookkeeping) while a dispatch whose pipeline and bind group are reused costs
+ * ~6.5 us. A training step built here is a fixed list of dispatches over buffers allocated once; each
+ * step re-encodes that list into one compute pass and submits it, with no per-op host work and no
+ * GPU-to-CPU read.
+ */
+
+/** A range of floats inside a GPU buffer (offsets in floats; bindings need 256-byte alignment). */
+export interface Region {
+  buffer: GPUBuffer;
+  offset: number;
+  length: number;
+}
+
+/** One dispatch: pipeline and bind group made once, replayed every step. */
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+/** Floats per 256 bytes: sub-buffer bindings start on this boundary. */
+export const ALIGN_FLOATS = 64;
+
+export function alignFloats(n: number): number {
+  return Math.ceil(n / ALIGN_FLOATS) * ALIGN_FLOATS;
+}
+
+const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage may not be global yet)
+
+export class GpuContext {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly owned: GPUBuffer[] = [];
+
+  constructor(readonly device: GPUDevice) {}
+
+  /** The device of tfjs's running WebGPU backend (initEngine({ device: 'webgpu' }) first). */
+  static fromTfjs(): GpuContext {
+    if (tf.getBackend() !== 'webgpu') throw new GantryError('gantry GPU kernels need the webgpu engine (--device webgpu)');
+    return new GpuContext((tf.backend() as unknown as { device: GPUDevice }).device);
+  }
+
+  get maxWorkgroupStorage(): number {
+    return this.device.limits.maxComputeWorkgroupStorageSize;
+  }
+
+  /** A zero-filled storage buffer of n floats, freed by dispose(). */
+  buffer(n: number, label: string): GPUBuffer {
+    const b = this.device.createBuffer({ label, size: Math.max(4, alignFloats(n) * 4), usage: STORAGE });
+    this.owned.push(b);
+    return b;
+  }
+
+  /** A whole buffer as a region. */
+  region(buffer: GPUBuffer, length = buffer.size / 4): Region {
+    return { buffer, offset: 0, length };
+  }
+
+  /** A uniform buffer holding fixed values (written once) or values updated with writeUniform. */
+  uniform(values: Float32Array<ArrayBuffer>, label: string): GPUBuffer {
+    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(values.byteLength / 16) * 16), usage: 0x40 | 0x8 });
+    this.device.queue.writeBuffer(b, 0, values);
+    this.owned.push(b);
+    return b;
+  }
+
+  pipeline(code: string, label: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ label, code });
+      p = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** A dispatch of `code` with binding i = bindings[i] (a region, or a uniform buffer). */
+  dispatch(label: string, code: string, bindings: (Region | GPUBuffer)[], workgroups: [number, number?, number?]): Dispatch {
+    const pipeline = this.pipeline(code, label);
+    const entries = bindings.map((b, i) => ('buffer' in b
+      ? { binding: i, resource: { buffer: b.buffer, offset: b.offset * 4, size: Math.max(4, b.length * 4) } }
+      : { binding: i, resource: { buffer: b } }));
+    const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    const [x, y = 1, z = 1] = workgroups;
+    return { label, pipeline, bindGroup, workgroups: [x, y, z] };
+  }
+
+  /** Encodes the dispatches into one compute pass and submits them, after tfjs's pending work. */
+  run(dispatches: Dispatch[]): void {
+    flushTfjs();
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * GPU time of each dispatch in nanoseconds, each in its own timed compute pass (needs the adapter's
+   * timestamp-query feature, which tfjs requests when it exists). For profiles, not for training.
+   */
+  async profile(dispatches: Dispatch[]): Promise<number[]> {
+    if (!this.device.features.has('timestamp-query')) throw new GantryError('this WebGPU adapter has no timestamp-query feature; cannot profile kernels');
+    flushTfjs();
+    const n = dispatches.length;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * n });
+    const resolved = this.device.createBuffer({ size: 16 * n, usage: 0x200 | 0x4 }); // QUERY_RESOLVE | COPY_SRC
+    const staging = this.device.createBuffer({ size: 16 * n, usage: 0x1 | 0x8 });
+    const encoder = this.device.createCommandEncoder();
+    for (const [i, d] of dispatches.entries()) {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      pass.end();
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * n, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16 * n);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(0x1);
+    const t = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    for (const b of [staging, resolved]) b.destroy();
+    querySet.destroy();
+    return dispatches.map((_, i) => Number(t[2 * i + 1] - t[2 * i]));
+  }
+
+  write(region: Region, data: Float32Array<ArrayBufferLike>): void {
+    if (data.length > region.length) throw new Error(`write of ${data.length} floats into a region of ${region.length}`);
+    this.device.queue.writeBuffer(region.buffer, region.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  copy(from: Region, to: Region, length = Math.min(from.length, to.length)): void {
+    flushTfjs();
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(from.buffer, from.offset * 4, to.buffer, to.offset * 4, length * 4);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Reads a region back to the host (tests, and syncing outside the training loop). */
+  async read(region: Region): Promise<Float32Array> {
+    flushTfjs();
+    const staging = this.device.createBuffer({ size: region.length * 4, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(region.buffer, region.offset * 4, staging, 0, region.length * 4);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(0x1);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** A tfjs tensor (on the webgpu backend) holding a copy of a region: no trip through the host. */
+  toTensor(region: Region, shape: number[]): tf.Tensor {
+    const tmp = this.device.createBuffer({ size: Math.max(4, region.length * 4), usage: STORAGE });
+    this.copy(region, { buffer: tmp, offset: 0, length: region.length });
+    const t = tf.tensor({ buffer: tmp } as unknown as tf.TensorLike, shape, 'float32');
+    // tfjs copied it (zeroCopy is off); the copy is queued before any later use of tmp's memory.
+    tmp.destroy();
+    return t;
+  }
+
+  /** Copies a tfjs webgpu tensor's data into a region, on the GPU. */
+  fromTensor(t: tf.Tensor, to: Region): void {
+    // A tensor made from host values that no kernel has used yet still has them on the host.
+    const entry = (tf.backend() as unknown as { tensorMap: Map<object, { values?: ArrayLike<number> | null; resource?: unknown }> }).tensorMap.get(t.dataId);
+    if (entry?.values && !entry.resource) {
+      this.write(to, entry.values instanceof Float32Array ? entry.values : Float32Array.from(entry.values));
+      return;
+    }
+    const data = t.dataToGPU() as unknown as { buffer: GPUBuffer; tensorRef: tf.Tensor };
+    this.copy({ buffer: data.buffer, offset: 0, length: t.size }, to, t.size);
+    data.tensorRef.dispose();
+  }
+
+  dispose(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+}
+
+/** Submits tfjs's recorded but unsubmitted commands, so ours run after them. */
+function flushTfjs(): void {
+  const backend = tf.backend() as unknown as { commandEncoder?: unknown; submitQueue?: () => void; endComputePassEncoder?: () => void };
+  if (backend.commandEncoder && backend.submitQueue) {
+    backend.endComputePassEncoder?.();
+    backend.submitQueue();
+  }
+}
+
+/** WGSL for a grid-stride loop body over n elements, with 256-thread workgroups. */
+export function elementwiseGrid(n: number): { workgroups: [number, number, number]; stride: number } {
+  const groups = Math.min(Math.ceil(n / 256), 4096);
+  return { workgroups: [groups, 1, 1], stride: groups * 256 };
+}

@@ -1,0 +1,279 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dcgan } from '../models/dcgan.ts';
+import { GpuContext, type Dispatch, type Region } from './context.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
+import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
+import { adamUpdate, bceDiscriminatorLoss, leakyRelu, leakyReluGrad, nonSaturatingGeneratorLoss, tanhForward, tanhGrad } from './kernels/pointwise.ts';
+import { PackedNetwork } from './packed-network.ts';
+
+/**
+ * DCGAN's whole training step (Dcgan.trainStepWithNoise: G forward, D on real and detached fake, D's
+ * Adam, G's loss through the updated D, G's Adam) as one fixed list of ~200 WebGPU dispatches over
+ * buffers allocated once. Each step writes the batch and the noise, the two Adam step sizes, and
+ * submits; nothing is read back. Losses come out as tfjs tensors that stay on the GPU until logged.
+ */
+
+interface Layer {
+  name: string;
+  geo: ConvGeometry;
+  /** Batch norm after the convolution, or none (D's first layer, both last layers). */
+  norm: string | null;
+}
+
+/** One forward pass through D, its activations kept for the backward pass. */
+interface DPass {
+  /** Convolution outputs, then activations, per layer (the last layer's x is the logits). */
+  x: Region[];
+  y: Region[];
+  stats: Region[];
+}
+
+export class DcganGpuStep {
+  private readonly ctx: GpuContext;
+  private readonly G: PackedNetwork;
+  private readonly D: PackedNetwork;
+  private readonly gLayers: Layer[] = [];
+  private readonly dLayers: Layer[] = [];
+  private readonly images: Region;
+  private readonly z: Region;
+  private readonly losses: Region;
+  private readonly adamUniform: { G: GPUBuffer; D: GPUBuffer };
+  private readonly program: Dispatch[];
+  private readonly buffers: Region[] = [];
+
+  constructor(private readonly model: Dcgan, readonly batch: number) {
+    this.ctx = GpuContext.fromTfjs();
+    const { imageSize: S, channels, nz, ngf, ndf } = model.config;
+    const n = Math.log2(S) - 2;
+    this.G = new PackedNetwork(this.ctx, model.G.params, 'G');
+    this.D = new PackedNetwork(this.ctx, model.D.params, 'D');
+    // G's transposed convolutions, each seen as the convolution from its output back to its input.
+    let c = ngf * 2 ** (n - 1);
+    this.gLayers.push({ name: 'main.0', geo: { batch, h: 4, w: 4, inC: c, outC: nz, k: 4, stride: 1, pad: 0 }, norm: 'main.1' });
+    for (let i = 1; i < n; i++) {
+      this.gLayers.push({ name: `main.${3 * i}`, geo: { batch, h: 4 * 2 ** i, w: 4 * 2 ** i, inC: c / 2, outC: c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i + 1}` });
+      c /= 2;
+    }
+    this.gLayers.push({ name: `main.${3 * n}`, geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
+    c = ndf;
+    this.dLayers.push({ name: 'main.0', geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
+    for (let i = 1; i < n; i++) {
+      const h = S / 2 ** i;
+      this.dLayers.push({ name: `main.${3 * i - 1}`, geo: { batch, h, w: h, inC: c, outC: 2 * c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i}` });
+      c *= 2;
+    }
+    this.dLayers.push({ name: `main.${3 * n - 1}`, geo: { batch, h: 4, w: 4, inC: c, outC: 1, k: 4, stride: 1, pad: 0 }, norm: null });
+
+    this.images = this.alloc(batch * S * S * channels, 'images');
+    this.z = this.alloc(batch * nz, 'z');
+    this.losses = this.alloc(2, 'losses');
+    this.adamUniform = { G: this.ctx.uniform(new Float32Array(4), 'G.adam.u'), D: this.ctx.uniform(new Float32Array(4), 'D.adam.u') };
+    this.program = this.build();
+    this.G.upload(model.optimizers.G);
+    this.D.upload(model.optimizers.D);
+  }
+
+  private alloc(n: number, label: string): Region {
+    const r = this.ctx.region(this.ctx.buffer(n, label), n);
+    this.buffers.push(r);
+    return r;
+  }
+
+  private outElems(g: ConvGeometry): number {
+    const { oh, ow } = outSize(g);
+    return g.batch * oh * ow * g.outC;
+  }
+
+  private inElems(g: ConvGeometry): number {
+    return g.batch * g.h * g.w * g.inC;
+  }
+
+  private bnLayout(net: 'G' | 'D', rows: number, channels: number): BatchNormLayout {
+    // G: batch norm + ReLU; D: batch norm + LeakyReLU(0.2)
+    return { rows, channels, activation: net === 'G' ? 'relu' : 'leaky' };
+  }
+
+  private bnBuffers(net: PackedNetwork, l: Layer, x: Region, y: Region, stats: Region): BatchNormBuffers {
+    return { x, y, gamma: net.param(`${l.norm}.weight`), beta: net.param(`${l.norm}.bias`), running: net.running(l.norm!), stats };
+  }
+
+  /** D forward from `input`: returns the pass's buffers and dispatches; logits end in x[last]. */
+  private dForward(tag: string, input: Region, out: Dispatch[]): DPass {
+    const pass: DPass = { x: [], y: [], stats: [] };
+    let h = input;
+    for (const [i, l] of this.dLayers.entries()) {
+      const label = `D.${tag}.${l.name}`;
+      const size = this.outElems(l.geo);
+      const x = this.alloc(size, `${label}.x`);
+      out.push(...convForward(this.ctx, label, l.geo, h, this.D.param(`${l.name}.weight`), x));
+      let y = x;
+      let stats = x;
+      if (l.norm) {
+        y = this.alloc(size, `${label}.y`);
+        stats = this.alloc(batchNormStatsLength(l.geo.outC), `${label}.stats`);
+        out.push(...batchNormForward(this.ctx, label, this.bnLayout('D', size / l.geo.outC, l.geo.outC), this.bnBuffers(this.D, l, x, y, stats)));
+      } else if (i < this.dLayers.length - 1) {
+        y = this.alloc(size, `${label}.y`);
+        out.push(leakyRelu(this.ctx, label, size, x, y));
+      }
+      pass.x.push(x);
+      pass.y.push(y);
+      pass.stats.push(stats);
+      h = y;
+    }
+    return pass;
+  }
+
+  /**
+   * D backward of one pass from the logits' gradient. With paramGrads, D's gradients are written
+   * (accumulate: added) to D.grads; with inputGrad, the gradient at D's input goes there.
+   */
+  private dBackward(tag: string, pass: DPass, input: Region, dLogits: Region, o: { paramGrads: boolean; accumulate: boolean; inputGrad: Region | null }, out: Dispatch[]): void {
+    let dy = dLogits;
+    for (let i = this.dLayers.length - 1; i >= 0; i--) {
+      const l = this.dLayers[i];
+      const label = `D.${tag}.${l.name}`;
+      const size = this.outElems(l.geo);
+      // Gradient at the convolution's output.
+      let dx = dy;
+      if (l.norm) {
+        dx = this.alloc(size, `${label}.dx`);
+        out.push(...batchNormBackward(this.ctx, label, this.bnLayout('D', size / l.geo.outC, l.geo.outC), this.bnBuffers(this.D, l, pass.x[i], pass.y[i], pass.stats[i]),
+          { dy, dx, dGamma: o.paramGrads ? this.D.param(`${l.norm}.weight`, 'grads') : null, dBeta: o.paramGrads ? this.D.param(`${l.norm}.bias`, 'grads') : null }, o.accumulate));
+      } else if (i < this.dLayers.length - 1) {
+        dx = this.alloc(size, `${label}.dx`);
+        out.push(leakyReluGrad(this.ctx, label, size, dy, pass.y[i], dx));
+      }
+      const layerInput = i === 0 ? input : pass.y[i - 1];
+      if (o.paramGrads) out.push(...convFilterGrad(this.ctx, label, l.geo, layerInput, dx, this.D.param(`${l.name}.weight`, 'grads'), o.accumulate));
+      const target = i === 0 ? o.inputGrad : this.alloc(this.inElems(l.geo), `${label}.dinput`);
+      if (target) out.push(...convInputGrad(this.ctx, label, l.geo, dx, this.D.param(`${l.name}.weight`), target));
+      if (i > 0) dy = target!;
+    }
+  }
+
+  private build(): Dispatch[] {
+    const out: Dispatch[] = [];
+    const ctx = this.ctx;
+    const { batch } = this;
+    // G forward (training mode): z -> 4x4 -> ... -> tanh image.
+    const gx: Region[] = [];
+    const gy: Region[] = [];
+    const gStats: Region[] = [];
+    let h = this.z;
+    for (const l of this.gLayers) {
+      const label = `G.${l.name}`;
+      const size = this.inElems(l.geo);
+      const x = this.alloc(size, `${label}.x`);
+      out.push(...convInputGrad(ctx, label, l.geo, h, this.G.param(`${l.name}.weight`), x));
+      const y = this.alloc(size, `${label}.y`);
+      let stats = x;
+      if (l.norm) {
+        stats = this.alloc(batchNormStatsLength(l.geo.inC), `${label}.stats`);
+        out.push(...batchNormForward(ctx, label, this.bnLayout('G', size / l.geo.inC, l.geo.inC), this.bnBuffers(this.G, l, x, y, stats)));
+      } else {
+        out.push(tanhForward(ctx, label, size, x, y));
+      }
+      gx.push(x);
+      gy.push(y);
+      gStats.push(stats);
+      h = y;
+    }
+    const fake = h;
+
+    // D step: BCE on real (1) and detached fake (0), gradients summed over both passes.
+    const real = this.dForward('real', this.images, out);
+    const fakePass = this.dForward('fake', fake, out);
+    const last = this.dLayers.length - 1;
+    const dReal = this.alloc(batch, 'dlogits.real');
+    const dFake = this.alloc(batch, 'dlogits.fake');
+    out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses, 0));
+    this.dBackward('fake', fakePass, fake, dFake, { paramGrads: true, accumulate: false, inputGrad: null }, out);
+    this.dBackward('real', real, this.images, dReal, { paramGrads: true, accumulate: true, inputGrad: null }, out);
+    const adam = this.model.optimizers.D.options;
+    const hyper = { beta1: adam.beta1, beta2: adam.beta2, eps: 1e-8 };
+    out.push(adamUpdate(ctx, 'D', this.D.size, hyper, this.D.whole('params'), this.D.whole('grads'), this.D.whole('m'), this.D.whole('v'), this.adamUniform.D));
+
+    // G step: non-saturating loss through the updated D on the same fake batch.
+    const gPass = this.dForward('gen', fake, out);
+    const dGen = this.alloc(batch, 'dlogits.gen');
+    out.push(nonSaturatingGeneratorLoss(ctx, batch, gPass.x[last], dGen, this.losses, 1));
+    const dFakeImage = this.alloc(fake.length, 'dfake');
+    this.dBackward('gen', gPass, fake, dGen, { paramGrads: false, accumulate: false, inputGrad: dFakeImage }, out);
+    let dy = dFakeImage;
+    for (let i = this.gLayers.length - 1; i >= 0; i--) {
+      const l = this.gLayers[i];
+      const label = `G.${l.name}`;
+      const size = this.inElems(l.geo);
+      const dx = this.alloc(size, `${label}.dx`);
+      if (l.norm) {
+        out.push(...batchNormBackward(ctx, label, this.bnLayout('G', size / l.geo.inC, l.geo.inC), this.bnBuffers(this.G, l, gx[i], gy[i], gStats[i]),
+          { dy, dx, dGamma: this.G.param(`${l.norm}.weight`, 'grads'), dBeta: this.G.param(`${l.norm}.bias`, 'grads') }, false));
+      } else {
+        out.push(tanhGrad(ctx, label, size, dy, gy[i], dx));
+      }
+      // The transposed convolution's input (the layer below's activation, or z).
+      const input = i === 0 ? this.z : gy[i - 1];
+      out.push(...convFilterGrad(ctx, label, l.geo, dx, input, this.G.param(`${l.name}.weight`, 'grads')));
+      if (i > 0) {
+        const dInput = this.alloc(this.outElems(l.geo), `${label}.dinput`);
+        out.push(...convForward(ctx, label, l.geo, dx, this.G.param(`${l.name}.weight`), dInput));
+        dy = dInput;
+      }
+    }
+    out.push(adamUpdate(ctx, 'G', this.G.size, hyper, this.G.whole('params'), this.G.whole('grads'), this.G.whole('m'), this.G.whole('v'), this.adamUniform.G));
+    return out;
+  }
+
+  /** Number of dispatches one step submits. */
+  get dispatchCount(): number {
+    return this.program.length;
+  }
+
+  /** Labels of the step's dispatches, in order (for profiles). */
+  get dispatchLabels(): string[] {
+    return this.program.map((d) => d.label);
+  }
+
+  /** GPU nanoseconds of each dispatch of one step (the step is run, so it trains too). */
+  profile(): Promise<number[]> {
+    return this.ctx.profile(this.program);
+  }
+
+  /** One training step; the losses are tfjs tensors on the GPU (the caller disposes them). */
+  step(images: tf.Tensor4D, z: tf.Tensor2D): { lossD: tf.Scalar; lossG: tf.Scalar } {
+    if (images.shape[0] !== this.batch) throw new Error(`the WebGPU step was built for batch ${this.batch}, got ${images.shape[0]}`);
+    this.ctx.fromTensor(images, this.images);
+    this.ctx.fromTensor(z, this.z);
+    for (const [net, adam] of [['G', this.model.optimizers.G], ['D', this.model.optimizers.D]] as const) {
+      adam.step += 1;
+      const { lr, beta1, beta2 } = adam.options;
+      const bc1 = 1 - beta1 ** adam.step;
+      const bc2 = 1 - beta2 ** adam.step;
+      this.ctx.device.queue.writeBuffer(this.adamUniform[net], 0, new Float32Array([lr / bc1, Math.sqrt(bc2), 0, 0]));
+    }
+    this.ctx.run(this.program);
+    return {
+      lossD: this.ctx.toTensor({ ...this.losses, length: 1 }, []) as tf.Scalar,
+      lossG: this.ctx.toTensor({ ...this.losses, offset: 1, length: 1 }, []) as tf.Scalar,
+    };
+  }
+
+  /** Writes weights, running statistics and Adam moments back into the model's tfjs variables. */
+  download(): void {
+    this.G.download(this.model.optimizers.G);
+    this.D.download(this.model.optimizers.D);
+  }
+
+  dispose(): void {
+    this.ctx.dispose();
+  }
+}
+
+/**
+ * Whether DCGAN trains with the replayed WebGPU step: on the webgpu engine, unless
+ * GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager kernels (the reference it is compared with).
+ */
+export function useGpuStep(): boolean {
+  return tf.getBackend() === 'webgpu' && process.env.GANTRY_WEBGPU_EAGER !== '1';
+}

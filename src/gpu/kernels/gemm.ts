@@ -1,0 +1,149 @@
+import { elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
+
+/**
+ * A tiled GEMM C[M,N] (+)= A[M,K] B[K,N] whose operands are gathered by WGSL functions, so that one
+ * kernel serves as an implicit-GEMM convolution (forward, input gradient and filter gradient) without
+ * materialising im2col. 64x64 output tiles, 16-deep K slices staged in workgroup memory (8 KiB),
+ * 256 threads with a 4x4 block of outputs each. Long K with few tiles (filter gradients) is split
+ * across workgroups (grid z); a second dispatch sums the partial products.
+ */
+export interface GemmSpec {
+  label: string;
+  M: number;
+  N: number;
+  K: number;
+  /** WGSL body of fn loadA(m: u32, k: u32) -> f32, reading binding `A` (called with m < M, k < K). */
+  loadA: string;
+  /** WGSL body of fn loadB(k: u32, n: u32) -> f32, reading binding `B`. */
+  loadB: string;
+  /** WGSL body of fn storeIndex(m: u32, n: u32) -> u32: where C[m, n] lives in the output. */
+  storeIndex?: string;
+  /** Whether neighbouring threads should walk k (rather than m, or n) when staging A (B) tiles. */
+  aKFast: boolean;
+  bKFast: boolean;
+  /** Add to the output instead of overwriting it (gradients summed over two passes). */
+  accumulate?: boolean;
+}
+
+const TILE = 64;
+const DEPTH = 16;
+
+/** How many K-splits keep the GPU busy when the output has few tiles. */
+export function chooseSplitK(M: number, N: number, K: number): number {
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  if (tiles >= 128 || K < 1024) return 1;
+  const wanted = Math.ceil(256 / tiles);
+  return Math.max(1, Math.min(wanted, Math.floor(K / 256)));
+}
+
+function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
+  const storeIndex = s.storeIndex ?? 'return m * N + n;';
+  const aLoad = s.aKFast ? 'let kk = idx % 16u; let mm = idx / 16u;' : 'let mm = idx % 64u; let kk = idx / 64u;';
+  const bLoad = s.bKFast ? 'let kk = idx % 16u; let nn = idx / 16u;' : 'let nn = idx % 64u; let kk = idx / 64u;';
+  const write = split > 1
+    ? 'C[wg.z * M * N + m * N + n] = v;'
+    : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+const M = ${s.M}u;
+const N = ${s.N}u;
+const K = ${s.K}u;
+const KCHUNK = ${kChunk}u;
+fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
+fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
+fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
+var<workgroup> Af: array<f32, ${DEPTH * TILE}>;
+var<workgroup> Bf: array<f32, ${DEPTH * TILE}>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.x * 64u;
+  let n0 = wg.y * 64u;
+  let kBegin = wg.z * KCHUNK;
+  let kEnd = min(K, kBegin + KCHUNK);
+  let tx = li % 16u;
+  let ty = li / 16u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
+    for (var i = 0u; i < 4u; i++) {
+      let idx = li + i * 256u;
+      {
+        ${aLoad}
+        let m = m0 + mm;
+        let k = k0 + kk;
+        var a = 0.0;
+        if (m < M && k < kEnd) { a = loadA(m, k); }
+        Af[kk * 64u + mm] = a;
+      }
+      {
+        ${bLoad}
+        let n = n0 + nn;
+        let k = k0 + kk;
+        var b = 0.0;
+        if (n < N && k < kEnd) { b = loadB(k, n); }
+        Bf[kk * 64u + nn] = b;
+      }
+    }
+    workgroupBarrier();
+    // Repack as vec4 rows so the inner loop reads 2 vectors per 16 multiply-adds.
+    As[li] = vec4<f32>(Af[li * 4u], Af[li * 4u + 1u], Af[li * 4u + 2u], Af[li * 4u + 3u]);
+    Bs[li] = vec4<f32>(Bf[li * 4u], Bf[li * 4u + 1u], Bf[li * 4u + 2u], Bf[li * 4u + 3u]);
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a = As[kk * 16u + ty];
+      let b = Bs[kk * 16u + tx];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty * 4u + i;
+    if (m >= M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + tx * 4u + j;
+      if (n >= N) { continue; }
+      let v = acc[i][j];
+      ${write}
+    }
+  }
+}`;
+}
+
+function reduceSource(s: GemmSpec, split: number, stride: number): string {
+  const storeIndex = s.storeIndex ?? 'return m * N + n;';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> C: array<f32>;
+const M = ${s.M}u;
+const N = ${s.N}u;
+fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < M * N; i += ${stride}u) {
+    var v = 0.0;
+    for (var s = 0u; s < ${split}u; s++) { v += P[s * M * N + i]; }
+    let o = storeIndex(i / N, i % N);
+    C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;
+  }
+}`;
+}
+
+/** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
+export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK = chooseSplitK(s.M, s.N, s.K)): Dispatch[] {
+  const grid: [number, number, number] = [Math.ceil(s.M / TILE), Math.ceil(s.N / TILE), 1];
+  if (splitK <= 1) return [ctx.dispatch(s.label, gemmSource(s, 1, s.K), [a, b, c], grid)];
+  const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
+  const split = Math.ceil(s.K / kChunk);
+  const partial = ctx.region(ctx.buffer(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
+  const g = elementwiseGrid(s.M * s.N);
+  return [
+    ctx.dispatch(`${s.label}.splitk`, gemmSource(s, split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
+    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride), [partial, c], g.workgroups),
+  ];
+}

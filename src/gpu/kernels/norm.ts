@@ -1,0 +1,237 @@
+import { elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
+import { f32 } from './pointwise.ts';
+
+/**
+ * Training-mode batch norm over NHWC rows (R = N*H*W rows of C channels) with the activation that
+ * follows it fused in, forward and backward, as PyTorch's BatchNorm2d computes it (biased variance
+ * to normalise, unbiased variance into the running estimate, momentum 0.1, eps 1e-5).
+ *
+ * Per-channel sums are two-level: 256-thread workgroups (64 channels x 4 row lanes) each reduce one
+ * slice of rows into a partial (Welford count/mean/M2 forward, plain sums backward), and one thread per
+ * channel merges the partials. The per-pass statistics live in one buffer of 6C floats:
+ * [mean | invstd | scale | shift | sum(dz) | sum(dz * xhat)].
+ */
+export type Activation = 'relu' | 'leaky' | 'none';
+
+export interface BatchNormLayout {
+  rows: number;
+  channels: number;
+  activation: Activation;
+  momentum?: number;
+  eps?: number;
+}
+
+function parts(rows: number, channels: number): number {
+  const groups = Math.ceil(channels / 64);
+  return Math.max(1, Math.min(Math.ceil(rows / 64), Math.ceil(256 / groups)));
+}
+
+function activate(a: Activation, z: string): string {
+  return a === 'relu' ? `max(${z}, 0.0)` : a === 'leaky' ? `select(0.2 * ${z}, ${z}, ${z} > 0.0)` : z;
+}
+
+/** The activation's derivative from its output y (same sign as its input for relu and leaky). */
+function slopeFromOutput(a: Activation, y: string): string {
+  return a === 'relu' ? `select(0.0, 1.0, ${y} > 0.0)` : a === 'leaky' ? `select(0.2, 1.0, ${y} > 0.0)` : '1.0';
+}
+
+export interface BatchNormBuffers {
+  x: Region;
+  y: Region;
+  gamma: Region;
+  beta: Region;
+  /** [running mean | running var], updated by every training forward. */
+  running: Region;
+  stats: Region;
+}
+
+export function batchNormStatsLength(channels: number): number {
+  return 6 * channels;
+}
+
+/** y = act(gamma * (x - mean) / sqrt(var + eps) + beta), batch statistics; updates the running ones. */
+export function batchNormForward(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers): Dispatch[] {
+  const { rows: R, channels: C } = l;
+  const P = parts(R, C);
+  const rowsPer = Math.ceil(R / P);
+  const partial = ctx.region(ctx.buffer(P * C * 3, `${label}.partial`), P * C * 3);
+  const momentum = l.momentum ?? 0.1;
+  const eps = l.eps ?? 1e-5;
+  const partialCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec3<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let c = wg.x * 64u + li % 64u;
+  let lane = li / 64u;
+  let r0 = wg.y * ${rowsPer}u;
+  let r1 = min(${R}u, r0 + ${rowsPer}u);
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  if (c < ${C}u) {
+    for (var r = r0 + lane; r < r1; r += 4u) {
+      let v = X[r * ${C}u + c];
+      n += 1.0;
+      let d = v - mean;
+      mean += d / n;
+      m2 += d * (v - mean);
+    }
+  }
+  sh[li] = vec3<f32>(n, mean, m2);
+  workgroupBarrier();
+  if (lane == 0u && c < ${C}u) {
+    var acc = sh[li];
+    for (var j = 1u; j < 4u; j++) {
+      let o = sh[li + 64u * j];
+      let tot = acc.x + o.x;
+      if (o.x > 0.0) {
+        let d = o.y - acc.y;
+        acc = vec3<f32>(tot, acc.y + d * o.x / tot, acc.z + o.z + d * d * acc.x * o.x / tot);
+      }
+    }
+    let at = (wg.y * ${C}u + c) * 3u;
+    Part[at] = acc.x; Part[at + 1u] = acc.y; Part[at + 2u] = acc.z;
+  }
+}`;
+  const finalizeCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Stats: array<f32>;
+@group(0) @binding(2) var<storage, read> Gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> Beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Running: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= ${C}u) { return; }
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  for (var p = 0u; p < ${P}u; p++) {
+    let at = (p * ${C}u + c) * 3u;
+    let pn = Part[at];
+    if (pn == 0.0) { continue; }
+    let tot = n + pn;
+    let d = Part[at + 1u] - mean;
+    mean += d * pn / tot;
+    m2 += Part[at + 2u] + d * d * n * pn / tot;
+    n = tot;
+  }
+  let variance = m2 / n;
+  let invstd = inverseSqrt(variance + ${f32(eps)});
+  let scale = Gamma[c] * invstd;
+  Stats[c] = mean;
+  Stats[${C}u + c] = invstd;
+  Stats[${2 * C}u + c] = scale;
+  Stats[${3 * C}u + c] = Beta[c] - mean * scale;
+  Running[c] = ${f32(1 - momentum)} * Running[c] + ${f32(momentum)} * mean;
+  Running[${C}u + c] = ${f32(1 - momentum)} * Running[${C}u + c] + ${f32(momentum)} * variance * n / max(n - 1.0, 1.0);
+}`;
+  const g = elementwiseGrid(R * C);
+  const applyCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Stats: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${R * C}u; i += ${g.stride}u) {
+    let c = i % ${C}u;
+    let z = X[i] * Stats[${2 * C}u + c] + Stats[${3 * C}u + c];
+    Y[i] = ${activate(l.activation, 'z')};
+  }
+}`;
+  return [
+    ctx.dispatch(`${label}.bn.partial`, partialCode, [b.x, partial], [Math.ceil(C / 64), P]),
+    ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], [Math.ceil(C / 64)]),
+    ctx.dispatch(`${label}.bn.apply`, applyCode, [b.x, b.stats, b.y], g.workgroups),
+  ];
+}
+
+export interface BatchNormGradBuffers {
+  /** Gradient at the activation's output; dx receives the gradient at x. */
+  dy: Region;
+  dx: Region;
+  /** Where d gamma and d beta go; null when only the input gradient is needed. */
+  dGamma: Region | null;
+  dBeta: Region | null;
+}
+
+/** Backward of batchNormForward (batch statistics), reading its saved x, y and stats. */
+export function batchNormBackward(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers, d: BatchNormGradBuffers, accumulate: boolean): Dispatch[] {
+  const { rows: R, channels: C } = l;
+  const P = parts(R, C);
+  const rowsPer = Math.ceil(R / P);
+  const partial = ctx.region(ctx.buffer(P * C * 2, `${label}.dpartial`), P * C * 2);
+  const slope = slopeFromOutput(l.activation, 'Y[i]');
+  const partialCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read> Stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec2<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let c = wg.x * 64u + li % 64u;
+  let lane = li / 64u;
+  let r0 = wg.y * ${rowsPer}u;
+  let r1 = min(${R}u, r0 + ${rowsPer}u);
+  var acc = vec2<f32>(0.0, 0.0);
+  if (c < ${C}u) {
+    let mean = Stats[c];
+    let invstd = Stats[${C}u + c];
+    for (var r = r0 + lane; r < r1; r += 4u) {
+      let i = r * ${C}u + c;
+      let dz = DY[i] * ${slope};
+      acc += vec2<f32>(dz, dz * (X[i] - mean) * invstd);
+    }
+  }
+  sh[li] = acc;
+  workgroupBarrier();
+  if (lane == 0u && c < ${C}u) {
+    let s = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
+    let at = (wg.y * ${C}u + c) * 2u;
+    Part[at] = s.x; Part[at + 1u] = s.y;
+  }
+}`;
+  const grads = d.dGamma && d.dBeta;
+  const finalizeCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Stats: array<f32>;
+${grads ? `@group(0) @binding(2) var<storage, read_write> DGamma: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DBeta: array<f32>;` : ''}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= ${C}u) { return; }
+  var s = vec2<f32>(0.0, 0.0);
+  for (var p = 0u; p < ${P}u; p++) {
+    let at = (p * ${C}u + c) * 2u;
+    s += vec2<f32>(Part[at], Part[at + 1u]);
+  }
+  Stats[${4 * C}u + c] = s.x;
+  Stats[${5 * C}u + c] = s.y;
+  ${grads ? `DBeta[c] = ${accumulate ? 'DBeta[c] + ' : ''}s.x;
+  DGamma[c] = ${accumulate ? 'DGamma[c] + ' : ''}s.y;` : ''}
+}`;
+  const g = elementwiseGrid(R * C);
+  const applyCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read> Stats: array<f32>;
+@group(0) @binding(4) var<storage, read> Gamma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${R * C}u; i += ${g.stride}u) {
+    let c = i % ${C}u;
+    let invstd = Stats[${C}u + c];
+    let xhat = (X[i] - Stats[c]) * invstd;
+    let dz = DY[i] * ${slope};
+    DX[i] = Gamma[c] * invstd * (dz - (Stats[${4 * C}u + c] + xhat * Stats[${5 * C}u + c]) / ${R}.0);
+  }
+}`;
+  return [
+    ctx.dispatch(`${label}.bn.dpartial`, partialCode, [d.dy, b.y, b.x, b.stats, partial], [Math.ceil(C / 64), P]),
+    ctx.dispatch(`${label}.bn.dfinalize`, finalizeCode, grads ? [partial, b.stats, d.dGamma!, d.dBeta!] : [partial, b.stats], [Math.ceil(C / 64)]),
+    ctx.dispatch(`${label}.bn.dapply`, applyCode, [d.dy, b.y, b.x, b.stats, b.gamma, d.dx], g.workgroups),
+  ];
+}
