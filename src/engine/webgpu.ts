@@ -14,7 +14,8 @@ export async function startWebGpu(): Promise<string> {
     throw new GantryError(`--device webgpu needs the optional package "webgpu" (Dawn for Node), which did not load: ${describeError(err)}. Run \`npm ci\` on a supported platform`);
   }
   Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create([]);
+  // Dawn toggles for experts, e.g. GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for exact profiles.
+  const gpu = dawn.create((process.env.GANTRY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {

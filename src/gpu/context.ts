@@ -36,11 +36,18 @@ export function alignFloats(n: number): number {
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage may not be global yet)
 
+/** Compiled pipelines by WGSL source, per device: a rebuilt step (new batch size) reuses them. */
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
 export class GpuContext {
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly owned: GPUBuffer[] = [];
 
-  constructor(readonly device: GPUDevice) {}
+  constructor(readonly device: GPUDevice) {
+    let cache = pipelineCache.get(device);
+    if (!cache) pipelineCache.set(device, (cache = new Map()));
+    this.pipelines = cache;
+  }
 
   /** The device of tfjs's running WebGPU backend (initEngine({ device: 'webgpu' }) first). */
   static fromTfjs(): GpuContext {
@@ -109,9 +116,10 @@ export class GpuContext {
 
   /**
    * GPU time of each dispatch in nanoseconds, each in its own timed compute pass (needs the adapter's
-   * timestamp-query feature, which tfjs requests when it exists). For profiles, not for training.
+   * timestamp-query feature, which tfjs requests when it exists). Each dispatch runs `repeats` times in
+   * its pass (Dawn rounds timestamps to ~65 us), so the buffers' contents are garbage afterwards.
    */
-  async profile(dispatches: Dispatch[]): Promise<number[]> {
+  async profile(dispatches: Dispatch[], repeats = 1): Promise<number[]> {
     if (!this.device.features.has('timestamp-query')) throw new GantryError('this WebGPU adapter has no timestamp-query feature; cannot profile kernels');
     flushTfjs();
     const n = dispatches.length;
@@ -123,7 +131,7 @@ export class GpuContext {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
       pass.setPipeline(d.pipeline);
       pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      for (let r = 0; r < repeats; r++) pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
       pass.end();
     }
     encoder.resolveQuerySet(querySet, 0, 2 * n, resolved, 0);
@@ -134,7 +142,7 @@ export class GpuContext {
     staging.unmap();
     for (const b of [staging, resolved]) b.destroy();
     querySet.destroy();
-    return dispatches.map((_, i) => Number(t[2 * i + 1] - t[2 * i]));
+    return dispatches.map((_, i) => Number(t[2 * i + 1] - t[2 * i]) / repeats);
   }
 
   write(region: Region, data: Float32Array<ArrayBufferLike>): void {
@@ -181,9 +189,21 @@ export class GpuContext {
       this.write(to, entry.values instanceof Float32Array ? entry.values : Float32Array.from(entry.values));
       return;
     }
+    // Data already in a GPU buffer of tfjs's: copy straight from it.
+    const resource = entry?.resource as GPUBuffer | undefined;
+    if (resource && typeof resource.size === 'number' && resource.size >= t.size * 4) {
+      this.copy({ buffer: resource, offset: 0, length: t.size }, to, t.size);
+      return;
+    }
     const data = t.dataToGPU() as unknown as { buffer: GPUBuffer; tensorRef: tf.Tensor };
     this.copy({ buffer: data.buffer, offset: 0, length: t.size }, to, t.size);
     data.tensorRef.dispose();
+  }
+
+  /** Resolves when the GPU has finished everything submitted so far (as torch.cuda.synchronize). */
+  async idle(): Promise<void> {
+    flushTfjs();
+    await this.device.queue.onSubmittedWorkDone();
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dcgan } from '../models/dcgan.ts';
+import type { Dcgan, DcganConfig } from '../models/dcgan.ts';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
@@ -13,11 +13,40 @@ import { PackedNetwork } from './packed-network.ts';
  * submits; nothing is read back. Losses come out as tfjs tensors that stay on the GPU until logged.
  */
 
-interface Layer {
+export interface Layer {
   name: string;
   geo: ConvGeometry;
   /** Batch norm after the convolution, or none (D's first layer, both last layers). */
   norm: string | null;
+}
+
+/**
+ * DCGAN's layers as convolutions (Dcgan's parameter names). A transposed convolution is recorded as
+ * the convolution that maps its output back to its input: its geometry's input is the layer's output.
+ */
+export function dcganLayers(config: DcganConfig, batch: number): { g: Layer[]; d: Layer[] } {
+  const { imageSize: S, channels, nz, ngf, ndf } = config;
+  const n = Math.log2(S) - 2;
+  const g: Layer[] = [];
+  const d: Layer[] = [];
+  let c = ngf * 2 ** (n - 1);
+  // z -> 4x4xc
+  g.push({ name: 'main.0', geo: { batch, h: 4, w: 4, inC: c, outC: nz, k: 4, stride: 1, pad: 0 }, norm: 'main.1' });
+  for (let i = 1; i < n; i++) {
+    g.push({ name: `main.${3 * i}`, geo: { batch, h: 4 * 2 ** i, w: 4 * 2 ** i, inC: c / 2, outC: c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i + 1}` });
+    c /= 2;
+  }
+  g.push({ name: `main.${3 * n}`, geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
+  c = ndf;
+  d.push({ name: 'main.0', geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
+  for (let i = 1; i < n; i++) {
+    const h = S / 2 ** i;
+    d.push({ name: `main.${3 * i - 1}`, geo: { batch, h, w: h, inC: c, outC: 2 * c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i}` });
+    c *= 2;
+  }
+  // 4x4xc -> one logit
+  d.push({ name: `main.${3 * n - 1}`, geo: { batch, h: 4, w: 4, inC: c, outC: 1, k: 4, stride: 1, pad: 0 }, norm: null });
+  return { g, d };
 }
 
 /** One forward pass through D, its activations kept for the backward pass. */
@@ -32,8 +61,8 @@ export class DcganGpuStep {
   private readonly ctx: GpuContext;
   private readonly G: PackedNetwork;
   private readonly D: PackedNetwork;
-  private readonly gLayers: Layer[] = [];
-  private readonly dLayers: Layer[] = [];
+  private readonly gLayers: Layer[];
+  private readonly dLayers: Layer[];
   private readonly images: Region;
   private readonly z: Region;
   private readonly losses: Region;
@@ -43,27 +72,10 @@ export class DcganGpuStep {
 
   constructor(private readonly model: Dcgan, readonly batch: number) {
     this.ctx = GpuContext.fromTfjs();
-    const { imageSize: S, channels, nz, ngf, ndf } = model.config;
-    const n = Math.log2(S) - 2;
+    const { imageSize: S, channels, nz } = model.config;
     this.G = new PackedNetwork(this.ctx, model.G.params, 'G');
     this.D = new PackedNetwork(this.ctx, model.D.params, 'D');
-    // G's transposed convolutions, each seen as the convolution from its output back to its input.
-    let c = ngf * 2 ** (n - 1);
-    this.gLayers.push({ name: 'main.0', geo: { batch, h: 4, w: 4, inC: c, outC: nz, k: 4, stride: 1, pad: 0 }, norm: 'main.1' });
-    for (let i = 1; i < n; i++) {
-      this.gLayers.push({ name: `main.${3 * i}`, geo: { batch, h: 4 * 2 ** i, w: 4 * 2 ** i, inC: c / 2, outC: c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i + 1}` });
-      c /= 2;
-    }
-    this.gLayers.push({ name: `main.${3 * n}`, geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
-    c = ndf;
-    this.dLayers.push({ name: 'main.0', geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
-    for (let i = 1; i < n; i++) {
-      const h = S / 2 ** i;
-      this.dLayers.push({ name: `main.${3 * i - 1}`, geo: { batch, h, w: h, inC: c, outC: 2 * c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i}` });
-      c *= 2;
-    }
-    this.dLayers.push({ name: `main.${3 * n - 1}`, geo: { batch, h: 4, w: 4, inC: c, outC: 1, k: 4, stride: 1, pad: 0 }, norm: null });
-
+    ({ g: this.gLayers, d: this.dLayers } = dcganLayers(model.config, batch));
     this.images = this.alloc(batch * S * S * channels, 'images');
     this.z = this.alloc(batch * nz, 'z');
     this.losses = this.alloc(2, 'losses');
@@ -235,9 +247,9 @@ export class DcganGpuStep {
     return this.program.map((d) => d.label);
   }
 
-  /** GPU nanoseconds of each dispatch of one step (the step is run, so it trains too). */
-  profile(): Promise<number[]> {
-    return this.ctx.profile(this.program);
+  /** GPU nanoseconds of each dispatch of one step, averaged over `repeats` runs; leaves the model's state garbage. */
+  profile(repeats = 10): Promise<number[]> {
+    return this.ctx.profile(this.program, repeats);
   }
 
   /** One training step; the losses are tfjs tensors on the GPU (the caller disposes them). */

@@ -20,7 +20,8 @@ export class PackedNetwork {
   private readonly trainable = new Map<string, Region>();
   private readonly stateRegions = new Map<string, Region>();
 
-  constructor(private readonly ctx: GpuContext, private readonly set: ParamSet, label: string) {
+  /** training: false packs only weights and running statistics (inference). */
+  constructor(private readonly ctx: GpuContext, private readonly set: ParamSet, label: string, training = true) {
     let offset = 0;
     const trainableNames = new Set(set.trainableNames());
     const places: [string, number, number][] = [];
@@ -31,9 +32,10 @@ export class PackedNetwork {
     }
     this.size = Math.max(offset, 1);
     this.params = ctx.buffer(this.size, `${label}.params`);
-    this.grads = ctx.buffer(this.size, `${label}.grads`);
-    this.m = ctx.buffer(this.size, `${label}.adam.m`);
-    this.v = ctx.buffer(this.size, `${label}.adam.v`);
+    const extra = training ? this.size : 1;
+    this.grads = ctx.buffer(extra, `${label}.grads`);
+    this.m = ctx.buffer(extra, `${label}.adam.m`);
+    this.v = ctx.buffer(extra, `${label}.adam.v`);
     for (const [name, o, n] of places) this.trainable.set(name, { buffer: this.params, offset: o, length: n });
     // Running statistics: "<layer>.running_mean" then "<layer>.running_var", back to back.
     let stateOffset = 0;
@@ -66,10 +68,11 @@ export class PackedNetwork {
     return { buffer: this[of], offset: 0, length: this.size };
   }
 
-  private *placements(adam: Adam): Generator<[tf.Variable, Region]> {
+  private *placements(adam: Adam | null): Generator<[tf.Variable, Region]> {
     const names = this.set.trainableNames();
     for (const [i, name] of names.entries()) {
       yield [this.set.get(name), this.param(name)];
+      if (!adam) continue;
       yield [adam.m[i], this.param(name, 'm')];
       yield [adam.v[i], this.param(name, 'v')];
     }
@@ -80,7 +83,8 @@ export class PackedNetwork {
     }
   }
 
-  upload(adam: Adam): void {
+  /** Copies the variables in (and Adam's moments, given the optimizer). */
+  upload(adam: Adam | null): void {
     for (const [variable, region] of this.placements(adam)) this.ctx.fromTensor(variable, region);
   }
 

@@ -7,6 +7,7 @@ import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganGpuStep, useGpuStep } from '../gpu/dcgan-step.ts';
+import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
 import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
@@ -134,6 +135,7 @@ export class Dcgan implements FamilyInstance {
   readonly latentDim: number;
   /** On WebGPU: the replayed training step, which holds the current weights while it trains. */
   private gpu: DcganGpuStep | null = null;
+  private gpuGenerator: DcganGpuGenerator | null = null;
   private variablesStale = false;
 
   constructor(readonly config: DcganConfig, seed: number) {
@@ -184,7 +186,21 @@ export class Dcgan implements FamilyInstance {
 
   generate(z: tf.Tensor2D): tf.Tensor4D {
     this.syncVariables();
+    if (useGpuStep()) {
+      if (this.gpuGenerator?.batch !== z.shape[0]) {
+        this.gpuGenerator?.dispose();
+        this.gpuGenerator = new DcganGpuGenerator(this.G, z.shape[0]);
+      } else {
+        this.gpuGenerator.refresh();
+      }
+      return this.gpuGenerator.generate(z);
+    }
     return tf.tidy(() => this.G.apply(z, false));
+  }
+
+  /** Waits until the GPU has finished what this model submitted (timing). */
+  async idle(): Promise<void> {
+    await this.gpuGenerator?.idle();
   }
 
   syncVariables(): void {
@@ -201,6 +217,7 @@ export class Dcgan implements FamilyInstance {
 
   dispose(): void {
     this.gpu?.dispose();
+    this.gpuGenerator?.dispose();
     disposeModel(this);
   }
 }

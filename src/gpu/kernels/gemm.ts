@@ -28,6 +28,15 @@ export interface GemmSpec {
 const TILE = 64;
 const DEPTH = 16;
 
+/** Outputs at most this wide use the one-row-per-thread kernel. */
+export const THIN_MAX_N = 8;
+
+function chooseThinSplitK(M: number, K: number): number {
+  const groups = Math.ceil(M / 256);
+  if (groups >= 64 || K < 1024) return 1;
+  return Math.max(1, Math.min(Math.ceil(128 / groups), Math.floor(K / 256)));
+}
+
 /** How many K-splits keep the GPU busy when the output has few tiles. */
 export function chooseSplitK(M: number, N: number, K: number): number {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
@@ -115,6 +124,49 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`;
 }
 
+/**
+ * For outputs a few columns wide (an RGB image, one logit) a 64-wide tile would waste most of its
+ * work: one thread per output row keeps all N (<= 8) sums, with B staged 256 rows of K at a time.
+ */
+function thinSource(s: GemmSpec, split: number, kChunk: number): string {
+  const storeIndex = s.storeIndex ?? 'return m * N + n;';
+  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = acc[n];' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}acc[n];`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+const M = ${s.M}u;
+const N = ${s.N}u;
+const K = ${s.K}u;
+const KCHUNK = ${kChunk}u;
+fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
+fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
+fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+var<workgroup> Bs: array<f32, ${256 * s.N}>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let m = wg.x * 256u + li;
+  let kBegin = wg.z * KCHUNK;
+  let kEnd = min(K, kBegin + KCHUNK);
+  var acc: array<f32, ${s.N}>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += 256u) {
+    let kn = min(256u, kEnd - k0);
+    for (var i = li; i < kn * N; i += 256u) { Bs[i] = loadB(k0 + i / N, i % N); }
+    workgroupBarrier();
+    if (m < M) {
+      for (var kk = 0u; kk < kn; kk++) {
+        let a = loadA(m, k0 + kk);
+        for (var n = 0u; n < N; n++) { acc[n] += a * Bs[kk * N + n]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (m < M) {
+    for (var n = 0u; n < N; n++) { ${write} }
+  }
+}`;
+}
+
 function reduceSource(s: GemmSpec, split: number, stride: number): string {
   const storeIndex = s.storeIndex ?? 'return m * N + n;';
   return /* wgsl */ `
@@ -135,15 +187,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
-export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK = chooseSplitK(s.M, s.N, s.K)): Dispatch[] {
-  const grid: [number, number, number] = [Math.ceil(s.M / TILE), Math.ceil(s.N / TILE), 1];
-  if (splitK <= 1) return [ctx.dispatch(s.label, gemmSource(s, 1, s.K), [a, b, c], grid)];
+export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number): Dispatch[] {
+  const thin = s.N <= THIN_MAX_N;
+  const grid: [number, number, number] = thin ? [Math.ceil(s.M / 256), 1, 1] : [Math.ceil(s.M / TILE), Math.ceil(s.N / TILE), 1];
+  const source = thin ? thinSource : gemmSource;
+  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K);
+  if (splitK <= 1) return [ctx.dispatch(s.label, source(s, 1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
   const partial = ctx.region(ctx.buffer(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
-    ctx.dispatch(`${s.label}.splitk`, gemmSource(s, split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
+    ctx.dispatch(`${s.label}.splitk`, source(s, split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
     ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride), [partial, c], g.workgroups),
   ];
 }

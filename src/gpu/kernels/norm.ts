@@ -32,7 +32,8 @@ function activate(a: Activation, z: string): string {
 
 /** The activation's derivative from its output y (same sign as its input for relu and leaky). */
 function slopeFromOutput(a: Activation, y: string): string {
-  return a === 'relu' ? `select(0.0, 1.0, ${y} > 0.0)` : a === 'leaky' ? `select(0.2, 1.0, ${y} > 0.0)` : '1.0';
+  // 'none' still reads y, so the binding stays in the pipeline's layout.
+  return a === 'relu' ? `select(0.0, 1.0, ${y} > 0.0)` : a === 'leaky' ? `select(0.2, 1.0, ${y} > 0.0)` : `select(1.0, 1.0, ${y} > 0.0)`;
 }
 
 export interface BatchNormBuffers {
@@ -124,8 +125,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   Running[c] = ${f32(1 - momentum)} * Running[c] + ${f32(momentum)} * mean;
   Running[${C}u + c] = ${f32(1 - momentum)} * Running[${C}u + c] + ${f32(momentum)} * variance * n / max(n - 1.0, 1.0);
 }`;
+  return [
+    ctx.dispatch(`${label}.bn.partial`, partialCode, [b.x, partial], [Math.ceil(C / 64), P]),
+    ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], [Math.ceil(C / 64)]),
+    scaleShiftActivate(ctx, label, l, b),
+  ];
+}
+
+/** y = act(x * scale + shift), per channel, from the stats buffer. */
+function scaleShiftActivate(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers): Dispatch {
+  const { rows: R, channels: C } = l;
   const g = elementwiseGrid(R * C);
-  const applyCode = /* wgsl */ `
+  const code = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Stats: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
@@ -137,11 +148,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     Y[i] = ${activate(l.activation, 'z')};
   }
 }`;
-  return [
-    ctx.dispatch(`${label}.bn.partial`, partialCode, [b.x, partial], [Math.ceil(C / 64), P]),
-    ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], [Math.ceil(C / 64)]),
-    ctx.dispatch(`${label}.bn.apply`, applyCode, [b.x, b.stats, b.y], g.workgroups),
-  ];
+  return ctx.dispatch(`${label}.bn.apply`, code, [b.x, b.stats, b.y], g.workgroups);
+}
+
+/** Evaluation mode: y = act(gamma * (x - running mean) / sqrt(running var + eps) + beta). */
+export function batchNormEval(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers): Dispatch[] {
+  const C = l.channels;
+  const code = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Running: array<f32>;
+@group(0) @binding(1) var<storage, read> Gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> Beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Stats: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= ${C}u) { return; }
+  let scale = Gamma[c] * inverseSqrt(Running[${C}u + c] + ${f32(l.eps ?? 1e-5)});
+  Stats[${2 * C}u + c] = scale;
+  Stats[${3 * C}u + c] = Beta[c] - Running[c] * scale;
+}`;
+  return [ctx.dispatch(`${label}.bn.eval`, code, [b.running, b.gamma, b.beta, b.stats], [Math.ceil(C / 64)]), scaleShiftActivate(ctx, label, l, b)];
 }
 
 export interface BatchNormGradBuffers {

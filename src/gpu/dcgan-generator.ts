@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DcganGenerator } from '../models/dcgan.ts';
+import { GpuContext, type Dispatch, type Region } from './context.ts';
+import { dcganLayers } from './dcgan-step.ts';
+import { convInputGrad } from './kernels/conv.ts';
+import { batchNormEval, batchNormStatsLength } from './kernels/norm.ts';
+import { tanhForward } from './kernels/pointwise.ts';
+import { PackedNetwork } from './packed-network.ts';
+
+/**
+ * DCGAN's generator in evaluation mode (running statistics) as one replayed list of dispatches, for
+ * sampling on WebGPU: z [n, nz] -> images [n, S, S, C] in [-1, 1], built for one batch size.
+ */
+export class DcganGpuGenerator {
+  private readonly ctx = GpuContext.fromTfjs();
+  private readonly G: PackedNetwork;
+  private readonly z: Region;
+  private readonly out: Region;
+  private readonly program: Dispatch[] = [];
+
+  constructor(private readonly generator: DcganGenerator, readonly batch: number) {
+    const { config } = generator;
+    this.G = new PackedNetwork(this.ctx, generator.params, 'G.eval', false);
+    this.z = this.ctx.region(this.ctx.buffer(batch * config.nz, 'z'), batch * config.nz);
+    let h = this.z;
+    for (const l of dcganLayers(config, batch).g) {
+      const size = l.geo.batch * l.geo.h * l.geo.w * l.geo.inC;
+      const x = this.ctx.region(this.ctx.buffer(size, `${l.name}.x`), size);
+      const y = this.ctx.region(this.ctx.buffer(size, `${l.name}.y`), size);
+      this.program.push(...convInputGrad(this.ctx, `G.${l.name}`, l.geo, h, this.G.param(`${l.name}.weight`), x));
+      if (l.norm) {
+        const stats = this.ctx.region(this.ctx.buffer(batchNormStatsLength(l.geo.inC), 'stats'), batchNormStatsLength(l.geo.inC));
+        this.program.push(...batchNormEval(this.ctx, `G.${l.name}`, { rows: size / l.geo.inC, channels: l.geo.inC, activation: 'relu' },
+          { x, y, gamma: this.G.param(`${l.norm}.weight`), beta: this.G.param(`${l.norm}.bias`), running: this.G.running(l.norm), stats }));
+      } else {
+        this.program.push(tanhForward(this.ctx, `G.${l.name}`, size, x, y));
+      }
+      h = y;
+    }
+    this.out = h;
+    this.refresh();
+  }
+
+  /** Copies the generator's current weights in (after training moved them). */
+  refresh(): void {
+    this.G.upload(null);
+  }
+
+  /** Images for latent vectors z [batch, nz], as a tfjs tensor on the GPU. */
+  generate(z: tf.Tensor2D): tf.Tensor4D {
+    if (z.shape[0] !== this.batch) throw new Error(`the WebGPU generator was built for ${this.batch} vectors, got ${z.shape[0]}`);
+    this.ctx.fromTensor(z, this.z);
+    this.ctx.run(this.program);
+    const { imageSize: S, channels } = this.generator.config;
+    return this.ctx.toTensor(this.out, [this.batch, S, S, channels]) as tf.Tensor4D;
+  }
+
+  /** Waits for the GPU (timing). */
+  idle(): Promise<void> {
+    return this.ctx.idle();
+  }
+
+  dispose(): void {
+    this.ctx.dispose();
+  }
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initEngine, tf } from '../../src/engine/index.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { GantryError } from '../../src/errors.ts';
+import { GpuContext, type Region } from '../../src/gpu/context.ts';
+import { gemm } from '../../src/gpu/kernels/gemm.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
+import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
+import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
+
+// gantry's WGSL kernels against float64 loops written out here, on random shapes. They need a WebGPU
+// adapter: on the GPU machine (bench/gpu.sh) or a CPU with Mesa >= 24's lavapipe Vulkan driver
+// (VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json). Without one they are skipped, with the reason.
+let noGpu: string | false = false;
+try {
+  await initEngine({ device: 'webgpu', log: () => {} });
+} catch (err) {
+  if (!(err instanceof GantryError)) throw err;
+  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
+}
+
+const rng = new Rng(7, 'gpu-kernels');
+const randInt = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+const randn = (n: number) => rng.fillNormal(new Float32Array(n));
+
+function upload(ctx: GpuContext, data: Float32Array): Region {
+  const r = ctx.region(ctx.buffer(data.length, 'test'), data.length);
+  ctx.write(r, data);
+  return r;
+}
+
+function assertClose(got: ArrayLike<number>, want: Float64Array, what: string, tol = 1e-4): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 1e-3;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]} (scale ${scale})`);
+  }
+}
+
+/** The convolution's three products in float64, by their definitions. */
+function convReference(g: ConvGeometry, x: Float32Array, w: Float32Array, dy: Float32Array) {
+  const { oh, ow } = outSize(g);
+  const y = new Float64Array(g.batch * oh * ow * g.outC);
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let n = 0; n < g.batch; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < g.k; kh++) for (let kw = 0; kw < g.k; kw++) {
+    const iy = i * g.stride - g.pad + kh;
+    const ix = j * g.stride - g.pad + kw;
+    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+    for (let ci = 0; ci < g.inC; ci++) for (let co = 0; co < g.outC; co++) {
+      const xi = ((n * g.h + iy) * g.w + ix) * g.inC + ci;
+      const wi = ((kh * g.k + kw) * g.inC + ci) * g.outC + co;
+      const yi = ((n * oh + i) * ow + j) * g.outC + co;
+      y[yi] += x[xi] * w[wi];
+      dx[xi] += dy[yi] * w[wi];
+      dw[wi] += x[xi] * dy[yi];
+    }
+  }
+  return { y, dx, dw };
+}
+
+test('WebGPU kernels: convolution forward, input gradient and filter gradient on random shapes', { skip: noGpu }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  const shapes: ConvGeometry[] = [
+    { batch: 2, h: 8, w: 8, inC: 3, outC: 5, k: 4, stride: 2, pad: 1 },
+    { batch: 2, h: 4, w: 4, inC: 6, outC: 7, k: 4, stride: 1, pad: 0 }, // DCGAN's first G / last D layer
+    { batch: 8, h: 16, w: 16, inC: 4, outC: 3, k: 3, stride: 1, pad: 1 }, // K = 2048: split-K, thin N
+    { batch: 1, h: 4, w: 4, inC: 70, outC: 1, k: 4, stride: 1, pad: 0 }, // one logit
+  ];
+  for (let i = 0; i < 4; i++) {
+    const k = randInt(1, 5);
+    shapes.push({ batch: randInt(1, 3), h: randInt(k, 11), w: randInt(k, 11), inC: randInt(1, 9), outC: randInt(1, 70), k, stride: randInt(1, 3), pad: randInt(0, Math.min(2, k - 1)) });
+  }
+  for (const g of shapes) {
+    const { oh, ow } = outSize(g);
+    const x = randn(g.batch * g.h * g.w * g.inC);
+    const w = randn(g.k * g.k * g.inC * g.outC);
+    const dy = randn(g.batch * oh * ow * g.outC);
+    const ref = convReference(g, x, w, dy);
+    const [xr, wr, dyr] = [x, w, dy].map((a) => upload(ctx, a));
+    const y = ctx.region(ctx.buffer(ref.y.length, 'y'), ref.y.length);
+    const dx = ctx.region(ctx.buffer(ref.dx.length, 'dx'), ref.dx.length);
+    const dw = ctx.region(ctx.buffer(ref.dw.length, 'dw'), ref.dw.length);
+    ctx.run([...convForward(ctx, 't', g, xr, wr, y), ...convInputGrad(ctx, 't', g, dyr, wr, dx), ...convFilterGrad(ctx, 't', g, xr, dyr, dw)]);
+    const what = JSON.stringify(g);
+    assertClose(await ctx.read(y), ref.y, `forward ${what}`);
+    assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
+    assertClose(await ctx.read(dw), ref.dw, `filter gradient ${what}`);
+    // accumulate adds to what is there: a second filter gradient doubles it
+    ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true));
+    assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
+  }
+  ctx.dispose();
+});
+
+test('WebGPU kernels: GEMM tiles, edges and K-splits', { skip: noGpu }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  for (const [M, N, K, split] of [[1, 1, 1, 1], [65, 130, 17, 1], [70, 3, 3000, 5], [33, 64, 4096, 7], [300, 5, 40, 1]]) {
+    const a = randn(M * K);
+    const b = randn(K * N);
+    const want = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += a[m * K + k] * b[k * N + n];
+    const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
+    ctx.run(gemm(ctx, { label: 'mm', M, N, K, loadA: `return A[m * ${K}u + k];`, loadB: `return B[k * ${N}u + n];`, aKFast: true, bKFast: false }, upload(ctx, a), upload(ctx, b), c, split));
+    assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}`);
+  }
+  ctx.dispose();
+});
+
+test('WebGPU kernels: batch norm with ReLU / LeakyReLU, forward, running statistics and backward', { skip: noGpu }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  for (const [rows, C, activation] of [[37, 5, 'relu'], [300, 70, 'leaky'], [8, 64, 'none']] as [number, number, Activation][]) {
+    const x = randn(rows * C).map((v, i) => 3 * v + (i % C)); // per-channel offsets: the mean matters
+    const gamma = randn(C).map((v) => 1 + 0.3 * v);
+    const beta = randn(C);
+    const dy = randn(rows * C);
+    const running = new Float32Array(2 * C).fill(1, C);
+    // float64 reference
+    const mean = new Float64Array(C), variance = new Float64Array(C);
+    for (let i = 0; i < rows * C; i++) mean[i % C] += x[i] / rows;
+    for (let i = 0; i < rows * C; i++) variance[i % C] += (x[i] - mean[i % C]) ** 2 / rows;
+    const act = (z: number) => (activation === 'relu' ? Math.max(z, 0) : activation === 'leaky' ? (z > 0 ? z : 0.2 * z) : z);
+    const slope = (z: number) => (activation === 'relu' ? (z > 0 ? 1 : 0) : activation === 'leaky' ? (z > 0 ? 1 : 0.2) : 1);
+    const y = new Float64Array(rows * C), dz = new Float64Array(rows * C), xhat = new Float64Array(rows * C);
+    const sumDz = new Float64Array(C), sumDzXhat = new Float64Array(C);
+    for (let i = 0; i < rows * C; i++) {
+      const c = i % C;
+      xhat[i] = (x[i] - mean[c]) / Math.sqrt(variance[c] + 1e-5);
+      const z = gamma[c] * xhat[i] + beta[c];
+      y[i] = act(z);
+      dz[i] = dy[i] * slope(z);
+      sumDz[c] += dz[i];
+      sumDzXhat[c] += dz[i] * xhat[i];
+    }
+    const dx = new Float64Array(rows * C);
+    for (let i = 0; i < rows * C; i++) {
+      const c = i % C;
+      dx[i] = (gamma[c] / Math.sqrt(variance[c] + 1e-5)) * (dz[i] - sumDz[c] / rows - (xhat[i] * sumDzXhat[c]) / rows);
+    }
+    const runningWant = new Float64Array(2 * C);
+    for (let c = 0; c < C; c++) {
+      runningWant[c] = 0.1 * mean[c];
+      runningWant[C + c] = 0.9 + (0.1 * variance[c] * rows) / (rows - 1);
+    }
+    const b = {
+      x: upload(ctx, x), y: ctx.region(ctx.buffer(rows * C, 'y'), rows * C), gamma: upload(ctx, gamma), beta: upload(ctx, beta),
+      running: upload(ctx, running), stats: ctx.region(ctx.buffer(6 * C, 's'), 6 * C),
+    };
+    const d = { dy: upload(ctx, dy), dx: ctx.region(ctx.buffer(rows * C, 'dx'), rows * C), dGamma: ctx.region(ctx.buffer(C, 'dg'), C), dBeta: ctx.region(ctx.buffer(C, 'db'), C) };
+    const layout = { rows, channels: C, activation };
+    ctx.run([...batchNormForward(ctx, 't', layout, b), ...batchNormBackward(ctx, 't', layout, b, d, false)]);
+    const what = `${rows}x${C} ${activation}`;
+    assertClose(await ctx.read(b.y), y, `batch norm ${what}`);
+    assertClose(await ctx.read(b.running), runningWant, `running statistics ${what}`);
+    assertClose(await ctx.read(d.dx), dx, `d x ${what}`, 3e-4);
+    assertClose(await ctx.read(d.dGamma), sumDzXhat, `d gamma ${what}`, 3e-4);
+    assertClose(await ctx.read(d.dBeta), sumDz, `d beta ${what}`, 3e-4);
+  }
+  ctx.dispose();
+});
+
+test('WebGPU kernels: Adam matches torch.optim.Adam\'s update over two steps', { skip: noGpu }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  const n = 1000;
+  const p0 = randn(n), g1 = randn(n), g2 = randn(n);
+  const o = { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+  const want = Float64Array.from(p0);
+  const m = new Float64Array(n), v = new Float64Array(n);
+  for (const [t, g] of [[1, g1], [2, g2]] as const) {
+    for (let i = 0; i < n; i++) {
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
+      want[i] -= ((o.lr / (1 - o.beta1 ** t)) * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(1 - o.beta2 ** t) + o.eps);
+    }
+  }
+  const p = upload(ctx, p0);
+  const grads = upload(ctx, g1);
+  const mr = ctx.region(ctx.buffer(n, 'm'), n), vr = ctx.region(ctx.buffer(n, 'v'), n);
+  const uniform = ctx.uniform(new Float32Array(4), 'u');
+  const update = adamUpdate(ctx, 'adam', n, o, p, grads, mr, vr, uniform);
+  for (const [t, g] of [[1, g1], [2, g2]] as const) {
+    ctx.write(grads, g);
+    ctx.device.queue.writeBuffer(uniform, 0, new Float32Array([o.lr / (1 - o.beta1 ** t), Math.sqrt(1 - o.beta2 ** t), 0, 0]));
+    ctx.run([update]);
+  }
+  const got = await ctx.read(p);
+  const delta = (a: ArrayLike<number>) => Float64Array.from(a, (x, i) => x - p0[i]);
+  assertClose(delta(got), delta(want), 'Adam step', 1e-3);
+  ctx.dispose();
+  assert.equal(tf.getBackend(), 'webgpu');
+});
