@@ -7,6 +7,7 @@ import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
 import { DcganGpuStep } from '../src/gpu/dcgan-step.ts';
+import { DcganGpuGenerator } from '../src/gpu/dcgan-generator.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' } } });
@@ -49,4 +50,20 @@ console.log('slowest dispatches:');
 for (const [l, t] of top) console.log(`  ${l.padEnd(36)} ${(t / 1e6).toFixed(3)} ms`);
 tf.dispose([images, z]);
 gpu.dispose();
+// Generator inference, batch 256.
+const zg = tf.tensor2d(rng.fillNormal(new Float32Array(256 * 100)), [256, 100]);
+const gen = new DcganGpuGenerator(model.G, 256);
+const gWalls: number[] = [];
+for (let i = 0; i < 23; i++) {
+  t0 = performance.now();
+  const out = gen.generate(zg);
+  await gen.idle();
+  if (i >= 3) gWalls.push(performance.now() - t0);
+  out.dispose();
+}
+const gProfile = await gen.profile();
+console.log(`generator, batch 256: ${med(gWalls).toFixed(2)} ms per call (${(256 / med(gWalls) * 1000).toFixed(0)} img/s); GPU ${(gProfile.reduce((a, [, t]) => a + t, 0) / 1e6).toFixed(2)} ms:`);
+for (const [l, t] of gProfile) console.log(`  ${l.padEnd(36)} ${(t / 1e6).toFixed(3)} ms`);
+gen.dispose();
+zg.dispose();
 model.dispose();

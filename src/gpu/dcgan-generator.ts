@@ -41,9 +41,15 @@ export class DcganGpuGenerator {
     this.refresh();
   }
 
-  /** Copies the generator's current weights in (after training moved them). */
+  /** The tfjs data each weight had when last copied in: assign() gives a variable new data. */
+  private uploaded: object[] = [];
+
+  /** Copies the generator's weights in if any variable changed since (training, a loaded checkpoint). */
   refresh(): void {
+    const current = this.generator.params.named().map(([, v]) => v.dataId);
+    if (current.length === this.uploaded.length && current.every((id, i) => id === this.uploaded[i])) return;
     this.G.upload(null);
+    this.uploaded = current;
   }
 
   /** Images for latent vectors z [batch, nz], as a tfjs tensor on the GPU. */
@@ -53,6 +59,12 @@ export class DcganGpuGenerator {
     this.ctx.run(this.program);
     const { imageSize: S, channels } = this.generator.config;
     return this.ctx.toTensor(this.out, [this.batch, S, S, channels]) as tf.Tensor4D;
+  }
+
+  /** GPU nanoseconds of each dispatch, and their labels (bench/profile-gpu-step.ts). */
+  async profile(repeats = 10): Promise<[string, number][]> {
+    const ns = await this.ctx.profile(this.program, repeats);
+    return this.program.map((d, i) => [d.label, ns[i]]);
   }
 
   /** Waits for the GPU (timing). */

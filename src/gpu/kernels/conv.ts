@@ -56,6 +56,15 @@ export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: 
  */
 export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false): Dispatch[] {
   const { oh, ow } = outSize(g);
+  if (oh === 1 && ow === 1 && g.pad === 0 && g.h === g.k && g.w === g.k) {
+    // A 1x1 map spread over a whole k x k image (DCGAN's z -> 4x4 layer) is a plain matrix product:
+    // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
+    return gemm(ctx, {
+      label: `${label}.dgrad`, M: g.batch, N: g.k * g.k * g.inC, K: g.outC,
+      loadA: `return A[m * ${g.outC}u + k];`, loadB: `return B[n * ${g.outC}u + k];`,
+      aKFast: true, bKFast: true, accumulate,
+    }, dy, w, dx);
+  }
   const s = g.stride;
   const taps = Math.ceil(g.k / s);
   const out: Dispatch[] = [];
