@@ -41,6 +41,14 @@ for (const workload of values.workloads!.split(',')) {
   results.push({ workload, gantry_ms: g.median_ms, torch_ms: t.median_ms, ratio, gflop_per_step: flops / 1e9 });
   rows.push(`${workload.padEnd(10)} gantry ${String(g.median_ms).padStart(9)} ms (${(flops / Number(g.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ` +
     `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}`);
+  if (gpu) {
+    // PyTorch's convolutions use TF32 tensor cores by default; gantry's WGSL is plain float32. The same
+    // peer with TF32 off (NVIDIA_TF32_OVERRIDE=0) is the like-for-like precision comparison.
+    const t32 = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, '--device', 'cuda'], { NVIDIA_TF32_OVERRIDE: '0' });
+    const r32 = Number(g.median_ms) / Number(t32.median_ms);
+    results.push({ workload: `${workload}-fp32`, gantry_ms: g.median_ms, torch_ms: t32.median_ms, ratio: r32 });
+    rows.push(`${''.padEnd(10)} ${''.padEnd(36)} pytorch ${String(t32.median_ms).padStart(9)} ms with TF32 off                ratio ${r32.toFixed(3)}`);
+  }
 }
 if (gpu) {
   // Generator inference, batch 256: images per second (above 1: gantry faster).
@@ -49,9 +57,12 @@ if (gpu) {
     const size = workload === 'dcgan64' ? 64 : 32;
     const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--generate', '--steps', values.steps!, '--device', 'webgpu'], env);
     const t = runJson(python, [genPeer, '--size', String(size), '--steps', values.steps!, '--device', 'cuda']);
+    const t32 = runJson(python, [genPeer, '--size', String(size), '--steps', values.steps!, '--device', 'cuda'], { NVIDIA_TF32_OVERRIDE: '0' });
     const ratio = Number(g.images_per_s) / Number(t.images_per_s);
-    results.push({ workload: `${workload}-generate`, gantry_images_per_s: g.images_per_s, torch_images_per_s: t.images_per_s, ratio });
-    rows.push(`${(workload + ' G').padEnd(10)} gantry ${String(g.images_per_s).padStart(9)} img/s    pytorch ${String(t.images_per_s).padStart(9)} img/s    gantry/pytorch ${ratio.toFixed(3)} (generator inference, batch 256)`);
+    const r32 = Number(g.images_per_s) / Number(t32.images_per_s);
+    results.push({ workload: `${workload}-generate`, gantry_images_per_s: g.images_per_s, torch_images_per_s: t.images_per_s, ratio, torch_fp32_images_per_s: t32.images_per_s, ratio_fp32: r32 });
+    rows.push(`${(workload + ' G').padEnd(10)} gantry ${String(g.images_per_s).padStart(9)} img/s    pytorch ${String(t.images_per_s).padStart(9)} img/s (TF32 off: ${t32.images_per_s})    ` +
+      `gantry/pytorch ${ratio.toFixed(3)} (TF32 off: ${r32.toFixed(3)}) (generator inference, batch 256)`);
   }
   console.log(`gantry on WebGPU vs PyTorch on CUDA, ${values.steps} timed steps each (median), DCGAN batch 64, both in this run:`);
   for (const r of rows) console.log(r);

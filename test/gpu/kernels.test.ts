@@ -68,6 +68,7 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     { batch: 2, h: 4, w: 4, inC: 6, outC: 7, k: 4, stride: 1, pad: 0 }, // DCGAN's first G / last D layer
     { batch: 8, h: 16, w: 16, inC: 4, outC: 3, k: 3, stride: 1, pad: 1 }, // K = 2048: split-K, thin N
     { batch: 1, h: 4, w: 4, inC: 70, outC: 1, k: 4, stride: 1, pad: 0 }, // one logit
+    { batch: 16, h: 32, w: 32, inC: 8, outC: 128, k: 3, stride: 1, pad: 1 }, // forward on 128x128 tiles
   ];
   for (let i = 0; i < 4; i++) {
     const k = randInt(1, 5);
@@ -97,14 +98,15 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
 
 test('WebGPU kernels: GEMM tiles, edges and K-splits', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
-  for (const [M, N, K, split] of [[1, 1, 1, 1], [65, 130, 17, 1], [70, 3, 3000, 5], [33, 64, 4096, 7], [300, 5, 40, 1]]) {
+  for (const [M, N, K, split, tile] of [[1, 1, 1, 1, 64], [65, 130, 17, 1, 64], [70, 3, 3000, 5, 'thin'], [33, 64, 4096, 7, 64], [300, 5, 40, 1, 'thin'],
+    [130, 260, 37, 1, 128], [257, 129, 100, 3, 128], [5, 7, 9, 1, 128]] as [number, number, number, number, 'thin' | 64 | 128][]) {
     const a = randn(M * K);
     const b = randn(K * N);
     const want = new Float64Array(M * N);
     for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += a[m * K + k] * b[k * N + n];
     const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
-    ctx.run(gemm(ctx, { label: 'mm', M, N, K, loadA: `return A[m * ${K}u + k];`, loadB: `return B[k * ${N}u + n];`, aKFast: true, bKFast: false }, upload(ctx, a), upload(ctx, b), c, split));
-    assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}`);
+    ctx.run(gemm(ctx, { label: 'mm', M, N, K, loadA: `return A[m * ${K}u + k];`, loadB: `return B[k * ${N}u + n];`, aKFast: true, bKFast: false }, upload(ctx, a), upload(ctx, b), c, split, tile));
+    assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}, tile ${tile}`);
   }
   ctx.dispose();
 });

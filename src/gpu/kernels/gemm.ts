@@ -28,6 +28,9 @@ export interface GemmSpec {
 const TILE = 64;
 const DEPTH = 16;
 
+/** 128x128 tiles when there are at least this many (about one per H100 SM), else 64x64. */
+export const WIDE_MIN_TILES = 120;
+
 /** Outputs at most this wide use the one-row-per-thread kernel. */
 export const THIN_MAX_N = 8;
 
@@ -125,6 +128,89 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /**
+ * The large-output variant: 128x128 tiles, 8x8 outputs per thread (two 4x4 blocks 64 apart in each
+ * direction, so the vec4 reads of workgroup memory stay conflict-free), 16 floats of workgroup
+ * memory read per 64 multiply-adds instead of per 16. Worth it only with enough tiles to fill the GPU.
+ */
+function wideSource(s: GemmSpec, split: number, kChunk: number): string {
+  const storeIndex = s.storeIndex ?? 'return m * N + n;';
+  // Each thread stages two vec4s of A (4 neighbouring m at one k) and two of B.
+  const stage = (name: 'A' | 'B', kFast: boolean, dim: 'm' | 'n', base: string, bound: string) => {
+    const load = name === 'A' ? (x: string) => `loadA(${x}, k)` : (x: string) => `loadB(k, ${x})`;
+    const head = kFast ? 'let kk = li % 16u; let q = li / 16u + 16u * p;' : 'let q = li % 32u; let kk = li / 32u + 8u * p;';
+    return `for (var p = 0u; p < 2u; p++) {
+      ${head}
+      let k = k0 + kk;
+      let ${dim} = ${base} + 4u * q;
+      var v = vec4<f32>(0.0);
+      if (k < kEnd) {
+        if (${dim} < ${bound}) { v.x = ${load(dim)}; }
+        if (${dim} + 1u < ${bound}) { v.y = ${load(`${dim} + 1u`)}; }
+        if (${dim} + 2u < ${bound}) { v.z = ${load(`${dim} + 2u`)}; }
+        if (${dim} + 3u < ${bound}) { v.w = ${load(`${dim} + 3u`)}; }
+      }
+      ${name}s[kk * 32u + q] = v;
+    }`;
+  };
+  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = v;' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+const M = ${s.M}u;
+const N = ${s.N}u;
+const K = ${s.K}u;
+const KCHUNK = ${kChunk}u;
+fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
+fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
+fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+var<workgroup> As: array<vec4<f32>, 512>;
+var<workgroup> Bs: array<vec4<f32>, 512>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.x * 128u;
+  let n0 = wg.y * 128u;
+  let kBegin = wg.z * KCHUNK;
+  let kEnd = min(K, kBegin + KCHUNK);
+  let tx = li % 16u;
+  let ty = li / 16u;
+  var acc: array<vec4<f32>, 16>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
+    ${stage('A', s.aKFast, 'm', 'm0', 'M')}
+    ${stage('B', s.bKFast, 'n', 'n0', 'N')}
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a0 = As[kk * 32u + ty];
+      let a1 = As[kk * 32u + 16u + ty];
+      let b0 = Bs[kk * 32u + tx];
+      let b1 = Bs[kk * 32u + 16u + tx];
+      acc[0] += a0.x * b0; acc[1] += a0.x * b1;
+      acc[2] += a0.y * b0; acc[3] += a0.y * b1;
+      acc[4] += a0.z * b0; acc[5] += a0.z * b1;
+      acc[6] += a0.w * b0; acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0; acc[9] += a1.x * b1;
+      acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+      acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+      acc[14] += a1.w * b0; acc[15] += a1.w * b1;
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 8u; r++) {
+    let m = m0 + (r / 4u) * 64u + ty * 4u + r % 4u;
+    if (m >= M) { continue; }
+    for (var h = 0u; h < 2u; h++) {
+      for (var j = 0u; j < 4u; j++) {
+        let n = n0 + h * 64u + tx * 4u + j;
+        if (n >= N) { continue; }
+        let v = acc[r * 2u + h][j];
+        ${write}
+      }
+    }
+  }
+}`;
+}
+
+/**
  * For outputs a few columns wide (an RGB image, one logit) a 64-wide tile would waste most of its
  * work: one thread per output row keeps all N (<= 8) sums, with B staged 256 rows of K at a time.
  */
@@ -187,11 +273,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
-export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number): Dispatch[] {
-  const thin = s.N <= THIN_MAX_N;
-  const grid: [number, number, number] = thin ? [Math.ceil(s.M / 256), 1, 1] : [Math.ceil(s.M / TILE), Math.ceil(s.N / TILE), 1];
-  const source = thin ? thinSource : gemmSource;
-  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K);
+export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number, tile?: 'thin' | 64 | 128): Dispatch[] {
+  tile ??= s.N <= THIN_MAX_N ? 'thin' : Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= WIDE_MIN_TILES ? 128 : 64;
+  const thin = tile === 'thin';
+  const side = tile === 128 ? 128 : TILE;
+  const grid: [number, number, number] = thin ? [Math.ceil(s.M / 256), 1, 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
+  const source = thin ? thinSource : tile === 128 ? wideSource : gemmSource;
+  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : tile === 128 ? 1 : chooseSplitK(s.M, s.N, s.K);
   if (splitK <= 1) return [ctx.dispatch(s.label, source(s, 1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
