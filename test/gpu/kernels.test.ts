@@ -10,7 +10,7 @@ import { batchNormBackward, batchNormForward, type Activation } from '../../src/
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
 
 // gantry's WGSL kernels against float64 loops written out here, on random shapes. They need a WebGPU
-// adapter: on the GPU machine (bench/gpu.sh) or a CPU with Mesa >= 24's lavapipe Vulkan driver
+// adapter: on the GPU machine (README, "On a GPU") or a CPU with Mesa >= 24's lavapipe Vulkan driver
 // (VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json). Without one they are skipped, with the reason.
 let noGpu: string | false = false;
 try {

@@ -9,7 +9,7 @@ import { GantryError } from '../../src/errors.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
-// tests are skipped there, with the reason shown, and run on the GPU machine (see bench/gpu.sh).
+// tests are skipped there, with the reason shown, and run on the GPU machine, or on Mesa 24+ lavapipe (README, "On a GPU").
 let noGpu: string | false = false;
 try {
   await initEngine({ device: 'webgpu', log: (line) => console.log(line) });
