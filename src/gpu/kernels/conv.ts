@@ -31,19 +31,27 @@ function constants(g: ConvGeometry): string {
   return `let H = ${g.h}; let W = ${g.w}; let CI = ${g.inC}u; let CO = ${g.outC}u; let KS = ${g.k}u; let S = ${g.stride}; let P = ${g.pad}; let OH = ${oh}; let OW = ${ow};`;
 }
 
+/**
+ * WGSL body reading x at one filter tap of one output pixel (0 in the padding): the im2col element
+ * [pixel, tap], with tap = (kh, kw, ci) in `tap` and pixel = (n, oh, ow) in `pixel`. The forward pass
+ * gathers it as A[m = pixel, k = tap], the filter gradient as A[m = tap, k = pixel].
+ */
+function gatherInput(g: ConvGeometry, tap: 'm' | 'k', pixel: 'm' | 'k'): string {
+  return `${constants(g)}
+      let ci = ${tap} % CI; let t = ${tap} / CI; let kw = i32(t % KS); let kh = i32(t / KS);
+      let ox = i32(${pixel}) % OW; let t2 = i32(${pixel}) / OW; let oy = t2 % OH; let n = t2 / OH;
+      let iy = oy * S - P + kh; let ix = ox * S - P + kw;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
+      return A[u32((n * H + iy) * W + ix) * CI + ci];`;
+}
+
 /** y = conv(x, w): x as A (gathered), w as B. */
 export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region): Dispatch[] {
   const { oh, ow } = outSize(g);
-  const c = constants(g);
   return gemm(ctx, {
     label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.k * g.k * g.inC,
     // k = (kh, kw, ci), ci fastest: neighbouring k are neighbouring floats of x
-    loadA: `${c}
-      let ci = k % CI; let t = k / CI; let kw = i32(t % KS); let kh = i32(t / KS);
-      let ox = i32(m) % OW; let t2 = i32(m) / OW; let oy = t2 % OH; let n = t2 / OH;
-      let iy = oy * S - P + kh; let ix = ox * S - P + kw;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
-      return A[u32((n * H + iy) * W + ix) * CI + ci];`,
+    loadA: gatherInput(g, 'k', 'm'),
     loadB: `return B[k * ${g.outC}u + n];`,
     aKFast: true, bKFast: false,
   }, x, w, y);
@@ -103,16 +111,10 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
 /** dw (+)= filter gradient of conv(x, w) at dy: K runs over every output pixel of the batch (split-K). */
 export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false): Dispatch[] {
   const { oh, ow } = outSize(g);
-  const c = constants(g);
   return gemm(ctx, {
     label: `${label}.wgrad`, M: g.k * g.k * g.inC, N: g.outC, K: g.batch * oh * ow,
     // m = (kh, kw, ci), k = (n, oh, ow)
-    loadA: `${c}
-      let ci = m % CI; let t = m / CI; let kw = i32(t % KS); let kh = i32(t / KS);
-      let ox = i32(k) % OW; let t2 = i32(k) / OW; let oy = t2 % OH; let n = t2 / OH;
-      let iy = oy * S - P + kh; let ix = ox * S - P + kw;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
-      return A[u32((n * H + iy) * W + ix) * CI + ci];`,
+    loadA: gatherInput(g, 'm', 'k'),
     loadB: `return B[k * ${g.outC}u + n];`,
     aKFast: false, bKFast: false, accumulate,
   }, x, dy, dw);

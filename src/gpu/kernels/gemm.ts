@@ -48,13 +48,8 @@ export function chooseSplitK(M: number, N: number, K: number): number {
   return Math.max(1, Math.min(wanted, Math.floor(K / 256)));
 }
 
-function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
-  const storeIndex = s.storeIndex ?? 'return m * N + n;';
-  const aLoad = s.aKFast ? 'let kk = idx % 16u; let mm = idx / 16u;' : 'let mm = idx % 64u; let kk = idx / 64u;';
-  const bLoad = s.bKFast ? 'let kk = idx % 16u; let nn = idx / 16u;' : 'let nn = idx % 64u; let kk = idx / 64u;';
-  const write = split > 1
-    ? 'C[wg.z * M * N + m * N + n] = v;'
-    : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+/** Bindings A, B, C, the sizes and the spec's gather and store functions, shared by the GEMM kernels. */
+function prelude(s: GemmSpec, kChunk: number): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
@@ -65,7 +60,16 @@ const K = ${s.K}u;
 const KCHUNK = ${kChunk}u;
 fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
 fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
-fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`;
+}
+
+function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
+  const aLoad = s.aKFast ? 'let kk = idx % 16u; let mm = idx / 16u;' : 'let mm = idx % 64u; let kk = idx / 64u;';
+  const bLoad = s.bKFast ? 'let kk = idx % 16u; let nn = idx / 16u;' : 'let nn = idx % 64u; let kk = idx / 64u;';
+  const write = split > 1
+    ? 'C[wg.z * M * N + m * N + n] = v;'
+    : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+  return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
 var<workgroup> Af: array<f32, ${DEPTH * TILE}>;
@@ -133,7 +137,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * memory read per 64 multiply-adds instead of per 16. Worth it only with enough tiles to fill the GPU.
  */
 function wideSource(s: GemmSpec, split: number, kChunk: number): string {
-  const storeIndex = s.storeIndex ?? 'return m * N + n;';
   // Each thread stages two vec4s of A (4 neighbouring m at one k) and two of B.
   const stage = (name: 'A' | 'B', kFast: boolean, dim: 'm' | 'n', base: string, bound: string) => {
     const load = name === 'A' ? (x: string) => `loadA(${x}, k)` : (x: string) => `loadB(k, ${x})`;
@@ -153,17 +156,7 @@ function wideSource(s: GemmSpec, split: number, kChunk: number): string {
     }`;
   };
   const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = v;' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-const M = ${s.M}u;
-const N = ${s.N}u;
-const K = ${s.K}u;
-const KCHUNK = ${kChunk}u;
-fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
-fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
-fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+  return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, 512>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
 @compute @workgroup_size(256)
@@ -215,19 +208,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * work: one thread per output row keeps all N (<= 8) sums, with B staged 256 rows of K at a time.
  */
 function thinSource(s: GemmSpec, split: number, kChunk: number): string {
-  const storeIndex = s.storeIndex ?? 'return m * N + n;';
   const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = acc[n];' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}acc[n];`;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-const M = ${s.M}u;
-const N = ${s.N}u;
-const K = ${s.K}u;
-const KCHUNK = ${kChunk}u;
-fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
-fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
-fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+  return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> Bs: array<f32, ${256 * s.N}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
