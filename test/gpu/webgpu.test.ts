@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
-import { maxAbsDiff } from '../helpers.ts';
+import { maxAbsDiff, tempDir } from '../helpers.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { train } from '../../src/train/trainer.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
+import { readMetrics } from '../../src/train/metrics.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
 import { initEngine } from '../../src/engine/index.ts';
 import { GantryError } from '../../src/errors.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
@@ -77,4 +83,24 @@ test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels 
     eager.model.dispose();
     replayed.model.dispose();
   }
+});
+
+test('WebGPU: training on the replayed step checkpoints, samples and resumes exactly', { skip: noGpu }, async () => {
+  const config = validateRunConfig({
+    family: 'dcgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8 },
+    train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 3, checkpointEvery: 2, samples: 4 },
+  }, 'test config');
+  const root = tempDir();
+  const before = tf.memory().numTensors;
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind by a WebGPU run');
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const rows = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.step, r.lossD, r.lossG]);
+  assert.deepEqual(rows('split'), rows('straight'));
+  assert.equal(rows('straight').length, 6);
+  assert.deepEqual(readdirSync(join(root, 'split', 'samples')).sort(), ['step-000000.png', 'step-000003.png', 'step-000006.png']);
+  const a = readSafetensors(join(root, 'straight', 'checkpoint.safetensors')).tensors;
+  const b = readSafetensors(join(root, 'split', 'checkpoint.safetensors')).tensors;
+  for (const k of Object.keys(a)) assert.deepEqual(a[k].data, b[k].data, `tensor ${k} differs after resume`);
 });
