@@ -63,8 +63,9 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, `stack trace for ${args.join(' ')}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
   }
-  // Without a GPU: Dawn itself prints a Vulkan warning (native code, before gantry's line), then gantry's one line.
-  const w = gantry('train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w'));
+  // Without a GPU (an ICD path that does not exist hides any Vulkan driver, even Mesa's software one):
+  // Dawn itself may print a Vulkan warning (native code, before gantry's line), then gantry's one line.
+  const w = gantryWithEnv({ VK_DRIVER_FILES: join(dir, 'no-such-icd.json') }, 'train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w'));
   assert.equal(w.code, 1, w.stderr);
   assert.match(w.stderr.trim().split('\n').pop()!, /^gantry train: --device webgpu: no WebGPU adapter found.*Use --device cpu$/);
   for (const name of ['x', 'y', 'z', 'v', 'w']) assert.equal(existsSync(join(dir, name)), false, `half-written run folder ${name}`);

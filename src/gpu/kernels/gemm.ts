@@ -28,24 +28,26 @@ export interface GemmSpec {
 const TILE = 64;
 const DEPTH = 16;
 
-/** 128x128 tiles when there are at least this many (about one per H100 SM), else 64x64. */
-export const WIDE_MIN_TILES = 120;
+/** Workgroups that fill an H100 (132 SMs, ~4 each). */
+const FULL_GRID = 512;
 
 /** Outputs at most this wide use the one-row-per-thread kernel. */
 export const THIN_MAX_N = 8;
 
 function chooseThinSplitK(M: number, K: number): number {
-  const groups = Math.ceil(M / 256);
-  if (groups >= 64 || K < 1024) return 1;
-  return Math.max(1, Math.min(Math.ceil(128 / groups), Math.floor(K / 256)));
+  const groups = Math.ceil(M / 16);
+  if (groups >= FULL_GRID || K < 1024) return 1;
+  return Math.max(1, Math.min(Math.ceil(FULL_GRID / groups), Math.floor(K / 256)));
 }
 
-/** How many K-splits keep the GPU busy when the output has few tiles. */
+/**
+ * How many K-splits give the GPU enough workgroups: with one 256-thread workgroup per SM an H100 sits
+ * mostly idle waiting on memory (measured: 12 TFLOP/s at 128 tiles), so aim for ~4 per SM.
+ */
 export function chooseSplitK(M: number, N: number, K: number): number {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
-  if (tiles >= 128 || K < 1024) return 1;
-  const wanted = Math.ceil(256 / tiles);
-  return Math.max(1, Math.min(wanted, Math.floor(K / 256)));
+  if (tiles >= FULL_GRID || K < 512) return 1;
+  return Math.max(1, Math.min(Math.ceil(FULL_GRID / tiles), Math.floor(K / 256)));
 }
 
 /** Bindings A, B, C, the sizes and the spec's gather and store functions, shared by the GEMM kernels. */
@@ -205,32 +207,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 /**
  * For outputs a few columns wide (an RGB image, one logit) a 64-wide tile would waste most of its
- * work: one thread per output row keeps all N (<= 8) sums, with B staged 256 rows of K at a time.
+ * work. Here 16 threads share one output row, each summing every 16th k for all N (<= 8) columns, so
+ * that neighbouring threads read neighbouring floats of A; the 16 partial sums then meet in workgroup
+ * memory. 16 rows per workgroup; the grid is two-dimensional for very tall outputs.
  */
-function thinSource(s: GemmSpec, split: number, kChunk: number): string {
-  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = acc[n];' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}acc[n];`;
+function thinSource(s: GemmSpec, split: number, kChunk: number, gridX: number): string {
+  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = v;' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
   return /* wgsl */ `${prelude(s, kChunk)}
-var<workgroup> Bs: array<f32, ${256 * s.N}>;
+var<workgroup> red: array<f32, ${256 * s.N}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let m = wg.x * 256u + li;
+  let row = li / 16u;
+  let lane = li % 16u;
+  let m = (wg.y * ${gridX}u + wg.x) * 16u + row;
   let kBegin = wg.z * KCHUNK;
   let kEnd = min(K, kBegin + KCHUNK);
   var acc: array<f32, ${s.N}>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += 256u) {
-    let kn = min(256u, kEnd - k0);
-    for (var i = li; i < kn * N; i += 256u) { Bs[i] = loadB(k0 + i / N, i % N); }
-    workgroupBarrier();
-    if (m < M) {
-      for (var kk = 0u; kk < kn; kk++) {
-        let a = loadA(m, k0 + kk);
-        for (var n = 0u; n < N; n++) { acc[n] += a * Bs[kk * N + n]; }
-      }
-    }
-    workgroupBarrier();
-  }
   if (m < M) {
-    for (var n = 0u; n < N; n++) { ${write} }
+    for (var k = kBegin + lane; k < kEnd; k += 16u) {
+      let a = loadA(m, k);
+      for (var n = 0u; n < N; n++) { acc[n] += a * loadB(k, n); }
+    }
+  }
+  for (var n = 0u; n < N; n++) { red[li * N + n] = acc[n]; }
+  workgroupBarrier();
+  if (lane == 0u && m < M) {
+    for (var n = 0u; n < N; n++) {
+      var v = 0.0;
+      for (var l = 0u; l < 16u; l++) { v += red[(li + l) * N + n]; }
+      ${write}
+    }
   }
 }`;
 }
@@ -256,11 +262,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
 export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number, tile?: 'thin' | 64 | 128): Dispatch[] {
-  tile ??= s.N <= THIN_MAX_N ? 'thin' : Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= WIDE_MIN_TILES ? 128 : 64;
+  tile ??= s.N <= THIN_MAX_N ? 'thin' : s.N >= 128 && Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= FULL_GRID ? 128 : 64;
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
-  const grid: [number, number, number] = thin ? [Math.ceil(s.M / 256), 1, 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
-  const source = thin ? thinSource : tile === 128 ? wideSource : gemmSource;
+  const thinGroups = Math.ceil(s.M / 16);
+  const thinX = Math.min(thinGroups, 65535);
+  const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
+  const source = (spec: GemmSpec, split: number, kChunk: number) =>
+    thin ? thinSource(spec, split, kChunk, thinX) : tile === 128 ? wideSource(spec, split, kChunk) : gemmSource(spec, split, kChunk);
   splitK ??= thin ? chooseThinSplitK(s.M, s.K) : tile === 128 ? 1 : chooseSplitK(s.M, s.N, s.K);
   if (splitK <= 1) return [ctx.dispatch(s.label, source(s, 1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
