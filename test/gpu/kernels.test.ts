@@ -4,7 +4,7 @@ import { initEngine, tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { GantryError } from '../../src/errors.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
-import { gemm } from '../../src/gpu/kernels/gemm.ts';
+import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
@@ -96,17 +96,23 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
   ctx.dispose();
 });
 
-test('WebGPU kernels: GEMM tiles, edges and K-splits', { skip: noGpu }, async () => {
+test('WebGPU kernels: GEMM tiles, edges, K-splits and both staging orders', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
   for (const [M, N, K, split, tile] of [[1, 1, 1, 1, 64], [65, 130, 17, 1, 64], [70, 3, 3000, 5, 'thin'], [33, 64, 4096, 7, 64], [300, 5, 40, 1, 'thin'],
     [130, 260, 37, 1, 128], [257, 129, 100, 3, 128], [5, 7, 9, 1, 128]] as [number, number, number, number, 'thin' | 64 | 128][]) {
     const a = randn(M * K);
     const b = randn(K * N);
-    const want = new Float64Array(M * N);
-    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += a[m * K + k] * b[k * N + n];
-    const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
-    ctx.run(gemm(ctx, { label: 'mm', M, N, K, loadA: `return A[m * ${K}u + k];`, loadB: `return B[k * ${N}u + n];`, aKFast: true, bKFast: false }, upload(ctx, a), upload(ctx, b), c, split, tile));
-    assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}, tile ${tile}`);
+    // A[m, k] and B[k, n] as matrices; stored either row-major ([M, K], [K, N]) or transposed ([K, M], [N, K]).
+    const at = (m: number, k: number, t: boolean) => (t ? a[k * M + m] : a[m * K + k]);
+    const bt = (k: number, n: number, t: boolean) => (t ? b[n * K + k] : b[k * N + n]);
+    for (const transposed of [false, true]) {
+      const want = new Float64Array(M * N);
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += at(m, k, transposed) * bt(k, n, transposed);
+      const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
+      const spec = { label: 'mm', M, N, K, a: transposed ? rowMajorByOuter(M) : rowMajorByK(K), b: transposed ? rowMajorByK(K) : rowMajorByOuter(N) };
+      ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, split, tile));
+      assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}, tile ${tile}, transposed ${transposed}`);
+    }
   }
   ctx.dispose();
 });

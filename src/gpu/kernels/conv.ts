@@ -1,5 +1,5 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
-import { gemm } from './gemm.ts';
+import { gemm, rowMajorByK, rowMajorByOuter } from './gemm.ts';
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [k, k, inC, outC] filter (tfjs's layout), square
@@ -26,34 +26,32 @@ export function outSize(g: ConvGeometry): { oh: number; ow: number } {
   return { oh: Math.floor((g.h + 2 * g.pad - g.k) / g.stride) + 1, ow: Math.floor((g.w + 2 * g.pad - g.k) / g.stride) + 1 };
 }
 
+/** The geometry as module-scope WGSL constants (all i32). */
 function constants(g: ConvGeometry): string {
   const { oh, ow } = outSize(g);
-  return `let H = ${g.h}; let W = ${g.w}; let CI = ${g.inC}u; let CO = ${g.outC}u; let KS = ${g.k}u; let S = ${g.stride}; let P = ${g.pad}; let OH = ${oh}; let OW = ${ow};`;
+  return `const H = ${g.h}; const W = ${g.w}; const CI = ${g.inC}; const CO = ${g.outC}; const KS = ${g.k}; const S = ${g.stride}; const P = ${g.pad}; const OH = ${oh}; const OW = ${ow};`;
 }
 
-/**
- * WGSL body reading x at one filter tap of one output pixel (0 in the padding): the im2col element
- * [pixel, tap], with tap = (kh, kw, ci) in `tap` and pixel = (n, oh, ow) in `pixel`. The forward pass
- * gathers it as A[m = pixel, k = tap], the filter gradient as A[m = tap, k = pixel].
- */
-function gatherInput(g: ConvGeometry, tap: 'm' | 'k', pixel: 'm' | 'k'): string {
-  return `${constants(g)}
-      let ci = ${tap} % CI; let t = ${tap} / CI; let kw = i32(t % KS); let kh = i32(t / KS);
-      let ox = i32(${pixel}) % OW; let t2 = i32(${pixel}) / OW; let oy = t2 % OH; let n = t2 / OH;
-      let iy = oy * S - P + kh; let ix = ox * S - P + kw;
+/** An output pixel (n, oy, ox) of the convolution: [x offset of its top-left tap, iy0, ix0, 0]. */
+const PIXEL = `let p = i32(i); let ox = p % OW; let t = p / OW; let oy = t % OH; let n = t / OH;
+      let iy0 = oy * S - P; let ix0 = ox * S - P;
+      return vec4<i32>(((n * H + iy0) * W + ix0) * CI, iy0, ix0, 0);`;
+/** A filter tap (kh, kw, ci), ci fastest: [x offset from the top-left tap, kh, kw, 0]. */
+const TAP = `let q = i32(k); let ci = q % CI; let t = q / CI; let kw = t % KS; let kh = t / KS;
+      return vec4<i32>((kh * W + kw) * CI + ci, kh, kw, 0);`;
+/** x at pixel + tap, 0 in the padding (symmetric in its two arguments). */
+const GATHER_X = `let iy = o.y + i.y; let ix = o.z + i.z;
       if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
-      return A[u32((n * H + iy) * W + ix) * CI + ci];`;
-}
+      return X[u32(o.x + i.x)];`;
 
-/** y = conv(x, w): x as A (gathered), w as B. */
+/** y = conv(x, w): x as A (im2col rows gathered), w as B. */
 export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region): Dispatch[] {
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
-    label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.k * g.k * g.inC,
-    // k = (kh, kw, ci), ci fastest: neighbouring k are neighbouring floats of x
-    loadA: gatherInput(g, 'k', 'm'),
-    loadB: `return B[k * ${g.outC}u + n];`,
-    aKFast: true, bKFast: false,
+    label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.k * g.k * g.inC, constants: constants(g),
+    // m = output pixel, k = (kh, kw, ci): neighbouring k are neighbouring floats of x
+    a: { outer: PIXEL, inner: TAP, load: GATHER_X, kFast: true },
+    b: rowMajorByOuter(g.outC),
   }, x, w, y);
 }
 
@@ -67,11 +65,7 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
   if (oh === 1 && ow === 1 && g.pad === 0 && g.h === g.k && g.w === g.k) {
     // A 1x1 map spread over a whole k x k image (DCGAN's z -> 4x4 layer) is a plain matrix product:
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
-    return gemm(ctx, {
-      label: `${label}.dgrad`, M: g.batch, N: g.k * g.k * g.inC, K: g.outC,
-      loadA: `return A[m * ${g.outC}u + k];`, loadB: `return B[n * ${g.outC}u + k];`,
-      aKFast: true, bKFast: true, accumulate,
-    }, dy, w, dx);
+    return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.k * g.k * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx);
   }
   const s = g.stride;
   const taps = Math.ceil(g.k / s);
@@ -81,27 +75,35 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
       const hq = Math.ceil((g.h - ph) / s);
       const wq = Math.ceil((g.w - pw) / s);
       if (hq <= 0 || wq <= 0) continue;
-      const kh0 = (((ph + g.pad) % s) + s) % s;
-      const kw0 = (((pw + g.pad) % s) + s) % s;
-      const geo = `let H = ${g.h}u; let W = ${g.w}u; let CI = ${g.inC}u; let CO = ${g.outC}u; let KS = ${g.k}u; let S = ${s}u; let P = ${g.pad}; let OH = ${oh}; let OW = ${ow}; let T = ${taps}u; let HQ = ${hq}u; let WQ = ${wq}u;`;
-      // k = (th, tw, co), co fastest; m = (n, iy/s, ix/s) of this parity class
-      const tap = `let co = k % CO; let t = k / CO; let tw = t % T; let th = t / T; let kh = ${kh0}u + S * th; let kw = ${kw0}u + S * tw;`;
+      // Taps kh = kh0 + s * th reach input row iy = yq * s + ph from output row oy = yq + dy0 - th.
+      const kh0 = (ph + g.pad) % s;
+      const kw0 = (pw + g.pad) % s;
+      const geo = `${constants(g)} const T = ${taps}; const HQ = ${hq}; const WQ = ${wq}; const PH = ${ph}; const PW = ${pw};
+const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ph + g.pad - kh0) / s}; const DX0 = ${(pw + g.pad - kw0) / s};`;
+      // k = (th, tw, co), co fastest; m = (n, yq, xq) of this parity class
+      const tap = 'let q = i32(k); let co = q % CO; let t = q / CO; let tw = t % T; let th = t / T; let kh = KH0 + S * th; let kw = KW0 + S * tw;';
       out.push(...gemm(ctx, {
-        label: `${label}.dgrad${ph}${pw}`, M: g.batch * hq * wq, N: g.inC, K: taps * taps * g.outC,
-        loadA: `${geo} ${tap}
-          if (kh >= KS || kw >= KS) { return 0.0; }
-          let xq = m % WQ; let t2 = m / WQ; let yq = t2 % HQ; let n = t2 / HQ;
-          let iy = i32(yq * S + ${ph}u); let ix = i32(xq * S + ${pw}u);
-          let oy = (iy + P - i32(kh)) / i32(S); let ox = (ix + P - i32(kw)) / i32(S);
-          if (iy + P - i32(kh) < 0 || ix + P - i32(kw) < 0 || oy >= OH || ox >= OW) { return 0.0; }
-          return A[u32((i32(n) * OH + oy) * OW + ox) * CO + co];`,
-        loadB: `${geo} ${tap}
-          if (kh >= KS || kw >= KS) { return 0.0; }
-          return B[((kh * KS + kw) * CI + n) * CO + co];`,
-        storeIndex: `${geo}
-          let xq = m % WQ; let t2 = m / WQ; let yq = t2 % HQ; let b = t2 / HQ;
-          return ((b * H + yq * S + ${ph}u) * W + xq * S + ${pw}u) * CI + n;`,
-        aKFast: true, bKFast: true, accumulate,
+        label: `${label}.dgrad${ph}${pw}`, M: g.batch * hq * wq, N: g.inC, K: taps * taps * g.outC, constants: geo,
+        a: {
+          outer: `let p = i32(i); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let n = t / HQ;
+            let oy0 = yq + DY0; let ox0 = xq + DX0;
+            return vec4<i32>(((n * OH + oy0) * OW + ox0) * CO, oy0, ox0, 0);`,
+          // a tap past the kernel's edge pushes ox out of range, so it reads as 0
+          inner: `${tap} return vec4<i32>((-th * OW - tw) * CO + co, -th, select(-(1 << 20), -tw, kh < KS && kw < KS), 0);`,
+          load: `let oy = o.y + i.y; let ox = o.z + i.z;
+            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) { return 0.0; }
+            return X[u32(o.x + i.x)];`,
+          kFast: true,
+        },
+        b: {
+          outer: 'return vec4<i32>(i32(i) * CO, 0, 0, 0);',
+          inner: `${tap} return vec4<i32>((kh * KS + kw) * CI * CO + co, select(0, 1, kh < KS && kw < KS), 0, 0);`,
+          load: 'if (i.y == 0) { return 0.0; } return X[u32(o.x + i.x)];',
+          kFast: true,
+        },
+        storeIndex: `let p = i32(m); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let b = t / HQ;
+          return u32(((b * H + yq * S + PH) * W + xq * S + PW) * CI) + n;`,
+        accumulate,
       }, dy, w, dx));
     }
   }
@@ -112,10 +114,10 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
 export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false): Dispatch[] {
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
-    label: `${label}.wgrad`, M: g.k * g.k * g.inC, N: g.outC, K: g.batch * oh * ow,
-    // m = (kh, kw, ci), k = (n, oh, ow)
-    loadA: gatherInput(g, 'm', 'k'),
-    loadB: `return B[k * ${g.outC}u + n];`,
-    aKFast: false, bKFast: false, accumulate,
+    label: `${label}.wgrad`, M: g.k * g.k * g.inC, N: g.outC, K: g.batch * oh * ow, constants: constants(g),
+    // m = tap (kh, kw, ci), k = output pixel: the forward's im2col, transposed
+    a: { outer: TAP.replace('i32(k)', 'i32(i)'), inner: PIXEL.replace('i32(i)', 'i32(k)'), load: GATHER_X, kFast: false },
+    b: rowMajorByOuter(g.outC),
+    accumulate,
   }, x, dy, dw);
 }

@@ -3,26 +3,50 @@ import { elementwiseGrid, type Dispatch, type GpuContext, type Region } from '..
 /**
  * A tiled GEMM C[M,N] (+)= A[M,K] B[K,N] whose operands are gathered by WGSL functions, so that one
  * kernel serves as an implicit-GEMM convolution (forward, input gradient and filter gradient) without
- * materialising im2col. 64x64 output tiles, 16-deep K slices staged in workgroup memory (8 KiB),
- * 256 threads with a 4x4 block of outputs each. Long K with few tiles (filter gradients) is split
- * across workgroups (grid z); a second dispatch sums the partial products.
+ * materialising im2col. Kernels: 64x64 tiles with 4x4 outputs per thread; 128x128 tiles with 8x8 for
+ * large outputs; one row per 16 threads for outputs a few columns wide. K is staged 16 deep in
+ * workgroup memory; long K with few tiles is split across workgroups (grid z) and summed after.
+ *
+ * An operand's address splits into a part that depends only on its outer index (A's row m, B's column
+ * n) and a part that depends only on k, e.g. im2col: pixel base + tap offset. Each thread works out
+ * the outer parts of the rows it stages once, before the K loop; inside it only the k parts, which
+ * threads staging the same k share. (Decoding (n, oy, ox, kh, kw, ci) for every element made integer
+ * arithmetic, not multiply-adds, the bound of the first version: ~12 TFLOP/s on an H100.)
  */
+export interface Operand {
+  /** WGSL body of fn xOuter(i: u32) -> vec4<i32>: what the row m (of A) or column n (of B) contributes. */
+  outer: string;
+  /** WGSL body of fn xInner(k: u32) -> vec4<i32>: what k contributes. */
+  inner: string;
+  /** WGSL body of fn xLoad(o: vec4<i32>, i: vec4<i32>) -> f32, reading binding A (or B); 0 in padding. */
+  load: string;
+  /** Whether neighbouring threads should walk k (rather than the outer index) when staging tiles. */
+  kFast: boolean;
+}
+
 export interface GemmSpec {
   label: string;
   M: number;
   N: number;
   K: number;
-  /** WGSL body of fn loadA(m: u32, k: u32) -> f32, reading binding `A` (called with m < M, k < K). */
-  loadA: string;
-  /** WGSL body of fn loadB(k: u32, n: u32) -> f32, reading binding `B`. */
-  loadB: string;
+  a: Operand;
+  b: Operand;
+  /** Module-scope WGSL (constants) the operand and store functions use. */
+  constants?: string;
   /** WGSL body of fn storeIndex(m: u32, n: u32) -> u32: where C[m, n] lives in the output. */
   storeIndex?: string;
-  /** Whether neighbouring threads should walk k (rather than m, or n) when staging A (B) tiles. */
-  aKFast: boolean;
-  bKFast: boolean;
   /** Add to the output instead of overwriting it (gradients summed over two passes). */
   accumulate?: boolean;
+}
+
+/** A stored row-major [rows, K] as the operand walking rows (A), or B stored transposed as [N, K]. */
+export function rowMajorByK(K: number): Operand {
+  return { outer: `return vec4<i32>(i32(i * ${K}u), 0, 0, 0);`, inner: 'return vec4<i32>(i32(k), 0, 0, 0);', load: 'return X[u32(o.x + i.x)];', kFast: true };
+}
+
+/** B stored row-major [K, N] (or A stored [K, M]). */
+export function rowMajorByOuter(outerSize: number): Operand {
+  return { outer: 'return vec4<i32>(i32(i), 0, 0, 0);', inner: `return vec4<i32>(i32(k * ${outerSize}u), 0, 0, 0);`, load: 'return X[u32(o.x + i.x)];', kFast: false };
 }
 
 const TILE = 64;
@@ -31,7 +55,7 @@ const DEPTH = 16;
 /** Workgroups that fill an H100 (132 SMs, ~4 each). */
 const FULL_GRID = 512;
 
-/** Outputs at most this wide use the one-row-per-thread kernel. */
+/** Outputs at most this wide use the one-row-per-16-threads kernel. */
 export const THIN_MAX_N = 8;
 
 function chooseThinSplitK(M: number, K: number): number {
@@ -42,12 +66,19 @@ function chooseThinSplitK(M: number, K: number): number {
 
 /**
  * How many K-splits give the GPU enough workgroups: with one 256-thread workgroup per SM an H100 sits
- * mostly idle waiting on memory (measured: 12 TFLOP/s at 128 tiles), so aim for ~4 per SM.
+ * mostly idle waiting on memory, so aim for ~4 per SM.
  */
 export function chooseSplitK(M: number, N: number, K: number): number {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
   if (tiles >= FULL_GRID || K < 512) return 1;
   return Math.max(1, Math.min(Math.ceil(FULL_GRID / tiles), Math.floor(K / 256)));
+}
+
+function operandFunctions(name: 'a' | 'b', o: Operand): string {
+  const X = name === 'a' ? 'A' : 'B';
+  return `fn ${name}Outer(i: u32) -> vec4<i32> { ${o.outer} }
+fn ${name}Inner(k: u32) -> vec4<i32> { ${o.inner} }
+fn ${name}Load(o: vec4<i32>, i: vec4<i32>) -> f32 { ${o.load.replaceAll('X[', `${X}[`)} }`;
 }
 
 /** Bindings A, B, C, the sizes and the spec's gather and store functions, shared by the GEMM kernels. */
@@ -60,17 +91,60 @@ const M = ${s.M}u;
 const N = ${s.N}u;
 const K = ${s.K}u;
 const KCHUNK = ${kChunk}u;
-fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
-fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
+${s.constants ?? ''}
+${operandFunctions('a', s.a)}
+${operandFunctions('b', s.b)}
 fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`;
 }
 
+function writeC(s: GemmSpec, split: number, value: string): string {
+  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}${value};`;
+}
+
+/**
+ * Staging of one operand's 16 x 64 slice into workgroup memory Xf[kk * 64 + e] (e along the outer
+ * index), 4 elements per thread. Returns [code before the K loop, code inside it].
+ */
+function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [string, string] {
+  const f = x === 'a' ? 'Af' : 'Bf';
+  if (kFast) {
+    // thread: one k (li % 16) at 4 outer indices li / 16 + 16 i
+    return [
+      `var ${x}o: array<vec4<i32>, 4>;
+  for (var i = 0u; i < 4u; i++) { ${x}o[i] = ${x}Outer(min(${base} + li / 16u + 16u * i, ${limit} - 1u)); }`,
+      `{
+      let kk = li % 16u;
+      let k = k0 + kk;
+      var ki = vec4<i32>(0);
+      if (k < kEnd) { ki = ${x}Inner(k); }
+      for (var i = 0u; i < 4u; i++) {
+        let e = li / 16u + 16u * i;
+        var v = 0.0;
+        if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
+        ${f}[kk * 64u + e] = v;
+      }
+    }`,
+    ];
+  }
+  // thread: one outer index (li % 64) at 4 k (li / 64 + 4 i)
+  return [
+    `let ${x}o = ${x}Outer(min(${base} + li % 64u, ${limit} - 1u));`,
+    `{
+      let e = li % 64u;
+      for (var i = 0u; i < 4u; i++) {
+        let kk = li / 64u + 4u * i;
+        let k = k0 + kk;
+        var v = 0.0;
+        if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
+        ${f}[kk * 64u + e] = v;
+      }
+    }`,
+  ];
+}
+
 function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
-  const aLoad = s.aKFast ? 'let kk = idx % 16u; let mm = idx / 16u;' : 'let mm = idx % 64u; let kk = idx / 64u;';
-  const bLoad = s.bKFast ? 'let kk = idx % 16u; let nn = idx / 16u;' : 'let nn = idx % 64u; let kk = idx / 64u;';
-  const write = split > 1
-    ? 'C[wg.z * M * N + m * N + n] = v;'
-    : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+  const [aPre, aStage] = stage64('a', s.a.kFast, 'm0', 'M');
+  const [bPre, bStage] = stage64('b', s.b.kFast, 'n0', 'N');
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
@@ -84,27 +158,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let kEnd = min(K, kBegin + KCHUNK);
   let tx = li % 16u;
   let ty = li / 16u;
+  ${aPre}
+  ${bPre}
   var acc: array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    for (var i = 0u; i < 4u; i++) {
-      let idx = li + i * 256u;
-      {
-        ${aLoad}
-        let m = m0 + mm;
-        let k = k0 + kk;
-        var a = 0.0;
-        if (m < M && k < kEnd) { a = loadA(m, k); }
-        Af[kk * 64u + mm] = a;
-      }
-      {
-        ${bLoad}
-        let n = n0 + nn;
-        let k = k0 + kk;
-        var b = 0.0;
-        if (n < N && k < kEnd) { b = loadB(k, n); }
-        Bf[kk * 64u + nn] = b;
-      }
-    }
+    ${aStage}
+    ${bStage}
     workgroupBarrier();
     // Repack as vec4 rows so the inner loop reads 2 vectors per 16 multiply-adds.
     As[li] = vec4<f32>(Af[li * 4u], Af[li * 4u + 1u], Af[li * 4u + 2u], Af[li * 4u + 3u]);
@@ -126,11 +185,58 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + tx * 4u + j;
       if (n >= N) { continue; }
-      let v = acc[i][j];
-      ${write}
+      ${writeC(s, split, 'acc[i][j]')}
     }
   }
 }`;
+}
+
+/**
+ * Staging for the 128-wide tiles: each thread fills two vec4s Xs[kk * 32 + q] (4 neighbouring outer
+ * indices 4q..4q+3 at one k). Returns [code before the K loop, code inside it].
+ */
+function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [string, string] {
+  const s = x === 'a' ? 'As' : 'Bs';
+  const load = (o: string, ki: string, j: number) => `if (${base} + 4u * q + ${j}u < ${limit}) { v[${j}] = ${x}Load(${o}, ${ki}); }`;
+  if (kFast) {
+    // thread: k = li % 16, outer 4q..4q+3 for q = li / 16 + 16 p, p = 0, 1
+    return [
+      `var ${x}o: array<vec4<i32>, 8>;
+  for (var p = 0u; p < 2u; p++) { for (var j = 0u; j < 4u; j++) { ${x}o[p * 4u + j] = ${x}Outer(min(${base} + 4u * (li / 16u + 16u * p) + j, ${limit} - 1u)); } }`,
+      `{
+      let kk = li % 16u;
+      let k = k0 + kk;
+      var ki = vec4<i32>(0);
+      if (k < kEnd) { ki = ${x}Inner(k); }
+      for (var p = 0u; p < 2u; p++) {
+        let q = li / 16u + 16u * p;
+        var v = vec4<f32>(0.0);
+        if (k < kEnd) {
+          ${[0, 1, 2, 3].map((j) => load(`${x}o[p * 4u + ${j}u]`, 'ki', j)).join('\n          ')}
+        }
+        ${s}[kk * 32u + q] = v;
+      }
+    }`,
+    ];
+  }
+  // thread: outer 4q..4q+3 for q = li % 32, k = li / 32 + 8 p, p = 0, 1
+  return [
+    `var ${x}o: array<vec4<i32>, 4>;
+  for (var j = 0u; j < 4u; j++) { ${x}o[j] = ${x}Outer(min(${base} + 4u * (li % 32u) + j, ${limit} - 1u)); }`,
+    `{
+      let q = li % 32u;
+      for (var p = 0u; p < 2u; p++) {
+        let kk = li / 32u + 8u * p;
+        let k = k0 + kk;
+        var v = vec4<f32>(0.0);
+        if (k < kEnd) {
+          let ki = ${x}Inner(k);
+          ${[0, 1, 2, 3].map((j) => load(`${x}o[${j}]`, 'ki', j)).join('\n          ')}
+        }
+        ${s}[kk * 32u + q] = v;
+      }
+    }`,
+  ];
 }
 
 /**
@@ -139,25 +245,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * memory read per 64 multiply-adds instead of per 16. Worth it only with enough tiles to fill the GPU.
  */
 function wideSource(s: GemmSpec, split: number, kChunk: number): string {
-  // Each thread stages two vec4s of A (4 neighbouring m at one k) and two of B.
-  const stage = (name: 'A' | 'B', kFast: boolean, dim: 'm' | 'n', base: string, bound: string) => {
-    const load = name === 'A' ? (x: string) => `loadA(${x}, k)` : (x: string) => `loadB(k, ${x})`;
-    const head = kFast ? 'let kk = li % 16u; let q = li / 16u + 16u * p;' : 'let q = li % 32u; let kk = li / 32u + 8u * p;';
-    return `for (var p = 0u; p < 2u; p++) {
-      ${head}
-      let k = k0 + kk;
-      let ${dim} = ${base} + 4u * q;
-      var v = vec4<f32>(0.0);
-      if (k < kEnd) {
-        if (${dim} < ${bound}) { v.x = ${load(dim)}; }
-        if (${dim} + 1u < ${bound}) { v.y = ${load(`${dim} + 1u`)}; }
-        if (${dim} + 2u < ${bound}) { v.z = ${load(`${dim} + 2u`)}; }
-        if (${dim} + 3u < ${bound}) { v.w = ${load(`${dim} + 3u`)}; }
-      }
-      ${name}s[kk * 32u + q] = v;
-    }`;
-  };
-  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = v;' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
+  const [aPre, aStage] = stage128('a', s.a.kFast, 'm0', 'M');
+  const [bPre, bStage] = stage128('b', s.b.kFast, 'n0', 'N');
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, 512>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
@@ -169,10 +258,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let kEnd = min(K, kBegin + KCHUNK);
   let tx = li % 16u;
   let ty = li / 16u;
+  ${aPre}
+  ${bPre}
   var acc: array<vec4<f32>, 16>;
   for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    ${stage('A', s.aKFast, 'm', 'm0', 'M')}
-    ${stage('B', s.bKFast, 'n', 'n0', 'N')}
+    ${aStage}
+    ${bStage}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
       let a0 = As[kk * 32u + ty];
@@ -197,8 +288,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + h * 64u + tx * 4u + j;
         if (n >= N) { continue; }
-        let v = acc[r * 2u + h][j];
-        ${write}
+        ${writeC(s, split, 'acc[r * 2u + h][j]')}
       }
     }
   }
@@ -212,7 +302,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * memory. 16 rows per workgroup; the grid is two-dimensional for very tall outputs.
  */
 function thinSource(s: GemmSpec, split: number, kChunk: number, gridX: number): string {
-  const write = split > 1 ? 'C[wg.z * M * N + m * N + n] = v;' : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;`;
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> red: array<f32, ${256 * s.N}>;
 @compute @workgroup_size(256)
@@ -222,11 +311,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let m = (wg.y * ${gridX}u + wg.x) * 16u + row;
   let kBegin = wg.z * KCHUNK;
   let kEnd = min(K, kBegin + KCHUNK);
+  let ao = aOuter(min(m, M - 1u));
+  var bo: array<vec4<i32>, ${s.N}>;
+  for (var n = 0u; n < N; n++) { bo[n] = bOuter(n); }
   var acc: array<f32, ${s.N}>;
   if (m < M) {
     for (var k = kBegin + lane; k < kEnd; k += 16u) {
-      let a = loadA(m, k);
-      for (var n = 0u; n < N; n++) { acc[n] += a * loadB(k, n); }
+      let a = aLoad(ao, aInner(k));
+      let bi = bInner(k);
+      for (var n = 0u; n < N; n++) { acc[n] += a * bLoad(bo[n], bi); }
     }
   }
   for (var n = 0u; n < N; n++) { red[li * N + n] = acc[n]; }
@@ -235,25 +328,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var n = 0u; n < N; n++) {
       var v = 0.0;
       for (var l = 0u; l < 16u; l++) { v += red[(li + l) * N + n]; }
-      ${write}
+      ${writeC(s, split, 'v')}
     }
   }
 }`;
 }
 
 function reduceSource(s: GemmSpec, split: number, stride: number): string {
-  const storeIndex = s.storeIndex ?? 'return m * N + n;';
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 const M = ${s.M}u;
 const N = ${s.N}u;
-fn storeIndex(m: u32, n: u32) -> u32 { ${storeIndex} }
+${s.constants ?? ''}
+fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = gid.x; i < M * N; i += ${stride}u) {
     var v = 0.0;
-    for (var s = 0u; s < ${split}u; s++) { v += P[s * M * N + i]; }
+    for (var s = 0u; s < ${split}u; s++) { v += Part[s * M * N + i]; }
     let o = storeIndex(i / N, i % N);
     C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;
   }
@@ -268,16 +361,16 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const thinGroups = Math.ceil(s.M / 16);
   const thinX = Math.min(thinGroups, 65535);
   const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
-  const source = (spec: GemmSpec, split: number, kChunk: number) =>
-    thin ? thinSource(spec, split, kChunk, thinX) : tile === 128 ? wideSource(spec, split, kChunk) : gemmSource(spec, split, kChunk);
+  const source = (split: number, kChunk: number) =>
+    thin ? thinSource(s, split, kChunk, thinX) : tile === 128 ? wideSource(s, split, kChunk) : gemmSource(s, split, kChunk);
   splitK ??= thin ? chooseThinSplitK(s.M, s.K) : tile === 128 ? 1 : chooseSplitK(s.M, s.N, s.K);
-  if (splitK <= 1) return [ctx.dispatch(s.label, source(s, 1, s.K), [a, b, c], grid)];
+  if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
   const partial = ctx.region(ctx.buffer(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
-    ctx.dispatch(`${s.label}.splitk`, source(s, split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
+    ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
     ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride), [partial, c], g.workgroups),
   ];
 }
