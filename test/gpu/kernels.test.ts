@@ -68,7 +68,8 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     { batch: 2, h: 4, w: 4, inC: 6, outC: 7, k: 4, stride: 1, pad: 0 }, // DCGAN's first G / last D layer
     { batch: 8, h: 16, w: 16, inC: 4, outC: 3, k: 3, stride: 1, pad: 1 }, // K = 2048: split-K, thin N
     { batch: 1, h: 4, w: 4, inC: 70, outC: 1, k: 4, stride: 1, pad: 0 }, // one logit
-    { batch: 16, h: 32, w: 32, inC: 8, outC: 128, k: 3, stride: 1, pad: 1 }, // forward on 128x128 tiles
+    { batch: 16, h: 32, w: 32, inC: 8, outC: 128, k: 3, stride: 1, pad: 1 }, // many 64x64 tiles
+    { batch: 2, h: 8, w: 8, inC: 64, outC: 128, k: 3, stride: 1, pad: 1 }, // forward on a 128x128 tile, K split in 2
   ];
   for (let i = 0; i < 4; i++) {
     const k = randInt(1, 5);

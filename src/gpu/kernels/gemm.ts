@@ -68,8 +68,8 @@ function chooseThinSplitK(M: number, K: number): number {
  * How many K-splits give the GPU enough workgroups: with one 256-thread workgroup per SM an H100 sits
  * mostly idle waiting on memory, so aim for ~4 per SM.
  */
-export function chooseSplitK(M: number, N: number, K: number): number {
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+export function chooseSplitK(M: number, N: number, K: number, side = TILE): number {
+  const tiles = Math.ceil(M / side) * Math.ceil(N / side);
   if (tiles >= FULL_GRID || K < 512) return 1;
   return Math.max(1, Math.min(Math.ceil(FULL_GRID / tiles), Math.floor(K / 256)));
 }
@@ -102,11 +102,12 @@ function writeC(s: GemmSpec, split: number, value: string): string {
 }
 
 /**
- * Staging of one operand's 16 x 64 slice into workgroup memory Xf[kk * 64 + e] (e along the outer
- * index), 4 elements per thread. Returns [code before the K loop, code inside it].
+ * Staging of one operand's 16 x 64 slice into workgroup memory, element (kk, e) (e along the outer
+ * index) at component e % 4 of Xs[kk * 16 + e / 4], 4 elements per thread. Returns [code before the
+ * K loop, code inside it].
  */
 function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [string, string] {
-  const f = x === 'a' ? 'Af' : 'Bf';
+  const f = x === 'a' ? 'As' : 'Bs';
   if (kFast) {
     // thread: one k (li % 16) at 4 outer indices li / 16 + 16 i
     return [
@@ -121,7 +122,7 @@ function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [st
         let e = li / 16u + 16u * i;
         var v = 0.0;
         if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
-        ${f}[kk * 64u + e] = v;
+        ${f}[kk * 16u + e / 4u][e % 4u] = v;
       }
     }`,
     ];
@@ -136,7 +137,7 @@ function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [st
         let k = k0 + kk;
         var v = 0.0;
         if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
-        ${f}[kk * 64u + e] = v;
+        ${f}[kk * 16u + e / 4u][e % 4u] = v;
       }
     }`,
   ];
@@ -148,8 +149,6 @@ function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
-var<workgroup> Af: array<f32, ${DEPTH * TILE}>;
-var<workgroup> Bf: array<f32, ${DEPTH * TILE}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * 64u;
@@ -165,10 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     ${aStage}
     ${bStage}
     workgroupBarrier();
-    // Repack as vec4 rows so the inner loop reads 2 vectors per 16 multiply-adds.
-    As[li] = vec4<f32>(Af[li * 4u], Af[li * 4u + 1u], Af[li * 4u + 2u], Af[li * 4u + 3u]);
-    Bs[li] = vec4<f32>(Bf[li * 4u], Bf[li * 4u + 1u], Bf[li * 4u + 2u], Bf[li * 4u + 3u]);
-    workgroupBarrier();
+    // 2 vector reads per 16 multiply-adds
     for (var kk = 0u; kk < 16u; kk++) {
       let a = As[kk * 16u + ty];
       let b = Bs[kk * 16u + tx];
@@ -355,7 +351,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
 export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number, tile?: 'thin' | 64 | 128): Dispatch[] {
-  tile ??= s.N <= THIN_MAX_N ? 'thin' : s.N >= 128 && Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= FULL_GRID ? 128 : 64;
+  tile ??= s.N <= THIN_MAX_N ? 'thin' : s.N >= 128 && s.M >= 128 && (Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= FULL_GRID || s.K >= 512) ? 128 : 64;
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
   const thinGroups = Math.ceil(s.M / 16);
@@ -363,7 +359,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
   const source = (split: number, kChunk: number) =>
     thin ? thinSource(s, split, kChunk, thinX) : tile === 128 ? wideSource(s, split, kChunk) : gemmSource(s, split, kChunk);
-  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : tile === 128 ? 1 : chooseSplitK(s.M, s.N, s.K);
+  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K, side);
   if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
