@@ -102,50 +102,56 @@ function writeC(s: GemmSpec, split: number, value: string): string {
 }
 
 /**
- * Staging of one operand's 16 x 64 slice into workgroup memory, element (kk, e) (e along the outer
- * index) at component e % 4 of Xs[kk * 16 + e / 4], 4 elements per thread. Returns [code before the
- * K loop, code inside it].
+ * How one operand's 16-deep slice reaches workgroup memory: `load(kb)` reads the slice starting at kb
+ * into registers, `store` writes them to the tile. The K loop stores slice i, then issues the loads of
+ * slice i + 1 before computing on slice i, so global memory latency hides behind the multiply-adds.
  */
-function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [string, string] {
-  const f = x === 'a' ? 'As' : 'Bs';
+interface Staging {
+  /** Before the K loop: outer parts of the operand's addresses, and the registers. */
+  pre: string;
+  load: (kb: string) => string;
+  store: string;
+}
+
+/** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * 16 + e / 4]; 4 elements per thread. */
+function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
+  const tile = x === 'a' ? 'As' : 'Bs';
   if (kFast) {
     // thread: one k (li % 16) at 4 outer indices li / 16 + 16 i
-    return [
-      `var ${x}o: array<vec4<i32>, 4>;
-  for (var i = 0u; i < 4u; i++) { ${x}o[i] = ${x}Outer(min(${base} + li / 16u + 16u * i, ${limit} - 1u)); }`,
-      `{
-      let kk = li % 16u;
-      let k = k0 + kk;
+    return {
+      pre: `var ${x}o: array<vec4<i32>, 4>;
+  for (var i = 0u; i < 4u; i++) { ${x}o[i] = ${x}Outer(min(${base} + li / 16u + 16u * i, ${limit} - 1u)); }
+  var ${x}r: array<f32, 4>;`,
+      load: (kb) => `{
+      let k = ${kb} + li % 16u;
       var ki = vec4<i32>(0);
       if (k < kEnd) { ki = ${x}Inner(k); }
       for (var i = 0u; i < 4u; i++) {
-        let e = li / 16u + 16u * i;
         var v = 0.0;
-        if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
-        ${f}[kk * 16u + e / 4u][e % 4u] = v;
+        if (${base} + li / 16u + 16u * i < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
+        ${x}r[i] = v;
       }
     }`,
-    ];
+      store: `for (var i = 0u; i < 4u; i++) { let e = li / 16u + 16u * i; ${tile}[(li % 16u) * 16u + e / 4u][e % 4u] = ${x}r[i]; }`,
+    };
   }
   // thread: one outer index (li % 64) at 4 k (li / 64 + 4 i)
-  return [
-    `let ${x}o = ${x}Outer(min(${base} + li % 64u, ${limit} - 1u));`,
-    `{
-      let e = li % 64u;
-      for (var i = 0u; i < 4u; i++) {
-        let kk = li / 64u + 4u * i;
-        let k = k0 + kk;
-        var v = 0.0;
-        if (${base} + e < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
-        ${f}[kk * 16u + e / 4u][e % 4u] = v;
-      }
+  return {
+    pre: `let ${x}o = ${x}Outer(min(${base} + li % 64u, ${limit} - 1u));
+  var ${x}r: array<f32, 4>;`,
+    load: (kb) => `for (var i = 0u; i < 4u; i++) {
+      let k = ${kb} + li / 64u + 4u * i;
+      var v = 0.0;
+      if (${base} + li % 64u < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
+      ${x}r[i] = v;
     }`,
-  ];
+    store: `for (var i = 0u; i < 4u; i++) { let e = li % 64u; ${tile}[(li / 64u + 4u * i) * 16u + e / 4u][e % 4u] = ${x}r[i]; }`,
+  };
 }
 
 function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
-  const [aPre, aStage] = stage64('a', s.a.kFast, 'm0', 'M');
-  const [bPre, bStage] = stage64('b', s.b.kFast, 'n0', 'N');
+  const a = stage64('a', s.a.kFast, 'm0', 'M');
+  const b = stage64('b', s.b.kFast, 'n0', 'N');
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
@@ -157,13 +163,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let kEnd = min(K, kBegin + KCHUNK);
   let tx = li % 16u;
   let ty = li / 16u;
-  ${aPre}
-  ${bPre}
+  ${a.pre}
+  ${b.pre}
+  ${a.load('kBegin')}
+  ${b.load('kBegin')}
   var acc: array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    ${aStage}
-    ${bStage}
+    ${a.store}
+    ${b.store}
     workgroupBarrier();
+    ${a.load('k0 + 16u')}
+    ${b.load('k0 + 16u')}
     // 2 vector reads per 16 multiply-adds
     for (var kk = 0u; kk < 16u; kk++) {
       let a = As[kk * 16u + ty];
@@ -187,52 +197,51 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`;
 }
 
-/**
- * Staging for the 128-wide tiles: each thread fills two vec4s Xs[kk * 32 + q] (4 neighbouring outer
- * indices 4q..4q+3 at one k). Returns [code before the K loop, code inside it].
- */
-function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [string, string] {
-  const s = x === 'a' ? 'As' : 'Bs';
-  const load = (o: string, ki: string, j: number) => `if (${base} + 4u * q + ${j}u < ${limit}) { v[${j}] = ${x}Load(${o}, ${ki}); }`;
+/** 128-wide tiles: each thread fills two vec4s Xs[kk * 32 + q] (outer indices 4q..4q+3 at one k). */
+function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
+  const tile = x === 'a' ? 'As' : 'Bs';
+  const four = (o: (j: number) => string) => [0, 1, 2, 3].map((j) => `if (${base} + 4u * q + ${j}u < ${limit}) { v[${j}] = ${x}Load(${o(j)}, ki); }`).join('\n          ');
   if (kFast) {
     // thread: k = li % 16, outer 4q..4q+3 for q = li / 16 + 16 p, p = 0, 1
-    return [
-      `var ${x}o: array<vec4<i32>, 8>;
-  for (var p = 0u; p < 2u; p++) { for (var j = 0u; j < 4u; j++) { ${x}o[p * 4u + j] = ${x}Outer(min(${base} + 4u * (li / 16u + 16u * p) + j, ${limit} - 1u)); } }`,
-      `{
-      let kk = li % 16u;
-      let k = k0 + kk;
+    return {
+      pre: `var ${x}o: array<vec4<i32>, 8>;
+  for (var p = 0u; p < 2u; p++) { for (var j = 0u; j < 4u; j++) { ${x}o[p * 4u + j] = ${x}Outer(min(${base} + 4u * (li / 16u + 16u * p) + j, ${limit} - 1u)); } }
+  var ${x}r: array<vec4<f32>, 2>;`,
+      load: (kb) => `{
+      let k = ${kb} + li % 16u;
       var ki = vec4<i32>(0);
       if (k < kEnd) { ki = ${x}Inner(k); }
       for (var p = 0u; p < 2u; p++) {
         let q = li / 16u + 16u * p;
         var v = vec4<f32>(0.0);
         if (k < kEnd) {
-          ${[0, 1, 2, 3].map((j) => load(`${x}o[p * 4u + ${j}u]`, 'ki', j)).join('\n          ')}
+          ${four((j) => `${x}o[p * 4u + ${j}u]`)}
         }
-        ${s}[kk * 32u + q] = v;
+        ${x}r[p] = v;
       }
     }`,
-    ];
+      store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li % 16u) * 32u + li / 16u + 16u * p] = ${x}r[p]; }`,
+    };
   }
   // thread: outer 4q..4q+3 for q = li % 32, k = li / 32 + 8 p, p = 0, 1
-  return [
-    `var ${x}o: array<vec4<i32>, 4>;
-  for (var j = 0u; j < 4u; j++) { ${x}o[j] = ${x}Outer(min(${base} + 4u * (li % 32u) + j, ${limit} - 1u)); }`,
-    `{
+  return {
+    pre: `var ${x}o: array<vec4<i32>, 4>;
+  for (var j = 0u; j < 4u; j++) { ${x}o[j] = ${x}Outer(min(${base} + 4u * (li % 32u) + j, ${limit} - 1u)); }
+  var ${x}r: array<vec4<f32>, 2>;`,
+    load: (kb) => `{
       let q = li % 32u;
       for (var p = 0u; p < 2u; p++) {
-        let kk = li / 32u + 8u * p;
-        let k = k0 + kk;
+        let k = ${kb} + li / 32u + 8u * p;
         var v = vec4<f32>(0.0);
         if (k < kEnd) {
           let ki = ${x}Inner(k);
-          ${[0, 1, 2, 3].map((j) => load(`${x}o[${j}]`, 'ki', j)).join('\n          ')}
+          ${four((j) => `${x}o[${j}]`)}
         }
-        ${s}[kk * 32u + q] = v;
+        ${x}r[p] = v;
       }
     }`,
-  ];
+    store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li / 32u + 8u * p) * 32u + li % 32u] = ${x}r[p]; }`,
+  };
 }
 
 /**
@@ -241,8 +250,8 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): [s
  * memory read per 64 multiply-adds instead of per 16. Worth it only with enough tiles to fill the GPU.
  */
 function wideSource(s: GemmSpec, split: number, kChunk: number): string {
-  const [aPre, aStage] = stage128('a', s.a.kFast, 'm0', 'M');
-  const [bPre, bStage] = stage128('b', s.b.kFast, 'n0', 'N');
+  const a = stage128('a', s.a.kFast, 'm0', 'M');
+  const b = stage128('b', s.b.kFast, 'n0', 'N');
   return /* wgsl */ `${prelude(s, kChunk)}
 var<workgroup> As: array<vec4<f32>, 512>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
@@ -254,13 +263,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let kEnd = min(K, kBegin + KCHUNK);
   let tx = li % 16u;
   let ty = li / 16u;
-  ${aPre}
-  ${bPre}
+  ${a.pre}
+  ${b.pre}
+  ${a.load('kBegin')}
+  ${b.load('kBegin')}
   var acc: array<vec4<f32>, 16>;
   for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    ${aStage}
-    ${bStage}
+    ${a.store}
+    ${b.store}
     workgroupBarrier();
+    ${a.load('k0 + 16u')}
+    ${b.load('k0 + 16u')}
     for (var kk = 0u; kk < 16u; kk++) {
       let a0 = As[kk * 32u + ty];
       let a1 = As[kk * 32u + 16u + ty];
