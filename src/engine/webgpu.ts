@@ -26,5 +26,10 @@ export async function startWebGpu(): Promise<string> {
   const ok = await tf.setBackend('webgpu');
   if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError('--device webgpu: tfjs could not start its WebGPU backend on this adapter; use --device cpu');
   await tf.ready();
-  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+  // The limits gantry's kernels depend on, as the device tfjs created has them.
+  const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
+  const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+  return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
+    `storage binding ${mib(limits.maxStorageBufferBindingSize)}, buffer ${mib(limits.maxBufferSize)})`;
 }

@@ -61,6 +61,10 @@ export class GpuContext {
 
   /** A zero-filled storage buffer of n floats, freed by dispose(). */
   buffer(n: number, label: string): GPUBuffer {
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (n * 4 > limit) {
+      throw new GantryError(`WebGPU: ${label} needs ${Math.ceil((n * 4) / 2 ** 20)} MiB in one buffer, more than this GPU binds (${Math.floor(limit / 2 ** 20)} MiB); use a smaller --batch`);
+    }
     const b = this.device.createBuffer({ label, size: Math.max(4, alignFloats(n) * 4), usage: STORAGE });
     this.owned.push(b);
     return b;
