@@ -68,7 +68,6 @@ export class DcganGpuStep {
   private readonly losses: Region;
   private readonly adamUniform: { G: GPUBuffer; D: GPUBuffer };
   private readonly program: Dispatch[];
-  private readonly buffers: Region[] = [];
 
   constructor(private readonly model: Dcgan, readonly batch: number) {
     this.ctx = GpuContext.fromTfjs();
@@ -86,9 +85,7 @@ export class DcganGpuStep {
   }
 
   private alloc(n: number, label: string): Region {
-    const r = this.ctx.region(this.ctx.buffer(n, label), n);
-    this.buffers.push(r);
-    return r;
+    return this.ctx.region(this.ctx.buffer(n, label), n);
   }
 
   private outElems(g: ConvGeometry): number {

@@ -149,54 +149,6 @@ function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Sta
   };
 }
 
-function gemmSource(s: GemmSpec, split: number, kChunk: number): string {
-  const a = stage64('a', s.a.kFast, 'm0', 'M');
-  const b = stage64('b', s.b.kFast, 'n0', 'N');
-  return /* wgsl */ `${prelude(s, kChunk)}
-var<workgroup> As: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
-var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * TILE) / 4}>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let m0 = wg.x * 64u;
-  let n0 = wg.y * 64u;
-  let kBegin = wg.z * KCHUNK;
-  let kEnd = min(K, kBegin + KCHUNK);
-  let tx = li % 16u;
-  let ty = li / 16u;
-  ${a.pre}
-  ${b.pre}
-  ${a.load('kBegin')}
-  ${b.load('kBegin')}
-  var acc: array<vec4<f32>, 4>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    ${a.store}
-    ${b.store}
-    workgroupBarrier();
-    ${a.load('k0 + 16u')}
-    ${b.load('k0 + 16u')}
-    // 2 vector reads per 16 multiply-adds
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = As[kk * 16u + ty];
-      let b = Bs[kk * 16u + tx];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty * 4u + i;
-    if (m >= M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
-      if (n >= N) { continue; }
-      ${writeC(s, split, 'acc[i][j]')}
-    }
-  }
-}`;
-}
-
 /** 128-wide tiles: each thread fills two vec4s Xs[kk * 32 + q] (outer indices 4q..4q+3 at one k). */
 function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
   const tile = x === 'a' ? 'As' : 'Bs';
@@ -245,36 +197,17 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): St
 }
 
 /**
- * The large-output variant: 128x128 tiles, 8x8 outputs per thread (two 4x4 blocks 64 apart in each
- * direction, so the vec4 reads of workgroup memory stay conflict-free), 16 floats of workgroup
- * memory read per 64 multiply-adds instead of per 16. Worth it only with enough tiles to fill the GPU.
+ * The square-tile kernels. 64: 4x4 outputs per thread, 2 vector reads of workgroup memory per 16
+ * multiply-adds. 128 (large outputs): 8x8 outputs per thread in two 4x4 blocks 64 apart in each
+ * direction (so the vec4 reads stay conflict-free), 4 vector reads per 64 multiply-adds; worth it
+ * only with enough tiles, or K splits, to fill the GPU.
  */
-function wideSource(s: GemmSpec, split: number, kChunk: number): string {
-  const a = stage128('a', s.a.kFast, 'm0', 'M');
-  const b = stage128('b', s.b.kFast, 'n0', 'N');
-  return /* wgsl */ `${prelude(s, kChunk)}
-var<workgroup> As: array<vec4<f32>, 512>;
-var<workgroup> Bs: array<vec4<f32>, 512>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let m0 = wg.x * 128u;
-  let n0 = wg.y * 128u;
-  let kBegin = wg.z * KCHUNK;
-  let kEnd = min(K, kBegin + KCHUNK);
-  let tx = li % 16u;
-  let ty = li / 16u;
-  ${a.pre}
-  ${b.pre}
-  ${a.load('kBegin')}
-  ${b.load('kBegin')}
-  var acc: array<vec4<f32>, 16>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    ${a.store}
-    ${b.store}
-    workgroupBarrier();
-    ${a.load('k0 + 16u')}
-    ${b.load('k0 + 16u')}
-    for (var kk = 0u; kk < 16u; kk++) {
+function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128): string {
+  const wide = tile === 128;
+  const stage = wide ? stage128 : stage64;
+  const a = stage('a', s.a.kFast, 'm0', 'M');
+  const b = stage('b', s.b.kFast, 'n0', 'N');
+  const compute = wide ? `    for (var kk = 0u; kk < 16u; kk++) {
       let a0 = As[kk * 32u + ty];
       let a1 = As[kk * 32u + 16u + ty];
       let b0 = Bs[kk * 32u + tx];
@@ -288,9 +221,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       acc[12] += a1.z * b0; acc[13] += a1.z * b1;
       acc[14] += a1.w * b0; acc[15] += a1.w * b1;
     }
-    workgroupBarrier();
-  }
-  for (var r = 0u; r < 8u; r++) {
+` : `    // 2 vector reads per 16 multiply-adds
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a = As[kk * 16u + ty];
+      let b = Bs[kk * 16u + tx];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+`;
+  const epilogue = wide ? `  for (var r = 0u; r < 8u; r++) {
     let m = m0 + (r / 4u) * 64u + ty * 4u + r % 4u;
     if (m >= M) { continue; }
     for (var h = 0u; h < 2u; h++) {
@@ -301,7 +242,41 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
     }
   }
-}`;
+` : `  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty * 4u + i;
+    if (m >= M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + tx * 4u + j;
+      if (n >= N) { continue; }
+      ${writeC(s, split, 'acc[i][j]')}
+    }
+  }
+`;
+  return /* wgsl */ `${prelude(s, kChunk)}
+var<workgroup> As: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.x * ${tile}u;
+  let n0 = wg.y * ${tile}u;
+  let kBegin = wg.z * KCHUNK;
+  let kEnd = min(K, kBegin + KCHUNK);
+  let tx = li % 16u;
+  let ty = li / 16u;
+  ${a.pre}
+  ${b.pre}
+  ${a.load('kBegin')}
+  ${b.load('kBegin')}
+  var acc: array<vec4<f32>, ${wide ? 16 : 4}>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
+    ${a.store}
+    ${b.store}
+    workgroupBarrier();
+    ${a.load('k0 + 16u')}
+    ${b.load('k0 + 16u')}
+${compute}    workgroupBarrier();
+  }
+${epilogue}}`;
 }
 
 /**
@@ -371,7 +346,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const thinX = Math.min(thinGroups, 65535);
   const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
   const source = (split: number, kChunk: number) =>
-    thin ? thinSource(s, split, kChunk, thinX) : tile === 128 ? wideSource(s, split, kChunk) : gemmSource(s, split, kChunk);
+    tile === 'thin' ? thinSource(s, split, kChunk, thinX) : tiledSource(s, split, kChunk, tile);
   splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K, side);
   if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
