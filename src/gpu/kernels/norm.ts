@@ -26,6 +26,14 @@ function parts(rows: number, channels: number): number {
   return Math.max(1, Math.min(Math.ceil(rows / 64), Math.ceil(256 / groups)));
 }
 
+/** WGSL: this thread's channel c, its row lane (of 4) and its workgroup's slice of rows [r0, r1). */
+function rowSlice(rows: number, rowsPer: number): string {
+  return `let c = wg.x * 64u + li % 64u;
+  let lane = li / 64u;
+  let r0 = wg.y * ${rowsPer}u;
+  let r1 = min(${rows}u, r0 + ${rowsPer}u);`;
+}
+
 function activate(a: Activation, z: string): string {
   return a === 'relu' ? `max(${z}, 0.0)` : a === 'leaky' ? `select(0.2 * ${z}, ${z}, ${z} > 0.0)` : z;
 }
@@ -64,10 +72,7 @@ export function batchNormForward(ctx: GpuContext, label: string, l: BatchNormLay
 var<workgroup> sh: array<vec3<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let c = wg.x * 64u + li % 64u;
-  let lane = li / 64u;
-  let r0 = wg.y * ${rowsPer}u;
-  let r1 = min(${R}u, r0 + ${rowsPer}u);
+  ${rowSlice(R, rowsPer)}
   var n = 0.0; var mean = 0.0; var m2 = 0.0;
   if (c < ${C}u) {
     for (var r = r0 + lane; r < r1; r += 4u) {
@@ -195,10 +200,7 @@ export function batchNormBackward(ctx: GpuContext, label: string, l: BatchNormLa
 var<workgroup> sh: array<vec2<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let c = wg.x * 64u + li % 64u;
-  let lane = li / 64u;
-  let r0 = wg.y * ${rowsPer}u;
-  let r1 = min(${R}u, r0 + ${rowsPer}u);
+  ${rowSlice(R, rowsPer)}
   var acc = vec2<f32>(0.0, 0.0);
   if (c < ${C}u) {
     let mean = Stats[c];
