@@ -40,7 +40,8 @@ for (const workload of values.workloads!.split(',')) {
   const ratio = Number(g.median_ms) / Number(t.median_ms);
   results.push({ workload, gantry_ms: g.median_ms, torch_ms: t.median_ms, ratio, gflop_per_step: flops / 1e9 });
   rows.push(`${workload.padEnd(10)} gantry ${String(g.median_ms).padStart(9)} ms (${(flops / Number(g.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ` +
-    `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}`);
+    `pytorch ${String(t.median_ms).padStart(9)} ms (${(flops / Number(t.median_ms) / 1e6).toFixed(1)} GFLOP/s)   ratio ${ratio.toFixed(3)}   ` +
+    `(min..max: gantry ${g.min_ms}..${g.max_ms}, pytorch ${t.min_ms}..${t.max_ms})`);
   if (gpu) {
     // PyTorch's convolutions use TF32 tensor cores by default; gantry's WGSL is plain float32. The same
     // peer with TF32 off (NVIDIA_TF32_OVERRIDE=0) is the like-for-like precision comparison.
