@@ -183,6 +183,11 @@ export class GpuContext {
 
   /** A tfjs tensor (on the webgpu backend) holding a copy of a region: no trip through the host. */
   toTensor(region: Region, shape: number[]): tf.Tensor {
+    if (region.offset === 0) {
+      // tfjs copies from the start of the buffer into one of its own: no buffer of ours to make.
+      flushTfjs();
+      return tf.tensor({ buffer: region.buffer } as unknown as tf.TensorLike, shape, 'float32');
+    }
     const tmp = this.device.createBuffer({ size: Math.max(4, region.length * 4), usage: STORAGE });
     this.copy(region, { buffer: tmp, offset: 0, length: region.length });
     const t = tf.tensor({ buffer: tmp } as unknown as tf.TensorLike, shape, 'float32');

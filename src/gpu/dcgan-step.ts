@@ -65,7 +65,8 @@ export class DcganGpuStep {
   private readonly dLayers: Layer[];
   private readonly images: Region;
   private readonly z: Region;
-  private readonly losses: Region;
+  /** lossD and lossG, each at the start of its own buffer (so they turn into tensors with one copy). */
+  private readonly losses: { D: Region; G: Region };
   private readonly adamUniform: { G: GPUBuffer; D: GPUBuffer };
   private readonly program: Dispatch[];
 
@@ -77,7 +78,7 @@ export class DcganGpuStep {
     ({ g: this.gLayers, d: this.dLayers } = dcganLayers(model.config, batch));
     this.images = this.alloc(batch * S * S * channels, 'images');
     this.z = this.alloc(batch * nz, 'z');
-    this.losses = this.alloc(2, 'losses');
+    this.losses = { D: this.alloc(1, 'lossD'), G: this.alloc(1, 'lossG') };
     this.adamUniform = { G: this.ctx.uniform(new Float32Array(4), 'G.adam.u'), D: this.ctx.uniform(new Float32Array(4), 'D.adam.u') };
     this.program = this.build();
     this.G.upload(model.optimizers.G);
@@ -196,7 +197,7 @@ export class DcganGpuStep {
     const last = this.dLayers.length - 1;
     const dReal = this.alloc(batch, 'dlogits.real');
     const dFake = this.alloc(batch, 'dlogits.fake');
-    out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses, 0));
+    out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses.D, 0));
     this.dBackward('fake', fakePass, fake, dFake, { paramGrads: true, accumulate: false, inputGrad: null }, out);
     this.dBackward('real', real, this.images, dReal, { paramGrads: true, accumulate: true, inputGrad: null }, out);
     const adam = this.model.optimizers.D.options;
@@ -206,7 +207,7 @@ export class DcganGpuStep {
     // G step: non-saturating loss through the updated D on the same fake batch.
     const gPass = this.dForward('gen', fake, out);
     const dGen = this.alloc(batch, 'dlogits.gen');
-    out.push(nonSaturatingGeneratorLoss(ctx, batch, gPass.x[last], dGen, this.losses, 1));
+    out.push(nonSaturatingGeneratorLoss(ctx, batch, gPass.x[last], dGen, this.losses.G, 0));
     const dFakeImage = this.alloc(fake.length, 'dfake');
     this.dBackward('gen', gPass, fake, dGen, { paramGrads: false, accumulate: false, inputGrad: dFakeImage }, out);
     let dy = dFakeImage;
@@ -263,8 +264,8 @@ export class DcganGpuStep {
     }
     this.ctx.run(this.program);
     return {
-      lossD: this.ctx.toTensor({ ...this.losses, length: 1 }, []) as tf.Scalar,
-      lossG: this.ctx.toTensor({ ...this.losses, offset: 1, length: 1 }, []) as tf.Scalar,
+      lossD: this.ctx.toTensor(this.losses.D, []) as tf.Scalar,
+      lossG: this.ctx.toTensor(this.losses.G, []) as tf.Scalar,
     };
   }
 
