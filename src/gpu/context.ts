@@ -59,13 +59,16 @@ export class GpuContext {
     return this.device.limits.maxComputeWorkgroupStorageSize;
   }
 
-  /** A zero-filled storage buffer of n floats, freed by dispose(). */
-  buffer(n: number, label: string): GPUBuffer {
+  /**
+   * A zero-filled storage buffer of n floats, freed by dispose(); its size is rounded up to 64 floats
+   * unless `exact` (a buffer that becomes a tfjs tensor whole must be exactly its size).
+   */
+  buffer(n: number, label: string, exact = false): GPUBuffer {
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (n * 4 > limit) {
       throw new GantryError(`WebGPU: ${label} needs ${Math.ceil((n * 4) / 2 ** 20)} MiB in one buffer, more than this GPU binds (${Math.floor(limit / 2 ** 20)} MiB); use a smaller --batch`);
     }
-    const b = this.device.createBuffer({ label, size: Math.max(4, alignFloats(n) * 4), usage: STORAGE });
+    const b = this.device.createBuffer({ label, size: Math.max(4, (exact ? n : alignFloats(n)) * 4), usage: STORAGE });
     this.owned.push(b);
     return b;
   }
@@ -183,8 +186,8 @@ export class GpuContext {
 
   /** A tfjs tensor (on the webgpu backend) holding a copy of a region: no trip through the host. */
   toTensor(region: Region, shape: number[]): tf.Tensor {
-    if (region.offset === 0) {
-      // tfjs copies from the start of the buffer into one of its own: no buffer of ours to make.
+    if (region.offset === 0 && region.buffer.size === region.length * 4) {
+      // A whole buffer: tfjs copies it into one of its own, no temporary buffer of ours.
       flushTfjs();
       return tf.tensor({ buffer: region.buffer } as unknown as tf.TensorLike, shape, 'float32');
     }

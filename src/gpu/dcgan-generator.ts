@@ -26,7 +26,7 @@ export class DcganGpuGenerator {
     for (const l of dcganLayers(config, batch).g) {
       const size = l.geo.batch * l.geo.h * l.geo.w * l.geo.inC;
       const x = this.ctx.region(this.ctx.buffer(size, `${l.name}.x`), size);
-      const y = this.ctx.region(this.ctx.buffer(size, `${l.name}.y`), size);
+      const y = this.ctx.region(this.ctx.buffer(size, `${l.name}.y`, true), size);
       this.program.push(...convInputGrad(this.ctx, `G.${l.name}`, l.geo, h, this.G.param(`${l.name}.weight`), x));
       if (l.norm) {
         const stats = this.ctx.region(this.ctx.buffer(batchNormStatsLength(l.geo.inC), 'stats'), batchNormStatsLength(l.geo.inC));

@@ -78,7 +78,7 @@ export class DcganGpuStep {
     ({ g: this.gLayers, d: this.dLayers } = dcganLayers(model.config, batch));
     this.images = this.alloc(batch * S * S * channels, 'images');
     this.z = this.alloc(batch * nz, 'z');
-    this.losses = { D: this.alloc(1, 'lossD'), G: this.alloc(1, 'lossG') };
+    this.losses = { D: this.ctx.region(this.ctx.buffer(1, 'lossD', true), 1), G: this.ctx.region(this.ctx.buffer(1, 'lossG', true), 1) };
     this.adamUniform = { G: this.ctx.uniform(new Float32Array(4), 'G.adam.u'), D: this.ctx.uniform(new Float32Array(4), 'D.adam.u') };
     this.program = this.build();
     this.G.upload(model.optimizers.G);
