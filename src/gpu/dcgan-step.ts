@@ -8,7 +8,7 @@ import { PackedNetwork } from './packed-network.ts';
 
 /**
  * DCGAN's whole training step (Dcgan.trainStepWithNoise: G forward, D on real and detached fake, D's
- * Adam, G's loss through the updated D, G's Adam) as one fixed list of ~200 WebGPU dispatches over
+ * Adam, G's loss through the updated D, G's Adam) as one fixed list of ~260 WebGPU dispatches over
  * buffers allocated once. Each step writes the batch and the noise, the two Adam step sizes, and
  * submits; nothing is read back. Losses come out as tfjs tensors that stay on the GPU until logged.
  */
@@ -197,17 +197,17 @@ export class DcganGpuStep {
     const last = this.dLayers.length - 1;
     const dReal = this.alloc(batch, 'dlogits.real');
     const dFake = this.alloc(batch, 'dlogits.fake');
-    out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses.D, 0));
+    out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses.D));
     this.dBackward('fake', fakePass, fake, dFake, { paramGrads: true, accumulate: false, inputGrad: null }, out);
     this.dBackward('real', real, this.images, dReal, { paramGrads: true, accumulate: true, inputGrad: null }, out);
     const adam = this.model.optimizers.D.options;
-    const hyper = { beta1: adam.beta1, beta2: adam.beta2, eps: 1e-8 };
+    const hyper = { beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps ?? 1e-8 };
     out.push(adamUpdate(ctx, 'D', this.D.size, hyper, this.D.whole('params'), this.D.whole('grads'), this.D.whole('m'), this.D.whole('v'), this.adamUniform.D));
 
     // G step: non-saturating loss through the updated D on the same fake batch.
     const gPass = this.dForward('gen', fake, out);
     const dGen = this.alloc(batch, 'dlogits.gen');
-    out.push(nonSaturatingGeneratorLoss(ctx, batch, gPass.x[last], dGen, this.losses.G, 0));
+    out.push(nonSaturatingGeneratorLoss(ctx, batch, gPass.x[last], dGen, this.losses.G));
     const dFakeImage = this.alloc(fake.length, 'dfake');
     this.dBackward('gen', gPass, fake, dGen, { paramGrads: false, accumulate: false, inputGrad: dFakeImage }, out);
     let dy = dFakeImage;

@@ -33,9 +33,9 @@ const SOFTPLUS = 'fn softplus(x: f32) -> f32 { return max(x, 0.0) + log(1.0 + ex
 
 /**
  * BCE with logits for D (real labelled 1, fake 0, each averaged over its batch, as bceLossD) and its
- * gradients at both sets of logits; the loss goes to losses[slot], read only when it is logged.
+ * gradients at both sets of logits; the loss goes to `loss` (one float), read only when it is logged.
  */
-export function bceDiscriminatorLoss(ctx: GpuContext, batch: number, real: Region, fake: Region, dReal: Region, dFake: Region, losses: Region, slot: number): Dispatch {
+export function bceDiscriminatorLoss(ctx: GpuContext, batch: number, real: Region, fake: Region, dReal: Region, dFake: Region, loss: Region): Dispatch {
   const code = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> LR: array<f32>;
 @group(0) @binding(1) var<storage, read> LF: array<f32>;
@@ -51,13 +51,13 @@ fn main() {
     DR[i] = (sigmoid(LR[i]) - 1.0) / ${batch}.0;
     DF[i] = sigmoid(LF[i]) / ${batch}.0;
   }
-  L[${slot}u] = s / ${batch}.0;
+  L[0] = s / ${batch}.0;
 }`;
-  return ctx.dispatch('lossD', code, [real, fake, dReal, dFake, losses], [1]);
+  return ctx.dispatch('lossD', code, [real, fake, dReal, dFake, loss], [1]);
 }
 
 /** Non-saturating G loss mean(softplus(-D(G(z)))) and its gradient at the logits. */
-export function nonSaturatingGeneratorLoss(ctx: GpuContext, batch: number, fake: Region, dFake: Region, losses: Region, slot: number): Dispatch {
+export function nonSaturatingGeneratorLoss(ctx: GpuContext, batch: number, fake: Region, dFake: Region, loss: Region): Dispatch {
   const code = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> LF: array<f32>;
 @group(0) @binding(1) var<storage, read_write> DF: array<f32>;
@@ -70,9 +70,9 @@ fn main() {
     s += softplus(-LF[i]);
     DF[i] = (sigmoid(LF[i]) - 1.0) / ${batch}.0;
   }
-  L[${slot}u] = s / ${batch}.0;
+  L[0] = s / ${batch}.0;
 }`;
-  return ctx.dispatch('lossG', code, [fake, dFake, losses], [1]);
+  return ctx.dispatch('lossG', code, [fake, dFake, loss], [1]);
 }
 
 /**
