@@ -78,7 +78,7 @@ export class GpuContext {
     return { buffer, offset: 0, length };
   }
 
-  /** A uniform buffer holding fixed values (written once) or values updated with writeUniform. */
+  /** A uniform buffer holding these values; callers update it with device.queue.writeBuffer. */
   uniform(values: Float32Array<ArrayBuffer>, label: string): GPUBuffer {
     const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(values.byteLength / 16) * 16), usage: 0x40 | 0x8 });
     this.device.queue.writeBuffer(b, 0, values);
@@ -207,15 +207,12 @@ export class GpuContext {
       this.write(to, entry.values instanceof Float32Array ? entry.values : Float32Array.from(entry.values));
       return;
     }
-    // Data already in a GPU buffer of tfjs's: copy straight from it.
+    // Otherwise the data is in one of tfjs's GPU buffers: copy straight from it.
     const resource = entry?.resource as GPUBuffer | undefined;
-    if (resource && typeof resource.size === 'number' && resource.size >= t.size * 4) {
-      this.copy({ buffer: resource, offset: 0, length: t.size }, to, t.size);
-      return;
+    if (!resource || typeof resource.size !== 'number' || resource.size < t.size * 4) {
+      throw new Error(`fromTensor: tensor ${t.dataId} has neither host values nor a GPU buffer on the webgpu backend`);
     }
-    const data = t.dataToGPU() as unknown as { buffer: GPUBuffer; tensorRef: tf.Tensor };
-    this.copy({ buffer: data.buffer, offset: 0, length: t.size }, to, t.size);
-    data.tensorRef.dispose();
+    this.copy({ buffer: resource, offset: 0, length: t.size }, to, t.size);
   }
 
   /** Resolves when the GPU has finished everything submitted so far (as torch.cuda.synchronize). */
