@@ -9,37 +9,93 @@ import { intArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { Rng } from '../engine/rng.ts';
+import { readImageFile } from '../io/image.ts';
+import { fitImage } from '../data/transform.ts';
+import { tokenize } from '../text/tokenizer.ts';
 
-export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K]
+export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]]
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.
   Class-conditional runs (cgan, acgan): --class K (index or name, e.g. 7 or circle) draws every image of
-  class K; without it image i is of class i % classes and each column is one class.`;
-export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K]
+  class K; without it image i is of class i % classes and each column is one class.
+  Text runs (gan-cls): --text "a small red circle on a blue background" (repeat --text for one column
+  each; default: the run's sample captions). --style-from IMG,...: style transfer, one row per image:
+  the image, then the style encoder's latent vector of it drawn with each caption.`;
+export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."]
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
   Class-conditional runs: --class K fixes the class (default: the first); --classes A,B[,C...] instead keeps
-  the latent vector of --seed N fixed and blends the class embedding from each class to the next.`;
+  the latent vector of --seed N fixed and blends the class embedding from each class to the next.
+  Text runs: --text fixes the caption (default: the first sample caption); --texts "A|B[|C...]" keeps
+  the latent vector of --seed N and moves the sentence vector linearly from each caption to the next.`;
 export const RECONSTRUCT_HELP = `gantry reconstruct --run RUN_DIR [--data SPEC] [--n 32] [--out reconstruct.png] [--seed N]
   Auto-encoder runs (vae): a grid of input rows, each followed by its reconstruction.`;
-export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K]
+export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K] [--text "..."]
   Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3).
-  The image shows each term's image, then the result (class-conditional runs: all of class K).`;
+  The image shows each term's image, then the result (class-conditional runs: all of class K; text
+  runs: all with one caption).`;
 
 type Run = ReturnType<typeof openRun>;
 
-/** Images of latent vectors; class-conditional runs also get one class-weight vector per image. */
-function vectorsToImages(run: Run, vectors: Float32Array[], classes?: Float32Array[]): tf.Tensor4D {
-  const dim = run.model.latentDim;
-  const flat = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => flat.set(v, i * dim));
+/**
+ * Images of latent vectors; conditional runs also get one conditioning vector per image: class weights
+ * (cgan, acgan) or sentence vectors (gan-cls).
+ */
+function vectorsToImages(run: Run, vectors: Float32Array[], conditions?: Float32Array[]): tf.Tensor4D {
   if (!run.model.generate) throw new GantryError(`this run (${run.config.family}) does not generate images`);
   return tf.tidy(() => {
-    const z = tf.tensor2d(flat, [vectors.length, dim]);
-    if (!classes) return run.model.generate!(z);
-    const k = run.model.numClasses!;
-    const weights = new Float32Array(classes.length * k);
-    classes.forEach((w, i) => weights.set(w, i * k));
-    return run.model.generate!(z, tf.tensor2d(weights, [classes.length, k]));
+    const z = tf.tensor2d(stack(vectors), [vectors.length, run.model.latentDim]);
+    if (!conditions) return run.model.generate!(z);
+    return run.model.generate!(z, tf.tensor2d(stack(conditions), [conditions.length, conditions[0].length]));
   });
+}
+
+function stack(rows: Float32Array[]): Float32Array {
+  const flat = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let offset = 0;
+  for (const r of rows) {
+    flat.set(r, offset);
+    offset += r.length;
+  }
+  return flat;
+}
+
+/** The captions of a text run's sample grids. */
+function sampleCaptions(run: Run): string[] {
+  return (run.config.model.sampleCaptions as string[] | undefined) ?? [];
+}
+
+/** Sentence vectors of captions (a text run), warning once about words the run never saw in training. */
+function encodeCaptions(run: Run, captions: string[]): Float32Array[] {
+  const known = new Set((run.config.model.vocabulary as string[] | undefined) ?? []);
+  for (const c of new Set(captions)) {
+    const unknown = tokenize(c).filter((w) => !known.has(w));
+    if (unknown.length) process.stderr.write(`warning: "${c}": the run's captions never had ${unknown.map((w) => `"${w}"`).join(', ')}; read as an unknown word\n`);
+  }
+  const phi = run.model.encodeText!(captions);
+  const values = phi.dataSync() as Float32Array;
+  const d = phi.shape[1];
+  phi.dispose();
+  return captions.map((_, i) => values.slice(i * d, (i + 1) * d));
+}
+
+/** The captions a text flag gives, or the run's sample captions; an error for runs without text. */
+function captionsFor(run: Run, texts: string[] | undefined): string[] | undefined {
+  if (!run.model.encodeText) {
+    if (texts?.length) throw new GantryError(`--text: this ${run.config.family} run is not conditioned on text; train a gan-cls run on captioned data (captions:DIR or shapes)`);
+    return undefined;
+  }
+  if (texts?.some((t) => !t.trim())) throw new GantryError('--text is empty; give a caption, e.g. --text "a small red circle on a blue background"');
+  return texts?.length ? texts : sampleCaptions(run);
+}
+
+/**
+ * Conditioning vectors for n images: sentence vectors of caption i % captions (text runs), class
+ * weights of --class or of class i % K (class runs), or none.
+ */
+function conditionsFor(run: Run, n: number, classFlag: string | undefined, texts: string[] | undefined): Float32Array[] | undefined {
+  const captions = captionsFor(run, texts);
+  if (!captions) return classesFor(run, n, classFlag);
+  if (classFlag !== undefined) throw new GantryError(`--class: this ${run.config.family} run is conditioned on text; use --text "..."`);
+  return encodeCaptions(run, Array.from({ length: n }, (_, i) => captions[i % captions.length]));
 }
 
 /** The class a --class value names in a conditional run: an index, or a name the data gave. */
@@ -76,6 +132,12 @@ function oneClass(run: Run, classFlag: string | undefined): string | undefined {
   return classFlag ?? (run.model.numClasses ? '0' : undefined);
 }
 
+/** Where every image shares one caption: --text, or a text run's first sample caption. */
+function oneCaption(run: Run, text: string | undefined): string[] | undefined {
+  if (text !== undefined) return [text];
+  return run.model.encodeText ? sampleCaptions(run).slice(0, 1) : undefined;
+}
+
 async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: Run) => Promise<void>): Promise<void> {
   if (!runDir) throw new GantryError('--run RUN_DIR is required (the --out folder of a gantry train)');
   await initEngine({ device: (device ?? 'cpu') as Device });
@@ -97,32 +159,81 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('sample', argv, {
     run: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
     cols: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
+    text: { type: 'string', multiple: true }, 'style-from': { type: 'string' },
   });
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
   await withRun(values.run, values.device, async (run) => {
+    if (values['style-from'] !== undefined) {
+      await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, values.out ?? 'style.png');
+      return;
+    }
     const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.model.latentDim));
-    // A conditional grid without --class has one class per column.
-    const cols = intArg('cols', values.cols, 1) ?? (values.class === undefined ? run.model.numClasses : undefined);
-    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors, classesFor(run, n, values.class)), cols);
+    // A conditional grid without --class has one class (or caption) per column.
+    const captions = captionsFor(run, values.text);
+    const cols = intArg('cols', values.cols, 1) ?? (captions ? captions.length : values.class === undefined ? run.model.numClasses : undefined);
+    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors, conditionsFor(run, n, values.class, values.text)), cols);
   });
+}
+
+/**
+ * Reed et al.'s style transfer: the style encoder's latent vector of each image (its background, pose,
+ * placement), drawn with each caption. One row per image: the image itself, then one column per caption.
+ */
+async function styleTransfer(run: Run, files: string[], texts: string[] | undefined, out: string): Promise<void> {
+  if (!run.model.inferLatent) throw new GantryError(`--style-from: a ${run.config.family} run has no style encoder; train a gan-cls run`);
+  if (files.length === 0) throw new GantryError('--style-from needs image files, e.g. --style-from bird.jpg,flower.png');
+  const captions = captionsFor(run, texts)!;
+  const size = Number(run.config.model.imageSize);
+  const channels = Number(run.config.model.channels);
+  const pixels = stack(files.map((f) => Float32Array.from(fitImage(readImageFile(f), size, channels).data, (v) => v / 127.5 - 1)));
+  const images = tf.tensor4d(pixels, [files.length, size, size, channels]);
+  const latent = run.model.inferLatent(images);
+  const z = latent.dataSync() as Float32Array;
+  latent.dispose();
+  const dim = run.model.latentDim;
+  const vectors = files.flatMap((_, r) => captions.map(() => z.slice(r * dim, (r + 1) * dim)));
+  const generated = vectorsToImages(run, vectors, encodeCaptions(run, files.flatMap(() => captions)));
+  const rows = tf.tidy(() => tf.concat(files.map((_, r) => tf.concat([
+    tf.slice(images, [r, 0, 0, 0], [1, -1, -1, -1]),
+    tf.slice(generated, [r * captions.length, 0, 0, 0], [captions.length, -1, -1, -1]),
+  ], 0)), 0) as tf.Tensor4D);
+  tf.dispose([images, generated]);
+  await save(out, rows, captions.length + 1);
 }
 
 export async function interpolateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('interpolate', argv, {
     run: { type: 'string' }, seeds: { type: 'string' }, frames: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' }, classes: { type: 'string' },
+    text: { type: 'string' }, texts: { type: 'string' },
   });
   const frames = intArg('frames', values.frames, 2) ?? 8;
   const base = intArg('seed', values.seed) ?? 0;
   if (values.classes !== undefined && values.seeds !== undefined) {
     throw new GantryError('interpolate: give --seeds (move through latent space) or --classes (move between classes at one --seed), not both');
   }
+  if (values.texts !== undefined && (values.seeds !== undefined || values.text !== undefined)) {
+    throw new GantryError('interpolate: give --seeds with one --text (move through latent space) or --texts "A|B" (move between captions at one --seed), not both');
+  }
   await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
     const vectors: Float32Array[] = [];
     const classes: Float32Array[] = [];
-    if (values.classes !== undefined) {
+    if (values.texts !== undefined) {
+      const path = captionsFor(run, values.texts.split('|').map((t) => t.trim()))!;
+      if (path.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
+      const ends = encodeCaptions(run, path);
+      const z = latentForSeed(base, dim);
+      for (let p = 0; p + 1 < path.length; p++) {
+        for (let f = 0; f < frames; f++) {
+          // GAN-INT's interpolation: the sentence vector moves linearly between two captions' vectors.
+          const t = f / (frames - 1);
+          vectors.push(z);
+          classes.push(ends[p].map((v, i) => (1 - t) * v + t * ends[p + 1][i]));
+        }
+      }
+    } else if (values.classes !== undefined) {
       const path = values.classes.split(',').map((c) => resolveClass(run, c.trim(), 'classes'));
       if (path.length < 2) throw new GantryError('--classes needs at least two classes, e.g. --classes 3,8');
       const k = run.model.numClasses!;
@@ -146,7 +257,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
         const b = latentForSeed(seeds[p + 1], dim);
         for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
       }
-      classes.push(...(classesFor(run, vectors.length, oneClass(run, values.class)) ?? []));
+      classes.push(...(conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text)) ?? []));
     }
     await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors, classes.length ? classes : undefined), frames);
   });
@@ -180,12 +291,13 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
 export async function arithCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('arith', argv, {
     run: { type: 'string' }, expr: { type: 'string' }, out: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
+    text: { type: 'string' },
   });
   if (!values.expr) throw new GantryError('gantry arith: --expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
   await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
     const vectors = [...terms.map((t) => termVector(t, dim)), evaluateLatentExpression(terms, dim)];
-    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, classesFor(run, vectors.length, oneClass(run, values.class))), vectors.length);
+    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text))), vectors.length);
   });
 }

@@ -9,7 +9,8 @@ export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.js
                       [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume]
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
-Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR
+Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR,
+  captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N]
 --config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
 --resume continues the run in --out from its last checkpoint (the folder's config.json rules).`;
 

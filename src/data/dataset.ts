@@ -12,6 +12,8 @@ export interface ImageDataset {
   pixels: Uint8Array;
   labels: Int32Array | null;
   classNames: string[] | null;
+  /** Captioned data (captions:DIR, shapes): each image's captions, one or more (CUB has ten). */
+  captions?: string[][] | null;
 }
 
 export function imageBytes(ds: ImageDataset): number {
@@ -23,10 +25,11 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
   const size = imageBytes(ds);
   const pixels = new Uint8Array(indices.length * size);
   const labels = ds.labels ? new Int32Array(indices.length) : null;
+  const captions = ds.captions ? Array.from(indices, (j) => ds.captions![j]) : ds.captions;
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
     pixels.set(ds.pixels.subarray(j * size, (j + 1) * size), i * size);
     if (labels && ds.labels) labels[i] = ds.labels[j];
   }
-  return { ...ds, name, n: indices.length, pixels, labels };
+  return { ...ds, name, n: indices.length, pixels, labels, captions };
 }

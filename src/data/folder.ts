@@ -5,7 +5,7 @@ import { readImageFile } from '../io/image.ts';
 import type { ImageDataset } from './dataset.ts';
 import { fitImage } from './transform.ts';
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 function listImages(dir: string): string[] {
   return readdirSync(dir)

@@ -2,6 +2,7 @@ import { GantryError } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import type { ImageDataset } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
+import { loadCaptionedImages } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset } from './transform.ts';
@@ -10,14 +11,14 @@ import { generateShapes } from './shapes.ts';
 export type { ImageDataset } from './dataset.ts';
 
 export interface DataSpec {
-  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder' | 'shapes';
+  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder' | 'captions' | 'shapes';
   path: string | null;
   /** `?key=value&...` after the path, e.g. `cifar10:DIR?classes=automobile,airplane`. */
   options: Record<string, string>;
 }
 
-const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'shapes'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR or shapes[:N]';
+const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes'] as const;
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR or shapes[:N]';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -37,7 +38,7 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], shapes: ['seed'] };
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
@@ -70,6 +71,8 @@ export function openDataset(spec: string, fit: FitOptions): ImageDataset {
       break;
     case 'folder':
       return loadImageFolder(s.path!, fit.size, fit.channels || 3);
+    case 'captions':
+      return loadCaptionedImages(s.path!, fit.size, fit.channels || 3);
     case 'shapes':
       ds = generateShapes(s.path ? Number(s.path) : 10000, fit.size, Number(s.options.seed ?? 0));
       if (fit.channels && fit.channels !== 3) ds = reshapeDataset(ds, fit.size, fit.channels);

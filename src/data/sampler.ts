@@ -30,12 +30,16 @@ export class BatchSampler {
   }
 
   batchAt(step: number): Batch {
-    return makeBatch(this.data, this.indicesAt(step));
+    // Images with several captions (CUB's ten) get one drawn from the step's own stream.
+    return makeBatch(this.data, this.indicesAt(step), new Rng(this.seed, 'caption', step));
   }
 }
 
-/** Images at the given indices as a [-1, 1] float batch (and their labels). */
-export function makeBatch(data: ImageDataset, indices: ArrayLike<number>): Batch {
+/**
+ * Images at the given indices as a [-1, 1] float batch, with their labels and, for captioned data, one
+ * caption each (drawn by `captionRng` among an image's captions, else its first).
+ */
+export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captionRng?: Rng): Batch {
   const per = imageBytes(data);
   const values = new Float32Array(indices.length * per);
   for (let i = 0; i < indices.length; i++) {
@@ -45,5 +49,9 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>): Batch
   }
   const images = tf.tensor4d(values, [indices.length, data.height, data.width, data.channels]);
   const labels = data.labels ? tf.tensor1d(Int32Array.from(indices, (j) => data.labels![j]), 'int32') : undefined;
-  return { images, labels };
+  const captions = data.captions ? Array.from(indices, (j) => {
+    const options = data.captions![j];
+    return options[captionRng && options.length > 1 ? captionRng.int(options.length) : 0];
+  }) : undefined;
+  return { images, labels, captions };
 }

@@ -8,13 +8,14 @@ import type { ImageDataset } from './dataset.ts';
  * class, text and label-map conditioning.
  */
 export const SHAPE_NAMES = ['circle', 'square', 'triangle', 'diamond'] as const;
-const COLOURS: [string, [number, number, number]][] = [
+export const SHAPE_COLOURS: [string, [number, number, number]][] = [
   ['red', [220, 40, 40]], ['green', [40, 180, 60]], ['blue', [40, 70, 220]], ['yellow', [235, 210, 40]],
   ['white', [240, 240, 240]], ['black', [20, 20, 20]], ['purple', [150, 60, 190]], ['orange', [245, 140, 30]],
 ];
 
 export interface ShapesDataset extends ImageDataset {
-  captions: string[];
+  /** One caption an image. */
+  captions: string[][];
   /** n label maps of size x size, back to back. */
   labelMaps: Uint8Array;
 }
@@ -32,12 +33,12 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
   const pixels = new Uint8Array(n * size * size * 3);
   const labelMaps = new Uint8Array(n * size * size);
   const labels = new Int32Array(n);
-  const captions: string[] = [];
+  const captions: string[][] = [];
   for (let i = 0; i < n; i++) {
     const rng = new Rng(seed, 'shapes', i);
     const kind = rng.int(SHAPE_NAMES.length);
-    const fg = rng.int(COLOURS.length);
-    let bg = rng.int(COLOURS.length - 1);
+    const fg = rng.int(SHAPE_COLOURS.length);
+    let bg = rng.int(SHAPE_COLOURS.length - 1);
     if (bg >= fg) bg += 1; // never the shape's own colour
     const large = rng.uniform() < 0.5;
     const r = size * (large ? 0.3 + 0.08 * rng.uniform() : 0.15 + 0.06 * rng.uniform());
@@ -45,7 +46,7 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
     const cy = r + rng.uniform() * (size - 2 * r);
     for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
       const on = inside(kind, x + 0.5 - cx, y + 0.5 - cy, r);
-      const [cr, cg, cb] = COLOURS[on ? fg : bg][1];
+      const [cr, cg, cb] = SHAPE_COLOURS[on ? fg : bg][1];
       const p = (i * size * size + y * size + x) * 3;
       pixels[p] = cr;
       pixels[p + 1] = cg;
@@ -53,7 +54,7 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
       labelMaps[i * size * size + y * size + x] = on ? 1 + kind : 0;
     }
     labels[i] = kind;
-    captions.push(`a ${large ? 'large' : 'small'} ${COLOURS[fg][0]} ${SHAPE_NAMES[kind]} on a ${COLOURS[bg][0]} background`);
+    captions.push([`a ${large ? 'large' : 'small'} ${SHAPE_COLOURS[fg][0]} ${SHAPE_NAMES[kind]} on a ${SHAPE_COLOURS[bg][0]} background`]);
   }
   return {
     name: `shapes:${n}`, n, height: size, width: size, channels: 3, pixels, labels,

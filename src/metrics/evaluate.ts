@@ -9,10 +9,19 @@ import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts'
 import { latentForSeed } from '../explore/latent.ts';
 import { balancedClassWeights } from '../models/conditional.ts';
 import { openRun, readRunConfig, CONFIG_FILE } from '../train/run.ts';
+import type { RunConfig } from '../train/run-config.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import type { FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
+
+/** A text run's training captions (one drawn per image), in a seeded order: what its fakes are drawn with. */
+function trainingCaptions(config: RunConfig, seed: number): string[] {
+  const data = openDataset(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) });
+  if (!data.captions) throw new GantryError(`the run's data ${config.data} has no captions to draw its images with`);
+  const rng = new Rng(seed, 'eval-captions');
+  return Array.from(rng.permutation(data.n), (j) => data.captions![j][rng.int(data.captions![j].length)]);
+}
 
 /** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */
 export type EvalInput = { kind: 'stats'; path: string } | { kind: 'run'; dir: string } | { kind: 'data'; spec: string };
@@ -99,13 +108,17 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     }
     total = o.n;
     const size = extractor.inputSize;
+    const captions = model.encodeText ? trainingCaptions(run.config, seed) : null;
     nextBatch = (start, count) => tf.tidy(() => {
       const flat = new Float32Array(count * model.latentDim);
       for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, model.latentDim), i * model.latentDim);
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
+      // Text runs: image start + i has a caption of the training data, in a seeded order.
       const k = model.numClasses;
-      const classes = k ? balancedClassWeights(count, k, start) : undefined;
-      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]), classes);
+      const conditions = captions
+        ? model.encodeText!(Array.from({ length: count }, (_, i) => captions[(start + i) % captions.length]))
+        : k ? balancedClassWeights(count, k, start) : undefined;
+      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]), conditions);
       // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
       img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
       if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);

@@ -222,16 +222,18 @@ export class Dcgan implements FamilyInstance {
   }
 }
 
+/** The channel count a model of square images takes from the data (config.channels 0: the data's own). */
+export function imageChannels(family: string, config: { imageSize: number; channels: number }, data: DataShape): number {
+  if (data.height !== config.imageSize || data.width !== config.imageSize) {
+    throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}; the data loader resizes to model.imageSize, so this is a bug`);
+  }
+  return config.channels || data.channels;
+}
+
 export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
   description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE loss',
   schema: dcganSchema,
-  resolve(config, data) {
-    const channels = config.channels || data.channels;
-    if (data.height !== config.imageSize || data.width !== config.imageSize) {
-      throw new GantryError(`dcgan: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}; the data loader resizes to model.imageSize, so this is a bug`);
-    }
-    return { ...config, channels };
-  },
+  resolve: (config, data) => ({ ...config, channels: imageChannels('dcgan', config, data) }),
   create: (config, seed) => new Dcgan(config, seed),
 };

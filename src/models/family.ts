@@ -5,10 +5,11 @@ import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../train/adam.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 
-/** One training batch: images in [-1, 1], NHWC; labels where the data has classes. */
+/** One training batch: images in [-1, 1], NHWC; labels where the data has classes; one caption an image where it has text. */
 export interface Batch {
   images: tf.Tensor4D;
   labels?: tf.Tensor1D;
+  captions?: string[];
 }
 
 export interface StepContext {
@@ -25,6 +26,8 @@ export interface DataShape {
   numClasses: number;
   /** The classes' names, where the data has them (folder names, "circle", ...). */
   classNames?: string[];
+  /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
+  captions?: string[][];
 }
 
 /** A built model of one family: its networks, their optimizers and its train step. */
@@ -45,6 +48,15 @@ export interface FamilyInstance {
    * interpolate between classes); without them image i is of class i % numClasses.
    */
   generate?(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * Text-conditional families: sentence vectors [n, d] of captions, which `generate` takes in place of
+   * class weights (and which may be interpolated, as class weights are).
+   */
+  encodeText?(captions: string[]): tf.Tensor2D;
+  /** Families with a style encoder: latent vectors [n, latentDim] that reproduce images' style (z from x). */
+  inferLatent?(images: tf.Tensor4D): tf.Tensor2D;
+  /** Columns of the training sample grids (one a class or caption); default numClasses. */
+  readonly gridColumns?: number;
   /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */

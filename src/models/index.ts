@@ -6,6 +6,8 @@ import { vaeGanFamily } from './vae-gan.ts';
 import { unetVaeGanFamily } from './unet-vae-gan.ts';
 import { cganFamily } from './cgan.ts';
 import { acganFamily } from './acgan.ts';
+import { ganClsFamily } from './gan-cls.ts';
+import { dfganFamily } from './dfgan.ts';
 import type { Family } from './family.ts';
 
 /** A family behind the registry's uniform type: configs are validated by its own schema before use. */
@@ -20,6 +22,8 @@ export const FAMILIES: Record<string, Family<unknown>> = {
   'unet-vae-gan': erase(unetVaeGanFamily),
   cgan: erase(cganFamily),
   acgan: erase(acganFamily),
+  'gan-cls': erase(ganClsFamily),
+  dfgan: erase(dfganFamily),
 };
 
 export function getFamily(name: string): Family<unknown> {

@@ -88,10 +88,10 @@ export class Linear {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
 
-  constructor(params: ParamSet, name: string, o: { inFeatures: number; outFeatures: number; bias?: boolean; init?: Init }, rng: Rng) {
+  constructor(params: ParamSet, name: string, o: { inFeatures: number; outFeatures: number; bias?: boolean; init?: Init; biasInit?: Init }, rng: Rng) {
     const init = o.init ?? torchDefaultInit(o.inFeatures);
     this.weight = params.add(`${name}.weight`, initTensor([o.inFeatures, o.outFeatures], init, rng));
-    this.bias = o.bias === false ? null : params.add(`${name}.bias`, initTensor([o.outFeatures], torchDefaultInit(o.inFeatures), rng));
+    this.bias = o.bias === false ? null : params.add(`${name}.bias`, initTensor([o.outFeatures], o.biasInit ?? torchDefaultInit(o.inFeatures), rng));
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {

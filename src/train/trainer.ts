@@ -45,8 +45,8 @@ async function writeSampleGrid(runDir: string, model: FamilyInstance, config: Ru
   const n = config.train.samples;
   const z = tf.tensor2d(new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * model.latentDim)), [n, model.latentDim]);
   const images = model.generate(z);
-  // Conditional families draw image i of class i % K: one column per class.
-  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, model.numClasses));
+  // Conditional families draw image i of class (or caption) i % K: one column each.
+  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, model.gridColumns ?? model.numClasses));
   tf.dispose([z, images]);
 }
 
@@ -98,7 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Everything that can fail on bad input happens before the run folder is created.
   const modelSize = Number(config.model.imageSize);
   const allData = openDataset(config.data, { size: modelSize, channels: Number(config.model.channels ?? 0) });
-  if (!options.resume) config = resolveRunConfig(config, { height: allData.height, width: allData.width, channels: allData.channels, numClasses: allData.classNames?.length ?? 0, classNames: allData.classNames ?? [] });
+  if (!options.resume) config = resolveRunConfig(config, { height: allData.height, width: allData.width, channels: allData.channels, numClasses: allData.classNames?.length ?? 0, classNames: allData.classNames ?? [], captions: allData.captions ?? undefined });
   // Families that report held-out scores (model.holdout) never train on a seeded fraction of the data.
   const { train: data, test: testData } = splitHoldout(allData, Number(config.model.holdout ?? 0), config.seed);
   const sampler = new BatchSampler(data, config.train.batch, config.seed);

@@ -9,7 +9,7 @@ test('shapes: deterministic per seed, captions and label maps agree with the pix
   assert.deepEqual(a.pixels, b.pixels);
   assert.notDeepEqual(generateShapes(50, 24, 4).pixels, a.pixels);
   for (let i = 0; i < a.n; i++) {
-    assert.match(a.captions[i], new RegExp(`^a (small|large) \\w+ ${SHAPE_NAMES[a.labels![i]]} on a \\w+ background$`));
+    assert.match(a.captions[i][0], new RegExp(`^a (small|large) \\w+ ${SHAPE_NAMES[a.labels![i]]} on a \\w+ background$`));
     const map = a.labelMaps.subarray(i * 576, (i + 1) * 576);
     const on = [...map].filter((v) => v > 0);
     assert.ok(on.length > 10, `image ${i} shows its shape`);

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { concatKernels } from './concat.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
+import { segmentSumKernels } from './segment-sum.ts';
+import { maxPoolGradKernels } from './pool-grad.ts';
+import { broadcastKernels } from './broadcast.ts';
 import { nativeMatMulKernels } from './matmul.ts';
 import { loadNativeAddon } from './native.ts';
 
@@ -33,7 +36,10 @@ export function registerNativeCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
   if (!addon) return (status = { loaded: false, reason: error ?? 'unknown' });
-  const kernels = { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel), ...concatKernels(originalCpuKernel) };
+  const kernels = {
+    ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel), ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel),
+    ...broadcastKernels(originalCpuKernel),
+  };
   for (const [name, kernelFunc] of Object.entries(kernels)) {
     const existing = tf.getKernel(name, 'cpu');
     if (!existing) continue;

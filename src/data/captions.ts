@@ -1,0 +1,80 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { readImageFile } from '../io/image.ts';
+import type { ImageDataset } from './dataset.ts';
+import { IMAGE_EXTENSIONS } from './folder.ts';
+import { fitImage } from './transform.ts';
+
+/** Image files under dir, at any depth, in sorted path order (text folders skipped). */
+function walkImages(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) {
+      if (!TEXT_FOLDERS.includes(entry)) out.push(...walkImages(path));
+    } else if (IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+/** Where the CUB / Oxford-102 caption releases (Reed et al.) keep their .txt files, mirroring images/. */
+const TEXT_FOLDERS = ['text_c10', 'text'];
+
+/**
+ * The caption files an image may have: X.txt beside X.jpg, or, for the CUB / Oxford-102 layout
+ * (`images/<class>/X.jpg` with `text_c10/<class>/X.txt`), the same path under a text folder.
+ */
+function captionCandidates(root: string, image: string): string[] {
+  const stem = basename(image, extname(image));
+  const rel = relative(root, dirname(image)).split(sep).filter(Boolean);
+  const inner = rel[0] === 'images' ? rel.slice(1) : rel;
+  return [join(dirname(image), `${stem}.txt`), ...TEXT_FOLDERS.map((t) => join(root, t, ...inner, `${stem}.txt`))];
+}
+
+function readCaptions(path: string): string[] {
+  return readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+/**
+ * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the same name (beside
+ * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
+ * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
+ */
+export function loadCaptionedImages(dir: string, size: number, channels: number): ImageDataset {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`captions: ${dir} is not a folder`);
+  const files = walkImages(dir);
+  if (files.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${dir} or its sub-folders`);
+  const captions: string[][] = [];
+  const missing: string[] = [];
+  for (const f of files) {
+    const found = captionCandidates(dir, f).find((c) => existsSync(c));
+    const lines = found ? readCaptions(found) : [];
+    if (lines.length === 0) missing.push(f);
+    captions.push(lines);
+  }
+  if (missing.length > 0) {
+    const [first] = captionCandidates(dir, missing[0]);
+    throw new GantryError(`captions: ${missing.length} of ${files.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${first} (or text_c10/<class>/<name>.txt)`);
+  }
+  const classOf = files.map((f) => {
+    const rel = relative(dir, dirname(f)).split(sep).filter(Boolean);
+    const inner = rel[0] === 'images' ? rel.slice(1) : rel;
+    return inner[0] ?? '';
+  });
+  const classNames = [...new Set(classOf)].sort();
+  const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');
+  const per = size * size * channels;
+  const pixels = new Uint8Array(files.length * per);
+  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
+  return {
+    name: `captions:${dir}`,
+    n: files.length, height: size, width: size, channels,
+    pixels,
+    labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
+    classNames: labelled ? classNames : null,
+    captions,
+  };
+}

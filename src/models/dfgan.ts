@@ -1,0 +1,200 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { maGradientPenalty } from '../losses/penalties.ts';
+import { DownBlock, UpBlock } from '../nn/dfgan-blocks.ts';
+import { Conv2d, Linear } from '../nn/layers.ts';
+import { ParamSet } from '../nn/params.ts';
+import { CaptionEncoder, captionEncoderFields, checkCaptionedBatch, resolveCaptions } from '../text/caption-encoder.ts';
+import { Adam } from '../train/adam.ts';
+import { imageChannels, sampleLatent } from './dcgan.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+
+/**
+ * DF-GAN (Tao et al. 2022): one generator stage of up-sampling blocks whose deep fusion blocks modulate
+ * every feature map by the sentence vector (Affine, LeakyReLU, Affine, LeakyReLU, conv); a discriminator
+ * of residual down-sampling blocks whose 4x4 features meet the replicated sentence vector; the hinge loss
+ * with mismatched pairs; the matching-aware zero-centred gradient penalty MA-GP; no extra networks
+ * beyond the fixed caption encoder.
+ */
+export const dfganSchema = z
+  .object({
+    imageSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    /** 0 = take from the data. */
+    channels: z.number().int().min(0).max(4).default(0),
+    nz: z.number().int().positive().default(100),
+    ngf: z.number().int().positive().default(32),
+    ndf: z.number().int().positive().default(32),
+    /** The paper's learning rates and Adam betas (0, 0.9). */
+    lrG: z.number().positive().default(1e-4),
+    lrD: z.number().positive().default(4e-4),
+    beta1: z.number().min(0).max(1).default(0),
+    beta2: z.number().min(0).max(1).default(0.9),
+    /** MA-GP's weight k and power p. */
+    maGpWeight: z.number().min(0).default(2),
+    maGpPower: z.number().positive().default(6),
+    ...captionEncoderFields,
+  })
+  .strict();
+
+export type DfganConfig = z.infer<typeof dfganSchema>;
+
+/** Channel multiples of ngf (G, from 4x4 up) and ndf (D, from full size down): DF-GAN's [8, 8, 4, 2, 1] cut to the size. */
+function widths(imageSize: number): number[] {
+  return imageSize === 64 ? [8, 8, 4, 2, 1] : [8, 4, 2, 1];
+}
+
+/** z [n, nz] and sentence vectors [n, e] -> images [n, S, S, C] in [-1, 1]. */
+export class DfganGenerator {
+  readonly params = new ParamSet();
+  private readonly fc: Linear;
+  private readonly blocks: UpBlock[] = [];
+  private readonly toImage: Conv2d;
+
+  constructor(readonly config: DfganConfig, rng: Rng) {
+    const { nz, ngf, embedDim, channels, imageSize } = config;
+    const w = widths(imageSize).map((k) => k * ngf);
+    this.fc = new Linear(this.params, 'fc', { inFeatures: nz, outFeatures: 16 * w[0] }, rng); // z -> 4x4x(8 ngf)
+    for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new UpBlock(this.params, `block${i}`, embedDim, w[i], w[i + 1], rng)); // 8x8, 16x16, ...
+    this.toImage = new Conv2d(this.params, 'toImage', { inChannels: w[w.length - 1], outChannels: channels, kernel: 3, padding: 1, bias: true }, rng);
+  }
+
+  apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor4D {
+    const n = z.shape[0];
+    let h = tf.reshape(this.fc.apply(z), [n, 4, 4, widths(this.config.imageSize)[0] * this.config.ngf]) as tf.Tensor4D;
+    for (const block of this.blocks) h = block.apply(h, e);
+    return tf.tanh(this.toImage.apply(tf.leakyRelu(h, 0.2))); // S x S x C
+  }
+}
+
+/** D's image path (3x3 conv, then residual down-sampling to 4x4x(8 ndf)) and its conditional head. */
+export class DfganDiscriminator {
+  readonly params = new ParamSet();
+  private readonly fromImage: Conv2d;
+  private readonly blocks: DownBlock[] = [];
+  private readonly joint: Conv2d;
+  private readonly out: Conv2d;
+
+  constructor(readonly config: DfganConfig, rng: Rng) {
+    const { ndf, embedDim, channels, imageSize } = config;
+    const w = widths(imageSize).reverse().map((k) => k * ndf);
+    this.fromImage = new Conv2d(this.params, 'fromImage', { inChannels: channels, outChannels: w[0], kernel: 3, padding: 1, bias: true }, rng);
+    for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new DownBlock(this.params, `block${i}`, w[i], w[i + 1], rng)); // S/2, S/4, ... 4x4
+    const top = w[w.length - 1];
+    this.joint = new Conv2d(this.params, 'joint', { inChannels: top + embedDim, outChannels: 2 * ndf, kernel: 3, padding: 1 }, rng);
+    this.out = new Conv2d(this.params, 'out', { inChannels: 2 * ndf, outChannels: 1, kernel: 4 }, rng);
+  }
+
+  /** Images [n, S, S, C] -> features [n, 4, 4, 8 ndf]. */
+  features(x: tf.Tensor4D): tf.Tensor4D {
+    let h = this.fromImage.apply(x);
+    for (const block of this.blocks) h = block.apply(h);
+    return h;
+  }
+
+  /** Features with sentence vectors [n, e] -> scores [n]: the vector replicated at each 4x4 position, concatenated, 3x3 conv, LeakyReLU, 4x4 conv. */
+  score(features: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor1D {
+    const [n, h, w] = features.shape;
+    const text = tf.mul(tf.reshape(e, [n, 1, 1, e.shape[1]]), tf.ones([1, h, w, 1])) as tf.Tensor4D; // [n, 4, 4, e]
+    const joined = tf.leakyRelu(this.joint.apply(tf.concat([features, text], 3) as tf.Tensor4D), 0.2);
+    return tf.reshape(this.out.apply(joined), [n]) as tf.Tensor1D;
+  }
+}
+
+/** Row i of x moved to row i - 1 (the last to 0): image i + 1's features with caption i, as DF-GAN mismatches. */
+function rolledByOne(x: tf.Tensor4D): tf.Tensor4D {
+  const n = x.shape[0];
+  return tf.concat([tf.slice(x, [1, 0, 0, 0], [n - 1, -1, -1, -1]), tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1])], 0) as tf.Tensor4D;
+}
+
+export class Dfgan implements FamilyInstance {
+  readonly G: DfganGenerator;
+  readonly D: DfganDiscriminator;
+  readonly text: CaptionEncoder;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  readonly gridColumns: number;
+
+  constructor(readonly config: DfganConfig, seed: number) {
+    this.text = new CaptionEncoder(config, seed);
+    this.G = new DfganGenerator(config, new Rng(seed, 'init', 'G'));
+    this.D = new DfganDiscriminator(config, new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.D.params, T: this.text.params };
+    const { beta1, beta2 } = config;
+    this.optimizers = {
+      G: new Adam(this.G.params.trainable(), { lr: config.lrG, beta1, beta2 }),
+      D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1, beta2 }),
+      T: this.text.optimizer,
+    };
+    this.latentDim = config.nz;
+    this.gridColumns = config.sampleCaptions.length;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const captions = checkCaptionedBatch('dfgan', batch);
+    if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
+    return this.ganStep(batch.images, captions, ctx.rng);
+  }
+
+  /**
+   * DF-GAN's step: D with the hinge loss on (real, right caption), (real, mismatched caption) and
+   * (fake, right caption) plus MA-GP on the real pairs; then G through the updated D, -D(fake, caption).
+   */
+  private ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+    const e = this.text.vectors(captions); // fixed encoder: outside every tape
+    const z = sampleLatent(rng, images.shape[0], this.config.nz);
+    const reported: Record<string, tf.Scalar> = {};
+    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
+      const fake = this.G.apply(z, e);
+      const { value, grads } = tf.variableGrads(() => {
+        let realFeatures: tf.Tensor4D | null = null;
+        // The real scores and their gradients with respect to the images and the sentence vectors in
+        // one pass; the gradients stay on the tape, so MA-GP's own gradient reaches D's weights.
+        const { value: realScores, grads: [gradImages, gradSentences] } = tf.valueAndGrads((x: tf.Tensor, s: tf.Tensor) => {
+          realFeatures = tf.keep(this.D.features(x as tf.Tensor4D));
+          return this.D.score(realFeatures, s as tf.Tensor2D);
+        })([images, e]);
+        const real = tf.mean(tf.relu(tf.sub(1, realScores)));
+        const mismatched = tf.mean(tf.relu(tf.add(1, this.D.score(rolledByOne(realFeatures!), e))));
+        const fakeScores = this.D.score(this.D.features(fake), e);
+        const fakeLoss = tf.mean(tf.relu(tf.add(1, fakeScores)));
+        const penalty = maGradientPenalty(gradImages as tf.Tensor4D, gradSentences as tf.Tensor2D, this.config.maGpWeight, this.config.maGpPower);
+        reported.maGp = tf.keep(penalty);
+        tf.dispose(realFeatures!);
+        return tf.addN([real, tf.mul(tf.add(mismatched, fakeLoss), 0.5), penalty]) as tf.Scalar;
+      }, this.D.params.trainable());
+      this.optimizers.D.apply(grads);
+      tf.dispose(grads);
+      reported.lossD = tf.keep(value);
+      return tf.neg(tf.mean(this.D.score(this.D.features(fake), e))) as tf.Scalar;
+    }, this.G.params.trainable());
+    this.optimizers.G.apply(gradsG);
+    tf.dispose([gradsG as unknown as tf.Tensor[], e, z].flat());
+    return { lossD: reported.lossD, lossG, maGp: reported.maGp };
+  }
+
+  /** Sentence vectors [n, embedDim] of captions, for `generate` (and to interpolate between). */
+  encodeText(captions: string[]): tf.Tensor2D {
+    return this.text.vectors(captions);
+  }
+
+  /** Images of latent vectors and sentence vectors; without them image i shows sample caption i % count. */
+  generate(z: tf.Tensor2D, conditions?: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => this.G.apply(z, this.text.conditionsFor(z.shape[0], conditions)));
+  }
+
+  dispose(): void {
+    disposeModel(this);
+  }
+}
+
+export const dfganFamily: Family<DfganConfig> = {
+  name: 'dfgan',
+  description: 'text-to-image DF-GAN: deep text-image fusion blocks, hinge loss with mismatched pairs, MA-GP',
+  schema: dfganSchema,
+  resolve(config, data) {
+    return resolveCaptions('dfgan', { ...config, channels: imageChannels('dfgan', config, data) }, data);
+  },
+  create: (config, seed) => new Dfgan(config, seed),
+};

@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
+import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { ImageEncoder } from '../nn/image-encoder.ts';
+import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.ts';
+import { ParamSet } from '../nn/params.ts';
+import { CaptionEncoder, captionEncoderFields, checkCaptionedBatch, resolveCaptions } from '../text/caption-encoder.ts';
+import { Adam } from '../train/adam.ts';
+import { DcganDiscriminator, DcganGenerator, dcganSchema, imageChannels, sampleLatent, type DcganConfig } from './dcgan.ts';
+import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+
+/**
+ * Text-to-image GAN-CLS / GAN-INT (Reed et al. 2016) on DCGAN's networks. A sentence encoder, trained
+ * first against an image encoder and then fixed, turns a caption into φ(t); G reads z beside a 128-d
+ * projection of φ(t); D joins a projection of φ(t), replicated over its 4x4 feature map, to its image
+ * features. GAN-CLS: D learns three kinds of pairs (real image + right text, real image + wrong text,
+ * fake image + right text). GAN-INT: G also learns on text vectors interpolated between captions.
+ * A style encoder S learns to invert G (z from an image), for style transfer.
+ */
+export const ganClsSchema = dcganSchema
+  .extend({
+    /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
+    matchingAware: z.boolean().default(true),
+    /** GAN-INT: G also learns from β·φ(t1) + (1 - β)·φ(t2) of two captions of the batch. */
+    interpolation: z.boolean().default(true),
+    beta: z.number().min(0).max(1).default(0.5),
+    /** Size of the text projection G and D read (the paper's 128). */
+    projectionDim: z.number().int().positive().default(128),
+    ...captionEncoderFields,
+    /** Train the style encoder S (z from an image: `gantry sample --style-from`). */
+    styleEncoder: z.boolean().default(true),
+    /** S's Adam learning rate (betas 0.9, 0.999: a plain regression, not a game). */
+    styleLr: z.number().positive().default(1e-3),
+  })
+  .strict();
+
+export type GanClsConfig = z.infer<typeof ganClsSchema>;
+
+function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
+  const { imageSize, channels, ngf, ndf, lr, beta1, beta2 } = config;
+  return { imageSize, channels, nz, ngf, ndf, lr, beta1, beta2 };
+}
+
+/** The text projection G and D each learn: φ(t) -> LeakyReLU(FC(φ(t))), as in the paper. */
+function textProjection(params: ParamSet, config: GanClsConfig, rng: Rng): (phi: tf.Tensor2D) => tf.Tensor2D {
+  const fc = new Linear(params, 'text', { inFeatures: config.embedDim, outFeatures: config.projectionDim, init: { kind: 'normal', std: 0.02 } }, rng);
+  return (phi) => tf.leakyRelu(fc.apply(phi), 0.2);
+}
+
+/** G(z, φ(t)): DCGAN's generator on [z, projection of φ(t)]. */
+export class TextConditionalGenerator {
+  readonly net: DcganGenerator;
+  readonly params: ParamSet;
+  private readonly project: (phi: tf.Tensor2D) => tf.Tensor2D;
+
+  constructor(readonly config: GanClsConfig, rng: Rng) {
+    this.net = new DcganGenerator(dcganPartOf(config, config.nz + config.projectionDim), rng);
+    this.params = this.net.params;
+    this.project = textProjection(this.params, config, rng);
+  }
+
+  /** z [n, nz], φ [n, embedDim] -> images [n, S, S, C] in [-1, 1]. */
+  apply(z: tf.Tensor2D, phi: tf.Tensor2D, training: boolean): tf.Tensor4D {
+    return this.net.apply(tf.concat([z, this.project(phi)], 1) as tf.Tensor2D, training);
+  }
+}
+
+/**
+ * D(x, φ(t)): DCGAN's features [n, 4, 4, c] and the text projection replicated over the 4x4 positions,
+ * depth-concatenated, then a 1x1 convolution, batch norm, LeakyReLU and DCGAN's 4x4 head (the paper's
+ * D). The 1x1 convolution of the concatenation is computed as conv(features) + W_text · projection added
+ * at every position: the same numbers without materialising (and back-propagating through) the tiles.
+ */
+export class MatchingAwareDiscriminator {
+  readonly net: DcganDiscriminator;
+  readonly params: ParamSet;
+  private readonly project: (phi: tf.Tensor2D) => tf.Tensor2D;
+  private readonly jointImage: Conv2d;
+  private readonly jointText: Linear;
+  private readonly jointNorm: BatchNorm2d;
+
+  constructor(readonly config: GanClsConfig, rng: Rng) {
+    this.net = new DcganDiscriminator(dcganPartOf(config), rng);
+    this.params = this.net.params;
+    this.project = textProjection(this.params, config, rng);
+    const c = this.net.featureChannels;
+    const init = { kind: 'normal', std: 0.02 } as const;
+    this.jointImage = new Conv2d(this.params, 'joint.image', { inChannels: c, outChannels: c, kernel: 1, init }, rng);
+    this.jointText = new Linear(this.params, 'joint.text', { inFeatures: config.projectionDim, outFeatures: c, bias: false, init }, rng);
+    this.jointNorm = new BatchNorm2d(this.params, 'joint.norm', { channels: c, gammaInit: { kind: 'normal', mean: 1, std: 0.02 } }, rng);
+  }
+
+  /** Images [n, S, S, C] with sentence vectors [n, embedDim] -> logits [n]. */
+  apply(x: tf.Tensor4D, phi: tf.Tensor2D, training: boolean): tf.Tensor1D {
+    const h = this.net.features(x, training); // [n, 4, 4, c]
+    const [n, , , c] = h.shape;
+    const text = tf.reshape(this.jointText.apply(this.project(phi)), [n, 1, 1, c]); // the same at each of the 4x4 positions
+    const joined = tf.leakyRelu(this.jointNorm.apply(tf.add(this.jointImage.apply(h), text), training), 0.2); // [n, 4, 4, c]
+    return this.net.head(joined);
+  }
+}
+
+/** GAN-CLS's D loss: log D(x, h) + (log(1 - D(x, ĥ)) + log(1 - D(x̂, h))) / 2, as BCE on logits. */
+export function matchingAwareLossD(realRight: tf.Tensor, realWrong: tf.Tensor, fakeRight: tf.Tensor): tf.Scalar {
+  const real = tf.mean(tf.softplus(tf.neg(realRight)));
+  return tf.add(real, tf.mul(tf.add(tf.mean(tf.softplus(realWrong)), tf.mean(tf.softplus(fakeRight))), 0.5)) as tf.Scalar;
+}
+
+/** Row i of x moved to row (i - shift) mod n: each caption paired with another image's (0 < shift < n). */
+function rolled(x: tf.Tensor2D, shift: number): tf.Tensor2D {
+  const n = x.shape[0];
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i + shift) % n), 'int32')));
+}
+
+export class GanCls implements FamilyInstance {
+  readonly G: TextConditionalGenerator;
+  readonly D: MatchingAwareDiscriminator;
+  readonly text: CaptionEncoder;
+  readonly style: ImageEncoder | null;
+  readonly networks: Record<string, ParamSet>;
+  readonly optimizers: Record<string, Adam>;
+  readonly latentDim: number;
+  readonly gridColumns: number;
+
+  constructor(readonly config: GanClsConfig, seed: number) {
+    this.text = new CaptionEncoder(config, seed);
+    this.G = new TextConditionalGenerator(config, new Rng(seed, 'init', 'G'));
+    this.D = new MatchingAwareDiscriminator(config, new Rng(seed, 'init', 'D'));
+    this.networks = { G: this.G.params, D: this.D.params, T: this.text.params };
+    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam), T: this.text.optimizer };
+    if (config.styleEncoder) {
+      const S = new ParamSet();
+      this.style = new ImageEncoder(S, 'style', { imageSize: config.imageSize, channels: config.channels, width: config.ndf, outDim: config.nz }, new Rng(seed, 'init', 'S'));
+      this.networks.S = S;
+      this.optimizers.S = new Adam(S.trainable(), { lr: config.styleLr, beta1: 0.9, beta2: 0.999 });
+    } else {
+      this.style = null;
+    }
+    this.latentDim = config.nz;
+    this.gridColumns = config.sampleCaptions.length;
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const captions = checkCaptionedBatch('gan-cls', batch);
+    if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
+    return this.ganStep(batch.images, captions, ctx.rng);
+  }
+
+  /** One GAN-CLS(-INT) step, DCGAN's order: D on its three pairs, then G through the updated D. */
+  private ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+    const { nz, beta } = this.config;
+    const n = images.shape[0];
+    const right = this.text.vectors(captions); // fixed encoder: outside every tape
+    const wrong = rolled(right, 1 + rng.int(n - 1));
+    const z = sampleLatent(rng, n, nz);
+    const between = this.config.interpolation ? tf.tidy(() => tf.add(tf.mul(right, beta), tf.mul(rolled(right, 1 + rng.int(n - 1)), 1 - beta)) as tf.Tensor2D) : null;
+    const zBetween = between ? sampleLatent(rng, n, nz) : null;
+    let lossD: tf.Scalar | null = null;
+    let keptFake: tf.Tensor4D | null = null;
+    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
+      const fake = tf.keep(this.G.apply(z, right, true)); // the style encoder learns from it after
+      keptFake = fake;
+      const { value, grads } = tf.variableGrads(() => {
+        const realRight = this.D.apply(images, right, true);
+        const fakeRight = this.D.apply(fake, right, true);
+        if (!this.config.matchingAware) return bceLossD(realRight, fakeRight);
+        return matchingAwareLossD(realRight, this.D.apply(images, wrong, true), fakeRight);
+      }, this.D.params.trainable());
+      this.optimizers.D.apply(grads);
+      tf.dispose(grads);
+      lossD = tf.keep(value);
+      const onRight = nonSaturatingLossG(this.D.apply(fake, right, true));
+      if (!between) return onRight;
+      return tf.add(onRight, nonSaturatingLossG(this.D.apply(this.G.apply(zBetween!, between, true), between, true))) as tf.Scalar;
+    }, this.G.params.trainable());
+    this.optimizers.G.apply(gradsG);
+    const losses: Record<string, tf.Scalar> = { lossD: lossD!, lossG };
+    if (this.style) losses.lossStyle = this.styleStep(keptFake!, z);
+    tf.dispose([gradsG as unknown as tf.Tensor[], keptFake!, right, wrong, z, between ?? [], zBetween ?? []].flat());
+    return losses;
+  }
+
+  /** S learns to invert G: mean squared error between z and S(G(z, φ(t))) on this step's fakes. */
+  styleStep(fake: tf.Tensor4D, z: tf.Tensor2D): tf.Scalar {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(this.style!.apply(fake), z))) as tf.Scalar, this.networks.S.trainable());
+    this.optimizers.S.apply(grads);
+    tf.dispose(grads);
+    return value;
+  }
+
+  /** Sentence vectors φ(t) [n, embedDim] of captions, for `generate` (and to interpolate between). */
+  encodeText(captions: string[]): tf.Tensor2D {
+    return this.text.vectors(captions);
+  }
+
+  /**
+   * Images for latent vectors and sentence vectors [n, embedDim]; without them image i shows sample
+   * caption i % (number of sample captions), so a grid has one caption a column.
+   */
+  generate(z: tf.Tensor2D, conditions?: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => this.G.apply(z, this.text.conditionsFor(z.shape[0], conditions), false));
+  }
+
+  /** The style encoder's latent vectors [n, nz] of images [n, S, S, C] in [-1, 1] (style transfer). */
+  inferLatent(images: tf.Tensor4D): tf.Tensor2D {
+    if (!this.style) throw new GantryError('this gan-cls run was trained without a style encoder (model.styleEncoder false)');
+    return this.style.apply(images);
+  }
+
+  dispose(): void {
+    disposeModel(this);
+  }
+}
+
+export const ganClsFamily: Family<GanClsConfig> = {
+  name: 'gan-cls',
+  description: 'text-to-image GAN-CLS / GAN-INT: a caption encoder, a matching-aware D, text interpolation, a style encoder',
+  schema: ganClsSchema,
+  resolve(config, data) {
+    return resolveCaptions('gan-cls', { ...config, channels: imageChannels('gan-cls', config, data) }, data);
+  },
+  create: (config, seed) => new GanCls(config, seed),
+};
