@@ -4,14 +4,14 @@ import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
 import { evaluateLatentExpression, latentForSeed, parseLatentExpression, slerp, termVector } from '../explore/latent.ts';
 import { imageGrid } from '../train/grid.ts';
-import { openRun } from '../train/run.ts';
+import { openRun, type OpenedRun } from '../train/run.ts';
+import { captionVectors, sampleCaptions, stackRows, unknownWords, vectorsToImages } from '../explore/render.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { Rng } from '../engine/rng.ts';
 import { readImageFile } from '../io/image.ts';
 import { fitImage } from '../data/transform.ts';
-import { tokenize } from '../text/tokenizer.ts';
 
 export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]]
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.
@@ -33,48 +33,15 @@ export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 
   The image shows each term's image, then the result (class-conditional runs: all of class K; text
   runs: all with one caption).`;
 
-type Run = ReturnType<typeof openRun>;
+type Run = OpenedRun;
 
-/**
- * Images of latent vectors; conditional runs also get one conditioning vector per image: class weights
- * (cgan, acgan) or sentence vectors (gan-cls).
- */
-function vectorsToImages(run: Run, vectors: Float32Array[], conditions?: Float32Array[]): tf.Tensor4D {
-  if (!run.model.generate) throw new GantryError(`this run (${run.config.family}) does not generate images`);
-  return tf.tidy(() => {
-    const z = tf.tensor2d(stack(vectors), [vectors.length, run.model.latentDim]);
-    if (!conditions) return run.model.generate!(z);
-    return run.model.generate!(z, tf.tensor2d(stack(conditions), [conditions.length, conditions[0].length]));
-  });
-}
-
-function stack(rows: Float32Array[]): Float32Array {
-  const flat = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-  let offset = 0;
-  for (const r of rows) {
-    flat.set(r, offset);
-    offset += r.length;
-  }
-  return flat;
-}
-
-/** The captions of a text run's sample grids. */
-function sampleCaptions(run: Run): string[] {
-  return (run.config.model.sampleCaptions as string[] | undefined) ?? [];
-}
-
-/** Sentence vectors of captions (a text run), warning once about words the run never saw in training. */
+/** Sentence vectors of captions, warning once about words the run never saw in training. */
 function encodeCaptions(run: Run, captions: string[]): Float32Array[] {
-  const known = new Set((run.config.model.vocabulary as string[] | undefined) ?? []);
   for (const c of new Set(captions)) {
-    const unknown = tokenize(c).filter((w) => !known.has(w));
+    const unknown = unknownWords(run, c);
     if (unknown.length) process.stderr.write(`warning: "${c}": the run's captions never had ${unknown.map((w) => `"${w}"`).join(', ')}; read as an unknown word\n`);
   }
-  const phi = run.model.encodeText!(captions);
-  const values = phi.dataSync() as Float32Array;
-  const d = phi.shape[1];
-  phi.dispose();
-  return captions.map((_, i) => values.slice(i * d, (i + 1) * d));
+  return captionVectors(run, captions);
 }
 
 /** The captions a text flag gives, or the run's sample captions; an error for runs without text. */
@@ -186,7 +153,7 @@ async function styleTransfer(run: Run, files: string[], texts: string[] | undefi
   const captions = captionsFor(run, texts)!;
   const size = Number(run.config.model.imageSize);
   const channels = Number(run.config.model.channels);
-  const pixels = stack(files.map((f) => Float32Array.from(fitImage(readImageFile(f), size, channels).data, (v) => v / 127.5 - 1)));
+  const pixels = stackRows(files.map((f) => Float32Array.from(fitImage(readImageFile(f), size, channels).data, (v) => v / 127.5 - 1)));
   const images = tf.tensor4d(pixels, [files.length, size, size, channels]);
   const latent = run.model.inferLatent(images);
   const z = latent.dataSync() as Float32Array;

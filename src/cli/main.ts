@@ -4,6 +4,7 @@ import { BENCH_HELP, benchCommand } from './bench.ts';
 import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
 import { COMPARE_HELP, compareCommand } from './compare.ts';
+import { STUDIO_HELP, studioCommand } from './studio.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: TRAIN_HELP },
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   eval: { run: evalCommand, help: EVAL_HELP },
   compare: { run: compareCommand, help: COMPARE_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
+  studio: { run: studioCommand, help: STUDIO_HELP },
 };
 
 const USAGE = `gantry — train, evaluate and explore generative image models

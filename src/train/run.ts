@@ -45,8 +45,14 @@ export function provideReferenceImages(model: FamilyInstance, data: ImageDataset
   tf.dispose([ref.images, ref.labels ?? []]);
 }
 
+export interface OpenedRun {
+  config: RunConfig;
+  model: FamilyInstance;
+  state: CheckpointState;
+}
+
 /** Opens a finished or running run for sampling: its config and its latest weights. */
-export function openRun(runDir: string): { config: RunConfig; model: FamilyInstance; state: CheckpointState } {
+export function openRun(runDir: string): OpenedRun {
   const config = readRunConfig(runDir);
   const model = buildModel(config);
   try {
