@@ -17,8 +17,8 @@ export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.
   Class-conditional runs (cgan, acgan): --class K (index or name, e.g. 7 or circle) draws every image of
   class K; without it image i is of class i % classes and each column is one class.
-  Text runs (gan-cls): --text "a small red circle on a blue background" (repeat --text for one column
-  each; default: the run's sample captions). --style-from IMG,...: style transfer, one row per image:
+  Text runs (gan-cls, dfgan): --text "a small red circle on a blue background" (repeat --text for one column
+  each; default: the run's sample captions). --style-from IMG,... (gan-cls): style transfer, one row per image:
   the image, then the style encoder's latent vector of it drawn with each caption.`;
 export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."]
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
@@ -47,7 +47,7 @@ function encodeCaptions(run: Run, captions: string[]): Float32Array[] {
 /** The captions a text flag gives, or the run's sample captions; an error for runs without text. */
 function captionsFor(run: Run, texts: string[] | undefined): string[] | undefined {
   if (!run.model.encodeText) {
-    if (texts?.length) throw new GantryError(`--text: this ${run.config.family} run is not conditioned on text; train a gan-cls run on captioned data (captions:DIR or shapes)`);
+    if (texts?.length) throw new GantryError(`--text: this ${run.config.family} run is not conditioned on text; train a gan-cls or dfgan run on captioned data (captions:DIR or shapes)`);
     return undefined;
   }
   if (texts?.some((t) => !t.trim())) throw new GantryError('--text is empty; give a caption, e.g. --text "a small red circle on a blue background"');

@@ -5,10 +5,11 @@ import { maGradientPenalty } from '../losses/penalties.ts';
 import { DownBlock, UpBlock } from '../nn/dfgan-blocks.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { CaptionEncoder, captionEncoderFields, checkCaptionedBatch, resolveCaptions } from '../text/caption-encoder.ts';
+import { captionEncoderFields, resolveCaptions } from '../text/caption-encoder.ts';
 import { Adam } from '../train/adam.ts';
 import { imageChannels, sampleLatent } from './dcgan.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import type { Family } from './family.ts';
+import { TextToImageGan } from './text-to-image.ts';
 
 /**
  * DF-GAN (Tao et al. 2022): one generator stage of up-sampling blocks whose deep fusion blocks modulate
@@ -107,17 +108,14 @@ function rolledByOne(x: tf.Tensor4D): tf.Tensor4D {
   return tf.concat([tf.slice(x, [1, 0, 0, 0], [n - 1, -1, -1, -1]), tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1])], 0) as tf.Tensor4D;
 }
 
-export class Dfgan implements FamilyInstance {
+export class Dfgan extends TextToImageGan {
   readonly G: DfganGenerator;
   readonly D: DfganDiscriminator;
-  readonly text: CaptionEncoder;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
-  readonly gridColumns: number;
 
   constructor(readonly config: DfganConfig, seed: number) {
-    this.text = new CaptionEncoder(config, seed);
+    super('dfgan', config, seed);
     this.G = new DfganGenerator(config, new Rng(seed, 'init', 'G'));
     this.D = new DfganDiscriminator(config, new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.D.params, T: this.text.params };
@@ -127,21 +125,13 @@ export class Dfgan implements FamilyInstance {
       D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1, beta2 }),
       T: this.text.optimizer,
     };
-    this.latentDim = config.nz;
-    this.gridColumns = config.sampleCaptions.length;
-  }
-
-  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const captions = checkCaptionedBatch('dfgan', batch);
-    if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
-    return this.ganStep(batch.images, captions, ctx.rng);
   }
 
   /**
    * DF-GAN's step: D with the hinge loss on (real, right caption), (real, mismatched caption) and
    * (fake, right caption) plus MA-GP on the real pairs; then G through the updated D, -D(fake, caption).
    */
-  private ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
     const e = this.text.vectors(captions); // fixed encoder: outside every tape
     const z = sampleLatent(rng, images.shape[0], this.config.nz);
     const reported: Record<string, tf.Scalar> = {};
@@ -174,18 +164,8 @@ export class Dfgan implements FamilyInstance {
     return { lossD: reported.lossD, lossG, maGp: reported.maGp };
   }
 
-  /** Sentence vectors [n, embedDim] of captions, for `generate` (and to interpolate between). */
-  encodeText(captions: string[]): tf.Tensor2D {
-    return this.text.vectors(captions);
-  }
-
-  /** Images of latent vectors and sentence vectors; without them image i shows sample caption i % count. */
-  generate(z: tf.Tensor2D, conditions?: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => this.G.apply(z, this.text.conditionsFor(z.shape[0], conditions)));
-  }
-
-  dispose(): void {
-    disposeModel(this);
+  protected drawImages(z: tf.Tensor2D, sentences: tf.Tensor2D): tf.Tensor4D {
+    return this.G.apply(z, sentences);
   }
 }
 

@@ -6,10 +6,11 @@ import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { CaptionEncoder, captionEncoderFields, checkCaptionedBatch, resolveCaptions } from '../text/caption-encoder.ts';
+import { captionEncoderFields, resolveCaptions } from '../text/caption-encoder.ts';
 import { Adam } from '../train/adam.ts';
 import { DcganDiscriminator, DcganGenerator, dcganSchema, imageChannels, sampleLatent, type DcganConfig } from './dcgan.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import type { Family } from './family.ts';
+import { TextToImageGan } from './text-to-image.ts';
 
 /**
  * Text-to-image GAN-CLS / GAN-INT (Reed et al. 2016) on DCGAN's networks. A sentence encoder, trained
@@ -114,18 +115,15 @@ function rolled(x: tf.Tensor2D, shift: number): tf.Tensor2D {
   return tf.tidy(() => tf.gather(x, tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i + shift) % n), 'int32')));
 }
 
-export class GanCls implements FamilyInstance {
+export class GanCls extends TextToImageGan {
   readonly G: TextConditionalGenerator;
   readonly D: MatchingAwareDiscriminator;
-  readonly text: CaptionEncoder;
   readonly style: ImageEncoder | null;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
-  readonly gridColumns: number;
 
   constructor(readonly config: GanClsConfig, seed: number) {
-    this.text = new CaptionEncoder(config, seed);
+    super('gan-cls', config, seed);
     this.G = new TextConditionalGenerator(config, new Rng(seed, 'init', 'G'));
     this.D = new MatchingAwareDiscriminator(config, new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.D.params, T: this.text.params };
@@ -139,18 +137,10 @@ export class GanCls implements FamilyInstance {
     } else {
       this.style = null;
     }
-    this.latentDim = config.nz;
-    this.gridColumns = config.sampleCaptions.length;
-  }
-
-  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const captions = checkCaptionedBatch('gan-cls', batch);
-    if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
-    return this.ganStep(batch.images, captions, ctx.rng);
   }
 
   /** One GAN-CLS(-INT) step, DCGAN's order: D on its three pairs, then G through the updated D. */
-  private ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
     const { nz, beta } = this.config;
     const n = images.shape[0];
     const right = this.text.vectors(captions); // fixed encoder: outside every tape
@@ -191,27 +181,14 @@ export class GanCls implements FamilyInstance {
     return value;
   }
 
-  /** Sentence vectors φ(t) [n, embedDim] of captions, for `generate` (and to interpolate between). */
-  encodeText(captions: string[]): tf.Tensor2D {
-    return this.text.vectors(captions);
-  }
-
-  /**
-   * Images for latent vectors and sentence vectors [n, embedDim]; without them image i shows sample
-   * caption i % (number of sample captions), so a grid has one caption a column.
-   */
-  generate(z: tf.Tensor2D, conditions?: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => this.G.apply(z, this.text.conditionsFor(z.shape[0], conditions), false));
+  protected drawImages(z: tf.Tensor2D, sentences: tf.Tensor2D): tf.Tensor4D {
+    return this.G.apply(z, sentences, false);
   }
 
   /** The style encoder's latent vectors [n, nz] of images [n, S, S, C] in [-1, 1] (style transfer). */
   inferLatent(images: tf.Tensor4D): tf.Tensor2D {
     if (!this.style) throw new GantryError('this gan-cls run was trained without a style encoder (model.styleEncoder false)');
     return this.style.apply(images);
-  }
-
-  dispose(): void {
-    disposeModel(this);
   }
 }
 

@@ -99,7 +99,7 @@ test('gan-cls on CUB-style captions from the CLI: train across the text/GAN swit
   writeFileSync(dcConfig, JSON.stringify({ model: { ngf: 8, ndf: 8 } }));
   const dc = join(dir, 'dc');
   assert.equal(gantry('train', 'dcgan', '--config', dcConfig, '--steps', '1', '--batch', '4', '--out', dc, '--quiet').code, 0);
-  assert.match(gantry('sample', '--run', dc, '--text', 'a red bird').stderr, /--text: this dcgan run is not conditioned on text; train a gan-cls run/);
+  assert.match(gantry('sample', '--run', dc, '--text', 'a red bird').stderr, /--text: this dcgan run is not conditioned on text; train a gan-cls or dfgan run/);
 });
 
 test('dfgan from the CLI on shapes: train across the text/GAN switch, exact resume, --text, --texts', () => {
