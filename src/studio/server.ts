@@ -183,7 +183,7 @@ export async function startStudio(run: OpenedRun, runDir: string, port: number, 
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new GantryError(`studio: cannot listen on ${host}:${port} (${describeError(err)}); pick another --port`)));
+    server.once('error', (err) => reject(new GantryError(`cannot listen on ${host}:${port} (${describeError(err)}); pick another --port`)));
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
