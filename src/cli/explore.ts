@@ -6,21 +6,23 @@ import { evaluateLatentExpression, latentForSeed, parseLatentExpression, slerp, 
 import { imageGrid } from '../train/grid.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
 import { captionVectors, sampleCaptions, stackRows, unknownWords, vectorsToImages } from '../explore/render.ts';
-import { intArg, parseCommandArgs } from './args.ts';
+import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { Rng } from '../engine/rng.ts';
 import { readImageFile } from '../io/image.ts';
 import { fitImage } from '../data/transform.ts';
 
-export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]]
+export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T]
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.
   Class-conditional runs (cgan, acgan): --class K (index or name, e.g. 7 or circle) draws every image of
   class K; without it image i is of class i % classes and each column is one class.
   Text runs (gan-cls, dfgan): --text "a small red circle on a blue background" (repeat --text for one column
   each; default: the run's sample captions). --style-from IMG,... (gan-cls): style transfer, one row per image:
-  the image, then the style encoder's latent vector of it drawn with each caption.`;
-export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."]
+  the image, then the style encoder's latent vector of it drawn with each caption.
+  --truncation T (sample, interpolate, arith): the truncation trick, every latent number beyond ±T drawn
+  again (e.g. 0.7: less variety, more typical images).`;
+export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."] [--truncation T]
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
   Class-conditional runs: --class K fixes the class (default: the first); --classes A,B[,C...] instead keeps
   the latent vector of --seed N fixed and blends the class embedding from each class to the next.
@@ -28,12 +30,19 @@ export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,
   the latent vector of --seed N and moves the sentence vector linearly from each caption to the next.`;
 export const RECONSTRUCT_HELP = `gantry reconstruct --run RUN_DIR [--data SPEC] [--n 32] [--out reconstruct.png] [--seed N]
   Auto-encoder runs (vae): a grid of input rows, each followed by its reconstruction.`;
-export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K] [--text "..."]
+export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K] [--text "..."] [--truncation T]
   Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3).
   The image shows each term's image, then the result (class-conditional runs: all of class K; text
   runs: all with one caption).`;
 
 type Run = OpenedRun;
+
+/** --truncation T: latent numbers beyond ±T are drawn again (the truncation trick); T > 0. */
+function truncationArg(value: string | undefined): number | undefined {
+  const t = numberArg('truncation', value);
+  if (t !== undefined && t <= 0) throw new GantryError(`--truncation must be above 0 (e.g. 0.7), got ${value}`);
+  return t;
+}
 
 /** Sentence vectors of captions, warning once about words the run never saw in training. */
 function encodeCaptions(run: Run, captions: string[]): Float32Array[] {
@@ -126,7 +135,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('sample', argv, {
     run: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
     cols: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
-    text: { type: 'string', multiple: true }, 'style-from': { type: 'string' },
+    text: { type: 'string', multiple: true }, 'style-from': { type: 'string' }, truncation: { type: 'string' },
   });
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
@@ -135,7 +144,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, values.out ?? 'style.png');
       return;
     }
-    const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.model.latentDim));
+    const truncation = truncationArg(values.truncation);
+    const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.model.latentDim, truncation));
     // A conditional grid without --class has one class (or caption) per column.
     const captions = captionsFor(run, values.text);
     const cols = intArg('cols', values.cols, 1) ?? (captions ? captions.length : values.class === undefined ? run.model.numClasses : undefined);
@@ -173,10 +183,11 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('interpolate', argv, {
     run: { type: 'string' }, seeds: { type: 'string' }, frames: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' }, classes: { type: 'string' },
-    text: { type: 'string' }, texts: { type: 'string' },
+    text: { type: 'string' }, texts: { type: 'string' }, truncation: { type: 'string' },
   });
   const frames = intArg('frames', values.frames, 2) ?? 8;
   const base = intArg('seed', values.seed) ?? 0;
+  const truncation = truncationArg(values.truncation);
   if (values.classes !== undefined && values.seeds !== undefined) {
     throw new GantryError('interpolate: give --seeds (move through latent space) or --classes (move between classes at one --seed), not both');
   }
@@ -191,7 +202,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       const path = captionsFor(run, values.texts.split('|').map((t) => t.trim()))!;
       if (path.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
       const ends = encodeCaptions(run, path);
-      const z = latentForSeed(base, dim);
+      const z = latentForSeed(base, dim, truncation);
       for (let p = 0; p + 1 < path.length; p++) {
         for (let f = 0; f < frames; f++) {
           // GAN-INT's interpolation: the sentence vector moves linearly between two captions' vectors.
@@ -204,7 +215,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       const path = values.classes.split(',').map((c) => resolveClass(run, c.trim(), 'classes'));
       if (path.length < 2) throw new GantryError('--classes needs at least two classes, e.g. --classes 3,8');
       const k = run.model.numClasses!;
-      const z = latentForSeed(base, dim);
+      const z = latentForSeed(base, dim, truncation);
       for (let p = 0; p + 1 < path.length; p++) {
         for (let f = 0; f < frames; f++) {
           // The class embedding moves linearly from one class's row to the next's.
@@ -220,8 +231,8 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
       if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
       for (let p = 0; p + 1 < seeds.length; p++) {
-        const a = latentForSeed(seeds[p], dim);
-        const b = latentForSeed(seeds[p + 1], dim);
+        const a = latentForSeed(seeds[p], dim, truncation);
+        const b = latentForSeed(seeds[p + 1], dim, truncation);
         for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
       }
       classes.push(...(conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text)) ?? []));
@@ -258,13 +269,14 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
 export async function arithCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('arith', argv, {
     run: { type: 'string' }, expr: { type: 'string' }, out: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
-    text: { type: 'string' },
+    text: { type: 'string' }, truncation: { type: 'string' },
   });
   if (!values.expr) throw new GantryError('gantry arith: --expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
   await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
-    const vectors = [...terms.map((t) => termVector(t, dim)), evaluateLatentExpression(terms, dim)];
+    const truncation = truncationArg(values.truncation);
+    const vectors = [...terms.map((t) => termVector(t, dim, truncation)), evaluateLatentExpression(terms, dim, truncation)];
     await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text))), vectors.length);
   });
 }

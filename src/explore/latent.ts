@@ -5,8 +5,14 @@ import { GantryError } from '../errors.ts';
  * Latent vectors named by seeds: `seed:12` is the vector N(0, I) drawn from stream ('latent', 12),
  * the same in sample, interpolate and arith, so a face seen in one command can be used in another.
  */
-export function latentForSeed(seed: number, dim: number): Float32Array {
-  return new Rng(seed, 'latent').fillNormal(new Float32Array(dim));
+export function latentForSeed(seed: number, dim: number, truncation?: number): Float32Array {
+  const rng = new Rng(seed, 'latent');
+  const z = rng.fillNormal(new Float32Array(dim));
+  if (truncation === undefined) return z;
+  // The truncation trick: numbers beyond ±truncation are drawn again (from the same stream, after the
+  // vector), trading variety for typical images. Without it the vector is exactly seed:N's.
+  for (let i = 0; i < dim; i++) while (Math.abs(z[i]) > truncation) z[i] = rng.normal();
+  return z;
 }
 
 /** Spherical interpolation: follows the great circle, so interpolants keep the norm typical of N(0, I). */
@@ -60,19 +66,19 @@ export function parseLatentExpression(expr: string): ArithTerm[] {
   return terms;
 }
 
-export function termVector(term: ArithTerm, dim: number): Float32Array {
+export function termVector(term: ArithTerm, dim: number, truncation?: number): Float32Array {
   const out = new Float32Array(dim);
   for (const s of term.seeds) {
-    const z = latentForSeed(s, dim);
+    const z = latentForSeed(s, dim, truncation);
     for (let i = 0; i < dim; i++) out[i] += z[i] / term.seeds.length;
   }
   return out;
 }
 
-export function evaluateLatentExpression(terms: ArithTerm[], dim: number): Float32Array {
+export function evaluateLatentExpression(terms: ArithTerm[], dim: number, truncation?: number): Float32Array {
   const out = new Float32Array(dim);
   for (const t of terms) {
-    const v = termVector(t, dim);
+    const v = termVector(t, dim, truncation);
     for (let i = 0; i < dim; i++) out[i] += t.sign * v[i];
   }
   return out;

@@ -40,6 +40,12 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   const a = gantry('arith', '--run', run, '--expr', 'seed:12 - seed:40 + mean(seed:1,seed:2)', '--out', join(dir, 'a.png'));
   assert.equal(a.code, 0, a.stderr);
   assert.deepEqual(pngSize(join(dir, 'a.png')), [4 * 34 + 2, 34 + 2]);
+  // The truncation trick changes the vectors (so the grid), the same way each time.
+  for (const name of ['t1', 't2']) assert.equal(gantry('sample', '--run', run, '--n', '4', '--truncation', '0.5', '--out', join(dir, `${name}.png`)).code, 0);
+  assert.equal(gantry('sample', '--run', run, '--n', '4', '--out', join(dir, 'plain.png')).code, 0);
+  assert.deepEqual(readFileSync(join(dir, 't1.png')), readFileSync(join(dir, 't2.png')));
+  assert.notDeepEqual(readFileSync(join(dir, 't1.png')), readFileSync(join(dir, 'plain.png')));
+  assert.match(gantry('sample', '--run', run, '--truncation', '0').stderr, /--truncation must be above 0/);
 });
 
 test('user mistakes get one line naming the fix, no stack trace', () => {

@@ -26,3 +26,17 @@ test('latent expressions: seeds, means, signs; bad input is explained', () => {
   assert.throws(() => parseLatentExpression('seed:1 * 2'), /cannot read "\* 2"/);
   assert.throws(() => parseLatentExpression('   '), /cannot read|empty/);
 });
+
+test('truncation: every number within ±T, untouched numbers kept, deterministic per seed; no truncation is seed:N itself', () => {
+  const plain = latentForSeed(7, 200);
+  const cut = latentForSeed(7, 200, 0.5);
+  assert.ok(cut.every((x) => Math.abs(x) <= 0.5));
+  plain.forEach((x, i) => { if (Math.abs(x) <= 0.5) assert.equal(cut[i], x, `number ${i} was within the bound`); });
+  assert.ok(plain.some((x) => Math.abs(x) > 0.5), 'the test draws numbers beyond the bound');
+  assert.deepEqual(latentForSeed(7, 200, 0.5), cut);
+  assert.deepEqual(latentForSeed(7, 200, undefined), plain);
+  const terms = parseLatentExpression('seed:1 - seed:2');
+  const v = evaluateLatentExpression(terms, 50, 0.3);
+  const expected = latentForSeed(1, 50, 0.3).map((x, i) => x - latentForSeed(2, 50, 0.3)[i]);
+  assert.ok(v.every((x, i) => Math.abs(x - expected[i]) < 1e-6));
+});
