@@ -1,10 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
-import { readImageFile } from '../io/image.ts';
 import type { ImageDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS } from './folder.ts';
-import { fitImage } from './transform.ts';
+import { IMAGE_EXTENSIONS, readFittedImages } from './folder.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */
 function walkImages(dir: string): string[] {
@@ -29,9 +27,13 @@ const TEXT_FOLDERS = ['text_c10', 'text'];
  */
 function captionCandidates(root: string, image: string): string[] {
   const stem = basename(image, extname(image));
+  return [join(dirname(image), `${stem}.txt`), ...TEXT_FOLDERS.map((t) => join(root, t, ...foldersBelowImages(root, image), `${stem}.txt`))];
+}
+
+/** The folders between the root (or root/images) and an image: ["001.Black_footed_Albatross"] in CUB. */
+function foldersBelowImages(root: string, image: string): string[] {
   const rel = relative(root, dirname(image)).split(sep).filter(Boolean);
-  const inner = rel[0] === 'images' ? rel.slice(1) : rel;
-  return [join(dirname(image), `${stem}.txt`), ...TEXT_FOLDERS.map((t) => join(root, t, ...inner, `${stem}.txt`))];
+  return rel[0] === 'images' ? rel.slice(1) : rel;
 }
 
 function readCaptions(path: string): string[] {
@@ -59,20 +61,13 @@ export function loadCaptionedImages(dir: string, size: number, channels: number)
     const [first] = captionCandidates(dir, missing[0]);
     throw new GantryError(`captions: ${missing.length} of ${files.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${first} (or text_c10/<class>/<name>.txt)`);
   }
-  const classOf = files.map((f) => {
-    const rel = relative(dir, dirname(f)).split(sep).filter(Boolean);
-    const inner = rel[0] === 'images' ? rel.slice(1) : rel;
-    return inner[0] ?? '';
-  });
+  const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();
   const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');
-  const per = size * size * channels;
-  const pixels = new Uint8Array(files.length * per);
-  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
   return {
     name: `captions:${dir}`,
     n: files.length, height: size, width: size, channels,
-    pixels,
+    pixels: readFittedImages(files, size, channels),
     labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
     classNames: labelled ? classNames : null,
     captions,

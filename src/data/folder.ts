@@ -37,14 +37,19 @@ export function loadImageFolder(dir: string, size: number, channels: number): Im
     files.push(...listImages(dir));
   }
   if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders`);
-  const per = size * size * channels;
-  const pixels = new Uint8Array(files.length * per);
-  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
   return {
     name: `folder:${dir}`,
     n: files.length, height: size, width: size, channels,
-    pixels,
+    pixels: readFittedImages(files, size, channels),
     labels: classDirs.length > 0 ? Int32Array.from(labels) : null,
     classNames: classDirs.length > 0 ? classDirs : null,
   };
+}
+
+/** The image files, each resized and centre-cropped to size x size x channels, back to back. */
+export function readFittedImages(files: string[], size: number, channels: number): Uint8Array {
+  const per = size * size * channels;
+  const pixels = new Uint8Array(files.length * per);
+  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
+  return pixels;
 }
