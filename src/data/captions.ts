@@ -40,12 +40,8 @@ function readCaptions(path: string): string[] {
   return readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-/**
- * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the same name (beside
- * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
- * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
- */
-export function loadCaptionedImages(dir: string, size: number, channels: number): ImageDataset {
+/** The images under dir and their captions, in the same order (checked: every image has some). */
+function captionedFiles(dir: string): { files: string[]; captions: string[][] } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`captions: ${dir} is not a folder`);
   const files = walkImages(dir);
   if (files.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${dir} or its sub-folders`);
@@ -61,6 +57,21 @@ export function loadCaptionedImages(dir: string, size: number, channels: number)
     const [first] = captionCandidates(dir, missing[0]);
     throw new GantryError(`captions: ${missing.length} of ${files.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${first} (or text_c10/<class>/<name>.txt)`);
   }
+  return { files, captions };
+}
+
+/** Every image's captions under dir, without decoding an image (FID of a text run draws with them). */
+export function readCaptionLists(dir: string): string[][] {
+  return captionedFiles(dir).captions;
+}
+
+/**
+ * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the same name (beside
+ * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
+ * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
+ */
+export function loadCaptionedImages(dir: string, size: number, channels: number): ImageDataset {
+  const { files, captions } = captionedFiles(dir);
   const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();
   const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');

@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import type { ImageDataset } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
-import { loadCaptionedImages } from './captions.ts';
+import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset } from './transform.ts';
@@ -81,4 +81,14 @@ export function openDataset(spec: string, fit: FitOptions): ImageDataset {
   const channels = fit.channels || ds.channels;
   if (ds.height === 28 && fit.size > 28) ds = reshapeDataset(ds, 32, channels, 'pad');
   return reshapeDataset(ds, fit.size, channels);
+}
+
+/**
+ * Every image's captions in a data SPEC, in the order openDataset gives the images (null for data without
+ * text). captions:DIR reads only its text files: no image is decoded.
+ */
+export function openCaptions(spec: string, fit: FitOptions): string[][] | null {
+  const s = parseDataSpec(spec);
+  if (s.kind === 'captions') return readCaptionLists(s.path!);
+  return openDataset(spec, fit).captions ?? null;
 }

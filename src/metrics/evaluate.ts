@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import { balancedClassWeights } from '../models/conditional.ts';
 import { openRun, readRunConfig, CONFIG_FILE } from '../train/run.ts';
@@ -17,10 +17,10 @@ import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
 /** A text run's training captions (one drawn per image), in a seeded order: what its fakes are drawn with. */
 function trainingCaptions(config: RunConfig, seed: number): string[] {
-  const data = openDataset(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) });
-  if (!data.captions) throw new GantryError(`the run's data ${config.data} has no captions to draw its images with`);
+  const captions = openCaptions(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) });
+  if (!captions) throw new GantryError(`the run's data ${config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
-  return Array.from(rng.permutation(data.n), (j) => data.captions![j][rng.int(data.captions![j].length)]);
+  return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
 }
 
 /** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */

@@ -4,7 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
-import { openDataset } from '../../src/data/index.ts';
+import { openCaptions, openDataset } from '../../src/data/index.ts';
 import { subset } from '../../src/data/dataset.ts';
 import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodePng } from '../../src/io/png.ts';
@@ -68,6 +68,13 @@ test('captions:DIR with the .txt beside each image; a missing caption file or an
     e instanceof GantryError && /1 of 3 images have no captions, e\.g\. .*c\.png; write one caption a line to .*c\.txt/.test(e.message));
   writeFileSync(join(dir, 'c.txt'), '\n\n');
   assert.throws(() => openDataset(`captions:${dir}`, { size: 8, channels: 3 }), /1 of 3 images have no captions/);
+  // The captions alone (what FID of a text run needs) come without decoding an image: a corrupt one is no error there.
+  writeFileSync(join(dir, 'c.txt'), 'a third caption\n');
+  writeFileSync(join(dir, 'c.png'), 'not a png');
+  assert.deepEqual(openCaptions(`captions:${dir}`, { size: 8, channels: 3 }), [...ds.captions!, ['a third caption']]);
+  assert.throws(() => openDataset(`captions:${dir}`, { size: 8, channels: 3 }), /c\.png is neither a PNG nor a JPEG/);
+  assert.equal(openCaptions('mnist', { size: 32, channels: 1 }), null);
+  assert.equal(openCaptions('shapes:3', { size: 16, channels: 3 })!.length, 3);
   const empty = join(dir, 'empty');
   mkdirSync(empty);
   assert.throws(() => openDataset(`captions:${empty}`, { size: 8, channels: 3 }), /captions: no \.png\/\.jpg images in/);
