@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
-import { evaluateLatentExpression, latentForSeed, parseLatentExpression, slerp, termVector } from '../explore/latent.ts';
+import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
 import { imageGrid } from '../train/grid.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
 import { captionVectors, sampleCaptions, stackRows, unknownWords, vectorsToImages } from '../explore/render.ts';
@@ -276,7 +276,7 @@ export async function arithCommand(argv: string[]): Promise<void> {
   await withRun(values.run, values.device, async (run) => {
     const dim = run.model.latentDim;
     const truncation = truncationArg(values.truncation);
-    const vectors = [...terms.map((t) => termVector(t, dim, truncation)), evaluateLatentExpression(terms, dim, truncation)];
+    const vectors = arithmeticVectors(terms, dim, truncation);
     await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text))), vectors.length);
   });
 }

@@ -83,3 +83,8 @@ export function evaluateLatentExpression(terms: ArithTerm[], dim: number, trunca
   }
   return out;
 }
+
+/** What `arith` draws: each term's vector, then the expression's result (the CLI and the studio). */
+export function arithmeticVectors(terms: ArithTerm[], dim: number, truncation?: number): Float32Array[] {
+  return [...terms.map((t) => termVector(t, dim, truncation)), evaluateLatentExpression(terms, dim, truncation)];
+}

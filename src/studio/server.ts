@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
-import { evaluateLatentExpression, latentForSeed, parseLatentExpression, slerp, termVector } from '../explore/latent.ts';
+import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
 import { captionVectors, sampleCaptions, unknownWords, vectorsToImages } from '../explore/render.ts';
 import { encodePng } from '../io/png.ts';
 import { imageGrid } from '../train/grid.ts';
@@ -127,7 +127,7 @@ async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: 
     }
     case '/api/arith': {
       const terms = parseLatentExpression(parseBody(schemas.arith, body).expr);
-      const vectors = [...terms.map((t) => termVector(t, dim)), evaluateLatentExpression(terms, dim)];
+      const vectors = arithmeticVectors(terms, dim);
       return sendJson(res, 200, { labels: [...terms.map((t) => `${t.sign < 0 ? '-' : '+'} ${t.text}`), '='], vectors: vectors.map((v) => Array.from(v)) });
     }
     case '/api/text': {
