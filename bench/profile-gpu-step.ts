@@ -20,7 +20,7 @@ const rng = new Rng(0);
 const images = tf.tensor4d(rng.fillNormal(new Float32Array(batch * w.imageSize * w.imageSize * w.channels)), [batch, w.imageSize, w.imageSize, w.channels]);
 const z = tf.tensor2d(rng.fillNormal(new Float32Array(batch * 100)), [batch, 100]);
 let t0 = performance.now();
-const gpu = new DcganGpuStep(model, batch);
+const gpu = new DcganGpuStep({ G: model.G, D: model.D }, { G: model.optimizers.G, D: model.optimizers.D }, batch);
 console.log(`${name}: ${gpu.dispatchCount} dispatches per step; building pipelines and buffers took ${(performance.now() - t0).toFixed(0)} ms`);
 const walls: number[] = [];
 const hosts: number[] = [];

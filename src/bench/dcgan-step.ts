@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { NO_CONDITION } from '../models/condition.ts';
 import { Rng } from '../engine/rng.ts';
 import { Dcgan, dcganSchema } from '../models/dcgan.ts';
 
@@ -64,10 +65,11 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
   const batch = o.batch ?? 256;
   const model = new Dcgan(dcganSchema.parse({ imageSize: w.imageSize, channels: w.channels, ngf: o.ngf ?? 64, ndf: o.ndf ?? 64 }), 0);
   const rng = new Rng(0, 'bench-generate');
-  const pool = Array.from({ length: 4 }, () => rng.fillNormal(new Float32Array(batch * model.latentDim)));
+  const nz = model.info.latentDim;
+  const pool = Array.from({ length: 4 }, () => rng.fillNormal(new Float32Array(batch * nz)));
   const once = async (i: number) => {
-    const z = tf.tensor2d(pool[i % pool.length], [batch, model.latentDim]);
-    const images = model.generate(z);
+    const z = tf.tensor2d(pool[i % pool.length], [batch, nz]);
+    const images = model.generate(z, NO_CONDITION);
     if (tf.getBackend() === 'webgpu') await model.idle();
     else await images.data();
     tf.dispose([z, images]);

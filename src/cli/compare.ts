@@ -8,6 +8,7 @@ import { frechetDistance } from '../metrics/frechet.ts';
 import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
+import { describeModel } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const COMPARE_HELP = `gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64]
@@ -48,7 +49,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
       const result = await train({ outDir: runDir, config, quiet: values.quiet });
       const seconds = (performance.now() - started) / 1000;
       const log = (line: string) => process.stderr.write(line + '\n');
-      const real = await statsFor(parseEvalInput(values.data), extractor, { n, seed, quiet: values.quiet, dataSize: Number(config.model.imageSize) }, log);
+      const real = await statsFor(parseEvalInput(values.data), extractor, { n, seed, quiet: values.quiet, dataSize: describeModel(config) }, log);
       const fake = await statsFor(parseEvalInput(runDir), extractor, { n, seed, quiet: values.quiet }, log);
       rows.push({ family, fid: frechetDistance(real, fake), steps: result.step, seconds });
     }

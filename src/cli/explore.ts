@@ -5,7 +5,11 @@ import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
 import { imageGrid } from '../train/grid.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
-import { captionVectors, sampleCaptions, stackRows, unknownWords, vectorsToImages } from '../explore/render.ts';
+import { vectorsToImages } from '../explore/render.ts';
+import {
+  checkFlags, conditionCount, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
+  type ConditionRows,
+} from '../explore/conditions.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
@@ -44,75 +48,7 @@ function truncationArg(value: string | undefined): number | undefined {
   return t;
 }
 
-/** Sentence vectors of captions, warning once about words the run never saw in training. */
-function encodeCaptions(run: Run, captions: string[]): Float32Array[] {
-  for (const c of new Set(captions)) {
-    const unknown = unknownWords(run, c);
-    if (unknown.length) process.stderr.write(`warning: "${c}": the run's captions never had ${unknown.map((w) => `"${w}"`).join(', ')}; read as an unknown word\n`);
-  }
-  return captionVectors(run, captions);
-}
-
-/** The captions a text flag gives, or the run's sample captions; an error for runs without text. */
-function captionsFor(run: Run, texts: string[] | undefined): string[] | undefined {
-  if (!run.model.encodeText) {
-    if (texts?.length) throw new GantryError(`--text: this ${run.config.family} run is not conditioned on text; train a gan-cls or dfgan run on captioned data (captions:DIR or shapes)`);
-    return undefined;
-  }
-  if (texts?.some((t) => !t.trim())) throw new GantryError('--text is empty; give a caption, e.g. --text "a small red circle on a blue background"');
-  return texts?.length ? texts : sampleCaptions(run);
-}
-
-/**
- * Conditioning vectors for n images: sentence vectors of caption i % captions (text runs), class
- * weights of --class or of class i % K (class runs), or none.
- */
-function conditionsFor(run: Run, n: number, classFlag: string | undefined, texts: string[] | undefined): Float32Array[] | undefined {
-  const captions = captionsFor(run, texts);
-  if (!captions) return classesFor(run, n, classFlag);
-  if (classFlag !== undefined) throw new GantryError(`--class: this ${run.config.family} run is conditioned on text; use --text "..."`);
-  return encodeCaptions(run, Array.from({ length: n }, (_, i) => captions[i % captions.length]));
-}
-
-/** The class a --class value names in a conditional run: an index, or a name the data gave. */
-export function resolveClass(run: Run, value: string, flag = 'class'): number {
-  const k = run.model.numClasses;
-  if (!k) throw new GantryError(`--${flag}: this ${run.config.family} run is not class-conditional; train a cgan or acgan run to choose classes`);
-  const names = run.model.classNames ?? [];
-  const byName = names.indexOf(value);
-  if (byName >= 0) return byName;
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 0 && n < k) return n;
-  const known = names.length ? ` or a name (${names.join(', ')})` : '';
-  throw new GantryError(`--${flag} "${value}": expected a class index 0..${k - 1}${known}`);
-}
-
-function oneHot(k: number, numClasses: number): Float32Array {
-  const w = new Float32Array(numClasses);
-  w[k] = 1;
-  return w;
-}
-
-/** Class weights for n images: all of --class when given, else (conditional runs) i % K; undefined otherwise. */
-function classesFor(run: Run, n: number, classFlag: string | undefined): Float32Array[] | undefined {
-  const k = run.model.numClasses;
-  if (classFlag !== undefined) {
-    const c = resolveClass(run, classFlag);
-    return Array.from({ length: n }, () => oneHot(c, k!));
-  }
-  return k ? Array.from({ length: n }, (_, i) => oneHot(i % k, k)) : undefined;
-}
-
-/** Where every image shares one class: --class, or the first class of a conditional run. */
-function oneClass(run: Run, classFlag: string | undefined): string | undefined {
-  return classFlag ?? (run.model.numClasses ? '0' : undefined);
-}
-
-/** Where every image shares one caption: --text, or a text run's first sample caption. */
-function oneCaption(run: Run, text: string | undefined): string[] | undefined {
-  if (text !== undefined) return [text];
-  return run.model.encodeText ? sampleCaptions(run).slice(0, 1) : undefined;
-}
+const warn = (line: string) => process.stderr.write(line + '\n');
 
 async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: Run) => Promise<void>): Promise<void> {
   if (!runDir) throw new GantryError('--run RUN_DIR is required (the --out folder of a gantry train)');
@@ -145,11 +81,12 @@ export async function sampleCommand(argv: string[]): Promise<void> {
       return;
     }
     const truncation = truncationArg(values.truncation);
-    const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.model.latentDim, truncation));
+    const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.info.latentDim, truncation));
     // A conditional grid without --class has one class (or caption) per column.
-    const captions = captionsFor(run, values.text);
-    const cols = intArg('cols', values.cols, 1) ?? (captions ? captions.length : values.class === undefined ? run.model.numClasses : undefined);
-    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors, conditionsFor(run, n, values.class, values.text)), cols);
+    const flags = { class: values.class, text: values.text };
+    const conditions = gridConditions(run, n, flags, warn);
+    const cols = intArg('cols', values.cols, 1) ?? gridColumns(run.info, flags);
+    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors, conditions), cols);
   });
 }
 
@@ -160,17 +97,17 @@ export async function sampleCommand(argv: string[]): Promise<void> {
 async function styleTransfer(run: Run, files: string[], texts: string[] | undefined, out: string): Promise<void> {
   if (!run.model.inferLatent) throw new GantryError(`--style-from: a ${run.config.family} run has no style encoder; train a gan-cls run`);
   if (files.length === 0) throw new GantryError('--style-from needs image files, e.g. --style-from bird.jpg,flower.png');
-  const captions = captionsFor(run, texts)!;
-  const size = Number(run.config.model.imageSize);
-  const channels = Number(run.config.model.channels);
-  const pixels = stackRows(files.map((f) => Float32Array.from(fitImage(readImageFile(f), size, channels).data, (v) => v / 127.5 - 1)));
-  const images = tf.tensor4d(pixels, [files.length, size, size, channels]);
+  checkFlags(run.info, { text: texts });
+  const captions = texts?.length ? texts : sampleCaptions(run.info) ?? [];
+  const { height, width, channels } = run.info;
+  const pixels = stackRows(files.map((f) => Float32Array.from(fitImage(readImageFile(f), run.info).data, (v) => v / 127.5 - 1)));
+  const images = tf.tensor4d(pixels, [files.length, height, width, channels]);
   const latent = run.model.inferLatent(images);
   const z = latent.dataSync() as Float32Array;
   latent.dispose();
-  const dim = run.model.latentDim;
+  const dim = run.info.latentDim;
   const vectors = files.flatMap((_, r) => captions.map(() => z.slice(r * dim, (r + 1) * dim)));
-  const generated = vectorsToImages(run, vectors, encodeCaptions(run, files.flatMap(() => captions)));
+  const generated = vectorsToImages(run, vectors, encodeCaptions(run, files.flatMap(() => captions), warn));
   const rows = tf.tidy(() => tf.concat(files.map((_, r) => tf.concat([
     tf.slice(images, [r, 0, 0, 0], [1, -1, -1, -1]),
     tf.slice(generated, [r * captions.length, 0, 0, 0], [captions.length, -1, -1, -1]),
@@ -195,49 +132,26 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     throw new GantryError('interpolate: give --seeds with one --text (move through latent space) or --texts "A|B" (move between captions at one --seed), not both');
   }
   await withRun(values.run, values.device, async (run) => {
-    const dim = run.model.latentDim;
-    const vectors: Float32Array[] = [];
-    const classes: Float32Array[] = [];
-    if (values.texts !== undefined) {
-      const path = captionsFor(run, values.texts.split('|').map((t) => t.trim()))!;
-      if (path.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
-      const ends = encodeCaptions(run, path);
+    const dim = run.info.latentDim;
+    let vectors: Float32Array[];
+    let conditions: ConditionRows;
+    if (values.texts !== undefined || values.classes !== undefined) {
+      // One latent vector; the condition moves from each class (caption) to the next.
+      conditions = conditionPathOf(run, { classes: values.classes, texts: values.texts }, frames, warn);
       const z = latentForSeed(base, dim, truncation);
-      for (let p = 0; p + 1 < path.length; p++) {
-        for (let f = 0; f < frames; f++) {
-          // GAN-INT's interpolation: the sentence vector moves linearly between two captions' vectors.
-          const t = f / (frames - 1);
-          vectors.push(z);
-          classes.push(ends[p].map((v, i) => (1 - t) * v + t * ends[p + 1][i]));
-        }
-      }
-    } else if (values.classes !== undefined) {
-      const path = values.classes.split(',').map((c) => resolveClass(run, c.trim(), 'classes'));
-      if (path.length < 2) throw new GantryError('--classes needs at least two classes, e.g. --classes 3,8');
-      const k = run.model.numClasses!;
-      const z = latentForSeed(base, dim, truncation);
-      for (let p = 0; p + 1 < path.length; p++) {
-        for (let f = 0; f < frames; f++) {
-          // The class embedding moves linearly from one class's row to the next's.
-          const t = f / (frames - 1);
-          const w = new Float32Array(k);
-          w[path[p]] += 1 - t;
-          w[path[p + 1]] += t;
-          vectors.push(z);
-          classes.push(w);
-        }
-      }
+      vectors = Array.from({ length: conditionCount(conditions)! }, () => z);
     } else {
       const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
       if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
+      vectors = [];
       for (let p = 0; p + 1 < seeds.length; p++) {
         const a = latentForSeed(seeds[p], dim, truncation);
         const b = latentForSeed(seeds[p + 1], dim, truncation);
         for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
       }
-      classes.push(...(conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text)) ?? []));
+      conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     }
-    await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors, classes.length ? classes : undefined), frames);
+    await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors, conditions), frames);
   });
 }
 
@@ -248,8 +162,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const n = intArg('n', values.n, 1) ?? 32;
   await withRun(values.run, values.device, async (run) => {
     if (!run.model.reconstruct) throw new GantryError(`a ${run.config.family} run does not reconstruct images; use a vae run`);
-    const size = Number(run.config.model.imageSize);
-    const data = openDataset(values.data ?? run.config.data, { size, channels: Number(run.config.model.channels) });
+    const data = openDataset(values.data ?? run.config.data, run.info);
     const pick = new Rng(intArg('seed', values.seed) ?? 0, 'reconstruct').permutation(data.n).subarray(0, Math.min(n, data.n));
     const batch = makeBatch(data, pick);
     const recon = run.model.reconstruct(batch.images);
@@ -274,9 +187,9 @@ export async function arithCommand(argv: string[]): Promise<void> {
   if (!values.expr) throw new GantryError('gantry arith: --expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
   await withRun(values.run, values.device, async (run) => {
-    const dim = run.model.latentDim;
     const truncation = truncationArg(values.truncation);
-    const vectors = arithmeticVectors(terms, dim, truncation);
-    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditionsFor(run, vectors.length, oneClass(run, values.class), oneCaption(run, values.text))), vectors.length);
+    const vectors = arithmeticVectors(terms, run.info.latentDim, truncation);
+    const conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
+    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditions), vectors.length);
   });
 }

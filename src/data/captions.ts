@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
 import type { ImageDataset } from './dataset.ts';
 import { IMAGE_EXTENSIONS, readFittedImages } from './folder.ts';
+import type { ImageFit } from './transform.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */
 function walkImages(dir: string): string[] {
@@ -70,15 +71,15 @@ export function readCaptionLists(dir: string): string[][] {
  * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
  * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
  */
-export function loadCaptionedImages(dir: string, size: number, channels: number): ImageDataset {
+export function loadCaptionedImages(dir: string, fit: ImageFit): ImageDataset {
   const { files, captions } = captionedFiles(dir);
   const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();
   const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');
   return {
     name: `captions:${dir}`,
-    n: files.length, height: size, width: size, channels,
-    pixels: readFittedImages(files, size, channels),
+    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
+    pixels: readFittedImages(files, fit),
     labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
     classNames: labelled ? classNames : null,
     captions,

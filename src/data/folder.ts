@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readImageFile } from '../io/image.ts';
 import type { ImageDataset } from './dataset.ts';
-import { fitImage } from './transform.ts';
+import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -15,10 +15,10 @@ function listImages(dir: string): string[] {
 }
 
 /**
- * `folder:DIR`: PNG/JPEG images, each resized (shorter side) and centre-cropped to size x size.
+ * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
  */
-export function loadImageFolder(dir: string, size: number, channels: number): ImageDataset {
+export function loadImageFolder(dir: string, fit: ImageFit): ImageDataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`folder: ${dir} is not a folder`);
   const classDirs = readdirSync(dir)
     .filter((f) => statSync(join(dir, f)).isDirectory())
@@ -39,17 +39,17 @@ export function loadImageFolder(dir: string, size: number, channels: number): Im
   if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders`);
   return {
     name: `folder:${dir}`,
-    n: files.length, height: size, width: size, channels,
-    pixels: readFittedImages(files, size, channels),
+    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
+    pixels: readFittedImages(files, fit),
     labels: classDirs.length > 0 ? Int32Array.from(labels) : null,
     classNames: classDirs.length > 0 ? classDirs : null,
   };
 }
 
-/** The image files, each resized and centre-cropped to size x size x channels, back to back. */
-export function readFittedImages(files: string[], size: number, channels: number): Uint8Array {
-  const per = size * size * channels;
+/** The image files, each resized and centre-cropped to height x width x channels, back to back. */
+export function readFittedImages(files: string[], fit: ImageFit): Uint8Array {
+  const per = fit.height * fit.width * fit.channels;
   const pixels = new Uint8Array(files.length * per);
-  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), size, channels).data, i * per));
+  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), fit).data, i * per));
   return pixels;
 }

@@ -5,7 +5,7 @@ import { loadImageFolder } from './folder.ts';
 import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
-import { reshapeDataset } from './transform.ts';
+import { reshapeDataset, type ImageFit } from './transform.ts';
 import { generateShapes } from './shapes.ts';
 
 export type { ImageDataset } from './dataset.ts';
@@ -45,18 +45,14 @@ export function parseDataSpec(spec: string): DataSpec {
   return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
 
-export interface FitOptions {
-  /** Square size the model wants. */
-  size: number;
-  /** Channel count the model wants; 0 keeps the data's own. */
-  channels: number;
-}
+export type { ImageFit } from './transform.ts';
 
 /**
- * Opens a data SPEC and fits its images to the model: MNIST's 28x28 digits are padded (never
- * stretched) to 32, then resized if the model is larger; other sources are resized and centre-cropped.
+ * Opens a data SPEC and fits its images to the model's height x width (channels 0: the data's own):
+ * MNIST's 28x28 digits are padded (never stretched) to 32, then resized if the model is larger; other
+ * sources are resized to cover the size and centre-cropped.
  */
-export function openDataset(spec: string, fit: FitOptions): ImageDataset {
+export function openDataset(spec: string, fit: ImageFit): ImageDataset {
   const s = parseDataSpec(spec);
   let ds: ImageDataset;
   switch (s.kind) {
@@ -70,24 +66,24 @@ export function openDataset(spec: string, fit: FitOptions): ImageDataset {
       ds = loadCifar10(s.path!, s.options.classes ? s.options.classes.split(',') : null);
       break;
     case 'folder':
-      return loadImageFolder(s.path!, fit.size, fit.channels || 3);
+      return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 });
     case 'captions':
-      return loadCaptionedImages(s.path!, fit.size, fit.channels || 3);
+      return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 });
     case 'shapes':
-      ds = generateShapes(s.path ? Number(s.path) : 10000, fit.size, Number(s.options.seed ?? 0));
-      if (fit.channels && fit.channels !== 3) ds = reshapeDataset(ds, fit.size, fit.channels);
-      return ds;
+      // Drawn square at the larger side, then fitted like any other source.
+      ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0));
+      return reshapeDataset(ds, { ...fit, channels: fit.channels || 3 });
   }
   const channels = fit.channels || ds.channels;
-  if (ds.height === 28 && fit.size > 28) ds = reshapeDataset(ds, 32, channels, 'pad');
-  return reshapeDataset(ds, fit.size, channels);
+  if (ds.height === 28 && Math.max(fit.height, fit.width) > 28) ds = reshapeDataset(ds, { height: 32, width: 32, channels }, 'pad');
+  return reshapeDataset(ds, { ...fit, channels });
 }
 
 /**
  * Every image's captions in a data SPEC, in the order openDataset gives the images (null for data without
  * text). captions:DIR reads only its text files: no image is decoded.
  */
-export function openCaptions(spec: string, fit: FitOptions): string[][] | null {
+export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
   const s = parseDataSpec(spec);
   if (s.kind === 'captions') return readCaptionLists(s.path!);
   return openDataset(spec, fit).captions ?? null;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { imageBytes, type ImageDataset } from './dataset.ts';
-import type { Batch } from '../models/family.ts';
+import type { Batch } from './batch.ts';
 
 /**
  * Shuffled batches as a pure function of (seed, step): epoch e uses permutation e of the seed, and the

@@ -1,24 +1,35 @@
 import { convertChannels, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
 import type { ImageDataset } from './dataset.ts';
 
-/** Puts one decoded image into a dataset's shape: channel count first, then square size. */
-export function fitImage(img: RawImage, size: number, channels: number): RawImage {
-  return resizeAndCenterCrop(convertChannels(img, channels), size);
+/** The size and channel count a model wants its images at (channels 0: the data's own). */
+export interface ImageFit {
+  height: number;
+  width: number;
+  channels: number;
 }
 
-/** Reshapes a whole dataset (e.g. MNIST 28x28 grey to 32x32 RGB). Pads when told to rather than stretch. */
-export function reshapeDataset(ds: ImageDataset, size: number, channels: number, mode: 'pad' | 'resize' = 'resize'): ImageDataset {
-  if (ds.height === size && ds.width === size && ds.channels === channels) return ds;
-  const per = size * size * channels;
+/** Puts one decoded image into a dataset's shape: channel count first, then height x width (cover, centre crop). */
+export function fitImage(img: RawImage, fit: ImageFit): RawImage {
+  return resizeAndCenterCrop(convertChannels(img, fit.channels), fit.width, fit.height);
+}
+
+/**
+ * Reshapes a whole dataset (e.g. MNIST 28x28 grey to 32x32 RGB). 'pad' centres small images on a black
+ * square of the fit's height first (never stretched), then fits them like 'resize'.
+ */
+export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode: 'pad' | 'resize' = 'resize'): ImageDataset {
+  const { height, width, channels } = fit;
+  if (ds.height === height && ds.width === width && ds.channels === channels) return ds;
+  const per = height * width * channels;
   const pixels = new Uint8Array(ds.n * per);
   const src = ds.height * ds.width * ds.channels;
   for (let i = 0; i < ds.n; i++) {
     let img: RawImage = { width: ds.width, height: ds.height, channels: ds.channels, data: ds.pixels.subarray(i * src, (i + 1) * src) };
     img = convertChannels(img, channels);
-    if (mode === 'pad' && size >= ds.width && size >= ds.height) img = padImage(img, size);
-    pixels.set(fitImage(img, size, channels).data, i * per);
+    if (mode === 'pad' && height >= ds.width && height >= ds.height) img = padImage(img, height);
+    pixels.set(fitImage(img, fit).data, i * per);
   }
-  return { ...ds, height: size, width: size, channels, pixels };
+  return { ...ds, height, width, channels, pixels };
 }
 
 /** Centres an image on a black square canvas of the given size. */

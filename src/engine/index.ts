@@ -6,7 +6,7 @@ import { GantryError } from '../errors.ts';
 import { registerComparisonGradients } from './gradients.ts';
 import { startWebGpu } from './webgpu.ts';
 import { disableNativeAddon } from '../kernels/cpu/native.ts';
-import { registerNativeCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
+import { registerCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
 
 export type Device = 'cpu' | 'webgpu';
 
@@ -43,9 +43,9 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     return current;
   }
   if (options.nativeKernels === false) disableNativeAddon('disabled');
-  const native = options.nativeKernels === false ? { loaded: false, reason: 'disabled' } : registerNativeCpuKernels();
+  const native = options.nativeKernels === false ? { loaded: false, reason: 'disabled' } : registerCpuKernels();
   if (!native.loaded && options.nativeKernels !== false) {
-    (options.log ?? console.warn)(`gantry: fast CPU kernels unavailable (${native.reason}); using tfjs's slow pure-JS kernels`);
+    (options.log ?? console.warn)(`gantry: fast CPU kernels unavailable (${native.reason}); using tfjs's slow pure-JS kernels beside gantry's JavaScript ones`);
   }
   const ok = await tf.setBackend('cpu');
   if (!ok) throw new GantryError('could not start the tfjs cpu backend');

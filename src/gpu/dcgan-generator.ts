@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DcganGenerator } from '../models/dcgan.ts';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
-import { dcganLayers } from './dcgan-step.ts';
+import { convLayer, type DcganNetwork } from './dcgan-step.ts';
 import { convInputGrad } from './kernels/conv.ts';
 import { batchNormEval, batchNormStatsLength } from './kernels/norm.ts';
 import { tanhForward } from './kernels/pointwise.ts';
@@ -18,12 +17,16 @@ export class DcganGpuGenerator {
   private readonly out: Region;
   private readonly program: Dispatch[] = [];
 
-  constructor(private readonly generator: DcganGenerator, readonly batch: number) {
-    const { config } = generator;
+  private readonly imageShape: [number, number, number, number];
+
+  constructor(private readonly generator: DcganNetwork, readonly batch: number) {
     this.G = new PackedNetwork(this.ctx, generator.params, 'G.eval', false);
-    this.z = this.ctx.region(this.ctx.buffer(batch * config.nz, 'z'), batch * config.nz);
+    const nz = generator.layers[0].inChannels;
+    const last = generator.layers[generator.layers.length - 1];
+    this.imageShape = [batch, ...last.outSize, last.outChannels];
+    this.z = this.ctx.region(this.ctx.buffer(batch * nz, 'z'), batch * nz);
     let h = this.z;
-    for (const l of dcganLayers(config, batch).g) {
+    for (const l of generator.layers.map((layer) => convLayer(layer, batch))) {
       const size = l.geo.batch * l.geo.h * l.geo.w * l.geo.inC;
       const x = this.ctx.region(this.ctx.buffer(size, `${l.name}.x`), size);
       const y = this.ctx.region(this.ctx.buffer(size, `${l.name}.y`, true), size);
@@ -57,8 +60,7 @@ export class DcganGpuGenerator {
     if (z.shape[0] !== this.batch) throw new Error(`the WebGPU generator was built for ${this.batch} vectors, got ${z.shape[0]}`);
     this.ctx.fromTensor(z, this.z);
     this.ctx.run(this.program);
-    const { imageSize: S, channels } = this.generator.config;
-    return this.ctx.toTensor(this.out, [this.batch, S, S, channels]) as tf.Tensor4D;
+    return this.ctx.toTensor(this.out, this.imageShape) as tf.Tensor4D;
   }
 
   /** GPU nanoseconds of each dispatch, and their labels (bench/profile-gpu-step.ts). */

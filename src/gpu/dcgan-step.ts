@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dcgan, DcganConfig } from '../models/dcgan.ts';
+import type { DcganLayer } from '../nn/dcgan-architecture.ts';
+import type { ParamSet } from '../nn/params.ts';
+import type { Adam } from '../optim/adam.ts';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
@@ -20,33 +22,25 @@ export interface Layer {
   norm: string | null;
 }
 
+/** A DCGAN network as the replayed step sees it: its layers (src/nn/dcgan-architecture.ts) and tensors. */
+export interface DcganNetwork {
+  layers: DcganLayer[];
+  params: ParamSet;
+}
+
 /**
- * DCGAN's layers as convolutions (Dcgan's parameter names). A transposed convolution is recorded as
- * the convolution that maps its output back to its input: its geometry's input is the layer's output.
+ * A DCGAN layer as a convolution of the WGSL kernels. A transposed convolution is recorded as the
+ * convolution that maps its output back to its input: its geometry's input is the layer's output.
  */
-export function dcganLayers(config: DcganConfig, batch: number): { g: Layer[]; d: Layer[] } {
-  const { imageSize: S, channels, nz, ngf, ndf } = config;
-  const n = Math.log2(S) - 2;
-  const g: Layer[] = [];
-  const d: Layer[] = [];
-  let c = ngf * 2 ** (n - 1);
-  // z -> 4x4xc
-  g.push({ name: 'main.0', geo: { batch, h: 4, w: 4, inC: c, outC: nz, k: 4, stride: 1, pad: 0 }, norm: 'main.1' });
-  for (let i = 1; i < n; i++) {
-    g.push({ name: `main.${3 * i}`, geo: { batch, h: 4 * 2 ** i, w: 4 * 2 ** i, inC: c / 2, outC: c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i + 1}` });
-    c /= 2;
-  }
-  g.push({ name: `main.${3 * n}`, geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
-  c = ndf;
-  d.push({ name: 'main.0', geo: { batch, h: S, w: S, inC: channels, outC: c, k: 4, stride: 2, pad: 1 }, norm: null });
-  for (let i = 1; i < n; i++) {
-    const h = S / 2 ** i;
-    d.push({ name: `main.${3 * i - 1}`, geo: { batch, h, w: h, inC: c, outC: 2 * c, k: 4, stride: 2, pad: 1 }, norm: `main.${3 * i}` });
-    c *= 2;
-  }
-  // 4x4xc -> one logit
-  d.push({ name: `main.${3 * n - 1}`, geo: { batch, h: 4, w: 4, inC: c, outC: 1, k: 4, stride: 1, pad: 0 }, norm: null });
-  return { g, d };
+export function convLayer(l: DcganLayer, batch: number): Layer {
+  const from = l.transposed ? l.outSize : l.inSize;
+  const [inC, outC] = l.transposed ? [l.outChannels, l.inChannels] : [l.inChannels, l.outChannels];
+  return { name: l.name, geo: { batch, h: from[0], w: from[1], inC, outC, k: l.kernel[0], stride: l.stride, pad: l.padding }, norm: l.norm };
+}
+
+/** Whether gantry's WGSL kernels cover these layers (square kernels only). */
+export function replayable(...networks: DcganLayer[][]): boolean {
+  return networks.flat().every((l) => l.kernel[0] === l.kernel[1]);
 }
 
 /** One forward pass through D, its activations kept for the backward pass. */
@@ -70,19 +64,22 @@ export class DcganGpuStep {
   private readonly adamUniform: { G: GPUBuffer; D: GPUBuffer };
   private readonly program: Dispatch[];
 
-  constructor(private readonly model: Dcgan, readonly batch: number) {
+  constructor(nets: { G: DcganNetwork; D: DcganNetwork }, private readonly optimizers: { G: Adam; D: Adam }, readonly batch: number) {
+    if (!replayable(nets.G.layers, nets.D.layers)) throw new Error('the replayed WebGPU step takes square kernels only');
     this.ctx = GpuContext.fromTfjs();
-    const { imageSize: S, channels, nz } = model.config;
-    this.G = new PackedNetwork(this.ctx, model.G.params, 'G');
-    this.D = new PackedNetwork(this.ctx, model.D.params, 'D');
-    ({ g: this.gLayers, d: this.dLayers } = dcganLayers(model.config, batch));
-    this.images = this.alloc(batch * S * S * channels, 'images');
+    this.G = new PackedNetwork(this.ctx, nets.G.params, 'G');
+    this.D = new PackedNetwork(this.ctx, nets.D.params, 'D');
+    this.gLayers = nets.G.layers.map((l) => convLayer(l, batch));
+    this.dLayers = nets.D.layers.map((l) => convLayer(l, batch));
+    const [first] = nets.D.layers;
+    this.images = this.alloc(batch * first.inSize[0] * first.inSize[1] * first.inChannels, 'images');
+    const nz = nets.G.layers[0].inChannels;
     this.z = this.alloc(batch * nz, 'z');
     this.losses = { D: this.ctx.region(this.ctx.buffer(1, 'lossD', true), 1), G: this.ctx.region(this.ctx.buffer(1, 'lossG', true), 1) };
     this.adamUniform = { G: this.ctx.uniform(new Float32Array(4), 'G.adam.u'), D: this.ctx.uniform(new Float32Array(4), 'D.adam.u') };
     this.program = this.build();
-    this.G.upload(model.optimizers.G);
-    this.D.upload(model.optimizers.D);
+    this.G.upload(optimizers.G);
+    this.D.upload(optimizers.D);
   }
 
   private alloc(n: number, label: string): Region {
@@ -200,7 +197,7 @@ export class DcganGpuStep {
     out.push(bceDiscriminatorLoss(ctx, batch, real.x[last], fakePass.x[last], dReal, dFake, this.losses.D));
     this.dBackward('fake', fakePass, fake, dFake, { paramGrads: true, accumulate: false, inputGrad: null }, out);
     this.dBackward('real', real, this.images, dReal, { paramGrads: true, accumulate: true, inputGrad: null }, out);
-    const adam = this.model.optimizers.D.options;
+    const adam = this.optimizers.D.options;
     const hyper = { beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps ?? 1e-8 };
     out.push(adamUpdate(ctx, 'D', this.D.size, hyper, this.D.whole('params'), this.D.whole('grads'), this.D.whole('m'), this.D.whole('v'), this.adamUniform.D));
 
@@ -255,12 +252,11 @@ export class DcganGpuStep {
     if (images.shape[0] !== this.batch) throw new Error(`the WebGPU step was built for batch ${this.batch}, got ${images.shape[0]}`);
     this.ctx.fromTensor(images, this.images);
     this.ctx.fromTensor(z, this.z);
-    for (const [net, adam] of [['G', this.model.optimizers.G], ['D', this.model.optimizers.D]] as const) {
+    for (const net of ['G', 'D'] as const) {
+      const adam = this.optimizers[net];
+      const { stepSize, sqrtBc2 } = adam.nextStepScalars();
       adam.step += 1;
-      const { lr, beta1, beta2 } = adam.options;
-      const bc1 = 1 - beta1 ** adam.step;
-      const bc2 = 1 - beta2 ** adam.step;
-      this.ctx.device.queue.writeBuffer(this.adamUniform[net], 0, new Float32Array([lr / bc1, Math.sqrt(bc2), 0, 0]));
+      this.ctx.device.queue.writeBuffer(this.adamUniform[net], 0, new Float32Array([stepSize, sqrtBc2, 0, 0]));
     }
     this.ctx.run(this.program);
     return {
@@ -271,19 +267,11 @@ export class DcganGpuStep {
 
   /** Writes weights, running statistics and Adam moments back into the model's tfjs variables. */
   download(): void {
-    this.G.download(this.model.optimizers.G);
-    this.D.download(this.model.optimizers.D);
+    this.G.download(this.optimizers.G);
+    this.D.download(this.optimizers.D);
   }
 
   dispose(): void {
     this.ctx.dispose();
   }
-}
-
-/**
- * Whether DCGAN trains with the replayed WebGPU step: on the webgpu engine, unless
- * GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager kernels (the reference it is compared with).
- */
-export function useGpuStep(): boolean {
-  return tf.getBackend() === 'webgpu' && process.env.GANTRY_WEBGPU_EAGER !== '1';
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamSet } from '../nn/params.ts';
-import type { Adam } from '../train/adam.ts';
+import type { Adam } from '../optim/adam.ts';
 import { alignFloats, type GpuContext, type Region } from './context.ts';
 
 /**

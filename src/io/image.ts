@@ -103,20 +103,23 @@ function resizeSmooth(img: RawImage, width: number, height: number): RawImage {
   return resizeBilinear(cur, width, height);
 }
 
-/** Scales the shorter side to `size`, then crops the centre square: the usual GAN preprocessing. */
-export function resizeAndCenterCrop(img: RawImage, size: number): RawImage {
-  const scale = size / Math.min(img.width, img.height);
-  const w = Math.max(size, Math.round(img.width * scale));
-  const h = Math.max(size, Math.round(img.height * scale));
+/**
+ * Scales the image to cover width x height (keeping its aspect ratio), then crops the centre: the usual
+ * GAN preprocessing (shorter side to the size, centre square, for square targets).
+ */
+export function resizeAndCenterCrop(img: RawImage, width: number, height: number): RawImage {
+  const scale = Math.max(width / img.width, height / img.height);
+  const w = Math.max(width, Math.round(img.width * scale));
+  const h = Math.max(height, Math.round(img.height * scale));
   const scaled = resizeSmooth(img, w, h);
-  if (w === size && h === size) return scaled;
-  const x0 = Math.floor((w - size) / 2);
-  const y0 = Math.floor((h - size) / 2);
+  if (w === width && h === height) return scaled;
+  const x0 = Math.floor((w - width) / 2);
+  const y0 = Math.floor((h - height) / 2);
   const c = img.channels;
-  const out = new Uint8Array(size * size * c);
-  for (let y = 0; y < size; y++) {
-    const src = ((y + y0) * w + x0) * c;
-    out.set(scaled.data.subarray(src, src + size * c), y * size * c);
+  const out = new Uint8Array(width * height * c);
+  for (let y = 0; y < height; y++) {
+    const src = ((y0 + y) * w + x0) * c;
+    out.set(scaled.data.subarray(src, src + width * c), y * width * c);
   }
-  return { width: size, height: size, channels: c, data: out };
+  return { width, height, channels: c, data: out };
 }

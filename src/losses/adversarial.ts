@@ -15,9 +15,27 @@ export function nonSaturatingLossG(fakeLogits: tf.Tensor): tf.Scalar {
   return tf.mean(tf.softplus(tf.neg(fakeLogits)));
 }
 
+/** The hinge on real scores, E[relu(1 - D(real))]. */
+export function hingeReal(realLogits: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.relu(tf.sub(1, realLogits)));
+}
+
+/** The hinge on fake (or mismatched) scores, E[relu(1 + D(fake))]. */
+export function hingeFake(fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.relu(tf.add(1, fakeLogits)));
+}
+
 /** Hinge loss for D: E[relu(1 - D(real))] + E[relu(1 + D(fake))]. */
 export function hingeLossD(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
-  return tf.add(tf.mean(tf.relu(tf.sub(1, realLogits))), tf.mean(tf.relu(tf.add(1, fakeLogits))));
+  return tf.add(hingeReal(realLogits), hingeFake(fakeLogits));
+}
+
+/**
+ * The hinge loss of a matching-aware D (DF-GAN): real images with their own text score as real; real
+ * images with mismatched text and fakes score as fake, half each.
+ */
+export function hingeLossDMismatched(realLogits: tf.Tensor, mismatchedLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.add(hingeReal(realLogits), tf.mul(tf.add(hingeFake(mismatchedLogits), hingeFake(fakeLogits)), 0.5));
 }
 
 /** Hinge loss for G: -E[D(fake)]. */

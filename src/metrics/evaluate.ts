@@ -6,19 +6,19 @@ import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { conditionTensor, evaluationConditions } from '../explore/conditions.ts';
 import { latentForSeed } from '../explore/latent.ts';
-import { balancedClassWeights } from '../models/conditional.ts';
-import { openRun, readRunConfig, CONFIG_FILE } from '../train/run.ts';
-import type { RunConfig } from '../train/run-config.ts';
+import type { ImageFit } from '../data/transform.ts';
+import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import type { FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
 /** A text run's training captions (one drawn per image), in a seeded order: what its fakes are drawn with. */
-function trainingCaptions(config: RunConfig, seed: number): string[] {
-  const captions = openCaptions(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) });
-  if (!captions) throw new GantryError(`the run's data ${config.data} has no captions to draw its images with`);
+function trainingCaptions(run: OpenedRun, seed: number): string[] {
+  const captions = openCaptions(run.config.data, run.info);
+  if (!captions) throw new GantryError(`the run's data ${run.config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
 }
@@ -47,21 +47,23 @@ export interface FeatureOptions {
   withLogits?: boolean;
   batch?: number;
   seed?: number;
-  /** Square size for data sets when the extractor takes any size (e.g. the compared run's image size). */
-  dataSize?: number;
+  /** Size for data sets when the extractor takes any size (e.g. the compared run's image size). */
+  dataSize?: { height: number; width: number };
   quiet?: boolean;
 }
 
 /** The natural size of a data source: what pytorch-fid would read from its image files. */
-function nativeSize(spec: string): number {
+function nativeSize(spec: string): { height: number; width: number } {
   const kind = parseDataSpec(spec).kind;
-  return kind === 'cifar10' ? 32 : kind === 'folder' ? 299 : 28;
+  const side = kind === 'cifar10' ? 32 : kind === 'folder' ? 299 : 28;
+  return { height: side, width: side };
 }
 
 /** Image size of a run's generator, so real data can be framed as the run was trained on it. */
-export function runImageSize(input: EvalInput): number | undefined {
+export function runImageSize(input: EvalInput): { height: number; width: number } | undefined {
   if (input.kind !== 'run') return undefined;
-  return Number(readRunConfig(input.dir).model.imageSize) || undefined;
+  const { height, width } = describeModel(readRunConfig(input.dir));
+  return { height, width };
 }
 
 interface DataSelection {
@@ -74,7 +76,9 @@ interface DataSelection {
 
 /** The images of a data SPEC that an evaluation uses: all, or a seeded choice of n. */
 function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions): DataSelection {
-  const ds = openDataset(spec, { size: extractor.inputSize ?? o.dataSize ?? nativeSize(spec), channels: extractor.inputChannels ?? 0 });
+  const size = extractor.inputSize ? { height: extractor.inputSize, width: extractor.inputSize } : o.dataSize ?? nativeSize(spec);
+  const fit: ImageFit = { ...size, channels: extractor.inputChannels ?? 0 };
+  const ds = openDataset(spec, fit);
   const total = Math.min(o.n, ds.n);
   const order = total < ds.n ? new Rng(o.seed ?? 0, 'eval-subset').permutation(ds.n).subarray(0, total) : Int32Array.from({ length: total }, (_, i) => i);
   const per = ds.height * ds.width * ds.channels;
@@ -101,24 +105,21 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     };
   } else if (input.kind === 'run') {
     const run = openRun(input.dir);
-    const model = run.model;
+    const { model, info } = run;
     if (!model.generate) {
       model.dispose();
       throw new GantryError(`${input.dir} is a ${run.config.family} run; it does not generate images to score`);
     }
     total = o.n;
     const size = extractor.inputSize;
-    const captions = model.encodeText ? trainingCaptions(run.config, seed) : null;
+    const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
     nextBatch = (start, count) => tf.tidy(() => {
-      const flat = new Float32Array(count * model.latentDim);
-      for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, model.latentDim), i * model.latentDim);
+      const flat = new Float32Array(count * info.latentDim);
+      for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim), i * info.latentDim);
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
-      const k = model.numClasses;
-      const conditions = captions
-        ? model.encodeText!(Array.from({ length: count }, (_, i) => captions[(start + i) % captions.length]))
-        : k ? balancedClassWeights(count, k, start) : undefined;
-      let img = model.generate!(tf.tensor2d(flat, [count, model.latentDim]), conditions);
+      const condition = conditionTensor(evaluationConditions(run, start, count, captions));
+      let img = model.generate!(tf.tensor2d(flat, [count, info.latentDim]), condition);
       // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
       img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
       if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);

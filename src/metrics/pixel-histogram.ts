@@ -1,7 +1,7 @@
 /**
- * Pixel-intensity histograms and their total-variation distance: a cheap, model-free check that
- * generated images have the intensity distribution of the data (for MNIST: mostly black background,
- * some white strokes). TV = 0.5 * sum |p - q|, in [0, 1].
+ * Pixel-intensity histograms: a cheap, model-free check that generated images have the intensity
+ * distribution of the data (for MNIST: mostly black background, some white strokes), compared by the
+ * Wasserstein-1 distance below.
  */
 export function pixelHistogram(values: ArrayLike<number>, bins = 16, lo = -1, hi = 1): Float64Array {
   const h = new Float64Array(bins);
@@ -11,12 +11,6 @@ export function pixelHistogram(values: ArrayLike<number>, bins = 16, lo = -1, hi
   }
   for (let b = 0; b < bins; b++) h[b] /= values.length;
   return h;
-}
-
-export function totalVariation(p: ArrayLike<number>, q: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < p.length; i++) s += Math.abs(p[i] - q[i]);
-  return s / 2;
 }
 
 /**

@@ -4,9 +4,9 @@ import { Rng } from '../engine/rng.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape } from './dcgan.ts';
 import {
-  ConditionalGan, conditionalSchema, dcganPart, resolveConditional,
+  ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
   type ConditionalCritic, type LabelledImages,
 } from './conditional.ts';
 import type { Family } from './family.ts';
@@ -32,14 +32,14 @@ export class AuxClassifierDiscriminator implements ConditionalCritic {
   private readonly classHead: Linear;
 
   constructor(readonly config: AcganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganPart(config), rng);
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng);
     this.params = this.net.params;
-    this.classHead = new Linear(this.params, 'classHead', { inFeatures: 16 * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 } }, rng);
+    this.classHead = new Linear(this.params, 'classHead', { inFeatures: this.net.featureSize[0] * this.net.featureSize[1] * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 } }, rng);
   }
 
   /** Images -> real/fake logits [n] and class logits [n, K]. */
   apply(x: tf.Tensor4D, training: boolean): { source: tf.Tensor1D; classes: tf.Tensor2D } {
-    const h = this.net.features(x, training); // [n, 4, 4, c]
+    const h = this.net.features(x, training); // [n, 4, 4, c] (4x8 at 2:1)
     return { source: this.net.head(h), classes: this.classHead.apply(tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D) };
   }
 
@@ -63,7 +63,7 @@ export class AuxClassifierDiscriminator implements ConditionalCritic {
 
 export class Acgan extends ConditionalGan<AuxClassifierDiscriminator> {
   constructor(readonly config: AcganConfig, seed: number) {
-    super(config, seed, (rng) => new AuxClassifierDiscriminator(config, rng));
+    super('acgan', config, seed, (rng) => new AuxClassifierDiscriminator(config, rng));
   }
 }
 
@@ -72,5 +72,6 @@ export const acganFamily: Family<AcganConfig> = {
   description: 'AC-GAN: class-conditional DCGAN whose discriminator also classifies (auxiliary classifier head)',
   schema: acganSchema,
   resolve: (config, data) => resolveConditional('acgan', config, data),
+  describe: (config) => describeConditional('acgan', config),
   create: (config, seed) => new Acgan(config, seed),
 };

@@ -4,9 +4,9 @@ import { Rng } from '../engine/rng.ts';
 import { bceLossD, hingeLossD, hingeLossG, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape } from './dcgan.ts';
 import {
-  ConditionalGan, conditionalSchema, dcganPart, resolveConditional,
+  ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
   type ConditionalCritic, type LabelledImages,
 } from './conditional.ts';
 import type { Family } from './family.ts';
@@ -32,7 +32,7 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   private readonly embedding: Linear;
 
   constructor(readonly config: CganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganPart(config), rng);
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng);
     this.params = this.net.params;
     const c = this.net.featureChannels;
     this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) } }, rng);
@@ -64,7 +64,7 @@ export class ProjectionDiscriminator implements ConditionalCritic {
 
 export class Cgan extends ConditionalGan<ProjectionDiscriminator> {
   constructor(readonly config: CganConfig, seed: number) {
-    super(config, seed, (rng) => new ProjectionDiscriminator(config, rng));
+    super('cgan', config, seed, (rng) => new ProjectionDiscriminator(config, rng));
   }
 }
 
@@ -73,5 +73,6 @@ export const cganFamily: Family<CganConfig> = {
   description: 'class-conditional DCGAN: class embedding into G, projection discriminator',
   schema: cganSchema,
   resolve: (config, data) => resolveConditional('cgan', config, data),
+  describe: (config) => describeConditional('cgan', config),
   create: (config, seed) => new Cgan(config, seed),
 };

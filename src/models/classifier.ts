@@ -6,8 +6,10 @@ import { makeBatch } from '../data/sampler.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { Adam } from '../optim/adam.ts';
+import type { Batch } from '../data/batch.ts';
+import type { ModelInfo } from './condition.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * A small convnet classifier, trained on labelled data (e.g. the embedded MNIST digits). Its
@@ -39,7 +41,6 @@ export class Classifier implements FamilyInstance {
   readonly params = new ParamSet();
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim = 0;
   private readonly conv1: Conv2d;
   private readonly conv2: Conv2d;
   private readonly fc1: Linear;
@@ -81,7 +82,7 @@ export class Classifier implements FamilyInstance {
       return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, this.config.numClasses), logits) as tf.Scalar;
     }, this.params.trainable());
     this.optimizers.C.apply(grads);
-    tf.dispose([grads as unknown as tf.Tensor[], images].flat());
+    tf.dispose([...Object.values(grads), images]);
     return { lossC: value };
   }
 
@@ -129,5 +130,9 @@ export const classifierFamily: Family<ClassifierConfig> = {
     if (data.numClasses < 2) throw new GantryError('classifier: the data has no class labels; use labelled data (mnist, cifar10, folder with sub-folders)');
     return { ...config, channels: config.channels || data.channels, numClasses: data.numClasses };
   },
+  describe: (config): ModelInfo => ({
+    family: 'classifier', height: config.imageSize, width: config.imageSize, channels: config.channels,
+    latentDim: 0, conditioning: { kind: 'none' }, holdout: config.holdout,
+  }),
   create: (config, seed) => new Classifier(config, seed),
 };

@@ -4,9 +4,13 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
-import { DcganGenerator, dcganFamily, dcganSchema, sampleLatent, type DcganConfig } from './dcgan.ts';
-import { disposeModel, type Batch, type DataShape, type FamilyInstance, type StepContext } from './family.ts';
+import { sampleLatent } from '../nn/noise.ts';
+import { Adam } from '../optim/adam.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
+import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
+import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, type DcganConfig } from './dcgan.ts';
+import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
+import { alternatingStep } from './gan-step.ts';
 
 /**
  * What the class-conditional GANs (cgan, acgan) share: DCGAN's networks, a config section with the
@@ -38,11 +42,6 @@ export function classWeights(labels: tf.Tensor1D, numClasses: number): tf.Tensor
   return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, numClasses), 'float32') as tf.Tensor2D);
 }
 
-/** Class (first + i) % K for image i: a balanced set of classes for sample grids and FID (in chunks from `first`). */
-export function balancedClassWeights(n: number, numClasses: number, first = 0): tf.Tensor2D {
-  return tf.tidy(() => classWeights(tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (first + i) % numClasses), 'int32'), numClasses));
-}
-
 /** n classes drawn uniformly from the stream (the classes of a step's fake images). */
 export function randomLabels(rng: Rng, n: number, numClasses: number): tf.Tensor1D {
   return tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(numClasses)), 'int32');
@@ -59,13 +58,13 @@ export class ConditionalGenerator {
 
   constructor(readonly config: ConditionalConfig, rng: Rng) {
     const concat = config.conditioning === 'concat';
-    this.net = new DcganGenerator({ ...dcganPart(config), nz: concat ? config.nz + config.embedDim : config.nz }, rng);
+    this.net = new DcganGenerator(dcganShape({ ...dcganPart(config), nz: concat ? config.nz + config.embedDim : config.nz }), rng);
     this.params = this.net.params;
     const width = concat ? config.embedDim : config.nz;
     this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: width, bias: false, init: { kind: 'normal', std: 1 } }, rng);
   }
 
-  /** z [n, nz], class weights [n, K] -> images [n, size, size, channels] in [-1, 1]. */
+  /** z [n, nz], class weights [n, K] -> images [n, H, W, channels] in [-1, 1]. */
   apply(z: tf.Tensor2D, weights: tf.Tensor2D, training: boolean): tf.Tensor4D {
     const e = this.embedding.apply(weights); // [n, nz] or [n, embedDim]
     const input = this.config.conditioning === 'concat' ? tf.concat([z, e], 1) : tf.mul(z, e);
@@ -91,11 +90,9 @@ export function resolveConditional<C extends ConditionalConfig>(family: string, 
   return { ...config, channels, numClasses: data.numClasses, classNames: data.classNames ?? [] };
 }
 
-/** Checks user-given class weights against the model. */
-export function checkClassWeights(weights: tf.Tensor2D, n: number, numClasses: number): void {
-  if (weights.shape[0] !== n || weights.shape[1] !== numClasses) {
-    throw new GantryError(`class weights must be [${n}, ${numClasses}], got [${weights.shape.join(', ')}]`);
-  }
+/** The description of a class-conditional model (cgan, acgan). */
+export function describeConditional(family: string, config: ConditionalConfig): ModelInfo {
+  return describeImageModel(family, config, config.nz, { kind: 'class', numClasses: config.numClasses, classNames: config.classNames });
 }
 
 /** The part of a conditional GAN that differs between cgan and acgan: the discriminator and its losses. */
@@ -122,19 +119,15 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
   readonly critic: D;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
-  readonly numClasses: number;
-  readonly classNames: string[];
+  readonly info: ModelInfo;
 
-  constructor(readonly config: ConditionalConfig, seed: number, makeCritic: (rng: Rng) => D) {
+  constructor(family: string, readonly config: ConditionalConfig, seed: number, makeCritic: (rng: Rng) => D) {
     this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
     this.critic = makeCritic(new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.critic.params };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
-    this.latentDim = config.nz;
-    this.numClasses = config.numClasses;
-    this.classNames = config.classNames;
+    this.info = describeConditional(family, config);
   }
 
   /** One step, as DCGAN's: D on real and detached fake, then G through the updated D, one G forward. */
@@ -146,30 +139,21 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     const fakeLabels = randomLabels(ctx.rng, n, numClasses);
     const realWeights = classWeights(batch.labels, numClasses);
     const fakeWeights = classWeights(fakeLabels, numClasses);
-    let reported: Record<string, tf.Scalar> = {};
-    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
-      const fake = { images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels };
-      const real = { images: batch.images, weights: realWeights, labels: batch.labels! };
-      const { value, grads } = tf.variableGrads(() => {
-        const losses = this.critic.lossD(real, fake);
-        for (const [name, t] of Object.entries(losses)) if (name !== 'lossD') reported[name] = tf.keep(t);
-        return losses.lossD;
-      }, this.critic.params.trainable());
-      this.optimizers.D.apply(grads);
-      tf.dispose(grads);
-      reported = { lossD: tf.keep(value), ...reported };
-      return this.critic.lossG(fake);
-    }, this.G.params.trainable());
-    this.optimizers.G.apply(gradsG);
-    tf.dispose([gradsG as unknown as tf.Tensor[], z, fakeLabels, realWeights, fakeWeights].flat());
-    return { ...reported, lossG };
+    const real = { images: batch.images, weights: realWeights, labels: batch.labels };
+    const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.critic.params, optimizer: this.optimizers.D }, {
+      updateG: ctx.updateG,
+      fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),
+      lossD: (fake) => this.critic.lossD(real, fake),
+      lossG: (fake) => this.critic.lossG(fake),
+    });
+    tf.dispose([z, fakeLabels, realWeights, fakeWeights]);
+    return losses;
   }
 
-  /** Images of the given classes (balanced when none are given), generator in evaluation mode. */
-  generate(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D {
-    const n = z.shape[0];
-    if (classes) checkClassWeights(classes, n, this.numClasses);
-    return tf.tidy(() => this.G.apply(z, classes ?? balancedClassWeights(n, this.numClasses), false));
+  /** Images of the condition's classes (class weights [n, K]), generator in evaluation mode. */
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    const weights = expectCondition(this.info, condition, 'class', z.shape[0]);
+    return tf.tidy(() => this.G.apply(z, weights, false));
   }
 
   dispose(): void {

@@ -2,18 +2,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
+import { dcganArchitecture, type DcganLayer, type DcganShape } from '../nn/dcgan-architecture.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
+import { sampleLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { Adam } from '../train/adam.ts';
-import { DcganGpuStep, useGpuStep } from '../gpu/dcgan-step.ts';
+import { Adam } from '../optim/adam.ts';
+import { DcganGpuStep, replayable } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
-import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { alternatingStep } from './gan-step.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
   .object({
-    imageSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    /** Image height (and width, unless imageWidth is given). */
+    imageSize: z.union([z.literal(32), z.literal(64)], { error: 'expected 32 or 64' }).default(32),
+    /** Image width when it differs from the height: half, equal or twice imageSize (0 = imageSize, square). */
+    imageWidth: z.union([z.literal(0), z.literal(16), z.literal(32), z.literal(64), z.literal(128)], { error: 'expected 0 (square), 16, 32, 64 or 128' }).default(0),
     /** 0 = take from the data. */
     channels: z.number().int().min(0).max(4).default(0),
     nz: z.number().int().positive().default(100),
@@ -27,41 +35,40 @@ export const dcganSchema = z
 
 export type DcganConfig = z.infer<typeof dcganSchema>;
 
+/** The image height and width of a DCGAN config (imageWidth 0: square). */
+export function imageShape(config: { imageSize: number; imageWidth?: number }): { height: number; width: number } {
+  return { height: config.imageSize, width: config.imageWidth || config.imageSize };
+}
+
+/** What DCGAN's layers are built from (src/nn/dcgan-architecture.ts). */
+export function dcganShape(config: DcganConfig): DcganShape {
+  const { channels, nz, ngf, ndf } = config;
+  return { ...imageShape(config), channels, nz, ngf, ndf };
+}
+
 type LayerHook = (name: string, output: tf.Tensor) => void;
 
 const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
 const GAMMA_INIT = { kind: 'normal', mean: 1, std: 0.02 } as const;
 
-/** Number of 2x up-sampling stages after the first 4x4 map. */
-function upStages(imageSize: number): number {
-  return Math.log2(imageSize) - 2;
-}
-
 export class DcganGenerator {
   readonly params = new ParamSet();
+  readonly layers: DcganLayer[];
   private readonly convs: ConvTranspose2d[] = [];
   private readonly norms: BatchNorm2d[] = [];
 
-  constructor(readonly config: DcganConfig, rng: Rng) {
-    const { nz, ngf, channels, imageSize } = config;
-    const n = upStages(imageSize);
-    let c = ngf * 2 ** (n - 1);
-    // z -> 4x4x(ngf*2^(n-1))
-    this.convs.push(new ConvTranspose2d(this.params, 'main.0', { inChannels: nz, outChannels: c, kernel: 4, init: WEIGHT_INIT }, rng));
-    this.norms.push(new BatchNorm2d(this.params, 'main.1', { channels: c, gammaInit: GAMMA_INIT }, rng));
-    // each block doubles the size and halves the channels: 8x8x(c/2), 16x16x(c/4), ...
-    for (let i = 1; i < n; i++) {
-      this.convs.push(new ConvTranspose2d(this.params, `main.${3 * i}`, { inChannels: c, outChannels: c / 2, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
-      this.norms.push(new BatchNorm2d(this.params, `main.${3 * i + 1}`, { channels: c / 2, gammaInit: GAMMA_INIT }, rng));
-      c /= 2;
+  constructor(readonly shape: DcganShape, rng: Rng) {
+    // z -> base map (4x4, or 4x8 at 2:1) -> each block doubles the size and halves the channels -> H x W x channels
+    this.layers = dcganArchitecture(shape).g;
+    for (const l of this.layers) {
+      this.convs.push(new ConvTranspose2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT }, rng));
+      if (l.norm) this.norms.push(new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
     }
-    // imageSize x imageSize x channels, tanh
-    this.convs.push(new ConvTranspose2d(this.params, `main.${3 * n}`, { inChannels: c, outChannels: channels, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
   }
 
   /** onLayer sees each block's output (tests check the shapes). */
   apply(z: tf.Tensor2D, training: boolean, onLayer?: LayerHook): tf.Tensor4D {
-    let x = tf.reshape(z, [z.shape[0], 1, 1, this.config.nz]) as tf.Tensor4D;
+    let x = tf.reshape(z, [z.shape[0], 1, 1, this.shape.nz]) as tf.Tensor4D;
     for (let i = 0; i < this.norms.length; i++) {
       x = tf.relu(this.norms[i].apply(this.convs[i].apply(x), training));
       onLayer?.(`block${i}`, x);
@@ -74,23 +81,17 @@ export class DcganGenerator {
 
 export class DcganDiscriminator {
   readonly params = new ParamSet();
+  readonly layers: DcganLayer[];
   private readonly convs: Conv2d[] = [];
   private readonly norms: BatchNorm2d[] = [];
 
-  constructor(readonly config: DcganConfig, rng: Rng) {
-    const { ndf, channels, imageSize } = config;
-    const n = upStages(imageSize);
-    let c = ndf;
-    // (size/2)x(size/2)xndf, no batch norm on the first layer
-    this.convs.push(new Conv2d(this.params, 'main.0', { inChannels: channels, outChannels: c, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
-    // each block halves the size and doubles the channels, down to 4x4
-    for (let i = 1; i < n; i++) {
-      this.convs.push(new Conv2d(this.params, `main.${3 * i - 1}`, { inChannels: c, outChannels: 2 * c, kernel: 4, stride: 2, padding: 1, init: WEIGHT_INIT }, rng));
-      this.norms.push(new BatchNorm2d(this.params, `main.${3 * i}`, { channels: 2 * c, gammaInit: GAMMA_INIT }, rng));
-      c *= 2;
+  constructor(readonly shape: DcganShape, rng: Rng) {
+    // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
+    this.layers = dcganArchitecture(shape).d;
+    for (const l of this.layers) {
+      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT }, rng));
+      if (l.norm) this.norms.push(new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
     }
-    // 1x1x1 logit
-    this.convs.push(new Conv2d(this.params, `main.${3 * n - 1}`, { inChannels: c, outChannels: 1, kernel: 4, init: WEIGHT_INIT }, rng));
   }
 
   /** Raw logits, shape [batch]. */
@@ -98,7 +99,7 @@ export class DcganDiscriminator {
     return this.head(this.features(x, training, onLayer), onLayer);
   }
 
-  /** The last 4x4 feature map [batch, 4, 4, channels] (conditional discriminators add their heads to it). */
+  /** The last feature map, the base map [batch, 4, 4 (8 at 2:1), channels] (conditional discriminators add their heads to it). */
   features(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook): tf.Tensor4D {
     let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
     onLayer?.('block0', h);
@@ -109,7 +110,7 @@ export class DcganDiscriminator {
     return h;
   }
 
-  /** The real/fake logit of a feature map: one 4x4 convolution -> [batch]. */
+  /** The real/fake logit of a feature map: one convolution over the whole base map -> [batch]. */
   head(h: tf.Tensor4D, onLayer?: LayerHook): tf.Tensor1D {
     const logits = this.convs[this.convs.length - 1].apply(h);
     onLayer?.('out', logits);
@@ -118,13 +119,22 @@ export class DcganDiscriminator {
 
   /** Channels of the feature map that `features` returns. */
   get featureChannels(): number {
-    return this.config.ndf * 2 ** (upStages(this.config.imageSize) - 1);
+    return this.layers[this.layers.length - 1].inChannels;
+  }
+
+  /** [h, w] of the feature map that `features` returns (the base map). */
+  get featureSize(): [number, number] {
+    return this.layers[this.layers.length - 1].inSize;
   }
 }
 
-/** Draws n latent vectors from N(0, I) with the given stream. */
-export function sampleLatent(rng: Rng, n: number, nz: number): tf.Tensor2D {
-  return tf.tensor2d(rng.fillNormal(new Float32Array(n * nz)), [n, nz]);
+export interface DcganOptions {
+  /**
+   * Train and sample on gantry's replayed WebGPU step (src/gpu/) rather than tfjs's kernels. Default: on
+   * the webgpu engine, for architectures its kernels cover (square kernels: not the first and last layers
+   * of non-square images). Chosen once, here; tests ask for either.
+   */
+  replayedGpuStep?: boolean;
 }
 
 export class Dcgan implements FamilyInstance {
@@ -132,61 +142,55 @@ export class Dcgan implements FamilyInstance {
   readonly D: DcganDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
+  readonly replayedGpuStep: boolean;
+  readonly info: ModelInfo;
   /** On WebGPU: the replayed training step, which holds the current weights while it trains. */
   private gpu: DcganGpuStep | null = null;
   private gpuGenerator: DcganGpuGenerator | null = null;
   private variablesStale = false;
 
-  constructor(readonly config: DcganConfig, seed: number) {
-    this.G = new DcganGenerator(config, new Rng(seed, 'init', 'G'));
-    this.D = new DcganDiscriminator(config, new Rng(seed, 'init', 'D'));
+  constructor(readonly config: DcganConfig, seed: number, options: DcganOptions = {}) {
+    this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
+    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.D.params };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
-    this.latentDim = config.nz;
+    this.info = describeDcgan(config);
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && replayable(this.G.layers, this.D.layers));
   }
 
   /**
    * One step as pytorch/examples/dcgan takes it: D on real and detached fake, then G through the
-   * updated D, reusing the one generator forward pass. The outer tape records G's forward; the D
-   * update inside it is computed on its own inner tape and does not reach G's gradient.
+   * updated D, reusing the one generator forward pass.
    */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const z = sampleLatent(ctx.rng, batch.images.shape[0], this.config.nz);
-    const losses = this.trainStepWithNoise(batch, z);
+    const losses = this.trainStepWithNoise(batch, z, ctx.updateG);
     z.dispose();
     return losses;
   }
 
   /** The step with given latent vectors (the golden test feeds PyTorch's). */
-  trainStepWithNoise(batch: Batch, z: tf.Tensor2D): Record<string, tf.Scalar> {
-    if (useGpuStep()) {
+  trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true): Record<string, tf.Scalar> {
+    if (this.replayedGpuStep) {
+      if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
       if (this.gpu && this.gpu.batch !== batch.images.shape[0]) this.releaseGpuStep();
-      this.gpu ??= new DcganGpuStep(this, batch.images.shape[0]);
+      this.gpu ??= new DcganGpuStep({ G: this.G, D: this.D }, { G: this.optimizers.G, D: this.optimizers.D }, batch.images.shape[0]);
       this.variablesStale = true;
       return this.gpu.step(batch.images, z);
     }
-    let lossD: tf.Scalar | null = null;
-    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
-      const fake = this.G.apply(z, true);
-      const { value, grads } = tf.variableGrads(
-        () => bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)),
-        this.D.params.trainable(),
-      );
-      this.optimizers.D.apply(grads);
-      tf.dispose(grads);
-      lossD = tf.keep(value);
-      return nonSaturatingLossG(this.D.apply(fake, true));
-    }, this.G.params.trainable());
-    this.optimizers.G.apply(gradsG);
-    tf.dispose(gradsG);
-    return { lossD: lossD!, lossG };
+    return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
+      updateG,
+      fake: () => this.G.apply(z, true),
+      lossD: (fake) => ({ lossD: bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)) }),
+      lossG: (fake) => nonSaturatingLossG(this.D.apply(fake, true)),
+    });
   }
 
-  generate(z: tf.Tensor2D): tf.Tensor4D {
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    expectNoCondition(this.info, condition);
     this.syncVariables();
-    if (useGpuStep()) {
+    if (this.replayedGpuStep) {
       if (this.gpuGenerator?.batch !== z.shape[0]) {
         this.gpuGenerator?.dispose();
         this.gpuGenerator = new DcganGpuGenerator(this.G, z.shape[0]);
@@ -222,18 +226,43 @@ export class Dcgan implements FamilyInstance {
   }
 }
 
-/** The channel count a model of square images takes from the data (config.channels 0: the data's own). */
-export function imageChannels(family: string, config: { imageSize: number; channels: number }, data: DataShape): number {
-  if (data.height !== config.imageSize || data.width !== config.imageSize) {
-    throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}; the data loader resizes to model.imageSize, so this is a bug`);
+/** Image height and width that DCGAN's networks build: a base map of 4 on its shorter side, doubled per stage. */
+export function checkImageShape(family: string, config: { imageSize: number; imageWidth?: number }): void {
+  const { height, width } = imageShape(config);
+  if (width !== height && width !== 2 * height && 2 * width !== height) {
+    throw new GantryError(`${family}: model.imageWidth ${width} with model.imageSize ${height}; the width must be half, equal to or twice the height (0 for square)`);
+  }
+}
+
+/**
+ * The channel count a model takes from the data (config.channels 0: the data's own), after checking that
+ * the data loader gave images of the model's size.
+ */
+export function imageChannels(family: string, config: { imageSize: number; imageWidth?: number; channels: number }, data: DataShape): number {
+  const { height, width } = imageShape(config);
+  if (data.height !== height || data.width !== width) {
+    throw new GantryError(`${family}: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
   }
   return config.channels || data.channels;
+}
+
+/** The description of an unconditioned image model of a config with imageSize (imageWidth) and channels. */
+export function describeImageModel(family: string, config: { imageSize: number; imageWidth?: number; channels: number }, latentDim: number, conditioning: Conditioning = { kind: 'none' }): ModelInfo {
+  return { family, ...imageShape(config), channels: config.channels, latentDim, conditioning, holdout: 0 };
+}
+
+function describeDcgan(config: DcganConfig): ModelInfo {
+  return describeImageModel('dcgan', config, config.nz);
 }
 
 export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
   description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE loss',
   schema: dcganSchema,
-  resolve: (config, data) => ({ ...config, channels: imageChannels('dcgan', config, data) }),
+  resolve(config, data) {
+    checkImageShape('dcgan', config);
+    return { ...config, channels: imageChannels('dcgan', config, data) };
+  },
+  describe: describeDcgan,
   create: (config, seed) => new Dcgan(config, seed),
 };

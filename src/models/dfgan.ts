@@ -5,11 +5,13 @@ import { maGradientPenalty } from '../losses/penalties.ts';
 import { DownBlock, UpBlock } from '../nn/dfgan-blocks.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { captionEncoderFields, resolveCaptions } from '../text/caption-encoder.ts';
-import { Adam } from '../train/adam.ts';
-import { imageChannels, sampleLatent } from './dcgan.ts';
+import { hingeLossDMismatched, hingeLossG } from '../losses/adversarial.ts';
+import { sampleLatent } from '../nn/noise.ts';
+import { captionEncoderFields } from '../text/caption-encoder.ts';
+import { Adam } from '../optim/adam.ts';
 import type { Family } from './family.ts';
-import { TextToImageGan } from './text-to-image.ts';
+import { alternatingStep } from './gan-step.ts';
+import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-to-image.ts';
 
 /**
  * DF-GAN (Tao et al. 2022): one generator stage of up-sampling blocks whose deep fusion blocks modulate
@@ -131,13 +133,13 @@ export class Dfgan extends TextToImageGan {
    * DF-GAN's step: D with the hinge loss on (real, right caption), (real, mismatched caption) and
    * (fake, right caption) plus MA-GP on the real pairs; then G through the updated D, -D(fake, caption).
    */
-  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar> {
     const e = this.text.vectors(captions); // fixed encoder: outside every tape
     const z = sampleLatent(rng, images.shape[0], this.config.nz);
-    const reported: Record<string, tf.Scalar> = {};
-    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
-      const fake = this.G.apply(z, e);
-      const { value, grads } = tf.variableGrads(() => {
+    const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
+      updateG,
+      fake: () => this.G.apply(z, e),
+      lossD: (fake) => {
         let realFeatures: tf.Tensor4D | null = null;
         // The real scores and their gradients with respect to the images and the sentence vectors in
         // one pass; the gradients stay on the tape, so MA-GP's own gradient reaches D's weights.
@@ -145,23 +147,16 @@ export class Dfgan extends TextToImageGan {
           realFeatures = tf.keep(this.D.features(x as tf.Tensor4D));
           return this.D.score(realFeatures, s as tf.Tensor2D);
         })([images, e]);
-        const real = tf.mean(tf.relu(tf.sub(1, realScores)));
-        const mismatched = tf.mean(tf.relu(tf.add(1, this.D.score(rolledByOne(realFeatures!), e))));
+        const mismatched = this.D.score(rolledByOne(realFeatures!), e);
         const fakeScores = this.D.score(this.D.features(fake), e);
-        const fakeLoss = tf.mean(tf.relu(tf.add(1, fakeScores)));
-        const penalty = maGradientPenalty(gradImages as tf.Tensor4D, gradSentences as tf.Tensor2D, this.config.maGpWeight, this.config.maGpPower);
-        reported.maGp = tf.keep(penalty);
+        const maGp = maGradientPenalty(gradImages as tf.Tensor4D, gradSentences as tf.Tensor2D, this.config.maGpWeight, this.config.maGpPower);
         tf.dispose(realFeatures!);
-        return tf.addN([real, tf.mul(tf.add(mismatched, fakeLoss), 0.5), penalty]) as tf.Scalar;
-      }, this.D.params.trainable());
-      this.optimizers.D.apply(grads);
-      tf.dispose(grads);
-      reported.lossD = tf.keep(value);
-      return tf.neg(tf.mean(this.D.score(this.D.features(fake), e))) as tf.Scalar;
-    }, this.G.params.trainable());
-    this.optimizers.G.apply(gradsG);
-    tf.dispose([gradsG as unknown as tf.Tensor[], e, z].flat());
-    return { lossD: reported.lossD, lossG, maGp: reported.maGp };
+        return { lossD: tf.add(hingeLossDMismatched(realScores, mismatched, fakeScores), maGp) as tf.Scalar, maGp };
+      },
+      lossG: (fake) => hingeLossG(this.D.score(this.D.features(fake), e)),
+    });
+    tf.dispose([e, z]);
+    return losses;
   }
 
   protected drawImages(z: tf.Tensor2D, sentences: tf.Tensor2D): tf.Tensor4D {
@@ -173,8 +168,7 @@ export const dfganFamily: Family<DfganConfig> = {
   name: 'dfgan',
   description: 'text-to-image DF-GAN: deep text-image fusion blocks, hinge loss with mismatched pairs, MA-GP',
   schema: dfganSchema,
-  resolve(config, data) {
-    return resolveCaptions('dfgan', { ...config, channels: imageChannels('dfgan', config, data) }, data);
-  },
+  resolve: (config, data) => resolveTextToImage('dfgan', config, data),
+  describe: (config) => describeTextToImage('dfgan', config),
   create: (config, seed) => new Dfgan(config, seed),
 };

@@ -2,32 +2,20 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { Rng } from '../engine/rng.ts';
 import type { ParamSet } from '../nn/params.ts';
-import type { Adam } from '../train/adam.ts';
+import type { Adam } from '../optim/adam.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
 import type { ImageDataset } from '../data/dataset.ts';
-
-/** One training batch: images in [-1, 1], NHWC; labels where the data has classes; one caption an image where it has text. */
-export interface Batch {
-  images: tf.Tensor4D;
-  labels?: tf.Tensor1D;
-  captions?: string[];
-}
+import type { Condition, ModelInfo } from './condition.ts';
 
 export interface StepContext {
   step: number;
   /** This step's own random stream (noise, mismatched pairs, ...). */
   rng: Rng;
-}
-
-/** What the data looks like, for a family to size its networks. */
-export interface DataShape {
-  height: number;
-  width: number;
-  channels: number;
-  numClasses: number;
-  /** The classes' names, where the data has them (folder names, "circle", ...). */
-  classNames?: string[];
-  /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
-  captions?: string[][];
+  /**
+   * GANs: whether this step also updates the generator (false on the extra D steps of train.dSteps > 1;
+   * absent: true). Families without an adversarial game ignore it.
+   */
+  updateG?: boolean;
 }
 
 /** A built model of one family: its networks, their optimizers and its train step. */
@@ -35,28 +23,17 @@ export interface FamilyInstance {
   /** Every network's tensors by network name ("G", "D", ...); checkpoints store them all. */
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
   /** One optimisation step. Returns named scalar losses, which the caller disposes. */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
-  /** Class-conditional families: how many classes `generate` takes. */
-  readonly numClasses?: number;
-  /** Their names, for `--class NAME` (empty where the data had none). */
-  readonly classNames?: string[];
   /**
-   * Images in [-1, 1] from latent vectors [n, latentDim], networks in evaluation mode (generative
-   * families). Conditional families also take class weights [n, numClasses] (one-hot, or mixtures to
-   * interpolate between classes); without them image i is of class i % numClasses.
+   * Images in [-1, 1] from latent vectors [n, latentDim] and the condition of each image (ModelInfo's
+   * conditioning says which kind), networks in evaluation mode (generative families).
    */
-  generate?(z: tf.Tensor2D, classes?: tf.Tensor2D): tf.Tensor4D;
-  /**
-   * Text-conditional families: sentence vectors [n, d] of captions, which `generate` takes in place of
-   * class weights (and which may be interpolated, as class weights are).
-   */
+  generate?(z: tf.Tensor2D, condition: Condition): tf.Tensor4D;
+  /** Text-conditional families: sentence vectors [n, d] of captions (a `text` condition). */
   encodeText?(captions: string[]): tf.Tensor2D;
   /** Families with a style encoder: latent vectors [n, latentDim] that reproduce images' style (z from x). */
   inferLatent?(images: tf.Tensor4D): tf.Tensor2D;
-  /** Columns of the training sample grids (one a class or caption); default numClasses. */
-  readonly gridColumns?: number;
   /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */
@@ -84,5 +61,7 @@ export interface Family<C> {
   readonly schema: z.ZodType<C>;
   /** Fills what the config leaves to the data (channels, image size) and checks that they fit. */
   resolve(config: C, data: DataShape): C;
+  /** The typed description of a model of this config (before resolve: channels may still be 0). */
+  describe(config: C): ModelInfo;
   create(config: C, seed: number): FamilyInstance;
 }

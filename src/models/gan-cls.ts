@@ -6,11 +6,13 @@ import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { captionEncoderFields, resolveCaptions } from '../text/caption-encoder.ts';
-import { Adam } from '../train/adam.ts';
-import { DcganDiscriminator, DcganGenerator, dcganSchema, imageChannels, sampleLatent, type DcganConfig } from './dcgan.ts';
+import { sampleLatent } from '../nn/noise.ts';
+import { captionEncoderFields } from '../text/caption-encoder.ts';
+import { Adam } from '../optim/adam.ts';
+import { DcganDiscriminator, DcganGenerator, dcganSchema, dcganShape, type DcganConfig } from './dcgan.ts';
 import type { Family } from './family.ts';
-import { TextToImageGan } from './text-to-image.ts';
+import { alternatingStep } from './gan-step.ts';
+import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-to-image.ts';
 
 /**
  * Text-to-image GAN-CLS / GAN-INT (Reed et al. 2016) on DCGAN's networks. A sentence encoder, trained
@@ -40,8 +42,8 @@ export const ganClsSchema = dcganSchema
 export type GanClsConfig = z.infer<typeof ganClsSchema>;
 
 function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
-  const { imageSize, channels, ngf, ndf, lr, beta1, beta2 } = config;
-  return { imageSize, channels, nz, ngf, ndf, lr, beta1, beta2 };
+  const { imageSize, imageWidth, channels, ngf, ndf, lr, beta1, beta2 } = config;
+  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2 };
 }
 
 /** The text projection G and D each learn: φ(t) -> LeakyReLU(FC(φ(t))), as in the paper. */
@@ -57,7 +59,7 @@ export class TextConditionalGenerator {
   private readonly project: (phi: tf.Tensor2D) => tf.Tensor2D;
 
   constructor(readonly config: GanClsConfig, rng: Rng) {
-    this.net = new DcganGenerator(dcganPartOf(config, config.nz + config.projectionDim), rng);
+    this.net = new DcganGenerator(dcganShape(dcganPartOf(config, config.nz + config.projectionDim)), rng);
     this.params = this.net.params;
     this.project = textProjection(this.params, config, rng);
   }
@@ -83,7 +85,7 @@ export class MatchingAwareDiscriminator {
   private readonly jointNorm: BatchNorm2d;
 
   constructor(readonly config: GanClsConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganPartOf(config), rng);
+    this.net = new DcganDiscriminator(dcganShape(dcganPartOf(config)), rng);
     this.params = this.net.params;
     this.project = textProjection(this.params, config, rng);
     const c = this.net.featureChannels;
@@ -140,7 +142,7 @@ export class GanCls extends TextToImageGan {
   }
 
   /** One GAN-CLS(-INT) step, DCGAN's order: D on its three pairs, then G through the updated D. */
-  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar> {
+  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar> {
     const { nz, beta } = this.config;
     const n = images.shape[0];
     const right = this.text.vectors(captions); // fixed encoder: outside every tape
@@ -148,28 +150,24 @@ export class GanCls extends TextToImageGan {
     const z = sampleLatent(rng, n, nz);
     const between = this.config.interpolation ? tf.tidy(() => tf.add(tf.mul(right, beta), tf.mul(rolled(right, 1 + rng.int(n - 1)), 1 - beta)) as tf.Tensor2D) : null;
     const zBetween = between ? sampleLatent(rng, n, nz) : null;
-    let lossD: tf.Scalar | null = null;
     let keptFake: tf.Tensor4D | null = null;
-    const { value: lossG, grads: gradsG } = tf.variableGrads(() => {
-      const fake = tf.keep(this.G.apply(z, right, true)); // the style encoder learns from it after
-      keptFake = fake;
-      const { value, grads } = tf.variableGrads(() => {
+    const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
+      updateG,
+      fake: () => (keptFake = tf.keep(this.G.apply(z, right, true))), // the style encoder learns from it after
+      lossD: (fake) => {
         const realRight = this.D.apply(images, right, true);
         const fakeRight = this.D.apply(fake, right, true);
-        if (!this.config.matchingAware) return bceLossD(realRight, fakeRight);
-        return matchingAwareLossD(realRight, this.D.apply(images, wrong, true), fakeRight);
-      }, this.D.params.trainable());
-      this.optimizers.D.apply(grads);
-      tf.dispose(grads);
-      lossD = tf.keep(value);
-      const onRight = nonSaturatingLossG(this.D.apply(fake, right, true));
-      if (!between) return onRight;
-      return tf.add(onRight, nonSaturatingLossG(this.D.apply(this.G.apply(zBetween!, between, true), between, true))) as tf.Scalar;
-    }, this.G.params.trainable());
-    this.optimizers.G.apply(gradsG);
-    const losses: Record<string, tf.Scalar> = { lossD: lossD!, lossG };
-    if (this.style) losses.lossStyle = this.styleStep(keptFake!, z);
-    tf.dispose([gradsG as unknown as tf.Tensor[], keptFake!, right, wrong, z, between ?? [], zBetween ?? []].flat());
+        if (!this.config.matchingAware) return { lossD: bceLossD(realRight, fakeRight) };
+        return { lossD: matchingAwareLossD(realRight, this.D.apply(images, wrong, true), fakeRight) };
+      },
+      lossG: (fake) => {
+        const onRight = nonSaturatingLossG(this.D.apply(fake, right, true));
+        if (!between) return onRight;
+        return tf.add(onRight, nonSaturatingLossG(this.D.apply(this.G.apply(zBetween!, between, true), between, true))) as tf.Scalar;
+      },
+    });
+    if (this.style && updateG !== false) losses.lossStyle = this.styleStep(keptFake!, z);
+    tf.dispose([keptFake!, right, wrong, z, between ?? [], zBetween ?? []].flat());
     return losses;
   }
 
@@ -196,8 +194,7 @@ export const ganClsFamily: Family<GanClsConfig> = {
   name: 'gan-cls',
   description: 'text-to-image GAN-CLS / GAN-INT: a caption encoder, a matching-aware D, text interpolation, a style encoder',
   schema: ganClsSchema,
-  resolve(config, data) {
-    return resolveCaptions('gan-cls', { ...config, channels: imageChannels('gan-cls', config, data) }, data);
-  },
+  resolve: (config, data) => resolveTextToImage('gan-cls', config, data),
+  describe: (config) => describeTextToImage('gan-cls', config),
   create: (config, seed) => new GanCls(config, seed),
 };

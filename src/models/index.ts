@@ -8,7 +8,9 @@ import { cganFamily } from './cgan.ts';
 import { acganFamily } from './acgan.ts';
 import { ganClsFamily } from './gan-cls.ts';
 import { dfganFamily } from './dfgan.ts';
-import type { Family } from './family.ts';
+import type { DataShape } from '../data/batch.ts';
+import type { ModelInfo } from './condition.ts';
+import type { Family, FamilyInstance } from './family.ts';
 
 /** A family behind the registry's uniform type: configs are validated by its own schema before use. */
 const erase = <C>(family: Family<C>): Family<unknown> => family as unknown as Family<unknown>;
@@ -30,4 +32,30 @@ export function getFamily(name: string): Family<unknown> {
   const family = FAMILIES[name];
   if (!family) throw new GantryError(`unknown model family "${name}"; known: ${Object.keys(FAMILIES).join(', ')}`);
   return family;
+}
+
+/** A run's choice of family and its model section, as a run config holds them. */
+export interface ModelSection {
+  family: string;
+  model: Record<string, unknown>;
+}
+
+/*
+ * The boundary between a run and its family: the only place a run's model section is handed over. Everything
+ * outside src/models/ works from the ModelInfo a family gives, never from the section's fields.
+ */
+
+/** The model section with what it left to the data filled in (channels, classes, vocabulary), checked against the data. */
+export function resolveModelSection(run: ModelSection, data: DataShape): Record<string, unknown> {
+  return getFamily(run.family).resolve(run.model, data) as Record<string, unknown>;
+}
+
+/** The typed description of a run's model. */
+export function describeModel(run: ModelSection): ModelInfo {
+  return getFamily(run.family).describe(run.model);
+}
+
+/** The run's model, its weights initialised from the seed. */
+export function buildModel(run: ModelSection & { seed: number }): FamilyInstance {
+  return getFamily(run.family).create(run.model, run.seed);
 }

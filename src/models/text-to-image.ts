@@ -1,36 +1,38 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { CaptionEncoder, checkCaptionedBatch, type CaptionEncoderConfig } from '../text/caption-encoder.ts';
-import type { Adam } from '../train/adam.ts';
-import { disposeModel, type Batch, type FamilyInstance, type StepContext } from './family.ts';
+import { GantryError } from '../errors.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
+import { CaptionEncoder, checkCaptionedBatch, resolveCaptions, type CaptionEncoderConfig } from '../text/caption-encoder.ts';
+import type { Adam } from '../optim/adam.ts';
+import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
+import { describeImageModel, imageChannels } from './dcgan.ts';
+import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * What the text-to-image families (gan-cls, dfgan) share: the caption encoder (network "T") and its
- * pre-training steps before the GAN's, sentence vectors for `generate` (typed captions, or the sample
- * captions one grid column each). A family brings its networks, its GAN step and its generator.
+ * pre-training steps before the GAN's, sentence vectors for `generate`'s text conditions. A family
+ * brings its networks, its GAN step and its generator.
  */
 export abstract class TextToImageGan implements FamilyInstance {
   readonly text: CaptionEncoder;
   abstract readonly networks: Record<string, ParamSet>;
   abstract readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
-  readonly gridColumns: number;
+  readonly info: ModelInfo;
 
   constructor(private readonly family: string, config: CaptionEncoderConfig & { nz: number }, seed: number) {
     this.text = new CaptionEncoder(config, seed);
-    this.latentDim = config.nz;
-    this.gridColumns = config.sampleCaptions.length;
+    this.info = describeTextToImage(family, config);
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const captions = checkCaptionedBatch(this.family, batch);
     if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
-    return this.ganStep(batch.images, captions, ctx.rng);
+    return this.ganStep(batch.images, captions, ctx.rng, ctx.updateG);
   }
 
   /** One step of the family's GAN on images and their captions (the caption encoder is fixed by then). */
-  protected abstract ganStep(images: tf.Tensor4D, captions: string[], rng: Rng): Record<string, tf.Scalar>;
+  protected abstract ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar>;
 
   /** The generator in evaluation mode: z [n, nz] and sentence vectors [n, embedDim] -> images in [-1, 1]. */
   protected abstract drawImages(z: tf.Tensor2D, sentences: tf.Tensor2D): tf.Tensor4D;
@@ -40,12 +42,26 @@ export abstract class TextToImageGan implements FamilyInstance {
     return this.text.vectors(captions);
   }
 
-  /** Images of latent vectors and sentence vectors; without them image i shows sample caption i % count. */
-  generate(z: tf.Tensor2D, conditions?: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => this.drawImages(z, this.text.conditionsFor(z.shape[0], conditions)));
+  /** Images of latent vectors and a text condition (sentence vectors [n, embedDim]). */
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    const vectors = expectCondition(this.info, condition, 'text', z.shape[0]);
+    return tf.tidy(() => this.drawImages(z, vectors));
   }
 
   dispose(): void {
     disposeModel(this);
   }
+}
+
+/** The description of a text-to-image model: square images, text conditions of the caption encoder's size. */
+export function describeTextToImage(family: string, config: CaptionEncoderConfig & { nz: number }): ModelInfo {
+  return describeImageModel(family, config, config.nz, { kind: 'text', vocabulary: config.vocabulary, sampleCaptions: config.sampleCaptions, dim: config.embedDim });
+}
+
+/** Shared `resolve`: channels, vocabulary and sample captions from the data; square images only. */
+export function resolveTextToImage<C extends CaptionEncoderConfig & { imageWidth?: number }>(family: string, config: C, data: DataShape): C {
+  if (config.imageWidth && config.imageWidth !== config.imageSize) {
+    throw new GantryError(`${family} draws square images (its caption and style encoders are square); leave model.imageWidth out`);
+  }
+  return resolveCaptions(family, { ...config, channels: imageChannels(family, config, data) }, data);
 }

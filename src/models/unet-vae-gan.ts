@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { klDivergence, sumSquaredError } from '../losses/vae.ts';
+import { klBeta, vaeObjective } from '../losses/vae.ts';
+import type { Batch } from '../data/batch.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
+import { sampleLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
-import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
-import { resolveImageModel } from './vae.ts';
+import { Adam } from '../optim/adam.ts';
+import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
+import { DcganDiscriminator, dcganSchema, dcganShape } from './dcgan.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { describeAutoEncoder, resolveImageModel } from './vae.ts';
 
 /**
  * U-Net VAE-GAN: a VAE-GAN whose encoder hands its feature map at every scale to the decoder (skip
@@ -28,6 +31,8 @@ export const unetVaeGanSchema = z
     alpha: z.number().min(0).default(0.5),
     skipMode: z.enum(['modulate', 'noise']).default('modulate'),
     klWeight: z.number().min(0).default(1),
+    /** The KL weight rises linearly from 0 to klWeight over this many steps (0: from the start), as the VAE's. */
+    klWarmup: z.number().int().min(0).default(0),
     lambdaVae: z.number().min(0).default(1),
     lambdaGan: z.number().min(0).default(0.1),
     lr: z.number().positive().default(1e-3),
@@ -42,7 +47,7 @@ export class UnetVaeGan implements FamilyInstance {
   readonly D: DcganDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
+  readonly info: ModelInfo;
   private readonly encConvs: Conv2d[] = [];
   private readonly encNorms: BatchNorm2d[] = [];
   private readonly head: Linear;
@@ -78,13 +83,13 @@ export class UnetVaeGan implements FamilyInstance {
       if (i < n - 1) this.decNorms.push(new BatchNorm2d(this.params, `dec.bn${i}`, { channels: out }, rng));
       d = out;
     }
-    this.D = new DcganDiscriminator(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf }), new Rng(seed, 'init', 'D'));
+    this.D = new DcganDiscriminator(dcganShape(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf })), new Rng(seed, 'init', 'D'));
     this.networks = { UNet: this.params, D: this.D.params };
     this.optimizers = {
       UNet: new Adam(this.params.trainable(), { lr: config.lr, beta1: 0.9, beta2: 0.999 }),
       D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1: 0.5, beta2: 0.999 }),
     };
-    this.latentDim = config.latent;
+    this.info = describeAutoEncoder('unet-vae-gan')(config);
   }
 
   encode(x: tf.Tensor4D, training: boolean): { mu: tf.Tensor2D; logVar: tf.Tensor2D; skips: tf.Tensor4D[] } {
@@ -106,21 +111,27 @@ export class UnetVaeGan implements FamilyInstance {
     });
   }
 
-  decode(z: tf.Tensor2D, skips: tf.Tensor4D[], training: boolean): tf.Tensor4D {
+  /** The decoder's raw output (before tanh). */
+  decodeRaw(z: tf.Tensor2D, skips: tf.Tensor4D[], training: boolean): tf.Tensor4D {
     const n = this.decConvs.length;
     let h = tf.reshape(tf.relu(this.fc.apply(z)), [z.shape[0], 4, 4, this.top]) as tf.Tensor4D;
     for (let i = 0; i < n; i++) {
       h = this.decConvs[i].apply(tf.concat([h, skips[n - 1 - i]], 3));
       if (i < n - 1) h = tf.relu(this.decNorms[i].apply(h, training));
     }
-    return tf.tanh(h);
+    return h;
+  }
+
+  /** Images in [-1, 1]. */
+  decode(z: tf.Tensor2D, skips: tf.Tensor4D[], training: boolean): tf.Tensor4D {
+    return tf.tanh(this.decodeRaw(z, skips, training));
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const n = batch.images.shape[0];
     const latent = this.config.latent;
-    const eps = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
-    const zPrior = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
+    const eps = sampleLatent(ctx.rng, n, latent);
+    const zPrior = sampleLatent(ctx.rng, n, latent);
     const skipRng = ctx.rng.derive('skips');
     // D: real images against samples decoded from prior noise with perturbed skips of this batch.
     const fake = tf.tidy(() => this.decode(zPrior, this.perturbSkips(this.encode(batch.images, true).skips, skipRng.derive('d'), this.config.skipMode), true));
@@ -130,15 +141,18 @@ export class UnetVaeGan implements FamilyInstance {
     let recon: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     let adv: tf.Scalar | null = null;
-    const { lambdaVae, lambdaGan, klWeight } = this.config;
+    const { lambdaVae, lambdaGan } = this.config;
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar, skips } = this.encode(batch.images, true);
-      const zPost = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
       const perturbed = this.perturbSkips(skips, skipRng.derive('g'), 'modulate');
-      recon = tf.keep(sumSquaredError(this.decode(zPost, perturbed, true), batch.images));
-      kl = tf.keep(klDivergence(mu, logVar));
+      const objective = vaeObjective({
+        mu, logVar, eps, decode: (z) => this.decodeRaw(z, perturbed, true), target: batch.images,
+        mode: 'mse', beta: klBeta(this.config, ctx.step),
+      });
+      recon = tf.keep(objective.reconstruction);
+      kl = tf.keep(objective.kl);
       adv = tf.keep(nonSaturatingLossG(this.D.apply(this.decode(zPrior, perturbed, true), true)));
-      return tf.add(tf.mul(tf.add(recon, tf.mul(kl, klWeight)), lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
+      return tf.add(tf.mul(objective.loss, lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
     }, this.params.trainable());
     this.optimizers.UNet.apply(grads);
     tf.dispose([eps, zPrior, ...Object.values(grads)]);
@@ -151,7 +165,8 @@ export class UnetVaeGan implements FamilyInstance {
     this.reference = tf.keep(images.clone());
   }
 
-  generate(z: tf.Tensor2D): tf.Tensor4D {
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    expectNoCondition(this.info, condition);
     if (!this.reference) throw new GantryError('u-net-vae-gan samples need reference images for their skip connections');
     const ref = this.reference;
     return tf.tidy(() => {
@@ -180,5 +195,6 @@ export const unetVaeGanFamily: Family<UnetVaeGanConfig> = {
   description: 'U-Net VAE-GAN: encoder skips at every scale, modulated by noise (alpha) when sampling',
   schema: unetVaeGanSchema,
   resolve: resolveImageModel<UnetVaeGanConfig>('unet-vae-gan'),
+  describe: describeAutoEncoder('unet-vae-gan'),
   create: (config, seed) => new UnetVaeGan(config, seed),
 };

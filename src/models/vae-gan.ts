@@ -2,18 +2,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { klDivergence } from '../losses/vae.ts';
+import { klBeta, vaeObjective } from '../losses/vae.ts';
+import type { Batch } from '../data/batch.ts';
+import { sampleLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
-import { DcganDiscriminator, dcganSchema } from './dcgan.ts';
-import { disposeModel, type Batch, type Family, type FamilyInstance, type StepContext } from './family.ts';
-import { VaeDecoder, VaeEncoder, decoderImage, reconstructionLoss, resolveImageModel, vaeSchema, type VaeConfig } from './vae.ts';
+import { Adam } from '../optim/adam.ts';
+import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
+import { DcganDiscriminator, dcganSchema, dcganShape } from './dcgan.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { VaeDecoder, VaeEncoder, decoderImage, describeAutoEncoder, resolveImageModel, vaeSchema, type VaeConfig } from './vae.ts';
 
 /**
  * VAE-GAN: a VAE whose decoder is also a GAN generator. A DCGAN discriminator judges decoder samples
  * of prior noise against real images; the encoder and decoder minimise
- * lambdaVae * (reconstruction + KL) + lambdaGan * (-log D(Dec(z))), z ~ N(0, I). Separate Adam
- * optimisers for the auto-encoder and the discriminator.
+ * lambdaVae * (reconstruction + beta * KL) + lambdaGan * (-log D(Dec(z))), z ~ N(0, I), beta warmed up
+ * as the VAE's (klWeight, klWarmup). Separate Adam optimisers for the auto-encoder and the discriminator.
  */
 export const vaeGanSchema = vaeSchema
   .extend({
@@ -33,19 +36,19 @@ export class VaeGan implements FamilyInstance {
   readonly D: DcganDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
+  readonly info: ModelInfo;
 
   constructor(readonly config: VaeGanConfig, seed: number) {
     const { ndf: _ndf, lambdaVae: _lv, lambdaGan: _lg, lrD: _lrD, ...vaeConfig }: VaeGanConfig = config;
     this.encoder = new VaeEncoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'E'));
     this.decoder = new VaeDecoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'Dec'));
-    this.D = new DcganDiscriminator(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf }), new Rng(seed, 'init', 'D'));
+    this.D = new DcganDiscriminator(dcganShape(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf })), new Rng(seed, 'init', 'D'));
     this.networks = { VAE: this.vaeParams, D: this.D.params };
     this.optimizers = {
       VAE: new Adam(this.vaeParams.trainable(), { lr: config.lr, beta1: config.beta1, beta2: config.beta2 }),
       D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1: 0.5, beta2: 0.999 }),
     };
-    this.latentDim = config.latent;
+    this.info = describeAutoEncoder('vae-gan')(config);
   }
 
   private toImage(raw: tf.Tensor4D): tf.Tensor4D {
@@ -55,8 +58,8 @@ export class VaeGan implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const n = batch.images.shape[0];
     const latent = this.config.latent;
-    const eps = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
-    const zPrior = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * latent)), [n, latent]);
+    const eps = sampleLatent(ctx.rng, n, latent);
+    const zPrior = sampleLatent(ctx.rng, n, latent);
     // D: real images against decoder samples of prior noise.
     const fake = tf.tidy(() => this.toImage(this.decoder.apply(zPrior, true)));
     const { value: lossD, grads: gradsD } = tf.variableGrads(
@@ -69,21 +72,25 @@ export class VaeGan implements FamilyInstance {
     let recon: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     let adv: tf.Scalar | null = null;
-    const { lambdaVae, lambdaGan, klWeight } = this.config;
+    const { lambdaVae, lambdaGan } = this.config;
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
-      const zPost = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
-      recon = tf.keep(reconstructionLoss(this.decoder.apply(zPost, true), batch.images, this.config.reconstruction));
-      kl = tf.keep(klDivergence(mu, logVar));
+      const objective = vaeObjective({
+        mu, logVar, eps, decode: (z) => this.decoder.apply(z, true), target: batch.images,
+        mode: this.config.reconstruction, beta: klBeta(this.config, ctx.step),
+      });
+      recon = tf.keep(objective.reconstruction);
+      kl = tf.keep(objective.kl);
       adv = tf.keep(nonSaturatingLossG(this.D.apply(this.toImage(this.decoder.apply(zPrior, true)), true)));
-      return tf.add(tf.mul(tf.add(recon, tf.mul(kl, klWeight)), lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
+      return tf.add(tf.mul(objective.loss, lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
     }, this.vaeParams.trainable());
     this.optimizers.VAE.apply(grads);
     tf.dispose([eps, zPrior, ...Object.values(grads)]);
     return { lossTotal: value, lossRecon: recon!, lossKL: kl!, lossG: adv!, lossD };
   }
 
-  generate(z: tf.Tensor2D): tf.Tensor4D {
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    expectNoCondition(this.info, condition);
     return tf.tidy(() => this.toImage(this.decoder.apply(z, false)));
   }
 
@@ -101,5 +108,6 @@ export const vaeGanFamily: Family<VaeGanConfig> = {
   description: 'VAE-GAN: the VAE decoder doubles as a GAN generator judged by a DCGAN discriminator',
   schema: vaeGanSchema,
   resolve: resolveImageModel<VaeGanConfig>('vae-gan'),
+  describe: describeAutoEncoder('vae-gan'),
   create: (config, seed) => new VaeGan(config, seed),
 };

@@ -2,11 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { klDivergence, sumBinaryCrossEntropy, sumSquaredError } from '../losses/vae.ts';
+import { klBeta, vaeObjective, type ReconstructionMode } from '../losses/vae.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
+import { sampleLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
-import { Adam } from '../train/adam.ts';
-import { disposeModel, type Batch, type DataShape, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { Adam } from '../optim/adam.ts';
+import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
+import { describeImageModel } from './dcgan.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * Variational auto-encoder (Kingma & Welling): a conv encoder to (mu, log sigma^2), the
@@ -33,24 +37,22 @@ export type VaeConfig = z.infer<typeof vaeSchema>;
 
 const stages = (size: number) => Math.log2(size) - 2;
 
-export type ReconstructionMode = VaeConfig['reconstruction'];
-
 /** Decoder output as an image in [-1, 1]: tanh for squared error, rescaled sigmoid for Bernoulli. */
 export function decoderImage(raw: tf.Tensor4D, mode: ReconstructionMode): tf.Tensor4D {
   return mode === 'mse' ? tf.tanh(raw) : tf.sub(tf.mul(tf.sigmoid(raw), 2), 1);
 }
 
-/** The reconstruction term of the VAE losses for a decoder output and a [-1, 1] target. */
-export function reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D, mode: ReconstructionMode): tf.Scalar {
-  return mode === 'mse' ? sumSquaredError(tf.tanh(raw), target) : sumBinaryCrossEntropy(raw, tf.div(tf.add(target, 1), 2) as tf.Tensor4D);
-}
-
-/** resolve() of the auto-encoder families: channels from the data, which must be model-sized. */
+/** resolve() of the auto-encoder families: channels from the data, which must be model-sized (square). */
 export function resolveImageModel<C extends { imageSize: number; channels: number }>(family: string) {
   return (config: C, data: DataShape): C => {
-    if (data.height !== config.imageSize) throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
+    if (data.height !== config.imageSize || data.width !== config.imageSize) throw new GantryError(`${family}: data is ${data.height}x${data.width} but model.imageSize is ${config.imageSize}`);
     return { ...config, channels: config.channels || data.channels };
   };
+}
+
+/** A family of one unconditioned image generator with `latent` numbers per vector (the auto-encoders). */
+export function describeAutoEncoder(family: string) {
+  return (config: { imageSize: number; channels: number; latent: number }): ModelInfo => describeImageModel(family, config, config.latent);
 }
 
 export class VaeEncoder {
@@ -119,45 +121,41 @@ export class Vae implements FamilyInstance {
   readonly decoder: VaeDecoder;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  readonly latentDim: number;
+  readonly info: ModelInfo;
 
   constructor(readonly config: VaeConfig, seed: number) {
     this.encoder = new VaeEncoder(this.params, config, new Rng(seed, 'init', 'E'));
     this.decoder = new VaeDecoder(this.params, config, new Rng(seed, 'init', 'Dec'));
     this.networks = { VAE: this.params };
     this.optimizers = { VAE: new Adam(this.params.trainable(), { lr: config.lr, beta1: config.beta1, beta2: config.beta2 }) };
-    this.latentDim = config.latent;
+    this.info = describeAutoEncoder('vae')(config);
   }
 
   private toImage(raw: tf.Tensor4D): tf.Tensor4D {
     return decoderImage(raw, this.config.reconstruction);
   }
 
-  /** beta of the KL term at a step (linear warm-up). */
-  klBeta(step: number): number {
-    const { klWeight, klWarmup } = this.config;
-    return klWarmup ? klWeight * Math.min(1, step / klWarmup) : klWeight;
-  }
-
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const n = batch.images.shape[0];
-    const eps = tf.tensor2d(ctx.rng.fillNormal(new Float32Array(n * this.config.latent)), [n, this.config.latent]);
-    const beta = this.klBeta(ctx.step);
+    const eps = sampleLatent(ctx.rng, batch.images.shape[0], this.config.latent);
     let recon: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
-      const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
-      recon = tf.keep(reconstructionLoss(this.decoder.apply(z, true), batch.images, this.config.reconstruction));
-      kl = tf.keep(klDivergence(mu, logVar));
-      return tf.add(recon, tf.mul(kl, beta)) as tf.Scalar;
+      const objective = vaeObjective({
+        mu, logVar, eps, decode: (z) => this.decoder.apply(z, true), target: batch.images,
+        mode: this.config.reconstruction, beta: klBeta(this.config, ctx.step),
+      });
+      recon = tf.keep(objective.reconstruction);
+      kl = tf.keep(objective.kl);
+      return objective.loss;
     }, this.params.trainable());
     this.optimizers.VAE.apply(grads);
     tf.dispose([eps, ...Object.values(grads)]);
     return { lossTotal: value, lossRecon: recon!, lossKL: kl! };
   }
 
-  generate(z: tf.Tensor2D): tf.Tensor4D {
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    expectNoCondition(this.info, condition);
     return tf.tidy(() => this.toImage(this.decoder.apply(z, false)));
   }
 
@@ -176,5 +174,6 @@ export const vaeFamily: Family<VaeConfig> = {
   description: 'variational auto-encoder: conv encoder, reparameterisation, transposed-conv decoder',
   schema: vaeSchema,
   resolve: resolveImageModel<VaeConfig>('vae'),
+  describe: describeAutoEncoder('vae'),
   create: (config, seed) => new Vae(config, seed),
 };

@@ -28,7 +28,7 @@ export class Conv2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   private readonly stride: number;
-  private readonly padding: number | [[0, 0], [number, number], [number, number], [0, 0]];
+  private readonly padding: 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
   constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
     const [kh, kw] = pair(o.kernel);
@@ -38,7 +38,8 @@ export class Conv2d {
     this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
     this.stride = o.stride ?? 1;
     const [ph, pw] = pair(o.padding ?? 0);
-    this.padding = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+    // 'valid' rather than 0: tfjs sizes a numeric padding's output with the kernel's height on both sides.
+    this.padding = ph === 0 && pw === 0 ? 'valid' : ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -49,36 +50,40 @@ export class Conv2d {
 
 /**
  * Transposed convolution (the gradient of a convolution with respect to its input); weight
- * [k, k, out, in] as tfjs wants it. Output size (in - 1) * stride - 2 * padding + k, as in PyTorch.
+ * [kh, kw, out, in] as tfjs wants it. Output size (in - 1) * stride - 2 * padding + k per side, as in PyTorch.
  */
 export class ConvTranspose2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   private readonly stride: number;
   private readonly padding: number;
-  private readonly kernel: number;
+  private readonly kernel: [number, number];
   private readonly outChannels: number;
 
   constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
-    if (typeof o.kernel !== 'number' || typeof o.padding === 'object') throw new Error('ConvTranspose2d takes square kernels and padding');
-    const fanIn = o.outChannels * o.kernel * o.kernel; // PyTorch computes fan-in from weight dim 1
+    if (typeof o.padding === 'object') throw new Error('ConvTranspose2d takes the same padding on every side');
+    const [kh, kw] = pair(o.kernel);
+    const fanIn = o.outChannels * kh * kw; // PyTorch computes fan-in from weight dim 1
     const init = o.init ?? torchDefaultInit(fanIn);
-    this.weight = params.add(`${name}.weight`, initTensor([o.kernel, o.kernel, o.outChannels, o.inChannels], init, rng));
+    this.weight = params.add(`${name}.weight`, initTensor([kh, kw, o.outChannels, o.inChannels], init, rng));
     this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
     this.stride = o.stride ?? 1;
     this.padding = o.padding ?? 0;
-    this.kernel = o.kernel;
+    this.kernel = [kh, kw];
     this.outChannels = o.outChannels;
   }
 
-  outputSize(inSize: number): number {
-    return (inSize - 1) * this.stride - 2 * this.padding + this.kernel;
+  /** Output [h, w] of an input [h, w]. */
+  outputSize(h: number, w: number): [number, number] {
+    const side = (inSize: number, k: number) => (inSize - 1) * this.stride - 2 * this.padding + k;
+    return [side(h, this.kernel[0]), side(w, this.kernel[1])];
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const [b, h, w] = x.shape;
-    const outShape: [number, number, number, number] = [b, this.outputSize(h), this.outputSize(w), this.outChannels];
-    const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, outShape, this.stride, this.padding);
+    const outShape: [number, number, number, number] = [b, ...this.outputSize(h, w), this.outChannels];
+    // 'valid' rather than 0: tfjs sizes a numeric padding's output with the kernel's height on both sides.
+    const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, outShape, this.stride, this.padding === 0 ? 'valid' : this.padding);
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }

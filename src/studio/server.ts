@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
-import { captionVectors, sampleCaptions, unknownWords, vectorsToImages } from '../explore/render.ts';
+import { vectorsToImages } from '../explore/render.ts';
+import { classLabels, conditionRows, encodeCaptions, sampleCaptions, unknownWords } from '../explore/conditions.ts';
 import { encodePng } from '../io/png.ts';
 import { imageGrid } from '../train/grid.ts';
 import { formatZodError } from '../train/run-config.ts';
@@ -82,24 +83,24 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 
 /** What the page needs to know about the run to draw its controls. */
 export function runInfo(run: OpenedRun, runDir: string): Record<string, unknown> {
-  const { model, config } = run;
-  const classes = model.numClasses ? Array.from({ length: model.numClasses }, (_, k) => model.classNames?.[k] ?? String(k)) : null;
+  const { info } = run;
   return {
     run: runDir,
-    family: config.family,
+    family: info.family,
     step: run.state.step,
-    latentDim: model.latentDim,
-    imageSize: Number(config.model.imageSize),
-    channels: Number(config.model.channels),
-    generates: Boolean(model.generate),
-    classes,
-    captions: model.encodeText ? sampleCaptions(run) : null,
+    latentDim: info.latentDim,
+    height: info.height,
+    width: info.width,
+    channels: info.channels,
+    generates: Boolean(run.model.generate),
+    classes: classLabels(info),
+    captions: sampleCaptions(info),
   };
 }
 
 async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://studio');
-  const dim = run.model.latentDim;
+  const dim = run.info.latentDim;
   const checkLength = (v: number[], what: string) => {
     if (v.length !== dim) throw new RequestError(400, `${what} has ${v.length} numbers; this run's latent vectors have ${dim}`);
   };
@@ -132,16 +133,15 @@ async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: 
     }
     case '/api/text': {
       const { captions } = parseBody(schemas.text, body);
-      if (!run.model.encodeText) throw new RequestError(400, `a ${run.config.family} run is not conditioned on text`);
-      return sendJson(res, 200, { vectors: captionVectors(run, captions).map((v) => Array.from(v)), unknown: captions.map((c) => unknownWords(run, c)) });
+      const encoded = encodeCaptions(run, captions);
+      const vectors = encoded.kind === 'none' ? [] : encoded.rows.map((v) => Array.from(v));
+      return sendJson(res, 200, { vectors, unknown: captions.map((c) => unknownWords(run.info, c)) });
     }
     case '/api/images': {
       const request = parseBody(schemas.images, body);
       request.z.forEach((v, i) => checkLength(v, `z[${i}]`));
-      if (request.conditions && request.conditions.length !== request.z.length) {
-        throw new RequestError(400, `${request.z.length} latent vectors but ${request.conditions.length} conditions; give one each`);
-      }
-      const images = vectorsToImages(run, request.z.map((v) => Float32Array.from(v)), request.conditions?.map((v) => Float32Array.from(v)));
+      const conditions = conditionRows(run, request.conditions, request.z.length);
+      const images = vectorsToImages(run, request.z.map((v) => Float32Array.from(v)), conditions);
       try {
         const png = encodePng(await imageGrid(images, request.cols ?? request.z.length));
         res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });

@@ -5,8 +5,8 @@ import { GantryError } from '../errors.ts';
 import { contrastiveLoss, retrievalAccuracy } from '../losses/contrastive.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
 import { ParamSet } from '../nn/params.ts';
-import type { Batch, DataShape } from '../models/family.ts';
-import { Adam } from '../train/adam.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
+import { Adam } from '../optim/adam.ts';
 import { SentenceEncoder, unitRows } from './encoder.ts';
 import { buildVocabulary, Tokenizer } from './tokenizer.ts';
 
@@ -112,21 +112,6 @@ export class CaptionEncoder {
     this.optimizer.apply(grads);
     tf.dispose(grads);
     return { lossText: value, textTop1: accuracy! };
-  }
-
-  /**
-   * The sentence vectors `generate` draws n images with: the given ones [n, embedDim] (checked), or
-   * else sample caption i % count for image i, so a grid has one caption a column.
-   */
-  conditionsFor(n: number, given?: tf.Tensor2D): tf.Tensor2D {
-    if (!given) {
-      const captions = this.config.sampleCaptions;
-      return this.vectors(Array.from({ length: n }, (_, i) => captions[i % captions.length]));
-    }
-    if (given.shape[0] !== n || given.shape[1] !== this.config.embedDim) {
-      throw new GantryError(`sentence vectors must be [${n}, ${this.config.embedDim}], got [${given.shape.join(', ')}]`);
-    }
-    return given;
   }
 
   /**

@@ -14,6 +14,13 @@ export const trainSchema = z
     checkpointEvery: z.number().int().positive().default(200),
     /** Images in each sample grid. */
     samples: z.number().int().positive().max(1024).default(64),
+    /**
+     * Learning-rate schedule: constant, then from step decayFrom a linear decay to 0 at `steps` (every
+     * optimizer of the run). Absent: constant.
+     */
+    decayFrom: z.number().int().min(0).optional(),
+    /** Discriminator steps per generator step (GANs): G is updated on every dSteps-th step, D on every step. */
+    dSteps: z.number().int().min(1).default(1),
   })
   .strict();
 

@@ -5,21 +5,20 @@ import { openDataset, type ImageDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import { getFamily } from '../models/index.ts';
-import type { DataShape, FamilyInstance } from '../models/family.ts';
+import { buildModel, describeModel, resolveModelSection } from '../models/index.ts';
+import type { DataShape } from '../data/batch.ts';
+import type { ModelInfo } from '../models/condition.ts';
+import type { FamilyInstance } from '../models/family.ts';
 import { loadCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { validateRunConfig, type RunConfig } from './run-config.ts';
 
 export const CONFIG_FILE = 'config.json';
 
+export { buildModel, describeModel } from '../models/index.ts';
+
 /** A run config with the model section resolved against the data (channels etc. filled in). */
 export function resolveRunConfig(config: RunConfig, data: DataShape): RunConfig {
-  const family = getFamily(config.family);
-  return { ...config, model: family.resolve(config.model, data) as Record<string, unknown> };
-}
-
-export function buildModel(config: RunConfig): FamilyInstance {
-  return getFamily(config.family).create(config.model, config.seed);
+  return { ...config, model: resolveModelSection(config, data) };
 }
 
 export function readRunConfig(runDir: string): RunConfig {
@@ -47,6 +46,7 @@ export function provideReferenceImages(model: FamilyInstance, data: ImageDataset
 
 export interface OpenedRun {
   config: RunConfig;
+  info: ModelInfo;
   model: FamilyInstance;
   state: CheckpointState;
 }
@@ -54,13 +54,12 @@ export interface OpenedRun {
 /** Opens a finished or running run for sampling: its config and its latest weights. */
 export function openRun(runDir: string): OpenedRun {
   const config = readRunConfig(runDir);
+  const info = describeModel(config);
   const model = buildModel(config);
   try {
-    if (model.useReferenceImages) {
-      provideReferenceImages(model, openDataset(config.data, { size: Number(config.model.imageSize), channels: Number(config.model.channels) }), config.seed, config.train.samples);
-    }
+    if (model.useReferenceImages) provideReferenceImages(model, openDataset(config.data, info), config.seed, config.train.samples);
     const state = loadCheckpoint(runDir, model, false);
-    return { config, model, state };
+    return { config, info, model, state };
   } catch (err) {
     model.dispose();
     throw err;

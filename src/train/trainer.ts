@@ -8,13 +8,15 @@ import { subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
-import type { FamilyInstance } from '../models/family.ts';
+import type { ModelInfo } from '../models/condition.ts';
+import { conditionTensor, gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
+import { sampleLatent } from '../nn/noise.ts';
 import { hasCheckpoint, loadCheckpoint, optimizerSteps, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from './grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
 import { Progress } from './progress.ts';
-import { buildModel, CONFIG_FILE, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
+import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
@@ -39,14 +41,13 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
-/** Writes the fixed-noise sample grid of the given step. */
-async function writeSampleGrid(runDir: string, model: FamilyInstance, config: RunConfig, step: number): Promise<void> {
-  if (!model.generate) return;
+/** Writes the fixed-noise sample grid of the given step (one column a class or caption where conditioned). */
+async function writeSampleGrid(runDir: string, run: Generator, config: RunConfig, step: number): Promise<void> {
+  if (!run.model.generate) return;
   const n = config.train.samples;
-  const z = tf.tensor2d(new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * model.latentDim)), [n, model.latentDim]);
-  const images = model.generate(z);
-  // Conditional families draw image i of class (or caption) i % K: one column each.
-  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, model.gridColumns ?? model.numClasses));
+  const z = sampleLatent(new Rng(config.seed, 'fixed-noise'), n, run.info.latentDim);
+  const images = tf.tidy(() => run.model.generate!(z, conditionTensor(gridConditions(run, n))));
+  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, gridColumns(run.info)));
   tf.dispose([z, images]);
 }
 
@@ -71,11 +72,36 @@ function isEmptyDir(dir: string): boolean {
 }
 
 /**
- * The generic training loop: a family's train step over seeded batches, with logging, sample grids,
- * loss plots and atomic checkpoints. Ctrl-C (SIGINT/SIGTERM) checkpoints and stops after the current step.
+ * The learning-rate factor of step `step` (0-based): 1, then from train.decayFrom a linear decay that
+ * reaches 0 at train.steps (pix2pixHD's niter / niter_decay, per step). A function of the step alone,
+ * so a resumed run continues the schedule exactly.
  */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+export function learningRateFactor(train: TrainConfig, step: number): number {
+  const { decayFrom, steps } = train;
+  if (decayFrom === undefined || step < decayFrom || decayFrom >= steps) return 1;
+  return Math.max(0, (steps - step) / (steps - decayFrom));
+}
+
+/** Whether step `step` (0-based) also updates G: D takes train.dSteps steps per G step. */
+export function updatesGenerator(train: TrainConfig, step: number): boolean {
+  return (step + 1) % train.dSteps === 0;
+}
+
+/** A run's config, description and data, resolved and checked before anything is written. */
+interface ResolvedRun {
+  config: RunConfig;
+  info: ModelInfo;
+  data: ImageDataset;
+  testData: ImageDataset | null;
+  sampler: BatchSampler;
+}
+
+/**
+ * Works out what a train command will run: the config (the folder's on resume, with the train-section
+ * values that may change), the data fitted to the model, the held-out split and the batch order.
+ * Everything that can fail on bad input fails here, before the run folder is touched.
+ */
+function resolveRun(options: TrainOptions): ResolvedRun {
   const runDir = options.outDir;
   let config: RunConfig;
   if (options.resume) {
@@ -94,41 +120,67 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new GantryError(`${runDir} already exists and is not empty; pass --resume to continue that run, or choose another --out`);
     }
   }
-
-  // Everything that can fail on bad input happens before the run folder is created.
-  const modelSize = Number(config.model.imageSize);
-  const allData = openDataset(config.data, { size: modelSize, channels: Number(config.model.channels ?? 0) });
+  const allData = openDataset(config.data, describeModel(config));
   if (!options.resume) config = resolveRunConfig(config, { height: allData.height, width: allData.width, channels: allData.channels, numClasses: allData.classNames?.length ?? 0, classNames: allData.classNames ?? [], captions: allData.captions ?? undefined });
-  // Families that report held-out scores (model.holdout) never train on a seeded fraction of the data.
-  const { train: data, test: testData } = splitHoldout(allData, Number(config.model.holdout ?? 0), config.seed);
+  const info = describeModel(config);
+  // Families that report held-out scores (a holdout) never train on a seeded fraction of the data.
+  const { train: data, test: testData } = splitHoldout(allData, info.holdout, config.seed);
   const sampler = new BatchSampler(data, config.train.batch, config.seed);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
-  const model = buildModel(config);
-  provideReferenceImages(model, data, config.seed, config.train.samples);
+  return { config, info, data, testData, sampler };
+}
 
+/**
+ * Opens the run folder for writing and returns the step to continue from: on resume, the checkpoint's
+ * weights, optimizer state and metrics up to its step; for a new run, a new folder with config.json,
+ * the step-0 checkpoint and sample grid (removed again if any of that fails).
+ */
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator): Promise<{ step: number; history: MetricsRow[] }> {
+  const runDir = options.outDir;
+  const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
+  if (options.resume) {
+    removeStaleTempFiles(runDir);
+    const step = loadCheckpoint(runDir, run.model).step;
+    const history = truncateMetrics(runDir, step);
+    writeConfig();
+    return { step, history };
+  }
   const createdDir = !existsSync(runDir);
-  let step = 0;
-  let history: MetricsRow[] = [];
   try {
-    if (options.resume) {
-      removeStaleTempFiles(runDir);
-      step = loadCheckpoint(runDir, model).step;
-      history = truncateMetrics(runDir, step);
-      if (!options.quiet) log(`resuming ${runDir} at step ${step}`);
-      writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    } else {
-      mkdirSync(join(runDir, 'samples'), { recursive: true });
-      mkdirSync(join(runDir, 'plots'), { recursive: true });
-      writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-      truncateMetrics(runDir, -1);
-      await saveCheckpoint(runDir, model, { step: 0, family: config.family, optimizerSteps: optimizerSteps(model) });
-      await writeSampleGrid(runDir, model, config, 0);
-    }
+    mkdirSync(join(runDir, 'samples'), { recursive: true });
+    mkdirSync(join(runDir, 'plots'), { recursive: true });
+    writeConfig();
+    truncateMetrics(runDir, -1);
+    await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
+    await writeSampleGrid(runDir, run, run.config, 0);
+    return { step: 0, history: [] };
   } catch (err) {
-    model.dispose();
-    if (createdDir && !options.resume) rmSync(runDir, { recursive: true, force: true });
+    if (createdDir) rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The generic training loop: a family's train step over seeded batches, with logging, sample grids,
+ * loss plots and atomic checkpoints. Ctrl-C (SIGINT/SIGTERM) checkpoints and stops after the current step.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const runDir = options.outDir;
+  const resolved = resolveRun(options);
+  const { config, sampler, testData } = resolved;
+  const model = buildModel(config);
+  const run = { ...resolved, model };
+  let step: number;
+  let history: MetricsRow[];
+  try {
+    provideReferenceImages(model, resolved.data, config.seed, config.train.samples);
+    ({ step, history } = await openRunFolder(options, run));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
 
   let stopRequested = false;
   const onSignal = () => {
@@ -149,7 +201,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     while (step < steps && !stopRequested && step !== options.stopAtStep) {
       const batch = sampler.batchAt(step);
-      const losses = model.trainStep(batch, { step, rng: new Rng(config.seed, 'step', step) });
+      const lrFactor = learningRateFactor(config.train, step);
+      for (const optimizer of Object.values(model.optimizers)) optimizer.lrFactor = lrFactor;
+      const losses = model.trainStep(batch, { step, rng: new Rng(config.seed, 'step', step), updateG: updatesGenerator(config.train, step) });
       tf.dispose([batch.images, batch.labels ?? []]);
       step += 1;
       const mustCheckpoint = step % checkpointEvery === 0 || step === steps;
@@ -171,7 +225,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       tf.dispose(Object.values(losses));
       if (step % sampleEvery === 0 || step === steps) {
-        await writeSampleGrid(runDir, model, config, step);
+        await writeSampleGrid(runDir, run, config, step);
         plot();
       }
       if (mustCheckpoint && model.evaluate && testData) {

@@ -15,7 +15,7 @@ await setup();
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 test('captions:DIR reads the CUB layout (images/<class>/X.jpg, text_c10/<class>/X.txt): images, classes, every caption', () => {
-  const ds = openDataset(`captions:${join(fixtures, 'captions')}`, { size: 32, channels: 3 });
+  const ds = openDataset(`captions:${join(fixtures, 'captions')}`, { height: 32, width: 32, channels: 3 });
   assert.equal(ds.n, 6);
   assert.deepEqual([ds.height, ds.width, ds.channels], [32, 32, 3]);
   assert.deepEqual(ds.classNames, ['001.Cardinal', '002.Blue_Jay']);
@@ -27,7 +27,7 @@ test('captions:DIR reads the CUB layout (images/<class>/X.jpg, text_c10/<class>/
 });
 
 test('batches of captioned data carry one caption an image, drawn per step and the same on every run', () => {
-  const ds = openDataset(`captions:${join(fixtures, 'captions')}`, { size: 32, channels: 3 });
+  const ds = openDataset(`captions:${join(fixtures, 'captions')}`, { height: 32, width: 32, channels: 3 });
   const sampler = new BatchSampler(ds, 6, 1);
   const drawn = new Set<string>();
   for (let step = 0; step < 8; step++) {
@@ -47,7 +47,7 @@ test('batches of captioned data carry one caption an image, drawn per step and t
   first.images.dispose();
   first.labels?.dispose();
   // shapes: one caption an image
-  const shapes = openDataset('shapes:10', { size: 16, channels: 3 });
+  const shapes = openDataset('shapes:10', { height: 16, width: 16, channels: 3 });
   const batch = makeBatch(shapes, [0, 3], new Rng(0));
   assert.match(batch.captions![1], /^a (small|large) \w+ \w+ on a \w+ background$/);
   tf.dispose([batch.images, batch.labels!]);
@@ -60,25 +60,25 @@ test('captions:DIR with the .txt beside each image; a missing caption file or an
     writeFileSync(join(dir, `${name}.png`), img);
     writeFileSync(join(dir, `${name}.txt`), `\n  a grey square ${name}  \r\n\nanother line\n`);
   }
-  const ds = openDataset(`captions:${dir}`, { size: 8, channels: 3 });
+  const ds = openDataset(`captions:${dir}`, { height: 8, width: 8, channels: 3 });
   assert.deepEqual(ds.captions, [['a grey square a', 'another line'], ['a grey square b', 'another line']]);
   assert.equal(ds.labels, null);
   writeFileSync(join(dir, 'c.png'), img);
-  assert.throws(() => openDataset(`captions:${dir}`, { size: 8, channels: 3 }), (e: Error) =>
+  assert.throws(() => openDataset(`captions:${dir}`, { height: 8, width: 8, channels: 3 }), (e: Error) =>
     e instanceof GantryError && /1 of 3 images have no captions, e\.g\. .*c\.png; write one caption a line to .*c\.txt/.test(e.message));
   writeFileSync(join(dir, 'c.txt'), '\n\n');
-  assert.throws(() => openDataset(`captions:${dir}`, { size: 8, channels: 3 }), /1 of 3 images have no captions/);
+  assert.throws(() => openDataset(`captions:${dir}`, { height: 8, width: 8, channels: 3 }), /1 of 3 images have no captions/);
   // The captions alone (what FID of a text run needs) come without decoding an image: a corrupt one is no error there.
   writeFileSync(join(dir, 'c.txt'), 'a third caption\n');
   writeFileSync(join(dir, 'c.png'), 'not a png');
-  assert.deepEqual(openCaptions(`captions:${dir}`, { size: 8, channels: 3 }), [...ds.captions!, ['a third caption']]);
-  assert.throws(() => openDataset(`captions:${dir}`, { size: 8, channels: 3 }), /c\.png is neither a PNG nor a JPEG/);
-  assert.equal(openCaptions('mnist', { size: 32, channels: 1 }), null);
-  assert.equal(openCaptions('shapes:3', { size: 16, channels: 3 })!.length, 3);
+  assert.deepEqual(openCaptions(`captions:${dir}`, { height: 8, width: 8, channels: 3 }), [...ds.captions!, ['a third caption']]);
+  assert.throws(() => openDataset(`captions:${dir}`, { height: 8, width: 8, channels: 3 }), /c\.png is neither a PNG nor a JPEG/);
+  assert.equal(openCaptions('mnist', { height: 32, width: 32, channels: 1 }), null);
+  assert.equal(openCaptions('shapes:3', { height: 16, width: 16, channels: 3 })!.length, 3);
   const empty = join(dir, 'empty');
   mkdirSync(empty);
-  assert.throws(() => openDataset(`captions:${empty}`, { size: 8, channels: 3 }), /captions: no \.png\/\.jpg images in/);
-  assert.throws(() => openDataset(`captions:${join(dir, 'nope')}`, { size: 8, channels: 3 }), /is not a folder/);
-  assert.throws(() => openDataset('captions', { size: 8, channels: 3 }), /needs a folder: captions:DIR/);
+  assert.throws(() => openDataset(`captions:${empty}`, { height: 8, width: 8, channels: 3 }), /captions: no \.png\/\.jpg images in/);
+  assert.throws(() => openDataset(`captions:${join(dir, 'nope')}`, { height: 8, width: 8, channels: 3 }), /is not a folder/);
+  assert.throws(() => openDataset('captions', { height: 8, width: 8, channels: 3 }), /needs a folder: captions:DIR/);
   rmSync(join(dir, 'c.png'));
 });

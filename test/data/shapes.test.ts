@@ -22,7 +22,7 @@ test('shapes: deterministic per seed, captions and label maps agree with the pix
     assert.equal(bg.size, 1);
     assert.notDeepEqual([...fg], [...bg]);
   }
-  const ds = openDataset('shapes:20?seed=3', { size: 32, channels: 1 });
+  const ds = openDataset('shapes:20?seed=3', { height: 32, width: 32, channels: 1 });
   assert.deepEqual([ds.n, ds.height, ds.channels], [20, 32, 1]);
-  assert.throws(() => openDataset('shapes:lots', { size: 32, channels: 0 }), /shapes takes a count/);
+  assert.throws(() => openDataset('shapes:lots', { height: 32, width: 32, channels: 0 }), /shapes takes a count/);
 });

@@ -25,19 +25,19 @@ test('embedded MNIST: 10,000 real digits with labels, padded to 32 or kept at 28
     if (p > 200) bright++;
   }
   assert.ok(dark / 78400 > 0.7 && bright / 78400 > 0.05, `dark ${dark} bright ${bright}`);
-  const padded = openDataset('mnist', { size: 32, channels: 0 });
+  const padded = openDataset('mnist', { height: 32, width: 32, channels: 0 });
   assert.deepEqual([padded.height, padded.width, padded.channels], [32, 32, 1]);
   // Padding keeps the digit unscaled in the centre: pixel (r, c) of 28x28 is at (r + 2, c + 2).
   assert.equal(padded.pixels[(14 + 2) * 32 + 14 + 2], raw.pixels[14 * 28 + 14]);
   assert.equal(padded.pixels[0], 0);
-  const kept = openDataset('mnist', { size: 28, channels: 0 });
+  const kept = openDataset('mnist', { height: 28, width: 28, channels: 0 });
   assert.equal(kept.height, 28);
-  const rgb64 = openDataset('mnist', { size: 64, channels: 3 });
+  const rgb64 = openDataset('mnist', { height: 64, width: 64, channels: 3 });
   assert.deepEqual([rgb64.height, rgb64.channels], [64, 3]);
 });
 
 test('mnist-idx reads gzipped images with raw labels; they match the embedded digits', () => {
-  const ds = openDataset(`mnist-idx:${join(fixtures, 'mnist-idx')}`, { size: 28, channels: 0 });
+  const ds = openDataset(`mnist-idx:${join(fixtures, 'mnist-idx')}`, { height: 28, width: 28, channels: 0 });
   assert.equal(ds.n, 32);
   const raw = loadEmbeddedMnist();
   assert.deepEqual(ds.pixels.subarray(784 * 3, 784 * 4), raw.pixels.subarray(784 * 900, 784 * 901));
@@ -50,21 +50,21 @@ test('mnist-idx: truncated, corrupt gzip and wrong files get clear errors naming
   const truncatedGz = join(dir, 'gz');
   mkdirSync(truncatedGz);
   writeFileSync(join(truncatedGz, 'train-images-idx3-ubyte.gz'), bytes.subarray(0, bytes.length - 100));
-  assert.throws(() => openDataset(`mnist-idx:${truncatedGz}`, { size: 28, channels: 0 }), (e: Error) => e instanceof GantryError && /corrupt or truncated gzip/.test(e.message) && e.message.includes('train-images-idx3-ubyte.gz'));
+  assert.throws(() => openDataset(`mnist-idx:${truncatedGz}`, { height: 28, width: 28, channels: 0 }), (e: Error) => e instanceof GantryError && /corrupt or truncated gzip/.test(e.message) && e.message.includes('train-images-idx3-ubyte.gz'));
   const shortData = join(dir, 'short');
   mkdirSync(shortData);
   const header = Buffer.from([0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]);
   writeFileSync(join(shortData, 'train-images-idx3-ubyte'), Buffer.concat([header, Buffer.alloc(784 * 3)]));
-  assert.throws(() => openDataset(`mnist-idx:${shortData}`, { size: 28, channels: 0 }), /is truncated: its header promises 7840 bytes/);
+  assert.throws(() => openDataset(`mnist-idx:${shortData}`, { height: 28, width: 28, channels: 0 }), /is truncated: its header promises 7840 bytes/);
   const notIdx = join(dir, 'notidx');
   mkdirSync(notIdx);
   writeFileSync(join(notIdx, 'train-images-idx3-ubyte'), gzipSync(Buffer.from('hello world, not an idx file')));
-  assert.throws(() => openDataset(`mnist-idx:${notIdx}`, { size: 28, channels: 0 }), /bad magic number/);
-  assert.throws(() => openDataset(`mnist-idx:${join(dir, 'nothing')}`, { size: 28, channels: 0 }), /does not exist/);
+  assert.throws(() => openDataset(`mnist-idx:${notIdx}`, { height: 28, width: 28, channels: 0 }), /bad magic number/);
+  assert.throws(() => openDataset(`mnist-idx:${join(dir, 'nothing')}`, { height: 28, width: 28, channels: 0 }), /does not exist/);
 });
 
 test('cifar10 reads binary batches (CHW planes to HWC) and filters classes', () => {
-  const ds = openDataset(`cifar10:${join(fixtures, 'cifar10')}`, { size: 32, channels: 0 });
+  const ds = openDataset(`cifar10:${join(fixtures, 'cifar10')}`, { height: 32, width: 32, channels: 0 });
   assert.deepEqual([ds.n, ds.height, ds.channels], [24, 32, 3]);
   const raw = readFileSync(join(fixtures, 'cifar10', 'data_batch_1.bin'));
   // Record 5, pixel (3, 7): R at 1 + 3*32+7, G at +1024, B at +2048.
@@ -72,26 +72,26 @@ test('cifar10 reads binary batches (CHW planes to HWC) and filters classes', () 
   const rec = 5 * 3073;
   assert.deepEqual([...ds.pixels.subarray((5 * 1024 + p) * 3, (5 * 1024 + p) * 3 + 3)], [raw[rec + 1 + p], raw[rec + 1025 + p], raw[rec + 2049 + p]]);
   assert.equal(ds.labels![5], raw[rec]);
-  const cars = openDataset(`cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`, { size: 32, channels: 0 });
+  const cars = openDataset(`cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`, { height: 32, width: 32, channels: 0 });
   assert.equal(cars.n, 6); // labels cycle 0..9 over 24 records: three of each of 0 and 1
   assert.deepEqual(cars.classNames, ['automobile', 'airplane']);
   assert.deepEqual([...new Set(cars.labels)].sort(), [0, 1]);
-  assert.throws(() => openDataset(`cifar10:${join(fixtures, 'cifar10')}?classes=zebra`, { size: 32, channels: 0 }), /unknown class "zebra"/);
+  assert.throws(() => openDataset(`cifar10:${join(fixtures, 'cifar10')}?classes=zebra`, { height: 32, width: 32, channels: 0 }), /unknown class "zebra"/);
 });
 
 test('cifar10: a truncated batch file is named in the error', () => {
   const dir = tempDir();
   const raw = readFileSync(join(fixtures, 'cifar10', 'data_batch_1.bin'));
   writeFileSync(join(dir, 'data_batch_1.bin'), raw.subarray(0, raw.length - 1000));
-  assert.throws(() => openDataset(`cifar10:${dir}`, { size: 32, channels: 0 }), (e: Error) => /data_batch_1\.bin is truncated/.test(e.message));
+  assert.throws(() => openDataset(`cifar10:${dir}`, { height: 32, width: 32, channels: 0 }), (e: Error) => /data_batch_1\.bin is truncated/.test(e.message));
 });
 
 test('folder: PNG and JPEG, resized and centre-cropped, sub-folders are classes', () => {
-  const ds = openDataset(`folder:${join(fixtures, 'folder')}`, { size: 16, channels: 3 });
+  const ds = openDataset(`folder:${join(fixtures, 'folder')}`, { height: 16, width: 16, channels: 3 });
   assert.deepEqual([ds.n, ds.height, ds.width, ds.channels], [8, 16, 16, 3]);
   assert.deepEqual(ds.classNames, ['cats', 'dogs']);
   assert.deepEqual([...ds.labels!], [0, 0, 0, 0, 1, 1, 1, 1]);
-  const grey = openDataset(`folder:${join(fixtures, 'folder', 'dogs')}`, { size: 8, channels: 1 });
+  const grey = openDataset(`folder:${join(fixtures, 'folder', 'dogs')}`, { height: 8, width: 8, channels: 1 });
   assert.deepEqual([grey.n, grey.channels, grey.labels], [4, 1, null]);
 });
 
@@ -100,11 +100,11 @@ test('folder: a corrupt image is named; non-images and empty folders are explain
   copyFileSync(join(fixtures, 'folder', 'cats', 'cat0.png'), join(dir, 'good.png'));
   const jpg = readFileSync(join(fixtures, 'folder', 'dogs', 'dog0.jpg'));
   writeFileSync(join(dir, 'broken.jpg'), jpg.subarray(0, 200));
-  assert.throws(() => openDataset(`folder:${dir}`, { size: 8, channels: 3 }), (e: Error) => e instanceof GantryError && e.message.includes('broken.jpg'));
+  assert.throws(() => openDataset(`folder:${dir}`, { height: 8, width: 8, channels: 3 }), (e: Error) => e instanceof GantryError && e.message.includes('broken.jpg'));
   const dir2 = tempDir();
   writeFileSync(join(dir2, 'fake.png'), 'not a png');
-  assert.throws(() => openDataset(`folder:${dir2}`, { size: 8, channels: 3 }), /fake\.png is neither a PNG nor a JPEG/);
-  assert.throws(() => openDataset(`folder:${tempDir()}`, { size: 8, channels: 3 }), /no \.png\/\.jpg images/);
+  assert.throws(() => openDataset(`folder:${dir2}`, { height: 8, width: 8, channels: 3 }), /fake\.png is neither a PNG nor a JPEG/);
+  assert.throws(() => openDataset(`folder:${tempDir()}`, { height: 8, width: 8, channels: 3 }), /no \.png\/\.jpg images/);
 });
 
 test('data specs: unknown kinds and options are rejected with the accepted forms', () => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+import { NO_CONDITION } from '../../src/models/condition.ts';
 import { maxAbsDiff, tempDir } from '../helpers.ts';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,31 +29,24 @@ test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running stati
 
 /** One training step of a small DCGAN with tfjs's eager kernels or gantry's replayed ones. */
 async function oneStep(imageSize: 32 | 64, eager: boolean) {
-  const previous = process.env.GANTRY_WEBGPU_EAGER;
-  process.env.GANTRY_WEBGPU_EAGER = eager ? '1' : '0';
-  try {
-    const model = new Dcgan(dcganSchema.parse({ imageSize, channels: 3, ngf: 8, ndf: 8 }), 3);
-    const rng = new Rng(5, 'replay');
-    const images = tf.tensor4d(rng.fillNormal(new Float32Array(4 * imageSize * imageSize * 3)), [4, imageSize, imageSize, 3]);
-    const l = model.trainStep({ images }, { step: 0, rng: rng.derive(0) });
-    const losses = [(await l.lossD.data())[0], (await l.lossG.data())[0]];
-    tf.dispose([images, l.lossD, l.lossG]);
-    model.syncVariables();
-    const tensors = await Promise.all(Object.values(model.networks).flatMap((p) => p.named().map(([, v]) => v.data())));
-    return { model, losses, tensors };
-  } finally {
-    process.env.GANTRY_WEBGPU_EAGER = previous;
-  }
+  const model = new Dcgan(dcganSchema.parse({ imageSize, channels: 3, ngf: 8, ndf: 8 }), 3, { replayedGpuStep: !eager });
+  const rng = new Rng(5, 'replay');
+  const images = tf.tensor4d(rng.fillNormal(new Float32Array(4 * imageSize * imageSize * 3)), [4, imageSize, imageSize, 3]);
+  const l = model.trainStep({ images }, { step: 0, rng: rng.derive(0) });
+  const losses = [(await l.lossD.data())[0], (await l.lossG.data())[0]];
+  tf.dispose([images, l.lossD, l.lossG]);
+  model.syncVariables();
+  const tensors = await Promise.all(Object.values(model.networks).flatMap((p) => p.named().map(([, v]) => v.data())));
+  return { model, losses, tensors };
 }
 
+/** Images of fixed latent vectors: through the model's generate (replayed on WebGPU), or tfjs's eager G. */
 async function sample(model: Dcgan, eager: boolean): Promise<Float32Array> {
-  const previous = process.env.GANTRY_WEBGPU_EAGER;
-  process.env.GANTRY_WEBGPU_EAGER = eager ? '1' : '0';
   const z = tf.tensor2d(new Rng(9).fillNormal(new Float32Array(6 * 100)), [6, 100]);
-  const images = model.generate(z);
+  model.syncVariables();
+  const images = eager ? tf.tidy(() => model.G.apply(z, false)) : model.generate(z, NO_CONDITION);
   const out = (await images.data()) as Float32Array;
   tf.dispose([z, images]);
-  process.env.GANTRY_WEBGPU_EAGER = previous;
   return out;
 }
 

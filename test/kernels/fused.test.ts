@@ -5,7 +5,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { engineInfo } from '../../src/engine/index.ts';
 import { fusedBatchNormTrain } from '../../src/kernels/cpu/fused.ts';
 import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
-import { Adam } from '../../src/train/adam.ts';
+import { Adam } from '../../src/optim/adam.ts';
 
 await setup();
 const skip = !engineInfo()?.native.loaded && 'native addon not built';

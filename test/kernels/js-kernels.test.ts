@@ -2,11 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { engineInfo } from '../../src/engine/index.ts';
+import { spawnSync } from 'node:child_process';
 import { withReferenceKernels } from '../../src/kernels/cpu/register.ts';
 
 await setup();
-const skip = !engineInfo()?.native.loaded && 'native addon not built (gantry registers no kernels without it)';
 
 function rand(rng: Rng, shape: number[]): tf.Tensor {
   return tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
@@ -21,7 +20,7 @@ function sameAsTfjs(what: string, f: () => tf.Tensor): void {
   tf.dispose([ours, theirs]);
 }
 
-test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s kernels', { skip }, () => {
+test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s kernels', () => {
   const rng = new Rng(1);
   const pairs: [number[], number[]][] = [
     [[64, 4, 4, 128], [64, 1, 1, 128]], [[2, 3, 5, 7], [7]], [[2, 3, 5, 7], [2, 3, 5, 7]], [[3, 1, 4], [1, 5, 1]],
@@ -36,7 +35,7 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
   }
 });
 
-test('Sum over any axes (keepDims or not) is bit-identical to tfjs\'s kernel; int32 sums still work', { skip }, () => {
+test('Sum over any axes (keepDims or not) is bit-identical to tfjs\'s kernel; int32 sums still work', () => {
   const rng = new Rng(2);
   const cases: [number[], number | number[] | undefined][] = [
     [[64, 16, 16, 32], [0, 1, 2]], [[4, 5, 6, 7], [1, 2]], [[4, 5, 6, 7], 3], [[4, 5, 6, 7], [0, 3]], [[4, 5, 6, 7], undefined],
@@ -52,7 +51,7 @@ test('Sum over any axes (keepDims or not) is bit-identical to tfjs\'s kernel; in
   ints.dispose();
 });
 
-test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'s gradient) match tfjs\'s kernels', { skip }, () => {
+test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'s gradient) match tfjs\'s kernels', () => {
   const rng = new Rng(3);
   const pools: [number[], [number, number], [number, number], 'valid' | 'same'][] = [
     [[4, 1, 9, 6], [1, 9], [1, 9], 'valid'], [[2, 7, 7, 3], [3, 3], [2, 2], 'same'], [[2, 8, 8, 5], [2, 2], [2, 2], 'valid'],
@@ -71,4 +70,14 @@ test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'
   sameAsTfjs('gather grad', () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, tf.gather(t, ids))))(table));
   sameAsTfjs('unsortedSegmentSum 3-d', () => tf.unsortedSegmentSum(rand(new Rng(4), [8, 2, 3]), ids, 12));
   tf.dispose([table, ids, w]);
+});
+
+test('without the native addon the JavaScript kernels are still registered', () => {
+  const script = "import { initEngine } from './src/engine/index.ts'; const i = await initEngine({ log: () => {} }); console.log(JSON.stringify(i.native));";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, GANTRY_NATIVE: '0' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const native = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(native.loaded, false);
+  for (const name of ['Add', 'Sum', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Concat']) assert.ok(native.kernels.includes(name), `${name} not registered: ${native.kernels}`);
+  assert.ok(!native.kernels.includes('Conv2D'), 'a native kernel was registered without the addon');
 });

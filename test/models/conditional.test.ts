@@ -6,6 +6,8 @@ import { Cgan, cganSchema } from '../../src/models/cgan.ts';
 import { Acgan, acganSchema } from '../../src/models/acgan.ts';
 import { classWeights } from '../../src/models/conditional.ts';
 import { cganFamily } from '../../src/models/cgan.ts';
+import { NO_CONDITION } from '../../src/models/condition.ts';
+import { balancedClasses, conditionTensor } from '../../src/explore/conditions.ts';
 
 await setup();
 
@@ -34,20 +36,22 @@ test('projection discriminator: D(x, y) - D(x, y\') = <E_y - E_y\', sum_hw phi(x
     }
     // The same z as two classes gives two different images; a half/half mixture lies between in embedding space.
     const z = tf.tensor2d(new Rng(3).fillNormal(new Float32Array(2 * 6)), [2, 6]);
-    const g0 = model.generate(z, oneHotRows([0, 0], 3));
-    const g1 = model.generate(z, oneHotRows([1, 1], 3));
+    const classes = (rows: tf.Tensor2D) => ({ kind: 'class' as const, weights: rows });
+    const g0 = model.generate(z, classes(oneHotRows([0, 0], 3)));
+    const g1 = model.generate(z, classes(oneHotRows([1, 1], 3)));
     assert.notDeepEqual(g0.dataSync(), g1.dataSync());
-    // Without classes: image i is of class i % K.
-    const balanced = model.generate(z);
-    const expectedBalanced = model.generate(z, oneHotRows([0, 1], 3));
+    // The conditions module's grid: image i is of class i % K.
+    const balanced = model.generate(z, conditionTensor(balancedClasses(model.info, 2)));
+    const expectedBalanced = model.generate(z, classes(oneHotRows([0, 1], 3)));
     assert.ok(maxAbsDiff(balanced.dataSync(), expectedBalanced.dataSync()) < 1e-6);
-    assert.throws(() => model.generate(z, oneHotRows([0, 1], 2) as tf.Tensor2D), /class weights must be \[2, 3\]/);
+    assert.throws(() => model.generate(z, classes(oneHotRows([0, 1], 2) as tf.Tensor2D)), /class weights must be \[2, 3\]/);
+    assert.throws(() => model.generate(z, NO_CONDITION), /conditioned on a class, not nothing/);
   });
   // "multiply": G's input is z * E_y, so a half/half class mixture feeds z * (E_a + E_b) / 2.
   tf.tidy(() => {
     const z = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6)), [1, 6]);
     const E = model.G.params.get('embed.weight'); // [K, nz]
-    const mixed = model.generate(z, tf.tensor2d([[0.5, 0.5, 0]]));
+    const mixed = model.generate(z, { kind: 'class', weights: tf.tensor2d([[0.5, 0.5, 0]]) });
     const direct = model.G.net.apply(tf.mul(z, tf.mul(0.5, tf.add(tf.slice(E, [0, 0], [1, 6]), tf.slice(E, [1, 0], [1, 6])))) as tf.Tensor2D, false);
     assert.ok(maxAbsDiff(mixed.dataSync(), direct.dataSync()) < 1e-6);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Dfgan, dfganFamily, dfganSchema } from '../../src/models/dfgan.ts';
-import { sampleLatent } from '../../src/models/dcgan.ts';
+import { sampleLatent } from '../../src/nn/noise.ts';
 import { Affine, averagePool2x2 } from '../../src/nn/dfgan-blocks.ts';
 import { ParamSet } from '../../src/nn/params.ts';
 import { maGradientPenalty } from '../../src/losses/penalties.ts';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { GanCls, ganClsFamily, ganClsSchema, matchingAwareLossD } from '../../src/models/gan-cls.ts';
+import { conditionTensor, gridConditions } from '../../src/explore/conditions.ts';
 
 await setup();
 
@@ -39,20 +40,21 @@ test('GAN-CLS D loss is log D(x,h) + (log(1 - D(x,ĥ)) + log(1 - D(x̂,h))) / 2 
   loss.dispose();
 });
 
-test('G and D read the text: other captions give other images and scores; generate without text uses the sample captions', () => {
+test('G and D read the text: other captions give other images and scores; the grid default is the sample captions', () => {
   const model = new GanCls(small(), 3);
   tf.tidy(() => {
     const z = tf.tensor2d(new Rng(2).fillNormal(new Float32Array(2 * 6)), [2, 6]);
     const a = model.encodeText([captions[0], captions[0]]);
     const b = model.encodeText([captions[1], captions[1]]);
-    assert.notDeepEqual(model.generate(z, a).dataSync(), model.generate(z, b).dataSync());
-    assert.deepEqual(model.generate(z, a).shape, [2, 32, 32, 3]);
+    const text = (vectors: tf.Tensor2D) => ({ kind: 'text' as const, vectors });
+    assert.notDeepEqual(model.generate(z, text(a)).dataSync(), model.generate(z, text(b)).dataSync());
+    assert.deepEqual(model.generate(z, text(a)).shape, [2, 32, 32, 3]);
     const x = images(2);
     assert.notDeepEqual(model.D.apply(x, a, false).dataSync(), model.D.apply(x, b, false).dataSync());
-    const own = model.generate(z);
-    const expected = model.generate(z, model.encodeText(captions.slice(0, 2)));
+    const own = model.generate(z, conditionTensor(gridConditions({ info: model.info, model }, 2)));
+    const expected = model.generate(z, text(model.encodeText(captions.slice(0, 2))));
     assert.ok(maxAbsDiff(own.dataSync(), expected.dataSync()) < 1e-6);
-    assert.throws(() => model.generate(z, tf.zeros([2, 3]) as tf.Tensor2D), /sentence vectors must be \[2, 7\]/);
+    assert.throws(() => model.generate(z, text(tf.zeros([2, 3]) as tf.Tensor2D)), /sentence vectors must be \[2, 7\]/);
     assert.deepEqual(model.inferLatent(x).shape, [2, 6]);
   });
   model.dispose();

@@ -5,6 +5,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { VaeGan, vaeGanSchema } from '../../src/models/vae-gan.ts';
 import { UnetVaeGan, unetVaeGanSchema } from '../../src/models/unet-vae-gan.ts';
 import type { FamilyInstance } from '../../src/models/family.ts';
+import { NO_CONDITION } from '../../src/models/condition.ts';
 
 await setup();
 
@@ -43,18 +44,18 @@ test('U-Net VAE-GAN: skips modulated by alpha, or replaced by noise; references 
   const modulated = make({ alpha: 0.5 });
   stepsKeepTensorsFlat(modulated, images(8, 2));
   const z = tf.tensor2d(new Rng(5).fillNormal(new Float32Array(4 * 8)), [4, 8]);
-  assert.throws(() => modulated.generate(z), /reference images/);
+  assert.throws(() => modulated.generate(z, NO_CONDITION), /reference images/);
   const refs = images(4, 9);
   modulated.useReferenceImages(refs);
-  const a = modulated.generate(z);
+  const a = modulated.generate(z, NO_CONDITION);
   assert.deepEqual(a.shape, [4, 32, 32, 1]);
   // alpha 0: the skips of the references pass unchanged, so samples sit closer to the reconstructions.
   const clean = make({ alpha: 0 });
   const noisy = make({ skipMode: 'noise' });
   for (const m of [clean, noisy]) m.useReferenceImages(refs);
   const rec = clean.reconstruct(refs);
-  const dClean = maxAbsDiff(clean.generate(z).dataSync(), rec.dataSync());
-  const dNoise = maxAbsDiff(noisy.generate(z).dataSync(), rec.dataSync());
+  const dClean = maxAbsDiff(clean.generate(z, NO_CONDITION).dataSync(), rec.dataSync());
+  const dNoise = maxAbsDiff(noisy.generate(z, NO_CONDITION).dataSync(), rec.dataSync());
   assert.ok(dNoise > dClean, `noise skips ${dNoise} vs clean skips ${dClean}`);
   tf.dispose([z, refs, a, rec]);
   for (const m of [modulated, clean, noisy]) m.dispose();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { klDivergence, sumBinaryCrossEntropy, sumSquaredError } from '../../src/losses/vae.ts';
+import { klBeta, klDivergence, sumBinaryCrossEntropy, sumSquaredError } from '../../src/losses/vae.ts';
 import { Vae, vaeSchema } from '../../src/models/vae.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { BatchSampler } from '../../src/data/sampler.ts';
@@ -27,9 +27,8 @@ test('KL and reconstruction terms equal hand-computed values', () => {
 });
 
 test('KL warm-up ramps beta linearly to klWeight', () => {
-  const vae = new Vae(vaeSchema.parse({ channels: 1, width: 4, latent: 2, klWeight: 0.5, klWarmup: 100 }), 0);
-  assert.deepEqual([vae.klBeta(0), vae.klBeta(50), vae.klBeta(100), vae.klBeta(400)], [0, 0.25, 0.5, 0.5]);
-  vae.dispose();
+  const config = vaeSchema.parse({ channels: 1, width: 4, latent: 2, klWeight: 0.5, klWarmup: 100 });
+  assert.deepEqual([klBeta(config, 0), klBeta(config, 50), klBeta(config, 100), klBeta(config, 400)], [0, 0.25, 0.5, 0.5]);
 });
 
 /**
@@ -38,7 +37,7 @@ test('KL warm-up ramps beta linearly to klWeight', () => {
  * at step 0, 96.8 after 150 steps). The tensor count stays flat over the steps.
  */
 test('VAE on MNIST: reconstruction error falls clearly; tensor count flat', () => {
-  const data = openDataset('mnist', { size: 32, channels: 1 });
+  const data = openDataset('mnist', { height: 32, width: 32, channels: 1 });
   const vae = new Vae(vaeSchema.parse({ channels: 1, width: 16, latent: 16 }), 1);
   const sampler = new BatchSampler(data, 32, 1);
   const held = new BatchSampler(data, 256, 99).batchAt(0);

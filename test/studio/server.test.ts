@@ -37,7 +37,7 @@ test('studio on a class-conditional run: the page, info, seeds as the CLI draws 
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>gantry studio<\/title>/);
     const info = await (await fetch(studio.url + 'api/info')).json();
-    assert.deepEqual([info.family, info.latentDim, info.imageSize, info.step], ['cgan', 6, 32, 2]);
+    assert.deepEqual([info.family, info.latentDim, info.height, info.width, info.step], ['cgan', 6, 32, 32, 2]);
     assert.deepEqual(info.classes, ['circle', 'square', 'triangle', 'diamond']);
     assert.equal(info.captions, null);
     const { z } = await (await fetch(studio.url + 'api/latent?seed=12')).json();

@@ -9,12 +9,12 @@ import { Classifier, classifierSchema } from '../../src/models/classifier.ts';
 import { Cgan, cganSchema } from '../../src/models/cgan.ts';
 import { Acgan, acganSchema } from '../../src/models/acgan.ts';
 import { classWeights } from '../../src/models/conditional.ts';
-import { sampleLatent } from '../../src/models/dcgan.ts';
+import { sampleLatent } from '../../src/nn/noise.ts';
 import type { FamilyInstance } from '../../src/models/family.ts';
 
 await setup();
 
-const data = openDataset('mnist', { size: 32, channels: 1 });
+const data = openDataset('mnist', { height: 32, width: 32, channels: 1 });
 // The digits are stored sorted by class: split at random, train the judge on 9,000, measure it on 1,000.
 const split = new Rng(3, 'split').permutation(data.n);
 
@@ -28,11 +28,11 @@ function trainSteps(model: FamilyInstance, train: typeof data, steps: number, se
 }
 
 /** Fraction of generated images of class i % 10 that the judge classifies as i % 10. */
-async function classAgreement(model: FamilyInstance, judge: Classifier, n = 500): Promise<number> {
+async function classAgreement(model: Cgan | Acgan, judge: Classifier, n = 500): Promise<number> {
   const labels = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % 10), 'int32');
-  const z = sampleLatent(new Rng(7, 'eval'), n, model.latentDim);
+  const z = sampleLatent(new Rng(7, 'eval'), n, model.info.latentDim);
   const weights = classWeights(labels, 10);
-  const images = model.generate!(z, weights);
+  const images = model.generate(z, { kind: 'class', weights });
   const predicted = tf.tidy(() => tf.argMax(judge.apply(images).logits, 1));
   const p = await predicted.data();
   tf.dispose([labels, z, weights, images, predicted]);

@@ -7,6 +7,7 @@ import { openDataset } from '../../src/data/index.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
 import { Dcgan, type DcganConfig } from '../../src/models/dcgan.ts';
 import type { FamilyInstance } from '../../src/models/family.ts';
+import { NO_CONDITION } from '../../src/models/condition.ts';
 import { pixelHistogram, wasserstein1 } from '../../src/metrics/pixel-histogram.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
@@ -15,8 +16,9 @@ import { openRun } from '../../src/train/run.ts';
 await setup();
 
 function generatedHistogram(model: FamilyInstance): Float64Array {
-  const z = tf.tensor2d(new Rng(99, 'eval-noise').fillNormal(new Float32Array(256 * model.latentDim)), [256, model.latentDim]);
-  const images = model.generate!(z);
+  const nz = (model as Dcgan).config.nz;
+  const z = tf.tensor2d(new Rng(99, 'eval-noise').fillNormal(new Float32Array(256 * nz)), [256, nz]);
+  const images = model.generate!(z, NO_CONDITION);
   const h = pixelHistogram(images.dataSync() as Float32Array, 256);
   tf.dispose([z, images]);
   return h;
@@ -36,7 +38,7 @@ test('DCGAN trained 300 steps on MNIST gets measurably closer to real pixel stat
     model: { ngf: 32, ndf: 32 },
     train: { steps: 300, batch: 32, logEvery: 10, sampleEvery: 1000, checkpointEvery: 1000, samples: 16 },
   }, 'test');
-  const data = openDataset('mnist', { size: 32, channels: 1 });
+  const data = openDataset('mnist', { height: 32, width: 32, channels: 1 });
   const batch = makeBatch(data, new Rng(5).permutation(data.n).subarray(0, 1000));
   const real = pixelHistogram(batch.images.dataSync() as Float32Array, 256);
   batch.images.dispose();

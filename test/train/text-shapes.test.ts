@@ -8,7 +8,7 @@ import { SHAPE_COLOURS } from '../../src/data/shapes.ts';
 import { GanCls, ganClsFamily, ganClsSchema } from '../../src/models/gan-cls.ts';
 import { Dfgan, dfganFamily, dfganSchema } from '../../src/models/dfgan.ts';
 import type { TextToImageGan } from '../../src/models/text-to-image.ts';
-import { sampleLatent } from '../../src/models/dcgan.ts';
+import { sampleLatent } from '../../src/nn/noise.ts';
 
 await setup();
 
@@ -33,15 +33,15 @@ function backgroundColours(pixels: Float32Array, n: number, size: number): strin
 
 /** Fraction of images drawn for captions whose background is the colour the caption names. */
 async function backgroundAgreement(model: TextToImageGan, captions: string[]): Promise<number> {
-  const z = sampleLatent(new Rng(5, 'eval'), captions.length, model.latentDim);
+  const z = sampleLatent(new Rng(5, 'eval'), captions.length, model.info.latentDim);
   const phi = model.encodeText(captions);
-  const images = model.generate(z, phi);
+  const images = model.generate(z, { kind: 'text', vectors: phi });
   const judged = backgroundColours((await images.data()) as Float32Array, captions.length, 32);
   tf.dispose([z, phi, images]);
   return captions.filter((c, i) => c.endsWith(`on a ${judged[i]} background`)).length / captions.length;
 }
 
-const data = openDataset('shapes:2000', { size: 32, channels: 3 });
+const data = openDataset('shapes:2000', { height: 32, width: 32, channels: 3 });
 const shape = { height: 32, width: 32, channels: 3, numClasses: 4, captions: data.captions! };
 // Captions spread over the data, each judged on the image drawn for it.
 const judged = Array.from({ length: 400 }, (_, i) => data.captions![(i * 7) % data.n][0]);

@@ -29,17 +29,20 @@ export function originalCpuKernel(name: string): KernelFunc {
 }
 
 /**
- * Registers gantry's native kernels over tfjs's pure-JS cpu ones (once). Each native kernel falls
- * back to the original for cases it does not cover (non-float32, NCHW, prelu).
+ * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, segment
+ * sums, max-pool gradients, broadcasting arithmetic) always, and the native ones (convolutions, matmul,
+ * fused batch norm / activations / Adam) where the addon loads. Each falls back to the original for
+ * cases it does not cover (non-float32, NCHW, prelu).
  */
-export function registerNativeCpuKernels(): NativeStatus {
+export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
-  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown' });
-  const kernels = {
-    ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel), ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel),
+  const javascript = {
+    ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel),
     ...broadcastKernels(originalCpuKernel),
   };
+  const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
+  const kernels = { ...native, ...javascript };
   for (const [name, kernelFunc] of Object.entries(kernels)) {
     const existing = tf.getKernel(name, 'cpu');
     if (!existing) continue;
@@ -48,6 +51,7 @@ export function registerNativeCpuKernels(): NativeStatus {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
   }
+  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: Object.keys(kernels) });
   const fused = registerFusedKernels(addon);
   const info = addon.info();
   return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...fused] });
@@ -61,8 +65,7 @@ function swapKernels(table: Map<string, KernelFunc>): void {
 }
 
 /**
- * Runs fn with tfjs's pure-JS Conv2D / matmul kernels in place of the native ones (the reference in
- * tests), then puts the native ones back.
+ * Runs fn with tfjs's own kernels in place of gantry's (the reference in tests), then puts gantry's back.
  */
 export function withReferenceKernels<T>(fn: () => T): T {
   swapKernels(originals);

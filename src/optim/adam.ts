@@ -10,12 +10,34 @@ export interface AdamOptions {
   native?: boolean;
 }
 
+/** What one Adam update at step t (from 1) scales by: torch.optim.Adam's bias corrections. */
+export interface AdamStepScalars {
+  /** lr / (1 - beta1^t): the step size on the first moment. */
+  stepSize: number;
+  /** sqrt(1 - beta2^t): divides the second moment's square root. */
+  sqrtBc2: number;
+  bc1: number;
+  bc2: number;
+}
+
+/** The bias-corrected scalars of update t at learning rate lr: the one place both Adam paths (tfjs / native, WebGPU) take them from. */
+export function adamStepScalars(lr: number, beta1: number, beta2: number, t: number): AdamStepScalars {
+  const bc1 = 1 - beta1 ** t;
+  const bc2 = 1 - beta2 ** t;
+  return { stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2), bc1, bc2 };
+}
+
 /**
  * Adam exactly as torch.optim.Adam updates (eps added after the bias-corrected square root). Its
  * moments are named after the parameters they follow so a checkpoint can store and restore them.
  */
 export class Adam {
   step = 0;
+  /**
+   * Multiplies options.lr for the next updates: the trainer's learning-rate schedule sets it before each
+   * step (a function of the step, so a resumed run continues the schedule exactly).
+   */
+  lrFactor = 1;
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
   private readonly eps: number;
@@ -33,11 +55,9 @@ export class Adam {
    */
   apply(grads: tf.NamedTensorMap): void {
     this.step += 1;
-    const { lr, beta1, beta2 } = this.options;
-    const bc1 = 1 - beta1 ** this.step;
-    const bc2 = 1 - beta2 ** this.step;
-    const stepSize = lr / bc1;
-    const sqrtBc2 = Math.sqrt(bc2);
+    const { beta1, beta2 } = this.options;
+    const lr = this.lr;
+    const { stepSize, sqrtBc2, bc1, bc2 } = adamStepScalars(lr, beta1, beta2, this.step);
     if (this.options.native !== false && nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) return;
     tf.tidy(() => {
       for (let i = 0; i < this.params.length; i++) {
@@ -50,6 +70,16 @@ export class Adam {
         this.v[i].assign(v);
       }
     });
+  }
+
+  /** The learning rate of the next update: options.lr scaled by the schedule's factor. */
+  get lr(): number {
+    return this.options.lr * this.lrFactor;
+  }
+
+  /** The scalars of the update this optimizer makes next (the WebGPU step writes them into its uniform). */
+  nextStepScalars(): AdamStepScalars {
+    return adamStepScalars(this.lr, this.options.beta1, this.options.beta2, this.step + 1);
   }
 
   dispose(): void {

@@ -1,0 +1,20 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** One training batch: images in [-1, 1], NHWC; labels where the data has classes; one caption an image where it has text. */
+export interface Batch {
+  images: tf.Tensor4D;
+  labels?: tf.Tensor1D;
+  captions?: string[];
+}
+
+/** What the data looks like, for a family to size its networks. */
+export interface DataShape {
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+  /** The classes' names, where the data has them (folder names, "circle", ...). */
+  classNames?: string[];
+  /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
+  captions?: string[][];
+}

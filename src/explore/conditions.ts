@@ -1,0 +1,253 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GantryError } from '../errors.ts';
+import type { Condition, ModelInfo } from '../models/condition.ts';
+import type { FamilyInstance } from '../models/family.ts';
+import { tokenize } from '../text/tokenizer.ts';
+
+/**
+ * The one place that prepares what a generator is conditioned on: the default conditions of a sample
+ * grid, the `--class` / `--text` flags, paths between conditions for interpolation, the conditions of an
+ * evaluation, and one clear error for a condition a run does not take. The trainer's grids, sample /
+ * interpolate / arith, eval and the studio all build their conditions here; none of them asks what a
+ * family is conditioned on.
+ *
+ * Conditions are prepared on the host as one row per image (class weights [K], one-hot or mixed; sentence
+ * vectors [d]) and become a tfjs `Condition` only when images are drawn (`conditionTensor`).
+ */
+
+/** A built model with its description. */
+export interface Generator {
+  info: ModelInfo;
+  model: FamilyInstance;
+}
+
+/** Host-side conditions of a batch of images: none, or one row each. */
+export type ConditionRows = { kind: 'none' } | { kind: 'class' | 'text'; rows: Float32Array[] };
+
+export const NONE: ConditionRows = { kind: 'none' };
+
+/** What a user may name a condition with (CLI flags, studio fields). */
+export interface ConditionFlags {
+  /** --class K: an index or a name the data gave. */
+  class?: string;
+  /** --text: captions (repeatable: one column each). */
+  text?: string[];
+}
+
+/** The tfjs condition of host rows (the caller disposes it, or draws inside tf.tidy). */
+export function conditionTensor(c: ConditionRows): Condition {
+  if (c.kind === 'none') return { kind: 'none' };
+  const t = tf.tensor2d(stackRows(c.rows), [c.rows.length, c.rows[0].length]);
+  return c.kind === 'class' ? { kind: 'class', weights: t } : { kind: 'text', vectors: t };
+}
+
+export function stackRows(rows: Float32Array[]): Float32Array {
+  const flat = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let offset = 0;
+  for (const r of rows) {
+    flat.set(r, offset);
+    offset += r.length;
+  }
+  return flat;
+}
+
+/** The number of images the rows condition (undefined for none: any). */
+export function conditionCount(c: ConditionRows): number | undefined {
+  return c.kind === 'none' ? undefined : c.rows.length;
+}
+
+/** Row i of the result is row i % count of c (none stays none). */
+export function cycleConditions(c: ConditionRows, n: number): ConditionRows {
+  return c.kind === 'none' ? c : { kind: c.kind, rows: Array.from({ length: n }, (_, i) => c.rows[i % c.rows.length]) };
+}
+
+function oneHot(k: number, numClasses: number): Float32Array {
+  const w = new Float32Array(numClasses);
+  w[k] = 1;
+  return w;
+}
+
+/** Classes (first + i) % K for images i < n: balanced classes for grids and evaluations (in chunks from `first`). */
+export function balancedClasses(info: ModelInfo, n: number, first = 0): ConditionRows {
+  const c = info.conditioning;
+  if (c.kind !== 'class') throw new Error('balancedClasses: not a class-conditional model');
+  return { kind: 'class', rows: Array.from({ length: n }, (_, i) => oneHot((first + i) % c.numClasses, c.numClasses)) };
+}
+
+/** The class a --class value names in a class-conditional run: an index, or a name the data gave. */
+export function resolveClass(info: ModelInfo, value: string, flag = 'class'): number {
+  const c = info.conditioning;
+  if (c.kind !== 'class') throw new GantryError(`--${flag}: this ${info.family} run is not class-conditional; train a cgan or acgan run to choose classes`);
+  const byName = c.classNames.indexOf(value);
+  if (byName >= 0) return byName;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 0 && n < c.numClasses) return n;
+  const known = c.classNames.length ? ` or a name (${c.classNames.join(', ')})` : '';
+  throw new GantryError(`--${flag} "${value}": expected a class index 0..${c.numClasses - 1}${known}`);
+}
+
+/** The class names a page or a message shows: the data's names, else the indices. */
+export function classLabels(info: ModelInfo): string[] | null {
+  const c = info.conditioning;
+  if (c.kind !== 'class') return null;
+  return Array.from({ length: c.numClasses }, (_, k) => c.classNames[k] ?? String(k));
+}
+
+/** A text run's sample captions (one grid column each); null for other runs. */
+export function sampleCaptions(info: ModelInfo): string[] | null {
+  return info.conditioning.kind === 'text' ? info.conditioning.sampleCaptions : null;
+}
+
+/** Words of a caption that a text run never saw in training (each reads as one unknown word). */
+export function unknownWords(info: ModelInfo, caption: string): string[] {
+  const known = new Set(info.conditioning.kind === 'text' ? info.conditioning.vocabulary : []);
+  return tokenize(caption).filter((w) => !known.has(w));
+}
+
+/** Sentence vectors of captions, one row each (a text run). `warn` hears of words the run never saw, once a caption. */
+export function encodeCaptions(run: Generator, captions: string[], warn?: (line: string) => void): ConditionRows {
+  if (run.info.conditioning.kind !== 'text' || !run.model.encodeText) throw new GantryError(`a ${run.info.family} run is not conditioned on text`);
+  if (warn) {
+    for (const c of new Set(captions)) {
+      const unknown = unknownWords(run.info, c);
+      if (unknown.length) warn(`warning: "${c}": the run's captions never had ${unknown.map((w) => `"${w}"`).join(', ')}; read as an unknown word`);
+    }
+  }
+  const phi = run.model.encodeText(captions);
+  const values = phi.dataSync() as Float32Array;
+  const d = phi.shape[1];
+  phi.dispose();
+  return { kind: 'text', rows: captions.map((_, i) => values.slice(i * d, (i + 1) * d)) };
+}
+
+/** Refuses the flags a run does not take, each with one line that says what the run takes. */
+export function checkFlags(info: ModelInfo, flags: ConditionFlags): void {
+  const kind = info.conditioning.kind;
+  if (flags.text?.length && kind !== 'text') {
+    throw new GantryError(`--text: this ${info.family} run is not conditioned on text; train a gan-cls or dfgan run on captioned data (captions:DIR or shapes)`);
+  }
+  if (flags.text?.some((t) => !t.trim())) throw new GantryError('--text is empty; give a caption, e.g. --text "a small red circle on a blue background"');
+  if (flags.class !== undefined && kind === 'text') throw new GantryError(`--class: this ${info.family} run is conditioned on text; use --text "..."`);
+  if (flags.class !== undefined) resolveClass(info, flags.class);
+}
+
+/** The captions of --text, or the run's sample captions. */
+function captionsOf(info: ModelInfo, flags: ConditionFlags): string[] {
+  return flags.text?.length ? flags.text : sampleCaptions(info) ?? [];
+}
+
+/**
+ * Conditions of a grid of n images: every image of --class when given, else class i % K (one column a
+ * class); caption i % C of --text or of the run's sample captions (one column a caption); none.
+ */
+export function gridConditions(run: Generator, n: number, flags: ConditionFlags = {}, warn?: (line: string) => void): ConditionRows {
+  checkFlags(run.info, flags);
+  switch (run.info.conditioning.kind) {
+    case 'class':
+      if (flags.class !== undefined) return cycleConditions(classRow(run.info, flags.class), n);
+      return balancedClasses(run.info, n);
+    case 'text': {
+      const captions = captionsOf(run.info, flags);
+      return encodeCaptions(run, Array.from({ length: n }, (_, i) => captions[i % captions.length]), warn);
+    }
+    default:
+      return NONE;
+  }
+}
+
+/** The columns of a grid drawn with gridConditions: one a class or a caption (undefined: square-ish). */
+export function gridColumns(info: ModelInfo, flags: ConditionFlags = {}): number | undefined {
+  const c = info.conditioning;
+  if (c.kind === 'class') return flags.class === undefined ? c.numClasses : undefined;
+  if (c.kind === 'text') return captionsOf(info, flags).length;
+  return undefined;
+}
+
+function classRow(info: ModelInfo, value: string): ConditionRows {
+  const c = info.conditioning;
+  const k = resolveClass(info, value);
+  return { kind: 'class', rows: [oneHot(k, c.kind === 'class' ? c.numClasses : 0)] };
+}
+
+/**
+ * The one condition every image of a strip or an arithmetic row shares: --class, or the first class;
+ * --text, or the first sample caption; none.
+ */
+export function sharedCondition(run: Generator, flags: ConditionFlags, n: number, warn?: (line: string) => void): ConditionRows {
+  checkFlags(run.info, flags);
+  switch (run.info.conditioning.kind) {
+    case 'class':
+      return cycleConditions(classRow(run.info, flags.class ?? '0'), n);
+    case 'text':
+      return cycleConditions(encodeCaptions(run, captionsOf(run.info, flags).slice(0, 1), warn), n);
+    default:
+      return NONE;
+  }
+}
+
+/** Rows that move linearly from each of the given conditions to the next, `frames` each step (ends included). */
+export function conditionPath(ends: ConditionRows, frames: number): ConditionRows {
+  if (ends.kind === 'none') return ends;
+  if (ends.rows.length < 2) throw new Error('conditionPath: needs two or more conditions');
+  const rows: Float32Array[] = [];
+  for (let p = 0; p + 1 < ends.rows.length; p++) {
+    const [a, b] = [ends.rows[p], ends.rows[p + 1]];
+    for (let f = 0; f < frames; f++) {
+      const t = f / (frames - 1);
+      rows.push(a.map((v, i) => (1 - t) * v + t * b[i]));
+    }
+  }
+  return { kind: ends.kind, rows };
+}
+
+/**
+ * The path of `interpolate --classes A,B,...` (class weights moving from one class's row to the next:
+ * their embeddings blend) or `--texts "A|B|..."` (GAN-INT's linear path between sentence vectors).
+ */
+export function conditionPathOf(run: Generator, path: { classes?: string; texts?: string }, frames: number, warn?: (line: string) => void): ConditionRows {
+  if (path.classes !== undefined) {
+    const classes = path.classes.split(',').map((c) => c.trim());
+    const ks = classes.map((c) => resolveClass(run.info, c, 'classes'));
+    if (ks.length < 2) throw new GantryError('--classes needs at least two classes, e.g. --classes 3,8');
+    const k = (run.info.conditioning as { numClasses: number }).numClasses;
+    return conditionPath({ kind: 'class', rows: ks.map((c) => oneHot(c, k)) }, frames);
+  }
+  const captions = (path.texts ?? '').split('|').map((t) => t.trim());
+  checkFlags(run.info, { text: captions });
+  if (captions.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
+  return conditionPath(encodeCaptions(run, captions, warn), frames);
+}
+
+/**
+ * Conditions of images start .. start + count of an evaluation: balanced classes over the whole set, or
+ * captions of the run's training data (`captions`, in the evaluation's seeded order).
+ */
+export function evaluationConditions(run: Generator, start: number, count: number, captions: string[] | null): ConditionRows {
+  switch (run.info.conditioning.kind) {
+    case 'class':
+      return balancedClasses(run.info, count, start);
+    case 'text':
+      if (!captions?.length) throw new GantryError(`a ${run.info.family} run draws its images with captions; its data has none`);
+      return encodeCaptions(run, Array.from({ length: count }, (_, i) => captions[(start + i) % captions.length]));
+    default:
+      return NONE;
+  }
+}
+
+/**
+ * Conditions given as raw rows (the studio's requests), checked against the run: one message for a
+ * wrong kind, count or size. Without rows, a grid's defaults (gridConditions).
+ */
+export function conditionRows(run: Generator, rows: number[][] | undefined, n: number): ConditionRows {
+  const { info } = run;
+  const c = info.conditioning;
+  if (!rows) return gridConditions(run, n);
+  if (c.kind === 'none' || c.kind === 'labelMap') throw new GantryError(`this ${info.family} run takes no conditions; leave them out`);
+  const width = c.kind === 'class' ? c.numClasses : c.dim;
+  const what = c.kind === 'class' ? 'class weights' : 'sentence vectors';
+  if (rows.length !== n) throw new GantryError(`${n} latent vectors but ${rows.length} conditions; give one each`);
+  rows.forEach((r, i) => {
+    if (r.length !== width) throw new GantryError(`${what} must be [${n}, ${width}]; conditions[${i}] has ${r.length} numbers`);
+  });
+  return { kind: c.kind, rows: rows.map((r) => Float32Array.from(r)) };
+}

@@ -1,0 +1,67 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { GantryError } from '../errors.ts';
+
+/**
+ * What a generator is conditioned on, for one batch of n images: the one argument `generate` takes
+ * beside the latent vectors. Class weights are one-hot rows or mixtures (class interpolation); sentence
+ * vectors come from the run's caption encoder (`encodeText`); label maps are per-pixel conditions.
+ */
+export type Condition =
+  | { kind: 'none' }
+  | { kind: 'class'; weights: tf.Tensor2D }
+  | { kind: 'text'; vectors: tf.Tensor2D }
+  | { kind: 'labelMap'; labels: tf.Tensor4D; instances?: tf.Tensor4D; features?: tf.Tensor4D };
+
+export type ConditionKind = Condition['kind'];
+
+export const NO_CONDITION: Condition = { kind: 'none' };
+
+/** What a family's generator is conditioned on, with what a user needs to name a condition. */
+export type Conditioning =
+  | { kind: 'none' }
+  /** classNames: one per class where the data named them (folder names, "circle"), else empty. */
+  | { kind: 'class'; numClasses: number; classNames: string[] }
+  /** vocabulary: the words the caption encoder knows; sampleCaptions: one column each in sample grids; dim: sentence vector size. */
+  | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number }
+  | { kind: 'labelMap'; labelCount: number };
+
+/**
+ * The typed description of a built model that everything outside src/models/ reads (the trainer,
+ * explore, eval, compare, the studio): no one else reads a family's config section.
+ */
+export interface ModelInfo {
+  family: string;
+  /** Image size; channels 0 before the data has been seen (a config that takes them from the data). */
+  height: number;
+  width: number;
+  channels: number;
+  /** Size of the latent vectors `generate` takes (0: the family draws none). */
+  latentDim: number;
+  conditioning: Conditioning;
+  /** Fraction of the data the family never trains on and scores at checkpoints (0: none). */
+  holdout: number;
+}
+
+/** The condition's tensor of the expected kind, checked against the model: one clear error otherwise. */
+export function expectCondition<K extends 'class' | 'text'>(info: ModelInfo, condition: Condition, kind: K, n: number): tf.Tensor2D {
+  if (condition.kind !== kind) {
+    throw new GantryError(`a ${info.family} model is conditioned on ${describeKind(kind)}, not ${describeKind(condition.kind)}`);
+  }
+  const t = condition.kind === 'class' ? condition.weights : condition.kind === 'text' ? condition.vectors : null;
+  const c = info.conditioning;
+  const width = c.kind === 'class' ? c.numClasses : c.kind === 'text' ? c.dim : 0;
+  if (!t || t.shape[0] !== n || t.shape[1] !== width) {
+    const what = kind === 'class' ? 'class weights' : 'sentence vectors';
+    throw new GantryError(`${what} must be [${n}, ${width}], got [${t?.shape.join(', ') ?? ''}]`);
+  }
+  return t;
+}
+
+/** For unconditioned generators: anything but { kind: 'none' } is an error. */
+export function expectNoCondition(info: ModelInfo, condition: Condition): void {
+  if (condition.kind !== 'none') throw new GantryError(`a ${info.family} model is not conditioned; it takes no ${describeKind(condition.kind)}`);
+}
+
+export function describeKind(kind: ConditionKind): string {
+  return { none: 'nothing', class: 'a class', text: 'text', labelMap: 'a label map' }[kind];
+}

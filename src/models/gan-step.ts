@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamSet } from '../nn/params.ts';
+import type { Adam } from '../optim/adam.ts';
+
+/** A network of the game with its optimizer. */
+export interface Player {
+  params: ParamSet;
+  optimizer: Adam;
+}
+
+/** D's loss, minimised, and whatever else the family reports from D's pass (e.g. MA-GP, class accuracy). */
+export type DiscriminatorLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
+
+export interface AlternatingStep<F extends tf.TensorContainer> {
+  /** false on D-only steps (train.dSteps > 1): G is neither differentiated nor updated (absent: true). */
+  updateG?: boolean;
+  /** G's forward pass (training mode), once per step; D's loss sees it detached, G's loss through the updated D. */
+  fake(): F;
+  lossD(fake: F): DiscriminatorLosses;
+  lossG(fake: F): tf.Scalar;
+}
+
+/**
+ * One GAN step in pytorch/examples/dcgan's order, owning the nested tapes: G's forward on the outer tape
+ * (G's variables); D's loss on an inner tape over D's variables only, D updated at once, so nothing of it
+ * reaches G's gradient (the fake batch is detached for D); then G's loss through the updated D on the
+ * same fake batch. Returns { lossD, lossG, ...reported }, which the caller disposes; every gradient and
+ * intermediate tensor is freed here.
+ */
+export function alternatingStep<F extends tf.TensorContainer>(G: Player, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
+  const reported: Record<string, tf.Scalar> = {};
+  const updateD = (fake: F): tf.Scalar => {
+    const { value, grads } = tf.variableGrads(() => {
+      const { lossD, ...rest } = step.lossD(fake);
+      for (const [name, t] of Object.entries(rest)) reported[name] = tf.keep(t);
+      return lossD;
+    }, D.params.trainable());
+    D.optimizer.apply(grads);
+    tf.dispose(grads);
+    return value;
+  };
+  if (step.updateG === false) {
+    const fake = tf.tidy(() => step.fake());
+    const lossD = updateD(fake);
+    tf.dispose(fake);
+    return { lossD, ...reported };
+  }
+  let lossD: tf.Scalar | null = null;
+  const { value: lossG, grads } = tf.variableGrads(() => {
+    const fake = step.fake();
+    lossD = tf.keep(updateD(fake));
+    return step.lossG(fake);
+  }, G.params.trainable());
+  G.optimizer.apply(grads);
+  tf.dispose(grads);
+  return { lossD: lossD!, lossG, ...reported };
+}
