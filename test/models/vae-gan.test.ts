@@ -60,3 +60,22 @@ test('U-Net VAE-GAN: skips modulated by alpha, or replaced by noise; references 
   tf.dispose([z, refs, a, rec]);
   for (const m of [modulated, clean, noisy]) m.dispose();
 });
+
+test('VAE-GAN and U-Net VAE-GAN warm their KL weight up (klWarmup), as the VAE does', () => {
+  // total = lambdaVae * (recon + beta(step) * KL) + lambdaGan * adversarial, beta = klWeight * min(1, step / klWarmup).
+  const check = (model: FamilyInstance, step: number, beta: number) => {
+    const losses = model.trainStep({ images: images(8, 1) }, { step, rng: new Rng(3, 'step', step) });
+    const l = Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.dataSync()[0]]));
+    tf.dispose(Object.values(losses));
+    const expected = 2 * (l.lossRecon + beta * l.lossKL) + 0.1 * l.lossG;
+    assert.ok(l.lossKL > 1e-3, `KL ${l.lossKL} too small to tell the weights apart`);
+    assert.ok(Math.abs(l.lossTotal - expected) < 1e-4 * Math.abs(l.lossTotal), `step ${step}: total ${l.lossTotal}, expected ${expected} with beta ${beta}`);
+  };
+  const over = { channels: 1, width: 8, ndf: 8, latent: 8, klWeight: 0.8, klWarmup: 10, lambdaVae: 2 };
+  for (const model of [new VaeGan(vaeGanSchema.parse(over), 0), new UnetVaeGan(unetVaeGanSchema.parse(over), 0)]) {
+    check(model, 0, 0);
+    check(model, 5, 0.4);
+    check(model, 30, 0.8);
+    model.dispose();
+  }
+});
