@@ -3,12 +3,12 @@ import { GantryError, describeError } from '../errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node's parseArgs with gantry's error style: unknown or malformed flags name the fix. */
+/** node's parseArgs with gantry's error style: unknown or malformed flags name the fix (the CLI prefixes the command). */
 export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true as const });
   } catch (err) {
-    throw new GantryError(`gantry ${command}: ${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '')}; see \`gantry ${command} --help\``);
+    throw new GantryError(`${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ')}; see \`gantry ${command} --help\``);
   }
 }
 

@@ -23,9 +23,9 @@ export async function compareCommand(argv: string[]): Promise<void> {
     batch: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' }, features: { type: 'string' },
     seed: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean' },
   });
-  if (!values.data || !values.out) throw new GantryError('gantry compare: --data SPEC and --out DIR are required');
+  if (!values.data || !values.out) throw new GantryError('--data SPEC and --out DIR are required');
   const families = (values.families ?? 'vae,vae-gan,unet-vae-gan').split(',').map((f) => f.trim());
-  for (const f of families) if (!FAMILIES[f]) throw new GantryError(`gantry compare: unknown family "${f}"; known: ${Object.keys(FAMILIES).join(', ')}`);
+  for (const f of families) if (!FAMILIES[f]) throw new GantryError(`unknown family "${f}"; known: ${Object.keys(FAMILIES).join(', ')}`);
   const n = intArg('n', values.n, 2) ?? 100;
   const seed = intArg('seed', values.seed) ?? 0;
   const shared = values.config ? readConfigFile(values.config) : {};

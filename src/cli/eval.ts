@@ -19,7 +19,7 @@ gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
-  if (!['fid', 'kid', 'is', 'stats'].includes(metric)) throw new GantryError(`gantry eval: name a metric: fid, kid, is or stats (got "${metric ?? ''}")`);
+  if (!['fid', 'kid', 'is', 'stats'].includes(metric)) throw new GantryError(`name a metric: fid, kid, is or stats (got "${metric ?? ''}")`);
   const { values, positionals } = parseCommandArgs('eval', rest, {
     real: { type: 'string' }, fake: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' },
     'feature-dim': { type: 'string' }, features: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' },
@@ -37,7 +37,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
   if (metric === 'stats') {
     const spec = positionals[0];
-    if (!spec || !values.out) throw new GantryError('gantry eval stats SPEC --out STATS.npz');
+    if (!spec || !values.out) throw new GantryError('usage: gantry eval stats SPEC --out STATS.npz');
     const extractor = extractorFor();
     try {
       const input = parseEvalInput(spec);
@@ -50,7 +50,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     return;
   }
 
-  if (!values.fake) throw new GantryError(`gantry eval ${metric}: --fake RUN_DIR|SPEC|STATS.npz is required`);
+  if (!values.fake) throw new GantryError(`${metric}: --fake RUN_DIR|SPEC|STATS.npz is required`);
   const fake = parseEvalInput(values.fake);
   if (metric === 'is') {
     const extractor = extractorFor();
@@ -63,7 +63,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     }
     return;
   }
-  if (!values.real) throw new GantryError(`gantry eval ${metric}: --real SPEC|STATS.npz is required`);
+  if (!values.real) throw new GantryError(`${metric}: --real SPEC|STATS.npz is required`);
   const real: EvalInput = parseEvalInput(values.real);
   // Real data framed as the compared run saw it (e.g. MNIST padded to the run's 32x32).
   const dataSize = runImageSize(fake) ?? runImageSize(real);

@@ -184,7 +184,7 @@ export async function arithCommand(argv: string[]): Promise<void> {
     run: { type: 'string' }, expr: { type: 'string' }, out: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
     text: { type: 'string' }, truncation: { type: 'string' },
   });
-  if (!values.expr) throw new GantryError('gantry arith: --expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
+  if (!values.expr) throw new GantryError('--expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
   await withRun(values.run, values.device, async (run) => {
     const truncation = truncationArg(values.truncation);

@@ -6,7 +6,8 @@ import { EVAL_HELP, evalCommand } from './eval.ts';
 import { COMPARE_HELP, compareCommand } from './compare.ts';
 import { STUDIO_HELP, studioCommand } from './studio.ts';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+/** A command resolves to its exit status (none: 0). */
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>; help: string }> = {
   train: { run: trainCommand, help: TRAIN_HELP },
   sample: { run: sampleCommand, help: SAMPLE_HELP },
   interpolate: { run: interpolateCommand, help: INTERPOLATE_HELP },
@@ -40,8 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await command.run(rest);
-    return 0;
+    return (await command.run(rest)) ?? 0;
   } catch (err) {
     if (err instanceof GantryError) {
       process.stderr.write(`gantry ${name}: ${err.message}\n`);

@@ -14,7 +14,10 @@ Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=autom
 --config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
 --resume continues the run in --out from its last checkpoint (the folder's config.json rules).`;
 
-export async function trainCommand(argv: string[]): Promise<void> {
+/** Exit status of a run stopped by a signal before its last step: 128 + the signal's number, as shells report it. */
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('train', argv, {
     data: { type: 'string' },
     config: { type: 'string' },
@@ -27,9 +30,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     resume: { type: 'boolean' },
     quiet: { type: 'boolean' },
   }, true);
-  if (values.steps && values.epochs) throw new GantryError('gantry train: give --steps or --epochs, not both');
+  if (values.steps && values.epochs) throw new GantryError('give --steps or --epochs, not both');
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
-  if (!out) throw new GantryError(`gantry train: name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
+  if (!out) throw new GantryError(`name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const steps = intArg('steps', values.steps, 1);
   const batch = intArg('batch', values.batch, 1);
@@ -38,11 +41,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (values.resume) {
     const result = await train({ outDir: out, resume: true, overrides: { steps }, quiet: values.quiet });
     report(result.runDir, result.step, result.losses);
-    return;
+    return result.interrupted ? SIGNAL_STATUS[result.interrupted] : 0;
   }
   const familyName = positionals[0];
-  if (!familyName) throw new GantryError(`gantry train: name a family: ${Object.keys(FAMILIES).join(', ')}`);
-  if (positionals.length > 1) throw new GantryError(`gantry train: unexpected argument "${positionals[1]}"`);
+  if (!familyName) throw new GantryError(`name a family: ${Object.keys(FAMILIES).join(', ')}`);
+  if (positionals.length > 1) throw new GantryError(`unexpected argument "${positionals[1]}"`);
   const fileConfig = values.config ? readConfigFile(values.config) : {};
   const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
   if (steps !== undefined) trainSection.steps = steps;
@@ -57,6 +60,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
   const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
   report(result.runDir, result.step, result.losses);
+  return result.interrupted ? SIGNAL_STATUS[result.interrupted] : 0;
 }
 
 function report(runDir: string, step: number, losses: Record<string, number>): void {

@@ -22,7 +22,7 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  */
 export const dfganSchema = z
   .object({
-    imageSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    imageSize: z.union([z.literal(32), z.literal(64)], { error: 'expected 32 or 64' }).default(32),
     /** 0 = take from the data. */
     channels: z.number().int().min(0).max(4).default(0),
     nz: z.number().int().positive().default(100),

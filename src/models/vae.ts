@@ -20,7 +20,7 @@ import { disposeModel, type Family, type FamilyInstance, type StepContext } from
  */
 export const vaeSchema = z
   .object({
-    imageSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    imageSize: z.union([z.literal(32), z.literal(64)], { error: 'expected 32 or 64' }).default(32),
     channels: z.number().int().min(0).max(4).default(0),
     latent: z.number().int().positive().default(32),
     width: z.number().int().positive().default(32),

@@ -38,7 +38,8 @@ export interface TrainResult {
   runDir: string;
   step: number;
   losses: Record<string, number>;
-  interrupted: boolean;
+  /** The signal that stopped the run before its last step (after a checkpoint), if one did. */
+  interrupted: 'SIGINT' | 'SIGTERM' | null;
 }
 
 /** Writes the fixed-noise sample grid of the given step (one column a class or caption where conditioned). */
@@ -182,9 +183,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
 
-  let stopRequested = false;
-  const onSignal = () => {
-    stopRequested = true;
+  let stopRequested: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    stopRequested = signal;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -244,8 +245,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       plot();
     }
     progress.done();
-    if (stopRequested && !options.quiet) log(`stopped at step ${step}; checkpoint saved. Continue with --resume`);
-    return { runDir, step, losses: lastLosses, interrupted: stopRequested };
+    const interrupted = step < steps ? stopRequested : null;
+    if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved. Continue with --resume`);
+    return { runDir, step, losses: lastLosses, interrupted };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -58,10 +58,14 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['sample', '--run', join(dir, 'missing')], /not a gantry run folder/],
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
+    [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: Option '--seed' argument is ambiguous\. Did you forget/],
   ];
   const configFile = join(dir, 'bad.json');
   writeFileSync(configFile, JSON.stringify({ model: { ngf: -2 } }));
   cases.push([['train', 'dcgan', '--config', configFile, '--out', join(dir, 'v')], /config .*bad\.json: model\.ngf: /]);
+  const sizeFile = join(dir, 'size.json');
+  writeFileSync(sizeFile, JSON.stringify({ model: { imageSize: 33 } }));
+  cases.push([['train', 'dcgan', '--config', sizeFile, '--out', join(dir, 't')], /model\.imageSize: expected 32 or 64$/m]);
   for (const [args, pattern] of cases) {
     const r = gantry(...args);
     assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
@@ -115,7 +119,7 @@ test('Ctrl-C (SIGINT) checkpoints the current step and stops cleanly', async () 
   await new Promise((r) => setTimeout(r, 1500));
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('exit', r));
-  assert.equal(code, 0, stderr);
+  assert.equal(code, 130, `a run stopped by Ctrl-C exits 130 (scripts can tell it did not finish): ${stderr}`);
   const step = JSON.parse(readSafetensors(join(run, 'checkpoint.safetensors')).metadata.gantry).step;
   assert.ok(step > 0, 'a checkpoint of the step reached was written');
 });
