@@ -5,7 +5,10 @@ import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
 import { imageGrid } from '../train/grid.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
-import { vectorsToImages } from '../explore/render.ts';
+import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
+import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';
+import { Progress } from '../train/progress.ts';
+import { join } from 'node:path';
 import {
   checkFlags, conditionCount, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
   type ConditionRows,
@@ -61,9 +64,17 @@ async function withRun(runDir: string | undefined, device: string | undefined, f
   }
 }
 
+/** Writes a grid tensor (small: a style-transfer or reconstruction grid) as a PNG. */
 async function save(out: string, images: tf.Tensor4D, cols?: number): Promise<void> {
   writePng(out, await imageGrid(images, cols));
   images.dispose();
+  process.stdout.write(`${out}\n`);
+}
+
+/** Draws the images in chunks and writes their grid; refuses more than a grid holds, with the fix. */
+async function saveGrid(run: Run, out: string, vectors: Float32Array[], conditions: ConditionRows, cols: number | undefined, fix: string): Promise<void> {
+  if (vectors.length > MAX_GRID) throw new GantryError(`${vectors.length} images are more than one grid holds (${MAX_GRID}); ${fix}`);
+  writePng(out, await renderGrid(run, vectors, conditions, cols));
   process.stdout.write(`${out}\n`);
 }
 
@@ -75,18 +86,41 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   });
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
+  const out = values.out ?? (values['style-from'] !== undefined ? 'style.png' : 'samples.png');
+  // A folder --out (or more images than a grid holds) gets one PNG per image, named by its seed.
+  const toFolder = values['style-from'] === undefined && isFolderOut(out);
+  if (!toFolder) checkPngOut(out);
+  if (!toFolder && n > MAX_GRID) throw new GantryError(`--n ${n} is more images than one grid holds (${MAX_GRID}); give --out DIR (a folder) to write one PNG per image`);
+  const cols = intArg('cols', values.cols, 1);
+  const truncation = truncationArg(values.truncation);
   await withRun(values.run, values.device, async (run) => {
     if (values['style-from'] !== undefined) {
-      await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, values.out ?? 'style.png');
+      await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, out);
       return;
     }
-    const truncation = truncationArg(values.truncation);
+    // Vectors and conditions are small (conditions repeat one row per class or caption); images are drawn in chunks.
     const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.info.latentDim, truncation));
     // A conditional grid without --class has one class (or caption) per column.
     const flags = { class: values.class, text: values.text };
     const conditions = gridConditions(run, n, flags, warn);
-    const cols = intArg('cols', values.cols, 1) ?? gridColumns(run.info, flags);
-    await save(values.out ?? 'samples.png', vectorsToImages(run, vectors, conditions), cols);
+    if (!toFolder) {
+      writePng(out, await renderGrid(run, vectors, conditions, cols ?? gridColumns(run.info, flags)));
+      process.stdout.write(`${out}\n`);
+      return;
+    }
+    prepareImageFolder(out);
+    const { height, width, channels } = run.info;
+    const per = height * width * channels;
+    const progress = new Progress(n, 0, 'sample', process.stderr);
+    await drawImages(run, vectors, conditions, (pixels, first, count) => {
+      for (let i = 0; i < count; i++) {
+        const data = pixels.subarray(i * per, (i + 1) * per);
+        writePng(join(out, `seed-${String(seed + first + i).padStart(6, '0')}.png`), { width, height, channels, data });
+      }
+      progress.update(first + count);
+    });
+    progress.done();
+    process.stdout.write(`${out}/ (${n} images)\n`);
   });
 }
 
@@ -123,6 +157,9 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     text: { type: 'string' }, texts: { type: 'string' }, truncation: { type: 'string' },
   });
   const frames = intArg('frames', values.frames, 2) ?? 8;
+  if (frames > MAX_GRID) throw new GantryError(`--frames ${frames} is more than one strip holds (${MAX_GRID}); use fewer`);
+  const out = values.out ?? 'interpolation.png';
+  checkPngOut(out);
   const base = intArg('seed', values.seed) ?? 0;
   const truncation = truncationArg(values.truncation);
   if (values.classes !== undefined && values.seeds !== undefined) {
@@ -151,7 +188,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       }
       conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     }
-    await save(values.out ?? 'interpolation.png', vectorsToImages(run, vectors, conditions), frames);
+    await saveGrid(run, out, vectors, conditions, frames, 'use fewer --frames or seeds');
   });
 }
 
@@ -160,6 +197,9 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
     run: { type: 'string' }, data: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
   });
   const n = intArg('n', values.n, 1) ?? 32;
+  if (n > MAX_GRID) throw new GantryError(`--n ${n} is more inputs than one grid holds (${MAX_GRID}); use fewer`);
+  const out = values.out ?? 'reconstruct.png';
+  checkPngOut(out);
   await withRun(values.run, values.device, async (run) => {
     if (!run.model.reconstruct) throw new GantryError(`a ${run.config.family} run does not reconstruct images; use a vae run`);
     const data = openDataset(values.data ?? run.config.data, run.info);
@@ -175,7 +215,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
     }
     const grid = tf.concat(rows, 0);
     tf.dispose([batch.images, batch.labels ?? [], recon, ...rows]);
-    await save(values.out ?? 'reconstruct.png', grid, cols);
+    await save(out, grid, cols);
   });
 }
 
@@ -186,10 +226,12 @@ export async function arithCommand(argv: string[]): Promise<void> {
   });
   if (!values.expr) throw new GantryError('--expr is required, e.g. --expr "seed:12 - seed:40 + seed:7"');
   const terms = parseLatentExpression(values.expr);
+  const out = values.out ?? 'arith.png';
+  checkPngOut(out);
   await withRun(values.run, values.device, async (run) => {
     const truncation = truncationArg(values.truncation);
     const vectors = arithmeticVectors(terms, run.info.latentDim, truncation);
     const conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
-    await save(values.out ?? 'arith.png', vectorsToImages(run, vectors, conditions), vectors.length);
+    await saveGrid(run, out, vectors, conditions, vectors.length, 'use fewer terms');
   });
 }

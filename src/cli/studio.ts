@@ -22,7 +22,11 @@ export async function studioCommand(argv: string[]): Promise<void> {
     run.model.dispose();
     throw new GantryError(`a ${run.config.family} run does not generate images; the studio explores generators`);
   }
-  const studio = await startStudio(run, values.run, port, values.host ?? '127.0.0.1');
+  const host = values.host ?? '127.0.0.1';
+  const studio = await startStudio(run, values.run, port, host);
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host)) {
+    process.stderr.write(`warning: the studio listens on ${host}, not only this machine: anyone who can reach it on the network can use it (it has no login)\n`);
+  }
   process.stdout.write(`gantry studio: ${run.config.family} run ${values.run} at ${studio.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -2,6 +2,7 @@ import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
+import type { ConfigChanges } from '../train/resume.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
@@ -12,7 +13,9 @@ Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).
 Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR,
   captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N]
 --config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
---resume continues the run in --out from its last checkpoint (the folder's config.json rules).`;
+--resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
+  change the learning rates, --steps and the logging / sample / checkpoint cadence (recorded in the run's
+  config-history.jsonl), not the family, seed, data, batch or architecture.`;
 
 /** Exit status of a run stopped by a signal before its last step: 128 + the signal's number, as shells report it. */
 const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -38,25 +41,30 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const batch = intArg('batch', values.batch, 1);
   const epochs = intArg('epochs', values.epochs, 1);
 
+  // The config file and the flags, flags over the file: a new run's config, or what a resume may change.
+  const fileConfig = values.config ? readConfigFile(values.config) : {};
+  const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
+  if (steps !== undefined) trainSection.steps = steps;
+  if (batch !== undefined) trainSection.batch = batch;
+  const given = {
+    ...fileConfig,
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    ...(values.seed !== undefined ? { seed: intArg('seed', values.seed) } : {}),
+    train: trainSection,
+  };
   if (values.resume) {
-    const result = await train({ outDir: out, resume: true, overrides: { steps }, quiet: values.quiet });
+    if (epochs !== undefined) throw new GantryError('--resume takes --steps (the new total), not --epochs');
+    // `gantry train dcgan --resume ...` names the family too: it must be the run's.
+    const changes: ConfigChanges = { ...given, ...(positionals[0] ? { family: positionals[0] } : {}) };
+    const source = values.config ? `config ${values.config}` : 'the flags';
+    const result = await train({ outDir: out, resume: true, changes, changesSource: source, quiet: values.quiet });
     report(result.runDir, result.step, result.losses);
     return result.interrupted ? SIGNAL_STATUS[result.interrupted] : 0;
   }
   const familyName = positionals[0];
   if (!familyName) throw new GantryError(`name a family: ${Object.keys(FAMILIES).join(', ')}`);
   if (positionals.length > 1) throw new GantryError(`unexpected argument "${positionals[1]}"`);
-  const fileConfig = values.config ? readConfigFile(values.config) : {};
-  const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
-  if (steps !== undefined) trainSection.steps = steps;
-  if (batch !== undefined) trainSection.batch = batch;
-  const raw = {
-    ...fileConfig,
-    family: familyName,
-    ...(values.data !== undefined ? { data: values.data } : {}),
-    ...(values.seed !== undefined ? { seed: intArg('seed', values.seed) } : {}),
-    train: trainSection,
-  };
+  const raw = { ...given, family: familyName };
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
   const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
   report(result.runDir, result.step, result.losses);

@@ -6,6 +6,8 @@ import type { ImageDataset } from './dataset.ts';
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const RECORD = 1 + 32 * 32 * 3;
 
+const RECORDS_PER_BATCH = 10_000;
+
 /**
  * Reads one CIFAR-10 binary batch: records of <1-byte label><1024 R><1024 G><1024 B>, planes row-major.
  * Returns HWC pixels.
@@ -21,6 +23,8 @@ export function readCifar10Batch(path: string): { pixels: Uint8Array; labels: In
     throw new GantryError(`${path} is truncated or not a CIFAR-10 binary batch (${bytes.length} bytes is not a whole number of ${RECORD}-byte records); download cifar-10-binary.tar.gz again`);
   }
   const n = bytes.length / RECORD;
+  // The release's batches hold 10,000 records each: a file cut exactly between records is still shorter.
+  if (n !== RECORDS_PER_BATCH) process.stderr.write(`warning: ${path} holds ${n} records; CIFAR-10's batches hold ${RECORDS_PER_BATCH}, so it may be cut short (download cifar-10-binary.tar.gz again unless you made it so)\n`);
   const pixels = new Uint8Array(n * 3072);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {

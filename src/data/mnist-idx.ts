@@ -57,6 +57,8 @@ export function loadMnistIdx(dir: string): ImageDataset {
     const lab = readIdx(labelsFile);
     if (lab.dims.length !== 1 || lab.dims[0] !== n) throw new GantryError(`${labelsFile} holds ${lab.dims.join('x')} labels but ${images} holds ${n} images`);
     labels = Int32Array.from(lab.data);
+    const bad = labels.findIndex((l) => l > 9);
+    if (bad >= 0) throw new GantryError(`${labelsFile}: label ${bad} is ${labels[bad]}, outside MNIST's digits 0-9; the file is corrupt, download it again`);
   }
   return {
     name: `mnist-idx:${dir}`,

@@ -71,7 +71,13 @@ function oneHot(k: number, numClasses: number): Float32Array {
 export function balancedClasses(info: ModelInfo, n: number, first = 0): ConditionRows {
   const c = info.conditioning;
   if (c.kind !== 'class') throw new Error('balancedClasses: not a class-conditional model');
-  return { kind: 'class', rows: Array.from({ length: n }, (_, i) => oneHot((first + i) % c.numClasses, c.numClasses)) };
+  const rows = Array.from({ length: c.numClasses }, (_, k) => oneHot(k, c.numClasses));
+  return { kind: 'class', rows: Array.from({ length: n }, (_, i) => rows[(first + i) % c.numClasses]) };
+}
+
+/** Images start .. start + count of the rows (none stays none). */
+export function sliceConditions(c: ConditionRows, start: number, count: number): ConditionRows {
+  return c.kind === 'none' ? c : { kind: c.kind, rows: c.rows.slice(start, start + count) };
 }
 
 /** The class a --class value names in a class-conditional run: an index, or a name the data gave. */
@@ -146,10 +152,9 @@ export function gridConditions(run: Generator, n: number, flags: ConditionFlags 
     case 'class':
       if (flags.class !== undefined) return cycleConditions(classRow(run.info, flags.class), n);
       return balancedClasses(run.info, n);
-    case 'text': {
-      const captions = captionsOf(run.info, flags);
-      return encodeCaptions(run, Array.from({ length: n }, (_, i) => captions[i % captions.length]), warn);
-    }
+    case 'text':
+      // Each caption encoded once, however many images (rows share their vector).
+      return cycleConditions(encodeCaptions(run, captionsOf(run.info, flags), warn), n);
     default:
       return NONE;
   }

@@ -23,6 +23,7 @@ export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
+  if (na === 0 || nb === 0) throw new GantryError('spherical interpolation needs two non-zero vectors (a zero vector has no direction)');
   const cos = Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb)));
   const omega = Math.acos(cos);
   const out = new Float32Array(a.length);

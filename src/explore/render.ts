@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
-import { conditionTensor, stackRows, type ConditionRows, type Generator } from './conditions.ts';
+import type { RawImage } from '../io/image.ts';
+import { tileImages, toUint8Images } from '../train/grid.ts';
+import { conditionTensor, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
+
+/** Images drawn at once: memory stays bounded however many a command asks for. */
+export const DRAW_CHUNK = 64;
 
 /**
- * Images of latent vectors with their conditions (src/explore/conditions.ts), networks in evaluation mode.
- * Used by the CLI's explore commands and the studio.
+ * Images of latent vectors with their conditions (src/explore/conditions.ts), networks in evaluation mode,
+ * as one tensor: for small sets (a grid, a style-transfer row); drawImages for any number.
  */
 export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows): tf.Tensor4D {
   const generate = run.model.generate?.bind(run.model);
@@ -13,4 +18,27 @@ export function vectorsToImages(run: Generator, vectors: Float32Array[], conditi
     const z = tf.tensor2d(stackRows(vectors), [vectors.length, run.info.latentDim]);
     return generate(z, conditionTensor(conditions));
   });
+}
+
+/**
+ * Draws the images DRAW_CHUNK at a time and hands each chunk's 8-bit pixels (HWC, back to back) to
+ * `each` with the index of its first image: what sample, interpolate, arith and the studio write.
+ */
+export async function drawImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows, each: (pixels: Uint8Array, first: number, count: number) => void | Promise<void>): Promise<void> {
+  for (let first = 0; first < vectors.length; first += DRAW_CHUNK) {
+    const count = Math.min(DRAW_CHUNK, vectors.length - first);
+    const images = vectorsToImages(run, vectors.slice(first, first + count), sliceConditions(conditions, first, count));
+    const pixels = await toUint8Images(images);
+    images.dispose();
+    await each(pixels, first, count);
+  }
+}
+
+/** The images as one grid of `cols` columns (drawn in chunks; only 8-bit pixels are held). */
+export async function renderGrid(run: Generator, vectors: Float32Array[], conditions: ConditionRows, cols?: number): Promise<RawImage> {
+  const { height, width, channels } = run.info;
+  const per = height * width * channels;
+  const all = new Uint8Array(vectors.length * per);
+  await drawImages(run, vectors, conditions, (pixels, first) => all.set(pixels, first * per));
+  return tileImages(all, vectors.length, height, width, channels, cols);
 }

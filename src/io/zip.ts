@@ -39,6 +39,7 @@ export function readZip(bytes: Uint8Array): Map<string, Uint8Array> {
   for (let e = 0; e < count; e++) {
     if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) throw new Error('damaged ZIP central directory');
     const method = view.getUint16(p + 10, true);
+    const crc = view.getUint32(p + 16, true);
     let compressed = view.getUint32(p + 20, true);
     let size = view.getUint32(p + 24, true);
     const nameLen = view.getUint16(p + 28, true);
@@ -68,7 +69,9 @@ export function readZip(bytes: Uint8Array): Map<string, Uint8Array> {
     if (method === 0) entries.set(name, raw);
     else if (method === 8) entries.set(name, new Uint8Array(inflateRawSync(raw)));
     else throw new Error(`ZIP entry ${name} uses compression method ${method}; only stored and deflate are read`);
-    if (entries.get(name)!.length !== size) throw new Error(`ZIP entry ${name} has the wrong size`);
+    const data = entries.get(name)!;
+    if (data.length !== size) throw new Error(`ZIP entry ${name} has the wrong size`);
+    if (crc32(data) !== crc) throw new Error(`ZIP entry ${name} fails its CRC-32 check (its bytes were changed)`);
   }
   return entries;
 }

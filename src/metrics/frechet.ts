@@ -107,9 +107,16 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number):
 export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
   const d = a.mu.length;
   if (b.mu.length !== d) throw new GantryError(`feature statistics of different dimensions (${d} and ${b.mu.length}); compute both with the same --feature-dim and network`);
+  for (const [stats, which] of [[a, 'first'], [b, 'second']] as const) {
+    if (!stats.mu.every(Number.isFinite) || !stats.sigma.every(Number.isFinite)) {
+      throw new GantryError(`the ${which} set's feature statistics hold NaN or infinite values (images with NaN pixels, e.g. from a diverged generator); FID is undefined for them`);
+    }
+  }
   let diff = 0;
   for (let i = 0; i < d; i++) diff += (a.mu[i] - b.mu[i]) ** 2;
   let tr = 0;
   for (let i = 0; i < d; i++) tr += a.sigma[i * d + i] + b.sigma[i * d + i];
-  return diff + tr - 2 * traceSqrtProduct(a.sigma, b.sigma, d);
+  const fid = diff + tr - 2 * traceSqrtProduct(a.sigma, b.sigma, d);
+  if (!Number.isFinite(fid)) throw new GantryError(`FID came out ${fid}: the covariances' product has no usable square root; check the statistics (gantry eval stats) and use more images`);
+  return fid;
 }

@@ -9,6 +9,8 @@ export function readStatsFile(path: string): FeatureStats {
   if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with \`gantry eval stats\`)`);
   const d = mu.shape[0];
   if (mu.shape.length !== 1 || sigma.shape.join('x') !== `${d}x${d}`) throw new GantryError(`${path}: mu is ${mu.shape.join('x')} and sigma ${sigma.shape.join('x')}; expected [d] and [d, d]`);
+  const bad = [['mu', mu.data], ['sigma', sigma.data]].find(([, v]) => !(v as Float64Array).every(Number.isFinite));
+  if (bad) throw new GantryError(`${path}: ${bad[0]} holds NaN or infinite values; the statistics are broken, make them again with \`gantry eval stats\``);
   const n = arrays.n ? Number(arrays.n.data[0]) : 0;
   const halfSplitFid = arrays.half_split_fid ? Number(arrays.half_split_fid.data[0]) : undefined;
   return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n, ...(halfSplitFid !== undefined ? { halfSplitFid } : {}) };

@@ -126,6 +126,7 @@ export const classifierFamily: Family<ClassifierConfig> = {
   name: 'classifier',
   description: 'a small convnet classifier; its features score MNIST-like runs offline (eval --features)',
   schema: classifierSchema,
+  resumable: ['lr', 'lrHalfLife'],
   resolve(config, data) {
     if (data.numClasses < 2) throw new GantryError('classifier: the data has no class labels; use labelled data (mnist, cifar10, folder with sub-folders)');
     return { ...config, channels: config.channels || data.channels, numClasses: data.numClasses };

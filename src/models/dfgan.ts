@@ -168,6 +168,7 @@ export const dfganFamily: Family<DfganConfig> = {
   name: 'dfgan',
   description: 'text-to-image DF-GAN: deep text-image fusion blocks, hinge loss with mismatched pairs, MA-GP',
   schema: dfganSchema,
+  resumable: ['lrG', 'lrD', 'beta1', 'beta2'],
   resolve: (config, data) => resolveTextToImage('dfgan', config, data),
   describe: (config) => describeTextToImage('dfgan', config),
   create: (config, seed) => new Dfgan(config, seed),

@@ -194,6 +194,7 @@ export const ganClsFamily: Family<GanClsConfig> = {
   name: 'gan-cls',
   description: 'text-to-image GAN-CLS / GAN-INT: a caption encoder, a matching-aware D, text interpolation, a style encoder',
   schema: ganClsSchema,
+  resumable: ['lr', 'beta1', 'beta2', 'styleLr'],
   resolve: (config, data) => resolveTextToImage('gan-cls', config, data),
   describe: (config) => describeTextToImage('gan-cls', config),
   create: (config, seed) => new GanCls(config, seed),

@@ -194,6 +194,7 @@ export const unetVaeGanFamily: Family<UnetVaeGanConfig> = {
   name: 'unet-vae-gan',
   description: 'U-Net VAE-GAN: encoder skips at every scale, modulated by noise (alpha) when sampling',
   schema: unetVaeGanSchema,
+  resumable: ['lr', 'lrD'],
   resolve: resolveImageModel<UnetVaeGanConfig>('unet-vae-gan'),
   describe: describeAutoEncoder('unet-vae-gan'),
   create: (config, seed) => new UnetVaeGan(config, seed),

@@ -107,6 +107,7 @@ export const vaeGanFamily: Family<VaeGanConfig> = {
   name: 'vae-gan',
   description: 'VAE-GAN: the VAE decoder doubles as a GAN generator judged by a DCGAN discriminator',
   schema: vaeGanSchema,
+  resumable: ['lr', 'lrD', 'beta1', 'beta2'],
   resolve: resolveImageModel<VaeGanConfig>('vae-gan'),
   describe: describeAutoEncoder('vae-gan'),
   create: (config, seed) => new VaeGan(config, seed),

@@ -173,6 +173,7 @@ export const vaeFamily: Family<VaeConfig> = {
   name: 'vae',
   description: 'variational auto-encoder: conv encoder, reparameterisation, transposed-conv decoder',
   schema: vaeSchema,
+  resumable: ['lr', 'beta1', 'beta2'],
   resolve: resolveImageModel<VaeConfig>('vae'),
   describe: describeAutoEncoder('vae'),
   create: (config, seed) => new Vae(config, seed),

@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
-import { vectorsToImages } from '../explore/render.ts';
+import { renderGrid } from '../explore/render.ts';
 import { classLabels, conditionRows, encodeCaptions, sampleCaptions, unknownWords } from '../explore/conditions.ts';
 import { encodePng } from '../io/png.ts';
-import { imageGrid } from '../train/grid.ts';
 import { formatZodError } from '../train/run-config.ts';
 import type { OpenedRun } from '../train/run.ts';
 import { STUDIO_PAGE } from './page.ts';
@@ -57,21 +56,31 @@ function parseBody<T>(schema: z.ZodType<T>, raw: string): T {
   return parsed.data;
 }
 
+/** How long a client may take to send a request's body (a body that never ends must not hold the studio). */
+const BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a request's body, before the request joins the queue. Over MAX_BODY: 413 (the rest is read and
+ * dropped so the client sees the answer, not a reset); a body that stalls: 408.
+ */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new RequestError(408, `the request body did not arrive within ${BODY_TIMEOUT_MS / 1000} s`)), BODY_TIMEOUT_MS);
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new RequestError(413, `request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else {
-        chunks.push(c);
-      }
+      if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('end', () => {
+      clearTimeout(timer);
+      if (size > MAX_BODY) reject(new RequestError(413, `request body of ${size} bytes is over the ${MAX_BODY}-byte limit`));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
@@ -98,7 +107,7 @@ export function runInfo(run: OpenedRun, runDir: string): Record<string, unknown>
   };
 }
 
-async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://studio');
   const dim = run.info.latentDim;
   const checkLength = (v: number[], what: string) => {
@@ -116,7 +125,6 @@ async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: 
     return sendJson(res, 200, { z: Array.from(latentForSeed(seed, dim)) });
   }
   if (req.method !== 'POST') throw new RequestError(404, `no ${req.method} ${url.pathname}`);
-  const body = await readBody(req);
   switch (url.pathname) {
     case '/api/slerp': {
       const { a, b, frames } = parseBody(schemas.slerp, body);
@@ -141,14 +149,9 @@ async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: 
       const request = parseBody(schemas.images, body);
       request.z.forEach((v, i) => checkLength(v, `z[${i}]`));
       const conditions = conditionRows(run, request.conditions, request.z.length);
-      const images = vectorsToImages(run, request.z.map((v) => Float32Array.from(v)), conditions);
-      try {
-        const png = encodePng(await imageGrid(images, request.cols ?? request.z.length));
-        res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
-        res.end(png);
-      } finally {
-        images.dispose();
-      }
+      const png = encodePng(await renderGrid(run, request.z.map((v) => Float32Array.from(v)), conditions, request.cols ?? request.z.length));
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+      res.end(png);
       return;
     }
     default:
@@ -168,19 +171,29 @@ export interface StudioServer {
  */
 export async function startStudio(run: OpenedRun, runDir: string, port: number, host = '127.0.0.1'): Promise<StudioServer> {
   let queue = Promise.resolve();
-  const server = createServer((req, res) => {
-    queue = queue.then(async () => {
-      const before = tf.memory().numTensors;
-      try {
-        await route(run, runDir, req, res);
-      } catch (err) {
-        const status = err instanceof RequestError ? err.status : err instanceof GantryError ? 400 : 500;
-        if (!res.headersSent) sendJson(res, status, { error: describeError(err) });
-        else res.destroy();
-      }
-      // Every request leaves the tensor count where it found it (a long session must not grow).
-      if (tf.memory().numTensors !== before) process.stderr.write(`studio: ${req.url} left ${tf.memory().numTensors - before} tensors\n`);
-    });
+  const fail = (res: ServerResponse, err: unknown) => {
+    const status = err instanceof RequestError ? err.status : err instanceof GantryError ? 400 : 500;
+    // After a body that was too large or too slow, the connection is closed once the answer is out.
+    if (status === 408 || status === 413) res.once('finish', () => res.socket?.destroy());
+    if (!res.headersSent) sendJson(res, status, { error: describeError(err) });
+    else res.destroy();
+  };
+  // Headers that never finish are dropped too (Node's own timeouts, checked every second).
+  const timeouts = { headersTimeout: BODY_TIMEOUT_MS, requestTimeout: 2 * BODY_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+  const server = createServer(timeouts, (req, res) => {
+    // The body is read first, outside the queue: a slow client holds only its own request.
+    readBody(req).then((body) => {
+      queue = queue.then(async () => {
+        const before = tf.memory().numTensors;
+        try {
+          await route(run, runDir, req, res, body);
+        } catch (err) {
+          fail(res, err);
+        }
+        // Every request leaves the tensor count where it found it (a long session must not grow).
+        if (tf.memory().numTensors !== before) process.stderr.write(`studio: ${req.url} left ${tf.memory().numTensors - before} tensors\n`);
+      });
+    }, (err) => fail(res, err));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new GantryError(`cannot listen on ${host}:${port} (${describeError(err)}); pick another --port`)));

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, describeError } from '../errors.ts';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import type { FamilyInstance } from '../models/family.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The checkpoint before the latest, kept (as a second name of its file) until the next one is written. */
+export const PREVIOUS_CHECKPOINT_FILE = 'checkpoint.previous.safetensors';
 
 /** What a checkpoint holds besides tensors. Randomness is a function of (seed, step), so this is all. */
 export interface CheckpointState {
@@ -18,7 +20,9 @@ export interface CheckpointState {
  * Reads are asynchronous (tensor.data()): the WebGPU backend has no synchronous read in Node.
  *
  * Every network's tensors (`net/<network>/<name>`), every optimizer's moments
- * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically.
+ * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically. The
+ * checkpoint it replaces stays as checkpoint.previous.safetensors (a hard link: no copy), so a run whose
+ * latest weights turn out broken (NaN at the next log) can go back one (rollBackCheckpoint).
  */
 export async function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): Promise<void> {
   model.syncVariables?.();
@@ -35,7 +39,25 @@ export async function saveCheckpoint(runDir: string, model: FamilyInstance, stat
   const values = await Promise.all(entries.map(([, t]) => t.data()));
   const tensors: Record<string, NamedArray> = {};
   entries.forEach(([name, t], i) => (tensors[name] = { shape: t.shape, data: values[i] as Float32Array }));
-  writeSafetensors(join(runDir, CHECKPOINT_FILE), tensors, { gantry: JSON.stringify(state) });
+  const path = join(runDir, CHECKPOINT_FILE);
+  const previous = join(runDir, PREVIOUS_CHECKPOINT_FILE);
+  rmSync(previous, { force: true });
+  if (existsSync(path)) linkSync(path, previous);
+  writeSafetensors(path, tensors, { gantry: JSON.stringify(state) });
+}
+
+/** Puts the previous checkpoint back as the run's checkpoint; returns its step, or null where there is none. */
+export function rollBackCheckpoint(runDir: string): number | null {
+  const previous = join(runDir, PREVIOUS_CHECKPOINT_FILE);
+  if (!existsSync(previous)) return null;
+  renameSync(previous, join(runDir, CHECKPOINT_FILE));
+  return checkpointStep(runDir);
+}
+
+/** The step a run's checkpoint was written at (from its metadata alone). */
+export function checkpointStep(runDir: string): number {
+  const path = join(runDir, CHECKPOINT_FILE);
+  return (JSON.parse(readSafetensors(path, `checkpoint ${path}`).metadata.gantry ?? '{}') as CheckpointState).step;
 }
 
 export function hasCheckpoint(runDir: string): boolean {
@@ -46,8 +68,17 @@ export function hasCheckpoint(runDir: string): boolean {
 export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimizers = true): CheckpointState {
   const path = join(runDir, CHECKPOINT_FILE);
   const what = `checkpoint ${path}`;
-  if (!existsSync(path)) throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train first with \`gantry train ... --out ${runDir}\``);
-  const file = readSafetensors(path, what);
+  if (!existsSync(path)) {
+    if (existsSync(join(runDir, 'config.json'))) throw new GantryError(`${runDir} has no checkpoint yet (its training stopped before the first); continue it with \`gantry train --resume --out ${runDir}\``);
+    throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train first with \`gantry train ... --out ${runDir}\``);
+  }
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(path, what);
+  } catch (err) {
+    // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
+    throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new --out`);
+  }
   let state: CheckpointState;
   try {
     state = JSON.parse(file.metadata.gantry ?? '');

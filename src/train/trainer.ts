@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, describeError } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
@@ -11,11 +11,14 @@ import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { conditionTensor, gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { sampleLatent } from '../nn/noise.ts';
-import { hasCheckpoint, loadCheckpoint, optimizerSteps, saveCheckpoint } from './checkpoint.ts';
+import { hasCheckpoint, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from './grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
 import { Progress } from './progress.ts';
+import { DivergenceWatch } from './divergence.ts';
+import { acquireRunLock } from './lock.ts';
+import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
 import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
@@ -24,8 +27,13 @@ export interface TrainOptions {
   /** A validated config for a new run; ignored on resume (the run folder's config.json rules). */
   config?: RunConfig;
   resume?: boolean;
-  /** On resume: train-section values the user set again (steps may grow; others must match). */
-  overrides?: Partial<TrainConfig>;
+  /**
+   * On resume: the parts of a config the user gave again (a --config file, --steps, --seed, ...). What
+   * may change (learning rates, steps, cadence) is applied and recorded; the rest must match.
+   */
+  changes?: ConfigChanges;
+  /** Where the changes came from, for messages ("config fix.json"). */
+  changesSource?: string;
   log?: (line: string) => void;
   quiet?: boolean;
   /** New runs: train this many passes over the data (sets train.steps once the data size is known). */
@@ -91,6 +99,8 @@ export function updatesGenerator(train: TrainConfig, step: number): boolean {
 /** A run's config, description and data, resolved and checked before anything is written. */
 interface ResolvedRun {
   config: RunConfig;
+  /** On resume: what the user's changes changed (recorded in the run's config history). */
+  changed: ChangeLog;
   info: ModelInfo;
   data: ImageDataset;
   testData: ImageDataset | null;
@@ -104,16 +114,14 @@ interface ResolvedRun {
  */
 function resolveRun(options: TrainOptions): ResolvedRun {
   const runDir = options.outDir;
+  checkRunFolderPath(runDir);
   let config: RunConfig;
+  let changed: ChangeLog = {};
   if (options.resume) {
-    if (!hasCheckpoint(runDir)) throw new GantryError(`--resume: ${runDir} has no checkpoint to resume from; start it without --resume`);
-    config = readRunConfig(runDir);
-    for (const [key, value] of Object.entries(options.overrides ?? {})) {
-      const k = key as keyof TrainConfig;
-      if (value === undefined || value === config.train[k]) continue;
-      if (k === 'batch') throw new GantryError(`--resume: the run was trained with batch ${config.train.batch}; resuming with --batch ${value} would not continue it exactly`);
-      config = { ...config, train: { ...config.train, [k]: value } };
+    if (!existsSync(join(runDir, CONFIG_FILE))) {
+      throw new GantryError(`--resume: ${runDir} is not a run folder (no ${CONFIG_FILE}); start a run there without --resume`);
     }
+    ({ config, changed } = applyResumeChanges(readRunConfig(runDir), options.changes, options.changesSource ?? 'the resume'));
   } else {
     if (!options.config) throw new Error('train: a config is needed for a new run');
     config = options.config;
@@ -128,7 +136,25 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   const { train: data, test: testData } = splitHoldout(allData, info.holdout, config.seed);
   const sampler = new BatchSampler(data, config.train.batch, config.seed);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
-  return { config, info, data, testData, sampler };
+  return { config, changed, info, data, testData, sampler };
+}
+
+/**
+ * A run folder path gantry can write: not a file, not under the kernel's /proc or /sys, inside a folder
+ * this process may write. Each problem is one line naming the path and the fix.
+ */
+function checkRunFolderPath(runDir: string): void {
+  if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new GantryError(`--out ${runDir} is a file, not a folder; choose a folder path for the run`);
+  let existing = resolve(runDir);
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) throw new GantryError(`--out ${runDir}: ${existing} is a file, so no folder can be made below it; choose another --out`);
+  const real = realpathSync(existing);
+  if (/^\/(proc|sys)(\/|$)/.test(real)) throw new GantryError(`--out ${runDir} is under ${real.split('/')[1] === 'proc' ? '/proc' : '/sys'}, the kernel's own files; choose a folder on a disk`);
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    throw new GantryError(`--out ${runDir}: ${existing} is not writable by this user; choose a folder you can write to`);
+  }
 }
 
 /**
@@ -136,26 +162,39 @@ function resolveRun(options: TrainOptions): ResolvedRun {
  * weights, optimizer state and metrics up to its step; for a new run, a new folder with config.json,
  * the step-0 checkpoint and sample grid (removed again if any of that fails).
  */
-async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator): Promise<{ step: number; history: MetricsRow[] }> {
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void }> {
   const runDir = options.outDir;
   const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
-  if (options.resume) {
-    removeStaleTempFiles(runDir);
-    const step = loadCheckpoint(runDir, run.model).step;
-    const history = truncateMetrics(runDir, step);
-    writeConfig();
-    return { step, history };
-  }
   const createdDir = !existsSync(runDir);
   try {
+    mkdirSync(runDir, { recursive: true });
+  } catch (err) {
+    throw new GantryError(`cannot create the run folder ${runDir} (${describeError(err)}); choose another --out`);
+  }
+  // Nothing is written before the lock is ours; a folder another writer holds is left as it is.
+  const release = acquireRunLock(runDir, log);
+  try {
+    if (options.resume && hasCheckpoint(runDir)) {
+      removeStaleTempFiles(runDir);
+      const step = loadCheckpoint(runDir, run.model).step;
+      const history = truncateMetrics(runDir, step);
+      writeConfig();
+      recordConfigChange(runDir, step, run.changed);
+      return { step, history, release };
+    }
+    // A new run, or one killed before its first checkpoint (config.json only): it starts at step 0.
+    if (options.resume) log(`${runDir} has no checkpoint yet (it was stopped before its first); starting it at step 0`);
+    removeStaleTempFiles(runDir);
     mkdirSync(join(runDir, 'samples'), { recursive: true });
     mkdirSync(join(runDir, 'plots'), { recursive: true });
     writeConfig();
     truncateMetrics(runDir, -1);
     await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
     await writeSampleGrid(runDir, run, run.config, 0);
-    return { step: 0, history: [] };
+    recordConfigChange(runDir, 0, run.changed);
+    return { step: 0, history: [], release };
   } catch (err) {
+    release();
     if (createdDir) rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -174,9 +213,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const run = { ...resolved, model };
   let step: number;
   let history: MetricsRow[];
+  let release: () => void;
   try {
     provideReferenceImages(model, resolved.data, config.seed, config.train.samples);
-    ({ step, history } = await openRunFolder(options, run));
+    ({ step, history, release } = await openRunFolder(options, run, log));
   } catch (err) {
     model.dispose();
     throw err;
@@ -196,7 +236,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const startTime = performance.now();
   let lastLogStep = step;
   let lastLogTime = startTime;
-  const checkpoint = () => saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) });
+  const advice = lowerLearningRateAdvice(config, runDir);
+  // The checkpoint's step, and the last step whose weights are known to give finite losses (losses
+  // logged after step l were computed with the weights of step l - 1).
+  let checkpointed = step;
+  let verifiedThrough = step - 1;
+  const divergence = new DivergenceWatch(log, advice, history);
+  const checkpoint = async () => {
+    await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) });
+    checkpointed = step;
+  };
   const plot = () => writeFileAtomic(join(runDir, 'plots', 'losses.svg'), lossCurvesSvg(history, `${config.family} — ${runDir}`));
 
   try {
@@ -214,14 +263,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const bad = Object.entries(lastLosses).find(([, v]) => !Number.isFinite(v));
         if (bad) {
           tf.dispose(Object.values(losses));
-          throw new GantryError(`${bad[0]} became ${bad[1]} at step ${step}; the run stopped and ${runDir} keeps its last good checkpoint. Lower model.lr (in a --config file) and rerun with --resume`);
+          // A checkpoint written after the last finite losses may hold the weights that broke: go back one.
+          const kept = checkpointed > verifiedThrough ? rollBackCheckpoint(runDir) ?? checkpointed : checkpointed;
+          throw new GantryError(`${bad[0]} became ${bad[1]} at step ${step}; the run stopped and ${runDir} keeps its last good checkpoint (step ${kept}). ${advice}`);
         }
+        verifiedThrough = step - 1;
         const now = performance.now();
         const row: MetricsRow = { step, ...lastLosses, imagesPerSec: ((step - lastLogStep) * config.train.batch) / ((now - lastLogTime) / 1000), seconds: (now - startTime) / 1000 };
         lastLogStep = step;
         lastLogTime = now;
         appendMetrics(runDir, row);
         history.push(row);
+        divergence.observe(row);
         progress.update(step, Object.entries(lastLosses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' '));
       }
       tf.dispose(Object.values(losses));
@@ -252,5 +305,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     model.dispose();
+    release();
   }
+}
+
+/** What to do about a diverged run, with the numbers filled in: following it continues the run with lower learning rates. */
+function lowerLearningRateAdvice(config: RunConfig, runDir: string): string {
+  const model = JSON.stringify({ model: lowerLearningRates(config) });
+  return `Lower the learning rate: write ${model} to a file and continue with \`gantry train --resume --out ${runDir} --config FILE\` (from its last checkpoint)`;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { PNG } from 'pngjs';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
@@ -63,6 +64,8 @@ test('studio on a class-conditional run: the page, info, seeds as the CLI draws 
       [post(studio.url + 'api/text', { captions: ['a red bird'] }), 400, /not conditioned on text/],
       [fetch(studio.url + 'api/latent?seed=-1'), 400, /seed must be a whole number/],
       [fetch(studio.url + 'nowhere'), 404, /no GET \/nowhere/],
+      [post(studio.url + 'api/slerp', { a: z.map(() => 0), b: z.map(() => 0), frames: 3 }), 400, /needs two non-zero vectors/],
+      [post(studio.url + 'api/images', 'x'.repeat(5 << 20)), 413, /over the 4194304-byte limit/],
     ];
     for (const [pending, status, pattern] of errors) {
       const res = await pending;
@@ -123,4 +126,30 @@ test('gantry studio from the CLI: prints its address, serves the run, stops on C
   const missing = spawnSync(process.execPath, [bin, 'studio', '--run', join(dir, 'nope')], { encoding: 'utf8' });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /not a gantry run folder/);
+});
+
+test('studio under a slow client: a body that never ends holds only its own request and gets 408', async () => {
+  const dir = await trainSmall('dcgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6 });
+  const run = openRun(dir);
+  const studio = await startStudio(run, dir, 0);
+  const { port } = new URL(studio.url);
+  try {
+    // Headers promise 1000 bytes; 10 arrive, then nothing.
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('POST /api/images HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"z": [[0,');
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise((r) => socket.once('close', r));
+    const started = Date.now();
+    const info = await fetch(studio.url + 'api/info');
+    assert.equal(info.status, 200);
+    assert.ok(Date.now() - started < 2000, `another request waited ${Date.now() - started} ms behind the slow one`);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.match(answer, /did not arrive within 10 s/);
+  } finally {
+    await studio.close();
+    run.model.dispose();
+  }
 });

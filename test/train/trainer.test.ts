@@ -60,9 +60,9 @@ test('resume is exact: 2N steps in one go equal N steps, a stop, and N more', as
 test('resume can extend --steps but refuses a different batch', async () => {
   const dir = join(tempDir(), 'run');
   await train({ outDir: dir, config: small({ train: { steps: 2, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 } }), quiet: true });
-  const more = await train({ outDir: dir, resume: true, overrides: { steps: 4 }, quiet: true });
+  const more = await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true });
   assert.equal(more.step, 4);
-  await assert.rejects(train({ outDir: dir, resume: true, overrides: { batch: 16 }, quiet: true }), /trained with batch 8/);
+  await assert.rejects(train({ outDir: dir, resume: true, changes: { train: { batch: 16 } }, changesSource: '--batch', quiet: true }), /--resume: train\.batch is 8 in the run and 16 in --batch; a resumed run keeps its family, seed, data, batch/);
 });
 
 test('a loss that becomes NaN stops the run and keeps the last good checkpoint', async () => {

@@ -1,0 +1,38 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { GantryError } from '../errors.ts';
+
+/** The most images one grid PNG holds; more are written as a folder of PNGs (sample --out DIR). */
+export const MAX_GRID = 1024;
+
+/** Whether --out names a folder rather than a .png file: an existing folder, or a path with no extension. */
+export function isFolderOut(path: string): boolean {
+  return (existsSync(path) && statSync(path).isDirectory()) || extname(path) === '';
+}
+
+/**
+ * Checks an image --out before any work is done: a .png name, in a folder that exists and this user
+ * may write. One line naming the path and the fix otherwise.
+ */
+export function checkPngOut(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new GantryError(`--out ${path} is a folder; give a file name ending in .png`);
+  if (extname(path).toLowerCase() !== '.png') throw new GantryError(`--out ${path}: gantry writes PNG images; name the file .png`);
+  const folder = dirname(resolve(path));
+  if (!existsSync(folder)) throw new GantryError(`--out ${path}: the folder ${dirname(path)} does not exist; create it first or choose another path`);
+  if (!statSync(folder).isDirectory()) throw new GantryError(`--out ${path}: ${dirname(path)} is a file, not a folder`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new GantryError(`--out ${path}: the folder ${dirname(path)} is not writable by this user; choose another path`);
+  }
+}
+
+/** Makes (or checks) a folder --out for one PNG per image. */
+export function prepareImageFolder(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    throw new GantryError(`--out ${path}: cannot write images into this folder (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder`);
+  }
+}

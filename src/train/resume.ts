@@ -1,0 +1,82 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { getFamily } from '../models/index.ts';
+import { validateRunConfig, type RunConfig } from './run-config.ts';
+
+/**
+ * What may change when a run is resumed: the learning rates and Adam betas (each family lists its own:
+ * Family.resumable), the number of steps, the schedule, and logging / sample / checkpoint cadence. The
+ * rest (family, seed, data, batch, D steps, architecture) is the run's identity: resuming with another
+ * value would not continue the same run, so it is refused with one line.
+ */
+const RESUMABLE_TRAIN = new Set(['steps', 'logEvery', 'sampleEvery', 'checkpointEvery', 'samples', 'decayFrom']);
+
+/** What a resume asks to change: any part of a config (a --config file and flags), as given. */
+export interface ConfigChanges {
+  family?: unknown;
+  seed?: unknown;
+  data?: unknown;
+  model?: Record<string, unknown>;
+  train?: Record<string, unknown>;
+}
+
+/** Each changed field's path ("model.lr") with its value before and after. */
+export type ChangeLog = Record<string, [unknown, unknown]>;
+
+export const CONFIG_HISTORY_FILE = 'config-history.jsonl';
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The run's config with the allowed changes applied (validated as a whole), and what changed; a change
+ * that is not allowed is one error naming the field, both values and what to do instead.
+ */
+export function applyResumeChanges(config: RunConfig, changes: ConfigChanges | undefined, source: string): { config: RunConfig; changed: ChangeLog } {
+  const changed: ChangeLog = {};
+  if (!changes) return { config, changed };
+  const refuse = (path: string, before: unknown, after: unknown): never => {
+    throw new GantryError(`--resume: ${path} is ${JSON.stringify(before)} in the run and ${JSON.stringify(after)} in ${source}; a resumed run keeps its family, seed, data, batch and architecture (learning rates, steps and logging may change). Leave it out, or start a new run with another --out`);
+  };
+  for (const key of ['family', 'seed', 'data'] as const) {
+    if (changes[key] !== undefined && !same(changes[key], config[key])) refuse(key, config[key], changes[key]);
+  }
+  const resumableModel = new Set(getFamily(config.family).resumable);
+  const model = { ...config.model };
+  for (const [key, value] of Object.entries(changes.model ?? {})) {
+    if (value === undefined || same(value, config.model[key])) continue;
+    if (!resumableModel.has(key)) refuse(`model.${key}`, config.model[key], value);
+    changed[`model.${key}`] = [config.model[key], value];
+    model[key] = value;
+  }
+  const train: Record<string, unknown> = { ...config.train };
+  for (const [key, value] of Object.entries(changes.train ?? {})) {
+    if (value === undefined || same(value, train[key])) continue;
+    if (!RESUMABLE_TRAIN.has(key)) refuse(`train.${key}`, train[key], value);
+    changed[`train.${key}`] = [train[key], value];
+    train[key] = value;
+  }
+  if (Object.keys(changed).length === 0) return { config, changed };
+  return { config: validateRunConfig({ ...config, model, train }, source), changed };
+}
+
+/** Appends one line to the run's config history: the step a resume continued from and what it changed. */
+export function recordConfigChange(runDir: string, step: number, changed: ChangeLog): void {
+  if (Object.keys(changed).length === 0) return;
+  appendFileSync(join(runDir, CONFIG_HISTORY_FILE), JSON.stringify({ step, time: new Date().toISOString(), changed }) + '\n');
+}
+
+/**
+ * A model section that lowers each learning rate of the run: to the family's default where it is above
+ * it, else ten times. Advice that works when followed (`--resume --config` applies it).
+ */
+export function lowerLearningRates(config: RunConfig): Record<string, number> {
+  const family = getFamily(config.family);
+  const defaults = family.schema.parse({}) as Record<string, unknown>;
+  const fields = family.resumable.filter((f) => /^lr|Lr$/.test(f) && typeof config.model[f] === 'number');
+  return Object.fromEntries(fields.map((f) => {
+    const now = config.model[f] as number;
+    const fallback = defaults[f] as number;
+    return [f, now > fallback ? fallback : Number((now / 10).toPrecision(3))];
+  }));
+}
