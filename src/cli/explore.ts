@@ -3,7 +3,7 @@ import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
-import { imageGrid } from '../train/grid.ts';
+import { imageGrid } from '../explore/grid.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
 import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
 import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';

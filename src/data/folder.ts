@@ -19,6 +19,18 @@ function listImages(dir: string): string[] {
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
  */
 export function loadImageFolder(dir: string, fit: ImageFit): ImageDataset {
+  const { files, labels, classNames } = listFolderImages(dir);
+  return {
+    name: `folder:${dir}`,
+    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
+    pixels: readFittedImages(files, fit),
+    labels,
+    classNames,
+  };
+}
+
+/** The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes. */
+export function listFolderImages(dir: string): { files: string[]; labels: Int32Array | null; classNames: string[] | null } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`folder: ${dir} is not a folder`);
   const classDirs = readdirSync(dir)
     .filter((f) => statSync(join(dir, f)).isDirectory())
@@ -38,9 +50,7 @@ export function loadImageFolder(dir: string, fit: ImageFit): ImageDataset {
   }
   if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders`);
   return {
-    name: `folder:${dir}`,
-    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: readFittedImages(files, fit),
+    files,
     labels: classDirs.length > 0 ? Int32Array.from(labels) : null,
     classNames: classDirs.length > 0 ? classDirs : null,
   };

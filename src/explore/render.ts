@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import type { RawImage } from '../io/image.ts';
-import { tileImages, toUint8Images } from '../train/grid.ts';
+import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 
 /** Images drawn at once: memory stays bounded however many a command asks for. */

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { listFolderImages } from '../data/folder.ts';
+import { convertChannels, readImageFile } from '../io/image.ts';
 import { conditionTensor, evaluationConditions } from '../explore/conditions.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -66,25 +68,62 @@ export function runImageSize(input: EvalInput): { height: number; width: number 
   return { height, width };
 }
 
-interface DataSelection {
-  ds: ImageDataset;
+/**
+ * The images an evaluation of a data SPEC uses: fitted to one size (a dataset), or, for a folder and a
+ * network that takes any size, the image files to be read at their own size.
+ */
+type DataSelection = {
   /** Indices of the chosen images. */
   order: Int32Array;
   /** sha1 of the chosen images' bytes and of the extractor: the cache key of their statistics. */
   key: string;
+} & ({ ds: ImageDataset; files?: undefined } | { files: string[]; ds?: undefined });
+
+/** All of n images, or a seeded choice of `want` of them. */
+function chooseImages(n: number, want: number, seed: number): Int32Array {
+  const total = Math.min(want, n);
+  return total < n ? new Rng(seed, 'eval-subset').permutation(n).subarray(0, total) : Int32Array.from({ length: total }, (_, i) => i);
 }
 
 /** The images of a data SPEC that an evaluation uses: all, or a seeded choice of n. */
 function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions): DataSelection {
+  const parsed = parseDataSpec(spec);
+  if (parsed.kind === 'folder' && extractor.inputSize === null) {
+    // pytorch-fid reads each file at its own size and resizes in float inside the network: no 8-bit
+    // resize first (which moved the statistics of a 48x48 folder by 1e-3 of their size).
+    const { files } = listFolderImages(parsed.path!);
+    const order = chooseImages(files.length, o.n, o.seed ?? 0);
+    const hash = createHash('sha1').update(`${extractor.id}|native|`);
+    for (const j of order) hash.update(readFileSync(files[j]));
+    return { files, order, key: hash.digest('hex').slice(0, 20) };
+  }
   const size = extractor.inputSize ? { height: extractor.inputSize, width: extractor.inputSize } : o.dataSize ?? nativeSize(spec);
   const fit: ImageFit = { ...size, channels: extractor.inputChannels ?? 0 };
   const ds = openDataset(spec, fit);
-  const total = Math.min(o.n, ds.n);
-  const order = total < ds.n ? new Rng(o.seed ?? 0, 'eval-subset').permutation(ds.n).subarray(0, total) : Int32Array.from({ length: total }, (_, i) => i);
+  const order = chooseImages(ds.n, o.n, o.seed ?? 0);
   const per = ds.height * ds.width * ds.channels;
   const hash = createHash('sha1').update(`${extractor.id}|${ds.height}x${ds.width}x${ds.channels}|`);
   for (const j of order) hash.update(ds.pixels.subarray(j * per, (j + 1) * per));
   return { ds, order, key: hash.digest('hex').slice(0, 20) };
+}
+
+/**
+ * Image files as [0, 1] RGB tensors at their own size, consecutive images of one size batched together
+ * (pytorch-fid: its batch size where all sizes agree, one image at a time where they do not).
+ */
+function nativeBatches(files: string[]): tf.Tensor4D[] {
+  const images = files.map((f) => convertChannels(readImageFile(f), 3));
+  const batches: tf.Tensor4D[] = [];
+  for (let i = 0; i < images.length;) {
+    let j = i + 1;
+    while (j < images.length && images[j].width === images[i].width && images[j].height === images[i].height) j++;
+    const { width, height } = images[i];
+    const bytes = new Uint8Array((j - i) * width * height * 3);
+    for (let k = i; k < j; k++) bytes.set(images[k].data, (k - i) * width * height * 3);
+    batches.push(tf.tidy(() => tf.div(tf.tensor4d(bytes, [j - i, height, width, 3], 'int32'), 255)) as tf.Tensor4D);
+    i = j;
+  }
+  return batches;
 }
 
 /** Streams images of the input through the extractor in batches, with a progress line. */
@@ -92,17 +131,22 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   const batch = o.batch ?? 50;
   const seed = o.seed ?? 0;
   let total: number;
-  let nextBatch: (start: number, count: number) => tf.Tensor4D;
+  // Images start .. start + count, as one batch or (images of different sizes) several in a row.
+  let nextBatch: (start: number, count: number) => tf.Tensor4D | tf.Tensor4D[];
   let cleanup = () => {};
   if (input.kind === 'data') {
-    const { ds, order } = selection ?? selectData(input.spec, extractor, o);
+    const { ds, files, order } = selection ?? selectData(input.spec, extractor, o);
     total = order.length;
-    const per = ds.height * ds.width * ds.channels;
-    nextBatch = (start, count) => {
-      const bytes = new Uint8Array(count * per);
-      for (let i = 0; i < count; i++) bytes.set(ds.pixels.subarray(order[start + i] * per, (order[start + i] + 1) * per), i * per);
-      return tf.tidy(() => tf.div(tf.tensor4d(bytes, [count, ds.height, ds.width, ds.channels], 'int32'), 255)) as tf.Tensor4D;
-    };
+    if (files) {
+      nextBatch = (start, count) => nativeBatches(Array.from(order.subarray(start, start + count), (j) => files[j]));
+    } else {
+      const per = ds.height * ds.width * ds.channels;
+      nextBatch = (start, count) => {
+        const bytes = new Uint8Array(count * per);
+        for (let i = 0; i < count; i++) bytes.set(ds.pixels.subarray(order[start + i] * per, (order[start + i] + 1) * per), i * per);
+        return tf.tidy(() => tf.div(tf.tensor4d(bytes, [count, ds.height, ds.width, ds.channels], 'int32'), 255)) as tf.Tensor4D;
+      };
+    }
   } else if (input.kind === 'run') {
     const run = openRun(input.dir);
     const { model, info } = run;
@@ -136,15 +180,18 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   try {
     for (let start = 0; start < total; start += batch) {
       const count = Math.min(batch, total - start);
-      const images = nextBatch(start, count);
-      const out = extractor.extract(images, Boolean(o.withLogits));
-      features.set(await out.features.data(), start * extractor.dim);
-      if (out.logits) {
-        classes = out.logits.shape[1];
-        logits ??= new Float32Array(total * classes);
-        logits.set(await out.logits.data(), start * classes);
+      let at = start;
+      for (const images of [nextBatch(start, count)].flat()) {
+        const out = extractor.extract(images, Boolean(o.withLogits));
+        features.set(await out.features.data(), at * extractor.dim);
+        if (out.logits) {
+          classes = out.logits.shape[1];
+          logits ??= new Float32Array(total * classes);
+          logits.set(await out.logits.data(), at * classes);
+        }
+        at += images.shape[0];
+        tf.dispose([images, out.features, out.logits ?? []]);
       }
-      tf.dispose([images, out.features, out.logits ?? []]);
       progress.update(start + count);
       await new Promise((r) => setImmediate(r));
     }

@@ -12,7 +12,7 @@ import type { ModelInfo } from '../models/condition.ts';
 import { conditionTensor, gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { sampleLatent } from '../nn/noise.ts';
 import { hasCheckpoint, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { imageGrid } from './grid.ts';
+import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
 import { Progress } from './progress.ts';

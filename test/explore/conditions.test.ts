@@ -11,7 +11,7 @@ import { evaluationConditions, gridColumns } from '../../src/explore/conditions.
 import { NO_CONDITION, type Condition } from '../../src/models/condition.ts';
 import { convertChannels, readImageFile, type RawImage } from '../../src/io/image.ts';
 import { PNG } from 'pngjs';
-import { imageGrid } from '../../src/train/grid.ts';
+import { imageGrid } from '../../src/explore/grid.ts';
 import { startStudio } from '../../src/studio/server.ts';
 
 await setup();

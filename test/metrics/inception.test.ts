@@ -7,6 +7,9 @@ import { setup, tempDir, tf } from '../helpers.ts';
 import { readStateDict, readTorchStateDict } from '../../src/io/torch.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 import { InceptionV3, inceptionStateDictShapes, type FeatureDim } from '../../src/metrics/inception.ts';
+import { inceptionExtractor } from '../../src/metrics/features.ts';
+import { parseEvalInput, statsFor } from '../../src/metrics/evaluate.ts';
+import { readStatsFile } from '../../src/metrics/stats-file.ts';
 
 await setup();
 const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
@@ -79,4 +82,35 @@ test('Inception weights in .safetensors (as safetensors.torch.save_file writes t
   assert.deepEqual([...back.keys()].sort(), [...sd.keys()].sort());
   assert.deepEqual(back.get('Mixed_7c.branch_pool.conv.weight'), sd.get('Mixed_7c.branch_pool.conv.weight'));
   assert.equal(readStateDict(join(golden, 'inception_w8.pth')).size, sd.size); // .pth through the same entry point
+});
+
+/**
+ * FID statistics of folders read as pytorch-fid reads them: each PNG at its own size, resized to 299 in
+ * float inside the network; folders of mixed sizes one image at a time (pytorch-fid --batch-size 1).
+ * Golden: test/golden/make_folder_fid.py (the 1/8-width network above, 24 PNGs of 48x48 and 6 of
+ * mixed sizes).
+ */
+test('FID statistics of a folder of 48x48 PNGs, and of mixed sizes, match pytorch-fid\'s', async () => {
+  const cache = tempDir('gantry-cache-');
+  process.env.GANTRY_CACHE = cache;
+  const cases: [string, 64 | 2048][] = [['folder48', 64], ['folder48', 2048], ['folder_mixed', 64]];
+  const figures: string[] = [];
+  for (const [folder, dim] of cases) {
+    const want = readStatsFile(join(golden, `${folder}_${dim}.npz`));
+    const extractor = inceptionExtractor(join(golden, 'inception_w8.pth'), dim);
+    const got = await statsFor(parseEvalInput(`folder:${join(golden, folder)}`), extractor, { n: 1000, quiet: true }, () => {});
+    extractor.dispose();
+    const rel = (a: Float64Array, b: Float64Array) => {
+      let diff = 0, scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+        scale = Math.max(scale, Math.abs(b[i]));
+      }
+      return diff / scale;
+    };
+    const [mu, sigma] = [rel(got.mu, want.mu), rel(got.sigma, want.sigma)];
+    assert.ok(mu < 1e-5 && sigma < 1e-4, `${folder} (${dim}): mean off by ${mu.toExponential(1)}, covariance by ${sigma.toExponential(1)} (relative)`);
+    figures.push(`${folder} ${dim}: mean ${mu.toExponential(1)}, covariance ${sigma.toExponential(1)}`);
+  }
+  console.log(`folder statistics against pytorch-fid (relative): ${figures.join('; ')}`);
 });
