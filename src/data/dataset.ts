@@ -1,3 +1,5 @@
+import type { DataShape } from './batch.ts';
+
 /**
  * An in-memory image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels.
  * Sources convert their files to this; batches convert to [-1, 1] floats only when drawn.
@@ -14,6 +16,11 @@ export interface ImageDataset {
   classNames: string[] | null;
   /** Captioned data (captions:DIR, shapes): each image's captions, one or more (CUB has ten). */
   captions?: string[][] | null;
+}
+
+/** What a family sees of a dataset when it sizes its networks. */
+export function dataShape(ds: ImageDataset): DataShape {
+  return { height: ds.height, width: ds.width, channels: ds.channels, numClasses: ds.classNames?.length ?? 0, classNames: ds.classNames ?? [], captions: ds.captions ?? undefined };
 }
 
 export function imageBytes(ds: ImageDataset): number {

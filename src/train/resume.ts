@@ -32,7 +32,13 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * The run's config with the allowed changes applied (validated as a whole), and what changed; a change
  * that is not allowed is one error naming the field, both values and what to do instead.
  */
-export function applyResumeChanges(config: RunConfig, changes: ConfigChanges | undefined, source: string): { config: RunConfig; changed: ChangeLog } {
+export function applyResumeChanges(
+  config: RunConfig,
+  changes: ConfigChanges | undefined,
+  source: string,
+  /** Fills what a model section leaves to the data, as a new run's is: `channels: 0` given again is the run's channels. */
+  resolveModel: (model: Record<string, unknown>) => Record<string, unknown>,
+): { config: RunConfig; changed: ChangeLog } {
   const changed: ChangeLog = {};
   if (!changes) return { config, changed };
   const refuse = (path: string, before: unknown, after: unknown): never => {
@@ -42,12 +48,13 @@ export function applyResumeChanges(config: RunConfig, changes: ConfigChanges | u
     if (changes[key] !== undefined && !same(changes[key], config[key])) refuse(key, config[key], changes[key]);
   }
   const resumableModel = new Set(getFamily(config.family).resumable);
-  const model = { ...config.model };
-  for (const [key, value] of Object.entries(changes.model ?? {})) {
-    if (value === undefined || same(value, config.model[key])) continue;
-    if (!resumableModel.has(key)) refuse(`model.${key}`, config.model[key], value);
-    changed[`model.${key}`] = [config.model[key], value];
-    model[key] = value;
+  const given = Object.fromEntries(Object.entries(changes.model ?? {}).filter(([, v]) => v !== undefined));
+  // The section as the run would have had it with these values: validated, defaults and data filled in.
+  const model = resolveModel(validateRunConfig({ ...config, model: { ...config.model, ...given } }, source).model);
+  for (const key of Object.keys(given)) {
+    if (same(model[key], config.model[key])) continue;
+    if (!resumableModel.has(key)) refuse(`model.${key}`, config.model[key], given[key]);
+    changed[`model.${key}`] = [config.model[key], model[key]];
   }
   const train: Record<string, unknown> = { ...config.train };
   for (const [key, value] of Object.entries(changes.train ?? {})) {

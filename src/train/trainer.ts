@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError, describeError } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
-import { subset } from '../data/dataset.ts';
+import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
@@ -121,7 +121,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
     if (!existsSync(join(runDir, CONFIG_FILE))) {
       throw new GantryError(`--resume: ${runDir} is not a run folder (no ${CONFIG_FILE}); start a run there without --resume`);
     }
-    ({ config, changed } = applyResumeChanges(readRunConfig(runDir), options.changes, options.changesSource ?? 'the resume'));
+    config = readRunConfig(runDir);
   } else {
     if (!options.config) throw new Error('train: a config is needed for a new run');
     config = options.config;
@@ -130,7 +130,13 @@ function resolveRun(options: TrainOptions): ResolvedRun {
     }
   }
   const allData = openDataset(config.data, describeModel(config));
-  if (!options.resume) config = resolveRunConfig(config, { height: allData.height, width: allData.width, channels: allData.channels, numClasses: allData.classNames?.length ?? 0, classNames: allData.classNames ?? [], captions: allData.captions ?? undefined });
+  const shape = dataShape(allData);
+  if (options.resume) {
+    const run = config;
+    ({ config, changed } = applyResumeChanges(run, options.changes, options.changesSource ?? 'the resume', (model) => resolveRunConfig({ ...run, model }, shape).model));
+  } else {
+    config = resolveRunConfig(config, shape);
+  }
   const info = describeModel(config);
   // Families that report held-out scores (a holdout) never train on a seeded fraction of the data.
   const { train: data, test: testData } = splitHoldout(allData, info.holdout, config.seed);
@@ -195,7 +201,11 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     return { step: 0, history: [], release };
   } catch (err) {
     release();
-    if (createdDir) rmSync(runDir, { recursive: true, force: true });
+    // A new run leaves nothing behind (a folder that was there empty stays, empty).
+    if (!options.resume) {
+      rmSync(runDir, { recursive: true, force: true });
+      if (!createdDir) mkdirSync(runDir);
+    }
     throw err;
   }
 }

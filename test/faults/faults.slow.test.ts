@@ -131,6 +131,10 @@ test('NaN: the advice, followed, continues the run; a resume may change the lear
   ] as [string[], RegExp][]) {
     assertOneLine(gantry('train', '--resume', '--out', run, ...args), pattern, args.join(' '));
   }
+  // The run's own starting config given again (channels 0: "from the data") changes nothing.
+  const same = gantry('train', '--resume', '--out', run, '--config', configFile(dir, 'same.json', { model: { ngf: 8, ndf: 8, channels: 0, lr: 0.0002 } }));
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal(readFileSync(join(run, 'config-history.jsonl'), 'utf8').trim().split('\n').length, 1, 'a resume that changed nothing is not recorded');
 });
 
 test('divergence that stays finite (lr far too high) is warned about once, with the fix', () => {
