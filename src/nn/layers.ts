@@ -17,6 +17,8 @@ export interface ConvOptions {
   stride?: number;
   /** p each side, or [ph, pw] */
   padding?: number | [number, number];
+  /** Transposed convolutions: extra rows and columns at the bottom and right of the output (PyTorch's output_padding). */
+  outputPadding?: number;
   bias?: boolean;
   init?: Init;
 }
@@ -59,9 +61,11 @@ export class ConvTranspose2d {
   private readonly padding: number;
   private readonly kernel: [number, number];
   private readonly outChannels: number;
+  private readonly outputPadding: number;
 
   constructor(params: ParamSet, name: string, o: ConvOptions, rng: Rng) {
     if (typeof o.padding === 'object') throw new Error('ConvTranspose2d takes the same padding on every side');
+    this.outputPadding = o.outputPadding ?? 0;
     const [kh, kw] = pair(o.kernel);
     const fanIn = o.outChannels * kh * kw; // PyTorch computes fan-in from weight dim 1
     const init = o.init ?? torchDefaultInit(fanIn);
@@ -75,7 +79,7 @@ export class ConvTranspose2d {
 
   /** Output [h, w] of an input [h, w]. */
   outputSize(h: number, w: number): [number, number] {
-    const side = (inSize: number, k: number) => (inSize - 1) * this.stride - 2 * this.padding + k;
+    const side = (inSize: number, k: number) => (inSize - 1) * this.stride - 2 * this.padding + k + this.outputPadding;
     return [side(h, this.kernel[0]), side(w, this.kernel[1])];
   }
 

@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * pix2pixHD's adversarial terms over a multi-scale discriminator's outputs (per scale, every block's
+ * output, the last being the patch scores).
+ */
+
+/** LSGAN: for each scale the mean squared distance of its patch scores from 1 (real) or 0 (fake), summed over scales. */
+export function lsganLoss(scales: tf.Tensor4D[][], real: boolean): tf.Scalar {
+  return tf.tidy(() => tf.addN(scales.map((blocks) => {
+    const scores = blocks[blocks.length - 1];
+    return tf.mean(tf.square(real ? tf.sub(scores, 1) : scores));
+  })) as tf.Scalar);
+}
+
+/**
+ * Feature matching: lambda * 4 / (nLayers + 1) * 1 / numD * the mean absolute difference of every block's
+ * output but the scores, fake against real, summed over blocks and scales (the real side is a target:
+ * the caller computes it outside G's tape or detaches it).
+ */
+export function featureMatchingLoss(fake: tf.Tensor4D[][], real: tf.Tensor4D[][], lambda: number): tf.Scalar {
+  return tf.tidy(() => {
+    const numD = fake.length;
+    const terms: tf.Tensor[] = [];
+    fake.forEach((blocks, i) => {
+      const nLayers = blocks.length - 2;
+      const weight = lambda * (4 / (nLayers + 1)) * (1 / numD);
+      for (let j = 0; j < blocks.length - 1; j++) terms.push(tf.mul(tf.mean(tf.abs(tf.sub(blocks[j], real[i][j]))), weight));
+    });
+    return tf.addN(terms) as tf.Scalar;
+  });
+}

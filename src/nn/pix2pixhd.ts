@@ -1,0 +1,206 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../engine/rng.ts';
+import { Conv2d, ConvTranspose2d } from './layers.ts';
+import type { ParamSet } from './params.ts';
+
+/**
+ * The networks of pix2pixHD (Wang et al. 2018) as NVIDIA's models/networks.py builds them, NHWC, with
+ * its parameter names (so its trained .pth files load by name): the global generator G1 with its
+ * residual blocks, and the multi-scale PatchGAN discriminator whose every block's output is kept for
+ * feature matching. Convolution weights start at N(0, 0.02) (its weights_init), biases at PyTorch's
+ * default.
+ */
+
+const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
+
+/** InstanceNorm2d(affine=False): each image's channels normalised over H x W (biased variance, eps 1e-5). */
+export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [1, 2], true);
+    return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))) as tf.Tensor4D;
+  });
+}
+
+/**
+ * ReflectionPad2d(p): p rows and columns mirrored (without repeating the edge) on every side. Built from
+ * slices, reversals and concatenation rather than tf.mirrorPad, whose gradient in tfjs 4.22 keeps only
+ * the centre and drops what flowed through the mirrored border.
+ */
+export function reflectionPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = x.shape;
+    if (p >= h || p >= w) throw new Error(`reflection padding ${p} needs maps larger than ${p} (got ${h}x${w})`);
+    const rows = tf.concat([
+      tf.reverse(tf.slice(x, [0, 1, 0, 0], [-1, p, -1, -1]), 1), x, tf.reverse(tf.slice(x, [0, h - 1 - p, 0, 0], [-1, p, -1, -1]), 1),
+    ], 1);
+    return tf.concat([
+      tf.reverse(tf.slice(rows, [0, 0, 1, 0], [-1, -1, p, -1]), 2), rows, tf.reverse(tf.slice(rows, [0, 0, w - 1 - p, 0], [-1, -1, p, -1]), 2),
+    ], 2) as tf.Tensor4D;
+  });
+}
+
+/**
+ * AvgPool2d(3, stride 2, padding 1, count_include_pad=False): pix2pixHD's down-sampling between the
+ * discriminator's scales and of G1's input. Written as a sum over the window (a depthwise convolution
+ * with ones) divided by the number of pixels inside the image, so its gradient is exact at the borders.
+ */
+export function downsample(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w, c] = x.shape;
+    const sums = tf.depthwiseConv2d(x, tf.ones([3, 3, c, 1]) as tf.Tensor4D, 2, 1);
+    const counts = tf.depthwiseConv2d(tf.ones([1, h, w, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 2, 1);
+    return tf.div(sums, counts) as tf.Tensor4D;
+  });
+}
+
+/** A convolution as pix2pixHD's: bias on, weights N(0, 0.02). */
+function conv(params: ParamSet, name: string, inChannels: number, outChannels: number, kernel: number, stride: number, padding: number, rng: Rng): Conv2d {
+  return new Conv2d(params, name, { inChannels, outChannels, kernel, stride, padding, bias: true, init: WEIGHT_INIT }, rng);
+}
+
+/** x + F(x), F = reflect-pad 1, 3x3 conv, IN, ReLU, reflect-pad 1, 3x3 conv, IN (`<name>.conv_block.1|5`). */
+export class ResnetBlock {
+  private readonly conv1: Conv2d;
+  private readonly conv2: Conv2d;
+
+  constructor(params: ParamSet, name: string, dim: number, rng: Rng) {
+    this.conv1 = conv(params, `${name}.conv_block.1`, dim, dim, 3, 1, 0, rng);
+    this.conv2 = conv(params, `${name}.conv_block.5`, dim, dim, 3, 1, 0, rng);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const h = tf.relu(instanceNorm(this.conv1.apply(reflectionPad(x, 1))));
+    return tf.add(x, instanceNorm(this.conv2.apply(reflectionPad(h, 1))));
+  }
+}
+
+export interface GlobalGeneratorOptions {
+  inputChannels: number;
+  outputChannels: number;
+  ngf: number;
+  /** Stride-2 down-samplings (the official default 4; channels double each time). */
+  nDown: number;
+  /** Residual blocks at the bottom (the official default 9). */
+  nBlocks: number;
+}
+
+/**
+ * G1, the global generator: reflect-pad 3, 7x7 conv, IN, ReLU; nDown x (3x3 stride-2 conv, IN, ReLU);
+ * nBlocks residual blocks; nDown x (3x3 stride-2 transposed conv with output padding 1, IN, ReLU);
+ * reflect-pad 3, 7x7 conv, tanh. Parameters are named by their index in the official nn.Sequential
+ * (`model.1.weight`, ...). `features` stops before the last pad / conv / tanh (what the local enhancer
+ * adds to its own front end).
+ */
+export class GlobalGenerator {
+  private readonly first: Conv2d;
+  private readonly downs: Conv2d[] = [];
+  private readonly blocks: ResnetBlock[] = [];
+  private readonly ups: ConvTranspose2d[] = [];
+  private readonly last: Conv2d | null;
+
+  constructor(params: ParamSet, prefix: string, o: GlobalGeneratorOptions, rng: Rng, withHead = true) {
+    let index = 1;
+    // H x W x ngf
+    this.first = conv(params, `${prefix}.${index}`, o.inputChannels, o.ngf, 7, 1, 0, rng);
+    index += 3;
+    // each down-sampling halves the size and doubles the channels: H/2 x W/2 x 2 ngf, ...
+    for (let i = 0; i < o.nDown; i++, index += 3) {
+      const c = o.ngf * 2 ** i;
+      this.downs.push(conv(params, `${prefix}.${index}`, c, 2 * c, 3, 2, 1, rng));
+    }
+    // H/2^nDown x W/2^nDown x ngf 2^nDown, nBlocks times
+    for (let i = 0; i < o.nBlocks; i++, index++) this.blocks.push(new ResnetBlock(params, `${prefix}.${index}`, o.ngf * 2 ** o.nDown, rng));
+    // each up-sampling doubles the size and halves the channels, back to H x W x ngf
+    for (let i = 0; i < o.nDown; i++, index += 3) {
+      const c = o.ngf * 2 ** (o.nDown - i);
+      this.ups.push(new ConvTranspose2d(params, `${prefix}.${index}`, { inChannels: c, outChannels: c / 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, bias: true, init: WEIGHT_INIT }, rng));
+    }
+    // H x W x outputChannels, tanh
+    this.last = withHead ? conv(params, `${prefix}.${index + 1}`, o.ngf, o.outputChannels, 7, 1, 0, rng) : null;
+  }
+
+  /** The feature map before the output head: [n, H, W, ngf]. */
+  features(x: tf.Tensor4D): tf.Tensor4D {
+    let h = tf.relu(instanceNorm(this.first.apply(reflectionPad(x, 3))));
+    for (const d of this.downs) h = tf.relu(instanceNorm(d.apply(h)));
+    for (const b of this.blocks) h = b.apply(h);
+    for (const u of this.ups) h = tf.relu(instanceNorm(u.apply(h)));
+    return h;
+  }
+
+  /** Images in [-1, 1]: [n, H, W, outputChannels]. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    if (!this.last) throw new Error('this GlobalGenerator was built without its output head');
+    return tf.tanh(this.last.apply(reflectionPad(this.features(x), 3)));
+  }
+}
+
+export interface DiscriminatorOptions {
+  inputChannels: number;
+  ndf: number;
+  /** Stride-2 layers of each PatchGAN (the official default 3). */
+  nLayers: number;
+  /** Scales (the official default 2 at 1024x512 and 3 at 2048x1024). */
+  numD: number;
+}
+
+/**
+ * One PatchGAN with every block's output kept (getIntermFeat): 4x4 conv stride 2 (pad 2), LeakyReLU 0.2;
+ * nLayers - 1 x (4x4 conv stride 2, IN, LeakyReLU); 4x4 conv stride 1, IN, LeakyReLU; 4x4 conv stride 1 to
+ * one channel. Channels double up to 512. Parameters `<prefix>_layer<j>.0.weight` as the official code's.
+ */
+class NLayerDiscriminator {
+  private readonly convs: Conv2d[] = [];
+
+  constructor(params: ParamSet, prefix: string, o: DiscriminatorOptions, rng: Rng) {
+    let nf = o.ndf;
+    this.convs.push(conv(params, `${prefix}_layer0.0`, o.inputChannels, nf, 4, 2, 2, rng));
+    for (let n = 1; n < o.nLayers; n++) {
+      const prev = nf;
+      nf = Math.min(2 * nf, 512);
+      this.convs.push(conv(params, `${prefix}_layer${n}.0`, prev, nf, 4, 2, 2, rng));
+    }
+    const prev = nf;
+    nf = Math.min(2 * nf, 512);
+    this.convs.push(conv(params, `${prefix}_layer${o.nLayers}.0`, prev, nf, 4, 1, 2, rng));
+    this.convs.push(conv(params, `${prefix}_layer${o.nLayers + 1}.0`, nf, 1, 4, 1, 2, rng));
+  }
+
+  /** Every block's output; the last is the patch scores [n, h', w', 1]. */
+  apply(x: tf.Tensor4D): tf.Tensor4D[] {
+    const out: tf.Tensor4D[] = [];
+    let h = x;
+    const last = this.convs.length - 1;
+    this.convs.forEach((c, j) => {
+      h = c.apply(h);
+      // no norm on the first block, neither norm nor activation on the scores
+      if (j > 0 && j < last) h = instanceNorm(h);
+      if (j < last) h = tf.leakyRelu(h, 0.2);
+      out.push(h);
+    });
+    return out;
+  }
+}
+
+/**
+ * numD PatchGANs, the first on the full-size input, each next one on it down-sampled once more (3x3
+ * average pooling, stride 2). As in the official code the full-size input goes to the last scale's
+ * weights (`scale<numD-1>_...`). Returns, per scale, every block's output.
+ */
+export class MultiscaleDiscriminator {
+  private readonly scales: NLayerDiscriminator[] = [];
+
+  constructor(params: ParamSet, o: DiscriminatorOptions, rng: Rng) {
+    for (let i = 0; i < o.numD; i++) this.scales.push(new NLayerDiscriminator(params, `scale${i}`, o, rng));
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D[][] {
+    const result: tf.Tensor4D[][] = [];
+    let input = x;
+    for (let i = 0; i < this.scales.length; i++) {
+      result.push(this.scales[this.scales.length - 1 - i].apply(input));
+      if (i < this.scales.length - 1) input = downsample(input);
+    }
+    return result;
+  }
+}
