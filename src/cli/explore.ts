@@ -20,8 +20,10 @@ import { Rng } from '../engine/rng.ts';
 import { readImageFile } from '../io/image.ts';
 import { fitImage } from '../data/transform.ts';
 
-export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T]
-  Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid.
+export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png | DIR] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T]
+  Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid
+  (up to 1024 images), or, with --out DIR (a folder, or a path without an extension), one PNG per image,
+  seed-NNNNNN.png, for any n.
   Class-conditional runs (cgan, acgan): --class K (index or name, e.g. 7 or circle) draws every image of
   class K; without it image i is of class i % classes and each column is one class.
   Text runs (gan-cls, dfgan): --text "a small red circle on a blue background" (repeat --text for one column
@@ -103,11 +105,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     // A conditional grid without --class has one class (or caption) per column.
     const flags = { class: values.class, text: values.text };
     const conditions = gridConditions(run, n, flags, warn);
-    if (!toFolder) {
-      writePng(out, await renderGrid(run, vectors, conditions, cols ?? gridColumns(run.info, flags)));
-      process.stdout.write(`${out}\n`);
-      return;
-    }
+    if (!toFolder) return saveGrid(run, out, vectors, conditions, cols ?? gridColumns(run.info, flags), 'give --out DIR');
     prepareImageFolder(out);
     const { height, width, channels } = run.info;
     const per = height * width * channels;
