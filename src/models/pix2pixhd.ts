@@ -5,6 +5,7 @@ import { featureMatchingLoss, lsganLoss } from '../losses/pix2pixhd.ts';
 import { ParamSet } from '../nn/params.ts';
 import { GlobalGenerator, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
+import { disposeModel } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 
 /**
@@ -87,7 +88,6 @@ export class Pix2PixHD {
   }
 
   dispose(): void {
-    for (const p of Object.values(this.networks)) p.dispose();
-    for (const o of Object.values(this.optimizers)) o.dispose();
+    disposeModel(this);
   }
 }
