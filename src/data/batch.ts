@@ -1,10 +1,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
-/** One training batch: images in [-1, 1], NHWC; labels where the data has classes; one caption an image where it has text. */
+/**
+ * One training batch: images in [-1, 1], NHWC; labels where the data has classes; one caption an image
+ * where it has text; label and instance maps [n, H, W] (ids, on the host) where it has them.
+ */
 export interface Batch {
   images: tf.Tensor4D;
   labels?: tf.Tensor1D;
   captions?: string[];
+  labelMaps?: Int32Array;
+  instanceMaps?: Int32Array;
 }
 
 /** What the data looks like, for a family to size its networks. */

@@ -16,11 +16,23 @@ export interface ImageDataset {
   classNames: string[] | null;
   /** Captioned data (captions:DIR, shapes): each image's captions, one or more (CUB has ten). */
   captions?: string[][] | null;
+  /** Label-map data (shapes): n maps of height x width label ids, back to back, aligned with the images. */
+  labelMaps?: Int32Array | null;
+  /** Their instance ids (Cityscapes' convention: label * 1000 + k for things, the label for stuff). */
+  instanceMaps?: Int32Array | null;
 }
 
 /** What a family sees of a dataset when it sizes its networks. */
 export function dataShape(ds: ImageDataset): DataShape {
   return { height: ds.height, width: ds.width, channels: ds.channels, numClasses: ds.classNames?.length ?? 0, classNames: ds.classNames ?? [], captions: ds.captions ?? undefined };
+}
+
+/** The per-pixel maps (label or instance ids, `area` each) of the images at the given indices, back to back. */
+export function gatherMaps(maps: Int32Array | null | undefined, indices: ArrayLike<number>, area: number): Int32Array | undefined {
+  if (!maps) return undefined;
+  const out = new Int32Array(indices.length * area);
+  for (let i = 0; i < indices.length; i++) out.set(maps.subarray(indices[i] * area, (indices[i] + 1) * area), i * area);
+  return out;
 }
 
 export function imageBytes(ds: ImageDataset): number {
@@ -38,5 +50,6 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
     pixels.set(ds.pixels.subarray(j * size, (j + 1) * size), i * size);
     if (labels && ds.labels) labels[i] = ds.labels[j];
   }
-  return { ...ds, name, n: indices.length, pixels, labels, captions };
+  const area = ds.height * ds.width;
+  return { ...ds, name, n: indices.length, pixels, labels, captions, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area) };
 }

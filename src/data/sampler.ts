@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { imageBytes, type ImageDataset } from './dataset.ts';
+import { gatherMaps, imageBytes, type ImageDataset } from './dataset.ts';
 import type { Batch } from './batch.ts';
 
 /**
@@ -53,5 +53,6 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
     const options = data.captions![j];
     return options[captionRng && options.length > 1 ? captionRng.int(options.length) : 0];
   }) : undefined;
-  return { images, labels, captions };
+  const area = data.height * data.width;
+  return { images, labels, captions, labelMaps: gatherMaps(data.labelMaps, indices, area), instanceMaps: gatherMaps(data.instanceMaps, indices, area) };
 }

@@ -4,7 +4,8 @@ import type { ImageDataset } from './dataset.ts';
 /**
  * `shapes[:N]`: procedural pictures of one coloured shape on a coloured background, deterministic per
  * seed, at any size. Each has a class label (the shape), a caption ("a small red circle on a blue
- * background") and a label map (0 background, 1 + shape index inside the shape): the test bed for
+ * background"), a label map (0 background, 1 + shape index inside the shape) and an instance map (the
+ * background 0, the shape (1 + shape index) * 1000, Cityscapes' convention for things): the test bed for
  * class, text and label-map conditioning.
  */
 export const SHAPE_NAMES = ['circle', 'square', 'triangle', 'diamond'] as const;
@@ -16,8 +17,8 @@ export const SHAPE_COLOURS: [string, [number, number, number]][] = [
 export interface ShapesDataset extends ImageDataset {
   /** One caption an image. */
   captions: string[][];
-  /** n label maps of size x size, back to back. */
-  labelMaps: Uint8Array;
+  labelMaps: Int32Array;
+  instanceMaps: Int32Array;
 }
 
 function inside(kind: number, dx: number, dy: number, r: number): boolean {
@@ -31,7 +32,8 @@ function inside(kind: number, dx: number, dy: number, r: number): boolean {
 
 export function generateShapes(n: number, size: number, seed = 0): ShapesDataset {
   const pixels = new Uint8Array(n * size * size * 3);
-  const labelMaps = new Uint8Array(n * size * size);
+  const labelMaps = new Int32Array(n * size * size);
+  const instanceMaps = new Int32Array(n * size * size);
   const labels = new Int32Array(n);
   const captions: string[][] = [];
   for (let i = 0; i < n; i++) {
@@ -52,12 +54,13 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
       pixels[p + 1] = cg;
       pixels[p + 2] = cb;
       labelMaps[i * size * size + y * size + x] = on ? 1 + kind : 0;
+      instanceMaps[i * size * size + y * size + x] = on ? (1 + kind) * 1000 : 0;
     }
     labels[i] = kind;
     captions.push([`a ${large ? 'large' : 'small'} ${SHAPE_COLOURS[fg][0]} ${SHAPE_NAMES[kind]} on a ${SHAPE_COLOURS[bg][0]} background`]);
   }
   return {
     name: `shapes:${n}`, n, height: size, width: size, channels: 3, pixels, labels,
-    classNames: [...SHAPE_NAMES], captions, labelMaps,
+    classNames: [...SHAPE_NAMES], captions, labelMaps, instanceMaps,
   };
 }

@@ -1,4 +1,4 @@
-import { convertChannels, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
+import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
 import type { ImageDataset } from './dataset.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */
@@ -29,7 +29,14 @@ export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode: 'pad' | 'r
     if (mode === 'pad' && height >= ds.width && height >= ds.height) img = padImage(img, height);
     pixels.set(fitImage(img, fit).data, i * per);
   }
-  return { ...ds, height, width, channels, pixels };
+  // Label and instance maps follow their images' geometry, nearest-neighbour (MNIST, the one padded source, has none).
+  const maps = (m: Int32Array | null | undefined) => {
+    if (!m) return m;
+    const [area, out] = [ds.height * ds.width, new Int32Array(ds.n * height * width)];
+    for (let i = 0; i < ds.n; i++) out.set(nearestCoverCrop(m.subarray(i * area, (i + 1) * area), ds.width, ds.height, width, height), i * height * width);
+    return out;
+  };
+  return { ...ds, height, width, channels, pixels, labelMaps: maps(ds.labelMaps), instanceMaps: maps(ds.instanceMaps) };
 }
 
 /** Centres an image on a black square canvas of the given size. */

@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateShapes, SHAPE_NAMES } from '../../src/data/shapes.ts';
 import { openDataset } from '../../src/data/index.ts';
+import { subset } from '../../src/data/dataset.ts';
+import { makeBatch } from '../../src/data/sampler.ts';
+import { setup } from '../helpers.ts';
+
+await setup();
 
 test('shapes: deterministic per seed, captions and label maps agree with the pixels and labels', () => {
   const a = generateShapes(50, 24, 3);
@@ -25,4 +30,35 @@ test('shapes: deterministic per seed, captions and label maps agree with the pix
   const ds = openDataset('shapes:20?seed=3', { height: 32, width: 32, channels: 1 });
   assert.deepEqual([ds.n, ds.height, ds.channels], [20, 32, 1]);
   assert.throws(() => openDataset('shapes:lots', { height: 32, width: 32, channels: 0 }), /shapes takes a count/);
+});
+
+test('label and instance maps follow their images through fitting (nearest, never blended), subsets and batches', () => {
+  // Drawn at 64 and fitted to 32 high x 64 wide: the maps are cropped and scaled as the pixels are.
+  const ds = openDataset('shapes:12?seed=5', { height: 32, width: 64, channels: 3 });
+  assert.deepEqual([ds.height, ds.width, ds.labelMaps!.length, ds.instanceMaps!.length], [32, 64, 12 * 32 * 64, 12 * 32 * 64]);
+  const area = 32 * 64;
+  for (let i = 0; i < ds.n; i++) {
+    const map = ds.labelMaps!.subarray(i * area, (i + 1) * area);
+    assert.ok(map.every((v) => v === 0 || v === 1 + ds.labels![i]), `image ${i}: label ids only, no blends`);
+    assert.ok(ds.instanceMaps!.subarray(i * area, (i + 1) * area).every((v, p) => v === map[p] * 1000), `image ${i}: instances (label * 1000)`);
+    // Away from the outline (a pixel whose 3x3 neighbourhood has one label) the colour is the label's.
+    const colours = new Map<number, Set<string>>();
+    for (let y = 1; y < 31; y++) for (let x = 1; x < 63; x++) {
+      const l = map[y * 64 + x];
+      let uniform = true;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (map[(y + dy) * 64 + x + dx] !== l) uniform = false;
+      if (!uniform) continue;
+      const p = (i * area + y * 64 + x) * 3;
+      const set = colours.get(l) ?? new Set();
+      set.add(Array.from(ds.pixels.subarray(p, p + 3), (v) => Math.round(v / 16)).join(','));
+      colours.set(l, set);
+    }
+    for (const [l, set] of colours) assert.equal(set.size, 1, `image ${i} label ${l}: ${set.size} colours inside one region`);
+  }
+  const part = subset(ds, [7, 2]);
+  assert.deepEqual(part.labelMaps!.subarray(0, area), ds.labelMaps!.subarray(7 * area, 8 * area));
+  const batch = makeBatch(ds, [3, 9]);
+  assert.deepEqual(batch.instanceMaps!.subarray(area), ds.instanceMaps!.subarray(9 * area, 10 * area));
+  batch.images.dispose();
+  batch.labels?.dispose();
 });
