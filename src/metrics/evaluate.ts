@@ -8,7 +8,8 @@ import { GantryError } from '../errors.ts';
 import { openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { convertChannels, readImageFile } from '../io/image.ts';
-import { conditionTensor, evaluationConditions } from '../explore/conditions.ts';
+import { evaluationConditions } from '../explore/conditions.ts';
+import { vectorsToImages } from '../explore/render.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
 import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
@@ -158,12 +159,10 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     const size = extractor.inputSize;
     const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
     nextBatch = (start, count) => tf.tidy(() => {
-      const flat = new Float32Array(count * info.latentDim);
-      for (let i = 0; i < count; i++) flat.set(latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim), i * info.latentDim);
+      const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
-      const condition = conditionTensor(evaluationConditions(run, start, count, captions));
-      let img = model.generate!(tf.tensor2d(flat, [count, info.latentDim]), condition);
+      let img = vectorsToImages(run, vectors, evaluationConditions(run, start, count, captions));
       // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
       img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
       if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);

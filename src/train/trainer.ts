@@ -9,8 +9,8 @@ import { BatchSampler } from '../data/sampler.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
-import { conditionTensor, gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
+import { vectorsToImages } from '../explore/render.ts';
 import { hasCheckpoint, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
@@ -54,10 +54,12 @@ export interface TrainResult {
 async function writeSampleGrid(runDir: string, run: Generator, config: RunConfig, step: number): Promise<void> {
   if (!run.model.generate) return;
   const n = config.train.samples;
-  const z = sampleLatent(new Rng(config.seed, 'fixed-noise'), n, run.info.latentDim);
-  const images = tf.tidy(() => run.model.generate!(z, conditionTensor(gridConditions(run, n))));
+  const dim = run.info.latentDim;
+  const noise = new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * dim));
+  const vectors = Array.from({ length: n }, (_, i) => noise.subarray(i * dim, (i + 1) * dim));
+  const images = vectorsToImages(run, vectors, gridConditions(run, n));
   writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, gridColumns(run.info)));
-  tf.dispose([z, images]);
+  images.dispose();
 }
 
 /** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`). */
