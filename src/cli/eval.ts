@@ -15,7 +15,9 @@ gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
   classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
-  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).`;
+  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
+  A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
+  order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.`;
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;

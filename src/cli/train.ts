@@ -7,11 +7,17 @@ import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]
-                      [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume]
+                      [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume] [--vgg-weights FILE]
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
 Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR,
-  captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N]
+  captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N] (with label and
+  instance maps), pairs:DIR[?split=test] (label maps and photos: pix2pixHD's train_label/ train_inst/
+  train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/)
+--vgg-weights FILE (pix2pixhd): torchvision's vgg19-dcbb9e9d.pth for the VGG perceptual loss (or set
+  GANTRY_VGG_WEIGHTS); without them pix2pixhd trains without that term and says so.
+pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, ndf 16); the official
+  Cityscapes model is {"height": 512, "width": 1024, "labelNc": 35, "ngf": 64, "nDown": 4, "nBlocks": 9, "ndf": 64}.
 --config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
   change the learning rates, --steps and the logging / sample / checkpoint cadence (recorded in the run's
@@ -32,6 +38,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     resume: { type: 'boolean' },
     quiet: { type: 'boolean' },
+    'vgg-weights': { type: 'string' },
   }, true);
   if (values.steps && values.epochs) throw new GantryError('give --steps or --epochs, not both');
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
@@ -51,6 +58,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ...(values.data !== undefined ? { data: values.data } : {}),
     ...(values.seed !== undefined ? { seed: intArg('seed', values.seed) } : {}),
     train: trainSection,
+    ...(values['vgg-weights'] !== undefined ? { model: { ...(fileConfig.model as Record<string, unknown> | undefined), vggWeights: values['vgg-weights'] } } : {}),
   };
   if (values.resume) {
     if (epochs !== undefined) throw new GantryError('--resume takes --steps (the new total), not --epochs');

@@ -22,4 +22,6 @@ export interface DataShape {
   classNames?: string[];
   /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
   captions?: string[][];
+  /** Label-map data: its largest label id and the file (or image) that has it, whether it has instance maps, the ids' names. */
+  labelMaps?: { maxLabel: number; maxLabelAt: string; instances: boolean; labelNames: string[]; missingInstances?: string };
 }

@@ -20,11 +20,35 @@ export interface ImageDataset {
   labelMaps?: Int32Array | null;
   /** Their instance ids (Cityscapes' convention: label * 1000 + k for things, the label for stuff). */
   instanceMaps?: Int32Array | null;
+  /** Names of the label ids where the source defines them (Cityscapes, shapes). */
+  labelNames?: string[] | null;
+  /** Label-map data read from files: each image's label map file, for messages. */
+  mapFiles?: string[];
+  /** Label-map data without instance maps: where they would have been (the run says so once). */
+  missingInstances?: string;
 }
 
 /** What a family sees of a dataset when it sizes its networks. */
 export function dataShape(ds: ImageDataset): DataShape {
-  return { height: ds.height, width: ds.width, channels: ds.channels, numClasses: ds.classNames?.length ?? 0, classNames: ds.classNames ?? [], captions: ds.captions ?? undefined };
+  return {
+    height: ds.height, width: ds.width, channels: ds.channels, numClasses: ds.classNames?.length ?? 0, classNames: ds.classNames ?? [], captions: ds.captions ?? undefined,
+    labelMaps: ds.labelMaps ? labelMapShape(ds) : undefined,
+  };
+}
+
+/** The largest label id of a label-map dataset, where it is (a file or an image index), and what else the maps carry. */
+function labelMapShape(ds: ImageDataset): NonNullable<DataShape['labelMaps']> {
+  const maps = ds.labelMaps!;
+  let at = 0;
+  for (let i = 1; i < maps.length; i++) if (maps[i] > maps[at]) at = i;
+  const image = Math.floor(at / (ds.height * ds.width));
+  return {
+    maxLabel: maps[at],
+    maxLabelAt: ds.mapFiles?.[image] ?? `image ${image} of ${ds.name}`,
+    instances: Boolean(ds.instanceMaps),
+    labelNames: ds.labelNames ?? [],
+    missingInstances: ds.missingInstances,
+  };
 }
 
 /** The per-pixel maps (label or instance ids, `area` each) of the images at the given indices, back to back. */
@@ -51,5 +75,6 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
     if (labels && ds.labels) labels[i] = ds.labels[j];
   }
   const area = ds.height * ds.width;
-  return { ...ds, name, n: indices.length, pixels, labels, captions, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area) };
+  const mapFiles = ds.mapFiles ? Array.from(indices, (j) => ds.mapFiles![j]) : undefined;
+  return { ...ds, name, n: indices.length, pixels, labels, captions, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area), mapFiles };
 }

@@ -7,18 +7,19 @@ import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
 import { generateShapes } from './shapes.ts';
+import { loadLabelPairs } from './pairs.ts';
 
 export type { ImageDataset } from './dataset.ts';
 
 export interface DataSpec {
-  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder' | 'captions' | 'shapes';
+  kind: 'mnist' | 'mnist-idx' | 'cifar10' | 'folder' | 'captions' | 'shapes' | 'pairs';
   path: string | null;
   /** `?key=value&...` after the path, e.g. `cifar10:DIR?classes=automobile,airplane`. */
   options: Record<string, string>;
 }
 
-const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR or shapes[:N]';
+const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR, pairs:DIR[?split=test] or shapes[:N]';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -38,10 +39,11 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed'] };
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
+  if (options.split !== undefined && !['train', 'test'].includes(options.split)) throw new GantryError(`data source "${spec}": split is train or test, not "${options.split}"`);
   return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
 
@@ -69,6 +71,8 @@ export function openDataset(spec: string, fit: ImageFit): ImageDataset {
       return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 });
     case 'captions':
       return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 });
+    case 'pairs':
+      return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test');
     case 'shapes':
       // Drawn square at the larger side, then fitted like any other source.
       ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0));
@@ -87,4 +91,15 @@ export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
   const s = parseDataSpec(spec);
   if (s.kind === 'captions') return readCaptionLists(s.path!);
   return openDataset(spec, fit).captions ?? null;
+}
+
+/**
+ * The data SPEC a label-map run is evaluated on: the test split of pairs:DIR, other pictures (the next
+ * seed) for shapes. Null for sources without a held-out split.
+ */
+export function heldOutSpec(spec: string): string | null {
+  const s = parseDataSpec(spec);
+  if (s.kind === 'pairs') return `pairs:${s.path}?split=test`;
+  if (s.kind === 'shapes') return `shapes${s.path ? `:${s.path}` : ''}?seed=${Number(s.options.seed ?? 0) + 1}`;
+  return null;
 }

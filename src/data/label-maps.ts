@@ -5,32 +5,37 @@ import * as tf from '@tensorflow/tfjs-core';
  * (a pixel whose instance id differs from any of its four neighbours), channels last.
  */
 
-/** Labels [n, h, w] (ids 0 .. labelNc - 1) -> [n, h, w, labelNc], one-hot. */
-export function oneHotLabels(labels: Int32Array, n: number, h: number, w: number, labelNc: number): tf.Tensor4D {
-  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor3d(labels, [n, h, w], 'int32'), labelNc), 'float32') as tf.Tensor4D);
+/** Label ids [n, h, w] (0 .. labelNc - 1) -> [n, h, w, labelNc], one-hot. */
+export function oneHotLabels(labels: tf.Tensor3D, labelNc: number): tf.Tensor4D {
+  return tf.tidy(() => tf.cast(tf.oneHot(labels, labelNc), 'float32') as tf.Tensor4D);
 }
 
-/** The instance boundary map of instance ids [n, h, w]: 1 where a 4-neighbour has another id, else 0. */
-export function instanceEdges(instances: Int32Array, n: number, h: number, w: number): Float32Array {
-  const edges = new Float32Array(n * h * w);
-  for (let b = 0; b < n; b++) {
-    const o = b * h * w;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const i = o + y * w + x;
-        const id = instances[i];
-        if ((x > 0 && instances[i - 1] !== id) || (x + 1 < w && instances[i + 1] !== id) || (y > 0 && instances[i - w] !== id) || (y + 1 < h && instances[i + w] !== id)) edges[i] = 1;
-      }
-    }
-  }
-  return edges;
+/** The instance boundary map of instance ids [n, h, w]: [n, h, w, 1], 1 where a 4-neighbour has another id, else 0. */
+export function instanceEdges(instances: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w] = instances.shape;
+    // dx[y, x]: pixel x differs from x + 1; it marks both of them (the same along y).
+    const dx = tf.notEqual(tf.slice(instances, [0, 0, 1], [n, h, w - 1]), tf.slice(instances, [0, 0, 0], [n, h, w - 1]));
+    const dy = tf.notEqual(tf.slice(instances, [0, 1, 0], [n, h - 1, w]), tf.slice(instances, [0, 0, 0], [n, h - 1, w]));
+    const asFloat = (t: tf.Tensor) => tf.cast(t, 'float32');
+    const marks = [
+      tf.pad(asFloat(dx), [[0, 0], [0, 0], [1, 0]]), tf.pad(asFloat(dx), [[0, 0], [0, 0], [0, 1]]),
+      tf.pad(asFloat(dy), [[0, 0], [1, 0], [0, 0]]), tf.pad(asFloat(dy), [[0, 0], [0, 1], [0, 0]]),
+    ];
+    return tf.reshape(tf.minimum(tf.addN(marks), 1), [n, h, w, 1]) as tf.Tensor4D;
+  });
 }
 
 /** G's and D's label input: one-hot labels, then the boundary map of the instances where there are any. */
-export function labelMapInput(labels: Int32Array, instances: Int32Array | null, n: number, h: number, w: number, labelNc: number): tf.Tensor4D {
+export function labelMapInput(labels: tf.Tensor3D, instances: tf.Tensor3D | null | undefined, labelNc: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const oneHot = oneHotLabels(labels, n, h, w, labelNc);
+    const oneHot = oneHotLabels(labels, labelNc);
     if (!instances) return oneHot;
-    return tf.concat([oneHot, tf.tensor4d(instanceEdges(instances, n, h, w), [n, h, w, 1])], 3) as tf.Tensor4D;
+    return tf.concat([oneHot, instanceEdges(instances)], 3) as tf.Tensor4D;
   });
+}
+
+/** Host maps [n, h, w] (ids back to back) as an int32 tensor. */
+export function mapTensor(ids: Int32Array, n: number, h: number, w: number): tf.Tensor3D {
+  return tf.tensor3d(ids, [n, h, w], 'int32');
 }

@@ -61,6 +61,6 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
   }
   return {
     name: `shapes:${n}`, n, height: size, width: size, channels: 3, pixels, labels,
-    classNames: [...SHAPE_NAMES], captions, labelMaps, instanceMaps,
+    classNames: [...SHAPE_NAMES], captions, labelMaps, instanceMaps, labelNames: ['background', ...SHAPE_NAMES],
   };
 }

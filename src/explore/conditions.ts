@@ -3,6 +3,10 @@ import { GantryError } from '../errors.ts';
 import type { Condition, ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
+import { gatherMaps, type ImageDataset } from '../data/dataset.ts';
+import { mapTensor } from '../data/label-maps.ts';
+import { readIdMap } from '../io/id-map.ts';
+import { nearestCoverCrop } from '../io/image.ts';
 
 /**
  * The one place that prepares what a generator is conditioned on: the default conditions of a sample
@@ -21,8 +25,17 @@ export interface Generator {
   model: FamilyInstance;
 }
 
-/** Host-side conditions of a batch of images: none, or one row each. */
-export type ConditionRows = { kind: 'none' } | { kind: 'class' | 'text'; rows: Float32Array[] };
+/** Label maps of n images (ids back to back, [n, height, width]), with their instance maps where there are any. */
+export interface LabelMaps {
+  n: number;
+  height: number;
+  width: number;
+  labels: Int32Array;
+  instances: Int32Array | null;
+}
+
+/** Host-side conditions of a batch of images: none, one row each (class weights, sentence vectors), or label maps. */
+export type ConditionRows = { kind: 'none' } | { kind: 'class' | 'text'; rows: Float32Array[] } | { kind: 'labelMap'; maps: LabelMaps };
 
 export const NONE: ConditionRows = { kind: 'none' };
 
@@ -37,6 +50,10 @@ export interface ConditionFlags {
 /** The tfjs condition of host rows (the caller disposes it, or draws inside tf.tidy). */
 export function conditionTensor(c: ConditionRows): Condition {
   if (c.kind === 'none') return { kind: 'none' };
+  if (c.kind === 'labelMap') {
+    const { n, height, width, labels, instances } = c.maps;
+    return { kind: 'labelMap', labels: mapTensor(labels, n, height, width), instances: instances ? mapTensor(instances, n, height, width) : undefined };
+  }
   const t = tf.tensor2d(stackRows(c.rows), [c.rows.length, c.rows[0].length]);
   return c.kind === 'class' ? { kind: 'class', weights: t } : { kind: 'text', vectors: t };
 }
@@ -53,12 +70,26 @@ export function stackRows(rows: Float32Array[]): Float32Array {
 
 /** The number of images the rows condition (undefined for none: any). */
 export function conditionCount(c: ConditionRows): number | undefined {
-  return c.kind === 'none' ? undefined : c.rows.length;
+  return c.kind === 'none' ? undefined : c.kind === 'labelMap' ? c.maps.n : c.rows.length;
 }
 
 /** Row i of the result is row i % count of c (none stays none). */
 export function cycleConditions(c: ConditionRows, n: number): ConditionRows {
+  if (c.kind === 'labelMap') return { kind: 'labelMap', maps: pickMaps(c.maps, Array.from({ length: n }, (_, i) => i % c.maps.n)) };
   return c.kind === 'none' ? c : { kind: c.kind, rows: Array.from({ length: n }, (_, i) => c.rows[i % c.rows.length]) };
+}
+
+/** The maps at the given indices, in that order. */
+export function pickMaps(maps: LabelMaps, indices: ArrayLike<number>): LabelMaps {
+  const area = maps.height * maps.width;
+  return { ...maps, n: indices.length, labels: gatherMaps(maps.labels, indices, area)!, instances: gatherMaps(maps.instances, indices, area) ?? null };
+}
+
+/** A label-map dataset's maps at the given indices (a pix2pixHD grid's or evaluation's conditions). */
+export function dataMaps(data: ImageDataset, indices: ArrayLike<number>): { kind: 'labelMap'; maps: LabelMaps } {
+  if (!data.labelMaps) throw new GantryError(`${data.name} has no label maps`);
+  const all: LabelMaps = { n: data.n, height: data.height, width: data.width, labels: data.labelMaps, instances: data.instanceMaps ?? null };
+  return { kind: 'labelMap', maps: pickMaps(all, indices) };
 }
 
 function oneHot(k: number, numClasses: number): Float32Array {
@@ -77,6 +108,7 @@ export function balancedClasses(info: ModelInfo, n: number, first = 0): Conditio
 
 /** Images start .. start + count of the rows (none stays none). */
 export function sliceConditions(c: ConditionRows, start: number, count: number): ConditionRows {
+  if (c.kind === 'labelMap') return { kind: 'labelMap', maps: pickMaps(c.maps, Array.from({ length: Math.min(count, c.maps.n - start) }, (_, i) => start + i)) };
   return c.kind === 'none' ? c : { kind: c.kind, rows: c.rows.slice(start, start + count) };
 }
 
@@ -111,7 +143,7 @@ export function unknownWords(info: ModelInfo, caption: string): string[] {
 }
 
 /** Sentence vectors of captions, one row each (a text run). `warn` hears of words the run never saw, once a caption. */
-export function encodeCaptions(run: Generator, captions: string[], warn?: (line: string) => void): ConditionRows {
+export function encodeCaptions(run: Generator, captions: string[], warn?: (line: string) => void): { kind: 'text'; rows: Float32Array[] } {
   if (run.info.conditioning.kind !== 'text' || !run.model.encodeText) throw new GantryError(`a ${run.info.family} run is not conditioned on text`);
   if (warn) {
     for (const c of new Set(captions)) {
@@ -129,6 +161,7 @@ export function encodeCaptions(run: Generator, captions: string[], warn?: (line:
 /** Refuses the flags a run does not take, each with one line that says what the run takes. */
 export function checkFlags(info: ModelInfo, flags: ConditionFlags): void {
   const kind = info.conditioning.kind;
+  if (kind === 'labelMap') throw new GantryError(`this ${info.family} run turns label maps into images; draw them with \`gantry translate --run RUN --labels MAP.png\` (its sample grids show label | result | real)`);
   if (flags.text?.length && kind !== 'text') {
     throw new GantryError(`--text: this ${info.family} run is not conditioned on text; train a gan-cls or dfgan run on captioned data (captions:DIR or shapes)`);
   }
@@ -193,6 +226,7 @@ export function sharedCondition(run: Generator, flags: ConditionFlags, n: number
 /** Rows that move linearly from each of the given conditions to the next, `frames` each step (ends included). */
 export function conditionPath(ends: ConditionRows, frames: number): ConditionRows {
   if (ends.kind === 'none') return ends;
+  if (ends.kind === 'labelMap') throw new Error('conditionPath: label maps have no path between them');
   if (ends.rows.length < 2) throw new Error('conditionPath: needs two or more conditions');
   const rows: Float32Array[] = [];
   for (let p = 0; p + 1 < ends.rows.length; p++) {
@@ -227,8 +261,11 @@ export function conditionPathOf(run: Generator, path: { classes?: string; texts?
  * Conditions of images start .. start + count of an evaluation: balanced classes over the whole set, or
  * captions of the run's training data (`captions`, in the evaluation's seeded order).
  */
-export function evaluationConditions(run: Generator, start: number, count: number, captions: string[] | null): ConditionRows {
+export function evaluationConditions(run: Generator, start: number, count: number, captions: string[] | null, maps?: ConditionRows): ConditionRows {
   switch (run.info.conditioning.kind) {
+    case 'labelMap':
+      if (maps?.kind !== 'labelMap') throw new GantryError(`a ${run.info.family} run draws its images from label maps; its data has none`);
+      return cycleConditions(sliceConditions(cycleConditions(maps, start + count), start, count), count);
     case 'class':
       return balancedClasses(run.info, count, start);
     case 'text':
@@ -246,6 +283,7 @@ export function evaluationConditions(run: Generator, start: number, count: numbe
 export function conditionRows(run: Generator, rows: number[][] | undefined, n: number): ConditionRows {
   const { info } = run;
   const c = info.conditioning;
+  if (c.kind === 'labelMap') checkFlags(info, {});
   if (!rows) return gridConditions(run, n);
   if (c.kind === 'none' || c.kind === 'labelMap') throw new GantryError(`this ${info.family} run takes no conditions; leave them out`);
   const width = c.kind === 'class' ? c.numClasses : c.dim;
@@ -255,4 +293,35 @@ export function conditionRows(run: Generator, rows: number[][] | undefined, n: n
     if (r.length !== width) throw new GantryError(`${what} must be [${n}, ${width}]; conditions[${i}] has ${r.length} numbers`);
   });
   return { kind: c.kind, rows: rows.map((r) => Float32Array.from(r)) };
+}
+
+/**
+ * Label maps read from PNG files of ids (`translate --labels`), with their instance maps where the run
+ * takes them, fitted to the run's size nearest-neighbour. Each problem is one line naming the file: an
+ * id the run never learned, a missing or extra instance map, maps and instance maps of different sizes.
+ */
+export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instanceFiles: string[] | null): { kind: 'labelMap'; maps: LabelMaps } {
+  const c = info.conditioning;
+  if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps; translate draws with a pix2pixhd run`);
+  if (c.instances && !instanceFiles) throw new GantryError(`this run was trained with instance maps; give each label map's instance map with --instances (a file, or a folder in the same sorted order)`);
+  if (!c.instances && instanceFiles) throw new GantryError(`--instances: this run was trained without instance maps; leave --instances out`);
+  if (instanceFiles && instanceFiles.length !== labelFiles.length) throw new GantryError(`${labelFiles.length} label maps but ${instanceFiles.length} instance maps; give one instance map per label map`);
+  const { height, width } = info;
+  const area = height * width;
+  const labels = new Int32Array(labelFiles.length * area);
+  const instances = instanceFiles ? new Int32Array(labelFiles.length * area) : null;
+  labelFiles.forEach((file, i) => {
+    const map = readIdMap(file, 'label map');
+    const bad = map.ids.findIndex((id) => id >= c.labelCount);
+    if (bad >= 0) {
+      throw new GantryError(`label map ${file} has label ${map.ids[bad]} at pixel ${bad % map.width},${Math.floor(bad / map.width)}, but the run knows labels 0..${c.labelCount - 1}; use the ids the run was trained on`);
+    }
+    labels.set(nearestCoverCrop(map.ids, map.width, map.height, width, height), i * area);
+    if (instances && instanceFiles) {
+      const inst = readIdMap(instanceFiles[i], 'instance map');
+      if (inst.width !== map.width || inst.height !== map.height) throw new GantryError(`instance map ${instanceFiles[i]} is ${inst.width}x${inst.height} but label map ${file} is ${map.width}x${map.height}; they must be the same size`);
+      instances.set(nearestCoverCrop(inst.ids, inst.width, inst.height, width, height), i * area);
+    }
+  });
+  return { kind: 'labelMap', maps: { n: labelFiles.length, height, width, labels, instances } };
 }

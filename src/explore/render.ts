@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import type { RawImage } from '../io/image.ts';
 import { tileImages, toUint8Images } from './grid.ts';
-import { conditionTensor, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
+import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
+import { colourLabels, labelPalette } from './label-colours.ts';
+import { imageBytes, type ImageDataset } from '../data/dataset.ts';
 
 /** Images drawn at once: memory stays bounded however many a command asks for. */
 export const DRAW_CHUNK = 64;
@@ -41,4 +43,27 @@ export async function renderGrid(run: Generator, vectors: Float32Array[], condit
   const all = new Uint8Array(vectors.length * per);
   await drawImages(run, vectors, conditions, (pixels, first) => all.set(pixels, first * per));
   return tileImages(all, vectors.length, height, width, channels, cols);
+}
+
+/**
+ * A label-map run's images of the data's maps at the given indices, one row each: the label map in
+ * colour, the generated image, the real image.
+ */
+export async function labelMapTriplets(run: Generator, data: ImageDataset, indices: ArrayLike<number>): Promise<RawImage> {
+  const c = run.info.conditioning;
+  if (c.kind !== 'labelMap') throw new Error('labelMapTriplets: not a label-map run');
+  const maps = dataMaps(data, indices);
+  const { height, width } = run.info;
+  const per = imageBytes(data);
+  const n = indices.length;
+  const generated = new Uint8Array(n * per);
+  await drawImages(run, Array.from({ length: n }, () => new Float32Array(run.info.latentDim)), maps, (pixels, first) => generated.set(pixels, first * per));
+  const coloured = colourLabels(maps.maps, labelPalette(c.labelCount, c.labelNames));
+  const all = new Uint8Array(3 * n * per);
+  for (let i = 0; i < n; i++) {
+    all.set(coloured.subarray(i * per, (i + 1) * per), 3 * i * per);
+    all.set(generated.subarray(i * per, (i + 1) * per), (3 * i + 1) * per);
+    all.set(data.pixels.subarray(indices[i] * per, (indices[i] + 1) * per), (3 * i + 2) * per);
+  }
+  return tileImages(all, 3 * n, height, width, data.channels, 3);
 }

@@ -30,3 +30,19 @@ export function featureMatchingLoss(fake: tf.Tensor4D[][], real: tf.Tensor4D[][]
     return tf.addN(terms) as tf.Scalar;
   });
 }
+
+/** pix2pixHD's weights of the five VGG19 feature maps, relu1_1 .. relu5_1. */
+export const VGG_LAYER_WEIGHTS = [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1] as const;
+
+/**
+ * The perceptual loss: lambda * sum over relu1_1 .. relu5_1 of weight * mean |VGG(fake) - VGG(real)|.
+ * Images go in as they are, in [-1, 1], as the official code feeds them (no ImageNet normalisation). The
+ * real side is a target: it does not depend on G's weights, and VGG's are fixed.
+ */
+export function vggLoss(features: (images: tf.Tensor4D) => tf.Tensor4D[], fake: tf.Tensor4D, real: tf.Tensor4D, lambda: number): tf.Scalar {
+  return tf.tidy(() => {
+    const f = features(fake);
+    const r = features(real);
+    return tf.mul(tf.addN(f.map((t, i) => tf.mul(tf.mean(tf.abs(tf.sub(t, r[i]))), VGG_LAYER_WEIGHTS[i]))), lambda) as tf.Scalar;
+  });
+}

@@ -5,10 +5,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { heldOutSpec, openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { convertChannels, readImageFile } from '../io/image.ts';
-import { evaluationConditions } from '../explore/conditions.ts';
+import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -24,6 +24,14 @@ function trainingCaptions(run: OpenedRun, seed: number): string[] {
   if (!captions) throw new GantryError(`the run's data ${run.config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
+}
+
+/** A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order. */
+function heldOutMaps(run: OpenedRun): ConditionRows {
+  const spec = heldOutSpec(run.config.data);
+  if (!spec) throw new GantryError(`the run's data ${run.config.data} has no held-out label maps to draw its images from`);
+  const ds = openDataset(spec, run.info);
+  return dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i));
 }
 
 /** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */
@@ -158,11 +166,13 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     total = o.n;
     const size = extractor.inputSize;
     const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
+    const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run) : undefined;
     nextBatch = (start, count) => tf.tidy(() => {
       const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
-      let img = vectorsToImages(run, vectors, evaluationConditions(run, start, count, captions));
+      // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
+      let img = vectorsToImages(run, vectors, evaluationConditions(run, start, count, captions, maps));
       // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
       img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
       if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);

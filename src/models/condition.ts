@@ -10,7 +10,8 @@ export type Condition =
   | { kind: 'none' }
   | { kind: 'class'; weights: tf.Tensor2D }
   | { kind: 'text'; vectors: tf.Tensor2D }
-  | { kind: 'labelMap'; labels: tf.Tensor4D; instances?: tf.Tensor4D; features?: tf.Tensor4D };
+  /** Label ids [n, H, W] (int32), with instance ids [n, H, W] for models trained with instance maps. */
+  | { kind: 'labelMap'; labels: tf.Tensor3D; instances?: tf.Tensor3D };
 
 export type ConditionKind = Condition['kind'];
 
@@ -23,7 +24,8 @@ export type Conditioning =
   | { kind: 'class'; numClasses: number; classNames: string[] }
   /** vocabulary: the words the caption encoder knows; sampleCaptions: one column each in sample grids; dim: sentence vector size. */
   | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number }
-  | { kind: 'labelMap'; labelCount: number };
+  /** labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the data named the ids. */
+  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[] };
 
 /**
  * The typed description of a built model that everything outside src/models/ reads (the trainer,

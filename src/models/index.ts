@@ -8,6 +8,7 @@ import { cganFamily } from './cgan.ts';
 import { acganFamily } from './acgan.ts';
 import { ganClsFamily } from './gan-cls.ts';
 import { dfganFamily } from './dfgan.ts';
+import { pix2pixhdFamily } from './pix2pixhd.ts';
 import type { DataShape } from '../data/batch.ts';
 import type { ModelInfo } from './condition.ts';
 import type { Family, FamilyInstance } from './family.ts';
@@ -26,6 +27,7 @@ export const FAMILIES: Record<string, Family<unknown>> = {
   acgan: erase(acganFamily),
   'gan-cls': erase(ganClsFamily),
   dfgan: erase(dfganFamily),
+  pix2pixhd: erase(pix2pixhdFamily),
 };
 
 export function getFamily(name: string): Family<unknown> {
@@ -48,6 +50,11 @@ export interface ModelSection {
 /** The model section with what it left to the data filled in (channels, classes, vocabulary), checked against the data. */
 export function resolveModelSection(run: ModelSection, data: DataShape): Record<string, unknown> {
   return getFamily(run.family).resolve(run.model, data) as Record<string, unknown>;
+}
+
+/** What a new run of this resolved model section says once before training (what it leaves out, and why). */
+export function modelNotices(run: ModelSection, data: DataShape): string[] {
+  return getFamily(run.family).notices?.(run.model, data) ?? [];
 }
 
 /** The typed description of a run's model. */

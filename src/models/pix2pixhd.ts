@@ -1,29 +1,41 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { featureMatchingLoss, lsganLoss } from '../losses/pix2pixhd.ts';
+import { GantryError } from '../errors.ts';
+import type { Batch, DataShape } from '../data/batch.ts';
+import { labelMapInput, mapTensor } from '../data/label-maps.ts';
+import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
+import { loadVgg19, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { ParamSet } from '../nn/params.ts';
 import { GlobalGenerator, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
-import { disposeModel } from './family.ts';
+import { describeKind, type Condition, type ModelInfo } from './condition.ts';
+import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 
 /**
- * pix2pixHD (Wang et al. 2018), the global generator G1 with its multi-scale discriminator: the training
- * step of a label map to an image. G reads the label input (one-hot labels and the instance boundary
- * map, src/data/label-maps.ts); D judges (label input, image) pairs at numD scales; G's loss is LSGAN
- * through every scale plus feature matching (lambdaFeat) on every block of D but the scores; D's loss is
- * half the LSGAN loss of real and fake pairs. Defaults are the official options sized down for 2 cores.
+ * pix2pixHD (Wang et al. 2018): semantic label maps (and instance boundaries) to images. G is the global
+ * generator G1; D the multi-scale PatchGAN; G's loss is LSGAN through every scale plus feature matching
+ * (lambdaFeat) on every block of D but the scores; D's loss is half the LSGAN loss of real and fake pairs.
  *
- * Not a registered family yet: the local enhancer, the VGG loss, the instance feature encoder, the
- * `pairs:DIR` data and the `translate` command come next (issue "pix2pixHD").
+ * Defaults are the official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64
+ * at 1024x512 with labelNc 35); the local enhancer, the VGG loss and the instance feature encoder are
+ * still to come (issue "pix2pixHD").
  */
 export const pix2pixhdSchema = z
   .object({
-    /** Labels in the maps (ids 0 .. labelNc - 1). */
-    labelNc: z.number().int().min(1).default(35),
-    /** Add the instance boundary map as one more input channel. */
-    instances: z.boolean().default(true),
+    /** Image height; a multiple of 2^nDown. */
+    height: z.number().int().positive().default(64),
+    /** Image width (0 = height); a multiple of 2^nDown. */
+    width: z.number().int().min(0).default(0),
+    /** Labels in the maps (ids 0 .. labelNc - 1); 0 = the data's largest id + 1. */
+    labelNc: z.number().int().min(0).default(0),
+    /** Add the instance boundary map as one more input channel (absent: when the data has instance maps). */
+    instances: z.boolean().optional(),
+    /** Names of the label ids, where the data gave them (filled from the data). */
+    labelNames: z.array(z.string()).default([]),
     ngf: z.number().int().positive().default(16),
     nDown: z.number().int().min(1).default(3),
     nBlocks: z.number().int().min(0).default(3),
@@ -31,6 +43,11 @@ export const pix2pixhdSchema = z
     nLayers: z.number().int().min(1).default(3),
     numD: z.number().int().min(1).default(2),
     lambdaFeat: z.number().min(0).default(10),
+    /** The VGG19 perceptual loss (official: on unless --no_vgg_loss); it needs VGG19's weights. */
+    vgg: z.boolean().default(true),
+    /** torchvision's vgg19-dcbb9e9d.pth (absent: GANTRY_VGG_WEIGHTS; neither: the run trains without the VGG term). */
+    vggWeights: z.string().optional(),
+    lambdaVgg: z.number().min(0).default(10),
     lr: z.number().positive().default(2e-4),
     beta1: z.number().min(0).max(1).default(0.5),
     beta2: z.number().min(0).max(1).default(0.999),
@@ -39,14 +56,31 @@ export const pix2pixhdSchema = z
 
 export type Pix2PixHDConfig = z.infer<typeof pix2pixhdSchema>;
 
-export class Pix2PixHD {
+function imageSize(config: Pix2PixHDConfig): { height: number; width: number } {
+  return { height: config.height, width: config.width || config.height };
+}
+
+export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
+  return {
+    family: 'pix2pixhd', ...imageSize(config), channels: 3, latentDim: 0,
+    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames },
+    holdout: 0,
+  };
+}
+
+export class Pix2PixHD implements FamilyInstance {
   readonly G: GlobalGenerator;
   readonly D: MultiscaleDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
+  readonly info: ModelInfo;
   readonly inputChannels: number;
+  /** The fixed VGG19 of the perceptual loss (not a network of the run: checkpoints do not store it). */
+  private readonly vgg: Vgg19Features | null;
 
   constructor(readonly config: Pix2PixHDConfig, seed: number) {
+    this.info = describePix2PixHD(config);
+    this.vgg = config.vgg && config.vggWeights ? loadVgg19(config.vggWeights) : null;
     this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
     const G = new ParamSet();
     const D = new ParamSet();
@@ -57,9 +91,27 @@ export class Pix2PixHD {
     this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
   }
 
+  /**
+   * The one place a condition becomes the networks' input (the official `encode_input`): label ids
+   * [n, H, W] one-hot, then the instance boundary map when the model takes one.
+   */
+  labelInput(labels: tf.Tensor3D, instances: tf.Tensor3D | null | undefined): tf.Tensor4D {
+    if (this.config.instances && !instances) throw new GantryError('this pix2pixhd model was trained with instance maps; give the instance map of each label map');
+    return labelMapInput(labels, this.config.instances ? instances : null, this.config.labelNc);
+  }
+
   /** D's outputs for label input and images, every block at every scale. */
   private judge(input: tf.Tensor4D, images: tf.Tensor4D): tf.Tensor4D[][] {
     return this.D.apply(tf.concat([input, images], 3) as tf.Tensor4D);
+  }
+
+  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; use --data pairs:DIR or shapes');
+    const [n, h, w] = batch.images.shape;
+    const input = tf.tidy(() => this.labelInput(mapTensor(batch.labelMaps!, n, h, w), batch.instanceMaps ? mapTensor(batch.instanceMaps, n, h, w) : null));
+    const losses = this.stepOn(input, batch.images, ctx.updateG ?? true);
+    input.dispose();
+    return losses;
   }
 
   /**
@@ -68,7 +120,7 @@ export class Pix2PixHD {
    * pairs' features as targets). The official code steps G and D from one forward pass; gantry's GAN
    * step updates D first, as for its other families.
    */
-  trainStep(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true): Record<string, tf.Scalar> {
+  stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true): Record<string, tf.Scalar> {
     return alternatingStep({ params: this.networks.G, optimizer: this.optimizers.G }, { params: this.networks.D, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(input),
@@ -77,17 +129,57 @@ export class Pix2PixHD {
         const predFake = this.judge(input, fake);
         const gan = lsganLoss(predFake, true);
         const feat = featureMatchingLoss(predFake, this.judge(input, real), this.config.lambdaFeat);
-        return tf.add(gan, feat) as tf.Scalar;
+        const loss = tf.add(gan, feat) as tf.Scalar;
+        return this.vgg ? tf.add(loss, vggLoss((images) => this.vgg!.apply(images), fake, real, this.config.lambdaVgg)) as tf.Scalar : loss;
       },
     });
   }
 
-  /** Images in [-1, 1] of label inputs. */
-  generate(input: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.G.apply(input));
+  /** Images in [-1, 1] of label maps (a labelMap condition); the latent vectors only give the count. */
+  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+    if (condition.kind !== 'labelMap') throw new GantryError(`a pix2pixhd model turns label maps into images; it takes no ${describeKind(condition.kind)}`);
+    const [n, h, w] = condition.labels.shape;
+    const { height, width } = this.info;
+    if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`label maps must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
+    return tf.tidy(() => this.G.apply(this.labelInput(condition.labels, condition.instances)));
   }
 
   dispose(): void {
+    this.vgg?.dispose();
     disposeModel(this);
   }
 }
+
+export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
+  name: 'pix2pixhd',
+  description: 'pix2pixHD: label maps to images; global generator, multi-scale D, LSGAN + feature matching (needs label maps: pairs:DIR or shapes)',
+  schema: pix2pixhdSchema,
+  resumable: ['lr', 'beta1', 'beta2', 'vggWeights'],
+  resolve(config, data: DataShape) {
+    const maps = data.labelMaps;
+    if (!maps) throw new GantryError('pix2pixhd turns label maps into images; train it on label-map data: --data pairs:DIR (pix2pixHD or Cityscapes layout) or shapes');
+    const { height, width } = imageSize(config);
+    const unit = 2 ** config.nDown;
+    if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^nDown, nDown ${config.nDown}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
+    if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
+    const labelNc = config.labelNc || maps.maxLabel + 1;
+    if (maps.maxLabel >= labelNc) {
+      throw new GantryError(`${maps.maxLabelAt} has label ${maps.maxLabel}, but model.labelNc is ${labelNc} (labels 0..${labelNc - 1}); set model.labelNc to ${maps.maxLabel + 1} or more (0 takes it from the data), or fix the map`);
+    }
+    if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
+    const vggWeights = config.vgg ? config.vggWeights ?? process.env[VGG_WEIGHTS_ENV] : undefined;
+    if (vggWeights && !existsSync(vggWeights)) throw new GantryError(`VGG19 weights ${vggWeights} do not exist; give ${VGG_WEIGHTS_HELP} with --vgg-weights FILE or ${VGG_WEIGHTS_ENV}, or turn the VGG loss off with model.vgg false`);
+    return {
+      ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames: config.labelNames.length ? config.labelNames : maps.labelNames.slice(0, labelNc),
+      vgg: Boolean(vggWeights), vggWeights: vggWeights ? resolve(vggWeights) : undefined,
+    };
+  },
+  notices(config, data) {
+    const lines: string[] = [];
+    if (data.labelMaps?.missingInstances && !config.instances) lines.push(`the data has no instance maps (${data.labelMaps.missingInstances}): training without the instance boundary channel`);
+    if (!config.vgg) lines.push(`no VGG19 perceptual loss: it needs ${VGG_WEIGHTS_HELP}, given with --vgg-weights FILE or ${VGG_WEIGHTS_ENV} (nothing is downloaded)`);
+    return lines;
+  },
+  describe: describePix2PixHD,
+  create: (config, seed) => new Pix2PixHD(config, seed),
+};

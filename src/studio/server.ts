@@ -142,7 +142,7 @@ async function route(run: OpenedRun, runDir: string, req: IncomingMessage, res: 
     case '/api/text': {
       const { captions } = parseBody(schemas.text, body);
       const encoded = encodeCaptions(run, captions);
-      const vectors = encoded.kind === 'none' ? [] : encoded.rows.map((v) => Array.from(v));
+      const vectors = encoded.rows.map((v) => Array.from(v));
       return sendJson(res, 200, { vectors, unknown: captions.map((c) => unknownWords(run.info, c)) });
     }
     case '/api/images': {

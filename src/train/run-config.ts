@@ -21,6 +21,8 @@ export const trainSchema = z
     decayFrom: z.number().int().min(0).optional(),
     /** Discriminator steps per generator step (GANs): G is updated on every dSteps-th step, D on every step. */
     dSteps: z.number().int().min(1).default(1),
+    /** Mirror each batch image left-right (with its label and instance maps) half the time. Absent: on for label-map runs, off otherwise. */
+    flip: z.boolean().optional(),
   })
   .strict();
 

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
-import { vectorsToImages } from '../explore/render.ts';
+import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
 import { hasCheckpoint, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
@@ -20,6 +20,7 @@ import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
 import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
+import { modelNotices } from '../models/index.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
@@ -50,15 +51,27 @@ export interface TrainResult {
   interrupted: 'SIGINT' | 'SIGTERM' | null;
 }
 
-/** Writes the fixed-noise sample grid of the given step (one column a class or caption where conditioned). */
-async function writeSampleGrid(runDir: string, run: Generator, config: RunConfig, step: number): Promise<void> {
+/** Label-map runs show this many fixed training maps a grid, each as label | result | real. */
+const MAP_GRID_ROWS = 8;
+
+/**
+ * Writes the sample grid of the given step: fixed noise (one column a class or caption where conditioned),
+ * or for label-map runs fixed training maps, each beside its result and its real image.
+ */
+async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDataset }, config: RunConfig, step: number): Promise<void> {
   if (!run.model.generate) return;
+  const file = join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`);
+  if (run.info.conditioning.kind === 'labelMap') {
+    const picked = new Rng(config.seed, 'fixed-maps').permutation(run.data.n).subarray(0, Math.min(MAP_GRID_ROWS, config.train.samples, run.data.n));
+    writePng(file, await labelMapTriplets(run, run.data, picked));
+    return;
+  }
   const n = config.train.samples;
   const dim = run.info.latentDim;
   const noise = new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * dim));
   const vectors = Array.from({ length: n }, (_, i) => noise.subarray(i * dim, (i + 1) * dim));
   const images = vectorsToImages(run, vectors, gridConditions(run, n));
-  writePng(join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), await imageGrid(images, gridColumns(run.info)));
+  writePng(file, await imageGrid(images, gridColumns(run.info)));
   images.dispose();
 }
 
@@ -142,7 +155,8 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   const info = describeModel(config);
   // Families that report held-out scores (a holdout) never train on a seeded fraction of the data.
   const { train: data, test: testData } = splitHoldout(allData, info.holdout, config.seed);
-  const sampler = new BatchSampler(data, config.train.batch, config.seed);
+  // Label-map runs see each pair mirrored half the time, as pix2pixHD does unless --no_flip.
+  const sampler = new BatchSampler(data, config.train.batch, config.seed, config.train.flip ?? info.conditioning.kind === 'labelMap');
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
   return { config, changed, info, data, testData, sampler };
 }
@@ -234,6 +248,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw err;
   }
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
+  if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data))) log(`${config.family}: ${line}`);
 
   let stopRequested: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {

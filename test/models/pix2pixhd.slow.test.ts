@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { generateShapes } from '../../src/data/shapes.ts';
-import { labelMapInput } from '../../src/data/label-maps.ts';
+import { labelMapInput, mapTensor } from '../../src/data/label-maps.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../../src/models/pix2pixhd.ts';
 
 await setup();
@@ -22,11 +22,11 @@ function batchOf(first: number, n: number): { input: tf.Tensor4D; target: tf.Ten
   const labels = Int32Array.from(shapes.labelMaps.subarray(first * size * size));
   const target = new Float32Array(n * size * size * 3);
   labels.forEach((l, i) => target.set(PALETTE[l], i * 3));
-  return { input: labelMapInput(labels, null, n, size, size, labelNc), target: tf.tensor4d(target, [n, size, size, 3]) };
+  return { input: tf.tidy(() => labelMapInput(mapTensor(labels, n, size, size), null, labelNc)), target: tf.tensor4d(target, [n, size, size, 3]) };
 }
 
 function error(model: Pix2PixHD, held: { input: tf.Tensor4D; target: tf.Tensor4D }): number {
-  return tf.tidy(() => tf.mean(tf.abs(tf.sub(model.generate(held.input), held.target))).dataSync()[0]);
+  return tf.tidy(() => tf.mean(tf.abs(tf.sub(model.G.apply(held.input), held.target))).dataSync()[0]);
 }
 
 test('pix2pixHD\'s step (LSGAN + feature matching, two scales) learns a label-map-to-image mapping; tensor count flat; D-only steps leave G', () => {
@@ -36,7 +36,7 @@ test('pix2pixHD\'s step (LSGAN + feature matching, two scales) learns a label-ma
   const counts: number[] = [];
   for (let step = 0; step < 150; step++) {
     const { input, target } = batchOf(new Rng(2, 'order', step).int(900), 8);
-    const losses = model.trainStep(input, target);
+    const losses = model.stepOn(input, target);
     tf.dispose([input, target, ...Object.values(losses)]);
     if (step >= 1) counts.push(tf.memory().numTensors);
   }
@@ -46,7 +46,7 @@ test('pix2pixHD\'s step (LSGAN + feature matching, two scales) learns a label-ma
   assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts.slice(0, 5)}...`);
   const g0 = model.networks.G.trainable()[0].dataSync().slice();
   const { input, target } = batchOf(0, 8);
-  tf.dispose(Object.values(model.trainStep(input, target, false)));
+  tf.dispose(Object.values(model.stepOn(input, target, false)));
   assert.deepEqual(model.networks.G.trainable()[0].dataSync(), g0);
   tf.dispose([input, target, held.input, held.target]);
   model.dispose();

@@ -1,0 +1,169 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { readIdMap, type IdMap } from '../io/id-map.ts';
+import { nearestCoverCrop, readImageFile } from '../io/image.ts';
+import { CITYSCAPES_LABELS } from './cityscapes.ts';
+import type { ImageDataset } from './dataset.ts';
+import { IMAGE_EXTENSIONS } from './folder.ts';
+import { fitImage, type ImageFit } from './transform.ts';
+
+/**
+ * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
+ * layouts pix2pixHD users have:
+ *   - pix2pixHD's own: train_label/, train_inst/ (optional), train_img/ (test_* for evaluation), matched
+ *     by sorted name, as its aligned dataset does;
+ *   - the Cityscapes release: gtFine/{train,val}/<city>/*_gtFine_labelIds.png (+ *_gtFine_instanceIds.png,
+ *     16-bit) with leftImg8bit/{train,val}/<city>/*_leftImg8bit.png, matched by name (the test split is val:
+ *     Cityscapes' own test labels are not public).
+ * Maps are read as ids and fitted nearest-neighbour (never blended); images are fitted like any source.
+ */
+export type PairSplit = 'train' | 'test';
+
+export interface PairFiles {
+  label: string;
+  instance: string | null;
+  image: string;
+}
+
+export interface PairListing {
+  layout: 'pix2pixhd' | 'cityscapes';
+  pairs: PairFiles[];
+  /** Names of the label ids where the layout defines them (Cityscapes). */
+  labelNames: string[] | null;
+  /** Where instance maps would be, for the message of a run without them. */
+  instanceFolder: string;
+}
+
+function listFiles(dir: string, extensions: Set<string>): string[] {
+  return readdirSync(dir).filter((f) => extensions.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
+}
+
+const PNG_ONLY = new Set(['.png']);
+
+/** A file's name without extension and without the suffixes Cityscapes adds to one frame's files. */
+function frameKey(path: string): string {
+  return basename(path, extname(path)).replace(/_(gtFine_labelIds|gtFine_instanceIds|gtFine_color|leftImg8bit)$/, '');
+}
+
+function isDir(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** The label / instance / image files of a split of a `pairs:DIR`, paired, or one error naming what is wrong. */
+export function listPairs(dir: string, split: PairSplit): PairListing {
+  if (!isDir(dir)) throw new GantryError(`pairs: ${dir} is not a folder`);
+  if (isDir(join(dir, 'gtFine'))) return listCityscapes(dir, split);
+  const labelDir = join(dir, `${split}_label`);
+  const imageDir = join(dir, `${split}_img`);
+  const instanceDir = join(dir, `${split}_inst`);
+  if (!isDir(labelDir)) {
+    throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), or as the Cityscapes release (gtFine/ and leftImg8bit/)`);
+  }
+  if (!isDir(imageDir)) throw new GantryError(`pairs: ${dir} has ${split}_label/ but no ${split}_img/ folder with the photos of those label maps`);
+  const labels = listFiles(labelDir, PNG_ONLY);
+  const images = listFiles(imageDir, IMAGE_EXTENSIONS);
+  if (labels.length === 0) throw new GantryError(`pairs: no .png label maps in ${labelDir}`);
+  const instances = isDir(instanceDir) ? listFiles(instanceDir, PNG_ONLY) : null;
+  checkCounts(labels, images, `${split}_img/`, 'image');
+  if (instances) checkCounts(labels, instances, `${split}_inst/`, 'instance map');
+  return {
+    layout: 'pix2pixhd',
+    pairs: labels.map((label, i) => ({ label, image: images[i], instance: instances ? instances[i] : null })),
+    labelNames: null,
+    instanceFolder: instanceDir,
+  };
+}
+
+/** Equal counts, or the first label map without a partner named (by frame name where they share one). */
+function checkCounts(labels: string[], others: string[], folder: string, what: string): void {
+  if (labels.length === others.length) return;
+  const keys = new Set(others.map(frameKey));
+  const orphan = labels.find((l) => !keys.has(frameKey(l)));
+  const named = orphan ? `; ${orphan} has no ${what} in ${folder}` : '';
+  throw new GantryError(`pairs: ${labels.length} label maps but ${others.length} files in ${folder}${named} (pairs are matched by sorted name: give each label map its ${what})`);
+}
+
+function listCityscapes(dir: string, split: PairSplit): PairListing {
+  const part = split === 'train' ? 'train' : 'val';
+  const labelRoot = join(dir, 'gtFine', part);
+  const imageRoot = join(dir, 'leftImg8bit', part);
+  if (!isDir(labelRoot)) throw new GantryError(`pairs: ${dir} looks like Cityscapes (gtFine/) but has no gtFine/${part}/ folder`);
+  if (!isDir(imageRoot)) throw new GantryError(`pairs: ${dir} has gtFine/${part}/ but no leftImg8bit/${part}/ with the photos; unpack leftImg8bit_trainvaltest.zip into ${dir}`);
+  const pairs: PairFiles[] = [];
+  for (const city of readdirSync(labelRoot).sort()) {
+    if (!isDir(join(labelRoot, city))) continue;
+    for (const label of listFiles(join(labelRoot, city), PNG_ONLY).filter((f) => f.endsWith('_gtFine_labelIds.png'))) {
+      const key = frameKey(label);
+      const image = join(imageRoot, city, `${key}_leftImg8bit.png`);
+      if (!existsSync(image)) throw new GantryError(`pairs: ${label} has no image; expected ${image}`);
+      const instance = join(labelRoot, city, `${key}_gtFine_instanceIds.png`);
+      pairs.push({ label, image, instance: existsSync(instance) ? instance : null });
+    }
+  }
+  if (pairs.length === 0) throw new GantryError(`pairs: no *_gtFine_labelIds.png under ${labelRoot}/<city>/; run cityscapesScripts' createTrainIdLabelImgs or unpack gtFine_trainvaltest.zip as released`);
+  const withInstances = pairs.filter((p) => p.instance).length;
+  if (withInstances > 0 && withInstances < pairs.length) {
+    const missing = pairs.find((p) => !p.instance)!;
+    throw new GantryError(`pairs: ${missing.label} has no *_gtFine_instanceIds.png beside it, but ${withInstances} other label maps do; give every map its instance map or none`);
+  }
+  return { layout: 'cityscapes', pairs, labelNames: CITYSCAPES_LABELS.map(([name]) => name), instanceFolder: join(labelRoot, '<city>') };
+}
+
+/**
+ * Instance ids follow Cityscapes' convention: the label for stuff, label * 1000 + k for things. A thing's
+ * id must carry its pixel's label; in an 8-bit map any id other than the label is a sign of ids cut to 8
+ * bits (Cityscapes' 26001 cannot be stored in 8).
+ */
+function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void {
+  if (instance.width !== label.width || instance.height !== label.height) {
+    throw new GantryError(`pairs: instance map ${files.instance} is ${instance.width}x${instance.height} but its label map ${files.label} is ${label.width}x${label.height}; they must be the same size`);
+  }
+  const eightBit = instance.bitDepth < 16;
+  for (let p = 0; p < instance.ids.length; p++) {
+    const id = instance.ids[p];
+    const wrong = id >= 1000 ? Math.floor(id / 1000) !== label.ids[p] : eightBit && id !== label.ids[p];
+    if (wrong) {
+      const depth = eightBit ? ` It is an ${instance.bitDepth}-bit PNG: ids like ${label.ids[p] * 1000 + 1} need 16 bits; re-save it as a 16-bit grey PNG.` : '';
+      throw new GantryError(`pairs: instance map ${files.instance} has id ${id} at pixel ${p % label.width},${Math.floor(p / label.width)} where the label map has ${label.ids[p]}; instance ids are the label (stuff) or label * 1000 + k (things), as Cityscapes' *_instanceIds.png.${depth}`);
+    }
+  }
+}
+
+/** Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and int32 label / instance maps. */
+export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit): ImageDataset & { labelMaps: Int32Array } {
+  const listing = listPairs(dir, split);
+  const { pairs } = listing;
+  const { height, width } = fit;
+  const channels = fit.channels || 3;
+  const area = height * width;
+  const pixels = new Uint8Array(pairs.length * area * channels);
+  const labelMaps = new Int32Array(pairs.length * area);
+  const instanceMaps = pairs[0].instance ? new Int32Array(pairs.length * area) : null;
+  pairs.forEach((files, i) => {
+    const label = readIdMap(files.label, 'label map');
+    const image = readImageFile(files.image);
+    if (image.width !== label.width || image.height !== label.height) {
+      throw new GantryError(`pairs: label map ${files.label} is ${label.width}x${label.height} but its image ${files.image} is ${image.width}x${image.height}; a pair must be the same size`);
+    }
+    pixels.set(fitImage(image, { height, width, channels }).data, i * area * channels);
+    labelMaps.set(nearestCoverCrop(label.ids, label.width, label.height, width, height), i * area);
+    if (instanceMaps && files.instance) {
+      const instance = readIdMap(files.instance, 'instance map');
+      if (listing.layout === 'cityscapes' && instance.bitDepth !== 16) {
+        throw new GantryError(`pairs: ${files.instance} is an ${instance.bitDepth}-bit PNG; Cityscapes' instance ids (label * 1000 + k) need the released 16-bit file`);
+      }
+      checkInstanceMap(instance, label, files);
+      instanceMaps.set(nearestCoverCrop(instance.ids, instance.width, instance.height, width, height), i * area);
+    }
+  });
+  return {
+    name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
+    n: pairs.length, height, width, channels, pixels,
+    labels: null, classNames: null,
+    labelMaps, instanceMaps,
+    labelNames: listing.labelNames,
+    mapFiles: pairs.map((p) => p.label),
+    missingInstances: instanceMaps ? undefined : listing.instanceFolder,
+  };
+}

@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.ts';
+import { readImageFile } from '../../src/io/image.ts';
+import { encodeIdMap } from '../../src/io/id-map.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = join(root, 'test', 'fixtures');
+const pairs = join(fixtures, 'pairs');
+
+function gantry(...args: string[]) {
+  // Runs without VGG weights unless a test names them (a GANTRY_VGG_WEIGHTS of the caller's is left out).
+  const { GANTRY_VGG_WEIGHTS: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tensors(file: string): Record<string, number[]> {
+  const st = readSafetensors(file);
+  return Object.fromEntries(Object.entries(st.tensors).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+}
+
+/** A small pix2pixhd on the fixture pairs (48x24 photos fitted to 64x32, instance maps, flips on). */
+const CONFIG = { model: { height: 32, width: 64, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2 }, train: { batch: 2, checkpointEvery: 2, sampleEvery: 2, logEvery: 1 } };
+
+test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | real, resumes bit-exactly, translates maps, scores FID on the test split', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify(CONFIG));
+  const whole = join(dir, 'whole');
+  // With VGG19 weights (torchvision's layout at 1/8 width, random): the perceptual loss is on.
+  const vgg = join(root, 'test', 'golden', 'vgg19_w8.pth');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '4', '--out', whole, '--vgg-weights', vgg);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /VGG|instance/);
+  const cfg = JSON.parse(readFileSync(join(whole, 'config.json'), 'utf8'));
+  assert.equal(cfg.model.labelNc, 3, 'labelNc from the data');
+  assert.equal(cfg.model.instances, true, 'instance maps found');
+  assert.deepEqual([cfg.model.vgg, cfg.model.vggWeights], [true, vgg]);
+  const grid = readImageFile(join(whole, 'samples', 'step-000004.png'));
+  // 3 columns (label, result, real) of 64 wide, 6 rows (the 6 training pairs) of 32 high, 2-pixel gaps.
+  assert.deepEqual([grid.width, grid.height], [3 * 66 + 2, 6 * 34 + 2]);
+  const metrics = readFileSync(join(whole, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(metrics.every((m) => Number.isFinite(m.lossD) && Number.isFinite(m.lossG)));
+
+  // Stopped at step 2 and resumed: the same weights as the uninterrupted run (batches and flips are seeded by step).
+  const parts = join(dir, 'parts');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', parts, '--vgg-weights', vgg, '--quiet').code, 0);
+  const resumed = gantry('train', '--resume', '--out', parts, '--steps', '4', '--quiet');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')));
+
+  // Translate the test split's maps (a folder) and one map.
+  const out = join(dir, 'translated');
+  const t = gantry('translate', '--run', whole, '--labels', join(pairs, 'test_label'), '--instances', join(pairs, 'test_inst'), '--out', out, '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['scene_000.png', 'scene_001.png']);
+  const img = readImageFile(join(out, 'scene_000.png'));
+  assert.deepEqual([img.width, img.height], [64, 32]);
+  const one = join(dir, 'one.png');
+  assert.equal(gantry('translate', '--run', whole, '--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png'), '--out', one).code, 0);
+  assert.deepEqual(readFileSync(one), readFileSync(join(out, 'scene_001.png')), 'a map draws the same image alone or in a folder');
+
+  // Bad maps: an id the run never learned, a missing instance map; sample points to translate.
+  writeFileSync(join(dir, 'bad.png'), encodeIdMap({ width: 4, height: 2, ids: [0, 1, 2, 7, 0, 0, 0, 0] }));
+  const bad = gantry('translate', '--run', whole, '--labels', join(dir, 'bad.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png'), '--out', join(dir, 'x.png'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^gantry translate: label map .*bad\.png has label 7 at pixel 3,0, but the run knows labels 0\.\.2; use the ids the run was trained on\n$/);
+  const noInst = gantry('translate', '--run', whole, '--labels', join(pairs, 'test_label', 'scene_001.png'), '--out', join(dir, 'x.png'));
+  assert.match(noInst.stderr, /this run was trained with instance maps; give each label map's instance map with --instances/);
+  assert.ok(!existsSync(join(dir, 'x.png')));
+  const sample = gantry('sample', '--run', whole, '--out', join(dir, 's.png'));
+  assert.match(sample.stderr, /this pix2pixhd run turns label maps into images; draw them with `gantry translate --run RUN --labels MAP\.png`/);
+
+  // FID of the run draws from the test split's maps.
+  const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', whole, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  const score = JSON.parse(fid.stdout);
+  assert.equal(score.n_fake, 4);
+  assert.ok(Number.isFinite(score.value) && score.value > 0);
+});
+
+test('pix2pixhd without instance maps or VGG weights trains without the edge channel and the VGG term, and says so once each', () => {
+  const dir = tempDir();
+  const data = join(dir, 'pairs');
+  for (const sub of ['train_label', 'train_img']) cpSync(join(pairs, sub), join(data, sub), { recursive: true });
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify(CONFIG));
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', config, '--steps', '2', '--out', join(dir, 'run'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/no instance maps/g)?.length, 1, r.stderr);
+  assert.match(r.stderr, /pix2pixhd: the data has no instance maps \(.*train_inst\): training without the instance boundary channel/);
+  assert.equal(r.stderr.match(/no VGG19 perceptual loss: it needs torchvision's VGG19 weights .* given with --vgg-weights FILE or GANTRY_VGG_WEIGHTS/g)?.length, 1, r.stderr);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')).model.instances, false);
+  const t = gantry('translate', '--run', join(dir, 'run'), '--labels', join(pairs, 'test_label', 'scene_000.png'), '--out', join(dir, 't.png'));
+  assert.equal(t.code, 0, t.stderr);
+});

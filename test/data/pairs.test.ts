@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
+import { setup, tempDir } from '../helpers.ts';
+import { openDataset } from '../../src/data/index.ts';
+import { dataShape } from '../../src/data/dataset.ts';
+import { makeBatch } from '../../src/data/sampler.ts';
+import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
+import { encodePng } from '../../src/io/png.ts';
+import { FAMILIES } from '../../src/models/index.ts';
+
+await setup();
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+const fit = { height: 32, width: 64, channels: 0 };
+
+test('pairs:DIR reads pix2pixHD\'s layout and the Cityscapes release: ids kept exact (16-bit instances), maps fitted nearest, test split', () => {
+  const own = openDataset(`pairs:${join(fixtures, 'pairs')}`, fit);
+  assert.equal(own.n, 6);
+  assert.deepEqual([own.height, own.width, own.channels], [32, 64, 3]);
+  assert.deepEqual(new Set(own.labelMaps), new Set([0, 1, 2]), 'no blended label ids after fitting 48x24 to 64x32');
+  assert.deepEqual(new Set(own.instanceMaps), new Set([0, 1, 2000, 2001]));
+  assert.equal(openDataset(`pairs:${join(fixtures, 'pairs')}?split=test`, fit).n, 2);
+
+  const city = openDataset(`pairs:${join(fixtures, 'cityscapes')}`, fit);
+  assert.equal(city.n, 3);
+  assert.deepEqual(new Set(city.labelMaps), new Set([7, 23, 26]));
+  assert.deepEqual(new Set(city.instanceMaps), new Set([7, 23, 26000, 26001]), '16-bit instance ids as released');
+  const shape = dataShape(city).labelMaps!;
+  assert.equal(shape.maxLabel, 26);
+  assert.match(shape.maxLabelAt, /aachen_00000\d_000019_gtFine_labelIds\.png$/);
+  assert.equal(shape.labelNames[26], 'car');
+  assert.equal(openDataset(`pairs:${join(fixtures, 'cityscapes')}?split=test`, fit).n, 2, 'the val split');
+  // A car pixel of the fixture's first frame: label 26, instance 26000, and its image is red or blue, not sky.
+  const area = 32 * 64;
+  const p = city.labelMaps!.subarray(0, area).indexOf(26);
+  assert.equal(city.instanceMaps![p], 26000);
+});
+
+/** A palette PNG (colour type 3) of 8-bit indices, written by hand: pngjs writes none. */
+function palettePng(width: number, height: number, indices: number[], palette: [number, number, number][]): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 3;
+  const rows = Buffer.alloc(height * (width + 1));
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows[y * (width + 1) + 1 + x] = indices[y * width + x];
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('PLTE', Buffer.from(palette.flat())), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('label maps are read as ids from grey 8/16-bit and palette PNGs; colour PNGs and corrupt files are one clear error', () => {
+  const dir = tempDir();
+  const ids = [0, 3, 3, 1, 2, 0];
+  writeFileSync(join(dir, 'grey.png'), encodeIdMap({ width: 3, height: 2, ids }));
+  writeFileSync(join(dir, 'deep.png'), encodeIdMap({ width: 3, height: 2, ids: ids.map((i) => i * 1000 + 7) }, 16));
+  // Palette entries may share a colour (Cityscapes' ids 0..4 are all black): ids are the indices.
+  writeFileSync(join(dir, 'palette.png'), palettePng(3, 2, ids, [[0, 0, 0], [128, 0, 0], [0, 0, 0], [128, 0, 0]]));
+  assert.deepEqual(Array.from(readIdMap(join(dir, 'grey.png')).ids), ids);
+  const deep = readIdMap(join(dir, 'deep.png'));
+  assert.equal(deep.bitDepth, 16);
+  assert.deepEqual(Array.from(deep.ids), ids.map((i) => i * 1000 + 7));
+  assert.deepEqual(Array.from(readIdMap(join(dir, 'palette.png')).ids), ids);
+  writeFileSync(join(dir, 'colour.png'), encodePng({ width: 2, height: 1, channels: 3, data: Uint8Array.from([10, 10, 10, 200, 30, 30]) }));
+  assert.throws(() => readIdMap(join(dir, 'colour.png')), /colour\.png is a colour PNG \(pixel 1,0 is 200,30,30\); save the ids as a grey or palette PNG/);
+  writeFileSync(join(dir, 'cut.png'), readFileSync(join(dir, 'deep.png')).subarray(0, 40));
+  assert.throws(() => readIdMap(join(dir, 'cut.png')), /label map .*cut\.png is corrupt or truncated/);
+});
+
+test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instance map, label >= labelNc, no label maps', () => {
+  const dir = tempDir();
+  const copy = (name: string) => {
+    const to = join(dir, name);
+    rmSync(to, { recursive: true, force: true });
+    cpSync(join(fixtures, name.replace(/-.*/, '')), to, { recursive: true });
+    return to;
+  };
+  let root = copy('pairs-missing');
+  rmSync(join(root, 'train_img', 'scene_003.png'));
+  assert.throws(() => openDataset(`pairs:${root}`, fit), /6 label maps but 5 files in train_img\/; .*train_label\/scene_003\.png has no image in train_img\//);
+
+  root = copy('pairs-size');
+  writeFileSync(join(root, 'train_img', 'scene_002.png'), encodePng({ width: 40, height: 24, channels: 3, data: new Uint8Array(40 * 24 * 3) }));
+  assert.throws(() => openDataset(`pairs:${root}`, fit), /label map .*scene_002\.png is 48x24 but its image .*scene_002\.png is 40x24; a pair must be the same size/);
+
+  root = copy('pairs-8bit');
+  const inst = readIdMap(join(root, 'train_inst', 'scene_001.png'));
+  writeFileSync(join(root, 'train_inst', 'scene_001.png'), encodeIdMap({ ...inst, ids: inst.ids.map((id) => id % 256) }, 8));
+  assert.throws(() => openDataset(`pairs:${root}`, fit), /instance map .*scene_001\.png has id (208|209) at pixel .* where the label map has 2; .* It is an 8-bit PNG: ids like 2001 need 16 bits; re-save it as a 16-bit grey PNG/);
+
+  root = copy('cityscapes-missing');
+  rmSync(join(root, 'leftImg8bit', 'train', 'aachen', 'aachen_000001_000019_leftImg8bit.png'));
+  assert.throws(() => openDataset(`pairs:${root}`, fit), /aachen_000001_000019_gtFine_labelIds\.png has no image; expected .*leftImg8bit\/train\/aachen\/aachen_000001_000019_leftImg8bit\.png/);
+
+  root = copy('cityscapes-8bit');
+  const frame = join(root, 'gtFine', 'train', 'aachen', 'aachen_000000_000019_gtFine_instanceIds.png');
+  writeFileSync(frame, encodeIdMap({ ...readIdMap(frame), ids: new Int32Array(64 * 32).fill(7) }, 8));
+  assert.throws(() => openDataset(`pairs:${root}`, fit), /aachen_000000_000019_gtFine_instanceIds\.png is an 8-bit PNG; Cityscapes' instance ids .* need the released 16-bit file/);
+
+  const family = FAMILIES.pix2pixhd;
+  const data = dataShape(openDataset(`pairs:${join(fixtures, 'cityscapes')}`, fit));
+  const config = family.schema.parse({ height: 32, width: 64, labelNc: 20 });
+  assert.throws(() => family.resolve(config, data), /aachen_00000\d_000019_gtFine_labelIds\.png has label 26, but model\.labelNc is 20 \(labels 0\.\.19\); set model\.labelNc to 27 or more \(0 takes it from the data\), or fix the map/);
+  assert.equal((family.resolve(family.schema.parse({ height: 32, width: 64 }), data) as { labelNc: number }).labelNc, 27);
+  assert.throws(() => family.resolve(config, dataShape(openDataset('mnist', { height: 32, width: 32, channels: 0 }))), /pix2pixhd turns label maps into images; train it on label-map data: --data pairs:DIR/);
+
+  assert.throws(() => openDataset(`pairs:${join(fixtures, 'folder')}`, fit), /has no train_label\/ folder; lay out the data as pix2pixHD's train_label\/ \+ train_img\/ \(\+ train_inst\/\), or as the Cityscapes release/);
+  assert.throws(() => openDataset(`pairs:${join(fixtures, 'pairs')}?split=val`, fit), /split is train or test, not "val"/);
+});
+
+test('a flipped batch mirrors each chosen image with its label and instance maps', () => {
+  const ds = openDataset(`pairs:${join(fixtures, 'pairs')}`, fit);
+  const plain = makeBatch(ds, [0, 1]);
+  const flipped = makeBatch(ds, [0, 1], undefined, [true, false]);
+  const [h, w] = [32, 64];
+  const a = plain.images.arraySync() as number[][][][];
+  const b = flipped.images.arraySync() as number[][][][];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    assert.deepEqual(b[0][y][x], a[0][y][w - 1 - x]);
+    assert.deepEqual(b[1][y][x], a[1][y][x]);
+    assert.equal(flipped.labelMaps![y * w + x], plain.labelMaps![y * w + w - 1 - x]);
+    assert.equal(flipped.instanceMaps![y * w + x], plain.instanceMaps![y * w + w - 1 - x]);
+    assert.equal(flipped.labelMaps![h * w + y * w + x], plain.labelMaps![h * w + y * w + x]);
+  }
+  plain.images.dispose();
+  flipped.images.dispose();
+});
