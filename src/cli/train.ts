@@ -7,13 +7,15 @@ import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]
-                      [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume] [--vgg-weights FILE]
+                      [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume] [--init-from RUN_DIR] [--vgg-weights FILE]
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
 Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR,
   captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N] (with label and
   instance maps), pairs:DIR[?split=test] (label maps and photos: pix2pixHD's train_label/ train_inst/
   train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/)
+--init-from RUN_DIR starts a new run from another run's latest weights, where tensors match by name and shape
+  (pix2pixHD's coarse-to-fine recipe: a "local" run from a global run of twice its ngf; see the README).
 --vgg-weights FILE (pix2pixhd): torchvision's vgg19-dcbb9e9d.pth for the VGG perceptual loss (or set
   GANTRY_VGG_WEIGHTS); without them pix2pixhd trains without that term and says so.
 pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, ndf 16); the official
@@ -39,6 +41,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resume: { type: 'boolean' },
     quiet: { type: 'boolean' },
     'vgg-weights': { type: 'string' },
+    'init-from': { type: 'string' },
   }, true);
   if (values.steps && values.epochs) throw new GantryError('give --steps or --epochs, not both');
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
@@ -61,6 +64,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ...(values['vgg-weights'] !== undefined ? { model: { ...(fileConfig.model as Record<string, unknown> | undefined), vggWeights: values['vgg-weights'] } } : {}),
   };
   if (values.resume) {
+    if (values['init-from'] !== undefined) throw new GantryError('--init-from starts a new run from another run\'s weights; a resumed run continues from its own checkpoint');
     if (epochs !== undefined) throw new GantryError('--resume takes --steps (the new total), not --epochs');
     // `gantry train dcgan --resume ...` names the family too: it must be the run's.
     const changes: ConfigChanges = { ...given, ...(positionals[0] ? { family: positionals[0] } : {}) };
@@ -72,7 +76,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const familyName = positionals[0];
   if (!familyName) throw new GantryError(`name a family: ${Object.keys(FAMILIES).join(', ')}`);
   if (positionals.length > 1) throw new GantryError(`unexpected argument "${positionals[1]}"`);
-  const raw = { ...given, family: familyName };
+  const raw = { ...given, family: familyName, ...(values['init-from'] !== undefined ? { initFrom: values['init-from'] } : {}) };
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
   const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
   report(result.runDir, result.step, result.losses);

@@ -11,6 +11,11 @@ export interface Player {
 /** D's loss, minimised, and whatever else the family reports from D's pass (e.g. MA-GP, class accuracy). */
 export type DiscriminatorLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
 
+/** One network with its optimizer, or several trained together (pix2pixHD's G1 and G2). */
+export type Side = Player | Player[];
+
+const sides = (side: Side): Player[] => (Array.isArray(side) ? side : [side]);
+
 export interface AlternatingStep<F extends tf.TensorContainer> {
   /** false on D-only steps (train.dSteps > 1): G is neither differentiated nor updated (absent: true). */
   updateG?: boolean;
@@ -22,12 +27,12 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
 
 /**
  * One GAN step in pytorch/examples/dcgan's order, owning the nested tapes: G's forward on the outer tape
- * (G's variables); D's loss on an inner tape over D's variables only, D updated at once, so nothing of it
+ * (the variables of G's side: networks of G left out of it stay fixed); D's loss on an inner tape over D's variables only, D updated at once, so nothing of it
  * reaches G's gradient (the fake batch is detached for D); then G's loss through the updated D on the
  * same fake batch. Returns { lossD, lossG, ...reported }, which the caller disposes; every gradient and
  * intermediate tensor is freed here.
  */
-export function alternatingStep<F extends tf.TensorContainer>(G: Player, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
+export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
   const reported: Record<string, tf.Scalar> = {};
   const updateD = (fake: F): tf.Scalar => {
     const { value, grads } = tf.variableGrads(() => {
@@ -50,8 +55,9 @@ export function alternatingStep<F extends tf.TensorContainer>(G: Player, D: Play
     const fake = step.fake();
     lossD = tf.keep(updateD(fake));
     return step.lossG(fake);
-  }, G.params.trainable());
-  G.optimizer.apply(grads);
+  }, sides(G).flatMap((g) => g.params.trainable()));
+  // Each optimizer takes the gradients of its own variables.
+  for (const g of sides(G)) g.optimizer.apply(grads);
   tf.dispose(grads);
   return { lossD: lossD!, lossG, ...reported };
 }

@@ -9,20 +9,21 @@ import { labelMapInput, mapTensor } from '../data/label-maps.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { loadVgg19, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { ParamSet } from '../nn/params.ts';
-import { GlobalGenerator, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
+import { GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
 import { describeKind, type Condition, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
-import { alternatingStep } from './gan-step.ts';
+import { alternatingStep, type Player } from './gan-step.ts';
 
 /**
  * pix2pixHD (Wang et al. 2018): semantic label maps (and instance boundaries) to images. G is the global
  * generator G1; D the multi-scale PatchGAN; G's loss is LSGAN through every scale plus feature matching
- * (lambdaFeat) on every block of D but the scores; D's loss is half the LSGAN loss of real and fake pairs.
+ * (lambdaFeat) on every block of D but the scores plus the VGG19 perceptual loss (lambdaVgg, when its
+ * weights are given); D's loss is half the LSGAN loss of real and fake pairs.
  *
- * Defaults are the official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64
- * at 1024x512 with labelNc 35); the local enhancer, the VGG loss and the instance feature encoder are
- * still to come (issue "pix2pixHD").
+ * With netG "local", G is the local enhancer G2 around G1 (the official 1024p model). Defaults are the
+ * official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64 at 1024x512 with
+ * labelNc 35); the instance feature encoder is still to come (issue "pix2pixHD").
  */
 export const pix2pixhdSchema = z
   .object({
@@ -36,9 +37,18 @@ export const pix2pixhdSchema = z
     instances: z.boolean().optional(),
     /** Names of the label ids, where the data gave them (filled from the data). */
     labelNames: z.array(z.string()).default([]),
+    /** "global": G1 alone; "local": the local enhancer G2 around G1 (G1 at 2 ngf on the half-size input). */
+    netG: z.enum(['global', 'local']).default('global'),
     ngf: z.number().int().positive().default(16),
     nDown: z.number().int().min(1).default(3),
     nBlocks: z.number().int().min(0).default(3),
+    /** Residual blocks of the local enhancer G2. */
+    nBlocksLocal: z.number().int().min(0).default(3),
+    /**
+     * netG "local": for the first fixGlobalSteps steps only G2 trains (G1 fixed, as loaded with --init-from);
+     * then all of G with a fresh Adam (the official niter_fix_global, in steps).
+     */
+    fixGlobalSteps: z.number().int().min(0).default(0),
     ndf: z.number().int().positive().default(16),
     nLayers: z.number().int().min(1).default(3),
     numD: z.number().int().min(1).default(2),
@@ -69,7 +79,7 @@ export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
 }
 
 export class Pix2PixHD implements FamilyInstance {
-  readonly G: GlobalGenerator;
+  readonly G: GlobalGenerator | LocalEnhancer;
   readonly D: MultiscaleDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
@@ -84,11 +94,34 @@ export class Pix2PixHD implements FamilyInstance {
     this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
     const G = new ParamSet();
     const D = new ParamSet();
-    this.G = new GlobalGenerator(G, 'model', { inputChannels: this.inputChannels, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks }, new Rng(seed, 'init', 'G'));
-    this.D = new MultiscaleDiscriminator(D, { inputChannels: this.inputChannels + 3, ndf: config.ndf, nLayers: config.nLayers, numD: config.numD }, new Rng(seed, 'init', 'D'));
-    this.networks = { G, D };
+    const shape = { inputChannels: this.inputChannels, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
+    if (config.netG === 'local') {
+      // G holds G1 (`model.*`, what a global run's G loads into), G2 the enhancer.
+      const G2 = new ParamSet();
+      this.G = new LocalEnhancer(G, G2, { ...shape, nBlocksLocal: config.nBlocksLocal }, new Rng(seed, 'init', 'G'));
+      this.networks = { G, G2, D };
+      this.optimizers = { G: new Adam(G.trainable(), adam), G2: new Adam(G2.trainable(), adam), D: new Adam(D.trainable(), adam) };
+    } else {
+      this.G = new GlobalGenerator(G, 'model', shape, new Rng(seed, 'init', 'G'));
+      this.networks = { G, D };
+      this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
+    }
+    this.D = new MultiscaleDiscriminator(D, { inputChannels: this.inputChannels + 3, ndf: config.ndf, nLayers: config.nLayers, numD: config.numD }, new Rng(seed, 'init', 'D'));
+  }
+
+  /**
+   * The networks G's step trains at a step: all of G, or with a local enhancer G2 alone for the first
+   * fixGlobalSteps steps. At the switch G2's Adam starts again, so G1 and G2 step as one fresh Adam over
+   * all of G, as the official update_fixed_params builds it.
+   */
+  private generatorSide(step: number): Player[] {
+    const player = (net: string): Player => ({ params: this.networks[net], optimizer: this.optimizers[net] });
+    if (this.config.netG !== 'local') return [player('G')];
+    const fixed = this.config.fixGlobalSteps;
+    if (step < fixed) return [player('G2')];
+    if (step === fixed && fixed > 0) this.optimizers.G2.reset();
+    return [player('G'), player('G2')];
   }
 
   /**
@@ -109,7 +142,7 @@ export class Pix2PixHD implements FamilyInstance {
     if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; use --data pairs:DIR or shapes');
     const [n, h, w] = batch.images.shape;
     const input = tf.tidy(() => this.labelInput(mapTensor(batch.labelMaps!, n, h, w), batch.instanceMaps ? mapTensor(batch.instanceMaps, n, h, w) : null));
-    const losses = this.stepOn(input, batch.images, ctx.updateG ?? true);
+    const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step);
     input.dispose();
     return losses;
   }
@@ -118,10 +151,10 @@ export class Pix2PixHD implements FamilyInstance {
    * One step on label inputs [n, H, W, inputChannels] and their images [n, H, W, 3] in [-1, 1]: D on the
    * real and the detached fake pairs, then G through the updated D (LSGAN + feature matching, the real
    * pairs' features as targets). The official code steps G and D from one forward pass; gantry's GAN
-   * step updates D first, as for its other families.
+   * step updates D first, as for its other families. `step` picks the networks G trains (generatorSide).
    */
-  stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true): Record<string, tf.Scalar> {
-    return alternatingStep({ params: this.networks.G, optimizer: this.optimizers.G }, { params: this.networks.D, optimizer: this.optimizers.D }, {
+  stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true, step = Number.MAX_SAFE_INTEGER): Record<string, tf.Scalar> {
+    return alternatingStep(this.generatorSide(step), { params: this.networks.D, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(input),
       lossD: (fake) => ({ lossD: tf.mul(tf.add(lsganLoss(this.judge(input, fake), false), lsganLoss(this.judge(input, real), true)), 0.5) as tf.Scalar }),
@@ -159,8 +192,10 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     const maps = data.labelMaps;
     if (!maps) throw new GantryError('pix2pixhd turns label maps into images; train it on label-map data: --data pairs:DIR (pix2pixHD or Cityscapes layout) or shapes');
     const { height, width } = imageSize(config);
-    const unit = 2 ** config.nDown;
-    if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^nDown, nDown ${config.nDown}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
+    // G1 halves the size nDown times (once more behind a local enhancer) and doubles it back.
+    const halvings = config.nDown + (config.netG === 'local' ? 1 : 0);
+    const unit = 2 ** halvings;
+    if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^${halvings}: nDown ${config.nDown}${config.netG === 'local' ? ' + 1 for the local enhancer' : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
     const labelNc = config.labelNc || maps.maxLabel + 1;
     if (maps.maxLabel >= labelNc) {

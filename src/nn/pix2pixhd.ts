@@ -204,3 +204,45 @@ export class MultiscaleDiscriminator {
     return result;
   }
 }
+
+export interface LocalEnhancerOptions extends GlobalGeneratorOptions {
+  /** Residual blocks of G2 (the official n_blocks_local, 3). */
+  nBlocksLocal: number;
+}
+
+/**
+ * G2, the local enhancer (one level, the official n_local_enhancers 1), around G1 built at 2 ngf without
+ * its output head: G1 reads the input average-pooled once (H/2 x W/2) and its features are added to G2's
+ * front end (reflect-pad 3, 7x7 conv ngf, IN, ReLU, 3x3 stride-2 conv 2 ngf, IN, ReLU); then G2's residual
+ * blocks, a transposed conv back to H x W x ngf (IN, ReLU), reflect-pad 3, 7x7 conv, tanh. G1's tensors
+ * live in their own ParamSet under the official `model.*` names (a global run's G loads into it); G2's
+ * are `model1_1.*` / `model1_2.*`.
+ */
+export class LocalEnhancer {
+  readonly global: GlobalGenerator;
+  private readonly frontConv: Conv2d;
+  private readonly frontDown: Conv2d;
+  private readonly blocks: ResnetBlock[] = [];
+  private readonly up: ConvTranspose2d;
+  private readonly last: Conv2d;
+
+  constructor(globalParams: ParamSet, localParams: ParamSet, o: LocalEnhancerOptions, rng: Rng) {
+    this.global = new GlobalGenerator(globalParams, 'model', { ...o, ngf: 2 * o.ngf }, rng, false);
+    // H x W x ngf, then H/2 x W/2 x 2 ngf (G1's feature size)
+    this.frontConv = conv(localParams, 'model1_1.1', o.inputChannels, o.ngf, 7, 1, 0, rng);
+    this.frontDown = conv(localParams, 'model1_1.4', o.ngf, 2 * o.ngf, 3, 2, 1, rng);
+    for (let i = 0; i < o.nBlocksLocal; i++) this.blocks.push(new ResnetBlock(localParams, `model1_2.${i}`, 2 * o.ngf, rng));
+    // back to H x W x ngf, then H x W x outputChannels
+    this.up = new ConvTranspose2d(localParams, `model1_2.${o.nBlocksLocal}`, { inChannels: 2 * o.ngf, outChannels: o.ngf, kernel: 3, stride: 2, padding: 1, outputPadding: 1, bias: true, init: WEIGHT_INIT }, rng);
+    this.last = conv(localParams, `model1_2.${o.nBlocksLocal + 4}`, o.ngf, o.outputChannels, 7, 1, 0, rng);
+  }
+
+  /** Images in [-1, 1]: [n, H, W, outputChannels]. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const front = tf.relu(instanceNorm(this.frontDown.apply(tf.relu(instanceNorm(this.frontConv.apply(reflectionPad(x, 3)))))));
+    let h = tf.add(front, this.global.features(downsample(x))) as tf.Tensor4D;
+    for (const b of this.blocks) h = b.apply(h);
+    h = tf.relu(instanceNorm(this.up.apply(h)));
+    return tf.tanh(this.last.apply(reflectionPad(h, 3)));
+  }
+}

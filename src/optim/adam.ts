@@ -72,6 +72,14 @@ export class Adam {
     });
   }
 
+  /** Forgets every update: moments to zero, step to 0, as a newly built Adam over the same parameters. */
+  reset(): void {
+    this.step = 0;
+    tf.tidy(() => {
+      for (const t of [...this.m, ...this.v]) t.assign(tf.zerosLike(t));
+    });
+  }
+
   /** The learning rate of the next update: options.lr scaled by the schedule's factor. */
   get lr(): number {
     return this.options.lr * this.lrFactor;

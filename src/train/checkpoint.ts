@@ -108,3 +108,39 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
 export function optimizerSteps(model: FamilyInstance): Record<string, number> {
   return Object.fromEntries(Object.entries(model.optimizers).map(([k, o]) => [k, o.step]));
 }
+
+/**
+ * Starts a new run from another run's latest weights (`--init-from RUN`): every tensor of this model's
+ * networks that the other checkpoint has under the same network and name, with the same shape, is copied;
+ * the rest keep their seeded initial values (pix2pixHD's local run takes a global run's G1 and D this way,
+ * as the official --load_pretrain). A tensor of the same name but another shape, or nothing in common, is
+ * one error. Returns one line saying what was taken.
+ */
+export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
+  const path = join(fromDir, CHECKPOINT_FILE);
+  if (!existsSync(path)) throw new GantryError(`--init-from ${fromDir} has no ${CHECKPOINT_FILE}; name the --out folder of a trained run`);
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(path, `checkpoint ${path}`);
+  } catch (err) {
+    throw new GantryError(`--init-from: ${describeError(err)}`);
+  }
+  const counts: string[] = [];
+  let total = 0;
+  for (const [net, params] of Object.entries(model.networks)) {
+    let taken = 0;
+    for (const [name, v] of params.named()) {
+      const t = file.tensors[`net/${net}/${name}`];
+      if (!t) continue;
+      if (t.shape.join('x') !== v.shape.join('x')) {
+        throw new GantryError(`--init-from ${fromDir}: ${net} tensor ${name} is ${t.shape.join('x')} there but ${v.shape.join('x')} in this model; build this run with sizes that fit that run's (a pix2pixhd local run takes a global run of twice its ngf)`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+      taken++;
+    }
+    total += taken;
+    counts.push(`${net} ${taken}/${params.named().length}`);
+  }
+  if (total === 0) throw new GantryError(`--init-from ${fromDir}: its checkpoint has no tensor of this model (another family or network?); name a run of the same family`);
+  return `initialised from ${fromDir}: ${counts.join(', ')} tensors (the rest as seeded)`;
+}

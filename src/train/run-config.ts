@@ -33,6 +33,8 @@ export const runConfigSchema = z
     data: z.string().default('mnist'),
     model: z.record(z.string(), z.unknown()).default({}),
     train: trainSchema.default(trainSchema.parse({})),
+    /** The run whose checkpoint gave this run its starting weights (--init-from), where tensors match. */
+    initFrom: z.string().optional(),
   })
   .strict();
 
@@ -44,6 +46,7 @@ export interface RunConfig {
   data: string;
   model: Record<string, unknown>;
   train: TrainConfig;
+  initFrom?: string;
 }
 
 /** One line per problem, each naming the field: "model.ngf: expected number, received string". */

@@ -11,7 +11,7 @@ import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
-import { hasCheckpoint, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
@@ -242,6 +242,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let release: () => void;
   try {
     provideReferenceImages(model, resolved.data, config.seed, config.train.samples);
+    // A run that starts at step 0 (new, or killed before its first checkpoint) takes --init-from's weights.
+    if (config.initFrom && !(options.resume && hasCheckpoint(runDir))) {
+      const line = initialiseFrom(model, config.initFrom);
+      if (!options.quiet) log(line);
+    }
     ({ step, history, release } = await openRunFolder(options, run, log));
   } catch (err) {
     model.dispose();

@@ -100,3 +100,41 @@ test('pix2pixhd without instance maps or VGG weights trains without the edge cha
   const t = gantry('translate', '--run', join(dir, 'run'), '--labels', join(pairs, 'test_label', 'scene_000.png'), '--out', join(dir, 't.png'));
   assert.equal(t.code, 0, t.stderr);
 });
+
+test('coarse to fine: a local run starts from a global run (--init-from), trains G2 alone while G1 is fixed, then all of G; resume across the switch is exact', () => {
+  const dir = tempDir();
+  const globalConfig = join(dir, 'global.json');
+  writeFileSync(globalConfig, JSON.stringify(CONFIG));
+  const globalRun = join(dir, 'global');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', globalConfig, '--steps', '2', '--out', globalRun, '--quiet').code, 0);
+  // G1 of the local run is built at 2 ngf: 4 here takes the global run of ngf 8.
+  const localConfig = join(dir, 'local.json');
+  writeFileSync(localConfig, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, netG: 'local', ngf: 4, fixGlobalSteps: 2 } }));
+  const local = join(dir, 'local');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', localConfig, '--steps', '4', '--out', local, '--init-from', globalRun);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /initialised from .*global: G 14\/14, G2 0\/20, D 16\/16 tensors \(the rest as seeded\)/);
+  const start = tensors(join(globalRun, 'checkpoint.safetensors'));
+  const at2 = tensors(join(local, 'checkpoint.previous.safetensors')); // written at step 2, before the last
+  const at4 = tensors(join(local, 'checkpoint.safetensors'));
+  const g1 = Object.keys(at4).filter((k) => k.startsWith('net/G/'));
+  assert.equal(g1.length, 14);
+  for (const k of g1) assert.deepEqual(at2[k], start[k], `${k} fixed for the first 2 steps`);
+  assert.ok(g1.some((k) => at4[k].some((v, i) => v !== start[k][i])), 'G1 trains after the switch');
+  const g2 = Object.keys(at4).filter((k) => k.startsWith('net/G2/'));
+  assert.ok(g2.every((k) => at2[k] !== undefined) && g2.some((k) => at2[k].some((v, i) => v !== at4[k][i])));
+
+  // Stopped at the switch and resumed: the same weights and optimizer state as the run straight through.
+  const parts = join(dir, 'parts');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', localConfig, '--steps', '2', '--out', parts, '--init-from', globalRun, '--quiet').code, 0);
+  assert.equal(gantry('train', '--resume', '--out', parts, '--steps', '4', '--quiet').code, 0);
+  assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), at4);
+
+  // A local run of ngf 8 builds G1 at 16: the global run of ngf 8 does not fit. --init-from is for new runs.
+  const wideConfig = join(dir, 'wide.json');
+  writeFileSync(wideConfig, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, netG: 'local' } }));
+  const wrong = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', wideConfig, '--steps', '1', '--out', join(dir, 'wrong'), '--init-from', globalRun);
+  assert.match(wrong.stderr, /--init-from .*global: G tensor model\.1\.weight is 7x7x4x8 there but 7x7x4x16 in this model; build this run with sizes that fit/);
+  assert.ok(!existsSync(join(dir, 'wrong')));
+  assert.match(gantry('train', '--resume', '--out', local, '--init-from', globalRun).stderr, /--init-from starts a new run/);
+});

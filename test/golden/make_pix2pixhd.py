@@ -8,11 +8,12 @@ weights N(0, 0.02) as its weights_init, biases PyTorch's default), written out h
 the same module names, so the state dicts carry the official parameter names. Small sizes: 6 labels,
 ngf 4, two down-samplings, two residual blocks; ndf 4, n_layers 2, num_D 2. Writes
   pix2pixhd_G.pth, pix2pixhd_D.pth   the seeded weights (legacy torch.save format)
+  pix2pixhd_G_local.pth              a local enhancer (G2, ngf 4, around G1 at ngf 8), official names
   pix2pixhd_golden.json              a label map and an instance map (2 x 16 x 24), the edge map, the
                                      one-hot input, G's output, D's features of (input, image) at both
                                      scales, the LSGAN and feature-matching losses, and the 3x3/2
                                      average pooling (count_include_pad=False) of the input with its
-                                     gradient for a weighted sum
+                                     gradient for a weighted sum, and the local enhancer's output
 """
 import json, os
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -64,6 +65,22 @@ class NLayerDiscriminator(nn.Module):
 
 
 def down(x): return F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+
+
+class LocalEnhancer(nn.Module):
+    """G2 around G1 (n_local_enhancers 1): G1 at 2 ngf without its last pad / conv / tanh reads the input
+    down-sampled; model1_1 is G2's front end, model1_2 its residual blocks and head."""
+    def __init__(s, input_nc, output_nc, ngf, n_down, n_blocks, n_blocks_local=3):
+        super().__init__()
+        g = GlobalGenerator(input_nc, output_nc, ngf * 2, n_down, n_blocks).model
+        s.model = nn.Sequential(*[g[i] for i in range(len(g) - 3)])
+        s.model1_1 = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7), IN(ngf), nn.ReLU(True),
+                                   nn.Conv2d(ngf, ngf * 2, 3, 2, 1), IN(ngf * 2), nn.ReLU(True))
+        s.model1_2 = nn.Sequential(*[ResnetBlock(ngf * 2) for _ in range(n_blocks_local)],
+                                   nn.ConvTranspose2d(ngf * 2, ngf, 3, 2, 1, output_padding=1), IN(ngf), nn.ReLU(True),
+                                   nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh())
+
+    def forward(s, x): return s.model1_2(s.model1_1(x) + s.model(down(x)))
 
 
 class MultiscaleDiscriminator(nn.Module):
@@ -144,8 +161,15 @@ def main():
         'lossFeat': float(feat),
         'pooled': {'shape': shape(pooled), 'data': nhwc(pooled.detach())}, 'poolWeights': nhwc(weights), 'poolGrad': nhwc(xp.grad),
     }
+    # The local enhancer (G2 at ngf 4 around G1 at 8), its own seed: the values above stay as they were.
+    torch.manual_seed(7)
+    L = LocalEnhancer(label_nc + 1, 3, ngf, n_down, n_blocks); L.apply(weights_init)
+    torch.save(L.state_dict(), os.path.join(HERE, 'pix2pixhd_G_local.pth'), _use_new_zipfile_serialization=False)
+    with torch.no_grad():
+        fake_local = L(x)
+    golden['fakeLocal'] = {'shape': shape(fake_local), 'data': nhwc(fake_local)}
     json.dump(golden, open(os.path.join(HERE, 'pix2pixhd_golden.json'), 'w'))
-    print('wrote pix2pixhd_G.pth, pix2pixhd_D.pth and pix2pixhd_golden.json to', HERE, 'torch', torch.__version__)
+    print('wrote pix2pixhd_G.pth, pix2pixhd_G_local.pth, pix2pixhd_D.pth and pix2pixhd_golden.json to', HERE, 'torch', torch.__version__)
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { ParamSet } from '../../src/nn/params.ts';
-import { downsample, GlobalGenerator, instanceNorm, MultiscaleDiscriminator, reflectionPad } from '../../src/nn/pix2pixhd.ts';
+import { downsample, GlobalGenerator, instanceNorm, LocalEnhancer, MultiscaleDiscriminator, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import { featureMatchingLoss, lsganLoss } from '../../src/losses/pix2pixhd.ts';
 import { instanceEdges, labelMapInput, mapTensor } from '../../src/data/label-maps.ts';
@@ -72,6 +72,27 @@ test('pix2pixHD G1, multi-scale D, LSGAN and feature matching match PyTorch (off
   assert.equal(tf.memory().numTensors, before, 'tensors left behind');
   G.dispose();
   D.dispose();
+});
+
+test('the local enhancer G2 around G1 matches PyTorch, weights loaded by the official names into G1\'s and G2\'s sets', () => {
+  const G1 = new ParamSet();
+  const G2 = new ParamSet();
+  const local = new LocalEnhancer(G1, G2, { inputChannels: c.labelNc + 1, outputChannels: 3, ngf: c.ngf, nDown: c.nDown, nBlocks: c.nBlocks, nBlocksLocal: 3 }, new Rng(0));
+  const state = readTorchStateDict(join(golden, 'pix2pixhd_G_local.pth'));
+  loadTorchWeights(G1, state, 'pix2pixhd_G_local.pth');
+  loadTorchWeights(G2, state, 'pix2pixhd_G_local.pth');
+  assert.equal(G1.named().length + G2.named().length, state.size, 'every tensor of the file has a place');
+  assert.ok(G1.named().every(([name]) => name.startsWith('model.')) && G2.named().every(([name]) => name.startsWith('model1_')));
+  const labels = Int32Array.from(g.labels);
+  const instances = Int32Array.from(g.instances);
+  tf.tidy(() => {
+    const fake = local.apply(labelMapInput(mapTensor(labels, n, h, w), mapTensor(instances, n, h, w), c.labelNc));
+    assert.deepEqual(fake.shape, g.fakeLocal.shape);
+    const e = relError(fake.dataSync(), g.fakeLocal.data);
+    assert.ok(e < 1e-4, `G2 output off by ${e}`);
+  });
+  G1.dispose();
+  G2.dispose();
 });
 
 test('the 3x3 / 2 average pooling without padded pixels matches PyTorch, gradient included', () => {
