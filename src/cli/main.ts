@@ -5,7 +5,7 @@ import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
 import { COMPARE_HELP, compareCommand } from './compare.ts';
 import { STUDIO_HELP, studioCommand } from './studio.ts';
-import { TRANSLATE_HELP, translateCommand } from './translate.ts';
+import { FEATURES_HELP, featuresCommand, TRANSLATE_HELP, translateCommand } from './translate.ts';
 
 /** A command resolves to its exit status (none: 0). */
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>; help: string }> = {
@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>
   arith: { run: arithCommand, help: ARITH_HELP },
   reconstruct: { run: reconstructCommand, help: RECONSTRUCT_HELP },
   translate: { run: translateCommand, help: TRANSLATE_HELP },
+  features: { run: featuresCommand, help: FEATURES_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
   compare: { run: compareCommand, help: COMPARE_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },

@@ -2,43 +2,105 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
+import { openDataset } from '../data/index.ts';
+import { fitImage } from '../data/transform.ts';
+import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
-import { labelMapsFromFiles } from '../explore/conditions.ts';
+import { labelMapsFromFiles, type LabelMaps } from '../explore/conditions.ts';
+import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
-import { openRun } from '../train/run.ts';
+import { encodedStyles, learnRunStyles, randomStyles, readStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { openRun, type OpenedRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
-import { parseCommandArgs } from './args.ts';
+import { intArg, parseCommandArgs } from './args.ts';
 
 export const TRANSLATE_HELP = `gantry translate --run RUN_DIR --labels MAP.png|DIR [--instances INST.png|DIR] [--out image.png | DIR]
+                 [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
   instance maps need --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things).
   A folder of maps (sorted by name; instance maps in the same order) writes one PNG per map into --out DIR,
-  named as its map. Default --out: translated.png for one map.`;
+  named as its map. Default --out: translated.png for one map.
+  Runs with instance features (model.featNum > 0) draw each object in one of its class's learned styles
+  (gantry features): a random one per object (seeded by --seed, the official behaviour), or --cluster K for
+  every class, --clusters car:3,road:0 per class (id or name). --styles N draws N variants of each map side
+  by side; --all-styles CLASS draws one image per style of that class; --style-from IMG takes the styles of a
+  real photo of the map (a folder: one photo per map, same order).`;
+
+export const FEATURES_HELP = `gantry features --run RUN_DIR [--clusters 10] [--seed N]
+  pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
+  class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
+  from. A finished training run does this itself.`;
 
 /** A PNG file, or the sorted PNGs of a folder. */
-function pngFiles(path: string, flag: string): string[] {
+function imageFiles(path: string, flag: string, extensions = ['.png']): string[] {
   if (!existsSync(path)) throw new GantryError(`--${flag} ${path} does not exist`);
   if (!statSync(path).isDirectory()) return [path];
-  const files = readdirSync(path).filter((f) => extname(f).toLowerCase() === '.png').sort().map((f) => join(path, f));
-  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no .png maps in this folder`);
+  const files = readdirSync(path).filter((f) => extensions.includes(extname(f).toLowerCase())).sort().map((f) => join(path, f));
+  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no ${extensions.join('/')} files in this folder`);
   return files;
+}
+
+/** A class named by id or by the run's name for it. */
+function classId(run: OpenedRun, value: string, flag: string): number {
+  const c = run.info.conditioning;
+  if (c.kind !== 'labelMap') throw new Error('not a label-map run');
+  const byName = c.labelNames.indexOf(value);
+  if (byName >= 0) return byName;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 0 && n < c.labelCount) return n;
+  throw new GantryError(`--${flag} "${value}": expected a label id 0..${c.labelCount - 1}${c.labelNames.length ? ` or a name (${c.labelNames.join(', ')})` : ''}`);
+}
+
+interface StyleFlags {
+  seed: number;
+  cluster?: number;
+  clusters?: string;
+  styles?: number;
+  allStyles?: string;
+}
+
+/** The style choice of each output column: one, --styles N random draws, or every cluster of --all-styles CLASS. */
+function styleColumns(run: OpenedRun, styles: InstanceStyles, flags: StyleFlags): StylePick[] {
+  const fixed = new Map<number, number>();
+  for (const entry of (flags.clusters ?? '').split(',').filter(Boolean)) {
+    const colon = entry.lastIndexOf(':');
+    const k = Number(entry.slice(colon + 1));
+    if (colon < 0 || !Number.isInteger(k) || k < 0) throw new GantryError(`--clusters "${entry}": expected CLASS:K, e.g. car:3`);
+    fixed.set(classId(run, entry.slice(0, colon), 'clusters'), k);
+  }
+  const base = (random: StylePick): StylePick => (image, cls, count) => {
+    const k = fixed.get(cls) ?? flags.cluster;
+    return k === undefined ? random(image, cls, count) : k % count;
+  };
+  if (flags.allStyles !== undefined) {
+    const target = classId(run, flags.allStyles, 'all-styles');
+    const count = styles.clusters[target]?.length ?? 0;
+    if (!count) throw new GantryError(`--all-styles ${flags.allStyles}: the run learned no styles of that class (no instance of it was large enough); classes with styles: ${Object.keys(styles.clusters).join(', ')}`);
+    const others = base(randomStyles(flags.seed));
+    return Array.from({ length: count }, (_, k) => (image, cls, n) => (cls === target ? k : others(image, cls, n)));
+  }
+  return Array.from({ length: flags.styles ?? 1 }, (_, v) => base(randomStyles(flags.seed, v)));
 }
 
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
-    run: { type: 'string' },
-    labels: { type: 'string' },
-    instances: { type: 'string' },
-    out: { type: 'string' },
-    device: { type: 'string' },
-    quiet: { type: 'boolean' },
+    run: { type: 'string' }, labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
+    seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
+    'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
   if (!values.run) throw new GantryError('--run RUN_DIR is required (the --out folder of a `gantry train pix2pixhd`)');
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
-  const labelFiles = pngFiles(values.labels, 'labels');
-  const instanceFiles = values.instances ? pngFiles(values.instances, 'instances') : null;
+  const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
+  const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
+  if (values['style-from'] && styleFlags.length > 1) throw new GantryError(`--style-from takes the styles of a photo; leave out --${styleFlags.filter((f) => f !== 'style-from').join(', --')}`);
+  if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
+  const labelFiles = imageFiles(values.labels, 'labels');
+  const instanceFiles = values.instances ? imageFiles(values.instances, 'instances') : null;
+  const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', ['.png', '.jpg', '.jpeg']) : null;
+  if (photoFiles && photoFiles.length !== 1 && photoFiles.length !== labelFiles.length) throw new GantryError(`--style-from: ${photoFiles.length} photos for ${labelFiles.length} label maps; give one photo, or one per map`);
   const many = statSync(values.labels).isDirectory();
   const out = values.out ?? (many ? undefined : 'translated.png');
   if (!out) throw new GantryError('--out DIR is required for a folder of label maps (one image per map)');
@@ -49,7 +111,11 @@ export async function translateCommand(argv: string[]): Promise<void> {
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const run = openRun(values.run);
   try {
-    if (run.info.conditioning.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
+    const c = run.info.conditioning;
+    if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
+    if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
+    const styles = c.featNum > 0 && !photoFiles ? readStyles(values.run) : null;
+    const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;
     const per = height * width * channels;
     const progress = new Progress(labelFiles.length, 0, 'translate', process.stderr, values.quiet || !many);
@@ -57,18 +123,55 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const CHUNK = 16;
     for (let first = 0; first < labelFiles.length; first += CHUNK) {
       const files = labelFiles.slice(first, first + CHUNK);
-      const maps = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
-      await drawImages(run, files.map(() => new Float32Array(run.info.latentDim)), maps, (pixels, start, count) => {
-        for (let i = 0; i < count; i++) {
-          const image = { width, height, channels, data: pixels.subarray(i * per, (i + 1) * per) };
-          const path = many ? join(out, `${basename(files[start + i], extname(files[start + i]))}.png`) : out;
-          writePng(path, image);
-        }
+      const maps = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null).maps;
+      const drawn = columns.map(() => new Uint8Array(files.length * per));
+      for (const [v, pick] of columns.entries()) {
+        let conditioned: LabelMaps = maps;
+        if (photoFiles) conditioned = await photoStyles(run, maps, photoFiles.length === 1 ? files.map(() => photoFiles[0]) : photoFiles.slice(first, first + CHUNK));
+        else if (styles && pick) conditioned = styleFeatures(maps, styles, pick);
+        await drawImages(run, files.map(() => new Float32Array(run.info.latentDim)), { kind: 'labelMap', maps: conditioned }, (pixels, start) => drawn[v].set(pixels, start * per));
+      }
+      files.forEach((file, i) => {
+        const path = many ? join(out, `${basename(file, extname(file))}.png`) : out;
+        const row = new Uint8Array(columns.length * per);
+        drawn.forEach((pixels, v) => row.set(pixels.subarray(i * per, (i + 1) * per), v * per));
+        writePng(path, columns.length === 1 ? { width, height, channels, data: row } : tileImages(row, columns.length, height, width, channels, columns.length));
       });
       progress.update(first + files.length);
     }
     progress.done();
     process.stdout.write(`${out}\n`);
+  } finally {
+    run.model.dispose();
+  }
+}
+
+/** The styles of real photos of the maps (fitted to the run's size like its training images). */
+async function photoStyles(run: OpenedRun, maps: LabelMaps, photos: string[]): Promise<LabelMaps> {
+  const { height, width } = run.info;
+  const pixels = new Float32Array(maps.n * height * width * 3);
+  photos.forEach((file, i) => {
+    const img = fitImage(readImageFile(file), { height, width, channels: 3 });
+    for (let k = 0; k < img.data.length; k++) pixels[i * img.data.length + k] = img.data[k] / 127.5 - 1;
+  });
+  const images = tf.tensor4d(pixels, [maps.n, height, width, 3]);
+  try {
+    return await encodedStyles(run, maps, images);
+  } finally {
+    images.dispose();
+  }
+}
+
+export async function featuresCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs('features', argv, { run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' } });
+  if (!values.run) throw new GantryError('--run RUN_DIR is required (a pix2pixhd run with model.featNum > 0)');
+  await initEngine({ device: (values.device ?? 'cpu') as Device });
+  const run = openRun(values.run);
+  try {
+    const c = run.info.conditioning;
+    if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${values.run} has no instance feature encoder (a pix2pixhd run with model.featNum > 0 has)`);
+    const data = openDataset(run.config.data, run.info);
+    process.stdout.write(await learnRunStyles(run, data, values.run, intArg('clusters', values.clusters, 1) ?? STYLE_CLUSTERS, intArg('seed', values.seed) ?? run.config.seed) + '\n');
   } finally {
     run.model.dispose();
   }

@@ -25,13 +25,23 @@ export interface Generator {
   model: FamilyInstance;
 }
 
-/** Label maps of n images (ids back to back, [n, height, width]), with their instance maps where there are any. */
+/**
+ * Label maps of n images (ids back to back, [n, height, width]), with their instance maps where there are
+ * any and, for generators that read them, per-pixel instance features ([n, height, width, featNum]).
+ */
 export interface LabelMaps {
   n: number;
   height: number;
   width: number;
   labels: Int32Array;
   instances: Int32Array | null;
+  features?: Float32Array;
+  featNum?: number;
+}
+
+/** The maps' regions for instance features: instance ids, or label ids where there are no instance maps. */
+export function regionsOf(maps: LabelMaps): Int32Array {
+  return maps.instances ?? maps.labels;
 }
 
 /** Host-side conditions of a batch of images: none, one row each (class weights, sentence vectors), or label maps. */
@@ -51,8 +61,11 @@ export interface ConditionFlags {
 export function conditionTensor(c: ConditionRows): Condition {
   if (c.kind === 'none') return { kind: 'none' };
   if (c.kind === 'labelMap') {
-    const { n, height, width, labels, instances } = c.maps;
-    return { kind: 'labelMap', labels: mapTensor(labels, n, height, width), instances: instances ? mapTensor(instances, n, height, width) : undefined };
+    const { n, height, width, labels, instances, features, featNum } = c.maps;
+    return {
+      kind: 'labelMap', labels: mapTensor(labels, n, height, width), instances: instances ? mapTensor(instances, n, height, width) : undefined,
+      features: features && featNum ? tf.tensor4d(features, [n, height, width, featNum]) : undefined,
+    };
   }
   const t = tf.tensor2d(stackRows(c.rows), [c.rows.length, c.rows[0].length]);
   return c.kind === 'class' ? { kind: 'class', weights: t } : { kind: 'text', vectors: t };
@@ -82,7 +95,10 @@ export function cycleConditions(c: ConditionRows, n: number): ConditionRows {
 /** The maps at the given indices, in that order. */
 export function pickMaps(maps: LabelMaps, indices: ArrayLike<number>): LabelMaps {
   const area = maps.height * maps.width;
-  return { ...maps, n: indices.length, labels: gatherMaps(maps.labels, indices, area)!, instances: gatherMaps(maps.instances, indices, area) ?? null };
+  const per = area * (maps.featNum ?? 0);
+  const features = maps.features ? new Float32Array(indices.length * per) : undefined;
+  if (features) for (let i = 0; i < indices.length; i++) features.set(maps.features!.subarray(indices[i] * per, (indices[i] + 1) * per), i * per);
+  return { ...maps, n: indices.length, labels: gatherMaps(maps.labels, indices, area)!, instances: gatherMaps(maps.instances, indices, area) ?? null, features };
 }
 
 /** A label-map dataset's maps at the given indices (a pix2pixHD grid's or evaluation's conditions). */

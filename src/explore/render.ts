@@ -5,6 +5,8 @@ import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, type ImageDataset } from '../data/dataset.ts';
+import { makeBatch } from '../data/sampler.ts';
+import { encodedStyles } from './instance-styles.ts';
 
 /** Images drawn at once: memory stays bounded however many a command asks for. */
 export const DRAW_CHUNK = 64;
@@ -47,12 +49,18 @@ export async function renderGrid(run: Generator, vectors: Float32Array[], condit
 
 /**
  * A label-map run's images of the data's maps at the given indices, one row each: the label map in
- * colour, the generated image, the real image.
+ * colour, the generated image (with instance features, those of the real image), the real image.
  */
 export async function labelMapTriplets(run: Generator, data: ImageDataset, indices: ArrayLike<number>): Promise<RawImage> {
   const c = run.info.conditioning;
   if (c.kind !== 'labelMap') throw new Error('labelMapTriplets: not a label-map run');
-  const maps = dataMaps(data, indices);
+  let maps = dataMaps(data, indices);
+  if (c.featNum > 0) {
+    // Generators with instance features draw each map in the style of its own real image.
+    const real = makeBatch(data, indices);
+    maps = { kind: 'labelMap', maps: await encodedStyles(run, maps.maps, real.images) };
+    tf.dispose([real.images, real.labels ?? []]);
+  }
   const { height, width } = run.info;
   const per = imageBytes(data);
   const n = indices.length;

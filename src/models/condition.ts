@@ -10,8 +10,11 @@ export type Condition =
   | { kind: 'none' }
   | { kind: 'class'; weights: tf.Tensor2D }
   | { kind: 'text'; vectors: tf.Tensor2D }
-  /** Label ids [n, H, W] (int32), with instance ids [n, H, W] for models trained with instance maps. */
-  | { kind: 'labelMap'; labels: tf.Tensor3D; instances?: tf.Tensor3D };
+  /**
+   * Label ids [n, H, W] (int32), with instance ids [n, H, W] for models trained with instance maps, and
+   * per-pixel instance features [n, H, W, featNum] for models with a feature encoder (pix2pixHD's styles).
+   */
+  | { kind: 'labelMap'; labels: tf.Tensor3D; instances?: tf.Tensor3D; features?: tf.Tensor4D };
 
 export type ConditionKind = Condition['kind'];
 
@@ -24,8 +27,11 @@ export type Conditioning =
   | { kind: 'class'; numClasses: number; classNames: string[] }
   /** vocabulary: the words the caption encoder knows; sampleCaptions: one column each in sample grids; dim: sentence vector size. */
   | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number }
-  /** labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the data named the ids. */
-  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[] };
+  /**
+   * labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the
+   * data named the ids; featNum: instance features per pixel the generator also reads (0: none).
+   */
+  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number };
 
 /**
  * The typed description of a built model that everything outside src/models/ reads (the trainer,

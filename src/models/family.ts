@@ -34,6 +34,11 @@ export interface FamilyInstance {
   encodeText?(captions: string[]): tf.Tensor2D;
   /** Families with a style encoder: latent vectors [n, latentDim] that reproduce images' style (z from x). */
   inferLatent?(images: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Label-map families with a feature encoder (pix2pixHD's E): per-pixel features [n, H, W, featNum] of
+   * images [n, H, W, 3] in [-1, 1], each instance of `instances` [n, H, W] at its mean.
+   */
+  encodeFeatures?(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D;
   /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */

@@ -9,7 +9,7 @@ import { labelMapInput, mapTensor } from '../data/label-maps.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { loadVgg19, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { ParamSet } from '../nn/params.ts';
-import { GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
+import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
 import { describeKind, type Condition, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
@@ -58,6 +58,14 @@ export const pix2pixhdSchema = z
     /** torchvision's vgg19-dcbb9e9d.pth (absent: GANTRY_VGG_WEIGHTS; neither: the run trains without the VGG term). */
     vggWeights: z.string().optional(),
     lambdaVgg: z.number().min(0).default(10),
+    /**
+     * Instance features: the encoder E's channels per pixel added to G's input (0: no encoder, the official
+     * default; 3 with --instance_feat). E pools them per instance (per label region without instance maps).
+     */
+    featNum: z.number().int().min(0).default(0),
+    /** E's first-layer filters and its down-samplings (official nef 16, n_downsample_E 4). */
+    nef: z.number().int().positive().default(16),
+    nDownE: z.number().int().min(1).default(4),
     lr: z.number().positive().default(2e-4),
     beta1: z.number().min(0).max(1).default(0.5),
     beta2: z.number().min(0).max(1).default(0.999),
@@ -73,13 +81,15 @@ function imageSize(config: Pix2PixHDConfig): { height: number; width: number } {
 export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
   return {
     family: 'pix2pixhd', ...imageSize(config), channels: 3, latentDim: 0,
-    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames },
+    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum },
     holdout: 0,
   };
 }
 
 export class Pix2PixHD implements FamilyInstance {
   readonly G: GlobalGenerator | LocalEnhancer;
+  /** The instance feature encoder, with featNum > 0. */
+  readonly E: FeatureEncoder | null;
   readonly D: MultiscaleDiscriminator;
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
@@ -91,10 +101,11 @@ export class Pix2PixHD implements FamilyInstance {
   constructor(readonly config: Pix2PixHDConfig, seed: number) {
     this.info = describePix2PixHD(config);
     this.vgg = config.vgg && config.vggWeights ? loadVgg19(config.vggWeights) : null;
+    // G reads one-hot labels, the boundary map and the instance features; D the labels and the boundaries.
     this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
     const G = new ParamSet();
     const D = new ParamSet();
-    const shape = { inputChannels: this.inputChannels, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks };
+    const shape = { inputChannels: this.inputChannels + config.featNum, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     if (config.netG === 'local') {
       // G holds G1 (`model.*`, what a global run's G loads into), G2 the enhancer.
@@ -108,6 +119,14 @@ export class Pix2PixHD implements FamilyInstance {
       this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
     }
     this.D = new MultiscaleDiscriminator(D, { inputChannels: this.inputChannels + 3, ndf: config.ndf, nLayers: config.nLayers, numD: config.numD }, new Rng(seed, 'init', 'D'));
+    if (config.featNum > 0) {
+      const E = new ParamSet();
+      this.E = new FeatureEncoder(E, { inputChannels: 3, featNum: config.featNum, nef: config.nef, nDown: config.nDownE }, new Rng(seed, 'init', 'E'));
+      this.networks.E = E;
+      this.optimizers.E = new Adam(E.trainable(), adam);
+    } else {
+      this.E = null;
+    }
   }
 
   /**
@@ -117,11 +136,16 @@ export class Pix2PixHD implements FamilyInstance {
    */
   private generatorSide(step: number): Player[] {
     const player = (net: string): Player => ({ params: this.networks[net], optimizer: this.optimizers[net] });
-    if (this.config.netG !== 'local') return [player('G')];
+    // E trains with G throughout, as the official optimizer_G holds E's parameters too.
+    const encoder = this.E ? [player('E')] : [];
+    if (this.config.netG !== 'local') return [player('G'), ...encoder];
     const fixed = this.config.fixGlobalSteps;
-    if (step < fixed) return [player('G2')];
-    if (step === fixed && fixed > 0) this.optimizers.G2.reset();
-    return [player('G'), player('G2')];
+    if (step < fixed) return [player('G2'), ...encoder];
+    if (step === fixed && fixed > 0) {
+      this.optimizers.G2.reset();
+      this.optimizers.E?.reset();
+    }
+    return [player('G'), player('G2'), ...encoder];
   }
 
   /**
@@ -141,10 +165,25 @@ export class Pix2PixHD implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; use --data pairs:DIR or shapes');
     const [n, h, w] = batch.images.shape;
-    const input = tf.tidy(() => this.labelInput(mapTensor(batch.labelMaps!, n, h, w), batch.instanceMaps ? mapTensor(batch.instanceMaps, n, h, w) : null));
-    const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step);
-    input.dispose();
+    const labels = mapTensor(batch.labelMaps, n, h, w);
+    const instances = batch.instanceMaps ? mapTensor(batch.instanceMaps, n, h, w) : null;
+    const input = this.labelInput(labels, instances);
+    // E pools its features per instance, or per label region where the data has no instance maps.
+    const regions = instances ?? labels;
+    const features = this.E ? () => this.E!.apply(batch.images, regions) : undefined;
+    const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step, features);
+    tf.dispose([labels, instances ?? [], input]);
     return losses;
+  }
+
+  encodeFeatures(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
+    if (!this.E) throw new GantryError('this pix2pixhd run has no feature encoder (model.featNum 0)');
+    return tf.tidy(() => this.E!.apply(images, instances));
+  }
+
+  /** G's input: the label input, then the instance features where the model reads them. */
+  private generatorInput(input: tf.Tensor4D, features: tf.Tensor4D | undefined): tf.Tensor4D {
+    return features ? tf.concat([input, features], 3) as tf.Tensor4D : input;
   }
 
   /**
@@ -153,10 +192,11 @@ export class Pix2PixHD implements FamilyInstance {
    * pairs' features as targets). The official code steps G and D from one forward pass; gantry's GAN
    * step updates D first, as for its other families. `step` picks the networks G trains (generatorSide).
    */
-  stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true, step = Number.MAX_SAFE_INTEGER): Record<string, tf.Scalar> {
+  stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true, step = Number.MAX_SAFE_INTEGER, features?: () => tf.Tensor4D): Record<string, tf.Scalar> {
     return alternatingStep(this.generatorSide(step), { params: this.networks.D, optimizer: this.optimizers.D }, {
       updateG,
-      fake: () => this.G.apply(input),
+      // E's features of the real images, on G's tape: E learns through G's loss.
+      fake: () => this.G.apply(this.generatorInput(input, features?.())),
       lossD: (fake) => ({ lossD: tf.mul(tf.add(lsganLoss(this.judge(input, fake), false), lsganLoss(this.judge(input, real), true)), 0.5) as tf.Scalar }),
       lossG: (fake) => {
         const predFake = this.judge(input, fake);
@@ -174,7 +214,9 @@ export class Pix2PixHD implements FamilyInstance {
     const [n, h, w] = condition.labels.shape;
     const { height, width } = this.info;
     if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`label maps must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
-    return tf.tidy(() => this.G.apply(this.labelInput(condition.labels, condition.instances)));
+    if (this.E && !condition.features) throw new GantryError('this pix2pixhd run reads instance features; give them (translate draws them from the run\'s learned styles)');
+    if (condition.features && condition.features.shape[3] !== this.config.featNum) throw new GantryError(`instance features must have ${this.config.featNum} channels, got ${condition.features.shape[3]}`);
+    return tf.tidy(() => this.G.apply(this.generatorInput(this.labelInput(condition.labels, condition.instances), this.E ? condition.features : undefined)));
   }
 
   dispose(): void {
@@ -194,8 +236,8 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     const { height, width } = imageSize(config);
     // G1 halves the size nDown times (once more behind a local enhancer) and doubles it back.
     const halvings = config.nDown + (config.netG === 'local' ? 1 : 0);
-    const unit = 2 ** halvings;
-    if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^${halvings}: nDown ${config.nDown}${config.netG === 'local' ? ' + 1 for the local enhancer' : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
+    const unit = 2 ** Math.max(halvings, config.featNum > 0 ? config.nDownE : 0);
+    if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (G halves the size ${halvings} times${config.featNum > 0 ? `, E ${config.nDownE}` : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
     const labelNc = config.labelNc || maps.maxLabel + 1;
     if (maps.maxLabel >= labelNc) {

@@ -246,3 +246,71 @@ export class LocalEnhancer {
     return tf.tanh(this.last.apply(reflectionPad(h, 3)));
   }
 }
+
+/**
+ * Instance-wise average pooling: each image's features [n, H, W, F] replaced, per instance id of
+ * `instances` [n, H, W], by their mean over that instance's pixels (the official Encoder's last step).
+ * Differentiable in the features (a segment sum and a gather).
+ */
+export function instanceMeans(features: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, f] = features.shape;
+    const { values, indices } = tf.unique(tf.reshape(instances, [-1]));
+    const ids = values.shape[0];
+    // One segment per (image, instance id): instances of the same id in two images are pooled apart.
+    const image = tf.reshape(tf.tile(tf.reshape(tf.range(0, n, 1, 'int32'), [n, 1]), [1, h * w]), [-1]);
+    const segments = tf.add(tf.mul(image, tf.scalar(ids, 'int32')), indices) as tf.Tensor1D;
+    const flat = tf.reshape(features, [n * h * w, f]);
+    const sums = tf.unsortedSegmentSum(flat, segments, n * ids);
+    const counts = tf.unsortedSegmentSum(tf.ones([n * h * w, 1]), segments, n * ids);
+    const means = tf.div(sums, tf.maximum(counts, 1));
+    return tf.reshape(tf.gather(means, segments), [n, h, w, f]) as tf.Tensor4D;
+  });
+}
+
+export interface FeatureEncoderOptions {
+  inputChannels: number;
+  /** Features per pixel (the official feat_num, 3). */
+  featNum: number;
+  /** Filters of the first layer (the official nef, 16). */
+  nef: number;
+  /** Down-samplings, and as many up-samplings (the official n_downsample_E, 4). */
+  nDown: number;
+}
+
+/**
+ * E, the instance feature encoder: reflect-pad 3, 7x7 conv nef, IN, ReLU; nDown x (3x3 stride-2 conv,
+ * IN, ReLU; channels double); nDown x (3x3 stride-2 transposed conv with output padding 1, IN, ReLU;
+ * channels halve); reflect-pad 3, 7x7 conv to featNum, tanh; then the mean over each instance. Names
+ * `model.N.*` as the official Encoder's.
+ */
+export class FeatureEncoder {
+  private readonly first: Conv2d;
+  private readonly downs: Conv2d[] = [];
+  private readonly ups: ConvTranspose2d[] = [];
+  private readonly last: Conv2d;
+
+  constructor(params: ParamSet, o: FeatureEncoderOptions, rng: Rng) {
+    let index = 1;
+    // H x W x nef
+    this.first = conv(params, `model.${index}`, o.inputChannels, o.nef, 7, 1, 0, rng);
+    index += 3;
+    // H / 2^nDown x W / 2^nDown x nef 2^nDown
+    for (let i = 0; i < o.nDown; i++, index += 3) this.downs.push(conv(params, `model.${index}`, o.nef * 2 ** i, o.nef * 2 ** (i + 1), 3, 2, 1, rng));
+    // back to H x W x nef
+    for (let i = 0; i < o.nDown; i++, index += 3) {
+      const c = o.nef * 2 ** (o.nDown - i);
+      this.ups.push(new ConvTranspose2d(params, `model.${index}`, { inChannels: c, outChannels: c / 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, bias: true, init: WEIGHT_INIT }, rng));
+    }
+    // H x W x featNum, tanh
+    this.last = conv(params, `model.${index + 1}`, o.nef, o.featNum, 7, 1, 0, rng);
+  }
+
+  /** Per-pixel features of images [n, H, W, 3], each instance of `instances` [n, H, W] at its mean. */
+  apply(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
+    let h = tf.relu(instanceNorm(this.first.apply(reflectionPad(images, 3))));
+    for (const d of this.downs) h = tf.relu(instanceNorm(d.apply(h)));
+    for (const u of this.ups) h = tf.relu(instanceNorm(u.apply(h)));
+    return instanceMeans(tf.tanh(this.last.apply(reflectionPad(h, 3))), instances);
+  }
+}

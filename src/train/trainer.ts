@@ -11,6 +11,7 @@ import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
+import { learnRunStyles, STYLE_CLUSTERS } from '../explore/instance-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
@@ -330,6 +331,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       plot();
     }
     progress.done();
+    const c = run.info.conditioning;
+    if (step === steps && c.kind === 'labelMap' && c.featNum > 0) {
+      // A finished run with instance features learns its styles for translate (gantry features redoes it).
+      const line = await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed);
+      if (!options.quiet) log(line);
+    }
     const interrupted = step < steps ? stopRequested : null;
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved. Continue with --resume`);
     return { runDir, step, losses: lastLosses, interrupted };

@@ -138,3 +138,46 @@ test('coarse to fine: a local run starts from a global run (--init-from), trains
   assert.ok(!existsSync(join(dir, 'wrong')));
   assert.match(gantry('train', '--resume', '--out', local, '--init-from', globalRun).stderr, /--init-from starts a new run/);
 });
+
+test('instance features: E trains with G, a finished run learns its styles, translate chooses them per class, per object or from a photo', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, featNum: 3, nef: 4, nDownE: 2 } }));
+  const runDir = join(dir, 'run');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '3', '--out', runDir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /styles: \d+ instances of 3 classes clustered into \d+ styles/);
+  const styles = JSON.parse(readFileSync(join(runDir, 'styles.json'), 'utf8'));
+  assert.equal(styles.featNum, 3);
+  assert.deepEqual(Object.keys(styles.clusters).sort(), ['0', '1', '2']);
+  assert.ok(Object.values(styles.clusters as Record<string, number[][]>).every((c) => c.length >= 1 && c.length <= 10 && c.every((v) => v.length === 3)));
+  const ckpt = Object.keys(tensors(join(runDir, 'checkpoint.safetensors')));
+  assert.ok(ckpt.some((k) => k.startsWith('net/E/model.')) && ckpt.some((k) => k.startsWith('opt/E/m/')), 'E and its Adam are checkpointed');
+
+  const map = ['--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png')];
+  const draw = (name: string, ...args: string[]) => {
+    const t = gantry('translate', '--run', runDir, ...map, '--out', join(dir, name), ...args);
+    assert.equal(t.code, 0, t.stderr);
+    return readImageFile(join(dir, name));
+  };
+  const row = draw('row.png', '--styles', '3');
+  assert.deepEqual([row.width, row.height], [3 * 66 + 2, 36], 'three variants side by side');
+  assert.deepEqual(draw('again.png', '--styles', '3').data, row.data, 'seeded');
+  const all = draw('all.png', '--all-styles', '2');
+  assert.equal(all.width, styles.clusters['2'].length * 66 + 2, 'one image per style of class 2');
+  draw('fixed.png', '--clusters', '2:0,0:0', '--cluster', '0');
+  const photo = draw('photo.png', '--style-from', join(pairs, 'test_img', 'scene_001.png'));
+  assert.deepEqual([photo.width, photo.height], [64, 32]);
+  assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--all-styles', '9').stderr, /--all-styles "9": expected a label id 0\.\.2/);
+
+  const f = gantry('features', '--run', runDir, '--clusters', '2');
+  assert.equal(f.code, 0, f.stderr);
+  const fewer = JSON.parse(readFileSync(join(runDir, 'styles.json'), 'utf8'));
+  assert.ok(Object.values(fewer.clusters as Record<string, number[][]>).every((c) => c.length <= 2));
+
+  // A run without an encoder has no styles to choose.
+  writeFileSync(config, JSON.stringify(CONFIG));
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', join(dir, 'plain'), '--quiet').code, 0);
+  assert.match(gantry('translate', '--run', join(dir, 'plain'), ...map, '--out', join(dir, 'x.png'), '--styles', '2').stderr, /--styles: this run has no instance features \(model\.featNum 0\)/);
+  assert.match(gantry('features', '--run', join(dir, 'plain')).stderr, /has no instance feature encoder/);
+});

@@ -9,11 +9,14 @@ the same module names, so the state dicts carry the official parameter names. Sm
 ngf 4, two down-samplings, two residual blocks; ndf 4, n_layers 2, num_D 2. Writes
   pix2pixhd_G.pth, pix2pixhd_D.pth   the seeded weights (legacy torch.save format)
   pix2pixhd_G_local.pth              a local enhancer (G2, ngf 4, around G1 at ngf 8), official names
+  pix2pixhd_E.pth                    the instance feature encoder (nef 4, 2 down-samplings, 3 features)
   pix2pixhd_golden.json              a label map and an instance map (2 x 16 x 24), the edge map, the
                                      one-hot input, G's output, D's features of (input, image) at both
                                      scales, the LSGAN and feature-matching losses, and the 3x3/2
                                      average pooling (count_include_pad=False) of the input with its
-                                     gradient for a weighted sum, and the local enhancer's output
+                                     gradient for a weighted sum, the local enhancer's output, and
+                                     the encoder's instance-pooled features of the real images with the
+                                     gradient of a weighted sum of them
 """
 import json, os
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -101,6 +104,33 @@ class MultiscaleDiscriminator(nn.Module):
         return result
 
 
+class Encoder(nn.Module):
+    """The instance feature encoder E (networks.py Encoder, instance norm) with its instance-wise average pooling."""
+    def __init__(s, input_nc, output_nc, ngf, n_down):
+        super().__init__()
+        s.output_nc = output_nc
+        m = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7), IN(ngf), nn.ReLU(True)]
+        for i in range(n_down):
+            mult = 2 ** i
+            m += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, 2, 1), IN(ngf * mult * 2), nn.ReLU(True)]
+        for i in range(n_down):
+            mult = 2 ** (n_down - i)
+            m += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1), IN(ngf * mult // 2), nn.ReLU(True)]
+        m += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
+        s.model = nn.Sequential(*m)
+
+    def forward(s, x, inst):
+        out = s.model(x)
+        mean = out.clone()
+        for i in torch.unique(inst):
+            for b in range(x.size(0)):
+                idx = (inst[b:b + 1] == i).nonzero()
+                for j in range(s.output_nc):
+                    vals = out[idx[:, 0] + b, idx[:, 1] + j, idx[:, 2], idx[:, 3]]
+                    mean[idx[:, 0] + b, idx[:, 1] + j, idx[:, 2], idx[:, 3]] = torch.mean(vals).expand_as(vals)
+        return mean
+
+
 def weights_init(m):
     if m.__class__.__name__.find('Conv') != -1: m.weight.data.normal_(0.0, 0.02)
 
@@ -168,6 +198,18 @@ def main():
     with torch.no_grad():
         fake_local = L(x)
     golden['fakeLocal'] = {'shape': shape(fake_local), 'data': nhwc(fake_local)}
+    # The feature encoder (nef 4, two down-samplings, 3 features) on the real images, pooled per instance,
+    # and the gradient of a weighted sum of its output with respect to the images.
+    torch.manual_seed(11)
+    E = Encoder(3, 3, 4, 2); E.apply(weights_init)
+    torch.save(E.state_dict(), os.path.join(HERE, 'pix2pixhd_E.pth'), _use_new_zipfile_serialization=False)
+    rp = real.clone().requires_grad_(True)
+    feat = E(rp, inst)
+    fw = torch.rand(feat.shape, generator=g)
+    (feat * fw).sum().backward()
+    golden['encoded'] = {'shape': shape(feat), 'data': nhwc(feat.detach())}
+    golden['encodedWeights'] = nhwc(fw)
+    golden['encodedGrad'] = nhwc(rp.grad)
     json.dump(golden, open(os.path.join(HERE, 'pix2pixhd_golden.json'), 'w'))
     print('wrote pix2pixhd_G.pth, pix2pixhd_G_local.pth, pix2pixhd_D.pth and pix2pixhd_golden.json to', HERE, 'torch', torch.__version__)
 

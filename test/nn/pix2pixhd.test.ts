@@ -7,7 +7,7 @@ import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { ParamSet } from '../../src/nn/params.ts';
-import { downsample, GlobalGenerator, instanceNorm, LocalEnhancer, MultiscaleDiscriminator, reflectionPad } from '../../src/nn/pix2pixhd.ts';
+import { downsample, FeatureEncoder, GlobalGenerator, instanceNorm, LocalEnhancer, MultiscaleDiscriminator, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import { featureMatchingLoss, lsganLoss } from '../../src/losses/pix2pixhd.ts';
 import { instanceEdges, labelMapInput, mapTensor } from '../../src/data/label-maps.ts';
@@ -93,6 +93,27 @@ test('the local enhancer G2 around G1 matches PyTorch, weights loaded by the off
   });
   G1.dispose();
   G2.dispose();
+});
+
+test('the instance feature encoder E and its instance-wise average pooling match PyTorch, gradient included', () => {
+  const E = new ParamSet();
+  const encoder = new FeatureEncoder(E, { inputChannels: 3, featNum: 3, nef: 4, nDown: 2 }, new Rng(0));
+  loadTorchWeights(E, readTorchStateDict(join(golden, 'pix2pixhd_E.pth')), 'pix2pixhd_E.pth');
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const real = tf.tensor4d(g.real, [n, h, w, 3]);
+    const instances = mapTensor(Int32Array.from(g.instances), n, h, w);
+    const feat = encoder.apply(real, instances);
+    assert.deepEqual(feat.shape, g.encoded.shape);
+    const e = relError(feat.dataSync(), g.encoded.data);
+    assert.ok(e < 1e-4, `E output off by ${e}`);
+    const weights = tf.tensor4d(g.encodedWeights, feat.shape);
+    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(encoder.apply(x as tf.Tensor4D, instances), weights)))(real);
+    const eg = relError(grad.dataSync(), g.encodedGrad);
+    assert.ok(eg < 1e-3, `E gradient off by ${eg}`);
+  });
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  E.dispose();
 });
 
 test('the 3x3 / 2 average pooling without padded pixels matches PyTorch, gradient included', () => {

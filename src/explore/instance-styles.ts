@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kmeans } from 'ml-kmeans';
+import { Rng } from '../engine/rng.ts';
+import { GantryError, describeError } from '../errors.ts';
+import type { ImageDataset } from '../data/dataset.ts';
+import { makeBatch } from '../data/sampler.ts';
+import { mapTensor } from '../data/label-maps.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { regionsOf, type Generator, type LabelMaps } from './conditions.ts';
+
+/**
+ * pix2pixHD's learned styles (encode_features.py): the feature encoder's mean feature of every instance of
+ * the training data, grouped by class and clustered (k-means, 10 per class), so a person can choose, per
+ * object, among the looks its class had. Translate draws each instance's features from its class's
+ * clusters; the styles live in the run folder (styles.json).
+ */
+export const STYLES_FILE = 'styles.json';
+/** Clusters a class (the official n_clusters). */
+export const STYLE_CLUSTERS = 10;
+
+export interface InstanceStyles {
+  featNum: number;
+  /** Per class id, its cluster centres ([k][featNum]). Classes with no large enough instance have none. */
+  clusters: Record<string, number[][]>;
+  /** Instances each class's clusters were learned from. */
+  instances: Record<string, number>;
+}
+
+/** An instance id's class, as Cityscapes writes ids (label * 1000 + k for things, the label for stuff). */
+export function instanceClass(id: number): number {
+  return id < 1000 ? id : Math.floor(id / 1000);
+}
+
+/** Images a batch when the encoder runs over the data. */
+const ENCODE_BATCH = 8;
+
+/**
+ * Every large instance's feature in the data, by class: an instance is kept where it covers more than
+ * 1/64 of the image (the official filter, `num / (h * w / 32) > 0.5`).
+ */
+export async function collectInstanceFeatures(run: Generator, data: ImageDataset, onProgress?: (done: number) => void): Promise<Map<number, number[][]>> {
+  const encode = run.model.encodeFeatures?.bind(run.model);
+  if (!encode || !data.labelMaps) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
+  const { height, width } = data;
+  const area = height * width;
+  const byClass = new Map<number, number[][]>();
+  for (let first = 0; first < data.n; first += ENCODE_BATCH) {
+    const indices = Array.from({ length: Math.min(ENCODE_BATCH, data.n - first) }, (_, i) => first + i);
+    const batch = makeBatch(data, indices);
+    const regions = batch.instanceMaps ?? batch.labelMaps!;
+    const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
+    const values = await features.data();
+    tf.dispose([features, batch.images, batch.labels ?? []]);
+    const f = values.length / (indices.length * area);
+    for (let b = 0; b < indices.length; b++) {
+      const counts = new Map<number, { count: number; at: number }>();
+      for (let p = 0; p < area; p++) {
+        const id = regions[b * area + p];
+        const entry = counts.get(id);
+        if (entry) entry.count++;
+        else counts.set(id, { count: 1, at: b * area + p });
+      }
+      for (const [id, { count, at }] of counts) {
+        if (count <= area / 64) continue;
+        const cls = data.instanceMaps ? instanceClass(id) : id;
+        const list = byClass.get(cls) ?? [];
+        list.push(Array.from(values.subarray(at * f, (at + 1) * f)));
+        byClass.set(cls, list);
+      }
+    }
+    onProgress?.(first + indices.length);
+  }
+  return byClass;
+}
+
+/** k-means (k-means++ start, seeded) of each class's instance features: min(k, instances) centres a class. */
+export function clusterStyles(byClass: Map<number, number[][]>, featNum: number, k: number, seed: number): InstanceStyles {
+  const clusters: Record<string, number[][]> = {};
+  const instances: Record<string, number> = {};
+  for (const [cls, points] of [...byClass].sort((a, b) => a[0] - b[0])) {
+    const n = Math.min(k, points.length);
+    clusters[cls] = n === points.length ? points.map((p) => p.slice()) : kmeans(points, n, { initialization: 'kmeans++', seed: seed + cls }).centroids;
+    instances[cls] = points.length;
+  }
+  return { featNum, clusters, instances };
+}
+
+export function writeStyles(runDir: string, styles: InstanceStyles): void {
+  writeFileAtomic(join(runDir, STYLES_FILE), JSON.stringify(styles) + '\n');
+}
+
+export function readStyles(runDir: string): InstanceStyles {
+  const path = join(runDir, STYLES_FILE);
+  if (!existsSync(path)) throw new GantryError(`${runDir} has no learned styles (${STYLES_FILE}); make them with \`gantry features --run ${runDir}\``);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as InstanceStyles;
+  } catch (err) {
+    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); make it again with \`gantry features --run ${runDir}\``);
+  }
+}
+
+/** Which cluster an instance of a class gets in image i (null: no features, as the official zeros). */
+export type StylePick = (image: number, cls: number, clusters: number) => number;
+
+/** A seeded random cluster per instance: the official test-time behaviour; variant v of image i has its own draw. */
+export function randomStyles(seed: number, variant = 0): StylePick {
+  const streams = new Map<number, Rng>();
+  return (image, _cls, clusters) => {
+    let rng = streams.get(image);
+    if (!rng) streams.set(image, (rng = new Rng(seed, 'styles', image, variant)));
+    return rng.int(clusters);
+  };
+}
+
+/**
+ * Per-pixel features of label maps from learned styles: every instance (label region without instance
+ * maps) at the centre `pick` chooses among its class's clusters; instances of classes without clusters
+ * stay 0. Instances are visited in order of first appearance, so a seeded pick is reproducible.
+ */
+export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: StylePick): LabelMaps {
+  const { n, height, width } = maps;
+  const area = height * width;
+  const f = styles.featNum;
+  const regions = regionsOf(maps);
+  const features = new Float32Array(n * area * f);
+  for (let b = 0; b < n; b++) {
+    const centre = new Map<number, number[] | null>();
+    for (let p = 0; p < area; p++) {
+      const id = regions[b * area + p];
+      let value = centre.get(id);
+      if (value === undefined) {
+        const cls = maps.instances ? instanceClass(id) : id;
+        const clusters = styles.clusters[cls];
+        value = clusters?.length ? clusters[pick(b, cls, clusters.length)] : null;
+        centre.set(id, value);
+      }
+      if (value) features.set(value, (b * area + p) * f);
+    }
+  }
+  return { ...maps, features, featNum: f };
+}
+
+/** Features of label maps taken from real images (`--style-from`): the encoder's instance means of each image. */
+export async function encodedStyles(run: Generator, maps: LabelMaps, images: tf.Tensor4D): Promise<LabelMaps> {
+  const encode = run.model.encodeFeatures?.bind(run.model);
+  if (!encode) throw new GantryError(`this ${run.info.family} run has no feature encoder`);
+  const features = tf.tidy(() => encode(images, mapTensor(regionsOf(maps), maps.n, maps.height, maps.width)));
+  const values = (await features.data()) as Float32Array;
+  const featNum = features.shape[3];
+  features.dispose();
+  return { ...maps, features: values, featNum };
+}
+
+/** Learns a run's styles from its training data and writes them into the run folder; returns a line saying what it found. */
+export async function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<string> {
+  const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
+  const byClass = await collectInstanceFeatures(run, data);
+  const styles = clusterStyles(byClass, featNum, k, seed);
+  writeStyles(runDir, styles);
+  const classes = Object.keys(styles.clusters);
+  const instances = Object.values(styles.instances).reduce((a, b) => a + b, 0);
+  return `styles: ${instances} instances of ${classes.length} classes clustered into ${Object.values(styles.clusters).reduce((a, c) => a + c.length, 0)} styles (${join(runDir, STYLES_FILE)})`;
+}

@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clusterStyles, instanceClass, randomStyles, styleFeatures, type InstanceStyles } from '../../src/explore/instance-styles.ts';
+import type { LabelMaps } from '../../src/explore/conditions.ts';
+import { Rng } from '../../src/engine/rng.ts';
+
+test('instance ids map to classes as Cityscapes writes them', () => {
+  assert.deepEqual([0, 7, 999, 1000, 26000, 26013].map(instanceClass), [0, 7, 999, 1, 26, 26]);
+});
+
+test('k-means finds each class\'s groups of instance features (seeded, at most k centres)', () => {
+  const rng = new Rng(4);
+  const around = (c: number[], n: number) => Array.from({ length: n }, () => c.map((v) => v + 0.05 * rng.normal()));
+  const byClass = new Map<number, number[][]>([
+    [26, [...around([1, 0, 0], 20), ...around([-1, 0, 0], 20), ...around([0, 1, 1], 20)]],
+    [7, around([0, 0, -1], 2)],
+  ]);
+  const styles = clusterStyles(byClass, 3, 3, 0);
+  assert.deepEqual(Object.keys(styles.clusters).sort(), ['26', '7']);
+  assert.equal(styles.clusters['7'].length, 2, 'fewer instances than k: every instance is a style');
+  const centres = styles.clusters['26'].map((c) => c.map((v) => Math.round(v) + 0)).sort();
+  assert.deepEqual(centres, [[-1, 0, 0], [0, 1, 1], [1, 0, 0]]);
+  assert.deepEqual(clusterStyles(byClass, 3, 3, 0), styles, 'the same seed, the same styles');
+  assert.deepEqual(styles.instances, { 7: 2, 26: 60 });
+});
+
+test('styles become per-pixel features: each instance at its chosen centre, classes without styles at 0, seeded random picks', () => {
+  // One 2x3 map: road (7) on the left, two cars (26000, 26001) on the right, sky (23, no styles).
+  const maps: LabelMaps = { n: 1, height: 2, width: 3, labels: Int32Array.from([7, 26, 26, 23, 26, 26]), instances: Int32Array.from([7, 26000, 26001, 23, 26000, 26001]) };
+  const styles: InstanceStyles = { featNum: 2, clusters: { 7: [[0.5, 0.5]], 26: [[1, 2], [3, 4], [5, 6]] }, instances: { 7: 1, 26: 3 } };
+  const picked = styleFeatures(maps, styles, (_image, cls) => (cls === 26 ? 2 : 0));
+  assert.deepEqual(Array.from(picked.features!), [0.5, 0.5, 5, 6, 5, 6, 0, 0, 5, 6, 5, 6]);
+  assert.equal(picked.featNum, 2);
+  const a = styleFeatures(maps, styles, randomStyles(3)).features!;
+  assert.deepEqual(styleFeatures(maps, styles, randomStyles(3)).features, a, 'seeded');
+  // Each car draws on its own: its two pixels agree.
+  assert.deepEqual([a[2], a[3]], [a[8], a[9]]);
+  assert.deepEqual([a[4], a[5]], [a[10], a[11]]);
+  const variants = new Set(Array.from({ length: 8 }, (_, v) => styleFeatures(maps, styles, randomStyles(3, v)).features!.join()));
+  assert.ok(variants.size > 1, 'variants draw differently');
+});
