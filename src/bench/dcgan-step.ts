@@ -80,7 +80,7 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
   return result;
 }
 
-async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps: number): Promise<number[]> {
+export async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await run(i);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -91,7 +91,7 @@ async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps
   return times;
 }
 
-function summarize(workload: string, batch: number, times: number[], paramsG: number, paramsD: number): BenchResult {
+export function summarize(workload: string, batch: number, times: number[], paramsG: number, paramsD: number): BenchResult {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -3,9 +3,13 @@ import { engineInfo, initEngine, type Device } from '../engine/index.ts';
 import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from '../bench/dcgan-step.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { benchSgemm } from '../bench/sgemm.ts';
+import { benchPix2PixHDStep } from '../bench/pix2pixhd-step.ts';
 
-export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]
+export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]
   Times DESIGN.md's DCGAN training-step workload (or the native 1024^3 SGEMM) and prints one JSON line.
+  --workload pix2pixhd times ../shared/peers/pix2pixhd_torch.py's step (64x128, labelNc 8, ngf 16, batch 1,
+  VGG19 with random weights): [--height 64] [--width 128] [--local] [--no-vgg]; compare with
+  \`python3 pix2pixhd_torch.py --threads N\` at the same sizes.
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
@@ -13,20 +17,29 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('bench', argv, {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
+    height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
   });
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (values.workload === 'sgemm1024') {
     process.stdout.write(JSON.stringify(benchSgemm(1024, intArg('steps', values.steps, 1))) + '\n');
     return;
   }
+  const native = engineInfo()?.native;
+  const print = (result: object) => process.stdout.write(JSON.stringify({ ...result, native: native?.loaded ?? false, threads: native?.threads ?? 1 }) + '\n');
+  if (values.workload === 'pix2pixhd') {
+    print(await benchPix2PixHDStep({
+      height: intArg('height', values.height, 8), width: intArg('width', values.width, 8), local: values.local, vgg: !values['no-vgg'],
+      batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup),
+    }));
+    return;
+  }
   const workload = (values.workload ?? 'dcgan32') as WorkloadName;
-  if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}, sgemm1024`);
+  if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}, pix2pixhd, sgemm1024`);
   const result = await (values.generate ? benchDcganGenerate : benchDcganStep)({
     workload,
     steps: intArg('steps', values.steps, 1),
     warmup: intArg('warmup', values.warmup),
     batch: intArg('batch', values.batch, 1),
   });
-  const native = engineInfo()?.native;
-  process.stdout.write(JSON.stringify({ ...result, native: native?.loaded ?? false, threads: native?.threads ?? 1 }) + '\n');
+  print(result);
 }

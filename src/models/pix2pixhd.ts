@@ -98,9 +98,10 @@ export class Pix2PixHD implements FamilyInstance {
   /** The fixed VGG19 of the perceptual loss (not a network of the run: checkpoints do not store it). */
   private readonly vgg: Vgg19Features | null;
 
-  constructor(readonly config: Pix2PixHDConfig, seed: number) {
+  /** options.vgg: a VGG19 to use instead of loading config.vggWeights (the benchmark's, with random weights); the model owns it. */
+  constructor(readonly config: Pix2PixHDConfig, seed: number, options: { vgg?: Vgg19Features } = {}) {
     this.info = describePix2PixHD(config);
-    this.vgg = config.vgg && config.vggWeights ? loadVgg19(config.vggWeights) : null;
+    this.vgg = options.vgg ?? (config.vgg && config.vggWeights ? loadVgg19(config.vggWeights) : null);
     // G reads one-hot labels, the boundary map and the instance features; D the labels and the boundaries.
     this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
     const G = new ParamSet();

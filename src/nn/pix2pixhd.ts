@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { Conv2d, ConvTranspose2d } from './layers.ts';
 import type { ParamSet } from './params.ts';
+import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/cpu/image-ops.ts';
 
 /**
  * The networks of pix2pixHD (Wang et al. 2018) as NVIDIA's models/networks.py builds them, NHWC, with
@@ -13,8 +14,21 @@ import type { ParamSet } from './params.ts';
 
 const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
 
+/** Whether gantry's cpu kernel `name` serves this backend (else the tfjs-op form runs). */
+function ownKernel(name: string): boolean {
+  return tf.getBackend() === 'cpu' && tf.getKernel(name, 'cpu') !== undefined;
+}
+
 /** InstanceNorm2d(affine=False): each image's channels normalised over H x W (biased variance, eps 1e-5). */
 export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
+  if (!ownKernel(INSTANCE_NORM)) return instanceNormOps(x, eps);
+  const [y, invStd] = tf.engine().runKernel(INSTANCE_NORM, { x }, { eps }) as tf.Tensor4D[];
+  invStd.dispose();
+  return y;
+}
+
+/** instanceNorm from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+export function instanceNormOps(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [1, 2], true);
     return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))) as tf.Tensor4D;
@@ -27,9 +41,16 @@ export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
  * the centre and drops what flowed through the mirrored border.
  */
 export function reflectionPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (p >= h || p >= w) throw new Error(`reflection padding ${p} needs maps larger than ${p} (got ${h}x${w})`);
+  if (ownKernel(REFLECTION_PAD)) return tf.engine().runKernel(REFLECTION_PAD, { x }, { pad: p }) as tf.Tensor4D;
+  return reflectionPadOps(x, p);
+}
+
+/** reflectionPad from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+export function reflectionPadOps(x: tf.Tensor4D, p: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w] = x.shape;
-    if (p >= h || p >= w) throw new Error(`reflection padding ${p} needs maps larger than ${p} (got ${h}x${w})`);
     const rows = tf.concat([
       tf.reverse(tf.slice(x, [0, 1, 0, 0], [-1, p, -1, -1]), 1), x, tf.reverse(tf.slice(x, [0, h - 1 - p, 0, 0], [-1, p, -1, -1]), 1),
     ], 1);
@@ -45,6 +66,12 @@ export function reflectionPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
  * with ones) divided by the number of pixels inside the image, so its gradient is exact at the borders.
  */
 export function downsample(x: tf.Tensor4D): tf.Tensor4D {
+  if (ownKernel(AVG_POOL_3X3S2)) return tf.engine().runKernel(AVG_POOL_3X3S2, { x }) as tf.Tensor4D;
+  return downsampleOps(x);
+}
+
+/** downsample from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+export function downsampleOps(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w, c] = x.shape;
     const sums = tf.depthwiseConv2d(x, tf.ones([3, 3, c, 1]) as tf.Tensor4D, 2, 1);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { concatKernels } from './concat.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
+import { registerImageOpKernels } from './image-ops.ts';
 import { segmentSumKernels } from './segment-sum.ts';
 import { maxPoolGradKernels } from './pool-grad.ts';
 import { broadcastKernels } from './broadcast.ts';
@@ -51,10 +52,11 @@ export function registerCpuKernels(): NativeStatus {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
   }
-  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: Object.keys(kernels) });
+  const imageOps = registerImageOpKernels();
+  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: [...Object.keys(kernels), ...imageOps] });
   const fused = registerFusedKernels(addon);
   const info = addon.info();
-  return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...fused] });
+  return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...imageOps, ...fused] });
 }
 
 function swapKernels(table: Map<string, KernelFunc>): void {

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../engine/rng.ts';
+import { Pix2PixHD, pix2pixhdSchema } from '../models/pix2pixhd.ts';
+import { Vgg19Features } from '../nn/vgg19.ts';
+import { summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
+
+/**
+ * The pix2pixHD training-step workload of ../shared/peers/pix2pixhd_torch.py, built the same way: random
+ * label maps (labelNc ids) with a random 5% edge map, random "real" images, G1 (or G2 around G1 with
+ * local), the multi-scale D, LSGAN + feature matching + the VGG19 loss with random weights (timing only).
+ * Defaults are the peer's: 64x128, labelNc 8, ngf 16, ndf 16, nDown 3, nBlocks 3, numD 2, batch 1.
+ */
+export interface Pix2PixHDBenchOptions {
+  height?: number;
+  width?: number;
+  labelNc?: number;
+  ngf?: number;
+  ndf?: number;
+  nDown?: number;
+  nBlocks?: number;
+  numD?: number;
+  local?: boolean;
+  vgg?: boolean;
+  batch?: number;
+  steps?: number;
+  warmup?: number;
+}
+
+export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { vgg: boolean }> {
+  const [height, width, labelNc, batch] = [o.height ?? 64, o.width ?? 128, o.labelNc ?? 8, o.batch ?? 1];
+  const config = pix2pixhdSchema.parse({
+    height, width, labelNc, instances: true, netG: o.local ? 'local' : 'global', ngf: o.ngf ?? 16, ndf: o.ndf ?? 16,
+    nDown: o.nDown ?? 3, nBlocks: o.nBlocks ?? 3, numD: o.numD ?? 2, vgg: false,
+  });
+  const vgg = o.vgg !== false ? new Vgg19Features() : undefined;
+  const model = new Pix2PixHD(config, 0, { vgg });
+  const rng = new Rng(0, 'bench-pix2pixhd');
+  const area = batch * height * width;
+  const labels = Int32Array.from({ length: area }, () => rng.int(labelNc));
+  const oneHot = new Float32Array(area * (labelNc + 1));
+  labels.forEach((l, p) => {
+    oneHot[p * (labelNc + 1) + l] = 1;
+    oneHot[p * (labelNc + 1) + labelNc] = rng.uniform() < 0.05 ? 1 : 0;
+  });
+  const input = tf.tensor4d(oneHot, [batch, height, width, labelNc + 1]);
+  const real = tf.tensor4d(Float32Array.from({ length: area * 3 }, () => rng.uniform() * 2 - 1), [batch, height, width, 3]);
+  const step = async () => {
+    const losses = model.stepOn(input, real);
+    await Promise.all(Object.values(losses).map((l) => l.data()));
+    tf.dispose(Object.values(losses));
+  };
+  const times = await timeRuns(step, o.warmup ?? 2, o.steps ?? 10);
+  const name = `pix2pixhd${o.local ? '-local' : ''} ${height}x${width} labelNc ${labelNc} ngf ${config.ngf} ndf ${config.ndf} nDown ${config.nDown} nBlocks ${config.nBlocks} numD ${config.numD}${vgg ? '' : ' no-vgg'}`;
+  const paramsG = Object.entries(model.networks).filter(([k]) => k !== 'D').reduce((n, [, p]) => n + p.countTrainable(), 0);
+  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), vgg: Boolean(vgg) };
+  tf.dispose([input, real]);
+  model.dispose();
+  return result;
+}

@@ -1,0 +1,192 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { floatValues, makeFloatTensor } from './backend-data.ts';
+
+/**
+ * pix2pixHD's per-image ops as single cpu kernels, NHWC, each with its gradient as a kernel: reflection
+ * padding, the 3x3 stride-2 average pooling that does not count padded pixels, and instance norm
+ * (affine-free). Written with tfjs's ops (src/nn/pix2pixhd.ts keeps those forms for other backends and as
+ * the reference) they were most of a CPU training step: reflection padding alone, built from slices,
+ * reversals and concatenations, took half of it.
+ */
+export const REFLECTION_PAD = 'GantryReflectionPad';
+const REFLECTION_PAD_GRAD = 'GantryReflectionPadGrad';
+export const AVG_POOL_3X3S2 = 'GantryAvgPool3x3s2';
+const AVG_POOL_3X3S2_GRAD = 'GantryAvgPool3x3s2Grad';
+export const INSTANCE_NORM = 'GantryInstanceNorm';
+const INSTANCE_NORM_GRAD = 'GantryInstanceNormGrad';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function input(args: KernelArgs, name: string): { t: tf.TensorInfo; v: Float32Array; b: MathBackendCPU } {
+  const b = args.backend as MathBackendCPU;
+  const t = args.inputs[name] as tf.TensorInfo;
+  const v = floatValues(b, t);
+  if (!v || t.shape.length !== 4) throw new Error(`${name} must be a float32 [n, h, w, c] tensor`);
+  return { t, v, b };
+}
+
+/** Index of padded coordinate i (0 .. size + 2p - 1) in the unpadded axis: mirrored without repeating the edge. */
+function reflect(i: number, p: number, size: number): number {
+  const j = i - p;
+  return j < 0 ? -j : j >= size ? 2 * (size - 1) - j : j;
+}
+
+/** y[n, i, j] = x[n, reflect(i), reflect(j)] (forward), or its adjoint: dx accumulates dy (gradient). */
+function reflectionPadLoop(src: Float32Array, dst: Float32Array, n: number, h: number, w: number, c: number, p: number, adjoint: boolean): void {
+  const [H, W] = [h + 2 * p, w + 2 * p];
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < H; i++) {
+      const row = reflect(i, p, h);
+      for (let j = 0; j < W; j++) {
+        const col = reflect(j, p, w);
+        const padded = ((b * H + i) * W + j) * c;
+        const plain = ((b * h + row) * w + col) * c;
+        if (adjoint) for (let k = 0; k < c; k++) dst[plain + k] += src[padded + k];
+        else for (let k = 0; k < c; k++) dst[padded + k] = src[plain + k];
+      }
+    }
+  }
+}
+
+/** Output size of the 3x3 / 2 pooling with padding 1. */
+const pooledSize = (size: number) => Math.floor((size - 1) / 2) + 1;
+
+/** The 3x3 / 2 average over in-image pixels (forward), or its adjoint spreading dy back (gradient). */
+function avgPoolLoop(src: Float32Array, dst: Float32Array, n: number, h: number, w: number, c: number, adjoint: boolean): void {
+  const [oh, ow] = [pooledSize(h), pooledSize(w)];
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const [y0, y1] = [Math.max(0, 2 * oy - 1), Math.min(h - 1, 2 * oy + 1)];
+      for (let ox = 0; ox < ow; ox++) {
+        const [x0, x1] = [Math.max(0, 2 * ox - 1), Math.min(w - 1, 2 * ox + 1)];
+        const scale = 1 / ((y1 - y0 + 1) * (x1 - x0 + 1));
+        const o = ((b * oh + oy) * ow + ox) * c;
+        for (let y = y0; y <= y1; y++) {
+          for (let x = x0; x <= x1; x++) {
+            const i = ((b * h + y) * w + x) * c;
+            if (adjoint) for (let k = 0; k < c; k++) dst[i + k] += src[o + k] * scale;
+            else for (let k = 0; k < c; k++) dst[o + k] += src[i + k] * scale;
+          }
+        }
+      }
+    }
+  }
+}
+
+export function registerImageOpKernels(): string[] {
+  const padKernel = (adjoint: boolean) => (args: KernelArgs) => {
+    const { t, v, b } = input(args, adjoint ? 'dy' : 'x');
+    const p = Number(args.attrs?.pad);
+    const [n, , , c] = t.shape;
+    const [h, w] = adjoint ? [t.shape[1] - 2 * p, t.shape[2] - 2 * p] : [t.shape[1], t.shape[2]];
+    const shape = adjoint ? [n, h, w, c] : [n, h + 2 * p, w + 2 * p, c];
+    const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
+    reflectionPadLoop(v, out, n, h, w, c, p, adjoint);
+    return makeFloatTensor(b, shape, out);
+  };
+  tf.registerKernel({ kernelName: REFLECTION_PAD, backendName: 'cpu', kernelFunc: padKernel(false) as tf.KernelFunc });
+  tf.registerKernel({ kernelName: REFLECTION_PAD_GRAD, backendName: 'cpu', kernelFunc: padKernel(true) as tf.KernelFunc });
+  // Both are linear: each one's gradient is the other.
+  tf.registerGradient({ kernelName: REFLECTION_PAD, gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(REFLECTION_PAD_GRAD, { dy: dy as tf.Tensor }, attrs) as tf.Tensor }) });
+  tf.registerGradient({ kernelName: REFLECTION_PAD_GRAD, gradFunc: (ddx, _saved, attrs) => ({ dy: () => tf.engine().runKernel(REFLECTION_PAD, { x: ddx as tf.Tensor }, attrs) as tf.Tensor }) });
+
+  tf.registerKernel({
+    kernelName: AVG_POOL_3X3S2, backendName: 'cpu',
+    kernelFunc: ((args: KernelArgs) => {
+      const { t, v, b } = input(args, 'x');
+      const [n, h, w, c] = t.shape;
+      const shape = [n, pooledSize(h), pooledSize(w), c];
+      const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
+      avgPoolLoop(v, out, n, h, w, c, false);
+      return makeFloatTensor(b, shape, out);
+    }) as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: AVG_POOL_3X3S2_GRAD, backendName: 'cpu',
+    kernelFunc: ((args: KernelArgs) => {
+      const { t, v, b } = input(args, 'dy');
+      const [h, w] = [Number(args.attrs?.height), Number(args.attrs?.width)];
+      const [n, , , c] = t.shape;
+      const out = new Float32Array(n * h * w * c);
+      avgPoolLoop(v, out, n, h, w, c, true);
+      return makeFloatTensor(b, [n, h, w, c], out);
+    }) as tf.KernelFunc,
+  });
+  tf.registerGradient({
+    kernelName: AVG_POOL_3X3S2, inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => tf.engine().runKernel(AVG_POOL_3X3S2_GRAD, { dy: dy as tf.Tensor }, { height: saved[0].shape[1]!, width: saved[0].shape[2]! }) as tf.Tensor }),
+  });
+  tf.registerGradient({ kernelName: AVG_POOL_3X3S2_GRAD, gradFunc: (ddx) => ({ dy: () => tf.engine().runKernel(AVG_POOL_3X3S2, { x: ddx as tf.Tensor }) as tf.Tensor }) });
+
+  tf.registerKernel({
+    kernelName: INSTANCE_NORM, backendName: 'cpu',
+    kernelFunc: ((args: KernelArgs) => {
+      const { t, v, b } = input(args, 'x');
+      const eps = Number(args.attrs?.eps);
+      const [n, h, w, c] = t.shape;
+      const area = h * w;
+      const y = new Float32Array(v.length);
+      const invStd = new Float32Array(n * c);
+      const sum = new Float64Array(c);
+      const sq = new Float64Array(c);
+      for (let s = 0; s < n; s++) {
+        const base = s * area * c;
+        sum.fill(0);
+        sq.fill(0);
+        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) sum[k] += v[base + p * c + k];
+        for (let k = 0; k < c; k++) sum[k] /= area;
+        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+          const d = v[base + p * c + k] - sum[k];
+          sq[k] += d * d;
+        }
+        for (let k = 0; k < c; k++) invStd[s * c + k] = 1 / Math.sqrt(sq[k] / area + eps);
+        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) y[base + p * c + k] = (v[base + p * c + k] - sum[k]) * invStd[s * c + k];
+      }
+      return [makeFloatTensor(b, t.shape, y), makeFloatTensor(b, [n, c], invStd)];
+    }) as tf.KernelFunc,
+  });
+  // dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel.
+  tf.registerKernel({
+    kernelName: INSTANCE_NORM_GRAD, backendName: 'cpu',
+    kernelFunc: ((args: KernelArgs) => {
+      const { t, v: dy, b } = input(args, 'dy');
+      const y = input(args, 'y').v;
+      const invStd = floatValues(b, args.inputs.invStd as tf.TensorInfo)!;
+      const [n, h, w, c] = t.shape;
+      const area = h * w;
+      const dx = new Float32Array(dy.length);
+      const mdy = new Float64Array(c);
+      const mdyy = new Float64Array(c);
+      for (let s = 0; s < n; s++) {
+        const base = s * area * c;
+        mdy.fill(0);
+        mdyy.fill(0);
+        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+          const i = base + p * c + k;
+          mdy[k] += dy[i];
+          mdyy[k] += dy[i] * y[i];
+        }
+        for (let k = 0; k < c; k++) {
+          mdy[k] /= area;
+          mdyy[k] /= area;
+        }
+        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+          const i = base + p * c + k;
+          dx[i] = invStd[s * c + k] * (dy[i] - mdy[k] - y[i] * mdyy[k]);
+        }
+      }
+      return makeFloatTensor(b, t.shape, dx);
+    }) as tf.KernelFunc,
+  });
+  tf.registerGradient({
+    kernelName: INSTANCE_NORM, outputsToSave: [true, true],
+    gradFunc: (dys, saved) => {
+      // Only y carries a gradient: invStd is the backward pass's own input.
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [y, invStd] = saved;
+      return { x: () => tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y, invStd }) as tf.Tensor };
+    },
+  });
+  return [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD];
+}
