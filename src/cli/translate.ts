@@ -6,18 +6,22 @@ import { openDataset } from '../data/index.ts';
 import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
-import { labelMapsFromFiles, type LabelMaps } from '../explore/conditions.ts';
+import { labelMapsFromFiles, type Generator, type LabelMaps } from '../explore/conditions.ts';
+import { readIdMap } from '../io/id-map.ts';
+import { readStateDict } from '../io/torch.ts';
+import { pix2pixhdFromTorch } from '../models/pix2pixhd.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
 import { encodedStyles, learnRunStyles, randomStyles, readStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { openRun, type OpenedRun } from '../train/run.ts';
+import { openRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
 export const TRANSLATE_HELP = `gantry translate --run RUN_DIR --labels MAP.png|DIR [--instances INST.png|DIR] [--out image.png | DIR]
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
+gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
   instance maps need --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things).
@@ -27,7 +31,10 @@ export const TRANSLATE_HELP = `gantry translate --run RUN_DIR --labels MAP.png|D
   (gantry features): a random one per object (seeded by --seed, the official behaviour), or --cluster K for
   every class, --clusters car:3,road:0 per class (id or name). --styles N draws N variants of each map side
   by side; --all-styles CLASS draws one image per style of that class; --style-from IMG takes the styles of a
-  real photo of the map (a folder: one photo per map, same order).`;
+  real photo of the map (a folder: one photo per map, same order).
+  --weights reads a generator trained by NVIDIA's pix2pixHD code (global or local, its state-dict names;
+  sizes from the tensors) with the --label-nc it was trained with; maps are drawn at --width (default:
+  the map's own), both sides rounded to what the generator halves, as its test script does.`;
 
 export const FEATURES_HELP = `gantry features --run RUN_DIR [--clusters 10] [--seed N]
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
@@ -44,7 +51,7 @@ function imageFiles(path: string, flag: string, extensions = ['.png']): string[]
 }
 
 /** A class named by id or by the run's name for it. */
-function classId(run: OpenedRun, value: string, flag: string): number {
+function classId(run: Generator, value: string, flag: string): number {
   const c = run.info.conditioning;
   if (c.kind !== 'labelMap') throw new Error('not a label-map run');
   const byName = c.labelNames.indexOf(value);
@@ -63,7 +70,7 @@ interface StyleFlags {
 }
 
 /** The style choice of each output column: one, --styles N random draws, or every cluster of --all-styles CLASS. */
-function styleColumns(run: OpenedRun, styles: InstanceStyles, flags: StyleFlags): StylePick[] {
+function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags): StylePick[] {
   const fixed = new Map<number, number>();
   for (const entry of (flags.clusters ?? '').split(',').filter(Boolean)) {
     const colon = entry.lastIndexOf(':');
@@ -87,11 +94,15 @@ function styleColumns(run: OpenedRun, styles: InstanceStyles, flags: StyleFlags)
 
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
-    run: { type: 'string' }, labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
+    run: { type: 'string' }, weights: { type: 'string' }, 'label-nc': { type: 'string' }, width: { type: 'string' },
+    labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
     'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
-  if (!values.run) throw new GantryError('--run RUN_DIR is required (the --out folder of a `gantry train pix2pixhd`)');
+  if (values.run && values.weights) throw new GantryError('give --run RUN_DIR or --weights FILE, not both');
+  if (!values.run && !values.weights) throw new GantryError('--run RUN_DIR (the --out folder of a `gantry train pix2pixhd`) or --weights latest_net_G.pth --label-nc N is required');
+  if (values.weights && !values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
+  if (values.run && (values['label-nc'] || values.width)) throw new GantryError(`--${values['label-nc'] ? 'label-nc' : 'width'} goes with --weights; a run knows its labels and size`);
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
@@ -109,12 +120,14 @@ export async function translateCommand(argv: string[]): Promise<void> {
   else checkPngOut(out);
 
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const run = openRun(values.run);
+  const run: Generator = values.weights
+    ? pretrained(values.weights, intArg('label-nc', values['label-nc'], 1)!, labelFiles[0], intArg('width', values.width, 1))
+    : openRun(values.run!);
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
-    const styles = c.featNum > 0 && !photoFiles ? readStyles(values.run) : null;
+    const styles = c.featNum > 0 && !photoFiles ? readStyles(values.run!) : null;
     const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;
     const per = height * width * channels;
@@ -146,8 +159,15 @@ export async function translateCommand(argv: string[]): Promise<void> {
   }
 }
 
+/** NVIDIA's generator file as a model, sized for the first label map (and --width). */
+function pretrained(file: string, labelNc: number, firstMap: string, width: number | undefined): Generator {
+  const map = readIdMap(firstMap, 'label map');
+  const model = pix2pixhdFromTorch(readStateDict(file), file, { labelNc, mapHeight: map.height, mapWidth: map.width, width });
+  return { info: model.info, model };
+}
+
 /** The styles of real photos of the maps (fitted to the run's size like its training images). */
-async function photoStyles(run: OpenedRun, maps: LabelMaps, photos: string[]): Promise<LabelMaps> {
+async function photoStyles(run: Generator, maps: LabelMaps, photos: string[]): Promise<LabelMaps> {
   const { height, width } = run.info;
   const pixels = new Float32Array(maps.n * height * width * 3);
   photos.forEach((file, i) => {

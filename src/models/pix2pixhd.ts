@@ -9,6 +9,8 @@ import { labelMapInput, mapTensor } from '../data/label-maps.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { loadVgg19, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { ParamSet } from '../nn/params.ts';
+import { loadTorchWeights } from '../nn/torch-weights.ts';
+import type { TorchTensor } from '../io/torch.ts';
 import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
 import { describeKind, type Condition, type ModelInfo } from './condition.ts';
@@ -261,3 +263,43 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   describe: describePix2PixHD,
   create: (config, seed) => new Pix2PixHD(config, seed),
 };
+
+/**
+ * A generator of NVIDIA's pix2pixHD code from its state dict (latest_net_G.pth: `model.*` for G1, plus
+ * `model1_1.*` / `model1_2.*` for a local enhancer), its sizes read from the tensors' shapes. The label
+ * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map.
+ */
+export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number }): Pix2PixHD {
+  const named = new Map([...state].map(([k, v]) => [k.replace(/^module\./, ''), v]));
+  const local = named.has('model1_1.1.weight');
+  const first = named.get('model.1.weight');
+  if (!first || first.shape.length !== 4) throw new GantryError(`${file} is not a pix2pixHD generator (no model.1.weight); give NVIDIA's latest_net_G.pth (or a gantry run with --run)`);
+  const blocks = (prefix: string) => new Set([...named.keys()].map((k) => k.match(new RegExp(`^${prefix}\\.(\\d+)\\.conv_block\\.`))?.[1]).filter((k) => k !== undefined).map(Number));
+  const globalBlocks = [...blocks('model')];
+  if (globalBlocks.length === 0) throw new GantryError(`${file}: no residual blocks (model.K.conv_block.*) found; it is not a pix2pixHD generator`);
+  const nDown = (Math.min(...globalBlocks) - 4) / 3;
+  const inputChannels = first.shape[1];
+  const extra = inputChannels - o.labelNc;
+  if (extra < 0 || extra > 1) {
+    throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc} that leaves ${extra}${extra > 1 ? ' (instance features: feature models are not supported from NVIDIA files)' : ''}. Give the --label-nc it was trained with (Cityscapes: 35)`);
+  }
+  const ngfGlobal = first.shape[0];
+  // The official test-time size: scaled to --width (scale_width), both sides rounded to a multiple of
+  // what the generator halves (its __make_power_2).
+  const unit = 2 ** (nDown + (local ? 1 : 0));
+  const scaled = o.width ?? o.mapWidth;
+  const round = (v: number) => Math.max(unit, Math.round(v / unit) * unit);
+  const [height, width] = [round((o.mapHeight * scaled) / o.mapWidth), round(scaled)];
+  const config = pix2pixhdSchema.parse({
+    height, width, labelNc: o.labelNc, instances: extra === 1, netG: local ? 'local' : 'global',
+    ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
+  });
+  const model = new Pix2PixHD(config, 0);
+  try {
+    for (const net of local ? ['G', 'G2'] : ['G']) loadTorchWeights(model.networks[net], named, file);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}

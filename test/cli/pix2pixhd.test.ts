@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
@@ -180,4 +180,36 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', join(dir, 'plain'), '--quiet').code, 0);
   assert.match(gantry('translate', '--run', join(dir, 'plain'), ...map, '--out', join(dir, 'x.png'), '--styles', '2').stderr, /--styles: this run has no instance features \(model\.featNum 0\)/);
   assert.match(gantry('features', '--run', join(dir, 'plain')).stderr, /has no instance feature encoder/);
+});
+
+test('translate --weights reads generators of NVIDIA\'s code (global and local, their state-dict names) and draws what PyTorch draws', () => {
+  const dir = tempDir();
+  const golden = join(root, 'test', 'golden');
+  const g = JSON.parse(readFileSync(join(golden, 'pix2pixhd_golden.json'), 'utf8'));
+  const [n, h, w] = g.size as number[];
+  for (const sub of ['labels', 'inst']) mkdirSync(join(dir, sub));
+  for (let i = 0; i < n; i++) {
+    const part = (ids: number[]) => ids.slice(i * h * w, (i + 1) * h * w);
+    writeFileSync(join(dir, 'labels', `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.labels) }));
+    writeFileSync(join(dir, 'inst', `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.instances) }, 16));
+  }
+  for (const [file, want] of [['pix2pixhd_G.pth', g.fake], ['pix2pixhd_G_local.pth', g.fakeLocal]] as const) {
+    const out = join(dir, file.replace('.pth', ''));
+    const r = gantry('translate', '--weights', join(golden, file), '--label-nc', String(g.config.labelNc), '--labels', join(dir, 'labels'), '--instances', join(dir, 'inst'), '--out', out, '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; i < n; i++) {
+      const img = readImageFile(join(out, `map${i}.png`));
+      assert.deepEqual([img.width, img.height], [w, h]);
+      let worst = 0;
+      for (let p = 0; p < h * w; p++) for (let c = 0; c < 3; c++) {
+        const expected = Math.round((want.data[(i * h * w + p) * 3 + c] + 1) * 127.5);
+        worst = Math.max(worst, Math.abs(img.data[p * 4 + c] - expected));
+      }
+      assert.ok(worst <= 1, `${file} map ${i}: off by ${worst} levels from PyTorch's image`);
+    }
+  }
+  const wrongNc = gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '35', '--labels', join(dir, 'labels'), '--out', join(dir, 'x'));
+  assert.match(wrongNc.stderr, /pix2pixhd_G\.pth reads 7 input channels; with --label-nc 35 that leaves -28\. Give the --label-nc it was trained with/);
+  assert.match(gantry('translate', '--weights', join(golden, 'vgg19_w8.pth'), '--label-nc', '6', '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /is not a pix2pixHD generator \(no model\.1\.weight\)/);
+  assert.match(gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /--weights needs --label-nc/);
 });
