@@ -1,5 +1,6 @@
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
+import { evaluateSegmentation } from '../metrics/segmentation.ts';
 import { classifierExtractor, inceptionExtractor, WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
 import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput } from '../metrics/evaluate.ts';
 import { frechetDistance } from '../metrics/frechet.ts';
@@ -11,31 +12,41 @@ import { intArg, parseCommandArgs } from './args.ts';
 export const EVAL_HELP = `gantry eval fid|kid|is --real SPEC|STATS.npz --fake RUN_DIR|SPEC|STATS.npz [--n 10000]
             [--weights pt_inception-2015-12-05-6726825d.pth] [--feature-dim 64|192|768|2048] [--features CLASSIFIER_RUN]
 gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
+gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [--seed N]
   FID as pytorch-fid computes it; KID and IS as torch-fidelity defines them. Features come from
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
   classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
   KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
   A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
-  order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.`;
+  order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
+  segmentation (pix2pixHD's Cityscapes protocol): a segmenter run (\`gantry train segmenter --data SPEC\`, at
+  the run's size) segments the images the run draws from its held-out maps; prints pixel accuracy and mean
+  IoU against those maps, beside the same for the real photos (the ceiling).`;
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
-  if (!['fid', 'kid', 'is', 'stats'].includes(metric)) throw new GantryError(`name a metric: fid, kid, is or stats (got "${metric ?? ''}")`);
+  if (!['fid', 'kid', 'is', 'stats', 'segmentation'].includes(metric)) throw new GantryError(`name a metric: fid, kid, is, stats or segmentation (got "${metric ?? ''}")`);
   const { values, positionals } = parseCommandArgs('eval', rest, {
     real: { type: 'string' }, fake: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' },
     'feature-dim': { type: 'string' }, features: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' },
     seed: { type: 'string' }, subsets: { type: 'string' }, 'subset-size': { type: 'string' }, splits: { type: 'string' },
-    device: { type: 'string' }, quiet: { type: 'boolean' },
+    device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
   }, metric === 'stats');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const log = (line: string) => process.stderr.write(line + '\n');
-  const n = intArg('n', values.n, 2) ?? 10000;
+  const n = intArg('n', values.n, metric === 'segmentation' ? 1 : 2) ?? 10000;
   const extractorFor = (): FeatureExtractor => values.features
     ? classifierExtractor(values.features)
     : inceptionExtractor(values.weights, intArg('feature-dim', values['feature-dim'], 1) ?? 2048);
   const options = { n, batch: intArg('batch', values.batch, 1), seed: intArg('seed', values.seed), quiet: values.quiet };
   const print = (result: Record<string, unknown>) => process.stdout.write(JSON.stringify({ metric, ...result }) + '\n');
+  if (metric === 'segmentation') {
+    if (!values.run || !values.segmenter) throw new GantryError('segmentation needs --run PIX2PIXHD_RUN and --segmenter SEGMENTER_RUN');
+    print({ ...(await evaluateSegmentation(values.run, values.segmenter, { n: values.n === undefined ? undefined : n, seed: intArg('seed', values.seed), quiet: values.quiet })) });
+    return;
+  }
+  if (values.run || values.segmenter) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
 
   if (metric === 'stats') {
     const spec = positionals[0];

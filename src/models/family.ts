@@ -39,6 +39,8 @@ export interface FamilyInstance {
    * images [n, H, W, 3] in [-1, 1], each instance of `instances` [n, H, W] at its mean.
    */
   encodeFeatures?(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D;
+  /** Segmentation families: label ids [n, H, W] of images [n, H, W, 3] in [-1, 1]. */
+  segment?(images: tf.Tensor4D): tf.Tensor3D;
   /** Families that sample from real images (U-Net skips) are handed a batch of them first. */
   useReferenceImages?(images: tf.Tensor4D): void;
   /** Inputs (in [-1, 1]) passed through the model and back, for auto-encoders. */

@@ -9,6 +9,7 @@ import { acganFamily } from './acgan.ts';
 import { ganClsFamily } from './gan-cls.ts';
 import { dfganFamily } from './dfgan.ts';
 import { pix2pixhdFamily } from './pix2pixhd.ts';
+import { segmenterFamily } from './segmenter.ts';
 import type { DataShape } from '../data/batch.ts';
 import type { ModelInfo } from './condition.ts';
 import type { Family, FamilyInstance } from './family.ts';
@@ -28,6 +29,7 @@ export const FAMILIES: Record<string, Family<unknown>> = {
   'gan-cls': erase(ganClsFamily),
   dfgan: erase(dfganFamily),
   pix2pixhd: erase(pix2pixhdFamily),
+  segmenter: erase(segmenterFamily),
 };
 
 export function getFamily(name: string): Family<unknown> {

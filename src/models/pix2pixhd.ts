@@ -110,6 +110,8 @@ export class Pix2PixHD implements FamilyInstance {
     const D = new ParamSet();
     const shape = { inputChannels: this.inputChannels + config.featNum, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+    // Networks are built before their optimizers: an Adam holds the variables that exist when it is made.
+    this.D = new MultiscaleDiscriminator(D, { inputChannels: this.inputChannels + 3, ndf: config.ndf, nLayers: config.nLayers, numD: config.numD }, new Rng(seed, 'init', 'D'));
     if (config.netG === 'local') {
       // G holds G1 (`model.*`, what a global run's G loads into), G2 the enhancer.
       const G2 = new ParamSet();
@@ -121,7 +123,6 @@ export class Pix2PixHD implements FamilyInstance {
       this.networks = { G, D };
       this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
     }
-    this.D = new MultiscaleDiscriminator(D, { inputChannels: this.inputChannels + 3, ndf: config.ndf, nLayers: config.nLayers, numD: config.numD }, new Rng(seed, 'init', 'D'));
     if (config.featNum > 0) {
       const E = new ParamSet();
       this.E = new FeatureEncoder(E, { inputChannels: 3, featNum: config.featNum, nef: config.nef, nDown: config.nDownE }, new Rng(seed, 'init', 'E'));
