@@ -8,7 +8,8 @@ import { benchPix2PixHDStep } from '../bench/pix2pixhd-step.ts';
 export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]
   Times DESIGN.md's DCGAN training-step workload (or the native 1024^3 SGEMM) and prints one JSON line.
   --workload pix2pixhd times ../shared/peers/pix2pixhd_torch.py's step (64x128, labelNc 8, ngf 16, batch 1,
-  VGG19 with random weights): [--height 64] [--width 128] [--local] [--no-vgg]; compare with
+  VGG19 with random weights): [--height 64] [--width 128] [--label-nc 8] [--ngf 16] [--ndf 16] [--n-down 3]
+  [--n-blocks 3] [--num-d 2] [--local] [--no-vgg], the peer's flags; compare with
   \`python3 pix2pixhd_torch.py --threads N\` at the same sizes.
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
@@ -18,6 +19,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
+    'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (values.workload === 'sgemm1024') {
@@ -29,6 +31,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (values.workload === 'pix2pixhd') {
     print(await benchPix2PixHDStep({
       height: intArg('height', values.height, 8), width: intArg('width', values.width, 8), local: values.local, vgg: !values['no-vgg'],
+      labelNc: intArg('label-nc', values['label-nc'], 1), ngf: intArg('ngf', values.ngf, 1), ndf: intArg('ndf', values.ndf, 1),
+      nDown: intArg('n-down', values['n-down'], 1), nBlocks: intArg('n-blocks', values['n-blocks']), numD: intArg('num-d', values['num-d'], 1),
       batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup),
     }));
     return;

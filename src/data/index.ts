@@ -6,7 +6,7 @@ import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
-import { generateShapes } from './shapes.ts';
+import { generateShapes, type ShapeColours } from './shapes.ts';
 import { loadLabelPairs } from './pairs.ts';
 
 export type { ImageDataset } from './dataset.ts';
@@ -19,7 +19,7 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR, pairs:DIR[?split=test] or shapes[:N]';
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR, pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -39,11 +39,12 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed', 'colours'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
   if (options.split !== undefined && !['train', 'test'].includes(options.split)) throw new GantryError(`data source "${spec}": split is train or test, not "${options.split}"`);
+  if (options.colours !== undefined && !['random', 'by-shape'].includes(options.colours)) throw new GantryError(`data source "${spec}": colours is random or by-shape, not "${options.colours}"`);
   return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
 
@@ -75,7 +76,7 @@ export function openDataset(spec: string, fit: ImageFit): ImageDataset {
       return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test');
     case 'shapes':
       // Drawn square at the larger side, then fitted like any other source.
-      ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0));
+      ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0), s.options.colours as ShapeColours | undefined);
       return reshapeDataset(ds, { ...fit, channels: fit.channels || 3 });
   }
   const channels = fit.channels || ds.channels;
@@ -100,6 +101,9 @@ export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
 export function heldOutSpec(spec: string): string | null {
   const s = parseDataSpec(spec);
   if (s.kind === 'pairs') return `pairs:${s.path}?split=test`;
-  if (s.kind === 'shapes') return `shapes${s.path ? `:${s.path}` : ''}?seed=${Number(s.options.seed ?? 0) + 1}`;
+  if (s.kind === 'shapes') {
+    const options = new URLSearchParams({ ...s.options, seed: String(Number(s.options.seed ?? 0) + 1) });
+    return `shapes${s.path ? `:${s.path}` : ''}?${decodeURIComponent(options.toString())}`;
+  }
   return null;
 }

@@ -3,7 +3,7 @@ import type { ImageDataset } from './dataset.ts';
 
 /**
  * `shapes[:N]`: procedural pictures of one coloured shape on a coloured background, deterministic per
- * seed, at any size. Each has a class label (the shape), a caption ("a small red circle on a blue
+ * seed, at any size (colours random, or by shape: ShapeColours). Each has a class label (the shape), a caption ("a small red circle on a blue
  * background"), a label map (0 background, 1 + shape index inside the shape) and an instance map (the
  * background 0, the shape (1 + shape index) * 1000, Cityscapes' convention for things): the test bed for
  * class, text and label-map conditioning.
@@ -30,7 +30,14 @@ function inside(kind: number, dx: number, dy: number, r: number): boolean {
   }
 }
 
-export function generateShapes(n: number, size: number, seed = 0): ShapesDataset {
+/**
+ * colours "by-shape" draws every circle red, square green, triangle blue and diamond yellow on white (the
+ * same geometry as "random"): label maps then determine their pictures, as a street's classes mostly
+ * determine its look, the test bed for label-map-to-image models.
+ */
+export type ShapeColours = 'random' | 'by-shape';
+
+export function generateShapes(n: number, size: number, seed = 0, colours: ShapeColours = 'random'): ShapesDataset {
   const pixels = new Uint8Array(n * size * size * 3);
   const labelMaps = new Int32Array(n * size * size);
   const instanceMaps = new Int32Array(n * size * size);
@@ -39,9 +46,10 @@ export function generateShapes(n: number, size: number, seed = 0): ShapesDataset
   for (let i = 0; i < n; i++) {
     const rng = new Rng(seed, 'shapes', i);
     const kind = rng.int(SHAPE_NAMES.length);
-    const fg = rng.int(SHAPE_COLOURS.length);
+    let fg = rng.int(SHAPE_COLOURS.length);
     let bg = rng.int(SHAPE_COLOURS.length - 1);
     if (bg >= fg) bg += 1; // never the shape's own colour
+    if (colours === 'by-shape') [fg, bg] = [kind, 4];
     const large = rng.uniform() < 0.5;
     const r = size * (large ? 0.3 + 0.08 * rng.uniform() : 0.15 + 0.06 * rng.uniform());
     const cx = r + rng.uniform() * (size - 2 * r);

@@ -5,12 +5,20 @@ import * as tf from '@tensorflow/tfjs-core';
  * output, the last being the patch scores).
  */
 
+/**
+ * The sum of scalar terms, added two at a time: tfjs's WebGPU AddN binds every input at once and a
+ * device's default limit is 8 storage buffers a shader (two scales of feature matching are 8 terms).
+ */
+function sumTerms(terms: tf.Tensor[]): tf.Scalar {
+  return terms.reduce((a, b) => tf.add(a, b)) as tf.Scalar;
+}
+
 /** LSGAN: for each scale the mean squared distance of its patch scores from 1 (real) or 0 (fake), summed over scales. */
 export function lsganLoss(scales: tf.Tensor4D[][], real: boolean): tf.Scalar {
-  return tf.tidy(() => tf.addN(scales.map((blocks) => {
+  return tf.tidy(() => sumTerms(scales.map((blocks) => {
     const scores = blocks[blocks.length - 1];
     return tf.mean(tf.square(real ? tf.sub(scores, 1) : scores));
-  })) as tf.Scalar);
+  })));
 }
 
 /**
@@ -27,7 +35,7 @@ export function featureMatchingLoss(fake: tf.Tensor4D[][], real: tf.Tensor4D[][]
       const weight = lambda * (4 / (nLayers + 1)) * (1 / numD);
       for (let j = 0; j < blocks.length - 1; j++) terms.push(tf.mul(tf.mean(tf.abs(tf.sub(blocks[j], real[i][j]))), weight));
     });
-    return tf.addN(terms) as tf.Scalar;
+    return sumTerms(terms);
   });
 }
 
@@ -43,6 +51,6 @@ export function vggLoss(features: (images: tf.Tensor4D) => tf.Tensor4D[], fake: 
   return tf.tidy(() => {
     const f = features(fake);
     const r = features(real);
-    return tf.mul(tf.addN(f.map((t, i) => tf.mul(tf.mean(tf.abs(tf.sub(t, r[i]))), VGG_LAYER_WEIGHTS[i]))), lambda) as tf.Scalar;
+    return tf.mul(sumTerms(f.map((t, i) => tf.mul(tf.mean(tf.abs(tf.sub(t, r[i]))), VGG_LAYER_WEIGHTS[i]))), lambda) as tf.Scalar;
   });
 }

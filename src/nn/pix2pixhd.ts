@@ -282,11 +282,14 @@ export class LocalEnhancer {
 export function instanceMeans(features: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, h, w, f] = features.shape;
-    const { values, indices } = tf.unique(tf.reshape(instances, [-1]));
-    const ids = values.shape[0];
     // One segment per (image, instance id): instances of the same id in two images are pooled apart.
+    // Ids are renumbered 0 .. K - 1 where the backend has Unique (cpu); elsewhere (WebGPU) they are used
+    // as they are, below 2^16 as 16-bit maps hold them.
+    const flatIds = tf.reshape(instances, [-1]) as tf.Tensor1D;
+    const renumbered = tf.getKernel('Unique', tf.getBackend()) ? tf.unique(flatIds) : null;
+    const ids = renumbered ? renumbered.values.shape[0] : 65536;
     const image = tf.reshape(tf.tile(tf.reshape(tf.range(0, n, 1, 'int32'), [n, 1]), [1, h * w]), [-1]);
-    const segments = tf.add(tf.mul(image, tf.scalar(ids, 'int32')), indices) as tf.Tensor1D;
+    const segments = tf.add(tf.mul(image, tf.scalar(ids, 'int32')), renumbered ? renumbered.indices : flatIds) as tf.Tensor1D;
     const flat = tf.reshape(features, [n * h * w, f]);
     const sums = tf.unsortedSegmentSum(flat, segments, n * ids);
     const counts = tf.unsortedSegmentSum(tf.ones([n * h * w, 1]), segments, n * ids);

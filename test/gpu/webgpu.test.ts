@@ -98,3 +98,26 @@ test('WebGPU: training on the replayed step checkpoints, samples and resumes exa
   const b = readSafetensors(join(root, 'split', 'checkpoint.safetensors')).tensors;
   for (const k of Object.keys(a)) assert.deepEqual(a[k].data, b[k].data, `tensor ${k} differs after resume`);
 });
+
+test('WebGPU: pix2pixhd (instance maps, the feature encoder, two scales of D) trains as on the CPU and translates', { skip: noGpu }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+  const pairs = join(root, 'test', 'fixtures', 'pairs');
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ model: { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }, train: { batch: 2, logEvery: 1 } }));
+  const gantry = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000 });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const losses: Record<string, number[][]> = {};
+  for (const device of ['cpu', 'webgpu']) {
+    gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '3', '--out', join(dir, device), '--device', device, '--quiet');
+    losses[device] = readMetrics(join(dir, device)).map((m) => [m.lossD as number, m.lossG as number]);
+  }
+  losses.cpu.forEach((row, i) => row.forEach((v, k) => assert.ok(Math.abs(losses.webgpu[i][k] - v) < 0.01 * Math.abs(v), `step ${i + 1} loss ${k}: webgpu ${losses.webgpu[i][k]} cpu ${v}`)));
+  gantry('translate', '--run', join(dir, 'webgpu'), '--labels', join(pairs, 'test_label'), '--instances', join(pairs, 'test_inst'), '--out', join(dir, 'images'), '--styles', '2', '--device', 'webgpu', '--quiet');
+  assert.deepEqual(readdirSync(join(dir, 'images')).sort(), ['scene_000.png', 'scene_001.png']);
+});
