@@ -22,6 +22,10 @@ export async function studioCommand(argv: string[]): Promise<void> {
     run.model.dispose();
     throw new GantryError(`a ${run.config.family} run does not generate images; the studio explores generators`);
   }
+  if (run.info.conditioning.kind === 'labelMap') {
+    run.model.dispose();
+    throw new GantryError(`the studio cannot paint label maps yet; turn maps into images with \`gantry translate --run ${values.run} --labels MAP.png\``);
+  }
   const host = values.host ?? '127.0.0.1';
   const studio = await startStudio(run, values.run, port, host);
   if (!/^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host)) {

@@ -9,6 +9,7 @@ import { heldOutSpec, openCaptions, openDataset, parseDataSpec, type ImageDatase
 import { listFolderImages } from '../data/folder.ts';
 import { convertChannels, readImageFile } from '../io/image.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
+import { randomStyles, readStyles, styleFeatures } from '../explore/instance-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -26,12 +27,18 @@ function trainingCaptions(run: OpenedRun, seed: number): string[] {
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
 }
 
-/** A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order. */
-function heldOutMaps(run: OpenedRun): ConditionRows {
+/**
+ * A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order;
+ * with instance features, each object in a seeded random one of its class's learned styles.
+ */
+function heldOutMaps(run: OpenedRun, runDir: string, seed: number): ConditionRows {
   const spec = heldOutSpec(run.config.data);
   if (!spec) throw new GantryError(`the run's data ${run.config.data} has no held-out label maps to draw its images from`);
   const ds = openDataset(spec, run.info);
-  return dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i));
+  const maps = dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i));
+  const c = run.info.conditioning;
+  if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
+  return { kind: 'labelMap', maps: styleFeatures(maps.maps, readStyles(runDir), randomStyles(seed)) };
 }
 
 /** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */
@@ -166,7 +173,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     total = o.n;
     const size = extractor.inputSize;
     const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
-    const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run) : undefined;
+    const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
     nextBatch = (start, count) => tf.tidy(() => {
       const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.

@@ -76,6 +76,8 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   assert.ok(!existsSync(join(dir, 'x.png')));
   const sample = gantry('sample', '--run', whole, '--out', join(dir, 's.png'));
   assert.match(sample.stderr, /this pix2pixhd run turns label maps into images; draw them with `gantry translate --run RUN --labels MAP\.png`/);
+  const studio = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'studio', '--run', whole, '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  assert.match(studio.stderr, /the studio cannot paint label maps yet; turn maps into images with `gantry translate/);
 
   // FID of the run draws from the test split's maps.
   const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', whole, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
@@ -169,6 +171,10 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   const photo = draw('photo.png', '--style-from', join(pairs, 'test_img', 'scene_001.png'));
   assert.deepEqual([photo.width, photo.height], [64, 32]);
   assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--all-styles', '9').stderr, /--all-styles "9": expected a label id 0\.\.2/);
+
+  // FID and the segmentation score of a run with styles draw each held-out object in a seeded random style.
+  const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', runDir, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
 
   const f = gantry('features', '--run', runDir, '--clusters', '2');
   assert.equal(f.code, 0, f.stderr);

@@ -27,6 +27,17 @@ test('shapes: deterministic per seed, captions and label maps agree with the pix
     assert.equal(bg.size, 1);
     assert.notDeepEqual([...fg], [...bg]);
   }
+  // Coloured by shape: the same geometry, every circle red, square green, triangle blue, diamond yellow, on white.
+  const byShape = generateShapes(50, 24, 3, 'by-shape');
+  assert.deepEqual(byShape.labelMaps, a.labelMaps);
+  const rgb = ['220,40,40', '40,180,60', '40,70,220', '235,210,40'];
+  for (let i = 0; i < 50; i++) {
+    const p = byShape.labelMaps.subarray(i * 576, (i + 1) * 576).findIndex((v) => v > 0);
+    assert.equal(byShape.pixels.subarray((i * 576 + p) * 3, (i * 576 + p) * 3 + 3).join(','), rgb[byShape.labels![i]]);
+    assert.match(byShape.captions[i][0], / on a white background$/);
+  }
+  assert.equal(openDataset('shapes:5?colours=by-shape', { height: 24, width: 24, channels: 3 }).pixels.length, 5 * 576 * 3);
+  assert.throws(() => openDataset('shapes:5?colours=pink', { height: 24, width: 24, channels: 3 }), /colours is random or by-shape, not "pink"/);
   const ds = openDataset('shapes:20?seed=3', { height: 32, width: 32, channels: 1 });
   assert.deepEqual([ds.n, ds.height, ds.channels], [20, 32, 1]);
   assert.throws(() => openDataset('shapes:lots', { height: 32, width: 32, channels: 0 }), /shapes takes a count/);
