@@ -15,7 +15,7 @@ import { drawImages } from '../explore/render.ts';
 import { encodedStyles, learnRunStyles, randomStyles, readStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
-import { Progress } from '../train/progress.ts';
+import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 
@@ -190,7 +190,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${values.run} has no instance feature encoder (a pix2pixhd run with model.featNum > 0 has)`);
-    const data = openDataset(run.config.data, run.info);
+    const data = openDataset(run.config.data, run.info, slowWorkProgress(`reading ${run.config.data}`));
     process.stdout.write(await learnRunStyles(run, data, values.run, intArg('clusters', values.clusters, 1) ?? STYLE_CLUSTERS, intArg('seed', values.seed) ?? run.config.seed) + '\n');
   } finally {
     run.model.dispose();

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
 import type { ImageDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS, readFittedImages } from './folder.ts';
+import { IMAGE_EXTENSIONS, readFittedImages, type LoadProgress } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */
@@ -71,7 +71,7 @@ export function readCaptionLists(dir: string): string[][] {
  * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
  * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
  */
-export function loadCaptionedImages(dir: string, fit: ImageFit): ImageDataset {
+export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, captions } = captionedFiles(dir);
   const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();
@@ -79,7 +79,7 @@ export function loadCaptionedImages(dir: string, fit: ImageFit): ImageDataset {
   return {
     name: `captions:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: readFittedImages(files, fit),
+    pixels: readFittedImages(files, fit, onProgress),
     labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
     classNames: labelled ? classNames : null,
     captions,

@@ -18,12 +18,12 @@ function listImages(dir: string): string[] {
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
  */
-export function loadImageFolder(dir: string, fit: ImageFit): ImageDataset {
+export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, labels, classNames } = listFolderImages(dir);
   return {
     name: `folder:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: readFittedImages(files, fit),
+    pixels: readFittedImages(files, fit, onProgress),
     labels,
     classNames,
   };
@@ -57,9 +57,15 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
 }
 
 /** The image files, each resized and centre-cropped to height x width x channels, back to back. */
-export function readFittedImages(files: string[], fit: ImageFit): Uint8Array {
+export function readFittedImages(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
   const per = fit.height * fit.width * fit.channels;
   const pixels = new Uint8Array(files.length * per);
-  files.forEach((f, i) => pixels.set(fitImage(readImageFile(f), fit).data, i * per));
+  files.forEach((f, i) => {
+    pixels.set(fitImage(readImageFile(f), fit).data, i * per);
+    onProgress?.(i + 1, files.length);
+  });
   return pixels;
 }
+
+/** Told after each file a source reads: images read so far and in all (a progress line for large folders). */
+export type LoadProgress = (done: number, total: number) => void;

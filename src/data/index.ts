@@ -1,7 +1,7 @@
 import { GantryError } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import type { ImageDataset } from './dataset.ts';
-import { loadImageFolder } from './folder.ts';
+import { loadImageFolder, type LoadProgress } from './folder.ts';
 import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
@@ -53,9 +53,10 @@ export type { ImageFit } from './transform.ts';
 /**
  * Opens a data SPEC and fits its images to the model's height x width (channels 0: the data's own):
  * MNIST's 28x28 digits are padded (never stretched) to 32, then resized if the model is larger; other
- * sources are resized to cover the size and centre-cropped.
+ * sources are resized to cover the size and centre-cropped. `onProgress` hears of each file read
+ * (folders, captions, pairs).
  */
-export function openDataset(spec: string, fit: ImageFit): ImageDataset {
+export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const s = parseDataSpec(spec);
   let ds: ImageDataset;
   switch (s.kind) {
@@ -69,11 +70,11 @@ export function openDataset(spec: string, fit: ImageFit): ImageDataset {
       ds = loadCifar10(s.path!, s.options.classes ? s.options.classes.split(',') : null);
       break;
     case 'folder':
-      return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 });
+      return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
     case 'captions':
-      return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 });
+      return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
     case 'pairs':
-      return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test');
+      return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test', onProgress);
     case 'shapes':
       // Drawn square at the larger side, then fitted like any other source.
       ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0), s.options.colours as ShapeColours | undefined);

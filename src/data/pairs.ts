@@ -5,7 +5,7 @@ import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { nearestCoverCrop, readImageFile } from '../io/image.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS } from './folder.ts';
+import { IMAGE_EXTENSIONS, type LoadProgress } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 /**
@@ -131,7 +131,7 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
 }
 
 /** Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and int32 label / instance maps. */
-export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit): ImageDataset & { labelMaps: Int32Array } {
+export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset & { labelMaps: Int32Array } {
   const listing = listPairs(dir, split);
   const { pairs } = listing;
   const { height, width } = fit;
@@ -156,6 +156,7 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit): Im
       checkInstanceMap(instance, label, files);
       instanceMaps.set(nearestCoverCrop(instance.ids, instance.width, instance.height, width, height), i * area);
     }
+    onProgress?.(i + 1, pairs.length);
   });
   return {
     name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,

@@ -42,3 +42,19 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/**
+ * A progress callback for work whose length is known only as it runs (reading a data set): silent for
+ * its first two seconds, so quick work prints nothing, then a Progress line like training's.
+ */
+export function slowWorkProgress(label: string, stream: NodeJS.WriteStream = process.stderr): (done: number, total: number) => void {
+  const started = performance.now();
+  let progress: Progress | null = null;
+  return (done, total) => {
+    // Made on the first call, so its rate counts from the start of the work.
+    progress ??= new Progress(total, 0, label, stream);
+    if (performance.now() - started < 2000) return;
+    progress.update(done);
+    if (done === total) progress.done();
+  };
+}

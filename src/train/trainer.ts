@@ -16,7 +16,7 @@ import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBack
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
-import { Progress } from './progress.ts';
+import { Progress, slowWorkProgress } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
@@ -145,7 +145,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
       throw new GantryError(`${runDir} already exists and is not empty; pass --resume to continue that run, or choose another --out`);
     }
   }
-  const allData = openDataset(config.data, describeModel(config));
+  const allData = openDataset(config.data, describeModel(config), options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`));
   const shape = dataShape(allData);
   if (options.resume) {
     const run = config;
