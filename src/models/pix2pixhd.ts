@@ -214,7 +214,7 @@ export class Pix2PixHD implements FamilyInstance {
 
   /** Images in [-1, 1] of label maps (a labelMap condition); the latent vectors only give the count. */
   generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
-    if (condition.kind !== 'labelMap') throw new GantryError(`a pix2pixhd model turns label maps into images; it takes no ${describeKind(condition.kind)}`);
+    if (condition.kind !== 'labelMap') throw new GantryError(`a pix2pixhd model turns label maps into images; it is conditioned on ${describeKind('labelMap')}, not ${describeKind(condition.kind)}`);
     const [n, h, w] = condition.labels.shape;
     const { height, width } = this.info;
     if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`label maps must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
