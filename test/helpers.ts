@@ -29,4 +29,16 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
+/** The largest difference relative to the largest reference value (golden comparisons); lengths must match. */
+export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) throw new Error(`length ${got.length} != ${want.length}`);
+  let diff = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return diff / scale;
+}
+
 export { tf };

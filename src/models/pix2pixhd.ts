@@ -229,6 +229,18 @@ export class Pix2PixHD implements FamilyInstance {
   }
 }
 
+/**
+ * The label count and names of a label-map model: model.labelNc (0: the data's largest id + 1) and the
+ * data's names; a label in the data at or above the count is one error naming the file and the fix.
+ */
+export function resolveLabels(config: { labelNc: number; labelNames: string[] }, maps: NonNullable<DataShape['labelMaps']>): { labelNc: number; labelNames: string[] } {
+  const labelNc = config.labelNc || maps.maxLabel + 1;
+  if (maps.maxLabel >= labelNc) {
+    throw new GantryError(`${maps.maxLabelAt} has label ${maps.maxLabel}, but model.labelNc is ${labelNc} (labels 0..${labelNc - 1}); set model.labelNc to ${maps.maxLabel + 1} or more (0 takes it from the data), or fix the map`);
+  }
+  return { labelNc, labelNames: config.labelNames.length ? config.labelNames : maps.labelNames.slice(0, labelNc) };
+}
+
 export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   name: 'pix2pixhd',
   description: 'pix2pixHD: label maps to images; global generator, multi-scale D, LSGAN + feature matching (needs label maps: pairs:DIR or shapes)',
@@ -243,15 +255,12 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     const unit = 2 ** Math.max(halvings, config.featNum > 0 ? config.nDownE : 0);
     if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (G halves the size ${halvings} times${config.featNum > 0 ? `, E ${config.nDownE}` : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
-    const labelNc = config.labelNc || maps.maxLabel + 1;
-    if (maps.maxLabel >= labelNc) {
-      throw new GantryError(`${maps.maxLabelAt} has label ${maps.maxLabel}, but model.labelNc is ${labelNc} (labels 0..${labelNc - 1}); set model.labelNc to ${maps.maxLabel + 1} or more (0 takes it from the data), or fix the map`);
-    }
+    const { labelNc, labelNames } = resolveLabels(config, maps);
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
     const vggWeights = config.vgg ? config.vggWeights ?? process.env[VGG_WEIGHTS_ENV] : undefined;
     if (vggWeights && !existsSync(vggWeights)) throw new GantryError(`VGG19 weights ${vggWeights} do not exist; give ${VGG_WEIGHTS_HELP} with --vgg-weights FILE or ${VGG_WEIGHTS_ENV}, or turn the VGG loss off with model.vgg false`);
     return {
-      ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames: config.labelNames.length ? config.labelNames : maps.labelNames.slice(0, labelNc),
+      ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames,
       vgg: Boolean(vggWeights), vggWeights: vggWeights ? resolve(vggWeights) : undefined,
     };
   },

@@ -12,6 +12,7 @@ import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { segmentationScores, SegmentationTally } from './segmentation-scores.ts';
 import type { ModelInfo } from './condition.ts';
+import { resolveLabels } from './pix2pixhd.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
@@ -130,9 +131,7 @@ export const segmenterFamily: Family<SegmenterConfig> = {
     const { height, width } = size(config);
     const unit = 2 ** config.depth;
     if (height % unit || width % unit) throw new GantryError(`segmenter: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^depth)`);
-    const labelNc = config.labelNc || maps.maxLabel + 1;
-    if (maps.maxLabel >= labelNc) throw new GantryError(`${maps.maxLabelAt} has label ${maps.maxLabel}, but model.labelNc is ${labelNc}; set model.labelNc to ${maps.maxLabel + 1} or more (0 takes it from the data)`);
-    return { ...config, width, labelNc, labelNames: config.labelNames.length ? config.labelNames : maps.labelNames.slice(0, labelNc) };
+    return { ...config, width, ...resolveLabels(config, maps) };
   },
   describe: describeSegmenter,
   create: (config, seed) => new Segmenter(config, seed),

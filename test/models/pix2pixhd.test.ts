@@ -22,7 +22,7 @@ test('pix2pixhd steps (local enhancer, encoder, switch at step 2): tensor count 
   const config = family.resolve(family.schema.parse({ height: 32, netG: 'local', ngf: 4, nDown: 1, nBlocks: 1, nBlocksLocal: 1, ndf: 4, nLayers: 2, featNum: 2, nef: 4, nDownE: 2, fixGlobalSteps: 2 }), dataShape(data));
   const model = family.create(config, 0);
   const sampler = new BatchSampler(data, 4, 0, true);
-  const snapshot = () => Object.fromEntries(Object.entries(model.networks).map(([k, p]) => [k, p.trainable().map((v) => v.dataSync().slice())]));
+  const snapshot = (): Record<string, Float32Array[]> => Object.fromEntries(Object.entries(model.networks).map(([k, p]) => [k, p.trainable().map((v) => Float32Array.from(v.dataSync()))]));
   const moved = (a: Record<string, Float32Array[]>, b: Record<string, Float32Array[]>, net: string) => a[net].some((t, i) => t.some((v, j) => v !== b[net][i][j]));
   const counts: number[] = [];
   let before = snapshot();

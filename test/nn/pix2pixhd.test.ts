@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setup, tf } from '../helpers.ts';
+import { relError, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { ParamSet } from '../../src/nn/params.ts';
@@ -17,17 +17,6 @@ const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
 const g = JSON.parse(readFileSync(join(golden, 'pix2pixhd_golden.json'), 'utf8'));
 const [n, h, w] = g.size as [number, number, number];
 const c = g.config;
-
-/** Largest difference relative to the largest reference value. */
-function relError(got: ArrayLike<number>, want: number[]): number {
-  assert.equal(got.length, want.length);
-  let diff = 0, scale = 1e-12;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 /**
  * NVIDIA's pix2pixHD networks at a small size with seeded weights (test/golden/make_pix2pixhd.py): the

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setup, tf } from '../helpers.ts';
+import { relError, setup, tf } from '../helpers.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import { Vgg19Features } from '../../src/nn/vgg19.ts';
@@ -12,16 +12,6 @@ import { vggLoss } from '../../src/losses/pix2pixhd.ts';
 await setup();
 const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
 const g = JSON.parse(readFileSync(join(golden, 'vgg19_golden.json'), 'utf8'));
-
-function relError(got: ArrayLike<number>, want: number[]): number {
-  assert.equal(got.length, want.length);
-  let diff = 0, scale = 1e-12;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 /**
  * torchvision's VGG19 at 1/8 width with seeded weights (test/golden/make_vgg19.py), loaded from its .pth by
