@@ -50,12 +50,13 @@ void im2col(const ConvGeom& g, const float* x, long images, float* cols) {
   }, 16);
 }
 
-// dx[img, ih, iw, c] += cols[...]: the adjoint of im2col. Parallel over images, which never overlap.
+// dx[img, ih, iw, c] += cols[...]: the adjoint of im2col. Parallel over images, which never overlap;
+// with fewer images than threads (batch 1), over blocks of channels, which never overlap either.
 void col2im(const ConvGeom& g, const float* cols, long images, float* dx) {
   const long ncols = g.cols();
-  auto one_image = [&](long img, long oh0, long oh1) {
+  auto one_image = [&](long img, long c0, long c1) {
     float* xi = dx + img * g.h * g.w * g.c;
-    for (long oh = oh0; oh < oh1; oh++)
+    for (long oh = 0; oh < g.oh; oh++)
       for (long ow = 0; ow < g.ow; ow++) {
         const float* src = cols + ((img * g.oh + oh) * g.ow + ow) * ncols;
         for (long i = 0; i < g.kh; i++) {
@@ -64,17 +65,17 @@ void col2im(const ConvGeom& g, const float* cols, long images, float* dx) {
             long iw = ow * g.sw - g.pad_left + j * g.dw;
             if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
             float* d = xi + (ih * g.w + iw) * g.c;
-            for (long c = 0; c < g.c; c++) d[c] += src[c];
+            for (long c = c0; c < c1; c++) d[c] += src[c];
           }
         }
       }
   };
   if (images >= pool().size()) {
     parallel_for(images, [&](long a, long b) {
-      for (long img = a; img < b; img++) one_image(img, 0, g.oh);
+      for (long img = a; img < b; img++) one_image(img, 0, g.c);
     });
   } else {
-    for (long img = 0; img < images; img++) one_image(img, 0, g.oh);
+    for (long img = 0; img < images; img++) parallel_for(g.c, [&](long c0, long c1) { one_image(img, c0, c1); }, 8);
   }
 }
 

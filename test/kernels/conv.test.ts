@@ -54,6 +54,18 @@ test('native conv2d, its input and filter gradients, and transposed conv match t
   }
 });
 
+test('a single image\'s input gradient, spread over threads by channel blocks, matches tfjs', { skip: !native() && 'native addon not built' }, () => {
+  const rng = new Rng(31);
+  for (const [cin, k, stride, pad] of [[24, 3, 1, 1], [37, 4, 2, 2], [16, 7, 1, 'valid']] as [number, number, number, Pad][]) {
+    const x = rand(rng, [1, 13, 11, cin]) as tf.Tensor4D;
+    const filter = rand(rng, [k, k, cin, 5]) as tf.Tensor4D;
+    const y = tf.conv2d(x, filter, stride, pad);
+    const dy = rand(rng, y.shape) as tf.Tensor4D;
+    check(`conv2dBackpropInput b1 13x11x${cin} k${k} s${stride} pad ${pad}`, () => tf.conv2dTranspose(dy, filter, x.shape, stride, pad as 'same'));
+    tf.dispose([x, filter, y, dy]);
+  }
+});
+
 test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;
