@@ -95,6 +95,13 @@ export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
   return openDataset(spec, fit).captions ?? null;
 }
 
+/** The held-out data of a run's data SPEC (heldOutSpec), fitted like the run's, or one error saying there is none. */
+export function openHeldOut(spec: string, fit: ImageFit): ImageDataset {
+  const held = heldOutSpec(spec);
+  if (!held) throw new GantryError(`the run's data ${spec} has no held-out label maps to draw its images from (pairs:DIR has its test split, shapes other pictures)`);
+  return { ...openDataset(held, fit), name: held };
+}
+
 /**
  * The data SPEC a label-map run is evaluated on: the test split of pairs:DIR, other pictures (the next
  * seed) for shapes. Null for sources without a held-out split.

@@ -163,3 +163,13 @@ export async function learnRunStyles(run: Generator, data: ImageDataset, runDir:
   const instances = Object.values(styles.instances).reduce((a, b) => a + b, 0);
   return `styles: ${instances} instances of ${classes.length} classes clustered into ${Object.values(styles.clusters).reduce((a, c) => a + c.length, 0)} styles (${join(runDir, STYLES_FILE)})`;
 }
+
+/**
+ * Maps as a run draws them with no one choosing styles (FID, the segmentation score): unchanged, or for a
+ * run with instance features each object in a seeded random one of its class's learned styles.
+ */
+export function withRandomStyles(run: Generator, runDir: string, maps: LabelMaps, seed: number, variant = 0): LabelMaps {
+  const c = run.info.conditioning;
+  if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
+  return styleFeatures(maps, readStyles(runDir), randomStyles(seed, variant));
+}

@@ -5,11 +5,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { heldOutSpec, openCaptions, openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { convertChannels, readImageFile } from '../io/image.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
-import { randomStyles, readStyles, styleFeatures } from '../explore/instance-styles.ts';
+import { withRandomStyles } from '../explore/instance-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -27,18 +27,11 @@ function trainingCaptions(run: OpenedRun, seed: number): string[] {
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
 }
 
-/**
- * A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order;
- * with instance features, each object in a seeded random one of its class's learned styles.
- */
+/** A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order. */
 function heldOutMaps(run: OpenedRun, runDir: string, seed: number): ConditionRows {
-  const spec = heldOutSpec(run.config.data);
-  if (!spec) throw new GantryError(`the run's data ${run.config.data} has no held-out label maps to draw its images from`);
-  const ds = openDataset(spec, run.info);
-  const maps = dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i));
-  const c = run.info.conditioning;
-  if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
-  return { kind: 'labelMap', maps: styleFeatures(maps.maps, readStyles(runDir), randomStyles(seed)) };
+  const ds = openHeldOut(run.config.data, run.info);
+  const maps = dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i)).maps;
+  return { kind: 'labelMap', maps: withRandomStyles(run, runDir, maps, seed) };
 }
 
 /** What `--real` / `--fake` name: a statistics file, a run folder (its generator) or a data SPEC. */

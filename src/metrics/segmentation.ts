@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
-import { heldOutSpec, openDataset } from '../data/index.ts';
+import { openHeldOut } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { dataMaps } from '../explore/conditions.ts';
-import { randomStyles, readStyles, styleFeatures } from '../explore/instance-styles.ts';
+import { withRandomStyles } from '../explore/instance-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { segmentationScores, SegmentationTally } from '../models/segmentation-scores.ts';
 import { openRun } from '../train/run.ts';
@@ -35,18 +35,14 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
     if (segmenter.info.height !== run.info.height || segmenter.info.width !== run.info.width) {
       throw new GantryError(`the segmenter works at ${segmenter.info.height}x${segmenter.info.width} but ${runDir} draws ${run.info.height}x${run.info.width}; train the segmenter at the run's size (model.height ${run.info.height}, model.width ${run.info.width})`);
     }
-    const spec = heldOutSpec(run.config.data);
-    if (!spec) throw new GantryError(`the run's data ${run.config.data} has no held-out label maps`);
-    const data = openDataset(spec, run.info);
+    const data = openHeldOut(run.config.data, run.info);
     const n = Math.min(o.n ?? data.n, data.n);
-    const styles = c.featNum > 0 ? readStyles(runDir) : null;
     const fake = new SegmentationTally(c.labelCount);
     const real = new SegmentationTally(c.labelCount);
     const progress = new Progress(n, 0, 'segmentation', process.stderr, o.quiet);
     for (let start = 0; start < n; start += 16) {
       const idx = Array.from({ length: Math.min(16, n - start) }, (_, i) => start + i);
-      let maps = dataMaps(data, idx);
-      if (styles) maps = { kind: 'labelMap', maps: styleFeatures(maps.maps, styles, randomStyles(o.seed ?? 0, start)) };
+      const maps = { kind: 'labelMap', maps: withRandomStyles(run, runDir, dataMaps(data, idx).maps, o.seed ?? 0, start) } as const;
       const batch = makeBatch(data, idx);
       const [predFake, predReal] = tf.tidy(() => {
         const images = vectorsToImages(run, idx.map(() => new Float32Array(run.info.latentDim)), maps);
@@ -63,7 +59,7 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
       const s = segmentationScores(t);
       return { pixelAccuracy: s.pixelAccuracy, meanIoU: s.meanIoU };
     };
-    return { n, data: spec, fake: scores(fake), real: scores(real) };
+    return { n, data: data.name, fake: scores(fake), real: scores(real) };
   } finally {
     run.model.dispose();
     segmenter.model.dispose();

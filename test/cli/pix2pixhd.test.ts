@@ -79,6 +79,11 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   const studio = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'studio', '--run', whole, '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
   assert.match(studio.stderr, /the studio cannot paint label maps yet; turn maps into images with `gantry translate/);
 
+  // The segmentation score needs a segmenter run of the same size.
+  assert.match(gantry('eval', 'segmentation', '--run', whole, '--segmenter', whole).stderr, /--segmenter .* is a pix2pixhd run; train one with `gantry train segmenter --data pairs:/);
+  assert.match(gantry('eval', 'segmentation', '--run', whole).stderr, /segmentation needs --run PIX2PIXHD_RUN and --segmenter SEGMENTER_RUN/);
+  assert.match(gantry('eval', 'fid', '--run', whole).stderr, /--run goes with eval segmentation; fid takes --fake RUN_DIR/);
+
   // FID of the run draws from the test split's maps.
   const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', whole, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
   assert.equal(fid.code, 0, fid.stderr);
