@@ -27,10 +27,10 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
 
 /**
  * One GAN step in pytorch/examples/dcgan's order, owning the nested tapes: G's forward on the outer tape
- * (the variables of G's side: networks of G left out of it stay fixed); D's loss on an inner tape over D's variables only, D updated at once, so nothing of it
- * reaches G's gradient (the fake batch is detached for D); then G's loss through the updated D on the
- * same fake batch. Returns { lossD, lossG, ...reported }, which the caller disposes; every gradient and
- * intermediate tensor is freed here.
+ * (the variables of G's side; networks left out of it stay fixed); D's loss on an inner tape over D's
+ * variables only, D updated at once, so nothing of it reaches G's gradient (the fake batch is detached
+ * for D); then G's loss through the updated D on the same fake batch. Returns { lossD, lossG,
+ * ...reported }, which the caller disposes; every gradient and intermediate tensor is freed here.
  */
 export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
   const reported: Record<string, tf.Scalar> = {};
