@@ -5,6 +5,7 @@ import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
 import { COMPARE_HELP, compareCommand } from './compare.ts';
 import { STUDIO_HELP, studioCommand } from './studio.ts';
+import { SWEEP_HELP, sweepCommand } from './sweep.ts';
 import { FEATURES_HELP, featuresCommand, TRANSLATE_HELP, translateCommand } from './translate.ts';
 
 /** A command resolves to its exit status (none: 0). */
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>
   features: { run: featuresCommand, help: FEATURES_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
   compare: { run: compareCommand, help: COMPARE_HELP },
+  sweep: { run: sweepCommand, help: SWEEP_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
   studio: { run: studioCommand, help: STUDIO_HELP },
 };

@@ -265,7 +265,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const { steps, logEvery, sampleEvery, checkpointEvery } = config.train;
   const progress = new Progress(steps, step, config.family, process.stderr, options.quiet);
-  let lastLosses: Record<string, number> = {};
+  // A resumed run reports its last logged losses (and scores) even when no step is left to train.
+  const lastRows = history.filter((r) => r.step === history.at(-1)?.step);
+  const { step: _step, imagesPerSec: _rate, seconds: _seconds, ...logged } = Object.assign({ step: 0 }, ...lastRows);
+  let lastLosses: Record<string, number> = logged;
   const startTime = performance.now();
   let lastLogStep = step;
   let lastLogTime = startTime;

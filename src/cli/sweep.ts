@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { initEngine } from '../engine/index.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readSweepFile } from '../sweep/sweep-file.ts';
+import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
+import { parseCommandArgs } from './args.ts';
+
+export const SWEEP_HELP = `gantry sweep SWEEP.json [--runs runs/sweeps] [--quiet]
+gantry sweep status SWEEP_DIR | ID [--runs runs/sweeps]
+gantry sweep table  SWEEP_DIR | ID [--runs runs/sweeps] [--out table.md]
+  A sweep file is a base run config and axes: {"base": {"family": "dcgan", "data": "mnist", "train":
+  {"steps": 500}}, "grid": {"model.lr": [1e-4, 2e-4], "seed": [0, 1, 2]}, "eval": {"fid": {"n": 2000,
+  "features": "runs/mnist-classifier"}}} (optional "name"). Every combination is one run, trained here one
+  after another into --runs/<sweep id>/<point>/ and scored; the table gives each combination's FID and
+  last losses as mean ± std over the seeds. Running the same sweep again finishes what is missing (a
+  stopped point resumes from its checkpoint) and adds nothing else. Spreading points over machines
+  (--queue redis://...) is not built yet.`;
+
+/** A sweep folder named by path or by id under --runs. */
+function sweepDir(arg: string | undefined, runs: string): string {
+  if (!arg) throw new GantryError('name the sweep: its folder, or its id (printed by `gantry sweep`) with --runs');
+  if (existsSync(join(arg, 'sweep.json'))) return arg;
+  return join(runs, arg);
+}
+
+/** Exit status of a sweep a signal stopped, as the shell reports it. */
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('sweep', argv, {
+    runs: { type: 'string' }, out: { type: 'string' }, queue: { type: 'string' }, quiet: { type: 'boolean' },
+  }, true);
+  const runs = values.runs ?? join('runs', 'sweeps');
+  const [first, second] = positionals;
+  if (first === 'status') {
+    process.stdout.write(sweepStatus(sweepDir(second, runs)));
+    return 0;
+  }
+  if (first === 'table') {
+    const table = sweepTable(sweepDir(second, runs));
+    if (values.out) writeFileAtomic(values.out, table);
+    process.stdout.write(table);
+    return 0;
+  }
+  if (!first) throw new GantryError('give a sweep file: gantry sweep SWEEP.json (see --help)');
+  if (values.queue) throw new GantryError('--queue: running sweeps on Redis workers is not built yet; without --queue the sweep runs here, one point after another');
+  const sweep = readSweepFile(first);
+  await initEngine();
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const { dir, interrupted } = await runSweepLocally(sweep, runs, { quiet: values.quiet, log });
+  if (interrupted) {
+    log(`stopped; run \`gantry sweep ${first}\` again to continue`);
+    return SIGNAL_STATUS[interrupted];
+  }
+  process.stdout.write(sweepTable(dir));
+  process.stdout.write(`${dir}\n`);
+  return 0;
+}

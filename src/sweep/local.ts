@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { classifierExtractor, inceptionExtractor, type FeatureExtractor } from '../metrics/features.ts';
+import { parseEvalInput, statsFor } from '../metrics/evaluate.ts';
+import { frechetDistance } from '../metrics/frechet.ts';
+import { checkpointStep, hasCheckpoint } from '../train/checkpoint.ts';
+import { describeModel } from '../train/run.ts';
+import { train } from '../train/trainer.ts';
+import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep, type SweepPoint } from './sweep-file.ts';
+
+/** What a finished point wrote: its params, its last losses and its score. */
+export interface PointResult {
+  id: string;
+  params: Record<string, unknown>;
+  step: number;
+  losses: Record<string, number>;
+  fid?: number;
+  /** Images a side and the feature network the FID used. */
+  n?: number;
+  features?: string;
+}
+
+const SWEEP_FILE = 'sweep.json';
+const RESULT_FILE = 'result.json';
+
+/** The folder of a sweep under the runs folder, by the sweep's id. */
+export function sweepFolder(runsDir: string, sweep: Sweep): string {
+  return join(runsDir, sweepId(sweep));
+}
+
+/** The sweep a sweep folder holds (its sweep.json), or one error naming the folder. */
+export function readSweepFolder(dir: string): Sweep {
+  const path = join(dir, SWEEP_FILE);
+  if (!existsSync(path)) throw new GantryError(`${dir} is not a sweep folder (no ${SWEEP_FILE}); give the folder \`gantry sweep\` printed, or its id with --runs`);
+  return JSON.parse(readFileSync(path, 'utf8')) as Sweep;
+}
+
+function readResult(pointDir: string): PointResult | null {
+  const path = join(pointDir, RESULT_FILE);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as PointResult) : null;
+}
+
+/**
+ * Runs a sweep's points here, one after another, into runsDir/<sweep id>/<point>/: each trained (resumed
+ * where a run of it was stopped), then scored; a point with a result is done and left alone, so running
+ * the same sweep again finishes what is missing and adds nothing else. Returns at the first point a
+ * signal stopped (after its checkpoint), with the signal.
+ */
+export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: 'SIGINT' | 'SIGTERM' | null }> {
+  const points = expandPoints(sweep);
+  const dir = sweepFolder(runsDir, sweep);
+  const fid = sweep.eval.fid;
+  // The scoring network is checked before any training.
+  const extractor: FeatureExtractor | null = fid ? (fid.features ? classifierExtractor(fid.features) : inceptionExtractor(fid.weights, fid.featureDim)) : null;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const saved = join(dir, SWEEP_FILE);
+    if (!existsSync(saved)) writeFileAtomic(saved, JSON.stringify(sweep, null, 2) + '\n');
+    else if (canonicalJson(readSweepFolder(dir)) !== canonicalJson(sweep)) {
+      throw new GantryError(`${dir} holds another sweep named ${sweepId(sweep)}; give this one another name (or none: an unnamed sweep is named by its content)`);
+    }
+    const done = points.filter((p) => readResult(join(dir, p.id))).length;
+    o.log(`sweep ${sweepId(sweep)}: ${points.length} points in ${dir}${done ? `, ${done} already done` : ''}`);
+    for (const point of points) {
+      const pointDir = join(dir, point.id);
+      if (readResult(pointDir)) continue;
+      if (!o.quiet) o.log(`point ${point.id} (${describeParams(point.params)})`);
+      const resume = existsSync(join(pointDir, 'config.json'));
+      const result = await train(resume ? { outDir: pointDir, resume: true, quiet: o.quiet } : { outDir: pointDir, config: point.config, quiet: o.quiet });
+      if (result.interrupted) return { dir, interrupted: result.interrupted };
+      const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
+      if (fid && extractor) {
+        const options = { n: fid.n, seed: 0, quiet: o.quiet };
+        const note = o.quiet ? () => {} : o.log;
+        const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
+        const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
+        Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
+      }
+      writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
+    }
+    writeFileAtomic(join(dir, 'table.md'), sweepTable(dir));
+    return { dir, interrupted: null };
+  } finally {
+    extractor?.dispose();
+  }
+}
+
+/** Each point's state: done (with its score), stopped at a step, or not started. */
+export function sweepStatus(dir: string): string {
+  const points = expandPoints(readSweepFolder(dir));
+  const rows = points.map((p) => {
+    const pointDir = join(dir, p.id);
+    const result = readResult(pointDir);
+    const state = result ? 'done' : hasCheckpoint(pointDir) ? `stopped at step ${checkpointStep(pointDir)} of ${p.config.train.steps}` : 'not started';
+    const score = result?.fid !== undefined ? result.fid.toFixed(2) : '';
+    return `| ${p.id} | ${describeParams(p.params)} | ${state} | ${result?.step ?? ''} | ${score} |`;
+  });
+  return ['| point | params | state | step | FID |', '|---|---|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+/** mean ± std (sample standard deviation) of numbers, or the one number. */
+function meanStd(values: number[]): string {
+  if (values.length === 0) return '';
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length === 1) return mean.toFixed(3);
+  const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+  return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
+}
+
+/**
+ * The sweep's results as a markdown table: one row per combination of the axes other than seed, with
+ * the FID and last losses as mean ± std over the seeds that finished.
+ */
+export function sweepTable(dir: string): string {
+  const sweep = readSweepFolder(dir);
+  const points = expandPoints(sweep);
+  const groups = new Map<string, { points: SweepPoint[]; results: PointResult[] }>();
+  for (const p of points) {
+    const { seed: _, ...rest } = p.params;
+    const key = describeParams(rest) || '(base)';
+    const group = groups.get(key) ?? { points: [], results: [] };
+    group.points.push(p);
+    const result = readResult(join(dir, p.id));
+    if (result) group.results.push(result);
+    groups.set(key, group);
+  }
+  const lossNames = [...new Set(points.flatMap((p) => Object.keys(readResult(join(dir, p.id))?.losses ?? {})))];
+  const scored = points.map((p) => readResult(join(dir, p.id))).find((r) => r?.fid !== undefined);
+  const header = ['params', 'seeds done', ...(scored ? [`FID (${scored.n} a side, ${scored.features})`] : []), ...lossNames];
+  const rows = [...groups].map(([key, g]) => [
+    key, `${g.results.length} of ${g.points.length}`,
+    ...(scored ? [meanStd(g.results.filter((r) => r.fid !== undefined).map((r) => r.fid!))] : []),
+    ...lossNames.map((l) => meanStd(g.results.map((r) => r.losses[l]).filter((v) => v !== undefined))),
+  ]);
+  return [`Sweep ${sweepId(sweep)}: ${describeParams(Object.fromEntries(Object.entries(sweep.grid).map(([k, v]) => [k, v])))}`, '',
+    `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
+}
