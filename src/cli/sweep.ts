@@ -15,7 +15,9 @@ gantry sweep table  SWEEP_DIR | ID [--runs runs/sweeps] [--out table.md]
   "features": "runs/mnist-classifier"}}} (optional "name"). Every combination is one run, trained here one
   after another into --runs/<sweep id>/<point>/ and scored; the table gives each combination's FID and
   last losses as mean ± std over the seeds. Running the same sweep again finishes what is missing (a
-  stopped point resumes from its checkpoint) and adds nothing else. Spreading points over machines
+  stopped point resumes from its checkpoint) and adds nothing else. A point that fails (a diverged run)
+  is recorded (<sweep>/<point>.failed.json, shown by status) while the others go on; remove the record
+  to try it again. Spreading points over machines
   (--queue redis://...) is not built yet.`;
 
 /** A sweep folder named by path or by id under --runs. */
@@ -49,12 +51,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const sweep = readSweepFile(first);
   await initEngine();
   const log = (line: string) => process.stderr.write(line + '\n');
-  const { dir, interrupted } = await runSweepLocally(sweep, runs, { quiet: values.quiet, log });
+  const { dir, interrupted, failed } = await runSweepLocally(sweep, runs, { quiet: values.quiet, log });
   if (interrupted) {
     log(`stopped; run \`gantry sweep ${first}\` again to continue`);
     return SIGNAL_STATUS[interrupted];
   }
   process.stdout.write(sweepTable(dir));
   process.stdout.write(`${dir}\n`);
-  return 0;
+  // Failed points are in the table and `sweep status`; the exit status says the sweep is not complete.
+  return failed ? 1 : 0;
 }

@@ -24,6 +24,8 @@ export interface PointResult {
 
 const SWEEP_FILE = 'sweep.json';
 const RESULT_FILE = 'result.json';
+/** A point that failed (a diverged run, data that does not fit its config): its error, next to where its run would be. */
+const FAILED_FILE = 'failed.json';
 
 /** The folder of a sweep under the runs folder, by the sweep's id. */
 export function sweepFolder(runsDir: string, sweep: Sweep): string {
@@ -42,13 +44,20 @@ function readResult(pointDir: string): PointResult | null {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as PointResult) : null;
 }
 
+function readFailure(dir: string, id: string): string | null {
+  const path = join(dir, `${id}.${FAILED_FILE}`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { error: string }).error : null;
+}
+
 /**
  * Runs a sweep's points here, one after another, into runsDir/<sweep id>/<point>/: each trained (resumed
  * where a run of it was stopped), then scored; a point with a result is done and left alone, so running
- * the same sweep again finishes what is missing and adds nothing else. Returns at the first point a
- * signal stopped (after its checkpoint), with the signal.
+ * the same sweep again finishes what is missing and adds nothing else. A point that fails (one
+ * GantryError: a diverged run, a batch larger than the data) is recorded as failed and the others go on;
+ * it is left alone too until its record (<sweep>/<point>.failed.json) is removed. Returns at the first
+ * point a signal stopped (after its checkpoint), with the signal.
  */
-export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: 'SIGINT' | 'SIGTERM' | null }> {
+export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: 'SIGINT' | 'SIGTERM' | null; failed: number }> {
   const points = expandPoints(sweep);
   const dir = sweepFolder(runsDir, sweep);
   const fid = sweep.eval.fid;
@@ -62,26 +71,33 @@ export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?
       throw new GantryError(`${dir} holds another sweep named ${sweepId(sweep)}; give this one another name (or none: an unnamed sweep is named by its content)`);
     }
     const done = points.filter((p) => readResult(join(dir, p.id))).length;
-    o.log(`sweep ${sweepId(sweep)}: ${points.length} points in ${dir}${done ? `, ${done} already done` : ''}`);
+    const failed = points.filter((p) => readFailure(dir, p.id)).length;
+    o.log(`sweep ${sweepId(sweep)}: ${points.length} points in ${dir}${done ? `, ${done} already done` : ''}${failed ? `, ${failed} failed before` : ''}`);
     for (const point of points) {
       const pointDir = join(dir, point.id);
-      if (readResult(pointDir)) continue;
+      if (readResult(pointDir) || readFailure(dir, point.id)) continue;
       if (!o.quiet) o.log(`point ${point.id} (${describeParams(point.params)})`);
-      const resume = existsSync(join(pointDir, 'config.json'));
-      const result = await train(resume ? { outDir: pointDir, resume: true, quiet: o.quiet } : { outDir: pointDir, config: point.config, quiet: o.quiet });
-      if (result.interrupted) return { dir, interrupted: result.interrupted };
-      const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
-      if (fid && extractor) {
-        const options = { n: fid.n, seed: 0, quiet: o.quiet };
-        const note = o.quiet ? () => {} : o.log;
-        const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
-        const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
-        Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
+      try {
+        const resume = existsSync(join(pointDir, 'config.json'));
+        const result = await train(resume ? { outDir: pointDir, resume: true, quiet: o.quiet } : { outDir: pointDir, config: point.config, quiet: o.quiet });
+        if (result.interrupted) return { dir, interrupted: result.interrupted, failed: 0 };
+        const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
+        if (fid && extractor) {
+          const options = { n: fid.n, seed: 0, quiet: o.quiet };
+          const note = o.quiet ? () => {} : o.log;
+          const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
+          const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
+          Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
+        }
+        writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
+      } catch (err) {
+        if (!(err instanceof GantryError)) throw err;
+        o.log(`point ${point.id} (${describeParams(point.params)}) failed: ${err.message}`);
+        writeFileAtomic(join(dir, `${point.id}.${FAILED_FILE}`), JSON.stringify({ id: point.id, params: point.params, error: err.message }, null, 2) + '\n');
       }
-      writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
     }
     writeFileAtomic(join(dir, 'table.md'), sweepTable(dir));
-    return { dir, interrupted: null };
+    return { dir, interrupted: null, failed: points.filter((p) => readFailure(dir, p.id)).length };
   } finally {
     extractor?.dispose();
   }
@@ -93,7 +109,8 @@ export function sweepStatus(dir: string): string {
   const rows = points.map((p) => {
     const pointDir = join(dir, p.id);
     const result = readResult(pointDir);
-    const state = result ? 'done' : hasCheckpoint(pointDir) ? `stopped at step ${checkpointStep(pointDir)} of ${p.config.train.steps}` : 'not started';
+    const failure = readFailure(dir, p.id);
+    const state = result ? 'done' : failure ? `failed: ${failure}` : hasCheckpoint(pointDir) ? `stopped at step ${checkpointStep(pointDir)} of ${p.config.train.steps}` : 'not started';
     const score = result?.fid !== undefined ? result.fid.toFixed(2) : '';
     return `| ${p.id} | ${describeParams(p.params)} | ${state} | ${result?.step ?? ''} | ${score} |`;
   });
@@ -116,21 +133,22 @@ function meanStd(values: number[]): string {
 export function sweepTable(dir: string): string {
   const sweep = readSweepFolder(dir);
   const points = expandPoints(sweep);
-  const groups = new Map<string, { points: SweepPoint[]; results: PointResult[] }>();
+  const groups = new Map<string, { points: SweepPoint[]; results: PointResult[]; failed: number }>();
   for (const p of points) {
     const { seed: _, ...rest } = p.params;
     const key = describeParams(rest) || '(base)';
-    const group = groups.get(key) ?? { points: [], results: [] };
+    const group = groups.get(key) ?? { points: [], results: [], failed: 0 };
     group.points.push(p);
     const result = readResult(join(dir, p.id));
     if (result) group.results.push(result);
+    if (readFailure(dir, p.id)) group.failed++;
     groups.set(key, group);
   }
   const lossNames = [...new Set(points.flatMap((p) => Object.keys(readResult(join(dir, p.id))?.losses ?? {})))];
   const scored = points.map((p) => readResult(join(dir, p.id))).find((r) => r?.fid !== undefined);
   const header = ['params', 'seeds done', ...(scored ? [`FID (${scored.n} a side, ${scored.features})`] : []), ...lossNames];
   const rows = [...groups].map(([key, g]) => [
-    key, `${g.results.length} of ${g.points.length}`,
+    key, `${g.results.length} of ${g.points.length}${g.failed ? ` (${g.failed} failed)` : ''}`,
     ...(scored ? [meanStd(g.results.filter((r) => r.fid !== undefined).map((r) => r.fid!))] : []),
     ...lossNames.map((l) => meanStd(g.results.map((r) => r.losses[l]).filter((v) => v !== undefined))),
   ]);

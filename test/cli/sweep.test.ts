@@ -86,3 +86,23 @@ test('bad sweep files are one line each, before anything is trained', () => {
   assert.match(gantry('sweep', 'status', join(dir, 'nope'), '--runs', runs).stderr, /is not a sweep folder \(no sweep\.json\)/);
   assert.deepEqual(readdirSync(dir).sort(), ['sweep.json'], 'nothing written');
 });
+
+test('a point that fails is recorded and the others go on; the sweep exits 1 and leaves it alone until its record goes', () => {
+  const dir = tempDir();
+  const file = join(dir, 'sweep.json');
+  const runs = join(dir, 'runs');
+  // 32 digits: a batch of 64 cannot be drawn, one clear error for that point alone.
+  writeFileSync(file, JSON.stringify({ name: 'batches', base: { ...SWEEP.base, data: `mnist-idx:${join(root, 'test', 'fixtures', 'mnist-idx')}` }, grid: { 'train.batch': [8, 64] } }));
+  const r = gantry('sweep', file, '--runs', runs, '--quiet');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /point 001 \(train\.batch=64\) failed: the data has 32 images, fewer than one batch of 64; lower --batch/);
+  const folder = join(runs, 'batches');
+  assert.ok(JSON.parse(readFileSync(join(folder, '000', 'result.json'), 'utf8')).step === 3);
+  assert.match(r.stdout, /\| train\.batch=64 \| 0 of 1 \(1 failed\) \|/);
+  assert.match(gantry('sweep', 'status', folder).stdout, /\| 001 \| train\.batch=64 \| failed: the data has 32 images/);
+  const again = gantry('sweep', file, '--runs', runs);
+  assert.match(again.stderr, /2 points in .*, 1 already done, 1 failed before/);
+  assert.doesNotMatch(again.stderr, /point 001/);
+  rmSync(join(folder, '001.failed.json'));
+  assert.match(gantry('sweep', file, '--runs', runs).stderr, /point 001 \(train\.batch=64\) failed/);
+});
