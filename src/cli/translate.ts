@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { openDataset } from '../data/index.ts';
+import { IMAGE_EXTENSIONS, listFiles } from '../data/folder.ts';
+import { PNG_ONLY } from '../data/pairs.ts';
 import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
@@ -42,11 +44,11 @@ export const FEATURES_HELP = `gantry features --run RUN_DIR [--clusters 10] [--s
   from. A finished training run does this itself.`;
 
 /** A PNG file, or the sorted PNGs of a folder. */
-function imageFiles(path: string, flag: string, extensions = ['.png']): string[] {
+function imageFiles(path: string, flag: string, extensions = PNG_ONLY): string[] {
   if (!existsSync(path)) throw new GantryError(`--${flag} ${path} does not exist`);
   if (!statSync(path).isDirectory()) return [path];
-  const files = readdirSync(path).filter((f) => extensions.includes(extname(f).toLowerCase())).sort().map((f) => join(path, f));
-  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no ${extensions.join('/')} files in this folder`);
+  const files = listFiles(path, extensions);
+  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no ${[...extensions].join('/')} files in this folder`);
   return files;
 }
 
@@ -110,7 +112,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
   if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
   const labelFiles = imageFiles(values.labels, 'labels');
   const instanceFiles = values.instances ? imageFiles(values.instances, 'instances') : null;
-  const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', ['.png', '.jpg', '.jpeg']) : null;
+  const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', IMAGE_EXTENSIONS) : null;
   if (photoFiles && photoFiles.length !== 1 && photoFiles.length !== labelFiles.length) throw new GantryError(`--style-from: ${photoFiles.length} photos for ${labelFiles.length} label maps; give one photo, or one per map`);
   const many = statSync(values.labels).isDirectory();
   const out = values.out ?? (many ? undefined : 'translated.png');

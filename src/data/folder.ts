@@ -7,11 +7,16 @@ import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
-function listImages(dir: string): string[] {
+/** The files of dir whose extension (any case) is one of `extensions`, in sorted name order. */
+export function listFiles(dir: string, extensions: Set<string>): string[] {
   return readdirSync(dir)
-    .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
+    .filter((f) => extensions.has(extname(f).toLowerCase()))
     .sort()
     .map((f) => join(dir, f));
+}
+
+function listImages(dir: string): string[] {
+  return listFiles(dir, IMAGE_EXTENSIONS);
 }
 
 /**

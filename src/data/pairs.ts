@@ -5,7 +5,7 @@ import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { nearestCoverCrop, readImageFile } from '../io/image.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS, type LoadProgress } from './folder.ts';
+import { IMAGE_EXTENSIONS, listFiles, type LoadProgress } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 /**
@@ -35,11 +35,7 @@ export interface PairListing {
   instanceFolder: string;
 }
 
-function listFiles(dir: string, extensions: Set<string>): string[] {
-  return readdirSync(dir).filter((f) => extensions.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
-}
-
-const PNG_ONLY = new Set(['.png']);
+export const PNG_ONLY = new Set(['.png']);
 
 /** A file's name without extension and without the suffixes Cityscapes adds to one frame's files. */
 function frameKey(path: string): string {

@@ -76,7 +76,8 @@ export const pix2pixhdSchema = z
 
 export type Pix2PixHDConfig = z.infer<typeof pix2pixhdSchema>;
 
-function imageSize(config: Pix2PixHDConfig): { height: number; width: number } {
+/** The image size of a label-map model's config: width 0 means square. */
+export function imageSize(config: { height: number; width: number }): { height: number; width: number } {
   return { height: config.height, width: config.width || config.height };
 }
 

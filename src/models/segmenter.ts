@@ -12,7 +12,7 @@ import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { segmentationScores, SegmentationTally } from './segmentation-scores.ts';
 import type { ModelInfo } from './condition.ts';
-import { resolveLabels } from './pix2pixhd.ts';
+import { imageSize, resolveLabels } from './pix2pixhd.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
@@ -44,7 +44,6 @@ export const segmenterSchema = z
 
 export type SegmenterConfig = z.infer<typeof segmenterSchema>;
 
-const size = (config: SegmenterConfig) => ({ height: config.height, width: config.width || config.height });
 
 export class Segmenter implements FamilyInstance {
   readonly networks: Record<string, ParamSet>;
@@ -117,7 +116,7 @@ export class Segmenter implements FamilyInstance {
 }
 
 export function describeSegmenter(config: SegmenterConfig): ModelInfo {
-  return { family: 'segmenter', ...size(config), channels: 3, latentDim: 0, conditioning: { kind: 'none' }, holdout: config.holdout };
+  return { family: 'segmenter', ...imageSize(config), channels: 3, latentDim: 0, conditioning: { kind: 'none' }, holdout: config.holdout };
 }
 
 export const segmenterFamily: Family<SegmenterConfig> = {
@@ -128,7 +127,7 @@ export const segmenterFamily: Family<SegmenterConfig> = {
   resolve(config, data) {
     const maps = data.labelMaps;
     if (!maps) throw new GantryError('segmenter learns label maps from images; train it on label-map data: --data pairs:DIR or shapes');
-    const { height, width } = size(config);
+    const { height, width } = imageSize(config);
     const unit = 2 ** config.depth;
     if (height % unit || width % unit) throw new GantryError(`segmenter: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^depth)`);
     return { ...config, width, ...resolveLabels(config, maps) };
