@@ -1,6 +1,9 @@
 import { GantryError } from '../errors.ts';
 import { Rng } from '../engine/rng.ts';
+import { useBuiltAddon } from '../kernels/cpu/native-node.ts';
 import { loadNativeAddon } from '../kernels/cpu/native.ts';
+
+useBuiltAddon();
 
 /** Times the native SGEMM on an n x n x n product: the practical compute ceiling of the machine. */
 export function benchSgemm(n = 1024, repeats = 20): { workload: string; median_ms: number; gflops: number; kernel: string; threads: number } {

@@ -104,7 +104,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.info.latentDim, truncation));
     // A conditional grid without --class has one class (or caption) per column.
     const flags = { class: values.class, text: values.text };
-    const conditions = gridConditions(run, n, flags, warn);
+    const conditions = await gridConditions(run, n, flags, warn);
     if (!toFolder) return saveGrid(run, out, vectors, conditions, cols ?? gridColumns(run.info, flags), 'give --out DIR');
     prepareImageFolder(out);
     const { height, width, channels } = run.info;
@@ -139,7 +139,7 @@ async function styleTransfer(run: Run, files: string[], texts: string[] | undefi
   latent.dispose();
   const dim = run.info.latentDim;
   const vectors = files.flatMap((_, r) => captions.map(() => z.slice(r * dim, (r + 1) * dim)));
-  const generated = vectorsToImages(run, vectors, encodeCaptions(run, files.flatMap(() => captions), warn));
+  const generated = vectorsToImages(run, vectors, await encodeCaptions(run, files.flatMap(() => captions), warn));
   const rows = tf.tidy(() => tf.concat(files.map((_, r) => tf.concat([
     tf.slice(images, [r, 0, 0, 0], [1, -1, -1, -1]),
     tf.slice(generated, [r * captions.length, 0, 0, 0], [captions.length, -1, -1, -1]),
@@ -172,7 +172,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     let conditions: ConditionRows;
     if (values.texts !== undefined || values.classes !== undefined) {
       // One latent vector; the condition moves from each class (caption) to the next.
-      conditions = conditionPathOf(run, { classes: values.classes, texts: values.texts }, frames, warn);
+      conditions = await conditionPathOf(run, { classes: values.classes, texts: values.texts }, frames, warn);
       const z = latentForSeed(base, dim, truncation);
       vectors = Array.from({ length: conditionCount(conditions)! }, () => z);
     } else {
@@ -184,7 +184,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
         const b = latentForSeed(seeds[p + 1], dim, truncation);
         for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
       }
-      conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
+      conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     }
     await saveGrid(run, out, vectors, conditions, frames, 'use fewer --frames or seeds');
   });
@@ -229,7 +229,7 @@ export async function arithCommand(argv: string[]): Promise<void> {
   await withRun(values.run, values.device, async (run) => {
     const truncation = truncationArg(values.truncation);
     const vectors = arithmeticVectors(terms, run.info.latentDim, truncation);
-    const conditions = sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
+    const conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     await saveGrid(run, out, vectors, conditions, vectors.length, 'use fewer terms');
   });
 }

@@ -5,6 +5,7 @@ import { TRAIN_HELP, trainCommand } from './train.ts';
 import { EVAL_HELP, evalCommand } from './eval.ts';
 import { COMPARE_HELP, compareCommand } from './compare.ts';
 import { STUDIO_HELP, studioCommand } from './studio.ts';
+import { EXPORT_HELP, exportCommand } from './export.ts';
 import { SWEEP_HELP, sweepCommand } from './sweep.ts';
 import { FEATURES_HELP, featuresCommand, TRANSLATE_HELP, translateCommand } from './translate.ts';
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>
   compare: { run: compareCommand, help: COMPARE_HELP },
   sweep: { run: sweepCommand, help: SWEEP_HELP },
   bench: { run: benchCommand, help: BENCH_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
   studio: { run: studioCommand, help: STUDIO_HELP },
 };
 

@@ -8,13 +8,15 @@ import { PNG_ONLY } from '../data/pairs.ts';
 import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
-import { labelMapsFromFiles, type Generator, type LabelMaps } from '../explore/conditions.ts';
+import type { Generator, LabelMaps } from '../explore/conditions.ts';
+import { labelMapsFromFiles } from '../explore/label-map-files.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { readStateDict } from '../io/torch.ts';
 import { pix2pixhdFromTorch } from '../models/pix2pixhd.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
-import { encodedStyles, learnRunStyles, randomStyles, readStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import { encodedStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import { learnRunStyles, readStyles } from '../explore/run-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
@@ -80,16 +82,16 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
     if (colon < 0 || !Number.isInteger(k) || k < 0) throw new GantryError(`--clusters "${entry}": expected CLASS:K, e.g. car:3`);
     fixed.set(classId(run, entry.slice(0, colon), 'clusters'), k);
   }
-  const base = (random: StylePick): StylePick => (image, cls, count) => {
+  const base = (random: StylePick): StylePick => (image, cls, count, id) => {
     const k = fixed.get(cls) ?? flags.cluster;
-    return k === undefined ? random(image, cls, count) : k % count;
+    return k === undefined ? random(image, cls, count, id) : k % count;
   };
   if (flags.allStyles !== undefined) {
     const target = classId(run, flags.allStyles, 'all-styles');
     const count = styles.clusters[target]?.length ?? 0;
     if (!count) throw new GantryError(`--all-styles ${flags.allStyles}: the run learned no styles of that class (no instance of it was large enough); classes with styles: ${Object.keys(styles.clusters).join(', ')}`);
     const others = base(randomStyles(flags.seed));
-    return Array.from({ length: count }, (_, k) => (image, cls, n) => (cls === target ? k : others(image, cls, n)));
+    return Array.from({ length: count }, (_, k) => (image, cls, n, id) => (cls === target ? k : others(image, cls, n, id)));
   }
   return Array.from({ length: flags.styles ?? 1 }, (_, v) => base(randomStyles(flags.seed, v)));
 }

@@ -1,4 +1,5 @@
-import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
+import { convertChannels, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
+import { nearestCoverCrop } from '../io/cover.ts';
 import type { ImageDataset } from './dataset.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */

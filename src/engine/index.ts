@@ -6,6 +6,7 @@ import { GantryError } from '../errors.ts';
 import { registerComparisonGradients } from './gradients.ts';
 import { startWebGpu } from './webgpu.ts';
 import { disableNativeAddon } from '../kernels/cpu/native.ts';
+import { useBuiltAddon } from '../kernels/cpu/native-node.ts';
 import { registerCpuKernels, type NativeStatus } from '../kernels/cpu/register.ts';
 
 export type Device = 'cpu' | 'webgpu';
@@ -16,6 +17,9 @@ export interface EngineInfo {
   /** The GPU adapter, on webgpu. */
   adapter?: string;
 }
+
+// Node's engine: gantry's kernels use the addon that `npm ci` built (the browser's engine is src/web/engine.ts).
+useBuiltAddon();
 
 let current: EngineInfo | null = null;
 

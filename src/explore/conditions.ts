@@ -5,8 +5,6 @@ import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
 import { gatherMaps, type ImageDataset } from '../data/dataset.ts';
 import { mapTensor } from '../data/label-maps.ts';
-import { readIdMap } from '../io/id-map.ts';
-import { nearestCoverCrop } from '../io/image.ts';
 
 /**
  * The one place that prepares what a generator is conditioned on: the default conditions of a sample
@@ -37,6 +35,40 @@ export interface LabelMaps {
   instances: Int32Array | null;
   features?: Float32Array;
   featNum?: number;
+}
+
+/** One label map given as numbers (a painted map, an exported example): ids row by row, and its instance ids. */
+export interface LabelMapInput {
+  width: number;
+  height: number;
+  labels: ArrayLike<number>;
+  instances?: ArrayLike<number>;
+}
+
+/**
+ * Label maps given as numbers, checked against the run: its size, ids it learned. A run trained with
+ * instance maps gets each label region as one object where a map has no instance ids (as Cityscapes
+ * writes stuff classes).
+ */
+export function labelMapsOf(info: ModelInfo, inputs: LabelMapInput[]): LabelMaps {
+  const c = info.conditioning;
+  if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps`);
+  const { height, width } = info;
+  const area = height * width;
+  const labels = new Int32Array(inputs.length * area);
+  const instances = c.instances ? new Int32Array(inputs.length * area) : null;
+  inputs.forEach((m, i) => {
+    if (m.width !== width || m.height !== height) throw new GantryError(`labelMaps[${i}] is ${m.width}x${m.height}; this generator draws ${width}x${height}`);
+    if (m.labels.length !== area) throw new GantryError(`labelMaps[${i}] has ${m.labels.length} labels for ${width}x${height} pixels`);
+    if (m.instances && m.instances.length !== area) throw new GantryError(`labelMaps[${i}] has ${m.instances.length} instance ids for ${width}x${height} pixels`);
+    for (let p = 0; p < area; p++) {
+      const id = m.labels[p];
+      if (!Number.isInteger(id) || id < 0 || id >= c.labelCount) throw new GantryError(`labelMaps[${i}] has label ${id} at pixel ${p % width},${Math.floor(p / width)}; this generator knows labels 0..${c.labelCount - 1}`);
+      labels[i * area + p] = id;
+      if (instances) instances[i * area + p] = m.instances ? m.instances[p] : id;
+    }
+  });
+  return { n: inputs.length, height, width, labels, instances };
 }
 
 /** The maps' regions for instance features: instance ids, or label ids where there are no instance maps. */
@@ -159,7 +191,7 @@ export function unknownWords(info: ModelInfo, caption: string): string[] {
 }
 
 /** Sentence vectors of captions, one row each (a text run). `warn` hears of words the run never saw, once a caption. */
-export function encodeCaptions(run: Generator, captions: string[], warn?: (line: string) => void): { kind: 'text'; rows: Float32Array[] } {
+export async function encodeCaptions(run: Generator, captions: string[], warn?: (line: string) => void): Promise<{ kind: 'text'; rows: Float32Array[] }> {
   if (run.info.conditioning.kind !== 'text' || !run.model.encodeText) throw new GantryError(`a ${run.info.family} run is not conditioned on text`);
   if (warn) {
     for (const c of new Set(captions)) {
@@ -168,7 +200,8 @@ export function encodeCaptions(run: Generator, captions: string[], warn?: (line:
     }
   }
   const phi = run.model.encodeText(captions);
-  const values = phi.dataSync() as Float32Array;
+  // Read asynchronously: WebGPU (in Node and in a browser) has no synchronous read of a GPU tensor.
+  const values = (await phi.data()) as Float32Array;
   const d = phi.shape[1];
   phi.dispose();
   return { kind: 'text', rows: captions.map((_, i) => values.slice(i * d, (i + 1) * d)) };
@@ -195,7 +228,7 @@ function captionsOf(info: ModelInfo, flags: ConditionFlags): string[] {
  * Conditions of a grid of n images: every image of --class when given, else class i % K (one column a
  * class); caption i % C of --text or of the run's sample captions (one column a caption); none.
  */
-export function gridConditions(run: Generator, n: number, flags: ConditionFlags = {}, warn?: (line: string) => void): ConditionRows {
+export async function gridConditions(run: Generator, n: number, flags: ConditionFlags = {}, warn?: (line: string) => void): Promise<ConditionRows> {
   checkFlags(run.info, flags);
   switch (run.info.conditioning.kind) {
     case 'class':
@@ -203,7 +236,7 @@ export function gridConditions(run: Generator, n: number, flags: ConditionFlags 
       return balancedClasses(run.info, n);
     case 'text':
       // Each caption encoded once, however many images (rows share their vector).
-      return cycleConditions(encodeCaptions(run, captionsOf(run.info, flags), warn), n);
+      return cycleConditions(await encodeCaptions(run, captionsOf(run.info, flags), warn), n);
     default:
       return NONE;
   }
@@ -227,13 +260,13 @@ function classRow(info: ModelInfo, value: string): ConditionRows {
  * The one condition every image of a strip or an arithmetic row shares: --class, or the first class;
  * --text, or the first sample caption; none.
  */
-export function sharedCondition(run: Generator, flags: ConditionFlags, n: number, warn?: (line: string) => void): ConditionRows {
+export async function sharedCondition(run: Generator, flags: ConditionFlags, n: number, warn?: (line: string) => void): Promise<ConditionRows> {
   checkFlags(run.info, flags);
   switch (run.info.conditioning.kind) {
     case 'class':
       return cycleConditions(classRow(run.info, flags.class ?? '0'), n);
     case 'text':
-      return cycleConditions(encodeCaptions(run, captionsOf(run.info, flags).slice(0, 1), warn), n);
+      return cycleConditions(await encodeCaptions(run, captionsOf(run.info, flags).slice(0, 1), warn), n);
     default:
       return NONE;
   }
@@ -259,7 +292,7 @@ export function conditionPath(ends: ConditionRows, frames: number): ConditionRow
  * The path of `interpolate --classes A,B,...` (class weights moving from one class's row to the next:
  * their embeddings blend) or `--texts "A|B|..."` (GAN-INT's linear path between sentence vectors).
  */
-export function conditionPathOf(run: Generator, path: { classes?: string; texts?: string }, frames: number, warn?: (line: string) => void): ConditionRows {
+export async function conditionPathOf(run: Generator, path: { classes?: string; texts?: string }, frames: number, warn?: (line: string) => void): Promise<ConditionRows> {
   if (path.classes !== undefined) {
     const classes = path.classes.split(',').map((c) => c.trim());
     const ks = classes.map((c) => resolveClass(run.info, c, 'classes'));
@@ -270,14 +303,14 @@ export function conditionPathOf(run: Generator, path: { classes?: string; texts?
   const captions = (path.texts ?? '').split('|').map((t) => t.trim());
   checkFlags(run.info, { text: captions });
   if (captions.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
-  return conditionPath(encodeCaptions(run, captions, warn), frames);
+  return conditionPath(await encodeCaptions(run, captions, warn), frames);
 }
 
 /**
  * Conditions of images start .. start + count of an evaluation: balanced classes over the whole set, or
  * captions of the run's training data (`captions`, in the evaluation's seeded order).
  */
-export function evaluationConditions(run: Generator, start: number, count: number, captions: string[] | null, maps?: ConditionRows): ConditionRows {
+export async function evaluationConditions(run: Generator, start: number, count: number, captions: string[] | null, maps?: ConditionRows): Promise<ConditionRows> {
   switch (run.info.conditioning.kind) {
     case 'labelMap':
       if (maps?.kind !== 'labelMap') throw new GantryError(`a ${run.info.family} run draws its images from label maps; its data has none`);
@@ -286,21 +319,21 @@ export function evaluationConditions(run: Generator, start: number, count: numbe
       return balancedClasses(run.info, count, start);
     case 'text':
       if (!captions?.length) throw new GantryError(`a ${run.info.family} run draws its images with captions; its data has none`);
-      return encodeCaptions(run, Array.from({ length: count }, (_, i) => captions[(start + i) % captions.length]));
+      return await encodeCaptions(run, Array.from({ length: count }, (_, i) => captions[(start + i) % captions.length]));
     default:
       return NONE;
   }
 }
 
 /**
- * Conditions given as raw rows (the studio's requests), checked against the run: one message for a
+ * Conditions given as raw rows (a page's class weights), checked against the run: one message for a
  * wrong kind, count or size. Without rows, a grid's defaults (gridConditions).
  */
-export function conditionRows(run: Generator, rows: number[][] | undefined, n: number): ConditionRows {
+export async function conditionRows(run: Generator, rows: number[][] | undefined, n: number): Promise<ConditionRows> {
   const { info } = run;
   const c = info.conditioning;
   if (c.kind === 'labelMap') checkFlags(info, {});
-  if (!rows) return gridConditions(run, n);
+  if (!rows) return await gridConditions(run, n);
   if (c.kind === 'none' || c.kind === 'labelMap') throw new GantryError(`this ${info.family} run takes no conditions; leave them out`);
   const width = c.kind === 'class' ? c.numClasses : c.dim;
   const what = c.kind === 'class' ? 'class weights' : 'sentence vectors';
@@ -309,35 +342,4 @@ export function conditionRows(run: Generator, rows: number[][] | undefined, n: n
     if (r.length !== width) throw new GantryError(`${what} must be [${n}, ${width}]; conditions[${i}] has ${r.length} numbers`);
   });
   return { kind: c.kind, rows: rows.map((r) => Float32Array.from(r)) };
-}
-
-/**
- * Label maps read from PNG files of ids (`translate --labels`), with their instance maps where the run
- * takes them, fitted to the run's size nearest-neighbour. Each problem is one line naming the file: an
- * id the run never learned, a missing or extra instance map, maps and instance maps of different sizes.
- */
-export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instanceFiles: string[] | null): { kind: 'labelMap'; maps: LabelMaps } {
-  const c = info.conditioning;
-  if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps; translate draws with a pix2pixhd run`);
-  if (c.instances && !instanceFiles) throw new GantryError(`this run was trained with instance maps; give each label map's instance map with --instances (a file, or a folder in the same sorted order)`);
-  if (!c.instances && instanceFiles) throw new GantryError(`--instances: this run was trained without instance maps; leave --instances out`);
-  if (instanceFiles && instanceFiles.length !== labelFiles.length) throw new GantryError(`${labelFiles.length} label maps but ${instanceFiles.length} instance maps; give one instance map per label map`);
-  const { height, width } = info;
-  const area = height * width;
-  const labels = new Int32Array(labelFiles.length * area);
-  const instances = instanceFiles ? new Int32Array(labelFiles.length * area) : null;
-  labelFiles.forEach((file, i) => {
-    const map = readIdMap(file, 'label map');
-    const bad = map.ids.findIndex((id) => id >= c.labelCount);
-    if (bad >= 0) {
-      throw new GantryError(`label map ${file} has label ${map.ids[bad]} at pixel ${bad % map.width},${Math.floor(bad / map.width)}, but the run knows labels 0..${c.labelCount - 1}; use the ids the run was trained on`);
-    }
-    labels.set(nearestCoverCrop(map.ids, map.width, map.height, width, height), i * area);
-    if (instances && instanceFiles) {
-      const inst = readIdMap(instanceFiles[i], 'instance map');
-      if (inst.width !== map.width || inst.height !== map.height) throw new GantryError(`instance map ${instanceFiles[i]} is ${inst.width}x${inst.height} but label map ${file} is ${map.width}x${map.height}; they must be the same size`);
-      instances.set(nearestCoverCrop(inst.ids, inst.width, inst.height, width, height), i * area);
-    }
-  });
-  return { kind: 'labelMap', maps: { n: labelFiles.length, height, width, labels, instances } };
 }

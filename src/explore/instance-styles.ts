@@ -1,22 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { kmeans } from 'ml-kmeans';
 import { Rng } from '../engine/rng.ts';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError } from '../errors.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
 import { regionsOf, type Generator, type LabelMaps } from './conditions.ts';
 
 /**
  * pix2pixHD's learned styles (encode_features.py): the feature encoder's mean feature of every instance of
  * the training data, grouped by class and clustered (k-means, 10 per class), so a person can choose, per
  * object, among the looks its class had. Translate draws each instance's features from its class's
- * clusters; the styles live in the run folder (styles.json).
+ * clusters; the styles live in the run folder (run-styles.ts) and in an exported page's model.
  */
-export const STYLES_FILE = 'styles.json';
 /** Clusters a class (the official n_clusters). */
 export const STYLE_CLUSTERS = 10;
 
@@ -87,22 +83,8 @@ export function clusterStyles(byClass: Map<number, number[][]>, featNum: number,
   return { featNum, clusters, instances };
 }
 
-export function writeStyles(runDir: string, styles: InstanceStyles): void {
-  writeFileAtomic(join(runDir, STYLES_FILE), JSON.stringify(styles) + '\n');
-}
-
-export function readStyles(runDir: string): InstanceStyles {
-  const path = join(runDir, STYLES_FILE);
-  if (!existsSync(path)) throw new GantryError(`${runDir} has no learned styles (${STYLES_FILE}); make them with \`gantry features --run ${runDir}\``);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as InstanceStyles;
-  } catch (err) {
-    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); make it again with \`gantry features --run ${runDir}\``);
-  }
-}
-
-/** Which cluster an instance of a class gets in image i (null: no features, as the official zeros). */
-export type StylePick = (image: number, cls: number, clusters: number) => number;
+/** Which of its class's `clusters` styles instance `id` of class `cls` gets in image `image`. */
+export type StylePick = (image: number, cls: number, clusters: number, id: number) => number;
 
 /** A seeded random cluster per instance: the official test-time behaviour; variant v of image i has its own draw. */
 export function randomStyles(seed: number, variant = 0): StylePick {
@@ -133,7 +115,7 @@ export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: Sty
       if (value === undefined) {
         const cls = maps.instances ? instanceClass(id) : id;
         const clusters = styles.clusters[cls];
-        value = clusters?.length ? clusters[pick(b, cls, clusters.length)] : null;
+        value = clusters?.length ? clusters[pick(b, cls, clusters.length, id)] : null;
         centre.set(id, value);
       }
       if (value) features.set(value, (b * area + p) * f);
@@ -151,25 +133,4 @@ export async function encodedStyles(run: Generator, maps: LabelMaps, images: tf.
   const featNum = features.shape[3];
   features.dispose();
   return { ...maps, features: values, featNum };
-}
-
-/** Learns a run's styles from its training data and writes them into the run folder; returns a line saying what it found. */
-export async function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<string> {
-  const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
-  const byClass = await collectInstanceFeatures(run, data);
-  const styles = clusterStyles(byClass, featNum, k, seed);
-  writeStyles(runDir, styles);
-  const classes = Object.keys(styles.clusters);
-  const instances = Object.values(styles.instances).reduce((a, b) => a + b, 0);
-  return `styles: ${instances} instances of ${classes.length} classes clustered into ${Object.values(styles.clusters).reduce((a, c) => a + c.length, 0)} styles (${join(runDir, STYLES_FILE)})`;
-}
-
-/**
- * Maps as a run draws them with no one choosing styles (FID, the segmentation score): unchanged, or for a
- * run with instance features each object in a seeded random one of its class's learned styles.
- */
-export function withRandomStyles(run: Generator, runDir: string, maps: LabelMaps, seed: number, variant = 0): LabelMaps {
-  const c = run.info.conditioning;
-  if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
-  return styleFeatures(maps, readStyles(runDir), randomStyles(seed, variant));
 }

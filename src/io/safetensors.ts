@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
-import { writeFileAtomic } from './atomic.ts';
 
 /**
  * The safetensors format (8-byte little-endian header length, a JSON header, raw little-endian data),
- * so checkpoints open in PyTorch with `safetensors.torch.load_file`. float32 and int32 only.
+ * so checkpoints open in PyTorch with `safetensors.torch.load_file`. float32 and int32 only. Bytes in
+ * and out, the same in Node and the browser (files: safetensors-file.ts).
  */
 export interface NamedArray {
   shape: number[];
@@ -21,9 +20,10 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata:
     header[name] = { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const headerBytes = Buffer.from(json);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // The header is padded with spaces to a multiple of 8 bytes, so the data that follows stays aligned.
+  const headerBytes = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
@@ -33,10 +33,6 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata:
     pos += t.data.byteLength;
   }
   return out;
-}
-
-export function writeSafetensors(path: string, tensors: Record<string, NamedArray>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 export interface SafetensorsFile {
@@ -53,7 +49,7 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): SafetensorsF
   if (8 + headerLen > bytes.length) throw bad(`header of ${headerLen} bytes runs past the end of the file`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
   } catch (err) {
     throw bad(`header is not JSON: ${describeError(err)}`);
   }
@@ -74,14 +70,4 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): SafetensorsF
   }
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   return { tensors, metadata };
-}
-
-export function readSafetensors(path: string, what = path): SafetensorsFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
-  }
-  return decodeSafetensors(bytes, what);
 }

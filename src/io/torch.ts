@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
 import { unpickle, type PickleGlobal } from './pickle.ts';
 import { isZip, readZip } from './zip.ts';
-import { readSafetensors } from './safetensors.ts';
+import { readSafetensors } from './safetensors-file.ts';
 
 /** One tensor of a PyTorch state dict, as float32 (integer tensors are converted too). */
 export interface TorchTensor {

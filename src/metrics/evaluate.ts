@@ -9,7 +9,7 @@ import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDatase
 import { listFolderImages } from '../data/folder.ts';
 import { convertChannels, readImageFile } from '../io/image.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
-import { withRandomStyles } from '../explore/instance-styles.ts';
+import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -141,7 +141,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   const seed = o.seed ?? 0;
   let total: number;
   // Images start .. start + count, as one batch or (images of different sizes) several in a row.
-  let nextBatch: (start: number, count: number) => tf.Tensor4D | tf.Tensor4D[];
+  let nextBatch: (start: number, count: number) => tf.Tensor4D | tf.Tensor4D[] | Promise<tf.Tensor4D>;
   let cleanup = () => {};
   if (input.kind === 'data') {
     const { ds, files, order } = selection ?? selectData(input.spec, extractor, o);
@@ -167,17 +167,20 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     const size = extractor.inputSize;
     const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
-    nextBatch = (start, count) => tf.tidy(() => {
+    nextBatch = async (start, count) => {
       const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
       // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
-      let img = vectorsToImages(run, vectors, evaluationConditions(run, start, count, captions, maps));
-      // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
-      img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
-      if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
-      return img;
-    });
+      const conditions = await evaluationConditions(run, start, count, captions, maps);
+      return tf.tidy(() => {
+        let img = vectorsToImages(run, vectors, conditions);
+        // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
+        img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
+        if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
+        return img;
+      });
+    };
     cleanup = () => model.dispose();
   } else {
     throw new GantryError(`${input.path} holds statistics, not images; it cannot give features for this metric`);
@@ -190,7 +193,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     for (let start = 0; start < total; start += batch) {
       const count = Math.min(batch, total - start);
       let at = start;
-      for (const images of [nextBatch(start, count)].flat()) {
+      for (const images of [await nextBatch(start, count)].flat()) {
         const out = extractor.extract(images, Boolean(o.withLogits));
         features.set(await out.features.data(), at * extractor.dim);
         if (out.logits) {

@@ -1,4 +1,7 @@
+import { useBuiltAddon } from '../kernels/cpu/native-node.ts';
 import { loadNativeAddon, type NativeAddon } from '../kernels/cpu/native.ts';
+
+useBuiltAddon();
 
 /**
  * Dense float64 linear algebra for feature statistics (row-major n x n Float64Arrays): products,

@@ -3,7 +3,7 @@ import { GantryError } from '../errors.ts';
 import { openHeldOut } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { dataMaps } from '../explore/conditions.ts';
-import { withRandomStyles } from '../explore/instance-styles.ts';
+import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { segmentationScores, SegmentationTally } from '../models/segmentation-scores.ts';
 import { openRun } from '../train/run.ts';

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { labelMapInput, mapTensor } from '../data/label-maps.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
-import { loadVgg19, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
+import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
+import { loadVgg19, vggWeightsPath } from '../nn/vgg19-file.ts';
 import { ParamSet } from '../nn/params.ts';
 import { loadTorchWeights } from '../nn/torch-weights.ts';
 import type { TorchTensor } from '../io/torch.ts';
@@ -98,13 +97,16 @@ export class Pix2PixHD implements FamilyInstance {
   readonly optimizers: Record<string, Adam>;
   readonly info: ModelInfo;
   readonly inputChannels: number;
-  /** The fixed VGG19 of the perceptual loss (not a network of the run: checkpoints do not store it). */
-  private readonly vgg: Vgg19Features | null;
+  /**
+   * The fixed VGG19 of the perceptual loss (not a network of the run: checkpoints do not store it), read at
+   * the first train step: a model built to draw images (translate, an exported page) reads no VGG file.
+   */
+  private vgg: Vgg19Features | null | undefined;
 
   /** options.vgg: a VGG19 to use instead of loading config.vggWeights (the benchmark's, with random weights); the model owns it. */
   constructor(readonly config: Pix2PixHDConfig, seed: number, options: { vgg?: Vgg19Features } = {}) {
     this.info = describePix2PixHD(config);
-    this.vgg = options.vgg ?? (config.vgg && config.vggWeights ? loadVgg19(config.vggWeights) : null);
+    this.vgg = options.vgg;
     // G reads one-hot labels, the boundary map and the instance features; D the labels and the boundaries.
     this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
     const G = new ParamSet();
@@ -198,6 +200,7 @@ export class Pix2PixHD implements FamilyInstance {
    * step updates D first, as for its other families. `step` picks the networks G trains (generatorSide).
    */
   stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true, step = Number.MAX_SAFE_INTEGER, features?: () => tf.Tensor4D): Record<string, tf.Scalar> {
+    const vgg = this.perceptualNetwork();
     return alternatingStep(this.generatorSide(step), { params: this.networks.D, optimizer: this.optimizers.D }, {
       updateG,
       // E's features of the real images, on G's tape: E learns through G's loss.
@@ -208,9 +211,15 @@ export class Pix2PixHD implements FamilyInstance {
         const gan = lsganLoss(predFake, true);
         const feat = featureMatchingLoss(predFake, this.judge(input, real), this.config.lambdaFeat);
         const loss = tf.add(gan, feat) as tf.Scalar;
-        return this.vgg ? tf.add(loss, vggLoss((images) => this.vgg!.apply(images), fake, real, this.config.lambdaVgg)) as tf.Scalar : loss;
+        return vgg ? tf.add(loss, vggLoss((images) => vgg.apply(images), fake, real, this.config.lambdaVgg)) as tf.Scalar : loss;
       },
     });
+  }
+
+  /** The perceptual loss's VGG19, read from config.vggWeights the first time a step needs it (null: no VGG term). */
+  private perceptualNetwork(): Vgg19Features | null {
+    if (this.vgg === undefined) this.vgg = this.config.vgg && this.config.vggWeights ? loadVgg19(this.config.vggWeights) : null;
+    return this.vgg;
   }
 
   /** Images in [-1, 1] of label maps (a labelMap condition); the latent vectors only give the count. */
@@ -258,11 +267,10 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
     const { labelNc, labelNames } = resolveLabels(config, maps);
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
-    const vggWeights = config.vgg ? config.vggWeights ?? process.env[VGG_WEIGHTS_ENV] : undefined;
-    if (vggWeights && !existsSync(vggWeights)) throw new GantryError(`VGG19 weights ${vggWeights} do not exist; give ${VGG_WEIGHTS_HELP} with --vgg-weights FILE or ${VGG_WEIGHTS_ENV}, or turn the VGG loss off with model.vgg false`);
+    const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;
     return {
       ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames,
-      vgg: Boolean(vggWeights), vggWeights: vggWeights ? resolve(vggWeights) : undefined,
+      vgg: Boolean(vggWeights), vggWeights,
     };
   },
   notices(config, data) {

@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
-import { readStateDict } from '../io/torch.ts';
-import { loadTorchWeights } from './torch-weights.ts';
 import { Conv2d } from './layers.ts';
 import { ParamSet } from './params.ts';
 
@@ -69,23 +66,3 @@ export class Vgg19Features {
 /** Where the VGG19 weights come from when no flag names them. */
 export const VGG_WEIGHTS_ENV = 'GANTRY_VGG_WEIGHTS';
 export const VGG_WEIGHTS_HELP = "torchvision's VGG19 weights (vgg19-dcbb9e9d.pth, or a .safetensors export of it)";
-
-/**
- * VGG19's features from a torchvision state dict (.pth or .safetensors), at the width the file has
- * (features.0.weight's 64 output channels, or a reduced test width). One error naming the file otherwise.
- */
-export function loadVgg19(path: string): Vgg19Features {
-  const state = readStateDict(path);
-  const first = state.get('features.0.weight');
-  if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0) {
-    throw new GantryError(`${path} is not a VGG19 state dict (no features.0.weight of 64 filters); give ${VGG_WEIGHTS_HELP}`);
-  }
-  const vgg = new Vgg19Features(64 / first.shape[0]);
-  try {
-    loadTorchWeights(vgg.params, state, path);
-  } catch (err) {
-    vgg.dispose();
-    throw err;
-  }
-  return vgg;
-}

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import { readSafetensors, writeSafetensors, type NamedArray } from '../io/safetensors.ts';
+import type { NamedArray } from '../io/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../io/safetensors-file.ts';
 import type { FamilyInstance } from '../models/family.ts';
+import { assignTensor, networkTensorName } from '../models/weights.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** The checkpoint before the latest, kept (as a second name of its file) until the next one is written. */
@@ -29,7 +31,7 @@ export async function saveCheckpoint(runDir: string, model: FamilyInstance, stat
   const entries: [string, tf.Tensor][] = [];
   const put = (name: string, t: tf.Tensor) => entries.push([name, t]);
   for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) put(`net/${net}/${name}`, v);
+    for (const [name, v] of params.named()) put(networkTensorName(net, name), v);
     const opt = model.optimizers[net];
     if (!opt) continue;
     const names = params.trainableNames();
@@ -85,16 +87,10 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   } catch {
     throw new GantryError(`${what} has no gantry state in its metadata; it was not written by gantry train`);
   }
-  const assign = (name: string, v: tf.Variable) => {
-    const t = file.tensors[name];
-    if (!t) throw new GantryError(`${what} lacks tensor ${name}; it belongs to a different model configuration than ${join(runDir, 'config.json')}`);
-    if (t.shape.join('x') !== v.shape.join('x')) {
-      throw new GantryError(`${what}: tensor ${name} is ${t.shape.join('x')} but the model built from config.json expects ${v.shape.join('x')}`);
-    }
-    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
-  };
+  const fix = `it belongs to a different model configuration than ${join(runDir, 'config.json')}`;
+  const assign = (name: string, v: tf.Variable) => assignTensor(v, file.tensors, name, what, fix);
   for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) assign(`net/${net}/${name}`, v);
+    for (const [name, v] of params.named()) assign(networkTensorName(net, name), v);
     const opt = model.optimizers[net];
     if (!opt || !withOptimizers) continue;
     const names = params.trainableNames();
@@ -130,7 +126,7 @@ export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
   for (const [net, params] of Object.entries(model.networks)) {
     let taken = 0;
     for (const [name, v] of params.named()) {
-      const t = file.tensors[`net/${net}/${name}`];
+      const t = file.tensors[networkTensorName(net, name)];
       if (!t) continue;
       if (t.shape.join('x') !== v.shape.join('x')) {
         throw new GantryError(`--init-from ${fromDir}: ${net} tensor ${name} is ${t.shape.join('x')} there but ${v.shape.join('x')} in this model; build this run with sizes that fit that run's (a pix2pixhd local run takes a global run of twice its ngf)`);

@@ -34,14 +34,21 @@ export function readRunConfig(runDir: string): RunConfig {
 }
 
 /**
- * Hands a seeded choice of real images to families that sample from real images (U-Net skips); the
- * same seed gives the same references in training grids and later sampling.
+ * The seeded choice of real images that families sampling from real images (U-Net skips) are handed: the
+ * same seed gives the same references in training grids, later sampling and an exported generator.
  */
+export function referenceImages(data: ImageDataset, seed: number, count: number): tf.Tensor4D {
+  const ref = makeBatch(data, new Rng(seed, 'reference').permutation(data.n).subarray(0, Math.min(count, data.n)));
+  ref.labels?.dispose();
+  return ref.images;
+}
+
+/** Hands a model that samples from real images its references (referenceImages); others are left alone. */
 export function provideReferenceImages(model: FamilyInstance, data: ImageDataset, seed: number, count: number): void {
   if (!model.useReferenceImages) return;
-  const ref = makeBatch(data, new Rng(seed, 'reference').permutation(data.n).subarray(0, Math.min(count, data.n)));
-  model.useReferenceImages(ref.images);
-  tf.dispose([ref.images, ref.labels ?? []]);
+  const images = referenceImages(data, seed, count);
+  model.useReferenceImages(images);
+  images.dispose();
 }
 
 export interface OpenedRun {

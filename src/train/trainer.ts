@@ -11,7 +11,8 @@ import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
-import { learnRunStyles, STYLE_CLUSTERS } from '../explore/instance-styles.ts';
+import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
+import { learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
@@ -71,7 +72,7 @@ async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDat
   const dim = run.info.latentDim;
   const noise = new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * dim));
   const vectors = Array.from({ length: n }, (_, i) => noise.subarray(i * dim, (i + 1) * dim));
-  const images = vectorsToImages(run, vectors, gridConditions(run, n));
+  const images = vectorsToImages(run, vectors, await gridConditions(run, n));
   writePng(file, await imageGrid(images, gridColumns(run.info)));
   images.dispose();
 }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { tempDir } from '../helpers.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors } from '../../src/io/safetensors-file.ts';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gantry.js');
 

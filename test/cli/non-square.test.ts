@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
 import { writePng } from '../../src/io/png.ts';
 import { readImageFile } from '../../src/io/image.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors } from '../../src/io/safetensors-file.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cache = tempDir('gantry-cache-');

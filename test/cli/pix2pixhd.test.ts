@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { encodeIdMap } from '../../src/io/id-map.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors } from '../../src/io/safetensors-file.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
@@ -76,8 +76,11 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   assert.ok(!existsSync(join(dir, 'x.png')));
   const sample = gantry('sample', '--run', whole, '--out', join(dir, 's.png'));
   assert.match(sample.stderr, /this pix2pixhd run turns label maps into images; draw them with `gantry translate --run RUN --labels MAP\.png`/);
-  const studio = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'studio', '--run', whole, '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
-  assert.match(studio.stderr, /the studio cannot paint label maps yet; turn maps into images with `gantry translate/);
+  // The page paints label maps (test/web/browser.test.ts); the export carries the run's test maps to start from.
+  const site = join(dir, 'site');
+  const exported = gantry('export', '--run', whole, '--out', site, '--no-page');
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 32, 64]);
 
   // The segmentation score needs a segmenter run of the same size.
   assert.match(gantry('eval', 'segmentation', '--run', whole, '--segmenter', whole).stderr, /--segmenter .* is a pix2pixhd run; train one with `gantry train segmenter --data pairs:/);

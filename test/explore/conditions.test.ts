@@ -10,9 +10,10 @@ import { latentForSeed, slerp } from '../../src/explore/latent.ts';
 import { evaluationConditions, gridColumns } from '../../src/explore/conditions.ts';
 import { NO_CONDITION, type Condition } from '../../src/models/condition.ts';
 import { convertChannels, readImageFile, type RawImage } from '../../src/io/image.ts';
-import { PNG } from 'pngjs';
 import { imageGrid } from '../../src/explore/grid.ts';
-import { startStudio } from '../../src/studio/server.ts';
+import { generatorFiles } from '../../src/export/export-run.ts';
+import { buildGenerator } from '../../src/web/generator.ts';
+import { tile } from '../../src/web/canvas.ts';
 
 await setup();
 
@@ -81,30 +82,23 @@ for (const kind of ['none', 'class', 'text'] as const) {
       await assertSameImage(join(dir, 'a.png'), await expectedGrid(run, [s1, s2, s1.map((v, i) => v - s2[i])], () => handCondition(run, 3, () => 0), 3), 'arith');
       // eval: images 5..8 of a set are balanced classes (5 + i) % K, or captions of the data in order.
       const captions = ['a large red square on a blue background', 'a small green circle on a black background'];
-      const evalRows = evaluationConditions(run, 5, 4, captions);
+      const evalRows = await evaluationConditions(run, 5, 4, captions);
       if (c.kind === 'class') assert.deepEqual(evalRows.kind === 'class' && evalRows.rows.map((r) => r.indexOf(1)), [5, 6, 7, 8].map((j) => j % c.numClasses));
       else if (c.kind === 'text') {
         const phi = run.model.encodeText!([captions[1], captions[0], captions[1], captions[0]]);
         assert.deepEqual(evalRows.kind === 'text' && evalRows.rows.map((r) => Array.from(r)), (phi.arraySync() as number[][]).map((r) => Array.from(Float32Array.from(r))));
         phi.dispose();
       } else assert.deepEqual(evalRows, { kind: 'none' });
-      // The studio: images without conditions are a grid's; conditions a run does not take are errors.
-      const studio = await startStudio(run, runs[kind], 0);
+      // An exported generator (the page's): images without conditions are a grid's; conditions a run does not take are errors.
+      const files = await generatorFiles(run, runs[kind]);
+      const g = buildGenerator(JSON.parse(JSON.stringify(files.model)), files.weights);
       try {
-        const post = (body: unknown) => fetch(studio.url + 'api/images', { method: 'POST', body: JSON.stringify(body) });
-        const z = seeds.slice(0, 2).map((v) => Array.from(v));
-        const res = await post({ z, cols: 2 });
-        assert.equal(res.status, 200);
-        const png = PNG.sync.read(Buffer.from(await res.arrayBuffer()));
+        const drawn = tile(await g.generate({ seeds: [0, 1] }), 2);
         const want = await expectedGrid(run, seeds.slice(0, 2), () => handCondition(run, 2, (i) => i % k), 2);
-        assertSame({ width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data) }, want, 'studio (no conditions: the grid default)');
-        if (kind === 'none') {
-          const bad = await post({ z, conditions: [[1], [1]] });
-          assert.equal(bad.status, 400);
-          assert.match((await bad.json()).error, /takes no conditions/);
-        }
+        assertSame({ width: drawn.width, height: drawn.height, channels: drawn.channels, data: drawn.pixels }, want, 'exported generator (no conditions: the grid default)');
+        if (kind === 'none') await assert.rejects(g.generate({ seeds: [0], class: 1 }), /not class-conditional/);
       } finally {
-        await studio.close();
+        g.dispose();
       }
       // Flags a run does not take: one line saying what it takes.
       const out = join(dir, 'x.png');

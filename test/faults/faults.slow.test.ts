@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 import { writeNpz } from '../../src/io/npy.ts';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { initEngine } from '../../src/engine/index.ts';
 import { GantryError } from '../../src/errors.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { readStateDict, readTorchStateDict } from '../../src/io/torch.ts';
-import { writeSafetensors } from '../../src/io/safetensors.ts';
+import { writeSafetensors } from '../../src/io/safetensors-file.ts';
 import { InceptionV3, inceptionStateDictShapes, type FeatureDim } from '../../src/metrics/inception.ts';
 import { inceptionExtractor } from '../../src/metrics/features.ts';
 import { parseEvalInput, statsFor } from '../../src/metrics/evaluate.ts';

@@ -40,8 +40,9 @@ test('GAN-CLS D loss is log D(x,h) + (log(1 - D(x,ĥ)) + log(1 - D(x̂,h))) / 2 
   loss.dispose();
 });
 
-test('G and D read the text: other captions give other images and scores; the grid default is the sample captions', () => {
+test('G and D read the text: other captions give other images and scores; the grid default is the sample captions', async () => {
   const model = new GanCls(small(), 3);
+  const gridRows = await gridConditions({ info: model.info, model }, 2);
   tf.tidy(() => {
     const z = tf.tensor2d(new Rng(2).fillNormal(new Float32Array(2 * 6)), [2, 6]);
     const a = model.encodeText([captions[0], captions[0]]);
@@ -51,7 +52,7 @@ test('G and D read the text: other captions give other images and scores; the gr
     assert.deepEqual(model.generate(z, text(a)).shape, [2, 32, 32, 3]);
     const x = images(2);
     assert.notDeepEqual(model.D.apply(x, a, false).dataSync(), model.D.apply(x, b, false).dataSync());
-    const own = model.generate(z, conditionTensor(gridConditions({ info: model.info, model }, 2)));
+    const own = model.generate(z, conditionTensor(gridRows));
     const expected = model.generate(z, text(model.encodeText(captions.slice(0, 2))));
     assert.ok(maxAbsDiff(own.dataSync(), expected.dataSync()) < 1e-6);
     assert.throws(() => model.generate(z, text(tf.zeros([2, 3]) as tf.Tensor2D)), /sentence vectors must be \[2, 7\]/);

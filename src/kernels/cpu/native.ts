@@ -1,8 +1,3 @@
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-
 /** The functions of the C++ addon (src/native/addon.cc). */
 export interface NativeAddon {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
@@ -32,24 +27,30 @@ export interface NativeAddon {
 }
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;
+let loader: (() => NativeAddon) | null = null;
+
+/**
+ * Where the addon comes from: Node's engine gives the loader of build/Release/gantry_native.node
+ * (native-node.ts); in the browser there is none and every kernel keeps its JavaScript path. This module
+ * stays free of Node's modules so the browser bundle can hold the kernels that ask for the addon.
+ */
+export function setNativeAddonLoader(load: () => NativeAddon): void {
+  loader ??= load;
+}
 
 /** Turns every native path off for this process (initEngine({ nativeKernels: false }), GANTRY_NATIVE=0). */
 export function disableNativeAddon(why: string): void {
   cached = { addon: null, error: why };
 }
 
-/** Loads build/Release/gantry_native.node once; on failure remembers why (for one warning). */
+/** The addon, loaded once; on failure remembers why (for one warning). */
 export function loadNativeAddon(): { addon: NativeAddon | null; error: string | null } {
   if (cached) return cached;
-  if (process.env.GANTRY_NATIVE === '0') return (cached = { addon: null, error: 'disabled by GANTRY_NATIVE=0' });
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const path = join(root, 'build', 'Release', 'gantry_native.node');
-  if (!existsSync(path)) return (cached = { addon: null, error: `${path} is missing; run \`npm ci\` (needs python3, make and g++)` });
+  if (!loader) return { addon: null, error: 'this platform has no native addon' };
   try {
-    const require = createRequire(import.meta.url);
-    cached = { addon: require(path) as NativeAddon, error: null };
+    cached = { addon: loader(), error: null };
   } catch (err) {
-    cached = { addon: null, error: `${path} failed to load: ${(err as Error).message}` };
+    cached = { addon: null, error: (err as Error).message };
   }
   return cached;
 }

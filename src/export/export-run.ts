@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { GantryError, describeError } from '../errors.ts';
+import { openDataset, openHeldOut } from '../data/index.ts';
+import { readStyles } from '../explore/run-styles.ts';
+import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
+import { networkArrays } from '../models/weights.ts';
+import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
+import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
+import { pageFiles } from './page-bundle.ts';
+
+/** Networks only training uses: every family names its critic D. Generation needs the rest. */
+const TRAINING_ONLY_NETWORKS = new Set(['D']);
+
+/** Label maps a label-map run's page starts from (its held-out maps, else its training maps). */
+const EXAMPLE_MAPS = 8;
+
+/** The generator of a run as the files of an export: model.json and weights.safetensors (bytes). */
+export async function generatorFiles(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; weights: Uint8Array }> {
+  const { config, info, model, state } = run;
+  if (!model.generate) throw new GantryError(`${runDir} is a ${config.family} run; it does not generate images, so there is nothing to export`);
+  const networks = Object.keys(model.networks).filter((n) => !TRAINING_ONLY_NETWORKS.has(n));
+  const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
+  if (model.useReferenceImages) {
+    const images = referenceImages(openDataset(config.data, info), config.seed, config.train.samples);
+    tensors[REFERENCE_IMAGES] = { shape: images.shape, data: (await images.data()) as Float32Array };
+    images.dispose();
+  }
+  const c = info.conditioning;
+  if (c.kind === 'labelMap') Object.assign(tensors, exampleMaps(run));
+  const description: ExportedModel = {
+    format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: config.family, model: config.model, seed: config.seed, step: state.step,
+    info, networks, run: basename(resolve(runDir)), exportedAt: new Date().toISOString(),
+  };
+  if (c.kind === 'labelMap' && c.featNum > 0) description.styles = readStyles(runDir);
+  return { model: description, weights: encodeSafetensors(tensors) };
+}
+
+function exampleMaps(run: OpenedRun): Record<string, NamedArray> {
+  let data;
+  try {
+    data = openHeldOut(run.config.data, run.info);
+  } catch {
+    data = openDataset(run.config.data, run.info);
+  }
+  const n = Math.min(EXAMPLE_MAPS, data.n);
+  const area = data.height * data.width;
+  const shape = [n, data.height, data.width];
+  const out: Record<string, NamedArray> = { [EXAMPLE_LABELS]: { shape, data: Int32Array.from(data.labelMaps!.subarray(0, n * area)) } };
+  if (data.instanceMaps && run.info.conditioning.kind === 'labelMap' && run.info.conditioning.instances) {
+    out[EXAMPLE_INSTANCES] = { shape, data: Int32Array.from(data.instanceMaps.subarray(0, n * area)) };
+  }
+  return out;
+}
+
+export interface ExportResult {
+  out: string;
+  files: { name: string; bytes: number }[];
+  step: number;
+}
+
+/**
+ * Writes a run's generator and the explorer page into `out`: a static folder any web server (or a
+ * browser opening files, where it allows fetch) serves. The folder is written beside `out` and moved into
+ * place at the end, so a failed export leaves nothing half-written; an earlier export there is replaced,
+ * anything else is refused.
+ */
+export async function exportRun(runDir: string, out: string, options: { page?: boolean } = {}): Promise<ExportResult> {
+  readRunConfig(runDir); // one clear error for a folder that is not a run, before anything is built
+  checkOut(out);
+  const run = openRun(runDir);
+  const temp = join(dirname(resolve(out)), `.${basename(resolve(out))}.export-${process.pid}`);
+  try {
+    const { model, weights } = await generatorFiles(run, runDir);
+    const files: [string, string | Uint8Array][] = [[MODEL_FILE, JSON.stringify(model) + '\n'], [WEIGHTS_FILE, weights]];
+    if (options.page !== false) files.push(...Object.entries(await pageFiles()));
+    rmSync(temp, { recursive: true, force: true });
+    mkdirSync(temp, { recursive: true });
+    for (const [name, data] of files) writeFileSync(join(temp, name), data);
+    rmSync(out, { recursive: true, force: true });
+    renameSync(temp, out);
+    return { out, step: model.step, files: files.map(([name]) => ({ name, bytes: statSync(join(out, name)).size })) };
+  } catch (err) {
+    rmSync(temp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    run.model.dispose();
+  }
+}
+
+/** `out` may be new, empty, or an earlier export (its model.json says so); anything else is someone's folder. */
+function checkOut(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new GantryError(`--out ${out} is a file; give a folder to write the site into`);
+  const entries = readdirSync(out);
+  if (entries.length === 0) return;
+  let format: unknown;
+  try {
+    format = JSON.parse(readFileSync(join(out, MODEL_FILE), 'utf8')).format;
+  } catch (err) {
+    format = describeError(err);
+  }
+  if (format !== MODEL_FORMAT) throw new GantryError(`--out ${out} is a folder of other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier export to replace`);
+}

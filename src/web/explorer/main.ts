@@ -1,0 +1,713 @@
+/**
+ * The explorer page `gantry export` writes (index.html + explorer.css + this script, bundled): a
+ * person explores a trained generator in the page itself, with no server beyond static files. Every
+ * image is drawn here by gantry/web (the CLI's networks on tfjs's WebGPU, WebGL or CPU backend).
+ *
+ * State that names an image (seed, truncation, class, caption, slider edits) lives in the URL's hash,
+ * so a reload or a shared link shows the same thing.
+ */
+import { arithmeticVectors, drawImage, loadGenerator, parseLatentExpression, pngBytes, slerp, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
+import { describeError } from '../../errors.ts';
+import { nearestCoverCrop } from '../../io/cover.ts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
+const input = (id: string) => $<HTMLInputElement>(id);
+const select = (id: string) => $<HTMLSelectElement>(id);
+
+/** Seeds in the start grid. */
+const GRID = 12;
+/** Sliders move each latent number within ±SLIDER_RANGE. */
+const SLIDER_RANGE = 3;
+/** How often the studio's live page asks whether the run has a newer checkpoint. */
+const LIVE_POLL_MS = 5000;
+
+// ---- errors: every failure is one visible line, never a silent console entry -----------------------
+
+function showError(err: unknown): void {
+  const box = $('error');
+  box.textContent = describeError(err);
+  box.hidden = false;
+}
+
+function clearError(): void {
+  $('error').hidden = true;
+}
+
+window.addEventListener('error', (e) => showError(e.error ?? e.message));
+window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+
+/** Actions still running; the body's data-pending says how many (tests wait for 0). */
+let pending = 0;
+
+/** Runs an action of the page, showing its error (and clearing an earlier one when it succeeds). */
+async function act(action: () => Promise<void> | void): Promise<void> {
+  document.body.dataset.pending = String(++pending);
+  try {
+    await action();
+    clearError();
+  } catch (err) {
+    showError(err);
+  } finally {
+    document.body.dataset.pending = String(--pending);
+  }
+}
+
+/** A whole number >= 0 from a number field, or one error naming the field. */
+function seedField(id: string, what: string): number {
+  const raw = input(id).value.trim();
+  const n = Number(raw);
+  if (raw === '' || !Number.isInteger(n) || n < 0) throw new Error(`${what} must be a whole number of 0 or more, not "${raw}"`);
+  return n;
+}
+
+// ---- drawing ------------------------------------------------------------------------------------------
+
+function figure(images: GeneratedImages, i: number, caption: string, onClick?: () => void): HTMLElement {
+  const fig = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  drawImage(canvas, images, i);
+  canvas.setAttribute('aria-label', caption);
+  fig.append(canvas);
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption;
+  fig.append(cap);
+  if (onClick) {
+    fig.tabIndex = 0;
+    fig.addEventListener('click', onClick);
+    fig.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        onClick();
+      }
+    });
+  }
+  return fig;
+}
+
+function showTiles(box: HTMLElement, images: GeneratedImages, captions: string[], onClick?: (i: number) => void): void {
+  box.replaceChildren(...captions.map((c, i) => figure(images, i, c, onClick && (() => onClick(i)))));
+  box.classList.toggle('clickable', Boolean(onClick));
+}
+
+/**
+ * Draws at most one image request at a time and only the latest of those asked for meanwhile: a slider
+ * dragged across its range costs one draw per finished frame, not one per input event.
+ */
+class LatestOnly {
+  private running = false;
+  private next: (() => Promise<void>) | null = null;
+
+  request(job: () => Promise<void>): void {
+    this.next = job;
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.next) {
+      const job = this.next;
+      this.next = null;
+      await act(job);
+    }
+    this.running = false;
+  }
+}
+
+// ---- the latent explorer (generators with latent vectors) ---------------------------------------------
+
+interface EditorState {
+  seed: number;
+  truncation: number | undefined;
+  cls: number | undefined;
+  caption: string | undefined;
+  /** Slider edits: latent index -> value (the rest are the seed's own). */
+  edits: Map<number, number>;
+}
+
+function readHash(): URLSearchParams {
+  return new URLSearchParams(location.hash.slice(1));
+}
+
+function stateFromHash(g: WebGenerator): EditorState {
+  const h = readHash();
+  const int = (key: string) => {
+    const v = Number(h.get(key));
+    return h.has(key) && Number.isInteger(v) && v >= 0 ? v : undefined;
+  };
+  const t = Number(h.get('t'));
+  const edits = new Map<number, number>();
+  for (const pair of (h.get('edit') ?? '').split(',').filter(Boolean)) {
+    const [i, v] = pair.split(':').map(Number);
+    if (Number.isInteger(i) && i >= 0 && i < g.info.latentDim && Number.isFinite(v)) edits.set(i, v);
+  }
+  const classes = g.classes?.length ?? 0;
+  const cls = int('class');
+  return {
+    seed: int('seed') ?? 0,
+    truncation: t > 0 ? t : undefined,
+    cls: cls !== undefined && cls < classes ? cls : classes ? 0 : undefined,
+    caption: g.info.conditioning.kind === 'text' ? h.get('text') ?? g.captions?.[0] : undefined,
+    edits,
+  };
+}
+
+function writeHash(s: EditorState): void {
+  const h = new URLSearchParams();
+  h.set('seed', String(s.seed));
+  if (s.truncation) h.set('t', String(s.truncation));
+  if (s.cls !== undefined) h.set('class', String(s.cls));
+  if (s.caption !== undefined) h.set('text', s.caption);
+  if (s.edits.size) h.set('edit', [...s.edits].map(([i, v]) => `${i}:${v.toFixed(2)}`).join(','));
+  history.replaceState(null, '', `#${h.toString()}`);
+}
+
+function latentExplorer(g: WebGenerator): void {
+  const dim = g.info.latentDim;
+  const classes = g.classes;
+  const isText = g.info.conditioning.kind === 'text';
+  const state = stateFromHash(g);
+  const undoStack: Map<number, number>[] = [];
+  const drawer = new LatestOnly();
+  let lastImage: GeneratedImages | null = null;
+
+  for (const id of ['start', 'editor', 'interp', 'arith']) $(id).hidden = false;
+  $('classBox').hidden = !classes;
+  $('classStripBox').hidden = !classes;
+  $('classInterpBox').hidden = !classes;
+  $('textBox').hidden = !isText;
+  $('textInterpBox').hidden = !isText;
+  if (classes) {
+    for (const id of ['classSelect', 'classA', 'classB']) {
+      select(id).replaceChildren(...classes.map((name, k) => new Option(name === String(k) ? name : `${k}: ${name}`, String(k))));
+    }
+    select('classB').value = String(Math.min(1, classes.length - 1));
+  }
+  const captions = g.captions ?? [];
+  if (isText) {
+    input('captionA').value = captions[0] ?? '';
+    input('captionB').value = captions[1] ?? captions[0] ?? '';
+  }
+
+  /** What every image of the editor, the interpolation and the arithmetic is conditioned on. */
+  const condition = (): Pick<GenerateOptions, 'class' | 'text'> => ({ class: state.cls, text: isText ? state.caption : undefined });
+
+  const seedVector = () => g.latent(state.seed, state.truncation);
+  const currentVector = () => {
+    const z = seedVector();
+    for (const [i, v] of state.edits) z[i] = v;
+    return z;
+  };
+
+  // Sliders: one per latent number, with its value; edited ones marked; double-click resets one.
+  const sliders: HTMLInputElement[] = [];
+  const outputs: HTMLOutputElement[] = [];
+  const labels: HTMLLabelElement[] = [];
+  for (let i = 0; i < dim; i++) {
+    const label = document.createElement('label');
+    const range = document.createElement('input');
+    Object.assign(range, { type: 'range', min: String(-SLIDER_RANGE), max: String(SLIDER_RANGE), step: '0.01' });
+    range.setAttribute('aria-label', `latent ${i}`);
+    const out = document.createElement('output');
+    label.append(`z${i}`, range, out);
+    // One undo step a slider interaction (a drag, key presses, a typed value): the edits before its first input.
+    let moving = false;
+    range.addEventListener('input', () => {
+      if (!moving) pushUndo();
+      moving = true;
+      state.edits.set(i, Number(range.value));
+      syncSlider(i);
+      changed();
+    });
+    range.addEventListener('change', () => {
+      moving = false;
+    });
+    range.addEventListener('dblclick', () => {
+      pushUndo();
+      state.edits.delete(i);
+      syncSliders();
+      changed();
+    });
+    sliders.push(range);
+    outputs.push(out);
+    labels.push(label);
+  }
+  $('sliders').replaceChildren(...labels);
+
+  function syncSlider(i: number, base = seedVector()): void {
+    const v = state.edits.get(i) ?? base[i];
+    sliders[i].value = String(v);
+    outputs[i].value = v.toFixed(2);
+    labels[i].classList.toggle('edited', state.edits.has(i));
+  }
+
+  function syncSliders(): void {
+    const base = seedVector();
+    for (let i = 0; i < dim; i++) syncSlider(i, base);
+    ($('undo') as HTMLButtonElement).disabled = undoStack.length === 0;
+  }
+
+  function pushUndo(): void {
+    undoStack.push(new Map(state.edits));
+    if (undoStack.length > 200) undoStack.shift();
+    ($('undo') as HTMLButtonElement).disabled = false;
+  }
+
+  function syncFields(): void {
+    input('seed').value = String(state.seed);
+    input('truncation').value = String(state.truncation ?? 0);
+    $('truncationValue').textContent = state.truncation ? state.truncation.toFixed(2) : 'off';
+    if (classes && state.cls !== undefined) select('classSelect').value = String(state.cls);
+    if (isText && document.activeElement !== input('caption')) input('caption').value = state.caption ?? '';
+  }
+
+  function describeShown(): string {
+    const parts = [`seed ${state.seed}`];
+    if (state.edits.size) parts.push(`${state.edits.size} of ${dim} numbers edited`);
+    if (state.truncation) parts.push(`truncation ${state.truncation}`);
+    if (classes && state.cls !== undefined) parts.push(`class ${classes[state.cls]}`);
+    if (isText) parts.push(`"${state.caption}"`);
+    return parts.join(' · ');
+  }
+
+  /** The editor's image, redrawn after any change (latest wins). */
+  function changed(): void {
+    writeHash(state);
+    drawer.request(async () => {
+      const images = await g.generate({ latents: [currentVector()], ...condition() });
+      lastImage = images;
+      drawImage($<HTMLCanvasElement>('image'), images, 0);
+      $('imageCaption').textContent = describeShown();
+    });
+  }
+
+  function select_(seed: number, cls?: number): void {
+    pushUndo();
+    state.seed = seed;
+    if (cls !== undefined) state.cls = cls;
+    state.edits.clear();
+    syncFields();
+    syncSliders();
+    changed();
+    void act(drawClassStrip);
+  }
+
+  async function drawGrid(): Promise<void> {
+    const first = seedField('gridSeed', 'the first seed');
+    const seeds = Array.from({ length: GRID }, (_, i) => first + i);
+    const images = await g.generate({ seeds, truncation: state.truncation, ...(isText ? { text: state.caption } : {}) });
+    // Class runs: class i % K, as `gantry sample` lays out a grid.
+    const label = (i: number) => (classes ? `seed ${seeds[i]} · ${classes[i % classes.length]}` : `seed ${seeds[i]}`);
+    showTiles($('grid'), images, seeds.map((_, i) => label(i)), (i) => select_(seeds[i], classes ? i % classes.length : undefined));
+  }
+
+  async function drawClassStrip(): Promise<void> {
+    if (!classes) return;
+    const images = await g.generate({ latents: classes.map(() => currentVector()), classWeights: classes.map((_, k) => classes.map((__, j) => (j === k ? 1 : 0))) });
+    showTiles($('classStrip'), images, classes.map((c) => c), (k) => {
+      pushUndo();
+      state.cls = k;
+      syncFields();
+      changed();
+    });
+  }
+
+  // Editor controls.
+  input('seed').addEventListener('change', () => act(() => select_(seedField('seed', 'the seed'))));
+  $('randomSeed').addEventListener('click', () => select_(Math.floor(Math.random() * 100000)));
+  input('truncation').addEventListener('input', () => {
+    const t = Number(input('truncation').value);
+    state.truncation = t > 0 ? t : undefined;
+    state.edits.clear();
+    syncFields();
+    syncSliders();
+    changed();
+  });
+  input('truncation').addEventListener('change', () => act(drawGrid));
+  select('classSelect').addEventListener('change', () => {
+    pushUndo();
+    state.cls = Number(select('classSelect').value);
+    changed();
+  });
+  input('caption').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const text = input('caption').value.trim();
+    void act(() => {
+      if (!text) throw new Error('the caption is empty; type one, e.g. ' + (captions[0] ?? 'a red circle'));
+      const unknown = g.unknownWords(text);
+      $('captionHint').textContent = unknown.length ? `never seen in training (read as an unknown word): ${unknown.join(', ')}` : '';
+      state.caption = text;
+      changed();
+      void act(drawGrid);
+    });
+  });
+  $('undo').addEventListener('click', undo);
+  $('resetSliders').addEventListener('click', () => {
+    pushUndo();
+    state.edits.clear();
+    syncSliders();
+    changed();
+  });
+  $('download').addEventListener('click', () => act(async () => {
+    if (!lastImage) throw new Error('no image yet');
+    downloadBytes(await pngBytes(lastImage), `gantry-seed-${state.seed}.png`);
+  }));
+  $('copyVector').addEventListener('click', () => act(async () => {
+    const text = JSON.stringify(Array.from(currentVector(), (v) => Number(v.toFixed(4))));
+    await navigator.clipboard.writeText(text);
+    $('imageCaption').textContent = `${describeShown()} · vector copied`;
+  }));
+  function undo(): void {
+    const previous = undoStack.pop();
+    if (!previous) return;
+    state.edits = previous;
+    syncSliders();
+    changed();
+  }
+  document.addEventListener('keydown', (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'z' && !(e.target instanceof HTMLInputElement && e.target.type === 'text')) {
+      e.preventDefault();
+      undo();
+    }
+  });
+
+  // The start grid.
+  input('gridSeed').addEventListener('change', () => act(drawGrid));
+  const page = (delta: number) => act(() => {
+    input('gridSeed').value = String(Math.max(0, seedField('gridSeed', 'the first seed') + delta));
+    return drawGrid();
+  });
+  $('gridPrev').addEventListener('click', () => page(-GRID));
+  $('gridNext').addEventListener('click', () => page(GRID));
+
+  // Interpolation: between seeds, classes or captions.
+  const frames = () => {
+    const raw = input('frames').value.trim();
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 2 || n > 64) throw new Error(`frames must be a whole number from 2 to 64, not "${raw}"`);
+    return n;
+  };
+  const strip = (images: GeneratedImages, label: (f: number) => string) => showTiles($('strip'), images, Array.from({ length: images.n }, (_, f) => label(f)));
+  $('interpolate').addEventListener('click', () => act(async () => {
+    const a = seedField('seedA', 'the first seed');
+    const b = seedField('seedB', 'the second seed');
+    const n = frames();
+    const za = g.latent(a, state.truncation);
+    const zb = g.latent(b, state.truncation);
+    const latents = Array.from({ length: n }, (_, f) => slerp(za, zb, f / (n - 1)));
+    strip(await g.generate({ latents, ...condition() }), (f) => (f === 0 ? `seed ${a}` : f === n - 1 ? `seed ${b}` : `${f}/${n - 1}`));
+  }));
+  $('interpolateClasses').addEventListener('click', () => act(async () => {
+    const [a, b] = [Number(select('classA').value), Number(select('classB').value)];
+    const n = frames();
+    const k = classes!.length;
+    const classWeights = Array.from({ length: n }, (_, f) => Array.from({ length: k }, (__, j) => (j === a ? 1 - f / (n - 1) : 0) + (j === b ? f / (n - 1) : 0)));
+    const z = currentVector();
+    strip(await g.generate({ latents: classWeights.map(() => z), classWeights }), (f) => (f === 0 ? classes![a] : f === n - 1 ? classes![b] : `${f}/${n - 1}`));
+  }));
+  $('interpolateText').addEventListener('click', () => act(async () => {
+    const [a, b] = [input('captionA').value.trim(), input('captionB').value.trim()];
+    if (!a || !b) throw new Error('type both captions to interpolate between');
+    const n = frames();
+    const z = currentVector();
+    // GAN-INT's path: the sentence vectors move linearly from caption A to caption B.
+    const unknown = [...g.unknownWords(a), ...g.unknownWords(b)];
+    strip(await g.generate({ latents: Array.from({ length: n }, () => z), textBetween: [a, b] }), (f) => (f === 0 ? a : f === n - 1 ? b : `${f}/${n - 1}`));
+    $('captionHint').textContent = unknown.length ? `never seen in training: ${unknown.join(', ')}` : '';
+  }));
+
+  // Latent arithmetic.
+  const arithmetic = () => act(async () => {
+    const terms = parseLatentExpression(input('expr').value);
+    const vectors = arithmeticVectors(terms, dim, state.truncation);
+    const images = await g.generate({ latents: vectors, ...condition() });
+    showTiles($('arithOut'), images, [...terms.map((t, i) => `${i === 0 && t.sign > 0 ? '' : t.sign < 0 ? '− ' : '+ '}${t.text}`), '= result']);
+  });
+  $('arithmetic').addEventListener('click', arithmetic);
+  input('expr').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') void arithmetic();
+  });
+
+  syncFields();
+  syncSliders();
+  changed();
+  void act(drawGrid);
+  void act(drawClassStrip);
+}
+
+function downloadBytes(bytes: Uint8Array, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'image/png' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// ---- painting label maps (label-map generators: pix2pixHD) --------------------------------------------
+
+function labelPainter(g: WebGenerator): void {
+  const labels = g.labels!;
+  const { width, height } = g.info;
+  const area = width * height;
+  $('paint').hidden = false;
+  const canvas = $<HTMLCanvasElement>('labelCanvas');
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext('2d')!;
+  let map: { labels: Int32Array; instances: Int32Array } = { labels: new Int32Array(area), instances: new Int32Array(area) };
+  const undoStack: { labels: Int32Array; instances: Int32Array }[] = [];
+  const choose: Record<number, number> = {};
+  const drawer = new LatestOnly();
+  let label = 0;
+  let lastImage: GeneratedImages | null = null;
+
+  // The palette: one button a label, in its display colour.
+  const buttons = labels.colours.map(([r, gr, b], id) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = labels.names[id] ? `${id} ${labels.names[id]}` : String(id);
+    button.style.background = `rgb(${r},${gr},${b})`;
+    button.setAttribute('role', 'radio');
+    button.addEventListener('click', () => pick(id));
+    return button;
+  });
+  $('palette').replaceChildren(...buttons);
+  const pick = (id: number) => {
+    label = id;
+    buttons.forEach((b, i) => b.setAttribute('aria-checked', String(i === id)));
+  };
+  pick(Math.min(1, labels.count - 1));
+
+  const examples = g.examples;
+  select('example').replaceChildren(new Option('a blank map', '-1'), ...examples.map((_, i) => new Option(`test map ${i + 1}`, String(i))));
+  const start = (k: number) => {
+    pushUndo();
+    const e = examples[k];
+    map = e
+      ? { labels: Int32Array.from(e.labels), instances: e.instances ? Int32Array.from(e.instances) : Int32Array.from(e.labels) }
+      : { labels: new Int32Array(area), instances: new Int32Array(area) };
+    repaint();
+  };
+  select('example').addEventListener('change', () => start(Number(select('example').value)));
+
+  function pushUndo(): void {
+    undoStack.push({ labels: map.labels.slice(), instances: map.instances.slice() });
+    if (undoStack.length > 100) undoStack.shift();
+    ($('paintUndo') as HTMLButtonElement).disabled = false;
+  }
+  function undo(): void {
+    const previous = undoStack.pop();
+    if (!previous) return;
+    map = previous;
+    ($('paintUndo') as HTMLButtonElement).disabled = undoStack.length === 0;
+    repaint();
+  }
+  $('paintUndo').addEventListener('click', undo);
+  document.addEventListener('keydown', (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'z') {
+      e.preventDefault();
+      undo();
+    }
+  });
+
+  const input_ = (): LabelMapInput => ({ width, height, labels: map.labels, instances: labels.instances ? map.instances : undefined });
+
+  /** What the result image is drawn with. */
+  const request = (): GenerateOptions => ({ labelMaps: [input_()], styles: { seed: seedField('styleSeed', 'the style seed'), choose: { ...choose } } });
+  (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.painting = request;
+
+  /** The label map in colour, and the image drawn from it (latest wins while painting). */
+  function repaint(): void {
+    const rgba = context.createImageData(width, height);
+    for (let p = 0; p < area; p++) {
+      const [r, gr, b] = labels.colours[map.labels[p]] ?? [128, 128, 128];
+      rgba.data.set([r, gr, b, 255], p * 4);
+    }
+    context.putImageData(rgba, 0, 0);
+    drawer.request(async () => {
+      const images = await g.generate(request());
+      lastImage = images;
+      drawImage($<HTMLCanvasElement>('paintResult'), images, 0);
+      $('paintCaption').textContent = `drawn from the map${Object.keys(choose).length ? `, ${Object.keys(choose).length} objects with chosen styles` : ''}`;
+    });
+  }
+
+  const pixelAt = (e: PointerEvent) => {
+    const r = canvas.getBoundingClientRect();
+    return { x: Math.min(width - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * width))), y: Math.min(height - 1, Math.max(0, Math.floor(((e.clientY - r.top) / r.height) * height))) };
+  };
+  const tool = () => select('tool').value;
+  const brush = () => Number(select('brush').value);
+
+  function dab(x: number, y: number, id: number): void {
+    const radius = brush() / 2;
+    for (let dy = Math.floor(-radius); dy <= radius; dy++) {
+      for (let dx = Math.floor(-radius); dx <= radius; dx++) {
+        const px = Math.round(x + dx);
+        const py = Math.round(y + dy);
+        if (px < 0 || py < 0 || px >= width || py >= height || dx * dx + dy * dy > Math.max(radius * radius, 0.25)) continue;
+        map.labels[py * width + px] = id;
+        // A painted region is one object of its label (as stuff is in Cityscapes' instance maps).
+        map.instances[py * width + px] = id;
+      }
+    }
+  }
+
+  function fill(x: number, y: number, id: number): void {
+    const from = map.labels[y * width + x];
+    const fromInstance = map.instances[y * width + x];
+    if (from === id && fromInstance === id) return;
+    const stack = [y * width + x];
+    const seen = new Uint8Array(area);
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (seen[p] || map.labels[p] !== from || map.instances[p] !== fromInstance) continue;
+      seen[p] = 1;
+      map.labels[p] = id;
+      map.instances[p] = id;
+      const px = p % width;
+      if (px > 0) stack.push(p - 1);
+      if (px < width - 1) stack.push(p + 1);
+      if (p >= width) stack.push(p - width);
+      if (p < area - width) stack.push(p + width);
+    }
+  }
+
+  let painting = false;
+  let last: { x: number; y: number } | null = null;
+  canvas.addEventListener('pointerdown', (e) => {
+    const { x, y } = pixelAt(e);
+    if (tool() === 'style') {
+      void act(() => cycleStyle(x, y));
+      return;
+    }
+    pushUndo();
+    if (tool() === 'fill') {
+      fill(x, y, label);
+      repaint();
+      return;
+    }
+    painting = true;
+    canvas.setPointerCapture(e.pointerId);
+    last = { x, y };
+    dab(x, y, tool() === 'eraser' ? 0 : label);
+    repaint();
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!painting) return;
+    const p = pixelAt(e);
+    const id = tool() === 'eraser' ? 0 : label;
+    // A line of dabs from the last point, so a fast stroke has no gaps.
+    const steps = Math.max(1, Math.ceil(Math.hypot(p.x - last!.x, p.y - last!.y)));
+    for (let s = 1; s <= steps; s++) dab(last!.x + ((p.x - last!.x) * s) / steps, last!.y + ((p.y - last!.y) * s) / steps, id);
+    last = p;
+    repaint();
+  });
+  const stop = () => {
+    painting = false;
+    last = null;
+  };
+  canvas.addEventListener('pointerup', stop);
+  canvas.addEventListener('pointercancel', stop);
+
+  function cycleStyle(x: number, y: number): void {
+    const { id, label: cls } = g.objectAt(input_(), x, y);
+    const count = g.styleCount(cls);
+    const name = labels.names[cls] || `label ${cls}`;
+    if (count === 0) throw new Error(`${name} has no learned styles (${g.file.styles ? 'no instance of it was large enough in training' : 'this run has no feature encoder'})`);
+    choose[id] = ((choose[id] ?? -1) + 1) % count;
+    $('paintHint').textContent = `${name}: style ${choose[id] + 1} of ${count}`;
+    repaint();
+  }
+
+  input('styleSeed').addEventListener('change', () => {
+    for (const k of Object.keys(choose)) delete choose[Number(k)];
+    repaint();
+  });
+
+  input('labelFile').addEventListener('change', () => act(async () => {
+    const file = input('labelFile').files?.[0];
+    if (!file) return;
+    const ids = await readLabelPng(file, labels.colours, labels.count, width, height);
+    pushUndo();
+    map = { labels: ids, instances: ids.slice() };
+    repaint();
+  }));
+
+  $('paintDownload').addEventListener('click', () => act(async () => {
+    if (!lastImage) throw new Error('no image yet');
+    downloadBytes(await pngBytes(lastImage), 'gantry-painted.png');
+  }));
+
+  start(examples.length ? 0 : -1);
+  if (examples.length) select('example').value = '0';
+}
+
+/**
+ * A label PNG as ids at the generator's size: a grey map's values are the ids, a colour map's pixels
+ * the palette's colours. Fitted by cover-and-crop with nearest sampling, as the CLI fits label maps.
+ */
+async function readLabelPng(file: File, colours: [number, number, number][], count: number, width: number, height: number): Promise<Int32Array> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  } catch (err) {
+    throw new Error(`${file.name} is not an image this browser reads (${describeError(err)})`);
+  }
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d')!;
+  context.drawImage(bitmap, 0, 0);
+  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+  const byColour = new Map(colours.map(([r, g, b], id) => [(r << 16) | (g << 8) | b, id]));
+  const ids = new Int32Array(bitmap.width * bitmap.height);
+  for (let p = 0; p < ids.length; p++) {
+    const [r, g, b] = [data[p * 4], data[p * 4 + 1], data[p * 4 + 2]];
+    const id = r === g && g === b && r < count ? r : byColour.get((r << 16) | (g << 8) | b);
+    if (id === undefined || id >= count) throw new Error(`${file.name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % bitmap.width},${Math.floor(p / bitmap.width)}: neither an id below ${count} in grey nor a label's colour`);
+    ids[p] = id;
+  }
+  return nearestCoverCrop(ids, bitmap.width, bitmap.height, width, height);
+}
+
+// ---- start ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const backends = new URLSearchParams(location.search).get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
+  const g = await loadGenerator('./', { backends });
+  // The generator, for the browser's console and for tests: gantryExplorer.generator.generate({ seeds: [1] }).
+  (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
+  describeGenerator(g);
+  if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
+  else latentExplorer(g);
+  const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
+  if (live) watchForNewWeights(g.file.step);
+}
+
+function describeGenerator(g: WebGenerator): void {
+  const { family, height, width } = g.info;
+  $('about').textContent = `${family} · ${width}x${height} · ${g.file.run} at step ${g.file.step}`;
+  $('backend').textContent = g.backend;
+  document.title = `gantry · ${g.file.run}`;
+  document.body.dataset.backend = g.backend;
+}
+
+/** The studio's page: when the run writes a newer checkpoint, the page reloads with it (keeping the hash). */
+function watchForNewWeights(step: number): void {
+  setInterval(() => {
+    fetch('model.json', { cache: 'no-store' }).then((r) => r.json()).then((m: { step: number }) => {
+      if (m.step !== step) location.reload();
+    }, () => undefined);
+  }, LIVE_POLL_MS);
+}
+
+main().then(() => {
+  document.body.dataset.ready = 'true';
+}, (err) => {
+  showError(err);
+  $('about').textContent = 'the generator did not load';
+  document.body.dataset.ready = 'error';
+});

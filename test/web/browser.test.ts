@@ -1,0 +1,331 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { setup, tempDir } from '../helpers.ts';
+import { train } from '../../src/train/trainer.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
+import { openRun } from '../../src/train/run.ts';
+import { generatorFiles } from '../../src/export/export-run.ts';
+import { buildGenerator, type GenerateOptions, type WebGenerator } from '../../src/web/generator.ts';
+import { serveStatic, type StaticServer } from './static-server.ts';
+
+/**
+ * Exported generators in a real browser (Debian's Chromium, headless, software WebGL): each page loads,
+ * names its backend, draws what Node draws for the same seeds, and its controls change the image.
+ * Screenshots of failing pages go to test-artifacts/browser/.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artefacts = join(root, 'test-artifacts', 'browser');
+const skip = !existsSync(CHROMIUM) && `no ${CHROMIUM} (apt-get install chromium)`;
+
+await setup();
+
+let browser: Browser;
+let server: StaticServer;
+const sites: Record<string, { dir: string; node: WebGenerator }> = {};
+
+// Made here, not in before(): a tempDir made inside a hook would be removed when the hook ends.
+const work = tempDir();
+
+const trainSmall = async (family: string, data: string, model: Record<string, unknown>) => {
+  const dir = join(work, 'runs', family);
+  await train({ outDir: dir, quiet: true, config: validateRunConfig({ family, seed: 1, data, model, train: { steps: 2, batch: 4, samples: 4, logEvery: 1 } }, 'test') });
+  return dir;
+};
+
+/** Trains a tiny run, exports it with the CLI into site/<name>, and builds Node's generator of the same files. */
+async function site(name: string, family: string, data: string, model: Record<string, unknown>): Promise<void> {
+  const run = await trainSmall(family, data, model);
+  const out = join(server.root, name);
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--run', run, '--out', out], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /model\.json .*weights\.safetensors .*explorer\.js \d.*MB; .* in all/);
+  const opened = openRun(run);
+  const { model: file, weights } = await generatorFiles(opened, run);
+  opened.model.dispose();
+  sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(file)), weights) };
+}
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(join(work, 'www'));
+  server = await serveStatic(join(work, 'www'));
+  await site('dcgan', 'dcgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6 });
+  await site('cgan', 'cgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, embedDim: 4 });
+  await site('text', 'gan-cls', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, projectionDim: 4, embedDim: 8, wordDim: 4, textHidden: 8, textSteps: 1 });
+  await site('paint', 'pix2pixhd', 'shapes:24', { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, featNum: 3, nef: 4, nDownE: 2, vgg: false });
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  for (const s of Object.values(sites)) s.node.dispose();
+});
+
+interface Opened {
+  page: Page;
+  /** Console errors and uncaught exceptions of the page. */
+  errors: string[];
+}
+
+/** Opens an exported site, waits for its first images, and keeps a screenshot when `check` fails. */
+async function withPage(name: string, query: string, check: (o: Opened) => Promise<void>): Promise<void> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1300 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`${server.url}${name}/${query}`);
+    await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.ready), 'true', await errorBox(page));
+    await idle(page);
+    await check({ page, errors });
+    assert.deepEqual(errors, [], 'no console errors');
+  } catch (err) {
+    mkdirSync(artefacts, { recursive: true });
+    await page.screenshot({ path: join(artefacts, `${name}${query.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+    throw err;
+  } finally {
+    await page.close();
+  }
+}
+
+/** Waits until the page has no drawing or other action in flight. */
+async function idle(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.body.dataset.pending === '0', null, { timeout: 60_000 });
+}
+
+async function errorBox(page: Page): Promise<string> {
+  return page.evaluate(() => (document.getElementById('error')!.hidden ? '' : document.getElementById('error')!.textContent ?? ''));
+}
+
+/** What the page's own generator draws (its gantry/web, on its backend) for the same request. */
+async function pagePixels(page: Page, options: GenerateOptions): Promise<number[]> {
+  return page.evaluate(async (o) => {
+    const g = (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator;
+    return Array.from((await g.generate(o)).pixels);
+  }, options);
+}
+
+async function canvasPixels(page: Page, id: string): Promise<number[]> {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data);
+  }, id);
+}
+
+/** The largest difference in 8-bit levels, and the fraction of values that differ at all. */
+function compare(got: number[], want: Uint8Array): { max: number; differing: number } {
+  assert.equal(got.length, want.length);
+  let max = 0;
+  let differing = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    max = Math.max(max, d);
+    if (d) differing++;
+  }
+  return { max, differing: differing / want.length };
+}
+
+/**
+ * Tolerances of the page's images against Node's (gantry's CPU kernels, float32): on the page's CPU
+ * backend (tfjs's and gantry's JavaScript kernels, float32, other summation orders) and on WebGL
+ * (float32 textures; SwiftShader's exp and tanh differ in the last bits) a value may land on the other
+ * side of an 8-bit rounding boundary: at most 1 level, for a few values in a hundred.
+ */
+const TOLERANCE = { cpu: { max: 1, differing: 0.02 }, webgl: { max: 1, differing: 0.05 }, webgpu: { max: 2, differing: 0.05 } };
+
+function withinTolerance(backend: keyof typeof TOLERANCE, got: number[], want: Uint8Array, what: string): void {
+  const { max, differing } = compare(got, want);
+  const t = TOLERANCE[backend];
+  assert.ok(max <= t.max && differing <= t.differing, `${what} on ${backend}: max difference ${max} levels, ${(100 * differing).toFixed(2)}% of values differ (allowed ${t.max}, ${100 * t.differing}%)`);
+}
+
+const backendOf = async (page: Page) => (await page.evaluate(() => document.body.dataset.backend)) as keyof typeof TOLERANCE;
+
+/** The page's gantry/web draws what Node's draws for the same request. */
+async function drawsAsNode(page: Page, name: string, options: GenerateOptions): Promise<void> {
+  withinTolerance(await backendOf(page), await pagePixels(page, options), (await sites[name].node.generate(options)).pixels, name);
+}
+
+/** The canvas shows Node's image of the request (RGB of the canvas's RGBA). */
+async function shows(page: Page, canvas: string, name: string, options: GenerateOptions): Promise<void> {
+  const rgb = (await canvasPixels(page, canvas)).filter((_, i) => i % 4 !== 3);
+  withinTolerance(await backendOf(page), rgb, (await sites[name].node.generate(options)).pixels, `#${canvas} of ${name}`);
+}
+
+test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same seeds, sliders / interpolation / arithmetic redraw, state in the URL, errors shown', { skip }, async () => {
+  await withPage('dcgan', '', async ({ page }) => {
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgl');
+    assert.match(await page.textContent('#backend') ?? '', /webgl/);
+    await drawsAsNode(page, 'dcgan', { seeds: [0, 1, 2, 12] });
+    await drawsAsNode(page, 'dcgan', { seeds: [5], truncation: 0.7 });
+    // The editor shows seed 0 as `gantry sample --seed 0` draws it.
+    await shows(page, 'image', 'dcgan', { seeds: [0] });
+    const shown = await canvasPixels(page, 'image');
+    assert.equal(await page.locator('#grid canvas').count(), 12);
+    // A slider moved redraws the image and lands in the URL.
+    await page.locator('#sliders input').nth(2).fill('2.5');
+    await idle(page);
+    const edited = Array.from(sites.dcgan.node.latent(0));
+    edited[2] = 2.5;
+    await shows(page, 'image', 'dcgan', { latents: [edited] });
+    assert.notDeepEqual(await canvasPixels(page, 'image'), shown);
+    assert.match(page.url(), /edit=2%3A2\.50/);
+    assert.match(await page.textContent('#imageCaption') ?? '', /seed 0 · 1 of 6 numbers edited/);
+    // Undo puts it back.
+    await page.click('#undo');
+    await idle(page);
+    assert.deepEqual(await canvasPixels(page, 'image'), shown);
+    // Interpolation: one image a frame, the ends named.
+    await page.fill('#frames', '5');
+    await page.click('#interpolate');
+    await idle(page);
+    assert.equal(await page.locator('#strip canvas').count(), 5);
+    assert.equal(await page.locator('#strip figcaption').first().textContent(), 'seed 3');
+    // A bad frame count is one message, not a silent failure.
+    await page.fill('#frames', '1');
+    await page.click('#interpolate');
+    await idle(page);
+    assert.match(await errorBox(page), /frames must be a whole number from 2 to 64, not "1"/);
+    // Arithmetic on Enter: each term labelled, then the result.
+    await page.fill('#expr', 'seed:12 - seed:40 + seed:7');
+    await page.press('#expr', 'Enter');
+    await idle(page);
+    assert.deepEqual(await page.locator('#arithOut figcaption').allTextContents(), ['seed:12', '− seed:40', '+ seed:7', '= result']);
+    assert.equal(await errorBox(page), '', 'a good action clears the error');
+    await page.fill('#expr', 'seed:12 *');
+    await page.press('#expr', 'Enter');
+    await idle(page);
+    assert.match(await errorBox(page), /cannot read "\*"/);
+    // A chosen seed survives a reload (the URL holds it).
+    await page.fill('#seed', '9');
+    await page.press('#seed', 'Enter');
+    await idle(page);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    await idle(page);
+    assert.equal(await page.inputValue('#seed'), '9');
+  });
+});
+
+test('an exported dcgan on the page\'s CPU backend draws Node\'s images too', { skip }, async () => {
+  await withPage('dcgan', '?backend=cpu', async ({ page }) => {
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
+    await drawsAsNode(page, 'dcgan', { seeds: [0, 1, 2, 12] });
+  });
+});
+
+test('an exported cgan in Chromium: Node\'s images per class, the class picker and the row of every class redraw', { skip }, async () => {
+  await withPage('cgan', '', async ({ page }) => {
+    await drawsAsNode(page, 'cgan', { seeds: [3, 4, 5, 6] });
+    await drawsAsNode(page, 'cgan', { seeds: [3, 4], class: 'triangle' });
+    assert.equal(await page.locator('#classStrip canvas').count(), 4);
+    assert.deepEqual(await page.locator('#classStrip figcaption').allTextContents(), ['circle', 'square', 'triangle', 'diamond']);
+    assert.equal(await page.isVisible('#caption'), false, 'no caption box on a class run');
+    await shows(page, 'image', 'cgan', { seeds: [0], class: 0 });
+    await page.selectOption('#classSelect', '2');
+    await idle(page);
+    await shows(page, 'image', 'cgan', { seeds: [0], class: 2 });
+    assert.match(page.url(), /class=2/);
+  });
+});
+
+test('an exported gan-cls in Chromium: Node\'s images for a caption, a typed caption redraws and its unknown words are named', { skip }, async () => {
+  await withPage('text', '', async ({ page }) => {
+    await drawsAsNode(page, 'text', { seeds: [1, 2], text: 'a red circle on a blue background' });
+    assert.equal(await page.isVisible('#classSelect'), false, 'no class picker on a text run');
+    await shows(page, 'image', 'text', { seeds: [0], text: sites.text.node.captions![0] });
+    await page.fill('#caption', 'a green zebra');
+    await page.press('#caption', 'Enter');
+    await idle(page);
+    await shows(page, 'image', 'text', { seeds: [0], text: 'a green zebra' });
+    assert.match(await page.textContent('#imageCaption') ?? '', /"a green zebra"/);
+    assert.match(await page.textContent('#captionHint') ?? '', /zebra/);
+    await page.click('#interpolateText');
+    await idle(page);
+    assert.equal(await page.locator('#strip canvas').count(), 8);
+  });
+});
+
+test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting redraws where painted, a click cycles an object\'s style', { skip }, async () => {
+  await withPage('paint', '', async ({ page }) => {
+    const g = sites.paint.node;
+    await drawsAsNode(page, 'paint', { labelMaps: [g.examples[0]], styles: { seed: 0 } });
+    assert.equal(await page.isVisible('#editor'), false, 'no latent editor for label maps');
+    assert.equal(await page.locator('#palette button').count(), 5);
+    const before = await canvasPixels(page, 'paintResult');
+    // Paint a stroke of label 1 along the top rows of the map.
+    const box = (await page.locator('#labelCanvas').boundingBox())!;
+    await page.selectOption('#brush', '4');
+    await page.click('#palette button >> nth=1');
+    await page.mouse.move(box.x + 2, box.y + 4);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 2, box.y + 4, { steps: 8 });
+    await page.mouse.up();
+    await idle(page);
+    const painting = () => page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+    const painted = await painting();
+    assert.ok(Array.from(painted.labelMaps![0].labels as ArrayLike<number>).slice(32, 64).every((l) => l === 1), 'row 1 is painted with label 1');
+    await shows(page, 'paintResult', 'paint', painted);
+    // The image changes most where painted (G's instance norms and receptive field carry a little everywhere).
+    const after = await canvasPixels(page, 'paintResult');
+    const rowChange = (y: number) => after.slice(y * 128, (y + 1) * 128).reduce((a, v, i) => a + Math.abs(v - before[y * 128 + i]), 0);
+    const near = [0, 1, 2, 3].reduce((a, y) => a + rowChange(y), 0);
+    const far = [28, 29, 30, 31].reduce((a, y) => a + rowChange(y), 0);
+    assert.ok(near > far, `the painted rows change most (${near} vs ${far} in the far rows)`);
+    // The style tool: a click on an object cycles its style.
+    await page.selectOption('#tool', 'style');
+    const map = g.examples[0];
+    const p = Array.from(map.labels).findIndex((l, i) => l > 0 && i >= 32 * 8);
+    await page.mouse.click(box.x + ((p % 32) + 0.5) * (box.width / 32), box.y + (Math.floor(p / 32) + 0.5) * (box.height / 32));
+    await idle(page);
+    assert.match(await page.textContent('#paintHint') ?? '', /style 1 of \d+/);
+    const styled = await painting();
+    assert.equal(Object.keys(styled.styles!.choose!).length, 1, 'the clicked object has a chosen style');
+    await shows(page, 'paintResult', 'paint', styled);
+    // Undo of the stroke.
+    await page.click('#paintUndo');
+    await idle(page);
+  });
+});
+
+test('gantry studio in Chromium: the page draws the run and reloads itself when the run writes a newer checkpoint', { skip }, async () => {
+  const { startStudio } = await import('../../src/studio/server.ts');
+  const run = join(work, 'runs', 'live');
+  await train({ outDir: run, quiet: true, config: validateRunConfig({ family: 'dcgan', seed: 1, data: 'shapes:40', model: { ngf: 4, ndf: 4, nz: 6 }, train: { steps: 2, batch: 4, samples: 4, checkpointEvery: 2 } }, 'test') });
+  const studio = await startStudio(run, 0);
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  try {
+    await page.goto(studio.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    assert.match(await page.textContent('#about') ?? '', /step 2$/);
+    await train({ outDir: run, resume: true, quiet: true, changes: { train: { steps: 4 } } });
+    await page.waitForFunction(() => /step 4$/.test(document.getElementById('about')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    assert.deepEqual(errors, []);
+  } catch (err) {
+    mkdirSync(artefacts, { recursive: true });
+    await page.screenshot({ path: join(artefacts, 'studio-live.png'), fullPage: true }).catch(() => undefined);
+    throw err;
+  } finally {
+    await page.close();
+    await studio.close();
+  }
+});
