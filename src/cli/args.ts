@@ -4,7 +4,10 @@ import { GantryError, describeError } from '../errors.ts';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node's parseArgs with gantry's error style: unknown or malformed flags name the fix (the CLI prefixes the command). */
-export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false) {
+/** What parseArgs gives for these options (named, so the declaration files can spell it). */
+export type ParsedArgs<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>>;
+
+export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false): ParsedArgs<T> {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true as const });
   } catch (err) {

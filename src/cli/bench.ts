@@ -4,8 +4,9 @@ import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from
 import { intArg, parseCommandArgs } from './args.ts';
 import { benchSgemm } from '../bench/sgemm.ts';
 import { benchPix2PixHDStep } from '../bench/pix2pixhd-step.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const BENCH_HELP = `gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]
+export const BENCH_HELP = `${SYNOPSIS.BENCH}
   Times DESIGN.md's DCGAN training-step workload (or the native 1024^3 SGEMM) and prints one JSON line.
   --workload pix2pixhd times ../shared/peers/pix2pixhd_torch.py's step (64x128, labelNc 8, ngf 16, batch 1,
   VGG19 with random weights): [--height 64] [--width 128] [--label-nc 8] [--ngf 16] [--ndf 16] [--n-down 3]

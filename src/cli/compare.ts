@@ -10,8 +10,9 @@ import { train } from '../train/trainer.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { describeModel } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const COMPARE_HELP = `gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64]
+export const COMPARE_HELP = `${SYNOPSIS.COMPARE}
                [--n 100] [--weights INCEPTION.pth | --features CLASSIFIER_RUN] [--seed 0] [--config FILE.json]
   The VAE study's protocol: train each family on the same data, then FID of n real against n generated
   images (the study: CIFAR-10 cars and airplanes, n = 100). Writes DIR/<family>/ runs and DIR/table.md.

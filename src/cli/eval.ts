@@ -8,8 +8,9 @@ import { inceptionScore } from '../metrics/inception-score.ts';
 import { kernelInceptionDistance } from '../metrics/kid.ts';
 import { writeStatsFile } from '../metrics/stats-file.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const EVAL_HELP = `gantry eval fid|kid|is --real SPEC|STATS.npz --fake RUN_DIR|SPEC|STATS.npz [--n 10000]
+export const EVAL_HELP = `${SYNOPSIS.EVAL}
             [--weights pt_inception-2015-12-05-6726825d.pth] [--feature-dim 64|192|768|2048] [--features CLASSIFIER_RUN]
 gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
 gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [--seed N]

@@ -19,8 +19,9 @@ import { makeBatch } from '../data/sampler.ts';
 import { Rng } from '../engine/rng.ts';
 import { readImageFile } from '../io/image.ts';
 import { fitImage } from '../data/transform.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png | DIR] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T]
+export const SAMPLE_HELP = `${SYNOPSIS.SAMPLE}
   Draws n latent vectors (seeds N, N+1, ...: image i is seed:N+i in interpolate and arith) and writes a grid
   (up to 1024 images), or, with --out DIR (a folder, or a path without an extension), one PNG per image,
   seed-NNNNNN.png, for any n.
@@ -31,15 +32,15 @@ export const SAMPLE_HELP = `gantry sample --run RUN_DIR [--n 64] [--out grid.png
   the image, then the style encoder's latent vector of it drawn with each caption.
   --truncation T (sample, interpolate, arith): the truncation trick, every latent number beyond ±T drawn
   again (e.g. 0.7: less variety, more typical images).`;
-export const INTERPOLATE_HELP = `gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."] [--truncation T]
+export const INTERPOLATE_HELP = `${SYNOPSIS.INTERPOLATE}
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
   Class-conditional runs: --class K fixes the class (default: the first); --classes A,B[,C...] instead keeps
   the latent vector of --seed N fixed and blends the class embedding from each class to the next.
   Text runs: --text fixes the caption (default: the first sample caption); --texts "A|B[|C...]" keeps
   the latent vector of --seed N and moves the sentence vector linearly from each caption to the next.`;
-export const RECONSTRUCT_HELP = `gantry reconstruct --run RUN_DIR [--data SPEC] [--n 32] [--out reconstruct.png] [--seed N]
+export const RECONSTRUCT_HELP = `${SYNOPSIS.RECONSTRUCT}
   Auto-encoder runs (vae): a grid of input rows, each followed by its reconstruction.`;
-export const ARITH_HELP = `gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K] [--text "..."] [--truncation T]
+export const ARITH_HELP = `${SYNOPSIS.ARITH}
   Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3).
   The image shows each term's image, then the result (class-conditional runs: all of class K; text
   runs: all with one caption).`;

@@ -2,8 +2,9 @@ import { initEngine } from '../engine/index.ts';
 import { GantryError } from '../errors.ts';
 import { exportRun } from '../export/export-run.ts';
 import { parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const EXPORT_HELP = `gantry export --run RUN_DIR --out DIR [--no-page]
+export const EXPORT_HELP = `${SYNOPSIS.EXPORT}
   Writes the run's generator as a static web folder: model.json (what the page builds the model from),
   weights.safetensors (only the networks that draw images, at the latest checkpoint) and an explorer page
   (index.html, explorer.css, explorer.js: gantry's networks and tfjs, bundled). Serve DIR with any static

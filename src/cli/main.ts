@@ -1,34 +1,31 @@
 import { GantryError, describeError } from '../errors.ts';
-import { ARITH_HELP, INTERPOLATE_HELP, RECONSTRUCT_HELP, SAMPLE_HELP, arithCommand, interpolateCommand, reconstructCommand, sampleCommand } from './explore.ts';
-import { BENCH_HELP, benchCommand } from './bench.ts';
-import { TRAIN_HELP, trainCommand } from './train.ts';
-import { EVAL_HELP, evalCommand } from './eval.ts';
-import { COMPARE_HELP, compareCommand } from './compare.ts';
-import { STUDIO_HELP, studioCommand } from './studio.ts';
-import { EXPORT_HELP, exportCommand } from './export.ts';
-import { SWEEP_HELP, sweepCommand } from './sweep.ts';
-import { FEATURES_HELP, featuresCommand, TRANSLATE_HELP, translateCommand } from './translate.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-/** A command resolves to its exit status (none: 0). */
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>; help: string }> = {
-  train: { run: trainCommand, help: TRAIN_HELP },
-  sample: { run: sampleCommand, help: SAMPLE_HELP },
-  interpolate: { run: interpolateCommand, help: INTERPOLATE_HELP },
-  arith: { run: arithCommand, help: ARITH_HELP },
-  reconstruct: { run: reconstructCommand, help: RECONSTRUCT_HELP },
-  translate: { run: translateCommand, help: TRANSLATE_HELP },
-  features: { run: featuresCommand, help: FEATURES_HELP },
-  eval: { run: evalCommand, help: EVAL_HELP },
-  compare: { run: compareCommand, help: COMPARE_HELP },
-  sweep: { run: sweepCommand, help: SWEEP_HELP },
-  bench: { run: benchCommand, help: BENCH_HELP },
-  export: { run: exportCommand, help: EXPORT_HELP },
-  studio: { run: studioCommand, help: STUDIO_HELP },
+type Command = (argv: string[]) => Promise<void | number>;
+
+/**
+ * Each command's module is loaded when the command runs (or its --help is asked for): `gantry --help`
+ * loads none of them, nor tfjs. A command resolves to its exit status (none: 0).
+ */
+const COMMANDS: Record<string, { synopsis: string; load: () => Promise<{ run: Command; help: string }> }> = {
+  train: { synopsis: SYNOPSIS.TRAIN, load: async () => import('./train.ts').then((m) => ({ run: m.trainCommand, help: m.TRAIN_HELP })) },
+  sample: { synopsis: SYNOPSIS.SAMPLE, load: async () => import('./explore.ts').then((m) => ({ run: m.sampleCommand, help: m.SAMPLE_HELP })) },
+  interpolate: { synopsis: SYNOPSIS.INTERPOLATE, load: async () => import('./explore.ts').then((m) => ({ run: m.interpolateCommand, help: m.INTERPOLATE_HELP })) },
+  arith: { synopsis: SYNOPSIS.ARITH, load: async () => import('./explore.ts').then((m) => ({ run: m.arithCommand, help: m.ARITH_HELP })) },
+  reconstruct: { synopsis: SYNOPSIS.RECONSTRUCT, load: async () => import('./explore.ts').then((m) => ({ run: m.reconstructCommand, help: m.RECONSTRUCT_HELP })) },
+  translate: { synopsis: SYNOPSIS.TRANSLATE, load: async () => import('./translate.ts').then((m) => ({ run: m.translateCommand, help: m.TRANSLATE_HELP })) },
+  features: { synopsis: SYNOPSIS.FEATURES, load: async () => import('./translate.ts').then((m) => ({ run: m.featuresCommand, help: m.FEATURES_HELP })) },
+  eval: { synopsis: SYNOPSIS.EVAL, load: async () => import('./eval.ts').then((m) => ({ run: m.evalCommand, help: m.EVAL_HELP })) },
+  compare: { synopsis: SYNOPSIS.COMPARE, load: async () => import('./compare.ts').then((m) => ({ run: m.compareCommand, help: m.COMPARE_HELP })) },
+  sweep: { synopsis: SYNOPSIS.SWEEP, load: async () => import('./sweep.ts').then((m) => ({ run: m.sweepCommand, help: m.SWEEP_HELP })) },
+  bench: { synopsis: SYNOPSIS.BENCH, load: async () => import('./bench.ts').then((m) => ({ run: m.benchCommand, help: m.BENCH_HELP })) },
+  export: { synopsis: SYNOPSIS.EXPORT, load: async () => import('./export.ts').then((m) => ({ run: m.exportCommand, help: m.EXPORT_HELP })) },
+  studio: { synopsis: SYNOPSIS.STUDIO, load: async () => import('./studio.ts').then((m) => ({ run: m.studioCommand, help: m.STUDIO_HELP })) },
 };
 
 const USAGE = `gantry — train, evaluate and explore generative image models
 
-${Object.values(COMMANDS).map((c) => c.help.split('\n')[0]).join('\n')}
+${Object.values(COMMANDS).map((c) => c.synopsis).join('\n')}
 
 Run \`gantry <command> --help\` for details. Start with: gantry train dcgan --steps 500 --out runs/first`;
 
@@ -43,12 +40,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gantry: unknown command "${name}"\n\n${USAGE}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.help + '\n');
-    return 0;
-  }
   try {
-    return (await command.run(rest)) ?? 0;
+    const { run, help } = await command.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
+    return (await run(rest)) ?? 0;
   } catch (err) {
     if (err instanceof GantryError) {
       process.stderr.write(`gantry ${name}: ${err.message}\n`);

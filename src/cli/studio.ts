@@ -3,8 +3,9 @@ import { GantryError } from '../errors.ts';
 import { startStudio } from '../studio/server.ts';
 import { readRunConfig } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const STUDIO_HELP = `gantry studio --run RUN_DIR [--port 7860] [--host 127.0.0.1]
+export const STUDIO_HELP = `${SYNOPSIS.STUDIO}
   Serves the explorer page of \`gantry export\` for a run, with its newest checkpoint: open the printed
   address in a browser. The images are drawn in the page (WebGPU, else WebGL, else the CPU); the page
   reloads itself when the run writes a newer checkpoint, so it can watch a run that is training.

@@ -6,8 +6,9 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readSweepFile } from '../sweep/sweep-file.ts';
 import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
 import { parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const SWEEP_HELP = `gantry sweep SWEEP.json [--runs runs/sweeps] [--quiet]
+export const SWEEP_HELP = `${SYNOPSIS.SWEEP}
 gantry sweep status SWEEP_DIR | ID [--runs runs/sweeps]
 gantry sweep table  SWEEP_DIR | ID [--runs runs/sweeps] [--out table.md]
   A sweep file is a base run config and axes: {"base": {"family": "dcgan", "data": "mnist", "train":

@@ -5,8 +5,9 @@ import { train } from '../train/trainer.ts';
 import type { ConfigChanges } from '../train/resume.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const TRAIN_HELP = `gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]
+export const TRAIN_HELP = `${SYNOPSIS.TRAIN}
                       [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume] [--init-from RUN_DIR] [--vgg-weights FILE]
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}

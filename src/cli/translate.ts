@@ -22,8 +22,9 @@ import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { SYNOPSIS } from './synopsis.ts';
 
-export const TRANSLATE_HELP = `gantry translate --run RUN_DIR --labels MAP.png|DIR [--instances INST.png|DIR] [--out image.png | DIR]
+export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
@@ -40,7 +41,7 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   sizes from the tensors) with the --label-nc it was trained with; maps are drawn at --width (default:
   the map's own), both sides rounded to what the generator halves, as its test script does.`;
 
-export const FEATURES_HELP = `gantry features --run RUN_DIR [--clusters 10] [--seed N]
+export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
   class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
   from. A finished training run does this itself.`;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GantryError, describeError } from '../errors.ts';
 
@@ -32,7 +32,8 @@ async function bundleExplorer(): Promise<string> {
     throw new GantryError(`the page is bundled with esbuild, which did not load (${describeError(err)}); run \`npm ci\``);
   }
   const result = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('main.ts', EXPLORER))],
+    // The TypeScript in a checkout, the compiled script in the installed package.
+    entryPoints: [fileURLToPath(new URL(existsSync(new URL('main.ts', EXPLORER)) ? 'main.ts' : 'main.js', EXPLORER))],
     bundle: true,
     format: 'esm',
     platform: 'browser',

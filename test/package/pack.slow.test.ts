@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.ts';
+import { serveStatic } from '../web/static-server.ts';
+
+/**
+ * gantry as web developers get it: `npm pack`, then `npm install ./gantry-*.tgz` in a fresh folder. The
+ * CLI runs there from compiled JavaScript (a fast --help, a short training run, an export), and a page
+ * that imports `gantry/web` type-checks and bundles with esbuild and with Vite; the Vite build then
+ * draws in Chromium from the exported folder.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+function run(cmd: string, args: string[], cwd: string, timeout = 600_000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+const PAGE = `import { loadGenerator, drawImage, type WebGenerator } from 'gantry/web';
+
+const canvas = document.querySelector('canvas')!;
+const g: WebGenerator = await loadGenerator('./site/');
+drawImage(canvas, await g.generate({ seeds: [12] }));
+document.title = \`drawn on \${g.backend}\`;
+`;
+
+test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, and gantry/web type-checked, bundled by esbuild and Vite, drawing in Chromium', async () => {
+  const dir = tempDir();
+  const packed = run('npm', ['pack', '--pack-destination', dir], root);
+  assert.equal(packed.code, 0, packed.out);
+  assert.ok(!existsSync(join(root, 'dist')), 'the build of the package is not left in the checkout');
+  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  const installed = run('npm', ['install', join(dir, tarball)], app);
+  assert.equal(installed.code, 0, installed.out);
+  const pkg = join(app, 'node_modules', 'gantry');
+  assert.ok(existsSync(join(pkg, 'dist', 'web', 'index.d.ts')), 'typed');
+  assert.ok(!existsSync(join(pkg, 'src', 'cli')), 'compiled JavaScript ships, not the TypeScript sources');
+  assert.ok(existsSync(join(pkg, 'build', 'Release', 'gantry_native.node')), 'the native addon was built on install');
+
+  // The CLI: --help without loading tfjs or any command, then the main job's first steps.
+  const gantry = join(app, 'node_modules', '.bin', 'gantry');
+  const started = process.hrtime.bigint();
+  const help = run(gantry, ['--help'], app);
+  const helpMs = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(help.code, 0, help.out);
+  assert.match(help.out, /gantry export --run RUN_DIR --out DIR/);
+  assert.ok(helpMs < 1000, `gantry --help took ${helpMs.toFixed(0)} ms`);
+  const trained = run(gantry, ['train', 'dcgan', '--steps', '50', '--out', 'runs/first', '--quiet'], app);
+  assert.equal(trained.code, 0, trained.out);
+  assert.match(trained.out, /runs\/first: step 50 lossD=/);
+  const exported = run(gantry, ['export', '--run', 'runs/first', '--out', 'site'], app);
+  assert.equal(exported.code, 0, exported.out);
+
+  // A page of the user's own: type-checked against the shipped .d.ts, bundled by esbuild and by Vite.
+  writeFileSync(join(app, 'main.ts'), PAGE);
+  writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><canvas></canvas><script type="module" src="./main.ts"></script></body></html>\n');
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022', 'DOM'] }, include: ['main.ts'] }));
+  const checked = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
+  assert.equal(checked.code, 0, checked.out);
+  const esbuilt = run(bin('esbuild'), ['main.ts', '--bundle', '--platform=browser', '--format=esm', '--outfile=out/esbuild.js', '--log-level=warning'], app);
+  assert.equal(esbuilt.code, 0, esbuilt.out);
+  const vite = run(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', 'out/vite', '--logLevel', 'error'], app);
+  assert.equal(vite.code, 0, vite.out);
+  for (const file of [join(app, 'out', 'esbuild.js'), ...readdirSync(join(app, 'out', 'vite', 'assets')).map((f) => join(app, 'out', 'vite', 'assets', f))]) {
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /from\s*["']node:|__vite-browser-external/, `${file}: no Node module in a browser bundle`);
+  }
+
+  // The Vite build, beside the exported folder on a static server, draws in Chromium.
+  if (!existsSync('/usr/bin/chromium')) return;
+  cpSync(join(app, 'site'), join(app, 'out', 'vite', 'site'), { recursive: true });
+  const server = await serveStatic(join(app, 'out', 'vite'));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.title.startsWith('drawn on'), null, { timeout: 60_000 });
+    assert.equal(await page.title(), 'drawn on webgl');
+    assert.deepEqual(await page.evaluate(() => [document.querySelector('canvas')!.width, document.querySelector('canvas')!.height]), [32, 32]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
