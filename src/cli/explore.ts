@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, describeError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
@@ -9,6 +9,7 @@ import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
 import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';
 import { Progress } from '../train/progress.ts';
 import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   checkFlags, conditionCount, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
   type ConditionRows,
@@ -31,7 +32,9 @@ export const SAMPLE_HELP = `${SYNOPSIS.SAMPLE}
   each; default: the run's sample captions). --style-from IMG,... (gan-cls): style transfer, one row per image:
   the image, then the style encoder's latent vector of it drawn with each caption.
   --truncation T (sample, interpolate, arith): the truncation trick, every latent number beyond ±T drawn
-  again (e.g. 0.7: less variety, more typical images).`;
+  again (e.g. 0.7: less variety, more typical images).
+  --latent "[0.1, -1.2, ...]" (or a .json file of one): draws that latent vector (one image), e.g. one
+  edited in the explorer page (its "copy for the CLI" button gives the whole command).`;
 export const INTERPOLATE_HELP = `${SYNOPSIS.INTERPOLATE}
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
   Class-conditional runs: --class K fixes the class (default: the first); --classes A,B[,C...] instead keeps
@@ -75,6 +78,21 @@ async function save(out: string, images: tf.Tensor4D, cols?: number): Promise<vo
 }
 
 /** Draws the images in chunks and writes their grid; refuses more than a grid holds, with the fix. */
+/** --latent: a JSON array of the run's latent size, given inline or as a file holding one. */
+function latentArg(value: string, dim: number): Float32Array {
+  const text = value.trim().startsWith('[') ? value : existsSync(value) ? readFileSync(value, 'utf8') : null;
+  if (text === null) throw new GantryError(`--latent ${value}: neither a JSON array of numbers nor a file; give e.g. --latent "[0.1, -1.2, ...]"`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new GantryError(`--latent is not JSON (${describeError(err)}); give an array of numbers, e.g. [0.1, -1.2, ...]`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new GantryError('--latent must be an array of finite numbers, e.g. [0.1, -1.2, ...]');
+  if (parsed.length !== dim) throw new GantryError(`--latent has ${parsed.length} numbers; this run's latent vectors have ${dim}`);
+  return Float32Array.from(parsed);
+}
+
 async function saveGrid(run: Run, out: string, vectors: Float32Array[], conditions: ConditionRows, cols: number | undefined, fix: string): Promise<void> {
   if (vectors.length > MAX_GRID) throw new GantryError(`${vectors.length} images are more than one grid holds (${MAX_GRID}); ${fix}`);
   writePng(out, await renderGrid(run, vectors, conditions, cols));
@@ -85,7 +103,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('sample', argv, {
     run: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
     cols: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
-    text: { type: 'string', multiple: true }, 'style-from': { type: 'string' }, truncation: { type: 'string' },
+    text: { type: 'string', multiple: true }, 'style-from': { type: 'string' }, truncation: { type: 'string' }, latent: { type: 'string' },
   });
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
@@ -100,6 +118,10 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     if (values['style-from'] !== undefined) {
       await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, out);
       return;
+    }
+    if (values.latent !== undefined) {
+      const flags = { class: values.class, text: values.text };
+      return saveGrid(run, out, [latentArg(values.latent, run.info.latentDim)], await gridConditions(run, 1, flags, warn), 1, 'give one vector');
     }
     // Vectors and conditions are small (conditions repeat one row per class or caption); images are drawn in chunks.
     const vectors = Array.from({ length: n }, (_, i) => latentForSeed(seed + i, run.info.latentDim, truncation));

@@ -5,7 +5,7 @@ export const SYNOPSIS = {
   BENCH: 'gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]',
   COMPARE: 'gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64]',
   EVAL: 'gantry eval fid|kid|is --real SPEC|STATS.npz --fake RUN_DIR|SPEC|STATS.npz [--n 10000]',
-  SAMPLE: 'gantry sample --run RUN_DIR [--n 64] [--out grid.png | DIR] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T]',
+  SAMPLE: 'gantry sample --run RUN_DIR [--n 64] [--out grid.png | DIR] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T] [--latent JSON]',
   INTERPOLATE: 'gantry interpolate --run RUN_DIR [--seeds A,B[,C...]] [--frames 8] [--out strip.png] [--class K] [--text "..."] [--truncation T]',
   RECONSTRUCT: 'gantry reconstruct --run RUN_DIR [--data SPEC] [--n 32] [--out reconstruct.png] [--seed N]',
   ARITH: 'gantry arith --run RUN_DIR --expr "seed:12 - seed:40 + seed:7" [--out arith.png] [--class K] [--text "..."] [--truncation T]',

@@ -3,7 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { readImageFile } from '../io/image.ts';
-import { nearestCoverCrop } from '../io/cover.ts';
+import { nearestCoverCrop } from '../io/pixels.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles, type LoadProgress } from './folder.ts';

@@ -1,5 +1,4 @@
-import { convertChannels, resizeAndCenterCrop, type RawImage } from '../io/image.ts';
-import { nearestCoverCrop } from '../io/cover.ts';
+import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/pixels.ts';
 import type { ImageDataset } from './dataset.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RawImage } from '../io/image.ts';
+import type { RawImage } from '../io/pixels.ts';
 
 /** Converts a [-1, 1] image batch [n, h, w, c] to 8-bit pixels (n images back to back). */
 export async function toUint8Images(images: tf.Tensor4D): Promise<Uint8Array> {

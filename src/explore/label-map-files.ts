@@ -1,6 +1,6 @@
 import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
-import { nearestCoverCrop } from '../io/cover.ts';
+import { nearestCoverCrop } from '../io/pixels.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { LabelMaps } from './conditions.ts';
 

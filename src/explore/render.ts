@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
-import type { RawImage } from '../io/image.ts';
+import type { RawImage } from '../io/pixels.ts';
 import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 import { colourLabels, labelPalette } from './label-colours.ts';

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import type { RawImage } from './image.ts';
+import type { RawImage } from './pixels.ts';
 import { writeFileAtomic } from './atomic.ts';
 
 /**

@@ -9,6 +9,8 @@ import { labelPalette } from '../explore/label-colours.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import { drawImages } from '../explore/render.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
+import type { RawImage } from '../io/pixels.ts';
+import { fitImage } from '../data/transform.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { buildModel } from '../models/index.ts';
@@ -98,6 +100,26 @@ export class WebGenerator implements Generator {
   /** The number of learned styles of a label class (0: none, or a run without a feature encoder). */
   styleCount(label: number): number {
     return this.file.styles?.clusters[label]?.length ?? 0;
+  }
+
+  /** Whether the generator can find the latent vector of an image's style (gan-cls's style encoder). */
+  get infersStyle(): boolean {
+    return Boolean(this.model.inferLatent);
+  }
+
+  /**
+   * The latent vector that reproduces an image's style (Reed et al.'s style encoder, as `sample
+   * --style-from`): the image (RGBA, grey or RGB, any size) fitted to the generator's like the CLI fits it.
+   */
+  async styleLatent(image: RawImage): Promise<Float32Array> {
+    const infer = this.model.inferLatent?.bind(this.model);
+    if (!infer) throw new GantryError(`this ${this.family} generator has no style encoder; a gan-cls run has one`);
+    const { height, width, channels } = this.info;
+    const fitted = fitImage(image, { height, width, channels });
+    const z = tf.tidy(() => infer(tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, height, width, channels])));
+    const values = (await z.data()) as Float32Array;
+    z.dispose();
+    return values;
   }
 
   /** seed:N's latent vector (optionally truncated), as the CLI draws it. */

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
+import { readImageFile } from '../../src/io/image.ts';
+import { latentForSeed } from '../../src/explore/latent.ts';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gantry.js');
 
@@ -46,6 +48,17 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   assert.deepEqual(readFileSync(join(dir, 't1.png')), readFileSync(join(dir, 't2.png')));
   assert.notDeepEqual(readFileSync(join(dir, 't1.png')), readFileSync(join(dir, 'plain.png')));
   assert.match(gantry('sample', '--run', run, '--truncation', '0').stderr, /--truncation must be above 0/);
+  // --latent draws a given vector: seed:5's as a JSON array is sample --seed 5's first image.
+  const seed5 = JSON.stringify(Array.from(latentForSeed(5, 100)));
+  assert.equal(gantry('sample', '--run', run, '--latent', seed5, '--out', join(dir, 'l.png')).code, 0);
+  assert.equal(gantry('sample', '--run', run, '--seed', '5', '--n', '1', '--out', join(dir, 's5.png')).code, 0);
+  assert.deepEqual(readImageFile(join(dir, 'l.png')).data, readImageFile(join(dir, 's5.png')).data);
+  writeFileSync(join(dir, 'z.json'), seed5);
+  assert.equal(gantry('sample', '--run', run, '--latent', join(dir, 'z.json'), '--out', join(dir, 'l2.png')).code, 0);
+  assert.deepEqual(readImageFile(join(dir, 'l2.png')).data, readImageFile(join(dir, 's5.png')).data);
+  assert.match(gantry('sample', '--run', run, '--latent', '[1, 2]').stderr, /--latent has 2 numbers; this run's latent vectors have 100/);
+  assert.match(gantry('sample', '--run', run, '--latent', '[1, "x"]').stderr, /--latent must be an array of finite numbers/);
+  assert.match(gantry('sample', '--run', run, '--latent', join(dir, 'none.json')).stderr, /--latent .*none\.json: neither a JSON array of numbers nor a file/);
 });
 
 test('user mistakes get one line naming the fix, no stack trace', () => {

@@ -9,7 +9,8 @@ import { arithCommand, interpolateCommand, sampleCommand } from '../../src/cli/e
 import { latentForSeed, slerp } from '../../src/explore/latent.ts';
 import { evaluationConditions, gridColumns } from '../../src/explore/conditions.ts';
 import { NO_CONDITION, type Condition } from '../../src/models/condition.ts';
-import { convertChannels, readImageFile, type RawImage } from '../../src/io/image.ts';
+import { readImageFile } from '../../src/io/image.ts';
+import { convertChannels, type RawImage } from '../../src/io/pixels.ts';
 import { imageGrid } from '../../src/explore/grid.ts';
 import { generatorFiles } from '../../src/export/export-run.ts';
 import { buildGenerator } from '../../src/web/generator.ts';

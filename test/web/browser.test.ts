@@ -12,6 +12,7 @@ import { openRun } from '../../src/train/run.ts';
 import { generatorFiles } from '../../src/export/export-run.ts';
 import { buildGenerator, type GenerateOptions, type WebGenerator } from '../../src/web/generator.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
+import { readImageFile } from '../../src/io/image.ts';
 
 /**
  * Exported generators in a real browser (Debian's Chromium, headless, software WebGL): each page loads,
@@ -185,6 +186,16 @@ test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same se
     assert.notDeepEqual(await canvasPixels(page, 'image'), shown);
     assert.match(page.url(), /edit=2%3A2\.50/);
     assert.match(await page.textContent('#imageCaption') ?? '', /seed 0 · 1 of 6 numbers edited/);
+    // "copy for the CLI": the command draws, with the CLI, the image the page shows.
+    const command = await page.evaluate(() => (window as unknown as { gantryExplorer: { cliCommand: () => string } }).gantryExplorer.cliCommand());
+    assert.match(command, /^gantry sample --run dcgan --latent '\[[-0-9., ]+\]' --out seed-0-edited\.png$/);
+    const cli = spawnSync('bash', ['-c', command.replace(/^gantry /, `"${process.execPath}" "${join(root, 'bin', 'gantry.js')}" `)], { cwd: join(work, 'runs'), encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const drawnByCli = readImageFile(join(work, 'runs', 'seed-0-edited.png'));
+    // The CLI's one-image grid has a 2-pixel border; the page's image is inside it.
+    const inner = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) inner[(y * 32 + x) * 3 + c] = drawnByCli.data[((y + 2) * 36 + x + 2) * drawnByCli.channels + c];
+    withinTolerance(await backendOf(page), (await canvasPixels(page, 'image')).filter((_, i) => i % 4 !== 3), inner, 'gantry sample --latent of the copied command');
     // Undo puts it back.
     await page.click('#undo');
     await idle(page);
@@ -210,6 +221,10 @@ test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same se
     await page.press('#expr', 'Enter');
     await idle(page);
     assert.match(await errorBox(page), /cannot read "\*"/);
+    await page.fill('#seed', '-3');
+    await page.press('#seed', 'Enter');
+    await idle(page);
+    assert.match(await errorBox(page), /the seed must be a whole number of 0 or more, not "-3"/);
     // A chosen seed survives a reload (the URL holds it).
     await page.fill('#seed', '9');
     await page.press('#seed', 'Enter');
@@ -221,10 +236,14 @@ test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same se
   });
 });
 
-test('an exported dcgan on the page\'s CPU backend draws Node\'s images too', { skip }, async () => {
+test('an exported dcgan on the page\'s CPU backend draws Node\'s images too; on a phone-sized screen nothing spills sideways', { skip }, async () => {
   await withPage('dcgan', '?backend=cpu', async ({ page }) => {
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
     await drawsAsNode(page, 'dcgan', { seeds: [0, 1, 2, 12] });
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling at 390 px');
+    const image = (await page.locator('#image').boundingBox())!;
+    assert.ok(image.width >= 200, `the image is shown large (${image.width} px wide)`);
   });
 });
 
@@ -257,6 +276,12 @@ test('an exported gan-cls in Chromium: Node\'s images for a caption, a typed cap
     await page.click('#interpolateText');
     await idle(page);
     assert.equal(await page.locator('#strip canvas').count(), 8);
+    // Style from an image (the style encoder, as sample --style-from): the editor draws the image's latent vector.
+    const photo = join(root, 'test', 'fixtures', 'folder', 'cats', 'cat0.png');
+    await page.setInputFiles('#styleFile', photo);
+    await idle(page);
+    const z = await sites.text.node.styleLatent(readImageFile(photo));
+    await shows(page, 'image', 'text', { latents: [Array.from(z)], text: 'a green zebra' });
   });
 });
 

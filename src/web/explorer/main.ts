@@ -8,7 +8,7 @@
  */
 import { arithmeticVectors, drawImage, loadGenerator, parseLatentExpression, pngBytes, slerp, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
 import { describeError } from '../../errors.ts';
-import { nearestCoverCrop } from '../../io/cover.ts';
+import { nearestCoverCrop } from '../../io/pixels.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const el = document.getElementById(id);
@@ -356,9 +356,26 @@ function latentExplorer(g: WebGenerator): void {
     downloadBytes(await pngBytes(lastImage), `gantry-seed-${state.seed}.png`);
   }));
   $('copyVector').addEventListener('click', () => act(async () => {
-    const text = JSON.stringify(Array.from(currentVector(), (v) => Number(v.toFixed(4))));
-    await navigator.clipboard.writeText(text);
-    $('imageCaption').textContent = `${describeShown()} · vector copied`;
+    await navigator.clipboard.writeText(cliCommand());
+    $('imageCaption').textContent = `${describeShown()} · command copied`;
+  }));
+  /** The gantry sample command that draws what the editor shows (its vector, class or caption). */
+  function cliCommand(): string {
+    const vector = JSON.stringify(Array.from(currentVector(), (v) => Number(v.toFixed(4))));
+    const quote = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+    const condition = classes && state.cls !== undefined ? ` --class ${state.cls}` : isText && state.caption ? ` --text ${quote(state.caption)}` : '';
+    return `gantry sample --run ${g.file.run} --latent '${vector}'${condition} --out seed-${state.seed}-edited.png`;
+  }
+  (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.cliCommand = cliCommand;
+  $('styleBox').hidden = !g.infersStyle;
+  input('styleFile').addEventListener('change', () => act(async () => {
+    const file = input('styleFile').files?.[0];
+    if (!file) return;
+    const z = await g.styleLatent(await readImage(file));
+    pushUndo();
+    state.edits = new Map(Array.from(z, (v, i) => [i, v]));
+    syncSliders();
+    changed();
   }));
   function undo(): void {
     const previous = undoStack.pop();
@@ -647,11 +664,8 @@ function labelPainter(g: WebGenerator): void {
   if (examples.length) select('example').value = '0';
 }
 
-/**
- * A label PNG as ids at the generator's size: a grey map's values are the ids, a colour map's pixels
- * the palette's colours. Fitted by cover-and-crop with nearest sampling, as the CLI fits label maps.
- */
-async function readLabelPng(file: File, colours: [number, number, number][], count: number, width: number, height: number): Promise<Int32Array> {
+/** An image file as RGBA pixels (as the browser decodes it, no colour conversion). */
+async function readImage(file: File): Promise<{ width: number; height: number; channels: number; data: Uint8Array }> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -662,15 +676,24 @@ async function readLabelPng(file: File, colours: [number, number, number][], cou
   const context = canvas.getContext('2d')!;
   context.drawImage(bitmap, 0, 0);
   const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+  return { width: bitmap.width, height: bitmap.height, channels: 4, data: new Uint8Array(data.buffer) };
+}
+
+/**
+ * A label PNG as ids at the generator's size: a grey map's values are the ids, a colour map's pixels
+ * the palette's colours. Fitted by cover-and-crop with nearest sampling, as the CLI fits label maps.
+ */
+async function readLabelPng(file: File, colours: [number, number, number][], count: number, width: number, height: number): Promise<Int32Array> {
+  const { width: w, height: h, data } = await readImage(file);
   const byColour = new Map(colours.map(([r, g, b], id) => [(r << 16) | (g << 8) | b, id]));
-  const ids = new Int32Array(bitmap.width * bitmap.height);
+  const ids = new Int32Array(w * h);
   for (let p = 0; p < ids.length; p++) {
     const [r, g, b] = [data[p * 4], data[p * 4 + 1], data[p * 4 + 2]];
     const id = r === g && g === b && r < count ? r : byColour.get((r << 16) | (g << 8) | b);
-    if (id === undefined || id >= count) throw new Error(`${file.name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % bitmap.width},${Math.floor(p / bitmap.width)}: neither an id below ${count} in grey nor a label's colour`);
+    if (id === undefined || id >= count) throw new Error(`${file.name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % w},${Math.floor(p / w)}: neither an id below ${count} in grey nor a label's colour`);
     ids[p] = id;
   }
-  return nearestCoverCrop(ids, bitmap.width, bitmap.height, width, height);
+  return nearestCoverCrop(ids, w, h, width, height);
 }
 
 // ---- start ---------------------------------------------------------------------------------------------
