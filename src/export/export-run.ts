@@ -40,7 +40,9 @@ function exampleMaps(run: OpenedRun): Record<string, NamedArray> {
   let data;
   try {
     data = openHeldOut(run.config.data, run.info);
-  } catch {
+  } catch (err) {
+    // A data folder without a test split (or with one gantry cannot read) starts the page from training maps.
+    if (!(err instanceof GantryError)) throw err;
     data = openDataset(run.config.data, run.info);
   }
   const n = Math.min(EXAMPLE_MAPS, data.n);

@@ -44,21 +44,24 @@ export async function startStudio(runDir: string, port: number, host = '127.0.0.
   let snapshot: Snapshot | null = null;
   let pending: Promise<Snapshot> | null = null;
 
+  const exportLatest = async (mtime: number): Promise<Snapshot> => {
+    const run = openRun(runDir);
+    try {
+      const { model, weights } = await generatorFiles(run, runDir);
+      snapshot = { mtime, model: JSON.stringify(model), weights };
+      return snapshot;
+    } finally {
+      run.model.dispose();
+    }
+  };
+
   /** The generator at the newest checkpoint, exported once per checkpoint written. */
   const latest = async (): Promise<Snapshot> => {
     const mtime = statSync(checkpoint, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (snapshot && snapshot.mtime === mtime) return snapshot;
-    pending ??= (async () => {
-      const run = openRun(runDir);
-      try {
-        const { model, weights } = await generatorFiles(run, runDir);
-        snapshot = { mtime, model: JSON.stringify(model), weights };
-        return snapshot;
-      } finally {
-        run.model.dispose();
-        pending = null;
-      }
-    })();
+    pending ??= exportLatest(mtime).finally(() => {
+      pending = null;
+    });
     return pending;
   };
   await latest(); // a run that cannot be opened or draws nothing is one error now, not a broken page
