@@ -10,20 +10,27 @@ import { train } from '../train/trainer.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { describeModel } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { validateSweep } from '../sweep/sweep-file.ts';
+import { submitSweep } from '../sweep/queue.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const COMPARE_HELP = `${SYNOPSIS.COMPARE}
                [--n 100] [--weights INCEPTION.pth | --features CLASSIFIER_RUN] [--seed 0] [--config FILE.json]
   The VAE study's protocol: train each family on the same data, then FID of n real against n generated
   images (the study: CIFAR-10 cars and airplanes, n = 100). Writes DIR/<family>/ runs and DIR/table.md.
-  Example: gantry compare --data "cifar10:DIR?classes=automobile,airplane" --weights pt_inception.pth --out runs/study`;
+  Example: gantry compare --data "cifar10:DIR?classes=automobile,airplane" --weights pt_inception.pth --out runs/study
+  --queue redis://HOST:PORT: the comparison becomes a sweep over the families on that Redis (one job a
+  family, run by \`gantry worker\`s; --out is then not needed): it prints the sweep's id, and
+  \`gantry sweep table ID --queue ...\` gives the FID table. The --config model section must then suit
+  every family, and the FID's images are drawn with seed 0.`;
 
 export async function compareCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('compare', argv, {
     data: { type: 'string' }, out: { type: 'string' }, families: { type: 'string' }, steps: { type: 'string' },
     batch: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' }, features: { type: 'string' },
-    seed: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean' },
+    seed: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean' }, queue: { type: 'string' },
   });
+  if (values.queue) return compareOnQueue(values.queue, values);
   if (!values.data || !values.out) throw new GantryError('--data SPEC and --out DIR are required');
   const families = (values.families ?? 'vae,vae-gan,unet-vae-gan').split(',').map((f) => f.trim());
   for (const f of families) if (!FAMILIES[f]) throw new GantryError(`unknown family "${f}"; known: ${Object.keys(FAMILIES).join(', ')}`);
@@ -64,4 +71,19 @@ export async function compareCommand(argv: string[]): Promise<void> {
   ].join('\n');
   writeFileSync(join(values.out, 'table.md'), `Data: ${values.data}\n\n${table}\n`);
   process.stdout.write(table + '\n');
+}
+
+/** The comparison as a sweep on a queue: one point a family, each scored by FID against the data. */
+async function compareOnQueue(url: string, values: { data?: string; families?: string; steps?: string; batch?: string; n?: string; weights?: string; features?: string; seed?: string; config?: string }): Promise<void> {
+  if (!values.data) throw new GantryError('--data SPEC is required');
+  const shared = values.config ? readConfigFile(values.config) : {};
+  const train = { ...(shared.train as Record<string, unknown> | undefined), ...(values.steps ? { steps: intArg('steps', values.steps, 1) } : {}), ...(values.batch ? { batch: intArg('batch', values.batch, 1) } : {}) };
+  const sweep = validateSweep({
+    base: { seed: intArg('seed', values.seed) ?? 0, data: values.data, model: shared.model ?? {}, train },
+    grid: { family: (values.families ?? 'vae,vae-gan,unet-vae-gan').split(',').map((f) => f.trim()) },
+    eval: { fid: { n: intArg('n', values.n, 2) ?? 100, real: values.data, ...(values.features ? { features: values.features } : values.weights ? { weights: values.weights } : {}) } },
+  }, 'compare --queue');
+  const { id, added, points } = await submitSweep(sweep, url);
+  process.stderr.write(`compare: sweep ${id} of ${points} families (${added} jobs added) on ${url}; run \`gantry worker --queue ${url} --runs DIR\`, then \`gantry sweep table ${id} --queue ${url}\`\n`);
+  process.stdout.write(`${id}\n`);
 }

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { synopsis: string; load: () => Promise<{ run: Co
   eval: { synopsis: SYNOPSIS.EVAL, load: async () => import('./eval.ts').then((m) => ({ run: m.evalCommand, help: m.EVAL_HELP })) },
   compare: { synopsis: SYNOPSIS.COMPARE, load: async () => import('./compare.ts').then((m) => ({ run: m.compareCommand, help: m.COMPARE_HELP })) },
   sweep: { synopsis: SYNOPSIS.SWEEP, load: async () => import('./sweep.ts').then((m) => ({ run: m.sweepCommand, help: m.SWEEP_HELP })) },
+  worker: { synopsis: SYNOPSIS.WORKER, load: async () => import('./worker.ts').then((m) => ({ run: m.workerCommand, help: m.WORKER_HELP })) },
   bench: { synopsis: SYNOPSIS.BENCH, load: async () => import('./bench.ts').then((m) => ({ run: m.benchCommand, help: m.BENCH_HELP })) },
   export: { synopsis: SYNOPSIS.EXPORT, load: async () => import('./export.ts').then((m) => ({ run: m.exportCommand, help: m.EXPORT_HELP })) },
   studio: { synopsis: SYNOPSIS.STUDIO, load: async () => import('./studio.ts').then((m) => ({ run: m.studioCommand, help: m.STUDIO_HELP })) },

@@ -5,6 +5,7 @@ import { initEngine } from '../engine/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readSweepFile } from '../sweep/sweep-file.ts';
 import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
+import { queueStatus, queueTable, statusTable, submitSweep } from '../sweep/queue.ts';
 import { parseCommandArgs } from './args.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -18,8 +19,12 @@ gantry sweep table  SWEEP_DIR | ID [--runs runs/sweeps] [--out table.md]
   last losses as mean ± std over the seeds. Running the same sweep again finishes what is missing (a
   stopped point resumes from its checkpoint) and adds nothing else. A point that fails (a diverged run)
   is recorded (<sweep>/<point>.failed.json, shown by status) while the others go on; remove the record
-  to try it again. Spreading points over machines
-  (--queue redis://...) is not built yet.`;
+  to try it again.
+  --queue redis://HOST:PORT spreads the points over machines: the sweep is stored on that Redis and one
+  job a point is added (submitting the same sweep again adds nothing); \`gantry worker --queue ...\` on each
+  machine runs them. Then \`gantry sweep status ID --queue ...\` (state, worker, step, FID; --watch redraws
+  it until every point is done or failed) and \`gantry sweep table ID --queue ...\` (the same results
+  table, from the jobs).`;
 
 /** A sweep folder named by path or by id under --runs. */
 function sweepDir(arg: string | undefined, runs: string): string {
@@ -33,10 +38,11 @@ const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('sweep', argv, {
-    runs: { type: 'string' }, out: { type: 'string' }, queue: { type: 'string' }, quiet: { type: 'boolean' },
+    runs: { type: 'string' }, out: { type: 'string' }, queue: { type: 'string' }, quiet: { type: 'boolean' }, watch: { type: 'boolean' },
   }, true);
   const runs = values.runs ?? join('runs', 'sweeps');
   const [first, second] = positionals;
+  if (values.queue) return queueCommand(values.queue, first, second, values);
   if (first === 'status') {
     process.stdout.write(sweepStatus(sweepDir(second, runs)));
     return 0;
@@ -48,7 +54,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!first) throw new GantryError('give a sweep file: gantry sweep SWEEP.json (see --help)');
-  if (values.queue) throw new GantryError('--queue: running sweeps on Redis workers is not built yet; without --queue the sweep runs here, one point after another');
   const sweep = readSweepFile(first);
   await initEngine();
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -61,4 +66,35 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${dir}\n`);
   // Failed points are in the table and `sweep status`; the exit status says the sweep is not complete.
   return failed ? 1 : 0;
+}
+
+/** How often `sweep status --watch` redraws. */
+const WATCH_MS = 2000;
+
+/** The sweep's subcommands on a queue: submit a file, or the status or table of a submitted sweep. */
+async function queueCommand(url: string, first: string | undefined, second: string | undefined, values: { out?: string; watch?: boolean }): Promise<number> {
+  if (first === 'status') {
+    if (!second) throw new GantryError('name the sweep: its id, as `gantry sweep SWEEP.json --queue ...` printed it');
+    for (;;) {
+      const { points } = await queueStatus(url, second);
+      process.stdout.write(statusTable(points));
+      const open = points.filter((p) => p.state !== 'done' && !p.state.startsWith('failed')).length;
+      if (!values.watch || open === 0) return points.some((p) => p.state.startsWith('failed')) ? 1 : 0;
+      await new Promise((r) => setTimeout(r, WATCH_MS));
+      process.stdout.write('\n');
+    }
+  }
+  if (first === 'table') {
+    if (!second) throw new GantryError('name the sweep: its id, as `gantry sweep SWEEP.json --queue ...` printed it');
+    const table = await queueTable(url, second);
+    if (values.out) writeFileAtomic(values.out, table);
+    process.stdout.write(table);
+    return 0;
+  }
+  if (!first) throw new GantryError('give a sweep file: gantry sweep SWEEP.json --queue redis://HOST:PORT (see --help)');
+  const sweep = readSweepFile(first);
+  const { id, added, points } = await submitSweep(sweep, url);
+  process.stderr.write(`sweep ${id}: ${points} points, ${added ? `${added} jobs added` : 'all already on the queue (nothing added)'} on ${url}; run \`gantry worker --queue ${url} --runs DIR\` on each machine, and watch with \`gantry sweep status ${id} --queue ${url} --watch\`\n`);
+  process.stdout.write(`${id}\n`);
+  return 0;
 }

@@ -49,6 +49,58 @@ function readFailure(dir: string, id: string): string | null {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { error: string }).error : null;
 }
 
+/** What a point's training and scoring options are (the local runner's and a queue worker's). */
+export interface PointOptions {
+  quiet?: boolean;
+  log: (line: string) => void;
+  onProgress?: (step: number, steps: number, losses: Record<string, number>) => void;
+  takeOverLock?: boolean;
+}
+
+/**
+ * Trains one point into pointDir (resuming its run where one was stopped there) and scores it, writing
+ * its result.json; returns the result, or the signal that stopped it (after a checkpoint). A GantryError
+ * (a diverged run, data that does not fit) is thrown to the caller.
+ */
+export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: 'SIGINT' | 'SIGTERM' }> {
+  const resume = existsSync(join(pointDir, 'config.json'));
+  const common = { quiet: o.quiet, onProgress: o.onProgress, takeOverLock: o.takeOverLock };
+  const result = await train(resume ? { outDir: pointDir, resume: true, ...common } : { outDir: pointDir, config: point.config, ...common });
+  if (result.interrupted) return { interrupted: result.interrupted };
+  const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
+  const fid = sweep.eval.fid;
+  if (fid && extractor) {
+    const options = { n: fid.n, seed: 0, quiet: o.quiet };
+    const note = o.quiet ? () => {} : o.log;
+    const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
+    const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
+    Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
+  }
+  writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
+  return scored;
+}
+
+/** The feature network a sweep scores with (null: no FID), checked before anything trains. */
+export function sweepExtractor(sweep: Sweep): FeatureExtractor | null {
+  const fid = sweep.eval.fid;
+  return fid ? (fid.features ? classifierExtractor(fid.features) : inceptionExtractor(fid.weights, fid.featureDim)) : null;
+}
+
+/**
+ * The folder of a sweep under a runs folder, with its sweep.json: written the first time, checked to be
+ * the same sweep after (an id names one sweep).
+ */
+export function prepareSweepFolder(runsDir: string, sweep: Sweep): string {
+  const dir = sweepFolder(runsDir, sweep);
+  mkdirSync(dir, { recursive: true });
+  const saved = join(dir, SWEEP_FILE);
+  if (!existsSync(saved)) writeFileAtomic(saved, JSON.stringify(sweep, null, 2) + '\n');
+  else if (canonicalJson(readSweepFolder(dir)) !== canonicalJson(sweep)) {
+    throw new GantryError(`${dir} holds another sweep named ${sweepId(sweep)}; give this one another name (or none: an unnamed sweep is named by its content)`);
+  }
+  return dir;
+}
+
 /**
  * Runs a sweep's points here, one after another, into runsDir/<sweep id>/<point>/: each trained (resumed
  * where a run of it was stopped), then scored; a point with a result is done and left alone, so running
@@ -59,17 +111,9 @@ function readFailure(dir: string, id: string): string | null {
  */
 export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: 'SIGINT' | 'SIGTERM' | null; failed: number }> {
   const points = expandPoints(sweep);
-  const dir = sweepFolder(runsDir, sweep);
-  const fid = sweep.eval.fid;
-  // The scoring network is checked before any training.
-  const extractor: FeatureExtractor | null = fid ? (fid.features ? classifierExtractor(fid.features) : inceptionExtractor(fid.weights, fid.featureDim)) : null;
+  const extractor = sweepExtractor(sweep);
   try {
-    mkdirSync(dir, { recursive: true });
-    const saved = join(dir, SWEEP_FILE);
-    if (!existsSync(saved)) writeFileAtomic(saved, JSON.stringify(sweep, null, 2) + '\n');
-    else if (canonicalJson(readSweepFolder(dir)) !== canonicalJson(sweep)) {
-      throw new GantryError(`${dir} holds another sweep named ${sweepId(sweep)}; give this one another name (or none: an unnamed sweep is named by its content)`);
-    }
+    const dir = prepareSweepFolder(runsDir, sweep);
     const done = points.filter((p) => readResult(join(dir, p.id))).length;
     const failed = points.filter((p) => readFailure(dir, p.id)).length;
     o.log(`sweep ${sweepId(sweep)}: ${points.length} points in ${dir}${done ? `, ${done} already done` : ''}${failed ? `, ${failed} failed before` : ''}`);
@@ -78,18 +122,8 @@ export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?
       if (readResult(pointDir) || readFailure(dir, point.id)) continue;
       if (!o.quiet) o.log(`point ${point.id} (${describeParams(point.params)})`);
       try {
-        const resume = existsSync(join(pointDir, 'config.json'));
-        const result = await train(resume ? { outDir: pointDir, resume: true, quiet: o.quiet } : { outDir: pointDir, config: point.config, quiet: o.quiet });
-        if (result.interrupted) return { dir, interrupted: result.interrupted, failed: 0 };
-        const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
-        if (fid && extractor) {
-          const options = { n: fid.n, seed: 0, quiet: o.quiet };
-          const note = o.quiet ? () => {} : o.log;
-          const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
-          const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
-          Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
-        }
-        writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
+        const outcome = await trainPoint(sweep, point, pointDir, extractor, o);
+        if ('interrupted' in outcome) return { dir, interrupted: outcome.interrupted, failed: 0 };
       } catch (err) {
         if (!(err instanceof GantryError)) throw err;
         o.log(`point ${point.id} (${describeParams(point.params)}) failed: ${err.message}`);
@@ -126,12 +160,35 @@ function meanStd(values: number[]): string {
   return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
 }
 
+/** Each point's outcome as a table needs it: its result, or that it failed. */
+export interface PointOutcomes {
+  results: Map<string, PointResult>;
+  failed: Set<string>;
+}
+
+/** The outcomes written in a sweep folder. */
+function folderOutcomes(dir: string, points: SweepPoint[]): PointOutcomes {
+  const results = new Map<string, PointResult>();
+  const failed = new Set<string>();
+  for (const p of points) {
+    const result = readResult(join(dir, p.id));
+    if (result) results.set(p.id, result);
+    if (readFailure(dir, p.id)) failed.add(p.id);
+  }
+  return { results, failed };
+}
+
+/** The results table of a sweep folder (sweepTableOf). */
+export function sweepTable(dir: string): string {
+  const sweep = readSweepFolder(dir);
+  return sweepTableOf(sweep, folderOutcomes(dir, expandPoints(sweep)));
+}
+
 /**
  * The sweep's results as a markdown table: one row per combination of the axes other than seed, with
  * the FID and last losses as mean ± std over the seeds that finished.
  */
-export function sweepTable(dir: string): string {
-  const sweep = readSweepFolder(dir);
+export function sweepTableOf(sweep: Sweep, outcomes: PointOutcomes): string {
   const points = expandPoints(sweep);
   const groups = new Map<string, { points: SweepPoint[]; results: PointResult[]; failed: number }>();
   for (const p of points) {
@@ -139,13 +196,14 @@ export function sweepTable(dir: string): string {
     const key = describeParams(rest) || '(base)';
     const group = groups.get(key) ?? { points: [], results: [], failed: 0 };
     group.points.push(p);
-    const result = readResult(join(dir, p.id));
+    const result = outcomes.results.get(p.id);
     if (result) group.results.push(result);
-    if (readFailure(dir, p.id)) group.failed++;
+    if (outcomes.failed.has(p.id)) group.failed++;
     groups.set(key, group);
   }
-  const lossNames = [...new Set(points.flatMap((p) => Object.keys(readResult(join(dir, p.id))?.losses ?? {})))];
-  const scored = points.map((p) => readResult(join(dir, p.id))).find((r) => r?.fid !== undefined);
+  const all = [...outcomes.results.values()];
+  const lossNames = [...new Set(all.flatMap((r) => Object.keys(r.losses)))];
+  const scored = all.find((r) => r.fid !== undefined);
   const header = ['params', 'seeds done', ...(scored ? [`FID (${scored.n} a side, ${scored.features})`] : []), ...lossNames];
   const rows = [...groups].map(([key, g]) => [
     key, `${g.results.length} of ${g.points.length}${g.failed ? ` (${g.failed} failed)` : ''}`,

@@ -62,8 +62,13 @@ export function readSweepFile(path: string): Sweep {
   } catch (err) {
     throw new GantryError(`cannot read sweep ${path}: ${describeError(err)}`);
   }
+  return validateSweep(raw, `sweep ${path}`);
+}
+
+/** A sweep checked against the schema; `where` names it in the one error a bad field gets. */
+export function validateSweep(raw: unknown, where: string): Sweep {
   const parsed = sweepSchema.safeParse(raw);
-  if (!parsed.success) throw new GantryError(`sweep ${path}: ${formatZodError(parsed.error)}`);
+  if (!parsed.success) throw new GantryError(`${where}: ${formatZodError(parsed.error)}`);
   return parsed.data;
 }
 

@@ -37,9 +37,10 @@ function running(pid: number): boolean {
 
 /**
  * Takes the folder's writer lock (the folder exists); returns the function that releases it. A live
- * holder is one clear error; a dead one is replaced, said through `log`.
+ * holder is one clear error; a dead one is replaced, said through `log`. `takeOver`: any holder is
+ * replaced (a queue worker whose job the queue took from a worker that stopped answering).
  */
-export function acquireRunLock(runDir: string, log: (line: string) => void): () => void {
+export function acquireRunLock(runDir: string, log: (line: string) => void, takeOver = false): () => void {
   const path = join(runDir, LOCK_FILE);
   const mine: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -52,6 +53,11 @@ export function acquireRunLock(runDir: string, log: (line: string) => void): () 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = readHolder(path);
+    if (holder && takeOver) {
+      log(`${runDir}: taking over the lock of process ${holder.pid} on ${holder.host}: the queue gave its run to this worker`);
+      rmSync(path, { force: true });
+      continue;
+    }
     if (holder && holder.host !== mine.host) {
       throw new GantryError(`${runDir} is locked by process ${holder.pid} on ${holder.host} (since ${holder.started}); a run folder has one writer. If that process is gone, delete ${path} and retry`);
     }

@@ -43,6 +43,13 @@ export interface TrainOptions {
   epochs?: number;
   /** For tests: stop (with a checkpoint, as on Ctrl-C) once this step is reached. */
   stopAtStep?: number;
+  /** Hears each logged step's losses (a queue worker reports them into its job). */
+  onProgress?: (step: number, steps: number, losses: Record<string, number>) => void;
+  /**
+   * Take the run folder's writer lock whoever holds it (a queue worker: the queue gave it this run
+   * because the previous holder stopped answering, perhaps on another machine).
+   */
+  takeOverLock?: boolean;
 }
 
 export interface TrainResult {
@@ -196,7 +203,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     throw new GantryError(`cannot create the run folder ${runDir} (${describeError(err)}); choose another --out`);
   }
   // Nothing is written before the lock is ours; a folder another writer holds is left as it is.
-  const release = acquireRunLock(runDir, log);
+  const release = acquireRunLock(runDir, log, options.takeOverLock);
   try {
     if (options.resume && hasCheckpoint(runDir)) {
       removeStaleTempFiles(runDir);
@@ -313,6 +320,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         history.push(row);
         divergence.observe(row);
         progress.update(step, Object.entries(lastLosses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' '));
+        options.onProgress?.(step, steps, lastLosses);
       }
       tf.dispose(Object.values(losses));
       if (step % sampleEvery === 0 || step === steps) {
