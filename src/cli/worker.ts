@@ -9,7 +9,8 @@ export const WORKER_HELP = `${SYNOPSIS.WORKER}
   SIGTERM: each point is trained into --runs/<sweep>/<point>/ with checkpoints, scored, and its progress
   and result written into its job. Start one on each machine. SIGTERM (or Ctrl-C) checkpoints the running
   point and hands it back to the queue at once. A worker that dies without a word (kill -9, a lost
-  machine) loses its job after --stall-seconds (default 30); another worker then takes it and resumes from
+  machine) loses its job after --stall-seconds (default 30: make it longer than the longest training step
+  or scoring batch, during which a worker cannot answer); another worker then takes it and resumes from
   the last checkpoint when --runs is a folder both share (NFS, ...), or starts it over, seeded, when not.
   A point whose run fails (a diverged loss, data that does not fit) fails for good, with its message.
   --concurrency N runs N points at once in this process (default 1; one is right for a CPU).`;

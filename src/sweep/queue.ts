@@ -28,6 +28,16 @@ export interface PointProgress {
   step: number;
   steps: number;
   losses: Record<string, number>;
+  /** Seconds left at this worker's pace since it took the job (absent until it has measured one). */
+  etaSeconds?: number;
+}
+
+/** 95 s as "1m35s", 7300 s as "2h01m". */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** The Redis a --queue URL names: redis://[:password@]host[:port][/db]. */
@@ -128,15 +138,20 @@ export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
       o.log(`${name}: no run folder of point ${point.id} in ${o.runsDir} (not shared with the worker that had it): starting over from step 0, seeded as before`);
     }
     let reported = 0;
+    const started = { at: Date.now(), step: -1 };
     const extractor = sweepExtractor(sweep);
     try {
       const outcome = await trainPoint(sweep, point, pointDir, extractor, {
         quiet: true, log: o.log, takeOverLock: true,
         onProgress: (step, steps, losses) => {
+          // The pace is measured from the first step this worker logged (a resumed run starts late).
+          if (started.step < 0) Object.assign(started, { at: Date.now(), step });
           // At most one progress write a second: Redis hears the run, not every step.
           if (Date.now() - reported < 1000 && step < steps) return;
           reported = Date.now();
-          void job.updateProgress({ step, steps, losses } satisfies PointProgress).catch(() => {});
+          const pace = step > started.step ? (Date.now() - started.at) / 1000 / (step - started.step) : undefined;
+          const progress: PointProgress = { step, steps, losses, ...(pace !== undefined ? { etaSeconds: pace * (steps - step) } : {}) };
+          void job.updateProgress(progress).catch(() => {});
         },
       });
       if ('interrupted' in outcome) {
@@ -203,7 +218,8 @@ export async function queueStatus(url: string, id: string): Promise<{ sweep: Swe
         id: p.id, params: describeParams(p.params),
         state: state === 'completed' ? 'done' : state === 'failed' ? `failed: ${job!.failedReason}` : state === 'active' ? 'running' : state === 'prioritized' || state === 'delayed' ? 'waiting' : state,
         worker: job?.processedBy && state !== 'waiting' ? job.processedBy : '',
-        step: result ? String(result.step) : progress && typeof progress === 'object' ? `${progress.step} of ${progress.steps}` : '',
+        step: result ? String(result.step) : progress && typeof progress === 'object'
+          ? `${progress.step} of ${progress.steps}${state === 'active' && progress.etaSeconds !== undefined ? `, ETA ${duration(progress.etaSeconds)}` : ''}` : '',
         fid: result?.fid !== undefined ? result.fid.toFixed(2) : '',
       });
     }

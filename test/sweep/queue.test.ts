@@ -185,6 +185,9 @@ test('SIGTERM checkpoints the running point and hands its job back at once', { s
   const runs = join(work, 'shared');
   const a = startWorker(runs);
   await waitForStep('handed', 10);
+  // While it runs, status names the worker and the step, with the time left at its pace.
+  await waitFor('an ETA in the status', () => / of 4000, ETA \d+(s|m\d\ds)$/.test(status('handed')[0]?.[4] ?? ''), 30_000);
+  assert.equal(status('handed')[0][2], 'running');
   a.child.kill('SIGTERM');
   assert.equal(await exited(a.child), 0, a.said());
   assert.match(a.said(), /point 000 stopped after a checkpoint; handed back to the queue/);
