@@ -1,6 +1,6 @@
 /**
  * Time from a slider move to the new image in Chromium, for an exported 32x32 and 64x64 DCGAN (ngf 64,
- * as `gantry train dcgan` builds it): drawn in the page (gantry/web on WebGL, then on the page's CPU
+ * as `gantry train dcgan` builds it): drawn in the page (gantry/web on WebGPU, WebGL, then the page's CPU
  * backend) against the server round trip the studio used to make (POST the vector, Node draws it with
  * gantry's native kernels, a PNG back, decoded and drawn), measured in the same run and browser.
  *
@@ -69,7 +69,8 @@ const work = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  // --enable-unsafe-webgpu: Chromium's software WebGPU adapter, so the page's WebGPU path is timed too.
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
 });
 
 try {
@@ -104,10 +105,12 @@ try {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    for (const backend of ['webgl', 'cpu']) {
+    for (const backend of ['webgpu', 'webgl', 'cpu']) {
       const page = await browser.newPage();
       await page.goto(`${url}?backend=${backend}`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true' && document.body.dataset.pending === '0', null, { timeout: 120_000 });
+      const used = await page.evaluate(() => document.body.dataset.backend);
+      if (used !== backend) throw new Error(`the page runs on ${used}, not ${backend}`);
       const inPage = (await page.evaluate(`(${SLIDER_MOVES})(${moves})`)) as number[];
       console.log(JSON.stringify({ size, way: `in the page (${backend})`, medianMs: +median(inPage).toFixed(1) }));
       if (backend === 'webgl') {
