@@ -323,6 +323,7 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
     await drawsAsNode(page, 'paint', { labelMaps: [g.examples[0]], styles: { seed: 0 } });
     assert.equal(await page.isVisible('#editor'), false, 'no latent editor for label maps');
     assert.equal(await page.locator('#palette button').count(), 5);
+    assert.equal(await page.isDisabled('#paintUndo'), true, 'nothing to undo before a stroke');
     const before = await canvasPixels(page, 'paintResult');
     // Paint a stroke of label 1 along the top rows of the map.
     const box = (await page.locator('#labelCanvas').boundingBox())!;

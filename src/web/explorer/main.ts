@@ -501,8 +501,9 @@ function labelPainter(g: WebGenerator): void {
 
   const examples = g.examples;
   select('example').replaceChildren(new Option('a blank map', '-1'), ...examples.map((_, i) => new Option(`test map ${i + 1}`, String(i))));
-  const start = (k: number) => {
-    pushUndo();
+  /** Starts from test map k (-1: a blank map); `undoable`: a person chose it, so undo can go back. */
+  const start = (k: number, undoable = true) => {
+    if (undoable) pushUndo();
     const e = examples[k];
     map = e
       ? { labels: Int32Array.from(e.labels), instances: e.instances ? Int32Array.from(e.instances) : Int32Array.from(e.labels) }
@@ -660,7 +661,7 @@ function labelPainter(g: WebGenerator): void {
     downloadBytes(await pngBytes(lastImage), 'gantry-painted.png');
   }));
 
-  start(examples.length ? 0 : -1);
+  start(examples.length ? 0 : -1, false);
   if (examples.length) select('example').value = '0';
 }
 
