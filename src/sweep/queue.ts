@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { GantryError, describeError } from '../errors.ts';
+import { formatDuration } from '../train/progress.ts';
 import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep } from './sweep-file.ts';
 import { prepareSweepFolder, sweepExtractor, sweepTableOf, trainPoint, type PointOutcomes, type PointResult } from './local.ts';
 
@@ -30,14 +31,6 @@ export interface PointProgress {
   losses: Record<string, number>;
   /** Seconds left at this worker's pace since it took the job (absent until it has measured one). */
   etaSeconds?: number;
-}
-
-/** 95 s as "1m35s", 7300 s as "2h01m". */
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** The Redis a --queue URL names: redis://[:password@]host[:port][/db]. */
@@ -219,7 +212,7 @@ export async function queueStatus(url: string, id: string): Promise<{ sweep: Swe
         state: state === 'completed' ? 'done' : state === 'failed' ? `failed: ${job!.failedReason}` : state === 'active' ? 'running' : state === 'prioritized' || state === 'delayed' ? 'waiting' : state,
         worker: job?.processedBy && state !== 'waiting' ? job.processedBy : '',
         step: result ? String(result.step) : progress && typeof progress === 'object'
-          ? `${progress.step} of ${progress.steps}${state === 'active' && progress.etaSeconds !== undefined ? `, ETA ${duration(progress.etaSeconds)}` : ''}` : '',
+          ? `${progress.step} of ${progress.steps}${state === 'active' && progress.etaSeconds !== undefined ? `, ETA ${formatDuration(progress.etaSeconds)}` : ''}` : '',
         fid: result?.fid !== undefined ? result.fid.toFixed(2) : '',
       });
     }

@@ -1,18 +1,15 @@
 import { GantryError } from '../errors.ts';
 import { tileImages } from '../explore/grid.ts';
+import { convertChannels } from '../io/pixels.ts';
 import type { GeneratedImages } from './generator.ts';
 
 /** Image i as RGBA pixels (grey images spread over R, G and B): what a canvas takes. */
 export function toImageData(images: GeneratedImages, i = 0): ImageData {
   if (!Number.isInteger(i) || i < 0 || i >= images.n) throw new GantryError(`image ${i} of ${images.n}`);
   const { width, height, channels, pixels } = images;
-  const rgba = new Uint8ClampedArray(width * height * 4);
-  const src = pixels.subarray(i * width * height * channels, (i + 1) * width * height * channels);
-  for (let p = 0; p < width * height; p++) {
-    for (let k = 0; k < 3; k++) rgba[p * 4 + k] = src[p * channels + (channels >= 3 ? k : 0)];
-    rgba[p * 4 + 3] = channels === 4 ? src[p * 4 + 3] : 255;
-  }
-  return new ImageData(rgba, width, height);
+  const data = pixels.subarray(i * width * height * channels, (i + 1) * width * height * channels);
+  const rgba = convertChannels({ width, height, channels, data }, 4).data;
+  return new ImageData(Uint8ClampedArray.from(rgba), width, height);
 }
 
 /**
