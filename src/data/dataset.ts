@@ -1,5 +1,8 @@
 import type { DataShape } from './batch.ts';
 
+/** Per-pixel ids as a dataset keeps them. */
+export type IdArray = Int32Array | Uint16Array;
+
 /**
  * An in-memory image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels.
  * Sources convert their files to this; batches convert to [-1, 1] floats only when drawn.
@@ -16,10 +19,13 @@ export interface ImageDataset {
   classNames: string[] | null;
   /** Captioned data (captions:DIR, shapes): each image's captions, one or more (CUB has ten). */
   captions?: string[][] | null;
-  /** Label-map data (shapes): n maps of height x width label ids, back to back, aligned with the images. */
-  labelMaps?: Int32Array | null;
+  /**
+   * Label-map data (shapes, pairs): n maps of height x width label ids, back to back, aligned with the images;
+   * 16-bit where they come from PNGs (whose ids fit), converted to int32 per batch (`gatherMaps`).
+   */
+  labelMaps?: IdArray | null;
   /** Their instance ids (Cityscapes' convention: label * 1000 + k for things, the label for stuff). */
-  instanceMaps?: Int32Array | null;
+  instanceMaps?: IdArray | null;
   /** Names of the label ids where the source defines them (Cityscapes, shapes). */
   labelNames?: string[] | null;
   /** Label-map data read from files: each image's label map file, for messages. */
@@ -52,7 +58,7 @@ function labelMapShape(ds: ImageDataset): NonNullable<DataShape['labelMaps']> {
 }
 
 /** The per-pixel maps (label or instance ids, `area` each) of the images at the given indices, back to back. */
-export function gatherMaps(maps: Int32Array | null | undefined, indices: ArrayLike<number>, area: number): Int32Array | undefined {
+export function gatherMaps(maps: IdArray | null | undefined, indices: ArrayLike<number>, area: number): Int32Array | undefined {
   if (!maps) return undefined;
   const out = new Int32Array(indices.length * area);
   for (let i = 0; i < indices.length; i++) out.set(maps.subarray(indices[i] * area, (indices[i] + 1) * area), i * area);

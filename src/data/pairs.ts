@@ -127,16 +127,19 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
   }
 }
 
-/** Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and int32 label / instance maps. */
-export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset & { labelMaps: Int32Array } {
+/**
+ * Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and 16-bit label / instance maps
+ * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps.
+ */
+export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset & { labelMaps: Uint16Array } {
   const listing = listPairs(dir, split);
   const { pairs } = listing;
   const { height, width } = fit;
   const channels = fit.channels || 3;
   const area = height * width;
   const pixels = new Uint8Array(pairs.length * area * channels);
-  const labelMaps = new Int32Array(pairs.length * area);
-  const instanceMaps = pairs[0].instance ? new Int32Array(pairs.length * area) : null;
+  const labelMaps = new Uint16Array(pairs.length * area);
+  const instanceMaps = pairs[0].instance ? new Uint16Array(pairs.length * area) : null;
   pairs.forEach((files, i) => {
     const label = readIdMap(files.label, 'label map');
     const image = readImageFile(files.image);

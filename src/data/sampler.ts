@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { gatherMaps, imageBytes, type ImageDataset } from './dataset.ts';
+import { gatherMaps, imageBytes, type IdArray, type ImageDataset } from './dataset.ts';
 import type { Batch } from './batch.ts';
 
 /**
@@ -64,7 +64,7 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
     return options[captionRng && options.length > 1 ? captionRng.int(options.length) : 0];
   }) : undefined;
   const area = height * width;
-  const maps = (m: Int32Array | null | undefined) => {
+  const maps = (m: IdArray | null | undefined) => {
     const out = gatherMaps(m, indices, area);
     if (out && flips) flips.forEach((f, i) => f && mirrorRows(out.subarray(i * area, (i + 1) * area), width));
     return out;

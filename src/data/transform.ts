@@ -1,5 +1,5 @@
 import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/pixels.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { IdArray, ImageDataset } from './dataset.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */
 export interface ImageFit {
@@ -30,9 +30,9 @@ export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode: 'pad' | 'r
     pixels.set(fitImage(img, fit).data, i * per);
   }
   // Label and instance maps follow their images' geometry, nearest-neighbour (MNIST, the one padded source, has none).
-  const maps = (m: Int32Array | null | undefined) => {
+  const maps = (m: IdArray | null | undefined) => {
     if (!m) return m;
-    const [area, out] = [ds.height * ds.width, new Int32Array(ds.n * height * width)];
+    const [area, out] = [ds.height * ds.width, new (m instanceof Uint16Array ? Uint16Array : Int32Array)(ds.n * height * width)];
     for (let i = 0; i < ds.n; i++) out.set(nearestCoverCrop(m.subarray(i * area, (i + 1) * area), ds.width, ds.height, width, height), i * height * width);
     return out;
   };

@@ -136,8 +136,9 @@ export function pickMaps(maps: LabelMaps, indices: ArrayLike<number>): LabelMaps
 /** A label-map dataset's maps at the given indices (a pix2pixHD grid's or evaluation's conditions). */
 export function dataMaps(data: ImageDataset, indices: ArrayLike<number>): { kind: 'labelMap'; maps: LabelMaps } {
   if (!data.labelMaps) throw new GantryError(`${data.name} has no label maps`);
-  const all: LabelMaps = { n: data.n, height: data.height, width: data.width, labels: data.labelMaps, instances: data.instanceMaps ?? null };
-  return { kind: 'labelMap', maps: pickMaps(all, indices) };
+  const area = data.height * data.width;
+  const maps = { n: indices.length, height: data.height, width: data.width, labels: gatherMaps(data.labelMaps, indices, area)!, instances: gatherMaps(data.instanceMaps, indices, area) ?? null };
+  return { kind: 'labelMap', maps };
 }
 
 function oneHot(k: number, numClasses: number): Float32Array {

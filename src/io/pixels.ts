@@ -107,7 +107,7 @@ export function coverSize(srcW: number, srcH: number, width: number, height: num
  * A label or instance map fitted like its image (resizeAndCenterCrop's scale and centre crop) but with
  * nearest-neighbour sampling: ids are never blended.
  */
-export function nearestCoverCrop(map: Int32Array, srcW: number, srcH: number, width: number, height: number): Int32Array {
+export function nearestCoverCrop(map: ArrayLike<number>, srcW: number, srcH: number, width: number, height: number): Int32Array {
   const { w, h } = coverSize(srcW, srcH, width, height);
   const x0 = Math.floor((w - width) / 2);
   const y0 = Math.floor((h - height) / 2);

@@ -9,6 +9,7 @@
 
 #include "gemm.h"
 #include "thread_pool.h"
+#include "valid_conv.h"
 
 namespace gantry {
 namespace {
@@ -79,6 +80,32 @@ void col2im(const ConvGeom& g, const float* cols, long images, float* dx) {
   }
 }
 
+// x [n, h, w, c] placed at (top, left) in a zero [n, hp, wp, c] (rows and columns past hp, wp dropped).
+// Without offsets or padding, x itself, read with its own row length.
+struct Placed {
+  const float* data;
+  long hp, wp;
+};
+Placed place(const float* x, long n, long h, long w, long c, long top, long left, long hp, long wp,
+             std::vector<float>& buffer) {
+  if (top == 0 && left == 0 && hp <= h && wp <= w) return {x, h, w};
+  buffer.assign(static_cast<size_t>(n * hp * wp * c), 0.0f);
+  float* out = buffer.data();
+  parallel_for(n * hp, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long img = r / hp, ih = r % hp - top;
+      if (ih < 0 || ih >= h) continue;
+      long s0 = std::max<long>(0, left), s1 = std::min<long>(wp, w + left);
+      if (s0 < s1) std::memcpy(out + (r * wp + s0) * c, x + ((img * h + ih) * w + s0 - left) * c, sizeof(float) * (s1 - s0) * c);
+    }
+  }, 16);
+  return {out, hp, wp};
+}
+thread_local std::vector<float> place_buffer;
+
+// The extent of input a valid convolution reads for an output of oh x ow.
+long reach(long out, long stride, long k) { return (out - 1) * stride + k; }
+
 struct ColBuffer {
   std::vector<float> data;
   float* get(size_t n) {
@@ -96,6 +123,11 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y)
     sgemm(false, false, g.n * g.rows(), g.oc, K, 1.0f, x, K, w, g.oc, 0.0f, y, g.oc);
     return;
   }
+  if (g.dh == 1 && g.dw == 1) {
+    Placed xp = place(x, g.n, g.h, g.w, g.c, g.pad_top, g.pad_left, reach(g.oh, g.sh, g.kh), reach(g.ow, g.sw, g.kw), place_buffer);
+    valid_conv(xp.data, g.n, xp.hp, xp.wp, g.c, w, false, g.kh, g.kw, g.oc, g.sh, g.sw, y, g.oh, g.ow);
+    return;
+  }
   const long chunk = images_per_chunk(g);
   float* cols = col_buffer.get(static_cast<size_t>(chunk * g.rows() * K));
   for (long n0 = 0; n0 < g.n; n0 += chunk) {
@@ -109,6 +141,14 @@ void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, f
   const long K = g.cols();
   if (is_pointwise(g)) {
     sgemm(false, true, g.n * g.rows(), K, g.oc, 1.0f, dy, g.oc, w, g.oc, 0.0f, dx, K);
+    return;
+  }
+  if (g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.pad_top < g.kh && g.pad_left < g.kw) {
+    // Stride 1: dx is the valid convolution of dy, offset by (kh - 1 - top, kw - 1 - left), with the filter
+    // turned half a circle and its channel axes swapped.
+    Placed dyp = place(dy, g.n, g.oh, g.ow, g.oc, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left, g.h + g.kh - 1,
+                       g.w + g.kw - 1, place_buffer);
+    valid_conv(dyp.data, g.n, dyp.hp, dyp.wp, g.oc, w, true, g.kh, g.kw, g.c, 1, 1, dx, g.h, g.w);
     return;
   }
   std::memset(dx, 0, sizeof(float) * g.n * g.h * g.w * g.c);
@@ -126,6 +166,12 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   const long K = g.cols();
   if (is_pointwise(g)) {
     sgemm(true, false, K, g.oc, g.n * g.rows(), 1.0f, x, K, dy, g.oc, 0.0f, dw, g.oc);
+    return;
+  }
+  if (g.dh == 1 && g.dw == 1) {
+    Placed xp = place(x, g.n, g.h, g.w, g.c, g.pad_top, g.pad_left, reach(g.oh, g.sh, g.kh), reach(g.ow, g.sw, g.kw), place_buffer);
+    (g.oc <= kValidConvFewChannels ? valid_conv_filter_grad_few : valid_conv_filter_grad)(
+        xp.data, g.n, xp.hp, xp.wp, g.c, dy, g.kh, g.kw, g.oc, g.sh, g.sw, g.oh, g.ow, dw);
     return;
   }
   const long chunk = images_per_chunk(g);

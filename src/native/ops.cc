@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -201,7 +202,202 @@ void adam_update(long n, const float* p, const float* g, const float* m, const f
   }, 1 << 14);
 }
 
+// pix2pixHD's per-image ops, NHWC. Instance norm (no affine): y = (x - mean) * inv_std per image and channel,
+// the variance biased, as torch.nn.InstanceNorm2d; inv_std [n, C] is kept for the gradient.
+void instance_norm_forward(long n, long area, long C, const float* x, float eps, float* y, float* inv_std) {
+  std::vector<double> sums;
+  std::vector<float> mean(C), rstd(C);
+  for (long s = 0; s < n; s++) {
+    const float* xs = x + s * area * C;
+    float* ys = y + s * area * C;
+    channel_reduce(area, C, 1, sums, [&](long r, float* acc) {
+      const float* xr = xs + r * C;
+      for (long c = 0; c < C; c++) acc[c] += xr[c];
+    });
+    for (long c = 0; c < C; c++) mean[c] = static_cast<float>(sums[c] / area);
+    channel_reduce(area, C, 1, sums, [&](long r, float* acc) {
+      const float* xr = xs + r * C;
+      for (long c = 0; c < C; c++) {
+        float d = xr[c] - mean[c];
+        acc[c] += d * d;
+      }
+    });
+    for (long c = 0; c < C; c++) inv_std[s * C + c] = rstd[c] = static_cast<float>(1.0 / std::sqrt(sums[c] / area + eps));
+    parallel_for(area, [&](long r0, long r1) {
+      for (long r = r0; r < r1; r++)
+        for (long c = 0; c < C; c++) ys[r * C + c] = (xs[r * C + c] - mean[c]) * rstd[c];
+    }, 256);
+  }
+}
+
+// dx = inv_std * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel.
+void instance_norm_backward(long n, long area, long C, const float* dy, const float* y, const float* inv_std, float* dx) {
+  std::vector<double> sums;
+  std::vector<float> mdy(C), mdyy(C);
+  for (long s = 0; s < n; s++) {
+    const long base = s * area * C;
+    channel_reduce(area, C, 2, sums, [&](long r, float* acc) {
+      const float* g = dy + base + r * C;
+      const float* v = y + base + r * C;
+      for (long c = 0; c < C; c++) {
+        acc[c] += g[c];
+        acc[C + c] += g[c] * v[c];
+      }
+    });
+    for (long c = 0; c < C; c++) {
+      mdy[c] = static_cast<float>(sums[c] / area);
+      mdyy[c] = static_cast<float>(sums[C + c] / area);
+    }
+    const float* rstd = inv_std + s * C;
+    parallel_for(area, [&](long r0, long r1) {
+      for (long i = base + r0 * C; i < base + r1 * C; i += C)
+        for (long c = 0; c < C; c++) dx[i + c] = rstd[c] * (dy[i + c] - mdy[c] - y[i + c] * mdyy[c]);
+    }, 256);
+  }
+}
+
 namespace {
+// Index in the unpadded axis of padded coordinate i: mirrored at the edges without repeating them.
+inline long reflect(long i, long p, long size) {
+  long j = i - p;
+  return j < 0 ? -j : j >= size ? 2 * (size - 1) - j : j;
+}
+}  // namespace
+
+// Reflection padding by p (y [n, h + 2p, w + 2p, c]), or its adjoint: dst [n, h, w, c], zeroed by the
+// caller, accumulates every padded pixel that mirrors it. Parallel over the rows written.
+void reflection_pad(bool adjoint, long n, long h, long w, long c, long p, const float* src, float* dst) {
+  const long H = h + 2 * p, W = w + 2 * p;
+  if (!adjoint) {
+    parallel_for(n * H, [&](long r0, long r1) {
+      for (long r = r0; r < r1; r++) {
+        const float* from = src + ((r / H) * h + reflect(r % H, p, h)) * w * c;
+        float* to = dst + r * W * c;
+        for (long j = 0; j < W; j++) std::memcpy(to + j * c, from + reflect(j, p, w) * c, sizeof(float) * c);
+      }
+    }, 4);
+    return;
+  }
+  parallel_for(n * h, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long img = r / h, row = r % h;
+      float* to = dst + r * w * c;
+      long rows[3] = {row + p, p - row, p + 2 * (h - 1) - row};
+      for (int k = 0; k < 3; k++) {
+        long i = rows[k];
+        if (i < 0 || i >= H || reflect(i, p, h) != row || (k > 0 && i == rows[0]) || (k == 2 && i == rows[1])) continue;
+        const float* from = src + (img * H + i) * W * c;
+        for (long j = 0; j < W; j++) {
+          float* d = to + reflect(j, p, w) * c;
+          const float* s = from + j * c;
+          for (long q = 0; q < c; q++) d[q] += s[q];
+        }
+      }
+    }
+  }, 4);
+}
+
+// pix2pixHD's 3x3 stride-2 average pooling with padding 1 that counts only in-image pixels (y [n, (h-1)/2+1,
+// (w-1)/2+1, c]), or its adjoint into dst [n, h, w, c] (zeroed by the caller), parallel over rows written.
+void avg_pool_3x3s2(bool adjoint, long n, long h, long w, long c, const float* src, float* dst) {
+  const long oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
+  auto span = [](long o, long size, long& a, long& b) {
+    a = std::max<long>(0, 2 * o - 1);
+    b = std::min<long>(size - 1, 2 * o + 1);
+  };
+  if (!adjoint) {
+    parallel_for(n * oh, [&](long r0, long r1) {
+      for (long r = r0; r < r1; r++) {
+        long img = r / oh, oy = r % oh, y0, y1;
+        span(oy, h, y0, y1);
+        for (long ox = 0; ox < ow; ox++) {
+          long x0, x1;
+          span(ox, w, x0, x1);
+          float scale = 1.0f / static_cast<float>((y1 - y0 + 1) * (x1 - x0 + 1));
+          float* d = dst + (r * ow + ox) * c;
+          for (long y = y0; y <= y1; y++)
+            for (long x = x0; x <= x1; x++) {
+              const float* s = src + ((img * h + y) * w + x) * c;
+              for (long q = 0; q < c; q++) d[q] += s[q] * scale;
+            }
+        }
+      }
+    }, 2);
+    return;
+  }
+  parallel_for(n * h, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      long img = r / h, y = r % h;
+      float* to = dst + r * w * c;
+      for (long oy = std::max<long>(0, y / 2 - 1); oy <= std::min(oh - 1, y / 2 + 1); oy++) {
+        long y0, y1;
+        span(oy, h, y0, y1);
+        if (y < y0 || y > y1) continue;
+        for (long ox = 0; ox < ow; ox++) {
+          long x0, x1;
+          span(ox, w, x0, x1);
+          float scale = 1.0f / static_cast<float>((y1 - y0 + 1) * (x1 - x0 + 1));
+          const float* s = src + ((img * oh + oy) * ow + ox) * c;
+          for (long x = x0; x <= x1; x++)
+            for (long q = 0; q < c; q++) to[x * c + q] += s[q] * scale;
+        }
+      }
+    }
+  }, 2);
+}
+
+namespace {
+
+// instanceNorm(n, area, C, x, eps, y, invStd)
+napi_value InstanceNorm(napi_env env, napi_callback_info info) {
+  Call c(env, info, 7);
+  long n = static_cast<long>(c.num(0)), area = static_cast<long>(c.num(1)), C = static_cast<long>(c.num(2));
+  const float* x = c.f32(3, n * area * C, "x");
+  float eps = static_cast<float>(c.num(4));
+  float* y = c.f32(5, n * area * C, "y");
+  float* inv_std = c.f32(6, n * C, "invStd");
+  if (c.ok) instance_norm_forward(n, area, C, x, eps, y, inv_std);
+  return nullptr;
+}
+
+// instanceNormGrad(n, area, C, dy, y, invStd, dx)
+napi_value InstanceNormGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 7);
+  long n = static_cast<long>(c.num(0)), area = static_cast<long>(c.num(1)), C = static_cast<long>(c.num(2));
+  const float* dy = c.f32(3, n * area * C, "dy");
+  const float* y = c.f32(4, n * area * C, "y");
+  const float* inv_std = c.f32(5, n * C, "invStd");
+  float* dx = c.f32(6, n * area * C, "dx");
+  if (c.ok) instance_norm_backward(n, area, C, dy, y, inv_std, dx);
+  return nullptr;
+}
+
+// reflectionPad(adjoint, n, h, w, c, p, src, dst): h, w unpadded
+napi_value ReflectionPad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 8);
+  bool adjoint = c.flag(0);
+  long n = static_cast<long>(c.num(1)), h = static_cast<long>(c.num(2)), w = static_cast<long>(c.num(3));
+  long ch = static_cast<long>(c.num(4)), p = static_cast<long>(c.num(5));
+  if (c.ok && (p < 0 || p >= h || p >= w)) c.fail("reflection padding must be smaller than the image");
+  long plain = n * h * w * ch, padded = n * (h + 2 * p) * (w + 2 * p) * ch;
+  const float* src = c.f32(6, adjoint ? padded : plain, "src");
+  float* dst = c.f32(7, adjoint ? plain : padded, "dst");
+  if (c.ok) reflection_pad(adjoint, n, h, w, ch, p, src, dst);
+  return nullptr;
+}
+
+// avgPool3x3s2(adjoint, n, h, w, c, src, dst): h, w of the unpooled image
+napi_value AvgPool3x3s2(napi_env env, napi_callback_info info) {
+  Call c(env, info, 7);
+  bool adjoint = c.flag(0);
+  long n = static_cast<long>(c.num(1)), h = static_cast<long>(c.num(2)), w = static_cast<long>(c.num(3));
+  long ch = static_cast<long>(c.num(4));
+  long plain = n * h * w * ch, pooled = n * ((h - 1) / 2 + 1) * ((w - 1) / 2 + 1) * ch;
+  const float* src = c.f32(5, adjoint ? pooled : plain, "src");
+  float* dst = c.f32(6, adjoint ? plain : pooled, "dst");
+  if (c.ok) avg_pool_3x3s2(adjoint, n, h, w, ch, src, dst);
+  return nullptr;
+}
 
 // batchNormForward(rows, C, x, gamma, beta, eps, y, mean, var)
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
@@ -357,6 +553,10 @@ void register_ops(napi_env env, napi_value exports) {
       {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNorm", nullptr, InstanceNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool3x3s2", nullptr, AvgPool3x3s2, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

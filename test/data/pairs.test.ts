@@ -28,6 +28,7 @@ test('pairs:DIR reads pix2pixHD\'s layout and the Cityscapes release: ids kept e
   assert.equal(city.n, 3);
   assert.deepEqual(new Set(city.labelMaps), new Set([7, 23, 26]));
   assert.deepEqual(new Set(city.instanceMaps), new Set([7, 23, 26000, 26001]), '16-bit instance ids as released');
+  assert.ok(city.labelMaps instanceof Uint16Array && city.instanceMaps instanceof Uint16Array, 'maps held at 2 bytes a pixel');
   const shape = dataShape(city).labelMaps!;
   assert.equal(shape.maxLabel, 26);
   assert.match(shape.maxLabelAt, /aachen_00000\d_000019_gtFine_labelIds\.png$/);

@@ -66,6 +66,27 @@ test('a single image\'s input gradient, spread over threads by channel blocks, m
   }
 });
 
+test('image-to-image sizes (7x7 on few channels, many pixels, strided and padded) match tfjs', { skip: !native() && 'native addon not built' }, () => {
+  // Past one 256-pixel chunk of the filter gradient, 1-4 output channels (the few-channel kernels, with
+  // patch rows that are not a multiple of 8 floats), more channels than a 16-wide panel, strides and padding.
+  const rng = new Rng(77);
+  const cases: [number[], number, number, number, Pad][] = [
+    [[1, 46, 40, 16], 7, 3, 1, 'valid'], [[2, 30, 26, 9], 7, 16, 1, 'valid'], [[1, 37, 41, 5], 7, 1, 1, 3],
+    [[1, 33, 35, 12], 4, 16, 2, 2], [[1, 24, 20, 7], 3, 2, 1, 1], [[1, 19, 21, 10], 4, 4, 1, 2], [[1, 12, 10, 40], 3, 37, 1, 1],
+  ];
+  for (const [shape, k, cout, stride, pad] of cases) {
+    const desc = `${shape.join('x')} k${k} -> ${cout} s${stride} pad ${pad}`;
+    const x = rand(rng, shape) as tf.Tensor4D;
+    const filter = rand(rng, [k, k, shape[3], cout]) as tf.Tensor4D;
+    const y = tf.conv2d(x, filter, stride, pad);
+    const dy = rand(rng, y.shape) as tf.Tensor4D;
+    check(`conv2d ${desc}`, () => tf.conv2d(x, filter, stride, pad));
+    check(`conv2dBackpropInput ${desc}`, () => tf.conv2dTranspose(dy, filter, x.shape, stride, pad as 'same'));
+    check(`conv2dBackpropFilter ${desc}`, () => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter));
+    tf.dispose([x, filter, y, dy]);
+  }
+});
+
 test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { downsample, downsampleOps, instanceNorm, instanceNormOps, reflectionPad, reflectionPadOps } from '../../src/nn/pix2pixhd.ts';
@@ -9,7 +11,8 @@ await setup();
 /**
  * gantry's cpu kernels for pix2pixHD's per-image ops (reflection padding, the 3x3 / 2 average pooling
  * without padded pixels, instance norm) against the same ops written with tfjs's own ops (themselves
- * checked against PyTorch in test/nn/pix2pixhd.test.ts): values and gradients, at odd sizes.
+ * checked against PyTorch in test/nn/pix2pixhd.test.ts): values and gradients, at odd sizes. The file runs
+ * again without the addon, so the JavaScript loops (the browser's) are checked as well as the native ones.
  */
 const cases: [string, (x: tf.Tensor4D) => tf.Tensor4D, (x: tf.Tensor4D) => tf.Tensor4D][] = [
   ['reflection pad 3', (x) => reflectionPad(x, 3), (x) => reflectionPadOps(x, 3)],
@@ -21,7 +24,7 @@ const cases: [string, (x: tf.Tensor4D) => tf.Tensor4D, (x: tf.Tensor4D) => tf.Te
 for (const [name, fast, reference] of cases) {
   test(`${name}: gantry's cpu kernel matches the tfjs-op form, gradient included`, () => {
     const rng = new Rng(9, name);
-    for (const shape of [[2, 7, 9, 5], [1, 8, 6, 16]] as [number, number, number, number][]) {
+    for (const shape of [[2, 7, 9, 5], [1, 8, 6, 16], [1, 33, 20, 12]] as [number, number, number, number][]) {
       tf.tidy(() => {
         const x = tf.tensor4d(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
         const y = fast(x);
@@ -49,4 +52,13 @@ test('the kernels leave no tensors behind', () => {
   }
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
+});
+
+test('the same checks pass on the JavaScript loops (no native addon)', { skip: process.env.GANTRY_NATIVE === '0' && 'this is that run' }, () => {
+  // NODE_TEST_CONTEXT would make the inner runner report to this one instead of printing.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', fileURLToPath(import.meta.url)], { env: { ...env, GANTRY_NATIVE: '0' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /# pass [1-9]/);
+  assert.match(r.stdout, /# fail 0/);
 });

@@ -5,6 +5,19 @@ import { floatValues, makeFloatTensor } from './backend-data.ts';
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
+/** rows of `width` values from src (row length srcRow, starting at srcOffset) to dst (dstRow, dstOffset). */
+function copyRows(src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number, width: number, rows: number): void {
+  // Narrow rows (a label map's channels beside an image's three) by element: a subarray per row costs more.
+  if (width < 32) {
+    for (let r = 0; r < rows; r++) {
+      const [s, d] = [r * srcRow + srcOffset, r * dstRow + dstOffset];
+      for (let k = 0; k < width; k++) dst[d + k] = src[s + k];
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcRow + srcOffset, r * srcRow + srcOffset + width), r * dstRow + dstOffset);
+}
+
 /**
  * Concatenation along the last axis (Inception's branch concat, U-Net skips; NHWC) and its inverse,
  * splitting along the last axis (concat's gradient), as one row copy per part per row. tfjs's generic
@@ -28,7 +41,7 @@ export function concatKernels(original: (name: string) => KernelFunc): Record<st
     inputs.forEach((_, k) => {
       const v = values[k]!;
       const w = widths[k];
-      for (let r = 0; r < rows; r++) out.set(v.subarray(r * w, (r + 1) * w), r * total + offset);
+      copyRows(v, w, 0, out, total, offset, w, rows);
       offset += w;
     });
     return makeFloatTensor(backend, [...lead, total], out);
@@ -50,7 +63,7 @@ export function concatKernels(original: (name: string) => KernelFunc): Record<st
     let offset = 0;
     return filled.map((w) => {
       const out = new Float32Array(rows * w);
-      for (let r = 0; r < rows; r++) out.set(xv.subarray(r * total + offset, r * total + offset + w), r * w);
+      copyRows(xv, total, offset, out, w, 0, w, rows);
       offset += w;
       return makeFloatTensor(backend, [...lead, w], out);
     });

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
+import type { NativeAddon } from './native.ts';
 
 /**
  * pix2pixHD's per-image ops as single cpu kernels, NHWC, each with its gradient as a kernel: reflection
  * padding, the 3x3 stride-2 average pooling that does not count padded pixels, and instance norm
  * (affine-free). Written with tfjs's ops (src/nn/pix2pixhd.ts keeps those forms for other backends and as
  * the reference) they were most of a CPU training step: reflection padding alone, built from slices,
- * reversals and concatenations, took half of it.
+ * reversals and concatenations, took half of it. The loops run in the native addon (threaded) where it
+ * loads, here in JavaScript otherwise (the browser, GANTRY_NATIVE=0).
  */
 export const REFLECTION_PAD = 'GantryReflectionPad';
 const REFLECTION_PAD_GRAD = 'GantryReflectionPadGrad';
@@ -74,7 +76,73 @@ function avgPoolLoop(src: Float32Array, dst: Float32Array, n: number, h: number,
   }
 }
 
-export function registerImageOpKernels(): string[] {
+/** y = (x - mean) * invStd per image and channel (biased variance), as torch.nn.InstanceNorm2d without affine. */
+function instanceNormLoop(n: number, area: number, c: number, v: Float32Array, eps: number, y: Float32Array, invStd: Float32Array): void {
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  for (let s = 0; s < n; s++) {
+    const base = s * area * c;
+    sum.fill(0);
+    sq.fill(0);
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) sum[k] += v[base + p * c + k];
+    for (let k = 0; k < c; k++) sum[k] /= area;
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+      const d = v[base + p * c + k] - sum[k];
+      sq[k] += d * d;
+    }
+    for (let k = 0; k < c; k++) invStd[s * c + k] = 1 / Math.sqrt(sq[k] / area + eps);
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) y[base + p * c + k] = (v[base + p * c + k] - sum[k]) * invStd[s * c + k];
+  }
+}
+
+/** dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel. */
+function instanceNormGradLoop(n: number, area: number, c: number, dy: Float32Array, y: Float32Array, invStd: Float32Array, dx: Float32Array): void {
+  const mdy = new Float64Array(c);
+  const mdyy = new Float64Array(c);
+  for (let s = 0; s < n; s++) {
+    const base = s * area * c;
+    mdy.fill(0);
+    mdyy.fill(0);
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+      const i = base + p * c + k;
+      mdy[k] += dy[i];
+      mdyy[k] += dy[i] * y[i];
+    }
+    for (let k = 0; k < c; k++) {
+      mdy[k] /= area;
+      mdyy[k] /= area;
+    }
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
+      const i = base + p * c + k;
+      dx[i] = invStd[s * c + k] * (dy[i] - mdy[k] - y[i] * mdyy[k]);
+    }
+  }
+}
+
+/** The loops behind the kernels: JavaScript, or the addon's (same arguments). */
+interface Loops {
+  instanceNorm: typeof instanceNormLoop;
+  instanceNormGrad: typeof instanceNormGradLoop;
+  reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, p: number, src: Float32Array, dst: Float32Array): void;
+  avgPool(adjoint: boolean, n: number, h: number, w: number, c: number, src: Float32Array, dst: Float32Array): void;
+}
+
+const javascriptLoops: Loops = {
+  instanceNorm: instanceNormLoop,
+  instanceNormGrad: instanceNormGradLoop,
+  reflectionPad: (adjoint, n, h, w, c, p, src, dst) => reflectionPadLoop(src, dst, n, h, w, c, p, adjoint),
+  avgPool: (adjoint, n, h, w, c, src, dst) => avgPoolLoop(src, dst, n, h, w, c, adjoint),
+};
+
+const nativeLoops = (addon: NativeAddon): Loops => ({
+  instanceNorm: (...a) => addon.instanceNorm(...a),
+  instanceNormGrad: (...a) => addon.instanceNormGrad(...a),
+  reflectionPad: (...a) => addon.reflectionPad(...a),
+  avgPool: (...a) => addon.avgPool3x3s2(...a),
+});
+
+export function registerImageOpKernels(addon: NativeAddon | null): string[] {
+  const loops = addon ? nativeLoops(addon) : javascriptLoops;
   const padKernel = (adjoint: boolean) => (args: KernelArgs) => {
     const { t, v, b } = input(args, adjoint ? 'dy' : 'x');
     const p = Number(args.attrs?.pad);
@@ -82,7 +150,7 @@ export function registerImageOpKernels(): string[] {
     const [h, w] = adjoint ? [t.shape[1] - 2 * p, t.shape[2] - 2 * p] : [t.shape[1], t.shape[2]];
     const shape = adjoint ? [n, h, w, c] : [n, h + 2 * p, w + 2 * p, c];
     const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
-    reflectionPadLoop(v, out, n, h, w, c, p, adjoint);
+    loops.reflectionPad(adjoint, n, h, w, c, p, v, out);
     return makeFloatTensor(b, shape, out);
   };
   tf.registerKernel({ kernelName: REFLECTION_PAD, backendName: 'cpu', kernelFunc: padKernel(false) as tf.KernelFunc });
@@ -98,7 +166,7 @@ export function registerImageOpKernels(): string[] {
       const [n, h, w, c] = t.shape;
       const shape = [n, pooledSize(h), pooledSize(w), c];
       const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
-      avgPoolLoop(v, out, n, h, w, c, false);
+      loops.avgPool(false, n, h, w, c, v, out);
       return makeFloatTensor(b, shape, out);
     }) as tf.KernelFunc,
   });
@@ -109,7 +177,7 @@ export function registerImageOpKernels(): string[] {
       const [h, w] = [Number(args.attrs?.height), Number(args.attrs?.width)];
       const [n, , , c] = t.shape;
       const out = new Float32Array(n * h * w * c);
-      avgPoolLoop(v, out, n, h, w, c, true);
+      loops.avgPool(true, n, h, w, c, v, out);
       return makeFloatTensor(b, [n, h, w, c], out);
     }) as tf.KernelFunc,
   });
@@ -123,59 +191,20 @@ export function registerImageOpKernels(): string[] {
     kernelName: INSTANCE_NORM, backendName: 'cpu',
     kernelFunc: ((args: KernelArgs) => {
       const { t, v, b } = input(args, 'x');
-      const eps = Number(args.attrs?.eps);
       const [n, h, w, c] = t.shape;
-      const area = h * w;
       const y = new Float32Array(v.length);
       const invStd = new Float32Array(n * c);
-      const sum = new Float64Array(c);
-      const sq = new Float64Array(c);
-      for (let s = 0; s < n; s++) {
-        const base = s * area * c;
-        sum.fill(0);
-        sq.fill(0);
-        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) sum[k] += v[base + p * c + k];
-        for (let k = 0; k < c; k++) sum[k] /= area;
-        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
-          const d = v[base + p * c + k] - sum[k];
-          sq[k] += d * d;
-        }
-        for (let k = 0; k < c; k++) invStd[s * c + k] = 1 / Math.sqrt(sq[k] / area + eps);
-        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) y[base + p * c + k] = (v[base + p * c + k] - sum[k]) * invStd[s * c + k];
-      }
+      loops.instanceNorm(n, h * w, c, v, Number(args.attrs?.eps), y, invStd);
       return [makeFloatTensor(b, t.shape, y), makeFloatTensor(b, [n, c], invStd)];
     }) as tf.KernelFunc,
   });
-  // dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel.
   tf.registerKernel({
     kernelName: INSTANCE_NORM_GRAD, backendName: 'cpu',
     kernelFunc: ((args: KernelArgs) => {
       const { t, v: dy, b } = input(args, 'dy');
-      const y = input(args, 'y').v;
-      const invStd = floatValues(b, args.inputs.invStd as tf.TensorInfo)!;
       const [n, h, w, c] = t.shape;
-      const area = h * w;
       const dx = new Float32Array(dy.length);
-      const mdy = new Float64Array(c);
-      const mdyy = new Float64Array(c);
-      for (let s = 0; s < n; s++) {
-        const base = s * area * c;
-        mdy.fill(0);
-        mdyy.fill(0);
-        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
-          const i = base + p * c + k;
-          mdy[k] += dy[i];
-          mdyy[k] += dy[i] * y[i];
-        }
-        for (let k = 0; k < c; k++) {
-          mdy[k] /= area;
-          mdyy[k] /= area;
-        }
-        for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) {
-          const i = base + p * c + k;
-          dx[i] = invStd[s * c + k] * (dy[i] - mdy[k] - y[i] * mdyy[k]);
-        }
-      }
+      loops.instanceNormGrad(n, h * w, c, dy, input(args, 'y').v, floatValues(b, args.inputs.invStd as tf.TensorInfo)!, dx);
       return makeFloatTensor(b, t.shape, dx);
     }) as tf.KernelFunc,
   });

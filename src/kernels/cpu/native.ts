@@ -22,6 +22,13 @@ export interface NativeAddon {
   pool2d(isMax: boolean, geometry: Int32Array, x: Float32Array, y: Float32Array): void;
   /** In place y = act(y + bias); act: 0 linear, 1 relu, 2 relu6, 3 leakyrelu, 4 elu, 5 sigmoid. */
   biasActivation(rows: number, channels: number, y: Float32Array, bias: Float32Array | null, act: number, alpha: number): void;
+  /** pix2pixHD's per-image ops (NHWC); adjoint forms write into a zeroed dst. */
+  instanceNorm(n: number, area: number, channels: number, x: Float32Array, eps: number, y: Float32Array, invStd: Float32Array): void;
+  instanceNormGrad(n: number, area: number, channels: number, dy: Float32Array, y: Float32Array, invStd: Float32Array, dx: Float32Array): void;
+  /** h, w: the unpadded size */
+  reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, pad: number, src: Float32Array, dst: Float32Array): void;
+  /** h, w: the unpooled size */
+  avgPool3x3s2(adjoint: boolean, n: number, h: number, w: number, c: number, src: Float32Array, dst: Float32Array): void;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
 }

@@ -52,7 +52,7 @@ export function registerCpuKernels(): NativeStatus {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
   }
-  const imageOps = registerImageOpKernels();
+  const imageOps = registerImageOpKernels(addon);
   if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: [...Object.keys(kernels), ...imageOps] });
   const fused = registerFusedKernels(addon);
   const info = addon.info();

@@ -1,0 +1,459 @@
+// Valid convolutions read in place (implicit GEMM): a tile of output pixels times a panel of output
+// channels, the patch rows taken straight from the input. See valid_conv.h.
+#include "valid_conv.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GANTRY_X86 1
+#endif
+
+namespace gantry {
+namespace {
+
+constexpr int TM = 6;                // output pixels a tile
+constexpr int TN = 16;               // output channels a tile: one packed weight panel
+constexpr long kTilesPerBlock = 16;  // tiles that share a weight panel while it sits in L2
+
+// Where one output pixel's patch starts in xp; its row i starts rs floats after row i - 1.
+struct PixelMap {
+  const float* xp;
+  long oh, ow, hp, wp, cin, sh, sw;
+  const float* operator()(long m) const {
+    long img = m / (oh * ow), r = m % (oh * ow);
+    return xp + ((img * hp + (r / ow) * sh) * wp + (r % ow) * sw) * cin;
+  }
+};
+
+struct AlignedFloats {
+  std::vector<float> storage;
+  float* get(size_t n) {
+    if (storage.size() < n + 16) storage.resize(n + 16);
+    auto p = reinterpret_cast<uintptr_t>(storage.data());
+    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+  }
+};
+
+// The filter as the convolution reads it, w[k, o] for k < kh * kw * cin: either w itself ([kh, kw, cin, cout])
+// or, flipped, the filter of the convolution whose input gradient this is ([kh, kw, cout, cin]) turned half
+// a circle with its channel axes swapped.
+struct Filter {
+  const float* w;
+  long kh, kw, cin, cout;
+  bool flipped;
+  float at(long k, long o) const {
+    if (!flipped) return w[k * cout + o];
+    long ij = k / cin, c = k % cin;
+    long i = ij / kw, j = ij % kw;
+    return w[(((kh - 1 - i) * kw + (kw - 1 - j)) * cout + o) * cin + c];
+  }
+};
+
+// The filter as panels of TN columns, zero past cout: panel p, row k at (p * K + k) * TN. Parallel over panels.
+void pack_panels(const Filter& f, long K, float* out) {
+  long panels = (f.cout + TN - 1) / TN;
+  parallel_for(panels * f.kh * f.kw, [&](long a, long b) {
+    const long seg = K / (f.kh * f.kw);
+    for (long q = a; q < b; q++) {
+      long p = q / (f.kh * f.kw), k0 = (q % (f.kh * f.kw)) * seg;
+      for (long k = k0; k < k0 + seg; k++) {
+        float* dst = out + (p * K + k) * TN;
+        for (int j = 0; j < TN; j++) {
+          long o = p * TN + j;
+          dst[j] = o < f.cout ? f.at(k, o) : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+using TileKernel = void (*)(const float* const* a, long kh, long seg, long rs, const float* panel, float* tile);
+
+// tile[r][j] = sum over rows i and offsets s of a[r][i * rs + s] * panel[(i * seg + s) * TN + j]
+void tile_portable(const float* const* a, long kh, long seg, long rs, const float* panel, float* tile) {
+  float acc[TM][TN] = {};
+  for (long i = 0; i < kh; i++)
+    for (long s = 0; s < seg; s++) {
+      const float* b = panel + (i * seg + s) * TN;
+      for (int r = 0; r < TM; r++) {
+        float v = a[r][i * rs + s];
+        for (int j = 0; j < TN; j++) acc[r][j] += v * b[j];
+      }
+    }
+  std::memcpy(tile, acc, sizeof(acc));
+}
+
+// Few output channels: out[r * CO + o] = sum of a[r]'s patch times wt[o * K ...], vectorised along the patch.
+template <int CO, int R>
+void dot_portable(const float* const* a, long kh, long seg, long rs, const float* wt, long K, float* out) {
+  float acc[R][CO] = {};
+  for (long i = 0; i < kh; i++)
+    for (int r = 0; r < R; r++) {
+      const float* x = a[r] + i * rs;
+      for (int o = 0; o < CO; o++) {
+        const float* w = wt + o * K + i * seg;
+        float s = 0.0f;
+        for (long k = 0; k < seg; k++) s += x[k] * w[k];
+        acc[r][o] += s;
+      }
+    }
+  for (int r = 0; r < R; r++)
+    for (int o = 0; o < CO; o++) out[r * CO + o] = acc[r][o];
+}
+
+// dwt[o * K + i * seg + s] += sum_r g[r * CO + o] * a[r][i * rs + s]: the filter gradient's update of R pixels.
+template <int CO, int R>
+void axpy_portable(const float* const* a, const float* g, long kh, long seg, long rs, long K, float* dwt) {
+  for (long i = 0; i < kh; i++)
+    for (int o = 0; o < CO; o++) {
+      float* d = dwt + o * K + i * seg;
+      for (int r = 0; r < R; r++) {
+        const float* x = a[r] + i * rs;
+        float gv = g[r * CO + o];
+        for (long k = 0; k < seg; k++) d[k] += gv * x[k];
+      }
+    }
+}
+
+#ifdef GANTRY_X86
+__attribute__((target("avx2,fma"))) void tile_avx2(const float* const* a, long kh, long seg, long rs, const float* panel,
+                                                   float* tile) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (long i = 0; i < kh; i++) {
+    const float *a0 = a[0] + i * rs, *a1 = a[1] + i * rs, *a2 = a[2] + i * rs;
+    const float *a3 = a[3] + i * rs, *a4 = a[4] + i * rs, *a5 = a[5] + i * rs;
+    const float* b = panel + i * seg * TN;
+    for (long s = 0; s < seg; s++, b += TN) {
+      __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), v;
+      v = _mm256_broadcast_ss(a0 + s); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
+      v = _mm256_broadcast_ss(a1 + s); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
+      v = _mm256_broadcast_ss(a2 + s); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
+      v = _mm256_broadcast_ss(a3 + s); c30 = _mm256_fmadd_ps(v, b0, c30); c31 = _mm256_fmadd_ps(v, b1, c31);
+      v = _mm256_broadcast_ss(a4 + s); c40 = _mm256_fmadd_ps(v, b0, c40); c41 = _mm256_fmadd_ps(v, b1, c41);
+      v = _mm256_broadcast_ss(a5 + s); c50 = _mm256_fmadd_ps(v, b0, c50); c51 = _mm256_fmadd_ps(v, b1, c51);
+    }
+  }
+  _mm256_store_ps(tile + 0 * TN, c00); _mm256_store_ps(tile + 0 * TN + 8, c01);
+  _mm256_store_ps(tile + 1 * TN, c10); _mm256_store_ps(tile + 1 * TN + 8, c11);
+  _mm256_store_ps(tile + 2 * TN, c20); _mm256_store_ps(tile + 2 * TN + 8, c21);
+  _mm256_store_ps(tile + 3 * TN, c30); _mm256_store_ps(tile + 3 * TN + 8, c31);
+  _mm256_store_ps(tile + 4 * TN, c40); _mm256_store_ps(tile + 4 * TN + 8, c41);
+  _mm256_store_ps(tile + 5 * TN, c50); _mm256_store_ps(tile + 5 * TN + 8, c51);
+}
+
+__attribute__((target("avx2"))) inline __m256i tail_mask(long n) {
+  alignas(32) int32_t m[8];
+  for (int k = 0; k < 8; k++) m[k] = k < n ? -1 : 0;
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+}
+
+__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+template <int CO, int R>
+__attribute__((target("avx2,fma"))) void dot_avx2(const float* const* a, long kh, long seg, long rs, const float* wt, long K,
+                                                  float* out) {
+  __m256 acc[R][CO];
+  for (int r = 0; r < R; r++)
+    for (int o = 0; o < CO; o++) acc[r][o] = _mm256_setzero_ps();
+  const long full = seg & ~7L;
+  const __m256i mask = tail_mask(seg - full);
+  for (long i = 0; i < kh; i++) {
+    for (long s = 0; s < full; s += 8) {
+      __m256 wv[CO];
+      for (int o = 0; o < CO; o++) wv[o] = _mm256_loadu_ps(wt + o * K + i * seg + s);
+      for (int r = 0; r < R; r++) {
+        __m256 xv = _mm256_loadu_ps(a[r] + i * rs + s);
+        for (int o = 0; o < CO; o++) acc[r][o] = _mm256_fmadd_ps(xv, wv[o], acc[r][o]);
+      }
+    }
+    if (full < seg) {
+      __m256 wv[CO];
+      for (int o = 0; o < CO; o++) wv[o] = _mm256_maskload_ps(wt + o * K + i * seg + full, mask);
+      for (int r = 0; r < R; r++) {
+        __m256 xv = _mm256_maskload_ps(a[r] + i * rs + full, mask);
+        for (int o = 0; o < CO; o++) acc[r][o] = _mm256_fmadd_ps(xv, wv[o], acc[r][o]);
+      }
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int o = 0; o < CO; o++) out[r * CO + o] = hsum(acc[r][o]);
+}
+
+template <int CO, int R>
+__attribute__((target("avx2,fma"))) void axpy_avx2(const float* const* a, const float* g, long kh, long seg, long rs, long K,
+                                                   float* dwt) {
+  __m256 gv[R][CO];
+  for (int r = 0; r < R; r++)
+    for (int o = 0; o < CO; o++) gv[r][o] = _mm256_set1_ps(g[r * CO + o]);
+  const long full = seg & ~7L;
+  const __m256i mask = tail_mask(seg - full);
+  for (long i = 0; i < kh; i++) {
+    for (long s = 0; s < full; s += 8) {
+      __m256 d[CO];
+      for (int o = 0; o < CO; o++) d[o] = _mm256_loadu_ps(dwt + o * K + i * seg + s);
+      for (int r = 0; r < R; r++) {
+        __m256 xv = _mm256_loadu_ps(a[r] + i * rs + s);
+        for (int o = 0; o < CO; o++) d[o] = _mm256_fmadd_ps(gv[r][o], xv, d[o]);
+      }
+      for (int o = 0; o < CO; o++) _mm256_storeu_ps(dwt + o * K + i * seg + s, d[o]);
+    }
+    if (full < seg) {
+      __m256 d[CO];
+      for (int o = 0; o < CO; o++) d[o] = _mm256_maskload_ps(dwt + o * K + i * seg + full, mask);
+      for (int r = 0; r < R; r++) {
+        __m256 xv = _mm256_maskload_ps(a[r] + i * rs + full, mask);
+        for (int o = 0; o < CO; o++) d[o] = _mm256_fmadd_ps(gv[r][o], xv, d[o]);
+      }
+      for (int o = 0; o < CO; o++) _mm256_maskstore_ps(dwt + o * K + i * seg + full, mask, d[o]);
+    }
+  }
+}
+
+// acc[r * ldc + j] += sum over pixels m < len of base[m][off[r]] * dyc[m * ldc + j], r < TM, j < TN.
+__attribute__((target("avx2,fma"))) void grad_tile_avx2(long len, const float* const* base, const long* off,
+                                                        const float* dyc, long ldc, float* acc) {
+  __m256 c00 = _mm256_load_ps(acc + 0 * ldc), c01 = _mm256_load_ps(acc + 0 * ldc + 8);
+  __m256 c10 = _mm256_load_ps(acc + 1 * ldc), c11 = _mm256_load_ps(acc + 1 * ldc + 8);
+  __m256 c20 = _mm256_load_ps(acc + 2 * ldc), c21 = _mm256_load_ps(acc + 2 * ldc + 8);
+  __m256 c30 = _mm256_load_ps(acc + 3 * ldc), c31 = _mm256_load_ps(acc + 3 * ldc + 8);
+  __m256 c40 = _mm256_load_ps(acc + 4 * ldc), c41 = _mm256_load_ps(acc + 4 * ldc + 8);
+  __m256 c50 = _mm256_load_ps(acc + 5 * ldc), c51 = _mm256_load_ps(acc + 5 * ldc + 8);
+  const long o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3], o4 = off[4], o5 = off[5];
+  for (long m = 0; m < len; m++, dyc += ldc) {
+    const float* x = base[m];
+    __m256 b0 = _mm256_load_ps(dyc), b1 = _mm256_load_ps(dyc + 8), v;
+    v = _mm256_broadcast_ss(x + o0); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
+    v = _mm256_broadcast_ss(x + o1); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
+    v = _mm256_broadcast_ss(x + o2); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
+    v = _mm256_broadcast_ss(x + o3); c30 = _mm256_fmadd_ps(v, b0, c30); c31 = _mm256_fmadd_ps(v, b1, c31);
+    v = _mm256_broadcast_ss(x + o4); c40 = _mm256_fmadd_ps(v, b0, c40); c41 = _mm256_fmadd_ps(v, b1, c41);
+    v = _mm256_broadcast_ss(x + o5); c50 = _mm256_fmadd_ps(v, b0, c50); c51 = _mm256_fmadd_ps(v, b1, c51);
+  }
+  _mm256_store_ps(acc + 0 * ldc, c00); _mm256_store_ps(acc + 0 * ldc + 8, c01);
+  _mm256_store_ps(acc + 1 * ldc, c10); _mm256_store_ps(acc + 1 * ldc + 8, c11);
+  _mm256_store_ps(acc + 2 * ldc, c20); _mm256_store_ps(acc + 2 * ldc + 8, c21);
+  _mm256_store_ps(acc + 3 * ldc, c30); _mm256_store_ps(acc + 3 * ldc + 8, c31);
+  _mm256_store_ps(acc + 4 * ldc, c40); _mm256_store_ps(acc + 4 * ldc + 8, c41);
+  _mm256_store_ps(acc + 5 * ldc, c50); _mm256_store_ps(acc + 5 * ldc + 8, c51);
+}
+
+bool has_avx2_fma() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return yes;
+}
+#else
+bool has_avx2_fma() { return false; }
+#endif
+
+void grad_tile_portable(long len, const float* const* base, const long* off, const float* dyc, long ldc, float* acc) {
+  for (long m = 0; m < len; m++)
+    for (int r = 0; r < TM; r++) {
+      float v = base[m][off[r]];
+      for (int j = 0; j < TN; j++) acc[r * ldc + j] += v * dyc[m * ldc + j];
+    }
+}
+
+// Pixels a few-channel kernel takes at once: as many as keep R * CO accumulators in 16 vector registers.
+template <int CO>
+constexpr int few_rows() {
+  return CO <= 2 ? 6 : CO == 3 ? 4 : 3;
+}
+
+template <int CO>
+void few_channel_conv(const PixelMap& at, long M, const float* wt, long kh, long seg, long rs, long K, float* y) {
+  constexpr int R = few_rows<CO>();
+  const bool avx2 = has_avx2_fma();
+  const long groups = (M + R - 1) / R;
+  parallel_for(groups, [&](long g0, long g1) {
+    const float* a[R];
+    float out[R * CO];
+    for (long g = g0; g < g1; g++) {
+      long m0 = g * R;
+      int rows = static_cast<int>(std::min<long>(R, M - m0));
+      for (int r = 0; r < R; r++) a[r] = at(m0 + (r < rows ? r : 0));
+#ifdef GANTRY_X86
+      if (avx2) dot_avx2<CO, R>(a, kh, seg, rs, wt, K, out);
+      else
+#endif
+        dot_portable<CO, R>(a, kh, seg, rs, wt, K, out);
+      std::memcpy(y + m0 * CO, out, sizeof(float) * rows * CO);
+    }
+  }, 8);
+}
+
+template <int CO>
+void few_channel_filter_grad(const PixelMap& at, long M, const float* dy, long kh, long seg, long rs, long K, float* dwt) {
+  constexpr int R = few_rows<CO>();
+  const bool avx2 = has_avx2_fma();
+  const int threads = pool().size();
+  std::vector<std::vector<float>> partial(threads, std::vector<float>(CO * K, 0.0f));
+  const long per = (M + threads - 1) / threads;
+  pool().run(threads, [&](int t) {
+    long m_begin = t * per, m_end = std::min(M, m_begin + per);
+    float* acc = partial[t].data();
+    const float* a[R];
+    float g[R * CO];
+    for (long m0 = m_begin; m0 < m_end; m0 += R) {
+      int rows = static_cast<int>(std::min<long>(R, m_end - m0));
+      for (int r = 0; r < R; r++) {
+        a[r] = at(m0 + (r < rows ? r : 0));
+        for (int o = 0; o < CO; o++) g[r * CO + o] = r < rows ? dy[(m0 + r) * CO + o] : 0.0f;
+      }
+#ifdef GANTRY_X86
+      if (avx2) axpy_avx2<CO, R>(a, g, kh, seg, rs, K, acc);
+      else
+#endif
+        axpy_portable<CO, R>(a, g, kh, seg, rs, K, acc);
+    }
+  });
+  std::fill(dwt, dwt + CO * K, 0.0f);
+  for (auto& p : partial)
+    for (long k = 0; k < CO * K; k++) dwt[k] += p[k];
+}
+
+}  // namespace
+
+void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float* w, bool flipped, long kh, long kw,
+                long cout, long sh, long sw, float* y, long oh, long ow) {
+  const long M = n * oh * ow, seg = kw * cin, rs = wp * cin, K = kh * seg;
+  if (M <= 0 || cout <= 0) return;
+  const PixelMap at{xp, oh, ow, hp, wp, cin, sh, sw};
+  const Filter filter{w, kh, kw, cin, cout, flipped};
+  if (cout <= kValidConvFewChannels) {
+    std::vector<float> wt(cout * K);
+    for (long k = 0; k < K; k++)
+      for (long o = 0; o < cout; o++) wt[o * K + k] = filter.at(k, o);
+    switch (cout) {
+      case 1: few_channel_conv<1>(at, M, wt.data(), kh, seg, rs, K, y); break;
+      case 2: few_channel_conv<2>(at, M, wt.data(), kh, seg, rs, K, y); break;
+      case 3: few_channel_conv<3>(at, M, wt.data(), kh, seg, rs, K, y); break;
+      default: few_channel_conv<4>(at, M, wt.data(), kh, seg, rs, K, y); break;
+    }
+    return;
+  }
+  const long panels = (cout + TN - 1) / TN;
+  static thread_local AlignedFloats panel_buffer;
+  float* packed = panel_buffer.get(static_cast<size_t>(panels * K * TN));
+  pack_panels(filter, K, packed);
+#ifdef GANTRY_X86
+  const TileKernel kernel = has_avx2_fma() ? tile_avx2 : tile_portable;
+#else
+  const TileKernel kernel = tile_portable;
+#endif
+  const long tiles = (M + TM - 1) / TM;
+  const long blocks = (tiles + kTilesPerBlock - 1) / kTilesPerBlock;
+  pool().run(static_cast<int>(blocks * panels), [&](int task) {
+    long block = task / panels, p = task % panels;
+    long j0 = p * TN, nr = std::min<long>(TN, cout - j0);
+    const float* panel = packed + p * K * TN;
+    alignas(64) float tile[TM * TN];
+    const float* a[TM];
+    long t_end = std::min(tiles, (block + 1) * kTilesPerBlock);
+    for (long t = block * kTilesPerBlock; t < t_end; t++) {
+      long m0 = t * TM;
+      int rows = static_cast<int>(std::min<long>(TM, M - m0));
+      for (int r = 0; r < TM; r++) a[r] = at(m0 + (r < rows ? r : 0));
+      kernel(a, kh, seg, rs, panel, tile);
+      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tile + r * TN, sizeof(float) * nr);
+    }
+  });
+}
+
+void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin, const float* dy, long kh, long kw,
+                            long cout, long sh, long sw, long oh, long ow, float* dw) {
+  constexpr long kChunk = 256;  // pixels whose dy rows (padded to 16 channels) stay in L1 across the tiles
+  const long M = n * oh * ow, seg = kw * cin, rs = wp * cin, K = kh * seg;
+  const long Kp = (K + TM - 1) / TM * TM, Cp = (cout + TN - 1) / TN * TN;
+  if (M <= 0) {
+    std::fill(dw, dw + K * cout, 0.0f);
+    return;
+  }
+  const PixelMap at{xp, oh, ow, hp, wp, cin, sh, sw};
+  std::vector<const float*> base(M);
+  for (long m = 0; m < M; m++) base[m] = at(m);
+  std::vector<long> off(Kp);
+  for (long e = 0; e < Kp; e++) off[e] = e < K ? (e / seg) * rs + e % seg : 0;
+  // Groups of pixel chunks, each summed into its own accumulator; with fewer chunks than threads (a small
+  // feature map) a group's tiles of patch elements are split over threads too, which write disjoint rows.
+  const long chunks = (M + kChunk - 1) / kChunk;
+  const int threads = static_cast<int>(std::min<long>(pool().size(), chunks));
+  const long per = (chunks + threads - 1) / threads;
+  const long etiles = Kp / TM;
+  const long splits = std::min<long>(etiles, std::max<long>(1, pool().size() / threads));
+  const long tiles_per_split = (etiles + splits - 1) / splits;
+  std::vector<AlignedFloats> partial(threads);
+  for (int t = 0; t < threads; t++) partial[t].get(static_cast<size_t>(Kp * Cp));
+#ifdef GANTRY_X86
+  const bool avx2 = has_avx2_fma();
+#endif
+  pool().run(static_cast<int>(threads * splits), [&](int task) {
+    const int t = static_cast<int>(task / splits);
+    const long e_begin = (task % splits) * tiles_per_split * TM, e_end = std::min(Kp, e_begin + tiles_per_split * TM);
+    float* acc = partial[t].get(static_cast<size_t>(Kp * Cp));
+    if (e_begin >= e_end) return;
+    std::fill(acc + e_begin * Cp, acc + e_end * Cp, 0.0f);
+    static thread_local AlignedFloats dy_buffer;
+    float* dyc = dy_buffer.get(static_cast<size_t>(kChunk * Cp));
+    for (long ch = t * per; ch < std::min(chunks, (t + 1) * per); ch++) {
+      long m0 = ch * kChunk, len = std::min(kChunk, M - m0);
+      for (long m = 0; m < len; m++) {
+        std::memcpy(dyc + m * Cp, dy + (m0 + m) * cout, sizeof(float) * cout);
+        std::fill(dyc + m * Cp + cout, dyc + (m + 1) * Cp, 0.0f);
+      }
+      for (long e0 = e_begin; e0 < e_end; e0 += TM)
+        for (long j0 = 0; j0 < Cp; j0 += TN) {
+#ifdef GANTRY_X86
+          if (avx2) grad_tile_avx2(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+          else
+#endif
+            grad_tile_portable(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+        }
+    }
+  });
+  std::vector<const float*> sums(threads);
+  for (int t = 0; t < threads; t++) sums[t] = partial[t].get(static_cast<size_t>(Kp * Cp));
+  parallel_for(K, [&](long k0, long k1) {
+    for (long k = k0; k < k1; k++)
+      for (long o = 0; o < cout; o++) {
+        float s = 0.0f;
+        for (int t = 0; t < threads; t++) s += sums[t][k * Cp + o];
+        dw[k * cout + o] = s;
+      }
+  }, 64);
+}
+
+void valid_conv_filter_grad_few(const float* xp, long n, long hp, long wp, long cin, const float* dy, long kh, long kw,
+                                long cout, long sh, long sw, long oh, long ow, float* dw) {
+  const long M = n * oh * ow, seg = kw * cin, rs = wp * cin, K = kh * seg;
+  const PixelMap at{xp, oh, ow, hp, wp, cin, sh, sw};
+  std::vector<float> dwt(cout * K);
+  switch (cout) {
+    case 1: few_channel_filter_grad<1>(at, M, dy, kh, seg, rs, K, dwt.data()); break;
+    case 2: few_channel_filter_grad<2>(at, M, dy, kh, seg, rs, K, dwt.data()); break;
+    case 3: few_channel_filter_grad<3>(at, M, dy, kh, seg, rs, K, dwt.data()); break;
+    default: few_channel_filter_grad<4>(at, M, dy, kh, seg, rs, K, dwt.data()); break;
+  }
+  for (long k = 0; k < K; k++)
+    for (long o = 0; o < cout; o++) dw[k * cout + o] = dwt[o * K + k];
+}
+
+}  // namespace gantry
