@@ -14,9 +14,15 @@ export class BatchSampler {
   private cachedEpoch = -1;
   private order: Int32Array = new Int32Array(0);
 
-  /** flip: each image of a batch mirrored left-right with probability 1/2 (with its maps), drawn from (seed, step). */
-  constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number, readonly flip = false) {
+  /**
+   * flip: each image of a batch mirrored left-right with probability 1/2 (with its maps), drawn from (seed,
+   * step). crop: each image cut to this size at a uniformly drawn place (its maps alike), drawn from
+   * (seed, step) too; the data is read larger for it (train.loadSize).
+   */
+  constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number, readonly flip = false,
+    readonly crop?: { height: number; width: number }) {
     if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; lower --batch`);
+    if (crop && (crop.height > data.height || crop.width > data.width)) throw new Error(`a ${crop.height}x${crop.width} crop of ${data.height}x${data.width} images`);
     this.batchesPerEpoch = Math.floor(data.n / batchSize);
   }
 
@@ -32,47 +38,69 @@ export class BatchSampler {
 
   batchAt(step: number): Batch {
     // Images with several captions (CUB's ten) get one drawn from the step's own stream.
+    const captionRng = new Rng(this.seed, 'caption', step);
+    if (!this.flip && !this.crop) return makeBatch(this.data, this.indicesAt(step), captionRng);
+    const n = this.batchSize;
     const flips = this.flip ? new Rng(this.seed, 'flip', step) : null;
-    return makeBatch(this.data, this.indicesAt(step), new Rng(this.seed, 'caption', step), flips ? Array.from({ length: this.batchSize }, () => flips.uniform() < 0.5) : undefined);
+    const at = this.crop ? new Rng(this.seed, 'crop', step) : null;
+    const { height, width } = this.crop ?? this.data;
+    const views = Array.from({ length: n }, (): ImageView => ({
+      flip: flips ? flips.uniform() < 0.5 : false,
+      y: at ? at.int(this.data.height - height + 1) : 0,
+      x: at ? at.int(this.data.width - width + 1) : 0,
+    }));
+    return makeBatch(this.data, this.indicesAt(step), captionRng, { views, height, width });
   }
+}
+
+/** Where a batch image is cut from its data image (top-left y, x), and whether it is mirrored after the cut. */
+export interface ImageView {
+  y: number;
+  x: number;
+  flip: boolean;
 }
 
 /**
  * Images at the given indices as a [-1, 1] float batch, with their labels and, for captioned data, one
- * caption each (drawn by `captionRng` among an image's captions, else its first); image i mirrored
- * left-right, with its label and instance maps, where flips[i].
+ * caption each (drawn by `captionRng` among an image's captions, else its first). With `view`, image i is
+ * the height x width region of its data image at views[i], mirrored left-right where views[i].flip, its
+ * label and instance maps alike; without, the whole images as they are.
  */
-export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captionRng?: Rng, flips?: boolean[]): Batch {
-  const per = imageBytes(data);
-  const { height, width, channels } = data;
+export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captionRng?: Rng, view?: { views: ImageView[]; height: number; width: number }): Batch {
+  const { channels } = data;
+  const [height, width] = view ? [view.height, view.width] : [data.height, data.width];
+  const per = height * width * channels;
   const values = new Float32Array(indices.length * per);
+  // Index in data image `img` of the batch image's pixel (y, x) (times channels for pixels).
+  const source = (i: number, y: number, x: number) => {
+    const v = view?.views[i];
+    const sx = v ? v.x + (v.flip ? width - 1 - x : x) : x;
+    return (indices[i] * data.height + (v ? v.y : 0) + y) * data.width + sx;
+  };
   for (let i = 0; i < indices.length; i++) {
-    const src = indices[i] * per;
     const dst = i * per;
-    if (flips?.[i]) {
-      for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) {
-        values[dst + (y * width + x) * channels + c] = data.pixels[src + (y * width + width - 1 - x) * channels + c] / 127.5 - 1;
-      }
-    } else {
+    if (!view) {
+      const src = indices[i] * per;
       for (let k = 0; k < per; k++) values[dst + k] = data.pixels[src + k] / 127.5 - 1;
+      continue;
+    }
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const [s, d] = [source(i, y, x) * channels, dst + (y * width + x) * channels];
+      for (let c = 0; c < channels; c++) values[d + c] = data.pixels[s + c] / 127.5 - 1;
     }
   }
-  const images = tf.tensor4d(values, [indices.length, data.height, data.width, data.channels]);
+  const images = tf.tensor4d(values, [indices.length, height, width, channels]);
   const labels = data.labels ? tf.tensor1d(Int32Array.from(indices, (j) => data.labels![j]), 'int32') : undefined;
   const captions = data.captions ? Array.from(indices, (j) => {
     const options = data.captions![j];
     return options[captionRng && options.length > 1 ? captionRng.int(options.length) : 0];
   }) : undefined;
   const area = height * width;
-  const maps = (m: IdArray | null | undefined) => {
-    const out = gatherMaps(m, indices, area);
-    if (out && flips) flips.forEach((f, i) => f && mirrorRows(out.subarray(i * area, (i + 1) * area), width));
+  const maps = (m: IdArray | null | undefined): Int32Array | undefined => {
+    if (!m || !view) return gatherMaps(m, indices, area);
+    const out = new Int32Array(indices.length * area);
+    for (let i = 0; i < indices.length; i++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[(i * height + y) * width + x] = m[source(i, y, x)];
     return out;
   };
   return { images, labels, captions, labelMaps: maps(data.labelMaps), instanceMaps: maps(data.instanceMaps) };
-}
-
-/** Mirrors a map of rows of `width` ids left-right, in place. */
-function mirrorRows(map: Int32Array, width: number): void {
-  for (let row = 0; row < map.length; row += width) map.subarray(row, row + width).reverse();
 }

@@ -23,6 +23,13 @@ export const trainSchema = z
     dSteps: z.number().int().min(1).default(1),
     /** Mirror each batch image left-right (with its label and instance maps) half the time. Absent: on for label-map runs, off otherwise. */
     flip: z.boolean().optional(),
+    /**
+     * [height, width]: read the data at this size and train on a crop of the model's size cut at a random
+     * place from each image each step (its maps alike), as pix2pixHD's scale_width_and_crop (Cityscapes
+     * --loadSize 1024 --fineSize 512: a 512x512 model with loadSize [512, 1024]). Sample grids, held-out
+     * scores and learned styles see the data fitted at the model's size. Absent: read at the model's size.
+     */
+    loadSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
   })
   .strict();
 

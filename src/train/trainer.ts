@@ -6,6 +6,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
+import { reshapeDataset } from '../data/transform.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
@@ -153,8 +154,14 @@ function resolveRun(options: TrainOptions): ResolvedRun {
       throw new GantryError(`${runDir} already exists and is not empty; pass --resume to continue that run, or choose another --out`);
     }
   }
-  const allData = openDataset(config.data, describeModel(config), options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`));
-  const shape = dataShape(allData);
+  const fit = describeModel(config);
+  const loadSize = config.train.loadSize;
+  if (loadSize && (loadSize[0] < fit.height || loadSize[1] < fit.width)) {
+    throw new GantryError(`train.loadSize [${loadSize.join(', ')}] is smaller than the model's images (${fit.height}x${fit.width}); it is the size crops of the model's size are cut from, so make it at least [${fit.height}, ${fit.width}]`);
+  }
+  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`));
+  // Families size their networks for the model's images, which crops of loadSize data are cut to.
+  const shape = { ...dataShape(allData), height: fit.height, width: fit.width };
   if (options.resume) {
     const run = config;
     ({ config, changed } = applyResumeChanges(run, options.changes, options.changesSource ?? 'the resume', (model) => resolveRunConfig({ ...run, model }, shape).model));
@@ -163,11 +170,14 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   }
   const info = describeModel(config);
   // Families that report held-out scores (a holdout) never train on a seeded fraction of the data.
-  const { train: data, test: testData } = splitHoldout(allData, info.holdout, config.seed);
+  const { train, test } = splitHoldout(allData, info.holdout, config.seed);
   // Label-map runs see each pair mirrored half the time, as pix2pixHD does unless --no_flip.
-  const sampler = new BatchSampler(data, config.train.batch, config.seed, config.train.flip ?? info.conditioning.kind === 'labelMap');
+  const flip = config.train.flip ?? info.conditioning.kind === 'labelMap';
+  const sampler = new BatchSampler(train, config.train.batch, config.seed, flip, loadSize ? { height: info.height, width: info.width } : undefined);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
-  return { config, changed, info, data, testData, sampler };
+  // Everything but the batches (grids, held-out scores, styles) sees whole images at the model's size.
+  const atModelSize = (ds: ImageDataset) => (loadSize ? reshapeDataset(ds, { height: info.height, width: info.width, channels: ds.channels }) : ds);
+  return { config, changed, info, data: atModelSize(train), testData: test && atModelSize(test), sampler };
 }
 
 /**

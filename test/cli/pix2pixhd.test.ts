@@ -95,6 +95,32 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   assert.ok(Number.isFinite(score.value) && score.value > 0);
 });
 
+test('train.loadSize: pairs read larger, a crop of the model\'s size cut at a random place each step; grids at the model\'s size; resume exact', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...CONFIG, train: { ...CONFIG.train, loadSize: [48, 96] } }));
+  const whole = join(dir, 'whole');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '4', '--out', whole, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  const grid = readImageFile(join(whole, 'samples', 'step-000004.png'));
+  assert.deepEqual([grid.width, grid.height], [3 * 66 + 2, 6 * 34 + 2], 'grid rows at the model\'s 64x32');
+  const parts = join(dir, 'parts');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', parts, '--quiet').code, 0);
+  assert.equal(gantry('train', '--resume', '--out', parts, '--steps', '4', '--quiet').code, 0);
+  assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')), 'crops are a function of (seed, step)');
+  // Crops change what G sees: the same run read at the model's size ends elsewhere.
+  writeFileSync(config, JSON.stringify(CONFIG));
+  const plain = join(dir, 'plain');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '4', '--out', plain, '--quiet').code, 0);
+  assert.notDeepEqual(tensors(join(plain, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')));
+
+  writeFileSync(config, JSON.stringify({ ...CONFIG, train: { ...CONFIG.train, loadSize: [24, 96] } }));
+  const small = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', join(dir, 'small'));
+  assert.equal(small.code, 1);
+  assert.match(small.stderr, /^gantry train: train\.loadSize \[24, 96\] is smaller than the model's images \(32x64\); .* make it at least \[32, 64\]\n$/);
+  assert.ok(!existsSync(join(dir, 'small')), 'no run folder left');
+});
+
 test('pix2pixhd without instance maps or VGG weights trains without the edge channel and the VGG term, and says so once each', () => {
   const dir = tempDir();
   const data = join(dir, 'pairs');

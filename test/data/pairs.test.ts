@@ -4,10 +4,10 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
-import { setup, tempDir } from '../helpers.ts';
+import { setup, tempDir, tf } from '../helpers.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { dataShape } from '../../src/data/dataset.ts';
-import { makeBatch } from '../../src/data/sampler.ts';
+import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { FAMILIES } from '../../src/models/index.ts';
@@ -122,7 +122,7 @@ test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instanc
 test('a flipped batch mirrors each chosen image with its label and instance maps', () => {
   const ds = openDataset(`pairs:${join(fixtures, 'pairs')}`, fit);
   const plain = makeBatch(ds, [0, 1]);
-  const flipped = makeBatch(ds, [0, 1], undefined, [true, false]);
+  const flipped = makeBatch(ds, [0, 1], undefined, { views: [{ y: 0, x: 0, flip: true }, { y: 0, x: 0, flip: false }], height: 32, width: 64 });
   const [h, w] = [32, 64];
   const a = plain.images.arraySync() as number[][][][];
   const b = flipped.images.arraySync() as number[][][][];
@@ -135,4 +135,39 @@ test('a flipped batch mirrors each chosen image with its label and instance maps
   }
   plain.images.dispose();
   flipped.images.dispose();
+});
+
+test('a cropped batch cuts each image and its maps at the drawn place, the same for a given (seed, step)', () => {
+  const ds = openDataset(`pairs:${join(fixtures, 'pairs')}`, fit); // 32x64
+  const [h, w] = [24, 40];
+  const whole = makeBatch(ds, [0, 1, 2, 3, 4, 5]);
+  const a = whole.images.arraySync() as number[][][][];
+  const sampler = new BatchSampler(ds, 2, 5, true, { height: h, width: w });
+  const places = new Set<string>();
+  for (let step = 0; step < 12; step++) {
+    const batch = sampler.batchAt(step);
+    assert.deepEqual(batch.images.shape, [2, h, w, 3]);
+    const b = batch.images.arraySync() as number[][][][];
+    const indices = sampler.indicesAt(step);
+    for (let i = 0; i < 2; i++) {
+      // Find the place and mirroring this image was cut with: exactly one must reproduce it, maps included.
+      const found: string[] = [];
+      for (let y0 = 0; y0 <= 32 - h; y0++) for (let x0 = 0; x0 <= 64 - w; x0++) for (const flip of [false, true]) {
+        let same = true;
+        for (let y = 0; y < h && same; y += 3) for (let x = 0; x < w && same; x += 3) {
+          const sx = x0 + (flip ? w - 1 - x : x);
+          same = b[i][y][x].every((v, c) => v === a[indices[i]][y0 + y][sx][c]) && batch.labelMaps![(i * h + y) * w + x] === ds.labelMaps![(indices[i] * 32 + y0 + y) * 64 + sx]
+            && batch.instanceMaps![(i * h + y) * w + x] === ds.instanceMaps![(indices[i] * 32 + y0 + y) * 64 + sx];
+        }
+        if (same) found.push(`${y0},${x0},${flip}`);
+      }
+      assert.ok(found.length >= 1, `step ${step} image ${i}: no crop of the data image matches`);
+      places.add(found[0]);
+    }
+    const again = sampler.batchAt(step);
+    assert.deepEqual(again.images.dataSync(), batch.images.dataSync(), 'a step\'s crops are a function of (seed, step)');
+    tf.dispose([batch.images, again.images]);
+  }
+  assert.ok(places.size > 6, `crops should land in many places, got ${[...places]}`);
+  whole.images.dispose();
 });
