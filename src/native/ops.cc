@@ -347,6 +347,101 @@ void avg_pool_3x3s2(bool adjoint, long n, long h, long w, long c, const float* s
 }
 
 namespace {
+template <int Op>
+inline float apply_op(float a, float b) {
+  if (Op == 0) return a + b;
+  if (Op == 1) return a - b;
+  if (Op == 2) return a * b;
+  return a / b;
+}
+
+template <int Op>
+void binary_loop(long n, long c, const float* a, const float* b, bool b_first, float* out) {
+  parallel_for(n, [&](long i0, long i1) {
+    if (c == n) {
+      if (b_first) for (long i = i0; i < i1; i++) out[i] = apply_op<Op>(b[i], a[i]);
+      else for (long i = i0; i < i1; i++) out[i] = apply_op<Op>(a[i], b[i]);
+      return;
+    }
+    long j = i0 % c;
+    for (long i = i0; i < i1; i++) {
+      out[i] = b_first ? apply_op<Op>(b[j], a[i]) : apply_op<Op>(a[i], b[j]);
+      if (++j == c) j = 0;
+    }
+  }, 1 << 14);
+}
+}  // namespace
+
+// out = a op b element-wise (op 0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a's n values (c == n:
+// the same shape); b_first: out = b op a. Float32 operations, so the same bits as tfjs's kernels.
+void binary_op(int op, long n, long c, const float* a, const float* b, bool b_first, float* out) {
+  switch (op) {
+    case 0: binary_loop<0>(n, c, a, b, b_first, out); break;
+    case 1: binary_loop<1>(n, c, a, b, b_first, out); break;
+    case 2: binary_loop<2>(n, c, a, b, b_first, out); break;
+    default: binary_loop<3>(n, c, a, b, b_first, out); break;
+  }
+}
+
+// MaxPool's gradient (geometry as pool2d): each output's gradient goes to the first largest input of its window
+// in scan order (tfjs's choice), summed in double where windows overlap. Parallel over channels.
+void max_pool_grad(const int32_t* g, const float* x, const float* dy, float* dx) {
+  long n = g[0], h = g[1], w = g[2], c = g[3], kh = g[4], kw = g[5], oh = g[6], ow = g[7], sh = g[8], sw = g[9],
+       pt = g[10], pl = g[11];
+  std::vector<double> acc(static_cast<size_t>(n * h * w * c), 0.0);
+  parallel_for(c, [&](long c0, long c1) {
+    for (long b = 0; b < n; b++)
+      for (long oy = 0; oy < oh; oy++)
+        for (long ox = 0; ox < ow; ox++) {
+          long y0 = oy * sh - pt, x0 = ox * sw - pl;
+          for (long ch = c0; ch < c1; ch++) {
+            long best = -1;
+            float best_value = 0.0f;
+            for (long fy = std::max<long>(0, -y0); fy < kh && y0 + fy < h; fy++)
+              for (long fx = std::max<long>(0, -x0); fx < kw && x0 + fx < w; fx++) {
+                long i = ((b * h + y0 + fy) * w + x0 + fx) * c + ch;
+                if (best < 0 || x[i] > best_value) {
+                  best_value = x[i];
+                  best = i;
+                }
+              }
+            if (best >= 0) acc[best] += dy[((b * oh + oy) * ow + ox) * c + ch];
+          }
+        }
+  }, 1);
+  parallel_for(n * h * w * c, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) dx[i] = static_cast<float>(acc[i]);
+  }, 1 << 14);
+}
+
+namespace {
+
+// binaryOp(op, n, c, a, b, bFirst, out)
+napi_value BinaryOp(napi_env env, napi_callback_info info) {
+  Call c(env, info, 7);
+  int op = static_cast<int>(c.num(0));
+  long n = static_cast<long>(c.num(1)), ch = static_cast<long>(c.num(2));
+  if (c.ok && (ch <= 0 || n % ch != 0 || op < 0 || op > 3)) c.fail("binaryOp: c must divide n and op be 0..3");
+  const float* a = c.f32(3, n, "a");
+  const float* b = c.f32(4, ch, "b");
+  bool b_first = c.flag(5);
+  float* out = c.f32(6, n, "out");
+  if (c.ok) binary_op(op, n, ch, a, b, b_first, out);
+  return nullptr;
+}
+
+// maxPoolGrad(geometry Int32Array[12], x, dy, dx)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 4);
+  const int32_t* g = c.i32(0, 12, "geometry");
+  if (!c.ok) return nullptr;
+  long in_len = static_cast<long>(g[0]) * g[1] * g[2] * g[3], out_len = static_cast<long>(g[0]) * g[6] * g[7] * g[3];
+  const float* x = c.f32(1, in_len, "x");
+  const float* dy = c.f32(2, out_len, "dy");
+  float* dx = c.f32(3, in_len, "dx");
+  if (c.ok) max_pool_grad(g, x, dy, dx);
+  return nullptr;
+}
 
 // instanceNorm(n, area, C, x, eps, y, invStd)
 napi_value InstanceNorm(napi_env env, napi_callback_info info) {
@@ -557,6 +652,8 @@ void register_ops(napi_env env, napi_value exports) {
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool3x3s2", nullptr, AvgPool3x3s2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binaryOp", nullptr, BinaryOp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

@@ -19,7 +19,8 @@ namespace {
 
 constexpr int TM = 6;                // output pixels a tile
 constexpr int TN = 16;               // output channels a tile: one packed weight panel
-constexpr long kTilesPerBlock = 16;  // tiles that share a weight panel while it sits in L2
+constexpr long kTilesPerBlock = 16;  // tiles that share each stretch of a weight panel
+constexpr long kKc = 256;            // filter rows a stretch: 256 x 16 floats, 16 KiB
 
 // Where one output pixel's patch starts in xp; its row i starts rs floats after row i - 1.
 struct PixelMap {
@@ -55,35 +56,44 @@ struct Filter {
   }
 };
 
-// The filter as panels of TN columns, zero past cout: panel p, row k at (p * K + k) * TN. Parallel over panels.
+// The filter as panels of TN columns, zero past cout: panel p, row k at (p * K + k) * TN. Parallel over panels
+// and kernel positions; a flipped filter is read as 16 rows of cin contiguous floats per position, transposed.
 void pack_panels(const Filter& f, long K, float* out) {
-  long panels = (f.cout + TN - 1) / TN;
-  parallel_for(panels * f.kh * f.kw, [&](long a, long b) {
-    const long seg = K / (f.kh * f.kw);
+  const long panels = (f.cout + TN - 1) / TN, positions = f.kh * f.kw;
+  parallel_for(panels * positions, [&](long a, long b) {
     for (long q = a; q < b; q++) {
-      long p = q / (f.kh * f.kw), k0 = (q % (f.kh * f.kw)) * seg;
-      for (long k = k0; k < k0 + seg; k++) {
-        float* dst = out + (p * K + k) * TN;
-        for (int j = 0; j < TN; j++) {
-          long o = p * TN + j;
-          dst[j] = o < f.cout ? f.at(k, o) : 0.0f;
-        }
+      const long p = q / positions, ij = q % positions;
+      float* dst = out + (p * K + ij * f.cin) * TN;
+      if (!f.flipped) {
+        for (long k = ij * f.cin; k < (ij + 1) * f.cin; k++, dst += TN)
+          for (int j = 0; j < TN; j++) dst[j] = p * TN + j < f.cout ? f.w[k * f.cout + p * TN + j] : 0.0f;
+        continue;
       }
+      const long turned = (f.kh - 1 - ij / f.kw) * f.kw + (f.kw - 1 - ij % f.kw);
+      const float* src = f.w + (turned * f.cout + p * TN) * f.cin;
+      for (long c = 0; c < f.cin; c++, dst += TN)
+        for (int j = 0; j < TN; j++) dst[j] = p * TN + j < f.cout ? src[j * f.cin + c] : 0.0f;
     }
   });
 }
 
-using TileKernel = void (*)(const float* const* a, long kh, long seg, long rs, const float* panel, float* tile);
+// The stretch of patch rows one tile call covers: rows i < nrows of len values, row i of pixel r at a[r] + i * rs,
+// its filter rows from b + i * brs, one every ldb floats.
+struct Stretch {
+  long nrows, rs, len, brs, ldb;
+};
+using TileKernel = void (*)(const float* const* a, const Stretch& st, const float* b, bool accumulate, float* tile);
 
-// tile[r][j] = sum over rows i and offsets s of a[r][i * rs + s] * panel[(i * seg + s) * TN + j]
-void tile_portable(const float* const* a, long kh, long seg, long rs, const float* panel, float* tile) {
+// tile[r][j] (+)= sum over the stretch of a[r][i * rs + s] * b[i * brs + s * ldb + j]: TM pixels x TN channels.
+void tile_portable(const float* const* a, const Stretch& st, const float* b, bool accumulate, float* tile) {
   float acc[TM][TN] = {};
-  for (long i = 0; i < kh; i++)
-    for (long s = 0; s < seg; s++) {
-      const float* b = panel + (i * seg + s) * TN;
+  if (accumulate) std::memcpy(acc, tile, sizeof(acc));
+  for (long i = 0; i < st.nrows; i++)
+    for (long s = 0; s < st.len; s++) {
+      const float* bk = b + i * st.brs + s * st.ldb;
       for (int r = 0; r < TM; r++) {
-        float v = a[r][i * rs + s];
-        for (int j = 0; j < TN; j++) acc[r][j] += v * b[j];
+        float v = a[r][i * st.rs + s];
+        for (int j = 0; j < TN; j++) acc[r][j] += v * bk[j];
       }
     }
   std::memcpy(tile, acc, sizeof(acc));
@@ -122,20 +132,25 @@ void axpy_portable(const float* const* a, const float* g, long kh, long seg, lon
 }
 
 #ifdef GANTRY_X86
-__attribute__((target("avx2,fma"))) void tile_avx2(const float* const* a, long kh, long seg, long rs, const float* panel,
-                                                   float* tile) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (long i = 0; i < kh; i++) {
-    const float *a0 = a[0] + i * rs, *a1 = a[1] + i * rs, *a2 = a[2] + i * rs;
-    const float *a3 = a[3] + i * rs, *a4 = a[4] + i * rs, *a5 = a[5] + i * rs;
-    const float* b = panel + i * seg * TN;
-    for (long s = 0; s < seg; s++, b += TN) {
-      __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), v;
+__attribute__((target("avx2,fma"))) void tile_avx2(const float* const* a, const Stretch& st, const float* b0_,
+                                                   bool accumulate, float* tile) {
+  __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  if (accumulate) {
+    c00 = _mm256_load_ps(tile + 0 * TN); c01 = _mm256_load_ps(tile + 0 * TN + 8);
+    c10 = _mm256_load_ps(tile + 1 * TN); c11 = _mm256_load_ps(tile + 1 * TN + 8);
+    c20 = _mm256_load_ps(tile + 2 * TN); c21 = _mm256_load_ps(tile + 2 * TN + 8);
+    c30 = _mm256_load_ps(tile + 3 * TN); c31 = _mm256_load_ps(tile + 3 * TN + 8);
+    c40 = _mm256_load_ps(tile + 4 * TN); c41 = _mm256_load_ps(tile + 4 * TN + 8);
+    c50 = _mm256_load_ps(tile + 5 * TN); c51 = _mm256_load_ps(tile + 5 * TN + 8);
+  } else {
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+  }
+  for (long i = 0; i < st.nrows; i++) {
+    const float *a0 = a[0] + i * st.rs, *a1 = a[1] + i * st.rs, *a2 = a[2] + i * st.rs;
+    const float *a3 = a[3] + i * st.rs, *a4 = a[4] + i * st.rs, *a5 = a[5] + i * st.rs;
+    const float* b = b0_ + i * st.brs;
+    for (long s = 0; s < st.len; s++, b += st.ldb) {
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), v;
       v = _mm256_broadcast_ss(a0 + s); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
       v = _mm256_broadcast_ss(a1 + s); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
       v = _mm256_broadcast_ss(a2 + s); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
@@ -351,9 +366,13 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     return;
   }
   const long panels = (cout + TN - 1) / TN;
+  // Whole panels of the filter as it is (16 columns of its rows) are read in place; a flipped filter, or one
+  // whose channels are not a multiple of 16, is packed first.
+  const bool in_place = !flipped && cout % TN == 0;
   static thread_local AlignedFloats panel_buffer;
-  float* packed = panel_buffer.get(static_cast<size_t>(panels * K * TN));
-  pack_panels(filter, K, packed);
+  float* packed = in_place ? nullptr : panel_buffer.get(static_cast<size_t>(panels * K * TN));
+  if (!in_place) pack_panels(filter, K, packed);
+  const long ldb = in_place ? cout : TN;
 #ifdef GANTRY_X86
   const TileKernel kernel = has_avx2_fma() ? tile_avx2 : tile_portable;
 #else
@@ -364,16 +383,29 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
   pool().run(static_cast<int>(blocks * panels), [&](int task) {
     long block = task / panels, p = task % panels;
     long j0 = p * TN, nr = std::min<long>(TN, cout - j0);
-    const float* panel = packed + p * K * TN;
-    alignas(64) float tile[TM * TN];
+    const float* panel = in_place ? w + j0 : packed + p * K * TN;
+    const long t0 = block * kTilesPerBlock, t_end = std::min(tiles, t0 + kTilesPerBlock);
+    alignas(64) float tiles_acc[kTilesPerBlock][TM * TN];
     const float* a[TM];
-    long t_end = std::min(tiles, (block + 1) * kTilesPerBlock);
-    for (long t = block * kTilesPerBlock; t < t_end; t++) {
+    const float* starts[kTilesPerBlock][TM];
+    for (long t = t0; t < t_end; t++)
+      for (int r = 0; r < TM; r++) starts[t - t0][r] = at(std::min(t * TM + r, M - 1));
+    // A stretch of at most kKc filter rows (16 KiB of the panel) stays in L1 while every tile of the block
+    // uses it: the whole filter when it is that small, else one piece of a patch row at a time.
+    const bool whole = K <= kKc;
+    for (long i = 0; i < (whole ? 1 : kh); i++)
+      for (long s0 = 0; s0 < (whole ? 1 : seg); s0 += kKc) {
+        const Stretch st = whole ? Stretch{kh, rs, seg, seg * ldb, ldb} : Stretch{1, rs, std::min(kKc, seg - s0), 0, ldb};
+        const float* b = panel + (i * seg + s0) * ldb;
+        for (long t = t0; t < t_end; t++) {
+          for (int r = 0; r < TM; r++) a[r] = starts[t - t0][r] + i * rs + s0;
+          kernel(a, st, b, i > 0 || s0 > 0, tiles_acc[t - t0]);
+        }
+      }
+    for (long t = t0; t < t_end; t++) {
       long m0 = t * TM;
       int rows = static_cast<int>(std::min<long>(TM, M - m0));
-      for (int r = 0; r < TM; r++) a[r] = at(m0 + (r < rows ? r : 0));
-      kernel(a, kh, seg, rs, panel, tile);
-      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tile + r * TN, sizeof(float) * nr);
+      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tiles_acc[t - t0] + r * TN, sizeof(float) * nr);
     }
   });
 }

@@ -25,6 +25,8 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
   const pairs: [number[], number[]][] = [
     [[64, 4, 4, 128], [64, 1, 1, 128]], [[2, 3, 5, 7], [7]], [[2, 3, 5, 7], [2, 3, 5, 7]], [[3, 1, 4], [1, 5, 1]],
     [[5], []], [[], [4, 2]], [[1, 1], [3, 1]], [[2, 1, 3, 1], [1, 4, 1, 5]], [[0, 3], [3]],
+    // columns as long as a row (softmax's max over classes): not the per-channel case of the native loop
+    [[3, 3], [3, 1]], [[3, 1], [3, 3]], [[1, 4, 4], [1, 4, 1]], [[6, 6], [1, 6]], [[6, 6], [6, 6]],
   ];
   for (const [sa, sb] of pairs) {
     const a = rand(rng, sa);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
+import type { NativeAddon } from './native.ts';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
@@ -13,7 +14,8 @@ type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
  * step in its 2x2 average pools). Results
  * are bit-identical to tfjs's: the same float operations, and for Sum the same order of additions (the
  * reduced elements of each output in row-major order) in a float64 accumulator. Other dtypes and
- * complex numbers go to tfjs.
+ * complex numbers go to tfjs. Where the addon loads, same-shape and per-channel (bias) cases run in its
+ * threaded loop: float32 operations, the same bits.
  */
 const OPS = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
 type Op = (typeof OPS)[number];
@@ -105,7 +107,24 @@ function meanLoop(x: Float32Array, shape: number[], axes: number[]): { values: F
   return sumLoop(divided, shape, axes);
 }
 
-export function broadcastKernels(original: (name: string) => KernelFunc): Record<string, KernelFunc> {
+/**
+ * The native addon's threaded loop where one side has the output's shape and the other the same shape,
+ * one value per channel (a bias: its shape [..1, C]) or one value; null for other broadcasts.
+ */
+function nativeBinary(addon: NativeAddon, op: Op, a: tf.TensorInfo, av: Float32Array, b: tf.TensorInfo, bv: Float32Array, outShape: number[]): Float32Array | null {
+  const size = outShape.reduce((x, y) => x * y, 1);
+  const channels = outShape.length ? outShape[outShape.length - 1] : 1;
+  // A channel row varies along the last axis only: every other dimension of its shape is 1.
+  const row = (t: tf.TensorInfo, v: Float32Array) => v.length === 1 || (v.length === channels && t.shape[t.shape.length - 1] === channels);
+  if (size === 0 || (av.length !== size && bv.length !== size)) return null;
+  const [full, other, otherInfo, bFirst] = av.length === size ? [av, bv, b, false] : [bv, av, a, true];
+  if (other.length !== size && !row(otherInfo, other)) return null;
+  const out = new Float32Array(size);
+  addon.binaryOp(OPS.indexOf(op), size, other.length, full, other, bFirst, out);
+  return out;
+}
+
+export function broadcastKernels(original: (name: string) => KernelFunc, addon: NativeAddon | null): Record<string, KernelFunc> {
   const binary = (op: Op): KernelFunc => (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const backend = args.backend as MathBackendCPU;
@@ -113,7 +132,8 @@ export function broadcastKernels(original: (name: string) => KernelFunc): Record
     const bv = floatValues(backend, b);
     if (!av || !bv) return original(op)(args);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    return makeFloatTensor(backend, outShape, binaryLoop(op, av, broadcastStrides(a.shape, outShape), bv, broadcastStrides(b.shape, outShape), outShape));
+    const fast = addon && nativeBinary(addon, op, a, av, b, bv, outShape);
+    return makeFloatTensor(backend, outShape, fast || binaryLoop(op, av, broadcastStrides(a.shape, outShape), bv, broadcastStrides(b.shape, outShape), outShape));
   };
   const reduce = (name: 'Sum' | 'Mean', loop: typeof sumLoop): KernelFunc => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };

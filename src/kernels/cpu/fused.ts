@@ -5,7 +5,7 @@ import { floatValues, makeFloatTensor } from './backend-data.ts';
 
 /**
  * Fused kernels that replace chains of broadcasting tfjs ops in a training step: batch norm (forward
- * and gradient) and the ReLU / LeakyReLU gradients. Each is a tfjs kernel with a registered gradient,
+ * and gradient) and the ReLU / LeakyReLU / Abs gradients. Each is a tfjs kernel with a registered gradient,
  * so autograd sees one op; the activation gradients are themselves differentiable (double backprop).
  */
 export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
@@ -119,7 +119,17 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
   }
   tf.registerGradient({ kernelName: 'LeakyRelu', inputsToSave: ['x'], gradFunc: activationGrad((attrs) => Number(attrs.alpha)) });
   tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: activationGrad(() => 0) });
-  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)'];
+  // |x|'s gradient as tfjs defines it, dy * step(x, -1) (-dy at 0, too), is the leaky gradient with alpha -1:
+  // one pass instead of Step and Multiply over L1 losses' large feature maps (VGG19's, feature matching's).
+  tf.registerGradient({
+    kernelName: 'Abs', inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      if (tf.getBackend() !== 'cpu' || x.dtype !== 'float32') return { x: () => tf.mul(dy as tf.Tensor, tf.step(tf.cast(x, 'float32'), -1)) };
+      return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha: -1 }) as tf.Tensor };
+    },
+  });
+  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs (gradient)'];
 }
 
 /** Training-mode batch norm over all but the last axis as one fused op, or null where not registered. */

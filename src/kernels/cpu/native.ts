@@ -29,6 +29,10 @@ export interface NativeAddon {
   reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, pad: number, src: Float32Array, dst: Float32Array): void;
   /** h, w: the unpooled size */
   avgPool3x3s2(adjoint: boolean, n: number, h: number, w: number, c: number, src: Float32Array, dst: Float32Array): void;
+  /** out = a op b (0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a (c = n: same shape); bFirst: b op a. */
+  binaryOp(op: number, n: number, c: number, a: Float32Array, b: Float32Array, bFirst: boolean, out: Float32Array): void;
+  /** geometry as pool2d's */
+  maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
 }

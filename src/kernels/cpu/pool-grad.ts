@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
+import type { NativeAddon } from './native.ts';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
@@ -8,9 +9,10 @@ type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 /**
  * MaxPoolGrad (NHWC, any window, stride and padding): each output's gradient goes to the first largest
  * input of its window, in scan order, as tfjs's kernel chooses. tfjs's version took 0.2 s for the
- * sentence encoder's max over 32 words. Non-float32 inputs go to tfjs.
+ * sentence encoder's max over 32 words. Non-float32 inputs go to tfjs. The addon, where it loads, runs the
+ * same loop threaded over channels.
  */
-export function maxPoolGradKernels(original: (name: string) => KernelFunc): Record<string, KernelFunc> {
+export function maxPoolGradKernels(original: (name: string) => KernelFunc, addon: NativeAddon | null): Record<string, KernelFunc> {
   const maxPoolGrad: KernelFunc = (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const a = args.attrs as unknown as tf.MaxPoolGradAttrs;
@@ -20,6 +22,11 @@ export function maxPoolGradKernels(original: (name: string) => KernelFunc): Reco
     if (!x || !g) return original('MaxPoolGrad')(args);
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
     const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+    if (addon) {
+      const out = new Float32Array(x.length);
+      addon.maxPoolGrad(Int32Array.from([batchSize, H, W, C, filterHeight, filterWidth, outHeight, outWidth, strideHeight, strideWidth, info.padInfo.top, info.padInfo.left]), x, g, out);
+      return makeFloatTensor(backend, input.shape, out);
+    }
     // float64 sums, as tfjs's: where windows overlap, an input's few terms then add up exactly in any order
     const dx = new Float64Array(x.length);
     for (let b = 0; b < batchSize; b++) {

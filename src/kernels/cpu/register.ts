@@ -38,12 +38,13 @@ export function originalCpuKernel(name: string): KernelFunc {
 export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
-  const javascript = {
-    ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel),
-    ...broadcastKernels(originalCpuKernel),
+  // Registered with or without the addon; their loops go native where it loads (broadcasting arithmetic, max-pool gradients).
+  const always = {
+    ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel, addon),
+    ...broadcastKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
-  const kernels = { ...native, ...javascript };
+  const kernels = { ...native, ...always };
   for (const [name, kernelFunc] of Object.entries(kernels)) {
     const existing = tf.getKernel(name, 'cpu');
     if (!existing) continue;
