@@ -297,34 +297,15 @@ void reflection_pad(bool adjoint, long n, long h, long w, long c, long p, const 
   }, 4);
 }
 
-// pix2pixHD's 3x3 stride-2 average pooling with padding 1 that counts only in-image pixels (y [n, (h-1)/2+1,
-// (w-1)/2+1, c]), or its adjoint into dst [n, h, w, c] (zeroed by the caller), parallel over rows written.
-void avg_pool_3x3s2(bool adjoint, long n, long h, long w, long c, const float* src, float* dst) {
+// The gradient of pix2pixHD's 3x3 stride-2 average pooling with padding 1 that counts only in-image pixels
+// (pool2d's average over [n, h, w, c]): dy [n, (h-1)/2+1, (w-1)/2+1, c] spread into dst [n, h, w, c], zeroed by
+// the caller. Parallel over the rows written.
+void avg_pool_3x3s2_grad(long n, long h, long w, long c, const float* src, float* dst) {
   const long oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
   auto span = [](long o, long size, long& a, long& b) {
     a = std::max<long>(0, 2 * o - 1);
     b = std::min<long>(size - 1, 2 * o + 1);
   };
-  if (!adjoint) {
-    parallel_for(n * oh, [&](long r0, long r1) {
-      for (long r = r0; r < r1; r++) {
-        long img = r / oh, oy = r % oh, y0, y1;
-        span(oy, h, y0, y1);
-        for (long ox = 0; ox < ow; ox++) {
-          long x0, x1;
-          span(ox, w, x0, x1);
-          float scale = 1.0f / static_cast<float>((y1 - y0 + 1) * (x1 - x0 + 1));
-          float* d = dst + (r * ow + ox) * c;
-          for (long y = y0; y <= y1; y++)
-            for (long x = x0; x <= x1; x++) {
-              const float* s = src + ((img * h + y) * w + x) * c;
-              for (long q = 0; q < c; q++) d[q] += s[q] * scale;
-            }
-        }
-      }
-    }, 2);
-    return;
-  }
   parallel_for(n * h, [&](long r0, long r1) {
     for (long r = r0; r < r1; r++) {
       long img = r / h, y = r % h;
@@ -481,16 +462,15 @@ napi_value ReflectionPad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// avgPool3x3s2(adjoint, n, h, w, c, src, dst): h, w of the unpooled image
-napi_value AvgPool3x3s2(napi_env env, napi_callback_info info) {
-  Call c(env, info, 7);
-  bool adjoint = c.flag(0);
-  long n = static_cast<long>(c.num(1)), h = static_cast<long>(c.num(2)), w = static_cast<long>(c.num(3));
-  long ch = static_cast<long>(c.num(4));
+// avgPool3x3s2Grad(n, h, w, c, dy, dx): h, w of the unpooled image
+napi_value AvgPool3x3s2Grad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 6);
+  long n = static_cast<long>(c.num(0)), h = static_cast<long>(c.num(1)), w = static_cast<long>(c.num(2));
+  long ch = static_cast<long>(c.num(3));
   long plain = n * h * w * ch, pooled = n * ((h - 1) / 2 + 1) * ((w - 1) / 2 + 1) * ch;
-  const float* src = c.f32(5, adjoint ? pooled : plain, "src");
-  float* dst = c.f32(6, adjoint ? plain : pooled, "dst");
-  if (c.ok) avg_pool_3x3s2(adjoint, n, h, w, ch, src, dst);
+  const float* src = c.f32(4, pooled, "dy");
+  float* dst = c.f32(5, plain, "dx");
+  if (c.ok) avg_pool_3x3s2_grad(n, h, w, ch, src, dst);
   return nullptr;
 }
 
@@ -651,7 +631,7 @@ void register_ops(napi_env env, napi_value exports) {
       {"instanceNorm", nullptr, InstanceNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"avgPool3x3s2", nullptr, AvgPool3x3s2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool3x3s2Grad", nullptr, AvgPool3x3s2Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binaryOp", nullptr, BinaryOp, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

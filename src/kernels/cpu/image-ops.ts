@@ -138,7 +138,10 @@ const nativeLoops = (addon: NativeAddon): Loops => ({
   instanceNorm: (...a) => addon.instanceNorm(...a),
   instanceNormGrad: (...a) => addon.instanceNormGrad(...a),
   reflectionPad: (...a) => addon.reflectionPad(...a),
-  avgPool: (...a) => addon.avgPool3x3s2(...a),
+  // Forward: the addon's pooling with a 3x3 window, stride 2 and padding 1 averages over in-image pixels too.
+  avgPool: (adjoint, n, h, w, c, src, dst) => adjoint
+    ? addon.avgPool3x3s2Grad(n, h, w, c, src, dst)
+    : addon.pool2d(false, Int32Array.from([n, h, w, c, 3, 3, pooledSize(h), pooledSize(w), 2, 2, 1, 1]), src, dst),
 });
 
 export function registerImageOpKernels(addon: NativeAddon | null): string[] {

@@ -27,8 +27,8 @@ export interface NativeAddon {
   instanceNormGrad(n: number, area: number, channels: number, dy: Float32Array, y: Float32Array, invStd: Float32Array, dx: Float32Array): void;
   /** h, w: the unpadded size */
   reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, pad: number, src: Float32Array, dst: Float32Array): void;
-  /** h, w: the unpooled size */
-  avgPool3x3s2(adjoint: boolean, n: number, h: number, w: number, c: number, src: Float32Array, dst: Float32Array): void;
+  /** The 3x3 / 2 average pooling's gradient (pool2d's average forward); h, w: the unpooled size; dx zeroed. */
+  avgPool3x3s2Grad(n: number, h: number, w: number, c: number, dy: Float32Array, dx: Float32Array): void;
   /** out = a op b (0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a (c = n: same shape); bFirst: b op a. */
   binaryOp(op: number, n: number, c: number, a: Float32Array, b: Float32Array, bFirst: boolean, out: Float32Array): void;
   /** geometry as pool2d's */
