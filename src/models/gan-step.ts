@@ -19,7 +19,13 @@ const sides = (side: Side): Player[] => (Array.isArray(side) ? side : [side]);
 export interface AlternatingStep<F extends tf.TensorContainer> {
   /** false on D-only steps (train.dSteps > 1): G is neither differentiated nor updated (absent: true). */
   updateG?: boolean;
-  /** G's forward pass (training mode), once per step; D's loss sees it detached, G's loss through the updated D. */
+  /**
+   * false (absent): D is updated at once and G's loss goes through the updated D (pytorch/examples/dcgan).
+   * true: D's gradients are taken first but applied after G's loss, so G learns through the same D that D's
+   * loss saw, as NVIDIA's pix2pixHD steps both from one forward pass (lossD may keep tensors for lossG).
+   */
+  simultaneous?: boolean;
+  /** G's forward pass (training mode), once per step; D's loss sees it detached, G's loss through D. */
   fake(): F;
   lossD(fake: F): DiscriminatorLosses;
   lossG(fake: F): tf.Scalar;
@@ -29,19 +35,26 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
  * One GAN step in pytorch/examples/dcgan's order, owning the nested tapes: G's forward on the outer tape
  * (the variables of G's side; networks left out of it stay fixed); D's loss on an inner tape over D's
  * variables only, D updated at once, so nothing of it reaches G's gradient (the fake batch is detached
- * for D); then G's loss through the updated D on the same fake batch. Returns { lossD, lossG,
+ * for D; tensors D's loss keeps are constants to G's tape); then G's loss through the updated D (or, with
+ * `simultaneous`, through D as it was, D updated after) on the same fake batch. Returns { lossD, lossG,
  * ...reported }, which the caller disposes; every gradient and intermediate tensor is freed here.
  */
 export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
   const reported: Record<string, tf.Scalar> = {};
-  const updateD = (fake: F): tf.Scalar => {
+  let pendingD: tf.NamedTensorMap | null = null;
+  const applyD = (grads: tf.NamedTensorMap) => {
+    D.optimizer.apply(grads);
+    tf.dispose(grads);
+  };
+  const updateD = (fake: F, later = false): tf.Scalar => {
     const { value, grads } = tf.variableGrads(() => {
       const { lossD, ...rest } = step.lossD(fake);
       for (const [name, t] of Object.entries(rest)) reported[name] = tf.keep(t);
       return lossD;
     }, D.params.trainable());
-    D.optimizer.apply(grads);
-    tf.dispose(grads);
+    // Pending gradients outlive G's tape, whose scope would free them.
+    if (later) pendingD = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.keep(g)]));
+    else applyD(grads);
     return value;
   };
   if (step.updateG === false) {
@@ -53,11 +66,12 @@ export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player
   let lossD: tf.Scalar | null = null;
   const { value: lossG, grads } = tf.variableGrads(() => {
     const fake = step.fake();
-    lossD = tf.keep(updateD(fake));
+    lossD = tf.keep(updateD(fake, step.simultaneous));
     return step.lossG(fake);
   }, sides(G).flatMap((g) => g.params.trainable()));
   // Each optimizer takes the gradients of its own variables.
   for (const g of sides(G)) g.optimizer.apply(grads);
   tf.dispose(grads);
+  if (pendingD) applyD(pendingD);
   return { lossD: lossD!, lossG, ...reported };
 }

@@ -194,26 +194,36 @@ export class Pix2PixHD implements FamilyInstance {
   }
 
   /**
-   * One step on label inputs [n, H, W, inputChannels] and their images [n, H, W, 3] in [-1, 1]: D on the
-   * real and the detached fake pairs, then G through the updated D (LSGAN + feature matching, the real
-   * pairs' features as targets). The official code steps G and D from one forward pass; gantry's GAN
-   * step updates D first, as for its other families. `step` picks the networks G trains (generatorSide).
+   * One step on label inputs [n, H, W, inputChannels] and their images [n, H, W, 3] in [-1, 1], in the
+   * official code's order: D judges the real and the detached fake pairs, G learns through the same D
+   * (LSGAN + feature matching on D's features of the real pairs, the ones D's loss computed), and D is
+   * updated after: three passes of D a step. `step` picks the networks G trains (generatorSide).
    */
   stepOn(input: tf.Tensor4D, real: tf.Tensor4D, updateG = true, step = Number.MAX_SAFE_INTEGER, features?: () => tf.Tensor4D): Record<string, tf.Scalar> {
     const vgg = this.perceptualNetwork();
-    return alternatingStep(this.generatorSide(step), { params: this.networks.D, optimizer: this.optimizers.D }, {
-      updateG,
-      // E's features of the real images, on G's tape: E learns through G's loss.
-      fake: () => this.G.apply(this.generatorInput(input, features?.())),
-      lossD: (fake) => ({ lossD: tf.mul(tf.add(lsganLoss(this.judge(input, fake), false), lsganLoss(this.judge(input, real), true)), 0.5) as tf.Scalar }),
-      lossG: (fake) => {
-        const predFake = this.judge(input, fake);
-        const gan = lsganLoss(predFake, true);
-        const feat = featureMatchingLoss(predFake, this.judge(input, real), this.config.lambdaFeat);
-        const loss = tf.add(gan, feat) as tf.Scalar;
-        return vgg ? tf.add(loss, vggLoss((images) => vgg.apply(images), fake, real, this.config.lambdaVgg)) as tf.Scalar : loss;
-      },
-    });
+    let predReal: tf.Tensor4D[][] = [];
+    try {
+      return alternatingStep(this.generatorSide(step), { params: this.networks.D, optimizer: this.optimizers.D }, {
+        updateG,
+        simultaneous: true,
+        // E's features of the real images, on G's tape: E learns through G's loss.
+        fake: () => this.G.apply(this.generatorInput(input, features?.())),
+        lossD: (fake) => {
+          // Kept for G's feature matching, where they are constants (D's tape, not G's).
+          predReal = this.judge(input, real).map((scale) => scale.map((t) => tf.keep(t)));
+          return { lossD: tf.mul(tf.add(lsganLoss(this.judge(input, fake), false), lsganLoss(predReal, true)), 0.5) as tf.Scalar };
+        },
+        lossG: (fake) => {
+          const predFake = this.judge(input, fake);
+          const gan = lsganLoss(predFake, true);
+          const feat = featureMatchingLoss(predFake, predReal, this.config.lambdaFeat);
+          const loss = tf.add(gan, feat) as tf.Scalar;
+          return vgg ? tf.add(loss, vggLoss((images) => vgg.apply(images), fake, real, this.config.lambdaVgg)) as tf.Scalar : loss;
+        },
+      });
+    } finally {
+      tf.dispose(predReal.flat());
+    }
   }
 
   /** The perceptual loss's VGG19, read from config.vggWeights the first time a step needs it (null: no VGG term). */
