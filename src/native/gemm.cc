@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "aligned.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -97,8 +98,7 @@ bool force_portable = false;
 
 MicroKernel pick_kernel() {
 #ifdef GANTRY_X86
-  static const bool avx2 = cpu_has_avx2_fma();
-  if (avx2 && !force_portable) return micro_avx2;
+  if (use_avx2_fma()) return micro_avx2;
 #endif
   return micro_portable;
 }
@@ -156,16 +156,12 @@ void pack_b_panels(bool trans, const float* B, long ldb, long p0, long j0, long 
   }
 }
 
-struct alignas(64) AlignedBuffer {
-  std::vector<float> storage;
-  float* get(size_t n) {
-    if (storage.size() < n + 16) storage.resize(n + 16);
-    auto p = reinterpret_cast<uintptr_t>(storage.data());
-    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
-  }
-};
-
 }  // namespace
+
+bool use_avx2_fma() {
+  static const bool avx2 = cpu_has_avx2_fma();
+  return avx2 && !force_portable;
+}
 
 const char* sgemm_kernel_name() { return pick_kernel() == micro_portable ? "portable" : "avx2-fma"; }
 void sgemm_force_portable(bool on) { force_portable = on; }
@@ -186,7 +182,7 @@ void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, cons
   // Split M so every thread has a block even when M is small; round to whole micro-panels.
   long mc = std::min<long>(MC_MAX, ((M + threads - 1) / threads + MR - 1) / MR * MR);
   mc = std::max<long>(mc, MR);
-  static thread_local AlignedBuffer b_buffer;
+  static thread_local AlignedFloats b_buffer;
 
   for (long j0 = 0; j0 < N; j0 += NC) {
     long nc = std::min(NC, N - j0);
@@ -208,7 +204,7 @@ void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, cons
         long i0 = ib * mc, mcur = std::min(mc, M - i0);
         long jr0 = js * panels_per_split * NR, jr1 = std::min(nc_padded, jr0 + panels_per_split * NR);
         if (jr0 >= jr1) return;
-        static thread_local AlignedBuffer a_buffer;
+        static thread_local AlignedFloats a_buffer;
         float* ap = a_buffer.get(static_cast<size_t>((mcur + MR) * kc));
         pack_a(trans_a, A, lda, i0, p0, mcur, kc, ap);
         alignas(64) float tile[MR * NR];

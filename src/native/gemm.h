@@ -10,7 +10,9 @@ void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, cons
 
 // Which micro-kernel sgemm uses on this CPU: "avx2-fma" or "portable".
 const char* sgemm_kernel_name();
-// Forces the portable kernel (tests compare the two paths).
+// Forces the portable kernels, of sgemm and the convolutions (tests compare the two paths).
 void sgemm_force_portable(bool on);
+// Whether the AVX2/FMA micro-kernels run: the CPU has them and the portable ones are not forced.
+bool use_avx2_fma();
 
 }  // namespace gantry

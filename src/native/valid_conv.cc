@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "aligned.h"
+#include "gemm.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -32,14 +34,6 @@ struct PixelMap {
   }
 };
 
-struct AlignedFloats {
-  std::vector<float> storage;
-  float* get(size_t n) {
-    if (storage.size() < n + 16) storage.resize(n + 16);
-    auto p = reinterpret_cast<uintptr_t>(storage.data());
-    return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
-  }
-};
 
 // The filter as the convolution reads it, w[k, o] for k < kh * kw * cin: either w itself ([kh, kw, cin, cout])
 // or, flipped, the filter of the convolution whose input gradient this is ([kh, kw, cout, cin]) turned half
@@ -268,15 +262,6 @@ __attribute__((target("avx2,fma"))) void grad_tile_avx2(long len, const float* c
   _mm256_store_ps(acc + 5 * ldc, c50); _mm256_store_ps(acc + 5 * ldc + 8, c51);
 }
 
-bool has_avx2_fma() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return yes;
-}
-#else
-bool has_avx2_fma() { return false; }
 #endif
 
 void grad_tile_portable(long len, const float* const* base, const long* off, const float* dyc, long ldc, float* acc) {
@@ -296,7 +281,7 @@ constexpr int few_rows() {
 template <int CO>
 void few_channel_conv(const PixelMap& at, long M, const float* wt, long kh, long seg, long rs, long K, float* y) {
   constexpr int R = few_rows<CO>();
-  const bool avx2 = has_avx2_fma();
+  const bool avx2 = use_avx2_fma();
   const long groups = (M + R - 1) / R;
   parallel_for(groups, [&](long g0, long g1) {
     const float* a[R];
@@ -318,7 +303,7 @@ void few_channel_conv(const PixelMap& at, long M, const float* wt, long kh, long
 template <int CO>
 void few_channel_filter_grad(const PixelMap& at, long M, const float* dy, long kh, long seg, long rs, long K, float* dwt) {
   constexpr int R = few_rows<CO>();
-  const bool avx2 = has_avx2_fma();
+  const bool avx2 = use_avx2_fma();
   const int threads = pool().size();
   std::vector<std::vector<float>> partial(threads, std::vector<float>(CO * K, 0.0f));
   const long per = (M + threads - 1) / threads;
@@ -374,7 +359,7 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
   if (!in_place) pack_panels(filter, K, packed);
   const long ldb = in_place ? cout : TN;
 #ifdef GANTRY_X86
-  const TileKernel kernel = has_avx2_fma() ? tile_avx2 : tile_portable;
+  const TileKernel kernel = use_avx2_fma() ? tile_avx2 : tile_portable;
 #else
   const TileKernel kernel = tile_portable;
 #endif
@@ -435,7 +420,7 @@ void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin,
   std::vector<AlignedFloats> partial(threads);
   for (int t = 0; t < threads; t++) partial[t].get(static_cast<size_t>(Kp * Cp));
 #ifdef GANTRY_X86
-  const bool avx2 = has_avx2_fma();
+  const bool avx2 = use_avx2_fma();
 #endif
   pool().run(static_cast<int>(threads * splits), [&](int task) {
     const int t = static_cast<int>(task / splits);

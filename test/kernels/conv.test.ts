@@ -4,6 +4,7 @@ import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { engineInfo } from '../../src/engine/index.ts';
 import { withReferenceKernels } from '../../src/kernels/cpu/register.ts';
+import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
 
 await setup();
 
@@ -66,15 +67,18 @@ test('a single image\'s input gradient, spread over threads by channel blocks, m
   }
 });
 
-test('image-to-image sizes (7x7 on few channels, many pixels, strided and padded) match tfjs', { skip: !native() && 'native addon not built' }, () => {
-  // Past one 256-pixel chunk of the filter gradient, 1-4 output channels (the few-channel kernels, with
-  // patch rows that are not a multiple of 8 floats), more channels than a 16-wide panel, strides and padding.
-  const rng = new Rng(77);
-  const cases: [number[], number, number, number, Pad][] = [
-    [[1, 46, 40, 16], 7, 3, 1, 'valid'], [[2, 30, 26, 9], 7, 16, 1, 'valid'], [[1, 37, 41, 5], 7, 1, 1, 3],
-    [[1, 33, 35, 12], 4, 16, 2, 2], [[1, 24, 20, 7], 3, 2, 1, 1], [[1, 19, 21, 10], 4, 4, 1, 2], [[1, 12, 10, 40], 3, 37, 1, 1],
-  ];
-  for (const [shape, k, cout, stride, pad] of cases) {
+// Past one 256-pixel chunk of the filter gradient, 1-4 output channels (the few-channel kernels, with patch
+// rows that are not a multiple of 8 floats), filters read in place (16 and 32 channels) and packed (37), a
+// filter longer than one 256-row stretch (7x7x16), strides and padding.
+const IMAGE_CASES: [number[], number, number, number, Pad][] = [
+  [[1, 46, 40, 16], 7, 3, 1, 'valid'], [[2, 30, 26, 9], 7, 16, 1, 'valid'], [[1, 37, 41, 5], 7, 1, 1, 3],
+  [[1, 33, 35, 12], 4, 16, 2, 2], [[1, 24, 20, 7], 3, 2, 1, 1], [[1, 19, 21, 10], 4, 4, 1, 2], [[1, 12, 10, 40], 3, 37, 1, 1],
+  [[1, 14, 18, 16], 7, 32, 1, 3],
+];
+
+function imageCases(seed: number): void {
+  const rng = new Rng(seed);
+  for (const [shape, k, cout, stride, pad] of IMAGE_CASES) {
     const desc = `${shape.join('x')} k${k} -> ${cout} s${stride} pad ${pad}`;
     const x = rand(rng, shape) as tf.Tensor4D;
     const filter = rand(rng, [k, k, shape[3], cout]) as tf.Tensor4D;
@@ -84,6 +88,20 @@ test('image-to-image sizes (7x7 on few channels, many pixels, strided and padded
     check(`conv2dBackpropInput ${desc}`, () => tf.conv2dTranspose(dy, filter, x.shape, stride, pad as 'same'));
     check(`conv2dBackpropFilter ${desc}`, () => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter));
     tf.dispose([x, filter, y, dy]);
+  }
+}
+
+test('image-to-image sizes (7x7 on few channels, many pixels, strided and padded) match tfjs', { skip: !native() && 'native addon not built' }, () => {
+  imageCases(77);
+});
+
+test('the portable kernels (no AVX2) of the same convolutions match tfjs too', { skip: !native() && 'native addon not built' }, () => {
+  const { addon } = loadNativeAddon();
+  addon!.forcePortable(true);
+  try {
+    imageCases(78);
+  } finally {
+    addon!.forcePortable(false);
   }
 });
 
