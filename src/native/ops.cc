@@ -40,17 +40,13 @@ void channel_reduce(long rows, long C, int outputs, std::vector<double>& result,
     for (int k = 0; k < outputs * C; k++) result[k] += p[k];
 }
 
-}  // namespace
-
-// Training-mode batch norm. mean and var (biased) are outputs, for the running statistics.
-void batch_norm_forward(long rows, long C, const float* x, const float* gamma, const float* beta, float eps, float* y,
-                        float* mean_out, float* var_out) {
+// Per-channel mean and biased variance of rows x C values (two passes: the variance from the deviations).
+void channel_moments(long rows, long C, const float* x, float* mean, float* var) {
   std::vector<double> sums;
   channel_reduce(rows, C, 1, sums, [&](long r, float* acc) {
     const float* xr = x + r * C;
     for (long c = 0; c < C; c++) acc[c] += xr[c];
   });
-  std::vector<float> mean(C);
   for (long c = 0; c < C; c++) mean[c] = static_cast<float>(sums[c] / rows);
   channel_reduce(rows, C, 1, sums, [&](long r, float* acc) {
     const float* xr = x + r * C;
@@ -59,9 +55,19 @@ void batch_norm_forward(long rows, long C, const float* x, const float* gamma, c
       acc[c] += d * d;
     }
   });
+  for (long c = 0; c < C; c++) var[c] = static_cast<float>(sums[c] / rows);
+}
+
+}  // namespace
+
+// Training-mode batch norm. mean and var (biased) are outputs, for the running statistics.
+void batch_norm_forward(long rows, long C, const float* x, const float* gamma, const float* beta, float eps, float* y,
+                        float* mean_out, float* var_out) {
+  std::vector<float> mean(C), variance(C);
+  channel_moments(rows, C, x, mean.data(), variance.data());
   std::vector<float> scale(C), shift(C);
   for (long c = 0; c < C; c++) {
-    float var = static_cast<float>(sums[c] / rows);
+    float var = variance[c];
     mean_out[c] = mean[c];
     var_out[c] = var;
     scale[c] = gamma[c] / std::sqrt(var + eps);
@@ -205,24 +211,12 @@ void adam_update(long n, const float* p, const float* g, const float* m, const f
 // pix2pixHD's per-image ops, NHWC. Instance norm (no affine): y = (x - mean) * inv_std per image and channel,
 // the variance biased, as torch.nn.InstanceNorm2d; inv_std [n, C] is kept for the gradient.
 void instance_norm_forward(long n, long area, long C, const float* x, float eps, float* y, float* inv_std) {
-  std::vector<double> sums;
-  std::vector<float> mean(C), rstd(C);
+  std::vector<float> mean(C), var(C), rstd(C);
   for (long s = 0; s < n; s++) {
     const float* xs = x + s * area * C;
     float* ys = y + s * area * C;
-    channel_reduce(area, C, 1, sums, [&](long r, float* acc) {
-      const float* xr = xs + r * C;
-      for (long c = 0; c < C; c++) acc[c] += xr[c];
-    });
-    for (long c = 0; c < C; c++) mean[c] = static_cast<float>(sums[c] / area);
-    channel_reduce(area, C, 1, sums, [&](long r, float* acc) {
-      const float* xr = xs + r * C;
-      for (long c = 0; c < C; c++) {
-        float d = xr[c] - mean[c];
-        acc[c] += d * d;
-      }
-    });
-    for (long c = 0; c < C; c++) inv_std[s * C + c] = rstd[c] = static_cast<float>(1.0 / std::sqrt(sums[c] / area + eps));
+    channel_moments(area, C, xs, mean.data(), var.data());
+    for (long c = 0; c < C; c++) inv_std[s * C + c] = rstd[c] = 1.0f / std::sqrt(var[c] + eps);
     parallel_for(area, [&](long r0, long r1) {
       for (long r = r0; r < r1; r++)
         for (long c = 0; c < C; c++) ys[r * C + c] = (xs[r * C + c] - mean[c]) * rstd[c];
