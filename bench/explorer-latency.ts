@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/web/chromium.ts';
 import { initEngine } from '../src/engine/index.ts';
 import { train } from '../src/train/trainer.ts';
 import { validateRunConfig } from '../src/train/run-config.ts';
@@ -67,11 +67,8 @@ const moves = Number(values.moves);
 await initEngine({ log: () => {} });
 const work = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  // --enable-unsafe-webgpu: Chromium's software WebGPU adapter, so the page's WebGPU path is timed too.
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
-});
+// Chromium's software WebGPU adapter too, so the page's WebGPU path is timed as well.
+const browser = await launchChromium({ webgpu: true });
 
 try {
   for (const size of [32, 64]) {

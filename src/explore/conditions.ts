@@ -45,6 +45,15 @@ export interface LabelMapInput {
   instances?: ArrayLike<number>;
 }
 
+/** The first pixel whose id is not a label 0 .. labelCount - 1 (-1: none). */
+export function unknownLabelAt(ids: ArrayLike<number>, labelCount: number): number {
+  for (let p = 0; p < ids.length; p++) {
+    const id = ids[p];
+    if (!Number.isInteger(id) || id < 0 || id >= labelCount) return p;
+  }
+  return -1;
+}
+
 /**
  * Label maps given as numbers, checked against the run: its size, ids it learned. A run trained with
  * instance maps gets each label region as one object where a map has no instance ids (as Cityscapes
@@ -61,12 +70,10 @@ export function labelMapsOf(info: ModelInfo, inputs: LabelMapInput[]): LabelMaps
     if (m.width !== width || m.height !== height) throw new GantryError(`labelMaps[${i}] is ${m.width}x${m.height}; this generator draws ${width}x${height}`);
     if (m.labels.length !== area) throw new GantryError(`labelMaps[${i}] has ${m.labels.length} labels for ${width}x${height} pixels`);
     if (m.instances && m.instances.length !== area) throw new GantryError(`labelMaps[${i}] has ${m.instances.length} instance ids for ${width}x${height} pixels`);
-    for (let p = 0; p < area; p++) {
-      const id = m.labels[p];
-      if (!Number.isInteger(id) || id < 0 || id >= c.labelCount) throw new GantryError(`labelMaps[${i}] has label ${id} at pixel ${p % width},${Math.floor(p / width)}; this generator knows labels 0..${c.labelCount - 1}`);
-      labels[i * area + p] = id;
-      if (instances) instances[i * area + p] = m.instances ? m.instances[p] : id;
-    }
+    const bad = unknownLabelAt(m.labels, c.labelCount);
+    if (bad >= 0) throw new GantryError(`labelMaps[${i}] has label ${m.labels[bad]} at pixel ${bad % width},${Math.floor(bad / width)}; this generator knows labels 0..${c.labelCount - 1}`);
+    labels.set(m.labels, i * area);
+    if (instances) instances.set(m.instances ?? m.labels, i * area);
   });
   return { n: inputs.length, height, width, labels, instances };
 }

@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
 import type { ModelInfo } from '../models/condition.ts';
-import type { LabelMaps } from './conditions.ts';
+import { unknownLabelAt, type LabelMaps } from './conditions.ts';
 
 /**
  * Label maps read from PNG files of ids (`translate --labels`), with their instance maps where the run
@@ -21,7 +21,7 @@ export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instan
   const instances = instanceFiles ? new Int32Array(labelFiles.length * area) : null;
   labelFiles.forEach((file, i) => {
     const map = readIdMap(file, 'label map');
-    const bad = map.ids.findIndex((id) => id >= c.labelCount);
+    const bad = unknownLabelAt(map.ids, c.labelCount);
     if (bad >= 0) {
       throw new GantryError(`label map ${file} has label ${map.ids[bad]} at pixel ${bad % map.width},${Math.floor(bad / map.width)}, but the run knows labels 0..${c.labelCount - 1}; use the ids the run was trained on`);
     }

@@ -7,6 +7,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { formatDuration } from '../train/progress.ts';
 import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep } from './sweep-file.ts';
 import { prepareSweepFolder, sweepExtractor, sweepTableOf, trainPoint, type PointOutcomes, type PointResult } from './local.ts';
+import type { FeatureExtractor } from '../metrics/features.ts';
 
 /**
  * Sweeps as jobs on Redis, through BullMQ: `gantry sweep --queue` stores the sweep and adds one job per
@@ -119,6 +120,13 @@ export interface WorkerOptions {
 export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
   const redis = await connectRedis(url);
   const name = `${hostname()}:${process.pid}`;
+  // One feature network per sweep for the worker's life: reading Inception's weights takes seconds a point.
+  const extractors = new Map<string, FeatureExtractor | null>();
+  const extractorOf = (sweep: Sweep): FeatureExtractor | null => {
+    const id = sweepId(sweep);
+    if (!extractors.has(id)) extractors.set(id, sweepExtractor(sweep));
+    return extractors.get(id)!;
+  };
   const process_ = async (job: Job<PointJob>, token?: string): Promise<PointResult> => {
     const sweep = await readSweep(redis, job.data.sweep, url);
     const point = expandPoints(sweep).find((p) => p.id === job.data.point);
@@ -132,9 +140,8 @@ export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
     }
     let reported = 0;
     const started = { at: Date.now(), step: -1 };
-    const extractor = sweepExtractor(sweep);
     try {
-      const outcome = await trainPoint(sweep, point, pointDir, extractor, {
+      const outcome = await trainPoint(sweep, point, pointDir, extractorOf(sweep), {
         quiet: true, log: o.log, takeOverLock: true,
         onProgress: (step, steps, losses) => {
           // The pace is measured from the first step this worker logged (a resumed run starts late).
@@ -159,8 +166,6 @@ export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
       // A mistake in the point (a diverged run, data that does not fit) fails it for good; anything else is retried.
       if (err instanceof GantryError) throw new UnrecoverableError(err.message);
       throw err;
-    } finally {
-      extractor?.dispose();
     }
   };
   const worker = new Worker<PointJob, PointResult>(QUEUE_NAME, process_, {
@@ -181,6 +186,7 @@ export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
   // The trainer heard the same signal: it checkpoints, the job goes back, then the worker closes.
   await worker.close();
   redis.disconnect();
+  for (const extractor of extractors.values()) extractor?.dispose();
 }
 
 export interface PointState {

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
 import { serveStatic } from '../web/static-server.ts';
+import { CHROMIUM, launchChromium } from '../web/chromium.ts';
 
 /**
  * gantry as web developers get it: `npm pack`, then `npm install ./gantry-*.tgz` in a fresh folder. The
@@ -74,11 +75,10 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
   }
 
   // The Vite build, beside the exported folder on a static server, draws in Chromium.
-  if (!existsSync('/usr/bin/chromium')) return;
+  if (!existsSync(CHROMIUM)) return;
   cpSync(join(app, 'site'), join(app, 'out', 'vite', 'site'), { recursive: true });
   const server = await serveStatic(join(app, 'out', 'vite'));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

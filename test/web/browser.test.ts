@@ -12,6 +12,7 @@ import { openRun } from '../../src/train/run.ts';
 import { generatorFiles } from '../../src/export/export-run.ts';
 import { buildGenerator, type GenerateOptions, type WebGenerator } from '../../src/web/generator.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
+import { CHROMIUM, launchChromium } from './chromium.ts';
 import { readImageFile } from '../../src/io/image.ts';
 
 /**
@@ -19,7 +20,6 @@ import { readImageFile } from '../../src/io/image.ts';
  * names its backend, draws what Node draws for the same seeds, and its controls change the image.
  * Screenshots of failing pages go to test-artifacts/browser/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artefacts = join(root, 'test-artifacts', 'browser');
 const skip = !existsSync(CHROMIUM) && `no ${CHROMIUM} (apt-get install chromium)`;
@@ -60,11 +60,7 @@ before(async () => {
   await site('cgan', 'cgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, embedDim: 4 });
   await site('text', 'gan-cls', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, projectionDim: 4, embedDim: 8, wordDim: 4, textHidden: 8, textSteps: 1 });
   await site('paint', 'pix2pixhd', 'shapes:24', { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, featNum: 3, nef: 4, nDownE: 2, vgg: false });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -248,11 +244,7 @@ test('an exported dcgan on the page\'s CPU backend draws Node\'s images too; on 
 });
 
 test('on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the pages name webgpu and draw Node\'s images for every family', { skip }, async (t) => {
-  const { chromium } = await import('playwright-core');
-  const gpuBrowser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
-  });
+  const gpuBrowser = await launchChromium({ webgpu: true });
   const saved = browser;
   browser = gpuBrowser;
   try {
