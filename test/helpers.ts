@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { initEngine, tf } from '../src/engine/index.ts';
 
 /** Starts the engine with the native kernels (when built), quietly. */
@@ -39,6 +42,21 @@ export function relError(got: ArrayLike<number>, want: ArrayLike<number>): numbe
     scale = Math.max(scale, Math.abs(want[i]));
   }
   return diff / scale;
+}
+
+/**
+ * A test that runs the whole test file again without the native addon (GANTRY_NATIVE=0), so the kernels'
+ * JavaScript loops (the browser's) pass the same checks as the native ones.
+ */
+export function testWithoutAddon(fileUrl: string): void {
+  test('the same checks pass on the JavaScript loops (no native addon)', { skip: process.env.GANTRY_NATIVE === '0' && 'this is that run' }, () => {
+    // NODE_TEST_CONTEXT would make the inner runner report to this one instead of printing.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', fileURLToPath(fileUrl)], { env: { ...env, GANTRY_NATIVE: '0' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /# pass [1-9]/);
+    assert.match(r.stdout, /# fail 0/);
+  });
 }
 
 export { tf };

@@ -389,7 +389,30 @@ void max_pool_grad(const int32_t* g, const float* x, const float* dy, float* dx)
   }, 1 << 14);
 }
 
+// rows of `width` floats from src (rows `src_row` apart, from src_offset) to dst (dst_row, dst_offset): concat
+// and split along the last axis.
+void copy_rows(long rows, long width, const float* src, long src_row, long src_offset, float* dst, long dst_row,
+               long dst_offset) {
+  parallel_for(rows, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++)
+      std::memcpy(dst + r * dst_row + dst_offset, src + r * src_row + src_offset, sizeof(float) * width);
+  }, std::max<long>(1, (1 << 14) / std::max<long>(width, 1)));
+}
+
 namespace {
+
+// copyRows(rows, width, src, srcRow, srcOffset, dst, dstRow, dstOffset)
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, 8);
+  long rows = static_cast<long>(c.num(0)), width = static_cast<long>(c.num(1));
+  long src_row = static_cast<long>(c.num(3)), src_offset = static_cast<long>(c.num(4));
+  long dst_row = static_cast<long>(c.num(6)), dst_offset = static_cast<long>(c.num(7));
+  if (c.ok && (width < 0 || src_offset + width > src_row || dst_offset + width > dst_row)) c.fail("copyRows: a row's values must fit in its row");
+  const float* src = c.f32(2, rows > 0 ? (rows - 1) * src_row + src_offset + width : 0, "src");
+  float* dst = c.f32(5, rows > 0 ? (rows - 1) * dst_row + dst_offset + width : 0, "dst");
+  if (c.ok) copy_rows(rows, width, src, src_row, src_offset, dst, dst_row, dst_offset);
+  return nullptr;
+}
 
 // binaryOp(op, n, c, a, b, bFirst, out)
 napi_value BinaryOp(napi_env env, napi_callback_info info) {
@@ -627,6 +650,7 @@ void register_ops(napi_env env, napi_value exports) {
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool3x3s2Grad", nullptr, AvgPool3x3s2Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binaryOp", nullptr, BinaryOp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, tf } from '../helpers.ts';
+import { setup, testWithoutAddon, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { spawnSync } from 'node:child_process';
 import { withReferenceKernels } from '../../src/kernels/cpu/register.ts';
@@ -74,6 +74,18 @@ test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'
   tf.dispose([table, ids, w]);
 });
 
+test('concat and split along the last axis (narrow and wide rows) are tfjs\'s values', () => {
+  const rng = new Rng(6);
+  const a = rand(rng, [2, 5, 7, 9]);
+  const b = rand(rng, [2, 5, 7, 3]);
+  const c = rand(rng, [2, 5, 7, 40]);
+  sameAsTfjs('concat 9 | 3', () => tf.concat([a, b], 3));
+  sameAsTfjs('concat 3 | 40 | 9', () => tf.concat([b, c, a], -1));
+  const x = tf.concat([a, c, b], 3);
+  for (const [k, part] of tf.split(x, [9, 40, 3], 3).entries()) sameAsTfjs(`split part ${k}`, () => tf.mul(part, 1));
+  tf.dispose([a, b, c, x]);
+});
+
 test('without the native addon the JavaScript kernels are still registered', () => {
   const script = "import { initEngine } from './src/engine/index.ts'; const i = await initEngine({ log: () => {} }); console.log(JSON.stringify(i.native));";
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, GANTRY_NATIVE: '0' }, encoding: 'utf8' });
@@ -83,3 +95,5 @@ test('without the native addon the JavaScript kernels are still registered', () 
   for (const name of ['Add', 'Sum', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Concat']) assert.ok(native.kernels.includes(name), `${name} not registered: ${native.kernels}`);
   assert.ok(!native.kernels.includes('Conv2D'), 'a native kernel was registered without the addon');
 });
+
+testWithoutAddon(import.meta.url);

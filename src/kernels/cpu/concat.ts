@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
+import type { NativeAddon } from './native.ts';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 /** rows of `width` values from src (row length srcRow, starting at srcOffset) to dst (dstRow, dstOffset). */
-function copyRows(src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number, width: number, rows: number): void {
+function copyRows(addon: NativeAddon | null, src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number, width: number, rows: number): void {
+  if (addon) return addon.copyRows(rows, width, src, srcRow, srcOffset, dst, dstRow, dstOffset);
   // Narrow rows (a label map's channels beside an image's three) by element: a subarray per row costs more.
   if (width < 32) {
     for (let r = 0; r < rows; r++) {
@@ -21,9 +23,10 @@ function copyRows(src: Float32Array, srcRow: number, srcOffset: number, dst: Flo
 /**
  * Concatenation along the last axis (Inception's branch concat, U-Net skips; NHWC) and its inverse,
  * splitting along the last axis (concat's gradient), as one row copy per part per row. tfjs's generic
- * strided versions took seconds per U-Net step. Other cases go to tfjs's kernels.
+ * strided versions took seconds per U-Net step. Other cases go to tfjs's kernels. The rows are copied by
+ * the addon where it loads.
  */
-export function concatKernels(original: (name: string) => KernelFunc): Record<string, KernelFunc> {
+export function concatKernels(original: (name: string) => KernelFunc, addon: NativeAddon | null): Record<string, KernelFunc> {
   const concat: KernelFunc = (args) => {
     const inputs = Object.values(args.inputs) as tf.TensorInfo[];
     const backend = args.backend as MathBackendCPU;
@@ -41,7 +44,7 @@ export function concatKernels(original: (name: string) => KernelFunc): Record<st
     inputs.forEach((_, k) => {
       const v = values[k]!;
       const w = widths[k];
-      copyRows(v, w, 0, out, total, offset, w, rows);
+      copyRows(addon, v, w, 0, out, total, offset, w, rows);
       offset += w;
     });
     return makeFloatTensor(backend, [...lead, total], out);
@@ -63,7 +66,7 @@ export function concatKernels(original: (name: string) => KernelFunc): Record<st
     let offset = 0;
     return filled.map((w) => {
       const out = new Float32Array(rows * w);
-      copyRows(xv, total, offset, out, w, 0, w, rows);
+      copyRows(addon, xv, total, offset, out, w, 0, w, rows);
       offset += w;
       return makeFloatTensor(backend, [...lead, w], out);
     });

@@ -31,6 +31,8 @@ export interface NativeAddon {
   avgPool3x3s2Grad(n: number, h: number, w: number, c: number, dy: Float32Array, dx: Float32Array): void;
   /** out = a op b (0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a (c = n: same shape); bFirst: b op a. */
   binaryOp(op: number, n: number, c: number, a: Float32Array, b: Float32Array, bFirst: boolean, out: Float32Array): void;
+  /** rows of `width` floats from src (rows srcRow apart, from srcOffset) to dst (dstRow, dstOffset) */
+  copyRows(rows: number, width: number, src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number): void;
   /** geometry as pool2d's */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { threads: number; kernel: string };

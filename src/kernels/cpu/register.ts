@@ -38,9 +38,10 @@ export function originalCpuKernel(name: string): KernelFunc {
 export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
-  // Registered with or without the addon; their loops go native where it loads (broadcasting arithmetic, max-pool gradients).
+  // Registered with or without the addon; their loops go native where it loads (concat and split, broadcasting
+  // arithmetic, max-pool gradients).
   const always = {
-    ...concatKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel, addon),
+    ...concatKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel, addon),
     ...broadcastKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
