@@ -351,9 +351,10 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     return;
   }
   const long panels = (cout + TN - 1) / TN;
-  // Whole panels of the filter as it is (16 columns of its rows) are read in place; a flipped filter, or one
-  // whose channels are not a multiple of 16, is packed first.
-  const bool in_place = !flipped && cout % TN == 0;
+  // Whole panels of the filter as it is (16 columns of its rows) are read in place; a flipped filter, one
+  // whose channels are not a multiple of 16, or one whose rows are a page or more apart (1024 channels and up,
+  // where every row read in place would be a TLB miss) is packed first.
+  const bool in_place = !flipped && cout % TN == 0 && cout * sizeof(float) < 4096;
   static thread_local AlignedFloats panel_buffer;
   float* packed = in_place ? nullptr : panel_buffer.get(static_cast<size_t>(panels * K * TN));
   if (!in_place) pack_panels(filter, K, packed);
