@@ -1,12 +1,15 @@
-// Convolutions as im2col / col2im + GEMM, NHWC. In NHWC an im2col row (one output pixel) is KH*KW
-// runs of C contiguous input values, so packing is a few memcpy calls a row, and the output of the
-// GEMM is already NHWC. Images are processed in chunks so the column buffer stays a few MiB.
+// Convolutions, NHWC. Undilated ones are valid convolutions of the zero-padded input (or, for stride-1
+// input gradients, of dy) read in place (valid_conv.cc); the rest, dilated convolutions and strided input
+// gradients, go through im2col / col2im + GEMM: an im2col row (one output pixel) is KH*KW runs of C
+// contiguous input values, so packing is a few memcpy calls a row, and the GEMM's output is already NHWC.
+// Images are processed in chunks so the column buffer stays a few MiB.
 #include "conv.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "aligned.h"
 #include "gemm.h"
 #include "thread_pool.h"
 #include "valid_conv.h"
@@ -106,14 +109,7 @@ thread_local std::vector<float> place_buffer;
 // The extent of input a valid convolution reads for an output of oh x ow.
 long reach(long out, long stride, long k) { return (out - 1) * stride + k; }
 
-struct ColBuffer {
-  std::vector<float> data;
-  float* get(size_t n) {
-    if (data.size() < n) data.resize(n);
-    return data.data();
-  }
-};
-thread_local ColBuffer col_buffer;
+thread_local AlignedFloats col_buffer;
 
 }  // namespace
 
