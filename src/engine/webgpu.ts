@@ -26,6 +26,9 @@ export async function startWebGpu(): Promise<string> {
   const ok = await tf.setBackend('webgpu');
   if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError('--device webgpu: tfjs could not start its WebGPU backend on this adapter; use --device cpu');
   await tf.ready();
+  // Small ops on host-resident tensors stay on the device too: a recorded step (src/gpu/step-recording.ts)
+  // must see every computation as a dispatch, not as host arithmetic whose result it would take for a constant.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hostInput } from '../engine/host-input.ts';
 
 /** KL(N(mu, sigma^2) || N(0, I)) summed over latent dimensions, averaged over the batch. */
 export function klDivergence(mu: tf.Tensor2D, logVar: tf.Tensor2D): tf.Scalar {
@@ -22,6 +23,11 @@ export function sumBinaryCrossEntropy(logits: tf.Tensor4D, target01: tf.Tensor4D
 export function klBeta(config: { klWeight: number; klWarmup: number }, step: number): number {
   const { klWeight, klWarmup } = config;
   return klWarmup ? klWeight * Math.min(1, step / klWarmup) : klWeight;
+}
+
+/** klBeta at a train step, as a host input: a replayed WebGPU step recomputes it for each step. */
+export function stepKlBeta(config: { klWeight: number; klWarmup: number }, ctx: { step: number }): tf.Scalar {
+  return hostInput(ctx, (c) => Float32Array.of(klBeta(config, c.step)), []) as tf.Scalar;
 }
 
 export type ReconstructionMode = 'mse' | 'bce';
@@ -50,7 +56,7 @@ export function vaeObjective(o: {
   decode: (z: tf.Tensor2D) => tf.Tensor4D;
   target: tf.Tensor4D;
   mode: ReconstructionMode;
-  beta: number;
+  beta: number | tf.Scalar;
 }): VaeObjective {
   const z = tf.add(o.mu, tf.mul(tf.exp(tf.mul(o.logVar, 0.5)), o.eps)) as tf.Tensor2D;
   const reconstruction = reconstructionLoss(o.decode(z), o.target, o.mode);

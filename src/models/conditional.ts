@@ -4,7 +4,8 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
+import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
@@ -42,9 +43,9 @@ export function classWeights(labels: tf.Tensor1D, numClasses: number): tf.Tensor
   return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, numClasses), 'float32') as tf.Tensor2D);
 }
 
-/** n classes drawn uniformly from the stream (the classes of a step's fake images). */
-export function randomLabels(rng: Rng, n: number, numClasses: number): tf.Tensor1D {
-  return tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(numClasses)), 'int32');
+/** n classes drawn uniformly from the step's stream (the classes of its fake images), a host input. */
+export function stepLabels(ctx: StepContext, n: number, numClasses: number): tf.Tensor1D {
+  return hostInput(ctx, (c) => Int32Array.from({ length: n }, () => c.rng.int(numClasses)), [n], 'int32') as tf.Tensor1D;
 }
 
 /**
@@ -135,8 +136,8 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     if (!batch.labels) throw new GantryError('a class-conditional GAN needs labelled batches');
     const { nz, numClasses } = this.config;
     const n = batch.images.shape[0];
-    const z = sampleLatent(ctx.rng, n, nz);
-    const fakeLabels = randomLabels(ctx.rng, n, numClasses);
+    const z = stepLatent(ctx, n, nz);
+    const fakeLabels = stepLabels(ctx, n, numClasses);
     const realWeights = classWeights(batch.labels, numClasses);
     const fakeWeights = classWeights(fakeLabels, numClasses);
     const real = { images: batch.images, weights: realWeights, labels: batch.labels };

@@ -5,7 +5,8 @@ import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { dcganArchitecture, type DcganLayer, type DcganShape } from '../nn/dcgan-architecture.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
+import { eagerWebGpuRequested } from './step-runner.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../optim/adam.ts';
@@ -156,7 +157,7 @@ export class Dcgan implements FamilyInstance {
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
     this.info = describeDcgan(config);
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && replayable(this.G.layers, this.D.layers));
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && !eagerWebGpuRequested() && replayable(this.G.layers, this.D.layers));
   }
 
   /**
@@ -164,10 +165,16 @@ export class Dcgan implements FamilyInstance {
    * updated D, reusing the one generator forward pass.
    */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const z = sampleLatent(ctx.rng, batch.images.shape[0], this.config.nz);
+    const z = stepLatent(ctx, batch.images.shape[0], this.config.nz);
     const losses = this.trainStepWithNoise(batch, z, ctx.updateG);
     z.dispose();
     return losses;
+  }
+
+  /** The hand-built WebGPU step replays itself; otherwise the generic recording does (by updateG). */
+  stepKey(ctx: StepContext): string | null {
+    if (this.replayedGpuStep) return null;
+    return ctx.updateG === false ? 'D' : 'D and G';
   }
 
   /** The step with given latent vectors (the golden test feeds PyTorch's). */

@@ -6,10 +6,11 @@ import { DownBlock, UpBlock } from '../nn/dfgan-blocks.ts';
 import { Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { hingeLossDMismatched, hingeLossG } from '../losses/adversarial.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
 import { captionEncoderFields } from '../text/caption-encoder.ts';
 import { Adam } from '../optim/adam.ts';
-import type { Family } from './family.ts';
+import type { Family, StepContext } from './family.ts';
+import type { Batch } from '../data/batch.ts';
 import { alternatingStep } from './gan-step.ts';
 import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-to-image.ts';
 
@@ -133,11 +134,12 @@ export class Dfgan extends TextToImageGan {
    * DF-GAN's step: D with the hinge loss on (real, right caption), (real, mismatched caption) and
    * (fake, right caption) plus MA-GP on the real pairs; then G through the updated D, -D(fake, caption).
    */
-  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar> {
-    const e = this.text.vectors(captions); // fixed encoder: outside every tape
-    const z = sampleLatent(rng, images.shape[0], this.config.nz);
+  protected ganStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const images = batch.images;
+    const e = this.text.stepVectors(batch); // fixed encoder: outside every tape
+    const z = stepLatent(ctx, images.shape[0], this.config.nz);
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
-      updateG,
+      updateG: ctx.updateG,
       fake: () => this.G.apply(z, e),
       lossD: (fake) => {
         let realFeatures: tf.Tensor4D | null = null;

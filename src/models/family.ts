@@ -23,8 +23,18 @@ export interface FamilyInstance {
   /** Every network's tensors by network name ("G", "D", ...); checkpoints store them all. */
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
-  /** One optimisation step. Returns named scalar losses, which the caller disposes. */
+  /**
+   * One optimisation step. Returns named scalar losses, which the caller disposes. Host data it feeds the
+   * device that changes between steps (noise, sampled labels, label maps) goes through `hostInput`, drawn
+   * from `batch` or `ctx`, so that the step can be recorded and replayed on WebGPU (step-runner.ts).
+   */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
+  /**
+   * Which kind of step `ctx` is, for a replayed WebGPU step: steps of one key run the same operations
+   * (the same networks trained) on inputs of the same shapes; null: run this step as written. Absent: the
+   * key is whether G is updated.
+   */
+  stepKey?(ctx: StepContext): string | null;
   /**
    * Images in [-1, 1] from latent vectors [n, latentDim] and the condition of each image (ModelInfo's
    * conditioning says which kind), networks in evaluation mode (generative families).

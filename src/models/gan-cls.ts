@@ -6,11 +6,13 @@ import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
+import { hostInput } from '../engine/host-input.ts';
 import { captionEncoderFields } from '../text/caption-encoder.ts';
 import { Adam } from '../optim/adam.ts';
 import { DcganDiscriminator, DcganGenerator, dcganSchema, dcganShape, type DcganConfig } from './dcgan.ts';
-import type { Family } from './family.ts';
+import type { Family, StepContext } from './family.ts';
+import type { Batch } from '../data/batch.ts';
 import { alternatingStep } from './gan-step.ts';
 import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-to-image.ts';
 
@@ -112,9 +114,16 @@ export function matchingAwareLossD(realRight: tf.Tensor, realWrong: tf.Tensor, f
 }
 
 /** Row i of x moved to row (i - shift) mod n: each caption paired with another image's (0 < shift < n). */
-function rolled(x: tf.Tensor2D, shift: number): tf.Tensor2D {
+/** x's rows rolled by a random shift in [1, n) from the step's stream (a host input): each row another's. */
+function rolled(x: tf.Tensor2D, ctx: StepContext): tf.Tensor2D {
   const n = x.shape[0];
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i + shift) % n), 'int32')));
+  const rows = hostInput(ctx, (c) => {
+    const shift = 1 + c.rng.int(n - 1);
+    return Int32Array.from({ length: n }, (_, i) => (i + shift) % n);
+  }, [n], 'int32');
+  const out = tf.gather(x, rows) as tf.Tensor2D;
+  rows.dispose();
+  return out;
 }
 
 export class GanCls extends TextToImageGan {
@@ -142,14 +151,16 @@ export class GanCls extends TextToImageGan {
   }
 
   /** One GAN-CLS(-INT) step, DCGAN's order: D on its three pairs, then G through the updated D. */
-  protected ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar> {
+  protected ganStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const { nz, beta } = this.config;
+    const { images } = batch;
+    const updateG = ctx.updateG;
     const n = images.shape[0];
-    const right = this.text.vectors(captions); // fixed encoder: outside every tape
-    const wrong = rolled(right, 1 + rng.int(n - 1));
-    const z = sampleLatent(rng, n, nz);
-    const between = this.config.interpolation ? tf.tidy(() => tf.add(tf.mul(right, beta), tf.mul(rolled(right, 1 + rng.int(n - 1)), 1 - beta)) as tf.Tensor2D) : null;
-    const zBetween = between ? sampleLatent(rng, n, nz) : null;
+    const right = this.text.stepVectors(batch); // fixed encoder: outside every tape
+    const wrong = rolled(right, ctx);
+    const z = stepLatent(ctx, n, nz);
+    const between = this.config.interpolation ? tf.tidy(() => tf.add(tf.mul(right, beta), tf.mul(rolled(right, ctx), 1 - beta)) as tf.Tensor2D) : null;
+    const zBetween = between ? stepLatent(ctx, n, nz) : null;
     let keptFake: tf.Tensor4D | null = null;
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,

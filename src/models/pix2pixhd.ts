@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
-import { labelMapInput, mapTensor } from '../data/label-maps.ts';
+import { labelMapInput } from '../data/label-maps.ts';
+import { hostInput } from '../engine/host-input.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { loadVgg19, vggWeightsPath } from '../nn/vgg19-file.ts';
@@ -172,8 +173,9 @@ export class Pix2PixHD implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; use --data pairs:DIR or shapes');
     const [n, h, w] = batch.images.shape;
-    const labels = mapTensor(batch.labelMaps, n, h, w);
-    const instances = batch.instanceMaps ? mapTensor(batch.instanceMaps, n, h, w) : null;
+    // Host inputs: a replayed WebGPU step reads the next batch's maps.
+    const labels = hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D;
+    const instances = batch.instanceMaps ? hostInput(batch, (b) => b.instanceMaps!, [n, h, w], 'int32') as tf.Tensor3D : null;
     const input = this.labelInput(labels, instances);
     // E pools its features per instance, or per label region where the data has no instance maps.
     const regions = instances ?? labels;
@@ -181,6 +183,15 @@ export class Pix2PixHD implements FamilyInstance {
     const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step, features);
     tf.dispose([labels, instances ?? [], input]);
     return losses;
+  }
+
+  /** Steps before, at and after the fixed-global switch train different networks (the switch resets Adam). */
+  stepKey(ctx: StepContext): string | null {
+    const key = ctx.updateG === false ? 'D' : 'D and G';
+    const fixed = this.config.netG === 'local' ? this.config.fixGlobalSteps : 0;
+    if (fixed === 0) return key;
+    if (ctx.step === fixed) return null;
+    return `${key}, ${ctx.step < fixed ? 'G2 alone' : 'all of G'}`;
   }
 
   encodeFeatures(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { makeBatch } from '../data/sampler.ts';
-import { mapTensor } from '../data/label-maps.ts';
+import { hostInput } from '../engine/host-input.ts';
 import type { Batch } from '../data/batch.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { Conv2d, ConvTranspose2d } from '../nn/layers.ts';
@@ -89,7 +89,7 @@ export class Segmenter implements FamilyInstance {
   trainStep(batch: Batch, _ctx: StepContext): Record<string, tf.Scalar> {
     if (!batch.labelMaps) throw new GantryError('the segmenter trains on label maps; use --data pairs:DIR or shapes');
     const [n, h, w] = batch.images.shape;
-    const target = tf.tidy(() => tf.oneHot(mapTensor(batch.labelMaps!, n, h, w), this.config.labelNc));
+    const target = tf.tidy(() => tf.oneHot(hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D, this.config.labelNc));
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(target, this.logits(batch.images)) as tf.Scalar, this.networks.S.trainable());
     this.optimizers.S.apply(grads);
     tf.dispose([...Object.values(grads), target]);

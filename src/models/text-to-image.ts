@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../engine/rng.ts';
 import type { ParamSet } from '../nn/params.ts';
 import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
@@ -28,11 +27,20 @@ export abstract class TextToImageGan implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const captions = checkCaptionedBatch(this.family, batch);
     if (this.text.pretraining(ctx.step)) return this.text.trainStep(batch.images, captions);
-    return this.ganStep(batch.images, captions, ctx.rng, ctx.updateG);
+    return this.ganStep(batch, ctx);
   }
 
-  /** One step of the family's GAN on images and their captions (the caption encoder is fixed by then). */
-  protected abstract ganStep(images: tf.Tensor4D, captions: string[], rng: Rng, updateG?: boolean): Record<string, tf.Scalar>;
+  /** The caption encoder's pre-training steps (a few hundred, host work on the captions) run as written. */
+  stepKey(ctx: StepContext): string | null {
+    if (this.text.pretraining(ctx.step)) return null;
+    return ctx.updateG === false ? 'D' : 'D and G';
+  }
+
+  /**
+   * One step of the family's GAN on captioned images (the caption encoder is fixed by then): sentence
+   * vectors by text.stepVectors, noise and shuffles as host inputs of ctx.
+   */
+  protected abstract ganStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
 
   /** The generator in evaluation mode: z [n, nz] and sentence vectors [n, embedDim] -> images in [-1, 1]. */
   protected abstract drawImages(z: tf.Tensor2D, sentences: tf.Tensor2D): tf.Tensor4D;

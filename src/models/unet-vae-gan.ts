@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { klBeta, vaeObjective } from '../losses/vae.ts';
+import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
+import { hostInput } from '../engine/host-input.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
@@ -103,12 +104,17 @@ export class UnetVaeGan implements FamilyInstance {
     return { mu, logVar, skips };
   }
 
-  /** skip * (1 + alpha * eps), or pure noise in 'noise' mode; eps from the given stream. */
-  private perturbSkips(skips: tf.Tensor4D[], rng: Rng, mode: 'modulate' | 'noise'): tf.Tensor4D[] {
-    return skips.map((s) => {
-      const eps = tf.tensor(rng.fillNormal(new Float32Array(s.size)), s.shape) as tf.Tensor4D;
+  /** skip * (1 + alpha * eps), or pure noise in 'noise' mode; eps of each skip level from `noise`. */
+  private perturbSkips(skips: tf.Tensor4D[], noise: (skip: tf.Tensor4D, level: number) => tf.Tensor4D, mode: 'modulate' | 'noise'): tf.Tensor4D[] {
+    return skips.map((s, level) => {
+      const eps = noise(s, level);
       return mode === 'noise' ? eps : (tf.mul(s, tf.add(1, tf.mul(eps, this.config.alpha))) as tf.Tensor4D);
     });
+  }
+
+  /** A train step's skip noise: host inputs from the step's stream, one per purpose ('d', 'g') and level. */
+  private stepSkipNoise(ctx: StepContext, purpose: string): (skip: tf.Tensor4D, level: number) => tf.Tensor4D {
+    return (s, level) => hostInput(ctx, (c) => c.rng.derive('skips', purpose, level).fillNormal(new Float32Array(s.size)), s.shape) as tf.Tensor4D;
   }
 
   /** The decoder's raw output (before tanh). */
@@ -130,11 +136,10 @@ export class UnetVaeGan implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const n = batch.images.shape[0];
     const latent = this.config.latent;
-    const eps = sampleLatent(ctx.rng, n, latent);
-    const zPrior = sampleLatent(ctx.rng, n, latent);
-    const skipRng = ctx.rng.derive('skips');
+    const eps = stepLatent(ctx, n, latent);
+    const zPrior = stepLatent(ctx, n, latent);
     // D: real images against samples decoded from prior noise with perturbed skips of this batch.
-    const fake = tf.tidy(() => this.decode(zPrior, this.perturbSkips(this.encode(batch.images, true).skips, skipRng.derive('d'), this.config.skipMode), true));
+    const fake = tf.tidy(() => this.decode(zPrior, this.perturbSkips(this.encode(batch.images, true).skips, this.stepSkipNoise(ctx, 'd'), this.config.skipMode), true));
     const { value: lossD, grads: gradsD } = tf.variableGrads(() => bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)), this.D.params.trainable());
     this.optimizers.D.apply(gradsD);
     tf.dispose([fake, ...Object.values(gradsD)]);
@@ -144,10 +149,10 @@ export class UnetVaeGan implements FamilyInstance {
     const { lambdaVae, lambdaGan } = this.config;
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar, skips } = this.encode(batch.images, true);
-      const perturbed = this.perturbSkips(skips, skipRng.derive('g'), 'modulate');
+      const perturbed = this.perturbSkips(skips, this.stepSkipNoise(ctx, 'g'), 'modulate');
       const objective = vaeObjective({
         mu, logVar, eps, decode: (z) => this.decodeRaw(z, perturbed, true), target: batch.images,
-        mode: 'mse', beta: klBeta(this.config, ctx.step),
+        mode: 'mse', beta: stepKlBeta(this.config, ctx),
       });
       recon = tf.keep(objective.reconstruction);
       kl = tf.keep(objective.kl);
@@ -173,7 +178,9 @@ export class UnetVaeGan implements FamilyInstance {
       const n = z.shape[0];
       const idx = tf.tensor1d(Array.from({ length: n }, (_, i) => i % ref.shape[0]), 'int32');
       const skips = this.encode(tf.gather(ref, idx) as tf.Tensor4D, false).skips;
-      return this.decode(z, this.perturbSkips(skips, new Rng(n, 'sample-skips'), this.config.skipMode), false);
+      const rng = new Rng(n, 'sample-skips');
+      const noise = (s: tf.Tensor4D) => tf.tensor(rng.fillNormal(new Float32Array(s.size)), s.shape) as tf.Tensor4D;
+      return this.decode(z, this.perturbSkips(skips, noise, this.config.skipMode), false);
     });
   }
 

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { klBeta, vaeObjective } from '../losses/vae.ts';
+import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
@@ -58,8 +58,8 @@ export class VaeGan implements FamilyInstance {
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const n = batch.images.shape[0];
     const latent = this.config.latent;
-    const eps = sampleLatent(ctx.rng, n, latent);
-    const zPrior = sampleLatent(ctx.rng, n, latent);
+    const eps = stepLatent(ctx, n, latent);
+    const zPrior = stepLatent(ctx, n, latent);
     // D: real images against decoder samples of prior noise.
     const fake = tf.tidy(() => this.toImage(this.decoder.apply(zPrior, true)));
     const { value: lossD, grads: gradsD } = tf.variableGrads(
@@ -77,7 +77,7 @@ export class VaeGan implements FamilyInstance {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
       const objective = vaeObjective({
         mu, logVar, eps, decode: (z) => this.decoder.apply(z, true), target: batch.images,
-        mode: this.config.reconstruction, beta: klBeta(this.config, ctx.step),
+        mode: this.config.reconstruction, beta: stepKlBeta(this.config, ctx),
       });
       recon = tf.keep(objective.reconstruction);
       kl = tf.keep(objective.kl);

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { klBeta, vaeObjective, type ReconstructionMode } from '../losses/vae.ts';
+import { stepKlBeta, vaeObjective, type ReconstructionMode } from '../losses/vae.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
-import { sampleLatent } from '../nn/noise.ts';
+import { stepLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
@@ -136,14 +136,14 @@ export class Vae implements FamilyInstance {
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const eps = sampleLatent(ctx.rng, batch.images.shape[0], this.config.latent);
+    const eps = stepLatent(ctx, batch.images.shape[0], this.config.latent);
     let recon: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(batch.images, true);
       const objective = vaeObjective({
         mu, logVar, eps, decode: (z) => this.decoder.apply(z, true), target: batch.images,
-        mode: this.config.reconstruction, beta: klBeta(this.config, ctx.step),
+        mode: this.config.reconstruction, beta: stepKlBeta(this.config, ctx),
       });
       recon = tf.keep(objective.reconstruction);
       kl = tf.keep(objective.kl);

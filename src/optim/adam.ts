@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAdamUpdate } from '../kernels/cpu/adam.ts';
+import { hostInput } from '../engine/host-input.ts';
 
 export interface AdamOptions {
   lr: number;
@@ -54,11 +55,22 @@ export class Adam {
    * a parameter with no gradient (unused in the loss) counts as a zero gradient. The caller disposes them.
    */
   apply(grads: tf.NamedTensorMap): void {
-    this.step += 1;
     const { beta1, beta2 } = this.options;
-    const lr = this.lr;
-    const { stepSize, sqrtBc2, bc1, bc2 } = adamStepScalars(lr, beta1, beta2, this.step);
-    if (this.options.native !== false && nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) return;
+    if (this.options.native !== false) {
+      const lr = this.lr;
+      const { bc1, bc2 } = adamStepScalars(lr, beta1, beta2, this.step + 1);
+      if (nativeAdamUpdate(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps: this.eps, bc1, bc2 })) {
+        this.step += 1;
+        return;
+      }
+    }
+    // The step's scalars are host inputs: a replayed device step (src/gpu/) advances the count and
+    // recomputes them each step without running this code.
+    const stepSize = hostInput(undefined, () => {
+      this.step += 1;
+      return Float32Array.of(adamStepScalars(this.lr, beta1, beta2, this.step).stepSize);
+    }, []);
+    const sqrtBc2 = hostInput(undefined, () => Float32Array.of(adamStepScalars(this.lr, beta1, beta2, this.step).sqrtBc2), []);
     tf.tidy(() => {
       for (let i = 0; i < this.params.length; i++) {
         const g = grads[this.params[i].name] ?? tf.zerosLike(this.params[i]);
@@ -70,6 +82,7 @@ export class Adam {
         this.v[i].assign(v);
       }
     });
+    tf.dispose([stepSize, sqrtBc2]);
   }
 
   /** Forgets every update: moments to zero, step to 0, as a newly built Adam over the same parameters. */

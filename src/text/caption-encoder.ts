@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
+import { hostInput } from '../engine/host-input.ts';
 import { GantryError } from '../errors.ts';
 import { contrastiveLoss, retrievalAccuracy } from '../losses/contrastive.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
@@ -123,5 +124,15 @@ export class CaptionEncoder {
   vectors(captions: string[]): tf.Tensor2D {
     const ids = this.tokenizer.encode(captions);
     return tf.tidy(() => tf.mul(this.sentence.apply(ids), Math.sqrt(this.config.embedDim)) as tf.Tensor2D);
+  }
+
+  /** vectors() of a train step's captions, their ids a host input of maxWords each (fixed shapes). */
+  stepVectors(batch: Batch): tf.Tensor2D {
+    const { maxWords } = this.config;
+    const n = batch.captions!.length;
+    const ids = hostInput(batch, (b) => this.tokenizer.encode(b.captions!, true).ids, [n * maxWords], 'int32') as tf.Tensor1D;
+    const vectors = tf.tidy(() => tf.mul(this.sentence.apply({ ids, words: maxWords }), Math.sqrt(this.config.embedDim)) as tf.Tensor2D);
+    ids.dispose();
+    return vectors;
   }
 }

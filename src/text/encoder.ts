@@ -42,12 +42,12 @@ export class SentenceEncoder {
   }
 
   /** Captions as token ids (Tokenizer.encode) -> sentence vectors [n, outDim] of length 1. */
-  apply({ ids, words: L }: EncodedCaptions): tf.Tensor2D {
+  apply({ ids, words: L }: EncodedCaptions | { ids: tf.Tensor1D; words: number }): tf.Tensor2D {
     const { wordDim, hidden } = this.options;
-    const n = ids.length / L;
+    const n = (ids instanceof tf.Tensor ? ids.size : ids.length) / L;
     return tf.tidy(() => {
       const table = tf.concat([tf.zeros([1, wordDim]), this.table], 0); // row PAD_ID = 0
-      const idTensor = tf.tensor1d(ids, 'int32');
+      const idTensor = ids instanceof tf.Tensor ? ids : tf.tensor1d(ids, 'int32');
       const words = tf.reshape(tf.gather(table, idTensor), [n, 1, L, wordDim]) as tf.Tensor4D;
       const mask = tf.reshape(tf.cast(tf.notEqual(idTensor, PAD_ID), 'float32'), [n, 1, L, 1]);
       const h1 = tf.mul(tf.relu(this.conv1.apply(words)), mask) as tf.Tensor4D; // [n, 1, L, hidden]

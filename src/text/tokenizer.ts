@@ -42,11 +42,12 @@ export class Tokenizer {
   /**
    * Ids [captions.length * words], row by row: each caption's first `words` words, then padding, where
    * `words` is the longest caption's length (at most maxWords): trailing padding changes nothing in the
-   * encoder, so a batch of short captions is not padded to maxWords.
+   * encoder, so a batch of short captions is not padded to maxWords. `fixed`: always maxWords words (a
+   * train step's shapes stay the same from batch to batch, as a replayed WebGPU step needs).
    */
-  encode(captions: string[]): EncodedCaptions {
+  encode(captions: string[], fixed = false): EncodedCaptions {
     const tokens = captions.map((c) => tokenize(c).slice(0, this.maxWords));
-    const words = Math.max(1, ...tokens.map((t) => t.length));
+    const words = fixed ? this.maxWords : Math.max(1, ...tokens.map((t) => t.length));
     const ids = new Int32Array(captions.length * words).fill(PAD_ID);
     tokens.forEach((t, i) => t.forEach((w, j) => {
       ids[i * words + j] = this.ids.get(w) ?? UNKNOWN_ID;

@@ -24,6 +24,7 @@ import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
 import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import { modelNotices } from '../models/index.ts';
+import { TrainSteps } from '../models/step-runner.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
@@ -302,12 +303,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const plot = () => writeFileAtomic(join(runDir, 'plots', 'losses.svg'), lossCurvesSvg(history, `${config.family} — ${runDir}`));
 
+  // On WebGPU each kind of step is recorded once and replayed; elsewhere steps run as written.
+  const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log });
   try {
     while (step < steps && !stopRequested && step !== options.stopAtStep) {
       const batch = sampler.batchAt(step);
       const lrFactor = learningRateFactor(config.train, step);
       for (const optimizer of Object.values(model.optimizers)) optimizer.lrFactor = lrFactor;
-      const losses = model.trainStep(batch, { step, rng: new Rng(config.seed, 'step', step), updateG: updatesGenerator(config.train, step) });
+      const losses = stepRunner.run(batch, { step, rng: new Rng(config.seed, 'step', step), updateG: updatesGenerator(config.train, step) });
       tf.dispose([batch.images, batch.labels ?? []]);
       step += 1;
       const mustCheckpoint = step % checkpointEvery === 0 || step === steps;
@@ -365,6 +368,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    stepRunner.dispose();
     model.dispose();
     release();
   }

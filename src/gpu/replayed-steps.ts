@@ -1,0 +1,97 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { recordStep, type StepRecording } from './step-recording.ts';
+
+interface Kind {
+  eager: number;
+  /** The first recording, waiting for a second to agree with it. */
+  candidate: StepRecording | null;
+  replaying: StepRecording | null;
+  /** The signature both recordings agreed on: a later re-recording (after a stale one) must match it. */
+  signature: string[] | null;
+  refused: string | null;
+}
+
+/**
+ * A model's train steps on WebGPU, each kind recorded once and replayed (step-recording.ts). A kind is
+ * the family's key (which networks train: `stepKey`) with the shapes of the step's input tensors. Its first
+ * step runs eagerly (pipelines compile, weights load lazily), the next two are recorded, and when both
+ * recordings agree (the same dispatches, uniforms and constants: none of the step's host data escaped its
+ * host inputs) the later one is replayed from then on. A kind whose recordings disagree, or that reads the
+ * device inside the step, stays on the eager kernels, said once. A recording gone stale (its variables
+ * assigned outside the step: a checkpoint restored, an optimizer reset) is recorded again and must match.
+ */
+export class ReplayedSteps {
+  private readonly kinds = new Map<string, Kind>();
+  /** Replayed steps so far (tests and benchmarks read it). */
+  replayed = 0;
+
+  constructor(private readonly log: (line: string) => void = () => {}) {}
+
+  run<T extends Record<string, tf.Tensor>>(key: string | null, scopes: readonly object[], inputs: readonly tf.Tensor[], step: () => T): T {
+    if (key === null) return step();
+    const name = `${key} (${inputs.map((t) => `${t.shape.join('x')} ${t.dtype}`).join(', ')})`;
+    let kind = this.kinds.get(name);
+    if (!kind) this.kinds.set(name, (kind = { eager: 0, candidate: null, replaying: null, signature: null, refused: null }));
+    if (kind.refused) return step();
+    if (kind.replaying) {
+      if (!kind.replaying.stale()) {
+        this.replayed++;
+        return kind.replaying.replay(scopes, inputs) as T;
+      }
+      kind.replaying.dispose();
+      kind.replaying = null;
+    }
+    if (kind.eager === 0 && !kind.signature) {
+      kind.eager++;
+      return step();
+    }
+    const { outputs, recording } = recordStep(scopes, inputs, step);
+    if (recording.failure) {
+      this.refuse(kind, name, recording.failure);
+      recording.dispose();
+      return outputs as T;
+    }
+    const signature = recording.signature();
+    const reference = kind.signature ?? kind.candidate?.signature();
+    kind.candidate?.dispose();
+    kind.candidate = null;
+    if (!reference) {
+      kind.candidate = recording;
+      return outputs as T;
+    }
+    const at = firstDifference(reference, signature);
+    if (at >= 0) {
+      this.refuse(kind, name, `two recordings differ (${reference[at] ?? 'nothing'} / ${signature[at] ?? 'nothing'}): host data the step draws outside its host inputs, or a step whose operations change`);
+      recording.dispose();
+      return outputs as T;
+    }
+    kind.signature = signature;
+    kind.replaying = recording;
+    return outputs as T;
+  }
+
+  /** Kinds that run eagerly for good, with the reason. */
+  refusals(): Record<string, string> {
+    return Object.fromEntries([...this.kinds].filter(([, k]) => k.refused).map(([name, k]) => [name, k.refused!]));
+  }
+
+  dispose(): void {
+    for (const kind of this.kinds.values()) {
+      kind.candidate?.dispose();
+      kind.replaying?.dispose();
+    }
+    this.kinds.clear();
+  }
+
+  private refuse(kind: Kind, name: string, reason: string): void {
+    kind.refused = reason;
+    kind.candidate?.dispose();
+    kind.candidate = null;
+    this.log(`gantry: the ${name} step is not replayed on WebGPU (${reason}); it runs on tfjs's eager kernels`);
+  }
+}
+
+function firstDifference(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
