@@ -214,7 +214,7 @@ export class StepRecording {
    * Each variable the step assigns: its buffer after the step (where the tfjs variable points, and where
    * each replay leaves the new value) and the one the step reads it from (filled at the replay's start).
    */
-  readonly copyBack: { from: GPUBuffer; to: GPUBuffer }[] = [];
+  readonly copyBack: { variable: tf.Variable; from: GPUBuffer; to: GPUBuffer }[] = [];
   /** Every variable with the buffer it holds after the step: a replay is valid while they all still do. */
   readonly expected: { variable: tf.Variable; buffer: GPUBuffer }[] = [];
   readonly outputs: { key: string; buffer: GPUBuffer; shape: number[]; dtype: tf.DataType }[] = [];
@@ -348,6 +348,11 @@ export class StepRecording {
       return buffer;
     });
     queue.submit([encoder.finish()]);
+    // tfjs keeps a tensor's values on the host once read (a checkpoint) and answers later reads from there.
+    for (const { variable } of this.copyBack) {
+      const data = backend.tensorMap.get(variable.dataId);
+      if (data) data.values = null;
+    }
     return Object.fromEntries(this.outputs.map((o, i) => {
       const info = backend.makeTensorInfo(o.shape, o.dtype);
       backend.tensorMap.get(info.dataId)!.resource = fresh[i];
@@ -515,7 +520,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
       continue;
     }
     if (!old) recording.fail(`the step created variable ${v.name}`);
-    else if (old !== now) recording.copyBack.push({ from: now, to: old });
+    else if (old !== now) recording.copyBack.push({ variable: v, from: now, to: old });
     assigned.push({ variable: v, buffer: now });
   }
   for (const [key, t] of Object.entries(outputs)) {
