@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { GantryError, describeError } from '../errors.ts';
 
 /**
@@ -29,6 +30,8 @@ export async function startWebGpu(): Promise<string> {
   // Small ops on host-resident tensors stay on the device too: a recorded step (src/gpu/step-recording.ts)
   // must see every computation as a dispatch, not as host arithmetic whose result it would take for a constant.
   tf.env().set('WEBGPU_CPU_FORWARD', false);
+  // gantry's convolutions and matrix products (GANTRY_WEBGPU_TFJS_KERNELS=1: tfjs's own, for comparison).
+  if (process.env.GANTRY_WEBGPU_TFJS_KERNELS !== '1') registerGpuKernels();
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;

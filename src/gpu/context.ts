@@ -42,6 +42,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 export class GpuContext {
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly owned: GPUBuffer[] = [];
+  private readonly scratchBuffers = new Map<number, GPUBuffer>();
 
   constructor(readonly device: GPUDevice) {
     let cache = pipelineCache.get(device);
@@ -70,6 +71,16 @@ export class GpuContext {
     }
     const b = this.device.createBuffer({ label, size: Math.max(4, (exact ? n : alignFloats(n)) * 4), usage: STORAGE });
     this.owned.push(b);
+    return b;
+  }
+
+  /**
+   * A buffer of n floats shared by every caller asking for that many: for temporaries that live only
+   * between two dispatches of one sequence (split-K partial sums), which the GPU runs in order.
+   */
+  scratch(n: number, label: string): GPUBuffer {
+    let b = this.scratchBuffers.get(n);
+    if (!b) this.scratchBuffers.set(n, (b = this.buffer(n, label)));
     return b;
   }
 
@@ -224,6 +235,7 @@ export class GpuContext {
   dispose(): void {
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
+    this.scratchBuffers.clear();
   }
 }
 

@@ -370,6 +370,16 @@ export class StepRecording {
   }
 }
 
+let noteBindings: ((buffers: GPUBuffer[]) => void) | null = null;
+
+/**
+ * gantry's own kernels registered as tfjs's (tfjs-kernels.ts) bind buffers tfjs's backend does not see
+ * (no tensorToBinding): they name them here before dispatching, so a recording holds them too.
+ */
+export function bindingsInUse(buffers: GPUBuffer[]): void {
+  noteBindings?.(buffers);
+}
+
 /**
  * Runs `step` eagerly (its outputs are the step's, as without recording) and returns what it dispatched
  * as a StepRecording. `scopes` are the objects host inputs may draw from (the batch, the step context);
@@ -413,6 +423,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
       recording.commands.push({ kind: 'dispatch', pipeline: currentPipeline!, bindGroup: currentBindGroup!, workgroups: [x, y, z], uniforms });
       dispatchBuffers.push(...pending);
       pending = [];
+      uniforms = '';
       real.dispatchWorkgroups(x, y, z);
     },
     end() {
@@ -490,6 +501,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
   backend.bufferManager.acquireBuffer = function (size: number, usage: number, mappedAtCreation = false, reuse = true) {
     return acquireBuffer.call(backend.bufferManager, size, usage, mappedAtCreation, reuse && (usage & UNIFORM) === 0);
   };
+  noteBindings = (buffers) => pending.push(...buffers);
   listenToHostInputs((tensor, scope, produce) => {
     const index = scope === undefined ? -1 : scopes.indexOf(scope);
     if (scope !== undefined && index < 0) recording.fail('a host input drawn from something other than the step\'s batch or context');
@@ -507,6 +519,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
     throw err;
   } finally {
     listenToHostInputs(null);
+    noteBindings = null;
     Object.assign(backend, original);
     backend.bufferManager.acquireBuffer = acquireBuffer;
   }

@@ -28,7 +28,10 @@ function linearModel(name: string) {
   const w = tf.variable(tf.tensor2d(new Rng(9, 'w').fillNormal(new Float32Array(8 * 4)), [8, 4]), true, `${name}.w`);
   const b = tf.variable(tf.zeros([4]), true, `${name}.b`);
   const adam = new Adam([w, b], { lr: 0.01, beta1: 0.5, beta2: 0.999 });
-  return { w, b, adam, dispose: () => tf.dispose([w, b, adam]) };
+  return { w, b, adam, dispose: () => {
+    tf.dispose([w, b]);
+    adam.dispose();
+  } };
 }
 
 interface LinearRun {

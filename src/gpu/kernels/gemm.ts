@@ -351,7 +351,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
-  const partial = ctx.region(ctx.buffer(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
+  const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
     ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], split]),

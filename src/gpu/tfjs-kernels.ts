@@ -1,0 +1,187 @@
+/// <reference types="@webgpu/types" />
+import * as tf from '@tensorflow/tfjs-core';
+import { GpuContext, type Dispatch, type Region } from './context.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
+import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
+import { bindingsInUse } from './step-recording.ts';
+
+/**
+ * gantry's WGSL convolutions and matrix products as tfjs's WebGPU kernels (Conv2D, Conv2DBackpropInput,
+ * which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul), so every family's step runs on them, eager
+ * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
+ * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
+ */
+
+interface Backend {
+  device: GPUDevice;
+  tensorMap: { get(dataId: object): { resource: unknown } | undefined };
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<object>;
+  uploadToGPU(dataId: object): void;
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Args = Parameters<KernelFunc>[0];
+
+const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
+const originals = new Map<string, KernelFunc>();
+const ours = new Map<string, KernelFunc>();
+let context: GpuContext | null = null;
+
+/** Calls answered by gantry's kernels and passed on to tfjs's (the cases these do not cover), for tests. */
+export const gpuKernelCalls = { gantry: 0, tfjs: 0 };
+
+function fallback(name: string, args: Args): tf.TensorInfo {
+  gpuKernelCalls.tfjs++;
+  return originals.get(name)!(args) as tf.TensorInfo;
+}
+
+function region(backend: Backend, t: tf.TensorInfo): Region {
+  backend.uploadToGPU(t.dataId);
+  return { buffer: backend.tensorMap.get(t.dataId)!.resource as GPUBuffer, offset: 0, length: tf.util.sizeFromShape(t.shape) };
+}
+
+/** Encodes the dispatches into tfjs's current compute pass, as its own kernels are, and returns `out`. */
+function run(backend: Backend, dispatches: Dispatch[], tensors: tf.TensorInfo[], out: tf.TensorInfo): tf.TensorInfo {
+  gpuKernelCalls.gantry++;
+  bindingsInUse(tensors.map((t) => backend.tensorMap.get(t.dataId)!.resource as GPUBuffer));
+  backend.ensureCommandEncoderReady();
+  backend.computePassEncoder ??= backend.commandEncoder!.beginComputePass();
+  const pass = backend.computePassEncoder;
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    backend.dispatchCountInPass++;
+  }
+  // tfjs defers freeing the buffers of tensors its unsubmitted commands use.
+  for (const t of tensors) backend.commandQueueOwnedIds.add(t.dataId);
+  if (backend.dispatchCountInPass >= tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+  return out;
+}
+
+/** The convolutions gantry's kernels compute: NHWC, float32, square filter and stride, no dilation, padding top = left. */
+function geometry(c: tf.backend_util.Conv2DInfo): ConvGeometry | null {
+  if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
+  if (c.filterHeight !== c.filterWidth || c.strideHeight !== c.strideWidth || c.padInfo.top !== c.padInfo.left) return null;
+  const g: ConvGeometry = { batch: c.batchSize, h: c.inHeight, w: c.inWidth, inC: c.inChannels, outC: c.outChannels, k: c.filterHeight, stride: c.strideHeight, pad: c.padInfo.top };
+  // Padding below or right of the input beyond what the output reaches reads as zeros either way; any
+  // other asymmetry changes the output size.
+  const { oh, ow } = outSize(g);
+  return oh === c.outHeight && ow === c.outWidth ? g : null;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape?: [number, number, number, number];
+  filterShape?: [number, number, number, number];
+}
+
+function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(a.dataFormat));
+}
+
+const float32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+
+function conv2d(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
+  const g = float32(x, filter) ? geometry(info) : null;
+  if (!g) return fallback('Conv2D', args);
+  const out = backend.makeTensorInfo(info.outShape, 'float32');
+  return run(backend, convForward(context!, 'conv2d', g, region(backend, x), region(backend, filter), region(backend, out)), [x, filter, out], out);
+}
+
+function conv2dBackpropInput(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const info = convInfo(attrs.inputShape!, filter.shape, attrs);
+  const g = float32(dy, filter) ? geometry(info) : null;
+  if (!g) return fallback('Conv2DBackpropInput', args);
+  const out = backend.makeTensorInfo(info.inShape, 'float32');
+  return run(backend, convInputGrad(context!, 'conv2d', g, region(backend, dy), region(backend, filter), region(backend, out)), [dy, filter, out], out);
+}
+
+function conv2dBackpropFilter(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const info = convInfo(x.shape, attrs.filterShape!, attrs);
+  const g = float32(x, dy) ? geometry(info) : null;
+  if (!g) return fallback('Conv2DBackpropFilter', args);
+  const out = backend.makeTensorInfo(attrs.filterShape!, 'float32');
+  return run(backend, convFilterGrad(context!, 'conv2d', g, region(backend, x), region(backend, dy), region(backend, out)), [x, dy, out], out);
+}
+
+/** Products of one matrix each ([M, K] x [K, N], or with leading dimensions of 1; either transposed). */
+function batchMatMul(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const r = a.shape.length;
+  const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+  if (b.shape.length !== r || !single(a) || !single(b) || !float32(a, b)) return fallback('BatchMatMul', args);
+  const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
+  const out = backend.makeTensorInfo([...a.shape.slice(0, -2), M, N], 'float32');
+  const spec = { label: 'matmul', M, N, K, a: transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: transposeB ? rowMajorByK(K) : rowMajorByOuter(N) };
+  return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out)), [a, b, out], out);
+}
+
+const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
+  Conv2D: conv2d as KernelFunc,
+  Conv2DBackpropInput: conv2dBackpropInput as KernelFunc,
+  Conv2DBackpropFilter: conv2dBackpropFilter as KernelFunc,
+  BatchMatMul: batchMatMul as KernelFunc,
+};
+
+function swap(table: Map<string, KernelFunc>): void {
+  for (const [name, kernelFunc] of table) {
+    tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
+  }
+}
+
+/** The kernels registered over tfjs's. */
+export function gantryGpuKernels(): string[] {
+  return [...ours.keys()];
+}
+
+/** Registers gantry's kernels over tfjs's WebGPU ones (once, on the running webgpu backend). */
+export function registerGpuKernels(): string[] {
+  if (context) return gantryGpuKernels();
+  context = GpuContext.fromTfjs();
+  for (const name of NAMES) {
+    const existing = tf.getKernel(name, 'webgpu');
+    if (!existing) continue;
+    originals.set(name, existing.kernelFunc);
+    ours.set(name, KERNELS[name]);
+  }
+  swap(ours);
+  return gantryGpuKernels();
+}
+
+/** Runs fn on tfjs's own WebGPU kernels (the reference in tests), then puts gantry's back. */
+export function withTfjsGpuKernels<T>(fn: () => T): T {
+  swap(originals);
+  try {
+    return fn();
+  } finally {
+    swap(ours);
+  }
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initEngine, tf } from '../../src/engine/index.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { GantryError } from '../../src/errors.ts';
+import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
+
+// gantry's WGSL convolutions and matrix products registered as tfjs's WebGPU kernels, against tfjs's
+// own WebGPU kernels on the same inputs: forward, and both gradients through tf.grads.
+let noGpu: string | false = false;
+try {
+  await initEngine({ device: 'webgpu', log: () => {} });
+} catch (err) {
+  if (!(err instanceof GantryError)) throw err;
+  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
+}
+
+const rng = new Rng(11, 'tfjs-kernels');
+const randn = (shape: number[]) => tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+
+async function assertClose(got: tf.Tensor, want: tf.Tensor, what: string, tol = 1e-4): Promise<void> {
+  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  const [g, w] = [await got.data(), await want.data()];
+  let scale = 1e-3;
+  for (const v of w) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < w.length; i++) {
+    if (!(Math.abs(g[i] - w[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${g[i]}, tfjs's kernel gives ${w[i]} (scale ${scale})`);
+  }
+}
+
+/** Both kernels' results of f (a list of tensors), compared one by one. */
+async function compare(what: string, f: () => tf.Tensor[], calls: number): Promise<void> {
+  const before = { ...gpuKernelCalls };
+  const ours = tf.tidy(f);
+  assert.equal(gpuKernelCalls.gantry - before.gantry, calls, `${what}: calls gantry's kernels answered`);
+  assert.equal(gpuKernelCalls.tfjs, before.tfjs, `${what}: calls passed on to tfjs's kernels`);
+  const theirs = withTfjsGpuKernels(() => tf.tidy(f));
+  for (let i = 0; i < ours.length; i++) await assertClose(ours[i], theirs[i], `${what} [${i}]`);
+  tf.dispose([...ours, ...theirs]);
+}
+
+// [batch, height, width, in, out, kernel, stride, padding]: pix2pixHD's layers (7x7 after reflection
+// padding, 3x3 down, residual 3x3, D's 4x4 with padding 2), DCGAN's, odd sizes, a 1x1.
+const CONVS: [number, number, number, number, number, number, number, number | 'same' | 'valid'][] = [
+  [1, 22, 38, 9, 8, 7, 1, 'valid'],
+  [2, 16, 32, 8, 16, 3, 2, 1],
+  [1, 10, 18, 16, 16, 3, 1, 'valid'],
+  [2, 17, 33, 6, 8, 4, 2, 2],
+  [1, 9, 17, 8, 1, 4, 1, 2],
+  [3, 16, 16, 3, 8, 4, 2, 1],
+  [2, 4, 4, 16, 1, 4, 1, 0],
+  [2, 7, 5, 5, 7, 3, 1, 'same'],
+  [2, 6, 6, 12, 20, 1, 1, 0],
+];
+
+test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
+  assert.deepEqual(gantryGpuKernels().sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+  for (const [n, h, w, ci, co, k, s, p] of CONVS) {
+    const x = randn([n, h, w, ci]);
+    const filter = randn([k, k, ci, co]);
+    const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p);
+    const dy = randn(y.shape);
+    await compare(`conv ${[n, h, w, ci, co, k, s, p]}`, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p), dy));
+      return [tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p), ...tf.grads(f)([x, filter])];
+    }, 4);
+    tf.dispose([x, filter, y, dy]);
+  }
+});
+
+test('transposed convolutions (pix2pixHD\'s up-sampling with output padding, DCGAN\'s) as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
+  // [batch, in height, in width, in, out, kernel, stride, padding, out height, out width]
+  const cases: [number, number, number, number, number, number, number, number | 'valid', number, number][] = [
+    [2, 8, 16, 16, 8, 3, 2, 1, 16, 32],
+    [2, 4, 4, 16, 8, 4, 2, 1, 8, 8],
+    [2, 1, 1, 10, 16, 4, 1, 'valid', 4, 4],
+    [1, 5, 7, 6, 3, 3, 2, 1, 10, 14],
+  ];
+  for (const [n, h, w, ci, co, k, s, p, oh, ow] of cases) {
+    const x = randn([n, h, w, ci]);
+    const filter = randn([k, k, co, ci]);
+    const dy = randn([n, oh, ow, co]);
+    await compare(`transposed ${[n, h, w, ci, co, k, s, p]}`, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [n, oh, ow, co], s, p), dy));
+      return [tf.conv2dTranspose(x as tf.Tensor4D, filter as tf.Tensor4D, [n, oh, ow, co], s, p), ...tf.grads(f)([x, filter])];
+    }, 4);
+    tf.dispose([x, filter, dy]);
+  }
+});
+
+test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give them; batched ones stay tfjs\'s', { skip: noGpu }, async () => {
+  for (const [m, k, n] of [[8, 100, 256], [64, 48, 3], [5, 7, 9], [1, 512, 1]]) {
+    const a = randn([m, k]);
+    const b = randn([k, n]);
+    await compare(`matmul ${m}x${k}x${n}`, () => [
+      tf.matMul(a, b), tf.matMul(tf.transpose(a), b, true, false), tf.matMul(a, tf.transpose(b), false, true), tf.matMul(tf.transpose(a), tf.transpose(b), true, true),
+    ], 4);
+    tf.dispose([a, b]);
+  }
+  const a = randn([3, 4, 5]);
+  const b = randn([3, 5, 6]);
+  const before = { ...gpuKernelCalls };
+  const ours = tf.matMul(a, b);
+  assert.deepEqual(gpuKernelCalls, { gantry: before.gantry, tfjs: before.tfjs + 1 }, 'a batched product goes to tfjs\'s kernel');
+  const theirs = withTfjsGpuKernels(() => tf.matMul(a, b));
+  await assertClose(ours, theirs, 'batched matmul');
+  tf.dispose([ours, theirs]);
+  tf.dispose([a, b]);
+});
