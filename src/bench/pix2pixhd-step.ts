@@ -3,6 +3,10 @@ import { Rng } from '../engine/rng.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../models/pix2pixhd.ts';
 import { Vgg19Features } from '../nn/vgg19.ts';
 import { summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
+import { ReplayedSteps } from '../gpu/replayed-steps.ts';
+import { supportsRecording } from '../gpu/step-recording.ts';
+import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { eagerWebGpuRequested } from '../models/step-runner.ts';
 
 /**
  * The pix2pixHD training-step workload of ../shared/peers/pix2pixhd_torch.py, built the same way: random
@@ -26,7 +30,7 @@ export interface Pix2PixHDBenchOptions {
   warmup?: number;
 }
 
-export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { vgg: boolean }> {
+export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { vgg: boolean; replayed: number; gpuKernels: string }> {
   const [height, width, labelNc, batch] = [o.height ?? 64, o.width ?? 128, o.labelNc ?? 8, o.batch ?? 1];
   const config = pix2pixhdSchema.parse({
     height, width, labelNc, instances: true, netG: o.local ? 'local' : 'global', ngf: o.ngf ?? 16, ndf: o.ndf ?? 16,
@@ -44,15 +48,21 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   });
   const input = tf.tensor4d(oneHot, [batch, height, width, labelNc + 1]);
   const real = tf.tensor4d(Float32Array.from({ length: area * 3 }, () => rng.uniform() * 2 - 1), [batch, height, width, 3]);
+  // On WebGPU the step is recorded and replayed as in training (GANTRY_WEBGPU_EAGER=1: eager); its first
+  // three runs (a warm-up, two recordings) are eager, so the default warm-up covers them.
+  const replayer = supportsRecording() && !eagerWebGpuRequested() ? new ReplayedSteps((line) => process.stderr.write(line + '\n')) : null;
   const step = async () => {
-    const losses = model.stepOn(input, real);
+    const losses = replayer ? replayer.run('step', [], [input, real], () => model.stepOn(input, real)) : model.stepOn(input, real);
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose(Object.values(losses));
   };
-  const times = await timeRuns(step, o.warmup ?? 2, o.steps ?? 10);
+  const times = await timeRuns(step, o.warmup ?? (replayer ? 3 : 2), o.steps ?? 10);
+  const replayed = replayer?.replayed ?? 0;
+  replayer?.dispose();
   const name = `pix2pixhd${o.local ? '-local' : ''} ${height}x${width} labelNc ${labelNc} ngf ${config.ngf} ndf ${config.ndf} nDown ${config.nDown} nBlocks ${config.nBlocks} numD ${config.numD}${vgg ? '' : ' no-vgg'}`;
   const paramsG = Object.entries(model.networks).filter(([k]) => k !== 'D').reduce((n, [, p]) => n + p.countTrainable(), 0);
-  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), vgg: Boolean(vgg) };
+  const gpuKernels = tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs';
+  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), vgg: Boolean(vgg), replayed, gpuKernels };
   tf.dispose([input, real]);
   model.dispose();
   return result;

@@ -1,4 +1,5 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, describeError } from '../errors.ts';
+import { benchFamilyStep } from '../bench/family-step.ts';
 import { engineInfo, initEngine, type Device } from '../engine/index.ts';
 import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from '../bench/dcgan-step.ts';
 import { intArg, parseCommandArgs } from './args.ts';
@@ -12,6 +13,9 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   VGG19 with random weights): [--height 64] [--width 128] [--label-nc 8] [--ngf 16] [--ndf 16] [--n-down 3]
   [--n-blocks 3] [--num-d 2] [--local] [--no-vgg], the peer's flags; compare with
   \`python3 pix2pixhd_torch.py --threads N\` at the same sizes.
+  --family NAME times any family's train step as training runs it (on WebGPU recorded and replayed; --eager:
+  not) on real data: [--data SPEC] (mnist, or shapes for the text and label-map families) [--model JSON] (the
+  run config's model section) [--batch 16].
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
@@ -20,6 +24,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
+    family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' },
     'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
@@ -29,6 +34,19 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const native = engineInfo()?.native;
   const print = (result: object) => process.stdout.write(JSON.stringify({ ...result, native: native?.loaded ?? false, threads: native?.threads ?? 1 }) + '\n');
+  if (values.family) {
+    let model: Record<string, unknown> = {};
+    try {
+      model = values.model ? JSON.parse(values.model) : {};
+    } catch (err) {
+      throw new GantryError(`--model: not JSON (${describeError(err)}); give the run config's model section, e.g. --model '{"imageSize": 64}'`);
+    }
+    print(await benchFamilyStep({
+      family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1),
+      warmup: intArg('warmup', values.warmup), replay: !values.eager,
+    }));
+    return;
+  }
   if (values.workload === 'pix2pixhd') {
     print(await benchPix2PixHDStep({
       height: intArg('height', values.height, 8), width: intArg('width', values.width, 8), local: values.local, vgg: !values['no-vgg'],

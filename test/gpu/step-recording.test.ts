@@ -9,7 +9,7 @@ import { GantryError } from '../../src/errors.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { ReplayedSteps } from '../../src/gpu/replayed-steps.ts';
 import { TrainSteps } from '../../src/models/step-runner.ts';
-import { familyRun } from './family-runs.ts';
+import { familyModel } from '../../src/bench/family-step.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
 // very kernels the eager step did, on the same data, so losses and weights must agree bit for bit.
@@ -131,7 +131,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
 async function familySteps(family: string, data: string, config: Record<string, unknown>, replay: boolean, steps: number) {
   // DCGAN has its own hand-built WebGPU step; this checks the generic recording on its eager step.
   process.env.GANTRY_WEBGPU_EAGER = '1';
-  const { model, batchAt } = familyRun(family, data, config, 4);
+  const { model, batchAt } = familyModel(family, data, config, 4);
   delete process.env.GANTRY_WEBGPU_EAGER;
   const runner = new TrainSteps(model, { replay });
   const losses: Record<string, number>[] = [];

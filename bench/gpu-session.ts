@@ -1,0 +1,78 @@
+// Every GPU measurement the open issues ask for, in one command on the GPU machine (../shared/gpu/README.md):
+//   bash ../shared/gpu/prepare-kit.sh    (here, once; then carry .devicekit and build)
+//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 480] [--quick]
+// Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
+// each gantry/PyTorch ratio from medians of the same run:
+//   - pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload): gantry replayed on its own kernels,
+//     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
+//     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
+//   - every family's step at 64x64, batch 64: replayed and eager (no PyTorch peer for these yet);
+//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
+// --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { budget: { type: 'string', default: '480' }, quick: { type: 'boolean' } } });
+const deadline = Date.now() + Number(values.budget) * 1000;
+const quick = Boolean(values.quick);
+const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
+const gantry = [join(root, 'bin', 'gantry.js')];
+
+type Json = Record<string, unknown>;
+
+/** One JSON-printing command, given what is left of the budget; null (and why, on stderr) if it failed. */
+function measure(cmd: string, args: string[], env: Record<string, string> = {}): Json | null {
+  const left = Math.floor((deadline - Date.now()) / 1000);
+  if (left < 20) return null;
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: Math.min(left, 180) * 1000 });
+  const last = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('{')) {
+    process.stderr.write(`failed (${r.signal ?? r.status}): ${cmd} ${args.join(' ')}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`);
+    return null;
+  }
+  return JSON.parse(last) as Json;
+}
+
+const ms = (j: Json | null) => (j ? Number(j.median_ms) : NaN);
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '—');
+const msCell = (j: Json | null) => (j ? `${fmt(ms(j))} ms` : '—');
+
+const steps = quick ? '2' : '10';
+const pix2pixhdSizes: [string, string[]][] = [
+  ['64x128 (the peer\'s default)', []],
+  ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
+  ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
+];
+console.log('| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
+console.log('|---|---|---|---|---|---|');
+for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
+  const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+  const replayed = measure(process.execPath, [...gantry, ...bench]);
+  const eager = measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' });
+  const stock = name.startsWith('64') ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
+  const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
+  console.log(`| ${name} | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+}
+
+console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps |');
+console.log('|---|---|---|---|---|');
+const families: [string, Json][] = [
+  ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],
+  ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],
+];
+for (const [family, model] of quick ? families.slice(3, 5) : families) {
+  const bench = ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
+  const replayed = measure(process.execPath, [...gantry, ...bench]);
+  const eager = measure(process.execPath, [...gantry, ...bench, '--eager']);
+  console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} |`);
+}
+
+if (!quick) {
+  console.log('\nDCGAN beside its peer:');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30'], { encoding: 'utf8', timeout: Math.max(0, deadline - Date.now()) });
+  console.log(r.stdout ?? '', r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
+}

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../engine/rng.ts';
+import { openDataset } from '../data/index.ts';
+import { dataShape } from '../data/dataset.ts';
+import { BatchSampler } from '../data/sampler.ts';
+import type { Batch } from '../data/batch.ts';
+import { validateRunConfig } from '../train/run-config.ts';
+import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/run.ts';
+import { describeModel } from '../models/index.ts';
+import type { FamilyInstance } from '../models/family.ts';
+import { TrainSteps } from '../models/step-runner.ts';
+import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
+
+/** The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or label maps. */
+export function defaultBenchData(family: string): string {
+  return ['gan-cls', 'dfgan', 'pix2pixhd', 'segmenter'].includes(family) ? 'shapes' : 'mnist';
+}
+
+/** A model of a family built from a run config's model section, on real data, with its batches. */
+export function familyModel(family: string, data: string, model: Record<string, unknown>, batch: number, seed = 3): { model: FamilyInstance; batchAt: (step: number) => Batch } {
+  const config = validateRunConfig({ family, data, seed, model, train: { batch } }, 'bench config');
+  const info = describeModel(config);
+  const dataset = openDataset(config.data, info);
+  const built = buildModel(resolveRunConfig(config, dataShape(dataset)));
+  provideReferenceImages(built, dataset, seed, 4);
+  const sampler = new BatchSampler(dataset, batch, seed, info.conditioning.kind === 'labelMap');
+  return { model: built, batchAt: (step) => sampler.batchAt(step) };
+}
+
+export interface FamilyBenchOptions {
+  family: string;
+  data?: string;
+  /** The run config's model section (sizes, widths); the family's defaults for the rest. */
+  model?: Record<string, unknown>;
+  batch?: number;
+  steps?: number;
+  warmup?: number;
+  /** false: eager steps even on WebGPU (default: replayed there, as training runs them). */
+  replay?: boolean;
+}
+
+/**
+ * Times a family's train steps as the trainer runs them (TrainSteps: on WebGPU recorded and replayed),
+ * each step ending when its losses are read. Text families pre-train their caption encoder first
+ * (textSteps, not timed: the bench sets it to 1 unless the model section says otherwise).
+ */
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { replayed: number; gpuKernels: string; refused: Record<string, string> }> {
+  const batch = o.batch ?? 16;
+  const text = o.family === 'gan-cls' || o.family === 'dfgan';
+  const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
+  const runner = new TrainSteps(model, { replay: o.replay, log: (line) => process.stderr.write(line + '\n') });
+  let step = 0;
+  const run = async () => {
+    const b = batchAt(step);
+    const losses = runner.run(b, { step, rng: new Rng(3, 'step', step) });
+    step++;
+    await Promise.all(Object.values(losses).map((l) => l.data()));
+    tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
+  };
+  // The first steps of each kind run eagerly (a warm-up, two recordings); text families pre-train first.
+  const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10);
+  const count = (net: string) => model.networks[net]?.countTrainable() ?? 0;
+  const paramsD = count('D');
+  const paramsG = Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0);
+  const result = {
+    ...summarize(o.family, batch, times, paramsG, paramsD),
+    replayed: runner.replayed, refused: runner.refusals(),
+    gpuKernels: tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs',
+  };
+  runner.dispose();
+  model.dispose();
+  return result;
+}
