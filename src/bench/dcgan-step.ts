@@ -91,6 +91,15 @@ export async function timeRuns(run: (i: number) => Promise<void>, warmup: number
   return times;
 }
 
+/**
+ * The median time a step took to issue (its JavaScript and the encoding of its GPU work, before waiting
+ * for the results): on a GPU, the host's share of a step.
+ */
+export function hostMedian(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return Math.round(sorted[Math.floor(sorted.length / 2)] * 1000) / 1000;
+}
+
 export function summarize(workload: string, batch: number, times: number[], paramsG: number, paramsD: number): BenchResult {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];

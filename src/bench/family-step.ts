@@ -10,7 +10,7 @@ import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
-import { summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
+import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
 /** The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or label maps. */
 export function defaultBenchData(family: string): string {
@@ -45,15 +45,18 @@ export interface FamilyBenchOptions {
  * each step ending when its losses are read. Text families pre-train their caption encoder first
  * (textSteps, not timed: the bench sets it to 1 unless the model section says otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { replayed: number; gpuKernels: string; refused: Record<string, string> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; gpuKernels: string; refused: Record<string, string> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
   const runner = new TrainSteps(model, { replay: o.replay, log: (line) => process.stderr.write(line + '\n') });
   let step = 0;
+  const host: number[] = [];
   const run = async () => {
     const b = batchAt(step);
+    const t0 = performance.now();
     const losses = runner.run(b, { step, rng: new Rng(3, 'step', step) });
+    host.push(performance.now() - t0);
     step++;
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
@@ -64,7 +67,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
   const paramsD = count('D');
   const paramsG = Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0);
   const result = {
-    ...summarize(o.family, batch, times, paramsG, paramsD),
+    ...summarize(o.family, batch, times, paramsG, paramsD), host_ms: hostMedian(host.slice(-times.length)),
     replayed: runner.replayed, refused: runner.refusals(),
     gpuKernels: tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs',
   };

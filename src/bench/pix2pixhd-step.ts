@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../models/pix2pixhd.ts';
 import { Vgg19Features } from '../nn/vgg19.ts';
-import { summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
+import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
@@ -30,7 +30,7 @@ export interface Pix2PixHDBenchOptions {
   warmup?: number;
 }
 
-export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { vgg: boolean; replayed: number; gpuKernels: string }> {
+export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { host_ms: number; vgg: boolean; replayed: number; gpuKernels: string }> {
   const [height, width, labelNc, batch] = [o.height ?? 64, o.width ?? 128, o.labelNc ?? 8, o.batch ?? 1];
   const config = pix2pixhdSchema.parse({
     height, width, labelNc, instances: true, netG: o.local ? 'local' : 'global', ngf: o.ngf ?? 16, ndf: o.ndf ?? 16,
@@ -51,8 +51,11 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   // On WebGPU the step is recorded and replayed as in training (GANTRY_WEBGPU_EAGER=1: eager); its first
   // three runs (a warm-up, two recordings) are eager, so the default warm-up covers them.
   const replayer = supportsRecording() && !eagerWebGpuRequested() ? new ReplayedSteps((line) => process.stderr.write(line + '\n')) : null;
+  const host: number[] = [];
   const step = async () => {
+    const t0 = performance.now();
     const losses = replayer ? replayer.run('step', [], [input, real], () => model.stepOn(input, real)) : model.stepOn(input, real);
+    host.push(performance.now() - t0);
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose(Object.values(losses));
   };
@@ -62,7 +65,7 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   const name = `pix2pixhd${o.local ? '-local' : ''} ${height}x${width} labelNc ${labelNc} ngf ${config.ngf} ndf ${config.ndf} nDown ${config.nDown} nBlocks ${config.nBlocks} numD ${config.numD}${vgg ? '' : ' no-vgg'}`;
   const paramsG = Object.entries(model.networks).filter(([k]) => k !== 'D').reduce((n, [, p]) => n + p.countTrainable(), 0);
   const gpuKernels = tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs';
-  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), vgg: Boolean(vgg), replayed, gpuKernels };
+  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), host_ms: hostMedian(host.slice(-times.length)), vgg: Boolean(vgg), replayed, gpuKernels };
   tf.dispose([input, real]);
   model.dispose();
   return result;
