@@ -8,6 +8,7 @@ import { validateRunConfig } from '../train/run-config.ts';
 import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/run.ts';
 import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
+import type { ModelInfo } from '../models/condition.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
@@ -18,14 +19,15 @@ export function defaultBenchData(family: string): string {
 }
 
 /** A model of a family built from a run config's model section, on real data, with its batches. */
-export function familyModel(family: string, data: string, model: Record<string, unknown>, batch: number, seed = 3): { model: FamilyInstance; batchAt: (step: number) => Batch } {
+export function familyModel(family: string, data: string, model: Record<string, unknown>, batch: number, seed = 3): { model: FamilyInstance; info: ModelInfo; batchAt: (step: number) => Batch } {
   const config = validateRunConfig({ family, data, seed, model, train: { batch } }, 'bench config');
-  const info = describeModel(config);
-  const dataset = openDataset(config.data, info);
-  const built = buildModel(resolveRunConfig(config, dataShape(dataset)));
+  const dataset = openDataset(config.data, describeModel(config));
+  const resolved = resolveRunConfig(config, dataShape(dataset));
+  const info = describeModel(resolved);
+  const built = buildModel(resolved);
   provideReferenceImages(built, dataset, seed, 4);
   const sampler = new BatchSampler(dataset, batch, seed, info.conditioning.kind === 'labelMap');
-  return { model: built, batchAt: (step) => sampler.batchAt(step) };
+  return { model: built, info, batchAt: (step) => sampler.batchAt(step) };
 }
 
 export interface FamilyBenchOptions {

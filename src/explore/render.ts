@@ -7,6 +7,7 @@ import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, type ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { encodedStyles } from './instance-styles.ts';
+import { generateImages } from '../models/step-runner.ts';
 
 /** Images drawn at once: memory stays bounded however many a command asks for. */
 export const DRAW_CHUNK = 64;
@@ -16,11 +17,10 @@ export const DRAW_CHUNK = 64;
  * as one tensor: for small sets (a grid, a style-transfer row); drawImages for any number.
  */
 export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows): tf.Tensor4D {
-  const generate = run.model.generate?.bind(run.model);
-  if (!generate) throw new GantryError(`this run (${run.info.family}) does not generate images`);
+  if (!run.model.generate) throw new GantryError(`this run (${run.info.family}) does not generate images`);
   return tf.tidy(() => {
     const z = tf.tensor2d(stackRows(vectors), [vectors.length, run.info.latentDim]);
-    return generate(z, conditionTensor(conditions));
+    return generateImages(run.model, z, conditionTensor(conditions));
   });
 }
 

@@ -541,7 +541,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
     if (!buffer) recording.fail(`output ${key} is not on the device`);
     else recording.outputs.push({ key, buffer, shape: [...t.shape], dtype: t.dtype });
   }
-  recording.seal([...dispatchBuffers, ...guard], assigned);
+  recording.seal(dispatchBuffers, assigned);
   pins.letGo(guard);
   return { outputs, recording };
 }

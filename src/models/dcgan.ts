@@ -144,6 +144,10 @@ export class Dcgan implements FamilyInstance {
   readonly networks: Record<string, ParamSet>;
   readonly optimizers: Record<string, Adam>;
   readonly replayedGpuStep: boolean;
+  /** The hand-built WebGPU step and generator replay themselves; otherwise the generic recording does. */
+  get replaysItself(): boolean {
+    return this.replayedGpuStep;
+  }
   readonly info: ModelInfo;
   /** On WebGPU: the replayed training step, which holds the current weights while it trains. */
   private gpu: DcganGpuStep | null = null;
@@ -169,12 +173,6 @@ export class Dcgan implements FamilyInstance {
     const losses = this.trainStepWithNoise(batch, z, ctx.updateG);
     z.dispose();
     return losses;
-  }
-
-  /** The hand-built WebGPU step replays itself; otherwise the generic recording does (by updateG). */
-  stepKey(ctx: StepContext): string | null {
-    if (this.replayedGpuStep) return null;
-    return ctx.updateG === false ? 'D' : 'D and G';
   }
 
   /** The step with given latent vectors (the golden test feeds PyTorch's). */

@@ -29,6 +29,8 @@ export interface FamilyInstance {
    * from `batch` or `ctx`, so that the step can be recorded and replayed on WebGPU (step-runner.ts).
    */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar>;
+  /** Families that replay their own WebGPU steps and generator (DCGAN's hand-built ones): the generic recording leaves them alone. */
+  readonly replaysItself?: boolean;
   /**
    * Which kind of step `ctx` is, for a replayed WebGPU step: steps of one key run the same operations
    * (the same networks trained) on inputs of the same shapes; null: run this step as written. Absent: the
@@ -65,8 +67,17 @@ export interface FamilyInstance {
   dispose(): void;
 }
 
-/** Frees every network's tensors and every optimizer's moments of a model. */
+const attached = new WeakMap<object, { dispose(): void }[]>();
+
+/** Ties something to a model's life (a recording of its generator): disposeModel frees it too. */
+export function attachToModel(model: object, resource: { dispose(): void }): void {
+  attached.set(model, [...(attached.get(model) ?? []), resource]);
+}
+
+/** Frees every network's tensors and every optimizer's moments of a model, and what is attached to it. */
 export function disposeModel(model: Pick<FamilyInstance, 'networks' | 'optimizers'>): void {
+  for (const resource of attached.get(model) ?? []) resource.dispose();
+  attached.delete(model);
   for (const params of Object.values(model.networks)) params.dispose();
   for (const optimizer of Object.values(model.optimizers)) optimizer.dispose();
 }

@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import type { Batch } from '../data/batch.ts';
-import type { FamilyInstance, StepContext } from './family.ts';
+import { attachToModel, type FamilyInstance, type StepContext } from './family.ts';
+import type { Condition } from './condition.ts';
 
 /** Whether GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager WebGPU kernels (the reference replayed steps are tested against). */
 export function eagerWebGpuRequested(): boolean {
@@ -24,7 +25,7 @@ export class TrainSteps {
 
   run(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const step = () => this.model.trainStep(batch, ctx);
-    if (!this.replay) return step();
+    if (!this.replay || this.model.replaysItself) return step();
     const key = this.model.stepKey ? this.model.stepKey(ctx) : ctx.updateG === false ? 'D' : 'D and G';
     const inputs = batch.labels ? [batch.images, batch.labels] : [batch.images];
     return this.replay.run(key, [batch, ctx], inputs, step);
@@ -42,4 +43,42 @@ export class TrainSteps {
   dispose(): void {
     this.replay?.dispose();
   }
+}
+
+/** The tensors a condition holds, in a fixed order (the inputs of a recorded generator). */
+function conditionTensors(c: Condition): tf.Tensor[] {
+  switch (c.kind) {
+    case 'none':
+      return [];
+    case 'class':
+      return [c.weights];
+    case 'text':
+      return [c.vectors];
+    case 'labelMap':
+      return [c.labels, c.instances, c.features].filter((t): t is tf.Tensor3D | tf.Tensor4D => t !== undefined);
+  }
+}
+
+const generators = new WeakMap<FamilyInstance, ReplayedSteps>();
+
+/** How many of a model's generate calls were replays (tests, benchmarks). */
+export function replayedGenerations(model: FamilyInstance): number {
+  return generators.get(model)?.replayed ?? 0;
+}
+
+/**
+ * model.generate(z, condition); in Node on WebGPU recorded and replayed per batch shape as train steps
+ * are (an FID's thousands of images go 64 at a time), the recording living as long as the model.
+ */
+export function generateImages(model: FamilyInstance, z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
+  const generate = () => ({ images: model.generate!(z, condition) });
+  // Pages draw eagerly: replays are tested in Node (Dawn) only.
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+  if (!node || model.replaysItself || eagerWebGpuRequested() || !supportsRecording()) return generate().images;
+  let replay = generators.get(model);
+  if (!replay) {
+    generators.set(model, (replay = new ReplayedSteps()));
+    attachToModel(model, replay);
+  }
+  return replay.run('generate', [], [z, ...conditionTensors(condition)], generate).images;
 }

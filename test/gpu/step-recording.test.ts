@@ -8,7 +8,9 @@ import { hostInput } from '../../src/engine/host-input.ts';
 import { GantryError } from '../../src/errors.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { ReplayedSteps } from '../../src/gpu/replayed-steps.ts';
-import { TrainSteps } from '../../src/models/step-runner.ts';
+import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts';
+import { vectorsToImages } from '../../src/explore/render.ts';
+import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
@@ -197,5 +199,41 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   for (const dir of ['replayed', 'split']) {
     const got = readSafetensors(join(root, dir, 'checkpoint.safetensors')).tensors;
     for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, `${dir}: tensor ${k} differs`);
+  }
+});
+
+test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit', { skip: noGpu }, async () => {
+  for (const [family, data, config] of FAMILIES) {
+    const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
+    const run = { info, model };
+    // A few train steps first, so the generator is not at its initial weights.
+    const runner = new TrainSteps(model, { replay: false });
+    for (let step = 0; step < 3; step++) {
+      const batch = batchAt(step);
+      tf.dispose([batch.images, batch.labels ?? [], ...Object.values(runner.run(batch, { step, rng: new Rng(1, 'step', step) }))]);
+    }
+    const n = 6;
+    let conditions: ConditionRows;
+    if (family !== 'pix2pixhd') conditions = await gridConditions(run, n);
+    else {
+      const maps = batchAt(9);
+      const [, h, w] = maps.images.shape;
+      const take = (ids: Int32Array | undefined) => (ids ? Int32Array.from({ length: n * h * w }, (_, i) => ids[i % ids.length]) : null);
+      conditions = { kind: 'labelMap', maps: { n, height: h, width: w, labels: take(maps.labelMaps)!, instances: take(maps.instanceMaps) } };
+      tf.dispose([maps.images, maps.labels ?? []]);
+    }
+    for (let call = 0; call < 6; call++) {
+      const vectors = Array.from({ length: n }, (_, i) => new Rng(call, 'z', i).fillNormal(new Float32Array(run.info.latentDim)));
+      const replayed = vectorsToImages(run, vectors, conditions);
+      process.env.GANTRY_WEBGPU_EAGER = '1';
+      const eager = vectorsToImages(run, vectors, conditions);
+      delete process.env.GANTRY_WEBGPU_EAGER;
+      assert.deepEqual(await replayed.data(), await eager.data(), `${family}: images of call ${call}`);
+      tf.dispose([replayed, eager]);
+    }
+    // dcgan draws on its own replayed generator when it has one; built here with GANTRY_WEBGPU_EAGER unset, it does.
+    assert.equal(replayedGenerations(model), model.replaysItself ? 0 : 3, `${family}: replayed draws`);
+    runner.dispose();
+    model.dispose();
   }
 });
