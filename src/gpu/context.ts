@@ -240,7 +240,7 @@ export class GpuContext {
 }
 
 /** Submits tfjs's recorded but unsubmitted commands, so ours run after them. */
-function flushTfjs(): void {
+export function flushTfjs(): void {
   const backend = tf.backend() as unknown as { commandEncoder?: unknown; submitQueue?: () => void; endComputePassEncoder?: () => void };
   if (backend.commandEncoder && backend.submitQueue) {
     backend.endComputePassEncoder?.();

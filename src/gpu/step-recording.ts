@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 import { listenToHostInputs, type HostValues } from '../engine/host-input.ts';
+import { flushTfjs } from './context.ts';
 
 /**
  * A training step of any family recorded once on tfjs's WebGPU backend and replayed as a fixed list of
@@ -96,7 +97,6 @@ interface HostSlot {
   dtype: string;
   length: number;
   source: GPUBuffer | null;
-  dataId: object;
 }
 
 interface Slot {
@@ -171,13 +171,6 @@ function pinsOf(backend: Backend): Pins {
   let pins = pinsByBackend.get(backend);
   if (!pins) pinsByBackend.set(backend, (pins = new Pins(backend.bufferManager)));
   return pins;
-}
-
-/** Submits what tfjs has encoded and not yet submitted. */
-function flush(backend: Backend): void {
-  if (!backend.commandEncoder) return;
-  backend.endComputePassEncoder();
-  backend.submitQueue();
 }
 
 function bufferOf(backend: Backend, t: { dataId: object }): GPUBuffer | null {
@@ -302,7 +295,7 @@ export class StepRecording {
     if (this.disposed) throw new Error('replay of a disposed step recording');
     const backend = this.backend;
     const { device, queue } = backend;
-    flush(backend);
+    flushTfjs();
     const encoder = device.createCommandEncoder();
     inputs.forEach((t, i) => {
       const slot = this.inputs[i];
@@ -393,7 +386,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
   const variables = Object.values(tf.engine().state.registeredVariables);
   // Inputs and variables on the device first, so that their uploads are not part of the step.
   for (const t of [...inputs, ...variables]) backend.uploadToGPU(t.dataId);
-  flush(backend);
+  flushTfjs();
   for (const t of inputs) recording.inputs.push({ buffer: bufferOf(backend, t)!, dtype: t.dtype, shape: [...t.shape] });
   const before = new Map(variables.map((v) => [v, bufferOf(backend, v)!]));
   // The old buffers of assigned variables must not be reused within the step (say as another variable's
@@ -505,7 +498,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
   listenToHostInputs((tensor, scope, produce) => {
     const index = scope === undefined ? -1 : scopes.indexOf(scope);
     if (scope !== undefined && index < 0) recording.fail('a host input drawn from something other than the step\'s batch or context');
-    const slot: HostSlot = { scope: index, produce, dtype: tensor.dtype, length: tensor.size, source: null, dataId: tensor.dataId };
+    const slot: HostSlot = { scope: index, produce, dtype: tensor.dtype, length: tensor.size, source: null };
     slots.set(tensor.dataId, slot);
     recording.hostSlots.push(slot);
   });
@@ -513,7 +506,7 @@ export function recordStep(scopes: readonly object[], inputs: readonly tf.Tensor
   let outputs: Record<string, tf.Tensor>;
   try {
     outputs = step();
-    flush(backend);
+    flushTfjs();
   } catch (err) {
     pins.letGo(guard);
     throw err;

@@ -96,36 +96,22 @@ function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs): tf.bac
 
 const float32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
-function conv2d(args: Args): tf.TensorInfo {
-  const backend = args.backend as unknown as Backend;
-  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
-  const g = float32(x, filter) ? geometry(info) : null;
-  if (!g) return fallback('Conv2D', args);
-  const out = backend.makeTensorInfo(info.outShape, 'float32');
-  return run(backend, convForward(context!, 'conv2d', g, region(backend, x), region(backend, filter), region(backend, out)), [x, filter, out], out);
-}
+type ConvProduct = (ctx: GpuContext, label: string, g: ConvGeometry, a: Region, b: Region, out: Region) => Dispatch[];
 
-function conv2dBackpropInput(args: Args): tf.TensorInfo {
-  const backend = args.backend as unknown as Backend;
-  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = args.attrs as unknown as ConvAttrs;
-  const info = convInfo(attrs.inputShape!, filter.shape, attrs);
-  const g = float32(dy, filter) ? geometry(info) : null;
-  if (!g) return fallback('Conv2DBackpropInput', args);
-  const out = backend.makeTensorInfo(info.inShape, 'float32');
-  return run(backend, convInputGrad(context!, 'conv2d', g, region(backend, dy), region(backend, filter), region(backend, out)), [dy, filter, out], out);
-}
-
-function conv2dBackpropFilter(args: Args): tf.TensorInfo {
-  const backend = args.backend as unknown as Backend;
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as ConvAttrs;
-  const info = convInfo(x.shape, attrs.filterShape!, attrs);
-  const g = float32(x, dy) ? geometry(info) : null;
-  if (!g) return fallback('Conv2DBackpropFilter', args);
-  const out = backend.makeTensorInfo(attrs.filterShape!, 'float32');
-  return run(backend, convFilterGrad(context!, 'conv2d', g, region(backend, x), region(backend, dy), region(backend, out)), [x, dy, out], out);
+/**
+ * One of the convolution's three products as a tfjs kernel: its two inputs by name, the convolution and
+ * output shape they imply, the product that computes it; what the geometry does not cover goes to tfjs's.
+ */
+function convKernel(name: string, inputs: [string, string], shapes: (a: tf.TensorInfo, b: tf.TensorInfo, attrs: ConvAttrs) => { info: tf.backend_util.Conv2DInfo; out: number[] }, product: ConvProduct): KernelFunc {
+  return ((args: Args) => {
+    const backend = args.backend as unknown as Backend;
+    const [a, b] = inputs.map((n) => args.inputs[n] as tf.TensorInfo);
+    const { info, out: shape } = shapes(a, b, args.attrs as unknown as ConvAttrs);
+    const g = float32(a, b) ? geometry(info) : null;
+    if (!g) return fallback(name, args);
+    const out = backend.makeTensorInfo(shape, 'float32');
+    return run(backend, product(context!, name, g, region(backend, a), region(backend, b), region(backend, out)), [a, b, out], out);
+  }) as KernelFunc;
 }
 
 /** Products of one matrix each ([M, K] x [K, N], or with leading dimensions of 1; either transposed). */
@@ -144,9 +130,16 @@ function batchMatMul(args: Args): tf.TensorInfo {
 }
 
 const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
-  Conv2D: conv2d as KernelFunc,
-  Conv2DBackpropInput: conv2dBackpropInput as KernelFunc,
-  Conv2DBackpropFilter: conv2dBackpropFilter as KernelFunc,
+  Conv2D: convKernel('Conv2D', ['x', 'filter'], (x, filter, attrs) => {
+    const info = convInfo(x.shape, filter.shape, attrs);
+    return { info, out: info.outShape };
+  }, convForward),
+  // conv2dTranspose too: dy is its input, the convolution's input its output.
+  Conv2DBackpropInput: convKernel('Conv2DBackpropInput', ['dy', 'filter'], (_dy, filter, attrs) => {
+    const info = convInfo(attrs.inputShape!, filter.shape, attrs);
+    return { info, out: info.inShape };
+  }, convInputGrad),
+  Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }), convFilterGrad),
   BatchMatMul: batchMatMul as KernelFunc,
 };
 

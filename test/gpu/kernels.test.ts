@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initEngine, tf } from '../../src/engine/index.ts';
+import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { GantryError } from '../../src/errors.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
+import { startWebGpuOrSkip } from './adapter.ts';
 
 // gantry's WGSL kernels against float64 loops written out here, on random shapes. They need a WebGPU
 // adapter: on the GPU machine (README, "On a GPU") or a CPU with Mesa >= 24's lavapipe Vulkan driver
 // (VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json). Without one they are skipped, with the reason.
-let noGpu: string | false = false;
-try {
-  await initEngine({ device: 'webgpu', log: () => {} });
-} catch (err) {
-  if (!(err instanceof GantryError)) throw err;
-  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
-}
+const noGpu = await startWebGpuOrSkip();
 
 const rng = new Rng(7, 'gpu-kernels');
 const randInt = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));

@@ -2,26 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, initEngine } from '../../src/engine/index.ts';
+import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { hostInput } from '../../src/engine/host-input.ts';
-import { GantryError } from '../../src/errors.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { ReplayedSteps } from '../../src/gpu/replayed-steps.ts';
 import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
+import { startWebGpuOrSkip } from './adapter.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
 // very kernels the eager step did, on the same data, so losses and weights must agree bit for bit.
-let noGpu: string | false = false;
-try {
-  await initEngine({ device: 'webgpu', log: () => {} });
-} catch (err) {
-  if (!(err instanceof GantryError)) throw err;
-  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
-}
+const noGpu = await startWebGpuOrSkip();
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initEngine, tf } from '../../src/engine/index.ts';
+import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { GantryError } from '../../src/errors.ts';
 import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
+import { startWebGpuOrSkip } from './adapter.ts';
 
 // gantry's WGSL convolutions and matrix products registered as tfjs's WebGPU kernels, against tfjs's
 // own WebGPU kernels on the same inputs: forward, and both gradients through tf.grads.
-let noGpu: string | false = false;
-try {
-  await initEngine({ device: 'webgpu', log: () => {} });
-} catch (err) {
-  if (!(err instanceof GantryError)) throw err;
-  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
-}
+const noGpu = await startWebGpuOrSkip();
 
 const rng = new Rng(11, 'tfjs-kernels');
 const randn = (shape: number[]) => tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);

@@ -11,19 +11,12 @@ import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
-import { initEngine } from '../../src/engine/index.ts';
-import { GantryError } from '../../src/errors.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
+import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
 // tests are skipped there, with the reason shown, and run on the GPU machine, or on Mesa 24+ lavapipe (README, "On a GPU").
-let noGpu: string | false = false;
-try {
-  await initEngine({ device: 'webgpu', log: (line) => console.log(line) });
-} catch (err) {
-  if (!(err instanceof GantryError)) throw err;
-  noGpu = `no WebGPU adapter here (${err.message.slice(0, 80)}...)`;
-}
+const noGpu = await startWebGpuOrSkip((line) => console.log(line));
 
 test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, checkDcganStepsAgainstPyTorch);
 
