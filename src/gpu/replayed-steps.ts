@@ -3,8 +3,8 @@ import { recordStep, type StepRecording } from './step-recording.ts';
 
 interface Kind {
   eager: number;
-  /** The first recording, waiting for a second to agree with it. */
-  candidate: StepRecording | null;
+  /** The first recording's signature, waiting for a second recording to agree with it (its buffers are freed). */
+  candidate: string[] | null;
   replaying: StepRecording | null;
   /** The signature both recordings agreed on: a later re-recording (after a stale one) must match it. */
   signature: string[] | null;
@@ -52,11 +52,12 @@ export class ReplayedSteps {
       return outputs as T;
     }
     const signature = recording.signature();
-    const reference = kind.signature ?? kind.candidate?.signature();
-    kind.candidate?.dispose();
+    const reference = kind.signature ?? kind.candidate;
     kind.candidate = null;
     if (!reference) {
-      kind.candidate = recording;
+      // Only its signature is kept: two recordings' buffers at once would double the step's memory.
+      kind.candidate = signature;
+      recording.dispose();
       return outputs as T;
     }
     const at = firstDifference(reference, signature);
@@ -76,16 +77,12 @@ export class ReplayedSteps {
   }
 
   dispose(): void {
-    for (const kind of this.kinds.values()) {
-      kind.candidate?.dispose();
-      kind.replaying?.dispose();
-    }
+    for (const kind of this.kinds.values()) kind.replaying?.dispose();
     this.kinds.clear();
   }
 
   private refuse(kind: Kind, name: string, reason: string): void {
     kind.refused = reason;
-    kind.candidate?.dispose();
     kind.candidate = null;
     this.log(`gantry: the ${name} step is not replayed on WebGPU (${reason}); it runs on tfjs's eager kernels`);
   }
