@@ -6,7 +6,7 @@ import type { Batch, DataShape } from '../data/batch.ts';
 import { dcganArchitecture, type DcganLayer, type DcganShape } from '../nn/dcgan-architecture.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
-import { eagerWebGpuRequested } from './step-runner.ts';
+import { eagerWebGpuRequested, environment } from './step-runner.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../optim/adam.ts';
@@ -161,7 +161,9 @@ export class Dcgan implements FamilyInstance {
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
     this.info = describeDcgan(config);
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && !eagerWebGpuRequested() && replayable(this.G.layers, this.D.layers));
+    // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
+    const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !eagerWebGpuRequested() && replayable(this.G.layers, this.D.layers));
   }
 
   /**

@@ -7,7 +7,12 @@ import type { Condition } from './condition.ts';
 
 /** Whether GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager WebGPU kernels (the reference replayed steps are tested against). */
 export function eagerWebGpuRequested(): boolean {
-  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.GANTRY_WEBGPU_EAGER === '1';
+  return environment('GANTRY_WEBGPU_EAGER') === '1';
+}
+
+/** An environment variable in Node; undefined in a page. */
+export function environment(name: string): string | undefined {
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
 }
 
 /**
