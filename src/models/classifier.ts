@@ -70,6 +70,14 @@ export class Classifier implements FamilyInstance {
     return { features, logits: this.fc2.apply(dropped) };
   }
 
+  /**
+   * Runs as written on WebGPU too: its shifts are cut on the host from the batch's pixels and its dropout
+   * masks come from a seed drawn each step, neither of which a recorded step could redraw.
+   */
+  stepKey(): null {
+    return null;
+  }
+
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     if (!batch.labels) throw new Error('the classifier needs labelled data');
     const labels = batch.labels;
