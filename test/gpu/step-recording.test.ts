@@ -122,6 +122,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['gan-cls', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2, interpolation: true, styleEncoder: true }],
   ['dfgan', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2 }],
   ['pix2pixhd', `pairs:${join(root, 'test', 'fixtures', 'pairs')}`, { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
+  ['segmenter', 'shapes', { height: 32, nf: 8, depth: 2 }],
 ];
 
 async function familySteps(family: string, data: string, config: Record<string, unknown>, replay: boolean, steps: number) {
@@ -197,7 +198,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
 });
 
 test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit', { skip: noGpu }, async () => {
-  for (const [family, data, config] of FAMILIES) {
+  for (const [family, data, config] of FAMILIES.filter(([f]) => f !== 'segmenter')) {
     const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
     const run = { info, model };
     // A few train steps first, so the generator is not at its initial weights.
