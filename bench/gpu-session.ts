@@ -6,7 +6,8 @@
 //   - pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload): gantry replayed on its own kernels,
 //     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
 //     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
-//   - every family's step at 64x64, batch 64: replayed and eager (no PyTorch peer for these yet);
+//   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
+//     the same network exists (bench/vae_torch.py so far);
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
@@ -58,8 +59,10 @@ for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) 
   console.log(`| ${name} | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 
-console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps |');
-console.log('|---|---|---|---|---|');
+console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
+console.log('|---|---|---|---|---|---|---|');
+// Families with a PyTorch peer of the same network (bench/*_torch.py; the peers print the parameter count).
+const familyPeers: Record<string, string[]> = { vae: [join(root, 'bench', 'vae_torch.py'), '--size', '64', '--channels', '1'] };
 const families: [string, Json][] = [
   ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],
   ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],
@@ -68,13 +71,15 @@ for (const [family, model] of quick ? families.slice(3, 5) : families) {
   const bench = ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
   const replayed = measure(process.execPath, [...gantry, ...bench]);
   const eager = measure(process.execPath, [...gantry, ...bench, '--eager']);
-  console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} |`);
+  const peer = familyPeers[family];
+  const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', quick ? '8' : '64', '--steps', steps]) : null;
+  console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 // DCGAN's hand-built step (above) against the generic recording of its tfjs step: the issue keeps the
 // hand-built one only where it is measurably faster.
 const dcganBench = ['bench', '--family', 'dcgan', '--model', JSON.stringify({ imageSize: 64 }), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
 const generic = measure(process.execPath, [...gantry, ...dcganBench], { GANTRY_DCGAN_HAND_BUILT: '0' });
-console.log(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} |`);
+console.log(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} | | |`);
 
 if (!quick) {
   console.log('\nDCGAN beside its peer:');

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `gantry bench --family vae`: the same network, loss and optimizer, timed the same way.
+
+Workload (src/models/vae.ts at its defaults): images size x size x C (32x32x1, MNIST's), width 32, latent 32.
+  encoder: per stage conv 4x4 stride 2 pad 1 (no bias), BatchNorm, LeakyReLU 0.2, channels width, 2w, ...
+           down to 4x4; Linear(16 * c -> 2 * latent) = (mu, log sigma^2).
+  decoder: Linear(latent -> 16 * top), ReLU, reshape 4x4 x top (top = width * 2^(stages-1)); per stage
+           ConvTranspose 4x4 stride 2 pad 1 halving channels (no bias but the last, to C), BatchNorm + ReLU
+           but the last; tanh.
+  loss: squared error summed over pixels, averaged over the batch, + KL (sum over latent, mean over batch).
+  Adam lr 1e-3, betas (0.9, 0.999). Random "images" in [-1, 1], fresh noise each step.
+Prints one JSON line: median/min/max ms per step, images per second and the parameter count (gantry's
+bench prints params_G: they must agree).
+Usage: vae_torch.py [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
+                    [--batch 16] [--steps 10] [--warmup 3] [--threads N]
+"""
+import argparse, json, math, os, time
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import torch, torch.nn as nn
+
+p = argparse.ArgumentParser()
+p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
+p.add_argument('--channels', type=int, default=1); p.add_argument('--width', type=int, default=32)
+p.add_argument('--latent', type=int, default=32); p.add_argument('--batch', type=int, default=16)
+p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
+p.add_argument('--threads', type=int, default=None)
+a = p.parse_args()
+if a.threads: torch.set_num_threads(a.threads)
+dev = torch.device(a.device)
+torch.manual_seed(0)
+stages = int(math.log2(a.size)) - 2
+
+enc, c, w = [], a.channels, a.width
+for _ in range(stages):
+    enc += [nn.Conv2d(c, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.LeakyReLU(0.2)]
+    c, w = w, w * 2
+enc = nn.Sequential(*enc, nn.Flatten(), nn.Linear(16 * c, 2 * a.latent)).to(dev)
+top = a.width * 2 ** (stages - 1)
+dec, c = [], top
+for i in range(stages):
+    last = i == stages - 1
+    out = a.channels if last else c // 2
+    dec += [nn.ConvTranspose2d(c, out, 4, 2, 1, bias=last)] + ([] if last else [nn.BatchNorm2d(out), nn.ReLU()])
+    c = out
+fc = nn.Sequential(nn.Linear(a.latent, 16 * top), nn.ReLU()).to(dev)
+dec = nn.Sequential(*dec, nn.Tanh()).to(dev)
+params = list(enc.parameters()) + list(fc.parameters()) + list(dec.parameters())
+opt = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999))
+x = torch.rand(a.batch, a.channels, a.size, a.size, device=dev) * 2 - 1
+
+def step():
+    mu, log_var = enc(x).chunk(2, dim=1)
+    z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+    y = dec(fc(z).view(a.batch, top, 4, 4))
+    recon = ((y - x) ** 2).sum() / a.batch
+    kl = (-0.5 * (1 + log_var - mu ** 2 - log_var.exp()).sum(1)).mean()
+    loss = recon + kl
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+def sync():
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+for _ in range(a.warmup): step()
+sync()
+times = []
+for _ in range(a.steps):
+    t0 = time.perf_counter(); step().item(); sync(); times.append((time.perf_counter() - t0) * 1000)
+times.sort()
+med = times[len(times) // 2]
+print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(),
+                  "workload": f"vae {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
+                  "median_ms": round(med, 3), "min_ms": round(times[0], 3), "max_ms": round(times[-1], 3),
+                  "images_per_s": round(a.batch / med * 1000, 2), "params": sum(p.numel() for p in params)}))
