@@ -10,7 +10,7 @@ import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { TrainSteps } from '../models/step-runner.ts';
-import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
 /** The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or label maps. */
@@ -71,7 +71,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
   const result = {
     ...summarize(o.family, batch, times, paramsG, paramsD), host_ms: hostMedian(host.slice(-times.length)),
     replayed: runner.replayed, refused: runner.refusals(),
-    gpuKernels: tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs',
+    gpuKernels: gpuKernelsInUse(),
   };
   runner.dispose();
   model.dispose();

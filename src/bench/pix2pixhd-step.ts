@@ -5,7 +5,7 @@ import { Vgg19Features } from '../nn/vgg19.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
-import { gantryGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
 
 /**
@@ -64,8 +64,7 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   replayer?.dispose();
   const name = `pix2pixhd${o.local ? '-local' : ''} ${height}x${width} labelNc ${labelNc} ngf ${config.ngf} ndf ${config.ndf} nDown ${config.nDown} nBlocks ${config.nBlocks} numD ${config.numD}${vgg ? '' : ' no-vgg'}`;
   const paramsG = Object.entries(model.networks).filter(([k]) => k !== 'D').reduce((n, [, p]) => n + p.countTrainable(), 0);
-  const gpuKernels = tf.getBackend() !== 'webgpu' ? 'none' : gantryGpuKernels().length ? 'gantry' : 'tfjs';
-  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), host_ms: hostMedian(host.slice(-times.length)), vgg: Boolean(vgg), replayed, gpuKernels };
+  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), host_ms: hostMedian(host.slice(-times.length)), vgg: Boolean(vgg), replayed, gpuKernels: gpuKernelsInUse() };
   tf.dispose([input, real]);
   model.dispose();
   return result;

@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { recordStep, type StepRecording } from './step-recording.ts';
 
 interface Kind {
-  eager: number;
+  /** Whether its first (eager) step has run. */
+  warmedUp: boolean;
   /** The first recording's signature, waiting for a second recording to agree with it (its buffers are freed). */
   candidate: string[] | null;
   replaying: StepRecording | null;
@@ -31,7 +32,7 @@ export class ReplayedSteps {
     if (key === null) return step();
     const name = `${key} (${inputs.map((t) => `${t.shape.join('x')} ${t.dtype}`).join(', ')})`;
     let kind = this.kinds.get(name);
-    if (!kind) this.kinds.set(name, (kind = { eager: 0, candidate: null, replaying: null, signature: null, refused: null }));
+    if (!kind) this.kinds.set(name, (kind = { warmedUp: false, candidate: null, replaying: null, signature: null, refused: null }));
     if (kind.refused) return step();
     if (kind.replaying) {
       if (!kind.replaying.stale()) {
@@ -41,8 +42,8 @@ export class ReplayedSteps {
       kind.replaying.dispose();
       kind.replaying = null;
     }
-    if (kind.eager === 0 && !kind.signature) {
-      kind.eager++;
+    if (!kind.warmedUp && !kind.signature) {
+      kind.warmedUp = true;
       return step();
     }
     const { outputs, recording } = recordStep(scopes, inputs, step);

@@ -155,6 +155,12 @@ export function gantryGpuKernels(): string[] {
   return [...ours.keys()];
 }
 
+/** Whose convolution kernels the running engine uses: 'none' off WebGPU (benchmarks print it). */
+export function gpuKernelsInUse(): 'none' | 'gantry' | 'tfjs' {
+  if (tf.getBackend() !== 'webgpu') return 'none';
+  return ours.size ? 'gantry' : 'tfjs';
+}
+
 /** Registers gantry's kernels over tfjs's WebGPU ones (once, on the running webgpu backend). */
 export function registerGpuKernels(): string[] {
   if (context) return gantryGpuKernels();

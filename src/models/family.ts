@@ -67,6 +67,11 @@ export interface FamilyInstance {
   dispose(): void;
 }
 
+/** The step key of a family whose steps differ only in whether G is updated (train.dSteps > 1): stepKey's default. */
+export function updateKey(ctx: StepContext): string {
+  return ctx.updateG === false ? 'D' : 'D and G';
+}
+
 const attached = new WeakMap<object, { dispose(): void }[]>();
 
 /** Ties something to a model's life (a recording of its generator): disposeModel frees it too. */

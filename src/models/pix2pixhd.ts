@@ -14,7 +14,7 @@ import type { TorchTensor } from '../io/torch.ts';
 import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
 import { describeKind, type Condition, type ModelInfo } from './condition.ts';
-import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { disposeModel, updateKey, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep, type Player } from './gan-step.ts';
 
 /**
@@ -187,7 +187,7 @@ export class Pix2PixHD implements FamilyInstance {
 
   /** Steps before, at and after the fixed-global switch train different networks (the switch resets Adam). */
   stepKey(ctx: StepContext): string | null {
-    const key = ctx.updateG === false ? 'D' : 'D and G';
+    const key = updateKey(ctx);
     const fixed = this.config.netG === 'local' ? this.config.fixGlobalSteps : 0;
     if (fixed === 0) return key;
     if (ctx.step === fixed) return null;

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import type { Batch } from '../data/batch.ts';
-import { attachToModel, type FamilyInstance, type StepContext } from './family.ts';
+import { attachToModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
 import type { Condition } from './condition.ts';
 
 /** Whether GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager WebGPU kernels (the reference replayed steps are tested against). */
@@ -31,7 +31,7 @@ export class TrainSteps {
   run(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const step = () => this.model.trainStep(batch, ctx);
     if (!this.replay || this.model.replaysItself) return step();
-    const key = this.model.stepKey ? this.model.stepKey(ctx) : ctx.updateG === false ? 'D' : 'D and G';
+    const key = this.model.stepKey ? this.model.stepKey(ctx) : updateKey(ctx);
     const inputs = batch.labels ? [batch.images, batch.labels] : [batch.images];
     return this.replay.run(key, [batch, ctx], inputs, step);
   }

@@ -6,7 +6,7 @@ import { CaptionEncoder, checkCaptionedBatch, resolveCaptions, type CaptionEncod
 import type { Adam } from '../optim/adam.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
 import { describeImageModel, imageChannels } from './dcgan.ts';
-import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
+import { disposeModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
  * What the text-to-image families (gan-cls, dfgan) share: the caption encoder (network "T") and its
@@ -33,7 +33,7 @@ export abstract class TextToImageGan implements FamilyInstance {
   /** The caption encoder's pre-training steps (a few hundred, host work on the captions) run as written. */
   stepKey(ctx: StepContext): string | null {
     if (this.text.pretraining(ctx.step)) return null;
-    return ctx.updateG === false ? 'D' : 'D and G';
+    return updateKey(ctx);
   }
 
   /**
