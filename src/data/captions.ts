@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, InMemoryDataset } from './dataset.ts';
 import { IMAGE_EXTENSIONS, readFittedImages, type LoadProgress } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 
@@ -71,7 +71,7 @@ export function readCaptionLists(dir: string): string[][] {
  * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
  * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
  */
-export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
+export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): InMemoryDataset {
   const { files, captions } = captionedFiles(dir);
   const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, InMemoryDataset } from './dataset.ts';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const RECORD = 1 + 32 * 32 * 3;
@@ -43,7 +43,7 @@ export function readCifar10Batch(path: string): { pixels: Uint8Array; labels: In
 }
 
 /** `cifar10:DIR`: the training batches (data_batch_*.bin), or test_batch.bin if only that is there. */
-export function loadCifar10(dir: string, classes: string[] | null): ImageDataset {
+export function loadCifar10(dir: string, classes: string[] | null): InMemoryDataset {
   if (!existsSync(dir)) throw new GantryError(`cifar10: folder ${dir} does not exist`);
   const names = readdirSync(dir);
   let files = names.filter((f) => /^data_batch_\d+\.bin$/.test(f)).sort();

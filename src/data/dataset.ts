@@ -4,8 +4,10 @@ import type { DataShape } from './batch.ts';
 export type IdArray = Int32Array | Uint16Array;
 
 /**
- * An in-memory image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels.
- * Sources convert their files to this; batches convert to [-1, 1] floats only when drawn.
+ * An image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels. Sources convert
+ * their files to this; batches convert to [-1, 1] floats only when drawn. The images (and label maps) are
+ * in memory, or, for label-map data too large for it, in a file of fitted records read a batch at a time
+ * (`stored`); `readImages` reads either.
  */
 export interface ImageDataset {
   /** Where it came from, for messages ("mnist", "cifar10:/data/cifar"). */
@@ -14,7 +16,8 @@ export interface ImageDataset {
   height: number;
   width: number;
   channels: number;
-  pixels: Uint8Array;
+  /** The images, or null where they are `stored`. */
+  pixels: Uint8Array | null;
   labels: Int32Array | null;
   classNames: string[] | null;
   /** Captioned data (captions:DIR, shapes): each image's captions, one or more (CUB has ten). */
@@ -32,26 +35,74 @@ export interface ImageDataset {
   mapFiles?: string[];
   /** Label-map data without instance maps: where they would have been (the run says so once). */
   missingInstances?: string;
+  /** Images and maps kept in a file rather than in memory (then pixels, labelMaps and instanceMaps are null). */
+  stored?: StoredRecords;
+  /** Said once by a command that opens the data (where the data streams from). */
+  note?: string;
+}
+
+/** A dataset whose images are in memory (every source but large label-map data). */
+export type InMemoryDataset = ImageDataset & { pixels: Uint8Array };
+
+/** Images with their label and instance maps, a few at a time, from a file (pair-store.ts). */
+export interface StoredRecords {
+  readonly n: number;
+  readonly labelMaps: boolean;
+  readonly instanceMaps: boolean;
+  /** The largest label id and the record that has it. */
+  readonly maxLabel: { value: number; at: number };
+  /** Records at the given indices, back to back: 8-bit pixels, label and instance ids. */
+  read(indices: ArrayLike<number>): ImageRecords;
+  /** The records at the given indices, as records 0 .. indices.length - 1 of a new view. */
+  select(indices: ArrayLike<number>): StoredRecords;
+}
+
+/** Some images of a dataset, back to back, with their maps where it has them. */
+export interface ImageRecords {
+  pixels: Uint8Array;
+  labelMaps?: Int32Array;
+  instanceMaps?: Int32Array;
+}
+
+/** The images at the given indices (and their maps), in that order, from memory or from the data's file. */
+export function readImages(ds: ImageDataset, indices: ArrayLike<number>): ImageRecords {
+  if (ds.stored) return ds.stored.read(indices);
+  const size = imageBytes(ds);
+  const pixels = new Uint8Array(indices.length * size);
+  for (let i = 0; i < indices.length; i++) pixels.set(ds.pixels!.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+  const area = ds.height * ds.width;
+  return { pixels, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area) };
+}
+
+export function hasLabelMaps(ds: ImageDataset): boolean {
+  return Boolean(ds.labelMaps || ds.stored?.labelMaps);
+}
+
+export function hasInstanceMaps(ds: ImageDataset): boolean {
+  return Boolean(ds.instanceMaps || ds.stored?.instanceMaps);
 }
 
 /** What a family sees of a dataset when it sizes its networks. */
 export function dataShape(ds: ImageDataset): DataShape {
   return {
     height: ds.height, width: ds.width, channels: ds.channels, numClasses: ds.classNames?.length ?? 0, classNames: ds.classNames ?? [], captions: ds.captions ?? undefined,
-    labelMaps: ds.labelMaps ? labelMapShape(ds) : undefined,
+    labelMaps: hasLabelMaps(ds) ? labelMapShape(ds) : undefined,
   };
 }
 
 /** The largest label id of a label-map dataset, where it is (a file or an image index), and what else the maps carry. */
 function labelMapShape(ds: ImageDataset): NonNullable<DataShape['labelMaps']> {
-  const maps = ds.labelMaps!;
-  let at = 0;
-  for (let i = 1; i < maps.length; i++) if (maps[i] > maps[at]) at = i;
-  const image = Math.floor(at / (ds.height * ds.width));
+  let max = ds.stored?.maxLabel;
+  if (!max) {
+    const maps = ds.labelMaps!;
+    let at = 0;
+    for (let i = 1; i < maps.length; i++) if (maps[i] > maps[at]) at = i;
+    max = { value: maps[at], at: Math.floor(at / (ds.height * ds.width)) };
+  }
   return {
-    maxLabel: maps[at],
-    maxLabelAt: ds.mapFiles?.[image] ?? `image ${image} of ${ds.name}`,
-    instances: Boolean(ds.instanceMaps),
+    maxLabel: max.value,
+    maxLabelAt: ds.mapFiles?.[max.at] ?? `image ${max.at} of ${ds.name}`,
+    instances: hasInstanceMaps(ds),
     labelNames: ds.labelNames ?? [],
     missingInstances: ds.missingInstances,
   };
@@ -69,18 +120,13 @@ export function imageBytes(ds: ImageDataset): number {
   return ds.height * ds.width * ds.channels;
 }
 
-/** The dataset restricted to the given indices (a copy). */
+/** The dataset restricted to the given indices (a copy; of a stored dataset, a view of its file). */
 export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
-  const size = imageBytes(ds);
-  const pixels = new Uint8Array(indices.length * size);
-  const labels = ds.labels ? new Int32Array(indices.length) : null;
+  const labels = ds.labels ? Int32Array.from(indices, (j) => ds.labels![j]) : null;
   const captions = ds.captions ? Array.from(indices, (j) => ds.captions![j]) : ds.captions;
-  for (let i = 0; i < indices.length; i++) {
-    const j = indices[i];
-    pixels.set(ds.pixels.subarray(j * size, (j + 1) * size), i * size);
-    if (labels && ds.labels) labels[i] = ds.labels[j];
-  }
-  const area = ds.height * ds.width;
   const mapFiles = ds.mapFiles ? Array.from(indices, (j) => ds.mapFiles![j]) : undefined;
-  return { ...ds, name, n: indices.length, pixels, labels, captions, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area), mapFiles };
+  const kept = { ...ds, name, n: indices.length, labels, captions, mapFiles };
+  if (ds.stored) return { ...kept, stored: ds.stored.select(indices) };
+  const records = readImages(ds, indices);
+  return { ...kept, pixels: records.pixels, labelMaps: records.labelMaps, instanceMaps: records.instanceMaps };
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readImageFile } from '../io/image.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, InMemoryDataset } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -23,7 +23,7 @@ function listImages(dir: string): string[] {
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
  */
-export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
+export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): InMemoryDataset {
   const { files, labels, classNames } = listFolderImages(dir);
   return {
     name: `folder:${dir}`,

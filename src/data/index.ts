@@ -1,6 +1,6 @@
 import { GantryError } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, InMemoryDataset } from './dataset.ts';
 import { loadImageFolder, type LoadProgress } from './folder.ts';
 import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
@@ -58,7 +58,7 @@ export type { ImageFit } from './transform.ts';
  */
 export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const s = parseDataSpec(spec);
-  let ds: ImageDataset;
+  let ds: InMemoryDataset;
   switch (s.kind) {
     case 'mnist':
       ds = loadEmbeddedMnist();

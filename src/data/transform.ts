@@ -1,5 +1,5 @@
 import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/pixels.ts';
-import type { IdArray, ImageDataset } from './dataset.ts';
+import type { IdArray, ImageDataset, ImageRecords, InMemoryDataset, StoredRecords } from './dataset.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */
 export interface ImageFit {
@@ -17,14 +17,20 @@ export function fitImage(img: RawImage, fit: ImageFit): RawImage {
  * Reshapes a whole dataset (e.g. MNIST 28x28 grey to 32x32 RGB). 'pad' centres small images on a black
  * square of the fit's height first (never stretched), then fits them like 'resize'.
  */
+export function reshapeDataset(ds: InMemoryDataset, fit: ImageFit, mode?: 'pad' | 'resize'): InMemoryDataset;
+export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode?: 'pad' | 'resize'): ImageDataset;
 export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode: 'pad' | 'resize' = 'resize'): ImageDataset {
   const { height, width, channels } = fit;
   if (ds.height === height && ds.width === width && ds.channels === channels) return ds;
+  if (ds.stored) {
+    if (mode === 'pad') throw new Error('reshapeDataset: padding stored images');
+    return { ...ds, height, width, channels, stored: new RefittedRecords(ds.stored, ds, fit) };
+  }
   const per = height * width * channels;
   const pixels = new Uint8Array(ds.n * per);
   const src = ds.height * ds.width * ds.channels;
   for (let i = 0; i < ds.n; i++) {
-    let img: RawImage = { width: ds.width, height: ds.height, channels: ds.channels, data: ds.pixels.subarray(i * src, (i + 1) * src) };
+    let img: RawImage = { width: ds.width, height: ds.height, channels: ds.channels, data: ds.pixels!.subarray(i * src, (i + 1) * src) };
     img = convertChannels(img, channels);
     if (mode === 'pad' && height >= ds.width && height >= ds.height) img = padImage(img, height);
     pixels.set(fitImage(img, fit).data, i * per);
@@ -49,4 +55,38 @@ export function padImage(img: RawImage, size: number): RawImage {
     out.set(img.data.subarray(y * img.width * c, (y + 1) * img.width * c), ((y + y0) * size + x0) * c);
   }
   return { width: size, height: size, channels: c, data: out };
+}
+
+/** Stored records fitted to another size as they are read (images like fitImage, maps nearest-neighbour). */
+class RefittedRecords implements StoredRecords {
+  readonly n: number;
+  readonly labelMaps: boolean;
+  readonly instanceMaps: boolean;
+  readonly maxLabel: { value: number; at: number };
+
+  constructor(private readonly source: StoredRecords, private readonly from: ImageFit, private readonly to: ImageFit) {
+    ({ n: this.n, labelMaps: this.labelMaps, instanceMaps: this.instanceMaps, maxLabel: this.maxLabel } = source);
+  }
+
+  read(indices: ArrayLike<number>): ImageRecords {
+    const records = this.source.read(indices);
+    const { height, width, channels } = this.from;
+    const [area, per] = [height * width, height * width * channels];
+    const [toArea, toPer] = [this.to.height * this.to.width, this.to.height * this.to.width * this.to.channels];
+    const pixels = new Uint8Array(indices.length * toPer);
+    const maps = (m: Int32Array | undefined) => m && new Int32Array(indices.length * toArea);
+    const [labelMaps, instanceMaps] = [maps(records.labelMaps), maps(records.instanceMaps)];
+    for (let i = 0; i < indices.length; i++) {
+      const img: RawImage = { width, height, channels, data: records.pixels.subarray(i * per, (i + 1) * per) };
+      pixels.set(fitImage(img, this.to).data, i * toPer);
+      for (const [m, out] of [[records.labelMaps, labelMaps], [records.instanceMaps, instanceMaps]] as const) {
+        if (m && out) out.set(nearestCoverCrop(m.subarray(i * area, (i + 1) * area), width, height, this.to.width, this.to.height), i * toArea);
+      }
+    }
+    return { pixels, labelMaps, instanceMaps };
+  }
+
+  select(indices: ArrayLike<number>): StoredRecords {
+    return new RefittedRecords(this.source.select(indices), this.from, this.to);
+  }
 }

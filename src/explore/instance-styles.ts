@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { kmeans } from 'ml-kmeans';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import type { ImageDataset } from '../data/dataset.ts';
+import { hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
 import { regionsOf, type Generator, type LabelMaps } from './conditions.ts';
@@ -38,7 +38,7 @@ const ENCODE_BATCH = 8;
  */
 export async function collectInstanceFeatures(run: Generator, data: ImageDataset, onProgress?: (done: number) => void): Promise<Map<number, number[][]>> {
   const encode = run.model.encodeFeatures?.bind(run.model);
-  if (!encode || !data.labelMaps) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
+  if (!encode || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
   const { height, width } = data;
   const area = height * width;
   const byClass = new Map<number, number[][]>();
@@ -60,7 +60,7 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
       }
       for (const [id, { count, at }] of counts) {
         if (count <= area / 64) continue;
-        const cls = data.instanceMaps ? instanceClass(id) : id;
+        const cls = batch.instanceMaps ? instanceClass(id) : id;
         const list = byClass.get(cls) ?? [];
         list.push(Array.from(values.subarray(at * f, (at + 1) * f)));
         byClass.set(cls, list);

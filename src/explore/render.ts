@@ -4,7 +4,7 @@ import type { RawImage } from '../io/pixels.ts';
 import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 import { colourLabels, labelPalette } from './label-colours.ts';
-import { imageBytes, type ImageDataset } from '../data/dataset.ts';
+import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages } from '../models/step-runner.ts';
@@ -68,10 +68,11 @@ export async function labelMapTriplets(run: Generator, data: ImageDataset, indic
   await drawImages(run, Array.from({ length: n }, () => new Float32Array(run.info.latentDim)), maps, (pixels, first) => generated.set(pixels, first * per));
   const coloured = colourLabels(maps.maps, labelPalette(c.labelCount, c.labelNames));
   const all = new Uint8Array(3 * n * per);
+  const real = readImages(data, indices).pixels;
   for (let i = 0; i < n; i++) {
     all.set(coloured.subarray(i * per, (i + 1) * per), 3 * i * per);
     all.set(generated.subarray(i * per, (i + 1) * per), (3 * i + 1) * per);
-    all.set(data.pixels.subarray(indices[i] * per, (indices[i] + 1) * per), (3 * i + 2) * per);
+    all.set(real.subarray(i * per, (i + 1) * per), (3 * i + 2) * per);
   }
   return tileImages(all, 3 * n, height, width, data.channels, 3);
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { openDataset, openHeldOut } from '../data/index.ts';
+import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import { networkArrays } from '../models/weights.ts';
@@ -46,11 +47,11 @@ function exampleMaps(run: OpenedRun): Record<string, NamedArray> {
     data = openDataset(run.config.data, run.info);
   }
   const n = Math.min(EXAMPLE_MAPS, data.n);
-  const area = data.height * data.width;
   const shape = [n, data.height, data.width];
-  const out: Record<string, NamedArray> = { [EXAMPLE_LABELS]: { shape, data: Int32Array.from(data.labelMaps!.subarray(0, n * area)) } };
-  if (data.instanceMaps && run.info.conditioning.kind === 'labelMap' && run.info.conditioning.instances) {
-    out[EXAMPLE_INSTANCES] = { shape, data: Int32Array.from(data.instanceMaps.subarray(0, n * area)) };
+  const examples = readImages(data, Array.from({ length: n }, (_, i) => i));
+  const out: Record<string, NamedArray> = { [EXAMPLE_LABELS]: { shape, data: examples.labelMaps! } };
+  if (examples.instanceMaps && run.info.conditioning.kind === 'labelMap' && run.info.conditioning.instances) {
+    out[EXAMPLE_INSTANCES] = { shape, data: examples.instanceMaps };
   }
   return out;
 }

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { readImageFile } from '../io/image.ts';
+import { cacheFolder } from '../io/cache-dir.ts';
+import { readImages } from '../data/dataset.ts';
 import { convertChannels } from '../io/pixels.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
 import { withRandomStyles } from '../explore/run-styles.ts';
@@ -95,6 +96,9 @@ function chooseImages(n: number, want: number, seed: number): Int32Array {
   return total < n ? new Rng(seed, 'eval-subset').permutation(n).subarray(0, total) : Int32Array.from({ length: total }, (_, i) => i);
 }
 
+/** Images hashed at a time (the data may be a file too large for memory). */
+const HASH_CHUNK = 256;
+
 /** The images of a data SPEC that an evaluation uses: all, or a seeded choice of n. */
 function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions): DataSelection {
   const parsed = parseDataSpec(spec);
@@ -111,9 +115,8 @@ function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions
   const fit: ImageFit = { ...size, channels: extractor.inputChannels ?? 0 };
   const ds = openDataset(spec, fit);
   const order = chooseImages(ds.n, o.n, o.seed ?? 0);
-  const per = ds.height * ds.width * ds.channels;
   const hash = createHash('sha1').update(`${extractor.id}|${ds.height}x${ds.width}x${ds.channels}|`);
-  for (const j of order) hash.update(ds.pixels.subarray(j * per, (j + 1) * per));
+  for (let first = 0; first < order.length; first += HASH_CHUNK) hash.update(readImages(ds, order.subarray(first, first + HASH_CHUNK)).pixels);
   return { ds, order, key: hash.digest('hex').slice(0, 20) };
 }
 
@@ -150,10 +153,8 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     if (files) {
       nextBatch = (start, count) => nativeBatches(Array.from(order.subarray(start, start + count), (j) => files[j]));
     } else {
-      const per = ds.height * ds.width * ds.channels;
       nextBatch = (start, count) => {
-        const bytes = new Uint8Array(count * per);
-        for (let i = 0; i < count; i++) bytes.set(ds.pixels.subarray(order[start + i] * per, (order[start + i] + 1) * per), i * per);
+        const bytes = readImages(ds, order.subarray(start, start + count)).pixels;
         return tf.tidy(() => tf.div(tf.tensor4d(bytes, [count, ds.height, ds.width, ds.channels], 'int32'), 255)) as tf.Tensor4D;
       };
     }
@@ -236,26 +237,22 @@ export function halfSplitFid(f: FeatureSet): number {
   return frechetDistance(a.finish(), b.finish());
 }
 
-function cacheDir(): string {
-  return process.env.GANTRY_CACHE ?? join(homedir(), '.cache', 'gantry', 'stats');
-}
-
 /**
- * Statistics of an input: read from a file, or computed (real data is cached under ~/.cache/gantry
+ * Statistics of an input: read from a file, or computed (real data is cached in cacheFolder('stats')
  * by a key of its image bytes and the feature extractor, so a second evaluation skips the network).
  */
 export async function statsFor(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, log: (l: string) => void): Promise<FeatureStats> {
   if (input.kind === 'stats') return readStatsFile(input.path);
   if (input.kind === 'data') {
     const selection = selectData(input.spec, extractor, o);
-    const cached = join(cacheDir(), `${selection.key}.npz`);
+    const cached = join(cacheFolder('stats'), `${selection.key}.npz`);
     if (existsSync(cached)) {
       log(`using cached statistics ${cached}`);
       return readStatsFile(cached);
     }
     const f = await extractFeatures(input, extractor, o, selection);
     const stats = statsFromFeatures(f);
-    mkdirSync(cacheDir(), { recursive: true });
+    mkdirSync(cacheFolder('stats'), { recursive: true });
     writeStatsFile(cached, stats);
     return stats;
   }

@@ -273,6 +273,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw err;
   }
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
+  if (resolved.data.note && !options.quiet) log(`data: ${resolved.data.note}`);
   if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data))) log(`${config.family}: ${line}`);
 
   let stopRequested: 'SIGINT' | 'SIGTERM' | null = null;

@@ -14,9 +14,13 @@ const fixtures = join(root, 'test', 'fixtures');
 const pairs = join(fixtures, 'pairs');
 
 function gantry(...args: string[]) {
+  return gantryWith({}, ...args);
+}
+
+function gantryWith(extraEnv: Record<string, string>, ...args: string[]) {
   // Runs without VGG weights unless a test names them (a GANTRY_VGG_WEIGHTS of the caller's is left out).
   const { GANTRY_VGG_WEIGHTS: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...env, ...extraEnv } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -108,6 +112,18 @@ test('train.loadSize: pairs read larger, a crop of the model\'s size cut at a ra
   assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', parts, '--quiet').code, 0);
   assert.equal(gantry('train', '--resume', '--out', parts, '--steps', '4', '--quiet').code, 0);
   assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')), 'crops are a function of (seed, step)');
+  // Pairs over GANTRY_DATA_MEMORY_MB are fitted once into a cache file and read a batch at a time: the same
+  // crops, grids and weights, through a stop and a resume that reads the file again without decoding.
+  const streamEnv = { GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: join(dir, 'cache') };
+  const streamed = join(dir, 'streamed');
+  const first = gantryWith(streamEnv, 'train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', streamed);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /data: fitted the 6 pairs of .* into .*cache\/pairs\/[0-9a-f]{20}\.bin \(\d+ kB at 48x96, more than GANTRY_DATA_MEMORY_MB\); they are read from there a batch at a time/);
+  const again = gantryWith(streamEnv, 'train', '--resume', '--out', streamed, '--steps', '4');
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /data: reading the 6 pairs of .* from .*\.bin/);
+  assert.deepEqual(tensors(join(streamed, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')), 'streamed pairs train as in memory');
+  assert.deepEqual(readImageFile(join(streamed, 'samples', 'step-000004.png')).data, grid.data, 'grids drawn from the file at the model\'s size');
   // Crops change what G sees: the same run read at the model's size ends elsewhere.
   writeFileSync(config, JSON.stringify(CONFIG));
   const plain = join(dir, 'plain');

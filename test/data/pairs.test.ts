@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { openDataset } from '../../src/data/index.ts';
-import { dataShape } from '../../src/data/dataset.ts';
+import { dataShape, readImages, subset, type InMemoryDataset } from '../../src/data/dataset.ts';
+import { reshapeDataset } from '../../src/data/transform.ts';
+import type { Batch } from '../../src/data/batch.ts';
 import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { encodePng } from '../../src/io/png.ts';
@@ -170,4 +172,78 @@ test('a cropped batch cuts each image and its maps at the drawn place, the same 
   }
   assert.ok(places.size > 6, `crops should land in many places, got ${[...places]}`);
   whole.images.dispose();
+});
+
+/** Opens a data spec with the given environment (restored after). */
+function openWith(env: Record<string, string>, spec: string, size = fit, onProgress?: (done: number) => void) {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return openDataset(spec, size, onProgress);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}
+
+test('pairs over GANTRY_DATA_MEMORY_MB stream from a file fitted once: the same batches, crops, subsets and sizes as in memory', () => {
+  const cache = tempDir();
+  const env = { GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: cache };
+  const data = tempDir();
+  cpSync(join(fixtures, 'cityscapes'), data, { recursive: true });
+  const spec = `pairs:${data}`;
+  const memory = openDataset(spec, fit);
+  let decoded = 0;
+  const stored = openWith(env, spec, fit, () => decoded++);
+  assert.equal(decoded, 3, 'each pair decoded once');
+  assert.equal(stored.pixels, null, 'no image held in memory');
+  assert.equal(stored.labelMaps, null);
+  assert.match(stored.note!, /^fitted the 3 pairs of .* into .*\/pairs\/[0-9a-f]{20}\.bin \(\d+ kB at 32x64, more than GANTRY_DATA_MEMORY_MB\)/);
+  assert.deepEqual(dataShape(stored), dataShape(memory));
+
+  const same = (a: Batch, b: Batch, what: string) => {
+    assert.deepEqual(a.images.dataSync(), b.images.dataSync(), what);
+    assert.deepEqual(a.labelMaps, b.labelMaps, what);
+    assert.deepEqual(a.instanceMaps, b.instanceMaps, what);
+    tf.dispose([a.images, b.images]);
+  };
+  same(makeBatch(stored, [2, 0, 2]), makeBatch(memory, [2, 0, 2]), 'whole images, in the asked order');
+  const [fromFile, inMemory] = [stored, memory].map((ds) => new BatchSampler(ds, 2, 3, true, { height: 24, width: 40 }));
+  for (let step = 0; step < 4; step++) same(fromFile.batchAt(step), inMemory.batchAt(step), `step ${step}'s crops and flips`);
+  const [a, b] = [subset(stored, [2, 1]), subset(memory, [2, 1])];
+  assert.equal(a.stored?.n, 2);
+  same(makeBatch(a, [1, 0]), makeBatch(b, [1, 0]), 'a subset');
+  assert.deepEqual(dataShape(a), dataShape(b));
+  const half = { height: 16, width: 32, channels: 3 };
+  same(makeBatch(reshapeDataset(stored, half), [0, 1]), makeBatch(reshapeDataset(memory as InMemoryDataset, half), [0, 1]), 'refitted as read');
+  assert.deepEqual(readImages(stored, [1]).pixels, readImages(memory, [1]).pixels);
+
+  // A second open reads the file; a changed pair, or a file cut short, makes it anew.
+  const again = openWith(env, spec, fit, () => decoded++);
+  assert.equal(decoded, 3, 'nothing decoded the second time');
+  assert.match(again.note!, /^reading the 3 pairs of /);
+  const label = join(data, 'gtFine', 'train', 'aachen', 'aachen_000000_000019_gtFine_labelIds.png');
+  utimesSync(label, new Date(), new Date(Date.now() + 5000));
+  const changed = openWith(env, spec, fit, () => decoded++);
+  assert.equal(decoded, 6, 'a touched label map makes a new file');
+  const file = changed.note!.match(/into (\S+\.bin)/)![1];
+  truncateSync(file, 100);
+  openWith(env, spec, fit, () => decoded++);
+  assert.equal(decoded, 9, 'a file cut short is made again');
+  assert.equal(statSync(file).size, 3 * 32 * 64 * 7);
+  same(makeBatch(openWith(env, spec), [0, 1, 2]), makeBatch(memory, [0, 1, 2]), 'the remade file');
+
+  // Unfinished files of killed processes are removed; one of a live process is left alone.
+  const dead = `${file}.tmp-999999999`;
+  const live = `${file}.tmp-${process.pid}`;
+  writeFileSync(dead, 'x');
+  writeFileSync(live, 'x');
+  openWith({ ...env, GANTRY_DATA_MEMORY_MB: '0' }, spec, { ...fit, height: 16 });
+  assert.ok(!existsSync(dead) && existsSync(live));
+  rmSync(file);
+  assert.throws(() => makeBatch(changed, [0]), /cannot read the pairs cache .*\.bin \(.*\); it was removed while in use: run the command again/);
+  assert.throws(() => openWith({ GANTRY_DATA_MEMORY_MB: 'lots' }, spec), /GANTRY_DATA_MEMORY_MB is "lots"; give the megabytes of fitted pairs to hold in memory/);
+  // A bad pair is the same one line when the pairs are fitted into a file.
+  writeFileSync(label, 'not a png');
+  assert.throws(() => openWith(env, spec), /label map .*aachen_000000_000019_gtFine_labelIds\.png is not a PNG/);
+  assert.deepEqual(readdirSync(join(cache, 'pairs')).filter((f) => f.includes('.tmp-') && !f.endsWith(`-${process.pid}`)), [], 'no unfinished file left by the failed fit');
 });

@@ -36,7 +36,7 @@ test('shapes: deterministic per seed, captions and label maps agree with the pix
     assert.equal(byShape.pixels.subarray((i * 576 + p) * 3, (i * 576 + p) * 3 + 3).join(','), rgb[byShape.labels![i]]);
     assert.match(byShape.captions[i][0], / on a white background$/);
   }
-  assert.equal(openDataset('shapes:5?colours=by-shape', { height: 24, width: 24, channels: 3 }).pixels.length, 5 * 576 * 3);
+  assert.equal(openDataset('shapes:5?colours=by-shape', { height: 24, width: 24, channels: 3 }).pixels!.length, 5 * 576 * 3);
   assert.throws(() => openDataset('shapes:5?colours=pink', { height: 24, width: 24, channels: 3 }), /colours is random or by-shape, not "pink"/);
   const ds = openDataset('shapes:20?seed=3', { height: 32, width: 32, channels: 1 });
   assert.deepEqual([ds.n, ds.height, ds.channels], [20, 32, 1]);
@@ -61,7 +61,7 @@ test('label and instance maps follow their images through fitting (nearest, neve
       if (!uniform) continue;
       const p = (i * area + y * 64 + x) * 3;
       const set = colours.get(l) ?? new Set();
-      set.add(Array.from(ds.pixels.subarray(p, p + 3), (v) => Math.round(v / 16)).join(','));
+      set.add(Array.from(ds.pixels!.subarray(p, p + 3), (v) => Math.round(v / 16)).join(','));
       colours.set(l, set);
     }
     for (const [l, set] of colours) assert.equal(set.size, 1, `image ${i} label ${l}: ${set.size} colours inside one region`);

@@ -28,8 +28,8 @@ test('embedded MNIST: 10,000 real digits with labels, padded to 32 or kept at 28
   const padded = openDataset('mnist', { height: 32, width: 32, channels: 0 });
   assert.deepEqual([padded.height, padded.width, padded.channels], [32, 32, 1]);
   // Padding keeps the digit unscaled in the centre: pixel (r, c) of 28x28 is at (r + 2, c + 2).
-  assert.equal(padded.pixels[(14 + 2) * 32 + 14 + 2], raw.pixels[14 * 28 + 14]);
-  assert.equal(padded.pixels[0], 0);
+  assert.equal(padded.pixels![(14 + 2) * 32 + 14 + 2], raw.pixels[14 * 28 + 14]);
+  assert.equal(padded.pixels![0], 0);
   const kept = openDataset('mnist', { height: 28, width: 28, channels: 0 });
   assert.equal(kept.height, 28);
   const rgb64 = openDataset('mnist', { height: 64, width: 64, channels: 3 });
@@ -40,7 +40,7 @@ test('mnist-idx reads gzipped images with raw labels; they match the embedded di
   const ds = openDataset(`mnist-idx:${join(fixtures, 'mnist-idx')}`, { height: 28, width: 28, channels: 0 });
   assert.equal(ds.n, 32);
   const raw = loadEmbeddedMnist();
-  assert.deepEqual(ds.pixels.subarray(784 * 3, 784 * 4), raw.pixels.subarray(784 * 900, 784 * 901));
+  assert.deepEqual(ds.pixels!.subarray(784 * 3, 784 * 4), raw.pixels.subarray(784 * 900, 784 * 901));
   assert.equal(ds.labels![3], raw.labels![900]);
 });
 
@@ -70,7 +70,7 @@ test('cifar10 reads binary batches (CHW planes to HWC) and filters classes', () 
   // Record 5, pixel (3, 7): R at 1 + 3*32+7, G at +1024, B at +2048.
   const p = 3 * 32 + 7;
   const rec = 5 * 3073;
-  assert.deepEqual([...ds.pixels.subarray((5 * 1024 + p) * 3, (5 * 1024 + p) * 3 + 3)], [raw[rec + 1 + p], raw[rec + 1025 + p], raw[rec + 2049 + p]]);
+  assert.deepEqual([...ds.pixels!.subarray((5 * 1024 + p) * 3, (5 * 1024 + p) * 3 + 3)], [raw[rec + 1 + p], raw[rec + 1025 + p], raw[rec + 2049 + p]]);
   assert.equal(ds.labels![5], raw[rec]);
   const cars = openDataset(`cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`, { height: 32, width: 32, channels: 0 });
   assert.equal(cars.n, 6); // labels cycle 0..9 over 24 records: three of each of 0 and 1
