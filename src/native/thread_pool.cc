@@ -1,9 +1,35 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace gantry {
+
+// How long a thread spins for the next job (or a job's last tasks) before it sleeps.
+// Longer spins (1-2 ms) measured slower on 2 cores: the spinning thread takes the core V8's concurrent
+// marking needs.
+static constexpr auto kSpin = std::chrono::microseconds(300);
+
+// Spins until done() or kSpin has passed; returns done().
+template <typename Done>
+static bool spin_until(Done done) {
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      _mm_pause();
+#elif defined(__aarch64__)
+      asm volatile("yield");
+#endif
+    }
+    if (std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < threads; i++) workers_.emplace_back([this] { worker_loop(); });
@@ -25,6 +51,7 @@ void ThreadPool::drain() {
 void ThreadPool::worker_loop() {
   unsigned seen = 0;
   for (;;) {
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -55,6 +82,7 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   }
   wake_.notify_all();
   drain();
+  spin_until([&] { return busy_.load(std::memory_order_acquire) == 0; });
   std::unique_lock<std::mutex> lock(mu_);
   // Workers that woke have incremented busy_ under the lock; wait for them to finish their tasks.
   done_.wait(lock, [&] { return busy_ == 0 && next_.load() >= tasks_; });
