@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues } from './backend-data.ts';
+import { outputFloats } from './float-pool.ts';
 import { loadNativeAddon } from './native.ts';
 
 export interface AdamScalars {
@@ -14,7 +15,7 @@ export interface AdamScalars {
 
 /**
  * The whole Adam update in one native call per parameter (instead of about ten tfjs ops), writing
- * fresh buffers that the variables are then assigned. Returns false where it cannot run (another
+ * output buffers (recycled: float-pool.ts) that the variables are then assigned. Returns false where it cannot run (another
  * backend, no addon, non-float32 data) so the caller uses the tfjs ops.
  */
 export function nativeAdamUpdate(params: tf.Variable[], grads: tf.NamedTensorMap, m: tf.Variable[], v: tf.Variable[], s: AdamScalars): boolean {
@@ -29,7 +30,7 @@ export function nativeAdamUpdate(params: tf.Variable[], grads: tf.NamedTensorMap
   if (arrays.some((a) => !a.p || !a.g || !a.m || !a.v)) return false;
   arrays.forEach((a, i) => {
     const n = params[i].size;
-    const pOut = new Float32Array(n), mOut = new Float32Array(n), vOut = new Float32Array(n);
+    const pOut = outputFloats(backend, n), mOut = outputFloats(backend, n), vOut = outputFloats(backend, n);
     addon.adamUpdate(n, a.p!, a.g!, a.m!, a.v!, s.lr, s.beta1, s.beta2, s.eps, s.bc1, s.bc2, pOut, mOut, vOut);
     tf.tidy(() => {
       params[i].assign(tf.tensor(pOut, params[i].shape));

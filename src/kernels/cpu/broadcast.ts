@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { outputFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -33,10 +34,9 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
   return strides;
 }
 
-function binaryLoop(op: Op, a: Float32Array, sa: number[], b: Float32Array, sb: number[], outShape: number[]): Float32Array {
+function binaryLoop(out: Float32Array, op: Op, a: Float32Array, sa: number[], b: Float32Array, sb: number[], outShape: number[]): Float32Array {
   const rank = outShape.length;
-  const size = outShape.reduce((x, y) => x * y, 1);
-  const out = new Float32Array(size);
+  const size = out.length;
   if (size === 0) return out;
   // Same shapes (the common case: gradients added up) are one flat row.
   const flat = a.length === size && b.length === size;
@@ -111,15 +111,14 @@ function meanLoop(x: Float32Array, shape: number[], axes: number[]): { values: F
  * The native addon's threaded loop where one side has the output's shape and the other the same shape,
  * one value per channel (a bias: its shape [..1, C]) or one value; null for other broadcasts.
  */
-function nativeBinary(addon: NativeAddon, op: Op, a: tf.TensorInfo, av: Float32Array, b: tf.TensorInfo, bv: Float32Array, outShape: number[]): Float32Array | null {
-  const size = outShape.reduce((x, y) => x * y, 1);
+function nativeBinary(out: Float32Array, addon: NativeAddon, op: Op, a: tf.TensorInfo, av: Float32Array, b: tf.TensorInfo, bv: Float32Array, outShape: number[]): Float32Array | null {
+  const size = out.length;
   const channels = outShape.length ? outShape[outShape.length - 1] : 1;
   // A channel row varies along the last axis only: every other dimension of its shape is 1.
   const row = (t: tf.TensorInfo, v: Float32Array) => v.length === 1 || (v.length === channels && t.shape[t.shape.length - 1] === channels);
   if (size === 0 || (av.length !== size && bv.length !== size)) return null;
   const [full, other, otherInfo, bFirst] = av.length === size ? [av, bv, b, false] : [bv, av, a, true];
   if (other.length !== size && !row(otherInfo, other)) return null;
-  const out = new Float32Array(size);
   addon.binaryOp(OPS.indexOf(op), size, other.length, full, other, bFirst, out);
   return out;
 }
@@ -132,8 +131,9 @@ export function broadcastKernels(original: (name: string) => KernelFunc, addon: 
     const bv = floatValues(backend, b);
     if (!av || !bv) return original(op)(args);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const fast = addon && nativeBinary(addon, op, a, av, b, bv, outShape);
-    return makeFloatTensor(backend, outShape, fast || binaryLoop(op, av, broadcastStrides(a.shape, outShape), bv, broadcastStrides(b.shape, outShape), outShape));
+    const out = outputFloats(backend, outShape.reduce((x, y) => x * y, 1));
+    const fast = addon && nativeBinary(out, addon, op, a, av, b, bv, outShape);
+    return makeFloatTensor(backend, outShape, fast || binaryLoop(out, op, av, broadcastStrides(a.shape, outShape), bv, broadcastStrides(b.shape, outShape), outShape));
   };
   const reduce = (name: 'Sum' | 'Mean', loop: typeof sumLoop): KernelFunc => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };

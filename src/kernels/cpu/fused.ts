@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
+import { outputFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 
 /**
@@ -29,9 +30,9 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = inputs.x as tf.TensorInfo;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-      const y = new Float32Array(rows * c);
-      const mean = new Float32Array(c);
-      const variance = new Float32Array(c);
+      const y = outputFloats(b, rows * c);
+      const mean = outputFloats(b, c);
+      const variance = outputFloats(b, c);
       addon.batchNormForward(rows, c, values(b, x, 'x'), values(b, inputs.gamma, 'gamma'), values(b, inputs.beta, 'beta'),
         Number(attrs?.eps), y, mean, variance);
       return [makeFloatTensor(b, x.shape, y), makeFloatTensor(b, [c], mean), makeFloatTensor(b, [c], variance)];
@@ -45,9 +46,9 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = inputs.x as tf.TensorInfo;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-      const dx = new Float32Array(rows * c);
-      const dgamma = new Float32Array(c);
-      const dbeta = new Float32Array(c);
+      const dx = outputFloats(b, rows * c);
+      const dgamma = outputFloats(b, c);
+      const dbeta = outputFloats(b, c);
       addon.batchNormBackward(rows, c, values(b, inputs.dy, 'dy'), values(b, x, 'x'), values(b, inputs.gamma, 'gamma'),
         values(b, inputs.mean, 'mean'), values(b, inputs.variance, 'variance'), Number(attrs?.eps), dx, dgamma, dbeta);
       return [makeFloatTensor(b, x.shape, dx), makeFloatTensor(b, [c], dgamma), makeFloatTensor(b, [c], dbeta)];
@@ -73,7 +74,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const b = backend as MathBackendCPU;
       const x = inputs.x as tf.TensorInfo;
       const n = x.shape.reduce((p, q) => p * q, 1);
-      const dx = new Float32Array(n);
+      const dx = outputFloats(b, n);
       addon.leakyReluGrad(n, values(b, inputs.dy, 'dy'), values(b, x, 'x'), Number(attrs?.alpha ?? 0), dx);
       return makeFloatTensor(b, x.shape, dx);
     },
@@ -106,7 +107,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
     const x = inputs.x as tf.TensorInfo;
     const xv = floatValues(b, x);
     if (!xv) throw new Error('activation input must be float32');
-    const y = new Float32Array(xv.length);
+    const y = outputFloats(b, xv.length);
     addon.leakyRelu(xv.length, xv, alphaOf(attrs), y);
     return makeFloatTensor(b, x.shape, y);
   };

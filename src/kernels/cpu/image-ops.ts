@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { outputFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -152,7 +153,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     const [n, , , c] = t.shape;
     const [h, w] = adjoint ? [t.shape[1] - 2 * p, t.shape[2] - 2 * p] : [t.shape[1], t.shape[2]];
     const shape = adjoint ? [n, h, w, c] : [n, h + 2 * p, w + 2 * p, c];
-    const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
+    const out = outputFloats(b, shape.reduce((a, q) => a * q, 1));
     loops.reflectionPad(adjoint, n, h, w, c, p, v, out);
     return makeFloatTensor(b, shape, out);
   };
@@ -168,7 +169,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
       const { t, v, b } = input(args, 'x');
       const [n, h, w, c] = t.shape;
       const shape = [n, pooledSize(h), pooledSize(w), c];
-      const out = new Float32Array(shape.reduce((a, q) => a * q, 1));
+      const out = outputFloats(b, shape.reduce((a, q) => a * q, 1));
       loops.avgPool(false, n, h, w, c, v, out);
       return makeFloatTensor(b, shape, out);
     }) as tf.KernelFunc,
@@ -179,7 +180,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
       const { t, v, b } = input(args, 'dy');
       const [h, w] = [Number(args.attrs?.height), Number(args.attrs?.width)];
       const [n, , , c] = t.shape;
-      const out = new Float32Array(n * h * w * c);
+      const out = outputFloats(b, n * h * w * c);
       loops.avgPool(true, n, h, w, c, v, out);
       return makeFloatTensor(b, [n, h, w, c], out);
     }) as tf.KernelFunc,
@@ -195,8 +196,8 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     kernelFunc: ((args: KernelArgs) => {
       const { t, v, b } = input(args, 'x');
       const [n, h, w, c] = t.shape;
-      const y = new Float32Array(v.length);
-      const invStd = new Float32Array(n * c);
+      const y = outputFloats(b, v.length);
+      const invStd = outputFloats(b, n * c);
       loops.instanceNorm(n, h * w, c, v, Number(args.attrs?.eps), y, invStd);
       return [makeFloatTensor(b, t.shape, y), makeFloatTensor(b, [n, c], invStd)];
     }) as tf.KernelFunc,
@@ -206,7 +207,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     kernelFunc: ((args: KernelArgs) => {
       const { t, v: dy, b } = input(args, 'dy');
       const [n, h, w, c] = t.shape;
-      const dx = new Float32Array(dy.length);
+      const dx = outputFloats(b, dy.length);
       loops.instanceNormGrad(n, h * w, c, dy, input(args, 'y').v, floatValues(b, args.inputs.invStd as tf.TensorInfo)!, dx);
       return makeFloatTensor(b, t.shape, dx);
     }) as tf.KernelFunc,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { outputFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -23,7 +24,7 @@ export function maxPoolGradKernels(original: (name: string) => KernelFunc, addon
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
     const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
     if (addon) {
-      const out = new Float32Array(x.length);
+      const out = outputFloats(backend, x.length);
       addon.maxPoolGrad(Int32Array.from([batchSize, H, W, C, filterHeight, filterWidth, outHeight, outWidth, strideHeight, strideWidth, info.padInfo.top, info.padInfo.left]), x, g, out);
       return makeFloatTensor(backend, input.shape, out);
     }

@@ -1,0 +1,101 @@
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/**
+ * Output arrays for gantry's cpu kernels, recycled once no tensor holds them. A training step makes
+ * hundreds of outputs (pix2pixHD's small step, >64 MB of them): as fresh ArrayBuffers they are external
+ * memory to V8, which starts a full mark-compact each time 64 MB more has been allocated (every step),
+ * and each fresh array costs page faults. Recycled, the same arrays serve step after step.
+ *
+ * An array goes back to the pool only when (a) the pool made it, (b) no tensor of the backend holds it or
+ * a view of it (tfjs's contiguous slices are subarray views), counted over the backend's write, move and
+ * disposeData, and (c) nothing outside a kernel has been handed it: readSync (so dataSync(), data(),
+ * arraySync(), bufferSync) marks it escaped for good, since the caller may keep it.
+ * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to MAX_FREE_BYTES.
+ */
+const MAX_FREE_BYTES = 256 * 2 ** 20;
+
+const made = new WeakSet<ArrayBuffer>();
+const escaped = new WeakSet<ArrayBuffer>();
+/** Tensor data entries holding each pooled buffer (or a view of it). */
+const holders = new WeakMap<ArrayBuffer, number>();
+const free = new Map<number, Float32Array[]>();
+let freeBytes = 0;
+const hooked = new WeakSet<MathBackendCPU>();
+
+interface TensorData {
+  values?: unknown;
+}
+
+function pooledBuffer(values: unknown): ArrayBuffer | null {
+  if (!(values instanceof Float32Array)) return null;
+  const buffer = values.buffer as ArrayBuffer;
+  return made.has(buffer) ? buffer : null;
+}
+
+function held(values: unknown): void {
+  const buffer = pooledBuffer(values);
+  if (buffer) holders.set(buffer, (holders.get(buffer) ?? 0) + 1);
+}
+
+function released(values: unknown): void {
+  const buffer = pooledBuffer(values);
+  if (!buffer) return;
+  const left = (holders.get(buffer) ?? 1) - 1;
+  holders.set(buffer, left);
+  if (left > 0 || escaped.has(buffer) || freeBytes + buffer.byteLength > MAX_FREE_BYTES) return;
+  const length = buffer.byteLength / 4;
+  const list = free.get(length) ?? [];
+  list.push(new Float32Array(buffer));
+  free.set(length, list);
+  freeBytes += buffer.byteLength;
+}
+
+/** Watches a backend's tensor data so that arrays come back to the pool when their last tensor goes. */
+function hook(backend: MathBackendCPU): void {
+  if (hooked.has(backend)) return;
+  hooked.add(backend);
+  const data = (dataId: object) => (backend.data.has(dataId) ? backend.data.get(dataId) as TensorData : null);
+  const write = backend.write.bind(backend);
+  backend.write = (values, shape, dtype) => {
+    held(values);
+    return write(values, shape, dtype);
+  };
+  const move = backend.move.bind(backend);
+  backend.move = (dataId, values, shape, dtype, refCount) => {
+    const before = data(dataId);
+    if (before) released(before.values);
+    held(values);
+    move(dataId, values, shape, dtype, refCount);
+  };
+  const disposeData = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId, force) => {
+    const values = data(dataId)?.values;
+    const gone = disposeData(dataId, force);
+    if (gone && values !== undefined && !backend.data.has(dataId)) released(values);
+    return gone;
+  };
+  const readSync = backend.readSync.bind(backend);
+  backend.readSync = (dataId) => {
+    const buffer = pooledBuffer(data(dataId)?.values);
+    if (buffer) escaped.add(buffer);
+    return readSync(dataId);
+  };
+}
+
+/** A zeroed float32 array of length n for a kernel's output on this backend: a recycled one where there is one. */
+export function outputFloats(backend: MathBackendCPU, n: number): Float32Array {
+  hook(backend);
+  const recycled = free.get(n)?.pop();
+  if (recycled) {
+    freeBytes -= recycled.byteLength;
+    return recycled.fill(0);
+  }
+  const fresh = new Float32Array(n);
+  made.add(fresh.buffer as ArrayBuffer);
+  return fresh;
+}
+
+/** How many bytes of free arrays the pool holds (tests). */
+export function pooledFreeBytes(): number {
+  return freeBytes;
+}
