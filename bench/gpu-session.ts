@@ -7,7 +7,7 @@
 //     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
 //     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
 //   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
-//     the same network exists (bench/vae_torch.py so far);
+//     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan);
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
@@ -62,7 +62,12 @@ for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) 
 console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
 console.log('|---|---|---|---|---|---|---|');
 // Families with a PyTorch peer of the same network (bench/*_torch.py; the peers print the parameter count).
-const familyPeers: Record<string, string[]> = { vae: [join(root, 'bench', 'vae_torch.py'), '--size', '64', '--channels', '1'] };
+const familyPeers: Record<string, string[]> = {
+  cgan: [join(root, 'bench', 'cgan_torch.py'), '--family', 'cgan', '--size', '64', '--channels', '1'],
+  acgan: [join(root, 'bench', 'cgan_torch.py'), '--family', 'acgan', '--size', '64', '--channels', '1'],
+  vae: [join(root, 'bench', 'vae_torch.py'), '--size', '64', '--channels', '1'],
+  'vae-gan': [join(root, 'bench', 'vae_torch.py'), '--gan', '--size', '64', '--channels', '1'],
+};
 const families: [string, Json][] = [
   ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],
   ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],

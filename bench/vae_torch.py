@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `gantry bench --family vae`: the same network, loss and optimizer, timed the same way.
+"""PyTorch peer of `gantry bench --family vae` (and, with --gan, `--family vae-gan`): the same networks,
+losses and optimizers, timed the same way.
 
 Workload (src/models/vae.ts at its defaults): images size x size x C (32x32x1, MNIST's), width 32, latent 32.
   encoder: per stage conv 4x4 stride 2 pad 1 (no bias), BatchNorm, LeakyReLU 0.2, channels width, 2w, ...
@@ -9,9 +10,13 @@ Workload (src/models/vae.ts at its defaults): images size x size x C (32x32x1, M
            but the last; tanh.
   loss: squared error summed over pixels, averaged over the batch, + KL (sum over latent, mean over batch).
   Adam lr 1e-3, betas (0.9, 0.999). Random "images" in [-1, 1], fresh noise each step.
+  --gan (src/models/vae-gan.ts): a DCGAN discriminator (ndf 32: 4x4 stride-2 convs without bias, BatchNorm
+  but on the first, LeakyReLU 0.2, a 4x4 valid conv to one logit) judges decoder samples of prior noise
+  against the images, BCE, Adam 2e-4 (0.5, 0.999), updated first; then the VAE minimises its loss
+  + 0.1 * (-log D(Dec(z_prior))) through the updated D (the decoder runs on z_prior again, with gradients).
 Prints one JSON line: median/min/max ms per step, images per second and the parameter count (gantry's
 bench prints params_G: they must agree).
-Usage: vae_torch.py [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
+Usage: vae_torch.py [--gan] [--ndf 32] [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
                     [--batch 16] [--steps 10] [--warmup 3] [--threads N]
 """
 import argparse, json, math, os, time
@@ -24,6 +29,7 @@ p.add_argument('--channels', type=int, default=1); p.add_argument('--width', typ
 p.add_argument('--latent', type=int, default=32); p.add_argument('--batch', type=int, default=16)
 p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
 p.add_argument('--threads', type=int, default=None)
+p.add_argument('--gan', action='store_true'); p.add_argument('--ndf', type=int, default=32)
 a = p.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 dev = torch.device(a.device)
@@ -47,14 +53,30 @@ dec = nn.Sequential(*dec, nn.Tanh()).to(dev)
 params = list(enc.parameters()) + list(fc.parameters()) + list(dec.parameters())
 opt = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999))
 x = torch.rand(a.batch, a.channels, a.size, a.size, device=dev) * 2 - 1
+if a.gan:
+    d, c = [nn.Conv2d(a.channels, a.ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)], a.ndf
+    for _ in range(stages - 1):
+        d += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2)]; c *= 2
+    D = nn.Sequential(*d, nn.Conv2d(c, 1, 4, 1, 0, bias=False), nn.Flatten()).to(dev)
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    softplus = nn.functional.softplus
+
+def decode(z):
+    return dec(fc(z).view(a.batch, top, 4, 4))
 
 def step():
+    if a.gan:
+        z_prior = torch.randn(a.batch, a.latent, device=dev)
+        with torch.no_grad(): fake = decode(z_prior)
+        lossD = softplus(-D(x)).mean() + softplus(D(fake)).mean()
+        optD.zero_grad(set_to_none=True); lossD.backward(); optD.step()
     mu, log_var = enc(x).chunk(2, dim=1)
     z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
-    y = dec(fc(z).view(a.batch, top, 4, 4))
+    y = decode(z)
     recon = ((y - x) ** 2).sum() / a.batch
     kl = (-0.5 * (1 + log_var - mu ** 2 - log_var.exp()).sum(1)).mean()
     loss = recon + kl
+    if a.gan: loss = loss + 0.1 * softplus(-D(decode(z_prior))).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -71,6 +93,7 @@ for _ in range(a.steps):
 times.sort()
 med = times[len(times) // 2]
 print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(),
-                  "workload": f"vae {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
+                  "workload": f"vae{'-gan' if a.gan else ''} {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
                   "median_ms": round(med, 3), "min_ms": round(times[0], 3), "max_ms": round(times[-1], 3),
-                  "images_per_s": round(a.batch / med * 1000, 2), "params": sum(p.numel() for p in params)}))
+                  "images_per_s": round(a.batch / med * 1000, 2), "params": sum(p.numel() for p in params),
+                  **({"params_D": sum(p.numel() for p in D.parameters())} if a.gan else {})}))
