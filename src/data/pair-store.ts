@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, renameSync, rmSync, statSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { removeAbandonedTempFiles, writeFileAtomic } from '../io/atomic.ts';
 import { cacheFolder } from '../io/cache-dir.ts';
 import type { ImageRecords, StoredRecords } from './dataset.ts';
 import type { LoadProgress } from './folder.ts';
@@ -65,7 +65,7 @@ export function openPairStore(files: string[][], fit: Required<ImageFit>, instan
   } catch (err) {
     throw new GantryError(`cannot make the pairs cache folder ${dir} (${describeError(err)}); point GANTRY_CACHE at a folder gantry may write`);
   }
-  removeAbandoned(dir);
+  removeAbandonedTempFiles(dir); // stores whose fitting was killed
   const free = freeBytes(dir);
   if (free !== null && free < bytes) {
     throw new GantryError(`the pairs fitted to ${fit.height}x${fit.width} take ${formatBytes(bytes)} on disk but ${dir} has ${formatBytes(free)} free; free space there, point GANTRY_CACHE at a larger disk, or train at a smaller size`);
@@ -129,23 +129,6 @@ function writeAll(fd: number, bytes: Uint8Array, path: string): void {
     for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
   } catch (err) {
     throw new GantryError(`cannot write the pairs cache ${path} (${describeError(err)}); free space there or point GANTRY_CACHE at another disk`);
-  }
-}
-
-/** Unfinished stores of processes that are gone (killed while fitting the pairs). */
-function removeAbandoned(dir: string): void {
-  for (const f of readdirSync(dir)) {
-    const m = /\.tmp-(\d+)$/.exec(f);
-    if (m && !processAlive(Number(m[1]))) rmSync(join(dir, f), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Writes a file so that readers see either the old or the new content, never a part: write a
@@ -20,5 +21,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Whether a process of this machine runs (signal 0 checks without sending anything). */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temporary files (`x.tmp-PID`) in dir of processes that are gone (killed while writing). */
+export function removeAbandonedTempFiles(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const m = /\.tmp-(\d+)$/.exec(f);
+    if (m && !processRunning(Number(m[1]))) rmSync(join(dir, f), { force: true });
   }
 }

@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { processRunning } from '../io/atomic.ts';
 
 /**
  * One writer per run folder: `gantry train` holds `DIR/lock` (its PID, host and start time) from before
@@ -22,16 +23,6 @@ function readHolder(path: string): LockHolder | null {
     return Number.isInteger(h.pid) && typeof h.host === 'string' ? h : null;
   } catch {
     return null; // gone since, or cut short by a kill while it was written
-  }
-}
-
-/** Whether a process of this machine runs (signal 0 checks without sending anything). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -61,7 +52,7 @@ export function acquireRunLock(runDir: string, log: (line: string) => void, take
     if (holder && holder.host !== mine.host) {
       throw new GantryError(`${runDir} is locked by process ${holder.pid} on ${holder.host} (since ${holder.started}); a run folder has one writer. If that process is gone, delete ${path} and retry`);
     }
-    if (holder && running(holder.pid)) {
+    if (holder && processRunning(holder.pid)) {
       throw new GantryError(`${runDir} is being trained by process ${holder.pid} (since ${holder.started}); a run folder has one writer: wait for it, stop it (Ctrl-C checkpoints), or choose another --out`);
     }
     log(`${runDir}: taking over the lock of process ${holder?.pid ?? '(unknown)'}, which no longer runs`);
