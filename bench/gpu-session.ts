@@ -7,7 +7,8 @@
 //     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
 //     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
 //   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
-//     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan);
+//     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
+//     bench/unet_vae_gan_torch.py; bench/dfgan_torch.py; not yet gan-cls);
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
@@ -67,6 +68,8 @@ const familyPeers: Record<string, string[]> = {
   acgan: [join(root, 'bench', 'cgan_torch.py'), '--family', 'acgan', '--size', '64', '--channels', '1'],
   vae: [join(root, 'bench', 'vae_torch.py'), '--size', '64', '--channels', '1'],
   'vae-gan': [join(root, 'bench', 'vae_torch.py'), '--gan', '--size', '64', '--channels', '1'],
+  'unet-vae-gan': [join(root, 'bench', 'unet_vae_gan_torch.py'), '--size', '64', '--channels', '1'],
+  dfgan: [join(root, 'bench', 'dfgan_torch.py'), '--size', '64', '--channels', '3'],
 };
 const families: [string, Json][] = [
   ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],

@@ -69,7 +69,10 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
   const paramsD = count('D');
   const paramsG = Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0);
   const result = {
-    ...summarize(o.family, batch, times, paramsG, paramsD), host_ms: hostMedian(host.slice(-times.length)),
+    ...summarize(o.family, batch, times, paramsG, paramsD),
+    // Each network's count, for peers that leave one out (dfgan's peer computes the fixed caption encoder's vectors without counting it).
+    params: Object.fromEntries(Object.keys(model.networks).map((k) => [k, count(k)])),
+    host_ms: hostMedian(host.slice(-times.length)),
     replayed: runner.replayed, refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
   };
