@@ -47,7 +47,7 @@ export interface FamilyBenchOptions {
  * each step ending when its losses are read. Text families pre-train their caption encoder first
  * (textSteps, not timed: the bench sets it to 1 unless the model section says otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; gpuKernels: string; refused: Record<string, string> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
@@ -73,7 +73,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     // Each network's count, for peers that leave one out (dfgan's peer computes the fixed caption encoder's vectors without counting it).
     params: Object.fromEntries(Object.keys(model.networks).map((k) => [k, count(k)])),
     host_ms: hostMedian(host.slice(-times.length)),
-    replayed: runner.replayed, refused: runner.refusals(),
+    replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
   };
   runner.dispose();

@@ -30,7 +30,7 @@ export interface Pix2PixHDBenchOptions {
   warmup?: number;
 }
 
-export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { host_ms: number; vgg: boolean; replayed: number; gpuKernels: string }> {
+export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<BenchResult & { host_ms: number; vgg: boolean; replayed: number; dispatches: number; gpuKernels: string }> {
   const [height, width, labelNc, batch] = [o.height ?? 64, o.width ?? 128, o.labelNc ?? 8, o.batch ?? 1];
   const config = pix2pixhdSchema.parse({
     height, width, labelNc, instances: true, netG: o.local ? 'local' : 'global', ngf: o.ngf ?? 16, ndf: o.ndf ?? 16,
@@ -61,10 +61,11 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   };
   const times = await timeRuns(step, o.warmup ?? (replayer ? 3 : 2), o.steps ?? 10);
   const replayed = replayer?.replayed ?? 0;
+  const dispatches = Object.values(replayer?.dispatches() ?? {}).reduce((a, b) => a + b, 0);
   replayer?.dispose();
   const name = `pix2pixhd${o.local ? '-local' : ''} ${height}x${width} labelNc ${labelNc} ngf ${config.ngf} ndf ${config.ndf} nDown ${config.nDown} nBlocks ${config.nBlocks} numD ${config.numD}${vgg ? '' : ' no-vgg'}`;
   const paramsG = Object.entries(model.networks).filter(([k]) => k !== 'D').reduce((n, [, p]) => n + p.countTrainable(), 0);
-  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), host_ms: hostMedian(host.slice(-times.length)), vgg: Boolean(vgg), replayed, gpuKernels: gpuKernelsInUse() };
+  const result = { ...summarize(name, batch, times, paramsG, model.networks.D.countTrainable()), host_ms: hostMedian(host.slice(-times.length)), vgg: Boolean(vgg), replayed, dispatches, gpuKernels: gpuKernelsInUse() };
   tf.dispose([input, real]);
   model.dispose();
   return result;

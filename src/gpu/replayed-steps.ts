@@ -72,6 +72,11 @@ export class ReplayedSteps {
     return outputs as T;
   }
 
+  /** Dispatches a replay of each replayed kind issues (benchmarks print it: fewer, larger kernels are the GPU's fast path). */
+  dispatches(): Record<string, number> {
+    return Object.fromEntries([...this.kinds].filter(([, k]) => k.replaying).map(([name, k]) => [name, k.replaying!.commands.filter((c) => c.kind === 'dispatch').length]));
+  }
+
   /** Kinds that run eagerly for good, with the reason. */
   refusals(): Record<string, string> {
     return Object.fromEntries([...this.kinds].filter(([, k]) => k.refused).map(([name, k]) => [name, k.refused!]));

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
+import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
+import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 
 /**
@@ -10,6 +12,9 @@ import { bindingsInUse } from './step-recording.ts';
  * which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul), so every family's step runs on them, eager
  * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
+ * Beside them, pix2pixHD's per-image ops (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2
+ * average pooling, instance norm, and their gradients), which tfjs has no kernel of: without these, the
+ * networks build them from tfjs ops (src/nn/pix2pixhd.ts), as under withTfjsGpuKernels.
  */
 
 interface Backend {
@@ -30,6 +35,7 @@ type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
 const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
+const IMAGE_OPS = [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -48,7 +54,7 @@ function region(backend: Backend, t: tf.TensorInfo): Region {
 }
 
 /** Encodes the dispatches into tfjs's current compute pass, as its own kernels are, and returns `out`. */
-function run(backend: Backend, dispatches: Dispatch[], tensors: tf.TensorInfo[], out: tf.TensorInfo): tf.TensorInfo {
+function run<T extends tf.TensorInfo | tf.TensorInfo[]>(backend: Backend, dispatches: Dispatch[], tensors: tf.TensorInfo[], out: T): T {
   gpuKernelCalls.gantry++;
   bindingsInUse(tensors.map((t) => backend.tensorMap.get(t.dataId)!.resource as GPUBuffer));
   backend.ensureCommandEncoderReady();
@@ -129,6 +135,53 @@ function batchMatMul(args: Args): tf.TensorInfo {
   return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out)), [a, b, out], out);
 }
 
+/** One of the per-image ops: its input (NHWC float32), output shape and dispatches. */
+function imageOp(inputName: string, outShape: (s: ImageShape, attrs: tf.NamedAttrMap) => number[], ops: (ctx: GpuContext, s: ImageShape, attrs: tf.NamedAttrMap, x: Region, y: Region) => Dispatch[]): KernelFunc {
+  return ((args: Args) => {
+    const backend = args.backend as unknown as Backend;
+    const x = args.inputs[inputName] as tf.TensorInfo;
+    if (x.shape.length !== 4 || x.dtype !== 'float32') throw new Error(`${inputName} must be a float32 [n, h, w, c] tensor`);
+    const [n, h, w, c] = x.shape;
+    const attrs = args.attrs ?? {};
+    const s = { n, h, w, c };
+    const out = backend.makeTensorInfo(outShape(s, attrs), 'float32');
+    return run(backend, ops(context!, s, attrs, region(backend, x), region(backend, out)), [x, out], out);
+  }) as KernelFunc;
+}
+
+function instanceNormKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as Backend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const [n, h, w, c] = x.shape;
+  const y = backend.makeTensorInfo(x.shape, 'float32');
+  const invStd = backend.makeTensorInfo([n, c], 'float32');
+  const dispatches = instanceNorm(context!, { n, h, w, c }, Number(args.attrs?.eps), region(backend, x), region(backend, y), region(backend, invStd));
+  return run(backend, dispatches, [x, y, invStd], [y, invStd]);
+}
+
+function instanceNormGradKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { dy, y, invStd } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo; invStd: tf.TensorInfo };
+  const [n, h, w, c] = dy.shape;
+  const dx = backend.makeTensorInfo(dy.shape, 'float32');
+  const dispatches = instanceNormGrad(context!, { n, h, w, c }, region(backend, dy), region(backend, y), region(backend, invStd), region(backend, dx));
+  return run(backend, dispatches, [dy, y, invStd, dx], dx);
+}
+
+const IMAGE_KERNELS: Record<(typeof IMAGE_OPS)[number], KernelFunc> = {
+  [REFLECTION_PAD]: imageOp('x', (s, a) => [s.n, s.h + 2 * Number(a.pad), s.w + 2 * Number(a.pad), s.c], (ctx, s, a, x, y) => [reflectionPad(ctx, s, Number(a.pad), x, y)]),
+  // dy is the padded map; the op's shape is the unpadded one.
+  [REFLECTION_PAD_GRAD]: imageOp('dy', (s, a) => [s.n, s.h - 2 * Number(a.pad), s.w - 2 * Number(a.pad), s.c], (ctx, s, a, dy, dx) => {
+    const p = Number(a.pad);
+    return [reflectionPadAdjoint(ctx, { ...s, h: s.h - 2 * p, w: s.w - 2 * p }, p, dy, dx)];
+  }),
+  [AVG_POOL_3X3S2]: imageOp('x', (s) => [s.n, pooledSize(s.h), pooledSize(s.w), s.c], (ctx, s, _a, x, y) => [avgPool3x3s2(ctx, s, x, y)]),
+  // dy is the pooled map; the attributes give the input's size.
+  [AVG_POOL_3X3S2_GRAD]: imageOp('dy', (s, a) => [s.n, Number(a.height), Number(a.width), s.c], (ctx, s, a, dy, dx) => [avgPool3x3s2Adjoint(ctx, { ...s, h: Number(a.height), w: Number(a.width) }, dy, dx)]),
+  [INSTANCE_NORM]: instanceNormKernel as unknown as KernelFunc,
+  [INSTANCE_NORM_GRAD]: instanceNormGradKernel as KernelFunc,
+};
+
 const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Conv2D: convKernel('Conv2D', ['x', 'filter'], (x, filter, attrs) => {
     const info = convInfo(x.shape, filter.shape, attrs);
@@ -143,10 +196,12 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   BatchMatMul: batchMatMul as KernelFunc,
 };
 
+/** Registers the table's kernels, and unregisters those of ours it has none of (the image ops, for tfjs). */
 function swap(table: Map<string, KernelFunc>): void {
-  for (const [name, kernelFunc] of table) {
-    tf.unregisterKernel(name, 'webgpu');
-    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
+  for (const name of ours.keys()) {
+    if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
+    const kernelFunc = table.get(name);
+    if (kernelFunc) tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
   }
 }
 
@@ -171,11 +226,13 @@ export function registerGpuKernels(): string[] {
     originals.set(name, existing.kernelFunc);
     ours.set(name, KERNELS[name]);
   }
+  for (const name of IMAGE_OPS) ours.set(name, IMAGE_KERNELS[name]);
+  registerImageOpGradients();
   swap(ours);
   return gantryGpuKernels();
 }
 
-/** Runs fn on tfjs's own WebGPU kernels (the reference in tests), then puts gantry's back. */
+/** Runs fn on tfjs's own WebGPU kernels and ops (the reference in tests), then puts gantry's back. */
 export function withTfjsGpuKernels<T>(fn: () => T): T {
   swap(originals);
   try {

@@ -45,6 +45,11 @@ export class TrainSteps {
     return this.replay?.refusals() ?? {};
   }
 
+  /** Dispatches per replayed step, by kind. */
+  dispatches(): Record<string, number> {
+    return this.replay?.dispatches() ?? {};
+  }
+
   dispose(): void {
     this.replay?.dispose();
   }

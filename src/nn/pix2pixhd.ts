@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { Conv2d, ConvTranspose2d } from './layers.ts';
 import type { ParamSet } from './params.ts';
-import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/cpu/image-ops.ts';
+import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
 
 /**
  * The networks of pix2pixHD (Wang et al. 2018) as NVIDIA's models/networks.py builds them, NHWC, with
@@ -14,9 +14,9 @@ import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/cpu/im
 
 const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
 
-/** Whether gantry's cpu kernel `name` serves this backend (else the tfjs-op form runs). */
+/** Whether gantry's kernel `name` serves the running backend (cpu, webgpu; else the tfjs-op form runs). */
 function ownKernel(name: string): boolean {
-  return tf.getBackend() === 'cpu' && tf.getKernel(name, 'cpu') !== undefined;
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
 /** InstanceNorm2d(affine=False): each image's channels normalised over H x W (biased variance, eps 1e-5). */
@@ -27,7 +27,7 @@ export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
   return y;
 }
 
-/** instanceNorm from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+/** instanceNorm from tfjs ops: other backends, and the reference of gantry's kernels. */
 export function instanceNormOps(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [1, 2], true);
@@ -47,7 +47,7 @@ export function reflectionPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
   return reflectionPadOps(x, p);
 }
 
-/** reflectionPad from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+/** reflectionPad from tfjs ops: other backends, and the reference of gantry's kernels. */
 export function reflectionPadOps(x: tf.Tensor4D, p: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w] = x.shape;
@@ -70,7 +70,7 @@ export function downsample(x: tf.Tensor4D): tf.Tensor4D {
   return downsampleOps(x);
 }
 
-/** downsample from tfjs ops: other backends, and the reference of gantry's cpu kernel. */
+/** downsample from tfjs ops: other backends, and the reference of gantry's kernels. */
 export function downsampleOps(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w, c] = x.shape;

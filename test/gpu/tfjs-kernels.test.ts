@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
+import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
+import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // gantry's WGSL convolutions and matrix products registered as tfjs's WebGPU kernels, against tfjs's
@@ -48,7 +50,7 @@ const CONVS: [number, number, number, number, number, number, number, number | '
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
-  assert.deepEqual(gantryGpuKernels().sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
     const x = randn([n, h, w, ci]);
     const filter = randn([k, k, ci, co]);
@@ -100,4 +102,35 @@ test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give th
   await assertClose(ours, theirs, 'batched matmul');
   tf.dispose([ours, theirs]);
   tf.dispose([a, b]);
+});
+
+// pix2pixHD's per-image ops: gantry's WGSL kernels against the same ops written with tfjs's ops (what
+// withTfjsGpuKernels runs), values and gradients; odd sizes, more than 64 channels (two channel groups of
+// the reductions), maps large enough to be split into slices, padding up to the map's size less one.
+test('pix2pixHD\'s reflection padding, 3x3 / 2 average pooling and instance norm in WGSL, gradients included, as the tfjs-op forms give them', { skip: noGpu }, async () => {
+  const ops: [string, (x: tf.Tensor4D) => tf.Tensor4D][] = [
+    ['reflection pad 3', (x) => reflectionPad(x, 3)],
+    ['reflection pad 1', (x) => reflectionPad(x, 1)],
+    ['3x3 / 2 average pooling', downsample],
+    ['instance norm', (x) => instanceNorm(x)],
+  ];
+  // The reference is the tfjs-op forms: withTfjsGpuKernels takes gantry's image-op kernels away.
+  assert.ok(gantryGpuKernels().includes(INSTANCE_NORM) && tf.getKernel(INSTANCE_NORM, 'webgpu'));
+  assert.equal(withTfjsGpuKernels(() => tf.getKernel(INSTANCE_NORM, 'webgpu')), undefined);
+  for (const shape of [[2, 7, 9, 5], [1, 8, 6, 16], [1, 33, 20, 12], [2, 4, 5, 3], [1, 40, 70, 70]] as [number, number, number, number][]) {
+    const x = randn(shape) as tf.Tensor4D;
+    for (const [name, op] of ops) {
+      const y = op(x);
+      const weights = randn(y.shape);
+      y.dispose();
+      // Each op and its gradient are one call of a gantry kernel apiece.
+      await compare(`${name} ${shape}`, () => [op(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t as tf.Tensor4D), weights)))(x)], 3);
+      weights.dispose();
+    }
+    x.dispose();
+  }
+  // Padding 3 of a map 4 high: every row has readers on both sides.
+  const x = randn([1, 4, 4, 2]) as tf.Tensor4D;
+  await compare('reflection pad 3 of 4x4', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, 3), tf.reshape(tf.range(0, 200), [1, 10, 10, 2]))))(x)], 2);
+  x.dispose();
 });

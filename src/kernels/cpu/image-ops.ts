@@ -4,20 +4,14 @@ import { outputFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
+import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../image-ops.ts';
+
 /**
- * pix2pixHD's per-image ops as single cpu kernels, NHWC, each with its gradient as a kernel: reflection
- * padding, the 3x3 stride-2 average pooling that does not count padded pixels, and instance norm
- * (affine-free). Written with tfjs's ops (src/nn/pix2pixhd.ts keeps those forms for other backends and as
- * the reference) they were most of a CPU training step: reflection padding alone, built from slices,
- * reversals and concatenations, took half of it. The loops run in the native addon (threaded) where it
- * loads, here in JavaScript otherwise (the browser, GANTRY_NATIVE=0).
+ * The cpu kernels of pix2pixHD's per-image ops (../image-ops.ts). Written with tfjs's ops they were most
+ * of a CPU training step: reflection padding alone, built from slices, reversals and concatenations, took
+ * half of it. The loops run in the native addon (threaded) where it loads, here in JavaScript otherwise
+ * (the browser, GANTRY_NATIVE=0).
  */
-export const REFLECTION_PAD = 'GantryReflectionPad';
-const REFLECTION_PAD_GRAD = 'GantryReflectionPadGrad';
-export const AVG_POOL_3X3S2 = 'GantryAvgPool3x3s2';
-const AVG_POOL_3X3S2_GRAD = 'GantryAvgPool3x3s2Grad';
-export const INSTANCE_NORM = 'GantryInstanceNorm';
-const INSTANCE_NORM_GRAD = 'GantryInstanceNormGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -51,9 +45,6 @@ function reflectionPadLoop(src: Float32Array, dst: Float32Array, n: number, h: n
     }
   }
 }
-
-/** Output size of the 3x3 / 2 pooling with padding 1. */
-const pooledSize = (size: number) => Math.floor((size - 1) / 2) + 1;
 
 /** The 3x3 / 2 average over in-image pixels (forward), or its adjoint spreading dy back (gradient). */
 function avgPoolLoop(src: Float32Array, dst: Float32Array, n: number, h: number, w: number, c: number, adjoint: boolean): void {
@@ -159,9 +150,6 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
   };
   tf.registerKernel({ kernelName: REFLECTION_PAD, backendName: 'cpu', kernelFunc: padKernel(false) as tf.KernelFunc });
   tf.registerKernel({ kernelName: REFLECTION_PAD_GRAD, backendName: 'cpu', kernelFunc: padKernel(true) as tf.KernelFunc });
-  // Both are linear: each one's gradient is the other.
-  tf.registerGradient({ kernelName: REFLECTION_PAD, gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(REFLECTION_PAD_GRAD, { dy: dy as tf.Tensor }, attrs) as tf.Tensor }) });
-  tf.registerGradient({ kernelName: REFLECTION_PAD_GRAD, gradFunc: (ddx, _saved, attrs) => ({ dy: () => tf.engine().runKernel(REFLECTION_PAD, { x: ddx as tf.Tensor }, attrs) as tf.Tensor }) });
 
   tf.registerKernel({
     kernelName: AVG_POOL_3X3S2, backendName: 'cpu',
@@ -185,11 +173,6 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
       return makeFloatTensor(b, [n, h, w, c], out);
     }) as tf.KernelFunc,
   });
-  tf.registerGradient({
-    kernelName: AVG_POOL_3X3S2, inputsToSave: ['x'],
-    gradFunc: (dy, saved) => ({ x: () => tf.engine().runKernel(AVG_POOL_3X3S2_GRAD, { dy: dy as tf.Tensor }, { height: saved[0].shape[1]!, width: saved[0].shape[2]! }) as tf.Tensor }),
-  });
-  tf.registerGradient({ kernelName: AVG_POOL_3X3S2_GRAD, gradFunc: (ddx) => ({ dy: () => tf.engine().runKernel(AVG_POOL_3X3S2, { x: ddx as tf.Tensor }) as tf.Tensor }) });
 
   tf.registerKernel({
     kernelName: INSTANCE_NORM, backendName: 'cpu',
@@ -212,14 +195,6 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
       return makeFloatTensor(b, t.shape, dx);
     }) as tf.KernelFunc,
   });
-  tf.registerGradient({
-    kernelName: INSTANCE_NORM, outputsToSave: [true, true],
-    gradFunc: (dys, saved) => {
-      // Only y carries a gradient: invStd is the backward pass's own input.
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [y, invStd] = saved;
-      return { x: () => tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y, invStd }) as tf.Tensor };
-    },
-  });
-  return [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD];
+  registerImageOpGradients();
+  return IMAGE_OP_KERNELS;
 }

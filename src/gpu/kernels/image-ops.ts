@@ -1,0 +1,281 @@
+import { alignFloats, elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
+import { pooledSize } from '../../kernels/image-ops.ts';
+import { f32 } from './pointwise.ts';
+
+/**
+ * pix2pixHD's per-image ops in WGSL (NHWC; the kernels of src/kernels/image-ops.ts on webgpu): reflection
+ * padding and the 3x3 / 2 average pooling without padded pixels, each with its adjoint, and affine-free
+ * instance norm with its gradient. Each is one pass over memory where the tfjs-op forms took up to a
+ * dozen kernels (reflection padding: slices, reversals, concatenations). The adjoints gather (one thread
+ * per input element summing the outputs it fed), so nothing needs atomics and the sums are deterministic.
+ */
+
+export interface ImageShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+}
+
+/** WGSL: a grid-stride loop over `total` elements with body `body` (index i). */
+function elementwise(ctx: GpuContext, label: string, total: number, bindings: string, body: string, regions: Region[]): Dispatch {
+  const g = elementwiseGrid(total);
+  const code = /* wgsl */ `
+${bindings}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${total}u; i += ${g.stride}u) {
+${body}
+  }
+}`;
+  return ctx.dispatch(label, code, regions, g.workgroups);
+}
+
+const IO = `@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;`;
+
+/** WGSL: split i into (b, row, col, k) over an image of rows x cols x c. */
+function coordinates(rows: number, cols: number, c: number): string {
+  return `    let k = i % ${c}u;
+    let col = (i / ${c}u) % ${cols}u;
+    let row = (i / ${c * cols}u) % ${rows}u;
+    let b = i / ${c * cols * rows}u;`;
+}
+
+/** y[b, i, j] = x[b, reflect(i), reflect(j)]: p rows and columns mirrored on each side, the edge not repeated. */
+export function reflectionPad(ctx: GpuContext, s: ImageShape, p: number, x: Region, y: Region): Dispatch {
+  const [H, W] = [s.h + 2 * p, s.w + 2 * p];
+  const body = `${coordinates(H, W, s.c)}
+    let r = mirror(i32(row) - ${p}, ${s.h});
+    let q = mirror(i32(col) - ${p}, ${s.w});
+    Y[i] = X[((b * ${s.h}u + r) * ${s.w}u + q) * ${s.c}u + k];`;
+  const bindings = `${IO}
+fn mirror(j: i32, size: i32) -> u32 { return u32(select(select(j, 2 * (size - 1) - j, j >= size), -j, j < 0)); }`;
+  return elementwise(ctx, 'reflection-pad', s.n * H * W * s.c, bindings, body, [x, y]);
+}
+
+/** The adjoint: dx[b, r, q] sums dy over the padded positions that read (r, q) (up to three per axis). */
+export function reflectionPadAdjoint(ctx: GpuContext, s: ImageShape, p: number, dy: Region, dx: Region): Dispatch {
+  const [H, W] = [s.h + 2 * p, s.w + 2 * p];
+  // The padded indices reading index r of an axis of `size`: r itself, its mirror before the start
+  // (r in 1..p) and after the end (r in size-1-p .. size-2); -1 where there is none.
+  const bindings = `${IO}
+fn readers(r: i32, size: i32) -> vec3<i32> {
+  return vec3<i32>(r + ${p}, select(-1, ${p} - r, r >= 1 && r <= ${p}), select(-1, ${p} + 2 * (size - 1) - r, r >= size - 1 - ${p} && r <= size - 2));
+}`;
+  const body = `${coordinates(s.h, s.w, s.c)}
+    let rs = readers(i32(row), ${s.h});
+    let qs = readers(i32(col), ${s.w});
+    var sum = 0.0;
+    for (var a = 0u; a < 3u; a++) {
+      if (rs[a] < 0) { continue; }
+      for (var e = 0u; e < 3u; e++) {
+        if (qs[e] < 0) { continue; }
+        sum += X[((b * ${H}u + u32(rs[a])) * ${W}u + u32(qs[e])) * ${s.c}u + k];
+      }
+    }
+    Y[i] = sum;`;
+  return elementwise(ctx, 'reflection-pad-adjoint', s.n * s.h * s.w * s.c, bindings, body, [dy, dx]);
+}
+
+/** WGSL: the pixels of a 3x3 / 2 window at output index o along an axis of `size` that lie inside it. */
+const WINDOW = `fn window(o: u32, size: u32) -> vec2<u32> { return vec2<u32>(select(0u, 2u * o - 1u, o > 0u), min(size - 1u, 2u * o + 1u)); }`;
+
+/** The 3x3 / 2 average (padding 1) over in-image pixels only, as AvgPool2d(count_include_pad=False). */
+export function avgPool3x3s2(ctx: GpuContext, s: ImageShape, x: Region, y: Region): Dispatch {
+  const [oh, ow] = [pooledSize(s.h), pooledSize(s.w)];
+  const body = `${coordinates(oh, ow, s.c)}
+    let ry = window(row, ${s.h}u);
+    let rx = window(col, ${s.w}u);
+    var sum = 0.0;
+    for (var yy = ry.x; yy <= ry.y; yy++) {
+      for (var xx = rx.x; xx <= rx.y; xx++) { sum += X[((b * ${s.h}u + yy) * ${s.w}u + xx) * ${s.c}u + k]; }
+    }
+    Y[i] = sum / f32((ry.y - ry.x + 1u) * (rx.y - rx.x + 1u));`;
+  return elementwise(ctx, 'avg-pool-3x3s2', s.n * oh * ow * s.c, `${IO}\n${WINDOW}`, body, [x, y]);
+}
+
+/** The adjoint: dx at a pixel sums dy / count over the (up to two per axis) windows holding it. */
+export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, dx: Region): Dispatch {
+  const [oh, ow] = [pooledSize(s.h), pooledSize(s.w)];
+  const body = `${coordinates(s.h, s.w, s.c)}
+    var sum = 0.0;
+    for (var oy = row / 2u; oy <= min((row + 1u) / 2u, ${oh - 1}u); oy++) {
+      let ry = window(oy, ${s.h}u);
+      for (var ox = col / 2u; ox <= min((col + 1u) / 2u, ${ow - 1}u); ox++) {
+        let rx = window(ox, ${s.w}u);
+        sum += X[((b * ${oh}u + oy) * ${ow}u + ox) * ${s.c}u + k] / f32((ry.y - ry.x + 1u) * (rx.y - rx.x + 1u));
+      }
+    }
+    Y[i] = sum;`;
+  return elementwise(ctx, 'avg-pool-3x3s2-adjoint', s.n * s.h * s.w * s.c, `${IO}\n${WINDOW}`, body, [dy, dx]);
+}
+
+/**
+ * Per-image, per-channel reductions over the pixels: 256-thread workgroups (64 channels x 4 pixel lanes)
+ * each reduce one slice of an image's pixels into a partial (wg.x: channel group, wg.y: slice, wg.z:
+ * image), then one thread per image and channel merges the slices. Partials and the merged values live in
+ * one scratch buffer, alive only during the op's own dispatches.
+ */
+interface Reduction {
+  slices: number;
+  pixelsPer: number;
+  partial: Region;
+  merged: Region;
+}
+
+function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number): Reduction {
+  const area = s.h * s.w;
+  const groups = Math.ceil(s.c / 64);
+  const slices = Math.max(1, Math.min(Math.ceil(area / 64), Math.ceil(256 / groups)));
+  const partialLength = s.n * slices * s.c * width;
+  const scratch = ctx.scratch(alignFloats(partialLength) + s.n * s.c * width, `${label}.scratch`);
+  return {
+    slices,
+    pixelsPer: Math.ceil(area / slices),
+    partial: { buffer: scratch, offset: 0, length: partialLength },
+    merged: { buffer: scratch, offset: alignFloats(partialLength), length: s.n * s.c * width },
+  };
+}
+
+/** WGSL: this thread's channel c, image b, pixel lane and its workgroup's slice of pixels [p0, p1). */
+function pixelSlice(s: ImageShape, r: Reduction): string {
+  return `let c = wg.x * 64u + li % 64u;
+  let lane = li / 64u;
+  let b = wg.z;
+  let p0 = wg.y * ${r.pixelsPer}u;
+  let p1 = min(${s.h * s.w}u, p0 + ${r.pixelsPer}u);
+  let base = b * ${s.h * s.w * s.c}u;
+  let at = (b * ${r.slices}u + wg.y) * ${s.c}u + c;`;
+}
+
+/** y = (x - mean) * invStd per image and channel (biased variance), as InstanceNorm2d(affine=False); invStd [n, c] is kept for the gradient. */
+export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Region, y: Region, invStd: Region): Dispatch[] {
+  const r = reduction(ctx, 'instance-norm', s, 3);
+  const workgroups: [number, number, number] = [Math.ceil(s.c / 64), r.slices, s.n];
+  // Welford per lane, lanes merged by Chan's formula.
+  const partialCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec3<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${pixelSlice(s, r)}
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  if (c < ${s.c}u) {
+    for (var p = p0 + lane; p < p1; p += 4u) {
+      let v = X[base + p * ${s.c}u + c];
+      n += 1.0;
+      let d = v - mean;
+      mean += d / n;
+      m2 += d * (v - mean);
+    }
+  }
+  sh[li] = vec3<f32>(n, mean, m2);
+  workgroupBarrier();
+  if (lane == 0u && c < ${s.c}u) {
+    var acc = sh[li];
+    for (var j = 1u; j < 4u; j++) {
+      let o = sh[li + 64u * j];
+      if (o.x > 0.0) {
+        let tot = acc.x + o.x;
+        let d = o.y - acc.y;
+        acc = vec3<f32>(tot, acc.y + d * o.x / tot, acc.z + o.z + d * d * acc.x * o.x / tot);
+      }
+    }
+    Part[at * 3u] = acc.x; Part[at * 3u + 1u] = acc.y; Part[at * 3u + 2u] = acc.z;
+  }
+}`;
+  // Part is read only, but it shares the scratch buffer with Mean: a buffer bound writable in a dispatch
+  // may not also be bound read-only there.
+  const mergeCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Mean: array<f32>;
+@group(0) @binding(2) var<storage, read_write> InvStd: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let bc = gid.x;
+  if (bc >= ${s.n * s.c}u) { return; }
+  let b = bc / ${s.c}u;
+  let c = bc % ${s.c}u;
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  for (var q = 0u; q < ${r.slices}u; q++) {
+    let at = ((b * ${r.slices}u + q) * ${s.c}u + c) * 3u;
+    let pn = Part[at];
+    if (pn == 0.0) { continue; }
+    let tot = n + pn;
+    let d = Part[at + 1u] - mean;
+    mean += d * pn / tot;
+    m2 += Part[at + 2u] + d * d * n * pn / tot;
+    n = tot;
+  }
+  Mean[bc] = mean;
+  InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});
+}`;
+  const apply = elementwise(ctx, 'instance-norm.apply', s.n * s.h * s.w * s.c, `@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Mean: array<f32>;
+@group(0) @binding(2) var<storage, read> InvStd: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+    Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged, invStd, y]);
+  return [
+    ctx.dispatch('instance-norm.partial', partialCode, [x, r.partial], workgroups),
+    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged, invStd], [Math.ceil((s.n * s.c) / 64)]),
+    apply,
+  ];
+}
+
+/** dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel. */
+export function instanceNormGrad(ctx: GpuContext, s: ImageShape, dy: Region, y: Region, invStd: Region, dx: Region): Dispatch[] {
+  const r = reduction(ctx, 'instance-norm-grad', s, 2);
+  const workgroups: [number, number, number] = [Math.ceil(s.c / 64), r.slices, s.n];
+  const partialCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read> Y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec2<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${pixelSlice(s, r)}
+  var acc = vec2<f32>(0.0, 0.0);
+  if (c < ${s.c}u) {
+    for (var p = p0 + lane; p < p1; p += 4u) {
+      let i = base + p * ${s.c}u + c;
+      acc += vec2<f32>(DY[i], DY[i] * Y[i]);
+    }
+  }
+  sh[li] = acc;
+  workgroupBarrier();
+  if (lane == 0u && c < ${s.c}u) {
+    let t = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
+    Part[at * 2u] = t.x; Part[at * 2u + 1u] = t.y;
+  }
+}`;
+  const mergeCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Means: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let bc = gid.x;
+  if (bc >= ${s.n * s.c}u) { return; }
+  let b = bc / ${s.c}u;
+  let c = bc % ${s.c}u;
+  var t = vec2<f32>(0.0, 0.0);
+  for (var q = 0u; q < ${r.slices}u; q++) {
+    let at = ((b * ${r.slices}u + q) * ${s.c}u + c) * 2u;
+    t += vec2<f32>(Part[at], Part[at + 1u]);
+  }
+  Means[bc * 2u] = t.x / ${f32(s.h * s.w)};
+  Means[bc * 2u + 1u] = t.y / ${f32(s.h * s.w)};
+}`;
+  const apply = elementwise(ctx, 'instance-norm-grad.apply', s.n * s.h * s.w * s.c, `@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> Means: array<f32>;
+@group(0) @binding(3) var<storage, read> InvStd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> DX: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+    DX[i] = InvStd[bc] * (DY[i] - Means[bc * 2u] - Y[i] * Means[bc * 2u + 1u]);`, [dy, y, r.merged, invStd, dx]);
+  return [
+    ctx.dispatch('instance-norm-grad.partial', partialCode, [dy, y, r.partial], workgroups),
+    ctx.dispatch('instance-norm-grad.merge', mergeCode, [r.partial, r.merged], [Math.ceil((s.n * s.c) / 64)]),
+    apply,
+  ];
+}

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * pix2pixHD's per-image ops as single kernels, NHWC, each with its gradient as a kernel: reflection
+ * padding, the 3x3 stride-2 average pooling that does not count padded pixels, and instance norm
+ * (affine-free). The cpu backend runs them in the native addon or JavaScript (cpu/image-ops.ts), the
+ * webgpu backend in WGSL (gpu/kernels/image-ops.ts); the gradients below are the same for both.
+ * src/nn/pix2pixhd.ts keeps the tfjs-op forms for backends without them and as the reference.
+ */
+export const REFLECTION_PAD = 'GantryReflectionPad';
+export const REFLECTION_PAD_GRAD = 'GantryReflectionPadGrad';
+export const AVG_POOL_3X3S2 = 'GantryAvgPool3x3s2';
+export const AVG_POOL_3X3S2_GRAD = 'GantryAvgPool3x3s2Grad';
+export const INSTANCE_NORM = 'GantryInstanceNorm';
+export const INSTANCE_NORM_GRAD = 'GantryInstanceNormGrad';
+
+export const IMAGE_OP_KERNELS = [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD];
+
+/** Output size of the 3x3 / 2 pooling with padding 1. */
+export const pooledSize = (size: number) => Math.floor((size - 1) / 2) + 1;
+
+let gradientsRegistered = false;
+
+/** The ops' gradients (backend-independent; registered once, by whichever backend registers the kernels). */
+export function registerImageOpGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs?: tf.NamedAttrMap) => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+  // Both are linear: each one's gradient is the other.
+  tf.registerGradient({ kernelName: REFLECTION_PAD, gradFunc: (dy, _saved, attrs) => ({ x: () => run(REFLECTION_PAD_GRAD, { dy: dy as tf.Tensor }, attrs) }) });
+  tf.registerGradient({ kernelName: REFLECTION_PAD_GRAD, gradFunc: (ddx, _saved, attrs) => ({ dy: () => run(REFLECTION_PAD, { x: ddx as tf.Tensor }, attrs) }) });
+  tf.registerGradient({
+    kernelName: AVG_POOL_3X3S2, inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => run(AVG_POOL_3X3S2_GRAD, { dy: dy as tf.Tensor }, { height: saved[0].shape[1]!, width: saved[0].shape[2]! }) }),
+  });
+  tf.registerGradient({ kernelName: AVG_POOL_3X3S2_GRAD, gradFunc: (ddx) => ({ dy: () => run(AVG_POOL_3X3S2, { x: ddx as tf.Tensor }) }) });
+  tf.registerGradient({
+    kernelName: INSTANCE_NORM, outputsToSave: [true, true],
+    gradFunc: (dys, saved) => {
+      // Only y carries a gradient: invStd is the backward pass's own input.
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [y, invStd] = saved;
+      return { x: () => run(INSTANCE_NORM_GRAD, { dy, y, invStd }) };
+    },
+  });
+}
