@@ -8,7 +8,7 @@
 //     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
 //   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
-//     bench/unet_vae_gan_torch.py; bench/dfgan_torch.py; not yet gan-cls);
+//     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py);
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
@@ -69,6 +69,7 @@ const familyPeers: Record<string, string[]> = {
   vae: [join(root, 'bench', 'vae_torch.py'), '--size', '64', '--channels', '1'],
   'vae-gan': [join(root, 'bench', 'vae_torch.py'), '--gan', '--size', '64', '--channels', '1'],
   'unet-vae-gan': [join(root, 'bench', 'unet_vae_gan_torch.py'), '--size', '64', '--channels', '1'],
+  'gan-cls': [join(root, 'bench', 'gan_cls_torch.py'), '--size', '64', '--channels', '3'],
   dfgan: [join(root, 'bench', 'dfgan_torch.py'), '--size', '64', '--channels', '3'],
 };
 const families: [string, Json][] = [
