@@ -77,6 +77,13 @@ napi_value ForcePortable(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value ForceAvx2(napi_env env, napi_callback_info info) {
+  Call c(env, info, 1);
+  bool on = c.flag(0);
+  if (c.ok) gantry::force_avx2(on);
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -85,6 +92,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", nullptr, Conv2d<ConvOp::kBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"forcePortable", nullptr, ForcePortable, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"forceAvx2", nullptr, ForceAvx2, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   gantry::register_ops(env, exports);

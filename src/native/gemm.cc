@@ -90,11 +90,17 @@ bool cpu_has_avx2_fma() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+}
 #else
 bool cpu_has_avx2_fma() { return false; }
+bool cpu_has_avx512() { return false; }
 #endif
 
 bool force_portable = false;
+bool avx2_forced = false;
 
 MicroKernel pick_kernel() {
 #ifdef GANTRY_X86
@@ -165,6 +171,13 @@ bool use_avx2_fma() {
 
 const char* sgemm_kernel_name() { return pick_kernel() == micro_portable ? "portable" : "avx2-fma"; }
 void sgemm_force_portable(bool on) { force_portable = on; }
+
+bool use_avx512() {
+  static const bool avx512 = cpu_has_avx512();
+  return avx512 && !force_portable && !avx2_forced;
+}
+
+void force_avx2(bool on) { avx2_forced = on; }
 
 void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, const float* A, long lda,
            const float* B, long ldb, float beta, float* C, long ldc) {

@@ -14,5 +14,9 @@ const char* sgemm_kernel_name();
 void sgemm_force_portable(bool on);
 // Whether the AVX2/FMA micro-kernels run: the CPU has them and the portable ones are not forced.
 bool use_avx2_fma();
+// Whether the convolutions' AVX-512 tiles run: the CPU has AVX-512F, neither the portable kernels nor AVX2 are
+// forced (tests compare the paths).
+bool use_avx512();
+void force_avx2(bool on);
 
 }  // namespace gantry

@@ -383,6 +383,41 @@ void binary_op(int op, long n, long c, const float* a, const float* b, bool b_fi
 void max_pool_grad(const int32_t* g, const float* x, const float* dy, float* dx) {
   long n = g[0], h = g[1], w = g[2], c = g[3], kh = g[4], kw = g[5], oh = g[6], ow = g[7], sh = g[8], sw = g[9],
        pt = g[10], pl = g[11];
+  // Windows that do not overlap (VGG's 2x2 / 2): each input gets at most one term, stored as it is. A
+  // window's positions are scanned for all channels at once (the channel loops vectorise).
+  if (sh >= kh && sw >= kw) {
+    parallel_for(n * h * w * c, [&](long i0, long i1) { std::memset(dx + i0, 0, sizeof(float) * (i1 - i0)); }, 1 << 14);
+    parallel_for(n * oh, [&](long r0, long r1) {
+      std::vector<float> best_value(static_cast<size_t>(c));
+      std::vector<long> best(static_cast<size_t>(c));
+      for (long r = r0; r < r1; r++) {
+        long b = r / oh, oy = r % oh, y0 = oy * sh - pt;
+        for (long ox = 0; ox < ow; ox++) {
+          long x0 = ox * sw - pl;
+          bool first = true;
+          for (long fy = std::max<long>(0, -y0); fy < kh && y0 + fy < h; fy++)
+            for (long fx = std::max<long>(0, -x0); fx < kw && x0 + fx < w; fx++) {
+              const long at = ((b * h + y0 + fy) * w + x0 + fx) * c;
+              const float* xs = x + at;
+              if (first) {
+                for (long ch = 0; ch < c; ch++) best_value[ch] = xs[ch], best[ch] = at;
+                first = false;
+              } else {
+                for (long ch = 0; ch < c; ch++) {
+                  bool more = xs[ch] > best_value[ch];
+                  best_value[ch] = more ? xs[ch] : best_value[ch];
+                  best[ch] = more ? at : best[ch];
+                }
+              }
+            }
+          if (first) continue;
+          const float* g = dy + ((b * oh + oy) * ow + ox) * c;
+          for (long ch = 0; ch < c; ch++) dx[best[ch] + ch] = g[ch];
+        }
+      }
+    }, 1);
+    return;
+  }
   std::vector<double> acc(static_cast<size_t>(n * h * w * c), 0.0);
   parallel_for(c, [&](long c0, long c1) {
     for (long b = 0; b < n; b++)

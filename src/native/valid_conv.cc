@@ -161,6 +161,25 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* a, const 
   _mm256_store_ps(tile + 5 * TN, c50); _mm256_store_ps(tile + 5 * TN + 8, c51);
 }
 
+// Two tiles at once, 12 pixels x TN channels (tile holds both, one after the other), with one 512-bit
+// accumulator per pixel: twice the multiply-adds per instruction of tile_avx2.
+__attribute__((target("avx512f"))) void tile12_avx512(const float* const* a, const Stretch& st, const float* b0_,
+                                                     bool accumulate, float* tile) {
+  constexpr int R = 2 * TM;
+  __m512 c[R];
+  for (int r = 0; r < R; r++) c[r] = accumulate ? _mm512_load_ps(tile + r * TN) : _mm512_setzero_ps();
+  for (long i = 0; i < st.nrows; i++) {
+    const float* ar[R];
+    for (int r = 0; r < R; r++) ar[r] = a[r] + i * st.rs;
+    const float* b = b0_ + i * st.brs;
+    for (long s = 0; s < st.len; s++, b += st.ldb) {
+      const __m512 bv = _mm512_loadu_ps(b);
+      for (int r = 0; r < R; r++) c[r] = _mm512_fmadd_ps(_mm512_set1_ps(ar[r][s]), bv, c[r]);
+    }
+  }
+  for (int r = 0; r < R; r++) _mm512_store_ps(tile + r * TN, c[r]);
+}
+
 __attribute__((target("avx2"))) inline __m256i tail_mask(long n) {
   alignas(32) int32_t m[8];
   for (int k = 0; k < 8; k++) m[k] = k < n ? -1 : 0;
@@ -361,8 +380,10 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
   const long ldb = in_place ? cout : TN;
 #ifdef GANTRY_X86
   const TileKernel kernel = use_avx2_fma() ? tile_avx2 : tile_portable;
+  const TileKernel pair_kernel = use_avx512() ? tile12_avx512 : nullptr;
 #else
   const TileKernel kernel = tile_portable;
+  const TileKernel pair_kernel = nullptr;
 #endif
   const long tiles = (M + TM - 1) / TM;
   const long blocks = (tiles + kTilesPerBlock - 1) / kTilesPerBlock;
@@ -371,11 +392,12 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     long j0 = p * TN, nr = std::min<long>(TN, cout - j0);
     const float* panel = in_place ? w + j0 : packed + p * K * TN;
     const long t0 = block * kTilesPerBlock, t_end = std::min(tiles, t0 + kTilesPerBlock);
-    alignas(64) float tiles_acc[kTilesPerBlock][TM * TN];
-    const float* a[TM];
-    const float* starts[kTilesPerBlock][TM];
+    // Flat, so that two consecutive tiles' rows and accumulators are one run for the pair kernel.
+    alignas(64) float tiles_acc[kTilesPerBlock * TM * TN];
+    const float* a[2 * TM];
+    const float* starts[kTilesPerBlock * TM];
     for (long t = t0; t < t_end; t++)
-      for (int r = 0; r < TM; r++) starts[t - t0][r] = at(std::min(t * TM + r, M - 1));
+      for (int r = 0; r < TM; r++) starts[(t - t0) * TM + r] = at(std::min(t * TM + r, M - 1));
     // A stretch of at most kKc filter rows (16 KiB of the panel) stays in L1 while every tile of the block
     // uses it: the whole filter when it is that small, else one piece of a patch row at a time. A panel read
     // in place has its rows cout floats apart, which maps them onto a few L1 sets (a 512-byte stride uses an
@@ -393,15 +415,18 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
           ld = TN;
         }
         const Stretch st = whole ? Stretch{kh, rs, seg, seg * ld, ld} : Stretch{1, rs, rows, 0, ld};
-        for (long t = t0; t < t_end; t++) {
-          for (int r = 0; r < TM; r++) a[r] = starts[t - t0][r] + i * rs + s0;
-          kernel(a, st, b, i > 0 || s0 > 0, tiles_acc[t - t0]);
+        for (long t = t0; t < t_end;) {
+          // Two tiles together where the pair kernel exists: their rows and accumulators lie one after the other.
+          const int pair = pair_kernel && t + 1 < t_end ? 2 : 1;
+          for (int r = 0; r < pair * TM; r++) a[r] = starts[(t - t0) * TM + r] + i * rs + s0;
+          (pair == 2 ? pair_kernel : kernel)(a, st, b, i > 0 || s0 > 0, tiles_acc + (t - t0) * TM * TN);
+          t += pair;
         }
       }
     for (long t = t0; t < t_end; t++) {
       long m0 = t * TM;
       int rows = static_cast<int>(std::min<long>(TM, M - m0));
-      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tiles_acc[t - t0] + r * TN, sizeof(float) * nr);
+      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tiles_acc + ((t - t0) * TM + r) * TN, sizeof(float) * nr);
     }
   });
 }

@@ -105,6 +105,16 @@ test('the portable kernels (no AVX2) of the same convolutions match tfjs too', {
   }
 });
 
+test('the AVX2 tiles, where the CPU has AVX-512 (whose tiles run by default), match tfjs too', { skip: !native() && 'native addon not built' }, () => {
+  const { addon } = loadNativeAddon();
+  addon!.forceAvx2(true);
+  try {
+    imageCases(79);
+  } finally {
+    addon!.forceAvx2(false);
+  }
+});
+
 test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;

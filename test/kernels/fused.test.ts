@@ -70,6 +70,12 @@ test('native ReLU / LeakyReLU forward and gradients, including the second deriva
     const us = u.dataSync();
     const gg = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.2), v)))(x), u)))(dy).dataSync();
     for (let i = 0; i < xs.length; i++) assert.ok(Math.abs(gg[i] - (xs[i] > 0 ? us[i] : 0.2 * us[i])) < 1e-6);
+    // |x| into a recycled array: Math.abs exactly (0 and -0 to +0), its gradient dy * sign (-dy at 0, as tfjs)
+    const special = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([0, -0, Infinity, -Infinity])]);
+    const a = tf.abs(special).dataSync();
+    special.dataSync().forEach((v, i) => assert.ok(Object.is(a[i], Math.abs(v)), `|${v}| gave ${a[i]}`));
+    const ga = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.abs(t), dy)))(x).dataSync();
+    for (let i = 0; i < xs.length; i++) assert.equal(ga[i], xs[i] > 0 ? dys[i] : -dys[i]);
   });
 });
 

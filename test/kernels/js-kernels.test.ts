@@ -37,7 +37,7 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
   }
 });
 
-test('Sum over any axes (keepDims or not) is bit-identical to tfjs\'s kernel; int32 sums still work', () => {
+test('Sum and Mean over any axes (keepDims or not) are bit-identical to tfjs\'s kernels; int32 sums still work', () => {
   const rng = new Rng(2);
   const cases: [number[], number | number[] | undefined][] = [
     [[64, 16, 16, 32], [0, 1, 2]], [[4, 5, 6, 7], [1, 2]], [[4, 5, 6, 7], 3], [[4, 5, 6, 7], [0, 3]], [[4, 5, 6, 7], undefined],
@@ -45,7 +45,10 @@ test('Sum over any axes (keepDims or not) is bit-identical to tfjs\'s kernel; in
   ];
   for (const [shape, axis] of cases) {
     const x = rand(rng, shape);
-    for (const keep of [false, true]) sameAsTfjs(`sum [${shape}] axis ${axis} keepDims ${keep}`, () => tf.sum(x, axis, keep));
+    for (const keep of [false, true]) {
+      sameAsTfjs(`sum [${shape}] axis ${axis} keepDims ${keep}`, () => tf.sum(x, axis, keep));
+      sameAsTfjs(`mean [${shape}] axis ${axis} keepDims ${keep}`, () => tf.mean(x, axis, keep));
+    }
     x.dispose();
   }
   const ints = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
@@ -58,9 +61,11 @@ test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'
   const pools: [number[], [number, number], [number, number], 'valid' | 'same'][] = [
     [[4, 1, 9, 6], [1, 9], [1, 9], 'valid'], [[2, 7, 7, 3], [3, 3], [2, 2], 'same'], [[2, 8, 8, 5], [2, 2], [2, 2], 'valid'],
     [[1, 5, 6, 2], [3, 2], [1, 1], 'valid'], [[3, 35, 35, 4], [3, 3], [2, 2], 'valid'],
+    // windows that do not overlap, some cut by the padding; ties (ReLU's zeros) go to the first in scan order
+    [[2, 7, 9, 20], [2, 2], [2, 2], 'same'], [[1, 10, 11, 64], [3, 3], [3, 3], 'same'], [[2, 16, 16, 64], [2, 2], [2, 2], 'valid'],
   ];
   for (const [shape, filter, stride, pad] of pools) {
-    const x = rand(rng, shape);
+    const x = shape[3] >= 20 ? tf.tidy(() => tf.relu(rand(rng, shape))) : rand(rng, shape);
     const w = tf.tidy(() => rand(rng, tf.maxPool(x as tf.Tensor4D, filter, stride, pad).shape));
     // the gradient of sum(w * maxPool(x)) with respect to x is MaxPoolGrad(w)
     sameAsTfjs(`maxPool grad [${shape}] ${filter} ${stride} ${pad}`, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, tf.maxPool(t as tf.Tensor4D, filter, stride, pad))))(x));

@@ -68,8 +68,11 @@ function binaryLoop(out: Float32Array, op: Op, a: Float32Array, sa: number[], b:
   return out;
 }
 
-/** Sums of x over `axes`, in float64, each output's terms in row-major order (one add at a time, as tfjs). */
-function sumLoop(x: Float32Array, shape: number[], axes: number[]): { values: Float32Array; shape: number[] } {
+/**
+ * Sums of x over `axes`, in float64, each output's terms in row-major order (one add at a time, as tfjs);
+ * with `divisor`, each term is x / divisor rounded to float32 first (Mean's terms), without an array of them.
+ */
+function sumLoop(x: Float32Array, shape: number[], axes: number[], divisor = 1): { values: Float32Array; shape: number[] } {
   const rank = shape.length;
   const kept = shape.map((s, d) => (axes.includes(d) ? 1 : s));
   const outStrides = broadcastStrides(kept, shape); // input coordinate -> output element (0 along reduced axes)
@@ -80,13 +83,17 @@ function sumLoop(x: Float32Array, shape: number[], axes: number[]): { values: Fl
   const innerStride = rank ? outStrides[rank - 1] : 0;
   const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
   let po = 0;
+  const f = Math.fround;
   for (let i = 0; i < x.length; i += inner) {
     if (innerStride === 0) {
       let t = acc[po];
-      for (let k = 0; k < inner; k++) t += x[i + k];
+      if (divisor === 1) for (let k = 0; k < inner; k++) t += x[i + k];
+      else for (let k = 0; k < inner; k++) t += f(x[i + k] / divisor);
       acc[po] = t;
-    } else {
+    } else if (divisor === 1) {
       for (let k = 0; k < inner; k++) acc[po + k] += x[i + k];
+    } else {
+      for (let k = 0; k < inner; k++) acc[po + k] += f(x[i + k] / divisor);
     }
     for (let d = rank - 2; d >= 0; d--) {
       index[d]++;
@@ -101,10 +108,7 @@ function sumLoop(x: Float32Array, shape: number[], axes: number[]): { values: Fl
 
 /** Mean as tfjs's cpu kernel computes it: each element divided by the count (float32), then summed. */
 function meanLoop(x: Float32Array, shape: number[], axes: number[]): { values: Float32Array; shape: number[] } {
-  const count = axes.reduce((p, d) => p * shape[d], 1);
-  const divided = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) divided[i] = x[i] / count;
-  return sumLoop(divided, shape, axes);
+  return sumLoop(x, shape, axes, axes.reduce((p, d) => p * shape[d], 1));
 }
 
 /**

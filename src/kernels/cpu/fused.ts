@@ -120,6 +120,22 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
   }
   tf.registerGradient({ kernelName: 'LeakyRelu', inputsToSave: ['x'], gradFunc: activationGrad((attrs) => Number(attrs.alpha)) });
   tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: activationGrad(() => 0) });
+  // |x| itself into a recycled array: tfjs's kernel allocates two fresh ones, and over VGG19's feature maps
+  // the garbage collections they bring cost more than the loop.
+  const abs = tf.getKernel('Abs', 'cpu')!;
+  tf.unregisterKernel('Abs', 'cpu');
+  tf.registerKernel({
+    ...abs,
+    kernelFunc: ((args: KernelArgs) => {
+      const b = args.backend as MathBackendCPU;
+      const x = args.inputs.x as tf.TensorInfo;
+      const xv = floatValues(b, x);
+      if (!xv) return abs.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+      const y = outputFloats(b, xv.length);
+      for (let i = 0; i < xv.length; i++) y[i] = Math.abs(xv[i]);
+      return makeFloatTensor(b, x.shape, y);
+    }) as tf.KernelFunc,
+  });
   // |x|'s gradient as tfjs defines it, dy * step(x, -1) (-dy at 0, too), is the leaky gradient with alpha -1:
   // one pass instead of Step and Multiply over L1 losses' large feature maps (VGG19's, feature matching's).
   tf.registerGradient({
@@ -130,7 +146,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha: -1 }) as tf.Tensor };
     },
   });
-  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs (gradient)'];
+  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs', 'Abs (gradient)'];
 }
 
 /** Training-mode batch norm over all but the last axis as one fused op, or null where not registered. */

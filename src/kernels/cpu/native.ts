@@ -37,6 +37,8 @@ export interface NativeAddon {
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   info(): { threads: number; kernel: string };
   forcePortable(on: boolean): void;
+  /** Keeps the convolutions on their AVX2 tiles where the CPU has AVX-512 (tests compare the two). */
+  forceAvx2(on: boolean): void;
 }
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;
