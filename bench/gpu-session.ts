@@ -9,7 +9,8 @@
 //   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py);
-//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts).
+//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts);
+//   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -57,7 +58,7 @@ for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) 
   const eager = measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' });
   const stock = name.startsWith('64') ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
   const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
-  console.log(`| ${name} | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  console.log(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 
 console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
@@ -94,4 +95,7 @@ if (!quick) {
   console.log('\nDCGAN beside its peer:');
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30'], { encoding: 'utf8', timeout: Math.max(0, deadline - Date.now()) });
   console.log(r.stdout ?? '', r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
+  console.log('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
+  const ops = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gpu-image-ops.ts')], { encoding: 'utf8', timeout: Math.max(0, deadline - Date.now()) });
+  console.log(ops.stdout ?? '', ops.status === 0 ? '' : `(stopped: ${ops.signal ?? ops.status})`);
 }
