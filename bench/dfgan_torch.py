@@ -25,6 +25,7 @@ Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch
 import argparse, json, os, time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
+from caption_encoder_torch import CaptionEncoder
 
 p = argparse.ArgumentParser()
 p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
@@ -105,17 +106,7 @@ class D(nn.Module):
         text = e[:, :, None, None].expand(-1, -1, 4, 4)
         return self.out(lrelu(self.joint(torch.cat([h, text], 1)))).view(-1)
 
-class CaptionEncoder(nn.Module):
-    def __init__(self, table=5002, word=64, hidden=256):
-        super().__init__()
-        self.words = nn.Embedding(table, word, padding_idx=0)
-        self.c1, self.c2 = nn.Conv1d(word, hidden, 3, 1, 1), nn.Conv1d(hidden, hidden, 3, 1, 1)
-        self.out = nn.Linear(hidden, E)
-    def forward(self, ids):
-        h = F.relu(self.c2(F.relu(self.c1(self.words(ids).transpose(1, 2)))))
-        return F.normalize(self.out(h.max(2).values), dim=1) * E ** 0.5
-
-g, d, text = G().to(dev), D().to(dev), CaptionEncoder().to(dev)
+g, d, text = G().to(dev), D().to(dev), CaptionEncoder(E).to(dev)
 oG = torch.optim.Adam(g.parameters(), 1e-4, betas=(0.0, 0.9))
 oD = torch.optim.Adam(d.parameters(), 4e-4, betas=(0.0, 0.9))
 real = torch.rand(B, a.channels, a.size, a.size, device=dev) * 2 - 1

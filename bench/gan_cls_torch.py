@@ -15,7 +15,7 @@ and the style encoder.
   three pairs, updated; then G through the updated D. Adam 2e-4 (0.5, 0.999).
   Style encoder S (4x4 stride-2 convolutions with bias and LeakyReLU down to 4x4, widths ndf doubling, the mean
   over positions, Linear to nz) learns z from the step's fakes (detached), MSE, Adam 1e-3 (0.9, 0.999).
-  The fixed caption encoder (as bench/dfgan_torch.py's) runs forward on random word ids each step, without
+  The fixed caption encoder (bench/caption_encoder_torch.py) runs forward on random word ids each step, without
   gradients, as gantry's does; it is not counted (gantry's bench prints it as params.T).
 Prints one JSON line: median/min/max ms per step, images per second and the parameter counts of G, D and S
 (gantry's bench: params.G, params.D, params.S).
@@ -25,6 +25,7 @@ Usage: gan_cls_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--bat
 import argparse, json, os, time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
+from caption_encoder_torch import CaptionEncoder
 
 p = argparse.ArgumentParser()
 p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
@@ -85,17 +86,7 @@ class StyleEncoder(nn.Module):
         for conv in self.convs: x = lrelu(conv(x))
         return self.out(x.mean((2, 3)))
 
-class CaptionEncoder(nn.Module):
-    def __init__(self, table=5002, word=64, hidden=256):
-        super().__init__()
-        self.words = nn.Embedding(table, word, padding_idx=0)
-        self.c1, self.c2 = nn.Conv1d(word, hidden, 3, 1, 1), nn.Conv1d(hidden, hidden, 3, 1, 1)
-        self.out = nn.Linear(hidden, E)
-    def forward(self, ids):
-        h = F.relu(self.c2(F.relu(self.c1(self.words(ids).transpose(1, 2)))))
-        return F.normalize(self.out(h.max(2).values), dim=1) * E ** 0.5
-
-g, d, s, text = G().to(dev), D().to(dev), StyleEncoder().to(dev), CaptionEncoder().to(dev)
+g, d, s, text = G().to(dev), D().to(dev), StyleEncoder().to(dev), CaptionEncoder(E).to(dev)
 oG = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
 oD = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
 oS = torch.optim.Adam(s.parameters(), 1e-3, betas=(0.9, 0.999))
