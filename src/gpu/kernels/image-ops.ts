@@ -1,6 +1,7 @@
 import { alignFloats, elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
 import { pooledSize } from '../../kernels/image-ops.ts';
 import { f32 } from './pointwise.ts';
+import { mergedWelford, rowSlice, sliceWorkgroups, slicesOf, welfordPartials, type Slices } from './norm.ts';
 
 /**
  * pix2pixHD's per-image ops in WGSL (NHWC; the kernels of src/kernels/image-ops.ts on webgpu): reflection
@@ -112,80 +113,25 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
 }
 
 /**
- * Per-image, per-channel reductions over the pixels: 256-thread workgroups (64 channels x 4 pixel lanes)
- * each reduce one slice of an image's pixels into a partial (wg.x: channel group, wg.y: slice, wg.z:
- * image), then one thread per image and channel merges the slices. Partials and the merged values live in
- * one scratch buffer, alive only during the op's own dispatches.
+ * Per-image, per-channel reductions over the pixels, laid out as batch norm's (norm.ts: 64 channels x 4
+ * pixel lanes a workgroup, one per slice of an image's pixels, then one thread per image and channel merging
+ * the slices). Partials and the merged values live in one scratch buffer, alive only during the op's own
+ * dispatches.
  */
-interface Reduction {
-  slices: number;
-  pixelsPer: number;
-  partial: Region;
-  merged: Region;
-}
-
-function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number): Reduction {
-  const area = s.h * s.w;
-  const groups = Math.ceil(s.c / 64);
-  const slices = Math.max(1, Math.min(Math.ceil(area / 64), Math.ceil(256 / groups)));
-  const partialLength = s.n * slices * s.c * width;
+function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number): { slices: Slices; partial: Region; merged: Region } {
+  const slices = slicesOf(s.n, s.h * s.w, s.c);
+  const partialLength = s.n * slices.slices * s.c * width;
   const scratch = ctx.scratch(alignFloats(partialLength) + s.n * s.c * width, `${label}.scratch`);
   return {
     slices,
-    pixelsPer: Math.ceil(area / slices),
     partial: { buffer: scratch, offset: 0, length: partialLength },
     merged: { buffer: scratch, offset: alignFloats(partialLength), length: s.n * s.c * width },
   };
 }
 
-/** WGSL: this thread's channel c, image b, pixel lane and its workgroup's slice of pixels [p0, p1). */
-function pixelSlice(s: ImageShape, r: Reduction): string {
-  return `let c = wg.x * 64u + li % 64u;
-  let lane = li / 64u;
-  let b = wg.z;
-  let p0 = wg.y * ${r.pixelsPer}u;
-  let p1 = min(${s.h * s.w}u, p0 + ${r.pixelsPer}u);
-  let base = b * ${s.h * s.w * s.c}u;
-  let at = (b * ${r.slices}u + wg.y) * ${s.c}u + c;`;
-}
-
 /** y = (x - mean) * invStd per image and channel (biased variance), as InstanceNorm2d(affine=False); invStd [n, c] is kept for the gradient. */
 export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Region, y: Region, invStd: Region): Dispatch[] {
   const r = reduction(ctx, 'instance-norm', s, 3);
-  const workgroups: [number, number, number] = [Math.ceil(s.c / 64), r.slices, s.n];
-  // Welford per lane, lanes merged by Chan's formula.
-  const partialCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Part: array<f32>;
-var<workgroup> sh: array<vec3<f32>, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${pixelSlice(s, r)}
-  var n = 0.0; var mean = 0.0; var m2 = 0.0;
-  if (c < ${s.c}u) {
-    for (var p = p0 + lane; p < p1; p += 4u) {
-      let v = X[base + p * ${s.c}u + c];
-      n += 1.0;
-      let d = v - mean;
-      mean += d / n;
-      m2 += d * (v - mean);
-    }
-  }
-  sh[li] = vec3<f32>(n, mean, m2);
-  workgroupBarrier();
-  if (lane == 0u && c < ${s.c}u) {
-    var acc = sh[li];
-    for (var j = 1u; j < 4u; j++) {
-      let o = sh[li + 64u * j];
-      if (o.x > 0.0) {
-        let tot = acc.x + o.x;
-        let d = o.y - acc.y;
-        acc = vec3<f32>(tot, acc.y + d * o.x / tot, acc.z + o.z + d * d * acc.x * o.x / tot);
-      }
-    }
-    Part[at * 3u] = acc.x; Part[at * 3u + 1u] = acc.y; Part[at * 3u + 2u] = acc.z;
-  }
-}`;
   // Part is read only, but it shares the scratch buffer with Mean: a buffer bound writable in a dispatch
   // may not also be bound read-only there.
   const mergeCode = /* wgsl */ `
@@ -198,17 +144,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (bc >= ${s.n * s.c}u) { return; }
   let b = bc / ${s.c}u;
   let c = bc % ${s.c}u;
-  var n = 0.0; var mean = 0.0; var m2 = 0.0;
-  for (var q = 0u; q < ${r.slices}u; q++) {
-    let at = ((b * ${r.slices}u + q) * ${s.c}u + c) * 3u;
-    let pn = Part[at];
-    if (pn == 0.0) { continue; }
-    let tot = n + pn;
-    let d = Part[at + 1u] - mean;
-    mean += d * pn / tot;
-    m2 += Part[at + 2u] + d * d * n * pn / tot;
-    n = tot;
-  }
+  ${mergedWelford(r.slices, 'b')}
   Mean[bc] = mean;
   InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});
 }`;
@@ -218,7 +154,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
     Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged, invStd, y]);
   return [
-    ctx.dispatch('instance-norm.partial', partialCode, [x, r.partial], workgroups),
+    welfordPartials(ctx, 'instance-norm', r.slices, x, r.partial),
     ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged, invStd], [Math.ceil((s.n * s.c) / 64)]),
     apply,
   ];
@@ -227,7 +163,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel. */
 export function instanceNormGrad(ctx: GpuContext, s: ImageShape, dy: Region, y: Region, invStd: Region, dx: Region): Dispatch[] {
   const r = reduction(ctx, 'instance-norm-grad', s, 2);
-  const workgroups: [number, number, number] = [Math.ceil(s.c / 64), r.slices, s.n];
   const partialCode = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> DY: array<f32>;
 @group(0) @binding(1) var<storage, read> Y: array<f32>;
@@ -235,10 +170,10 @@ export function instanceNormGrad(ctx: GpuContext, s: ImageShape, dy: Region, y: 
 var<workgroup> sh: array<vec2<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${pixelSlice(s, r)}
+  ${rowSlice(r.slices)}
   var acc = vec2<f32>(0.0, 0.0);
   if (c < ${s.c}u) {
-    for (var p = p0 + lane; p < p1; p += 4u) {
+    for (var p = r0 + lane; p < r1; p += 4u) {
       let i = base + p * ${s.c}u + c;
       acc += vec2<f32>(DY[i], DY[i] * Y[i]);
     }
@@ -260,8 +195,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = bc / ${s.c}u;
   let c = bc % ${s.c}u;
   var t = vec2<f32>(0.0, 0.0);
-  for (var q = 0u; q < ${r.slices}u; q++) {
-    let at = ((b * ${r.slices}u + q) * ${s.c}u + c) * 2u;
+  for (var q = 0u; q < ${r.slices.slices}u; q++) {
+    let at = ((b * ${r.slices.slices}u + q) * ${s.c}u + c) * 2u;
     t += vec2<f32>(Part[at], Part[at + 1u]);
   }
   Means[bc * 2u] = t.x / ${f32(s.h * s.w)};
@@ -274,7 +209,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(4) var<storage, read_write> DX: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
     DX[i] = InvStd[bc] * (DY[i] - Means[bc * 2u] - Y[i] * Means[bc * 2u + 1u]);`, [dy, y, r.merged, invStd, dx]);
   return [
-    ctx.dispatch('instance-norm-grad.partial', partialCode, [dy, y, r.partial], workgroups),
+    ctx.dispatch('instance-norm-grad.partial', partialCode, [dy, y, r.partial], sliceWorkgroups(r.slices)),
     ctx.dispatch('instance-norm-grad.merge', mergeCode, [r.partial, r.merged], [Math.ceil((s.n * s.c) / 64)]),
     apply,
   ];

@@ -21,17 +21,101 @@ export interface BatchNormLayout {
   eps?: number;
 }
 
-function parts(rows: number, channels: number): number {
+/** Slices a per-channel reduction over `rows` rows splits them into (workgroups of 64 channels x 4 row lanes). */
+export function parts(rows: number, channels: number): number {
   const groups = Math.ceil(channels / 64);
   return Math.max(1, Math.min(Math.ceil(rows / 64), Math.ceil(256 / groups)));
 }
 
-/** WGSL: this thread's channel c, its row lane (of 4) and its workgroup's slice of rows [r0, r1). */
-function rowSlice(rows: number, rowsPer: number): string {
+/**
+ * How a per-channel reduction is laid out: `images` blocks of `rows` rows of `channels` (one block for batch
+ * norm, one per image for instance norm), each split into `slices` of `rowsPer` rows, one workgroup each
+ * (wg.x: 64 channels, wg.y: slice, wg.z: image).
+ */
+export interface Slices {
+  images: number;
+  rows: number;
+  channels: number;
+  slices: number;
+  rowsPer: number;
+}
+
+export function slicesOf(images: number, rows: number, channels: number): Slices {
+  const slices = parts(rows, channels);
+  return { images, rows, channels, slices, rowsPer: Math.ceil(rows / slices) };
+}
+
+/**
+ * WGSL: this thread's channel c, its row lane (of 4), its workgroup's slice of rows [r0, r1) of the block
+ * starting at element `base`, and `at`, the index of (image, slice, channel) among the partials.
+ */
+export function rowSlice(l: Slices): string {
   return `let c = wg.x * 64u + li % 64u;
   let lane = li / 64u;
-  let r0 = wg.y * ${rowsPer}u;
-  let r1 = min(${rows}u, r0 + ${rowsPer}u);`;
+  let r0 = wg.y * ${l.rowsPer}u;
+  let r1 = min(${l.rows}u, r0 + ${l.rowsPer}u);
+  let base = wg.z * ${l.rows * l.channels}u;
+  let at = (wg.z * ${l.slices}u + wg.y) * ${l.channels}u + c;`;
+}
+
+export function sliceWorkgroups(l: Slices): [number, number, number] {
+  return [Math.ceil(l.channels / 64), l.slices, l.images];
+}
+
+/**
+ * Per (image, slice, channel), the count, mean and M2 of its rows of x into `partial` (3 floats each):
+ * Welford within each of the 4 row lanes, the lanes merged by Chan et al.'s formula.
+ */
+export function welfordPartials(ctx: GpuContext, label: string, l: Slices, x: Region, partial: Region): Dispatch {
+  const C = l.channels;
+  const code = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec3<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${rowSlice(l)}
+  var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  if (c < ${C}u) {
+    for (var r = r0 + lane; r < r1; r += 4u) {
+      let v = X[base + r * ${C}u + c];
+      n += 1.0;
+      let d = v - mean;
+      mean += d / n;
+      m2 += d * (v - mean);
+    }
+  }
+  sh[li] = vec3<f32>(n, mean, m2);
+  workgroupBarrier();
+  if (lane == 0u && c < ${C}u) {
+    var acc = sh[li];
+    for (var j = 1u; j < 4u; j++) {
+      let o = sh[li + 64u * j];
+      let tot = acc.x + o.x;
+      if (o.x > 0.0) {
+        let d = o.y - acc.y;
+        acc = vec3<f32>(tot, acc.y + d * o.x / tot, acc.z + o.z + d * d * acc.x * o.x / tot);
+      }
+    }
+    Part[at * 3u] = acc.x; Part[at * 3u + 1u] = acc.y; Part[at * 3u + 2u] = acc.z;
+  }
+}`;
+  return ctx.dispatch(`${label}.partial`, code, [x, partial], sliceWorkgroups(l));
+}
+
+/** WGSL: n, mean and m2 of image b's channel c, merged from its slices' partials in Part (Chan et al.). */
+export function mergedWelford(l: Slices, b: string): string {
+  return `var n = 0.0; var mean = 0.0; var m2 = 0.0;
+  for (var q = 0u; q < ${l.slices}u; q++) {
+    let at = ((${b} * ${l.slices}u + q) * ${l.channels}u + c) * 3u;
+    let pn = Part[at];
+    if (pn == 0.0) { continue; }
+    let tot = n + pn;
+    let d = Part[at + 1u] - mean;
+    mean += d * pn / tot;
+    m2 += Part[at + 2u] + d * d * n * pn / tot;
+    n = tot;
+  }`;
 }
 
 function activate(a: Activation, z: string): string {
@@ -60,45 +144,11 @@ export function batchNormStatsLength(channels: number): number {
 
 /** y = act(gamma * (x - mean) / sqrt(var + eps) + beta), batch statistics; updates the running ones. */
 export function batchNormForward(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers): Dispatch[] {
-  const { rows: R, channels: C } = l;
-  const P = parts(R, C);
-  const rowsPer = Math.ceil(R / P);
-  const partial = ctx.region(ctx.buffer(P * C * 3, `${label}.partial`), P * C * 3);
+  const C = l.channels;
+  const sl = slicesOf(1, l.rows, C);
+  const partial = ctx.region(ctx.buffer(sl.slices * C * 3, `${label}.partial`), sl.slices * C * 3);
   const momentum = l.momentum ?? 0.1;
   const eps = l.eps ?? 1e-5;
-  const partialCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Part: array<f32>;
-var<workgroup> sh: array<vec3<f32>, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${rowSlice(R, rowsPer)}
-  var n = 0.0; var mean = 0.0; var m2 = 0.0;
-  if (c < ${C}u) {
-    for (var r = r0 + lane; r < r1; r += 4u) {
-      let v = X[r * ${C}u + c];
-      n += 1.0;
-      let d = v - mean;
-      mean += d / n;
-      m2 += d * (v - mean);
-    }
-  }
-  sh[li] = vec3<f32>(n, mean, m2);
-  workgroupBarrier();
-  if (lane == 0u && c < ${C}u) {
-    var acc = sh[li];
-    for (var j = 1u; j < 4u; j++) {
-      let o = sh[li + 64u * j];
-      let tot = acc.x + o.x;
-      if (o.x > 0.0) {
-        let d = o.y - acc.y;
-        acc = vec3<f32>(tot, acc.y + d * o.x / tot, acc.z + o.z + d * d * acc.x * o.x / tot);
-      }
-    }
-    let at = (wg.y * ${C}u + c) * 3u;
-    Part[at] = acc.x; Part[at + 1u] = acc.y; Part[at + 2u] = acc.z;
-  }
-}`;
   const finalizeCode = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Stats: array<f32>;
@@ -109,17 +159,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= ${C}u) { return; }
-  var n = 0.0; var mean = 0.0; var m2 = 0.0;
-  for (var p = 0u; p < ${P}u; p++) {
-    let at = (p * ${C}u + c) * 3u;
-    let pn = Part[at];
-    if (pn == 0.0) { continue; }
-    let tot = n + pn;
-    let d = Part[at + 1u] - mean;
-    mean += d * pn / tot;
-    m2 += Part[at + 2u] + d * d * n * pn / tot;
-    n = tot;
-  }
+  ${mergedWelford(sl, '0u')}
   let variance = m2 / n;
   let invstd = inverseSqrt(variance + ${f32(eps)});
   let scale = Gamma[c] * invstd;
@@ -131,7 +171,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   Running[${C}u + c] = ${f32(1 - momentum)} * Running[${C}u + c] + ${f32(momentum)} * variance * n / max(n - 1.0, 1.0);
 }`;
   return [
-    ctx.dispatch(`${label}.bn.partial`, partialCode, [b.x, partial], [Math.ceil(C / 64), P]),
+    welfordPartials(ctx, `${label}.bn`, sl, b.x, partial),
     ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], [Math.ceil(C / 64)]),
     scaleShiftActivate(ctx, label, l, b),
   ];
@@ -187,8 +227,8 @@ export interface BatchNormGradBuffers {
 /** Backward of batchNormForward (batch statistics), reading its saved x, y and stats. */
 export function batchNormBackward(ctx: GpuContext, label: string, l: BatchNormLayout, b: BatchNormBuffers, d: BatchNormGradBuffers, accumulate: boolean): Dispatch[] {
   const { rows: R, channels: C } = l;
-  const P = parts(R, C);
-  const rowsPer = Math.ceil(R / P);
+  const sl = slicesOf(1, R, C);
+  const P = sl.slices;
   const partial = ctx.region(ctx.buffer(P * C * 2, `${label}.dpartial`), P * C * 2);
   const slope = slopeFromOutput(l.activation, 'Y[i]');
   const partialCode = /* wgsl */ `
@@ -200,13 +240,13 @@ export function batchNormBackward(ctx: GpuContext, label: string, l: BatchNormLa
 var<workgroup> sh: array<vec2<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${rowSlice(R, rowsPer)}
+  ${rowSlice(sl)}
   var acc = vec2<f32>(0.0, 0.0);
   if (c < ${C}u) {
     let mean = Stats[c];
     let invstd = Stats[${C}u + c];
     for (var r = r0 + lane; r < r1; r += 4u) {
-      let i = r * ${C}u + c;
+      let i = base + r * ${C}u + c;
       let dz = DY[i] * ${slope};
       acc += vec2<f32>(dz, dz * (X[i] - mean) * invstd);
     }
@@ -215,8 +255,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   workgroupBarrier();
   if (lane == 0u && c < ${C}u) {
     let s = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
-    let at = (wg.y * ${C}u + c) * 2u;
-    Part[at] = s.x; Part[at + 1u] = s.y;
+    Part[at * 2u] = s.x; Part[at * 2u + 1u] = s.y;
   }
 }`;
   const grads = d.dGamma && d.dBeta;
@@ -258,7 +297,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }`;
   return [
-    ctx.dispatch(`${label}.bn.dpartial`, partialCode, [d.dy, b.y, b.x, b.stats, partial], [Math.ceil(C / 64), P]),
+    ctx.dispatch(`${label}.bn.dpartial`, partialCode, [d.dy, b.y, b.x, b.stats, partial], sliceWorkgroups(sl)),
     ctx.dispatch(`${label}.bn.dfinalize`, finalizeCode, grads ? [partial, b.stats, d.dGamma!, d.dBeta!] : [partial, b.stats], [Math.ceil(C / 64)]),
     ctx.dispatch(`${label}.bn.dapply`, applyCode, [d.dy, b.y, b.x, b.stats, b.gamma, d.dx], g.workgroups),
   ];
