@@ -4,7 +4,7 @@ import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
-import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
+import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 
 /**
@@ -35,7 +35,6 @@ type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
 const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
-const IMAGE_OPS = [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -168,7 +167,7 @@ function instanceNormGradKernel(args: Args): tf.TensorInfo {
   return run(backend, dispatches, [dy, y, invStd, dx], dx);
 }
 
-const IMAGE_KERNELS: Record<(typeof IMAGE_OPS)[number], KernelFunc> = {
+const IMAGE_KERNELS: Record<(typeof IMAGE_OP_KERNELS)[number], KernelFunc> = {
   [REFLECTION_PAD]: imageOp('x', (s, a) => [s.n, s.h + 2 * Number(a.pad), s.w + 2 * Number(a.pad), s.c], (ctx, s, a, x, y) => [reflectionPad(ctx, s, Number(a.pad), x, y)]),
   // dy is the padded map; the op's shape is the unpadded one.
   [REFLECTION_PAD_GRAD]: imageOp('dy', (s, a) => [s.n, s.h - 2 * Number(a.pad), s.w - 2 * Number(a.pad), s.c], (ctx, s, a, dy, dx) => {
@@ -226,7 +225,7 @@ export function registerGpuKernels(): string[] {
     originals.set(name, existing.kernelFunc);
     ours.set(name, KERNELS[name]);
   }
-  for (const name of IMAGE_OPS) ours.set(name, IMAGE_KERNELS[name]);
+  for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   registerImageOpGradients();
   swap(ours);
   return gantryGpuKernels();

@@ -14,7 +14,7 @@ export const AVG_POOL_3X3S2_GRAD = 'GantryAvgPool3x3s2Grad';
 export const INSTANCE_NORM = 'GantryInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'GantryInstanceNormGrad';
 
-export const IMAGE_OP_KERNELS = [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD];
+export const IMAGE_OP_KERNELS = [REFLECTION_PAD, REFLECTION_PAD_GRAD, AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, INSTANCE_NORM, INSTANCE_NORM_GRAD] as const;
 
 /** Output size of the 3x3 / 2 pooling with padding 1. */
 export const pooledSize = (size: number) => Math.floor((size - 1) / 2) + 1;

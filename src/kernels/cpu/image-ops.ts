@@ -196,5 +196,5 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     }) as tf.KernelFunc,
   });
   registerImageOpGradients();
-  return IMAGE_OP_KERNELS;
+  return [...IMAGE_OP_KERNELS];
 }
