@@ -15,9 +15,10 @@ prints params_G and params_D: they must agree).
 Usage: cgan_torch.py [--family cgan|acgan] [--device cpu|cuda] [--size 32|64] [--channels 1] [--classes 10]
                      [--batch 64] [--ngf 64] [--ndf 64] [--steps 10] [--warmup 3] [--threads N]
 """
-import argparse, json, os, time
+import argparse, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
+from peer_timing import count, report_step
 
 p = argparse.ArgumentParser()
 p.add_argument('--family', default='cgan', choices=['cgan', 'acgan'])
@@ -86,16 +87,5 @@ def step():
     lossG.backward(); oG.step()
     return lossD, lossG
 
-def sync():
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-for _ in range(a.warmup): step()
-sync(); ts = []
-for _ in range(a.steps):
-    t0 = time.perf_counter(); step()[1].item(); sync(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); med = ts[len(ts) // 2]
-print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'device': a.device, 'threads': torch.get_num_threads(),
-                  'workload': f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}',
-                  'params_G': sum(p.numel() for p in g_params), 'params_D': sum(p.numel() for p in d_params),
-                  'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
-                  'images_per_s': round(B / med * 1000, 2)}))
+report_step(lambda: step()[1], dev, a.warmup, a.steps, B, f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}',
+            params_G=count(g_params), params_D=count(d_params))

@@ -22,9 +22,10 @@ Prints one JSON line: median/min/max ms per step, images per second and the para
 Usage: gan_cls_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch 64] [--steps 10]
                         [--warmup 3] [--threads N]
 """
-import argparse, json, os, time
+import argparse, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
+from peer_timing import count, report_step
 from caption_encoder_torch import CaptionEncoder
 
 p = argparse.ArgumentParser()
@@ -108,17 +109,5 @@ def step():
     oS.zero_grad(set_to_none=True); lossS.backward(); oS.step()
     return lossG
 
-def sync():
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-for _ in range(a.warmup): step()
-sync(); ts = []
-for _ in range(a.steps):
-    t0 = time.perf_counter(); step().item(); sync(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); med = ts[len(ts) // 2]
-count = lambda m: sum(q.numel() for q in m.parameters())
-print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'device': a.device, 'threads': torch.get_num_threads(),
-                  'workload': f'gan-cls {a.size}x{a.size}x{ch} ngf {a.ngf} ndf {a.ndf} batch {B}',
-                  'params_G': count(g), 'params_D': count(d), 'params_S': count(s),
-                  'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
-                  'images_per_s': round(B / med * 1000, 2)}))
+report_step(step, dev, a.warmup, a.steps, B, f'gan-cls {a.size}x{a.size}x{ch} ngf {a.ngf} ndf {a.ndf} batch {B}',
+            params_G=count(g), params_D=count(d), params_S=count(s))

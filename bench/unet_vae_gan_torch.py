@@ -18,9 +18,10 @@ prints params_G and params_D: they must agree).
 Usage: unet_vae_gan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
                              [--ndf 32] [--batch 16] [--steps 10] [--warmup 3] [--threads N]
 """
-import argparse, json, math, os, time
+import argparse, math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
+from peer_timing import count, report_step
 
 p = argparse.ArgumentParser()
 p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
@@ -88,16 +89,5 @@ def step():
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return loss
 
-def sync():
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-for _ in range(a.warmup): step()
-sync(); ts = []
-for _ in range(a.steps):
-    t0 = time.perf_counter(); step().item(); sync(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); med = ts[len(ts) // 2]
-print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'device': a.device, 'threads': torch.get_num_threads(),
-                  'workload': f'unet-vae-gan {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} ndf {a.ndf} batch {B}',
-                  'params_G': sum(p.numel() for p in unet.parameters()), 'params_D': sum(p.numel() for p in D.parameters()),
-                  'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
-                  'images_per_s': round(B / med * 1000, 2)}))
+report_step(step, dev, a.warmup, a.steps, B, f'unet-vae-gan {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} ndf {a.ndf} batch {B}',
+            params_G=count(unet), params_D=count(D))

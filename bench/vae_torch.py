@@ -19,9 +19,10 @@ bench prints params_G: they must agree).
 Usage: vae_torch.py [--gan] [--ndf 32] [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
                     [--batch 16] [--steps 10] [--warmup 3] [--threads N]
 """
-import argparse, json, math, os, time
+import argparse, math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn
+from peer_timing import count, report_step
 
 p = argparse.ArgumentParser()
 p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
@@ -82,18 +83,5 @@ def step():
     opt.step()
     return loss
 
-def sync():
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-for _ in range(a.warmup): step()
-sync()
-times = []
-for _ in range(a.steps):
-    t0 = time.perf_counter(); step().item(); sync(); times.append((time.perf_counter() - t0) * 1000)
-times.sort()
-med = times[len(times) // 2]
-print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(),
-                  "workload": f"vae{'-gan' if a.gan else ''} {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
-                  "median_ms": round(med, 3), "min_ms": round(times[0], 3), "max_ms": round(times[-1], 3),
-                  "images_per_s": round(a.batch / med * 1000, 2), "params": sum(p.numel() for p in params),
-                  **({"params_D": sum(p.numel() for p in D.parameters())} if a.gan else {})}))
+report_step(step, dev, a.warmup, a.steps, a.batch, f"vae{'-gan' if a.gan else ''} {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
+            params=count(params), **({'params_D': count(D)} if a.gan else {}))
