@@ -7,6 +7,7 @@
 #include "gemm.h"
 #include "napi_call.h"
 #include "ops.h"
+#include "strided.h"
 #include "thread_pool.h"
 
 namespace {
@@ -84,6 +85,13 @@ napi_value ForceAvx2(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value ForceInPlaceFilterGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 1);
+  bool on = c.flag(0);
+  if (c.ok) gantry::force_in_place_filter_grad(on);
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -93,9 +101,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"forcePortable", nullptr, ForcePortable, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"forceAvx2", nullptr, ForceAvx2, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"forceInPlaceFilterGrad", nullptr, ForceInPlaceFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   gantry::register_ops(env, exports);
+  gantry::register_strided_ops(env, exports);
   return exports;
 }
 

@@ -20,5 +20,7 @@ void conv2d_forward(const ConvGeom& g, const float* x, const float* w, float* y)
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
 // dw = gradient with respect to the filter
 void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+// Tests: the filter gradient of small maps on the in-place tiles too (by default they unfold into sgemm).
+void force_in_place_filter_grad(bool on);
 
 }  // namespace gantry

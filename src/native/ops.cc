@@ -341,43 +341,6 @@ void avg_pool_3x3s2_grad(long n, long h, long w, long c, const float* src, float
   }, 2);
 }
 
-namespace {
-template <int Op>
-inline float apply_op(float a, float b) {
-  if (Op == 0) return a + b;
-  if (Op == 1) return a - b;
-  if (Op == 2) return a * b;
-  return a / b;
-}
-
-template <int Op>
-void binary_loop(long n, long c, const float* a, const float* b, bool b_first, float* out) {
-  parallel_for(n, [&](long i0, long i1) {
-    if (c == n) {
-      if (b_first) for (long i = i0; i < i1; i++) out[i] = apply_op<Op>(b[i], a[i]);
-      else for (long i = i0; i < i1; i++) out[i] = apply_op<Op>(a[i], b[i]);
-      return;
-    }
-    long j = i0 % c;
-    for (long i = i0; i < i1; i++) {
-      out[i] = b_first ? apply_op<Op>(b[j], a[i]) : apply_op<Op>(a[i], b[j]);
-      if (++j == c) j = 0;
-    }
-  }, 1 << 14);
-}
-}  // namespace
-
-// out = a op b element-wise (op 0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a's n values (c == n:
-// the same shape); b_first: out = b op a. Float32 operations, so the same bits as tfjs's kernels.
-void binary_op(int op, long n, long c, const float* a, const float* b, bool b_first, float* out) {
-  switch (op) {
-    case 0: binary_loop<0>(n, c, a, b, b_first, out); break;
-    case 1: binary_loop<1>(n, c, a, b, b_first, out); break;
-    case 2: binary_loop<2>(n, c, a, b, b_first, out); break;
-    default: binary_loop<3>(n, c, a, b, b_first, out); break;
-  }
-}
-
 // MaxPool's gradient (geometry as pool2d): each output's gradient goes to the first largest input of its window
 // in scan order (tfjs's choice), summed in double where windows overlap. Parallel over channels.
 void max_pool_grad(const int32_t* g, const float* x, const float* dy, float* dx) {
@@ -466,20 +429,6 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
   const float* src = c.f32(2, rows > 0 ? (rows - 1) * src_row + src_offset + width : 0, "src");
   float* dst = c.f32(5, rows > 0 ? (rows - 1) * dst_row + dst_offset + width : 0, "dst");
   if (c.ok) copy_rows(rows, width, src, src_row, src_offset, dst, dst_row, dst_offset);
-  return nullptr;
-}
-
-// binaryOp(op, n, c, a, b, bFirst, out)
-napi_value BinaryOp(napi_env env, napi_callback_info info) {
-  Call c(env, info, 7);
-  int op = static_cast<int>(c.num(0));
-  long n = static_cast<long>(c.num(1)), ch = static_cast<long>(c.num(2));
-  if (c.ok && (ch <= 0 || n % ch != 0 || op < 0 || op > 3)) c.fail("binaryOp: c must divide n and op be 0..3");
-  const float* a = c.f32(3, n, "a");
-  const float* b = c.f32(4, ch, "b");
-  bool b_first = c.flag(5);
-  float* out = c.f32(6, n, "out");
-  if (c.ok) binary_op(op, n, ch, a, b, b_first, out);
   return nullptr;
 }
 
@@ -704,7 +653,6 @@ void register_ops(napi_env env, napi_value exports) {
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool3x3s2Grad", nullptr, AvgPool3x3s2Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"binaryOp", nullptr, BinaryOp, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

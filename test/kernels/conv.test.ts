@@ -24,8 +24,8 @@ function check(what: string, f: () => tf.Tensor): void {
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
-test('native conv2d, its input and filter gradients, and transposed conv match tfjs on random cases', { skip: !native() && 'native addon not built' }, () => {
-  const rng = new Rng(2024);
+function randomCases(seed: number): void {
+  const rng = new Rng(seed);
   for (let trial = 0; trial < 40; trial++) {
     const batch = 1 + rng.int(3);
     const h = 1 + rng.int(11);
@@ -52,6 +52,20 @@ test('native conv2d, its input and filter gradients, and transposed conv match t
       check(`conv2dBackpropFilter ${desc}`, () => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter));
     }
     tf.dispose([x, filter, y, dy]);
+  }
+}
+
+test('native conv2d, its input and filter gradients, and transposed conv match tfjs on random cases', { skip: !native() && 'native addon not built' }, () => {
+  randomCases(2024);
+});
+
+test('small maps\' filter gradients (unfolded into sgemm by default) match tfjs on the in-place tiles too', { skip: !native() && 'native addon not built' }, () => {
+  const { addon } = loadNativeAddon();
+  addon!.forceInPlaceFilterGrad(true);
+  try {
+    randomCases(2025);
+  } finally {
+    addon!.forceInPlaceFilterGrad(false);
   }
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { setup, tf } from '../helpers.ts';
-import { outputFloats, pooledFreeBytes } from '../../src/kernels/cpu/float-pool.ts';
+import { outputFloats, peakPooledHeldBytes, pooledFreeBytes } from '../../src/kernels/cpu/float-pool.ts';
 
 await setup();
 const backend = () => tf.backend() as MathBackendCPU;
@@ -64,4 +64,22 @@ test('a training loop\'s tensor count and free pool stay flat', () => {
   assert.ok(losses[losses.length - 1] < losses[0], 'and it still learns');
   tf.dispose([w, x]);
   opt.dispose();
+});
+
+test('the pool keeps what a step held at once (so a second step allocates nothing), and no more', () => {
+  const x = tf.randomNormal([1 << 20]); // 4 MB
+  // A "step" holding twelve 4 MB outputs at once (48 MB, above the old fixed 256 MB bound's share of such steps).
+  const step = () => {
+    const outs = Array.from({ length: 12 }, (_, i) => tf.mul(x, i + 1));
+    const buffers = outs.map((t) => values(t).buffer);
+    tf.dispose(outs);
+    return buffers;
+  };
+  step();
+  assert.ok(peakPooledHeldBytes() >= 48 * 2 ** 20);
+  assert.ok(pooledFreeBytes() <= peakPooledHeldBytes(), 'free arrays never exceed the peak held at once');
+  const first = new Set(step());
+  const second = step();
+  assert.ok(second.every((b) => first.has(b)), 'the second step reuses the first\'s arrays');
+  x.dispose();
 });

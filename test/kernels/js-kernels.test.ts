@@ -27,6 +27,9 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
     [[5], []], [[], [4, 2]], [[1, 1], [3, 1]], [[2, 1, 3, 1], [1, 4, 1, 5]], [[0, 3], [3]],
     // columns as long as a row (softmax's max over classes): not the per-channel case of the native loop
     [[3, 3], [3, 1]], [[3, 1], [3, 3]], [[1, 4, 4], [1, 4, 1]], [[6, 6], [1, 6]], [[6, 6], [6, 6]],
+    // DF-GAN's: per-sample modulations, word masks, the 2x2 mean pool's gradient (large enough to be split over threads)
+    [[16, 8, 8, 64], [16, 1, 1, 64]], [[16, 1, 32, 24], [16, 1, 32, 1]], [[4, 8, 1, 8, 1, 16], [4, 8, 2, 8, 2, 16]],
+    [[16, 1, 1, 24], [1, 4, 4, 1]], [[5, 300], [5, 1]], [[1], [3, 70, 80]],
   ];
   for (const [sa, sb] of pairs) {
     const a = rand(rng, sa);
@@ -35,6 +38,13 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
     sameAsTfjs(`add reversed [${sb}] [${sa}]`, () => tf.add(b, a));
     tf.dispose([a, b]);
   }
+  // float32 tensors that tfjs's Cast left holding a bool or int32 array (a caption's word mask)
+  const x = rand(rng, [4, 1, 6, 5]);
+  const ids = tf.tensor1d([3, 0, 7, 7, 0, 1, 2, 2, 0, 0, 9, 1, 5, 5, 5, 0, 0, 0, 4, 1, 1, 1, 1, 6], 'int32');
+  sameAsTfjs('times a cast bool mask', () => tf.mul(x, tf.reshape(tf.cast(tf.notEqual(ids, 0), 'float32'), [4, 1, 6, 1])));
+  sameAsTfjs('plus cast int32', () => tf.add(x, tf.reshape(tf.cast(ids, 'float32'), [4, 1, 6, 1])));
+  sameAsTfjs('sum of cast int32', () => tf.sum(tf.cast(ids, 'float32')));
+  tf.dispose([x, ids]);
 });
 
 test('Sum and Mean over any axes (keepDims or not) are bit-identical to tfjs\'s kernels; int32 sums still work', () => {
@@ -42,6 +52,8 @@ test('Sum and Mean over any axes (keepDims or not) are bit-identical to tfjs\'s 
   const cases: [number[], number | number[] | undefined][] = [
     [[64, 16, 16, 32], [0, 1, 2]], [[4, 5, 6, 7], [1, 2]], [[4, 5, 6, 7], 3], [[4, 5, 6, 7], [0, 3]], [[4, 5, 6, 7], undefined],
     [[9], 0], [[3, 1, 2], [1]], [[2, 3], -1], [[1000, 3], 0],
+    // a 2x2 mean pool as a reshape; reduced and kept axes alternating; size-1 axes between; one kept axis after many rows
+    [[16, 8, 2, 8, 2, 64], [2, 4]], [[2, 3, 4, 5, 6], [0, 2, 4]], [[8, 1, 5, 1, 3], [1, 2]], [[1, 1], [0, 1]], [[70000, 3], 0], [[3, 70000], 1],
   ];
   for (const [shape, axis] of cases) {
     const x = rand(rng, shape);
@@ -77,6 +89,35 @@ test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'
   sameAsTfjs('gather grad', () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, tf.gather(t, ids))))(table));
   sameAsTfjs('unsortedSegmentSum 3-d', () => tf.unsortedSegmentSum(rand(new Rng(4), [8, 2, 3]), ids, 12));
   tf.dispose([table, ids, w]);
+});
+
+test('ResizeNearestNeighbor and its gradient (up, down, uneven; corners aligned or not; half-pixel centres) are tfjs\'s bits, image by image', () => {
+  const rng = new Rng(7);
+  const cases: [number[], [number, number], boolean, boolean][] = [
+    [[16, 8, 8, 64], [16, 16], false, false], [[2, 5, 7, 3], [7, 5], false, false], [[2, 5, 7, 3], [7, 5], true, false],
+    [[2, 9, 6, 4], [4, 13], false, true], [[1, 4, 4, 2], [1, 9], true, false], [[3, 6, 6, 5], [3, 3], false, false],
+  ];
+  for (const [shape, size, alignCorners, halfPixelCenters] of cases) {
+    const x = rand(rng, shape) as tf.Tensor4D;
+    const w = rand(rng, [shape[0], size[0], size[1], shape[3]]) as tf.Tensor4D;
+    const what = `[${shape}] -> ${size} alignCorners ${alignCorners} halfPixelCenters ${halfPixelCenters}`;
+    const resize = (t: tf.Tensor4D) => tf.image.resizeNearestNeighbor(t, size, alignCorners, halfPixelCenters);
+    const grad = (t: tf.Tensor4D, dy: tf.Tensor4D) => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(dy, resize(u as tf.Tensor4D))))(t);
+    sameAsTfjs(`resize ${what}`, () => resize(x));
+    // tfjs's cpu gradient is right for one image only (it reads image b's terms at b times the input's batch
+    // stride), so the reference is tfjs's gradient of each image alone.
+    const ours = grad(x, w);
+    const theirs = withReferenceKernels(() => tf.tidy(() => tf.concat(tf.split<tf.Tensor4D>(x, shape[0]).map((xi, i) => grad(xi, tf.slice(w, i, 1) as tf.Tensor4D)))));
+    assert.deepEqual(ours.dataSync(), theirs.dataSync(), `resize grad ${what}`);
+    tf.dispose([x, w, ours, theirs]);
+  }
+  // 2x up-sampling's gradient is each 2x2 block of dy summed: an independent check of a batch
+  const dy = rand(rng, [3, 8, 10, 4]) as tf.Tensor4D;
+  const blocks = tf.tidy(() => tf.sum(tf.reshape(dy, [3, 4, 2, 5, 2, 4]), [2, 4]));
+  const g = tf.grad((u: tf.Tensor) => tf.sum(tf.mul(dy, tf.image.resizeNearestNeighbor(u as tf.Tensor4D, [8, 10]))))(tf.zeros([3, 4, 5, 4]));
+  const diff = Math.max(...Array.from(g.dataSync(), (v, i) => Math.abs(v - blocks.dataSync()[i])));
+  assert.ok(diff < 1e-6, `2x gradient vs block sums: ${diff}`);
+  tf.dispose([dy, blocks, g]);
 });
 
 test('concat and split along the last axis (narrow and wide rows) are tfjs\'s values', () => {

@@ -11,3 +11,17 @@ export function floatValues(backend: MathBackendCPU, t: tf.TensorInfo): Float32A
 export function makeFloatTensor(backend: MathBackendCPU, shape: number[], values: Float32Array): tf.TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);
 }
+
+/**
+ * The values of a float32 tensor as a Float32Array to read: its own array, or a copy where tfjs's Cast
+ * left a bool or int32 array under the float32 dtype (a mask from notEqual, cast: tfjs shares the
+ * array instead of converting it). Null when not float32, or for integers a float32 cannot hold exactly.
+ */
+export function readableFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== 'float32') return null;
+  const values = backend.data.get(t.dataId).values;
+  if (values instanceof Float32Array) return values;
+  if (values instanceof Uint8Array) return Float32Array.from(values);
+  if (values instanceof Int32Array && values.every((v) => Math.abs(v) <= 2 ** 24)) return Float32Array.from(values);
+  return null;
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { outputFloats } from './float-pool.ts';
-import { floatValues, makeFloatTensor } from './backend-data.ts';
+import { makeFloatTensor, readableFloats } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
@@ -15,8 +15,8 @@ type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
  * step in its 2x2 average pools). Results
  * are bit-identical to tfjs's: the same float operations, and for Sum the same order of additions (the
  * reduced elements of each output in row-major order) in a float64 accumulator. Other dtypes and
- * complex numbers go to tfjs. Where the addon loads, same-shape and per-channel (bias) cases run in its
- * threaded loop: float32 operations, the same bits.
+ * complex numbers go to tfjs. Where the addon loads, every case runs in its threaded loops (strided.cc)
+ * on the collapsed shapes: the same operations in the same order, so the same bits.
  */
 const OPS = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
 type Op = (typeof OPS)[number];
@@ -106,48 +106,102 @@ function sumLoop(x: Float32Array, shape: number[], axes: number[], divisor = 1):
   return { values: Float32Array.from(acc), shape: outShape };
 }
 
-/** Mean as tfjs's cpu kernel computes it: each element divided by the count (float32), then summed. */
-function meanLoop(x: Float32Array, shape: number[], axes: number[]): { values: Float32Array; shape: number[] } {
-  return sumLoop(x, shape, axes, axes.reduce((p, d) => p * shape[d], 1));
+/**
+ * A shape with its size-1 dimensions dropped and each run of adjacent dimensions that every stride set
+ * walks contiguously (stride[d] = stride[d + 1] * shape[d + 1]) merged into one: the same elements in
+ * the same order, in as few loops as possible. Rank 0 becomes [1].
+ */
+export function collapseDims(shape: readonly number[], strideSets: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const out: number[] = [];
+  const strides: number[][] = strideSets.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = out.length - 1;
+    if (last >= 0 && strideSets.every((s, k) => strides[k][last] === s[d] * shape[d])) {
+      out[last] *= shape[d];
+      strideSets.forEach((s, k) => (strides[k][last] = s[d]));
+    } else {
+      out.push(shape[d]);
+      strideSets.forEach((s, k) => strides[k].push(s[d]));
+    }
+  }
+  if (!out.length) return { shape: [1], strides: strideSets.map(() => [0]) };
+  return { shape: out, strides };
+}
+
+/** Row-major element strides of a shape. */
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+function nativeBinary(out: Float32Array, addon: NativeAddon, op: Op, a: Float32Array, sa: number[], b: Float32Array, sb: number[], outShape: number[]): Float32Array {
+  if (out.length === 0) return out;
+  const c = collapseDims(outShape, [sa, sb]);
+  addon.binaryOp(OPS.indexOf(op), Int32Array.from(c.shape), Int32Array.from(c.strides[0]), Int32Array.from(c.strides[1]), a, b, out);
+  return out;
+}
+
+/** Sum (divisor 1) or Mean over `axes` in the addon: adjacent kept or reduced dimensions merged first. */
+function nativeSum(backend: MathBackendCPU, addon: NativeAddon, x: Float32Array, shape: number[], axes: number[], divisor: number): { values: Float32Array; shape: number[] } {
+  const outShape = shape.filter((_, d) => !axes.includes(d));
+  const values = outputFloats(backend, outShape.reduce((p, s) => p * s, 1));
+  if (x.length === 0) return { values, shape: outShape };
+  // A reduced dimension gets a negative marker stride so that it never merges with a kept neighbour.
+  const kind = shape.map((_, d) => (axes.includes(d) ? 1 : 0));
+  const c = collapseDims(shape, [contiguousStrides(shape), kindStrides(shape, kind)]);
+  const reduced = Int32Array.from(c.strides[1], (s) => (s < 0 ? 1 : 0));
+  addon.reduceSum(Int32Array.from(c.shape), reduced, divisor, x, values);
+  return { values, shape: outShape };
 }
 
 /**
- * The native addon's threaded loop where one side has the output's shape and the other the same shape,
- * one value per channel (a bias: its shape [..1, C]) or one value; null for other broadcasts.
+ * Strides that merge two neighbours only when both are reduced or both kept: kept dimensions get the
+ * row-major strides of the kept shape, reduced ones of the reduced shape, negated.
  */
-function nativeBinary(out: Float32Array, addon: NativeAddon, op: Op, a: tf.TensorInfo, av: Float32Array, b: tf.TensorInfo, bv: Float32Array, outShape: number[]): Float32Array | null {
-  const size = out.length;
-  const channels = outShape.length ? outShape[outShape.length - 1] : 1;
-  // A channel row varies along the last axis only: every other dimension of its shape is 1.
-  const row = (t: tf.TensorInfo, v: Float32Array) => v.length === 1 || (v.length === channels && t.shape[t.shape.length - 1] === channels);
-  if (size === 0 || (av.length !== size && bv.length !== size)) return null;
-  const [full, other, otherInfo, bFirst] = av.length === size ? [av, bv, b, false] : [bv, av, a, true];
-  if (other.length !== size && !row(otherInfo, other)) return null;
-  addon.binaryOp(OPS.indexOf(op), size, other.length, full, other, bFirst, out);
-  return out;
+function kindStrides(shape: readonly number[], reduced: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let kept = 1;
+  let gone = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (reduced[d]) {
+      strides[d] = -gone;
+      gone *= shape[d];
+    } else {
+      strides[d] = kept;
+      kept *= shape[d];
+    }
+  }
+  return strides;
 }
 
 export function broadcastKernels(original: (name: string) => KernelFunc, addon: NativeAddon | null): Record<string, KernelFunc> {
   const binary = (op: Op): KernelFunc => (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const backend = args.backend as MathBackendCPU;
-    const av = floatValues(backend, a);
-    const bv = floatValues(backend, b);
+    const av = readableFloats(backend, a);
+    const bv = readableFloats(backend, b);
     if (!av || !bv) return original(op)(args);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const out = outputFloats(backend, outShape.reduce((x, y) => x * y, 1));
-    const fast = addon && nativeBinary(out, addon, op, a, av, b, bv, outShape);
-    return makeFloatTensor(backend, outShape, fast || binaryLoop(out, op, av, broadcastStrides(a.shape, outShape), bv, broadcastStrides(b.shape, outShape), outShape));
+    const sa = broadcastStrides(a.shape, outShape);
+    const sb = broadcastStrides(b.shape, outShape);
+    return makeFloatTensor(backend, outShape, addon ? nativeBinary(out, addon, op, av, sa, bv, sb, outShape) : binaryLoop(out, op, av, sa, bv, sb, outShape));
   };
-  const reduce = (name: 'Sum' | 'Mean', loop: typeof sumLoop): KernelFunc => (args) => {
+  const reduce = (name: 'Sum' | 'Mean'): KernelFunc => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
     const backend = args.backend as MathBackendCPU;
-    const xv = floatValues(backend, x);
+    const xv = readableFloats(backend, x);
     if (!xv) return original(name)(args);
     const axes = tf.util.parseAxisParam(axis, x.shape);
-    const { values, shape } = loop(xv, x.shape, axes);
+    const divisor = name === 'Mean' ? axes.reduce((p, d) => p * x.shape[d], 1) : 1;
+    const { values, shape } = addon ? nativeSum(backend, addon, xv, x.shape, axes, divisor) : sumLoop(xv, x.shape, axes, divisor);
     return makeFloatTensor(backend, keepDims ? tf.backend_util.expandShapeToKeepDim(shape, axes) : shape, values);
   };
-  return { ...Object.fromEntries(OPS.map((op) => [op, binary(op)])), Sum: reduce('Sum', sumLoop), Mean: reduce('Mean', meanLoop) };
+  return { ...Object.fromEntries(OPS.map((op) => [op, binary(op)])), Sum: reduce('Sum'), Mean: reduce('Mean') };
 }

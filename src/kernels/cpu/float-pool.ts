@@ -10,16 +10,23 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
  * a view of it (tfjs's contiguous slices are subarray views), counted over the backend's write, move and
  * disposeData, and (c) nothing outside a kernel has been handed it: readSync (so dataSync(), data(),
  * arraySync(), bufferSync) marks it escaped for good, since the caller may keep it.
- * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to MAX_FREE_BYTES.
+ * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to the most bytes of pooled
+ * arrays that tensors have held at once (what a step needs, so that steady steps allocate nothing: DF-GAN's
+ * batch-16 step needs ~300 MB) and never more than MAX_FREE_BYTES; the oldest go first to make room.
  */
-const MAX_FREE_BYTES = 256 * 2 ** 20;
+const MAX_FREE_BYTES = 1024 * 2 ** 20;
 
 const made = new WeakSet<ArrayBuffer>();
 const escaped = new WeakSet<ArrayBuffer>();
 /** Tensor data entries holding each pooled buffer (or a view of it). */
 const holders = new WeakMap<ArrayBuffer, number>();
 const free = new Map<number, Float32Array[]>();
+/** The free arrays, oldest first: the first to go when a newer one needs the room. */
+const freeOrder = new Set<Float32Array>();
 let freeBytes = 0;
+/** Bytes of pooled arrays held by tensors now, and the most at any time. */
+let heldBytes = 0;
+let peakHeldBytes = 0;
 const hooked = new WeakSet<MathBackendCPU>();
 
 interface TensorData {
@@ -34,7 +41,13 @@ function pooledBuffer(values: unknown): ArrayBuffer | null {
 
 function held(values: unknown): void {
   const buffer = pooledBuffer(values);
-  if (buffer) holders.set(buffer, (holders.get(buffer) ?? 0) + 1);
+  if (!buffer) return;
+  const count = holders.get(buffer) ?? 0;
+  holders.set(buffer, count + 1);
+  if (count === 0) {
+    heldBytes += buffer.byteLength;
+    peakHeldBytes = Math.max(peakHeldBytes, heldBytes);
+  }
 }
 
 function released(values: unknown): void {
@@ -42,12 +55,26 @@ function released(values: unknown): void {
   if (!buffer) return;
   const left = (holders.get(buffer) ?? 1) - 1;
   holders.set(buffer, left);
-  if (left > 0 || escaped.has(buffer) || freeBytes + buffer.byteLength > MAX_FREE_BYTES) return;
+  if (left > 0) return;
+  heldBytes -= buffer.byteLength;
+  const bound = Math.min(MAX_FREE_BYTES, peakHeldBytes);
+  if (escaped.has(buffer) || buffer.byteLength > bound) return;
+  while (freeBytes + buffer.byteLength > bound) evictOldest();
   const length = buffer.byteLength / 4;
   const list = free.get(length) ?? [];
-  list.push(new Float32Array(buffer));
+  const array = new Float32Array(buffer);
+  list.push(array);
   free.set(length, list);
+  freeOrder.add(array);
   freeBytes += buffer.byteLength;
+}
+
+function evictOldest(): void {
+  const oldest = freeOrder.values().next().value as Float32Array;
+  freeOrder.delete(oldest);
+  const list = free.get(oldest.length)!;
+  list.splice(list.indexOf(oldest), 1);
+  freeBytes -= oldest.byteLength;
 }
 
 /** Watches a backend's tensor data so that arrays come back to the pool when their last tensor goes. */
@@ -87,6 +114,7 @@ export function outputFloats(backend: MathBackendCPU, n: number): Float32Array {
   hook(backend);
   const recycled = free.get(n)?.pop();
   if (recycled) {
+    freeOrder.delete(recycled);
     freeBytes -= recycled.byteLength;
     return recycled.fill(0);
   }
@@ -98,4 +126,9 @@ export function outputFloats(backend: MathBackendCPU, n: number): Float32Array {
 /** How many bytes of free arrays the pool holds (tests). */
 export function pooledFreeBytes(): number {
   return freeBytes;
+}
+
+/** The most bytes of pooled arrays tensors have held at once: the free arrays' bound below MAX_FREE_BYTES (tests). */
+export function peakPooledHeldBytes(): number {
+  return peakHeldBytes;
 }

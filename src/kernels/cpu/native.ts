@@ -29,8 +29,15 @@ export interface NativeAddon {
   reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, pad: number, src: Float32Array, dst: Float32Array): void;
   /** The 3x3 / 2 average pooling's gradient (pool2d's average forward); h, w: the unpooled size; dx zeroed. */
   avgPool3x3s2Grad(n: number, h: number, w: number, c: number, dy: Float32Array, dx: Float32Array): void;
-  /** out = a op b (0 add, 1 sub, 2 mul, 3 div), b of length c repeated along a (c = n: same shape); bFirst: b op a. */
-  binaryOp(op: number, n: number, c: number, a: Float32Array, b: Float32Array, bFirst: boolean, out: Float32Array): void;
+  /** out (shape, row-major) = a op b (0 add, 1 sub, 2 mul, 3 div), each read at sum(index[d] * strides[d]); rank <= 8. */
+  binaryOp(op: number, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** Sums of x over the dimensions with reduced[d] = 1 (double, row-major order), terms x / divisor in float32 unless it is 1. */
+  reduceSum(shape: Int32Array, reduced: Int32Array, divisor: number, x: Float32Array, out: Float32Array): void;
+  /**
+   * Nearest-neighbour resize of [n, h, w, c] to [n, oh, ow, c], output row r from input row rows[r] and column q
+   * from cols[q]; grad: dy [n, oh, ow, c] summed back into dx [n, h, w, c] (r then q ascending, in double).
+   */
+  resizeNearest(grad: boolean, n: number, c: number, h: number, w: number, oh: number, ow: number, rows: Int32Array, cols: Int32Array, src: Float32Array, dst: Float32Array): void;
   /** rows of `width` floats from src (rows srcRow apart, from srcOffset) to dst (dstRow, dstOffset) */
   copyRows(rows: number, width: number, src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number): void;
   /** geometry as pool2d's */
@@ -39,6 +46,8 @@ export interface NativeAddon {
   forcePortable(on: boolean): void;
   /** Keeps the convolutions on their AVX2 tiles where the CPU has AVX-512 (tests compare the two). */
   forceAvx2(on: boolean): void;
+  /** Runs small maps' filter gradients on the in-place tiles too (by default they unfold into sgemm; tests compare both). */
+  forceInPlaceFilterGrad(on: boolean): void;
 }
 
 let cached: { addon: NativeAddon | null; error: string | null } | null = null;

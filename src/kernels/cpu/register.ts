@@ -7,6 +7,7 @@ import { segmentSumKernels } from './segment-sum.ts';
 import { maxPoolGradKernels } from './pool-grad.ts';
 import { broadcastKernels } from './broadcast.ts';
 import { nativeMatMulKernels } from './matmul.ts';
+import { resizeKernels } from './resize.ts';
 import { loadNativeAddon } from './native.ts';
 
 export interface NativeStatus {
@@ -31,18 +32,18 @@ export function originalCpuKernel(name: string): KernelFunc {
 
 /**
  * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, segment
- * sums, max-pool gradients, broadcasting arithmetic) always, and the native ones (convolutions, matmul,
- * fused batch norm / activations / Adam) where the addon loads. Each falls back to the original for
+ * sums, max-pool gradients, broadcasting arithmetic, nearest-neighbour resizing) always, and the native
+ * ones (convolutions, matmul, fused batch norm / activations / Adam) where the addon loads. Each falls back to the original for
  * cases it does not cover (non-float32, NCHW, prelu).
  */
 export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
   // Registered with or without the addon; their loops go native where it loads (concat and split, broadcasting
-  // arithmetic, max-pool gradients).
+  // arithmetic and sums, max-pool gradients, resizing).
   const always = {
     ...concatKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel, addon),
-    ...broadcastKernels(originalCpuKernel, addon),
+    ...broadcastKernels(originalCpuKernel, addon), ...resizeKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
   const kernels = { ...native, ...always };
