@@ -9,7 +9,8 @@ await initEngine({ device: 'cpu', log: () => {} });
 const addon = loadNativeAddon().addon;
 if (!addon) throw new Error('the native addon is not built (npm ci builds it)');
 // [input shape, filter shape, stride, padding]
-const cases: [number[], number[], number, 'same' | number][] = [
+type Shape4 = [number, number, number, number];
+const cases: [Shape4, Shape4, number, 'same' | number][] = [
   [[16, 4, 4, 256], [3, 3, 256, 256], 1, 'same'], [[16, 4, 4, 512], [3, 3, 512, 64], 1, 'same'], [[16, 8, 8, 128], [4, 4, 128, 256], 2, 1],
   [[16, 8, 8, 128], [3, 3, 128, 128], 1, 'same'], [[16, 16, 16, 64], [4, 4, 64, 128], 2, 1], [[16, 16, 16, 64], [3, 3, 64, 64], 1, 'same'],
   [[1, 4, 8, 512], [3, 3, 512, 512], 1, 'same'], [[1, 8, 16, 256], [3, 3, 256, 256], 1, 'same'], [[1, 16, 32, 128], [3, 3, 128, 128], 1, 'same'],

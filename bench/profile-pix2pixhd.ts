@@ -2,6 +2,7 @@
 //   node --import tsx bench/profile-pix2pixhd.ts [--no-vgg]
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
+import { printKernelProfile } from './kernel-profile.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../src/models/pix2pixhd.ts';
 import { Vgg19Features } from '../src/nn/vgg19.ts';
 
@@ -16,15 +17,4 @@ await step();
 const t0 = performance.now();
 const info = await tf.profile(step);
 const wall = performance.now() - t0;
-const byName = new Map<string, { ms: number; calls: number }>();
-for (const k of info.kernels) {
-  const key = process.env.SHAPES ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
-  const e = byName.get(key) ?? { ms: 0, calls: 0 };
-  e.ms += k.kernelTimeMs as number;
-  e.calls += 1;
-  byName.set(key, e);
-}
-const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms);
-const total = rows.reduce((s, [, e]) => s + e.ms, 0);
-console.log(`pix2pixhd: ${info.kernels.length} kernel calls, kernel time ${total.toFixed(1)} ms, wall ${wall.toFixed(1)} ms (profiling adds overhead)`);
-for (const [n, e] of rows.slice(0, 30)) console.log(`${n.padEnd(28)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(5)} calls`);
+printKernelProfile('pix2pixhd', info, wall);

@@ -1,6 +1,7 @@
 // Profiles one DCGAN training step kernel by kernel: node --import tsx bench/profile-step.ts [dcgan32|dcgan64] [cpu|webgpu]
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
+import { printKernelProfile } from './kernel-profile.ts';
 import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
@@ -18,14 +19,4 @@ await step(0);
 const t0 = performance.now();
 const info = await tf.profile(() => step(1));
 const wall = performance.now() - t0;
-const byName = new Map<string, { ms: number; calls: number }>();
-for (const k of info.kernels) {
-  const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-  e.ms += k.kernelTimeMs as number;
-  e.calls += 1;
-  byName.set(k.name, e);
-}
-const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms);
-const total = rows.reduce((s, [, e]) => s + e.ms, 0);
-console.log(`${name}: ${info.kernels.length} kernel calls, kernel time ${total.toFixed(1)} ms, wall ${wall.toFixed(1)} ms (profiling adds overhead)`);
-for (const [n, e] of rows.slice(0, 25)) console.log(`${n.padEnd(24)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(5)} calls`);
+printKernelProfile(name, info, wall);
