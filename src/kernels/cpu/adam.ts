@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues } from './backend-data.ts';
-import { outputFloats } from './float-pool.ts';
+import { overwrittenFloats } from './float-pool.ts';
 import { loadNativeAddon } from './native.ts';
 
 export interface AdamScalars {
@@ -30,7 +30,7 @@ export function nativeAdamUpdate(params: tf.Variable[], grads: tf.NamedTensorMap
   if (arrays.some((a) => !a.p || !a.g || !a.m || !a.v)) return false;
   arrays.forEach((a, i) => {
     const n = params[i].size;
-    const pOut = outputFloats(backend, n), mOut = outputFloats(backend, n), vOut = outputFloats(backend, n);
+    const pOut = overwrittenFloats(backend, n), mOut = overwrittenFloats(backend, n), vOut = overwrittenFloats(backend, n);
     addon.adamUpdate(n, a.p!, a.g!, a.m!, a.v!, s.lr, s.beta1, s.beta2, s.eps, s.bc1, s.bc2, pOut, mOut, vOut);
     tf.tidy(() => {
       params[i].assign(tf.tensor(pOut, params[i].shape));

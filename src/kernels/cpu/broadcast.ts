@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { outputFloats } from './float-pool.ts';
+import { overwrittenFloats } from './float-pool.ts';
 import { makeFloatTensor, readableFloats } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -149,7 +149,7 @@ function nativeBinary(out: Float32Array, addon: NativeAddon, op: Op, a: Float32A
 /** Sum (divisor 1) or Mean over `axes` in the addon: adjacent kept or reduced dimensions merged first. */
 function nativeSum(backend: MathBackendCPU, addon: NativeAddon, x: Float32Array, shape: number[], axes: number[], divisor: number): { values: Float32Array; shape: number[] } {
   const outShape = shape.filter((_, d) => !axes.includes(d));
-  const values = outputFloats(backend, outShape.reduce((p, s) => p * s, 1));
+  const values = overwrittenFloats(backend, outShape.reduce((p, s) => p * s, 1));
   if (x.length === 0) return { values, shape: outShape };
   // A reduced dimension gets a negative marker stride so that it never merges with a kept neighbour.
   const kind = shape.map((_, d) => (axes.includes(d) ? 1 : 0));
@@ -187,7 +187,7 @@ export function broadcastKernels(original: (name: string) => KernelFunc, addon: 
     const bv = readableFloats(backend, b);
     if (!av || !bv) return original(op)(args);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = outputFloats(backend, outShape.reduce((x, y) => x * y, 1));
+    const out = overwrittenFloats(backend, outShape.reduce((x, y) => x * y, 1));
     const sa = broadcastStrides(a.shape, outShape);
     const sb = broadcastStrides(b.shape, outShape);
     return makeFloatTensor(backend, outShape, addon ? nativeBinary(out, addon, op, av, sa, bv, sb, outShape) : binaryLoop(out, op, av, sa, bv, sb, outShape));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { outputFloats } from './float-pool.ts';
+import { overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -40,7 +40,7 @@ export function concatKernels(original: (name: string) => KernelFunc, addon: Nat
     const rows = lead.reduce((a, b) => a * b, 1);
     const widths = inputs.map((t) => t.shape[rank - 1]);
     const total = widths.reduce((a, b) => a + b, 0);
-    const out = outputFloats(backend, rows * total);
+    const out = overwrittenFloats(backend, rows * total);
     let offset = 0;
     inputs.forEach((_, k) => {
       const v = values[k]!;
@@ -66,7 +66,7 @@ export function concatKernels(original: (name: string) => KernelFunc, addon: Nat
     const lead = x.shape.slice(0, -1);
     let offset = 0;
     return filled.map((w) => {
-      const out = outputFloats(backend, rows * w);
+      const out = overwrittenFloats(backend, rows * w);
       copyRows(addon, xv, total, offset, out, w, 0, w, rows);
       offset += w;
       return makeFloatTensor(backend, [...lead, w], out);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
-import { outputFloats } from './float-pool.ts';
+import { overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import { applyBiasActivation, supportsEpilogue } from './epilogue.ts';
 
@@ -31,7 +31,7 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     if (!xv || !wv || a.dataFormat === 'NCHW') return original('Conv2D')(args);
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
       a.strides, a.dilations, a.pad, a.dimRoundingMode, false, dataFormat(a.dataFormat));
-    const y = outputFloats(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
+    const y = overwrittenFloats(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
     addon.conv2dForward(geometry(info), xv, wv, y);
     return makeFloatTensor(backend, info.outShape, y);
   };
@@ -45,7 +45,7 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     if (!dyv || !wv || a.dataFormat === 'NCHW') return original('Conv2DBackpropInput')(args);
     const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number],
       a.strides, 1, a.pad, a.dimRoundingMode, false, dataFormat(a.dataFormat));
-    const dx = outputFloats(backend, info.batchSize * info.inHeight * info.inWidth * info.inChannels);
+    const dx = overwrittenFloats(backend, info.batchSize * info.inHeight * info.inWidth * info.inChannels);
     addon.conv2dBackpropInput(geometry(info), dyv, wv, dx);
     return makeFloatTensor(backend, info.inShape, dx);
   };
@@ -59,7 +59,7 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     if (!xv || !dyv || a.dataFormat === 'NCHW') return original('Conv2DBackpropFilter')(args);
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape,
       a.strides, 1, a.pad, a.dimRoundingMode, false, dataFormat(a.dataFormat));
-    const dw = outputFloats(backend, info.filterHeight * info.filterWidth * info.inChannels * info.outChannels);
+    const dw = overwrittenFloats(backend, info.filterHeight * info.filterWidth * info.inChannels * info.outChannels);
     addon.conv2dBackpropFilter(geometry(info), xv, dyv, dw);
     return makeFloatTensor(backend, a.filterShape, dw);
   };
@@ -88,7 +88,7 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     if (!xv) return original(name)(args);
     const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
     if (info.filterWidth === 1 && info.filterHeight === 1 && tf.util.arraysEqual(info.inShape, info.outShape)) return original(name)(args);
-    const y = outputFloats(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
+    const y = overwrittenFloats(backend, info.batchSize * info.outHeight * info.outWidth * info.outChannels);
     addon.pool2d(name === 'MaxPool', Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
       info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left]), xv, y);
     return makeFloatTensor(backend, info.outShape, y);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
-import { outputFloats } from './float-pool.ts';
+import { outputFloats, overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 
 /**
@@ -30,7 +30,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = inputs.x as tf.TensorInfo;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-      const y = outputFloats(b, rows * c);
+      const y = overwrittenFloats(b, rows * c);
       const mean = outputFloats(b, c);
       const variance = outputFloats(b, c);
       addon.batchNormForward(rows, c, values(b, x, 'x'), values(b, inputs.gamma, 'gamma'), values(b, inputs.beta, 'beta'),
@@ -46,7 +46,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = inputs.x as tf.TensorInfo;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-      const dx = outputFloats(b, rows * c);
+      const dx = overwrittenFloats(b, rows * c);
       const dgamma = outputFloats(b, c);
       const dbeta = outputFloats(b, c);
       addon.batchNormBackward(rows, c, values(b, inputs.dy, 'dy'), values(b, x, 'x'), values(b, inputs.gamma, 'gamma'),
@@ -74,7 +74,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const b = backend as MathBackendCPU;
       const x = inputs.x as tf.TensorInfo;
       const n = x.shape.reduce((p, q) => p * q, 1);
-      const dx = outputFloats(b, n);
+      const dx = overwrittenFloats(b, n);
       addon.leakyReluGrad(n, values(b, inputs.dy, 'dy'), values(b, x, 'x'), Number(attrs?.alpha ?? 0), dx);
       return makeFloatTensor(b, x.shape, dx);
     },
@@ -107,7 +107,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
     const x = inputs.x as tf.TensorInfo;
     const xv = floatValues(b, x);
     if (!xv) throw new Error('activation input must be float32');
-    const y = outputFloats(b, xv.length);
+    const y = overwrittenFloats(b, xv.length);
     addon.leakyRelu(xv.length, xv, alphaOf(attrs), y);
     return makeFloatTensor(b, x.shape, y);
   };
@@ -131,7 +131,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = args.inputs.x as tf.TensorInfo;
       const xv = floatValues(b, x);
       if (!xv) return abs.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-      const y = outputFloats(b, xv.length);
+      const y = overwrittenFloats(b, xv.length);
       for (let i = 0; i < xv.length; i++) y[i] = Math.abs(xv[i]);
       return makeFloatTensor(b, x.shape, y);
     }) as tf.KernelFunc,

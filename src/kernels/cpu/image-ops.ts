@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { outputFloats } from './float-pool.ts';
+import { outputFloats, overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -179,7 +179,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     kernelFunc: ((args: KernelArgs) => {
       const { t, v, b } = input(args, 'x');
       const [n, h, w, c] = t.shape;
-      const y = outputFloats(b, v.length);
+      const y = overwrittenFloats(b, v.length);
       const invStd = outputFloats(b, n * c);
       loops.instanceNorm(n, h * w, c, v, Number(args.attrs?.eps), y, invStd);
       return [makeFloatTensor(b, t.shape, y), makeFloatTensor(b, [n, c], invStd)];
@@ -190,7 +190,7 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     kernelFunc: ((args: KernelArgs) => {
       const { t, v: dy, b } = input(args, 'dy');
       const [n, h, w, c] = t.shape;
-      const dx = outputFloats(b, dy.length);
+      const dx = overwrittenFloats(b, dy.length);
       loops.instanceNormGrad(n, h * w, c, dy, input(args, 'y').v, floatValues(b, args.inputs.invStd as tf.TensorInfo)!, dx);
       return makeFloatTensor(b, t.shape, dx);
     }) as tf.KernelFunc,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
-import { outputFloats } from './float-pool.ts';
+import { overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import { applyBiasActivation, supportsEpilogue } from './epilogue.ts';
 
@@ -40,7 +40,7 @@ function batchMatMul(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorIn
   const sa = batchStrides(batchA, outBatch);
   const sb = batchStrides(batchB, outBatch);
   const count = outBatch.reduce((x, y) => x * y, 1);
-  const out = outputFloats(backend, count * M * N);
+  const out = overwrittenFloats(backend, count * M * N);
   const lda = a.shape[ra - 1];
   const ldb = b.shape[rb - 1];
   const index = new Array(outBatch.length).fill(0);

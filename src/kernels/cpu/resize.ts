@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { outputFloats } from './float-pool.ts';
+import { outputFloats, overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 
@@ -78,7 +78,7 @@ export function resizeKernels(original: (name: string) => KernelFunc, addon: Nat
     if (!x || !addon) return original('ResizeNearestNeighbor')(args);
     const [n, h, w, c] = images.shape;
     const [oh, ow] = size;
-    const out = outputFloats(backend, n * oh * ow * c);
+    const out = overwrittenFloats(backend, n * oh * ow * c);
     if (out.length) addon.resizeNearest(false, n, c, h, w, oh, ow, forwardSources(h, oh, alignCorners, halfPixelCenters), forwardSources(w, ow, alignCorners, halfPixelCenters), x, out);
     return makeFloatTensor(backend, [n, oh, ow, c], out);
   };
