@@ -39,3 +39,26 @@ test('gradient-penalty gradient through conv2d + LeakyReLU matches finite differ
   assert.ok(worst < 2e-2, `worst relative error ${worst}`);
   assert.ok(Math.abs(analytic[0]) + Math.abs(analytic[5]) > 0, 'gradient is not trivially zero');
 });
+
+test('Sum and Mean gradients are tfjs\'s values (dy times ones of x\'s shape, over the count) and differentiate again', () => {
+  const rng = new Rng(5);
+  for (const [shape, axes] of [[[4, 3, 2, 3, 2, 5], [2, 4]], [[6, 7, 8], [0, 1]], [[6, 7, 8], [2]], [[5, 4], [0, 1]]] as [number[], number[]][]) {
+    const x = tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+    const kept = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    const count = axes.reduce((p, d) => p * shape[d], 1);
+    const dy = tf.tensor(rng.fillNormal(new Float32Array(kept.reduce((a, b) => a * b, 1))), shape.filter((_, d) => !axes.includes(d)));
+    const tfjsSum = tf.tidy(() => tf.mul(tf.reshape(dy, kept), tf.ones(shape)));
+    const tfjsMean = tf.tidy(() => tf.div(tfjsSum, count));
+    const sum = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(t, axes), dy)))(x));
+    const mean = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, axes), dy)))(x));
+    assert.deepEqual(sum.dataSync(), tfjsSum.dataSync(), `sum ${shape} ${axes}`);
+    assert.deepEqual(mean.dataSync(), tfjsMean.dataSync(), `mean ${shape} ${axes}`);
+    // d/dx of sum((d mean(x^2) / dx) * w) = 2 w / count
+    const w = tf.randomNormal(shape);
+    const second = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mean(tf.square(u), axes)))(t), w)))(x));
+    const expected = tf.tidy(() => tf.div(tf.mul(w, 2), count));
+    const error = tf.tidy(() => tf.max(tf.abs(tf.sub(second, expected))).dataSync()[0]);
+    assert.ok(error < 1e-6, `second derivative ${shape} ${axes}: ${error}`);
+    tf.dispose([x, dy, tfjsSum, tfjsMean, sum, mean, w, second, expected]);
+  }
+});
