@@ -6,6 +6,7 @@ import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
+import { swapKernels } from '../kernels/swap-kernels.ts';
 
 /**
  * gantry's WGSL convolutions and matrix products as tfjs's WebGPU kernels (Conv2D, Conv2DBackpropInput,
@@ -195,15 +196,6 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   BatchMatMul: batchMatMul as KernelFunc,
 };
 
-/** Registers the table's kernels, and unregisters those of ours it has none of (the image ops, for tfjs). */
-function swap(table: Map<string, KernelFunc>): void {
-  for (const name of ours.keys()) {
-    if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
-    const kernelFunc = table.get(name);
-    if (kernelFunc) tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc });
-  }
-}
-
 /** The kernels registered over tfjs's. */
 export function gantryGpuKernels(): string[] {
   return [...ours.keys()];
@@ -227,16 +219,17 @@ export function registerGpuKernels(): string[] {
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   registerImageOpGradients();
-  swap(ours);
+  swapKernels('webgpu', ours.keys(), ours);
   return gantryGpuKernels();
 }
 
 /** Runs fn on tfjs's own WebGPU kernels and ops (the reference in tests), then puts gantry's back. */
 export function withTfjsGpuKernels<T>(fn: () => T): T {
-  swap(originals);
+  // The image ops, which tfjs has no kernels of, go unregistered: the networks then build them from tfjs ops.
+  swapKernels('webgpu', ours.keys(), originals);
   try {
     return fn();
   } finally {
-    swap(ours);
+    swapKernels('webgpu', ours.keys(), ours);
   }
 }

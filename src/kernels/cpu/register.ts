@@ -9,6 +9,7 @@ import { broadcastKernels } from './broadcast.ts';
 import { nativeMatMulKernels } from './matmul.ts';
 import { resizeKernels } from './resize.ts';
 import { loadNativeAddon } from './native.ts';
+import { swapKernels } from '../swap-kernels.ts';
 
 export interface NativeStatus {
   loaded: boolean;
@@ -62,21 +63,14 @@ export function registerCpuKernels(): NativeStatus {
   return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...imageOps, ...fused] });
 }
 
-function swapKernels(table: Map<string, KernelFunc>): void {
-  for (const [name, kernelFunc] of table) {
-    if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc });
-  }
-}
-
 /**
  * Runs fn with tfjs's own kernels in place of gantry's (the reference in tests), then puts gantry's back.
  */
 export function withReferenceKernels<T>(fn: () => T): T {
-  swapKernels(originals);
+  swapKernels('cpu', natives.keys(), originals);
   try {
     return fn();
   } finally {
-    swapKernels(natives);
+    swapKernels('cpu', natives.keys(), natives);
   }
 }
