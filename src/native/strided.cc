@@ -114,9 +114,9 @@ void reduce_sum(int rank, const long* shape, const int32_t* reduced, double divi
     s.in_stride[d] = in_size;
     in_size *= shape[d];
   }
-  for (int d = rank - 1, o = 1; d >= 0; d--) {
+  for (long d = rank - 1, o = 1; d >= 0; d--) {
     s.out_stride[d] = reduced[d] ? 0 : o;
-    if (!reduced[d]) o *= static_cast<int>(shape[d]);
+    if (!reduced[d]) o *= shape[d];
   }
   std::vector<double> acc(static_cast<size_t>(out_size), 0.0);
   s.acc = acc.data();

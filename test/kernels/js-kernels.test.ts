@@ -30,6 +30,8 @@ test('broadcasting Add / Sub / Multiply / RealDiv are bit-identical to tfjs\'s k
     // DF-GAN's: per-sample modulations, word masks, the 2x2 mean pool's gradient (large enough to be split over threads)
     [[16, 8, 8, 64], [16, 1, 1, 64]], [[16, 1, 32, 24], [16, 1, 32, 1]], [[4, 8, 1, 8, 1, 16], [4, 8, 2, 8, 2, 16]],
     [[16, 1, 1, 24], [1, 4, 4, 1]], [[5, 300], [5, 1]], [[1], [3, 70, 80]],
+    // ten dimensions that do not merge: past the addon's eight, the JavaScript loop
+    [[2, 1, 2, 1, 2, 1, 2, 1, 2, 1], [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]],
   ];
   for (const [sa, sb] of pairs) {
     const a = rand(rng, sa);
@@ -54,6 +56,7 @@ test('Sum and Mean over any axes (keepDims or not) are bit-identical to tfjs\'s 
     [[9], 0], [[3, 1, 2], [1]], [[2, 3], -1], [[1000, 3], 0],
     // a 2x2 mean pool as a reshape; reduced and kept axes alternating; size-1 axes between; one kept axis after many rows
     [[16, 8, 2, 8, 2, 64], [2, 4]], [[2, 3, 4, 5, 6], [0, 2, 4]], [[8, 1, 5, 1, 3], [1, 2]], [[1, 1], [0, 1]], [[70000, 3], 0], [[3, 70000], 1],
+    [[2, 2, 2, 2, 2, 2, 2, 2, 2, 2], [0, 2, 4, 6, 8]],
   ];
   for (const [shape, axis] of cases) {
     const x = rand(rng, shape);

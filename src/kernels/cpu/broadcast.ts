@@ -111,7 +111,7 @@ function sumLoop(x: Float32Array, shape: number[], axes: number[], divisor = 1):
  * walks contiguously (stride[d] = stride[d + 1] * shape[d + 1]) merged into one: the same elements in
  * the same order, in as few loops as possible. Rank 0 becomes [1].
  */
-export function collapseDims(shape: readonly number[], strideSets: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+function collapseDims(shape: readonly number[], strideSets: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
   const out: number[] = [];
   const strides: number[][] = strideSets.map(() => []);
   for (let d = 0; d < shape.length; d++) {
@@ -139,9 +139,13 @@ function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
+/** The addon's loops take up to this many dimensions once collapsed; past it (rare), the JavaScript loops run. */
+const NATIVE_MAX_RANK = 8;
+
 function nativeBinary(out: Float32Array, addon: NativeAddon, op: Op, a: Float32Array, sa: number[], b: Float32Array, sb: number[], outShape: number[]): Float32Array {
   if (out.length === 0) return out;
   const c = collapseDims(outShape, [sa, sb]);
+  if (c.shape.length > NATIVE_MAX_RANK) return binaryLoop(out, op, a, sa, b, sb, outShape);
   addon.binaryOp(OPS.indexOf(op), Int32Array.from(c.shape), Int32Array.from(c.strides[0]), Int32Array.from(c.strides[1]), a, b, out);
   return out;
 }
@@ -154,6 +158,7 @@ function nativeSum(backend: MathBackendCPU, addon: NativeAddon, x: Float32Array,
   // A reduced dimension gets a negative marker stride so that it never merges with a kept neighbour.
   const kind = shape.map((_, d) => (axes.includes(d) ? 1 : 0));
   const c = collapseDims(shape, [contiguousStrides(shape), kindStrides(shape, kind)]);
+  if (c.shape.length > NATIVE_MAX_RANK) return sumLoop(x, shape, axes, divisor);
   const reduced = Int32Array.from(c.strides[1], (s) => (s < 0 ? 1 : 0));
   addon.reduceSum(Int32Array.from(c.shape), reduced, divisor, x, values);
   return { values, shape: outShape };

@@ -144,7 +144,8 @@ export function registerImageOpKernels(addon: NativeAddon | null): string[] {
     const [n, , , c] = t.shape;
     const [h, w] = adjoint ? [t.shape[1] - 2 * p, t.shape[2] - 2 * p] : [t.shape[1], t.shape[2]];
     const shape = adjoint ? [n, h, w, c] : [n, h + 2 * p, w + 2 * p, c];
-    const out = outputFloats(b, shape.reduce((a, q) => a * q, 1));
+    // The padded map is written whole; the adjoint sums into zeros.
+    const out = (adjoint ? outputFloats : overwrittenFloats)(b, shape.reduce((a, q) => a * q, 1));
     loops.reflectionPad(adjoint, n, h, w, c, p, v, out);
     return makeFloatTensor(b, shape, out);
   };
