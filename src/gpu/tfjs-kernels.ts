@@ -6,7 +6,9 @@ import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
-import { swapKernels } from '../kernels/swap-kernels.ts';
+import { affine, affineGrad } from './kernels/affine.ts';
+import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../kernels/affine.ts';
+import { swapKernels } from '../kernels/registry.ts';
 
 /**
  * gantry's WGSL convolutions and matrix products as tfjs's WebGPU kernels (Conv2D, Conv2DBackpropInput,
@@ -14,8 +16,9 @@ import { swapKernels } from '../kernels/swap-kernels.ts';
  * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
  * Beside them, pix2pixHD's per-image ops (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2
- * average pooling, instance norm, and their gradients), which tfjs has no kernel of: without these, the
- * networks build them from tfjs ops (src/nn/pix2pixhd.ts), as under withTfjsGpuKernels.
+ * average pooling, instance norm, and their gradients) and DF-GAN's Affine (src/kernels/affine.ts), which
+ * tfjs has no kernel of: without these, the networks build them from tfjs ops (src/nn/pix2pixhd.ts,
+ * src/nn/dfgan-blocks.ts), as under withTfjsGpuKernels.
  */
 
 interface Backend {
@@ -182,6 +185,30 @@ const IMAGE_KERNELS: Record<(typeof IMAGE_OP_KERNELS)[number], KernelFunc> = {
   [INSTANCE_NORM_GRAD]: instanceNormGradKernel as KernelFunc,
 };
 
+function affineKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const [n, h, w, c] = x.shape;
+  const y = backend.makeTensorInfo(x.shape, 'float32');
+  return run(backend, [affine(context!, { n, h, w, c }, region(backend, x), region(backend, gamma), region(backend, beta), region(backend, y))], [x, gamma, beta, y], y);
+}
+
+function affineGradKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as Backend;
+  const { dy, x, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; gamma: tf.TensorInfo };
+  const [n, h, w, c] = x.shape;
+  const dx = backend.makeTensorInfo(x.shape, 'float32');
+  const dgamma = backend.makeTensorInfo([n, c], 'float32');
+  const dbeta = backend.makeTensorInfo([n, c], 'float32');
+  const dispatches = affineGrad(context!, { n, h, w, c }, region(backend, dy), region(backend, x), region(backend, gamma), region(backend, dx), region(backend, dgamma), region(backend, dbeta));
+  return run(backend, dispatches, [dy, x, gamma, dx, dgamma, dbeta], [dx, dgamma, dbeta]);
+}
+
+const AFFINE_KERNEL_FUNCS: Record<(typeof AFFINE_KERNELS)[number], KernelFunc> = {
+  [AFFINE]: affineKernel as KernelFunc,
+  [AFFINE_GRAD]: affineGradKernel as unknown as KernelFunc,
+};
+
 const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Conv2D: convKernel('Conv2D', ['x', 'filter'], (x, filter, attrs) => {
     const info = convInfo(x.shape, filter.shape, attrs);
@@ -218,7 +245,9 @@ export function registerGpuKernels(): string[] {
     ours.set(name, KERNELS[name]);
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
+  for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
   registerImageOpGradients();
+  registerAffineGradient();
   swapKernels('webgpu', ours.keys(), ours);
   return gantryGpuKernels();
 }

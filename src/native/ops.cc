@@ -228,6 +228,45 @@ void adam_update(long n, const float* p, const float* g, const float* m, const f
   }, 1 << 14);
 }
 
+// DF-GAN's Affine, NHWC: y = x * gamma + beta with gamma, beta [n, C] (float32 operations, as the
+// broadcasting multiply and add give it). The gradient: dx = dy * gamma; per image and channel dgamma =
+// sum of dy * x (each product rounded to float32, as the multiply gives it) and dbeta = sum of dy, both
+// in double, pixels in order (as the broadcasting sums add them).
+void affine_forward(long n, long area, long C, const float* x, const float* gamma, const float* beta, float* y) {
+  parallel_for(n * area, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* g = gamma + (r / area) * C;
+      const float* b = beta + (r / area) * C;
+      for (long c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * g[c] + b[c];
+    }
+  }, std::max<long>(1, (1 << 14) / std::max<long>(C, 1)));
+}
+
+void affine_backward(long n, long area, long C, const float* dy, const float* x, const float* gamma, float* dx, float* dgamma,
+                     float* dbeta) {
+  parallel_for(n * area, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* g = gamma + (r / area) * C;
+      for (long c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * g[c];
+    }
+  }, std::max<long>(1, (1 << 14) / std::max<long>(C, 1)));
+  parallel_for(n, [&](long s0, long s1) {
+    std::vector<double> sg(C), sb(C);
+    for (long s = s0; s < s1; s++) {
+      std::fill(sg.begin(), sg.end(), 0.0);
+      std::fill(sb.begin(), sb.end(), 0.0);
+      for (long p = 0; p < area; p++) {
+        const long at = (s * area + p) * C;
+        for (long c = 0; c < C; c++) {
+          sg[c] += dy[at + c] * x[at + c];
+          sb[c] += dy[at + c];
+        }
+      }
+      for (long c = 0; c < C; c++) dgamma[s * C + c] = static_cast<float>(sg[c]), dbeta[s * C + c] = static_cast<float>(sb[c]);
+    }
+  });
+}
+
 // pix2pixHD's per-image ops, NHWC. Instance norm (no affine): y = (x - mean) * inv_std per image and channel,
 // the variance biased, as torch.nn.InstanceNorm2d; inv_std [n, C] is kept for the gradient.
 void instance_norm_forward(long n, long area, long C, const float* x, float eps, float* y, float* inv_std) {
@@ -445,6 +484,32 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// affine(n, area, C, x, gamma, beta, y)
+napi_value Affine(napi_env env, napi_callback_info info) {
+  Call c(env, info, 7);
+  long n = static_cast<long>(c.num(0)), area = static_cast<long>(c.num(1)), C = static_cast<long>(c.num(2));
+  const float* x = c.f32(3, n * area * C, "x");
+  const float* gamma = c.f32(4, n * C, "gamma");
+  const float* beta = c.f32(5, n * C, "beta");
+  float* y = c.f32(6, n * area * C, "y");
+  if (c.ok) affine_forward(n, area, C, x, gamma, beta, y);
+  return nullptr;
+}
+
+// affineGrad(n, area, C, dy, x, gamma, dx, dgamma, dbeta)
+napi_value AffineGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 9);
+  long n = static_cast<long>(c.num(0)), area = static_cast<long>(c.num(1)), C = static_cast<long>(c.num(2));
+  const float* dy = c.f32(3, n * area * C, "dy");
+  const float* x = c.f32(4, n * area * C, "x");
+  const float* gamma = c.f32(5, n * C, "gamma");
+  float* dx = c.f32(6, n * area * C, "dx");
+  float* dgamma = c.f32(7, n * C, "dgamma");
+  float* dbeta = c.f32(8, n * C, "dbeta");
+  if (c.ok) affine_backward(n, area, C, dy, x, gamma, dx, dgamma, dbeta);
+  return nullptr;
+}
+
 // instanceNorm(n, area, C, x, eps, y, invStd)
 napi_value InstanceNorm(napi_env env, napi_callback_info info) {
   Call c(env, info, 7);
@@ -649,6 +714,8 @@ void register_ops(napi_env env, napi_value exports) {
       {"pool2d", nullptr, Pool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"affine", nullptr, Affine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"affineGrad", nullptr, AffineGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNorm", nullptr, InstanceNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { Conv2d, Linear } from './layers.ts';
 import type { ParamSet } from './params.ts';
+import { AFFINE } from '../kernels/affine.ts';
+import { ownKernel } from '../kernels/registry.ts';
 
 /**
  * DF-GAN's building blocks (Tao et al. 2022), NHWC. The generator has no normalisation: its feature
@@ -27,11 +29,24 @@ export class Affine {
 
   /** x [n, h, w, c], e [n, condDim]. */
   apply(x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D {
-    const [n, , , c] = x.shape;
-    const gamma = tf.reshape(this.gamma[1].apply(tf.relu(this.gamma[0].apply(e))), [n, 1, 1, c]);
-    const beta = tf.reshape(this.beta[1].apply(tf.relu(this.beta[0].apply(e))), [n, 1, 1, c]);
-    return tf.add(tf.mul(x, gamma), beta) as tf.Tensor4D;
+    const gamma = this.gamma[1].apply(tf.relu(this.gamma[0].apply(e)));
+    const beta = this.beta[1].apply(tf.relu(this.beta[0].apply(e)));
+    return modulate(x, gamma, beta);
   }
+}
+
+/** x * gamma + beta with gamma, beta [n, c] one value per image and channel: gantry's kernel where the backend has it. */
+export function modulate(x: tf.Tensor4D, gamma: tf.Tensor2D, beta: tf.Tensor2D): tf.Tensor4D {
+  if (ownKernel(AFFINE)) return tf.engine().runKernel(AFFINE, { x, gamma, beta }) as tf.Tensor4D;
+  return modulateOps(x, gamma, beta);
+}
+
+/** modulate from tfjs ops (broadcasting multiply and add): other backends, and the reference of gantry's kernels. */
+export function modulateOps(x: tf.Tensor4D, gamma: tf.Tensor2D, beta: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, , , c] = x.shape;
+    return tf.add(tf.mul(x, tf.reshape(gamma, [n, 1, 1, c])), tf.reshape(beta, [n, 1, 1, c])) as tf.Tensor4D;
+  });
 }
 
 /** A deep text-image fusion block: Affine, LeakyReLU, Affine, LeakyReLU (the convolution follows in GBlock). */

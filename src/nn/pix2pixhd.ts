@@ -3,6 +3,7 @@ import type { Rng } from '../engine/rng.ts';
 import { Conv2d, ConvTranspose2d } from './layers.ts';
 import type { ParamSet } from './params.ts';
 import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
+import { ownKernel } from '../kernels/registry.ts';
 
 /**
  * The networks of pix2pixHD (Wang et al. 2018) as NVIDIA's models/networks.py builds them, NHWC, with
@@ -13,11 +14,6 @@ import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-
  */
 
 const WEIGHT_INIT = { kind: 'normal', std: 0.02 } as const;
-
-/** Whether gantry's kernel `name` serves the running backend (cpu, webgpu; else the tfjs-op form runs). */
-function ownKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
-}
 
 /** InstanceNorm2d(affine=False): each image's channels normalised over H x W (biased variance, eps 1e-5). */
 export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {

@@ -5,6 +5,8 @@ import { Rng } from '../../src/engine/rng.ts';
 import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
 import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
+import { AFFINE } from '../../src/kernels/affine.ts';
+import { modulate } from '../../src/nn/dfgan-blocks.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // gantry's WGSL convolutions and matrix products registered as tfjs's WebGPU kernels, against tfjs's
@@ -133,4 +135,22 @@ test('pix2pixHD\'s reflection padding, 3x3 / 2 average pooling and instance norm
   const x = randn([1, 4, 4, 2]) as tf.Tensor4D;
   await compare('reflection pad 3 of 4x4', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, 3), tf.reshape(tf.range(0, 200), [1, 10, 10, 2]))))(x)], 2);
   x.dispose();
+});
+
+test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as the broadcasting ops give them', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(AFFINE) && tf.getKernel(AFFINE, 'webgpu'));
+  assert.equal(withTfjsGpuKernels(() => tf.getKernel(AFFINE, 'webgpu')), undefined);
+  // DF-GAN's maps (4x4 to 32x32, 64-256 channels), odd sizes, more channels than one 64-wide workgroup.
+  for (const [n, h, w, c] of [[16, 4, 4, 256], [16, 32, 32, 64], [2, 7, 9, 5], [3, 11, 6, 70]]) {
+    const x = randn([n, h, w, c]) as tf.Tensor4D;
+    const gamma = randn([n, c]) as tf.Tensor2D;
+    const beta = randn([n, c]) as tf.Tensor2D;
+    const weights = randn([n, h, w, c]);
+    // The forward (twice: alone and under tf.grads) and the gradient are one call of a gantry kernel each.
+    await compare(`affine [${n},${h},${w},${c}]`, () => [
+      modulate(x, gamma, beta),
+      ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(modulate(a as tf.Tensor4D, g as tf.Tensor2D, b as tf.Tensor2D), weights)))([x, gamma, beta]),
+    ], 3);
+    tf.dispose([x, gamma, beta, weights]);
+  }
 });

@@ -19,7 +19,7 @@ export interface ImageShape {
 }
 
 /** WGSL: a grid-stride loop over `total` elements with body `body` (index i). */
-function elementwise(ctx: GpuContext, label: string, total: number, bindings: string, body: string, regions: Region[]): Dispatch {
+export function elementwise(ctx: GpuContext, label: string, total: number, bindings: string, body: string, regions: Region[]): Dispatch {
   const g = elementwiseGrid(total);
   const code = /* wgsl */ `
 ${bindings}
@@ -115,23 +115,81 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
 /**
  * Per-image, per-channel reductions over the pixels, laid out as batch norm's (norm.ts: 64 channels x 4
  * pixel lanes a workgroup, one per slice of an image's pixels, then one thread per image and channel merging
- * the slices). Partials and the merged values live in one scratch buffer, alive only during the op's own
- * dispatches.
+ * the slices). The partials (`width` floats each) and `outputs` merged [n, c] arrays live in one scratch
+ * buffer, alive only during the op's own dispatches.
  */
-function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number): { slices: Slices; partial: Region; merged: Region } {
+function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number, outputs: number): { slices: Slices; partial: Region; merged: Region[] } {
   const slices = slicesOf(s.n, s.h * s.w, s.c);
   const partialLength = s.n * slices.slices * s.c * width;
-  const scratch = ctx.scratch(alignFloats(partialLength) + s.n * s.c * width, `${label}.scratch`);
+  const each = alignFloats(s.n * s.c);
+  const scratch = ctx.scratch(alignFloats(partialLength) + outputs * each, `${label}.scratch`);
   return {
     slices,
     partial: { buffer: scratch, offset: 0, length: partialLength },
-    merged: { buffer: scratch, offset: alignFloats(partialLength), length: s.n * s.c * width },
+    merged: Array.from({ length: outputs }, (_, k) => ({ buffer: scratch, offset: alignFloats(partialLength) + k * each, length: s.n * s.c })),
   };
+}
+
+/**
+ * Per image and channel, the sums over its pixels of dy and of dy * other, each divided by `divisor`
+ * ([n, c] each): instance norm's gradient (their means) and Affine's (dbeta, dgamma). Into `into` where
+ * given, else into the op's scratch buffer (returned; one scratch buffer per op, as two of one size alias).
+ */
+export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Region, other: Region, divisor: number, into?: [Region, Region]): { dispatches: Dispatch[]; sums: [Region, Region] } {
+  const r = reduction(ctx, label, s, 2, into ? 0 : 2);
+  const [sumDy, sumDyOther] = into ?? (r.merged as [Region, Region]);
+  const partialCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read> O: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Part: array<f32>;
+var<workgroup> sh: array<vec2<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${rowSlice(r.slices)}
+  var acc = vec2<f32>(0.0, 0.0);
+  if (c < ${s.c}u) {
+    for (var p = r0 + lane; p < r1; p += 4u) {
+      let i = base + p * ${s.c}u + c;
+      acc += vec2<f32>(DY[i], DY[i] * O[i]);
+    }
+  }
+  sh[li] = acc;
+  workgroupBarrier();
+  if (lane == 0u && c < ${s.c}u) {
+    let t = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
+    Part[at * 2u] = t.x; Part[at * 2u + 1u] = t.y;
+  }
+}`;
+  // Part is read only, but the outputs may share its scratch buffer: a buffer bound writable in a
+  // dispatch may not also be bound read-only there.
+  const mergeCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let bc = gid.x;
+  if (bc >= ${s.n * s.c}u) { return; }
+  let b = bc / ${s.c}u;
+  let c = bc % ${s.c}u;
+  var t = vec2<f32>(0.0, 0.0);
+  for (var q = 0u; q < ${r.slices.slices}u; q++) {
+    let at = ((b * ${r.slices.slices}u + q) * ${s.c}u + c) * 2u;
+    t += vec2<f32>(Part[at], Part[at + 1u]);
+  }
+  SumDy[bc] = t.x / ${f32(divisor)};
+  SumDyO[bc] = t.y / ${f32(divisor)};
+}`;
+  const dispatches = [
+    ctx.dispatch(`${label}.partial`, partialCode, [dy, other, r.partial], sliceWorkgroups(r.slices)),
+    ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], [Math.ceil((s.n * s.c) / 64)]),
+  ];
+  return { dispatches, sums: [sumDy, sumDyOther] };
 }
 
 /** y = (x - mean) * invStd per image and channel (biased variance), as InstanceNorm2d(affine=False); invStd [n, c] is kept for the gradient. */
 export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Region, y: Region, invStd: Region): Dispatch[] {
-  const r = reduction(ctx, 'instance-norm', s, 3);
+  const r = reduction(ctx, 'instance-norm', s, 3, 1);
   // Part is read only, but it shares the scratch buffer with Mean: a buffer bound writable in a dispatch
   // may not also be bound read-only there.
   const mergeCode = /* wgsl */ `
@@ -152,65 +210,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(1) var<storage, read> Mean: array<f32>;
 @group(0) @binding(2) var<storage, read> InvStd: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-    Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged, invStd, y]);
+    Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged[0], invStd, y]);
   return [
     welfordPartials(ctx, 'instance-norm', r.slices, x, r.partial),
-    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged, invStd], [Math.ceil((s.n * s.c) / 64)]),
+    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged[0], invStd], [Math.ceil((s.n * s.c) / 64)]),
     apply,
   ];
 }
 
 /** dx = invStd * (dy - mean(dy) - y * mean(dy * y)), means over each image's pixels, per channel. */
 export function instanceNormGrad(ctx: GpuContext, s: ImageShape, dy: Region, y: Region, invStd: Region, dx: Region): Dispatch[] {
-  const r = reduction(ctx, 'instance-norm-grad', s, 2);
-  const partialCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> DY: array<f32>;
-@group(0) @binding(1) var<storage, read> Y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Part: array<f32>;
-var<workgroup> sh: array<vec2<f32>, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${rowSlice(r.slices)}
-  var acc = vec2<f32>(0.0, 0.0);
-  if (c < ${s.c}u) {
-    for (var p = r0 + lane; p < r1; p += 4u) {
-      let i = base + p * ${s.c}u + c;
-      acc += vec2<f32>(DY[i], DY[i] * Y[i]);
-    }
-  }
-  sh[li] = acc;
-  workgroupBarrier();
-  if (lane == 0u && c < ${s.c}u) {
-    let t = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
-    Part[at * 2u] = t.x; Part[at * 2u + 1u] = t.y;
-  }
-}`;
-  const mergeCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> Part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Means: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let bc = gid.x;
-  if (bc >= ${s.n * s.c}u) { return; }
-  let b = bc / ${s.c}u;
-  let c = bc % ${s.c}u;
-  var t = vec2<f32>(0.0, 0.0);
-  for (var q = 0u; q < ${r.slices.slices}u; q++) {
-    let at = ((b * ${r.slices.slices}u + q) * ${s.c}u + c) * 2u;
-    t += vec2<f32>(Part[at], Part[at + 1u]);
-  }
-  Means[bc * 2u] = t.x / ${f32(s.h * s.w)};
-  Means[bc * 2u + 1u] = t.y / ${f32(s.h * s.w)};
-}`;
+  const means = pixelSums(ctx, 'instance-norm-grad', s, dy, y, s.h * s.w);
+  const [meanDy, meanDyY] = means.sums;
   const apply = elementwise(ctx, 'instance-norm-grad.apply', s.n * s.h * s.w * s.c, `@group(0) @binding(0) var<storage, read> DY: array<f32>;
 @group(0) @binding(1) var<storage, read> Y: array<f32>;
-@group(0) @binding(2) var<storage, read> Means: array<f32>;
-@group(0) @binding(3) var<storage, read> InvStd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> DX: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-    DX[i] = InvStd[bc] * (DY[i] - Means[bc * 2u] - Y[i] * Means[bc * 2u + 1u]);`, [dy, y, r.merged, invStd, dx]);
-  return [
-    ctx.dispatch('instance-norm-grad.partial', partialCode, [dy, y, r.partial], sliceWorkgroups(r.slices)),
-    ctx.dispatch('instance-norm-grad.merge', mergeCode, [r.partial, r.merged], [Math.ceil((s.n * s.c) / 64)]),
-    apply,
-  ];
+@group(0) @binding(2) var<storage, read> MeanDy: array<f32>;
+@group(0) @binding(3) var<storage, read> MeanDyY: array<f32>;
+@group(0) @binding(4) var<storage, read> InvStd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> DX: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+    DX[i] = InvStd[bc] * (DY[i] - MeanDy[bc] - Y[i] * MeanDyY[bc]);`, [dy, y, meanDy, meanDyY, invStd, dx]);
+  return [...means.dispatches, apply];
 }

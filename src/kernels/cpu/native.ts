@@ -22,6 +22,9 @@ export interface NativeAddon {
   pool2d(isMax: boolean, geometry: Int32Array, x: Float32Array, y: Float32Array): void;
   /** In place y = act(y + bias); act: 0 linear, 1 relu, 2 relu6, 3 leakyrelu, 4 elu, 5 sigmoid. */
   biasActivation(rows: number, channels: number, y: Float32Array, bias: Float32Array | null, act: number, alpha: number): void;
+  /** DF-GAN's Affine (NHWC): y = x * gamma + beta, gamma and beta [n, c]; the gradient's sums in double. */
+  affine(n: number, area: number, channels: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array): void;
+  affineGrad(n: number, area: number, channels: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** pix2pixHD's per-image ops (NHWC); adjoint forms write into a zeroed dst. */
   instanceNorm(n: number, area: number, channels: number, x: Float32Array, eps: number, y: Float32Array, invStd: Float32Array): void;
   instanceNormGrad(n: number, area: number, channels: number, dy: Float32Array, y: Float32Array, invStd: Float32Array, dx: Float32Array): void;

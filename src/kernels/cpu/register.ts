@@ -3,13 +3,14 @@ import { concatKernels } from './concat.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
 import { registerImageOpKernels } from './image-ops.ts';
+import { registerAffineKernels } from './affine.ts';
 import { segmentSumKernels } from './segment-sum.ts';
 import { maxPoolGradKernels } from './pool-grad.ts';
 import { broadcastKernels } from './broadcast.ts';
 import { nativeMatMulKernels } from './matmul.ts';
 import { resizeKernels } from './resize.ts';
 import { loadNativeAddon } from './native.ts';
-import { swapKernels } from '../swap-kernels.ts';
+import { swapKernels } from '../registry.ts';
 
 export interface NativeStatus {
   loaded: boolean;
@@ -56,11 +57,12 @@ export function registerCpuKernels(): NativeStatus {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...existing, kernelFunc: kernelFunc as KernelFunc });
   }
-  const imageOps = registerImageOpKernels(addon);
-  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: [...Object.keys(kernels), ...imageOps] });
+  // Kernels of gantry's own ops, which tfjs has none of: pix2pixHD's per-image ops and DF-GAN's Affine.
+  const ownOps = [...registerImageOpKernels(addon), ...registerAffineKernels(addon)];
+  if (!addon) return (status = { loaded: false, reason: error ?? 'unknown', kernels: [...Object.keys(kernels), ...ownOps] });
   const fused = registerFusedKernels(addon);
   const info = addon.info();
-  return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...imageOps, ...fused] });
+  return (status = { loaded: true, threads: info.threads, kernel: info.kernel, kernels: [...Object.keys(kernels), ...ownOps, ...fused] });
 }
 
 /**

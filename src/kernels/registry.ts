@@ -13,3 +13,8 @@ export function swapKernels(backend: string, names: Iterable<string>, table: Rea
     if (kernelFunc) tf.registerKernel({ kernelName: name, backendName: backend, kernelFunc });
   }
 }
+
+/** Whether gantry's kernel `name` serves the running backend (cpu, webgpu); where not, callers build the op from tfjs ops. */
+export function ownKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
