@@ -7,6 +7,8 @@ import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, refl
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
+import { adamInto } from './kernels/pointwise.ts';
+import { ADAM } from '../kernels/adam.ts';
 import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../kernels/affine.ts';
 import { swapKernels } from '../kernels/registry.ts';
 
@@ -16,9 +18,10 @@ import { swapKernels } from '../kernels/registry.ts';
  * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
  * Beside them, pix2pixHD's per-image ops (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2
- * average pooling, instance norm, and their gradients) and DF-GAN's Affine (src/kernels/affine.ts), which
- * tfjs has no kernel of: without these, the networks build them from tfjs ops (src/nn/pix2pixhd.ts,
- * src/nn/dfgan-blocks.ts), as under withTfjsGpuKernels.
+ * average pooling, instance norm, and their gradients), DF-GAN's Affine (src/kernels/affine.ts) and Adam's
+ * update (src/kernels/adam.ts), which tfjs has no kernel of: without these, the networks and the optimizer
+ * build them from tfjs ops (src/nn/pix2pixhd.ts, src/nn/dfgan-blocks.ts, src/optim/adam.ts), as under
+ * withTfjsGpuKernels.
  */
 
 interface Backend {
@@ -204,6 +207,18 @@ function affineGradKernel(args: Args): tf.TensorInfo[] {
   return run(backend, dispatches, [dy, x, gamma, dx, dgamma, dbeta], [dx, dgamma, dbeta]);
 }
 
+/** Adam's update of one parameter (src/kernels/adam.ts) into three new tensors. */
+function adamKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as Backend;
+  const { p, g, m, v, scalars } = args.inputs as Record<'p' | 'g' | 'm' | 'v' | 'scalars', tf.TensorInfo>;
+  const hyper = args.attrs as unknown as { beta1: number; beta2: number; eps: number };
+  if (!float32(p, g, m, v, scalars)) throw new Error('Adam\'s kernel takes float32 tensors');
+  const outs = [0, 1, 2].map(() => backend.makeTensorInfo(p.shape, 'float32'));
+  const [pOut, mOut, vOut] = outs.map((t) => region(backend, t));
+  const dispatch = adamInto(context!, tf.util.sizeFromShape(p.shape), hyper, region(backend, p), region(backend, g), region(backend, m), region(backend, v), region(backend, scalars), pOut, mOut, vOut);
+  return run(backend, [dispatch], [p, g, m, v, scalars, ...outs], outs);
+}
+
 const AFFINE_KERNEL_FUNCS: Record<(typeof AFFINE_KERNELS)[number], KernelFunc> = {
   [AFFINE]: affineKernel as KernelFunc,
   [AFFINE_GRAD]: affineGradKernel as unknown as KernelFunc,
@@ -246,6 +261,7 @@ export function registerGpuKernels(): string[] {
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
+  ours.set(ADAM, adamKernel as unknown as KernelFunc);
   registerImageOpGradients();
   registerAffineGradient();
   swapKernels('webgpu', ours.keys(), ours);

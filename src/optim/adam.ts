@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAdamUpdate } from '../kernels/cpu/adam.ts';
 import { hostInput } from '../engine/host-input.ts';
+import { ADAM } from '../kernels/adam.ts';
+import { ownKernel } from '../kernels/registry.ts';
 
 export interface AdamOptions {
   lr: number;
   beta1: number;
   beta2: number;
   eps?: number;
-  /** false: always use tfjs ops (the reference the fused native update is tested against). */
+  /** false: always use tfjs ops (the reference the fused native update and the WebGPU kernel are tested against). */
   native?: boolean;
 }
 
@@ -63,6 +65,10 @@ export class Adam {
         this.step += 1;
         return;
       }
+      if (ownKernel(ADAM)) {
+        this.applyKernel(grads);
+        return;
+      }
     }
     // The step's scalars are host inputs: a replayed device step (src/gpu/) advances the count and
     // recomputes them each step without running this code.
@@ -83,6 +89,26 @@ export class Adam {
       }
     });
     tf.dispose([stepSize, sqrtBc2]);
+  }
+
+  /** The update as one gantry kernel per parameter (WebGPU). The step's scalars are a host input, as below. */
+  private applyKernel(grads: tf.NamedTensorMap): void {
+    const { beta1, beta2 } = this.options;
+    const scalars = hostInput(undefined, () => {
+      this.step += 1;
+      const s = adamStepScalars(this.lr, beta1, beta2, this.step);
+      return Float32Array.of(s.stepSize, s.sqrtBc2);
+    }, [2]);
+    tf.tidy(() => {
+      for (let i = 0; i < this.params.length; i++) {
+        const g = grads[this.params[i].name] ?? tf.zerosLike(this.params[i]);
+        const [p, m, v] = tf.engine().runKernel(ADAM, { p: this.params[i], g, m: this.m[i], v: this.v[i], scalars }, { beta1, beta2, eps: this.eps }) as tf.Tensor[];
+        this.params[i].assign(p);
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+      }
+    });
+    scalars.dispose();
   }
 
   /** Forgets every update: moments to zero, step to 0, as a newly built Adam over the same parameters. */

@@ -6,6 +6,8 @@ import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/
 import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
+import { ADAM } from '../../src/kernels/adam.ts';
+import { Adam } from '../../src/optim/adam.ts';
 import { modulate } from '../../src/nn/dfgan-blocks.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
@@ -153,4 +155,34 @@ test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as 
     ], 3);
     tf.dispose([x, gamma, beta, weights]);
   }
+});
+
+test('Adam\'s update as one WGSL kernel per parameter gives the tfjs ops\' parameters and moments, step after step', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(ADAM));
+  const shapes = [[3, 3, 16, 32], [32], [70, 5], [1]];
+  const start = shapes.map((s) => randn(s));
+  const grads = [0, 1, 2].map(() => shapes.map((s) => tf.mul(randn(s), 0.1)));
+  const run = (native: boolean) => {
+    const params = start.map((t, i) => tf.variable(t.clone(), true, `adam-${native}-${i}`));
+    const opt = new Adam(params, { lr: 2e-3, beta1: 0.5, beta2: 0.999, native });
+    const before = gpuKernelCalls.gantry;
+    for (const g of grads) opt.apply(Object.fromEntries(params.map((p, i) => [p.name, g[i]])));
+    const calls = gpuKernelCalls.gantry - before;
+    return { params, opt, calls };
+  };
+  const ours = run(true);
+  const theirs = run(false);
+  assert.equal(ours.calls, 3 * shapes.length, 'one kernel call per parameter and step');
+  assert.equal(theirs.calls, 0);
+  for (let i = 0; i < shapes.length; i++) {
+    await assertClose(ours.params[i], theirs.params[i], `parameter ${i}`, 1e-6);
+    await assertClose(ours.opt.m[i], theirs.opt.m[i], `first moment ${i}`, 1e-6);
+    await assertClose(ours.opt.v[i], theirs.opt.v[i], `second moment ${i}`, 1e-6);
+  }
+  assert.equal(ours.opt.step, 3);
+  for (const r of [ours, theirs]) {
+    tf.dispose(r.params);
+    r.opt.dispose();
+  }
+  tf.dispose([...start, ...grads.flat()]);
 });

@@ -75,11 +75,28 @@ fn main() {
   return ctx.dispatch('lossG', code, [fake, dFake, loss], [1]);
 }
 
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
 /**
- * torch.optim.Adam over one network's parameters packed in one buffer (one dispatch per network).
+ * WGSL: one element of torch.optim.Adam's update, in the order of the tfjs-op form (src/optim/adam.ts):
+ * from gradient `gr`, moments `m0`, `v0` and parameter `p0`, with the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t) as the expressions `stepSize` and `sqrtBc2`, it declares m, v and p, the new values.
+ */
+function adamElement(o: AdamHyper, stepSize: string, sqrtBc2: string): string {
+  return `let m = ${f32(o.beta1)} * m0 + ${f32(1 - o.beta1)} * gr;
+    let v = ${f32(o.beta2)} * v0 + ${f32(1 - o.beta2)} * gr * gr;
+    let p = p0 - ${stepSize} * m / (sqrt(v) / ${sqrtBc2} + ${f32(o.eps)});`;
+}
+
+/**
+ * torch.optim.Adam over one network's parameters packed in one buffer (one dispatch per network), in place.
  * The uniform holds [lr / (1 - beta1^t), sqrt(1 - beta2^t)], written before each step's submit.
  */
-export function adamUpdate(ctx: GpuContext, label: string, n: number, o: { beta1: number; beta2: number; eps: number }, params: Region, grads: Region, m: Region, v: Region, uniform: GPUBuffer): Dispatch {
+export function adamUpdate(ctx: GpuContext, label: string, n: number, o: AdamHyper, params: Region, grads: Region, m: Region, v: Region, uniform: GPUBuffer): Dispatch {
   const g = elementwiseGrid(n);
   const code = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> Pr: array<f32>;
@@ -91,14 +108,48 @@ export function adamUpdate(ctx: GpuContext, label: string, n: number, o: { beta1
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = gid.x; i < ${n}u; i += ${g.stride}u) {
     let gr = G[i];
-    let m = ${f32(o.beta1)} * Mo[i] + ${f32(1 - o.beta1)} * gr;
-    let v = ${f32(o.beta2)} * Vo[i] + ${f32(1 - o.beta2)} * gr * gr;
+    let m0 = Mo[i];
+    let v0 = Vo[i];
+    let p0 = Pr[i];
+    ${adamElement(o, 'U.x', 'U.y')}
     Mo[i] = m;
     Vo[i] = v;
-    Pr[i] = Pr[i] - U.x * m / (sqrt(v) / U.y + ${f32(o.eps)});
+    Pr[i] = p;
   }
 }`;
   return ctx.dispatch(`${label}.adam`, code, [params, grads, m, v, uniform], g.workgroups);
+}
+
+/**
+ * The same update for one parameter into new buffers (the tfjs kernel GantryAdam: tfjs's variables are
+ * assigned the results), the step's scalars [lr / (1 - beta1^t), sqrt(1 - beta2^t)] read from a buffer (a
+ * host input, so that a replayed step sees each step's; eight storage buffers are WebGPU's default limit).
+ */
+export function adamInto(ctx: GpuContext, n: number, o: AdamHyper, p: Region, g: Region, m: Region, v: Region, scalars: Region, pOut: Region, mOut: Region, vOut: Region): Dispatch {
+  const grid = elementwiseGrid(n);
+  const code = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> M: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> S: array<f32>;
+@group(0) @binding(5) var<storage, read_write> PO: array<f32>;
+@group(0) @binding(6) var<storage, read_write> MO: array<f32>;
+@group(0) @binding(7) var<storage, read_write> VO: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${n}u; i += ${grid.stride}u) {
+    let gr = G[i];
+    let m0 = M[i];
+    let v0 = V[i];
+    let p0 = P[i];
+    ${adamElement(o, 'S[0]', 'S[1]')}
+    MO[i] = m;
+    VO[i] = v;
+    PO[i] = p;
+  }
+}`;
+  return ctx.dispatch('adam', code, [p, g, m, v, scalars, pOut, mOut, vOut], grid.workgroups);
 }
 
 /** Formats a JS number as a WGSL f32 literal (1 -> "1.0", 1e-8 -> "1e-8"). */
