@@ -112,6 +112,16 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
   return elementwise(ctx, 'avg-pool-3x3s2-adjoint', s.n * s.h * s.w * s.c, `${IO}\n${WINDOW}`, body, [dy, dx]);
 }
 
+/** WGSL: the entry point of a merge, one thread per image and channel: bc = b * c + channel, and b, c. */
+function mergeThread(s: ImageShape): string {
+  return `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let bc = gid.x;
+  if (bc >= ${s.n * s.c}u) { return; }
+  let b = bc / ${s.c}u;
+  let c = bc % ${s.c}u;`;
+}
+
 /**
  * Per-image, per-channel reductions over the pixels, laid out as batch norm's (norm.ts: 64 channels x 4
  * pixel lanes a workgroup, one per slice of an image's pixels, then one thread per image and channel merging
@@ -166,12 +176,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let bc = gid.x;
-  if (bc >= ${s.n * s.c}u) { return; }
-  let b = bc / ${s.c}u;
-  let c = bc % ${s.c}u;
+${mergeThread(s)}
   var t = vec2<f32>(0.0, 0.0);
   for (var q = 0u; q < ${r.slices.slices}u; q++) {
     let at = ((b * ${r.slices.slices}u + q) * ${s.c}u + c) * 2u;
@@ -196,12 +201,7 @@ export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> InvStd: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let bc = gid.x;
-  if (bc >= ${s.n * s.c}u) { return; }
-  let b = bc / ${s.c}u;
-  let c = bc % ${s.c}u;
+${mergeThread(s)}
   ${mergedWelford(r.slices, 'b')}
   Mean[bc] = mean;
   InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});

@@ -12,7 +12,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
  * arraySync(), bufferSync) marks it escaped for good, since the caller may keep it.
  * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to the most bytes of pooled
  * arrays that tensors have held at once (what a step needs, so that steady steps allocate nothing: DF-GAN's
- * batch-16 step needs ~300 MB) and never more than MAX_FREE_BYTES; the oldest go first to make room.
+ * batch-16 step holds ~500 MB at its peak) and never more than MAX_FREE_BYTES; the oldest go first to make room.
  */
 const MAX_FREE_BYTES = 1024 * 2 ** 20;
 
