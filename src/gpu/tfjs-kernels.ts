@@ -7,7 +7,8 @@ import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, refl
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
-import { adamInto } from './kernels/pointwise.ts';
+import { adamInto, pointwise, f32 } from './kernels/pointwise.ts';
+import { LEAKY_RELU_GRAD, registerActivationGradients } from '../kernels/activation.ts';
 import { ADAM } from '../kernels/adam.ts';
 import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../kernels/affine.ts';
 import { swapKernels } from '../kernels/registry.ts';
@@ -18,8 +19,8 @@ import { swapKernels } from '../kernels/registry.ts';
  * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
  * Beside them, pix2pixHD's per-image ops (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2
- * average pooling, instance norm, and their gradients), DF-GAN's Affine (src/kernels/affine.ts) and Adam's
- * update (src/kernels/adam.ts), which tfjs has no kernel of: without these, the networks and the optimizer
+ * average pooling, instance norm, and their gradients), DF-GAN's Affine (src/kernels/affine.ts), Adam's
+ * update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts), which tfjs has no kernel of: without these, the networks and the optimizer
  * build them from tfjs ops (src/nn/pix2pixhd.ts, src/nn/dfgan-blocks.ts, src/optim/adam.ts), as under
  * withTfjsGpuKernels.
  */
@@ -219,6 +220,17 @@ function adamKernel(args: Args): tf.TensorInfo[] {
   return run(backend, [dispatch], [p, g, m, v, scalars, ...outs], outs);
 }
 
+/** ReLU's, LeakyReLU's and |x|'s gradient (src/kernels/activation.ts): dx = x > 0 ? dy : alpha * dy, one pass. */
+function leakyReluGradKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  if (!float32(dy, x)) throw new Error('the activation gradient takes float32 tensors');
+  const dx = backend.makeTensorInfo(x.shape, 'float32');
+  const alpha = Number(args.attrs?.alpha ?? 0);
+  const dispatch = pointwise(context!, 'leaky-relu-grad', tf.util.sizeFromShape(x.shape), `select(${f32(alpha)} * a, a, b > 0.0)`, [region(backend, dy), region(backend, x)], region(backend, dx));
+  return run(backend, [dispatch], [dy, x, dx], dx);
+}
+
 const AFFINE_KERNEL_FUNCS: Record<(typeof AFFINE_KERNELS)[number], KernelFunc> = {
   [AFFINE]: affineKernel as KernelFunc,
   [AFFINE_GRAD]: affineGradKernel as unknown as KernelFunc,
@@ -262,8 +274,10 @@ export function registerGpuKernels(): string[] {
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
   ours.set(ADAM, adamKernel as unknown as KernelFunc);
+  ours.set(LEAKY_RELU_GRAD, leakyReluGradKernel as KernelFunc);
   registerImageOpGradients();
   registerAffineGradient();
+  registerActivationGradients();
   swapKernels('webgpu', ours.keys(), ours);
   return gantryGpuKernels();
 }

@@ -7,6 +7,7 @@ import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.
 import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
+import { LEAKY_RELU_GRAD } from '../../src/kernels/activation.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { modulate } from '../../src/nn/dfgan-blocks.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
@@ -185,4 +186,19 @@ test('Adam\'s update as one WGSL kernel per parameter gives the tfjs ops\' param
     r.opt.dispose();
   }
   tf.dispose([...start, ...grads.flat()]);
+});
+
+test('ReLU\'s, LeakyReLU\'s and |x|\'s gradients as one WGSL kernel, and their second derivatives (gradient penalties), as tfjs\'s ops give them', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(LEAKY_RELU_GRAD));
+  assert.equal(withTfjsGpuKernels(() => tf.getKernel(LEAKY_RELU_GRAD, 'webgpu')), undefined);
+  const x = randn([3, 9, 7, 5]);
+  const w = randn([3, 9, 7, 5]);
+  for (const [name, f] of [['leaky', (t: tf.Tensor) => tf.leakyRelu(t, 0.2)], ['relu', tf.relu], ['abs', tf.abs]] as [string, (t: tf.Tensor) => tf.Tensor][]) {
+    const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(f(u), w)))(t);
+    await compare(`${name} gradient`, () => [first(x)], 1);
+    // A penalty on the first gradient, as R1 and MA-GP take one: sum(first(t)^2 * w), differentiated by t
+    // (zero almost everywhere for these piecewise-linear functions) and by v through the kernel's own gradient.
+    await compare(`${name} second derivative`, () => tf.grads((t: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.square(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(f(u), v)))(t)), w)))([x, w]), 2);
+  }
+  tf.dispose([x, w]);
 });

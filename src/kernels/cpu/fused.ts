@@ -3,6 +3,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
 import { outputFloats, overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor } from './backend-data.ts';
+import { LEAKY_RELU_GRAD, registerActivationGradients } from '../activation.ts';
 
 /**
  * Fused kernels that replace chains of broadcasting tfjs ops in a training step: batch norm (forward
@@ -11,7 +12,6 @@ import { floatValues, makeFloatTensor } from './backend-data.ts';
  */
 export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
 const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';
-const LEAKY_RELU_GRAD = 'GantryLeakyReluGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -79,29 +79,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       return makeFloatTensor(b, x.shape, dx);
     },
   });
-  // d(dx)/d(dy) is the same mask again; d(dx)/dx is zero almost everywhere.
-  tf.registerGradient({
-    kernelName: LEAKY_RELU_GRAD,
-    inputsToSave: ['x'],
-    gradFunc: (ddx, saved, attrs) => {
-      const [x] = saved;
-      return {
-        dy: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: ddx as tf.Tensor, x }, attrs) as tf.Tensor,
-        x: () => tf.zerosLike(x),
-      };
-    },
-  });
-  // Gradients are registered for every backend: on another backend (webgpu) they fall back to the
-  // op-level form tfjs uses, which the comparison-op gradients of engine/ make twice differentiable.
-  const activationGrad = (alphaOf: (attrs: tf.NamedAttrMap) => number) => (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
-    const [x] = saved;
-    const alpha = alphaOf(attrs);
-    if (x.dtype !== 'float32') return { x: () => tf.zerosLike(x) };
-    if (tf.getBackend() !== 'cpu') {
-      return { x: () => tf.where(tf.greater(x, 0), dy as tf.Tensor, tf.mul(dy as tf.Tensor, alpha)) };
-    }
-    return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha }) as tf.Tensor };
-  };
+  registerActivationGradients();
   const activation = (alphaOf: (attrs?: tf.NamedAttrMap) => number) => ({ inputs, backend, attrs }: KernelArgs) => {
     const b = backend as MathBackendCPU;
     const x = inputs.x as tf.TensorInfo;
@@ -118,8 +96,6 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
     // Integer inputs (rare) keep tfjs's own kernel.
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: ((args: KernelArgs) => ((args.inputs.x as tf.TensorInfo).dtype === 'float32' ? fast(args) : original!.kernelFunc(args as Parameters<tf.KernelFunc>[0]))) as tf.KernelFunc });
   }
-  tf.registerGradient({ kernelName: 'LeakyRelu', inputsToSave: ['x'], gradFunc: activationGrad((attrs) => Number(attrs.alpha)) });
-  tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: activationGrad(() => 0) });
   // |x| itself into a recycled array: tfjs's kernel allocates two fresh ones, and over VGG19's feature maps
   // the garbage collections they bring cost more than the loop.
   const abs = tf.getKernel('Abs', 'cpu')!;
@@ -135,16 +111,6 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       for (let i = 0; i < xv.length; i++) y[i] = Math.abs(xv[i]);
       return makeFloatTensor(b, x.shape, y);
     }) as tf.KernelFunc,
-  });
-  // |x|'s gradient as tfjs defines it, dy * step(x, -1) (-dy at 0, too), is the leaky gradient with alpha -1:
-  // one pass instead of Step and Multiply over L1 losses' large feature maps (VGG19's, feature matching's).
-  tf.registerGradient({
-    kernelName: 'Abs', inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved;
-      if (tf.getBackend() !== 'cpu' || x.dtype !== 'float32') return { x: () => tf.mul(dy as tf.Tensor, tf.step(tf.cast(x, 'float32'), -1)) };
-      return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha: -1 }) as tf.Tensor };
-    },
   });
   return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs', 'Abs (gradient)'];
 }
