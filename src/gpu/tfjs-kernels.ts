@@ -18,10 +18,11 @@ import { swapKernels } from '../kernels/registry.ts';
  * which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul), so every family's step runs on them, eager
  * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
- * Beside them, pix2pixHD's per-image ops (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2
- * average pooling, instance norm, and their gradients), DF-GAN's Affine (src/kernels/affine.ts), Adam's
- * update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts), which tfjs has no kernel of: without these, the networks and the optimizer
- * build them from tfjs ops (src/nn/pix2pixhd.ts, src/nn/dfgan-blocks.ts, src/optim/adam.ts), as under
+ * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
+ * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
+ * gradients), DF-GAN's Affine (src/kernels/affine.ts), Adam's update (src/kernels/adam.ts) and the
+ * activations' gradient (src/kernels/activation.ts). Without these, the networks and the optimizer build
+ * them from tfjs ops (src/nn/pix2pixhd.ts, src/nn/dfgan-blocks.ts, src/optim/adam.ts), as under
  * withTfjsGpuKernels.
  */
 
@@ -284,7 +285,7 @@ export function registerGpuKernels(): string[] {
 
 /** Runs fn on tfjs's own WebGPU kernels and ops (the reference in tests), then puts gantry's back. */
 export function withTfjsGpuKernels<T>(fn: () => T): T {
-  // The image ops, which tfjs has no kernels of, go unregistered: the networks then build them from tfjs ops.
+  // gantry's own ops, which tfjs has no kernels of, go unregistered: callers then build them from tfjs ops.
   swapKernels('webgpu', ours.keys(), originals);
   try {
     return fn();
