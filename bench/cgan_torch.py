@@ -15,23 +15,17 @@ prints params_G and params_D: they must agree).
 Usage: cgan_torch.py [--family cgan|acgan] [--device cpu|cuda] [--size 32|64] [--channels 1] [--classes 10]
                      [--batch 64] [--ngf 64] [--ndf 64] [--steps 10] [--warmup 3] [--threads N]
 """
-import argparse, os
+import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, report_step
+from peer_timing import count, peer_parser, report_step, start
 
-p = argparse.ArgumentParser()
+p = peer_parser(channels=1, batch=64)
 p.add_argument('--family', default='cgan', choices=['cgan', 'acgan'])
-p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
-p.add_argument('--channels', type=int, default=1); p.add_argument('--classes', type=int, default=10)
-p.add_argument('--batch', type=int, default=64); p.add_argument('--ngf', type=int, default=64)
-p.add_argument('--ndf', type=int, default=64); p.add_argument('--nz', type=int, default=100)
-p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
-p.add_argument('--threads', type=int, default=None)
-a = p.parse_args()
-if a.threads: torch.set_num_threads(a.threads)
-dev = torch.device(a.device)
-torch.manual_seed(0)
+p.add_argument('--classes', type=int, default=10)
+p.add_argument('--ngf', type=int, default=64); p.add_argument('--ndf', type=int, default=64)
+p.add_argument('--nz', type=int, default=100)
+a, dev = start(p)
 n_up = {32: 3, 64: 4}[a.size]
 ch, K, B = a.channels, a.classes, a.batch
 

@@ -22,23 +22,16 @@ Prints one JSON line: median/min/max ms per step, images per second and the para
 Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch 16] [--steps 10]
                       [--warmup 3] [--threads N]
 """
-import argparse, os
+import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, report_step
+from peer_timing import count, peer_parser, report_step, start
 from caption_encoder_torch import CaptionEncoder
 
-p = argparse.ArgumentParser()
-p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
-p.add_argument('--channels', type=int, default=3); p.add_argument('--batch', type=int, default=16)
+p = peer_parser(channels=3, batch=16)
 p.add_argument('--ngf', type=int, default=32); p.add_argument('--ndf', type=int, default=32)
 p.add_argument('--nz', type=int, default=100); p.add_argument('--embed', type=int, default=256)
-p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
-p.add_argument('--threads', type=int, default=None)
-a = p.parse_args()
-if a.threads: torch.set_num_threads(a.threads)
-dev = torch.device(a.device)
-torch.manual_seed(0)
+a, dev = start(p)
 B, E = a.batch, a.embed
 mult = [8, 8, 4, 2, 1] if a.size == 64 else [8, 4, 2, 1]
 lrelu = lambda x: F.leaky_relu(x, 0.2)

@@ -22,24 +22,17 @@ Prints one JSON line: median/min/max ms per step, images per second and the para
 Usage: gan_cls_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch 64] [--steps 10]
                         [--warmup 3] [--threads N]
 """
-import argparse, os
+import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, report_step
+from peer_timing import count, peer_parser, report_step, start
 from caption_encoder_torch import CaptionEncoder
 
-p = argparse.ArgumentParser()
-p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
-p.add_argument('--channels', type=int, default=3); p.add_argument('--batch', type=int, default=64)
+p = peer_parser(channels=3, batch=64)
 p.add_argument('--ngf', type=int, default=64); p.add_argument('--ndf', type=int, default=64)
 p.add_argument('--nz', type=int, default=100); p.add_argument('--embed', type=int, default=256)
 p.add_argument('--projection', type=int, default=128)
-p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
-p.add_argument('--threads', type=int, default=None)
-a = p.parse_args()
-if a.threads: torch.set_num_threads(a.threads)
-dev = torch.device(a.device)
-torch.manual_seed(0)
+a, dev = start(p)
 B, E, P, ch = a.batch, a.embed, a.projection, a.channels
 n_up = {32: 3, 64: 4}[a.size]
 lrelu = lambda x: F.leaky_relu(x, 0.2)

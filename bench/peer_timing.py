@@ -2,7 +2,7 @@
 untimed steps, then `steps` timed ones, each ending when its loss is read and the device is idle; one JSON
 line with the median, min and max milliseconds, images per second and the peer's own fields (its parameter
 counts, which gantry's bench prints too)."""
-import json, time
+import argparse, json, time
 import torch
 
 
@@ -24,3 +24,22 @@ def report_step(step, device, warmup, steps, batch, workload, **fields):
                       'workload': workload, **fields,
                       'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
                       'images_per_s': round(batch / med * 1000, 2)}))
+
+
+def peer_parser(channels, batch):
+    """The options every training-step peer takes (--device, --size 32 or 64, --channels, --batch, --steps,
+    --warmup, --threads), with the peer's defaults; each peer adds its own."""
+    p = argparse.ArgumentParser()
+    p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
+    p.add_argument('--channels', type=int, default=channels); p.add_argument('--batch', type=int, default=batch)
+    p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--threads', type=int, default=None)
+    return p
+
+
+def start(parser):
+    """Parses the options, applies --threads and seeds torch with 0; returns the options and the device."""
+    a = parser.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    return a, torch.device(a.device)

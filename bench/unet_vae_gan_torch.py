@@ -18,22 +18,15 @@ prints params_G and params_D: they must agree).
 Usage: unet_vae_gan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 1] [--width 32] [--latent 32]
                              [--ndf 32] [--batch 16] [--steps 10] [--warmup 3] [--threads N]
 """
-import argparse, math, os
+import math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, report_step
+from peer_timing import count, peer_parser, report_step, start
 
-p = argparse.ArgumentParser()
-p.add_argument('--device', default='cpu'); p.add_argument('--size', type=int, default=32)
-p.add_argument('--channels', type=int, default=1); p.add_argument('--width', type=int, default=32)
-p.add_argument('--latent', type=int, default=32); p.add_argument('--ndf', type=int, default=32)
-p.add_argument('--batch', type=int, default=16)
-p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
-p.add_argument('--threads', type=int, default=None)
-a = p.parse_args()
-if a.threads: torch.set_num_threads(a.threads)
-dev = torch.device(a.device)
-torch.manual_seed(0)
+p = peer_parser(channels=1, batch=16)
+p.add_argument('--width', type=int, default=32); p.add_argument('--latent', type=int, default=32)
+p.add_argument('--ndf', type=int, default=32)
+a, dev = start(p)
 stages, B, alpha = int(math.log2(a.size)) - 2, a.batch, 0.5
 
 enc, skip_ch, c, w = nn.ModuleList(), [], a.channels, a.width
