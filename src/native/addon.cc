@@ -71,24 +71,12 @@ napi_value Info(napi_env env, napi_callback_info) {
   return obj;
 }
 
-napi_value ForcePortable(napi_env env, napi_callback_info info) {
+// forcePortable(on), forceAvx2(on), forceInPlaceFilterGrad(on): the tests' switches between kernel paths.
+template <void (*Set)(bool)>
+napi_value Force(napi_env env, napi_callback_info info) {
   Call c(env, info, 1);
   bool on = c.flag(0);
-  if (c.ok) gantry::sgemm_force_portable(on);
-  return nullptr;
-}
-
-napi_value ForceAvx2(napi_env env, napi_callback_info info) {
-  Call c(env, info, 1);
-  bool on = c.flag(0);
-  if (c.ok) gantry::force_avx2(on);
-  return nullptr;
-}
-
-napi_value ForceInPlaceFilterGrad(napi_env env, napi_callback_info info) {
-  Call c(env, info, 1);
-  bool on = c.flag(0);
-  if (c.ok) gantry::force_in_place_filter_grad(on);
+  if (c.ok) Set(on);
   return nullptr;
 }
 
@@ -99,9 +87,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2d<ConvOp::kBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2d<ConvOp::kBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"forcePortable", nullptr, ForcePortable, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"forceAvx2", nullptr, ForceAvx2, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"forceInPlaceFilterGrad", nullptr, ForceInPlaceFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"forcePortable", nullptr, Force<gantry::sgemm_force_portable>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"forceAvx2", nullptr, Force<gantry::force_avx2>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"forceInPlaceFilterGrad", nullptr, Force<gantry::force_in_place_filter_grad>, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   gantry::register_ops(env, exports);
