@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { overwrittenFloats } from './float-pool.ts';
-import { floatValues, makeFloatTensor } from './backend-data.ts';
+import { makeFloatTensor, requiredFloats } from './backend-data.ts';
 import type { NativeAddon } from './native.ts';
 import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../affine.ts';
 
@@ -35,12 +35,6 @@ function affineGradLoop(n: number, area: number, c: number, dy: Float32Array, x:
   }
 }
 
-function floats(b: MathBackendCPU, t: tf.TensorInfo, name: string): Float32Array {
-  const v = floatValues(b, t);
-  if (!v) throw new Error(`${name} must be a float32 tensor`);
-  return v;
-}
-
 /**
  * DF-GAN's Affine and its gradient (src/kernels/affine.ts) on the cpu backend: the addon's threaded loops,
  * or the same loops in JavaScript; both give the broadcasting ops' bits.
@@ -55,7 +49,7 @@ export function registerAffineKernels(addon: NativeAddon | null): string[] {
       const x = args.inputs.x as tf.TensorInfo;
       const [n, h, w, c] = x.shape;
       const y = overwrittenFloats(b, n * h * w * c);
-      forward(n, h * w, c, floats(b, x, 'x'), floats(b, args.inputs.gamma as tf.TensorInfo, 'gamma'), floats(b, args.inputs.beta as tf.TensorInfo, 'beta'), y);
+      forward(n, h * w, c, requiredFloats(b, x, 'x'), requiredFloats(b, args.inputs.gamma as tf.TensorInfo, 'gamma'), requiredFloats(b, args.inputs.beta as tf.TensorInfo, 'beta'), y);
       return makeFloatTensor(b, x.shape, y);
     }) as tf.KernelFunc,
   });
@@ -68,7 +62,7 @@ export function registerAffineKernels(addon: NativeAddon | null): string[] {
       const dx = overwrittenFloats(b, n * h * w * c);
       const dgamma = overwrittenFloats(b, n * c);
       const dbeta = overwrittenFloats(b, n * c);
-      backward(n, h * w, c, floats(b, args.inputs.dy as tf.TensorInfo, 'dy'), floats(b, x, 'x'), floats(b, args.inputs.gamma as tf.TensorInfo, 'gamma'), dx, dgamma, dbeta);
+      backward(n, h * w, c, requiredFloats(b, args.inputs.dy as tf.TensorInfo, 'dy'), requiredFloats(b, x, 'x'), requiredFloats(b, args.inputs.gamma as tf.TensorInfo, 'gamma'), dx, dgamma, dbeta);
       return [makeFloatTensor(b, x.shape, dx), makeFloatTensor(b, [n, c], dgamma), makeFloatTensor(b, [n, c], dbeta)];
     }) as tf.KernelFunc,
   });

@@ -8,6 +8,13 @@ export function floatValues(backend: MathBackendCPU, t: tf.TensorInfo): Float32A
   return values instanceof Float32Array ? values : null;
 }
 
+/** floatValues of a kernel input that must be float32: throws naming it otherwise. */
+export function requiredFloats(backend: MathBackendCPU, t: tf.TensorInfo | undefined, what: string): Float32Array {
+  const v = t ? floatValues(backend, t) : null;
+  if (!v) throw new Error(`${what} must be a float32 tensor`);
+  return v;
+}
+
 export function makeFloatTensor(backend: MathBackendCPU, shape: number[], values: Float32Array): tf.TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);
 }

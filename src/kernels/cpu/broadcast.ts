@@ -129,16 +129,6 @@ function collapseDims(shape: readonly number[], strideSets: readonly (readonly n
   return { shape: out, strides };
 }
 
-/** Row-major element strides of a shape. */
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
 /** The addon's loops take up to this many dimensions once collapsed; past it (rare), the JavaScript loops run. */
 const NATIVE_MAX_RANK = 8;
 
@@ -157,7 +147,8 @@ function nativeSum(backend: MathBackendCPU, addon: NativeAddon, x: Float32Array,
   if (x.length === 0) return { values, shape: outShape };
   // A reduced dimension gets a negative marker stride so that it never merges with a kept neighbour.
   const kind = shape.map((_, d) => (axes.includes(d) ? 1 : 0));
-  const c = collapseDims(shape, [contiguousStrides(shape), kindStrides(shape, kind)]);
+  // x's own strides (0 on its size-1 dimensions, which collapseDims drops) and the kinds'.
+  const c = collapseDims(shape, [broadcastStrides(shape, shape), kindStrides(shape, kind)]);
   if (c.shape.length > NATIVE_MAX_RANK) return sumLoop(x, shape, axes, divisor);
   const reduced = Int32Array.from(c.strides[1], (s) => (s < 0 ? 1 : 0));
   addon.reduceSum(Int32Array.from(c.shape), reduced, divisor, x, values);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
 import { outputFloats, overwrittenFloats } from './float-pool.ts';
-import { floatValues, makeFloatTensor } from './backend-data.ts';
+import { floatValues, makeFloatTensor, requiredFloats } from './backend-data.ts';
 import { LEAKY_RELU_GRAD, registerActivationGradients } from '../activation.ts';
 
 /**
@@ -14,12 +14,6 @@ export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
 const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-function values(backend: MathBackendCPU, t: tf.TensorInfo | undefined, what: string): Float32Array {
-  const v = t ? floatValues(backend, t) : null;
-  if (!v) throw new Error(`${what} must be a float32 tensor`);
-  return v;
-}
 
 export function registerFusedKernels(addon: NativeAddon): string[] {
   tf.registerKernel({
@@ -33,7 +27,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const y = overwrittenFloats(b, rows * c);
       const mean = outputFloats(b, c);
       const variance = outputFloats(b, c);
-      addon.batchNormForward(rows, c, values(b, x, 'x'), values(b, inputs.gamma, 'gamma'), values(b, inputs.beta, 'beta'),
+      addon.batchNormForward(rows, c, requiredFloats(b, x, 'x'), requiredFloats(b, inputs.gamma, 'gamma'), requiredFloats(b, inputs.beta, 'beta'),
         Number(attrs?.eps), y, mean, variance);
       return [makeFloatTensor(b, x.shape, y), makeFloatTensor(b, [c], mean), makeFloatTensor(b, [c], variance)];
     },
@@ -49,8 +43,8 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const dx = overwrittenFloats(b, rows * c);
       const dgamma = outputFloats(b, c);
       const dbeta = outputFloats(b, c);
-      addon.batchNormBackward(rows, c, values(b, inputs.dy, 'dy'), values(b, x, 'x'), values(b, inputs.gamma, 'gamma'),
-        values(b, inputs.mean, 'mean'), values(b, inputs.variance, 'variance'), Number(attrs?.eps), dx, dgamma, dbeta);
+      addon.batchNormBackward(rows, c, requiredFloats(b, inputs.dy, 'dy'), requiredFloats(b, x, 'x'), requiredFloats(b, inputs.gamma, 'gamma'),
+        requiredFloats(b, inputs.mean, 'mean'), requiredFloats(b, inputs.variance, 'variance'), Number(attrs?.eps), dx, dgamma, dbeta);
       return [makeFloatTensor(b, x.shape, dx), makeFloatTensor(b, [c], dgamma), makeFloatTensor(b, [c], dbeta)];
     },
   });
@@ -75,7 +69,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const x = inputs.x as tf.TensorInfo;
       const n = x.shape.reduce((p, q) => p * q, 1);
       const dx = overwrittenFloats(b, n);
-      addon.leakyReluGrad(n, values(b, inputs.dy, 'dy'), values(b, x, 'x'), Number(attrs?.alpha ?? 0), dx);
+      addon.leakyReluGrad(n, requiredFloats(b, inputs.dy, 'dy'), requiredFloats(b, x, 'x'), Number(attrs?.alpha ?? 0), dx);
       return makeFloatTensor(b, x.shape, dx);
     },
   });

@@ -7,9 +7,14 @@ import type { NativeAddon } from './native.ts';
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
+/** Input size over output size, tfjs's way: with aligned corners, the spans between the first and last pixels. */
+function sizeRatio(inSize: number, outSize: number, alignCorners: boolean): number {
+  return (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+}
+
 /** The input row (or column) each of `outSize` output rows reads, by tfjs's cpu formula for the forward resize. */
 function forwardSources(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
-  const ratio = (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+  const ratio = sizeRatio(inSize, outSize, alignCorners);
   return Int32Array.from({ length: outSize }, (_, r) => {
     const frac = halfPixelCenters ? ratio * (r + 0.5) : ratio * r;
     const nearest = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
@@ -22,7 +27,7 @@ function forwardSources(inSize: number, outSize: number, alignCorners: boolean, 
  * its search window around each input row; a dy row outside that window is dropped (-1), as tfjs drops it.
  */
 function gradientTargets(inSize: number, outSize: number, alignCorners: boolean): Int32Array {
-  const scale = (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+  const scale = sizeRatio(inSize, outSize, alignCorners);
   const inverse = 1 / scale;
   const window = Math.ceil(inverse) * 2 + 2;
   return Int32Array.from({ length: outSize }, (_, dyR) => {
