@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// The installed package runs its compiled JavaScript (dist/, built by `npm pack`); a checkout runs the
-// TypeScript sources through tsx, so `npm ci` needs no compile step.
+// A checkout runs the TypeScript sources through tsx, so `npm ci` needs no compile step and a `dist/` left
+// by `npm run build` never stands in for newer sources; the installed package (which ships dist/, not
+// src/cli/) runs its compiled JavaScript.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const sources = new URL('../src/cli/main.ts', import.meta.url);
 let main;
-if (existsSync(compiled)) {
-  ({ main } = await import(compiled.href));
-} else {
+if (existsSync(sources)) {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../src/cli/main.ts'));
+  ({ main } = await import(sources.href));
+} else {
+  ({ main } = await import(new URL('../dist/cli/main.js', import.meta.url).href));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -7,10 +7,12 @@ import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, refl
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
+import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
 import { adamInto, pointwise, f32 } from './kernels/pointwise.ts';
 import { LEAKY_RELU_GRAD, registerActivationGradients } from '../kernels/activation.ts';
 import { ADAM } from '../kernels/adam.ts';
 import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../kernels/affine.ts';
+import { BATCH_NORM_KERNELS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBatchNormGradient } from '../kernels/batch-norm.ts';
 import { swapKernels } from '../kernels/registry.ts';
 
 /**
@@ -20,10 +22,10 @@ import { swapKernels } from '../kernels/registry.ts';
  * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
- * gradients), DF-GAN's Affine (src/kernels/affine.ts), Adam's update (src/kernels/adam.ts) and the
- * activations' gradient (src/kernels/activation.ts). Without these, the networks and the optimizer build
- * them from tfjs ops (src/nn/pix2pixhd.ts, src/nn/dfgan-blocks.ts, src/optim/adam.ts), as under
- * withTfjsGpuKernels.
+ * gradients), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
+ * Adam's update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts). Without
+ * these, the networks and the optimizer build them from tfjs ops (src/nn/pix2pixhd.ts,
+ * src/nn/dfgan-blocks.ts, src/nn/layers.ts, src/optim/adam.ts), as under withTfjsGpuKernels.
  */
 
 interface Backend {
@@ -209,6 +211,39 @@ function affineGradKernel(args: Args): tf.TensorInfo[] {
   return run(backend, dispatches, [dy, x, gamma, dx, dgamma, dbeta], [dx, dgamma, dbeta]);
 }
 
+/** Rows (every axis but the last) and channels of a float32 tensor a per-channel op reads. */
+function rowsAndChannels(x: tf.TensorInfo): [number, number] {
+  if (x.dtype !== 'float32' || x.shape.length < 1) throw new Error('batch norm takes a float32 tensor of at least one axis');
+  const c = x.shape[x.shape.length - 1];
+  return [tf.util.sizeFromShape(x.shape) / c, c];
+}
+
+function batchNormKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as Backend;
+  const inputs = args.inputs as Record<'x' | 'gamma' | 'beta' | 'runningMean' | 'runningVar', tf.TensorInfo>;
+  const [rows, c] = rowsAndChannels(inputs.x);
+  const outputs = { y: backend.makeTensorInfo(inputs.x.shape, 'float32'), ...Object.fromEntries(['mean', 'variance', 'newRunningMean', 'newRunningVar'].map((k) => [k, backend.makeTensorInfo([c], 'float32')])) };
+  const regions = Object.fromEntries(Object.entries({ ...inputs, ...outputs }).map(([k, t]) => [k, region(backend, t)])) as unknown as BatchNormTrainRegions;
+  const dispatches = batchNormTrain(context!, rows, c, Number(args.attrs?.eps), Number(args.attrs?.momentum), regions);
+  const { y, mean, variance, newRunningMean, newRunningVar } = outputs as Record<string, tf.TensorInfo>;
+  return run(backend, dispatches, [...Object.values(inputs), ...Object.values(outputs)], [y, mean, variance, newRunningMean, newRunningVar]);
+}
+
+function batchNormGradKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as Backend;
+  const { dy, x, gamma, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance', tf.TensorInfo>;
+  const [rows, c] = rowsAndChannels(x);
+  const dx = backend.makeTensorInfo(x.shape, 'float32');
+  const [dgamma, dbeta] = [0, 1].map(() => backend.makeTensorInfo([c], 'float32'));
+  const dispatches = batchNormTrainGrad(context!, rows, c, Number(args.attrs?.eps), region(backend, dy), region(backend, x), region(backend, gamma), region(backend, mean), region(backend, variance), region(backend, dx), region(backend, dgamma), region(backend, dbeta));
+  return run(backend, dispatches, [dy, x, gamma, mean, variance, dx, dgamma, dbeta], [dx, dgamma, dbeta]);
+}
+
+const BATCH_NORM_KERNEL_FUNCS: Record<(typeof BATCH_NORM_KERNELS)[number], KernelFunc> = {
+  [BATCH_NORM_TRAIN]: batchNormKernel as unknown as KernelFunc,
+  [BATCH_NORM_TRAIN_GRAD]: batchNormGradKernel as unknown as KernelFunc,
+};
+
 /** Adam's update of one parameter (src/kernels/adam.ts) into three new tensors. */
 function adamKernel(args: Args): tf.TensorInfo[] {
   const backend = args.backend as unknown as Backend;
@@ -274,10 +309,12 @@ export function registerGpuKernels(): string[] {
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
+  for (const name of BATCH_NORM_KERNELS) ours.set(name, BATCH_NORM_KERNEL_FUNCS[name]);
   ours.set(ADAM, adamKernel as unknown as KernelFunc);
   ours.set(LEAKY_RELU_GRAD, leakyReluGradKernel as KernelFunc);
   registerImageOpGradients();
   registerAffineGradient();
+  registerBatchNormGradient();
   registerActivationGradients();
   swapKernels('webgpu', ours.keys(), ours);
   return gantryGpuKernels();

@@ -7,6 +7,7 @@ import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.
 import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
+import { BATCH_NORM_TRAIN, fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
 import { LEAKY_RELU_GRAD } from '../../src/kernels/activation.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { modulate } from '../../src/nn/dfgan-blocks.ts';
@@ -155,6 +156,42 @@ test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as 
       ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(modulate(a as tf.Tensor4D, g as tf.Tensor2D, b as tf.Tensor2D), weights)))([x, gamma, beta]),
     ], 3);
     tf.dispose([x, gamma, beta, weights]);
+  }
+});
+
+/**
+ * Training-mode batch norm as BatchNorm2d runs it (src/nn/layers.ts): gantry's kernel where registered, else
+ * tfjs's ops; y, the batch's mean and variance and the running estimates after it (momentum 0.1).
+ */
+function batchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, running: { mean: tf.Tensor; variance: tf.Tensor }): tf.Tensor[] {
+  const fused = fusedBatchNormTrain(x, gamma, beta, running, 1e-5, 0.1);
+  if (fused) return [fused.y, fused.mean, fused.variance, fused.runningMean, fused.runningVar];
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const n = x.size / x.shape[3]!;
+  return [
+    tf.add(tf.mul(tf.sub(x, mean), tf.mul(gamma, tf.rsqrt(tf.add(variance, 1e-5)))), beta), mean, variance,
+    tf.add(tf.mul(running.mean, 0.9), tf.mul(mean, 0.1)), tf.add(tf.mul(running.variance, 0.9), tf.mul(tf.mul(variance, n / Math.max(n - 1, 1)), 0.1)),
+  ];
+}
+
+test('training-mode batch norm in WGSL: output, batch statistics, running estimates and the gradients by x, gamma and beta as tfjs\'s ops give them', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(BATCH_NORM_TRAIN) && tf.getKernel(BATCH_NORM_TRAIN, 'webgpu'));
+  assert.equal(withTfjsGpuKernels(() => tf.getKernel(BATCH_NORM_TRAIN, 'webgpu')), undefined);
+  // DCGAN's and the VAEs' maps (batch 16, 4x4 to 16x16, 32-256 channels), more channels than one 64-wide
+  // workgroup, enough rows for many slices, one row, one channel; inputs off-centre (mean 0.7, sd 2).
+  for (const shape of [[16, 4, 4, 256], [16, 16, 16, 32], [3, 11, 6, 70], [64, 8, 8, 3], [1, 1, 1, 5], [2, 5, 3, 1]]) {
+    const c = shape[3];
+    const x = tf.tidy(() => tf.add(tf.mul(randn(shape), 2), 0.7));
+    const gamma = tf.tidy(() => tf.add(tf.mul(randn([c]), 0.3), 1));
+    const beta = randn([c]);
+    const weights = randn(shape);
+    const running = { mean: randn([c]), variance: tf.tidy(() => tf.abs(tf.add(randn([c]), 1))) };
+    // The forward (twice: alone and under tf.grads) and the gradient are one call of a gantry kernel each.
+    await compare(`batch norm [${shape}]`, () => [
+      ...batchNorm(x, gamma, beta, running),
+      ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNorm(a, g, b, running)[0], weights)))([x, gamma, beta]),
+    ], 3);
+    tf.dispose([x, gamma, beta, weights, running.mean, running.variance]);
   }
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { engineInfo } from '../../src/engine/index.ts';
-import { fusedBatchNormTrain } from '../../src/kernels/cpu/fused.ts';
+import { fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
 import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
 import { Adam } from '../../src/optim/adam.ts';
 
@@ -26,7 +26,14 @@ function compositeBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
 }
 
-test('fused batch norm: output, batch statistics and all three gradients match tfjs ops', { skip }, () => {
+/** The running estimates after one batch as BatchNorm2d's op form moves them (momentum 0.1, unbiased variance). */
+function compositeRunning(x: tf.Tensor, running: { mean: tf.Tensor; variance: tf.Tensor }): [tf.Tensor, tf.Tensor] {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const n = x.size / x.shape[3]!;
+  return [tf.add(tf.mul(running.mean, 0.9), tf.mul(mean, 0.1)), tf.add(tf.mul(running.variance, 0.9), tf.mul(tf.mul(variance, n / Math.max(n - 1, 1)), 0.1))];
+}
+
+test('fused batch norm: output, batch statistics, running estimates and all three gradients match tfjs ops', { skip }, () => {
   const rng = new Rng(1);
   for (const shape of [[4, 5, 3, 7], [64, 4, 4, 256], [1, 1, 1, 3], [3, 8, 8, 1]]) {
     tf.tidy(() => {
@@ -35,13 +42,17 @@ test('fused batch norm: output, batch statistics and all three gradients match t
       const gamma = rand(rng, [c], 1, 0.3);
       const beta = rand(rng, [c]);
       const w = rand(rng, shape); // a random linear loss makes dy non-trivial
-      const fused = fusedBatchNormTrain(x, gamma, beta, 1e-5)!;
+      const running = { mean: rand(rng, [c]), variance: tf.abs(rand(rng, [c], 1)) };
+      const fused = fusedBatchNormTrain(x, gamma, beta, running, 1e-5, 0.1)!;
       const ref = compositeBatchNorm(x, gamma, beta, 1e-5);
       close(`y ${shape}`, fused.y, ref);
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       close(`mean ${shape}`, fused.mean, mean);
       close(`variance ${shape}`, fused.variance, variance);
-      const lossFused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedBatchNormTrain(a, g, b, 1e-5)!.y, w));
+      const [runningMean, runningVar] = compositeRunning(x, running);
+      close(`running mean ${shape}`, fused.runningMean, runningMean);
+      close(`running variance ${shape}`, fused.runningVar, runningVar);
+      const lossFused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedBatchNormTrain(a, g, b, running, 1e-5, 0.1)!.y, w));
       const lossRef = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(compositeBatchNorm(a, g, b, 1e-5), w));
       const gf = tf.grads(lossFused)([x, gamma, beta]);
       const gr = tf.grads(lossRef)([x, gamma, beta]);

@@ -113,7 +113,7 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
 }
 
 /** WGSL: the entry point of a merge, one thread per image and channel: bc = b * c + channel, and b, c. */
-function mergeThread(s: ImageShape): string {
+export function mergeThread(s: ImageShape): string {
   return `@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let bc = gid.x;
@@ -128,7 +128,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * the slices). The partials (`width` floats each) and `outputs` merged [n, c] arrays live in one scratch
  * buffer, alive only during the op's own dispatches.
  */
-function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number, outputs: number): { slices: Slices; partial: Region; merged: Region[] } {
+export function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number, outputs: number): { slices: Slices; partial: Region; merged: Region[] } {
   const slices = slicesOf(s.n, s.h * s.w, s.c);
   const partialLength = s.n * slices.slices * s.c * width;
   const each = alignFloats(s.n * s.c);
@@ -141,26 +141,25 @@ function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number,
 }
 
 /**
- * Per image and channel, the sums over its pixels of dy and of dy * other, each divided by `divisor`
- * ([n, c] each): instance norm's gradient (their means) and Affine's (dbeta, dgamma). Into `into` where
- * given, else into the op's scratch buffer (returned; one scratch buffer per op, as two of one size alias).
+ * Per (image, slice of its pixels, channel), the sums of dy and of dy * (other - centre) into `partial`
+ * (2 floats each, laid out as `slices`); `centre` ([n, c]) is zero where not given.
  */
-export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Region, other: Region, divisor: number, into?: [Region, Region]): { dispatches: Dispatch[]; sums: [Region, Region] } {
-  const r = reduction(ctx, label, s, 2, into ? 0 : 2);
-  const [sumDy, sumDyOther] = into ?? (r.merged as [Region, Region]);
+export function pixelSumPartials(ctx: GpuContext, label: string, s: ImageShape, slices: Slices, dy: Region, other: Region, partial: Region, centre?: Region): Dispatch {
   const partialCode = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> DY: array<f32>;
 @group(0) @binding(1) var<storage, read> O: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Part: array<f32>;
+${centre ? '@group(0) @binding(3) var<storage, read> Centre: array<f32>;' : ''}
 var<workgroup> sh: array<vec2<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${rowSlice(r.slices)}
+  ${rowSlice(slices)}
   var acc = vec2<f32>(0.0, 0.0);
   if (c < ${s.c}u) {
+    let centre = ${centre ? `Centre[wg.z * ${s.c}u + c]` : '0.0'};
     for (var p = r0 + lane; p < r1; p += 4u) {
       let i = base + p * ${s.c}u + c;
-      acc += vec2<f32>(DY[i], DY[i] * O[i]);
+      acc += vec2<f32>(DY[i], DY[i] * (O[i] - centre));
     }
   }
   sh[li] = acc;
@@ -170,6 +169,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     Part[at * 2u] = t.x; Part[at * 2u + 1u] = t.y;
   }
 }`;
+  return ctx.dispatch(`${label}.partial`, partialCode, centre ? [dy, other, partial, centre] : [dy, other, partial], sliceWorkgroups(slices));
+}
+
+/**
+ * Per image and channel, the sums over its pixels of dy and of dy * other, each divided by `divisor`
+ * ([n, c] each): instance norm's gradient (their means) and Affine's (dbeta, dgamma). Into `into` where
+ * given, else into the op's scratch buffer (returned; one scratch buffer per op, as two of one size alias).
+ */
+export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Region, other: Region, divisor: number, into?: [Region, Region]): { dispatches: Dispatch[]; sums: [Region, Region] } {
+  const r = reduction(ctx, label, s, 2, into ? 0 : 2);
+  const [sumDy, sumDyOther] = into ?? (r.merged as [Region, Region]);
   // Part is read only, but the outputs may share its scratch buffer: a buffer bound writable in a
   // dispatch may not also be bound read-only there.
   const mergeCode = /* wgsl */ `
@@ -177,19 +187,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 @group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
 ${mergeThread(s)}
-  var t = vec2<f32>(0.0, 0.0);
-  for (var q = 0u; q < ${r.slices.slices}u; q++) {
-    let at = ((b * ${r.slices.slices}u + q) * ${s.c}u + c) * 2u;
-    t += vec2<f32>(Part[at], Part[at + 1u]);
-  }
+  ${mergedSums(r.slices, 'b')}
   SumDy[bc] = t.x / ${f32(divisor)};
   SumDyO[bc] = t.y / ${f32(divisor)};
 }`;
   const dispatches = [
-    ctx.dispatch(`${label}.partial`, partialCode, [dy, other, r.partial], sliceWorkgroups(r.slices)),
+    pixelSumPartials(ctx, label, s, r.slices, dy, other, r.partial),
     ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], [Math.ceil((s.n * s.c) / 64)]),
   ];
   return { dispatches, sums: [sumDy, sumDyOther] };
+}
+
+/** WGSL: t, image b's channel c's two sums, added up from its slices' partials in Part (pixelSumPartials). */
+export function mergedSums(l: Slices, b: string): string {
+  return `var t = vec2<f32>(0.0, 0.0);
+  for (var q = 0u; q < ${l.slices}u; q++) {
+    let at = ((${b} * ${l.slices}u + q) * ${l.channels}u + c) * 2u;
+    t += vec2<f32>(Part[at], Part[at + 1u]);
+  }`;
 }
 
 /** y = (x - mean) * invStd per image and channel (biased variance), as InstanceNorm2d(affine=False); invStd [n, c] is kept for the gradient. */

@@ -4,14 +4,13 @@ import type { NativeAddon } from './native.ts';
 import { outputFloats, overwrittenFloats } from './float-pool.ts';
 import { floatValues, makeFloatTensor, requiredFloats } from './backend-data.ts';
 import { LEAKY_RELU_GRAD, registerActivationGradients } from '../activation.ts';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBatchNormGradient, runningStatsFactors } from '../batch-norm.ts';
 
 /**
  * Fused kernels that replace chains of broadcasting tfjs ops in a training step: batch norm (forward
  * and gradient) and the ReLU / LeakyReLU / Abs gradients. Each is a tfjs kernel with a registered gradient,
  * so autograd sees one op; the activation gradients are themselves differentiable (double backprop).
  */
-export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
-const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -29,7 +28,14 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       const variance = outputFloats(b, c);
       addon.batchNormForward(rows, c, requiredFloats(b, x, 'x'), requiredFloats(b, inputs.gamma, 'gamma'), requiredFloats(b, inputs.beta, 'beta'),
         Number(attrs?.eps), y, mean, variance);
-      return [makeFloatTensor(b, x.shape, y), makeFloatTensor(b, [c], mean), makeFloatTensor(b, [c], variance)];
+      const { keep, momentum, unbiased } = runningStatsFactors(Number(attrs?.momentum), rows);
+      const [runningMean, runningVar] = [requiredFloats(b, inputs.runningMean, 'runningMean'), requiredFloats(b, inputs.runningVar, 'runningVar')];
+      const [newMean, newVar] = [overwrittenFloats(b, c), overwrittenFloats(b, c)];
+      for (let k = 0; k < c; k++) {
+        newMean[k] = keep * runningMean[k] + momentum * mean[k];
+        newVar[k] = keep * runningVar[k] + momentum * variance[k] * unbiased;
+      }
+      return [y, mean, variance, newMean, newVar].map((v, i) => makeFloatTensor(b, i ? [c] : x.shape, v));
     },
   });
   tf.registerKernel({
@@ -48,18 +54,7 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
       return [makeFloatTensor(b, x.shape, dx), makeFloatTensor(b, [c], dgamma), makeFloatTensor(b, [c], dbeta)];
     },
   });
-  tf.registerGradient({
-    kernelName: BATCH_NORM_TRAIN,
-    inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      // Only y carries a gradient: mean and variance feed the running statistics, never a loss.
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, gamma, mean, variance] = saved;
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, gamma, mean, variance }, attrs) as tf.Tensor[];
-      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
-    },
-  });
+  registerBatchNormGradient();
 
   tf.registerKernel({
     kernelName: LEAKY_RELU_GRAD,
@@ -107,11 +102,4 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
     }) as tf.KernelFunc,
   });
   return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs', 'Abs (gradient)'];
-}
-
-/** Training-mode batch norm over all but the last axis as one fused op, or null where not registered. */
-export function fusedBatchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } | null {
-  if (tf.getBackend() !== 'cpu' || !tf.getKernel(BATCH_NORM_TRAIN, 'cpu')) return null;
-  const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps }) as tf.Tensor[];
-  return { y, mean, variance };
 }
