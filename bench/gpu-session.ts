@@ -8,7 +8,8 @@
 //     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
 //   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
-//     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py);
+//     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
+//     step's GPU time by kernel (--profile), for what to speed up next;
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts);
 //   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
@@ -77,13 +78,22 @@ const families: [string, Json][] = [
   ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],
   ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],
 ];
+const profiles: [string, Json][] = [];
 for (const [family, model] of quick ? families.slice(3, 5) : families) {
   const bench = ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
-  const replayed = measure(process.execPath, [...gantry, ...bench]);
+  // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
+  const replayed = measure(process.execPath, [...gantry, ...bench, '--profile']);
+  if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
   const eager = measure(process.execPath, [...gantry, ...bench, '--eager']);
   const peer = familyPeers[family];
   const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', quick ? '8' : '64', '--steps', steps]) : null;
   console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+}
+console.log('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
+for (const [family, byKind] of profiles) {
+  for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
+    console.log(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+  }
 }
 // DCGAN's hand-built step (above) against the generic recording of its tfjs step: the issue keeps the
 // hand-built one only where it is measurably faster.

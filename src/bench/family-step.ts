@@ -40,6 +40,29 @@ export interface FamilyBenchOptions {
   warmup?: number;
   /** false: eager steps even on WebGPU (default: replayed there, as training runs them). */
   replay?: boolean;
+  /** After timing, each replayed step's dispatches timed alone on the GPU, summed by kernel (WebGPU only). */
+  profile?: boolean;
+}
+
+/** GPU time of one replayed step by kernel: the total of its dispatches timed alone, and its kernels, most time first. */
+export interface StepProfile {
+  gpu_ms: number;
+  kernels: { label: string; ms: number; dispatches: number }[];
+}
+
+export function summarizeProfile(times: { label: string; ns: number }[]): StepProfile {
+  const by = new Map<string, { ns: number; n: number }>();
+  for (const { label, ns } of times) {
+    const e = by.get(label) ?? { ns: 0, n: 0 };
+    e.ns += ns;
+    e.n++;
+    by.set(label, e);
+  }
+  const ms = (ns: number) => Math.round(ns / 1e3) / 1e3;
+  return {
+    gpu_ms: ms(times.reduce((a, t) => a + t.ns, 0)),
+    kernels: [...by].sort((a, b) => b[1].ns - a[1].ns).map(([label, e]) => ({ label, ms: ms(e.ns), dispatches: e.n })),
+  };
 }
 
 /**
@@ -47,7 +70,7 @@ export interface FamilyBenchOptions {
  * each step ending when its losses are read. Text families pre-train their caption encoder first
  * (textSteps, not timed: the bench sets it to 1 unless the model section says otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
@@ -75,6 +98,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     host_ms: hostMedian(host.slice(-times.length)),
     replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
+    ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };
   runner.dispose();
   model.dispose();

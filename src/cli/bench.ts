@@ -15,7 +15,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   \`python3 pix2pixhd_torch.py --threads N\` at the same sizes.
   --family NAME times any family's train step as training runs it (on WebGPU recorded and replayed; --eager:
   not) on real data: [--data SPEC] (mnist, or shapes for the text and label-map families) [--model JSON] (the
-  run config's model section) [--batch 16].
+  run config's model section) [--batch 16]; --profile (WebGPU) adds each replayed step's GPU time by kernel,
+  every dispatch timed alone.
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
@@ -24,9 +25,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
-    family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' },
+    family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' },
     'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
+  if (values.profile && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError('--profile times a replayed step\'s kernels on the GPU: give it with --family NAME --device webgpu (and without --eager)');
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (values.workload === 'sgemm1024') {
     process.stdout.write(JSON.stringify(benchSgemm(1024, intArg('steps', values.steps, 1))) + '\n');
@@ -43,7 +45,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     }
     print(await benchFamilyStep({
       family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1),
-      warmup: intArg('warmup', values.warmup), replay: !values.eager,
+      warmup: intArg('warmup', values.warmup), replay: !values.eager, profile: values.profile,
     }));
     return;
   }

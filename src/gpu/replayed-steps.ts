@@ -77,6 +77,13 @@ export class ReplayedSteps {
     return Object.fromEntries([...this.kinds].filter(([, k]) => k.replaying).map(([name, k]) => [name, k.replaying!.commands.filter((c) => c.kind === 'dispatch').length]));
   }
 
+  /** Each replayed kind's dispatches timed alone on the GPU (StepRecording.profile): benchmarks, after timing. */
+  async profile(): Promise<Record<string, { label: string; ns: number }[]>> {
+    const out: Record<string, { label: string; ns: number }[]> = {};
+    for (const [name, kind] of this.kinds) if (kind.replaying) out[name] = await kind.replaying.profile();
+    return out;
+  }
+
   /** Kinds that run eagerly for good, with the reason. */
   refusals(): Record<string, string> {
     return Object.fromEntries([...this.kinds].filter(([, k]) => k.refused).map(([name, k]) => [name, k.refused!]));

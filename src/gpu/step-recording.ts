@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 import { listenToHostInputs, type HostValues } from '../engine/host-input.ts';
-import { flushTfjs } from './context.ts';
+import { flushTfjs, GpuContext } from './context.ts';
 
 /**
  * A training step of any family recorded once on tfjs's WebGPU backend and replayed as a fixed list of
@@ -351,6 +351,18 @@ export class StepRecording {
       backend.tensorMap.get(info.dataId)!.resource = fresh[i];
       return [o.key, tf.engine().makeTensorFromTensorInfo(info)];
     }));
+  }
+
+  /**
+   * GPU time of each recorded dispatch in nanoseconds, each timed alone (timestamp queries), with its
+   * pipeline's label (gantry's kernel, or tfjs's program). It runs the step's kernels once more without its
+   * copies, so what the buffers hold afterwards is not a step's result: for benchmarks, after timing.
+   */
+  async profile(): Promise<{ label: string; ns: number }[]> {
+    if (this.disposed) throw new Error('profile of a disposed step recording');
+    const dispatches = this.commands.flatMap((c) => (c.kind === 'dispatch' ? [{ label: c.pipeline.label, pipeline: c.pipeline, bindGroup: c.bindGroup, workgroups: c.workgroups }] : []));
+    const ns = await new GpuContext(this.backend.device).profile(dispatches);
+    return dispatches.map((d, i) => ({ label: d.label, ns: ns[i] }));
   }
 
   dispose(): void {

@@ -50,6 +50,11 @@ export class TrainSteps {
     return this.replay?.dispatches() ?? {};
   }
 
+  /** Each replayed kind's dispatches timed alone on the GPU (none off WebGPU or eager): benchmarks, after timing. */
+  async profile(): Promise<Record<string, { label: string; ns: number }[]>> {
+    return (await this.replay?.profile()) ?? {};
+  }
+
   dispose(): void {
     this.replay?.dispose();
   }

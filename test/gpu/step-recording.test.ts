@@ -10,7 +10,7 @@ import { ReplayedSteps } from '../../src/gpu/replayed-steps.ts';
 import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
-import { familyModel } from '../../src/bench/family-step.ts';
+import { benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
@@ -231,4 +231,15 @@ test('every generator: replayed draws (64 at a time, as sample, eval and the stu
     runner.dispose();
     model.dispose();
   }
+});
+
+test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s', { skip: noGpu }, async () => {
+  const r = await benchFamilyStep({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 4, steps: 1, warmup: 3, profile: true });
+  const [[kind, dispatches]] = Object.entries(r.dispatches);
+  const p = r.profile![kind];
+  assert.equal(p.kernels.reduce((n, k) => n + k.dispatches, 0), dispatches, 'every dispatch of the replayed step, once');
+  assert.ok(p.gpu_ms > 0 && p.kernels.every((k) => k.label && k.ms >= 0));
+  assert.ok(p.kernels.every((k, i) => i === 0 || k.ms <= p.kernels[i - 1].ms), 'most time first');
+  const labels = p.kernels.map((k) => k.label);
+  for (const label of ['batch-norm.merge', 'batch-norm-grad.merge', 'Conv2D.fwd']) assert.ok(labels.some((l) => l.startsWith(label)), `${label} among ${labels.join(', ')}`);
 });
