@@ -43,3 +43,24 @@ export function registerReductionGradients(): void {
   gradient('Sum');
   gradient('Mean');
 }
+
+/**
+ * AvgPoolGrad's gradient, which tfjs lacks, so a penalty differentiates twice through average pooling
+ * (DF-GAN's D under MA-GP). The op is linear in dy, dx = A^T dy with A the pooling, so its gradient by dy
+ * is A applied to ddx: the same average pooling; its output depends on the input's shape only.
+ */
+export function registerAvgPoolGradGradient(): void {
+  if (tf.getGradient('AvgPoolGrad') !== undefined) return;
+  tf.registerGradient({
+    kernelName: 'AvgPoolGrad',
+    inputsToSave: ['input'],
+    gradFunc: (ddx, saved, attrs) => {
+      const [input] = saved as tf.Tensor[];
+      const a = attrs as unknown as tf.AvgPoolGradAttrs & { dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+      return {
+        dy: () => tf.avgPool(ddx as tf.Tensor4D, a.filterSize, a.strides, a.pad as 'valid' | 'same' | number, a.dimRoundingMode),
+        input: () => tf.zerosLike(input),
+      };
+    },
+  });
+}

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-layers registers the gradients of every op; tfjs-core alone does not in Node ESM.
 import '@tensorflow/tfjs-layers';
 import { GantryError } from '../errors.ts';
-import { registerComparisonGradients, registerReductionGradients } from './gradients.ts';
+import { registerAvgPoolGradGradient, registerComparisonGradients, registerReductionGradients } from './gradients.ts';
 import { startWebGpu } from './webgpu.ts';
 import { disableNativeAddon } from '../kernels/cpu/native.ts';
 import { useBuiltAddon } from '../kernels/cpu/native-node.ts';
@@ -41,6 +41,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   registerComparisonGradients();
   registerReductionGradients();
+  registerAvgPoolGradGradient();
   if (device === 'webgpu') {
     const adapter = await startWebGpu();
     (options.log ?? console.warn)(`gantry: WebGPU on ${adapter}`);

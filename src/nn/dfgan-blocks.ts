@@ -90,10 +90,13 @@ export class UpBlock {
   }
 }
 
-/** 2x2 average pooling as a reshape and a mean: its gradient is differentiable again (MA-GP needs that; AvgPoolGrad's is not). */
+/**
+ * 2x2 average pooling, stride 2. MA-GP differentiates through its gradient (AvgPoolGrad's gradient:
+ * engine/gradients.ts). One kernel each way on WebGPU, where a reshape and a mean over two axes took a
+ * six-axis transpose and a reduction of four values per workgroup.
+ */
 export function averagePool2x2(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  return tf.mean(tf.reshape(x, [n, h / 2, 2, w / 2, 2, c]), [2, 4]) as tf.Tensor4D;
+  return tf.avgPool(x, 2, 2, 'valid');
 }
 
 /**

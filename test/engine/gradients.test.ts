@@ -62,3 +62,23 @@ test('Sum and Mean gradients are tfjs\'s values (dy times ones of x\'s shape, ov
     tf.dispose([x, dy, tfjsSum, tfjsMean, sum, mean, w, second, expected]);
   }
 });
+
+test('average pooling differentiates twice (AvgPoolGrad\'s gradient, for MA-GP through DF-GAN\'s D): as the reshape-and-mean form', () => {
+  const rng = new Rng(6);
+  const [n, h, w, c] = [2, 6, 8, 3];
+  const x = tf.tensor4d(rng.fillNormal(new Float32Array(n * h * w * c)), [n, h, w, c]);
+  const v = tf.tensor4d(rng.fillNormal(new Float32Array(n * h * w * c)), [n, h, w, c]);
+  const weights = tf.tensor4d(rng.fillNormal(new Float32Array(n * (h / 2) * (w / 2) * c)), [n, h / 2, w / 2, c]);
+  const pool = (t: tf.Tensor4D) => tf.avgPool(t, 2, 2, 'valid');
+  const meanPool = (t: tf.Tensor4D) => tf.reshape(tf.mean(tf.reshape(t, [n, h / 2, 2, w / 2, 2, c]), [2, 4]), [n, h / 2, w / 2, c]) as tf.Tensor4D;
+  // A penalty on the input gradient of D(t) = sum(weights * pool(t * v)^2), differentiated by v: the path
+  // MA-GP takes to D's weights, through the pooling's gradient.
+  const penaltyGrad = (p: (t: tf.Tensor4D) => tf.Tensor4D) => tf.tidy(() => tf.grad((u: tf.Tensor) => {
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(weights, tf.square(p(tf.mul(t, u) as tf.Tensor4D)))))(x);
+    return tf.sum(tf.square(g));
+  })(v));
+  const [got, want] = [penaltyGrad(pool), penaltyGrad(meanPool)];
+  const error = tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0] / tf.max(tf.abs(want)).dataSync()[0]);
+  assert.ok(error < 1e-5, `relative error ${error}`);
+  tf.dispose([x, v, weights, got, want]);
+});

@@ -94,6 +94,20 @@ test('MaxPoolGrad (any window, stride, padding) and UnsortedSegmentSum (gather\'
   tf.dispose([table, ids, w]);
 });
 
+test('AvgPoolGrad of tiling windows (DF-GAN\'s 2x2 pools; inputs not a multiple of the window) is tfjs\'s bits; other geometries are tfjs\'s kernel', () => {
+  const rng = new Rng(9);
+  const pools: [number[], number, number, 'valid' | 'same'][] = [
+    [[16, 32, 32, 64], 2, 2, 'valid'], [[2, 5, 7, 3], 2, 2, 'valid'], [[1, 9, 9, 4], 3, 3, 'valid'],
+    [[2, 7, 9, 5], 3, 2, 'valid'], [[2, 7, 9, 5], 2, 2, 'same'],
+  ];
+  for (const [shape, filter, stride, pad] of pools) {
+    const x = rand(rng, shape);
+    const w = tf.tidy(() => rand(rng, tf.avgPool(x as tf.Tensor4D, filter, stride, pad).shape));
+    sameAsTfjs(`avgPool grad [${shape}] ${filter} ${stride} ${pad}`, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, tf.avgPool(t as tf.Tensor4D, filter, stride, pad))))(x));
+    tf.dispose([x, w]);
+  }
+});
+
 test('ResizeNearestNeighbor and its gradient (up, down, uneven; corners aligned or not; half-pixel centres) are tfjs\'s bits, image by image', () => {
   const rng = new Rng(7);
   const cases: [number[], [number, number], boolean, boolean][] = [

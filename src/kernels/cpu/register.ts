@@ -5,7 +5,7 @@ import { registerFusedKernels } from './fused.ts';
 import { registerImageOpKernels } from './image-ops.ts';
 import { registerAffineKernels } from './affine.ts';
 import { segmentSumKernels } from './segment-sum.ts';
-import { maxPoolGradKernels } from './pool-grad.ts';
+import { poolGradKernels } from './pool-grad.ts';
 import { broadcastKernels } from './broadcast.ts';
 import { nativeMatMulKernels } from './matmul.ts';
 import { resizeKernels } from './resize.ts';
@@ -34,7 +34,7 @@ export function originalCpuKernel(name: string): KernelFunc {
 
 /**
  * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, segment
- * sums, max-pool gradients, broadcasting arithmetic, nearest-neighbour resizing) always, and the native
+ * sums, pooling gradients, broadcasting arithmetic, nearest-neighbour resizing) always, and the native
  * ones (convolutions, matmul, fused batch norm / activations / Adam) where the addon loads. Each falls
  * back to the original for cases it does not cover (non-float32, NCHW, prelu).
  */
@@ -42,9 +42,9 @@ export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
   // Registered with or without the addon; their loops go native where it loads (concat and split, broadcasting
-  // arithmetic and sums, max-pool gradients, resizing).
+  // arithmetic and sums, pooling gradients, resizing).
   const always = {
-    ...concatKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...maxPoolGradKernels(originalCpuKernel, addon),
+    ...concatKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
     ...broadcastKernels(originalCpuKernel, addon), ...resizeKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
