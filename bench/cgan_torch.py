@@ -18,7 +18,7 @@ Usage: cgan_torch.py [--family cgan|acgan] [--device cpu|cuda] [--size 32|64] [-
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, peer_parser, report_step, start
+from peer_timing import count, peer_parser, report_generate, report_step, start
 
 p = peer_parser(channels=1, batch=64)
 p.add_argument('--family', default='cgan', choices=['cgan', 'acgan'])
@@ -81,5 +81,10 @@ def step():
     lossG.backward(); oG.step()
     return lossD, lossG
 
-report_step(lambda: step()[1], dev, a.warmup, a.steps, B, f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}',
-            params_G=count(g_params), params_D=count(d_params))
+workload = f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}'
+if a.generate:  # G on noise and classes i % K, as gantry's sample grid asks
+    G.eval()
+    z, onehot = torch.randn(B, a.nz, device=dev), F.one_hot(torch.arange(B, device=dev) % K, K).float()
+    report_generate(lambda: generate(z, onehot), dev, a.warmup, a.steps, B, workload, params_G=count(g_params))
+else:
+    report_step(lambda: step()[1], dev, a.warmup, a.steps, B, workload, params_G=count(g_params), params_D=count(d_params))

@@ -25,7 +25,7 @@ Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, peer_parser, report_step, start
+from peer_timing import count, peer_parser, report_generate, report_step, start
 from caption_encoder_torch import CaptionEncoder
 
 p = peer_parser(channels=3, batch=16)
@@ -122,5 +122,11 @@ def step():
     oG.zero_grad(set_to_none=True); lossG.backward(); oG.step()
     return lossG
 
-report_step(step, dev, a.warmup, a.steps, B, f'dfgan {a.size}x{a.size}x{a.channels} ngf {a.ngf} ndf {a.ndf} batch {B}',
-            params_G=count(g), params_D=count(d))
+workload = f'dfgan {a.size}x{a.size}x{a.channels} ngf {a.ngf} ndf {a.ndf} batch {B}'
+if a.generate:  # G on noise and sentence vectors (encoded once, as gantry's condition holds them)
+    g.eval()
+    with torch.no_grad(): e = text(torch.randint(1, 5002, (B, 32), device=dev))
+    z = torch.randn(B, a.nz, device=dev)
+    report_generate(lambda: g(z, e), dev, a.warmup, a.steps, B, workload, params_G=count(g))
+else:
+    report_step(step, dev, a.warmup, a.steps, B, workload, params_G=count(g), params_D=count(d))

@@ -25,7 +25,7 @@ Usage: gan_cls_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--bat
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, peer_parser, report_step, start
+from peer_timing import count, peer_parser, report_generate, report_step, start
 from caption_encoder_torch import CaptionEncoder
 
 p = peer_parser(channels=3, batch=64)
@@ -102,5 +102,11 @@ def step():
     oS.zero_grad(set_to_none=True); lossS.backward(); oS.step()
     return lossG
 
-report_step(step, dev, a.warmup, a.steps, B, f'gan-cls {a.size}x{a.size}x{ch} ngf {a.ngf} ndf {a.ndf} batch {B}',
-            params_G=count(g), params_D=count(d), params_S=count(s))
+workload = f'gan-cls {a.size}x{a.size}x{ch} ngf {a.ngf} ndf {a.ndf} batch {B}'
+if a.generate:  # G on noise and sentence vectors (encoded once, as gantry's condition holds them)
+    g.eval()
+    with torch.no_grad(): t = text(torch.randint(1, 5002, (B, 32), device=dev))
+    z = torch.randn(B, a.nz, device=dev)
+    report_generate(lambda: g(z, t), dev, a.warmup, a.steps, B, workload, params_G=count(g))
+else:
+    report_step(step, dev, a.warmup, a.steps, B, workload, params_G=count(g), params_D=count(d), params_S=count(s))

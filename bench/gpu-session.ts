@@ -1,6 +1,6 @@
 // Every GPU measurement the open issues ask for, in one command on the GPU machine (../shared/gpu/README.md):
 //   bash ../shared/gpu/prepare-kit.sh    (here, once; then carry .devicekit and build)
-//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 480] [--quick]
+//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 540] [--quick]
 // Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
 // each gantry/PyTorch ratio from medians of the same run:
 //   - pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload): gantry replayed on its own kernels,
@@ -10,6 +10,7 @@
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
 //     step's GPU time by kernel (--profile), for what to speed up next;
+//   - every family's generator (batch 256) beside its peer's --generate, images per second;
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts);
 //   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { budget: { type: 'string', default: '480' }, quick: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { budget: { type: 'string', default: '540' }, quick: { type: 'boolean' } } });
 const deadline = Date.now() + Number(values.budget) * 1000;
 const quick = Boolean(values.quick);
 const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
@@ -89,6 +90,17 @@ for (const [family, model] of quick ? families.slice(3, 5) : families) {
   const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', quick ? '8' : '64', '--steps', steps]) : null;
   console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
+console.log('\n| generator, 64x64, batch 256 | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |');
+console.log('|---|---|---|---|');
+const imgs = (j: Json | null) => (j ? Number(j.images_per_s) : NaN);
+for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
+  const batch = quick ? '8' : '256';
+  const gantryDraws = measure(process.execPath, [...gantry, 'bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', batch, '--device', 'webgpu', '--steps', steps]);
+  const peer = familyPeers[family];
+  const torchDraws = measure('python3', [...peer, '--generate', '--device', 'cuda', '--batch', batch, '--steps', steps]);
+  console.log(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
+}
+
 console.log('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
 for (const [family, byKind] of profiles) {
   for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {

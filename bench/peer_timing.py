@@ -1,7 +1,7 @@
-"""How the training-step peers (bench/*_torch.py) time their step and report it, one way for all: `warmup`
-untimed steps, then `steps` timed ones, each ending when its loss is read and the device is idle; one JSON
-line with the median, min and max milliseconds, images per second and the peer's own fields (its parameter
-counts, which gantry's bench prints too)."""
+"""How the training-step peers (bench/*_torch.py) time their step (or, with --generate, their generator) and
+report it, one way for all: `warmup` untimed steps, then `steps` timed ones, each ending when its loss is read
+and the device is idle; one JSON line with the median, min and max milliseconds, images per second and the
+peer's own fields (its parameter counts, which gantry's bench prints too)."""
 import argparse, json, time
 import torch
 
@@ -11,19 +11,35 @@ def count(*modules):
     return sum(p.numel() for m in modules for p in (m.parameters() if hasattr(m, 'parameters') else m))
 
 
-def report_step(step, device, warmup, steps, batch, workload, **fields):
-    """step() runs one training step and returns a loss tensor; prints the JSON line."""
+def _timed(run, device, warmup, steps):
+    """Milliseconds of `steps` calls of run() after `warmup` untimed ones, each until the device is idle, sorted."""
     def sync():
         if device.type == 'cuda': torch.cuda.synchronize()
-    for _ in range(warmup): step()
+    for _ in range(warmup): run()
     sync(); ts = []
     for _ in range(steps):
-        t0 = time.perf_counter(); step().item(); sync(); ts.append((time.perf_counter() - t0) * 1000)
-    ts.sort(); med = ts[len(ts) // 2]
+        t0 = time.perf_counter(); run(); sync(); ts.append((time.perf_counter() - t0) * 1000)
+    return sorted(ts)
+
+
+def _report(ts, device, batch, workload, fields):
+    med = ts[len(ts) // 2]
     print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'device': str(device), 'threads': torch.get_num_threads(),
                       'workload': workload, **fields,
                       'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
                       'images_per_s': round(batch / med * 1000, 2)}))
+
+
+def report_step(step, device, warmup, steps, batch, workload, **fields):
+    """step() runs one training step and returns a loss tensor (read each step); prints the JSON line."""
+    _report(_timed(lambda: step().item(), device, warmup, steps), device, batch, workload, fields)
+
+
+def report_generate(draw, device, warmup, steps, batch, workload, **fields):
+    """draw() makes one batch of images, the networks in evaluation mode; timed without gradients, as
+    `gantry bench --family NAME --generate` times gantry's generator; prints the JSON line."""
+    with torch.no_grad(): ts = _timed(draw, device, warmup, steps)
+    _report(ts, device, batch, f'{workload} generate', fields)
 
 
 def peer_parser(channels, batch):
@@ -34,6 +50,7 @@ def peer_parser(channels, batch):
     p.add_argument('--channels', type=int, default=channels); p.add_argument('--batch', type=int, default=batch)
     p.add_argument('--steps', type=int, default=10); p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--generate', action='store_true', help='time generator inference (evaluation mode, no gradients) at --batch instead of the training step')
     return p
 
 

@@ -21,7 +21,7 @@ Usage: unet_vae_gan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 1] [
 import math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, peer_parser, report_step, start
+from peer_timing import count, peer_parser, report_generate, report_step, start
 
 p = peer_parser(channels=1, batch=16)
 p.add_argument('--width', type=int, default=32); p.add_argument('--latent', type=int, default=32)
@@ -82,5 +82,10 @@ def step():
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return loss
 
-report_step(step, dev, a.warmup, a.steps, B, f'unet-vae-gan {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} ndf {a.ndf} batch {B}',
-            params_G=count(unet), params_D=count(D))
+workload = f'unet-vae-gan {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} ndf {a.ndf} batch {B}'
+if a.generate:  # as gantry's generate: reference images' skips, noise-modulated, decoded from prior noise
+    unet.eval()
+    z = torch.randn(B, a.latent, device=dev)
+    report_generate(lambda: decode(z, modulate(encode(x)[2])), dev, a.warmup, a.steps, B, workload, params_G=count(unet))
+else:
+    report_step(step, dev, a.warmup, a.steps, B, workload, params_G=count(unet), params_D=count(D))

@@ -22,7 +22,7 @@ Usage: vae_torch.py [--gan] [--ndf 32] [--device cpu|cuda] [--size 32|64] [--cha
 import math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn
-from peer_timing import count, peer_parser, report_step, start
+from peer_timing import count, peer_parser, report_generate, report_step, start
 
 p = peer_parser(channels=1, batch=16)
 p.add_argument('--width', type=int, default=32); p.add_argument('--latent', type=int, default=32)
@@ -76,5 +76,10 @@ def step():
     opt.step()
     return loss
 
-report_step(step, dev, a.warmup, a.steps, a.batch, f"vae{'-gan' if a.gan else ''} {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}",
-            params=count(params), **({'params_D': count(D)} if a.gan else {}))
+workload = f"vae{'-gan' if a.gan else ''} {a.size}x{a.size}x{a.channels} width {a.width} latent {a.latent} batch {a.batch}"
+if a.generate:  # the decoder on prior noise, as gantry's generate
+    fc.eval(); dec.eval()
+    z = torch.randn(a.batch, a.latent, device=dev)
+    report_generate(lambda: decode(z), dev, a.warmup, a.steps, a.batch, workload, params=count(params))
+else:
+    report_step(step, dev, a.warmup, a.steps, a.batch, workload, params=count(params), **({'params_D': count(D)} if a.gan else {}))

@@ -11,6 +11,10 @@ import type { FamilyInstance } from '../models/family.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
+import { GpuContext } from '../gpu/context.ts';
+import { GantryError } from '../errors.ts';
+import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
+import { vectorsToImages } from '../explore/render.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
 /** The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or label maps. */
@@ -101,6 +105,39 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };
   runner.dispose();
+  model.dispose();
+  return result;
+}
+
+/**
+ * Generator inference throughput of a family: `batch` images a call (256 by default), drawn as sample and
+ * eval draw them (vectorsToImages: networks in evaluation mode, replayed on WebGPU), each call timed until
+ * the device is idle, as the peers' --generate times G with torch.cuda.synchronize. Conditions as a sample
+ * grid's (classes i % K, the data's captions), label maps from the data.
+ */
+export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchResult> {
+  const batch = o.batch ?? 256;
+  const { model, info, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), o.model ?? {}, batch);
+  if (!model.generate) throw new GantryError(`--generate: ${o.family} does not generate images`);
+  const run = { info, model };
+  let conditions: ConditionRows;
+  if (info.conditioning.kind === 'labelMap') {
+    const b = batchAt(0);
+    const [n, height, width] = b.images.shape;
+    conditions = { kind: 'labelMap', maps: { n, height, width, labels: b.labelMaps!, instances: b.instanceMaps ?? null } };
+    tf.dispose([b.images, b.labels ?? []]);
+  } else conditions = await gridConditions(run, batch);
+  const rng = new Rng(0, 'bench-generate');
+  const pool = Array.from({ length: 4 }, () => Array.from({ length: batch }, () => rng.fillNormal(new Float32Array(info.latentDim))));
+  const once = async (i: number) => {
+    const images = vectorsToImages(run, pool[i % pool.length], conditions);
+    if (tf.getBackend() === 'webgpu') await GpuContext.fromTfjs().idle();
+    else await images.data();
+    images.dispose();
+  };
+  const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
+  const count = (net: string) => model.networks[net]?.countTrainable() ?? 0;
+  const result = summarize(`${o.family}-generate`, batch, times, Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0), count('D'));
   model.dispose();
   return result;
 }

@@ -1,5 +1,5 @@
 import { GantryError, describeError } from '../errors.ts';
-import { benchFamilyStep } from '../bench/family-step.ts';
+import { benchFamilyGenerate, benchFamilyStep } from '../bench/family-step.ts';
 import { engineInfo, initEngine, type Device } from '../engine/index.ts';
 import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from '../bench/dcgan-step.ts';
 import { intArg, parseCommandArgs } from './args.ts';
@@ -17,7 +17,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   not) on real data: [--data SPEC] (mnist, or shapes for the text and label-map families) [--model JSON] (the
   run config's model section) [--batch 16]; --profile (WebGPU) adds each replayed step's GPU time by kernel,
   every dispatch timed alone.
-  --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s.
+  --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s; with
+  --family, any family's generator as sample and eval draw (replayed on WebGPU), beside the peers' --generate.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -43,10 +44,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
     } catch (err) {
       throw new GantryError(`--model: not JSON (${describeError(err)}); give the run config's model section, e.g. --model '{"imageSize": 64}'`);
     }
-    print(await benchFamilyStep({
-      family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1),
-      warmup: intArg('warmup', values.warmup), replay: !values.eager, profile: values.profile,
-    }));
+    const options = { family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup) };
+    print(await (values.generate ? benchFamilyGenerate(options) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile })));
     return;
   }
   if (values.workload === 'pix2pixhd') {
