@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
-import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
+import { avgPool3x3s2, avgPool3x3s2Adjoint, columnSums, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
@@ -16,10 +16,11 @@ import { BATCH_NORM_KERNELS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBa
 import { swapKernels } from '../kernels/registry.ts';
 
 /**
- * gantry's WGSL convolutions and matrix products as tfjs's WebGPU kernels (Conv2D, Conv2DBackpropInput,
- * which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul), so every family's step runs on them, eager
- * or recorded and replayed. tfjs's own kernels remain for what these do not cover (dilations, non-square
- * kernels or strides, NCHW, batched products) and are the reference in tests (withTfjsGpuKernels).
+ * gantry's WGSL convolutions, matrix products and leading-axes sums as tfjs's WebGPU kernels (Conv2D,
+ * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean), so every
+ * family's step runs on them, eager or recorded and replayed. tfjs's own kernels remain for what these do
+ * not cover (dilations, non-square kernels or strides, NCHW, batched products, sums over other axes) and
+ * are the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
  * gradients), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
@@ -45,7 +46,7 @@ interface Backend {
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
-const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'] as const;
+const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'Mean'] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -143,6 +144,24 @@ function batchMatMul(args: Args): tf.TensorInfo {
   const out = backend.makeTensorInfo([...a.shape.slice(0, -2), M, N], 'float32');
   const spec = { label: 'matmul', M, N, K, a: transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: transposeB ? rowMajorByK(K) : rowMajorByOuter(N) };
   return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out)), [a, b, out], out);
+}
+
+/**
+ * Sum and Mean over leading axes (a prefix of x's axes, all of them included: bias gradients, losses'
+ * totals) as gantry's per-channel reduction (columnSums); other axes and dtypes go to tfjs's kernel.
+ */
+function leadingAxesReduction(name: 'Sum' | 'Mean'): KernelFunc {
+  return ((args: Args) => {
+    const backend = args.backend as unknown as Backend;
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (x.dtype !== 'float32' || size === 0 || !axes.length || !axes.every((a, i) => a === i)) return fallback(name, args);
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const out = backend.makeTensorInfo(keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length), 'float32');
+    return run(backend, columnSums(context!, rows, size / rows, name === 'Mean' ? rows : 1, region(backend, x), region(backend, out)), [x, out], out);
+  }) as KernelFunc;
 }
 
 /** One of the per-image ops: its input (NHWC float32), output shape and dispatches. */
@@ -284,6 +303,8 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   }, convInputGrad),
   Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }), convFilterGrad),
   BatchMatMul: batchMatMul as KernelFunc,
+  Sum: leadingAxesReduction('Sum'),
+  Mean: leadingAxesReduction('Mean'),
 };
 
 /** The kernels registered over tfjs's. */

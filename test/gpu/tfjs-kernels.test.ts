@@ -56,7 +56,7 @@ const CONVS: [number, number, number, number, number, number, number, number | '
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
-  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Mean', 'Sum']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
     const x = randn([n, h, w, ci]);
     const filter = randn([k, k, ci, co]);
@@ -65,7 +65,7 @@ test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs
     await compare(`conv ${[n, h, w, ci, co, k, s, p]}`, () => {
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p), dy));
       return [tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p), ...tf.grads(f)([x, filter])];
-    }, 4);
+    }, 5); // the convolution twice, both gradients, the loss's sum
     tf.dispose([x, filter, y, dy]);
   }
 });
@@ -85,7 +85,7 @@ test('transposed convolutions (pix2pixHD\'s up-sampling with output padding, DCG
     await compare(`transposed ${[n, h, w, ci, co, k, s, p]}`, () => {
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [n, oh, ow, co], s, p), dy));
       return [tf.conv2dTranspose(x as tf.Tensor4D, filter as tf.Tensor4D, [n, oh, ow, co], s, p), ...tf.grads(f)([x, filter])];
-    }, 4);
+    }, 5); // the convolution twice, both gradients, the loss's sum
     tf.dispose([x, filter, dy]);
   }
 });
@@ -110,6 +110,29 @@ test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give th
   tf.dispose([a, b]);
 });
 
+test('Sum and Mean over leading axes (bias gradients, losses\' totals) as gantry\'s reduction, as tfjs\'s kernels give them; other axes stay tfjs\'s', { skip: noGpu }, async () => {
+  // Conv and linear bias gradients (DF-GAN's, pix2pixHD's), whole-tensor totals, more than 64 columns, keepDims.
+  const cases: [number[], number[] | null, boolean][] = [
+    [[16, 32, 32, 64], [0, 1, 2], false], [[1, 64, 128, 16], [0, 1, 2], false], [[16, 256], [0], false], [[16, 4096], [0], true],
+    [[16, 16, 16, 64], null, false], [[16], null, false], [[3, 7, 70], [0, 1], true], [[2, 5, 3, 1], [0, 1, 2, 3], true],
+  ];
+  for (const [shape, axes, keepDims] of cases) {
+    const x = tf.tidy(() => tf.add(randn(shape), 0.3));
+    await compare(`sum [${shape}] ${axes} ${keepDims}`, () => [tf.sum(x, axes ?? undefined, keepDims)], 1);
+    await compare(`mean [${shape}] ${axes} ${keepDims}`, () => [tf.mean(x, axes ?? undefined, keepDims)], 1);
+    x.dispose();
+  }
+  // Axes not a leading prefix, and integers, are tfjs's kernel's.
+  const before = { ...gpuKernelCalls };
+  const x = randn([4, 5, 6]);
+  const counts = tf.tensor1d([1, 2, 3], 'int32');
+  const outs = [tf.sum(x, [1]), tf.mean(x, [2]), tf.sum(x, [0, 2]), tf.sum(counts)];
+  assert.equal(gpuKernelCalls.tfjs - before.tfjs, 4, 'passed on to tfjs\'s kernels');
+  assert.equal(gpuKernelCalls.gantry, before.gantry);
+  assert.deepEqual(await outs[3].data(), new Int32Array([6]));
+  tf.dispose([x, counts, ...outs]);
+});
+
 // pix2pixHD's per-image ops: gantry's WGSL kernels against the same ops written with tfjs's ops (what
 // withTfjsGpuKernels runs), values and gradients; odd sizes, more than 64 channels (two channel groups of
 // the reductions), maps large enough to be split into slices, padding up to the map's size less one.
@@ -129,15 +152,15 @@ test('pix2pixHD\'s reflection padding, 3x3 / 2 average pooling and instance norm
       const y = op(x);
       const weights = randn(y.shape);
       y.dispose();
-      // Each op and its gradient are one call of a gantry kernel apiece.
-      await compare(`${name} ${shape}`, () => [op(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t as tf.Tensor4D), weights)))(x)], 3);
+      // Each op and its gradient are one call of a gantry kernel apiece, and so is the loss's sum.
+      await compare(`${name} ${shape}`, () => [op(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t as tf.Tensor4D), weights)))(x)], 4);
       weights.dispose();
     }
     x.dispose();
   }
   // Padding 3 of a map 4 high: every row has readers on both sides.
   const x = randn([1, 4, 4, 2]) as tf.Tensor4D;
-  await compare('reflection pad 3 of 4x4', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, 3), tf.reshape(tf.range(0, 200), [1, 10, 10, 2]))))(x)], 2);
+  await compare('reflection pad 3 of 4x4', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, 3), tf.reshape(tf.range(0, 200), [1, 10, 10, 2]))))(x)], 3);
   x.dispose();
 });
 
@@ -150,11 +173,11 @@ test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as 
     const gamma = randn([n, c]) as tf.Tensor2D;
     const beta = randn([n, c]) as tf.Tensor2D;
     const weights = randn([n, h, w, c]);
-    // The forward (twice: alone and under tf.grads) and the gradient are one call of a gantry kernel each.
+    // The forward (twice: alone and under tf.grads), the gradient and the loss's sum are one call of a gantry kernel each.
     await compare(`affine [${n},${h},${w},${c}]`, () => [
       modulate(x, gamma, beta),
       ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(modulate(a as tf.Tensor4D, g as tf.Tensor2D, b as tf.Tensor2D), weights)))([x, gamma, beta]),
-    ], 3);
+    ], 4);
     tf.dispose([x, gamma, beta, weights]);
   }
 });
@@ -186,11 +209,11 @@ test('training-mode batch norm in WGSL: output, batch statistics, running estima
     const beta = randn([c]);
     const weights = randn(shape);
     const running = { mean: randn([c]), variance: tf.tidy(() => tf.abs(tf.add(randn([c]), 1))) };
-    // The forward (twice: alone and under tf.grads) and the gradient are one call of a gantry kernel each.
+    // The forward (twice: alone and under tf.grads), the gradient and the loss's sum are one call of a gantry kernel each.
     await compare(`batch norm [${shape}]`, () => [
       ...batchNorm(x, gamma, beta, running),
       ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNorm(a, g, b, running)[0], weights)))([x, gamma, beta]),
-    ], 3);
+    ], 4);
     tf.dispose([x, gamma, beta, weights, running.mean, running.variance]);
   }
 });
@@ -232,10 +255,10 @@ test('ReLU\'s, LeakyReLU\'s and |x|\'s gradients as one WGSL kernel, and their s
   const w = randn([3, 9, 7, 5]);
   for (const [name, f] of [['leaky', (t: tf.Tensor) => tf.leakyRelu(t, 0.2)], ['relu', tf.relu], ['abs', tf.abs]] as [string, (t: tf.Tensor) => tf.Tensor][]) {
     const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(f(u), w)))(t);
-    await compare(`${name} gradient`, () => [first(x)], 1);
+    await compare(`${name} gradient`, () => [first(x)], 2); // with the loss's sum
     // A penalty on the first gradient, as R1 and MA-GP take one: sum(first(t)^2 * w), differentiated by t
     // (zero almost everywhere for these piecewise-linear functions) and by v through the kernel's own gradient.
-    await compare(`${name} second derivative`, () => tf.grads((t: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.square(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(f(u), v)))(t)), w)))([x, w]), 2);
+    await compare(`${name} second derivative`, () => tf.grads((t: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.square(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(f(u), v)))(t)), w)))([x, w]), 4); // with both sums
   }
   tf.dispose([x, w]);
 });
