@@ -2,7 +2,7 @@
 families' peers (bench/gan_cls_torch.py, bench/dfgan_torch.py): a word table of 5,000 + 2 rows x 64, two
 width-3 convolutions of 256 with ReLU, the max over the words, Linear to the sentence size, unit rows times
 sqrt(size). The peers run it forward on random word ids each step, without gradients, as gantry does."""
-import torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn, torch.nn.functional as F
 
 
 class CaptionEncoder(nn.Module):
@@ -16,3 +16,7 @@ class CaptionEncoder(nn.Module):
     def forward(self, ids):
         h = F.relu(self.c2(F.relu(self.c1(self.words(ids).transpose(1, 2)))))
         return F.normalize(self.out(h.max(2).values), dim=1) * self.embed ** 0.5
+
+    def random_sentences(self, batch, device, words=32):
+        """Sentence vectors of `batch` captions of random word ids, without gradients (a step's, or a generator's condition)."""
+        with torch.no_grad(): return self(torch.randint(1, self.words.num_embeddings, (batch, words), device=device))

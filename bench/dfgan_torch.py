@@ -106,7 +106,7 @@ oD = torch.optim.Adam(d.parameters(), 4e-4, betas=(0.0, 0.9))
 real = torch.rand(B, a.channels, a.size, a.size, device=dev) * 2 - 1
 
 def step():
-    with torch.no_grad(): e = text(torch.randint(1, 5002, (B, 32), device=dev))
+    e = text.random_sentences(B, dev)
     z = torch.randn(B, a.nz, device=dev)
     fake = g(z, e)
     x, s = real.clone().requires_grad_(True), e.clone().requires_grad_(True)
@@ -125,7 +125,7 @@ def step():
 workload = f'dfgan {a.size}x{a.size}x{a.channels} ngf {a.ngf} ndf {a.ndf} batch {B}'
 if a.generate:  # G on noise and sentence vectors (encoded once, as gantry's condition holds them)
     g.eval()
-    with torch.no_grad(): e = text(torch.randint(1, 5002, (B, 32), device=dev))
+    e = text.random_sentences(B, dev)
     z = torch.randn(B, a.nz, device=dev)
     report_generate(lambda: g(z, e), dev, a.warmup, a.steps, B, workload, params_G=count(g))
 else:

@@ -90,7 +90,7 @@ def rolled(t):
     return torch.roll(t, -int(torch.randint(1, B, ())), 0)
 
 def step():
-    with torch.no_grad(): t = text(torch.randint(1, 5002, (B, 32), device=dev))
+    t = text.random_sentences(B, dev)
     wrong, mix = rolled(t), 0.5 * t + 0.5 * rolled(t)
     z, z_mix = torch.randn(B, a.nz, device=dev), torch.randn(B, a.nz, device=dev)
     fake = g(z, t)
@@ -105,7 +105,7 @@ def step():
 workload = f'gan-cls {a.size}x{a.size}x{ch} ngf {a.ngf} ndf {a.ndf} batch {B}'
 if a.generate:  # G on noise and sentence vectors (encoded once, as gantry's condition holds them)
     g.eval()
-    with torch.no_grad(): t = text(torch.randint(1, 5002, (B, 32), device=dev))
+    t = text.random_sentences(B, dev)
     z = torch.randn(B, a.nz, device=dev)
     report_generate(lambda: g(z, t), dev, a.warmup, a.steps, B, workload, params_G=count(g))
 else:
