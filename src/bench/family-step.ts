@@ -48,6 +48,13 @@ export interface FamilyBenchOptions {
   profile?: boolean;
 }
 
+/** Trainable parameters of each network, of D, and of all the others together (the generator's side), as the peers count them. */
+function parameterCounts(model: FamilyInstance): { byNetwork: Record<string, number>; G: number; D: number } {
+  const byNetwork = Object.fromEntries(Object.entries(model.networks).map(([k, p]) => [k, p.countTrainable()]));
+  const G = Object.entries(byNetwork).filter(([k]) => k !== 'D').reduce((n, [, c]) => n + c, 0);
+  return { byNetwork, G, D: byNetwork.D ?? 0 };
+}
+
 /** GPU time of one replayed step by kernel: the total of its dispatches timed alone, and its kernels, most time first. */
 export interface StepProfile {
   gpu_ms: number;
@@ -92,13 +99,11 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
   };
   // The first steps of each kind run eagerly (a warm-up, two recordings); text families pre-train first.
   const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10);
-  const count = (net: string) => model.networks[net]?.countTrainable() ?? 0;
-  const paramsD = count('D');
-  const paramsG = Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0);
+  const params = parameterCounts(model);
   const result = {
-    ...summarize(o.family, batch, times, paramsG, paramsD),
+    ...summarize(o.family, batch, times, params.G, params.D),
     // Each network's count, for peers that leave one out (dfgan's peer computes the fixed caption encoder's vectors without counting it).
-    params: Object.fromEntries(Object.keys(model.networks).map((k) => [k, count(k)])),
+    params: params.byNetwork,
     host_ms: hostMedian(host.slice(-times.length)),
     replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
@@ -136,8 +141,8 @@ export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchR
     images.dispose();
   };
   const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
-  const count = (net: string) => model.networks[net]?.countTrainable() ?? 0;
-  const result = summarize(`${o.family}-generate`, batch, times, Object.keys(model.networks).filter((k) => k !== 'D').reduce((n, k) => n + count(k), 0), count('D'));
+  const params = parameterCounts(model);
+  const result = summarize(`${o.family}-generate`, batch, times, params.G, params.D);
   model.dispose();
   return result;
 }

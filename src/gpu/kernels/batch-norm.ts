@@ -8,9 +8,9 @@ import { elementwise, mergedSums, mergeThread, pixelSumPartials, reduction, type
  * Training-mode batch norm in WGSL (the kernels of src/kernels/batch-norm.ts on webgpu): the rows of every
  * axis but the last are one "image" of R pixels, so the statistics are instance norm's per-channel
  * reductions (image-ops.ts, norm.ts) over a batch of one. Forward: Welford partials, merged into the mean
- * and biased variance (and the running estimates), then one pass for y. Gradient: partial sums of dy and dy * (x - mean), merged into
- * dbeta and dgamma, then one pass for dx. Three dispatches each, where the tfjs-op form took about a dozen
- * forward and twenty backward.
+ * and biased variance (and the running estimates), then one pass for y. Gradient: partial sums of dy and
+ * dy * (x - mean), merged into dbeta and dgamma, then one pass for dx. Three dispatches each, where the
+ * tfjs-op form took about a dozen forward and twenty backward.
  */
 
 const asImage = (rows: number, c: number): ImageShape => ({ n: 1, h: rows, w: 1, c });
