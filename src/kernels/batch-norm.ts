@@ -5,12 +5,12 @@ import { ownKernel } from './registry.ts';
  * Training-mode batch norm over every axis but the last as one kernel, as PyTorch's BatchNorm2d forward
  * (and cuDNN's) runs it: inputs x, gamma, beta, runningMean, runningVar, attributes eps, momentum; outputs
  * y = gamma * (x - mean) / sqrt(variance + eps) + beta, the batch's mean and biased variance ([c] each),
- * and the running estimates moved towards them (runningStatsFactors), which the
- * layer assigns. Its gradient is one kernel too: inputs dy, x,
- * gamma, mean, variance; outputs dx, dgamma = sum(dy * xhat), dbeta = sum(dy). The cpu backend has both in
- * the addon (cpu/fused.ts), webgpu in WGSL (gpu/kernels/norm.ts); elsewhere BatchNorm2d builds the op
- * from tfjs ops (nn/layers.ts), the reference in tests. First order only: no family differentiates twice
- * through a batch norm (DF-GAN's gradient penalty goes through D, which has none).
+ * and the running estimates moved towards them (runningStatsFactors), which the layer assigns. Its
+ * gradient is one kernel too: inputs dy, x, gamma, mean, variance; outputs dx, dgamma = sum(dy * xhat),
+ * dbeta = sum(dy). The cpu backend has both in the addon (cpu/fused.ts), webgpu in WGSL
+ * (gpu/kernels/batch-norm.ts); elsewhere BatchNorm2d builds the op from tfjs ops (nn/layers.ts), the
+ * reference in tests. First order only: no family differentiates twice through a batch norm (DF-GAN's
+ * gradient penalty goes through D, which has none).
  */
 export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';
