@@ -25,8 +25,8 @@ Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
-from peer_timing import count, peer_parser, report_generate, report_step, start
-from caption_encoder_torch import CaptionEncoder
+from peer_timing import count, peer_parser, report_step, start
+from caption_encoder_torch import CaptionEncoder, report_text_generator
 
 p = peer_parser(channels=3, batch=16)
 p.add_argument('--ngf', type=int, default=32); p.add_argument('--ndf', type=int, default=32)
@@ -123,10 +123,7 @@ def step():
     return lossG
 
 workload = f'dfgan {a.size}x{a.size}x{a.channels} ngf {a.ngf} ndf {a.ndf} batch {B}'
-if a.generate:  # G on noise and sentence vectors (encoded once, as gantry's condition holds them)
-    g.eval()
-    e = text.random_sentences(B, dev)
-    z = torch.randn(B, a.nz, device=dev)
-    report_generate(lambda: g(z, e), dev, a.warmup, a.steps, B, workload, params_G=count(g))
+if a.generate:
+    report_text_generator(g, text, a.nz, a, dev, B, workload)
 else:
     report_step(step, dev, a.warmup, a.steps, B, workload, params_G=count(g), params_D=count(d))
