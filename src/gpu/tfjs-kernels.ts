@@ -17,10 +17,11 @@ import { swapKernels } from '../kernels/registry.ts';
 
 /**
  * gantry's WGSL convolutions, matrix products and leading-axes sums as tfjs's WebGPU kernels (Conv2D,
- * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean), so every
- * family's step runs on them, eager or recorded and replayed. tfjs's own kernels remain for what these do
- * not cover (dilations, non-square kernels or strides, NCHW, batched products, sums over other axes) and
- * are the reference in tests (withTfjsGpuKernels).
+ * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean, and
+ * FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store applies), so every family's step
+ * runs on them, eager or recorded and replayed. tfjs's own kernels remain for what these do not cover
+ * (dilations, non-square kernels or strides, NCHW, batched products, PReLU, sums over other axes) and are
+ * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
  * gradients), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
@@ -46,7 +47,7 @@ interface Backend {
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
-const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Sum', 'Mean'] as const;
+const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'FusedConv2D', '_FusedMatMul', 'Sum', 'Mean'] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -115,6 +116,36 @@ const float32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32
 
 type ConvProduct = (ctx: GpuContext, label: string, g: ConvGeometry, a: Region, b: Region, out: Region) => Dispatch[];
 
+/** tfjs's fused activations as WGSL of v (tfjs's formulas); null for PReLU, which needs its weights. */
+function activationWgsl(activation: string | undefined, alpha: number | undefined): string | null {
+  switch (activation ?? 'linear') {
+    case 'linear': return 'v';
+    case 'relu': return 'select(v, 0.0, v < 0.0)';
+    case 'relu6': return 'clamp(v, 0.0, 6.0)';
+    case 'leakyrelu': return `select(v, ${f32(alpha ?? 0.2)} * v, v < 0.0)`;
+    case 'elu': return 'select(v, exp(v) - 1.0, v < 0.0)';
+    case 'sigmoid': return '1.0 / (1.0 + exp(-v))';
+    default: return null;
+  }
+}
+
+interface FusedInputs {
+  bias?: tf.TensorInfo;
+  preluActivationWeights?: tf.TensorInfo;
+}
+
+/**
+ * The bias and activation of a fused kernel as the GEMM's epilogue: a float32 bias of one value per
+ * output column, an activation of activationWgsl; null (tfjs's kernel then) for anything else.
+ */
+function fusedEpilogue(backend: Backend, inputs: FusedInputs, attrs: { activation?: string; leakyreluAlpha?: number }, columns: number): { bias?: Region; activation?: string } | null {
+  const { bias, preluActivationWeights } = inputs;
+  const activation = activationWgsl(attrs.activation, attrs.leakyreluAlpha);
+  if (activation === null || preluActivationWeights) return null;
+  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== columns || bias.shape[bias.shape.length - 1] !== columns)) return null;
+  return { bias: bias ? region(backend, bias) : undefined, activation: activation === 'v' ? undefined : activation };
+}
+
 /**
  * One of the convolution's three products as a tfjs kernel: its two inputs by name, the convolution and
  * output shape they imply, the product that computes it; what the geometry does not cover goes to tfjs's.
@@ -131,19 +162,41 @@ function convKernel(name: string, inputs: [string, string], shapes: (a: tf.Tenso
   }) as KernelFunc;
 }
 
-/** Products of one matrix each ([M, K] x [K, N], or with leading dimensions of 1; either transposed). */
-function batchMatMul(args: Args): tf.TensorInfo {
+/**
+ * Products of one matrix each ([M, K] x [K, N], or with leading dimensions of 1; either transposed), and
+ * _FusedMatMul's with a bias of N values and an activation.
+ */
+function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
+  return ((args: Args) => {
+    const backend = args.backend as unknown as Backend;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
+    const r = a.shape.length;
+    const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if (b.shape.length !== r || !single(a) || !single(b) || !float32(a, b)) return fallback(name, args);
+    const [M, K] = attrs.transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+    const N = attrs.transposeB ? b.shape[r - 2] : b.shape[r - 1];
+    const epilogue = fusedEpilogue(backend, args.inputs as FusedInputs, attrs, N);
+    if (!epilogue) return fallback(name, args);
+    const out = backend.makeTensorInfo([...a.shape.slice(0, -2), M, N], 'float32');
+    const spec = { label: 'matmul', M, N, K, a: attrs.transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: attrs.transposeB ? rowMajorByK(K) : rowMajorByOuter(N), activation: epilogue.activation };
+    const bias = (args.inputs as FusedInputs).bias;
+    return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out), { bias: epilogue.bias }), [a, b, out, ...(bias ? [bias] : [])], out);
+  }) as KernelFunc;
+}
+
+/** FusedConv2D: the convolution with its bias and activation in the GEMM's store. */
+function fusedConv2d(args: Args): tf.TensorInfo {
   const backend = args.backend as unknown as Backend;
-  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  const r = a.shape.length;
-  const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
-  if (b.shape.length !== r || !single(a) || !single(b) || !float32(a, b)) return fallback('BatchMatMul', args);
-  const [M, K] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
-  const N = transposeB ? b.shape[r - 2] : b.shape[r - 1];
-  const out = backend.makeTensorInfo([...a.shape.slice(0, -2), M, N], 'float32');
-  const spec = { label: 'matmul', M, N, K, a: transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: transposeB ? rowMajorByK(K) : rowMajorByOuter(N) };
-  return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out)), [a, b, out], out);
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
+  const info = convInfo(x.shape, filter.shape, attrs);
+  const g = float32(x, filter) ? geometry(info) : null;
+  const epilogue = g && fusedEpilogue(backend, args.inputs as FusedInputs, attrs, info.outChannels);
+  if (!g || !epilogue) return fallback('FusedConv2D', args);
+  const out = backend.makeTensorInfo(info.outShape, 'float32');
+  const bias = (args.inputs as FusedInputs).bias;
+  return run(backend, convForward(context!, 'FusedConv2D', g, region(backend, x), region(backend, filter), region(backend, out), epilogue), [x, filter, out, ...(bias ? [bias] : [])], out);
 }
 
 /**
@@ -302,7 +355,9 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
     return { info, out: info.inShape };
   }, convInputGrad),
   Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }), convFilterGrad),
-  BatchMatMul: batchMatMul as KernelFunc,
+  BatchMatMul: matMulKernel('BatchMatMul'),
+  FusedConv2D: fusedConv2d as KernelFunc,
+  _FusedMatMul: matMulKernel('_FusedMatMul'),
   Sum: leadingAxesReduction('Sum'),
   Mean: leadingAxesReduction('Mean'),
 };

@@ -13,16 +13,20 @@ export const LEAKY_RELU_GRAD = 'GantryLeakyReluGrad';
 
 let registered = false;
 
+/** x > 0 ? dy : alpha * dy: the kernel where the backend has it, else tfjs's ops. */
+export function leakyReluGradient(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  if (!ownKernel(LEAKY_RELU_GRAD)) return tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha));
+  return tf.engine().runKernel(LEAKY_RELU_GRAD, { dy, x }, { alpha }) as tf.Tensor;
+}
+
 /** ReLU's, LeakyReLU's, |x|'s and the kernel's own gradients (backend-independent; once, by whichever backend registers the kernel). */
 export function registerActivationGradients(): void {
   if (registered) return;
   registered = true;
   const activationGrad = (alphaOf: (attrs: tf.NamedAttrMap) => number) => (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
     const [x] = saved;
-    const alpha = alphaOf(attrs);
     if (x.dtype !== 'float32') return { x: () => tf.zerosLike(x) };
-    if (!ownKernel(LEAKY_RELU_GRAD)) return { x: () => tf.where(tf.greater(x, 0), dy as tf.Tensor, tf.mul(dy as tf.Tensor, alpha)) };
-    return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha }) as tf.Tensor };
+    return { x: () => leakyReluGradient(dy as tf.Tensor, x, alphaOf(attrs)) };
   };
   tf.registerGradient({ kernelName: 'LeakyRelu', inputsToSave: ['x'], gradFunc: activationGrad((attrs) => Number(attrs.alpha)) });
   tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: activationGrad(() => 0) });

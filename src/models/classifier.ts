@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { makeBatch } from '../data/sampler.ts';
 import type { ImageDataset } from '../data/dataset.ts';
-import { Conv2d, Linear } from '../nn/layers.ts';
+import { Conv2d, leaky, Linear, RELU } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch } from '../data/batch.ts';
@@ -62,10 +62,10 @@ export class Classifier implements FamilyInstance {
 
   /** images in [-1, 1] -> penultimate features [n, features] and logits [n, classes]. */
   apply(images: tf.Tensor4D, dropoutSeed?: number): { features: tf.Tensor2D; logits: tf.Tensor2D } {
-    let h = tf.leakyRelu(this.conv1.apply(images), 0.1); // size/2 x size/2 x w
-    h = tf.leakyRelu(this.conv2.apply(h), 0.1); // size/4 x size/4 x 2w
+    let h = this.conv1.apply(images, leaky(0.1)); // size/2 x size/2 x w
+    h = this.conv2.apply(h, leaky(0.1)); // size/4 x size/4 x 2w
     const flat = tf.reshape(h, [images.shape[0], -1]) as tf.Tensor2D;
-    const features = tf.relu(this.fc1.apply(flat)) as tf.Tensor2D; // penultimate: [n, features]
+    const features = this.fc1.apply(flat, RELU); // penultimate: [n, features]
     const dropped = dropoutSeed !== undefined && this.config.dropout > 0 ? (tf.dropout(features, this.config.dropout, undefined, dropoutSeed) as tf.Tensor2D) : features;
     return { features, logits: this.fc2.apply(dropped) };
   }

@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { ImageEncoder } from '../nn/image-encoder.ts';
-import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.ts';
+import { BatchNorm2d, Conv2d, leaky, Linear } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { hostInput } from '../engine/host-input.ts';
@@ -51,7 +51,7 @@ function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
 /** The text projection G and D each learn: φ(t) -> LeakyReLU(FC(φ(t))), as in the paper. */
 function textProjection(params: ParamSet, config: GanClsConfig, rng: Rng): (phi: tf.Tensor2D) => tf.Tensor2D {
   const fc = new Linear(params, 'text', { inFeatures: config.embedDim, outFeatures: config.projectionDim, init: { kind: 'normal', std: 0.02 } }, rng);
-  return (phi) => tf.leakyRelu(fc.apply(phi), 0.2);
+  return (phi) => fc.apply(phi, leaky(0.2));
 }
 
 /** G(z, φ(t)): DCGAN's generator on [z, projection of φ(t)]. */

@@ -5,7 +5,7 @@ import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
-import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear, RELU } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { ParamSet } from '../nn/params.ts';
@@ -120,7 +120,7 @@ export class UnetVaeGan implements FamilyInstance {
   /** The decoder's raw output (before tanh). */
   decodeRaw(z: tf.Tensor2D, skips: tf.Tensor4D[], training: boolean): tf.Tensor4D {
     const n = this.decConvs.length;
-    let h = tf.reshape(tf.relu(this.fc.apply(z)), [z.shape[0], 4, 4, this.top]) as tf.Tensor4D;
+    let h = tf.reshape(this.fc.apply(z, RELU), [z.shape[0], 4, 4, this.top]) as tf.Tensor4D;
     for (let i = 0; i < n; i++) {
       h = this.decConvs[i].apply(tf.concat([h, skips[n - 1 - i]], 3));
       if (i < n - 1) h = tf.relu(this.decNorms[i].apply(h, training));

@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { stepKlBeta, vaeObjective, type ReconstructionMode } from '../losses/vae.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
-import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear } from '../nn/layers.ts';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear, RELU } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
@@ -106,7 +106,7 @@ export class VaeDecoder {
 
   /** Raw output (before tanh / sigmoid). */
   apply(z: tf.Tensor2D, training: boolean): tf.Tensor4D {
-    let h = tf.reshape(tf.relu(this.fc.apply(z)), [z.shape[0], 4, 4, this.top]) as tf.Tensor4D;
+    let h = tf.reshape(this.fc.apply(z, RELU), [z.shape[0], 4, 4, this.top]) as tf.Tensor4D;
     for (let i = 0; i < this.convs.length; i++) {
       h = this.convs[i].apply(h);
       if (i < this.norms.length) h = tf.relu(this.norms[i].apply(h, training));

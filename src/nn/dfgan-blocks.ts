@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
-import { Conv2d, Linear } from './layers.ts';
+import { Conv2d, Linear, RELU } from './layers.ts';
 import type { ParamSet } from './params.ts';
 import { AFFINE } from '../kernels/affine.ts';
 import { ownKernel } from '../kernels/registry.ts';
@@ -29,8 +29,8 @@ export class Affine {
 
   /** x [n, h, w, c], e [n, condDim]. */
   apply(x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D {
-    const gamma = this.gamma[1].apply(tf.relu(this.gamma[0].apply(e)));
-    const beta = this.beta[1].apply(tf.relu(this.beta[0].apply(e)));
+    const gamma = this.gamma[1].apply(this.gamma[0].apply(e, RELU));
+    const beta = this.beta[1].apply(this.beta[0].apply(e, RELU));
     return modulate(x, gamma, beta);
   }
 }

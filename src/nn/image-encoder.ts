@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
-import { Conv2d, Linear } from './layers.ts';
+import { Conv2d, leaky, Linear } from './layers.ts';
 import type { ParamSet } from './params.ts';
 
 export interface ImageEncoderOptions {
@@ -35,7 +35,7 @@ export class ImageEncoder {
   apply(x: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
       let h = x;
-      for (const conv of this.convs) h = tf.leakyRelu(conv.apply(h), 0.2); // halves the size each time, down to 4x4
+      for (const conv of this.convs) h = conv.apply(h, leaky(0.2)); // halves the size each time, down to 4x4
       return this.out.apply(tf.mean(h, [1, 2]) as tf.Tensor2D);
     });
   }

@@ -3,6 +3,7 @@ import type { Rng } from '../engine/rng.ts';
 import { initTensor, torchDefaultInit, type Init } from './init.ts';
 import type { ParamSet } from './params.ts';
 import { fusedBatchNormTrain } from '../kernels/batch-norm.ts';
+import { fusedKernelName, type FusedKernel } from '../engine/gradients.ts';
 
 /**
  * Layers as small objects over a ParamSet, NHWC throughout. Padding is given the PyTorch way (a number
@@ -25,6 +26,28 @@ export interface ConvOptions {
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
+/** An activation a layer applies to its output: with a bias, as the fused kernel stores the output. */
+export interface Activation {
+  name: 'relu' | 'leakyrelu';
+  alpha: number;
+}
+export const RELU: Activation = { name: 'relu', alpha: 0 };
+export const leaky = (alpha: number): Activation => ({ name: 'leakyrelu', alpha });
+
+function activate<T extends tf.Tensor>(y: T, a: Activation | undefined): T {
+  if (!a) return y;
+  return a.name === 'relu' ? tf.relu(y) : tf.leakyRelu(y, a.alpha);
+}
+
+/**
+ * A convolution or product with its bias and activation as tfjs's fused kernel (every backend has one),
+ * recorded for gradients as the kernel itself (src/engine/gradients.ts), not through tfjs's fused op.
+ */
+function fused(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>, a: Activation | undefined): tf.Tensor {
+  const activation = a?.name ?? 'linear';
+  return tf.engine().runKernel(fusedKernelName(kernel, activation), inputs, { ...attrs, activation, leakyreluAlpha: a?.alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
 /** 2-D convolution; weight [kh, kw, in, out]. */
 export class Conv2d {
   readonly weight: tf.Variable;
@@ -44,9 +67,10 @@ export class Conv2d {
     this.padding = ph === 0 && pw === 0 ? 'valid' : ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
   }
 
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding);
-    return this.bias ? tf.add(y, this.bias) : y;
+  apply(x: tf.Tensor4D, activation?: Activation): tf.Tensor4D {
+    if (!this.bias) return activate(tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding), activation);
+    // The fused kernel adds the bias (and applies the activation) as the convolution stores its output.
+    return fused('FusedConv2D', { x, filter: this.weight, bias: this.bias }, { strides: this.stride, pad: this.padding, dataFormat: 'NHWC', dilations: 1 }, activation) as tf.Tensor4D;
   }
 }
 
@@ -103,9 +127,9 @@ export class Linear {
     this.bias = o.bias === false ? null : params.add(`${name}.bias`, initTensor([o.outFeatures], o.biasInit ?? torchDefaultInit(o.inFeatures), rng));
   }
 
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    const y = tf.matMul(x, this.weight as tf.Tensor2D) as tf.Tensor2D;
-    return this.bias ? (tf.add(y, this.bias) as tf.Tensor2D) : y;
+  apply(x: tf.Tensor2D, activation?: Activation): tf.Tensor2D {
+    if (!this.bias) return activate(tf.matMul(x, this.weight as tf.Tensor2D) as tf.Tensor2D, activation);
+    return fused('_FusedMatMul', { a: x, b: this.weight, bias: this.bias }, { transposeA: false, transposeB: false }, activation) as tf.Tensor2D;
   }
 }
 

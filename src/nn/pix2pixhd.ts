@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
-import { Conv2d, ConvTranspose2d } from './layers.ts';
+import { Conv2d, ConvTranspose2d, leaky } from './layers.ts';
 import type { ParamSet } from './params.ts';
 import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
 import { ownKernel } from '../kernels/registry.ts';
@@ -195,10 +195,10 @@ class NLayerDiscriminator {
     let h = x;
     const last = this.convs.length - 1;
     this.convs.forEach((c, j) => {
-      h = c.apply(h);
       // no norm on the first block, neither norm nor activation on the scores
-      if (j > 0 && j < last) h = instanceNorm(h);
-      if (j < last) h = tf.leakyRelu(h, 0.2);
+      if (j === 0) h = c.apply(h, leaky(0.2));
+      else if (j < last) h = tf.leakyRelu(instanceNorm(c.apply(h)), 0.2);
+      else h = c.apply(h);
       out.push(h);
     });
     return out;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
-import { Conv2d } from './layers.ts';
+import { Conv2d, RELU } from './layers.ts';
 import { ParamSet } from './params.ts';
 
 /**
@@ -49,10 +49,10 @@ export class Vgg19Features {
     let h = images;
     this.blocks.forEach((convs, b) => {
       if (b > 0) {
-        for (const c of this.blocks[b - 1].slice(1)) h = tf.relu(c.apply(h));
+        for (const c of this.blocks[b - 1].slice(1)) h = c.apply(h, RELU);
         h = tf.maxPool(h, 2, 2, 'valid');
       }
-      h = tf.relu(convs[0].apply(h));
+      h = convs[0].apply(h, RELU);
       out.push(h);
     });
     return out;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, tf } from '../helpers.ts';
+import { maxAbs, maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 
 await setup();
@@ -81,4 +81,58 @@ test('average pooling differentiates twice (AvgPoolGrad\'s gradient, for MA-GP t
   const error = tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0] / tf.max(tf.abs(want)).dataSync()[0]);
   assert.ok(error < 1e-5, `relative error ${error}`);
   tf.dispose([x, v, weights, got, want]);
+});
+
+/**
+ * Conv2d and Linear with a bias run tfjs's fused kernels, recorded with gantry's gradients: the same
+ * values as the convolution (or product) plus a broadcast add and the activation, first and second
+ * derivatives, and only the gradients asked for (tfjs's fused ops compute every input's).
+ */
+test('layers with a bias: fused kernels (bias, ReLU, LeakyReLU) with the gradients of the unfused ops, once and twice, computed only when wanted', async () => {
+  const { ParamSet } = await import('../../src/nn/params.ts');
+  const { Conv2d, Linear, RELU, leaky } = await import('../../src/nn/layers.ts');
+  const rng = new Rng(8);
+  const params = new ParamSet();
+  const conv = new Conv2d(params, 'c', { inChannels: 3, outChannels: 5, kernel: 4, stride: 2, padding: 1, bias: true }, rng);
+  const linear = new Linear(params, 'l', { inFeatures: 6, outFeatures: 4 }, rng);
+  const x = tf.tensor4d(rng.fillNormal(new Float32Array(2 * 8 * 8 * 3)), [2, 8, 8, 3]);
+  const v = tf.tensor2d(rng.fillNormal(new Float32Array(3 * 6)), [3, 6]);
+  const w = tf.tensor(rng.fillNormal(new Float32Array(2 * 4 * 4 * 5)), [2, 4, 4, 5]);
+  const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => assert.ok(maxAbsDiff(got, want) <= 1e-5 * Math.max(1e-6, maxAbs(want)), what);
+  const plainConv = (t: tf.Tensor4D) => tf.add(tf.conv2d(t, conv.weight as tf.Tensor4D, 2, 1), conv.bias!);
+  // D(x) = sum(w * f(x)) with f the layer and a LeakyReLU after it unless f has its own; the penalty is its
+  // input gradient's squared norm, as R1 / MA-GP take it.
+  const cases: [string, (t: tf.Tensor4D) => tf.Tensor, (t: tf.Tensor4D) => tf.Tensor][] = [
+    ['bias', (t) => tf.leakyRelu(conv.apply(t), 0.2), (t) => tf.leakyRelu(plainConv(t), 0.2)],
+    ['bias + LeakyReLU', (t) => conv.apply(t, leaky(0.2)), (t) => tf.leakyRelu(plainConv(t), 0.2)],
+    ['bias + ReLU', (t) => conv.apply(t, RELU), (t) => tf.relu(plainConv(t))],
+  ];
+  for (const [what, fused, plain] of cases) {
+    const score = (f: (t: tf.Tensor4D) => tf.Tensor) => (t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), w));
+    const penalty = (f: (t: tf.Tensor4D) => tf.Tensor) => () => tf.sum(tf.square(tf.grad(score(f))(x))) as tf.Scalar;
+    close(fused(x).dataSync(), plain(x).dataSync(), `${what}: output`);
+    // A second derivative through a fused activation reaches the bias only through the activation's mask,
+    // whose derivative is zero, and which tfjs does not connect (src/engine/gradients.ts): the weights' only.
+    const secondBy = what === 'bias' ? [conv.weight, conv.bias!] : [conv.weight];
+    for (const [order, grads] of [['first', (f: typeof fused) => tf.variableGrads(() => score(f)(x) as tf.Scalar, [conv.weight, conv.bias!])], ['second', (f: typeof fused) => tf.variableGrads(penalty(f), secondBy)]] as const) {
+      const [got, want] = [grads(fused), grads(plain)];
+      close(got.value.dataSync(), want.value.dataSync(), `${what}, ${order}: value`);
+      for (const name of Object.keys(want.grads)) close(got.grads[name].dataSync(), want.grads[name].dataSync(), `${what}, ${order} derivative by ${name}`);
+    }
+  }
+  for (const [what, activation, plain] of [['bias', undefined, (t: tf.Tensor) => t], ['bias + ReLU', RELU, tf.relu], ['bias + LeakyReLU', leaky(0.1), (t: tf.Tensor) => tf.leakyRelu(t, 0.1)]] as const) {
+    const got = tf.variableGrads(() => tf.sum(tf.square(linear.apply(v, activation))), [linear.weight, linear.bias!]);
+    const want = tf.variableGrads(() => tf.sum(tf.square(plain(tf.add(tf.matMul(v, linear.weight), linear.bias!)))), [linear.weight, linear.bias!]);
+    for (const name of [linear.weight.name, linear.bias!.name]) close(got.grads[name].dataSync(), want.grads[name].dataSync(), `linear, ${what}: derivative by ${name}`);
+  }
+  // The input's gradient alone runs no filter gradient; the weights' alone no input gradient.
+  const kernels = async (f: () => tf.Tensor) => (await tf.profile(f)).kernels.map((k) => k.name);
+  for (const [what, fused] of cases.slice(0, 2)) {
+    const score = (t: tf.Tensor) => tf.sum(tf.mul(fused(t as tf.Tensor4D), w));
+    assert.ok(!(await kernels(() => tf.grad(score)(x))).includes('Conv2DBackpropFilter'), `${what}: the input's gradient computed the filter's`);
+    const weightsOnly = await kernels(() => tf.variableGrads(() => score(x) as tf.Scalar, [conv.weight]).grads[conv.weight.name]);
+    assert.ok(weightsOnly.includes('Conv2DBackpropFilter') && !weightsOnly.includes('Conv2DBackpropInput'), `${what}: the weights' gradient ran ${weightsOnly}`);
+  }
+  params.dispose();
+  tf.dispose([x, v, w]);
 });

@@ -91,7 +91,7 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
   ctx.dispose();
 });
 
-test('WebGPU kernels: GEMM tiles, edges, K-splits and both staging orders', { skip: noGpu }, async () => {
+test('WebGPU kernels: GEMM tiles, edges, K-splits, both staging orders, bias and activation', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
   for (const [M, N, K, split, tile] of [[1, 1, 1, 1, 64], [65, 130, 17, 1, 64], [70, 3, 3000, 5, 'thin'], [33, 64, 4096, 7, 64], [300, 5, 40, 1, 'thin'],
     [130, 260, 37, 1, 128], [257, 129, 100, 3, 128], [5, 7, 9, 1, 128]] as [number, number, number, number, 'thin' | 64 | 128][]) {
@@ -105,8 +105,13 @@ test('WebGPU kernels: GEMM tiles, edges, K-splits and both staging orders', { sk
       for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += at(m, k, transposed) * bt(k, n, transposed);
       const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
       const spec = { label: 'mm', M, N, K, a: transposed ? rowMajorByOuter(M) : rowMajorByK(K), b: transposed ? rowMajorByK(K) : rowMajorByOuter(N) };
-      ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, split, tile));
+      ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile }));
       assertClose(await ctx.read(c), want, `matmul ${M}x${K} . ${K}x${N}, split ${split}, tile ${tile}, transposed ${transposed}`);
+      // A bias per column and an activation in the store (the K-split's second pass applies them).
+      const bias = randn(N);
+      ctx.run(gemm(ctx, { ...spec, activation: 'select(v, 0.25 * v, v < 0.0)' }, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile, bias: upload(ctx, bias) }));
+      const finished = want.map((v, i) => v + bias[i % N]).map((v) => (v < 0 ? 0.25 * v : v));
+      assertClose(await ctx.read(c), finished, `matmul + bias, leaky ${M}x${K} . ${K}x${N}, split ${split}, tile ${tile}, transposed ${transposed}`);
     }
   }
   ctx.dispose();

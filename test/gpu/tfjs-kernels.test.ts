@@ -56,7 +56,7 @@ const CONVS: [number, number, number, number, number, number, number, number | '
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
-  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Mean', 'Sum']);
+  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', '_FusedMatMul']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
     const x = randn([n, h, w, ci]);
     const filter = randn([k, k, ci, co]);
@@ -108,6 +108,45 @@ test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give th
   await assertClose(ours, theirs, 'batched matmul');
   tf.dispose([ours, theirs]);
   tf.dispose([a, b]);
+});
+
+test('fused convolutions and matrix products (bias and activation in the store; layers\' forward, training and sampling) as tfjs\'s fused WebGPU kernels give them', { skip: noGpu }, async () => {
+  const activations = ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'] as const;
+  // conv: 3 * x so that relu6's clamp is reached; D's 4x4 / 2, a split-K 3x3 over many channels, a thin 7x7 to RGB
+  for (const [n, h, w, ci, co, k, s, p] of [[2, 17, 33, 6, 8, 4, 2, 2], [2, 8, 8, 64, 128, 3, 1, 1], [1, 22, 38, 9, 3, 7, 1, 'valid']] as [number, number, number, number, number, number, number, number | 'valid'][]) {
+    const x = tf.tidy(() => tf.mul(randn([n, h, w, ci]), 3));
+    const filter = randn([k, k, ci, co]);
+    const bias = randn([co]);
+    for (const activation of activations) {
+      await compare(`fused conv ${[n, h, w, ci, co, k, s, p]} ${activation}`, () => [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: s, pad: p, bias, activation, leakyreluAlpha: 0.3 })], 1);
+    }
+    const dy = randn(tf.tidy(() => tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p)).shape);
+    // Under gradients tfjs fuses only the bias; its gradient is the bias's leading-axes sum.
+    await compare(`fused conv ${[n, h, w, ci, co, k, s, p]} gradients`, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, strides: s, pad: p, bias: c }), dy));
+      return tf.grads(f)([x, filter, bias]);
+    }, 5); // the fused convolution, both gradients, the bias's sum, the loss's sum
+    tf.dispose([x, filter, bias, dy]);
+  }
+  for (const [m, k, n, tA, tB] of [[16, 256, 256, false, false], [16, 100, 3, false, true], [5, 7, 9, true, false]] as [number, number, number, boolean, boolean][]) {
+    const a = tf.tidy(() => tf.mul(randn(tA ? [k, m] : [m, k]), 3));
+    const b = randn(tB ? [n, k] : [k, n]);
+    const bias = randn([n]);
+    for (const activation of activations) {
+      await compare(`fused matmul ${[m, k, n, tA, tB]} ${activation}`, () => [tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias, activation, leakyreluAlpha: 0.3 })], 1);
+    }
+    tf.dispose([a, b, bias]);
+  }
+  // PReLU and a scalar bias are tfjs's kernels'.
+  const x = randn([1, 6, 6, 4]);
+  const filter = randn([3, 3, 4, 5]);
+  const before = { ...gpuKernelCalls };
+  const outs = [
+    tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: tf.scalar(0.1) }),
+    tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias: tf.scalar(0.5) }),
+  ];
+  assert.deepEqual(gpuKernelCalls, { gantry: before.gantry, tfjs: before.tfjs + 2 }, 'PReLU and a scalar bias go to tfjs\'s kernel');
+  tf.dispose([x, filter, ...outs]);
 });
 
 test('Sum and Mean over leading axes (bias gradients, losses\' totals) as gantry\'s reduction, as tfjs\'s kernels give them; other axes stay tfjs\'s', { skip: noGpu }, async () => {

@@ -44,15 +44,16 @@ const GATHER_X = `let iy = o.y + i.y; let ix = o.z + i.z;
       if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
       return X[u32(o.x + i.x)];`;
 
-/** y = conv(x, w): x as A (im2col rows gathered), w as B. */
-export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region): Dispatch[] {
+/** y = act(conv(x, w) + bias): x as A (im2col rows gathered), w as B; the bias and activation are optional. */
+export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}): Dispatch[] {
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
     label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.k * g.k * g.inC, constants: constants(g),
     // m = output pixel, k = (kh, kw, ci): neighbouring k are neighbouring floats of x
     a: { outer: PIXEL, inner: TAP, load: GATHER_X, kFast: true },
     b: rowMajorByOuter(g.outC),
-  }, x, w, y);
+    activation: epilogue.activation,
+  }, x, w, y, { bias: epilogue.bias });
 }
 
 /**

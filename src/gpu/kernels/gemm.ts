@@ -37,6 +37,19 @@ export interface GemmSpec {
   storeIndex?: string;
   /** Add to the output instead of overwriting it (gradients summed over two passes). */
   accumulate?: boolean;
+  /**
+   * WGSL expression of v, the finished output (after the bias, if any), that is stored instead: a fused
+   * activation such as `max(v, 0.0)`.
+   */
+  activation?: string;
+}
+
+/** Where the output goes, and what is added to each column of it (a layer's bias, binding 3). */
+export interface GemmOptions {
+  /** How many workgroups share K (partial products summed in a second pass); chosen when absent. */
+  splitK?: number;
+  tile?: 'thin' | 64 | 128;
+  bias?: Region;
 }
 
 /** A stored row-major [rows, K] as the operand walking rows (A), or B stored transposed as [N, K]. */
@@ -81,12 +94,22 @@ fn ${name}Inner(k: u32) -> vec4<i32> { ${o.inner} }
 fn ${name}Load(o: vec4<i32>, i: vec4<i32>) -> f32 { ${o.load.replaceAll('X[', `${X}[`)} }`;
 }
 
+/**
+ * fn finish(sum, n): what is stored for the sum in column n: plus the column's bias (binding `biasBinding`,
+ * when there is one), through the activation.
+ */
+function finishFunction(s: GemmSpec, biasBinding: number | null): string {
+  const bias = biasBinding === null ? '' : `@group(0) @binding(${biasBinding}) var<storage, read> Bias: array<f32>;\n`;
+  return `${bias}fn finish(sum: f32, n: u32) -> f32 { let v = sum${biasBinding === null ? '' : ' + Bias[n]'}; return ${s.activation ?? 'v'}; }`;
+}
+
 /** Bindings A, B, C, the sizes and the spec's gather and store functions, shared by the GEMM kernels. */
-function prelude(s: GemmSpec, kChunk: number): string {
+function prelude(s: GemmSpec, kChunk: number, finish: string): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${finish}
 const M = ${s.M}u;
 const N = ${s.N}u;
 const K = ${s.K}u;
@@ -98,7 +121,7 @@ fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`
 }
 
 function writeC(s: GemmSpec, split: number, value: string): string {
-  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}${value};`;
+  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(${value}, n);`;
 }
 
 /**
@@ -202,7 +225,7 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): St
  * direction (so the vec4 reads stay conflict-free), 4 vector reads per 64 multiply-adds; worth it
  * only with enough tiles, or K splits, to fill the GPU.
  */
-function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128): string {
+function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128, finish: string): string {
   const wide = tile === 128;
   const stage = wide ? stage128 : stage64;
   const a = stage('a', s.a.kFast, 'm0', 'M');
@@ -252,7 +275,7 @@ function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128)
     }
   }
 `;
-  return /* wgsl */ `${prelude(s, kChunk)}
+  return /* wgsl */ `${prelude(s, kChunk, finish)}
 var<workgroup> As: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
 @compute @workgroup_size(256)
@@ -285,8 +308,8 @@ ${epilogue}}`;
  * that neighbouring threads read neighbouring floats of A; the 16 partial sums then meet in workgroup
  * memory. 16 rows per workgroup; the grid is two-dimensional for very tall outputs.
  */
-function thinSource(s: GemmSpec, split: number, kChunk: number, gridX: number): string {
-  return /* wgsl */ `${prelude(s, kChunk)}
+function thinSource(s: GemmSpec, split: number, kChunk: number, gridX: number, finish: string): string {
+  return /* wgsl */ `${prelude(s, kChunk, finish)}
 var<workgroup> red: array<f32, ${256 * s.N}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -318,10 +341,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`;
 }
 
-function reduceSource(s: GemmSpec, split: number, stride: number): string {
+function reduceSource(s: GemmSpec, split: number, stride: number, finish: string): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
+${finish}
 const M = ${s.M}u;
 const N = ${s.N}u;
 ${s.constants ?? ''}
@@ -332,29 +356,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var v = 0.0;
     for (var s = 0u; s < ${split}u; s++) { v += Part[s * M * N + i]; }
     let o = storeIndex(i / N, i % N);
-    C[o] = ${s.accumulate ? 'C[o] + ' : ''}v;
+    C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(v, i % N);
   }
 }`;
 }
 
-/** The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2. */
-export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, splitK?: number, tile?: 'thin' | 64 | 128): Dispatch[] {
+/**
+ * The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2 (and the bias
+ * 3, or 2 in the K-split's second pass, which adds it).
+ */
+export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, o: GemmOptions = {}): Dispatch[] {
+  if (s.accumulate && (o.bias || s.activation)) throw new Error(`${s.label}: a GEMM that accumulates into its output takes no bias or activation`);
+  let { splitK, tile } = o;
   tile ??= s.N <= THIN_MAX_N ? 'thin' : s.N >= 128 && s.M >= 128 && (Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= FULL_GRID || s.K >= 512) ? 128 : 64;
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
   const thinGroups = Math.ceil(s.M / 16);
   const thinX = Math.min(thinGroups, 65535);
   const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
-  const source = (split: number, kChunk: number) =>
-    tile === 'thin' ? thinSource(s, split, kChunk, thinX) : tiledSource(s, split, kChunk, tile);
+  const bias = o.bias ? [o.bias] : [];
+  const source = (split: number, kChunk: number) => {
+    // With a K-split, the second pass finishes the sums.
+    const finish = finishFunction(s, split === 1 && o.bias ? 3 : null);
+    return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, finish);
+  };
   splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K, side);
-  if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c], grid)];
+  if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], grid)];
   const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
     ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
-    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride), [partial, c], g.workgroups),
+    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride, finishFunction(s, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
   ];
 }
