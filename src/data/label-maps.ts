@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** Label ids [n, h, w] (0 .. labelNc - 1) -> [n, h, w, labelNc], one-hot. */
 export function oneHotLabels(labels: tf.Tensor3D, labelNc: number): tf.Tensor4D {
-  return tf.tidy(() => tf.cast(tf.oneHot(labels, labelNc), 'float32') as tf.Tensor4D);
+  return tf.oneHot(labels, labelNc, 1, 0, 'float32') as tf.Tensor4D;
 }
 
 /** The instance boundary map of instance ids [n, h, w]: [n, h, w, 1], 1 where a 4-neighbour has another id, else 0. */

@@ -380,6 +380,33 @@ void avg_pool_3x3s2_grad(long n, long h, long w, long c, const float* src, float
   }, 2);
 }
 
+// AvgPool's gradient where the windows tile the input (stride = window, no padding; DF-GAN's 2x2 pools): each
+// input takes its window's dy times 1 / window area, the product in double as tfjs's kernel rounds it; rows and
+// columns past the last whole window get zeros. geometry: [n, h, w, c, fh, fw, oh, ow]. Parallel over rows.
+void avg_pool_tiles_grad(const int32_t* g, const float* dy, float* dx) {
+  const long n = g[0], h = g[1], w = g[2], c = g[3], fh = g[4], fw = g[5], oh = g[6], ow = g[7];
+  const double scale = 1.0 / static_cast<double>(fh * fw);
+  parallel_for(n * h, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const long img = r / h, y = r % h, oy = y / fh;
+      float* to = dx + r * w * c;
+      if (oy >= oh) {
+        std::memset(to, 0, sizeof(float) * w * c);
+        continue;
+      }
+      for (long x = 0; x < w; x++) {
+        const long ox = x / fw;
+        if (ox >= ow) {
+          std::memset(to + x * c, 0, sizeof(float) * c);
+          continue;
+        }
+        const float* from = dy + ((img * oh + oy) * ow + ox) * c;
+        for (long q = 0; q < c; q++) to[x * c + q] = static_cast<float>(static_cast<double>(from[q]) * scale);
+      }
+    }
+  }, 2);
+}
+
 // MaxPool's gradient (geometry as pool2d): each output's gradient goes to the first largest input of its window
 // in scan order (tfjs's choice), summed in double where windows overlap. Parallel over channels.
 void max_pool_grad(const int32_t* g, const float* x, const float* dy, float* dx) {
@@ -560,6 +587,17 @@ napi_value AvgPool3x3s2Grad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// avgPoolTilesGrad(geometry Int32Array[8], dy, dx)
+napi_value AvgPoolTilesGrad(napi_env env, napi_callback_info info) {
+  Call c(env, info, 3);
+  const int32_t* g = c.i32(0, 8, "geometry");
+  if (!c.ok) return nullptr;
+  const float* dy = c.f32(1, static_cast<long>(g[0]) * g[6] * g[7] * g[3], "dy");
+  float* dx = c.f32(2, static_cast<long>(g[0]) * g[1] * g[2] * g[3], "dx");
+  if (c.ok) avg_pool_tiles_grad(g, dy, dx);
+  return nullptr;
+}
+
 // batchNormForward(rows, C, x, gamma, beta, eps, y, mean, var)
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
   Call c(env, info, 9);
@@ -720,6 +758,7 @@ void register_ops(napi_env env, napi_value exports) {
       {"instanceNormGrad", nullptr, InstanceNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reflectionPad", nullptr, ReflectionPad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool3x3s2Grad", nullptr, AvgPool3x3s2Grad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolTilesGrad", nullptr, AvgPoolTilesGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

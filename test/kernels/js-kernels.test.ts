@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { setup, testWithoutAddon, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { spawnSync } from 'node:child_process';
@@ -137,7 +138,7 @@ test('ResizeNearestNeighbor and its gradient (up, down, uneven; corners aligned 
   tf.dispose([dy, blocks, g]);
 });
 
-test('concat and split along the last axis (narrow and wide rows) are tfjs\'s values', () => {
+test('concat along any axis and split along the last (narrow and wide rows, empty parts) are tfjs\'s values', () => {
   const rng = new Rng(6);
   const a = rand(rng, [2, 5, 7, 9]);
   const b = rand(rng, [2, 5, 7, 3]);
@@ -146,7 +147,89 @@ test('concat and split along the last axis (narrow and wide rows) are tfjs\'s va
   sameAsTfjs('concat 3 | 40 | 9', () => tf.concat([b, c, a], -1));
   const x = tf.concat([a, c, b], 3);
   for (const [k, part] of tf.split(x, [9, 40, 3], 3).entries()) sameAsTfjs(`split part ${k}`, () => tf.mul(part, 1));
-  tf.dispose([a, b, c, x]);
+  for (const axis of [0, 1, 2]) {
+    const shape = (d: number) => a.shape.map((s, j) => (j === axis ? d : s));
+    const [p, q, empty] = [rand(rng, shape(2)), rand(rng, shape(5)), rand(rng, shape(0))];
+    sameAsTfjs(`concat axis ${axis}`, () => tf.concat([p, empty, q, p], axis));
+    tf.dispose([p, q, empty]);
+  }
+  const [v, u] = [rand(rng, [5]), rand(rng, [3])];
+  sameAsTfjs('concat of vectors', () => tf.concat([v, v, u]));
+  // DF-GAN's mismatched pairs: the batch rolled by one, and its gradient (a pad of each slice)
+  const f = rand(rng, [16, 4, 4, 32]);
+  const roll = (t: tf.Tensor) => tf.concat([tf.slice(t, [1, 0, 0, 0], [15, -1, -1, -1]), tf.slice(t, [0, 0, 0, 0], [1, -1, -1, -1])], 0);
+  sameAsTfjs('rolled batch', () => roll(f));
+  const w = rand(rng, [16, 4, 4, 32]);
+  sameAsTfjs('rolled batch\'s gradient', () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, roll(t))))(f));
+  tf.dispose([a, b, c, x, v, u, f, w]);
+});
+
+test('PadV2 (any axes, any constant) and Slice (contiguous or not) are tfjs\'s values', () => {
+  const rng = new Rng(10);
+  const pads: [number[], [number, number][], number][] = [
+    [[15, 4, 4, 8], [[0, 1], [0, 0], [0, 0], [0, 0]], 0], [[2, 5, 7, 3], [[0, 0], [1, 2], [3, 0], [0, 0]], 0],
+    [[2, 5, 7, 3], [[0, 0], [0, 0], [0, 0], [2, 1]], 0], [[2, 5, 7, 3], [[1, 1], [1, 1], [1, 1], [1, 1]], -1.5],
+    [[2, 5, 7, 3], [[0, 0], [0, 0], [0, 0], [0, 0]], 0], [[6], [[2, 3]], 0.25], [[2, 3, 1, 2, 4], [[0, 0], [1, 0], [0, 2], [0, 0], [0, 0]], 0],
+    [[3, 0, 2], [[1, 0], [0, 1], [0, 0]], 7], [[1, 40, 40], [[0, 0], [2, 2], [5, 6]], 0],
+  ];
+  for (const [shape, paddings, value] of pads) {
+    const x = rand(rng, shape);
+    sameAsTfjs(`pad [${shape}] ${JSON.stringify(paddings)} ${value}`, () => tf.pad(x, paddings, value));
+    tf.dispose(x);
+  }
+  // pix2pixHD's instance boundaries: a cast bool mask holds a Uint8Array under the float32 dtype
+  const ids = tf.tensor2d([[1, 1, 2], [3, 3, 3]], [2, 3], 'int32');
+  sameAsTfjs('pad of a cast mask', () => tf.pad(tf.cast(tf.notEqual(tf.slice(ids, [0, 1], [2, 2]), tf.slice(ids, [0, 0], [2, 2])), 'float32'), [[1, 0], [0, 1]]));
+  ids.dispose();
+  const slices: [number[], number[], number[]][] = [
+    [[16, 4, 4, 8], [1, 0, 0, 0], [15, -1, -1, -1]], [[2, 5, 7, 3], [0, 1, 2, 0], [2, 3, 4, 3]], [[2, 5, 7, 3], [1, 0, 0, 1], [1, -1, -1, 2]],
+    [[2, 5, 7, 3], [0, 0, 0, 0], [-1, -1, -1, -1]], [[9], [2], [5]], [[2, 3, 4, 5, 6], [1, 1, 0, 2, 3], [1, 2, 4, 3, 3]], [[4, 6], [1, 2], [0, 3]],
+  ];
+  for (const [shape, begin, size] of slices) {
+    const x = rand(rng, shape);
+    sameAsTfjs(`slice [${shape}] from ${begin} size ${size}`, () => tf.mul(tf.slice(x, begin, size), 1));
+    tf.dispose(x);
+  }
+});
+
+test('GatherV2 of float32 rows along any axis is tfjs\'s values, out-of-range indices its error; integer tables and batched gathers are tfjs\'s kernel', () => {
+  const rng = new Rng(11);
+  const table = rand(rng, [19, 64]);
+  const ids = tf.tensor2d([[3, 0, 18], [7, 7, 1]], [2, 3], 'int32');
+  sameAsTfjs('rows', () => tf.gather(table, ids));
+  const x = rand(rng, [3, 5, 4, 2]);
+  for (const axis of [0, 1, 2, 3, -1]) sameAsTfjs(`axis ${axis}`, () => tf.gather(x, tf.tensor1d([1, 0, 1, 1], 'int32'), axis));
+  sameAsTfjs('no indices', () => tf.gather(x, tf.tensor1d([], 'int32'), 1));
+  const ints = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+  sameAsTfjs('int32 table', () => tf.cast(tf.gather(ints, tf.tensor1d([2, 0], 'int32')), 'float32'));
+  const batched = rand(rng, [2, 4, 3]);
+  sameAsTfjs('batchDims 1', () => tf.gather(batched, tf.tensor2d([[0, 3], [2, 2]], [2, 2], 'int32'), 1, 1));
+  assert.throws(() => tf.gather(table, tf.tensor1d([2, 19], 'int32')), /GatherV2: the index value 19 is not in \[0, 18\]/);
+  assert.throws(() => tf.gather(table, tf.tensor1d([-1], 'int32')), /GatherV2: the index value -1 is not in \[0, 18\]/);
+  tf.dispose([table, ids, x, ints, batched]);
+});
+
+test('Fill, ZerosLike, OnesLike and OneHot are tfjs\'s values, in recycled arrays', () => {
+  const rng = new Rng(12);
+  const x = rand(rng, [16, 8, 8, 4]);
+  sameAsTfjs('zeros', () => tf.zeros([3, 70, 5]));
+  sameAsTfjs('fill', () => tf.fill([4, 9], -2.5));
+  sameAsTfjs('zerosLike', () => tf.zerosLike(x));
+  sameAsTfjs('onesLike', () => tf.onesLike(x));
+  sameAsTfjs('int32 zeros', () => tf.cast(tf.zeros([5], 'int32'), 'float32'));
+  const labels = tf.tensor3d([0, 3, 2, 9, -1, 1], [1, 2, 3], 'int32');
+  sameAsTfjs('oneHot', () => tf.oneHot(labels, 4));
+  sameAsTfjs('oneHot on/off', () => tf.oneHot(labels, 5, 2, -1));
+  // A disposed output's array serves the next one of that size, zeroed or filled again.
+  const backend = tf.backend() as MathBackendCPU;
+  const values = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
+  const first = tf.onesLike(x);
+  const array = values(first).buffer;
+  first.dispose();
+  const second = tf.zerosLike(x);
+  assert.equal(values(second).buffer, array, 'the ones\' array, recycled');
+  assert.ok(values(second).every((v) => v === 0), 'and zeroed');
+  tf.dispose([x, labels, second]);
 });
 
 test('without the native addon the JavaScript kernels are still registered', () => {
@@ -155,7 +238,7 @@ test('without the native addon the JavaScript kernels are still registered', () 
   assert.equal(r.status, 0, r.stderr);
   const native = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(native.loaded, false);
-  for (const name of ['Add', 'Sum', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Concat']) assert.ok(native.kernels.includes(name), `${name} not registered: ${native.kernels}`);
+  for (const name of ['Add', 'Sum', 'MaxPoolGrad', 'UnsortedSegmentSum', 'Concat', 'PadV2', 'Fill']) assert.ok(native.kernels.includes(name), `${name} not registered: ${native.kernels}`);
   assert.ok(!native.kernels.includes('Conv2D'), 'a native kernel was registered without the addon');
 });
 

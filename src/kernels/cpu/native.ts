@@ -32,6 +32,8 @@ export interface NativeAddon {
   reflectionPad(adjoint: boolean, n: number, h: number, w: number, c: number, pad: number, src: Float32Array, dst: Float32Array): void;
   /** The 3x3 / 2 average pooling's gradient (pool2d's average forward); h, w: the unpooled size; dx zeroed. */
   avgPool3x3s2Grad(n: number, h: number, w: number, c: number, dy: Float32Array, dx: Float32Array): void;
+  /** AvgPool's gradient where stride = window and no padding; geometry: [n, h, w, c, fh, fw, oh, ow]; dx written whole. */
+  avgPoolTilesGrad(geometry: Int32Array, dy: Float32Array, dx: Float32Array): void;
   /** out (shape, row-major) = a op b (0 add, 1 sub, 2 mul, 3 div), each read at sum(index[d] * strides[d]); rank <= 8. */
   binaryOp(op: number, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Sums of x over the dimensions with reduced[d] = 1 (double, row-major order), terms x / divisor in float32 unless it is 1. */

@@ -57,7 +57,8 @@ export function poolGradKernels(original: (name: string) => KernelFunc, addon: N
   /**
    * AvgPoolGrad of windows that tile the input (stride = window, no padding: DF-GAN's 2x2 pools): each input
    * takes its window's dy times 1 / window area, as tfjs's kernel computes it, in one pass where tfjs's loops
-   * over every window and offset (0.1 s at [16, 32, 32, 64]). Other geometries go to tfjs's.
+   * over every window and offset (0.1 s at [16, 32, 32, 64]); the addon, where it loads, runs it threaded
+   * over rows. Other geometries go to tfjs's.
    */
   const avgPoolGrad: KernelFunc = (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -69,6 +70,10 @@ export function poolGradKernels(original: (name: string) => KernelFunc, addon: N
     const tiles = info.strideHeight === fh && info.strideWidth === fw && padInfo.top === 0 && padInfo.left === 0;
     if (!g || input.dtype !== 'float32' || !tiles) return original('AvgPoolGrad')(args);
     const dx = overwrittenFloats(backend, batchSize * H * W * C);
+    if (addon) {
+      addon.avgPoolTilesGrad(Int32Array.from([batchSize, H, W, C, fh, fw, outHeight, outWidth]), g, dx);
+      return makeFloatTensor(backend, input.shape, dx);
+    }
     const scale = 1 / (fh * fw);
     // Rows and columns past the last whole window (an input not a multiple of the window) get zeros.
     for (let b = 0; b < batchSize; b++) {

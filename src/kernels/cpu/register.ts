@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { concatKernels } from './concat.ts';
+import { copyKernels } from './copy.ts';
+import { fillKernels } from './fill.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
 import { registerImageOpKernels } from './image-ops.ts';
@@ -33,18 +34,19 @@ export function originalCpuKernel(name: string): KernelFunc {
 }
 
 /**
- * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, segment
- * sums, pooling gradients, broadcasting arithmetic, nearest-neighbour resizing) always, and the native
- * ones (convolutions, matmul, fused batch norm / activations / Adam) where the addon loads. Each falls
- * back to the original for cases it does not cover (non-float32, NCHW, prelu).
+ * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, split, pad,
+ * slice and gather; constants; segment sums, pooling gradients, broadcasting arithmetic, nearest-neighbour
+ * resizing) always, and the native ones (convolutions, matmul, fused batch norm / activations / Adam)
+ * where the addon loads. Each falls back to the original for cases it does not cover (non-float32, NCHW,
+ * prelu).
  */
 export function registerCpuKernels(): NativeStatus {
   if (status) return status;
   const { addon, error } = loadNativeAddon();
-  // Registered with or without the addon; their loops go native where it loads (concat and split, broadcasting
+  // Registered with or without the addon; their loops go native where it loads (row copies, broadcasting
   // arithmetic and sums, pooling gradients, resizing).
   const always = {
-    ...concatKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
+    ...copyKernels(originalCpuKernel, addon), ...fillKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
     ...broadcastKernels(originalCpuKernel, addon), ...resizeKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
