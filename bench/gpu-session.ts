@@ -11,7 +11,8 @@
 //     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
 //     step's GPU time by kernel (--profile), for what to speed up next;
 //   - every family's generator (batch 256) beside its peer's --generate, images per second;
-//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts);
+//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
+//     on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
 //   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
@@ -113,11 +114,21 @@ const dcganBench = ['bench', '--family', 'dcgan', '--model', JSON.stringify({ im
 const generic = measure(process.execPath, [...gantry, ...dcganBench], { GANTRY_DCGAN_HAND_BUILT: '0' });
 console.log(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} | | |`);
 
+/** A bench script's printout, within what is left of the budget (none once it is spent). */
+function script(args: string[]): string {
+  const left = deadline - Date.now();
+  if (left < 20_000) return '(skipped: the budget is spent)';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', timeout: left });
+  return (r.stdout ?? '') + (r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
+}
 if (!quick) {
   console.log('\nDCGAN beside its peer:');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30'], { encoding: 'utf8', timeout: Math.max(0, deadline - Date.now()) });
-  console.log(r.stdout ?? '', r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
+  console.log(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
+}
+// dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
+console.log('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
+console.log(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
+if (!quick) {
   console.log('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
-  const ops = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gpu-image-ops.ts')], { encoding: 'utf8', timeout: Math.max(0, deadline - Date.now()) });
-  console.log(ops.stdout ?? '', ops.status === 0 ? '' : `(stopped: ${ops.signal ?? ops.status})`);
+  console.log(script([join(root, 'bench', 'gpu-image-ops.ts')]));
 }

@@ -1,7 +1,11 @@
 // Profiles gantry's replayed WebGPU DCGAN step (src/gpu/dcgan-step.ts) on the GPU machine:
-//   bash .devicekit/on-device.sh node --import tsx bench/profile-gpu-step.ts [dcgan32|dcgan64] [--steps 20]
+//   bash .devicekit/on-device.sh node --import tsx bench/profile-gpu-step.ts [dcgan32|dcgan64] [--steps 20] [--timeline]
 // Prints: pipeline build time, host time to encode and submit one step, wall time per step (loss read
 // back each step, as the bench does), and GPU time per dispatch (timestamp queries) grouped by kind.
+// --timeline: each step's wall and host time beside when the GPU ran it (its passes' timestamps): the GPU
+// span from its first pass's start to its last's end, the time inside passes, and how long the GPU sat
+// idle since the previous step's end. A slow step whose GPU span is as short as a fast one's waited on the
+// host or the driver; one whose span is long but whose passes were short waited between submissions.
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
@@ -10,7 +14,7 @@ import { DcganGpuStep } from '../src/gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../src/gpu/dcgan-generator.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' }, timeline: { type: 'boolean' } } });
 const name = (positionals[0] ?? 'dcgan64') as WorkloadName;
 await initEngine({ device: 'webgpu' });
 const w = WORKLOADS[name];
@@ -34,6 +38,50 @@ for (let i = 0; i < 3 + Number(values.steps); i++) {
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`wall per step (median of ${walls.length}, loss read back): ${med(walls).toFixed(2)} ms; host encode+submit: ${med(hosts).toFixed(2)} ms`);
+if (values.timeline) await printTimeline(Number(values.steps));
+
+/** Steps timed on the host and, through timestamp queries around each pass, on the GPU. */
+async function printTimeline(steps: number): Promise<void> {
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  if (!device.features.has('timestamp-query')) return console.log('--timeline: this adapter has no timestamp-query feature');
+  const passes = Math.ceil(gpu.dispatchCount / 48) + 1;
+  const timeline = { querySet: device.createQuerySet({ type: 'timestamp', count: Math.min(4096, 2 * passes * steps) }), next: 0 };
+  const rows: { wall: number; host: number; from: number; to: number }[] = [];
+  gpu.timeline = timeline;
+  for (let i = 0; i < steps; i++) {
+    const from = timeline.next;
+    const start = performance.now();
+    const l = gpu.step(images, z);
+    const host = performance.now() - start;
+    await l.lossG.data();
+    rows.push({ wall: performance.now() - start, host, from, to: timeline.next });
+    tf.dispose([l.lossD, l.lossG]);
+  }
+  gpu.timeline = null;
+  const bytes = 8 * timeline.next;
+  const resolved = device.createBuffer({ size: bytes, usage: 0x200 | 0x4 }); // QUERY_RESOLVE | COPY_SRC
+  const staging = device.createBuffer({ size: bytes, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  const encoder = device.createCommandEncoder();
+  encoder.resolveQuerySet(timeline.querySet, 0, timeline.next, resolved, 0);
+  encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(0x1);
+  const t = new BigUint64Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
+  console.log('step  wall ms  host ms  GPU span  in passes  GPU idle before');
+  let previousEnd: bigint | null = null;
+  for (const [i, r] of rows.entries()) {
+    if (r.to <= r.from) break; // the query set ran out
+    let inPasses = 0;
+    for (let q = r.from; q < r.to; q += 2) inPasses += ms(t[q], t[q + 1]);
+    const idle = previousEnd === null ? '' : ms(previousEnd, t[r.from]).toFixed(2);
+    console.log(`${String(i).padStart(4)} ${r.wall.toFixed(2).padStart(8)} ${r.host.toFixed(2).padStart(8)} ${ms(t[r.from], t[r.to - 1]).toFixed(2).padStart(9)} ${inPasses.toFixed(2).padStart(10)} ${idle.padStart(16)}`);
+    previousEnd = t[r.to - 1];
+  }
+  for (const b of [resolved, staging]) b.destroy();
+  timeline.querySet.destroy();
+}
 const ns = await gpu.profile();
 const total = ns.reduce((a, b) => a + b, 0);
 console.log(`GPU time of one step, each dispatch timed alone: ${(total / 1e6).toFixed(2)} ms`);

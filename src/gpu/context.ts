@@ -27,6 +27,15 @@ export interface Dispatch {
   workgroups: [number, number, number];
 }
 
+/**
+ * Where GpuContext.run writes the GPU time at which each of its compute passes starts and ends (two
+ * timestamp queries a pass, from `next` on): a step's timeline (bench/profile-gpu-step.ts --timeline).
+ */
+export interface PassTimeline {
+  querySet: GPUQuerySet;
+  next: number;
+}
+
 /** Floats per 256 bytes: sub-buffer bindings start on this boundary. */
 export const ALIGN_FLOATS = 64;
 
@@ -43,6 +52,8 @@ export class GpuContext {
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly owned: GPUBuffer[] = [];
   private readonly scratchBuffers = new Map<number, GPUBuffer>();
+  /** Set: run() times its passes into it (while it has room). */
+  timeline: PassTimeline | null = null;
 
   constructor(readonly device: GPUDevice) {
     let cache = pipelineCache.get(device);
@@ -127,7 +138,9 @@ export class GpuContext {
     flushTfjs();
     for (let start = 0; start < dispatches.length; start += chunk) {
       const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
+      const t = this.timeline && this.timeline.next + 2 <= this.timeline.querySet.count ? this.timeline : null;
+      const pass = encoder.beginComputePass(t ? { timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: t.next, endOfPassWriteIndex: t.next + 1 } } : undefined);
+      if (t) t.next += 2;
       for (const d of dispatches.slice(start, start + chunk)) {
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, d.bindGroup);

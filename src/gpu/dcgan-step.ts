@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DcganLayer } from '../nn/dcgan-architecture.ts';
 import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../optim/adam.ts';
-import { GpuContext, type Dispatch, type Region } from './context.ts';
+import { GpuContext, type Dispatch, type PassTimeline, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
 import { adamUpdate, bceDiscriminatorLoss, leakyRelu, leakyReluGrad, nonSaturatingGeneratorLoss, tanhForward, tanhGrad } from './kernels/pointwise.ts';
@@ -240,6 +240,11 @@ export class DcganGpuStep {
   /** Labels of the step's dispatches, in order (for profiles). */
   get dispatchLabels(): string[] {
     return this.program.map((d) => d.label);
+  }
+
+  /** Times the passes of the steps that follow into `timeline` (null: stops). */
+  set timeline(timeline: PassTimeline | null) {
+    this.ctx.timeline = timeline;
   }
 
   /** GPU nanoseconds of each dispatch of one step, averaged over `repeats` runs; leaves the model's state garbage. */
