@@ -85,21 +85,5 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
     // Integer inputs (rare) keep tfjs's own kernel.
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: ((args: KernelArgs) => ((args.inputs.x as tf.TensorInfo).dtype === 'float32' ? fast(args) : original!.kernelFunc(args as Parameters<tf.KernelFunc>[0]))) as tf.KernelFunc });
   }
-  // |x| itself into a recycled array: tfjs's kernel allocates two fresh ones, and over VGG19's feature maps
-  // the garbage collections they bring cost more than the loop.
-  const abs = tf.getKernel('Abs', 'cpu')!;
-  tf.unregisterKernel('Abs', 'cpu');
-  tf.registerKernel({
-    ...abs,
-    kernelFunc: ((args: KernelArgs) => {
-      const b = args.backend as MathBackendCPU;
-      const x = args.inputs.x as tf.TensorInfo;
-      const xv = floatValues(b, x);
-      if (!xv) return abs.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-      const y = overwrittenFloats(b, xv.length);
-      for (let i = 0; i < xv.length; i++) y[i] = Math.abs(xv[i]);
-      return makeFloatTensor(b, x.shape, y);
-    }) as tf.KernelFunc,
-  });
-  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs', 'Abs (gradient)'];
+  return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs (gradient)'];
 }

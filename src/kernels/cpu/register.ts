@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { copyKernels } from './copy.ts';
 import { fillKernels } from './fill.ts';
+import { unaryKernels } from './unary.ts';
 import { nativeConvKernels } from './conv.ts';
 import { registerFusedKernels } from './fused.ts';
 import { registerImageOpKernels } from './image-ops.ts';
@@ -35,7 +36,7 @@ export function originalCpuKernel(name: string): KernelFunc {
 
 /**
  * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, split, pad,
- * slice and gather; constants; segment sums, pooling gradients, broadcasting arithmetic, nearest-neighbour
+ * slice and gather; constants; element-wise functions; segment sums, pooling gradients, broadcasting arithmetic, nearest-neighbour
  * resizing) always, and the native ones (convolutions, matmul, fused batch norm / activations / Adam)
  * where the addon loads. Each falls back to the original for cases it does not cover (non-float32, NCHW,
  * prelu).
@@ -46,7 +47,7 @@ export function registerCpuKernels(): NativeStatus {
   // Registered with or without the addon; their loops go native where it loads (row copies, broadcasting
   // arithmetic and sums, pooling gradients, resizing).
   const always = {
-    ...copyKernels(originalCpuKernel, addon), ...fillKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
+    ...copyKernels(originalCpuKernel, addon), ...fillKernels(originalCpuKernel), ...unaryKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
     ...broadcastKernels(originalCpuKernel, addon), ...resizeKernels(originalCpuKernel, addon),
   };
   const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
