@@ -62,12 +62,14 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 }
 
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value obj, threads, kernel;
+  napi_value obj, threads, kernel, avx512;
   napi_create_object(env, &obj);
   napi_create_int32(env, gantry::pool().size(), &threads);
   napi_create_string_utf8(env, gantry::sgemm_kernel_name(), NAPI_AUTO_LENGTH, &kernel);
+  napi_get_boolean(env, gantry::use_avx512(), &avx512);
   napi_set_named_property(env, obj, "threads", threads);
   napi_set_named_property(env, obj, "kernel", kernel);
+  napi_set_named_property(env, obj, "avx512", avx512);
   return obj;
 }
 

@@ -281,6 +281,32 @@ __attribute__((target("avx2,fma"))) void grad_tile_avx2(long len, const float* c
   _mm256_store_ps(acc + 5 * ldc, c50); _mm256_store_ps(acc + 5 * ldc + 8, c51);
 }
 
+// grad_tile_avx2 over 2 * TN columns at once, one 512-bit accumulator per row and half: per pixel the same
+// multiply-adds in the same order, so the same sums, at twice the columns per instruction.
+__attribute__((target("avx512f"))) void grad_tile2_avx512(long len, const float* const* base, const long* off,
+                                                          const float* dyc, long ldc, float* acc) {
+  __m512 c[TM][2];
+  long o[TM];
+  for (int r = 0; r < TM; r++) {
+    c[r][0] = _mm512_load_ps(acc + r * ldc);
+    c[r][1] = _mm512_load_ps(acc + r * ldc + TN);
+    o[r] = off[r];
+  }
+  for (long m = 0; m < len; m++, dyc += ldc) {
+    const float* x = base[m];
+    const __m512 b0 = _mm512_load_ps(dyc), b1 = _mm512_load_ps(dyc + TN);
+    for (int r = 0; r < TM; r++) {
+      const __m512 v = _mm512_set1_ps(x[o[r]]);
+      c[r][0] = _mm512_fmadd_ps(v, b0, c[r][0]);
+      c[r][1] = _mm512_fmadd_ps(v, b1, c[r][1]);
+    }
+  }
+  for (int r = 0; r < TM; r++) {
+    _mm512_store_ps(acc + r * ldc, c[r][0]);
+    _mm512_store_ps(acc + r * ldc + TN, c[r][1]);
+  }
+}
+
 #endif
 
 void grad_tile_portable(long len, const float* const* base, const long* off, const float* dyc, long ldc, float* acc) {
@@ -456,7 +482,7 @@ void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin,
   std::vector<AlignedFloats> partial(threads);
   for (int t = 0; t < threads; t++) partial[t].get(static_cast<size_t>(Kp * Cp));
 #ifdef GANTRY_X86
-  const bool avx2 = use_avx2_fma();
+  const bool avx2 = use_avx2_fma(), avx512 = use_avx512();
 #endif
   pool().run(static_cast<int>(threads * splits), [&](int task) {
     const int t = static_cast<int>(task / splits);
@@ -472,14 +498,20 @@ void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin,
         std::memcpy(dyc + m * Cp, dy + (m0 + m) * cout, sizeof(float) * cout);
         std::fill(dyc + m * Cp + cout, dyc + (m + 1) * Cp, 0.0f);
       }
-      for (long e0 = e_begin; e0 < e_end; e0 += TM)
-        for (long j0 = 0; j0 < Cp; j0 += TN) {
+      for (long e0 = e_begin; e0 < e_end; e0 += TM) {
+        long j0 = 0;
+#ifdef GANTRY_X86
+        if (avx512)
+          for (; j0 + 2 * TN <= Cp; j0 += 2 * TN) grad_tile2_avx512(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+#endif
+        for (; j0 < Cp; j0 += TN) {
 #ifdef GANTRY_X86
           if (avx2) grad_tile_avx2(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
           else
 #endif
             grad_tile_portable(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
         }
+      }
     }
   });
   std::vector<const float*> sums(threads);

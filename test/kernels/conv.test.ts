@@ -129,6 +129,31 @@ test('the AVX2 tiles, where the CPU has AVX-512 (whose tiles run by default), ma
   }
 });
 
+test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AVX2 tiles\' sums bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
+  const { addon } = loadNativeAddon();
+  const rng = new Rng(80);
+  // More than 256 output pixels (the in-place tiles); 32, 48 (a 32-wide and a 16-wide tile), 64, 70 and 8 output channels
+  const cases: [number[], number, number, number, number][] = [
+    [[4, 9, 9, 16], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[16, 16, 16, 8], 4, 64, 2, 1], [[3, 11, 13, 5], 2, 70, 1, 0], [[2, 15, 15, 9], 3, 8, 1, 1],
+  ];
+  for (const [shape, k, cout, stride, pad] of cases) {
+    const x = rand(rng, shape) as tf.Tensor4D;
+    const filter = rand(rng, [k, k, shape[3], cout]) as tf.Tensor4D;
+    const dy = tf.tidy(() => rand(rng, tf.conv2d(x, filter, stride, pad).shape)) as tf.Tensor4D;
+    const grad = () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter).dataSync().slice());
+    const wide = grad();
+    addon!.forceAvx2(true);
+    let narrow: Float32Array;
+    try {
+      narrow = grad();
+    } finally {
+      addon!.forceAvx2(false);
+    }
+    assert.deepEqual(wide, narrow, `${shape} k${k} -> ${cout}`);
+    tf.dispose([x, filter, dy]);
+  }
+});
+
 test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;
