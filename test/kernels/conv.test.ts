@@ -88,6 +88,8 @@ const IMAGE_CASES: [number[], number, number, number, Pad][] = [
   [[1, 46, 40, 16], 7, 3, 1, 'valid'], [[2, 30, 26, 9], 7, 16, 1, 'valid'], [[1, 37, 41, 5], 7, 1, 1, 3],
   [[1, 33, 35, 12], 4, 16, 2, 2], [[1, 24, 20, 7], 3, 2, 1, 1], [[1, 19, 21, 10], 4, 4, 1, 2], [[1, 12, 10, 40], 3, 37, 1, 1],
   [[1, 14, 18, 16], 7, 32, 1, 3],
+  // 1x1 over many pixels (DF-GAN's shortcuts): the filter gradient on the in-place tiles (sgemm on the portable kernels)
+  [[3, 12, 13, 24], 1, 40, 1, 'valid'],
 ];
 
 function imageCases(seed: number): void {
@@ -135,6 +137,7 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
   // More than 256 output pixels (the in-place tiles); 32, 48 (a 32-wide and a 16-wide tile), 64, 70 and 8 output channels
   const cases: [number[], number, number, number, number][] = [
     [[4, 9, 9, 16], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[16, 16, 16, 8], 4, 64, 2, 1], [[3, 11, 13, 5], 2, 70, 1, 0], [[2, 15, 15, 9], 3, 8, 1, 1],
+    [[4, 10, 10, 20], 1, 64, 1, 0],
   ];
   for (const [shape, k, cout, stride, pad] of cases) {
     const x = rand(rng, shape) as tf.Tensor4D;
