@@ -8,7 +8,7 @@ namespace gantry {
 void sgemm(bool trans_a, bool trans_b, long M, long N, long K, float alpha, const float* A, long lda,
            const float* B, long ldb, float beta, float* C, long ldc);
 
-// Which micro-kernel sgemm uses on this CPU: "avx2-fma" or "portable".
+// Which micro-kernel sgemm uses on this CPU: "avx512" (AVX2/FMA with 512-bit tiles where whole), "avx2-fma" or "portable".
 const char* sgemm_kernel_name();
 // Forces the portable kernels, of sgemm and the convolutions (tests compare the two paths).
 void sgemm_force_portable(bool on);

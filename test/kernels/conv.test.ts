@@ -157,6 +157,31 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
   }
 });
 
+test('the AVX-512 SGEMM tiles (two 16-column panels at once) give the AVX2 kernel\'s results bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
+  const { addon } = loadNativeAddon();
+  const rng = new Rng(81);
+  // Edges in every direction, several K blocks (256 deep), both transposes, beta 0 and not
+  const shapes = [[6, 32, 7], [13, 48, 300], [97, 33, 513], [200, 96, 64], [5, 70, 1], [64, 4000, 40], [1, 64, 257]];
+  for (const [M, N, K] of shapes) {
+    for (const [ta, tb, beta] of [[false, false, 0], [true, false, 0], [false, true, 0.5], [true, true, 1]] as const) {
+      const A = rng.fillNormal(new Float32Array(M * K));
+      const B = rng.fillNormal(new Float32Array(K * N));
+      const C0 = rng.fillNormal(new Float32Array(M * N));
+      const run = (avx2: boolean) => {
+        const C = C0.slice();
+        addon!.forceAvx2(avx2);
+        try {
+          addon!.sgemm(ta, tb, M, N, K, 1.25, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+        } finally {
+          addon!.forceAvx2(false);
+        }
+        return C;
+      };
+      assert.deepEqual(run(false), run(true), `${M}x${N}x${K} transA ${ta} transB ${tb} beta ${beta}`);
+    }
+  }
+});
+
 test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;
