@@ -1,7 +1,8 @@
 // Packed, cache-blocked SGEMM in the style of BLIS/GotoBLAS: B is packed into KC x NC panels of NR
 // columns (shared by all threads), A into MC x KC panels of MR rows (one per task), and a register-
 // blocked MR x NR micro-kernel does the multiply-adds. The AVX2/FMA micro-kernel is chosen at run
-// time; a portable one (plain loops the compiler vectorises for SSE2) runs everywhere else.
+// time (with AVX-512, whole pairs of panels go to a 512-bit kernel that gives the same results); a
+// portable one (plain loops the compiler vectorises for SSE2) runs everywhere else.
 #include "gemm.h"
 
 #include <algorithm>
