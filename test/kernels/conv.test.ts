@@ -146,7 +146,7 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
     const grad = () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter).dataSync().slice());
     const wide = grad();
     addon!.forceAvx2(true);
-    let narrow: Float32Array;
+    let narrow: typeof wide;
     try {
       narrow = grad();
     } finally {
