@@ -12,6 +12,7 @@ import { Rng } from '../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
 import { DcganGpuStep } from '../src/gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../src/gpu/dcgan-generator.ts';
+import { GpuContext } from '../src/gpu/context.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' }, timeline: { type: 'boolean' } } });
@@ -42,7 +43,8 @@ if (values.timeline) await printTimeline(Number(values.steps));
 
 /** Steps timed on the host and, through timestamp queries around each pass, on the GPU. */
 async function printTimeline(steps: number): Promise<void> {
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const ctx = GpuContext.fromTfjs();
+  const device = ctx.device;
   if (!device.features.has('timestamp-query')) return console.log('--timeline: this adapter has no timestamp-query feature');
   const passes = Math.ceil(gpu.dispatchCount / 48) + 1;
   const timeline = { querySet: device.createQuerySet({ type: 'timestamp', count: Math.min(4096, 2 * passes * steps) }), next: 0 };
@@ -58,16 +60,7 @@ async function printTimeline(steps: number): Promise<void> {
     tf.dispose([l.lossD, l.lossG]);
   }
   gpu.timeline = null;
-  const bytes = 8 * timeline.next;
-  const resolved = device.createBuffer({ size: bytes, usage: 0x200 | 0x4 }); // QUERY_RESOLVE | COPY_SRC
-  const staging = device.createBuffer({ size: bytes, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
-  const encoder = device.createCommandEncoder();
-  encoder.resolveQuerySet(timeline.querySet, 0, timeline.next, resolved, 0);
-  encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(0x1);
-  const t = new BigUint64Array(staging.getMappedRange().slice(0));
-  staging.unmap();
+  const t = await ctx.readTimestamps(timeline.querySet, timeline.next);
   const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
   console.log('step  wall ms  host ms  GPU span  in passes  GPU idle before');
   let previousEnd: bigint | null = null;
@@ -79,7 +72,6 @@ async function printTimeline(steps: number): Promise<void> {
     console.log(`${String(i).padStart(4)} ${r.wall.toFixed(2).padStart(8)} ${r.host.toFixed(2).padStart(8)} ${ms(t[r.from], t[r.to - 1]).toFixed(2).padStart(9)} ${inPasses.toFixed(2).padStart(10)} ${idle.padStart(16)}`);
     previousEnd = t[r.to - 1];
   }
-  for (const b of [resolved, staging]) b.destroy();
   timeline.querySet.destroy();
 }
 const ns = await gpu.profile();

@@ -161,8 +161,6 @@ export class GpuContext {
     flushTfjs();
     const n = dispatches.length;
     const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * n });
-    const resolved = this.device.createBuffer({ size: 16 * n, usage: 0x200 | 0x4 }); // QUERY_RESOLVE | COPY_SRC
-    const staging = this.device.createBuffer({ size: 16 * n, usage: 0x1 | 0x8 });
     const encoder = this.device.createCommandEncoder();
     for (const [i, d] of dispatches.entries()) {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
@@ -171,15 +169,25 @@ export class GpuContext {
       for (let r = 0; r < repeats; r++) pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
       pass.end();
     }
-    encoder.resolveQuerySet(querySet, 0, 2 * n, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16 * n);
+    this.device.queue.submit([encoder.finish()]);
+    const t = await this.readTimestamps(querySet, 2 * n);
+    querySet.destroy();
+    return dispatches.map((_, i) => Number(t[2 * i + 1] - t[2 * i]) / repeats);
+  }
+
+  /** The first `count` timestamps (nanoseconds) a query set holds, once the GPU has written them. */
+  async readTimestamps(querySet: GPUQuerySet, count: number): Promise<BigUint64Array> {
+    const resolved = this.device.createBuffer({ size: 8 * count, usage: 0x200 | 0x4 }); // QUERY_RESOLVE | COPY_SRC
+    const staging = this.device.createBuffer({ size: 8 * count, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+    const encoder = this.device.createCommandEncoder();
+    encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, staging, 0, 8 * count);
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(0x1);
     const t = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     for (const b of [staging, resolved]) b.destroy();
-    querySet.destroy();
-    return dispatches.map((_, i) => Number(t[2 * i + 1] - t[2 * i]) / repeats);
+    return t;
   }
 
   write(region: Region, data: Float32Array<ArrayBufferLike>): void {

@@ -21,12 +21,6 @@ function copyRows(addon: NativeAddon | null, src: Float32Array, srcRow: number, 
   for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcRow + srcOffset, r * srcRow + srcOffset + width), r * dstRow + dstOffset);
 }
 
-function rowMajorStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length).fill(1);
-  for (let j = shape.length - 2; j >= 0; j--) strides[j] = strides[j + 1] * shape[j + 1];
-  return strides;
-}
-
 /**
  * Copies the box of `size` at srcStart in src (row-major, srcShape) to dstStart in dst (dstShape): a pad
  * (dst larger) or a slice (src larger). The trailing axes the box spans whole on both sides are one
@@ -38,8 +32,9 @@ function copyBox(addon: NativeAddon | null, src: Float32Array, srcShape: readonl
   if (rank === 0) return copyRows(addon, src, 1, 0, dst, 1, 0, 1, 1);
   let k = rank - 1;
   while (k > 0 && size[k] === srcShape[k] && size[k] === dstShape[k]) k--;
-  const srcStrides = rowMajorStrides(srcShape);
-  const dstStrides = rowMajorStrides(dstShape);
+  // Row-major strides of every axis (tfjs's leave out the last, whose stride is 1).
+  const srcStrides = [...tf.util.computeStrides(srcShape as number[]), 1];
+  const dstStrides = [...tf.util.computeStrides(dstShape as number[]), 1];
   const width = size[k] * srcStrides[k];
   const rows = k > 0 ? size[k - 1] : 1;
   const [srcRow, dstRow] = k > 0 ? [srcStrides[k - 1], dstStrides[k - 1]] : [srcShape[0] * srcStrides[0], dstShape[0] * dstStrides[0]];

@@ -6,11 +6,15 @@ import { makeFloatTensor } from './backend-data.ts';
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
+/** A recycled float32 array of n elements, each `value`. */
+function filledFloats(backend: MathBackendCPU, n: number, value: number): Float32Array {
+  const out = outputFloats(backend, n);
+  return value === 0 ? out : out.fill(value);
+}
+
 /** A float32 tensor of `shape` holding `value`, in a recycled array. */
 function filled(backend: MathBackendCPU, shape: number[], value: number): tf.TensorInfo {
-  const out = outputFloats(backend, shape.reduce((a, b) => a * b, 1));
-  if (value !== 0) out.fill(value);
-  return makeFloatTensor(backend, shape, out);
+  return makeFloatTensor(backend, shape, filledFloats(backend, shape.reduce((a, b) => a * b, 1), value));
 }
 
 /**
@@ -35,10 +39,9 @@ export function fillKernels(original: (name: string) => KernelFunc): Record<stri
     const backend = args.backend as MathBackendCPU;
     const ids = backend.data.get(indices.dataId).values;
     if (dtype !== 'float32' || !(ids instanceof Int32Array)) return original('OneHot')(args);
-    const out = filled(backend, [...indices.shape, depth], offValue);
-    const values = backend.data.get(out.dataId).values as Float32Array;
-    for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < depth) values[i * depth + ids[i]] = onValue;
-    return out;
+    const out = filledFloats(backend, ids.length * depth, offValue);
+    for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < depth) out[i * depth + ids[i]] = onValue;
+    return makeFloatTensor(backend, [...indices.shape, depth], out);
   };
   return { Fill: fill, ZerosLike: like('ZerosLike', 0), OnesLike: like('OnesLike', 1), OneHot: oneHot };
 }
