@@ -151,10 +151,8 @@ export function copyKernels(original: (name: string) => KernelFunc, addon: Nativ
     const out = overwrittenFloats(backend, outer * ids.length * slice);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < ids.length; i++) {
-        const from = (o * dim + ids[i]) * slice;
-        const to = (o * ids.length + i) * slice;
-        if (slice < 32) for (let k = 0; k < slice; k++) out[to + k] = xv[from + k];
-        else out.set(xv.subarray(from, from + slice), to);
+        // One row each, in JavaScript: a call into the addon per row would cost more than the copy.
+        copyRows(null, xv, slice, (o * dim + ids[i]) * slice, out, slice, (o * ids.length + i) * slice, slice, 1);
       }
     }
     return makeFloatTensor(backend, [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], out);
