@@ -180,6 +180,36 @@ __attribute__((target("avx512f"))) void tile12_avx512(const float* const* a, con
   for (int r = 0; r < R; r++) _mm512_store_ps(tile + r * TN, c[r]);
 }
 
+// One tile of TM pixels over two panels, 2 * TN channels (the stretch's rows hold both panels' 16 floats one
+// after the other, ld = 2 * TN): two 512-bit accumulators per pixel, so each broadcast of an input value feeds
+// two multiply-adds and six row pointers stay in registers (tile12_avx512 needs twelve). Each channel's sum
+// takes its terms in the order of tile_avx2's, so the same bits.
+__attribute__((target("avx512f"))) void tile6x32_avx512(const float* const* a, const Stretch& st, const float* b0_,
+                                                       bool accumulate, float* tile) {
+  __m512 c[TM][2];
+  for (int r = 0; r < TM; r++) {
+    c[r][0] = accumulate ? _mm512_load_ps(tile + r * 2 * TN) : _mm512_setzero_ps();
+    c[r][1] = accumulate ? _mm512_load_ps(tile + r * 2 * TN + TN) : _mm512_setzero_ps();
+  }
+  for (long i = 0; i < st.nrows; i++) {
+    const float* ar[TM];
+    for (int r = 0; r < TM; r++) ar[r] = a[r] + i * st.rs;
+    const float* b = b0_ + i * st.brs;
+    for (long s = 0; s < st.len; s++, b += st.ldb) {
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + TN);
+      for (int r = 0; r < TM; r++) {
+        const __m512 v = _mm512_set1_ps(ar[r][s]);
+        c[r][0] = _mm512_fmadd_ps(v, b0, c[r][0]);
+        c[r][1] = _mm512_fmadd_ps(v, b1, c[r][1]);
+      }
+    }
+  }
+  for (int r = 0; r < TM; r++) {
+    _mm512_store_ps(tile + r * 2 * TN, c[r][0]);
+    _mm512_store_ps(tile + r * 2 * TN + TN, c[r][1]);
+  }
+}
+
 __attribute__((target("avx2"))) inline __m256i tail_mask(long n) {
   alignas(32) int32_t m[8];
   for (int k = 0; k < 8; k++) m[k] = k < n ? -1 : 0;
@@ -407,52 +437,72 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
 #ifdef GANTRY_X86
   const TileKernel kernel = use_avx2_fma() ? tile_avx2 : tile_portable;
   const TileKernel pair_kernel = use_avx512() ? tile12_avx512 : nullptr;
+  const TileKernel wide_kernel = use_avx512() ? tile6x32_avx512 : nullptr;
 #else
   const TileKernel kernel = tile_portable;
   const TileKernel pair_kernel = nullptr;
+  const TileKernel wide_kernel = nullptr;
 #endif
+  // A task takes a block of tiles over one panel, or over two where the wide kernel exists.
+  const long group = wide_kernel && panels >= 2 ? 2 : 1;
+  const long groups = (panels + group - 1) / group;
   const long tiles = (M + TM - 1) / TM;
   const long blocks = (tiles + kTilesPerBlock - 1) / kTilesPerBlock;
-  pool().run(static_cast<int>(blocks * panels), [&](int task) {
-    long block = task / panels, p = task % panels;
-    long j0 = p * TN, nr = std::min<long>(TN, cout - j0);
-    const float* panel = in_place ? w + j0 : packed + p * K * TN;
+  pool().run(static_cast<int>(blocks * groups), [&](int task) {
+    const long block = task / groups, p0 = task % groups * group;
+    const long width = std::min(group, panels - p0);  // panels this task covers
+    const long ldt = width * TN;                        // floats an accumulator row, and a copied stretch row
+    const long j0 = p0 * TN, nr = std::min(ldt, cout - j0);
     const long t0 = block * kTilesPerBlock, t_end = std::min(tiles, t0 + kTilesPerBlock);
     // Flat, so that two consecutive tiles' rows and accumulators are one run for the pair kernel.
-    alignas(64) float tiles_acc[kTilesPerBlock * TM * TN];
+    alignas(64) float tiles_acc[kTilesPerBlock * TM * 2 * TN];
     const float* a[2 * TM];
     const float* starts[kTilesPerBlock * TM];
     for (long t = t0; t < t_end; t++)
       for (int r = 0; r < TM; r++) starts[(t - t0) * TM + r] = at(std::min(t * TM + r, M - 1));
-    // A stretch of at most kKc filter rows (16 KiB of the panel) stays in L1 while every tile of the block
-    // uses it: the whole filter when it is that small, else one piece of a patch row at a time. A panel read
-    // in place has its rows cout floats apart, which maps them onto a few L1 sets (a 512-byte stride uses an
-    // eighth of them): its stretch is copied to consecutive rows first, ~1% of the stretch's multiply-adds.
-    const bool whole = K <= kKc;
+    // A stretch of filter rows (16 KiB of panel) stays in L1 while every tile of the block uses it: the whole
+    // filter when it is that small, else one piece of a patch row at a time. A panel read in place has its
+    // rows cout floats apart, which maps them onto a few L1 sets (a 512-byte stride uses an eighth of them),
+    // and the wide kernel reads two panels' rows side by side: their stretch is copied to consecutive rows
+    // first, ~1% of the stretch's multiply-adds.
+    const long kc = kKc / width;
+    const bool whole = K <= kc;
+    const bool copy = in_place || width == 2;
     alignas(64) float stretch[kKc * TN];
     for (long i = 0; i < (whole ? 1 : kh); i++)
-      for (long s0 = 0; s0 < (whole ? 1 : seg); s0 += kKc) {
-        const long rows = whole ? K : std::min(kKc, seg - s0);
-        const float* b = panel + (i * seg + s0) * ldb;
+      for (long s0 = 0; s0 < (whole ? 1 : seg); s0 += kc) {
+        const long rows = whole ? K : std::min(kc, seg - s0);
+        const long k0 = i * seg + s0;
+        const float* b = in_place ? w + j0 + k0 * ldb : packed + p0 * K * TN + k0 * TN;
         long ld = ldb;
-        if (in_place) {
-          for (long k = 0; k < rows; k++) std::memcpy(stretch + k * TN, b + k * ldb, sizeof(float) * TN);
+        if (copy) {
+          for (long q = 0; q < width; q++) {
+            const float* src = in_place ? b + q * TN : b + q * K * TN;
+            for (long k = 0; k < rows; k++) std::memcpy(stretch + k * ldt + q * TN, src + k * ldb, sizeof(float) * TN);
+          }
           b = stretch;
-          ld = TN;
+          ld = ldt;
         }
         const Stretch st = whole ? Stretch{kh, rs, seg, seg * ld, ld} : Stretch{1, rs, rows, 0, ld};
         for (long t = t0; t < t_end;) {
+          float* acc = tiles_acc + (t - t0) * TM * ldt;
+          if (width == 2) {
+            for (int r = 0; r < TM; r++) a[r] = starts[(t - t0) * TM + r] + i * rs + s0;
+            wide_kernel(a, st, b, i > 0 || s0 > 0, acc);
+            t += 1;
+            continue;
+          }
           // Two tiles together where the pair kernel exists: their rows and accumulators lie one after the other.
           const int pair = pair_kernel && t + 1 < t_end ? 2 : 1;
           for (int r = 0; r < pair * TM; r++) a[r] = starts[(t - t0) * TM + r] + i * rs + s0;
-          (pair == 2 ? pair_kernel : kernel)(a, st, b, i > 0 || s0 > 0, tiles_acc + (t - t0) * TM * TN);
+          (pair == 2 ? pair_kernel : kernel)(a, st, b, i > 0 || s0 > 0, acc);
           t += pair;
         }
       }
     for (long t = t0; t < t_end; t++) {
       long m0 = t * TM;
       int rows = static_cast<int>(std::min<long>(TM, M - m0));
-      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tiles_acc + ((t - t0) * TM + r) * TN, sizeof(float) * nr);
+      for (int r = 0; r < rows; r++) std::memcpy(y + (m0 + r) * cout + j0, tiles_acc + ((t - t0) * TM + r) * ldt, sizeof(float) * nr);
     }
   });
 }

@@ -157,6 +157,38 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
   }
 });
 
+test('the AVX-512 forward tiles (6 pixels x 32 channels, 12 x 16) give the AVX2 tiles\' convolutions and input gradients bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
+  const { addon } = loadNativeAddon();
+  const rng = new Rng(81);
+  // Output channels 32 and 64 (filters read in place), 48 (a two-panel task and a one-panel one), 70 (packed,
+  // the last panel part zeros), 16 (one panel: the 12 x 16 tiles); patches of 27 to 640 rows (one stretch,
+  // and several), strided (the input gradient's phases) and padded; pixel counts not multiples of 6.
+  const cases: [number[], number, number, number, number][] = [
+    [[2, 9, 9, 3], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[4, 8, 8, 40], 4, 64, 2, 1], [[3, 11, 13, 20], 3, 70, 1, 0],
+    [[2, 7, 7, 64], 3, 16, 1, 1], [[1, 6, 6, 80], 3, 96, 1, 1],
+  ];
+  for (const [shape, k, cout, stride, pad] of cases) {
+    const x = rand(rng, shape) as tf.Tensor4D;
+    const filter = rand(rng, [k, k, shape[3], cout]) as tf.Tensor4D;
+    const dy = tf.tidy(() => rand(rng, tf.conv2d(x, filter, stride, pad).shape)) as tf.Tensor4D;
+    const run = () => tf.tidy(() => [
+      tf.conv2d(x, filter, stride, pad).dataSync().slice(),
+      tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, filter, stride, pad), dy)))(x).dataSync().slice(),
+    ]);
+    const wide = run();
+    addon!.forceAvx2(true);
+    let narrow: typeof wide;
+    try {
+      narrow = run();
+    } finally {
+      addon!.forceAvx2(false);
+    }
+    assert.deepEqual(wide[0], narrow[0], `forward ${shape} k${k} -> ${cout}`);
+    assert.deepEqual(wide[1], narrow[1], `input gradient ${shape} k${k} -> ${cout}`);
+    tf.dispose([x, filter, dy]);
+  }
+});
+
 test('the AVX-512 SGEMM tiles (two 16-column panels at once) give the AVX2 kernel\'s results bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
   const { addon } = loadNativeAddon();
   const rng = new Rng(81);
