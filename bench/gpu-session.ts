@@ -10,7 +10,8 @@
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
 //     step's GPU time by kernel (--profile), for what to speed up next;
-//   - every family's generator (batch 256) beside its peer's --generate, images per second;
+//   - every family's generator (batch 256) beside its peer's --generate, images per second; one-image
+//     draws (a page's slider move) on tfjs's kernels op by op and on gantry's replayed;
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
 //     on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
 //   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
@@ -100,6 +101,19 @@ for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f
   const peer = familyPeers[family];
   const torchDraws = measure('python3', [...peer, '--generate', '--device', 'cuda', '--batch', batch, '--steps', steps]);
   console.log(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
+}
+
+// What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
+// engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
+// gantry's kernels replayed.
+console.log('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
+console.log('|---|---|---|---|');
+const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
+for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
+  const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
+  const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
+  const ours = measure(process.execPath, [...gantry, ...draw]);
+  console.log(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
 }
 
 console.log('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');

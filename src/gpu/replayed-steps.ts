@@ -22,17 +22,27 @@ interface Kind {
  * assigned outside the step: a checkpoint restored, an optimizer reset) is recorded again and must match.
  */
 export class ReplayedSteps {
+  /** In order of last use, the least recent first. */
   private readonly kinds = new Map<string, Kind>();
   /** Replayed steps so far (tests and benchmarks read it). */
   replayed = 0;
 
-  constructor(private readonly log: (line: string) => void = () => {}) {}
+  /**
+   * @param maxRecordings recordings held at once (each pins the buffers of one step): past it, the least
+   *   recently used kind is forgotten, and recorded again if it comes back. Generators, whose batch sizes
+   *   follow what a person asks for (a page's grid, editor and interpolation strips), set it; train steps
+   *   have a few kinds.
+   */
+  constructor(private readonly log: (line: string) => void = () => {}, private readonly maxRecordings = Infinity) {}
 
   run<T extends Record<string, tf.Tensor>>(key: string | null, scopes: readonly object[], inputs: readonly tf.Tensor[], step: () => T): T {
     if (key === null) return step();
     const name = `${key} (${inputs.map((t) => `${t.shape.join('x')} ${t.dtype}`).join(', ')})`;
     let kind = this.kinds.get(name);
-    if (!kind) this.kinds.set(name, (kind = { warmedUp: false, candidate: null, replaying: null, signature: null, refused: null }));
+    if (kind) this.kinds.delete(name);
+    else kind = { warmedUp: false, candidate: null, replaying: null, signature: null, refused: null };
+    this.kinds.set(name, kind);
+    this.forgetLeastRecent();
     if (kind.refused) return step();
     if (kind.replaying) {
       if (!kind.replaying.stale()) {
@@ -69,6 +79,7 @@ export class ReplayedSteps {
     }
     kind.signature = signature;
     kind.replaying = recording;
+    this.forgetLeastRecent();
     return outputs as T;
   }
 
@@ -92,6 +103,16 @@ export class ReplayedSteps {
   dispose(): void {
     for (const kind of this.kinds.values()) kind.replaying?.dispose();
     this.kinds.clear();
+  }
+
+  /** Forgets the least recently used kinds while more than maxRecordings hold recordings, or more than 16 times as many kinds are known. */
+  private forgetLeastRecent(): void {
+    const holding = () => [...this.kinds.values()].filter((k) => k.replaying).length;
+    for (const [name, kind] of this.kinds) {
+      if (holding() <= this.maxRecordings && this.kinds.size <= 16 * this.maxRecordings) return;
+      kind.replaying?.dispose();
+      this.kinds.delete(name);
+    }
   }
 
   private refuse(kind: Kind, name: string, reason: string): void {

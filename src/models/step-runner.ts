@@ -10,6 +10,14 @@ export function eagerWebGpuRequested(): boolean {
   return environment('GANTRY_WEBGPU_EAGER') === '1';
 }
 
+const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+let pageReplays = false;
+
+/** In a page, draws are replayed only where its engine asked for gantry's kernels (gantry/web's `gpuKernels`). */
+export function replayDrawsInPage(on: boolean): void {
+  pageReplays = on;
+}
+
 /** An environment variable in Node; undefined in a page. */
 export function environment(name: string): string | undefined {
   return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
@@ -76,23 +84,28 @@ function conditionTensors(c: Condition): tf.Tensor[] {
 
 const generators = new WeakMap<FamilyInstance, ReplayedSteps>();
 
+/**
+ * Draw recordings a generator holds at once, each pinning one batch size's buffers: FID and sample draw
+ * 64 at a time (and a last smaller batch), a page its grid, its editor's one image and its strips.
+ */
+const GENERATOR_RECORDINGS = 4;
+
 /** How many of a model's generate calls were replays (tests, benchmarks). */
 export function replayedGenerations(model: FamilyInstance): number {
   return generators.get(model)?.replayed ?? 0;
 }
 
 /**
- * model.generate(z, condition); in Node on WebGPU recorded and replayed per batch shape as train steps
- * are (an FID's thousands of images go 64 at a time), the recording living as long as the model.
+ * model.generate(z, condition); on WebGPU in Node (and in a page that asked for gantry's kernels) recorded
+ * and replayed per batch shape as train steps are (an FID's thousands of images go 64 at a time), the
+ * recordings living as long as the model, at most GENERATOR_RECORDINGS at once.
  */
 export function generateImages(model: FamilyInstance, z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
   const generate = () => ({ images: model.generate!(z, condition) });
-  // Pages draw eagerly: replays are tested in Node (Dawn) only.
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
-  if (!node || model.replaysItself || eagerWebGpuRequested() || !supportsRecording()) return generate().images;
+  if (!(node || pageReplays) || model.replaysItself || eagerWebGpuRequested() || !supportsRecording()) return generate().images;
   let replay = generators.get(model);
   if (!replay) {
-    generators.set(model, (replay = new ReplayedSteps()));
+    generators.set(model, (replay = new ReplayedSteps(undefined, GENERATOR_RECORDINGS)));
     attachToModel(model, replay);
   }
   return replay.run('generate', [], [z, ...conditionTensors(condition)], generate).images;

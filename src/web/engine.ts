@@ -5,6 +5,8 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { GantryError } from '../errors.ts';
 import { registerCpuKernels } from '../kernels/cpu/register.ts';
+import { gpuKernelsInUse, registerGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { replayDrawsInPage } from '../models/step-runner.ts';
 
 /**
  * The browser's engine: tfjs on the best backend the page has, WebGPU, else WebGL, else the CPU (with
@@ -14,24 +16,36 @@ export type WebBackend = 'webgpu' | 'webgl' | 'cpu';
 
 export const BACKEND_ORDER: readonly WebBackend[] = ['webgpu', 'webgl', 'cpu'];
 
+/**
+ * How a page draws on WebGPU. 'tfjs' (default): tfjs's kernels op by op (a DCGAN on gantry's own
+ * hand-built generator, as in Node). 'gantry': gantry's WGSL convolutions, matrix products and
+ * normalisations (src/gpu/), each batch size's draw recorded once and replayed as a fixed list of
+ * dispatches, as Node does on the GPU. On a software adapter (SwiftShader) 'gantry' is the slower (README,
+ * "In the browser"); on a GPU, still to measure.
+ */
+export type GpuKernels = 'gantry' | 'tfjs';
+
 export interface WebEngine {
   backend: WebBackend;
   /** The backends tried before it, each with why it was passed over. */
   skipped: { backend: WebBackend; why: string }[];
+  /** On WebGPU, whose kernels draw; null on the others. */
+  gpuKernels: GpuKernels | null;
 }
 
 let started: Promise<WebEngine> | null = null;
 
 /** Starts tfjs once on the first of `order` that works here; a later call gets the same engine. */
-export function startWebEngine(order: readonly WebBackend[] = BACKEND_ORDER): Promise<WebEngine> {
-  started ??= start(order).catch((err) => {
+export function startWebEngine(order: readonly WebBackend[] = BACKEND_ORDER, gpuKernels: GpuKernels = 'tfjs'): Promise<WebEngine> {
+  if (gpuKernels !== 'gantry' && gpuKernels !== 'tfjs') return Promise.reject(new GantryError(`unknown GPU kernels "${String(gpuKernels)}"; choose gantry or tfjs`));
+  started ??= start(order, gpuKernels).catch((err) => {
     started = null;
     throw err;
   });
   return started;
 }
 
-async function start(order: readonly WebBackend[]): Promise<WebEngine> {
+async function start(order: readonly WebBackend[], gpuKernels: GpuKernels): Promise<WebEngine> {
   const unknown = order.filter((b) => !BACKEND_ORDER.includes(b));
   if (unknown.length || order.length === 0) throw new GantryError(`unknown backend ${unknown.join(', ') || '(none)'}; choose from ${BACKEND_ORDER.join(', ')}`);
   const skipped: WebEngine['skipped'] = [];
@@ -45,7 +59,14 @@ async function start(order: readonly WebBackend[]): Promise<WebEngine> {
     try {
       if (await tf.setBackend(backend)) {
         await tf.ready();
-        return { backend, skipped };
+        if (backend !== 'webgpu') return { backend, skipped, gpuKernels: null };
+        if (gpuKernels === 'gantry') {
+          // A recorded draw must see every computation as a dispatch, not as host arithmetic on small tensors.
+          tf.env().set('WEBGPU_CPU_FORWARD', false);
+          registerGpuKernels();
+          replayDrawsInPage(true);
+        }
+        return { backend, skipped, gpuKernels: gpuKernelsInUse() === 'gantry' ? 'gantry' : 'tfjs' };
       }
       skipped.push({ backend, why: 'tfjs could not start it' });
     } catch (err) {

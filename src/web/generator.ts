@@ -13,6 +13,7 @@ import type { RawImage } from '../io/pixels.ts';
 import { fitImage } from '../data/transform.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
+import { replayedGenerations } from '../models/step-runner.ts';
 import { buildModel } from '../models/index.ts';
 import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
@@ -78,6 +79,11 @@ export class WebGenerator implements Generator {
   /** Class names (or numbers) of a class run; null otherwise. */
   get classes(): string[] | null {
     return classLabels(this.info);
+  }
+
+  /** Draws replayed from a recording (on WebGPU with gantry's kernels; DCGAN's own generator replays itself and counts none). */
+  get replayedDraws(): number {
+    return replayedGenerations(this.model);
   }
 
   /** A text run's sample captions; null otherwise. */

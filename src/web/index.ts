@@ -10,11 +10,11 @@
  * backend where the browser has it, else WebGL, else the CPU; `g.backend` says which.
  */
 import { GantryError, describeError } from '../errors.ts';
-import { startWebEngine, type WebBackend } from './engine.ts';
+import { startWebEngine, type GpuKernels, type WebBackend } from './engine.ts';
 import { buildGenerator, type WebGenerator } from './generator.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from './model-file.ts';
 
-export { startWebEngine, BACKEND_ORDER, type WebBackend, type WebEngine } from './engine.ts';
+export { startWebEngine, BACKEND_ORDER, type GpuKernels, type WebBackend, type WebEngine } from './engine.ts';
 export { buildGenerator, WebGenerator, MAX_IMAGES, type GenerateOptions, type GeneratedImages, type LabelMapInput } from './generator.ts';
 export { drawImage, pngBytes, tile, toImageData } from './canvas.ts';
 export { slerp, parseLatentExpression, arithmeticVectors } from '../explore/latent.ts';
@@ -31,10 +31,12 @@ export type GeneratorSource = string | URL | ArrayLike<File> | { model: unknown;
 export interface LoadOptions {
   /** Backends to try, in order (default: webgpu, webgl, cpu). */
   backends?: WebBackend[];
+  /** On WebGPU: 'tfjs' (default), tfjs's kernels op by op; 'gantry', gantry's kernels, each batch size's draw recorded and replayed (engine.ts). */
+  gpuKernels?: GpuKernels;
 }
 
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
-  await startWebEngine(options.backends);
+  await startWebEngine(options.backends, options.gpuKernels);
   if (typeof source === 'string' || source instanceof URL) {
     const modelUrl = modelUrlOf(source);
     const json = await fetchFile(modelUrl, (r) => r.json());

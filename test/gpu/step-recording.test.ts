@@ -88,6 +88,34 @@ test('a replayed step gives the eager step\'s losses and weights bit for bit, ad
   assert.equal(new Set(replayed.gpuBytes.slice(3)).size, 1, `GPU bytes allocated ${replayed.gpuBytes}`);
 });
 
+test('recordings held are bounded: past maxRecordings the least recently used kind is forgotten, and recorded again when it comes back', { skip: noGpu }, async () => {
+  const w = tf.variable(tf.tensor2d(new Rng(5, 'w').fillNormal(new Float32Array(8 * 4)), [8, 4]), false, 'bounded.w');
+  const replayer = new ReplayedSteps(undefined, 2);
+  const draw = async (n: number, call: number) => {
+    const x = tf.tensor2d(new Rng(n, 'x', call).fillNormal(new Float32Array(n * 8)), [n, 8]);
+    const { y } = replayer.run('draw', [], [x], () => ({ y: tf.tanh(tf.matMul(x, w)) }));
+    const eager = tf.tidy(() => tf.tanh(tf.matMul(x, w)));
+    assert.deepEqual(await y.data(), await eager.data(), `batch ${n}, call ${call}`);
+    tf.dispose([x, y, eager]);
+  };
+  const held = () => Object.keys(replayer.dispatches()).map((k) => Number(/\((\d+)x8/.exec(k)![1])).sort();
+  for (let call = 0; call < 4; call++) await draw(1, call);
+  for (let call = 0; call < 4; call++) await draw(2, call);
+  assert.deepEqual(held(), [1, 2]);
+  for (let call = 0; call < 4; call++) await draw(3, call);
+  assert.deepEqual(held(), [2, 3], 'batch 1, the least recently used, was forgotten');
+  for (let call = 0; call < 2; call++) await draw(2, call);
+  const bytes = (tf.memory() as { numBytesInGPUAllocated?: number }).numBytesInGPUAllocated;
+  for (let call = 0; call < 4; call++) await draw(1, call);
+  assert.deepEqual(held(), [1, 2], 'batch 1 recorded again; batch 3 (now the least recent) forgotten');
+  assert.equal(replayer.replayed, 4 * 1 + 2, 'one replay of each of the four recordings made, two more of batch 2');
+  for (let round = 0; round < 3; round++) for (const n of [1, 2, 3]) for (let call = 0; call < 4; call++) await draw(n, call);
+  assert.ok(held().length <= 2);
+  assert.ok(((tf.memory() as { numBytesInGPUAllocated?: number }).numBytesInGPUAllocated ?? 0) <= (bytes ?? 0) * 1.5, 'GPU memory stays bounded as kinds come and go');
+  replayer.dispose();
+  w.dispose();
+});
+
 test('a step that draws host data outside its host inputs, or reads the device, stays eager (and right)', { skip: noGpu }, async () => {
   const eager = await linearRun('eager-outside', false, 6, { drawOutside: true });
   const outside = await linearRun('outside', true, 6, { drawOutside: true });

@@ -243,7 +243,7 @@ test('an exported dcgan on the page\'s CPU backend draws Node\'s images too; on 
   });
 });
 
-test('on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the pages name webgpu and draw Node\'s images for every family', { skip }, async (t) => {
+test('on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the pages name webgpu and draw Node\'s images for every family, on tfjs\'s kernels and, with ?kernels=gantry, on gantry\'s with replayed draws', { skip }, async (t) => {
   const gpuBrowser = await launchChromium({ webgpu: true });
   const saved = browser;
   browser = gpuBrowser;
@@ -259,10 +259,24 @@ test('on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the page
       text: { seeds: [1, 2], text: 'a red circle on a blue background' },
       paint: { labelMaps: [sites.paint.node.examples[0]], styles: { seed: 0 } },
     };
+    const replayedDraws = (page: Page) => page.evaluate(() => (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator.replayedDraws);
     for (const [name, options] of Object.entries(requests)) {
       await withPage(name, '', async ({ page }) => {
         assert.equal(await backendOf(page), 'webgpu', `${name} runs on WebGPU`);
+        assert.equal(await page.evaluate(() => document.body.dataset.gpuKernels), 'tfjs');
         await drawsAsNode(page, name, options);
+      });
+    }
+    // gantry's kernels, draws replayed: a class run and the label-map painter (styles, instance maps), which
+    // between them use every kind of kernel a generator draws with (SwiftShader compiles each slowly).
+    for (const name of ['cgan', 'paint']) {
+      await withPage(name, '?kernels=gantry', async ({ page }) => {
+        assert.equal(await page.evaluate(() => document.body.dataset.gpuKernels), 'gantry');
+        assert.match(await page.textContent('#backend') ?? '', /webgpu \(gantry's kernels\)/);
+        // A batch size's first draw runs eagerly, the next two are recorded, the fourth is a replay.
+        const before = await replayedDraws(page);
+        for (let draw = 0; draw < 4; draw++) await drawsAsNode(page, name, requests[name]);
+        assert.ok(await replayedDraws(page) > before, `${name}: the page's draws were replayed`);
       });
     }
   } finally {

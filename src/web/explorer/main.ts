@@ -6,7 +6,7 @@
  * State that names an image (seed, truncation, class, caption, slider edits) lives in the URL's hash,
  * so a reload or a shared link shows the same thing.
  */
-import { arithmeticVectors, drawImage, loadGenerator, parseLatentExpression, pngBytes, slerp, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
+import { arithmeticVectors, drawImage, loadGenerator, startWebEngine, type GpuKernels, parseLatentExpression, pngBytes, slerp, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
 import { describeError } from '../../errors.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
@@ -700,23 +700,28 @@ async function readLabelPng(file: File, colours: [number, number, number][], cou
 // ---- start ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const backends = new URLSearchParams(location.search).get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
-  const g = await loadGenerator('./', { backends });
+  const params = new URLSearchParams(location.search);
+  const backends = params.get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
+  // ?kernels=gantry: on WebGPU, gantry's kernels and replayed draws instead of tfjs's kernels op by op.
+  const gpuKernels = (params.get('kernels') ?? undefined) as GpuKernels | undefined;
+  const g = await loadGenerator('./', { backends, gpuKernels });
+  const engine = await startWebEngine();
   // The generator, for the browser's console and for tests: gantryExplorer.generator.generate({ seeds: [1] }).
   (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
-  describeGenerator(g);
+  describeGenerator(g, engine.gpuKernels);
   if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
   else latentExplorer(g);
   const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
   if (live) watchForNewWeights(g.file.step);
 }
 
-function describeGenerator(g: WebGenerator): void {
+function describeGenerator(g: WebGenerator, gpuKernels: GpuKernels | null): void {
   const { family, height, width } = g.info;
   $('about').textContent = `${family} · ${width}x${height} · ${g.file.run} at step ${g.file.step}`;
-  $('backend').textContent = g.backend;
+  $('backend').textContent = gpuKernels ? `${g.backend} (${gpuKernels}'s kernels)` : g.backend;
   document.title = `gantry · ${g.file.run}`;
   document.body.dataset.backend = g.backend;
+  if (gpuKernels) document.body.dataset.gpuKernels = gpuKernels;
 }
 
 /** The studio's page: when the run writes a newer checkpoint, the page reloads with it (keeping the hash). */
