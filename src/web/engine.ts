@@ -35,7 +35,7 @@ export interface WebEngine {
 
 let started: Promise<WebEngine> | null = null;
 
-/** Starts tfjs once on the first of `order` that works here; a later call gets the same engine. */
+/** Starts tfjs once on the first of `order` that works here; a later call gets the same engine, whatever it asks. */
 export function startWebEngine(order: readonly WebBackend[] = BACKEND_ORDER, gpuKernels: GpuKernels = 'tfjs'): Promise<WebEngine> {
   if (gpuKernels !== 'gantry' && gpuKernels !== 'tfjs') return Promise.reject(new GantryError(`unknown GPU kernels "${String(gpuKernels)}"; choose gantry or tfjs`));
   started ??= start(order, gpuKernels).catch((err) => {
