@@ -121,18 +121,22 @@ test('the portable kernels (no AVX2) of the same convolutions match tfjs too', {
   }
 });
 
-test('the AVX2 tiles, where the CPU has AVX-512 (whose tiles run by default), match tfjs too', { skip: !native() && 'native addon not built' }, () => {
+/** fn's result on the AVX2 tiles (where the CPU has AVX-512, whose tiles run by default), the default put back after. */
+function onAvx2Tiles<T>(fn: () => T): T {
   const { addon } = loadNativeAddon();
   addon!.forceAvx2(true);
   try {
-    imageCases(79);
+    return fn();
   } finally {
     addon!.forceAvx2(false);
   }
+}
+
+test('the AVX2 tiles, where the CPU has AVX-512 (whose tiles run by default), match tfjs too', { skip: !native() && 'native addon not built' }, () => {
+  onAvx2Tiles(() => imageCases(79));
 });
 
 test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AVX2 tiles\' sums bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
-  const { addon } = loadNativeAddon();
   const rng = new Rng(80);
   // More than 256 output pixels (the in-place tiles); 32, 48 (a 32-wide and a 16-wide tile), 64, 70 and 8 output channels
   const cases: [number[], number, number, number, number][] = [
@@ -144,21 +148,12 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
     const filter = rand(rng, [k, k, shape[3], cout]) as tf.Tensor4D;
     const dy = tf.tidy(() => rand(rng, tf.conv2d(x, filter, stride, pad).shape)) as tf.Tensor4D;
     const grad = () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, pad), dy)))(filter).dataSync().slice());
-    const wide = grad();
-    addon!.forceAvx2(true);
-    let narrow: typeof wide;
-    try {
-      narrow = grad();
-    } finally {
-      addon!.forceAvx2(false);
-    }
-    assert.deepEqual(wide, narrow, `${shape} k${k} -> ${cout}`);
+    assert.deepEqual(grad(), onAvx2Tiles(grad), `${shape} k${k} -> ${cout}`);
     tf.dispose([x, filter, dy]);
   }
 });
 
 test('the AVX-512 forward tiles (6 pixels x 32 channels, 12 x 16) give the AVX2 tiles\' convolutions and input gradients bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
-  const { addon } = loadNativeAddon();
   const rng = new Rng(81);
   // Output channels 32 and 64 (filters read in place), 48 (a two-panel task and a one-panel one), 70 (packed,
   // the last panel part zeros), 16 (one panel: the 12 x 16 tiles); patches of 27 to 640 rows (one stretch,
@@ -176,13 +171,7 @@ test('the AVX-512 forward tiles (6 pixels x 32 channels, 12 x 16) give the AVX2 
       tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, filter, stride, pad), dy)))(x).dataSync().slice(),
     ]);
     const wide = run();
-    addon!.forceAvx2(true);
-    let narrow: typeof wide;
-    try {
-      narrow = run();
-    } finally {
-      addon!.forceAvx2(false);
-    }
+    const narrow = onAvx2Tiles(run);
     assert.deepEqual(wide[0], narrow[0], `forward ${shape} k${k} -> ${cout}`);
     assert.deepEqual(wide[1], narrow[1], `input gradient ${shape} k${k} -> ${cout}`);
     tf.dispose([x, filter, dy]);
@@ -199,17 +188,12 @@ test('the AVX-512 SGEMM tiles (two 16-column panels at once) give the AVX2 kerne
       const A = rng.fillNormal(new Float32Array(M * K));
       const B = rng.fillNormal(new Float32Array(K * N));
       const C0 = rng.fillNormal(new Float32Array(M * N));
-      const run = (avx2: boolean) => {
+      const run = () => {
         const C = C0.slice();
-        addon!.forceAvx2(avx2);
-        try {
-          addon!.sgemm(ta, tb, M, N, K, 1.25, A, ta ? M : K, B, tb ? K : N, beta, C, N);
-        } finally {
-          addon!.forceAvx2(false);
-        }
+        addon!.sgemm(ta, tb, M, N, K, 1.25, A, ta ? M : K, B, tb ? K : N, beta, C, N);
         return C;
       };
-      assert.deepEqual(run(false), run(true), `${M}x${N}x${K} transA ${ta} transB ${tb} beta ${beta}`);
+      assert.deepEqual(run(), onAvx2Tiles(run), `${M}x${N}x${K} transA ${ta} transB ${tb} beta ${beta}`);
     }
   }
 });
