@@ -10,11 +10,11 @@
 //     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
 //     step's GPU time by kernel (--profile), for what to speed up next;
-//   - every family's generator (batch 256) beside its peer's --generate, images per second; one-image
-//     draws (a page's slider move) on tfjs's kernels op by op and on gantry's replayed;
+//   - every family's generator (batch 256) beside its peer's --generate, images per second;
 //   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
 //     on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
-//   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts).
+//   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts);
+//   - last, one-image draws (a page's slider move) on tfjs's kernels op by op and on gantry's replayed.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -103,19 +103,6 @@ for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f
   console.log(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
 }
 
-// What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
-// engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
-// gantry's kernels replayed.
-console.log('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
-console.log('|---|---|---|---|');
-const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
-for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
-  const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
-  const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
-  const ours = measure(process.execPath, [...gantry, ...draw]);
-  console.log(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
-}
-
 console.log('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
 for (const [family, byKind] of profiles) {
   for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
@@ -145,4 +132,17 @@ console.log(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--st
 if (!quick) {
   console.log('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
   console.log(script([join(root, 'bench', 'gpu-image-ops.ts')]));
+}
+
+// What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
+// engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
+// gantry's kernels replayed.
+console.log('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
+console.log('|---|---|---|---|');
+const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
+for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
+  const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
+  const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
+  const ours = measure(process.execPath, [...gantry, ...draw]);
+  console.log(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
 }
