@@ -8,7 +8,7 @@ export type Init =
   | { kind: 'constant'; value: number };
 
 export function initTensor(shape: number[], init: Init, rng: Rng): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
+  const size = tf.util.sizeFromShape(shape);
   const values = new Float32Array(size);
   switch (init.kind) {
     case 'normal':

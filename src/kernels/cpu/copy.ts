@@ -39,7 +39,7 @@ function copyBox(addon: NativeAddon | null, src: Float32Array, srcShape: readonl
   const rows = k > 0 ? size[k - 1] : 1;
   const [srcRow, dstRow] = k > 0 ? [srcStrides[k - 1], dstStrides[k - 1]] : [srcShape[0] * srcStrides[0], dstShape[0] * dstStrides[0]];
   const outer = size.slice(0, Math.max(0, k - 1));
-  const count = outer.reduce((a, b) => a * b, 1);
+  const count = tf.util.sizeFromShape(outer);
   for (let t = 0; t < count; t++) {
     let rest = t;
     let srcBase = k > 0 ? srcStart[k - 1] * srcStrides[k - 1] : 0;
@@ -74,8 +74,8 @@ export function copyKernels(original: (name: string) => KernelFunc, addon: Nativ
     const sameBesideAxis = (t: tf.TensorInfo) => t.shape.every((d, j) => j === axis || d === inputs[0].shape[j]);
     if (!inputs.every(sameBesideAxis)) return original('Concat')(args);
     const lead = inputs[0].shape.slice(0, axis);
-    const rows = lead.reduce((a, b) => a * b, 1);
-    const widths = inputs.map((t) => t.shape.slice(axis).reduce((a, b) => a * b, 1));
+    const rows = tf.util.sizeFromShape(lead);
+    const widths = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
     const total = widths.reduce((a, b) => a + b, 0);
     const out = overwrittenFloats(backend, rows * total);
     let offset = 0;
@@ -117,7 +117,7 @@ export function copyKernels(original: (name: string) => KernelFunc, addon: Nativ
     const xv = readableFloats(backend, x);
     if (!xv || paddings.length !== x.shape.length || paddings.some(([before, after]) => before < 0 || after < 0)) return original('PadV2')(args);
     const shape = x.shape.map((d, j) => paddings[j][0] + d + paddings[j][1]);
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(shape);
     const out = constantValue === 0 ? outputFloats(backend, n) : overwrittenFloats(backend, n).fill(constantValue);
     copyBox(addon, xv, x.shape, x.shape.map(() => 0), out, shape, paddings.map(([before]) => before), x.shape);
     return makeFloatTensor(backend, shape, out);
@@ -132,7 +132,7 @@ export function copyKernels(original: (name: string) => KernelFunc, addon: Nativ
     tf.slice_util.assertParamsValid(x as tf.Tensor, start, extent);
     // Contiguous slices are tfjs's views of the input's array, with no copy.
     if (tf.slice_util.isSliceContinous(x.shape, start, extent)) return original('Slice')(args);
-    const out = overwrittenFloats(backend, extent.reduce((a, b) => a * b, 1));
+    const out = overwrittenFloats(backend, tf.util.sizeFromShape(extent));
     copyBox(addon, xv, x.shape, start, out, extent, extent.map(() => 0), extent);
     return makeFloatTensor(backend, extent, out);
   };
@@ -146,8 +146,8 @@ export function copyKernels(original: (name: string) => KernelFunc, addon: Nativ
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
     const dim = x.shape[ax];
     for (const index of ids) if (!(index >= 0 && index <= dim - 1)) throw new Error(`GatherV2: the index value ${index} is not in [0, ${dim - 1}]`);
-    const outer = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
-    const slice = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
+    const slice = tf.util.sizeFromShape(x.shape.slice(ax + 1));
     const out = overwrittenFloats(backend, outer * ids.length * slice);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < ids.length; i++) {

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeAddon } from './native.ts';
 
 const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
@@ -11,7 +11,8 @@ export function supportsEpilogue(activation: string | undefined, bias: tf.Tensor
   if (!SUPPORTED.has(activation ?? 'linear')) return false;
   // Bias must be one value per output channel (or a scalar), the cases tfjs's fused ops produce.
   if (bias && bias.dtype !== 'float32') return false;
-  if (bias && !(bias.shape.reduce((a, b) => a * b, 1) === channels || bias.shape.reduce((a, b) => a * b, 1) === 1)) return false;
+  const biasSize = bias ? tf.util.sizeFromShape(bias.shape) : 0;
+  if (bias && !(biasSize === channels || biasSize === 1)) return false;
   return true;
 }
 

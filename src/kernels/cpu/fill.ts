@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { outputFloats } from './float-pool.ts';
 import { makeFloatTensor } from './backend-data.ts';
@@ -14,7 +14,7 @@ function filledFloats(backend: MathBackendCPU, n: number, value: number): Float3
 
 /** A float32 tensor of `shape` holding `value`, in a recycled array. */
 function filled(backend: MathBackendCPU, shape: number[], value: number): tf.TensorInfo {
-  return makeFloatTensor(backend, shape, filledFloats(backend, shape.reduce((a, b) => a * b, 1), value));
+  return makeFloatTensor(backend, shape, filledFloats(backend, tf.util.sizeFromShape(shape), value));
 }
 
 /**
