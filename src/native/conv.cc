@@ -167,9 +167,9 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   const long K = g.cols();
   // A 1x1 convolution's filter gradient is one product x^T dy over every pixel: sgemm runs it as a few-column
   // product with a long sum, a pass (and two waits for its threads) per 256 pixels, where the in-place tiles
-  // sum a chunk of pixels per thread with one wait (bench/convs.ts --set dfgan). Without AVX2 the tiles are
-  // plain loops, and sgemm keeps it.
-  if (is_pointwise(g) && !use_avx2_fma()) {
+  // sum a chunk of pixels per thread with one wait (bench/convs.ts --set dfgan). Without AVX2 or NEON the
+  // tiles are plain loops, and sgemm keeps it.
+  if (is_pointwise(g) && !use_simd_tiles()) {
     sgemm(true, false, K, g.oc, g.n * g.rows(), 1.0f, x, K, dy, g.oc, 0.0f, dw, g.oc);
     return;
   }

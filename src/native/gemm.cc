@@ -1,8 +1,9 @@
 // Packed, cache-blocked SGEMM in the style of BLIS/GotoBLAS: B is packed into KC x NC panels of NR
 // columns (shared by all threads), A into MC x KC panels of MR rows (one per task), and a register-
 // blocked MR x NR micro-kernel does the multiply-adds. The AVX2/FMA micro-kernel is chosen at run
-// time (with AVX-512, whole pairs of panels go to a 512-bit kernel that gives the same results); a
-// portable one (plain loops the compiler vectorises for SSE2) runs everywhere else.
+// time (with AVX-512, whole pairs of panels go to a 512-bit kernel that gives the same results); on
+// AArch64 (Apple silicon, Graviton) a NEON one with the same multiply-adds in the same order, so the same
+// results; a portable one (plain loops) runs everywhere else.
 #include "gemm.h"
 
 #include <algorithm>
@@ -15,6 +16,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define GANTRY_X86 1
+#endif
+#if defined(__aarch64__)
+#include "neon_tile.h"
+#define GANTRY_NEON 1
 #endif
 
 namespace gantry {
@@ -126,12 +131,33 @@ bool cpu_has_avx2_fma() { return false; }
 bool cpu_has_avx512() { return false; }
 #endif
 
+#ifdef GANTRY_NEON
+// micro_avx2 on NEON, the tile in registers (neon_tile.h): the same results. Compilers keep micro_portable's
+// float[MR][NR] in memory, reloading and storing it for every k.
+void micro_neon(long kc, const float* a, const float* b, float* c, long ldc, float alpha, float beta) {
+  neon::Tile6x16 acc = neon::Tile6x16::zero();
+  for (long k = 0; k < kc; k++, a += MR, b += NR) acc.madd(neon::load16(b), vld1q_f32(a), vld1_f32(a + 4));
+  const float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
+  acc.each_row([&](int i, const neon::Row16& row) {
+    const float32x4_t quarters[4] = {row.q0, row.q1, row.q2, row.q3};
+    for (int q = 0; q < 4; q++) {
+      float* cq = c + i * ldc + 4 * q;
+      // As micro_avx2: alpha * acc, or fma(alpha, acc, beta * C).
+      vst1q_f32(cq, beta == 0.0f ? vmulq_f32(va, quarters[q]) : vfmaq_f32(vmulq_f32(vb, vld1q_f32(cq)), va, quarters[q]));
+    }
+  });
+}
+#endif
+
 bool force_portable = false;
 bool avx2_forced = false;
 
 MicroKernel pick_kernel() {
 #ifdef GANTRY_X86
   if (use_avx2_fma()) return micro_avx2;
+#endif
+#ifdef GANTRY_NEON
+  if (use_neon()) return micro_neon;
 #endif
   return micro_portable;
 }
@@ -196,7 +222,19 @@ bool use_avx2_fma() {
   return avx2 && !force_portable;
 }
 
-const char* sgemm_kernel_name() { return pick_kernel() == micro_portable ? "portable" : use_avx512() ? "avx512" : "avx2-fma"; }
+bool use_neon() {
+#ifdef GANTRY_NEON
+  return !force_portable;
+#else
+  return false;
+#endif
+}
+
+bool use_simd_tiles() { return use_avx2_fma() || use_neon(); }
+
+const char* sgemm_kernel_name() {
+  return pick_kernel() == micro_portable ? "portable" : use_neon() ? "neon" : use_avx512() ? "avx512" : "avx2-fma";
+}
 void sgemm_force_portable(bool on) { force_portable = on; }
 
 bool use_avx512() {
