@@ -3,6 +3,13 @@
 // by `npm run build` never stands in for newer sources; the installed package (which ships dist/, not
 // src/cli/) runs its compiled JavaScript.
 import { existsSync } from 'node:fs';
+import { nodeVersionProblem } from './node-version.js';
+
+const tooOld = nodeVersionProblem(process.versions.node);
+if (tooOld) {
+  console.error(tooOld);
+  process.exit(1);
+}
 
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 let main;

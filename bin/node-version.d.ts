@@ -1,0 +1,2 @@
+export declare const supportedNode: string;
+export declare function nodeVersionProblem(version: string): string | undefined;
