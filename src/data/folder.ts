@@ -19,6 +19,17 @@ function listImages(dir: string): string[] {
   return listFiles(dir, IMAGE_EXTENSIONS);
 }
 
+/** Formats people keep pictures in that gantry does not decode: a folder's files of these are named, not passed over in silence. */
+const UNREAD_IMAGE_EXTENSIONS = new Set(['.webp', '.gif', '.bmp', '.tif', '.tiff', '.heic', '.heif', '.avif', '.jxl']);
+
+/** How many files of each unread picture format the folders hold, as "2 .webp, 1 .gif" (empty when none). */
+function unreadPictures(dirs: string[]): string {
+  const counts = new Map<string, number>();
+  for (const d of dirs)
+    for (const f of listFiles(d, UNREAD_IMAGE_EXTENSIONS)) counts.set(extname(f).toLowerCase(), (counts.get(extname(f).toLowerCase()) ?? 0) + 1);
+  return [...counts].map(([ext, n]) => `${n} ${ext}`).join(', ');
+}
+
 /**
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
@@ -53,7 +64,12 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
   } else {
     files.push(...listImages(dir));
   }
-  if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders`);
+  const unread = unreadPictures([dir, ...classDirs.map((c) => join(dir, c))]);
+  const convert = 'gantry reads PNG and JPEG: convert them (ImageMagick: mogrify -format png FILES) to use them';
+  if (files.length === 0) throw new GantryError(`folder: no .png/.jpg images in ${dir} or its sub-folders${unread ? `, only ${unread} files; ${convert}` : ''}`);
+  if (unread) process.stderr.write(`warning: folder: left out ${unread} files of ${dir}; ${convert}\n`);
+  const loose = classDirs.length > 0 ? listImages(dir).length : 0;
+  if (loose > 0) process.stderr.write(`warning: folder: left out the ${loose} image(s) directly in ${dir}: its sub-folders are the classes, so each image belongs in one of them\n`);
   return {
     files,
     labels: classDirs.length > 0 ? Int32Array.from(labels) : null,

@@ -107,6 +107,38 @@ test('folder: a corrupt image is named; non-images and empty folders are explain
   assert.throws(() => openDataset(`folder:${tempDir()}`, { height: 8, width: 8, channels: 3 }), /no \.png\/\.jpg images/);
 });
 
+test('folder: pictures in formats gantry does not read, and images beside class sub-folders, are named, not dropped in silence', () => {
+  const warnings: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (warnings.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const fit = { height: 8, width: 8, channels: 3 };
+    const only = tempDir();
+    for (const f of ['a.webp', 'b.WEBP', 'c.gif', 'notes.txt']) writeFileSync(join(only, f), 'x');
+    assert.throws(() => openDataset(`folder:${only}`, fit), /no \.png\/\.jpg images in .*, only 2 \.webp, 1 \.gif files; gantry reads PNG and JPEG: convert them/);
+    const mixed = tempDir();
+    copyFileSync(join(fixtures, 'folder', 'cats', 'cat0.png'), join(mixed, 'good.png'));
+    writeFileSync(join(mixed, 'photo.heic'), 'x');
+    writeFileSync(join(mixed, 'notes.txt'), 'x');
+    assert.equal(openDataset(`folder:${mixed}`, fit).n, 1);
+    const classes = tempDir();
+    for (const c of ['cats', 'dogs']) {
+      mkdirSync(join(classes, c));
+      copyFileSync(join(fixtures, 'folder', c, `${c.slice(0, 3)}0.${c === 'cats' ? 'png' : 'jpg'}`), join(classes, c, `x.${c === 'cats' ? 'png' : 'jpg'}`));
+    }
+    writeFileSync(join(classes, 'dogs', 'y.bmp'), 'x');
+    copyFileSync(join(fixtures, 'folder', 'cats', 'cat0.png'), join(classes, 'loose.png'));
+    assert.equal(openDataset(`folder:${classes}`, fit).n, 2);
+    assert.deepEqual(warnings, [
+      `warning: folder: left out 1 .heic files of ${mixed}; gantry reads PNG and JPEG: convert them (ImageMagick: mogrify -format png FILES) to use them\n`,
+      `warning: folder: left out 1 .bmp files of ${classes}; gantry reads PNG and JPEG: convert them (ImageMagick: mogrify -format png FILES) to use them\n`,
+      `warning: folder: left out the 1 image(s) directly in ${classes}: its sub-folders are the classes, so each image belongs in one of them\n`,
+    ]);
+  } finally {
+    process.stderr.write = write;
+  }
+});
+
 test('data specs: unknown kinds and options are rejected with the accepted forms', () => {
   assert.throws(() => parseDataSpec('imagenet:/x'), /unknown data source "imagenet:\/x"; use mnist/);
   assert.throws(() => parseDataSpec('folder'), /needs a folder/);
