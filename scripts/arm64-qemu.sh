@@ -35,7 +35,8 @@ gyp=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin
 nodedir=$(npm config get nodedir 2>/dev/null || true)
 [ -d "$nodedir" ] || nodedir=$([ -f /usr/include/node/node_api.h ] && echo /usr || true)
 CXX=aarch64-linux-gnu-g++ CC=aarch64-linux-gnu-gcc LINK=aarch64-linux-gnu-g++ \
-  node "$gyp" rebuild --arch=arm64 ${nodedir:+--nodedir="$nodedir"} >/dev/null
+  node "$gyp" rebuild --arch=arm64 ${nodedir:+--nodedir="$nodedir"} >"$work/gyp.log" 2>&1 ||
+  { tail -40 "$work/gyp.log"; echo "arm64-qemu: the cross build of the addon failed"; exit 1; }
 "${node_arm64[@]}" -e "const i = require('./build/Release/gantry_native.node').info(); console.log('arm64 addon:', JSON.stringify(i)); if (i.kernel !== 'neon') process.exit(1)"
 
 # tsx's esbuild is a separate program spoken to over pipes: this machine's own binary serves.
@@ -48,6 +49,9 @@ for file in "$@"; do
   code=0
   "${node_arm64[@]}" --import tsx "$file" > "$work/log" 2>&1 || code=$?
   grep -E '^(ok|not ok|# (pass|fail|skipped) )' "$work/log" || true
-  if [ "$code" != 0 ]; then status=1; tail -30 "$work/log"; fi
+  if [ "$code" != 0 ]; then
+    status=1
+    grep -q '^not ok' "$work/log" || tail -30 "$work/log"  # no test failed: the file itself did
+  fi
 done
 exit $status
