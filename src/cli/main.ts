@@ -28,13 +28,36 @@ const USAGE = `gantry — train, evaluate and explore generative image models
 
 ${Object.values(COMMANDS).map((c) => c.synopsis).join('\n')}
 
-Run \`gantry <command> --help\` for details. Start with: gantry train dcgan --steps 500 --out runs/first`;
+Run \`gantry <command> --help\` for details, \`gantry --version\` for the version and the CPU kernels in use.
+Start with: gantry train dcgan --steps 500 --out runs/first`;
+
+/**
+ * `gantry --version`: the package's version, then what a bug report needs: Node, the platform, and which
+ * CPU kernels run (the addon's, with its SIMD kernel and threads, or why it did not load). Loads no tfjs.
+ */
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const { loadBuiltAddon } = await import('../kernels/cpu/native-node.ts');
+  let kernels: string;
+  try {
+    const { kernel, threads } = loadBuiltAddon().info();
+    kernels = `native (${kernel}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  } catch (err) {
+    kernels = `tfjs's pure-JS ones, slow (the native addon: ${(err as Error).message})`;
+  }
+  return `gantry ${pkg.version}\nnode ${process.version}, ${process.platform} ${process.arch}; CPU kernels: ${kernels}`;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE + '\n');
     return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write((await version()) + '\n');
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {

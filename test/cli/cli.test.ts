@@ -61,6 +61,17 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   assert.match(gantry('sample', '--run', run, '--latent', join(dir, 'none.json')).stderr, /--latent .*none\.json: neither a JSON array of numbers nor a file/);
 });
 
+test('--version names the version, Node and the CPU kernels in use, or why the addon is not', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const native = gantry('--version');
+  assert.equal(native.code, 0, native.stderr);
+  const [first, second] = native.stdout.trim().split('\n');
+  assert.equal(first, `gantry ${version}`);
+  assert.match(second, new RegExp(`^node ${process.version}, ${process.platform} ${process.arch}; CPU kernels: native \\((avx512|avx2-fma|neon|portable), \\d+ threads?\\)$`));
+  const js = gantryWithEnv({ GANTRY_NATIVE: '0' }, '-v');
+  assert.match(js.stdout, /CPU kernels: tfjs's pure-JS ones, slow \(the native addon: disabled by GANTRY_NATIVE=0\)/);
+});
+
 test('user mistakes get one line naming the fix, no stack trace', () => {
   const dir = tempDir();
   const cases: [string[], RegExp][] = [

@@ -47,7 +47,10 @@ export interface NativeAddon {
   copyRows(rows: number, width: number, src: Float32Array, srcRow: number, srcOffset: number, dst: Float32Array, dstRow: number, dstOffset: number): void;
   /** geometry as pool2d's */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  /** avx512: whether the convolutions run their AVX-512 tiles (the CPU has AVX-512F and forceAvx2 is off). */
+  /**
+   * kernel: sgemm's micro-kernel, 'avx512', 'avx2-fma', 'neon' or 'portable'; avx512: whether the convolutions run their
+   * AVX-512 tiles (the CPU has AVX-512F and forceAvx2 is off).
+   */
   info(): { threads: number; kernel: string; avx512: boolean };
   forcePortable(on: boolean): void;
   /** Keeps the convolutions on their AVX2 tiles where the CPU has AVX-512 (tests compare the two). */
