@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { removeAbandonedTempFiles, writeFileAtomic } from '../io/atomic.ts';
-import { cacheFolder } from '../io/cache-dir.ts';
+import { cacheFolder, fileIdentity } from '../io/cache-dir.ts';
 import type { ImageRecords, StoredRecords } from './dataset.ts';
 import type { LoadProgress } from './folder.ts';
 import type { ImageFit } from './transform.ts';
@@ -53,7 +53,7 @@ function recordBytes(h: { height: number; width: number; channels: number; insta
 /** The store of these files fitted to `fit`: the cached one, or one built now by decoding each pair with `read`. */
 export function openPairStore(files: string[][], fit: Required<ImageFit>, instances: boolean, read: (i: number) => PairRecord, onProgress?: LoadProgress): OpenedPairStore {
   const dir = cacheFolder('pairs');
-  const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, instances, files: files.map((group) => group.map(describeFile)) })).digest('hex').slice(0, 20);
+  const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, instances, files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
   const path = join(dir, `${key}.bin`);
   const wanted = { format: FORMAT, endianness: endianness(), n: files.length, ...fit, instances };
   const bytes = files.length * recordBytes(wanted);
@@ -102,12 +102,6 @@ export function openPairStore(files: string[][], fit: Required<ImageFit>, instan
     throw err;
   }
   return { records: new FileRecords(path, { ...wanted, maxLabels }), path, built: true, bytes };
-}
-
-/** What identifies a file's content without reading it: its full path, size and modification time. */
-function describeFile(path: string): [string, number, number] {
-  const s = statSync(path);
-  return [resolve(path), s.size, s.mtimeMs];
 }
 
 /** The header of a finished store of the wanted shape and size, or null (none, another format, cut short). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -136,6 +136,38 @@ test('folder: pictures in formats gantry does not read, and images beside class 
     ]);
   } finally {
     process.stderr.write = write;
+  }
+});
+
+test('folder: a set whose decoding took long is kept fitted in the cache and read from there; a changed file or size decodes anew', () => {
+  const saved = { cache: process.env.GANTRY_CACHE, seconds: process.env.GANTRY_IMAGE_CACHE_SECONDS };
+  const cache = tempDir();
+  process.env.GANTRY_CACHE = cache;
+  try {
+    const dir = tempDir();
+    for (const f of ['cat0.png', 'cat1.png']) copyFileSync(join(fixtures, 'folder', 'cats', f), join(dir, f));
+    const fit = { height: 8, width: 8, channels: 3 };
+    const images = join(cache, 'images');
+    // Quick to decode: nothing is kept.
+    const decoded = openDataset(`folder:${dir}`, fit).pixels!;
+    assert.equal(existsSync(images), false);
+    process.env.GANTRY_IMAGE_CACHE_SECONDS = '0';
+    assert.deepEqual(openDataset(`folder:${dir}`, fit).pixels, decoded);
+    const [file] = readdirSync(images);
+    assert.deepEqual(new Uint8Array(readFileSync(join(images, file))), decoded);
+    // Read from the cache: what it holds is what the dataset gets.
+    writeFileSync(join(images, file), new Uint8Array(decoded.length).fill(7));
+    assert.ok(openDataset(`folder:${dir}`, fit).pixels!.every((v) => v === 7));
+    // Another size, or a file changed (its time), is another entry.
+    assert.equal(openDataset(`folder:${dir}`, { ...fit, height: 4, width: 4 }).n, 2);
+    utimesSync(join(dir, 'cat1.png'), new Date(), new Date(Date.now() + 5000));
+    assert.deepEqual(openDataset(`folder:${dir}`, fit).pixels, decoded);
+    assert.equal(readdirSync(images).length, 3);
+  } finally {
+    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_IMAGE_CACHE_SECONDS', saved.seconds]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 });
 
