@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 import { IMAGE_EXTENSIONS, readFittedImages, type LoadProgress } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const RECORD = 1 + 32 * 32 * 3;

