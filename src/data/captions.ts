@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { InMemoryDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS, readFittedImages, type LoadProgress } from './folder.ts';
+import type { InMemoryDataset, LoadProgress } from './dataset.ts';
+import { IMAGE_EXTENSIONS, readFittedImages } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */

@@ -6,8 +6,8 @@ export type IdArray = Int32Array | Uint16Array;
 /**
  * An image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels. Sources convert
  * their files to this; batches convert to [-1, 1] floats only when drawn. The images (and label maps) are
- * in memory, or, for label-map data too large for it, in a file of fitted records read a batch at a time
- * (`stored`); `readImages` reads either.
+ * in memory, or, for a folder or label-map data too large for it, in a file of fitted records read a batch at
+ * a time (`stored`); `readImages` reads either.
  */
 export interface ImageDataset {
   /** Where it came from, for messages ("mnist", "cifar10:/data/cifar"). */
@@ -41,10 +41,10 @@ export interface ImageDataset {
   note?: string;
 }
 
-/** A dataset whose images are in memory (every source but large label-map data). */
+/** A dataset whose images are in memory (every source but large folders and label-map data). */
 export type InMemoryDataset = ImageDataset & { pixels: Uint8Array };
 
-/** Images with their label and instance maps, a few at a time, from a file (pair-store.ts). */
+/** Images with their label and instance maps where they have them, a few at a time, from a file (fitted-store.ts). */
 export interface StoredRecords {
   readonly n: number;
   readonly labelMaps: boolean;
@@ -130,3 +130,6 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
   const records = readImages(ds, indices);
   return { ...kept, pixels: records.pixels, labelMaps: records.labelMaps, instanceMaps: records.instanceMaps };
 }
+
+/** Told after each file a source reads: images read so far and in all (a progress line for large folders). */
+export type LoadProgress = (done: number, total: number) => void;

@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { GantryError, describeError } from '../errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { cacheFolder, fileIdentity } from '../io/cache-dir.ts';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { GantryError } from '../errors.ts';
 import { readImageFile } from '../io/image.ts';
-import type { InMemoryDataset } from './dataset.ts';
+import { fittedInMemory, formatBytes, memoryLimit, openStore, type StoreSpec } from './fitted-store.ts';
+import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -35,17 +33,22 @@ function unreadPictures(dirs: string[]): string {
 
 /**
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
- * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels.
+ * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels. In memory
+ * up to memoryLimit(); a larger set is fitted once into a file in gantry's cache and read a batch at a time.
  */
-export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): InMemoryDataset {
+export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, labels, classNames } = listFolderImages(dir);
-  return {
-    name: `folder:${dir}`,
-    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: readFittedImages(files, fit, onProgress),
-    labels,
-    classNames,
-  };
+  const common = { name: `folder:${dir}`, n: files.length, height: fit.height, width: fit.width, channels: fit.channels, labels, classNames };
+  const bytes = files.length * fit.height * fit.width * fit.channels;
+  if (bytes > memoryLimit()) {
+    // Too many to hold: fitted once into a file of the cache, read a batch at a time.
+    const store = openStore(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), onProgress);
+    const size = `${formatBytes(store.bytes)} at ${fit.height}x${fit.width}, more than GANTRY_DATA_MEMORY_MB`;
+    const note = store.built ? `fitted the ${files.length} images of ${dir} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`
+      : `reading the ${files.length} images of ${dir} from ${store.path} (${size}), a batch at a time`;
+    return { ...common, pixels: null, stored: store.records, note };
+  }
+  return { ...common, pixels: readFittedImages(files, fit, onProgress) };
 }
 
 /** The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes. */
@@ -80,46 +83,27 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
   };
 }
 
-/** Bump when decoding or fitting changes what an image's fitted pixels are: older cached ones are not read. */
-const FITTED_FORMAT = 1;
-
 /**
  * The image files, each resized and centre-cropped to height x width x channels, back to back. A set whose
- * decoding took long (a folder of photos: ~1.5 s a 12-megapixel JPEG) is kept fitted in cacheFolder('images'),
- * under a hash of the files' paths, sizes and times and the size, so later runs on it (a --resume, a sweep's
- * points, compare's families) read it without decoding an image.
+ * decoding took long (a folder of photos: ~1.5 s a 12-megapixel JPEG) is kept fitted in gantry's cache
+ * (fitted-store.ts), so later runs on it (a --resume, a sweep's points, compare's families) read it without
+ * decoding an image.
  */
 export function readFittedImages(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
+  return fittedInMemory(imageStore(files, fit), () => ({ pixels: decodeFitted(files, fit, onProgress), labelMaps: null, instanceMaps: null }), onProgress).pixels;
+}
+
+/** Which store holds these files fitted to `fit` (images alone, no maps). */
+function imageStore(files: string[], fit: ImageFit): StoreSpec {
+  return { kind: 'images', files: files.map((f) => [f]), fit, maps: { labelMaps: false, instanceMaps: false } };
+}
+
+function decodeFitted(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
   const per = fit.height * fit.width * fit.channels;
-  const key = createHash('sha1').update(JSON.stringify({ format: FITTED_FORMAT, fit: [fit.height, fit.width, fit.channels], files: files.map(fileIdentity) })).digest('hex').slice(0, 20);
-  const cached = join(cacheFolder('images'), `${key}.bin`);
-  if (existsSync(cached) && statSync(cached).size === files.length * per) {
-    const pixels = new Uint8Array(readFileSync(cached));
-    onProgress?.(files.length, files.length);
-    return pixels;
-  }
-  const start = performance.now();
   const pixels = new Uint8Array(files.length * per);
   files.forEach((f, i) => {
     pixels.set(fitImage(readImageFile(f), fit).data, i * per);
     onProgress?.(i + 1, files.length);
   });
-  if (performance.now() - start >= imageCacheSeconds() * 1000) {
-    try {
-      mkdirSync(dirname(cached), { recursive: true });
-      writeFileAtomic(cached, pixels);
-    } catch (err) {
-      process.stderr.write(`warning: could not keep the fitted images in ${cached} (${describeError(err)}); later runs decode them again\n`);
-    }
-  }
   return pixels;
 }
-
-/** How long decoding a set must take before its fitted pixels are cached: GANTRY_IMAGE_CACHE_SECONDS, default 10. */
-function imageCacheSeconds(): number {
-  const v = Number(process.env.GANTRY_IMAGE_CACHE_SECONDS ?? 10);
-  return Number.isFinite(v) && v >= 0 ? v : 10;
-}
-
-/** Told after each file a source reads: images read so far and in all (a progress line for large folders). */
-export type LoadProgress = (done: number, total: number) => void;

@@ -1,7 +1,7 @@
 import { GantryError } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
-import type { ImageDataset, InMemoryDataset } from './dataset.ts';
-import { loadImageFolder, type LoadProgress } from './folder.ts';
+import type { ImageDataset, InMemoryDataset, LoadProgress } from './dataset.ts';
+import { loadImageFolder } from './folder.ts';
 import { loadCaptionedImages, readCaptionLists } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';

@@ -5,10 +5,10 @@ import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { readImageFile } from '../io/image.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
-import type { ImageDataset } from './dataset.ts';
-import { IMAGE_EXTENSIONS, listFiles, type LoadProgress } from './folder.ts';
+import type { ImageDataset, LoadProgress } from './dataset.ts';
+import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
-import { formatBytes, openPairStore, type PairRecord } from './pair-store.ts';
+import { fittedInMemory, formatBytes, memoryLimit, openStore, type FittedRecord, type StoreSpec } from './fitted-store.ts';
 
 /**
  * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
@@ -128,17 +128,8 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
   }
 }
 
-/** Pairs whose fitted bytes exceed this are kept on disk (pair-store.ts): GANTRY_DATA_MEMORY_MB, default 1024. */
-function memoryLimit(): number {
-  const text = process.env.GANTRY_DATA_MEMORY_MB;
-  if (text === undefined || text === '') return 1024 * 2 ** 20;
-  const mb = Number(text);
-  if (!Number.isFinite(mb) || mb < 0) throw new GantryError(`GANTRY_DATA_MEMORY_MB is "${text}"; give the megabytes of fitted pairs to hold in memory (a number, 0 to always read them from disk)`);
-  return mb * 2 ** 20;
-}
-
 /** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids. */
-function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): PairRecord {
+function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): FittedRecord {
   const files = listing.pairs[i];
   const { height, width } = fit;
   const label = readIdMap(files.label, 'label map');
@@ -178,23 +169,27 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
     mapFiles: pairs.map((p) => p.label),
     missingInstances: withInstances ? undefined : listing.instanceFolder,
   };
+  const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : [])]);
+  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps: { labelMaps: true, instanceMaps: withInstances } };
   if (pairs.length * area * (fitted.channels + (withInstances ? 4 : 2)) > memoryLimit()) {
-    const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : [])]);
-    const store = openPairStore(files, fitted, withInstances, (i) => readPair(listing, i, fitted), onProgress);
+    const store = openStore(spec, (i) => readPair(listing, i, fitted), onProgress);
     const size = `${formatBytes(store.bytes)} at ${height}x${width}, more than GANTRY_DATA_MEMORY_MB`;
     const note = store.built ? `fitted the ${pairs.length} pairs of ${dir} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`
       : `reading the ${pairs.length} pairs of ${dir} from ${store.path} (${size}), a batch at a time`;
     return { ...common, pixels: null, labelMaps: null, instanceMaps: null, stored: store.records, note };
   }
-  const pixels = new Uint8Array(pairs.length * area * fitted.channels);
-  const labelMaps = new Uint16Array(pairs.length * area);
-  const instanceMaps = withInstances ? new Uint16Array(pairs.length * area) : null;
-  for (let i = 0; i < pairs.length; i++) {
-    const pair = readPair(listing, i, fitted);
-    pixels.set(pair.pixels, i * area * fitted.channels);
-    labelMaps.set(pair.labels, i * area);
-    if (instanceMaps && pair.instances) instanceMaps.set(pair.instances, i * area);
-    onProgress?.(i + 1, pairs.length);
-  }
+  const { pixels, labelMaps, instanceMaps } = fittedInMemory(spec, () => {
+    const pixels = new Uint8Array(pairs.length * area * fitted.channels);
+    const labelMaps = new Uint16Array(pairs.length * area);
+    const instanceMaps = withInstances ? new Uint16Array(pairs.length * area) : null;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = readPair(listing, i, fitted);
+      pixels.set(pair.pixels, i * area * fitted.channels);
+      labelMaps.set(pair.labels!, i * area);
+      if (instanceMaps && pair.instances) instanceMaps.set(pair.instances, i * area);
+      onProgress?.(i + 1, pairs.length);
+    }
+    return { pixels, labelMaps, instanceMaps };
+  }, onProgress);
   return { ...common, pixels, labelMaps, instanceMaps };
 }

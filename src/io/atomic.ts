@@ -6,13 +6,18 @@ import { join } from 'node:path';
  * temporary file beside it, flush it to disk, rename it over the target.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  writeFileAtomicFrom(path, (write) => write(typeof data === 'string' ? Buffer.from(data) : data));
+}
+
+/** writeFileAtomic for content made a piece at a time: `fill` hands each piece to `write`, in order. */
+export function writeFileAtomicFrom(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fill((bytes) => {
+        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+      });
       fsyncSync(fd);
     } finally {
       closeSync(fd);

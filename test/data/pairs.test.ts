@@ -240,10 +240,23 @@ test('pairs over GANTRY_DATA_MEMORY_MB stream from a file fitted once: the same 
   openWith({ ...env, GANTRY_DATA_MEMORY_MB: '0' }, spec, { ...fit, height: 16 });
   assert.ok(!existsSync(dead) && existsSync(live));
   rmSync(file);
-  assert.throws(() => makeBatch(changed, [0]), /cannot read the pairs cache .*\.bin \(.*\); it was removed while in use: run the command again/);
-  assert.throws(() => openWith({ GANTRY_DATA_MEMORY_MB: 'lots' }, spec), /GANTRY_DATA_MEMORY_MB is "lots"; give the megabytes of fitted pairs to hold in memory/);
+  assert.throws(() => makeBatch(changed, [0]), /cannot read the cache .*\/pairs\/.*\.bin \(.*\); it was removed while in use: run the command again/);
+  assert.throws(() => openWith({ GANTRY_DATA_MEMORY_MB: 'lots' }, spec), /GANTRY_DATA_MEMORY_MB is "lots"; give the megabytes of fitted images to hold in memory/);
   // A bad pair is the same one line when the pairs are fitted into a file.
   writeFileSync(label, 'not a png');
   assert.throws(() => openWith(env, spec), /label map .*aachen_000000_000019_gtFine_labelIds\.png is not a PNG/);
   assert.deepEqual(readdirSync(join(cache, 'pairs')).filter((f) => f.includes('.tmp-') && !f.endsWith(`-${process.pid}`)), [], 'no unfinished file left by the failed fit');
+});
+
+test('pairs held in memory whose decoding was slow are kept fitted, and the next run reads them whole: the same dataset', () => {
+  const env = { GANTRY_IMAGE_CACHE_SECONDS: '0', GANTRY_CACHE: tempDir() };
+  const spec = `pairs:${join(fixtures, 'cityscapes')}`;
+  const progress: number[] = [];
+  const first = openWith(env, spec, fit, (done) => progress.push(done));
+  const second = openWith(env, spec, fit, (done) => progress.push(done));
+  assert.deepEqual(progress, [1, 2, 3, 3], 'decoded once, then read whole');
+  assert.ok(second.labelMaps instanceof Uint16Array && second.instanceMaps instanceof Uint16Array);
+  assert.deepEqual([second.pixels, second.labelMaps, second.instanceMaps], [first.pixels, first.labelMaps, first.instanceMaps]);
+  assert.deepEqual(dataShape(second), dataShape(first));
+  assert.deepEqual(openDataset(spec, fit).labelMaps, first.labelMaps, 'and the same as decoded without the cache');
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { tempDir } from '../helpers.ts';
 import { openDataset, parseDataSpec } from '../../src/data/index.ts';
+import { dataShape, readImages } from '../../src/data/dataset.ts';
 import { loadEmbeddedMnist } from '../../src/data/mnist.ts';
 import { GantryError } from '../../src/errors.ts';
 
@@ -153,7 +154,8 @@ test('folder: a set whose decoding took long is kept fitted in the cache and rea
     assert.equal(existsSync(images), false);
     process.env.GANTRY_IMAGE_CACHE_SECONDS = '0';
     assert.deepEqual(openDataset(`folder:${dir}`, fit).pixels, decoded);
-    const [file] = readdirSync(images);
+    const bins = () => readdirSync(images).filter((f) => f.endsWith('.bin'));
+    const [file] = bins();
     assert.deepEqual(new Uint8Array(readFileSync(join(images, file))), decoded);
     // Read from the cache: what it holds is what the dataset gets.
     writeFileSync(join(images, file), new Uint8Array(decoded.length).fill(7));
@@ -162,9 +164,37 @@ test('folder: a set whose decoding took long is kept fitted in the cache and rea
     assert.equal(openDataset(`folder:${dir}`, { ...fit, height: 4, width: 4 }).n, 2);
     utimesSync(join(dir, 'cat1.png'), new Date(), new Date(Date.now() + 5000));
     assert.deepEqual(openDataset(`folder:${dir}`, fit).pixels, decoded);
-    assert.equal(readdirSync(images).length, 3);
+    assert.equal(bins().length, 3);
   } finally {
     for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_IMAGE_CACHE_SECONDS', saved.seconds]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test('folder: a set over GANTRY_DATA_MEMORY_MB is fitted once into the cache and read a batch at a time, the same batches as in memory', () => {
+  const saved = { cache: process.env.GANTRY_CACHE, limit: process.env.GANTRY_DATA_MEMORY_MB };
+  process.env.GANTRY_CACHE = tempDir();
+  try {
+    const spec = `folder:${join(fixtures, 'folder')}`;
+    const fit = { height: 16, width: 16, channels: 3 };
+    const memory = openDataset(spec, fit);
+    process.env.GANTRY_DATA_MEMORY_MB = '0';
+    let decoded = 0;
+    const stored = openDataset(spec, fit, () => decoded++);
+    assert.equal(stored.pixels, null, 'no image held in memory');
+    assert.equal(decoded, 8);
+    assert.match(stored.note!, /^fitted the 8 images of .* into .*\/images\/[0-9a-f]{20}\.bin \(\d+ kB at 16x16, more than GANTRY_DATA_MEMORY_MB\)/);
+    assert.deepEqual([stored.n, stored.labels, stored.classNames], [memory.n, memory.labels, memory.classNames]);
+    assert.deepEqual(readImages(stored, [7, 0, 3]).pixels, readImages(memory, [7, 0, 3]).pixels);
+    assert.deepEqual(dataShape(stored), dataShape(memory));
+    const again = openDataset(spec, fit, () => decoded++);
+    assert.equal(decoded, 8, 'read from the file the second time');
+    assert.match(again.note!, /^reading the 8 images of /);
+    assert.deepEqual(readImages(again, [1, 6]).pixels, readImages(memory, [1, 6]).pixels);
+  } finally {
+    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_DATA_MEMORY_MB', saved.limit]] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

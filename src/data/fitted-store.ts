@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, statfsSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { basename, join } from 'node:path';
+import { GantryError, describeError } from '../errors.ts';
+import { removeAbandonedTempFiles, writeFileAtomic, writeFileAtomicFrom } from '../io/atomic.ts';
+import { cacheFolder, fileIdentity } from '../io/cache-dir.ts';
+import type { ImageRecords, LoadProgress, StoredRecords } from './dataset.ts';
+import type { ImageFit } from './transform.ts';
+
+/**
+ * Images fitted to a size, with their label and instance maps where they have them, in a file of fixed-size
+ * records in gantry's cache: label-map pairs too large for memory (Cityscapes at 512x1024 is 11 GB fitted)
+ * and folders of images likewise are decoded and fitted once into one and read a batch at a time; a set
+ * held in memory whose decoding was slow is kept in one too, so the next run reads it whole. The file's
+ * name is a hash of the source files' paths, sizes and times, the size they are fitted to and what the
+ * records hold, so a later run on the same data reads it without decoding an image, and a changed file
+ * makes a new one. A record is the label ids (uint16, where there are label maps), the instance ids (uint16,
+ * where there are instance maps), then the 8-bit pixels (HWC); the header (`.json`) is written last, so a
+ * file without one was never finished.
+ */
+const FORMAT = 2;
+
+/** One fitted image (and its maps) as a source decodes it. */
+export interface FittedRecord {
+  pixels: Uint8Array;
+  labels?: ArrayLike<number> | null;
+  instances?: ArrayLike<number> | null;
+}
+
+/** What a store's records hold besides the pixels. */
+export interface RecordMaps {
+  labelMaps: boolean;
+  instanceMaps: boolean;
+}
+
+/** Which store: its cache folder's kind, the source files of each record, their fitted size, what the records hold. */
+export interface StoreSpec {
+  kind: 'pairs' | 'images';
+  files: string[][];
+  fit: Required<ImageFit>;
+  maps: RecordMaps;
+}
+
+interface StoreHeader extends RecordMaps {
+  format: number;
+  endianness: string;
+  n: number;
+  height: number;
+  width: number;
+  channels: number;
+  /** Each record's largest label id (with label maps). */
+  maxLabels: number[];
+}
+
+export interface OpenedStore {
+  records: StoredRecords;
+  path: string;
+  /** Whether this call decoded the images (false: an earlier run's file was read). */
+  built: boolean;
+  bytes: number;
+}
+
+/** A whole store read into memory: the images, and the maps as 16-bit ids. */
+export interface StoreContents {
+  pixels: Uint8Array;
+  labelMaps: Uint16Array | null;
+  instanceMaps: Uint16Array | null;
+}
+
+function recordBytes(h: { height: number; width: number; channels: number } & RecordMaps): number {
+  return h.height * h.width * ((h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0) + h.channels);
+}
+
+/** A record's parts, as views of its bytes. */
+function recordParts(record: Uint8Array, h: { height: number; width: number; channels: number } & RecordMaps) {
+  const area = h.height * h.width;
+  const labels = h.labelMaps ? new Uint16Array(record.buffer, record.byteOffset, area) : null;
+  const instances = h.instanceMaps ? new Uint16Array(record.buffer, record.byteOffset + (h.labelMaps ? 2 : 0) * area, area) : null;
+  const at = ((h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0)) * area;
+  return { labels, instances, pixels: record.subarray(at, at + area * h.channels) };
+}
+
+function locate(spec: StoreSpec) {
+  const dir = cacheFolder(spec.kind);
+  const { files, fit, maps } = spec;
+  const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, maps, files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
+  const wanted = { format: FORMAT, endianness: endianness(), n: files.length, ...fit, ...maps };
+  return { dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };
+}
+
+/** The finished store of this spec, or null (none yet, another format, cut short). */
+export function findStore(spec: StoreSpec): OpenedStore | null {
+  const { path, wanted, bytes } = locate(spec);
+  const header = readHeader(path, wanted, bytes);
+  return header ? { records: new FileRecords(path, header), path, built: false, bytes } : null;
+}
+
+/** The store of this spec: the cached one, or one built now by decoding each record with `read`. */
+export function openStore(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): OpenedStore {
+  const found = findStore(spec);
+  if (found) return found;
+  const { dir, path, wanted, bytes } = locate(spec);
+  prepare(dir, bytes, spec);
+  const record = new Uint8Array(recordBytes(wanted));
+  const parts = recordParts(record, wanted);
+  const maxLabels: number[] = [];
+  writeRecords(path, (write) => {
+    for (let i = 0; i < spec.files.length; i++) {
+      const r = read(i);
+      if (parts.labels && r.labels) parts.labels.set(r.labels);
+      if (parts.instances && r.instances) parts.instances.set(r.instances);
+      parts.pixels.set(r.pixels);
+      if (parts.labels) maxLabels.push(largest(parts.labels));
+      write(record);
+      onProgress?.(i + 1, spec.files.length);
+    }
+  });
+  writeFileAtomic(join(dir, `${basename(path, '.bin')}.json`), JSON.stringify({ ...wanted, maxLabels }));
+  return { records: new FileRecords(path, { ...wanted, maxLabels }), path, built: true, bytes };
+}
+
+/**
+ * Keeps a set decoded into memory as a store of this spec, for the next run to read whole (readStore). Best
+ * effort: a cache that cannot be written is one warning.
+ */
+export function saveStore(spec: StoreSpec, contents: StoreContents): void {
+  const { dir, path, wanted, bytes } = locate(spec);
+  try {
+    prepare(dir, bytes, spec);
+    const record = new Uint8Array(recordBytes(wanted));
+    const parts = recordParts(record, wanted);
+    const area = wanted.height * wanted.width, per = area * wanted.channels;
+    const maxLabels: number[] = [];
+    writeRecords(path, (write) => {
+      for (let i = 0; i < wanted.n; i++) {
+        if (parts.labels) parts.labels.set(contents.labelMaps!.subarray(i * area, (i + 1) * area));
+        if (parts.instances) parts.instances.set(contents.instanceMaps!.subarray(i * area, (i + 1) * area));
+        parts.pixels.set(contents.pixels.subarray(i * per, (i + 1) * per));
+        if (parts.labels) maxLabels.push(largest(parts.labels));
+        write(record);
+      }
+    });
+    writeFileAtomic(join(dir, `${basename(path, '.bin')}.json`), JSON.stringify({ ...wanted, maxLabels }));
+  } catch (err) {
+    process.stderr.write(`warning: could not keep the fitted images in ${path} (${err instanceof GantryError ? err.message : describeError(err)}); later runs decode them again\n`);
+  }
+}
+
+/**
+ * A set to hold in memory: read whole from its store where an earlier run kept one, else decoded by `decode`
+ * and, when that took GANTRY_IMAGE_CACHE_SECONDS (10) or more, kept in a store for the next run.
+ */
+export function fittedInMemory(spec: StoreSpec, decode: () => StoreContents, onProgress?: LoadProgress): StoreContents {
+  const found = findStore(spec);
+  if (found) {
+    const contents = readStore(found);
+    onProgress?.(spec.files.length, spec.files.length);
+    return contents;
+  }
+  const start = performance.now();
+  const contents = decode();
+  if (performance.now() - start >= imageCacheSeconds() * 1000) saveStore(spec, contents);
+  return contents;
+}
+
+/** How long decoding a set must take before it is kept: GANTRY_IMAGE_CACHE_SECONDS, default 10. */
+function imageCacheSeconds(): number {
+  const v = Number(process.env.GANTRY_IMAGE_CACHE_SECONDS ?? 10);
+  return Number.isFinite(v) && v >= 0 ? v : 10;
+}
+
+/** Fitted bytes beyond which a set is kept on disk and read a batch at a time: GANTRY_DATA_MEMORY_MB, default 1024. */
+export function memoryLimit(): number {
+  const text = process.env.GANTRY_DATA_MEMORY_MB;
+  if (text === undefined || text === '') return 1024 * 2 ** 20;
+  const mb = Number(text);
+  if (!Number.isFinite(mb) || mb < 0) throw new GantryError(`GANTRY_DATA_MEMORY_MB is "${text}"; give the megabytes of fitted images to hold in memory (a number, 0 to always read them from disk)`);
+  return mb * 2 ** 20;
+}
+
+/** A found store's records, all of them, in memory. */
+export function readStore(store: OpenedStore): StoreContents {
+  return (store.records as FileRecords).readAll();
+}
+
+function largest(ids: Uint16Array): number {
+  let max = 0;
+  for (let p = 0; p < ids.length; p++) if (ids[p] > max) max = ids[p];
+  return max;
+}
+
+/** The cache folder made, killed fittings' files removed, and room for `bytes` checked. */
+function prepare(dir: string, bytes: number, spec: StoreSpec): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new GantryError(`cannot make the ${spec.kind} cache folder ${dir} (${describeError(err)}); point GANTRY_CACHE at a folder gantry may write`);
+  }
+  removeAbandonedTempFiles(dir); // stores whose fitting was killed
+  const free = freeBytes(dir);
+  if (free !== null && free < bytes) {
+    throw new GantryError(`the ${spec.kind === 'pairs' ? 'pairs' : 'images'} fitted to ${spec.fit.height}x${spec.fit.width} take ${formatBytes(bytes)} on disk but ${dir} has ${formatBytes(free)} free; free space there, point GANTRY_CACHE at a larger disk, or train at a smaller size`);
+  }
+}
+
+/** Writes the records `fill` hands over into path, whole or not at all (a full disk is one clear error). */
+function writeRecords(path: string, fill: (write: (record: Uint8Array) => void) => void): void {
+  writeFileAtomicFrom(path, (write) =>
+    fill((record) => {
+      try {
+        write(record);
+      } catch (err) {
+        throw new GantryError(`cannot write the cache ${path} (${describeError(err)}); free space there or point GANTRY_CACHE at another disk`);
+      }
+    }),
+  );
+}
+
+/** The header of a finished store of the wanted shape and size, or null (none, another format, cut short). */
+function readHeader(path: string, wanted: Omit<StoreHeader, 'maxLabels'>, bytes: number): StoreHeader | null {
+  const headerPath = path.replace(/\.bin$/, '.json');
+  if (!existsSync(headerPath) || !existsSync(path)) return null;
+  try {
+    const header = JSON.parse(readFileSync(headerPath, 'utf8')) as StoreHeader;
+    const same = (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => header[k] === wanted[k]);
+    const maxLabels = wanted.labelMaps ? wanted.n : 0;
+    if (!same || !Array.isArray(header.maxLabels) || header.maxLabels.length !== maxLabels || statSync(path).size !== bytes) return null;
+    return header;
+  } catch {
+    return null;
+  }
+}
+
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes for a message: "10.9 GB", "43 MB", "12 kB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
+}
+
+/** A store's records (all, or a selection), read from its file a call at a time. */
+class FileRecords implements StoredRecords {
+  readonly n: number;
+  readonly labelMaps: boolean;
+  readonly instanceMaps: boolean;
+  readonly maxLabel: { value: number; at: number };
+  private readonly recordBytes: number;
+
+  /** order: the file's record of each of this view's records (null: all, in order). */
+  constructor(private readonly path: string, private readonly header: StoreHeader, private readonly order: Int32Array | null = null) {
+    this.n = order ? order.length : header.n;
+    this.labelMaps = header.labelMaps;
+    this.instanceMaps = header.instanceMaps;
+    this.recordBytes = recordBytes(header);
+    let at = 0;
+    if (this.labelMaps) for (let i = 1; i < this.n; i++) if (this.maxLabelOf(i) > this.maxLabelOf(at)) at = i;
+    this.maxLabel = { value: this.n && this.labelMaps ? this.maxLabelOf(at) : 0, at };
+  }
+
+  private maxLabelOf(i: number): number {
+    return this.header.maxLabels[this.order ? this.order[i] : i];
+  }
+
+  /** Each record, in this view's order, handed to fn as views of one reused buffer. */
+  private each(count: number, fileRecord: (i: number) => number, fn: (i: number, parts: ReturnType<typeof recordParts>) => void): void {
+    const record = new Uint8Array(this.recordBytes);
+    const parts = recordParts(record, this.header);
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (err) {
+      throw new GantryError(`cannot read the cache ${this.path} (${describeError(err)}); it was removed while in use: run the command again to make it anew`);
+    }
+    try {
+      for (let i = 0; i < count; i++) {
+        const j = fileRecord(i);
+        if (!(j >= 0 && j < this.header.n)) throw new Error(`fitted store: record ${j} of ${this.header.n}`);
+        const got = readSync(fd, record, 0, record.length, j * record.length);
+        if (got !== record.length) throw new GantryError(`the cache ${this.path} is shorter than its header says; remove it and run again`);
+        fn(i, parts);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  read(indices: ArrayLike<number>): ImageRecords {
+    const area = this.header.height * this.header.width;
+    const per = area * this.header.channels;
+    const pixels = new Uint8Array(indices.length * per);
+    const labelMaps = this.labelMaps ? new Int32Array(indices.length * area) : undefined;
+    const instanceMaps = this.instanceMaps ? new Int32Array(indices.length * area) : undefined;
+    this.each(indices.length, (i) => (this.order ? this.order[indices[i]] : indices[i]), (i, parts) => {
+      if (labelMaps && parts.labels) labelMaps.set(parts.labels, i * area);
+      if (instanceMaps && parts.instances) instanceMaps.set(parts.instances, i * area);
+      pixels.set(parts.pixels, i * per);
+    });
+    return { pixels, labelMaps, instanceMaps };
+  }
+
+  /** Every record of this view, the maps kept 16-bit as a dataset in memory holds them. */
+  readAll(): StoreContents {
+    const area = this.header.height * this.header.width;
+    const per = area * this.header.channels;
+    const pixels = new Uint8Array(this.n * per);
+    const labelMaps = this.labelMaps ? new Uint16Array(this.n * area) : null;
+    const instanceMaps = this.instanceMaps ? new Uint16Array(this.n * area) : null;
+    this.each(this.n, (i) => (this.order ? this.order[i] : i), (i, parts) => {
+      if (labelMaps && parts.labels) labelMaps.set(parts.labels, i * area);
+      if (instanceMaps && parts.instances) instanceMaps.set(parts.instances, i * area);
+      pixels.set(parts.pixels, i * per);
+    });
+    return { pixels, labelMaps, instanceMaps };
+  }
+
+  select(indices: ArrayLike<number>): StoredRecords {
+    return new FileRecords(this.path, this.header, Int32Array.from(indices, (i) => (this.order ? this.order[i] : i)));
+  }
+}
