@@ -381,13 +381,23 @@ inline Eight load8(const float* p, long n) {
   return load8(v);
 }
 
+// step(i, s, n) for each kernel row i < kh over its seg floats in runs of 8, the last n < 8 long where 8 does
+// not divide seg (AVX2's masked tail).
+template <typename Step>
+void each_run_of_8(long kh, long seg, Step step) {
+  const long full = seg & ~7L;
+  for (long i = 0; i < kh; i++) {
+    for (long s = 0; s < full; s += 8) step(i, s, 8);
+    if (full < seg) step(i, full, seg - full);
+  }
+}
+
 // dot_avx2: each sum in eight lanes, added up as _mm256's halves, then pairs, then the last two.
 template <int CO, int R>
 void dot_neon(const float* const* a, long kh, long seg, long rs, const float* wt, long K, float* out) {
   Eight acc[R][CO];
   for (int r = 0; r < R; r++)
     for (int o = 0; o < CO; o++) acc[r][o] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-  const long full = seg & ~7L;
   auto step = [&](long i, long s, long n) {
     Eight wv[CO];
     for (int o = 0; o < CO; o++) wv[o] = n == 8 ? load8(wt + o * K + i * seg + s) : load8(wt + o * K + i * seg + s, n);
@@ -399,10 +409,7 @@ void dot_neon(const float* const* a, long kh, long seg, long rs, const float* wt
       }
     }
   };
-  for (long i = 0; i < kh; i++) {
-    for (long s = 0; s < full; s += 8) step(i, s, 8);
-    if (full < seg) step(i, full, seg - full);
-  }
+  each_run_of_8(kh, seg, step);
   for (int r = 0; r < R; r++)
     for (int o = 0; o < CO; o++) {
       const float32x4_t h = vaddq_f32(acc[r][o].lo, acc[r][o].hi);
@@ -414,7 +421,6 @@ void dot_neon(const float* const* a, long kh, long seg, long rs, const float* wt
 // axpy_avx2.
 template <int CO, int R>
 void axpy_neon(const float* const* a, const float* g, long kh, long seg, long rs, long K, float* dwt) {
-  const long full = seg & ~7L;
   auto step = [&](long i, long s, long n) {
     Eight d[CO];
     for (int o = 0; o < CO; o++) d[o] = n == 8 ? load8(dwt + o * K + i * seg + s) : load8(dwt + o * K + i * seg + s, n);
@@ -439,10 +445,7 @@ void axpy_neon(const float* const* a, const float* g, long kh, long seg, long rs
       }
     }
   };
-  for (long i = 0; i < kh; i++) {
-    for (long s = 0; s < full; s += 8) step(i, s, 8);
-    if (full < seg) step(i, full, seg - full);
-  }
+  each_run_of_8(kh, seg, step);
 }
 #endif
 
