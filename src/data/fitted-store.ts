@@ -53,12 +53,9 @@ interface StoreHeader extends RecordMaps {
   maxLabels: number[];
 }
 
-export interface OpenedStore {
-  records: StoredRecords;
+interface OpenedStore {
+  records: FileRecords;
   path: string;
-  /** Whether this call decoded the images (false: an earlier run's file was read). */
-  built: boolean;
-  bytes: number;
 }
 
 /** A whole store read into memory: the images, and the maps as 16-bit ids. */
@@ -89,17 +86,76 @@ function locate(spec: StoreSpec) {
   return { dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };
 }
 
-/** The finished store of this spec, or null (none yet, another format, cut short). */
-export function findStore(spec: StoreSpec): OpenedStore | null {
-  const { path, wanted, bytes } = locate(spec);
-  const header = readHeader(path, wanted, bytes);
-  return header ? { records: new FileRecords(path, header), path, built: false, bytes } : null;
+/** A source's fitted set: in memory, or in its store's file, read a batch at a time, with a line saying so. */
+export type FittedSet = { contents: StoreContents; stored?: undefined; note?: undefined } | { contents?: undefined; stored: StoredRecords; note: string };
+
+/**
+ * The set `spec` names, each record decoded and fitted by `read`: in memory where its fitted bytes are within
+ * GANTRY_DATA_MEMORY_MB (fittedInMemory), else in a store, built now or by an earlier run. `what` names it in
+ * the note ("the 3 pairs of DIR").
+ */
+export function loadFitted(spec: StoreSpec, read: (i: number) => FittedRecord, what: string, onProgress?: LoadProgress): FittedSet {
+  const { bytes } = locate(spec);
+  if (bytes <= memoryLimit()) return { contents: fittedInMemory(spec, read, onProgress) };
+  const found = findStore(spec);
+  const store = found ?? build(spec, read, onProgress);
+  const size = `${formatBytes(bytes)} at ${spec.fit.height}x${spec.fit.width}, more than GANTRY_DATA_MEMORY_MB`;
+  const note = found ? `reading ${what} from ${store.path} (${size}), a batch at a time`
+    : `fitted ${what} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`;
+  return { stored: store.records, note };
 }
 
-/** The store of this spec: the cached one, or one built now by decoding each record with `read`. */
-export function openStore(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): OpenedStore {
+/**
+ * A set held in memory: read whole from its store where an earlier run kept one, else decoded record by record
+ * and, when that took GANTRY_IMAGE_CACHE_SECONDS (10) or more, kept in a store for the next run (best effort:
+ * a store that cannot be written is one warning).
+ */
+export function fittedInMemory(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): StoreContents {
+  const n = spec.files.length;
   const found = findStore(spec);
-  if (found) return found;
+  if (found) {
+    const contents = found.records.readAll();
+    onProgress?.(n, n);
+    return contents;
+  }
+  const start = performance.now();
+  const area = spec.fit.height * spec.fit.width, per = area * spec.fit.channels;
+  const contents: StoreContents = {
+    pixels: new Uint8Array(n * per),
+    labelMaps: spec.maps.labelMaps ? new Uint16Array(n * area) : null,
+    instanceMaps: spec.maps.instanceMaps ? new Uint16Array(n * area) : null,
+  };
+  for (let i = 0; i < n; i++) {
+    const r = read(i);
+    contents.pixels.set(r.pixels, i * per);
+    if (contents.labelMaps && r.labels) contents.labelMaps.set(r.labels, i * area);
+    if (contents.instanceMaps && r.instances) contents.instanceMaps.set(r.instances, i * area);
+    onProgress?.(i + 1, n);
+  }
+  if (performance.now() - start >= imageCacheSeconds() * 1000) {
+    const record = (i: number): FittedRecord => ({
+      pixels: contents.pixels.subarray(i * per, (i + 1) * per),
+      labels: contents.labelMaps?.subarray(i * area, (i + 1) * area),
+      instances: contents.instanceMaps?.subarray(i * area, (i + 1) * area),
+    });
+    try {
+      build(spec, record);
+    } catch (err) {
+      process.stderr.write(`warning: could not keep the fitted images in ${locate(spec).path} (${err instanceof GantryError ? err.message : describeError(err)}); later runs decode them again\n`);
+    }
+  }
+  return contents;
+}
+
+/** The finished store of this spec, or null (none yet, another format, cut short). */
+function findStore(spec: StoreSpec): OpenedStore | null {
+  const { path, wanted, bytes } = locate(spec);
+  const header = readHeader(path, wanted, bytes);
+  return header ? { records: new FileRecords(path, header), path } : null;
+}
+
+/** Builds the store of this spec, each record from `read`; the header goes last. */
+function build(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): OpenedStore {
   const { dir, path, wanted, bytes } = locate(spec);
   prepare(dir, bytes, spec);
   const record = new Uint8Array(recordBytes(wanted));
@@ -117,51 +173,7 @@ export function openStore(spec: StoreSpec, read: (i: number) => FittedRecord, on
     }
   });
   writeFileAtomic(join(dir, `${basename(path, '.bin')}.json`), JSON.stringify({ ...wanted, maxLabels }));
-  return { records: new FileRecords(path, { ...wanted, maxLabels }), path, built: true, bytes };
-}
-
-/**
- * Keeps a set decoded into memory as a store of this spec, for the next run to read whole (readStore). Best
- * effort: a cache that cannot be written is one warning.
- */
-export function saveStore(spec: StoreSpec, contents: StoreContents): void {
-  const { dir, path, wanted, bytes } = locate(spec);
-  try {
-    prepare(dir, bytes, spec);
-    const record = new Uint8Array(recordBytes(wanted));
-    const parts = recordParts(record, wanted);
-    const area = wanted.height * wanted.width, per = area * wanted.channels;
-    const maxLabels: number[] = [];
-    writeRecords(path, (write) => {
-      for (let i = 0; i < wanted.n; i++) {
-        if (parts.labels) parts.labels.set(contents.labelMaps!.subarray(i * area, (i + 1) * area));
-        if (parts.instances) parts.instances.set(contents.instanceMaps!.subarray(i * area, (i + 1) * area));
-        parts.pixels.set(contents.pixels.subarray(i * per, (i + 1) * per));
-        if (parts.labels) maxLabels.push(largest(parts.labels));
-        write(record);
-      }
-    });
-    writeFileAtomic(join(dir, `${basename(path, '.bin')}.json`), JSON.stringify({ ...wanted, maxLabels }));
-  } catch (err) {
-    process.stderr.write(`warning: could not keep the fitted images in ${path} (${err instanceof GantryError ? err.message : describeError(err)}); later runs decode them again\n`);
-  }
-}
-
-/**
- * A set to hold in memory: read whole from its store where an earlier run kept one, else decoded by `decode`
- * and, when that took GANTRY_IMAGE_CACHE_SECONDS (10) or more, kept in a store for the next run.
- */
-export function fittedInMemory(spec: StoreSpec, decode: () => StoreContents, onProgress?: LoadProgress): StoreContents {
-  const found = findStore(spec);
-  if (found) {
-    const contents = readStore(found);
-    onProgress?.(spec.files.length, spec.files.length);
-    return contents;
-  }
-  const start = performance.now();
-  const contents = decode();
-  if (performance.now() - start >= imageCacheSeconds() * 1000) saveStore(spec, contents);
-  return contents;
+  return { records: new FileRecords(path, { ...wanted, maxLabels }), path };
 }
 
 /** How long decoding a set must take before it is kept: GANTRY_IMAGE_CACHE_SECONDS, default 10. */
@@ -171,17 +183,12 @@ function imageCacheSeconds(): number {
 }
 
 /** Fitted bytes beyond which a set is kept on disk and read a batch at a time: GANTRY_DATA_MEMORY_MB, default 1024. */
-export function memoryLimit(): number {
+function memoryLimit(): number {
   const text = process.env.GANTRY_DATA_MEMORY_MB;
   if (text === undefined || text === '') return 1024 * 2 ** 20;
   const mb = Number(text);
   if (!Number.isFinite(mb) || mb < 0) throw new GantryError(`GANTRY_DATA_MEMORY_MB is "${text}"; give the megabytes of fitted images to hold in memory (a number, 0 to always read them from disk)`);
   return mb * 2 ** 20;
-}
-
-/** A found store's records, all of them, in memory. */
-export function readStore(store: OpenedStore): StoreContents {
-  return (store.records as FileRecords).readAll();
 }
 
 function largest(ids: Uint16Array): number {
@@ -242,7 +249,7 @@ function freeBytes(dir: string): number | null {
 }
 
 /** Bytes for a message: "10.9 GB", "43 MB", "12 kB". */
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
 }

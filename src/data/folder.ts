@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readImageFile } from '../io/image.ts';
-import { fittedInMemory, formatBytes, memoryLimit, openStore, type StoreSpec } from './fitted-store.ts';
+import { fittedInMemory, loadFitted, type StoreSpec } from './fitted-store.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
@@ -34,21 +34,21 @@ function unreadPictures(dirs: string[]): string {
 /**
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
  * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels. In memory
- * up to memoryLimit(); a larger set is fitted once into a file in gantry's cache and read a batch at a time.
+ * up to GANTRY_DATA_MEMORY_MB; a larger set is fitted once into a file in gantry's cache and read a batch at a
+ * time (fitted-store.ts).
  */
 export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, labels, classNames } = listFolderImages(dir);
-  const common = { name: `folder:${dir}`, n: files.length, height: fit.height, width: fit.width, channels: fit.channels, labels, classNames };
-  const bytes = files.length * fit.height * fit.width * fit.channels;
-  if (bytes > memoryLimit()) {
-    // Too many to hold: fitted once into a file of the cache, read a batch at a time.
-    const store = openStore(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), onProgress);
-    const size = `${formatBytes(store.bytes)} at ${fit.height}x${fit.width}, more than GANTRY_DATA_MEMORY_MB`;
-    const note = store.built ? `fitted the ${files.length} images of ${dir} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`
-      : `reading the ${files.length} images of ${dir} from ${store.path} (${size}), a batch at a time`;
-    return { ...common, pixels: null, stored: store.records, note };
-  }
-  return { ...common, pixels: readFittedImages(files, fit, onProgress) };
+  const set = loadFitted(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), `the ${files.length} images of ${dir}`, onProgress);
+  return {
+    name: `folder:${dir}`,
+    n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
+    pixels: set.contents?.pixels ?? null,
+    stored: set.stored,
+    note: set.note,
+    labels,
+    classNames,
+  };
 }
 
 /** The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes. */
@@ -90,20 +90,10 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
  * decoding an image.
  */
 export function readFittedImages(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
-  return fittedInMemory(imageStore(files, fit), () => ({ pixels: decodeFitted(files, fit, onProgress), labelMaps: null, instanceMaps: null }), onProgress).pixels;
+  return fittedInMemory(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), onProgress).pixels;
 }
 
 /** Which store holds these files fitted to `fit` (images alone, no maps). */
 function imageStore(files: string[], fit: ImageFit): StoreSpec {
   return { kind: 'images', files: files.map((f) => [f]), fit, maps: { labelMaps: false, instanceMaps: false } };
-}
-
-function decodeFitted(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
-  const per = fit.height * fit.width * fit.channels;
-  const pixels = new Uint8Array(files.length * per);
-  files.forEach((f, i) => {
-    pixels.set(fitImage(readImageFile(f), fit).data, i * per);
-    onProgress?.(i + 1, files.length);
-  });
-  return pixels;
 }

@@ -8,7 +8,7 @@ import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
-import { fittedInMemory, formatBytes, memoryLimit, openStore, type FittedRecord, type StoreSpec } from './fitted-store.ts';
+import { loadFitted, type FittedRecord, type StoreSpec } from './fitted-store.ts';
 
 /**
  * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
@@ -151,15 +151,15 @@ function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): Fit
 
 /**
  * Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and 16-bit label / instance maps
- * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps. In memory up to memoryLimit(); larger
- * sets are fitted once into a file in gantry's cache and read from it a batch at a time.
+ * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps. In memory up to GANTRY_DATA_MEMORY_MB;
+ * larger sets are fitted once into a file in gantry's cache and read from it a batch at a time
+ * (fitted-store.ts).
  */
 export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset {
   const listing = listPairs(dir, split);
   const { pairs } = listing;
   const { height, width } = fit;
   const fitted = { height, width, channels: fit.channels || 3 };
-  const area = height * width;
   const withInstances = pairs[0].instance !== null;
   const common = {
     name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
@@ -171,25 +171,7 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
   };
   const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : [])]);
   const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps: { labelMaps: true, instanceMaps: withInstances } };
-  if (pairs.length * area * (fitted.channels + (withInstances ? 4 : 2)) > memoryLimit()) {
-    const store = openStore(spec, (i) => readPair(listing, i, fitted), onProgress);
-    const size = `${formatBytes(store.bytes)} at ${height}x${width}, more than GANTRY_DATA_MEMORY_MB`;
-    const note = store.built ? `fitted the ${pairs.length} pairs of ${dir} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`
-      : `reading the ${pairs.length} pairs of ${dir} from ${store.path} (${size}), a batch at a time`;
-    return { ...common, pixels: null, labelMaps: null, instanceMaps: null, stored: store.records, note };
-  }
-  const { pixels, labelMaps, instanceMaps } = fittedInMemory(spec, () => {
-    const pixels = new Uint8Array(pairs.length * area * fitted.channels);
-    const labelMaps = new Uint16Array(pairs.length * area);
-    const instanceMaps = withInstances ? new Uint16Array(pairs.length * area) : null;
-    for (let i = 0; i < pairs.length; i++) {
-      const pair = readPair(listing, i, fitted);
-      pixels.set(pair.pixels, i * area * fitted.channels);
-      labelMaps.set(pair.labels!, i * area);
-      if (instanceMaps && pair.instances) instanceMaps.set(pair.instances, i * area);
-      onProgress?.(i + 1, pairs.length);
-    }
-    return { pixels, labelMaps, instanceMaps };
-  }, onProgress);
-  return { ...common, pixels, labelMaps, instanceMaps };
+  const set = loadFitted(spec, (i) => readPair(listing, i, fitted), `the ${pairs.length} pairs of ${dir}`, onProgress);
+  if (set.stored) return { ...common, pixels: null, labelMaps: null, instanceMaps: null, stored: set.stored, note: set.note };
+  return { ...common, ...set.contents };
 }
