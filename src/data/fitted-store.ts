@@ -178,8 +178,11 @@ function build(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: 
 
 /** How long decoding a set must take before it is kept: GANTRY_IMAGE_CACHE_SECONDS, default 10. */
 function imageCacheSeconds(): number {
-  const v = Number(process.env.GANTRY_IMAGE_CACHE_SECONDS ?? 10);
-  return Number.isFinite(v) && v >= 0 ? v : 10;
+  const text = process.env.GANTRY_IMAGE_CACHE_SECONDS;
+  if (text === undefined || text === '') return 10;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new GantryError(`GANTRY_IMAGE_CACHE_SECONDS is "${text}"; give the seconds of decoding after which a data set is kept fitted in the cache (a number, 0 to always keep it)`);
+  return seconds;
 }
 
 /** Fitted bytes beyond which a set is kept on disk and read a batch at a time: GANTRY_DATA_MEMORY_MB, default 1024. */

@@ -165,6 +165,8 @@ test('folder: a set whose decoding took long is kept fitted in the cache and rea
     utimesSync(join(dir, 'cat1.png'), new Date(), new Date(Date.now() + 5000));
     assert.deepEqual(openDataset(`folder:${dir}`, fit).pixels, decoded);
     assert.equal(bins().length, 3);
+    process.env.GANTRY_IMAGE_CACHE_SECONDS = 'soon';
+    assert.throws(() => openDataset(`folder:${dir}`, { ...fit, height: 5 }), /GANTRY_IMAGE_CACHE_SECONDS is "soon"; give the seconds/);
   } finally {
     for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_IMAGE_CACHE_SECONDS', saved.seconds]] as const) {
       if (v === undefined) delete process.env[k];
