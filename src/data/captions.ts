@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
-import type { InMemoryDataset, LoadProgress } from './dataset.ts';
-import { IMAGE_EXTENSIONS, readFittedImages } from './folder.ts';
+import type { ImageDataset, LoadProgress } from './dataset.ts';
+import { IMAGE_EXTENSIONS, fittedImages } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */
@@ -69,9 +69,10 @@ export function readCaptionLists(dir: string): string[][] {
 /**
  * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the same name (beside
  * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
- * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are.
+ * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are. The
+ * images are held as fittedImages holds them: in memory, or read from the cache a batch at a time.
  */
-export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): InMemoryDataset {
+export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, captions } = captionedFiles(dir);
   const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
   const classNames = [...new Set(classOf)].sort();
@@ -79,7 +80,7 @@ export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: Loa
   return {
     name: `captions:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: readFittedImages(files, fit, onProgress),
+    ...fittedImages(files, fit, `the ${files.length} captioned images of ${dir}`, onProgress),
     labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
     classNames: labelled ? classNames : null,
     captions,

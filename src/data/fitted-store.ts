@@ -110,7 +110,7 @@ export function loadFitted(spec: StoreSpec, read: (i: number) => FittedRecord, w
  * and, when that took GANTRY_IMAGE_CACHE_SECONDS (10) or more, kept in a store for the next run (best effort:
  * a store that cannot be written is one warning).
  */
-export function fittedInMemory(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): StoreContents {
+function fittedInMemory(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): StoreContents {
   const n = spec.files.length;
   const found = findStore(spec);
   if (found) {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readImageFile } from '../io/image.ts';
-import { fittedInMemory, loadFitted, type StoreSpec } from './fitted-store.ts';
+import { loadFitted } from './fitted-store.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
@@ -33,19 +33,15 @@ function unreadPictures(dirs: string[]): string {
 
 /**
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
- * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels. In memory
- * up to GANTRY_DATA_MEMORY_MB; a larger set is fitted once into a file in gantry's cache and read a batch at a
- * time (fitted-store.ts).
+ * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels. Held as
+ * fittedImages holds them.
  */
 export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
   const { files, labels, classNames } = listFolderImages(dir);
-  const set = loadFitted(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), `the ${files.length} images of ${dir}`, onProgress);
   return {
     name: `folder:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    pixels: set.contents?.pixels ?? null,
-    stored: set.stored,
-    note: set.note,
+    ...fittedImages(files, fit, `the ${files.length} images of ${dir}`, onProgress),
     labels,
     classNames,
   };
@@ -84,16 +80,14 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
 }
 
 /**
- * The image files, each resized and centre-cropped to height x width x channels, back to back. A set whose
- * decoding took long (a folder of photos: ~1.5 s a 12-megapixel JPEG) is kept fitted in gantry's cache
- * (fitted-store.ts), so later runs on it (a --resume, a sweep's points, compare's families) read it without
- * decoding an image.
+ * The image files, each resized and centre-cropped to height x width x channels, back to back: in memory, or
+ * where they exceed GANTRY_DATA_MEMORY_MB fitted once into a file of gantry's cache and read a batch at a time
+ * (`stored`, with a `note` naming `what`). A set held in memory whose decoding took long (photos: ~1.5 s a
+ * 12-megapixel JPEG) is kept fitted in the cache too, so later runs on it (a --resume, a sweep's points,
+ * compare's families) read it without decoding an image (fitted-store.ts).
  */
-export function readFittedImages(files: string[], fit: ImageFit, onProgress?: LoadProgress): Uint8Array {
-  return fittedInMemory(imageStore(files, fit), (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), onProgress).pixels;
-}
-
-/** Which store holds these files fitted to `fit` (images alone, no maps). */
-function imageStore(files: string[], fit: ImageFit): StoreSpec {
-  return { kind: 'images', files: files.map((f) => [f]), fit, maps: { labelMaps: false, instanceMaps: false } };
+export function fittedImages(files: string[], fit: ImageFit, what: string, onProgress?: LoadProgress): Pick<ImageDataset, 'pixels' | 'stored' | 'note'> {
+  const spec = { kind: 'images' as const, files: files.map((f) => [f]), fit, maps: { labelMaps: false, instanceMaps: false } };
+  const set = loadFitted(spec, (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), what, onProgress);
+  return { pixels: set.contents?.pixels ?? null, stored: set.stored, note: set.note };
 }

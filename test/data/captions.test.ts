@@ -82,3 +82,29 @@ test('captions:DIR with the .txt beside each image; a missing caption file or an
   assert.throws(() => openDataset('captions', { height: 8, width: 8, channels: 3 }), /needs a folder: captions:DIR/);
   rmSync(join(dir, 'c.png'));
 });
+
+test('captions:DIR over GANTRY_DATA_MEMORY_MB is read a batch at a time from the cache: the same batches, captions and labels', () => {
+  const saved = { cache: process.env.GANTRY_CACHE, limit: process.env.GANTRY_DATA_MEMORY_MB };
+  process.env.GANTRY_CACHE = tempDir();
+  try {
+    const spec = `captions:${join(fixtures, 'captions')}`;
+    const fit = { height: 16, width: 16, channels: 3 };
+    const memory = openDataset(spec, fit);
+    process.env.GANTRY_DATA_MEMORY_MB = '0';
+    const stored = openDataset(spec, fit);
+    assert.equal(stored.pixels, null, 'no image held in memory');
+    assert.match(stored.note!, /^fitted the \d+ captioned images of .* into .*\/images\/[0-9a-f]{20}\.bin/);
+    assert.deepEqual([stored.captions, stored.labels, stored.classNames], [memory.captions, memory.labels, memory.classNames]);
+    for (let step = 0; step < 3; step++) {
+      const [a, b] = [stored, memory].map((ds) => new BatchSampler(ds, 4, 7).batchAt(step));
+      assert.deepEqual(a.images.dataSync(), b.images.dataSync(), `step ${step}`);
+      assert.deepEqual(a.captions, b.captions);
+      tf.dispose([a.images, a.labels!, b.images, b.labels!]);
+    }
+  } finally {
+    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_DATA_MEMORY_MB', saved.limit]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
