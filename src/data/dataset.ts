@@ -6,7 +6,7 @@ export type IdArray = Int32Array | Uint16Array;
 /**
  * An image dataset: n images of one size, 8-bit, HWC, back to back; optional class labels. Sources convert
  * their files to this; batches convert to [-1, 1] floats only when drawn. The images (and label maps) are
- * in memory, or, for a folder or label-map data too large for it, in a file of fitted records read a batch at
+ * in memory, or, for folder, caption or label-map data too large for it, in a file of fitted records read a batch at
  * a time (`stored`); `readImages` reads either.
  */
 export interface ImageDataset {
@@ -41,7 +41,7 @@ export interface ImageDataset {
   note?: string;
 }
 
-/** A dataset whose images are in memory (every source but large folders and label-map data). */
+/** A dataset whose images are in memory (every source but large folder, caption and label-map data). */
 export type InMemoryDataset = ImageDataset & { pixels: Uint8Array };
 
 /** Images with their label and instance maps where they have them, a few at a time, from a file (fitted-store.ts). */
