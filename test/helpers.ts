@@ -12,6 +12,23 @@ export async function setup(): Promise<void> {
   await initEngine({ log: () => {} });
 }
 
+/** Runs fn with these environment variables set (undefined: unset), then puts them back as they were. */
+export function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const apply = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(env);
+  try {
+    return fn();
+  } finally {
+    apply(saved);
+  }
+}
+
 /** A temporary folder removed when the test file ends. */
 export function tempDir(prefix = 'gantry-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

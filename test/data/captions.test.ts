@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setup, tempDir, tf } from '../helpers.ts';
+import { setup, tempDir, tf, withEnv } from '../helpers.ts';
 import { openCaptions, openDataset } from '../../src/data/index.ts';
 import { subset } from '../../src/data/dataset.ts';
 import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
@@ -84,9 +84,7 @@ test('captions:DIR with the .txt beside each image; a missing caption file or an
 });
 
 test('captions:DIR over GANTRY_DATA_MEMORY_MB is read a batch at a time from the cache: the same batches, captions and labels', () => {
-  const saved = { cache: process.env.GANTRY_CACHE, limit: process.env.GANTRY_DATA_MEMORY_MB };
-  process.env.GANTRY_CACHE = tempDir();
-  try {
+  withEnv({ GANTRY_CACHE: tempDir(), GANTRY_DATA_MEMORY_MB: undefined }, () => {
     const spec = `captions:${join(fixtures, 'captions')}`;
     const fit = { height: 16, width: 16, channels: 3 };
     const memory = openDataset(spec, fit);
@@ -101,10 +99,5 @@ test('captions:DIR over GANTRY_DATA_MEMORY_MB is read a batch at a time from the
       assert.deepEqual(a.captions, b.captions);
       tf.dispose([a.images, a.labels!, b.images, b.labels!]);
     }
-  } finally {
-    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_DATA_MEMORY_MB', saved.limit]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  });
 });

@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, trunca
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
-import { setup, tempDir, tf } from '../helpers.ts';
+import { setup, tempDir, tf, withEnv } from '../helpers.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { dataShape, readImages, subset, type InMemoryDataset } from '../../src/data/dataset.ts';
 import { reshapeDataset } from '../../src/data/transform.ts';
@@ -176,13 +176,7 @@ test('a cropped batch cuts each image and its maps at the drawn place, the same 
 
 /** Opens a data spec with the given environment (restored after). */
 function openWith(env: Record<string, string>, spec: string, size = fit, onProgress?: (done: number) => void) {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    return openDataset(spec, size, onProgress);
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
+  return withEnv(env, () => openDataset(spec, size, onProgress));
 }
 
 test('pairs over GANTRY_DATA_MEMORY_MB stream from a file fitted once: the same batches, crops, subsets and sizes as in memory', () => {

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, utimesS
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { tempDir } from '../helpers.ts';
+import { tempDir, withEnv } from '../helpers.ts';
 import { openDataset, parseDataSpec } from '../../src/data/index.ts';
 import { dataShape, readImages } from '../../src/data/dataset.ts';
 import { loadEmbeddedMnist } from '../../src/data/mnist.ts';
@@ -141,10 +141,8 @@ test('folder: pictures in formats gantry does not read, and images beside class 
 });
 
 test('folder: a set whose decoding took long is kept fitted in the cache and read from there; a changed file or size decodes anew', () => {
-  const saved = { cache: process.env.GANTRY_CACHE, seconds: process.env.GANTRY_IMAGE_CACHE_SECONDS };
   const cache = tempDir();
-  process.env.GANTRY_CACHE = cache;
-  try {
+  withEnv({ GANTRY_CACHE: cache, GANTRY_IMAGE_CACHE_SECONDS: undefined }, () => {
     const dir = tempDir();
     for (const f of ['cat0.png', 'cat1.png']) copyFileSync(join(fixtures, 'folder', 'cats', f), join(dir, f));
     const fit = { height: 8, width: 8, channels: 3 };
@@ -167,18 +165,11 @@ test('folder: a set whose decoding took long is kept fitted in the cache and rea
     assert.equal(bins().length, 3);
     process.env.GANTRY_IMAGE_CACHE_SECONDS = 'soon';
     assert.throws(() => openDataset(`folder:${dir}`, { ...fit, height: 5 }), /GANTRY_IMAGE_CACHE_SECONDS is "soon"; give the seconds/);
-  } finally {
-    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_IMAGE_CACHE_SECONDS', saved.seconds]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  });
 });
 
 test('folder: a set over GANTRY_DATA_MEMORY_MB is fitted once into the cache and read a batch at a time, the same batches as in memory', () => {
-  const saved = { cache: process.env.GANTRY_CACHE, limit: process.env.GANTRY_DATA_MEMORY_MB };
-  process.env.GANTRY_CACHE = tempDir();
-  try {
+  withEnv({ GANTRY_CACHE: tempDir(), GANTRY_DATA_MEMORY_MB: undefined }, () => {
     const spec = `folder:${join(fixtures, 'folder')}`;
     const fit = { height: 16, width: 16, channels: 3 };
     const memory = openDataset(spec, fit);
@@ -195,12 +186,7 @@ test('folder: a set over GANTRY_DATA_MEMORY_MB is fitted once into the cache and
     assert.equal(decoded, 8, 'read from the file the second time');
     assert.match(again.note!, /^reading the 8 images of /);
     assert.deepEqual(readImages(again, [1, 6]).pixels, readImages(memory, [1, 6]).pixels);
-  } finally {
-    for (const [k, v] of [['GANTRY_CACHE', saved.cache], ['GANTRY_DATA_MEMORY_MB', saved.limit]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  });
 });
 
 test('data specs: unknown kinds and options are rejected with the accepted forms', () => {
