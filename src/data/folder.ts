@@ -27,7 +27,10 @@ const UNREAD_IMAGE_EXTENSIONS = new Set(['.webp', '.gif', '.bmp', '.tif', '.tiff
 function unreadPictures(dirs: string[]): string {
   const counts = new Map<string, number>();
   for (const d of dirs)
-    for (const f of listFiles(d, UNREAD_IMAGE_EXTENSIONS)) counts.set(extname(f).toLowerCase(), (counts.get(extname(f).toLowerCase()) ?? 0) + 1);
+    for (const f of listFiles(d, UNREAD_IMAGE_EXTENSIONS)) {
+      const ext = extname(f).toLowerCase();
+      counts.set(ext, (counts.get(ext) ?? 0) + 1);
+    }
   return [...counts].map(([ext, n]) => `${n} ${ext}`).join(', ');
 }
 
