@@ -78,12 +78,15 @@ function recordParts(record: Uint8Array, h: { height: number; width: number; cha
   return { labels, instances, pixels: record.subarray(at, at + area * h.channels) };
 }
 
+/** Where a spec's store lives and what its header must say: one stat of every source file, done once a load. */
+type Location = ReturnType<typeof locate>;
+
 function locate(spec: StoreSpec) {
   const dir = cacheFolder(spec.kind);
   const { files, fit, maps } = spec;
   const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, maps, files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
   const wanted = { format: FORMAT, endianness: endianness(), n: files.length, ...fit, ...maps };
-  return { dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };
+  return { spec, dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };
 }
 
 /** A source's fitted set: in memory, or in its store's file, read a batch at a time, with a line saying so. */
@@ -95,10 +98,11 @@ export type FittedSet = { contents: StoreContents; stored?: undefined; note?: un
  * the note ("the 3 pairs of DIR").
  */
 export function loadFitted(spec: StoreSpec, read: (i: number) => FittedRecord, what: string, onProgress?: LoadProgress): FittedSet {
-  const { bytes } = locate(spec);
-  if (bytes <= memoryLimit()) return { contents: fittedInMemory(spec, read, onProgress) };
-  const found = findStore(spec);
-  const store = found ?? build(spec, read, onProgress);
+  const at = locate(spec);
+  const { bytes } = at;
+  if (bytes <= memoryLimit()) return { contents: fittedInMemory(at, read, onProgress) };
+  const found = findStore(at);
+  const store = found ?? build(at, read, onProgress);
   const size = `${formatBytes(bytes)} at ${spec.fit.height}x${spec.fit.width}, more than GANTRY_DATA_MEMORY_MB`;
   const note = found ? `reading ${what} from ${store.path} (${size}), a batch at a time`
     : `fitted ${what} into ${store.path} (${size}); they are read from there a batch at a time, and by later runs on the same data and size`;
@@ -110,9 +114,10 @@ export function loadFitted(spec: StoreSpec, read: (i: number) => FittedRecord, w
  * and, when that took GANTRY_IMAGE_CACHE_SECONDS (10) or more, kept in a store for the next run (best effort:
  * a store that cannot be written is one warning).
  */
-function fittedInMemory(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): StoreContents {
+function fittedInMemory(at: Location, read: (i: number) => FittedRecord, onProgress?: LoadProgress): StoreContents {
+  const { spec } = at;
   const n = spec.files.length;
-  const found = findStore(spec);
+  const found = findStore(at);
   if (found) {
     const contents = found.records.readAll();
     onProgress?.(n, n);
@@ -139,24 +144,22 @@ function fittedInMemory(spec: StoreSpec, read: (i: number) => FittedRecord, onPr
       instances: contents.instanceMaps?.subarray(i * area, (i + 1) * area),
     });
     try {
-      build(spec, record);
+      build(at, record);
     } catch (err) {
-      process.stderr.write(`warning: could not keep the fitted images in ${locate(spec).path} (${err instanceof GantryError ? err.message : describeError(err)}); later runs decode them again\n`);
+      process.stderr.write(`warning: could not keep the fitted images in ${at.path} (${err instanceof GantryError ? err.message : describeError(err)}); later runs decode them again\n`);
     }
   }
   return contents;
 }
 
 /** The finished store of this spec, or null (none yet, another format, cut short). */
-function findStore(spec: StoreSpec): OpenedStore | null {
-  const { path, wanted, bytes } = locate(spec);
+function findStore({ path, wanted, bytes }: Location): OpenedStore | null {
   const header = readHeader(path, wanted, bytes);
   return header ? { records: new FileRecords(path, header), path } : null;
 }
 
 /** Builds the store of this spec, each record from `read`; the header goes last. */
-function build(spec: StoreSpec, read: (i: number) => FittedRecord, onProgress?: LoadProgress): OpenedStore {
-  const { dir, path, wanted, bytes } = locate(spec);
+function build({ spec, dir, path, wanted, bytes }: Location, read: (i: number) => FittedRecord, onProgress?: LoadProgress): OpenedStore {
   prepare(dir, bytes, spec);
   const record = new Uint8Array(recordBytes(wanted));
   const parts = recordParts(record, wanted);
