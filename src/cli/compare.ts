@@ -2,13 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
-import { classifierExtractor, inceptionExtractor } from '../metrics/features.ts';
-import { parseEvalInput, statsFor } from '../metrics/evaluate.ts';
-import { frechetDistance } from '../metrics/frechet.ts';
+import { parseEvalInput } from '../metrics/evaluate.ts';
+import { featureExtractor, fidOf } from '../metrics/scores.ts';
 import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
-import { describeModel } from '../train/run.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { validateSweep } from '../sweep/sweep-file.ts';
 import { submitSweep } from '../sweep/queue.ts';
@@ -30,6 +28,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
     batch: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' }, features: { type: 'string' },
     seed: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean' }, queue: { type: 'string' },
   });
+  if (values.weights !== undefined && values.features !== undefined) throw new GantryError('give --weights (Inception) or --features (a classifier run), not both');
   if (values.queue) return compareOnQueue(values.queue, values);
   if (!values.data || !values.out) throw new GantryError('--data SPEC and --out DIR are required');
   const families = (values.families ?? 'vae,vae-gan,unet-vae-gan').split(',').map((f) => f.trim());
@@ -39,7 +38,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   const shared = values.config ? readConfigFile(values.config) : {};
   await initEngine();
   // Check the scoring network before hours of training.
-  const extractor = values.features ? classifierExtractor(values.features) : inceptionExtractor(values.weights, 2048);
+  const extractor = featureExtractor({ weights: values.weights, classifier: values.features });
   const rows: { family: string; fid: number; steps: number; seconds: number }[] = [];
   try {
     mkdirSync(values.out, { recursive: true });
@@ -57,9 +56,8 @@ export async function compareCommand(argv: string[]): Promise<void> {
       const result = await train({ outDir: runDir, config, quiet: values.quiet });
       const seconds = (performance.now() - started) / 1000;
       const log = (line: string) => process.stderr.write(line + '\n');
-      const real = await statsFor(parseEvalInput(values.data), extractor, { n, seed, quiet: values.quiet, dataSize: describeModel(config) }, log);
-      const fake = await statsFor(parseEvalInput(runDir), extractor, { n, seed, quiet: values.quiet }, log);
-      rows.push({ family, fid: frechetDistance(real, fake), steps: result.step, seconds });
+      const score = await fidOf(parseEvalInput(values.data), parseEvalInput(runDir), extractor, { n, seed, quiet: values.quiet }, log);
+      rows.push({ family, fid: score.value, steps: result.step, seconds });
     }
   } finally {
     extractor.dispose();

@@ -1,12 +1,9 @@
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { evaluateSegmentation } from '../metrics/segmentation.ts';
-import { classifierExtractor, inceptionExtractor, WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
-import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput } from '../metrics/evaluate.ts';
-import { frechetDistance } from '../metrics/frechet.ts';
-import { inceptionScore } from '../metrics/inception-score.ts';
-import { kernelInceptionDistance } from '../metrics/kid.ts';
-import { writeStatsFile } from '../metrics/stats-file.ts';
+import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
+import { parseEvalInput, type EvalInput } from '../metrics/evaluate.ts';
+import { fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -37,9 +34,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const log = (line: string) => process.stderr.write(line + '\n');
   const n = intArg('n', values.n, metric === 'segmentation' ? 1 : 2) ?? 10000;
-  const extractorFor = (): FeatureExtractor => values.features
-    ? classifierExtractor(values.features)
-    : inceptionExtractor(values.weights, intArg('feature-dim', values['feature-dim'], 1) ?? 2048);
   const options = { n, batch: intArg('batch', values.batch, 1), seed: intArg('seed', values.seed), quiet: values.quiet };
   const print = (result: Record<string, unknown>) => process.stdout.write(JSON.stringify({ metric, ...result }) + '\n');
   if (metric === 'segmentation') {
@@ -49,63 +43,34 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   if (values.run || values.segmenter) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
 
+  const features = { weights: values.weights, featureDim: intArg('feature-dim', values['feature-dim'], 1), classifier: values.features };
+  const scored = <T>(score: (extractor: FeatureExtractor) => Promise<T>): Promise<T> => withFeatures(features, score);
+
   if (metric === 'stats') {
     const spec = positionals[0];
     if (!spec || !values.out) throw new GantryError('usage: gantry eval stats SPEC --out STATS.npz');
-    const extractor = extractorFor();
-    try {
-      const input = parseEvalInput(spec);
-      const stats = input.kind === 'stats' ? (() => { throw new GantryError(`${spec} is already a statistics file`); })() : statsFromFeatures(await extractFeatures(input, extractor, options));
-      writeStatsFile(values.out, stats);
-      print({ out: values.out, n: stats.n, dim: stats.mu.length, features: extractor.id });
-    } finally {
-      extractor.dispose();
-    }
+    const out = values.out;
+    print({ ...(await scored((e) => writeFeatureStats(parseEvalInput(spec), out, e, options))) });
     return;
   }
 
   if (!values.fake) throw new GantryError(`${metric}: --fake RUN_DIR|SPEC|STATS.npz is required`);
   const fake = parseEvalInput(values.fake);
   if (metric === 'is') {
-    const extractor = extractorFor();
-    try {
-      const f = await extractFeatures(fake, extractor, { ...options, withLogits: true });
-      const r = inceptionScore(f.logits!, f.n, f.classes, intArg('splits', values.splits, 1) ?? 10);
-      print({ mean: r.mean, std: r.std, n: f.n, features: extractor.id });
-    } finally {
-      extractor.dispose();
-    }
+    const splits = intArg('splits', values.splits, 1);
+    print({ ...(await scored((e) => inceptionScoreOf(fake, e, { ...options, splits }))) });
     return;
   }
   if (!values.real) throw new GantryError(`${metric}: --real SPEC|STATS.npz is required`);
   const real: EvalInput = parseEvalInput(values.real);
-  // Real data framed as the compared run saw it (e.g. MNIST padded to the run's 32x32).
-  const dataSize = runImageSize(fake) ?? runImageSize(real);
   if (metric === 'fid') {
     // Two statistics files need no network at all.
-    const extractor = real.kind === 'stats' && fake.kind === 'stats' ? null : extractorFor();
-    try {
-      const a = await statsFor(real, extractor!, { ...options, dataSize }, log);
-      const b = await statsFor(fake, extractor!, { ...options, dataSize }, log);
-      for (const [s, label] of [[a, 'real'], [b, 'fake']] as const) {
-        const w = smallSampleWarning(s, label);
-        if (w) log(w);
-      }
-      print({ value: frechetDistance(a, b), n_real: a.n, n_fake: b.n, dim: a.mu.length, features: extractor?.id ?? 'statistics files' });
-    } finally {
-      extractor?.dispose();
-    }
+    const r = real.kind === 'stats' && fake.kind === 'stats' ? await fidOf(real, fake, null, options, log) : await scored((e) => fidOf(real, fake, e, options, log));
+    for (const w of r.warnings) log(w);
+    print({ value: r.value, n_real: r.nReal, n_fake: r.nFake, dim: r.dim, features: r.features });
     return;
   }
-  const extractor = extractorFor();
-  try {
-    const a = await extractFeatures(real, extractor, { ...options, dataSize });
-    const b = await extractFeatures(fake, extractor, { ...options, dataSize });
-    const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, {
-      subsets: intArg('subsets', values.subsets, 1), subsetSize: intArg('subset-size', values['subset-size'], 2), seed: options.seed,
-    });
-    print({ mean: r.mean, std: r.std, subsets: r.subsets, subset_size: r.subsetSize, n_real: a.n, n_fake: b.n, features: extractor.id });
-  } finally {
-    extractor.dispose();
-  }
+  const kid = { subsets: intArg('subsets', values.subsets, 1), subsetSize: intArg('subset-size', values['subset-size'], 2) };
+  const r = await scored((e) => kidOf(real, fake, e, { ...options, ...kid }));
+  print({ mean: r.mean, std: r.std, subsets: r.subsets, subset_size: r.subsetSize, n_real: r.nReal, n_fake: r.nFake, features: r.features });
 }

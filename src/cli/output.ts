@@ -2,6 +2,14 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, extname, resolve } from 'node:path';
 import { GantryError } from '../errors.ts';
 
+/**
+ * Exit status of a command a signal stopped before it finished (after a checkpoint): 128 + the signal's
+ * number, as shells report it, so scripts can tell.
+ */
+export function stoppedStatus(reason: 'SIGINT' | 'SIGTERM' | 'abort'): number {
+  return reason === 'SIGTERM' ? 143 : 130;
+}
+
 /** The most images one grid PNG holds; more are written as a folder of PNGs (sample --out DIR). */
 export const MAX_GRID = 1024;
 

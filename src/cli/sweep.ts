@@ -7,6 +7,7 @@ import { readSweepFile } from '../sweep/sweep-file.ts';
 import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
 import { queueStatus, queueTable, statusTable, submitSweep } from '../sweep/queue.ts';
 import { parseCommandArgs } from './args.ts';
+import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const SWEEP_HELP = `${SYNOPSIS.SWEEP}
@@ -33,9 +34,6 @@ function sweepDir(arg: string | undefined, runs: string): string {
   return join(runs, arg);
 }
 
-/** Exit status of a sweep a signal stopped, as the shell reports it. */
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
-
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('sweep', argv, {
     runs: { type: 'string' }, out: { type: 'string' }, queue: { type: 'string' }, quiet: { type: 'boolean' }, watch: { type: 'boolean' },
@@ -60,7 +58,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const { dir, interrupted, failed } = await runSweepLocally(sweep, runs, { quiet: values.quiet, log });
   if (interrupted) {
     log(`stopped; run \`gantry sweep ${first}\` again to continue`);
-    return SIGNAL_STATUS[interrupted];
+    return stoppedStatus(interrupted);
   }
   process.stdout.write(sweepTable(dir));
   process.stdout.write(`${dir}\n`);

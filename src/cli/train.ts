@@ -5,6 +5,7 @@ import { train } from '../train/trainer.ts';
 import type { ConfigChanges } from '../train/resume.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const TRAIN_HELP = `${SYNOPSIS.TRAIN}
@@ -25,9 +26,6 @@ pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, n
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
   change the learning rates, --steps and the logging / sample / checkpoint cadence (recorded in the run's
   config-history.jsonl), not the family, seed, data, batch or architecture.`;
-
-/** Exit status of a run stopped by a signal before its last step: 128 + the signal's number, as shells report it. */
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('train', argv, {
@@ -72,7 +70,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const source = values.config ? `config ${values.config}` : 'the flags';
     const result = await train({ outDir: out, resume: true, changes, changesSource: source, quiet: values.quiet });
     report(result.runDir, result.step, result.losses);
-    return result.interrupted ? SIGNAL_STATUS[result.interrupted] : 0;
+    return result.interrupted ? stoppedStatus(result.interrupted) : 0;
   }
   const familyName = positionals[0];
   if (!familyName) throw new GantryError(`name a family: ${Object.keys(FAMILIES).join(', ')}`);
@@ -81,7 +79,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
   const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
   report(result.runDir, result.step, result.losses);
-  return result.interrupted ? SIGNAL_STATUS[result.interrupted] : 0;
+  return result.interrupted ? stoppedStatus(result.interrupted) : 0;
 }
 
 function report(runDir: string, step: number, losses: Record<string, number>): void {

@@ -14,23 +14,28 @@ import type { DataShape } from '../data/batch.ts';
 import type { ModelInfo } from './condition.ts';
 import type { Family, FamilyInstance } from './family.ts';
 
-/** A family behind the registry's uniform type: configs are validated by its own schema before use. */
-const erase = <C>(family: Family<C>): Family<unknown> => family as unknown as Family<unknown>;
-
-/** Every model family the CLI can train, by name. */
-export const FAMILIES: Record<string, Family<unknown>> = {
-  dcgan: erase(dcganFamily),
-  classifier: erase(classifierFamily),
-  vae: erase(vaeFamily),
-  'vae-gan': erase(vaeGanFamily),
-  'unet-vae-gan': erase(unetVaeGanFamily),
-  cgan: erase(cganFamily),
-  acgan: erase(acganFamily),
-  'gan-cls': erase(ganClsFamily),
-  dfgan: erase(dfganFamily),
-  pix2pixhd: erase(pix2pixhdFamily),
-  segmenter: erase(segmenterFamily),
+/** Every model family the CLI can train, by name, with its own config type. */
+const REGISTRY = {
+  dcgan: dcganFamily,
+  classifier: classifierFamily,
+  vae: vaeFamily,
+  'vae-gan': vaeGanFamily,
+  'unet-vae-gan': unetVaeGanFamily,
+  cgan: cganFamily,
+  acgan: acganFamily,
+  'gan-cls': ganClsFamily,
+  dfgan: dfganFamily,
+  pix2pixhd: pix2pixhdFamily,
+  segmenter: segmenterFamily,
 };
+
+export type FamilyName = keyof typeof REGISTRY;
+
+/** Each family's model section, as its schema gives it (every field filled in). */
+export type ModelConfigs = { [K in FamilyName]: (typeof REGISTRY)[K] extends Family<infer C> ? C : never };
+
+/** The families behind the registry's uniform type: configs are validated by a family's own schema before use. */
+export const FAMILIES: Record<string, Family<unknown>> = REGISTRY as unknown as Record<string, Family<unknown>>;
 
 export function getFamily(name: string): Family<unknown> {
   const family = FAMILIES[name];

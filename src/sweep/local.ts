@@ -2,12 +2,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { classifierExtractor, inceptionExtractor, type FeatureExtractor } from '../metrics/features.ts';
-import { parseEvalInput, statsFor } from '../metrics/evaluate.ts';
-import { frechetDistance } from '../metrics/frechet.ts';
+import type { FeatureExtractor } from '../metrics/features.ts';
+import { parseEvalInput } from '../metrics/evaluate.ts';
+import { featureExtractor, fidOf } from '../metrics/scores.ts';
 import { checkpointStep, hasCheckpoint } from '../train/checkpoint.ts';
-import { describeModel } from '../train/run.ts';
-import { train } from '../train/trainer.ts';
+import { train, type StopReason } from '../train/trainer.ts';
 import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep, type SweepPoint } from './sweep-file.ts';
 
 /** What a finished point wrote: its params, its last losses and its score. */
@@ -62,7 +61,7 @@ export interface PointOptions {
  * its result.json; returns the result, or the signal that stopped it (after a checkpoint). A GantryError
  * (a diverged run, data that does not fit) is thrown to the caller.
  */
-export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: 'SIGINT' | 'SIGTERM' }> {
+export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: StopReason }> {
   const resume = existsSync(join(pointDir, 'config.json'));
   const common = { quiet: o.quiet, onProgress: o.onProgress, takeOverLock: o.takeOverLock };
   const result = await train(resume ? { outDir: pointDir, resume: true, ...common } : { outDir: pointDir, config: point.config, ...common });
@@ -72,9 +71,8 @@ export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: stri
   if (fid && extractor) {
     const options = { n: fid.n, seed: 0, quiet: o.quiet };
     const note = o.quiet ? () => {} : o.log;
-    const real = await statsFor(parseEvalInput(fid.real ?? point.config.data), extractor, { ...options, dataSize: describeModel(point.config) }, note);
-    const fake = await statsFor(parseEvalInput(pointDir), extractor, options, note);
-    Object.assign(scored, { fid: frechetDistance(real, fake), n: fid.n, features: extractor.id });
+    const score = await fidOf(parseEvalInput(fid.real ?? point.config.data), parseEvalInput(pointDir), extractor, options, note);
+    Object.assign(scored, { fid: score.value, n: fid.n, features: extractor.id });
   }
   writeFileAtomic(join(pointDir, RESULT_FILE), JSON.stringify(scored, null, 2) + '\n');
   return scored;
@@ -83,7 +81,7 @@ export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: stri
 /** The feature network a sweep scores with (null: no FID), checked before anything trains. */
 export function sweepExtractor(sweep: Sweep): FeatureExtractor | null {
   const fid = sweep.eval.fid;
-  return fid ? (fid.features ? classifierExtractor(fid.features) : inceptionExtractor(fid.weights, fid.featureDim)) : null;
+  return fid ? featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim }) : null;
 }
 
 /**
@@ -109,7 +107,7 @@ export function prepareSweepFolder(runsDir: string, sweep: Sweep): string {
  * it is left alone too until its record (<sweep>/<point>.failed.json) is removed. Returns at the first
  * point a signal stopped (after its checkpoint), with the signal.
  */
-export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: 'SIGINT' | 'SIGTERM' | null; failed: number }> {
+export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?: boolean; log: (line: string) => void }): Promise<{ dir: string; interrupted: StopReason | null; failed: number }> {
   const points = expandPoints(sweep);
   const extractor = sweepExtractor(sweep);
   try {

@@ -1,3 +1,14 @@
+/** Where progress goes: a terminal (a bar redrawn in place) or anything that takes lines. */
+export interface ProgressOut {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/** Progress as plain periodic lines to a log function (a program's own logger; no bar). */
+export function progressLines(log: (line: string) => void): ProgressOut {
+  return { isTTY: false, write: (text) => log(text.replace(/\n$/, '')) };
+}
+
 /** A progress line: a bar with rate and ETA on a terminal, plain periodic lines otherwise (logs, CI). */
 export class Progress {
   private readonly started = performance.now();
@@ -8,7 +19,7 @@ export class Progress {
     private readonly total: number,
     private readonly startAt: number,
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: ProgressOut = process.stderr,
     private readonly quiet = false,
   ) {
     this.tty = Boolean(stream.isTTY) && !quiet;
@@ -47,7 +58,7 @@ export function formatDuration(seconds: number): string {
  * A progress callback for work whose length is known only as it runs (reading a data set): silent for
  * its first two seconds, so quick work prints nothing, then a Progress line like training's.
  */
-export function slowWorkProgress(label: string, stream: NodeJS.WriteStream = process.stderr): (done: number, total: number) => void {
+export function slowWorkProgress(label: string, stream: ProgressOut = process.stderr): (done: number, total: number) => void {
   const started = performance.now();
   let progress: Progress | null = null;
   return (done, total) => {

@@ -18,7 +18,7 @@ import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBack
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { lossCurvesSvg } from './plots.ts';
-import { Progress, slowWorkProgress } from './progress.ts';
+import { Progress, progressLines, slowWorkProgress } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
@@ -45,6 +45,10 @@ export interface TrainOptions {
   epochs?: number;
   /** For tests: stop (with a checkpoint, as on Ctrl-C) once this step is reached. */
   stopAtStep?: number;
+  /** Stops the run after the current step, with a checkpoint, as Ctrl-C does (the result says 'abort'). */
+  signal?: AbortSignal;
+  /** Whether Ctrl-C and SIGTERM checkpoint and stop the run rather than end the process (default true). */
+  catchSignals?: boolean;
   /** Hears each logged step's losses (a queue worker reports them into its job). */
   onProgress?: (step: number, steps: number, losses: Record<string, number>) => void;
   /**
@@ -58,9 +62,12 @@ export interface TrainResult {
   runDir: string;
   step: number;
   losses: Record<string, number>;
-  /** The signal that stopped the run before its last step (after a checkpoint), if one did. */
-  interrupted: 'SIGINT' | 'SIGTERM' | null;
+  /** What stopped the run before its last step (after a checkpoint), if anything did. */
+  interrupted: StopReason | null;
 }
+
+/** A process signal, or the caller's AbortSignal. */
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'abort';
 
 /** Label-map runs show this many fixed training maps a grid, each as label | result | real. */
 const MAP_GRID_ROWS = 8;
@@ -160,7 +167,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   if (loadSize && (loadSize[0] < fit.height || loadSize[1] < fit.width)) {
     throw new GantryError(`train.loadSize [${loadSize.join(', ')}] is smaller than the model's images (${fit.height}x${fit.width}); it is the size crops of the model's size are cut from, so make it at least [${fit.height}, ${fit.width}]`);
   }
-  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`));
+  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`, options.log ? progressLines(options.log) : process.stderr));
   // Families size their networks for the model's images, which crops of loadSize data are cut to.
   const shape = { ...dataShape(allData), height: fit.height, width: fit.width };
   if (options.resume) {
@@ -248,7 +255,8 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
 
 /**
  * The generic training loop: a family's train step over seeded batches, with logging, sample grids,
- * loss plots and atomic checkpoints. Ctrl-C (SIGINT/SIGTERM) checkpoints and stops after the current step.
+ * loss plots and atomic checkpoints. Ctrl-C (SIGINT/SIGTERM; unless catchSignals is false) and options.signal
+ * checkpoint and stop the run after the current step.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -276,15 +284,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (resolved.data.note && !options.quiet) log(`data: ${resolved.data.note}`);
   if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data))) log(`${config.family}: ${line}`);
 
-  let stopRequested: 'SIGINT' | 'SIGTERM' | null = null;
+  let stopRequested: StopReason | null = options.signal?.aborted ? 'abort' : null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     stopRequested = signal;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const onAbort = () => {
+    stopRequested ??= 'abort';
+  };
+  const catchSignals = options.catchSignals !== false;
+  if (catchSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  options.signal?.addEventListener('abort', onAbort);
 
   const { steps, logEvery, sampleEvery, checkpointEvery } = config.train;
-  const progress = new Progress(steps, step, config.family, process.stderr, options.quiet);
+  const progress = new Progress(steps, step, config.family, options.log ? progressLines(options.log) : process.stderr, options.quiet);
   // A resumed run reports its last logged losses (and scores) even when no step is left to train.
   const lastRows = history.filter((r) => r.step === history.at(-1)?.step);
   const { step: _step, imagesPerSec: _rate, seconds: _seconds, ...logged } = Object.assign({ step: 0 }, ...lastRows);
@@ -369,6 +384,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    options.signal?.removeEventListener('abort', onAbort);
     stepRunner.dispose();
     model.dispose();
     release();

@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError, describeError } from '../errors.ts';
+import { initEngine, type Device } from '../engine/index.ts';
+import { generatorFiles } from '../export/export-run.ts';
+import { labelMapsFromFiles } from '../explore/label-map-files.ts';
+import { encodePng } from '../io/png.ts';
+import { CONFIG_FILE, openRun } from '../train/run.ts';
+import { buildGenerator, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
+import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
+
+/**
+ * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`
+ * wrote), as the same object `gantry/web`'s loadGenerator gives a page: `generate({ seeds })` draws
+ * seed:N as `gantry sample --seed N` does, classes, captions, label maps and styles as the CLI takes
+ * them. `dispose()` frees its tensors.
+ */
+export async function openGenerator(path: string, options: { device?: Device } = {}): Promise<WebGenerator> {
+  await initEngine({ device: options.device ?? 'cpu' });
+  if (existsSync(join(path, CONFIG_FILE))) {
+    const run = openRun(path);
+    try {
+      const { model, weights } = await generatorFiles(run, path);
+      return buildGenerator(model, weights, path);
+    } finally {
+      run.model.dispose();
+    }
+  }
+  if (existsSync(join(path, MODEL_FILE))) {
+    const read = (name: string) => {
+      try {
+        return readFileSync(join(path, name));
+      } catch (err) {
+        throw new GantryError(`cannot read ${join(path, name)} (${describeError(err)}); export the run again with \`gantry export\``);
+      }
+    };
+    let json: unknown;
+    try {
+      json = JSON.parse(read(MODEL_FILE).toString('utf8'));
+    } catch (err) {
+      if (err instanceof GantryError) throw err;
+      throw new GantryError(`${join(path, MODEL_FILE)} is not JSON (${describeError(err)}); export the run again with \`gantry export\``);
+    }
+    return buildGenerator(json, new Uint8Array(read(WEIGHTS_FILE)), join(path, MODEL_FILE));
+  }
+  throw new GantryError(`${path} is neither a run folder (no ${CONFIG_FILE}) nor an exported generator (no ${MODEL_FILE}); give the out folder of a training run or of \`gantry export\``);
+}
+
+/** Image i of generated images as PNG bytes (`tile` first for a grid). */
+export function pngBytes(images: GeneratedImages, i = 0): Uint8Array {
+  if (!Number.isInteger(i) || i < 0 || i >= images.n) throw new GantryError(`image ${i} of ${images.n}`);
+  const per = images.height * images.width * images.channels;
+  const png = encodePng({ width: images.width, height: images.height, channels: images.channels, data: images.pixels.subarray(i * per, (i + 1) * per) });
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+/**
+ * Label map PNGs (ids as grey 8/16-bit or palette; with their instance maps where the run was trained
+ * with them) fitted to a label-map generator's size as `gantry translate --labels` fits them, for
+ * `generate({ labelMaps })`. An id the run never learned or a missing instance map is one line naming the file.
+ */
+export function readLabelMaps(generator: WebGenerator, labelFiles: string[], instanceFiles?: string[]): LabelMapInput[] {
+  const { maps } = labelMapsFromFiles(generator.info, labelFiles, instanceFiles ?? null);
+  const area = maps.height * maps.width;
+  return Array.from({ length: maps.n }, (_, i) => ({
+    width: maps.width,
+    height: maps.height,
+    labels: maps.labels.subarray(i * area, (i + 1) * area),
+    instances: maps.instances?.subarray(i * area, (i + 1) * area),
+  }));
+}

@@ -1,0 +1,76 @@
+import { GantryError } from '../errors.ts';
+import { initEngine } from '../engine/index.ts';
+import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
+import {
+  fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
+  type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
+} from '../metrics/scores.ts';
+
+export type { FeatureSource, FidResult, InceptionScoreResult, KidScore } from '../metrics/scores.ts';
+
+/** What every score takes: its feature network, how many images, and where its lines go. */
+export interface ScoreRequest extends FeatureSource {
+  /** Images of each input (all of a data set when it has fewer); 10,000 by default. */
+  n?: number;
+  /** Images a batch through the feature network (50). */
+  batch?: number;
+  /** Which images of a larger data set, and the seeds of a run's images (0). */
+  seed?: number;
+  /** No progress lines. */
+  quiet?: boolean;
+  /** Where notes go (a cached statistics file used; default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** The inputs to compare: each a run folder (its generator's images), a data SPEC or a statistics .npz. */
+export interface PairRequest extends ScoreRequest {
+  real: string;
+  fake: string;
+}
+
+function featureOptions(call: string, r: ScoreRequest, minimum: number): FeatureOptions {
+  const n = r.n ?? 10000;
+  if (!Number.isInteger(n) || n < minimum) throw new GantryError(`${call}: n must be a whole number >= ${minimum}, got ${r.n}`);
+  return { n, batch: r.batch, seed: r.seed, quiet: r.quiet };
+}
+
+const stderrLine = (line: string) => process.stderr.write(line + '\n');
+
+/**
+ * FID as pytorch-fid computes it (`gantry eval fid`). Two statistics files need no network; anything
+ * else takes pytorch-fid's Inception weights (`weights`) or a gantry classifier run (`classifier`).
+ */
+export async function fid(request: PairRequest): Promise<FidResult> {
+  const o = featureOptions('fid()', request, 2);
+  await initEngine({ log: request.log });
+  const real = parseEvalInput(request.real);
+  const fake = parseEvalInput(request.fake);
+  const log = request.log ?? stderrLine;
+  if (real.kind === 'stats' && fake.kind === 'stats') return fidOf(real, fake, null, o, log);
+  return withFeatures(request, (e) => fidOf(real, fake, e, o, log));
+}
+
+/** KID as torch-fidelity defines it (`gantry eval kid`): `subsets` (100) subsets of `subsetSize` (1000) images. */
+export async function kid(request: PairRequest & { subsets?: number; subsetSize?: number }): Promise<KidScore> {
+  const o = featureOptions('kid()', request, 2);
+  await initEngine({ log: request.log });
+  const real = parseEvalInput(request.real);
+  const fake = parseEvalInput(request.fake);
+  return withFeatures(request, (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
+}
+
+/** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */
+export async function inceptionScore(request: ScoreRequest & { fake: string; splits?: number }): Promise<InceptionScoreResult> {
+  const o = featureOptions('inceptionScore()', request, 2);
+  await initEngine({ log: request.log });
+  const fake = parseEvalInput(request.fake);
+  return withFeatures(request, (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
+}
+
+/** pytorch-fid-compatible statistics of a data SPEC or a run's images, written to `out` (.npz; `gantry eval stats`). */
+export async function featureStats(request: ScoreRequest & { input: string; out: string }): Promise<{ out: string; n: number; dim: number; features: string }> {
+  const o = featureOptions('featureStats()', request, 2);
+  await initEngine({ log: request.log });
+  const input = parseEvalInput(request.input);
+  return withFeatures(request, (e) => writeFeatureStats(input, request.out, e, o));
+}

@@ -1,0 +1,114 @@
+import { GantryError } from '../errors.ts';
+import { initEngine, type Device } from '../engine/index.ts';
+import type { FamilyName, ModelConfigs } from '../models/index.ts';
+import { trainSchema, validateRunConfig, type TrainConfig } from '../train/run-config.ts';
+import { train as runTraining, type TrainResult } from '../train/trainer.ts';
+
+export type { TrainResult, StopReason } from '../train/trainer.ts';
+
+/** A logged step: its number, the run's last step, and the losses (and held-out scores) read back then. */
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  losses: Record<string, number>;
+}
+
+/** What every call that trains takes beside its config: where lines go, how to hear progress, how to stop. */
+export interface TrainControls {
+  /** cpu (default) or webgpu; one process trains on one device. */
+  device?: Device;
+  /** Hears every logged step (train.logEvery). */
+  onProgress?: (progress: TrainProgress) => void;
+  /** Aborting it stops the run after the current step, with a checkpoint; the result's `interrupted` is 'abort'. */
+  signal?: AbortSignal;
+  /** Whether Ctrl-C and SIGTERM checkpoint and stop the run (true, as the CLI) rather than end the process at once. */
+  catchSignals?: boolean;
+  /** Where the run's lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** No lines and no progress bar (onProgress still hears every logged step). */
+  quiet?: boolean;
+}
+
+/** A new run: the family, its data and config sections (as a --config file holds them), and the run folder. */
+export interface TrainRequest<F extends FamilyName = FamilyName> extends TrainControls {
+  family: F;
+  /** The run folder (`gantry train --out`); a new or empty folder. */
+  out: string;
+  /** A data SPEC, as `--data` takes it: 'mnist' (default), 'folder:DIR', 'cifar10:DIR', 'pairs:DIR', ... */
+  data?: string;
+  seed?: number;
+  /** The family's model section; fields left out take their defaults. */
+  model?: Partial<ModelConfigs[F]>;
+  /** Steps, batch size, cadence and the rest of a config's train section. */
+  train?: Partial<TrainConfig>;
+  /** Train this many passes over the data instead of train.steps. */
+  epochs?: number;
+  /** Start from another run's weights where tensors match by name and shape (`--init-from`). */
+  initFrom?: string;
+}
+
+/** What a resume may change: learning rates and Adam betas, steps, decayFrom and the cadence (recorded in config-history.jsonl). */
+export interface ResumeRequest extends TrainControls {
+  model?: Record<string, unknown>;
+  train?: Partial<TrainConfig>;
+}
+
+const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'device', 'onProgress', 'signal', 'catchSignals', 'log', 'quiet']);
+const RESUME_KEYS = new Set(['model', 'train', 'device', 'onProgress', 'signal', 'catchSignals', 'log', 'quiet']);
+const TRAIN_FIELDS = new Set(Object.keys(trainSchema.shape));
+
+/** Unknown options are one line each (plain JavaScript callers have no compiler to catch them). */
+function checkKeys(request: object, known: Set<string>, call: string): void {
+  if (typeof request !== 'object' || request === null) throw new GantryError(`${call} takes an options object`);
+  for (const key of Object.keys(request)) {
+    if (known.has(key)) continue;
+    const hint = TRAIN_FIELDS.has(key) ? `; it goes in the train section: { train: { ${key}: ... } }` : `; known: ${[...known].join(', ')}`;
+    throw new GantryError(`${call}: unknown option "${key}"${hint}`);
+  }
+}
+
+/** The run this process is training, if any: runs share the engine and its recorded steps, so they go one at a time. */
+let training: string | null = null;
+
+async function exclusive<T>(out: string, work: () => Promise<T>): Promise<T> {
+  if (training !== null) throw new GantryError(`${out}: this process is already training ${training}; await that run first (or train in another process)`);
+  training = out;
+  try {
+    return await work();
+  } finally {
+    training = null;
+  }
+}
+
+function controls(c: TrainControls) {
+  return { onProgress: c.onProgress && ((step: number, steps: number, losses: Record<string, number>) => c.onProgress!({ step, steps, losses })), signal: c.signal, catchSignals: c.catchSignals, log: c.log, quiet: c.quiet };
+}
+
+/**
+ * Trains a new run into `request.out`, as `gantry train` does: the same config validation (one line
+ * naming a wrong field), run folder, checkpoints, sample grids and metrics, so every CLI command works on
+ * the result. Resolves when the run reaches its last step or is stopped (see `interrupted`).
+ */
+export async function train<F extends FamilyName>(request: TrainRequest<F>): Promise<TrainResult> {
+  checkKeys(request, REQUEST_KEYS, 'train()');
+  if (typeof request.out !== 'string' || !request.out) throw new GantryError('train(): give the run folder as out, e.g. { out: "runs/first" }');
+  const { family, data, seed, model, train: trainSection, initFrom } = request;
+  const config = validateRunConfig({
+    family, ...(data !== undefined ? { data } : {}), ...(seed !== undefined ? { seed } : {}), ...(model !== undefined ? { model } : {}),
+    ...(trainSection !== undefined ? { train: trainSection } : {}), ...(initFrom !== undefined ? { initFrom } : {}),
+  }, 'train()');
+  if (request.epochs !== undefined && !(Number.isInteger(request.epochs) && request.epochs >= 1)) throw new GantryError(`train(): epochs must be a whole number >= 1, got ${request.epochs}`);
+  await initEngine({ device: request.device ?? 'cpu', log: request.log });
+  return exclusive(request.out, () => runTraining({ outDir: request.out, config, epochs: request.epochs, ...controls(request) }));
+}
+
+/**
+ * Continues the run in `out` from its last checkpoint (`gantry train --resume`); it ends bit-identical to
+ * an unbroken run. `model` and `train` may change what a resume may (learning rates, steps, cadence).
+ */
+export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
+  checkKeys(request, RESUME_KEYS, 'resume()');
+  await initEngine({ device: request.device ?? 'cpu', log: request.log });
+  const changes = { ...(request.model ? { model: request.model } : {}), ...(request.train ? { train: request.train as Record<string, unknown> } : {}) };
+  return exclusive(out, () => runTraining({ outDir: out, resume: true, changes, changesSource: 'resume()', ...controls(request) }));
+}

@@ -1,0 +1,112 @@
+import { GantryError } from '../errors.ts';
+import { classifierExtractor, inceptionExtractor, type FeatureExtractor } from './features.ts';
+import { extractFeatures, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
+import { frechetDistance } from './frechet.ts';
+import { inceptionScore } from './inception-score.ts';
+import { kernelInceptionDistance } from './kid.ts';
+import { writeStatsFile } from './stats-file.ts';
+
+/**
+ * The scores behind `gantry eval`, sweeps, `gantry compare` and the Node API: each takes its inputs
+ * (statistics files, run folders or data SPECs, parsed by parseEvalInput) and a feature extractor, and
+ * returns numbers; printing them is the caller's.
+ */
+
+/** Which network gives the features: pytorch-fid's Inception-v3 (its weights file) or a gantry classifier run. */
+export interface FeatureSource {
+  /** pytorch-fid's pt_inception-2015-12-05-6726825d.pth (else $GANTRY_INCEPTION_WEIGHTS). */
+  weights?: string;
+  /** Inception's feature layer: 64, 192, 768 or 2048 (the default, pytorch-fid's). */
+  featureDim?: number;
+  /** A gantry classifier run whose penultimate layer gives the features instead (offline, MNIST-like data). */
+  classifier?: string;
+}
+
+export function featureExtractor(source: FeatureSource): FeatureExtractor {
+  if (source.classifier !== undefined) {
+    if (source.weights !== undefined || source.featureDim !== undefined) throw new GantryError('give Inception weights (and a feature dimension) or a classifier run for the features, not both');
+    return classifierExtractor(source.classifier);
+  }
+  return inceptionExtractor(source.weights, source.featureDim ?? 2048);
+}
+
+/** Runs a score with the feature network of `source`, freed after. */
+export async function withFeatures<T>(source: FeatureSource, score: (extractor: FeatureExtractor) => Promise<T>): Promise<T> {
+  const extractor = featureExtractor(source);
+  try {
+    return await score(extractor);
+  } finally {
+    extractor.dispose();
+  }
+}
+
+export interface FidResult {
+  value: number;
+  nReal: number;
+  nFake: number;
+  dim: number;
+  /** The feature network's id (its weights' hash and layer), or 'statistics files'. */
+  features: string;
+  /** Fewer images than feature dimensions: the score is biased upward (the lines say by how much). */
+  warnings: string[];
+}
+
+/**
+ * FID between two inputs, as pytorch-fid computes it. Real data is framed at the compared run's image
+ * size, as the run saw it in training; real data's statistics are cached. `extractor` may be null only
+ * when both inputs are statistics files.
+ */
+export async function fidOf(real: EvalInput, fake: EvalInput, extractor: FeatureExtractor | null, o: FeatureOptions, log: (line: string) => void): Promise<FidResult> {
+  if (!extractor && (real.kind !== 'stats' || fake.kind !== 'stats')) throw new Error('fidOf: images need a feature extractor');
+  const dataSize = runImageSize(fake) ?? runImageSize(real);
+  const a = await statsFor(real, extractor!, { ...o, dataSize }, log);
+  const b = await statsFor(fake, extractor!, { ...o, dataSize }, log);
+  const warnings = [smallSampleWarning(a, 'real'), smallSampleWarning(b, 'fake')].filter((w): w is string => w !== null);
+  return { value: frechetDistance(a, b), nReal: a.n, nFake: b.n, dim: a.mu.length, features: extractor?.id ?? 'statistics files', warnings };
+}
+
+export interface KidOptions {
+  subsets?: number;
+  subsetSize?: number;
+}
+
+export interface KidScore {
+  mean: number;
+  std: number;
+  subsets: number;
+  subsetSize: number;
+  nReal: number;
+  nFake: number;
+  features: string;
+}
+
+/** KID as torch-fidelity defines it, between the features of two image inputs. */
+export async function kidOf(real: EvalInput, fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & KidOptions): Promise<KidScore> {
+  const dataSize = runImageSize(fake) ?? runImageSize(real);
+  const a = await extractFeatures(real, extractor, { ...o, dataSize });
+  const b = await extractFeatures(fake, extractor, { ...o, dataSize });
+  const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, { subsets: o.subsets, subsetSize: o.subsetSize, seed: o.seed });
+  return { ...r, nReal: a.n, nFake: b.n, features: extractor.id };
+}
+
+export interface InceptionScoreResult {
+  mean: number;
+  std: number;
+  n: number;
+  features: string;
+}
+
+/** The Inception Score of one image input, as torch-fidelity computes it (`splits` parts, 10 by default). */
+export async function inceptionScoreOf(fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & { splits?: number }): Promise<InceptionScoreResult> {
+  const f = await extractFeatures(fake, extractor, { ...o, withLogits: true });
+  const r = inceptionScore(f.logits!, f.n, f.classes, o.splits ?? 10);
+  return { mean: r.mean, std: r.std, n: f.n, features: extractor.id };
+}
+
+/** Writes the feature statistics of an image input to a pytorch-fid-compatible .npz file. */
+export async function writeFeatureStats(input: EvalInput, out: string, extractor: FeatureExtractor, o: FeatureOptions): Promise<{ out: string; n: number; dim: number; features: string }> {
+  if (input.kind === 'stats') throw new GantryError(`${input.path} is already a statistics file`);
+  const stats = statsFromFeatures(await extractFeatures(input, extractor, o));
+  writeStatsFile(out, stats);
+  return { out, n: stats.n, dim: stats.mu.length, features: extractor.id };
+}

@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { setup, tempDir, tf } from '../helpers.ts';
+import {
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, openGenerator, pngBytes, readLabelMaps, resume, tile, train,
+  type TrainProgress,
+} from '../../src/api/index.ts';
+import { FAMILIES } from '../../src/models/index.ts';
+
+await setup();
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'bin', 'gantry.js');
+const inception = join(root, 'test', 'golden', 'inception_w8.pth');
+
+function gantry(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const small = { family: 'dcgan' as const, data: 'shapes:64', seed: 3, model: { ngf: 8, ndf: 8, nz: 10 }, train: { steps: 12, batch: 8, logEvery: 2, checkpointEvery: 4, samples: 4 } };
+
+test('train(): a run the CLI can use, progress heard at every logged step; an AbortSignal stops it with a checkpoint and resume() ends it as an unbroken run', async () => {
+  const dir = tempDir();
+  const heard: TrainProgress[] = [];
+  const straight = await train({ ...small, out: join(dir, 'straight'), quiet: true, onProgress: (p) => heard.push(p) });
+  assert.deepEqual(heard.map((p) => p.step), [2, 4, 6, 8, 10, 12]);
+  assert.ok(heard.every((p) => p.steps === 12 && Number.isFinite(p.losses.lossD) && Number.isFinite(p.losses.lossG)));
+  assert.deepEqual(straight.losses, heard.at(-1)!.losses);
+  assert.equal(straight.interrupted, null);
+
+  const controller = new AbortController();
+  const stopped = await train({ ...small, out: join(dir, 'split'), quiet: true, signal: controller.signal, onProgress: (p) => p.step === 6 && controller.abort() });
+  assert.deepEqual([stopped.step, stopped.interrupted], [6, 'abort']);
+  const lines: string[] = [];
+  const resumed = await resume(join(dir, 'split'), { log: (line) => lines.push(line) });
+  assert.deepEqual([resumed.step, resumed.interrupted], [12, null]);
+  assert.ok(lines.some((l) => l.includes('resuming') && l.includes('at step 6')), lines.join('\n'));
+  assert.deepEqual(readFileSync(join(dir, 'split', 'checkpoint.safetensors')), readFileSync(join(dir, 'straight', 'checkpoint.safetensors')), 'the stopped and resumed run ends bit-identical to the unbroken one');
+
+  // An aborted signal before the first step stops at once, with nothing lost.
+  const early = new AbortController();
+  early.abort();
+  const none = await train({ ...small, out: join(dir, 'none'), quiet: true, signal: early.signal });
+  assert.deepEqual([none.step, none.interrupted], [0, 'abort']);
+
+  // One run trains at a time in a process.
+  const first = train({ ...small, out: join(dir, 'first'), quiet: true });
+  await assert.rejects(train({ ...small, out: join(dir, 'second'), quiet: true }), /this process is already training .*first; await that run first/);
+  await first;
+  assert.ok(!existsSync(join(dir, 'second')));
+
+  // The CLI samples the run train() wrote.
+  const s = gantry('sample', '--run', join(dir, 'straight'), '--n', '4', '--out', join(dir, 'grid.png'));
+  assert.equal(s.code, 0, s.stderr);
+});
+
+test('openGenerator(): a run folder or an export draws what gantry sample draws for the same seeds; PNGs and grids; tensors flat', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'run');
+  await train({ ...small, out: run, quiet: true });
+  const cli = gantry('sample', '--run', run, '--seed', '12', '--n', '3', '--out', join(dir, 'cli'));
+  assert.equal(cli.code, 0, cli.stderr);
+  const cliImages = readdirSync(join(dir, 'cli')).sort().map((f) => PNG.sync.read(readFileSync(join(dir, 'cli', f))));
+  assert.equal(cliImages.length, 3);
+
+  const before = tf.memory().numTensors;
+  const g = await openGenerator(run);
+  assert.equal(g.family, 'dcgan');
+  const images = await g.generate({ seeds: [12, 13, 14] });
+  assert.deepEqual([images.n, images.height, images.width, images.channels], [3, 32, 32, 3]);
+  for (let i = 0; i < 3; i++) {
+    // pngBytes writes the image itself (RGBA on disk, as the CLI's files).
+    assert.deepEqual(PNG.sync.read(Buffer.from(pngBytes(images, i))).data, cliImages[i].data, `seed ${12 + i}`);
+  }
+  const grid = PNG.sync.read(Buffer.from(pngBytes(tile(images, 3))));
+  assert.deepEqual([grid.width, grid.height], [3 * 34 + 2, 34 + 2]);
+  assert.throws(() => pngBytes(images, 3), /image 3 of 3/);
+  g.dispose();
+  assert.equal(tf.memory().numTensors, before, 'a generator opened, drawn from and disposed leaves no tensors');
+
+  const site = join(dir, 'site');
+  const written = await exportRun(run, site, { page: false });
+  assert.deepEqual(written.files.map((f) => f.name).sort(), ['model.json', 'weights.safetensors']);
+  const fromExport = await openGenerator(site);
+  assert.deepEqual((await fromExport.generate({ seeds: [12, 13, 14] })).pixels, images.pixels);
+  fromExport.dispose();
+
+  await assert.rejects(openGenerator(dir), /is neither a run folder \(no config.json\) nor an exported generator \(no model.json\)/);
+});
+
+test('readLabelMaps(): pix2pixHD label and instance map files drawn by openGenerator() as gantry translate draws them', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'p2p');
+  const pairs = join(root, 'test', 'fixtures', 'pairs');
+  await train({
+    family: 'pix2pixhd', data: `pairs:${pairs}`, out: run, quiet: true,
+    model: { height: 32, width: 64, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, vgg: false }, train: { steps: 2, batch: 2 },
+  });
+  const labels = ['scene_000.png', 'scene_001.png'].map((f) => join(pairs, 'test_label', f));
+  const instances = ['scene_000.png', 'scene_001.png'].map((f) => join(pairs, 'test_inst', f));
+  const t = gantry('translate', '--run', run, '--labels', labels[1], '--instances', instances[1], '--out', join(dir, 't.png'), '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  const g = await openGenerator(run);
+  const maps = readLabelMaps(g, labels, instances);
+  assert.deepEqual([maps.length, maps[0].width, maps[0].height], [2, 64, 32]);
+  const images = await g.generate({ labelMaps: maps });
+  assert.deepEqual(PNG.sync.read(Buffer.from(pngBytes(images, 1))).data, PNG.sync.read(readFileSync(join(dir, 't.png'))).data);
+  assert.throws(() => readLabelMaps(g, labels), /this run was trained with instance maps; give each label map's instance map/);
+  g.dispose();
+});
+
+test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval prints for the same inputs', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'run');
+  await train({ ...small, out: run, quiet: true });
+  const common = { n: 16, weights: inception, featureDim: 64, quiet: true };
+  const cli = (...args: string[]) => {
+    const r = gantry('eval', ...args, '--n', '16', '--weights', inception, '--feature-dim', '64', '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const f = await fid({ ...common, real: 'shapes:64', fake: run, log: () => {} });
+  const cliFid = cli('fid', '--real', 'shapes:64', '--fake', run);
+  assert.deepEqual([f.value, f.nReal, f.nFake, f.dim, f.features], [cliFid.value, cliFid.n_real, cliFid.n_fake, cliFid.dim, cliFid.features]);
+  assert.ok(f.value > 0);
+
+  const k = await kid({ ...common, real: 'shapes:64', fake: run, subsets: 5, subsetSize: 8 });
+  const cliKid = cli('kid', '--real', 'shapes:64', '--fake', run, '--subsets', '5', '--subset-size', '8');
+  assert.deepEqual([k.mean, k.std, k.subsets, k.subsetSize], [cliKid.mean, cliKid.std, cliKid.subsets, cliKid.subset_size]);
+
+  const is = await inceptionScore({ ...common, fake: run, splits: 2 });
+  const cliIs = cli('is', '--fake', run, '--splits', '2');
+  assert.deepEqual([is.mean, is.std, is.n], [cliIs.mean, cliIs.std, cliIs.n]);
+
+  // Statistics files written by featureStats() score as the images did, without a network.
+  const a = await featureStats({ ...common, input: 'shapes:64', out: join(dir, 'real.npz') });
+  const b = await featureStats({ ...common, input: run, out: join(dir, 'fake.npz') });
+  assert.deepEqual([a.n, a.dim, b.n], [16, 8, 16]);
+  const fromFiles = await fid({ real: join(dir, 'real.npz'), fake: join(dir, 'fake.npz') });
+  assert.equal(fromFiles.features, 'statistics files');
+  const fromImages = await fid({ ...common, real: join(dir, 'real.npz'), fake: run });
+  assert.equal(fromFiles.value, fromImages.value);
+  assert.ok(fromFiles.value > 0);
+});
+
+test('bad requests are one GantryError naming the option or field, before any run folder is made', async () => {
+  const dir = tempDir();
+  const out = join(dir, 'r');
+  const rejects = (p: Promise<unknown>, message: RegExp) => assert.rejects(p, (err: unknown) => err instanceof GantryError && message.test(err.message));
+  await rejects(train({ ...small, out, steps: 10 } as never), /train\(\): unknown option "steps"; it goes in the train section: \{ train: \{ steps: \.\.\. \} \}/);
+  await rejects(train({ ...small, out, colour: 1 } as never), /train\(\): unknown option "colour"; known: family, out, data/);
+  await rejects(train({ ...small, out, model: { ngf: 'wide' } } as never), /train\(\): model\.ngf: /);
+  await rejects(train({ ...small, out, model: { width: 3 } } as never), /train\(\): model: unknown field "width"/);
+  await rejects(train({ ...small, out, family: 'gan' } as never), /unknown model family "gan"; known: dcgan/);
+  await rejects(train({ ...small, out: '' }), /give the run folder as out/);
+  await rejects(train({ ...small, out, epochs: 0 }), /epochs must be a whole number >= 1, got 0/);
+  assert.ok(!existsSync(out), 'no run folder is left behind');
+  await rejects(resume(join(dir, 'missing'), { quiet: true }), /missing/);
+  await rejects(resume(out, { steps: 3 } as never), /resume\(\): unknown option "steps"; it goes in the train section/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 1 }), /fid\(\): n must be a whole number >= 2, got 1/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, weights: inception, classifier: dir }), /not both/);
+  await rejects(fid({ real: 'mnist', fake: 'nowhere:x', n: 4 }), /nowhere/);
+});
+
+test('families names every family train() takes', () => {
+  assert.deepEqual(Object.keys(families).sort(), Object.keys(FAMILIES).sort());
+  assert.match(families.pix2pixhd, /label map/i);
+});
