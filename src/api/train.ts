@@ -92,14 +92,16 @@ function controls(c: TrainControls) {
 export async function train<F extends FamilyName>(request: TrainRequest<F>): Promise<TrainResult> {
   checkKeys(request, REQUEST_KEYS, 'train()');
   if (typeof request.out !== 'string' || !request.out) throw new GantryError('train(): give the run folder as out, e.g. { out: "runs/first" }');
-  const { family, data, seed, model, train: trainSection, initFrom } = request;
-  const config = validateRunConfig({
-    family, ...(data !== undefined ? { data } : {}), ...(seed !== undefined ? { seed } : {}), ...(model !== undefined ? { model } : {}),
-    ...(trainSection !== undefined ? { train: trainSection } : {}), ...(initFrom !== undefined ? { initFrom } : {}),
-  }, 'train()');
-  if (request.epochs !== undefined && !(Number.isInteger(request.epochs) && request.epochs >= 1)) throw new GantryError(`train(): epochs must be a whole number >= 1, got ${request.epochs}`);
+  const { family, data, seed, model, train: trainSection, initFrom, epochs } = request;
+  // The config file's fields, those given: the rest take their defaults.
+  const given = Object.fromEntries(Object.entries({ family, data, seed, model, train: trainSection, initFrom }).filter(([, v]) => v !== undefined));
+  const config = validateRunConfig(given, 'train()');
+  if (epochs !== undefined) {
+    if (!(Number.isInteger(epochs) && epochs >= 1)) throw new GantryError(`train(): epochs must be a whole number >= 1, got ${epochs}`);
+    if (trainSection?.steps !== undefined) throw new GantryError('train(): give epochs or train.steps, not both');
+  }
   await initEngine({ device: request.device ?? 'cpu', log: request.log });
-  return exclusive(request.out, () => runTraining({ outDir: request.out, config, epochs: request.epochs, ...controls(request) }));
+  return exclusive(request.out, () => runTraining({ outDir: request.out, config, epochs, ...controls(request) }));
 }
 
 /**
