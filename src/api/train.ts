@@ -19,6 +19,8 @@ export interface TrainControls {
   device?: Device;
   /** Hears every logged step (train.logEvery). */
   onProgress?: (progress: TrainProgress) => void;
+  /** Hears each sample grid the run writes (every train.sampleEvery steps, and at its first and last): the step and the PNG file. */
+  onSample?: (sample: { step: number; file: string }) => void;
   /** Aborting it stops the run after the current step, with a checkpoint; the result's `interrupted` is 'abort'. */
   signal?: AbortSignal;
   /** Whether Ctrl-C and SIGTERM checkpoint and stop the run (true, as the CLI) rather than end the process at once. */
@@ -53,8 +55,8 @@ export interface ResumeRequest extends TrainControls {
   train?: Partial<TrainConfig>;
 }
 
-const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'device', 'onProgress', 'signal', 'catchSignals', 'log', 'quiet']);
-const RESUME_KEYS = new Set(['model', 'train', 'device', 'onProgress', 'signal', 'catchSignals', 'log', 'quiet']);
+const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
+const RESUME_KEYS = new Set(['model', 'train', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
 const TRAIN_FIELDS = new Set(Object.keys(trainSchema.shape));
 
 /** Unknown options are one line each (plain JavaScript callers have no compiler to catch them). */
@@ -81,7 +83,12 @@ async function exclusive<T>(out: string, work: () => Promise<T>): Promise<T> {
 }
 
 function controls(c: TrainControls) {
-  return { onProgress: c.onProgress && ((step: number, steps: number, losses: Record<string, number>) => c.onProgress!({ step, steps, losses })), signal: c.signal, catchSignals: c.catchSignals, log: c.log, quiet: c.quiet };
+  const { onProgress, onSample } = c;
+  return {
+    onProgress: onProgress && ((step: number, steps: number, losses: Record<string, number>) => onProgress({ step, steps, losses })),
+    onSample: onSample && ((step: number, file: string) => onSample({ step, file })),
+    signal: c.signal, catchSignals: c.catchSignals, log: c.log, quiet: c.quiet,
+  };
 }
 
 /**

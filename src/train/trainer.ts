@@ -49,6 +49,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Whether Ctrl-C and SIGTERM checkpoint and stop the run rather than end the process (default true). */
   catchSignals?: boolean;
+  /** Hears each sample grid written (its step and PNG file), the step-0 grid of a new run included. */
+  onSample?: (step: number, file: string) => void;
   /** Hears each logged step's losses (a queue worker reports them into its job). */
   onProgress?: (step: number, steps: number, losses: Record<string, number>) => void;
   /**
@@ -76,13 +78,13 @@ const MAP_GRID_ROWS = 8;
  * Writes the sample grid of the given step: fixed noise (one column a class or caption where conditioned),
  * or for label-map runs fixed training maps, each beside its result and its real image.
  */
-async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDataset }, config: RunConfig, step: number): Promise<void> {
-  if (!run.model.generate) return;
+async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDataset }, config: RunConfig, step: number): Promise<string | null> {
+  if (!run.model.generate) return null;
   const file = join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`);
   if (run.info.conditioning.kind === 'labelMap') {
     const picked = new Rng(config.seed, 'fixed-maps').permutation(run.data.n).subarray(0, Math.min(MAP_GRID_ROWS, config.train.samples, run.data.n));
     writePng(file, await labelMapTriplets(run, run.data, picked));
-    return;
+    return file;
   }
   const n = config.train.samples;
   const dim = run.info.latentDim;
@@ -91,6 +93,7 @@ async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDat
   const images = vectorsToImages(run, vectors, await gridConditions(run, n));
   writePng(file, await imageGrid(images, gridColumns(run.info)));
   images.dispose();
+  return file;
 }
 
 /** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`). */
@@ -211,7 +214,7 @@ function checkRunFolderPath(runDir: string): void {
  * weights, optimizer state and metrics up to its step; for a new run, a new folder with config.json,
  * the step-0 checkpoint and sample grid (removed again if any of that fails).
  */
-async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void }> {
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void; grid?: string | null }> {
   const runDir = options.outDir;
   const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
   const createdDir = !existsSync(runDir);
@@ -239,9 +242,9 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     writeConfig();
     truncateMetrics(runDir, -1);
     await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
-    await writeSampleGrid(runDir, run, run.config, 0);
+    const grid = await writeSampleGrid(runDir, run, run.config, 0);
     recordConfigChange(runDir, 0, run.changed);
-    return { step: 0, history: [], release };
+    return { step: 0, history: [], release, grid };
   } catch (err) {
     release();
     // A new run leaves nothing behind (a folder that was there empty stays, empty).
@@ -268,6 +271,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let step: number;
   let history: MetricsRow[];
   let release: () => void;
+  let grid: string | null | undefined;
   try {
     provideReferenceImages(model, resolved.data, config.seed, config.train.samples);
     // A run that starts at step 0 (new, or killed before its first checkpoint) takes --init-from's weights.
@@ -275,7 +279,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const line = initialiseFrom(model, config.initFrom);
       if (!options.quiet) log(line);
     }
-    ({ step, history, release } = await openRunFolder(options, run, log));
+    ({ step, history, release, grid } = await openRunFolder(options, run, log));
   } catch (err) {
     model.dispose();
     throw err;
@@ -322,6 +326,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // On WebGPU each kind of step is recorded once and replayed; elsewhere steps run as written.
   const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log });
   try {
+    if (grid) options.onSample?.(0, grid);
     while (step < steps && !stopRequested && step !== options.stopAtStep) {
       const batch = sampler.batchAt(step);
       const lrFactor = learningRateFactor(config.train, step);
@@ -353,7 +358,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       tf.dispose(Object.values(losses));
       if (step % sampleEvery === 0 || step === steps) {
-        await writeSampleGrid(runDir, run, config, step);
+        const grid = await writeSampleGrid(runDir, run, config, step);
+        if (grid) options.onSample?.(step, grid);
         plot();
       }
       if (mustCheckpoint && model.evaluate && testData) {

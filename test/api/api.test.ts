@@ -28,14 +28,17 @@ const small = { family: 'dcgan' as const, data: 'shapes:64', seed: 3, model: { n
 test('train(): a run the CLI can use, progress heard at every logged step; an AbortSignal stops it with a checkpoint and resume() ends it as an unbroken run', async () => {
   const dir = tempDir();
   const heard: TrainProgress[] = [];
-  const straight = await train({ ...small, out: join(dir, 'straight'), quiet: true, onProgress: (p) => heard.push(p) });
+  const grids: { step: number; file: string }[] = [];
+  const straight = await train({ ...small, train: { ...small.train, sampleEvery: 5 }, out: join(dir, 'straight'), quiet: true, onProgress: (p) => heard.push(p), onSample: (s) => grids.push(s) });
+  assert.deepEqual(grids.map((g) => g.step), [0, 5, 10, 12]);
+  assert.ok(grids.every((g) => g.file === join(dir, 'straight', 'samples', `step-${String(g.step).padStart(6, '0')}.png`) && existsSync(g.file)));
   assert.deepEqual(heard.map((p) => p.step), [2, 4, 6, 8, 10, 12]);
   assert.ok(heard.every((p) => p.steps === 12 && Number.isFinite(p.losses.lossD) && Number.isFinite(p.losses.lossG)));
   assert.deepEqual(straight.losses, heard.at(-1)!.losses);
   assert.equal(straight.interrupted, null);
 
   const controller = new AbortController();
-  const stopped = await train({ ...small, out: join(dir, 'split'), quiet: true, signal: controller.signal, onProgress: (p) => p.step === 6 && controller.abort() });
+  const stopped = await train({ ...small, train: { ...small.train, sampleEvery: 5 }, out: join(dir, 'split'), quiet: true, signal: controller.signal, onProgress: (p) => p.step === 6 && controller.abort() });
   assert.deepEqual([stopped.step, stopped.interrupted], [6, 'abort']);
   const lines: string[] = [];
   const resumed = await resume(join(dir, 'split'), { log: (line) => lines.push(line) });
