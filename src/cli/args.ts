@@ -3,13 +3,24 @@ import { GantryError, describeError } from '../errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node's parseArgs with gantry's error style: unknown or malformed flags name the fix (the CLI prefixes the command). */
 /** What parseArgs gives for these options (named, so the declaration files can spell it). */
 export type ParsedArgs<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>>;
 
+/** "--n -1" as "--n=-1": parseArgs reads a value that starts with a dash as a flag of its own. */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    if (name && options[name]?.type === 'string' && /^-[\d.]/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** node's parseArgs with gantry's error style: unknown or malformed flags name the fix (the CLI prefixes the command). */
 export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false): ParsedArgs<T> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true as const });
+    return parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals, strict: true as const });
   } catch (err) {
     throw new GantryError(`${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ')}; see \`gantry ${command} --help\``);
   }

@@ -52,6 +52,14 @@ test('train(): a run the CLI can use, progress heard at every logged step; an Ab
   const none = await train({ ...small, out: join(dir, 'none'), quiet: true, signal: early.signal });
   assert.deepEqual([none.step, none.interrupted], [0, 'abort']);
 
+  // Ctrl-C is the run's (a checkpoint, then it stops) unless the program keeps the signals.
+  const listeners = process.listenerCount('SIGINT');
+  const during: number[] = [];
+  await train({ ...small, out: join(dir, 'caught'), quiet: true, onProgress: () => during.push(process.listenerCount('SIGINT')) });
+  await train({ ...small, out: join(dir, 'kept'), quiet: true, catchSignals: false, onProgress: () => during.push(process.listenerCount('SIGINT')) });
+  assert.deepEqual([during[0], during.at(-1)], [listeners + 1, listeners]);
+  assert.equal(process.listenerCount('SIGINT'), listeners, 'the run removes its handler');
+
   // One run trains at a time in a process.
   const first = train({ ...small, out: join(dir, 'first'), quiet: true });
   await assert.rejects(train({ ...small, out: join(dir, 'second'), quiet: true }), /this process is already training .*first; await that run first/);

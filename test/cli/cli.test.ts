@@ -83,7 +83,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
     [['bench', '--family', 'vae', '--profile'], /--profile times a replayed step's kernels on the GPU: give it with --family NAME --device webgpu/],
-    [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: Option '--seed' argument is ambiguous\. Did you forget/],
+    [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: --seed must be a whole number >= 0, got "-1"\n$/],
   ];
   const configFile = join(dir, 'bad.json');
   writeFileSync(configFile, JSON.stringify({ model: { ngf: -2 } }));
