@@ -1,6 +1,7 @@
 import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
+import { WEIGHTS_ENV, WEIGHTS_HELP } from '../metrics/features.ts';
 import {
   fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
@@ -36,6 +37,14 @@ function featureOptions(call: string, r: ScoreRequest, minimum: number): Feature
 
 const stderrLine = (line: string) => process.stderr.write(line + '\n');
 
+/** The feature network's source named in the API's words before any work (the CLI's message names its flags). */
+function checkFeatures(call: string, r: FeatureSource): FeatureSource {
+  if (r.classifier === undefined && r.weights === undefined && !process.env[WEIGHTS_ENV]) {
+    throw new GantryError(`${call}: Inception features need ${WEIGHTS_HELP}: give weights: FILE or set ${WEIGHTS_ENV}=FILE (nothing is downloaded); for MNIST-like data, classifier: RUN_DIR scores with a gantry classifier instead`);
+  }
+  return r;
+}
+
 /**
  * FID as pytorch-fid computes it (`gantry eval fid`). Two statistics files need no network; anything
  * else takes pytorch-fid's Inception weights (`weights`) or a gantry classifier run (`classifier`).
@@ -47,7 +56,7 @@ export async function fid(request: PairRequest): Promise<FidResult> {
   const fake = parseEvalInput(request.fake);
   const log = request.log ?? stderrLine;
   if (real.kind === 'stats' && fake.kind === 'stats') return fidOf(real, fake, null, o, log);
-  return withFeatures(request, (e) => fidOf(real, fake, e, o, log));
+  return withFeatures(checkFeatures('fid()', request), (e) => fidOf(real, fake, e, o, log));
 }
 
 /** KID as torch-fidelity defines it (`gantry eval kid`): `subsets` (100) subsets of `subsetSize` (1000) images. */
@@ -56,7 +65,7 @@ export async function kid(request: PairRequest & { subsets?: number; subsetSize?
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
   const fake = parseEvalInput(request.fake);
-  return withFeatures(request, (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
+  return withFeatures(checkFeatures('kid()', request), (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
 }
 
 /** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */
@@ -64,7 +73,7 @@ export async function inceptionScore(request: ScoreRequest & { fake: string; spl
   const o = featureOptions('inceptionScore()', request, 2);
   await initEngine({ log: request.log });
   const fake = parseEvalInput(request.fake);
-  return withFeatures(request, (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
+  return withFeatures(checkFeatures('inceptionScore()', request), (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
 }
 
 /** pytorch-fid-compatible statistics of a data SPEC or a run's images, written to `out` (.npz; `gantry eval stats`). */
@@ -72,5 +81,5 @@ export async function featureStats(request: ScoreRequest & { input: string; out:
   const o = featureOptions('featureStats()', request, 2);
   await initEngine({ log: request.log });
   const input = parseEvalInput(request.input);
-  return withFeatures(request, (e) => writeFeatureStats(input, request.out, e, o));
+  return withFeatures(checkFeatures('featureStats()', request), (e) => writeFeatureStats(input, request.out, e, o));
 }

@@ -23,7 +23,7 @@ export interface FeatureExtractor {
 }
 
 export const WEIGHTS_ENV = 'GANTRY_INCEPTION_WEIGHTS';
-const WEIGHTS_HELP = 'pytorch-fid\'s pt_inception-2015-12-05-6726825d.pth (from the "fid_weights" release of the pytorch-fid repository on GitHub)';
+export const WEIGHTS_HELP = 'pytorch-fid\'s pt_inception-2015-12-05-6726825d.pth (from the "fid_weights" release of the pytorch-fid repository on GitHub)';
 
 /** A short content hash of a file: its size, first and last MiB. */
 function fileKey(path: string): string {

@@ -177,6 +177,13 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(resume(out, { steps: 3 } as never), /resume\(\): unknown option "steps"; it goes in the train section/);
   await rejects(fid({ real: 'mnist', fake: 'mnist', n: 1 }), /fid\(\): n must be a whole number >= 2, got 1/);
   await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, weights: inception, classifier: dir }), /not both/);
+  const envWeights = process.env.GANTRY_INCEPTION_WEIGHTS;
+  delete process.env.GANTRY_INCEPTION_WEIGHTS;
+  try {
+    await rejects(fid({ real: 'mnist', fake: 'nowhere.npz', n: 4 }), /^fid\(\): Inception features need pytorch-fid's pt_inception.*give weights: FILE or set GANTRY_INCEPTION_WEIGHTS=FILE.*classifier: RUN_DIR/);
+  } finally {
+    if (envWeights !== undefined) process.env.GANTRY_INCEPTION_WEIGHTS = envWeights;
+  }
   await rejects(fid({ real: 'mnist', fake: 'nowhere:x', n: 4 }), /nowhere/);
 });
 
