@@ -13,7 +13,7 @@ import { initEngine } from '../engine/index.ts';
 import { exportRun as exportRunFolder, type ExportResult } from '../export/export-run.ts';
 import { FAMILIES, type FamilyName } from '../models/index.ts';
 
-export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type StopReason } from './train.ts';
+export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
 export { openGenerator, pngBytes, readLabelMaps } from './generator.ts';
 export { fid, kid, inceptionScore, featureStats, type ScoreRequest, type PairRequest, type FeatureSource, type FidResult, type KidScore, type InceptionScoreResult } from './scores.ts';
 export { tile } from '../web/canvas.ts';

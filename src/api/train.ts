@@ -1,7 +1,8 @@
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import type { FamilyName, ModelConfigs } from '../models/index.ts';
-import { trainSchema, validateRunConfig, type TrainConfig } from '../train/run-config.ts';
+import { fidScorer } from '../metrics/scores.ts';
+import { trainSchema, validateRunConfig, type EvalConfig, type RunConfig, type TrainConfig } from '../train/run-config.ts';
 import { train as runTraining, type TrainResult } from '../train/trainer.ts';
 
 export type { TrainResult, StopReason } from '../train/trainer.ts';
@@ -47,16 +48,23 @@ export interface TrainRequest<F extends FamilyName = FamilyName> extends TrainCo
   epochs?: number;
   /** Start from another run's weights where tensors match by name and shape (`--init-from`). */
   initFrom?: string;
+  /** FID while training: { fid: { n, weights | features, real? }, every? } (every: train.checkpointEvery). */
+  eval?: TrainEval;
 }
+
+/** A config's eval section as given (defaults left out). */
+export type TrainEval = { fid: Partial<EvalConfig['fid']>; every?: number };
 
 /** What a resume may change: learning rates and Adam betas, steps, decayFrom and the cadence (recorded in config-history.jsonl). */
 export interface ResumeRequest extends TrainControls {
   model?: Record<string, unknown>;
   train?: Partial<TrainConfig>;
+  /** What is scored while training from now on (null: nothing). */
+  eval?: TrainEval | null;
 }
 
-const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
-const RESUME_KEYS = new Set(['model', 'train', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
+const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'eval', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
+const RESUME_KEYS = new Set(['model', 'train', 'eval', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
 const TRAIN_FIELDS = new Set(Object.keys(trainSchema.shape));
 
 /** Unknown options are one line each (plain JavaScript callers have no compiler to catch them). */
@@ -85,6 +93,7 @@ async function exclusive<T>(out: string, work: () => Promise<T>): Promise<T> {
 function controls(c: TrainControls) {
   const { onProgress, onSample } = c;
   return {
+    scorerFor: (config: RunConfig) => fidScorer(config, { quiet: c.quiet }),
     onProgress: onProgress && ((step: number, steps: number, losses: Record<string, number>) => onProgress({ step, steps, losses })),
     onSample: onSample && ((step: number, file: string) => onSample({ step, file })),
     signal: c.signal, catchSignals: c.catchSignals, log: c.log, quiet: c.quiet,
@@ -99,9 +108,9 @@ function controls(c: TrainControls) {
 export async function train<F extends FamilyName>(request: TrainRequest<F>): Promise<TrainResult> {
   checkKeys(request, REQUEST_KEYS, 'train()');
   if (typeof request.out !== 'string' || !request.out) throw new GantryError('train(): give the run folder as out, e.g. { out: "runs/first" }');
-  const { family, data, seed, model, train: trainSection, initFrom, epochs } = request;
+  const { family, data, seed, model, train: trainSection, initFrom, eval: evalSection, epochs } = request;
   // The config file's fields, those given: the rest take their defaults.
-  const given = Object.fromEntries(Object.entries({ family, data, seed, model, train: trainSection, initFrom }).filter(([, v]) => v !== undefined));
+  const given = Object.fromEntries(Object.entries({ family, data, seed, model, train: trainSection, initFrom, eval: evalSection }).filter(([, v]) => v !== undefined));
   const config = validateRunConfig(given, 'train()');
   if (epochs !== undefined) {
     if (!(Number.isInteger(epochs) && epochs >= 1)) throw new GantryError(`train(): epochs must be a whole number >= 1, got ${epochs}`);
@@ -118,6 +127,6 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
 export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
   checkKeys(request, RESUME_KEYS, 'resume()');
   await initEngine({ device: request.device ?? 'cpu', log: request.log });
-  const changes = { ...(request.model ? { model: request.model } : {}), ...(request.train ? { train: request.train as Record<string, unknown> } : {}) };
+  const changes = { model: request.model, train: request.train as Record<string, unknown> | undefined, eval: request.eval };
   return exclusive(out, () => runTraining({ outDir: out, resume: true, changes, changesSource: 'resume()', ...controls(request) }));
 }

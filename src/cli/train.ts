@@ -1,9 +1,10 @@
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
+import { fidScorer } from '../metrics/scores.ts';
 import { train } from '../train/trainer.ts';
 import type { ConfigChanges } from '../train/resume.ts';
-import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
+import { readConfigFile, validateRunConfig, type RunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -22,10 +23,13 @@ Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=autom
   GANTRY_VGG_WEIGHTS); without them pix2pixhd trains without that term and says so.
 pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, ndf 16); the official
   Cityscapes model is {"height": 512, "width": 1024, "labelNc": 35, "ngf": 64, "nDown": 4, "nBlocks": 9, "ndf": 64}.
---config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}}; flags override it.
+--config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}, "eval": {...}}; flags override it.
+  "eval": {"fid": {"n": 2000, "weights": "pt_inception.pth" | "features": "CLASSIFIER_RUN"}, "every": 1000} scores
+  FID while training (every checkpointEvery steps when "every" is left out, and at the last step) into metrics.jsonl.
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
   change the learning rates, --steps and the logging / sample / checkpoint cadence (recorded in the run's
-  config-history.jsonl), not the family, seed, data, batch or architecture.`;
+  config-history.jsonl), and what is scored while training (eval; null for nothing), not the family, seed,
+  data, batch or architecture.`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('train', argv, {
@@ -46,6 +50,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
   if (!out) throw new GantryError(`name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
   await initEngine({ device: (values.device ?? 'cpu') as Device });
+  // A config's eval section: FID while training.
+  const scorerFor = (config: RunConfig) => fidScorer(config, { quiet: values.quiet });
   const steps = intArg('steps', values.steps, 1);
   const batch = intArg('batch', values.batch, 1);
   const epochs = intArg('epochs', values.epochs, 1);
@@ -68,7 +74,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     // `gantry train dcgan --resume ...` names the family too: it must be the run's.
     const changes: ConfigChanges = { ...given, ...(positionals[0] ? { family: positionals[0] } : {}) };
     const source = values.config ? `config ${values.config}` : 'the flags';
-    const result = await train({ outDir: out, resume: true, changes, changesSource: source, quiet: values.quiet });
+    const result = await train({ outDir: out, resume: true, changes, changesSource: source, quiet: values.quiet, scorerFor });
     report(result.runDir, result.step, result.losses);
     return result.interrupted ? stoppedStatus(result.interrupted) : 0;
   }
@@ -77,7 +83,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new GantryError(`unexpected argument "${positionals[1]}"`);
   const raw = { ...given, family: familyName, ...(values['init-from'] !== undefined ? { initFrom: values['init-from'] } : {}) };
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
-  const result = await train({ outDir: out, config, epochs, quiet: values.quiet });
+  const result = await train({ outDir: out, config, epochs, quiet: values.quiet, scorerFor });
   report(result.runDir, result.step, result.losses);
   return result.interrupted ? stoppedStatus(result.interrupted) : 0;
 }

@@ -1,6 +1,8 @@
 import { GantryError } from '../errors.ts';
 import { classifierExtractor, inceptionExtractor, type FeatureExtractor } from './features.ts';
-import { extractFeatures, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
+import type { FidSettings, RunConfig } from '../train/run-config.ts';
+import type { RunScorer } from '../train/trainer.ts';
+import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { kernelInceptionDistance } from './kid.ts';
@@ -38,6 +40,30 @@ export async function withFeatures<T>(source: FeatureSource, score: (extractor: 
   } finally {
     extractor.dispose();
   }
+}
+
+/** The feature network of a run's or a sweep's FID settings. */
+export function fidExtractor(fid: FidSettings): FeatureExtractor {
+  return featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim });
+}
+
+/**
+ * The trainer's scorer for a run with eval.fid: FID of the run folder's newest checkpoint against the
+ * real images (eval.fid.real, else the run's data; their statistics cached), the feature network loaded
+ * once, here, so that a missing one is named before training starts.
+ */
+export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer {
+  const fid = config.eval!.fid;
+  const real = parseEvalInput(fid.real ?? config.data);
+  const extractor = fidExtractor(fid);
+  return {
+    async score(runDir) {
+      // Between training steps: the features' progress line, not the note about cached statistics.
+      const r = await fidOf(real, { kind: 'run', dir: runDir }, extractor, { n: fid.n, seed: 0, quiet: o.quiet }, () => {});
+      return { fid: r.value };
+    },
+    dispose: () => extractor.dispose(),
+  };
 }
 
 export interface FidResult {

@@ -4,7 +4,8 @@ import { GantryError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { FeatureExtractor } from '../metrics/features.ts';
 import { parseEvalInput } from '../metrics/evaluate.ts';
-import { featureExtractor, fidOf } from '../metrics/scores.ts';
+import { fidExtractor, fidOf, fidScorer } from '../metrics/scores.ts';
+import type { RunConfig } from '../train/run-config.ts';
 import { checkpointStep, hasCheckpoint } from '../train/checkpoint.ts';
 import { train, type StopReason } from '../train/trainer.ts';
 import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep, type SweepPoint } from './sweep-file.ts';
@@ -63,7 +64,7 @@ export interface PointOptions {
  */
 export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: StopReason }> {
   const resume = existsSync(join(pointDir, 'config.json'));
-  const common = { quiet: o.quiet, onProgress: o.onProgress, takeOverLock: o.takeOverLock };
+  const common = { quiet: o.quiet, onProgress: o.onProgress, takeOverLock: o.takeOverLock, scorerFor: (config: RunConfig) => fidScorer(config, { quiet: o.quiet }) };
   const result = await train(resume ? { outDir: pointDir, resume: true, ...common } : { outDir: pointDir, config: point.config, ...common });
   if (result.interrupted) return { interrupted: result.interrupted };
   const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
@@ -81,7 +82,7 @@ export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: stri
 /** The feature network a sweep scores with (null: no FID), checked before anything trains. */
 export function sweepExtractor(sweep: Sweep): FeatureExtractor | null {
   const fid = sweep.eval.fid;
-  return fid ? featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim }) : null;
+  return fid ? fidExtractor(fid) : null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
-import { formatZodError, validateRunConfig, type RunConfig } from '../train/run-config.ts';
+import { fidSchema, formatZodError, validateRunConfig, type RunConfig } from '../train/run-config.ts';
 
 /**
  * A sweep: a base run config and axes to vary, every combination one run ("point"), each scored the
@@ -25,20 +25,7 @@ export const sweepSchema = z
     /** How each finished point is scored. */
     eval: z
       .object({
-        fid: z
-          .object({
-            /** Images a side. */
-            n: z.number().int().min(2).default(2000),
-            /** Real images (a data SPEC or statistics file); absent: the point's own data. */
-            real: z.string().optional(),
-            /** A gantry classifier run whose features score the images (offline), or ... */
-            features: z.string().optional(),
-            /** ... pytorch-fid's Inception weights (else GANTRY_INCEPTION_WEIGHTS), with this feature size. */
-            weights: z.string().optional(),
-            featureDim: z.number().int().positive().default(2048),
-          })
-          .strict()
-          .optional(),
+        fid: fidSchema.optional(),
       })
       .strict()
       .default({}),

@@ -6,7 +6,8 @@ import { validateRunConfig, type RunConfig } from './run-config.ts';
 
 /**
  * What may change when a run is resumed: the learning rates and Adam betas (each family lists its own:
- * Family.resumable), the number of steps, the schedule, and logging / sample / checkpoint cadence. The
+ * Family.resumable), the number of steps, the schedule, logging / sample / checkpoint cadence and what is
+ * scored while training (eval). The
  * rest (family, seed, data, batch, D steps, architecture) is the run's identity: resuming with another
  * value would not continue the same run, so it is refused with one line.
  */
@@ -19,6 +20,7 @@ export interface ConfigChanges {
   data?: unknown;
   model?: Record<string, unknown>;
   train?: Record<string, unknown>;
+  eval?: unknown;
 }
 
 /** Each changed field's path ("model.lr") with its value before and after. */
@@ -63,8 +65,17 @@ export function applyResumeChanges(
     changed[`train.${key}`] = [train[key], value];
     train[key] = value;
   }
+  // What is scored while training does not change the training: it may change, or go with null.
+  let evalSection = config.eval;
+  if (changes.eval !== undefined) {
+    // As the run stores it (defaults filled, the schema's order), so that the same section again is no change.
+    const given = changes.eval === null ? undefined : validateRunConfig({ ...config, eval: changes.eval }, source).eval;
+    if (!same(given ?? null, config.eval ?? null)) changed.eval = [config.eval ?? null, given ?? null];
+    evalSection = given;
+  }
   if (Object.keys(changed).length === 0) return { config, changed };
-  return { config: validateRunConfig({ ...config, model, train }, source), changed };
+  const { eval: _before, ...rest } = config;
+  return { config: validateRunConfig({ ...rest, model, train, ...(evalSection ? { eval: evalSection } : {}) }, source), changed };
 }
 
 /** Appends one line to the run's config history: the step a resume continued from and what it changed. */

@@ -33,6 +33,34 @@ export const trainSchema = z
   })
   .strict();
 
+/** FID settings, as a sweep file's eval.fid and a run's eval.fid take them. */
+export const fidSchema = z
+  .object({
+    /** Images a side. */
+    n: z.number().int().min(2).default(2000),
+    /** Real images (a data SPEC or statistics file); absent: the run's own data. */
+    real: z.string().optional(),
+    /** A gantry classifier run whose features score the images (offline), or ... */
+    features: z.string().optional(),
+    /** ... pytorch-fid's Inception weights (else GANTRY_INCEPTION_WEIGHTS), with this feature size. */
+    weights: z.string().optional(),
+    featureDim: z.number().int().positive().default(2048),
+  })
+  .strict();
+
+export type FidSettings = z.infer<typeof fidSchema>;
+
+/** Scores while training: FID of the generator every `every` steps (checkpointed then) and at the last step. */
+export const evalSchema = z
+  .object({
+    fid: fidSchema,
+    /** Absent: train.checkpointEvery. */
+    every: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type EvalConfig = z.infer<typeof evalSchema>;
+
 export const runConfigSchema = z
   .object({
     family: z.string(),
@@ -42,6 +70,7 @@ export const runConfigSchema = z
     train: trainSchema.default(trainSchema.parse({})),
     /** The run whose checkpoint gave this run its starting weights (--init-from), where tensors match. */
     initFrom: z.string().optional(),
+    eval: evalSchema.optional(),
   })
   .strict();
 
@@ -54,6 +83,7 @@ export interface RunConfig {
   model: Record<string, unknown>;
   train: TrainConfig;
   initFrom?: string;
+  eval?: EvalConfig;
 }
 
 /** One line per problem, each naming the field: "model.ngf: expected number, received string". */

@@ -17,13 +17,14 @@ import { learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
-import { lossCurvesSvg } from './plots.ts';
+import { writePlots } from './plots.ts';
 import { Progress, progressLines, slowWorkProgress } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
 import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import { modelNotices } from '../models/index.ts';
+import type { FamilyInstance } from '../models/family.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
@@ -49,6 +50,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Whether Ctrl-C and SIGTERM checkpoint and stop the run rather than end the process (default true). */
   catchSignals?: boolean;
+  /**
+   * Makes the scorer of a run with an eval section (FID while training; metrics/scores.ts's fidScorer), from
+   * the run's config as it trains (a resume's included). Needed by runs with eval.
+   */
+  scorerFor?: (config: RunConfig) => RunScorer;
   /** Hears each sample grid written (its step and PNG file), the step-0 grid of a new run included. */
   onSample?: (step: number, file: string) => void;
   /** Hears each logged step's losses (a queue worker reports them into its job). */
@@ -66,6 +72,12 @@ export interface TrainResult {
   losses: Record<string, number>;
   /** What stopped the run before its last step (after a checkpoint), if anything did. */
   interrupted: StopReason | null;
+}
+
+/** Scores of a run folder's newest checkpoint (FID while training), recorded in metrics.jsonl at its step. */
+export interface RunScorer {
+  score(runDir: string): Promise<Record<string, number>>;
+  dispose(): void;
 }
 
 /** A process signal, or the caller's AbortSignal. */
@@ -266,7 +278,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const runDir = options.outDir;
   const resolved = resolveRun(options);
   const { config, sampler, testData } = resolved;
-  const model = buildModel(config);
+  // The scorer first: a missing feature network is named before a run folder is made.
+  if (config.eval && !options.scorerFor) throw new Error('train: a run with an eval section needs TrainOptions.scorerFor');
+  const scorer = config.eval ? options.scorerFor!(config) : null;
+  let model: FamilyInstance;
+  try {
+    model = buildModel(config);
+    if (scorer && !model.generate) throw new GantryError(`eval.fid: a ${config.family} run does not generate images to score; leave the eval section out`);
+  } catch (err) {
+    scorer?.dispose();
+    throw err;
+  }
   const run = { ...resolved, model };
   let step: number;
   let history: MetricsRow[];
@@ -282,6 +304,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     ({ step, history, release, grid } = await openRunFolder(options, run, log));
   } catch (err) {
     model.dispose();
+    scorer?.dispose();
     throw err;
   }
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
@@ -321,7 +344,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) });
     checkpointed = step;
   };
-  const plot = () => writeFileAtomic(join(runDir, 'plots', 'losses.svg'), lossCurvesSvg(history, `${config.family} — ${runDir}`));
+  const plot = () => writePlots(runDir, history, `${config.family} — ${runDir}`);
+  const scoreEvery = config.eval?.every ?? checkpointEvery;
+  // Held-out scores and FID: on the step's metrics row, in metrics.jsonl, in the result's losses.
+  const recordScores = (scores: Record<string, number>) => {
+    Object.assign(history[history.length - 1] ?? {}, scores);
+    appendMetrics(runDir, { step, ...scores });
+    if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
+    lastLosses = { ...lastLosses, ...scores };
+  };
 
   // On WebGPU each kind of step is recorded once and replayed; elsewhere steps run as written.
   const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log });
@@ -334,7 +365,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const losses = stepRunner.run(batch, { step, rng: new Rng(config.seed, 'step', step), updateG: updatesGenerator(config.train, step) });
       tf.dispose([batch.images, batch.labels ?? []]);
       step += 1;
-      const mustCheckpoint = step % checkpointEvery === 0 || step === steps;
+      // Scores read the run folder's checkpoint, so a step that is scored is checkpointed.
+      const mustScore = scorer !== null && (step % scoreEvery === 0 || step === steps);
+      const mustCheckpoint = step % checkpointEvery === 0 || step === steps || mustScore;
       if (step % logEvery === 0 || mustCheckpoint) {
         const read = await Promise.all(Object.values(losses).map((t) => t.data()));
         lastLosses = Object.fromEntries(Object.keys(losses).map((k, i) => [k, read[i][0] as number]));
@@ -362,18 +395,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (grid) options.onSample?.(step, grid);
         plot();
       }
-      if (mustCheckpoint && model.evaluate && testData) {
-        const scores = await model.evaluate(testData);
-        Object.assign(history[history.length - 1] ?? {}, scores);
-        appendMetrics(runDir, { step, ...scores });
-        if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
-        lastLosses = { ...lastLosses, ...scores };
-      }
+      if (mustCheckpoint && model.evaluate && testData) recordScores(await model.evaluate(testData));
       if (mustCheckpoint) await checkpoint();
+      if (mustScore) {
+        recordScores(await scorer.score(runDir));
+        plot();
+      }
       // Let signal handlers run between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (step % checkpointEvery !== 0 && step !== steps) {
+    if (checkpointed !== step) {
       await checkpoint();
       plot();
     }
@@ -393,6 +424,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     options.signal?.removeEventListener('abort', onAbort);
     stepRunner.dispose();
     model.dispose();
+    scorer?.dispose();
     release();
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -158,6 +158,49 @@ test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval pr
   const fromImages = await fid({ ...common, real: join(dir, 'real.npz'), fake: run });
   assert.equal(fromFiles.value, fromImages.value);
   assert.ok(fromFiles.value > 0);
+});
+
+test('eval: FID while training, at every eval.every steps and the last, as gantry eval scores the checkpoint; kept across a stop and resume; plotted', async () => {
+  const dir = tempDir();
+  const fidEval = { every: 6, fid: { n: 16, weights: inception, featureDim: 64 } };
+  const rows = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'fid' in r);
+  const straight = join(dir, 'straight');
+  const result = await train({ ...small, eval: fidEval, out: straight, quiet: true });
+  const scored = rows(straight);
+  assert.deepEqual(scored.map((r) => r.step), [6, 12]);
+  assert.ok(scored.every((r) => Number.isFinite(r.fid) && r.fid > 0));
+  assert.equal(result.losses.fid, scored[1].fid);
+  assert.ok(existsSync(join(straight, 'plots', 'fid.svg')));
+  const cli = gantry('eval', 'fid', '--real', 'shapes:64', '--fake', straight, '--n', '16', '--weights', inception, '--feature-dim', '64', '--quiet');
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout).value, scored[1].fid, 'the last score is the finished run\'s FID');
+
+  // Stopped between scores and resumed: the same scores; a resume may change what is scored (recorded).
+  const split = join(dir, 'split');
+  const controller = new AbortController();
+  await train({ ...small, eval: fidEval, out: split, quiet: true, signal: controller.signal, onProgress: (p) => p.step === 8 && controller.abort() });
+  await resume(split, { quiet: true, eval: { fid: { featureDim: 64, weights: inception, n: 16 }, every: 6 } });
+  assert.deepEqual(rows(split), scored);
+  await resume(split, { quiet: true, train: { steps: 16 }, eval: { every: 2, fid: { n: 16, weights: inception, featureDim: 64 } } });
+  assert.deepEqual(rows(split).map((r) => r.step), [6, 12, 14, 16]);
+  const history = readFileSync(join(split, 'config-history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(history.map((h) => Object.keys(h.changed)), [['train.steps', 'eval']], 'the same eval section again is no change');
+  assert.deepEqual(history[0].changed.eval.map((e: { every: number }) => e.every), [6, 2]);
+
+  // From the CLI, the config file's eval section.
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...small, family: undefined, eval: fidEval }));
+  const t = gantry('train', 'dcgan', '--config', config, '--out', join(dir, 'cli'), '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /step 12 lossD=\S+ lossG=\S+ fid=/);
+  assert.deepEqual(rows(join(dir, 'cli')), scored);
+
+  // What cannot be scored is one line before a run folder is made.
+  const rejects = (p: Promise<unknown>, message: RegExp) => assert.rejects(p, (err: unknown) => err instanceof GantryError && message.test(err.message));
+  await rejects(train({ family: 'classifier', data: 'shapes:64', eval: fidEval, train: { steps: 2, batch: 8 }, out: join(dir, 'c'), quiet: true }), /eval\.fid: a classifier run does not generate images to score; leave the eval section out/);
+  await rejects(train({ ...small, eval: { fid: { n: 16, weights: join(dir, 'missing.pth') } }, out: join(dir, 'w'), quiet: true }), /Inception weights .*missing\.pth not found/);
+  await rejects(train({ ...small, eval: { fid: { n: 1, weights: inception } }, out: join(dir, 'n'), quiet: true }), /train\(\): eval\.fid\.n: /);
+  assert.ok(!existsSync(join(dir, 'c')) && !existsSync(join(dir, 'w')) && !existsSync(join(dir, 'n')));
 });
 
 test('bad requests are one GantryError naming the option or field, before any run folder is made', async () => {
