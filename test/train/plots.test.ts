@@ -4,11 +4,12 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.ts';
 import { writePlots } from '../../src/train/plots.ts';
+import type { MetricsRow } from '../../src/train/metrics.ts';
 
 test('writePlots: the losses together from 0, and each score on an axis of its own values', () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'plots'));
-  const rows = [
+  const rows: MetricsRow[] = [
     { step: 10, lossD: 1.2, lossG: 0.8, imagesPerSec: 100, seconds: 1 },
     { step: 20, lossD: 0.9, lossG: 1.1, imagesPerSec: 110, seconds: 2 },
     { step: 20, fid: 180.5 },
