@@ -55,7 +55,7 @@ export interface TrainRequest<F extends FamilyName = FamilyName> extends TrainCo
 /** A config's eval section as given (defaults left out). */
 export type TrainEval = { fid: Partial<EvalConfig['fid']>; every?: number };
 
-/** What a resume may change: learning rates and Adam betas, steps, decayFrom and the cadence (recorded in config-history.jsonl). */
+/** What a resume may change: learning rates and Adam betas, steps, decayFrom, the cadence and eval (recorded in config-history.jsonl). */
 export interface ResumeRequest extends TrainControls {
   model?: Record<string, unknown>;
   train?: Partial<TrainConfig>;
@@ -122,7 +122,7 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
 
 /**
  * Continues the run in `out` from its last checkpoint (`gantry train --resume`); it ends bit-identical to
- * an unbroken run. `model` and `train` may change what a resume may (learning rates, steps, cadence).
+ * an unbroken run. `model`, `train` and `eval` may change what a resume may (learning rates, steps, cadence, scores).
  */
 export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
   checkKeys(request, RESUME_KEYS, 'resume()');
