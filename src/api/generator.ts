@@ -2,11 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
-import { generatorFiles } from '../export/export-run.ts';
+import { generatorTensors } from '../export/export-run.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
 import { encodePng } from '../io/png.ts';
 import { CONFIG_FILE, openRun } from '../train/run.ts';
-import { buildGenerator, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
+import { imageAt } from '../web/canvas.ts';
+import { buildGenerator, generatorFrom, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
 
 /**
@@ -20,8 +21,8 @@ export async function openGenerator(path: string, options: { device?: Device } =
   if (existsSync(join(path, CONFIG_FILE))) {
     const run = openRun(path);
     try {
-      const { model, weights } = await generatorFiles(run, path);
-      return buildGenerator(model, weights, path);
+      const { model, tensors } = await generatorTensors(run, path);
+      return generatorFrom(model, tensors);
     } finally {
       run.model.dispose();
     }
@@ -48,9 +49,7 @@ export async function openGenerator(path: string, options: { device?: Device } =
 
 /** Image i of generated images as PNG bytes (`tile` first for a grid). */
 export function pngBytes(images: GeneratedImages, i = 0): Uint8Array {
-  if (!Number.isInteger(i) || i < 0 || i >= images.n) throw new GantryError(`image ${i} of ${images.n}`);
-  const per = images.height * images.width * images.channels;
-  const png = encodePng({ width: images.width, height: images.height, channels: images.channels, data: images.pixels.subarray(i * per, (i + 1) * per) });
+  const png = encodePng(imageAt(images, i));
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 

@@ -18,6 +18,12 @@ const EXAMPLE_MAPS = 8;
 
 /** The generator of a run as the files of an export: model.json and weights.safetensors (bytes). */
 export async function generatorFiles(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; weights: Uint8Array }> {
+  const { model, tensors } = await generatorTensors(run, runDir);
+  return { model, weights: encodeSafetensors(tensors) };
+}
+
+/** The generator of a run as an export describes it, with the arrays its weights file holds. */
+export async function generatorTensors(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; tensors: Record<string, NamedArray> }> {
   const { config, info, model, state } = run;
   if (!model.generate) throw new GantryError(`${runDir} is a ${config.family} run; it does not generate images, so there is nothing to export`);
   const networks = Object.keys(model.networks).filter((n) => !TRAINING_ONLY_NETWORKS.has(n));
@@ -34,7 +40,7 @@ export async function generatorFiles(run: OpenedRun, runDir: string): Promise<{ 
     info, networks, run: basename(resolve(runDir)), exportedAt: new Date().toISOString(),
   };
   if (c.kind === 'labelMap' && c.featNum > 0) description.styles = readStyles(runDir);
-  return { model: description, weights: encodeSafetensors(tensors) };
+  return { model: description, tensors };
 }
 
 function exampleMaps(run: OpenedRun): Record<string, NamedArray> {

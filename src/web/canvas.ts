@@ -1,15 +1,19 @@
 import { GantryError } from '../errors.ts';
 import { tileImages } from '../explore/grid.ts';
-import { convertChannels } from '../io/pixels.ts';
+import { convertChannels, type RawImage } from '../io/pixels.ts';
 import type { GeneratedImages } from './generator.ts';
+
+/** Image i of generated images, its pixels a view of theirs. */
+export function imageAt(images: GeneratedImages, i = 0): RawImage {
+  if (!Number.isInteger(i) || i < 0 || i >= images.n) throw new GantryError(`image ${i} of ${images.n}`);
+  const { width, height, channels, pixels } = images;
+  return { width, height, channels, data: pixels.subarray(i * width * height * channels, (i + 1) * width * height * channels) };
+}
 
 /** Image i as RGBA pixels (grey images spread over R, G and B): what a canvas takes. */
 export function toImageData(images: GeneratedImages, i = 0): ImageData {
-  if (!Number.isInteger(i) || i < 0 || i >= images.n) throw new GantryError(`image ${i} of ${images.n}`);
-  const { width, height, channels, pixels } = images;
-  const data = pixels.subarray(i * width * height * channels, (i + 1) * width * height * channels);
-  const rgba = convertChannels({ width, height, channels, data }, 4).data;
-  return new ImageData(Uint8ClampedArray.from(rgba), width, height);
+  const image = imageAt(images, i);
+  return new ImageData(Uint8ClampedArray.from(convertChannels(image, 4).data), image.width, image.height);
 }
 
 /**

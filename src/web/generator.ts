@@ -229,11 +229,18 @@ function imageCount(info: ModelInfo, o: GenerateOptions): number {
  */
 export function buildGenerator(json: unknown, weights: Uint8Array, where = MODEL_FILE): WebGenerator {
   const file = parseModelFile(json, where);
+  return generatorFrom(file, decodeSafetensors(weights, WEIGHTS_FILE).tensors);
+}
+
+/**
+ * A generator from a model description and its weights' arrays (an export's files decoded, or a run's
+ * networks read out in Node, where encoding them as a file first would only copy them).
+ */
+export function generatorFrom(file: ExportedModel, tensors: Record<string, NamedArray>): WebGenerator {
   const model = buildModel({ family: file.family, model: file.model, seed: file.seed });
   let examples: LabelMapInput[];
   try {
     const fix = 'export the run again with `gantry export`';
-    const { tensors } = decodeSafetensors(weights, WEIGHTS_FILE);
     assignNetworks(model, file.networks, tensors, WEIGHTS_FILE, fix);
     examples = exampleMaps(tensors);
     const ref = tensors[REFERENCE_IMAGES];
