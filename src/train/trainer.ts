@@ -18,7 +18,7 @@ import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBack
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { writePlots } from './plots.ts';
-import { Progress, progressLines, slowWorkProgress } from './progress.ts';
+import { Progress, progressLines, slowWorkProgress, type ProgressOut } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
@@ -108,6 +108,11 @@ async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDat
   return file;
 }
 
+/** Where a run's progress goes: the caller's log as lines where it gave one, else stderr (a bar on a terminal). */
+function progressOut(options: TrainOptions): ProgressOut {
+  return options.log ? progressLines(options.log) : process.stderr;
+}
+
 /** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`). */
 function removeStaleTempFiles(runDir: string): void {
   for (const sub of ['.', 'samples', 'plots']) {
@@ -182,7 +187,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   if (loadSize && (loadSize[0] < fit.height || loadSize[1] < fit.width)) {
     throw new GantryError(`train.loadSize [${loadSize.join(', ')}] is smaller than the model's images (${fit.height}x${fit.width}); it is the size crops of the model's size are cut from, so make it at least [${fit.height}, ${fit.width}]`);
   }
-  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`, options.log ? progressLines(options.log) : process.stderr));
+  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`, progressOut(options)));
   // Families size their networks for the model's images, which crops of loadSize data are cut to.
   const shape = { ...dataShape(allData), height: fit.height, width: fit.width };
   if (options.resume) {
@@ -326,7 +331,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   options.signal?.addEventListener('abort', onAbort);
 
   const { steps, logEvery, sampleEvery, checkpointEvery } = config.train;
-  const progress = new Progress(steps, step, config.family, options.log ? progressLines(options.log) : process.stderr, options.quiet);
+  const progress = new Progress(steps, step, config.family, progressOut(options), options.quiet);
   // A resumed run reports its last logged losses (and scores) even when no step is left to train.
   const lastRows = history.filter((r) => r.step === history.at(-1)?.step);
   const { step: _step, imagesPerSec: _rate, seconds: _seconds, ...logged } = Object.assign({ step: 0 }, ...lastRows);
