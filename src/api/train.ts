@@ -63,8 +63,9 @@ export interface ResumeRequest extends TrainControls {
   eval?: TrainEval | null;
 }
 
-const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'epochs', 'initFrom', 'eval', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
-const RESUME_KEYS = new Set(['model', 'train', 'eval', 'device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet']);
+const CONTROL_KEYS = ['device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet'];
+const RESUME_KEYS = new Set(['model', 'train', 'eval', ...CONTROL_KEYS]);
+const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'eval', 'epochs', 'initFrom', ...CONTROL_KEYS]);
 const TRAIN_FIELDS = new Set(Object.keys(trainSchema.shape));
 
 /** Unknown options are one line each (plain JavaScript callers have no compiler to catch them). */
