@@ -4,6 +4,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { generatorTensors } from '../export/export-run.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
+import { learnStylesOfRun, type LearnedStyles } from '../explore/run-styles.ts';
 import { encodePng } from '../io/png.ts';
 import { CONFIG_FILE, openRun } from '../train/run.ts';
 import { imageAt } from '../web/canvas.ts';
@@ -32,7 +33,7 @@ export async function openGenerator(path: string, options: { device?: Device } =
       try {
         return readFileSync(join(path, name));
       } catch (err) {
-        throw new GantryError(`cannot read ${join(path, name)} (${describeError(err)}); export the run again with \`gantry export\``);
+        throw new GantryError(`cannot read ${join(path, name)} (${describeError(err)}); export the run again (exportRun)`);
       }
     };
     let json: unknown;
@@ -40,11 +41,11 @@ export async function openGenerator(path: string, options: { device?: Device } =
       json = JSON.parse(read(MODEL_FILE).toString('utf8'));
     } catch (err) {
       if (err instanceof GantryError) throw err;
-      throw new GantryError(`${join(path, MODEL_FILE)} is not JSON (${describeError(err)}); export the run again with \`gantry export\``);
+      throw new GantryError(`${join(path, MODEL_FILE)} is not JSON (${describeError(err)}); export the run again (exportRun)`);
     }
     return buildGenerator(json, new Uint8Array(read(WEIGHTS_FILE)), join(path, MODEL_FILE));
   }
-  throw new GantryError(`${path} is neither a run folder (no ${CONFIG_FILE}) nor an exported generator (no ${MODEL_FILE}); give the out folder of a training run or of \`gantry export\``);
+  throw new GantryError(`${path} is neither a run folder (no ${CONFIG_FILE}) nor an exported generator (no ${MODEL_FILE}); give the folder of a training run or of exportRun`);
 }
 
 /** Image i of generated images as PNG bytes (`tile` first for a grid). */
@@ -67,4 +68,16 @@ export function readLabelMaps(generator: WebGenerator, labelFiles: string[], ins
     labels: maps.labels.subarray(i * area, (i + 1) * area),
     instances: maps.instances?.subarray(i * area, (i + 1) * area),
   }));
+}
+
+/**
+ * A pix2pixhd run's instance styles learned again from its training data (`gantry features`): each
+ * class's encoded objects clustered into `clusters` (10) styles, seeded (the run's seed), written into the
+ * run folder for openGenerator and exportRun. A finished run with instance features has learned them already.
+ */
+export async function learnStyles(run: string, options: { clusters?: number; seed?: number; device?: Device } = {}): Promise<LearnedStyles> {
+  const { clusters, seed } = options;
+  if (clusters !== undefined && !(Number.isInteger(clusters) && clusters >= 1)) throw new GantryError(`learnStyles(): clusters must be a whole number >= 1, got ${clusters}`);
+  await initEngine({ device: options.device ?? 'cpu' });
+  return learnStylesOfRun(run, { clusters, seed });
 }

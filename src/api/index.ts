@@ -9,13 +9,14 @@
  * Runs are the CLI's run folders (every command works on them, and the CLI's on these), configs the
  * --config file's sections, data the --data SPECs; a user's mistake is one GantryError naming it.
  */
+import { useApiWords } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { exportRun as exportRunFolder, type ExportResult } from '../export/export-run.ts';
 import { FAMILIES, type FamilyName } from '../models/index.ts';
 
 export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
-export { openGenerator, pngBytes, readLabelMaps } from './generator.ts';
-export { fid, kid, inceptionScore, featureStats, type ScoreRequest, type PairRequest, type FeatureSource, type FidResult, type KidScore, type InceptionScoreResult } from './scores.ts';
+export { openGenerator, pngBytes, readLabelMaps, learnStyles } from './generator.ts';
+export { fid, kid, inceptionScore, featureStats, segmentationScore, type ScoreRequest, type PairRequest, type FeatureSource, type FidResult, type KidScore, type InceptionScoreResult, type SegmentationResult } from './scores.ts';
 export { tile } from '../web/canvas.ts';
 export { slerp, parseLatentExpression, arithmeticVectors } from '../explore/latent.ts';
 export { GantryError } from '../errors.ts';
@@ -23,6 +24,11 @@ export type { WebGenerator as Generator, GenerateOptions, GeneratedImages, Label
 export type { FamilyName, ModelConfigs } from '../models/index.ts';
 export type { TrainConfig } from '../train/run-config.ts';
 export type { ExportResult } from '../export/export-run.ts';
+export type { LearnedStyles } from '../explore/run-styles.ts';
+
+// A program that imports gantry is told of its mistakes in its own words: `initFrom`, `resume("runs/a")`,
+// not the CLI's `--init-from` and `gantry train --resume`.
+useApiWords();
 
 /** The model families `train` takes, with a line each on what they are. */
 export const families: Record<FamilyName, string> = Object.fromEntries(Object.entries(FAMILIES).map(([name, f]) => [name, f.description])) as Record<FamilyName, string>;

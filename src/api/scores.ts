@@ -1,13 +1,14 @@
 import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
-import { WEIGHTS_ENV, WEIGHTS_HELP } from '../metrics/features.ts';
+import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
 import {
   fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
 } from '../metrics/scores.ts';
 
 export type { FeatureSource, FidResult, InceptionScoreResult, KidScore } from '../metrics/scores.ts';
+export type { SegmentationResult } from '../metrics/segmentation.ts';
 
 /** What every score takes: its feature network, how many images, and where its lines go. */
 export interface ScoreRequest extends FeatureSource {
@@ -37,14 +38,6 @@ function featureOptions(call: string, r: ScoreRequest, minimum: number): Feature
 
 const stderrLine = (line: string) => process.stderr.write(line + '\n');
 
-/** The feature network's source named in the API's words before any work (the CLI's message names its flags). */
-function checkFeatures(call: string, r: FeatureSource): FeatureSource {
-  if (r.classifier === undefined && r.weights === undefined && !process.env[WEIGHTS_ENV]) {
-    throw new GantryError(`${call}: Inception features need ${WEIGHTS_HELP}: give weights: FILE or set ${WEIGHTS_ENV}=FILE (nothing is downloaded); for MNIST-like data, classifier: RUN_DIR scores with a gantry classifier instead`);
-  }
-  return r;
-}
-
 /**
  * FID as pytorch-fid computes it (`gantry eval fid`). Two statistics files need no network; anything
  * else takes pytorch-fid's Inception weights (`weights`) or a gantry classifier run (`classifier`).
@@ -56,7 +49,7 @@ export async function fid(request: PairRequest): Promise<FidResult> {
   const fake = parseEvalInput(request.fake);
   const log = request.log ?? stderrLine;
   if (real.kind === 'stats' && fake.kind === 'stats') return fidOf(real, fake, null, o, log);
-  return withFeatures(checkFeatures('fid()', request), (e) => fidOf(real, fake, e, o, log));
+  return withFeatures(request, (e) => fidOf(real, fake, e, o, log));
 }
 
 /** KID as torch-fidelity defines it (`gantry eval kid`): `subsets` (100) subsets of `subsetSize` (1000) images. */
@@ -65,7 +58,7 @@ export async function kid(request: PairRequest & { subsets?: number; subsetSize?
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
   const fake = parseEvalInput(request.fake);
-  return withFeatures(checkFeatures('kid()', request), (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
+  return withFeatures(request, (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
 }
 
 /** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */
@@ -73,7 +66,7 @@ export async function inceptionScore(request: ScoreRequest & { fake: string; spl
   const o = featureOptions('inceptionScore()', request, 2);
   await initEngine({ log: request.log });
   const fake = parseEvalInput(request.fake);
-  return withFeatures(checkFeatures('inceptionScore()', request), (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
+  return withFeatures(request, (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
 }
 
 /** pytorch-fid-compatible statistics of a data SPEC or a run's images, written to `out` (.npz; `gantry eval stats`). */
@@ -81,5 +74,16 @@ export async function featureStats(request: ScoreRequest & { input: string; out:
   const o = featureOptions('featureStats()', request, 2);
   await initEngine({ log: request.log });
   const input = parseEvalInput(request.input);
-  return withFeatures(checkFeatures('featureStats()', request), (e) => writeFeatureStats(input, request.out, e, o));
+  return withFeatures(request, (e) => writeFeatureStats(input, request.out, e, o));
+}
+
+/**
+ * pix2pixHD's segmentation score (`gantry eval segmentation`): the images a label-map run draws from its
+ * held-out maps, segmented by a segmenter run and scored against those maps (pixel accuracy, mean IoU),
+ * beside the real photos' scores, the segmenter's own ceiling. `n`: maps scored (all of the held-out split).
+ */
+export async function segmentationScore(request: { run: string; segmenter: string; n?: number; seed?: number; quiet?: boolean }): Promise<SegmentationResult> {
+  if (request.n !== undefined && !(Number.isInteger(request.n) && request.n >= 1)) throw new GantryError(`segmentationScore(): n must be a whole number >= 1, got ${request.n}`);
+  await initEngine();
+  return evaluateSegmentation(request.run, request.segmenter, { n: request.n, seed: request.seed, quiet: request.quiet });
 }

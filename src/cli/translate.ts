@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
-import { openDataset } from '../data/index.ts';
 import { IMAGE_EXTENSIONS, listFiles } from '../data/folder.ts';
 import { PNG_ONLY } from '../data/pairs.ts';
 import { fitImage } from '../data/transform.ts';
@@ -15,8 +14,8 @@ import { readStateDict } from '../io/torch.ts';
 import { pix2pixhdFromTorch } from '../models/pix2pixhd.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
-import { encodedStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
-import { learnRunStyles, readStyles } from '../explore/run-styles.ts';
+import { encodedStyles, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import { learnedStylesLine, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
@@ -191,13 +190,6 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('features', argv, { run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' } });
   if (!values.run) throw new GantryError('--run RUN_DIR is required (a pix2pixhd run with model.featNum > 0)');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const run = openRun(values.run);
-  try {
-    const c = run.info.conditioning;
-    if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${values.run} has no instance feature encoder (a pix2pixhd run with model.featNum > 0 has)`);
-    const data = openDataset(run.config.data, run.info, slowWorkProgress(`reading ${run.config.data}`));
-    process.stdout.write(await learnRunStyles(run, data, values.run, intArg('clusters', values.clusters, 1) ?? STYLE_CLUSTERS, intArg('seed', values.seed) ?? run.config.seed) + '\n');
-  } finally {
-    run.model.dispose();
-  }
+  const learned = await learnStylesOfRun(values.run, { clusters: intArg('clusters', values.clusters, 1), seed: intArg('seed', values.seed), loadProgress: (label) => slowWorkProgress(label) });
+  process.stdout.write(learnedStylesLine(learned) + '\n');
 }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { requireDataFolder } from './data-folder.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, fittedImages } from './folder.ts';
 import type { ImageFit } from './transform.ts';
@@ -43,7 +44,7 @@ function readCaptions(path: string): string[] {
 
 /** The images under dir and their captions, in the same order (checked: every image has some). */
 function captionedFiles(dir: string): { files: string[]; captions: string[][] } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`captions: ${dir} is not a folder`);
+  requireDataFolder('captions', dir);
   const files = walkImages(dir);
   if (files.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${dir} or its sub-folders`);
   const captions: string[][] = [];

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
+import { requireDataFolder } from './data-folder.ts';
 import type { InMemoryDataset } from './dataset.ts';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -44,7 +45,7 @@ export function readCifar10Batch(path: string): { pixels: Uint8Array; labels: In
 
 /** `cifar10:DIR`: the training batches (data_batch_*.bin), or test_batch.bin if only that is there. */
 export function loadCifar10(dir: string, classes: string[] | null): InMemoryDataset {
-  if (!existsSync(dir)) throw new GantryError(`cifar10: folder ${dir} does not exist`);
+  requireDataFolder('cifar10', dir);
   const names = readdirSync(dir);
   let files = names.filter((f) => /^data_batch_\d+\.bin$/.test(f)).sort();
   if (files.length === 0) files = names.filter((f) => f === 'test_batch.bin');

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { requireDataFolder } from './data-folder.ts';
 import { readImageFile } from '../io/image.ts';
 import { loadFitted } from './fitted-store.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
@@ -52,7 +53,7 @@ export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadPro
 
 /** The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes. */
 export function listFolderImages(dir: string): { files: string[]; labels: Int32Array | null; classNames: string[] | null } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GantryError(`folder: ${dir} is not a folder`);
+  requireDataFolder('folder', dir);
   const classDirs = readdirSync(dir)
     .filter((f) => statSync(join(dir, f)).isDirectory())
     .sort()

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GantryError, describeError } from '../errors.ts';
+import { requireDataFolder } from './data-folder.ts';
 import type { InMemoryDataset } from './dataset.ts';
 
 /** Reads one IDX file (raw or gzip), checking its magic number and that its data is all there. */
@@ -44,7 +45,7 @@ function findFile(dir: string, stems: string[]): string | null {
 
 /** `mnist-idx:DIR`: the classic MNIST files (train set, or t10k if only that is there). */
 export function loadMnistIdx(dir: string): InMemoryDataset {
-  if (!existsSync(dir)) throw new GantryError(`mnist-idx: folder ${dir} does not exist`);
+  requireDataFolder('mnist-idx', dir);
   const images = findFile(dir, ['train-images-idx3-ubyte', 'train-images.idx3-ubyte', 't10k-images-idx3-ubyte', 't10k-images.idx3-ubyte']);
   if (!images) throw new GantryError(`mnist-idx: no train-images-idx3-ubyte[.gz] in ${dir}; put the MNIST IDX files there`);
   const prefix = basename(images).startsWith('t10k') ? 't10k' : 'train';

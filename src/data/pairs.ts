@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { requireDataFolder } from './data-folder.ts';
 import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { readImageFile } from '../io/image.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
@@ -50,7 +51,7 @@ function isDir(path: string): boolean {
 
 /** The label / instance / image files of a split of a `pairs:DIR`, paired, or one error naming what is wrong. */
 export function listPairs(dir: string, split: PairSplit): PairListing {
-  if (!isDir(dir)) throw new GantryError(`pairs: ${dir} is not a folder`);
+  requireDataFolder('pairs', dir);
   if (isDir(join(dir, 'gtFine'))) return listCityscapes(dir, split);
   const labelDir = join(dir, `${split}_label`);
   const imageDir = join(dir, `${split}_img`);

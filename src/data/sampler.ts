@@ -21,7 +21,7 @@ export class BatchSampler {
    */
   constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number, readonly flip = false,
     readonly crop?: { height: number; width: number }) {
-    if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; lower --batch`);
+    if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; use a smaller batch size`);
     if (crop && (crop.height > data.height || crop.width > data.width)) throw new Error(`a ${crop.height}x${crop.width} crop of ${data.height}x${data.width} images`);
     this.batchesPerEpoch = Math.floor(data.n / batchSize);
   }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-layers registers the gradients of every op; tfjs-core alone does not in Node ESM.
 import '@tensorflow/tfjs-layers';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
 import { registerAvgPoolGradGradient, registerComparisonGradients, registerReductionGradients } from './gradients.ts';
 import { startWebGpu } from './webgpu.ts';
 import { disableNativeAddon } from '../kernels/cpu/native.ts';
@@ -34,7 +34,7 @@ export interface EngineOptions {
 /** Sets up tfjs once: backend, gradient patches and gantry's fast kernels. */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const device = options.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'webgpu') throw new GantryError(`unknown --device "${String(device)}"; use cpu or webgpu`);
+  if (device !== 'cpu' && device !== 'webgpu') throw new GantryError(`unknown device "${String(device)}" (${given('device')}); use cpu or webgpu`);
   if (current) {
     if (current.backend !== device) throw new GantryError(`the engine already runs on ${current.backend}; one process uses one device`);
     return current;

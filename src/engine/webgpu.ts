@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, given } from '../errors.ts';
 
 /**
  * Starts tfjs's WebGPU backend on Dawn (the `webgpu` npm package) in Node. The backend registers itself
@@ -12,7 +12,7 @@ export async function startWebGpu(): Promise<string> {
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (err) {
-    throw new GantryError(`--device webgpu needs the optional package "webgpu" (Dawn for Node), which did not load: ${describeError(err)}. Run \`npm ci\` on a supported platform`);
+    throw new GantryError(`${given('device', 'webgpu')} needs the optional package "webgpu" (Dawn for Node), which did not load: ${describeError(err)}. Run \`npm ci\` on a supported platform`);
   }
   Object.assign(globalThis, dawn.globals);
   // Dawn toggles for experts, e.g. GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for exact profiles.
@@ -20,12 +20,12 @@ export async function startWebGpu(): Promise<string> {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    throw new GantryError('--device webgpu: no WebGPU adapter found (Vulkan on Linux needs a GPU driver and libvulkan1; set VK_DRIVER_FILES to its ICD json). Use --device cpu');
+    throw new GantryError(`${given('device', 'webgpu')}: no WebGPU adapter found (Vulkan on Linux needs a GPU driver and libvulkan1; set VK_DRIVER_FILES to its ICD json). Use ${given('device', 'cpu')}`);
   }
   const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; description?: string; device?: string } }).info ?? {};
   await import('@tensorflow/tfjs-backend-webgpu');
   const ok = await tf.setBackend('webgpu');
-  if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError('--device webgpu: tfjs could not start its WebGPU backend on this adapter; use --device cpu');
+  if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError(`${given('device', 'webgpu')}: tfjs could not start its WebGPU backend on this adapter; use ${given('device', 'cpu')}`);
   await tf.ready();
   // Small ops on host-resident tensors stay on the device too: a recorded step (src/gpu/step-recording.ts)
   // must see every computation as a dispatch, not as host arithmetic whose result it would take for a constant.

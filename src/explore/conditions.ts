@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
 import type { Condition, ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
@@ -171,13 +171,14 @@ export function sliceConditions(c: ConditionRows, start: number, count: number):
 /** The class a --class value names in a class-conditional run: an index, or a name the data gave. */
 export function resolveClass(info: ModelInfo, value: string, flag = 'class'): number {
   const c = info.conditioning;
-  if (c.kind !== 'class') throw new GantryError(`--${flag}: this ${info.family} run is not class-conditional; train a cgan or acgan run to choose classes`);
+  const what = inWords(`--${flag}`, flag);
+  if (c.kind !== 'class') throw new GantryError(`${what}: this ${info.family} run is not class-conditional; train a cgan or acgan run to choose classes`);
   const byName = c.classNames.indexOf(value);
   if (byName >= 0) return byName;
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0 && n < c.numClasses) return n;
   const known = c.classNames.length ? ` or a name (${c.classNames.join(', ')})` : '';
-  throw new GantryError(`--${flag} "${value}": expected a class index 0..${c.numClasses - 1}${known}`);
+  throw new GantryError(`${what} "${value}": expected a class index 0..${c.numClasses - 1}${known}`);
 }
 
 /** The class names a page or a message shows: the data's names, else the indices. */

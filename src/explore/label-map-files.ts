@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, given, inWords } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
 import type { ModelInfo } from '../models/condition.ts';
@@ -12,8 +12,8 @@ import { unknownLabelAt, type LabelMaps } from './conditions.ts';
 export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instanceFiles: string[] | null): { kind: 'labelMap'; maps: LabelMaps } {
   const c = info.conditioning;
   if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps; translate draws with a pix2pixhd run`);
-  if (c.instances && !instanceFiles) throw new GantryError(`this run was trained with instance maps; give each label map's instance map with --instances (a file, or a folder in the same sorted order)`);
-  if (!c.instances && instanceFiles) throw new GantryError(`--instances: this run was trained without instance maps; leave --instances out`);
+  if (c.instances && !instanceFiles) throw new GantryError(`this run was trained with instance maps; give each label map's instance map with ${given('instances')} (${inWords('a file, or a folder in the same sorted order', 'one file per label map')})`);
+  if (!c.instances && instanceFiles) throw new GantryError(`${given('instances')}: this run was trained without instance maps; leave them out`);
   if (instanceFiles && instanceFiles.length !== labelFiles.length) throw new GantryError(`${labelFiles.length} label maps but ${instanceFiles.length} instance maps; give one instance map per label map`);
   const { height, width } = info;
   const area = height * width;

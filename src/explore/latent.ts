@@ -1,5 +1,5 @@
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
 
 /**
  * Latent vectors named by seeds: `seed:12` is the vector N(0, I) drawn from stream ('latent', 12),
@@ -49,6 +49,7 @@ export interface ArithTerm {
  * (the DCGAN paper's "smiling woman - neutral woman + neutral man", with seeds for faces).
  */
 export function parseLatentExpression(expr: string): ArithTerm[] {
+  const what = inWords('--expr', 'parseLatentExpression()');
   const terms: ArithTerm[] = [];
   const re = /\s*([+-])?\s*(seed:\d+|mean\(\s*seed:\d+(?:\s*,\s*seed:\d+)*\s*\))\s*/y;
   let pos = 0;
@@ -56,14 +57,14 @@ export function parseLatentExpression(expr: string): ArithTerm[] {
     re.lastIndex = pos;
     const m = re.exec(expr);
     if (!m || m[0].length === 0) {
-      throw new GantryError(`--expr: cannot read "${expr.slice(pos)}"; write terms like seed:12, mean(seed:1,seed:2) joined by + and -`);
+      throw new GantryError(`${what}: cannot read "${expr.slice(pos)}"; write terms like seed:12, mean(seed:1,seed:2) joined by + and -`);
     }
-    if (!m[1] && terms.length > 0) throw new GantryError(`--expr: put + or - between terms (before "${m[2]}")`);
+    if (!m[1] && terms.length > 0) throw new GantryError(`${what}: put + or - between terms (before "${m[2]}")`);
     const seeds = [...m[2].matchAll(/seed:(\d+)/g)].map((s) => Number(s[1]));
     terms.push({ sign: m[1] === '-' ? -1 : 1, seeds, text: m[2] });
     pos = re.lastIndex;
   }
-  if (terms.length === 0) throw new GantryError('--expr is empty; e.g. --expr "seed:12 - seed:40 + seed:7"');
+  if (terms.length === 0) throw new GantryError(`${what}: the expression is empty; e.g. "seed:12 - seed:40 + seed:7"`);
   return terms;
 }
 

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GantryError, describeError } from '../errors.ts';
-import type { ImageDataset } from '../data/dataset.ts';
+import { GantryError, describeError, learnStylesHow } from '../errors.ts';
+import type { ImageDataset, LoadProgress } from '../data/dataset.ts';
+import { openDataset } from '../data/index.ts';
+import { openRun } from '../train/run.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Generator, LabelMaps } from './conditions.ts';
-import { clusterStyles, collectInstanceFeatures, randomStyles, styleFeatures, type InstanceStyles } from './instance-styles.ts';
+import { clusterStyles, collectInstanceFeatures, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles } from './instance-styles.ts';
 
 /** A run's learned styles (instance-styles.ts) as a file in its folder. */
 export const STYLES_FILE = 'styles.json';
@@ -15,23 +17,52 @@ export function writeStyles(runDir: string, styles: InstanceStyles): void {
 
 export function readStyles(runDir: string): InstanceStyles {
   const path = join(runDir, STYLES_FILE);
-  if (!existsSync(path)) throw new GantryError(`${runDir} has no learned styles (${STYLES_FILE}); make them with \`gantry features --run ${runDir}\``);
+  if (!existsSync(path)) throw new GantryError(`${runDir} has no learned styles (${STYLES_FILE}); make them with ${learnStylesHow(runDir)}`);
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as InstanceStyles;
   } catch (err) {
-    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); make it again with \`gantry features --run ${runDir}\``);
+    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); make it again with ${learnStylesHow(runDir)}`);
   }
 }
 
-/** Learns a run's styles from its training data and writes them into the run folder; returns a line saying what it found. */
-export async function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<string> {
+/** What learning a run's styles found: instances seen, the classes they belong to, styles kept, and the file. */
+export interface LearnedStyles {
+  instances: number;
+  classes: number;
+  styles: number;
+  file: string;
+}
+
+export const learnedStylesLine = (s: LearnedStyles) => `styles: ${s.instances} instances of ${s.classes} classes clustered into ${s.styles} styles (${s.file})`;
+
+/** Learns a run's styles from its training data and writes them into the run folder. */
+export async function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<LearnedStyles> {
   const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
   const byClass = await collectInstanceFeatures(run, data);
   const styles = clusterStyles(byClass, featNum, k, seed);
   writeStyles(runDir, styles);
-  const classes = Object.keys(styles.clusters);
-  const instances = Object.values(styles.instances).reduce((a, b) => a + b, 0);
-  return `styles: ${instances} instances of ${classes.length} classes clustered into ${Object.values(styles.clusters).reduce((a, c) => a + c.length, 0)} styles (${join(runDir, STYLES_FILE)})`;
+  return {
+    instances: Object.values(styles.instances).reduce((a, b) => a + b, 0),
+    classes: Object.keys(styles.clusters).length,
+    styles: Object.values(styles.clusters).reduce((a, c) => a + c.length, 0),
+    file: join(runDir, STYLES_FILE),
+  };
+}
+
+/**
+ * `gantry features`: a pix2pixhd run's styles learned again from its training data (`clusters` per class,
+ * seeded; the run's seed by default) and written into its folder.
+ */
+export async function learnStylesOfRun(runDir: string, o: { clusters?: number; seed?: number; loadProgress?: (label: string) => LoadProgress } = {}): Promise<LearnedStyles> {
+  const run = openRun(runDir);
+  try {
+    const c = run.info.conditioning;
+    if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder (a pix2pixhd run with model.featNum > 0 has)`);
+    const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
+    return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed);
+  } finally {
+    run.model.dispose();
+  }
 }
 
 /**

@@ -100,7 +100,7 @@ export async function exportRun(runDir: string, out: string, options: { page?: b
 /** `out` may be new, empty, or an earlier export (its model.json says so); anything else is someone's folder. */
 function checkOut(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new GantryError(`--out ${out} is a file; give a folder to write the site into`);
+  if (!statSync(out).isDirectory()) throw new GantryError(`the export folder ${out} is a file; give a folder to write the site into`);
   const entries = readdirSync(out);
   if (entries.length === 0) return;
   let format: unknown;
@@ -109,5 +109,5 @@ function checkOut(out: string): void {
   } catch (err) {
     format = describeError(err);
   }
-  if (format !== MODEL_FORMAT) throw new GantryError(`--out ${out} is a folder of other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier export to replace`);
+  if (format !== MODEL_FORMAT) throw new GantryError(`the export folder ${out} holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier export to replace`);
 }

@@ -78,7 +78,7 @@ export class GpuContext {
   buffer(n: number, label: string, exact = false): GPUBuffer {
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (n * 4 > limit) {
-      throw new GantryError(`WebGPU: ${label} needs ${Math.ceil((n * 4) / 2 ** 20)} MiB in one buffer, more than this GPU binds (${Math.floor(limit / 2 ** 20)} MiB); use a smaller --batch`);
+      throw new GantryError(`WebGPU: ${label} needs ${Math.ceil((n * 4) / 2 ** 20)} MiB in one buffer, more than this GPU binds (${Math.floor(limit / 2 ** 20)} MiB); use a smaller batch size`);
     }
     const b = this.device.createBuffer({ label, size: Math.max(4, (exact ? n : alignFloats(n)) * 4), usage: STORAGE });
     this.owned.push(b);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { GantryError } from '../errors.ts';
+import { GantryError, given, trainHow } from '../errors.ts';
 import { readStateDict } from '../io/torch.ts';
 import { Classifier } from '../models/classifier.ts';
 import { openRun } from '../train/run.ts';
@@ -25,6 +25,19 @@ export interface FeatureExtractor {
 export const WEIGHTS_ENV = 'GANTRY_INCEPTION_WEIGHTS';
 export const WEIGHTS_HELP = 'pytorch-fid\'s pt_inception-2015-12-05-6726825d.pth (from the "fid_weights" release of the pytorch-fid repository on GitHub)';
 
+/** Where the user gave the feature network: the CLI's flags, the API's options or a config's fid section. */
+export interface FeatureInputNames {
+  weights: string;
+  featureDim: string;
+  classifier: string;
+}
+
+/** The feature network's inputs as `gantry eval` / `compare` flags or the API's score options take them. */
+export const givenFeatureNames = (): FeatureInputNames => ({ weights: given('weights'), featureDim: given('featureDim'), classifier: given('classifier') });
+
+/** The fields of a fid section at `at` (a run config's eval.fid, a sweep file's fid). */
+export const fidSectionNames = (at: string): FeatureInputNames => ({ weights: `${at}.weights`, featureDim: `${at}.featureDim`, classifier: `${at}.features` });
+
 /** A short content hash of a file: its size, first and last MiB. */
 function fileKey(path: string): string {
   const size = statSync(path).size;
@@ -39,11 +52,11 @@ function fileKey(path: string): string {
   return h.digest('hex').slice(0, 12);
 }
 
-export function inceptionExtractor(weights: string | undefined, dim: number): FeatureExtractor {
+export function inceptionExtractor(weights: string | undefined, dim: number, names = givenFeatureNames()): FeatureExtractor {
   const path = weights ?? process.env[WEIGHTS_ENV];
-  if (!path) throw new GantryError(`Inception features need ${WEIGHTS_HELP}: pass --weights FILE or set ${WEIGHTS_ENV}=FILE (nothing is downloaded). For MNIST-like data, --features RUN_DIR uses a gantry classifier instead`);
+  if (!path) throw new GantryError(`Inception features need ${WEIGHTS_HELP}: give it with ${names.weights} or set ${WEIGHTS_ENV}=FILE (nothing is downloaded); for MNIST-like data, a gantry classifier run (${names.classifier}) gives the features instead`);
   if (!existsSync(path)) throw new GantryError(`Inception weights ${path} not found; get ${WEIGHTS_HELP}`);
-  if (!(FEATURE_DIMS as readonly number[]).includes(dim)) throw new GantryError(`--feature-dim must be one of ${FEATURE_DIMS.join(', ')}, got ${dim}`);
+  if (!(FEATURE_DIMS as readonly number[]).includes(dim)) throw new GantryError(`${names.featureDim} must be one of ${FEATURE_DIMS.join(', ')}, got ${dim}`);
   const stateDict = readStateDict(path);
   // The real network has 32 channels in its first conv; reduced-width test networks fewer.
   const first = stateDict.get('Conv2d_1a_3x3.conv.weight');
@@ -64,11 +77,11 @@ export function inceptionExtractor(weights: string | undefined, dim: number): Fe
   };
 }
 
-export function classifierExtractor(runDir: string): FeatureExtractor {
+export function classifierExtractor(runDir: string, names = givenFeatureNames()): FeatureExtractor {
   const run = openRun(runDir);
   if (!(run.model instanceof Classifier)) {
     run.model.dispose();
-    throw new GantryError(`--features ${runDir} is a ${run.config.family} run; train one with \`gantry train classifier --data mnist --out ${runDir}\``);
+    throw new GantryError(`${names.classifier}: ${runDir} is a ${run.config.family} run, not a classifier; train one with ${trainHow('classifier', 'mnist', 'runs/classifier')} and name that folder`);
   }
   const model = run.model;
   return {

@@ -106,7 +106,7 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number):
 /** ||mu1 - mu2||^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^1/2). */
 export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
   const d = a.mu.length;
-  if (b.mu.length !== d) throw new GantryError(`feature statistics of different dimensions (${d} and ${b.mu.length}); compute both with the same --feature-dim and network`);
+  if (b.mu.length !== d) throw new GantryError(`feature statistics of different dimensions (${d} and ${b.mu.length}); compute both with the same feature network and dimension`);
   for (const [stats, which] of [[a, 'first'], [b, 'second']] as const) {
     if (!stats.mu.every(Number.isFinite) || !stats.sigma.every(Number.isFinite)) {
       throw new GantryError(`the ${which} set's feature statistics hold NaN or infinite values (images with NaN pixels, e.g. from a diverged generator); FID is undefined for them`);

@@ -1,5 +1,5 @@
 import { GantryError } from '../errors.ts';
-import { classifierExtractor, inceptionExtractor, type FeatureExtractor } from './features.ts';
+import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
 import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
@@ -24,12 +24,13 @@ export interface FeatureSource {
   classifier?: string;
 }
 
-export function featureExtractor(source: FeatureSource): FeatureExtractor {
+/** `names`: where the user gave the source's fields, for messages (flags or the API's options by default). */
+export function featureExtractor(source: FeatureSource, names: FeatureInputNames = givenFeatureNames()): FeatureExtractor {
   if (source.classifier !== undefined) {
-    if (source.weights !== undefined || source.featureDim !== undefined) throw new GantryError('give Inception weights (and a feature dimension) or a classifier run for the features, not both');
-    return classifierExtractor(source.classifier);
+    if (source.weights !== undefined || source.featureDim !== undefined) throw new GantryError(`give Inception weights (${names.weights}, ${names.featureDim}) or a classifier run (${names.classifier}) for the features, not both`);
+    return classifierExtractor(source.classifier, names);
   }
-  return inceptionExtractor(source.weights, source.featureDim ?? 2048);
+  return inceptionExtractor(source.weights, source.featureDim ?? 2048, names);
 }
 
 /** Runs a score with the feature network of `source`, freed after. */
@@ -42,9 +43,9 @@ export async function withFeatures<T>(source: FeatureSource, score: (extractor: 
   }
 }
 
-/** The feature network of a run's or a sweep's FID settings. */
-export function fidExtractor(fid: FidSettings): FeatureExtractor {
-  return featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim });
+/** The feature network of a run's or a sweep's FID settings; `at` names the section (eval.fid, fid). */
+export function fidExtractor(fid: FidSettings, at: string): FeatureExtractor {
+  return featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim }, fidSectionNames(at));
 }
 
 /**
@@ -55,7 +56,7 @@ export function fidExtractor(fid: FidSettings): FeatureExtractor {
 export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer {
   const fid = config.eval!.fid;
   const real = parseEvalInput(fid.real ?? config.data);
-  const extractor = fidExtractor(fid);
+  const extractor = fidExtractor(fid, 'eval.fid');
   return {
     async score(runDir) {
       // Between training steps: the features' progress line, not the note about cached statistics.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, given, trainHow } from '../errors.ts';
 import { openHeldOut } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { dataMaps } from '../explore/conditions.ts';
@@ -31,7 +31,7 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${runDir} is a ${run.info.family} run; segmentation scores runs that draw from label maps (pix2pixhd)`);
     const segment = segmenter.model.segment?.bind(segmenter.model);
-    if (!segment) throw new GantryError(`--segmenter ${segmenterDir} is a ${segmenter.info.family} run; train one with \`gantry train segmenter --data ${run.config.data}\``);
+    if (!segment) throw new GantryError(`${given('segmenter', segmenterDir)} is a ${segmenter.info.family} run, not a segmenter; train one with ${trainHow('segmenter', run.config.data, 'runs/segmenter')}`);
     if (segmenter.info.height !== run.info.height || segmenter.info.width !== run.info.width) {
       throw new GantryError(`the segmenter works at ${segmenter.info.height}x${segmenter.info.width} but ${runDir} draws ${run.info.height}x${run.info.width}; train the segmenter at the run's size (model.height ${run.info.height}, model.width ${run.info.width})`);
     }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { labelMapInput } from '../data/label-maps.ts';
 import { hostInput } from '../engine/host-input.ts';
@@ -171,7 +171,7 @@ export class Pix2PixHD implements FamilyInstance {
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; use --data pairs:DIR or shapes');
+    if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; train it on pairs:DIR or shapes data');
     const [n, h, w] = batch.images.shape;
     // Host inputs: a replayed WebGPU step reads the next batch's maps.
     const labels = hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D;
@@ -279,7 +279,7 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   resumable: ['lr', 'beta1', 'beta2', 'vggWeights'],
   resolve(config, data: DataShape) {
     const maps = data.labelMaps;
-    if (!maps) throw new GantryError('pix2pixhd turns label maps into images; train it on label-map data: --data pairs:DIR (pix2pixHD or Cityscapes layout) or shapes');
+    if (!maps) throw new GantryError('pix2pixhd turns label maps into images; train it on label-map data: pairs:DIR (pix2pixHD or Cityscapes layout) or shapes');
     const { height, width } = imageSize(config);
     // G1 halves the size nDown times (once more behind a local enhancer) and doubles it back.
     const halvings = config.nDown + (config.netG === 'local' ? 1 : 0);
@@ -297,7 +297,7 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   notices(config, data) {
     const lines: string[] = [];
     if (data.labelMaps?.missingInstances && !config.instances) lines.push(`the data has no instance maps (${data.labelMaps.missingInstances}): training without the instance boundary channel`);
-    if (!config.vgg) lines.push(`no VGG19 perceptual loss: it needs ${VGG_WEIGHTS_HELP}, given with --vgg-weights FILE or ${VGG_WEIGHTS_ENV} (nothing is downloaded)`);
+    if (!config.vgg) lines.push(`no VGG19 perceptual loss: it needs ${VGG_WEIGHTS_HELP}, given with ${given('vggWeights')} or ${VGG_WEIGHTS_ENV} (nothing is downloaded)`);
     return lines;
   },
   describe: describePix2PixHD,

@@ -87,7 +87,7 @@ export class Segmenter implements FamilyInstance {
   }
 
   trainStep(batch: Batch, _ctx: StepContext): Record<string, tf.Scalar> {
-    if (!batch.labelMaps) throw new GantryError('the segmenter trains on label maps; use --data pairs:DIR or shapes');
+    if (!batch.labelMaps) throw new GantryError('the segmenter trains on label maps; train it on pairs:DIR or shapes data');
     const [n, h, w] = batch.images.shape;
     const target = tf.tidy(() => tf.oneHot(hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D, this.config.labelNc));
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(target, this.logits(batch.images)) as tf.Scalar, this.networks.S.trainable());
@@ -126,7 +126,7 @@ export const segmenterFamily: Family<SegmenterConfig> = {
   resumable: ['lr', 'beta1', 'beta2'],
   resolve(config, data) {
     const maps = data.labelMaps;
-    if (!maps) throw new GantryError('segmenter learns label maps from images; train it on label-map data: --data pairs:DIR or shapes');
+    if (!maps) throw new GantryError('segmenter learns label maps from images; train it on label-map data: pairs:DIR or shapes');
     const { height, width } = imageSize(config);
     const unit = 2 ** config.depth;
     if (height % unit || width % unit) throw new GantryError(`segmenter: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^depth)`);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
 import { readStateDict } from '../io/torch.ts';
 import { loadTorchWeights } from './torch-weights.ts';
 import { Vgg19Features, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP } from './vgg19.ts';
@@ -35,9 +35,9 @@ export function loadVgg19(path: string): Vgg19Features {
  * The VGG19 weights a run trains with: the given file, else GANTRY_VGG_WEIGHTS, else none (undefined); as
  * an absolute path, checked to exist.
  */
-export function vggWeightsPath(given: string | undefined): string | undefined {
-  const path = given ?? process.env[VGG_WEIGHTS_ENV];
+export function vggWeightsPath(file: string | undefined): string | undefined {
+  const path = file ?? process.env[VGG_WEIGHTS_ENV];
   if (!path) return undefined;
-  if (!existsSync(path)) throw new GantryError(`VGG19 weights ${path} do not exist; give ${VGG_WEIGHTS_HELP} with --vgg-weights FILE or ${VGG_WEIGHTS_ENV}, or turn the VGG loss off with model.vgg false`);
+  if (!existsSync(path)) throw new GantryError(`VGG19 weights ${path} do not exist; give ${VGG_WEIGHTS_HELP} with ${given('vggWeights')} or ${VGG_WEIGHTS_ENV}, or turn the VGG loss off with model.vgg false`);
   return resolve(path);
 }

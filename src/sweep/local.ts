@@ -82,7 +82,7 @@ export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: stri
 /** The feature network a sweep scores with (null: no FID), checked before anything trains. */
 export function sweepExtractor(sweep: Sweep): FeatureExtractor | null {
   const fid = sweep.eval.fid;
-  return fid ? fidExtractor(fid) : null;
+  return fid ? fidExtractor(fid, 'eval.fid') : null;
 }
 
 /**

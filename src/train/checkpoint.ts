@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, given, resumeAdvice } from '../errors.ts';
 import type { NamedArray } from '../io/safetensors.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors-file.ts';
 import type { FamilyInstance } from '../models/family.ts';
@@ -71,15 +71,15 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   const path = join(runDir, CHECKPOINT_FILE);
   const what = `checkpoint ${path}`;
   if (!existsSync(path)) {
-    if (existsSync(join(runDir, 'config.json'))) throw new GantryError(`${runDir} has no checkpoint yet (its training stopped before the first); continue it with \`gantry train --resume --out ${runDir}\``);
-    throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train first with \`gantry train ... --out ${runDir}\``);
+    if (existsSync(join(runDir, 'config.json'))) throw new GantryError(`${runDir} has no checkpoint yet (its training stopped before the first); ${resumeAdvice(runDir)}`);
+    throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train a run into that folder first`);
   }
   let file: ReturnType<typeof readSafetensors>;
   try {
     file = readSafetensors(path, what);
   } catch (err) {
     // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
-    throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new --out`);
+    throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new folder`);
   }
   let state: CheckpointState;
   try {
@@ -114,12 +114,12 @@ export function optimizerSteps(model: FamilyInstance): Record<string, number> {
  */
 export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
   const path = join(fromDir, CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new GantryError(`--init-from ${fromDir} has no ${CHECKPOINT_FILE}; name the --out folder of a trained run`);
+  if (!existsSync(path)) throw new GantryError(`${given('initFrom', fromDir)}: no ${CHECKPOINT_FILE} there; name the folder of a trained run`);
   let file: ReturnType<typeof readSafetensors>;
   try {
     file = readSafetensors(path, `checkpoint ${path}`);
   } catch (err) {
-    throw new GantryError(`--init-from: ${describeError(err)}`);
+    throw new GantryError(`${given('initFrom', fromDir)}: ${describeError(err)}`);
   }
   const counts: string[] = [];
   let total = 0;
@@ -129,7 +129,7 @@ export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
       const t = file.tensors[networkTensorName(net, name)];
       if (!t) continue;
       if (t.shape.join('x') !== v.shape.join('x')) {
-        throw new GantryError(`--init-from ${fromDir}: ${net} tensor ${name} is ${t.shape.join('x')} there but ${v.shape.join('x')} in this model; build this run with sizes that fit that run's (a pix2pixhd local run takes a global run of twice its ngf)`);
+        throw new GantryError(`${given('initFrom', fromDir)}: ${net} tensor ${name} is ${t.shape.join('x')} there but ${v.shape.join('x')} in this model; build this run with sizes that fit that run's (a pix2pixhd local run takes a global run of twice its ngf)`);
       }
       tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
       taken++;
@@ -137,6 +137,6 @@ export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
     total += taken;
     counts.push(`${net} ${taken}/${params.named().length}`);
   }
-  if (total === 0) throw new GantryError(`--init-from ${fromDir}: its checkpoint has no tensor of this model (another family or network?); name a run of the same family`);
+  if (total === 0) throw new GantryError(`${given('initFrom', fromDir)}: its checkpoint has no tensor of this model (another family or network?); name a run of the same family`);
   return `initialised from ${fromDir}: ${counts.join(', ')} tensors (the rest as seeded)`;
 }

@@ -53,7 +53,7 @@ export function acquireRunLock(runDir: string, log: (line: string) => void, take
       throw new GantryError(`${runDir} is locked by process ${holder.pid} on ${holder.host} (since ${holder.started}); a run folder has one writer. If that process is gone, delete ${path} and retry`);
     }
     if (holder && processRunning(holder.pid)) {
-      throw new GantryError(`${runDir} is being trained by process ${holder.pid} (since ${holder.started}); a run folder has one writer: wait for it, stop it (Ctrl-C checkpoints), or choose another --out`);
+      throw new GantryError(`${runDir} is being trained by process ${holder.pid} (since ${holder.started}); a run folder has one writer: wait for it, stop it (Ctrl-C checkpoints), or choose another run folder`);
     }
     log(`${runDir}: taking over the lock of process ${holder?.pid ?? '(unknown)'}, which no longer runs`);
     rmSync(path, { force: true });

@@ -44,7 +44,7 @@ export function applyResumeChanges(
   const changed: ChangeLog = {};
   if (!changes) return { config, changed };
   const refuse = (path: string, before: unknown, after: unknown): never => {
-    throw new GantryError(`--resume: ${path} is ${JSON.stringify(before)} in the run and ${JSON.stringify(after)} in ${source}; a resumed run keeps its family, seed, data, batch and architecture (learning rates, steps and logging may change). Leave it out, or start a new run with another --out`);
+    throw new GantryError(`${path} is ${JSON.stringify(before)} in the run and ${JSON.stringify(after)} in ${source}; a resumed run keeps its family, seed, data, batch and architecture (learning rates, steps and logging may change): leave it out, or start a new run in another folder`);
   };
   for (const key of ['family', 'seed', 'data'] as const) {
     if (changes[key] !== undefined && !same(changes[key], config[key])) refuse(key, config[key], changes[key]);

@@ -23,7 +23,7 @@ export function resolveRunConfig(config: RunConfig, data: DataShape): RunConfig 
 
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, CONFIG_FILE);
-  if (!existsSync(path)) throw new GantryError(`${runDir} is not a gantry run folder (no ${CONFIG_FILE}); pass the --out folder of a \`gantry train\``);
+  if (!existsSync(path)) throw new GantryError(`${runDir} is not a gantry run folder (no ${CONFIG_FILE}); give the folder a training run wrote into`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));

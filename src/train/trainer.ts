@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, resumeAdvice } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
@@ -13,7 +13,7 @@ import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
-import { learnRunStyles } from '../explore/run-styles.ts';
+import { learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
@@ -172,14 +172,14 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   let changed: ChangeLog = {};
   if (options.resume) {
     if (!existsSync(join(runDir, CONFIG_FILE))) {
-      throw new GantryError(`--resume: ${runDir} is not a run folder (no ${CONFIG_FILE}); start a run there without --resume`);
+      throw new GantryError(`${runDir} is not a run folder to resume (no ${CONFIG_FILE}); start a new run there instead`);
     }
     config = readRunConfig(runDir);
   } else {
     if (!options.config) throw new Error('train: a config is needed for a new run');
     config = options.config;
     if (existsSync(runDir) && !isEmptyDir(runDir)) {
-      throw new GantryError(`${runDir} already exists and is not empty; pass --resume to continue that run, or choose another --out`);
+      throw new GantryError(`${runDir} already exists and is not empty; ${resumeAdvice(runDir)}, or choose another run folder`);
     }
   }
   const fit = describeModel(config);
@@ -213,16 +213,16 @@ function resolveRun(options: TrainOptions): ResolvedRun {
  * this process may write. Each problem is one line naming the path and the fix.
  */
 function checkRunFolderPath(runDir: string): void {
-  if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new GantryError(`--out ${runDir} is a file, not a folder; choose a folder path for the run`);
+  if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new GantryError(`the run folder ${runDir} is a file; choose a folder path for the run`);
   let existing = resolve(runDir);
   while (!existsSync(existing)) existing = dirname(existing);
-  if (!statSync(existing).isDirectory()) throw new GantryError(`--out ${runDir}: ${existing} is a file, so no folder can be made below it; choose another --out`);
+  if (!statSync(existing).isDirectory()) throw new GantryError(`the run folder ${runDir}: ${existing} is a file, so no folder can be made below it; choose another run folder`);
   const real = realpathSync(existing);
-  if (/^\/(proc|sys)(\/|$)/.test(real)) throw new GantryError(`--out ${runDir} is under ${real.split('/')[1] === 'proc' ? '/proc' : '/sys'}, the kernel's own files; choose a folder on a disk`);
+  if (/^\/(proc|sys)(\/|$)/.test(real)) throw new GantryError(`the run folder ${runDir} is under ${real.split('/')[1] === 'proc' ? '/proc' : '/sys'}, the kernel's own files; choose a folder on a disk`);
   try {
     accessSync(existing, constants.W_OK);
   } catch {
-    throw new GantryError(`--out ${runDir}: ${existing} is not writable by this user; choose a folder you can write to`);
+    throw new GantryError(`the run folder ${runDir}: ${existing} is not writable by this user; choose a folder you can write to`);
   }
 }
 
@@ -238,7 +238,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
   try {
     mkdirSync(runDir, { recursive: true });
   } catch (err) {
-    throw new GantryError(`cannot create the run folder ${runDir} (${describeError(err)}); choose another --out`);
+    throw new GantryError(`cannot create the run folder ${runDir} (${describeError(err)}); choose another run folder`);
   }
   // Nothing is written before the lock is ours; a folder another writer holds is left as it is.
   const release = acquireRunLock(runDir, log, options.takeOverLock);
@@ -417,11 +417,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const c = run.info.conditioning;
     if (step === steps && c.kind === 'labelMap' && c.featNum > 0) {
       // A finished run with instance features learns its styles for translate (gantry features redoes it).
-      const line = await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed);
+      const line = learnedStylesLine(await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed));
       if (!options.quiet) log(line);
     }
     const interrupted = step < steps ? stopRequested : null;
-    if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved. Continue with --resume`);
+    if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);
     return { runDir, step, losses: lastLosses, interrupted };
   } finally {
     process.off('SIGINT', onSignal);
@@ -436,6 +436,5 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
 /** What to do about a diverged run, with the numbers filled in: following it continues the run with lower learning rates. */
 function lowerLearningRateAdvice(config: RunConfig, runDir: string): string {
-  const model = JSON.stringify({ model: lowerLearningRates(config) });
-  return `Lower the learning rate: write ${model} to a file and continue with \`gantry train --resume --out ${runDir} --config FILE\` (from its last checkpoint)`;
+  return `Lower the learning rate: ${resumeAdvice(runDir, { model: lowerLearningRates(config) })} (from its last checkpoint)`;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
 import {
   classLabels, conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, regionsOf, sampleCaptions, unknownWords,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
@@ -190,7 +190,7 @@ export class WebGenerator implements Generator {
     if (!o.labelMaps?.length) throw new GantryError(`this ${this.family} generator draws label maps; give labelMaps`);
     const maps = labelMapsOf(this.info, o.labelMaps);
     if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
-    if (!this.file.styles) throw new GantryError('this generator reads instance features but its export has no learned styles; run `gantry features --run RUN` and export again');
+    if (!this.file.styles) throw new GantryError(`this generator reads instance features but has no learned styles; learn them with ${inWords('`gantry features --run RUN` and export again', 'learnStyles(RUN) and open the generator again')}`);
     const random = randomStyles(o.styles?.seed ?? 0);
     const choose = o.styles?.choose ?? {};
     const pick: StylePick = (image, cls, clusters, id) => (choose[id] !== undefined ? choose[id] % clusters : random(image, cls, clusters, id));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { setup, tempDir, tf } from '../helpers.ts';
 import {
-  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, openGenerator, pngBytes, readLabelMaps, resume, tile, train,
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { FAMILIES } from '../../src/models/index.ts';
@@ -122,8 +122,38 @@ test('readLabelMaps(): pix2pixHD label and instance map files drawn by openGener
   assert.deepEqual([maps.length, maps[0].width, maps[0].height], [2, 64, 32]);
   const images = await g.generate({ labelMaps: maps });
   assert.deepEqual(PNG.sync.read(Buffer.from(pngBytes(images, 1))).data, PNG.sync.read(readFileSync(join(dir, 't.png'))).data);
-  assert.throws(() => readLabelMaps(g, labels), /this run was trained with instance maps; give each label map's instance map/);
+  assert.throws(() => readLabelMaps(g, labels), /this run was trained with instance maps; give each label map's instance map with readLabelMaps' instanceFiles/);
   g.dispose();
+});
+
+test('learnStyles() and segmentationScore() give what gantry features and gantry eval segmentation do', async () => {
+  const dir = tempDir();
+  const pairs = `pairs:${join(root, 'test', 'fixtures', 'pairs')}`;
+  const run = join(dir, 'p2p');
+  await train({
+    family: 'pix2pixhd', data: pairs, out: run, quiet: true,
+    model: { height: 32, width: 64, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, vgg: false, featNum: 3, nef: 4, nDownE: 2 }, train: { steps: 2, batch: 2 },
+  });
+  const styles = join(run, 'styles.json');
+  const f = gantry('features', '--run', run, '--clusters', '2', '--seed', '5');
+  assert.equal(f.code, 0, f.stderr);
+  const cliStyles = readFileSync(styles, 'utf8');
+  const learned = await learnStyles(run, { clusters: 3, seed: 5 });
+  assert.notEqual(readFileSync(styles, 'utf8'), cliStyles, 'three clusters a class are not two');
+  assert.equal(learned.file, styles);
+  assert.ok(learned.instances > 0 && learned.classes > 0 && learned.styles <= 3 * learned.classes, JSON.stringify(learned));
+  const again = await learnStyles(run, { clusters: 2, seed: 5 });
+  assert.equal(readFileSync(styles, 'utf8'), cliStyles);
+  assert.equal(f.stdout.trim(), `styles: ${again.instances} instances of ${again.classes} classes clustered into ${again.styles} styles (${styles})`);
+  await assert.rejects(learnStyles(run, { clusters: 0 }), /learnStyles\(\): clusters must be a whole number >= 1, got 0/);
+
+  const segmenter = join(dir, 'seg');
+  await train({ family: 'segmenter', data: pairs, out: segmenter, quiet: true, model: { height: 32, width: 64, nf: 4, depth: 2 }, train: { steps: 2, batch: 2 } });
+  const e = gantry('eval', 'segmentation', '--run', run, '--segmenter', segmenter, '--n', '2', '--seed', '1', '--quiet');
+  assert.equal(e.code, 0, e.stderr);
+  const score = await segmentationScore({ run, segmenter, n: 2, seed: 1, quiet: true });
+  assert.deepEqual({ metric: 'segmentation', ...score }, JSON.parse(e.stdout));
+  await assert.rejects(segmentationScore({ run, segmenter: run }), /^.*segmenter: ".*p2p" is a pix2pixhd run, not a segmenter; train one with train\(\{"family":"segmenter","data":"pairs:/);
 });
 
 test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval prints for the same inputs', async () => {
@@ -223,11 +253,45 @@ test('bad requests are one GantryError naming the option or field, before any ru
   const envWeights = process.env.GANTRY_INCEPTION_WEIGHTS;
   delete process.env.GANTRY_INCEPTION_WEIGHTS;
   try {
-    await rejects(fid({ real: 'mnist', fake: 'nowhere.npz', n: 4 }), /^fid\(\): Inception features need pytorch-fid's pt_inception.*give weights: FILE or set GANTRY_INCEPTION_WEIGHTS=FILE.*classifier: RUN_DIR/);
+    await rejects(fid({ real: 'mnist', fake: 'nowhere.npz', n: 4 }), /^Inception features need pytorch-fid's pt_inception.*give it with weights or set GANTRY_INCEPTION_WEIGHTS=FILE.*a gantry classifier run \(classifier\)/);
   } finally {
     if (envWeights !== undefined) process.env.GANTRY_INCEPTION_WEIGHTS = envWeights;
   }
   await rejects(fid({ real: 'mnist', fake: 'nowhere:x', n: 4 }), /nowhere/);
+});
+
+test("a program's mistakes are named in the API's words (options and calls), not the CLI's flags", async () => {
+  const dir = tempDir();
+  const run = join(dir, 'run');
+  await train({ ...small, train: { ...small.train, steps: 2 }, out: run, quiet: true });
+  const rejects = (p: Promise<unknown>, message: RegExp) => assert.rejects(p, (err: unknown) => err instanceof GantryError && message.test(err.message) && !/ --[a-z]/.test(err.message));
+  await rejects(train({ ...small, out: run, quiet: true }), /already exists and is not empty; continue with resume\(".*run"\), or choose another run folder/);
+  await rejects(train({ ...small, out: join(dir, 'a'), initFrom: join(dir, 'none'), quiet: true }), /^initFrom: ".*none": no checkpoint\.safetensors there/);
+  await rejects(train({ ...small, out: join(dir, 'b'), device: 'gpu' as never, quiet: true }), /^unknown device "gpu" \(device\); use cpu or webgpu/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, classifier: run }), /^classifier: .*run is a dcgan run, not a classifier/);
+  // A config's eval section is named by its fields.
+  await rejects(train({ ...small, eval: { fid: { n: 4, features: run } }, out: join(dir, 'c'), quiet: true }), /^eval\.fid\.features: .*run is a dcgan run, not a classifier/);
+  const envWeights = process.env.GANTRY_INCEPTION_WEIGHTS;
+  delete process.env.GANTRY_INCEPTION_WEIGHTS;
+  try {
+    await rejects(train({ ...small, eval: { fid: { n: 4 } }, out: join(dir, 'd'), quiet: true }), /give it with eval\.fid\.weights or set GANTRY_INCEPTION_WEIGHTS=FILE.*\(eval\.fid\.features\)/);
+  } finally {
+    if (envWeights !== undefined) process.env.GANTRY_INCEPTION_WEIGHTS = envWeights;
+  }
+  for (const name of ['a', 'b', 'c', 'd']) assert.ok(!existsSync(join(dir, name)), `no run folder ${name} is left behind`);
+  assert.throws(() => parseLatentExpression('seed:1 seed:2'), (err: unknown) => err instanceof GantryError && /^parseLatentExpression\(\): put \+ or - between terms/.test(err.message));
+  // A diverged run's advice is a resume() call, and following it continues the run.
+  const hot = join(dir, 'hot');
+  let advice: RegExpExecArray | null = null;
+  await rejects(train({ ...small, model: { ...small.model, lr: 1e30 }, out: hot, quiet: true }).catch((err) => {
+    advice = /Lower the learning rate: continue with resume\((".*?"), (\{.*\})\) \(from its last checkpoint\)/.exec(err.message);
+    throw err;
+  }), /became (NaN|Infinity|-Infinity) at step \d+/);
+  assert.ok(advice, 'the advice names resume() with the changes');
+  const [, runArg, changes] = advice as RegExpExecArray;
+  assert.deepEqual(JSON.parse(changes), { model: { lr: 0.0002 } });
+  const continued = await resume(JSON.parse(runArg), { ...JSON.parse(changes), quiet: true });
+  assert.equal(continued.step, small.train.steps);
 });
 
 test('families names every family train() takes', () => {

@@ -77,7 +77,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
   const cases: [string[], RegExp][] = [
     [['train', 'dcgan', '--stepz', '3'], /Unknown option '--stepz'/],
     [['train', 'nope', '--out', join(dir, 'x')], /unknown model family "nope"/],
-    [['train', 'dcgan', '--data', 'cifar10:/no/such', '--out', join(dir, 'y')], /cifar10: folder \/no\/such does not exist/],
+    [['train', 'dcgan', '--data', 'cifar10:/no/such', '--out', join(dir, 'y')], /data cifar10:\/no\/such: \/no\/such does not exist; check the path/],
     [['train', 'dcgan', '--batch', '0', '--out', join(dir, 'z')], /--batch must be a whole number >= 1/],
     [['sample', '--run', join(dir, 'missing')], /not a gantry run folder/],
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],

@@ -52,7 +52,7 @@ test('eval with Inception weights from a .pth: stats, FID (cached), KID, IS, and
 test('eval without weights or features says which file to get; bad inputs are named', () => {
   const r = gantry('eval', 'fid', '--real', 'mnist', '--fake', 'mnist', '--n', '10');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /pt_inception-2015-12-05-6726825d\.pth.*--weights FILE or set GANTRY_INCEPTION_WEIGHTS/);
+  assert.match(r.stderr, /pt_inception-2015-12-05-6726825d\.pth.*--weights or set GANTRY_INCEPTION_WEIGHTS/);
   const bad = gantry('eval', 'fid', '--real', join(golden, 'metrics_golden.json.npz'), '--fake', join(golden, 'stats_b.npz'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);

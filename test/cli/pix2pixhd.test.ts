@@ -87,7 +87,7 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 32, 64]);
 
   // The segmentation score needs a segmenter run of the same size.
-  assert.match(gantry('eval', 'segmentation', '--run', whole, '--segmenter', whole).stderr, /--segmenter .* is a pix2pixhd run; train one with `gantry train segmenter --data pairs:/);
+  assert.match(gantry('eval', 'segmentation', '--run', whole, '--segmenter', whole).stderr, /--segmenter .* is a pix2pixhd run, not a segmenter; train one with `gantry train segmenter --data pairs:/);
   assert.match(gantry('eval', 'segmentation', '--run', whole).stderr, /segmentation needs --run PIX2PIXHD_RUN and --segmenter SEGMENTER_RUN/);
   assert.match(gantry('eval', 'fid', '--run', whole).stderr, /--run goes with eval segmentation; fid takes --fake RUN_DIR/);
 
@@ -147,7 +147,7 @@ test('pix2pixhd without instance maps or VGG weights trains without the edge cha
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.match(/no instance maps/g)?.length, 1, r.stderr);
   assert.match(r.stderr, /pix2pixhd: the data has no instance maps \(.*train_inst\): training without the instance boundary channel/);
-  assert.equal(r.stderr.match(/no VGG19 perceptual loss: it needs torchvision's VGG19 weights .* given with --vgg-weights FILE or GANTRY_VGG_WEIGHTS/g)?.length, 1, r.stderr);
+  assert.equal(r.stderr.match(/no VGG19 perceptual loss: it needs torchvision's VGG19 weights .* given with --vgg-weights or GANTRY_VGG_WEIGHTS/g)?.length, 1, r.stderr);
   assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')).model.instances, false);
   const t = gantry('translate', '--run', join(dir, 'run'), '--labels', join(pairs, 'test_label', 'scene_000.png'), '--out', join(dir, 't.png'));
   assert.equal(t.code, 0, t.stderr);

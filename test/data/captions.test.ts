@@ -78,7 +78,7 @@ test('captions:DIR with the .txt beside each image; a missing caption file or an
   const empty = join(dir, 'empty');
   mkdirSync(empty);
   assert.throws(() => openDataset(`captions:${empty}`, { height: 8, width: 8, channels: 3 }), /captions: no \.png\/\.jpg images in/);
-  assert.throws(() => openDataset(`captions:${join(dir, 'nope')}`, { height: 8, width: 8, channels: 3 }), /is not a folder/);
+  assert.throws(() => openDataset(`captions:${join(dir, 'nope')}`, { height: 8, width: 8, channels: 3 }), /data captions:.*nope: .*nope does not exist; check the path/);
   assert.throws(() => openDataset('captions', { height: 8, width: 8, channels: 3 }), /needs a folder: captions:DIR/);
   rmSync(join(dir, 'c.png'));
 });

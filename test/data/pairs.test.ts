@@ -115,7 +115,7 @@ test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instanc
   const config = family.schema.parse({ height: 32, width: 64, labelNc: 20 });
   assert.throws(() => family.resolve(config, data), /aachen_00000\d_000019_gtFine_labelIds\.png has label 26, but model\.labelNc is 20 \(labels 0\.\.19\); set model\.labelNc to 27 or more \(0 takes it from the data\), or fix the map/);
   assert.equal((family.resolve(family.schema.parse({ height: 32, width: 64 }), data) as { labelNc: number }).labelNc, 27);
-  assert.throws(() => family.resolve(config, dataShape(openDataset('mnist', { height: 32, width: 32, channels: 0 }))), /pix2pixhd turns label maps into images; train it on label-map data: --data pairs:DIR/);
+  assert.throws(() => family.resolve(config, dataShape(openDataset('mnist', { height: 32, width: 32, channels: 0 }))), /pix2pixhd turns label maps into images; train it on label-map data: pairs:DIR/);
 
   assert.throws(() => openDataset(`pairs:${join(fixtures, 'folder')}`, fit), /has no train_label\/ folder; lay out the data as pix2pixHD's train_label\/ \+ train_img\/ \(\+ train_inst\/\), or as the Cityscapes release/);
   assert.throws(() => openDataset(`pairs:${join(fixtures, 'pairs')}?split=val`, fit), /split is train or test, not "val"/);

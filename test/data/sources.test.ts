@@ -62,6 +62,11 @@ test('mnist-idx: truncated, corrupt gzip and wrong files get clear errors naming
   writeFileSync(join(notIdx, 'train-images-idx3-ubyte'), gzipSync(Buffer.from('hello world, not an idx file')));
   assert.throws(() => openDataset(`mnist-idx:${notIdx}`, { height: 28, width: 28, channels: 0 }), /bad magic number/);
   assert.throws(() => openDataset(`mnist-idx:${join(dir, 'nothing')}`, { height: 28, width: 28, channels: 0 }), /does not exist/);
+  // A data folder that is a file is named as one, for every kind that reads a folder.
+  const file = join(notIdx, 'train-images-idx3-ubyte');
+  for (const kind of ['mnist-idx', 'cifar10', 'folder', 'captions', 'pairs']) {
+    assert.throws(() => openDataset(`${kind}:${file}`, { height: 28, width: 28, channels: 0 }), new RegExp(`^GantryError: data ${kind}:.*ubyte: .*ubyte is a file, not a folder`));
+  }
 });
 
 test('cifar10 reads binary batches (CHW planes to HWC) and filters classes', () => {

@@ -159,7 +159,7 @@ test('a run killed before its first checkpoint resumes from step 0; sample says 
   mkdirSync(early);
   writeFileSync(join(early, 'config.json'), config);
   assertOneLine(gantry('sample', '--run', early), /has no checkpoint yet.*gantry train --resume --out/, 'sample');
-  assertOneLine(gantry('train', 'dcgan', '--out', early), /already exists and is not empty; pass --resume/, 'train');
+  assertOneLine(gantry('train', 'dcgan', '--out', early), /already exists and is not empty; continue with `gantry train --resume --out /, 'train');
   const r = gantry('train', '--resume', '--out', early, '--quiet');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no checkpoint yet .* starting it at step 0/);
@@ -173,7 +173,7 @@ test('bad output paths: one line each naming the path and the fix, nothing left 
   const file = join(dir, 'a-file');
   writeFileSync(file, 'x');
   const cases: [string[], RegExp][] = [
-    [['train', 'dcgan', '--steps', '1', '--out', file], /--out .*a-file is a file, not a folder/],
+    [['train', 'dcgan', '--steps', '1', '--out', file], /the run folder .*a-file is a file; choose a folder path/],
     [['train', 'dcgan', '--steps', '1', '--out', join(file, 'run')], /a-file is a file, so no folder can be made below it/],
     [['train', 'dcgan', '--steps', '1', '--out', '/proc/gantry-run'], /is under \/proc, the kernel's own files/],
     [['train', 'dcgan', '--steps', '1', '--out', '/sys/gantry-run'], /is under \/sys, the kernel's own files/],

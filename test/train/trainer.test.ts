@@ -62,7 +62,7 @@ test('resume can extend --steps but refuses a different batch', async () => {
   await train({ outDir: dir, config: small({ train: { steps: 2, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 } }), quiet: true });
   const more = await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true });
   assert.equal(more.step, 4);
-  await assert.rejects(train({ outDir: dir, resume: true, changes: { train: { batch: 16 } }, changesSource: '--batch', quiet: true }), /--resume: train\.batch is 8 in the run and 16 in --batch; a resumed run keeps its family, seed, data, batch/);
+  await assert.rejects(train({ outDir: dir, resume: true, changes: { train: { batch: 16 } }, changesSource: '--batch', quiet: true }), / train\.batch is 8 in the run and 16 in --batch; a resumed run keeps its family, seed, data, batch/);
 });
 
 test('a loss that becomes NaN stops the run and keeps the last good checkpoint', async () => {
@@ -80,7 +80,7 @@ test('bad configs name the field; no run folder is left behind', async () => {
   assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch/);
   assert.throws(() => validateRunConfig({ family: 'stylegan' }, 'config'), /unknown model family "stylegan"/);
   const dir = join(tempDir(), 'never');
-  await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /not a folder/);
+  await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /data folder:\/does\/not\/exist: \/does\/not\/exist does not exist/);
   assert.equal(existsSync(dir), false);
   await assert.rejects(train({ outDir: dir, config: small({ train: { batch: 20000 } }), quiet: true }), /fewer than one batch/);
   assert.equal(existsSync(dir), false);
@@ -105,7 +105,7 @@ test('a truncated or foreign checkpoint is reported, not crashed on', async () =
 test('a new run refuses a non-empty folder', async () => {
   const dir = tempDir();
   writeFileSync(join(dir, 'something.txt'), 'x');
-  await assert.rejects(train({ outDir: dir, config: small(), quiet: true }), /already exists and is not empty; pass --resume/);
+  await assert.rejects(train({ outDir: dir, config: small(), quiet: true }), /already exists and is not empty; continue with `gantry train --resume --out /);
 });
 
 test('tensor count stays flat across a training run', async () => {

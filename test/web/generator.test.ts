@@ -191,7 +191,7 @@ test('exportRun writes the folder in one move, replaces an earlier export, refus
   const mine = join(root, 'mine');
   mkdirSync(mine);
   writeFileSync(join(mine, 'notes.txt'), 'keep me');
-  await assert.rejects(exportRun(dir, mine), /--out .*mine is a folder of other files \(notes\.txt\); give a new or empty folder/);
+  await assert.rejects(exportRun(dir, mine), /the export folder .*mine holds other files \(notes\.txt\); give a new or empty folder/);
   assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'keep me');
   await assert.rejects(exportRun(join(root, 'nothing'), join(root, 'x')), /is not a gantry run folder/);
   assert.equal(existsSync(join(root, 'x')), false);
