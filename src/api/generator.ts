@@ -8,7 +8,9 @@ import { learnStylesOfRun, type LearnedStyles } from '../explore/run-styles.ts';
 import { encodePng } from '../io/png.ts';
 import { CONFIG_FILE, openRun } from '../train/run.ts';
 import { imageAt } from '../web/canvas.ts';
-import { buildGenerator, generatorFrom, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
+import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
+import { openDataset } from '../data/index.ts';
+import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
 
 /**
@@ -80,4 +82,21 @@ export async function learnStyles(run: string, options: { clusters?: number; see
   if (clusters !== undefined && !(Number.isInteger(clusters) && clusters >= 1)) throw new GantryError(`learnStyles(): clusters must be a whole number >= 1, got ${clusters}`);
   await initEngine({ device: options.device ?? 'cpu' });
   return learnStylesOfRun(run, { clusters, seed });
+}
+
+/**
+ * An auto-encoder run's reconstructions (`gantry reconstruct`; vae, vae-gan, unet-vae-gan): `n` (32)
+ * images of `data` (the run's data SPEC by default), picked by `seed` (0) as the CLI picks them, and what
+ * the run makes of each; image i of `reconstructions` is image i of `inputs` through the encoder and decoder.
+ */
+export async function reconstruct(run: string, options: { data?: string; n?: number; seed?: number; device?: Device } = {}): Promise<{ inputs: GeneratedImages; reconstructions: GeneratedImages }> {
+  const n = options.n ?? 32;
+  if (!(Number.isInteger(n) && n >= 1 && n <= MAX_IMAGES)) throw new GantryError(`reconstruct(): n must be a whole number from 1 to ${MAX_IMAGES}, got ${options.n}`);
+  await initEngine({ device: options.device ?? 'cpu' });
+  const opened = openRun(run);
+  try {
+    return await reconstructImages(opened, openDataset(options.data ?? opened.config.data, opened.info), n, options.seed ?? 0);
+  } finally {
+    opened.model.dispose();
+  }
 }

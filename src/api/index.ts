@@ -15,7 +15,7 @@ import { exportRun as exportRunFolder, type ExportResult } from '../export/expor
 import { FAMILIES, type FamilyName } from '../models/index.ts';
 
 export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
-export { openGenerator, pngBytes, readLabelMaps, learnStyles } from './generator.ts';
+export { openGenerator, pngBytes, readLabelMaps, learnStyles, reconstruct } from './generator.ts';
 export { fid, kid, inceptionScore, featureStats, segmentationScore, type ScoreRequest, type PairRequest, type FeatureSource, type FidResult, type KidScore, type InceptionScoreResult, type SegmentationResult } from './scores.ts';
 export { tile } from '../web/canvas.ts';
 export { slerp, parseLatentExpression, arithmeticVectors } from '../explore/latent.ts';

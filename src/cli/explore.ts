@@ -3,7 +3,9 @@ import { GantryError, describeError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
-import { imageGrid } from '../explore/grid.ts';
+import { imageGrid, tileImages, type GeneratedImages } from '../explore/grid.ts';
+import { reconstructImages } from '../explore/reconstruct.ts';
+import type { RawImage } from '../io/pixels.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
 import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
 import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';
@@ -16,8 +18,6 @@ import {
 } from '../explore/conditions.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
-import { makeBatch } from '../data/sampler.ts';
-import { Rng } from '../engine/rng.ts';
 import { readImageFile } from '../io/image.ts';
 import { fitImage } from '../data/transform.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -222,22 +222,26 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const out = values.out ?? 'reconstruct.png';
   checkPngOut(out);
   await withRun(values.run, values.device, async (run) => {
-    if (!run.model.reconstruct) throw new GantryError(`a ${run.config.family} run does not reconstruct images; use a vae run`);
     const data = openDataset(values.data ?? run.config.data, run.info);
-    const pick = new Rng(intArg('seed', values.seed) ?? 0, 'reconstruct').permutation(data.n).subarray(0, Math.min(n, data.n));
-    const batch = makeBatch(data, pick);
-    const recon = run.model.reconstruct(batch.images);
-    // Rows of 8: inputs, then their reconstructions.
-    const cols = 8;
-    const rows: tf.Tensor4D[] = [];
-    for (let start = 0; start < pick.length; start += cols) {
-      const count = Math.min(cols, pick.length - start);
-      rows.push(tf.slice(batch.images, [start, 0, 0, 0], [count, -1, -1, -1]), tf.slice(recon, [start, 0, 0, 0], [count, -1, -1, -1]));
-    }
-    const grid = tf.concat(rows, 0);
-    tf.dispose([batch.images, batch.labels ?? [], recon, ...rows]);
-    await save(out, grid, cols);
+    const { inputs, reconstructions } = await reconstructImages(run, data, n, intArg('seed', values.seed) ?? 0);
+    writePng(out, inputsAboveOutputs(inputs, reconstructions, 8));
+    process.stdout.write(`${out}\n`);
   });
+}
+
+/** Rows of `cols` inputs, each above a row of their outputs (a short last pair of rows left open on the right). */
+function inputsAboveOutputs(inputs: GeneratedImages, outputs: GeneratedImages, cols: number): RawImage {
+  const { n, height, width, channels } = inputs;
+  const per = height * width * channels;
+  const rows = Math.ceil(n / cols);
+  // The grid's grey fills the open places, so they read as no image.
+  const pixels = new Uint8Array(2 * rows * cols * per).fill(64);
+  for (let i = 0; i < n; i++) {
+    const at = (Math.floor(i / cols) * 2 * cols + (i % cols)) * per;
+    pixels.set(inputs.pixels.subarray(i * per, (i + 1) * per), at);
+    pixels.set(outputs.pixels.subarray(i * per, (i + 1) * per), at + cols * per);
+  }
+  return tileImages(pixels, 2 * rows * cols, height, width, channels, cols);
 }
 
 export async function arithCommand(argv: string[]): Promise<void> {

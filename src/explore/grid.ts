@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RawImage } from '../io/pixels.ts';
 
+/** 8-bit images, HWC, back to back: what generators draw and auto-encoders reconstruct. */
+export interface GeneratedImages {
+  n: number;
+  height: number;
+  width: number;
+  channels: number;
+  pixels: Uint8Array;
+}
+
 /** Converts a [-1, 1] image batch [n, h, w, c] to 8-bit pixels (n images back to back). */
 export async function toUint8Images(images: tf.Tensor4D): Promise<Uint8Array> {
   const values = await images.data();

@@ -8,6 +8,7 @@ import { instanceClass, randomStyles, styleFeatures, type StylePick } from '../e
 import { labelPalette } from '../explore/label-colours.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import { drawImages } from '../explore/render.ts';
+import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import type { RawImage } from '../io/pixels.ts';
 import { fitImage } from '../data/transform.ts';
@@ -18,6 +19,8 @@ import { buildModel } from '../models/index.ts';
 import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
+
+export type { GeneratedImages };
 
 export type { LabelMapInput } from '../explore/conditions.ts';
 
@@ -48,14 +51,6 @@ export interface GenerateOptions {
   styles?: { seed?: number; choose?: Record<number, number> };
 }
 
-/** 8-bit images, HWC, back to back. */
-export interface GeneratedImages {
-  n: number;
-  height: number;
-  width: number;
-  channels: number;
-  pixels: Uint8Array;
-}
 
 /**
  * A trained generator in the page (or in Node): the family's own model, built from an exported model file

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { setup, tempDir, tf } from '../helpers.ts';
 import {
-  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, resume, segmentationScore, tile, train,
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { FAMILIES } from '../../src/models/index.ts';
@@ -124,6 +124,40 @@ test('readLabelMaps(): pix2pixHD label and instance map files drawn by openGener
   assert.deepEqual(PNG.sync.read(Buffer.from(pngBytes(images, 1))).data, PNG.sync.read(readFileSync(join(dir, 't.png'))).data);
   assert.throws(() => readLabelMaps(g, labels), /this run was trained with instance maps; give each label map's instance map with readLabelMaps' instanceFiles/);
   g.dispose();
+});
+
+test('reconstruct(): an auto-encoder run\'s inputs and reconstructions, the pixels of gantry reconstruct\'s grid', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'vae');
+  await train({ family: 'vae', data: 'shapes:200', out: run, quiet: true, model: { width: 8, latent: 8 }, train: { steps: 4, batch: 16 } });
+  const r = gantry('reconstruct', '--run', run, '--n', '12', '--seed', '3', '--out', join(dir, 'r.png'));
+  assert.equal(r.code, 0, r.stderr);
+  const before = tf.memory().numTensors;
+  const { inputs, reconstructions } = await reconstruct(run, { n: 12, seed: 3 });
+  assert.equal(tf.memory().numTensors, before, 'no tensors left');
+  const { n, height: h, width: w, channels: c } = reconstructions;
+  assert.deepEqual([n, inputs.n, c], [12, 12, 3]);
+  // The CLI's grid: rows of 8 inputs, each above their reconstructions; image 9 is the second of the third pair of rows.
+  const grid = PNG.sync.read(readFileSync(join(dir, 'r.png')));
+  const cell = (row: number, col: number) => {
+    const out = new Uint8Array(h * w * c);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const at = ((2 + row * (h + 2) + y) * grid.width + 2 + col * (w + 2) + x) * 4;
+        out.set(grid.data.subarray(at, at + c), (y * w + x) * c);
+      }
+    }
+    return out;
+  };
+  const image = (b: typeof inputs, i: number) => b.pixels.subarray(i * h * w * c, (i + 1) * h * w * c);
+  assert.deepEqual(cell(2, 1), image(inputs, 9));
+  assert.deepEqual(cell(3, 1), image(reconstructions, 9));
+  assert.deepEqual(cell(1, 7), image(reconstructions, 7));
+  assert.notDeepEqual(image(inputs, 9), image(reconstructions, 9));
+  await assert.rejects(reconstruct(run, { n: 0 }), /reconstruct\(\): n must be a whole number from 1 to 1024, got 0/);
+  const dcgan = join(dir, 'dcgan');
+  await train({ ...small, train: { ...small.train, steps: 1 }, out: dcgan, quiet: true });
+  await assert.rejects(reconstruct(dcgan), /a dcgan run does not reconstruct images; use a vae, vae-gan or unet-vae-gan run/);
 });
 
 test('learnStyles() and segmentationScore() give what gantry features and gantry eval segmentation do', async () => {
