@@ -21,7 +21,7 @@ export const BACKEND_ORDER: readonly WebBackend[] = ['webgpu', 'webgl', 'cpu'];
  * hand-built generator, as in Node). 'gantry': gantry's WGSL convolutions, matrix products and
  * normalisations (src/gpu/), each batch size's draw recorded once and replayed as a fixed list of
  * dispatches, as Node does on the GPU. On a software adapter (SwiftShader) 'gantry' draws heavy networks
- * faster (pix2pixHD's painter) and light ones slower, and compiles longer before its first images (README,
+ * faster (pix2pixHD's painter) and light ones slower, and compiles longer before its first images (docs/performance.md,
  * "In the browser"); on a GPU, still to measure.
  */
 export type GpuKernels = 'gantry' | 'tfjs';
