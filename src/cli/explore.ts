@@ -13,7 +13,7 @@ import { Progress } from '../train/progress.ts';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  checkFlags, conditionCount, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
+  checkFlags, conditionCount, NONE, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
   type ConditionRows,
 } from '../explore/conditions.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
@@ -30,7 +30,8 @@ export const SAMPLE_HELP = `${SYNOPSIS.SAMPLE}
   class K; without it image i is of class i % classes and each column is one class.
   Text runs (gan-cls, dfgan): --text "a small red circle on a blue background" (repeat --text for one column
   each; default: the run's sample captions). --style-from IMG,... (gan-cls): style transfer, one row per image:
-  the image, then the style encoder's latent vector of it drawn with each caption.
+  the image, then the style encoder's latent vector of it drawn with each caption. vae and vae-gan runs: each
+  image beside the decoder's drawing of its encoding (the posterior mean).
   --truncation T (sample, interpolate, arith): the truncation trick, every latent number beyond ±T drawn
   again (e.g. 0.7: less variety, more typical images).
   --latent "[0.1, -1.2, ...]" (or a .json file of one): draws that latent vector (one image), e.g. one
@@ -116,7 +117,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const truncation = truncationArg(values.truncation);
   await withRun(values.run, values.device, async (run) => {
     if (values['style-from'] !== undefined) {
-      await styleTransfer(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, out);
+      await drawFromImages(run, values['style-from'].split(',').map((f) => f.trim()).filter(Boolean), values.text, out);
       return;
     }
     if (values.latent !== undefined) {
@@ -146,29 +147,34 @@ export async function sampleCommand(argv: string[]): Promise<void> {
 }
 
 /**
- * Reed et al.'s style transfer: the style encoder's latent vector of each image (its background, pose,
- * placement), drawn with each caption. One row per image: the image itself, then one column per caption.
+ * An image encoder's latent vector of each image, drawn again: Reed et al.'s style transfer for gan-cls
+ * (the style encoder's vector of the image's background, pose and placement, drawn with each caption) or
+ * a vae's / vae-gan's posterior mean (the image as the decoder draws it). One row per image: the image
+ * itself, then one column per caption (text runs) or its drawing.
  */
-async function styleTransfer(run: Run, files: string[], texts: string[] | undefined, out: string): Promise<void> {
-  if (!run.model.inferLatent) throw new GantryError(`--style-from: a ${run.config.family} run has no style encoder; train a gan-cls run`);
+async function drawFromImages(run: Run, files: string[], texts: string[] | undefined, out: string): Promise<void> {
+  if (!run.model.inferLatent) throw new GantryError(`--style-from: a ${run.config.family} run has no image encoder; gan-cls (its style encoder), vae and vae-gan runs have one`);
   if (files.length === 0) throw new GantryError('--style-from needs image files, e.g. --style-from bird.jpg,flower.png');
   checkFlags(run.info, { text: texts });
-  const captions = texts?.length ? texts : sampleCaptions(run.info) ?? [];
+  const isText = run.info.conditioning.kind === 'text';
+  const captions = isText ? (texts?.length ? texts : sampleCaptions(run.info) ?? []) : [];
+  const columns = isText ? captions.length : 1;
   const { height, width, channels } = run.info;
   const pixels = stackRows(files.map((f) => Float32Array.from(fitImage(readImageFile(f), run.info).data, (v) => v / 127.5 - 1)));
   const images = tf.tensor4d(pixels, [files.length, height, width, channels]);
   const latent = run.model.inferLatent(images);
-  const z = latent.dataSync() as Float32Array;
+  const z = (await latent.data()) as Float32Array;
   latent.dispose();
   const dim = run.info.latentDim;
-  const vectors = files.flatMap((_, r) => captions.map(() => z.slice(r * dim, (r + 1) * dim)));
-  const generated = vectorsToImages(run, vectors, await encodeCaptions(run, files.flatMap(() => captions), warn));
+  const vectors = files.flatMap((_, r) => Array.from({ length: columns }, () => z.slice(r * dim, (r + 1) * dim)));
+  const conditions = isText ? await encodeCaptions(run, files.flatMap(() => captions), warn) : NONE;
+  const generated = vectorsToImages(run, vectors, conditions);
   const rows = tf.tidy(() => tf.concat(files.map((_, r) => tf.concat([
     tf.slice(images, [r, 0, 0, 0], [1, -1, -1, -1]),
-    tf.slice(generated, [r * captions.length, 0, 0, 0], [captions.length, -1, -1, -1]),
+    tf.slice(generated, [r * columns, 0, 0, 0], [columns, -1, -1, -1]),
   ], 0)), 0) as tf.Tensor4D);
   tf.dispose([images, generated]);
-  await save(out, rows, captions.length + 1);
+  await save(out, rows, columns + 1);
 }
 
 export async function interpolateCommand(argv: string[]): Promise<void> {

@@ -44,7 +44,10 @@ export interface FamilyInstance {
   generate?(z: tf.Tensor2D, condition: Condition): tf.Tensor4D;
   /** Text-conditional families: sentence vectors [n, d] of captions (a `text` condition). */
   encodeText?(captions: string[]): tf.Tensor2D;
-  /** Families with a style encoder: latent vectors [n, latentDim] that reproduce images' style (z from x). */
+  /**
+   * Families with an image encoder: latent vectors [n, latentDim] that reproduce images (z from x): gan-cls's
+   * style encoder (the style, drawn with any caption), the vae's and vae-gan's posterior mean (the image).
+   */
   inferLatent?(images: tf.Tensor4D): tf.Tensor2D;
   /**
    * Label-map families with a feature encoder (pix2pixHD's E): per-pixel features [n, H, W, featNum] of

@@ -94,8 +94,14 @@ export class VaeGan implements FamilyInstance {
     return tf.tidy(() => this.toImage(this.decoder.apply(z, false)));
   }
 
+  /** The posterior means of images [n, S, S, C] in [-1, 1]: the latent vectors the decoder draws them back from. */
+  inferLatent(images: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => this.encoder.apply(images, false).mu);
+  }
+
+  /** Encodes to the posterior mean and decodes: the reconstruction a user inspects. */
   reconstruct(images: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.toImage(this.decoder.apply(this.encoder.apply(images, false).mu, false)));
+    return tf.tidy(() => this.toImage(this.decoder.apply(this.inferLatent(images), false)));
   }
 
   dispose(): void {

@@ -103,18 +103,20 @@ export class WebGenerator implements Generator {
     return this.file.styles?.clusters[label]?.length ?? 0;
   }
 
-  /** Whether the generator can find the latent vector of an image's style (gan-cls's style encoder). */
+  /** Whether the generator can find the latent vector of an image: gan-cls's style encoder, a vae's or vae-gan's encoder. */
   get infersStyle(): boolean {
     return Boolean(this.model.inferLatent);
   }
 
   /**
-   * The latent vector that reproduces an image's style (Reed et al.'s style encoder, as `sample
-   * --style-from`): the image (RGBA, grey or RGB, any size) fitted to the generator's like the CLI fits it.
+   * The latent vector that reproduces an image (as `sample --style-from`): its style for gan-cls (Reed et
+   * al.'s style encoder; drawn with any caption), the posterior mean for a vae or vae-gan (drawn, the image
+   * as the decoder sees it; edit it from there). The image (RGBA, grey or RGB, any size) is fitted to the
+   * generator's size as the CLI fits it.
    */
   async styleLatent(image: RawImage): Promise<Float32Array> {
     const infer = this.model.inferLatent?.bind(this.model);
-    if (!infer) throw new GantryError(`this ${this.family} generator has no style encoder; a gan-cls run has one`);
+    if (!infer) throw new GantryError(`this ${this.family} generator has no image encoder; gan-cls (its style encoder), vae and vae-gan generators have one`);
     const { height, width, channels } = this.info;
     const fitted = fitImage(image, { height, width, channels });
     const z = tf.tidy(() => infer(tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, height, width, channels])));

@@ -174,6 +174,10 @@ test('vae on shapes from the CLI: train, sample, reconstruct, resume', () => {
   const r = gantry('reconstruct', '--run', run, '--n', '8', '--out', join(dir, 'r.png'));
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(pngSize(join(dir, 'r.png')), [8 * 34 + 2, 2 * 34 + 2]);
+  // Images of the user's, encoded and drawn again: one row each, the image beside its drawing.
+  const st = gantry('sample', '--run', run, '--style-from', `${join(dir, 's.png')},${join(dir, 'r.png')}`, '--out', join(dir, 'st.png'));
+  assert.equal(st.code, 0, st.stderr);
+  assert.deepEqual(pngSize(join(dir, 'st.png')), [2 * 34 + 2, 2 * 34 + 2]);
   const d = gantry('reconstruct', '--run', join(dir, 'nope'));
   assert.match(d.stderr, /not a gantry run folder/);
 });

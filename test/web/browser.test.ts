@@ -59,6 +59,7 @@ before(async () => {
   await site('dcgan', 'dcgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6 });
   await site('cgan', 'cgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, embedDim: 4 });
   await site('text', 'gan-cls', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, projectionDim: 4, embedDim: 8, wordDim: 4, textHidden: 8, textSteps: 1 });
+  await site('vae', 'vae', 'shapes:40', { latent: 8, width: 8 });
   await site('paint', 'pix2pixhd', 'shapes:24', { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, featNum: 3, nef: 4, nDownE: 2, vgg: false });
   browser = await launchChromium();
 });
@@ -320,6 +321,19 @@ test('an exported gan-cls in Chromium: Node\'s images for a caption, a typed cap
     await idle(page);
     const z = await sites.text.node.styleLatent(readImageFile(photo));
     await shows(page, 'image', 'text', { latents: [Array.from(z)], text: 'a green zebra' });
+  });
+});
+
+test('an exported vae in Chromium: an image of the user\'s, encoded, is the editor\'s starting point', { skip }, async () => {
+  await withPage('vae', '', async ({ page }) => {
+    await drawsAsNode(page, 'vae', { seeds: [0, 1] });
+    assert.equal(await page.isVisible('#styleBox'), true);
+    assert.equal(await page.textContent('#styleLabel'), 'start from an image (its encoding)');
+    const photo = join(root, 'test', 'fixtures', 'folder', 'cats', 'cat0.png');
+    await page.setInputFiles('#styleFile', photo);
+    await idle(page);
+    const z = await sites.vae.node.styleLatent(readImageFile(photo));
+    await shows(page, 'image', 'vae', { latents: [Array.from(z)] });
   });
 });
 

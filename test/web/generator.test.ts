@@ -9,6 +9,8 @@ import { openRun, type OpenedRun } from '../../src/train/run.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
 import { conditionPath, encodeCaptions, gridConditions, type ConditionRows, type LabelMaps } from '../../src/explore/conditions.ts';
 import { drawImages } from '../../src/explore/render.ts';
+import { toUint8Images } from '../../src/explore/grid.ts';
+import { fitImage } from '../../src/data/transform.ts';
 import { randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
 import { readStyles } from '../../src/explore/run-styles.ts';
 import { exportRun, generatorFiles } from '../../src/export/export-run.ts';
@@ -158,6 +160,36 @@ test('every other generating family exports and draws exactly what the CLI draws
     g.dispose();
     run.model.dispose();
   }
+});
+
+test('an exported vae and vae-gan encode an image: its latent vector, drawn, is the run\'s reconstruction of the image fitted as the CLI fits it', async () => {
+  const image = { width: 20, height: 14, channels: 4, data: Uint8Array.from({ length: 20 * 14 * 4 }, (_, i) => (i * 37 + (i >> 4) * 11) % 256) };
+  for (const family of ['vae', 'vae-gan']) {
+    const dir = await trainSmall(family, 'shapes:40', {}, 4);
+    const run = openRun(dir);
+    const g = await exported(run, dir);
+    assert.ok(g.infersStyle, family);
+    const before = tf.memory().numTensors;
+    const z = await g.styleLatent(image);
+    assert.equal(z.length, run.info.latentDim);
+    const drawn = await g.generate({ latents: [z] });
+    assert.equal(tf.memory().numTensors, before, `${family}: no tensors left`);
+    const { height, width, channels } = run.info;
+    const fitted = fitImage(image, { height, width, channels });
+    const recon = run.model.reconstruct!(tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, height, width, channels]));
+    assert.deepEqual(drawn.pixels, await toUint8Images(recon), family);
+    recon.dispose();
+    g.dispose();
+    run.model.dispose();
+  }
+  // U-Net's decoder also needs the image's skips, so its latent vector alone does not give the image back.
+  const unet = await trainSmall('unet-vae-gan', 'shapes:40', { latent: 8, width: 8, ndf: 8 });
+  const run = openRun(unet);
+  const g = await exported(run, unet);
+  assert.equal(g.infersStyle, false);
+  await assert.rejects(g.styleLatent(image), /this unet-vae-gan generator has no image encoder; gan-cls \(its style encoder\), vae and vae-gan generators have one/);
+  g.dispose();
+  run.model.dispose();
 });
 
 test('a damaged export gets one line naming the file and the fix', async () => {

@@ -368,6 +368,8 @@ function latentExplorer(g: WebGenerator): void {
   }
   (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.cliCommand = cliCommand;
   $('styleBox').hidden = !g.infersStyle;
+  // A text run's encoder gives the image's style, drawn with the caption; an auto-encoder's, the image itself.
+  if (!isText) $('styleLabel').textContent = 'start from an image (its encoding)';
   input('styleFile').addEventListener('change', () => act(async () => {
     const file = input('styleFile').files?.[0];
     if (!file) return;
