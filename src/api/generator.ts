@@ -12,6 +12,7 @@ import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type L
 import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
+import { checkKeys } from './request.ts';
 
 /**
  * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`
@@ -20,6 +21,7 @@ import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
  * them. `dispose()` frees its tensors.
  */
 export async function openGenerator(path: string, options: { device?: Device } = {}): Promise<WebGenerator> {
+  checkKeys(options, ['device'], 'openGenerator()');
   await initEngine({ device: options.device ?? 'cpu' });
   if (existsSync(join(path, CONFIG_FILE))) {
     const run = openRun(path);
@@ -78,6 +80,7 @@ export function readLabelMaps(generator: WebGenerator, labelFiles: string[], ins
  * run folder for openGenerator and exportRun. A finished run with instance features has learned them already.
  */
 export async function learnStyles(run: string, options: { clusters?: number; seed?: number; device?: Device } = {}): Promise<LearnedStyles> {
+  checkKeys(options, ['clusters', 'seed', 'device'], 'learnStyles()');
   const { clusters, seed } = options;
   if (clusters !== undefined && !(Number.isInteger(clusters) && clusters >= 1)) throw new GantryError(`learnStyles(): clusters must be a whole number >= 1, got ${clusters}`);
   await initEngine({ device: options.device ?? 'cpu' });
@@ -90,6 +93,7 @@ export async function learnStyles(run: string, options: { clusters?: number; see
  * the run makes of each; image i of `reconstructions` is image i of `inputs` through the encoder and decoder.
  */
 export async function reconstruct(run: string, options: { data?: string; n?: number; seed?: number; device?: Device } = {}): Promise<{ inputs: GeneratedImages; reconstructions: GeneratedImages }> {
+  checkKeys(options, ['data', 'n', 'seed', 'device'], 'reconstruct()');
   const n = options.n ?? 32;
   if (!(Number.isInteger(n) && n >= 1 && n <= MAX_IMAGES)) throw new GantryError(`reconstruct(): n must be a whole number from 1 to ${MAX_IMAGES}, got ${options.n}`);
   await initEngine({ device: options.device ?? 'cpu' });

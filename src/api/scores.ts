@@ -2,6 +2,7 @@ import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
 import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
+import { checkKeys, optionKeys } from './request.ts';
 import {
   fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
@@ -30,7 +31,21 @@ export interface PairRequest extends ScoreRequest {
   fake: string;
 }
 
-function featureOptions(call: string, r: ScoreRequest, minimum: number): FeatureOptions {
+const SCORE = { weights: true, featureDim: true, classifier: true, n: true, batch: true, seed: true, quiet: true, log: true } as const;
+type KidRequest = PairRequest & { subsets?: number; subsetSize?: number };
+type IsRequest = ScoreRequest & { fake: string; splits?: number };
+type StatsRequest = ScoreRequest & { input: string; out: string };
+type SegmentationRequest = { run: string; segmenter: string; n?: number; seed?: number; quiet?: boolean };
+const KEYS = {
+  'fid()': optionKeys<PairRequest>({ ...SCORE, real: true, fake: true }),
+  'kid()': optionKeys<KidRequest>({ ...SCORE, real: true, fake: true, subsets: true, subsetSize: true }),
+  'inceptionScore()': optionKeys<IsRequest>({ ...SCORE, fake: true, splits: true }),
+  'featureStats()': optionKeys<StatsRequest>({ ...SCORE, input: true, out: true }),
+  'segmentationScore()': optionKeys<SegmentationRequest>({ run: true, segmenter: true, n: true, seed: true, quiet: true }),
+};
+
+function featureOptions(call: keyof typeof KEYS, r: ScoreRequest, minimum: number): FeatureOptions {
+  checkKeys(r, KEYS[call], call);
   const n = r.n ?? 10000;
   if (!Number.isInteger(n) || n < minimum) throw new GantryError(`${call}: n must be a whole number >= ${minimum}, got ${r.n}`);
   return { n, batch: r.batch, seed: r.seed, quiet: r.quiet };
@@ -53,7 +68,7 @@ export async function fid(request: PairRequest): Promise<FidResult> {
 }
 
 /** KID as torch-fidelity defines it (`gantry eval kid`): `subsets` (100) subsets of `subsetSize` (1000) images. */
-export async function kid(request: PairRequest & { subsets?: number; subsetSize?: number }): Promise<KidScore> {
+export async function kid(request: KidRequest): Promise<KidScore> {
   const o = featureOptions('kid()', request, 2);
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
@@ -62,7 +77,7 @@ export async function kid(request: PairRequest & { subsets?: number; subsetSize?
 }
 
 /** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */
-export async function inceptionScore(request: ScoreRequest & { fake: string; splits?: number }): Promise<InceptionScoreResult> {
+export async function inceptionScore(request: IsRequest): Promise<InceptionScoreResult> {
   const o = featureOptions('inceptionScore()', request, 2);
   await initEngine({ log: request.log });
   const fake = parseEvalInput(request.fake);
@@ -70,7 +85,7 @@ export async function inceptionScore(request: ScoreRequest & { fake: string; spl
 }
 
 /** pytorch-fid-compatible statistics of a data SPEC or a run's images, written to `out` (.npz; `gantry eval stats`). */
-export async function featureStats(request: ScoreRequest & { input: string; out: string }): Promise<{ out: string; n: number; dim: number; features: string }> {
+export async function featureStats(request: StatsRequest): Promise<{ out: string; n: number; dim: number; features: string }> {
   const o = featureOptions('featureStats()', request, 2);
   await initEngine({ log: request.log });
   const input = parseEvalInput(request.input);
@@ -82,7 +97,8 @@ export async function featureStats(request: ScoreRequest & { input: string; out:
  * held-out maps, segmented by a segmenter run and scored against those maps (pixel accuracy, mean IoU),
  * beside the real photos' scores, the segmenter's own ceiling. `n`: maps scored (all of the held-out split).
  */
-export async function segmentationScore(request: { run: string; segmenter: string; n?: number; seed?: number; quiet?: boolean }): Promise<SegmentationResult> {
+export async function segmentationScore(request: SegmentationRequest): Promise<SegmentationResult> {
+  checkKeys(request, KEYS['segmentationScore()'], 'segmentationScore()');
   if (request.n !== undefined && !(Number.isInteger(request.n) && request.n >= 1)) throw new GantryError(`segmentationScore(): n must be a whole number >= 1, got ${request.n}`);
   await initEngine();
   return evaluateSegmentation(request.run, request.segmenter, { n: request.n, seed: request.seed, quiet: request.quiet });

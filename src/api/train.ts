@@ -4,6 +4,7 @@ import type { FamilyName, ModelConfigs } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
 import { trainSchema, validateRunConfig, type EvalConfig, type RunConfig, type TrainConfig } from '../train/run-config.ts';
 import { train as runTraining, type TrainResult } from '../train/trainer.ts';
+import { checkKeys, optionKeys } from './request.ts';
 
 export type { TrainResult, StopReason } from '../train/trainer.ts';
 
@@ -63,20 +64,13 @@ export interface ResumeRequest extends TrainControls {
   eval?: TrainEval | null;
 }
 
-const CONTROL_KEYS = ['device', 'onProgress', 'onSample', 'signal', 'catchSignals', 'log', 'quiet'];
-const RESUME_KEYS = new Set(['model', 'train', 'eval', ...CONTROL_KEYS]);
-const REQUEST_KEYS = new Set(['family', 'out', 'data', 'seed', 'model', 'train', 'eval', 'epochs', 'initFrom', ...CONTROL_KEYS]);
+const CONTROLS = { device: true, onProgress: true, onSample: true, signal: true, catchSignals: true, log: true, quiet: true } as const;
+const RESUME_KEYS = optionKeys<ResumeRequest>({ model: true, train: true, eval: true, ...CONTROLS });
+const REQUEST_KEYS = optionKeys<TrainRequest>({ family: true, out: true, data: true, seed: true, model: true, train: true, eval: true, epochs: true, initFrom: true, ...CONTROLS });
 const TRAIN_FIELDS = new Set(Object.keys(trainSchema.shape));
 
-/** Unknown options are one line each (plain JavaScript callers have no compiler to catch them). */
-function checkKeys(request: object, known: Set<string>, call: string): void {
-  if (typeof request !== 'object' || request === null) throw new GantryError(`${call} takes an options object`);
-  for (const key of Object.keys(request)) {
-    if (known.has(key)) continue;
-    const hint = TRAIN_FIELDS.has(key) ? `; it goes in the train section: { train: { ${key}: ... } }` : `; known: ${[...known].join(', ')}`;
-    throw new GantryError(`${call}: unknown option "${key}"${hint}`);
-  }
-}
+/** A train-section field given at the top level: where it goes. */
+const inTrainSection = (key: string) => (TRAIN_FIELDS.has(key) ? `; it goes in the train section: { train: { ${key}: ... } }` : undefined);
 
 /** The run this process is training, if any: runs share the engine and its recorded steps, so they go one at a time. */
 let training: string | null = null;
@@ -107,7 +101,8 @@ function controls(c: TrainControls) {
  * the result. Resolves when the run reaches its last step or is stopped (see `interrupted`).
  */
 export async function train<F extends FamilyName>(request: TrainRequest<F>): Promise<TrainResult> {
-  checkKeys(request, REQUEST_KEYS, 'train()');
+  if (typeof request !== 'object' || request === null) throw new GantryError('train() takes an options object');
+  checkKeys(request, REQUEST_KEYS, 'train()', inTrainSection);
   if (typeof request.out !== 'string' || !request.out) throw new GantryError('train(): give the run folder as out, e.g. { out: "runs/first" }');
   const { family, data, seed, model, train: trainSection, initFrom, eval: evalSection, epochs } = request;
   // The config file's fields, those given: the rest take their defaults.
@@ -126,7 +121,7 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
  * an unbroken run. `model`, `train` and `eval` may change what a resume may (learning rates, steps, cadence, scores).
  */
 export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
-  checkKeys(request, RESUME_KEYS, 'resume()');
+  checkKeys(request, RESUME_KEYS, 'resume()', inTrainSection);
   await initEngine({ device: request.device ?? 'cpu', log: request.log });
   const changes = { model: request.model, train: request.train as Record<string, unknown> | undefined, eval: request.eval };
   return exclusive(out, () => runTraining({ outDir: out, resume: true, changes, changesSource: 'resume()', ...controls(request) }));
