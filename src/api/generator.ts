@@ -12,7 +12,7 @@ import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type L
 import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
-import { checkKeys } from './request.ts';
+import { checkKeys } from '../options.ts';
 
 /**
  * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`

@@ -13,7 +13,7 @@ import { useApiWords } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { exportRun as exportRunFolder, type ExportResult } from '../export/export-run.ts';
 import { FAMILIES, type FamilyName } from '../models/index.ts';
-import { checkKeys } from './request.ts';
+import { checkKeys } from '../options.ts';
 
 export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
 export { openGenerator, pngBytes, readLabelMaps, learnStyles, reconstruct } from './generator.ts';

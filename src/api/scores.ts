@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
 import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
-import { checkKeys, optionKeys } from './request.ts';
+import { checkKeys, optionKeys } from '../options.ts';
 import {
   fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,

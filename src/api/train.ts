@@ -4,7 +4,7 @@ import type { FamilyName, ModelConfigs } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
 import { trainSchema, validateRunConfig, type EvalConfig, type RunConfig, type TrainConfig } from '../train/run-config.ts';
 import { train as runTraining, type TrainResult } from '../train/trainer.ts';
-import { checkKeys, optionKeys } from './request.ts';
+import { checkKeys, optionKeys } from '../options.ts';
 
 export type { TrainResult, StopReason } from '../train/trainer.ts';
 

@@ -19,6 +19,7 @@ import { buildModel } from '../models/index.ts';
 import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
+import { checkKeys, optionKeys } from '../options.ts';
 
 export type { GeneratedImages };
 
@@ -51,6 +52,7 @@ export interface GenerateOptions {
   styles?: { seed?: number; choose?: Record<number, number> };
 }
 
+const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
 
 /**
  * A trained generator in the page (or in Node): the family's own model, built from an exported model file
@@ -132,6 +134,7 @@ export class WebGenerator implements Generator {
   }
 
   async generate(options: GenerateOptions = {}): Promise<GeneratedImages> {
+    checkKeys(options, GENERATE_KEYS, 'generate()');
     const n = imageCount(this.info, options);
     if (n > MAX_IMAGES) throw new GantryError(`${n} images in one call; ask for at most ${MAX_IMAGES} at a time`);
     const vectors = this.vectors(n, options);

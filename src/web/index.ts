@@ -13,6 +13,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { startWebEngine, type GpuKernels, type WebBackend } from './engine.ts';
 import { buildGenerator, type WebGenerator } from './generator.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from './model-file.ts';
+import { checkKeys } from '../options.ts';
 
 export { startWebEngine, BACKEND_ORDER, type GpuKernels, type WebBackend, type WebEngine } from './engine.ts';
 export { buildGenerator, WebGenerator, MAX_IMAGES, type GenerateOptions, type GeneratedImages, type LabelMapInput } from './generator.ts';
@@ -36,6 +37,7 @@ export interface LoadOptions {
 }
 
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
+  checkKeys(options, ['backends', 'gpuKernels'], 'loadGenerator()');
   await startWebEngine(options.backends, options.gpuKernels);
   if (typeof source === 'string' || source instanceof URL) {
     const modelUrl = modelUrlOf(source);

@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError } from './errors.ts';
 
 /**
  * Unknown options are one line each: plain JavaScript callers have no compiler to catch a misspelt key,
