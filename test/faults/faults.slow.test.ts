@@ -255,5 +255,5 @@ test('corrupt inputs are errors, not silent wrong results: a flipped byte in an 
   // A checkpoint cut short: the message names the file and the fix.
   const ckpt = join(dir, 'cifar-run', 'checkpoint.safetensors');
   writeFileSync(ckpt, readFileSync(ckpt).subarray(0, 1000));
-  assertOneLine(gantry('sample', '--run', join(dir, 'cifar-run'), '--out', join(dir, 's.png')), /checkpoint\.safetensors is truncated or corrupt .*; restore checkpoint\.safetensors from a copy, or train the run again into a new --out/, 'truncated checkpoint');
+  assertOneLine(gantry('sample', '--run', join(dir, 'cifar-run'), '--out', join(dir, 's.png')), /checkpoint\.safetensors is truncated or corrupt .*; restore checkpoint\.safetensors from a copy, or train the run again into a new folder/, 'truncated checkpoint');
 });
