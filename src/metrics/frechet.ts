@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
 import { cholesky, congruence, matmul, nativeLinalg, symmetricEigen } from './linalg.ts';
 
 /** Mean and covariance of a feature set, in float64 (pytorch-fid: np.mean, np.cov rowvar=False, N-1). */
@@ -117,6 +117,6 @@ export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
   let tr = 0;
   for (let i = 0; i < d; i++) tr += a.sigma[i * d + i] + b.sigma[i * d + i];
   const fid = diff + tr - 2 * traceSqrtProduct(a.sigma, b.sigma, d);
-  if (!Number.isFinite(fid)) throw new GantryError(`FID came out ${fid}: the covariances' product has no usable square root; check the statistics (gantry eval stats) and use more images`);
+  if (!Number.isFinite(fid)) throw new GantryError(`FID came out ${fid}: the covariances' product has no usable square root; check the statistics (${inWords('`gantry eval stats`', 'featureStats()')}) and use more images`);
   return fid;
 }

@@ -1,16 +1,19 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
 import { readNpz, writeNpz } from '../io/npy.ts';
 import type { FeatureStats } from './frechet.ts';
+
+/** How to make a statistics file, in the user's words. */
+const statsHow = () => inWords('`gantry eval stats`', 'featureStats()');
 
 /** pytorch-fid's statistics files: an .npz with `mu` [d] and `sigma` [d, d] (float64). */
 export function readStatsFile(path: string): FeatureStats {
   const arrays = readNpz(path);
   const { mu, sigma } = arrays;
-  if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with \`gantry eval stats\`)`);
+  if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with ${statsHow()})`);
   const d = mu.shape[0];
   if (mu.shape.length !== 1 || sigma.shape.join('x') !== `${d}x${d}`) throw new GantryError(`${path}: mu is ${mu.shape.join('x')} and sigma ${sigma.shape.join('x')}; expected [d] and [d, d]`);
   const bad = [['mu', mu.data], ['sigma', sigma.data]].find(([, v]) => !(v as Float64Array).every(Number.isFinite));
-  if (bad) throw new GantryError(`${path}: ${bad[0]} holds NaN or infinite values; the statistics are broken, make them again with \`gantry eval stats\``);
+  if (bad) throw new GantryError(`${path}: ${bad[0]} holds NaN or infinite values; the statistics are broken, make them again with ${statsHow()}`);
   const n = arrays.n ? Number(arrays.n.data[0]) : 0;
   const halfSplitFid = arrays.half_split_fid ? Number(arrays.half_split_fid.data[0]) : undefined;
   return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n, ...(halfSplitFid !== undefined ? { halfSplitFid } : {}) };

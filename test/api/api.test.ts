@@ -11,6 +11,7 @@ import {
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { FAMILIES } from '../../src/models/index.ts';
+import { writeNpz } from '../../src/io/npy.ts';
 
 await setup();
 
@@ -321,6 +322,9 @@ test("a program's mistakes are named in the API's words (options and calls), not
     if (envWeights !== undefined) process.env.GANTRY_INCEPTION_WEIGHTS = envWeights;
   }
   for (const name of ['a', 'b', 'c', 'd']) assert.ok(!existsSync(join(dir, name)), `no run folder ${name} is left behind`);
+  const notStats = join(dir, 'x.npz');
+  writeNpz(notStats, { x: { shape: [2], data: new Float64Array(2) } });
+  await rejects(fid({ real: notStats, fake: notStats }), /has no "mu" and "sigma" arrays; it is not a FID statistics file \(make one with featureStats\(\)\)/);
   assert.throws(() => parseLatentExpression('seed:1 seed:2'), (err: unknown) => err instanceof GantryError && /^parseLatentExpression\(\): put \+ or - between terms/.test(err.message));
   // A diverged run's advice is a resume() call, and following it continues the run.
   const hot = join(dir, 'hot');
