@@ -2,6 +2,7 @@
 //   bash ../shared/gpu/prepare-kit.sh    (here, once; then carry .devicekit and build)
 //   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 540] [--quick]
 // Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
+// also into $OUT/gpu-session.md where the device tool gives $OUT (its reply keeps only the output's tail),
 // each gantry/PyTorch ratio from medians of the same run:
 //   - pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload): gantry replayed on its own kernels,
 //     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
@@ -17,7 +18,7 @@
 //   - last, one-image draws (a page's slider move) on tfjs's kernels op by op and on gantry's replayed.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,13 @@ const gantry = [join(root, 'bin', 'gantry.js')];
 
 type Json = Record<string, unknown>;
 
+const record = process.env.OUT ? join(process.env.OUT, 'gpu-session.md') : null;
+/** A line of the session's results, on stdout and in the record. */
+function say(line: string): void {
+  console.log(line);
+  if (record) appendFileSync(record, `${line}\n`);
+}
+
 /** One JSON-printing command, given what is left of the budget; null (and why, on stderr) if it failed. */
 function measure(cmd: string, args: string[], env: Record<string, string> = {}): Json | null {
   const left = Math.floor((deadline - Date.now()) / 1000);
@@ -38,7 +46,9 @@ function measure(cmd: string, args: string[], env: Record<string, string> = {}):
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: Math.min(left, 180) * 1000 });
   const last = r.stdout?.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
-    process.stderr.write(`failed (${r.signal ?? r.status}): ${cmd} ${args.join(' ')}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`);
+    const why = `failed (${r.signal ?? r.status}): ${cmd} ${args.join(' ')}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`;
+    process.stderr.write(why);
+    if (record) appendFileSync(record, why);
     return null;
   }
   return JSON.parse(last) as Json;
@@ -54,19 +64,19 @@ const pix2pixhdSizes: [string, string[]][] = [
   ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
   ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
 ];
-console.log('| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
-console.log('|---|---|---|---|---|---|');
+say('| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
+say('|---|---|---|---|---|---|');
 for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
   const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
   const replayed = measure(process.execPath, [...gantry, ...bench]);
   const eager = measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' });
   const stock = name.startsWith('64') ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
   const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
-  console.log(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 
-console.log('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
-console.log('|---|---|---|---|---|---|---|');
+say('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
+say('|---|---|---|---|---|---|---|');
 // Families with a PyTorch peer of the same network (bench/*_torch.py; the peers print the parameter count).
 const familyPeers: Record<string, string[]> = {
   cgan: [join(root, 'bench', 'cgan_torch.py'), '--family', 'cgan', '--size', '64', '--channels', '1'],
@@ -90,31 +100,30 @@ for (const [family, model] of quick ? families.slice(3, 5) : families) {
   const eager = measure(process.execPath, [...gantry, ...bench, '--eager']);
   const peer = familyPeers[family];
   const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', quick ? '8' : '64', '--steps', steps]) : null;
-  console.log(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  say(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
-console.log('\n| generator, 64x64, batch 256 | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |');
-console.log('|---|---|---|---|');
+// DCGAN's hand-built step (above) against the generic recording of its tfjs step: the issue keeps the
+// hand-built one only where it is measurably faster.
+const dcganBench = ['bench', '--family', 'dcgan', '--model', JSON.stringify({ imageSize: 64 }), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
+const generic = measure(process.execPath, [...gantry, ...dcganBench], { GANTRY_DCGAN_HAND_BUILT: '0' });
+say(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} | | |`);
+say('\n| generator, 64x64, batch 256 | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |');
+say('|---|---|---|---|');
 const imgs = (j: Json | null) => (j ? Number(j.images_per_s) : NaN);
 for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
   const batch = quick ? '8' : '256';
   const gantryDraws = measure(process.execPath, [...gantry, 'bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', batch, '--device', 'webgpu', '--steps', steps]);
   const peer = familyPeers[family];
   const torchDraws = measure('python3', [...peer, '--generate', '--device', 'cuda', '--batch', batch, '--steps', steps]);
-  console.log(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
+  say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
 }
 
-console.log('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
+say('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
 for (const [family, byKind] of profiles) {
   for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
-    console.log(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+    say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
   }
 }
-// DCGAN's hand-built step (above) against the generic recording of its tfjs step: the issue keeps the
-// hand-built one only where it is measurably faster.
-const dcganBench = ['bench', '--family', 'dcgan', '--model', JSON.stringify({ imageSize: 64 }), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
-const generic = measure(process.execPath, [...gantry, ...dcganBench], { GANTRY_DCGAN_HAND_BUILT: '0' });
-console.log(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} | | |`);
-
 /** A bench script's printout, within what is left of the budget (none once it is spent). */
 function script(args: string[]): string {
   const left = deadline - Date.now();
@@ -123,26 +132,26 @@ function script(args: string[]): string {
   return (r.stdout ?? '') + (r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
 }
 if (!quick) {
-  console.log('\nDCGAN beside its peer:');
-  console.log(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
+  say('\nDCGAN beside its peer:');
+  say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
 }
 // dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
-console.log('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
-console.log(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
+say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
+say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
 if (!quick) {
-  console.log('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
-  console.log(script([join(root, 'bench', 'gpu-image-ops.ts')]));
+  say('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
+  say(script([join(root, 'bench', 'gpu-image-ops.ts')]));
 }
 
 // What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
 // engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
 // gantry's kernels replayed.
-console.log('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
-console.log('|---|---|---|---|');
+say('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
+say('|---|---|---|---|');
 const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
 for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
   const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
   const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
   const ours = measure(process.execPath, [...gantry, ...draw]);
-  console.log(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
+  say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
 }

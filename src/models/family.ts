@@ -72,7 +72,7 @@ export interface FamilyInstance {
 
 /** The step key of a family whose steps differ only in whether G is updated (train.dSteps > 1): stepKey's default. */
 export function updateKey(ctx: StepContext): string {
-  return ctx.updateG === false ? 'D' : 'D and G';
+  return ctx.updateG === false ? 'D only' : 'every network';
 }
 
 const attached = new WeakMap<object, { dispose(): void }[]>();

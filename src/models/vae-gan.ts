@@ -5,12 +5,10 @@ import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
 import { stepLatent } from '../nn/noise.ts';
-import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
-import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
 import { DcganDiscriminator, dcganSchema, dcganShape } from './dcgan.ts';
-import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
-import { VaeDecoder, VaeEncoder, decoderImage, describeAutoEncoder, resolveImageModel, vaeSchema, type VaeConfig } from './vae.ts';
+import type { Family, StepContext } from './family.ts';
+import { Vae, describeAutoEncoder, resolveImageModel, vaeSchema } from './vae.ts';
 
 /**
  * VAE-GAN: a VAE whose decoder is also a GAN generator. A DCGAN discriminator judges decoder samples
@@ -29,33 +27,18 @@ export const vaeGanSchema = vaeSchema
 
 export type VaeGanConfig = z.infer<typeof vaeGanSchema>;
 
-export class VaeGan implements FamilyInstance {
-  readonly vaeParams = new ParamSet();
-  readonly encoder: VaeEncoder;
-  readonly decoder: VaeDecoder;
+/** The VAE's encoder, decoder, drawing and encoding, with a discriminator and a step that trains against it. */
+export class VaeGan extends Vae {
   readonly D: DcganDiscriminator;
-  readonly networks: Record<string, ParamSet>;
-  readonly optimizers: Record<string, Adam>;
-  readonly info: ModelInfo;
 
-  constructor(readonly config: VaeGanConfig, seed: number) {
-    const { ndf: _ndf, lambdaVae: _lv, lambdaGan: _lg, lrD: _lrD, ...vaeConfig }: VaeGanConfig = config;
-    this.encoder = new VaeEncoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'E'));
-    this.decoder = new VaeDecoder(this.vaeParams, vaeConfig as VaeConfig, new Rng(seed, 'init', 'Dec'));
+  constructor(override readonly config: VaeGanConfig, seed: number) {
+    super(config, seed, 'vae-gan');
     this.D = new DcganDiscriminator(dcganShape(dcganSchema.parse({ imageSize: config.imageSize, channels: config.channels, ndf: config.ndf })), new Rng(seed, 'init', 'D'));
-    this.networks = { VAE: this.vaeParams, D: this.D.params };
-    this.optimizers = {
-      VAE: new Adam(this.vaeParams.trainable(), { lr: config.lr, beta1: config.beta1, beta2: config.beta2 }),
-      D: new Adam(this.D.params.trainable(), { lr: config.lrD, beta1: 0.5, beta2: 0.999 }),
-    };
-    this.info = describeAutoEncoder('vae-gan')(config);
+    this.networks.D = this.D.params;
+    this.optimizers.D = new Adam(this.D.params.trainable(), { lr: config.lrD, beta1: 0.5, beta2: 0.999 });
   }
 
-  private toImage(raw: tf.Tensor4D): tf.Tensor4D {
-    return decoderImage(raw, this.config.reconstruction);
-  }
-
-  trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+  override trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const n = batch.images.shape[0];
     const latent = this.config.latent;
     const eps = stepLatent(ctx, n, latent);
@@ -83,29 +66,10 @@ export class VaeGan implements FamilyInstance {
       kl = tf.keep(objective.kl);
       adv = tf.keep(nonSaturatingLossG(this.D.apply(this.toImage(this.decoder.apply(zPrior, true)), true)));
       return tf.add(tf.mul(objective.loss, lambdaVae), tf.mul(adv, lambdaGan)) as tf.Scalar;
-    }, this.vaeParams.trainable());
+    }, this.params.trainable());
     this.optimizers.VAE.apply(grads);
     tf.dispose([eps, zPrior, ...Object.values(grads)]);
     return { lossTotal: value, lossRecon: recon!, lossKL: kl!, lossG: adv!, lossD };
-  }
-
-  generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
-    expectNoCondition(this.info, condition);
-    return tf.tidy(() => this.toImage(this.decoder.apply(z, false)));
-  }
-
-  /** The posterior means of images [n, S, S, C] in [-1, 1]: the latent vectors the decoder draws them back from. */
-  inferLatent(images: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => this.encoder.apply(images, false).mu);
-  }
-
-  /** Encodes to the posterior mean and decodes: the reconstruction a user inspects. */
-  reconstruct(images: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.toImage(this.decoder.apply(this.inferLatent(images), false)));
-  }
-
-  dispose(): void {
-    disposeModel(this);
   }
 }
 

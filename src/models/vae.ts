@@ -123,15 +123,16 @@ export class Vae implements FamilyInstance {
   readonly optimizers: Record<string, Adam>;
   readonly info: ModelInfo;
 
-  constructor(readonly config: VaeConfig, seed: number) {
+  /** `family` names the subclass (vae-gan), whose config is a VaeConfig with more fields. */
+  constructor(readonly config: VaeConfig, seed: number, family = 'vae') {
     this.encoder = new VaeEncoder(this.params, config, new Rng(seed, 'init', 'E'));
     this.decoder = new VaeDecoder(this.params, config, new Rng(seed, 'init', 'Dec'));
     this.networks = { VAE: this.params };
     this.optimizers = { VAE: new Adam(this.params.trainable(), { lr: config.lr, beta1: config.beta1, beta2: config.beta2 }) };
-    this.info = describeAutoEncoder('vae')(config);
+    this.info = describeAutoEncoder(family)(config);
   }
 
-  private toImage(raw: tf.Tensor4D): tf.Tensor4D {
+  protected toImage(raw: tf.Tensor4D): tf.Tensor4D {
     return decoderImage(raw, this.config.reconstruction);
   }
 
