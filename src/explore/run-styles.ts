@@ -57,7 +57,7 @@ export async function learnStylesOfRun(runDir: string, o: { clusters?: number; s
   const run = openRun(runDir);
   try {
     const c = run.info.conditioning;
-    if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder (a pix2pixhd run with model.featNum > 0 has)`);
+    if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder to learn styles from; a pix2pixhd run trained with model.featNum > 0 (3 in the paper) has one`);
     const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
     return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed);
   } finally {

@@ -33,15 +33,15 @@ const sites: Record<string, { dir: string; node: WebGenerator }> = {};
 // Made here, not in before(): a tempDir made inside a hook would be removed when the hook ends.
 const work = tempDir();
 
-const trainSmall = async (family: string, data: string, model: Record<string, unknown>) => {
-  const dir = join(work, 'runs', family);
+const trainSmall = async (name: string, family: string, data: string, model: Record<string, unknown>) => {
+  const dir = join(work, 'runs', name);
   await train({ outDir: dir, quiet: true, config: validateRunConfig({ family, seed: 1, data, model, train: { steps: 2, batch: 4, samples: 4, logEvery: 1 } }, 'test') });
   return dir;
 };
 
 /** Trains a tiny run, exports it with the CLI into site/<name>, and builds Node's generator of the same files. */
 async function site(name: string, family: string, data: string, model: Record<string, unknown>): Promise<void> {
-  const run = await trainSmall(family, data, model);
+  const run = await trainSmall(name, family, data, model);
   const out = join(server.root, name);
   const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--run', run, '--out', out], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -60,7 +60,9 @@ before(async () => {
   await site('cgan', 'cgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, embedDim: 4 });
   await site('text', 'gan-cls', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, projectionDim: 4, embedDim: 8, wordDim: 4, textHidden: 8, textSteps: 1 });
   await site('vae', 'vae', 'shapes:40', { latent: 8, width: 8 });
-  await site('paint', 'pix2pixhd', 'shapes:24', { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, featNum: 3, nef: 4, nDownE: 2, vgg: false });
+  const tinyPix2pixhd = { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, vgg: false };
+  await site('paint', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 3, nef: 4, nDownE: 2 });
+  await site('paint-plain', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 0 });
   browser = await launchChromium();
 });
 
@@ -344,6 +346,7 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
     assert.equal(await page.isVisible('#editor'), false, 'no latent editor for label maps');
     assert.equal(await page.locator('#palette button').count(), 5);
     assert.equal(await page.isDisabled('#paintUndo'), true, 'nothing to undo before a stroke');
+    assert.equal(await page.isVisible('#styleSeedField'), true, 'a run with learned styles has a style seed');
     const before = await canvasPixels(page, 'paintResult');
     // Paint a stroke of label 1 along the top rows of the map.
     const box = (await page.locator('#labelCanvas').boundingBox())!;
@@ -377,6 +380,23 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
     // Undo of the stroke.
     await page.click('#paintUndo');
     await idle(page);
+  });
+});
+
+test('an exported pix2pixhd without a feature encoder in Chromium: no style controls, painting draws as Node', { skip }, async () => {
+  await withPage('paint-plain', '', async ({ page }) => {
+    const g = sites['paint-plain'].node;
+    await drawsAsNode(page, 'paint-plain', { labelMaps: [g.examples[0]] });
+    assert.equal(await page.isVisible('#styleSeedField'), false, 'no style seed');
+    assert.deepEqual(await page.locator('#tool option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser']);
+    await page.click('#palette button >> nth=2');
+    await page.selectOption('#tool', 'fill');
+    const box = (await page.locator('#labelCanvas').boundingBox())!;
+    await page.mouse.click(box.x + 2, box.y + 2);
+    await idle(page);
+    const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+    assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], 2, 'the fill painted label 2');
+    await shows(page, 'paintResult', 'paint-plain', painted);
   });
 });
 

@@ -500,6 +500,11 @@ function labelPainter(g: WebGenerator): void {
     buttons.forEach((b, i) => b.setAttribute('aria-checked', String(i === id)));
   };
   pick(Math.min(1, labels.count - 1));
+  // Styles are the learned ones of a run with a feature encoder; without them the style controls do nothing.
+  if (!g.file.styles) {
+    $('styleSeedField').hidden = true;
+    select('tool').querySelector('option[value="style"]')?.remove();
+  }
 
   const examples = g.examples;
   select('example').replaceChildren(new Option('a blank map', '-1'), ...examples.map((_, i) => new Option(`test map ${i + 1}`, String(i))));
