@@ -65,3 +65,36 @@ export function resumeAdvice(dir: string, changes?: object): string {
 export function trainHow(family: string, data: string, out: string): string {
   return words === 'cli' ? `\`gantry train ${family} --data ${data} --out ${out}\`` : `train(${JSON.stringify({ family, data, out })})`;
 }
+
+/** Edits (insertions, deletions, substitutions, swaps of neighbours) that turn a into b. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The known name a misspelt one most likely meant (case aside, within a third of its letters, at least
+ * one edit), or undefined when none is that close.
+ */
+export function closestName(word: string, known: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(w.length / 3)) + 1;
+  for (const name of known) {
+    const distance = editDistance(w, name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best;
+}
+
+/** ` (did you mean "x"?)` for a misspelt name, or nothing; `quote` formats the suggestion. */
+export function didYouMean(word: string, known: readonly string[], quote = (name: string) => `"${name}"`): string {
+  const name = closestName(word, known);
+  return name === undefined ? '' : ` (did you mean ${quote(name)}?)`;
+}

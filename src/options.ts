@@ -1,4 +1,4 @@
-import { GantryError } from './errors.ts';
+import { GantryError, didYouMean } from './errors.ts';
 
 /**
  * Unknown options are one line each: plain JavaScript callers have no compiler to catch a misspelt key,
@@ -9,7 +9,7 @@ export function checkKeys(request: unknown, known: readonly string[], call: stri
   if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new GantryError(`${call} takes an options object`);
   for (const key of Object.keys(request)) {
     if (known.includes(key)) continue;
-    throw new GantryError(`${call}: unknown option "${key}"${hint?.(key) ?? `; known: ${known.join(', ')}`}`);
+    throw new GantryError(`${call}: unknown option "${key}"${hint?.(key) ?? `${didYouMean(key, known)}; known: ${known.join(', ')}`}`);
   }
 }
 

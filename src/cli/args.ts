@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, didYouMean } from '../errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -22,7 +22,14 @@ export function parseCommandArgs<T extends Options>(command: string, argv: strin
   try {
     return parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals, strict: true as const });
   } catch (err) {
-    throw new GantryError(`${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ')}; see \`gantry ${command} --help\``);
+    const see = `see \`gantry ${command} --help\``;
+    // Node's own line for an unknown flag goes on about positional arguments; name the flag meant instead.
+    const unknown = /^Unknown option '(-{1,2})([^']*)'/.exec(describeError(err));
+    if (unknown) {
+      const [, dashes, name] = unknown;
+      throw new GantryError(`unknown flag ${dashes}${name}${dashes === '--' ? didYouMean(name, Object.keys(options), (o) => `--${o}`) : ''}; ${see}`);
+    }
+    throw new GantryError(`${describeError(err).replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ')}; ${see}`);
   }
 }
 

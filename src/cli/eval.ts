@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, closestName } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { evaluateSegmentation } from '../metrics/segmentation.ts';
 import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
@@ -22,9 +22,14 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   the run's size) segments the images the run draws from its held-out maps; prints pixel accuracy and mean
   IoU against those maps, beside the same for the real photos (the ceiling).`;
 
+const METRICS = ['fid', 'kid', 'is', 'stats', 'segmentation'];
+
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
-  if (!['fid', 'kid', 'is', 'stats', 'segmentation'].includes(metric)) throw new GantryError(`name a metric: fid, kid, is, stats or segmentation (got "${metric ?? ''}")`);
+  if (!METRICS.includes(metric)) {
+    const meant = metric ? closestName(metric, METRICS) : undefined;
+    throw new GantryError(`name a metric: fid, kid, is, stats or segmentation (got "${metric ?? ''}"${meant ? `; did you mean ${meant}?` : ''})`);
+  }
   const { values, positionals } = parseCommandArgs('eval', rest, {
     real: { type: 'string' }, fake: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' },
     'feature-dim': { type: 'string' }, features: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' },

@@ -1,4 +1,4 @@
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, didYouMean } from '../errors.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 type Command = (argv: string[]) => Promise<void | number>;
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`gantry: unknown command "${name}"\n\n${USAGE}\n`);
+    process.stderr.write(`gantry: unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}\n\n${USAGE}\n`);
     return 2;
   }
   try {

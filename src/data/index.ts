@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, didYouMean } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import type { ImageDataset, InMemoryDataset, LoadProgress } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
@@ -25,7 +25,11 @@ export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   let rest = colon < 0 ? '' : spec.slice(colon + 1);
-  if (!(KINDS as readonly string[]).includes(kind)) throw new GantryError(`unknown data source "${spec}"; ${SPEC_HELP}`);
+  if (!(KINDS as readonly string[]).includes(kind)) {
+    // A bare path is the likeliest mistake after a misspelt kind.
+    const hint = didYouMean(kind, KINDS) || (/[/\\]/.test(kind) ? ` (a folder of images is folder:${spec})` : '');
+    throw new GantryError(`unknown data source "${spec}"${hint}; ${SPEC_HELP}`);
+  }
   const options: Record<string, string> = {};
   const q = rest.indexOf('?');
   if (q >= 0) {

@@ -1,4 +1,4 @@
-import { GantryError } from '../errors.ts';
+import { GantryError, didYouMean } from '../errors.ts';
 import { classifierFamily } from './classifier.ts';
 import { dcganFamily } from './dcgan.ts';
 import { vaeFamily } from './vae.ts';
@@ -39,7 +39,7 @@ export const FAMILIES: Record<string, Family<unknown>> = REGISTRY as unknown as 
 
 export function getFamily(name: string): Family<unknown> {
   const family = FAMILIES[name];
-  if (!family) throw new GantryError(`unknown model family "${name}"; known: ${Object.keys(FAMILIES).join(', ')}`);
+  if (!family) throw new GantryError(`unknown model family "${name}"${didYouMean(name, Object.keys(FAMILIES))}; known: ${Object.keys(FAMILIES).join(', ')}`);
   return family;
 }
 

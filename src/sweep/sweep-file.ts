@@ -55,7 +55,7 @@ export function readSweepFile(path: string): Sweep {
 /** A sweep checked against the schema; `where` names it in the one error a bad field gets. */
 export function validateSweep(raw: unknown, where: string): Sweep {
   const parsed = sweepSchema.safeParse(raw);
-  if (!parsed.success) throw new GantryError(`${where}: ${formatZodError(parsed.error)}`);
+  if (!parsed.success) throw new GantryError(`${where}: ${formatZodError(parsed.error, '', sweepSchema)}`);
   return parsed.data;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, didYouMean } from '../errors.ts';
 import { getFamily } from '../models/index.ts';
 
 export const trainSchema = z
@@ -86,12 +86,31 @@ export interface RunConfig {
   eval?: EvalConfig;
 }
 
-/** One line per problem, each naming the field: "model.ngf: expected number, received string". */
-export function formatZodError(err: z.ZodError, prefix = ''): string {
+/** The field names of the object `path` leads to inside `schema` (through defaults, optionals and nullables), if any. */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
+  let at: z.ZodType | undefined = schema;
+  for (let i = 0; at; ) {
+    const def: Def = (at as unknown as { _zod: { def: Def } })._zod.def;
+    if (def.innerType) at = def.innerType;
+    else if (def.type === 'object' && i < path.length) at = def.shape![String(path[i++])];
+    else return def.type === 'object' ? Object.keys(def.shape!) : [];
+  }
+  return [];
+}
+
+/**
+ * One line per problem, each naming the field: "model.ngf: expected number, received string". With the
+ * schema that gave `err`, an unknown field names the known one it most likely meant.
+ */
+export function formatZodError(err: z.ZodError, prefix = '', schema?: z.ZodType): string {
   return err.issues
     .map((issue) => {
       const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
-      if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys') {
+        const known = schema ? fieldsAt(schema, issue.path) : [];
+        return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
+      }
       return `${path}: ${issue.message}`;
     })
     .join('; ');
@@ -115,9 +134,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
  */
 export function validateRunConfig(raw: unknown, source: string): RunConfig {
   const parsed = runConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error)}`);
+  if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error, '', runConfigSchema)}`);
   const family = getFamily(parsed.data.family);
   const model = family.schema.safeParse(parsed.data.model);
-  if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model')}`);
+  if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model', family.schema)}`);
   return { ...parsed.data, model: model.data as Record<string, unknown> };
 }

@@ -276,7 +276,7 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(train({ ...small, out, colour: 1 } as never), /train\(\): unknown option "colour"; known: family, out, data/);
   await rejects(train({ ...small, out, model: { ngf: 'wide' } } as never), /train\(\): model\.ngf: /);
   await rejects(train({ ...small, out, model: { width: 3 } } as never), /train\(\): model: unknown field "width"/);
-  await rejects(train({ ...small, out, family: 'gan' } as never), /unknown model family "gan"; known: dcgan/);
+  await rejects(train({ ...small, out, family: 'gan' } as never), /unknown model family "gan" \(did you mean "cgan"\?\); known: dcgan/);
   await rejects(train({ ...small, out: '' }), /give the run folder as out/);
   await rejects(train({ ...small, out, epochs: 0 }), /epochs must be a whole number >= 1, got 0/);
   await rejects(train({ ...small, out, epochs: 2 }), /give epochs or train\.steps, not both/);
@@ -285,8 +285,8 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(resume(out, { steps: 3 } as never), /resume\(\): unknown option "steps"; it goes in the train section/);
   await rejects(fid({ real: 'mnist', fake: 'mnist', n: 1 }), /fid\(\): n must be a whole number >= 2, got 1/);
   // Every call's options are checked by name: a misspelt key is not silently ignored.
-  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, feature_dim: 64 } as never), /^fid\(\): unknown option "feature_dim"; known: weights, featureDim, classifier, n, batch, seed, quiet, log, real, fake$/);
-  await rejects(kid({ real: 'mnist', fake: 'mnist', subset: 10 } as never), /^kid\(\): unknown option "subset"; known: .*subsetSize/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, feature_dim: 64 } as never), /^fid\(\): unknown option "feature_dim" \(did you mean "featureDim"\?\); known: weights, featureDim, classifier, n, batch, seed, quiet, log, real, fake$/);
+  await rejects(kid({ real: 'mnist', fake: 'mnist', subset: 10 } as never), /^kid\(\): unknown option "subset" \(did you mean "subsets"\?\); known: .*subsetSize/);
   await rejects(segmentationScore({ run: dir, segmenter: dir, count: 3 } as never), /^segmentationScore\(\): unknown option "count"/);
   await rejects(openGenerator(dir, { backend: 'cpu' } as never), /^openGenerator\(\): unknown option "backend"; known: device$/);
   await rejects(reconstruct(dir, { images: 4 } as never), /^reconstruct\(\): unknown option "images"; known: data, n, seed, device$/);

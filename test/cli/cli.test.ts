@@ -75,7 +75,7 @@ test('--version names the version, Node and the CPU kernels in use, or why the a
 test('user mistakes get one line naming the fix, no stack trace', () => {
   const dir = tempDir();
   const cases: [string[], RegExp][] = [
-    [['train', 'dcgan', '--stepz', '3'], /Unknown option '--stepz'/],
+    [['train', 'dcgan', '--stepz', '3'], /^gantry train: unknown flag --stepz \(did you mean --steps\?\); see `gantry train --help`$/m],
     [['train', 'nope', '--out', join(dir, 'x')], /unknown model family "nope"/],
     [['train', 'dcgan', '--data', 'cifar10:/no/such', '--out', join(dir, 'y')], /data cifar10:\/no\/such: \/no\/such does not exist; check the path/],
     [['train', 'dcgan', '--batch', '0', '--out', join(dir, 'z')], /--batch must be a whole number >= 1/],
@@ -98,6 +98,10 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, `stack trace for ${args.join(' ')}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
   }
+  // A misspelt command is named with the one meant, then the usage.
+  const typo = gantry('trian', 'dcgan');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /^gantry: unknown command "trian" \(did you mean "train"\?\)\n\ngantry — /);
   // Without a GPU (an ICD path that does not exist hides any Vulkan driver, even Mesa's software one):
   // Dawn itself may print a Vulkan warning (native code, before gantry's line), then gantry's one line.
   const w = gantryWithEnv({ VK_DRIVER_FILES: join(dir, 'no-such-icd.json') }, 'train', 'dcgan', '--device', 'webgpu', '--out', join(dir, 'w'));

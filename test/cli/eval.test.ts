@@ -57,7 +57,7 @@ test('eval without weights or features says which file to get; bad inputs are na
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);
   const m = gantry('eval', 'fidd');
-  assert.match(m.stderr, /name a metric: fid, kid, is, stats or segmentation \(got "fidd"\)/);
+  assert.match(m.stderr, /name a metric: fid, kid, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
   assert.equal(c.code, 1);
   assert.match(c.stderr, /^gantry compare: cannot read config .*no-such\.json/);

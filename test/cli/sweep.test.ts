@@ -75,10 +75,10 @@ test('bad sweep files are one line each, before anything is trained', () => {
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   };
-  bad({ ...SWEEP, grdi: {} }, /^gantry sweep: sweep .*sweep\.json: \(root\): unknown field "grdi"/);
+  bad({ ...SWEEP, grdi: {} }, /^gantry sweep: sweep .*sweep\.json: \(root\): unknown field "grdi" \(did you mean "grid"\?\)/);
   bad({ ...SWEEP, grid: { 'model.lr': [] } }, /grid\.model\.lr: .*>=1 items|grid\.model\.lr: Too small/);
   bad({ ...SWEEP, grid: { 'optim.lr': [1] } }, /grid\.optim\.lr: an axis is seed, data, family, model\.<field> or train\.<field>/);
-  bad({ ...SWEEP, grid: { 'model.lrr': [1e-4] } }, /sweep point 000 \(model\.lrr=0\.0001\): model: unknown field "lrr"/);
+  bad({ ...SWEEP, grid: { 'model.lrr': [1e-4] } }, /sweep point 000 \(model\.lrr=0\.0001\): model: unknown field "lrr" \(did you mean "lr"\?\)/);
   bad({ ...SWEEP, grid: { 'train.batch': [8, 'big'] } }, /sweep point 001 \(train\.batch=big\): train\.batch: /);
   writeFileSync(file, '{"base": ');
   assert.match(gantry('sweep', file).stderr, /^gantry sweep: cannot read sweep .*sweep\.json: /);

@@ -196,6 +196,9 @@ test('folder: a set over GANTRY_DATA_MEMORY_MB is fitted once into the cache and
 
 test('data specs: unknown kinds and options are rejected with the accepted forms', () => {
   assert.throws(() => parseDataSpec('imagenet:/x'), /unknown data source "imagenet:\/x"; use mnist/);
+  assert.throws(() => parseDataSpec('minst'), /unknown data source "minst" \(did you mean "mnist"\?\); use mnist/);
+  assert.throws(() => parseDataSpec('folders:/x'), /unknown data source "folders:\/x" \(did you mean "folder"\?\)/);
+  assert.throws(() => parseDataSpec('/home/me/faces'), /unknown data source "\/home\/me\/faces" \(a folder of images is folder:\/home\/me\/faces\); use mnist/);
   assert.throws(() => parseDataSpec('folder'), /needs a folder/);
   assert.throws(() => parseDataSpec('folder:/x?classes=a'), /unknown option "classes"/);
   assert.deepEqual(parseDataSpec('cifar10:/d?classes=a,b'), { kind: 'cifar10', path: '/d', options: { classes: 'a,b' } });

@@ -75,7 +75,12 @@ test('a loss that becomes NaN stops the run and keeps the last good checkpoint',
 });
 
 test('bad configs name the field; no run folder is left behind', async () => {
-  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngff: 3 } }, 'config x.json'), /config x\.json: model: unknown field "ngff"/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngff: 3 } }, 'config x.json'), /config x\.json: model: unknown field "ngff" \(did you mean "ngf"\?\)$/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', trian: {}, train: { stpes: 1 }, eval: { fid: { n: 10, weigths: 'x' } } }, 'c'), (err: Error) => {
+    for (const line of ['(root): unknown field "trian" (did you mean "train"?)', 'train: unknown field "stpes" (did you mean "steps"?)', 'eval.fid: unknown field "weigths" (did you mean "weights"?)']) assert.ok(err.message.includes(line), `${line} in ${err.message}`);
+    return true;
+  });
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { zzz: 1 } }, 'c'), /^GantryError: c: model: unknown field "zzz"$/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { imageSize: 48 } }, 'config'), /model\.imageSize/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch/);
   assert.throws(() => validateRunConfig({ family: 'stylegan' }, 'config'), /unknown model family "stylegan"/);

@@ -64,7 +64,7 @@ test('an exported dcgan draws exactly what gantry sample draws for the same seed
   // One clear line for each bad request.
   await assert.rejects(g.generate({}), /give the seeds \(or latent vectors\) of the images to draw/);
   await assert.rejects(g.generate({ seeds: [1], latents: [edited] }), /give seeds or latents, not both/);
-  await assert.rejects(g.generate({ seeds: [1], clas: 3 } as never), /^GantryError: generate\(\): unknown option "clas"; known: seeds, latents, truncation, class, /);
+  await assert.rejects(g.generate({ seeds: [1], clas: 3 } as never), /^GantryError: generate\(\): unknown option "clas" \(did you mean "class"\?\); known: seeds, latents, truncation, class, /);
   await assert.rejects(g.generate({ seeds: [-1] }), /a seed is a whole number >= 0, got -1/);
   await assert.rejects(g.generate({ latents: [[1, 2]] }), /latents\[0\] has 2 numbers; this generator's latent vectors have 6/);
   await assert.rejects(g.generate({ seeds: [1], truncation: 0 }), /truncation must be above 0/);
