@@ -3,19 +3,21 @@
 //   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 540] [--quick]
 // Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
 // also into $OUT/gpu-session.md where the device tool gives $OUT (its reply keeps only the output's tail),
-// each gantry/PyTorch ratio from medians of the same run:
-//   - pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload): gantry replayed on its own kernels,
-//     eager on its own kernels, eager on stock tfjs kernels, PyTorch CUDA; the peer's 64x128 default and
-//     the official global generator at 256x512 and 512x1024 (Cityscapes' global size);
-//   - every family's step at 64x64, batch 64: replayed and eager, and beside PyTorch CUDA where a peer of
-//     the same network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
-//     bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py); then each replayed
-//     step's GPU time by kernel (--profile), for what to speed up next;
-//   - every family's generator (batch 256) beside its peer's --generate, images per second;
-//   - DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
-//     on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
-//   - pix2pixHD's image ops, gantry's WGSL kernels against tfjs's ops (bench/gpu-image-ops.ts);
-//   - last, one-image draws (a page's slider move) on tfjs's kernels op by op and on gantry's replayed.
+// each gantry/PyTorch ratio from medians of the same run. The issue's targets come first, so a budget
+// that runs out costs the comparisons, not the targets:
+//   1. every family's replayed step at 64x64, batch 64, beside PyTorch CUDA where a peer of the same
+//      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
+//      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
+//      kernel (--profile, printed after the generators), for what to speed up next;
+//   2. every family's generator (batch 256) beside its peer's --generate, images per second;
+//   3. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
+//      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
+//   4. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
+//      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
+//      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
+//   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
+//   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
+//   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
@@ -39,44 +41,51 @@ function say(line: string): void {
   if (record) appendFileSync(record, `${line}\n`);
 }
 
-/** One JSON-printing command, given what is left of the budget; null (and why, on stderr) if it failed. */
-function measure(cmd: string, args: string[], env: Record<string, string> = {}): Json | null {
+/** Seconds each command took, for planning the next session's budget. */
+const durations: [string, number][] = [];
+let skipped = 0;
+
+/** Runs a command within what is left of the budget: its stdout and whether it succeeded (why not, in the record), or null when no time was left. */
+function run(cmd: string, args: string[], env: Record<string, string> = {}, limitSeconds = 180): { ok: boolean; stdout: string } | null {
   const left = Math.floor((deadline - Date.now()) / 1000);
-  if (left < 20) return null;
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: Math.min(left, 180) * 1000 });
-  const last = r.stdout?.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !last.startsWith('{')) {
-    const why = `failed (${r.signal ?? r.status}): ${cmd} ${args.join(' ')}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`;
-    process.stderr.write(why);
-    if (record) appendFileSync(record, why);
+  if (left < 20) {
+    skipped++;
     return null;
   }
-  return JSON.parse(last) as Json;
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: Math.min(left, limitSeconds) * 1000 });
+  const name = [cmd === process.execPath ? 'node' : cmd, ...args.map((a) => a.replace(`${root}/`, ''))].join(' ');
+  durations.push([`${name}${Object.keys(env).length ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`, (Date.now() - started) / 1000]);
+  if (r.status !== 0) {
+    const why = `failed (${r.signal ?? r.status}): ${name}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`;
+    process.stderr.write(why);
+    if (record) appendFileSync(record, why);
+  }
+  return { ok: r.status === 0, stdout: r.stdout ?? '' };
+}
+
+/** One JSON-printing command's last line, parsed; null if it failed. */
+function measure(cmd: string, args: string[], env: Record<string, string> = {}): Json | null {
+  const r = run(cmd, args, env);
+  const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
+  return last.startsWith('{') ? (JSON.parse(last) as Json) : null;
+}
+
+/** A bench script's printout, what it printed before it stopped if it failed (nothing once the budget is spent). */
+function script(args: string[]): string {
+  const r = run(process.execPath, ['--import', 'tsx', ...args], {}, 600);
+  return r === null ? '(not run: the budget was spent)' : r.ok ? r.stdout : `${r.stdout}(stopped: see the failure above)`;
 }
 
 const ms = (j: Json | null) => (j ? Number(j.median_ms) : NaN);
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '—');
 const msCell = (j: Json | null) => (j ? `${fmt(ms(j))} ms` : '—');
+const imgs = (j: Json | null) => (j ? Number(j.images_per_s) : NaN);
 
 const steps = quick ? '2' : '10';
-const pix2pixhdSizes: [string, string[]][] = [
-  ['64x128 (the peer\'s default)', []],
-  ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
-  ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
-];
-say('| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
-say('|---|---|---|---|---|---|');
-for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
-  const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
-  const replayed = measure(process.execPath, [...gantry, ...bench]);
-  const eager = measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' });
-  const stock = name.startsWith('64') ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
-  const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
-  say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
-}
+const batch = quick ? '8' : '64';
 
-say('\n| family step, 64x64, batch 64 | replayed | eager | eager / replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |');
-say('|---|---|---|---|---|---|---|');
+// 1. Every family's replayed step beside its peer.
 // Families with a PyTorch peer of the same network (bench/*_torch.py; the peers print the parameter count).
 const familyPeers: Record<string, string[]> = {
   cgan: [join(root, 'bench', 'cgan_torch.py'), '--family', 'cgan', '--size', '64', '--channels', '1'],
@@ -91,30 +100,28 @@ const families: [string, Json][] = [
   ['dcgan', { imageSize: 64 }], ['cgan', { imageSize: 64 }], ['acgan', { imageSize: 64 }], ['vae', { imageSize: 64 }], ['vae-gan', { imageSize: 64 }],
   ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],
 ];
+const measured = quick ? families.slice(3, 5) : families;
+const familyBench = (family: string, model: Json) => ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', batch, '--device', 'webgpu', '--steps', steps];
+const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
-for (const [family, model] of quick ? families.slice(3, 5) : families) {
-  const bench = ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
+say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps | PyTorch CUDA | replayed / PyTorch |`);
+say('|---|---|---|---|---|');
+for (const [family, model] of measured) {
   // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
-  const replayed = measure(process.execPath, [...gantry, ...bench, '--profile']);
+  const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile']));
   if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
-  const eager = measure(process.execPath, [...gantry, ...bench, '--eager']);
   const peer = familyPeers[family];
-  const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', quick ? '8' : '64', '--steps', steps]) : null;
-  say(`| ${family} | ${msCell(replayed)} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayed))} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
+  say(`| ${family}${family === 'dcgan' ? ' (hand-built step; its peer in 3.)' : ''} | ${msCell(replayed)} | ${replayed?.replayed ?? '—'} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
-// DCGAN's hand-built step (above) against the generic recording of its tfjs step: the issue keeps the
-// hand-built one only where it is measurably faster.
-const dcganBench = ['bench', '--family', 'dcgan', '--model', JSON.stringify({ imageSize: 64 }), '--batch', quick ? '8' : '64', '--device', 'webgpu', '--steps', steps];
-const generic = measure(process.execPath, [...gantry, ...dcganBench], { GANTRY_DCGAN_HAND_BUILT: '0' });
-say(`| dcgan, generic recording | ${msCell(generic)} | | | ${generic?.replayed ?? '—'} | | |`);
-say('\n| generator, 64x64, batch 256 | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |');
+
+// 2. Every family's generator beside its peer's.
+const drawBatch = quick ? '8' : '256';
+say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |`);
 say('|---|---|---|---|');
-const imgs = (j: Json | null) => (j ? Number(j.images_per_s) : NaN);
 for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
-  const batch = quick ? '8' : '256';
-  const gantryDraws = measure(process.execPath, [...gantry, 'bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', batch, '--device', 'webgpu', '--steps', steps]);
-  const peer = familyPeers[family];
-  const torchDraws = measure('python3', [...peer, '--generate', '--device', 'cuda', '--batch', batch, '--steps', steps]);
+  const gantryDraws = measure(process.execPath, [...gantry, 'bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps]);
+  const torchDraws = measure('python3', [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]);
   say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
 }
 
@@ -124,20 +131,46 @@ for (const [family, byKind] of profiles) {
     say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
   }
 }
-/** A bench script's printout, within what is left of the budget (none once it is spent). */
-function script(args: string[]): string {
-  const left = deadline - Date.now();
-  if (left < 20_000) return '(skipped: the budget is spent)';
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', timeout: left });
-  return (r.stdout ?? '') + (r.status === 0 ? '' : `(stopped: ${r.signal ?? r.status})`);
-}
+
+// 3. DCGAN beside its peer, then dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
 if (!quick) {
-  say('\nDCGAN beside its peer:');
+  say('\nDCGAN beside its peer (`bench/dcgan-vs-torch.ts --device webgpu --steps 30`):');
   say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
 }
-// dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
 say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
 say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
+
+// 4. pix2pixHD at its sizes.
+const pix2pixhdSizes: [string, string[]][] = [
+  ['64x128 (the peer\'s default)', []],
+  ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
+  ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
+];
+say('\n| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
+say('|---|---|---|---|---|---|');
+for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
+  const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+  const replayed = measure(process.execPath, [...gantry, ...bench]);
+  const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
+  // The eager comparisons at the small size only: at the real sizes they are minutes of a slow path.
+  const small = name.startsWith('64');
+  const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
+  const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
+  say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+}
+
+// Then the comparisons: what replaying gains over each family's eager step.
+say(`\n| family step, 64x64, batch ${batch} | gantry replayed | gantry eager | eager / replayed |`);
+say('|---|---|---|---|');
+for (const [family, model] of measured) {
+  const eager = measure(process.execPath, [...gantry, ...familyBench(family, model), '--eager']);
+  say(`| ${family} | ${msCell(replayedSteps[family])} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayedSteps[family]))} |`);
+}
+// DCGAN's hand-built step against the generic recording of its tfjs step: the issue keeps the hand-built
+// one only where it is measurably faster.
+const generic = measure(process.execPath, [...gantry, ...familyBench('dcgan', { imageSize: 64 })], { GANTRY_DCGAN_HAND_BUILT: '0' });
+say(`| dcgan, generic recording (GANTRY_DCGAN_HAND_BUILT=0) | ${msCell(generic)} | | hand-built / generic: ${fmt(ms(replayedSteps.dcgan ?? null) / ms(generic))} |`);
+
 if (!quick) {
   say('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
   say(script([join(root, 'bench', 'gpu-image-ops.ts')]));
@@ -155,3 +188,6 @@ for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
   const ours = measure(process.execPath, [...gantry, ...draw]);
   say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
 }
+
+say(`\nSeconds each command took${skipped ? ` (${skipped} not run: the --budget of ${values.budget} s was spent)` : ''}:`);
+for (const [name, seconds] of durations) say(`- ${seconds.toFixed(1)} s: ${name}`);
