@@ -15,6 +15,7 @@
 //   4. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
 //      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
+//   5. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took.
@@ -157,6 +158,12 @@ for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) 
   const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
   const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
   say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+}
+
+// FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA.
+if (!quick) {
+  say('\nInception-v3 forward, FID\'s features (`bench/inception-vs-torch.ts --device webgpu --batch 50`):');
+  say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10']));
 }
 
 // Then the comparisons: what replaying gains over each family's eager step.

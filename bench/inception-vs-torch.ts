@@ -1,44 +1,67 @@
-// Inception-v3 (pytorch-fid layout) forward speed, gantry against PyTorch on this CPU, in one command:
-//   node --import tsx bench/inception-vs-torch.ts [--batch 50] [--batches 5] [--threads 2]
-// Both run the same full-size network with the same seeded random weights (written by the PyTorch side).
+// Inception-v3 (pytorch-fid layout) forward speed, gantry against PyTorch on the same machine, in one command:
+//   node --import tsx bench/inception-vs-torch.ts [--batch 50] [--batches 5] [--threads 2] [--device cpu|webgpu]
+// Both run the same full-size network with the same seeded random weights (written by the PyTorch side),
+// gantry's through the feature extractor FID uses (on WebGPU recorded and replayed, and eager beside it),
+// PyTorch's on the CPU or, with --device webgpu, CUDA; both read the features back.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
-import { readTorchStateDict } from '../src/io/torch.ts';
-import { InceptionV3 } from '../src/metrics/inception.ts';
+import { inceptionExtractor, replayedExtractions } from '../src/metrics/features.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '50' }, batches: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string', default: '50' }, batches: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' }, device: { type: 'string', default: 'cpu' } } });
+if (values.device !== 'cpu' && values.device !== 'webgpu') throw new Error('--device is cpu or webgpu');
+const gpu = values.device === 'webgpu';
 const weights = join(tmpdir(), 'gantry-bench-inception.pth');
-const r = spawnSync('/usr/bin/python3', [join(root, 'bench', 'inception_torch.py'), '--weights', weights, '--batch', values.batch!, '--batches', values.batches!, '--threads', values.threads!], { encoding: 'utf8' });
-if (r.status !== 0) throw new Error(r.stderr);
-const torch = JSON.parse(r.stdout.trim().split('\n').pop()!);
+// Debian's python3-torch lives in /usr/bin/python3; the GPU machine's PyTorch in its default python3.
+const python = gpu || !existsSync('/usr/bin/python3') ? 'python3' : '/usr/bin/python3';
+const r = spawnSync(python, [join(root, 'bench', 'inception_torch.py'), '--weights', weights, '--batch', values.batch!, '--batches', values.batches!, '--threads', values.threads!, '--device', gpu ? 'cuda' : 'cpu'], { encoding: 'utf8' });
+// Without the peer (no PyTorch, no CUDA) gantry's side is still timed, and the peer's failure shown.
+if (r.status !== 0) console.log(`PyTorch's side failed: ${r.stderr.trim().split('\n').pop()}`);
+const torch = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; median_ms: number; images_per_s: number }) : null;
+if (!torch && !existsSync(weights)) throw new Error(`no weights at ${weights}: PyTorch's side writes them`);
 
 process.env.GANTRY_THREADS = values.threads;
-await initEngine({ log: () => {} });
-const net = new InceptionV3(readTorchStateDict(weights), weights);
+await initEngine({ device: values.device, log: () => {} });
+const extractor = inceptionExtractor(weights, 2048);
 const batch = Number(values.batch);
 const x = tf.randomUniform([batch, 299, 299, 3]) as tf.Tensor4D;
-const run = async () => {
-  const out = net.apply(x, [2048]);
-  await out.features[2048]!.data();
-  tf.dispose(out.features[2048]!);
-};
-await run();
-const times: number[] = [];
-for (let i = 0; i < Number(values.batches); i++) {
-  const t0 = performance.now();
-  await run();
-  times.push(performance.now() - t0);
+
+/** Median time of a batch's features, read back, after the first three (the warm-up and, on WebGPU, the two recordings). */
+async function timeBatches(): Promise<{ median_ms: number; images_per_s: number }> {
+  const run = async () => {
+    const { features } = extractor.extract(x, false);
+    await features.data();
+    features.dispose();
+  };
+  for (let i = 0; i < 3; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < Number(values.batches); i++) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)];
+  return { median_ms: Math.round(med * 10) / 10, images_per_s: Math.round((batch / med) * 1000 * 100) / 100 };
 }
-times.sort((a, b) => a - b);
-const med = times[Math.floor(times.length / 2)];
-const gantry = { median_ms: Math.round(med * 10) / 10, images_per_s: Math.round((batch / med) * 1000 * 100) / 100 };
-console.log(`Inception-v3 forward, batch ${batch} at 299x299, ${values.threads} threads, median of ${values.batches}:`);
-console.log(`gantry  ${gantry.images_per_s} images/s (${gantry.median_ms} ms/batch)`);
-console.log(`pytorch ${torch.images_per_s} images/s (${torch.median_ms} ms/batch)`);
-console.log(`gantry / pytorch throughput ${(gantry.images_per_s / torch.images_per_s).toFixed(3)}`);
-console.log(JSON.stringify({ gantry, torch }));
+const gantry = { ...(await timeBatches()), replayed: replayedExtractions(extractor) };
+let eager: { median_ms: number; images_per_s: number } | undefined;
+if (gpu) {
+  process.env.GANTRY_WEBGPU_EAGER = '1';
+  eager = await timeBatches();
+  delete process.env.GANTRY_WEBGPU_EAGER;
+}
+extractor.dispose();
+console.log(`Inception-v3 forward, batch ${batch} at 299x299, ${gpu ? 'WebGPU against PyTorch CUDA' : `${values.threads} threads`}, median of ${values.batches}:`);
+console.log(`gantry  ${gantry.images_per_s} images/s (${gantry.median_ms} ms/batch${gpu ? `, replayed: ${gantry.replayed} batches` : ''})`);
+if (eager) console.log(`gantry eager ${eager.images_per_s} images/s (${eager.median_ms} ms/batch)`);
+if (torch) {
+  console.log(`pytorch ${torch.images_per_s} images/s (${torch.median_ms} ms/batch)`);
+  console.log(`gantry / pytorch throughput ${(gantry.images_per_s / torch.images_per_s).toFixed(3)}`);
+}
+console.log(JSON.stringify({ gantry, eager, torch }));

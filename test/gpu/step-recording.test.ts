@@ -11,6 +11,7 @@ import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
 import { benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
+import { inceptionExtractor, replayedExtractions } from '../../src/metrics/features.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
@@ -259,6 +260,32 @@ test('every generator: replayed draws (64 at a time, as sample, eval and the stu
     runner.dispose();
     model.dispose();
   }
+});
+
+test('FID\'s Inception on WebGPU: replayed forwards give the eager features and logits bit for bit; tensors flat', { skip: noGpu }, async () => {
+  const before = tf.memory().numTensors;
+  // pytorch-fid's layout at 1/8 width with seeded weights (test/golden/make_inception.py); inputs resized to 299 inside.
+  const extractor = inceptionExtractor(join(root, 'test', 'golden', 'inception_w8.pth'), 2048);
+  // Per kind (features; features and logits): an eager warm-up, two recordings, then a replay.
+  for (const [i, withLogits] of [false, false, false, false, true, true, true, true].entries()) {
+    const images = tf.tensor4d(Float32Array.from({ length: 24 * 24 * 3 }, (_, k) => (Math.sin(i * 7.1 + k * 0.37) + 1) / 2), [1, 24, 24, 3]);
+    const replaysBefore = replayedExtractions(extractor);
+    const out = extractor.extract(images, withLogits);
+    assert.equal(out.logits === undefined, !withLogits);
+    if (i % 4 === 3) {
+      assert.equal(replayedExtractions(extractor), replaysBefore + 1, `call ${i} is a replay`);
+      process.env.GANTRY_WEBGPU_EAGER = '1';
+      const eager = extractor.extract(images, withLogits);
+      delete process.env.GANTRY_WEBGPU_EAGER;
+      assert.deepEqual(await out.features.data(), await eager.features.data(), `features of call ${i}`);
+      if (withLogits) assert.deepEqual(await out.logits!.data(), await eager.logits!.data(), `logits of call ${i}`);
+      tf.dispose([eager.features, eager.logits ?? []]);
+    }
+    tf.dispose([images, out.features, out.logits ?? []]);
+  }
+  assert.equal(replayedExtractions(extractor), 2);
+  extractor.dispose();
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
 test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s', { skip: noGpu }, async () => {

@@ -55,6 +55,30 @@ test('Inception features and logits match PyTorch (pytorch-fid layout, resize an
   net.dispose();
 });
 
+test('on the CPU a large batch goes through Inception a few images at a time: the same bits as one forward of the whole batch, tensors flat', async () => {
+  const path = join(golden, 'inception_w8.pth');
+  const extractor = inceptionExtractor(path, 2048);
+  const whole = new InceptionV3(readTorchStateDict(path), 'inception_w8.pth', 8);
+  const images = tf.tensor4d(Float32Array.from({ length: 19 * 24 * 24 * 3 }, (_, k) => (Math.sin(k * 0.37) + 1) / 2), [19, 24, 24, 3]);
+  const before = tf.memory().numTensors;
+  const chunked = extractor.extract(images, true);
+  const reference = whole.apply(images, [2048], true);
+  assert.deepEqual(chunked.features.shape, [19, 256]);
+  assert.deepEqual(await chunked.features.data(), await reference.features[2048]!.data());
+  assert.deepEqual(await chunked.logits!.data(), await reference.logitsUnbiased!.data());
+  const featuresOnly = extractor.extract(images, false);
+  assert.equal(featuresOnly.logits, undefined);
+  assert.deepEqual(await featuresOnly.features.data(), await chunked.features.data());
+  // Three forwards of at most 8 images: three times the convolutions of one.
+  const convolutions = async (f: () => tf.Tensor) => (await tf.profile(() => void f().dispose())).kernels.filter((k) => k.name.includes('Conv2D')).length;
+  assert.equal(await convolutions(() => extractor.extract(images, false).features), 3 * await convolutions(() => whole.apply(images, [2048]).features[2048]!));
+  tf.dispose([chunked.features, chunked.logits!, reference.features[2048]!, reference.logitsUnbiased!, featuresOnly.features]);
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+  images.dispose();
+  extractor.dispose();
+  whole.dispose();
+});
+
 test('a .pth in the zip format of torch >= 1.6 reads too (strided, half and integer tensors)', () => {
   const sd = readTorchStateDict(join(golden, 'tiny_zip.pth'));
   assert.deepEqual(sd.get('layer.weight')!.shape, [3, 4]);
