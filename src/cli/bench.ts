@@ -12,7 +12,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   --workload pix2pixhd times ../shared/peers/pix2pixhd_torch.py's step (64x128, labelNc 8, ngf 16, batch 1,
   VGG19 with random weights): [--height 64] [--width 128] [--label-nc 8] [--ngf 16] [--ndf 16] [--n-down 3]
   [--n-blocks 3] [--num-d 2] [--local] [--no-vgg], the peer's flags; compare with
-  \`python3 pix2pixhd_torch.py --threads N\` at the same sizes.
+  \`python3 pix2pixhd_torch.py --threads N\` at the same sizes. At 256x512 and up give --warmup 5: the first
+  steps on the CPU fill the recycled arrays and run up to 3x slower.
   --family NAME times any family's train step as training runs it (on WebGPU recorded and replayed; --eager:
   not) on real data: [--data SPEC] (mnist, or shapes for the text and label-map families) [--model JSON] (the
   run config's model section) [--batch 16]; --profile (WebGPU) adds each replayed step's GPU time by kernel,

@@ -627,6 +627,9 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
   });
 }
 
+// Per-thread filter-gradient sums kept between calls (256 MB): a large filter's on many threads are freed.
+constexpr size_t kKeptPartialFloats = size_t(1) << 26;
+
 void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin, const float* dy, long kh, long kw,
                             long cout, long sh, long sw, long oh, long ow, float* dw) {
   constexpr long kChunk = 256;  // pixels whose dy rows (padded to 16 channels) stay in L1 across the tiles
@@ -649,8 +652,21 @@ void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin,
   const long etiles = Kp / TM;
   const long splits = std::min<long>(etiles, std::max<long>(1, pool().size() / threads));
   const long tiles_per_split = (etiles + splits - 1) / splits;
-  std::vector<AlignedFloats> partial(threads);
+  // Each thread's sums, kept from call to call up to kKeptPartialFloats in all: fresh ones for a 1024-channel
+  // 3x3 filter (38 MB a thread) cost more in page faults than the products summed into them. (A reference,
+  // so that the pool's threads see the calling thread's buffers rather than their own thread_local ones.)
+  static thread_local std::vector<AlignedFloats> partial_buffers;
+  std::vector<AlignedFloats>& partial = partial_buffers;
+  if (partial.size() < static_cast<size_t>(threads)) partial.resize(threads);
   for (int t = 0; t < threads; t++) partial[t].get(static_cast<size_t>(Kp * Cp));
+  struct Trim {
+    std::vector<AlignedFloats>& buffers;
+    ~Trim() {
+      size_t kept = 0;
+      for (auto& b : buffers) kept += b.storage.size();
+      if (kept > kKeptPartialFloats) buffers.clear();
+    }
+  } trim{partial};
 #if defined(GANTRY_X86)
   const bool avx2 = use_avx2_fma(), avx512 = use_avx512();
 #elif defined(GANTRY_NEON)

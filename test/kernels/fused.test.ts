@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { setup, tf, maxAbsDiff, maxAbs } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { engineInfo } from '../../src/engine/index.ts';
@@ -109,6 +110,54 @@ test('fused native Adam follows the tfjs-op Adam step for step', { skip }, () =>
   tf.dispose([init, p1, p2]);
   fast.dispose();
   ref.dispose();
+});
+
+test('native Adam writes in place the arrays only its variables hold, never one that a clone or a reader holds', { skip }, () => {
+  const rng = new Rng(5);
+  const init = rand(rng, [64, 33]);
+  const grads = Array.from({ length: 6 }, () => rand(rng, [64, 33]));
+  const array = (t: tf.Tensor) => (tf.backend() as MathBackendCPU).data.get(t.dataId).values as Float32Array;
+  /** Six updates; before update `step`, `hold` may keep the parameter's values (and check them after). */
+  const run = (hold: (p: tf.Variable, step: number) => (() => void) | undefined) => {
+    const p = tf.variable(init.clone());
+    const adam = new Adam([p], { lr: 0.01, beta1: 0.5, beta2: 0.999 });
+    const inPlace = grads.map((g, step) => {
+      const before = array(p);
+      const after = hold(p, step);
+      adam.apply({ [p.name]: g });
+      after?.();
+      return array(p) === before;
+    });
+    const result = { inPlace, p: Float32Array.from(p.dataSync()), m: Float32Array.from(adam.m[0].dataSync()), v: Float32Array.from(adam.v[0].dataSync()) };
+    p.dispose();
+    adam.dispose();
+    return result;
+  };
+  const plain = run(() => undefined);
+  // The first update writes new arrays (the initial ones are not the pool's); from then on, the same ones.
+  assert.deepEqual(plain.inPlace, [false, true, true, true, true, true]);
+  const held = run((p, step) => {
+    if (step === 2) {
+      const clone = p.clone();
+      const kept = Float32Array.from(array(clone));
+      return () => {
+        assert.deepEqual(array(clone), kept, 'a clone keeps the values it was made with');
+        clone.dispose();
+      };
+    }
+    if (step === 4) {
+      const read = p.dataSync();
+      const kept = Float32Array.from(read);
+      return () => assert.deepEqual(read, kept, 'values read by dataSync stay as they were read');
+    }
+    return undefined;
+  });
+  assert.deepEqual(held.inPlace, [false, true, false, true, false, true]);
+  // In place or not, the same bits.
+  assert.deepEqual(held.p, plain.p);
+  assert.deepEqual(held.m, plain.m);
+  assert.deepEqual(held.v, plain.v);
+  tf.dispose([init, ...grads]);
 });
 
 test('the AVX2/FMA and portable SGEMM micro-kernels agree with a float64 product', { skip }, () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { floatValues } from './backend-data.ts';
-import { overwrittenFloats } from './float-pool.ts';
+import { ownedFloats, overwrittenFloats } from './float-pool.ts';
 import { loadNativeAddon } from './native.ts';
 
 export interface AdamScalars {
@@ -14,8 +14,9 @@ export interface AdamScalars {
 }
 
 /**
- * The whole Adam update in one native call per parameter (instead of about ten tfjs ops), writing
- * output buffers (recycled: float-pool.ts) that the variables are then assigned. Returns false where it cannot run (another
+ * The whole Adam update in one native call per parameter (instead of about ten tfjs ops), in place where
+ * the variable alone holds its array (ownedFloats), else into output buffers (recycled: float-pool.ts)
+ * that the variables are then assigned. Returns false where it cannot run (another
  * backend, no addon, non-float32 data) so the caller uses the tfjs ops.
  */
 export function nativeAdamUpdate(params: tf.Variable[], grads: tf.NamedTensorMap, m: tf.Variable[], v: tf.Variable[], s: AdamScalars): boolean {
@@ -30,12 +31,14 @@ export function nativeAdamUpdate(params: tf.Variable[], grads: tf.NamedTensorMap
   if (arrays.some((a) => !a.p || !a.g || !a.m || !a.v)) return false;
   arrays.forEach((a, i) => {
     const n = params[i].size;
-    const pOut = overwrittenFloats(backend, n), mOut = overwrittenFloats(backend, n), vOut = overwrittenFloats(backend, n);
-    addon.adamUpdate(n, a.p!, a.g!, a.m!, a.v!, s.lr, s.beta1, s.beta2, s.eps, s.bc1, s.bc2, pOut, mOut, vOut);
+    const targets = [params[i], m[i], v[i]];
+    // Each update element by element reads p, m and v before writing them, so an owned array is its own output.
+    const outs = targets.map((t) => ownedFloats(backend, t.dataId) ?? overwrittenFloats(backend, n));
+    addon.adamUpdate(n, a.p!, a.g!, a.m!, a.v!, s.lr, s.beta1, s.beta2, s.eps, s.bc1, s.bc2, outs[0], outs[1], outs[2]);
     tf.tidy(() => {
-      params[i].assign(tf.tensor(pOut, params[i].shape));
-      m[i].assign(tf.tensor(mOut, m[i].shape));
-      v[i].assign(tf.tensor(vOut, v[i].shape));
+      targets.forEach((t, k) => {
+        if (outs[k] !== floatValues(backend, t)) t.assign(tf.tensor(outs[k], t.shape));
+      });
     });
   });
   return true;

@@ -135,6 +135,21 @@ function take(backend: MathBackendCPU, n: number, zeroed: boolean): Float32Array
   return fresh;
 }
 
+/**
+ * A tensor's array that may be overwritten in place, or null: a whole array the pool made, held by one
+ * tensor alone (one tensor on its data, no other data entry on a view of it) and never handed outside a
+ * kernel. Adam's moments and parameters are such arrays from their second update on: written in place,
+ * a large generator's update touches no new memory (fresh arrays cost a page fault per 4 KB).
+ */
+export function ownedFloats(backend: MathBackendCPU, dataId: object): Float32Array | null {
+  if (!backend.data.has(dataId)) return null;
+  const entry = backend.data.get(dataId) as TensorData & { refCount: number };
+  const buffer = pooledBuffer(entry.values);
+  if (!buffer || escaped.has(buffer) || holders.get(buffer) !== 1 || entry.refCount !== 1) return null;
+  const values = entry.values as Float32Array;
+  return values.byteOffset === 0 && values.byteLength === buffer.byteLength ? values : null;
+}
+
 /** How many bytes of free arrays the pool holds (tests). */
 export function pooledFreeBytes(): number {
   return freeBytes;
