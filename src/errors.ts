@@ -9,6 +9,12 @@ export class GantryError extends Error {
   }
 }
 
+/** Bytes for a message: "10.9 GB", "43 MB", "12 kB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, statfsSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, join } from 'node:path';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, formatBytes } from '../errors.ts';
 import { removeAbandonedTempFiles, writeFileAtomic, writeFileAtomicFrom } from '../io/atomic.ts';
 import { cacheFolder, fileIdentity } from '../io/cache-dir.ts';
 import type { ImageRecords, LoadProgress, StoredRecords } from './dataset.ts';
@@ -252,12 +252,6 @@ function freeBytes(dir: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** Bytes for a message: "10.9 GB", "43 MB", "12 kB". */
-function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
 }
 
 /** A store's records (all, or a selection), read from its file a call at a time. */

@@ -9,28 +9,48 @@ import { makeBatch } from '../data/sampler.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages } from '../models/step-runner.ts';
 
-/** Images drawn at once: memory stays bounded however many a command asks for. */
+/** Images drawn at once, at most: memory stays bounded however many a command asks for. */
 export const DRAW_CHUNK = 64;
 
-/**
- * Images of latent vectors with their conditions (src/explore/conditions.ts), networks in evaluation mode,
- * as one tensor: for small sets (a grid, a style-transfer row); drawImages for any number.
- */
-export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows): tf.Tensor4D {
-  if (!run.model.generate) throw new GantryError(`this run (${run.info.family}) does not generate images`);
-  return tf.tidy(() => {
-    const z = tf.tensor2d(stackRows(vectors), [vectors.length, run.info.latentDim]);
-    return generateImages(run.model, z, conditionTensor(conditions));
-  });
+/** Pixels drawn at once, at most (64 images of 64x64): a forward pass holds every layer's output until it ends. */
+const DRAW_PIXELS = 64 * 64 * 64;
+
+/** How many images of this run's size are drawn at once: 64 up to 64x64, 4 at 256x256, 1 from 512x512 on. */
+export function drawChunk(info: { height: number; width: number }): number {
+  return Math.max(1, Math.min(DRAW_CHUNK, Math.floor(DRAW_PIXELS / (info.height * info.width))));
 }
 
 /**
- * Draws the images DRAW_CHUNK at a time and hands each chunk's 8-bit pixels (HWC, back to back) to
+ * Images of latent vectors with their conditions (src/explore/conditions.ts), networks in evaluation mode,
+ * as one tensor (drawn drawChunk at a time): for sets whose images fit in memory at once (a grid, a batch
+ * to score); drawImages for any number.
+ */
+export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows): tf.Tensor4D {
+  if (!run.model.generate) throw new GantryError(`this run (${run.info.family}) does not generate images`);
+  const chunk = drawChunk(run.info);
+  const draw = (first: number, count: number, rows: ConditionRows) => tf.tidy(() => {
+    const z = tf.tensor2d(stackRows(vectors.slice(first, first + count)), [count, run.info.latentDim]);
+    return generateImages(run.model, z, conditionTensor(rows));
+  });
+  if (vectors.length <= chunk) return draw(0, vectors.length, conditions);
+  const parts: tf.Tensor4D[] = [];
+  for (let first = 0; first < vectors.length; first += chunk) {
+    const count = Math.min(chunk, vectors.length - first);
+    parts.push(draw(first, count, sliceConditions(conditions, first, count)));
+  }
+  const images = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return images;
+}
+
+/**
+ * Draws the images drawChunk at a time and hands each chunk's 8-bit pixels (HWC, back to back) to
  * `each` with the index of its first image: what sample, interpolate, arith and the studio write.
  */
 export async function drawImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows, each: (pixels: Uint8Array, first: number, count: number) => void | Promise<void>): Promise<void> {
-  for (let first = 0; first < vectors.length; first += DRAW_CHUNK) {
-    const count = Math.min(DRAW_CHUNK, vectors.length - first);
+  const chunk = drawChunk(run.info);
+  for (let first = 0; first < vectors.length; first += chunk) {
+    const count = Math.min(chunk, vectors.length - first);
     const images = vectorsToImages(run, vectors.slice(first, first + count), sliceConditions(conditions, first, count));
     const pixels = await toUint8Images(images);
     images.dispose();

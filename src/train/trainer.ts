@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
-import { GantryError, describeError, resumeAdvice } from '../errors.ts';
+import { OutOfMemoryError } from '../engine/memory.ts';
+import { GantryError, describeError, inWords, resumeAdvice } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
@@ -11,11 +12,10 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
-import { labelMapTriplets, vectorsToImages } from '../explore/render.ts';
+import { labelMapTriplets, renderGrid } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
 import { learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { imageGrid } from '../explore/grid.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { writePlots } from './plots.ts';
 import { Progress, progressLines, slowWorkProgress, type ProgressOut } from './progress.ts';
@@ -102,9 +102,7 @@ async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDat
   const dim = run.info.latentDim;
   const noise = new Rng(config.seed, 'fixed-noise').fillNormal(new Float32Array(n * dim));
   const vectors = Array.from({ length: n }, (_, i) => noise.subarray(i * dim, (i + 1) * dim));
-  const images = vectorsToImages(run, vectors, await gridConditions(run, n));
-  writePng(file, await imageGrid(images, gridColumns(run.info)));
-  images.dispose();
+  writePng(file, await renderGrid(run, vectors, await gridConditions(run, n), gridColumns(run.info)));
   return file;
 }
 
@@ -231,7 +229,7 @@ function checkRunFolderPath(runDir: string): void {
  * weights, optimizer state and metrics up to its step; for a new run, a new folder with config.json,
  * the step-0 checkpoint and sample grid (removed again if any of that fails).
  */
-async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void; grid?: string | null }> {
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void; discard: () => void; grid?: string | null }> {
   const runDir = options.outDir;
   const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
   const createdDir = !existsSync(runDir);
@@ -242,6 +240,11 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
   }
   // Nothing is written before the lock is ours; a folder another writer holds is left as it is.
   const release = acquireRunLock(runDir, log, options.takeOverLock);
+  // What a new run wrote, removed (a folder that was there empty stays, empty); after release().
+  const discard = () => {
+    rmSync(runDir, { recursive: true, force: true });
+    if (!createdDir) mkdirSync(runDir);
+  };
   try {
     if (options.resume && hasCheckpoint(runDir)) {
       removeStaleTempFiles(runDir);
@@ -249,7 +252,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
       const history = truncateMetrics(runDir, step);
       writeConfig();
       recordConfigChange(runDir, step, run.changed);
-      return { step, history, release };
+      return { step, history, release, discard: () => {} };
     }
     // A new run, or one killed before its first checkpoint (config.json only): it starts at step 0.
     if (options.resume) log(`${runDir} has no checkpoint yet (it was stopped before its first); starting it at step 0`);
@@ -261,14 +264,11 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
     const grid = await writeSampleGrid(runDir, run, run.config, 0);
     recordConfigChange(runDir, 0, run.changed);
-    return { step: 0, history: [], release, grid };
+    return { step: 0, history: [], release, discard: options.resume ? () => {} : discard, grid };
   } catch (err) {
     release();
-    // A new run leaves nothing behind (a folder that was there empty stays, empty).
-    if (!options.resume) {
-      rmSync(runDir, { recursive: true, force: true });
-      if (!createdDir) mkdirSync(runDir);
-    }
+    // A new run leaves nothing behind.
+    if (!options.resume) discard();
     throw err;
   }
 }
@@ -298,6 +298,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let step: number;
   let history: MetricsRow[];
   let release: () => void;
+  let discard: () => void;
   let grid: string | null | undefined;
   try {
     provideReferenceImages(model, resolved.data, config.seed, config.train.samples);
@@ -306,7 +307,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const line = initialiseFrom(model, config.initFrom);
       if (!options.quiet) log(line);
     }
-    ({ step, history, release, grid } = await openRunFolder(options, run, log));
+    ({ step, history, release, discard, grid } = await openRunFolder(options, run, log));
   } catch (err) {
     model.dispose();
     scorer?.dispose();
@@ -361,6 +362,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // On WebGPU each kind of step is recorded once and replayed; elsewhere steps run as written.
   const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log });
+  const firstStep = step;
+  let discardRun = false;
   try {
     if (grid) options.onSample?.(0, grid);
     while (step < steps && !stopRequested && step !== options.stopAtStep) {
@@ -423,6 +426,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const interrupted = step < steps ? stopRequested : null;
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);
     return { runDir, step, losses: lastLosses, interrupted };
+  } catch (err) {
+    if (!(err instanceof OutOfMemoryError)) throw err;
+    // A new run that could not take its first step is not kept: it is the config that must change.
+    discardRun = step === 0 && firstStep === 0 && !options.resume;
+    const { height, width } = run.info;
+    const kept = discardRun ? `nothing was trained, so ${runDir} is not kept` : `${runDir} keeps its checkpoint at step ${checkpointed}`;
+    const smaller = inWords('a smaller batch (--batch), image size or network (the model section), or a GPU (--device webgpu)', 'a smaller batch (train.batch), image size or network (model), or a GPU (device: "webgpu")');
+    throw new GantryError(`${config.family} at ${height}x${width}, batch ${config.train.batch}, step ${step + 1}: ${err.summary}; train with ${smaller}; ${kept}`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -431,6 +442,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     model.dispose();
     scorer?.dispose();
     release();
+    if (discardRun) discard();
   }
 }
 

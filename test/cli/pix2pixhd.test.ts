@@ -269,3 +269,22 @@ test('translate --weights reads generators of NVIDIA\'s code (global and local, 
   assert.match(gantry('translate', '--weights', join(golden, 'vgg19_w8.pth'), '--label-nc', '6', '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /is not a pix2pixHD generator \(no model\.1\.weight\)/);
   assert.match(gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /--weights needs --label-nc/);
 });
+
+test('a training step that would not fit in memory stops with one line, not a kill: a new run is not kept, a resumed one keeps its checkpoint', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  // Batch 4 at 256x256 takes ~1 GB at its peak; the process before it (the step-0 grid of one image
+  // included) under 350 MB.
+  writeFileSync(config, JSON.stringify({ model: { height: 256 }, train: { batch: 4, samples: 1 } }));
+  const run = join(dir, 'run');
+  const capped = { GANTRY_MAX_MEMORY_MB: '600' };
+  const fresh = gantryWith(capped, 'train', 'pix2pixhd', '--data', 'shapes:8', '--config', config, '--steps', '2', '--out', run);
+  assert.equal(fresh.code, 1, fresh.stderr);
+  assert.match(fresh.stderr, /^gantry train: pix2pixhd at 256x256, batch 4, step 1: out of memory: [\d.]+ [kMG]B more would not fit in the [\d.]+ [kMG]B left \(GANTRY_MAX_MEMORY_MB=600\); train with a smaller batch \(--batch\), image size or network \(the model section\), or a GPU \(--device webgpu\); nothing was trained, so \S+ is not kept\n$/m);
+  assert.ok(!existsSync(run), 'no run folder is left behind');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', 'shapes:8', '--config', config, '--steps', '1', '--out', run, '--quiet').code, 0);
+  const resumed = gantryWith(capped, 'train', '--resume', '--out', run, '--steps', '2');
+  assert.equal(resumed.code, 1, resumed.stderr);
+  assert.match(resumed.stderr, /^gantry train: pix2pixhd at 256x256, batch 4, step 2: out of memory: .*; \S+ keeps its checkpoint at step 1\n$/m);
+  assert.equal(gantry('train', '--resume', '--out', run, '--steps', '2', '--quiet').code, 0, 'and it continues where there is the memory');
+});

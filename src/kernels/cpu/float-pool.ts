@@ -1,4 +1,5 @@
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { ensureMemoryFor } from '../../engine/memory.ts';
 
 /**
  * Output arrays for gantry's cpu kernels, recycled once no tensor holds them. A training step makes
@@ -13,6 +14,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
  * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to the most bytes of pooled
  * arrays that tensors have held at once (what a step needs, so that steady steps allocate nothing: DF-GAN's
  * batch-16 step holds ~500 MB at its peak) and never more than MAX_FREE_BYTES; the oldest go first to make room.
+ * A fresh array is checked against the memory left first (engine/memory.ts): an OutOfMemoryError, not a kill.
  */
 const MAX_FREE_BYTES = 1024 * 2 ** 20;
 
@@ -130,6 +132,7 @@ function take(backend: MathBackendCPU, n: number, zeroed: boolean): Float32Array
     freeBytes -= recycled.byteLength;
     return zeroed ? recycled.fill(0) : recycled;
   }
+  ensureMemoryFor(n * 4);
   const fresh = new Float32Array(n);
   made.add(fresh.buffer as ArrayBuffer);
   return fresh;
