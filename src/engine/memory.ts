@@ -17,7 +17,7 @@ export class OutOfMemoryError extends GantryError {
   }
 }
 
-/** Requests below this size are not checked: reading the free memory costs ~10 µs, and small ones cannot matter. */
+/** Requests below this size are not checked: reading the free memory costs tens of µs, and small ones cannot matter. */
 const CHECKED_BYTES = 2 ** 20;
 
 /** What to leave to the rest of the machine: page cache, other processes, V8's own heap growing. */
