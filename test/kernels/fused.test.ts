@@ -121,13 +121,16 @@ test('native Adam writes in place the arrays only its variables hold, never one 
   const run = (hold: (p: tf.Variable, step: number) => (() => void) | undefined) => {
     const p = tf.variable(init.clone());
     const adam = new Adam([p], { lr: 0.01, beta1: 0.5, beta2: 0.999 });
+    const tensors: number[] = [];
     const inPlace = grads.map((g, step) => {
       const before = array(p);
       const after = hold(p, step);
       adam.apply({ [p.name]: g });
       after?.();
+      tensors.push(tf.memory().numTensors);
       return array(p) === before;
     });
+    assert.ok(tensors.every((n) => n === tensors[0]), `tensors after each update: ${tensors}`);
     const result = { inPlace, p: Float32Array.from(p.dataSync()), m: Float32Array.from(adam.m[0].dataSync()), v: Float32Array.from(adam.v[0].dataSync()) };
     p.dispose();
     adam.dispose();
