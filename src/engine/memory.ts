@@ -41,7 +41,9 @@ function maxMemoryBytes(): number | null {
  * less a margin, and within GANTRY_MAX_MEMORY_MB of resident memory when that is set.
  */
 export function memoryLeft(): { bytes: number; source: string } {
-  const available = process.availableMemory() - MARGIN_BYTES;
+  // 0 is what libuv answers where it cannot read the free memory: then only GANTRY_MAX_MEMORY_MB limits.
+  const machine = process.availableMemory();
+  const available = machine > 0 ? machine - MARGIN_BYTES : Infinity;
   const max = maxMemoryBytes();
   if (max !== null) {
     const underCap = max - process.memoryUsage.rss();
