@@ -23,17 +23,13 @@ const CHECKED_BYTES = 2 ** 20;
 /** What to leave to the rest of the machine: page cache, other processes, V8's own heap growing. */
 const MARGIN_BYTES = 256 * 2 ** 20;
 
-let cap: { text: string; bytes: number } | null = null;
-
 /** GANTRY_MAX_MEMORY_MB in bytes, or null when unset. */
 function maxMemoryBytes(): number | null {
   const text = process.env.GANTRY_MAX_MEMORY_MB;
   if (text === undefined || text === '') return null;
-  if (cap?.text === text) return cap.bytes;
   const mb = Number(text);
   if (!Number.isFinite(mb) || mb <= 0) throw new GantryError(`GANTRY_MAX_MEMORY_MB is "${text}"; give the most megabytes this process may hold (a positive number), or leave it unset for the machine's free memory`);
-  cap = { text, bytes: mb * 2 ** 20 };
-  return cap.bytes;
+  return mb * 2 ** 20;
 }
 
 /**
