@@ -41,15 +41,33 @@ export class Adam {
    * step (a function of the step, so a resumed run continues the schedule exactly).
    */
   lrFactor = 1;
-  readonly m: tf.Variable[];
-  readonly v: tf.Variable[];
   private readonly eps: number;
+  private moments: { m: tf.Variable[]; v: tf.Variable[] } | null = null;
 
   constructor(readonly params: tf.Variable[], readonly options: AdamOptions) {
-    // tidy disposes the zeros tensors; the variables (returned) keep their own reference.
-    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     this.eps = options.eps ?? 1e-8;
+  }
+
+  /** The first moments, one per parameter, in its order. */
+  get m(): tf.Variable[] {
+    return this.momentVariables().m;
+  }
+
+  /** The second moments, one per parameter, in its order. */
+  get v(): tf.Variable[] {
+    return this.momentVariables().v;
+  }
+
+  /**
+   * The moments are made (zeros) when first asked for: by the first update, a checkpoint, a GPU step. A
+   * model built only to draw images (sample, translate, an exported page) never holds them: on a GPU or in
+   * a page's WebGL they would be real memory, twice the weights' (NVIDIA's Cityscapes G: 1.5 GB).
+   */
+  private momentVariables(): { m: tf.Variable[]; v: tf.Variable[] } {
+    // tidy disposes the zeros tensors; the variables (returned) keep their own reference.
+    const zeros = () => this.params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.moments ??= { m: zeros(), v: zeros() };
+    return this.moments;
   }
 
   /**
@@ -114,8 +132,10 @@ export class Adam {
   /** Forgets every update: moments to zero, step to 0, as a newly built Adam over the same parameters. */
   reset(): void {
     this.step = 0;
+    if (!this.moments) return;
+    const { m, v } = this.moments;
     tf.tidy(() => {
-      for (const t of [...this.m, ...this.v]) t.assign(tf.zerosLike(t));
+      for (const t of [...m, ...v]) t.assign(tf.zerosLike(t));
     });
   }
 
@@ -130,6 +150,8 @@ export class Adam {
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
+    if (!this.moments) return;
+    for (const t of [...this.moments.m, ...this.moments.v]) t.dispose();
+    this.moments = null;
   }
 }
