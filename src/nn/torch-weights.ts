@@ -13,15 +13,42 @@ export function loadTorchWeights(params: ParamSet, stateDict: Map<string, TorchT
   for (const [name, variable] of params.named()) {
     const t = stateDict.get(name);
     if (!t) throw new GantryError(`${what} has no tensor ${name}; it is not a checkpoint of this network (or of another size)`);
-    const value = tf.tidy(() => {
-      const raw = tf.tensor(t.data, t.shape, 'float32');
-      return t.shape.length === 4 ? tf.transpose(raw, [2, 3, 1, 0]) : t.shape.length === 2 ? tf.transpose(raw) : raw;
-    });
-    if (value.shape.join('x') !== variable.shape.join('x')) {
-      value.dispose();
-      throw new GantryError(`${what}: ${name} is ${t.shape.join('x')} in the file, which does not fit this network's ${variable.shape.join('x')}; build it with the sizes it was trained with`);
+    const shape = gantryShape(t.shape);
+    if (shape.join('x') !== variable.shape.join('x')) {
+      throw new GantryError(`${what}: ${name} is ${t.shape.join('x')} in the file, which does not fit this network's ${torchShape(variable.shape).join('x')} (both in PyTorch's order); build it with the sizes it was trained with`);
     }
+    const value = tf.tensor(gantryLayout(t), shape, 'float32');
     variable.assign(value);
     value.dispose();
   }
+}
+
+/** The shape of a PyTorch tensor in gantry's layout: axes (2, 3, 1, 0) of a 4-D weight, a matrix transposed. */
+function gantryShape(shape: number[]): number[] {
+  if (shape.length === 4) return [shape[2], shape[3], shape[1], shape[0]];
+  return shape.length === 2 ? [shape[1], shape[0]] : shape;
+}
+
+/** gantryShape undone: a gantry weight's shape in PyTorch's order. */
+function torchShape(shape: number[]): number[] {
+  if (shape.length === 4) return [shape[3], shape[2], shape[0], shape[1]];
+  return shape.length === 2 ? [shape[1], shape[0]] : shape;
+}
+
+/**
+ * A PyTorch tensor's values in gantry's layout (a matrix [a, b] is a 4-D weight [a, b, 1, 1]). A loop of its
+ * own: tfjs's general transpose works out every element's coordinates, several times slower on the
+ * hundreds of millions of weights of NVIDIA's generators.
+ */
+function gantryLayout(t: TorchTensor): Float32Array {
+  if (t.shape.length !== 4 && t.shape.length !== 2) return t.data;
+  const [a, b, kh, kw] = t.shape.length === 4 ? t.shape : [...t.shape, 1, 1];
+  const out = new Float32Array(t.data.length);
+  const taps = kh * kw;
+  for (let i = 0, p = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) {
+      for (let k = 0; k < taps; k++) out[(k * b + j) * a + i] = t.data[p++];
+    }
+  }
+  return out;
 }

@@ -43,6 +43,6 @@ test('VGG19 features, pix2pixHD\'s VGG loss and its input gradient match PyTorch
 
 test('a VGG weight file of another width is one error naming the tensor', () => {
   const vgg = new Vgg19Features(4);
-  assert.throws(() => loadTorchWeights(vgg.params, readTorchStateDict(join(golden, 'vgg19_w8.pth')), 'vgg19_w8.pth'), /vgg19_w8\.pth: features\.0\.weight is 8x3x3x3 in the file, which does not fit this network's 3x3x3x16/);
+  assert.throws(() => loadTorchWeights(vgg.params, readTorchStateDict(join(golden, 'vgg19_w8.pth')), 'vgg19_w8.pth'), /vgg19_w8\.pth: features\.0\.weight is 8x3x3x3 in the file, which does not fit this network's 16x3x3x3 \(both in PyTorch's order\)/);
   vgg.dispose();
 });

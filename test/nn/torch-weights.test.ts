@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, tf } from '../helpers.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import type { TorchTensor } from '../../src/io/torch.ts';
+import { ParamSet } from '../../src/nn/params.ts';
+import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
+
+await setup();
+
+/**
+ * loadTorchWeights' own layout loop against tfjs's transpose: a conv weight [out, in, kh, kw] (and a
+ * transposed conv's [in, out, kh, kw]) as [kh, kw, in, out], a linear weight transposed, vectors as they
+ * are; a tensor of the wrong shape is one error and leaves no tensor behind.
+ */
+test('PyTorch weights in gantry\'s layout: 4-D axes (2, 3, 1, 0), matrices transposed, vectors as they are, as tfjs transposes them', () => {
+  const rng = new Rng(3, 'torch-weights');
+  const torch = (shape: number[]): TorchTensor => ({ shape, data: rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))) });
+  const state = new Map([['conv.weight', torch([5, 3, 3, 2])], ['fc.weight', torch([4, 7])], ['fc.bias', torch([4])], ['one.weight', torch([6, 2, 1, 1])]]);
+  const params = new ParamSet();
+  params.add('conv.weight', tf.zeros([3, 2, 3, 5]));
+  params.add('fc.weight', tf.zeros([7, 4]));
+  params.add('fc.bias', tf.zeros([4]));
+  params.add('one.weight', tf.zeros([1, 1, 2, 6]));
+  const before = tf.memory().numTensors;
+  loadTorchWeights(params, state, 'test.pth');
+  assert.equal(tf.memory().numTensors, before);
+  const reference = (name: string, perm?: number[]) => tf.tidy(() => tf.transpose(tf.tensor(state.get(name)!.data, state.get(name)!.shape), perm).dataSync());
+  assert.deepEqual(params.get('conv.weight').dataSync(), reference('conv.weight', [2, 3, 1, 0]));
+  assert.deepEqual(params.get('one.weight').dataSync(), reference('one.weight', [2, 3, 1, 0]));
+  assert.deepEqual(params.get('fc.weight').dataSync(), reference('fc.weight'));
+  assert.deepEqual(params.get('fc.bias').dataSync(), state.get('fc.bias')!.data);
+  state.set('fc.weight', torch([7, 4]));
+  assert.throws(() => loadTorchWeights(params, state, 'test.pth'), /^GantryError: test\.pth: fc\.weight is 7x4 in the file, which does not fit this network's 4x7 \(both in PyTorch's order\)/);
+  params.dispose();
+});
