@@ -1,10 +1,13 @@
+import { basename } from 'node:path';
 import { initEngine } from '../engine/index.ts';
 import { GantryError } from '../errors.ts';
-import { exportRun } from '../export/export-run.ts';
+import { exportPretrained, exportRun } from '../export/export-run.ts';
 import { parseCommandArgs } from './args.ts';
+import { PRETRAINED_FLAGS, PRETRAINED_HELP, pretrainedSource } from './pretrained-args.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const EXPORT_HELP = `${SYNOPSIS.EXPORT}
+gantry export --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] --out DIR
   Writes the run's generator as a static web folder: model.json (what the page builds the model from),
   weights.safetensors (only the networks that draw images, at the latest checkpoint) and an explorer page
   (index.html, explorer.css, explorer.js: gantry's networks and tfjs, bundled). Serve DIR with any static
@@ -12,16 +15,18 @@ export const EXPORT_HELP = `${SYNOPSIS.EXPORT}
   else WebGL, else the CPU), no gantry process needed. pix2pixhd runs get a label-map painter.
   In your own page: import { loadGenerator } from 'gantry/web'; await loadGenerator('DIR/').
   --no-page   only model.json and weights.safetensors (for loadGenerator in your own page)
-  An earlier export in DIR is replaced; a folder of other files is refused.`;
+  An earlier export in DIR is replaced; a folder of other files is refused.
+${PRETRAINED_HELP}`;
 
 export async function exportCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs('export', argv, { run: { type: 'string' }, out: { type: 'string' }, 'no-page': { type: 'boolean' } });
-  if (!values.run) throw new GantryError('--run RUN_DIR is required (the --out folder of a gantry train)');
+  const { values } = parseCommandArgs('export', argv, { run: { type: 'string' }, out: { type: 'string' }, 'no-page': { type: 'boolean' }, ...PRETRAINED_FLAGS });
+  const pretrained = pretrainedSource(values);
   if (!values.out) throw new GantryError('--out DIR is required (the folder to write the site into, e.g. --out site)');
   await initEngine({ device: 'cpu' });
-  const result = await exportRun(values.run, values.out, { page: !values['no-page'] });
+  const options = { page: !values['no-page'] };
+  const result = pretrained ? await exportPretrained(pretrained, values.out, options) : await exportRun(values.run!, values.out, options);
   const total = result.files.reduce((a, f) => a + f.bytes, 0);
   const size = (bytes: number) => (bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`);
-  process.stdout.write(`${result.out}/ (step ${result.step}): ${result.files.map((f) => `${f.name} ${size(f.bytes)}`).join(', ')}; ${size(total)} in all\n`);
+  process.stdout.write(`${result.out}/ (${pretrained ? basename(pretrained.source.weights) : `step ${result.step}`}): ${result.files.map((f) => `${f.name} ${size(f.bytes)}`).join(', ')}; ${size(total)} in all\n`);
   if (!values['no-page']) process.stdout.write(`serve it with e.g. \`python3 -m http.server -d ${result.out}\` and open http://localhost:8000/\n`);
 }

@@ -1,17 +1,14 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
-import { IMAGE_EXTENSIONS, listFiles } from '../data/folder.ts';
-import { PNG_ONLY } from '../data/pairs.ts';
+import { IMAGE_EXTENSIONS } from '../data/folder.ts';
 import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import type { Generator, LabelMaps } from '../explore/conditions.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
-import { readIdMap } from '../io/id-map.ts';
-import { readStateDict } from '../io/torch.ts';
-import { pix2pixhdFromTorch } from '../models/pix2pixhd.ts';
+import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
 import { encodedStyles, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
@@ -21,6 +18,7 @@ import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { imageFiles } from './pretrained-args.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
@@ -44,15 +42,6 @@ export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
   class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
   from. A finished training run does this itself.`;
-
-/** A PNG file, or the sorted PNGs of a folder. */
-function imageFiles(path: string, flag: string, extensions = PNG_ONLY): string[] {
-  if (!existsSync(path)) throw new GantryError(`--${flag} ${path} does not exist`);
-  if (!statSync(path).isDirectory()) return [path];
-  const files = listFiles(path, extensions);
-  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no ${[...extensions].join('/')} files in this folder`);
-  return files;
-}
 
 /** A class named by id or by the run's name for it. */
 function classId(run: Generator, value: string, flag: string): number {
@@ -125,7 +114,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
 
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const run: Generator = values.weights
-    ? pretrained(values.weights, intArg('label-nc', values['label-nc'], 1)!, labelFiles[0], intArg('width', values.width, 1))
+    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1) })
     : openRun(values.run!);
   try {
     const c = run.info.conditioning;
@@ -161,13 +150,6 @@ export async function translateCommand(argv: string[]): Promise<void> {
   } finally {
     run.model.dispose();
   }
-}
-
-/** NVIDIA's generator file as a model, sized for the first label map (and --width). */
-function pretrained(file: string, labelNc: number, firstMap: string, width: number | undefined): Generator {
-  const map = readIdMap(firstMap, 'label map');
-  const model = pix2pixhdFromTorch(readStateDict(file), file, { labelNc, mapHeight: map.height, mapWidth: map.width, width });
-  return { info: model.info, model };
 }
 
 /** The styles of real photos of the maps (fitted to the run's size like its training images). */

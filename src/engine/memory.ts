@@ -48,9 +48,12 @@ export function memoryLeft(): { bytes: number; source: string } {
   return { bytes: available, source: "this machine's free memory" };
 }
 
-/** Throws OutOfMemoryError when `bytes` more would not fit (requests under 1 MiB pass unchecked). */
+/**
+ * Throws OutOfMemoryError when `bytes` more would not fit (requests under 1 MiB pass unchecked). In a web
+ * page (gantry's CPU kernels on the page's CPU backend) there is no process to ask, and nothing is checked.
+ */
 export function ensureMemoryFor(bytes: number): void {
-  if (bytes < CHECKED_BYTES) return;
+  if (bytes < CHECKED_BYTES || typeof process === 'undefined') return;
   const left = memoryLeft();
   if (bytes > left.bytes) throw new OutOfMemoryError(bytes, left.bytes, left.source);
 }

@@ -7,8 +7,10 @@ import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
-import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
+import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, PRETRAINED_ORIGIN, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
 import { pageFiles } from './page-bundle.ts';
+import { labelMapsFromFiles } from '../explore/label-map-files.ts';
+import { openPretrained, type PretrainedOptions } from '../explore/pretrained.ts';
 
 /** Networks only training uses: every family names its critic D. Generation needs the rest. */
 const TRAINING_ONLY_NETWORKS = new Set(['D']);
@@ -78,22 +80,66 @@ export async function exportRun(runDir: string, out: string, options: { page?: b
   readRunConfig(runDir); // one clear error for a folder that is not a run, before anything is built
   checkOut(out);
   const run = openRun(runDir);
+  try {
+    return await writeExport(out, await generatorFiles(run, runDir), options);
+  } finally {
+    run.model.dispose();
+  }
+}
+
+/**
+ * A generator of NVIDIA's pix2pixHD code to export: its file and size, and the label maps (up to
+ * EXAMPLE_MAPS of them, with their instance maps) the page starts from.
+ */
+export interface PretrainedExport {
+  source: PretrainedOptions;
+  examples: { labels?: string[]; instances?: string[] | null };
+}
+
+/** exportRun for a generator of NVIDIA's pix2pixHD code: the same folder, its page a label-map painter. */
+export async function exportPretrained(pretrained: PretrainedExport, out: string, options: { page?: boolean } = {}): Promise<ExportResult> {
+  checkOut(out);
+  return writeExport(out, await pretrainedFiles(pretrained), options);
+}
+
+/** A generator of NVIDIA's pix2pixHD code as the files of an export, with example maps from the user's files. */
+export async function pretrainedFiles({ source, examples }: PretrainedExport): Promise<{ model: ExportedModel; weights: Uint8Array }> {
+  const { model, info } = openPretrained(source);
+  try {
+    const networks = Object.keys(model.networks).filter((n) => !TRAINING_ONLY_NETWORKS.has(n));
+    const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
+    if (examples.labels?.length) {
+      const files = examples.labels.slice(0, EXAMPLE_MAPS);
+      const { maps } = labelMapsFromFiles(info, files, examples.instances?.slice(0, files.length) ?? null);
+      const shape = [maps.n, maps.height, maps.width];
+      tensors[EXAMPLE_LABELS] = { shape, data: maps.labels };
+      if (maps.instances) tensors[EXAMPLE_INSTANCES] = { shape, data: maps.instances };
+    }
+    const description: ExportedModel = {
+      format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: info.family, model: { ...model.config }, seed: 0, step: 0,
+      info, networks, run: basename(source.weights), origin: PRETRAINED_ORIGIN, exportedAt: new Date().toISOString(),
+    };
+    return { model: description, weights: encodeSafetensors(tensors) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Writes an export's files (and the page's, unless options.page is false) into `out` in one move. */
+async function writeExport(out: string, generator: { model: ExportedModel; weights: Uint8Array }, options: { page?: boolean }): Promise<ExportResult> {
   const temp = join(dirname(resolve(out)), `.${basename(resolve(out))}.export-${process.pid}`);
   try {
-    const { model, weights } = await generatorFiles(run, runDir);
-    const files: [string, string | Uint8Array][] = [[MODEL_FILE, JSON.stringify(model) + '\n'], [WEIGHTS_FILE, weights]];
+    const files: [string, string | Uint8Array][] = [[MODEL_FILE, JSON.stringify(generator.model) + '\n'], [WEIGHTS_FILE, generator.weights]];
     if (options.page !== false) files.push(...Object.entries(await pageFiles()));
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(temp, { recursive: true });
     for (const [name, data] of files) writeFileSync(join(temp, name), data);
     rmSync(out, { recursive: true, force: true });
     renameSync(temp, out);
-    return { out, step: model.step, files: files.map(([name]) => ({ name, bytes: statSync(join(out, name)).size })) };
+    return { out, step: generator.model.step, files: files.map(([name]) => ({ name, bytes: statSync(join(out, name)).size })) };
   } catch (err) {
     rmSync(temp, { recursive: true, force: true });
     throw err;
-  } finally {
-    run.model.dispose();
   }
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError, given } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
+import { CITYSCAPES_LABELS } from '../data/cityscapes.ts';
 import { labelMapInput } from '../data/label-maps.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
@@ -304,10 +305,15 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   create: (config, seed) => new Pix2PixHD(config, seed),
 };
 
+/** NVIDIA's label count for Cityscapes (its --label_nc 35 over the labelIds 0 .. 33 of the release). */
+const CITYSCAPES_LABEL_NC = 35;
+
 /**
  * A generator of NVIDIA's pix2pixHD code from its state dict (latest_net_G.pth: `model.*` for G1, plus
  * `model1_1.*` / `model1_2.*` for a local enhancer), its sizes read from the tensors' shapes. The label
  * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map.
+ * At label count 35, the official code's Cityscapes setting, the labels get Cityscapes' names (and so its
+ * colours where maps are shown or painted).
  */
 export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number }): Pix2PixHD {
   const named = new Map([...state].map(([k, v]) => [k.replace(/^module\./, ''), v]));
@@ -331,7 +337,8 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   const round = (v: number) => Math.max(unit, Math.round(v / unit) * unit);
   const [height, width] = [round((o.mapHeight * scaled) / o.mapWidth), round(scaled)];
   const config = pix2pixhdSchema.parse({
-    height, width, labelNc: o.labelNc, instances: extra === 1, netG: local ? 'local' : 'global',
+    height, width, labelNc: o.labelNc, labelNames: o.labelNc === CITYSCAPES_LABEL_NC ? CITYSCAPES_LABELS.map(([name]) => name) : [],
+    instances: extra === 1, netG: local ? 'local' : 'global',
     ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
   });
   const model = new Pix2PixHD(config, 0);

@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
-import { generatorFiles } from '../export/export-run.ts';
+import { generatorFiles, pretrainedFiles, type PretrainedExport } from '../export/export-run.ts';
 import { pageFiles, PAGE_SCRIPT } from '../export/page-bundle.ts';
 import { CHECKPOINT_FILE } from '../train/checkpoint.ts';
 import { openRun } from '../train/run.ts';
@@ -13,7 +13,8 @@ import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
  * The studio: the page `gantry export` writes, served for a run while it trains. The images are drawn in
  * the page (gantry/web); this server only hands out static files and the run's generator, taken afresh
  * from its newest checkpoint. The page asks every few seconds whether model.json names a newer step and
- * reloads when it does (the `gantry-live` meta tag turns that on).
+ * reloads when it does (the `gantry-live` meta tag turns that on). A generator of NVIDIA's pix2pixHD code
+ * (`studio --weights`) is exported once and served as it is.
  *
  *   GET /                    the explorer page
  *   GET /explorer.js, .css   its script and styles
@@ -36,15 +37,17 @@ export interface StudioServer {
   close(): Promise<void>;
 }
 
-/** Serves the studio for a run folder on host:port (port 0: any free port). */
-export async function startStudio(runDir: string, port: number, host = '127.0.0.1'): Promise<StudioServer> {
+/**
+ * Serves the studio on host:port (port 0: any free port) for a run folder, following its checkpoints, or
+ * for a generator of NVIDIA's pix2pixHD code, exported once.
+ */
+export async function startStudio(source: string | PretrainedExport, port: number, host = '127.0.0.1'): Promise<StudioServer> {
   const page = await pageFiles();
-  const index = page['index.html'].replace('</head>', `${LIVE_TAG}\n</head>`);
-  const checkpoint = join(runDir, CHECKPOINT_FILE);
+  const index = typeof source === 'string' ? page['index.html'].replace('</head>', `${LIVE_TAG}\n</head>`) : page['index.html'];
   let snapshot: Snapshot | null = null;
   let pending: Promise<Snapshot> | null = null;
 
-  const exportLatest = async (mtime: number): Promise<Snapshot> => {
+  const exportLatest = async (runDir: string, mtime: number): Promise<Snapshot> => {
     const run = openRun(runDir);
     try {
       const { model, weights } = await generatorFiles(run, runDir);
@@ -55,16 +58,22 @@ export async function startStudio(runDir: string, port: number, host = '127.0.0.
     }
   };
 
-  /** The generator at the newest checkpoint, exported once per checkpoint written. */
+  /** The generator at the newest checkpoint, exported once per checkpoint written (a pretrained one: once). */
   const latest = async (): Promise<Snapshot> => {
-    const mtime = statSync(checkpoint, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (typeof source !== 'string') return snapshot!;
+    const mtime = statSync(join(source, CHECKPOINT_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (snapshot && snapshot.mtime === mtime) return snapshot;
-    pending ??= exportLatest(mtime).finally(() => {
+    pending ??= exportLatest(source, mtime).finally(() => {
       pending = null;
     });
     return pending;
   };
-  await latest(); // a run that cannot be opened or draws nothing is one error now, not a broken page
+  // A run that cannot be opened or draws nothing (or a weights file that is not a generator) is one error now, not a broken page.
+  if (typeof source === 'string') await latest();
+  else {
+    const { model, weights } = await pretrainedFiles(source);
+    snapshot = { mtime: 0, model: JSON.stringify(model), weights };
+  }
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Uint8Array) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });

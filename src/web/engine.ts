@@ -7,6 +7,7 @@ import { GantryError } from '../errors.ts';
 import { registerCpuKernels } from '../kernels/cpu/register.ts';
 import { gpuKernelsInUse, registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { replayDrawsInPage } from '../models/step-runner.ts';
+import { guardWebGlConvolutions } from './webgl-conv.ts';
 
 /**
  * The browser's engine: tfjs on the best backend the page has, WebGPU, else WebGL, else the CPU (with
@@ -60,6 +61,7 @@ async function start(order: readonly WebBackend[], gpuKernels: GpuKernels): Prom
     try {
       if (await tf.setBackend(backend)) {
         await tf.ready();
+        if (backend === 'webgl') guardWebGlConvolutions();
         if (backend !== 'webgpu') return { backend, skipped, gpuKernels: null };
         if (gpuKernels === 'gantry') {
           // A recorded draw must see every computation as a dispatch, not as host arithmetic on small tensors.

@@ -19,6 +19,8 @@ export const REFERENCE_IMAGES = 'ref/images';
 /** Label-map generators: label maps (and instance maps) a page starts from, [k, height, width] int32. */
 export const EXAMPLE_LABELS = 'example/labels';
 export const EXAMPLE_INSTANCES = 'example/instances';
+/** The origin of an export of a generator trained by NVIDIA's pix2pixHD code (`gantry export --weights`). */
+export const PRETRAINED_ORIGIN = "NVIDIA's pix2pixHD code";
 
 export interface ExportedModel {
   format: typeof MODEL_FORMAT;
@@ -35,8 +37,10 @@ export interface ExportedModel {
   networks: string[];
   /** pix2pixHD runs with a feature encoder: the learned styles of each class. */
   styles?: InstanceStyles;
-  /** Where it came from, for people reading the folder. */
+  /** Where it came from, for people reading the folder: the run's folder name, or the weights file's. */
   run: string;
+  /** Weights trained elsewhere (PRETRAINED_ORIGIN: NVIDIA's pix2pixHD code), whose step gantry does not know. */
+  origin?: string;
   exportedAt: string;
 }
 
@@ -51,6 +55,7 @@ const modelFileSchema = z.object({
   networks: z.array(z.string()).min(1),
   styles: z.object({ featNum: z.number().int(), clusters: z.record(z.string(), z.array(z.array(z.number()))), instances: z.record(z.string(), z.number()) }).optional(),
   run: z.string(),
+  origin: z.string().optional(),
   exportedAt: z.string(),
 }).loose();
 

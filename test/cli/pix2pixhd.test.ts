@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { encodeIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
+import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
@@ -241,26 +242,17 @@ test('instance features: E trains with G, a finished run learns its styles, tran
 test('translate --weights reads generators of NVIDIA\'s code (global and local, their state-dict names) and draws what PyTorch draws', () => {
   const dir = tempDir();
   const golden = join(root, 'test', 'golden');
-  const g = JSON.parse(readFileSync(join(golden, 'pix2pixhd_golden.json'), 'utf8'));
-  const [n, h, w] = g.size as number[];
-  for (const sub of ['labels', 'inst']) mkdirSync(join(dir, sub));
-  for (let i = 0; i < n; i++) {
-    const part = (ids: number[]) => ids.slice(i * h * w, (i + 1) * h * w);
-    writeFileSync(join(dir, 'labels', `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.labels) }));
-    writeFileSync(join(dir, 'inst', `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.instances) }, 16));
-  }
+  const g = readPix2PixHDGolden();
+  const [n, h, w] = g.size;
+  const maps = writePix2PixHDGoldenMaps(g, dir);
   for (const [file, want] of [['pix2pixhd_G.pth', g.fake], ['pix2pixhd_G_local.pth', g.fakeLocal]] as const) {
     const out = join(dir, file.replace('.pth', ''));
-    const r = gantry('translate', '--weights', join(golden, file), '--label-nc', String(g.config.labelNc), '--labels', join(dir, 'labels'), '--instances', join(dir, 'inst'), '--out', out, '--quiet');
+    const r = gantry('translate', '--weights', join(golden, file), '--label-nc', String(g.config.labelNc), '--labels', maps.labels, '--instances', maps.instances, '--out', out, '--quiet');
     assert.equal(r.code, 0, r.stderr);
     for (let i = 0; i < n; i++) {
       const img = readImageFile(join(out, `map${i}.png`));
       assert.deepEqual([img.width, img.height], [w, h]);
-      let worst = 0;
-      for (let p = 0; p < h * w; p++) for (let c = 0; c < 3; c++) {
-        const expected = Math.round((want.data[(i * h * w + p) * 3 + c] + 1) * 127.5);
-        worst = Math.max(worst, Math.abs(img.data[p * 4 + c] - expected));
-      }
+      const worst = levelsOff(img.data, 4, want, i, h * w);
       assert.ok(worst <= 1, `${file} map ${i}: off by ${worst} levels from PyTorch's image`);
     }
   }
@@ -268,6 +260,47 @@ test('translate --weights reads generators of NVIDIA\'s code (global and local, 
   assert.match(wrongNc.stderr, /pix2pixhd_G\.pth reads 7 input channels; with --label-nc 35 that leaves -28\. Give the --label-nc it was trained with/);
   assert.match(gantry('translate', '--weights', join(golden, 'vgg19_w8.pth'), '--label-nc', '6', '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /is not a pix2pixHD generator \(no model\.1\.weight\)/);
   assert.match(gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /--weights needs --label-nc/);
+});
+
+test('export --weights writes NVIDIA\'s generator as a painter page, with the user\'s maps to start from; a wrong mix of flags is one line and writes nothing', () => {
+  const dir = tempDir();
+  const golden = join(root, 'test', 'golden');
+  const g = readPix2PixHDGolden();
+  const [n, h, w] = g.size;
+  const maps = writePix2PixHDGoldenMaps(g, dir);
+  const site = join(dir, 'site');
+  const r = gantry('export', '--weights', join(golden, 'pix2pixhd_G_local.pth'), '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', site);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /site\/ \(pix2pixhd_G_local\.pth\): model\.json .*weights\.safetensors .*explorer\.js .* in all/);
+  const model = JSON.parse(readFileSync(join(site, 'model.json'), 'utf8'));
+  assert.deepEqual([model.family, model.run, model.origin, model.networks], ['pix2pixhd', 'pix2pixhd_G_local.pth', 'NVIDIA\'s pix2pixHD code', ['G', 'G2']]);
+  assert.deepEqual([model.info.height, model.info.width, model.info.conditioning.labelCount, model.info.conditioning.instances], [h, w, 6, true]);
+  const stored = readSafetensors(join(site, 'weights.safetensors')).tensors;
+  assert.deepEqual([stored['example/labels'].shape, stored['example/instances'].shape], [[n, h, w], [n, h, w]]);
+  assert.deepEqual(Array.from(stored['example/labels'].data), g.labels);
+  // Without maps, at the size asked for (rounded to what G halves, as the official test script rounds).
+  const blank = join(dir, 'blank');
+  assert.equal(gantry('export', '--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', '--height', '30', '--width', '50', '--out', blank, '--no-page').code, 0);
+  const plain = JSON.parse(readFileSync(join(blank, 'model.json'), 'utf8'));
+  assert.deepEqual([plain.info.height, plain.info.width, plain.networks, readdirSync(blank).sort()], [32, 52, ['G'], ['model.json', 'weights.safetensors']]);
+  const bad = join(dir, 'bad');
+  const refused: [string[], RegExp][] = [
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6'], /give the size to draw at, --height H --width W .*or --labels MAP\.png\|DIR to take it from a map/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', '--height', '32'], /--height 32 needs --width too/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--height', '32', '--width', '32'], /--weights needs --label-nc/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--run', dir, '--label-nc', '6'], /give --run RUN_DIR or --weights FILE, not both/],
+    [['--run', dir, '--labels', maps.labels], /--labels goes with --weights; a run knows its labels, size and example maps/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', '--instances', maps.instances, '--height', '32', '--width', '32'], /--instances goes with --labels/],
+    [['--weights', join(golden, 'vgg19_w8.pth'), '--label-nc', '6', '--labels', maps.labels], /vgg19_w8\.pth is not a pix2pixHD generator/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '4', '--labels', maps.labels], /reads 7 input channels; with --label-nc 4 that leaves 3/],
+  ];
+  for (const [args, message] of refused) {
+    const e = gantry('export', ...args, '--out', bad);
+    assert.equal(e.code, 1, e.stderr);
+    assert.match(e.stderr, message);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.ok(!existsSync(bad), `${args.join(' ')}: nothing written`);
+  }
 });
 
 test('a training step that would not fit in memory stops with one line, not a kill: a new run is not kept, a resumed one keeps its checkpoint', () => {

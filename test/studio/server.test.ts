@@ -6,6 +6,7 @@ import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { startStudio } from '../../src/studio/server.ts';
 import { buildGenerator } from '../../src/web/generator.ts';
+import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
 
 await setup();
 
@@ -77,4 +78,33 @@ test('gantry studio from the CLI: prints its address, serves the page and the ru
   const missing = spawnSync(process.execPath, [bin, 'studio', '--run', join(dir, 'nope')], { encoding: 'utf8' });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /not a gantry run folder/);
+});
+
+test('studio --weights: NVIDIA\'s generator served as it is (no live reload), with the maps given; a file that is no generator is one line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const golden = join(here, '..', 'golden');
+  const g = readPix2PixHDGolden();
+  const maps = writePix2PixHDGoldenMaps(g, tempDir());
+  const labels = readdirSync(maps.labels).sort().map((f) => join(maps.labels, f));
+  const studio = await startStudio({ source: { weights: join(golden, 'pix2pixhd_G.pth'), labelNc: 6, sizeOf: labels[0] }, examples: { labels, instances: readdirSync(maps.instances).sort().map((f) => join(maps.instances, f)) } }, 0);
+  try {
+    assert.doesNotMatch(await (await fetch(studio.url)).text(), /gantry-live/, 'weights that do not change need no watching');
+    const model = await (await fetch(studio.url + 'model.json')).json();
+    assert.deepEqual([model.family, model.run, model.origin], ['pix2pixhd', 'pix2pixhd_G.pth', 'NVIDIA\'s pix2pixHD code']);
+    const web = buildGenerator(model, new Uint8Array(await (await fetch(studio.url + 'weights.safetensors')).arrayBuffer()));
+    const [, h, w] = g.size;
+    const drawn = await web.generate({ labelMaps: [web.examples[0]] });
+    assert.ok(levelsOff(drawn.pixels, 3, g.fake, 0, h * w) <= 1, 'PyTorch\'s image of the first map');
+    web.dispose();
+  } finally {
+    await studio.close();
+  }
+  await assert.rejects(startStudio({ source: { weights: join(golden, 'vgg19_w8.pth'), labelNc: 6, height: 32, width: 32 }, examples: {} }, 0), /vgg19_w8\.pth is not a pix2pixHD generator/);
+  const bin = join(here, '..', '..', 'bin', 'gantry.js');
+  const noCount = spawnSync(process.execPath, [bin, 'studio', '--weights', join(golden, 'pix2pixhd_G.pth'), '--height', '32', '--width', '32'], { encoding: 'utf8' });
+  assert.equal(noCount.status, 1);
+  assert.match(noCount.stderr, /^gantry studio: --weights needs --label-nc, the label count the generator was trained with \(Cityscapes: 35\)\n$/);
 });

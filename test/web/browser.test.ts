@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -9,7 +9,8 @@ import { setup, tempDir } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { openRun } from '../../src/train/run.ts';
-import { generatorFiles } from '../../src/export/export-run.ts';
+import { generatorFiles, pretrainedFiles } from '../../src/export/export-run.ts';
+import { readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
 import { buildGenerator, type GenerateOptions, type WebGenerator } from '../../src/web/generator.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { CHROMIUM, launchChromium } from './chromium.ts';
@@ -52,6 +53,18 @@ async function site(name: string, family: string, data: string, model: Record<st
   sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(file)), weights) };
 }
 
+/** Exports a generator of NVIDIA's code (a golden .pth) with the CLI into site/<name>, with the golden maps to start from. */
+async function pretrainedSite(name: string, file: string): Promise<void> {
+  const maps = writePix2PixHDGoldenMaps(readPix2PixHDGolden(), join(work, 'maps'));
+  const files = (dir: string) => readdirSync(dir).sort().map((f) => join(dir, f));
+  const weights = join(root, 'test', 'golden', file);
+  const out = join(server.root, name);
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', out], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: files(maps.labels)[0] }, examples: { labels: files(maps.labels), instances: files(maps.instances) } });
+  sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(exported.model)), exported.weights) };
+}
+
 before(async () => {
   if (skip) return;
   mkdirSync(join(work, 'www'));
@@ -63,6 +76,7 @@ before(async () => {
   const tinyPix2pixhd = { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, vgg: false };
   await site('paint', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 3, nef: 4, nDownE: 2 });
   await site('paint-plain', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 0 });
+  await pretrainedSite('nvidia', 'pix2pixhd_G_local.pth');
   browser = await launchChromium();
 });
 
@@ -398,6 +412,44 @@ test('an exported pix2pixhd without a feature encoder in Chromium: no style cont
     assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], 2, 'the fill painted label 2');
     await shows(page, 'paintResult', 'paint-plain', painted);
   });
+});
+
+test('NVIDIA\'s pix2pixHD generator exported (export --weights) in Chromium: the page names the file and its origin, draws the test map as Node does, painting redraws', { skip }, async () => {
+  await withPage('nvidia', '', async ({ page }) => {
+    const g = sites.nvidia.node;
+    assert.equal(await page.textContent('#about'), 'pix2pixhd · 24x16 · pix2pixhd_G_local.pth (NVIDIA\'s pix2pixHD code)');
+    await drawsAsNode(page, 'nvidia', { labelMaps: [g.examples[0]] });
+    await shows(page, 'paintResult', 'nvidia', { labelMaps: [g.examples[0]] });
+    assert.equal(await page.locator('#palette button').count(), 6);
+    await page.click('#palette button >> nth=3');
+    await page.selectOption('#tool', 'fill');
+    const box = (await page.locator('#labelCanvas').boundingBox())!;
+    await page.mouse.click(box.x + 2, box.y + 2);
+    await idle(page);
+    const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+    assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], 3, 'the fill painted label 3');
+    await shows(page, 'paintResult', 'nvidia', painted);
+  });
+});
+
+test('tensors of a large painter\'s sizes in a page: a convolution whose im2col would overflow WebGL\'s largest texture, and gantry\'s CPU kernels making arrays of megabytes, give a float64 loop\'s values', { skip }, async () => {
+  const { build } = await import('esbuild');
+  const dir = join(server.root, 'large-ops');
+  mkdirSync(dir);
+  await build({ entryPoints: [join(root, 'test', 'web', 'pages', 'large-ops.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'page.js'), logLevel: 'silent' });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="page.js"></script></body></html>');
+  for (const backend of ['webgl', 'cpu'] as const) {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}large-ops/`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+      const errors = await page.evaluate((b) => (window as unknown as { largeOps: (b: string) => Promise<Record<string, number>> }).largeOps(b), backend);
+      if (backend === 'webgl') assert.ok(errors.maxTexture < 8400, `this test assumes a largest texture under 8400 texels (SwiftShader's 8192), got ${errors.maxTexture}`);
+      for (const [what, error] of Object.entries(errors)) if (what !== 'maxTexture') assert.ok(error < 1e-4, `${backend} ${what}: off by ${error}`);
+    } finally {
+      await page.close();
+    }
+  }
 });
 
 test('gantry studio in Chromium: the page draws the run and reloads itself when the run writes a newer checkpoint', { skip }, async () => {

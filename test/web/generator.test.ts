@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
@@ -13,12 +14,18 @@ import { toUint8Images } from '../../src/explore/grid.ts';
 import { fitImage } from '../../src/data/transform.ts';
 import { randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
 import { readStyles } from '../../src/explore/run-styles.ts';
-import { exportRun, generatorFiles } from '../../src/export/export-run.ts';
+import { exportRun, generatorFiles, pretrainedFiles } from '../../src/export/export-run.ts';
+import { readStateDict } from '../../src/io/torch.ts';
+import { pix2pixhdFromTorch } from '../../src/models/pix2pixhd.ts';
+import { labelPalette } from '../../src/explore/label-colours.ts';
+import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
 import { encodeSafetensors, decodeSafetensors } from '../../src/io/safetensors.ts';
 import { buildGenerator, MAX_IMAGES, type WebGenerator } from '../../src/web/generator.ts';
 import { EXAMPLE_LABELS, MODEL_FILE, WEIGHTS_FILE } from '../../src/web/model-file.ts';
 
 await setup();
+
+const goldenDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
 
 const trainSmall = async (family: string, data: string, model: Record<string, unknown>, steps = 2) => {
   const dir = join(tempDir(), family);
@@ -139,6 +146,46 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   assert.equal(decodeSafetensors(weights, 'w').tensors[EXAMPLE_LABELS].shape[1], 32);
   g.dispose();
   run.model.dispose();
+});
+
+test('a generator of NVIDIA\'s code, exported (export --weights, global and local): the page\'s model draws PyTorch\'s images of the example maps; tensors stay flat', async () => {
+  const g = readPix2PixHDGolden();
+  const [n, h, w] = g.size;
+  const maps = writePix2PixHDGoldenMaps(g, tempDir());
+  const files = (dir: string) => readdirSync(dir).sort().map((f) => join(dir, f));
+  const before = tf.memory().numTensors;
+  for (const [file, want, networks] of [['pix2pixhd_G.pth', g.fake, ['G']], ['pix2pixhd_G_local.pth', g.fakeLocal, ['G', 'G2']]] as const) {
+    const weightsFile = join(goldenDir, file);
+    const { model, weights } = await pretrainedFiles({ source: { weights: weightsFile, labelNc: g.config.labelNc, sizeOf: files(maps.labels)[0] }, examples: { labels: files(maps.labels), instances: files(maps.instances) } });
+    assert.deepEqual([model.networks, model.run, model.origin, model.step], [networks, file, 'NVIDIA\'s pix2pixHD code', 0]);
+    const web = buildGenerator(JSON.parse(JSON.stringify(model)), weights);
+    assert.equal(web.examples.length, n);
+    const drawn = await web.generate({ labelMaps: web.examples });
+    for (let i = 0; i < n; i++) {
+      const worst = levelsOff(drawn.pixels.subarray(i * h * w * 3), 3, want, i, h * w);
+      assert.ok(worst <= 1, `${file} map ${i}: off by ${worst} levels from PyTorch's image`);
+    }
+    web.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('a generator of NVIDIA\'s code with label count 35 (its Cityscapes setting) gets Cityscapes\' label names, and so its colours', () => {
+  const state = readStateDict(join(goldenDir, 'pix2pixhd_G.pth'));
+  const first = state.get('model.1.weight')!;
+  // The golden G reads 6 labels and the edge map; the same network reading Cityscapes' 35 and the edge map.
+  const [out, , kh, kw] = first.shape;
+  state.set('model.1.weight', { shape: [out, 36, kh, kw], data: new Float32Array(out * 36 * kh * kw) });
+  const model = pix2pixhdFromTorch(state, 'G', { labelNc: 35, mapHeight: 32, mapWidth: 64 });
+  const c = model.info.conditioning;
+  assert.ok(c.kind === 'labelMap' && c.labelCount === 35 && c.instances);
+  assert.deepEqual([c.labelNames[7], c.labelNames[26], c.labelNames.length], ['road', 'car', 34]);
+  assert.deepEqual(labelPalette(35, c.labelNames)[26], [0, 0, 142]);
+  model.dispose();
+  // Any other count has no names (the maps' ids are shown in the VOC colours).
+  const plain = pix2pixhdFromTorch(readStateDict(join(goldenDir, 'pix2pixhd_G.pth')), 'G', { labelNc: 6, mapHeight: 32, mapWidth: 32 });
+  assert.deepEqual((plain.info.conditioning as { labelNames: string[] }).labelNames, []);
+  plain.dispose();
 });
 
 test('every other generating family exports and draws exactly what the CLI draws: acgan, dfgan, vae, vae-gan, unet-vae-gan (with its reference images)', async () => {

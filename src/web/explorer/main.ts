@@ -724,7 +724,7 @@ async function main(): Promise<void> {
 
 function describeGenerator(g: WebGenerator, gpuKernels: GpuKernels | null): void {
   const { family, height, width } = g.info;
-  $('about').textContent = `${family} · ${width}x${height} · ${g.file.run} at step ${g.file.step}`;
+  $('about').textContent = `${family} · ${width}x${height} · ${g.file.run} ${g.file.origin ? `(${g.file.origin})` : `at step ${g.file.step}`}`;
   $('backend').textContent = gpuKernels ? `${g.backend} (${gpuKernels}'s kernels)` : g.backend;
   document.title = `gantry · ${g.file.run}`;
   document.body.dataset.backend = g.backend;

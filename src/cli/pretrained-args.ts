@@ -1,0 +1,51 @@
+import { existsSync, statSync } from 'node:fs';
+import { listFiles } from '../data/folder.ts';
+import { PNG_ONLY } from '../data/pairs.ts';
+import { GantryError } from '../errors.ts';
+import type { PretrainedExport } from '../export/export-run.ts';
+import type { PretrainedOptions } from '../explore/pretrained.ts';
+import { intArg } from './args.ts';
+
+/** A PNG file, or the sorted PNGs of a folder (`--flag PATH`). */
+export function imageFiles(path: string, flag: string, extensions = PNG_ONLY): string[] {
+  if (!existsSync(path)) throw new GantryError(`--${flag} ${path} does not exist`);
+  if (!statSync(path).isDirectory()) return [path];
+  const files = listFiles(path, extensions);
+  if (files.length === 0) throw new GantryError(`--${flag} ${path}: no ${[...extensions].join('/')} files in this folder`);
+  return files;
+}
+
+/** The flags with which export and studio take a generator of NVIDIA's pix2pixHD code instead of a run. */
+export const PRETRAINED_FLAGS = {
+  weights: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
+  labels: { type: 'string' }, instances: { type: 'string' },
+} as const;
+
+export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a generator trained by NVIDIA's pix2pixHD code (global or
+  local; label count 35 is Cityscapes', whose names and colours the painter then shows), drawn at
+  --height x --width, or at the size of the first --labels map scaled to --width. --labels MAP.png|DIR
+  (and --instances, for generators with the instance edge channel) are the maps the page starts from (8 at most).`;
+
+type PretrainedValues = { run?: string } & { [K in keyof typeof PRETRAINED_FLAGS]?: string };
+
+/**
+ * The generator file and its example maps of `--weights`, or null for `--run`; one line for a wrong mix
+ * (both, neither, --weights without --label-nc, the pretrained flags with --run).
+ */
+export function pretrainedSource(values: PretrainedValues): PretrainedExport | null {
+  if (values.run && values.weights) throw new GantryError('give --run RUN_DIR or --weights FILE, not both');
+  if (!values.run && !values.weights) throw new GantryError('--run RUN_DIR (the --out folder of a gantry train) or --weights latest_net_G.pth --label-nc N (a pix2pixHD generator of NVIDIA\'s code) is required');
+  if (values.run) {
+    const stray = (['label-nc', 'height', 'width', 'labels', 'instances'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new GantryError(`--${stray} goes with --weights; a run knows its labels, size and example maps`);
+    return null;
+  }
+  if (!values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
+  if (values.instances && !values.labels) throw new GantryError('--instances goes with --labels: give the label maps they belong to');
+  const labels = values.labels ? imageFiles(values.labels, 'labels') : undefined;
+  const source: PretrainedOptions = {
+    weights: values.weights!, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1),
+    width: intArg('width', values.width, 1), sizeOf: labels?.[0],
+  };
+  return { source, examples: { labels, instances: values.instances ? imageFiles(values.instances, 'instances') : null } };
+}
