@@ -397,20 +397,25 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
   });
 });
 
+/** The painter's fill tool with label `label` at the map's top-left corner: the painting it leaves (its first pixel checked). */
+async function fillCorner(page: Page, label: number): Promise<GenerateOptions> {
+  await page.click(`#palette button >> nth=${label}`);
+  await page.selectOption('#tool', 'fill');
+  const box = (await page.locator('#labelCanvas').boundingBox())!;
+  await page.mouse.click(box.x + 2, box.y + 2);
+  await idle(page);
+  const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+  assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], label, `the fill painted label ${label}`);
+  return painted;
+}
+
 test('an exported pix2pixhd without a feature encoder in Chromium: no style controls, painting draws as Node', { skip }, async () => {
   await withPage('paint-plain', '', async ({ page }) => {
     const g = sites['paint-plain'].node;
     await drawsAsNode(page, 'paint-plain', { labelMaps: [g.examples[0]] });
     assert.equal(await page.isVisible('#styleSeedField'), false, 'no style seed');
     assert.deepEqual(await page.locator('#tool option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser']);
-    await page.click('#palette button >> nth=2');
-    await page.selectOption('#tool', 'fill');
-    const box = (await page.locator('#labelCanvas').boundingBox())!;
-    await page.mouse.click(box.x + 2, box.y + 2);
-    await idle(page);
-    const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
-    assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], 2, 'the fill painted label 2');
-    await shows(page, 'paintResult', 'paint-plain', painted);
+    await shows(page, 'paintResult', 'paint-plain', await fillCorner(page, 2));
   });
 });
 
@@ -421,14 +426,7 @@ test('NVIDIA\'s pix2pixHD generator exported (export --weights) in Chromium: the
     await drawsAsNode(page, 'nvidia', { labelMaps: [g.examples[0]] });
     await shows(page, 'paintResult', 'nvidia', { labelMaps: [g.examples[0]] });
     assert.equal(await page.locator('#palette button').count(), 6);
-    await page.click('#palette button >> nth=3');
-    await page.selectOption('#tool', 'fill');
-    const box = (await page.locator('#labelCanvas').boundingBox())!;
-    await page.mouse.click(box.x + 2, box.y + 2);
-    await idle(page);
-    const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
-    assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], 3, 'the fill painted label 3');
-    await shows(page, 'paintResult', 'nvidia', painted);
+    await shows(page, 'paintResult', 'nvidia', await fillCorner(page, 3));
   });
 });
 
