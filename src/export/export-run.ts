@@ -5,6 +5,7 @@ import { openDataset, openHeldOut } from '../data/index.ts';
 import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
+import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, PRETRAINED_ORIGIN, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
@@ -12,8 +13,10 @@ import { pageFiles } from './page-bundle.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
 import { openPretrained, type PretrainedOptions } from '../explore/pretrained.ts';
 
-/** Networks only training uses: every family names its critic D. Generation needs the rest. */
-const TRAINING_ONLY_NETWORKS = new Set(['D']);
+/** The networks a model draws with: all but the critic, which every family names D and only training uses. */
+function drawingNetworks(model: FamilyInstance): string[] {
+  return Object.keys(model.networks).filter((n) => n !== 'D');
+}
 
 /** Label maps a label-map run's page starts from (its held-out maps, else its training maps). */
 const EXAMPLE_MAPS = 8;
@@ -28,7 +31,7 @@ export async function generatorFiles(run: OpenedRun, runDir: string): Promise<{ 
 export async function generatorTensors(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; tensors: Record<string, NamedArray> }> {
   const { config, info, model, state } = run;
   if (!model.generate) throw new GantryError(`${runDir} is a ${config.family} run; it does not generate images, so there is nothing to export`);
-  const networks = Object.keys(model.networks).filter((n) => !TRAINING_ONLY_NETWORKS.has(n));
+  const networks = drawingNetworks(model);
   const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
   if (model.useReferenceImages) {
     const images = referenceImages(openDataset(config.data, info), config.seed, config.train.samples);
@@ -106,7 +109,7 @@ export async function exportPretrained(pretrained: PretrainedExport, out: string
 export async function pretrainedFiles({ source, examples }: PretrainedExport): Promise<{ model: ExportedModel; weights: Uint8Array }> {
   const { model, info } = openPretrained(source);
   try {
-    const networks = Object.keys(model.networks).filter((n) => !TRAINING_ONLY_NETWORKS.has(n));
+    const networks = drawingNetworks(model);
     const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
     if (examples.labels?.length) {
       const files = examples.labels.slice(0, EXAMPLE_MAPS);

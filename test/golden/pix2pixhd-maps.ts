@@ -19,17 +19,23 @@ export function readPix2PixHDGolden(): Pix2PixHDGolden {
   return JSON.parse(readFileSync(join(here, 'pix2pixhd_golden.json'), 'utf8'));
 }
 
-/** The golden label and instance maps as PNG files, as a user gives them: DIR/labels/mapK.png, DIR/inst/mapK.png. */
-export function writePix2PixHDGoldenMaps(g: Pix2PixHDGolden, dir: string): { labels: string; instances: string } {
+/**
+ * The golden label and instance maps as PNG files, as a user gives them: DIR/labels/mapK.png,
+ * DIR/inst/mapK.png; the two folders and their files in order.
+ */
+export function writePix2PixHDGoldenMaps(g: Pix2PixHDGolden, dir: string): { labels: string; instances: string; labelFiles: string[]; instanceFiles: string[] } {
   const [n, h, w] = g.size;
   const [labels, instances] = [join(dir, 'labels'), join(dir, 'inst')];
   for (const sub of [labels, instances]) mkdirSync(sub, { recursive: true });
+  const [labelFiles, instanceFiles]: string[][] = [[], []];
   for (let i = 0; i < n; i++) {
     const part = (ids: number[]) => ids.slice(i * h * w, (i + 1) * h * w);
-    writeFileSync(join(labels, `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.labels) }));
-    writeFileSync(join(instances, `map${i}.png`), encodeIdMap({ width: w, height: h, ids: part(g.instances) }, 16));
+    labelFiles.push(join(labels, `map${i}.png`));
+    instanceFiles.push(join(instances, `map${i}.png`));
+    writeFileSync(labelFiles[i], encodeIdMap({ width: w, height: h, ids: part(g.labels) }));
+    writeFileSync(instanceFiles[i], encodeIdMap({ width: w, height: h, ids: part(g.instances) }, 16));
   }
-  return { labels, instances };
+  return { labels, instances, labelFiles, instanceFiles };
 }
 
 /** The largest difference in 8-bit levels between drawn RGB(A) pixels and PyTorch's images in [-1, 1] (image `i` of `want`). */

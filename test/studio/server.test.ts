@@ -82,14 +82,12 @@ test('gantry studio from the CLI: prints its address, serves the page and the ru
 
 test('studio --weights: NVIDIA\'s generator served as it is (no live reload), with the maps given; a file that is no generator is one line', async () => {
   const { spawnSync } = await import('node:child_process');
-  const { readdirSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
   const here = fileURLToPath(new URL('.', import.meta.url));
   const golden = join(here, '..', 'golden');
   const g = readPix2PixHDGolden();
   const maps = writePix2PixHDGoldenMaps(g, tempDir());
-  const labels = readdirSync(maps.labels).sort().map((f) => join(maps.labels, f));
-  const studio = await startStudio({ source: { weights: join(golden, 'pix2pixhd_G.pth'), labelNc: 6, sizeOf: labels[0] }, examples: { labels, instances: readdirSync(maps.instances).sort().map((f) => join(maps.instances, f)) } }, 0);
+  const studio = await startStudio({ source: { weights: join(golden, 'pix2pixhd_G.pth'), labelNc: 6, sizeOf: maps.labelFiles[0] }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } }, 0);
   try {
     assert.doesNotMatch(await (await fetch(studio.url)).text(), /gantry-live/, 'weights that do not change need no watching');
     const model = await (await fetch(studio.url + 'model.json')).json();

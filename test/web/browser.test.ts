@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -56,12 +56,11 @@ async function site(name: string, family: string, data: string, model: Record<st
 /** Exports a generator of NVIDIA's code (a golden .pth) with the CLI into site/<name>, with the golden maps to start from. */
 async function pretrainedSite(name: string, file: string): Promise<void> {
   const maps = writePix2PixHDGoldenMaps(readPix2PixHDGolden(), join(work, 'maps'));
-  const files = (dir: string) => readdirSync(dir).sort().map((f) => join(dir, f));
   const weights = join(root, 'test', 'golden', file);
   const out = join(server.root, name);
   const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', out], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: files(maps.labels)[0] }, examples: { labels: files(maps.labels), instances: files(maps.instances) } });
+  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0] }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
   sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(exported.model)), exported.weights) };
 }
 

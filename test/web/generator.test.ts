@@ -152,11 +152,10 @@ test('a generator of NVIDIA\'s code, exported (export --weights, global and loca
   const g = readPix2PixHDGolden();
   const [n, h, w] = g.size;
   const maps = writePix2PixHDGoldenMaps(g, tempDir());
-  const files = (dir: string) => readdirSync(dir).sort().map((f) => join(dir, f));
   const before = tf.memory().numTensors;
   for (const [file, want, networks] of [['pix2pixhd_G.pth', g.fake, ['G']], ['pix2pixhd_G_local.pth', g.fakeLocal, ['G', 'G2']]] as const) {
     const weightsFile = join(goldenDir, file);
-    const { model, weights } = await pretrainedFiles({ source: { weights: weightsFile, labelNc: g.config.labelNc, sizeOf: files(maps.labels)[0] }, examples: { labels: files(maps.labels), instances: files(maps.instances) } });
+    const { model, weights } = await pretrainedFiles({ source: { weights: weightsFile, labelNc: g.config.labelNc, sizeOf: maps.labelFiles[0] }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
     assert.deepEqual([model.networks, model.run, model.origin, model.step], [networks, file, 'NVIDIA\'s pix2pixHD code', 0]);
     const web = buildGenerator(JSON.parse(JSON.stringify(model)), weights);
     assert.equal(web.examples.length, n);
