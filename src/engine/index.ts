@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { GantryError, given } from '../errors.ts';
 import { registerAvgPoolGradGradient, registerComparisonGradients, registerReductionGradients } from './gradients.ts';
+import { ownBackwardPass } from './backward.ts';
 import { startWebGpu } from './webgpu.ts';
 import { disableNativeAddon } from '../kernels/cpu/native.ts';
 import { useBuiltAddon } from '../kernels/cpu/native-node.ts';
@@ -42,6 +43,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   registerComparisonGradients();
   registerReductionGradients();
   registerAvgPoolGradGradient();
+  ownBackwardPass();
   if (device === 'webgpu') {
     const adapter = await startWebGpu();
     (options.log ?? console.warn)(`gantry: WebGPU on ${adapter}`);
