@@ -29,18 +29,24 @@ export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a gen
 type PretrainedValues = { run?: string } & { [K in keyof typeof PRETRAINED_FLAGS]?: string };
 
 /**
- * The generator file and its example maps of `--weights`, or null for `--run`; one line for a wrong mix
- * (both, neither, --weights without --label-nc, the pretrained flags with --run).
+ * One line for a wrong choice between --run and --weights: both, neither, --weights without --label-nc,
+ * or one of `weightsOnly` (flags that describe NVIDIA's generator) beside --run.
  */
-export function pretrainedSource(values: PretrainedValues): PretrainedExport | null {
+export function checkGeneratorSource(values: PretrainedValues, weightsOnly: readonly (keyof typeof PRETRAINED_FLAGS)[]): void {
   if (values.run && values.weights) throw new GantryError('give --run RUN_DIR or --weights FILE, not both');
   if (!values.run && !values.weights) throw new GantryError('--run RUN_DIR (the --out folder of a gantry train) or --weights latest_net_G.pth --label-nc N (a pix2pixHD generator of NVIDIA\'s code) is required');
-  if (values.run) {
-    const stray = (['label-nc', 'height', 'width', 'labels', 'instances'] as const).find((f) => values[f] !== undefined);
-    if (stray) throw new GantryError(`--${stray} goes with --weights; a run knows its labels, size and example maps`);
-    return null;
-  }
-  if (!values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
+  const stray = values.run ? weightsOnly.find((f) => values[f] !== undefined) : undefined;
+  if (stray) throw new GantryError(`--${stray} goes with --weights; a run knows its ${weightsOnly.includes('labels') ? 'labels, size and example maps' : 'labels and size'}`);
+  if (values.weights && !values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
+}
+
+/**
+ * The generator file and its example maps of `--weights`, or null for `--run`; one line for a wrong mix
+ * (checkGeneratorSource, with all the pretrained flags kept for --weights).
+ */
+export function pretrainedSource(values: PretrainedValues): PretrainedExport | null {
+  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'labels', 'instances']);
+  if (values.run) return null;
   if (values.instances && !values.labels) throw new GantryError('--instances goes with --labels: give the label maps they belong to');
   const labels = values.labels ? imageFiles(values.labels, 'labels') : undefined;
   const source: PretrainedOptions = {

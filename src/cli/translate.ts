@@ -18,7 +18,7 @@ import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
-import { imageFiles } from './pretrained-args.ts';
+import { checkGeneratorSource, imageFiles } from './pretrained-args.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
@@ -92,10 +92,8 @@ export async function translateCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
     'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
-  if (values.run && values.weights) throw new GantryError('give --run RUN_DIR or --weights FILE, not both');
-  if (!values.run && !values.weights) throw new GantryError('--run RUN_DIR (the --out folder of a `gantry train pix2pixhd`) or --weights latest_net_G.pth --label-nc N is required');
-  if (values.weights && !values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
-  if (values.run && (values['label-nc'] || values.width)) throw new GantryError(`--${values['label-nc'] ? 'label-nc' : 'width'} goes with --weights; a run knows its labels and size`);
+  // --labels and --instances are the maps to draw, with either source.
+  checkGeneratorSource(values, ['label-nc', 'width']);
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
