@@ -11,6 +11,7 @@ import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg
 import { loadVgg19, vggWeightsPath } from '../nn/vgg19-file.ts';
 import { ParamSet } from '../nn/params.ts';
 import { loadTorchWeights } from '../nn/torch-weights.ts';
+import { withPlaceholderWeights } from '../nn/init.ts';
 import type { TorchTensor } from '../io/torch.ts';
 import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
@@ -341,7 +342,8 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
     instances: extra === 1, netG: local ? 'local' : 'global',
     ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
   });
-  const model = new Pix2PixHD(config, 0);
+  // G's weights all come from the file (loadTorchWeights sets each one or fails); D is not used to draw.
+  const model = withPlaceholderWeights(() => new Pix2PixHD(config, 0));
   try {
     for (const net of local ? ['G', 'G2'] : ['G']) loadTorchWeights(model.networks[net], named, file);
   } catch (err) {

@@ -76,6 +76,35 @@ export function downsampleOps(x: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
+type Stage = (h: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Runs the stages in turn, each in a tidy of its own, and frees each stage's output once the next has
+ * read it (never x, which is the caller's). A pass then holds a stage's own maps and its input rather than
+ * every intermediate until the caller's tidy ends: at pix2pixHD's real sizes that is the difference
+ * between a few feature maps and dozens of them (each 64 MB at 512x1024 x 32 channels). Under a gradient
+ * tape nothing is lost: tfjs keeps its own copies of what the backward pass reads.
+ */
+export function runStages(x: tf.Tensor4D, stages: readonly Stage[]): tf.Tensor4D {
+  let h = x;
+  for (const stage of stages) {
+    const next = tf.tidy(() => stage(h));
+    if (h !== x && h !== next) h.dispose();
+    h = next;
+  }
+  return h;
+}
+
+/** conv (after reflection padding `pad`, if any), instance norm, ReLU: the unit every pix2pixHD network repeats. */
+function convNormRelu(c: Conv2d | ConvTranspose2d, pad = 0): Stage {
+  return (h) => tf.relu(instanceNorm(c.apply(pad ? reflectionPad(h, pad) : h)));
+}
+
+/** reflect-pad 3, 7x7 conv, tanh: the output head of G1, G2 and E. */
+function tanhHead(c: Conv2d): Stage {
+  return (h) => tf.tanh(c.apply(reflectionPad(h, 3)));
+}
+
 /** A convolution as pix2pixHD's: bias on, weights N(0, 0.02). */
 function conv(params: ParamSet, name: string, inChannels: number, outChannels: number, kernel: number, stride: number, padding: number, rng: Rng): Conv2d {
   return new Conv2d(params, name, { inChannels, outChannels, kernel, stride, padding, bias: true, init: WEIGHT_INIT }, rng);
@@ -92,8 +121,10 @@ export class ResnetBlock {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const h = tf.relu(instanceNorm(this.conv1.apply(reflectionPad(x, 1))));
-    return tf.add(x, instanceNorm(this.conv2.apply(reflectionPad(h, 1))));
+    const residual = runStages(x, [convNormRelu(this.conv1, 1), (h) => instanceNorm(this.conv2.apply(reflectionPad(h, 1)))]);
+    const y = tf.add(x, residual) as tf.Tensor4D;
+    residual.dispose();
+    return y;
   }
 }
 
@@ -142,19 +173,19 @@ export class GlobalGenerator {
     this.last = withHead ? conv(params, `${prefix}.${index + 1}`, o.ngf, o.outputChannels, 7, 1, 0, rng) : null;
   }
 
+  private featureStages(): Stage[] {
+    return [convNormRelu(this.first, 3), ...this.downs.map((d) => convNormRelu(d)), ...this.blocks.map((b) => (h: tf.Tensor4D) => b.apply(h)), ...this.ups.map((u) => convNormRelu(u))];
+  }
+
   /** The feature map before the output head: [n, H, W, ngf]. */
   features(x: tf.Tensor4D): tf.Tensor4D {
-    let h = tf.relu(instanceNorm(this.first.apply(reflectionPad(x, 3))));
-    for (const d of this.downs) h = tf.relu(instanceNorm(d.apply(h)));
-    for (const b of this.blocks) h = b.apply(h);
-    for (const u of this.ups) h = tf.relu(instanceNorm(u.apply(h)));
-    return h;
+    return runStages(x, this.featureStages());
   }
 
   /** Images in [-1, 1]: [n, H, W, outputChannels]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     if (!this.last) throw new Error('this GlobalGenerator was built without its output head');
-    return tf.tanh(this.last.apply(reflectionPad(this.features(x), 3)));
+    return runStages(x, [...this.featureStages(), tanhHead(this.last)]);
   }
 }
 
@@ -195,10 +226,11 @@ class NLayerDiscriminator {
     let h = x;
     const last = this.convs.length - 1;
     this.convs.forEach((c, j) => {
+      const input = h;
       // no norm on the first block, neither norm nor activation on the scores
-      if (j === 0) h = c.apply(h, leaky(0.2));
-      else if (j < last) h = tf.leakyRelu(instanceNorm(c.apply(h)), 0.2);
-      else h = c.apply(h);
+      if (j === 0) h = c.apply(input, leaky(0.2));
+      else if (j < last) h = tf.tidy(() => tf.leakyRelu(instanceNorm(c.apply(input)), 0.2));
+      else h = c.apply(input);
       out.push(h);
     });
     return out;
@@ -262,11 +294,13 @@ export class LocalEnhancer {
 
   /** Images in [-1, 1]: [n, H, W, outputChannels]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const front = tf.relu(instanceNorm(this.frontDown.apply(tf.relu(instanceNorm(this.frontConv.apply(reflectionPad(x, 3)))))));
-    let h = tf.add(front, this.global.features(downsample(x))) as tf.Tensor4D;
-    for (const b of this.blocks) h = b.apply(h);
-    h = tf.relu(instanceNorm(this.up.apply(h)));
-    return tf.tanh(this.last.apply(reflectionPad(h, 3)));
+    const front = runStages(x, [convNormRelu(this.frontConv, 3), convNormRelu(this.frontDown)]);
+    const global = tf.tidy(() => this.global.features(downsample(x)));
+    const sum = tf.add(front, global) as tf.Tensor4D;
+    tf.dispose([front, global]);
+    const y = runStages(sum, [...this.blocks.map((b) => (h: tf.Tensor4D) => b.apply(h)), convNormRelu(this.up), tanhHead(this.last)]);
+    sum.dispose();
+    return y;
   }
 }
 
@@ -334,9 +368,9 @@ export class FeatureEncoder {
 
   /** Per-pixel features of images [n, H, W, 3], each instance of `instances` [n, H, W] at its mean. */
   apply(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
-    let h = tf.relu(instanceNorm(this.first.apply(reflectionPad(images, 3))));
-    for (const d of this.downs) h = tf.relu(instanceNorm(d.apply(h)));
-    for (const u of this.ups) h = tf.relu(instanceNorm(u.apply(h)));
-    return instanceMeans(tf.tanh(this.last.apply(reflectionPad(h, 3))), instances);
+    const features = runStages(images, [convNormRelu(this.first, 3), ...this.downs.map((d) => convNormRelu(d)), ...this.ups.map((u) => convNormRelu(u)), tanhHead(this.last)]);
+    const pooled = instanceMeans(features, instances);
+    features.dispose();
+    return pooled;
   }
 }

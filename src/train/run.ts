@@ -6,6 +6,7 @@ import { makeBatch } from '../data/sampler.ts';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { buildModel, describeModel, resolveModelSection } from '../models/index.ts';
+import { withPlaceholderWeights } from '../nn/init.ts';
 import type { DataShape } from '../data/batch.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
@@ -62,7 +63,8 @@ export interface OpenedRun {
 export function openRun(runDir: string): OpenedRun {
   const config = readRunConfig(runDir);
   const info = describeModel(config);
-  const model = buildModel(config);
+  // Every network's weights come from the checkpoint (loadCheckpoint sets each one or fails).
+  const model = withPlaceholderWeights(() => buildModel(config));
   try {
     if (model.useReferenceImages) provideReferenceImages(model, openDataset(config.data, info), config.seed, config.train.samples);
     const state = loadCheckpoint(runDir, model, false);

@@ -16,6 +16,7 @@ import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { replayedGenerations } from '../models/step-runner.ts';
 import { buildModel } from '../models/index.ts';
+import { withPlaceholderWeights } from '../nn/init.ts';
 import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
@@ -237,7 +238,8 @@ export function buildGenerator(json: unknown, weights: Uint8Array, where = MODEL
  * networks read out in Node, where encoding them as a file first would only copy them).
  */
 export function generatorFrom(file: ExportedModel, tensors: Record<string, NamedArray>): WebGenerator {
-  const model = buildModel({ family: file.family, model: file.model, seed: file.seed });
+  // The exported networks' weights are all set below; the others (D) are not used to draw.
+  const model = withPlaceholderWeights(() => buildModel({ family: file.family, model: file.model, seed: file.seed }));
   let examples: LabelMapInput[];
   try {
     const fix = 'export the run again with `gantry export`';

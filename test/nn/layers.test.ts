@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { BatchNorm2d } from '../../src/nn/layers.ts';
+import { BatchNorm2d, Conv2d } from '../../src/nn/layers.ts';
+import { withPlaceholderWeights } from '../../src/nn/init.ts';
 import { ParamSet } from '../../src/nn/params.ts';
 
 await setup();
@@ -51,5 +52,20 @@ test('BatchNorm2d as PyTorch: batch statistics and running estimates (momentum 0
   const y = tf.tidy(() => bn.apply(tf.tensor4d(xs, [2, h, w, c]), false).dataSync());
   assert.equal(tf.memory().numTensors, before, 'evaluation leaves no tensor behind');
   assertNear(y, Array.from(xs, (v, i) => gamma[i % c] * (v - runningMean[i % c]) / Math.sqrt(runningVar[i % c] + 1e-5) + beta[i % c]), 'evaluation output', 1e-4);
+  params.dispose();
+});
+
+test('networks built with placeholder weights (to be read from a file) draw nothing: zeros, the seeded stream untouched, and normal drawing after', () => {
+  const params = new ParamSet();
+  const rng = new Rng(5);
+  const conv = (name: string) => new Conv2d(params, name, { inChannels: 3, outChannels: 4, kernel: 3, stride: 1, padding: 1, bias: true, init: { kind: 'normal', std: 0.02 } }, rng);
+  withPlaceholderWeights(() => conv('a'));
+  assert.ok(params.named().every(([, v]) => v.dataSync().every((x) => x === 0)), 'placeholders are zeros');
+  assert.equal(rng.nextU32(), new Rng(5).nextU32(), 'no numbers drawn');
+  assert.throws(() => withPlaceholderWeights(() => {
+    throw new Error('a failed build');
+  }), /a failed build/);
+  conv('b');
+  assert.ok(params.get('b.weight').dataSync().some((x) => x !== 0), 'drawn again once the build is over, even after a failed one');
   params.dispose();
 });

@@ -105,6 +105,34 @@ test('the instance feature encoder E and its instance-wise average pooling match
   E.dispose();
 });
 
+/**
+ * At 512x1024 a 32-channel map is 64 MB, and a pass that kept every intermediate until the caller's tidy
+ * ended held dozens (the label2city-sized G2 in a page drew a wrong image for it). Each stage's maps are
+ * freed once the next stage has read them: a drawing pass (under tidy, as generate runs it) peaks at a
+ * few of G2's full-size maps. Keeping every intermediate peaks at 34 here.
+ */
+test('a pass of G1 + G2 or E frees each stage\'s maps as it goes: the peak is a few full-size maps, not every intermediate', async () => {
+  const o = { inputChannels: 8, outputChannels: 3, ngf: 8, nDown: 2, nBlocks: 3, nBlocksLocal: 3 };
+  const nets = [new ParamSet(), new ParamSet(), new ParamSet()];
+  const local = new LocalEnhancer(nets[0], nets[1], o, new Rng(0));
+  const encoder = new FeatureEncoder(nets[2], { inputChannels: 3, featNum: 3, nef: 8, nDown: 2 }, new Rng(1));
+  const [height, width] = [64, 128];
+  const fullMap = height * width * o.ngf * 4; // bytes of one of G2's (and E's) full-size maps
+  const x = tf.randomUniform([1, height, width, 8]) as tf.Tensor4D;
+  const images = tf.randomUniform([1, height, width, 3], -1, 1) as tf.Tensor4D;
+  const instances = tf.tidy(() => tf.cast(tf.floor(tf.mul(tf.randomUniform([1, height, width]), 4)), 'int32')) as tf.Tensor3D;
+  const before = tf.memory().numTensors;
+  const base = tf.memory().numBytes;
+  const peak = async (pass: () => tf.Tensor) => ((await tf.profile(() => void tf.tidy(() => void pass()))).peakBytes - base) / fullMap;
+  const peakG = await peak(() => local.apply(x));
+  const peakE = await peak(() => encoder.apply(images, instances));
+  assert.ok(peakG <= 6, `G1 + G2 held ${peakG.toFixed(1)} full-size maps at once`);
+  assert.ok(peakE <= 6, `E held ${peakE.toFixed(1)} full-size maps at once`);
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  tf.dispose([x, images, instances]);
+  for (const net of nets) net.dispose();
+});
+
 test('the 3x3 / 2 average pooling without padded pixels matches PyTorch, gradient included', () => {
   const x = tf.tensor4d(g.input, [n, h, w, c.labelNc + 1]);
   const pooled = downsample(x);

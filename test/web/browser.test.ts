@@ -426,10 +426,16 @@ test('NVIDIA\'s pix2pixHD generator exported (export --weights) in Chromium: the
     await shows(page, 'paintResult', 'nvidia', { labelMaps: [g.examples[0]] });
     assert.equal(await page.locator('#palette button').count(), 6);
     await shows(page, 'paintResult', 'nvidia', await fillCorner(page, 3));
+    // Magnified (24x16 in a wide column) its pixels are crisp squares; shown smaller than its pixels (as
+    // a 1024x512 generator's image is), it is smoothed, not thinned into false stripes.
+    const rendering = () => page.evaluate(() => getComputedStyle(document.getElementById('paintResult')!).imageRendering);
+    assert.notEqual(await rendering(), 'auto', 'magnified: pixelated (or crisp-edges)');
+    await page.evaluate(() => Object.assign(document.getElementById('paintResult') as HTMLCanvasElement, { width: 4000, height: 1000 }));
+    await page.waitForFunction(() => getComputedStyle(document.getElementById('paintResult')!).imageRendering === 'auto', null, { timeout: 10_000 });
   });
 });
 
-test('tensors of a large painter\'s sizes in a page: a convolution whose im2col would overflow WebGL\'s largest texture, and gantry\'s CPU kernels making arrays of megabytes, give a float64 loop\'s values', { skip }, async () => {
+test('tensors of a large painter\'s sizes in a page: convolutions whose im2col would overflow WebGL\'s largest texture or gantry\'s limit (in bands, padded and strided, or direct), and gantry\'s CPU kernels making arrays of megabytes, give a float64 loop\'s values', { skip }, async () => {
   const { build } = await import('esbuild');
   const dir = join(server.root, 'large-ops');
   mkdirSync(dir);

@@ -66,9 +66,28 @@ function seedField(id: string, what: string): number {
 
 // ---- drawing ------------------------------------------------------------------------------------------
 
+/**
+ * Canvases show their pixels as crisp squares when magnified (image-rendering: pixelated in the CSS). A
+ * canvas shown smaller than its pixels (a 1024x512 painter in a 480-pixel column) is smoothed instead:
+ * pixelated shrinking drops pixels, and the fine texture of an image turns into false stripes.
+ */
+const scaling = new ResizeObserver((entries) => {
+  for (const e of entries) markShrunk(e.target as HTMLCanvasElement, e.contentRect.width);
+});
+
+function markShrunk(canvas: HTMLCanvasElement, shownWidth = canvas.getBoundingClientRect().width): void {
+  canvas.classList.toggle('shrunk', shownWidth > 0 && canvas.width > shownWidth);
+}
+
+/** Keeps canvas's smoothing right as it is drawn at another size or laid out anew. */
+function watchScaling(canvas: HTMLCanvasElement): HTMLCanvasElement {
+  scaling.observe(canvas);
+  return canvas;
+}
+
 function figure(images: GeneratedImages, i: number, caption: string, onClick?: () => void): HTMLElement {
   const fig = document.createElement('figure');
-  const canvas = document.createElement('canvas');
+  const canvas = watchScaling(document.createElement('canvas'));
   drawImage(canvas, images, i);
   canvas.setAttribute('aria-label', caption);
   fig.append(canvas);
@@ -280,6 +299,7 @@ function latentExplorer(g: WebGenerator): void {
       const images = await g.generate({ latents: [currentVector()], ...condition() });
       lastImage = images;
       drawImage($<HTMLCanvasElement>('image'), images, 0);
+      markShrunk($<HTMLCanvasElement>('image'));
       $('imageCaption').textContent = describeShown();
     });
   }
@@ -557,6 +577,7 @@ function labelPainter(g: WebGenerator): void {
       const images = await g.generate(request());
       lastImage = images;
       drawImage($<HTMLCanvasElement>('paintResult'), images, 0);
+      markShrunk($<HTMLCanvasElement>('paintResult'));
       $('paintCaption').textContent = `drawn from the map${Object.keys(choose).length ? `, ${Object.keys(choose).length} objects with chosen styles` : ''}`;
     });
   }
@@ -716,6 +737,7 @@ async function main(): Promise<void> {
   // The generator, for the browser's console and for tests: gantryExplorer.generator.generate({ seeds: [1] }).
   (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
   describeGenerator(g, engine.gpuKernels);
+  for (const canvas of document.querySelectorAll('canvas')) watchScaling(canvas);
   if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
   else latentExplorer(g);
   const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
