@@ -44,8 +44,10 @@ function boundedConvolution(run: tf.KernelFunc, args: KernelArgs): tf.TensorInfo
   const inputs = args.inputs as ConvInputs;
   const a = args.attrs as unknown as ConvAttrs;
   const info = tf.backend_util.computeConv2DInfo(inputs.x.shape as [number, number, number, number], inputs.filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(a.dataFormat));
-  // 1x1 convolutions are matrix products in tfjs, without im2col.
-  if (info.filterHeight === 1 && info.filterWidth === 1) return run(args);
+  // tfjs runs these as one matrix product of the input, without im2col.
+  const byMatMul = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1
+    && info.dilationHeight === 1 && info.dilationWidth === 1 && (info.padInfo.type === 'SAME' || info.padInfo.type === 'VALID');
+  if (byMatMul) return run(args);
   const texelsPerRow = info.batchSize * Math.ceil((info.filterHeight * info.filterWidth * info.inChannels) / 2) * (info.outWidth / 2);
   if (Math.ceil(texelsPerRow * info.outHeight) <= texelLimit) return run(args);
   const rows = Math.floor(texelLimit / texelsPerRow);
