@@ -1,8 +1,8 @@
 """How the training-step peers (bench/*_torch.py) time their step (or, with --generate, their generator) and
 report it, one way for all: `warmup` untimed steps, then `steps` timed ones, each ending when its loss is read
 and the device is idle; one JSON line with the median, min and max milliseconds, images per second and the
-peer's own fields (its parameter counts, which gantry's bench prints too)."""
-import argparse, json, time
+peer's own fields (its parameter counts, which gantry's bench prints too) and the peak resident memory."""
+import argparse, json, resource, time
 import torch
 
 
@@ -27,7 +27,9 @@ def _report(ts, device, batch, workload, fields):
     print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'device': str(device), 'threads': torch.get_num_threads(),
                       'workload': workload, **fields,
                       'median_ms': round(med, 3), 'min_ms': round(ts[0], 3), 'max_ms': round(ts[-1], 3),
-                      'images_per_s': round(batch / med * 1000, 2)}))
+                      'images_per_s': round(batch / med * 1000, 2),
+                      # The process's largest resident size so far (Linux: KiB), as gantry's bench reports it.
+                      'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 
 
 def report_step(step, device, warmup, steps, batch, workload, **fields):

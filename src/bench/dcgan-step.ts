@@ -81,12 +81,19 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
 }
 
 export async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await run(i);
+  // Between runs the event loop turns, untimed, as training's loop lets it between steps: arrays dropped
+  // during a run are returned to the system only then (V8 frees collected ArrayBuffers in a task).
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < warmup; i++) {
+    await run(i);
+    await turn();
+  }
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
     await run(i);
     times.push(performance.now() - t0);
+    await turn();
   }
   return times;
 }

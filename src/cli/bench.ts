@@ -37,7 +37,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
     return;
   }
   const native = engineInfo()?.native;
-  const print = (result: object) => process.stdout.write(JSON.stringify({ ...result, native: native?.loaded ?? false, threads: native?.threads ?? 1 }) + '\n');
+  // peak_rss_mb: the process's largest resident size (what /usr/bin/time -v reports; the peers print theirs).
+  const print = (result: object) => process.stdout.write(JSON.stringify({ ...result, native: native?.loaded ?? false, threads: native?.threads ?? 1, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
   if (values.family) {
     let model: Record<string, unknown> = {};
     try {

@@ -5,11 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * tfjs's pass (Engine.gradients in tfjs-core 4.22) walks the tape from the loss back and keeps every
  * gradient it makes until the walk ends, so a training step's peak is its saved activations plus one
- * gradient for nearly every one of them. This pass walks the same tape in the same order with the same
- * gradient functions and sums, so its gradients are tfjs's to the bit, but frees a node's output
- * gradients as soon as the node has passed them on to its inputs, as PyTorch's autograd does. Nested
- * passes (gradient penalties: a gradient of a gradient) are recorded on the outer tape as before; that
- * tape keeps its own copies of what it saved, so nothing it needs is freed.
+ * gradient for nearly every one of them, and every activation the tape saved until then too. This pass
+ * walks the same tape in the same order with the same gradient functions and sums, so its gradients are
+ * tfjs's to the bit, but frees a node's output gradients as soon as the node has passed them on to its
+ * inputs, and (outside any other pass) what the node saved for it, as PyTorch's autograd does. Nested
+ * passes (gradient penalties: a gradient of a gradient) are recorded on the outer tape as before, and
+ * what the outer tape saved stays until the outer pass reads it.
  *
  * It reads the engine's tape state and scope methods, which tfjs does not export; `ownBackwardPass`
  * installs it only where they are there.
@@ -55,6 +56,13 @@ function gradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], d
   if (!allowNoGradients && tape.length === 0) {
     throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.');
   }
+  // Outside any other pass, the tape ends with this one: what a node saved is spent once the node has
+  // passed its gradients on, and what nodes off the path from xs to y saved is never read.
+  const outermost = this.state.gradientDepth === 0;
+  if (outermost) {
+    const onPath = new Set(tape.map((node) => node.id));
+    for (const node of this.state.activeTape ?? []) if (!onPath.has(node.id)) for (const t of node.saved ?? []) t.dispose();
+  }
   return this.tidy('backward', () => {
     const grads = new Map<number, tf.Tensor>([[y.id, dy ?? tf.ones(y.shape)]]);
     const wanted = new Set(xs.map((x) => x.id));
@@ -79,6 +87,8 @@ function gradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], d
         sum.dispose();
         if (!dys.includes(dx) && !held(dx)) dx.dispose();
       }
+      // (A gradient function may hand back what it saved as a gradient: that one stays.)
+      if (outermost) for (const t of node.saved ?? []) if (!held(t)) t.dispose();
       // This node was the last to need its outputs' gradients.
       for (const o of node.outputs) {
         const g = grads.get(o.id);
@@ -120,4 +130,25 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
   return tape
     .filter((node) => nodesFromXs.has(node.id) && nodesToY.has(node.id))
     .map((node) => ({ ...node, inputs: Object.fromEntries(Object.entries(node.inputs).filter(([, t]) => fromXs.has(t.id))) }));
+}
+
+/**
+ * Runs f off the tape of any enclosing gradient pass: its ops are not recorded there, and a gradient
+ * taken inside it starts a tape of its own, freed when that pass ends. For work inside a pass that the
+ * pass's gradient cannot depend on (a GAN's discriminator update inside its generator's pass), whose
+ * saved activations the enclosing tape would otherwise hold until it ends. Where gantry's pass is not
+ * installed, f runs as is.
+ */
+export function offTape<T>(f: () => T): T {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (!installed) return f();
+  const { activeTape, gradientDepth } = engine.state;
+  engine.state.activeTape = null;
+  engine.state.gradientDepth = 0;
+  try {
+    return f();
+  } finally {
+    engine.state.activeTape = activeTape;
+    engine.state.gradientDepth = gradientDepth;
+  }
 }

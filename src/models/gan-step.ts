@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { offTape } from '../engine/backward.ts';
 import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../optim/adam.ts';
 
@@ -34,8 +35,9 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
 /**
  * One GAN step in pytorch/examples/dcgan's order, owning the nested tapes: G's forward on the outer tape
  * (the variables of G's side; networks left out of it stay fixed); D's loss on an inner tape over D's
- * variables only, D updated at once, so nothing of it reaches G's gradient (the fake batch is detached
- * for D; tensors D's loss keeps are constants to G's tape); then G's loss through the updated D (or, with
+ * variables only, taken off G's tape (offTape: G's gradient never reads it, so G's tape need not hold D's
+ * activations until G's backward pass), D updated at once, so nothing of it reaches G's gradient (the fake
+ * batch is detached for D; tensors D's loss keeps are constants to G's tape); then G's loss through the updated D (or, with
  * `simultaneous`, through D as it was, D updated after) on the same fake batch. Returns { lossD, lossG,
  * ...reported }, which the caller disposes; every gradient and intermediate tensor is freed here.
  */
@@ -47,11 +49,11 @@ export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player
     tf.dispose(grads);
   };
   const updateD = (fake: F, later = false): tf.Scalar => {
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = offTape(() => tf.variableGrads(() => {
       const { lossD, ...rest } = step.lossD(fake);
       for (const [name, t] of Object.entries(rest)) reported[name] = tf.keep(t);
       return lossD;
-    }, D.params.trainable());
+    }, D.params.trainable()));
     // Pending gradients outlive G's tape, whose scope would free them.
     if (later) pendingD = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.keep(g)]));
     else applyD(grads);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
+import { floatsForTensor } from '../kernels/cpu/float-pool.ts';
 
 /** Weight initialisers, all drawn from gantry's seeded streams (never tfjs's global RNG). */
 export type Init =
@@ -27,7 +28,7 @@ export function withPlaceholderWeights<T>(build: () => T): T {
 export function initTensor(shape: number[], init: Init, rng: Rng): tf.Tensor {
   if (placeholderDepth > 0) return tf.zeros(shape);
   const size = tf.util.sizeFromShape(shape);
-  const values = new Float32Array(size);
+  const values = floatsForTensor(size);
   switch (init.kind) {
     case 'normal':
       rng.fillNormal(values, init.mean ?? 0, init.std);

@@ -72,6 +72,15 @@ test('--version names the version, Node and the CPU kernels in use, or why the a
   assert.match(js.stdout, /CPU kernels: tfjs's pure-JS ones, slow \(the native addon: disabled by GANTRY_NATIVE=0\)/);
 });
 
+test('bench prints one JSON line with the step times and the peak resident memory', () => {
+  const b = gantry('bench', '--workload', 'dcgan32', '--batch', '4', '--steps', '2', '--warmup', '0');
+  assert.equal(b.code, 0, b.stderr);
+  const r = JSON.parse(b.stdout) as { median_ms: number; peak_rss_mb: number; native: boolean };
+  assert.ok(r.median_ms > 0, b.stdout);
+  // A Node process with tfjs holds ~100 MB before any step; a batch of 4 at 32x32 adds little.
+  assert.ok(Number.isInteger(r.peak_rss_mb) && r.peak_rss_mb > 50 && r.peak_rss_mb < 2048, b.stdout);
+});
+
 test('user mistakes get one line naming the fix, no stack trace', () => {
   const dir = tempDir();
   const cases: [string[], RegExp][] = [

@@ -7,6 +7,8 @@ import { engineInfo } from '../../src/engine/index.ts';
 import { fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
 import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
 import { Adam } from '../../src/optim/adam.ts';
+import { initTensor } from '../../src/nn/init.ts';
+import { ParamSet } from '../../src/nn/params.ts';
 
 await setup();
 const skip = !engineInfo()?.native.loaded && 'native addon not built';
@@ -110,6 +112,25 @@ test('fused native Adam follows the tfjs-op Adam step for step', { skip }, () =>
   tf.dispose([init, p1, p2]);
   fast.dispose();
   ref.dispose();
+});
+
+test('weights as initTensor draws them are the pool\'s: native Adam writes them in place from its first update, to the same bits', { skip }, () => {
+  const array = (t: tf.Tensor) => (tf.backend() as MathBackendCPU).data.get(t.dataId).values as Float32Array;
+  const params = new ParamSet();
+  const drawn = params.add('w', initTensor([64, 33], { kind: 'normal', std: 0.02 }, new Rng(7)));
+  // The same values in an array of tfjs's (not the pool's): the update goes to a new array.
+  const copied = tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(array(drawn)), drawn.shape))); // (dataSync would mark the array read out)
+  const g = rand(new Rng(8), [64, 33]);
+  const first = { drawn: array(drawn), copied: array(copied) };
+  const adams = [new Adam([drawn], { lr: 0.01, beta1: 0.5, beta2: 0.999 }), new Adam([copied], { lr: 0.01, beta1: 0.5, beta2: 0.999 })];
+  adams[0].apply({ [drawn.name]: g });
+  adams[1].apply({ [copied.name]: g });
+  assert.equal(array(drawn), first.drawn, 'in place: no copy of the weights left to the garbage collector');
+  assert.notEqual(array(copied), first.copied);
+  assert.deepEqual(array(drawn), array(copied));
+  tf.dispose([g, copied]);
+  params.dispose();
+  adams.forEach((a) => a.dispose());
 });
 
 test('native Adam writes in place the arrays only its variables hold, never one that a clone or a reader holds', { skip }, () => {

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ensureMemoryFor } from '../../engine/memory.ts';
 
@@ -13,11 +14,12 @@ import { ensureMemoryFor } from '../../engine/memory.ts';
  * arraySync(), bufferSync) marks it escaped for good, since the caller may keep it.
  * Arrays come back zeroed, like `new Float32Array(n)`. Free arrays are held up to the most bytes of pooled
  * arrays that tensors have held at once (what a step needs, so that steady steps allocate nothing: DF-GAN's
- * batch-16 step holds ~500 MB at its peak) and never more than MAX_FREE_BYTES; the oldest go first to make room.
+ * batch-16 step holds ~500 MB at its peak); the oldest go first to make room. No fixed cap beside that:
+ * an array let go in the middle of a step is garbage that V8 frees only after a collection and a turn of
+ * the event loop, so the process holds it all the same, and the next step pays page faults for its
+ * replacement.
  * A fresh array is checked against the memory left first (engine/memory.ts): an OutOfMemoryError, not a kill.
  */
-const MAX_FREE_BYTES = 1024 * 2 ** 20;
-
 const made = new WeakSet<ArrayBuffer>();
 const escaped = new WeakSet<ArrayBuffer>();
 /** Tensor data entries holding each pooled buffer (or a view of it). */
@@ -59,7 +61,7 @@ function released(values: unknown): void {
   holders.set(buffer, left);
   if (left > 0) return;
   heldBytes -= buffer.byteLength;
-  const bound = Math.min(MAX_FREE_BYTES, peakHeldBytes);
+  const bound = peakHeldBytes;
   if (escaped.has(buffer) || buffer.byteLength > bound) return;
   while (freeBytes + buffer.byteLength > bound) evictOldest();
   const length = buffer.byteLength / 4;
@@ -117,6 +119,16 @@ export function outputFloats(backend: MathBackendCPU, n: number): Float32Array {
 }
 
 /**
+ * A zeroed float32 array of length n for values computed in JavaScript and then made a tensor that alone
+ * holds it (tf.tensor(values)): weights as they are first drawn. On the cpu backend it is the pool's, so
+ * gantry's kernels may later write it in place (Adam from its first update on, rather than leaving a whole
+ * copy of the weights for the garbage collector); elsewhere a plain array, which the backend copies.
+ */
+export function floatsForTensor(n: number): Float32Array {
+  return tf.getBackend() === 'cpu' ? take(tf.backend() as MathBackendCPU, n, true) : new Float32Array(n);
+}
+
+/**
  * outputFloats for a kernel that writes every element: a recycled array comes back with its old values
  * rather than zeroed (a step's outputs are hundreds of MB; zeroing them all cost 4-6% of DF-GAN's step).
  */
@@ -158,7 +170,12 @@ export function pooledFreeBytes(): number {
   return freeBytes;
 }
 
-/** The most bytes of pooled arrays tensors have held at once: the free arrays' bound below MAX_FREE_BYTES (tests). */
+/** Bytes of pooled arrays tensors hold now (bench/memory-step.ts). */
+export function pooledHeldBytes(): number {
+  return heldBytes;
+}
+
+/** The most bytes of pooled arrays tensors have held at once: the free arrays' bound (tests). */
 export function peakPooledHeldBytes(): number {
   return peakHeldBytes;
 }
