@@ -9,6 +9,20 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   writeFileAtomicFrom(path, (write) => write(typeof data === 'string' ? Buffer.from(data) : data));
 }
 
+/** The most bytes one read or write call is asked for: Node takes at most 2 GiB at once. */
+let chunkBytes = 2 ** 30;
+
+export function ioChunkBytes(): number {
+  return chunkBytes;
+}
+
+/** Sets ioChunkBytes; returns the previous value (tests: files of many chunks without gigabytes). */
+export function setIoChunkBytes(bytes: number): number {
+  const previous = chunkBytes;
+  chunkBytes = bytes;
+  return previous;
+}
+
 /** writeFileAtomic for content made a piece at a time: `fill` hands each piece to `write`, in order. */
 export function writeFileAtomicFrom(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -16,7 +30,7 @@ export function writeFileAtomicFrom(path: string, fill: (write: (bytes: Uint8Arr
     const fd = openSync(tmp, 'w');
     try {
       fill((bytes) => {
-        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, Math.min(chunkBytes, bytes.length - off));
       });
       fsyncSync(fd);
     } finally {

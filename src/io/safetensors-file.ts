@@ -1,20 +1,74 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
-import { writeFileAtomic } from './atomic.ts';
-import { decodeSafetensors, encodeSafetensors, type NamedArray, type SafetensorsFile } from './safetensors.ts';
+import { ioChunkBytes, writeFileAtomicFrom } from './atomic.ts';
+import { arrayFor, parseSafetensorsHeader, safetensorsHeaderLength, safetensorsParts, type NamedArray, type SafetensorsEntry, type SafetensorsFile, type SafetensorsLayout } from './safetensors.ts';
 
-/** safetensors files (the codec is safetensors.ts): written atomically, read with one error naming the file. */
+/**
+ * safetensors files (the codec is safetensors.ts), written atomically and read with one error naming the
+ * file. Both go a tensor at a time, straight between the file and the tensors' arrays: a checkpoint of
+ * pix2pixHD's official network with its Adam moments is 2.3 GB, past what one read or write call takes
+ * (2 GiB), and a copy of the whole file in memory would double what a checkpoint costs.
+ */
 
 export function writeSafetensors(path: string, tensors: Record<string, NamedArray>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomicFrom(path, (write) => {
+    for (const part of safetensorsParts(tensors, metadata)) write(part);
+  });
 }
 
-export function readSafetensors(path: string, what = path): SafetensorsFile {
-  let bytes: Buffer;
+/**
+ * Reads every tensor into an array of its own, from `allocate` where given (a checkpoint's weights go
+ * into the arrays their tensors will keep).
+ */
+export function readSafetensors(path: string, what = path, allocate: (entry: SafetensorsEntry) => Float32Array | Int32Array = arrayFor): SafetensorsFile {
+  return withFile(path, what, (fd, length) => {
+    const layout = readLayout(fd, length, what);
+    const tensors: Record<string, NamedArray> = {};
+    for (const e of layout.entries) {
+      const data = allocate(e);
+      readFully(fd, new Uint8Array(data.buffer), e.begin, what);
+      tensors[e.name] = { shape: e.shape, data };
+    }
+    return { tensors, metadata: layout.metadata };
+  });
+}
+
+/** A safetensors file's metadata alone (its header), without reading its tensors. */
+export function readSafetensorsMetadata(path: string, what = path): Record<string, string> {
+  return withFile(path, what, (fd, length) => readLayout(fd, length, what).metadata);
+}
+
+function withFile<T>(path: string, what: string, read: (fd: number, length: number) => T): T {
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
   }
-  return decodeSafetensors(bytes, what);
+  try {
+    return read(fd, fstatSync(fd).size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readLayout(fd: number, length: number, what: string): SafetensorsLayout {
+  const first8 = new Uint8Array(Math.min(8, length));
+  readFully(fd, first8, 0, what);
+  const header = new Uint8Array(safetensorsHeaderLength(first8, length, what));
+  readFully(fd, header, 8, what);
+  return parseSafetensorsHeader(header, length, what);
+}
+
+function readFully(fd: number, into: Uint8Array, position: number, what: string): void {
+  for (let done = 0; done < into.length;) {
+    let n: number;
+    try {
+      n = readSync(fd, into, done, Math.min(ioChunkBytes(), into.length - done), position + done);
+    } catch (err) {
+      throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
+    }
+    if (n === 0) throw new GantryError(`${what} is truncated or corrupt (it ended while being read)`);
+    done += n;
+  }
 }

@@ -22,6 +22,7 @@ import { Progress, progressLines, slowWorkProgress, type ProgressOut } from './p
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
+import { withPlaceholderWeights } from '../nn/init.ts';
 import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
 import { modelNotices } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
@@ -288,7 +289,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const scorer = config.eval ? options.scorerFor!(config) : null;
   let model: FamilyInstance;
   try {
-    model = buildModel(config);
+    // A resumed run's weights all come from its checkpoint (loadCheckpoint sets each one or fails): not drawn first.
+    const resuming = options.resume && hasCheckpoint(runDir);
+    model = resuming ? withPlaceholderWeights(() => buildModel(config)) : buildModel(config);
     if (scorer && !model.generate) throw new GantryError(`eval.fid: a ${config.family} run does not generate images to score; leave the eval section out`);
   } catch (err) {
     scorer?.dispose();

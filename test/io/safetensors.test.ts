@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.ts';
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../../src/io/safetensors-file.ts';
+import { setIoChunkBytes } from '../../src/io/atomic.ts';
 
 test('safetensors round trip: header layout, alignment, dtypes and metadata', () => {
   const tensors = {
@@ -29,4 +34,28 @@ test('truncated or corrupt safetensors name the file and the problem', () => {
   const huge = bytes.slice();
   new DataView(huge.buffer).setBigUint64(0, 10n ** 9n, true);
   assert.throws(() => decodeSafetensors(huge, 'ckpt X'), /runs past the end of the file/);
+});
+
+test('safetensors files are written and read a tensor at a time in chunks (a checkpoint passes the 2 GiB one call takes), and the metadata alone is read from the header', () => {
+  const dir = tempDir();
+  const path = join(dir, 'f.safetensors');
+  const tensors = {
+    a: { shape: [1000], data: Float32Array.from({ length: 1000 }, (_, i) => i / 7) },
+    b: { shape: [3, 5], data: Int32Array.from({ length: 15 }, (_, i) => i - 9) },
+  };
+  const previous = setIoChunkBytes(13); // every write and read in pieces of 13 bytes
+  try {
+    writeSafetensors(path, tensors, { gantry: '{"step":12}' });
+    assert.deepEqual(readFileSync(path), Buffer.from(encodeSafetensors(tensors, { gantry: '{"step":12}' })), 'the same bytes as the codec');
+    const back = readSafetensors(path, 'ckpt F');
+    assert.deepEqual(back.tensors, tensors);
+    assert.deepEqual(readSafetensorsMetadata(path), { gantry: '{"step":12}' });
+    // A file cut short says so, read whole or for its metadata (whose header names data past the end).
+    truncateSync(path, statSync(path).size - 4);
+    assert.throws(() => readSafetensors(path, 'ckpt F'), /ckpt F is truncated or corrupt \(tensor b runs past the end of the file\)/);
+    assert.throws(() => readSafetensorsMetadata(path, 'ckpt F'), /ckpt F is truncated or corrupt/);
+    assert.throws(() => readSafetensors(join(dir, 'none.safetensors'), 'ckpt N'), /cannot read ckpt N: .*no such file/i);
+  } finally {
+    setIoChunkBytes(previous);
+  }
 });

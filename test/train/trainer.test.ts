@@ -11,6 +11,9 @@ import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { openRun } from '../../src/train/run.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 import { GantryError } from '../../src/errors.ts';
+import { engineInfo } from '../../src/engine/index.ts';
+import { loadCheckpoint, optimizerSteps, saveCheckpoint } from '../../src/train/checkpoint.ts';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 await setup();
 
@@ -155,4 +158,31 @@ test('learning-rate schedule (constant, then linear decay to 0) and D steps per 
   // Without the decay the same run ends elsewhere: the schedule reached the optimizers.
   await train({ outDir: join(root, 'constant'), config: small({ train: { ...config.train, decayFrom: undefined } }), quiet: true });
   assert.notDeepEqual(weights(join(root, 'constant'))['net/D/main.0.weight'], a['net/D/main.0.weight']);
+});
+
+test('a checkpoint reads the weights without handing their arrays out, and a resume loads them into arrays Adam may write: in place after either', { skip: !engineInfo()?.native.loaded && 'native addon not built' }, async () => {
+  const model = buildModel(small({ model: { ngf: 8, ndf: 8, channels: 1 } }));
+  const batch = { images: tf.tensor4d(new Float32Array(8 * 32 * 32).fill(0.5), [8, 32, 32, 1]) };
+  const step = (s: number) => tf.dispose(Object.values(model.trainStep(batch, { step: s, rng: new Rng(s), updateG: true })));
+  const arrays = () => model.networks.G.trainable().map((v) => (tf.backend() as MathBackendCPU).data.get(v.dataId).values);
+  step(0);
+  const before = arrays();
+  step(1);
+  assert.ok(arrays().every((a, i) => a === before[i]), 'in place between steps');
+  const dir = tempDir();
+  await saveCheckpoint(dir, model, { step: 2, family: 'dcgan', optimizerSteps: optimizerSteps(model) });
+  step(2);
+  assert.ok(arrays().every((a, i) => a === before[i]), 'and after a checkpoint');
+  const saved = readSafetensors(join(dir, 'checkpoint.safetensors')).tensors;
+  assert.notDeepEqual(saved['net/G/' + model.networks.G.trainableNames()[0]].data, arrays()[0], 'the file kept the values of its step');
+  model.dispose();
+  // Resumed, the loaded weights and moments are updated in place from the first step on, too.
+  const resumed = buildModel(small({ model: { ngf: 8, ndf: 8, channels: 1 } }));
+  loadCheckpoint(dir, resumed);
+  const arraysOf = () => resumed.networks.G.trainable().map((v) => (tf.backend() as MathBackendCPU).data.get(v.dataId).values);
+  const loaded = arraysOf();
+  tf.dispose(Object.values(resumed.trainStep(batch, { step: 2, rng: new Rng(2), updateG: true })));
+  assert.ok(arraysOf().every((a, i) => a === loaded[i]), 'in place after a resume');
+  tf.dispose(batch.images);
+  resumed.dispose();
 });
