@@ -26,7 +26,7 @@ export function readSafetensors(path: string, what = path, allocate: (entry: Saf
     const tensors: Record<string, NamedArray> = {};
     for (const e of layout.entries) {
       const data = allocate(e);
-      readFully(fd, new Uint8Array(data.buffer), e.begin, what);
+      readFully(fd, new Uint8Array(data.buffer, data.byteOffset, e.end - e.begin), e.begin, what);
       tensors[e.name] = { shape: e.shape, data };
     }
     return { tensors, metadata: layout.metadata };

@@ -3,11 +3,10 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError, given, resumeAdvice } from '../errors.ts';
-import type { NamedArray } from '../io/safetensors.ts';
+import { arrayFor, type NamedArray } from '../io/safetensors.ts';
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors-file.ts';
 import { floatValues } from '../kernels/cpu/backend-data.ts';
 import { floatsForTensor } from '../kernels/cpu/float-pool.ts';
-import { arrayFor } from '../io/safetensors.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { assignTensor, networkTensorName } from '../models/weights.ts';
 
