@@ -18,14 +18,15 @@ export function writeSafetensors(path: string, tensors: Record<string, NamedArra
 
 /**
  * Reads every tensor into an array of its own, from `allocate` where given (a checkpoint's weights go
- * into the arrays their tensors will keep).
+ * into the arrays their tensors will keep); a tensor it gives null for is left unread.
  */
-export function readSafetensors(path: string, what = path, allocate: (entry: SafetensorsEntry) => Float32Array | Int32Array = arrayFor): SafetensorsFile {
+export function readSafetensors(path: string, what = path, allocate: (entry: SafetensorsEntry) => Float32Array | Int32Array | null = arrayFor): SafetensorsFile {
   return withFile(path, what, (fd, length) => {
     const layout = readLayout(fd, length, what);
     const tensors: Record<string, NamedArray> = {};
     for (const e of layout.entries) {
       const data = allocate(e);
+      if (!data) continue;
       readFully(fd, new Uint8Array(data.buffer, data.byteOffset, e.end - e.begin), e.begin, what);
       tensors[e.name] = { shape: e.shape, data };
     }

@@ -3,7 +3,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError, describeError, given, resumeAdvice } from '../errors.ts';
-import { arrayFor, type NamedArray } from '../io/safetensors.ts';
+import { arrayFor, type NamedArray, type SafetensorsEntry } from '../io/safetensors.ts';
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors-file.ts';
 import { floatValues } from '../kernels/cpu/backend-data.ts';
 import { floatsForTensor } from '../kernels/cpu/float-pool.ts';
@@ -85,9 +85,7 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   }
   let file: ReturnType<typeof readSafetensors>;
   try {
-    // Into the arrays the variables will keep (the pool's): Adam then updates them in place from the
-    // first step, rather than leaving the loaded weights and moments to the collector in the middle of it.
-    file = readSafetensors(path, what, (e) => (e.dtype === 'F32' ? floatsForTensor((e.end - e.begin) / 4) : arrayFor(e)));
+    file = readSafetensors(path, what, arrayForVariable);
   } catch (err) {
     // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
     throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new folder`);
@@ -112,6 +110,14 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   return state;
 }
 
+/**
+ * Into the arrays the variables will keep (the pool's): Adam then updates them in place from the first
+ * step, rather than leaving the loaded weights and moments to the collector in the middle of it.
+ */
+function arrayForVariable(e: SafetensorsEntry): Float32Array | Int32Array {
+  return e.dtype === 'F32' ? floatsForTensor((e.end - e.begin) / 4) : arrayFor(e);
+}
+
 export function optimizerSteps(model: FamilyInstance): Record<string, number> {
   return Object.fromEntries(Object.entries(model.optimizers).map(([k, o]) => [k, o.step]));
 }
@@ -128,7 +134,9 @@ export function initialiseFrom(model: FamilyInstance, fromDir: string): string {
   if (!existsSync(path)) throw new GantryError(`${given('initFrom', fromDir)}: no ${CHECKPOINT_FILE} there; name the folder of a trained run`);
   let file: ReturnType<typeof readSafetensors>;
   try {
-    file = readSafetensors(path, `checkpoint ${path}`);
+    // This model's tensors alone: the other run's optimizer moments are twice its weights and not taken.
+    const wanted = new Set(Object.entries(model.networks).flatMap(([net, params]) => params.named().map(([name]) => networkTensorName(net, name))));
+    file = readSafetensors(path, `checkpoint ${path}`, (e) => (wanted.has(e.name) ? arrayForVariable(e) : null));
   } catch (err) {
     throw new GantryError(`${given('initFrom', fromDir)}: ${describeError(err)}`);
   }

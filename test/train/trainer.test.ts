@@ -12,7 +12,7 @@ import { openRun } from '../../src/train/run.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 import { GantryError } from '../../src/errors.ts';
 import { engineInfo } from '../../src/engine/index.ts';
-import { loadCheckpoint, optimizerSteps, saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { initialiseFrom, loadCheckpoint, optimizerSteps, saveCheckpoint } from '../../src/train/checkpoint.ts';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 await setup();
@@ -160,7 +160,7 @@ test('learning-rate schedule (constant, then linear decay to 0) and D steps per 
   assert.notDeepEqual(weights(join(root, 'constant'))['net/D/main.0.weight'], a['net/D/main.0.weight']);
 });
 
-test('a checkpoint reads the weights without handing their arrays out, and a resume loads them into arrays Adam may write: in place after either', { skip: !engineInfo()?.native.loaded && 'native addon not built' }, async () => {
+test('a checkpoint reads the weights without handing their arrays out, and a resume or --init-from loads them into arrays Adam may write: in place after each', { skip: !engineInfo()?.native.loaded && 'native addon not built' }, async () => {
   const model = buildModel(small({ model: { ngf: 8, ndf: 8, channels: 1 } }));
   const batch = { images: tf.tensor4d(new Float32Array(8 * 32 * 32).fill(0.5), [8, 32, 32, 1]) };
   const step = (s: number) => tf.dispose(Object.values(model.trainStep(batch, { step: s, rng: new Rng(s), updateG: true })));
@@ -183,6 +183,15 @@ test('a checkpoint reads the weights without handing their arrays out, and a res
   const loaded = arraysOf();
   tf.dispose(Object.values(resumed.trainStep(batch, { step: 2, rng: new Rng(2), updateG: true })));
   assert.ok(arraysOf().every((a, i) => a === loaded[i]), 'in place after a resume');
-  tf.dispose(batch.images);
   resumed.dispose();
+  // Started from that run's weights (--init-from), the same.
+  const started = buildModel(small({ model: { ngf: 8, ndf: 8, channels: 1 } }));
+  initialiseFrom(started, dir);
+  const startedArrays = () => started.networks.G.trainable().map((v) => (tf.backend() as MathBackendCPU).data.get(v.dataId).values);
+  const taken = startedArrays();
+  assert.deepEqual(taken[0], saved['net/G/' + started.networks.G.trainableNames()[0]].data, 'the run\'s weights were taken');
+  tf.dispose(Object.values(started.trainStep(batch, { step: 0, rng: new Rng(0), updateG: true })));
+  assert.ok(startedArrays().every((a, i) => a === taken[i]), 'in place after --init-from');
+  tf.dispose(batch.images);
+  started.dispose();
 });
