@@ -396,12 +396,17 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
   });
 });
 
+/** Where on the page the label map's top-left pixel is. */
+async function corner(page: Page): Promise<[number, number]> {
+  const box = (await page.locator('#labelCanvas').boundingBox())!;
+  return [box.x + 2, box.y + 2];
+}
+
 /** The painter's fill tool with label `label` at the map's top-left corner: the painting it leaves (its first pixel checked). */
 async function fillCorner(page: Page, label: number): Promise<GenerateOptions> {
   await page.click(`#palette button >> nth=${label}`);
   await page.selectOption('#tool', 'fill');
-  const box = (await page.locator('#labelCanvas').boundingBox())!;
-  await page.mouse.click(box.x + 2, box.y + 2);
+  await page.mouse.click(...await corner(page));
   await idle(page);
   const painted = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
   assert.equal((painted.labelMaps![0].labels as ArrayLike<number>)[0], label, `the fill painted label ${label}`);
@@ -415,6 +420,23 @@ test('an exported pix2pixhd without a feature encoder in Chromium: no style cont
     assert.equal(await page.isVisible('#styleSeedField'), false, 'no style seed');
     assert.deepEqual(await page.locator('#tool option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser']);
     await shows(page, 'paintResult', 'paint-plain', await fillCorner(page, 2));
+    // A slow draw (a large generator on a slow backend) marks the result as being drawn, with how long so far.
+    await page.evaluate(() => {
+      const g = (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator;
+      const generate = g.generate.bind(g);
+      g.generate = async (o) => new Promise((done) => setTimeout(() => done(generate(o)), 1800));
+    });
+    const figure = page.locator('#paintResult >> xpath=..');
+    const busy = figure.locator('.busy');
+    assert.equal(await busy.isVisible(), false, 'no mark while nothing is drawn');
+    await page.click('#palette button >> nth=1');
+    await page.mouse.click(...await corner(page));
+    await page.waitForFunction(() => /drawing… 1 s/.test(document.getElementById('paintResult')!.parentElement!.querySelector('.busy')?.textContent ?? ''), null, { timeout: 10_000 });
+    assert.equal(await figure.getAttribute('aria-busy'), 'true');
+    assert.equal(await busy.isVisible(), true, 'the mark shows once the draw has taken a moment');
+    await idle(page);
+    assert.equal(await busy.isVisible(), false, 'and goes when it is drawn');
+    assert.equal(await figure.getAttribute('aria-busy'), null);
   });
 });
 

@@ -114,11 +114,21 @@ function showTiles(box: HTMLElement, images: GeneratedImages, captions: string[]
 
 /**
  * Draws at most one image request at a time and only the latest of those asked for meanwhile: a slider
- * dragged across its range costs one draw per finished frame, not one per input event.
+ * dragged across its range costs one draw per finished frame, not one per input event. While it draws,
+ * its figure is marked `drawing` and, from the first second on, says for how long: a large generator
+ * (NVIDIA's label2city at 512x1024) takes seconds on a GPU and minutes on a laptop's software WebGL.
+ * The CSS shows the mark only after a moment, so the quick draws of a dragged slider do not flicker.
  */
 class LatestOnly {
   private running = false;
   private next: (() => Promise<void>) | null = null;
+  private readonly status: HTMLElement;
+
+  constructor(private readonly figure: HTMLElement) {
+    this.status = document.createElement('span');
+    this.status.className = 'busy';
+    figure.append(this.status);
+  }
 
   request(job: () => Promise<void>): void {
     this.next = job;
@@ -127,12 +137,24 @@ class LatestOnly {
 
   private async drain(): Promise<void> {
     this.running = true;
-    while (this.next) {
-      const job = this.next;
-      this.next = null;
-      await act(job);
+    const started = performance.now();
+    this.figure.classList.add('drawing');
+    this.figure.setAttribute('aria-busy', 'true');
+    this.status.textContent = 'drawing…';
+    const clock = setInterval(() => (this.status.textContent = `drawing… ${Math.floor((performance.now() - started) / 1000)} s`), 1000);
+    try {
+      while (this.next) {
+        const job = this.next;
+        this.next = null;
+        await act(job);
+      }
+    } finally {
+      clearInterval(clock);
+      this.figure.classList.remove('drawing');
+      this.figure.removeAttribute('aria-busy');
+      this.status.textContent = '';
+      this.running = false;
     }
-    this.running = false;
   }
 }
 
@@ -190,7 +212,7 @@ function latentExplorer(g: WebGenerator): void {
   const isText = g.info.conditioning.kind === 'text';
   const state = stateFromHash(g);
   const undoStack: Map<number, number>[] = [];
-  const drawer = new LatestOnly();
+  const drawer = new LatestOnly($('image').parentElement!);
   let lastImage: GeneratedImages | null = null;
 
   for (const id of ['start', 'editor', 'interp', 'arith']) $(id).hidden = false;
@@ -500,7 +522,7 @@ function labelPainter(g: WebGenerator): void {
   let map: { labels: Int32Array; instances: Int32Array } = { labels: new Int32Array(area), instances: new Int32Array(area) };
   const undoStack: { labels: Int32Array; instances: Int32Array }[] = [];
   const choose: Record<number, number> = {};
-  const drawer = new LatestOnly();
+  const drawer = new LatestOnly($('paintResult').parentElement!);
   let label = 0;
   let lastImage: GeneratedImages | null = null;
 
