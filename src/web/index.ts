@@ -13,6 +13,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { startWebEngine, type GpuKernels, type WebBackend } from './engine.ts';
 import { buildGenerator, type WebGenerator } from './generator.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from './model-file.ts';
+import { readBytes, type DownloadProgress } from './download.ts';
 import { checkKeys } from '../options.ts';
 
 export { startWebEngine, BACKEND_ORDER, type GpuKernels, type WebBackend, type WebEngine } from './engine.ts';
@@ -20,6 +21,7 @@ export { buildGenerator, WebGenerator, MAX_IMAGES, type GenerateOptions, type Ge
 export { drawImage, pngBytes, tile, toImageData } from './canvas.ts';
 export { slerp, parseLatentExpression, arithmeticVectors } from '../explore/latent.ts';
 export { MODEL_FILE, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
+export type { DownloadProgress } from './download.ts';
 export { GantryError } from '../errors.ts';
 
 /**
@@ -34,15 +36,17 @@ export interface LoadOptions {
   backends?: WebBackend[];
   /** On WebGPU: 'tfjs' (default), tfjs's kernels op by op; 'gantry', gantry's kernels, each batch size's draw recorded and replayed (engine.ts). */
   gpuKernels?: GpuKernels;
+  /** Told as the weights arrive from a URL: bytes so far and the file's size, where the server gives it (else null). */
+  onProgress?: (progress: DownloadProgress) => void;
 }
 
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
-  checkKeys(options, ['backends', 'gpuKernels'], 'loadGenerator()');
+  checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], 'loadGenerator()');
   await startWebEngine(options.backends, options.gpuKernels);
   if (typeof source === 'string' || source instanceof URL) {
     const modelUrl = modelUrlOf(source);
     const json = await fetchFile(modelUrl, (r) => r.json());
-    const weights = await fetchFile(new URL(WEIGHTS_FILE, modelUrl), async (r) => new Uint8Array(await r.arrayBuffer()));
+    const weights = await fetchFile(new URL(WEIGHTS_FILE, modelUrl), (r) => readBytes(r, options.onProgress));
     return buildGenerator(json, weights, modelUrl.href);
   }
   if ('model' in source && 'weights' in source) {

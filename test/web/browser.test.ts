@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -183,6 +183,10 @@ test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same se
   await withPage('dcgan', '', async ({ page }) => {
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgl');
     assert.match(await page.textContent('#backend') ?? '', /webgl/);
+    // The weights' download was counted to the end (the header's bar), and the bar has gone.
+    const size = statSync(join(sites.dcgan.dir, 'weights.safetensors')).size;
+    assert.equal(await page.evaluate(() => document.body.dataset.downloaded), `${size}/${size}`);
+    assert.equal(await page.isVisible('#loading'), false);
     await drawsAsNode(page, 'dcgan', { seeds: [0, 1, 2, 12] });
     await drawsAsNode(page, 'dcgan', { seeds: [5], truncation: 0.7 });
     // The editor shows seed 0 as `gantry sample --seed 0` draws it.

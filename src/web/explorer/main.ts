@@ -6,7 +6,7 @@
  * State that names an image (seed, truncation, class, caption, slider edits) lives in the URL's hash,
  * so a reload or a shared link shows the same thing.
  */
-import { arithmeticVectors, drawImage, loadGenerator, startWebEngine, type GpuKernels, parseLatentExpression, pngBytes, slerp, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
+import { arithmeticVectors, drawImage, loadGenerator, startWebEngine, type GpuKernels, parseLatentExpression, pngBytes, slerp, type DownloadProgress, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
 import { describeError } from '../../errors.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
@@ -754,7 +754,8 @@ async function main(): Promise<void> {
   const backends = params.get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
   // ?kernels=gantry: on WebGPU, gantry's kernels and replayed draws instead of tfjs's kernels op by op.
   const gpuKernels = (params.get('kernels') ?? undefined) as GpuKernels | undefined;
-  const g = await loadGenerator('./', { backends, gpuKernels });
+  const g = await loadGenerator('./', { backends, gpuKernels, onProgress: showDownload });
+  $('loading').hidden = true;
   const engine = await startWebEngine();
   // The generator, for the browser's console and for tests: gantryExplorer.generator.generate({ seeds: [1] }).
   (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
@@ -764,6 +765,17 @@ async function main(): Promise<void> {
   else latentExplorer(g);
   const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
   if (live) watchForNewWeights(g.file.step);
+}
+
+/** The weights' download in the header (NVIDIA's label2city generator is 730 MB); the last count stays in data-downloaded. */
+function showDownload({ loaded, total }: DownloadProgress): void {
+  const bar = $<HTMLProgressElement>('loading');
+  bar.hidden = false;
+  if (total) bar.value = loaded / total;
+  else bar.removeAttribute('value');
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  $('about').textContent = `loading the generator: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''} MB`;
+  document.body.dataset.downloaded = `${loaded}/${total ?? '?'}`;
 }
 
 function describeGenerator(g: WebGenerator, gpuKernels: GpuKernels | null): void {
@@ -788,6 +800,7 @@ main().then(() => {
   document.body.dataset.ready = 'true';
 }, (err) => {
   showError(err);
+  $('loading').hidden = true;
   $('about').textContent = 'the generator did not load';
   document.body.dataset.ready = 'error';
 });
