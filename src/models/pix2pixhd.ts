@@ -25,9 +25,10 @@ import { alternatingStep, type Player } from './gan-step.ts';
  * (lambdaFeat) on every block of D but the scores plus the VGG19 perceptual loss (lambdaVgg, when its
  * weights are given); D's loss is half the LSGAN loss of real and fake pairs.
  *
- * With netG "local", G is the local enhancer G2 around G1 (the official 1024p model). Defaults are the
- * official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64 at 1024x512 with
- * labelNc 35); the instance feature encoder is still to come (issue "pix2pixHD").
+ * With netG "local", G is the local enhancer G2 around G1 (the official 1024p model). With featNum > 0,
+ * the instance feature encoder E adds per-instance features to G's input (the official --instance_feat).
+ * Defaults are the official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64
+ * at 1024x512 with labelNc 35).
  */
 export const pix2pixhdSchema = z
   .object({
