@@ -19,7 +19,7 @@ export const sweepSchema = z
     /** Field path -> the values it takes; points are every combination, in the order of the keys. */
     grid: z.record(z.string(), z.array(z.unknown()).min(1)).superRefine((grid, ctx) => {
       for (const axis of Object.keys(grid)) {
-        if (!AXIS.test(axis)) ctx.addIssue({ code: 'custom', path: [axis], message: 'an axis is seed, data, family, model.<field> or train.<field>' });
+        if (!AXIS.test(axis)) ctx.addIssue({ code: 'custom', path: [axis], message: `an axis is seed, data, family, model.<field> or train.<field>${/^\w+$/.test(axis) ? ` (model.${axis} or train.${axis}?)` : ''}` });
       }
     }),
     /** How each finished point is scored. */
@@ -54,10 +54,15 @@ export function readSweepFile(path: string): Sweep {
 
 /** A sweep checked against the schema; `where` names it in the one error a bad field gets. */
 export function validateSweep(raw: unknown, where: string): Sweep {
-  const parsed = sweepSchema.safeParse(raw);
-  if (!parsed.success) throw new GantryError(`${where}: ${formatZodError(parsed.error, '', sweepSchema)}`);
-  return parsed.data;
+  const parsed = sweepSchema.safeParse(raw, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  // A run config written at the top (a common first try) rather than under "base".
+  const runFields = raw && typeof raw === 'object' && !('base' in raw) ? Object.keys(raw).filter((k) => RUN_CONFIG_FIELDS.has(k)) : [];
+  const hint = runFields.length ? `; a run config's fields (${runFields.map((k) => `"${k}"`).join(', ')}) go under "base": {"base": {"family": "dcgan", "train": {"steps": 500}}, "grid": {"model.lr": [1e-4, 2e-4]}}` : '';
+  throw new GantryError(`${where}: ${formatZodError(parsed.error, '', sweepSchema)}${hint}`);
 }
+
+const RUN_CONFIG_FIELDS = new Set(['family', 'seed', 'data', 'model', 'train', 'steps', 'batch', 'lr']);
 
 /** The sweep's id: its name, or a hash of its content, so the same sweep always lands in the same folder. */
 export function sweepId(sweep: Sweep): string {

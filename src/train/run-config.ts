@@ -111,10 +111,27 @@ export function formatZodError(err: z.ZodError, prefix = '', schema?: z.ZodType)
         const known = schema ? fieldsAt(schema, issue.path) : [];
         return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
       }
+      if (issue.code === 'invalid_type') {
+        const want = TYPE_WORDS[issue.expected] ?? issue.expected;
+        // The value itself where the parse kept it (reportInput), else zod's name for its type.
+        const got = 'input' in issue ? (issue.input === undefined ? 'undefined' : shortJson(issue.input)) : /received (\w+)$/.exec(issue.message)?.[1];
+        return got === 'undefined' ? `${path}: missing; give ${want}` : `${path}: expected ${want}${got ? `, not ${TYPE_WORDS[got] ?? got}` : ''}`;
+      }
       return `${path}: ${issue.message}`;
     })
     .join('; ');
 }
+
+function shortJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 40 ? `${json.slice(0, 37)}...` : json;
+}
+
+/** zod's type names in a user's words. */
+const TYPE_WORDS: Record<string, string> = {
+  number: 'a number', int: 'a whole number', string: 'a string', boolean: 'true or false', object: 'an object',
+  record: 'an object', array: 'a list', null: 'null', nan: 'NaN',
+};
 
 /** Reads a --config file: a JSON object, or one error line naming the file. Validation comes later. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -133,10 +150,10 @@ export function readConfigFile(path: string): Record<string, unknown> {
  * filled in. `source` names where it came from in the error ("config my.json").
  */
 export function validateRunConfig(raw: unknown, source: string): RunConfig {
-  const parsed = runConfigSchema.safeParse(raw);
+  const parsed = runConfigSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error, '', runConfigSchema)}`);
   const family = getFamily(parsed.data.family);
-  const model = family.schema.safeParse(parsed.data.model);
+  const model = family.schema.safeParse(parsed.data.model, { reportInput: true });
   if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model', family.schema)}`);
   return { ...parsed.data, model: model.data as Record<string, unknown> };
 }

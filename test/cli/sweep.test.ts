@@ -79,7 +79,9 @@ test('bad sweep files are one line each, before anything is trained', () => {
   bad({ ...SWEEP, grid: { 'model.lr': [] } }, /grid\.model\.lr: .*>=1 items|grid\.model\.lr: Too small/);
   bad({ ...SWEEP, grid: { 'optim.lr': [1] } }, /grid\.optim\.lr: an axis is seed, data, family, model\.<field> or train\.<field>/);
   bad({ ...SWEEP, grid: { 'model.lrr': [1e-4] } }, /sweep point 000 \(model\.lrr=0\.0001\): model: unknown field "lrr" \(did you mean "lr"\?\)/);
-  bad({ ...SWEEP, grid: { 'train.batch': [8, 'big'] } }, /sweep point 001 \(train\.batch=big\): train\.batch: /);
+  bad({ ...SWEEP, grid: { 'train.batch': [8, 'big'] } }, /sweep point 001 \(train\.batch=big\): train\.batch: expected a number, not "big"/);
+  // A run config at the top rather than under "base": each problem named, and where the fields go.
+  bad({ family: 'dcgan', train: { steps: 2 }, grid: { lr: [1e-4] } }, /base: missing; give an object; grid\.lr: an axis is .* \(model\.lr or train\.lr\?\); \(root\): unknown fields "family", "train"; a run config's fields \("family", "train"\) go under "base"/);
   writeFileSync(file, '{"base": ');
   assert.match(gantry('sweep', file).stderr, /^gantry sweep: cannot read sweep .*sweep\.json: /);
   // With --queue too, before any connection is tried (nothing listens on port 1).

@@ -85,7 +85,9 @@ test('bad configs name the field; no run folder is left behind', async () => {
   });
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { zzz: 1 } }, 'c'), /^GantryError: c: model: unknown field "zzz"$/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { imageSize: 48 } }, 'config'), /model\.imageSize/);
-  assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch: expected a number, not "big"$/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngf: 2.5 } }, 'config'), /model\.ngf: expected a whole number, not 2\.5$/);
+  assert.throws(() => validateRunConfig({ model: {} }, 'config'), /config: family: missing; give a string$/);
   assert.throws(() => validateRunConfig({ family: 'stylegan' }, 'config'), /unknown model family "stylegan"/);
   const dir = join(tempDir(), 'never');
   await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /data folder:\/does\/not\/exist: \/does\/not\/exist does not exist/);
