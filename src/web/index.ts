@@ -42,6 +42,7 @@ export interface LoadOptions {
 
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
   checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], 'loadGenerator()');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new GantryError(`loadGenerator(): onProgress must be a function ({ loaded, total }) => ..., not ${typeof options.onProgress}`);
   await startWebEngine(options.backends, options.gpuKernels);
   if (typeof source === 'string' || source instanceof URL) {
     const modelUrl = modelUrlOf(source);

@@ -60,3 +60,8 @@ test('readBytes: without onProgress, the body as it is', async () => {
   const { whole, chunks } = chunked(10_000, 3_000);
   assert.deepEqual(await readBytes(response(chunks, { 'content-length': '10000' })), whole);
 });
+
+test('loadGenerator: an onProgress that is not a function is one error, before anything is fetched', async () => {
+  const { loadGenerator } = await import('../../src/web/index.ts');
+  await assert.rejects(loadGenerator('./site/', { onProgress: 3 as never }), /^GantryError: loadGenerator\(\): onProgress must be a function \(\{ loaded, total \}\) => \.\.\., not number$/);
+});

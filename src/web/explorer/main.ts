@@ -774,7 +774,8 @@ function showDownload({ loaded, total }: DownloadProgress): void {
   if (total) bar.value = loaded / total;
   else bar.removeAttribute('value');
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-  $('about').textContent = `loading the generator: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''} MB`;
+  // All of it here: the networks are built next (seconds for a large generator).
+  $('about').textContent = total && loaded >= total ? `loading the generator: ${mb(total)} MB, building its networks…` : `loading the generator: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''} MB`;
   document.body.dataset.downloaded = `${loaded}/${total ?? '?'}`;
 }
 
