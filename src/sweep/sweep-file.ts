@@ -62,6 +62,7 @@ export function validateSweep(raw: unknown, where: string): Sweep {
   throw new GantryError(`${where}: ${formatZodError(parsed.error, '', sweepSchema)}${hint}`);
 }
 
+/** A run config's fields, and the train and model fields most often written at the top by mistake. */
 const RUN_CONFIG_FIELDS = new Set(['family', 'seed', 'data', 'model', 'train', 'steps', 'batch', 'lr']);
 
 /** The sweep's id: its name, or a hash of its content, so the same sweep always lands in the same folder. */
