@@ -102,15 +102,21 @@ function corrupt(what: string, why: string, damaged = true): GantryError {
   return new GantryError(damaged ? `${what} is truncated or corrupt (${why})` : `${what}: ${why}`);
 }
 
-/** Parses safetensors bytes; `what` names the file in errors ("checkpoint runs/a/checkpoint.safetensors"). */
+/**
+ * Parses safetensors bytes; `what` names the file in errors ("checkpoint runs/a/checkpoint.safetensors").
+ * The arrays are views of `bytes` where aligned: the caller leaves `bytes` as they are.
+ */
 export function decodeSafetensors(bytes: Uint8Array, what: string): SafetensorsFile {
   const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, what);
   const layout = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLen), bytes.length, what);
   const tensors: Record<string, NamedArray> = {};
   for (const e of layout.entries) {
-    // A copy: aligned, and independent of the file's bytes.
-    const data = arrayFor(e);
-    new Uint8Array(data.buffer).set(bytes.subarray(e.begin, e.end));
+    // A view of the file's bytes where the data is aligned for its type (gantry's files always are: the
+    // header is padded to 8 bytes), so a page holding a 730 MB generator's file does not hold a copy
+    // too; else a copy.
+    const at = bytes.byteOffset + e.begin;
+    const data = at % 4 === 0 ? new DTYPES[e.dtype](bytes.buffer as ArrayBuffer, at, (e.end - e.begin) / 4) : arrayFor(e);
+    if (data.buffer !== bytes.buffer) new Uint8Array(data.buffer).set(bytes.subarray(e.begin, e.end));
     tensors[e.name] = { shape: e.shape, data };
   }
   return { tensors, metadata: layout.metadata };

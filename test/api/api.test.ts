@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -101,6 +101,11 @@ test('openGenerator(): a run folder or an export draws what gantry sample draws 
   assert.deepEqual(written.files.map((f) => f.name).sort(), ['model.json', 'weights.safetensors']);
   const fromExport = await openGenerator(site);
   assert.deepEqual((await fromExport.generate({ seeds: [12, 13, 14] })).pixels, images.pixels);
+  // The weights are views of one buffer of the file's bytes, not copies of them (a 730 MB generator would be held twice).
+  const weightsFile = statSync(join(site, 'weights.safetensors')).size;
+  const backend = tf.backend() as unknown as { data: { get(id: object): { values: Float32Array } } };
+  const held = fromExport.model.networks.G.named().map(([, v]) => backend.data.get(v.dataId).values);
+  assert.ok(held.every((values) => values.buffer.byteLength === weightsFile && values.buffer === held[0].buffer), 'views of the one file buffer');
   fromExport.dispose();
 
   await assert.rejects(openGenerator(dir), /is neither a run folder \(no config.json\) nor an exported generator \(no model.json\)/);

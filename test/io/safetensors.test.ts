@@ -22,6 +22,20 @@ test('safetensors round trip: header layout, alignment, dtypes and metadata', ()
   assert.deepEqual(back.tensors['net/G/w'], tensors['net/G/w']);
   assert.deepEqual(back.tensors.idx, tensors.idx);
   assert.deepEqual(back.metadata, { gantry: '{"step":3}' });
+  // Aligned data is read as views of the bytes (no second copy of a page's weights); misaligned, as copies.
+  assert.ok(Object.values(back.tensors).every((t) => t.data.buffer === bytes.buffer), 'views');
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1);
+  const misaligned = decodeSafetensors(shifted.subarray(1), 'test');
+  assert.deepEqual(misaligned.tensors['net/G/w'], tensors['net/G/w']);
+  assert.deepEqual(misaligned.tensors.idx, tensors.idx);
+  assert.ok(Object.values(misaligned.tensors).every((t) => t.data.buffer !== shifted.buffer), 'copies');
+  // A view of a file that starts inside a larger buffer (a Node Buffer from the pool, a download's array).
+  const inside = new Uint8Array(bytes.length + 8);
+  inside.set(bytes, 8);
+  const offset = decodeSafetensors(inside.subarray(8), 'test');
+  assert.deepEqual(offset.tensors['net/G/w'], tensors['net/G/w']);
+  assert.equal(offset.tensors['net/G/w'].data.buffer, inside.buffer);
 });
 
 test('truncated or corrupt safetensors name the file and the problem', () => {
