@@ -5,6 +5,7 @@ import { openDataset, openHeldOut } from '../data/index.ts';
 import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
+import { writeSafetensors } from '../io/safetensors-file.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
@@ -21,14 +22,20 @@ function drawingNetworks(model: FamilyInstance): string[] {
 /** Label maps a label-map run's page starts from (its held-out maps, else its training maps). */
 const EXAMPLE_MAPS = 8;
 
-/** The generator of a run as the files of an export: model.json and weights.safetensors (bytes). */
+/** An export's model.json and the arrays of its weights.safetensors. */
+export interface ExportedTensors {
+  model: ExportedModel;
+  tensors: Record<string, NamedArray>;
+}
+
+/** The generator of a run as the files of an export: model.json and weights.safetensors (bytes, for the studio to serve). */
 export async function generatorFiles(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; weights: Uint8Array }> {
   const { model, tensors } = await generatorTensors(run, runDir);
   return { model, weights: encodeSafetensors(tensors) };
 }
 
 /** The generator of a run as an export describes it, with the arrays its weights file holds. */
-export async function generatorTensors(run: OpenedRun, runDir: string): Promise<{ model: ExportedModel; tensors: Record<string, NamedArray> }> {
+export async function generatorTensors(run: OpenedRun, runDir: string): Promise<ExportedTensors> {
   const { config, info, model, state } = run;
   if (!model.generate) throw new GantryError(`${runDir} is a ${config.family} run; it does not generate images, so there is nothing to export`);
   const networks = drawingNetworks(model);
@@ -84,7 +91,7 @@ export async function exportRun(runDir: string, out: string, options: { page?: b
   checkOut(out);
   const run = openRun(runDir);
   try {
-    return await writeExport(out, await generatorFiles(run, runDir), options);
+    return await writeExport(out, await generatorTensors(run, runDir), options);
   } finally {
     run.model.dispose();
   }
@@ -102,11 +109,17 @@ export interface PretrainedExport {
 /** exportRun for a generator of NVIDIA's pix2pixHD code: the same folder, its page a label-map painter. */
 export async function exportPretrained(pretrained: PretrainedExport, out: string, options: { page?: boolean } = {}): Promise<ExportResult> {
   checkOut(out);
-  return writeExport(out, await pretrainedFiles(pretrained), options);
+  return writeExport(out, await pretrainedTensors(pretrained), options);
 }
 
-/** A generator of NVIDIA's pix2pixHD code as the files of an export, with example maps from the user's files. */
-export async function pretrainedFiles({ source, examples }: PretrainedExport): Promise<{ model: ExportedModel; weights: Uint8Array }> {
+/** pretrainedTensors as the bytes of the files, for the studio to serve. */
+export async function pretrainedFiles(pretrained: PretrainedExport): Promise<{ model: ExportedModel; weights: Uint8Array }> {
+  const { model, tensors } = await pretrainedTensors(pretrained);
+  return { model, weights: encodeSafetensors(tensors) };
+}
+
+/** A generator of NVIDIA's pix2pixHD code as an export describes it, with example maps from the user's files. */
+export async function pretrainedTensors({ source, examples }: PretrainedExport): Promise<ExportedTensors> {
   const { model, info } = openPretrained(source);
   try {
     const networks = drawingNetworks(model);
@@ -122,24 +135,29 @@ export async function pretrainedFiles({ source, examples }: PretrainedExport): P
       format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: info.family, model: { ...model.config }, seed: 0, step: 0,
       info, networks, run: basename(source.weights), origin: PRETRAINED_ORIGIN, exportedAt: new Date().toISOString(),
     };
-    return { model: description, weights: encodeSafetensors(tensors) };
+    return { model: description, tensors };
   } finally {
     model.dispose();
   }
 }
 
-/** Writes an export's files (and the page's, unless options.page is false) into `out` in one move. */
-async function writeExport(out: string, generator: { model: ExportedModel; weights: Uint8Array }, options: { page?: boolean }): Promise<ExportResult> {
+/**
+ * Writes an export's files (and the page's, unless options.page is false) into `out` in one move. The
+ * weights go to their file a tensor at a time, never joined into one buffer (730 MB for NVIDIA's label2city).
+ */
+async function writeExport(out: string, generator: ExportedTensors, options: { page?: boolean }): Promise<ExportResult> {
   const temp = join(dirname(resolve(out)), `.${basename(resolve(out))}.export-${process.pid}`);
   try {
-    const files: [string, string | Uint8Array][] = [[MODEL_FILE, JSON.stringify(generator.model) + '\n'], [WEIGHTS_FILE, generator.weights]];
-    if (options.page !== false) files.push(...Object.entries(await pageFiles()));
+    const page = options.page !== false ? await pageFiles() : {};
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(temp, { recursive: true });
-    for (const [name, data] of files) writeFileSync(join(temp, name), data);
+    writeFileSync(join(temp, MODEL_FILE), JSON.stringify(generator.model) + '\n');
+    writeSafetensors(join(temp, WEIGHTS_FILE), generator.tensors);
+    for (const [name, data] of Object.entries(page)) writeFileSync(join(temp, name), data);
     rmSync(out, { recursive: true, force: true });
     renameSync(temp, out);
-    return { out, step: generator.model.step, files: files.map(([name]) => ({ name, bytes: statSync(join(out, name)).size })) };
+    const names = [MODEL_FILE, WEIGHTS_FILE, ...Object.keys(page)];
+    return { out, step: generator.model.step, files: names.map((name) => ({ name, bytes: statSync(join(out, name)).size })) };
   } catch (err) {
     rmSync(temp, { recursive: true, force: true });
     throw err;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
@@ -87,6 +87,10 @@ test('a .pth in the zip format of torch >= 1.6 reads too (strided, half and inte
   assert.deepEqual(Array.from(sd.get('transposed')!.data), [1, 4, 2, 5, 3, 6]);
   assert.deepEqual(Array.from(sd.get('half')!.data), [0.5, -3]);
   assert.deepEqual(Array.from(sd.get('bn.num_batches_tracked')!.data), [42]);
+  // Row-major float32 tensors of a file past Node's small-buffer pool are views of its bytes, not copies.
+  const g = join(golden, 'pix2pixhd_G.pth');
+  const weights = [...readTorchStateDict(g).values()];
+  assert.ok(weights.length > 10 && weights.every((t) => t.data.buffer.byteLength === statSync(g).size), 'views of the file');
 });
 
 test('a truncated .pth or a wrong file is reported with the fix', () => {
