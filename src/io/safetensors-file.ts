@@ -1,6 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { GantryError, describeError } from '../errors.ts';
-import { ioChunkBytes, writeFileAtomicFrom } from './atomic.ts';
+import { writeFileAtomicFrom } from './atomic.ts';
+import { readFully, withFile } from './file-read.ts';
 import { arrayFor, parseSafetensorsHeader, safetensorsHeaderLength, safetensorsParts, type NamedArray, type SafetensorsEntry, type SafetensorsFile, type SafetensorsLayout } from './safetensors.ts';
 
 /**
@@ -39,37 +38,10 @@ export function readSafetensorsMetadata(path: string, what = path): Record<strin
   return withFile(path, what, (fd, length) => readLayout(fd, length, what).metadata);
 }
 
-function withFile<T>(path: string, what: string, read: (fd: number, length: number) => T): T {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
-  }
-  try {
-    return read(fd, fstatSync(fd).size);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function readLayout(fd: number, length: number, what: string): SafetensorsLayout {
   const first8 = new Uint8Array(Math.min(8, length));
   readFully(fd, first8, 0, what);
   const header = new Uint8Array(safetensorsHeaderLength(first8, length, what));
   readFully(fd, header, 8, what);
   return parseSafetensorsHeader(header, length, what);
-}
-
-function readFully(fd: number, into: Uint8Array, position: number, what: string): void {
-  for (let done = 0; done < into.length;) {
-    let n: number;
-    try {
-      n = readSync(fd, into, done, Math.min(ioChunkBytes(), into.length - done), position + done);
-    } catch (err) {
-      throw new GantryError(`cannot read ${what}: ${describeError(err)}`);
-    }
-    if (n === 0) throw new GantryError(`${what} is truncated or corrupt (it ended while being read)`);
-    done += n;
-  }
 }

@@ -1,8 +1,9 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
 import { unpickle, type PickleGlobal } from './pickle.ts';
 import { isZip, readZip } from './zip.ts';
 import { readSafetensors } from './safetensors-file.ts';
+import { readFully, withFile } from './file-read.ts';
 
 /** One tensor of a PyTorch state dict, as float32 (integer tensors are converted too). */
 export interface TorchTensor {
@@ -43,19 +44,13 @@ export function readSafetensorsStateDict(path: string): Map<string, TorchTensor>
 
 /** A state dict from a .pth (zip or legacy) or .safetensors file, by the file's content. */
 export function readStateDict(path: string): Map<string, TorchTensor> {
-  const head = new Uint8Array(16);
-  let length = 0;
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, 'r');
-    length = readSync(fd, head, 0, head.length, 0);
-  } catch (err) {
-    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
+  const head = withFile(path, path, (fd, length) => {
+    const bytes = new Uint8Array(Math.min(16, length));
+    readFully(fd, bytes, 0, path);
+    return bytes;
+  });
   // safetensors starts with a little-endian header length and then '{'
-  return length >= 9 && head[8] === 0x7b ? readSafetensorsStateDict(path) : readTorchStateDict(path);
+  return head.length >= 9 && head[8] === 0x7b ? readSafetensorsStateDict(path) : readTorchStateDict(path);
 }
 
 /**
