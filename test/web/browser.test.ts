@@ -428,7 +428,7 @@ test('an exported pix2pixhd without a feature encoder in Chromium: no style cont
     await page.evaluate(() => {
       const g = (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator;
       const generate = g.generate.bind(g);
-      g.generate = async (o) => new Promise((done) => setTimeout(() => done(generate(o)), 1800));
+      g.generate = async (o) => new Promise((done) => setTimeout(() => done(generate(o)), 3000));
     });
     const figure = page.locator('#paintResult >> xpath=..');
     const busy = figure.locator('.busy');
