@@ -13,6 +13,8 @@ import { assignTensor, networkTensorName } from '../models/weights.ts';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** The checkpoint before the latest, kept (as a second name of its file) until the next one is written. */
 export const PREVIOUS_CHECKPOINT_FILE = 'checkpoint.previous.safetensors';
+/** Where a checkpoint keeps optimizer moments: `opt/<network>/m|v/<param name>`. */
+const OPTIMIZER_PREFIX = 'opt/';
 
 /** What a checkpoint holds besides tensors. Randomness is a function of (seed, step), so this is all. */
 export interface CheckpointState {
@@ -38,8 +40,8 @@ export async function saveCheckpoint(runDir: string, model: FamilyInstance, stat
     const opt = model.optimizers[net];
     if (!opt) continue;
     const names = params.trainableNames();
-    opt.m.forEach((m, i) => put(`opt/${net}/m/${names[i]}`, m));
-    opt.v.forEach((v, i) => put(`opt/${net}/v/${names[i]}`, v));
+    opt.m.forEach((m, i) => put(`${OPTIMIZER_PREFIX}${net}/m/${names[i]}`, m));
+    opt.v.forEach((v, i) => put(`${OPTIMIZER_PREFIX}${net}/v/${names[i]}`, v));
   }
   // On the cpu backend the tensors' own arrays, written below with no await between: read with
   // data(), they would count as handed out for good, and Adam would then write its next update into new
@@ -85,7 +87,8 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   }
   let file: ReturnType<typeof readSafetensors>;
   try {
-    file = readSafetensors(path, what, arrayForVariable);
+    // A run opened to draw (withOptimizers false) leaves Adam's moments, twice its weights, unread.
+    file = readSafetensors(path, what, (e) => (withOptimizers || !e.name.startsWith(OPTIMIZER_PREFIX) ? arrayForVariable(e) : null));
   } catch (err) {
     // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
     throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new folder`);
@@ -103,8 +106,8 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
     const opt = model.optimizers[net];
     if (!opt || !withOptimizers) continue;
     const names = params.trainableNames();
-    opt.m.forEach((m, i) => assign(`opt/${net}/m/${names[i]}`, m));
-    opt.v.forEach((v, i) => assign(`opt/${net}/v/${names[i]}`, v));
+    opt.m.forEach((m, i) => assign(`${OPTIMIZER_PREFIX}${net}/m/${names[i]}`, m));
+    opt.v.forEach((v, i) => assign(`${OPTIMIZER_PREFIX}${net}/v/${names[i]}`, v));
     opt.step = state.optimizerSteps[net] ?? 0;
   }
   return state;
