@@ -116,7 +116,7 @@ try {
       }
       await page.close();
     }
-    const js = exported.files.find((f) => f.name === 'explorer.js')!.bytes;
+    const js = exported.files.filter((f) => f.name.endsWith('.js')).reduce((a, f) => a + f.bytes, 0);
     console.log(JSON.stringify({ size, bundleBytes: js, weightsBytes: statSync(join(site, 'weights.safetensors')).size }));
     run.model.dispose();
     await new Promise<void>((r) => server.close(() => r()));

@@ -10,7 +10,8 @@ export const EXPORT_HELP = `${SYNOPSIS.EXPORT}
 gantry export --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] --out DIR
   Writes the run's generator as a static web folder: model.json (what the page builds the model from),
   weights.safetensors (only the networks that draw images, at the latest checkpoint) and an explorer page
-  (index.html, explorer.css, explorer.js: gantry's networks and tfjs, bundled). Serve DIR with any static
+  (index.html, explorer.css, explorer.js, and draw-worker.js: gantry's networks and tfjs, bundled, drawing
+  in a worker so the page never waits). Serve DIR with any static
   server, e.g. \`python3 -m http.server -d DIR\`, and open it: the images are drawn in the page (WebGPU,
   else WebGL, else the CPU), no gantry process needed. pix2pixhd runs get a label-map painter.
   In your own page: import { loadGenerator } from 'gantry/web'; await loadGenerator('DIR/').

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { generatorFiles, pretrainedFiles, type PretrainedExport } from '../export/export-run.ts';
-import { pageFiles, PAGE_SCRIPT } from '../export/page-bundle.ts';
+import { pageFiles, PAGE_SCRIPT, WORKER_SCRIPT } from '../export/page-bundle.ts';
 import { CHECKPOINT_FILE } from '../train/checkpoint.ts';
 import { openRun } from '../train/run.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
@@ -18,6 +18,7 @@ import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
  *
  *   GET /                    the explorer page
  *   GET /explorer.js, .css   its script and styles
+ *   GET /draw-worker.js      the worker its generator draws in
  *   GET /model.json          the generator's description at the newest checkpoint
  *   GET /weights.safetensors the weights of that same description (the snapshot model.json last served)
  */
@@ -89,6 +90,8 @@ export async function startStudio(source: string | PretrainedExport, port: numbe
           return send(res, 200, 'text/html; charset=utf-8', index);
         case `/${PAGE_SCRIPT}`:
           return send(res, 200, 'text/javascript; charset=utf-8', page[PAGE_SCRIPT]);
+        case `/${WORKER_SCRIPT}`:
+          return send(res, 200, 'text/javascript; charset=utf-8', page[WORKER_SCRIPT]);
         case '/explorer.css':
           return send(res, 200, 'text/css; charset=utf-8', page['explorer.css']);
         case `/${MODEL_FILE}`:

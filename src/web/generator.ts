@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError, inWords } from '../errors.ts';
 import {
-  classLabels, conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, regionsOf, sampleCaptions, unknownWords,
+  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
 } from '../explore/conditions.ts';
-import { instanceClass, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
-import { labelPalette } from '../explore/label-colours.ts';
-import { latentForSeed } from '../explore/latent.ts';
+import { randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
 import { drawImages } from '../explore/render.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
@@ -21,6 +19,9 @@ import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
 import { checkKeys, optionKeys } from '../options.ts';
+import { PageGenerator, type GenerateOptions } from './page-generator.ts';
+
+export type { GenerateOptions };
 
 export type { GeneratedImages };
 
@@ -29,94 +30,29 @@ export type { LabelMapInput } from '../explore/conditions.ts';
 /** Images one generate() call may ask for: the pixels it returns are held at once. */
 export const MAX_IMAGES = 1024;
 
-export interface GenerateOptions {
-  /** Image i is drawn from seed:seeds[i]'s latent vector, as `gantry sample --seed` numbers them. */
-  seeds?: number[];
-  /** Or the latent vectors themselves (slider edits, interpolation, arithmetic). */
-  latents?: ArrayLike<number>[];
-  /** The truncation trick on seeds' vectors (as the CLI's --truncation): numbers beyond ±truncation drawn again. */
-  truncation?: number;
-  /** Class runs: every image's class (an index or a name); absent: class i % K, as a sample grid. */
-  class?: number | string;
-  /** Class runs: each image's class weights (one-hot or a mixture of classes). */
-  classWeights?: ArrayLike<number>[];
-  /** Text runs: one caption for every image, or one per image; absent: the run's sample captions in turn. */
-  text?: string | string[];
-  /** Text runs: the images' sentence vectors move linearly from one caption's to the other's (GAN-INT, `interpolate --texts`). */
-  textBetween?: [string, string];
-  /** Label-map runs: the maps to draw (one image each). */
-  labelMaps?: LabelMapInput[];
-  /**
-   * Label-map runs with learned styles: which style each object gets. `seed` draws them at random (as
-   * `gantry translate --seed`); `choose` fixes instance id -> style index (a click cycling an object).
-   */
-  styles?: { seed?: number; choose?: Record<number, number> };
-}
-
 const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
 
 /**
- * A trained generator in the page (or in Node): the family's own model, built from an exported model file
- * and weights, drawing images as the CLI does. `loadGenerator` makes one.
+ * A trained generator drawing in this thread (a page's, a worker's, or Node's): the family's own model,
+ * built from an exported model file and weights, drawing images as the CLI does. `loadGenerator` makes one.
  */
-export class WebGenerator implements Generator {
-  readonly info: ModelInfo;
-
+export class WebGenerator extends PageGenerator implements Generator {
   /**
-   * @param examples label maps to start from (label-map generators: the run's held-out maps), else none
    * @param backend the tfjs backend it draws on
+   * @param examples label maps to start from (label-map generators: the run's held-out maps), else none
    */
-  constructor(readonly file: ExportedModel, readonly model: FamilyInstance, readonly backend: string, readonly examples: LabelMapInput[] = []) {
-    this.info = file.info;
+  constructor(file: ExportedModel, readonly model: FamilyInstance, backend: string, examples: LabelMapInput[] = []) {
+    super(file, backend, examples);
   }
 
-  get family(): string {
-    return this.file.family;
-  }
-
-  /** Class names (or numbers) of a class run; null otherwise. */
-  get classes(): string[] | null {
-    return classLabels(this.info);
-  }
-
-  /** Draws replayed from a recording (on WebGPU with gantry's kernels; DCGAN's own generator replays itself and counts none). */
   get replayedDraws(): number {
     return replayedGenerations(this.model);
   }
 
-  /** A text run's sample captions; null otherwise. */
-  get captions(): string[] | null {
-    return sampleCaptions(this.info);
-  }
-
-  /** Words of a caption the run never saw in training. */
-  unknownWords(caption: string): string[] {
-    return unknownWords(this.info, caption);
-  }
-
-  /** A label-map run's labels: their names (where the data named them) and display colours. */
-  get labels(): { count: number; names: string[]; colours: [number, number, number][]; instances: boolean } | null {
-    const c = this.info.conditioning;
-    if (c.kind !== 'labelMap') return null;
-    return { count: c.labelCount, names: c.labelNames, colours: labelPalette(c.labelCount, c.labelNames), instances: c.instances };
-  }
-
-  /** The number of learned styles of a label class (0: none, or a run without a feature encoder). */
-  styleCount(label: number): number {
-    return this.file.styles?.clusters[label]?.length ?? 0;
-  }
-
-  /** Whether the generator can find the latent vector of an image: gan-cls's style encoder, a vae's or vae-gan's encoder. */
   get infersStyle(): boolean {
     return Boolean(this.model.inferLatent);
   }
 
-  /**
-   * The latent vector that reproduces an image (as `sample --style-from`): its style for gan-cls (Reed et
-   * al.'s style encoder; drawn with any caption), the posterior mean for a vae or vae-gan (drawn, the image
-   * as the decoder sees it; edit it from there). The image (RGBA, grey or RGB, any size) is fitted to the
-   * generator's size as the CLI fits it.
-   */
   async styleLatent(image: RawImage): Promise<Float32Array> {
     const infer = this.model.inferLatent?.bind(this.model);
     if (!infer) throw new GantryError(`this ${this.family} generator has no image encoder; gan-cls (its style encoder), vae and vae-gan generators have one`);
@@ -126,12 +62,6 @@ export class WebGenerator implements Generator {
     const values = (await z.data()) as Float32Array;
     z.dispose();
     return values;
-  }
-
-  /** seed:N's latent vector (optionally truncated), as the CLI draws it. */
-  latent(seed: number, truncation?: number): Float32Array {
-    checkSeed(seed);
-    return latentForSeed(seed, this.info.latentDim, truncation);
   }
 
   async generate(options: GenerateOptions = {}): Promise<GeneratedImages> {
@@ -198,21 +128,9 @@ export class WebGenerator implements Generator {
     return styleFeatures(maps, this.file.styles, pick);
   }
 
-  /** The objects of a label map (instance ids, or label regions) with their class: what a click picks. */
-  objectAt(map: LabelMapInput, x: number, y: number): { id: number; label: number } {
-    const p = y * map.width + x;
-    const maps: LabelMaps = { n: 1, height: map.height, width: map.width, labels: Int32Array.from(map.labels), instances: map.instances ? Int32Array.from(map.instances) : null };
-    const id = regionsOf(maps)[p];
-    return { id, label: map.instances ? instanceClass(id) : id };
-  }
-
   dispose(): void {
     this.model.dispose();
   }
-}
-
-function checkSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new GantryError(`a seed is a whole number >= 0, got ${seed}`);
 }
 
 function imageCount(info: ModelInfo, o: GenerateOptions): number {

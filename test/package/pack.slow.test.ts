@@ -13,7 +13,7 @@ import { CHROMIUM, launchChromium } from '../web/chromium.ts';
  * gantry as web developers get it: `npm pack`, then `npm install ./gantry-*.tgz` in a fresh folder. The
  * CLI runs there from compiled JavaScript (a fast --help, a short training run, an export), and a page
  * that imports `gantry/web` type-checks and bundles with esbuild and with Vite; the Vite build then
- * draws in Chromium from the exported folder.
+ * draws in Chromium from the exported folder, in the page and in a worker of the export's draw-worker.js.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
@@ -23,12 +23,17 @@ function run(cmd: string, args: string[], cwd: string, timeout = 600_000) {
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-const PAGE = `import { loadGenerator, drawImage, type WebGenerator } from 'gantry/web';
+const PAGE = `import { loadGenerator, loadGeneratorInWorker, drawImage, type WebGenerator, type WorkerGenerator } from 'gantry/web';
 
 const canvas = document.querySelector('canvas')!;
 const g: WebGenerator = await loadGenerator('./site/');
-drawImage(canvas, await g.generate({ seeds: [12] }));
-document.title = \`drawn on \${g.backend}\`;
+const images = await g.generate({ seeds: [12] });
+drawImage(canvas, images);
+// The same generator in a worker, from the export's own worker script.
+const w: WorkerGenerator = await loadGeneratorInWorker(new Worker('./site/draw-worker.js', { type: 'module' }), './site/');
+const inWorker = await w.generate({ seeds: [12] });
+const same = inWorker.pixels.every((v, i) => Math.abs(v - images.pixels[i]) <= 1);
+document.title = \`drawn on \${g.backend}; in a worker on \${w.backend}, \${same ? 'the same' : 'other'} pixels\`;
 `;
 
 /** A Node program of the user's own on the package's main export: trains, hears progress, draws a seed to PNG. */
@@ -119,7 +124,7 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => document.title.startsWith('drawn on'), null, { timeout: 60_000 });
-    assert.equal(await page.title(), 'drawn on webgl');
+    assert.equal(await page.title(), 'drawn on webgl; in a worker on webgl, the same pixels');
     assert.deepEqual(await page.evaluate(() => [document.querySelector('canvas')!.width, document.querySelector('canvas')!.height]), [32, 32]);
     assert.deepEqual(errors, []);
   } finally {

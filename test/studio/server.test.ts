@@ -27,7 +27,10 @@ test('studio: the explorer page (live), the generator at the newest checkpoint, 
     assert.match(html, /<script type="module" src="explorer\.js"><\/script>/);
     const script = await fetch(studio.url + 'explorer.js');
     assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.ok((await script.text()).length > 100_000, 'the bundled page script');
+    assert.ok((await script.text()).length > 50_000, 'the bundled page script');
+    const worker = await fetch(studio.url + 'draw-worker.js');
+    assert.equal(worker.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.ok((await worker.text()).length > 1_000_000, 'the bundled worker script: tfjs and the networks');
     const model = await (await fetch(studio.url + 'model.json')).json();
     assert.equal(model.family, 'cgan');
     assert.equal(model.step, 2);

@@ -46,7 +46,7 @@ async function site(name: string, family: string, data: string, model: Record<st
   const out = join(server.root, name);
   const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--run', run, '--out', out], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /model\.json .*weights\.safetensors .*explorer\.js \d.*MB; .* in all/);
+  assert.match(r.stdout, /model\.json .*weights\.safetensors .*explorer\.js \d+ kB, draw-worker\.js \d.*MB; .* in all/);
   const opened = openRun(run);
   const { model: file, weights } = await generatorFiles(opened, run);
   opened.model.dispose();
@@ -69,6 +69,8 @@ before(async () => {
   mkdirSync(join(work, 'www'));
   server = await serveStatic(join(work, 'www'));
   await site('dcgan', 'dcgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6 });
+  // Wide enough that one draw of 64 images takes a second on the page's CPU backend.
+  await site('dcgan-wide', 'dcgan', 'shapes:40', { ngf: 40, ndf: 4, nz: 16 });
   await site('cgan', 'cgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, embedDim: 4 });
   await site('text', 'gan-cls', 'shapes:40', { ngf: 4, ndf: 4, nz: 6, projectionDim: 4, embedDim: 8, wordDim: 4, textHidden: 8, textSteps: 1 });
   await site('vae', 'vae', 'shapes:40', { latent: 8, width: 8 });
@@ -260,6 +262,27 @@ test('an exported dcgan on the page\'s CPU backend draws Node\'s images too; on 
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling at 390 px');
     const image = (await page.locator('#image').boundingBox())!;
     assert.ok(image.width >= 200, `the image is shown large (${image.width} px wide)`);
+  });
+});
+
+test('the page answers while it draws: on the CPU backend a second\'s draw runs in the worker, and the page\'s timers keep time', { skip }, async () => {
+  await withPage('dcgan-wide', '?backend=cpu', async ({ page }) => {
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
+    const { drawMs, longestGapMs } = await page.evaluate(async () => {
+      const g = (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator;
+      // (No named functions in here: tsx would wrap them in a helper the page lacks.)
+      const ticks = [performance.now()];
+      const timer = setInterval(() => ticks.push(performance.now()), 10);
+      const started = performance.now();
+      // 64 images: one chunk, one tidy of synchronous kernels where the generator draws in the page's thread.
+      await g.generate({ seeds: Array.from({ length: 64 }, (_, i) => i) });
+      const drawMs = performance.now() - started;
+      ticks.push(performance.now());
+      clearInterval(timer);
+      return { drawMs, longestGapMs: Math.max(...ticks.slice(1).map((t, i) => t - ticks[i])) };
+    });
+    assert.ok(drawMs > 500, `the draw took ${drawMs.toFixed(0)} ms: too short to show whether the page would freeze`);
+    assert.ok(longestGapMs < 200, `a 10 ms timer waited ${longestGapMs.toFixed(0)} ms during a ${drawMs.toFixed(0)} ms draw`);
   });
 });
 
@@ -478,6 +501,41 @@ test('tensors of a large painter\'s sizes in a page: convolutions whose im2col w
     } finally {
       await page.close();
     }
+  }
+});
+
+test('loadGeneratorInWorker in a page of its own: a missing script or folder is one clear error, the worker\'s errors arrive as GantryErrors, requests in flight together each get their answer, dispose ends it', { skip }, async () => {
+  const { build } = await import('esbuild');
+  const dir = join(server.root, 'worker-calls');
+  mkdirSync(dir);
+  await build({ entryPoints: [join(root, 'test', 'web', 'pages', 'worker-calls.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'page.js'), logLevel: 'silent' });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="page.js"></script></body></html>');
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${server.url}worker-calls/`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    type Seen = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gantry: boolean };
+    const seen = (await page.evaluate((site) => (window as unknown as { workerCalls: (s: string) => Promise<unknown> }).workerCalls(site), `${server.url}dcgan/`)) as Record<string, Seen>;
+    const failed = (name: string, message: RegExp) => {
+      const s = seen[name];
+      assert.ok(!s.ok, `${name}: expected an error, got ${JSON.stringify(s)}`);
+      assert.match(s.message, message, name);
+      assert.ok(s.gantry, `${name}: a GantryError`);
+    };
+    failed('missingScript', /drawing worker did not start: its script did not load/);
+    failed('missingFolder', /no-such-folder\/model\.json: 404/);
+    failed('noSeeds', /give the seeds \(or latent vectors\)/);
+    failed('seedsAndLatents', /give seeds or latents, not both/);
+    failed('unsendable', /generate\(\): its arguments cannot be sent to the drawing worker \(.*could not be cloned.*\)/);
+    failed('noEncoder', /this dcgan generator has no image encoder/);
+    failed('afterDispose', /the generator was disposed/);
+    const loaded = seen.loaded as { ok: true; value: Record<string, unknown> };
+    const size = statSync(join(sites.dcgan.dir, 'weights.safetensors')).size;
+    assert.deepEqual({ ...loaded.value, progressCalls: (loaded.value.progressCalls as number) > 1 }, { backend: 'cpu', family: 'dcgan', infersStyle: false, progressCalls: true, last: { loaded: size, total: size } });
+    const together = (seen.together as { ok: true; value: Record<string, unknown> }).value;
+    assert.deepEqual(together, { n: [1, 2], sameSeedSamePixels: true, otherSeedOtherPixels: true, per: together.per, twoLength: 2 * (together.per as number) });
+  } finally {
+    await page.close();
   }
 });
 

@@ -6,7 +6,14 @@
  * State that names an image (seed, truncation, class, caption, slider edits) lives in the URL's hash,
  * so a reload or a shared link shows the same thing.
  */
-import { arithmeticVectors, drawImage, loadGenerator, startWebEngine, type GpuKernels, parseLatentExpression, pngBytes, slerp, type DownloadProgress, type GeneratedImages, type GenerateOptions, type LabelMapInput, type WebGenerator } from '../index.ts';
+// Not gantry/web's index: tfjs's backends and gantry's networks are the worker's (draw-worker.js), not this script's.
+import { arithmeticVectors, parseLatentExpression, slerp } from '../../explore/latent.ts';
+import { drawImage, pngBytes } from '../canvas.ts';
+import type { DownloadProgress } from '../download.ts';
+import type { GpuKernels } from '../engine.ts';
+import type { GeneratedImages, GenerateOptions, LabelMapInput } from '../generator.ts';
+import type { PageGenerator } from '../page-generator.ts';
+import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
 import { describeError } from '../../errors.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
@@ -173,7 +180,7 @@ function readHash(): URLSearchParams {
   return new URLSearchParams(location.hash.slice(1));
 }
 
-function stateFromHash(g: WebGenerator): EditorState {
+function stateFromHash(g: PageGenerator): EditorState {
   const h = readHash();
   const int = (key: string) => {
     const v = Number(h.get(key));
@@ -206,7 +213,7 @@ function writeHash(s: EditorState): void {
   history.replaceState(null, '', `#${h.toString()}`);
 }
 
-function latentExplorer(g: WebGenerator): void {
+function latentExplorer(g: PageGenerator): void {
   const dim = g.info.latentDim;
   const classes = g.classes;
   const isText = g.info.conditioning.kind === 'text';
@@ -510,7 +517,7 @@ function downloadBytes(bytes: Uint8Array, name: string): void {
 
 // ---- painting label maps (label-map generators: pix2pixHD) --------------------------------------------
 
-function labelPainter(g: WebGenerator): void {
+function labelPainter(g: PageGenerator): void {
   const labels = g.labels!;
   const { width, height } = g.info;
   const area = width * height;
@@ -754,12 +761,12 @@ async function main(): Promise<void> {
   const backends = params.get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
   // ?kernels=gantry: on WebGPU, gantry's kernels and replayed draws instead of tfjs's kernels op by op.
   const gpuKernels = (params.get('kernels') ?? undefined) as GpuKernels | undefined;
-  const g = await loadGenerator('./', { backends, gpuKernels, onProgress: showDownload });
+  // The generator loads and draws in a worker, so the page answers while it builds networks or draws.
+  const g = await loadGeneratorInWorker(new Worker(WORKER_SCRIPT, { type: 'module' }), './', { backends, gpuKernels, onProgress: showDownload });
   $('loading').hidden = true;
-  const engine = await startWebEngine();
   // The generator, for the browser's console and for tests: gantryExplorer.generator.generate({ seeds: [1] }).
   (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
-  describeGenerator(g, engine.gpuKernels);
+  describeGenerator(g, g.gpuKernels);
   for (const canvas of document.querySelectorAll('canvas')) watchScaling(canvas);
   if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
   else latentExplorer(g);
@@ -779,7 +786,7 @@ function showDownload({ loaded, total }: DownloadProgress): void {
   document.body.dataset.downloaded = `${loaded}/${total ?? '?'}`;
 }
 
-function describeGenerator(g: WebGenerator, gpuKernels: GpuKernels | null): void {
+function describeGenerator(g: PageGenerator, gpuKernels: GpuKernels | null): void {
   const { family, height, width } = g.info;
   $('about').textContent = `${family} · ${width}x${height} · ${g.file.run} ${g.file.origin ? `(${g.file.origin})` : `at step ${g.file.step}`}`;
   $('backend').textContent = gpuKernels ? `${g.backend} (${gpuKernels}'s kernels)` : g.backend;

@@ -1,0 +1,53 @@
+/**
+ * gantry/web/worker: the script of the Web Worker that loadGeneratorInWorker talks to. It loads one
+ * generator (as loadGenerator does in a page) and draws for the page's requests, each answered once by
+ * id; the pixels of a draw are moved to the page, not copied.
+ */
+import { describeError, GantryError } from '../errors.ts';
+import { startWebEngine } from './engine.ts';
+import type { WebGenerator } from './generator.ts';
+import { loadGenerator } from './load.ts';
+import type { Loaded, WorkerReply, WorkerRequest } from './worker-generator.ts';
+
+interface WorkerScope {
+  addEventListener(type: 'message', listener: (e: MessageEvent<WorkerRequest & { id: number }>) => void): void;
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+let generator: Promise<WebGenerator> | null = null;
+
+scope.addEventListener('message', (e) => {
+  const { id } = e.data;
+  answer(e.data).then(
+    ({ result, transfer }) => scope.postMessage({ id, result }, transfer),
+    (err) => scope.postMessage({ id, error: { message: describeError(err), gantry: err instanceof GantryError } }),
+  );
+});
+
+async function answer(request: WorkerRequest & { id: number }): Promise<{ result: unknown; transfer?: Transferable[] }> {
+  if (request.type === 'load') {
+    if (generator) throw new GantryError('this worker holds a generator already; make a Worker for each generator');
+    const { source, backends, gpuKernels } = request;
+    const onProgress = request.progress ? (progress: { loaded: number; total: number | null }) => scope.postMessage({ id: request.id, progress }) : undefined;
+    generator = loadGenerator(source, { backends, gpuKernels, onProgress });
+    generator.catch(() => (generator = null));
+    const g = await generator;
+    const loaded: Loaded = {
+      file: g.file, backend: g.backend, gpuKernels: (await startWebEngine()).gpuKernels, examples: g.examples,
+      infersStyle: g.infersStyle, replayedDraws: g.replayedDraws,
+    };
+    return { result: loaded };
+  }
+  if (!generator) throw new GantryError('no generator is loaded in this worker yet; call loadGeneratorInWorker first');
+  const g = await generator;
+  if (request.type === 'generate') {
+    const images = await g.generate(request.options);
+    return { result: { images, replayedDraws: g.replayedDraws }, transfer: [images.pixels.buffer] };
+  }
+  if (request.type === 'styleLatent') {
+    // Copied, not moved: on the CPU backend the array may be tfjs's own storage.
+    return { result: await g.styleLatent(request.image) };
+  }
+  throw new GantryError(`unknown request ${JSON.stringify((request as { type: unknown }).type)} to gantry's drawing worker`);
+}
