@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
 import { unpickle, type PickleGlobal } from './pickle.ts';
 import { isZip, readZip } from './zip.ts';
 import { readSafetensors } from './safetensors-file.ts';
+import { arrayFor } from './safetensors.ts';
 import { readFully, withFile } from './file-read.ts';
 
 /** One tensor of a PyTorch state dict, as float32 (integer tensors are converted too). */
@@ -34,43 +34,53 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** Which tensors of a state dict to read (all when absent): a network that uses part of a file (VGG19's features, not its classifier). */
+export type KeepTensor = (name: string) => boolean;
+
 /** A state dict from a .safetensors file (as safetensors.torch.save_file writes it); float32 tensors. */
-export function readSafetensorsStateDict(path: string): Map<string, TorchTensor> {
-  const file = readSafetensors(path, `weights ${path}`);
+export function readSafetensorsStateDict(path: string, keep?: KeepTensor): Map<string, TorchTensor> {
+  const file = readSafetensors(path, `weights ${path}`, (e) => (keep && !keep(e.name) ? null : arrayFor(e)));
   const out = new Map<string, TorchTensor>();
   for (const [name, t] of Object.entries(file.tensors)) out.set(name, { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) });
   return out;
 }
 
-/** A state dict from a .pth (zip or legacy) or .safetensors file, by the file's content. */
-export function readStateDict(path: string): Map<string, TorchTensor> {
+/** Where the legacy format's pickles are looked for first; a longer head is read where they run past it. */
+const LEGACY_HEAD_BYTES = 1 << 20;
+
+/** A state dict from a .pth (zip or legacy) or .safetensors file, by the file's content; only the tensors `keep` names, where given. */
+export function readStateDict(path: string, keep?: KeepTensor): Map<string, TorchTensor> {
   const head = withFile(path, path, (fd, length) => {
     const bytes = new Uint8Array(Math.min(16, length));
     readFully(fd, bytes, 0, path);
     return bytes;
   });
   // safetensors starts with a little-endian header length and then '{'
-  return head.length >= 9 && head[8] === 0x7b ? readSafetensorsStateDict(path) : readTorchStateDict(path);
+  return head.length >= 9 && head[8] === 0x7b ? readSafetensorsStateDict(path, keep) : readTorchStateDict(path, { keep });
 }
 
 /**
  * Reads a PyTorch checkpoint holding a state dict (or {state_dict: ...}): the zip format of
  * torch >= 1.6 and the legacy format before it (pytorch-fid's pt_inception-2015-12-05-*.pth).
- * Returns tensors by name; nothing in the file is executed.
+ * Returns tensors by name (those `keep` names, where given: a legacy file's other storages are not
+ * read); nothing in the file is executed. `legacyHeadBytes`: how much of a legacy file is read first for
+ * its pickles (tests make it small).
  */
-export function readTorchStateDict(path: string): Map<string, TorchTensor> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
-  }
-  try {
-    return isZip(bytes) ? readZipFormat(bytes) : readLegacyFormat(bytes);
-  } catch (err) {
-    if (err instanceof GantryError) throw err;
-    throw new GantryError(`${path} is not a readable PyTorch checkpoint (${describeError(err)}); it may be truncated, download it again`);
-  }
+export function readTorchStateDict(path: string, { keep, legacyHeadBytes = LEGACY_HEAD_BYTES }: { keep?: KeepTensor; legacyHeadBytes?: number } = {}): Map<string, TorchTensor> {
+  return withFile(path, path, (fd, length) => {
+    try {
+      const head = new Uint8Array(Math.min(4, length));
+      readFully(fd, head, 0, path);
+      if (!isZip(head)) return readLegacyFormat(fd, length, path, legacyHeadBytes, keep);
+      const bytes = new Uint8Array(length);
+      readFully(fd, bytes, 0, path);
+      const all = readZipFormat(bytes);
+      return keep ? new Map([...all].filter(([name]) => keep(name))) : all;
+    } catch (err) {
+      if (err instanceof GantryError) throw err;
+      throw new GantryError(`${path} is not a readable PyTorch checkpoint (${describeError(err)}); it may be truncated, download it again`);
+    }
+  });
 }
 
 function makeHooks(storages: (ref: StorageRef) => { bytes: Uint8Array; kind: string }) {
@@ -117,8 +127,9 @@ function buildTensor(bytes: Uint8Array, kind: string, offset: number, size: numb
   if (!el) throw new GantryError(`tensor storage type ${kind} is not supported (float, double, half, long, int, byte are)`);
   const count = size.reduce((a, b) => a * b, 1);
   if (kind === 'FloatStorage' && LITTLE_ENDIAN && rowMajor(size, stride)) {
-    // Nearly every weight: float32 in order. A view of the file's bytes where aligned (torch aligns a zip
-    // archive's records to 64 bytes), so NVIDIA's 730 MB generator is neither copied nor read a value at a time.
+    // Nearly every weight: float32 in order. A view of the bytes read where aligned (torch aligns a zip
+    // archive's records to 64 bytes; a legacy file's storage is read into an array of its own), so NVIDIA's
+    // 730 MB generator is neither copied nor read a value at a time.
     const begin = offset * 4;
     if (begin + count * 4 > bytes.length) throw new Error('tensor data runs past its storage (truncated?)');
     const at = bytes.byteOffset + begin;
@@ -165,7 +176,30 @@ function readZipFormat(bytes: Uint8Array): Map<string, TorchTensor> {
   return toStateDict(unpickle(entries.get(pkl)!, 0, hooks).value);
 }
 
-function readLegacyFormat(bytes: Uint8Array): Map<string, TorchTensor> {
+/**
+ * The legacy format: five pickles (magic number, protocol, system info, the state dict with its tensors'
+ * storage references, the storages' keys), then each storage's element count and bytes. The pickles are
+ * read from the file's head; each storage is read straight into an array of its own, which its float32
+ * tensors view, so NVIDIA's 730 MB generator is held once, not as the file and then its tensors.
+ */
+function readLegacyFormat(fd: number, length: number, path: string, firstHeadBytes: number, keep?: KeepTensor): Map<string, TorchTensor> {
+  for (let headBytes = Math.min(firstHeadBytes, length); ; headBytes = Math.min(2 * headBytes, length)) {
+    const head = new Uint8Array(headBytes);
+    readFully(fd, head, 0, path);
+    let pickles: ReturnType<typeof legacyPickles>;
+    try {
+      pickles = legacyPickles(head);
+    } catch (err) {
+      // A pickle that runs past the head fails to parse; so does a damaged one, once the head is the whole file.
+      if (headBytes < length) continue;
+      throw err;
+    }
+    return legacyStorages(fd, length, path, pickles, keep);
+  }
+}
+
+/** The legacy format's pickles: the state dict (its tensors still empty), the tensors to fill, the storages' keys and where their data starts. */
+function legacyPickles(bytes: Uint8Array) {
   const noHooks = makeHooks(() => { throw new Error('storage before the main object'); });
   let p = 0;
   const magic = unpickle(bytes, p, noHooks);
@@ -188,25 +222,42 @@ function readLegacyFormat(bytes: Uint8Array): Map<string, TorchTensor> {
     },
   };
   const main = unpickle(bytes, p, hooks);
-  p = main.end;
-  const keys = unpickle(bytes, p, noHooks);
-  p = keys.end;
+  const keys = unpickle(bytes, main.end, noHooks);
+  if (!Array.isArray(keys.value)) throw new Error('no list of storage keys');
+  return { main: main.value, tensors, keys: keys.value.map(String), dataStart: keys.end };
+}
+
+function legacyStorages(fd: number, length: number, path: string, { main, tensors, keys, dataStart }: ReturnType<typeof legacyPickles>, keep?: KeepTensor): Map<string, TorchTensor> {
+  // The state dict's tensors are still empty here: its names say which to fill, and so which storages to read.
+  const stateDict = toStateDict(main);
+  const kept = keep ? new Map([...stateDict].filter(([name]) => keep(name))) : stateDict;
+  const targets = new Set(kept.values());
+  const wanted = tensors.filter((t) => targets.has(t.target));
   const storageBytes = new Map<string, Uint8Array>();
+  // Every storage's kind sizes its bytes, read or passed over.
   const kindOf = new Map(tensors.map((t) => [t.ref.key, t.ref.kind]));
-  for (const key of keys.value as string[]) {
-    if (p + 8 > bytes.length) throw new Error('storage data truncated');
-    const numel = Number(new DataView(bytes.buffer, bytes.byteOffset + p, 8).getBigInt64(0, true));
+  const read = new Set(wanted.map((t) => t.ref.key));
+  const count = new Uint8Array(8);
+  let p = dataStart;
+  for (const key of keys) {
+    if (p + 8 > length) throw new Error('storage data truncated');
+    readFully(fd, count, p, path);
+    const numel = Number(new DataView(count.buffer).getBigInt64(0, true));
     p += 8;
     const el = ELEMENT[kindOf.get(key) ?? 'FloatStorage'];
     const n = numel * (el?.size ?? 4);
-    if (p + n > bytes.length) throw new Error('storage data truncated');
-    storageBytes.set(key, bytes.subarray(p, p + n));
+    if (!(n >= 0) || p + n > length) throw new Error('storage data truncated');
+    if (read.has(key)) {
+      const bytes = new Uint8Array(n);
+      readFully(fd, bytes, p, path);
+      storageBytes.set(key, bytes);
+    }
     p += n;
   }
-  for (const t of tensors) {
+  for (const t of wanted) {
     const b = storageBytes.get(t.ref.key);
     if (!b) throw new Error(`storage ${t.ref.key} missing`);
     t.target.data = buildTensor(b, t.ref.kind, t.offset, t.size, t.stride).data;
   }
-  return toStateDict(main.value);
+  return kept;
 }

@@ -7,8 +7,12 @@ import type { ParamSet } from './params.ts';
  * Copies a PyTorch state dict into a network whose parameters carry PyTorch's names: convolution weights
  * ([out, in, kh, kw], transposed ones [in, out, kh, kw]) become gantry's [kh, kw, in, out] / [kh, kw,
  * out, in] (the same axis order (2, 3, 1, 0) for both), linear weights are transposed, vectors copied.
- * A missing tensor or a shape that does not fit is one error naming the file and the tensor.
+ * A missing tensor or a shape that does not fit is one error naming the file and the tensor. Each
+ * tensor's values are taken out of the state dict as they load (its `data` left empty): the state dict is
+ * read for this, and a large file's arrays are freed while the rest loads.
  */
+const CONSUMED = new Float32Array(0);
+
 export function loadTorchWeights(params: ParamSet, stateDict: Map<string, TorchTensor>, what: string): void {
   for (const [name, variable] of params.named()) {
     const t = stateDict.get(name);
@@ -17,9 +21,13 @@ export function loadTorchWeights(params: ParamSet, stateDict: Map<string, TorchT
     if (shape.join('x') !== variable.shape.join('x')) {
       throw new GantryError(`${what}: ${name} is ${t.shape.join('x')} in the file, which does not fit this network's ${torchShape(variable.shape).join('x')} (both in PyTorch's order); build it with the sizes it was trained with`);
     }
+    if (t.data.length !== variable.size) throw new GantryError(`${what}: ${name} was loaded into a network already (loadTorchWeights takes each tensor's values out of the state dict)`);
     const value = tf.tensor(gantryLayout(t), shape, 'float32');
     variable.assign(value);
     value.dispose();
+    // The file's array is the network's now (vectors) or garbage (weights, copied in gantry's layout): a
+    // generator of NVIDIA's is not held twice while the rest loads.
+    t.data = CONSUMED;
   }
 }
 

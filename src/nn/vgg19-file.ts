@@ -16,7 +16,8 @@ import { Vgg19Features, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP } from './vgg19.ts';
  * (features.0.weight's 64 output channels, or a reduced test width). One error naming the file otherwise.
  */
 export function loadVgg19(path: string): Vgg19Features {
-  const state = readStateDict(path);
+  // The convolutions only: torchvision's classifier, 124 M of the file's 144 M parameters, is never used.
+  const state = readStateDict(path, (name) => name.startsWith('features.'));
   const first = state.get('features.0.weight');
   if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0) {
     throw new GantryError(`${path} is not a VGG19 state dict (no features.0.weight of 64 filters); give ${VGG_WEIGHTS_HELP}`);

@@ -87,10 +87,15 @@ test('a .pth in the zip format of torch >= 1.6 reads too (strided, half and inte
   assert.deepEqual(Array.from(sd.get('transposed')!.data), [1, 4, 2, 5, 3, 6]);
   assert.deepEqual(Array.from(sd.get('half')!.data), [0.5, -3]);
   assert.deepEqual(Array.from(sd.get('bn.num_batches_tracked')!.data), [42]);
-  // Row-major float32 tensors of a file past Node's small-buffer pool are views of its bytes, not copies.
-  const g = join(golden, 'pix2pixhd_G.pth');
-  const weights = [...readTorchStateDict(g).values()];
-  assert.ok(weights.length > 10 && weights.every((t) => t.data.buffer.byteLength === statSync(g).size), 'views of the file');
+  // Row-major float32 tensors are views of the bytes read, not copies: of the whole archive for the zip format,
+  assert.ok(['layer.bias', 'layer.weight'].every((n) => sd.get(n)!.data.buffer.byteLength === statSync(join(golden, 'tiny_zip.pth')).size), 'views of the archive');
+  // and of their own storage's bytes for the legacy format, read into an array each: the file is never held whole.
+  const weights = [...readTorchStateDict(join(golden, 'pix2pixhd_G.pth')).values()];
+  assert.ok(weights.length > 10 && weights.every((t) => t.data.byteOffset === 0 && t.data.buffer.byteLength === t.data.byteLength), 'each tensor its storage');
+  // Its pickles are read from the head of the file; a head too short for them grows until they fit.
+  const fromShortHead = readTorchStateDict(join(golden, 'pix2pixhd_G.pth'), { legacyHeadBytes: 64 });
+  assert.deepEqual([...fromShortHead.keys()], [...readTorchStateDict(join(golden, 'pix2pixhd_G.pth')).keys()]);
+  assert.deepEqual([...fromShortHead.values()].map((t) => Array.from(t.data.subarray(0, 4))), weights.map((t) => Array.from(t.data.subarray(0, 4))));
 });
 
 test('a truncated .pth or a wrong file is reported with the fix', () => {
@@ -99,6 +104,9 @@ test('a truncated .pth or a wrong file is reported with the fix', () => {
   const cut = join(dir, 'cut.pth');
   writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
   assert.throws(() => readTorchStateDict(cut), /cut\.pth is not a readable PyTorch checkpoint .*truncated/);
+  // Cut inside its pickles, read from a head of 64 bytes growing to the whole file: the same message.
+  writeFileSync(cut, bytes.subarray(0, 600));
+  assert.throws(() => readTorchStateDict(cut, { legacyHeadBytes: 64 }), /cut\.pth is not a readable PyTorch checkpoint .*truncated/);
   assert.throws(() => new InceptionV3(readTorchStateDict(join(golden, 'tiny_zip.pth')), 'tiny_zip.pth'), /tiny_zip\.pth has no tensor Conv2d_1a_3x3\.conv\.weight: it is not pytorch-fid's Inception weights/);
 });
 
@@ -110,6 +118,24 @@ test('Inception weights in .safetensors (as safetensors.torch.save_file writes t
   assert.deepEqual([...back.keys()].sort(), [...sd.keys()].sort());
   assert.deepEqual(back.get('Mixed_7c.branch_pool.conv.weight'), sd.get('Mixed_7c.branch_pool.conv.weight'));
   assert.equal(readStateDict(join(golden, 'inception_w8.pth')).size, sd.size); // .pth through the same entry point
+});
+
+test('part of a state dict: only the tensors asked for are read, in each format, with the same values', () => {
+  const mixed = (name: string) => name.startsWith('Mixed_7c.');
+  const sd = readTorchStateDict(join(golden, 'inception_w8.pth'));
+  const path = join(tempDir(), 'w8.safetensors');
+  writeSafetensors(path, Object.fromEntries([...sd].map(([k, t]) => [k, { shape: t.shape, data: t.data }])));
+  const want = [...sd].filter(([name]) => mixed(name));
+  assert.ok(want.length > 5 && want.length < sd.size / 4);
+  for (const file of [join(golden, 'inception_w8.pth'), path]) {
+    const part = readStateDict(file, mixed);
+    assert.deepEqual([...part.keys()].sort(), want.map(([name]) => name).sort(), file);
+    for (const [name, t] of want) assert.deepEqual(part.get(name), t, `${file}: ${name}`);
+  }
+  // (The legacy file's storages passed over include int64 ones, BatchNorm's num_batches_tracked: each is
+  // skipped by its own element size, or the kept tensors after it would read the wrong bytes.)
+  const zip = readTorchStateDict(join(golden, 'tiny_zip.pth'), { keep: (name) => name === 'half' });
+  assert.deepEqual([...zip.keys()], ['half']);
 });
 
 /**

@@ -23,13 +23,18 @@ test('PyTorch weights in gantry\'s layout: 4-D axes (2, 3, 1, 0), matrices trans
   params.add('fc.bias', tf.zeros([4]));
   params.add('one.weight', tf.zeros([1, 1, 2, 6]));
   const before = tf.memory().numTensors;
+  const reference = (name: string, perm?: number[]) => tf.tidy(() => tf.transpose(tf.tensor(state.get(name)!.data, state.get(name)!.shape), perm).dataSync());
+  const want = { conv: reference('conv.weight', [2, 3, 1, 0]), one: reference('one.weight', [2, 3, 1, 0]), fc: reference('fc.weight'), bias: state.get('fc.bias')!.data.slice() };
   loadTorchWeights(params, state, 'test.pth');
   assert.equal(tf.memory().numTensors, before);
-  const reference = (name: string, perm?: number[]) => tf.tidy(() => tf.transpose(tf.tensor(state.get(name)!.data, state.get(name)!.shape), perm).dataSync());
-  assert.deepEqual(params.get('conv.weight').dataSync(), reference('conv.weight', [2, 3, 1, 0]));
-  assert.deepEqual(params.get('one.weight').dataSync(), reference('one.weight', [2, 3, 1, 0]));
-  assert.deepEqual(params.get('fc.weight').dataSync(), reference('fc.weight'));
-  assert.deepEqual(params.get('fc.bias').dataSync(), state.get('fc.bias')!.data);
+  assert.deepEqual(params.get('conv.weight').dataSync(), want.conv);
+  assert.deepEqual(params.get('one.weight').dataSync(), want.one);
+  assert.deepEqual(params.get('fc.weight').dataSync(), want.fc);
+  assert.deepEqual(params.get('fc.bias').dataSync(), want.bias);
+  // Each tensor's values are taken out of the state dict as they load, so a large file is not held twice.
+  assert.ok([...state.values()].every((t) => t.data.length === 0), 'the state dict gave up its arrays');
+  assert.throws(() => loadTorchWeights(params, state, 'test.pth'), /^GantryError: test\.pth: conv\.weight was loaded into a network already/);
+  state.set('conv.weight', torch([5, 3, 3, 2]));
   state.set('fc.weight', torch([7, 4]));
   assert.throws(() => loadTorchWeights(params, state, 'test.pth'), /^GantryError: test\.pth: fc\.weight is 7x4 in the file, which does not fit this network's 4x7 \(both in PyTorch's order\)/);
   params.dispose();
