@@ -61,6 +61,28 @@ export function relError(got: ArrayLike<number>, want: ArrayLike<number>): numbe
   return diff / scale;
 }
 
+/** The CLI's entry point, as `gantry` runs it. */
+export const GANTRY_BIN = fileURLToPath(new URL('../bin/gantry.js', import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI in a child process, as a user would. `env` adds to the test's environment (undefined
+ * removes a variable); a GANTRY_VGG_WEIGHTS of the caller's is left out unless given, so what a test
+ * trains never depends on the shell it ran from.
+ */
+export function gantryCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): CliRun {
+  const { GANTRY_VGG_WEIGHTS: _, ...inherited } = process.env;
+  const env: Record<string, string | undefined> = { ...inherited, ...options.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const r = spawnSync(process.execPath, [GANTRY_BIN, ...args], { encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, cwd: options.cwd, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /**
  * A test that runs the whole test file again without the native addon (GANTRY_NATIVE=0), so the kernels'
  * JavaScript loops (the browser's) pass the same checks as the native ones.

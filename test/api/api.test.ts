@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { setup, tempDir, tf } from '../helpers.ts';
+import { gantryCli, setup, tempDir, tf } from '../helpers.ts';
 import {
   exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
@@ -16,13 +15,9 @@ import { writeNpz } from '../../src/io/npy.ts';
 await setup();
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'gantry.js');
 const inception = join(root, 'test', 'golden', 'inception_w8.pth');
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args);
 
 const small = { family: 'dcgan' as const, data: 'shapes:64', seed: 3, model: { ngf: 8, ndf: 8, nz: 10 }, train: { steps: 12, batch: 8, logEvery: 2, checkpointEvery: 4, samples: 4 } };
 

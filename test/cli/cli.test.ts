@@ -1,25 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gantry.js');
 
-function gantry(...args: string[]) {
-  return gantryWithEnv({}, ...args);
-}
-
-function gantryWithEnv(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args);
+const gantryWithEnv = (env: Record<string, string>, ...args: string[]) => gantryCli(args, { env });
 
 function pngSize(path: string): [number, number] {
   const png = PNG.sync.read(readFileSync(path));

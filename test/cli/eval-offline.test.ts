@@ -1,23 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { join } from 'node:path';
+import { gantryCli, tempDir } from '../helpers.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cache = tempDir('gantry-cache-');
 
 function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 900_000, env: { ...process.env, GANTRY_CACHE: cache } });
+  const r = gantryCli(args, { env: { GANTRY_CACHE: cache }, timeoutMs: 900_000 });
   let json = null;
   try {
     json = JSON.parse(r.stdout.trim().split('\n').pop()!);
   } catch {
     // not a JSON-printing command (train)
   }
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
+  return { ...r, json };
 }
 
 /**

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const golden = join(root, 'test', 'golden');
@@ -12,8 +11,8 @@ const fixtures = join(root, 'test', 'fixtures');
 const cache = tempDir('gantry-cache-');
 
 function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
+  const r = gantryCli(args, { env: { GANTRY_CACHE: cache } });
+  return { ...r, json: r.code === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
 }
 
 test('eval fid on two pytorch-fid statistics files prints scipy\'s value (1e-6 relative)', () => {
@@ -67,10 +66,9 @@ test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixt
   const dir = tempDir();
   const config = join(dir, 'c.json');
   writeFileSync(config, JSON.stringify({ model: { width: 8, ndf: 8, latent: 8 }, train: { samples: 4 } }));
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'compare', '--data', `cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`,
-    '--weights', join(golden, 'inception_w8.pth'), '--config', config, '--steps', '3', '--batch', '4', '--n', '6', '--out', join(dir, 'study'), '--quiet'],
-  { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
-  assert.equal(r.status, 0, r.stderr);
+  const r = gantry('compare', '--data', `cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`,
+    '--weights', join(golden, 'inception_w8.pth'), '--config', config, '--steps', '3', '--batch', '4', '--n', '6', '--out', join(dir, 'study'), '--quiet');
+  assert.equal(r.code, 0, r.stderr);
   const table = readFileSync(join(dir, 'study', 'table.md'), 'utf8');
   for (const family of ['vae', 'vae-gan', 'unet-vae-gan']) assert.match(table, new RegExp(`\\| ${family} \\| \\d+\\.\\d\\d \\| 3 \\|`));
   assert.match(r.stdout, /FID \(6 real vs 6 fake/);

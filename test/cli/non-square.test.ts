@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 import { writePng } from '../../src/io/png.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
@@ -12,10 +11,7 @@ import { readSafetensors } from '../../src/io/safetensors-file.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cache = tempDir('gantry-cache-');
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args, { env: { GANTRY_CACHE: cache } });
 
 /** 2:1 photos of a horizon (sky above, ground below, a sun at a varying place), 96x48, a few sizes off. */
 function writeWideImages(dir: string, n: number): void {

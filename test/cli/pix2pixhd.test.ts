@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { encodeIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
@@ -14,16 +13,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
 const pairs = join(fixtures, 'pairs');
 
-function gantry(...args: string[]) {
-  return gantryWith({}, ...args);
-}
-
-function gantryWith(extraEnv: Record<string, string>, ...args: string[]) {
-  // Runs without VGG weights unless a test names them (a GANTRY_VGG_WEIGHTS of the caller's is left out).
-  const { GANTRY_VGG_WEIGHTS: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...env, ...extraEnv } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args);
+// Runs without VGG weights unless a test names them (gantryCli leaves a GANTRY_VGG_WEIGHTS of the caller's out).
+const gantryWith = (env: Record<string, string>, ...args: string[]) => gantryCli(args, { env });
 
 function tensors(file: string): Record<string, number[]> {
   const st = readSafetensors(file);

@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cache = tempDir('gantry-cache-');
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GANTRY_CACHE: cache } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args, { env: { GANTRY_CACHE: cache } });
 
 const SWEEP = {
   base: { family: 'dcgan', data: 'mnist', model: { ngf: 8, ndf: 8 }, train: { steps: 3, batch: 8, checkpointEvery: 3, sampleEvery: 3, samples: 4 } },

@@ -1,21 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { tempDir } from '../helpers.ts';
+import { gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, '..', '..', 'bin', 'gantry.js');
 const birds = join(here, '..', 'fixtures', 'captions');
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, GANTRY_CACHE: join(tempDir(), 'cache') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args, { env: { GANTRY_CACHE: join(tempDir(), 'cache') } });
 
 function pngSize(path: string): [number, number] {
   const png = PNG.sync.read(readFileSync(path));

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
@@ -16,12 +16,8 @@ import { writeNpz } from '../../src/io/npy.ts';
  * Each case asserts its one-line message and that no half-written run folder is left.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'gantry.js');
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args);
 
 const tiny = { model: { ngf: 8, ndf: 8 }, train: { batch: 8, logEvery: 1, checkpointEvery: 1, sampleEvery: 1000, samples: 4 } };
 
@@ -53,7 +49,7 @@ test('kill -9 at seeded random moments (checkpoint writes included), then --resu
   // A checkpoint every step: a good part of the time is spent writing one, so kills land in writes too.
   for (let k = 0; k < 4; k++) {
     const args = k === 0 ? ['train', 'dcgan', '--config', config, '--steps', steps, '--out', run, '--quiet'] : ['train', '--resume', '--out', run, '--quiet'];
-    const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [GANTRY_BIN, ...args], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     const started = Date.now();
     while (!existsSync(join(run, 'checkpoint.safetensors'))) {
@@ -78,7 +74,7 @@ test('one writer per run folder: a second train or a resume during a live run is
   const dir = tempDir();
   const config = configFile(dir, 'c.json', tiny);
   const run = join(dir, 'R');
-  const child = spawn(process.execPath, [bin, 'train', 'dcgan', '--config', config, '--steps', '2000', '--out', run, '--quiet'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [GANTRY_BIN, 'train', 'dcgan', '--config', config, '--steps', '2000', '--out', run, '--quiet'], { stdio: 'ignore' });
   const exited = new Promise((r) => child.on('exit', r));
   const started = Date.now();
   while (!existsSync(join(run, 'checkpoint.safetensors'))) {

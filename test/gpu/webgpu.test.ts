@@ -4,7 +4,7 @@ import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
 import { NO_CONDITION } from '../../src/models/condition.ts';
-import { maxAbsDiff, tempDir } from '../helpers.ts';
+import { gantryCli, maxAbsDiff, tempDir } from '../helpers.ts';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { train } from '../../src/train/trainer.ts';
@@ -93,7 +93,6 @@ test('WebGPU: training on the replayed step checkpoints, samples and resumes exa
 });
 
 test('WebGPU: pix2pixhd (instance maps, the feature encoder, two scales of D) trains as on the CPU, its steps replayed from the fourth, and translates', { skip: noGpu }, async () => {
-  const { spawnSync } = await import('node:child_process');
   const { writeFileSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
   const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -102,8 +101,8 @@ test('WebGPU: pix2pixhd (instance maps, the feature encoder, two scales of D) tr
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ model: { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }, train: { batch: 2, logEvery: 1 } }));
   const gantry = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000 });
-    assert.equal(r.status, 0, r.stderr);
+    const r = gantryCli(args);
+    assert.equal(r.code, 0, r.stderr);
   };
   const losses: Record<string, number[][]> = {};
   for (const device of ['cpu', 'webgpu']) {

@@ -1,11 +1,11 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { QUEUE_NAME } from '../../src/sweep/queue.ts';
 
@@ -16,21 +16,17 @@ import { QUEUE_NAME } from '../../src/sweep/queue.ts';
 const REDIS_SERVER = '/usr/bin/redis-server';
 const skip = !existsSync(REDIS_SERVER) && `no ${REDIS_SERVER} (apt-get install redis-server)`;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'gantry.js');
 const work = tempDir();
 
 let redis: ChildProcess | null = null;
 let url = '';
 const workers: ChildProcess[] = [];
 
-function gantry(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const gantry = (...args: string[]) => gantryCli(args, { cwd: work });
 
 /** A worker process, with what it has said so far. */
 function startWorker(runs: string, ...extra: string[]): { child: ChildProcess; said: () => string } {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--runs', runs, ...extra], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GANTRY_BIN, 'worker', '--queue', url, '--runs', runs, ...extra], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

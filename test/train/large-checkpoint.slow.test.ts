@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { join } from 'node:path';
+import { gantryCli, tempDir } from '../helpers.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function gantry(...args: string[]) {
-  const { GANTRY_VGG_WEIGHTS: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 600_000, env });
-  assert.equal(r.status, 0, r.stderr);
+  const r = gantryCli(args);
+  assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
 

@@ -1,17 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers.ts';
+import { join } from 'node:path';
+import { gantryCli, tempDir } from '../helpers.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function gantry(...args: string[]) {
-  const { GANTRY_VGG_WEIGHTS: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), ...args], { encoding: 'utf8', timeout: 900_000, env });
-  assert.equal(r.status, 0, r.stderr);
+  const r = gantryCli(args, { timeoutMs: 900_000 });
+  assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
 

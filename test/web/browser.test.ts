@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { setup, tempDir } from '../helpers.ts';
+import { GANTRY_BIN, gantryCli, setup, tempDir } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { openRun } from '../../src/train/run.ts';
@@ -44,8 +44,8 @@ const trainSmall = async (name: string, family: string, data: string, model: Rec
 async function site(name: string, family: string, data: string, model: Record<string, unknown>): Promise<void> {
   const run = await trainSmall(name, family, data, model);
   const out = join(server.root, name);
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--run', run, '--out', out], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = gantryCli(['export', '--run', run, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /model\.json .*weights\.safetensors .*explorer\.js \d+ kB, draw-worker\.js \d.*MB; .* in all/);
   const opened = openRun(run);
   const { model: file, weights } = await generatorFiles(opened, run);
@@ -58,8 +58,8 @@ async function pretrainedSite(name: string, file: string): Promise<void> {
   const maps = writePix2PixHDGoldenMaps(readPix2PixHDGolden(), join(work, 'maps'));
   const weights = join(root, 'test', 'golden', file);
   const out = join(server.root, name);
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'gantry.js'), 'export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', out], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = gantryCli(['export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
   const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0] }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
   sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(exported.model)), exported.weights) };
 }
@@ -207,7 +207,7 @@ test('an exported dcgan in Chromium: WebGL named, Node\'s images for the same se
     // "copy for the CLI": the command draws, with the CLI, the image the page shows.
     const command = await page.evaluate(() => (window as unknown as { gantryExplorer: { cliCommand: () => string } }).gantryExplorer.cliCommand());
     assert.match(command, /^gantry sample --run dcgan --latent '\[[-0-9., ]+\]' --out seed-0-edited\.png$/);
-    const cli = spawnSync('bash', ['-c', command.replace(/^gantry /, `"${process.execPath}" "${join(root, 'bin', 'gantry.js')}" `)], { cwd: join(work, 'runs'), encoding: 'utf8' });
+    const cli = spawnSync('bash', ['-c', command.replace(/^gantry /, `"${process.execPath}" "${GANTRY_BIN}" `)], { cwd: join(work, 'runs'), encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     const drawnByCli = readImageFile(join(work, 'runs', 'seed-0-edited.png'));
     // The CLI's one-image grid has a 2-pixel border; the page's image is inside it.
