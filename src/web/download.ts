@@ -33,3 +33,26 @@ export async function readBytes(response: Response, onProgress?: (progress: Down
   }
   return loaded === bytes.length ? bytes : bytes.subarray(0, loaded);
 }
+
+/**
+ * Progress passed on to `post` at most every `everyMs`, and always when the file is complete; flush()
+ * passes on the last one held back (where the total is unknown, the end is known only to the caller).
+ */
+export function throttledProgress(post: (progress: DownloadProgress) => void, everyMs: number, now = () => performance.now()) {
+  let last = -Infinity;
+  let held: DownloadProgress | null = null;
+  return {
+    tell(progress: DownloadProgress): void {
+      const t = now();
+      if (t - last >= everyMs || progress.loaded === progress.total) {
+        last = t;
+        held = null;
+        post(progress);
+      } else held = progress;
+    },
+    flush(): void {
+      if (held) post(held);
+      held = null;
+    },
+  };
+}

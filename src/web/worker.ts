@@ -5,6 +5,7 @@
  */
 import { describeError, GantryError } from '../errors.ts';
 import { startWebEngine } from './engine.ts';
+import { throttledProgress } from './download.ts';
 import type { WebGenerator } from './generator.ts';
 import { loadGenerator } from './load.ts';
 import type { Loaded, WorkerReply, WorkerRequest } from './worker-generator.ts';
@@ -14,6 +15,9 @@ interface WorkerScope {
   postMessage(message: WorkerReply, transfer?: Transferable[]): void;
 }
 const scope = globalThis as unknown as WorkerScope;
+
+/** How often the page hears of the download: a 730 MB file arrives in some 10,000 pieces, each a message otherwise. */
+const PROGRESS_EVERY_MS = 50;
 
 let generator: Promise<WebGenerator> | null = null;
 
@@ -29,8 +33,10 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
   if (request.type === 'load') {
     if (generator) throw new GantryError('this worker holds a generator already; make a Worker for each generator');
     const { source, backends, gpuKernels } = request;
-    const onProgress = request.progress ? (progress: { loaded: number; total: number | null }) => scope.postMessage({ id: request.id, progress }) : undefined;
-    generator = loadGenerator(source, { backends, gpuKernels, onProgress });
+    const progress = request.progress ? throttledProgress((p) => scope.postMessage({ id: request.id, progress: p }), PROGRESS_EVERY_MS) : undefined;
+    generator = loadGenerator(source, { backends, gpuKernels, onProgress: progress?.tell });
+    // The download's last count, if the throttle held it back, before the reply that the generator is loaded.
+    generator.then(() => progress?.flush(), () => undefined);
     generator.catch(() => (generator = null));
     const g = await generator;
     const loaded: Loaded = {

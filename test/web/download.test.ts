@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readBytes, type DownloadProgress } from '../../src/web/download.ts';
+import { readBytes, throttledProgress, type DownloadProgress } from '../../src/web/download.ts';
 
 /** A response whose body arrives in the given chunks, with the given headers. */
 function response(chunks: Uint8Array[], headers: Record<string, string> = {}): Response {
@@ -64,4 +64,23 @@ test('readBytes: without onProgress, the body as it is', async () => {
 test('loadGenerator: an onProgress that is not a function is one error, before anything is fetched', async () => {
   const { loadGenerator } = await import('../../src/web/index.ts');
   await assert.rejects(loadGenerator('./site/', { onProgress: 3 as never }), /^GantryError: loadGenerator\(\): onProgress must be a function \(\{ loaded, total \}\) => \.\.\., not number$/);
+});
+
+test('throttledProgress: at most one report per interval, the complete file always, and flush() gives the last one held back', () => {
+  let clock = 0;
+  const posted: DownloadProgress[] = [];
+  const progress = throttledProgress((p) => posted.push(p), 50, () => clock);
+  for (let loaded = 0; loaded <= 1000; loaded += 10, clock += 1) progress.tell({ loaded, total: 1000 });
+  // 101 reports over 100 ms: the first, one 50 ms later, one 50 ms after that (at 1000: complete).
+  assert.deepEqual(posted.map((p) => p.loaded), [0, 500, 1000]);
+  progress.flush();
+  assert.equal(posted.length, 3, 'nothing held back after the complete file');
+  // Without a total the end is the caller's to know: flush() passes on the last count.
+  posted.length = 0;
+  clock = 1000;
+  const unknown = throttledProgress((p) => posted.push(p), 50, () => clock);
+  for (let loaded = 0; loaded <= 60; loaded += 10, clock += 1) unknown.tell({ loaded, total: null });
+  assert.deepEqual(posted.map((p) => p.loaded), [0]);
+  unknown.flush();
+  assert.deepEqual(posted.map((p) => p.loaded), [0, 60]);
 });
