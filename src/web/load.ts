@@ -17,6 +17,10 @@ export interface LoadOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
+/**
+ * A generator that draws in this thread (the page's, or a worker's: worker.ts), from an exported folder's
+ * URL, its files, or their contents, on the first of `backends` that starts here.
+ */
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
   checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], 'loadGenerator()');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new GantryError(`loadGenerator(): onProgress must be a function ({ loaded, total }) => ..., not ${typeof options.onProgress}`);

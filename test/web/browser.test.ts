@@ -117,6 +117,15 @@ async function withPage(name: string, query: string, check: (o: Opened) => Promi
   }
 }
 
+/** Bundles test/web/pages/<name>.ts into a page served at <name>/. */
+async function testPage(name: string): Promise<void> {
+  const { build } = await import('esbuild');
+  const dir = join(server.root, name);
+  mkdirSync(dir);
+  await build({ entryPoints: [join(root, 'test', 'web', 'pages', `${name}.ts`)], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'page.js'), logLevel: 'silent' });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="page.js"></script></body></html>');
+}
+
 /** Waits until the page has no drawing or other action in flight. */
 async function idle(page: Page): Promise<void> {
   await page.waitForFunction(() => document.body.dataset.pending === '0', null, { timeout: 60_000 });
@@ -485,11 +494,7 @@ test('NVIDIA\'s pix2pixHD generator exported (export --weights) in Chromium: the
 });
 
 test('tensors of a large painter\'s sizes in a page: convolutions whose im2col would overflow WebGL\'s largest texture or gantry\'s limit (in bands, padded and strided, or direct), and gantry\'s CPU kernels making arrays of megabytes, give a float64 loop\'s values', { skip }, async () => {
-  const { build } = await import('esbuild');
-  const dir = join(server.root, 'large-ops');
-  mkdirSync(dir);
-  await build({ entryPoints: [join(root, 'test', 'web', 'pages', 'large-ops.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'page.js'), logLevel: 'silent' });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="page.js"></script></body></html>');
+  await testPage('large-ops');
   for (const backend of ['webgl', 'cpu'] as const) {
     const page = await browser.newPage();
     try {
@@ -505,11 +510,7 @@ test('tensors of a large painter\'s sizes in a page: convolutions whose im2col w
 });
 
 test('loadGeneratorInWorker in a page of its own: a missing script or folder is one clear error, the worker\'s errors arrive as GantryErrors, requests in flight together each get their answer, dispose ends it', { skip }, async () => {
-  const { build } = await import('esbuild');
-  const dir = join(server.root, 'worker-calls');
-  mkdirSync(dir);
-  await build({ entryPoints: [join(root, 'test', 'web', 'pages', 'worker-calls.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'page.js'), logLevel: 'silent' });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="page.js"></script></body></html>');
+  await testPage('worker-calls');
   const page = await browser.newPage();
   try {
     await page.goto(`${server.url}worker-calls/`);
