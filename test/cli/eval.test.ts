@@ -66,8 +66,8 @@ test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixt
   const dir = tempDir();
   const config = join(dir, 'c.json');
   writeFileSync(config, JSON.stringify({ model: { width: 8, ndf: 8, latent: 8 }, train: { samples: 4 } }));
-  const r = gantry('compare', '--data', `cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`,
-    '--weights', join(golden, 'inception_w8.pth'), '--config', config, '--steps', '3', '--batch', '4', '--n', '6', '--out', join(dir, 'study'), '--quiet');
+  const r = gantryCli(['compare', '--data', `cifar10:${join(fixtures, 'cifar10')}?classes=automobile,airplane`,
+    '--weights', join(golden, 'inception_w8.pth'), '--config', config, '--steps', '3', '--batch', '4', '--n', '6', '--out', join(dir, 'study'), '--quiet'], { env: { GANTRY_CACHE: cache } });
   assert.equal(r.code, 0, r.stderr);
   const table = readFileSync(join(dir, 'study', 'table.md'), 'utf8');
   for (const family of ['vae', 'vae-gan', 'unet-vae-gan']) assert.match(table, new RegExp(`\\| ${family} \\| \\d+\\.\\d\\d \\| 3 \\|`));
