@@ -5,12 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { gantryCli, tempDir } from '../helpers.ts';
+import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gantry.js');
 
 const gantry = (...args: string[]) => gantryCli(args);
 const gantryWithEnv = (env: Record<string, string>, ...args: string[]) => gantryCli(args, { env });
@@ -118,7 +117,7 @@ test('SIGKILL at a random moment, then --resume finishes the run', async () => {
   const run = join(dir, 'R');
   const config = join(dir, 'c.json');
   writeFileSync(config, JSON.stringify({ model: { ngf: 16, ndf: 16 }, train: { logEvery: 1, checkpointEvery: 4, sampleEvery: 8, samples: 16 } }));
-  const child = spawn(process.execPath, [bin, 'train', 'dcgan', '--config', config, '--steps', '400', '--batch', '16', '--out', run, '--quiet'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [GANTRY_BIN, 'train', 'dcgan', '--config', config, '--steps', '400', '--batch', '16', '--out', run, '--quiet'], { stdio: 'ignore' });
   // Wait until training is under way (first checkpoints written), then kill at a random moment.
   const started = Date.now();
   while (!existsSync(join(run, 'metrics.jsonl')) || readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n').length < 6) {
@@ -140,7 +139,7 @@ test('SIGKILL at a random moment, then --resume finishes the run', async () => {
 test('Ctrl-C (SIGINT) checkpoints the current step and stops cleanly', async () => {
   const dir = tempDir();
   const run = join(dir, 'R');
-  const child = spawn(process.execPath, [bin, 'train', 'dcgan', '--steps', '100000', '--batch', '8', '--out', run, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GANTRY_BIN, 'train', 'dcgan', '--steps', '100000', '--batch', '8', '--out', run, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const started = Date.now();
