@@ -39,8 +39,7 @@ async function bundleExplorer(): Promise<Record<string, string>> {
   // The TypeScript in a checkout, the compiled script in the installed package.
   const source = (dir: URL, name: string) => fileURLToPath(new URL(existsSync(new URL(`${name}.ts`, dir)) ? `${name}.ts` : `${name}.js`, dir));
   const scripts: Record<string, string> = { [PAGE_SCRIPT]: source(EXPLORER, 'main'), [WORKER_SCRIPT]: source(WEB, 'worker') };
-  const built: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(scripts)) {
+  const built = await Promise.all(Object.entries(scripts).map(async ([name, entry]) => {
     const result = await esbuild.build({
       entryPoints: [entry],
       bundle: true,
@@ -54,7 +53,7 @@ async function bundleExplorer(): Promise<Record<string, string>> {
       define: { 'process.env.NODE_ENV': '"production"' },
       logLevel: 'silent',
     });
-    built[name] = result.outputFiles[0].text;
-  }
-  return built;
+    return [name, result.outputFiles[0].text] as const;
+  }));
+  return Object.fromEntries(built);
 }
