@@ -95,14 +95,19 @@ export function runStages(x: tf.Tensor4D, stages: readonly Stage[]): tf.Tensor4D
   return h;
 }
 
-/** conv (after reflection padding `pad`, if any), instance norm, ReLU: the unit every pix2pixHD network repeats. */
+/**
+ * conv (after reflection padding `pad`, if any), instance norm, ReLU: the unit every pix2pixHD network
+ * repeats. Its steps are stages too, so the padded input, the convolution's output and the normalised
+ * maps are each freed once the next step has read them, not held together until the unit ends.
+ */
 function convNormRelu(c: Conv2d | ConvTranspose2d, pad = 0): Stage {
-  return (h) => tf.relu(instanceNorm(c.apply(pad ? reflectionPad(h, pad) : h)));
+  const steps: Stage[] = [(h) => c.apply(h), (h) => instanceNorm(h), (h) => tf.relu(h)];
+  return (h) => runStages(h, pad ? [(p) => reflectionPad(p, pad), ...steps] : steps);
 }
 
-/** reflect-pad 3, 7x7 conv, tanh: the output head of G1, G2 and E. */
+/** reflect-pad 3, 7x7 conv, tanh: the output head of G1, G2 and E (steps freed as convNormRelu's). */
 function tanhHead(c: Conv2d): Stage {
-  return (h) => tf.tanh(c.apply(reflectionPad(h, 3)));
+  return (h) => runStages(h, [(p) => reflectionPad(p, 3), (p) => c.apply(p), (y) => tf.tanh(y)]);
 }
 
 /** A convolution as pix2pixHD's: bias on, weights N(0, 0.02). */
@@ -121,7 +126,7 @@ export class ResnetBlock {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const residual = runStages(x, [convNormRelu(this.conv1, 1), (h) => instanceNorm(this.conv2.apply(reflectionPad(h, 1)))]);
+    const residual = runStages(x, [convNormRelu(this.conv1, 1), (h) => reflectionPad(h, 1), (h) => this.conv2.apply(h), (h) => instanceNorm(h)]);
     const y = tf.add(x, residual) as tf.Tensor4D;
     residual.dispose();
     return y;
