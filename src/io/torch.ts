@@ -183,7 +183,7 @@ function readZipFormat(bytes: Uint8Array): Map<string, TorchTensor> {
  * tensors view, so NVIDIA's 730 MB generator is held once, not as the file and then its tensors.
  */
 function readLegacyFormat(fd: number, length: number, path: string, firstHeadBytes: number, keep?: KeepTensor): Map<string, TorchTensor> {
-  for (let headBytes = Math.min(firstHeadBytes, length); ; headBytes = Math.min(2 * headBytes, length)) {
+  for (let headBytes = Math.min(Math.max(1, firstHeadBytes), length); ; headBytes = Math.min(2 * headBytes, length)) {
     const head = new Uint8Array(headBytes);
     readFully(fd, head, 0, path);
     let pickles: ReturnType<typeof legacyPickles>;
