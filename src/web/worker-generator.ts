@@ -133,10 +133,10 @@ class WorkerChannel {
 }
 
 /**
- * loadGenerator's work done in `worker`, a Worker running gantry/web/worker's script (the explorer page's
- * draw-worker.js; with a bundler, its way of bundling a worker, e.g. Vite's
- * `import DrawWorker from 'gantry/web/worker?worker'`). The backends are the worker's: WebGPU and WebGL
- * (on an OffscreenCanvas) work there as in the page.
+ * loadGenerator's work done in `worker`, a module Worker running gantry/web/worker's script: the
+ * draw-worker.js that `gantry export` writes beside the page (the package's `gantry/web/worker` entry is
+ * the same script unbundled, for a bundler that builds workers). The backends are the worker's: WebGPU
+ * and WebGL (on an OffscreenCanvas) work there as in the page.
  *
  *   const g = await loadGeneratorInWorker(new Worker('draw-worker.js'), './site/');
  */
