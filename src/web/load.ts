@@ -1,29 +1,19 @@
 import { GantryError, describeError } from '../errors.ts';
-import { startWebEngine, type GpuKernels, type WebBackend } from './engine.ts';
+import { startWebEngine } from './engine.ts';
 import { buildGenerator, type WebGenerator } from './generator.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from './model-file.ts';
-import { readBytes, type DownloadProgress } from './download.ts';
-import { checkKeys } from '../options.ts';
-import { pageUrl, type GeneratorSource } from './source.ts';
+import { readBytes } from './download.ts';
+import { checkLoadOptions, pageUrl, type GeneratorSource, type LoadOptions } from './source.ts';
 
-export type { GeneratorSource };
+export type { GeneratorSource, LoadOptions };
 
-export interface LoadOptions {
-  /** Backends to try, in order (default: webgpu, webgl, cpu). */
-  backends?: WebBackend[];
-  /** On WebGPU: 'tfjs' (default), tfjs's kernels op by op; 'gantry', gantry's kernels, each batch size's draw recorded and replayed (engine.ts). */
-  gpuKernels?: GpuKernels;
-  /** Told as the weights arrive from a URL: bytes so far and the file's size, where the server gives it (else null). */
-  onProgress?: (progress: DownloadProgress) => void;
-}
 
 /**
  * A generator that draws in this thread (the page's, or a worker's: worker.ts), from an exported folder's
  * URL, its files, or their contents, on the first of `backends` that starts here.
  */
 export async function loadGenerator(source: GeneratorSource, options: LoadOptions = {}): Promise<WebGenerator> {
-  checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], 'loadGenerator()');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new GantryError(`loadGenerator(): onProgress must be a function ({ loaded, total }) => ..., not ${typeof options.onProgress}`);
+  checkLoadOptions(options, 'loadGenerator()');
   await startWebEngine(options.backends, options.gpuKernels);
   if (typeof source === 'string' || source instanceof URL) {
     const modelUrl = modelUrlOf(source);

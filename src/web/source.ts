@@ -1,4 +1,7 @@
 import { GantryError } from '../errors.ts';
+import { checkKeys } from '../options.ts';
+import type { DownloadProgress } from './download.ts';
+import type { GpuKernels, WebBackend } from './engine.ts';
 
 /**
  * Where an exported generator is: the URL of its folder or of its model.json (relative to the page), the
@@ -14,4 +17,19 @@ export function pageUrl(source: string | URL): URL {
   } catch {
     throw new GantryError(`"${String(source)}" is not a URL; give the folder gantry export wrote (e.g. "./site/")`);
   }
+}
+
+export interface LoadOptions {
+  /** Backends to try, in order (default: webgpu, webgl, cpu). */
+  backends?: WebBackend[];
+  /** On WebGPU: 'tfjs' (default), tfjs's kernels op by op; 'gantry', gantry's kernels, each batch size's draw recorded and replayed (engine.ts). */
+  gpuKernels?: GpuKernels;
+  /** Told as the weights arrive from a URL: bytes so far and the file's size, where the server gives it (else null). */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** loadGenerator's and loadGeneratorInWorker's options checked, each mistake one error naming `where`. */
+export function checkLoadOptions(options: LoadOptions, where: string): void {
+  checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], where);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new GantryError(`${where}: onProgress must be a function ({ loaded, total }) => ..., not ${typeof options.onProgress}`);
 }

@@ -2,13 +2,11 @@ import { GantryError } from '../errors.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import type { LabelMapInput } from '../explore/conditions.ts';
 import type { RawImage } from '../io/pixels.ts';
-import { checkKeys } from '../options.ts';
 import type { DownloadProgress } from './download.ts';
 import type { GpuKernels } from './engine.ts';
 import type { ExportedModel } from './model-file.ts';
 import { PageGenerator, type GenerateOptions } from './page-generator.ts';
-import type { LoadOptions } from './load.ts';
-import { pageUrl, type GeneratorSource } from './source.ts';
+import { checkLoadOptions, pageUrl, type GeneratorSource, type LoadOptions } from './source.ts';
 
 /** The file name of gantry/web/worker's script, bundled, in an exported folder (beside the page's explorer.js). */
 export const WORKER_SCRIPT = 'draw-worker.js';
@@ -141,8 +139,7 @@ class WorkerChannel {
  *   const g = await loadGeneratorInWorker(new Worker('draw-worker.js'), './site/');
  */
 export async function loadGeneratorInWorker(worker: Worker, source: GeneratorSource, options: LoadOptions = {}): Promise<WorkerGenerator> {
-  checkKeys(options, ['backends', 'gpuKernels', 'onProgress'], 'loadGeneratorInWorker()');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new GantryError(`loadGeneratorInWorker(): onProgress must be a function ({ loaded, total }) => ..., not ${typeof options.onProgress}`);
+  checkLoadOptions(options, 'loadGeneratorInWorker()');
   const channel = new WorkerChannel(worker);
   try {
     const loaded = (await channel.ask({

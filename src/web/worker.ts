@@ -36,8 +36,9 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
     const progress = request.progress ? throttledProgress((p) => scope.postMessage({ id: request.id, progress: p }), PROGRESS_EVERY_MS) : undefined;
     generator = loadGenerator(source, { backends, gpuKernels, onProgress: progress?.tell });
     // The download's last count, if the throttle held it back, before the reply that the generator is loaded.
-    generator.then(() => progress?.flush(), () => undefined);
-    generator.catch(() => (generator = null));
+    generator.then(() => progress?.flush(), () => {
+      generator = null;
+    });
     const g = await generator;
     const loaded: Loaded = {
       file: g.file, backend: g.backend, gpuKernels: (await startWebEngine()).gpuKernels, examples: g.examples,
