@@ -13,7 +13,8 @@ import { CHROMIUM, launchChromium } from '../web/chromium.ts';
  * gantry as web developers get it: `npm pack`, then `npm install ./gantry-*.tgz` in a fresh folder. The
  * CLI runs there from compiled JavaScript (a fast --help, a short training run, an export), and a page
  * that imports `gantry/web` type-checks and bundles with esbuild and with Vite; the Vite build then
- * draws in Chromium from the exported folder, in the page and in a worker of the export's draw-worker.js.
+ * draws in Chromium from the exported folder, in the page, in a worker of the export's draw-worker.js and in
+ * one Vite built from the package's gantry/web/worker entry.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
@@ -34,6 +35,17 @@ const w: WorkerGenerator = await loadGeneratorInWorker(new Worker('./site/draw-w
 const inWorker = await w.generate({ seeds: [12] });
 const same = inWorker.pixels.every((v, i) => Math.abs(v - images.pixels[i]) <= 1);
 document.title = \`drawn on \${g.backend}; in a worker on \${w.backend}, \${same ? 'the same' : 'other'} pixels\`;
+`;
+
+/** A second script of the Vite build only: the package's own worker entry, built into the page's assets by Vite's ?worker import. */
+const VITE_WORKER = `import { loadGenerator, loadGeneratorInWorker } from 'gantry/web';
+import DrawWorker from 'gantry/web/worker?worker';
+
+const w = await loadGeneratorInWorker(new DrawWorker(), './site/');
+const inWorker = await w.generate({ seeds: [12] });
+const images = await (await loadGenerator('./site/')).generate({ seeds: [12] });
+const same = inWorker.pixels.every((v, i) => Math.abs(v - images.pixels[i]) <= 1);
+document.body.dataset.viteWorker = \`on \${w.backend}, \${same ? 'the same' : 'other'} pixels\`;
 `;
 
 /** A Node program of the user's own on the package's main export: trains, hears progress, draws a seed to PNG. */
@@ -101,7 +113,8 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
 
   // A page of the user's own: type-checked against the shipped .d.ts, bundled by esbuild and by Vite.
   writeFileSync(join(app, 'main.ts'), PAGE);
-  writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><canvas></canvas><script type="module" src="./main.ts"></script></body></html>\n');
+  writeFileSync(join(app, 'vite-worker.js'), VITE_WORKER);
+  writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><canvas></canvas><script type="module" src="./main.ts"></script><script type="module" src="./vite-worker.js"></script></body></html>\n');
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022', 'DOM'] }, include: ['main.ts'] }));
   const checked = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
   assert.equal(checked.code, 0, checked.out);
@@ -125,6 +138,8 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
     await page.goto(server.url);
     await page.waitForFunction(() => document.title.startsWith('drawn on'), null, { timeout: 60_000 });
     assert.equal(await page.title(), 'drawn on webgl; in a worker on webgl, the same pixels');
+    await page.waitForFunction(() => document.body.dataset.viteWorker, null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.viteWorker), 'on webgl, the same pixels');
     assert.deepEqual(await page.evaluate(() => [document.querySelector('canvas')!.width, document.querySelector('canvas')!.height]), [32, 32]);
     assert.deepEqual(errors, []);
   } finally {
