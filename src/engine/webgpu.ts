@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { guardTfjsWebGpu } from '../gpu/device-guard.ts';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
@@ -27,6 +28,7 @@ export async function startWebGpu(): Promise<string> {
   const ok = await tf.setBackend('webgpu');
   if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError(`${given('device', 'webgpu')}: tfjs could not start its WebGPU backend on this adapter; use ${given('device', 'cpu')}`);
   await tf.ready();
+  guardTfjsWebGpu(`use a smaller batch or image size, or ${given('device', 'cpu')}`);
   // Small ops on host-resident tensors stay on the device too: a recorded step (src/gpu/step-recording.ts)
   // must see every computation as a dispatch, not as host arithmetic whose result it would take for a constant.
   tf.env().set('WEBGPU_CPU_FORWARD', false);

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
+import { checkStorageBinding, throwDeviceErrors } from './device-guard.ts';
 
 /**
  * gantry's own WebGPU compute layer, beside tfjs's WebGPU backend and on the same GPUDevice.
@@ -76,10 +77,7 @@ export class GpuContext {
    * unless `exact` (a buffer that becomes a tfjs tensor whole must be exactly its size).
    */
   buffer(n: number, label: string, exact = false): GPUBuffer {
-    const limit = this.device.limits.maxStorageBufferBindingSize;
-    if (n * 4 > limit) {
-      throw new GantryError(`WebGPU: ${label} needs ${Math.ceil((n * 4) / 2 ** 20)} MiB in one buffer, more than this GPU binds (${Math.floor(limit / 2 ** 20)} MiB); use a smaller batch size`);
-    }
+    checkStorageBinding(this.device, n * 4, `the buffer ${label}`);
     const b = this.device.createBuffer({ label, size: Math.max(4, (exact ? n : alignFloats(n)) * 4), usage: STORAGE });
     this.owned.push(b);
     return b;
@@ -213,6 +211,7 @@ export class GpuContext {
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
+    throwDeviceErrors(this.device);
     return out;
   }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
+import { inPassesThatFit } from '../gpu/device-guard.ts';
 import { GantryError } from '../errors.ts';
 import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
@@ -145,7 +146,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   const seed = o.seed ?? 0;
   let total: number;
   // Images start .. start + count, as one batch or (images of different sizes) several in a row.
-  let nextBatch: (start: number, count: number) => tf.Tensor4D | tf.Tensor4D[] | Promise<tf.Tensor4D>;
+  let nextBatch: (start: number, count: number) => tf.Tensor4D | tf.Tensor4D[] | Promise<tf.Tensor4D[]>;
   let cleanup = () => {};
   if (input.kind === 'data') {
     const { ds, files, order } = selection ?? selectData(input.spec, extractor, o);
@@ -169,7 +170,9 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     const size = extractor.inputSize;
     const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
-    nextBatch = async (start, count) => {
+    // A large generator's batch (pix2pixHD at its real sizes) may not fit on a GPU at once: drawn in parts that do.
+    const drawFit = { most: Infinity };
+    nextBatch = (start, count) => inPassesThatFit(start, count, drawFit, async (start, count) => {
       const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
@@ -182,7 +185,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
         if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
         return img;
       });
-    };
+    });
     cleanup = () => model.dispose();
   } else {
     throw new GantryError(`${input.path} holds statistics, not images; it cannot give features for this metric`);
@@ -191,20 +194,35 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   let logits: Float32Array | undefined;
   let classes = 0;
   const progress = new Progress(total, 0, `features (${extractor.id})`, process.stderr, o.quiet);
+  // The extractor's batch too may not fit on a GPU at once (Inception's 147x147x64 maps, 5.5 MB an image).
+  const extractFit = { most: Infinity };
   try {
     for (let start = 0; start < total; start += batch) {
       const count = Math.min(batch, total - start);
       let at = start;
       for (const images of [await nextBatch(start, count)].flat()) {
-        const out = extractor.extract(images, Boolean(o.withLogits));
-        features.set(await out.features.data(), at * extractor.dim);
-        if (out.logits) {
-          classes = out.logits.shape[1];
-          logits ??= new Float32Array(total * classes);
-          logits.set(await out.logits.data(), at * classes);
-        }
-        at += images.shape[0];
-        tf.dispose([images, out.features, out.logits ?? []]);
+        const n = images.shape[0];
+        await inPassesThatFit(at, n, extractFit, async (from, count) => {
+          const part = count === n ? images : tf.slice(images, from - at, count);
+          let out: ReturnType<FeatureExtractor['extract']>;
+          try {
+            out = extractor.extract(part, Boolean(o.withLogits));
+          } finally {
+            if (part !== images) part.dispose();
+          }
+          try {
+            features.set(await out.features.data(), from * extractor.dim);
+            if (out.logits) {
+              classes = out.logits.shape[1];
+              logits ??= new Float32Array(total * classes);
+              logits.set(await out.logits.data(), from * classes);
+            }
+          } finally {
+            tf.dispose([out.features, out.logits ?? []]);
+          }
+        });
+        at += n;
+        images.dispose();
       }
       progress.update(start + count);
       await new Promise((r) => setImmediate(r));

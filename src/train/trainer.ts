@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync
 import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { OutOfMemoryError } from '../engine/memory.ts';
+import { GpuLimitError } from '../gpu/device-guard.ts';
 import { GantryError, describeError, inWords, resumeAdvice } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
@@ -430,12 +431,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);
     return { runDir, step, losses: lastLosses, interrupted };
   } catch (err) {
-    if (!(err instanceof OutOfMemoryError)) throw err;
+    if (!(err instanceof OutOfMemoryError) && !(err instanceof GpuLimitError)) throw err;
     // A new run that could not take its first step is not kept: it is the config that must change.
     discardRun = step === 0 && firstStep === 0 && !options.resume;
     const { height, width } = run.info;
     const kept = discardRun ? `nothing was trained, so ${runDir} is not kept` : `${runDir} keeps its checkpoint at step ${checkpointed}`;
-    const smaller = inWords('a smaller batch (--batch), image size or network (the model section), or a GPU (--device webgpu)', 'a smaller batch (train.batch), image size or network (model), or a GPU (device: "webgpu")');
+    // Out of the machine's memory, a GPU may help; past the GPU's limits, the CPU may.
+    const elsewhere = err instanceof GpuLimitError ? inWords('the CPU (--device cpu)', 'the CPU (device: "cpu")') : inWords('a GPU (--device webgpu)', 'a GPU (device: "webgpu")');
+    const smaller = inWords(`a smaller batch (--batch), image size or network (the model section), or ${elsewhere}`, `a smaller batch (train.batch), image size or network (model), or ${elsewhere}`);
     throw new GantryError(`${config.family} at ${height}x${width}, batch ${config.train.batch}, step ${step + 1}: ${err.summary}; train with ${smaller}; ${kept}`);
   } finally {
     process.off('SIGINT', onSignal);

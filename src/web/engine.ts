@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { GantryError } from '../errors.ts';
 import { registerCpuKernels } from '../kernels/cpu/register.ts';
+import { guardTfjsWebGpu } from '../gpu/device-guard.ts';
 import { gpuKernelsInUse, registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { replayDrawsInPage } from '../models/step-runner.ts';
 import { guardWebGlConvolutions } from './webgl-conv.ts';
@@ -63,6 +64,7 @@ async function start(order: readonly WebBackend[], gpuKernels: GpuKernels): Prom
         await tf.ready();
         if (backend === 'webgl') guardWebGlConvolutions();
         if (backend !== 'webgpu') return { backend, skipped, gpuKernels: null };
+        guardTfjsWebGpu("draw fewer or smaller images, or another backend (the explorer's ?backend=webgl, loadGenerator's backends option)");
         if (gpuKernels === 'gantry') {
           // A recorded draw must see every computation as a dispatch, not as host arithmetic on small tensors.
           tf.env().set('WEBGPU_CPU_FORWARD', false);
