@@ -18,10 +18,11 @@
 //   5. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
-//   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took.
+//   slider move) on tfjs's kernels op by op and on gantry's replayed; the WebGPU tests (test/gpu/) on this
+//   GPU. Last, how long each command took.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -194,6 +195,19 @@ for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
   const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
   const ours = measure(process.execPath, [...gantry, ...draw]);
   say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
+}
+
+// Last, with what is left of the budget: the WebGPU tests (test/gpu/: every WGSL kernel against float64
+// loops, replayed steps and draws against eager ones, the device's limits as errors) on this GPU, as they
+// run on lavapipe in CI.
+const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
+const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
+if (tested) {
+  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
+  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
+} else {
+  say('\nWebGPU tests on this GPU: not run (the budget was spent)');
 }
 
 say(`\nSeconds each command took${skipped ? ` (${skipped} not run: the --budget of ${values.budget} s was spent)` : ''}:`);
