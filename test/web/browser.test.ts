@@ -337,6 +337,25 @@ test('on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the page
   }
 });
 
+test('on WebGPU in a page, an op whose output is past what the GPU binds at once is one GantryError naming the fix (WebGPU itself would only log it), and the engine goes on', { skip }, async (t) => {
+  await testPage('device-limits');
+  const gpuBrowser = await launchChromium({ webgpu: true });
+  try {
+    const page = await gpuBrowser.newPage();
+    await page.goto(`${server.url}device-limits/`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    const adapter = await page.evaluate(async () => Boolean(await (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()));
+    if (!adapter) return t.skip('this Chromium offers no WebGPU adapter');
+    const seen = await page.evaluate(() => (window as unknown as { deviceLimits: () => Promise<{ backend: string; side: number; limitMiB: number; message: string; gantry: boolean; inner: number }> }).deviceLimits());
+    assert.equal(seen.backend, 'webgpu');
+    assert.ok(seen.gantry, `a GantryError: ${JSON.stringify(seen)}`);
+    assert.match(seen.message, new RegExp(`^WebGPU: a tensor of shape \\[1, ${seen.side}, ${seen.side}, 8\\] takes \\d+ MiB, more than this GPU binds at once \\(${seen.limitMiB} MiB\\); draw fewer or smaller images, or another backend`));
+    assert.equal(seen.inner, 9);
+  } finally {
+    await gpuBrowser.close();
+  }
+});
+
 test('an exported cgan in Chromium: Node\'s images per class, the class picker and the row of every class redraw', { skip }, async () => {
   await withPage('cgan', '', async ({ page }) => {
     await drawsAsNode(page, 'cgan', { seeds: [3, 4, 5, 6] });
