@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { guardTfjsWebGpu } from '../gpu/device-guard.ts';
+import { guardTfjsWebGpu, limitMiB } from '../gpu/device-guard.ts';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
@@ -37,7 +37,6 @@ export async function startWebGpu(): Promise<string> {
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
-  const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
-    `storage binding ${mib(limits.maxStorageBufferBindingSize)}, buffer ${mib(limits.maxBufferSize)})`;
+    `storage binding ${limitMiB(limits.maxStorageBufferBindingSize)}, buffer ${limitMiB(limits.maxBufferSize)})`;
 }

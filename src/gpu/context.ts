@@ -77,7 +77,7 @@ export class GpuContext {
    * unless `exact` (a buffer that becomes a tfjs tensor whole must be exactly its size).
    */
   buffer(n: number, label: string, exact = false): GPUBuffer {
-    checkStorageBinding(this.device, n * 4, `the buffer ${label}`);
+    checkStorageBinding(this.device, n * 4, () => `the buffer ${label}`);
     const b = this.device.createBuffer({ label, size: Math.max(4, (exact ? n : alignFloats(n)) * 4), usage: STORAGE });
     this.owned.push(b);
     return b;

@@ -28,22 +28,26 @@ const STORAGE = 0x80;
 interface Guarded {
   /** What the user can do about a size past the limits, in their words (a flag, or a page's option). */
   remedy: string;
-  /** Errors the device reported since the last read, oldest first; outOfMemory: the first was running out of memory. */
-  errors: string[];
-  outOfMemory: boolean;
+  /** Errors the device reported since the last read, oldest first. */
+  errors: { text: string; outOfMemory: boolean }[];
 }
 
 const guarded = new WeakMap<GPUDevice, Guarded>();
 
+/** A size in MiB, rounded up: a tensor past a limit never reads as the limit. */
 const mib = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)} MiB`;
-const mibDown = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
+/** A device limit in MiB, rounded down (4 GiB less a byte is 4095 MiB). */
+export const limitMiB = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
 const remedyFor = (device: GPUDevice) => guarded.get(device)?.remedy ?? 'use a smaller batch or image size';
 
-/** Throws if `bytes` of one storage buffer cannot be bound on `device` (`what`: the kernel or buffer, for the message). */
-export function checkStorageBinding(device: GPUDevice, bytes: number, what: string): void {
+/**
+ * Throws if `bytes` of one storage buffer cannot be bound on `device`; `what` names the tensor, kernel or
+ * buffer for the message (made only then: this runs for every op).
+ */
+export function checkStorageBinding(device: GPUDevice, bytes: number, what: () => string): void {
   const limit = device.limits.maxStorageBufferBindingSize;
   if (bytes <= limit) return;
-  throw new GpuLimitError(`WebGPU: ${what} needs ${mib(bytes)} in one binding, more than this GPU binds at once (${mibDown(limit)})`, remedyFor(device));
+  throw new GpuLimitError(`WebGPU: ${what()} needs ${mib(bytes)} in one binding, more than this GPU binds at once (${limitMiB(limit)})`, remedyFor(device));
 }
 
 /**
@@ -56,14 +60,14 @@ export function guardDevice(device: GPUDevice, remedy: string): void {
     known.remedy = remedy;
     return;
   }
-  const state: Guarded = { remedy, errors: [], outOfMemory: false };
+  const state: Guarded = { remedy, errors: [] };
   guarded.set(device, state);
 
   const createBindGroup = device.createBindGroup.bind(device);
   device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
     for (const entry of descriptor.entries) {
       const bound = boundBuffer(entry.resource);
-      if (bound && bound.buffer.usage & STORAGE) checkStorageBinding(device, bound.size, descriptor.label ? `the kernel ${descriptor.label}` : 'an op');
+      if (bound && bound.buffer.usage & STORAGE) checkStorageBinding(device, bound.size, () => (descriptor.label ? `the kernel ${descriptor.label}` : 'an op'));
     }
     return createBindGroup(descriptor);
   };
@@ -71,7 +75,7 @@ export function guardDevice(device: GPUDevice, remedy: string): void {
   device.createBuffer = (descriptor: GPUBufferDescriptor) => {
     const limit = device.limits.maxBufferSize;
     if (descriptor.size > limit) {
-      throw new GpuLimitError(`WebGPU: ${descriptor.label ? `the buffer ${descriptor.label}` : 'a tensor'} needs ${mib(descriptor.size)} in one buffer, more than this GPU allows (${mibDown(limit)})`, state.remedy);
+      throw new GpuLimitError(`WebGPU: ${descriptor.label ? `the buffer ${descriptor.label}` : 'a tensor'} needs ${mib(descriptor.size)} in one buffer, more than this GPU allows (${limitMiB(limit)})`, state.remedy);
     }
     return createBuffer(descriptor);
   };
@@ -79,12 +83,11 @@ export function guardDevice(device: GPUDevice, remedy: string): void {
     const error = (event as GPUUncapturedErrorEvent).error;
     const message = error.message.split('\n')[0].trim();
     const outOfMemory = error.constructor?.name === 'GPUOutOfMemoryError' || /out of memory/i.test(message);
-    if (state.errors.length === 0) state.outOfMemory = outOfMemory;
-    state.errors.push(outOfMemory ? `the GPU ran out of memory (${message})` : `the GPU reported an error (${message})`);
+    state.errors.push({ text: outOfMemory ? `the GPU ran out of memory (${message})` : `the GPU reported an error (${message})`, outOfMemory });
   });
   void device.lost.then((info) => {
     // A device given up on purpose (destroy()) is not a failure.
-    if (info.reason !== 'destroyed') state.errors.push(`the GPU device was lost (${info.message || 'no reason given'})`);
+    if (info.reason !== 'destroyed') state.errors.push({ text: `the GPU device was lost (${info.message || 'no reason given'})`, outOfMemory: false });
   });
 }
 
@@ -96,8 +99,8 @@ export function throwDeviceErrors(device: GPUDevice): void {
   const state = guarded.get(device);
   if (!state || state.errors.length === 0) return;
   const [first, ...more] = state.errors.splice(0);
-  const summary = `WebGPU: ${first}${more.length ? ` (and ${more.length} more error${more.length > 1 ? 's' : ''} after it)` : ''}, so the results since are not to be trusted`;
-  if (state.outOfMemory) throw new GpuLimitError(summary, state.remedy);
+  const summary = `WebGPU: ${first.text}${more.length ? ` (and ${more.length} more error${more.length > 1 ? 's' : ''} after it)` : ''}, so the results since are not to be trusted`;
+  if (first.outOfMemory) throw new GpuLimitError(summary, state.remedy);
   throw new GantryError(summary);
 }
 
@@ -133,11 +136,7 @@ export function guardTfjsWebGpu(remedy: string): void {
   const { write, read, readSync } = backend;
   backend.write = function (values: unknown, shape: number[], dtype: tf.DataType) {
     // Every dtype tfjs keeps on the GPU takes 4 bytes a value (bool as i32; complex64 as two float32 tensors).
-    if (dtype !== 'string' && dtype !== 'complex64') {
-      const bytes = tf.util.sizeFromShape(shape) * 4;
-      const limit = backend.device.limits.maxStorageBufferBindingSize;
-      if (bytes > limit) throw new GpuLimitError(`WebGPU: a tensor of shape [${shape.join(', ')}] takes ${mib(bytes)}, more than this GPU binds at once (${mibDown(limit)})`, remedyFor(backend.device));
-    }
+    if (dtype !== 'string' && dtype !== 'complex64') checkStorageBinding(backend.device, tf.util.sizeFromShape(shape) * 4, () => `a tensor of shape [${shape.join(', ')}]`);
     return write.call(backend, values, shape, dtype);
   };
   // The device's error wins over the read's result, or over the read's own failure (a lost device's).

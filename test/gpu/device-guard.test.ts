@@ -40,7 +40,7 @@ test('WebGPU: an op whose output is past what the GPU binds at once is refused b
   const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
   assert.throws(() => tf.conv2d(x, w, 1, 'same'), (err: Error) => {
     assert.ok(err instanceof GpuLimitError, String(err));
-    assert.match(err.message, new RegExp(`^WebGPU: a tensor of shape \\[1, ${side}, ${side}, 8\\] takes \\d+ MiB, more than this GPU binds at once \\(${Math.floor(bindingLimit / 2 ** 20)} MiB\\); use a smaller batch or image size, or --device cpu$`));
+    assert.match(err.message, new RegExp(`^WebGPU: a tensor of shape \\[1, ${side}, ${side}, 8\\] needs \\d+ MiB in one binding, more than this GPU binds at once \\(${Math.floor(bindingLimit / 2 ** 20)} MiB\\); use a smaller batch or image size, or --device cpu$`));
     return true;
   });
   const after = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
@@ -81,6 +81,6 @@ test('gantry train --device webgpu with a batch past what the GPU binds: one mes
   // cgan's D maps a batch of 4096 to [4096, 16, 16, 64] floats: 256 MiB.
   const r = gantryCli(['train', 'cgan', '--device', 'webgpu', '--batch', '4096', '--steps', '2', '--out', out]);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`gantry train: cgan at 32x32, batch 4096, step 1: WebGPU: a tensor of shape \\[4096, 16, 16, 64\\] takes 256 MiB, more than this GPU binds at once \\(128 MiB\\); train with a smaller batch \\(--batch\\), image size or network \\(the model section\\), or the CPU \\(--device cpu\\); nothing was trained, so ${out} is not kept`));
+  assert.match(r.stderr, new RegExp(`gantry train: cgan at 32x32, batch 4096, step 1: WebGPU: a tensor of shape \\[4096, 16, 16, 64\\] needs 256 MiB in one binding, more than this GPU binds at once \\(128 MiB\\); train with a smaller batch \\(--batch\\), image size or network \\(the model section\\), or the CPU \\(--device cpu\\); nothing was trained, so ${out} is not kept`));
   assert.ok(!existsSync(out));
 });

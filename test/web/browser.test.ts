@@ -349,7 +349,7 @@ test('on WebGPU in a page, an op whose output is past what the GPU binds at once
     const seen = await page.evaluate(() => (window as unknown as { deviceLimits: () => Promise<{ backend: string; side: number; limitMiB: number; message: string; gantry: boolean; inner: number }> }).deviceLimits());
     assert.equal(seen.backend, 'webgpu');
     assert.ok(seen.gantry, `a GantryError: ${JSON.stringify(seen)}`);
-    assert.match(seen.message, new RegExp(`^WebGPU: a tensor of shape \\[1, ${seen.side}, ${seen.side}, 8\\] takes \\d+ MiB, more than this GPU binds at once \\(${seen.limitMiB} MiB\\); draw fewer or smaller images, or another backend`));
+    assert.match(seen.message, new RegExp(`^WebGPU: a tensor of shape \\[1, ${seen.side}, ${seen.side}, 8\\] needs \\d+ MiB in one binding, more than this GPU binds at once \\(${seen.limitMiB} MiB\\); draw fewer or smaller images, or another backend`));
     assert.equal(seen.inner, 9);
   } finally {
     await gpuBrowser.close();
