@@ -172,12 +172,12 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
     // A large generator's batch (pix2pixHD at its real sizes) may not fit on a GPU at once: drawn in parts that do.
     const drawFit = { most: Infinity };
-    nextBatch = (start, count) => inPassesThatFit(start, count, drawFit, async (start, count) => {
-      const vectors = Array.from({ length: count }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + start + i, info.latentDim));
+    nextBatch = (start, count) => inPassesThatFit(start, count, drawFit, async (first, n) => {
+      const vectors = Array.from({ length: n }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + first + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
       // Text runs: image start + i has a caption of the training data, in a seeded order.
       // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
-      const conditions = await evaluationConditions(run, start, count, captions, maps);
+      const conditions = await evaluationConditions(run, first, n, captions, maps);
       return tf.tidy(() => {
         let img = vectorsToImages(run, vectors, conditions);
         // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
@@ -202,8 +202,8 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
       let at = start;
       for (const images of [await nextBatch(start, count)].flat()) {
         const n = images.shape[0];
-        await inPassesThatFit(at, n, extractFit, async (from, count) => {
-          const part = count === n ? images : tf.slice(images, from - at, count);
+        await inPassesThatFit(at, n, extractFit, async (from, howMany) => {
+          const part = howMany === n ? images : tf.slice(images, from - at, howMany);
           let out: ReturnType<FeatureExtractor['extract']>;
           try {
             out = extractor.extract(part, Boolean(o.withLogits));
