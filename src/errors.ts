@@ -16,9 +16,22 @@ export function formatBytes(bytes: number): string {
 }
 
 export function describeError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code && code in SYSTEM_ERRORS && (err as NodeJS.ErrnoException).syscall) return SYSTEM_ERRORS[code];
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** Node's file errors in words (its own message is "ENOENT: no such file or directory, open 'x'"). */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder; check the path',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOSPC: 'no space left on the disk',
+  EROFS: 'the file system is read-only',
+};
 
 /**
  * The words a message names the user's inputs in: the CLI's flags, or the Node API's options in a

@@ -73,6 +73,18 @@ export function checkpointStep(runDir: string): number {
   return (JSON.parse(readSafetensorsMetadata(path, `checkpoint ${path}`).gantry ?? '{}') as CheckpointState).step;
 }
 
+/** The run's previous checkpoint and its step, where its layout is whole (every tensor within the file). */
+function wholePreviousCheckpoint(runDir: string): { path: string; step: number } | null {
+  const path = join(runDir, PREVIOUS_CHECKPOINT_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    const state = JSON.parse(readSafetensorsMetadata(path).gantry ?? '') as CheckpointState;
+    return typeof state.step === 'number' ? { path, step: state.step } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function hasCheckpoint(runDir: string): boolean {
   return existsSync(join(runDir, CHECKPOINT_FILE));
 }
@@ -91,7 +103,9 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
     file = readSafetensors(path, what, (e) => (withOptimizers || !e.name.startsWith(OPTIMIZER_PREFIX) ? arrayForVariable(e) : null));
   } catch (err) {
     // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
-    throw new GantryError(`${describeError(err)}; restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new folder`);
+    const previous = wholePreviousCheckpoint(runDir);
+    const back = previous ? `go back to the one before it (step ${previous.step}) with \`mv ${previous.path} ${path}\`, ` : '';
+    throw new GantryError(`${describeError(err)}; ${back}restore ${CHECKPOINT_FILE} from a copy, or train the run again into a new folder`);
   }
   let state: CheckpointState;
   try {

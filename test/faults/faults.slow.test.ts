@@ -251,5 +251,5 @@ test('corrupt inputs are errors, not silent wrong results: a flipped byte in an 
   // A checkpoint cut short: the message names the file and the fix.
   const ckpt = join(dir, 'cifar-run', 'checkpoint.safetensors');
   writeFileSync(ckpt, readFileSync(ckpt).subarray(0, 1000));
-  assertOneLine(gantry('sample', '--run', join(dir, 'cifar-run'), '--out', join(dir, 's.png')), /checkpoint\.safetensors is truncated or corrupt .*; restore checkpoint\.safetensors from a copy, or train the run again into a new folder/, 'truncated checkpoint');
+  assertOneLine(gantry('sample', '--run', join(dir, 'cifar-run'), '--out', join(dir, 's.png')), /checkpoint\.safetensors is truncated or corrupt .*; go back to the one before it \(step 0\) with `mv .*checkpoint\.previous\.safetensors .*checkpoint\.safetensors`, restore checkpoint\.safetensors from a copy, or train the run again into a new folder/, 'truncated checkpoint');
 });

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { learningRateFactor, train, updatesGenerator } from '../../src/train/trainer.ts';
 import { buildModel } from '../../src/train/run.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { validateRunConfig } from '../../src/train/run-config.ts';
+import { readConfigFile, validateRunConfig } from '../../src/train/run-config.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { openRun } from '../../src/train/run.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
@@ -89,6 +89,9 @@ test('bad configs name the field; no run folder is left behind', async () => {
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngf: 2.5 } }, 'config'), /model\.ngf: expected a whole number, not 2\.5$/);
   assert.throws(() => validateRunConfig({ model: {} }, 'config'), /config: family: missing; give a string$/);
   assert.throws(() => validateRunConfig({ family: 'stylegan' }, 'config'), /unknown model family "stylegan"/);
+  // Node's file errors in words, not as its codes.
+  assert.throws(() => readConfigFile('/does/not/exist.json'), /^GantryError: cannot read config \/does\/not\/exist\.json: no such file or folder; check the path$/);
+  assert.throws(() => readConfigFile(tempDir()), /: it is a folder, not a file$/);
   const dir = join(tempDir(), 'never');
   await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /data folder:\/does\/not\/exist: \/does\/not\/exist does not exist/);
   assert.equal(existsSync(dir), false);
@@ -104,6 +107,13 @@ test('a truncated or foreign checkpoint is reported, not crashed on', async () =
   writeFileSync(path, bytes.subarray(0, bytes.length - 5000));
   assert.throws(() => openRun(dir), /checkpoint .*checkpoint\.safetensors is truncated or corrupt/);
   await assert.rejects(train({ outDir: dir, resume: true, quiet: true }), /truncated or corrupt/);
+  // The checkpoint before it is whole, and the message says how to go back to it.
+  const previous = join(dir, 'checkpoint.previous.safetensors');
+  assert.throws(() => openRun(dir), (err: Error) => err.message.includes(`go back to the one before it (step 0) with \`mv ${previous} ${path}\``));
+  renameSync(previous, path);
+  openRun(dir).model.dispose();
+  writeFileSync(path, bytes.subarray(0, 100));
+  assert.throws(() => openRun(dir), (err: Error) => !err.message.includes('go back'));
   writeFileSync(path, bytes);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...config.model, ngf: 16 } }));
