@@ -54,6 +54,8 @@ const INPUT_NAMES = {
   featureDim: ['--feature-dim', 'featureDim'],
   classifier: ['--features', 'classifier'],
   segmenter: ['--segmenter', 'segmenter'],
+  n: ['--n', 'n'],
+  subsetSize: ['--subset-size', 'subsetSize'],
 } as const;
 
 export type InputName = keyof typeof INPUT_NAMES;

@@ -77,5 +77,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   const kid = { subsets: intArg('subsets', values.subsets, 1), subsetSize: intArg('subset-size', values['subset-size'], 2) };
   const r = await scored((e) => kidOf(real, fake, e, { ...options, ...kid }));
+  for (const w of r.warnings) log(w);
   print({ mean: r.mean, std: r.std, subsets: r.subsets, subset_size: r.subsetSize, n_real: r.nReal, n_fake: r.nFake, features: r.features });
 }

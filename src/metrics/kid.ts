@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
 
 /**
  * Kernel Inception Distance as torch-fidelity defines it: polynomial kernel k(x, y) = (x.y / d + 1)^3,
@@ -44,8 +44,11 @@ function gather(f: Float32Array, idx: ArrayLike<number>, d: number): Float32Arra
   return out;
 }
 
+/** torch-fidelity's default subset size. */
+export const KID_SUBSET_SIZE = 1000;
+
 export function kernelInceptionDistance(real: Float32Array, nReal: number, fake: Float32Array, nFake: number, d: number, options: { subsets?: number; subsetSize?: number; seed?: number } = {}): KidResult {
-  const subsetSize = Math.min(options.subsetSize ?? 1000, nReal, nFake);
+  const subsetSize = Math.min(options.subsetSize ?? KID_SUBSET_SIZE, nReal, nFake);
   if (subsetSize < 2) throw new GantryError(`KID needs at least 2 real and 2 fake images (got ${nReal} and ${nFake})`);
   const subsets = options.subsets ?? 100;
   const rng = new Rng(options.seed ?? 0, 'kid-subsets');
@@ -58,4 +61,18 @@ export function kernelInceptionDistance(real: Float32Array, nReal: number, fake:
   const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
   const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
   return { mean, std, subsets, subsetSize };
+}
+
+/**
+ * What a user of a KID at these sizes should know: torch-fidelity refuses fewer images than the subset size;
+ * gantry shrinks the subsets to fit, and says so, and says when every subset is then the whole set (the
+ * subsets are all the same, so std is 0 and measures nothing).
+ */
+export function kidWarnings(r: KidResult, askedSubsetSize: number, nReal: number, nFake: number): string[] {
+  if (r.subsetSize >= askedSubsetSize) return [];
+  const fewer = nReal <= nFake ? `${nReal} real` : `${nFake} fake`;
+  const same = r.subsetSize === nReal && r.subsetSize === nFake && r.subsets > 1
+    ? `; each subset is then all the images, so the ${r.subsets} subsets are one and the same and their std (0, up to rounding) measures no spread`
+    : '';
+  return [`warning: KID's subsets hold ${r.subsetSize} images, not ${askedSubsetSize}: there are only ${fewer} images${same}. KIDs compare only at one subset size; give more images (${given('n')}) or a smaller ${given('subsetSize')}`];
 }

@@ -5,7 +5,7 @@ import type { RunScorer } from '../train/trainer.ts';
 import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
-import { kernelInceptionDistance } from './kid.ts';
+import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
 import { writeStatsFile } from './stats-file.ts';
 
 /**
@@ -105,6 +105,8 @@ export interface KidScore {
   nReal: number;
   nFake: number;
   features: string;
+  /** Subsets smaller than asked for (too few images), each line a warning for the user. */
+  warnings: string[];
 }
 
 /** KID as torch-fidelity defines it, between the features of two image inputs. */
@@ -113,7 +115,7 @@ export async function kidOf(real: EvalInput, fake: EvalInput, extractor: Feature
   const a = await extractFeatures(real, extractor, { ...o, dataSize });
   const b = await extractFeatures(fake, extractor, { ...o, dataSize });
   const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, { subsets: o.subsets, subsetSize: o.subsetSize, seed: o.seed });
-  return { ...r, nReal: a.n, nFake: b.n, features: extractor.id };
+  return { ...r, nReal: a.n, nFake: b.n, features: extractor.id, warnings: kidWarnings(r, o.subsetSize ?? KID_SUBSET_SIZE, a.n, b.n) };
 }
 
 export interface InceptionScoreResult {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir } from '../helpers.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from '../../src/metrics/frechet.ts';
-import { mmd2Unbiased } from '../../src/metrics/kid.ts';
+import { kernelInceptionDistance, kidWarnings, mmd2Unbiased } from '../../src/metrics/kid.ts';
 import { inceptionScore } from '../../src/metrics/inception-score.ts';
 import { useNativeLinalg } from '../../src/metrics/linalg.ts';
 import { readStatsFile, writeStatsFile } from '../../src/metrics/stats-file.ts';
@@ -70,6 +70,22 @@ test('KID\'s unbiased MMD^2 with the cubic kernel matches NumPy', () => {
   const k = g.kid;
   const v = mmd2Unbiased(features(k.seedA, k.n, k.d, 'a'), features(k.seedB, k.n, k.d, 'b'), k.n, k.d);
   assert.ok(Math.abs(v - k.mmd2) < 1e-5 * Math.max(1, Math.abs(k.mmd2)), `${v} vs ${k.mmd2}`);
+});
+
+test('KID with fewer images than its subset size: smaller subsets, and a warning that says so (and when every subset is the same)', () => {
+  const d = 4;
+  const real = features(1, 12, d, 'a');
+  const fake = features(2, 20, d, 'b');
+  const r = kernelInceptionDistance(real, 12, fake, 20, d, { subsets: 5 });
+  assert.equal(r.subsetSize, 12);
+  const [w, ...more] = kidWarnings(r, 1000, 12, 20);
+  assert.equal(more.length, 0);
+  assert.match(w, /^warning: KID's subsets hold 12 images, not 1000: there are only 12 real images\. KIDs compare only at one subset size; give more images \(--n\) or a smaller --subset-size$/);
+  // Subsets the size of both sets are all the same set: std is 0 and the warning says it means nothing.
+  const whole = kernelInceptionDistance(real, 12, fake.subarray(0, 12 * d), 12, d, { subsets: 5 });
+  assert.ok(whole.std < 1e-12, `${whole.std}`);
+  assert.match(kidWarnings(whole, 1000, 12, 12)[0], /each subset is then all the images, so the 5 subsets are one and the same and their std \(0, up to rounding\) measures no spread/);
+  assert.deepEqual(kidWarnings(kernelInceptionDistance(real, 12, fake, 20, d, { subsets: 5, subsetSize: 8 }), 8, 12, 20), []);
 });
 
 test('Inception Score matches torch-fidelity\'s formula', () => {
