@@ -7,8 +7,11 @@ type Command = (argv: string[]) => Promise<void | number>;
  * Each command's module is loaded when the command runs (or its --help is asked for): `gantry --help`
  * loads none of them, nor tfjs. A command resolves to its exit status (none: 0).
  */
-const COMMANDS: Record<string, { synopsis: string; load: () => Promise<{ run: Command; help: string }> }> = {
-  train: { synopsis: SYNOPSIS.TRAIN, load: async () => import('./train.ts').then((m) => ({ run: m.trainCommand, help: m.TRAIN_HELP })) },
+/** A command's help: its text, or (train) text that depends on its arguments (`gantry train dfgan --help`). */
+type Help = string | ((args: string[]) => string);
+
+const COMMANDS: Record<string, { synopsis: string; load: () => Promise<{ run: Command; help: Help }> }> = {
+  train: { synopsis: SYNOPSIS.TRAIN, load: async () => import('./train.ts').then((m) => ({ run: m.trainCommand, help: m.trainHelp })) },
   sample: { synopsis: SYNOPSIS.SAMPLE, load: async () => import('./explore.ts').then((m) => ({ run: m.sampleCommand, help: m.SAMPLE_HELP })) },
   interpolate: { synopsis: SYNOPSIS.INTERPOLATE, load: async () => import('./explore.ts').then((m) => ({ run: m.interpolateCommand, help: m.INTERPOLATE_HELP })) },
   arith: { synopsis: SYNOPSIS.ARITH, load: async () => import('./explore.ts').then((m) => ({ run: m.arithCommand, help: m.ARITH_HELP })) },
@@ -67,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { run, help } = await command.load();
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(help + '\n');
+      process.stdout.write((typeof help === 'string' ? help : help(rest)) + '\n');
       return 0;
     }
     return (await run(rest)) ?? 0;

@@ -31,6 +31,24 @@ pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, n
   config-history.jsonl), and what is scored while training (eval; null for nothing), not the family, seed,
   data, batch or architecture.`;
 
+/**
+ * The help, and for `gantry train FAMILY --help` that family's config with every field at its default: what a
+ * --config file may hold, and where a value not given comes from.
+ */
+export function trainHelp(args: string[]): string {
+  const family = args[0];
+  if (!family || !(family in FAMILIES)) return TRAIN_HELP;
+  const { model, train } = validateRunConfig({ family }, family);
+  const lines = Object.entries({ model, train }).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v).replace(/,"/g, ', "').replace(/":/g, '": ')}`);
+  return `${TRAIN_HELP}
+
+${family}'s config, every field at its default (a --config file holds any part of it; the README's Configs
+section says what each field does):
+{
+${lines.join(',\n')}
+}`;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('train', argv, {
     data: { type: 'string' },

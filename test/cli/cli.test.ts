@@ -9,6 +9,7 @@ import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
 
 
 const gantry = (...args: string[]) => gantryCli(args);
@@ -72,6 +73,18 @@ test('bench prints one JSON line with the step times and the peak resident memor
   assert.ok(r.median_ms > 0, b.stdout);
   // A Node process with tfjs holds ~100 MB before any step; a batch of 4 at 32x32 adds little.
   assert.ok(Number.isInteger(r.peak_rss_mb) && r.peak_rss_mb > 50 && r.peak_rss_mb < 2048, b.stdout);
+});
+
+test('train FAMILY --help shows that family\'s config at its defaults, as a --config file that trains as the defaults do', () => {
+  const h = gantry('train', 'dfgan', '--help');
+  assert.equal(h.code, 0, h.stderr);
+  const shown = h.stdout.slice(h.stdout.indexOf('dfgan\'s config'));
+  const config = JSON.parse(shown.slice(shown.indexOf('{')));
+  assert.deepEqual(Object.keys(config), ['model', 'train']);
+  assert.deepEqual([config.model.lrD, config.model.maGpPower, config.train.batch], [0.0004, 6, 64]);
+  // The same file given to a run changes nothing: every value is the default.
+  assert.deepEqual(validateRunConfig({ family: 'dfgan', ...config }, 'help'), validateRunConfig({ family: 'dfgan' }, 'defaults'));
+  assert.doesNotMatch(gantry('train', '--help').stdout, /config, every field/);
 });
 
 test('user mistakes get one line naming the fix, no stack trace', () => {
