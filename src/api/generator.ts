@@ -63,7 +63,9 @@ export function pngBytes(images: GeneratedImages, i = 0): Uint8Array {
 /**
  * Label map PNGs (ids as grey 8/16-bit or palette; with their instance maps where the run was trained
  * with them) fitted to a label-map generator's size as `gantry translate --labels` fits them, for
- * `generate({ labelMaps })`. An id the run never learned or a missing instance map is one line naming the file.
+ * `generate({ labelMaps })`. Without `instanceFiles` a run trained with instance maps reads each label map as
+ * its own (each label's area one object), as generate() and the page's painter do. An id the run never
+ * learned is one line naming the file.
  */
 export function readLabelMaps(generator: WebGenerator, labelFiles: string[], instanceFiles?: string[]): LabelMapInput[] {
   const { maps } = labelMapsFromFiles(generator.info, labelFiles, instanceFiles ?? null);

@@ -7,7 +7,7 @@ import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import type { Generator, LabelMaps } from '../explore/conditions.ts';
-import { labelMapsFromFiles } from '../explore/label-map-files.ts';
+import { instancesFromLabelsNote, labelMapsFromFiles } from '../explore/label-map-files.ts';
 import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
@@ -26,7 +26,8 @@ export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
-  instance maps need --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things).
+  instance maps take --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things); without them
+  each label's area is read as one object (edges only where labels meet), as the page's painter reads a map.
   A folder of maps (sorted by name; instance maps in the same order) writes one PNG per map into --out DIR,
   named as its map. Default --out: translated.png for one map.
   Runs with instance features (model.featNum > 0) draw each object in one of its class's learned styles
@@ -127,7 +128,8 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const CHUNK = 16;
     for (let first = 0; first < labelFiles.length; first += CHUNK) {
       const files = labelFiles.slice(first, first + CHUNK);
-      const maps = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null).maps;
+      const { maps, instancesFromLabels } = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
+      if (instancesFromLabels && first === 0) process.stderr.write(`note: ${instancesFromLabelsNote()}\n`);
       const drawn = columns.map(() => new Uint8Array(files.length * per));
       for (const [v, pick] of columns.entries()) {
         let conditioned: LabelMaps = maps;
