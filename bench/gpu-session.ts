@@ -22,7 +22,7 @@
 //   GPU. Last, how long each command took.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,7 @@ const gantry = [join(root, 'bin', 'gantry.js')];
 type Json = Record<string, unknown>;
 
 const record = process.env.OUT ? join(process.env.OUT, 'gpu-session.md') : null;
+if (process.env.OUT) mkdirSync(process.env.OUT, { recursive: true });
 /** A line of the session's results, on stdout and in the record. */
 function say(line: string): void {
   console.log(line);

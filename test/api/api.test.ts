@@ -211,6 +211,11 @@ test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval pr
   const k = await kid({ ...common, real: 'shapes:64', fake: run, subsets: 5, subsetSize: 8 });
   const cliKid = cli('kid', '--real', 'shapes:64', '--fake', run, '--subsets', '5', '--subset-size', '8');
   assert.deepEqual([k.mean, k.std, k.subsets, k.subsetSize], [cliKid.mean, cliKid.std, cliKid.subsets, cliKid.subset_size]);
+  assert.deepEqual(k.warnings, []);
+  // torch-fidelity's 1000 a subset, from 16 images: the subsets shrink, and the warning speaks the API.
+  const few = await kid({ ...common, real: 'shapes:64', fake: run, subsets: 2 });
+  assert.equal(few.subsetSize, 16);
+  assert.match(few.warnings.join('\n'), /^warning: KID's subsets hold 16 images, not 1000: .*the 2 subsets are one and the same.*; give more images \(n\) or a smaller subsetSize$/);
 
   const is = await inceptionScore({ ...common, fake: run, splits: 2 });
   const cliIs = cli('is', '--fake', run, '--splits', '2');
