@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { GantryError, describeError } from '../errors.ts';
+import { describeDecodeError } from './image.ts';
 
 /** A map of integer ids per pixel (label or instance ids), rows top to bottom. */
 export interface IdMap {
@@ -30,7 +31,7 @@ export function readIdMap(path: string, what = 'label map'): IdMap {
   try {
     png = PNG.sync.read(indexPalette(bytes), { skipRescale: true }) as unknown as typeof png;
   } catch (err) {
-    throw new GantryError(`${what} ${path} is corrupt or truncated (${describeError(err)}); re-export it`);
+    throw new GantryError(`${what} ${path} is corrupt or truncated (${describeDecodeError(err)}); re-export it`);
   }
   const { width, height, depth, colorType } = png;
   const data = png.data as unknown as ArrayLike<number>;

@@ -4,6 +4,12 @@ import jpeg from 'jpeg-js';
 import { GantryError, describeError } from '../errors.ts';
 import type { RawImage } from './pixels.ts';
 
+/** A decoder's failure in words: pngjs says a PNG cut short "has some read requests waitng on finished stream". */
+export function describeDecodeError(err: unknown): string {
+  const text = describeError(err);
+  return /read requests wait/i.test(text) ? 'the file ends before the image does' : text;
+}
+
 /** Decodes a PNG or JPEG file (by its signature, not its name) to RGBA. */
 export function readImageFile(path: string): RawImage {
   let bytes: Buffer;
@@ -22,7 +28,7 @@ export function readImageFile(path: string): RawImage {
       return { width: img.width, height: img.height, channels: 4, data: img.data };
     }
   } catch (err) {
-    throw new GantryError(`image ${path} is corrupt or truncated (${describeError(err)}); re-export it or remove it from the folder`);
+    throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err)}); re-export it or remove it from the folder`);
   }
   throw new GantryError(`${path} is neither a PNG nor a JPEG file; convert it or remove it from the folder`);
 }

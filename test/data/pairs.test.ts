@@ -77,7 +77,7 @@ test('label maps are read as ids from grey 8/16-bit and palette PNGs; colour PNG
   writeFileSync(join(dir, 'colour.png'), encodePng({ width: 2, height: 1, channels: 3, data: Uint8Array.from([10, 10, 10, 200, 30, 30]) }));
   assert.throws(() => readIdMap(join(dir, 'colour.png')), /colour\.png is a colour PNG \(pixel 1,0 is 200,30,30\); save the ids as a grey or palette PNG/);
   writeFileSync(join(dir, 'cut.png'), readFileSync(join(dir, 'deep.png')).subarray(0, 40));
-  assert.throws(() => readIdMap(join(dir, 'cut.png')), /label map .*cut\.png is corrupt or truncated/);
+  assert.throws(() => readIdMap(join(dir, 'cut.png')), /label map .*cut\.png is corrupt or truncated \(the file ends before the image does\); re-export it$/);
 });
 
 test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instance map, label >= labelNc, no label maps', () => {
