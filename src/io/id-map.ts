@@ -31,7 +31,7 @@ export function readIdMap(path: string, what = 'label map'): IdMap {
   try {
     png = PNG.sync.read(indexPalette(bytes), { skipRescale: true }) as unknown as typeof png;
   } catch (err) {
-    throw new GantryError(`${what} ${path} is corrupt or truncated (${describeDecodeError(err)}); re-export it`);
+    throw new GantryError(`${what} ${path} is corrupt or truncated (${describeDecodeError(err, bytes)}); re-export it`);
   }
   const { width, height, depth, colorType } = png;
   const data = png.data as unknown as ArrayLike<number>;

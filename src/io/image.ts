@@ -4,10 +4,14 @@ import jpeg from 'jpeg-js';
 import { GantryError, describeError } from '../errors.ts';
 import type { RawImage } from './pixels.ts';
 
-/** A decoder's failure in words: pngjs says a PNG cut short "has some read requests waitng on finished stream". */
-export function describeDecodeError(err: unknown): string {
+/**
+ * Why an image file did not decode, in words: a file cut short says so, where pngjs says "There are some read
+ * requests waitng on finished stream" and jpeg-js "unknown JPEG marker 0" (a JPEG ends with its EOI marker, FF D9).
+ */
+export function describeDecodeError(err: unknown, bytes: Uint8Array): string {
   const text = describeError(err);
-  return /read requests wait/i.test(text) ? 'the file ends before the image does' : text;
+  const jpegCut = bytes[0] === 0xff && bytes[1] === 0xd8 && !(bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9);
+  return jpegCut || /read requests wait/i.test(text) ? 'the file ends before the image does' : text;
 }
 
 /** Decodes a PNG or JPEG file (by its signature, not its name) to RGBA. */
@@ -28,7 +32,7 @@ export function readImageFile(path: string): RawImage {
       return { width: img.width, height: img.height, channels: 4, data: img.data };
     }
   } catch (err) {
-    throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err)}); re-export it or remove it from the folder`);
+    throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err, bytes)}); re-export it or remove it from the folder`);
   }
   throw new GantryError(`${path} is neither a PNG nor a JPEG file; convert it or remove it from the folder`);
 }

@@ -106,7 +106,7 @@ test('folder: a corrupt image is named; non-images and empty folders are explain
   copyFileSync(join(fixtures, 'folder', 'cats', 'cat0.png'), join(dir, 'good.png'));
   const jpg = readFileSync(join(fixtures, 'folder', 'dogs', 'dog0.jpg'));
   writeFileSync(join(dir, 'broken.jpg'), jpg.subarray(0, 200));
-  assert.throws(() => openDataset(`folder:${dir}`, { height: 8, width: 8, channels: 3 }), (e: Error) => e instanceof GantryError && e.message.includes('broken.jpg'));
+  assert.throws(() => openDataset(`folder:${dir}`, { height: 8, width: 8, channels: 3 }), /^GantryError: image .*broken\.jpg is corrupt or truncated \(the file ends before the image does\); re-export it or remove it from the folder$/);
   const cut = tempDir();
   writeFileSync(join(cut, 'cut.png'), readFileSync(join(dir, 'good.png')).subarray(0, 100));
   assert.throws(() => openDataset(`folder:${cut}`, { height: 8, width: 8, channels: 3 }), /^GantryError: image .*cut\.png is corrupt or truncated \(the file ends before the image does\); re-export it or remove it from the folder$/);
