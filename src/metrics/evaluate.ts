@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { inPassesThatFit } from '../gpu/device-guard.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
+import { OutOfMemoryError, ensureMemoryFor } from '../engine/memory.ts';
 import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { readImageFile } from '../io/image.ts';
@@ -140,8 +141,75 @@ function nativeBatches(files: string[]): tf.Tensor4D[] {
   return batches;
 }
 
-/** Streams images of the input through the extractor in batches, with a progress line. */
+/**
+ * Where streamed features go: `start` learns how many images there will be, then `add` takes each pass's
+ * features [n, dim] (and logits [n, classes] when asked for) in order, images `from` .. `from + n`.
+ */
+interface FeatureSink {
+  start(total: number): void;
+  add(from: number, n: number, features: Float32Array, logits?: Float32Array, classes?: number): void;
+}
+
+/** Every feature (and logit) of the input, held at once: what KID's subsets and IS's splits read. */
 export async function extractFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection?: DataSelection): Promise<FeatureSet> {
+  let features = new Float32Array(0);
+  let logits: Float32Array | undefined;
+  let total = 0;
+  let classes = 0;
+  await streamFeatures(input, extractor, o, {
+    start(n) {
+      total = n;
+      ensureFeatureMemory(n * extractor.dim, n);
+      features = new Float32Array(n * extractor.dim);
+    },
+    add(from, _n, f, l, c) {
+      features.set(f, from * extractor.dim);
+      if (!l || !c) return;
+      if (!logits) ensureFeatureMemory(total * c, total);
+      classes = c;
+      logits ??= new Float32Array(total * c);
+      logits.set(l, from * c);
+    },
+  }, selection);
+  return { features, logits, n: total, dim: extractor.dim, classes };
+}
+
+/** Refuses, before any image is drawn, a set of features that would not fit in memory, naming the fix. */
+function ensureFeatureMemory(values: number, images: number): void {
+  try {
+    ensureMemoryFor(values * 4);
+  } catch (err) {
+    if (!(err instanceof OutOfMemoryError)) throw err;
+    throw new GantryError(`${err.summary}: the features of ${images} images are held at once for this score; score fewer images (${given('n')})`);
+  }
+}
+
+/**
+ * The feature statistics of an input, accumulated a pass at a time: memory stays bounded however many images
+ * (FID of 50,000 holds 2048 x 2048 sums, not 50,000 x 2048 features). Below twice the feature size, where
+ * statsFromFeatures also reports the small-sample floor (two halves' FID), the features are kept for it.
+ */
+export async function computeStats(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection?: DataSelection): Promise<FeatureStats> {
+  const dim = extractor.dim;
+  const acc = new StatsAccumulator(dim);
+  let kept: Float32Array | null = null;
+  let total = 0;
+  await streamFeatures(input, extractor, o, {
+    start(n) {
+      total = n;
+      if (n < 2 * dim) kept = new Float32Array(n * dim);
+    },
+    add(from, n, f) {
+      acc.add(f, n);
+      kept?.set(f, from * dim);
+    },
+  }, selection);
+  if (kept) return statsFromFeatures({ features: kept, n: total, dim, classes: 0 });
+  return acc.finish();
+}
+
+/** Streams images of the input through the extractor in batches into `sink`, with a progress line. */
+async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, sink: FeatureSink, selection?: DataSelection): Promise<void> {
   const batch = o.batch ?? 50;
   const seed = o.seed ?? 0;
   let total: number;
@@ -190,9 +258,7 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
   } else {
     throw new GantryError(`${input.path} holds statistics, not images; it cannot give features for this metric`);
   }
-  const features = new Float32Array(total * extractor.dim);
-  let logits: Float32Array | undefined;
-  let classes = 0;
+  sink.start(total);
   const progress = new Progress(total, 0, `features (${extractor.id})`, process.stderr, o.quiet);
   // The extractor's batch too may not fit on a GPU at once (Inception's 147x147x64 maps, 5.5 MB an image).
   const extractFit = { most: Infinity };
@@ -211,12 +277,9 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
             if (part !== images) part.dispose();
           }
           try {
-            features.set(await out.features.data(), from * extractor.dim);
-            if (out.logits) {
-              classes = out.logits.shape[1];
-              logits ??= new Float32Array(total * classes);
-              logits.set(await out.logits.data(), from * classes);
-            }
+            const features = await out.features.data() as Float32Array;
+            const logits = out.logits ? await out.logits.data() as Float32Array : undefined;
+            sink.add(from, howMany, features, logits, out.logits?.shape[1]);
           } finally {
             tf.dispose([out.features, out.logits ?? []]);
           }
@@ -231,7 +294,6 @@ export async function extractFeatures(input: EvalInput, extractor: FeatureExtrac
     progress.done();
     cleanup();
   }
-  return { features, logits, n: total, dim: extractor.dim, classes };
 }
 
 export function statsFromFeatures(f: FeatureSet): FeatureStats {
@@ -268,13 +330,12 @@ export async function statsFor(input: EvalInput, extractor: FeatureExtractor, o:
       log(`using cached statistics ${cached}`);
       return readStatsFile(cached);
     }
-    const f = await extractFeatures(input, extractor, o, selection);
-    const stats = statsFromFeatures(f);
+    const stats = await computeStats(input, extractor, o, selection);
     mkdirSync(cacheFolder('stats'), { recursive: true });
     writeStatsFile(cached, stats);
     return stats;
   }
-  return statsFromFeatures(await extractFeatures(input, extractor, o));
+  return computeStats(input, extractor, o);
 }
 
 /** The warning users of small-N FID need: below the feature dimension the covariance is singular. */

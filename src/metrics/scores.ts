@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
-import { extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, statsFromFeatures, type EvalInput, type FeatureOptions } from './evaluate.ts';
+import { computeStats, extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, type EvalInput, type FeatureOptions } from './evaluate.ts';
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
@@ -135,7 +135,7 @@ export async function inceptionScoreOf(fake: EvalInput, extractor: FeatureExtrac
 /** Writes the feature statistics of an image input to a pytorch-fid-compatible .npz file. */
 export async function writeFeatureStats(input: EvalInput, out: string, extractor: FeatureExtractor, o: FeatureOptions): Promise<{ out: string; n: number; dim: number; features: string }> {
   if (input.kind === 'stats') throw new GantryError(`${input.path} is already a statistics file`);
-  const stats = statsFromFeatures(await extractFeatures(input, extractor, o));
+  const stats = await computeStats(input, extractor, o);
   writeStatsFile(out, stats);
   return { out, n: stats.n, dim: stats.mu.length, features: extractor.id };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setup } from '../helpers.ts';
+import { maxAbs, maxAbsDiff, setup } from '../helpers.ts';
 import { tf } from '../../src/engine/index.ts';
 import { GpuLimitError } from '../../src/gpu/device-guard.ts';
-import { extractFeatures } from '../../src/metrics/evaluate.ts';
+import { computeStats, extractFeatures, statsFromFeatures } from '../../src/metrics/evaluate.ts';
 import type { FeatureExtractor } from '../../src/metrics/features.ts';
 
 await setup();
@@ -31,4 +31,47 @@ test('extractFeatures: a batch too large for the GPU at once is taken in passes 
   assert.deepEqual(split.features, whole.features);
   assert.ok(whole.features.some((v, i) => i % 2 === 1 && v > 0.9), 'the digits were read');
   assert.equal(tf.memory().numTensors, tensors);
+});
+
+/** A stand-in feature network of `dim` features: each 28x28 image times a fixed seeded matrix. */
+function projection(dim: number): FeatureExtractor {
+  const w = tf.randomNormal([28 * 28, dim], 0, 0.1, 'float32', 7) as tf.Tensor2D;
+  return {
+    id: `projection-${dim}`, dim, inputSize: 28, inputChannels: 1,
+    extract: (images) => ({ features: tf.tidy(() => tf.matMul(tf.reshape(images, [images.shape[0], 28 * 28]), w)) }),
+    dispose: () => w.dispose(),
+  };
+}
+
+test('computeStats: FID statistics accumulate a pass at a time, equal to those of every feature held at once, within memory that every feature would not fit in; holding them all is refused there, with the fix', async () => {
+  const input = { kind: 'data', spec: 'mnist' } as const;
+  const extractor = projection(256);
+  const o = { n: 600, batch: 50, quiet: true };
+  const tensors = tf.memory().numTensors;
+  // 600 images of 256-d features: past twice the feature size, so accumulated, never held.
+  const streamed = await computeStats(input, extractor, o);
+  const held = statsFromFeatures(await extractFeatures(input, extractor, o));
+  assert.equal(streamed.n, 600);
+  assert.equal(streamed.halfSplitFid, undefined);
+  assert.ok(maxAbsDiff(streamed.mu, held.mu) <= 1e-12 * maxAbs(held.mu), 'mu');
+  assert.ok(maxAbsDiff(streamed.sigma, held.sigma) <= 1e-10 * maxAbs(held.sigma), 'sigma');
+  // Below twice the feature size the features are kept for the small-sample floor, as before.
+  const few = { ...o, n: 120 };
+  const small = await computeStats(input, extractor, few);
+  assert.equal(small.halfSplitFid, statsFromFeatures(await extractFeatures(input, extractor, few)).halfSplitFid);
+  assert.ok(small.halfSplitFid! > 0);
+  assert.equal(tf.memory().numTensors, tensors);
+
+  // 2,000 x 256 features are 2 MB; with 1 MB left, KID's or IS's set of them is refused before any image is drawn.
+  const saved = process.env.GANTRY_MAX_MEMORY_MB;
+  process.env.GANTRY_MAX_MEMORY_MB = String(process.memoryUsage.rss() / 2 ** 20 + 1);
+  try {
+    await assert.rejects(extractFeatures(input, extractor, { ...o, n: 2000 }), /^GantryError: out of memory: .* more would not fit in the .* left \(GANTRY_MAX_MEMORY_MB=.*\): the features of 2000 images are held at once for this score; score fewer images \(--n\)$/);
+    // FID's statistics of the same 2,000 images hold no such set: they go on.
+    assert.equal((await computeStats(input, extractor, { ...o, n: 2000 })).n, 2000);
+  } finally {
+    if (saved === undefined) delete process.env.GANTRY_MAX_MEMORY_MB;
+    else process.env.GANTRY_MAX_MEMORY_MB = saved;
+  }
+  extractor.dispose();
 });
