@@ -92,6 +92,9 @@ test('bad configs name the field; no run folder is left behind', async () => {
   // Node's file errors in words, not as its codes.
   assert.throws(() => readConfigFile('/does/not/exist.json'), /^GantryError: cannot read config \/does\/not\/exist\.json: no such file or folder; check the path$/);
   assert.throws(() => readConfigFile(tempDir()), /: it is a folder, not a file$/);
+  const file = join(tempDir(), 'a.json');
+  writeFileSync(file, '{}');
+  assert.throws(() => readConfigFile(join(file, 'b.json')), /: a part of the path is a file, not a folder$/);
   const dir = join(tempDir(), 'never');
   await assert.rejects(train({ outDir: dir, config: small({ data: 'folder:/does/not/exist' }), quiet: true }), /data folder:\/does\/not\/exist: \/does\/not\/exist does not exist/);
   assert.equal(existsSync(dir), false);
