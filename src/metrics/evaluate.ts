@@ -50,16 +50,13 @@ export function parseEvalInput(text: string): EvalInput {
 
 export interface FeatureSet {
   features: Float32Array;
-  logits?: Float32Array;
   n: number;
   dim: number;
-  classes: number;
 }
 
 export interface FeatureOptions {
   /** How many images (all of a data set when larger). */
   n: number;
-  withLogits?: boolean;
   batch?: number;
   seed?: number;
   /** Size for data sets when the extractor takes any size (e.g. the compared run's image size). */
@@ -142,45 +139,56 @@ function nativeBatches(files: string[]): tf.Tensor4D[] {
 }
 
 /**
- * Where streamed features go: `start` learns how many images there will be, then `add` takes each pass's
- * features [n, dim] (and logits [n, classes] when asked for) in order, images `from` .. `from + n`.
+ * Where streamed outputs go: `start` learns how many images there will be, then `add` takes each pass's
+ * rows in order (features [n, dim], or logits [n, classes]), images `from` .. `from + n`.
  */
 interface FeatureSink {
   start(total: number): void;
-  add(from: number, n: number, features: Float32Array, logits?: Float32Array, classes?: number): void;
+  add(from: number, n: number, rows: Float32Array, width: number): void;
 }
 
-/** Every feature (and logit) of the input, held at once: what KID's subsets and IS's splits read. */
+/** Every feature of the input, held at once: what KID's subsets read. */
 export async function extractFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection?: DataSelection): Promise<FeatureSet> {
-  let features = new Float32Array(0);
-  let logits: Float32Array | undefined;
+  const { rows, n } = await heldRows(input, extractor, o, 'features', selection);
+  return { features: rows, n, dim: extractor.dim };
+}
+
+/** Every logit of the input (the classifier's output), held at once: what IS's splits read. */
+export async function extractLogits(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions): Promise<{ logits: Float32Array; n: number; classes: number }> {
+  const { rows, n, width } = await heldRows(input, extractor, o, 'logits');
+  return { logits: rows, n, classes: width };
+}
+
+/** One output of the extractor for every image, in one array (made at the first pass, when its width is known). */
+async function heldRows(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, what: 'features' | 'logits', selection?: DataSelection): Promise<{ rows: Float32Array; n: number; width: number }> {
+  let rows = new Float32Array(0);
   let total = 0;
-  let classes = 0;
+  let width = 0;
   await streamFeatures(input, extractor, o, {
     start(n) {
       total = n;
-      ensureFeatureMemory(n * extractor.dim, n);
-      features = new Float32Array(n * extractor.dim);
+      // Features' width is known before any image is drawn; logits' at the first pass.
+      if (what === 'features') ensureHeldMemory(n * extractor.dim, n, what);
     },
-    add(from, _n, f, l, c) {
-      features.set(f, from * extractor.dim);
-      if (!l || !c) return;
-      if (!logits) ensureFeatureMemory(total * c, total);
-      classes = c;
-      logits ??= new Float32Array(total * c);
-      logits.set(l, from * c);
+    add(from, _n, values, w) {
+      if (width === 0) {
+        width = w;
+        if (what === 'logits') ensureHeldMemory(total * w, total, what);
+        rows = new Float32Array(total * w);
+      }
+      rows.set(values, from * w);
     },
-  }, selection);
-  return { features, logits, n: total, dim: extractor.dim, classes };
+  }, selection, what);
+  return { rows, n: total, width };
 }
 
-/** Refuses, before any image is drawn, a set of features that would not fit in memory, naming the fix. */
-function ensureFeatureMemory(values: number, images: number): void {
+/** Refuses a set of features or logits that would not fit in memory, naming the fix. */
+function ensureHeldMemory(values: number, images: number, what: string): void {
   try {
     ensureMemoryFor(values * 4);
   } catch (err) {
     if (!(err instanceof OutOfMemoryError)) throw err;
-    throw new GantryError(`${err.summary}: the features of ${images} images are held at once for this score; score fewer images (${given('n')})`);
+    throw new GantryError(`${err.summary}: the ${what} of ${images} images are held at once for this score; score fewer images (${given('n')})`);
   }
 }
 
@@ -203,13 +211,13 @@ export async function computeStats(input: EvalInput, extractor: FeatureExtractor
       acc.add(f, n);
       kept?.set(f, from * dim);
     },
-  }, selection);
-  if (kept) return statsFromFeatures({ features: kept, n: total, dim, classes: 0 });
+  }, selection, 'features');
+  if (kept) return statsFromFeatures({ features: kept, n: total, dim });
   return acc.finish();
 }
 
-/** Streams images of the input through the extractor in batches into `sink`, with a progress line. */
-async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, sink: FeatureSink, selection?: DataSelection): Promise<void> {
+/** Streams images of the input through the extractor in batches into `sink` (their features or logits), with a progress line. */
+async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, sink: FeatureSink, selection: DataSelection | undefined, what: 'features' | 'logits'): Promise<void> {
   const batch = o.batch ?? 50;
   const seed = o.seed ?? 0;
   let total: number;
@@ -272,14 +280,13 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
           const part = howMany === n ? images : tf.slice(images, from - at, howMany);
           let out: ReturnType<FeatureExtractor['extract']>;
           try {
-            out = extractor.extract(part, Boolean(o.withLogits));
+            out = extractor.extract(part, what === 'logits');
           } finally {
             if (part !== images) part.dispose();
           }
           try {
-            const features = await out.features.data() as Float32Array;
-            const logits = out.logits ? await out.logits.data() as Float32Array : undefined;
-            sink.add(from, howMany, features, logits, out.logits?.shape[1]);
+            const rows = what === 'logits' ? out.logits! : out.features;
+            sink.add(from, howMany, await rows.data() as Float32Array, rows.shape[1]);
           } finally {
             tf.dispose([out.features, out.logits ?? []]);
           }

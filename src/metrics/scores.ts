@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
-import { computeStats, extractFeatures, parseEvalInput, runImageSize, smallSampleWarning, statsFor, type EvalInput, type FeatureOptions } from './evaluate.ts';
+import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsFor, type EvalInput, type FeatureOptions } from './evaluate.ts';
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
@@ -127,8 +127,8 @@ export interface InceptionScoreResult {
 
 /** The Inception Score of one image input, as torch-fidelity computes it (`splits` parts, 10 by default). */
 export async function inceptionScoreOf(fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & { splits?: number }): Promise<InceptionScoreResult> {
-  const f = await extractFeatures(fake, extractor, { ...o, withLogits: true });
-  const r = inceptionScore(f.logits!, f.n, f.classes, o.splits ?? 10);
+  const f = await extractLogits(fake, extractor, o);
+  const r = inceptionScore(f.logits, f.n, f.classes, o.splits ?? 10);
   return { mean: r.mean, std: r.std, n: f.n, features: extractor.id };
 }
 
