@@ -1,18 +1,24 @@
+import { NumpyRandomState, TORCH_FIDELITY_SEED } from './numpy-random.ts';
+
 /**
- * Inception Score as torch-fidelity computes it: softmax of the unbiased logits, in float64; for each
- * of `splits` consecutive chunks, exp(mean_x KL(p(y|x) || p(y))) with p(y) the chunk's mean; reported
- * as mean and population standard deviation over the chunks. (torch-fidelity shuffles the samples
- * first with its own seed; gantry's samples are already in random order.)
+ * Inception Score as torch-fidelity computes it: the samples shuffled as its shuffle does (NumPy's
+ * RandomState(2020).permutation), so that a set in order (a data folder's classes one after another) is not
+ * split by class; softmax of the unbiased logits, in float64; for each of `splits` consecutive chunks,
+ * exp(mean_x KL(p(y|x) || p(y))) with p(y) the chunk's mean; reported as mean and population standard
+ * deviation over the chunks. `shuffle: false` keeps the given order.
  */
-export function inceptionScore(logits: Float32Array, n: number, classes: number, splits = 10): { mean: number; std: number } {
+export function inceptionScore(logits: Float32Array, n: number, classes: number, splits = 10, shuffle = true): { mean: number; std: number } {
+  const order = shuffle ? new NumpyRandomState(TORCH_FIDELITY_SEED).permutation(n) : null;
   const logp = new Float64Array(n * classes);
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < n; k++) {
+    // Row k of the shuffled set is sample order[k], as torch-fidelity's feature[rng.permutation(N), :].
+    const i = order ? order[k] : k;
     let max = -Infinity;
     for (let c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c]);
     let z = 0;
     for (let c = 0; c < classes; c++) z += Math.exp(logits[i * classes + c] - max);
     const lz = Math.log(z) + max;
-    for (let c = 0; c < classes; c++) logp[i * classes + c] = logits[i * classes + c] - lz;
+    for (let c = 0; c < classes; c++) logp[k * classes + c] = logits[i * classes + c] - lz;
   }
   const scores: number[] = [];
   for (let s = 0; s < splits; s++) {

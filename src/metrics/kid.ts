@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../engine/rng.ts';
+import { NumpyRandomState, TORCH_FIDELITY_SEED } from './numpy-random.ts';
 import { GantryError, given } from '../errors.ts';
 
 /**
  * Kernel Inception Distance as torch-fidelity defines it: polynomial kernel k(x, y) = (x.y / d + 1)^3,
  * the unbiased MMD^2 estimate on `subsets` random subsets of `subsetSize` real and fake features
- * (drawn without replacement), reported as mean and (population) standard deviation.
+ * (drawn without replacement, each the first subsetSize of a permutation of NumPy's RandomState seeded with
+ * torch-fidelity's 2020: the same subsets as its `rng.choice`), reported as mean and (population) standard deviation.
  */
 export interface KidResult {
   mean: number;
@@ -47,11 +48,11 @@ function gather(f: Float32Array, idx: ArrayLike<number>, d: number): Float32Arra
 /** torch-fidelity's default subset size. */
 export const KID_SUBSET_SIZE = 1000;
 
-export function kernelInceptionDistance(real: Float32Array, nReal: number, fake: Float32Array, nFake: number, d: number, options: { subsets?: number; subsetSize?: number; seed?: number } = {}): KidResult {
+export function kernelInceptionDistance(real: Float32Array, nReal: number, fake: Float32Array, nFake: number, d: number, options: { subsets?: number; subsetSize?: number } = {}): KidResult {
   const subsetSize = Math.min(options.subsetSize ?? KID_SUBSET_SIZE, nReal, nFake);
   if (subsetSize < 2) throw new GantryError(`KID needs at least 2 real and 2 fake images (got ${nReal} and ${nFake})`);
   const subsets = options.subsets ?? 100;
-  const rng = new Rng(options.seed ?? 0, 'kid-subsets');
+  const rng = new NumpyRandomState(TORCH_FIDELITY_SEED);
   const scores: number[] = [];
   for (let s = 0; s < subsets; s++) {
     const ri = rng.permutation(nReal).subarray(0, subsetSize);

@@ -114,7 +114,7 @@ export async function kidOf(real: EvalInput, fake: EvalInput, extractor: Feature
   const dataSize = runImageSize(fake) ?? runImageSize(real);
   const a = await extractFeatures(real, extractor, { ...o, dataSize });
   const b = await extractFeatures(fake, extractor, { ...o, dataSize });
-  const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, { subsets: o.subsets, subsetSize: o.subsetSize, seed: o.seed });
+  const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, { subsets: o.subsets, subsetSize: o.subsetSize });
   return { ...r, nReal: a.n, nFake: b.n, features: extractor.id, warnings: kidWarnings(r, o.subsetSize ?? KID_SUBSET_SIZE, a.n, b.n) };
 }
 

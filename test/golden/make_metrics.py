@@ -5,8 +5,10 @@
 Features come from a Park-Miller generator (x <- 16807 x mod 2^31-1) that TypeScript reproduces
 exactly, rounded to float32 as network features are. FID is pytorch-fid's calculate_frechet_distance
 (scipy.linalg.sqrtm of sigma1 . sigma2); KID is torch-fidelity's unbiased MMD^2 with the cubic
-polynomial kernel on one subset holding all samples; IS is torch-fidelity's formula without shuffling.
-Writes metrics_golden.json and two pytorch-fid-style statistics files, stats_a.npz and stats_b.npz.
+polynomial kernel on one subset holding all samples, and on subsets drawn as torch-fidelity draws them
+(np.random.RandomState(2020).choice(n, m, replace=False) in turn for real and fake); IS is torch-fidelity's
+formula, without shuffling and with its shuffle (RandomState(2020).permutation). NumPy's permutations
+themselves are kept too, for gantry's RandomState. Writes metrics_golden.json and two pytorch-fid-style statistics files, stats_a.npz and stats_b.npz.
 """
 import json, os
 import numpy as np
@@ -66,5 +68,16 @@ out['kid'] = {'d': 16, 'n': 50, 'seedA': 1, 'seedB': 2, 'mmd2': mmd2_unbiased(fa
 logits = (features(3, 200, 10, 'a') * 4).astype(np.float32)
 m, s = inception_score(logits, 10)
 out['is'] = {'n': 200, 'classes': 10, 'seed': 3, 'scale': 4, 'mean': m, 'std': s}
+out['is_shuffled'] = dict(out['is'], **dict(zip(('mean', 'std'), inception_score(logits[np.random.RandomState(2020).permutation(200)], 10))))
+
+rng = np.random.RandomState(2020)  # as torch-fidelity's kid_features_to_metric
+fa, fb = features(1, 50, 16, 'a').astype(np.float64), features(2, 60, 16, 'b').astype(np.float64)
+mmds = [mmd2_unbiased(fa[rng.choice(50, 20, replace=False)], fb[rng.choice(60, 20, replace=False)]) for _ in range(4)]
+out['kid_subsets'] = {'d': 16, 'nA': 50, 'nB': 60, 'seedA': 1, 'seedB': 2, 'subsets': 4, 'subsetSize': 20, 'mean': float(np.mean(mmds)), 'std': float(np.std(mmds))}
+
+r = np.random.RandomState(2020)
+big = np.random.RandomState(2020).permutation(100000)
+out['permutations'] = {'seed2020': [r.permutation(10).tolist(), r.permutation(7).tolist()], 'seed0': np.random.RandomState(0).permutation(12).tolist(),
+                       'seed2020_100000': {'first': big[:8].tolist(), 'last': big[-8:].tolist()}}
 json.dump(out, open(os.path.join(HERE, 'metrics_golden.json'), 'w'), indent=1)
 print(json.dumps(out))

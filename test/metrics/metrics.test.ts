@@ -7,6 +7,7 @@ import { setup, tempDir } from '../helpers.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from '../../src/metrics/frechet.ts';
 import { kernelInceptionDistance, kidWarnings, mmd2Unbiased } from '../../src/metrics/kid.ts';
 import { inceptionScore } from '../../src/metrics/inception-score.ts';
+import { NumpyRandomState } from '../../src/metrics/numpy-random.ts';
 import { useNativeLinalg } from '../../src/metrics/linalg.ts';
 import { readStatsFile, writeStatsFile } from '../../src/metrics/stats-file.ts';
 
@@ -88,13 +89,36 @@ test('KID with fewer images than its subset size: smaller subsets, and a warning
   assert.deepEqual(kidWarnings(kernelInceptionDistance(real, 12, fake, 20, d, { subsets: 5, subsetSize: 8 }), 8, 12, 20), []);
 });
 
-test('Inception Score matches torch-fidelity\'s formula', () => {
+test('NumPy\'s RandomState(seed).permutation, as torch-fidelity draws KID\'s subsets and IS\'s shuffle with it', () => {
+  const p = g.permutations;
+  const r = new NumpyRandomState(2020);
+  assert.deepEqual([Array.from(r.permutation(10)), Array.from(r.permutation(7))], p.seed2020);
+  assert.deepEqual(Array.from(new NumpyRandomState(0).permutation(12)), p.seed0);
+  const big = new NumpyRandomState(2020).permutation(100000);
+  assert.deepEqual([Array.from(big.subarray(0, 8)), Array.from(big.subarray(-8))], [p.seed2020_100000.first, p.seed2020_100000.last]);
+});
+
+test('KID on subsets smaller than the sets: torch-fidelity\'s subsets, its mean and std', () => {
+  const k = g.kid_subsets;
+  const r = kernelInceptionDistance(features(k.seedA, k.nA, k.d, 'a'), k.nA, features(k.seedB, k.nB, k.d, 'b'), k.nB, k.d, { subsets: k.subsets, subsetSize: k.subsetSize });
+  assert.ok(Math.abs(r.mean - k.mean) < 1e-6 && Math.abs(r.std - k.std) < 1e-6, `${JSON.stringify(r)} vs ${k.mean} ${k.std}`);
+});
+
+test('Inception Score matches torch-fidelity\'s formula, with its shuffle and without', () => {
   const c = g.is;
   const logits = features(c.seed, c.n, c.classes, 'a').map((v) => v * c.scale);
-  const r = inceptionScore(logits, c.n, c.classes, 10);
+  const r = inceptionScore(logits, c.n, c.classes, 10, false);
   assert.ok(Math.abs(r.mean - c.mean) < 1e-9 && Math.abs(r.std - c.std) < 1e-9, `${JSON.stringify(r)} vs ${c.mean} ${c.std}`);
-  // Perfectly confident, evenly spread predictions over 10 classes give IS = 10.
+  const shuffled = inceptionScore(logits, c.n, c.classes, 10);
+  assert.ok(Math.abs(shuffled.mean - g.is_shuffled.mean) < 1e-9 && Math.abs(shuffled.std - g.is_shuffled.std) < 1e-9, `${JSON.stringify(shuffled)} vs ${JSON.stringify(g.is_shuffled)}`);
+  // Perfectly confident, evenly spread predictions over 10 classes give IS = 10 in their own order.
   const sharp = new Float32Array(100 * 10);
   for (let i = 0; i < 100; i++) sharp[i * 10 + (i % 10)] = 50;
-  assert.ok(Math.abs(inceptionScore(sharp, 100, 10, 10).mean - 10) < 1e-6);
+  assert.ok(Math.abs(inceptionScore(sharp, 100, 10, 10, false).mean - 10) < 1e-6);
+  // The same predictions sorted by class (a data folder read class after class): unshuffled, each split
+  // holds one class and scores 1; shuffled as torch-fidelity does, the score is the set's.
+  const sorted = new Float32Array(1000 * 10);
+  for (let i = 0; i < 1000; i++) sorted[i * 10 + Math.floor(i / 100)] = 50;
+  assert.ok(Math.abs(inceptionScore(sorted, 1000, 10, 10, false).mean - 1) < 1e-6);
+  assert.ok(inceptionScore(sorted, 1000, 10, 10).mean > 9);
 });
