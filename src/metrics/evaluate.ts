@@ -285,7 +285,8 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
             if (part !== images) part.dispose();
           }
           try {
-            const rows = what === 'logits' ? out.logits! : out.features;
+            const rows = what === 'logits' ? out.logits : out.features;
+            if (!rows) throw new GantryError(`the feature network ${extractor.id} has no class logits to score IS with`);
             sink.add(from, howMany, await rows.data() as Float32Array, rows.shape[1]);
           } finally {
             tf.dispose([out.features, out.logits ?? []]);
