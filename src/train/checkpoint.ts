@@ -69,17 +69,21 @@ export function rollBackCheckpoint(runDir: string): number | null {
 
 /** The step a run's checkpoint was written at (from its metadata alone). */
 export function checkpointStep(runDir: string): number {
-  const path = join(runDir, CHECKPOINT_FILE);
+  return stepOf(join(runDir, CHECKPOINT_FILE));
+}
+
+/** The step in a checkpoint file's metadata; its header is checked whole (every tensor within the file). */
+function stepOf(path: string): number {
   return (JSON.parse(readSafetensorsMetadata(path, `checkpoint ${path}`).gantry ?? '{}') as CheckpointState).step;
 }
 
-/** The run's previous checkpoint and its step, where its layout is whole (every tensor within the file). */
+/** The run's previous checkpoint and its step, where its layout is whole; null where there is none such. */
 function wholePreviousCheckpoint(runDir: string): { path: string; step: number } | null {
   const path = join(runDir, PREVIOUS_CHECKPOINT_FILE);
   if (!existsSync(path)) return null;
   try {
-    const state = JSON.parse(readSafetensorsMetadata(path).gantry ?? '') as CheckpointState;
-    return typeof state.step === 'number' ? { path, step: state.step } : null;
+    const step = stepOf(path);
+    return typeof step === 'number' ? { path, step } : null;
   } catch {
     return null;
   }
