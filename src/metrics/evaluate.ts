@@ -267,7 +267,7 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
     throw new GantryError(`${input.path} holds statistics, not images; it cannot give features for this metric`);
   }
   sink.start(total);
-  const progress = new Progress(total, 0, `features (${extractor.id})`, process.stderr, o.quiet);
+  const progress = new Progress(total, 0, `${what} (${extractor.id})`, process.stderr, o.quiet);
   // The extractor's batch too may not fit on a GPU at once (Inception's 147x147x64 maps, 5.5 MB an image).
   const extractFit = { most: Infinity };
   try {
