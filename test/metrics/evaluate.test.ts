@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { maxAbs, maxAbsDiff, setup } from '../helpers.ts';
 import { tf } from '../../src/engine/index.ts';
 import { GpuLimitError } from '../../src/gpu/device-guard.ts';
-import { computeStats, extractFeatures, statsFromFeatures } from '../../src/metrics/evaluate.ts';
+import { computeStats, extractFeatures, halfSplitFid, statsFromFeatures } from '../../src/metrics/evaluate.ts';
+import { frechetDistance } from '../../src/metrics/frechet.ts';
 import type { FeatureExtractor } from '../../src/metrics/features.ts';
 
 await setup();
@@ -74,4 +75,18 @@ test('computeStats: FID statistics accumulate a pass at a time, equal to those o
     else process.env.GANTRY_MAX_MEMORY_MB = saved;
   }
   extractor.dispose();
+});
+
+test('halfSplitFid: the halves are a random split, so a set in class order (a folder, class after class) does not score its classes against each other', () => {
+  const n = 40;
+  const dim = 4;
+  const features = new Float32Array(n * dim);
+  // Two classes, 20 each, one after the other, far apart; within a class a little spread.
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) features[i * dim + j] = (i < 20 ? 0 : 5) + Math.sin(i * 7.1 + j * 3.3);
+  const split = halfSplitFid({ features, n, dim });
+  // The two classes against each other: the floor that splitting in the middle gave.
+  const inOrder = frechetDistance(statsFromFeatures({ features: features.subarray(0, 20 * dim), n: 20, dim }), statsFromFeatures({ features: features.subarray(20 * dim), n: 20, dim }));
+  assert.ok(inOrder > 90, `${inOrder}`);
+  assert.ok(split < inOrder / 10, `${split} vs ${inOrder}`);
+  assert.equal(halfSplitFid({ features, n, dim }), split, 'seeded');
 });
