@@ -20,6 +20,7 @@ import type { ImageFit } from '../data/transform.ts';
 import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
+import { gatherRows } from './kid.ts';
 import type { FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
@@ -322,10 +323,8 @@ export function halfSplitFid(f: FeatureSet): number {
   const half = Math.floor(f.n / 2);
   const order = new Rng(0, 'half-split').permutation(f.n);
   const halfOf = (from: number) => {
-    const rows = new Float32Array(half * f.dim);
-    for (let i = 0; i < half; i++) rows.set(f.features.subarray(order[from + i] * f.dim, (order[from + i] + 1) * f.dim), i * f.dim);
     const acc = new StatsAccumulator(f.dim);
-    acc.add(rows, half);
+    acc.add(gatherRows(f.features, order.subarray(from, from + half), f.dim), half);
     return acc.finish();
   };
   return frechetDistance(halfOf(0), halfOf(half));

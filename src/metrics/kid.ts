@@ -39,7 +39,8 @@ export function mmd2Unbiased(x: Float32Array, y: Float32Array, m: number, d: num
   return (xx + yy) / (m * (m - 1)) - (2 * xy) / (m * m);
 }
 
-function gather(f: Float32Array, idx: ArrayLike<number>, d: number): Float32Array {
+/** Rows idx of an [n, d] feature array, in that order, as one [idx.length, d] array. */
+export function gatherRows(f: Float32Array, idx: ArrayLike<number>, d: number): Float32Array {
   const out = new Float32Array(idx.length * d);
   for (let i = 0; i < idx.length; i++) out.set(f.subarray(idx[i] * d, (idx[i] + 1) * d), i * d);
   return out;
@@ -57,7 +58,7 @@ export function kernelInceptionDistance(real: Float32Array, nReal: number, fake:
   for (let s = 0; s < subsets; s++) {
     const ri = rng.permutation(nReal).subarray(0, subsetSize);
     const fi = rng.permutation(nFake).subarray(0, subsetSize);
-    scores.push(mmd2Unbiased(gather(real, ri, d), gather(fake, fi, d), subsetSize, d));
+    scores.push(mmd2Unbiased(gatherRows(real, ri, d), gatherRows(fake, fi, d), subsetSize, d));
   }
   const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
   const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
