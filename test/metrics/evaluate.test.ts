@@ -44,7 +44,7 @@ function projection(dim: number): FeatureExtractor {
   };
 }
 
-test('computeStats: FID statistics accumulate a pass at a time, equal to those of every feature held at once, within memory that every feature would not fit in; holding them all is refused there, with the fix', async () => {
+test('computeStats: FID statistics accumulate a pass at a time, equal to those of every feature held at once, with 1 MB of memory left; holding every feature of a set too large is refused before an image is drawn, with the fix', async () => {
   const input = { kind: 'data', spec: 'mnist' } as const;
   const extractor = projection(256);
   const o = { n: 600, batch: 50, quiet: true };
@@ -63,13 +63,17 @@ test('computeStats: FID statistics accumulate a pass at a time, equal to those o
   assert.ok(small.halfSplitFid! > 0);
   assert.equal(tf.memory().numTensors, tensors);
 
-  // 2,000 x 256 features are 2 MB; with 1 MB left, KID's or IS's set of them is refused before any image is drawn.
+  // With 1 MB left (GANTRY_MAX_MEMORY_MB above the process's resident memory; the process's memory going down
+  // first can only leave more), FID's statistics of 2,000 images (2 MB of features) go through: nothing of that size is asked for.
   const saved = process.env.GANTRY_MAX_MEMORY_MB;
   process.env.GANTRY_MAX_MEMORY_MB = String(process.memoryUsage.rss() / 2 ** 20 + 1);
   try {
-    await assert.rejects(extractFeatures(input, extractor, { ...o, n: 2000 }), /^GantryError: out of memory: .* more would not fit in the .* left \(GANTRY_MAX_MEMORY_MB=.*\): the features of 2000 images are held at once for this score; score fewer images \(--n\)$/);
-    // FID's statistics of the same 2,000 images hold no such set: they go on.
     assert.equal((await computeStats(input, extractor, { ...o, n: 2000 })).n, 2000);
+    // KID's set of 2,000 features of a network 2^20 wide (8 GB, past any memory left) is refused before an image is drawn.
+    const drawn: number[] = [];
+    const wide: FeatureExtractor = { ...meanAndMax(Infinity, drawn), id: 'wide', dim: 2 ** 20 };
+    await assert.rejects(extractFeatures(input, wide, { ...o, n: 2000 }), /^GantryError: out of memory: .* more would not fit in the .* left \(GANTRY_MAX_MEMORY_MB=.*\): the features of 2000 images are held at once for this score; score fewer images \(--n\)$/);
+    assert.deepEqual(drawn, []);
   } finally {
     if (saved === undefined) delete process.env.GANTRY_MAX_MEMORY_MB;
     else process.env.GANTRY_MAX_MEMORY_MB = saved;
