@@ -7,12 +7,11 @@ import { IMAGE_EXTENSIONS, fittedImages } from './folder.ts';
 import type { ImageFit } from './transform.ts';
 
 /** Image files under dir, at any depth, in sorted path order (text folders skipped). */
-function walkImages(dir: string): string[] {
-  const out: string[] = [];
+function walkImages(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir).sort()) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) {
-      if (!TEXT_FOLDERS.includes(entry)) out.push(...walkImages(path));
+      if (!TEXT_FOLDERS.includes(entry)) walkImages(path, out);
     } else if (IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) {
       out.push(path);
     }

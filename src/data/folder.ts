@@ -58,7 +58,7 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
     .filter((f) => statSync(join(dir, f)).isDirectory())
     .sort()
     .filter((f) => listImages(join(dir, f)).length > 0);
-  const files: string[] = [];
+  let files: string[] = [];
   const labels: number[] = [];
   if (classDirs.length > 0) {
     classDirs.forEach((c, k) => {
@@ -68,7 +68,7 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
       }
     });
   } else {
-    files.push(...listImages(dir));
+    files = listImages(dir); // one folder of them all (CelebA's 202,599): no push(...files), whose arguments would overflow the stack
   }
   const unread = unreadPictures([dir, ...classDirs.map((c) => join(dir, c))]);
   const convert = 'gantry reads PNG and JPEG: convert them (ImageMagick: mogrify -format png FILES) to use them';

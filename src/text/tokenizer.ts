@@ -47,7 +47,7 @@ export class Tokenizer {
    */
   encode(captions: string[], fixed = false): EncodedCaptions {
     const tokens = captions.map((c) => tokenize(c).slice(0, this.maxWords));
-    const words = fixed ? this.maxWords : Math.max(1, ...tokens.map((t) => t.length));
+    const words = fixed ? this.maxWords : tokens.reduce((most, t) => Math.max(most, t.length), 1);
     const ids = new Int32Array(captions.length * words).fill(PAD_ID);
     tokens.forEach((t, i) => t.forEach((w, j) => {
       ids[i * words + j] = this.ids.get(w) ?? UNKNOWN_ID;
