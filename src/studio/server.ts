@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { pageFiles, PAGE_SCRIPT, WORKER_SCRIPT } from '../export/page-bundle.ts'
 import { CHECKPOINT_FILE } from '../train/checkpoint.ts';
 import { openRun } from '../train/run.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
+import { RunProgress } from './progress.ts';
 
 /**
  * The studio: the page `gantry export` writes, served for a run while it trains. The images are drawn in
@@ -21,6 +22,10 @@ import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
  *   GET /draw-worker.js      the worker its generator draws in
  *   GET /model.json          the generator's description at the newest checkpoint
  *   GET /weights.safetensors the weights of that same description (the snapshot model.json last served)
+ * and for a run folder, what the page's training panel shows (read from the folder as the run writes it):
+ *   GET /progress.json       step, target, newest losses and scores, rate and time left, who trains it
+ *   GET /plots/NAME.svg      the run's plots (losses, each score), drawn from metrics.jsonl as it is now
+ *   GET /samples/step-N.png  its sample grids
  */
 
 const LIVE_TAG = '<meta name="gantry-live" content="checkpoint">';
@@ -38,6 +43,16 @@ export interface StudioServer {
   close(): Promise<void>;
 }
 
+/** A file's bytes, or null when it is not there (a sample grid asked for by a stale page). */
+function readOptional(path: string): Uint8Array | null {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /**
  * Serves the studio on host:port (port 0: any free port) for a run folder, following its checkpoints, or
  * for a generator of NVIDIA's pix2pixHD code, exported once.
@@ -45,6 +60,7 @@ export interface StudioServer {
 export async function startStudio(source: string | PretrainedExport, port: number, host = '127.0.0.1'): Promise<StudioServer> {
   const page = await pageFiles();
   const index = typeof source === 'string' ? page['index.html'].replace('</head>', `${LIVE_TAG}\n</head>`) : page['index.html'];
+  const progress = typeof source === 'string' ? new RunProgress(source) : null;
   let snapshot: Snapshot | null = null;
   let pending: Promise<Snapshot> | null = null;
 
@@ -99,9 +115,18 @@ export async function startStudio(source: string | PretrainedExport, port: numbe
         case `/${WEIGHTS_FILE}`:
           // The weights of the description the page read last (a checkpoint written between the two requests waits for the next reload).
           return send(res, 200, 'application/octet-stream', (snapshot ?? (await latest())).weights);
-        default:
-          return send(res, 404, 'text/plain', `no ${path} here\n`);
+        case '/progress.json':
+          if (progress) return send(res, 200, 'application/json', JSON.stringify(progress.now()));
+          break;
       }
+      const plot = progress && /^\/plots\/([\w-]+)\.svg$/.exec(path);
+      const svg = plot && progress.plot(plot[1]);
+      if (svg) return send(res, 200, 'image/svg+xml', svg);
+      if (progress && /^\/samples\/step-\d+\.png$/.test(path)) {
+        const grid = readOptional(join(source as string, path));
+        if (grid) return send(res, 200, 'image/png', grid);
+      }
+      return send(res, 404, 'text/plain', `no ${path} here\n`);
     };
     answer().catch((err) => {
       const message = describeError(err);

@@ -11,7 +11,7 @@ import { processRunning } from '../io/atomic.ts';
  */
 export const LOCK_FILE = 'lock';
 
-interface LockHolder {
+export interface LockHolder {
   pid: number;
   host: string;
   started: string;
@@ -24,6 +24,15 @@ function readHolder(path: string): LockHolder | null {
   } catch {
     return null; // gone since, or cut short by a kill while it was written
   }
+}
+
+/**
+ * Who trains the run now: the lock's holder if it runs (one on another host is taken at its word), null
+ * when none does. For readers such as the studio; it takes nothing.
+ */
+export function runWriter(runDir: string): LockHolder | null {
+  const holder = readHolder(join(runDir, LOCK_FILE));
+  return holder && (holder.host !== hostname() || processRunning(holder.pid)) ? holder : null;
 }
 
 /**

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, tempDir } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
+import { acquireRunLock } from '../../src/train/lock.ts';
+import { appendMetrics, truncateMetrics } from '../../src/train/metrics.ts';
 import { startStudio } from '../../src/studio/server.ts';
 import { buildGenerator } from '../../src/web/generator.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
@@ -53,6 +56,57 @@ test('studio: the explorer page (live), the generator at the newest checkpoint, 
   }
 });
 
+test('studio: the training panel\'s data from the run folder: progress.json, plots drawn from metrics.jsonl as it grows, sample grids; rate and time left only while a process trains it', async () => {
+  const dir = await trainSmall('dcgan', 'shapes:40', { ngf: 4, ndf: 4, nz: 6 });
+  const studio = await startStudio(dir, 0);
+  const progress = async () => (await fetch(studio.url + 'progress.json')).json();
+  try {
+    const done = await progress();
+    assert.deepEqual({ ...done, losses: Object.keys(done.losses) }, {
+      run: 'dcgan', family: 'dcgan', step: 2, steps: 2, losses: ['lossD', 'lossG'], imagesPerSec: null, etaSeconds: null, scores: {}, plots: ['losses'],
+      samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null,
+    });
+    const svg = await fetch(studio.url + 'plots/losses.svg');
+    assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
+    assert.equal(((await svg.text()).match(/<polyline/g) ?? []).length, 2);
+    const grid = await fetch(studio.url + 'samples/step-000002.png');
+    assert.equal(grid.headers.get('content-type'), 'image/png');
+    assert.deepEqual([...new Uint8Array(await grid.arrayBuffer()).subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    for (const missing of ['plots/fid.svg', 'samples/step-000001.png', 'samples/config.json', 'samples/../config.json', 'plots/../config.json']) {
+      assert.equal((await fetch(studio.url + missing)).status, 404, missing);
+    }
+
+    // A process trains it on (this one holds the lock): two rows of the run's first process, two of a
+    // resumed one (whose seconds start again), a score, and a target moved to step 10.
+    const release = acquireRunLock(dir, () => {});
+    try {
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, train: { ...config.train, steps: 10 } }));
+      truncateMetrics(dir, 0);
+      appendMetrics(dir, { step: 1, lossD: 1, lossG: 2, imagesPerSec: 2, seconds: 5 });
+      appendMetrics(dir, { step: 2, lossD: 0.9, lossG: 2.1, imagesPerSec: 4, seconds: 6 });
+      appendMetrics(dir, { step: 3, lossD: 0.8, lossG: 2.2, imagesPerSec: 1, seconds: 0.5 });
+      appendMetrics(dir, { step: 4, lossD: 0.7, lossG: 2.3, imagesPerSec: 8, seconds: 1 });
+      appendMetrics(dir, { step: 4, fid: 12.5 });
+      const training = await progress();
+      assert.equal(training.writer.pid, process.pid);
+      assert.equal(training.step, 4);
+      assert.equal(training.steps, 10);
+      assert.deepEqual(training.losses, { lossD: 0.7, lossG: 2.3 });
+      assert.deepEqual(training.scores, { fid: { step: 4, value: 12.5 } });
+      assert.equal(training.imagesPerSec, 8, 'one step of 4 images in the resumed process\'s half second');
+      assert.equal(training.etaSeconds, 3, '6 steps of 4 images at 8 a second');
+      assert.deepEqual(training.plots, ['losses', 'fid']);
+      assert.match(await (await fetch(studio.url + 'plots/fid.svg')).text(), />fid</);
+    } finally {
+      release();
+    }
+    assert.deepEqual([(await progress()).writer, (await progress()).imagesPerSec], [null, null], 'the lock given back: not training');
+  } finally {
+    await studio.close();
+  }
+});
+
 test('studio refuses a run it cannot draw, with one line', async () => {
   const dir = await trainSmall('classifier', 'shapes:40', {});
   await assert.rejects(startStudio(dir, 0), /is a classifier run; it does not generate images, so there is nothing to export/);
@@ -95,6 +149,7 @@ test('studio --weights: NVIDIA\'s generator served as it is (no live reload), wi
     assert.doesNotMatch(await (await fetch(studio.url)).text(), /gantry-live/, 'weights that do not change need no watching');
     const model = await (await fetch(studio.url + 'model.json')).json();
     assert.deepEqual([model.family, model.run, model.origin], ['pix2pixhd', 'pix2pixhd_G.pth', 'NVIDIA\'s pix2pixHD code']);
+    assert.equal((await fetch(studio.url + 'progress.json')).status, 404, 'no run, no training to show');
     const web = buildGenerator(model, new Uint8Array(await (await fetch(studio.url + 'weights.safetensors')).arrayBuffer()));
     const [, h, w] = g.size;
     const drawn = await web.generate({ labelMaps: [web.examples[0]] });

@@ -559,7 +559,7 @@ test('loadGeneratorInWorker in a page of its own: a missing script or folder is 
   }
 });
 
-test('gantry studio in Chromium: the page draws the run and reloads itself when the run writes a newer checkpoint', { skip }, async () => {
+test('gantry studio in Chromium: the page draws the run, shows its training (step, state, losses, plot, sample grids) and reloads itself when the run writes a newer checkpoint', { skip }, async () => {
   const { startStudio } = await import('../../src/studio/server.ts');
   const run = join(work, 'runs', 'live');
   await train({ outDir: run, quiet: true, config: validateRunConfig({ family: 'dcgan', seed: 1, data: 'shapes:40', model: { ngf: 4, ndf: 4, nz: 6 }, train: { steps: 2, batch: 4, samples: 4, checkpointEvery: 2 } }, 'test') });
@@ -573,9 +573,33 @@ test('gantry studio in Chromium: the page draws the run and reloads itself when 
     await page.goto(studio.url);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
     assert.match(await page.textContent('#about') ?? '', /step 2$/);
+    // The training panel: the run's step against its target, its state, its plot and newest sample grid.
+    const panel = () => page.evaluate(() => {
+      const slider = document.getElementById('trainSampleStep') as HTMLInputElement;
+      const grid = document.getElementById('trainSamples') as HTMLImageElement;
+      return {
+        hidden: document.getElementById('training')!.hidden,
+        step: document.getElementById('trainStep')!.textContent,
+        state: document.getElementById('trainState')!.textContent,
+        values: document.getElementById('trainValues')!.textContent,
+        plots: [...document.querySelectorAll<HTMLImageElement>('#trainPlots img')].map((img) => [img.alt, img.complete && img.naturalWidth > 0]),
+        grid: [slider.value, slider.max, document.getElementById('trainSampleValue')!.textContent, grid.complete && grid.naturalWidth > 0],
+      };
+    });
+    const imagesLoaded = () => page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#training img')].every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.body.dataset.trainingStep === '2', null, { timeout: 10_000 });
+    await imagesLoaded();
+    const first = await panel();
+    assert.deepEqual({ ...first, values: first.values?.replace(/[\d.]+/g, 'N') }, {
+      hidden: false, step: 'step 2 of 2 (100%)', state: 'finished', values: 'lossD N · lossG N',
+      plots: [['losses against the step', true]], grid: ['1', '1', 'step 2', true],
+    });
     await train({ outDir: run, resume: true, quiet: true, changes: { train: { steps: 4 } } });
     await page.waitForFunction(() => /step 4$/.test(document.getElementById('about')?.textContent ?? ''), null, { timeout: 30_000 });
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset.trainingStep === '4', null, { timeout: 10_000 });
+    await imagesLoaded();
+    assert.deepEqual((await panel()).grid, ['2', '2', 'step 4', true], 'the newest of three grids');
     assert.deepEqual(errors, []);
   } catch (err) {
     mkdirSync(artefacts, { recursive: true });

@@ -15,6 +15,8 @@ import type { GeneratedImages, GenerateOptions, LabelMapInput } from '../generat
 import type { PageGenerator } from '../page-generator.ts';
 import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
 import { describeError } from '../../errors.ts';
+import type { TrainingProgress } from '../../studio/progress.ts';
+import { formatDuration } from '../../train/progress.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
@@ -758,6 +760,9 @@ async function readLabelPng(file: File, colours: [number, number, number][], cou
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
+  // The studio's page: the training panel from the start, while a large generator still loads.
+  const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
+  if (live) watchTraining();
   const backends = params.get('backend')?.split(',') as ('webgpu' | 'webgl' | 'cpu')[] | undefined;
   // ?kernels=gantry: on WebGPU, gantry's kernels and replayed draws instead of tfjs's kernels op by op.
   const gpuKernels = (params.get('kernels') ?? undefined) as GpuKernels | undefined;
@@ -770,7 +775,6 @@ async function main(): Promise<void> {
   for (const canvas of document.querySelectorAll('canvas')) watchScaling(canvas);
   if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
   else latentExplorer(g);
-  const live = document.querySelector<HTMLMetaElement>('meta[name="gantry-live"]');
   if (live) watchForNewWeights(g.file.step);
 }
 
@@ -802,6 +806,59 @@ function watchForNewWeights(step: number): void {
       if (m.step !== step) location.reload();
     }, () => undefined);
   }, LIVE_POLL_MS);
+}
+
+/**
+ * The studio's training panel: the run's step, rate and time left, newest losses and scores, its plots
+ * and sample grids, asked for every few seconds. The grid slider follows the newest grid until moved.
+ */
+function watchTraining(): void {
+  const slider = input('trainSampleStep');
+  let grids: TrainingProgress['samples'] = [];
+  let plotStep = -1;
+  const showGrid = () => {
+    const grid = grids[Number(slider.value)];
+    if (!grid) return;
+    const img = $<HTMLImageElement>('trainSamples');
+    if (!img.src.endsWith(`/samples/${grid.file}`)) img.src = `samples/${grid.file}`;
+    $('trainSampleValue').textContent = `step ${grid.step.toLocaleString('en')}`;
+  };
+  slider.addEventListener('input', showGrid);
+  const refresh = async () => {
+    let p: TrainingProgress;
+    try {
+      const res = await fetch('progress.json', { cache: 'no-store' });
+      if (!res.ok) throw new Error(await res.text());
+      p = await res.json();
+    } catch (err) {
+      $('trainState').textContent = `the studio did not answer (${describeError(err).trim()}); asking again in ${LIVE_POLL_MS / 1000} s`;
+      return;
+    }
+    $('training').hidden = false;
+    $<HTMLProgressElement>('trainProgress').value = p.steps ? Math.min(1, p.step / p.steps) : 0;
+    $('trainStep').textContent = `step ${p.step.toLocaleString('en')} of ${p.steps.toLocaleString('en')} (${Math.floor((100 * p.step) / Math.max(1, p.steps))}%)`;
+    $('trainState').textContent = p.writer
+      ? `training (process ${p.writer.pid} on ${p.writer.host})${p.imagesPerSec ? ` · ${p.imagesPerSec.toFixed(p.imagesPerSec < 10 ? 1 : 0)} images/s · about ${formatDuration(p.etaSeconds ?? Infinity)} left` : ''}`
+      : p.step >= p.steps ? 'finished' : `not training now: stopped at step ${p.step.toLocaleString('en')}`;
+    const number = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
+    $('trainValues').textContent = [
+      ...Object.entries(p.losses).map(([k, v]) => `${k} ${number(v)}`),
+      ...Object.entries(p.scores).map(([k, { step, value }]) => `${k} ${number(value)} (step ${step.toLocaleString('en')})`),
+    ].join(' · ');
+    if (p.step !== plotStep) {
+      plotStep = p.step;
+      $('trainPlots').replaceChildren(...p.plots.map((name) => Object.assign(document.createElement('img'), { src: `plots/${name}.svg?step=${p.step}`, alt: `${name} against the step` })));
+    }
+    const followNewest = Number(slider.value) >= grids.length - 1;
+    grids = p.samples;
+    $('trainSamplesBox').hidden = grids.length === 0;
+    slider.max = String(Math.max(0, grids.length - 1));
+    if (followNewest) slider.value = slider.max;
+    showGrid();
+    document.body.dataset.trainingStep = String(p.step);
+  };
+  void refresh();
+  setInterval(() => void refresh(), LIVE_POLL_MS);
 }
 
 main().then(() => {

@@ -1,0 +1,112 @@
+import { readdirSync, type Dirent } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { runWriter, type LockHolder } from '../train/lock.ts';
+import { BOOKKEEPING_COLUMNS, MetricsFollower, type MetricsRow } from '../train/metrics.ts';
+import { plotNames, plotSvg } from '../train/plots.ts';
+import { readRunConfig } from '../train/run.ts';
+
+/** What the studio's page shows of a run's training: read from its folder, never from the trainer. */
+export interface TrainingProgress {
+  run: string;
+  family: string;
+  /** The newest step in metrics.jsonl (0 before the first is logged). */
+  step: number;
+  /** The step the run trains to (its config, as the newest resume left it). */
+  steps: number;
+  /** The newest logged losses. */
+  losses: Record<string, number>;
+  /** Images a second over the newest logged steps of the process training now; null when none trains. */
+  imagesPerSec: number | null;
+  /** Seconds to `steps` at that rate; null when none trains. */
+  etaSeconds: number | null;
+  /** The newest value of each score (FID, held-out accuracy) and its step. */
+  scores: Record<string, { step: number; value: number }>;
+  /** Names of the plots the studio serves as plots/NAME.svg. */
+  plots: string[];
+  /** The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. */
+  samples: SampleGrid[];
+  /** The process training the run now (its lock), or null. */
+  writer: LockHolder | null;
+}
+
+export interface SampleGrid {
+  step: number;
+  file: string;
+}
+
+/** Logged intervals the rate is taken over: one interval's rate drops with each checkpoint or sample grid. */
+const RATE_ROWS = 5;
+
+/**
+ * Images a second over the newest logged steps of one process (`seconds` counts from its start, so a
+ * resumed run's rows begin again), or the newest row's own rate when it stands alone.
+ */
+function recentRate(logged: MetricsRow[], batch: number): number | null {
+  let first = logged.length - 1;
+  while (first > 0 && logged.length - first <= RATE_ROWS && logged[first - 1].seconds < logged[first].seconds) first--;
+  const [a, b] = [logged[first], logged.at(-1)];
+  if (!a || !b) return null;
+  return b.seconds > a.seconds ? ((b.step - a.step) * batch) / (b.seconds - a.seconds) : b.imagesPerSec;
+}
+
+/** A run folder's training as it goes, metrics.jsonl read a few new lines at a time. */
+export class RunProgress {
+  private readonly metrics: MetricsFollower;
+  readonly name: string;
+
+  constructor(private readonly runDir: string) {
+    this.metrics = new MetricsFollower(runDir);
+    this.name = basename(resolve(runDir));
+  }
+
+  now(): TrainingProgress {
+    const config = readRunConfig(this.runDir);
+    const rows = this.metrics.rows();
+    const losses: Record<string, number> = {};
+    const scores: TrainingProgress['scores'] = {};
+    let step = 0;
+    const logged: MetricsRow[] = [];
+    for (const row of rows) {
+      step = Math.max(step, row.step);
+      if (Number.isFinite(row.imagesPerSec)) logged.push(row);
+    }
+    for (const [key, value] of Object.entries(logged.at(-1) ?? {})) if (key.startsWith('loss')) losses[key] = value;
+    for (const row of rows) {
+      for (const [key, value] of Object.entries(row)) if (!BOOKKEEPING_COLUMNS.has(key) && !key.startsWith('loss') && Number.isFinite(value)) scores[key] = { step: row.step, value };
+    }
+    const writer = runWriter(this.runDir);
+    const imagesPerSec = writer ? recentRate(logged, config.train.batch) : null;
+    return {
+      run: this.name,
+      family: config.family,
+      step,
+      steps: config.train.steps,
+      losses,
+      imagesPerSec,
+      etaSeconds: imagesPerSec ? (Math.max(0, config.train.steps - step) * config.train.batch) / imagesPerSec : null,
+      scores,
+      plots: plotNames(rows),
+      samples: sampleGrids(this.runDir),
+      writer,
+    };
+  }
+
+  /** plots/NAME.svg drawn from the metrics as they are now; null for a plot the run has not. */
+  plot(name: string): string | null {
+    const rows = this.metrics.rows();
+    return plotNames(rows).includes(name) ? plotSvg(rows, `${readRunConfig(this.runDir).family} — ${this.name}`, name) : null;
+  }
+}
+
+const SAMPLE_FILE = /^step-(\d+)\.png$/;
+
+/** The run's sample grids, by step. */
+export function sampleGrids(runDir: string): SampleGrid[] {
+  let files: Dirent[];
+  try {
+    files = readdirSync(join(runDir, 'samples'), { withFileTypes: true });
+  } catch {
+    return []; // not made yet
+  }
+  return files.flatMap((f) => (f.isFile() && SAMPLE_FILE.test(f.name) ? [{ step: Number(SAMPLE_FILE.exec(f.name)![1]), file: f.name }] : [])).sort((a, b) => a.step - b.step);
+}
