@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
@@ -101,7 +102,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new GantryError(`unexpected argument "${positionals[1]}"`);
   const raw = { ...given, family: familyName, ...(values['init-from'] !== undefined ? { initFrom: values['init-from'] } : {}) };
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
-  const result = await train({ outDir: out, config, epochs, quiet: values.quiet, scorerFor });
+  // Once the run folder holds its first grid: where to look while it trains.
+  const onSample = values.quiet ? undefined : (step: number) => {
+    if (step === 0) process.stderr.write(`${out}: sample grids go to ${join(out, 'samples')}; to watch it train in a browser, in another terminal: npx gantry studio --run ${out}\n`);
+  };
+  const result = await train({ outDir: out, config, epochs, quiet: values.quiet, scorerFor, onSample });
   report(result.runDir, result.step, result.losses);
   return result.interrupted ? stoppedStatus(result.interrupted) : 0;
 }

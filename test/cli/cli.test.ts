@@ -26,6 +26,7 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   const t = gantry('train', 'dcgan', '--steps', '30', '--batch', '16', '--out', run, '--seed', '1');
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /step 30 lossD=/);
+  assert.ok(t.stderr.includes(`${run}: sample grids go to ${join(run, 'samples')}; to watch it train in a browser, in another terminal: npx gantry studio --run ${run}\n`), 'where to look while it trains');
   for (const f of ['config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'plots/losses.svg', 'samples/step-000000.png']) assert.ok(existsSync(join(run, f)), f);
   const s = gantry('sample', '--run', run, '--n', '16', '--out', join(dir, 'g.png'));
   assert.equal(s.code, 0, s.stderr);
