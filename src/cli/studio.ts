@@ -10,7 +10,9 @@ export const STUDIO_HELP = `${SYNOPSIS.STUDIO}
 gantry studio --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]]
   Serves the explorer page of \`gantry export\` for a run, with its newest checkpoint: open the printed
   address in a browser. The images are drawn in the page (WebGPU, else WebGL, else the CPU); the page
-  reloads itself when the run writes a newer checkpoint, so it can watch a run that is training.
+  reloads itself when the run writes a newer checkpoint, so it can watch a run that is training: its
+  Training panel shows the step, the images a second and time left, the newest losses and scores, the
+  plots and the sample grids, read from the run folder every 5 s (start it beside gantry train).
   Generators with latent vectors get a grid of seeds, sliders over the vector (undo, reset), truncation,
   the class or caption, interpolation and arithmetic; pix2pixhd runs a label-map painter with their
   learned styles. To put the page on a static host instead: gantry export --run RUN_DIR --out DIR.

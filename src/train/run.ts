@@ -24,7 +24,10 @@ export function resolveRunConfig(config: RunConfig, data: DataShape): RunConfig 
 
 export function readRunConfig(runDir: string): RunConfig {
   const path = join(runDir, CONFIG_FILE);
-  if (!existsSync(path)) throw new GantryError(`${runDir} is not a gantry run folder (no ${CONFIG_FILE}); give the folder a training run wrote into`);
+  if (!existsSync(path)) {
+    const why = existsSync(runDir) ? `no ${CONFIG_FILE}` : 'no such folder';
+    throw new GantryError(`${runDir} is not a gantry run folder (${why}); give the folder a training run wrote into (gantry train's --out)`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));

@@ -95,7 +95,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['train', 'nope', '--out', join(dir, 'x')], /unknown model family "nope"/],
     [['train', 'dcgan', '--data', 'cifar10:/no/such', '--out', join(dir, 'y')], /data cifar10:\/no\/such: \/no\/such does not exist; check the path/],
     [['train', 'dcgan', '--batch', '0', '--out', join(dir, 'z')], /--batch must be a whole number >= 1/],
-    [['sample', '--run', join(dir, 'missing')], /not a gantry run folder/],
+    [['sample', '--run', join(dir, 'missing')], /missing is not a gantry run folder \(no such folder\); give the folder a training run wrote into \(gantry train's --out\)/],
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
     [['bench', '--family', 'vae', '--profile'], /--profile times a replayed step's kernels on the GPU: give it with --family NAME --device webgpu/],

@@ -122,7 +122,7 @@ test('a truncated or foreign checkpoint is reported, not crashed on', async () =
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...config.model, ngf: 16 } }));
   // The checkpoint's G (ngf 8) against the model the edited config builds (ngf 16).
   assert.throws(() => openRun(dir), /tensor net\/G\/main\.0\.weight is 4x4x32x100 but the model expects 4x4x64x100; it belongs to a different model configuration than .*config\.json/);
-  assert.throws(() => openRun(tempDir()), /not a gantry run folder/);
+  assert.throws(() => openRun(tempDir()), /not a gantry run folder \(no config\.json\)/, 'an empty folder');
 });
 
 test('a new run refuses a non-empty folder', async () => {
