@@ -1,5 +1,6 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { resumeAdvice } from '../errors.ts';
 import { runWriter, type LockHolder } from '../train/lock.ts';
 import { BOOKKEEPING_COLUMNS, MetricsFollower, type MetricsRow } from '../train/metrics.ts';
 import { plotNames, plotSvg } from '../train/plots.ts';
@@ -27,6 +28,8 @@ export interface TrainingProgress {
   samples: SampleGrid[];
   /** The process training the run now (its lock), or null. */
   writer: LockHolder | null;
+  /** How to go on, for a run stopped before its target with none training it. */
+  resume: string | null;
 }
 
 export interface SampleGrid {
@@ -88,6 +91,7 @@ export class RunProgress {
       plots: plotNames(rows),
       samples: sampleGrids(this.runDir),
       writer,
+      resume: !writer && step < config.train.steps ? resumeAdvice(this.runDir) : null,
     };
   }
 

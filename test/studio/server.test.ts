@@ -64,7 +64,7 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
     const done = await progress();
     assert.deepEqual({ ...done, losses: Object.keys(done.losses) }, {
       run: 'dcgan', family: 'dcgan', step: 2, steps: 2, losses: ['lossD', 'lossG'], imagesPerSec: null, etaSeconds: null, scores: {}, plots: ['losses'],
-      samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null,
+      samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null, resume: null,
     });
     const svg = await fetch(studio.url + 'plots/losses.svg');
     assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
@@ -90,6 +90,7 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
       appendMetrics(dir, { step: 4, fid: 12.5 });
       const training = await progress();
       assert.equal(training.writer.pid, process.pid);
+      assert.equal(training.resume, null, 'it is training');
       assert.equal(training.step, 4);
       assert.equal(training.steps, 10);
       assert.deepEqual(training.losses, { lossD: 0.7, lossG: 2.3 });
@@ -101,7 +102,8 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
     } finally {
       release();
     }
-    assert.deepEqual([(await progress()).writer, (await progress()).imagesPerSec], [null, null], 'the lock given back: not training');
+    const stopped = await progress();
+    assert.deepEqual([stopped.writer, stopped.imagesPerSec, stopped.resume], [null, null, `continue with \`gantry train --resume --out ${dir}\``], 'the lock given back: stopped at step 4 of 10');
   } finally {
     await studio.close();
   }

@@ -839,7 +839,7 @@ function watchTraining(): void {
     $('trainStep').textContent = `step ${p.step.toLocaleString('en')} of ${p.steps.toLocaleString('en')} (${Math.floor((100 * p.step) / Math.max(1, p.steps))}%)`;
     $('trainState').textContent = p.writer
       ? `training (process ${p.writer.pid} on ${p.writer.host})${p.imagesPerSec ? ` · ${p.imagesPerSec.toFixed(p.imagesPerSec < 10 ? 1 : 0)} images/s · about ${formatDuration(p.etaSeconds ?? Infinity)} left` : ''}`
-      : p.step >= p.steps ? 'finished' : `not training now: stopped at step ${p.step.toLocaleString('en')}`;
+      : p.step >= p.steps ? 'finished' : `not training now: stopped at step ${p.step.toLocaleString('en')}; ${p.resume ?? ''}`;
     const number = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
     $('trainValues').textContent = [
       ...Object.entries(p.losses).map(([k, v]) => `${k} ${number(v)}`),
