@@ -15,6 +15,15 @@ export function formatBytes(bytes: number): string {
   return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
 }
 
+/** Seconds for a message: "42s", "3m05s", "2h10m" ("--" when unknown). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 export function describeError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code && code in SYSTEM_ERRORS && (err as NodeJS.ErrnoException).syscall) return SYSTEM_ERRORS[code];

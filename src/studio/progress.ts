@@ -1,41 +1,11 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { resumeAdvice } from '../errors.ts';
-import { runWriter, type LockHolder } from '../train/lock.ts';
+import { runWriter } from '../train/lock.ts';
 import { BOOKKEEPING_COLUMNS, MetricsFollower, type MetricsRow } from '../train/metrics.ts';
 import { plotNames, plotSvg } from '../train/plots.ts';
 import { readRunConfig } from '../train/run.ts';
-
-/** What the studio's page shows of a run's training: read from its folder, never from the trainer. */
-export interface TrainingProgress {
-  run: string;
-  family: string;
-  /** The newest step in metrics.jsonl (0 before the first is logged). */
-  step: number;
-  /** The step the run trains to (its config, as the newest resume left it). */
-  steps: number;
-  /** The newest logged losses. */
-  losses: Record<string, number>;
-  /** Images a second over the newest logged steps of the process training now; null when none trains. */
-  imagesPerSec: number | null;
-  /** Seconds to `steps` at that rate; null when none trains. */
-  etaSeconds: number | null;
-  /** The newest value of each score (FID, held-out accuracy) and its step. */
-  scores: Record<string, { step: number; value: number }>;
-  /** Names of the plots the studio serves as plots/NAME.svg. */
-  plots: string[];
-  /** The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. */
-  samples: SampleGrid[];
-  /** The process training the run now (its lock), or null. */
-  writer: LockHolder | null;
-  /** How to go on, for a run stopped before its target with none training it. */
-  resume: string | null;
-}
-
-export interface SampleGrid {
-  step: number;
-  file: string;
-}
+import type { SampleGrid, TrainingProgress } from '../web/training-progress.ts';
 
 /** Logged intervals the rate is taken over: one interval's rate drops with each checkpoint or sample grid. */
 const RATE_ROWS = 5;

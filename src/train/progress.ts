@@ -1,3 +1,5 @@
+import { formatDuration } from '../errors.ts';
+
 /** Where progress goes: a terminal (a bar redrawn in place) or anything that takes lines. */
 export interface ProgressOut {
   readonly isTTY?: boolean;
@@ -46,13 +48,6 @@ export class Progress {
   }
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /**
  * A progress callback for work whose length is known only as it runs (reading a data set): silent for

@@ -14,9 +14,8 @@ import type { GpuKernels } from '../engine.ts';
 import type { GeneratedImages, GenerateOptions, LabelMapInput } from '../generator.ts';
 import type { PageGenerator } from '../page-generator.ts';
 import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
-import { describeError } from '../../errors.ts';
-import type { TrainingProgress } from '../../studio/progress.ts';
-import { formatDuration } from '../../train/progress.ts';
+import { describeError, formatDuration } from '../../errors.ts';
+import type { TrainingProgress } from '../training-progress.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {

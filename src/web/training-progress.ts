@@ -1,0 +1,33 @@
+/**
+ * What the studio's /progress.json says of a run's training (read from its folder, never from the trainer),
+ * which the explorer page's Training panel shows.
+ */
+export interface TrainingProgress {
+  run: string;
+  family: string;
+  /** The newest step in metrics.jsonl (0 before the first is logged). */
+  step: number;
+  /** The step the run trains to (its config, as the newest resume left it). */
+  steps: number;
+  /** The newest logged losses. */
+  losses: Record<string, number>;
+  /** Images a second over the newest logged steps of the process training now; null when none trains. */
+  imagesPerSec: number | null;
+  /** Seconds to `steps` at that rate; null when none trains. */
+  etaSeconds: number | null;
+  /** The newest value of each score (FID, held-out accuracy) and its step. */
+  scores: Record<string, { step: number; value: number }>;
+  /** Names of the plots the studio serves as plots/NAME.svg. */
+  plots: string[];
+  /** The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. */
+  samples: SampleGrid[];
+  /** The process training the run now (the run folder's lock), or null. */
+  writer: { pid: number; host: string; started: string } | null;
+  /** How to go on, for a run stopped before its target with none training it. */
+  resume: string | null;
+}
+
+export interface SampleGrid {
+  step: number;
+  file: string;
+}
