@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -601,6 +601,14 @@ test('gantry studio in Chromium: the page draws the run, shows its training (ste
     await imagesLoaded();
     assert.deepEqual((await panel()).grid, ['2', '2', 'step 4', true], 'the newest of three grids');
     assert.deepEqual(errors, []);
+    // A run folder that stops being one (its config moved away) is said in the panel, and asked again.
+    renameSync(join(run, 'config.json'), join(run, 'config.moved'));
+    try {
+      await page.waitForFunction(() => /^cannot read the run's progress \(.*no config\.json.*\); asking again in 5 s$/.test(document.getElementById('trainState')?.textContent ?? ''), null, { timeout: 15_000 });
+    } finally {
+      renameSync(join(run, 'config.moved'), join(run, 'config.json'));
+    }
+    await page.waitForFunction(() => document.getElementById('trainState')?.textContent === 'finished', null, { timeout: 15_000 });
   } catch (err) {
     mkdirSync(artefacts, { recursive: true });
     await page.screenshot({ path: join(artefacts, 'studio-live.png'), fullPage: true }).catch(() => undefined);

@@ -830,7 +830,7 @@ function watchTraining(): void {
       if (!res.ok) throw new Error(await res.text());
       p = await res.json();
     } catch (err) {
-      $('trainState').textContent = `the studio did not answer (${describeError(err).trim()}); asking again in ${LIVE_POLL_MS / 1000} s`;
+      $('trainState').textContent = `cannot read the run's progress (${describeError(err).trim()}); asking again in ${LIVE_POLL_MS / 1000} s`;
       return;
     }
     $('training').hidden = false;
