@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { GantryError, describeError, didYouMean } from '../errors.ts';
-import { getFamily } from '../models/index.ts';
+import { FAMILIES, getFamily } from '../models/index.ts';
 
 export const trainSchema = z
   .object({
@@ -100,16 +100,39 @@ function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 }
 
 /**
- * One line per problem, each naming the field: "model.ngf: expected number, received string". With the
- * schema that gave `err`, an unknown field names the known one it most likely meant.
+ * Every field of the given sections' schemas by name, with where it goes: "lr" -> ["model.lr"]. For an
+ * unknown field that is a known one of another section (`train.lr`, `eval.fid.every`).
  */
-export function formatZodError(err: z.ZodError, prefix = '', schema?: z.ZodType): string {
+export function fieldPlaces(sections: [prefix: string, schema: z.ZodType][]): Map<string, string[]> {
+  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
+  const places = new Map<string, string[]>();
+  const walk = (schema: z.ZodType, at: string) => {
+    let def: Def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+    while (def.innerType) def = (def.innerType as unknown as { _zod: { def: Def } })._zod.def;
+    if (def.type !== 'object') return;
+    for (const [key, field] of Object.entries(def.shape!)) {
+      const path = at ? `${at}.${key}` : key;
+      places.set(key, [...(places.get(key) ?? []), path]);
+      walk(field, path);
+    }
+  };
+  for (const [prefix, schema] of sections) walk(schema, prefix);
+  return places;
+}
+
+/**
+ * One line per problem, each naming the field: "model.ngf: expected number, received string". With the
+ * schema that gave `err`, an unknown field names the known one it most likely meant; with `places`
+ * (fieldPlaces), a field of another section is named where it goes ("did you mean model.lr?").
+ */
+export function formatZodError(err: z.ZodError, prefix = '', schema?: z.ZodType, places?: Map<string, string[]>): string {
   return err.issues
     .map((issue) => {
       const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
       if (issue.code === 'unrecognized_keys') {
         const known = schema ? fieldsAt(schema, issue.path) : [];
-        return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
+        const hint = (k: string) => didYouMean(k, known) || belongsElsewhere(places?.get(k) ?? [], `${path}.${k}`);
+        return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"${hint(k)}`).join(', ')}`;
       }
       if (issue.code === 'invalid_type') {
         const want = TYPE_WORDS[issue.expected] ?? issue.expected;
@@ -120,6 +143,14 @@ export function formatZodError(err: z.ZodError, prefix = '', schema?: z.ZodType)
       return `${path}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/** " (it belongs in model: model.lr)" for a field known elsewhere than where it was given, else "". */
+function belongsElsewhere(places: string[], given: string): string {
+  const place = places.find((p) => `(root).${p}` !== given && p !== given);
+  if (place === undefined) return '';
+  const section = place.includes('.') ? place.slice(0, place.lastIndexOf('.')) : null;
+  return section ? ` (it belongs in ${section}: ${place})` : ' (it belongs at the top level)';
 }
 
 function shortJson(value: unknown): string {
@@ -151,9 +182,15 @@ export function readConfigFile(path: string): Record<string, unknown> {
  */
 export function validateRunConfig(raw: unknown, source: string): RunConfig {
   const parsed = runConfigSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error, '', runConfigSchema)}`);
+  // Where each known field goes, the family's model fields included, for a field put in the wrong section.
+  const places = () => {
+    const name = (raw as { family?: unknown } | null)?.family;
+    const schema = typeof name === 'string' && Object.hasOwn(FAMILIES, name) ? FAMILIES[name].schema : null;
+    return fieldPlaces([['', runConfigSchema], ...(schema ? [['model', schema] as [string, z.ZodType]] : [])]);
+  };
+  if (!parsed.success) throw new GantryError(`${source}: ${formatZodError(parsed.error, '', runConfigSchema, places())}`);
   const family = getFamily(parsed.data.family);
   const model = family.schema.safeParse(parsed.data.model, { reportInput: true });
-  if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model', family.schema)}`);
+  if (!model.success) throw new GantryError(`${source}: ${formatZodError(model.error, 'model', family.schema, places())}`);
   return { ...parsed.data, model: model.data as Record<string, unknown> };
 }

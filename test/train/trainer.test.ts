@@ -84,6 +84,10 @@ test('bad configs name the field; no run folder is left behind', async () => {
     return true;
   });
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { zzz: 1 } }, 'c'), /^GantryError: c: model: unknown field "zzz"$/);
+  // A field of another section is named where it goes: the family's model fields, train's, eval's, the top level's.
+  assert.throws(() => validateRunConfig({ family: 'dcgan', train: { lr: 0.001, seed: 3 } }, 'c'), /^GantryError: c: train: unknown fields "lr" \(it belongs in model: model\.lr\), "seed" \(it belongs at the top level\)$/);
+  assert.throws(() => validateRunConfig({ family: 'pix2pixhd', model: { steps: 100, decayFrom: 50 } }, 'c'), /^GantryError: c: model: unknown fields "steps" \(it belongs in train: train\.steps\), "decayFrom" \(it belongs in train: train\.decayFrom\)$/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', eval: { every: 20, fid: { every: 20, n: 10 } } }, 'c'), /^GantryError: c: eval\.fid: unknown field "every" \(it belongs in eval: eval\.every\)$/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { imageSize: 48 } }, 'config'), /model\.imageSize/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', train: { batch: 'big' } }, 'config'), /train\.batch: expected a number, not "big"$/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { ngf: 2.5 } }, 'config'), /model\.ngf: expected a whole number, not 2\.5$/);
