@@ -86,31 +86,32 @@ export interface RunConfig {
   eval?: EvalConfig;
 }
 
-/** The field names of the object `path` leads to inside `schema` (through defaults, optionals and nullables), if any. */
-function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+/** An object schema's fields, through defaults, optionals and nullables; null for any other schema. */
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | null {
   type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
-  let at: z.ZodType | undefined = schema;
-  for (let i = 0; at; ) {
-    const def: Def = (at as unknown as { _zod: { def: Def } })._zod.def;
-    if (def.innerType) at = def.innerType;
-    else if (def.type === 'object' && i < path.length) at = def.shape![String(path[i++])];
-    else return def.type === 'object' ? Object.keys(def.shape!) : [];
+  let def: Def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+  while (def.innerType) def = (def.innerType as unknown as { _zod: { def: Def } })._zod.def;
+  return def.type === 'object' ? def.shape! : null;
+}
+
+/** The field names of the object `path` leads to inside `schema`, if any. */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let shape = objectShape(schema);
+  for (const key of path) {
+    const field = shape?.[String(key)];
+    shape = field ? objectShape(field) : null;
   }
-  return [];
+  return shape ? Object.keys(shape) : [];
 }
 
 /**
  * Every field of the given sections' schemas by name, with where it goes: "lr" -> ["model.lr"]. For an
  * unknown field that is a known one of another section (`train.lr`, `eval.fid.every`).
  */
-export function fieldPlaces(sections: [prefix: string, schema: z.ZodType][]): Map<string, string[]> {
-  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
+function fieldPlaces(sections: [prefix: string, schema: z.ZodType][]): Map<string, string[]> {
   const places = new Map<string, string[]>();
   const walk = (schema: z.ZodType, at: string) => {
-    let def: Def = (schema as unknown as { _zod: { def: Def } })._zod.def;
-    while (def.innerType) def = (def.innerType as unknown as { _zod: { def: Def } })._zod.def;
-    if (def.type !== 'object') return;
-    for (const [key, field] of Object.entries(def.shape!)) {
+    for (const [key, field] of Object.entries(objectShape(schema) ?? {})) {
       const path = at ? `${at}.${key}` : key;
       places.set(key, [...(places.get(key) ?? []), path]);
       walk(field, path);
