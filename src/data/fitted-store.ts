@@ -19,7 +19,8 @@ import type { ImageFit } from './transform.ts';
  * where there are instance maps), then the 8-bit pixels (HWC); the header (`.json`) is written last, so a
  * file without one was never finished.
  */
-const FORMAT = 2;
+// 3: JPEGs' chroma upsampled as libjpeg does (src/io/jpeg.ts), so sets fitted before hold other pixels.
+const FORMAT = 3;
 
 /** One fitted image (and its maps) as a source decodes it. */
 export interface FittedRecord {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
 import { GantryError, describeError } from '../errors.ts';
+import { decodeJpeg } from './jpeg.ts';
 import type { RawImage } from './pixels.ts';
 
 /**
@@ -27,10 +27,7 @@ export function readImageFile(path: string): RawImage {
       const png = PNG.sync.read(bytes);
       return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
     }
-    if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-      return { width: img.width, height: img.height, channels: 4, data: img.data };
-    }
+    if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return decodeJpeg(bytes);
   } catch (err) {
     throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err, bytes)}); re-export it or remove it from the folder`);
   }

@@ -39,7 +39,7 @@ def write_folder(name, sizes, g):
 
 
 def features(net, folder, batch):
-    files = sorted(f for f in os.listdir(folder) if f.endswith('.png'))
+    files = sorted(f for f in os.listdir(folder) if f.endswith(('.png', '.jpg')))
     tensors = [torch.from_numpy(np.asarray(Image.open(os.path.join(folder, f)).convert('RGB'), dtype=np.float32) / 255).permute(2, 0, 1) for f in files]
     out = {64: [], 2048: []}
     with torch.no_grad():
