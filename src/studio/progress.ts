@@ -59,6 +59,7 @@ export class RunProgress {
       etaSeconds: imagesPerSec ? (Math.max(0, config.train.steps - step) * config.train.batch) / imagesPerSec : null,
       scores,
       plots: plotNames(rows),
+      rows: rows.length,
       samples: sampleGrids(this.runDir),
       writer,
       resume: !writer && step < config.train.steps ? resumeAdvice(this.runDir) : null,

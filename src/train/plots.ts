@@ -4,7 +4,6 @@ import { BOOKKEEPING_COLUMNS, type MetricsRow } from './metrics.ts';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
-
 /** Most points a curve is drawn with: a longer run's logged steps are averaged in that many runs of steps. */
 export const MAX_CURVE_POINTS = 1000;
 

@@ -48,7 +48,6 @@ export class Progress {
   }
 }
 
-
 /**
  * A progress callback for work whose length is known only as it runs (reading a data set): silent for
  * its first two seconds, so quick work prints nothing, then a Progress line like training's.

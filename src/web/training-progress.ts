@@ -19,6 +19,8 @@ export interface TrainingProgress {
   scores: Record<string, { step: number; value: number }>;
   /** Names of the plots the studio serves as plots/NAME.svg. */
   plots: string[];
+  /** How many rows metrics.jsonl holds: the plots change when it does (a score comes on the step of its loss row). */
+  rows: number;
   /** The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. */
   samples: SampleGrid[];
   /** The process training the run now (the run folder's lock), or null. */

@@ -63,7 +63,7 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
   try {
     const done = await progress();
     assert.deepEqual({ ...done, losses: Object.keys(done.losses) }, {
-      run: 'dcgan', family: 'dcgan', step: 2, steps: 2, losses: ['lossD', 'lossG'], imagesPerSec: null, etaSeconds: null, scores: {}, plots: ['losses'],
+      run: 'dcgan', family: 'dcgan', step: 2, steps: 2, losses: ['lossD', 'lossG'], imagesPerSec: null, etaSeconds: null, scores: {}, plots: ['losses'], rows: 2,
       samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null, resume: null,
     });
     const svg = await fetch(studio.url + 'plots/losses.svg');
@@ -97,7 +97,7 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
       assert.deepEqual(training.scores, { fid: { step: 4, value: 12.5 } });
       assert.equal(training.imagesPerSec, 8, 'one step of 4 images in the resumed process\'s half second');
       assert.equal(training.etaSeconds, 3, '6 steps of 4 images at 8 a second');
-      assert.deepEqual(training.plots, ['losses', 'fid']);
+      assert.deepEqual([training.plots, training.rows], [['losses', 'fid'], 5], 'the score\'s row, on the step of the last loss row, counts');
       assert.match(await (await fetch(studio.url + 'plots/fid.svg')).text(), />fid</);
     } finally {
       release();

@@ -600,6 +600,11 @@ test('gantry studio in Chromium: the page draws the run, shows its training (ste
     await page.waitForFunction(() => document.body.dataset.trainingStep === '4', null, { timeout: 10_000 });
     await imagesLoaded();
     assert.deepEqual((await panel()).grid, ['2', '2', 'step 4', true], 'the newest of three grids');
+    // A score logged on the step of the last loss row (FID after the step's losses) gets its plot too.
+    const { appendMetrics } = await import('../../src/train/metrics.ts');
+    appendMetrics(run, { step: 4, fid: 123.5 });
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#trainPlots img')].some((img) => img.alt === 'fid against the step' && img.complete && img.naturalWidth > 0), null, { timeout: 15_000 });
+    assert.match((await panel()).values ?? '', / · fid 123\.5 \(step 4\)$/);
     assert.deepEqual(errors, []);
     // A run folder that stops being one (its config moved away) is said in the panel, and asked again.
     renameSync(join(run, 'config.json'), join(run, 'config.moved'));

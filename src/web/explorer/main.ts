@@ -30,7 +30,7 @@ const select = (id: string) => $<HTMLSelectElement>(id);
 const GRID = 12;
 /** Sliders move each latent number within ±SLIDER_RANGE. */
 const SLIDER_RANGE = 3;
-/** How often the studio's live page asks whether the run has a newer checkpoint. */
+/** How often the studio's live page asks whether the run has a newer checkpoint, and how its training goes. */
 const LIVE_POLL_MS = 5000;
 
 // ---- errors: every failure is one visible line, never a silent console entry -----------------------
@@ -814,7 +814,7 @@ function watchForNewWeights(step: number): void {
 function watchTraining(): void {
   const slider = input('trainSampleStep');
   let grids: TrainingProgress['samples'] = [];
-  let plotStep = -1;
+  let plotRows = -1;
   const showGrid = () => {
     const grid = grids[Number(slider.value)];
     if (!grid) return;
@@ -844,9 +844,9 @@ function watchTraining(): void {
       ...Object.entries(p.losses).map(([k, v]) => `${k} ${number(v)}`),
       ...Object.entries(p.scores).map(([k, { step, value }]) => `${k} ${number(value)} (step ${step.toLocaleString('en')})`),
     ].join(' · ');
-    if (p.step !== plotStep) {
-      plotStep = p.step;
-      $('trainPlots').replaceChildren(...p.plots.map((name) => Object.assign(document.createElement('img'), { src: `plots/${name}.svg?step=${p.step}`, alt: `${name} against the step` })));
+    if (p.rows !== plotRows) {
+      plotRows = p.rows;
+      $('trainPlots').replaceChildren(...p.plots.map((name) => Object.assign(document.createElement('img'), { src: `plots/${name}.svg?rows=${p.rows}`, alt: `${name} against the step` })));
     }
     const followNewest = Number(slider.value) >= grids.length - 1;
     grids = p.samples;
