@@ -11,8 +11,11 @@ import type { RawImage } from './pixels.ts';
  */
 export function decodeJpeg(bytes: Uint8Array): RawImage {
   const layout = frameLayout(bytes);
-  const ycc = layout && layout.components.length === 3 && layout.ycc;
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: !ycc, maxMemoryUsageInMB: 1024, ...(ycc ? { colorTransform: false } : {}) });
+  const three = layout?.components.length === 3;
+  const ycc = three && layout!.ycc;
+  // Three components are YCbCr to convert here, or RGB (an Adobe marker's transform 0), which jpeg-js would
+  // convert as YCbCr unless told not to; others (grey, CMYK) are jpeg-js's to convert.
+  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: !ycc, maxMemoryUsageInMB: 1024, ...(three ? { colorTransform: false } : {}) });
   if (!ycc) return { width: img.width, height: img.height, channels: 4, data: img.data };
   const { width, height } = img;
   const maxH = Math.max(...layout.components.map((c) => c.h));

@@ -12,6 +12,8 @@ from it as NAME.png (lossless RGB):
   smooth444      16x24, 4:4:4 (no upsampling: the IDCT and the colour conversion alone)
   progressive420 23x37, 4:2:0, progressive
   grey           20x12, one component
+  adobe-rgb      smooth444 with its JFIF marker swapped for an Adobe one of transform 0: its three
+                 components are then read as R, G and B, with no colour conversion (libjpeg's rule)
 and folder48/, 24 JPEGs of 48x48 (4:2:0, quality 85: photos as cameras and the web keep them), with
 their FID statistics as pytorch-fid computes them (make_folder_fid.py's way, its 1/8-width network):
 folder48_2048.npz.
@@ -48,6 +50,15 @@ def main():
         Image.fromarray(pixels).save(path, **options)
         Image.open(path).convert('RGB').save(os.path.join(HERE, f'{name}.png'))
         print(name, Image.open(path).size)
+    # adobe-rgb: APP0 (JFIF) out, APP14 "Adobe" (version 100, no flags, transform 0) in.
+    data = open(os.path.join(HERE, 'smooth444.jpg'), 'rb').read()
+    assert data[2:4] == b'\xff\xe0'
+    app0_end = 4 + int.from_bytes(data[4:6], 'big')
+    adobe = b'\xff\xee' + (14).to_bytes(2, 'big') + b'Adobe' + (100).to_bytes(2, 'big') + bytes(5)
+    path = os.path.join(HERE, 'adobe-rgb.jpg')
+    open(path, 'wb').write(data[:2] + adobe + data[app0_end:])
+    Image.open(path).convert('RGB').save(os.path.join(HERE, 'adobe-rgb.png'))
+    print('adobe-rgb', Image.open(path).mode)
     folder = os.path.join(HERE, 'folder48')
     os.makedirs(folder, exist_ok=True)
     g = torch.Generator().manual_seed(22)

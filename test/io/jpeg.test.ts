@@ -25,8 +25,8 @@ function levels(a: RawImage, b: RawImage): { max: number; mean: number } {
   return { max, mean: sum / n };
 }
 
-test('JPEGs decode as PIL (libjpeg) decodes them: subsampled chroma through its triangle filter, its colour conversion; within its IDCT\'s one level (make_jpeg.py)', () => {
-  for (const name of ['smooth420', 'noise420', 'smooth422', 'smooth444', 'progressive420', 'grey']) {
+test('JPEGs decode as PIL (libjpeg) decodes them: subsampled chroma through its triangle filter, its colour conversion, an Adobe RGB one unconverted; within its IDCT\'s one level (make_jpeg.py)', () => {
+  for (const name of ['smooth420', 'noise420', 'smooth422', 'smooth444', 'progressive420', 'grey', 'adobe-rgb']) {
     const pil = readImageFile(join(golden, `${name}.png`));
     const ours = levels(readImageFile(join(golden, `${name}.jpg`)), pil);
     // jpeg-js's IDCT is off libjpeg's by one level on a few samples, which the colour conversion scales by up to 1.77 per chroma.
