@@ -4,10 +4,10 @@ import type { RawImage } from './pixels.ts';
 /**
  * JPEG to RGBA as libjpeg(-turbo) decodes it by default, which is what PIL, torchvision and pytorch-fid
  * see: jpeg-js decodes the components (its IDCT differs from libjpeg's "islow" by at most one level on a
- * few samples), and gantry upsamples the chroma and converts to RGB as libjpeg does. jpeg-js itself repeats
- * each chroma sample over its 2x2 (4:2:0) or 2x1 (4:2:2) pixels and truncates its float colour
- * conversion: on a 4:2:0 photo, levels off by up to 12 (72 on noise) where libjpeg's triangle filter
- * (`h2v2_fancy_upsample` in jdsample.c) blends the neighbouring samples, and 0.5 lower on average.
+ * few samples), and gantry upsamples the chroma and converts to RGB as libjpeg does. jpeg-js by itself
+ * repeats each chroma sample over its 2x2 (4:2:0) or 2x1 (4:2:2) pixels, where libjpeg's triangle filter
+ * (`h2v2_fancy_upsample` in jdsample.c) blends the neighbouring samples, and truncates its float colour
+ * conversion, where libjpeg rounds.
  */
 export function decodeJpeg(bytes: Uint8Array): RawImage {
   const layout = frameLayout(bytes);
