@@ -110,6 +110,7 @@ function samplesOf(data: Uint8Array, width: number, height: number, k: number, f
  * left repeated: no encoder here writes one to test it against).
  */
 function upsample({ w, h, s }: { w: number; h: number; s: Uint8Array }, fx: number, fy: number, width: number, height: number): Uint8Array {
+  if (fx === 1 && fy === 1) return s; // a full-size component (luma): its samples are the plane
   const out = new Uint8Array(width * height);
   const fancyX = fx === 2 && w > 2;
   const set = (x: number, y: number, v: number) => {
