@@ -42,11 +42,9 @@ export class RunProgress {
     for (const row of rows) {
       step = Math.max(step, row.step);
       if (Number.isFinite(row.imagesPerSec)) logged.push(row);
-    }
-    for (const [key, value] of Object.entries(logged.at(-1) ?? {})) if (key.startsWith('loss')) losses[key] = value;
-    for (const row of rows) {
       for (const [key, value] of Object.entries(row)) if (!BOOKKEEPING_COLUMNS.has(key) && !key.startsWith('loss') && Number.isFinite(value)) scores[key] = { step: row.step, value };
     }
+    for (const [key, value] of Object.entries(logged.at(-1) ?? {})) if (key.startsWith('loss')) losses[key] = value;
     const writer = runWriter(this.runDir);
     const imagesPerSec = writer ? recentRate(logged, config.train.batch) : null;
     return {
