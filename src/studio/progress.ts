@@ -2,8 +2,8 @@ import { readdirSync, type Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { resumeAdvice } from '../errors.ts';
 import { runWriter } from '../train/lock.ts';
-import { BOOKKEEPING_COLUMNS, MetricsFollower, type MetricsRow } from '../train/metrics.ts';
-import { plotNames, plotSvg } from '../train/plots.ts';
+import { BOOKKEEPING_COLUMNS, MetricsFollower, type MetricsRow, type MetricsSink } from '../train/metrics.ts';
+import { MetricsCurves, plotNames, plotSvg } from '../train/plots.ts';
 import { readRunConfig } from '../train/run.ts';
 import type { SampleGrid, TrainingProgress } from '../web/training-progress.ts';
 
@@ -22,31 +22,52 @@ function recentRate(logged: MetricsRow[], batch: number): number | null {
   return b.seconds > a.seconds ? ((b.step - a.step) * batch) / (b.seconds - a.seconds) : b.imagesPerSec;
 }
 
-/** A run folder's training as it goes, metrics.jsonl read a few new lines at a time. */
-export class RunProgress {
+/**
+ * A run folder's training as it goes, metrics.jsonl read a few new lines at a time into what the panel
+ * shows; nothing it holds grows with the run's length.
+ */
+export class RunProgress implements MetricsSink {
   private readonly metrics: MetricsFollower;
   readonly name: string;
+  private curves = new MetricsCurves();
+  private step = 0;
+  private rows = 0;
+  private scores: TrainingProgress['scores'] = {};
+  /** The newest rows with a logged rate (the losses' rows), enough for recentRate. */
+  private logged: MetricsRow[] = [];
 
   constructor(private readonly runDir: string) {
-    this.metrics = new MetricsFollower(runDir);
+    this.metrics = new MetricsFollower(runDir, this);
     this.name = basename(resolve(runDir));
+  }
+
+  restart(): void {
+    this.curves = new MetricsCurves();
+    this.step = 0;
+    this.rows = 0;
+    this.scores = {};
+    this.logged = [];
+  }
+
+  add(row: MetricsRow): void {
+    this.curves.add(row);
+    this.step = Math.max(this.step, row.step);
+    this.rows++;
+    if (Number.isFinite(row.imagesPerSec)) {
+      this.logged.push(row);
+      if (this.logged.length > RATE_ROWS + 1) this.logged.shift();
+    }
+    for (const [key, value] of Object.entries(row)) if (!BOOKKEEPING_COLUMNS.has(key) && !key.startsWith('loss') && Number.isFinite(value)) this.scores[key] = { step: row.step, value };
   }
 
   now(): TrainingProgress {
     const config = readRunConfig(this.runDir);
-    const rows = this.metrics.rows();
+    this.metrics.poll();
     const losses: Record<string, number> = {};
-    const scores: TrainingProgress['scores'] = {};
-    let step = 0;
-    const logged: MetricsRow[] = [];
-    for (const row of rows) {
-      step = Math.max(step, row.step);
-      if (Number.isFinite(row.imagesPerSec)) logged.push(row);
-      for (const [key, value] of Object.entries(row)) if (!BOOKKEEPING_COLUMNS.has(key) && !key.startsWith('loss') && Number.isFinite(value)) scores[key] = { step: row.step, value };
-    }
-    for (const [key, value] of Object.entries(logged.at(-1) ?? {})) if (key.startsWith('loss')) losses[key] = value;
+    for (const [key, value] of Object.entries(this.logged.at(-1) ?? {})) if (key.startsWith('loss')) losses[key] = value;
     const writer = runWriter(this.runDir);
-    const imagesPerSec = writer ? recentRate(logged, config.train.batch) : null;
+    const imagesPerSec = writer ? recentRate(this.logged, config.train.batch) : null;
+    const step = this.step;
     return {
       run: this.name,
       family: config.family,
@@ -55,9 +76,9 @@ export class RunProgress {
       losses,
       imagesPerSec,
       etaSeconds: imagesPerSec ? (Math.max(0, config.train.steps - step) * config.train.batch) / imagesPerSec : null,
-      scores,
-      plots: plotNames(rows),
-      rows: rows.length,
+      scores: { ...this.scores },
+      plots: plotNames(this.curves),
+      rows: this.rows,
       samples: sampleGrids(this.runDir),
       writer,
       resume: !writer && step < config.train.steps ? resumeAdvice(this.runDir) : null,
@@ -66,8 +87,8 @@ export class RunProgress {
 
   /** plots/NAME.svg drawn from the metrics as they are now; null for a plot the run has not. */
   plot(name: string): string | null {
-    const rows = this.metrics.rows();
-    return plotNames(rows).includes(name) ? plotSvg(rows, `${readRunConfig(this.runDir).family} — ${this.name}`, name) : null;
+    this.metrics.poll();
+    return plotNames(this.curves).includes(name) ? plotSvg(this.curves, `${readRunConfig(this.runDir).family} — ${this.name}`, name) : null;
   }
 }
 

@@ -18,8 +18,11 @@ export class DivergenceWatch {
   private saturated = 0;
   private warned = false;
 
-  constructor(private readonly warn: (line: string) => void, private readonly advice: string, earlier: MetricsRow[] = []) {
-    for (const row of earlier) this.learn(row);
+  constructor(private readonly warn: (line: string) => void, private readonly advice: string) {}
+
+  /** A row a resumed run logged before: it sets the scale (when among the first) and is not judged again. */
+  recall(row: MetricsRow): void {
+    this.learn(row);
   }
 
   private learn(row: MetricsRow): void {

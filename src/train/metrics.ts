@@ -1,6 +1,6 @@
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { writeFileAtomicFrom } from '../io/atomic.ts';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -12,74 +12,139 @@ export interface MetricsRow {
   [key: string]: number;
 }
 
-/** Reads metrics.jsonl, skipping a torn last line (a run killed mid-write). */
-export function readMetrics(runDir: string): MetricsRow[] {
-  const path = join(runDir, METRICS_FILE);
-  if (!existsSync(path)) return [];
-  return parseRows(readFileSync(path, 'utf8'));
+/** Bytes metrics.jsonl is read in: a long run's file (hundreds of megabytes) is never held whole. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * Calls `onLine` with each whole line of the file from byte `from` on, reading a chunk at a time, and
+ * returns the offset just past the last newline (a line still being written is left for the next read).
+ * A line longer than a chunk is no metrics row (a corrupt file): it is skipped rather than gathered.
+ * Each line is a view of a buffer that is not read into again, so it may be kept.
+ */
+function forEachLine(path: string, from: number, onLine: (line: Buffer) => void): number {
+  const fd = openSync(path, 'r');
+  let pending: Buffer = Buffer.alloc(0); // the start of a line whose newline is not read yet
+  let skipping = false;
+  let position = from;
+  let consumed = from;
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_BYTES);
+      const n = readSync(fd, chunk, 0, chunk.length, position);
+      if (n === 0) break;
+      position += n;
+      const data = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, start)) {
+        if (!skipping) onLine(data.subarray(start, newline));
+        skipping = false;
+        start = newline + 1;
+      }
+      consumed = position - (data.length - start);
+      pending = data.subarray(start);
+      if (pending.length > READ_BYTES) {
+        skipping = true;
+        pending = Buffer.alloc(0);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return consumed;
 }
 
-function parseRows(text: string): MetricsRow[] {
-  const rows: MetricsRow[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line));
-    } catch {
-      // a partial line from a killed run
-    }
+/** A line of metrics.jsonl as a row, or null for a torn or foreign line (a run killed mid-write). */
+function parseRow(line: Buffer): MetricsRow | null {
+  if (!line.length) return null;
+  try {
+    const row = JSON.parse(line.toString('utf8'));
+    return row && typeof row === 'object' && typeof row.step === 'number' ? row : null;
+  } catch {
+    return null;
   }
+}
+
+/** Calls `onRow` with each row of a run's metrics.jsonl, in order, holding only a chunk of the file at a time. */
+export function forEachMetricsRow(runDir: string, onRow: (row: MetricsRow) => void): void {
+  const path = join(runDir, METRICS_FILE);
+  if (!statSync(path, { throwIfNoEntry: false })) return;
+  forEachLine(path, 0, (line) => {
+    const row = parseRow(line);
+    if (row) onRow(row);
+  });
+}
+
+/** Every row of metrics.jsonl, in memory (a finished run's rows for a test or a script; a run's own code streams them). */
+export function readMetrics(runDir: string): MetricsRow[] {
+  const rows: MetricsRow[] = [];
+  forEachMetricsRow(runDir, (row) => rows.push(row));
   return rows;
+}
+
+/** What follows metrics.jsonl: its rows as they come, and a new start when the file is written anew. */
+export interface MetricsSink {
+  /** Forget the rows given so far: the file was written anew (a resume dropped the rows past its checkpoint). */
+  restart(): void;
+  add(row: MetricsRow): void;
 }
 
 /**
- * metrics.jsonl of a run that may be training, read as it grows: each `rows()` reads only the lines
- * appended since the last call (a line still being written waits for its newline). A file written
- * anew (a resume drops the rows past its checkpoint) is read again from the start.
+ * metrics.jsonl of a run that may be training, read as it grows: each `poll()` hands the sink only the
+ * rows appended since the last (a line still being written waits for its newline). A file written
+ * anew is read again from its start, after `restart()`.
  */
 export class MetricsFollower {
   private readonly path: string;
-  private held: MetricsRow[] = [];
   private offset = 0;
   private inode = -1;
 
-  constructor(runDir: string) {
+  constructor(runDir: string, private readonly sink: MetricsSink) {
     this.path = join(runDir, METRICS_FILE);
   }
 
-  rows(): MetricsRow[] {
+  poll(): void {
     const stat = statSync(this.path, { throwIfNoEntry: false });
-    if (!stat) return (this.held = []);
-    if (stat.ino !== this.inode || stat.size < this.offset) {
-      this.held = [];
+    if (!stat || stat.ino !== this.inode || stat.size < this.offset) {
+      if (this.offset > 0 || this.inode !== -1) this.sink.restart();
       this.offset = 0;
-      this.inode = stat.ino;
+      this.inode = stat?.ino ?? -1;
+      if (!stat) return;
     }
-    if (stat.size === this.offset) return this.held;
-    const bytes = Buffer.alloc(stat.size - this.offset);
-    const fd = openSync(this.path, 'r');
-    let got = 0;
-    try {
-      while (got < bytes.length) {
-        const n = readSync(fd, bytes, got, bytes.length - got, this.offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const complete = bytes.subarray(0, got).lastIndexOf(0x0a) + 1;
-    for (const row of parseRows(bytes.subarray(0, complete).toString('utf8'))) this.held.push(row);
-    this.offset += complete;
-    return this.held;
+    if (stat.size === this.offset) return;
+    this.offset = forEachLine(this.path, this.offset, (line) => {
+      const row = parseRow(line);
+      if (row) this.sink.add(row);
+    });
   }
 }
 
-/** Drops rows past the step a resumed run restarts from; those steps will be trained again. */
-export function truncateMetrics(runDir: string, lastStep: number): MetricsRow[] {
-  const rows = readMetrics(runDir).filter((r) => r.step <= lastStep);
-  writeFileAtomic(join(runDir, METRICS_FILE), rows.map((r) => JSON.stringify(r) + '\n').join(''));
-  return rows;
+/**
+ * Drops rows past the step a resumed run restarts from (those steps will be trained again), and torn or
+ * foreign lines; -1 empties the file. The file is streamed into its replacement, never held whole;
+ * `onKept` sees each row kept, in order.
+ */
+export function truncateMetrics(runDir: string, lastStep: number, onKept?: (row: MetricsRow) => void): void {
+  const path = join(runDir, METRICS_FILE);
+  const exists = statSync(path, { throwIfNoEntry: false }) !== undefined;
+  const newline = Buffer.from('\n');
+  writeFileAtomicFrom(path, (write) => {
+    if (!exists || lastStep < 0) return;
+    let kept: Buffer[] = [];
+    let bytes = 0;
+    forEachLine(path, 0, (line) => {
+      const row = parseRow(line);
+      if (!row || row.step > lastStep) return;
+      onKept?.(row);
+      kept.push(line, newline);
+      bytes += line.length + 1;
+      if (bytes >= READ_BYTES) {
+        write(Buffer.concat(kept));
+        kept = [];
+        bytes = 0;
+      }
+    });
+    write(Buffer.concat(kept));
+  });
 }
 
 export function appendMetrics(runDir: string, row: MetricsRow): void {

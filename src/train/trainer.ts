@@ -18,7 +18,7 @@ import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
 import { learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
-import { writePlots } from './plots.ts';
+import { MetricsCurves, writePlots } from './plots.ts';
 import { Progress, progressLines, slowWorkProgress, type ProgressOut } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
@@ -228,10 +228,11 @@ function checkRunFolderPath(runDir: string): void {
 
 /**
  * Opens the run folder for writing and returns the step to continue from: on resume, the checkpoint's
- * weights, optimizer state and metrics up to its step; for a new run, a new folder with config.json,
- * the step-0 checkpoint and sample grid (removed again if any of that fails).
+ * weights, optimizer state and metrics up to its step (each row handed to `onLoggedRow`); for a new
+ * run, a new folder with config.json, the step-0 checkpoint and sample grid (removed again if any of
+ * that fails).
  */
-async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void): Promise<{ step: number; history: MetricsRow[]; release: () => void; discard: () => void; grid?: string | null }> {
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void, onLoggedRow: (row: MetricsRow) => void): Promise<{ step: number; release: () => void; discard: () => void; grid?: string | null }> {
   const runDir = options.outDir;
   const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
   const createdDir = !existsSync(runDir);
@@ -251,10 +252,10 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     if (options.resume && hasCheckpoint(runDir)) {
       removeStaleTempFiles(runDir);
       const step = loadCheckpoint(runDir, run.model).step;
-      const history = truncateMetrics(runDir, step);
+      truncateMetrics(runDir, step, onLoggedRow);
       writeConfig();
       recordConfigChange(runDir, step, run.changed);
-      return { step, history, release, discard: () => {} };
+      return { step, release, discard: () => {} };
     }
     // A new run, or one killed before its first checkpoint (config.json only): it starts at step 0.
     if (options.resume) log(`${runDir} has no checkpoint yet (it was stopped before its first); starting it at step 0`);
@@ -266,7 +267,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
     const grid = await writeSampleGrid(runDir, run, run.config, 0);
     recordConfigChange(runDir, 0, run.changed);
-    return { step: 0, history: [], release, discard: options.resume ? () => {} : discard, grid };
+    return { step: 0, release, discard: options.resume ? () => {} : discard, grid };
   } catch (err) {
     release();
     // A new run leaves nothing behind.
@@ -299,8 +300,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw err;
   }
   const run = { ...resolved, model };
+  const advice = lowerLearningRateAdvice(config, runDir);
+  // What a resumed run logged before, a row at a time: its plots' curves, the losses that set the
+  // divergence watch's scale, and its last step's losses and scores (reported even when no step is left).
+  const curves = new MetricsCurves();
+  const divergence = new DivergenceWatch(log, advice);
+  let lastRow: MetricsRow = { step: 0 };
   let step: number;
-  let history: MetricsRow[];
   let release: () => void;
   let discard: () => void;
   let grid: string | null | undefined;
@@ -311,7 +317,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const line = initialiseFrom(model, config.initFrom);
       if (!options.quiet) log(line);
     }
-    ({ step, history, release, discard, grid } = await openRunFolder(options, run, log));
+    ({ step, release, discard, grid } = await openRunFolder(options, run, log, (row) => {
+      curves.add(row);
+      divergence.recall(row);
+      lastRow = row.step === lastRow.step ? { ...lastRow, ...row } : row;
+    }));
   } catch (err) {
     model.dispose();
     scorer?.dispose();
@@ -337,29 +347,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const { steps, logEvery, sampleEvery, checkpointEvery } = config.train;
   const progress = new Progress(steps, step, config.family, progressOut(options), options.quiet);
-  // A resumed run reports its last logged losses (and scores) even when no step is left to train.
-  const lastRows = history.filter((r) => r.step === history.at(-1)?.step);
-  const { step: _step, imagesPerSec: _rate, seconds: _seconds, ...logged } = Object.assign({ step: 0 }, ...lastRows);
+  const { step: _step, imagesPerSec: _rate, seconds: _seconds, ...logged } = lastRow;
   let lastLosses: Record<string, number> = logged;
   const startTime = performance.now();
   let lastLogStep = step;
   let lastLogTime = startTime;
-  const advice = lowerLearningRateAdvice(config, runDir);
   // The checkpoint's step, and the last step whose weights are known to give finite losses (losses
   // logged after step l were computed with the weights of step l - 1).
   let checkpointed = step;
   let verifiedThrough = step - 1;
-  const divergence = new DivergenceWatch(log, advice, history);
   const checkpoint = async () => {
     await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) });
     checkpointed = step;
   };
-  const plot = () => writePlots(runDir, history, `${config.family} — ${runDir}`);
+  const plot = () => writePlots(runDir, curves, `${config.family} — ${runDir}`);
   const scoreEvery = config.eval?.every ?? checkpointEvery;
   // Held-out scores and FID: on the step's metrics row, in metrics.jsonl, in the result's losses.
   const recordScores = (scores: Record<string, number>) => {
-    Object.assign(history[history.length - 1] ?? {}, scores);
     appendMetrics(runDir, { step, ...scores });
+    curves.add({ step, ...scores });
     if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
     lastLosses = { ...lastLosses, ...scores };
   };
@@ -396,7 +402,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lastLogStep = step;
         lastLogTime = now;
         appendMetrics(runDir, row);
-        history.push(row);
+        curves.add(row);
         divergence.observe(row);
         progress.update(step, Object.entries(lastLosses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' '));
         options.onProgress?.(step, steps, lastLosses);
