@@ -9,6 +9,34 @@ export class GantryError extends Error {
   }
 }
 
+/**
+ * A file that could not be written for a reason outside gantry (a full disk, a read-only one,
+ * permissions): the file, the reason and the fix, as a GantryError. `repair` says how to write the same
+ * path again, for a caller whose work stays there (a run folder to resume).
+ */
+export class WriteError extends GantryError {
+  constructor(readonly path: string, readonly reason: string, fix: string, readonly repair: string) {
+    super(`cannot write ${path}: ${reason}; ${fix}`);
+    this.name = 'WriteError';
+  }
+}
+
+/** What to do about a system error of a write, by its code: elsewhere, or in place. Other codes are not the machine's. */
+const WRITE_FIXES: Record<string, [fix: string, repair: string]> = {
+  ENOSPC: ['free space on that disk, or choose a folder on another', 'free space on that disk'],
+  EDQUOT: ['free space within your quota, or choose a folder on another disk', 'free space within your quota'],
+  EROFS: ['choose a folder on a writable disk', 'make that disk writable'],
+  EACCES: ['check the folder\'s permissions, or choose another folder', 'make the folder writable for you'],
+  EPERM: ['check the folder\'s permissions, or choose another folder', 'make the folder writable for you'],
+};
+
+/** A failed write of `path` as a WriteError when the disk or its permissions are the cause; any other error as it is. */
+export function writeFailure(path: string, err: unknown): unknown {
+  if (err instanceof GantryError) return err;
+  const fixes = WRITE_FIXES[(err as NodeJS.ErrnoException | null)?.code ?? ''];
+  return fixes ? new WriteError(path, describeError(err), ...fixes) : err;
+}
+
 /** Bytes for a message: "10.9 GB", "43 MB", "12 kB". */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
@@ -39,6 +67,7 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EISDIR: 'it is a folder, not a file',
   ENOTDIR: 'a part of the path is a file, not a folder',
   ENOSPC: 'no space left on the disk',
+  EDQUOT: 'the disk quota is used up',
   EROFS: 'the file system is read-only',
 };
 

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput } from '../metrics/evaluate.ts';
 import { featureExtractor, fidOf } from '../metrics/scores.ts';
@@ -67,7 +68,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
     '|---|---|---|---|',
     ...rows.map((r) => `| ${r.family} | ${r.fid.toFixed(2)} | ${r.steps} | ${r.seconds.toFixed(0)} s |`),
   ].join('\n');
-  writeFileSync(join(values.out, 'table.md'), `Data: ${values.data}\n\n${table}\n`);
+  writeFileAtomic(join(values.out, 'table.md'), `Data: ${values.data}\n\n${table}\n`);
   process.stdout.write(table + '\n');
 }
 

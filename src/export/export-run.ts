@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { GantryError, describeError } from '../errors.ts';
+import { GantryError, describeError, writeFailure } from '../errors.ts';
 import { openDataset, openHeldOut } from '../data/index.ts';
 import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
@@ -160,7 +160,7 @@ async function writeExport(out: string, generator: ExportedTensors, options: { p
     return { out, step: generator.model.step, files: names.map((name) => ({ name, bytes: statSync(join(out, name)).size })) };
   } catch (err) {
     rmSync(temp, { recursive: true, force: true });
-    throw err;
+    throw writeFailure(out, err);
   }
 }
 

@@ -1,9 +1,11 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFailure } from '../errors.ts';
 
 /**
  * Writes a file so that readers see either the old or the new content, never a part: write a
- * temporary file beside it, flush it to disk, rename it over the target.
+ * temporary file beside it, flush it to disk, rename it over the target. A full or read-only disk is a
+ * WriteError naming the file; the old content stays.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   writeFileAtomicFrom(path, (write) => write(typeof data === 'string' ? Buffer.from(data) : data));
@@ -39,7 +41,7 @@ export function writeFileAtomicFrom(path: string, fill: (write: (bytes: Uint8Arr
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw writeFailure(path, err);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, writeFailure } from '../errors.ts';
 import { processRunning } from '../io/atomic.ts';
 
 /**
@@ -50,7 +50,10 @@ export function acquireRunLock(runDir: string, log: (line: string) => void, take
         if (readHolder(path)?.pid === mine.pid) rmSync(path, { force: true });
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        rmSync(path, { force: true }); // made by this call, if at all (a full disk fails after the file is made)
+        throw writeFailure(path, err);
+      }
     }
     const holder = readHolder(path);
     if (holder && takeOver) {

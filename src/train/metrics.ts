@@ -1,5 +1,6 @@
 import { appendFileSync, closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFailure } from '../errors.ts';
 import { writeFileAtomicFrom } from '../io/atomic.ts';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -148,5 +149,10 @@ export function truncateMetrics(runDir: string, lastStep: number, onKept?: (row:
 }
 
 export function appendMetrics(runDir: string, row: MetricsRow): void {
-  appendFileSync(join(runDir, METRICS_FILE), JSON.stringify(row) + '\n');
+  const path = join(runDir, METRICS_FILE);
+  try {
+    appendFileSync(path, JSON.stringify(row) + '\n');
+  } catch (err) {
+    throw writeFailure(path, err); // a part of the line may be written: readers skip a torn line
+  }
 }

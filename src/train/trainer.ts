@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { OutOfMemoryError } from '../engine/memory.ts';
 import { GpuLimitError } from '../gpu/device-guard.ts';
-import { GantryError, describeError, inWords, resumeAdvice } from '../errors.ts';
+import { GantryError, describeError, inWords, resumeAdvice, WriteError } from '../errors.ts';
 import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
@@ -242,7 +242,20 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     throw new GantryError(`cannot create the run folder ${runDir} (${describeError(err)}); choose another run folder`);
   }
   // Nothing is written before the lock is ours; a folder another writer holds is left as it is.
-  const release = acquireRunLock(runDir, log, options.takeOverLock);
+  let release: () => void;
+  try {
+    release = acquireRunLock(runDir, log, options.takeOverLock);
+  } catch (err) {
+    // A folder made just now goes again while empty (a full disk refused the lock); one that another writer fills stays.
+    if (createdDir) {
+      try {
+        rmdirSync(runDir);
+      } catch {
+        // not empty: another writer's
+      }
+    }
+    throw err;
+  }
   // What a new run wrote, removed (a folder that was there empty stays, empty); after release().
   const discard = () => {
     rmSync(runDir, { recursive: true, force: true });
@@ -437,6 +450,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);
     return { runDir, step, losses: lastLosses, interrupted };
   } catch (err) {
+    // A full or read-only disk: writes are atomic, so the last checkpoint is whole.
+    if (err instanceof WriteError) throw new GantryError(`cannot write ${err.path}: ${err.reason}; the run stopped at step ${step} and keeps its checkpoint at step ${checkpointed}: ${err.repair}, then ${resumeAdvice(runDir)}`);
     if (!(err instanceof OutOfMemoryError) && !(err instanceof GpuLimitError)) throw err;
     // A new run that could not take its first step is not kept: it is the config that must change.
     discardRun = step === 0 && firstStep === 0 && !options.resume;

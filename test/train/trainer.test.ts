@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { learningRateFactor, train, updatesGenerator } from '../../src/train/trainer.ts';
 import { buildModel } from '../../src/train/run.ts';
@@ -58,6 +59,44 @@ test('resume is exact: 2N steps in one go equal N steps, a stop, and N more', as
   assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
   for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs`);
   assert.deepEqual(readMetrics(split).map((r) => [r.step, r.lossD, r.lossG]), readMetrics(straight).map((r) => [r.step, r.lossD, r.lossG]));
+});
+
+/** Runs `work` with fs.writeSync failing as on a full disk while `full()` says so (atomic writes, the lock, the export). */
+async function withFullDisk<T>(full: () => boolean, work: () => Promise<T>): Promise<T> {
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const writeSync = fs.writeSync;
+  fs.writeSync = ((...args: Parameters<typeof writeSync>) => {
+    if (full()) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', errno: -28 });
+    return writeSync(...args);
+  }) as typeof writeSync;
+  syncBuiltinESMExports();
+  try {
+    return await work();
+  } finally {
+    fs.writeSync = writeSync;
+    syncBuiltinESMExports();
+  }
+}
+
+test('a full disk: one line naming the file; a new run leaves nothing, a run whose disk fills keeps its last checkpoint and resumes to the end an uninterrupted run reaches', async () => {
+  const root = tempDir();
+  const fresh = join(root, 'fresh');
+  await withFullDisk(() => true, () => assert.rejects(train({ outDir: fresh, config: small(), quiet: true }), { name: 'WriteError', message: `cannot write ${join(fresh, 'lock')}: no space left on the disk; free space on that disk, or choose a folder on another` }));
+  assert.ok(!existsSync(fresh), 'nothing left behind');
+
+  const straight = join(root, 'straight');
+  const run = join(root, 'run');
+  await train({ outDir: straight, config: small(), quiet: true });
+  let full = false;
+  await withFullDisk(() => full, () => assert.rejects(
+    train({ outDir: run, config: small(), quiet: true, onProgress: (step) => void (full = step === 3) }),
+    { name: 'GantryError', message: `cannot write ${join(run, 'samples', 'step-000003.png')}: no space left on the disk; the run stopped at step 3 and keeps its checkpoint at step 2: free space on that disk, then continue with \`gantry train --resume --out ${run}\`` },
+  ));
+  assert.deepEqual(readdirSync(run).filter((f) => f.includes('.tmp-') || f === 'lock'), [], 'no temporary file or lock left');
+  assert.equal(JSON.parse(readSafetensors(join(run, 'checkpoint.safetensors')).metadata.gantry).step, 2);
+  assert.equal((await train({ outDir: run, resume: true, quiet: true })).step, 6);
+  const [a, b] = [weights(straight), weights(run)];
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs`);
 });
 
 test('resume can extend --steps but refuses a different batch', async () => {
