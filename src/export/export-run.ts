@@ -6,6 +6,7 @@ import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import { writeSafetensors } from '../io/safetensors-file.ts';
+import { processRunning } from '../io/atomic.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
@@ -146,7 +147,14 @@ export async function pretrainedTensors({ source, examples }: PretrainedExport):
  * weights go to their file a tensor at a time, never joined into one buffer (730 MB for NVIDIA's label2city).
  */
 async function writeExport(out: string, generator: ExportedTensors, options: { page?: boolean }): Promise<ExportResult> {
-  const temp = join(dirname(resolve(out)), `.${basename(resolve(out))}.export-${process.pid}`);
+  const parent = dirname(resolve(out));
+  const prefix = `.${basename(resolve(out))}.export-`;
+  const temp = join(parent, `${prefix}${process.pid}`);
+  // An export killed while writing left its folder beside `out` (as large as the weights): gone now.
+  for (const f of existsSync(parent) ? readdirSync(parent) : []) {
+    const pid = f.startsWith(prefix) ? Number(f.slice(prefix.length)) : NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !processRunning(pid)) rmSync(join(parent, f), { recursive: true, force: true });
+  }
   try {
     const page = options.page !== false ? await pageFiles() : {};
     rmSync(temp, { recursive: true, force: true });

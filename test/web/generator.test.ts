@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
@@ -265,8 +265,15 @@ test('exportRun writes the folder in one move, replaces an earlier export, refus
   assert.deepEqual(readdirSync(out).sort(), [MODEL_FILE, WEIGHTS_FILE]);
   assert.deepEqual(result.files.map((f) => f.name), [MODEL_FILE, WEIGHTS_FILE]);
   assert.equal(JSON.parse(readFileSync(join(out, MODEL_FILE), 'utf8')).family, 'dcgan');
+  // An export killed while writing (its process gone) left its temporary folder; one of a live process is left alone.
+  const killed = join(root, '.site.export-4194999');
+  mkdirSync(killed);
+  writeFileSync(join(killed, WEIGHTS_FILE), 'half');
+  const live = join(root, `.site.export-${process.ppid}`);
+  mkdirSync(live);
   await exportRun(dir, out, { page: false }); // an earlier export is replaced
-  assert.deepEqual(readdirSync(root), ['site'], 'no temporary folder is left');
+  assert.deepEqual(readdirSync(root).sort(), [`.site.export-${process.ppid}`, 'site'], 'no temporary folder of a gone process is left');
+  rmSync(live, { recursive: true });
   const mine = join(root, 'mine');
   mkdirSync(mine);
   writeFileSync(join(mine, 'notes.txt'), 'keep me');
