@@ -110,19 +110,27 @@ export function inWords(cli: string, api: string): string {
   return words === 'cli' ? cli : api;
 }
 
+/**
+ * A path or value as one word of a command the user may paste into a shell: as it is when the shell
+ * takes it so, else in single quotes (a run folder with a space, a data spec with ? or &).
+ */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 /** How to (re)learn a pix2pixhd run's instance styles, in the user's words. */
-export const learnStylesHow = (dir: string) => inWords(`\`gantry features --run ${dir}\``, `learnStyles(${JSON.stringify(dir)})`);
+export const learnStylesHow = (dir: string) => inWords(`\`gantry features --run ${shellWord(dir)}\``, `learnStyles(${JSON.stringify(dir)})`);
 
 /** How to continue the run in `dir` from its last checkpoint, with `changes` (config sections) if any, in the user's words. */
 export function resumeAdvice(dir: string, changes?: object): string {
   if (words === 'api') return `continue with resume(${JSON.stringify(dir)}${changes ? `, ${JSON.stringify(changes)}` : ''})`;
-  if (changes) return `write ${JSON.stringify(changes)} to a file and continue with \`gantry train --resume --out ${dir} --config FILE\``;
-  return `continue with \`gantry train --resume --out ${dir}\``;
+  if (changes) return `write ${JSON.stringify(changes)} to a file and continue with \`gantry train --resume --out ${shellWord(dir)} --config FILE\``;
+  return `continue with \`gantry train --resume --out ${shellWord(dir)}\``;
 }
 
 /** How to train a new run of `family` on `data` into `out`, in the user's words. */
 export function trainHow(family: string, data: string, out: string): string {
-  return words === 'cli' ? `\`gantry train ${family} --data ${data} --out ${out}\`` : `train(${JSON.stringify({ family, data, out })})`;
+  return words === 'cli' ? `\`gantry train ${family} --data ${shellWord(data)} --out ${shellWord(out)}\`` : `train(${JSON.stringify({ family, data, out })})`;
 }
 
 /** Edits (insertions, deletions, substitutions, swaps of neighbours) that turn a into b. */

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { initEngine } from '../engine/index.ts';
-import { GantryError } from '../errors.ts';
+import { GantryError, shellWord } from '../errors.ts';
 import { exportPretrained, exportRun } from '../export/export-run.ts';
 import { parseCommandArgs } from './args.ts';
 import { PRETRAINED_FLAGS, PRETRAINED_HELP, pretrainedSource } from './pretrained-args.ts';
@@ -29,5 +29,5 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const total = result.files.reduce((a, f) => a + f.bytes, 0);
   const size = (bytes: number) => (bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`);
   process.stdout.write(`${result.out}/ (${pretrained ? basename(pretrained.source.weights) : `step ${result.step}`}): ${result.files.map((f) => `${f.name} ${size(f.bytes)}`).join(', ')}; ${size(total)} in all\n`);
-  if (!values['no-page']) process.stdout.write(`serve it with e.g. \`python3 -m http.server -d ${result.out}\` and open http://localhost:8000/\n`);
+  if (!values['no-page']) process.stdout.write(`serve it with e.g. \`python3 -m http.server -d ${shellWord(result.out)}\` and open http://localhost:8000/\n`);
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, shellWord } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readSweepFile } from '../sweep/sweep-file.ts';
@@ -57,7 +57,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(line + '\n');
   const { dir, interrupted, failed } = await runSweepLocally(sweep, runs, { quiet: values.quiet, log });
   if (interrupted) {
-    log(`stopped; run \`gantry sweep ${first}\` again to continue`);
+    log(`stopped; run \`gantry sweep ${shellWord(first)}\` again to continue`);
     return stoppedStatus(interrupted);
   }
   process.stdout.write(sweepTable(dir));

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, shellWord } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
@@ -104,7 +104,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = validateRunConfig(raw, values.config ? `config ${values.config}` : 'config');
   // Once the run folder holds its first grid: where to look while it trains.
   const onSample = values.quiet ? undefined : (step: number) => {
-    if (step === 0) process.stderr.write(`${out}: sample grids go to ${join(out, 'samples')}; to watch it train in a browser, in another terminal: npx gantry studio --run ${out}\n`);
+    if (step === 0) process.stderr.write(`${out}: sample grids go to ${join(out, 'samples')}; to watch it train in a browser, in another terminal: npx gantry studio --run ${shellWord(out)}\n`);
   };
   const result = await train({ outDir: out, config, epochs, quiet: values.quiet, scorerFor, onSample });
   report(result.runDir, result.step, result.losses);

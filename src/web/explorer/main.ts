@@ -14,7 +14,7 @@ import type { GpuKernels } from '../engine.ts';
 import type { GeneratedImages, GenerateOptions, LabelMapInput } from '../generator.ts';
 import type { PageGenerator } from '../page-generator.ts';
 import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
-import { describeError, formatDuration } from '../../errors.ts';
+import { describeError, formatDuration, shellWord } from '../../errors.ts';
 import type { TrainingProgress } from '../training-progress.ts';
 import { nearestCoverCrop } from '../../io/pixels.ts';
 
@@ -412,9 +412,8 @@ function latentExplorer(g: PageGenerator): void {
   /** The gantry sample command that draws what the editor shows (its vector, class or caption). */
   function cliCommand(): string {
     const vector = JSON.stringify(Array.from(currentVector(), (v) => Number(v.toFixed(4))));
-    const quote = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
-    const condition = classes && state.cls !== undefined ? ` --class ${state.cls}` : isText && state.caption ? ` --text ${quote(state.caption)}` : '';
-    return `gantry sample --run ${g.file.run} --latent '${vector}'${condition} --out seed-${state.seed}-edited.png`;
+    const condition = classes && state.cls !== undefined ? ` --class ${state.cls}` : isText && state.caption ? ` --text ${shellWord(state.caption)}` : '';
+    return `gantry sample --run ${shellWord(g.file.run)} --latent '${vector}'${condition} --out seed-${state.seed}-edited.png`;
   }
   (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.cliCommand = cliCommand;
   $('styleBox').hidden = !g.infersStyle;
