@@ -6,7 +6,7 @@ import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import { writeSafetensors } from '../io/safetensors-file.ts';
-import { processRunning } from '../io/atomic.ts';
+import { removeAbandonedTempFiles } from '../io/atomic.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
@@ -151,10 +151,7 @@ async function writeExport(out: string, generator: ExportedTensors, options: { p
   const prefix = `.${basename(resolve(out))}.export-`;
   const temp = join(parent, `${prefix}${process.pid}`);
   // An export killed while writing left its folder beside `out` (as large as the weights): gone now.
-  for (const f of existsSync(parent) ? readdirSync(parent) : []) {
-    const pid = f.startsWith(prefix) ? Number(f.slice(prefix.length)) : NaN;
-    if (Number.isInteger(pid) && pid !== process.pid && !processRunning(pid)) rmSync(join(parent, f), { recursive: true, force: true });
-  }
+  if (existsSync(parent)) removeAbandonedTempFiles(parent, (name) => (name.startsWith(prefix) ? name.slice(prefix.length) : undefined));
   try {
     const page = options.page !== false ? await pageFiles() : {};
     rmSync(temp, { recursive: true, force: true });

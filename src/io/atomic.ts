@@ -55,10 +55,13 @@ export function processRunning(pid: number): boolean {
   }
 }
 
-/** Removes the temporary files (`x.tmp-PID`) in dir of processes that are gone (killed while writing). */
-export function removeAbandonedTempFiles(dir: string): void {
+/**
+ * Removes the temporary files in dir of processes that are gone (killed while writing): by default
+ * atomic writes' `x.tmp-PID`; `pidIn` gives the PID in another kind's name (folders are removed whole).
+ */
+export function removeAbandonedTempFiles(dir: string, pidIn: (name: string) => string | undefined = (name) => /\.tmp-(\d+)$/.exec(name)?.[1]): void {
   for (const f of readdirSync(dir)) {
-    const m = /\.tmp-(\d+)$/.exec(f);
-    if (m && !processRunning(Number(m[1]))) rmSync(join(dir, f), { force: true });
+    const pid = pidIn(f);
+    if (pid && /^\d+$/.test(pid) && Number(pid) !== process.pid && !processRunning(Number(pid))) rmSync(join(dir, f), { recursive: true, force: true });
   }
 }
