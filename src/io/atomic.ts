@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFailure } from '../errors.ts';
 
@@ -41,6 +41,18 @@ export function writeFileAtomicFrom(path: string, fill: (write: (bytes: Uint8Arr
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
+    throw writeFailure(path, err);
+  }
+}
+
+/**
+ * Appends text to a file (a log of lines: metrics, config history). A full or read-only disk is a
+ * WriteError naming the file; a part of the text may have been written, so readers skip a torn line.
+ */
+export function appendToFile(path: string, text: string): void {
+  try {
+    appendFileSync(path, text);
+  } catch (err) {
     throw writeFailure(path, err);
   }
 }

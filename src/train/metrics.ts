@@ -1,7 +1,6 @@
-import { appendFileSync, closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFailure } from '../errors.ts';
-import { writeFileAtomicFrom } from '../io/atomic.ts';
+import { appendToFile, writeFileAtomicFrom } from '../io/atomic.ts';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -149,10 +148,5 @@ export function truncateMetrics(runDir: string, lastStep: number, onKept?: (row:
 }
 
 export function appendMetrics(runDir: string, row: MetricsRow): void {
-  const path = join(runDir, METRICS_FILE);
-  try {
-    appendFileSync(path, JSON.stringify(row) + '\n');
-  } catch (err) {
-    throw writeFailure(path, err); // a part of the line may be written: readers skip a torn line
-  }
+  appendToFile(join(runDir, METRICS_FILE), JSON.stringify(row) + '\n');
 }

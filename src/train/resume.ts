@@ -1,6 +1,6 @@
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { appendToFile } from '../io/atomic.ts';
 import { getFamily } from '../models/index.ts';
 import { validateRunConfig, type RunConfig } from './run-config.ts';
 
@@ -81,7 +81,7 @@ export function applyResumeChanges(
 /** Appends one line to the run's config history: the step a resume continued from and what it changed. */
 export function recordConfigChange(runDir: string, step: number, changed: ChangeLog): void {
   if (Object.keys(changed).length === 0) return;
-  appendFileSync(join(runDir, CONFIG_HISTORY_FILE), JSON.stringify({ step, time: new Date().toISOString(), changed }) + '\n');
+  appendToFile(join(runDir, CONFIG_HISTORY_FILE), JSON.stringify({ step, time: new Date().toISOString(), changed }) + '\n');
 }
 
 /**
