@@ -91,6 +91,7 @@ export async function startStudio(source: string | PretrainedExport, port: numbe
     const { model, weights } = await pretrainedFiles(source);
     snapshot = { mtime: 0, model: JSON.stringify(model), weights };
   }
+  progress?.follow(); // a long run's metrics.jsonl is read on in the background from now, not on the page's first request
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Uint8Array) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -142,9 +143,12 @@ export async function startStudio(source: string | PretrainedExport, port: numbe
   return {
     server,
     url: `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${address.port}/`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // a browser's keep-alive connections would hold close() open
-    }),
+    close: async () => {
+      await progress?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a browser's keep-alive connections would hold close() open
+      });
+    },
   };
 }

@@ -17,21 +17,27 @@ const READ_BYTES = 1 << 20;
 
 /**
  * Calls `onLine` with each whole line of the file from byte `from` on, reading a chunk at a time, and
- * returns the offset just past the last newline (a line still being written is left for the next read).
+ * returns the offset just past the last newline (a line still being written is left for the next read)
+ * and whether the file's end was reached: reading stops at the first chunk boundary past `budget` bytes.
  * A line longer than a chunk is no metrics row (a corrupt file): it is skipped rather than gathered.
  * Each line is a view of a buffer that is not read into again, so it may be kept.
  */
-function forEachLine(path: string, from: number, onLine: (line: Buffer) => void): number {
+function forEachLine(path: string, from: number, onLine: (line: Buffer) => void, budget = Infinity): { consumed: number; end: boolean } {
   const fd = openSync(path, 'r');
   let pending: Buffer = Buffer.alloc(0); // the start of a line whose newline is not read yet
   let skipping = false;
   let position = from;
   let consumed = from;
+  let end = false;
   try {
-    for (;;) {
+    // Past the budget, reading goes on only until a line ends, so that a poll always moves on.
+    while (position - from < budget || consumed === from) {
       const chunk = Buffer.allocUnsafe(READ_BYTES);
       const n = readSync(fd, chunk, 0, chunk.length, position);
-      if (n === 0) break;
+      if (n === 0) {
+        end = true;
+        break;
+      }
       position += n;
       const data = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
       let start = 0;
@@ -50,7 +56,7 @@ function forEachLine(path: string, from: number, onLine: (line: Buffer) => void)
   } finally {
     closeSync(fd);
   }
-  return consumed;
+  return { consumed, end };
 }
 
 /** A line of metrics.jsonl as a row, or null for a torn or foreign line (a run killed mid-write). */
@@ -91,30 +97,40 @@ export interface MetricsSink {
 /**
  * metrics.jsonl of a run that may be training, read as it grows: each `poll()` hands the sink only the
  * rows appended since the last (a line still being written waits for its newline). A file written
- * anew is read again from its start, after `restart()`.
+ * anew is read again from its start, after `restart()`. A poll given a byte budget leaves the rest of a
+ * long file for the next, so a reader that serves requests can read a long run's file between them.
  */
 export class MetricsFollower {
   private readonly path: string;
   private offset = 0;
   private inode = -1;
+  private size = 0;
 
   constructor(runDir: string, private readonly sink: MetricsSink) {
     this.path = join(runDir, METRICS_FILE);
   }
 
-  poll(): void {
+  /** Bytes of the file read so far, and its size at the last poll. */
+  get read(): { bytes: number; of: number } {
+    return { bytes: this.offset, of: this.size };
+  }
+
+  /** Reads the new rows, at most about `budget` bytes of them; true when the file was read to its end. */
+  poll(budget = Infinity): boolean {
     const stat = statSync(this.path, { throwIfNoEntry: false });
     if (!stat || stat.ino !== this.inode || stat.size < this.offset) {
       if (this.offset > 0 || this.inode !== -1) this.sink.restart();
       this.offset = 0;
       this.inode = stat?.ino ?? -1;
-      if (!stat) return;
     }
-    if (stat.size === this.offset) return;
-    this.offset = forEachLine(this.path, this.offset, (line) => {
+    this.size = stat?.size ?? 0;
+    if (!stat || stat.size === this.offset) return true;
+    const { consumed, end } = forEachLine(this.path, this.offset, (line) => {
       const row = parseRow(line);
       if (row) this.sink.add(row);
-    });
+    }, budget);
+    this.offset = consumed;
+    return end;
   }
 }
 

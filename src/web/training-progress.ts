@@ -21,12 +21,21 @@ export interface TrainingProgress {
   plots: string[];
   /** How many rows metrics.jsonl holds: the plots change when it does (a score comes on the step of its loss row). */
   rows: number;
-  /** The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. */
+  /**
+   * The sample grids in samples/ (the run's fixed noise), oldest first: served as samples/FILE. At most
+   * 200, spread evenly from the first to the newest when a long run has written more.
+   */
   samples: SampleGrid[];
   /** The process training the run now (the run folder's lock), or null. */
   writer: { pid: number; host: string; started: string } | null;
   /** How to go on, for a run stopped before its target with none training it. */
   resume: string | null;
+  /**
+   * The share of metrics.jsonl read so far while the studio is still reading a long run's file (in the
+   * background, a slice at a time), or null once it has all of it. Until then step, losses, scores and
+   * plots are those of the rows read so far, and rate and advice are left out.
+   */
+  reading: number | null;
 }
 
 export interface SampleGrid {

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, tempDir } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { acquireRunLock } from '../../src/train/lock.ts';
-import { appendMetrics, truncateMetrics } from '../../src/train/metrics.ts';
+import { appendMetrics, METRICS_FILE, truncateMetrics } from '../../src/train/metrics.ts';
+import { writeFileAtomic } from '../../src/io/atomic.ts';
 import { startStudio } from '../../src/studio/server.ts';
 import { buildGenerator } from '../../src/web/generator.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
@@ -64,7 +65,7 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
     const done = await progress();
     assert.deepEqual({ ...done, losses: Object.keys(done.losses) }, {
       run: 'dcgan', family: 'dcgan', step: 2, steps: 2, losses: ['lossD', 'lossG'], imagesPerSec: null, etaSeconds: null, scores: {}, plots: ['losses'], rows: 2,
-      samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null, resume: null,
+      samples: [{ step: 0, file: 'step-000000.png' }, { step: 2, file: 'step-000002.png' }], writer: null, resume: null, reading: null,
     });
     const svg = await fetch(studio.url + 'plots/losses.svg');
     assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
@@ -104,6 +105,18 @@ test('studio: the training panel\'s data from the run folder: progress.json, plo
     }
     const stopped = await progress();
     assert.deepEqual([stopped.writer, stopped.imagesPerSec, stopped.resume], [null, null, `continue with \`gantry train --resume --out ${dir}\``], 'the lock given back: stopped at step 4 of 10');
+
+    // metrics.jsonl written anew at more than a slice (a long run's): read on in the background, and
+    // until it is all read, no advice from the rows read so far.
+    const row = (i: number) => JSON.stringify({ step: 1 + (i % 4), lossD: 1 / (1 + i), lossG: 2, imagesPerSec: 9, seconds: i }) + '\n';
+    const rows = 120_000;
+    writeFileAtomic(join(dir, METRICS_FILE), Array.from({ length: rows }, (_, i) => row(i)).join(''));
+    assert.ok(statSync(join(dir, METRICS_FILE)).size > 9 << 20);
+    let reading = await progress();
+    assert.ok(reading.reading > 0 && reading.reading < 1 && reading.rows < rows, `${reading.rows} rows read at first`);
+    assert.equal(reading.resume, null);
+    while (reading.reading !== null) reading = await progress();
+    assert.deepEqual([reading.rows, reading.step, reading.resume], [rows, 4, stopped.resume]);
   } finally {
     await studio.close();
   }

@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { gantryCli, tempDir } from '../helpers.ts';
 import { forEachMetricsRow, METRICS_FILE } from '../../src/train/metrics.ts';
 import { RunProgress } from '../../src/studio/progress.ts';
+import { startStudio } from '../../src/studio/server.ts';
 
 function gantry(...args: string[]) {
   const r = gantryCli(args);
@@ -21,9 +22,10 @@ const gc = runInNewContext('gc') as () => void;
  * A run logged for long enough (5 million rows: `logEvery` 1 for 5 million steps) has a metrics.jsonl
  * of 600 MB, past the longest string V8 makes (512 MiB): reading it whole stopped both the resume and
  * the studio with an internal error, and below that size they held every row (about 140 bytes each).
- * Both now read it a chunk at a time and keep only what they show.
+ * Both now read it a chunk at a time and keep only what they show; the studio reads it in slices
+ * between its answers.
  */
-test('a metrics.jsonl of 600 MB: the run resumes and plots, and the studio follows it in a few MB of heap', () => {
+test('a metrics.jsonl of 600 MB: the run resumes and plots, and the studio reads it in the background in a few MB of heap', async () => {
   const dir = tempDir();
   const run = join(dir, 'run');
   try {
@@ -41,13 +43,34 @@ test('a metrics.jsonl of 600 MB: the run resumes and plots, and the studio follo
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
     const progress = new RunProgress(run);
-    const now = progress.now();
+    // The first answer comes after one slice; the rest is read in the background, between answers.
+    const first = progress.now();
+    assert.ok(first.reading !== null && first.reading > 0 && first.reading < 0.1, `read ${first.reading} of the file at first`);
+    assert.ok(first.rows > 0 && first.rows < written);
+    let now = first;
+    let answers = 1;
+    while (now.reading !== null) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const next = progress.now();
+      assert.ok(next.reading === null || next.reading >= now.reading, 'reading moves on');
+      now = next;
+      answers++;
+    }
+    assert.ok(answers > 5, `${answers} answers while reading`);
     assert.equal(now.rows, written);
     assert.equal(now.step, 4);
     assert.match(progress.plot('losses') ?? '', /each point the mean of \d+ logged values/);
     gc();
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
     assert.ok(heapGrowth < 32 << 20, `the studio's heap grew by ${(heapGrowth / 2 ** 20).toFixed(1)} MB for ${written} rows`);
+
+    // The studio answers while it reads, and closes while it reads.
+    const studio = await startStudio(run, 0);
+    const opened = await (await fetch(studio.url + 'progress.json')).json();
+    assert.equal((await fetch(studio.url + 'explorer.css')).status, 200);
+    const later = await (await fetch(studio.url + 'progress.json')).json();
+    assert.ok(opened.reading > 0 && later.reading >= opened.reading && later.reading < 1, `read ${opened.reading}, then ${later.reading}`);
+    await studio.close();
 
     assert.match(gantry('train', '--resume', '--out', run, '--steps', '6', '--quiet'), /step 6 lossD=\d/);
     let count = 0;

@@ -66,6 +66,16 @@ test('metrics.jsonl of many megabytes is read a chunk at a time: rows across chu
   const seen = collector();
   new MetricsFollower(dir, seen).poll();
   assert.deepEqual(seen.rows, rows);
+  // Read a megabyte at a time (as the studio reads between requests): the same rows, over several polls that each move on.
+  const sliced = collector();
+  const follower = new MetricsFollower(dir, sliced);
+  const read: number[] = [];
+  while (!follower.poll(1 << 20)) read.push(follower.read.bytes);
+  assert.ok(read.length >= 8, `${read.length} polls`);
+  assert.ok(read.every((bytes, i) => bytes > (read[i - 1] ?? 0) && bytes < follower.read.of), 'each poll moves on, short of the end');
+  assert.deepEqual(sliced.rows, rows);
+  assert.equal(follower.poll(1 << 20), true, 'nothing new');
+  assert.deepEqual(sliced.rows, rows);
   truncateMetrics(dir, 45_000);
   assert.deepEqual(readMetrics(dir), rows.slice(0, 45_000), 'the rows up to the step, and nothing else');
   assert.equal(readFileSync(join(dir, METRICS_FILE), 'utf8'), rows.slice(0, 45_000).map((r) => JSON.stringify(r) + '\n').join(''));

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -600,11 +600,20 @@ test('gantry studio in Chromium: the page draws the run, shows its training (ste
     await page.waitForFunction(() => document.body.dataset.trainingStep === '4', null, { timeout: 10_000 });
     await imagesLoaded();
     assert.deepEqual((await panel()).grid, ['2', '2', 'step 4', true], 'the newest of three grids');
+    // The slider moved back to step 2 stays on step 2 when the list changes under it (a long run's is re-spread as grids come).
+    await page.evaluate(() => {
+      const slider = document.getElementById('trainSampleStep') as HTMLInputElement;
+      slider.value = '1';
+      slider.dispatchEvent(new Event('input'));
+    });
+    assert.deepEqual((await panel()).grid.slice(0, 3), ['1', '2', 'step 2']);
+    copyFileSync(join(run, 'samples', 'step-000002.png'), join(run, 'samples', 'step-000001.png'));
     // A score logged on the step of the last loss row (FID after the step's losses) gets its plot too.
     const { appendMetrics } = await import('../../src/train/metrics.ts');
     appendMetrics(run, { step: 4, fid: 123.5 });
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#trainPlots img')].some((img) => img.alt === 'fid against the step' && img.complete && img.naturalWidth > 0), null, { timeout: 15_000 });
     assert.match((await panel()).values ?? '', / · fid 123\.5 \(step 4\)$/);
+    assert.deepEqual((await panel()).grid.slice(0, 3), ['2', '3', 'step 2'], 'four grids now, the slider still on step 2');
     assert.deepEqual(errors, []);
     // A run folder that stops being one (its config moved away) is said in the panel, and asked again.
     renameSync(join(run, 'config.json'), join(run, 'config.moved'));

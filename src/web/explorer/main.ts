@@ -834,10 +834,11 @@ function watchTraining(): void {
     }
     $('training').hidden = false;
     $<HTMLProgressElement>('trainProgress').value = p.steps ? Math.min(1, p.step / p.steps) : 0;
-    $('trainStep').textContent = `step ${p.step.toLocaleString('en')} of ${p.steps.toLocaleString('en')} (${Math.floor((100 * p.step) / Math.max(1, p.steps))}%)`;
+    const reading = p.reading === null ? '' : ` · reading metrics.jsonl, ${Math.floor(100 * p.reading)}% so far`;
+    $('trainStep').textContent = `step ${p.step.toLocaleString('en')} of ${p.steps.toLocaleString('en')} (${Math.floor((100 * p.step) / Math.max(1, p.steps))}%)${reading}`;
     $('trainState').textContent = p.writer
       ? `training (process ${p.writer.pid} on ${p.writer.host})${p.imagesPerSec ? ` · ${p.imagesPerSec.toFixed(p.imagesPerSec < 10 ? 1 : 0)} images/s · about ${formatDuration(p.etaSeconds ?? Infinity)} left` : ''}`
-      : p.step >= p.steps ? 'finished' : `not training now: stopped at step ${p.step.toLocaleString('en')}; ${p.resume ?? ''}`;
+      : p.reading !== null ? 'not training now' : p.step >= p.steps ? 'finished' : `not training now: stopped at step ${p.step.toLocaleString('en')}; ${p.resume ?? ''}`;
     const number = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
     $('trainValues').textContent = [
       ...Object.entries(p.losses).map(([k, v]) => `${k} ${number(v)}`),
@@ -848,10 +849,13 @@ function watchTraining(): void {
       $('trainPlots').replaceChildren(...p.plots.map((name) => Object.assign(document.createElement('img'), { src: `plots/${name}.svg?rows=${p.rows}`, alt: `${name} against the step` })));
     }
     const followNewest = Number(slider.value) >= grids.length - 1;
+    const shown = grids[Number(slider.value)]?.step ?? 0;
     grids = p.samples;
     $('trainSamplesBox').hidden = grids.length === 0;
     slider.max = String(Math.max(0, grids.length - 1));
+    // A long run's list is re-spread as grids come: the slider stays on the step it showed, or the nearest listed before it.
     if (followNewest) slider.value = slider.max;
+    else slider.value = String(Math.max(0, grids.filter((g) => g.step <= shown).length - 1));
     showGrid();
     document.body.dataset.trainingStep = String(p.step);
   };
