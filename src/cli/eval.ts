@@ -5,6 +5,7 @@ import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
 import { parseEvalInput, type EvalInput } from '../metrics/evaluate.ts';
 import { fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { checkFileOut } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const EVAL_HELP = `${SYNOPSIS.EVAL}
@@ -55,6 +56,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const spec = positionals[0];
     if (!spec || !values.out) throw new GantryError('usage: gantry eval stats SPEC --out STATS.npz');
     const out = values.out;
+    checkFileOut(out, '.npz', 'statistics as pytorch-fid\'s .npz files');
     print({ ...(await scored((e) => writeFeatureStats(parseEvalInput(spec), out, e, options))) });
     return;
   }

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { GantryError } from '../errors.ts';
+import { removeAbandonedTempFiles, removeAbandonedTempsOf } from '../io/atomic.ts';
 
 /**
  * Exit status of a command a signal stopped before it finished (after a checkpoint): 128 + the signal's
@@ -23,8 +24,13 @@ export function isFolderOut(path: string): boolean {
  * may write. One line naming the path and the fix otherwise.
  */
 export function checkPngOut(path: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw new GantryError(`--out ${path} is a folder; give a file name ending in .png`);
-  if (extname(path).toLowerCase() !== '.png') throw new GantryError(`--out ${path}: gantry writes PNG images; name the file .png`);
+  checkFileOut(path, '.png', 'PNG images');
+}
+
+/** checkPngOut for a file of another kind: `ext` its ending, `what` what gantry writes there. */
+export function checkFileOut(path: string, ext: string, what: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new GantryError(`--out ${path} is a folder; give a file name ending in ${ext}`);
+  if (extname(path).toLowerCase() !== ext) throw new GantryError(`--out ${path}: gantry writes ${what}; name the file ${ext}`);
   const folder = dirname(resolve(path));
   if (!existsSync(folder)) throw new GantryError(`--out ${path}: the folder ${dirname(path)} does not exist; create it first or choose another path`);
   if (!statSync(folder).isDirectory()) throw new GantryError(`--out ${path}: ${dirname(path)} is a file, not a folder`);
@@ -33,9 +39,10 @@ export function checkPngOut(path: string): void {
   } catch {
     throw new GantryError(`--out ${path}: the folder ${dirname(path)} is not writable by this user; choose another path`);
   }
+  removeAbandonedTempsOf(path); // an earlier command's, killed while writing this file
 }
 
-/** Makes (or checks) a folder --out for one PNG per image. */
+/** Makes (or checks) a folder --out for one PNG per image, without the half-written PNGs of an earlier command killed while writing there. */
 export function prepareImageFolder(path: string): void {
   try {
     mkdirSync(path, { recursive: true });
@@ -43,4 +50,5 @@ export function prepareImageFolder(path: string): void {
   } catch (err) {
     throw new GantryError(`--out ${path}: cannot write images into this folder (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder`);
   }
+  removeAbandonedTempFiles(path, (name) => /\.png\.tmp-(\d+)$/.exec(name)?.[1]);
 }

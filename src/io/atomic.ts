@@ -1,5 +1,5 @@
 import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { writeFailure } from '../errors.ts';
 
 /**
@@ -65,6 +65,12 @@ export function processRunning(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** What an atomic write of `path` killed mid-write left beside it (`path.tmp-PID`), if its process is gone. */
+export function removeAbandonedTempsOf(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  removeAbandonedTempFiles(dirname(path), (name) => (name.startsWith(prefix) ? name.slice(prefix.length) : undefined));
 }
 
 /**

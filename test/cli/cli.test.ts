@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -28,8 +28,18 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   assert.match(t.stdout, /step 30 lossD=/);
   assert.ok(t.stderr.includes(`${run}: sample grids go to ${join(run, 'samples')}; to watch it train in a browser, in another terminal: npx gantry studio --run ${run}\n`), 'where to look while it trains');
   for (const f of ['config.json', 'checkpoint.safetensors', 'metrics.jsonl', 'plots/losses.svg', 'samples/step-000000.png']) assert.ok(existsSync(join(run, f)), f);
+  // What a sample killed while writing g.png left (its process gone, PID past Linux's largest), is removed;
+  // a live process's, and other files, are not.
+  const left = ['g.png.tmp-4194999', `g.png.tmp-${process.pid}`, 'h.png.tmp-4194999'];
+  for (const name of left) writeFileSync(join(dir, name), 'half a PNG');
   const s = gantry('sample', '--run', run, '--n', '16', '--out', join(dir, 'g.png'));
   assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(left.map((name) => existsSync(join(dir, name))), [false, true, true]);
+  const imgs = join(dir, 'imgs');
+  mkdirSync(imgs);
+  for (const name of ['seed-000007.png.tmp-4194999', 'notes.tmp-4194999']) writeFileSync(join(imgs, name), 'x');
+  assert.equal(gantry('sample', '--run', run, '--n', '2', '--out', imgs).code, 0);
+  assert.deepEqual(readdirSync(imgs).sort(), ['notes.tmp-4194999', 'seed-000000.png', 'seed-000001.png'], 'a killed sample\'s half-written PNG removed, nothing else');
   assert.deepEqual(pngSize(join(dir, 'g.png')), [4 * 34 + 2, 4 * 34 + 2]); // 4x4 tiles of 32 px, 2 px gaps
   const i = gantry('interpolate', '--run', run, '--seeds', '3,7,9', '--frames', '5', '--out', join(dir, 'i.png'));
   assert.equal(i.code, 0, i.stderr);

@@ -55,6 +55,18 @@ test('eval without weights or features says which file to get; bad inputs are na
   const bad = gantry('eval', 'fid', '--real', join(golden, 'metrics_golden.json.npz'), '--fake', join(golden, 'stats_b.npz'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot read .*metrics_golden\.json\.npz/);
+  // A stats file that could not be written is refused before any image is read.
+  const out = tempDir();
+  writeFileSync(join(out, 'a-file'), '');
+  for (const [path, message] of [
+    [join(out, 'missing', 'm.npz'), /--out .*m\.npz: the folder .*missing does not exist; create it first/],
+    [join(out, 'm.json'), /--out .*m\.json: gantry writes statistics as pytorch-fid's \.npz files; name the file \.npz/],
+    [out, /--out .* is a folder; give a file name ending in \.npz/],
+  ] as const) {
+    const r = gantry('eval', 'stats', 'mnist', '--out', path, '--weights', join(golden, 'no-such-inception.pth'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, message);
+  }
   const m = gantry('eval', 'fidd');
   assert.match(m.stderr, /name a metric: fid, kid, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
