@@ -24,6 +24,7 @@ import { SYNOPSIS } from './synopsis.ts';
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
+                 [--features features_clustered_010.npy [--encoder latest_net_E.pth]]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
   instance maps take --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things); without them
@@ -37,7 +38,10 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   real photo of the map (a folder: one photo per map, same order).
   --weights reads a generator trained by NVIDIA's pix2pixHD code (global or local, its state-dict names;
   sizes from the tensors) with the --label-nc it was trained with; maps are drawn at --width (default:
-  the map's own), both sides rounded to what the generator halves, as its test script does.`;
+  the map's own), both sides rounded to what the generator halves, as its test script does. One trained
+  with instance features (--instance_feat) draws its styles from --features features_clustered_010.npy
+  (what encode_features.py writes), with the style flags above; --style-from needs its encoder too,
+  --encoder latest_net_E.pth.`;
 
 export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
@@ -89,12 +93,13 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
     run: { type: 'string' }, weights: { type: 'string' }, 'label-nc': { type: 'string' }, width: { type: 'string' },
+    features: { type: 'string' }, encoder: { type: 'string' },
     labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
     'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
   // --labels and --instances are the maps to draw, with either source.
-  checkGeneratorSource(values, ['label-nc', 'width']);
+  checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder']);
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
@@ -112,14 +117,16 @@ export async function translateCommand(argv: string[]): Promise<void> {
   else checkPngOut(out);
 
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const run: Generator = values.weights
-    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1) })
-    : openRun(values.run!);
+  const pretrained = values.weights
+    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1), features: values.features, encoder: values.encoder })
+    : null;
+  const run: Generator = pretrained ?? openRun(values.run!);
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
-    const styles = c.featNum > 0 && !photoFiles ? readStyles(values.run!) : null;
+    if (photoFiles && pretrained && !values.encoder) throw new GantryError('--style-from encodes the photo with the generator\'s feature encoder: give it, --encoder latest_net_E.pth');
+    const styles = c.featNum > 0 && !photoFiles ? (pretrained?.styles ?? readStyles(values.run!)) : null;
     const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;
     const per = height * width * channels;

@@ -20,8 +20,8 @@ export interface InstanceStyles {
   featNum: number;
   /** Per class id, its cluster centres ([k][featNum]). Classes with no large enough instance have none. */
   clusters: Record<string, number[][]>;
-  /** Instances each class's clusters were learned from. */
-  instances: Record<string, number>;
+  /** Instances each class's clusters were learned from (not in NVIDIA's clustered features). */
+  instances?: Record<string, number>;
 }
 
 /** An instance id's class, as Cityscapes writes ids (label * 1000 + k for things, the label for stuff). */

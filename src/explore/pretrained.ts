@@ -1,8 +1,10 @@
 import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
+import { readNpyObject, type NpyArray } from '../io/npy.ts';
 import { readStateDict } from '../io/torch.ts';
 import { pix2pixhdFromTorch, type Pix2PixHD } from '../models/pix2pixhd.ts';
 import type { Generator } from './conditions.ts';
+import type { InstanceStyles } from './instance-styles.ts';
 
 /**
  * A generator trained by NVIDIA's pix2pixHD code (`--weights latest_net_G.pth --label-nc N`), for the
@@ -16,9 +18,40 @@ export interface PretrainedOptions {
   width?: number;
   /** A label map whose size (and aspect) the drawing size follows when no height is given. */
   sizeOf?: string;
+  /** For a generator trained with instance features: its clustered features (features_clustered_010.npy). */
+  features?: string;
+  /** And its feature encoder (latest_net_E.pth), which takes the styles of photos. */
+  encoder?: string;
 }
 
-export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2PixHD } {
+/**
+ * pix2pixHD's clustered features (encode_features.py's features_clustered_NNN.npy: np.save of a dict,
+ * label -> k-means centres [k, feat_num]) as gantry's styles.
+ */
+export function readClusteredFeatures(path: string, labelNc: number): InstanceStyles {
+  const value = readNpyObject(path);
+  const fix = 'give the features_clustered_NNN.npy that encode_features.py wrote into the checkpoint folder';
+  if (!(value instanceof Map) || value.size === 0) throw new GantryError(`${path} is not pix2pixHD's clustered features (a dict of each label's centres); ${fix}`);
+  let featNum = 0;
+  const clusters: Record<string, number[][]> = {};
+  for (const [label, centres] of value) {
+    const array = centres as NpyArray;
+    if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || !array?.shape || array.shape.length !== 2) {
+      throw new GantryError(`${path}: ${String(label)} is not a label with a [k, features] array of centres; ${fix}`);
+    }
+    if (label >= labelNc) throw new GantryError(`${path} has styles of label ${label}, past --label-nc ${labelNc}; give the --label-nc the generator was trained with`);
+    const [k, f] = array.shape;
+    if (featNum && f !== featNum) throw new GantryError(`${path}: label ${label}'s centres have ${f} features, others ${featNum}; ${fix}`);
+    featNum = f;
+    if (!array.data.every(Number.isFinite)) throw new GantryError(`${path}: label ${label}'s centres hold NaN or infinite values; ${fix}`);
+    clusters[label] = Array.from({ length: k }, (_, i) => Array.from(array.data.subarray(i * f, (i + 1) * f)));
+  }
+  if (featNum === 0) throw new GantryError(`${path}: its centres have no features; ${fix}`);
+  return { featNum, clusters };
+}
+
+export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2PixHD; styles: InstanceStyles | null } {
+  if (o.encoder && !o.features) throw new GantryError('--encoder goes with --features: a generator with instance features draws from its clustered features (features_clustered_010.npy)');
   let size: { mapHeight: number; mapWidth: number };
   if (o.height !== undefined) {
     if (o.width === undefined) throw new GantryError(`--height ${o.height} needs --width too (the size the generator draws at, e.g. --height 512 --width 1024)`);
@@ -29,6 +62,8 @@ export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2P
   } else {
     throw new GantryError('give the size to draw at, --height H --width W (NVIDIA\'s Cityscapes generators: 512 x 1024, or 1024 x 2048 for label2city_1024p), or --labels MAP.png|DIR to take it from a map');
   }
-  const model = pix2pixhdFromTorch(readStateDict(o.weights), o.weights, { labelNc: o.labelNc, ...size, width: o.width });
-  return { info: model.info, model };
+  const styles = o.features ? readClusteredFeatures(o.features, o.labelNc) : null;
+  const encoder = o.encoder ? { state: readStateDict(o.encoder), file: o.encoder } : undefined;
+  const model = pix2pixhdFromTorch(readStateDict(o.weights), o.weights, { labelNc: o.labelNc, ...size, width: o.width, featNum: styles?.featNum, encoder });
+  return { info: model.info, model, styles };
 }

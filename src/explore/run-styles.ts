@@ -42,7 +42,7 @@ export async function learnRunStyles(run: Generator, data: ImageDataset, runDir:
   const styles = clusterStyles(byClass, featNum, k, seed);
   writeStyles(runDir, styles);
   return {
-    instances: Object.values(styles.instances).reduce((a, b) => a + b, 0),
+    instances: Object.values(styles.instances ?? {}).reduce((a, b) => a + b, 0),
     classes: Object.keys(styles.clusters).length,
     styles: Object.values(styles.clusters).reduce((a, c) => a + c.length, 0),
     file: join(runDir, STYLES_FILE),

@@ -121,9 +121,10 @@ export async function pretrainedFiles(pretrained: PretrainedExport): Promise<{ m
 
 /** A generator of NVIDIA's pix2pixHD code as an export describes it, with example maps from the user's files. */
 export async function pretrainedTensors({ source, examples }: PretrainedExport): Promise<ExportedTensors> {
-  const { model, info } = openPretrained(source);
+  const { model, info, styles } = openPretrained(source);
   try {
-    const networks = drawingNetworks(model);
+    // Without its encoder file, E is not read (the page draws styles from the clustered features).
+    const networks = drawingNetworks(model).filter((net) => net !== 'E' || source.encoder);
     const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
     if (examples.labels?.length) {
       const files = examples.labels.slice(0, EXAMPLE_MAPS);
@@ -136,6 +137,7 @@ export async function pretrainedTensors({ source, examples }: PretrainedExport):
       format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: info.family, model: { ...model.config }, seed: 0, step: 0,
       info, networks, run: basename(source.weights), origin: PRETRAINED_ORIGIN, exportedAt: new Date().toISOString(),
     };
+    if (styles) description.styles = styles;
     return { model: description, tensors };
   } finally {
     model.dispose();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GantryError, describeError } from '../errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { unpickle, type PickleHooks } from './pickle.ts';
 import { isZip, readZip, writeZip } from './zip.ts';
 
 /** A NumPy array: little-endian float64 or float32 values in C order. */
@@ -14,8 +15,8 @@ const DESCR: Record<string, [Float64ArrayConstructor | Float32ArrayConstructor, 
   '<f4': [Float32Array, 4],
 };
 
-/** Parses one .npy file (format versions 1-3). */
-export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
+/** A .npy file's header: its values' type, shape and order, and where the values start. */
+function npyHeader(bytes: Uint8Array, what: string): { descr: string; fortran: boolean; shape: number[]; dataStart: number } {
   if (bytes.length < 10 || bytes[0] !== 0x93 || Buffer.from(bytes.subarray(1, 6)).toString('latin1') !== 'NUMPY') {
     throw new GantryError(`${what} is not a .npy array (bad magic)`);
   }
@@ -28,11 +29,15 @@ export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1] === 'True';
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || shapeText === undefined) throw new GantryError(`${what}: unreadable .npy header`);
+  return { descr, fortran, shape: shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number), dataStart: start + headerLen };
+}
+
+/** Parses one .npy file (format versions 1-3). */
+export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
+  const { descr, fortran, shape, dataStart } = npyHeader(bytes, what);
   const spec = DESCR[descr];
   if (!spec) throw new GantryError(`${what} holds ${descr} values; gantry reads float64 (<f8) and float32 (<f4)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
-  const dataStart = start + headerLen;
   if (dataStart + count * spec[1] > bytes.length) throw new GantryError(`${what} is truncated`);
   const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + count * spec[1]));
   let data = new spec[0](copy.buffer, 0, count);
@@ -83,4 +88,92 @@ export function readNpz(path: string): Record<string, NpyArray> {
 
 export function writeNpz(path: string, arrays: Record<string, NpyArray>): void {
   writeFileAtomic(path, writeZip(Object.entries(arrays).map(([name, arr]) => ({ name: `${name}.npy`, data: encodeNpy(arr) }))));
+}
+
+/** A NumPy array as a pickle builds it (numpy's _reconstruct, then __setstate__ by BUILD). */
+class PickledArray {
+  shape: number[] = [];
+  descr = '';
+  fortran = false;
+  /** The values' bytes, or for an object array its Python objects. */
+  raw: Uint8Array | unknown[] = [];
+}
+
+/** A NumPy dtype as a pickle builds it: its name ('f8', 'O8') and byte order ('<', '|', '>'). */
+class PickledDtype {
+  order = '|';
+  constructor(readonly name: string) {}
+}
+
+const pickledArrayHooks: PickleHooks = {
+  persistentLoad() {
+    throw new Error('a persistent id, which NumPy does not write');
+  },
+  reduce(fn, args) {
+    switch (fn.global) {
+      case 'numpy.core.multiarray._reconstruct':
+      case 'numpy._core.multiarray._reconstruct':
+        return new PickledArray();
+      case 'numpy.dtype':
+        return new PickledDtype(String(args[0]));
+      case '_codecs.encode': // bytes as protocol 2 writes them: a latin-1 string
+        return Buffer.from(String(args[0]), 'latin1');
+      default:
+        throw new Error(`${fn.global}, which gantry does not build (it only reads NumPy arrays, dicts and lists)`);
+    }
+  },
+  build(target, state) {
+    if (target instanceof PickledDtype) target.order = String((state as unknown[])[1]);
+    else if (target instanceof PickledArray) {
+      const [, shape, dtype, fortran, raw] = state as [number, number[], PickledDtype, boolean, Uint8Array | unknown[]];
+      target.shape = shape;
+      target.fortran = fortran;
+      target.raw = raw;
+      target.descr = dtype.name.startsWith('O') ? '|O' : `${dtype.order === '|' ? '<' : dtype.order}${dtype.name}`;
+    }
+  },
+};
+
+/** A pickled NumPy array as gantry's: float64 or float32 values, or for a 0-d object array the object it holds. */
+function fromPickled(value: unknown, what: string): unknown {
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, fromPickled(v, what)]));
+  if (Array.isArray(value)) return value.map((v) => fromPickled(v, what));
+  if (!(value instanceof PickledArray)) return value;
+  if (value.descr === '|O') {
+    if (!Array.isArray(value.raw)) throw new GantryError(`${what}: an object array without its objects`);
+    if (value.shape.length === 0) return fromPickled(value.raw[0], what);
+    return value.raw.map((v) => fromPickled(v, what));
+  }
+  const spec = DESCR[value.descr];
+  if (!spec) throw new GantryError(`${what} holds ${value.descr} values; gantry reads float64 (<f8) and float32 (<f4)`);
+  const count = value.shape.reduce((a, b) => a * b, 1);
+  if (!(value.raw instanceof Uint8Array) || value.raw.length !== count * spec[1]) {
+    throw new GantryError(`${what}: an array of ${value.shape.join('x')} ${value.descr} values with ${value.raw.length} bytes (a file from Python 2's NumPy? load it and np.save it again with Python 3)`);
+  }
+  let data = new spec[0](new Uint8Array(value.raw).buffer, 0, count);
+  if (value.fortran && value.shape.length === 2) data = transpose2d(data, value.shape[1], value.shape[0]);
+  return { shape: value.shape, data } satisfies NpyArray;
+}
+
+/**
+ * What a .npy file of a pickled Python object holds (np.save of a dict, as pix2pixHD's encode_features.py
+ * writes its clustered features): dicts as Maps, lists as arrays, NumPy arrays as NpyArrays. Only NumPy's
+ * own globals are built; the pickle is never run as code.
+ */
+export function readNpyObject(path: string): unknown {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
+  }
+  const { descr, dataStart } = npyHeader(bytes, path);
+  if (descr !== '|O') return decodeNpy(bytes, path);
+  let value: unknown;
+  try {
+    value = unpickle(bytes, dataStart, pickledArrayHooks).value; // the object array itself
+  } catch (err) {
+    throw new GantryError(`${path}: cannot read the Python objects it holds: ${describeError(err)}`);
+  }
+  return fromPickled(value, path);
 }

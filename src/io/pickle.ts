@@ -1,7 +1,8 @@
 /**
- * A small pickle reader for what torch.save writes in state dicts: containers, numbers, strings,
- * globals applied with REDUCE (handed to a caller's `reduce`), persistent ids (storages) handed to
- * `persistentLoad`. Protocols 2-4. Anything else is an error naming the opcode: we never execute code.
+ * A small pickle reader for what torch.save writes in state dicts and np.save in object arrays:
+ * containers, numbers, strings, globals applied with REDUCE (handed to a caller's `reduce`), their state
+ * (BUILD, to `build`), persistent ids (storages) handed to `persistentLoad`. Protocols 2-4. Anything else
+ * is an error naming the opcode: we never execute code.
  */
 export interface PickleGlobal {
   global: string;
@@ -11,6 +12,8 @@ export interface PickleHooks {
   persistentLoad(pid: unknown): unknown;
   /** Applies callable `fn` (a global such as torch._utils._rebuild_tensor_v2) to its arguments. */
   reduce(fn: PickleGlobal, args: unknown[]): unknown;
+  /** Gives an object made by `reduce` its state (BUILD: what `__setstate__` receives); the state is dropped without it. */
+  build?(target: unknown, state: unknown): void;
 }
 
 const MARK = Symbol('mark');
@@ -102,7 +105,7 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks): 
       case 0x73: { const v = stack.pop(); const k = stack.pop(); setItems(stack[stack.length - 1], [k, v]); break; } // SETITEM
       case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
       case 0x61: { const v = stack.pop(); (stack[stack.length - 1] as unknown[]).push(v); break; } // APPEND
-      case 0x62: stack.pop(); break; // BUILD: state of an object (e.g. OrderedDict._metadata); not needed
+      case 0x62: { const state = stack.pop(); hooks.build?.(stack[stack.length - 1], state); break; } // BUILD
       default:
         throw new Error(`unsupported pickle opcode 0x${op.toString(16)} at byte ${p - 1}`);
     }

@@ -310,15 +310,20 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
 /** NVIDIA's label count for Cityscapes (its --label_nc 35 over the labelIds 0 .. 33 of the release). */
 const CITYSCAPES_LABEL_NC = 35;
 
+/** A state dict's names without DataParallel's `module.` (NVIDIA's checkpoints saved from several GPUs). */
+const unwrapped = (state: Map<string, TorchTensor>) => new Map([...state].map(([k, v]) => [k.replace(/^module\./, ''), v]));
+
 /**
  * A generator of NVIDIA's pix2pixHD code from its state dict (latest_net_G.pth: `model.*` for G1, plus
  * `model1_1.*` / `model1_2.*` for a local enhancer), its sizes read from the tensors' shapes. The label
- * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map.
- * At label count 35, the official code's Cityscapes setting, the labels get Cityscapes' names (and so its
- * colours where maps are shown or painted).
+ * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map,
+ * and beyond that `featNum` instance feature channels (--instance_feat; the count is the width of its
+ * clustered features). `encoder`, its latest_net_E.pth, is the feature encoder (nef and down-samplings
+ * from its tensors). At label count 35, the official code's Cityscapes setting, the labels get
+ * Cityscapes' names (and so its colours where maps are shown or painted).
  */
-export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number }): Pix2PixHD {
-  const named = new Map([...state].map(([k, v]) => [k.replace(/^module\./, ''), v]));
+export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number; featNum?: number; encoder?: { state: Map<string, TorchTensor>; file: string } }): Pix2PixHD {
+  const named = unwrapped(state);
   const local = named.has('model1_1.1.weight');
   const first = named.get('model.1.weight');
   if (!first || first.shape.length !== 4) throw new GantryError(`${file} is not a pix2pixHD generator (no model.1.weight); give NVIDIA's latest_net_G.pth (or a gantry run with --run)`);
@@ -327,14 +332,32 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   if (globalBlocks.length === 0) throw new GantryError(`${file}: no residual blocks (model.K.conv_block.*) found; it is not a pix2pixHD generator`);
   const nDown = (Math.min(...globalBlocks) - 4) / 3;
   const inputChannels = first.shape[1];
-  const extra = inputChannels - o.labelNc;
+  const featNum = o.featNum ?? 0;
+  const extra = inputChannels - o.labelNc - featNum;
   if (extra < 0 || extra > 1) {
-    throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc} that leaves ${extra}${extra > 1 ? ' (instance features: feature models are not supported from NVIDIA files)' : ''}. Give the --label-nc it was trained with (Cityscapes: 35)`);
+    const features = featNum ? ` and ${featNum} feature channels` : '';
+    const fix = featNum || extra < 0
+      ? 'Give the --label-nc it was trained with (Cityscapes: 35)'
+      : `A generator trained with instance features (--instance_feat) reads them too: give its clustered features, --features features_clustered_010.npy (encode_features.py writes it into the checkpoint folder); else the --label-nc it was trained with (Cityscapes: 35)`;
+    throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc}${features} that leaves ${extra} for the instance edge map, which takes 0 or 1. ${fix}`);
+  }
+  const encoder = o.encoder && { ...o.encoder, named: unwrapped(o.encoder.state) };
+  let nef = 16;
+  let nDownE = 4;
+  if (encoder) {
+    const firstE = encoder.named.get('model.1.weight');
+    const convs = [...encoder.named.keys()].map((k) => /^model\.(\d+)\.weight$/.exec(k)?.[1]).filter((k) => k !== undefined).map(Number);
+    if (!firstE || firstE.shape[1] !== 3 || convs.length < 4) throw new GantryError(`${encoder.file} is not pix2pixHD's feature encoder (no model.1.weight reading 3 channels); give NVIDIA's latest_net_E.pth`);
+    nef = firstE.shape[0];
+    nDownE = (Math.max(...convs) - 5) / 6; // the last convolution is model.(5 + 6 nDown)
+    if (!Number.isInteger(nDownE) || nDownE < 1) throw new GantryError(`${encoder.file}: its layers (the last convolution model.${Math.max(...convs)}) are not those of pix2pixHD's feature encoder; give NVIDIA's latest_net_E.pth`);
+    const featE = encoder.named.get(`model.${5 + 6 * nDownE}.weight`)?.shape[0];
+    if (featE !== featNum) throw new GantryError(`${encoder.file} encodes ${featE} features, but the clustered features and the generator have ${featNum}; give the encoder trained with this generator`);
   }
   const ngfGlobal = first.shape[0];
   // The official test-time size: scaled to --width (scale_width), both sides rounded to a multiple of
   // what the generator halves (its __make_power_2).
-  const unit = 2 ** (nDown + (local ? 1 : 0));
+  const unit = 2 ** Math.max(nDown + (local ? 1 : 0), encoder ? nDownE : 0);
   const scaled = o.width ?? o.mapWidth;
   const round = (v: number) => Math.max(unit, Math.round(v / unit) * unit);
   const [height, width] = [round((o.mapHeight * scaled) / o.mapWidth), round(scaled)];
@@ -342,11 +365,14 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
     height, width, labelNc: o.labelNc, labelNames: o.labelNc === CITYSCAPES_LABEL_NC ? CITYSCAPES_LABELS.map(([name]) => name) : [],
     instances: extra === 1, netG: local ? 'local' : 'global',
     ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
+    featNum, nef, nDownE,
   });
-  // G's weights all come from the file (loadTorchWeights sets each one or fails); D is not used to draw.
+  // G's weights all come from the file (loadTorchWeights sets each one or fails), E's from its own where
+  // given (without it E is not used: styles come from the clustered features); D is not used to draw.
   const model = withPlaceholderWeights(() => new Pix2PixHD(config, 0));
   try {
     for (const net of local ? ['G', 'G2'] : ['G']) loadTorchWeights(model.networks[net], named, file);
+    if (encoder) loadTorchWeights(model.networks.E, encoder.named, encoder.file);
   } catch (err) {
     model.dispose();
     throw err;

@@ -254,9 +254,43 @@ test('translate --weights reads generators of NVIDIA\'s code (global and local, 
     }
   }
   const wrongNc = gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '35', '--labels', join(dir, 'labels'), '--out', join(dir, 'x'));
-  assert.match(wrongNc.stderr, /pix2pixhd_G\.pth reads 7 input channels; with --label-nc 35 that leaves -28\. Give the --label-nc it was trained with/);
+  assert.match(wrongNc.stderr, /pix2pixhd_G\.pth reads 7 input channels; with --label-nc 35 that leaves -28 for the instance edge map, which takes 0 or 1\. Give the --label-nc it was trained with/);
   assert.match(gantry('translate', '--weights', join(golden, 'vgg19_w8.pth'), '--label-nc', '6', '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /is not a pix2pixHD generator \(no model\.1\.weight\)/);
   assert.match(gantry('translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--labels', join(dir, 'labels'), '--out', join(dir, 'x')).stderr, /--weights needs --label-nc/);
+});
+
+test('translate --weights --features: a generator trained with instance features by NVIDIA\'s code draws each object in the clustered style chosen, as PyTorch does; wrong mixes are one line', () => {
+  const dir = tempDir();
+  const golden = join(root, 'test', 'golden');
+  const g = readPix2PixHDGolden();
+  const [n, h, w] = g.size;
+  const maps = writePix2PixHDGoldenMaps(g, dir);
+  const fg = JSON.parse(readFileSync(join(golden, 'pix2pixhd_features_golden.json'), 'utf8'));
+  const weights = ['--weights', join(golden, 'pix2pixhd_G_feat.pth'), '--label-nc', '6'];
+  const features = ['--features', join(golden, 'pix2pixhd_features_clustered.npy')];
+  const clusters = Object.entries(fg.picks as Record<string, number>).map(([label, k]) => `${label}:${k}`).join(',');
+  const out = join(dir, 'out');
+  const r = gantry('translate', ...weights, ...features, '--clusters', clusters, '--labels', maps.labels, '--instances', maps.instances, '--out', out, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  for (let i = 0; i < n; i++) {
+    const worst = levelsOff(readImageFile(join(out, `map${i}.png`)).data, 4, fg.fake, i, h * w);
+    assert.ok(worst <= 1, `map ${i}: off by ${worst} levels from PyTorch's image`);
+  }
+  const x = join(dir, 'x.png');
+  const refused: [string[], RegExp][] = [
+    [[...weights, '--labels', maps.labelFiles[0]], /reads 10 input channels; with --label-nc 6 that leaves 4 for the instance edge map, which takes 0 or 1\. A generator trained with instance features \(--instance_feat\) reads them too: give its clustered features, --features features_clustered_010\.npy/],
+    [[...weights, ...features, '--labels', maps.labelFiles[0], '--style-from', maps.labelFiles[0]], /--style-from encodes the photo with the generator's feature encoder: give it, --encoder latest_net_E\.pth/],
+    [[...weights, '--encoder', join(golden, 'pix2pixhd_E.pth'), '--labels', maps.labelFiles[0]], /--encoder goes with --features/],
+    [[...weights, ...features, '--encoder', join(golden, 'pix2pixhd_G.pth'), '--labels', maps.labelFiles[0]], /pix2pixhd_G\.pth is not pix2pixHD's feature encoder/],
+    [['--run', dir, ...features, '--labels', maps.labelFiles[0]], /--features goes with --weights/],
+  ];
+  for (const [args, message] of refused) {
+    const e = gantry('translate', ...args, '--out', x);
+    assert.equal(e.code, 1, e.stderr);
+    assert.match(e.stderr, message);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.ok(!existsSync(x));
+  }
 });
 
 test('export --weights writes NVIDIA\'s generator as a painter page, with the user\'s maps to start from; a wrong mix of flags is one line and writes nothing', () => {

@@ -13,6 +13,9 @@ export interface Pix2PixHDGolden {
   instances: number[];
   fake: { data: number[] };
   fakeLocal: { data: number[] };
+  /** Random images in [-1, 1] (NHWC), and the feature encoder's instance means of them. */
+  real: number[];
+  encoded: { data: number[] };
 }
 
 export function readPix2PixHDGolden(): Pix2PixHDGolden {

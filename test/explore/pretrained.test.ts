@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { setup, tempDir } from '../helpers.ts';
+import { openPretrained, readClusteredFeatures } from '../../src/explore/pretrained.ts';
+import { pretrainedTensors } from '../../src/export/export-run.ts';
+import { mapTensor } from '../../src/data/label-maps.ts';
+import { encodeNpy } from '../../src/io/npy.ts';
+import { generatorFrom } from '../../src/web/generator.ts';
+import { levelsOff, readPix2PixHDGolden } from '../golden/pix2pixhd-maps.ts';
+
+await setup();
+
+const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
+const g = readPix2PixHDGolden();
+const [n, h, w] = g.size;
+/** make_pix2pixhd_features.py: the generator read its features at centre label % 3 of each label. */
+const fg = JSON.parse(readFileSync(join(golden, 'pix2pixhd_features_golden.json'), 'utf8')) as { featNum: number; picks: Record<string, number>; features: number[]; fake: { data: number[] } };
+const features = join(golden, 'pix2pixhd_features_clustered.npy');
+
+test('readClusteredFeatures: encode_features.py\'s features_clustered file (np.save of a dict, pickle protocol 3 or 2) as styles; other files are one line', () => {
+  const styles = readClusteredFeatures(features, 6);
+  assert.equal(styles.featNum, 3);
+  assert.deepEqual(Object.keys(styles.clusters), ['0', '1', '2', '3', '4', '5']);
+  assert.deepEqual(Object.values(styles.clusters).map((c) => c.length), [1, 2, 3, 1, 2, 3], 'k = 1 + label % 3');
+  // The features golden holds, per pixel, the centre picked for its label: the first pixel's is label 0's only centre.
+  assert.deepEqual(styles.clusters[g.labels[0]][fg.picks[g.labels[0]]].map((v) => Math.fround(v)), fg.features.slice(0, 3).map((v) => Math.fround(v)));
+  assert.deepEqual(readClusteredFeatures(join(golden, 'pix2pixhd_features_clustered_p2.npy'), 6), styles, 'the same from an older NumPy\'s protocol 2');
+  const dir = tempDir();
+  const plain = join(dir, 'plain.npy');
+  writeFileSync(plain, encodeNpy({ shape: [2, 3], data: new Float64Array(6) }));
+  const cut = join(dir, 'cut.npy');
+  writeFileSync(cut, readFileSync(features).subarray(0, 400));
+  const cases: [string, number, RegExp][] = [
+    [features, 4, /has styles of label 4, past --label-nc 4; give the --label-nc the generator was trained with/],
+    [join(golden, 'stats_a.npz'), 6, /stats_a\.npz is not a \.npy array/],
+    [plain, 6, /plain\.npy is not pix2pixHD's clustered features \(a dict of each label's centres\); give the features_clustered_NNN\.npy that encode_features\.py wrote/],
+    [cut, 6, /cut\.npy: cannot read the Python objects it holds: pickle ended without STOP \(truncated\?\)/],
+    [join(dir, 'none.npy'), 6, /cannot read .*none\.npy/],
+  ];
+  for (const [path, labelNc, message] of cases) assert.throws(() => readClusteredFeatures(path, labelNc), message);
+});
+
+test('a generator of NVIDIA\'s code with instance features: G reads the clustered styles as PyTorch does (export included), E (latest_net_E.pth) encodes photos as PyTorch does', async () => {
+  const pretrained = openPretrained({ weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features, encoder: join(golden, 'pix2pixhd_E.pth') });
+  try {
+    const c = pretrained.info.conditioning;
+    assert.deepEqual(c.kind === 'labelMap' && [c.featNum, c.instances], [3, true]);
+    const before = tf.memory().numTensors;
+    const encoded = tf.tidy(() => pretrained.model.encodeFeatures(tf.tensor4d(g.real, [n, h, w, 3]), mapTensor(Int32Array.from(g.instances), n, h, w)));
+    const got = encoded.dataSync();
+    encoded.dispose();
+    const worst = g.encoded.data.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i])), 0);
+    assert.ok(worst < 1e-5, `E's features off by ${worst}`);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    pretrained.model.dispose();
+  }
+
+  // Exported (what the page and the studio draw with): the styles travel in model.json, E stays out.
+  const { model, tensors } = await pretrainedTensors({ source: { weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features }, examples: {} });
+  assert.deepEqual([model.networks, model.styles?.featNum], [['G'], 3]);
+  const web = generatorFrom(model, tensors);
+  try {
+    const area = h * w;
+    const maps = Array.from({ length: n }, (_, i) => ({ width: w, height: h, labels: Int32Array.from(g.labels.slice(i * area, (i + 1) * area)), instances: Int32Array.from(g.instances.slice(i * area, (i + 1) * area)) }));
+    // Every instance at its label's picked centre, chosen by instance id as the painter chooses.
+    const choose = Object.fromEntries(g.instances.map((id) => [id, fg.picks[id < 1000 ? id : Math.floor(id / 1000)]]));
+    const drawn = await web.generate({ labelMaps: maps, styles: { choose } });
+    for (let i = 0; i < n; i++) {
+      const worst = levelsOff(drawn.pixels.subarray(i * area * drawn.channels, (i + 1) * area * drawn.channels), drawn.channels, fg.fake, i, area);
+      assert.ok(worst <= 1, `map ${i}: off by ${worst} levels from PyTorch's image`);
+    }
+  } finally {
+    web.dispose();
+  }
+});
