@@ -84,8 +84,11 @@ export class RunProgress implements MetricsSink {
   }
 
   private async readOn(): Promise<void> {
-    do await new Promise((resolve) => setImmediate(resolve));
-    while (!this.stopped && !(this.caughtUp = this.metrics.poll(SLICE_BYTES)));
+    while (!this.caughtUp) {
+      await new Promise((resolve) => setImmediate(resolve)); // the requests waiting are answered first
+      if (this.stopped) return;
+      this.caughtUp = this.metrics.poll(SLICE_BYTES);
+    }
   }
 
   /** Stops reading in the background (the server closes); resolves when the slice being read is done. */
