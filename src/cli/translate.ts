@@ -108,6 +108,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
   const labelFiles = imageFiles(values.labels, 'labels');
   const instanceFiles = values.instances ? imageFiles(values.instances, 'instances') : null;
   const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', IMAGE_EXTENSIONS) : null;
+  if (photoFiles && values.weights && !values.encoder) throw new GantryError('--style-from encodes the photo with the generator\'s feature encoder: give it, --encoder latest_net_E.pth');
   if (photoFiles && photoFiles.length !== 1 && photoFiles.length !== labelFiles.length) throw new GantryError(`--style-from: ${photoFiles.length} photos for ${labelFiles.length} label maps; give one photo, or one per map`);
   const many = statSync(values.labels).isDirectory();
   const out = values.out ?? (many ? undefined : 'translated.png');
@@ -125,7 +126,6 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
-    if (photoFiles && pretrained && !values.encoder) throw new GantryError('--style-from encodes the photo with the generator\'s feature encoder: give it, --encoder latest_net_E.pth');
     const styles = c.featNum > 0 && !photoFiles ? (pretrained?.styles ?? readStyles(values.run!)) : null;
     const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;

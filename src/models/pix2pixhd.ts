@@ -336,9 +336,11 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   const extra = inputChannels - o.labelNc - featNum;
   if (extra < 0 || extra > 1) {
     const features = featNum ? ` and ${featNum} feature channels` : '';
-    const fix = featNum || extra < 0
-      ? 'Give the --label-nc it was trained with (Cityscapes: 35)'
-      : `A generator trained with instance features (--instance_feat) reads them too: give its clustered features, --features features_clustered_010.npy (encode_features.py writes it into the checkpoint folder); else the --label-nc it was trained with (Cityscapes: 35)`;
+    const fix = featNum
+      ? 'Give the --label-nc it was trained with (Cityscapes: 35), and its own clustered features (or none, for a generator trained without instance features)'
+      : extra < 0
+        ? 'Give the --label-nc it was trained with (Cityscapes: 35)'
+        : 'A generator trained with instance features (--instance_feat) reads them too: give its clustered features, --features features_clustered_010.npy (encode_features.py writes it into the checkpoint folder); else the --label-nc it was trained with (Cityscapes: 35)';
     throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc}${features} that leaves ${extra} for the instance edge map, which takes 0 or 1. ${fix}`);
   }
   const encoder = o.encoder && { ...o.encoder, named: unwrapped(o.encoder.state) };

@@ -282,6 +282,7 @@ test('translate --weights --features: a generator trained with instance features
     [[...weights, ...features, '--labels', maps.labelFiles[0], '--style-from', maps.labelFiles[0]], /--style-from encodes the photo with the generator's feature encoder: give it, --encoder latest_net_E\.pth/],
     [[...weights, '--encoder', join(golden, 'pix2pixhd_E.pth'), '--labels', maps.labelFiles[0]], /--encoder goes with --features/],
     [[...weights, ...features, '--encoder', join(golden, 'pix2pixhd_G.pth'), '--labels', maps.labelFiles[0]], /pix2pixhd_G\.pth is not pix2pixHD's feature encoder/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', ...features, '--labels', maps.labelFiles[0]], /reads 7 input channels; with --label-nc 6 and 3 feature channels that leaves -2 for the instance edge map, which takes 0 or 1\. Give the --label-nc it was trained with \(Cityscapes: 35\), and its own clustered features \(or none/],
     [['--run', dir, ...features, '--labels', maps.labelFiles[0]], /--features goes with --weights/],
   ];
   for (const [args, message] of refused) {
