@@ -90,6 +90,12 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
   return Array.from({ length: flags.styles ?? 1 }, (_, v) => base(randomStyles(flags.seed, v)));
 }
 
+/** The most variants of a map `--styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
+const MAX_STYLES = 64;
+
+/** Bytes of drawn images translate holds at once, beyond one map's row of variants. */
+const DRAWN_BYTES = 256 << 20;
+
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
     run: { type: 'string' }, weights: { type: 'string' }, 'label-nc': { type: 'string' }, width: { type: 'string' },
@@ -102,6 +108,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
   checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder']);
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
+  if ((flags.styles ?? 1) > MAX_STYLES) throw new GantryError(`--styles ${flags.styles}: at most ${MAX_STYLES} variants side by side; for more, translate again with another --seed`);
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
   if (values['style-from'] && styleFlags.length > 1) throw new GantryError(`--style-from takes the styles of a photo; leave out --${styleFlags.filter((f) => f !== 'style-from').join(', --')}`);
   if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
@@ -131,8 +138,8 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const { height, width, channels } = run.info;
     const per = height * width * channels;
     const progress = new Progress(labelFiles.length, 0, 'translate', process.stderr, values.quiet || !many);
-    // Read and drawn a chunk of maps at a time: memory stays bounded for any folder.
-    const CHUNK = 16;
+    // Read and drawn a chunk of maps at a time (fewer the more variants of each): memory stays bounded for any folder.
+    const CHUNK = Math.max(1, Math.min(16, Math.floor(DRAWN_BYTES / (columns.length * per))));
     for (let first = 0; first < labelFiles.length; first += CHUNK) {
       const files = labelFiles.slice(first, first + CHUNK);
       const { maps, instancesFromLabels } = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);

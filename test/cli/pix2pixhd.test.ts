@@ -284,6 +284,7 @@ test('translate --weights --features: a generator trained with instance features
     [[...weights, ...features, '--encoder', join(golden, 'pix2pixhd_G.pth'), '--labels', maps.labelFiles[0]], /pix2pixhd_G\.pth is not pix2pixHD's feature encoder/],
     [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', ...features, '--labels', maps.labelFiles[0]], /reads 7 input channels; with --label-nc 6 and 3 feature channels that leaves -2 for the instance edge map, which takes 0 or 1\. Give the --label-nc it was trained with \(Cityscapes: 35\), and its own clustered features \(or none/],
     [['--run', dir, ...features, '--labels', maps.labelFiles[0]], /--features goes with --weights/],
+    [[...weights, ...features, '--labels', maps.labelFiles[0], '--styles', '65'], /--styles 65: at most 64 variants side by side; for more, translate again with another --seed/],
   ];
   for (const [args, message] of refused) {
     const e = gantry('translate', ...args, '--out', x);
