@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { setup, tempDir } from '../helpers.ts';
 import { openPretrained, readClusteredFeatures } from '../../src/explore/pretrained.ts';
-import { pretrainedTensors } from '../../src/export/export-run.ts';
+import { pretrainedFiles } from '../../src/export/export-run.ts';
 import { mapTensor } from '../../src/data/label-maps.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
-import { generatorFrom } from '../../src/web/generator.ts';
+import { buildGenerator } from '../../src/web/generator.ts';
 import { levelsOff, readPix2PixHDGolden } from '../golden/pix2pixhd-maps.ts';
 
 await setup();
@@ -61,9 +61,9 @@ test('a generator of NVIDIA\'s code with instance features: G reads the clustere
   }
 
   // Exported (what the page and the studio draw with): the styles travel in model.json, E stays out.
-  const { model, tensors } = await pretrainedTensors({ source: { weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features }, examples: {} });
+  const { model, weights } = await pretrainedFiles({ source: { weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features }, examples: {} });
   assert.deepEqual([model.networks, model.styles?.featNum], [['G'], 3]);
-  const web = generatorFrom(model, tensors);
+  const web = buildGenerator(JSON.parse(JSON.stringify(model)), weights); // as the page reads the files
   try {
     const area = h * w;
     const maps = Array.from({ length: n }, (_, i) => ({ width: w, height: h, labels: Int32Array.from(g.labels.slice(i * area, (i + 1) * area)), instances: Int32Array.from(g.instances.slice(i * area, (i + 1) * area)) }));
