@@ -54,13 +54,14 @@ async function site(name: string, family: string, data: string, model: Record<st
 }
 
 /** Exports a generator of NVIDIA's code (a golden .pth) with the CLI into site/<name>, with the golden maps to start from. */
-async function pretrainedSite(name: string, file: string): Promise<void> {
+async function pretrainedSite(name: string, file: string, featuresFile?: string): Promise<void> {
   const maps = writePix2PixHDGoldenMaps(readPix2PixHDGolden(), join(work, 'maps'));
   const weights = join(root, 'test', 'golden', file);
+  const features = featuresFile && join(root, 'test', 'golden', featuresFile);
   const out = join(server.root, name);
-  const r = gantryCli(['export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, '--out', out]);
+  const r = gantryCli(['export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, ...(features ? ['--features', features] : []), '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0] }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
+  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0], features }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
   sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(exported.model)), exported.weights) };
 }
 
@@ -78,6 +79,7 @@ before(async () => {
   await site('paint', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 3, nef: 4, nDownE: 2 });
   await site('paint-plain', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 0 });
   await pretrainedSite('nvidia', 'pix2pixhd_G_local.pth');
+  await pretrainedSite('nvidia-feat', 'pix2pixhd_G_feat.pth', 'pix2pixhd_features_clustered.npy');
   browser = await launchChromium();
 });
 
@@ -509,6 +511,15 @@ test('NVIDIA\'s pix2pixHD generator exported (export --weights) in Chromium: the
     assert.notEqual(await rendering(), 'auto', 'magnified: pixelated (or crisp-edges)');
     await page.evaluate(() => Object.assign(document.getElementById('paintResult') as HTMLCanvasElement, { width: 4000, height: 1000 }));
     await page.waitForFunction(() => getComputedStyle(document.getElementById('paintResult')!).imageRendering === 'auto', null, { timeout: 10_000 });
+  });
+});
+
+test('NVIDIA\'s pix2pixHD generator trained with instance features (export --weights --features) in Chromium: the painter draws the test map in its clustered styles as Node does, with the style controls', { skip }, async () => {
+  await withPage('nvidia-feat', '', async ({ page }) => {
+    const g = sites['nvidia-feat'].node;
+    await drawsAsNode(page, 'nvidia-feat', { labelMaps: [g.examples[0]], styles: { seed: 0 } });
+    assert.equal(await page.isVisible('#styleSeedField'), true);
+    assert.deepEqual(await page.locator('#tool option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser', 'style']);
   });
 });
 
