@@ -48,6 +48,12 @@ export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
   class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
   from. A finished training run does this itself.`;
 
+/** The most variants of a map `--styles` or `--all-styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
+const MAX_STYLES = 64;
+
+/** Bytes of drawn images translate holds at once, beyond one map's row of variants. */
+const DRAWN_BYTES = 256 << 20;
+
 /** A class named by id or by the run's name for it. */
 function classId(run: Generator, value: string, flag: string): number {
   const c = run.info.conditioning;
@@ -84,17 +90,12 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
     const target = classId(run, flags.allStyles, 'all-styles');
     const count = styles.clusters[target]?.length ?? 0;
     if (!count) throw new GantryError(`--all-styles ${flags.allStyles}: the run learned no styles of that class (no instance of it was large enough); classes with styles: ${Object.keys(styles.clusters).join(', ')}`);
+    if (count > MAX_STYLES) throw new GantryError(`--all-styles ${flags.allStyles}: ${count} styles, more than the ${MAX_STYLES} drawn side by side; choose one at a time with --clusters ${flags.allStyles}:K`);
     const others = base(randomStyles(flags.seed));
     return Array.from({ length: count }, (_, k) => (image, cls, n, id) => (cls === target ? k : others(image, cls, n, id)));
   }
   return Array.from({ length: flags.styles ?? 1 }, (_, v) => base(randomStyles(flags.seed, v)));
 }
-
-/** The most variants of a map `--styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
-const MAX_STYLES = 64;
-
-/** Bytes of drawn images translate holds at once, beyond one map's row of variants. */
-const DRAWN_BYTES = 256 << 20;
 
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {

@@ -219,6 +219,10 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   const photo = draw('photo.png', '--style-from', join(pairs, 'test_img', 'scene_001.png'));
   assert.deepEqual([photo.width, photo.height], [64, 32]);
   assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--all-styles', '9').stderr, /--all-styles "9": expected a label id 0\.\.2/);
+  // A class of more styles than a row holds (as a clustered features file with a large n_clusters can have) is one line.
+  writeFileSync(join(runDir, 'styles.json'), JSON.stringify({ ...styles, clusters: { ...styles.clusters, 2: Array.from({ length: 65 }, () => [0, 0, 0]) } }));
+  assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--all-styles', '2').stderr, /--all-styles 2: 65 styles, more than the 64 drawn side by side; choose one at a time with --clusters 2:K/);
+  writeFileSync(join(runDir, 'styles.json'), JSON.stringify(styles));
 
   // FID and the segmentation score of a run with styles draw each held-out object in a seeded random style.
   const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', runDir, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
