@@ -3,6 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { IMAGE_EXTENSIONS } from '../data/folder.ts';
+import { openDataset } from '../data/index.ts';
 import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
@@ -11,12 +12,12 @@ import { instancesFromLabelsNote, labelMapsFromFiles } from '../explore/label-ma
 import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
-import { encodedStyles, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
-import { learnedStylesLine, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
+import { encodedStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import { learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
-import { checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
+import { checkFileOut, checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
 import { intArg, parseCommandArgs } from './args.ts';
 import { checkGeneratorSource, imageFiles } from './pretrained-args.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -44,9 +45,13 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   --encoder latest_net_E.pth.`;
 
 export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
+gantry features --weights latest_net_G.pth --encoder latest_net_E.pth --label-nc 35 --height 512 --width 1024
+                --data pairs:DIR --out styles.json [--clusters 10] [--seed 0]
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
   class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
-  from. A finished training run does this itself.`;
+  from. A finished training run does this itself. For a generator trained with instance features by
+  NVIDIA's code, what its encode_features.py does: its encoder's features of the objects in --data, at the
+  size given, clustered into --out, which translate, export and studio then take as --features.`;
 
 /** The most variants of a map `--styles` or `--all-styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
 const MAX_STYLES = 64;
@@ -134,7 +139,11 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
-    const styles = c.featNum > 0 && !photoFiles ? (pretrained?.styles ?? readStyles(values.run!)) : null;
+    let styles: InstanceStyles | null = null;
+    if (c.featNum > 0 && !photoFiles) {
+      if (pretrained && !pretrained.styles) throw new GantryError(`${values.weights} reads instance features: give its styles, --features features_clustered_010.npy (or learn them: gantry features --weights ... --encoder ... --data ... --out styles.json), or take a photo's with --style-from`);
+      styles = pretrained?.styles ?? readStyles(values.run!);
+    }
     const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;
     const per = height * width * channels;
@@ -184,9 +193,31 @@ async function photoStyles(run: Generator, maps: LabelMaps, photos: string[]): P
 }
 
 export async function featuresCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs('features', argv, { run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' } });
-  if (!values.run) throw new GantryError('--run RUN_DIR is required (a pix2pixhd run with model.featNum > 0)');
+  const { values } = parseCommandArgs('features', argv, {
+    run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
+    weights: { type: 'string' }, encoder: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
+    data: { type: 'string' }, out: { type: 'string' },
+  });
+  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'encoder']);
+  const clusters = intArg('clusters', values.clusters, 1);
+  const seed = intArg('seed', values.seed);
+  if (values.run) {
+    const stray = (['data', 'out'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new GantryError(`--${stray} goes with --weights; a run learns from its own data into its styles.json`);
+    await initEngine({ device: (values.device ?? 'cpu') as Device });
+    process.stdout.write(learnedStylesLine(await learnStylesOfRun(values.run, { clusters, seed, loadProgress: (label) => slowWorkProgress(label) })) + '\n');
+    return;
+  }
+  // NVIDIA's generator: encode_features.py's work, from its encoder and the data it was trained on.
+  if (!values.encoder || !values.data || !values.out) throw new GantryError('--weights needs --encoder latest_net_E.pth (its feature encoder), --data pairs:DIR (the label maps and photos to learn from) and --out STYLES.json');
+  checkFileOut(values.out, '.json', 'styles as JSON');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const learned = await learnStylesOfRun(values.run, { clusters: intArg('clusters', values.clusters, 1), seed: intArg('seed', values.seed), loadProgress: (label) => slowWorkProgress(label) });
-  process.stdout.write(learnedStylesLine(learned) + '\n');
+  const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1) });
+  try {
+    const data = openDataset(values.data, generator.info, slowWorkProgress(`reading ${values.data}`));
+    // Seed 0 by default: the official script's KMeans(random_state=0).
+    process.stdout.write(learnedStylesLine(await learnStylesInto(generator, data, values.out, clusters ?? STYLE_CLUSTERS, seed ?? 0)) + '\n');
+  } finally {
+    generator.model.dispose();
+  }
 }

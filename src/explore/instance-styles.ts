@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { kmeans } from 'ml-kmeans';
+import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
@@ -23,6 +24,13 @@ export interface InstanceStyles {
   /** Instances each class's clusters were learned from (not in NVIDIA's clustered features). */
   instances?: Record<string, number>;
 }
+
+/** InstanceStyles as a file holds them (styles.json, an export's model.json). */
+export const stylesSchema = z.object({
+  featNum: z.number().int().positive(),
+  clusters: z.record(z.string().regex(/^\d+$/), z.array(z.array(z.number()))),
+  instances: z.record(z.string(), z.number()).optional(),
+}).refine((s) => Object.values(s.clusters).every((c) => c.every((centre) => centre.length === s.featNum)), 'every centre has featNum values');
 
 /** An instance id's class, as Cityscapes writes ids (label * 1000 + k for things, the label for stuff). */
 export function instanceClass(id: number): number {

@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { readNpyObject, type NpyArray } from '../io/npy.ts';
@@ -5,6 +6,7 @@ import { readStateDict } from '../io/torch.ts';
 import { pix2pixhdFromTorch, type Pix2PixHD } from '../models/pix2pixhd.ts';
 import type { Generator } from './conditions.ts';
 import type { InstanceStyles } from './instance-styles.ts';
+import { readStylesFile } from './run-styles.ts';
 
 /**
  * A generator trained by NVIDIA's pix2pixHD code (`--weights latest_net_G.pth --label-nc N`), for the
@@ -18,9 +20,12 @@ export interface PretrainedOptions {
   width?: number;
   /** A label map whose size (and aspect) the drawing size follows when no height is given. */
   sizeOf?: string;
-  /** For a generator trained with instance features: its clustered features (features_clustered_010.npy). */
+  /**
+   * For a generator trained with instance features: its clustered features (encode_features.py's
+   * features_clustered_010.npy, or the styles.json of `gantry features --weights`).
+   */
   features?: string;
-  /** And its feature encoder (latest_net_E.pth), which takes the styles of photos. */
+  /** Its feature encoder (latest_net_E.pth), which takes the styles of photos and learns styles from data. */
   encoder?: string;
 }
 
@@ -28,7 +33,7 @@ export interface PretrainedOptions {
  * pix2pixHD's clustered features (encode_features.py's features_clustered_NNN.npy: np.save of a dict,
  * label -> k-means centres [k, feat_num]) as gantry's styles.
  */
-export function readClusteredFeatures(path: string, labelNc: number): InstanceStyles {
+export function readClusteredFeatures(path: string): InstanceStyles {
   const value = readNpyObject(path);
   const fix = 'give the features_clustered_NNN.npy that encode_features.py wrote into the checkpoint folder';
   if (!(value instanceof Map) || value.size === 0) throw new GantryError(`${path} is not pix2pixHD's clustered features (a dict of each label's centres); ${fix}`);
@@ -39,7 +44,6 @@ export function readClusteredFeatures(path: string, labelNc: number): InstanceSt
     if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || !array?.shape || array.shape.length !== 2) {
       throw new GantryError(`${path}: ${String(label)} is not a label with a [k, features] array of centres; ${fix}`);
     }
-    if (label >= labelNc) throw new GantryError(`${path} has styles of label ${label}, past --label-nc ${labelNc}; give the --label-nc the generator was trained with`);
     const [k, f] = array.shape;
     if (featNum && f !== featNum) throw new GantryError(`${path}: label ${label}'s centres have ${f} features, others ${featNum}; ${fix}`);
     featNum = f;
@@ -50,8 +54,17 @@ export function readClusteredFeatures(path: string, labelNc: number): InstanceSt
   return { featNum, clusters };
 }
 
+/** A generator's styles from --features: NVIDIA's clustered features (.npy) or gantry's styles (.json). */
+export function readFeaturesFile(path: string, labelNc: number): InstanceStyles {
+  const styles = extname(path).toLowerCase() === '.json'
+    ? readStylesFile(path, 'make it again with `gantry features --weights G.pth --encoder E.pth ... --out FILE.json`')
+    : readClusteredFeatures(path);
+  const past = Object.keys(styles.clusters).map(Number).find((label) => label >= labelNc);
+  if (past !== undefined) throw new GantryError(`${path} has styles of label ${past}, past --label-nc ${labelNc}; give the --label-nc the generator was trained with`);
+  return styles;
+}
+
 export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2PixHD; styles: InstanceStyles | null } {
-  if (o.encoder && !o.features) throw new GantryError('--encoder goes with --features: a generator with instance features draws from its clustered features (features_clustered_010.npy)');
   let size: { mapHeight: number; mapWidth: number };
   if (o.height !== undefined) {
     if (o.width === undefined) throw new GantryError(`--height ${o.height} needs --width too (the size the generator draws at, e.g. --height 512 --width 1024)`);
@@ -62,7 +75,7 @@ export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2P
   } else {
     throw new GantryError('give the size to draw at, --height H --width W (NVIDIA\'s Cityscapes generators: 512 x 1024, or 1024 x 2048 for label2city_1024p), or --labels MAP.png|DIR to take it from a map');
   }
-  const styles = o.features ? readClusteredFeatures(o.features, o.labelNc) : null;
+  const styles = o.features ? readFeaturesFile(o.features, o.labelNc) : null;
   const encoder = o.encoder ? { state: readStateDict(o.encoder), file: o.encoder } : undefined;
   const model = pix2pixhdFromTorch(readStateDict(o.weights), o.weights, { labelNc: o.labelNc, ...size, width: o.width, featNum: styles?.featNum, encoder });
   return { info: model.info, model, styles };

@@ -6,23 +6,32 @@ import { openDataset } from '../data/index.ts';
 import { openRun } from '../train/run.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Generator, LabelMaps } from './conditions.ts';
-import { clusterStyles, collectInstanceFeatures, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles } from './instance-styles.ts';
+import { clusterStyles, collectInstanceFeatures, randomStyles, STYLE_CLUSTERS, styleFeatures, stylesSchema, type InstanceStyles } from './instance-styles.ts';
 
 /** A run's learned styles (instance-styles.ts) as a file in its folder. */
 export const STYLES_FILE = 'styles.json';
 
-export function writeStyles(runDir: string, styles: InstanceStyles): void {
-  writeFileAtomic(join(runDir, STYLES_FILE), JSON.stringify(styles) + '\n');
-}
 
 export function readStyles(runDir: string): InstanceStyles {
   const path = join(runDir, STYLES_FILE);
   if (!existsSync(path)) throw new GantryError(`${runDir} has no learned styles (${STYLES_FILE}); make them with ${learnStylesHow(runDir)}`);
+  return readStylesFile(path, `make it again with ${learnStylesHow(runDir)}`);
+}
+
+/** A styles file (styles.json, or `gantry features --weights`'s --out); `fix` says how to make it again. */
+export function readStylesFile(path: string, fix: string): InstanceStyles {
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as InstanceStyles;
+    json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); make it again with ${learnStylesHow(runDir)}`);
+    throw new GantryError(`${path} is not valid JSON (${describeError(err)}); ${fix}`);
   }
+  const parsed = stylesSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new GantryError(`${path} is not a styles file (${issue.path.join('.') || 'the file'}: ${issue.message}); ${fix}`);
+  }
+  return parsed.data;
 }
 
 /** What learning a run's styles found: instances seen, the classes they belong to, styles kept, and the file. */
@@ -36,16 +45,21 @@ export interface LearnedStyles {
 export const learnedStylesLine = (s: LearnedStyles) => `styles: ${s.instances} instances of ${s.classes} classes clustered into ${s.styles} styles (${s.file})`;
 
 /** Learns a run's styles from its training data and writes them into the run folder. */
-export async function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<LearnedStyles> {
+export function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<LearnedStyles> {
+  return learnStylesInto(run, data, join(runDir, STYLES_FILE), k, seed);
+}
+
+/** Learns a generator's styles from data (each class's instance features, `k` clusters) and writes them to `file`. */
+export async function learnStylesInto(run: Generator, data: ImageDataset, file: string, k: number, seed: number): Promise<LearnedStyles> {
   const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
   const byClass = await collectInstanceFeatures(run, data);
   const styles = clusterStyles(byClass, featNum, k, seed);
-  writeStyles(runDir, styles);
+  writeFileAtomic(file, JSON.stringify(styles) + '\n');
   return {
     instances: Object.values(styles.instances ?? {}).reduce((a, b) => a + b, 0),
     classes: Object.keys(styles.clusters).length,
     styles: Object.values(styles.clusters).reduce((a, c) => a + c.length, 0),
-    file: join(runDir, STYLES_FILE),
+    file,
   };
 }
 

@@ -318,8 +318,8 @@ const unwrapped = (state: Map<string, TorchTensor>) => new Map([...state].map(([
  * `model1_1.*` / `model1_2.*` for a local enhancer), its sizes read from the tensors' shapes. The label
  * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map,
  * and beyond that `featNum` instance feature channels (--instance_feat; the count is the width of its
- * clustered features). `encoder`, its latest_net_E.pth, is the feature encoder (nef and down-samplings
- * from its tensors). At label count 35, the official code's Cityscapes setting, the labels get
+ * clustered features, or the outputs of its encoder). `encoder`, its latest_net_E.pth, is the feature
+ * encoder. At label count 35, the official code's Cityscapes setting, the labels get
  * Cityscapes' names (and so its colours where maps are shown or painted).
  */
 export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number; featNum?: number; encoder?: { state: Map<string, TorchTensor>; file: string } }): Pix2PixHD {
@@ -332,29 +332,30 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   if (globalBlocks.length === 0) throw new GantryError(`${file}: no residual blocks (model.K.conv_block.*) found; it is not a pix2pixHD generator`);
   const nDown = (Math.min(...globalBlocks) - 4) / 3;
   const inputChannels = first.shape[1];
-  const featNum = o.featNum ?? 0;
-  const extra = inputChannels - o.labelNc - featNum;
-  if (extra < 0 || extra > 1) {
-    const features = featNum ? ` and ${featNum} feature channels` : '';
-    const fix = featNum
-      ? 'Give the --label-nc it was trained with (Cityscapes: 35), and its own clustered features (or none, for a generator trained without instance features)'
-      : extra < 0
-        ? 'Give the --label-nc it was trained with (Cityscapes: 35)'
-        : 'A generator trained with instance features (--instance_feat) reads them too: give its clustered features, --features features_clustered_010.npy (encode_features.py writes it into the checkpoint folder); else the --label-nc it was trained with (Cityscapes: 35)';
-    throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc}${features} that leaves ${extra} for the instance edge map, which takes 0 or 1. ${fix}`);
-  }
+  // E's sizes come from its tensors: nef from its first convolution, its down-samplings from the index
+  // of its last (model.(5 + 6 nDown)), the feature count from that one's outputs.
   const encoder = o.encoder && { ...o.encoder, named: unwrapped(o.encoder.state) };
-  let nef = 16;
-  let nDownE = 4;
+  let [nef, nDownE, featE] = [16, 4, 0];
   if (encoder) {
     const firstE = encoder.named.get('model.1.weight');
     const convs = [...encoder.named.keys()].map((k) => /^model\.(\d+)\.weight$/.exec(k)?.[1]).filter((k) => k !== undefined).map(Number);
     if (!firstE || firstE.shape[1] !== 3 || convs.length < 4) throw new GantryError(`${encoder.file} is not pix2pixHD's feature encoder (no model.1.weight reading 3 channels); give NVIDIA's latest_net_E.pth`);
     nef = firstE.shape[0];
-    nDownE = (Math.max(...convs) - 5) / 6; // the last convolution is model.(5 + 6 nDown)
+    nDownE = (Math.max(...convs) - 5) / 6;
     if (!Number.isInteger(nDownE) || nDownE < 1) throw new GantryError(`${encoder.file}: its layers (the last convolution model.${Math.max(...convs)}) are not those of pix2pixHD's feature encoder; give NVIDIA's latest_net_E.pth`);
-    const featE = encoder.named.get(`model.${5 + 6 * nDownE}.weight`)?.shape[0];
-    if (featE !== featNum) throw new GantryError(`${encoder.file} encodes ${featE} features, but the clustered features and the generator have ${featNum}; give the encoder trained with this generator`);
+    featE = encoder.named.get(`model.${5 + 6 * nDownE}.weight`)!.shape[0];
+    if (o.featNum !== undefined && featE !== o.featNum) throw new GantryError(`${encoder.file} encodes ${featE} features, but the clustered features have ${o.featNum}; give the encoder trained with this generator`);
+  }
+  const featNum = o.featNum ?? featE;
+  const extra = inputChannels - o.labelNc - featNum;
+  if (extra < 0 || extra > 1) {
+    const features = featNum ? ` and ${featNum} feature channels` : '';
+    const fix = featNum
+      ? 'Give the --label-nc it was trained with (Cityscapes: 35), and its own clustered features or encoder (or neither, for a generator trained without instance features)'
+      : extra < 0
+        ? 'Give the --label-nc it was trained with (Cityscapes: 35)'
+        : 'A generator trained with instance features (--instance_feat) reads them too: give its clustered features, --features features_clustered_010.npy (encode_features.py writes it into the checkpoint folder); else the --label-nc it was trained with (Cityscapes: 35)';
+    throw new GantryError(`${file} reads ${inputChannels} input channels; with --label-nc ${o.labelNc}${features} that leaves ${extra} for the instance edge map, which takes 0 or 1. ${fix}`);
   }
   const ngfGlobal = first.shape[0];
   // The official test-time size: scaled to --width (scale_width), both sides rounded to a multiple of

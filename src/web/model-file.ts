@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GantryError } from '../errors.ts';
-import type { InstanceStyles } from '../explore/instance-styles.ts';
+import { stylesSchema, type InstanceStyles } from '../explore/instance-styles.ts';
 import type { ModelInfo } from '../models/condition.ts';
 
 /**
@@ -53,7 +53,7 @@ const modelFileSchema = z.object({
   step: z.number().int().min(0),
   info: z.object({ family: z.string(), height: z.number().int().positive(), width: z.number().int().positive(), channels: z.number().int().positive(), latentDim: z.number().int().min(0) }).loose(),
   networks: z.array(z.string()).min(1),
-  styles: z.object({ featNum: z.number().int(), clusters: z.record(z.string(), z.array(z.array(z.number()))), instances: z.record(z.string(), z.number()).optional() }).optional(),
+  styles: stylesSchema.optional(),
   run: z.string(),
   origin: z.string().optional(),
   exportedAt: z.string(),

@@ -280,13 +280,36 @@ test('translate --weights --features: a generator trained with instance features
     const worst = levelsOff(readImageFile(join(out, `map${i}.png`)).data, 4, fg.fake, i, h * w);
     assert.ok(worst <= 1, `map ${i}: off by ${worst} levels from PyTorch's image`);
   }
+  // Styles learned here from data with NVIDIA's encoder (what encode_features.py does), then drawn from.
+  const encoder = ['--encoder', join(golden, 'pix2pixhd_E.pth')];
+  const learned = join(dir, 'styles.json');
+  const l = gantry('features', ...weights, ...encoder, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', learned, '--clusters', '2');
+  assert.equal(l.code, 0, l.stderr);
+  assert.match(l.stdout, /^styles: \d+ instances of 3 classes clustered into \d+ styles \(.*styles\.json\)$/m);
+  const styles = JSON.parse(readFileSync(learned, 'utf8'));
+  assert.equal(styles.featNum, 3);
+  assert.ok(Object.values(styles.clusters as Record<string, number[][]>).every((c) => c.length >= 1 && c.length <= 2));
+  for (const [args, message] of [
+    [[...weights, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', learned], /--weights needs --encoder latest_net_E\.pth .*, --data pairs:DIR .* and --out STYLES\.json/],
+    [[...weights, ...encoder, '--data', `pairs:${pairs}`, '--out', join(dir, 'styles.txt')], /--out .*styles\.txt: gantry writes styles as JSON; name the file \.json/],
+    [['--run', dir, '--data', `pairs:${pairs}`], /--data goes with --weights; a run learns from its own data/],
+  ] as const) assert.match(gantry('features', ...args).stderr, message);
+  const fromLearned = join(dir, 'learned.png');
+  assert.equal(gantry('translate', ...weights, '--features', learned, '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--out', fromLearned).code, 0);
+  // With its encoder alone, a generator takes a photo's styles.
+  const photo = join(dir, 'photo.png');
+  const p = gantry('translate', ...weights, ...encoder, '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--style-from', fromLearned, '--out', photo);
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual([readImageFile(photo).width, readImageFile(photo).height], [w, h]);
+
   const x = join(dir, 'x.png');
   const refused: [string[], RegExp][] = [
+    [[...weights, ...encoder, '--labels', maps.labelFiles[0]], /pix2pixhd_G_feat\.pth reads instance features: give its styles, --features features_clustered_010\.npy \(or learn them: gantry features/],
+    [[...weights, '--features', join(golden, 'pix2pixhd_golden.json'), '--labels', maps.labelFiles[0]], /pix2pixhd_golden\.json is not a styles file \(featNum: .*\); make it again with `gantry features --weights/],
     [[...weights, '--labels', maps.labelFiles[0]], /reads 10 input channels; with --label-nc 6 that leaves 4 for the instance edge map, which takes 0 or 1\. A generator trained with instance features \(--instance_feat\) reads them too: give its clustered features, --features features_clustered_010\.npy/],
     [[...weights, ...features, '--labels', maps.labelFiles[0], '--style-from', maps.labelFiles[0]], /--style-from encodes the photo with the generator's feature encoder: give it, --encoder latest_net_E\.pth/],
-    [[...weights, '--encoder', join(golden, 'pix2pixhd_E.pth'), '--labels', maps.labelFiles[0]], /--encoder goes with --features/],
     [[...weights, ...features, '--encoder', join(golden, 'pix2pixhd_G.pth'), '--labels', maps.labelFiles[0]], /pix2pixhd_G\.pth is not pix2pixHD's feature encoder/],
-    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', ...features, '--labels', maps.labelFiles[0]], /reads 7 input channels; with --label-nc 6 and 3 feature channels that leaves -2 for the instance edge map, which takes 0 or 1\. Give the --label-nc it was trained with \(Cityscapes: 35\), and its own clustered features \(or none/],
+    [['--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '6', ...features, '--labels', maps.labelFiles[0]], /reads 7 input channels; with --label-nc 6 and 3 feature channels that leaves -2 for the instance edge map, which takes 0 or 1\. Give the --label-nc it was trained with \(Cityscapes: 35\), and its own clustered features or encoder \(or neither/],
     [['--run', dir, ...features, '--labels', maps.labelFiles[0]], /--features goes with --weights/],
     [[...weights, ...features, '--labels', maps.labelFiles[0], '--styles', '65'], /--styles 65: at most 64 variants side by side; for more, translate again with another --seed/],
   ];

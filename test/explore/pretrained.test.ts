@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { setup, tempDir } from '../helpers.ts';
-import { openPretrained, readClusteredFeatures } from '../../src/explore/pretrained.ts';
+import { openPretrained, readFeaturesFile } from '../../src/explore/pretrained.ts';
 import { pretrainedFiles } from '../../src/export/export-run.ts';
 import { mapTensor } from '../../src/data/label-maps.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
@@ -21,14 +21,14 @@ const [n, h, w] = g.size;
 const fg = JSON.parse(readFileSync(join(golden, 'pix2pixhd_features_golden.json'), 'utf8')) as { featNum: number; picks: Record<string, number>; features: number[]; fake: { data: number[] } };
 const features = join(golden, 'pix2pixhd_features_clustered.npy');
 
-test('readClusteredFeatures: encode_features.py\'s features_clustered file (np.save of a dict, pickle protocol 3 or 2) as styles; other files are one line', () => {
-  const styles = readClusteredFeatures(features, 6);
+test('readFeaturesFile: encode_features.py\'s features_clustered file (np.save of a dict, pickle protocol 3 or 2) as styles; other files are one line', () => {
+  const styles = readFeaturesFile(features, 6);
   assert.equal(styles.featNum, 3);
   assert.deepEqual(Object.keys(styles.clusters), ['0', '1', '2', '3', '4', '5']);
   assert.deepEqual(Object.values(styles.clusters).map((c) => c.length), [1, 2, 3, 1, 2, 3], 'k = 1 + label % 3');
   // The features golden holds, per pixel, the centre picked for its label: the first pixel's is label 0's only centre.
   assert.deepEqual(styles.clusters[g.labels[0]][fg.picks[g.labels[0]]].map((v) => Math.fround(v)), fg.features.slice(0, 3).map((v) => Math.fround(v)));
-  assert.deepEqual(readClusteredFeatures(join(golden, 'pix2pixhd_features_clustered_p2.npy'), 6), styles, 'the same from an older NumPy\'s protocol 2');
+  assert.deepEqual(readFeaturesFile(join(golden, 'pix2pixhd_features_clustered_p2.npy'), 6), styles, 'the same from an older NumPy\'s protocol 2');
   const dir = tempDir();
   const plain = join(dir, 'plain.npy');
   writeFileSync(plain, encodeNpy({ shape: [2, 3], data: new Float64Array(6) }));
@@ -41,7 +41,7 @@ test('readClusteredFeatures: encode_features.py\'s features_clustered file (np.s
     [cut, 6, /cut\.npy: cannot read the Python objects it holds: pickle ended without STOP \(truncated\?\)/],
     [join(dir, 'none.npy'), 6, /cannot read .*none\.npy/],
   ];
-  for (const [path, labelNc, message] of cases) assert.throws(() => readClusteredFeatures(path, labelNc), message);
+  for (const [path, labelNc, message] of cases) assert.throws(() => readFeaturesFile(path, labelNc), message);
 });
 
 test('a generator of NVIDIA\'s code with instance features: G reads the clustered styles as PyTorch does (export included), E (latest_net_E.pth) encodes photos as PyTorch does', async () => {
