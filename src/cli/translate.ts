@@ -25,7 +25,7 @@ import { SYNOPSIS } from './synopsis.ts';
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
-                 [--features features_clustered_010.npy [--encoder latest_net_E.pth]]
+                 [--features features_clustered_010.npy] [--encoder latest_net_E.pth]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
   instance maps take --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things); without them
@@ -41,8 +41,8 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   sizes from the tensors) with the --label-nc it was trained with; maps are drawn at --width (default:
   the map's own), both sides rounded to what the generator halves, as its test script does. One trained
   with instance features (--instance_feat) draws its styles from --features features_clustered_010.npy
-  (what encode_features.py writes), with the style flags above; --style-from needs its encoder too,
-  --encoder latest_net_E.pth.`;
+  (what encode_features.py writes, or gantry features --weights), with the style flags above; --style-from
+  takes a photo's styles with its encoder, --encoder latest_net_E.pth.`;
 
 export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
 gantry features --weights latest_net_G.pth --encoder latest_net_E.pth --label-nc 35 --height 512 --width 1024
@@ -209,7 +209,9 @@ export async function featuresCommand(argv: string[]): Promise<void> {
     return;
   }
   // NVIDIA's generator: encode_features.py's work, from its encoder and the data it was trained on.
-  if (!values.encoder || !values.data || !values.out) throw new GantryError('--weights needs --encoder latest_net_E.pth (its feature encoder), --data pairs:DIR (the label maps and photos to learn from) and --out STYLES.json');
+  if (!values.encoder || !values.data || !values.out || !values.height || !values.width) {
+    throw new GantryError('--weights needs --encoder latest_net_E.pth (its feature encoder), --data pairs:DIR (the label maps and photos to learn from), --height H --width W (the size it was trained at) and --out STYLES.json');
+  }
   checkFileOut(values.out, '.json', 'styles as JSON');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1) });

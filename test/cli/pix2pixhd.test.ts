@@ -290,8 +290,9 @@ test('translate --weights --features: a generator trained with instance features
   assert.equal(styles.featNum, 3);
   assert.ok(Object.values(styles.clusters as Record<string, number[][]>).every((c) => c.length >= 1 && c.length <= 2));
   for (const [args, message] of [
-    [[...weights, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', learned], /--weights needs --encoder latest_net_E\.pth .*, --data pairs:DIR .* and --out STYLES\.json/],
-    [[...weights, ...encoder, '--data', `pairs:${pairs}`, '--out', join(dir, 'styles.txt')], /--out .*styles\.txt: gantry writes styles as JSON; name the file \.json/],
+    [[...weights, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', learned], /--weights needs --encoder latest_net_E\.pth .*, --data pairs:DIR .*, --height H --width W .* and --out STYLES\.json/],
+    [[...weights, ...encoder, '--data', `pairs:${pairs}`, '--out', learned], /--height H --width W \(the size it was trained at\)/],
+    [[...weights, ...encoder, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', join(dir, 'styles.txt')], /--out .*styles\.txt: gantry writes styles as JSON; name the file \.json/],
     [['--run', dir, '--data', `pairs:${pairs}`], /--data goes with --weights; a run learns from its own data/],
   ] as const) assert.match(gantry('features', ...args).stderr, message);
   const fromLearned = join(dir, 'learned.png');
