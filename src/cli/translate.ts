@@ -13,7 +13,7 @@ import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
 import { encodedStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
-import { learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
+import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
@@ -205,7 +205,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
     const stray = (['data', 'out'] as const).find((f) => values[f] !== undefined);
     if (stray) throw new GantryError(`--${stray} goes with --weights; a run learns from its own data into its styles.json`);
     await initEngine({ device: (values.device ?? 'cpu') as Device });
-    process.stdout.write(learnedStylesLine(await learnStylesOfRun(values.run, { clusters, seed, loadProgress: (label) => slowWorkProgress(label) })) + '\n');
+    process.stdout.write(learnedStylesLine(await learnStylesOfRun(values.run, { clusters, seed, loadProgress: (label) => slowWorkProgress(label), encodeProgress: slowWorkProgress(ENCODE_PROGRESS_LABEL) })) + '\n');
     return;
   }
   // NVIDIA's generator: encode_features.py's work, from its encoder and the data it was trained on.
@@ -218,7 +218,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   try {
     const data = openDataset(values.data, generator.info, slowWorkProgress(`reading ${values.data}`));
     // Seed 0 by default: the official script's KMeans(random_state=0).
-    process.stdout.write(learnedStylesLine(await learnStylesInto(generator, data, values.out, clusters ?? STYLE_CLUSTERS, seed ?? 0)) + '\n');
+    process.stdout.write(learnedStylesLine(await learnStylesInto(generator, data, values.out, clusters ?? STYLE_CLUSTERS, seed ?? 0, slowWorkProgress(ENCODE_PROGRESS_LABEL))) + '\n');
   } finally {
     generator.model.dispose();
   }

@@ -44,15 +44,21 @@ export interface LearnedStyles {
 
 export const learnedStylesLine = (s: LearnedStyles) => `styles: ${s.instances} instances of ${s.classes} classes clustered into ${s.styles} styles (${s.file})`;
 
+/** Images encoded so far of the data's `total`, while styles are learned (a progress line's callback). */
+export type EncodeProgress = (done: number, total: number) => void;
+
+/** The label of that progress line (minutes for Cityscapes on a CPU). */
+export const ENCODE_PROGRESS_LABEL = 'styles: encoding objects';
+
 /** Learns a run's styles from its training data and writes them into the run folder. */
-export function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number): Promise<LearnedStyles> {
-  return learnStylesInto(run, data, join(runDir, STYLES_FILE), k, seed);
+export function learnRunStyles(run: Generator, data: ImageDataset, runDir: string, k: number, seed: number, onProgress?: EncodeProgress): Promise<LearnedStyles> {
+  return learnStylesInto(run, data, join(runDir, STYLES_FILE), k, seed, onProgress);
 }
 
 /** Learns a generator's styles from data (each class's instance features, `k` clusters) and writes them to `file`. */
-export async function learnStylesInto(run: Generator, data: ImageDataset, file: string, k: number, seed: number): Promise<LearnedStyles> {
+export async function learnStylesInto(run: Generator, data: ImageDataset, file: string, k: number, seed: number, onProgress?: EncodeProgress): Promise<LearnedStyles> {
   const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
-  const byClass = await collectInstanceFeatures(run, data);
+  const byClass = await collectInstanceFeatures(run, data, onProgress && ((done) => onProgress(done, data.n)));
   const styles = clusterStyles(byClass, featNum, k, seed);
   writeFileAtomic(file, JSON.stringify(styles) + '\n');
   return {
@@ -67,13 +73,13 @@ export async function learnStylesInto(run: Generator, data: ImageDataset, file: 
  * `gantry features`: a pix2pixhd run's styles learned again from its training data (`clusters` per class,
  * seeded; the run's seed by default) and written into its folder.
  */
-export async function learnStylesOfRun(runDir: string, o: { clusters?: number; seed?: number; loadProgress?: (label: string) => LoadProgress } = {}): Promise<LearnedStyles> {
+export async function learnStylesOfRun(runDir: string, o: { clusters?: number; seed?: number; loadProgress?: (label: string) => LoadProgress; encodeProgress?: EncodeProgress } = {}): Promise<LearnedStyles> {
   const run = openRun(runDir);
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder to learn styles from; a pix2pixhd run trained with model.featNum > 0 (3 in the paper) has one`);
     const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
-    return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed);
+    return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed, o.encodeProgress);
   } finally {
     run.model.dispose();
   }

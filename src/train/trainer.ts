@@ -15,7 +15,7 @@ import type { ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, renderGrid } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
-import { learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
+import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { MetricsCurves, writePlots } from './plots.ts';
@@ -443,7 +443,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const c = run.info.conditioning;
     if (step === steps && c.kind === 'labelMap' && c.featNum > 0) {
       // A finished run with instance features learns its styles for translate (gantry features redoes it).
-      const line = learnedStylesLine(await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed));
+      const encoding = options.quiet ? undefined : slowWorkProgress(ENCODE_PROGRESS_LABEL, progressOut(options));
+      const line = learnedStylesLine(await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed, encoding));
       if (!options.quiet) log(line);
     }
     const interrupted = step < steps ? stopRequested : null;

@@ -9,6 +9,7 @@ import {
   exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
+import { learnStylesOfRun } from '../../src/explore/run-styles.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { writeNpz } from '../../src/io/npy.ts';
 
@@ -183,6 +184,11 @@ test('learnStyles() and segmentationScore() give what gantry features and gantry
   assert.equal(readFileSync(styles, 'utf8'), cliStyles);
   assert.equal(f.stdout.trim(), `styles: ${again.instances} instances of ${again.classes} classes clustered into ${again.styles} styles (${styles})`);
   await assert.rejects(learnStyles(run, { clusters: 0 }), /learnStyles\(\): clusters must be a whole number >= 1, got 0/);
+  // Encoding the data's objects reports its progress (the CLI's line after two seconds).
+  const calls: [number, number][] = [];
+  await learnStylesOfRun(run, { clusters: 2, seed: 5, encodeProgress: (done, total) => calls.push([done, total]) });
+  assert.ok(calls.length > 0 && calls.every(([done, total], i) => done > (calls[i - 1]?.[0] ?? 0) && total === calls.at(-1)![1]), JSON.stringify(calls));
+  assert.equal(calls.at(-1)![0], calls.at(-1)![1], 'to the last image');
 
   const segmenter = join(dir, 'seg');
   await train({ family: 'segmenter', data: pairs, out: segmenter, quiet: true, model: { height: 32, width: 64, nf: 4, depth: 2 }, train: { steps: 2, batch: 2 } });
