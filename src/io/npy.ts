@@ -35,14 +35,31 @@ function npyHeader(bytes: Uint8Array, what: string): { descr: string; fortran: b
 /** Parses one .npy file (format versions 1-3). */
 export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
   const { descr, fortran, shape, dataStart } = npyHeader(bytes, what);
+  return arrayOf(bytes.subarray(dataStart), descr, shape, fortran, what);
+}
+
+/**
+ * An array's values from their bytes (those past its count are not read), copied out in C order: the
+ * rows of a Fortran-order matrix are transposed. Too few bytes: the file is truncated.
+ */
+function arrayOf(bytes: Uint8Array, descr: string, shape: number[], fortran: boolean, what: string): NpyArray {
   const spec = DESCR[descr];
   if (!spec) throw new GantryError(`${what} holds ${descr} values; gantry reads float64 (<f8) and float32 (<f4)`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (dataStart + count * spec[1] > bytes.length) throw new GantryError(`${what} is truncated`);
-  const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + count * spec[1]));
+  if (count * spec[1] > bytes.length) throw new GantryError(`${what} is truncated`);
+  const copy = new Uint8Array(bytes.subarray(0, count * spec[1]));
   let data = new spec[0](copy.buffer, 0, count);
   if (fortran && shape.length === 2) data = transpose2d(data, shape[1], shape[0]);
   return { shape, data };
+}
+
+/** A file's bytes, or one error naming it. */
+function readBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
+  }
 }
 
 function transpose2d<T extends Float64Array | Float32Array>(a: T, rows: number, cols: number): T {
@@ -68,12 +85,7 @@ export function encodeNpy(arr: NpyArray): Uint8Array {
 
 /** Reads an .npz archive (stored or compressed, as numpy.savez and savez_compressed write). */
 export function readNpz(path: string): Record<string, NpyArray> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
-  }
+  const bytes = readBytes(path);
   if (!isZip(bytes)) throw new GantryError(`${path} is not an .npz file (not a ZIP archive)`);
   let entries: Map<string, Uint8Array>;
   try {
@@ -144,15 +156,11 @@ function fromPickled(value: unknown, what: string): unknown {
     if (value.shape.length === 0) return fromPickled(value.raw[0], what);
     return value.raw.map((v) => fromPickled(v, what));
   }
-  const spec = DESCR[value.descr];
-  if (!spec) throw new GantryError(`${what} holds ${value.descr} values; gantry reads float64 (<f8) and float32 (<f4)`);
-  const count = value.shape.reduce((a, b) => a * b, 1);
-  if (!(value.raw instanceof Uint8Array) || value.raw.length !== count * spec[1]) {
+  const bytesPer = DESCR[value.descr]?.[1] ?? 0;
+  if (bytesPer && (!(value.raw instanceof Uint8Array) || value.raw.length !== value.shape.reduce((a, b) => a * b, bytesPer))) {
     throw new GantryError(`${what}: an array of ${value.shape.join('x')} ${value.descr} values with ${value.raw.length} bytes (a file from Python 2's NumPy? load it and np.save it again with Python 3)`);
   }
-  let data = new spec[0](new Uint8Array(value.raw).buffer, 0, count);
-  if (value.fortran && value.shape.length === 2) data = transpose2d(data, value.shape[1], value.shape[0]);
-  return { shape: value.shape, data } satisfies NpyArray;
+  return arrayOf(value.raw as Uint8Array, value.descr, value.shape, value.fortran, what);
 }
 
 /**
@@ -161,12 +169,7 @@ function fromPickled(value: unknown, what: string): unknown {
  * own globals are built; the pickle is never run as code.
  */
 export function readNpyObject(path: string): unknown {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GantryError(`cannot read ${path}: ${describeError(err)}`);
-  }
+  const bytes = readBytes(path);
   const { descr, dataStart } = npyHeader(bytes, path);
   if (descr !== '|O') return decodeNpy(bytes, path);
   let value: unknown;
