@@ -12,6 +12,7 @@ import { validateRunConfig } from '../../src/train/run-config.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
+import { checkPix2PixHDStepsAgainstPyTorch } from '../golden/pix2pixhd-step-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -19,6 +20,12 @@ import { startWebGpuOrSkip } from './adapter.ts';
 const noGpu = await startWebGpuOrSkip((line) => console.log(line));
 
 test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, checkDcganStepsAgainstPyTorch);
+
+// gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.
+test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G with E and the VGG loss; the local enhancer across the switch)', { skip: noGpu }, async () => {
+  await checkPix2PixHDStepsAgainstPyTorch('global');
+  await checkPix2PixHDStepsAgainstPyTorch('local');
+});
 
 /** One training step of a small DCGAN with tfjs's eager kernels or gantry's replayed ones. */
 async function oneStep(imageSize: 32 | 64, eager: boolean) {
