@@ -5,7 +5,8 @@ Workload (src/models/dfgan.ts, src/nn/dfgan-blocks.ts at their defaults): images
 ngf = ndf = 32, sentence vectors of 256.
   G: Linear(nz -> 4x4 x 8 ngf); up-blocks (nearest 2x, then shortcut + conv3x3(fuse(conv3x3(fuse(x))))
      with a 1x1 shortcut where the channels change; fuse = Affine, LeakyReLU 0.2, Affine, LeakyReLU 0.2;
-     Affine = x * gamma(e) + beta(e), each a Linear-ReLU-Linear of the sentence vector) through channel
+     Affine = x * gamma(c) + beta(c), each a Linear-ReLU-Linear of c, the noise z and the sentence vector
+     concatenated, as the official NetG does) through channel
      multiples [8, 8, 4, 2, 1] (64) or [8, 4, 2, 1] (32) of ngf; LeakyReLU, conv3x3 with bias to C, tanh.
   D: conv3x3 with bias; down-blocks (avgpool2(shortcut(x)) + gamma * LReLU(conv3x3(LReLU(conv4x4/2(x)))),
      convs without bias, a 1x1 shortcut with bias where the channels change, gamma a scalar starting at 0)
@@ -39,8 +40,8 @@ lrelu = lambda x: F.leaky_relu(x, 0.2)
 class Affine(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.gamma = nn.Sequential(nn.Linear(E, c), nn.ReLU(), nn.Linear(c, c))
-        self.beta = nn.Sequential(nn.Linear(E, c), nn.ReLU(), nn.Linear(c, c))
+        self.gamma = nn.Sequential(nn.Linear(a.nz + E, c), nn.ReLU(), nn.Linear(c, c))
+        self.beta = nn.Sequential(nn.Linear(a.nz + E, c), nn.ReLU(), nn.Linear(c, c))
     def forward(self, x, e):
         return x * self.gamma(e)[:, :, None, None] + self.beta(e)[:, :, None, None]
 
@@ -81,7 +82,8 @@ class G(nn.Module):
         self.to_image = nn.Conv2d(w[-1], a.channels, 3, 1, 1)
     def forward(self, z, e):
         h = self.fc(z).view(B, self.w0, 4, 4)
-        for b in self.blocks: h = b(h, e)
+        c = torch.cat([z, e], 1)
+        for b in self.blocks: h = b(h, c)
         return torch.tanh(self.to_image(lrelu(h)))
 
 class D(nn.Module):

@@ -37,6 +37,12 @@ export const dfganSchema = z
     /** MA-GP's weight k and power p. */
     maGpWeight: z.number().min(0).default(2),
     maGpPower: z.number().positive().default(6),
+    /**
+     * The fusion blocks' condition: the noise z with the sentence vector, as the official code's NetG
+     * concatenates them (true, a new run's default), or the sentence vector alone, as the paper describes
+     * the Affine (false). Absent in runs made before it existed: those read the sentence alone.
+     */
+    noiseInFusion: z.boolean().optional(),
     ...captionEncoderFields,
   })
   .strict();
@@ -58,15 +64,17 @@ export class DfganGenerator {
   constructor(readonly config: DfganConfig, rng: Rng) {
     const { nz, ngf, embedDim, channels, imageSize } = config;
     const w = widths(imageSize).map((k) => k * ngf);
+    const condDim = (config.noiseInFusion ? nz : 0) + embedDim;
     this.fc = new Linear(this.params, 'fc', { inFeatures: nz, outFeatures: 16 * w[0] }, rng); // z -> 4x4x(8 ngf)
-    for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new UpBlock(this.params, `block${i}`, embedDim, w[i], w[i + 1], rng)); // 8x8, 16x16, ...
+    for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new UpBlock(this.params, `block${i}`, condDim, w[i], w[i + 1], rng)); // 8x8, 16x16, ...
     this.toImage = new Conv2d(this.params, 'toImage', { inChannels: w[w.length - 1], outChannels: channels, kernel: 3, padding: 1, bias: true }, rng);
   }
 
   apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor4D {
     const n = z.shape[0];
     let h = tf.reshape(this.fc.apply(z), [n, 4, 4, widths(this.config.imageSize)[0] * this.config.ngf]) as tf.Tensor4D;
-    for (const block of this.blocks) h = block.apply(h, e);
+    const condition = this.config.noiseInFusion ? tf.concat([z, e], 1) as tf.Tensor2D : e; // [n, nz + e] or [n, e]
+    for (const block of this.blocks) h = block.apply(h, condition);
     return tf.tanh(this.toImage.apply(tf.leakyRelu(h, 0.2))); // S x S x C
   }
 }
@@ -171,7 +179,8 @@ export const dfganFamily: Family<DfganConfig> = {
   description: 'text-to-image DF-GAN: deep text-image fusion blocks, hinge loss with mismatched pairs, MA-GP',
   schema: dfganSchema,
   resumable: ['lrG', 'lrD', 'beta1', 'beta2'],
-  resolve: (config, data) => resolveTextToImage('dfgan', config, data),
+  // A new run's fusion blocks read the noise too (official); a run's saved section keeps what it had.
+  resolve: (config, data) => resolveTextToImage('dfgan', { ...config, noiseInFusion: config.noiseInFusion ?? true }, data),
   describe: (config) => describeTextToImage('dfgan', config),
   create: (config, seed) => new Dfgan(config, seed),
 };

@@ -51,8 +51,11 @@ export function applyResumeChanges(
   }
   const resumableModel = new Set(getFamily(config.family).resumable);
   const given = Object.fromEntries(Object.entries(changes.model ?? {}).filter(([, v]) => v !== undefined));
-  // The section as the run would have had it with these values: validated, defaults and data filled in.
-  const model = resolveModel(validateRunConfig({ ...config, model: { ...config.model, ...given } }, source).model);
+  // The section as the run would have had it with these values: validated, defaults and data filled in,
+  // but for fields the run's section lacks and the change does not give: a field newer than the run keeps
+  // the meaning its absence has (dfgan's noiseInFusion).
+  const resolved = resolveModel(validateRunConfig({ ...config, model: { ...config.model, ...given } }, source).model);
+  const model = Object.fromEntries(Object.entries(resolved).filter(([key]) => key in config.model || key in given));
   for (const key of Object.keys(given)) {
     if (same(model[key], config.model[key])) continue;
     if (!resumableModel.has(key)) refuse(`model.${key}`, config.model[key], given[key]);

@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { tf, maxAbsDiff } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
-import type { TorchTensor } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
-import type { ParamSet } from '../../src/nn/params.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../../src/models/pix2pixhd.ts';
+import { networkState, paramValues } from './torch-files.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -19,11 +18,6 @@ const golden: Record<'global' | 'local', Run> = JSON.parse(readFileSync(join(her
 /** The prefix of a network's names in the files: G1's and G2's are both G's, as they are one state dict in NVIDIA's code. */
 const filePrefix = (net: string): string => (net === 'G2' ? 'G' : net);
 
-/** One network's tensors of a file that holds every network's, each name prefixed with the network's. */
-function networkState(state: Map<string, TorchTensor>, net: string): Map<string, TorchTensor> {
-  const prefix = `${net}.`;
-  return new Map([...state].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-}
 
 /** Every network of the model from a file written by make_pix2pixhd_step.py (G1 and G2 from G's names). */
 function loadNetworks(model: Pix2PixHD, file: string): void {
@@ -31,9 +25,6 @@ function loadNetworks(model: Pix2PixHD, file: string): void {
   for (const [net, params] of Object.entries(model.networks)) loadTorchWeights(params, networkState(state, filePrefix(net)), file);
 }
 
-async function values(params: ParamSet): Promise<Map<string, Float32Array>> {
-  return new Map(await Promise.all(params.named().map(async ([name, v]) => [name, (await v.data()) as Float32Array] as const)));
-}
 
 /**
  * pix2pixHD's training steps from the same weights and batches as NVIDIA's code run by PyTorch
@@ -71,7 +62,7 @@ export async function checkPix2PixHDStepsAgainstPyTorch(run: 'global' | 'local')
   loadNetworks(start, init);
   const beforeNorm = new Set(biasesBeforeNorm);
   for (const [net, params] of Object.entries(model.networks)) {
-    const [mine, want, was] = await Promise.all([values(params), values(expected.networks[net]), values(start.networks[net])]);
+    const [mine, want, was] = await Promise.all([paramValues(params), paramValues(expected.networks[net]), paramValues(start.networks[net])]);
     for (const [name, got] of mine) {
       const moved = maxAbsDiff(want.get(name)!, was.get(name)!);
       if (beforeNorm.has(`${filePrefix(net)}.${name}`)) {

@@ -13,6 +13,7 @@ import { readMetrics } from '../../src/train/metrics.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
 import { checkPix2PixHDStepsAgainstPyTorch } from '../golden/pix2pixhd-step-golden.ts';
+import { checkDfganStepsAgainstPyTorch } from '../golden/dfgan-step-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -20,6 +21,9 @@ import { startWebGpuOrSkip } from './adapter.ts';
 const noGpu = await startWebGpuOrSkip((line) => console.log(line));
 
 test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, checkDcganStepsAgainstPyTorch);
+
+// gantry's WGSL kernels under DF-GAN's step: the Affine, MA-GP's double backward (AvgPoolGrad's gradient among its ops).
+test('WebGPU: DF-GAN training steps match its authors\' code in PyTorch (hinge with mismatched pairs, MA-GP)', { skip: noGpu }, checkDfganStepsAgainstPyTorch);
 
 // gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.
 test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G with E and the VGG loss; the local enhancer across the switch)', { skip: noGpu }, async () => {
