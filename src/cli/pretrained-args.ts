@@ -18,7 +18,7 @@ export function imageFiles(path: string, flag: string, extensions = PNG_ONLY): s
 /** The flags with which export and studio take a generator of NVIDIA's pix2pixHD code instead of a run. */
 export const PRETRAINED_FLAGS = {
   weights: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
-  labels: { type: 'string' }, instances: { type: 'string' }, features: { type: 'string' },
+  labels: { type: 'string' }, instances: { type: 'string' }, features: { type: 'string' }, encoder: { type: 'string' },
 } as const;
 
 export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a generator trained by NVIDIA's pix2pixHD code (global or
@@ -26,10 +26,10 @@ export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a gen
   --height x --width, or at the size of the first --labels map scaled to --width. --labels MAP.png|DIR
   (and --instances, for generators with the instance edge channel) are the maps the page starts from (8 at most).
   --features features_clustered_010.npy: the styles of a generator trained with instance features
-  (--instance_feat; encode_features.py writes the file), which the painter offers per object.`;
+  (--instance_feat; encode_features.py writes the file), which the painter offers per object.
+  --encoder latest_net_E.pth: its feature encoder, with which the painter takes the styles of a photo.`;
 
-/** The pretrained flags, and translate's --encoder (the page has no use for NVIDIA's feature encoder). */
-type PretrainedFlag = keyof typeof PRETRAINED_FLAGS | 'encoder';
+type PretrainedFlag = keyof typeof PRETRAINED_FLAGS;
 type PretrainedValues = { run?: string } & { [K in PretrainedFlag]?: string };
 
 /**
@@ -49,13 +49,13 @@ export function checkGeneratorSource(values: PretrainedValues, weightsOnly: read
  * (checkGeneratorSource, with all the pretrained flags kept for --weights).
  */
 export function pretrainedSource(values: PretrainedValues): PretrainedExport | null {
-  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'labels', 'instances', 'features']);
+  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'labels', 'instances', 'features', 'encoder']);
   if (values.run) return null;
   if (values.instances && !values.labels) throw new GantryError('--instances goes with --labels: give the label maps they belong to');
   const labels = values.labels ? imageFiles(values.labels, 'labels') : undefined;
   const source: PretrainedOptions = {
     weights: values.weights!, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1),
-    width: intArg('width', values.width, 1), sizeOf: labels?.[0], features: values.features,
+    width: intArg('width', values.width, 1), sizeOf: labels?.[0], features: values.features, encoder: values.encoder,
   };
   return { source, examples: { labels, instances: values.instances ? imageFiles(values.instances, 'instances') : null } };
 }

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError, inWords } from '../errors.ts';
 import {
-  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf,
+  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, regionsOf,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
 } from '../explore/conditions.ts';
-import { randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
+import { encodedStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
 import { drawImages } from '../explore/render.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
@@ -31,6 +31,7 @@ export type { LabelMapInput } from '../explore/conditions.ts';
 export const MAX_IMAGES = 1024;
 
 const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
+const STYLE_KEYS = optionKeys<NonNullable<GenerateOptions['styles']>>({ seed: true, choose: true, photo: true });
 
 /**
  * A trained generator drawing in this thread (a page's, a worker's, or Node's): the family's own model,
@@ -66,6 +67,7 @@ export class WebGenerator extends PageGenerator implements Generator {
 
   async generate(options: GenerateOptions = {}): Promise<GeneratedImages> {
     checkKeys(options, GENERATE_KEYS, 'generate()');
+    checkKeys(options.styles, STYLE_KEYS, 'generate() styles');
     const n = imageCount(this.info, options);
     if (n > MAX_IMAGES) throw new GantryError(`${n} images in one call; ask for at most ${MAX_IMAGES} at a time`);
     const vectors = this.vectors(n, options);
@@ -94,7 +96,7 @@ export class WebGenerator extends PageGenerator implements Generator {
 
   private async conditions(n: number, o: GenerateOptions): Promise<ConditionRows> {
     const c = this.info.conditioning;
-    if (c.kind === 'labelMap') return { kind: 'labelMap', maps: this.labelMaps(o) };
+    if (c.kind === 'labelMap') return { kind: 'labelMap', maps: await this.labelMaps(o) };
     if (o.labelMaps) throw new GantryError(`this ${this.family} generator does not take label maps`);
     if (o.classWeights) {
       if (c.kind !== 'class') throw new GantryError(`classWeights: this ${this.family} generator is not class-conditional`);
@@ -116,16 +118,44 @@ export class WebGenerator extends PageGenerator implements Generator {
     return gridConditions(this, n, { class: o.class === undefined ? undefined : String(o.class), text: o.text === undefined ? undefined : [o.text] });
   }
 
-  private labelMaps(o: GenerateOptions): LabelMaps {
+  private async labelMaps(o: GenerateOptions): Promise<LabelMaps> {
     const c = this.info.conditioning;
     if (!o.labelMaps?.length) throw new GantryError(`this ${this.family} generator draws label maps; give labelMaps`);
     const maps = labelMapsOf(this.info, o.labelMaps);
+    const photo = o.styles?.photo;
+    if (photo && !this.encodesPhotos) throw new GantryError(`styles.photo: this ${this.family} generator has no feature encoder to read a photo with${c.kind === 'labelMap' && c.featNum > 0 ? '; export it with its encoder (NVIDIA\'s latest_net_E.pth)' : ''}`);
     if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
-    if (!this.file.styles) throw new GantryError(`this generator reads instance features but has no learned styles; learn them with ${inWords('`gantry features --run RUN` and export again', 'learnStyles(RUN) and open the generator again')}`);
-    const random = randomStyles(o.styles?.seed ?? 0);
     const choose = o.styles?.choose ?? {};
+    const fromPhoto = photo ? await this.photoStyles(maps, photo) : null;
+    if (fromPhoto && Object.keys(choose).length === 0) return fromPhoto;
+    if (!this.file.styles) throw new GantryError(`this generator reads instance features but has no learned styles${photo ? ' to choose from' : ''}; ${photo ? 'leave styles.choose out' : `learn them with ${inWords('`gantry features --run RUN` and export again', 'learnStyles(RUN) and open the generator again')}${this.encodesPhotos ? ', or give styles.photo' : ''}`}`);
+    const random = randomStyles(o.styles?.seed ?? 0);
     const pick: StylePick = (image, cls, clusters, id) => (choose[id] !== undefined ? choose[id] % clusters : random(image, cls, clusters, id));
-    return styleFeatures(maps, this.file.styles, pick);
+    const learned = styleFeatures(maps, this.file.styles, pick);
+    if (!fromPhoto) return learned;
+    // The chosen objects in their learned styles, every other object as the photo has it.
+    const regions = regionsOf(maps);
+    const f = learned.featNum!;
+    const features = fromPhoto.features!.slice();
+    for (let p = 0; p < regions.length; p++) {
+      if (choose[regions[p]] !== undefined) features.set(learned.features!.subarray(p * f, (p + 1) * f), p * f);
+    }
+    return { ...maps, features, featNum: f };
+  }
+
+  /** Each object's features as the encoder finds them in the photo (fitted to the generator's size), for every map. */
+  private async photoStyles(maps: LabelMaps, photo: RawImage): Promise<LabelMaps> {
+    const { height, width } = this.info;
+    const fitted = fitImage(photo, { height, width, channels: 3 });
+    const per = height * width * 3;
+    const pixels = new Float32Array(maps.n * per);
+    for (let i = 0; i < maps.n; i++) for (let k = 0; k < per; k++) pixels[i * per + k] = fitted.data[k] / 127.5 - 1;
+    const images = tf.tensor4d(pixels, [maps.n, height, width, 3]);
+    try {
+      return await encodedStyles(this, maps, images);
+    } finally {
+      images.dispose();
+    }
   }
 
   dispose(): void {

@@ -26,10 +26,13 @@ export interface GenerateOptions {
   /** Label-map runs: the maps to draw (one image each). */
   labelMaps?: LabelMapInput[];
   /**
-   * Label-map runs with learned styles: which style each object gets. `seed` draws them at random (as
-   * `gantry translate --seed`); `choose` fixes instance id -> style index (a click cycling an object).
+   * Label-map runs with instance features: which style each object gets. `seed` draws learned styles at
+   * random (as `gantry translate --seed`); `choose` fixes instance id -> learned style index (a click
+   * cycling an object); `photo`, a photo of the map (fitted to the generator's size as training images
+   * are), gives every object not in `choose` the features the generator's encoder finds under it there
+   * (as `gantry translate --style-from`; generators exported with their encoder, `encodesPhotos`).
    */
-  styles?: { seed?: number; choose?: Record<number, number> };
+  styles?: { seed?: number; choose?: Record<number, number>; photo?: RawImage };
 }
 
 /**
@@ -92,6 +95,12 @@ export abstract class PageGenerator {
     const c = this.info.conditioning;
     if (c.kind !== 'labelMap') return null;
     return { count: c.labelCount, names: c.labelNames, colours: labelPalette(c.labelCount, c.labelNames), instances: c.instances };
+  }
+
+  /** Whether it takes a photo's styles (`styles.photo`): a label-map generator exported with its feature encoder. */
+  get encodesPhotos(): boolean {
+    const c = this.info.conditioning;
+    return c.kind === 'labelMap' && c.featNum > 0 && this.file.networks.includes('E');
   }
 
   /** The number of learned styles of a label class (0: none, or a run without a feature encoder). */

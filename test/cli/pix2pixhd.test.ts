@@ -302,6 +302,15 @@ test('translate --weights --features: a generator trained with instance features
   const p = gantry('translate', ...weights, ...encoder, '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--style-from', fromLearned, '--out', photo);
   assert.equal(p.code, 0, p.stderr);
   assert.deepEqual([readImageFile(photo).width, readImageFile(photo).height], [w, h]);
+  // Exported with its encoder, the painter takes photos' styles too (test/web/generator.test.ts draws them).
+  const site = join(dir, 'site');
+  const e = gantry('export', ...weights, ...features, ...encoder, '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--out', site, '--no-page');
+  assert.equal(e.code, 0, e.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(site, 'model.json'), 'utf8')).networks, ['G', 'E']);
+  const badEncoder = gantry('export', ...weights, ...features, '--encoder', join(golden, 'pix2pixhd_G.pth'), '--labels', maps.labelFiles[0], '--out', join(dir, 'bad-site'));
+  assert.match(badEncoder.stderr, /pix2pixhd_G\.pth is not pix2pixHD's feature encoder/);
+  assert.ok(!existsSync(join(dir, 'bad-site')));
+  assert.match(gantry('studio', '--run', dir, '--encoder', join(golden, 'pix2pixhd_E.pth')).stderr, /--encoder goes with --weights/);
 
   const x = join(dir, 'x.png');
   const refused: [string[], RegExp][] = [

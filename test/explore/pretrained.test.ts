@@ -10,6 +10,9 @@ import { pretrainedFiles } from '../../src/export/export-run.ts';
 import { mapTensor } from '../../src/data/label-maps.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 import { buildGenerator } from '../../src/web/generator.ts';
+import { labelMapsOf } from '../../src/explore/conditions.ts';
+import { encodedStyles } from '../../src/explore/instance-styles.ts';
+import { drawImages } from '../../src/explore/render.ts';
 import { levelsOff, readPix2PixHDGolden } from '../golden/pix2pixhd-maps.ts';
 
 await setup();
@@ -44,7 +47,7 @@ test('readFeaturesFile: encode_features.py\'s features_clustered file (np.save o
   for (const [path, labelNc, message] of cases) assert.throws(() => readFeaturesFile(path, labelNc), message);
 });
 
-test('a generator of NVIDIA\'s code with instance features: G reads the clustered styles as PyTorch does (export included), E (latest_net_E.pth) encodes photos as PyTorch does', async () => {
+test('a generator of NVIDIA\'s code with instance features: G reads the clustered styles as PyTorch does (export included), E (latest_net_E.pth) encodes photos as PyTorch does, and exported with G gives the page a photo\'s styles', async () => {
   const pretrained = openPretrained({ weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features, encoder: join(golden, 'pix2pixhd_E.pth') });
   try {
     const c = pretrained.info.conditioning;
@@ -76,5 +79,28 @@ test('a generator of NVIDIA\'s code with instance features: G reads the clustere
     }
   } finally {
     web.dispose();
+  }
+
+  // Exported with its encoder (export --encoder), the page takes a photo's styles as translate --style-from does.
+  const encoder = join(golden, 'pix2pixhd_E.pth');
+  const withE = await pretrainedFiles({ source: { weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features, encoder }, examples: {} });
+  assert.deepEqual(withE.model.networks, ['G', 'E']);
+  const webE = buildGenerator(JSON.parse(JSON.stringify(withE.model)), withE.weights);
+  const translate = openPretrained({ weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features, encoder });
+  try {
+    assert.ok(webE.encodesPhotos);
+    const area = h * w;
+    const map = { width: w, height: h, labels: Int32Array.from(g.labels.slice(0, area)), instances: Int32Array.from(g.instances.slice(0, area)) };
+    const photo = { width: w, height: h, channels: 3, data: Uint8Array.from(g.real.slice(0, area * 3), (v) => Math.round((v + 1) * 127.5)) };
+    const drawn = await webE.generate({ labelMaps: [map], styles: { photo } });
+    const images = tf.tensor4d(Float32Array.from(photo.data, (v) => v / 127.5 - 1), [1, h, w, 3]);
+    const maps = await encodedStyles(translate, labelMapsOf(translate.info, [map]), images);
+    images.dispose();
+    const want = new Uint8Array(area * 3);
+    await drawImages(translate, [new Float32Array(0)], { kind: 'labelMap', maps }, (pixels, first) => want.set(pixels, first * area * 3));
+    assert.deepEqual(drawn.pixels, want);
+  } finally {
+    webE.dispose();
+    translate.model.dispose();
   }
 });

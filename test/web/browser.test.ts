@@ -409,7 +409,7 @@ test('an exported vae in Chromium: an image of the user\'s, encoded, is the edit
   });
 });
 
-test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting redraws where painted, a click cycles an object\'s style', { skip }, async () => {
+test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting redraws where painted, a click cycles an object\'s style, a photo\'s styles', { skip }, async () => {
   await withPage('paint', '', async ({ page }) => {
     const g = sites.paint.node;
     await drawsAsNode(page, 'paint', { labelMaps: [g.examples[0]], styles: { seed: 0 } });
@@ -447,6 +447,18 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
     const styled = await painting();
     assert.equal(Object.keys(styled.styles!.choose!).length, 1, 'the clicked object has a chosen style');
     await shows(page, 'paintResult', 'paint', styled);
+    // A photo's styles (its objects encoded by the run's E): every object but the chosen one takes them.
+    assert.equal(await page.isVisible('#photoStyleField'), true, 'a run with a feature encoder reads photos');
+    await page.setInputFiles('#photoStyleFile', join(root, 'test', 'fixtures', 'folder', 'cats', 'cat0.png'));
+    await idle(page);
+    const onPhoto = await painting();
+    assert.ok(onPhoto.styles!.photo && Object.keys(onPhoto.styles!.choose!).length === 1, 'the photo, and the chosen style kept');
+    assert.equal(await page.textContent('#paintCaption'), 'drawn from the map in the styles of cat0.png, 1 objects with chosen styles');
+    await shows(page, 'paintResult', 'paint', onPhoto);
+    await page.click('#photoStyleClear');
+    await idle(page);
+    assert.equal((await painting()).styles!.photo, undefined, 'the photo forgotten');
+    await shows(page, 'paintResult', 'paint', styled);
     // Undo of the stroke.
     await page.click('#paintUndo');
     await idle(page);
@@ -475,6 +487,7 @@ test('an exported pix2pixhd without a feature encoder in Chromium: no style cont
     const g = sites['paint-plain'].node;
     await drawsAsNode(page, 'paint-plain', { labelMaps: [g.examples[0]] });
     assert.equal(await page.isVisible('#styleSeedField'), false, 'no style seed');
+    assert.equal(await page.isVisible('#photoStyleField'), false, 'no encoder to read a photo with');
     assert.deepEqual(await page.locator('#tool option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser']);
     await shows(page, 'paintResult', 'paint-plain', await fillCorner(page, 2));
     // A slow draw (a large generator on a slow backend) marks the result as being drawn, with how long so far.

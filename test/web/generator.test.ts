@@ -8,11 +8,11 @@ import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { openRun, type OpenedRun } from '../../src/train/run.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
-import { conditionPath, encodeCaptions, gridConditions, type ConditionRows, type LabelMaps } from '../../src/explore/conditions.ts';
+import { conditionPath, encodeCaptions, gridConditions, regionsOf, type ConditionRows, type LabelMaps } from '../../src/explore/conditions.ts';
 import { drawImages } from '../../src/explore/render.ts';
 import { toUint8Images } from '../../src/explore/grid.ts';
 import { fitImage } from '../../src/data/transform.ts';
-import { randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
+import { encodedStyles, randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
 import { readStyles } from '../../src/explore/run-styles.ts';
 import { exportRun, generatorFiles, pretrainedFiles } from '../../src/export/export-run.ts';
 import { readStateDict } from '../../src/io/torch.ts';
@@ -137,12 +137,29 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   assert.ok(object.label > 0 && g.styleCount(object.label) > 0);
   const choices = await Promise.all(Array.from({ length: g.styleCount(object.label) }, (_, k) => g.generate({ labelMaps: [map], styles: { seed: 7, choose: { [object.id]: k } } })));
   assert.ok(new Set(choices.map((c) => Buffer.from(c.pixels).toString('base64'))).size > 1, 'the object\'s styles draw differently');
+  // A photo's styles (any size: fitted as training images are): what translate --style-from draws; an
+  // object chosen by a click keeps its learned style, the others the photo's.
+  assert.ok(g.encodesPhotos);
+  const photo = { width: 48, height: 40, channels: 3, data: Uint8Array.from({ length: 48 * 40 * 3 }, (_, i) => (i * 37 + (i >> 7)) % 256) };
+  const fitted = fitImage(photo, { height: 32, width: 32, channels: 3 });
+  const photoTensor = tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, 32, 32, 3]);
+  const fromPhoto = await encodedStyles(run, maps, photoTensor);
+  photoTensor.dispose();
+  const inPhotoStyles = await g.generate({ labelMaps: [map], styles: { photo } });
+  assert.deepEqual(inPhotoStyles.pixels, await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: fromPhoto }));
+  assert.notDeepEqual(inPhotoStyles.pixels, drawn.pixels);
+  const learned = styleFeatures(maps, readStyles(dir), (image, cls, clusters, id) => (id === object.id ? 0 : randomStyles(7)(image, cls, clusters, id)));
+  const regions = regionsOf(maps);
+  const mixed = fromPhoto.features!.map((v, k) => (regions[Math.floor(k / 3)] === object.id ? learned.features![k] : v));
+  const chosenOnPhoto = await g.generate({ labelMaps: [map], styles: { photo, seed: 7, choose: { [object.id]: 0 } } });
+  assert.deepEqual(chosenOnPhoto.pixels, await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: { ...fromPhoto, features: mixed } }));
   // Painting: a different map draws a different image.
   const painted = { ...map, labels: Int32Array.from(map.labels).fill(1, 0, 32 * 8), instances: Int32Array.from(map.instances!).fill(1, 0, 32 * 8) };
   assert.notDeepEqual((await g.generate({ labelMaps: [painted], styles: { seed: 7 } })).pixels, drawn.pixels);
   await assert.rejects(g.generate({ labelMaps: [{ ...map, width: 16 }] }), /labelMaps\[0\] is 16x32; this generator draws 32x32/);
   await assert.rejects(g.generate({ labelMaps: [{ ...map, labels: Int32Array.from(map.labels).fill(9, 0, 1) }] }), /labelMaps\[0\] has label 9 at pixel 0,0; this generator knows labels 0\.\.4/);
   await assert.rejects(g.generate({ seeds: [1] }), /draws label maps; give labelMaps/);
+  await assert.rejects(g.generate({ labelMaps: [map], styles: { photos: [photo] } as never }), /generate\(\) styles: unknown option "photos" \(did you mean "photo"\?\); known: seed, choose, photo/);
   assert.equal(decodeSafetensors(weights, 'w').tensors[EXAMPLE_LABELS].shape[1], 32);
   g.dispose();
   run.model.dispose();
@@ -160,6 +177,8 @@ test('a generator of NVIDIA\'s code, exported (export --weights, global and loca
     const web = buildGenerator(JSON.parse(JSON.stringify(model)), weights);
     assert.equal(web.examples.length, n);
     const drawn = await web.generate({ labelMaps: web.examples });
+    assert.equal(web.encodesPhotos, false);
+    await assert.rejects(web.generate({ labelMaps: web.examples, styles: { photo: { width: 2, height: 2, channels: 3, data: new Uint8Array(12) } } }), /styles\.photo: this pix2pixhd generator has no feature encoder to read a photo with$/);
     for (let i = 0; i < n; i++) {
       const worst = levelsOff(drawn.pixels.subarray(i * h * w * 3), 3, want, i, h * w);
       assert.ok(worst <= 1, `${file} map ${i}: off by ${worst} levels from PyTorch's image`);

@@ -16,7 +16,7 @@ import type { PageGenerator } from '../page-generator.ts';
 import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
 import { describeError, formatDuration, shellWord } from '../../errors.ts';
 import type { TrainingProgress } from '../training-progress.ts';
-import { nearestCoverCrop } from '../../io/pixels.ts';
+import { nearestCoverCrop, type RawImage } from '../../io/pixels.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const el = document.getElementById(id);
@@ -529,6 +529,8 @@ function labelPainter(g: PageGenerator): void {
   let map: { labels: Int32Array; instances: Int32Array } = { labels: new Int32Array(area), instances: new Int32Array(area) };
   const undoStack: { labels: Int32Array; instances: Int32Array }[] = [];
   const choose: Record<number, number> = {};
+  // A photo whose objects' features (the generator's encoder reads them) style every object not chosen.
+  let photo: { name: string; image: RawImage } | null = null;
   const drawer = new LatestOnly($('paintResult').parentElement!);
   let label = 0;
   let lastImage: GeneratedImages | null = null;
@@ -591,7 +593,7 @@ function labelPainter(g: PageGenerator): void {
   const input_ = (): LabelMapInput => ({ width, height, labels: map.labels, instances: labels.instances ? map.instances : undefined });
 
   /** What the result image is drawn with. */
-  const request = (): GenerateOptions => ({ labelMaps: [input_()], styles: { seed: seedField('styleSeed', 'the style seed'), choose: { ...choose } } });
+  const request = (): GenerateOptions => ({ labelMaps: [input_()], styles: { seed: seedField('styleSeed', 'the style seed'), choose: { ...choose }, ...(photo ? { photo: photo.image } : {}) } });
   (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.painting = request;
 
   /** The label map in colour, and the image drawn from it (latest wins while painting). */
@@ -607,7 +609,8 @@ function labelPainter(g: PageGenerator): void {
       lastImage = images;
       drawImage($<HTMLCanvasElement>('paintResult'), images, 0);
       markShrunk($<HTMLCanvasElement>('paintResult'));
-      $('paintCaption').textContent = `drawn from the map${Object.keys(choose).length ? `, ${Object.keys(choose).length} objects with chosen styles` : ''}`;
+      const chosen = Object.keys(choose).length;
+      $('paintCaption').textContent = `drawn from the map${photo ? ` in the styles of ${photo.name}` : ''}${chosen ? `, ${chosen} objects with chosen styles` : ''}`;
     });
   }
 
@@ -701,6 +704,21 @@ function labelPainter(g: PageGenerator): void {
 
   input('styleSeed').addEventListener('change', () => {
     for (const k of Object.keys(choose)) delete choose[Number(k)];
+    repaint();
+  });
+
+  $('photoStyleField').hidden = !g.encodesPhotos;
+  input('photoStyleFile').addEventListener('change', () => act(async () => {
+    const file = input('photoStyleFile').files?.[0];
+    if (!file) return;
+    photo = { name: file.name, image: await readImage(file) };
+    $('photoStyleClear').hidden = false;
+    repaint();
+  }));
+  $('photoStyleClear').addEventListener('click', () => {
+    photo = null;
+    input('photoStyleFile').value = '';
+    $('photoStyleClear').hidden = true;
     repaint();
   });
 
