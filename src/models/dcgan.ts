@@ -100,11 +100,14 @@ export class DcganDiscriminator {
     return this.head(this.features(x, training, onLayer), onLayer);
   }
 
-  /** The last feature map, the base map [batch, 4, 4 (8 at 2:1), channels] (conditional discriminators add their heads to it). */
-  features(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook): tf.Tensor4D {
+  /**
+   * The last feature map, the base map [batch, 4, 4 (8 at 2:1), channels] (conditional discriminators add
+   * their heads to it); or, with `blocks`, the output of the first `blocks` blocks (VAE/GAN's Dis_l).
+   */
+  features(x: tf.Tensor4D, training: boolean, onLayer?: LayerHook, blocks = this.blockCount): tf.Tensor4D {
     let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
     onLayer?.('block0', h);
-    for (let i = 0; i < this.norms.length; i++) {
+    for (let i = 0; i + 1 < blocks; i++) {
       h = tf.leakyRelu(this.norms[i].apply(this.convs[i + 1].apply(h), training), 0.2);
       onLayer?.(`block${i + 1}`, h);
     }
@@ -116,6 +119,11 @@ export class DcganDiscriminator {
     const logits = this.convs[this.convs.length - 1].apply(h);
     onLayer?.('out', logits);
     return tf.reshape(logits, [h.shape[0]]);
+  }
+
+  /** Its blocks (a convolution, batch norm but in the first, LeakyReLU), before the head. */
+  get blockCount(): number {
+    return this.norms.length + 1;
   }
 
   /** Channels of the feature map that `features` returns. */

@@ -1,20 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
+import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
+import { klDivergence, reconstructionLoss, stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { Adam } from '../optim/adam.ts';
 import { DcganDiscriminator, dcganSchema, dcganShape } from './dcgan.ts';
+import { dcganArchitecture } from '../nn/dcgan-architecture.ts';
 import type { Family, StepContext } from './family.ts';
 import { Vae, describeAutoEncoder, resolveImageModel, vaeSchema } from './vae.ts';
 
+/** The decoder's weight of the feature error against fooling D (similarity "discriminator"). */
+const GAMMA = 1;
+
 /**
- * VAE-GAN: a VAE whose decoder is also a GAN generator. A DCGAN discriminator judges decoder samples
- * of prior noise against real images; the encoder and decoder minimise
- * lambdaVae * (reconstruction + beta * KL) + lambdaGan * (-log D(Dec(z))), z ~ N(0, I), beta warmed up
- * as the VAE's (klWeight, klWarmup). Separate Adam optimisers for the auto-encoder and the discriminator.
+ * VAE-GAN: a VAE whose decoder is also a GAN generator, judged by a DCGAN discriminator. Separate Adam
+ * optimisers for the auto-encoder and the discriminator; beta (the KL weight) warmed up as the VAE's.
+ * similarity "pixels": the encoder and decoder minimise lambdaVae * (reconstruction + beta * KL) +
+ * lambdaGan * (-log D(Dec(z))), z ~ N(0, I), D judging those prior samples against real images.
+ * similarity "discriminator": Larsen et al. 2016's VAE/GAN, the reconstruction measured in D's features.
  */
 export const vaeGanSchema = vaeSchema
   .extend({
@@ -22,6 +28,16 @@ export const vaeGanSchema = vaeSchema
     lambdaVae: z.number().min(0).default(1),
     lambdaGan: z.number().min(0).default(0.1),
     lrD: z.number().positive().default(2e-4),
+    /**
+     * How a reconstruction is compared with its image: "pixels" (the VAE's squared error or BCE), or
+     * "discriminator": the squared error of D's features at its similarityLayer-th block, the learned
+     * similarity of Larsen et al.'s VAE/GAN (lambdaVae and lambdaGan are then not used).
+     */
+    similarity: z.enum(['pixels', 'discriminator']).default('pixels'),
+    /** similarity "discriminator": D's block whose features are compared (1: its first). */
+    similarityLayer: z.number().int().positive().default(3),
+    /** similarity "discriminator": the feature error's weight in the decoder's loss against fooling D (the paper's gamma). */
+    gamma: z.number().positive().default(GAMMA),
   })
   .strict();
 
@@ -39,6 +55,7 @@ export class VaeGan extends Vae {
   }
 
   override trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    if (this.config.similarity === 'discriminator') return this.learnedSimilarityStep(batch, ctx);
     const n = batch.images.shape[0];
     const latent = this.config.latent;
     const eps = stepLatent(ctx, n, latent);
@@ -71,6 +88,54 @@ export class VaeGan extends Vae {
     tf.dispose([eps, zPrior, ...Object.values(grads)]);
     return { lossTotal: value, lossRecon: recon!, lossKL: kl!, lossG: adv!, lossD };
   }
+
+  /**
+   * Larsen et al.'s VAE/GAN step (their Algorithm 1), every gradient taken before any network moves.
+   * x~ = Dec(z), z = mu + sigma * eps from the encoder; x_p = Dec(z_p), z_p ~ N(0, I). L_llike is
+   * 0.5 * the squared error summed over D's similarityLayer-th block's features of x~ and x (a Gaussian's
+   * negative log-likelihood without its constant; both in one pass of D, so one set of batch statistics),
+   * averaged over the batch. The encoder minimises beta * KL + L_llike; the decoder gamma * L_llike -
+   * log D(x~) - log D(x_p) (the non-saturating form; the fooling term never reaches the encoder); D the
+   * BCE of x as real, x~ and x_p as fake, and nothing of L_llike. Reports the pixels' squared error (or
+   * BCE) of x~ too, as lossRecon: measured, not minimised.
+   */
+  private learnedSimilarityStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
+    const n = batch.images.shape[0];
+    const { latent, gamma, similarityLayer } = this.config;
+    const x = batch.images;
+    const eps = stepLatent(ctx, n, latent);
+    const zPrior = stepLatent(ctx, n, latent);
+    const beta = stepKlBeta(this.config, ctx);
+    const featureError = (recon: tf.Tensor4D): tf.Scalar => {
+      const [fr, fx] = tf.split(this.D.features(tf.concat([recon, x], 0) as tf.Tensor4D, true, undefined, similarityLayer), 2, 0);
+      return tf.mul(0.5, tf.mean(tf.sum(tf.square(tf.sub(fr, fx)), [1, 2, 3]))) as tf.Scalar;
+    };
+    const varsOf = (prefix: string) => this.params.trainableNames().filter((k) => k.startsWith(prefix)).map((k) => this.params.get(k));
+    const kept: Record<string, tf.Scalar> = {};
+    let z: tf.Tensor2D | null = null;
+    const encoder = tf.variableGrads(() => {
+      const { mu, logVar } = this.encoder.apply(x, true);
+      z = tf.keep(tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D);
+      const raw = this.decoder.apply(z, true);
+      kept.lossKL = tf.keep(klDivergence(mu, logVar));
+      kept.lossFeatures = tf.keep(featureError(this.toImage(raw)));
+      kept.lossRecon = tf.keep(reconstructionLoss(raw, x, this.config.reconstruction));
+      return tf.add(tf.mul(kept.lossKL, beta), kept.lossFeatures) as tf.Scalar;
+    }, varsOf('enc.'));
+    // The decoder's pass: z as a constant here, with the prior's samples in the same batch.
+    let fakes: tf.Tensor4D[] = [];
+    const decoder = tf.variableGrads(() => {
+      fakes = tf.split(this.toImage(this.decoder.apply(tf.concat([z!, zPrior], 0) as tf.Tensor2D, true)), 2, 0) as tf.Tensor4D[];
+      fakes.forEach((t) => tf.keep(t));
+      kept.lossG = tf.keep(tf.add(nonSaturatingLossG(this.D.apply(fakes[0], true)), nonSaturatingLossG(this.D.apply(fakes[1], true))) as tf.Scalar);
+      return tf.add(tf.mul(featureError(fakes[0]), gamma), kept.lossG) as tf.Scalar;
+    }, varsOf('dec.'));
+    const D = tf.variableGrads(() => tf.add(bceLossD(this.D.apply(x, true), this.D.apply(fakes[0], true)), tf.mean(tf.softplus(this.D.apply(fakes[1], true)))) as tf.Scalar, this.D.params.trainable());
+    this.optimizers.VAE.apply({ ...encoder.grads, ...decoder.grads });
+    this.optimizers.D.apply(D.grads);
+    tf.dispose([eps, zPrior, beta, z!, ...fakes, encoder.value, decoder.value, ...Object.values(encoder.grads), ...Object.values(decoder.grads), ...Object.values(D.grads)]);
+    return { ...kept, lossD: D.value };
+  }
 }
 
 export const vaeGanFamily: Family<VaeGanConfig> = {
@@ -78,7 +143,14 @@ export const vaeGanFamily: Family<VaeGanConfig> = {
   description: 'VAE-GAN: the VAE decoder doubles as a GAN generator judged by a DCGAN discriminator',
   schema: vaeGanSchema,
   resumable: ['lr', 'lrD', 'beta1', 'beta2'],
-  resolve: resolveImageModel<VaeGanConfig>('vae-gan'),
+  resolve: (config, data) => {
+    const resolved = resolveImageModel<VaeGanConfig>('vae-gan')(config, data);
+    const blocks = dcganArchitecture(dcganShape(dcganSchema.parse({ imageSize: config.imageSize, channels: 1 }))).d.length - 1; // all but the head
+    if (resolved.similarity === 'discriminator' && resolved.similarityLayer > blocks) {
+      throw new GantryError(`vae-gan: model.similarityLayer ${resolved.similarityLayer}, but D has ${blocks} blocks at ${config.imageSize}x${config.imageSize}; give 1 to ${blocks}`);
+    }
+    return resolved;
+  },
   describe: describeAutoEncoder('vae-gan'),
   create: (config, seed) => new VaeGan(config, seed),
 };

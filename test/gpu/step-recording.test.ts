@@ -147,6 +147,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8 }],
   ['vae', 'mnist', { imageSize: 32, width: 8, latent: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
+  ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8, similarity: 'discriminator' }],
   ['unet-vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
   ['gan-cls', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2, interpolation: true, styleEncoder: true }],
   ['dfgan', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2 }],
@@ -175,7 +176,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     const steps = text ? 8 : 6;
     const before = tf.memory().numTensors;
