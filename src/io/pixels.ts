@@ -1,5 +1,6 @@
 /** 8-bit images and label maps as arrays: converted between channel counts and fitted to a size. Pure
  * functions, the same in Node and the browser (decoding files is image.ts's). */
+import { GantryError } from '../errors.ts';
 
 /** An 8-bit image, rows top to bottom, channels interleaved (HWC). */
 export interface RawImage {
@@ -7,6 +8,16 @@ export interface RawImage {
   height: number;
   channels: number;
   data: Uint8Array;
+}
+
+/** One line for an image a caller handed in that is not one (its size, channels and byte count), naming it as `what`. */
+export function checkRawImage(img: RawImage, what: string): void {
+  const { width, height, channels, data } = img ?? ({} as RawImage);
+  const size = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  if (!size(width) || !size(height)) throw new GantryError(`${what}: width and height must be whole numbers above 0, got ${width} x ${height}`);
+  if (![1, 3, 4].includes(channels)) throw new GantryError(`${what}: channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got ${channels}`);
+  const length = (data as ArrayLike<number> | undefined)?.length;
+  if (length !== width * height * channels) throw new GantryError(`${what}: ${width} x ${height} x ${channels} is ${width * height * channels} values, but data has ${length ?? 'none'}`);
 }
 
 /** Converts between 1 (grey), 3 (RGB) and 4 (RGBA) channels; alpha is composited over black. */

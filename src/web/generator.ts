@@ -8,7 +8,7 @@ import { encodedStyles, randomStyles, styleFeatures, type StylePick } from '../e
 import { drawImages } from '../explore/render.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
-import type { RawImage } from '../io/pixels.ts';
+import { checkRawImage, type RawImage } from '../io/pixels.ts';
 import { fitImage } from '../data/transform.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
@@ -57,6 +57,7 @@ export class WebGenerator extends PageGenerator implements Generator {
   async styleLatent(image: RawImage): Promise<Float32Array> {
     const infer = this.model.inferLatent?.bind(this.model);
     if (!infer) throw new GantryError(`this ${this.family} generator has no image encoder; gan-cls (its style encoder), vae and vae-gan generators have one`);
+    checkRawImage(image, 'styleLatent(image)');
     const { height, width, channels } = this.info;
     const fitted = fitImage(image, { height, width, channels });
     const z = tf.tidy(() => infer(tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, height, width, channels])));
@@ -145,6 +146,7 @@ export class WebGenerator extends PageGenerator implements Generator {
 
   /** Each object's features as the encoder finds them in the photo (fitted to the generator's size), for every map. */
   private async photoStyles(maps: LabelMaps, photo: RawImage): Promise<LabelMaps> {
+    checkRawImage(photo, 'styles.photo');
     const { height, width } = this.info;
     const fitted = fitImage(photo, { height, width, channels: 3 });
     const per = height * width * 3;

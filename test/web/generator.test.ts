@@ -148,6 +148,8 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   const inPhotoStyles = await g.generate({ labelMaps: [map], styles: { photo } });
   assert.deepEqual(inPhotoStyles.pixels, await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: fromPhoto }));
   assert.notDeepEqual(inPhotoStyles.pixels, drawn.pixels);
+  await assert.rejects(g.generate({ labelMaps: [map], styles: { photo: { ...photo, data: photo.data.subarray(5) } } }), /^GantryError: styles\.photo: 48 x 40 x 3 is 5760 values, but data has 5755$/);
+  await assert.rejects(g.generate({ labelMaps: [map], styles: { photo: { ...photo, channels: 2 } } }), /styles\.photo: channels must be 1 \(grey\), 3 \(RGB\) or 4 \(RGBA\), got 2/);
   const learned = styleFeatures(maps, readStyles(dir), (image, cls, clusters, id) => (id === object.id ? 0 : randomStyles(7)(image, cls, clusters, id)));
   const regions = regionsOf(maps);
   const mixed = fromPhoto.features!.map((v, k) => (regions[Math.floor(k / 3)] === object.id ? learned.features![k] : v));
@@ -238,6 +240,7 @@ test('an exported vae and vae-gan encode an image: its latent vector, drawn, is 
     const before = tf.memory().numTensors;
     const z = await g.styleLatent(image);
     assert.equal(z.length, run.info.latentDim);
+    await assert.rejects(g.styleLatent({ ...image, width: 0 }), /styleLatent\(image\): width and height must be whole numbers above 0, got 0 x/);
     const drawn = await g.generate({ latents: [z] });
     assert.equal(tf.memory().numTensors, before, `${family}: no tensors left`);
     const { height, width, channels } = run.info;
