@@ -14,13 +14,14 @@ written out here in plain torch at a small size (32x32 RGB, nz 8, ngf = ndf = 4,
   sentence i) and the detached fake, errD = real + (fake + mismatched) / 2 + MA-GP (2 * mean(|(d out / d image,
   d out / d sentence)|^6), a double backward), D updated; then errG = -mean(D(fake, sentence)) through the
   updated D, G updated. Adam betas (0, 0.9), lr 1e-4 (G) and 4e-4 (D).
-The sentence vectors are given (the fixed text encoder's output) and so is the noise, 3 steps of batch 4; D's
+The sentence vectors are given (the fixed text encoder's output) and so is the noise, 3 steps of batch 4 (the
+photos' 8-bit levels, NHWC, as base64); D's
 last convolution starts 5 times PyTorch's default, so that MA-GP is a real part of D's loss.
 Saved with gantry's parameter names (G: fc, block{i}.{c1,c2,sc}, block{i}.fuse{1,2}.affine{0,1}.{gamma,beta}.{0,1},
 toImage; D: fromImage, block{i}.{r1,r2,sc,gamma}, joint, out); fc's rows in gantry's order (its output is
 viewed NHWC there), so the networks are the same.
 """
-import json, os, re
+import base64, json, os, re
 import torch, torch.nn as nn, torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,7 +140,7 @@ def main():
     oG = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.9))
     oD = torch.optim.Adam(D.parameters(), lr=4e-4, betas=(0.0, 0.9))
     g = torch.Generator().manual_seed(32)
-    nhwc = lambda t: t.permute(0, 2, 3, 1).reshape(-1).tolist()
+    nhwc = lambda t: base64.b64encode(t.permute(0, 2, 3, 1).to(torch.uint8).numpy().tobytes()).decode()
     steps = []
     for _ in range(STEPS):
         levels = torch.randint(0, 256, (N, CH, SIZE, SIZE), generator=g)

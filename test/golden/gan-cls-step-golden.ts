@@ -1,0 +1,20 @@
+import type { Rng } from '../../src/engine/rng.ts';
+import { GanCls, ganClsSchema } from '../../src/models/gan-cls.ts';
+import { checkTextGanSteps } from './text-gan-steps.ts';
+
+/**
+ * GAN-CLS / GAN-INT's training steps against the paper's step written in PyTorch
+ * (test/golden/make_gan_cls_step.py): each step's D loss (matching-aware: real with right and wrong
+ * captions, fake with right), G's loss (with the interpolated captions' term), and every trainable weight of
+ * G and D after three steps. The step draws each caption shift as 1 + int(n - 1) and two noise batches,
+ * in this order: the file's.
+ */
+export async function checkGanClsStepsAgainstPyTorch(): Promise<void> {
+  let model: GanCls | null = null;
+  await checkTextGanSteps('gan_cls_step', (config, seed) => (model = new GanCls(ganClsSchema.parse(config), seed)), (step) => {
+    const shifts = [...(step.shifts as number[])];
+    const noise = [...(step.noise as number[][])];
+    const rng = { int: () => shifts.shift()! - 1, fillNormal: (out: Float32Array) => (out.set(noise.shift()!), out) } as unknown as Rng;
+    return { rng, drewAll: () => shifts.length === 0 && noise.length === 0 };
+  }, ['lossD', 'lossG'], () => model!.config.lr);
+}
