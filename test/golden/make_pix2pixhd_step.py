@@ -18,10 +18,10 @@ Two runs, each from seeded weights over fresh random batches (2 pairs of 32x48, 
 Writes (the networks' state dicts in one file a run, each name prefixed with its network, "G.", "D.", "E."):
   pix2pixhd_step_global_init.pth, pix2pixhd_step_global_final.pth, pix2pixhd_step_local_init.pth,
   pix2pixhd_step_local_final.pth, and pix2pixhd_step.json (each run's config, and each step's instance
-  maps (the label map is id // 1000), photos (8-bit levels, NHWC) and losses: loss_D and loss_G with its terms, and the names of the biases an
+  maps (the label map is id // 1000), photos (8-bit levels, NHWC, base64) and losses: loss_D and loss_G with its terms, and the names of the biases an
   instance norm follows)
 """
-import json, os, sys
+import base64, json, os, sys
 import torch, torch.nn as nn, torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -115,7 +115,7 @@ def run(name, local, features, use_vgg, steps, fix_global, seed):
         return adam(params + (list(E.parameters()) if E is not None else []))
     oG, oD = optimizer_g(fix_global == 0), adam(D.parameters())
     g = torch.Generator().manual_seed(seed + 100)
-    nhwc = lambda t: t.permute(0, 2, 3, 1).reshape(-1).tolist()
+    nhwc = lambda t: base64.b64encode(t.permute(0, 2, 3, 1).to(torch.uint8).numpy().tobytes()).decode()
     record = []
     for step in range(steps):
         if fix_global > 0 and step == fix_global:

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, maxAbsDiff } from '../helpers.ts';
+import { tf } from '../helpers.ts';
 import type { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import type { TextToImageGan } from '../../src/models/text-to-image.ts';
-import { networkState, paramValues } from './torch-files.ts';
+import { assertAdamStepsMatch, networkState } from './torch-files.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,8 +26,7 @@ export interface TextGanGolden {
  * `NAME_final.pth`: G's and D's tensors, prefixed "G." and "D."): from the same weights, photos, sentence
  * vectors (the fixed caption encoder's output) and the step's random draws (`rngOf`, which also says
  * whether the step drew all of them), each step's losses within 1e-4 and every trainable weight of G and D
- * after the steps within 0.5% of what Adam moves a weight in those steps (about lr a step, whatever the
- * gradient's size). `lrOf` gives a network's learning rate.
+ * after the steps as assertAdamStepsMatch checks them. `lrOf` gives a network's learning rate.
  */
 export async function checkTextGanSteps(name: string, build: (config: Record<string, unknown>, seed: number) => TextToImageGan, rngOf: (step: TextGanStep) => { rng: Rng; drewAll: () => boolean }, losses: string[], lrOf: (net: string) => number): Promise<void> {
   const golden: TextGanGolden = JSON.parse(readFileSync(join(here, `${name}.json`), 'utf8'));
@@ -55,13 +54,7 @@ export async function checkTextGanSteps(name: string, build: (config: Record<str
   }
   const expected = build(section, 1);
   load(expected, `${name}_final.pth`);
-  for (const net of ['G', 'D']) {
-    const [mine, want] = await Promise.all([paramValues(model.networks[net]), paramValues(expected.networks[net])]);
-    for (const param of model.networks[net].trainableNames()) {
-      const err = maxAbsDiff(mine.get(param)!, want.get(param)!) / (steps.length * lrOf(net));
-      assert.ok(err < 0.005, `${name}: ${net}/${param} after ${steps.length} steps: off by ${(err * 100).toFixed(2)}% of Adam's largest move`);
-    }
-  }
+  await assertAdamStepsMatch({ label: name, got: { G: model.networks.G, D: model.networks.D }, want: expected.networks, steps: steps.length, lrOf });
   model.dispose();
   expected.dispose();
 }
