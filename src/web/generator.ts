@@ -129,7 +129,11 @@ export class WebGenerator extends PageGenerator implements Generator {
     const choose = o.styles?.choose ?? {};
     const fromPhoto = photo ? await this.photoStyles(maps, photo) : null;
     if (fromPhoto && Object.keys(choose).length === 0) return fromPhoto;
-    if (!this.file.styles) throw new GantryError(`this generator reads instance features but has no learned styles${photo ? ' to choose from' : ''}; ${photo ? 'leave styles.choose out' : `learn them with ${inWords('`gantry features --run RUN` and export again', 'learnStyles(RUN) and open the generator again')}${this.encodesPhotos ? ', or give styles.photo' : ''}`}`);
+    if (!this.file.styles) {
+      if (photo) throw new GantryError('this generator has no learned styles to choose from; leave styles.choose out');
+      if (this.encodesPhotos) throw new GantryError('this generator has no learned styles: give styles.photo, a photo whose objects its feature encoder reads');
+      throw new GantryError(`this generator reads instance features but has no learned styles; learn them with ${inWords('`gantry features --run RUN` and export again', 'learnStyles(RUN) and open the generator again')}`);
+    }
     const random = randomStyles(o.styles?.seed ?? 0);
     const pick: StylePick = (image, cls, clusters, id) => (choose[id] !== undefined ? choose[id] % clusters : random(image, cls, clusters, id));
     const learned = styleFeatures(maps, this.file.styles, pick);

@@ -54,14 +54,15 @@ async function site(name: string, family: string, data: string, model: Record<st
 }
 
 /** Exports a generator of NVIDIA's code (a golden .pth) with the CLI into site/<name>, with the golden maps to start from. */
-async function pretrainedSite(name: string, file: string, featuresFile?: string): Promise<void> {
+async function pretrainedSite(name: string, file: string, featuresFile?: string, encoderFile?: string): Promise<void> {
   const maps = writePix2PixHDGoldenMaps(readPix2PixHDGolden(), join(work, 'maps'));
   const weights = join(root, 'test', 'golden', file);
   const features = featuresFile && join(root, 'test', 'golden', featuresFile);
+  const encoder = encoderFile && join(root, 'test', 'golden', encoderFile);
   const out = join(server.root, name);
-  const r = gantryCli(['export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, ...(features ? ['--features', features] : []), '--out', out]);
+  const r = gantryCli(['export', '--weights', weights, '--label-nc', '6', '--labels', maps.labels, '--instances', maps.instances, ...(features ? ['--features', features] : []), ...(encoder ? ['--encoder', encoder] : []), '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0], features }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
+  const exported = await pretrainedFiles({ source: { weights, labelNc: 6, sizeOf: maps.labelFiles[0], features, encoder }, examples: { labels: maps.labelFiles, instances: maps.instanceFiles } });
   sites[name] = { dir: out, node: buildGenerator(JSON.parse(JSON.stringify(exported.model)), exported.weights) };
 }
 
@@ -80,6 +81,7 @@ before(async () => {
   await site('paint-plain', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 0 });
   await pretrainedSite('nvidia', 'pix2pixhd_G_local.pth');
   await pretrainedSite('nvidia-feat', 'pix2pixhd_G_feat.pth', 'pix2pixhd_features_clustered.npy');
+  await pretrainedSite('nvidia-encoder', 'pix2pixhd_G_feat.pth', undefined, 'pix2pixhd_E.pth');
   browser = await launchChromium();
 });
 
@@ -533,6 +535,20 @@ test('NVIDIA\'s pix2pixHD generator trained with instance features (export --wei
     await drawsAsNode(page, 'nvidia-feat', { labelMaps: [g.examples[0]], styles: { seed: 0 } });
     assert.equal(await page.isVisible('#styleSeedField'), true);
     assert.deepEqual(await page.locator('#tool option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), ['brush', 'fill', 'eraser', 'style']);
+  });
+});
+
+test('NVIDIA\'s generator with its feature encoder but no learned styles (export --encoder alone) in Chromium: the painter asks for a photo, then draws its styles as Node does', { skip }, async () => {
+  await withPage('nvidia-encoder', '', async ({ page }) => {
+    assert.match(await page.textContent('#paintCaption') ?? '', /^choose "styles of a photo": this generator has no learned styles/);
+    assert.equal(await errorBox(page), '', 'no error before a photo');
+    assert.equal(await page.isVisible('#styleSeedField'), false);
+    await page.setInputFiles('#photoStyleFile', join(root, 'test', 'fixtures', 'folder', 'cats', 'cat0.png'));
+    await idle(page);
+    const painting = await page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+    assert.ok(painting.styles?.photo);
+    await shows(page, 'paintResult', 'nvidia-encoder', painting);
+    await assert.rejects(sites['nvidia-encoder'].node.generate({ labelMaps: painting.labelMaps }), /this generator has no learned styles: give styles\.photo, a photo whose objects its feature encoder reads/);
   });
 });
 

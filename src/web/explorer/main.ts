@@ -50,6 +50,7 @@ window.addEventListener('unhandledrejection', (e) => showError(e.reason));
 
 /** Actions still running; the body's data-pending says how many (tests wait for 0). */
 let pending = 0;
+document.body.dataset.pending = '0';
 
 /** Runs an action of the page, showing its error (and clearing an earlier one when it succeeds). */
 async function act(action: () => Promise<void> | void): Promise<void> {
@@ -596,6 +597,9 @@ function labelPainter(g: PageGenerator): void {
   const request = (): GenerateOptions => ({ labelMaps: [input_()], styles: { seed: seedField('styleSeed', 'the style seed'), choose: { ...choose }, ...(photo ? { photo: photo.image } : {}) } });
   (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.painting = request;
 
+  // A generator with a feature encoder but no learned styles (NVIDIA's, exported with --encoder alone) draws from a photo's.
+  const needsPhoto = g.encodesPhotos && !g.file.styles;
+
   /** The label map in colour, and the image drawn from it (latest wins while painting). */
   function repaint(): void {
     const rgba = context.createImageData(width, height);
@@ -604,6 +608,10 @@ function labelPainter(g: PageGenerator): void {
       rgba.data.set([r, gr, b, 255], p * 4);
     }
     context.putImageData(rgba, 0, 0);
+    if (needsPhoto && !photo) {
+      $('paintCaption').textContent = 'choose "styles of a photo": this generator has no learned styles, and draws each object as its encoder reads it in a photo';
+      return;
+    }
     drawer.request(async () => {
       const images = await g.generate(request());
       lastImage = images;
