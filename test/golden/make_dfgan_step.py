@@ -21,8 +21,11 @@ Saved with gantry's parameter names (G: fc, block{i}.{c1,c2,sc}, block{i}.fuse{1
 toImage; D: fromImage, block{i}.{r1,r2,sc,gamma}, joint, out); fc's rows in gantry's order (its output is
 viewed NHWC there), so the networks are the same.
 """
-import base64, json, os, re
+import json, os, re, sys
 import torch, torch.nn as nn, torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_photos import levels_base64, random_photos  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, CH, NZ, NGF, NDF, EMB, N, STEPS = 32, 3, 8, 4, 4, 16, 4, 3
@@ -140,11 +143,10 @@ def main():
     oG = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.9))
     oD = torch.optim.Adam(D.parameters(), lr=4e-4, betas=(0.0, 0.9))
     g = torch.Generator().manual_seed(32)
-    nhwc = lambda t: base64.b64encode(t.permute(0, 2, 3, 1).to(torch.uint8).numpy().tobytes()).decode()
     steps = []
     for _ in range(STEPS):
-        levels = torch.randint(0, 256, (N, CH, SIZE, SIZE), generator=g)
-        imgs = (levels.float() / 127.5 - 1).requires_grad_()
+        levels, imgs = random_photos((N, CH, SIZE, SIZE), g)
+        imgs = imgs.requires_grad_()
         sent = torch.randn(N, EMB, generator=g).requires_grad_()
         noise = torch.randn(N, NZ, generator=g)
         real_features = D.features(imgs)
@@ -158,7 +160,7 @@ def main():
         oD.zero_grad(); err_d.backward(); oD.step()
         err_g = -D.score(D.features(fake), sent).mean()
         oG.zero_grad(); err_g.backward(); oG.step()
-        steps.append({'levels': nhwc(levels), 'sentences': sent.detach().reshape(-1).tolist(), 'noise': noise.reshape(-1).tolist(),
+        steps.append({'levels': levels_base64(levels), 'sentences': sent.detach().reshape(-1).tolist(), 'noise': noise.reshape(-1).tolist(),
                       'lossD': err_d.item(), 'lossG': err_g.item(), 'maGp': err_gp.item()})
     torch.save(saved(G, D), os.path.join(HERE, 'dfgan_step_final.pth'), _use_new_zipfile_serialization=False)
     config = {'imageSize': SIZE, 'channels': CH, 'nz': NZ, 'ngf': NGF, 'ndf': NDF, 'embedDim': EMB, 'noiseInFusion': True,

@@ -20,8 +20,11 @@ levels (NHWC) as base64. Saved with gantry's
 parameter names (G: main.*, text; D: main.*, text, joint.image, joint.text, joint.norm: the 1x1
 convolution of the concatenation is split into its image and text columns, as gantry computes it).
 """
-import base64, json, os
+import json, os, sys
 import torch, torch.nn as nn, torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_photos import levels_base64, random_photos  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, CH, NZ, NGF, NDF, EMB, PROJ, N, STEPS, BETA = 32, 3, 8, 4, 4, 16, 8, 16, 3, 0.5
@@ -90,11 +93,9 @@ def main():
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     g = torch.Generator().manual_seed(42)
-    nhwc = lambda t: base64.b64encode(t.permute(0, 2, 3, 1).to(torch.uint8).numpy().tobytes()).decode()
     steps = []
     for _ in range(STEPS):
-        levels = torch.randint(0, 256, (N, CH, SIZE, SIZE), generator=g)
-        x = levels.float() / 127.5 - 1
+        levels, x = random_photos((N, CH, SIZE, SIZE), g)
         right = torch.randn(N, EMB, generator=g) * 2
         shifts = [1 + int(torch.randint(0, N - 1, (1,), generator=g)) for _ in range(2)]
         roll = lambda t, s: t[[(i + s) % N for i in range(N)]]
@@ -107,7 +108,7 @@ def main():
         oD.zero_grad(); loss_d.backward(); oD.step()
         loss_g = F.softplus(-D(fake, right)).mean() + F.softplus(-D(G(z_between, between), between)).mean()
         oG.zero_grad(); loss_g.backward(); oG.step()
-        steps.append({'levels': nhwc(levels), 'sentences': right.reshape(-1).tolist(), 'shifts': shifts,
+        steps.append({'levels': levels_base64(levels), 'sentences': right.reshape(-1).tolist(), 'shifts': shifts,
                       'noise': [z.reshape(-1).tolist(), z_between.reshape(-1).tolist()], 'lossD': loss_d.item(), 'lossG': loss_g.item()})
     torch.save(saved(G, D), os.path.join(HERE, 'gan_cls_step_final.pth'), _use_new_zipfile_serialization=False)
     config = {'imageSize': SIZE, 'channels': CH, 'nz': NZ, 'ngf': NGF, 'ndf': NDF, 'embedDim': EMB, 'projectionDim': PROJ,

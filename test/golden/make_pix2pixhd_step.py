@@ -21,13 +21,14 @@ Writes (the networks' state dicts in one file a run, each name prefixed with its
   maps (the label map is id // 1000), photos (8-bit levels, NHWC, base64) and losses: loss_D and loss_G with its terms, and the names of the biases an
   instance norm follows)
 """
-import base64, json, os, sys
+import json, os, sys
 import torch, torch.nn as nn, torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from make_pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator, Encoder, weights_init, get_edges, lsgan  # noqa: E402
 from make_vgg19 import Vgg, vgg_loss  # noqa: E402
+from golden_photos import levels_base64, random_photos  # noqa: E402
 
 LABEL_NC, N, H, W = 6, 2, 32, 48
 LAMBDA_FEAT = 10.0
@@ -43,11 +44,10 @@ def vgg_loss_fn():
 
 
 def batch(g):
-    """Label maps of 4x4 blocks, Cityscapes-style instance ids (label * 1000 + k) and photos of 8-bit levels k, k / 127.5 - 1."""
+    """Label maps of 4x4 blocks, Cityscapes-style instance ids (label * 1000 + k), and photos: their levels and images."""
     labels = torch.randint(0, LABEL_NC, (N, 1, H // 4, W // 4), generator=g).repeat_interleave(4, 2).repeat_interleave(4, 3)
     inst = labels * 1000 + torch.randint(0, 2, (N, 1, H // 8, W // 8), generator=g).repeat_interleave(8, 2).repeat_interleave(8, 3)
-    levels = torch.randint(0, 256, (N, 3, H, W), generator=g)
-    return labels, inst, levels
+    return (labels, inst, *random_photos((N, 3, H, W), g))
 
 
 def official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d):
@@ -115,15 +115,13 @@ def run(name, local, features, use_vgg, steps, fix_global, seed):
         return adam(params + (list(E.parameters()) if E is not None else []))
     oG, oD = optimizer_g(fix_global == 0), adam(D.parameters())
     g = torch.Generator().manual_seed(seed + 100)
-    nhwc = lambda t: base64.b64encode(t.permute(0, 2, 3, 1).to(torch.uint8).numpy().tobytes()).decode()
     record = []
     for step in range(steps):
         if fix_global > 0 and step == fix_global:
             oG = optimizer_g(True)  # update_fixed_params: a fresh Adam over all of G (and E)
-        labels, inst, levels = batch(g)
-        real = levels.float() / 127.5 - 1
+        labels, inst, levels, real = batch(g)
         losses = official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d)
-        record.append({'instances': inst[:, 0].reshape(-1).tolist(), 'levels': nhwc(levels), **losses})
+        record.append({'instances': inst[:, 0].reshape(-1).tolist(), 'levels': levels_base64(levels), **losses})
     torch.save(state(nets), os.path.join(HERE, f'pix2pixhd_step_{name}_final.pth'), _use_new_zipfile_serialization=False)
     config = {'labelNc': LABEL_NC, 'instances': True, 'height': H, 'width': W, 'netG': 'local' if local else 'global',
               'ngf': ngf, 'nDown': n_down, 'nBlocks': n_blocks, 'nBlocksLocal': 1, 'ndf': ndf, 'nLayers': n_layers, 'numD': num_d,

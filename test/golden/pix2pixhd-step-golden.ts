@@ -7,7 +7,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../../src/models/pix2pixhd.ts';
-import { assertAdamStepsMatch, networkState } from './torch-files.ts';
+import { assertAdamStepsMatch, goldenPhotos, networkState } from './torch-files.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -43,7 +43,7 @@ export async function checkPix2PixHDStepsAgainstPyTorch(run: 'global' | 'local')
   for (const [i, step] of steps.entries()) {
     const instances = Int32Array.from(step.instances);
     const labels = instances.map((id) => Math.floor(id / 1000));
-    const images = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.from(step.levels, 'base64')), [n, h, w, 3]), 127.5), 1) as tf.Tensor4D);
+    const images = goldenPhotos(step.levels, [n, h, w, 3]);
     const losses = model.trainStep({ images, labelMaps: labels, instanceMaps: instances }, { step: i, rng: new Rng(0, 'step', i) });
     const got = { lossD: (await losses.lossD.data())[0], lossG: (await losses.lossG.data())[0] };
     tf.dispose([images, ...Object.values(losses)]);

@@ -7,7 +7,7 @@ import type { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import type { TextToImageGan } from '../../src/models/text-to-image.ts';
-import { assertAdamStepsMatch, networkState } from './torch-files.ts';
+import { assertAdamStepsMatch, goldenPhotos, networkState } from './torch-files.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -40,7 +40,7 @@ export async function checkTextGanSteps(name: string, build: (config: Record<str
   load(model, `${name}_init.pth`);
   const { imageSize: size, channels, embedDim } = config;
   for (const [i, step] of steps.entries()) {
-    const images = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.from(step.levels, 'base64')), [n, size, size, channels]), 127.5), 1) as tf.Tensor4D);
+    const images = goldenPhotos(step.levels, [n, size, size, channels]);
     model.text.stepVectors = () => tf.tensor2d(step.sentences, [n, embedDim]);
     const { rng, drewAll } = rngOf(step);
     const out = model.trainStep({ images, captions: Array(n).fill('a caption') }, { step: i, rng });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { maxAbsDiff } from '../helpers.ts';
+import { maxAbsDiff, tf } from '../helpers.ts';
 import type { TorchTensor } from '../../src/io/torch.ts';
 import type { ParamSet } from '../../src/nn/params.ts';
 
@@ -7,6 +7,11 @@ import type { ParamSet } from '../../src/nn/params.ts';
 export function networkState(state: Map<string, TorchTensor>, prefix: string): Map<string, TorchTensor> {
   const start = `${prefix}.`;
   return new Map([...state].filter(([k]) => k.startsWith(start)).map(([k, v]) => [k.slice(start.length), v]));
+}
+
+/** A golden step's photos, stored as 8-bit levels (NHWC, base64; golden_photos.py), as the networks read them: level / 127.5 - 1. */
+export function goldenPhotos(levels: string, shape: [number, number, number, number]): tf.Tensor4D {
+  return tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.from(levels, 'base64')), shape), 127.5), 1) as tf.Tensor4D);
 }
 
 /** A network's weights by name, read back (asynchronously: WebGPU has no synchronous read). */
