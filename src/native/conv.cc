@@ -84,27 +84,33 @@ void col2im(const ConvGeom& g, const float* cols, long images, float* dx) {
 }
 
 // x [n, h, w, c] placed at (top, left) in a zero [n, hp, wp, c] (rows and columns past hp, wp dropped).
-// Without offsets or padding, x itself, read with its own row length.
+// Without offsets or padding, x itself, read with its own row length. Each row of the result is written once,
+// its zeros and its copied part together, on the pool's threads.
 struct Placed {
   const float* data;
   long hp, wp;
 };
 Placed place(const float* x, long n, long h, long w, long c, long top, long left, long hp, long wp,
-             std::vector<float>& buffer) {
+             AlignedFloats& buffer) {
   if (top == 0 && left == 0 && hp <= h && wp <= w) return {x, h, w};
-  buffer.assign(static_cast<size_t>(n * hp * wp * c), 0.0f);
-  float* out = buffer.data();
+  float* out = buffer.get(static_cast<size_t>(n * hp * wp * c));
+  const long s0 = std::max<long>(0, left), s1 = std::max(s0, std::min<long>(wp, w + left));
   parallel_for(n * hp, [&](long r0, long r1) {
     for (long r = r0; r < r1; r++) {
-      long img = r / hp, ih = r % hp - top;
-      if (ih < 0 || ih >= h) continue;
-      long s0 = std::max<long>(0, left), s1 = std::min<long>(wp, w + left);
-      if (s0 < s1) std::memcpy(out + (r * wp + s0) * c, x + ((img * h + ih) * w + s0 - left) * c, sizeof(float) * (s1 - s0) * c);
+      float* row = out + r * wp * c;
+      const long img = r / hp, ih = r % hp - top;
+      if (ih < 0 || ih >= h || s0 == s1) {
+        std::memset(row, 0, sizeof(float) * wp * c);
+        continue;
+      }
+      std::memset(row, 0, sizeof(float) * s0 * c);
+      std::memcpy(row + s0 * c, x + ((img * h + ih) * w + s0 - left) * c, sizeof(float) * (s1 - s0) * c);
+      std::memset(row + s1 * c, 0, sizeof(float) * (wp - s1) * c);
     }
   }, 16);
   return {out, hp, wp};
 }
-thread_local std::vector<float> place_buffer;
+thread_local AlignedFloats place_buffer;
 
 // The extent of input a valid convolution reads for an output of oh x ow.
 long reach(long out, long stride, long k) { return (out - 1) * stride + k; }

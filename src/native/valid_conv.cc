@@ -27,6 +27,7 @@ constexpr int TM = 6;                // output pixels a tile
 constexpr int TN = 16;               // output channels a tile: one packed weight panel
 constexpr long kTilesPerBlock = 16;  // tiles that share each stretch of a weight panel
 constexpr long kKc = 256;            // filter rows a stretch: 256 x 16 floats, 16 KiB
+constexpr long kPackedBlocks = 4;    // blocks of tiles from which the filter is packed once (see valid_conv)
 
 // Where one output pixel's patch starts in xp; its row i starts rs floats after row i - 1.
 struct PixelMap {
@@ -54,22 +55,25 @@ struct Filter {
   }
 };
 
-// The filter as panels of TN columns, zero past cout: panel p, row k at (p * K + k) * TN. Parallel over panels
-// and kernel positions; a flipped filter is read as 16 rows of cin contiguous floats per position, transposed.
-void pack_panels(const Filter& f, long K, float* out) {
+// The filter as groups of `group` panels of TN columns, zero past cout: group g's row k holds its panels' TN
+// floats side by side, width * TN floats (width = group, or fewer in the last group), at g * K * group * TN +
+// k * width * TN, so a tile kernel reads each row of its group as one run. Parallel over panels and kernel
+// positions; a flipped filter is read as 16 rows of cin contiguous floats per position, transposed.
+void pack_panels(const Filter& f, long K, long group, float* out) {
   const long panels = (f.cout + TN - 1) / TN, positions = f.kh * f.kw;
   parallel_for(panels * positions, [&](long a, long b) {
     for (long q = a; q < b; q++) {
       const long p = q / positions, ij = q % positions;
-      float* dst = out + (p * K + ij * f.cin) * TN;
+      const long g = p / group, width = std::min(group, panels - g * group), ld = width * TN;
+      float* dst = out + g * K * group * TN + ij * f.cin * ld + p % group * TN;
       if (!f.flipped) {
-        for (long k = ij * f.cin; k < (ij + 1) * f.cin; k++, dst += TN)
+        for (long k = ij * f.cin; k < (ij + 1) * f.cin; k++, dst += ld)
           for (int j = 0; j < TN; j++) dst[j] = p * TN + j < f.cout ? f.w[k * f.cout + p * TN + j] : 0.0f;
         continue;
       }
       const long turned = (f.kh - 1 - ij / f.kw) * f.kw + (f.kw - 1 - ij % f.kw);
       const float* src = f.w + (turned * f.cout + p * TN) * f.cin;
-      for (long c = 0; c < f.cin; c++, dst += TN)
+      for (long c = 0; c < f.cin; c++, dst += ld)
         for (int j = 0; j < TN; j++) dst[j] = p * TN + j < f.cout ? src[j * f.cin + c] : 0.0f;
     }
   });
@@ -542,14 +546,6 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     return;
   }
   const long panels = (cout + TN - 1) / TN;
-  // Whole panels of the filter as it is (16 columns of its rows) are read in place; a flipped filter, one
-  // whose channels are not a multiple of 16, or one whose rows are a page or more apart (1024 channels and up,
-  // where every row read in place would be a TLB miss) is packed first.
-  const bool in_place = !flipped && cout % TN == 0 && cout * sizeof(float) < 4096;
-  static thread_local AlignedFloats panel_buffer;
-  float* packed = in_place ? nullptr : panel_buffer.get(static_cast<size_t>(panels * K * TN));
-  if (!in_place) pack_panels(filter, K, packed);
-  const long ldb = in_place ? cout : TN;
 #ifdef GANTRY_X86
   const TileKernel kernel = use_avx2_fma() ? tile_avx2 : tile_portable;
   const TileKernel pair_kernel = use_avx512() ? tile12_avx512 : nullptr;
@@ -568,10 +564,18 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
   const long groups = (panels + group - 1) / group;
   const long tiles = (M + TM - 1) / TM;
   const long blocks = (tiles + kTilesPerBlock - 1) / kTilesPerBlock;
+  // The tiles read each group's rows as one run of its panels' columns. Over many blocks of tiles the filter is
+  // packed so once, for every task to read; over a few (a small map), where a packing pass costs more than the
+  // copies, each task copies its stretches of the filter as it is, whose rows are cout floats apart (on a few L1
+  // sets). The filter read in place needs whole panels and rows less than a page apart (a TLB miss each).
+  const bool in_place = blocks < kPackedBlocks && !flipped && cout % TN == 0 && cout * sizeof(float) < 4096;
+  static thread_local AlignedFloats panel_buffer;
+  float* packed = in_place ? nullptr : panel_buffer.get(static_cast<size_t>(panels * K * TN));
+  if (!in_place) pack_panels(filter, K, group, packed);
   pool().run(static_cast<int>(blocks * groups), [&](int task) {
     const long block = task / groups, p0 = task % groups * group;
     const long width = std::min(group, panels - p0);  // panels this task covers
-    const long ldt = width * TN;                        // floats an accumulator row, and a copied stretch row
+    const long ldt = width * TN;                        // floats an accumulator row and a packed filter row
     const long j0 = p0 * TN, nr = std::min(ldt, cout - j0);
     const long t0 = block * kTilesPerBlock, t_end = std::min(tiles, t0 + kTilesPerBlock);
     // Flat, so that two consecutive tiles' rows and accumulators are one run for the pair kernel.
@@ -580,30 +584,19 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     const float* starts[kTilesPerBlock * TM];
     for (long t = t0; t < t_end; t++)
       for (int r = 0; r < TM; r++) starts[(t - t0) * TM + r] = at(std::min(t * TM + r, M - 1));
-    // A stretch of filter rows (16 KiB of panel) stays in L1 while every tile of the block uses it: the whole
-    // filter when it is that small, else one piece of a patch row at a time. A panel read in place has its
-    // rows cout floats apart, which maps them onto a few L1 sets (a 512-byte stride uses an eighth of them),
-    // and the wide kernel reads two panels' rows side by side: their stretch is copied to consecutive rows
-    // first, ~1% of the stretch's multiply-adds.
+    // A stretch of filter rows (16 KiB of the group) stays in L1 while every tile of the block uses it: the
+    // whole filter when it is that small, else one piece of a patch row at a time.
     const long kc = kKc / width;
     const bool whole = K <= kc;
-    const bool copy = in_place || width == 2;
     alignas(64) float stretch[kKc * TN];
     for (long i = 0; i < (whole ? 1 : kh); i++)
       for (long s0 = 0; s0 < (whole ? 1 : seg); s0 += kc) {
         const long rows = whole ? K : std::min(kc, seg - s0);
         const long k0 = i * seg + s0;
-        const float* b = in_place ? w + j0 + k0 * ldb : packed + p0 * K * TN + k0 * TN;
-        long ld = ldb;
-        if (copy) {
-          for (long q = 0; q < width; q++) {
-            const float* src = in_place ? b + q * TN : b + q * K * TN;
-            for (long k = 0; k < rows; k++) std::memcpy(stretch + k * ldt + q * TN, src + k * ldb, sizeof(float) * TN);
-          }
-          b = stretch;
-          ld = ldt;
-        }
-        const Stretch st = whole ? Stretch{kh, rs, seg, seg * ld, ld} : Stretch{1, rs, rows, 0, ld};
+        if (in_place)
+          for (long k = 0; k < rows; k++) std::memcpy(stretch + k * ldt, w + (k0 + k) * cout + j0, sizeof(float) * ldt);
+        const float* b = in_place ? stretch : packed + p0 * K * TN + k0 * ldt;
+        const Stretch st = whole ? Stretch{kh, rs, seg, seg * ldt, ldt} : Stretch{1, rs, rows, 0, ldt};
         for (long t = t0; t < t_end;) {
           float* acc = tiles_acc + (t - t0) * TM * ldt;
           if (width == 2) {

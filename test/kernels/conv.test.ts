@@ -155,12 +155,13 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
 
 test('the AVX-512 forward tiles (6 pixels x 32 channels, 12 x 16) give the AVX2 tiles\' convolutions and input gradients bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
   const rng = new Rng(81);
-  // Output channels 32 and 64 (filters read in place), 48 (a two-panel task and a one-panel one), 70 (packed,
-  // the last panel part zeros), 16 (one panel: the 12 x 16 tiles); patches of 27 to 640 rows (one stretch,
-  // and several), strided (the input gradient's phases) and padded; pixel counts not multiples of 6.
+  // Output channels 32 and 64 (small maps: filters read in place), 48 (a two-panel task and a one-panel one),
+  // 70 (packed, the last panel part zeros), 16 (one panel: the 12 x 16 tiles); maps of more than three blocks
+  // of tiles (filters packed once, two panels and one to a group); patches of 27 to 640 rows (one stretch, and
+  // several), strided (the input gradient's phases) and padded; pixel counts not multiples of 6.
   const cases: [number[], number, number, number, number][] = [
     [[2, 9, 9, 3], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[4, 8, 8, 40], 4, 64, 2, 1], [[3, 11, 13, 20], 3, 70, 1, 0],
-    [[2, 7, 7, 64], 3, 16, 1, 1], [[1, 6, 6, 80], 3, 96, 1, 1],
+    [[2, 7, 7, 64], 3, 16, 1, 1], [[1, 6, 6, 80], 3, 96, 1, 1], [[2, 17, 15, 24], 3, 48, 1, 1], [[1, 20, 22, 40], 3, 64, 1, 1],
   ];
   for (const [shape, k, cout, stride, pad] of cases) {
     const x = rand(rng, shape) as tf.Tensor4D;
