@@ -37,6 +37,11 @@ export function reconstructionLoss(raw: tf.Tensor4D, target: tf.Tensor4D, mode: 
   return mode === 'mse' ? sumSquaredError(tf.tanh(raw), target) : sumBinaryCrossEntropy(raw, tf.div(tf.add(target, 1), 2) as tf.Tensor4D);
 }
 
+/** The reparameterisation: z = mu + sigma * eps, sigma = exp(log sigma^2 / 2), differentiable in mu and log sigma^2. */
+export function reparameterize(mu: tf.Tensor2D, logVar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
+}
+
 export interface VaeObjective {
   /** reconstruction + beta * KL: the negative ELBO the auto-encoder minimises. */
   loss: tf.Scalar;
@@ -58,8 +63,7 @@ export function vaeObjective(o: {
   mode: ReconstructionMode;
   beta: number | tf.Scalar;
 }): VaeObjective {
-  const z = tf.add(o.mu, tf.mul(tf.exp(tf.mul(o.logVar, 0.5)), o.eps)) as tf.Tensor2D;
-  const reconstruction = reconstructionLoss(o.decode(z), o.target, o.mode);
+  const reconstruction = reconstructionLoss(o.decode(reparameterize(o.mu, o.logVar, o.eps)), o.target, o.mode);
   const kl = klDivergence(o.mu, o.logVar);
   return { loss: tf.add(reconstruction, tf.mul(kl, o.beta)) as tf.Scalar, reconstruction, kl };
 }

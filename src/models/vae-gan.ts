@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
-import { klDivergence, reconstructionLoss, stepKlBeta, vaeObjective } from '../losses/vae.ts';
+import { klDivergence, reconstructionLoss, reparameterize, stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { Adam } from '../optim/adam.ts';
@@ -115,7 +115,7 @@ export class VaeGan extends Vae {
     let z: tf.Tensor2D | null = null;
     const encoder = tf.variableGrads(() => {
       const { mu, logVar } = this.encoder.apply(x, true);
-      z = tf.keep(tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D);
+      z = tf.keep(reparameterize(mu, logVar, eps));
       const raw = this.decoder.apply(z, true);
       kept.lossKL = tf.keep(klDivergence(mu, logVar));
       kept.lossFeatures = tf.keep(featureError(this.toImage(raw)));

@@ -15,6 +15,7 @@ import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
 import { checkPix2PixHDStepsAgainstPyTorch } from '../golden/pix2pixhd-step-golden.ts';
 import { checkDfganStepsAgainstPyTorch } from '../golden/dfgan-step-golden.ts';
 import { checkGanClsStepsAgainstPyTorch } from '../golden/gan-cls-step-golden.ts';
+import { AUTO_ENCODER_GOLDENS, checkAutoEncoderStepsAgainstPyTorch } from '../golden/vae-step-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -27,6 +28,10 @@ test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running stati
 test('WebGPU: DF-GAN training steps match its authors\' code in PyTorch (hinge with mismatched pairs, MA-GP)', { skip: noGpu }, checkDfganStepsAgainstPyTorch);
 
 test('WebGPU: GAN-CLS / GAN-INT training steps match the paper\'s step in PyTorch', { skip: noGpu }, checkGanClsStepsAgainstPyTorch);
+
+test('WebGPU: the VAE\'s, VAE-GAN\'s and Larsen et al.\'s VAE/GAN\'s training steps match PyTorch\'s', { skip: noGpu }, async () => {
+  for (const name of Object.keys(AUTO_ENCODER_GOLDENS)) await checkAutoEncoderStepsAgainstPyTorch(name);
+});
 
 // gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.
 test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G with E and the VGG loss; the local enhancer across the switch)', { skip: noGpu }, async () => {
