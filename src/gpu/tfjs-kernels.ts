@@ -8,7 +8,7 @@ import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, I
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
 import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
-import { adamInto, pointwise, f32 } from './kernels/pointwise.ts';
+import { adamInto, intToFloat, pointwise, f32 } from './kernels/pointwise.ts';
 import { LEAKY_RELU_GRAD, registerActivationGradients } from '../kernels/activation.ts';
 import { ADAM } from '../kernels/adam.ts';
 import { AFFINE, AFFINE_GRAD, AFFINE_KERNELS, registerAffineGradient } from '../kernels/affine.ts';
@@ -19,7 +19,8 @@ import { swapKernels } from '../kernels/registry.ts';
  * gantry's WGSL convolutions, matrix products and leading-axes sums as tfjs's WebGPU kernels (Conv2D,
  * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean, and
  * FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store applies), so every family's step
- * runs on them, eager or recorded and replayed. tfjs's own kernels remain for what these do not cover
+ * runs on them, eager or recorded and replayed; and Cast, whose int32 and bool to float32 tfjs gets wrong
+ * (castKernel). tfjs's own kernels remain for what these do not cover
  * (dilations, non-square kernels or strides, NCHW, batched products, PReLU, sums over other axes) and are
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
@@ -47,7 +48,7 @@ interface Backend {
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
-const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'FusedConv2D', '_FusedMatMul', 'Sum', 'Mean'] as const;
+const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'FusedConv2D', '_FusedMatMul', 'Sum', 'Mean', 'Cast'] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -339,6 +340,23 @@ function leakyReluGradKernel(args: Args): tf.TensorInfo {
   return run(backend, [dispatch], [dy, x, dx], dx);
 }
 
+/**
+ * Cast of int32 or bool to float32. tfjs's WebGPU kernel relabels the tensor as float32 without converting it,
+ * as the CPU and WebGL backends may, whose data is held as numbers: a WebGPU buffer holds those dtypes as
+ * 32-bit integers, which float32 kernels then read as tiny floats (cgan's and AC-GAN's one-hot class weights read
+ * as zeros). Converted here; every other cast goes to tfjs's. (Integers still on the host are converted as tfjs
+ * uploads them: the relabelling went wrong only for those a GPU kernel had computed.)
+ */
+function castKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const n = tf.util.sizeFromShape(x.shape);
+  if ((args.attrs as { dtype?: string }).dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool') || n === 0) return fallback('Cast', args);
+  const y = backend.makeTensorInfo(x.shape, 'float32');
+  const dispatch = intToFloat(context!, 'cast-to-float', n, region(backend, x), region(backend, y));
+  return run(backend, [dispatch], [x, y], y);
+}
+
 const AFFINE_KERNEL_FUNCS: Record<(typeof AFFINE_KERNELS)[number], KernelFunc> = {
   [AFFINE]: affineKernel as KernelFunc,
   [AFFINE_GRAD]: affineGradKernel as unknown as KernelFunc,
@@ -360,6 +378,7 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   _FusedMatMul: matMulKernel('_FusedMatMul'),
   Sum: leadingAxesReduction('Sum'),
   Mean: leadingAxesReduction('Mean'),
+  Cast: castKernel,
 };
 
 /** The kernels registered over tfjs's. */

@@ -26,6 +26,7 @@ import json, os, sys
 import torch, torch.nn as nn, torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dcgan_nets import dcgan_init, discriminator_main  # noqa: E402
 from golden_photos import levels_base64, random_photos  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,11 +74,7 @@ class Decoder(nn.Module):
 class Discriminator(nn.Module):
     def __init__(s):
         super().__init__()
-        s.main = nn.Sequential(
-            nn.Conv2d(CH, NDF, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-            nn.Conv2d(NDF, NDF * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(NDF * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(NDF * 2, NDF * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(NDF * 4), nn.LeakyReLU(0.2),
-            nn.Conv2d(NDF * 4, 1, 4, 1, 0, bias=False))
+        s.main = discriminator_main(CH, NDF)
 
     def features(s, x, blocks):
         """The output of D's first `blocks` blocks (a convolution, batch norm but in the first, LeakyReLU)."""
@@ -91,12 +88,6 @@ class AutoEncoder(nn.Module):
     def __init__(s):
         super().__init__()
         s.enc, s.dec = Encoder(), Decoder()
-
-
-def dcgan_init(net):
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d): nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
 
 
 def kl_divergence(mu, log_var):

@@ -301,3 +301,20 @@ test('ReLU\'s, LeakyReLU\'s and |x|\'s gradients as one WGSL kernel, and their s
   }
   tf.dispose([x, w]);
 });
+
+test('int32 and bool tensors cast to float32 hold their values on the GPU, where tfjs\'s Cast relabels their integer words as floats', { skip: noGpu }, async () => {
+  // Computed on the GPU (not values still on the host, which tfjs converts as it uploads them), then read by
+  // a float32 kernel: a one-hot of classes (cgan's class weights) and a comparison (the caption encoder's word mask).
+  const ids = Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 5);
+  const labels = tf.tensor1d(ids, 'int32');
+  const oneHot = tf.oneHot(labels, 5);
+  const counts = await tf.sum(tf.cast(oneHot, 'float32'), 0).data();
+  assert.deepEqual(Array.from(counts), [0, 1, 2, 3, 4].map((k) => ids.filter((v) => v === k).length));
+  const x = randn([4096]);
+  const positive = await tf.sum(tf.cast(tf.greater(x, 0), 'float32')).data();
+  const want = Array.from(await x.data()).filter((v) => v > 0).length;
+  assert.equal(positive[0], want);
+  // A float32 cast (tfjs's own kernel) is untouched.
+  assert.deepEqual(Array.from(await tf.cast(tf.tensor1d([1.5, -2.5]), 'int32').data()), [1, -2]);
+  tf.dispose([labels, oneHot, x]);
+});

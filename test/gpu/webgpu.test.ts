@@ -16,6 +16,7 @@ import { checkPix2PixHDStepsAgainstPyTorch } from '../golden/pix2pixhd-step-gold
 import { checkDfganStepsAgainstPyTorch } from '../golden/dfgan-step-golden.ts';
 import { checkGanClsStepsAgainstPyTorch } from '../golden/gan-cls-step-golden.ts';
 import { AUTO_ENCODER_GOLDENS, checkAutoEncoderStepsAgainstPyTorch } from '../golden/vae-step-golden.ts';
+import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../golden/conditional-step-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -31,6 +32,10 @@ test('WebGPU: GAN-CLS / GAN-INT training steps match the paper\'s step in PyTorc
 
 test('WebGPU: the VAE\'s, VAE-GAN\'s and Larsen et al.\'s VAE/GAN\'s training steps match PyTorch\'s', { skip: noGpu }, async () => {
   for (const name of Object.keys(AUTO_ENCODER_GOLDENS)) await checkAutoEncoderStepsAgainstPyTorch(name);
+});
+
+test('WebGPU: the class-conditional GANs\' training steps (cgan\'s projection discriminator, AC-GAN\'s classifier) match PyTorch\'s', { skip: noGpu }, async () => {
+  for (const name of Object.keys(CONDITIONAL_GOLDENS)) await checkConditionalStepsAgainstPyTorch(name);
 });
 
 // gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.

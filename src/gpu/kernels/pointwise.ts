@@ -18,6 +18,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   return ctx.dispatch(label, code, [...inputs, out], g.workgroups);
 }
 
+/** out[i] = f32(a[i]) for 32-bit integers a (tfjs's WebGPU buffers hold int32 and bool tensors so). */
+export function intToFloat(ctx: GpuContext, label: string, n: number, a: Region, out: Region): Dispatch {
+  const g = elementwiseGrid(n);
+  const code = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> IA: array<i32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${n}u; i += ${g.stride}u) {
+    O[i] = f32(IA[i]);
+  }
+}`;
+  return ctx.dispatch(label, code, [a, out], g.workgroups);
+}
+
 export const leakyRelu = (ctx: GpuContext, label: string, n: number, x: Region, y: Region) =>
   pointwise(ctx, `${label}.leaky`, n, 'select(0.2 * a, a, a > 0.0)', [x], y);
 /** Gradient through leaky ReLU from its output y: a = dy, b = y. */

@@ -1,0 +1,12 @@
+import { test } from 'node:test';
+import { setup } from '../helpers.ts';
+import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../golden/conditional-step-golden.ts';
+
+await setup();
+
+const WHAT: Record<string, string> = {
+  cgan_step: 'cgan\'s steps match PyTorch\'s: the projection discriminator, BCE, the class embedding multiplying z',
+  cgan_hinge_step: 'cgan\'s steps with the hinge loss and the class embedding beside z match PyTorch\'s',
+  acgan_step: 'AC-GAN\'s steps match PyTorch\'s: the auxiliary classifier\'s cross-entropy in D\'s and G\'s losses',
+};
+for (const name of Object.keys(CONDITIONAL_GOLDENS)) test(WHAT[name], () => checkConditionalStepsAgainstPyTorch(name));
