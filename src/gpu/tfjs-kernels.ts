@@ -351,7 +351,8 @@ function castKernel(args: Args): tf.TensorInfo {
   const backend = args.backend as unknown as Backend;
   const { x } = args.inputs as { x: tf.TensorInfo };
   const n = tf.util.sizeFromShape(x.shape);
-  if ((args.attrs as { dtype?: string }).dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool') || n === 0) return fallback('Cast', args);
+  // Not a case gantry's kernels leave to tfjs's (gpuKernelCalls): tfjs's Cast is right for these.
+  if ((args.attrs as { dtype?: string }).dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool') || n === 0) return originals.get('Cast')!(args) as tf.TensorInfo;
   const y = backend.makeTensorInfo(x.shape, 'float32');
   const dispatch = intToFloat(context!, 'cast-to-float', n, region(backend, x), region(backend, y));
   return run(backend, [dispatch], [x, y], y);

@@ -56,7 +56,7 @@ const CONVS: [number, number, number, number, number, number, number, number | '
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
-  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', '_FusedMatMul']);
+  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', '_FusedMatMul']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
     const x = randn([n, h, w, ci]);
     const filter = randn([k, k, ci, co]);

@@ -17,6 +17,7 @@ import { checkDfganStepsAgainstPyTorch } from '../golden/dfgan-step-golden.ts';
 import { checkGanClsStepsAgainstPyTorch } from '../golden/gan-cls-step-golden.ts';
 import { AUTO_ENCODER_GOLDENS, checkAutoEncoderStepsAgainstPyTorch } from '../golden/vae-step-golden.ts';
 import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../golden/conditional-step-golden.ts';
+import { UNET_GOLDENS, checkUnetStepsAgainstPyTorch } from '../golden/unet-step-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -36,6 +37,10 @@ test('WebGPU: the VAE\'s, VAE-GAN\'s and Larsen et al.\'s VAE/GAN\'s training st
 
 test('WebGPU: the class-conditional GANs\' training steps (cgan\'s projection discriminator, AC-GAN\'s classifier) match PyTorch\'s', { skip: noGpu }, async () => {
   for (const name of Object.keys(CONDITIONAL_GOLDENS)) await checkConditionalStepsAgainstPyTorch(name);
+});
+
+test('WebGPU: the U-Net VAE-GAN\'s training steps (modulated skips, and noise in their place) match PyTorch\'s', { skip: noGpu }, async () => {
+  for (const name of UNET_GOLDENS) await checkUnetStepsAgainstPyTorch(name);
 });
 
 // gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.
