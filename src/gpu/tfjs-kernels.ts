@@ -343,9 +343,10 @@ function leakyReluGradKernel(args: Args): tf.TensorInfo {
 /**
  * Cast of int32 or bool to float32. tfjs's WebGPU kernel relabels the tensor as float32 without converting it,
  * as the CPU and WebGL backends may, whose data is held as numbers: a WebGPU buffer holds those dtypes as
- * 32-bit integers, which float32 kernels then read as tiny floats (cgan's and AC-GAN's one-hot class weights read
- * as zeros). Converted here; every other cast goes to tfjs's. (Integers still on the host are converted as tfjs
- * uploads them: the relabelling went wrong only for those a GPU kernel had computed.)
+ * 32-bit integers, which gantry's kernels, binding every input as f32, then read as tiny floats (cgan's and
+ * AC-GAN's one-hot class weights, through the embedding's matrix product, read as zeros). Converted here; every
+ * other cast goes to tfjs's. (Integers still on the host are converted as tfjs uploads them: the relabelling
+ * went wrong only for those a GPU kernel had computed.)
  */
 function castKernel(args: Args): tf.TensorInfo {
   const backend = args.backend as unknown as Backend;
