@@ -21,7 +21,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dcgan_nets import dcgan_init, discriminator_main  # noqa: E402
 from golden_photos import levels_base64, random_photos  # noqa: E402
-from make_vae_step import bce_d, kl_divergence, reconstruction  # noqa: E402
+from make_vae_step import bce_d, kl_beta, kl_divergence, reconstruction  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, CH, LATENT, WIDTH, NDF, N, STEPS, ALPHA = 32, 3, 8, 4, 4, 16, 3, 0.5
@@ -95,8 +95,7 @@ def run(name, config, seed):
     for i in range(STEPS):
         levels, x = random_photos((N, CH, SIZE, SIZE), g)
         eps, zp = torch.randn(N, LATENT, generator=g), torch.randn(N, LATENT, generator=g)
-        warmup = config.get('klWarmup', 0)
-        beta = min(1.0, i / warmup) if warmup else 1.0
+        beta = kl_beta(config, i)
         with torch.no_grad():
             skips = unet.encode(x)[2]
             levels_d, eps_d = zip(*[skip_noise(s.shape, g) for s in skips])

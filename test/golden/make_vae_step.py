@@ -90,6 +90,12 @@ class AutoEncoder(nn.Module):
         s.enc, s.dec = Encoder(), Decoder()
 
 
+def kl_beta(config, step):
+    """The KL term's weight at a step: 1, warmed up linearly from 0 over config's klWarmup steps."""
+    warmup = config.get('klWarmup', 0)
+    return min(1.0, step / warmup) if warmup else 1.0
+
+
 def kl_divergence(mu, log_var):
     return (-0.5 * (1 + log_var - mu ** 2 - log_var.exp()).sum(1)).mean()
 
@@ -171,8 +177,7 @@ def run(name, config, seed):
     for i in range(STEPS):
         levels, x = random_photos((N, CH, SIZE, SIZE), g)
         eps, zp = torch.randn(N, LATENT, generator=g), torch.randn(N, LATENT, generator=g)
-        warmup = config.get('klWarmup', 0)
-        beta = min(1.0, i / warmup) if warmup else 1.0
+        beta = kl_beta(config, i)
         if config.get('similarity') == 'discriminator':
             losses = larsen_step(vae, d, opt_vae, opt_d, x, eps, zp, beta, config['similarityLayer'])
         else:
