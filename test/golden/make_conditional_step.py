@@ -24,7 +24,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dcgan_nets import dcgan_init, discriminator_main  # noqa: E402
-from golden_photos import levels_base64, random_photos  # noqa: E402
+from golden_photos import levels_base64, random_photos, save_networks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, CH, NZ, NGF, NDF, K, EMBED, N, STEPS = 32, 3, 8, 4, 4, 5, 6, 16, 3
@@ -64,19 +64,13 @@ class Discriminator(nn.Module):
         return source, s.classHead(h.permute(0, 2, 3, 1).reshape(x.shape[0], -1))
 
 
-def saved(G, D):
-    state = {f'G.{k}': v.detach().clone() for k, v in G.state_dict().items()}
-    state.update({f'D.{k}': v.detach().clone() for k, v in D.state_dict().items()})
-    return state
-
-
 def run(name, family, config, seed):
     torch.manual_seed(seed)
     concat = config.get('conditioning') == 'concat'
     G, D = Generator(concat), Discriminator('projection' if family == 'cgan' else 'classifier')
     dcgan_init(G, lambda m: 1.0); dcgan_init(D, lambda m: 0.02)
     if family == 'cgan': nn.init.normal_(D.embed.weight, 0.0, (NDF * 4) ** -0.5)  # as gantry draws it
-    torch.save(saved(G, D), os.path.join(HERE, f'{name}_init.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_init.pth'), G=G, D=D)
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     hinge = config.get('loss') == 'hinge'
@@ -106,7 +100,7 @@ def run(name, family, config, seed):
         oG.zero_grad(); loss_g.backward(); oG.step()
         steps.append({'levels': levels_base64(levels), 'labels': labels.tolist(), 'noise': z.reshape(-1).tolist(),
                       'fakeLabels': fake_labels.tolist(), 'lossD': loss_d.item(), 'lossG': loss_g.item(), **out})
-    torch.save(saved(G, D), os.path.join(HERE, f'{name}_final.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_final.pth'), G=G, D=D)
     section = {'imageSize': SIZE, 'channels': CH, 'nz': NZ, 'ngf': NGF, 'ndf': NDF, 'numClasses': K, **config}
     if concat: section['embedDim'] = EMBED
     json.dump({'family': family, 'config': section, 'batch': N, 'steps': steps}, open(os.path.join(HERE, f'{name}.json'), 'w'))

@@ -20,7 +20,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dcgan_nets import dcgan_init, discriminator_main  # noqa: E402
-from golden_photos import levels_base64, random_photos  # noqa: E402
+from golden_photos import levels_base64, random_photos, save_networks  # noqa: E402
 from make_vae_step import bce_d, kl_beta, kl_divergence, reconstruction  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,9 +84,7 @@ def run(name, config, seed):
     torch.manual_seed(seed)
     unet, d = UNet(), Discriminator()
     dcgan_init(unet); dcgan_init(d)
-    saved = lambda: {**{f'UNet.{k}': v.detach().clone() for k, v in unet.state_dict().items()},
-                     **{f'D.{k}': v.detach().clone() for k, v in d.state_dict().items()}}
-    torch.save(saved(), os.path.join(HERE, f'{name}_init.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_init.pth'), UNet=unet, D=d)
     opt_u = torch.optim.Adam(unet.parameters(), lr=1e-3, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     noise_mode = config.get('skipMode') == 'noise'
@@ -114,7 +112,7 @@ def run(name, config, seed):
         steps.append({'levels': levels_base64(levels), 'noise': [eps.reshape(-1).tolist(), zp.reshape(-1).tolist()],
                       'skipNoise': {'d': [levels_base64(k) for k in levels_d], 'g': [levels_base64(k) for k in levels_g]},
                       'lossD': loss_d.item(), 'lossTotal': loss.item(), 'lossRecon': recon.item(), 'lossKL': kl.item(), 'lossG': adv.item()})
-    torch.save(saved(), os.path.join(HERE, f'{name}_final.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_final.pth'), UNet=unet, D=d)
     section = {'imageSize': SIZE, 'channels': CH, 'latent': LATENT, 'width': WIDTH, 'ndf': NDF, **config}
     json.dump({'config': section, 'batch': N, 'steps': steps}, open(os.path.join(HERE, f'{name}.json'), 'w'))
     print(name, [{k: round(v, 4) for k, v in s.items() if isinstance(v, float)} for s in steps])

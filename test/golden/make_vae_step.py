@@ -27,7 +27,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dcgan_nets import dcgan_init, discriminator_main  # noqa: E402
-from golden_photos import levels_base64, random_photos  # noqa: E402
+from golden_photos import levels_base64, random_photos, save_networks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, CH, LATENT, WIDTH, NDF, N, STEPS = 32, 3, 8, 4, 4, 16, 3
@@ -113,12 +113,6 @@ def bce_d(real, fake):
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
-def saved(vae, d):
-    state = {f'VAE.{k}': v.detach().clone() for k, v in vae.state_dict().items()}
-    if d is not None: state.update({f'D.{k}': v.detach().clone() for k, v in d.state_dict().items()})
-    return state
-
-
 def pixels_step(vae, d, opt_vae, opt_d, x, eps, zp, beta, mode):
     """vae (d None) or vae-gan with similarity "pixels": the losses, after both updates."""
     out = {}
@@ -168,7 +162,7 @@ def run(name, config, seed):
     d = None
     if config['family'] != 'vae':
         d = Discriminator(); dcgan_init(d)
-    torch.save(saved(vae, d), os.path.join(HERE, f'{name}_init.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_init.pth'), VAE=vae, D=d)
     opt_vae = torch.optim.Adam(vae.parameters(), lr=1e-3, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999)) if d is not None else None
     mode = config.get('reconstruction', 'mse')
@@ -184,7 +178,7 @@ def run(name, config, seed):
             losses = pixels_step(vae, d, opt_vae, opt_d, x, eps, zp, beta, mode)
         noise = [eps] if d is None else [eps, zp]
         steps.append({'levels': levels_base64(levels), 'noise': [t.reshape(-1).tolist() for t in noise], **losses})
-    torch.save(saved(vae, d), os.path.join(HERE, f'{name}_final.pth'), _use_new_zipfile_serialization=False)
+    save_networks(os.path.join(HERE, f'{name}_final.pth'), VAE=vae, D=d)
     section = {k: v for k, v in config.items() if k != 'family'}
     section.update(imageSize=SIZE, channels=CH, latent=LATENT, width=WIDTH)
     if d is not None: section['ndf'] = NDF
