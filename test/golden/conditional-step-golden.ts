@@ -20,7 +20,7 @@ export const CONDITIONAL_GOLDENS: Record<string, string[]> = {
  * and the fakes' classes (drawn in that order: z, then one class a fake) are the file's.
  */
 export async function checkConditionalStepsAgainstPyTorch(name: string): Promise<void> {
-  const family = (readGoldenSteps(name) as unknown as { family: string }).family;
+  const { family } = readGoldenSteps(name);
   await checkGoldenSteps<ConditionalGan<ConditionalCritic>>({
     name,
     build: (config, seed) => (family === 'acgan' ? new Acgan(acganSchema.parse(config), seed) : new Cgan(cganSchema.parse(config), seed)),

@@ -16,6 +16,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export interface GoldenStep { levels: string; [field: string]: unknown }
 
 export interface GoldenSteps {
+  /** The family of the steps, where one script writes several families' files. */
+  family?: string;
   /** The model section the PyTorch networks match (sizes, widths, the family's switches). */
   config: Record<string, unknown> & { imageSize: number; channels: number };
   batch: number;

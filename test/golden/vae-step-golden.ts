@@ -17,7 +17,7 @@ export const AUTO_ENCODER_GOLDENS: Record<string, string[]> = {
  * after three steps. The step's noise (eps, then the prior's z) is the file's.
  */
 export async function checkAutoEncoderStepsAgainstPyTorch(name: string): Promise<void> {
-  const gan = (readGoldenSteps(name) as unknown as { family: string }).family === 'vae-gan';
+  const gan = readGoldenSteps(name).family === 'vae-gan';
   await checkGoldenSteps<Vae>({
     name,
     build: (config, seed) => (gan ? new VaeGan(vaeGanSchema.parse(config), seed) : new Vae(vaeSchema.parse(config), seed)),
