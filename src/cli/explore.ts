@@ -13,13 +13,13 @@ import { Progress } from '../train/progress.ts';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  checkFlags, conditionCount, NONE, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition, stackRows,
+  checkFlags, conditionCount, NONE, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition,
   type ConditionRows,
 } from '../explore/conditions.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { readImageFile } from '../io/image.ts';
-import { fitImage } from '../data/transform.ts';
+import { fittedPixels } from '../data/transform.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const SAMPLE_HELP = `${SYNOPSIS.SAMPLE}
@@ -160,7 +160,7 @@ async function drawFromImages(run: Run, files: string[], texts: string[] | undef
   const captions = isText ? (texts?.length ? texts : sampleCaptions(run.info) ?? []) : [];
   const columns = isText ? captions.length : 1;
   const { height, width, channels } = run.info;
-  const pixels = stackRows(files.map((f) => Float32Array.from(fitImage(readImageFile(f), run.info).data, (v) => v / 127.5 - 1)));
+  const pixels = fittedPixels(files.map(readImageFile), run.info);
   const images = tf.tensor4d(pixels, [files.length, height, width, channels]);
   const latent = run.model.inferLatent(images);
   const z = (await latent.data()) as Float32Array;

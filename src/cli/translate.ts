@@ -4,7 +4,6 @@ import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { IMAGE_EXTENSIONS } from '../data/folder.ts';
 import { openDataset } from '../data/index.ts';
-import { fitImage } from '../data/transform.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import type { Generator, LabelMaps } from '../explore/conditions.ts';
@@ -12,9 +11,8 @@ import { instancesFromLabelsNote, labelMapsFromFiles } from '../explore/label-ma
 import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
-import { encodedStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
+import { photoStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
 import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
-import * as tf from '@tensorflow/tfjs-core';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkFileOut, checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
@@ -147,6 +145,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const columns = styles ? styleColumns(run, styles, flags) : [null];
     const { height, width, channels } = run.info;
     const per = height * width * channels;
+    const onePhoto = photoFiles?.length === 1 ? readImageFile(photoFiles[0]) : null;
     const progress = new Progress(labelFiles.length, 0, 'translate', process.stderr, values.quiet || !many);
     // Read and drawn a chunk of maps at a time (fewer the more variants of each): memory stays bounded for any folder.
     const CHUNK = Math.max(1, Math.min(16, Math.floor(DRAWN_BYTES / (columns.length * per))));
@@ -157,7 +156,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
       const drawn = columns.map(() => new Uint8Array(files.length * per));
       for (const [v, pick] of columns.entries()) {
         let conditioned: LabelMaps = maps;
-        if (photoFiles) conditioned = await photoStyles(run, maps, photoFiles.length === 1 ? files.map(() => photoFiles[0]) : photoFiles.slice(first, first + CHUNK));
+        if (photoFiles) conditioned = await photoStyles(run, maps, onePhoto ? files.map(() => onePhoto) : photoFiles.slice(first, first + CHUNK).map(readImageFile));
         else if (styles && pick) conditioned = styleFeatures(maps, styles, pick);
         await drawImages(run, files.map(() => new Float32Array(run.info.latentDim)), { kind: 'labelMap', maps: conditioned }, (pixels, start) => drawn[v].set(pixels, start * per));
       }
@@ -176,21 +175,6 @@ export async function translateCommand(argv: string[]): Promise<void> {
   }
 }
 
-/** The styles of real photos of the maps (fitted to the run's size like its training images). */
-async function photoStyles(run: Generator, maps: LabelMaps, photos: string[]): Promise<LabelMaps> {
-  const { height, width } = run.info;
-  const pixels = new Float32Array(maps.n * height * width * 3);
-  photos.forEach((file, i) => {
-    const img = fitImage(readImageFile(file), { height, width, channels: 3 });
-    for (let k = 0; k < img.data.length; k++) pixels[i * img.data.length + k] = img.data[k] / 127.5 - 1;
-  });
-  const images = tf.tensor4d(pixels, [maps.n, height, width, 3]);
-  try {
-    return await encodedStyles(run, maps, images);
-  } finally {
-    images.dispose();
-  }
-}
 
 export async function featuresCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('features', argv, {

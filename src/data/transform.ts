@@ -14,6 +14,27 @@ export function fitImage(img: RawImage, fit: ImageFit): RawImage {
 }
 
 /**
+ * Images fitted (fitImage) and scaled to [-1, 1] as the networks read them, level / 127.5 - 1, back to back
+ * (NHWC); an image given more than once (one photo for every map) is fitted once.
+ */
+export function fittedPixels(images: RawImage[], fit: ImageFit): Float32Array {
+  const per = fit.height * fit.width * fit.channels;
+  const out = new Float32Array(images.length * per);
+  const first = new Map<RawImage, number>();
+  images.forEach((img, i) => {
+    const seen = first.get(img);
+    if (seen !== undefined) {
+      out.copyWithin(i * per, seen * per, (seen + 1) * per);
+      return;
+    }
+    first.set(img, i);
+    const { data } = fitImage(img, fit);
+    for (let k = 0; k < per; k++) out[i * per + k] = data[k] / 127.5 - 1;
+  });
+  return out;
+}
+
+/**
  * Reshapes a whole dataset (e.g. MNIST 28x28 grey to 32x32 RGB). 'pad' centres small images on a black
  * square of the fit's height first (never stretched), then fits them like 'resize'.
  */

@@ -6,6 +6,8 @@ import { GantryError } from '../errors.ts';
 import { hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
+import { fittedPixels } from '../data/transform.ts';
+import type { RawImage } from '../io/pixels.ts';
 import { regionsOf, type Generator, type LabelMaps } from './conditions.ts';
 
 /**
@@ -130,6 +132,20 @@ export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: Sty
     }
   }
   return { ...maps, features, featNum: f };
+}
+
+/**
+ * encodedStyles of photos, one a map (8-bit images of any size, fitted to the generator's size as its training
+ * images were): `translate --style-from` and the page's styles.photo.
+ */
+export async function photoStyles(run: Generator, maps: LabelMaps, photos: RawImage[]): Promise<LabelMaps> {
+  const { height, width } = run.info;
+  const images = tf.tensor4d(fittedPixels(photos, { height, width, channels: 3 }), [maps.n, height, width, 3]);
+  try {
+    return await encodedStyles(run, maps, images);
+  } finally {
+    images.dispose();
+  }
 }
 
 /** Features of label maps taken from real images (`--style-from`): the encoder's instance means of each image. */

@@ -4,12 +4,12 @@ import {
   conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, regionsOf,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
 } from '../explore/conditions.ts';
-import { encodedStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
+import { photoStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
 import { drawImages } from '../explore/render.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import { checkRawImage, type RawImage } from '../io/pixels.ts';
-import { fitImage } from '../data/transform.ts';
+import { fittedPixels } from '../data/transform.ts';
 import type { ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { replayedGenerations } from '../models/step-runner.ts';
@@ -59,8 +59,7 @@ export class WebGenerator extends PageGenerator implements Generator {
     if (!infer) throw new GantryError(`this ${this.family} generator has no image encoder; gan-cls (its style encoder), vae and vae-gan generators have one`);
     checkRawImage(image, 'styleLatent(image)');
     const { height, width, channels } = this.info;
-    const fitted = fitImage(image, { height, width, channels });
-    const z = tf.tidy(() => infer(tf.tensor4d(Float32Array.from(fitted.data, (v) => v / 127.5 - 1), [1, height, width, channels])));
+    const z = tf.tidy(() => infer(tf.tensor4d(fittedPixels([image], { height, width, channels }), [1, height, width, channels])));
     const values = (await z.data()) as Float32Array;
     z.dispose();
     return values;
@@ -127,7 +126,8 @@ export class WebGenerator extends PageGenerator implements Generator {
     if (photo && !this.encodesPhotos) throw new GantryError(`styles.photo: this ${this.family} generator has no feature encoder to read a photo with${c.kind === 'labelMap' && c.featNum > 0 ? '; export it with its encoder (NVIDIA\'s latest_net_E.pth)' : ''}`);
     if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
     const choose = o.styles?.choose ?? {};
-    const fromPhoto = photo ? await this.photoStyles(maps, photo) : null;
+    if (photo) checkRawImage(photo, 'styles.photo');
+    const fromPhoto = photo ? await photoStyles(this, maps, Array(maps.n).fill(photo)) : null;
     if (fromPhoto && Object.keys(choose).length === 0) return fromPhoto;
     if (!this.file.styles) {
       if (photo) throw new GantryError('this generator has no learned styles to choose from; leave styles.choose out');
@@ -146,22 +146,6 @@ export class WebGenerator extends PageGenerator implements Generator {
       if (choose[regions[p]] !== undefined) features.set(learned.features!.subarray(p * f, (p + 1) * f), p * f);
     }
     return { ...maps, features, featNum: f };
-  }
-
-  /** Each object's features as the encoder finds them in the photo (fitted to the generator's size), for every map. */
-  private async photoStyles(maps: LabelMaps, photo: RawImage): Promise<LabelMaps> {
-    checkRawImage(photo, 'styles.photo');
-    const { height, width } = this.info;
-    const fitted = fitImage(photo, { height, width, channels: 3 });
-    const per = height * width * 3;
-    const pixels = new Float32Array(maps.n * per);
-    for (let i = 0; i < maps.n; i++) for (let k = 0; k < per; k++) pixels[i * per + k] = fitted.data[k] / 127.5 - 1;
-    const images = tf.tensor4d(pixels, [maps.n, height, width, 3]);
-    try {
-      return await encodedStyles(this, maps, images);
-    } finally {
-      images.dispose();
-    }
   }
 
   dispose(): void {
