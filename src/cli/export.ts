@@ -7,7 +7,7 @@ import { PRETRAINED_FLAGS, PRETRAINED_HELP, pretrainedSource } from './pretraine
 import { SYNOPSIS } from './synopsis.ts';
 
 export const EXPORT_HELP = `${SYNOPSIS.EXPORT}
-gantry export --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] [--features F.npy] [--encoder E.pth] --out DIR
+gantry export --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] [--features F.npy] [--encoder E.pth] [--label-feat] --out DIR
   Writes the run's generator as a static web folder: model.json (what the page builds the model from),
   weights.safetensors (only the networks that draw images, at the latest checkpoint) and an explorer page
   (index.html, explorer.css, explorer.js, and draw-worker.js: gantry's networks and tfjs, bundled, drawing

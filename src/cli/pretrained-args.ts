@@ -19,6 +19,7 @@ export function imageFiles(path: string, flag: string, extensions = PNG_ONLY): s
 export const PRETRAINED_FLAGS = {
   weights: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
   labels: { type: 'string' }, instances: { type: 'string' }, features: { type: 'string' }, encoder: { type: 'string' },
+  'label-feat': { type: 'boolean' },
 } as const;
 
 export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a generator trained by NVIDIA's pix2pixHD code (global or
@@ -27,10 +28,11 @@ export const PRETRAINED_HELP = `  --weights latest_net_G.pth --label-nc N: a gen
   (and --instances, for generators with the instance edge channel) are the maps the page starts from (8 at most).
   --features features_clustered_010.npy: the styles of a generator trained with instance features
   (--instance_feat; encode_features.py writes the file), which the painter offers per object.
-  --encoder latest_net_E.pth: its feature encoder, with which the painter takes the styles of a photo.`;
+  --encoder latest_net_E.pth: its feature encoder, with which the painter takes the styles of a photo.
+  --label-feat: it was trained with --label_feat (one style per label region, not per object).`;
 
 type PretrainedFlag = keyof typeof PRETRAINED_FLAGS;
-type PretrainedValues = { run?: string } & { [K in PretrainedFlag]?: string };
+type PretrainedValues = { run?: string; 'label-feat'?: boolean } & { [K in Exclude<PretrainedFlag, 'label-feat'>]?: string };
 
 /**
  * One line for a wrong choice between --run and --weights: both, neither, --weights without --label-nc,
@@ -49,13 +51,14 @@ export function checkGeneratorSource(values: PretrainedValues, weightsOnly: read
  * (checkGeneratorSource, with all the pretrained flags kept for --weights).
  */
 export function pretrainedSource(values: PretrainedValues): PretrainedExport | null {
-  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'labels', 'instances', 'features', 'encoder']);
+  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'labels', 'instances', 'features', 'encoder', 'label-feat']);
   if (values.run) return null;
   if (values.instances && !values.labels) throw new GantryError('--instances goes with --labels: give the label maps they belong to');
   const labels = values.labels ? imageFiles(values.labels, 'labels') : undefined;
   const source: PretrainedOptions = {
     weights: values.weights!, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1),
     width: intArg('width', values.width, 1), sizeOf: labels?.[0], features: values.features, encoder: values.encoder,
+    labelFeat: values['label-feat'],
   };
   return { source, examples: { labels, instances: values.instances ? imageFiles(values.instances, 'instances') : null } };
 }

@@ -7,7 +7,7 @@ import { PRETRAINED_FLAGS, PRETRAINED_HELP, pretrainedSource } from './pretraine
 import { SYNOPSIS } from './synopsis.ts';
 
 export const STUDIO_HELP = `${SYNOPSIS.STUDIO}
-gantry studio --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] [--features F.npy] [--encoder E.pth]
+gantry studio --weights latest_net_G.pth --label-nc 35 [--height 512 --width 1024] [--labels MAP.png|DIR [--instances ...]] [--features F.npy] [--encoder E.pth] [--label-feat]
   Serves the explorer page of \`gantry export\` for a run, with its newest checkpoint: open the printed
   address in a browser. The images are drawn in the page (WebGPU, else WebGL, else the CPU); the page
   reloads itself when the run writes a newer checkpoint, so it can watch a run that is training: its

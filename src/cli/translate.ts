@@ -13,6 +13,7 @@ import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
 import { photoStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
 import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
+import { featuresByLabel } from '../models/condition.ts';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkFileOut, checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
@@ -23,7 +24,7 @@ import { SYNOPSIS } from './synopsis.ts';
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
-                 [--features features_clustered_010.npy] [--encoder latest_net_E.pth]
+                 [--features features_clustered_010.npy] [--encoder latest_net_E.pth] [--label-feat]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
   instance maps take --instances (Cityscapes' *_instanceIds.png: label * 1000 + k for things); without them
@@ -40,16 +41,19 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   the map's own), both sides rounded to what the generator halves, as its test script does. One trained
   with instance features (--instance_feat) draws its styles from --features features_clustered_010.npy
   (what encode_features.py writes, or gantry features --weights), with the style flags above; --style-from
-  takes a photo's styles with its encoder, --encoder latest_net_E.pth.`;
+  takes a photo's styles with its encoder, --encoder latest_net_E.pth. One trained with --label_feat takes
+  --label-feat: its styles are one per label region (every car of a map in one style), not one per object.`;
 
 export const FEATURES_HELP = `${SYNOPSIS.FEATURES}
 gantry features --weights latest_net_G.pth --encoder latest_net_E.pth --label-nc 35 --height 512 --width 1024
-                --data pairs:DIR --out styles.json [--clusters 10] [--seed 0]
+                --data pairs:DIR --out styles.json [--clusters 10] [--seed 0] [--label-feat]
   pix2pixhd runs with instance features: encodes every object of the run's training data, clusters each
   class's features (k-means, --clusters per class) and writes the run's styles.json, which translate draws
   from. A finished training run does this itself. For a generator trained with instance features by
   NVIDIA's code, what its encode_features.py does: its encoder's features of the objects in --data, at the
-  size given, clustered into --out, which translate, export and studio then take as --features.`;
+  size given, clustered into --out, which translate, export and studio then take as --features. With
+  --label-feat (a generator trained with --label_feat) each label region of a map is one feature, as that
+  generator was trained: encode_features.py encodes instances even then.`;
 
 /** The most variants of a map `--styles` or `--all-styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
 const MAX_STYLES = 64;
@@ -103,13 +107,13 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
 export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
     run: { type: 'string' }, weights: { type: 'string' }, 'label-nc': { type: 'string' }, width: { type: 'string' },
-    features: { type: 'string' }, encoder: { type: 'string' },
+    features: { type: 'string' }, encoder: { type: 'string' }, 'label-feat': { type: 'boolean' },
     labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
     'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
   // --labels and --instances are the maps to draw, with either source.
-  checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder']);
+  checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder', 'label-feat']);
   if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   if ((flags.styles ?? 1) > MAX_STYLES) throw new GantryError(`--styles ${flags.styles}: at most ${MAX_STYLES} variants side by side; for more, translate again with another --seed`);
@@ -130,7 +134,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
 
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const pretrained = values.weights
-    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1), features: values.features, encoder: values.encoder })
+    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1), features: values.features, encoder: values.encoder, labelFeat: values['label-feat'] })
     : null;
   const run: Generator = pretrained ?? openRun(values.run!);
   try {
@@ -157,7 +161,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
       for (const [v, pick] of columns.entries()) {
         let conditioned: LabelMaps = maps;
         if (photoFiles) conditioned = await photoStyles(run, maps, onePhoto ? files.map(() => onePhoto) : photoFiles.slice(first, first + CHUNK).map(readImageFile));
-        else if (styles && pick) conditioned = styleFeatures(maps, styles, pick);
+        else if (styles && pick) conditioned = styleFeatures(maps, styles, pick, featuresByLabel(run.info));
         await drawImages(run, files.map(() => new Float32Array(run.info.latentDim)), { kind: 'labelMap', maps: conditioned }, (pixels, start) => drawn[v].set(pixels, start * per));
       }
       files.forEach((file, i) => {
@@ -180,9 +184,9 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('features', argv, {
     run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
     weights: { type: 'string' }, encoder: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
-    data: { type: 'string' }, out: { type: 'string' },
+    'label-feat': { type: 'boolean' }, data: { type: 'string' }, out: { type: 'string' },
   });
-  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'encoder']);
+  checkGeneratorSource(values, ['label-nc', 'height', 'width', 'encoder', 'label-feat']);
   const clusters = intArg('clusters', values.clusters, 1);
   const seed = intArg('seed', values.seed);
   if (values.run) {
@@ -198,7 +202,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   }
   checkFileOut(values.out, '.json', 'styles as JSON');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1) });
+  const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1), labelFeat: values['label-feat'] });
   try {
     const data = openDataset(values.data, generator.info, slowWorkProgress(`reading ${values.data}`));
     // Seed 0 by default: the official script's KMeans(random_state=0).

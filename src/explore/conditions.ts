@@ -78,11 +78,6 @@ export function labelMapsOf(info: ModelInfo, inputs: LabelMapInput[]): LabelMaps
   return { n: inputs.length, height, width, labels, instances };
 }
 
-/** The maps' regions for instance features: instance ids, or label ids where there are no instance maps. */
-export function regionsOf(maps: LabelMaps): Int32Array {
-  return maps.instances ?? maps.labels;
-}
-
 /** Host-side conditions of a batch of images: none, one row each (class weights, sentence vectors), or label maps. */
 export type ConditionRows = { kind: 'none' } | { kind: 'class' | 'text'; rows: Float32Array[] } | { kind: 'labelMap'; maps: LabelMaps };
 

@@ -8,7 +8,8 @@ import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
 import { fittedPixels } from '../data/transform.ts';
 import type { RawImage } from '../io/pixels.ts';
-import { regionsOf, type Generator, type LabelMaps } from './conditions.ts';
+import { featuresByLabel } from '../models/condition.ts';
+import type { Generator, LabelMaps } from './conditions.ts';
 
 /**
  * pix2pixHD's learned styles (encode_features.py): the feature encoder's mean feature of every instance of
@@ -39,6 +40,22 @@ export function instanceClass(id: number): number {
   return id < 1000 ? id : Math.floor(id / 1000);
 }
 
+/** The regions of label maps a model's instance features are pooled over and styled by, with each region's class. */
+export interface FeatureRegions {
+  /** Each pixel's region: an instance id, or a label id. */
+  ids: Int32Array;
+  classOf: (id: number) => number;
+}
+
+/**
+ * The regions of `maps` for a model: its instances (Cityscapes' ids) where it pools per instance, else the
+ * label regions (featuresByLabel: a model without instance maps, or trained with labelFeat).
+ */
+export function featureRegions(maps: { labels: Int32Array; instances?: Int32Array | null }, byLabel: boolean): FeatureRegions {
+  if (byLabel || !maps.instances) return { ids: maps.labels, classOf: (id) => id };
+  return { ids: maps.instances, classOf: instanceClass };
+}
+
 /** Images a batch when the encoder runs over the data. */
 const ENCODE_BATCH = 8;
 
@@ -51,11 +68,12 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
   if (!encode || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
   const { height, width } = data;
   const area = height * width;
+  const byLabel = featuresByLabel(run.info);
   const byClass = new Map<number, number[][]>();
   for (let first = 0; first < data.n; first += ENCODE_BATCH) {
     const indices = Array.from({ length: Math.min(ENCODE_BATCH, data.n - first) }, (_, i) => first + i);
     const batch = makeBatch(data, indices);
-    const regions = batch.instanceMaps ?? batch.labelMaps!;
+    const { ids: regions, classOf } = featureRegions({ labels: batch.labelMaps!, instances: batch.instanceMaps }, byLabel);
     const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
     const values = await features.data();
     tf.dispose([features, batch.images, batch.labels ?? []]);
@@ -70,7 +88,7 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
       }
       for (const [id, { count, at }] of counts) {
         if (count <= area / 64) continue;
-        const cls = batch.instanceMaps ? instanceClass(id) : id;
+        const cls = classOf(id);
         const list = byClass.get(cls) ?? [];
         list.push(Array.from(values.subarray(at * f, (at + 1) * f)));
         byClass.set(cls, list);
@@ -107,15 +125,16 @@ export function randomStyles(seed: number, variant = 0): StylePick {
 }
 
 /**
- * Per-pixel features of label maps from learned styles: every instance (label region without instance
- * maps) at the centre `pick` chooses among its class's clusters; instances of classes without clusters
- * stay 0. Instances are visited in order of first appearance, so a seeded pick is reproducible.
+ * Per-pixel features of label maps from learned styles: every region (an instance, or a label's area where
+ * the model's features are per label: featureRegions) at the centre `pick` chooses among its class's
+ * clusters; regions of classes without clusters stay 0. Regions are visited in order of first appearance,
+ * so a seeded pick is reproducible.
  */
-export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: StylePick): LabelMaps {
+export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: StylePick, byLabel: boolean): LabelMaps {
   const { n, height, width } = maps;
   const area = height * width;
   const f = styles.featNum;
-  const regions = regionsOf(maps);
+  const { ids: regions, classOf } = featureRegions(maps, byLabel);
   const features = new Float32Array(n * area * f);
   for (let b = 0; b < n; b++) {
     const centre = new Map<number, number[] | null>();
@@ -123,7 +142,7 @@ export function styleFeatures(maps: LabelMaps, styles: InstanceStyles, pick: Sty
       const id = regions[b * area + p];
       let value = centre.get(id);
       if (value === undefined) {
-        const cls = maps.instances ? instanceClass(id) : id;
+        const cls = classOf(id);
         const clusters = styles.clusters[cls];
         value = clusters?.length ? clusters[pick(b, cls, clusters.length, id)] : null;
         centre.set(id, value);
@@ -152,7 +171,8 @@ export async function photoStyles(run: Generator, maps: LabelMaps, photos: RawIm
 export async function encodedStyles(run: Generator, maps: LabelMaps, images: tf.Tensor4D): Promise<LabelMaps> {
   const encode = run.model.encodeFeatures?.bind(run.model);
   if (!encode) throw new GantryError(`this ${run.info.family} run has no feature encoder`);
-  const features = tf.tidy(() => encode(images, mapTensor(regionsOf(maps), maps.n, maps.height, maps.width)));
+  const regions = featureRegions(maps, featuresByLabel(run.info)).ids;
+  const features = tf.tidy(() => encode(images, mapTensor(regions, maps.n, maps.height, maps.width)));
   const values = (await features.data()) as Float32Array;
   const featNum = features.shape[3];
   features.dispose();

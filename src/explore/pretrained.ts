@@ -27,6 +27,8 @@ export interface PretrainedOptions {
   features?: string;
   /** Its feature encoder (latest_net_E.pth), which takes the styles of photos and learns styles from data. */
   encoder?: string;
+  /** It was trained with --label_feat: its features are one per label region, not one per instance. */
+  labelFeat?: boolean;
 }
 
 /**
@@ -77,6 +79,6 @@ export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2P
   }
   const styles = o.features ? readFeaturesFile(o.features, o.labelNc) : null;
   const encoder = o.encoder ? { state: readStateDict(o.encoder), file: o.encoder } : undefined;
-  const model = pix2pixhdFromTorch(readStateDict(o.weights), o.weights, { labelNc: o.labelNc, ...size, width: o.width, featNum: styles?.featNum, encoder });
+  const model = pix2pixhdFromTorch(readStateDict(o.weights), o.weights, { labelNc: o.labelNc, ...size, width: o.width, featNum: styles?.featNum, encoder, labelFeat: o.labelFeat });
   return { info: model.info, model, styles };
 }

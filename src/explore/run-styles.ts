@@ -5,6 +5,7 @@ import type { ImageDataset, LoadProgress } from '../data/dataset.ts';
 import { openDataset } from '../data/index.ts';
 import { openRun } from '../train/run.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { featuresByLabel } from '../models/condition.ts';
 import type { Generator, LabelMaps } from './conditions.ts';
 import { clusterStyles, collectInstanceFeatures, randomStyles, STYLE_CLUSTERS, styleFeatures, stylesSchema, type InstanceStyles } from './instance-styles.ts';
 
@@ -34,15 +35,19 @@ export function readStylesFile(path: string, fix: string): InstanceStyles {
   return parsed.data;
 }
 
-/** What learning a run's styles found: instances seen, the classes they belong to, styles kept, and the file. */
+/**
+ * What learning a run's styles found: instances seen (label regions where the features are per label:
+ * byLabel), the classes they belong to, styles kept, and the file.
+ */
 export interface LearnedStyles {
   instances: number;
+  byLabel: boolean;
   classes: number;
   styles: number;
   file: string;
 }
 
-export const learnedStylesLine = (s: LearnedStyles) => `styles: ${s.instances} instances of ${s.classes} classes clustered into ${s.styles} styles (${s.file})`;
+export const learnedStylesLine = (s: LearnedStyles) => `styles: ${s.instances} ${s.byLabel ? 'label regions' : 'instances'} of ${s.classes} classes clustered into ${s.styles} styles (${s.file})`;
 
 /** Images encoded so far of the data's `total`, while styles are learned (a progress line's callback). */
 export type EncodeProgress = (done: number, total: number) => void;
@@ -63,6 +68,7 @@ export async function learnStylesInto(run: Generator, data: ImageDataset, file: 
   writeFileAtomic(file, JSON.stringify(styles) + '\n');
   return {
     instances: Object.values(styles.instances ?? {}).reduce((a, b) => a + b, 0),
+    byLabel: featuresByLabel(run.info),
     classes: Object.keys(styles.clusters).length,
     styles: Object.values(styles.clusters).reduce((a, c) => a + c.length, 0),
     file,
@@ -92,5 +98,5 @@ export async function learnStylesOfRun(runDir: string, o: { clusters?: number; s
 export function withRandomStyles(run: Generator, runDir: string, maps: LabelMaps, seed: number, variant = 0): LabelMaps {
   const c = run.info.conditioning;
   if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
-  return styleFeatures(maps, readStyles(runDir), randomStyles(seed, variant));
+  return styleFeatures(maps, readStyles(runDir), randomStyles(seed, variant), featuresByLabel(run.info));
 }

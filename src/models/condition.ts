@@ -29,9 +29,10 @@ export type Conditioning =
   | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number }
   /**
    * labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the
-   * data named the ids; featNum: instance features per pixel the generator also reads (0: none).
+   * data named the ids; featNum: instance features per pixel the generator also reads (0: none); labelFeat:
+   * those features are one per label region even where instance maps are given (absent in older files: false).
    */
-  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number };
+  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number; labelFeat?: boolean };
 
 /**
  * The typed description of a built model that everything outside src/models/ reads (the trainer,
@@ -48,6 +49,15 @@ export interface ModelInfo {
   conditioning: Conditioning;
   /** Fraction of the data the family never trains on and scores at checkpoints (0: none). */
   holdout: number;
+}
+
+/**
+ * Whether a label-map model's instance features are one per label region rather than one per instance:
+ * so where it takes no instance maps, or was trained with labelFeat (pix2pixHD's --label_feat).
+ */
+export function featuresByLabel(info: ModelInfo): boolean {
+  const c = info.conditioning;
+  return c.kind === 'labelMap' && (!c.instances || c.labelFeat === true);
 }
 
 /** The condition's tensor of the expected kind, checked against the model: one clear error otherwise. */

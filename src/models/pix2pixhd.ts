@@ -15,7 +15,7 @@ import { withPlaceholderWeights } from '../nn/init.ts';
 import type { TorchTensor } from '../io/torch.ts';
 import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
-import { describeKind, type Condition, type ModelInfo } from './condition.ts';
+import { describeKind, featuresByLabel, type Condition, type ModelInfo } from './condition.ts';
 import { disposeModel, updateKey, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep, type Player } from './gan-step.ts';
 
@@ -68,6 +68,11 @@ export const pix2pixhdSchema = z
      * default; 3 with --instance_feat). E pools them per instance (per label region without instance maps).
      */
     featNum: z.number().int().min(0).default(0),
+    /**
+     * E pools its features per label region even where the data has instance maps, so every object of a
+     * class shares one style (the official --label_feat); the boundary map still comes from the instances.
+     */
+    labelFeat: z.boolean().default(false),
     /** E's first-layer filters and its down-samplings (official nef 16, n_downsample_E 4). */
     nef: z.number().int().positive().default(16),
     nDownE: z.number().int().min(1).default(4),
@@ -87,7 +92,7 @@ export function imageSize(config: { height: number; width: number }): { height: 
 export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
   return {
     family: 'pix2pixhd', ...imageSize(config), channels: 3, latentDim: 0,
-    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum },
+    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum, labelFeat: config.labelFeat },
     holdout: 0,
   };
 }
@@ -180,8 +185,7 @@ export class Pix2PixHD implements FamilyInstance {
     const labels = hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D;
     const instances = batch.instanceMaps ? hostInput(batch, (b) => b.instanceMaps!, [n, h, w], 'int32') as tf.Tensor3D : null;
     const input = this.labelInput(labels, instances);
-    // E pools its features per instance, or per label region where the data has no instance maps.
-    const regions = instances ?? labels;
+    const regions = featuresByLabel(this.info) ? labels : instances!;
     const features = this.E ? () => this.E!.apply(batch.images, regions) : undefined;
     const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step, features);
     tf.dispose([labels, instances ?? [], input]);
@@ -290,6 +294,7 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (G halves the size ${halvings} times${config.featNum > 0 ? `, E ${config.nDownE}` : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
     const { labelNc, labelNames } = resolveLabels(config, maps);
+    if (config.labelFeat && config.featNum === 0) throw new GantryError('pix2pixhd: model.labelFeat pools the feature encoder\'s features per label, but model.featNum is 0 (no encoder); set model.featNum (3 in the paper) or leave labelFeat out');
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
     const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;
     return {
@@ -317,12 +322,12 @@ const unwrapped = (state: Map<string, TorchTensor>) => new Map([...state].map(([
  * A generator of NVIDIA's pix2pixHD code from its state dict (latest_net_G.pth: `model.*` for G1, plus
  * `model1_1.*` / `model1_2.*` for a local enhancer), its sizes read from the tensors' shapes. The label
  * count is not in the file (the official --label_nc); an input channel beyond it is the instance edge map,
- * and beyond that `featNum` instance feature channels (--instance_feat; the count is the width of its
- * clustered features, or the outputs of its encoder). `encoder`, its latest_net_E.pth, is the feature
+ * and beyond that `featNum` instance feature channels (--instance_feat, or --label_feat: `labelFeat`; the
+ * count is the width of its clustered features, or the outputs of its encoder). `encoder`, its latest_net_E.pth, is the feature
  * encoder. At label count 35, the official code's Cityscapes setting, the labels get
  * Cityscapes' names (and so its colours where maps are shown or painted).
  */
-export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number; featNum?: number; encoder?: { state: Map<string, TorchTensor>; file: string } }): Pix2PixHD {
+export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number; featNum?: number; encoder?: { state: Map<string, TorchTensor>; file: string }; labelFeat?: boolean }): Pix2PixHD {
   const named = unwrapped(state);
   const local = named.has('model1_1.1.weight');
   const first = named.get('model.1.weight');
@@ -347,6 +352,7 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
     if (o.featNum !== undefined && featE !== o.featNum) throw new GantryError(`${encoder.file} encodes ${featE} features, but the clustered features have ${o.featNum}; give the encoder trained with this generator`);
   }
   const featNum = o.featNum ?? featE;
+  if (o.labelFeat && featNum === 0) throw new GantryError(`--label-feat: ${file} is drawn without instance features here; --label-feat goes with a generator trained with --label_feat, given its clustered features (--features) or its encoder (--encoder)`);
   const extra = inputChannels - o.labelNc - featNum;
   if (extra < 0 || extra > 1) {
     const features = featNum ? ` and ${featNum} feature channels` : '';
@@ -368,7 +374,7 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
     height, width, labelNc: o.labelNc, labelNames: o.labelNc === CITYSCAPES_LABEL_NC ? CITYSCAPES_LABELS.map(([name]) => name) : [],
     instances: extra === 1, netG: local ? 'local' : 'global',
     ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
-    featNum, nef, nDownE,
+    featNum, nef, nDownE, labelFeat: o.labelFeat ?? false,
   });
   // G's weights all come from the file (loadTorchWeights sets each one or fails), E's from its own where
   // given (without it E is not used: styles come from the clustered features); D is not used to draw.

@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError, inWords } from '../errors.ts';
 import {
-  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, regionsOf,
+  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
 } from '../explore/conditions.ts';
-import { photoStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
+import { featureRegions, photoStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
 import { drawImages } from '../explore/render.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import { checkRawImage, type RawImage } from '../io/pixels.ts';
 import { fittedPixels } from '../data/transform.ts';
-import type { ModelInfo } from '../models/condition.ts';
+import { featuresByLabel, type ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { replayedGenerations } from '../models/step-runner.ts';
 import { buildModel } from '../models/index.ts';
@@ -136,10 +136,11 @@ export class WebGenerator extends PageGenerator implements Generator {
     }
     const random = randomStyles(o.styles?.seed ?? 0);
     const pick: StylePick = (image, cls, clusters, id) => (choose[id] !== undefined ? choose[id] % clusters : random(image, cls, clusters, id));
-    const learned = styleFeatures(maps, this.file.styles, pick);
+    const byLabel = featuresByLabel(this.info);
+    const learned = styleFeatures(maps, this.file.styles, pick, byLabel);
     if (!fromPhoto) return learned;
     // The chosen objects in their learned styles, every other object as the photo has it.
-    const regions = regionsOf(maps);
+    const regions = featureRegions(maps, byLabel).ids;
     const f = learned.featNum!;
     const features = fromPhoto.features!.slice();
     for (let p = 0; p < regions.length; p++) {

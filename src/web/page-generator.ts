@@ -1,11 +1,11 @@
 import { GantryError } from '../errors.ts';
-import { classLabels, regionsOf, sampleCaptions, unknownWords, type LabelMapInput, type LabelMaps } from '../explore/conditions.ts';
-import { instanceClass } from '../explore/instance-styles.ts';
+import { classLabels, sampleCaptions, unknownWords, type LabelMapInput, type LabelMaps } from '../explore/conditions.ts';
+import { featureRegions } from '../explore/instance-styles.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { labelPalette } from '../explore/label-colours.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { RawImage } from '../io/pixels.ts';
-import type { ModelInfo } from '../models/condition.ts';
+import { featuresByLabel, type ModelInfo } from '../models/condition.ts';
 import type { ExportedModel } from './model-file.ts';
 
 export interface GenerateOptions {
@@ -118,7 +118,7 @@ export abstract class PageGenerator {
   objectAt(map: LabelMapInput, x: number, y: number): { id: number; label: number } {
     const p = y * map.width + x;
     const maps: LabelMaps = { n: 1, height: map.height, width: map.width, labels: Int32Array.from(map.labels), instances: map.instances ? Int32Array.from(map.instances) : null };
-    const id = regionsOf(maps)[p];
-    return { id, label: map.instances ? instanceClass(id) : id };
+    const { ids, classOf } = featureRegions(maps, featuresByLabel(this.info));
+    return { id: ids[p], label: classOf(ids[p]) };
   }
 }

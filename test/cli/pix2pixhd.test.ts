@@ -240,6 +240,32 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   assert.match(gantry('features', '--run', join(dir, 'plain')).stderr, /has no instance feature encoder/);
 });
 
+test('labelFeat (the official --label_feat): E pools per label region though the data has instance maps, and styles are learned and drawn one per label region', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, featNum: 3, nef: 4, nDownE: 2, labelFeat: true } }));
+  const runDir = join(dir, 'run');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '2', '--out', runDir);
+  assert.equal(r.code, 0, r.stderr);
+  // The fixture's odd scenes hold two cars: as label regions they are one.
+  const regions = Number(/styles: (\d+) label regions of 3 classes clustered into \d+ styles/.exec(r.stderr)?.[1]);
+  assert.ok(regions > 0, r.stderr);
+  const map = ['--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png')];
+  const t = gantry('translate', '--run', runDir, ...map, '--styles', '2', '--out', join(dir, 'two.png'));
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(gantry('translate', '--run', runDir, ...map, '--label-feat', '--out', join(dir, 'x.png')).stderr, /--label-feat goes with --weights/);
+  // Without the flag the same data gives more objects: each car its own.
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, featNum: 3, nef: 4, nDownE: 2 } }));
+  const perInstance = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', join(dir, 'instances'));
+  assert.equal(perInstance.code, 0, perInstance.stderr);
+  const instances = Number(/styles: (\d+) instances of 3 classes/.exec(perInstance.stderr)?.[1]);
+  assert.ok(instances > regions, `${instances} instances, ${regions} label regions`);
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, labelFeat: true } }));
+  const noEncoder = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', join(dir, 'bad'));
+  assert.match(noEncoder.stderr, /model\.labelFeat pools the feature encoder's features per label, but model\.featNum is 0 \(no encoder\); set model\.featNum \(3 in the paper\) or leave labelFeat out/);
+  assert.ok(!existsSync(join(dir, 'bad')));
+});
+
 test('translate --weights reads generators of NVIDIA\'s code (global and local, their state-dict names) and draws what PyTorch draws', () => {
   const dir = tempDir();
   const golden = join(root, 'test', 'golden');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterStyles, instanceClass, randomStyles, styleFeatures, type InstanceStyles } from '../../src/explore/instance-styles.ts';
+import { clusterStyles, featureRegions, instanceClass, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../../src/explore/instance-styles.ts';
 import type { LabelMaps } from '../../src/explore/conditions.ts';
 import { Rng } from '../../src/engine/rng.ts';
 
@@ -28,14 +28,31 @@ test('styles become per-pixel features: each instance at its chosen centre, clas
   // One 2x3 map: road (7) on the left, two cars (26000, 26001) on the right, sky (23, no styles).
   const maps: LabelMaps = { n: 1, height: 2, width: 3, labels: Int32Array.from([7, 26, 26, 23, 26, 26]), instances: Int32Array.from([7, 26000, 26001, 23, 26000, 26001]) };
   const styles: InstanceStyles = { featNum: 2, clusters: { 7: [[0.5, 0.5]], 26: [[1, 2], [3, 4], [5, 6]] }, instances: { 7: 1, 26: 3 } };
-  const picked = styleFeatures(maps, styles, (_image, cls) => (cls === 26 ? 2 : 0));
+  const picked = styleFeatures(maps, styles, (_image, cls) => (cls === 26 ? 2 : 0), false);
   assert.deepEqual(Array.from(picked.features!), [0.5, 0.5, 5, 6, 5, 6, 0, 0, 5, 6, 5, 6]);
   assert.equal(picked.featNum, 2);
-  const a = styleFeatures(maps, styles, randomStyles(3)).features!;
-  assert.deepEqual(styleFeatures(maps, styles, randomStyles(3)).features, a, 'seeded');
+  const a = styleFeatures(maps, styles, randomStyles(3), false).features!;
+  assert.deepEqual(styleFeatures(maps, styles, randomStyles(3), false).features, a, 'seeded');
   // Each car draws on its own: its two pixels agree.
   assert.deepEqual([a[2], a[3]], [a[8], a[9]]);
   assert.deepEqual([a[4], a[5]], [a[10], a[11]]);
-  const variants = new Set(Array.from({ length: 8 }, (_, v) => styleFeatures(maps, styles, randomStyles(3, v)).features!.join()));
+  const variants = new Set(Array.from({ length: 8 }, (_, v) => styleFeatures(maps, styles, randomStyles(3, v), false).features!.join()));
   assert.ok(variants.size > 1, 'variants draw differently');
+});
+
+test('a model whose features are per label (labelFeat): one style a label region, however many instances it holds', () => {
+  const maps: LabelMaps = { n: 1, height: 2, width: 3, labels: Int32Array.from([7, 26, 26, 23, 26, 26]), instances: Int32Array.from([7, 26000, 26001, 23, 26000, 26001]) };
+  const styles: InstanceStyles = { featNum: 1, clusters: { 7: [[0.5]], 26: [[1], [2], [3], [4], [5], [6], [7], [8]] } };
+  assert.deepEqual(Array.from(featureRegions(maps, true).ids), [7, 26, 26, 23, 26, 26]);
+  assert.deepEqual(Array.from(featureRegions(maps, false).ids), Array.from(maps.instances!));
+  assert.equal(featureRegions(maps, false).classOf(26001), 26);
+  const seen = new Set<number>();
+  const picks: StylePick = (_image, cls, _clusters, id) => { seen.add(id); return cls === 26 ? seen.size : 0; };
+  const byLabel = styleFeatures(maps, styles, picks, true).features!;
+  assert.deepEqual([...seen], [7, 26], 'a pick a label region, by label id (classes without styles get none)');
+  assert.deepEqual(Array.from(byLabel), [0.5, 3, 3, 0, 3, 3]);
+  seen.clear();
+  const byInstance = styleFeatures(maps, styles, picks, false).features!;
+  assert.deepEqual([...seen], [7, 26000, 26001]);
+  assert.deepEqual(Array.from(byInstance), [0.5, 3, 4, 0, 3, 4], 'the two cars in their own styles');
 });

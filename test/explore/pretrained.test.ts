@@ -11,7 +11,7 @@ import { mapTensor } from '../../src/data/label-maps.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 import { buildGenerator } from '../../src/web/generator.ts';
 import { labelMapsOf } from '../../src/explore/conditions.ts';
-import { encodedStyles } from '../../src/explore/instance-styles.ts';
+import { encodedStyles, randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
 import { drawImages } from '../../src/explore/render.ts';
 import { levelsOff, readPix2PixHDGolden } from '../golden/pix2pixhd-maps.ts';
 
@@ -103,4 +103,50 @@ test('a generator of NVIDIA\'s code with instance features: G reads the clustere
     webE.dispose();
     translate.model.dispose();
   }
+});
+
+test('a generator of NVIDIA\'s code trained with --label_feat (labelFeat): a photo\'s styles and the learned ones are one per label region, in translate and in the page', async () => {
+  const source = { weights: join(golden, 'pix2pixhd_G_feat.pth'), labelNc: 6, height: h, width: w, features, encoder: join(golden, 'pix2pixhd_E.pth') };
+  const byLabel = openPretrained({ ...source, labelFeat: true });
+  const byInstance = openPretrained(source);
+  const area = h * w;
+  const map = { width: w, height: h, labels: Int32Array.from(g.labels.slice(0, area)), instances: Int32Array.from(g.instances.slice(0, area)) };
+  // The golden map's labels hold two instances each (label * 1000 + 0 or 1).
+  const split = [...new Set(map.instances)].filter((id) => map.instances.includes(Math.floor(id / 1000) * 1000 + 1 - (id % 1000)));
+  assert.ok(split.length > 0, 'a label with two instances');
+  const images = tf.tensor4d(g.real.slice(0, area * 3), [1, h, w, 3]);
+  try {
+    const c = byLabel.info.conditioning;
+    assert.deepEqual(c.kind === 'labelMap' && [c.featNum, c.instances, c.labelFeat], [3, true, true]);
+    // E pools over the label map, not the instance map; the edge channel still comes from the instances.
+    const maps = labelMapsOf(byLabel.info, [map]);
+    const photo = await encodedStyles(byLabel, maps, images);
+    const pooled = tf.tidy(() => byLabel.model.encodeFeatures(images, mapTensor(map.labels, 1, h, w)));
+    assert.deepEqual(photo.features, pooled.dataSync());
+    pooled.dispose();
+    assert.notDeepEqual(photo.features, (await encodedStyles(byInstance, labelMapsOf(byInstance.info, [map]), images)).features);
+    const at = (id: number) => map.instances.indexOf(id) * 3;
+    const [one, other] = [split[0], Math.floor(split[0] / 1000) * 1000 + 1 - (split[0] % 1000)];
+    assert.deepEqual(photo.features!.slice(at(one), at(one) + 3), photo.features!.slice(at(other), at(other) + 3), 'one feature a label');
+  } finally {
+    images.dispose();
+    byInstance.model.dispose();
+  }
+
+  // Exported with --label-feat, the page picks a style a label region, by label id, as translate does.
+  const { model, weights } = await pretrainedFiles({ source: { ...source, encoder: undefined, labelFeat: true }, examples: {} });
+  const web = buildGenerator(JSON.parse(JSON.stringify(model)), weights);
+  try {
+    const p = map.instances.indexOf(split[0]);
+    assert.deepEqual(web.objectAt(map, p % w, Math.floor(p / w)), { id: map.labels[p], label: map.labels[p] });
+    const drawn = await web.generate({ labelMaps: [map], styles: { seed: 7 } });
+    const want = new Uint8Array(area * 3);
+    const maps = styleFeatures(labelMapsOf(byLabel.info, [map]), byLabel.styles!, randomStyles(7), true);
+    await drawImages(byLabel, [new Float32Array(0)], { kind: 'labelMap', maps }, (pixels) => want.set(pixels));
+    assert.deepEqual(drawn.pixels, want);
+  } finally {
+    web.dispose();
+    byLabel.model.dispose();
+  }
+  assert.throws(() => openPretrained({ ...source, features: undefined, encoder: undefined, labelFeat: true }), /--label-feat: .*pix2pixhd_G_feat\.pth is drawn without instance features here; --label-feat goes with a generator trained with --label_feat, given its clustered features \(--features\) or its encoder \(--encoder\)/);
 });

@@ -9,15 +9,17 @@ pair detached; weights 4 / (n_layers + 1) and 1 / num_D, times lambda_feat) + VG
 VGG19 as make_vgg19.py writes it: 1/8 width, seeded); then optimizer_G (G's and E's parameters) steps on
 loss_G, and optimizer_D on (D_fake + D_real) / 2. Adam 2e-4, betas (0.5, 0.999).
 
-Two runs, each from seeded weights over fresh random batches (2 pairs of 32x48, 6 labels, instance maps):
+Three runs, each from seeded weights over fresh random batches (2 pairs of 32x48, 6 labels, instance maps
+with up to two instances a label):
   global  G1 (ngf 4, 2 down-samplings, 2 blocks) with E (nef 4, 2 down-samplings, 3 features), D at two
           scales (ndf 4, n_layers 2), the VGG loss; 2 steps
   local   G2 (ngf 4) around G1 (ngf 8), no E, no VGG loss; niter_fix_global of one step: the first step's
           optimizer_G holds G2's parameters (model1_*) only, then update_fixed_params makes a fresh Adam
           over all of G; 3 steps
+  labelfeat  as global without the VGG loss, with --label_feat: encode_input hands E the label map in
+          place of the instance map, so E pools per label (the boundary map still from the instances)
 Writes (the networks' state dicts in one file a run, each name prefixed with its network, "G.", "D.", "E."):
-  pix2pixhd_step_global_init.pth, pix2pixhd_step_global_final.pth, pix2pixhd_step_local_init.pth,
-  pix2pixhd_step_local_final.pth, and pix2pixhd_step.json (each run's config, and each step's instance
+  pix2pixhd_step_{global,local,labelfeat}_{init,final}.pth, and pix2pixhd_step.json (each run's config, and each step's instance
   maps (the label map is id // 1000), photos (8-bit levels, NHWC, base64) and losses: loss_D and loss_G with its terms, and the names of the biases an
   instance norm follows)
 """
@@ -50,10 +52,11 @@ def batch(g):
     return (labels, inst, *random_photos((N, 3, H, W), g))
 
 
-def official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d):
+def official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat):
     one_hot = torch.zeros(N, LABEL_NC, H, W).scatter_(1, labels, 1.0)
     input_label = torch.cat([one_hot, get_edges(inst)], 1)
-    input_concat = torch.cat([input_label, E(real, inst)], 1) if E is not None else input_label
+    regions = labels if label_feat else inst
+    input_concat = torch.cat([input_label, E(real, regions)], 1) if E is not None else input_label
     fake = G(input_concat)
     pred_fake_pool = D(torch.cat([input_label, fake.detach()], 1))
     loss_d_fake = lsgan(pred_fake_pool, False)
@@ -95,7 +98,7 @@ def adam(params):
     return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
 
 
-def run(name, local, features, use_vgg, steps, fix_global, seed):
+def run(name, local, features, use_vgg, steps, fix_global, seed, label_feat=False):
     ngf, n_down, n_blocks, ndf, n_layers, num_d = 4, 2, 2, 4, 2, 2
     feat_num = 3 if features else 0
     torch.manual_seed(seed)
@@ -120,12 +123,12 @@ def run(name, local, features, use_vgg, steps, fix_global, seed):
         if fix_global > 0 and step == fix_global:
             oG = optimizer_g(True)  # update_fixed_params: a fresh Adam over all of G (and E)
         labels, inst, levels, real = batch(g)
-        losses = official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d)
+        losses = official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat)
         record.append({'instances': inst[:, 0].reshape(-1).tolist(), 'levels': levels_base64(levels), **losses})
     torch.save(state(nets), os.path.join(HERE, f'pix2pixhd_step_{name}_final.pth'), _use_new_zipfile_serialization=False)
     config = {'labelNc': LABEL_NC, 'instances': True, 'height': H, 'width': W, 'netG': 'local' if local else 'global',
               'ngf': ngf, 'nDown': n_down, 'nBlocks': n_blocks, 'nBlocksLocal': 1, 'ndf': ndf, 'nLayers': n_layers, 'numD': num_d,
-              'featNum': feat_num, 'nef': 4, 'nDownE': 2, 'vgg': use_vgg, 'fixGlobalSteps': fix_global,
+              'featNum': feat_num, 'nef': 4, 'nDownE': 2, 'labelFeat': label_feat, 'vgg': use_vgg, 'fixGlobalSteps': fix_global,
               'lambdaFeat': LAMBDA_FEAT, 'lambdaVgg': LAMBDA_FEAT}
     return {'config': config, 'batch': [N, H, W], 'steps': record, 'biasesBeforeNorm': biases_before_norm(nets)}
 
@@ -134,6 +137,7 @@ def main():
     golden = {
         'global': run('global', local=False, features=True, use_vgg=True, steps=2, fix_global=0, seed=21),
         'local': run('local', local=True, features=False, use_vgg=False, steps=3, fix_global=1, seed=22),
+        'labelfeat': run('labelfeat', local=False, features=True, use_vgg=False, steps=2, fix_global=0, seed=23, label_feat=True),
     }
     json.dump(golden, open(os.path.join(HERE, 'pix2pixhd_step.json'), 'w'))
     for name, r in golden.items():

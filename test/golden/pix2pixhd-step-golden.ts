@@ -13,7 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 interface Step { instances: number[]; levels: string; lossD: number; lossG: number }
 interface Run { config: Record<string, unknown> & { vgg: boolean }; batch: [number, number, number]; steps: Step[]; biasesBeforeNorm: string[] }
-const golden: Record<'global' | 'local', Run> = JSON.parse(readFileSync(join(here, 'pix2pixhd_step.json'), 'utf8'));
+type GoldenRun = 'global' | 'local' | 'labelfeat';
+const golden: Record<GoldenRun, Run> = JSON.parse(readFileSync(join(here, 'pix2pixhd_step.json'), 'utf8'));
 
 /** The prefix of a network's names in the files: G1's and G2's are both G's, as they are one state dict in NVIDIA's code. */
 const filePrefix = (net: string): string => (net === 'G2' ? 'G' : net);
@@ -28,12 +29,13 @@ function loadNetworks(model: Pix2PixHD, file: string): void {
  * pix2pixHD's training steps from the same weights and batches as NVIDIA's code run by PyTorch
  * (test/golden/make_pix2pixhd_step.py): each step's loss_D and loss_G (LSGAN, feature matching and the VGG
  * loss together), and every weight of G, D and E after the steps. `run` picks the global generator with
- * the instance feature encoder and the VGG loss, or the local enhancer across the fixed-global switch.
+ * the instance feature encoder and the VGG loss, the local enhancer across the fixed-global switch, or the
+ * global generator with the encoder pooling per label (labelFeat) over maps with several instances a label.
  *
  * A convolution's bias just before an instance norm has a gradient of float32 rounding only (the norm
  * subtracts the mean the bias adds): those are the golden's roundingOnly weights.
  */
-export async function checkPix2PixHDStepsAgainstPyTorch(run: 'global' | 'local'): Promise<void> {
+export async function checkPix2PixHDStepsAgainstPyTorch(run: GoldenRun): Promise<void> {
   const { config, batch: [n, h, w], steps, biasesBeforeNorm } = golden[run];
   const vggWeights = config.vgg ? join(here, 'vgg19_w8.pth') : undefined;
   const model = new Pix2PixHD(pix2pixhdSchema.parse({ ...config, vggWeights }), 0);

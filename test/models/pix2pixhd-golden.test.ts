@@ -7,3 +7,5 @@ await setup();
 test('pix2pixHD training steps match NVIDIA\'s code in PyTorch: global G with the feature encoder and the VGG loss', () => checkPix2PixHDStepsAgainstPyTorch('global'));
 
 test('pix2pixHD training steps match NVIDIA\'s code in PyTorch: the local enhancer across the fixed-global switch', () => checkPix2PixHDStepsAgainstPyTorch('local'));
+
+test('pix2pixHD training steps match NVIDIA\'s code in PyTorch: --label_feat, the encoder pooling per label where the maps have instances', () => checkPix2PixHDStepsAgainstPyTorch('labelfeat'));

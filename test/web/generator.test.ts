@@ -8,11 +8,11 @@ import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
 import { openRun, type OpenedRun } from '../../src/train/run.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
-import { conditionPath, encodeCaptions, gridConditions, regionsOf, type ConditionRows, type LabelMaps } from '../../src/explore/conditions.ts';
+import { conditionPath, encodeCaptions, gridConditions, type ConditionRows, type LabelMaps } from '../../src/explore/conditions.ts';
 import { drawImages } from '../../src/explore/render.ts';
 import { toUint8Images } from '../../src/explore/grid.ts';
 import { fitImage } from '../../src/data/transform.ts';
-import { encodedStyles, randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
+import { encodedStyles, featureRegions, randomStyles, styleFeatures } from '../../src/explore/instance-styles.ts';
 import { readStyles } from '../../src/explore/run-styles.ts';
 import { exportRun, generatorFiles, pretrainedFiles } from '../../src/export/export-run.ts';
 import { readStateDict } from '../../src/io/torch.ts';
@@ -128,7 +128,7 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   assert.ok(g.examples.length > 0 && g.examples.length <= 8, 'example maps travel with the weights');
   const map = g.examples[0];
   const maps: LabelMaps = { n: 1, height: 32, width: 32, labels: Int32Array.from(map.labels), instances: Int32Array.from(map.instances!) };
-  const expected = await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: styleFeatures(maps, readStyles(dir), randomStyles(7)) });
+  const expected = await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: styleFeatures(maps, readStyles(dir), randomStyles(7), false) });
   const drawn = await g.generate({ labelMaps: [map], styles: { seed: 7 } });
   assert.deepEqual(drawn.pixels, expected);
   // A click on an object fixes its style: only that object's pixels (and what G's receptive field mixes in) change.
@@ -150,8 +150,8 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   assert.notDeepEqual(inPhotoStyles.pixels, drawn.pixels);
   await assert.rejects(g.generate({ labelMaps: [map], styles: { photo: { ...photo, data: photo.data.subarray(5) } } }), /^GantryError: styles\.photo: 48 x 40 x 3 is 5760 values, but data has 5755$/);
   await assert.rejects(g.generate({ labelMaps: [map], styles: { photo: { ...photo, channels: 2 } } }), /styles\.photo: channels must be 1 \(grey\), 3 \(RGB\) or 4 \(RGBA\), got 2/);
-  const learned = styleFeatures(maps, readStyles(dir), (image, cls, clusters, id) => (id === object.id ? 0 : randomStyles(7)(image, cls, clusters, id)));
-  const regions = regionsOf(maps);
+  const learned = styleFeatures(maps, readStyles(dir), (image, cls, clusters, id) => (id === object.id ? 0 : randomStyles(7)(image, cls, clusters, id)), false);
+  const regions = featureRegions(maps, false).ids;
   const mixed = fromPhoto.features!.map((v, k) => (regions[Math.floor(k / 3)] === object.id ? learned.features![k] : v));
   const chosenOnPhoto = await g.generate({ labelMaps: [map], styles: { photo, seed: 7, choose: { [object.id]: 0 } } });
   assert.deepEqual(chosenOnPhoto.pixels, await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: { ...fromPhoto, features: mixed } }));
