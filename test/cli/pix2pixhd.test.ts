@@ -321,6 +321,15 @@ test('translate --weights --features: a generator trained with instance features
     [[...weights, ...encoder, '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', join(dir, 'styles.txt')], /--out .*styles\.txt: gantry writes styles as JSON; name the file \.json/],
     [['--run', dir, '--data', `pairs:${pairs}`], /--data goes with --weights; a run learns from its own data/],
   ] as const) assert.match(gantry('features', ...args).stderr, message);
+  // A generator trained with --label_feat learns a style per label region, and exports saying so.
+  const byLabel = gantry('features', ...weights, ...encoder, '--label-feat', '--height', '32', '--width', '64', '--data', `pairs:${pairs}`, '--out', join(dir, 'by-label.json'), '--clusters', '2');
+  assert.equal(byLabel.code, 0, byLabel.stderr);
+  const regions = Number(/^styles: (\d+) label regions of 3 classes/m.exec(byLabel.stdout)?.[1]);
+  assert.ok(regions > 0 && regions < Number(/^styles: (\d+) instances/m.exec(l.stdout)?.[1]), `${byLabel.stdout} ${l.stdout}`);
+  const labelSite = join(dir, 'label-site');
+  const ls = gantry('export', ...weights, '--features', join(dir, 'by-label.json'), '--label-feat', '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--out', labelSite, '--no-page');
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.equal(JSON.parse(readFileSync(join(labelSite, 'model.json'), 'utf8')).info.conditioning.labelFeat, true);
   const fromLearned = join(dir, 'learned.png');
   assert.equal(gantry('translate', ...weights, '--features', learned, '--labels', maps.labelFiles[0], '--instances', maps.instanceFiles[0], '--out', fromLearned).code, 0);
   // With its encoder alone, a generator takes a photo's styles.
