@@ -28,6 +28,7 @@ constexpr int TN = 16;               // output channels a tile: one packed weigh
 constexpr long kTilesPerBlock = 16;  // tiles that share each stretch of a weight panel
 constexpr long kKc = 256;            // filter rows a stretch: 256 x 16 floats, 16 KiB
 constexpr long kPackedBlocks = 4;    // blocks of tiles from which the filter is packed once (see valid_conv)
+constexpr long kMaxGroup = 4;        // panels a wide tile covers at most
 
 // Where one output pixel's patch starts in xp; its row i starts rs floats after row i - 1.
 struct PixelMap {
@@ -188,34 +189,33 @@ __attribute__((target("avx512f"))) void tile12_avx512(const float* const* a, con
   for (int r = 0; r < R; r++) _mm512_store_ps(tile + r * TN, c[r]);
 }
 
-// One tile of TM pixels over two panels, 2 * TN channels (the stretch's rows hold both panels' 16 floats one
-// after the other, ld = 2 * TN): two 512-bit accumulators per pixel, so each broadcast of an input value feeds
-// two multiply-adds and six row pointers stay in registers (tile12_avx512 needs twelve). Each channel's sum
-// takes its terms in the order of tile_avx2's, so the same bits.
-__attribute__((target("avx512f"))) void tile6x32_avx512(const float* const* a, const Stretch& st, const float* b0_,
-                                                       bool accumulate, float* tile) {
-  __m512 c[TM][2];
-  for (int r = 0; r < TM; r++) {
-    c[r][0] = accumulate ? _mm512_load_ps(tile + r * 2 * TN) : _mm512_setzero_ps();
-    c[r][1] = accumulate ? _mm512_load_ps(tile + r * 2 * TN + TN) : _mm512_setzero_ps();
-  }
+// One tile of TM pixels over P panels, P * TN channels (the stretch's rows hold the P panels' 16 floats one
+// after the other, ld = P * TN): P 512-bit accumulators per pixel, so each broadcast of an input value feeds P
+// multiply-adds and six row pointers stay in registers (tile12_avx512 needs twelve). With four panels, 24
+// accumulators, a row of the filter is read once per 24 multiply-adds rather than once per 12. Each channel's
+// sum takes its terms in the order of tile_avx2's, so the same bits.
+template <int P>
+__attribute__((target("avx512f"))) void tile6xP_avx512(const float* const* a, const Stretch& st, const float* b0_,
+                                                      bool accumulate, float* tile) {
+  constexpr int W = P * TN;
+  __m512 c[TM][P];
+  for (int r = 0; r < TM; r++)
+    for (int p = 0; p < P; p++) c[r][p] = accumulate ? _mm512_load_ps(tile + r * W + p * TN) : _mm512_setzero_ps();
   for (long i = 0; i < st.nrows; i++) {
     const float* ar[TM];
     for (int r = 0; r < TM; r++) ar[r] = a[r] + i * st.rs;
     const float* b = b0_ + i * st.brs;
     for (long s = 0; s < st.len; s++, b += st.ldb) {
-      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + TN);
+      __m512 bv[P];
+      for (int p = 0; p < P; p++) bv[p] = _mm512_load_ps(b + p * TN);
       for (int r = 0; r < TM; r++) {
         const __m512 v = _mm512_set1_ps(ar[r][s]);
-        c[r][0] = _mm512_fmadd_ps(v, b0, c[r][0]);
-        c[r][1] = _mm512_fmadd_ps(v, b1, c[r][1]);
+        for (int p = 0; p < P; p++) c[r][p] = _mm512_fmadd_ps(v, bv[p], c[r][p]);
       }
     }
   }
-  for (int r = 0; r < TM; r++) {
-    _mm512_store_ps(tile + r * 2 * TN, c[r][0]);
-    _mm512_store_ps(tile + r * 2 * TN + TN, c[r][1]);
-  }
+  for (int r = 0; r < TM; r++)
+    for (int p = 0; p < P; p++) _mm512_store_ps(tile + r * W + p * TN, c[r][p]);
 }
 
 __attribute__((target("avx2"))) inline __m256i tail_mask(long n) {
@@ -319,30 +319,28 @@ __attribute__((target("avx2,fma"))) void grad_tile_avx2(long len, const float* c
   _mm256_store_ps(acc + 5 * ldc, c50); _mm256_store_ps(acc + 5 * ldc + 8, c51);
 }
 
-// grad_tile_avx2 over 2 * TN columns at once, one 512-bit accumulator per row and half: per pixel the same
-// multiply-adds in the same order, so the same sums, at twice the columns per instruction.
-__attribute__((target("avx512f"))) void grad_tile2_avx512(long len, const float* const* base, const long* off,
+// grad_tile_avx2 over P * TN columns at once, one 512-bit accumulator per row and panel: per pixel the same
+// multiply-adds in the same order, so the same sums, at P times the columns per instruction.
+template <int P>
+__attribute__((target("avx512f"))) void grad_tileP_avx512(long len, const float* const* base, const long* off,
                                                           const float* dyc, long ldc, float* acc) {
-  __m512 c[TM][2];
+  __m512 c[TM][P];
   long o[TM];
   for (int r = 0; r < TM; r++) {
-    c[r][0] = _mm512_load_ps(acc + r * ldc);
-    c[r][1] = _mm512_load_ps(acc + r * ldc + TN);
+    for (int p = 0; p < P; p++) c[r][p] = _mm512_load_ps(acc + r * ldc + p * TN);
     o[r] = off[r];
   }
   for (long m = 0; m < len; m++, dyc += ldc) {
     const float* x = base[m];
-    const __m512 b0 = _mm512_load_ps(dyc), b1 = _mm512_load_ps(dyc + TN);
+    __m512 b[P];
+    for (int p = 0; p < P; p++) b[p] = _mm512_load_ps(dyc + p * TN);
     for (int r = 0; r < TM; r++) {
       const __m512 v = _mm512_set1_ps(x[o[r]]);
-      c[r][0] = _mm512_fmadd_ps(v, b0, c[r][0]);
-      c[r][1] = _mm512_fmadd_ps(v, b1, c[r][1]);
+      for (int p = 0; p < P; p++) c[r][p] = _mm512_fmadd_ps(v, b[p], c[r][p]);
     }
   }
-  for (int r = 0; r < TM; r++) {
-    _mm512_store_ps(acc + r * ldc, c[r][0]);
-    _mm512_store_ps(acc + r * ldc + TN, c[r][1]);
-  }
+  for (int r = 0; r < TM; r++)
+    for (int p = 0; p < P; p++) _mm512_store_ps(acc + r * ldc + p * TN, c[r][p]);
 }
 
 #endif
@@ -546,24 +544,30 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     return;
   }
   const long panels = (cout + TN - 1) / TN;
+  // wide_kernels[P]: a tile over P panels at once (none: one panel a tile).
+  TileKernel wide_kernels[kMaxGroup + 1] = {};
 #ifdef GANTRY_X86
   const TileKernel kernel = use_avx2_fma() ? tile_avx2 : tile_portable;
   const TileKernel pair_kernel = use_avx512() ? tile12_avx512 : nullptr;
-  const TileKernel wide_kernel = use_avx512() ? tile6x32_avx512 : nullptr;
+  if (use_avx512()) {
+    wide_kernels[2] = tile6xP_avx512<2>;
+    wide_kernels[3] = tile6xP_avx512<3>;
+    wide_kernels[4] = tile6xP_avx512<4>;
+  }
 #elif defined(GANTRY_NEON)
   const TileKernel kernel = use_neon() ? tile_neon : tile_portable;
   const TileKernel pair_kernel = nullptr;
-  const TileKernel wide_kernel = nullptr;
 #else
   const TileKernel kernel = tile_portable;
   const TileKernel pair_kernel = nullptr;
-  const TileKernel wide_kernel = nullptr;
 #endif
-  // A task takes a block of tiles over one panel, or over two where the wide kernel exists.
-  const long group = wide_kernel && panels >= 2 ? 2 : 1;
-  const long groups = (panels + group - 1) / group;
+  // A task takes a block of tiles over one panel, or over up to kMaxGroup where the wide kernels exist; over
+  // two where four would leave fewer than four tasks a thread (a small map: threads idle while one works).
   const long tiles = (M + TM - 1) / TM;
   const long blocks = (tiles + kTilesPerBlock - 1) / kTilesPerBlock;
+  long group = wide_kernels[2] ? std::min(panels, kMaxGroup) : 1;
+  if (group > 2 && blocks * ((panels + group - 1) / group) < 4L * pool().size()) group = 2;
+  const long groups = (panels + group - 1) / group;
   // The tiles read each group's rows as one run of its panels' columns. Over many blocks of tiles the filter is
   // packed so once, for every task to read; over a few (a small map), where a packing pass costs more than the
   // copies, each task copies its stretches of the filter as it is, whose rows are cout floats apart (on a few L1
@@ -579,16 +583,16 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
     const long j0 = p0 * TN, nr = std::min(ldt, cout - j0);
     const long t0 = block * kTilesPerBlock, t_end = std::min(tiles, t0 + kTilesPerBlock);
     // Flat, so that two consecutive tiles' rows and accumulators are one run for the pair kernel.
-    alignas(64) float tiles_acc[kTilesPerBlock * TM * 2 * TN];
+    alignas(64) float tiles_acc[kTilesPerBlock * TM * kMaxGroup * TN];
     const float* a[2 * TM];
     const float* starts[kTilesPerBlock * TM];
     for (long t = t0; t < t_end; t++)
       for (int r = 0; r < TM; r++) starts[(t - t0) * TM + r] = at(std::min(t * TM + r, M - 1));
-    // A stretch of filter rows (16 KiB of the group) stays in L1 while every tile of the block uses it: the
-    // whole filter when it is that small, else one piece of a patch row at a time.
-    const long kc = kKc / width;
+    // A stretch of filter rows stays in L1 while every tile of the block uses it (16 KiB of one panel, 32 KiB
+    // of more): the whole filter when it is that small, else one piece of a patch row at a time.
+    const long kc = width == 1 ? kKc : 2 * kKc / width;
     const bool whole = K <= kc;
-    alignas(64) float stretch[kKc * TN];
+    alignas(64) float stretch[2 * kKc * TN];
     for (long i = 0; i < (whole ? 1 : kh); i++)
       for (long s0 = 0; s0 < (whole ? 1 : seg); s0 += kc) {
         const long rows = whole ? K : std::min(kc, seg - s0);
@@ -599,9 +603,9 @@ void valid_conv(const float* xp, long n, long hp, long wp, long cin, const float
         const Stretch st = whole ? Stretch{kh, rs, seg, seg * ldt, ldt} : Stretch{1, rs, rows, 0, ldt};
         for (long t = t0; t < t_end;) {
           float* acc = tiles_acc + (t - t0) * TM * ldt;
-          if (width == 2) {
+          if (width > 1) {
             for (int r = 0; r < TM; r++) a[r] = starts[(t - t0) * TM + r] + i * rs + s0;
-            wide_kernel(a, st, b, i > 0 || s0 > 0, acc);
+            wide_kernels[width](a, st, b, i > 0 || s0 > 0, acc);
             t += 1;
             continue;
           }
@@ -682,8 +686,10 @@ void valid_conv_filter_grad(const float* xp, long n, long hp, long wp, long cin,
       for (long e0 = e_begin; e0 < e_end; e0 += TM) {
         long j0 = 0;
 #ifdef GANTRY_X86
-        if (avx512)
-          for (; j0 + 2 * TN <= Cp; j0 += 2 * TN) grad_tile2_avx512(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+        if (avx512) {
+          for (; j0 + 4 * TN <= Cp; j0 += 4 * TN) grad_tileP_avx512<4>(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+          for (; j0 + 2 * TN <= Cp; j0 += 2 * TN) grad_tileP_avx512<2>(len, base.data() + m0, off.data() + e0, dyc + j0, Cp, acc + e0 * Cp + j0);
+        }
 #endif
         for (; j0 < Cp; j0 += TN) {
 #if defined(GANTRY_X86)

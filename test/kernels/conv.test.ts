@@ -136,12 +136,13 @@ test('the AVX2 tiles, where the CPU has AVX-512 (whose tiles run by default), ma
   onAvx2Tiles(() => imageCases(79));
 });
 
-test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AVX2 tiles\' sums bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
+test('the AVX-512 filter-gradient tiles (32 or 64 output channels at once) give the AVX2 tiles\' sums bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
   const rng = new Rng(80);
-  // More than 256 output pixels (the in-place tiles); 32, 48 (a 32-wide and a 16-wide tile), 64, 70 and 8 output channels
+  // More than 256 output pixels (the in-place tiles); 32, 48 (a 32-wide and a 16-wide tile), 64, 70 (64 and 16),
+  // 96 (64 and 32), 112 (64, 32 and 16) and 8 output channels
   const cases: [number[], number, number, number, number][] = [
     [[4, 9, 9, 16], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[16, 16, 16, 8], 4, 64, 2, 1], [[3, 11, 13, 5], 2, 70, 1, 0], [[2, 15, 15, 9], 3, 8, 1, 1],
-    [[4, 10, 10, 20], 1, 64, 1, 0],
+    [[4, 10, 10, 20], 1, 64, 1, 0], [[2, 12, 12, 6], 3, 96, 1, 1], [[3, 10, 10, 12], 3, 112, 1, 1],
   ];
   for (const [shape, k, cout, stride, pad] of cases) {
     const x = rand(rng, shape) as tf.Tensor4D;
@@ -153,15 +154,18 @@ test('the AVX-512 filter-gradient tiles (32 output channels at once) give the AV
   }
 });
 
-test('the AVX-512 forward tiles (6 pixels x 32 channels, 12 x 16) give the AVX2 tiles\' convolutions and input gradients bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
+test('the AVX-512 forward tiles (6 pixels x 32, 48 or 64 channels, 12 x 16) give the AVX2 tiles\' convolutions and input gradients bit for bit', { skip: !native() ? 'native addon not built' : !loadNativeAddon().addon!.info().avx512 && 'this CPU has no AVX-512' }, () => {
   const rng = new Rng(81);
-  // Output channels 32 and 64 (small maps: filters read in place), 48 (a two-panel task and a one-panel one),
-  // 70 (packed, the last panel part zeros), 16 (one panel: the 12 x 16 tiles); maps of more than three blocks
-  // of tiles (filters packed once, two panels and one to a group); patches of 27 to 640 rows (one stretch, and
-  // several), strided (the input gradient's phases) and padded; pixel counts not multiples of 6.
+  // Output channels 32 to 512, in tasks of one to four panels: four where that leaves enough tasks (70: four
+  // and one, the last panel part zeros; 112: four and three; 512 on a small map, its filter read in place),
+  // three (48 over eight blocks of tiles), else two (48 on a small map: two and one; 96), 16 (one panel: the
+  // 12 x 16 tiles); filters read in place (small maps) and packed once; patches of 27 to 640 rows (one stretch,
+  // and several), strided (the input gradient's phases) and padded; pixel counts not multiples of 6.
   const cases: [number[], number, number, number, number][] = [
     [[2, 9, 9, 3], 3, 32, 1, 1], [[2, 12, 10, 7], 3, 48, 1, 1], [[4, 8, 8, 40], 4, 64, 2, 1], [[3, 11, 13, 20], 3, 70, 1, 0],
     [[2, 7, 7, 64], 3, 16, 1, 1], [[1, 6, 6, 80], 3, 96, 1, 1], [[2, 17, 15, 24], 3, 48, 1, 1], [[1, 20, 22, 40], 3, 64, 1, 1],
+    [[2, 14, 14, 16], 3, 112, 1, 1], [[3, 16, 16, 8], 3, 112, 1, 1], [[2, 9, 9, 64], 3, 48, 1, 1], [[2, 16, 16, 72], 3, 32, 1, 1],
+    [[3, 16, 16, 64], 3, 48, 1, 1], [[1, 6, 6, 16], 3, 512, 1, 1],
   ];
   for (const [shape, k, cout, stride, pad] of cases) {
     const x = rand(rng, shape) as tf.Tensor4D;
