@@ -58,20 +58,34 @@ struct Filter {
 
 // The filter as groups of `group` panels of TN columns, zero past cout: group g's row k holds its panels' TN
 // floats side by side, width * TN floats (width = group, or fewer in the last group), at g * K * group * TN +
-// k * width * TN, so a tile kernel reads each row of its group as one run. Parallel over panels and kernel
-// positions; a flipped filter is read as 16 rows of cin contiguous floats per position, transposed.
+// k * width * TN, so a tile kernel reads each row of its group as one run. A filter as it is is read a row at a
+// time (one run of cout floats, parallel over rows: a filter not in cache streams in); a flipped one per panel
+// and kernel position, as 16 rows of cin contiguous floats, transposed.
 void pack_panels(const Filter& f, long K, long group, float* out) {
   const long panels = (f.cout + TN - 1) / TN, positions = f.kh * f.kw;
+  const auto panel_row = [&](long p, long k) {
+    const long g = p / group, width = std::min(group, panels - g * group);
+    return out + g * K * group * TN + k * width * TN + p % group * TN;
+  };
+  if (!f.flipped) {
+    parallel_for(K, [&](long a, long b) {
+      for (long k = a; k < b; k++) {
+        const float* src = f.w + k * f.cout;
+        for (long p = 0; p < panels; p++) {
+          float* dst = panel_row(p, k);
+          const long n = std::min<long>(TN, f.cout - p * TN);
+          std::memcpy(dst, src + p * TN, sizeof(float) * n);
+          std::fill(dst + n, dst + TN, 0.0f);
+        }
+      }
+    }, 16);
+    return;
+  }
   parallel_for(panels * positions, [&](long a, long b) {
     for (long q = a; q < b; q++) {
       const long p = q / positions, ij = q % positions;
-      const long g = p / group, width = std::min(group, panels - g * group), ld = width * TN;
-      float* dst = out + g * K * group * TN + ij * f.cin * ld + p % group * TN;
-      if (!f.flipped) {
-        for (long k = ij * f.cin; k < (ij + 1) * f.cin; k++, dst += ld)
-          for (int j = 0; j < TN; j++) dst[j] = p * TN + j < f.cout ? f.w[k * f.cout + p * TN + j] : 0.0f;
-        continue;
-      }
+      const long ld = std::min(group, panels - p / group * group) * TN;
+      float* dst = panel_row(p, ij * f.cin);
       const long turned = (f.kh - 1 - ij / f.kw) * f.kw + (f.kw - 1 - ij % f.kw);
       const float* src = f.w + (turned * f.cout + p * TN) * f.cin;
       for (long c = 0; c < f.cin; c++, dst += ld)
