@@ -4,14 +4,15 @@
 Workload (src/models/gan-cls.ts, dcgan.ts, src/nn/image-encoder.ts at their defaults): images size x size x C,
 nz 100, ngf = ndf = 64, sentence vectors of 256, text projections of 128; GAN-CLS with GAN-INT (beta 0.5)
 and the style encoder.
-  Text projection (G's and D's own): LeakyReLU 0.2 (Linear(256 -> 128) with bias).
+  Text projection (G's and D's own): LeakyReLU 0.2 (Linear(256 -> 128) with bias); D's with BatchNorm1d before
+  the LeakyReLU (model.textNorm, as the authors' code).
   G: DCGAN's G (4x4 transposed convolutions without bias, BatchNorm, ReLU, tanh) on [z, projection].
   D: DCGAN's features down to 4x4 x c (4x4 stride-2 convolutions without bias, BatchNorm after the first,
      LeakyReLU 0.2); joined = LReLU(BN(conv1x1(h) + W_text projection)) (no biases: the 1x1 convolution of
      the depth-concatenated tiles, written as a sum); logit = conv4x4(joined) without bias.
   D's loss (matching-aware): softplus(-D(x, t)) + (softplus(D(x, t_wrong)) + softplus(D(G(z, t), t))) / 2,
   t_wrong the batch's sentence vectors rolled by a random shift. G's: softplus(-D(G(z, t), t)) +
-  softplus(-D(G(z', t_mix), t_mix)), t_mix = 0.5 t + 0.5 (t rolled). Step as pytorch/examples/dcgan: D on its
+  0.5 softplus(-D(G(z', t_mix), t_mix)) (model.interpolationWeight), t_mix = 0.5 t + 0.5 (t rolled). Step as pytorch/examples/dcgan: D on its
   three pairs, updated; then G through the updated D. Adam 2e-4 (0.5, 0.999).
   Style encoder S (4x4 stride-2 convolutions with bias and LeakyReLU down to 4x4, widths ndf doubling, the mean
   over positions, Linear to nz) learns z from the step's fakes (detached), MSE, Adam 1e-3 (0.9, 0.999).
@@ -54,6 +55,7 @@ class D(nn.Module):
     def __init__(self):
         super().__init__()
         self.project = nn.Linear(E, P)
+        self.project_norm = nn.BatchNorm1d(P)
         c = a.ndf
         d = [nn.Conv2d(ch, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for _ in range(n_up - 1):  # halving the size, doubling the channels, down to 4x4 x c
@@ -65,7 +67,7 @@ class D(nn.Module):
         self.head = nn.Conv2d(c, 1, 4, 1, 0, bias=False)
     def forward(self, x, t):
         h = self.features(x)
-        text = self.joint_text(lrelu(self.project(t)))[:, :, None, None]  # the same at each 4x4 position
+        text = self.joint_text(lrelu(self.project_norm(self.project(t))))[:, :, None, None]  # the same at each 4x4 position
         return self.head(lrelu(self.joint_norm(self.joint_image(h) + text))).view(-1)
 
 class StyleEncoder(nn.Module):
@@ -96,7 +98,7 @@ def step():
     fake = g(z, t)
     lossD = F.softplus(-d(real, t)).mean() + 0.5 * (F.softplus(d(real, wrong)).mean() + F.softplus(d(fake.detach(), t)).mean())
     oD.zero_grad(set_to_none=True); lossD.backward(); oD.step()
-    lossG = F.softplus(-d(fake, t)).mean() + F.softplus(-d(g(z_mix, mix), mix)).mean()
+    lossG = F.softplus(-d(fake, t)).mean() + 0.5 * F.softplus(-d(g(z_mix, mix), mix)).mean()
     oG.zero_grad(set_to_none=True); lossG.backward(); oG.step()
     lossS = ((s(fake.detach()) - z) ** 2).mean()
     oS.zero_grad(set_to_none=True); lossS.backward(); oS.step()

@@ -31,6 +31,17 @@ export const ganClsSchema = dcganSchema
     /** GAN-INT: G also learns from β·φ(t1) + (1 - β)·φ(t2) of two captions of the batch. */
     interpolation: z.boolean().default(true),
     beta: z.number().min(0).max(1).default(0.5),
+    /**
+     * The weight of GAN-INT's term in G's loss beside the matched captions' (1). New runs: 0.5, as the
+     * authors' code, whose G batch holds n matched and n/2 interpolated pairs at weight 1 in one mean. A run
+     * made before this field existed has 1 (the paper's sum).
+     */
+    interpolationWeight: z.number().min(0).optional(),
+    /**
+     * Batch norm in D's text projection (Linear, BatchNorm, LeakyReLU), as the authors' code has it; G's has
+     * none. New runs: true. A run made before this field existed has none.
+     */
+    textNorm: z.boolean().optional(),
     /** Size of the text projection G and D read (the paper's 128). */
     projectionDim: z.number().int().positive().default(128),
     ...captionEncoderFields,
@@ -48,17 +59,29 @@ function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
   return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2 };
 }
 
-/** The text projection G and D each learn: φ(t) -> LeakyReLU(FC(φ(t))), as in the paper. */
-function textProjection(params: ParamSet, config: GanClsConfig, rng: Rng): (phi: tf.Tensor2D) => tf.Tensor2D {
-  const fc = new Linear(params, 'text', { inFeatures: config.embedDim, outFeatures: config.projectionDim, init: { kind: 'normal', std: 0.02 } }, rng);
-  return (phi) => fc.apply(phi, leaky(0.2));
+type TextProjection = (phi: tf.Tensor2D, training: boolean) => tf.Tensor2D;
+
+/**
+ * The text projection G and D each learn: φ(t) -> LeakyReLU(FC(φ(t))), as in the paper; with `norm`, batch
+ * norm before the LeakyReLU (D's, in the authors' code).
+ */
+function textProjection(params: ParamSet, config: GanClsConfig, rng: Rng, norm = false): TextProjection {
+  const p = config.projectionDim;
+  const fc = new Linear(params, 'text', { inFeatures: config.embedDim, outFeatures: p, init: { kind: 'normal', std: 0.02 } }, rng);
+  if (!norm) return (phi) => fc.apply(phi, leaky(0.2));
+  const bn = new BatchNorm2d(params, 'text.norm', { channels: p, gammaInit: { kind: 'normal', mean: 1, std: 0.02 } }, rng);
+  // BatchNorm1d as BatchNorm2d over [n, 1, 1, p]: the statistics are over the batch alone.
+  return (phi, training) => {
+    const n = phi.shape[0];
+    return tf.leakyRelu(tf.reshape(bn.apply(tf.reshape(fc.apply(phi), [n, 1, 1, p]), training), [n, p]), 0.2);
+  };
 }
 
 /** G(z, φ(t)): DCGAN's generator on [z, projection of φ(t)]. */
 export class TextConditionalGenerator {
   readonly net: DcganGenerator;
   readonly params: ParamSet;
-  private readonly project: (phi: tf.Tensor2D) => tf.Tensor2D;
+  private readonly project: TextProjection;
 
   constructor(readonly config: GanClsConfig, rng: Rng) {
     this.net = new DcganGenerator(dcganShape(dcganPartOf(config, config.nz + config.projectionDim)), rng);
@@ -68,20 +91,21 @@ export class TextConditionalGenerator {
 
   /** z [n, nz], φ [n, embedDim] -> images [n, S, S, C] in [-1, 1]. */
   apply(z: tf.Tensor2D, phi: tf.Tensor2D, training: boolean): tf.Tensor4D {
-    return this.net.apply(tf.concat([z, this.project(phi)], 1) as tf.Tensor2D, training);
+    return this.net.apply(tf.concat([z, this.project(phi, training)], 1) as tf.Tensor2D, training);
   }
 }
 
 /**
- * D(x, φ(t)): DCGAN's features [n, 4, 4, c] and the text projection replicated over the 4x4 positions,
- * depth-concatenated, then a 1x1 convolution, batch norm, LeakyReLU and DCGAN's 4x4 head (the paper's
- * D). The 1x1 convolution of the concatenation is computed as conv(features) + W_text · projection added
- * at every position: the same numbers without materialising (and back-propagating through) the tiles.
+ * D(x, φ(t)): DCGAN's features [n, 4, 4, c] and the text projection (batch-normed with config.textNorm)
+ * replicated over the 4x4 positions, depth-concatenated, then a 1x1 convolution, batch norm, LeakyReLU and
+ * DCGAN's 4x4 head (the paper's D). The 1x1 convolution of the concatenation is computed as conv(features) +
+ * W_text · projection added at every position: the same numbers without materialising (and
+ * back-propagating through) the tiles.
  */
 export class MatchingAwareDiscriminator {
   readonly net: DcganDiscriminator;
   readonly params: ParamSet;
-  private readonly project: (phi: tf.Tensor2D) => tf.Tensor2D;
+  private readonly project: TextProjection;
   private readonly jointImage: Conv2d;
   private readonly jointText: Linear;
   private readonly jointNorm: BatchNorm2d;
@@ -89,7 +113,7 @@ export class MatchingAwareDiscriminator {
   constructor(readonly config: GanClsConfig, rng: Rng) {
     this.net = new DcganDiscriminator(dcganShape(dcganPartOf(config)), rng);
     this.params = this.net.params;
-    this.project = textProjection(this.params, config, rng);
+    this.project = textProjection(this.params, config, rng, config.textNorm === true);
     const c = this.net.featureChannels;
     const init = { kind: 'normal', std: 0.02 } as const;
     this.jointImage = new Conv2d(this.params, 'joint.image', { inChannels: c, outChannels: c, kernel: 1, init }, rng);
@@ -101,7 +125,7 @@ export class MatchingAwareDiscriminator {
   apply(x: tf.Tensor4D, phi: tf.Tensor2D, training: boolean): tf.Tensor1D {
     const h = this.net.features(x, training); // [n, 4, 4, c]
     const [n, , , c] = h.shape;
-    const text = tf.reshape(this.jointText.apply(this.project(phi)), [n, 1, 1, c]); // the same at each of the 4x4 positions
+    const text = tf.reshape(this.jointText.apply(this.project(phi, training)), [n, 1, 1, c]); // the same at each of the 4x4 positions
     const joined = tf.leakyRelu(this.jointNorm.apply(tf.add(this.jointImage.apply(h), text), training), 0.2); // [n, 4, 4, c]
     return this.net.head(joined);
   }
@@ -113,7 +137,6 @@ export function matchingAwareLossD(realRight: tf.Tensor, realWrong: tf.Tensor, f
   return tf.add(real, tf.mul(tf.add(tf.mean(tf.softplus(realWrong)), tf.mean(tf.softplus(fakeRight))), 0.5)) as tf.Scalar;
 }
 
-/** Row i of x moved to row (i - shift) mod n: each caption paired with another image's (0 < shift < n). */
 /** x's rows rolled by a random shift in [1, n) from the step's stream (a host input): each row another's. */
 function rolled(x: tf.Tensor2D, ctx: StepContext): tf.Tensor2D {
   const n = x.shape[0];
@@ -174,7 +197,8 @@ export class GanCls extends TextToImageGan {
       lossG: (fake) => {
         const onRight = nonSaturatingLossG(this.D.apply(fake, right, true));
         if (!between) return onRight;
-        return tf.add(onRight, nonSaturatingLossG(this.D.apply(this.G.apply(zBetween!, between, true), between, true))) as tf.Scalar;
+        const onBetween = nonSaturatingLossG(this.D.apply(this.G.apply(zBetween!, between, true), between, true));
+        return tf.add(onRight, tf.mul(onBetween, this.config.interpolationWeight ?? 1)) as tf.Scalar;
       },
     });
     if (this.style && updateG !== false) losses.lossStyle = this.styleStep(keptFake!, z);
@@ -206,7 +230,7 @@ export const ganClsFamily: Family<GanClsConfig> = {
   description: 'text-to-image GAN-CLS / GAN-INT: a caption encoder, a matching-aware D, text interpolation, a style encoder',
   schema: ganClsSchema,
   resumable: ['lr', 'beta1', 'beta2', 'styleLr'],
-  resolve: (config, data) => resolveTextToImage('gan-cls', config, data),
+  resolve: (config, data) => resolveTextToImage('gan-cls', { ...config, interpolationWeight: config.interpolationWeight ?? 0.5, textNorm: config.textNorm ?? true }, data),
   describe: (config) => describeTextToImage('gan-cls', config),
   create: (config, seed) => new GanCls(config, seed),
 };

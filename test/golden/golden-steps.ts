@@ -22,6 +22,8 @@ export interface GoldenSteps {
   config: Record<string, unknown> & { imageSize: number; channels: number };
   batch: number;
   steps: GoldenStep[];
+  /** Weights ("D.text.bias") whose gradient is float32 rounding: a batch norm follows them (assertAdamStepsMatch). */
+  roundingOnly?: string[];
 }
 
 /** Reads test/golden/NAME.json. */
@@ -47,7 +49,7 @@ export async function checkGoldenSteps<M extends FamilyInstance>(o: {
   lrOf: (net: string, model: M) => number;
   section?: (config: GoldenSteps['config']) => Record<string, unknown>;
 }): Promise<void> {
-  const { config, batch: n, steps } = readGoldenSteps(o.name);
+  const { config, batch: n, steps, roundingOnly } = readGoldenSteps(o.name);
   const load = (model: M, file: string) => {
     const state = readTorchStateDict(join(here, file));
     for (const net of o.nets) loadTorchWeights(model.networks[net], networkState(state, net), file);
@@ -69,13 +71,16 @@ export async function checkGoldenSteps<M extends FamilyInstance>(o: {
   }
   const expected = o.build(section, 1);
   load(expected, `${o.name}_final.pth`);
+  const start = roundingOnly ? o.build(section, 2) : null;
+  if (start) load(start, `${o.name}_init.pth`);
   await assertAdamStepsMatch({
     label: o.name,
     got: Object.fromEntries(o.nets.map((net) => [net, model.networks[net]])),
     want: expected.networks,
+    start: start?.networks,
+    roundingOnly: roundingOnly && new Set(roundingOnly),
     steps: steps.length,
     lrOf: (net) => o.lrOf(net, model),
   });
-  model.dispose();
-  expected.dispose();
+  for (const m of [model, expected, start]) m?.dispose();
 }

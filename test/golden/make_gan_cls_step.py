@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden values for gantry's GAN-CLS / GAN-INT training step, computed by PyTorch (Debian's python3-torch):
-    /usr/bin/python3 test/golden/make_gan_cls_step.py  ->  test/golden/gan_cls_step.json, gan_cls_step_{init,final}.pth
+    /usr/bin/python3 test/golden/make_gan_cls_step.py  ->  test/golden/gan_cls{,_authors}_step.json, ..._{init,final}.pth
 
 Reed et al. 2016 on DCGAN's networks, written out here in plain torch from the paper (section 4, Algorithm 1
 and eq. 5) at a small size (32x32 RGB, nz 8, ngf = ndf = 4, sentence vectors of 16, a text projection of 8):
@@ -12,6 +12,10 @@ and eq. 5) at a small size (32x32 RGB, nz 8, ngf = ndf = 4, sentence vectors of 
   non-saturating -log D(x^, h) and, GAN-INT, -log D(G(z', h_b), h_b), h_b = 0.5 h + 0.5 h rolled by a
   second shift. In pytorch/examples' order: one forward of G, D updated on the detached fake, G's loss through
   the updated D. Adam 2e-4, betas (0.5, 0.999); every network in training mode (batch statistics).
+Two runs: gan_cls_step as above (the paper), and gan_cls_authors_step with the two places the authors' code
+(reedscot/icml2016, main_cls_int.lua) differs: D's text projection is Linear, BatchNorm1d (weight N(1, 0.02)),
+LeakyReLU; and G's interpolated-caption term weighs half the matched one (their G batch is n matched and n/2
+interpolated pairs at weight 1 in one mean: 2/3 (matched + interpolated / 2), of which the 2/3 is left out).
 The sentence vectors, the shifts and the noise are given, 3 steps of batch 16, the text
 projections' biases starting at 0: a text unit of D on one side of its LeakyReLU for every image of a batch
 has a bias that shifts all images alike, which the joint batch norm takes out, a gradient of rounding on which
@@ -46,7 +50,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(s):
+    def __init__(s, text_norm):
         super().__init__()
         s.main = nn.Sequential(
             nn.Conv2d(CH, NDF, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
@@ -54,12 +58,15 @@ class Discriminator(nn.Module):
             nn.Conv2d(NDF * 2, NDF * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(NDF * 4), nn.LeakyReLU(0.2, True),
             nn.Conv2d(NDF * 4, 1, 4, 1, 0, bias=False))
         s.text = nn.Linear(EMB, PROJ)
+        s.text_norm = nn.BatchNorm1d(PROJ) if text_norm else None
         s.joint = nn.Conv2d(NDF * 4 + PROJ, NDF * 4, 1, bias=False)
         s.joint_norm = nn.BatchNorm2d(NDF * 4)
 
     def forward(s, x, phi):
         h = s.main[:8](x)
-        t = F.leaky_relu(s.text(phi), 0.2)[:, :, None, None].repeat(1, 1, 4, 4)
+        t = s.text(phi)
+        if s.text_norm is not None: t = s.text_norm(t)
+        t = F.leaky_relu(t, 0.2)[:, :, None, None].repeat(1, 1, 4, 4)
         joined = F.leaky_relu(s.joint_norm(s.joint(torch.cat([h, t], 1))), 0.2)
         return s.main[8](joined).view(-1)
 
@@ -68,28 +75,30 @@ def dcgan_init(net):
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)): nn.init.normal_(m.weight, 0.0, 0.02)
         if isinstance(m, nn.Linear): nn.init.zeros_(m.bias)  # so each text unit's sign varies over the batch
-        elif isinstance(m, nn.BatchNorm2d): nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)): nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
 
 
 def saved(G, D):
     """Both networks' tensors, prefixed G. and D., with D's joint convolution split as gantry holds it."""
     state = {f'G.{k}': v.detach().clone() for k, v in G.state_dict().items()}
     for k, v in D.state_dict().items():
-        if k.startswith('joint.') or k.startswith('joint_norm.'): continue
+        if k.startswith('joint.') or k.startswith('joint_norm.') or k.startswith('text_norm.'): continue
         state[f'D.{k}'] = v.detach().clone()
     c = NDF * 4
     w = D.joint.weight.detach()
     state['D.joint.image.weight'] = w[:, :c].clone()
     state['D.joint.text.weight'] = w[:, c:, 0, 0].clone()
     for k, v in D.joint_norm.state_dict().items(): state[f'D.joint.norm.{k}'] = v.detach().clone()
+    if D.text_norm is not None:
+        for k, v in D.text_norm.state_dict().items(): state[f'D.text.norm.{k}'] = v.detach().clone()
     return state
 
 
-def main():
+def run(name, text_norm, interpolation_weight):
     torch.manual_seed(41)
-    G, D = Generator(), Discriminator()
+    G, D = Generator(), Discriminator(text_norm)
     dcgan_init(G); dcgan_init(D)
-    torch.save(saved(G, D), os.path.join(HERE, 'gan_cls_step_init.pth'), _use_new_zipfile_serialization=False)
+    torch.save(saved(G, D), os.path.join(HERE, f'{name}_init.pth'), _use_new_zipfile_serialization=False)
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     g = torch.Generator().manual_seed(42)
@@ -106,15 +115,24 @@ def main():
         fake = G(z, right)
         loss_d = F.softplus(-D(x, right)).mean() + 0.5 * (F.softplus(D(x, wrong)).mean() + F.softplus(D(fake.detach(), right)).mean())
         oD.zero_grad(); loss_d.backward(); oD.step()
-        loss_g = F.softplus(-D(fake, right)).mean() + F.softplus(-D(G(z_between, between), between)).mean()
+        loss_g = F.softplus(-D(fake, right)).mean() + interpolation_weight * F.softplus(-D(G(z_between, between), between)).mean()
         oG.zero_grad(); loss_g.backward(); oG.step()
         steps.append({'levels': levels_base64(levels), 'sentences': right.reshape(-1).tolist(), 'shifts': shifts,
                       'noise': [z.reshape(-1).tolist(), z_between.reshape(-1).tolist()], 'lossD': loss_d.item(), 'lossG': loss_g.item()})
-    torch.save(saved(G, D), os.path.join(HERE, 'gan_cls_step_final.pth'), _use_new_zipfile_serialization=False)
+    torch.save(saved(G, D), os.path.join(HERE, f'{name}_final.pth'), _use_new_zipfile_serialization=False)
     config = {'imageSize': SIZE, 'channels': CH, 'nz': NZ, 'ngf': NGF, 'ndf': NDF, 'embedDim': EMB, 'projectionDim': PROJ,
-              'beta': BETA, 'interpolation': True, 'matchingAware': True, 'styleEncoder': False}
-    json.dump({'config': config, 'batch': N, 'steps': steps}, open(os.path.join(HERE, 'gan_cls_step.json'), 'w'))
-    print([{k: round(v, 5) for k, v in s.items() if isinstance(v, float)} for s in steps], 'torch', torch.__version__)
+              'beta': BETA, 'interpolation': True, 'matchingAware': True, 'styleEncoder': False,
+              'textNorm': text_norm, 'interpolationWeight': interpolation_weight}
+    golden = {'config': config, 'batch': N, 'steps': steps}
+    # A batch norm follows D's text projection: its bias's gradient is float32 rounding.
+    if text_norm: golden['roundingOnly'] = ['D.text.bias']
+    json.dump(golden, open(os.path.join(HERE, f'{name}.json'), 'w'))
+    print(name, [{k: round(v, 5) for k, v in s.items() if isinstance(v, float)} for s in steps], 'torch', torch.__version__)
+
+
+def main():
+    run('gan_cls_step', text_norm=False, interpolation_weight=1.0)
+    run('gan_cls_authors_step', text_norm=True, interpolation_weight=0.5)
 
 
 if __name__ == '__main__':

@@ -256,30 +256,39 @@ test('a checkpoint reads the weights without handing their arrays out, and a res
 
 /**
  * A field newer than a run keeps the meaning its absence had. dfgan's fusion blocks now read the noise with
- * the sentence vector (the official code); a run saved before noiseInFusion existed has no such field, and
- * its checkpoint holds fusion weights for the sentence alone: it still opens, draws and resumes, with or
- * without a changed learning rate, and its config stays without the field.
+ * the sentence vector (the official code); gan-cls's D now batch-norms its text projection and weighs G's
+ * interpolated captions at 0.5 (the authors' code). A run saved before those fields existed has none of
+ * them, and its checkpoint holds the weights of the older networks: it still opens, draws and resumes, with
+ * or without a changed learning rate, and its config stays without the fields.
  */
-test('a dfgan run from before noiseInFusion opens and resumes as it was made: its absent field is not filled with the new default', async () => {
-  const dir = join(tempDir(), 'old-dfgan');
-  const config = (model: Record<string, unknown>) => validateRunConfig({
-    family: 'dfgan', seed: 4, data: 'shapes:16',
-    model: { ngf: 2, ndf: 2, nz: 8, embedDim: 16, wordDim: 8, textHidden: 16, textSteps: 1, ...model },
-    train: { steps: 3, batch: 4, logEvery: 1, sampleEvery: 3, checkpointEvery: 1, samples: 4 },
-  }, 'test config');
-  await train({ outDir: join(dir, '..', 'new-dfgan'), config: config({}), quiet: true });
-  assert.equal(JSON.parse(readFileSync(join(dir, '..', 'new-dfgan', 'config.json'), 'utf8')).model.noiseInFusion, true, 'a new run fuses the noise too');
-  await train({ outDir: dir, config: config({ noiseInFusion: false }), quiet: true });
-  // As an older gantry wrote it: no noiseInFusion at all.
-  const file = join(dir, 'config.json');
-  const saved = JSON.parse(readFileSync(file, 'utf8'));
-  delete saved.model.noiseInFusion;
-  writeFileSync(file, JSON.stringify(saved));
-  const run = openRun(dir);
-  tf.dispose(run.model.generate!(tf.zeros([2, 8]) as tf.Tensor2D, { kind: 'text', vectors: tf.zeros([2, 16]) as tf.Tensor2D }));
-  run.model.dispose();
-  assert.equal((await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true })).step, 4);
-  assert.equal((await train({ outDir: dir, resume: true, changes: { train: { steps: 5 }, model: { lrG: 5e-5 } }, quiet: true })).step, 5);
-  const after = JSON.parse(readFileSync(file, 'utf8')).model;
-  assert.ok(!('noiseInFusion' in after) && after.lrG === 5e-5, JSON.stringify(after));
-});
+const newerFields: [family: string, fields: Record<string, unknown>, asBefore: Record<string, unknown>, lr: Record<string, number>][] = [
+  ['dfgan', { noiseInFusion: true }, { noiseInFusion: false }, { lrG: 5e-5 }],
+  ['gan-cls', { textNorm: true, interpolationWeight: 0.5 }, { textNorm: false, interpolationWeight: 1 }, { lr: 1e-4 }],
+];
+for (const [family, fields, asBefore, lr] of newerFields) {
+  test(`a ${family} run from before ${Object.keys(fields).join(' and ')} opens and resumes as it was made: its absent fields are not filled with the new defaults`, async () => {
+    const dir = join(tempDir(), `old-${family}`);
+    const config = (model: Record<string, unknown>) => validateRunConfig({
+      family, seed: 4, data: 'shapes:16',
+      model: { ngf: 2, ndf: 2, nz: 8, embedDim: 16, wordDim: 8, textHidden: 16, textSteps: 1, ...model },
+      train: { steps: 3, batch: 4, logEvery: 1, sampleEvery: 3, checkpointEvery: 1, samples: 4 },
+    }, 'test config');
+    await train({ outDir: join(dir, '..', `new-${family}`), config: config({}), quiet: true });
+    const fresh = JSON.parse(readFileSync(join(dir, '..', `new-${family}`, 'config.json'), 'utf8')).model;
+    for (const [k, v] of Object.entries(fields)) assert.equal(fresh[k], v, `a new run has ${k} ${v}`);
+    await train({ outDir: dir, config: config(asBefore), quiet: true });
+    // As an older gantry wrote it: without the fields.
+    const file = join(dir, 'config.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    for (const k of Object.keys(fields)) delete saved.model[k];
+    writeFileSync(file, JSON.stringify(saved));
+    const run = openRun(dir);
+    tf.dispose(run.model.generate!(tf.zeros([2, 8]) as tf.Tensor2D, { kind: 'text', vectors: tf.zeros([2, 16]) as tf.Tensor2D }));
+    run.model.dispose();
+    assert.equal((await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true })).step, 4);
+    assert.equal((await train({ outDir: dir, resume: true, changes: { train: { steps: 5 }, model: lr }, quiet: true })).step, 5);
+    const after = JSON.parse(readFileSync(file, 'utf8')).model;
+    const [lrField, lrValue] = Object.entries(lr)[0];
+    assert.ok(Object.keys(fields).every((k) => !(k in after)) && after[lrField] === lrValue, JSON.stringify(after));
+  });
+}
