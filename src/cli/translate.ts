@@ -20,6 +20,7 @@ import { checkFileOut, checkPngOut, isFolderOut, prepareImageFolder } from './ou
 import { intArg, parseCommandArgs } from './args.ts';
 import { checkGeneratorSource, imageFiles } from './pretrained-args.ts';
 import { SYNOPSIS } from './synopsis.ts';
+import { writeFeatureMaps } from '../explore/feature-maps-out.ts';
 
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
@@ -53,7 +54,11 @@ gantry features --weights latest_net_G.pth --encoder latest_net_E.pth --label-nc
   NVIDIA's code, what its encode_features.py does: its encoder's features of the objects in --data, at the
   size given, clustered into --out, which translate, export and studio then take as --features. With
   --label-feat (a generator trained with --label_feat) each label region of a map is one feature, as that
-  generator was trained: encode_features.py encodes instances even then.`;
+  generator was trained: encode_features.py encodes instances even then.
+  --maps-out DIR (with --run, a run with featNum 3 on pairs:DIR): what NVIDIA's precompute_feature_maps.py
+  does: every training pair's objects encoded, written as a feature map (8-bit RGB, the label map's size and
+  name) into DIR, which must be empty. Put it at the data's train_feat/ and a larger run reads them with
+  model.loadFeatures (the official 512p -> 1024p feature recipe; README).`;
 
 /** The most variants of a map `--styles` or `--all-styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
 const MAX_STYLES = 64;
@@ -184,11 +189,21 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('features', argv, {
     run: { type: 'string' }, clusters: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
     weights: { type: 'string' }, encoder: { type: 'string' }, 'label-nc': { type: 'string' }, height: { type: 'string' }, width: { type: 'string' },
-    'label-feat': { type: 'boolean' }, data: { type: 'string' }, out: { type: 'string' },
+    'label-feat': { type: 'boolean' }, data: { type: 'string' }, out: { type: 'string' }, 'maps-out': { type: 'string' },
   });
   checkGeneratorSource(values, ['label-nc', 'height', 'width', 'encoder', 'label-feat']);
   const clusters = intArg('clusters', values.clusters, 1);
   const seed = intArg('seed', values.seed);
+  if (values['maps-out'] !== undefined) {
+    if (!values.run) throw new GantryError('--maps-out writes the feature maps of a gantry run\'s encoder: give --run RUN_DIR (a pix2pixhd run with model.featNum 3)');
+    const stray = (['data', 'out', 'clusters', 'seed'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new GantryError(`--${stray} does not go with --maps-out, which encodes the run's own training data`);
+    await initEngine({ device: (values.device ?? 'cpu') as Device });
+    const progress = slowWorkProgress('feature maps: encoding objects');
+    const written = await writeFeatureMaps(values.run, values['maps-out'], { loadProgress: (label) => slowWorkProgress(label), onProgress: progress });
+    process.stdout.write(`feature maps: ${written.files} written into ${written.dir}\n`);
+    return;
+  }
   if (values.run) {
     const stray = (['data', 'out'] as const).find((f) => values[f] !== undefined);
     if (stray) throw new GantryError(`--${stray} goes with --weights; a run learns from its own data into its styles.json`);

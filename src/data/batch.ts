@@ -10,9 +10,11 @@ export interface Batch {
   captions?: string[];
   labelMaps?: Int32Array;
   instanceMaps?: Int32Array;
+  /** Precomputed feature maps [n, H, W] where the data has them, each pixel's RGB levels packed (dataset.ts). */
+  featureMaps?: Int32Array;
 }
 
-/** What the data looks like, for a family to size its networks. */
+/** What the data looks like, for a family to size its networks (label maps: whether they come with instance and feature maps). */
 export interface DataShape {
   height: number;
   width: number;
@@ -23,5 +25,5 @@ export interface DataShape {
   /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
   captions?: string[][];
   /** Label-map data: its largest label id and the file (or image) that has it, whether it has instance maps, the ids' names. */
-  labelMaps?: { maxLabel: number; maxLabelAt: string; instances: boolean; labelNames: string[]; missingInstances?: string };
+  labelMaps?: { maxLabel: number; maxLabelAt: string; instances: boolean; features?: boolean; labelNames: string[]; missingInstances?: string };
 }

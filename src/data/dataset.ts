@@ -29,13 +29,18 @@ export interface ImageDataset {
   labelMaps?: IdArray | null;
   /** Their instance ids (Cityscapes' convention: label * 1000 + k for things, the label for stuff). */
   instanceMaps?: IdArray | null;
+  /**
+   * Precomputed instance feature maps (pix2pixHD's train_feat/: 8-bit RGB images), each pixel's three levels
+   * packed as one id, r << 16 | g << 8 | b, so that they are fitted, cropped and mirrored as the maps are.
+   */
+  featureMaps?: Int32Array | null;
   /** Names of the label ids where the source defines them (Cityscapes, shapes). */
   labelNames?: string[] | null;
   /** Label-map data read from files: each image's label map file, for messages. */
   mapFiles?: string[];
   /** Label-map data without instance maps: where they would have been (the run says so once). */
   missingInstances?: string;
-  /** Images and maps kept in a file rather than in memory (then pixels, labelMaps and instanceMaps are null). */
+  /** Images and maps kept in a file rather than in memory (then pixels and the maps are null). */
   stored?: StoredRecords;
   /** Said once by a command that opens the data (where the data streams from). */
   note?: string;
@@ -49,6 +54,7 @@ export interface StoredRecords {
   readonly n: number;
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
+  readonly featureMaps?: boolean;
   /** The largest label id and the record that has it. */
   readonly maxLabel: { value: number; at: number };
   /** Records at the given indices, back to back: 8-bit pixels, label and instance ids. */
@@ -62,6 +68,7 @@ export interface ImageRecords {
   pixels: Uint8Array;
   labelMaps?: Int32Array;
   instanceMaps?: Int32Array;
+  featureMaps?: Int32Array;
 }
 
 /** The images at the given indices (and their maps), in that order, from memory or from the data's file. */
@@ -71,7 +78,7 @@ export function readImages(ds: ImageDataset, indices: ArrayLike<number>): ImageR
   const pixels = new Uint8Array(indices.length * size);
   for (let i = 0; i < indices.length; i++) pixels.set(ds.pixels!.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
   const area = ds.height * ds.width;
-  return { pixels, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area) };
+  return { pixels, labelMaps: gatherMaps(ds.labelMaps, indices, area), instanceMaps: gatherMaps(ds.instanceMaps, indices, area), featureMaps: gatherMaps(ds.featureMaps, indices, area) };
 }
 
 export function hasLabelMaps(ds: ImageDataset): boolean {
@@ -80,6 +87,10 @@ export function hasLabelMaps(ds: ImageDataset): boolean {
 
 export function hasInstanceMaps(ds: ImageDataset): boolean {
   return Boolean(ds.instanceMaps || ds.stored?.instanceMaps);
+}
+
+export function hasFeatureMaps(ds: ImageDataset): boolean {
+  return Boolean(ds.featureMaps || ds.stored?.featureMaps);
 }
 
 /** What a family sees of a dataset when it sizes its networks. */
@@ -103,6 +114,7 @@ function labelMapShape(ds: ImageDataset): NonNullable<DataShape['labelMaps']> {
     maxLabel: max.value,
     maxLabelAt: ds.mapFiles?.[max.at] ?? `image ${max.at} of ${ds.name}`,
     instances: hasInstanceMaps(ds),
+    features: hasFeatureMaps(ds),
     labelNames: ds.labelNames ?? [],
     missingInstances: ds.missingInstances,
   };
@@ -128,7 +140,7 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
   const kept = { ...ds, name, n: indices.length, labels, captions, mapFiles };
   if (ds.stored) return { ...kept, stored: ds.stored.select(indices) };
   const records = readImages(ds, indices);
-  return { ...kept, pixels: records.pixels, labelMaps: records.labelMaps, instanceMaps: records.instanceMaps };
+  return { ...kept, pixels: records.pixels, labelMaps: records.labelMaps, instanceMaps: records.instanceMaps, featureMaps: records.featureMaps };
 }
 
 /** Told after each file a source reads: images read so far and in all (a progress line for large folders). */

@@ -15,9 +15,9 @@ import type { ImageFit } from './transform.ts';
  * held in memory whose decoding was slow is kept in one too, so the next run reads it whole. The file's
  * name is a hash of the source files' paths, sizes and times, the size they are fitted to and what the
  * records hold, so a later run on the same data reads it without decoding an image, and a changed file
- * makes a new one. A record is the label ids (uint16, where there are label maps), the instance ids (uint16,
- * where there are instance maps), then the 8-bit pixels (HWC); the header (`.json`) is written last, so a
- * file without one was never finished.
+ * makes a new one. A record is the packed feature levels (int32, where there are feature maps), the label ids
+ * (uint16, where there are label maps), the instance ids (uint16, where there are instance maps), then the
+ * 8-bit pixels (HWC); the header (`.json`) is written last, so a file without one was never finished.
  */
 // 3: JPEGs' chroma upsampled as libjpeg does (src/io/jpeg.ts), so sets fitted before hold other pixels.
 const FORMAT = 3;
@@ -27,12 +27,15 @@ export interface FittedRecord {
   pixels: Uint8Array;
   labels?: ArrayLike<number> | null;
   instances?: ArrayLike<number> | null;
+  features?: ArrayLike<number> | null;
 }
 
 /** What a store's records hold besides the pixels. */
 export interface RecordMaps {
   labelMaps: boolean;
   instanceMaps: boolean;
+  /** Only where true: stores made before feature maps existed have no such field. */
+  featureMaps?: true;
 }
 
 /** Which store: its cache folder's kind, the source files of each record, their fitted size, what the records hold. */
@@ -64,19 +67,26 @@ export interface StoreContents {
   pixels: Uint8Array;
   labelMaps: Uint16Array | null;
   instanceMaps: Uint16Array | null;
+  featureMaps: Int32Array | null;
 }
 
 function recordBytes(h: { height: number; width: number; channels: number } & RecordMaps): number {
-  return h.height * h.width * ((h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0) + h.channels);
+  return h.height * h.width * ((h.featureMaps ? 4 : 0) + (h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0) + h.channels);
 }
 
-/** A record's parts, as views of its bytes. */
+/** A record's parts, as views of its bytes (the int32 features first, where they are aligned). */
 function recordParts(record: Uint8Array, h: { height: number; width: number; channels: number } & RecordMaps) {
   const area = h.height * h.width;
-  const labels = h.labelMaps ? new Uint16Array(record.buffer, record.byteOffset, area) : null;
-  const instances = h.instanceMaps ? new Uint16Array(record.buffer, record.byteOffset + (h.labelMaps ? 2 : 0) * area, area) : null;
-  const at = ((h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0)) * area;
-  return { labels, instances, pixels: record.subarray(at, at + area * h.channels) };
+  let at = 0;
+  const view = <T>(bytes: number, make: (offset: number) => T): T => {
+    const part = make(record.byteOffset + at);
+    at += bytes * area;
+    return part;
+  };
+  const features = h.featureMaps ? view(4, (o) => new Int32Array(record.buffer, o, area)) : null;
+  const labels = h.labelMaps ? view(2, (o) => new Uint16Array(record.buffer, o, area)) : null;
+  const instances = h.instanceMaps ? view(2, (o) => new Uint16Array(record.buffer, o, area)) : null;
+  return { features, labels, instances, pixels: record.subarray(at, at + area * h.channels) };
 }
 
 /** Where a spec's store lives and what its header must say: one stat of every source file, done once a load. */
@@ -130,12 +140,14 @@ function fittedInMemory(at: Location, read: (i: number) => FittedRecord, onProgr
     pixels: new Uint8Array(n * per),
     labelMaps: spec.maps.labelMaps ? new Uint16Array(n * area) : null,
     instanceMaps: spec.maps.instanceMaps ? new Uint16Array(n * area) : null,
+    featureMaps: spec.maps.featureMaps ? new Int32Array(n * area) : null,
   };
   for (let i = 0; i < n; i++) {
     const r = read(i);
     contents.pixels.set(r.pixels, i * per);
     if (contents.labelMaps && r.labels) contents.labelMaps.set(r.labels, i * area);
     if (contents.instanceMaps && r.instances) contents.instanceMaps.set(r.instances, i * area);
+    if (contents.featureMaps && r.features) contents.featureMaps.set(r.features, i * area);
     onProgress?.(i + 1, n);
   }
   if (performance.now() - start >= imageCacheSeconds() * 1000) {
@@ -143,6 +155,7 @@ function fittedInMemory(at: Location, read: (i: number) => FittedRecord, onProgr
       pixels: contents.pixels.subarray(i * per, (i + 1) * per),
       labels: contents.labelMaps?.subarray(i * area, (i + 1) * area),
       instances: contents.instanceMaps?.subarray(i * area, (i + 1) * area),
+      features: contents.featureMaps?.subarray(i * area, (i + 1) * area),
     });
     try {
       build(at, record);
@@ -170,6 +183,7 @@ function build({ spec, dir, path, wanted, bytes }: Location, read: (i: number) =
       const r = read(i);
       if (parts.labels && r.labels) parts.labels.set(r.labels);
       if (parts.instances && r.instances) parts.instances.set(r.instances);
+      if (parts.features && r.features) parts.features.set(r.features);
       parts.pixels.set(r.pixels);
       if (parts.labels) maxLabels.push(largest(parts.labels));
       write(record);
@@ -260,6 +274,7 @@ class FileRecords implements StoredRecords {
   readonly n: number;
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
+  readonly featureMaps: boolean;
   readonly maxLabel: { value: number; at: number };
   private readonly recordBytes: number;
 
@@ -268,6 +283,7 @@ class FileRecords implements StoredRecords {
     this.n = order ? order.length : header.n;
     this.labelMaps = header.labelMaps;
     this.instanceMaps = header.instanceMaps;
+    this.featureMaps = header.featureMaps === true;
     this.recordBytes = recordBytes(header);
     let at = 0;
     if (this.labelMaps) for (let i = 1; i < this.n; i++) if (this.maxLabelOf(i) > this.maxLabelOf(at)) at = i;
@@ -307,12 +323,14 @@ class FileRecords implements StoredRecords {
     const pixels = new Uint8Array(indices.length * per);
     const labelMaps = this.labelMaps ? new Int32Array(indices.length * area) : undefined;
     const instanceMaps = this.instanceMaps ? new Int32Array(indices.length * area) : undefined;
+    const featureMaps = this.featureMaps ? new Int32Array(indices.length * area) : undefined;
     this.each(indices.length, (i) => (this.order ? this.order[indices[i]] : indices[i]), (i, parts) => {
       if (labelMaps && parts.labels) labelMaps.set(parts.labels, i * area);
       if (instanceMaps && parts.instances) instanceMaps.set(parts.instances, i * area);
+      if (featureMaps && parts.features) featureMaps.set(parts.features, i * area);
       pixels.set(parts.pixels, i * per);
     });
-    return { pixels, labelMaps, instanceMaps };
+    return { pixels, labelMaps, instanceMaps, featureMaps };
   }
 
   /** Every record of this view, the maps kept 16-bit as a dataset in memory holds them. */
@@ -322,12 +340,14 @@ class FileRecords implements StoredRecords {
     const pixels = new Uint8Array(this.n * per);
     const labelMaps = this.labelMaps ? new Uint16Array(this.n * area) : null;
     const instanceMaps = this.instanceMaps ? new Uint16Array(this.n * area) : null;
+    const featureMaps = this.featureMaps ? new Int32Array(this.n * area) : null;
     this.each(this.n, (i) => (this.order ? this.order[i] : i), (i, parts) => {
       if (labelMaps && parts.labels) labelMaps.set(parts.labels, i * area);
       if (instanceMaps && parts.instances) instanceMaps.set(parts.instances, i * area);
+      if (featureMaps && parts.features) featureMaps.set(parts.features, i * area);
       pixels.set(parts.pixels, i * per);
     });
-    return { pixels, labelMaps, instanceMaps };
+    return { pixels, labelMaps, instanceMaps, featureMaps };
   }
 
   select(indices: ArrayLike<number>): StoredRecords {

@@ -10,12 +10,14 @@ import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 import { loadFitted, type FittedRecord, type StoreSpec } from './fitted-store.ts';
+import { packFeatureLevels } from './feature-maps.ts';
 
 /**
  * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
  * layouts pix2pixHD users have:
  *   - pix2pixHD's own: train_label/, train_inst/ (optional), train_img/ (test_* for evaluation), matched
- *     by sorted name, as its aligned dataset does;
+ *     by sorted name, as its aligned dataset does, and train_feat/ (optional: precomputed instance feature
+ *     maps, 8-bit RGB, at the label maps' size or any size of their shape, for --load_features);
  *   - the Cityscapes release: gtFine/{train,val}/<city>/*_gtFine_labelIds.png (+ *_gtFine_instanceIds.png,
  *     16-bit) with leftImg8bit/{train,val}/<city>/*_leftImg8bit.png, matched by name (the test split is val:
  *     Cityscapes' own test labels are not public).
@@ -27,6 +29,8 @@ export interface PairFiles {
   label: string;
   instance: string | null;
   image: string;
+  /** The precomputed feature map (pix2pixHD layout only). */
+  features?: string | null;
 }
 
 export interface PairListing {
@@ -56,6 +60,7 @@ export function listPairs(dir: string, split: PairSplit): PairListing {
   const labelDir = join(dir, `${split}_label`);
   const imageDir = join(dir, `${split}_img`);
   const instanceDir = join(dir, `${split}_inst`);
+  const featureDir = join(dir, `${split}_feat`);
   if (!isDir(labelDir)) {
     throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), or as the Cityscapes release (gtFine/ and leftImg8bit/)`);
   }
@@ -64,11 +69,15 @@ export function listPairs(dir: string, split: PairSplit): PairListing {
   const images = listFiles(imageDir, IMAGE_EXTENSIONS);
   if (labels.length === 0) throw new GantryError(`pairs: no .png label maps in ${labelDir}`);
   const instances = isDir(instanceDir) ? listFiles(instanceDir, PNG_ONLY) : null;
+  // An empty train_feat/ is none (`gantry features --maps-out` may be about to fill it).
+  const featureFiles = isDir(featureDir) ? listFiles(featureDir, PNG_ONLY) : [];
+  const features = featureFiles.length ? featureFiles : null;
   checkCounts(labels, images, `${split}_img/`, 'image');
   if (instances) checkCounts(labels, instances, `${split}_inst/`, 'instance map');
+  if (features) checkCounts(labels, features, `${split}_feat/`, 'feature map');
   return {
     layout: 'pix2pixhd',
-    pairs: labels.map((label, i) => ({ label, image: images[i], instance: instances ? instances[i] : null })),
+    pairs: labels.map((label, i) => ({ label, image: images[i], instance: instances ? instances[i] : null, features: features ? features[i] : null })),
     labelNames: null,
     instanceFolder: instanceDir,
   };
@@ -129,7 +138,7 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
   }
 }
 
-/** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids. */
+/** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids, packed feature levels. */
 function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): FittedRecord {
   const files = listing.pairs[i];
   const { height, width } = fit;
@@ -147,12 +156,22 @@ function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): Fit
     checkInstanceMap(instance, label, files);
     instances = nearestCoverCrop(instance.ids, instance.width, instance.height, width, height);
   }
-  return { pixels: fitImage(image, fit).data, labels: nearestCoverCrop(label.ids, label.width, label.height, width, height), instances };
+  let features: Int32Array | null = null;
+  if (files.features) {
+    // Any size of the label map's shape (NVIDIA's are written at twice the smaller model's size): fitted
+    // nearest-neighbour like the maps, they cover the same part of the picture.
+    const map = readImageFile(files.features);
+    if (map.width * label.height !== map.height * label.width) {
+      throw new GantryError(`pairs: feature map ${files.features} is ${map.width}x${map.height} but its label map ${files.label} is ${label.width}x${label.height}; a feature map must have its label map's shape (write them again from the label maps: gantry features --maps-out)`);
+    }
+    features = nearestCoverCrop(packFeatureLevels(map), map.width, map.height, width, height);
+  }
+  return { pixels: fitImage(image, fit).data, labels: nearestCoverCrop(label.ids, label.width, label.height, width, height), instances, features };
 }
 
 /**
  * Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and 16-bit label / instance maps
- * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps. In memory up to GANTRY_DATA_MEMORY_MB;
+ * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps (4 more with feature maps). In memory up to GANTRY_DATA_MEMORY_MB;
  * larger sets are fitted once into a file in gantry's cache and read from it a batch at a time
  * (fitted-store.ts).
  */
@@ -162,6 +181,7 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
   const { height, width } = fit;
   const fitted = { height, width, channels: fit.channels || 3 };
   const withInstances = pairs[0].instance !== null;
+  const withFeatures = Boolean(pairs[0].features);
   const common = {
     name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
     n: pairs.length, ...fitted,
@@ -170,9 +190,9 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
     mapFiles: pairs.map((p) => p.label),
     missingInstances: withInstances ? undefined : listing.instanceFolder,
   };
-  const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : [])]);
-  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps: { labelMaps: true, instanceMaps: withInstances } };
+  const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : []), ...(p.features ? [p.features] : [])]);
+  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps: { labelMaps: true, instanceMaps: withInstances, ...(withFeatures ? { featureMaps: true } as const : {}) } };
   const set = loadFitted(spec, (i) => readPair(listing, i, fitted), `the ${pairs.length} pairs of ${dir}`, onProgress);
-  if (set.stored) return { ...common, pixels: null, labelMaps: null, instanceMaps: null, stored: set.stored, note: set.note };
+  if (set.stored) return { ...common, pixels: null, labelMaps: null, instanceMaps: null, featureMaps: null, stored: set.stored, note: set.note };
   return { ...common, ...set.contents };
 }

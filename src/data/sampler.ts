@@ -64,7 +64,7 @@ export interface ImageView {
  * Images at the given indices as a [-1, 1] float batch, with their labels and, for captioned data, one
  * caption each (drawn by `captionRng` among an image's captions, else its first). With `view`, image i is
  * the height x width region of its data image at views[i], mirrored left-right where views[i].flip, its
- * label and instance maps alike; without, the whole images as they are.
+ * label, instance and feature maps alike; without, the whole images as they are.
  */
 export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captionRng?: Rng, view?: { views: ImageView[]; height: number; width: number }): Batch {
   const { channels } = data;
@@ -100,5 +100,5 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
     for (let i = 0; i < indices.length; i++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[(i * height + y) * width + x] = m[source(i, y, x)];
     return out;
   };
-  return { images, labels, captions, labelMaps: maps(records.labelMaps), instanceMaps: maps(records.instanceMaps) };
+  return { images, labels, captions, labelMaps: maps(records.labelMaps), instanceMaps: maps(records.instanceMaps), featureMaps: maps(records.featureMaps) };
 }

@@ -63,7 +63,7 @@ export function reshapeDataset(ds: ImageDataset, fit: ImageFit, mode: 'pad' | 'r
     for (let i = 0; i < ds.n; i++) out.set(nearestCoverCrop(m.subarray(i * area, (i + 1) * area), ds.width, ds.height, width, height), i * height * width);
     return out;
   };
-  return { ...ds, height, width, channels, pixels, labelMaps: maps(ds.labelMaps), instanceMaps: maps(ds.instanceMaps) };
+  return { ...ds, height, width, channels, pixels, labelMaps: maps(ds.labelMaps), instanceMaps: maps(ds.instanceMaps), featureMaps: maps(ds.featureMaps) as Int32Array | null | undefined };
 }
 
 /** Centres an image on a black square canvas of the given size. */
@@ -83,10 +83,11 @@ class RefittedRecords implements StoredRecords {
   readonly n: number;
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
+  readonly featureMaps?: boolean;
   readonly maxLabel: { value: number; at: number };
 
   constructor(private readonly source: StoredRecords, private readonly from: ImageFit, private readonly to: ImageFit) {
-    ({ n: this.n, labelMaps: this.labelMaps, instanceMaps: this.instanceMaps, maxLabel: this.maxLabel } = source);
+    ({ n: this.n, labelMaps: this.labelMaps, instanceMaps: this.instanceMaps, featureMaps: this.featureMaps, maxLabel: this.maxLabel } = source);
   }
 
   read(indices: ArrayLike<number>): ImageRecords {
@@ -96,15 +97,15 @@ class RefittedRecords implements StoredRecords {
     const [toArea, toPer] = [this.to.height * this.to.width, this.to.height * this.to.width * this.to.channels];
     const pixels = new Uint8Array(indices.length * toPer);
     const maps = (m: Int32Array | undefined) => m && new Int32Array(indices.length * toArea);
-    const [labelMaps, instanceMaps] = [maps(records.labelMaps), maps(records.instanceMaps)];
+    const [labelMaps, instanceMaps, featureMaps] = [maps(records.labelMaps), maps(records.instanceMaps), maps(records.featureMaps)];
     for (let i = 0; i < indices.length; i++) {
       const img: RawImage = { width, height, channels, data: records.pixels.subarray(i * per, (i + 1) * per) };
       pixels.set(fitImage(img, this.to).data, i * toPer);
-      for (const [m, out] of [[records.labelMaps, labelMaps], [records.instanceMaps, instanceMaps]] as const) {
+      for (const [m, out] of [[records.labelMaps, labelMaps], [records.instanceMaps, instanceMaps], [records.featureMaps, featureMaps]] as const) {
         if (m && out) out.set(nearestCoverCrop(m.subarray(i * area, (i + 1) * area), width, height, this.to.width, this.to.height), i * toArea);
       }
     }
-    return { pixels, labelMaps, instanceMaps };
+    return { pixels, labelMaps, instanceMaps, featureMaps };
   }
 
   select(indices: ArrayLike<number>): StoredRecords {

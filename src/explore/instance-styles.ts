@@ -3,7 +3,8 @@ import { kmeans } from 'ml-kmeans';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
-import { hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
+import { hasFeatureMaps, hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
+import { featureValues } from '../data/feature-maps.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
 import { fittedPixels } from '../data/transform.ts';
@@ -61,11 +62,16 @@ const ENCODE_BATCH = 8;
 
 /**
  * Every large instance's feature in the data, by class: an instance is kept where it covers more than
- * 1/64 of the image (the official filter, `num / (h * w / 32) > 0.5`).
+ * 1/64 of the image (the official filter, `num / (h * w / 32) > 0.5`). Its feature is the mean over the
+ * instance of the encoder's features (already pooled per instance: the mean is each pixel's value), or of
+ * the data's precomputed feature maps for a run trained on them (model.loadFeatures).
  */
 export async function collectInstanceFeatures(run: Generator, data: ImageDataset, onProgress?: (done: number) => void): Promise<Map<number, number[][]>> {
-  const encode = run.model.encodeFeatures?.bind(run.model);
-  if (!encode || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
+  const c = run.info.conditioning;
+  const loaded = c.kind === 'labelMap' && c.loadFeatures === true;
+  const encode = loaded ? undefined : run.model.encodeFeatures?.bind(run.model);
+  if ((!encode && !loaded) || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
+  if (loaded && !hasFeatureMaps(data)) throw new GantryError(`this ${run.info.family} run was trained on precomputed feature maps (model.loadFeatures) and learns its styles from them; ${data.name} has none (pairs:DIR with a train_feat/ folder)`);
   const { height, width } = data;
   const area = height * width;
   const byLabel = featuresByLabel(run.info);
@@ -74,23 +80,31 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
     const indices = Array.from({ length: Math.min(ENCODE_BATCH, data.n - first) }, (_, i) => first + i);
     const batch = makeBatch(data, indices);
     const { ids: regions, classOf } = featureRegions({ labels: batch.labelMaps!, instances: batch.instanceMaps }, byLabel);
-    const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
-    const values = await features.data();
-    tf.dispose([features, batch.images, batch.labels ?? []]);
+    let values: Float32Array;
+    if (encode) {
+      const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
+      values = (await features.data()) as Float32Array;
+      features.dispose();
+    } else {
+      values = featureValues(batch.featureMaps!);
+    }
+    tf.dispose([batch.images, batch.labels ?? []]);
     const f = values.length / (indices.length * area);
     for (let b = 0; b < indices.length; b++) {
-      const counts = new Map<number, { count: number; at: number }>();
-      for (let p = 0; p < area; p++) {
-        const id = regions[b * area + p];
-        const entry = counts.get(id);
-        if (entry) entry.count++;
-        else counts.set(id, { count: 1, at: b * area + p });
+      // Each region's pixel count and feature sums (float64: the mean of equal float32 values is that value).
+      const sums = new Map<number, { count: number; sum: Float64Array }>();
+      for (let p = b * area; p < (b + 1) * area; p++) {
+        const id = regions[p];
+        let entry = sums.get(id);
+        if (!entry) sums.set(id, (entry = { count: 0, sum: new Float64Array(f) }));
+        entry.count++;
+        for (let k = 0; k < f; k++) entry.sum[k] += values[p * f + k];
       }
-      for (const [id, { count, at }] of counts) {
+      for (const [id, { count, sum }] of sums) {
         if (count <= area / 64) continue;
         const cls = classOf(id);
         const list = byClass.get(cls) ?? [];
-        list.push(Array.from(values.subarray(at * f, (at + 1) * f)));
+        list.push(Array.from(sum, (s) => Math.fround(s / count)));
         byClass.set(cls, list);
       }
     }

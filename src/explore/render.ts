@@ -6,6 +6,7 @@ import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRo
 import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
 import { makeBatch } from '../data/sampler.ts';
+import { FEATURE_MAP_CHANNELS, featureValues } from '../data/feature-maps.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages } from '../models/step-runner.ts';
 
@@ -69,13 +70,18 @@ export async function renderGrid(run: Generator, vectors: Float32Array[], condit
 
 /**
  * A label-map run's images of the data's maps at the given indices, one row each: the label map in
- * colour, the generated image (with instance features, those of the real image), the real image.
+ * colour, the generated image (with instance features, those of the real image, or of the data's
+ * precomputed feature maps for a run trained on them), the real image.
  */
 export async function labelMapTriplets(run: Generator, data: ImageDataset, indices: ArrayLike<number>): Promise<RawImage> {
   const c = run.info.conditioning;
   if (c.kind !== 'labelMap') throw new Error('labelMapTriplets: not a label-map run');
   let maps = dataMaps(data, indices);
-  if (c.featNum > 0) {
+  if (c.loadFeatures) {
+    const loaded = readImages(data, indices).featureMaps;
+    if (!loaded) throw new GantryError(`${data.name} has no precomputed feature maps (train_feat/), which this run reads`);
+    maps = { kind: 'labelMap', maps: { ...maps.maps, features: featureValues(loaded), featNum: FEATURE_MAP_CHANNELS } };
+  } else if (c.featNum > 0) {
     // Generators with instance features draw each map in the style of its own real image.
     const real = makeBatch(data, indices);
     maps = { kind: 'labelMap', maps: await encodedStyles(run, maps.maps, real.images) };

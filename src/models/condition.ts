@@ -30,9 +30,10 @@ export type Conditioning =
   /**
    * labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the
    * data named the ids; featNum: instance features per pixel the generator also reads (0: none); labelFeat:
-   * those features are one per label region even where instance maps are given (absent in older files: false).
+   * those features are one per label region even where instance maps are given (absent in older files: false);
+   * loadFeatures: the generator was trained on precomputed feature maps and has no encoder (absent: false).
    */
-  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number; labelFeat?: boolean };
+  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number; labelFeat?: boolean; loadFeatures?: boolean };
 
 /**
  * The typed description of a built model that everything outside src/models/ reads (the trainer,

@@ -5,6 +5,7 @@ import { GantryError, given } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { CITYSCAPES_LABELS } from '../data/cityscapes.ts';
 import { labelMapInput } from '../data/label-maps.ts';
+import { FEATURE_MAP_CHANNELS, featureValues } from '../data/feature-maps.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
@@ -26,7 +27,9 @@ import { alternatingStep, type Player } from './gan-step.ts';
  * weights are given); D's loss is half the LSGAN loss of real and fake pairs.
  *
  * With netG "local", G is the local enhancer G2 around G1 (the official 1024p model). With featNum > 0,
- * the instance feature encoder E adds per-instance features to G's input (the official --instance_feat).
+ * the instance feature encoder E adds per-instance features to G's input (the official --instance_feat);
+ * with loadFeatures as well, G reads the data's precomputed feature maps instead and there is no E (the
+ * official --load_features, how its 1024p feature model trains on the 512p model's encoded maps).
  * Defaults are the official options sized down for 2 cores (official: ngf 64, nDown 4, nBlocks 9, ndf 64
  * at 1024x512 with labelNc 35).
  */
@@ -73,6 +76,12 @@ export const pix2pixhdSchema = z
      * class shares one style (the official --label_feat); the boundary map still comes from the instances.
      */
     labelFeat: z.boolean().default(false),
+    /**
+     * G reads the data's precomputed feature maps (pairs:DIR's train_feat/: 8-bit RGB, as `gantry features
+     * --maps-out` or NVIDIA's precompute_feature_maps.py write them) rather than an encoder's, and the run
+     * has no encoder (the official --load_features; featNum 3). Its styles are learned from those maps.
+     */
+    loadFeatures: z.boolean().default(false),
     /** E's first-layer filters and its down-samplings (official nef 16, n_downsample_E 4). */
     nef: z.number().int().positive().default(16),
     nDownE: z.number().int().min(1).default(4),
@@ -92,14 +101,14 @@ export function imageSize(config: { height: number; width: number }): { height: 
 export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
   return {
     family: 'pix2pixhd', ...imageSize(config), channels: 3, latentDim: 0,
-    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum, labelFeat: config.labelFeat },
+    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum, labelFeat: config.labelFeat, ...(config.loadFeatures ? { loadFeatures: true } : {}) },
     holdout: 0,
   };
 }
 
 export class Pix2PixHD implements FamilyInstance {
   readonly G: GlobalGenerator | LocalEnhancer;
-  /** The instance feature encoder, with featNum > 0. */
+  /** The instance feature encoder, with featNum > 0 (but for loadFeatures). */
   readonly E: FeatureEncoder | null;
   readonly D: MultiscaleDiscriminator;
   readonly networks: Record<string, ParamSet>;
@@ -135,7 +144,7 @@ export class Pix2PixHD implements FamilyInstance {
       this.networks = { G, D };
       this.optimizers = { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), adam) };
     }
-    if (config.featNum > 0) {
+    if (config.featNum > 0 && !config.loadFeatures) {
       const E = new ParamSet();
       this.E = new FeatureEncoder(E, { inputChannels: 3, featNum: config.featNum, nef: config.nef, nDown: config.nDownE }, new Rng(seed, 'init', 'E'));
       this.networks.E = E;
@@ -186,7 +195,13 @@ export class Pix2PixHD implements FamilyInstance {
     const instances = batch.instanceMaps ? hostInput(batch, (b) => b.instanceMaps!, [n, h, w], 'int32') as tf.Tensor3D : null;
     const input = this.labelInput(labels, instances);
     const regions = featuresByLabel(this.info) ? labels : instances!;
-    const features = this.E ? () => this.E!.apply(batch.images, regions) : undefined;
+    let features: (() => tf.Tensor4D) | undefined;
+    if (this.config.loadFeatures) {
+      if (!batch.featureMaps) throw new GantryError('this pix2pixhd model reads precomputed feature maps (model.loadFeatures); train it on pairs:DIR with a train_feat/ folder');
+      features = () => hostInput(batch, (b) => featureValues(b.featureMaps!), [n, h, w, FEATURE_MAP_CHANNELS]) as tf.Tensor4D;
+    } else if (this.E) {
+      features = () => this.E!.apply(batch.images, regions);
+    }
     const losses = this.stepOn(input, batch.images, ctx.updateG ?? true, ctx.step, features);
     tf.dispose([labels, instances ?? [], input]);
     return losses;
@@ -202,7 +217,10 @@ export class Pix2PixHD implements FamilyInstance {
   }
 
   encodeFeatures(images: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
-    if (!this.E) throw new GantryError('this pix2pixhd run has no feature encoder (model.featNum 0)');
+    if (!this.E) {
+      if (this.config.loadFeatures) throw new GantryError('this pix2pixhd run was trained on precomputed feature maps (model.loadFeatures) and has no encoder to read a photo with; choose among its learned styles, or use the run the maps came from');
+      throw new GantryError('this pix2pixhd run has no feature encoder (model.featNum 0)');
+    }
     return tf.tidy(() => this.E!.apply(images, instances));
   }
 
@@ -256,9 +274,10 @@ export class Pix2PixHD implements FamilyInstance {
     const [n, h, w] = condition.labels.shape;
     const { height, width } = this.info;
     if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`label maps must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
-    if (this.E && !condition.features) throw new GantryError('this pix2pixhd run reads instance features; give them (translate draws them from the run\'s learned styles)');
+    const readsFeatures = this.config.featNum > 0;
+    if (readsFeatures && !condition.features) throw new GantryError('this pix2pixhd run reads instance features; give them (translate draws them from the run\'s learned styles)');
     if (condition.features && condition.features.shape[3] !== this.config.featNum) throw new GantryError(`instance features must have ${this.config.featNum} channels, got ${condition.features.shape[3]}`);
-    return tf.tidy(() => this.G.apply(this.generatorInput(this.labelInput(condition.labels, condition.instances), this.E ? condition.features : undefined)));
+    return tf.tidy(() => this.G.apply(this.generatorInput(this.labelInput(condition.labels, condition.instances), readsFeatures ? condition.features : undefined)));
   }
 
   dispose(): void {
@@ -295,6 +314,10 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
     const { labelNc, labelNames } = resolveLabels(config, maps);
     if (config.labelFeat && config.featNum === 0) throw new GantryError('pix2pixhd: model.labelFeat pools the feature encoder\'s features per label, but model.featNum is 0 (no encoder); set model.featNum (3 in the paper) or leave labelFeat out');
+    if (config.loadFeatures) {
+      if (config.featNum !== FEATURE_MAP_CHANNELS) throw new GantryError(`pix2pixhd: model.loadFeatures reads precomputed feature maps, ${FEATURE_MAP_CHANNELS} levels a pixel (RGB images), but model.featNum is ${config.featNum}; set model.featNum to ${FEATURE_MAP_CHANNELS}`);
+      if (!maps.features) throw new GantryError('pix2pixhd: model.loadFeatures reads precomputed feature maps, but the data has none; give pairs:DIR a train_feat/ folder of them (gantry features --run RUN --maps-out DIR/train_feat writes them from a run with featNum 3, as NVIDIA\'s precompute_feature_maps.py does) or leave loadFeatures out');
+    }
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
     const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;
     return {

@@ -123,7 +123,10 @@ export class WebGenerator extends PageGenerator implements Generator {
     if (!o.labelMaps?.length) throw new GantryError(`this ${this.family} generator draws label maps; give labelMaps`);
     const maps = labelMapsOf(this.info, o.labelMaps);
     const photo = o.styles?.photo;
-    if (photo && !this.encodesPhotos) throw new GantryError(`styles.photo: this ${this.family} generator has no feature encoder to read a photo with${c.kind === 'labelMap' && c.featNum > 0 ? '; export it with its encoder (NVIDIA\'s latest_net_E.pth)' : ''}`);
+    if (photo && !this.encodesPhotos) {
+      const why = c.kind !== 'labelMap' || c.featNum === 0 ? '' : c.loadFeatures ? ' (it was trained on precomputed feature maps, model.loadFeatures)' : '; export it with its encoder (NVIDIA\'s latest_net_E.pth)';
+      throw new GantryError(`styles.photo: this ${this.family} generator has no feature encoder to read a photo with${why}`);
+    }
     if (c.kind !== 'labelMap' || c.featNum === 0) return maps;
     const choose = o.styles?.choose ?? {};
     if (photo) checkRawImage(photo, 'styles.photo');

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gantryCli, tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
-import { encodeIdMap } from '../../src/io/id-map.ts';
+import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
 
@@ -264,6 +264,84 @@ test('labelFeat (the official --label_feat): E pools per label region though the
   const noEncoder = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', join(dir, 'bad'));
   assert.match(noEncoder.stderr, /model\.labelFeat pools the feature encoder's features per label, but model\.featNum is 0 \(no encoder\); set model\.featNum \(3 in the paper\) or leave labelFeat out/);
   assert.ok(!existsSync(join(dir, 'bad')));
+});
+
+/**
+ * NVIDIA's 512p -> 1024p feature recipe: precompute_feature_maps.py writes the 512p run's encoded objects as
+ * train_feat/, and the 1024p run trains with --load_features on them (no encoder of its own), from the
+ * 512p run's G1 (--load_pretrain).
+ */
+test('loadFeatures (the official --load_features): features --maps-out writes a run\'s encoded objects as train_feat/, and a local run at twice the size trains on them without an encoder, learns its styles from them and draws them', () => {
+  const dir = tempDir();
+  const data = join(dir, 'pairs');
+  cpSync(pairs, data, { recursive: true });
+  const config = join(dir, 'small.json');
+  const small = join(dir, 'small');
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, height: 16, width: 32, featNum: 3, nef: 4, nDownE: 2 } }));
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', config, '--steps', '2', '--out', small, '--quiet').code, 0);
+
+  const feat = join(data, 'train_feat');
+  const m = gantry('features', '--run', small, '--maps-out', feat);
+  assert.equal(m.code, 0, m.stderr);
+  assert.equal(m.stdout, `feature maps: 6 written into ${feat}\n`);
+  assert.deepEqual(readdirSync(feat).sort(), readdirSync(join(data, 'train_label')).sort());
+  // At the label map's size, one colour per object: the instance map's objects, each painted whole.
+  for (const name of readdirSync(feat)) {
+    const map = readImageFile(join(feat, name));
+    const inst = readIdMap(join(data, 'train_inst', name), 'instance map');
+    assert.deepEqual([map.width, map.height], [inst.width, inst.height]);
+    const k = map.channels; // pngjs writes RGBA, opaque
+    const colour = new Map<number, string>();
+    for (let p = 0; p < inst.ids.length; p++) {
+      const c = Array.from(map.data.subarray(k * p, k * p + 3)).join(',');
+      assert.equal(colour.get(inst.ids[p]) ?? c, c, `${name}: instance ${inst.ids[p]} is one colour`);
+      colour.set(inst.ids[p], c);
+    }
+    assert.ok(new Set(colour.values()).size > 1, `${name}: objects differ`);
+  }
+  assert.match(gantry('features', '--run', small, '--maps-out', feat).stderr, /--maps-out .*train_feat already holds 6 PNG files \(scene_000\.png, \.\.\.\); give an empty or new folder, or remove them/);
+
+  // The local run at 32x64: G1 (ngf 8 at 16x32) from the small run, G reading the maps; no E.
+  const localConfig = join(dir, 'local.json');
+  writeFileSync(localConfig, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, netG: 'local', ngf: 4, featNum: 3, loadFeatures: true, fixGlobalSteps: 1 } }));
+  const large = join(dir, 'large');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', localConfig, '--steps', '3', '--out', large, '--init-from', small);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /initialised from .*small: G 14\/14, G2 0\/20, D 16\/16 tensors/);
+  assert.match(r.stderr, /styles: \d+ instances of 3 classes clustered into \d+ styles/);
+  const ckpt = Object.keys(tensors(join(large, 'checkpoint.safetensors')));
+  assert.ok(!ckpt.some((k) => k.startsWith('net/E/')), 'no encoder');
+  const styles = JSON.parse(readFileSync(join(large, 'styles.json'), 'utf8'));
+  for (const centre of Object.values(styles.clusters as Record<string, number[][]>).flat()) assert.equal(centre.length, 3);
+  const map = ['--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png')];
+  const t = gantry('translate', '--run', large, ...map, '--styles', '3', '--out', join(dir, 'row.png'));
+  assert.equal(t.code, 0, t.stderr);
+  const row = readImageFile(join(dir, 'row.png'));
+  const column = (v: number) => Array.from({ length: 32 }, (_, y) => Array.from(row.data.subarray(((y + 2) * row.width + 2 + v * 66) * 3, ((y + 2) * row.width + 2 + v * 66 + 64) * 3)).join()).join();
+  assert.ok(new Set([0, 1, 2].map(column)).size > 1, 'styles change the image: G reads the features');
+  assert.match(gantry('translate', '--run', large, ...map, '--style-from', join(pairs, 'test_img', 'scene_001.png'), '--out', join(dir, 'x.png')).stderr, /was trained on precomputed feature maps \(model\.loadFeatures\) and has no encoder to read a photo with/);
+  // Its page paints with the learned styles; FID draws held-out maps (no train_feat there) in them too.
+  const site = join(dir, 'site');
+  const exported = gantry('export', '--run', large, '--out', site, '--no-page');
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(site, 'model.json'), 'utf8')).styles.clusters, styles.clusters);
+  const fid = gantry('eval', 'fid', '--real', `pairs:${pairs}?split=test`, '--fake', large, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  const relearned = gantry('features', '--run', large, '--clusters', '2');
+  assert.equal(relearned.code, 0, relearned.stderr);
+  assert.ok(Object.values(JSON.parse(readFileSync(join(large, 'styles.json'), 'utf8')).clusters as Record<string, number[][]>).every((c) => c.length <= 2));
+
+  // Data without train_feat/, a featNum the maps do not have, a run without an encoder: one line each, no run left.
+  const bad = (model: Record<string, unknown>, spec: string, pattern: RegExp) => {
+    writeFileSync(localConfig, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, ...model } }));
+    const out = join(dir, 'bad');
+    assert.match(gantry('train', 'pix2pixhd', '--data', spec, '--config', localConfig, '--steps', '1', '--out', out).stderr, pattern);
+    assert.ok(!existsSync(out));
+  };
+  bad({ featNum: 3, loadFeatures: true }, `pairs:${pairs}`, /model\.loadFeatures reads precomputed feature maps, but the data has none; give pairs:DIR a train_feat\/ folder of them \(gantry features --run RUN --maps-out DIR\/train_feat/);
+  bad({ featNum: 2, loadFeatures: true }, `pairs:${data}`, /model\.loadFeatures reads precomputed feature maps, 3 levels a pixel \(RGB images\), but model\.featNum is 2; set model\.featNum to 3/);
+  assert.match(gantry('features', '--run', large, '--maps-out', join(dir, 'again')).stderr, /has no feature encoder to write feature maps with/);
+  assert.ok(!existsSync(join(dir, 'again')));
 });
 
 test('translate --weights reads generators of NVIDIA\'s code (global and local, their state-dict names) and draws what PyTorch draws', () => {

@@ -13,6 +13,8 @@ import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { FAMILIES } from '../../src/models/index.ts';
+import { featureValues } from '../../src/data/feature-maps.ts';
+import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 await setup();
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -253,4 +255,37 @@ test('pairs held in memory whose decoding was slow are kept fitted, and the next
   assert.deepEqual([second.pixels, second.labelMaps, second.instanceMaps], [first.pixels, first.labelMaps, first.instanceMaps]);
   assert.deepEqual(dataShape(second), dataShape(first));
   assert.deepEqual(openDataset(spec, fit).labelMaps, first.labelMaps, 'and the same as decoded without the cache');
+});
+
+test('pairs:DIR\'s train_feat/ (precomputed feature maps) are read with the maps: fitted, flipped, cropped and stored as they are', () => {
+  const data = pairsWithFeatureMaps(2);
+  const ds = openDataset(`pairs:${data}`, fit);
+  assert.equal(dataShape(ds).labelMaps!.features, true);
+  assert.equal(dataShape(openDataset(`pairs:${join(fixtures, 'pairs')}`, fit)).labelMaps!.features, false);
+  // Every pixel's levels are those of its instance: the maps line up with the instance maps after fitting.
+  const packed = (id: number) => ((id % 251) << 16) | (((id * 7) % 256) << 8) | (255 - (id % 200));
+  for (let p = 0; p < ds.featureMaps!.length; p++) assert.equal(ds.featureMaps![p], packed(ds.instanceMaps![p]), `pixel ${p}`);
+  assert.deepEqual(Array.from(featureValues([packed(2001)])), [2001 % 251, (2001 * 7) % 256, 255 - (2001 % 200)].map((l) => Math.fround(l / 127.5 - 1)));
+  // Batches carry them, mirrored and cropped with the images.
+  const sampler = new BatchSampler(ds, 2, 3, true, { height: 24, width: 40 });
+  for (let step = 0; step < 4; step++) {
+    const b = sampler.batchAt(step);
+    for (let p = 0; p < b.featureMaps!.length; p++) assert.equal(b.featureMaps![p], packed(b.instanceMaps![p]));
+    b.images.dispose();
+  }
+  // The same from a fitted store.
+  const stored = openWith({ GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: tempDir() }, `pairs:${data}`);
+  assert.equal(stored.featureMaps, null);
+  assert.deepEqual(readImages(stored, [4, 1]).featureMaps, readImages(ds, [4, 1]).featureMaps);
+  assert.deepEqual(readImages(subset(stored, [5, 0]), [0, 1]).featureMaps, readImages(ds, [5, 0]).featureMaps);
+  assert.deepEqual(dataShape(stored), dataShape(ds));
+});
+
+test('feature maps of another shape than their label maps, or missing for some maps, are one line each', () => {
+  const data = pairsWithFeatureMaps(1);
+  const first = join(data, 'train_feat', 'scene_000.png');
+  writeFileSync(first, encodePng({ width: 48, height: 48, channels: 3, data: new Uint8Array(48 * 48 * 3) }));
+  assert.throws(() => openDataset(`pairs:${data}`, fit), /^GantryError: pairs: feature map .*scene_000\.png is 48x48 but its label map .*scene_000\.png is 48x24; a feature map must have its label map's shape/);
+  rmSync(first);
+  assert.throws(() => openDataset(`pairs:${data}`, fit), /pairs: 6 label maps but 5 files in train_feat\/; .*scene_000\.png has no feature map in train_feat\//);
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden values for gantry's whole pix2pixHD training step, computed by PyTorch (Debian's python3-torch):
-    /usr/bin/python3 test/golden/make_pix2pixhd_step.py
+    /usr/bin/python3 test/golden/make_pix2pixhd_step.py [RUN ...]   (the runs named, merged into the JSON; none: all)
 
 The step as NVIDIA's train.py and Pix2PixHDModel.forward take it: one forward pass (E's instance features
 of the real photos concatenated to the one-hot labels and boundary map, G's fake), D judging the detached
@@ -18,9 +18,11 @@ with up to two instances a label):
           over all of G; 3 steps
   labelfeat  as global without the VGG loss, with --label_feat: encode_input hands E the label map in
           place of the instance map, so E pools per label (the boundary map still from the instances)
+  loadfeat  as global without the VGG loss, with --load_features: no E; G reads each step's precomputed
+          feature maps (random 8-bit RGB levels, normalised as the aligned dataset does: (l / 255 - 0.5) / 0.5)
 Writes (the networks' state dicts in one file a run, each name prefixed with its network, "G.", "D.", "E."):
-  pix2pixhd_step_{global,local,labelfeat}_{init,final}.pth, and pix2pixhd_step.json (each run's config, and each step's instance
-  maps (the label map is id // 1000), photos (8-bit levels, NHWC, base64) and losses: loss_D and loss_G with its terms, and the names of the biases an
+  pix2pixhd_step_{global,local,labelfeat,loadfeat}_{init,final}.pth, and pix2pixhd_step.json (each run's config, and each step's instance
+  maps (the label map is id // 1000), photos and feature maps (8-bit levels, NHWC, base64) and losses: loss_D and loss_G with its terms, and the names of the biases an
   instance norm follows)
 """
 import json, os, sys
@@ -52,11 +54,13 @@ def batch(g):
     return (labels, inst, *random_photos((N, 3, H, W), g))
 
 
-def official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat):
+def official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat, feat=None):
     one_hot = torch.zeros(N, LABEL_NC, H, W).scatter_(1, labels, 1.0)
     input_label = torch.cat([one_hot, get_edges(inst)], 1)
     regions = labels if label_feat else inst
-    input_concat = torch.cat([input_label, E(real, regions)], 1) if E is not None else input_label
+    if feat is not None: input_concat = torch.cat([input_label, feat], 1)
+    elif E is not None: input_concat = torch.cat([input_label, E(real, regions)], 1)
+    else: input_concat = input_label
     fake = G(input_concat)
     pred_fake_pool = D(torch.cat([input_label, fake.detach()], 1))
     loss_d_fake = lsgan(pred_fake_pool, False)
@@ -98,9 +102,9 @@ def adam(params):
     return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
 
 
-def run(name, local, features, use_vgg, steps, fix_global, seed, label_feat=False):
+def run(name, local, features, use_vgg, steps, fix_global, seed, label_feat=False, load_features=False):
     ngf, n_down, n_blocks, ndf, n_layers, num_d = 4, 2, 2, 4, 2, 2
-    feat_num = 3 if features else 0
+    feat_num = 3 if features or load_features else 0
     torch.manual_seed(seed)
     in_g = LABEL_NC + 1 + feat_num
     G = LocalEnhancer(in_g, 3, ngf, n_down, n_blocks, n_blocks_local=1) if local else GlobalGenerator(in_g, 3, ngf, n_down, n_blocks)
@@ -123,24 +127,38 @@ def run(name, local, features, use_vgg, steps, fix_global, seed, label_feat=Fals
         if fix_global > 0 and step == fix_global:
             oG = optimizer_g(True)  # update_fixed_params: a fresh Adam over all of G (and E)
         labels, inst, levels, real = batch(g)
-        losses = official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat)
-        record.append({'instances': inst[:, 0].reshape(-1).tolist(), 'levels': levels_base64(levels), **losses})
+        loaded = {}
+        feat = None
+        if load_features:
+            feat_levels = torch.randint(0, 256, (N, 3, H, W), generator=g)
+            feat = (feat_levels.float() / 255 - 0.5) / 0.5
+            loaded = {'features': levels_base64(feat_levels)}
+        losses = official_step(G, D, E, vgg, oG, oD, labels, inst, real, n_layers, num_d, label_feat, feat)
+        record.append({'instances': inst[:, 0].reshape(-1).tolist(), 'levels': levels_base64(levels), **loaded, **losses})
     torch.save(state(nets), os.path.join(HERE, f'pix2pixhd_step_{name}_final.pth'), _use_new_zipfile_serialization=False)
     config = {'labelNc': LABEL_NC, 'instances': True, 'height': H, 'width': W, 'netG': 'local' if local else 'global',
               'ngf': ngf, 'nDown': n_down, 'nBlocks': n_blocks, 'nBlocksLocal': 1, 'ndf': ndf, 'nLayers': n_layers, 'numD': num_d,
-              'featNum': feat_num, 'nef': 4, 'nDownE': 2, 'labelFeat': label_feat, 'vgg': use_vgg, 'fixGlobalSteps': fix_global,
+              'featNum': feat_num, 'nef': 4, 'nDownE': 2, 'labelFeat': label_feat, 'loadFeatures': load_features, 'vgg': use_vgg, 'fixGlobalSteps': fix_global,
               'lambdaFeat': LAMBDA_FEAT, 'lambdaVgg': LAMBDA_FEAT}
     return {'config': config, 'batch': [N, H, W], 'steps': record, 'biasesBeforeNorm': biases_before_norm(nets)}
 
 
+RUNS = {
+    'global': lambda: run('global', local=False, features=True, use_vgg=True, steps=2, fix_global=0, seed=21),
+    'local': lambda: run('local', local=True, features=False, use_vgg=False, steps=3, fix_global=1, seed=22),
+    'labelfeat': lambda: run('labelfeat', local=False, features=True, use_vgg=False, steps=2, fix_global=0, seed=23, label_feat=True),
+    'loadfeat': lambda: run('loadfeat', local=False, features=False, use_vgg=False, steps=2, fix_global=0, seed=24, load_features=True),
+}
+
+
 def main():
-    golden = {
-        'global': run('global', local=False, features=True, use_vgg=True, steps=2, fix_global=0, seed=21),
-        'local': run('local', local=True, features=False, use_vgg=False, steps=3, fix_global=1, seed=22),
-        'labelfeat': run('labelfeat', local=False, features=True, use_vgg=False, steps=2, fix_global=0, seed=23, label_feat=True),
-    }
-    json.dump(golden, open(os.path.join(HERE, 'pix2pixhd_step.json'), 'w'))
-    for name, r in golden.items():
+    names = sys.argv[1:] or list(RUNS)
+    path = os.path.join(HERE, 'pix2pixhd_step.json')
+    golden = json.load(open(path)) if sys.argv[1:] and os.path.exists(path) else {}
+    made = {name: RUNS[name]() for name in names}
+    golden.update(made)
+    json.dump(golden, open(path, 'w'))
+    for name, r in made.items():
         print(name, [{k: round(v, 5) for k, v in s.items() if isinstance(v, float)} for s in r['steps']])
     print('torch', torch.__version__)
 

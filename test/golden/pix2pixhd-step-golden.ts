@@ -7,13 +7,14 @@ import { Rng } from '../../src/engine/rng.ts';
 import { readTorchStateDict } from '../../src/io/torch.ts';
 import { loadTorchWeights } from '../../src/nn/torch-weights.ts';
 import { Pix2PixHD, pix2pixhdSchema } from '../../src/models/pix2pixhd.ts';
+import { packFeatureLevels } from '../../src/data/feature-maps.ts';
 import { assertAdamStepsMatch, goldenPhotos, networkState } from './torch-files.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-interface Step { instances: number[]; levels: string; lossD: number; lossG: number }
+interface Step { instances: number[]; levels: string; features?: string; lossD: number; lossG: number }
 interface Run { config: Record<string, unknown> & { vgg: boolean }; batch: [number, number, number]; steps: Step[]; biasesBeforeNorm: string[] }
-type GoldenRun = 'global' | 'local' | 'labelfeat';
+type GoldenRun = 'global' | 'local' | 'labelfeat' | 'loadfeat';
 const golden: Record<GoldenRun, Run> = JSON.parse(readFileSync(join(here, 'pix2pixhd_step.json'), 'utf8'));
 
 /** The prefix of a network's names in the files: G1's and G2's are both G's, as they are one state dict in NVIDIA's code. */
@@ -30,11 +31,18 @@ function loadNetworks(model: Pix2PixHD, file: string): void {
  * (test/golden/make_pix2pixhd_step.py): each step's loss_D and loss_G (LSGAN, feature matching and the VGG
  * loss together), and every weight of G, D and E after the steps. `run` picks the global generator with
  * the instance feature encoder and the VGG loss, the local enhancer across the fixed-global switch, or the
- * global generator with the encoder pooling per label (labelFeat) over maps with several instances a label.
+ * global generator with the encoder pooling per label (labelFeat) over maps with several instances a label,
+ * or the global generator reading precomputed feature maps (loadFeatures, no encoder).
  *
  * A convolution's bias just before an instance norm has a gradient of float32 rounding only (the norm
  * subtracts the mean the bias adds): those are the golden's roundingOnly weights.
  */
+/** A step's feature maps (8-bit RGB levels, NHWC, base64) packed as a batch holds them. */
+function packedLevels(base64: string): Int32Array {
+  const levels = new Uint8Array(Buffer.from(base64, 'base64'));
+  return packFeatureLevels({ width: levels.length / 3, height: 1, channels: 3, data: levels });
+}
+
 export async function checkPix2PixHDStepsAgainstPyTorch(run: GoldenRun): Promise<void> {
   const { config, batch: [n, h, w], steps, biasesBeforeNorm } = golden[run];
   const vggWeights = config.vgg ? join(here, 'vgg19_w8.pth') : undefined;
@@ -46,7 +54,8 @@ export async function checkPix2PixHDStepsAgainstPyTorch(run: GoldenRun): Promise
     const instances = Int32Array.from(step.instances);
     const labels = instances.map((id) => Math.floor(id / 1000));
     const images = goldenPhotos(step.levels, [n, h, w, 3]);
-    const losses = model.trainStep({ images, labelMaps: labels, instanceMaps: instances }, { step: i, rng: new Rng(0, 'step', i) });
+    const featureMaps = step.features ? packedLevels(step.features) : undefined;
+    const losses = model.trainStep({ images, labelMaps: labels, instanceMaps: instances, featureMaps }, { step: i, rng: new Rng(0, 'step', i) });
     const got = { lossD: (await losses.lossD.data())[0], lossG: (await losses.lossG.data())[0] };
     tf.dispose([images, ...Object.values(losses)]);
     for (const k of ['lossD', 'lossG'] as const) {

@@ -13,6 +13,7 @@ import { gridConditions, type ConditionRows } from '../../src/explore/conditions
 import { benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
 import { inceptionExtractor, replayedExtractions } from '../../src/metrics/features.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
+import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
 // very kernels the eager step did, on the same data, so losses and weights must agree bit for bit.
@@ -152,6 +153,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['gan-cls', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2, interpolation: true, styleEncoder: true }],
   ['dfgan', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2 }],
   ['pix2pixhd', `pairs:${join(root, 'test', 'fixtures', 'pairs')}`, { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
+  ['pix2pixhd', `pairs:${pairsWithFeatureMaps(2)}`, { height: 32, width: 64, featNum: 3, loadFeatures: true, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
   ['segmenter', 'shapes', { height: 32, nf: 8, depth: 2 }],
 ];
 
@@ -176,7 +178,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     const steps = text ? 8 : 6;
     const before = tf.memory().numTensors;

@@ -45,10 +45,11 @@ test('WebGPU: the U-Net VAE-GAN\'s training steps (modulated skips, and noise in
 });
 
 // gantry's WGSL kernels under pix2pixHD's step: instance norm, reflection padding, the pooling without padded pixels, E's instance means.
-test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G with E and the VGG loss; the local enhancer across the switch; E pooling per label)', { skip: noGpu }, async () => {
+test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G with E and the VGG loss; the local enhancer across the switch; E pooling per label; loaded feature maps)', { skip: noGpu }, async () => {
   await checkPix2PixHDStepsAgainstPyTorch('global');
   await checkPix2PixHDStepsAgainstPyTorch('local');
   await checkPix2PixHDStepsAgainstPyTorch('labelfeat');
+  await checkPix2PixHDStepsAgainstPyTorch('loadfeat');
 });
 
 /** One training step of a small DCGAN with tfjs's eager kernels or gantry's replayed ones. */

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setup, tempDir, tf } from '../helpers.ts';
+import { writeFeatureMaps } from '../../src/explore/feature-maps-out.ts';
+import { openDataset } from '../../src/data/index.ts';
+import { makeBatch } from '../../src/data/sampler.ts';
+import { readImageFile } from '../../src/io/image.ts';
+import { readIdMap } from '../../src/io/id-map.ts';
+import { openRun } from '../../src/train/run.ts';
+import { train } from '../../src/train/trainer.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
+
+await setup();
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/**
+ * The maps `gantry features --maps-out` writes hold, over every pixel of each object in the label map's own
+ * size, the levels of that object's feature as the run's E encodes it at the run's size, saved as NVIDIA's
+ * tensor2im saves them ((x + 1) / 2 * 255, clipped, truncated): checked against E run here.
+ */
+test('feature maps written from a run are its encoder\'s object features, as 8-bit levels over each object at the label map\'s size', async () => {
+  const dir = tempDir();
+  const data = join(dir, 'pairs');
+  cpSync(join(fixtures, 'pairs'), data, { recursive: true });
+  const runDir = join(dir, 'run');
+  const config = validateRunConfig({
+    family: 'pix2pixhd', data: `pairs:${data}`,
+    model: { height: 16, width: 32, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, featNum: 3, nef: 4, nDownE: 2, vgg: false },
+    train: { steps: 2, batch: 2, sampleEvery: 2, checkpointEvery: 2 },
+  }, 'test');
+  await train({ outDir: runDir, config, quiet: true });
+  const out = join(data, 'train_feat');
+  assert.deepEqual(await writeFeatureMaps(runDir, out), { files: 6, dir: out });
+
+  const run = openRun(runDir);
+  const ds = openDataset(config.data, run.info);
+  const { height, width } = run.info;
+  const area = height * width;
+  const batch = makeBatch(ds, [0, 1, 2, 3, 4, 5]);
+  const features = await run.model.encodeFeatures!(batch.images, tf.tensor3d(batch.instanceMaps!, [6, height, width], 'int32')).data();
+  tf.dispose(batch.images);
+  run.model.dispose();
+  const level = (x: number) => Math.trunc(Math.min(255, Math.max(0, ((x + 1) / 2) * 255)));
+  let compared = 0;
+  for (let i = 0; i < 6; i++) {
+    const name = `scene_00${i}.png`;
+    const map = readImageFile(join(out, name));
+    const instances = readIdMap(join(data, 'train_inst', name), 'instance map');
+    assert.deepEqual([map.width, map.height], [instances.width, instances.height]);
+    const featureOf = new Map<number, number[]>();
+    for (let p = i * area; p < (i + 1) * area; p++) if (!featureOf.has(batch.instanceMaps![p])) featureOf.set(batch.instanceMaps![p], Array.from(features.subarray(3 * p, 3 * p + 3)));
+    for (let p = 0; p < instances.ids.length; p++) {
+      const feature = featureOf.get(instances.ids[p]);
+      assert.ok(feature, `${name}: instance ${instances.ids[p]} is in the fitted map`);
+      assert.deepEqual(Array.from(map.data.subarray(p * map.channels, p * map.channels + 3)), feature.map(level), `${name} pixel ${p}`);
+      compared++;
+    }
+  }
+  assert.equal(compared, 6 * 48 * 24);
+});
