@@ -8,7 +8,7 @@ import { validateRunConfig } from '../train/run-config.ts';
 import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/run.ts';
 import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
-import type { ModelInfo } from '../models/condition.ts';
+import { dataFit, type ModelInfo } from '../models/condition.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
@@ -25,7 +25,7 @@ export function defaultBenchData(family: string): string {
 /** A model of a family built from a run config's model section, on real data, with its batches. */
 export function familyModel(family: string, data: string, model: Record<string, unknown>, batch: number, seed = 3): { model: FamilyInstance; info: ModelInfo; batchAt: (step: number) => Batch } {
   const config = validateRunConfig({ family, data, seed, model, train: { batch } }, 'bench config');
-  const dataset = openDataset(config.data, describeModel(config));
+  const dataset = openDataset(config.data, dataFit(describeModel(config)));
   const resolved = resolveRunConfig(config, dataShape(dataset));
   const info = describeModel(resolved);
   const built = buildModel(resolved);

@@ -38,11 +38,14 @@ export interface RecordMaps {
   featureMaps?: true;
 }
 
+/** The size records are fitted to. */
+export type FittedSize = Pick<ImageFit, 'height' | 'width' | 'channels'>;
+
 /** Which store: its cache folder's kind, the source files of each record, their fitted size, what the records hold. */
 export interface StoreSpec {
   kind: 'pairs' | 'images';
   files: string[][];
-  fit: Required<ImageFit>;
+  fit: FittedSize;
   maps: RecordMaps;
 }
 
@@ -94,7 +97,9 @@ type Location = ReturnType<typeof locate>;
 
 function locate(spec: StoreSpec) {
   const dir = cacheFolder(spec.kind);
-  const { files, fit, maps } = spec;
+  const { files, maps } = spec;
+  // The size alone (an ImageFit may say more): it names the store and its header.
+  const fit: FittedSize = { height: spec.fit.height, width: spec.fit.width, channels: spec.fit.channels };
   const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, maps, files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
   const wanted = { format: FORMAT, endianness: endianness(), n: files.length, ...fit, ...maps };
   return { spec, dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };

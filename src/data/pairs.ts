@@ -9,7 +9,7 @@ import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
 import { fitImage, type ImageFit } from './transform.ts';
-import { loadFitted, type FittedRecord, type StoreSpec } from './fitted-store.ts';
+import { loadFitted, type FittedRecord, type FittedSize, type StoreSpec } from './fitted-store.ts';
 import { packFeatureLevels } from './feature-maps.ts';
 
 /**
@@ -17,7 +17,8 @@ import { packFeatureLevels } from './feature-maps.ts';
  * layouts pix2pixHD users have:
  *   - pix2pixHD's own: train_label/, train_inst/ (optional), train_img/ (test_* for evaluation), matched
  *     by sorted name, as its aligned dataset does, and train_feat/ (optional: precomputed instance feature
- *     maps, 8-bit RGB, at the label maps' size or any size of their shape, for --load_features);
+ *     maps, 8-bit RGB, at the label maps' size or any size of their shape, read for --load_features runs:
+ *     ImageFit.readFeatureMaps);
  *   - the Cityscapes release: gtFine/{train,val}/<city>/*_gtFine_labelIds.png (+ *_gtFine_instanceIds.png,
  *     16-bit) with leftImg8bit/{train,val}/<city>/*_leftImg8bit.png, matched by name (the test split is val:
  *     Cityscapes' own test labels are not public).
@@ -53,8 +54,11 @@ function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 
-/** The label / instance / image files of a split of a `pairs:DIR`, paired, or one error naming what is wrong. */
-export function listPairs(dir: string, split: PairSplit): PairListing {
+/**
+ * The label / instance / image files of a split of a `pairs:DIR`, paired, with the feature maps where asked
+ * and present, or one error naming what is wrong.
+ */
+export function listPairs(dir: string, split: PairSplit, withFeatures = false): PairListing {
   requireDataFolder('pairs', dir);
   if (isDir(join(dir, 'gtFine'))) return listCityscapes(dir, split);
   const labelDir = join(dir, `${split}_label`);
@@ -70,7 +74,7 @@ export function listPairs(dir: string, split: PairSplit): PairListing {
   if (labels.length === 0) throw new GantryError(`pairs: no .png label maps in ${labelDir}`);
   const instances = isDir(instanceDir) ? listFiles(instanceDir, PNG_ONLY) : null;
   // An empty train_feat/ is none (`gantry features --maps-out` may be about to fill it).
-  const featureFiles = isDir(featureDir) ? listFiles(featureDir, PNG_ONLY) : [];
+  const featureFiles = withFeatures && isDir(featureDir) ? listFiles(featureDir, PNG_ONLY) : [];
   const features = featureFiles.length ? featureFiles : null;
   checkCounts(labels, images, `${split}_img/`, 'image');
   if (instances) checkCounts(labels, instances, `${split}_inst/`, 'instance map');
@@ -139,7 +143,7 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
 }
 
 /** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids, packed feature levels. */
-function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): FittedRecord {
+function readPair(listing: PairListing, i: number, fit: FittedSize): FittedRecord {
   const files = listing.pairs[i];
   const { height, width } = fit;
   const label = readIdMap(files.label, 'label map');
@@ -176,7 +180,7 @@ function readPair(listing: PairListing, i: number, fit: Required<ImageFit>): Fit
  * (fitted-store.ts).
  */
 export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset {
-  const listing = listPairs(dir, split);
+  const listing = listPairs(dir, split, fit.readFeatureMaps === true);
   const { pairs } = listing;
   const { height, width } = fit;
   const fitted = { height, width, channels: fit.channels || 3 };

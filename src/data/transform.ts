@@ -6,6 +6,8 @@ export interface ImageFit {
   height: number;
   width: number;
   channels: number;
+  /** pairs:DIR: read pix2pixHD's precomputed feature maps (train_feat/) too, where the data has them. */
+  readFeatureMaps?: boolean;
 }
 
 /** Puts one decoded image into a dataset's shape: channel count first, then height x width (cover, centre crop). */

@@ -5,7 +5,7 @@ import type { ImageDataset, LoadProgress } from '../data/dataset.ts';
 import { openDataset } from '../data/index.ts';
 import { openRun } from '../train/run.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { featuresByLabel } from '../models/condition.ts';
+import { dataFit, featuresByLabel } from '../models/condition.ts';
 import type { Generator, LabelMaps } from './conditions.ts';
 import { clusterStyles, collectInstanceFeatures, randomStyles, STYLE_CLUSTERS, styleFeatures, stylesSchema, type InstanceStyles } from './instance-styles.ts';
 
@@ -84,7 +84,7 @@ export async function learnStylesOfRun(runDir: string, o: { clusters?: number; s
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder to learn styles from; a pix2pixhd run trained with model.featNum > 0 (3 in the paper) has one`);
-    const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
+    const data = openDataset(run.config.data, dataFit(run.info), o.loadProgress?.(`reading ${run.config.data}`));
     return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed, o.encodeProgress);
   } finally {
     run.model.dispose();

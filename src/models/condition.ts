@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
+import type { ImageFit } from '../data/transform.ts';
 
 /**
  * What a generator is conditioned on, for one batch of n images: the one argument `generate` takes
@@ -59,6 +60,15 @@ export interface ModelInfo {
 export function featuresByLabel(info: ModelInfo): boolean {
   const c = info.conditioning;
   return c.kind === 'labelMap' && (!c.instances || c.labelFeat === true);
+}
+
+/**
+ * The data a model trains on, as openDataset fits it: its image size, with pix2pixHD's precomputed feature
+ * maps where it reads them (loadFeatures; other runs do not hold them, though the data has them).
+ */
+export function dataFit(info: ModelInfo): ImageFit {
+  const c = info.conditioning;
+  return { height: info.height, width: info.width, channels: info.channels, readFeatureMaps: c.kind === 'labelMap' && c.loadFeatures === true };
 }
 
 /** The condition's tensor of the expected kind, checked against the model: one clear error otherwise. */

@@ -11,7 +11,7 @@ import { BatchSampler } from '../data/sampler.ts';
 import { reshapeDataset } from '../data/transform.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
-import type { ModelInfo } from '../models/condition.ts';
+import { dataFit, type ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, renderGrid } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
@@ -182,7 +182,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
       throw new GantryError(`${runDir} already exists and is not empty; ${resumeAdvice(runDir)}, or choose another run folder`);
     }
   }
-  const fit = describeModel(config);
+  const fit = dataFit(describeModel(config));
   const loadSize = config.train.loadSize;
   if (loadSize && (loadSize[0] < fit.height || loadSize[1] < fit.width)) {
     throw new GantryError(`train.loadSize [${loadSize.join(', ')}] is smaller than the model's images (${fit.height}x${fit.width}); it is the size crops of the model's size are cut from, so make it at least [${fit.height}, ${fit.width}]`);

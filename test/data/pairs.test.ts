@@ -257,11 +257,14 @@ test('pairs held in memory whose decoding was slow are kept fitted, and the next
   assert.deepEqual(openDataset(spec, fit).labelMaps, first.labelMaps, 'and the same as decoded without the cache');
 });
 
-test('pairs:DIR\'s train_feat/ (precomputed feature maps) are read with the maps: fitted, flipped, cropped and stored as they are', () => {
+test('pairs:DIR\'s train_feat/ (precomputed feature maps) are read with the maps where asked: fitted, flipped, cropped and stored as they are', () => {
   const data = pairsWithFeatureMaps(2);
-  const ds = openDataset(`pairs:${data}`, fit);
+  const withFeatures = { ...fit, readFeatureMaps: true };
+  const ds = openDataset(`pairs:${data}`, withFeatures);
   assert.equal(dataShape(ds).labelMaps!.features, true);
-  assert.equal(dataShape(openDataset(`pairs:${join(fixtures, 'pairs')}`, fit)).labelMaps!.features, false);
+  assert.equal(dataShape(openDataset(`pairs:${join(fixtures, 'pairs')}`, withFeatures)).labelMaps!.features, false);
+  const unasked = openDataset(`pairs:${data}`, fit);
+  assert.ok(!unasked.featureMaps && !dataShape(unasked).labelMaps!.features, 'a run that does not read them does not hold them');
   // Every pixel's levels are those of its instance: the maps line up with the instance maps after fitting.
   const packed = (id: number) => ((id % 251) << 16) | (((id * 7) % 256) << 8) | (255 - (id % 200));
   for (let p = 0; p < ds.featureMaps!.length; p++) assert.equal(ds.featureMaps![p], packed(ds.instanceMaps![p]), `pixel ${p}`);
@@ -274,7 +277,7 @@ test('pairs:DIR\'s train_feat/ (precomputed feature maps) are read with the maps
     b.images.dispose();
   }
   // The same from a fitted store.
-  const stored = openWith({ GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: tempDir() }, `pairs:${data}`);
+  const stored = openWith({ GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: tempDir() }, `pairs:${data}`, withFeatures);
   assert.equal(stored.featureMaps, null);
   assert.deepEqual(readImages(stored, [4, 1]).featureMaps, readImages(ds, [4, 1]).featureMaps);
   assert.deepEqual(readImages(subset(stored, [5, 0]), [0, 1]).featureMaps, readImages(ds, [5, 0]).featureMaps);
@@ -285,7 +288,8 @@ test('feature maps of another shape than their label maps, or missing for some m
   const data = pairsWithFeatureMaps(1);
   const first = join(data, 'train_feat', 'scene_000.png');
   writeFileSync(first, encodePng({ width: 48, height: 48, channels: 3, data: new Uint8Array(48 * 48 * 3) }));
-  assert.throws(() => openDataset(`pairs:${data}`, fit), /^GantryError: pairs: feature map .*scene_000\.png is 48x48 but its label map .*scene_000\.png is 48x24; a feature map must have its label map's shape/);
+  assert.throws(() => openDataset(`pairs:${data}`, { ...fit, readFeatureMaps: true }), /^GantryError: pairs: feature map .*scene_000\.png is 48x48 but its label map .*scene_000\.png is 48x24; a feature map must have its label map's shape/);
   rmSync(first);
-  assert.throws(() => openDataset(`pairs:${data}`, fit), /pairs: 6 label maps but 5 files in train_feat\/; .*scene_000\.png has no feature map in train_feat\//);
+  assert.equal(openDataset(`pairs:${data}`, fit).n, 6, 'a run that does not read them is not stopped by them');
+  assert.throws(() => openDataset(`pairs:${data}`, { ...fit, readFeatureMaps: true }), /pairs: 6 label maps but 5 files in train_feat\/; .*scene_000\.png has no feature map in train_feat\//);
 });
