@@ -15,7 +15,7 @@ import { dataFit, type ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, renderGrid } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
-import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnRunStyles } from '../explore/run-styles.ts';
+import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnRunStyles, type LearnedStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
 import { MetricsCurves, writePlots } from './plots.ts';
@@ -375,6 +375,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const plot = () => writePlots(runDir, curves, `${config.family} — ${runDir}`);
   const scoreEvery = config.eval?.every ?? checkpointEvery;
+  // A run with instance features: its styles (styles.json) learned from the weights of the step they were
+  // learned at; once a step, for the scores and the run's end alike.
+  const c = run.info.conditioning;
+  let styles: { at: number; learned: LearnedStyles } | null = null;
+  const learnStyles = async (): Promise<LearnedStyles | null> => {
+    if (c.kind !== 'labelMap' || c.featNum === 0) return null;
+    if (styles?.at !== step) {
+      const encoding = options.quiet ? undefined : slowWorkProgress(ENCODE_PROGRESS_LABEL, progressOut(options));
+      styles = { at: step, learned: await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed, encoding) };
+    }
+    return styles.learned;
+  };
   // Held-out scores and FID: on the step's metrics row, in metrics.jsonl, in the result's losses.
   const recordScores = (scores: Record<string, number>) => {
     appendMetrics(runDir, { step, ...scores });
@@ -429,6 +441,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (mustCheckpoint && model.evaluate && testData) recordScores(await model.evaluate(testData));
       if (mustCheckpoint) await checkpoint();
       if (mustScore) {
+        // Scores draw each held-out object in one of the styles of the weights they score.
+        await learnStyles();
         recordScores(await scorer.score(runDir));
         plot();
       }
@@ -440,12 +454,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       plot();
     }
     progress.done();
-    const c = run.info.conditioning;
-    if (step === steps && c.kind === 'labelMap' && c.featNum > 0) {
+    if (step === steps) {
       // A finished run with instance features learns its styles for translate (gantry features redoes it).
-      const encoding = options.quiet ? undefined : slowWorkProgress(ENCODE_PROGRESS_LABEL, progressOut(options));
-      const line = learnedStylesLine(await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed, encoding));
-      if (!options.quiet) log(line);
+      const learned = await learnStyles();
+      if (learned && !options.quiet) log(learnedStylesLine(learned));
     }
     const interrupted = step < steps ? stopRequested : null;
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);

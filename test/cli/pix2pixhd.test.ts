@@ -240,6 +240,20 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   assert.match(gantry('features', '--run', join(dir, 'plain')).stderr, /has no instance feature encoder/);
 });
 
+test('a run with instance features scores FID while training (an eval section): held-out objects drawn in styles learned from the weights scored', () => {
+  const dir = tempDir();
+  const config = join(dir, 'config.json');
+  const fid = { n: 4, weights: join(root, 'test', 'golden', 'inception_w8.pth'), featureDim: 64 };
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, featNum: 3, nef: 4, nDownE: 2 }, eval: { fid, every: 2 } }));
+  const runDir = join(dir, 'run');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '4', '--out', runDir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /step 2: fid [\d.]+\n[^]*step 4: fid [\d.]+\n[^]*styles: \d+ instances of 3 classes/);
+  const scored = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.fid !== undefined);
+  assert.deepEqual(scored.map((m) => m.step), [2, 4]);
+  assert.ok(existsSync(join(runDir, 'styles.json')));
+});
+
 test('labelFeat (the official --label_feat): E pools per label region though the data has instance maps, and styles are learned and drawn one per label region', () => {
   const dir = tempDir();
   const config = join(dir, 'config.json');
