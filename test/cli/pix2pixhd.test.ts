@@ -325,6 +325,11 @@ test('loadFeatures (the official --load_features): features --maps-out writes a 
   assert.match(r.stderr, /styles: \d+ instances of 3 classes clustered into \d+ styles/);
   const ckpt = Object.keys(tensors(join(large, 'checkpoint.safetensors')));
   assert.ok(!ckpt.some((k) => k.startsWith('net/E/')), 'no encoder');
+  // Stopped and resumed: the same weights (the maps are mirrored with their pairs, seeded by step).
+  const parts = join(dir, 'parts');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', localConfig, '--steps', '2', '--out', parts, '--init-from', small, '--quiet').code, 0);
+  assert.equal(gantry('train', '--resume', '--out', parts, '--steps', '3', '--quiet').code, 0);
+  assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), tensors(join(large, 'checkpoint.safetensors')));
   const styles = JSON.parse(readFileSync(join(large, 'styles.json'), 'utf8'));
   for (const centre of Object.values(styles.clusters as Record<string, number[][]>).flat()) assert.equal(centre.length, 3);
   const map = ['--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png')];
