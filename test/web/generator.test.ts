@@ -19,6 +19,7 @@ import { readStateDict } from '../../src/io/torch.ts';
 import { pix2pixhdFromTorch } from '../../src/models/pix2pixhd.ts';
 import { labelPalette } from '../../src/explore/label-colours.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
+import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 import { encodeSafetensors, decodeSafetensors } from '../../src/io/safetensors.ts';
 import { buildGenerator, MAX_IMAGES, type WebGenerator } from '../../src/web/generator.ts';
 import { EXAMPLE_LABELS, MODEL_FILE, WEIGHTS_FILE } from '../../src/web/model-file.ts';
@@ -163,6 +164,24 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   await assert.rejects(g.generate({ seeds: [1] }), /draws label maps; give labelMaps/);
   await assert.rejects(g.generate({ labelMaps: [map], styles: { photos: [photo] } as never }), /generate\(\) styles: unknown option "photos" \(did you mean "photo"\?\); known: seed, choose, photo/);
   assert.equal(decodeSafetensors(weights, 'w').tensors[EXAMPLE_LABELS].shape[1], 32);
+  g.dispose();
+  run.model.dispose();
+});
+
+test('an exported pix2pixhd trained on precomputed feature maps (loadFeatures): no encoder travels, the learned styles draw as translate draws them, a photo is refused', async () => {
+  const dir = await trainSmall('pix2pixhd', `pairs:${pairsWithFeatureMaps(2)}`, { height: 32, width: 64, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, featNum: 3, loadFeatures: true, vgg: false });
+  const run = openRun(dir);
+  const { model: file, weights } = await generatorFiles(run, dir);
+  assert.deepEqual(file.networks, ['G']);
+  assert.deepEqual(file.styles, readStyles(dir));
+  const g = buildGenerator(JSON.parse(JSON.stringify(file)), weights);
+  assert.equal(g.encodesPhotos, false);
+  const map = g.examples[0];
+  const maps: LabelMaps = { n: 1, height: 32, width: 64, labels: Int32Array.from(map.labels), instances: Int32Array.from(map.instances!) };
+  const drawn = await g.generate({ labelMaps: [map], styles: { seed: 7 } });
+  assert.deepEqual(drawn.pixels, await cliPixels(run, [new Float32Array(0)], { kind: 'labelMap', maps: styleFeatures(maps, readStyles(dir), randomStyles(7), false) }));
+  const photo = { width: 64, height: 32, channels: 3, data: new Uint8Array(64 * 32 * 3) };
+  await assert.rejects(g.generate({ labelMaps: [map], styles: { photo } }), /styles\.photo: this pix2pixhd generator has no feature encoder to read a photo with \(it was trained on precomputed feature maps, model\.loadFeatures\)/);
   g.dispose();
   run.model.dispose();
 });
