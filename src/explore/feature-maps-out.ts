@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
@@ -6,17 +5,12 @@ import { removeAbandonedTempFiles } from '../io/atomic.ts';
 import type { LoadProgress } from '../data/dataset.ts';
 import { FEATURE_MAP_CHANNELS, featureLevel } from '../data/feature-maps.ts';
 import { openDataset, parseDataSpec } from '../data/index.ts';
-import { mapTensor } from '../data/label-maps.ts';
 import { listPairs, type PairSplit } from '../data/pairs.ts';
-import { makeBatch } from '../data/sampler.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { writePng } from '../io/png.ts';
 import { featuresByLabel } from '../models/condition.ts';
 import { openRun } from '../train/run.ts';
-import { featureRegions } from './instance-styles.ts';
-
-/** Images a batch through the encoder. */
-const ENCODE_BATCH = 8;
+import { featureRegions, objectFeatureBatches } from './instance-styles.ts';
 
 /**
  * `gantry features --run RUN --maps-out DIR`: the precomputed feature maps a larger run reads with
@@ -46,22 +40,15 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
     const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
     prepareEmptyFolder(outDir);
     if (data.n !== listing.pairs.length) throw new Error(`writeFeatureMaps: ${data.n} pairs read, ${listing.pairs.length} listed`);
-    const { height, width } = data;
-    const area = height * width;
     const byLabel = featuresByLabel(run.info);
-    const encode = run.model.encodeFeatures.bind(run.model);
-    for (let first = 0; first < data.n; first += ENCODE_BATCH) {
-      const indices = Array.from({ length: Math.min(ENCODE_BATCH, data.n - first) }, (_, i) => first + i);
-      const batch = makeBatch(data, indices);
-      const { ids: regions } = featureRegions({ labels: batch.labelMaps!, instances: batch.instanceMaps }, byLabel);
-      const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
-      const values = (await features.data()) as Float32Array;
-      tf.dispose([features, batch.images, batch.labels ?? []]);
+    const area = data.height * data.width;
+    for await (const { indices, regions, values } of objectFeatureBatches(run, data)) {
       for (const [b, i] of indices.entries()) {
         // Each object's levels, from its first pixel in the fitted map (E's features are constant over it).
         const levels = new Map<number, number[]>();
         for (let p = b * area; p < (b + 1) * area; p++) {
-          if (!levels.has(regions[p])) levels.set(regions[p], Array.from(values.subarray(p * FEATURE_MAP_CHANNELS, (p + 1) * FEATURE_MAP_CHANNELS), featureLevel));
+          const id = regions.ids[p];
+          if (!levels.has(id)) levels.set(id, Array.from(values.subarray(p * FEATURE_MAP_CHANNELS, (p + 1) * FEATURE_MAP_CHANNELS), featureLevel));
         }
         const files = listing.pairs[i];
         const label = readIdMap(files.label, 'label map');
@@ -72,7 +59,7 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
         for (let p = 0; p < full.length; p++) rgb.set(levels.get(full[p]) ?? unseen, p * FEATURE_MAP_CHANNELS);
         writePng(join(outDir, basename(files.label)), { width: label.width, height: label.height, channels: FEATURE_MAP_CHANNELS, data: rgb });
       }
-      o.onProgress?.(first + indices.length, data.n);
+      o.onProgress?.(indices[indices.length - 1] + 1, data.n);
     }
     return { files: data.n, dir: outDir };
   } finally {

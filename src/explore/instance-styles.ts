@@ -60,41 +60,58 @@ export function featureRegions(maps: { labels: Int32Array; instances?: Int32Arra
 /** Images a batch when the encoder runs over the data. */
 const ENCODE_BATCH = 8;
 
+/** Some of the data's images (`indices`) with each pixel's object (`regions`) and features [n, H, W, featNum]. */
+export interface ObjectFeatures {
+  indices: number[];
+  regions: FeatureRegions;
+  values: Float32Array;
+  featNum: number;
+}
+
 /**
- * Every large instance's feature in the data, by class: an instance is kept where it covers more than
- * 1/64 of the image (the official filter, `num / (h * w / 32) > 0.5`). Its feature is the mean over the
- * instance of the encoder's features (already pooled per instance: the mean is each pixel's value), or of
- * the data's precomputed feature maps for a run trained on them (model.loadFeatures).
+ * The data ENCODE_BATCH images at a time with the features the run gives their objects: its encoder's
+ * (pooled per object: constant over each), or for a run trained on precomputed feature maps
+ * (model.loadFeatures) the data's maps. One clear error where the run has neither.
  */
-export async function collectInstanceFeatures(run: Generator, data: ImageDataset, onProgress?: (done: number) => void): Promise<Map<number, number[][]>> {
+export async function* objectFeatureBatches(run: Generator, data: ImageDataset): AsyncGenerator<ObjectFeatures> {
   const c = run.info.conditioning;
   const loaded = c.kind === 'labelMap' && c.loadFeatures === true;
   const encode = loaded ? undefined : run.model.encodeFeatures?.bind(run.model);
   if ((!encode && !loaded) || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
   if (loaded && !hasFeatureMaps(data)) throw new GantryError(`this ${run.info.family} run was trained on precomputed feature maps (model.loadFeatures) and learns its styles from them; ${data.name} has none (pairs:DIR with a train_feat/ folder)`);
   const { height, width } = data;
-  const area = height * width;
   const byLabel = featuresByLabel(run.info);
-  const byClass = new Map<number, number[][]>();
   for (let first = 0; first < data.n; first += ENCODE_BATCH) {
     const indices = Array.from({ length: Math.min(ENCODE_BATCH, data.n - first) }, (_, i) => first + i);
     const batch = makeBatch(data, indices);
-    const { ids: regions, classOf } = featureRegions({ labels: batch.labelMaps!, instances: batch.instanceMaps }, byLabel);
+    const regions = featureRegions({ labels: batch.labelMaps!, instances: batch.instanceMaps }, byLabel);
     let values: Float32Array;
     if (encode) {
-      const features = tf.tidy(() => encode(batch.images, mapTensor(regions, indices.length, height, width)));
+      const features = tf.tidy(() => encode(batch.images, mapTensor(regions.ids, indices.length, height, width)));
       values = (await features.data()) as Float32Array;
       features.dispose();
     } else {
       values = featureValues(batch.featureMaps!);
     }
     tf.dispose([batch.images, batch.labels ?? []]);
-    const f = values.length / (indices.length * area);
+    yield { indices, regions, values, featNum: values.length / (indices.length * height * width) };
+  }
+}
+
+/**
+ * Every large instance's feature in the data, by class: an instance is kept where it covers more than
+ * 1/64 of the image (the official filter, `num / (h * w / 32) > 0.5`). Its feature is the mean over the
+ * instance of the features objectFeatureBatches gives.
+ */
+export async function collectInstanceFeatures(run: Generator, data: ImageDataset, onProgress?: (done: number) => void): Promise<Map<number, number[][]>> {
+  const area = data.height * data.width;
+  const byClass = new Map<number, number[][]>();
+  for await (const { indices, regions, values, featNum: f } of objectFeatureBatches(run, data)) {
     for (let b = 0; b < indices.length; b++) {
       // Each region's pixel count and feature sums (float64: the mean of equal float32 values is that value).
       const sums = new Map<number, { count: number; sum: Float64Array }>();
       for (let p = b * area; p < (b + 1) * area; p++) {
-        const id = regions[p];
+        const id = regions.ids[p];
         let entry = sums.get(id);
         if (!entry) sums.set(id, (entry = { count: 0, sum: new Float64Array(f) }));
         entry.count++;
@@ -102,13 +119,13 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
       }
       for (const [id, { count, sum }] of sums) {
         if (count <= area / 64) continue;
-        const cls = classOf(id);
+        const cls = regions.classOf(id);
         const list = byClass.get(cls) ?? [];
         list.push(Array.from(sum, (s) => Math.fround(s / count)));
         byClass.set(cls, list);
       }
     }
-    onProgress?.(first + indices.length);
+    onProgress?.(indices[indices.length - 1] + 1);
   }
   return byClass;
 }
