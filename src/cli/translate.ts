@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { IMAGE_EXTENSIONS } from '../data/folder.ts';
@@ -57,7 +57,8 @@ gantry features --weights latest_net_G.pth --encoder latest_net_E.pth --label-nc
   generator was trained: encode_features.py encodes instances even then.
   --maps-out DIR (with --run, a run with featNum 3 on pairs:DIR): what NVIDIA's precompute_feature_maps.py
   does: every training pair's objects encoded, written as a feature map (8-bit RGB, the label map's size and
-  name) into DIR, which must be empty. Put it at the data's train_feat/ and a larger run reads them with
+  name) into DIR, which must be empty. Put it at the data's train_feat/ (in the Cityscapes release's
+  layout, featureMaps/train/, which gets a folder a city) and a larger run reads them with
   model.loadFeatures (the official 512p -> 1024p feature recipe; README).`;
 
 /** The most variants of a map `--styles` or `--all-styles` draws into one row (a row of 64 at 1024x2048 is 512 MB). */
@@ -202,6 +203,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
     const progress = slowWorkProgress('feature maps: encoding objects');
     const written = await writeFeatureMaps(values.run, values['maps-out'], { loadProgress: (label) => slowWorkProgress(label), onProgress: progress });
     process.stdout.write(`feature maps: ${written.files} written into ${written.dir}\n`);
+    if (resolve(written.dir) !== resolve(written.readFrom)) process.stderr.write(`note: a run with model.loadFeatures on this data reads them from ${written.readFrom}; move them there\n`);
     return;
   }
   if (values.run) {

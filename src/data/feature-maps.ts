@@ -8,6 +8,9 @@ import { convertChannels, type RawImage } from '../io/pixels.ts';
  */
 export const FEATURE_MAP_CHANNELS = 3;
 
+/** Where pairs:DIR keeps its feature maps, for messages. */
+export const FEATURE_MAP_FOLDERS = 'train_feat/, or featureMaps/train/<city>/ in the Cityscapes layout';
+
 /** An image's pixels as packed feature levels (grey and RGBA images read as RGB). */
 export function packFeatureLevels(img: RawImage): Int32Array {
   const rgb = convertChannels(img, FEATURE_MAP_CHANNELS).data;

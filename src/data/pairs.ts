@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { requireDataFolder } from './data-folder.ts';
 import { readIdMap, type IdMap } from '../io/id-map.ts';
@@ -21,7 +21,8 @@ import { packFeatureLevels } from './feature-maps.ts';
  *     ImageFit.readFeatureMaps);
  *   - the Cityscapes release: gtFine/{train,val}/<city>/*_gtFine_labelIds.png (+ *_gtFine_instanceIds.png,
  *     16-bit) with leftImg8bit/{train,val}/<city>/*_leftImg8bit.png, matched by name (the test split is val:
- *     Cityscapes' own test labels are not public).
+ *     Cityscapes' own test labels are not public), and featureMaps/{train,val}/<city>/*_featureMaps.png
+ *     (optional: the feature maps, named as the release names its packages' files).
  * Maps are read as ids and fitted nearest-neighbour (never blended); images are fitted like any source.
  */
 export type PairSplit = 'train' | 'test';
@@ -30,7 +31,7 @@ export interface PairFiles {
   label: string;
   instance: string | null;
   image: string;
-  /** The precomputed feature map (pix2pixHD layout only). */
+  /** The precomputed feature map. */
   features?: string | null;
 }
 
@@ -41,7 +42,12 @@ export interface PairListing {
   labelNames: string[] | null;
   /** Where instance maps would be, for the message of a run without them. */
   instanceFolder: string;
+  /** Where the split's feature maps are read from (whether or not it has them). */
+  featureFolder: string;
 }
+
+/** The Cityscapes layout's folder of feature maps, a package beside gtFine/ and leftImg8bit/. */
+const CITYSCAPES_FEATURES = 'featureMaps';
 
 export const PNG_ONLY = new Set(['.png']);
 
@@ -60,7 +66,7 @@ function isDir(path: string): boolean {
  */
 export function listPairs(dir: string, split: PairSplit, withFeatures = false): PairListing {
   requireDataFolder('pairs', dir);
-  if (isDir(join(dir, 'gtFine'))) return listCityscapes(dir, split);
+  if (isDir(join(dir, 'gtFine'))) return listCityscapes(dir, split, withFeatures);
   const labelDir = join(dir, `${split}_label`);
   const imageDir = join(dir, `${split}_img`);
   const instanceDir = join(dir, `${split}_inst`);
@@ -84,6 +90,7 @@ export function listPairs(dir: string, split: PairSplit, withFeatures = false): 
     pairs: labels.map((label, i) => ({ label, image: images[i], instance: instances ? instances[i] : null, features: features ? features[i] : null })),
     labelNames: null,
     instanceFolder: instanceDir,
+    featureFolder: featureDir,
   };
 }
 
@@ -96,10 +103,19 @@ function checkCounts(labels: string[], others: string[], folder: string, what: s
   throw new GantryError(`pairs: ${labels.length} label maps but ${others.length} files in ${folder}${named} (pairs are matched by sorted name: give each label map its ${what})`);
 }
 
-function listCityscapes(dir: string, split: PairSplit): PairListing {
+/**
+ * Where a pair's feature map is written in its split's feature folder: the label map's name in pix2pixHD's
+ * layout (matched by sorted name), <city>/<frame>_featureMaps.png in the Cityscapes one.
+ */
+export function featureMapName(layout: PairListing['layout'], label: string): string {
+  return layout === 'pix2pixhd' ? basename(label) : join(basename(dirname(label)), `${frameKey(label)}_${CITYSCAPES_FEATURES}.png`);
+}
+
+function listCityscapes(dir: string, split: PairSplit, withFeatures: boolean): PairListing {
   const part = split === 'train' ? 'train' : 'val';
   const labelRoot = join(dir, 'gtFine', part);
   const imageRoot = join(dir, 'leftImg8bit', part);
+  const featureRoot = join(dir, CITYSCAPES_FEATURES, part);
   if (!isDir(labelRoot)) throw new GantryError(`pairs: ${dir} looks like Cityscapes (gtFine/) but has no gtFine/${part}/ folder`);
   if (!isDir(imageRoot)) throw new GantryError(`pairs: ${dir} has gtFine/${part}/ but no leftImg8bit/${part}/ with the photos; unpack leftImg8bit_trainvaltest.zip into ${dir}`);
   const pairs: PairFiles[] = [];
@@ -110,7 +126,8 @@ function listCityscapes(dir: string, split: PairSplit): PairListing {
       const image = join(imageRoot, city, `${key}_leftImg8bit.png`);
       if (!existsSync(image)) throw new GantryError(`pairs: ${label} has no image; expected ${image}`);
       const instance = join(labelRoot, city, `${key}_gtFine_instanceIds.png`);
-      pairs.push({ label, image, instance: existsSync(instance) ? instance : null });
+      const features = join(featureRoot, featureMapName('cityscapes', label));
+      pairs.push({ label, image, instance: existsSync(instance) ? instance : null, features: withFeatures && existsSync(features) ? features : null });
     }
   }
   if (pairs.length === 0) throw new GantryError(`pairs: no *_gtFine_labelIds.png under ${labelRoot}/<city>/; run cityscapesScripts' createTrainIdLabelImgs or unpack gtFine_trainvaltest.zip as released`);
@@ -119,7 +136,12 @@ function listCityscapes(dir: string, split: PairSplit): PairListing {
     const missing = pairs.find((p) => !p.instance)!;
     throw new GantryError(`pairs: ${missing.label} has no *_gtFine_instanceIds.png beside it, but ${withInstances} other label maps do; give every map its instance map or none`);
   }
-  return { layout: 'cityscapes', pairs, labelNames: CITYSCAPES_LABELS.map(([name]) => name), instanceFolder: join(labelRoot, '<city>') };
+  const featureCount = pairs.filter((p) => p.features).length;
+  if (featureCount > 0 && featureCount < pairs.length) {
+    const missing = pairs.find((p) => !p.features)!;
+    throw new GantryError(`pairs: ${missing.label} has no feature map (expected ${join(featureRoot, featureMapName('cityscapes', missing.label))}), but ${featureCount} other label maps do; give every map its feature map (gantry features --maps-out ${featureRoot} writes them all)`);
+  }
+  return { layout: 'cityscapes', pairs, labelNames: CITYSCAPES_LABELS.map(([name]) => name), instanceFolder: join(labelRoot, '<city>'), featureFolder: featureRoot };
 }
 
 /**

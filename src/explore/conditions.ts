@@ -3,7 +3,7 @@ import { GantryError, inWords } from '../errors.ts';
 import type { Condition, ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
-import { gatherMaps, hasLabelMaps, readImages, type ImageDataset } from '../data/dataset.ts';
+import { gatherMaps, hasLabelMaps, readImages, type ImageDataset, type ImageRecords } from '../data/dataset.ts';
 import { mapTensor } from '../data/label-maps.ts';
 
 /**
@@ -136,9 +136,9 @@ export function pickMaps(maps: LabelMaps, indices: ArrayLike<number>): LabelMaps
 }
 
 /** A label-map dataset's maps at the given indices (a pix2pixHD grid's or evaluation's conditions). */
-export function dataMaps(data: ImageDataset, indices: ArrayLike<number>): { kind: 'labelMap'; maps: LabelMaps } {
+export function dataMaps(data: ImageDataset, indices: ArrayLike<number>, records?: ImageRecords): { kind: 'labelMap'; maps: LabelMaps } {
   if (!hasLabelMaps(data)) throw new GantryError(`${data.name} has no label maps`);
-  const records = readImages(data, indices);
+  records ??= readImages(data, indices);
   const maps = { n: indices.length, height: data.height, width: data.width, labels: records.labelMaps!, instances: records.instanceMaps ?? null };
   return { kind: 'labelMap', maps };
 }

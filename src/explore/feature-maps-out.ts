@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { removeAbandonedTempFiles } from '../io/atomic.ts';
 import type { LoadProgress } from '../data/dataset.ts';
 import { FEATURE_MAP_CHANNELS, featureLevel } from '../data/feature-maps.ts';
 import { openDataset, parseDataSpec } from '../data/index.ts';
-import { listPairs, type PairSplit } from '../data/pairs.ts';
+import { featureMapName, listPairs, type PairSplit } from '../data/pairs.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { writePng } from '../io/png.ts';
 import { featuresByLabel } from '../models/condition.ts';
@@ -20,9 +20,10 @@ import { featureRegions, objectFeatureBatches } from './instance-styles.ts';
  * tensor2im), one PNG a label map with its name. NVIDIA's script writes E's maps at twice the smaller
  * model's size instead; either is fitted to the larger model's size like the label map, and holds the same
  * levels per object. An object the run's fitted view of the map does not show (cut by its crop) gets
- * features 0. `outDir` must be empty: pairs:DIR reads it as train_feat/.
+ * features 0. `outDir` must be empty. pairs:DIR reads them from its train_feat/, or from
+ * featureMaps/<split>/ in the Cityscapes layout, where they go in a folder a city (`readFrom`).
  */
-export async function writeFeatureMaps(runDir: string, outDir: string, o: { loadProgress?: (label: string) => LoadProgress; onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: number; dir: string }> {
+export async function writeFeatureMaps(runDir: string, outDir: string, o: { loadProgress?: (label: string) => LoadProgress; onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: number; dir: string; readFrom: string }> {
   const run = openRun(runDir);
   try {
     const c = run.info.conditioning;
@@ -34,9 +35,6 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
     if (spec.kind !== 'pairs') throw new GantryError(`feature maps go beside label map files, but ${runDir} trained on ${run.config.data}; train it on pairs:DIR`);
     const split = (spec.options.split ?? 'train') as PairSplit;
     const listing = listPairs(spec.path!, split);
-    if (listing.layout !== 'pix2pixhd') {
-      throw new GantryError(`feature maps are read from pix2pixHD's layout (${split}_label/, ${split}_img/, ${split}_feat/), but ${spec.path} is the Cityscapes release's; lay it out as pix2pixHD's (as NVIDIA's datasets/cityscapes) to train with loadFeatures`);
-    }
     const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
     prepareEmptyFolder(outDir);
     if (data.n !== listing.pairs.length) throw new Error(`writeFeatureMaps: ${data.n} pairs read, ${listing.pairs.length} listed`);
@@ -57,11 +55,13 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
         const unseen = Array(FEATURE_MAP_CHANNELS).fill(featureLevel(0));
         const rgb = new Uint8Array(full.length * FEATURE_MAP_CHANNELS);
         for (let p = 0; p < full.length; p++) rgb.set(levels.get(full[p]) ?? unseen, p * FEATURE_MAP_CHANNELS);
-        writePng(join(outDir, basename(files.label)), { width: label.width, height: label.height, channels: FEATURE_MAP_CHANNELS, data: rgb });
+        const file = join(outDir, featureMapName(listing.layout, files.label));
+        mkdirSync(dirname(file), { recursive: true });
+        writePng(file, { width: label.width, height: label.height, channels: FEATURE_MAP_CHANNELS, data: rgb });
       }
       o.onProgress?.(indices[indices.length - 1] + 1, data.n);
     }
-    return { files: data.n, dir: outDir };
+    return { files: data.n, dir: outDir, readFrom: listing.featureFolder };
   } finally {
     run.model.dispose();
   }
@@ -69,12 +69,16 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
 
 /**
  * The folder made where it is missing, without the half-written PNGs of a command killed while writing
- * there; one that holds PNGs already is refused (its maps would mix with these).
+ * there or in its city folders; one that holds PNGs already is refused (its maps would mix with these).
  */
 function prepareEmptyFolder(dir: string): void {
   if (existsSync(dir)) {
-    removeAbandonedTempFiles(dir, (name) => /\.png\.tmp-(\d+)$/.exec(name)?.[1]);
-    const pngs = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png'));
+    const folders = [dir, ...readdirSync(dir).map((f) => join(dir, f)).filter((f) => statSync(f).isDirectory())];
+    const pngs: string[] = [];
+    for (const folder of folders) {
+      removeAbandonedTempFiles(folder, (name) => /\.png\.tmp-(\d+)$/.exec(name)?.[1]);
+      pngs.push(...readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.png')).map((f) => folder === dir ? f : join(basename(folder), f)));
+    }
     if (pngs.length) throw new GantryError(`--maps-out ${dir} already holds ${pngs.length} PNG files (${pngs[0]}, ...); give an empty or new folder, or remove them`);
   }
   try {

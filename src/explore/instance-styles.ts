@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import { hasFeatureMaps, hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
-import { featureValues } from '../data/feature-maps.ts';
+import { FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { mapTensor } from '../data/label-maps.ts';
 import { fittedPixels } from '../data/transform.ts';
@@ -78,7 +78,7 @@ export async function* objectFeatureBatches(run: Generator, data: ImageDataset):
   const loaded = c.kind === 'labelMap' && c.loadFeatures === true;
   const encode = loaded ? undefined : run.model.encodeFeatures?.bind(run.model);
   if ((!encode && !loaded) || !hasLabelMaps(data)) throw new GantryError(`this ${run.info.family} run has no feature encoder to learn styles with`);
-  if (loaded && !hasFeatureMaps(data)) throw new GantryError(`this ${run.info.family} run was trained on precomputed feature maps (model.loadFeatures) and learns its styles from them; ${data.name} has none (pairs:DIR with a train_feat/ folder)`);
+  if (loaded && !hasFeatureMaps(data)) throw new GantryError(`this ${run.info.family} run was trained on precomputed feature maps (model.loadFeatures) and learns its styles from them; ${data.name} has none (pairs:DIR with ${FEATURE_MAP_FOLDERS})`);
   const { height, width } = data;
   const byLabel = featuresByLabel(run.info);
   for (let first = 0; first < data.n; first += ENCODE_BATCH) {

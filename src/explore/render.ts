@@ -5,8 +5,7 @@ import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
-import { makeBatch } from '../data/sampler.ts';
-import { FEATURE_MAP_CHANNELS, featureValues } from '../data/feature-maps.ts';
+import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages } from '../models/step-runner.ts';
 
@@ -76,25 +75,26 @@ export async function renderGrid(run: Generator, vectors: Float32Array[], condit
 export async function labelMapTriplets(run: Generator, data: ImageDataset, indices: ArrayLike<number>): Promise<RawImage> {
   const c = run.info.conditioning;
   if (c.kind !== 'labelMap') throw new Error('labelMapTriplets: not a label-map run');
-  let maps = dataMaps(data, indices);
+  const { height, width } = run.info;
+  const n = indices.length;
+  const records = readImages(data, indices);
+  let maps = dataMaps(data, indices, records);
   if (c.loadFeatures) {
-    const loaded = readImages(data, indices).featureMaps;
-    if (!loaded) throw new GantryError(`${data.name} has no precomputed feature maps (train_feat/), which this run reads`);
+    const loaded = records.featureMaps;
+    if (!loaded) throw new GantryError(`${data.name} has no precomputed feature maps (${FEATURE_MAP_FOLDERS}), which this run reads`);
     maps = { kind: 'labelMap', maps: { ...maps.maps, features: featureValues(loaded), featNum: FEATURE_MAP_CHANNELS } };
   } else if (c.featNum > 0) {
     // Generators with instance features draw each map in the style of its own real image.
-    const real = makeBatch(data, indices);
-    maps = { kind: 'labelMap', maps: await encodedStyles(run, maps.maps, real.images) };
-    tf.dispose([real.images, real.labels ?? []]);
+    const real = tf.tensor4d(Float32Array.from(records.pixels, (v) => v / 127.5 - 1), [n, data.height, data.width, data.channels]);
+    maps = { kind: 'labelMap', maps: await encodedStyles(run, maps.maps, real) };
+    real.dispose();
   }
-  const { height, width } = run.info;
   const per = imageBytes(data);
-  const n = indices.length;
   const generated = new Uint8Array(n * per);
   await drawImages(run, Array.from({ length: n }, () => new Float32Array(run.info.latentDim)), maps, (pixels, first) => generated.set(pixels, first * per));
   const coloured = colourLabels(maps.maps, labelPalette(c.labelCount, c.labelNames));
   const all = new Uint8Array(3 * n * per);
-  const real = readImages(data, indices).pixels;
+  const real = records.pixels;
   for (let i = 0; i < n; i++) {
     all.set(coloured.subarray(i * per, (i + 1) * per), 3 * i * per);
     all.set(generated.subarray(i * per, (i + 1) * per), (3 * i + 1) * per);

@@ -5,7 +5,7 @@ import { GantryError, given } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { CITYSCAPES_LABELS } from '../data/cityscapes.ts';
 import { labelMapInput } from '../data/label-maps.ts';
-import { FEATURE_MAP_CHANNELS, featureValues } from '../data/feature-maps.ts';
+import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
 import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
@@ -197,7 +197,7 @@ export class Pix2PixHD implements FamilyInstance {
     const regions = featuresByLabel(this.info) ? labels : instances!;
     let features: (() => tf.Tensor4D) | undefined;
     if (this.config.loadFeatures) {
-      if (!batch.featureMaps) throw new GantryError('this pix2pixhd model reads precomputed feature maps (model.loadFeatures); train it on pairs:DIR with a train_feat/ folder');
+      if (!batch.featureMaps) throw new GantryError(`this pix2pixhd model reads precomputed feature maps (model.loadFeatures); train it on pairs:DIR with them (${FEATURE_MAP_FOLDERS})`);
       features = () => hostInput(batch, (b) => featureValues(b.featureMaps!), [n, h, w, FEATURE_MAP_CHANNELS]) as tf.Tensor4D;
     } else if (this.E) {
       features = () => this.E!.apply(batch.images, regions);
@@ -316,7 +316,7 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     if (config.labelFeat && config.featNum === 0) throw new GantryError('pix2pixhd: model.labelFeat pools the feature encoder\'s features per label, but model.featNum is 0 (no encoder); set model.featNum (3 in the paper) or leave labelFeat out');
     if (config.loadFeatures) {
       if (config.featNum !== FEATURE_MAP_CHANNELS) throw new GantryError(`pix2pixhd: model.loadFeatures reads precomputed feature maps, ${FEATURE_MAP_CHANNELS} levels a pixel (RGB images), but model.featNum is ${config.featNum}; set model.featNum to ${FEATURE_MAP_CHANNELS}`);
-      if (!maps.features) throw new GantryError('pix2pixhd: model.loadFeatures reads precomputed feature maps, but the data has none; give pairs:DIR a train_feat/ folder of them (gantry features --run RUN --maps-out DIR/train_feat writes them from a run with featNum 3, as NVIDIA\'s precompute_feature_maps.py does) or leave loadFeatures out');
+      if (!maps.features) throw new GantryError(`pix2pixhd: model.loadFeatures reads precomputed feature maps, but the data has none; give pairs:DIR a train_feat/ folder of them (gantry features --run RUN --maps-out DIR/train_feat writes them from a run with featNum 3, as NVIDIA's precompute_feature_maps.py does; DIR/featureMaps/train in the Cityscapes layout) or leave loadFeatures out`);
     }
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
     const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;

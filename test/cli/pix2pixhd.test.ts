@@ -298,6 +298,7 @@ test('loadFeatures (the official --load_features): features --maps-out writes a 
   const m = gantry('features', '--run', small, '--maps-out', feat);
   assert.equal(m.code, 0, m.stderr);
   assert.equal(m.stdout, `feature maps: 6 written into ${feat}\n`);
+  assert.doesNotMatch(m.stderr, /note:/);
   assert.deepEqual(readdirSync(feat).sort(), readdirSync(join(data, 'train_label')).sort());
   // At the label map's size, one colour per object: the instance map's objects, each painted whole.
   for (const name of readdirSync(feat)) {
@@ -314,6 +315,9 @@ test('loadFeatures (the official --load_features): features --maps-out writes a 
     assert.ok(new Set(colour.values()).size > 1, `${name}: objects differ`);
   }
   assert.match(gantry('features', '--run', small, '--maps-out', feat).stderr, /--maps-out .*train_feat already holds 6 PNG files \(scene_000\.png, \.\.\.\); give an empty or new folder, or remove them/);
+  const elsewhere = gantry('features', '--run', small, '--maps-out', join(dir, 'elsewhere'));
+  assert.equal(elsewhere.code, 0, elsewhere.stderr);
+  assert.ok(elsewhere.stderr.includes(`note: a run with model.loadFeatures on this data reads them from ${feat}; move them there`), elsewhere.stderr);
 
   // The local run at 32x64: G1 (ngf 8 at 16x32) from the small run, G reading the maps; no E.
   const localConfig = join(dir, 'local.json');

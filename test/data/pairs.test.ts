@@ -14,7 +14,7 @@ import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { featureValues } from '../../src/data/feature-maps.ts';
-import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
+import { cityscapesWithFeatureMaps, fixtureFeatureLevels, pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 await setup();
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -266,7 +266,7 @@ test('pairs:DIR\'s train_feat/ (precomputed feature maps) are read with the maps
   const unasked = openDataset(`pairs:${data}`, fit);
   assert.ok(!unasked.featureMaps && !dataShape(unasked).labelMaps!.features, 'a run that does not read them does not hold them');
   // Every pixel's levels are those of its instance: the maps line up with the instance maps after fitting.
-  const packed = (id: number) => ((id % 251) << 16) | (((id * 7) % 256) << 8) | (255 - (id % 200));
+  const packed = (id: number) => fixtureFeatureLevels(id).reduce((v, l) => (v << 8) | l, 0);
   for (let p = 0; p < ds.featureMaps!.length; p++) assert.equal(ds.featureMaps![p], packed(ds.instanceMaps![p]), `pixel ${p}`);
   assert.deepEqual(Array.from(featureValues([packed(2001)])), [2001 % 251, (2001 * 7) % 256, 255 - (2001 % 200)].map((l) => Math.fround(l / 127.5 - 1)));
   // Batches carry them, mirrored and cropped with the images.
@@ -292,4 +292,20 @@ test('feature maps of another shape than their label maps, or missing for some m
   rmSync(first);
   assert.equal(openDataset(`pairs:${data}`, fit).n, 6, 'a run that does not read them is not stopped by them');
   assert.throws(() => openDataset(`pairs:${data}`, { ...fit, readFeatureMaps: true }), /pairs: 6 label maps but 5 files in train_feat\/; .*scene_000\.png has no feature map in train_feat\//);
+});
+
+test('the Cityscapes layout keeps its feature maps in featureMaps/<split>/<city>/<frame>_featureMaps.png: read like train_feat/, all or none', () => {
+  const data = cityscapesWithFeatureMaps(2);
+  const withFeatures = { ...fit, readFeatureMaps: true };
+  const ds = openDataset(`pairs:${data}`, withFeatures);
+  assert.equal(dataShape(ds).labelMaps!.features, true);
+  const packed = (id: number) => fixtureFeatureLevels(id).reduce((v, l) => (v << 8) | l, 0);
+  for (let p = 0; p < ds.featureMaps!.length; p++) assert.equal(ds.featureMaps![p], packed(ds.instanceMaps![p]), `pixel ${p}`);
+  assert.equal(openDataset(`pairs:${data}?split=test`, withFeatures).featureMaps, null, 'val has none: none read');
+  assert.equal(openDataset(`pairs:${data}`, fit).featureMaps, null, 'not asked: not read');
+
+  const missing = join(data, 'featureMaps', 'train', 'aachen', 'aachen_000001_000019_featureMaps.png');
+  rmSync(missing);
+  assert.throws(() => openDataset(`pairs:${data}`, withFeatures), (err: Error) => err.message === `pairs: ${join(data, 'gtFine', 'train', 'aachen', 'aachen_000001_000019_gtFine_labelIds.png')} has no feature map (expected ${missing}), but 2 other label maps do; give every map its feature map (gantry features --maps-out ${join(data, 'featureMaps', 'train')} writes them all)`);
+  assert.equal(openDataset(`pairs:${data}`, fit).n, 3, 'a run that does not read them is not stopped by them');
 });

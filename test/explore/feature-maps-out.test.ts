@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
+import { cpSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
 import { writeFeatureMaps } from '../../src/explore/feature-maps-out.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
+import { featureLevel } from '../../src/data/feature-maps.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { readIdMap } from '../../src/io/id-map.ts';
 import { openRun } from '../../src/train/run.ts';
@@ -33,7 +34,7 @@ test('feature maps written from a run are its encoder\'s object features, as 8-b
   }, 'test');
   await train({ outDir: runDir, config, quiet: true });
   const out = join(data, 'train_feat');
-  assert.deepEqual(await writeFeatureMaps(runDir, out), { files: 6, dir: out });
+  assert.deepEqual(await writeFeatureMaps(runDir, out), { files: 6, dir: out, readFrom: out });
 
   const run = openRun(runDir);
   const ds = openDataset(config.data, run.info);
@@ -60,4 +61,40 @@ test('feature maps written from a run are its encoder\'s object features, as 8-b
     }
   }
   assert.equal(compared, 6 * 48 * 24);
+});
+
+/**
+ * In the Cityscapes release's layout the maps go to featureMaps/train/<city>/<frame>_featureMaps.png, and
+ * a loadFeatures run's data reads back, at the run's size, each object's levels as E encoded them.
+ */
+test('feature maps of Cityscapes-layout data are written a folder a city, named by frame, and read back by pairs:DIR as E\'s levels', async () => {
+  const dir = tempDir();
+  const data = join(dir, 'cityscapes');
+  cpSync(join(fixtures, 'cityscapes'), data, { recursive: true });
+  const runDir = join(dir, 'run');
+  const config = validateRunConfig({
+    family: 'pix2pixhd', data: `pairs:${data}`,
+    model: { height: 16, width: 32, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, featNum: 3, nef: 4, nDownE: 2, vgg: false },
+    train: { steps: 1, batch: 3, sampleEvery: 1, checkpointEvery: 1 },
+  }, 'test');
+  await train({ outDir: runDir, config, quiet: true });
+  const out = join(data, 'featureMaps', 'train');
+  // A PNG already in a city folder is refused, as in the folder itself.
+  const stale = join(dir, 'stale');
+  cpSync(join(fixtures, 'cityscapes', 'leftImg8bit', 'train'), stale, { recursive: true });
+  await assert.rejects(writeFeatureMaps(runDir, stale), /--maps-out .*stale already holds 3 PNG files \(aachen\/aachen_000000_000019_leftImg8bit\.png, \.\.\.\)/);
+  assert.deepEqual(await writeFeatureMaps(runDir, out), { files: 3, dir: out, readFrom: out });
+  assert.deepEqual(readdirSync(join(out, 'aachen')), ['aachen_000000_000019_featureMaps.png', 'aachen_000001_000019_featureMaps.png', 'aachen_000002_000019_featureMaps.png']);
+
+  const run = openRun(runDir);
+  const ds = openDataset(config.data, { ...run.info, readFeatureMaps: true });
+  const { height, width } = run.info;
+  const batch = makeBatch(ds, [0, 1, 2]);
+  const features = await run.model.encodeFeatures!(batch.images, tf.tensor3d(batch.instanceMaps!, [3, height, width], 'int32')).data();
+  tf.dispose(batch.images);
+  run.model.dispose();
+  for (let p = 0; p < 3 * height * width; p++) {
+    const levels = Array.from(features.subarray(3 * p, 3 * p + 3), featureLevel);
+    assert.equal(batch.featureMaps![p], (levels[0] << 16) | (levels[1] << 8) | levels[2], `pixel ${p}`);
+  }
 });
