@@ -1,86 +1,259 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
-import { GantryError } from '../errors.ts';
+import { GantryError, describeError } from '../errors.ts';
 import { requireDataFolder } from './data-folder.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, fittedImages } from './folder.ts';
+import type { CropBox } from '../io/pixels.ts';
 import type { ImageFit } from './transform.ts';
+import { unpickleStrings } from '../io/pickle.ts';
 
-/** Image files under dir, at any depth, in sorted path order (text folders skipped). */
-function walkImages(dir: string, out: string[] = []): string[] {
+/**
+ * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the image's name, in the
+ * layouts text-to-image data comes in:
+ *   - a .txt beside each image;
+ *   - Reed et al.'s CUB and Oxford-102 caption releases: text_c10/<class>/X.txt for images/<class>/X.jpg
+ *     (CUB) or jpg/X.jpg (Oxford-102, whose classes are only in the text folder), with trainvalclasses.txt
+ *     and testclasses.txt naming the classes of each split;
+ *   - the birds/ folder of StackGAN, AttnGAN and DF-GAN: CUB_200_2011/images/<class>/X.jpg with
+ *     text/<class>/X.txt, train/filenames.pickle and test/filenames.pickle naming each split's images.
+ * Where CUB's bounding_boxes.txt and images.txt lie beside its images/, each bird is cropped to its box
+ * as StackGAN, AttnGAN and DF-GAN crop it (?crop=none keeps whole images). Images in class folders are
+ * labelled by them.
+ */
+export type CaptionSplit = 'train' | 'test';
+
+export interface CaptionOptions {
+  /** A split the data defines; absent: its train split where it defines one, else every image. */
+  split?: CaptionSplit;
+  /** 'none' keeps whole images where CUB's bounding boxes would crop them. */
+  crop?: 'bbox' | 'none';
+}
+
+/** Where the images are: the first of these folders DIR has, else DIR itself (at any depth). */
+const IMAGE_FOLDERS = ['images', join('CUB_200_2011', 'images'), 'jpg'];
+
+/** Where the caption releases keep their .txt files: Reed et al.'s text_c10/, the StackGAN family's text/. */
+const TEXT_FOLDERS = ['text_c10', 'text'];
+
+interface CaptionedFiles {
+  files: string[];
+  captions: string[][];
+  classOf: string[];
+  /** Each image's crop (CUB's bounding boxes), with the file that gave them. */
+  crops: { boxes: CropBox[]; source: string } | null;
+  /** What was chosen for the user to know: the split and its source, the crops. */
+  notes: string[];
+}
+
+function isDir(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+function imageRoot(dir: string): string {
+  const folder = IMAGE_FOLDERS.find((f) => isDir(join(dir, f)));
+  return folder ? join(dir, folder) : dir;
+}
+
+/** Files under dir at any depth whose extension is one of `extensions`, in sorted path order (`skip`: folders passed over). */
+function walk(dir: string, extensions: Set<string>, skip: string[] = [], out: string[] = []): string[] {
   for (const entry of readdirSync(dir).sort()) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) {
-      if (!TEXT_FOLDERS.includes(entry)) walkImages(path, out);
-    } else if (IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) {
+      if (!skip.includes(entry)) walk(path, extensions, skip, out);
+    } else if (extensions.has(extname(entry).toLowerCase())) {
       out.push(path);
     }
   }
   return out;
 }
 
-/** Where the CUB / Oxford-102 caption releases (Reed et al.) keep their .txt files, mirroring images/. */
-const TEXT_FOLDERS = ['text_c10', 'text'];
-
-/**
- * The caption files an image may have: X.txt beside X.jpg, or, for the CUB / Oxford-102 layout
- * (`images/<class>/X.jpg` with `text_c10/<class>/X.txt`), the same path under a text folder.
- */
-function captionCandidates(root: string, image: string): string[] {
-  const stem = basename(image, extname(image));
-  return [join(dirname(image), `${stem}.txt`), ...TEXT_FOLDERS.map((t) => join(root, t, ...foldersBelowImages(root, image), `${stem}.txt`))];
-}
-
-/** The folders between the root (or root/images) and an image: ["001.Black_footed_Albatross"] in CUB. */
-function foldersBelowImages(root: string, image: string): string[] {
-  const rel = relative(root, dirname(image)).split(sep).filter(Boolean);
-  return rel[0] === 'images' ? rel.slice(1) : rel;
+/** An image's path below the image root without its extension, with '/' between folders: CUB's and the split files' name for it. */
+function imageKey(root: string, image: string): string {
+  const rel = relative(root, image);
+  return rel.slice(0, rel.length - extname(rel).length).split(sep).join('/');
 }
 
 function readCaptions(path: string): string[] {
   return readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-/** The images under dir and their captions, in the same order (checked: every image has some). */
-function captionedFiles(dir: string): { files: string[]; captions: string[][] } {
-  requireDataFolder('captions', dir);
-  const files = walkImages(dir);
-  if (files.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${dir} or its sub-folders`);
-  const captions: string[][] = [];
-  const missing: string[] = [];
-  for (const f of files) {
-    const found = captionCandidates(dir, f).find((c) => existsSync(c));
-    const lines = found ? readCaptions(found) : [];
-    if (lines.length === 0) missing.push(f);
-    captions.push(lines);
-  }
-  if (missing.length > 0) {
-    const [first] = captionCandidates(dir, missing[0]);
-    throw new GantryError(`captions: ${missing.length} of ${files.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${first} (or text_c10/<class>/<name>.txt)`);
-  }
-  return { files, captions };
+/**
+ * An image's caption file: beside it, at its path below the image root in a text folder, or (Oxford-102,
+ * whose text folder has class folders its jpg/ lacks) the one .txt of its name anywhere in a text folder.
+ */
+function captionFinder(dir: string, root: string): (image: string) => string | null {
+  let byName: Map<string, string[]> | null = null;
+  return (image) => {
+    const stem = basename(image, extname(image));
+    const beside = join(dirname(image), `${stem}.txt`);
+    if (existsSync(beside)) return beside;
+    const below = relative(root, dirname(image)).split(sep).filter(Boolean);
+    for (const t of TEXT_FOLDERS) {
+      const f = join(dir, t, ...below, `${stem}.txt`);
+      if (existsSync(f)) return f;
+    }
+    if (!byName) {
+      byName = new Map();
+      for (const t of TEXT_FOLDERS.filter((f) => isDir(join(dir, f)))) {
+        for (const f of walk(join(dir, t), new Set(['.txt']))) byName.set(basename(f, '.txt'), [...(byName.get(basename(f, '.txt')) ?? []), f]);
+      }
+    }
+    const found = byName.get(stem);
+    return found?.length === 1 ? found[0] : null;
+  };
 }
 
-/** Every image's captions under dir, without decoding an image (FID of a text run draws with them). */
-export function readCaptionLists(dir: string): string[][] {
-  return captionedFiles(dir).captions;
+/** An image's class: its folder below the image root, else its caption file's folder in a text folder (Oxford-102), else none. */
+function classOfImage(dir: string, root: string, image: string, captionFile: string): string {
+  const below = relative(root, dirname(image)).split(sep).filter(Boolean);
+  if (below.length) return below[0];
+  for (const t of TEXT_FOLDERS) {
+    const rel = relative(join(dir, t), dirname(captionFile));
+    if (rel && !rel.startsWith('..')) return rel.split(sep)[0];
+  }
+  return '';
+}
+
+/** The split files a captions folder has, in the order they are looked for. */
+function splitFiles(dir: string): { kind: 'names' | 'classes'; train: string; test: string } | null {
+  const pickles = { kind: 'names' as const, train: join(dir, 'train', 'filenames.pickle'), test: join(dir, 'test', 'filenames.pickle') };
+  if (existsSync(pickles.train) || existsSync(pickles.test)) return pickles;
+  const classes = { kind: 'classes' as const, train: join(dir, 'trainvalclasses.txt'), test: join(dir, 'testclasses.txt') };
+  if (existsSync(classes.train) || existsSync(classes.test)) return classes;
+  return null;
+}
+
+/** The images (and their classes) of a split, as its file names them; every image it names must be here. */
+function applySplit(dir: string, root: string, files: string[], classOf: string[], split: CaptionSplit | undefined): { keep: number[]; note: string | null } {
+  const all = { keep: files.map((_, i) => i), note: null };
+  const found = splitFiles(dir);
+  if (!found) {
+    if (split) throw new GantryError(`captions:${dir}?split=${split}: the folder defines no split; it needs train/filenames.pickle and test/filenames.pickle (StackGAN, AttnGAN, DF-GAN) or trainvalclasses.txt and testclasses.txt (Reed et al.), or leave ?split out to use every image`);
+    return all;
+  }
+  const which = split ?? 'train';
+  const file = found[which];
+  if (!existsSync(file)) throw new GantryError(`captions:${dir}: the ${which} split has no ${relative(dir, file)} beside ${relative(dir, found[which === 'train' ? 'test' : 'train'])}; add it`);
+  let keep: number[];
+  if (found.kind === 'names') {
+    let names: string[];
+    try {
+      names = unpickleStrings(readFileSync(file), file);
+    } catch (err) {
+      throw new GantryError(`captions: cannot read ${file} (${describeError(err)}); it should be a pickled list of image names as StackGAN's data has them`);
+    }
+    const wanted = new Set(names.map((n) => n.replace(/\\/g, '/').replace(/\.(jpe?g|png)$/i, '')));
+    keep = files.flatMap((f, i) => (wanted.has(imageKey(root, f)) ? [i] : []));
+    if (keep.length < wanted.size) {
+      const have = new Set(keep.map((i) => imageKey(root, files[i])));
+      const missing = [...wanted].filter((n) => !have.has(n));
+      throw new GantryError(`captions: ${file} names ${wanted.size} images but ${missing.length} of them are not in ${root} with captions, e.g. ${missing[0]}; give the whole data set or leave the split files out`);
+    }
+  } else {
+    const classes = new Set(readCaptions(file));
+    keep = files.flatMap((_, i) => (classes.has(classOf[i]) ? [i] : []));
+    if (keep.length === 0) throw new GantryError(`captions: ${file} names ${classes.size} classes, but no image of ${root} is in their folders; check that its lines are the class folders' names`);
+  }
+  const source = relative(dir, file);
+  const note = split ? `the ${which} split: ${keep.length} of ${files.length} images (${source})` : `the train split: ${keep.length} of ${files.length} images (${source}; captions:${dir}?split=test is the test split)`;
+  return { keep, note };
 }
 
 /**
- * `captions:DIR`: images with their descriptions, one caption a line in a .txt of the same name (beside
- * the image, or under text_c10/ as the CUB and Oxford-102 caption releases have it). Images in
- * sub-folders are labelled by their first folder below DIR (or below DIR/images), as CUB's classes are. The
- * images are held as fittedImages holds them: in memory, or read from the cache a batch at a time.
+ * CUB's bounding boxes beside its images/ (bounding_boxes.txt: id x y width height; images.txt: id and the
+ * path below images/), by image key; null where the folder has none.
  */
-export function loadCaptionedImages(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
-  const { files, captions } = captionedFiles(dir);
-  const classOf = files.map((f) => foldersBelowImages(dir, f)[0] ?? '');
+function readBoxes(root: string): { boxes: Map<string, CropBox>; source: string } | null {
+  if (basename(root) !== 'images') return null;
+  const source = join(dirname(root), 'bounding_boxes.txt');
+  const names = join(dirname(root), 'images.txt');
+  if (!existsSync(source) || !existsSync(names)) return null;
+  const pathOf = new Map<string, string>();
+  for (const line of readCaptions(names)) {
+    const [id, path] = line.split(/\s+/);
+    if (id && path) pathOf.set(id, path.slice(0, path.length - extname(path).length));
+  }
+  const boxes = new Map<string, CropBox>();
+  for (const [k, line] of readCaptions(source).entries()) {
+    const [id, ...numbers] = line.split(/\s+/);
+    const box = numbers.map(Number);
+    const key = pathOf.get(id);
+    if (box.length !== 4 || box.some((v) => !Number.isFinite(v)) || !key) throw new GantryError(`captions: ${source} line ${k + 1} is "${line}"; each line should be an image id of images.txt and its box: x y width height`);
+    boxes.set(key, birdCrop(box as [number, number, number, number]));
+  }
+  return { boxes, source };
+}
+
+/**
+ * The square around a bird's box that StackGAN, AttnGAN and DF-GAN crop (their get_imgs): 1.5 times the
+ * box's longer side, centred on the box, cut by the picture's edges (which cropImage clips to).
+ */
+export function birdCrop([x, y, w, h]: [number, number, number, number]): CropBox {
+  const r = Math.trunc(Math.max(w, h) * 0.75);
+  const cx = Math.trunc((2 * x + w) / 2);
+  const cy = Math.trunc((2 * y + h) / 2);
+  return { x0: Math.max(0, cx - r), y0: Math.max(0, cy - r), x1: cx + r, y1: cy + r };
+}
+
+/** The images under dir and their captions, classes and crops, in the same order (checked: every image has some). */
+function captionedFiles(dir: string, o: CaptionOptions = {}): CaptionedFiles {
+  requireDataFolder('captions', dir);
+  const root = imageRoot(dir);
+  const everything = walk(root, IMAGE_EXTENSIONS, root === dir ? TEXT_FOLDERS : []);
+  if (everything.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${root} or its sub-folders`);
+  const find = captionFinder(dir, root);
+  const captionFiles = everything.map(find);
+  const allCaptions = captionFiles.map((f) => (f ? readCaptions(f) : []));
+  const missing = everything.filter((_, i) => allCaptions[i].length === 0);
+  if (missing.length > 0) {
+    const below = relative(root, dirname(missing[0])).split(sep).filter(Boolean);
+    throw new GantryError(`captions: ${missing.length} of ${everything.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${join(dirname(missing[0]), `${basename(missing[0], extname(missing[0]))}.txt`)} (or ${join(dir, 'text_c10', ...below, `${basename(missing[0], extname(missing[0]))}.txt`)})`);
+  }
+  const allClasses = everything.map((f, i) => classOfImage(dir, root, f, captionFiles[i]!));
+  const { keep, note } = applySplit(dir, root, everything, allClasses, o.split);
+  const files = keep.map((i) => everything[i]);
+  const captions = keep.map((i) => allCaptions[i]);
+  const notes = note ? [note] : [];
+  let crops: CaptionedFiles['crops'] = null;
+  if (o.crop !== 'none') {
+    const found = readBoxes(root);
+    if (!found && o.crop === 'bbox') throw new GantryError(`captions:${dir}?crop=bbox: no bounding_boxes.txt and images.txt beside ${root} (CUB_200_2011's); leave ?crop out`);
+    if (found) {
+      const unboxed = files.find((f) => !found.boxes.has(imageKey(root, f)));
+      if (unboxed) throw new GantryError(`captions: ${found.source} has no box for ${unboxed}; give the release's whole bounding_boxes.txt and images.txt, or add ?crop=none`);
+      crops = { boxes: files.map((f) => found.boxes.get(imageKey(root, f))!), source: found.source };
+      notes.push(`each bird cropped to 1.5 times its box (${relative(dir, found.source)}, as StackGAN, AttnGAN and DF-GAN crop; ?crop=none keeps whole images)`);
+    }
+  }
+  return { files, captions, classOf: keep.map((i) => allClasses[i]), crops, notes };
+}
+
+/** Every image's captions under dir, without decoding an image (FID of a text run draws with them). */
+export function readCaptionLists(dir: string, o: CaptionOptions = {}): string[][] {
+  return captionedFiles(dir, o).captions;
+}
+
+/** Whether a captions folder defines a train / test split (so a text run's FID draws with the test split's captions). */
+export function captionsHaveSplit(dir: string): boolean {
+  return splitFiles(dir) !== null;
+}
+
+/**
+ * The images of `captions:DIR` and their captions; classes from their folders. The images are held as
+ * fittedImages holds them: in memory, or read from the cache a batch at a time.
+ */
+export function loadCaptionedImages(dir: string, fit: ImageFit, o: CaptionOptions = {}, onProgress?: LoadProgress): ImageDataset {
+  const { files, captions, classOf, crops, notes } = captionedFiles(dir, o);
   const classNames = [...new Set(classOf)].sort();
   const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');
+  const images = fittedImages(files, fit, `the ${files.length} captioned images of ${dir}`, onProgress, crops ?? undefined);
+  const note = [...notes, ...(images.note ? [images.note] : [])].join('; ');
   return {
     name: `captions:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
-    ...fittedImages(files, fit, `the ${files.length} captioned images of ${dir}`, onProgress),
+    ...images,
+    ...(note ? { note } : {}),
     labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
     classNames: labelled ? classNames : null,
     captions,

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { requireDataFolder } from './data-folder.ts';
 import { readImageFile } from '../io/image.ts';
+import { cropImage, type CropBox } from '../io/pixels.ts';
 import { loadFitted } from './fitted-store.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
@@ -90,8 +91,10 @@ export function listFolderImages(dir: string): { files: string[]; labels: Int32A
  * 12-megapixel JPEG) is kept fitted in the cache too, so later runs on it (a --resume, a sweep's points,
  * compare's families) read it without decoding an image (fitted-store.ts).
  */
-export function fittedImages(files: string[], fit: ImageFit, what: string, onProgress?: LoadProgress): Pick<ImageDataset, 'pixels' | 'stored' | 'note'> {
-  const spec = { kind: 'images' as const, files: files.map((f) => [f]), fit, maps: { labelMaps: false, instanceMaps: false } };
-  const set = loadFitted(spec, (i) => ({ pixels: fitImage(readImageFile(files[i]), fit).data }), what, onProgress);
+export function fittedImages(files: string[], fit: ImageFit, what: string, onProgress?: LoadProgress, crops?: { boxes: CropBox[]; source: string }): Pick<ImageDataset, 'pixels' | 'stored' | 'note'> {
+  // A cropped image's record also names the file of its box, so that a changed box file makes a new store.
+  const spec = { kind: 'images' as const, files: files.map((f) => (crops ? [f, crops.source] : [f])), fit, maps: { labelMaps: false, instanceMaps: false } };
+  const read = (i: number) => (crops ? cropImage(readImageFile(files[i]), crops.boxes[i]) : readImageFile(files[i]));
+  const set = loadFitted(spec, (i) => ({ pixels: fitImage(read(i), fit).data }), what, onProgress);
   return { pixels: set.contents?.pixels ?? null, stored: set.stored, note: set.note };
 }

@@ -2,7 +2,7 @@ import { GantryError, didYouMean } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import type { ImageDataset, InMemoryDataset, LoadProgress } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
-import { loadCaptionedImages, readCaptionLists } from './captions.ts';
+import { captionsHaveSplit, loadCaptionedImages, readCaptionLists, type CaptionOptions, type CaptionSplit } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
@@ -19,7 +19,7 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR, pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -43,11 +43,12 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: [], shapes: ['seed', 'colours'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
   if (options.split !== undefined && !['train', 'test'].includes(options.split)) throw new GantryError(`data source "${spec}": split is train or test, not "${options.split}"`);
+  if (options.crop !== undefined && !['bbox', 'none'].includes(options.crop)) throw new GantryError(`data source "${spec}": crop is bbox or none, not "${options.crop}"`);
   if (options.colours !== undefined && !['random', 'by-shape'].includes(options.colours)) throw new GantryError(`data source "${spec}": colours is random or by-shape, not "${options.colours}"`);
   return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
@@ -76,7 +77,7 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
     case 'folder':
       return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
     case 'captions':
-      return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
+      return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, captionOptions(s), onProgress);
     case 'pairs':
       return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test', onProgress);
     case 'shapes':
@@ -95,8 +96,22 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
  */
 export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
   const s = parseDataSpec(spec);
-  if (s.kind === 'captions') return readCaptionLists(s.path!);
+  if (s.kind === 'captions') return readCaptionLists(s.path!, captionOptions(s));
   return openDataset(spec, fit).captions ?? null;
+}
+
+function captionOptions(s: DataSpec): CaptionOptions {
+  return { split: s.options.split as CaptionSplit | undefined, crop: s.options.crop as 'bbox' | 'none' | undefined };
+}
+
+/**
+ * The captions a text run's images are scored with: the test split's where its captions:DIR defines one
+ * (DF-GAN's and AttnGAN's protocol on CUB), else its training data's.
+ */
+export function evaluationCaptions(spec: string, fit: ImageFit): string[][] | null {
+  const s = parseDataSpec(spec);
+  if (s.kind === 'captions' && captionsHaveSplit(s.path!)) return readCaptionLists(s.path!, { ...captionOptions(s), split: 'test' });
+  return openCaptions(spec, fit);
 }
 
 /** The held-out data of a run's data SPEC (heldOutSpec), fitted like the run's, or one error saying there is none. */

@@ -1,8 +1,9 @@
 /**
  * A small pickle reader for what torch.save writes in state dicts and np.save in object arrays:
  * containers, numbers, strings, globals applied with REDUCE (handed to a caller's `reduce`), their state
- * (BUILD, to `build`), persistent ids (storages) handed to `persistentLoad`. Protocols 2-4. Anything else
- * is an error naming the opcode: we never execute code.
+ * (BUILD, to `build`), persistent ids (storages) handed to `persistentLoad`. Protocols 2-4, and protocol
+ * 0's text opcodes for containers, numbers and strings (Python 2's default, as in StackGAN's
+ * filenames.pickle). Anything else is an error naming the opcode: we never execute code.
  */
 export interface PickleGlobal {
   global: string;
@@ -106,8 +107,40 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks): 
       case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
       case 0x61: { const v = stack.pop(); (stack[stack.length - 1] as unknown[]).push(v); break; } // APPEND
       case 0x62: { const state = stack.pop(); hooks.build?.(stack[stack.length - 1], state); break; } // BUILD
+      // Protocol 0: arguments are text lines.
+      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
+      case 0x49: { const v = line(); stack.push(v === '01' ? true : v === '00' ? false : Number(v)); break; } // INT
+      case 0x4c: stack.push(BigInt(line().replace(/L$/, ''))); break; // LONG
+      case 0x46: stack.push(Number(line())); break; // FLOAT
+      case 0x53: stack.push(pythonStringLiteral(line())); break; // STRING
+      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u, U) => String.fromCodePoint(parseInt(u ?? U, 16)))); break; // UNICODE
+      case 0x70: memo.set(Number(line()), stack[stack.length - 1]); break; // PUT
+      case 0x67: stack.push(memo.get(Number(line()))); break; // GET
       default:
         throw new Error(`unsupported pickle opcode 0x${op.toString(16)} at byte ${p - 1}`);
     }
   }
+}
+
+/** A protocol 0 STRING's argument: a Python 2 str literal in quotes, with its escapes (bytes read as Latin-1). */
+function pythonStringLiteral(text: string): string {
+  const quote = text[0];
+  if ((quote !== "'" && quote !== '"') || text[text.length - 1] !== quote) throw new Error(`pickle STRING is not quoted: ${text.slice(0, 40)}`);
+  const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' };
+  return text.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_, e: string) => {
+    if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]+$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return escapes[e] ?? `\\${e}`;
+  });
+}
+
+/** The strings of a pickled list of strings (file names in a pickle): no globals, nothing executed. */
+export function unpickleStrings(bytes: Uint8Array, what: string): string[] {
+  const refuse = () => {
+    throw new Error(`${what} holds Python objects, not a list of names`);
+  };
+  const { value } = unpickle(bytes, 0, { persistentLoad: refuse, reduce: refuse });
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' || v instanceof Uint8Array)) throw new Error(`${what} is not a list of names`);
+  return value.map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('utf8')));
 }

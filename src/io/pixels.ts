@@ -89,6 +89,27 @@ function resizeSmooth(img: RawImage, width: number, height: number): RawImage {
   return resizeBilinear(cur, width, height);
 }
 
+/** A rectangle of an image: columns x0 .. x1 - 1, rows y0 .. y1 - 1 (cropImage clips it to the image). */
+export interface CropBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** The part of an image a box covers, clipped to the image (as PIL's crop of a box inside the picture). */
+export function cropImage(img: RawImage, box: CropBox): RawImage {
+  const x0 = Math.max(0, Math.min(img.width - 1, box.x0));
+  const y0 = Math.max(0, Math.min(img.height - 1, box.y0));
+  const width = Math.max(1, Math.min(img.width, box.x1) - x0);
+  const height = Math.max(1, Math.min(img.height, box.y1) - y0);
+  if (x0 === 0 && y0 === 0 && width === img.width && height === img.height) return img;
+  const c = img.channels;
+  const out = new Uint8Array(width * height * c);
+  for (let y = 0; y < height; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * c, ((y0 + y) * img.width + x0 + width) * c), y * width * c);
+  return { width, height, channels: c, data: out };
+}
+
 /**
  * Scales the image to cover width x height (keeping its aspect ratio), then crops the centre: the usual
  * GAN preprocessing (shorter side to the size, centre square, for square targets).

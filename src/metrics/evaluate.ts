@@ -6,7 +6,7 @@ import { Rng } from '../engine/rng.ts';
 import { inPassesThatFit } from '../gpu/device-guard.ts';
 import { GantryError, given } from '../errors.ts';
 import { OutOfMemoryError, ensureMemoryFor } from '../engine/memory.ts';
-import { openCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { evaluationCaptions, openDataset, openHeldOut, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { listFolderImages } from '../data/folder.ts';
 import { readImageFile } from '../io/image.ts';
 import { cacheFolder } from '../io/cache-dir.ts';
@@ -24,9 +24,12 @@ import { gatherRows } from './kid.ts';
 import type { FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
-/** A text run's training captions (one drawn per image), in a seeded order: what its fakes are drawn with. */
-function trainingCaptions(run: OpenedRun, seed: number): string[] {
-  const captions = openCaptions(run.config.data, run.info);
+/**
+ * What a text run's fakes are drawn with: one caption drawn per image of its data's test split where the
+ * data defines one, else of its training data, in a seeded order.
+ */
+function evaluationCaptionList(run: OpenedRun, seed: number): string[] {
+  const captions = evaluationCaptions(run.config.data, run.info);
   if (!captions) throw new GantryError(`the run's data ${run.config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
@@ -245,14 +248,14 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
     }
     total = o.n;
     const size = extractor.inputSize;
-    const captions = info.conditioning.kind === 'text' ? trainingCaptions(run, seed) : null;
+    const captions = info.conditioning.kind === 'text' ? evaluationCaptionList(run, seed) : null;
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
     // A large generator's batch (pix2pixHD at its real sizes) may not fit on a GPU at once: drawn in parts that do.
     const drawFit = { most: Infinity };
     nextBatch = (start, count) => inPassesThatFit(start, count, drawFit, async (first, n) => {
       const vectors = Array.from({ length: n }, (_, i) => latentForSeed(1_000_000 + seed * 100_000 + first + i, info.latentDim));
       // Class-conditional runs: image start + i is of class (start + i) % K, balanced over the whole set.
-      // Text runs: image start + i has a caption of the training data, in a seeded order.
+      // Text runs: image start + i has a caption of the test split (else the training data), in a seeded order.
       // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
       const conditions = await evaluationConditions(run, first, n, captions, maps);
       return tf.tidy(() => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { gantryCli, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
+import { birdsFolder } from '../fixtures/text-layouts.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const birds = join(here, '..', 'fixtures', 'captions');
@@ -67,7 +68,7 @@ test('gan-cls on CUB-style captions from the CLI: train across the text/GAN swit
     '--text', 'a red bird', '--text', 'a blue bird', '--text', 'a bird', '--out', join(dir, 'style.png'));
   assert.equal(style.code, 0, style.stderr);
   assert.deepEqual(pngSize(join(dir, 'style.png')), [4 * 34 + 2, 2 * 34 + 2]);
-  // FID of a text run draws its images with the training captions (pytorch-fid's network at 1/8 width).
+  // FID of a text run draws its images with the training captions, the data having no split (pytorch-fid's network at 1/8 width).
   const weightsFile = join(here, '..', 'golden', 'inception_w8.pth');
   const fid = gantry('eval', 'fid', '--real', `captions:${birds}`, '--fake', straight, '--n', '6', '--weights', weightsFile, '--quiet');
   assert.equal(fid.code, 0, fid.stderr);
@@ -95,6 +96,22 @@ test('gan-cls on CUB-style captions from the CLI: train across the text/GAN swit
   const dc = join(dir, 'dc');
   assert.equal(gantry('train', 'dcgan', '--config', dcConfig, '--steps', '1', '--batch', '4', '--out', dc, '--quiet').code, 0);
   assert.match(gantry('sample', '--run', dc, '--text', 'a red bird').stderr, /--text: this dcgan run is not conditioned on text; train a gan-cls or dfgan run/);
+});
+
+test('DF-GAN\'s own birds/ folder from the CLI: the train split, birds cropped to their boxes, said once; FID against the test split', () => {
+  const dir = tempDir();
+  const data = birdsFolder();
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { ngf: 8, ndf: 8, nz: 8, embedDim: 16, wordDim: 8, textHidden: 16, textSteps: 1 } }));
+  const run = join(dir, 'run');
+  const t = gantry('train', 'dfgan', '--data', `captions:${data}`, '--config', config, '--steps', '2', '--batch', '2', '--out', run);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stderr, /data: the train split: 4 of 6 images \(train\/filenames\.pickle; captions:.*\?split=test is the test split\); each bird cropped to 1\.5 times its box/);
+  assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model.sampleCaptions.length, 4, 'sample captions of the train split');
+  const weightsFile = join(here, '..', 'golden', 'inception_w8.pth');
+  const fid = gantry('eval', 'fid', '--real', `captions:${data}?split=test`, '--fake', run, '--n', '4', '--weights', weightsFile, '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  assert.ok(JSON.parse(fid.stdout.trim().split('\n').pop()!).value > 0, fid.stdout);
 });
 
 test('dfgan from the CLI on shapes: train across the text/GAN switch, exact resume, --text, --texts', () => {

@@ -1,11 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf, withEnv } from '../helpers.ts';
-import { openCaptions, openDataset } from '../../src/data/index.ts';
-import { subset } from '../../src/data/dataset.ts';
+import { evaluationCaptions, openCaptions, openDataset } from '../../src/data/index.ts';
+import { imageBytes, readImages, subset } from '../../src/data/dataset.ts';
+import { birdCrop } from '../../src/data/captions.ts';
+import { fitImage } from '../../src/data/transform.ts';
+import { readImageFile } from '../../src/io/image.ts';
+import { cropImage } from '../../src/io/pixels.ts';
+import { FIXTURE_BOXES, birdsFolder, cubImages, flowersFolder } from '../fixtures/text-layouts.ts';
 import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { GantryError } from '../../src/errors.ts';
@@ -100,4 +105,80 @@ test('captions:DIR over GANTRY_DATA_MEMORY_MB is read a batch at a time from the
       tf.dispose([a.images, a.labels!, b.images, b.labels!]);
     }
   });
+});
+
+test('the birds/ folder of StackGAN, AttnGAN and DF-GAN: CUB_200_2011/images with text/, the split of filenames.pickle (train unless asked), each bird cropped to its box', () => {
+  const dir = birdsFolder();
+  const fit = { height: 16, width: 16, channels: 3 };
+  const whole = openDataset(`captions:${join(fixtures, 'captions')}`, fit);
+  const train = openDataset(`captions:${dir}`, fit);
+  assert.equal(train.n, 4);
+  assert.deepEqual(train.classNames, ['001.Cardinal', '002.Blue_Jay']);
+  assert.deepEqual(Array.from(train.labels!), [0, 0, 1, 1]);
+  assert.deepEqual(train.captions, [0, 1, 3, 4].map((i) => whole.captions![i]));
+  assert.match(train.note!, /^the train split: 4 of 6 images \(train\/filenames\.pickle; captions:.*\?split=test is the test split\); each bird cropped to 1\.5 times its box \(CUB_200_2011\/bounding_boxes\.txt/);
+  const held = openDataset(`captions:${dir}?split=test`, fit);
+  assert.deepEqual(held.captions, [whole.captions![2], whole.captions![5]]);
+  assert.match(held.note!, /^the test split: 2 of 6 images \(test\/filenames\.pickle\)/);
+
+  // The box as StackGAN's get_imgs makes it: r = int(max(w, h) * 0.75) about the centre int((2x + w) / 2), cut by the edges.
+  assert.deepEqual(birdCrop([10, 5, 20, 30]), { x0: 0, y0: 0, x1: 42, y1: 42 });
+  assert.deepEqual(birdCrop([20.5, 10.5, 16, 12]), { x0: 16, y0: 4, x1: 40, y1: 28 });
+  const first = readImageFile(join(fixtures, 'captions', 'images', cubImages()[0]));
+  const cut = cropImage(first, birdCrop(FIXTURE_BOXES[0]));
+  assert.deepEqual([cut.width, cut.height], [42, 40], 'PIL\'s crop of a box past the bottom edge keeps the picture');
+  assert.deepEqual(cut.data.subarray(0, 42 * 3), first.data.subarray(0, 42 * 3));
+  const per = imageBytes(train);
+  [0, 1, 3, 4].forEach((k, i) => {
+    const image = readImageFile(join(fixtures, 'captions', 'images', cubImages()[k]));
+    assert.deepEqual(train.pixels!.subarray(i * per, (i + 1) * per), fitImage(cropImage(image, birdCrop(FIXTURE_BOXES[k])), fit).data, `image ${k}`);
+  });
+  const uncropped = openDataset(`captions:${dir}?crop=none`, fit);
+  assert.deepEqual(uncropped.pixels, readImages(whole, [0, 1, 3, 4]).pixels, '?crop=none: whole images');
+  assert.doesNotMatch(uncropped.note!, /cropped/);
+
+  // The captions a text run on it is scored with: the test split's; without a split, its own.
+  assert.deepEqual(evaluationCaptions(`captions:${dir}`, fit), held.captions);
+  assert.deepEqual(evaluationCaptions(`captions:${join(fixtures, 'captions')}`, fit), whole.captions);
+
+  // Fitted into the cache: cropped and whole images are stores of their own.
+  withEnv({ GANTRY_CACHE: tempDir(), GANTRY_DATA_MEMORY_MB: '0' }, () => {
+    assert.deepEqual(readImages(openDataset(`captions:${dir}`, fit), [0, 1, 2, 3]).pixels, train.pixels);
+    assert.deepEqual(readImages(openDataset(`captions:${dir}?crop=none`, fit), [0, 1, 2, 3]).pixels, uncropped.pixels);
+  });
+});
+
+test('Oxford-102 with Reed et al.\'s captions: images flat in jpg/, classes from text_c10/class_K/, the class split of trainvalclasses.txt and testclasses.txt', () => {
+  const dir = flowersFolder();
+  const fit = { height: 16, width: 16, channels: 3 };
+  const whole = openDataset(`captions:${join(fixtures, 'captions')}`, fit);
+  const train = openDataset(`captions:${dir}`, fit);
+  assert.equal(train.n, 3);
+  assert.deepEqual(train.classNames, ['class_00001']);
+  assert.deepEqual(train.captions, whole.captions!.slice(0, 3));
+  assert.deepEqual(train.pixels, readImages(whole, [0, 1, 2]).pixels, 'no boxes: whole images');
+  assert.match(train.note!, /^the train split: 3 of 6 images \(trainvalclasses\.txt; /);
+  const held = openDataset(`captions:${dir}?split=test`, fit);
+  assert.deepEqual([held.classNames, held.captions], [['class_00002'], whole.captions!.slice(3)]);
+});
+
+test('captions splits and boxes that do not fit the data are one line each', () => {
+  const fit = { height: 8, width: 8, channels: 3 };
+  const plain = join(fixtures, 'captions');
+  assert.throws(() => openDataset(`captions:${plain}?split=test`, fit), /\?split=test: the folder defines no split; it needs train\/filenames\.pickle and test\/filenames\.pickle \(StackGAN, AttnGAN, DF-GAN\) or trainvalclasses\.txt and testclasses\.txt/);
+  assert.throws(() => openDataset(`captions:${plain}?crop=bbox`, fit), /\?crop=bbox: no bounding_boxes\.txt and images\.txt beside .*images \(CUB_200_2011's\); leave \?crop out/);
+  assert.throws(() => openDataset(`captions:${plain}?crop=square`, fit), /crop is bbox or none, not "square"/);
+  assert.throws(() => openDataset(`captions:${plain}?classes=a`, fit), /unknown option "classes"; known: split, crop/);
+
+  const birds = birdsFolder();
+  rmSync(join(birds, 'CUB_200_2011', 'images', '002.Blue_Jay', 'jay_1.jpg'));
+  assert.throws(() => openDataset(`captions:${birds}`, fit), /train\/filenames\.pickle names 4 images but 1 of them are not in .*images with captions, e\.g\. 002\.Blue_Jay\/jay_1; give the whole data set/);
+  assert.equal(openDataset(`captions:${birds}?split=test`, fit).n, 2, 'the other split is whole');
+  appendFileSync(join(birds, 'CUB_200_2011', 'bounding_boxes.txt'), '7 1 2 three 4\n');
+  assert.throws(() => openDataset(`captions:${birds}?split=test`, fit), /bounding_boxes\.txt line 7 is "7 1 2 three 4"; each line should be an image id of images\.txt and its box: x y width height/);
+  assert.equal(openDataset(`captions:${birds}?split=test&crop=none`, fit).n, 2, '?crop=none reads no boxes');
+  writeFileSync(join(birds, 'test', 'filenames.pickle'), 'not a pickle');
+  assert.throws(() => openDataset(`captions:${birds}?split=test&crop=none`, fit), /captions: cannot read .*test\/filenames\.pickle \(.*\); it should be a pickled list of image names/);
+  rmSync(join(birds, 'test', 'filenames.pickle'));
+  assert.throws(() => openDataset(`captions:${birds}?split=test&crop=none`, fit), /the test split has no test\/filenames\.pickle beside train\/filenames\.pickle; add it/);
 });
