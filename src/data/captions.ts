@@ -16,7 +16,8 @@ import { unpickleStrings } from '../io/pickle.ts';
  *     (CUB) or jpg/X.jpg (Oxford-102, whose classes are only in the text folder), with trainvalclasses.txt
  *     and testclasses.txt naming the classes of each split;
  *   - the birds/ folder of StackGAN, AttnGAN and DF-GAN: CUB_200_2011/images/<class>/X.jpg with
- *     text/<class>/X.txt, train/filenames.pickle and test/filenames.pickle naming each split's images.
+ *     text/<class>/X.txt, train/filenames.pickle and test/filenames.pickle naming each split's images;
+ *     their coco/ folder the same with images/ and text/ flat.
  * Where CUB's bounding_boxes.txt and images.txt lie beside its images/, each bird is cropped to its box
  * as StackGAN, AttnGAN and DF-GAN crop it (?crop=none keeps whole images). Images in class folders are
  * labelled by them.

@@ -10,7 +10,7 @@ import { birdCrop } from '../../src/data/captions.ts';
 import { fitImage } from '../../src/data/transform.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { cropImage } from '../../src/io/pixels.ts';
-import { FIXTURE_BOXES, birdsFolder, cubImages, flowersFolder } from '../fixtures/text-layouts.ts';
+import { FIXTURE_BOXES, birdsFolder, cocoFolder, cubImages, flowersFolder } from '../fixtures/text-layouts.ts';
 import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { GantryError } from '../../src/errors.ts';
@@ -160,6 +160,18 @@ test('Oxford-102 with Reed et al.\'s captions: images flat in jpg/, classes from
   assert.match(train.note!, /^the train split: 3 of 6 images \(trainvalclasses\.txt; /);
   const held = openDataset(`captions:${dir}?split=test`, fit);
   assert.deepEqual([held.classNames, held.captions], [['class_00002'], whole.captions!.slice(3)]);
+});
+
+test('DF-GAN\'s and AttnGAN\'s coco/ folder: images/ and text/ flat, split by filenames.pickle, no classes, no crops', () => {
+  const dir = cocoFolder();
+  const fit = { height: 16, width: 16, channels: 3 };
+  const whole = openDataset(`captions:${join(fixtures, 'captions')}`, fit);
+  const train = openDataset(`captions:${dir}`, fit);
+  assert.deepEqual([train.n, train.labels, train.classNames], [4, null, null]);
+  assert.deepEqual(train.captions, whole.captions!.slice(0, 4));
+  assert.deepEqual(train.pixels, readImages(whole, [0, 1, 2, 3]).pixels);
+  assert.equal(train.note, 'the train split: 4 of 6 images (train/filenames.pickle; captions:' + dir + '?split=test is the test split)');
+  assert.deepEqual(openDataset(`captions:${dir}?split=test`, fit).captions, whole.captions!.slice(4));
 });
 
 test('captions splits and boxes that do not fit the data are one line each', () => {
