@@ -8,7 +8,7 @@ import { validateRunConfig } from '../train/run-config.ts';
 import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/run.ts';
 import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
-import { dataFit, type ModelInfo } from '../models/condition.ts';
+import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
@@ -30,7 +30,8 @@ export function familyModel(family: string, data: string, model: Record<string, 
   const info = describeModel(resolved);
   const built = buildModel(resolved);
   provideReferenceImages(built, dataset, seed, 4);
-  const sampler = new BatchSampler(dataset, batch, seed, info.conditioning.kind === 'labelMap');
+  const batching = batchDefaults(info);
+  const sampler = new BatchSampler(dataset, batch, seed, batching.flip, undefined, batching.captionsPerImage);
   return { model: built, info, batchAt: (step) => sampler.batchAt(step) };
 }
 

@@ -8,6 +8,12 @@ export interface Batch {
   images: tf.Tensor4D;
   labels?: tf.Tensor1D;
   captions?: string[];
+  /**
+   * Text runs that average several captions an image (gan-cls's captionsPerImage, as Reed et al.'s code):
+   * `perImage` captions of each image drawn with replacement, image by image; an image's first is its
+   * caption in `captions`.
+   */
+  captionDraws?: { perImage: number; captions: string[] };
   labelMaps?: Int32Array;
   instanceMaps?: Int32Array;
   /** Precomputed feature maps [n, H, W] where the data has them, each pixel's RGB levels packed (dataset.ts). */

@@ -17,10 +17,11 @@ export class BatchSampler {
   /**
    * flip: each image of a batch mirrored left-right with probability 1/2 (with its maps), drawn from (seed,
    * step). crop: each image cut to this size at a uniformly drawn place (its maps alike), drawn from
-   * (seed, step) too; the data is read larger for it (train.loadSize).
+   * (seed, step) too; the data is read larger for it (train.loadSize). captionsPerImage > 1: batches also
+   * carry that many captions of each image (Batch.captionDraws), drawn from the step's caption stream.
    */
   constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number, readonly flip = false,
-    readonly crop?: { height: number; width: number }) {
+    readonly crop?: { height: number; width: number }, readonly captionsPerImage = 1) {
     if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; use a smaller batch size`);
     if (crop && (crop.height > data.height || crop.width > data.width)) throw new Error(`a ${crop.height}x${crop.width} crop of ${data.height}x${data.width} images`);
     this.batchesPerEpoch = Math.floor(data.n / batchSize);
@@ -39,6 +40,22 @@ export class BatchSampler {
   batchAt(step: number): Batch {
     // Images with several captions (CUB's ten) get one drawn from the step's own stream.
     const captionRng = new Rng(this.seed, 'caption', step);
+    const batch = this.viewedBatch(step, captionRng);
+    if (this.captionsPerImage > 1 && batch.captions) batch.captionDraws = this.moreCaptions(step, batch.captions, captionRng);
+    return batch;
+  }
+
+  /** Each image's caption of the batch, then captionsPerImage - 1 more drawn with replacement after it. */
+  private moreCaptions(step: number, first: string[], captionRng: Rng): { perImage: number; captions: string[] } {
+    const k = this.captionsPerImage;
+    const captions = Array.from(this.indicesAt(step), (j, i) => {
+      const options = this.data.captions![j];
+      return [first[i], ...Array.from({ length: k - 1 }, () => options[options.length > 1 ? captionRng.int(options.length) : 0])];
+    }).flat();
+    return { perImage: k, captions };
+  }
+
+  private viewedBatch(step: number, captionRng: Rng): Batch {
     if (!this.flip && !this.crop) return makeBatch(this.data, this.indicesAt(step), captionRng);
     const n = this.batchSize;
     const flips = this.flip ? new Rng(this.seed, 'flip', step) : null;

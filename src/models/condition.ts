@@ -26,8 +26,11 @@ export type Conditioning =
   | { kind: 'none' }
   /** classNames: one per class where the data named them (folder names, "circle"), else empty. */
   | { kind: 'class'; numClasses: number; classNames: string[] }
-  /** vocabulary: the words the caption encoder knows; sampleCaptions: one column each in sample grids; dim: sentence vector size. */
-  | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number }
+  /**
+   * vocabulary: the words the caption encoder knows; sampleCaptions: one column each in sample grids; dim:
+   * sentence vector size; captionsPerImage: training batches' captions an image, their vectors averaged (absent: 1).
+   */
+  | { kind: 'text'; vocabulary: string[]; sampleCaptions: string[]; dim: number; captionsPerImage?: number }
   /**
    * labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the
    * data named the ids; featNum: instance features per pixel the generator also reads (0: none); labelFeat:
@@ -69,6 +72,16 @@ export function featuresByLabel(info: ModelInfo): boolean {
 export function dataFit(info: ModelInfo): ImageFit {
   const c = info.conditioning;
   return { height: info.height, width: info.width, channels: info.channels, readFeatureMaps: c.kind === 'labelMap' && c.loadFeatures === true };
+}
+
+/**
+ * How a model's training batches are drawn, beyond their size: label-map runs see each pair mirrored half
+ * the time by default (as pix2pixHD does unless --no_flip); text runs that average captions get that many
+ * captions an image.
+ */
+export function batchDefaults(info: ModelInfo): { flip: boolean; captionsPerImage: number } {
+  const c = info.conditioning;
+  return { flip: c.kind === 'labelMap', captionsPerImage: c.kind === 'text' ? c.captionsPerImage ?? 1 : 1 };
 }
 
 /** The condition's tensor of the expected kind, checked against the model: one clear error otherwise. */

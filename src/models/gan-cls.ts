@@ -42,6 +42,11 @@ export const ganClsSchema = dcganSchema
      * none. New runs: true. A run made before this field existed has none.
      */
     textNorm: z.boolean().optional(),
+    /**
+     * Captions drawn for each training image, their sentence vectors averaged into its one (Reed et al.'s
+     * code: numCaption 4 in its CUB recipe; the paper draws one). The drawn captions all describe the image.
+     */
+    captionsPerImage: z.number().int().min(1).max(16).default(1),
     /** Size of the text projection G and D read (the paper's 128). */
     projectionDim: z.number().int().positive().default(128),
     ...captionEncoderFields,

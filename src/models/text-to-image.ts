@@ -62,8 +62,9 @@ export abstract class TextToImageGan implements FamilyInstance {
 }
 
 /** The description of a text-to-image model: square images, text conditions of the caption encoder's size. */
-export function describeTextToImage(family: string, config: CaptionEncoderConfig & { nz: number }): ModelInfo {
-  return describeImageModel(family, config, config.nz, { kind: 'text', vocabulary: config.vocabulary, sampleCaptions: config.sampleCaptions, dim: config.embedDim });
+export function describeTextToImage(family: string, config: CaptionEncoderConfig & { nz: number; captionsPerImage?: number }): ModelInfo {
+  const averaged = (config.captionsPerImage ?? 1) > 1 ? { captionsPerImage: config.captionsPerImage } : {};
+  return describeImageModel(family, config, config.nz, { kind: 'text', vocabulary: config.vocabulary, sampleCaptions: config.sampleCaptions, dim: config.embedDim, ...averaged });
 }
 
 /** Shared `resolve`: channels, vocabulary and sample captions from the data; square images only. */

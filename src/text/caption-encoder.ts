@@ -126,12 +126,20 @@ export class CaptionEncoder {
     return tf.tidy(() => tf.mul(this.sentence.apply(ids), Math.sqrt(this.config.embedDim)) as tf.Tensor2D);
   }
 
-  /** vectors() of a train step's captions, their ids a host input of maxWords each (fixed shapes). */
+  /**
+   * vectors() of a train step's captions, their ids a host input of maxWords each (fixed shapes); with
+   * batch.captionDraws, each image's vector is the mean of its drawn captions' (Reed et al.'s numCaption).
+   */
   stepVectors(batch: Batch): tf.Tensor2D {
     const { maxWords } = this.config;
     const n = batch.captions!.length;
-    const ids = hostInput(batch, (b) => this.tokenizer.encode(b.captions!, true).ids, [n * maxWords], 'int32') as tf.Tensor1D;
-    const vectors = tf.tidy(() => tf.mul(this.sentence.apply({ ids, words: maxWords }), Math.sqrt(this.config.embedDim)) as tf.Tensor2D);
+    const k = batch.captionDraws?.perImage ?? 1;
+    const captions = (b: Batch) => (k > 1 ? b.captionDraws!.captions : b.captions!);
+    const ids = hostInput(batch, (b) => this.tokenizer.encode(captions(b), true).ids, [n * k * maxWords], 'int32') as tf.Tensor1D;
+    const vectors = tf.tidy(() => {
+      const each = tf.mul(this.sentence.apply({ ids, words: maxWords }), Math.sqrt(this.config.embedDim)) as tf.Tensor2D;
+      return k > 1 ? tf.mean(tf.reshape(each, [n, k, -1]), 1) as tf.Tensor2D : each;
+    });
     ids.dispose();
     return vectors;
   }

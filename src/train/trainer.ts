@@ -11,7 +11,7 @@ import { BatchSampler } from '../data/sampler.ts';
 import { reshapeDataset } from '../data/transform.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
-import { dataFit, type ModelInfo } from '../models/condition.ts';
+import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
 import { labelMapTriplets, renderGrid } from '../explore/render.ts';
 import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
@@ -199,9 +199,9 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   const info = describeModel(config);
   // Families that report held-out scores (a holdout) never train on a seeded fraction of the data.
   const { train, test } = splitHoldout(allData, info.holdout, config.seed);
-  // Label-map runs see each pair mirrored half the time, as pix2pixHD does unless --no_flip.
-  const flip = config.train.flip ?? info.conditioning.kind === 'labelMap';
-  const sampler = new BatchSampler(train, config.train.batch, config.seed, flip, loadSize ? { height: info.height, width: info.width } : undefined);
+  const batching = batchDefaults(info);
+  const flip = config.train.flip ?? batching.flip;
+  const sampler = new BatchSampler(train, config.train.batch, config.seed, flip, loadSize ? { height: info.height, width: info.width } : undefined, batching.captionsPerImage);
   if (options.epochs && !options.resume) config = { ...config, train: { ...config.train, steps: options.epochs * sampler.batchesPerEpoch } };
   // Everything but the batches (grids, held-out scores, styles) sees whole images at the model's size.
   const atModelSize = (ds: ImageDataset) => (loadSize ? reshapeDataset(ds, { height: info.height, width: info.width, channels: ds.channels }) : ds);

@@ -22,11 +22,11 @@ function weights(run: string): Record<string, Float32Array | Int32Array> {
   return Object.fromEntries(Object.entries(readSafetensors(join(run, 'checkpoint.safetensors')).tensors).map(([k, v]) => [k, v.data]));
 }
 
-test('gan-cls on CUB-style captions from the CLI: train across the text/GAN switch, exact resume, --text, --texts, --style-from, FID', () => {
+test('gan-cls on CUB-style captions from the CLI, two captions an image averaged: train across the text/GAN switch, exact resume, --text, --texts, --style-from, FID', () => {
   const dir = tempDir();
   const config = join(dir, 'c.json');
   writeFileSync(config, JSON.stringify({
-    model: { ngf: 8, ndf: 8, nz: 8, projectionDim: 8, embedDim: 16, wordDim: 8, textHidden: 16, textSteps: 2 },
+    model: { ngf: 8, ndf: 8, nz: 8, projectionDim: 8, embedDim: 16, wordDim: 8, textHidden: 16, textSteps: 2, captionsPerImage: 2 },
     train: { samples: 6, checkpointEvery: 2, logEvery: 1 },
   }));
   const straight = join(dir, 'straight');

@@ -58,6 +58,29 @@ test('batches of captioned data carry one caption an image, drawn per step and t
   tf.dispose([batch.images, batch.labels!]);
 });
 
+test('captionsPerImage: each image\'s caption, then more drawn with replacement from the step\'s stream; the same on every run', () => {
+  const ds = openDataset(`captions:${join(fixtures, 'captions')}`, { height: 16, width: 16, channels: 3 });
+  const drawn = new Set<string>();
+  for (let step = 0; step < 6; step++) {
+    const one = new BatchSampler(ds, 4, 2).batchAt(step);
+    const four = new BatchSampler(ds, 4, 2, false, undefined, 4).batchAt(step);
+    const again = new BatchSampler(ds, 4, 2, false, undefined, 4).batchAt(step);
+    assert.equal(one.captionDraws, undefined);
+    assert.deepEqual(four.captions, one.captions, 'the first draw is the one caption a batch has without averaging');
+    assert.equal(four.captionDraws!.perImage, 4);
+    assert.deepEqual(four.captionDraws, again.captionDraws);
+    const indices = new BatchSampler(ds, 4, 2).indicesAt(step);
+    for (let i = 0; i < 4; i++) {
+      const mine = four.captionDraws!.captions.slice(4 * i, 4 * i + 4);
+      assert.equal(mine[0], four.captions![i]);
+      for (const c of mine) assert.ok(ds.captions![indices[i]].includes(c), 'a caption of that image');
+      if (new Set(mine).size > 1) drawn.add(`${step}:${i}`);
+    }
+    tf.dispose([one.images, one.labels!, four.images, four.labels!, again.images, again.labels!]);
+  }
+  assert.ok(drawn.size > 6, 'most images get several different captions');
+});
+
 test('captions:DIR with the .txt beside each image; a missing caption file or an empty folder is one clear error', () => {
   const dir = tempDir();
   const img = encodePng({ width: 8, height: 8, channels: 3, data: new Uint8Array(192).fill(90) });

@@ -151,6 +151,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8, similarity: 'discriminator' }],
   ['unet-vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
   ['gan-cls', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2, interpolation: true, styleEncoder: true }],
+  ['gan-cls', `captions:${join(root, 'test', 'fixtures', 'captions')}`, { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2, captionsPerImage: 3 }],
   ['dfgan', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2 }],
   ['pix2pixhd', `pairs:${join(root, 'test', 'fixtures', 'pairs')}`, { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
   ['pix2pixhd', `pairs:${pairsWithFeatureMaps(2)}`, { height: 32, width: 64, featNum: 3, loadFeatures: true, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
@@ -178,7 +179,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     const steps = text ? 8 : 6;
     const before = tf.memory().numTensors;
@@ -231,7 +232,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
 
 test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit', { skip: noGpu }, async () => {
   // The segmenter draws no images; pix2pixhd is drawn once, without features (its loadFeatures entry would draw the same way).
-  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures)) {
+  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage)) {
     const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
     const run = { info, model };
     // A few train steps first, so the generator is not at its initial weights.

@@ -4,6 +4,7 @@ import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { GanCls, ganClsFamily, ganClsSchema, matchingAwareLossD } from '../../src/models/gan-cls.ts';
 import { conditionTensor, gridConditions } from '../../src/explore/conditions.ts';
+import { batchDefaults } from '../../src/models/condition.ts';
 
 await setup();
 
@@ -101,5 +102,23 @@ test('the style encoder learns to invert G: on a fixed G, its squared error of z
   }
   assert.ok(losses[149] < 0.5 * losses[0], `style loss ${losses.filter((_, i) => i % 30 === 0)} -> ${losses[149]}`);
   tf.dispose([z, fake]);
+  model.dispose();
+});
+
+test('captionsPerImage: a step\'s sentence vector of an image is the mean of its drawn captions\' vectors, as Reed et al.\'s code averages them', () => {
+  const config = small({ captionsPerImage: 3 });
+  assert.deepEqual(batchDefaults(ganClsFamily.describe(config)), { flip: false, captionsPerImage: 3 });
+  assert.equal('captionsPerImage' in ganClsFamily.describe(small()).conditioning, false, 'one caption: the model info as before');
+  const model = new GanCls(config, 3);
+  const draws = [captions[0], captions[1], captions[1], captions[2], captions[3], captions[0]];
+  const batch = { images: images(2), captions: [draws[0], draws[3]], captionDraws: { perImage: 3, captions: draws } };
+  const averaged = model.text.stepVectors(batch);
+  const each = model.text.stepVectors({ images: batch.images, captions: draws }).arraySync();
+  const d = each[0].length;
+  const expected = [0, 1].map((i) => Array.from({ length: d }, (_, j) => (each[3 * i][j] + each[3 * i + 1][j] + each[3 * i + 2][j]) / 3));
+  assert.deepEqual(averaged.shape, [2, d]);
+  assert.ok(maxAbsDiff(averaged.dataSync(), expected.flat()) < 1e-6);
+  assert.ok(maxAbsDiff(averaged.dataSync(), model.text.stepVectors({ images: batch.images, captions: batch.captions }).dataSync()) > 1e-3, 'not the first caption alone');
+  tf.dispose([averaged, batch.images]);
   model.dispose();
 });
