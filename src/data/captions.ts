@@ -75,7 +75,8 @@ function imageKey(root: string, image: string): string {
   return rel.slice(0, rel.length - extname(rel).length).split(sep).join('/');
 }
 
-function readCaptions(path: string): string[] {
+/** A text file's lines, trimmed, without the empty ones (captions, class lists, CUB's tables). */
+function nonEmptyLines(path: string): string[] {
   return readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
@@ -152,7 +153,7 @@ function applySplit(dir: string, root: string, files: string[], classOf: string[
       throw new GantryError(`captions: ${file} names ${wanted.size} images but ${missing.length} of them are not in ${root} with captions, e.g. ${missing[0]}; give the whole data set or leave the split files out`);
     }
   } else {
-    const classes = new Set(readCaptions(file));
+    const classes = new Set(nonEmptyLines(file));
     keep = files.flatMap((_, i) => (classes.has(classOf[i]) ? [i] : []));
     if (keep.length === 0) throw new GantryError(`captions: ${file} names ${classes.size} classes, but no image of ${root} is in their folders; check that its lines are the class folders' names`);
   }
@@ -171,12 +172,12 @@ function readBoxes(root: string): { boxes: Map<string, CropBox>; source: string 
   const names = join(dirname(root), 'images.txt');
   if (!existsSync(source) || !existsSync(names)) return null;
   const pathOf = new Map<string, string>();
-  for (const line of readCaptions(names)) {
+  for (const line of nonEmptyLines(names)) {
     const [id, path] = line.split(/\s+/);
     if (id && path) pathOf.set(id, path.slice(0, path.length - extname(path).length));
   }
   const boxes = new Map<string, CropBox>();
-  for (const [k, line] of readCaptions(source).entries()) {
+  for (const [k, line] of nonEmptyLines(source).entries()) {
     const [id, ...numbers] = line.split(/\s+/);
     const box = numbers.map(Number);
     const key = pathOf.get(id);
@@ -205,7 +206,7 @@ function captionedFiles(dir: string, o: CaptionOptions = {}): CaptionedFiles {
   if (everything.length === 0) throw new GantryError(`captions: no .png/.jpg images in ${root} or its sub-folders`);
   const find = captionFinder(dir, root);
   const captionFiles = everything.map(find);
-  const allCaptions = captionFiles.map((f) => (f ? readCaptions(f) : []));
+  const allCaptions = captionFiles.map((f) => (f ? nonEmptyLines(f) : []));
   const missing = everything.filter((_, i) => allCaptions[i].length === 0);
   if (missing.length > 0) {
     const below = relative(root, dirname(missing[0])).split(sep).filter(Boolean);
@@ -232,7 +233,7 @@ function captionedFiles(dir: string, o: CaptionOptions = {}): CaptionedFiles {
 
 /** Every image's captions under dir, without decoding an image (FID of a text run draws with them). */
 export function readCaptionLists(dir: string, o: CaptionOptions = {}): string[][] {
-  return captionedFiles(dir, o).captions;
+  return captionedFiles(dir, { ...o, crop: 'none' }).captions; // the crops do not change the captions
 }
 
 /** Whether a captions folder defines a train / test split (so a text run's FID draws with the test split's captions). */
