@@ -77,6 +77,11 @@ export interface ImageView {
   flip: boolean;
 }
 
+/** 8-bit pixels as the networks read them: level / 127.5 - 1, in [-1, 1]. */
+export function networkValues(pixels: Uint8Array): Float32Array {
+  return Float32Array.from(pixels, (v) => v / 127.5 - 1);
+}
+
 /**
  * Images at the given indices as a [-1, 1] float batch, with their labels and, for captioned data, one
  * caption each (drawn by `captionRng` among an image's captions, else its first). With `view`, image i is
@@ -89,21 +94,21 @@ export function makeBatch(data: ImageDataset, indices: ArrayLike<number>, captio
   const per = height * width * channels;
   // The batch's own images, back to back (one batch of them is all that is read of stored data).
   const records = readImages(data, indices);
-  const values = new Float32Array(indices.length * per);
   // Index in the records of batch image i's pixel (y, x) (times channels for pixels).
   const source = (i: number, y: number, x: number) => {
     const v = view!.views[i];
     const sx = v.x + (v.flip ? width - 1 - x : x);
     return (i * data.height + v.y + y) * data.width + sx;
   };
-  if (!view) {
-    for (let k = 0; k < values.length; k++) values[k] = records.pixels[k] / 127.5 - 1;
-  } else {
+  let pixels = records.pixels;
+  if (view) {
+    pixels = new Uint8Array(indices.length * per);
     for (let i = 0; i < indices.length; i++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
       const [s, d] = [source(i, y, x) * channels, (i * height * width + y * width + x) * channels];
-      for (let c = 0; c < channels; c++) values[d + c] = records.pixels[s + c] / 127.5 - 1;
+      for (let c = 0; c < channels; c++) pixels[d + c] = records.pixels[s + c];
     }
   }
+  const values = networkValues(pixels);
   const images = tf.tensor4d(values, [indices.length, height, width, channels]);
   const labels = data.labels ? tf.tensor1d(Int32Array.from(indices, (j) => data.labels![j]), 'int32') : undefined;
   const captions = data.captions ? Array.from(indices, (j) => {

@@ -5,6 +5,7 @@ import { tileImages, toUint8Images } from './grid.ts';
 import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRows, type Generator } from './conditions.ts';
 import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
+import { networkValues } from '../data/sampler.ts';
 import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages } from '../models/step-runner.ts';
@@ -85,7 +86,7 @@ export async function labelMapTriplets(run: Generator, data: ImageDataset, indic
     maps = { kind: 'labelMap', maps: { ...maps.maps, features: featureValues(loaded), featNum: FEATURE_MAP_CHANNELS } };
   } else if (c.featNum > 0) {
     // Generators with instance features draw each map in the style of its own real image.
-    const real = tf.tensor4d(Float32Array.from(records.pixels, (v) => v / 127.5 - 1), [n, data.height, data.width, data.channels]);
+    const real = tf.tensor4d(networkValues(records.pixels), [n, data.height, data.width, data.channels]);
     maps = { kind: 'labelMap', maps: await encodedStyles(run, maps.maps, real) };
     real.dispose();
   }

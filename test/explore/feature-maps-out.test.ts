@@ -17,22 +17,28 @@ import { validateRunConfig } from '../../src/train/run-config.ts';
 await setup();
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
+/** A copy of a fixture's pairs and a small pix2pixhd run with instance features (featNum 3) trained on it. */
+async function smallFeatureRun(fixture: 'pairs' | 'cityscapes', steps: number, batch: number) {
+  const dir = tempDir();
+  const data = join(dir, fixture);
+  cpSync(join(fixtures, fixture), data, { recursive: true });
+  const runDir = join(dir, 'run');
+  const config = validateRunConfig({
+    family: 'pix2pixhd', data: `pairs:${data}`,
+    model: { height: 16, width: 32, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, featNum: 3, nef: 4, nDownE: 2, vgg: false },
+    train: { steps, batch, sampleEvery: steps, checkpointEvery: steps },
+  }, 'test');
+  await train({ outDir: runDir, config, quiet: true });
+  return { dir, data, runDir, config };
+}
+
 /**
  * The maps `gantry features --maps-out` writes hold, over every pixel of each object in the label map's own
  * size, the levels of that object's feature as the run's E encodes it at the run's size, saved as NVIDIA's
  * tensor2im saves them ((x + 1) / 2 * 255, clipped, truncated): checked against E run here.
  */
 test('feature maps written from a run are its encoder\'s object features, as 8-bit levels over each object at the label map\'s size', async () => {
-  const dir = tempDir();
-  const data = join(dir, 'pairs');
-  cpSync(join(fixtures, 'pairs'), data, { recursive: true });
-  const runDir = join(dir, 'run');
-  const config = validateRunConfig({
-    family: 'pix2pixhd', data: `pairs:${data}`,
-    model: { height: 16, width: 32, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, featNum: 3, nef: 4, nDownE: 2, vgg: false },
-    train: { steps: 2, batch: 2, sampleEvery: 2, checkpointEvery: 2 },
-  }, 'test');
-  await train({ outDir: runDir, config, quiet: true });
+  const { data, runDir, config } = await smallFeatureRun('pairs', 2, 2);
   const out = join(data, 'train_feat');
   assert.deepEqual(await writeFeatureMaps(runDir, out), { files: 6, dir: out, readFrom: out });
 
@@ -68,16 +74,7 @@ test('feature maps written from a run are its encoder\'s object features, as 8-b
  * a loadFeatures run's data reads back, at the run's size, each object's levels as E encoded them.
  */
 test('feature maps of Cityscapes-layout data are written a folder a city, named by frame, and read back by pairs:DIR as E\'s levels', async () => {
-  const dir = tempDir();
-  const data = join(dir, 'cityscapes');
-  cpSync(join(fixtures, 'cityscapes'), data, { recursive: true });
-  const runDir = join(dir, 'run');
-  const config = validateRunConfig({
-    family: 'pix2pixhd', data: `pairs:${data}`,
-    model: { height: 16, width: 32, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, nLayers: 2, featNum: 3, nef: 4, nDownE: 2, vgg: false },
-    train: { steps: 1, batch: 3, sampleEvery: 1, checkpointEvery: 1 },
-  }, 'test');
-  await train({ outDir: runDir, config, quiet: true });
+  const { dir, data, runDir, config } = await smallFeatureRun('cityscapes', 1, 3);
   const out = join(data, 'featureMaps', 'train');
   // A PNG already in a city folder is refused, as in the folder itself.
   const stale = join(dir, 'stale');
