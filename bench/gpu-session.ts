@@ -56,11 +56,13 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, limi
     return null;
   }
   const started = Date.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: Math.min(left, limitSeconds) * 1000 });
+  const limit = Math.min(left, limitSeconds);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: limit * 1000 });
   const name = [cmd === process.execPath ? 'node' : cmd, ...args.map((a) => a.replace(`${root}/`, ''))].join(' ');
   durations.push([`${name}${Object.keys(env).length ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`, (Date.now() - started) / 1000]);
   if (r.status !== 0) {
-    const why = `failed (${r.signal ?? r.status}): ${name}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`;
+    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    const why = `${timedOut ? `stopped at its ${limit} s limit` : `failed (${r.signal ?? r.status})`}: ${name}\n${(r.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning')).slice(-4).join('\n')}\n`;
     process.stderr.write(why);
     if (record) appendFileSync(record, why);
   }
@@ -204,8 +206,13 @@ for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
 const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
 const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
 if (tested) {
-  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
-  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1];
+  // A run cut short prints no summary: count its TAP lines (suites' lines included) up to the cut.
+  const lines = (pattern: RegExp) => tested.stdout.split('\n').filter((l) => pattern.test(l)).length;
+  const summary = count('pass') === undefined
+    ? `cut short before its summary; by then ${lines(/^\s*ok \d+/)} ok and ${lines(/^\s*not ok \d+/)} not ok (TAP lines, suites included)`
+    : `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
+  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${summary}`);
   for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
 } else {
   say('\nWebGPU tests on this GPU: not run (the budget was spent)');
