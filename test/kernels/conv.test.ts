@@ -203,15 +203,19 @@ test('the AVX-512 SGEMM tiles (two 16-column panels at once) give the AVX2 kerne
   }
 });
 
-test('fused conv2d with bias and activation matches tfjs', { skip: !native() && 'native addon not built' }, () => {
+test('fused conv2d and matmul with a bias per channel or one for all, and each activation, match tfjs', { skip: !native() && 'native addon not built' }, () => {
   const rng = new Rng(7);
   const x = rand(rng, [2, 9, 7, 5]) as tf.Tensor4D;
   const filter = rand(rng, [3, 3, 5, 6]) as tf.Tensor4D;
-  const bias = rand(rng, [6]) as tf.Tensor1D;
-  for (const activation of ['linear', 'relu', 'leakyrelu', 'relu6', 'elu', 'sigmoid'] as const) {
-    check(`fused conv2d ${activation}`, () => tf.fused.conv2d({ x, filter, strides: 2, pad: 'same', bias, activation, leakyreluAlpha: 0.1 }));
+  const [a, b] = [rand(rng, [7, 5]) as tf.Tensor2D, rand(rng, [5, 6]) as tf.Tensor2D];
+  const biases = [rand(rng, [6]), tf.scalar(0.3), tf.tensor1d([-0.4])];
+  for (const bias of biases) {
+    for (const activation of ['linear', 'relu', 'leakyrelu', 'relu6', 'elu', 'sigmoid'] as const) {
+      check(`fused conv2d ${activation}, bias [${bias.shape}]`, () => tf.fused.conv2d({ x, filter, strides: 2, pad: 'same', bias, activation, leakyreluAlpha: 0.1 }));
+      check(`fused matmul ${activation}, bias [${bias.shape}]`, () => tf.fused.matMul({ a, b, bias, activation, leakyreluAlpha: 0.1 }));
+    }
   }
-  tf.dispose([x, filter, bias]);
+  tf.dispose([x, filter, a, b, ...biases]);
 });
 
 test('batched and fused matmul (transposes, broadcast batch) match tfjs', { skip: !native() && 'native addon not built' }, () => {

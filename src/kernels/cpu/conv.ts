@@ -75,7 +75,7 @@ export function nativeConvKernels(addon: NativeAddon, original: (name: string) =
     const y = conv2d({ inputs: { x, filter }, backend, attrs: args.attrs }) as tf.TensorInfo;
     const values = floatValues(backend, y);
     if (!values) return y;
-    applyBiasActivation(values, outChannels, bias ? floatValues(backend, bias) : null, a.activation, a.leakyreluAlpha);
+    applyBiasActivation(addon, values, outChannels, bias ? floatValues(backend, bias) : null, a.activation, a.leakyreluAlpha);
     return y;
   };
 

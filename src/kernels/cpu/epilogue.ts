@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeAddon } from './native.ts';
+import type { NativeAddon } from './native.ts';
 
 const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
 
@@ -16,38 +16,11 @@ export function supportsEpilogue(activation: string | undefined, bias: tf.Tensor
   return true;
 }
 
-/** y = act(y + bias) over rows of `channels` values, in place. */
-export function applyBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null, activation = 'linear', alpha = 0.2): void {
-  const addon = loadNativeAddon().addon;
-  if (addon && (!bias || bias.length === channels)) {
-    addon.biasActivation(y.length / channels, channels, y, bias, ACTIVATION_CODES[activation] ?? 0, alpha);
-    return;
-  }
-  if (bias) {
-    if (bias.length === 1) {
-      const b = bias[0];
-      for (let i = 0; i < y.length; i++) y[i] += b;
-    } else {
-      for (let i = 0; i < y.length; i += channels) for (let c = 0; c < channels; c++) y[i + c] += bias[c];
-    }
-  }
-  switch (activation) {
-    case 'linear':
-      return;
-    case 'relu':
-      for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
-      return;
-    case 'relu6':
-      for (let i = 0; i < y.length; i++) y[i] = Math.min(6, Math.max(0, y[i]));
-      return;
-    case 'leakyrelu':
-      for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] *= alpha;
-      return;
-    case 'elu':
-      for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = Math.expm1(y[i]);
-      return;
-    case 'sigmoid':
-      for (let i = 0; i < y.length; i++) y[i] = 1 / (1 + Math.exp(-y[i]));
-      return;
-  }
+/**
+ * y = act(y + bias) over rows of `channels` values, in place, in the addon (these kernels run only where it
+ * is loaded). A scalar bias, which tfjs's fused ops may pass, is spread over the channels first.
+ */
+export function applyBiasActivation(addon: NativeAddon, y: Float32Array, channels: number, bias: Float32Array | null, activation = 'linear', alpha = 0.2): void {
+  const perChannel = bias && bias.length !== channels ? new Float32Array(channels).fill(bias[0]) : bias;
+  addon.biasActivation(y.length / channels, channels, y, perChannel, ACTIVATION_CODES[activation] ?? 0, alpha);
 }

@@ -75,7 +75,7 @@ export function nativeMatMulKernels(addon: NativeAddon, original: (name: string)
     if (!supportsEpilogue(attrs.activation, bias, preluActivationWeights, n)) return original('_FusedMatMul')(args);
     const y = batchMatMul(addon, backend, a, b, attrs.transposeA, attrs.transposeB);
     if (!y) return original('_FusedMatMul')(args);
-    applyBiasActivation(floatValues(backend, y)!, n, bias ? floatValues(backend, bias) : null, attrs.activation, attrs.leakyreluAlpha);
+    applyBiasActivation(addon, floatValues(backend, y)!, n, bias ? floatValues(backend, bias) : null, attrs.activation, attrs.leakyreluAlpha);
     return y;
   };
   return { BatchMatMul: batchMatMulKernel, _FusedMatMul: fusedMatMulKernel };
