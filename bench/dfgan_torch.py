@@ -7,7 +7,7 @@ ngf = ndf = 32, sentence vectors of 256.
      with a 1x1 shortcut where the channels change; fuse = Affine, LeakyReLU 0.2, Affine, LeakyReLU 0.2;
      Affine = x * gamma(c) + beta(c), each a Linear-ReLU-Linear of c, the noise z and the sentence vector
      concatenated, as the official NetG does) through channel
-     multiples [8, 8, 4, 2, 1] (64) or [8, 4, 2, 1] (32) of ngf; LeakyReLU, conv3x3 with bias to C, tanh.
+     multiples min(2^i, 8), i < log2(size) - 1, reversed, of ngf ([8, 8, 4, 2, 1] at 64; get_G_in_out_chs); LeakyReLU, conv3x3 with bias to C, tanh.
   D: conv3x3 with bias; down-blocks (avgpool2(shortcut(x)) + gamma * LReLU(conv3x3(LReLU(conv4x4/2(x)))),
      convs without bias, a 1x1 shortcut with bias where the channels change, gamma a scalar starting at 0)
      to 4x4 x 8 ndf; the head: the sentence vector replicated at each position, concatenated, conv3x3
@@ -20,10 +20,10 @@ ngf = ndf = 32, sentence vectors of 256.
   as gantry's does; it is not counted in params_G (gantry's bench prints it as params.T).
 Prints one JSON line: median/min/max ms per step, images per second and the parameter counts of G and D
 (gantry's bench: params.G and params.D).
-Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64] [--channels 3] [--batch 16] [--steps 10]
+Usage: dfgan_torch.py [--device cpu|cuda] [--size 32|64|128|256] [--channels 3] [--batch 16] [--steps 10]
                       [--warmup 3] [--threads N]
 """
-import os
+import math, os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch, torch.nn as nn, torch.nn.functional as F
 from peer_timing import count, peer_parser, report_step, start
@@ -34,7 +34,7 @@ p.add_argument('--ngf', type=int, default=32); p.add_argument('--ndf', type=int,
 p.add_argument('--nz', type=int, default=100); p.add_argument('--embed', type=int, default=256)
 a, dev = start(p)
 B, E = a.batch, a.embed
-mult = [8, 8, 4, 2, 1] if a.size == 64 else [8, 4, 2, 1]
+mult = [min(2 ** i, 8) for i in range(int(math.log2(a.size)) - 1)][::-1]
 lrelu = lambda x: F.leaky_relu(x, 0.2)
 
 class Affine(nn.Module):

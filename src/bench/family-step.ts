@@ -17,9 +17,13 @@ import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
-/** The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or label maps. */
+/**
+ * The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or
+ * label maps; 512 of them, as a step's time does not depend on how many there are and 10,000 (shapes'
+ * default) with their label and instance maps take 7 GB at 256x256.
+ */
 export function defaultBenchData(family: string): string {
-  return ['gan-cls', 'dfgan', 'pix2pixhd', 'segmenter'].includes(family) ? 'shapes' : 'mnist';
+  return ['gan-cls', 'dfgan', 'pix2pixhd', 'segmenter'].includes(family) ? 'shapes:512' : 'mnist';
 }
 
 /** A model of a family built from a run config's model section, on real data, with its batches. */

@@ -23,7 +23,8 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  */
 export const dfganSchema = z
   .object({
-    imageSize: z.union([z.literal(32), z.literal(64)], { error: 'expected 32 or 64' }).default(32),
+    /** 256 is the paper's CUB and COCO size; 32 and 64 are for a CPU. */
+    imageSize: z.union([z.literal(32), z.literal(64), z.literal(128), z.literal(256)], { error: 'expected 32, 64, 128 or 256' }).default(32),
     /** 0 = take from the data. */
     channels: z.number().int().min(0).max(4).default(0),
     nz: z.number().int().positive().default(100),
@@ -49,9 +50,12 @@ export const dfganSchema = z
 
 export type DfganConfig = z.infer<typeof dfganSchema>;
 
-/** Channel multiples of ngf (G, from 4x4 up) and ndf (D, from full size down): DF-GAN's [8, 8, 4, 2, 1] cut to the size. */
-function widths(imageSize: number): number[] {
-  return imageSize === 64 ? [8, 8, 4, 2, 1] : [8, 4, 2, 1];
+/**
+ * Channel multiples of ngf (G, from 4x4 up) and ndf (D, from full size down), as the official code's
+ * get_G_in_out_chs: min(2^i, 8) for i < log2(S) - 1, reversed. 64: [8, 8, 4, 2, 1]; 256: [8, 8, 8, 8, 4, 2, 1].
+ */
+export function dfganWidths(imageSize: number): number[] {
+  return Array.from({ length: Math.log2(imageSize) - 1 }, (_, i) => Math.min(2 ** i, 8)).reverse();
 }
 
 /** z [n, nz] and sentence vectors [n, e] -> images [n, S, S, C] in [-1, 1]. */
@@ -63,7 +67,7 @@ export class DfganGenerator {
 
   constructor(readonly config: DfganConfig, rng: Rng) {
     const { nz, ngf, embedDim, channels, imageSize } = config;
-    const w = widths(imageSize).map((k) => k * ngf);
+    const w = dfganWidths(imageSize).map((k) => k * ngf);
     const condDim = (config.noiseInFusion ? nz : 0) + embedDim;
     this.fc = new Linear(this.params, 'fc', { inFeatures: nz, outFeatures: 16 * w[0] }, rng); // z -> 4x4x(8 ngf)
     for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new UpBlock(this.params, `block${i}`, condDim, w[i], w[i + 1], rng)); // 8x8, 16x16, ...
@@ -72,7 +76,7 @@ export class DfganGenerator {
 
   apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor4D {
     const n = z.shape[0];
-    let h = tf.reshape(this.fc.apply(z), [n, 4, 4, widths(this.config.imageSize)[0] * this.config.ngf]) as tf.Tensor4D;
+    let h = tf.reshape(this.fc.apply(z), [n, 4, 4, dfganWidths(this.config.imageSize)[0] * this.config.ngf]) as tf.Tensor4D;
     const condition = this.config.noiseInFusion ? tf.concat([z, e], 1) as tf.Tensor2D : e; // [n, nz + e] or [n, e]
     for (const block of this.blocks) h = block.apply(h, condition);
     return tf.tanh(this.toImage.apply(tf.leakyRelu(h, 0.2))); // S x S x C
@@ -89,7 +93,7 @@ export class DfganDiscriminator {
 
   constructor(readonly config: DfganConfig, rng: Rng) {
     const { ndf, embedDim, channels, imageSize } = config;
-    const w = widths(imageSize).reverse().map((k) => k * ndf);
+    const w = dfganWidths(imageSize).reverse().map((k) => k * ndf);
     this.fromImage = new Conv2d(this.params, 'fromImage', { inChannels: channels, outChannels: w[0], kernel: 3, padding: 1, bias: true }, rng);
     for (let i = 0; i + 1 < w.length; i++) this.blocks.push(new DownBlock(this.params, `block${i}`, w[i], w[i + 1], rng)); // S/2, S/4, ... 4x4
     const top = w[w.length - 1];

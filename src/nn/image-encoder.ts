@@ -6,7 +6,7 @@ import type { ParamSet } from './params.ts';
 export interface ImageEncoderOptions {
   imageSize: number;
   channels: number;
-  /** Channels of the first convolution; each later one doubles them. */
+  /** Channels of the first convolution; each later one doubles them, up to 8 times these (DCGAN's widest at 64x64). */
   width: number;
   outDim: number;
 }
@@ -26,7 +26,7 @@ export class ImageEncoder {
     for (let size = options.imageSize, i = 0; size > 4; size /= 2, i++) {
       this.convs.push(new Conv2d(params, `${prefix}.conv${i}`, { inChannels: c, outChannels: width, kernel: 4, stride: 2, padding: 1, bias: true }, rng));
       c = width;
-      width *= 2;
+      width = Math.min(2 * width, 8 * options.width);
     }
     this.out = new Linear(params, `${prefix}.out`, { inFeatures: c, outFeatures: options.outDim }, rng);
   }

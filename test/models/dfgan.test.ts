@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { Dfgan, dfganFamily, dfganSchema } from '../../src/models/dfgan.ts';
+import { Dfgan, dfganFamily, dfganSchema, dfganWidths } from '../../src/models/dfgan.ts';
 import { sampleLatent } from '../../src/nn/noise.ts';
 import { Affine, averagePool2x2 } from '../../src/nn/dfgan-blocks.ts';
 import { ParamSet } from '../../src/nn/params.ts';
@@ -31,7 +31,9 @@ test('DF-GAN blocks: a new Affine passes x through; the 2x2 average pool is avgP
     assert.ok(maxAbsDiff(averagePool2x2(y).dataSync(), tf.avgPool(y, 2, 2, 'valid').dataSync()) < 1e-6);
   });
   params.dispose();
-  for (const imageSize of [32, 64]) {
+  // The official get_G_in_out_chs: min(2^i, 8) for log2(S) - 1 widths, reversed.
+  assert.deepEqual([32, 64, 128, 256].map(dfganWidths), [[8, 4, 2, 1], [8, 8, 4, 2, 1], [8, 8, 8, 4, 2, 1], [8, 8, 8, 8, 4, 2, 1]]);
+  for (const imageSize of [32, 64, 256]) {
     const model = new Dfgan(dfganFamily.resolve(dfganSchema.parse({ imageSize, ngf: 2, ndf: 2, nz: 5, embedDim: 6, textHidden: 8 }), { ...data, height: imageSize, width: imageSize }), 2);
     tf.tidy(() => {
       const z = tf.randomNormal([3, 5]) as tf.Tensor2D;
