@@ -15,7 +15,8 @@
 //   4. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
 //      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
-//   5. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
+//   5. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
+//   6. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed; the WebGPU tests (test/gpu/) on this
@@ -162,6 +163,14 @@ for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) 
   const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
   const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
   say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+}
+
+// DF-GAN at the paper's CUB size and batch (256x256, 32), replayed beside its peer.
+if (!quick) {
+  const model = { imageSize: 256 };
+  const replayed = measure(process.execPath, [...gantry, 'bench', '--family', 'dfgan', '--model', JSON.stringify(model), '--batch', '32', '--device', 'webgpu', '--steps', steps]);
+  const torch = measure('python3', [familyPeers.dfgan[0], '--size', '256', '--channels', '3', '--device', 'cuda', '--batch', '32', '--steps', steps]);
+  say(`\n| DF-GAN step, 256x256 (the paper's CUB size), batch 32 | gantry replayed | PyTorch CUDA | replayed / PyTorch |\n|---|---|---|---|\n| dfgan | ${msCell(replayed)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 
 // FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA.
