@@ -19,10 +19,10 @@ import { alternatingStep } from './gan-step.ts';
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
   .object({
-    /** Image height (and width, unless imageWidth is given). */
-    imageSize: z.union([z.literal(32), z.literal(64)], { error: 'expected 32 or 64' }).default(32),
+    /** Image height (and width, unless imageWidth is given); 128 adds a stage beyond the paper's 64 (ngf * 16 at 4x4). */
+    imageSize: z.union([z.literal(32), z.literal(64), z.literal(128)], { error: 'expected 32, 64 or 128' }).default(32),
     /** Image width when it differs from the height: half, equal or twice imageSize (0 = imageSize, square). */
-    imageWidth: z.union([z.literal(0), z.literal(16), z.literal(32), z.literal(64), z.literal(128)], { error: 'expected 0 (square), 16, 32, 64 or 128' }).default(0),
+    imageWidth: z.union([z.literal(0), z.literal(16), z.literal(32), z.literal(64), z.literal(128), z.literal(256)], { error: 'expected 0 (square), 16, 32, 64, 128 or 256' }).default(0),
     /** 0 = take from the data. */
     channels: z.number().int().min(0).max(4).default(0),
     nz: z.number().int().positive().default(100),

@@ -116,7 +116,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
   cases.push([['train', 'dcgan', '--config', configFile, '--out', join(dir, 'v')], /config .*bad\.json: model\.ngf: /]);
   const sizeFile = join(dir, 'size.json');
   writeFileSync(sizeFile, JSON.stringify({ model: { imageSize: 33 } }));
-  cases.push([['train', 'dcgan', '--config', sizeFile, '--out', join(dir, 't')], /model\.imageSize: expected 32 or 64$/m]);
+  cases.push([['train', 'dcgan', '--config', sizeFile, '--out', join(dir, 't')], /model\.imageSize: expected 32, 64 or 128$/m]);
   for (const [args, pattern] of cases) {
     const r = gantry(...args);
     assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);

@@ -53,7 +53,7 @@ test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G
 });
 
 /** One training step of a small DCGAN with tfjs's eager kernels or gantry's replayed ones. */
-async function oneStep(imageSize: 32 | 64, eager: boolean) {
+async function oneStep(imageSize: 32 | 64 | 128, eager: boolean) {
   const model = new Dcgan(dcganSchema.parse({ imageSize, channels: 3, ngf: 8, ndf: 8 }), 3, { replayedGpuStep: !eager });
   const rng = new Rng(5, 'replay');
   const images = tf.tensor4d(rng.fillNormal(new Float32Array(4 * imageSize * imageSize * 3)), [4, imageSize, imageSize, 3]);
@@ -75,9 +75,9 @@ async function sample(model: Dcgan, eager: boolean): Promise<Float32Array> {
   return out;
 }
 
-test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32 and 64 pixels)', { skip: noGpu }, async () => {
+test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32, 64 and 128 pixels)', { skip: noGpu }, async () => {
   const lr = 2e-4;
-  for (const size of [32, 64] as const) {
+  for (const size of [32, 64, 128] as const) {
     const eager = await oneStep(size, true);
     const replayed = await oneStep(size, false);
     assert.ok(Math.abs(eager.losses[0] - replayed.losses[0]) < 1e-5, `${size}px lossD: eager ${eager.losses[0]}, replayed ${replayed.losses[0]}`);

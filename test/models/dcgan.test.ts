@@ -39,6 +39,17 @@ test('dcgan64 has one more block and 3 channels; counts equal the peer\'s', () =
   model.dispose();
 });
 
+test('dcgan128 adds a stage beyond the paper\'s (ngf * 16 at 4x4, ndf * 16 before the head); counts equal those of the same nn.Sequential in PyTorch', () => {
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 128, channels: 3 }), 0);
+  const s = shapes(model, 1);
+  assert.deepEqual([s.G.block0, s.G.block4, s.G.out], [[1, 4, 4, 1024], [1, 64, 64, 64], [1, 128, 128, 3]]);
+  assert.deepEqual([s.D.block0, s.D.block4], [[1, 64, 64, 64], [1, 4, 4, 1024]]);
+  // pytorch/examples' dcgan with one more block on each side: sum(p.numel()) of G and D.
+  assert.equal(model.G.params.countTrainable(), 12786560);
+  assert.equal(model.D.params.countTrainable(), 11164416);
+  model.dispose();
+});
+
 test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a seed fixes them', () => {
   const a = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
   const b = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 16, ndf: 16 }), 5);
