@@ -116,7 +116,7 @@ export type FittedSet = { contents: StoreContents; stored?: undefined; note?: un
 export function loadFitted(spec: StoreSpec, read: (i: number) => FittedRecord, what: string, onProgress?: LoadProgress): FittedSet {
   const at = locate(spec);
   const { bytes } = at;
-  if (bytes <= memoryLimit()) return { contents: fittedInMemory(at, read, onProgress) };
+  if (bytes <= dataMemoryLimit()) return { contents: fittedInMemory(at, read, onProgress) };
   const found = findStore(at);
   const store = found ?? build(at, read, onProgress);
   const size = `${formatBytes(bytes)} at ${spec.fit.height}x${spec.fit.width}, more than GANTRY_DATA_MEMORY_MB`;
@@ -209,7 +209,7 @@ function imageCacheSeconds(): number {
 }
 
 /** Fitted bytes beyond which a set is kept on disk and read a batch at a time: GANTRY_DATA_MEMORY_MB, default 1024. */
-function memoryLimit(): number {
+export function dataMemoryLimit(): number {
   const text = process.env.GANTRY_DATA_MEMORY_MB;
   if (text === undefined || text === '') return 1024 * 2 ** 20;
   const mb = Number(text);

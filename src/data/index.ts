@@ -6,8 +6,9 @@ import { captionsHaveSplit, loadCaptionedImages, readCaptionLists, type CaptionO
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
-import { generateShapes, type ShapeColours } from './shapes.ts';
+import { drawnShapes, generateShapes, type ShapeColours } from './shapes.ts';
 import { loadLabelPairs } from './pairs.ts';
+import { dataMemoryLimit } from './fitted-store.ts';
 
 export type { ImageDataset } from './dataset.ts';
 
@@ -80,10 +81,13 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
       return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, captionOptions(s), onProgress);
     case 'pairs':
       return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test', onProgress);
-    case 'shapes':
-      // Drawn square at the larger side, then fitted like any other source.
-      ds = generateShapes(s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width), Number(s.options.seed ?? 0), s.options.colours as ShapeColours | undefined);
-      return reshapeDataset(ds, { ...fit, channels: fit.channels || 3 });
+    case 'shapes': {
+      // Drawn square at the larger side, then fitted like any other source; drawn as read where the set,
+      // 11 bytes a pixel with its maps, is more than GANTRY_DATA_MEMORY_MB.
+      const [n, size] = [s.path ? Number(s.path) : 10000, Math.max(fit.height, fit.width)];
+      const draw = n * size * size * 11 <= dataMemoryLimit() ? generateShapes : drawnShapes;
+      return reshapeDataset(draw(n, size, Number(s.options.seed ?? 0), s.options.colours as ShapeColours | undefined), { ...fit, channels: fit.channels || 3 });
+    }
   }
   const channels = fit.channels || ds.channels;
   if (ds.height === 28 && Math.max(fit.height, fit.width) > 28) ds = reshapeDataset(ds, { height: 32, width: 32, channels }, 'pad');

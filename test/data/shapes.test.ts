@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateShapes, SHAPE_NAMES } from '../../src/data/shapes.ts';
 import { openDataset } from '../../src/data/index.ts';
-import { subset } from '../../src/data/dataset.ts';
+import { dataShape, readImages, subset } from '../../src/data/dataset.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
-import { setup } from '../helpers.ts';
+import { setup, tf, withEnv } from '../helpers.ts';
 
 await setup();
 
@@ -72,4 +72,30 @@ test('label and instance maps follow their images through fitting (nearest, neve
   assert.deepEqual(batch.instanceMaps!.subarray(area), ds.instanceMaps!.subarray(9 * area, 10 * area));
   batch.images.dispose();
   batch.labels?.dispose();
+});
+
+test('a shapes set larger than GANTRY_DATA_MEMORY_MB is drawn as it is read: the same images, maps, labels and captions, fitted, subset and batched alike', () => {
+  const spec = 'shapes:9?seed=4&colours=by-shape';
+  for (const fit of [{ height: 24, width: 24, channels: 3 }, { height: 32, width: 64, channels: 3 }, { height: 20, width: 20, channels: 1 }]) {
+    const held = openDataset(spec, fit);
+    const drawn = withEnv({ GANTRY_DATA_MEMORY_MB: '0' }, () => openDataset(spec, fit));
+    const what = `${fit.height}x${fit.width}x${fit.channels}`;
+    assert.equal(drawn.pixels, null, `${what}: nothing held`);
+    assert.ok(held.pixels, `${what}: a small set is held`);
+    assert.deepEqual([drawn.labels, drawn.captions, drawn.labelNames, dataShape(drawn)], [held.labels, held.captions, held.labelNames, dataShape(held)], what);
+    const all = Array.from({ length: 9 }, (_, i) => i);
+    const [a, b] = [readImages(held, all), readImages(drawn, all)];
+    assert.deepEqual([b.pixels, b.labelMaps, b.instanceMaps], [a.pixels, a.labelMaps, a.instanceMaps], what);
+    const [c, d] = [readImages(held, [1, 6]), readImages(subset(drawn, [6, 1]), [1, 0])];
+    assert.deepEqual([d.pixels, d.labelMaps, d.instanceMaps], [c.pixels, c.labelMaps, c.instanceMaps], `${what}: a subset`);
+    const [x, y] = [makeBatch(held, [5, 2]), makeBatch(drawn, [5, 2])];
+    assert.deepEqual([y.images.dataSync(), y.labelMaps, y.instanceMaps, y.captions], [x.images.dataSync(), x.labelMaps, x.instanceMaps, x.captions], `${what}: a batch`);
+    tf.dispose([x.images, x.labels!, y.images, y.labels!]);
+  }
+  // 10,000 at 256x256, 7 GB with their maps, open without drawing one.
+  const before = process.memoryUsage().arrayBuffers;
+  const large = withEnv({ GANTRY_DATA_MEMORY_MB: undefined }, () => openDataset('shapes', { height: 256, width: 256, channels: 3 }));
+  assert.deepEqual([large.n, large.pixels, large.captions!.length], [10000, null, 10000]);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 50e6, 'the large set holds no pictures');
+  assert.equal(readImages(large, [9999]).pixels.length, 256 * 256 * 3);
 });
