@@ -19,8 +19,8 @@ import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.
 
 /**
  * The data a family's bench trains on by default: the embedded digits, or shapes where it needs captions or
- * label maps; 512 of them, as a step's time does not depend on how many there are and 10,000 (shapes'
- * default) with their label and instance maps take 7 GB at 256x256.
+ * label maps; 512 of them, which stay in memory up to 256x256 (shapes' default 10,000 would be drawn as
+ * they are read there, in the timed step).
  */
 export function defaultBenchData(family: string): string {
   return ['gan-cls', 'dfgan', 'pix2pixhd', 'segmenter'].includes(family) ? 'shapes:512' : 'mnist';
