@@ -117,7 +117,7 @@ class DrawnPictures implements StoredRecords {
 
   constructor(private readonly all: ShapePicture[], private readonly size: number) {
     const at = all.reduce((best, p, i) => (p.kind > all[best].kind ? i : best), 0);
-    this.maxLabel = { value: 1 + all[at].kind, at };
+    this.maxLabel = { value: all.length ? 1 + all[at].kind : 0, at }; // an empty selection has only background
   }
 
   get n(): number {

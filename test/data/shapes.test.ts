@@ -86,6 +86,7 @@ test('a shapes set larger than GANTRY_DATA_MEMORY_MB is drawn as it is read: the
     const all = Array.from({ length: 9 }, (_, i) => i);
     const [a, b] = [readImages(held, all), readImages(drawn, all)];
     assert.deepEqual([b.pixels, b.labelMaps, b.instanceMaps], [a.pixels, a.labelMaps, a.instanceMaps], what);
+    assert.equal(subset(drawn, []).n, 0, `${what}: an empty subset`);
     const [c, d] = [readImages(held, [1, 6]), readImages(subset(drawn, [6, 1]), [1, 0])];
     assert.deepEqual([d.pixels, d.labelMaps, d.instanceMaps], [c.pixels, c.labelMaps, c.instanceMaps], `${what}: a subset`);
     const [x, y] = [makeBatch(held, [5, 2]), makeBatch(drawn, [5, 2])];
