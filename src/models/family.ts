@@ -101,7 +101,10 @@ export interface Family<C> {
   readonly resumable: readonly string[];
   /** The typed description of a model of this config (before resolve: channels may still be 0). */
   describe(config: C): ModelInfo;
-  /** Lines a new run prints once about what the resolved config leaves out (a loss without its weights, ...). */
-  notices?(config: C, data: DataShape): string[];
+  /**
+   * Lines a new run prints once about what the resolved config leaves out (a loss without its weights, ...);
+   * `requested` is the section as the user gave it (defaults filled), so a part they turned off is not reported.
+   */
+  notices?(config: C, data: DataShape, requested: C): string[];
   create(config: C, seed: number): FamilyInstance;
 }

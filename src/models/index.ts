@@ -59,9 +59,9 @@ export function resolveModelSection(run: ModelSection, data: DataShape): Record<
   return getFamily(run.family).resolve(run.model, data) as Record<string, unknown>;
 }
 
-/** What a new run of this resolved model section says once before training (what it leaves out, and why). */
-export function modelNotices(run: ModelSection, data: DataShape): string[] {
-  return getFamily(run.family).notices?.(run.model, data) ?? [];
+/** What a new run of this resolved model section says once before training (what it leaves out, and why); `requested`: the section before resolve. */
+export function modelNotices(run: ModelSection, data: DataShape, requested: Record<string, unknown>): string[] {
+  return getFamily(run.family).notices?.(run.model, data, requested) ?? [];
 }
 
 /** The typed description of a run's model. */

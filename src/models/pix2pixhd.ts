@@ -325,10 +325,10 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
       vgg: Boolean(vggWeights), vggWeights,
     };
   },
-  notices(config, data) {
+  notices(config, data, requested) {
     const lines: string[] = [];
     if (data.labelMaps?.missingInstances && !config.instances) lines.push(`the data has no instance maps (${data.labelMaps.missingInstances}): training without the instance boundary channel`);
-    if (!config.vgg) lines.push(`no VGG19 perceptual loss: it needs ${VGG_WEIGHTS_HELP}, given with ${given('vggWeights')} or ${VGG_WEIGHTS_ENV} (nothing is downloaded)`);
+    if (requested.vgg && !config.vgg) lines.push(`no VGG19 perceptual loss: it needs ${VGG_WEIGHTS_HELP}, given with ${given('vggWeights')} or ${VGG_WEIGHTS_ENV} (nothing is downloaded)`);
     return lines;
   },
   describe: describePix2PixHD,

@@ -342,7 +342,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
   if (resolved.data.note && !options.quiet) log(`data: ${resolved.data.note}`);
-  if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data))) log(`${config.family}: ${line}`);
+  if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data), options.config!.model)) log(`${config.family}: ${line}`);
 
   let stopRequested: StopReason | null = options.signal?.aborted ? 'abort' : null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {

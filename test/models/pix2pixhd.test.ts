@@ -47,3 +47,22 @@ test('pix2pixhd steps (local enhancer, encoder, switch at step 2): tensor count 
   });
   model.dispose();
 });
+
+/** The VGG notice is for a perceptual loss the run wanted but has no weights for, not for one the user turned off. */
+test('pix2pixhd notices: missing VGG weights are reported; vgg false is not', () => {
+  const data = openDataset('shapes:4', { height: 16, width: 16, channels: 3 });
+  const family = FAMILIES.pix2pixhd;
+  const saved = process.env.GANTRY_VGG_WEIGHTS;
+  delete process.env.GANTRY_VGG_WEIGHTS;
+  try {
+    const notices = (model: Record<string, unknown>) => {
+      const requested = family.schema.parse({ height: 16, nDown: 1, ...model });
+      return family.notices!(family.resolve(requested, dataShape(data)), dataShape(data), requested).filter((line) => /VGG/.test(line));
+    };
+    assert.equal(notices({}).length, 1);
+    assert.match(notices({})[0], /^no VGG19 perceptual loss: it needs torchvision's VGG19 weights/);
+    assert.deepEqual(notices({ vgg: false }), []);
+  } finally {
+    if (saved !== undefined) process.env.GANTRY_VGG_WEIGHTS = saved;
+  }
+});
