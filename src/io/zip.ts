@@ -15,6 +15,16 @@ export function isZip(bytes: Uint8Array): boolean {
 
 /** Reads every entry; throws Error with a reason on a damaged archive (callers name the file). */
 export function readZip(bytes: Uint8Array): Map<string, Uint8Array> {
+  try {
+    return readEntries(bytes);
+  } catch (err) {
+    // A length or offset field pointing outside the file, wherever it is.
+    if (err instanceof RangeError) throw new Error('damaged ZIP archive: a record points past the end of the file (truncated?)');
+    throw err;
+  }
+}
+
+function readEntries(bytes: Uint8Array): Map<string, Uint8Array> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
   let eocd = -1;
@@ -31,6 +41,7 @@ export function readZip(bytes: Uint8Array): Map<string, Uint8Array> {
     const locator = eocd - 20;
     if (locator < 0 || view.getUint32(locator, true) !== 0x07064b50) throw new Error('bad ZIP64 locator');
     const eocd64 = Number(view.getBigUint64(locator + 8, true));
+    if (eocd64 + 56 > locator || view.getUint32(eocd64, true) !== 0x06064b50) throw new Error('bad ZIP64 end-of-central-directory record');
     count = Number(view.getBigUint64(eocd64 + 32, true));
     dirOffset = Number(view.getBigUint64(eocd64 + 48, true));
   }
