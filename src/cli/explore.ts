@@ -207,13 +207,14 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     } else {
       const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
       if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
+      // The condition first: it refuses a run with no latent space to move through (pix2pixhd) in its own words.
+      conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, (seeds.length - 1) * frames, warn);
       vectors = [];
       for (let p = 0; p + 1 < seeds.length; p++) {
         const a = latentForSeed(seeds[p], dim, truncation);
         const b = latentForSeed(seeds[p + 1], dim, truncation);
         for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
       }
-      conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     }
     await saveGrid(run, out, vectors, conditions, frames, 'use fewer --frames or seeds');
   });

@@ -297,15 +297,15 @@ export function conditionPath(ends: ConditionRows, frames: number): ConditionRow
  * their embeddings blend) or `--texts "A|B|..."` (GAN-INT's linear path between sentence vectors).
  */
 export async function conditionPathOf(run: Generator, path: { classes?: string; texts?: string }, frames: number, warn?: (line: string) => void): Promise<ConditionRows> {
-  if (path.classes !== undefined) {
-    const classes = path.classes.split(',').map((c) => c.trim());
+  const captions = path.classes === undefined ? (path.texts ?? '').split('|').map((t) => t.trim()) : undefined;
+  checkFlags(run.info, { text: captions });
+  if (captions === undefined) {
+    const classes = path.classes!.split(',').map((c) => c.trim());
     const ks = classes.map((c) => resolveClass(run.info, c, 'classes'));
     if (ks.length < 2) throw new GantryError('--classes needs at least two classes, e.g. --classes 3,8');
     const k = (run.info.conditioning as { numClasses: number }).numClasses;
     return conditionPath({ kind: 'class', rows: ks.map((c) => oneHot(c, k)) }, frames);
   }
-  const captions = (path.texts ?? '').split('|').map((t) => t.trim());
-  checkFlags(run.info, { text: captions });
   if (captions.length < 2) throw new GantryError('--texts needs at least two captions separated by |, e.g. --texts "a red circle on a blue background|a green square on a white background"');
   return conditionPath(await encodeCaptions(run, captions, warn), frames);
 }

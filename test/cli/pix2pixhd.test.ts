@@ -76,8 +76,11 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   assert.equal(gantry('translate', '--run', whole, '--labels', label, '--instances', label, '--out', join(dir, 'y.png')).code, 0);
   assert.deepEqual(readFileSync(join(dir, 'x.png')), readFileSync(join(dir, 'y.png')));
   assert.notDeepEqual(readFileSync(join(dir, 'x.png')), readFileSync(one), 'the real instance map draws another image');
-  const sample = gantry('sample', '--run', whole, '--out', join(dir, 's.png'));
-  assert.match(sample.stderr, /this pix2pixhd run turns label maps into images; draw them with `gantry translate --run RUN --labels MAP\.png`/);
+  // sample, interpolate (seeds or classes) and arith point to translate.
+  for (const args of [['sample'], ['interpolate', '--seeds', '1,2'], ['interpolate', '--classes', '1,2'], ['arith', '--expr', 'seed:1 - seed:2']]) {
+    const r = gantry(...args, '--run', whole, '--out', join(dir, 's.png'));
+    assert.match(r.stderr, /^gantry \w+: this pix2pixhd run turns label maps into images; draw them with `gantry translate --run RUN --labels MAP\.png`/, args.join(' '));
+  }
   // The page paints label maps (test/web/browser.test.ts); the export carries the run's test maps to start from.
   const site = join(dir, 'site');
   const exported = gantry('export', '--run', whole, '--out', site, '--no-page');
