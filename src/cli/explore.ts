@@ -78,7 +78,6 @@ async function save(out: string, images: tf.Tensor4D, cols?: number): Promise<vo
   process.stdout.write(`${out}\n`);
 }
 
-/** Draws the images in chunks and writes their grid; refuses more than a grid holds, with the fix. */
 /** --latent: a JSON array of the run's latent size, given inline or as a file holding one. */
 function latentArg(value: string, dim: number): Float32Array {
   const text = value.trim().startsWith('[') ? value : existsSync(value) ? readFileSync(value, 'utf8') : null;

@@ -23,6 +23,8 @@ export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
+  // A run without a latent space (pix2pixhd, a classifier) has one point in it; its caller says what the run does instead.
+  if (a.length === 0) return new Float32Array(0);
   if (na === 0 || nb === 0) throw new GantryError('spherical interpolation needs two non-zero vectors (a zero vector has no direction)');
   const cos = Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb)));
   const omega = Math.acos(cos);

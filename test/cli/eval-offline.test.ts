@@ -31,6 +31,10 @@ test('gantry train classifier, then eval fid/kid/is --features scores a DCGAN ru
   assert.equal(t.code, 0, t.stderr);
   const acc = readFileSync(join(clf, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'testAccuracy' in r).pop().testAccuracy;
   assert.ok(acc > 0.95, `held-out accuracy ${acc}`);
+  // A classifier draws no images: the explore commands say so, whatever their flags.
+  for (const args of [['sample'], ['interpolate', '--seeds', '1,2'], ['arith', '--expr', 'seed:1 + seed:2']]) {
+    assert.match(gantry(...args, '--run', clf, '--out', join(dir, 'x.png')).stderr, /^gantry \w+: this run \(classifier\) does not generate images\n$/, args.join(' '));
+  }
   const run = join(dir, 'R');
   const g = gantry('train', 'dcgan', '--steps', '30', '--batch', '16', '--out', run, '--seed', '1', '--quiet');
   assert.equal(g.code, 0, g.stderr);
