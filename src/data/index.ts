@@ -23,23 +23,22 @@ const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 
 const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
-  const colon = spec.indexOf(':');
-  const kind = colon < 0 ? spec : spec.slice(0, colon);
-  let rest = colon < 0 ? '' : spec.slice(colon + 1);
+  // The options first: a kind without a path takes them too (shapes?seed=3).
+  const q = spec.indexOf('?');
+  const head = q < 0 ? spec : spec.slice(0, q);
+  const colon = head.indexOf(':');
+  const kind = colon < 0 ? head : head.slice(0, colon);
+  const rest = colon < 0 ? '' : head.slice(colon + 1);
   if (!(KINDS as readonly string[]).includes(kind)) {
     // A bare path is the likeliest mistake after a misspelt kind.
     const hint = didYouMean(kind, KINDS) || (/[/\\]/.test(kind) ? ` (a folder of images is folder:${spec})` : '');
     throw new GantryError(`unknown data source "${spec}"${hint}; ${SPEC_HELP}`);
   }
   const options: Record<string, string> = {};
-  const q = rest.indexOf('?');
-  if (q >= 0) {
-    for (const pair of rest.slice(q + 1).split('&').filter(Boolean)) {
-      const eq = pair.indexOf('=');
-      if (eq < 0) throw new GantryError(`data source "${spec}": option "${pair}" should be key=value`);
-      options[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    rest = rest.slice(0, q);
+  for (const pair of q < 0 ? [] : spec.slice(q + 1).split('&').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq < 0) throw new GantryError(`data source "${spec}": option "${pair}" should be key=value`);
+    options[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);

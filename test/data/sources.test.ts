@@ -207,6 +207,10 @@ test('data specs: unknown kinds and options are rejected with the accepted forms
   assert.throws(() => parseDataSpec('folder'), /needs a folder/);
   assert.throws(() => parseDataSpec('folder:/x?classes=a'), /unknown option "classes"/);
   assert.deepEqual(parseDataSpec('cifar10:/d?classes=a,b'), { kind: 'cifar10', path: '/d', options: { classes: 'a,b' } });
+  // A kind without a path takes options too, as the help writes it: shapes[:N][?seed=K].
+  assert.deepEqual(parseDataSpec('shapes?seed=3&colours=by-shape'), { kind: 'shapes', path: null, options: { seed: '3', colours: 'by-shape' } });
+  assert.deepEqual(parseDataSpec('shapes:40?seed=3'), { kind: 'shapes', path: '40', options: { seed: '3' } });
+  assert.throws(() => parseDataSpec('mnist?split=test'), /^GantryError: data source "mnist\?split=test": unknown option "split"$/);
 });
 
 test('folder: and captions: list a folder of 160,000 images (CelebA keeps its 202,599 in one), past what one call\'s arguments can hold', () => {
