@@ -34,7 +34,8 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   named as its map. Default --out: translated.png for one map.
   Runs with instance features (model.featNum > 0) draw each object in one of its class's learned styles
   (gantry features): a random one per object (seeded by --seed, the official behaviour), or --cluster K for
-  every class, --clusters car:3,road:0 per class (id or name). --styles N draws N variants of each map side
+  every class (K modulo a class's count of styles), --clusters car:3,road:0 per class (id or name; K below
+  that class's count). --styles N draws N variants of each map side
   by side; --all-styles CLASS draws one image per style of that class; --style-from IMG takes the styles of a
   real photo of the map (a folder: one photo per map, same order).
   --weights reads a generator trained by NVIDIA's pix2pixHD code (global or local, its state-dict names;
@@ -93,7 +94,10 @@ function styleColumns(run: Generator, styles: InstanceStyles, flags: StyleFlags)
     const colon = entry.lastIndexOf(':');
     const k = Number(entry.slice(colon + 1));
     if (colon < 0 || !Number.isInteger(k) || k < 0) throw new GantryError(`--clusters "${entry}": expected CLASS:K, e.g. car:3`);
-    fixed.set(classId(run, entry.slice(0, colon), 'clusters'), k);
+    const cls = classId(run, entry.slice(0, colon), 'clusters');
+    const count = styles.clusters[cls]?.length ?? 0;
+    if (k >= count) throw new GantryError(`--clusters ${entry}: the run learned ${count ? `${count} style${count > 1 ? 's' : ''} of that class (0..${count - 1})` : 'no styles of that class (no instance of it was large enough)'}`);
+    fixed.set(cls, k);
   }
   const base = (random: StylePick): StylePick => (image, cls, count, id) => {
     const k = fixed.get(cls) ?? flags.cluster;
@@ -126,6 +130,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
   if (values['style-from'] && styleFlags.length > 1) throw new GantryError(`--style-from takes the styles of a photo; leave out --${styleFlags.filter((f) => f !== 'style-from').join(', --')}`);
   if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
+  if (values.cluster !== undefined && (flags.styles ?? 1) > 1) throw new GantryError(`--cluster ${values.cluster} gives every object one style, so --styles ${flags.styles} would draw the same image ${flags.styles} times; fix some classes with --clusters CLASS:K instead, or leave out --styles`);
   const labelFiles = imageFiles(values.labels, 'labels');
   const instanceFiles = values.instances ? imageFiles(values.instances, 'instances') : null;
   const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', IMAGE_EXTENSIONS) : null;
