@@ -29,7 +29,7 @@ export function readImageFile(path: string): RawImage {
     }
     if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return decodeJpeg(bytes);
   } catch (err) {
-    throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err, bytes)}); re-export it or remove it from the folder`);
+    throw new GantryError(`image ${path} is corrupt or truncated (${describeDecodeError(err, bytes)}); re-export it or leave it out`);
   }
-  throw new GantryError(`${path} is neither a PNG nor a JPEG file; convert it or remove it from the folder`);
+  throw new GantryError(`${path} is neither a PNG nor a JPEG file; convert it to PNG or JPEG, or leave it out`);
 }
