@@ -20,6 +20,13 @@ export const sweepSchema = z
     grid: z.record(z.string(), z.array(z.unknown()).min(1)).superRefine((grid, ctx) => {
       for (const axis of Object.keys(grid)) {
         if (!AXIS.test(axis)) ctx.addIssue({ code: 'custom', path: [axis], message: `an axis is seed, data, family, model.<field> or train.<field>${/^\w+$/.test(axis) ? ` (model.${axis} or train.${axis}?)` : ''}` });
+        // A value twice would train the same point twice and count it twice in the table's mean.
+        const seen = new Set<string>();
+        for (const value of grid[axis]) {
+          const key = JSON.stringify(value);
+          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [axis], message: `${key} is listed twice; give each value once` });
+          seen.add(key);
+        }
       }
     }),
     /** How each finished point is scored. */

@@ -73,6 +73,7 @@ test('bad sweep files are one line each, before anything is trained', () => {
   };
   bad({ ...SWEEP, grdi: {} }, /^gantry sweep: sweep .*sweep\.json: \(root\): unknown field "grdi" \(did you mean "grid"\?\)/);
   bad({ ...SWEEP, grid: { 'model.lr': [] } }, /grid\.model\.lr: .*>=1 items|grid\.model\.lr: Too small/);
+  bad({ ...SWEEP, grid: { seed: [1, 2, 1] } }, /^gantry sweep: sweep .*sweep\.json: grid\.seed: 1 is listed twice; give each value once\n$/);
   bad({ ...SWEEP, grid: { 'optim.lr': [1] } }, /grid\.optim\.lr: an axis is seed, data, family, model\.<field> or train\.<field>/);
   bad({ ...SWEEP, grid: { 'model.lrr': [1e-4] } }, /sweep point 000 \(model\.lrr=0\.0001\): model: unknown field "lrr" \(did you mean "lr"\?\)/);
   bad({ ...SWEEP, grid: { 'train.batch': [8, 'big'] } }, /sweep point 001 \(train\.batch=big\): train\.batch: expected a number, not "big"/);
