@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
@@ -36,8 +37,14 @@ export interface PretrainedOptions {
  * label -> k-means centres [k, feat_num]) as gantry's styles.
  */
 export function readClusteredFeatures(path: string): InstanceStyles {
-  const value = readNpyObject(path);
   const fix = 'give the features_clustered_NNN.npy that encode_features.py wrote into the checkpoint folder';
+  let value: unknown;
+  try {
+    value = readNpyObject(path);
+  } catch (err) {
+    // A file that is there but is not such an array: say which file it should be.
+    throw err instanceof GantryError && existsSync(path) ? new GantryError(`${err.message}; ${fix}`) : err;
+  }
   if (!(value instanceof Map) || value.size === 0) throw new GantryError(`${path} is not pix2pixHD's clustered features (a dict of each label's centres); ${fix}`);
   let featNum = 0;
   const clusters: Record<string, number[][]> = {};

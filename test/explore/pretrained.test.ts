@@ -39,10 +39,10 @@ test('readFeaturesFile: encode_features.py\'s features_clustered file (np.save o
   writeFileSync(cut, readFileSync(features).subarray(0, 400));
   const cases: [string, number, RegExp][] = [
     [features, 4, /has styles of label 4, past --label-nc 4; give the --label-nc the generator was trained with/],
-    [join(golden, 'stats_a.npz'), 6, /stats_a\.npz is not a \.npy array/],
+    [join(golden, 'stats_a.npz'), 6, /stats_a\.npz is not a \.npy array \(bad magic\); give the features_clustered_NNN\.npy that encode_features\.py wrote/],
     [plain, 6, /plain\.npy is not pix2pixHD's clustered features \(a dict of each label's centres\); give the features_clustered_NNN\.npy that encode_features\.py wrote/],
     [cut, 6, /cut\.npy: cannot read the Python objects it holds: pickle ended without STOP \(truncated\?\)/],
-    [join(dir, 'none.npy'), 6, /cannot read .*none\.npy/],
+    [join(dir, 'none.npy'), 6, /cannot read .*none\.npy: no such file or folder; check the path$/],
   ];
   for (const [path, labelNc, message] of cases) assert.throws(() => readFeaturesFile(path, labelNc), message);
 });
