@@ -71,6 +71,9 @@ export function readTorchStateDict(path: string, { keep, legacyHeadBytes = LEGAC
     try {
       const head = new Uint8Array(Math.min(4, length));
       readFully(fd, head, 0, path);
+      if (length === 0) throw new GantryError(`${path} is empty; download it again`);
+      // The legacy format starts with a pickle (its PROTO opcode); anything else is another kind of file.
+      if (!isZip(head) && head[0] !== 0x80) throw new GantryError(`${path} is not a PyTorch checkpoint (it starts with neither a zip archive's header nor a pickle's); check that it is the .pth file meant`);
       if (!isZip(head)) return readLegacyFormat(fd, length, path, legacyHeadBytes, keep);
       const bytes = new Uint8Array(length);
       readFully(fd, bytes, 0, path);

@@ -108,6 +108,11 @@ test('a truncated .pth or a wrong file is reported with the fix', () => {
   // Cut inside its pickles, read from a head of 64 bytes growing to the whole file: the same message.
   writeFileSync(cut, bytes.subarray(0, 600));
   assert.throws(() => readTorchStateDict(cut, { legacyHeadBytes: 64 }), /cut\.pth is not a readable PyTorch checkpoint .*truncated/);
+  // Another kind of file, and an empty one.
+  writeFileSync(cut, 'not weights\n');
+  assert.throws(() => readTorchStateDict(cut), /^GantryError: .*cut\.pth is not a PyTorch checkpoint \(it starts with neither a zip archive's header nor a pickle's\); check that it is the \.pth file meant$/);
+  writeFileSync(cut, '');
+  assert.throws(() => readTorchStateDict(cut), /^GantryError: .*cut\.pth is empty; download it again$/);
   assert.throws(() => new InceptionV3(readTorchStateDict(join(golden, 'tiny_zip.pth')), 'tiny_zip.pth'), /tiny_zip\.pth has no tensor Conv2d_1a_3x3\.conv\.weight: it is not pytorch-fid's Inception weights/);
 });
 
