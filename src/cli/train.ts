@@ -67,7 +67,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }, true);
   if (values.steps && values.epochs) throw new GantryError('give --steps or --epochs, not both');
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
-  if (!out) throw new GantryError(`name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
+  if (out === undefined) throw new GantryError(`name a family (${Object.keys(FAMILIES).join(', ')}) or pass --resume --out RUN_DIR`);
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   // A config's eval section: FID while training.
   const scorerFor = (config: RunConfig) => fidScorer(config, { quiet: values.quiet });

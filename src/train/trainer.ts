@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { OutOfMemoryError } from '../engine/memory.ts';
 import { GpuLimitError } from '../gpu/device-guard.ts';
@@ -213,6 +213,8 @@ function resolveRun(options: TrainOptions): ResolvedRun {
  * this process may write. Each problem is one line naming the path and the fix.
  */
 function checkRunFolderPath(runDir: string): void {
+  // A blank name (an empty --out, or a stray space) would make a folder no one meant, or none at all.
+  if (!runDir.trim() || /^\s+$/.test(basename(runDir))) throw new GantryError(`the run folder "${runDir}" has a blank name; give a folder path, e.g. runs/dcgan (gantry train's --out)`);
   if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new GantryError(`the run folder ${runDir} is a file; choose a folder path for the run`);
   let existing = resolve(runDir);
   while (!existsSync(existing)) existing = dirname(existing);

@@ -173,6 +173,8 @@ test('bad output paths: one line each naming the path and the fix, nothing left 
     [['train', 'dcgan', '--steps', '1', '--out', join(file, 'run')], /a-file is a file, so no folder can be made below it/],
     [['train', 'dcgan', '--steps', '1', '--out', '/proc/gantry-run'], /is under \/proc, the kernel's own files/],
     [['train', 'dcgan', '--steps', '1', '--out', '/sys/gantry-run'], /is under \/sys, the kernel's own files/],
+    [['train', 'dcgan', '--steps', '1', '--out', ''], /the run folder "" has a blank name; give a folder path, e\.g\. runs\/dcgan/],
+    [['train', 'dcgan', '--steps', '1', '--out', join(dir, ' ')], /the run folder ".* " has a blank name/],
   ];
   for (const [args, pattern] of cases) assertOneLine(gantry(...args), pattern, args.join(' '));
   if (process.getuid?.() !== 0) {
