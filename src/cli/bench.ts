@@ -30,6 +30,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
     family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' },
     'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
+  // Each mode's own flags; one given to another mode would be ignored, and the numbers read as if it were not.
+  const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'] as const;
+  const given = (flags: readonly string[]) => flags.filter((f) => values[f as keyof typeof values] !== undefined).map((f) => `--${f}`);
+  if (values.family && values.workload) throw new GantryError(`give --family NAME or --workload ${values.workload}, not both`);
+  const stray = values.family
+    ? given(pix2pixhdFlags)
+    : [...given(['data', 'model', 'eager', 'profile']), ...(values.workload === 'pix2pixhd' ? given(['generate']) : given(pix2pixhdFlags)), ...(values.workload === 'sgemm1024' ? given(['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])]) : [])];
+  if (stray.length) throw new GantryError(`${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not go with ${values.family ? '--family' : `--workload ${values.workload ?? 'dcgan32'}`}; see gantry bench --help`);
   if (values.profile && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError('--profile times a replayed step\'s kernels on the GPU: give it with --family NAME --device webgpu (and without --eager)');
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (values.workload === 'sgemm1024') {

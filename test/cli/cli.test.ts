@@ -109,6 +109,12 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
     [['bench', '--family', 'vae', '--profile'], /--profile times a replayed step's kernels on the GPU: give it with --family NAME --device webgpu/],
+    // A flag of another mode would be ignored, and the numbers read as if it were not.
+    [['bench', '--family', 'vae', '--workload', 'dcgan64'], /^gantry bench: give --family NAME or --workload dcgan64, not both\n$/],
+    [['bench', '--workload', 'sgemm1024', '--device', 'webgpu'], /^gantry bench: --device does not go with --workload sgemm1024; see gantry bench --help\n$/],
+    [['bench', '--height', '32', '--model', '{}'], /^gantry bench: --model, --height do not go with --workload dcgan32; /],
+    [['bench', '--workload', 'pix2pixhd', '--generate'], /^gantry bench: --generate does not go with --workload pix2pixhd; /],
+    [['bench', '--family', 'dcgan', '--no-vgg'], /^gantry bench: --no-vgg does not go with --family; /],
     [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: --seed must be a whole number >= 0, got "-1"\n$/],
   ];
   const configFile = join(dir, 'bad.json');
