@@ -25,6 +25,17 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
 
 const METRICS = ['fid', 'kid', 'is', 'stats', 'segmentation'];
 
+/** The flags every metric takes, and each metric's own. */
+const COMMON_FLAGS = ['n', 'seed', 'device', 'quiet'];
+const FEATURE_FLAGS = ['weights', 'feature-dim', 'features', 'batch'];
+const METRIC_FLAGS: Record<string, string[]> = {
+  fid: ['real', 'fake', ...FEATURE_FLAGS],
+  kid: ['real', 'fake', 'subsets', 'subset-size', ...FEATURE_FLAGS],
+  is: ['fake', 'splits', ...FEATURE_FLAGS],
+  stats: ['out', ...FEATURE_FLAGS],
+  segmentation: ['run', 'segmenter'],
+};
+
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
   if (!METRICS.includes(metric)) {
@@ -37,6 +48,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' }, subsets: { type: 'string' }, 'subset-size': { type: 'string' }, splits: { type: 'string' },
     device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
   }, metric === 'stats');
+  if (metric !== 'segmentation' && (values.run || values.segmenter)) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
+  // A flag of another metric would be ignored, and the score read as if it were not.
+  const own = METRIC_FLAGS[metric];
+  const stray = Object.keys(values).filter((f) => values[f as keyof typeof values] !== undefined && !COMMON_FLAGS.includes(f) && !own.includes(f));
+  if (stray.length) throw new GantryError(`${stray.map((f) => `--${f}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not go with eval ${metric}; see gantry eval --help`);
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const log = (line: string) => process.stderr.write(line + '\n');
   const n = intArg('n', values.n, metric === 'segmentation' ? 1 : 2) ?? 10000;
@@ -47,7 +63,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
     print({ ...(await evaluateSegmentation(values.run, values.segmenter, { n: values.n === undefined ? undefined : n, seed: intArg('seed', values.seed), quiet: values.quiet })) });
     return;
   }
-  if (values.run || values.segmenter) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
 
   const features = { weights: values.weights, featureDim: intArg('feature-dim', values['feature-dim'], 1), classifier: values.features };
   const scored = <T>(score: (extractor: FeatureExtractor) => Promise<T>): Promise<T> => withFeatures(features, score);

@@ -67,6 +67,13 @@ test('eval without weights or features says which file to get; bad inputs are na
     assert.equal(r.code, 1);
     assert.match(r.stderr, message);
   }
+  // A flag of another metric is refused, not ignored.
+  for (const [args, message] of [
+    [['fid', '--real', 'mnist', '--fake', 'mnist', '--subsets', '5'], /^gantry eval: --subsets does not go with eval fid; see gantry eval --help\n$/],
+    [['is', '--real', 'mnist', '--fake', 'mnist'], /^gantry eval: --real does not go with eval is; /],
+    [['kid', '--real', 'mnist', '--fake', 'mnist', '--splits', '2', '--out', 'k.npz'], /^gantry eval: --splits, --out do not go with eval kid; /],
+    [['segmentation', '--run', out, '--segmenter', out, '--weights', 'w.pth'], /^gantry eval: --weights does not go with eval segmentation; /],
+  ] as const) assert.match(gantry('eval', ...args).stderr, message, args.join(' '));
   const m = gantry('eval', 'fidd');
   assert.match(m.stderr, /name a metric: fid, kid, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
