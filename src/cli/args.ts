@@ -46,3 +46,12 @@ export function numberArg(name: string, value: string | undefined): number | und
   if (!Number.isFinite(n)) throw new GantryError(`--${name} must be a number, got "${value}"`);
   return n;
 }
+
+/**
+ * Refuses the given flags among `flags` (names without dashes) that `mode` does not read: ignored, they
+ * would leave a result that reads as if they had been applied.
+ */
+export function refuseFlags(command: string, values: Record<string, unknown>, flags: readonly string[], mode: string): void {
+  const stray = flags.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (stray.length) throw new GantryError(`${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not go with ${mode}; see \`gantry ${command} --help\``);
+}

@@ -2,7 +2,7 @@ import { GantryError, describeError } from '../errors.ts';
 import { benchFamilyGenerate, benchFamilyStep } from '../bench/family-step.ts';
 import { engineInfo, initEngine, type Device } from '../engine/index.ts';
 import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from '../bench/dcgan-step.ts';
-import { intArg, parseCommandArgs } from './args.ts';
+import { intArg, parseCommandArgs, refuseFlags } from './args.ts';
 import { benchSgemm } from '../bench/sgemm.ts';
 import { benchPix2PixHDStep } from '../bench/pix2pixhd-step.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -30,17 +30,17 @@ export async function benchCommand(argv: string[]): Promise<void> {
     family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' },
     'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
-  // Each mode's own flags; one given to another mode would be ignored, and the numbers read as if it were not.
-  const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'] as const;
-  const given = (flags: readonly string[]) => flags.filter((f) => values[f as keyof typeof values] !== undefined).map((f) => `--${f}`);
+  // Each mode's own flags: one given to another mode is refused.
+  const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'];
   if (values.family && values.workload) throw new GantryError(`give --family NAME or --workload ${values.workload}, not both`);
-  const stray = values.family
-    ? given(pix2pixhdFlags)
-    : [...given(['data', 'model', 'eager', 'profile']), ...(values.workload === 'pix2pixhd' ? given(['generate']) : given(pix2pixhdFlags)), ...(values.workload === 'sgemm1024' ? given(['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])]) : [])];
-  if (stray.length) throw new GantryError(`${stray.join(', ')} ${stray.length > 1 ? 'do' : 'does'} not go with ${values.family ? '--family' : `--workload ${values.workload ?? 'dcgan32'}`}; see gantry bench --help`);
+  const workload = values.workload ?? 'dcgan32';
+  refuseFlags('bench', values, values.family ? pix2pixhdFlags : [
+    'data', 'model', 'eager', 'profile', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
+    ...(workload === 'sgemm1024' ? ['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])] : []),
+  ], values.family ? '--family' : `--workload ${workload}`);
   if (values.profile && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError('--profile times a replayed step\'s kernels on the GPU: give it with --family NAME --device webgpu (and without --eager)');
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
-  if (values.workload === 'sgemm1024') {
+  if (workload === 'sgemm1024') {
     process.stdout.write(JSON.stringify(benchSgemm(1024, intArg('steps', values.steps, 1))) + '\n');
     return;
   }
@@ -58,7 +58,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     print(await (values.generate ? benchFamilyGenerate(options) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile })));
     return;
   }
-  if (values.workload === 'pix2pixhd') {
+  if (workload === 'pix2pixhd') {
     print(await benchPix2PixHDStep({
       height: intArg('height', values.height, 8), width: intArg('width', values.width, 8), local: values.local, vgg: !values['no-vgg'],
       labelNc: intArg('label-nc', values['label-nc'], 1), ngf: intArg('ngf', values.ngf, 1), ndf: intArg('ndf', values.ndf, 1),
@@ -67,10 +67,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
     }));
     return;
   }
-  const workload = (values.workload ?? 'dcgan32') as WorkloadName;
   if (!(workload in WORKLOADS)) throw new GantryError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}, pix2pixhd, sgemm1024`);
   const result = await (values.generate ? benchDcganGenerate : benchDcganStep)({
-    workload,
+    workload: workload as WorkloadName,
     steps: intArg('steps', values.steps, 1),
     warmup: intArg('warmup', values.warmup),
     batch: intArg('batch', values.batch, 1),

@@ -4,7 +4,7 @@ import { evaluateSegmentation } from '../metrics/segmentation.ts';
 import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
 import { parseEvalInput, type EvalInput } from '../metrics/evaluate.ts';
 import { fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
-import { intArg, parseCommandArgs } from './args.ts';
+import { intArg, parseCommandArgs, refuseFlags } from './args.ts';
 import { checkFileOut } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -49,10 +49,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
     device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
   }, metric === 'stats');
   if (metric !== 'segmentation' && (values.run || values.segmenter)) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
-  // A flag of another metric would be ignored, and the score read as if it were not.
-  const own = METRIC_FLAGS[metric];
-  const stray = Object.keys(values).filter((f) => values[f as keyof typeof values] !== undefined && !COMMON_FLAGS.includes(f) && !own.includes(f));
-  if (stray.length) throw new GantryError(`${stray.map((f) => `--${f}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not go with eval ${metric}; see gantry eval --help`);
+  // A flag of another metric is refused: ignored, the score would read as if it had been applied.
+  refuseFlags('eval', values, Object.keys(values).filter((f) => !COMMON_FLAGS.includes(f) && !METRIC_FLAGS[metric].includes(f)), `eval ${metric}`);
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const log = (line: string) => process.stderr.write(line + '\n');
   const n = intArg('n', values.n, metric === 'segmentation' ? 1 : 2) ?? 10000;

@@ -16,7 +16,7 @@ import {
   checkFlags, conditionCount, NONE, conditionPathOf, encodeCaptions, gridColumns, gridConditions, sampleCaptions, sharedCondition,
   type ConditionRows,
 } from '../explore/conditions.ts';
-import { intArg, numberArg, parseCommandArgs } from './args.ts';
+import { intArg, numberArg, parseCommandArgs, refuseFlags } from './args.ts';
 import { openDataset } from '../data/index.ts';
 import { readImageFile } from '../io/image.ts';
 import { fittedPixels } from '../data/transform.ts';
@@ -105,6 +105,9 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     cols: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
     text: { type: 'string', multiple: true }, 'style-from': { type: 'string' }, truncation: { type: 'string' }, latent: { type: 'string' },
   });
+  // --style-from draws each image's own latent, --latent the one given: the seeded grid's flags do not apply.
+  if (values['style-from'] !== undefined) refuseFlags('sample', values, ['n', 'seed', 'cols', 'truncation', 'latent', 'class'], '--style-from');
+  if (values.latent !== undefined) refuseFlags('sample', values, ['n', 'seed', 'cols', 'truncation'], '--latent');
   const n = intArg('n', values.n, 1) ?? 64;
   const seed = intArg('seed', values.seed) ?? 0;
   const out = values.out ?? (values['style-from'] !== undefined ? 'style.png' : 'samples.png');
@@ -194,6 +197,8 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   if (values.texts !== undefined && (values.seeds !== undefined || values.text !== undefined)) {
     throw new GantryError('interpolate: give --seeds with one --text (move through latent space) or --texts "A|B" (move between captions at one --seed), not both');
   }
+  // --seed is the one latent vector of a path between classes or captions; --seeds names every vector.
+  if (values.seeds !== undefined) refuseFlags('interpolate', values, ['seed'], '--seeds (they name every vector of the path)');
   await withRun(values.run, values.device, async (run) => {
     const dim = run.info.latentDim;
     let vectors: Float32Array[];

@@ -64,6 +64,9 @@ test('train 30 steps, then sample a 4x4 grid, interpolate and do latent arithmet
   assert.match(gantry('sample', '--run', run, '--latent', '[1, 2]').stderr, /--latent has 2 numbers; this run's latent vectors have 100/);
   assert.match(gantry('sample', '--run', run, '--latent', '[1, "x"]').stderr, /--latent must be an array of finite numbers/);
   assert.match(gantry('sample', '--run', run, '--latent', join(dir, 'none.json')).stderr, /--latent .*none\.json: neither a JSON array of numbers nor a file/);
+  // The seeded grid's flags do not apply to one given vector, nor --seed to a path of --seeds: refused, not ignored.
+  assert.match(gantry('sample', '--run', run, '--latent', seed5, '--n', '4', '--truncation', '0.5').stderr, /^gantry sample: --n, --truncation do not go with --latent; see `gantry sample --help`\n$/);
+  assert.match(gantry('interpolate', '--run', run, '--seeds', '1,2', '--seed', '4').stderr, /^gantry interpolate: --seed does not go with --seeds \(they name every vector of the path\); /);
 });
 
 test('--version names the version, Node and the CPU kernels in use, or why the addon is not', () => {
@@ -111,7 +114,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['bench', '--family', 'vae', '--profile'], /--profile times a replayed step's kernels on the GPU: give it with --family NAME --device webgpu/],
     // A flag of another mode would be ignored, and the numbers read as if it were not.
     [['bench', '--family', 'vae', '--workload', 'dcgan64'], /^gantry bench: give --family NAME or --workload dcgan64, not both\n$/],
-    [['bench', '--workload', 'sgemm1024', '--device', 'webgpu'], /^gantry bench: --device does not go with --workload sgemm1024; see gantry bench --help\n$/],
+    [['bench', '--workload', 'sgemm1024', '--device', 'webgpu'], /^gantry bench: --device does not go with --workload sgemm1024; see `gantry bench --help`\n$/],
     [['bench', '--height', '32', '--model', '{}'], /^gantry bench: --model, --height do not go with --workload dcgan32; /],
     [['bench', '--workload', 'pix2pixhd', '--generate'], /^gantry bench: --generate does not go with --workload pix2pixhd; /],
     [['bench', '--family', 'dcgan', '--no-vgg'], /^gantry bench: --no-vgg does not go with --family; /],
@@ -214,6 +217,7 @@ test('vae on shapes from the CLI: train, sample, reconstruct, resume', () => {
   const st = gantry('sample', '--run', run, '--style-from', `${join(dir, 's.png')},${join(dir, 'r.png')}`, '--out', join(dir, 'st.png'));
   assert.equal(st.code, 0, st.stderr);
   assert.deepEqual(pngSize(join(dir, 'st.png')), [2 * 34 + 2, 2 * 34 + 2]);
+  assert.match(gantry('sample', '--run', run, '--style-from', join(dir, 's.png'), '--n', '8', '--seed', '2').stderr, /^gantry sample: --n, --seed do not go with --style-from; /);
   const d = gantry('reconstruct', '--run', join(dir, 'nope'));
   assert.match(d.stderr, /not a gantry run folder/);
 });

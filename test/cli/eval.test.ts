@@ -69,7 +69,7 @@ test('eval without weights or features says which file to get; bad inputs are na
   }
   // A flag of another metric is refused, not ignored.
   for (const [args, message] of [
-    [['fid', '--real', 'mnist', '--fake', 'mnist', '--subsets', '5'], /^gantry eval: --subsets does not go with eval fid; see gantry eval --help\n$/],
+    [['fid', '--real', 'mnist', '--fake', 'mnist', '--subsets', '5'], /^gantry eval: --subsets does not go with eval fid; see `gantry eval --help`\n$/],
     [['is', '--real', 'mnist', '--fake', 'mnist'], /^gantry eval: --real does not go with eval is; /],
     [['kid', '--real', 'mnist', '--fake', 'mnist', '--splits', '2', '--out', 'k.npz'], /^gantry eval: --splits, --out do not go with eval kid; /],
     [['segmentation', '--run', out, '--segmenter', out, '--weights', 'w.pth'], /^gantry eval: --weights does not go with eval segmentation; /],
