@@ -224,6 +224,8 @@ test('instance features: E trains with G, a finished run learns its styles, tran
   assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--all-styles', '9').stderr, /--all-styles "9": expected a label id 0\.\.2/);
   const count = styles.clusters['2'].length;
   assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--clusters', `2:${count}`).stderr, new RegExp(`^gantry translate: --clusters 2:${count}: the run learned ${count} styles? of that class \\(0\\.\\.${count - 1}\\)\n$`));
+  assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--cluster', '1', '--seed', '4').stderr, /^gantry translate: --seed does not go with --cluster /);
+  assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--style-from', join(pairs, 'test_img', 'scene_001.png'), '--seed', '4').stderr, /^gantry translate: --seed does not go with --style-from /);
   assert.match(gantry('translate', '--run', runDir, ...map, '--out', join(dir, 'x.png'), '--cluster', '1', '--styles', '3').stderr, /^gantry translate: --cluster 1 gives every object one style, so --styles 3 would draw the same image 3 times; fix some classes with --clusters CLASS:K instead, or leave out --styles\n$/);
   // A class of more styles than a row holds (as a clustered features file with a large n_clusters can have) is one line.
   writeFileSync(join(runDir, 'styles.json'), JSON.stringify({ ...styles, clusters: { ...styles.clusters, 2: Array.from({ length: 65 }, () => [0, 0, 0]) } }));
