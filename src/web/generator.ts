@@ -160,7 +160,12 @@ export class WebGenerator extends PageGenerator implements Generator {
 function imageCount(info: ModelInfo, o: GenerateOptions): number {
   const given = [o.seeds && 'seeds', o.latents && 'latents'].filter(Boolean);
   if (given.length > 1) throw new GantryError('give seeds or latents, not both');
-  if (info.conditioning.kind === 'labelMap') return o.labelMaps?.length ?? 0;
+  if (o.latents && o.truncation !== undefined) throw new GantryError('truncation applies to seeds\' vectors; latents are drawn as given, so leave truncation out');
+  if (info.conditioning.kind === 'labelMap') {
+    // Its images come from the maps alone: a seed would change nothing.
+    if (given.length && o.labelMaps?.length) throw new GantryError(`this generator draws its images from label maps alone; leave ${given[0]} out`);
+    return o.labelMaps?.length ?? 0;
+  }
   const n = o.seeds?.length ?? o.latents?.length ?? 0;
   if (n === 0) throw new GantryError('give the seeds (or latent vectors) of the images to draw, e.g. { seeds: [0, 1, 2] }');
   return n;

@@ -72,6 +72,7 @@ test('an exported dcgan draws exactly what gantry sample draws for the same seed
   // One clear line for each bad request.
   await assert.rejects(g.generate({}), /give the seeds \(or latent vectors\) of the images to draw/);
   await assert.rejects(g.generate({ seeds: [1], latents: [edited] }), /give seeds or latents, not both/);
+  await assert.rejects(g.generate({ latents: [edited], truncation: 0.5 }), /^GantryError: truncation applies to seeds' vectors; latents are drawn as given, so leave truncation out$/);
   await assert.rejects(g.generate({ seeds: [1], clas: 3 } as never), /^GantryError: generate\(\): unknown option "clas" \(did you mean "class"\?\); known: seeds, latents, truncation, class, /);
   await assert.rejects(g.generate({ seeds: [-1] }), /a seed is a whole number >= 0, got -1/);
   await assert.rejects(g.generate({ latents: [[1, 2]] }), /latents\[0\] has 2 numbers; this generator's latent vectors have 6/);
@@ -162,6 +163,7 @@ test('an exported pix2pixhd with instance features: painted maps drawn with the 
   await assert.rejects(g.generate({ labelMaps: [{ ...map, width: 16 }] }), /labelMaps\[0\] is 16x32; this generator draws 32x32/);
   await assert.rejects(g.generate({ labelMaps: [{ ...map, labels: Int32Array.from(map.labels).fill(9, 0, 1) }] }), /labelMaps\[0\] has label 9 at pixel 0,0; this generator knows labels 0\.\.4/);
   await assert.rejects(g.generate({ seeds: [1] }), /draws label maps; give labelMaps/);
+  await assert.rejects(g.generate({ labelMaps: [map], seeds: [1] }), /^GantryError: this generator draws its images from label maps alone; leave seeds out$/);
   await assert.rejects(g.generate({ labelMaps: [map], styles: { photos: [photo] } as never }), /generate\(\) styles: unknown option "photos" \(did you mean "photo"\?\); known: seed, choose, photo/);
   assert.equal(decodeSafetensors(weights, 'w').tensors[EXAMPLE_LABELS].shape[1], 32);
   g.dispose();
