@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readSweepFile } from '../sweep/sweep-file.ts';
 import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
 import { queueStatus, queueTable, statusTable, submitSweep } from '../sweep/queue.ts';
-import { parseCommandArgs } from './args.ts';
+import { parseCommandArgs, refuseFlags } from './args.ts';
 import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -40,6 +40,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }, true);
   const runs = values.runs ?? join('runs', 'sweeps');
   const [first, second] = positionals;
+  // Each subcommand's own flags: one given to another is refused, not ignored.
+  const sub = first === 'status' || first === 'table' ? first : null;
+  refuseFlags('sweep', values, [
+    ...(sub === 'status' && values.queue ? [] : ['watch']),
+    ...(sub === 'table' ? [] : ['out']),
+    ...(values.queue ? ['runs', 'quiet'] : sub ? ['quiet'] : []),
+  ], `sweep ${sub ?? 'SWEEP.json'}${values.queue ? ' --queue' : ''}`);
   if (values.queue) return queueCommand(values.queue, first, second, values);
   if (first === 'status') {
     process.stdout.write(sweepStatus(sweepDir(second, runs)));

@@ -84,6 +84,10 @@ test('bad sweep files are one line each, before anything is trained', () => {
   // With --queue too, before any connection is tried (nothing listens on port 1).
   assert.match(gantry('sweep', file, '--queue', 'redis://127.0.0.1:1').stderr, /^gantry sweep: cannot read sweep .*sweep\.json: /);
   assert.match(gantry('sweep', 'status', join(dir, 'nope'), '--runs', runs).stderr, /is not a sweep folder \(no sweep\.json\)/);
+  // A subcommand's flag given to another is refused, not ignored.
+  assert.match(gantry('sweep', file, '--watch', '--out', join(dir, 't.md')).stderr, /^gantry sweep: --watch, --out do not go with sweep SWEEP\.json; see `gantry sweep --help`\n$/);
+  assert.match(gantry('sweep', 'status', join(dir, 'nope'), '--watch').stderr, /^gantry sweep: --watch does not go with sweep status; /);
+  assert.match(gantry('sweep', file, '--queue', 'redis://127.0.0.1:1', '--runs', runs).stderr, /^gantry sweep: --runs does not go with sweep SWEEP\.json --queue; /);
   assert.deepEqual(readdirSync(dir).sort(), ['sweep.json'], 'nothing written');
 });
 
