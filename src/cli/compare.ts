@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -9,6 +8,7 @@ import { FAMILIES } from '../models/index.ts';
 import { train } from '../train/trainer.ts';
 import { readConfigFile, validateRunConfig } from '../train/run-config.ts';
 import { intArg, parseCommandArgs } from './args.ts';
+import { prepareOutFolder } from './output.ts';
 import { validateSweep } from '../sweep/sweep-file.ts';
 import { submitSweep } from '../sweep/queue.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -42,7 +42,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   const extractor = featureExtractor({ weights: values.weights, classifier: values.features });
   const rows: { family: string; fid: number; steps: number; seconds: number }[] = [];
   try {
-    mkdirSync(values.out, { recursive: true });
+    prepareOutFolder(values.out, 'the runs and their table');
     for (const family of families) {
       const runDir = join(values.out, family);
       // The shared model section, less the fields this family does not have (e.g. ndf for the plain VAE).

@@ -42,13 +42,19 @@ export function checkFileOut(path: string, ext: string, what: string): void {
   removeAbandonedTempsOf(path); // an earlier command's, killed while writing this file
 }
 
-/** Makes (or checks) a folder --out for one PNG per image, without the half-written PNGs of an earlier command killed while writing there. */
-export function prepareImageFolder(path: string): void {
+/** Makes (or checks) a folder --out that a command writes `what` into: one line naming the path and the fix otherwise. */
+export function prepareOutFolder(path: string, what: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new GantryError(`--out ${path} is a file; give a folder to write ${what} into`);
   try {
     mkdirSync(path, { recursive: true });
     accessSync(path, constants.W_OK);
   } catch (err) {
-    throw new GantryError(`--out ${path}: cannot write images into this folder (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder`);
+    throw new GantryError(`--out ${path}: cannot write ${what} into this folder (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another folder`);
   }
+}
+
+/** prepareOutFolder for one PNG per image, without the half-written PNGs of an earlier command killed while writing there. */
+export function prepareImageFolder(path: string): void {
+  prepareOutFolder(path, 'images');
   removeAbandonedTempFiles(path, (name) => /\.png\.tmp-(\d+)$/.exec(name)?.[1]);
 }

@@ -7,7 +7,7 @@ import { readSweepFile } from '../sweep/sweep-file.ts';
 import { runSweepLocally, sweepStatus, sweepTable } from '../sweep/local.ts';
 import { queueStatus, queueTable, statusTable, submitSweep } from '../sweep/queue.ts';
 import { parseCommandArgs, refuseFlags } from './args.ts';
-import { stoppedStatus } from './output.ts';
+import { checkFileOut, stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const SWEEP_HELP = `${SYNOPSIS.SWEEP}
@@ -47,6 +47,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     ...(sub === 'table' ? [] : ['out']),
     ...(values.queue ? ['runs', 'quiet'] : sub ? ['quiet'] : []),
   ], `sweep ${sub ?? 'SWEEP.json'}${values.queue ? ' --queue' : ''}`);
+  if (values.out) checkFileOut(values.out, '.md', 'the table as Markdown');
   if (values.queue) return queueCommand(values.queue, first, second, values);
   if (first === 'status') {
     process.stdout.write(sweepStatus(sweepDir(second, runs)));

@@ -79,6 +79,9 @@ test('eval without weights or features says which file to get; bad inputs are na
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
   assert.equal(c.code, 1);
   assert.match(c.stderr, /^gantry compare: cannot read config .*no-such\.json/);
+  // --out a file: one line before anything trains.
+  const weights = join(golden, 'inception_w8.pth');
+  assert.match(gantry('compare', '--data', 'shapes:50', '--out', weights, '--weights', weights).stderr, /^gantry compare: --out .*inception_w8\.pth is a file; give a folder to write the runs and their table into\n$/);
 });
 
 test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixture (cars and airplanes)', () => {

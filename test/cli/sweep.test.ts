@@ -88,6 +88,7 @@ test('bad sweep files are one line each, before anything is trained', () => {
   assert.match(gantry('sweep', file, '--watch', '--out', join(dir, 't.md')).stderr, /^gantry sweep: --watch, --out do not go with sweep SWEEP\.json; see `gantry sweep --help`\n$/);
   assert.match(gantry('sweep', 'status', join(dir, 'nope'), '--watch').stderr, /^gantry sweep: --watch does not go with sweep status; /);
   assert.match(gantry('sweep', file, '--queue', 'redis://127.0.0.1:1', '--runs', runs).stderr, /^gantry sweep: --runs does not go with sweep SWEEP\.json --queue; /);
+  assert.match(gantry('sweep', 'table', join(dir, 'nope'), '--out', join(dir, 'no', 't.md')).stderr, /^gantry sweep: --out .*t\.md: the folder .*no does not exist; create it first or choose another path\n$/);
   assert.deepEqual(readdirSync(dir).sort(), ['sweep.json'], 'nothing written');
 });
 
