@@ -6,7 +6,7 @@ import { readImages } from '../data/dataset.ts';
 import { readStyles } from '../explore/run-styles.ts';
 import { encodeSafetensors, type NamedArray } from '../io/safetensors.ts';
 import { writeSafetensors } from '../io/safetensors-file.ts';
-import { removeAbandonedTempFiles } from '../io/atomic.ts';
+import { nearestExisting, removeAbandonedTempFiles } from '../io/atomic.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
 import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
@@ -173,6 +173,8 @@ async function writeExport(out: string, generator: ExportedTensors, options: { p
 
 /** `out` may be new, empty, or an earlier export (its model.json says so); anything else is someone's folder. */
 function checkOut(out: string): void {
+  const existing = nearestExisting(dirname(resolve(out)));
+  if (!statSync(existing).isDirectory()) throw new GantryError(`the export folder ${out}: ${existing} is a file, so no folder can be made below it; give another folder`);
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new GantryError(`the export folder ${out} is a file; give a folder to write the site into`);
   const entries = readdirSync(out);

@@ -1,5 +1,5 @@
-import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeFailure } from '../errors.ts';
 
 /**
@@ -82,4 +82,14 @@ export function removeAbandonedTempFiles(dir: string, pidIn: (name: string) => s
     const pid = pidIn(f);
     if (pid && /^\d+$/.test(pid) && Number(pid) !== process.pid && !processRunning(Number(pid))) rmSync(join(dir, f), { recursive: true, force: true });
   }
+}
+
+/**
+ * The deepest part of `path` that exists (the path itself, or the folder a new one would be made in),
+ * so that a caller can tell a file in the way from a folder it may write.
+ */
+export function nearestExisting(path: string): string {
+  let existing = resolve(path);
+  while (!existsSync(existing)) existing = dirname(existing);
+  return existing;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { Rng } from '../engine/rng.ts';
 import { OutOfMemoryError } from '../engine/memory.ts';
 import { GpuLimitError } from '../gpu/device-guard.ts';
@@ -9,7 +9,7 @@ import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { reshapeDataset } from '../data/transform.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { nearestExisting, writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
@@ -216,8 +216,7 @@ function checkRunFolderPath(runDir: string): void {
   // A blank name (an empty --out, or a stray space) would make a folder no one meant, or none at all.
   if (!runDir.trim() || /^\s+$/.test(basename(runDir))) throw new GantryError(`the run folder "${runDir}" has a blank name; give a folder path, e.g. runs/dcgan (gantry train's --out)`);
   if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new GantryError(`the run folder ${runDir} is a file; choose a folder path for the run`);
-  let existing = resolve(runDir);
-  while (!existsSync(existing)) existing = dirname(existing);
+  const existing = nearestExisting(runDir);
   if (!statSync(existing).isDirectory()) throw new GantryError(`the run folder ${runDir}: ${existing} is a file, so no folder can be made below it; choose another run folder`);
   const real = realpathSync(existing);
   if (/^\/(proc|sys)(\/|$)/.test(real)) throw new GantryError(`the run folder ${runDir} is under ${real.split('/')[1] === 'proc' ? '/proc' : '/sys'}, the kernel's own files; choose a folder on a disk`);

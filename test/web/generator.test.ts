@@ -322,6 +322,8 @@ test('exportRun writes the folder in one move, replaces an earlier export, refus
   writeFileSync(join(mine, 'notes.txt'), 'keep me');
   await assert.rejects(exportRun(dir, mine), /the export folder .*mine holds other files \(notes\.txt\); give a new or empty folder/);
   assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'keep me');
+  // A file in the way of the folder, at any depth.
+  for (const below of [['site'], ['a', 'site']]) await assert.rejects(exportRun(dir, join(mine, 'notes.txt', ...below)), /^GantryError: the export folder .*: .*notes\.txt is a file, so no folder can be made below it; give another folder$/);
   await assert.rejects(exportRun(join(root, 'nothing'), join(root, 'x')), /is not a gantry run folder/);
   assert.equal(existsSync(join(root, 'x')), false);
   const classifier = await trainSmall('classifier', 'shapes:40', {});
