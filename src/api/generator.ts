@@ -12,7 +12,7 @@ import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type L
 import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
-import { checkKeys } from '../options.ts';
+import { checkKeys, checkPath } from '../options.ts';
 
 /**
  * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`
@@ -21,6 +21,7 @@ import { checkKeys } from '../options.ts';
  * them. `dispose()` frees its tensors.
  */
 export async function openGenerator(path: string, options: { device?: Device } = {}): Promise<WebGenerator> {
+  checkPath(path, 'openGenerator()', 'a run folder or an exported generator\'s folder', 'openGenerator("runs/first")');
   checkKeys(options, ['device'], 'openGenerator()');
   await initEngine({ device: options.device ?? 'cpu' });
   if (existsSync(join(path, CONFIG_FILE))) {
@@ -84,6 +85,7 @@ export function readLabelMaps(generator: WebGenerator, labelFiles: string[], ins
  * run folder for openGenerator and exportRun. A finished run with instance features has learned them already.
  */
 export async function learnStyles(run: string, options: { clusters?: number; seed?: number; device?: Device } = {}): Promise<LearnedStyles> {
+  checkPath(run, 'learnStyles()', 'a pix2pixhd run folder', 'learnStyles("runs/label2photo")');
   checkKeys(options, ['clusters', 'seed', 'device'], 'learnStyles()');
   const { clusters, seed } = options;
   if (clusters !== undefined && !(Number.isInteger(clusters) && clusters >= 1)) throw new GantryError(`learnStyles(): clusters must be a whole number >= 1, got ${clusters}`);
@@ -97,6 +99,7 @@ export async function learnStyles(run: string, options: { clusters?: number; see
  * the run makes of each; image i of `reconstructions` is image i of `inputs` through the encoder and decoder.
  */
 export async function reconstruct(run: string, options: { data?: string; n?: number; seed?: number; device?: Device } = {}): Promise<{ inputs: GeneratedImages; reconstructions: GeneratedImages }> {
+  checkPath(run, 'reconstruct()', 'a vae, vae-gan or unet-vae-gan run folder', 'reconstruct("runs/vae")');
   checkKeys(options, ['data', 'n', 'seed', 'device'], 'reconstruct()');
   const n = options.n ?? 32;
   if (!(Number.isInteger(n) && n >= 1 && n <= MAX_IMAGES)) throw new GantryError(`reconstruct(): n must be a whole number from 1 to ${MAX_IMAGES}, got ${options.n}`);

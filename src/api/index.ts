@@ -13,7 +13,7 @@ import { useApiWords } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { exportRun as exportRunFolder, type ExportResult } from '../export/export-run.ts';
 import { FAMILIES, type FamilyName } from '../models/index.ts';
-import { checkKeys } from '../options.ts';
+import { checkKeys, checkPath } from '../options.ts';
 
 export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
 export { openGenerator, pngBytes, readLabelMaps, learnStyles, reconstruct } from './generator.ts';
@@ -39,6 +39,8 @@ export const families: Record<FamilyName, string> = Object.fromEntries(Object.en
  * only model.json and weights.safetensors, for `gantry/web`'s loadGenerator in a page of your own.
  */
 export async function exportRun(run: string, out: string, options: { page?: boolean } = {}): Promise<ExportResult> {
+  checkPath(run, 'exportRun()', 'the run folder first', 'exportRun("runs/first", "site")');
+  checkPath(out, 'exportRun()', 'the folder to write the site into second', 'exportRun("runs/first", "site")');
   checkKeys(options, ['page'], 'exportRun()');
   await initEngine();
   return exportRunFolder(run, out, options);

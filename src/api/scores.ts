@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
 import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
-import { checkKeys, optionKeys } from '../options.ts';
+import { checkKeys, checkPath, optionKeys } from '../options.ts';
 import {
   fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
@@ -53,12 +53,31 @@ function featureOptions(call: keyof typeof KEYS, r: ScoreRequest, minimum: numbe
 
 const stderrLine = (line: string) => process.stderr.write(line + '\n');
 
+/** What each input names, and an example of it, for a call that leaves it out. */
+const INPUTS: Record<string, [what: string, example: string]> = {
+  real: ['a data SPEC, a run folder or a statistics .npz', '"mnist"'],
+  fake: ['a run folder, a data SPEC or a statistics .npz', '"runs/first"'],
+  input: ['a data SPEC or a run folder', '"mnist"'],
+  out: ['the .npz file to write', '"mnist.npz"'],
+  run: ['the pix2pixhd run folder', '"runs/label2photo"'],
+  segmenter: ['the segmenter run folder', '"runs/segmenter"'],
+};
+
+/** Refuses a call that leaves out one of its inputs (plain JavaScript has no compiler to say so). */
+function checkInputs(call: string, request: object, names: string[]): void {
+  for (const name of names) {
+    const [what, example] = INPUTS[name];
+    checkPath((request as Record<string, unknown>)[name], call, `${name}: ${what}`, `{ ${name}: ${example} }`);
+  }
+}
+
 /**
  * FID as pytorch-fid computes it (`gantry eval fid`). Two statistics files need no network; anything
  * else takes pytorch-fid's Inception weights (`weights`) or a gantry classifier run (`classifier`).
  */
 export async function fid(request: PairRequest): Promise<FidResult> {
   const o = featureOptions('fid()', request, 2);
+  checkInputs('fid()', request, ['real', 'fake']);
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
   const fake = parseEvalInput(request.fake);
@@ -70,6 +89,7 @@ export async function fid(request: PairRequest): Promise<FidResult> {
 /** KID as torch-fidelity defines it (`gantry eval kid`): `subsets` (100) subsets of `subsetSize` (1000) images. */
 export async function kid(request: KidRequest): Promise<KidScore> {
   const o = featureOptions('kid()', request, 2);
+  checkInputs('kid()', request, ['real', 'fake']);
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
   const fake = parseEvalInput(request.fake);
@@ -79,6 +99,7 @@ export async function kid(request: KidRequest): Promise<KidScore> {
 /** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */
 export async function inceptionScore(request: IsRequest): Promise<InceptionScoreResult> {
   const o = featureOptions('inceptionScore()', request, 2);
+  checkInputs('inceptionScore()', request, ['fake']);
   await initEngine({ log: request.log });
   const fake = parseEvalInput(request.fake);
   return withFeatures(request, (e) => inceptionScoreOf(fake, e, { ...o, splits: request.splits }));
@@ -87,6 +108,7 @@ export async function inceptionScore(request: IsRequest): Promise<InceptionScore
 /** pytorch-fid-compatible statistics of a data SPEC or a run's images, written to `out` (.npz; `gantry eval stats`). */
 export async function featureStats(request: StatsRequest): Promise<{ out: string; n: number; dim: number; features: string }> {
   const o = featureOptions('featureStats()', request, 2);
+  checkInputs('featureStats()', request, ['input', 'out']);
   await initEngine({ log: request.log });
   const input = parseEvalInput(request.input);
   return withFeatures(request, (e) => writeFeatureStats(input, request.out, e, o));
@@ -99,6 +121,7 @@ export async function featureStats(request: StatsRequest): Promise<{ out: string
  */
 export async function segmentationScore(request: SegmentationRequest): Promise<SegmentationResult> {
   checkKeys(request, KEYS['segmentationScore()'], 'segmentationScore()');
+  checkInputs('segmentationScore()', request, ['run', 'segmenter']);
   if (request.n !== undefined && !(Number.isInteger(request.n) && request.n >= 1)) throw new GantryError(`segmentationScore(): n must be a whole number >= 1, got ${request.n}`);
   await initEngine();
   return evaluateSegmentation(request.run, request.segmenter, { n: request.n, seed: request.seed, quiet: request.quiet });

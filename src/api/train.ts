@@ -4,7 +4,7 @@ import type { FamilyName, ModelConfigs } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
 import { trainSchema, validateRunConfig, type EvalConfig, type RunConfig, type TrainConfig } from '../train/run-config.ts';
 import { train as runTraining, type TrainResult } from '../train/trainer.ts';
-import { checkKeys, optionKeys } from '../options.ts';
+import { checkKeys, checkPath, optionKeys } from '../options.ts';
 
 export type { TrainResult, StopReason } from '../train/trainer.ts';
 
@@ -121,6 +121,7 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
  * an unbroken run. `model`, `train` and `eval` may change what a resume may (learning rates, steps, cadence, scores).
  */
 export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
+  checkPath(out, 'resume()', 'the run folder first', 'resume("runs/first", { train: { steps: 2000 } })');
   checkKeys(request, RESUME_KEYS, 'resume()', inTrainSection);
   await initEngine({ device: request.device ?? 'cpu', log: request.log });
   const changes = { model: request.model, train: request.train as Record<string, unknown> | undefined, eval: request.eval };

@@ -306,6 +306,15 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(learnStyles(dir, { k: 4 } as never), /^learnStyles\(\): unknown option "k"; known: clusters, seed, device$/);
   await rejects(exportRun(dir, join(dir, 'site'), { html: false } as never), /^exportRun\(\): unknown option "html"; known: page$/);
   await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, weights: inception, classifier: dir }), /not both/);
+  // A path left out or of another type (plain JavaScript), named with an example call.
+  await rejects(fid({ real: 'mnist' } as never), /^fid\(\): give fake: a run folder, a data SPEC or a statistics \.npz, e\.g\. \{ fake: "runs\/first" \}$/);
+  await rejects(featureStats({ input: 'mnist' } as never), /^featureStats\(\): give out: the \.npz file to write/);
+  await rejects(segmentationScore({ run: dir } as never), /^segmentationScore\(\): give segmenter: /);
+  await rejects(resume({ out } as never), /^resume\(\): give the run folder first, e\.g\. resume\("runs\/first", /);
+  await rejects(openGenerator(undefined as never), /^openGenerator\(\): give a run folder or an exported generator's folder/);
+  await rejects(exportRun(dir, 3 as never), /^exportRun\(\): give the folder to write the site into second/);
+  await rejects(reconstruct(null as never), /^reconstruct\(\): give a vae, vae-gan or unet-vae-gan run folder/);
+  await rejects(learnStyles({} as never), /^learnStyles\(\): give a pix2pixhd run folder/);
   const envWeights = process.env.GANTRY_INCEPTION_WEIGHTS;
   delete process.env.GANTRY_INCEPTION_WEIGHTS;
   try {
