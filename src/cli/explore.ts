@@ -211,7 +211,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     } else {
       const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
       if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
-      // The condition first: it refuses a run with no latent space to move through (pix2pixhd) in its own words.
+      // The condition first: a flag the run does not take, or a run that draws from label maps, is refused before any vector is made.
       conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, (seeds.length - 1) * frames, warn);
       vectors = [];
       for (let p = 0; p + 1 < seeds.length; p++) {

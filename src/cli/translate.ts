@@ -205,8 +205,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   const seed = intArg('seed', values.seed);
   if (values['maps-out'] !== undefined) {
     if (!values.run) throw new GantryError('--maps-out writes the feature maps of a gantry run\'s encoder: give --run RUN_DIR (a pix2pixhd run with model.featNum 3)');
-    const stray = (['data', 'out', 'clusters', 'seed'] as const).find((f) => values[f] !== undefined);
-    if (stray) throw new GantryError(`--${stray} does not go with --maps-out, which encodes the run's own training data`);
+    refuseFlags('features', values, ['data', 'out', 'clusters', 'seed'], '--maps-out, which encodes the run\'s own training data');
     await initEngine({ device: (values.device ?? 'cpu') as Device });
     const progress = slowWorkProgress('feature maps: encoding objects');
     const written = await writeFeatureMaps(values.run, values['maps-out'], { loadProgress: (label) => slowWorkProgress(label), onProgress: progress });

@@ -323,6 +323,7 @@ test('loadFeatures (the official --load_features): features --maps-out writes a 
     assert.ok(new Set(colour.values()).size > 1, `${name}: objects differ`);
   }
   assert.match(gantry('features', '--run', small, '--maps-out', feat).stderr, /--maps-out .*train_feat already holds 6 PNG files \(scene_000\.png, \.\.\.\); give an empty or new folder, or remove them/);
+  assert.match(gantry('features', '--run', small, '--maps-out', join(dir, 'x'), '--clusters', '3').stderr, /^gantry features: --clusters does not go with --maps-out, which encodes the run's own training data; see `gantry features --help`\n$/);
   const elsewhere = gantry('features', '--run', small, '--maps-out', join(dir, 'elsewhere'));
   assert.equal(elsewhere.code, 0, elsewhere.stderr);
   assert.ok(elsewhere.stderr.includes(`note: a run with model.loadFeatures on this data reads them from ${feat}; move them there`), elsewhere.stderr);
