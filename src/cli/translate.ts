@@ -128,9 +128,8 @@ export async function translateCommand(argv: string[]): Promise<void> {
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   if ((flags.styles ?? 1) > MAX_STYLES) throw new GantryError(`--styles ${flags.styles}: at most ${MAX_STYLES} variants side by side; for more, translate again with another --seed`);
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
-  if (values['style-from'] && styleFlags.length > 1) throw new GantryError(`--style-from takes the styles of a photo; leave out --${styleFlags.filter((f) => f !== 'style-from').join(', --')}`);
-  // --seed draws the random styles; a photo's styles, or one cluster for every class, leave none to draw.
-  if (values['style-from']) refuseFlags('translate', values, ['seed'], '--style-from (the photo gives every style)');
+  // A photo gives every object its style: no learned style is chosen, nor a random one drawn (--seed).
+  if (values['style-from']) refuseFlags('translate', values, ['cluster', 'clusters', 'styles', 'all-styles', 'seed'], '--style-from (the photo gives every style)');
   if (values.cluster !== undefined) refuseFlags('translate', values, ['seed'], '--cluster (every object of a class without --clusters or --all-styles takes that cluster)');
   if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
   if (values.cluster !== undefined && (flags.styles ?? 1) > 1) throw new GantryError(`--cluster ${values.cluster} gives every object one style, so --styles ${flags.styles} would draw the same image ${flags.styles} times; fix some classes with --clusters CLASS:K instead, or leave out --styles`);
