@@ -20,7 +20,7 @@ export function optionKeys<T>(keys: Record<keyof T, true>): string[] {
 
 /**
  * A path argument a plain JavaScript caller may leave out or give as another type: one line naming it
- * (`what`, e.g. 'the run folder as real'), with an example call.
+ * (`what`, e.g. 'the run folder as out'), with an example call.
  */
 export function checkPath(value: unknown, call: string, what: string, example: string): asserts value is string {
   if (typeof value !== 'string' || !value) throw new GantryError(`${call}: give ${what}, e.g. ${example}`);

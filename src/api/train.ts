@@ -103,7 +103,7 @@ function controls(c: TrainControls) {
 export async function train<F extends FamilyName>(request: TrainRequest<F>): Promise<TrainResult> {
   if (typeof request !== 'object' || request === null) throw new GantryError('train() takes an options object');
   checkKeys(request, REQUEST_KEYS, 'train()', inTrainSection);
-  if (typeof request.out !== 'string' || !request.out) throw new GantryError('train(): give the run folder as out, e.g. { out: "runs/first" }');
+  checkPath(request.out, 'train()', 'the run folder as out', '{ out: "runs/first" }');
   const { family, data, seed, model, train: trainSection, initFrom, eval: evalSection, epochs } = request;
   // The config file's fields, those given: the rest take their defaults.
   const given = Object.fromEntries(Object.entries({ family, data, seed, model, train: trainSection, initFrom, eval: evalSection }).filter(([, v]) => v !== undefined));
