@@ -80,18 +80,24 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
   return result;
 }
 
-export async function timeRuns(run: (i: number) => Promise<void>, warmup: number, steps: number): Promise<number[]> {
+/**
+ * Each run's time after `warmup` untimed ones. `prepare` (untimed) makes what a run takes, as a data loader
+ * has a batch ready before the step that reads it.
+ */
+export async function timeRuns<T = undefined>(run: (i: number, prepared: T) => Promise<void>, warmup: number, steps: number,
+  prepare: (i: number) => T = () => undefined as T): Promise<number[]> {
   // Between runs the event loop turns, untimed, as training's loop lets it between steps: arrays dropped
   // during a run are returned to the system only then (V8 frees collected ArrayBuffers in a task).
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   for (let i = 0; i < warmup; i++) {
-    await run(i);
+    await run(i, prepare(i));
     await turn();
   }
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const prepared = prepare(warmup + i);
     const t0 = performance.now();
-    await run(i);
+    await run(i, prepared);
     times.push(performance.now() - t0);
     await turn();
   }

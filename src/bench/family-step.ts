@@ -83,18 +83,26 @@ export function summarizeProfile(times: { label: string; ns: number }[]): StepPr
 
 /**
  * Times a family's train steps as the trainer runs them (TrainSteps: on WebGPU recorded and replayed),
- * each step ending when its losses are read. Text families pre-train their caption encoder first
- * (textSteps, not timed: the bench sets it to 1 unless the model section says otherwise).
+ * each step ending when its losses are read, its batch drawn before (data_ms). Text families pre-train
+ * their caption encoder first (textSteps, not timed: the bench sets it to 1 unless the model section says
+ * otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; data_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
   const runner = new TrainSteps(model, { replay: o.replay, log: (line) => process.stderr.write(line + '\n') });
   let step = 0;
-  const host: number[] = [];
-  const run = async () => {
-    const b = batchAt(step);
+  const [host, data]: number[][] = [[], []];
+  // The batch is drawn before the clock starts, as the peers' batches wait on their GPU: training draws
+  // the next one while the GPU runs the last step, which reading the losses every step here would not let it.
+  const draw = (i: number) => {
+    const t0 = performance.now();
+    const b = batchAt(i);
+    data.push(performance.now() - t0);
+    return b;
+  };
+  const run = async (_: number, b: Batch) => {
     const t0 = performance.now();
     const losses = runner.run(b, { step, rng: new Rng(3, 'step', step) });
     host.push(performance.now() - t0);
@@ -103,13 +111,15 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
   };
   // The first steps of each kind run eagerly (a warm-up, two recordings); text families pre-train first.
-  const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10);
+  const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10, draw);
   const params = parameterCounts(model);
   const result = {
     ...summarize(o.family, batch, times, params.G, params.D),
     // Each network's count, for peers that leave one out (dfgan's peer computes the fixed caption encoder's vectors without counting it).
     params: params.byNetwork,
     host_ms: hostMedian(host.slice(-times.length)),
+    // The host's time to draw one batch (untimed above).
+    data_ms: hostMedian(data.slice(-times.length)),
     replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),

@@ -87,8 +87,48 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * out[i] = mean + std * normal() for each i in turn: the same values, and the same state after, as that
+   * loop, with nextU32 written out on local words (a step's noise can be millions of values, drawn on the
+   * host every step; the locals hold int32, which the state array takes back modulo 2^32).
+   */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
-    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.spare !== null) {
+      out[i++] = mean + std * this.spare;
+      this.spare = null;
+    }
+    const state = this.s;
+    let s0 = state[0] | 0;
+    let s1 = state[1] | 0;
+    let s2 = state[2] | 0;
+    let s3 = state[3] | 0;
+    while (i < n) {
+      let u = 0;
+      let word = 0;
+      let t = 0;
+      while (u === 0) {
+        word = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        u = word / 4294967296;
+      }
+      word = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const v = word / 4294967296;
+      // Box-Muller as normal(): the cosine's value now, the sine's next (or kept as the spare).
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i++] = mean + std * (r * Math.cos(2 * Math.PI * v));
+      const sine = r * Math.sin(2 * Math.PI * v);
+      if (i < n) out[i++] = mean + std * sine;
+      else this.spare = sine;
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
     return out;
   }
 

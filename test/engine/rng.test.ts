@@ -33,3 +33,15 @@ test('permutation is a permutation', () => {
   const p = new Rng(5).permutation(1000);
   assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
 });
+
+test('fillNormal gives what mean + std * normal() gives value by value, and leaves the same state (odd lengths, a spare before and after)', () => {
+  for (const [length, spareBefore] of [[0, true], [1, false], [1, true], [2, true], [7, false], [7, true], [1000, false], [1001, true]] as const) {
+    const [a, b] = [new Rng(5, 'fill', length), new Rng(5, 'fill', length)];
+    if (spareBefore) [a.normal(), b.normal()];
+    const filled = a.fillNormal(new Float32Array(length), 0.25, 3);
+    const looped = Float32Array.from({ length }, () => 0.25 + 3 * b.normal());
+    assert.deepEqual(filled, looped, `length ${length}`);
+    assert.deepEqual(a.getState(), b.getState(), `state after length ${length}`);
+    assert.deepEqual([a.normal(), a.nextU32()], [b.normal(), b.nextU32()]);
+  }
+});
