@@ -1,6 +1,6 @@
 // Every GPU measurement the open issues ask for, in one command on the GPU machine (../shared/gpu/README.md):
 //   bash ../shared/gpu/prepare-kit.sh    (here, once; then carry .devicekit and build)
-//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 540] [--quick]
+//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 560] [--quick]
 // Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
 // also into $OUT/gpu-session.md where the device tool gives $OUT (its reply keeps only the output's tail),
 // each gantry/PyTorch ratio from medians of the same run. The issue's targets come first, so a budget
@@ -10,17 +10,18 @@
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the generators), for what to speed up next;
 //   2. every family's generator (batch 256) beside its peer's --generate, images per second;
-//   3. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
-//      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: the cause of its bimodal steps);
-//   4. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
+//   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's;
+//   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
+//      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: bimodal on an H100, not an H200);
+//   5. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
 //      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
-//   5. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
-//   6. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
+//   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
+//   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
-//   slider move) on tfjs's kernels op by op and on gantry's replayed; the WebGPU tests (test/gpu/) on this
-//   GPU. Last, how long each command took.
+//   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took
+//   (on an H200 all of it took about 700 s: 1.-7. about 600).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { budget: { type: 'string', default: '540' }, quick: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { budget: { type: 'string', default: '560' }, quick: { type: 'boolean' } } });
 const deadline = Date.now() + Number(values.budget) * 1000;
 const quick = Boolean(values.quick);
 const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
@@ -139,7 +140,25 @@ for (const [family, byKind] of profiles) {
   }
 }
 
-// 3. DCGAN beside its peer, then dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
+// 3. The WebGPU tests (test/gpu/: every WGSL kernel against float64 loops, replayed steps and draws against
+// eager ones bit for bit, the device's limits as errors) on this GPU, as they run on lavapipe in CI: a real
+// GPU runs threads in orders lavapipe does not (float atomics were not deterministic there).
+const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
+const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
+if (tested) {
+  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1];
+  // A run cut short prints no summary: count its TAP lines (suites' lines included) up to the cut.
+  const lines = (pattern: RegExp) => tested.stdout.split('\n').filter((l) => pattern.test(l)).length;
+  const summary = count('pass') === undefined
+    ? `cut short before its summary; by then ${lines(/^\s*ok \d+/)} ok and ${lines(/^\s*not ok \d+/)} not ok (TAP lines, suites included)`
+    : `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
+  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${summary}`);
+  for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
+} else {
+  say('\nWebGPU tests on this GPU: not run (the budget was spent)');
+}
+
+// 4. DCGAN beside its peer, then dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
 if (!quick) {
   say('\nDCGAN beside its peer (`bench/dcgan-vs-torch.ts --device webgpu --steps 30`):');
   say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
@@ -147,7 +166,7 @@ if (!quick) {
 say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
 say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
 
-// 4. pix2pixHD at its sizes.
+// 5. pix2pixHD at its sizes.
 const pix2pixhdSizes: [string, string[]][] = [
   ['64x128 (the peer\'s default)', []],
   ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
@@ -208,24 +227,6 @@ for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
   const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
   const ours = measure(process.execPath, [...gantry, ...draw]);
   say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
-}
-
-// Last, with what is left of the budget: the WebGPU tests (test/gpu/: every WGSL kernel against float64
-// loops, replayed steps and draws against eager ones, the device's limits as errors) on this GPU, as they
-// run on lavapipe in CI.
-const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
-const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
-if (tested) {
-  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1];
-  // A run cut short prints no summary: count its TAP lines (suites' lines included) up to the cut.
-  const lines = (pattern: RegExp) => tested.stdout.split('\n').filter((l) => pattern.test(l)).length;
-  const summary = count('pass') === undefined
-    ? `cut short before its summary; by then ${lines(/^\s*ok \d+/)} ok and ${lines(/^\s*not ok \d+/)} not ok (TAP lines, suites included)`
-    : `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
-  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${summary}`);
-  for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
-} else {
-  say('\nWebGPU tests on this GPU: not run (the budget was spent)');
 }
 
 say(`\nSeconds each command took${skipped ? ` (${skipped} not run: the --budget of ${values.budget} s was spent)` : ''}:`);

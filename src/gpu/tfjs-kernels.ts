@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
-import { avgPool3x3s2, avgPool3x3s2Adjoint, columnSums, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
-import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
+import { avgPool3x3s2, avgPool3x3s2Adjoint, columnSums, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
+import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
 import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
@@ -25,7 +25,7 @@ import { swapKernels } from '../kernels/registry.ts';
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
- * gradients), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
+ * gradients, and the feature encoder's instance means), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
  * Adam's update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts). Without
  * these, the networks and the optimizer build them from tfjs ops (src/nn/pix2pixhd.ts,
  * src/nn/dfgan-blocks.ts, src/nn/layers.ts, src/optim/adam.ts), as under withTfjsGpuKernels.
@@ -251,6 +251,15 @@ function instanceNormGradKernel(args: Args): tf.TensorInfo {
   return run(backend, dispatches, [dy, y, invStd, dx], dx);
 }
 
+function instanceMeansKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x, ids } = args.inputs as { x: tf.TensorInfo; ids: tf.TensorInfo };
+  if (x.shape.length !== 4 || x.dtype !== 'float32' || ids.dtype !== 'int32' || ids.shape.join() !== x.shape.slice(0, 3).join()) throw new Error('instance means take float32 [n, h, w, c] features and int32 [n, h, w] ids');
+  const [n, h, w, c] = x.shape;
+  const y = backend.makeTensorInfo(x.shape, 'float32');
+  return run(backend, instanceMeans(context!, { n, h, w, c }, region(backend, x), region(backend, ids), region(backend, y)), [x, ids, y], y);
+}
+
 const IMAGE_KERNELS: Record<(typeof IMAGE_OP_KERNELS)[number], KernelFunc> = {
   [REFLECTION_PAD]: imageOp('x', (s, a) => [s.n, s.h + 2 * Number(a.pad), s.w + 2 * Number(a.pad), s.c], (ctx, s, a, x, y) => [reflectionPad(ctx, s, Number(a.pad), x, y)]),
   // dy is the padded map; the op's shape is the unpadded one.
@@ -405,6 +414,7 @@ export function registerGpuKernels(): string[] {
     ours.set(name, KERNELS[name]);
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
+  ours.set(INSTANCE_MEANS, instanceMeansKernel as KernelFunc);
   for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
   for (const name of BATCH_NORM_KERNELS) ours.set(name, BATCH_NORM_KERNEL_FUNCS[name]);
   ours.set(ADAM, adamKernel as unknown as KernelFunc);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { Conv2d, ConvTranspose2d, leaky } from './layers.ts';
 import type { ParamSet } from './params.ts';
-import { AVG_POOL_3X3S2, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
+import { AVG_POOL_3X3S2, INSTANCE_MEANS, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
 import { ownKernel } from '../kernels/registry.ts';
 
 /**
@@ -312,9 +312,16 @@ export class LocalEnhancer {
 /**
  * Instance-wise average pooling: each image's features [n, H, W, F] replaced, per instance id of
  * `instances` [n, H, W], by their mean over that instance's pixels (the official Encoder's last step).
- * Differentiable in the features (a segment sum and a gather).
+ * Differentiable in the features. On WebGPU gantry's kernel, whose sums have no float atomics (tfjs's
+ * segment sums there add in the order the GPU runs them); on the CPU the segment sums, deterministic there.
  */
 export function instanceMeans(features: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
+  if (ownKernel(INSTANCE_MEANS)) return tf.engine().runKernel(INSTANCE_MEANS, { x: features, ids: instances }) as tf.Tensor4D;
+  return instanceMeansOps(features, instances);
+}
+
+/** instanceMeans from tfjs ops (a segment sum and a gather): other backends, and the reference of gantry's kernels. */
+export function instanceMeansOps(features: tf.Tensor4D, instances: tf.Tensor3D): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, h, w, f] = features.shape;
     // One segment per (image, instance id): instances of the same id in two images are pooled apart.

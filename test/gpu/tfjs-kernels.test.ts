@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
-import { downsample, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
-import { INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
+import { downsample, instanceMeans, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
+import { INSTANCE_MEANS, INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
 import { BATCH_NORM_TRAIN, fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
@@ -201,6 +201,24 @@ test('pix2pixHD\'s reflection padding, 3x3 / 2 average pooling and instance norm
   const x = randn([1, 4, 4, 2]) as tf.Tensor4D;
   await compare('reflection pad 3 of 4x4', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, 3), tf.reshape(tf.range(0, 200), [1, 10, 10, 2]))))(x)], 3);
   x.dispose();
+});
+
+test('pix2pixHD\'s instance means in WGSL, gradient included, as the segment sums give them, the same bits every run', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(INSTANCE_MEANS) && tf.getKernel(INSTANCE_MEANS, 'webgpu'));
+  assert.equal(withTfjsGpuKernels(() => tf.getKernel(INSTANCE_MEANS, 'webgpu')), undefined);
+  // [n, h, w, c, distinct ids an image]: the encoder's 3 features, one, more instances than the 64
+  // workgroups striped over them, every pixel its own instance, ids up to 65535 shared between images.
+  for (const [n, h, w, c, k] of [[2, 7, 9, 3, 5], [1, 8, 6, 1, 2], [2, 20, 30, 3, 150], [1, 5, 4, 2, 20], [3, 16, 16, 4, 65536]]) {
+    const x = randn([n, h, w, c]) as tf.Tensor4D;
+    const idOf = (i: number) => (k === 65536 ? (i * 7919) % 65536 : Math.floor(((i % (h * w)) / (h * w)) * k) * Math.floor(65535 / k));
+    const ids = tf.tensor3d(Int32Array.from({ length: n * h * w }, (_, i) => idOf(i)), [n, h, w], 'int32');
+    const weights = randn([n, h, w, c]);
+    const both = () => [instanceMeans(x, ids), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(instanceMeans(t as tf.Tensor4D, ids), weights)))(x)];
+    await compare(`instance means ${[n, h, w, c]}, ${k} ids`, both, 4);
+    const [first, again] = [tf.tidy(both), tf.tidy(both)];
+    for (let i = 0; i < 2; i++) assert.deepEqual(await again[i].data(), await first[i].data(), 'the same bits twice');
+    tf.dispose([x, ids, weights, ...first, ...again]);
+  }
 });
 
 test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as the broadcasting ops give them', { skip: noGpu }, async () => {

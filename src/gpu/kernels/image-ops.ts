@@ -1,5 +1,5 @@
 import { alignFloats, elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
-import { pooledSize } from '../../kernels/image-ops.ts';
+import { INSTANCE_IDS, pooledSize } from '../../kernels/image-ops.ts';
 import { f32 } from './pointwise.ts';
 import { mergedWelford, rowSlice, sliceWorkgroups, slicesOf, welfordPartials, type Slices } from './norm.ts';
 
@@ -288,4 +288,104 @@ export function instanceNormGrad(ctx: GpuContext, s: ImageShape, dy: Region, y: 
 @group(0) @binding(5) var<storage, read_write> DX: array<f32>;`, `    let bc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
     DX[i] = InvStd[bc] * (DY[i] - MeanDy[bc] - Y[i] * MeanDyY[bc]);`, [dy, y, meanDy, meanDyY, invStd, dx]);
   return [...means.dispatches, apply];
+}
+
+/**
+ * Instance means (src/kernels/image-ops.ts's INSTANCE_MEANS): y[b, p, :] = the mean of x[b, q, :] over
+ * image b's pixels q whose id (ids [n, h, w], int32 below INSTANCE_IDS) is pixel p's. Without float
+ * atomics, so the same input gives the same bits on any GPU (tfjs's UnsortedSegmentSum adds floats in
+ * whatever order the GPU runs its threads): each image's ids are numbered 0..K-1 in id order through a
+ * table of INSTANCE_IDS words (cleared, marked, prefix-summed by one workgroup an image); each pixel takes
+ * its instance's number; one workgroup sums an instance's features and pixels over the image in a fixed
+ * order (workgroups striped over an image's instances); each pixel then reads its instance's mean.
+ */
+export function instanceMeans(ctx: GpuContext, s: ImageShape, x: Region, ids: Region, y: Region): Dispatch[] {
+  const hw = s.h * s.w;
+  const instances = Math.min(INSTANCE_IDS, hw);
+  const stripes = Math.min(64, instances);
+  // One scratch buffer: the table, each image's instance count, each pixel's instance, the means.
+  const lengths = [s.n * INSTANCE_IDS, s.n, s.n * hw, s.n * instances * s.c];
+  const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, l) => a + alignFloats(l), 0));
+  const scratch = ctx.scratch(offsets[3] + alignFloats(lengths[3]), 'instance-means.scratch');
+  const [table, count, pixelInstance, means] = lengths.map((length, i) => ({ buffer: scratch, offset: offsets[i], length }));
+  // Every binding of the scratch buffer is read_write: a buffer bound writable in a dispatch may not also be bound read-only there.
+  const clear = elementwise(ctx, 'instance-means.clear', lengths[0], '@group(0) @binding(0) var<storage, read_write> Table: array<u32>;', '    Table[i] = 0u;', [table]);
+  const mark = elementwise(ctx, 'instance-means.mark', s.n * hw, `@group(0) @binding(0) var<storage, read> Ids: array<i32>;
+@group(0) @binding(1) var<storage, read_write> Table: array<atomic<u32>>;`, `    atomicStore(&Table[(i / ${hw}u) * ${INSTANCE_IDS}u + u32(Ids[i])], 1u);`, [ids, table]);
+  // Thread t of image b's workgroup numbers ids t * span .. (t + 1) * span - 1, after the ids below them.
+  const span = INSTANCE_IDS / 256;
+  const numberCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> Table: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Count: array<u32>;
+var<workgroup> below: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let base = wg.x * ${INSTANCE_IDS}u + li * ${span}u;
+  var present = 0u;
+  for (var j = 0u; j < ${span}u; j++) { present += Table[base + j]; }
+  below[li] = present;
+  workgroupBarrier();
+  for (var d = 1u; d < 256u; d *= 2u) {
+    var v = 0u;
+    if (li >= d) { v = below[li - d]; }
+    workgroupBarrier();
+    below[li] += v;
+    workgroupBarrier();
+  }
+  var next = below[li] - present;
+  for (var j = 0u; j < ${span}u; j++) {
+    if (Table[base + j] != 0u) {
+      Table[base + j] = next;
+      next++;
+    }
+  }
+  if (li == 255u) { Count[wg.x] = below[255]; }
+}`;
+  const number = ctx.dispatch('instance-means.number', numberCode, [table, count], [s.n]);
+  const assign = elementwise(ctx, 'instance-means.assign', s.n * hw, `@group(0) @binding(0) var<storage, read> Ids: array<i32>;
+@group(0) @binding(1) var<storage, read_write> Table: array<u32>;
+@group(0) @binding(2) var<storage, read_write> PixelInstance: array<u32>;`, `    PixelInstance[i] = Table[(i / ${hw}u) * ${INSTANCE_IDS}u + u32(Ids[i])];`, [ids, table, pixelInstance]);
+  const sumCode = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Count: array<u32>;
+@group(0) @binding(2) var<storage, read_write> PixelInstance: array<u32>;
+@group(0) @binding(3) var<storage, read_write> Means: array<f32>;
+var<workgroup> partial: array<f32, 256>;
+var<workgroup> instanceCount: u32;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let b = wg.y;
+  if (li == 0u) { instanceCount = Count[b]; }
+  let K = workgroupUniformLoad(&instanceCount);
+  for (var k = wg.x; k < K; k += ${stripes}u) {
+    // This thread's sums of the instance's features, and its pixel count last (zeroed for each instance).
+    var acc = array<f32, ${s.c + 1}>();
+    for (var p = li; p < ${hw}u; p += 256u) {
+      if (PixelInstance[b * ${hw}u + p] == k) {
+        for (var j = 0u; j < ${s.c}u; j++) { acc[j] += X[(b * ${hw}u + p) * ${s.c}u + j]; }
+        acc[${s.c}] += 1.0;
+      }
+    }
+    var total = array<f32, ${s.c + 1}>();
+    for (var j = 0u; j < ${s.c + 1}u; j++) {
+      partial[li] = acc[j];
+      workgroupBarrier();
+      for (var d = 128u; d > 0u; d /= 2u) {
+        if (li < d) { partial[li] += partial[li + d]; }
+        workgroupBarrier();
+      }
+      total[j] = partial[0];
+      workgroupBarrier();
+    }
+    if (li == 0u) {
+      for (var j = 0u; j < ${s.c}u; j++) { Means[(b * ${instances}u + k) * ${s.c}u + j] = total[j] / total[${s.c}]; }
+    }
+  }
+}`;
+  const sum = ctx.dispatch('instance-means.sum', sumCode, [x, count, pixelInstance, means], [stripes, s.n]);
+  const apply = elementwise(ctx, 'instance-means.apply', s.n * hw * s.c, `@group(0) @binding(0) var<storage, read_write> PixelInstance: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Means: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;`, `    let p = i / ${s.c}u;
+    Y[i] = Means[((p / ${hw}u) * ${instances}u + PixelInstance[p]) * ${s.c}u + i % ${s.c}u];`, [pixelInstance, means, y]);
+  return [clear, mark, number, assign, sum, apply];
 }
