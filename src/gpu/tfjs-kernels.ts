@@ -7,6 +7,8 @@ import { avgPool3x3s2, avgPool3x3s2Adjoint, columnSums, instanceMeans, instanceN
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
+import { normalNoise } from './kernels/noise.ts';
+import { NORMAL_NOISE } from '../kernels/normal-noise.ts';
 import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
 import { adamInto, intToFloat, pointwise, f32 } from './kernels/pointwise.ts';
 import { LEAKY_RELU_GRAD, registerActivationGradients } from '../kernels/activation.ts';
@@ -25,7 +27,7 @@ import { swapKernels } from '../kernels/registry.ts';
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
- * gradients, and the feature encoder's instance means), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
+ * gradients, and the feature encoder's instance means), noise drawn on the GPU (src/kernels/normal-noise.ts), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
  * Adam's update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts). Without
  * these, the networks and the optimizer build them from tfjs ops (src/nn/pix2pixhd.ts,
  * src/nn/dfgan-blocks.ts, src/nn/layers.ts, src/optim/adam.ts), as under withTfjsGpuKernels.
@@ -260,6 +262,16 @@ function instanceMeansKernel(args: Args): tf.TensorInfo {
   return run(backend, instanceMeans(context!, { n, h, w, c }, region(backend, x), region(backend, ids), region(backend, y)), [x, ids, y], y);
 }
 
+function normalNoiseKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const seed = args.inputs.seed as tf.TensorInfo;
+  const shape = args.attrs?.shape as number[];
+  if (seed.dtype !== 'int32' || tf.util.sizeFromShape(seed.shape) !== 4) throw new Error('normal noise takes an int32 seed of 4 words');
+  const out = backend.makeTensorInfo(shape, 'float32');
+  const count = tf.util.sizeFromShape(shape);
+  return run(backend, count ? [normalNoise(context!, region(backend, seed), region(backend, out), count)] : [], [seed, out], out);
+}
+
 const IMAGE_KERNELS: Record<(typeof IMAGE_OP_KERNELS)[number], KernelFunc> = {
   [REFLECTION_PAD]: imageOp('x', (s, a) => [s.n, s.h + 2 * Number(a.pad), s.w + 2 * Number(a.pad), s.c], (ctx, s, a, x, y) => [reflectionPad(ctx, s, Number(a.pad), x, y)]),
   // dy is the padded map; the op's shape is the unpadded one.
@@ -415,6 +427,7 @@ export function registerGpuKernels(): string[] {
   }
   for (const name of IMAGE_OP_KERNELS) ours.set(name, IMAGE_KERNELS[name]);
   ours.set(INSTANCE_MEANS, instanceMeansKernel as KernelFunc);
+  ours.set(NORMAL_NOISE, normalNoiseKernel as KernelFunc);
   for (const name of AFFINE_KERNELS) ours.set(name, AFFINE_KERNEL_FUNCS[name]);
   for (const name of BATCH_NORM_KERNELS) ours.set(name, BATCH_NORM_KERNEL_FUNCS[name]);
   ours.set(ADAM, adamKernel as unknown as KernelFunc);

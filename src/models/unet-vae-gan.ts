@@ -7,7 +7,7 @@ import { stepKlBeta, vaeObjective } from '../losses/vae.ts';
 import type { Batch } from '../data/batch.ts';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Linear, RELU } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
-import { hostInput } from '../engine/host-input.ts';
+import { stepNoise } from '../engine/step-noise.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import { expectNoCondition, type Condition, type ModelInfo } from './condition.ts';
@@ -112,9 +112,12 @@ export class UnetVaeGan implements FamilyInstance {
     });
   }
 
-  /** A train step's skip noise: host inputs from the step's stream, one per purpose ('d', 'g') and level. */
+  /**
+   * A train step's skip noise, from the step's stream, one per purpose ('d', 'g') and level: millions of
+   * values a step at 64x64, so drawn on the GPU where it can (stepNoise).
+   */
   private stepSkipNoise(ctx: StepContext, purpose: string): (skip: tf.Tensor4D, level: number) => tf.Tensor4D {
-    return (s, level) => hostInput(ctx, (c) => c.rng.derive('skips', purpose, level).fillNormal(new Float32Array(s.size)), s.shape) as tf.Tensor4D;
+    return (s, level) => stepNoise(ctx, (c) => c.rng.derive('skips', purpose, level), s.shape) as tf.Tensor4D;
   }
 
   /** The decoder's raw output (before tanh). */

@@ -5,6 +5,8 @@ import { Rng } from '../../src/engine/rng.ts';
 import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/gpu/tfjs-kernels.ts';
 import { downsample, instanceMeans, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { INSTANCE_MEANS, INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
+import { NORMAL_NOISE, normalPair } from '../../src/kernels/normal-noise.ts';
+import { stepNoise } from '../../src/engine/step-noise.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
 import { BATCH_NORM_TRAIN, fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
@@ -219,6 +221,53 @@ test('pix2pixHD\'s instance means in WGSL, gradient included, as the segment sum
     for (let i = 0; i < 2; i++) assert.deepEqual(await again[i].data(), await first[i].data(), 'the same bits twice');
     tf.dispose([x, ids, weights, ...first, ...again]);
   }
+});
+
+test('normal noise drawn on the GPU: the generator\'s values (its float64 form within float32 rounding), mean 0, variance 1, another seed uncorrelated, the same seed the same bits', { skip: noGpu }, async () => {
+  assert.ok(gantryGpuKernels().includes(NORMAL_NOISE));
+  const draw = async (words: number[], shape: number[]) => {
+    const seed = tf.tensor1d(Int32Array.from(words), 'int32');
+    const y = tf.engine().runKernel(NORMAL_NOISE, { seed }, { shape }) as tf.Tensor;
+    assert.deepEqual(y.shape, shape);
+    const values = (await y.data()) as Float32Array;
+    tf.dispose([seed, y]);
+    return values;
+  };
+  const words = [0x12345678, -5, 77, 0x7fffffff];
+  for (const shape of [[1], [7], [3, 5, 2], [64, 33]]) {
+    const y = await draw(words, shape);
+    for (let i = 0; i < y.length; i++) {
+      const want = normalPair(words, i >> 1)[i & 1];
+      assert.ok(Math.abs(y[i] - want) <= 1e-4 * Math.max(1, Math.abs(want)), `[${shape}] value ${i}: ${y[i]}, the generator gives ${want}`);
+    }
+  }
+  const n = 1 << 20;
+  const [a, again, b] = [await draw(words, [n]), await draw(words, [n]), await draw([words[0] ^ 1, ...words.slice(1)], [n])];
+  assert.deepEqual(again, a, 'the same seed, the same bits');
+  let [mean, square, cross] = [0, 0, 0];
+  for (let i = 0; i < n; i++) [mean, square, cross] = [mean + a[i], square + a[i] * a[i], cross + a[i] * b[i]];
+  // Standard errors over 2^20 values: 0.001 for the mean and the correlation, 0.0014 for the variance.
+  assert.ok(Math.abs(mean / n) < 0.005, `mean ${mean / n}`);
+  assert.ok(Math.abs(square / n - 1) < 0.007, `variance ${square / n}`);
+  assert.ok(Math.abs(cross / n) < 0.005, `correlation with a seed one bit away ${cross / n}`);
+  assert.ok(a.every((v) => Number.isFinite(v) && Math.abs(v) < 6));
+});
+
+test('a step\'s noise (stepNoise) is drawn on the GPU from four words of its stream; a stream that is not a seeded Rng (a test\'s recorded noise) is the host\'s', { skip: noGpu }, async () => {
+  const ctx = { step: 3, rng: new Rng(5, 'step', 3) };
+  const before = gpuKernelCalls.gantry;
+  const onGpu = stepNoise(ctx, (c) => c.rng.derive('skips', 'd', 0), [2, 4, 4, 3]);
+  assert.equal(gpuKernelCalls.gantry - before, 1, 'one call of the noise kernel');
+  // The stream as the step derived it: its first four words are the seed.
+  const stream = new Rng(5, 'step', 3).derive('skips', 'd', 0);
+  const want = Array.from({ length: 4 }, () => stream.nextU32());
+  const values = await onGpu.data();
+  for (let i = 0; i < values.length; i++) assert.ok(Math.abs(values[i] - normalPair(want, i >> 1)[i & 1]) < 1e-4, `value ${i}`);
+  const recorded = new Float32Array(96).map((_, i) => i / 96);
+  const fake = { step: 3, rng: { derive: () => ({ fillNormal: (out: Float32Array) => (out.set(recorded), out) }) } as unknown as Rng };
+  const onHost = stepNoise(fake, (c) => c.rng.derive('skips', 'd', 0), [2, 4, 4, 3]);
+  assert.deepEqual(await onHost.data(), recorded);
+  tf.dispose([onGpu, onHost]);
 });
 
 test('DF-GAN\'s Affine in WGSL, its gradients by x, gamma and beta included, as the broadcasting ops give them', { skip: noGpu }, async () => {
