@@ -16,7 +16,8 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
   classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
-  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
+  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake). --n: images a side, a
+  seeded choice of a larger data set; one with fewer is scored whole (a note says so, and n_real/n_fake).
   A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
   order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
   segmentation (pix2pixHD's Cityscapes protocol): a segmenter run (\`gantry train segmenter --data SPEC\`, at
@@ -56,6 +57,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const n = intArg('n', values.n, metric === 'segmentation' ? 1 : 2) ?? 10000;
   const options = { n, batch: intArg('batch', values.batch, 1), seed: intArg('seed', values.seed), quiet: values.quiet };
   const print = (result: Record<string, unknown>) => process.stdout.write(JSON.stringify({ metric, ...result }) + '\n');
+  // A --n the data cannot give is scored on all it has (as pytorch-fid scores a folder): said, not silent.
+  const fewerThanAsked = (spec: string, input: EvalInput, got: number) => {
+    if (values.n !== undefined && input.kind !== 'stats' && got < n) log(`note: --n ${n}, but ${spec} has ${got} images: all ${got} were scored`);
+  };
   if (metric === 'segmentation') {
     if (!values.run || !values.segmenter) throw new GantryError('segmentation needs --run PIX2PIXHD_RUN and --segmenter SEGMENTER_RUN');
     print({ ...(await evaluateSegmentation(values.run, values.segmenter, { n: values.n === undefined ? undefined : n, seed: intArg('seed', values.seed), quiet: values.quiet })) });
@@ -70,7 +75,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
     if (!spec || !values.out) throw new GantryError('usage: gantry eval stats SPEC --out STATS.npz');
     const out = values.out;
     checkFileOut(out, '.npz', 'statistics as pytorch-fid\'s .npz files');
-    print({ ...(await scored((e) => writeFeatureStats(parseEvalInput(spec), out, e, options))) });
+    const input = parseEvalInput(spec);
+    const r = await scored((e) => writeFeatureStats(input, out, e, options));
+    fewerThanAsked(spec, input, r.n);
+    print({ ...r });
     return;
   }
 
@@ -78,7 +86,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const fake = parseEvalInput(values.fake);
   if (metric === 'is') {
     const splits = intArg('splits', values.splits, 1);
-    print({ ...(await scored((e) => inceptionScoreOf(fake, e, { ...options, splits }))) });
+    const r = await scored((e) => inceptionScoreOf(fake, e, { ...options, splits }));
+    fewerThanAsked(values.fake, fake, r.n);
+    print({ ...r });
     return;
   }
   if (!values.real) throw new GantryError(`${metric}: --real SPEC|STATS.npz is required`);
@@ -87,11 +97,15 @@ export async function evalCommand(argv: string[]): Promise<void> {
     // Two statistics files need no network at all.
     const r = real.kind === 'stats' && fake.kind === 'stats' ? await fidOf(real, fake, null, options, log) : await scored((e) => fidOf(real, fake, e, options, log));
     for (const w of r.warnings) log(w);
+    fewerThanAsked(values.real, real, r.nReal);
+    fewerThanAsked(values.fake, fake, r.nFake);
     print({ value: r.value, n_real: r.nReal, n_fake: r.nFake, dim: r.dim, features: r.features });
     return;
   }
   const kid = { subsets: intArg('subsets', values.subsets, 1), subsetSize: intArg('subset-size', values['subset-size'], 2) };
   const r = await scored((e) => kidOf(real, fake, e, { ...options, ...kid }));
   for (const w of r.warnings) log(w);
+  fewerThanAsked(values.real, real, r.nReal);
+  fewerThanAsked(values.fake, fake, r.nFake);
   print({ mean: r.mean, std: r.std, subsets: r.subsets, subset_size: r.subsetSize, n_real: r.nReal, n_fake: r.nFake, features: r.features });
 }

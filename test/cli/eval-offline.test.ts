@@ -48,6 +48,12 @@ test('gantry train classifier, then eval fid/kid/is --features scores a DCGAN ru
   const kid = gantry('eval', 'kid', '--real', 'mnist', '--fake', run, '--features', clf, '--n', '300', '--subsets', '10', '--quiet');
   assert.equal(kid.code, 0, kid.stderr);
   assert.ok(kid.json.mean > 0);
+  // A --n the data cannot give: all of it is scored, and said; a run draws as many as asked.
+  const fewer = gantry('eval', 'fid', '--real', 'shapes:40', '--fake', run, '--features', clf, '--n', '60', '--quiet');
+  assert.equal(fewer.code, 0, fewer.stderr);
+  assert.deepEqual([fewer.json.n_real, fewer.json.n_fake], [40, 60]);
+  assert.deepEqual(fewer.stderr.split('\n').filter((l) => l.startsWith('note:')), ['note: --n 60, but shapes:40 has 40 images: all 40 were scored']);
+  assert.ok(!fid.stderr.includes('note:'), fid.stderr);
   const is = gantry('eval', 'is', '--fake', 'mnist', '--features', clf, '--n', '1000', '--quiet');
   assert.equal(is.code, 0, is.stderr);
   // Real digits are confidently classified into 10 balanced classes: IS close to 10.
