@@ -10,7 +10,8 @@
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the generators), for what to speed up next;
 //   2. every family's generator (batch 256) beside its peer's --generate, images per second;
-//   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's;
+//   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
+//      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
 //   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
 //      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: bimodal on an H100, not an H200);
 //   5. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
@@ -24,7 +25,8 @@
 //   (on an H200 all of it took about 700 s: 1.-7. about 600).
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -156,6 +158,23 @@ if (tested) {
   for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
 } else {
   say('\nWebGPU tests on this GPU: not run (the budget was spent)');
+}
+
+// 3b. Training as a user runs it (`gantry train`: the next batch drawn while the GPU runs the step, losses
+// read every 20 steps): images per second from its metrics, against the bench's step alone, which shows
+// whether the host keeps up with the GPU.
+say(`\n| gantry train, 64x64, batch ${batch}, images/s of steps ${quick ? '2-4' : '20-60'} | training | the bench's step alone |`);
+say('|---|---|---|');
+for (const family of quick ? ['vae'] : ['cgan', 'unet-vae-gan']) {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-gpu-train-'));
+  const config = join(dir, 'config.json');
+  const every = quick ? 2 : 20;
+  writeFileSync(config, JSON.stringify({ model: { imageSize: 64 }, train: { batch: Number(batch), logEvery: every, sampleEvery: 10000, checkpointEvery: 10000 } }));
+  const trained = run(process.execPath, [...gantry, 'train', family, '--data', 'mnist', '--device', 'webgpu', '--steps', String(3 * every), '--config', config, '--out', join(dir, 'run'), '--quiet']);
+  const rows = trained?.ok ? readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json) : [];
+  // The first logged rows hold the warm-up and the recordings.
+  const rate = rows.length ? Number(rows[rows.length - 1].imagesPerSec) : NaN;
+  say(`| ${family} | ${fmt(rate)} img/s | ${fmt(imgs(replayedSteps[family] ?? null))} img/s |`);
 }
 
 // 4. DCGAN beside its peer, then dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
