@@ -27,9 +27,10 @@ import { swapKernels } from '../kernels/registry.ts';
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
- * gradients, and the feature encoder's instance means), noise drawn on the GPU (src/kernels/normal-noise.ts), DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts),
- * Adam's update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts). Without
- * these, the networks and the optimizer build them from tfjs ops (src/nn/pix2pixhd.ts,
+ * gradients, and the feature encoder's instance means), noise drawn on the GPU (src/kernels/normal-noise.ts),
+ * DF-GAN's Affine (src/kernels/affine.ts), training-mode batch norm (src/kernels/batch-norm.ts), Adam's
+ * update (src/kernels/adam.ts) and the activations' gradient (src/kernels/activation.ts). Without these,
+ * the networks and the optimizer build them from tfjs ops (src/nn/pix2pixhd.ts,
  * src/nn/dfgan-blocks.ts, src/nn/layers.ts, src/optim/adam.ts), as under withTfjsGpuKernels.
  */
 

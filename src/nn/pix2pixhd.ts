@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../engine/rng.ts';
 import { Conv2d, ConvTranspose2d, leaky } from './layers.ts';
 import type { ParamSet } from './params.ts';
-import { AVG_POOL_3X3S2, INSTANCE_MEANS, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
+import { AVG_POOL_3X3S2, INSTANCE_IDS, INSTANCE_MEANS, INSTANCE_NORM, REFLECTION_PAD } from '../kernels/image-ops.ts';
 import { ownKernel } from '../kernels/registry.ts';
 
 /**
@@ -325,11 +325,11 @@ export function instanceMeansOps(features: tf.Tensor4D, instances: tf.Tensor3D):
   return tf.tidy(() => {
     const [n, h, w, f] = features.shape;
     // One segment per (image, instance id): instances of the same id in two images are pooled apart.
-    // Ids are renumbered 0 .. K - 1 where the backend has Unique (cpu); elsewhere (WebGPU) they are used
-    // as they are, below 2^16 as 16-bit maps hold them.
+    // Ids are renumbered 0 .. K - 1 where the backend has Unique (cpu); elsewhere (WebGL, WebGPU on tfjs's
+    // kernels) they are used as they are, below INSTANCE_IDS as 16-bit maps hold them.
     const flatIds = tf.reshape(instances, [-1]) as tf.Tensor1D;
     const renumbered = tf.getKernel('Unique', tf.getBackend()) ? tf.unique(flatIds) : null;
-    const ids = renumbered ? renumbered.values.shape[0] : 65536;
+    const ids = renumbered ? renumbered.values.shape[0] : INSTANCE_IDS;
     const image = tf.reshape(tf.tile(tf.reshape(tf.range(0, n, 1, 'int32'), [n, 1]), [1, h * w]), [-1]);
     const segments = tf.add(tf.mul(image, tf.scalar(ids, 'int32')), renumbered ? renumbered.indices : flatIds) as tf.Tensor1D;
     const flat = tf.reshape(features, [n * h * w, f]);
