@@ -1,52 +1,91 @@
-// Convolution layers one by one on gantry's cpu kernels (the native ones where the addon loads): forward,
-// input gradient and filter gradient, milliseconds (median of 11) and GFLOP/s. Layer sets in
-// bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at pix2pixHD's 64x128 bench size)
-// and `dfgan` (DF-GAN's at 32x32, batch 16, as `gantry bench --family dfgan` runs them). Beside it, the
-// same layers in PyTorch: /usr/bin/python3 bench/convs_torch.py --set NAME --threads 2.
-//   node --import tsx bench/convs.ts [--set vgg|dfgan] [--avx2] [--cold]   (--avx2: the AVX2 tiles where the CPU has
-//   AVX-512; --cold: each call with the next of 24 filters, not in cache, as a network's forward pass meets them)
+// Convolution layers one by one: forward, input gradient and filter gradient, milliseconds (median of 11)
+// and GFLOP/s. On the CPU, gantry's cpu kernels (the native ones where the addon loads); with --device
+// webgpu, gantry's WGSL kernels (src/gpu/kernels/conv.ts), and with --tfjs tfjs's own WebGPU kernels on
+// the same layers beside them. Layer sets in bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at
+// pix2pixHD's 64x128 bench size), `dfgan` (DF-GAN's at 32x32, batch 16, as `gantry bench --family dfgan`
+// runs them), `dcgan64` (batch 64: D's layers, whose input gradients are G's transposed convolutions, and
+// G's first), `inception` (Inception-v3's distinct layers at FID's batch 50, forward only matters there),
+// `pix2pixhd-global` (the official global generator at 512x1024). Beside it, the same layers in PyTorch:
+// /usr/bin/python3 bench/convs_torch.py --set NAME --threads 2 (or --device cuda [--no-tf32]).
+//   node --import tsx bench/convs.ts [--set NAME] [--device cpu|webgpu [--tfjs]] [--forward] [--json] [--avx2] [--cold]
+// (--forward: forward only; --json: one JSON line last, the layers' times; --avx2: the AVX2 tiles where the
+// CPU has AVX-512; --cold: each call with the next of 24 filters, not in cache, as a network's forward pass meets them)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
 import { loadNativeAddon } from '../src/kernels/cpu/native.ts';
+import { flushTfjs } from '../src/gpu/context.ts';
+import { withTfjsGpuKernels } from '../src/gpu/tfjs-kernels.ts';
 
-const { values } = parseArgs({ options: { set: { type: 'string', default: 'vgg' }, avx2: { type: 'boolean' }, cold: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { set: { type: 'string', default: 'vgg' }, device: { type: 'string', default: 'cpu' }, forward: { type: 'boolean' }, tfjs: { type: 'boolean' }, json: { type: 'boolean' }, avx2: { type: 'boolean' }, cold: { type: 'boolean' } } });
 const FILTERS = values.cold ? 24 : 1;
-const layers = (JSON.parse(readFileSync(new URL('./conv-layers.json', import.meta.url), 'utf8')) as Record<string, number[][]>)[values.set!];
+/** [batch, height, width, in, out, kernel or [kh, kw], stride, padding or [rows, columns] on both sides]. */
+type Layer = [number, number, number, number, number, number | [number, number], number, number | [number, number]];
+const layers = (JSON.parse(readFileSync(new URL('./conv-layers.json', import.meta.url), 'utf8')) as Record<string, Layer[]>)[values.set!];
 if (!Array.isArray(layers)) throw new Error(`no layer set ${values.set} in bench/conv-layers.json`);
-await initEngine({ device: 'cpu' });
+if (values.device !== 'cpu' && values.device !== 'webgpu') throw new Error('--device is cpu or webgpu');
+const gpu = values.device === 'webgpu';
+await initEngine({ device: values.device, log: () => {} });
 if (values.avx2) loadNativeAddon().addon?.forceAvx2(true);
+const device = gpu ? (tf.backend() as unknown as { device: GPUDevice }).device : null;
 
-/** The median of 11 timed calls (after 3), call i with filter i % FILTERS. */
-function median(fn: (i: number) => tf.TensorInfo): number {
+/**
+ * The median of 11 timed calls (after 3), call i with filter i % FILTERS. On WebGPU each timing is of 5
+ * calls submitted and waited for, divided by 5: the GPU's time, with tfjs's encoding of the calls.
+ */
+async function median(fn: (i: number) => tf.TensorInfo): Promise<number> {
   let i = 0;
-  const run = () => tf.dispose(tf.engine().makeTensorFromTensorInfo(fn(i++ % FILTERS)));
-  for (let k = 0; k < 3; k++) run();
+  const reps = gpu ? 5 : 1;
+  const run = async () => {
+    for (let r = 0; r < reps; r++) tf.dispose(tf.engine().makeTensorFromTensorInfo(fn(i++ % FILTERS)));
+    if (device) {
+      flushTfjs();
+      await device.queue.onSubmittedWorkDone();
+    }
+  };
+  for (let k = 0; k < 3; k++) await run();
   const times: number[] = [];
   for (let k = 0; k < 11; k++) {
     const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
+    await run();
+    times.push((performance.now() - t0) / reps);
   }
   return times.sort((a, b) => a - b)[5];
 }
 
-const total = [0, 0, 0];
 const kernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.TensorInfo;
-for (const [n, h, w, cin, cout, k, stride, pad] of layers) {
+/**
+ * The layer's products timed (forward, input gradient, filter gradient), each call made inside `on`: as
+ * registered, or withTfjsGpuKernels for tfjs's own.
+ */
+async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D, common: Record<string, unknown>, filterShape: number[], on = (call: () => tf.TensorInfo) => call()): Promise<number[]> {
+  const times = [await median((f) => on(() => kernel('Conv2D', { x, filter: filters[f] }, common)))];
+  if (values.forward) return times;
+  times.push(await median((f) => on(() => kernel('Conv2DBackpropInput', { dy, filter: filters[f] }, { ...common, inputShape: x.shape }))));
+  times.push(await median(() => on(() => kernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape }))));
+  return times;
+}
+
+const names = ['forward', 'input gradient', 'filter gradient'];
+const total = [0, 0, 0];
+const rows: { layer: Layer; gflop: number; ms: number[]; tfjs_ms?: number[] }[] = [];
+for (const layer of layers) {
+  const [n, h, w, cin, cout, k, stride, pad] = layer;
+  const [kh, kw] = typeof k === 'number' ? [k, k] : k;
+  const [ph, pw] = typeof pad === 'number' ? [pad, pad] : pad;
   const x = tf.randomNormal([n, h, w, cin]) as tf.Tensor4D;
-  const filters = Array.from({ length: FILTERS }, () => tf.randomNormal([k, k, cin, cout]) as tf.Tensor4D);
-  const common = { strides: stride, pad, dataFormat: 'NHWC', dilations: 1 };
-  const dy = tf.tidy(() => tf.randomNormal(tf.conv2d(x, filters[0], stride, pad).shape)) as tf.Tensor4D;
-  const times = [
-    median((f) => kernel('Conv2D', { x, filter: filters[f] }, common)),
-    median((f) => kernel('Conv2DBackpropInput', { dy, filter: filters[f] }, { ...common, inputShape: [n, h, w, cin] })),
-    median(() => kernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: [k, k, cin, cout] })),
-  ];
-  const gflop = (2 * dy.size * cin * k * k) / 1e9;
-  times.forEach((t, i) => (total[i] += t));
-  const cell = (t: number) => `${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s)`;
-  console.log(`${n}x${h}x${w} ${cin}->${cout} ${k}x${k}/${stride}: forward ${cell(times[0])}, input gradient ${cell(times[1])}, filter gradient ${cell(times[2])}`);
+  const filters = Array.from({ length: FILTERS }, () => tf.randomNormal([kh, kw, cin, cout]) as tf.Tensor4D);
+  const common = { strides: stride, pad: ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]], dataFormat: 'NHWC', dilations: 1 };
+  const dy = tf.tidy(() => tf.randomNormal((tf.engine().makeTensorFromTensorInfo(kernel('Conv2D', { x, filter: filters[0] }, common)) as tf.Tensor4D).shape)) as tf.Tensor4D;
+  const ms = await products(x, filters, dy, common, [kh, kw, cin, cout]);
+  const tfjsMs = gpu && values.tfjs ? await products(x, filters, dy, common, [kh, kw, cin, cout], withTfjsGpuKernels) : undefined;
+  const gflop = (2 * dy.size * cin * kh * kw) / 1e9;
+  ms.forEach((t, i) => (total[i] += t));
+  rows.push({ layer, gflop, ms, tfjs_ms: tfjsMs });
+  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
+  console.log(`${n}x${h}x${w} ${cin}->${cout} ${kh}x${kw}/${stride}: ${ms.map(cell).join(', ')}`);
   tf.dispose([x, ...filters, dy]);
 }
-console.log(`total: forward ${total[0].toFixed(1)} ms, input gradient ${total[1].toFixed(1)} ms, filter gradient ${total[2].toFixed(1)} ms`);
+console.log(`total: ${total.slice(0, values.forward ? 1 : 3).map((t, i) => `${names[i]} ${t.toFixed(1)} ms`).join(', ')}`);
+if (values.json) console.log(JSON.stringify({ set: values.set, device: values.device, layers: rows }));
+

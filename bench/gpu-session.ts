@@ -19,6 +19,8 @@
 //      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
+//   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
+//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN;
 //   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took
@@ -216,6 +218,34 @@ if (!quick) {
 if (!quick) {
   say('\nInception-v3 forward, FID\'s features (`bench/inception-vs-torch.ts --device webgpu --batch 50`):');
   say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10']));
+}
+
+// 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
+// fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
+// which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
+// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on.
+type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
+function layerJson(cmd: string, args: string[]): LayerTimes | null {
+  const r = run(cmd, args, {}, 240);
+  const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
+  return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
+}
+const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
+for (const [set, forwardOnly] of layerSets) {
+  const only = forwardOnly ? ['--forward'] : [];
+  const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])]);
+  const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
+  const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
+  say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry | TFLOP/s | PyTorch, TF32 off | TF32 on | gantry / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+  say(`|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+  (ours ?? strict)?.layers.forEach((row, i) => {
+    row.ms.forEach((_, p) => {
+      const g = ours?.layers[i].ms[p] ?? NaN;
+      const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
+      const tfjs = ours?.layers[i].tfjs_ms?.[p];
+      say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+    });
+  });
 }
 
 // Then the comparisons: what replaying gains over each family's eager step.

@@ -35,12 +35,8 @@ export interface DcganNetwork {
 export function convLayer(l: DcganLayer, batch: number): Layer {
   const from = l.transposed ? l.outSize : l.inSize;
   const [inC, outC] = l.transposed ? [l.outChannels, l.inChannels] : [l.inChannels, l.outChannels];
-  return { name: l.name, geo: { batch, h: from[0], w: from[1], inC, outC, k: l.kernel[0], stride: l.stride, pad: l.padding }, norm: l.norm };
-}
-
-/** Whether gantry's WGSL kernels cover these layers (square kernels only). */
-export function replayable(...networks: DcganLayer[][]): boolean {
-  return networks.flat().every((l) => l.kernel[0] === l.kernel[1]);
+  const [p, s] = [l.padding, l.stride];
+  return { name: l.name, geo: { batch, h: from[0], w: from[1], inC, outC, kh: l.kernel[0], kw: l.kernel[1], sh: s, sw: s, padTop: p, padBottom: p, padLeft: p, padRight: p }, norm: l.norm };
 }
 
 /** One forward pass through D, its activations kept for the backward pass. */
@@ -65,7 +61,6 @@ export class DcganGpuStep {
   private readonly program: Dispatch[];
 
   constructor(nets: { G: DcganNetwork; D: DcganNetwork }, private readonly optimizers: { G: Adam; D: Adam }, readonly batch: number) {
-    if (!replayable(nets.G.layers, nets.D.layers)) throw new Error('the replayed WebGPU step takes square kernels only');
     this.ctx = GpuContext.fromTfjs();
     this.G = new PackedNetwork(this.ctx, nets.G.params, 'G');
     this.D = new PackedNetwork(this.ctx, nets.D.params, 'D');

@@ -23,7 +23,7 @@ import { swapKernels } from '../kernels/registry.ts';
  * FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store applies), so every family's step
  * runs on them, eager or recorded and replayed; and Cast, whose int32 and bool to float32 tfjs gets wrong
  * (castKernel). tfjs's own kernels remain for what these do not cover
- * (dilations, non-square kernels or strides, NCHW, batched products, PReLU, sums over other axes) and are
+ * (dilations, NCHW, batched products, PReLU, sums over other axes) and are
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
@@ -91,13 +91,12 @@ function run<T extends tf.TensorInfo | tf.TensorInfo[]>(backend: Backend, dispat
   return out;
 }
 
-/** The convolutions gantry's kernels compute: NHWC, float32, square filter and stride, no dilation, padding top = left. */
+/** The convolutions gantry's kernels compute: NHWC, float32, no dilation (any filter, strides and padding). */
 function geometry(c: tf.backend_util.Conv2DInfo): ConvGeometry | null {
   if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
-  if (c.filterHeight !== c.filterWidth || c.strideHeight !== c.strideWidth || c.padInfo.top !== c.padInfo.left) return null;
-  const g: ConvGeometry = { batch: c.batchSize, h: c.inHeight, w: c.inWidth, inC: c.inChannels, outC: c.outChannels, k: c.filterHeight, stride: c.strideHeight, pad: c.padInfo.top };
-  // Padding below or right of the input beyond what the output reaches reads as zeros either way; any
-  // other asymmetry changes the output size.
+  const { top, bottom, left, right } = c.padInfo;
+  const g: ConvGeometry = { batch: c.batchSize, h: c.inHeight, w: c.inWidth, inC: c.inChannels, outC: c.outChannels, kh: c.filterHeight, kw: c.filterWidth, sh: c.strideHeight, sw: c.strideWidth, padTop: top, padBottom: bottom, padLeft: left, padRight: right };
+  // tfjs's output size under a rounding mode may not be the one the padding gives.
   const { oh, ow } = outSize(g);
   return oh === c.outHeight && ow === c.outWidth ? g : null;
 }

@@ -10,7 +10,7 @@ import { eagerWebGpuRequested, environment } from './step-runner.ts';
 import { ParamSet } from '../nn/params.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../optim/adam.ts';
-import { DcganGpuStep, replayable } from '../gpu/dcgan-step.ts';
+import { DcganGpuStep } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
 import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
@@ -140,8 +140,7 @@ export class DcganDiscriminator {
 export interface DcganOptions {
   /**
    * Train and sample on gantry's replayed WebGPU step (src/gpu/) rather than tfjs's kernels. Default: on
-   * the webgpu engine, for architectures its kernels cover (square kernels: not the first and last layers
-   * of non-square images). Chosen once, here; tests ask for either.
+   * the webgpu engine. Chosen once, here; tests ask for either.
    */
   replayedGpuStep?: boolean;
 }
@@ -171,7 +170,7 @@ export class Dcgan implements FamilyInstance {
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !eagerWebGpuRequested() && replayable(this.G.layers, this.D.layers));
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !eagerWebGpuRequested());
   }
 
   /**

@@ -39,13 +39,13 @@ function convReference(g: ConvGeometry, x: Float32Array, w: Float32Array, dy: Fl
   const y = new Float64Array(g.batch * oh * ow * g.outC);
   const dx = new Float64Array(x.length);
   const dw = new Float64Array(w.length);
-  for (let n = 0; n < g.batch; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < g.k; kh++) for (let kw = 0; kw < g.k; kw++) {
-    const iy = i * g.stride - g.pad + kh;
-    const ix = j * g.stride - g.pad + kw;
+  for (let n = 0; n < g.batch; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < g.kh; kh++) for (let kw = 0; kw < g.kw; kw++) {
+    const iy = i * g.sh - g.padTop + kh;
+    const ix = j * g.sw - g.padLeft + kw;
     if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
     for (let ci = 0; ci < g.inC; ci++) for (let co = 0; co < g.outC; co++) {
       const xi = ((n * g.h + iy) * g.w + ix) * g.inC + ci;
-      const wi = ((kh * g.k + kw) * g.inC + ci) * g.outC + co;
+      const wi = ((kh * g.kw + kw) * g.inC + ci) * g.outC + co;
       const yi = ((n * oh + i) * ow + j) * g.outC + co;
       y[yi] += x[xi] * w[wi];
       dx[xi] += dy[yi] * w[wi];
@@ -55,24 +55,39 @@ function convReference(g: ConvGeometry, x: Float32Array, w: Float32Array, dy: Fl
   return { y, dx, dw };
 }
 
+/** A square filter, one stride, the same padding on every side. */
+const square = (batch: number, h: number, w: number, inC: number, outC: number, k: number, stride: number, pad: number): ConvGeometry =>
+  ({ batch, h, w, inC, outC, kh: k, kw: k, sh: stride, sw: stride, padTop: pad, padBottom: pad, padLeft: pad, padRight: pad });
+
 test('WebGPU kernels: convolution forward, input gradient and filter gradient on random shapes', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
   const shapes: ConvGeometry[] = [
-    { batch: 2, h: 8, w: 8, inC: 3, outC: 5, k: 4, stride: 2, pad: 1 },
-    { batch: 2, h: 4, w: 4, inC: 6, outC: 7, k: 4, stride: 1, pad: 0 }, // DCGAN's first G / last D layer
-    { batch: 8, h: 16, w: 16, inC: 4, outC: 3, k: 3, stride: 1, pad: 1 }, // K = 2048: split-K, thin N
-    { batch: 1, h: 4, w: 4, inC: 70, outC: 1, k: 4, stride: 1, pad: 0 }, // one logit
-    { batch: 16, h: 32, w: 32, inC: 8, outC: 128, k: 3, stride: 1, pad: 1 }, // many 64x64 tiles
-    { batch: 2, h: 8, w: 8, inC: 64, outC: 128, k: 3, stride: 1, pad: 1 }, // forward on a 128x128 tile, K split in 2
+    square(2, 8, 8, 3, 5, 4, 2, 1),
+    square(2, 4, 4, 6, 7, 4, 1, 0), // DCGAN's first G / last D layer
+    square(8, 16, 16, 4, 3, 3, 1, 1), // K = 2048: split-K, thin N
+    square(1, 4, 4, 70, 1, 4, 1, 0), // one logit
+    square(16, 32, 32, 8, 128, 3, 1, 1), // many 64x64 tiles
+    square(2, 8, 8, 64, 128, 3, 1, 1), // forward on a 128x128 tile, K split in 2
+    // Inception's 1x7 and 7x1, the caption encoder's 1x3; strides of their own; padding only below and right ('same', stride 2)
+    { ...square(2, 9, 9, 6, 10, 1, 1, 0), kw: 7, padLeft: 3, padRight: 3 },
+    { ...square(2, 9, 9, 6, 10, 1, 1, 0), kh: 7, padTop: 3, padBottom: 3 },
+    { ...square(3, 1, 12, 5, 9, 1, 1, 0), kw: 3, padLeft: 1, padRight: 1 },
+    { ...square(2, 11, 10, 4, 6, 3, 1, 0), sh: 2, sw: 3, padTop: 1, padBottom: 2, padLeft: 0, padRight: 1 },
+    { ...square(2, 8, 8, 5, 7, 3, 2, 0), padBottom: 1, padRight: 1 },
   ];
   for (let i = 0; i < 4; i++) {
     const k = randInt(1, 5);
-    shapes.push({ batch: randInt(1, 3), h: randInt(k, 11), w: randInt(k, 11), inC: randInt(1, 9), outC: randInt(1, 70), k, stride: randInt(1, 3), pad: randInt(0, Math.min(2, k - 1)) });
+    shapes.push(square(randInt(1, 3), randInt(k, 11), randInt(k, 11), randInt(1, 9), randInt(1, 70), k, randInt(1, 3), randInt(0, Math.min(2, k - 1))));
+  }
+  for (let i = 0; i < 4; i++) {
+    const [kh, kw] = [randInt(1, 5), randInt(1, 5)];
+    shapes.push({ batch: randInt(1, 3), h: randInt(kh, 11), w: randInt(kw, 11), inC: randInt(1, 9), outC: randInt(1, 70), kh, kw, sh: randInt(1, 3), sw: randInt(1, 3),
+      padTop: randInt(0, kh - 1), padBottom: randInt(0, kh - 1), padLeft: randInt(0, kw - 1), padRight: randInt(0, kw - 1) });
   }
   for (const g of shapes) {
     const { oh, ow } = outSize(g);
     const x = randn(g.batch * g.h * g.w * g.inC);
-    const w = randn(g.k * g.k * g.inC * g.outC);
+    const w = randn(g.kh * g.kw * g.inC * g.outC);
     const dy = randn(g.batch * oh * ow * g.outC);
     const ref = convReference(g, x, w, dy);
     const [xr, wr, dyr] = [x, w, dy].map((a) => upload(ctx, a));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../../src/engine/index.ts';
@@ -12,6 +13,7 @@ import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
 import { benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
 import { inceptionExtractor, replayedExtractions } from '../../src/metrics/features.ts';
+import { gpuKernelCalls } from '../../src/gpu/tfjs-kernels.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
@@ -267,7 +269,7 @@ test('every generator: replayed draws (64 at a time, as sample, eval and the stu
   }
 });
 
-test('FID\'s Inception on WebGPU: replayed forwards give the eager features and logits bit for bit; tensors flat', { skip: noGpu }, async () => {
+test('FID\'s Inception on WebGPU: replayed forwards give the eager features and logits bit for bit, those PyTorch\'s, every convolution gantry\'s; tensors flat', { skip: noGpu }, async () => {
   const before = tf.memory().numTensors;
   // pytorch-fid's layout at 1/8 width with seeded weights (test/golden/make_inception.py); inputs resized to 299 inside.
   const extractor = inceptionExtractor(join(root, 'test', 'golden', 'inception_w8.pth'), 2048);
@@ -289,6 +291,23 @@ test('FID\'s Inception on WebGPU: replayed forwards give the eager features and 
     tf.dispose([images, out.features, out.logits ?? []]);
   }
   assert.equal(replayedExtractions(extractor), 2);
+  // Against PyTorch's features (test/metrics/inception.test.ts's golden): every convolution, the 1x7, 7x1,
+  // 1x3 and 3x1 ones included, on gantry's kernels.
+  const g = JSON.parse(readFileSync(join(root, 'test', 'golden', 'inception_golden.json'), 'utf8')) as { images: { shape_chw: number[]; data: number[]; f2048: number[] }[] };
+  for (const img of g.images) {
+    const [c, h, w] = img.shape_chw;
+    const x = tf.tidy(() => tf.div(tf.expandDims(tf.transpose(tf.tensor3d(img.data, [c, h, w]), [1, 2, 0]), 0), 255) as tf.Tensor4D);
+    const calls = { ...gpuKernelCalls };
+    process.env.GANTRY_WEBGPU_EAGER = '1';
+    const { features } = extractor.extract(x, false);
+    delete process.env.GANTRY_WEBGPU_EAGER;
+    assert.equal(gpuKernelCalls.tfjs, calls.tfjs, 'no convolution or product left to tfjs\'s kernels');
+    const got = await features.data();
+    const scale = Math.max(...img.f2048.map(Math.abs));
+    const err = Math.max(...img.f2048.map((v, k) => Math.abs(got[k] - v)));
+    assert.ok(err / scale < 1e-4, `image ${c}x${h}x${w}: features' relative error ${err / scale}`);
+    tf.dispose([x, features]);
+  }
   extractor.dispose();
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });

@@ -43,9 +43,12 @@ async function compare(what: string, f: () => tf.Tensor[], calls: number): Promi
   tf.dispose([...ours, ...theirs]);
 }
 
+type Pad = number | 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 // [batch, height, width, in, out, kernel, stride, padding]: pix2pixHD's layers (7x7 after reflection
-// padding, 3x3 down, residual 3x3, D's 4x4 with padding 2), DCGAN's, odd sizes, a 1x1.
-const CONVS: [number, number, number, number, number, number, number, number | 'same' | 'valid'][] = [
+// padding, 3x3 down, residual 3x3, D's 4x4 with padding 2), DCGAN's, odd sizes, a 1x1; Inception's 1x7
+// and 7x1 and the caption encoder's 1x3 (padding of their own on each axis), unequal strides, 'same'
+// with stride 2 (padding below and right only).
+const CONVS: [number, number, number, number, number, number | [number, number], number | [number, number], Pad][] = [
   [1, 22, 38, 9, 8, 7, 1, 'valid'],
   [2, 16, 32, 8, 16, 3, 2, 1],
   [1, 10, 18, 16, 16, 3, 1, 'valid'],
@@ -55,16 +58,22 @@ const CONVS: [number, number, number, number, number, number, number, number | '
   [2, 4, 4, 16, 1, 4, 1, 0],
   [2, 7, 5, 5, 7, 3, 1, 'same'],
   [2, 6, 6, 12, 20, 1, 1, 0],
+  [2, 17, 17, 12, 16, [1, 7], 1, [[0, 0], [0, 0], [3, 3], [0, 0]]],
+  [2, 17, 17, 12, 16, [7, 1], 1, [[0, 0], [3, 3], [0, 0], [0, 0]]],
+  [3, 1, 18, 8, 12, [1, 3], 1, [[0, 0], [0, 0], [1, 1], [0, 0]]],
+  [2, 13, 11, 5, 6, [3, 2], [2, 3], [[0, 0], [1, 0], [0, 2], [0, 0]]],
+  [2, 8, 10, 6, 9, 3, 2, 'same'],
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
   assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', '_FusedMatMul']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
+    const [kh, kw] = typeof k === 'number' ? [k, k] : k;
     const x = randn([n, h, w, ci]);
-    const filter = randn([k, k, ci, co]);
+    const filter = randn([kh, kw, ci, co]);
     const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p);
     const dy = randn(y.shape);
-    await compare(`conv ${[n, h, w, ci, co, k, s, p]}`, () => {
+    await compare(`conv ${JSON.stringify([n, h, w, ci, co, k, s, p])}`, () => {
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p), dy));
       return [tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, s, p), ...tf.grads(f)([x, filter])];
     }, 5); // the convolution twice, both gradients, the loss's sum

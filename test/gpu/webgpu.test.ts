@@ -53,10 +53,10 @@ test('WebGPU: pix2pixHD training steps match NVIDIA\'s code in PyTorch (global G
 });
 
 /** One training step of a small DCGAN with tfjs's eager kernels or gantry's replayed ones. */
-async function oneStep(imageSize: 32 | 64 | 128, eager: boolean) {
-  const model = new Dcgan(dcganSchema.parse({ imageSize, channels: 3, ngf: 8, ndf: 8 }), 3, { replayedGpuStep: !eager });
+async function oneStep(imageSize: 32 | 64 | 128, eager: boolean, width: number = imageSize) {
+  const model = new Dcgan(dcganSchema.parse({ imageSize, imageWidth: width === imageSize ? 0 : width, channels: 3, ngf: 8, ndf: 8 }), 3, { replayedGpuStep: !eager });
   const rng = new Rng(5, 'replay');
-  const images = tf.tensor4d(rng.fillNormal(new Float32Array(4 * imageSize * imageSize * 3)), [4, imageSize, imageSize, 3]);
+  const images = tf.tensor4d(rng.fillNormal(new Float32Array(4 * imageSize * width * 3)), [4, imageSize, width, 3]);
   const l = model.trainStep({ images }, { step: 0, rng: rng.derive(0) });
   const losses = [(await l.lossD.data())[0], (await l.lossG.data())[0]];
   tf.dispose([images, l.lossD, l.lossG]);
@@ -75,13 +75,13 @@ async function sample(model: Dcgan, eager: boolean): Promise<Float32Array> {
   return out;
 }
 
-test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32, 64 and 128 pixels)', { skip: noGpu }, async () => {
+test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32, 64 and 128 pixels; 32x64, whose first and last layers have 4x8 filters)', { skip: noGpu }, async () => {
   const lr = 2e-4;
-  for (const size of [32, 64, 128] as const) {
-    const eager = await oneStep(size, true);
-    const replayed = await oneStep(size, false);
-    assert.ok(Math.abs(eager.losses[0] - replayed.losses[0]) < 1e-5, `${size}px lossD: eager ${eager.losses[0]}, replayed ${replayed.losses[0]}`);
-    assert.ok(Math.abs(eager.losses[1] - replayed.losses[1]) < 1e-3, `${size}px lossG: eager ${eager.losses[1]}, replayed ${replayed.losses[1]}`);
+  for (const [size, width] of [[32, 32], [64, 64], [128, 128], [32, 64]] as const) {
+    const eager = await oneStep(size, true, width);
+    const replayed = await oneStep(size, false, width);
+    assert.ok(Math.abs(eager.losses[0] - replayed.losses[0]) < 1e-5, `${size}x${width} lossD: eager ${eager.losses[0]}, replayed ${replayed.losses[0]}`);
+    assert.ok(Math.abs(eager.losses[1] - replayed.losses[1]) < 1e-3, `${size}x${width} lossG: eager ${eager.losses[1]}, replayed ${replayed.losses[1]}`);
     // Adam's first update is lr * sign(gradient): where a gradient is zero up to rounding (dead ReLUs,
     // tiny batch), the two may step +lr and -lr. Everything else must agree to rounding.
     let flipped = 0;
@@ -89,16 +89,16 @@ test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels 
     for (const [i, w] of eager.tensors.entries()) {
       for (let j = 0; j < w.length; j++) {
         const d = Math.abs(w[j] - replayed.tensors[i][j]);
-        assert.ok(d < 2 * lr + 1e-5, `${size}px tensor ${i}[${j}] differs by ${d}`);
+        assert.ok(d < 2 * lr + 1e-5, `${size}x${width} tensor ${i}[${j}] differs by ${d}`);
         if (d > 2e-5) flipped++;
       }
       total += w.length;
     }
-    assert.ok(flipped < 0.01 * total, `${size}px: ${flipped} of ${total} numbers differ after one step`);
+    assert.ok(flipped < 0.01 * total, `${size}x${width}: ${flipped} of ${total} numbers differ after one step`);
     // The generator alone: same weights, eager tfjs against the replayed program.
     const a = await sample(replayed.model, true);
     const b = await sample(replayed.model, false);
-    assert.ok(maxAbsDiff(a, b) < 1e-4, `${size}px samples differ by ${maxAbsDiff(a, b)}`);
+    assert.ok(maxAbsDiff(a, b) < 1e-4, `${size}x${width} samples differ by ${maxAbsDiff(a, b)}`);
     eager.model.dispose();
     replayed.model.dispose();
   }
