@@ -1,6 +1,6 @@
 // Every GPU measurement the open issues ask for, in one command on the GPU machine (../shared/gpu/README.md):
 //   bash ../shared/gpu/prepare-kit.sh    (here, once; then carry .devicekit and build)
-//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 560] [--quick]
+//   bash .devicekit/on-device.sh node --import tsx bench/gpu-session.ts [--budget 560] [--sections 1,2,...] [--quick]
 // Prints one markdown row per measurement as soon as it is taken (a run cut short keeps what it has),
 // also into $OUT/gpu-session.md where the device tool gives $OUT (its reply keeps only the output's tail),
 // each gantry/PyTorch ratio from medians of the same run. The issue's targets come first, so a budget
@@ -9,7 +9,8 @@
 //      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the generators), for what to speed up next;
-//   2. every family's generator (batch 256) beside its peer's --generate, images per second;
+//   2. every family's generator (batch 256) beside its peer's --generate, images per second, drawn 64 at a
+//      time (as sample and eval draw; by kernel with --profile) and all at once (--draw-chunk 256);
 //   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
 //      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
 //   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
@@ -21,7 +22,7 @@
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
 //      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN;
-//   then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
+//   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took
 //   (on an H200 all of it took about 700 s: 1.-7. about 600).
@@ -34,9 +35,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { budget: { type: 'string', default: '560' }, quick: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { budget: { type: 'string', default: '560' }, quick: { type: 'boolean' }, sections: { type: 'string' } } });
 const deadline = Date.now() + Number(values.budget) * 1000;
 const quick = Boolean(values.quick);
+/** --sections 1,2,8: only those (the numbers above; 9: the comparisons), as a second call for what a budget cut. */
+const sections = values.sections ? new Set(values.sections.split(',').map(Number)) : null;
+if (sections && [...sections].some((n) => !(n >= 1 && n <= 9 && Number.isInteger(n)))) throw new Error(`--sections: numbers 1-9, comma-separated, got ${values.sections}`);
+const want = (n: number) => !sections || sections.has(n);
 const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
 const gantry = [join(root, 'bin', 'gantry.js')];
 
@@ -115,107 +120,122 @@ const measured = quick ? families.slice(3, 5) : families;
 const familyBench = (family: string, model: Json) => ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', batch, '--device', 'webgpu', '--steps', steps];
 const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
-say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
-say('|---|---|---|---|---|---|');
-for (const [family, model] of measured) {
-  // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
-  const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile']));
-  if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
-  const peer = familyPeers[family];
-  const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
-  const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
-  say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed?.replayed ?? '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+if (want(1)) {
+  say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
+  say('|---|---|---|---|---|---|');
+  for (const [family, model] of measured) {
+    // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
+    const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile']));
+    if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
+    const peer = familyPeers[family];
+    const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
+    const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed?.replayed ?? '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  }
 }
 
-// 2. Every family's generator beside its peer's.
-const drawBatch = quick ? '8' : '256';
-say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed | PyTorch CUDA | gantry / PyTorch (img/s) |`);
-say('|---|---|---|---|');
-for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
-  const gantryDraws = measure(process.execPath, [...gantry, 'bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps]);
-  const torchDraws = measure('python3', [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]);
-  say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} |`);
-}
+// 2. Every family's generator beside its peer's: drawn as sample and eval draw (64 images at a time at
+// 64x64, by kernel with --profile) and all at once (--draw-chunk), which tells whether 64 underfills the GPU.
+if (want(2)) {
+  const drawBatch = quick ? '8' : '256';
+  const drawProfiles: [string, Json][] = [];
+  say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | gantry / PyTorch (img/s) | at once / PyTorch |`);
+  say('|---|---|---|---|---|---|');
+  for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
+    const draws = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps];
+    const gantryDraws = measure(process.execPath, [...gantry, ...draws, '--profile']);
+    if (gantryDraws?.profile) drawProfiles.push([family, gantryDraws.profile as Json]);
+    const atOnce = measure(process.execPath, [...gantry, ...draws, '--draw-chunk', drawBatch]);
+    const torchDraws = measure('python3', [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]);
+    say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} | ${fmt(imgs(atOnce) / imgs(torchDraws))} |`);
+  }
 
-say('\nGPU time of each replayed step, every dispatch timed alone (`gantry bench --family NAME --device webgpu --profile`), its kernels, most time first:');
-for (const [family, byKind] of profiles) {
-  for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
-    say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+  say('\nGPU time of each replayed step (and of each draw of 64 images), every dispatch timed alone (`gantry bench --family NAME --device webgpu [--generate] --profile`), its kernels, most time first:');
+  for (const [family, byKind] of [...profiles, ...drawProfiles.map(([f, p]): [string, Json] => [`${f} generator`, p])]) {
+    for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
+      say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+    }
   }
 }
 
 // 3. The WebGPU tests (test/gpu/: every WGSL kernel against float64 loops, replayed steps and draws against
 // eager ones bit for bit, the device's limits as errors) on this GPU, as they run on lavapipe in CI: a real
 // GPU runs threads in orders lavapipe does not (float atomics were not deterministic there).
-const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
-const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
-if (tested) {
-  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1];
-  // A run cut short prints no summary: count its TAP lines (suites' lines included) up to the cut.
-  const lines = (pattern: RegExp) => tested.stdout.split('\n').filter((l) => pattern.test(l)).length;
-  const summary = count('pass') === undefined
-    ? `cut short before its summary; by then ${lines(/^\s*ok \d+/)} ok and ${lines(/^\s*not ok \d+/)} not ok (TAP lines, suites included)`
-    : `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
-  say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${summary}`);
-  for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
-} else {
-  say('\nWebGPU tests on this GPU: not run (the budget was spent)');
-}
+if (want(3)) {
+  const tests = readdirSync(join(root, 'test', 'gpu')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(root, 'test', 'gpu', f));
+  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...tests], {}, 300);
+  if (tested) {
+    const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1];
+    // A run cut short prints no summary: count its TAP lines (suites' lines included) up to the cut.
+    const lines = (pattern: RegExp) => tested.stdout.split('\n').filter((l) => pattern.test(l)).length;
+    const summary = count('pass') === undefined
+      ? `cut short before its summary; by then ${lines(/^\s*ok \d+/)} ok and ${lines(/^\s*not ok \d+/)} not ok (TAP lines, suites included)`
+      : `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
+    say(`\nWebGPU tests on this GPU (\`node --import tsx --test test/gpu/*.test.ts\`): ${summary}`);
+    for (const line of tested.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) say(`- ${line.trim()}`);
+  } else {
+    say('\nWebGPU tests on this GPU: not run (the budget was spent)');
+  }
 
-// 3b. Training as a user runs it (`gantry train`: the next batch drawn while the GPU runs the step, losses
-// read every 20 steps): images per second from its metrics, against the bench's step alone, which shows
-// whether the host keeps up with the GPU.
-say(`\n| gantry train, 64x64, batch ${batch}, images/s of steps ${quick ? '2-4' : '20-60'} | training | the bench's step alone |`);
-say('|---|---|---|');
-for (const family of quick ? ['vae'] : ['cgan', 'unet-vae-gan']) {
-  const dir = mkdtempSync(join(tmpdir(), 'gantry-gpu-train-'));
-  const config = join(dir, 'config.json');
-  const every = quick ? 2 : 20;
-  writeFileSync(config, JSON.stringify({ model: { imageSize: 64 }, train: { batch: Number(batch), logEvery: every, sampleEvery: 10000, checkpointEvery: 10000 } }));
-  const trained = run(process.execPath, [...gantry, 'train', family, '--data', 'mnist', '--device', 'webgpu', '--steps', String(3 * every), '--config', config, '--out', join(dir, 'run'), '--quiet']);
-  const rows = trained?.ok ? readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json) : [];
-  // The first logged rows hold the warm-up and the recordings.
-  const rate = rows.length ? Number(rows[rows.length - 1].imagesPerSec) : NaN;
-  say(`| ${family} | ${fmt(rate)} img/s | ${fmt(imgs(replayedSteps[family] ?? null))} img/s |`);
+  // 3b. Training as a user runs it (`gantry train`: the next batch drawn while the GPU runs the step, losses
+  // read every 20 steps): images per second from its metrics, against the bench's step alone, which shows
+  // whether the host keeps up with the GPU.
+  say(`\n| gantry train, 64x64, batch ${batch}, images/s of steps ${quick ? '2-4' : '20-60'} | training | the bench's step alone |`);
+  say('|---|---|---|');
+  for (const family of quick ? ['vae'] : ['cgan', 'unet-vae-gan']) {
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-gpu-train-'));
+    const config = join(dir, 'config.json');
+    const every = quick ? 2 : 20;
+    writeFileSync(config, JSON.stringify({ model: { imageSize: 64 }, train: { batch: Number(batch), logEvery: every, sampleEvery: 10000, checkpointEvery: 10000 } }));
+    const trained = run(process.execPath, [...gantry, 'train', family, '--data', 'mnist', '--device', 'webgpu', '--steps', String(3 * every), '--config', config, '--out', join(dir, 'run'), '--quiet']);
+    const rows = trained?.ok ? readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json) : [];
+    // The first logged rows hold the warm-up and the recordings.
+    const rate = rows.length ? Number(rows[rows.length - 1].imagesPerSec) : NaN;
+    say(`| ${family} | ${fmt(rate)} img/s | ${fmt(imgs(replayedSteps[family] ?? null))} img/s |`);
+  }
 }
 
 // 4. DCGAN beside its peer, then dcgan32's bimodal steps: each step's wall and host time beside when the GPU ran it.
-if (!quick) {
-  say('\nDCGAN beside its peer (`bench/dcgan-vs-torch.ts --device webgpu --steps 30`):');
-  say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
+if (want(4)) {
+  if (!quick) {
+    say('\nDCGAN beside its peer (`bench/dcgan-vs-torch.ts --device webgpu --steps 30`):');
+    say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
+  }
+  say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
+  say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
 }
-say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
-say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
 
 // 5. pix2pixHD at its sizes.
-const pix2pixhdSizes: [string, string[]][] = [
-  ['64x128 (the peer\'s default)', []],
-  ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
-  ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
-];
-say('\n| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
-say('|---|---|---|---|---|---|');
-for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
-  const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
-  const replayed = measure(process.execPath, [...gantry, ...bench]);
-  const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
-  // The eager comparisons at the small size only: at the real sizes they are minutes of a slow path.
-  const small = name.startsWith('64');
-  const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
-  const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
-  say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+if (want(5)) {
+  const pix2pixhdSizes: [string, string[]][] = [
+    ['64x128 (the peer\'s default)', []],
+    ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
+    ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
+  ];
+  say('\n| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
+  say('|---|---|---|---|---|---|');
+  for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
+    const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+    const replayed = measure(process.execPath, [...gantry, ...bench]);
+    const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, ...args]) : null;
+    // The eager comparisons at the small size only: at the real sizes they are minutes of a slow path.
+    const small = name.startsWith('64');
+    const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
+    const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
+    say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+  }
 }
 
-// DF-GAN at the paper's CUB size and batch (256x256, 32), replayed beside its peer.
-if (!quick) {
+// 6. DF-GAN at the paper's CUB size and batch (256x256, 32), replayed beside its peer.
+if (want(6) && !quick) {
   const model = { imageSize: 256 };
   const replayed = measure(process.execPath, [...gantry, 'bench', '--family', 'dfgan', '--model', JSON.stringify(model), '--batch', '32', '--device', 'webgpu', '--steps', steps]);
   const torch = measure('python3', [familyPeers.dfgan[0], '--size', '256', '--channels', '3', '--device', 'cuda', '--batch', '32', '--steps', steps]);
   say(`\n| DF-GAN step, 256x256 (the paper's CUB size), batch 32 | gantry replayed | PyTorch CUDA | replayed / PyTorch |\n|---|---|---|---|\n| dfgan | ${msCell(replayed)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
 }
 
-// FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA.
-if (!quick) {
+// 7. FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA.
+if (want(7) && !quick) {
   say('\nInception-v3 forward, FID\'s features (`bench/inception-vs-torch.ts --device webgpu --batch 50`):');
   say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10']));
 }
@@ -224,58 +244,62 @@ if (!quick) {
 // fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
 // which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
 // pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on.
-type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
-function layerJson(cmd: string, args: string[]): LayerTimes | null {
-  const r = run(cmd, args, {}, 240);
-  const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
-  return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
-}
-const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
-for (const [set, forwardOnly] of layerSets) {
-  const only = forwardOnly ? ['--forward'] : [];
-  const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])]);
-  const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
-  const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
-  say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry | TFLOP/s | PyTorch, TF32 off | TF32 on | gantry / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-  say(`|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
-  (ours ?? strict)?.layers.forEach((row, i) => {
-    row.ms.forEach((_, p) => {
-      const g = ours?.layers[i].ms[p] ?? NaN;
-      const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
-      const tfjs = ours?.layers[i].tfjs_ms?.[p];
-      say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+if (want(8)) {
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
+  function layerJson(cmd: string, args: string[]): LayerTimes | null {
+    const r = run(cmd, args, {}, 240);
+    const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
+    return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
+  }
+  const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
+  for (const [set, forwardOnly] of layerSets) {
+    const only = forwardOnly ? ['--forward'] : [];
+    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])]);
+    const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
+    const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry | TFLOP/s | PyTorch, TF32 off | TF32 on | gantry / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+    (ours ?? strict)?.layers.forEach((row, i) => {
+      row.ms.forEach((_, p) => {
+        const g = ours?.layers[i].ms[p] ?? NaN;
+        const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
+        const tfjs = ours?.layers[i].tfjs_ms?.[p];
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+      });
     });
-  });
+  }
 }
 
-// Then the comparisons: what replaying gains over each family's eager step.
-say(`\n| family step, 64x64, batch ${batch} | gantry replayed | gantry eager | eager / replayed |`);
-say('|---|---|---|---|');
-for (const [family, model] of measured) {
-  const eager = measure(process.execPath, [...gantry, ...familyBench(family, model), '--eager']);
-  say(`| ${family} | ${msCell(replayedSteps[family])} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayedSteps[family]))} |`);
-}
-// DCGAN's hand-built step against the generic recording of its tfjs step: the issue keeps the hand-built
-// one only where it is measurably faster.
-const generic = measure(process.execPath, [...gantry, ...familyBench('dcgan', { imageSize: 64 })], { GANTRY_DCGAN_HAND_BUILT: '0' });
-say(`| dcgan, generic recording (GANTRY_DCGAN_HAND_BUILT=0) | ${msCell(generic)} | | hand-built / generic: ${fmt(ms(replayedSteps.dcgan ?? null) / ms(generic))} |`);
+// 9. Then the comparisons: what replaying gains over each family's eager step.
+if (want(9)) {
+  say(`\n| family step, 64x64, batch ${batch} | gantry replayed | gantry eager | eager / replayed |`);
+  say('|---|---|---|---|');
+  for (const [family, model] of measured) {
+    const eager = measure(process.execPath, [...gantry, ...familyBench(family, model), '--eager']);
+    say(`| ${family} | ${msCell(replayedSteps[family])} | ${msCell(eager)} | ${fmt(ms(eager) / ms(replayedSteps[family]))} |`);
+  }
+  // DCGAN's hand-built step against the generic recording of its tfjs step: the issue keeps the hand-built
+  // one only where it is measurably faster.
+  const generic = measure(process.execPath, [...gantry, ...familyBench('dcgan', { imageSize: 64 })], { GANTRY_DCGAN_HAND_BUILT: '0' });
+  say(`| dcgan, generic recording (GANTRY_DCGAN_HAND_BUILT=0) | ${msCell(generic)} | | hand-built / generic: ${fmt(ms(replayedSteps.dcgan ?? null) / ms(generic))} |`);
 
-if (!quick) {
-  say('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
-  say(script([join(root, 'bench', 'gpu-image-ops.ts')]));
-}
+  if (!quick) {
+    say('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
+    say(script([join(root, 'bench', 'gpu-image-ops.ts')]));
+  }
 
-// What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
-// engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
-// gantry's kernels replayed.
-say('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
-say('|---|---|---|---|');
-const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
-for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
-  const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
-  const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
-  const ours = measure(process.execPath, [...gantry, ...draw]);
-  say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
+  // What a page on a GPU would gain from gantry/web's `gpuKernels: 'gantry'` (Dawn here is Chrome's WebGPU
+  // engine): one image a draw, as a slider move asks, on tfjs's kernels op by op (a page's default) and on
+  // gantry's kernels replayed.
+  say('\n| one-image draw (a page\'s slider move) | tfjs kernels, op by op | gantry kernels, replayed | tfjs / gantry |');
+  say('|---|---|---|---|');
+  const pageDraws: [string, Json][] = [['cgan', { imageSize: 64 }], ['pix2pixhd', { height: 256, width: 512 }]];
+  for (const [family, model] of quick ? pageDraws.slice(0, 1) : pageDraws) {
+    const draw = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', '1', '--device', 'webgpu', '--steps', quick ? '4' : '20'];
+    const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
+    const ours = measure(process.execPath, [...gantry, ...draw]);
+    say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
+  }
 }
 
 say(`\nSeconds each command took${skipped ? ` (${skipped} not run: the --budget of ${values.budget} s was spent)` : ''}:`);

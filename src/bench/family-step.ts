@@ -9,12 +9,12 @@ import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/r
 import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
-import { TrainSteps } from '../models/step-runner.ts';
+import { generationProfile, TrainSteps } from '../models/step-runner.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GantryError } from '../errors.ts';
 import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
-import { vectorsToImages } from '../explore/render.ts';
+import { drawChunk, vectorsToImages } from '../explore/render.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
 /**
@@ -49,8 +49,10 @@ export interface FamilyBenchOptions {
   warmup?: number;
   /** false: eager steps even on WebGPU (default: replayed there, as training runs them). */
   replay?: boolean;
-  /** After timing, each replayed step's dispatches timed alone on the GPU, summed by kernel (WebGPU only). */
+  /** After timing, each replayed step's (or draw's) dispatches timed alone on the GPU, summed by kernel (WebGPU only). */
   profile?: boolean;
+  /** --generate: images drawn at once (default: as sample and eval draw them, drawChunk's). */
+  drawChunk?: number;
 }
 
 /** Trainable parameters of each network, of D, and of all the others together (the generator's side), as the peers count them. */
@@ -135,7 +137,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
  * the device is idle, as the peers' --generate times G with torch.cuda.synchronize. Conditions as a sample
  * grid's (classes i % K, the data's captions), label maps from the data.
  */
-export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchResult> {
+export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchResult & { draw_chunk: number; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 256;
   const { model, info, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), o.model ?? {}, batch);
   if (!model.generate) throw new GantryError(`--generate: ${o.family} does not generate images`);
@@ -149,15 +151,20 @@ export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchR
   } else conditions = await gridConditions(run, batch);
   const rng = new Rng(0, 'bench-generate');
   const pool = Array.from({ length: 4 }, () => Array.from({ length: batch }, () => rng.fillNormal(new Float32Array(info.latentDim))));
+  const chunk = o.drawChunk ?? drawChunk(info);
   const once = async (i: number) => {
-    const images = vectorsToImages(run, pool[i % pool.length], conditions);
+    const images = vectorsToImages(run, pool[i % pool.length], conditions, chunk);
     if (tf.getBackend() === 'webgpu') await GpuContext.fromTfjs().idle();
     else await images.data();
     images.dispose();
   };
   const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
   const params = parameterCounts(model);
-  const result = summarize(`${o.family}-generate`, batch, times, params.G, params.D);
+  const result = {
+    ...summarize(`${o.family}-generate`, batch, times, params.G, params.D),
+    draw_chunk: chunk,
+    ...(o.profile ? { profile: Object.fromEntries(Object.entries(await generationProfile(model)).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
+  };
   model.dispose();
   return result;
 }

@@ -19,7 +19,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   run config's model section) [--batch 16]; --profile (WebGPU) adds each replayed step's GPU time by kernel,
   every dispatch timed alone.
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s; with
-  --family, any family's generator as sample and eval draw (replayed on WebGPU), beside the peers' --generate.
+  --family, any family's generator as sample and eval draw (replayed on WebGPU, --draw-chunk N images at a
+  time, by default as they do: 64 up to 64x64), beside the peers' --generate; --profile: each draw by kernel.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -28,16 +29,16 @@ export async function benchCommand(argv: string[]): Promise<void> {
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
     family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' },
-    'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
+    'draw-chunk': { type: 'string' }, 'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
   // Each mode's own flags: one given to another mode is refused.
   const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'];
   if (values.family && values.workload) throw new GantryError(`give --family NAME or --workload ${values.workload}, not both`);
   const workload = values.workload ?? 'dcgan32';
-  refuseFlags('bench', values, values.family ? pix2pixhdFlags : [
-    'data', 'model', 'eager', 'profile', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
+  refuseFlags('bench', values, values.family ? [...pix2pixhdFlags, ...(values.generate ? ['eager'] : ['draw-chunk'])] : [
+    'data', 'model', 'eager', 'profile', 'draw-chunk', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
     ...(workload === 'sgemm1024' ? ['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])] : []),
-  ], values.family ? '--family' : `--workload ${workload}`);
+  ], values.family ? `--family${values.generate ? ' --generate' : ' (a train step)'}` : `--workload ${workload}`);
   if (values.profile && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError('--profile times a replayed step\'s kernels on the GPU: give it with --family NAME --device webgpu (and without --eager)');
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (workload === 'sgemm1024') {
@@ -55,7 +56,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       throw new GantryError(`--model: not JSON (${describeError(err)}); give the run config's model section, e.g. --model '{"imageSize": 64}'`);
     }
     const options = { family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup) };
-    print(await (values.generate ? benchFamilyGenerate(options) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile })));
+    print(await (values.generate ? benchFamilyGenerate({ ...options, profile: values.profile, drawChunk: intArg('draw-chunk', values['draw-chunk'], 1) }) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile })));
     return;
   }
   if (workload === 'pix2pixhd') {

@@ -23,12 +23,11 @@ export function drawChunk(info: { height: number; width: number }): number {
 
 /**
  * Images of latent vectors with their conditions (src/explore/conditions.ts), networks in evaluation mode,
- * as one tensor (drawn drawChunk at a time): for sets whose images fit in memory at once (a grid, a batch
- * to score); drawImages for any number.
+ * as one tensor (drawn `chunk` at a time, drawChunk's by default): for sets whose images fit in memory at
+ * once (a grid, a batch to score); drawImages for any number.
  */
-export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows): tf.Tensor4D {
+export function vectorsToImages(run: Generator, vectors: Float32Array[], conditions: ConditionRows, chunk = drawChunk(run.info)): tf.Tensor4D {
   if (!run.model.generate) throw new GantryError(`this run (${run.info.family}) does not generate images`);
-  const chunk = drawChunk(run.info);
   const draw = (first: number, count: number, rows: ConditionRows) => tf.tidy(() => {
     const z = tf.tensor2d(stackRows(vectors.slice(first, first + count)), [count, run.info.latentDim]);
     return generateImages(run.model, z, conditionTensor(rows));

@@ -8,6 +8,7 @@ import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, 
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
 import { normalNoise } from './kernels/noise.ts';
+import { SEGMENT_SUM_MAX_ROWS, segmentSum } from './kernels/segment-sum.ts';
 import { NORMAL_NOISE } from '../kernels/normal-noise.ts';
 import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
 import { adamInto, intToFloat, pointwise, f32 } from './kernels/pointwise.ts';
@@ -21,8 +22,9 @@ import { swapKernels } from '../kernels/registry.ts';
  * gantry's WGSL convolutions, matrix products and leading-axes sums as tfjs's WebGPU kernels (Conv2D,
  * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean, and
  * FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store applies), so every family's step
- * runs on them, eager or recorded and replayed; and Cast, whose int32 and bool to float32 tfjs gets wrong
- * (castKernel). tfjs's own kernels remain for what these do not cover
+ * runs on them, eager or recorded and replayed; UnsortedSegmentSum (a gather's gradient), without tfjs's
+ * float atomics, so that its sums come out the same every run; and Cast, whose int32 and bool to float32
+ * tfjs gets wrong (castKernel). tfjs's own kernels remain for what these do not cover
  * (dilations, NCHW, batched products, PReLU, sums over other axes) and are
  * the reference in tests (withTfjsGpuKernels).
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
@@ -51,7 +53,7 @@ interface Backend {
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Args = Parameters<KernelFunc>[0];
 
-const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'FusedConv2D', '_FusedMatMul', 'Sum', 'Mean', 'Cast'] as const;
+const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'FusedConv2D', '_FusedMatMul', 'Sum', 'Mean', 'Cast', 'UnsortedSegmentSum'] as const;
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
@@ -380,6 +382,23 @@ function castKernel(args: Args): tf.TensorInfo {
   return run(backend, [dispatch], [x, y], y);
 }
 
+/**
+ * UnsortedSegmentSum (the gradient of gather: word-embedding tables) as gantry's deterministic segment sum;
+ * tfjs's kernel adds with float atomics, in the GPU's order. Integer x and more than SEGMENT_SUM_MAX_ROWS
+ * rows go to tfjs's.
+ */
+function unsortedSegmentSumKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as unknown as Backend;
+  const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const segments = Number((args.attrs as unknown as tf.UnsortedSegmentSumAttrs).numSegments);
+  const rows = x.shape[0] ?? 0;
+  if (x.dtype !== 'float32' || segmentIds.dtype !== 'int32' || segmentIds.shape.length !== 1 || segmentIds.shape[0] !== rows || rows > SEGMENT_SUM_MAX_ROWS) return fallback('UnsortedSegmentSum', args);
+  const width = tf.util.sizeFromShape(x.shape.slice(1));
+  const out = backend.makeTensorInfo([segments, ...x.shape.slice(1)], 'float32');
+  const dispatches = segments * width === 0 ? [] : segmentSum(context!, rows, width, segments, region(backend, x), region(backend, segmentIds), region(backend, out));
+  return run(backend, dispatches, [x, segmentIds, out], out);
+}
+
 const AFFINE_KERNEL_FUNCS: Record<(typeof AFFINE_KERNELS)[number], KernelFunc> = {
   [AFFINE]: affineKernel as KernelFunc,
   [AFFINE_GRAD]: affineGradKernel as unknown as KernelFunc,
@@ -402,6 +421,7 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Sum: leadingAxesReduction('Sum'),
   Mean: leadingAxesReduction('Mean'),
   Cast: castKernel,
+  UnsortedSegmentSum: unsortedSegmentSumKernel as KernelFunc,
 };
 
 /** The kernels registered over tfjs's. */

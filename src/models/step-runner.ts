@@ -95,6 +95,11 @@ export function replayedGenerations(model: FamilyInstance): number {
   return generators.get(model)?.replayed ?? 0;
 }
 
+/** Each replayed draw's dispatches timed alone on the GPU (benchmarks, after timing), by batch shape. */
+export async function generationProfile(model: FamilyInstance): Promise<Record<string, { label: string; ns: number }[]>> {
+  return (await generators.get(model)?.profile()) ?? {};
+}
+
 /**
  * model.generate(z, condition); on WebGPU in Node (and in a page that asked for gantry's kernels) recorded
  * and replayed per batch shape as train steps are (an FID's thousands of images go 64 at a time), the

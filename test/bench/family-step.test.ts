@@ -20,6 +20,10 @@ test('gantry bench --family NAME --generate: a class-conditional and a label-map
     assert.ok(r.min_ms > 0 && r.min_ms <= r.median_ms && r.median_ms <= r.max_ms, JSON.stringify(r));
     assert.ok(Math.abs(r.images_per_s / ((6 / r.median_ms) * 1000) - 1) < 1e-3, JSON.stringify(r));
     assert.ok(r.params_G > 0);
+    assert.equal(r.draw_chunk, 64, 'as sample and eval draw');
   }
+  // --draw-chunk: 6 images as 4 and 2.
+  const r = await benchFamilyGenerate({ family: 'cgan', data: 'mnist', model: cases[0][2], batch: 6, steps: 1, warmup: 0, drawChunk: 4 });
+  assert.equal(r.draw_chunk, 4);
   await assert.rejects(benchFamilyGenerate({ family: 'segmenter', data: 'shapes', model: { height: 32, nf: 8, depth: 2 }, batch: 2, steps: 1, warmup: 0 }), /--generate: segmenter does not generate images/);
 });

@@ -117,7 +117,8 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['bench', '--workload', 'sgemm1024', '--device', 'webgpu'], /^gantry bench: --device does not go with --workload sgemm1024; see `gantry bench --help`\n$/],
     [['bench', '--height', '32', '--model', '{}'], /^gantry bench: --model, --height do not go with --workload dcgan32; /],
     [['bench', '--workload', 'pix2pixhd', '--generate'], /^gantry bench: --generate does not go with --workload pix2pixhd; /],
-    [['bench', '--family', 'dcgan', '--no-vgg'], /^gantry bench: --no-vgg does not go with --family; /],
+    [['bench', '--family', 'dcgan', '--no-vgg'], /^gantry bench: --no-vgg does not go with --family \(a train step\); /],
+    [['bench', '--family', 'vae', '--generate', '--eager'], /^gantry bench: --eager does not go with --family --generate; /],
     [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: --seed must be a whole number >= 0, got "-1"\n$/],
   ];
   const configFile = join(dir, 'bad.json');

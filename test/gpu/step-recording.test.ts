@@ -11,7 +11,7 @@ import { ReplayedSteps } from '../../src/gpu/replayed-steps.ts';
 import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
-import { benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
+import { benchFamilyGenerate, benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
 import { inceptionExtractor, replayedExtractions } from '../../src/metrics/features.ts';
 import { gpuKernelCalls } from '../../src/gpu/tfjs-kernels.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
@@ -312,7 +312,7 @@ test('FID\'s Inception on WebGPU: replayed forwards give the eager features and 
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
-test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s', { skip: noGpu }, async () => {
+test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s; a generator\'s draws too', { skip: noGpu }, async () => {
   const r = await benchFamilyStep({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 4, steps: 1, warmup: 3, profile: true });
   const [[kind, dispatches]] = Object.entries(r.dispatches);
   const p = r.profile![kind];
@@ -321,4 +321,9 @@ test('a replayed step\'s GPU time by kernel (gantry bench --profile): every disp
   assert.ok(p.kernels.every((k, i) => i === 0 || k.ms <= p.kernels[i - 1].ms), 'most time first');
   const labels = p.kernels.map((k) => k.label);
   for (const label of ['batch-norm.merge', 'batch-norm-grad.merge', 'Conv2D.fwd']) assert.ok(labels.some((l) => l.startsWith(label)), `${label} among ${labels.join(', ')}`);
+  // A generator's draws (gantry bench --generate --profile), 4 images at a time: one recording, G's transposed convolutions in it.
+  const g = await benchFamilyGenerate({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 8, steps: 1, warmup: 3, drawChunk: 4, profile: true });
+  const draws = Object.values(g.profile!);
+  assert.equal(draws.length, 1, 'one batch shape recorded');
+  assert.ok(draws[0].gpu_ms > 0 && draws[0].kernels.some((k) => k.label.startsWith('Conv2DBackpropInput.dgrad')), draws[0].kernels.map((k) => k.label).join(', '));
 });

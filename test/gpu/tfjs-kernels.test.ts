@@ -6,6 +6,7 @@ import { gantryGpuKernels, gpuKernelCalls, withTfjsGpuKernels } from '../../src/
 import { downsample, instanceMeans, instanceNorm, reflectionPad } from '../../src/nn/pix2pixhd.ts';
 import { INSTANCE_MEANS, INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { NORMAL_NOISE, normalPair } from '../../src/kernels/normal-noise.ts';
+import { SEGMENT_SUM_MAX_ROWS } from '../../src/gpu/kernels/segment-sum.ts';
 import { stepNoise } from '../../src/engine/step-noise.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
@@ -66,7 +67,7 @@ const CONVS: [number, number, number, number, number, number | [number, number],
 ];
 
 test('gantry\'s convolutions as tfjs kernels: forward and both gradients as tfjs\'s WebGPU kernels give them', { skip: noGpu }, async () => {
-  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', '_FusedMatMul']);
+  assert.deepEqual(gantryGpuKernels().filter((k) => !k.startsWith('Gantry')).sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Mean', 'Sum', 'UnsortedSegmentSum', '_FusedMatMul']);
   for (const [n, h, w, ci, co, k, s, p] of CONVS) {
     const [kh, kw] = typeof k === 'number' ? [k, k] : k;
     const x = randn([n, h, w, ci]);
@@ -230,6 +231,45 @@ test('pix2pixHD\'s instance means in WGSL, gradient included, as the segment sum
     for (let i = 0; i < 2; i++) assert.deepEqual(await again[i].data(), await first[i].data(), 'the same bits twice');
     tf.dispose([x, ids, weights, ...first, ...again]);
   }
+});
+
+test('UnsortedSegmentSum (a gather\'s gradient: word-embedding tables) in WGSL without float atomics: as a float64 loop gives it, ids out of range dropped, the same bits every run', { skip: noGpu }, async () => {
+  // [rows, row shape, segments]: one workgroup of rows; many rows, each segment met often; more segments
+  // than the layout's 256 threads; a row of several axes.
+  for (const [rows, rowShape, segments] of [[40, [3], 5], [700, [9], 12], [333, [4], 1000], [300, [2, 3], 40]] as [number, number[], number][]) {
+    const x = randn([rows, ...rowShape]);
+    const width = rowShape.reduce((a, b) => a * b, 1);
+    // Mostly in range, a few negative and a few past the last segment.
+    const idValues = Int32Array.from({ length: rows }, (_, r) => (r % 17 === 5 ? -1 - (r % 3) : r % 23 === 7 ? segments + (r % 4) : Math.floor(rng.uniform() * segments)));
+    const ids = tf.tensor1d(idValues, 'int32');
+    const xs = await x.data();
+    const want = new Float64Array(segments * width);
+    idValues.forEach((s, r) => {
+      if (s < 0 || s >= segments) return;
+      for (let k = 0; k < width; k++) want[s * width + k] += xs[r * width + k];
+    });
+    const before = { ...gpuKernelCalls };
+    const [first, again] = [tf.unsortedSegmentSum(x, ids, segments), tf.unsortedSegmentSum(x, ids, segments)];
+    assert.deepEqual(gpuKernelCalls, { gantry: before.gantry + 2, tfjs: before.tfjs }, 'gantry\'s kernel');
+    assert.deepEqual(first.shape, [segments, ...rowShape]);
+    const got = await first.data();
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i])), `[${rows}, ${rowShape}] -> ${segments}: element ${i} is ${got[i]}, want ${want[i]}`);
+    assert.deepEqual(await again.data(), got, 'the same bits twice');
+    tf.dispose([x, ids, first, again]);
+  }
+  // The gradient of an embedding lookup, as tfjs's kernel gives it.
+  const table = randn([30, 8]);
+  const ids = tf.tensor1d(Int32Array.from({ length: 400 }, () => Math.floor(rng.uniform() * 30)), 'int32');
+  const weights = randn([400, 8]);
+  await compare('embedding gradient', () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), weights)))(table)], 2); // the segment sum, the loss's sum
+  // Past SEGMENT_SUM_MAX_ROWS rows: tfjs's kernel.
+  const many = tf.ones([SEGMENT_SUM_MAX_ROWS + 1, 1]);
+  const manyIds = tf.zeros([SEGMENT_SUM_MAX_ROWS + 1], 'int32') as tf.Tensor1D;
+  const before = { ...gpuKernelCalls };
+  const total = tf.unsortedSegmentSum(many, manyIds, 2);
+  assert.equal(gpuKernelCalls.tfjs, before.tfjs + 1);
+  assert.deepEqual(Array.from(await total.data()), [SEGMENT_SUM_MAX_ROWS + 1, 0]);
+  tf.dispose([table, ids, weights, many, manyIds, total]);
 });
 
 test('normal noise drawn on the GPU: the generator\'s values (its float64 form within float32 rounding), mean 0, variance 1, another seed uncorrelated, the same seed the same bits', { skip: noGpu }, async () => {

@@ -32,6 +32,25 @@ ${body}
   return ctx.dispatch(label, code, regions, g.workgroups);
 }
 
+/**
+ * WGSL: fn inclusiveScan(li, v) -> the sum of v over threads 0..li of a 256-thread workgroup (each calls it
+ * once, in uniform control flow), in a fixed order.
+ */
+export const INCLUSIVE_SCAN = /* wgsl */ `
+var<workgroup> scanned: array<u32, 256>;
+fn inclusiveScan(li: u32, v: u32) -> u32 {
+  scanned[li] = v;
+  workgroupBarrier();
+  for (var d = 1u; d < 256u; d *= 2u) {
+    var add = 0u;
+    if (li >= d) { add = scanned[li - d]; }
+    workgroupBarrier();
+    scanned[li] += add;
+    workgroupBarrier();
+  }
+  return scanned[li];
+}`;
+
 const IO = `@group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;`;
 
@@ -317,29 +336,21 @@ export function instanceMeans(ctx: GpuContext, s: ImageShape, x: Region, ids: Re
   const numberCode = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> Table: array<u32>;
 @group(0) @binding(1) var<storage, read_write> Count: array<u32>;
-var<workgroup> below: array<u32, 256>;
+${INCLUSIVE_SCAN}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let base = wg.x * ${INSTANCE_IDS}u + li * ${span}u;
   var present = 0u;
   for (var j = 0u; j < ${span}u; j++) { present += Table[base + j]; }
-  below[li] = present;
-  workgroupBarrier();
-  for (var d = 1u; d < 256u; d *= 2u) {
-    var v = 0u;
-    if (li >= d) { v = below[li - d]; }
-    workgroupBarrier();
-    below[li] += v;
-    workgroupBarrier();
-  }
-  var next = below[li] - present;
+  let upTo = inclusiveScan(li, present);
+  var next = upTo - present;
   for (var j = 0u; j < ${span}u; j++) {
     if (Table[base + j] != 0u) {
       Table[base + j] = next;
       next++;
     }
   }
-  if (li == 255u) { Count[wg.x] = below[255]; }
+  if (li == 255u) { Count[wg.x] = upTo; }
 }`;
   const number = ctx.dispatch('instance-means.number', numberCode, [table, count], [s.n]);
   const assign = elementwise(ctx, 'instance-means.assign', s.n * hw, `@group(0) @binding(0) var<storage, read> Ids: array<i32>;
