@@ -21,7 +21,8 @@
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
-//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN;
+//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN; then each
+//      GEMM under every tile and K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took
@@ -267,6 +268,12 @@ if (want(8)) {
         say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
+  }
+  // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
+  for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
+    say(`\nGEMM tiles and K-splits, ${set} (\`bench/gemm-tiles.ts --set ${set}\`; tile/split, GPU time of one product):`);
+    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { GANTRY_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization' }, 240);
+    say(swept === null ? '(not run: the budget was spent)' : swept.stdout.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => `- ${l}`).join('\n'));
   }
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
-import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
+import { gemm, rowMajorByK, rowMajorByOuter, THIN_MAX_N } from '../../src/gpu/kernels/gemm.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
@@ -102,14 +102,22 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     // accumulate adds to what is there: a second filter gradient doubles it
     ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true));
     assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
+    // A tile and K-split given (bench/gemm-tiles.ts's sweep) compute the same products.
+    const tuning = { tile: g.outC <= THIN_MAX_N || g.inC <= THIN_MAX_N ? undefined : 128, splitK: 3 } as const;
+    ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, tuning), ...convFilterGrad(ctx, 't', g, xr, dyr, dw, false, tuning)]);
+    assertClose(await ctx.read(y), ref.y, `forward ${what}, ${JSON.stringify(tuning)}`);
+    assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}, ${JSON.stringify(tuning)}`);
+    assertClose(await ctx.read(dw), ref.dw, `filter gradient ${what}, ${JSON.stringify(tuning)}`);
   }
   ctx.dispose();
 });
 
-test('WebGPU kernels: GEMM tiles, edges, K-splits, both staging orders, bias and activation', { skip: noGpu }, async () => {
+test('WebGPU kernels: GEMM tiles, edges, K-splits (one asked of a short K too), both staging orders, bias and activation', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
   for (const [M, N, K, split, tile] of [[1, 1, 1, 1, 64], [65, 130, 17, 1, 64], [70, 3, 3000, 5, 'thin'], [33, 64, 4096, 7, 64], [300, 5, 40, 1, 'thin'],
-    [130, 260, 37, 1, 128], [257, 129, 100, 3, 128], [5, 7, 9, 1, 128]] as [number, number, number, number, 'thin' | 64 | 128][]) {
+    [130, 260, 37, 1, 128], [257, 129, 100, 3, 128], [5, 7, 9, 1, 128],
+    // a split asked of a K shorter than two 16-deep slices comes to one pass
+    [20, 16, 12, 3, 64], [40, 4, 12, 3, 'thin']] as [number, number, number, number, 'thin' | 64 | 128][]) {
     const a = randn(M * K);
     const b = randn(K * N);
     // A[m, k] and B[k, n] as matrices; stored either row-major ([M, K], [K, N]) or transposed ([K, M], [N, K]).

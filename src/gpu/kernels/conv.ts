@@ -1,5 +1,8 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
-import { gemm, rowMajorByK, rowMajorByOuter } from './gemm.ts';
+import { gemm, rowMajorByK, rowMajorByOuter, type GemmOptions } from './gemm.ts';
+
+/** A GEMM's tile and K-split, chosen by gemm when absent (bench/gemm-tiles.ts sweeps them). */
+export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK'>;
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [kh, kw, inC, outC] filter (tfjs's layout), any
@@ -57,7 +60,7 @@ const GATHER_X = `let iy = o.y + i.y; let ix = o.z + i.z;
       return X[u32(o.x + i.x)];`;
 
 /** y = act(conv(x, w) + bias): x as A (im2col rows gathered), w as B; the bias and activation are optional. */
-export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}): Dispatch[] {
+export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}, tuning: GemmTuning = {}): Dispatch[] {
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
     label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.kh * g.kw * g.inC, constants: constants(g),
@@ -65,7 +68,7 @@ export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: 
     a: { outer: PIXEL, inner: TAP, load: GATHER_X, kFast: true },
     b: rowMajorByOuter(g.outC),
     activation: epilogue.activation,
-  }, x, w, y, { bias: epilogue.bias });
+  }, x, w, y, { ...tuning, bias: epilogue.bias });
 }
 
 /**
@@ -73,12 +76,12 @@ export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: 
  * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2), so no
  * multiply is wasted on taps that fall between output pixels. One GEMM per class.
  */
-export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false): Dispatch[] {
+export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
   const { oh, ow } = outSize(g);
   if (oh === 1 && ow === 1 && g.padTop === 0 && g.padLeft === 0 && g.h === g.kh && g.w === g.kw) {
     // A 1x1 map spread over a whole kh x kw image (DCGAN's z -> 4x4 layer) is a plain matrix product:
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
-    return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx);
+    return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
   }
   const tapsH = Math.ceil(g.kh / g.sh);
   const tapsW = Math.ceil(g.kw / g.sw);
@@ -117,14 +120,14 @@ const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ry + g.padTop - kh0) / g.
         storeIndex: `let p = i32(m); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let b = t / HQ;
           return u32(((b * H + yq * SH + RY) * W + xq * SW + RX) * CI) + n;`,
         accumulate,
-      }, dy, w, dx));
+      }, dy, w, dx, tuning));
     }
   }
   return out;
 }
 
 /** dw (+)= filter gradient of conv(x, w) at dy: K runs over every output pixel of the batch (split-K). */
-export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false): Dispatch[] {
+export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
     label: `${label}.wgrad`, M: g.kh * g.kw * g.inC, N: g.outC, K: g.batch * oh * ow, constants: constants(g),
@@ -132,5 +135,5 @@ export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, 
     a: { outer: TAP.replace('i32(k)', 'i32(i)'), inner: PIXEL.replace('i32(i)', 'i32(k)'), load: GATHER_X, kFast: false },
     b: rowMajorByOuter(g.outC),
     accumulate,
-  }, x, dy, dw);
+  }, x, dy, dw, tuning);
 }

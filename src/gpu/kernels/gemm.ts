@@ -361,14 +361,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
+/** The tile and K-split of an M x N x K product: those given, the rest chosen for the GPU's size. */
+export function gemmPlan(M: number, N: number, K: number, o: GemmOptions = {}): { tile: 'thin' | 64 | 128; splitK: number } {
+  const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512) ? 128 : 64);
+  const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, tile === 128 ? 128 : TILE));
+  return { tile, splitK };
+}
+
 /**
  * The dispatches of one GEMM (one, or two with a K-split), A, B and C as bindings 0, 1, 2 (and the bias
  * 3, or 2 in the K-split's second pass, which adds it).
  */
 export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, o: GemmOptions = {}): Dispatch[] {
   if (s.accumulate && (o.bias || s.activation)) throw new Error(`${s.label}: a GEMM that accumulates into its output takes no bias or activation`);
-  let { splitK, tile } = o;
-  tile ??= s.N <= THIN_MAX_N ? 'thin' : s.N >= 128 && s.M >= 128 && (Math.ceil(s.M / 128) * Math.ceil(s.N / 128) >= FULL_GRID || s.K >= 512) ? 128 : 64;
+  const { splitK, tile } = gemmPlan(s.M, s.N, s.K, o);
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
   const thinGroups = Math.ceil(s.M / 16);
@@ -380,10 +386,10 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     const finish = finishFunction(s, split === 1 && o.bias ? 3 : null);
     return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, finish);
   };
-  splitK ??= thin ? chooseThinSplitK(s.M, s.K) : chooseSplitK(s.M, s.N, s.K, side);
-  if (splitK <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], grid)];
-  const kChunk = Math.ceil(s.K / splitK / DEPTH) * DEPTH;
+  // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk.
+  const kChunk = Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
+  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], grid)];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
