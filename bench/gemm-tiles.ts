@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
 import { GpuContext, type Dispatch, type Region } from '../src/gpu/context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry, type GemmTuning } from '../src/gpu/kernels/conv.ts';
-import { gemmPlan, THIN_MAX_N } from '../src/gpu/kernels/gemm.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
+import { gemmPlan, THIN_MAX_N, type GemmTuning } from '../src/gpu/kernels/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
 
 const { values } = parseArgs({ options: { set: { type: 'string', default: 'dcgan64' }, batch: { type: 'string' }, json: { type: 'boolean' } } });

@@ -1,8 +1,5 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
-import { gemm, rowMajorByK, rowMajorByOuter, type GemmOptions } from './gemm.ts';
-
-/** A GEMM's tile and K-split, chosen by gemm when absent (bench/gemm-tiles.ts sweeps them). */
-export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK'>;
+import { gemm, rowMajorByK, rowMajorByOuter, type GemmTuning } from './gemm.ts';
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [kh, kw, inC, outC] filter (tfjs's layout), any

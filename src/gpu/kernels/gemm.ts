@@ -52,6 +52,9 @@ export interface GemmOptions {
   bias?: Region;
 }
 
+/** A GEMM's tile and K-split, chosen by gemmPlan where absent (bench/gemm-tiles.ts sweeps them). */
+export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK'>;
+
 /** A stored row-major [rows, K] as the operand walking rows (A), or B stored transposed as [N, K]. */
 export function rowMajorByK(K: number): Operand {
   return { outer: `return vec4<i32>(i32(i * ${K}u), 0, 0, 0);`, inner: 'return vec4<i32>(i32(k), 0, 0, 0);', load: 'return X[u32(o.x + i.x)];', kFast: true };
@@ -362,7 +365,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** The tile and K-split of an M x N x K product: those given, the rest chosen for the GPU's size. */
-export function gemmPlan(M: number, N: number, K: number, o: GemmOptions = {}): { tile: 'thin' | 64 | 128; splitK: number } {
+export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<GemmTuning> {
   const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512) ? 128 : 64);
   const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, tile === 128 ? 128 : TILE));
   return { tile, splitK };
