@@ -10,19 +10,16 @@
 //   node --import tsx bench/convs.ts [--set NAME] [--device cpu|webgpu [--tfjs]] [--forward] [--json] [--avx2] [--cold]
 // (--forward: forward only; --json: one JSON line last, the layers' times; --avx2: the AVX2 tiles where the
 // CPU has AVX-512; --cold: each call with the next of 24 filters, not in cache, as a network's forward pass meets them)
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
 import { loadNativeAddon } from '../src/kernels/cpu/native.ts';
 import { flushTfjs } from '../src/gpu/context.ts';
 import { withTfjsGpuKernels } from '../src/gpu/tfjs-kernels.ts';
+import { convLayerSet, type ConvLayer } from './conv-layers.ts';
 
 const { values } = parseArgs({ options: { set: { type: 'string', default: 'vgg' }, device: { type: 'string', default: 'cpu' }, forward: { type: 'boolean' }, tfjs: { type: 'boolean' }, json: { type: 'boolean' }, avx2: { type: 'boolean' }, cold: { type: 'boolean' } } });
 const FILTERS = values.cold ? 24 : 1;
-/** [batch, height, width, in, out, kernel or [kh, kw], stride, padding or [rows, columns] on both sides]. */
-type Layer = [number, number, number, number, number, number | [number, number], number, number | [number, number]];
-const layers = (JSON.parse(readFileSync(new URL('./conv-layers.json', import.meta.url), 'utf8')) as Record<string, Layer[]>)[values.set!];
-if (!Array.isArray(layers)) throw new Error(`no layer set ${values.set} in bench/conv-layers.json`);
+const layers = convLayerSet(values.set!);
 if (values.device !== 'cpu' && values.device !== 'webgpu') throw new Error('--device is cpu or webgpu');
 const gpu = values.device === 'webgpu';
 await initEngine({ device: values.device, log: () => {} });
@@ -68,11 +65,8 @@ async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D,
 
 const names = ['forward', 'input gradient', 'filter gradient'];
 const total = [0, 0, 0];
-const rows: { layer: Layer; gflop: number; ms: number[]; tfjs_ms?: number[] }[] = [];
-for (const layer of layers) {
-  const [n, h, w, cin, cout, k, stride, pad] = layer;
-  const [kh, kw] = typeof k === 'number' ? [k, k] : k;
-  const [ph, pw] = typeof pad === 'number' ? [pad, pad] : pad;
+const rows: { layer: ConvLayer; gflop: number; ms: number[]; tfjs_ms?: number[] }[] = [];
+for (const { layer, n, h, w, cin, cout, kh, kw, stride, ph, pw } of layers) {
   const x = tf.randomNormal([n, h, w, cin]) as tf.Tensor4D;
   const filters = Array.from({ length: FILTERS }, () => tf.randomNormal([kh, kw, cin, cout]) as tf.Tensor4D);
   const common = { strides: stride, pad: ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]], dataFormat: 'NHWC', dilations: 1 };

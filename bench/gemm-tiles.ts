@@ -4,18 +4,16 @@
 // Each time is of the product's dispatches run 5 times in a timed pass (GpuContext.profile), median of 3;
 // give GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for times below Dawn's ~65 us rounding.
 //   node --import tsx bench/gemm-tiles.ts [--set dcgan64] [--batch N] [--json]   (--batch: the layers' batch instead of their own)
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
 import { GpuContext, type Dispatch, type Region } from '../src/gpu/context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, spreadOverImage, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
 import { gemmPlan, THIN_MAX_N, type GemmTuning } from '../src/gpu/kernels/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
+import { convLayerSet, type ConvLayer } from './conv-layers.ts';
 
 const { values } = parseArgs({ options: { set: { type: 'string', default: 'dcgan64' }, batch: { type: 'string' }, json: { type: 'boolean' } } });
-type Layer = [number, number, number, number, number, number | [number, number], number, number | [number, number]];
-const layers = (JSON.parse(readFileSync(new URL('./conv-layers.json', import.meta.url), 'utf8')) as Record<string, Layer[]>)[values.set!];
-if (!Array.isArray(layers)) throw new Error(`no layer set ${values.set} in bench/conv-layers.json`);
+const layers = convLayerSet(values.set!);
 await initEngine({ device: 'webgpu', log: () => {} });
 const ctx = GpuContext.fromTfjs();
 const rng = new Rng(1, 'gemm-tiles');
@@ -34,12 +32,9 @@ async function gpuMs(dispatches: Dispatch[]): Promise<number> {
 }
 
 const describe = (t: GemmTuning) => `${t.tile}${t.splitK! > 1 ? `/${t.splitK}` : ''}`;
-const rows: { layer: Layer; product: string; chosen: string; chosen_ms: number; best: string; best_ms: number }[] = [];
-for (const layer of layers) {
-  const [ownBatch, h, w, inC, outC, k, stride, pad] = layer;
-  const batch = values.batch ? Number(values.batch) : ownBatch;
-  const [kh, kw] = typeof k === 'number' ? [k, k] : k;
-  const [ph, pw] = typeof pad === 'number' ? [pad, pad] : pad;
+const rows: { layer: ConvLayer; product: string; chosen: string; chosen_ms: number; best: string; best_ms: number }[] = [];
+for (const { layer, n, h, w, cin: inC, cout: outC, kh, kw, stride, ph, pw } of layers) {
+  const batch = values.batch ? Number(values.batch) : n;
   const g: ConvGeometry = { batch, h, w, inC, outC, kh, kw, sh: stride, sw: stride, padTop: ph, padBottom: ph, padLeft: pw, padRight: pw };
   const { oh, ow } = outSize(g);
   const x = filled(batch * h * w * inC, 'x');
@@ -51,8 +46,7 @@ for (const layer of layers) {
   const wq = Math.ceil(w / stride);
   const products: [string, [number, number, number], (t: GemmTuning) => Dispatch[]][] = [
     ['forward', [batch * oh * ow, outC, kh * kw * inC], (t) => convForward(ctx, 'fwd', g, x, wt, out, {}, t)],
-    // (a 1x1 map spread over a whole kh x kw image is one plain product, as convInputGrad computes it)
-    ['input gradient', oh === 1 && ow === 1 && ph === 0 && pw === 0 && h === kh && w === kw ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, Math.ceil(kh / stride) * Math.ceil(kw / stride) * outC],
+    ['input gradient', spreadOverImage(g) ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, Math.ceil(kh / stride) * Math.ceil(kw / stride) * outC],
       (t) => convInputGrad(ctx, 'dgrad', g, dy, wt, out, false, t)],
     ['filter gradient', [kh * kw * inC, outC, batch * oh * ow], (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t)],
   ];
@@ -60,7 +54,8 @@ for (const layer of layers) {
     const chosen = gemmPlan(M, N, K);
     const tiles: GemmTuning['tile'][] = N <= THIN_MAX_N ? ['thin'] : [64, 128];
     const choices: GemmTuning[] = tiles.flatMap((tile) => [1, 2, 4, 8, 16, 32].filter((s) => s === 1 || K / s >= 64).map((splitK) => ({ tile, splitK })));
-    let best = { t: chosen as GemmTuning, ms: await gpuMs(dispatches(chosen)) };
+    // As training runs it: each GEMM planning itself (the input gradient's other residue classes their own).
+    let best = { t: chosen as GemmTuning, ms: await gpuMs(dispatches({})) };
     const chosenMs = best.ms;
     for (const t of choices) {
       if (t.tile === chosen.tile && t.splitK === chosen.splitK) continue;

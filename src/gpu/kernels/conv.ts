@@ -69,14 +69,21 @@ export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: 
 }
 
 /**
+ * Whether the convolution's output is one pixel whose filter covers the whole input, unpadded: its input
+ * gradient (DCGAN's z -> 4x4 layer) is then one plain matrix product.
+ */
+export function spreadOverImage(g: ConvGeometry): boolean {
+  const { oh, ow } = outSize(g);
+  return oh === 1 && ow === 1 && g.padTop === 0 && g.padLeft === 0 && g.h === g.kh && g.w === g.kw;
+}
+
+/**
  * dx = input gradient of conv(x, w) at dy. Split by the residues of (ih, iw) modulo the strides: within
  * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2), so no
  * multiply is wasted on taps that fall between output pixels. One GEMM per class.
  */
 export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
-  const { oh, ow } = outSize(g);
-  if (oh === 1 && ow === 1 && g.padTop === 0 && g.padLeft === 0 && g.h === g.kh && g.w === g.kw) {
-    // A 1x1 map spread over a whole kh x kw image (DCGAN's z -> 4x4 layer) is a plain matrix product:
+  if (spreadOverImage(g)) {
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
     return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
   }
