@@ -3,12 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
-import { avgPool3x3s2, avgPool3x3s2Adjoint, columnSums, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
+import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
 import { affine, affineGrad } from './kernels/affine.ts';
 import { normalNoise } from './kernels/noise.ts';
 import { SEGMENT_SUM_MAX_ROWS, segmentSum } from './kernels/segment-sum.ts';
+import { AXIS_SUMS_MAX_OUTER, axisSums } from './kernels/axis-sums.ts';
 import { NORMAL_NOISE } from '../kernels/normal-noise.ts';
 import { batchNormTrain, batchNormTrainGrad, type BatchNormTrainRegions } from './kernels/batch-norm.ts';
 import { adamInto, intToFloat, pointwise, f32 } from './kernels/pointwise.ts';
@@ -19,14 +20,14 @@ import { BATCH_NORM_KERNELS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBa
 import { swapKernels } from '../kernels/registry.ts';
 
 /**
- * gantry's WGSL convolutions, matrix products and leading-axes sums as tfjs's WebGPU kernels (Conv2D,
- * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, Sum, Mean, and
- * FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store applies), so every family's step
- * runs on them, eager or recorded and replayed; UnsortedSegmentSum (a gather's gradient), without tfjs's
- * float atomics, so that its sums come out the same every run; and Cast, whose int32 and bool to float32
- * tfjs gets wrong (castKernel). tfjs's own kernels remain for what these do not cover
- * (dilations, NCHW, batched products, PReLU, sums over other axes) and are
- * the reference in tests (withTfjsGpuKernels).
+ * gantry's WGSL convolutions, matrix products and sums as tfjs's WebGPU kernels (Conv2D,
+ * Conv2DBackpropInput, which conv2dTranspose is, Conv2DBackpropFilter, BatchMatMul, batched or not, Sum and
+ * Mean over neighbouring axes, and FusedConv2D / _FusedMatMul, whose bias and activation the GEMM's store
+ * applies), so every family's step runs on them, eager or recorded and replayed; UnsortedSegmentSum (a
+ * gather's gradient), without tfjs's float atomics, so that its sums come out the same every run; and Cast,
+ * whose int32 and bool to float32 tfjs gets wrong (castKernel). tfjs's own kernels remain for what these do
+ * not cover (dilations, NCHW, PReLU, sums over axes apart, integers) and are the reference in tests
+ * (withTfjsGpuKernels); gpuKernelCalls counts the calls passed on to them.
  * Beside them, gantry's own ops, which tfjs has no kernels of: pix2pixHD's per-image ops
  * (src/kernels/image-ops.ts: reflection padding, the 3x3 / 2 average pooling, instance norm, and their
  * gradients, and the feature encoder's instance means), noise drawn on the GPU (src/kernels/normal-noise.ts),
@@ -168,7 +169,25 @@ function convKernel(name: string, inputs: [string, string], shapes: (a: tf.Tenso
 }
 
 /**
- * Products of one matrix each ([M, K] x [K, N], or with leading dimensions of 1; either transposed), and
+ * How a product's batch axes (all but the last two) meet, as tfjs's BatchMatMul takes them: one matrix of
+ * an operand shared by all products, or one per product; the broadcast batch shape, and each operand's stride
+ * in matrices (0 when shared). null for anything else (which tfjs's kernel refuses too).
+ */
+function batchOf(a: number[], b: number[]): { shape: number[]; count: number; strideA: number; strideB: number } | null {
+  const [outerA, outerB] = [a.slice(0, -2), b.slice(0, -2)];
+  const rank = Math.max(outerA.length, outerB.length);
+  const padded = (o: number[]) => [...Array(rank - o.length).fill(1), ...o];
+  const [pa, pb] = [padded(outerA), padded(outerB)];
+  if (pa.some((d, i) => d !== pb[i] && d !== 1 && pb[i] !== 1)) return null;
+  const shape = pa.map((d, i) => Math.max(d, pb[i]));
+  const count = tf.util.sizeFromShape(shape);
+  const stride = (p: number[]) => (tf.util.sizeFromShape(p) === 1 ? 0 : p.every((d, i) => d === shape[i]) ? 1 : null);
+  const [strideA, strideB] = [stride(pa), stride(pb)];
+  return strideA === null || strideB === null ? null : { shape, count, strideA, strideB };
+}
+
+/**
+ * Matrix products ([..., M, K] x [..., K, N], either transposed, batched as batchOf says), and
  * _FusedMatMul's with a bias of N values and an activation.
  */
 function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
@@ -176,15 +195,19 @@ function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
     const backend = args.backend as unknown as Backend;
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
-    const r = a.shape.length;
-    const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
-    if (b.shape.length !== r || !single(a) || !single(b) || !float32(a, b)) return fallback(name, args);
-    const [M, K] = attrs.transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
-    const N = attrs.transposeB ? b.shape[r - 2] : b.shape[r - 1];
+    const [ra, rb] = [a.shape.length, b.shape.length];
+    const batch = ra >= 2 && rb >= 2 ? batchOf(a.shape, b.shape) : null;
+    if (!batch || !float32(a, b)) return fallback(name, args);
+    const [M, K] = attrs.transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+    const N = attrs.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     const epilogue = fusedEpilogue(backend, args.inputs as FusedInputs, attrs, N);
     if (!epilogue) return fallback(name, args);
-    const out = backend.makeTensorInfo([...a.shape.slice(0, -2), M, N], 'float32');
-    const spec = { label: 'matmul', M, N, K, a: attrs.transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: attrs.transposeB ? rowMajorByK(K) : rowMajorByOuter(N), activation: epilogue.activation };
+    const out = backend.makeTensorInfo([...batch.shape, M, N], 'float32');
+    if (M * N === 0) return out;
+    const spec = {
+      label: 'matmul', M, N, K, a: attrs.transposeA ? rowMajorByOuter(M) : rowMajorByK(K), b: attrs.transposeB ? rowMajorByK(K) : rowMajorByOuter(N), activation: epilogue.activation,
+      batch: batch.count > 1 ? { count: batch.count, a: batch.strideA * M * K, b: batch.strideB * K * N, c: M * N } : undefined,
+    };
     const bias = (args.inputs as FusedInputs).bias;
     return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out), { bias: epilogue.bias }), [a, b, out, ...(bias ? [bias] : [])], out);
   }) as KernelFunc;
@@ -205,20 +228,23 @@ function fusedConv2d(args: Args): tf.TensorInfo {
 }
 
 /**
- * Sum and Mean over leading axes (a prefix of x's axes, all of them included: bias gradients, losses'
- * totals) as gantry's per-channel reduction (columnSums); other axes and dtypes go to tfjs's kernel.
+ * Sum and Mean over one contiguous block of axes (leading: bias gradients, losses' totals; trailing: row
+ * totals; middle: a feature map's pixels) as gantry's axisSums; axes apart, other dtypes and more than
+ * AXIS_SUMS_MAX_OUTER outer blocks go to tfjs's kernel.
  */
-function leadingAxesReduction(name: 'Sum' | 'Mean'): KernelFunc {
+function axisReduction(name: 'Sum' | 'Mean'): KernelFunc {
   return ((args: Args) => {
     const backend = args.backend as unknown as Backend;
     const x = args.inputs.x as tf.TensorInfo;
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const size = tf.util.sizeFromShape(x.shape);
-    if (x.dtype !== 'float32' || size === 0 || !axes.length || !axes.every((a, i) => a === i)) return fallback(name, args);
-    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
-    const out = backend.makeTensorInfo(keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length), 'float32');
-    return run(backend, columnSums(context!, rows, size / rows, name === 'Mean' ? rows : 1, region(backend, x), region(backend, out)), [x, out], out);
+    if (x.dtype !== 'float32' || size === 0 || !axes.length || !axes.every((a, i) => a === axes[0] + i)) return fallback(name, args);
+    const [first, last] = [axes[0], axes[axes.length - 1]];
+    const shape = { outer: tf.util.sizeFromShape(x.shape.slice(0, first)), reduce: tf.util.sizeFromShape(x.shape.slice(first, last + 1)), inner: tf.util.sizeFromShape(x.shape.slice(last + 1)) };
+    if (shape.outer > AXIS_SUMS_MAX_OUTER) return fallback(name, args);
+    const out = backend.makeTensorInfo(keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i)), 'float32');
+    return run(backend, axisSums(context!, shape, name === 'Mean' ? shape.reduce : 1, region(backend, x), region(backend, out)), [x, out], out);
   }) as KernelFunc;
 }
 
@@ -418,8 +444,8 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   BatchMatMul: matMulKernel('BatchMatMul'),
   FusedConv2D: fusedConv2d as KernelFunc,
   _FusedMatMul: matMulKernel('_FusedMatMul'),
-  Sum: leadingAxesReduction('Sum'),
-  Mean: leadingAxesReduction('Mean'),
+  Sum: axisReduction('Sum'),
+  Mean: axisReduction('Mean'),
   Cast: castKernel,
   UnsortedSegmentSum: unsortedSegmentSumKernel as KernelFunc,
 };

@@ -167,6 +167,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
   delete process.env.GANTRY_WEBGPU_EAGER;
   const runner = new TrainSteps(model, { replay });
   const losses: Record<string, number>[] = [];
+  const passedOn = gpuKernelCalls.tfjs;
   for (let step = 0; step < steps; step++) {
     const batch = batchAt(step);
     const l = runner.run(batch, { step, rng: new Rng(1, 'step', step) });
@@ -174,20 +175,21 @@ async function familySteps(family: string, data: string, config: Record<string, 
     tf.dispose([batch.images, batch.labels ?? [], ...Object.values(l)]);
   }
   const weights = await Promise.all(Object.values(model.networks).flatMap((p) => p.named().map(async ([k, v]) => [k, await v.data()] as const)));
-  const result = { losses, weights, replayed: runner.replayed, refusals: runner.refusals(), optimizerSteps: Object.values(model.optimizers).map((o) => o.step) };
+  const result = { losses, weights, replayed: runner.replayed, refusals: runner.refusals(), optimizerSteps: Object.values(model.optimizers).map((o) => o.step), passedOn: gpuKernelCalls.tfjs - passedOn };
   runner.dispose();
   model.dispose();
   return result;
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}: replayed train steps match the eager ones bit for bit`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     const steps = text ? 8 : 6;
     const before = tf.memory().numTensors;
     const eager = await familySteps(family, data, config, false, steps);
     const replayed = await familySteps(family, data, config, true, steps);
     assert.deepEqual(replayed.refusals, {});
+    assert.equal(eager.passedOn, 0, `${family}: calls passed on to tfjs's kernels (gpuKernelCalls)`);
     assert.equal(replayed.replayed, 3, `${family}: three steps replayed`);
     assert.deepEqual(replayed.losses, eager.losses);
     for (const [i, [name, w]] of eager.weights.entries()) assert.deepEqual(replayed.weights[i][1], w, `${family}: ${name} differs`);

@@ -7,6 +7,7 @@ import { downsample, instanceMeans, instanceNorm, reflectionPad } from '../../sr
 import { INSTANCE_MEANS, INSTANCE_NORM } from '../../src/kernels/image-ops.ts';
 import { NORMAL_NOISE, normalPair } from '../../src/kernels/normal-noise.ts';
 import { SEGMENT_SUM_MAX_ROWS } from '../../src/gpu/kernels/segment-sum.ts';
+import { GEMM_MAX_BATCH } from '../../src/gpu/kernels/gemm.ts';
 import { stepNoise } from '../../src/engine/step-noise.ts';
 import { AFFINE } from '../../src/kernels/affine.ts';
 import { ADAM } from '../../src/kernels/adam.ts';
@@ -102,7 +103,7 @@ test('transposed convolutions (pix2pixHD\'s up-sampling with output padding, DCG
   }
 });
 
-test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give them; batched ones stay tfjs\'s', { skip: noGpu }, async () => {
+test('matrix products (either side transposed; batched, one side\'s matrix shared) as tfjs\'s WebGPU kernels give them, gradients included; batches past the grid\'s z in several dispatches', { skip: noGpu }, async () => {
   for (const [m, k, n] of [[8, 100, 256], [64, 48, 3], [5, 7, 9], [1, 512, 1]]) {
     const a = randn([m, k]);
     const b = randn([k, n]);
@@ -111,15 +112,36 @@ test('matrix products (either side transposed) as tfjs\'s WebGPU kernels give th
     ], 4);
     tf.dispose([a, b]);
   }
-  const a = randn([3, 4, 5]);
-  const b = randn([3, 5, 6]);
-  const before = { ...gpuKernelCalls };
-  const ours = tf.matMul(a, b);
-  assert.deepEqual(gpuKernelCalls, { gantry: before.gantry, tfjs: before.tfjs + 1 }, 'a batched product goes to tfjs\'s kernel');
-  const theirs = withTfjsGpuKernels(() => tf.matMul(a, b));
-  await assertClose(ours, theirs, 'batched matmul');
-  tf.dispose([ours, theirs]);
-  tf.dispose([a, b]);
+  // [batch shape of a, of b, m, k, n]: cgan's projection (thin), 64- and 128-wide tiles, two batch axes, a shared side.
+  const batched: [number[], number[], number, number, number][] = [
+    [[4], [4], 16, 256, 1], [[3], [3], 4, 5, 6], [[8], [8], 70, 33, 130], [[2], [2], 130, 512, 129], [[2, 3], [2, 3], 5, 7, 9], [[3], [], 4, 5, 6], [[1], [5], 9, 17, 33], [[2, 3], [1], 6, 4, 10],
+  ];
+  for (const [batchA, batchB, m, k, n] of batched) {
+    const a = randn([...batchA, m, k]);
+    const b = randn([...batchB, k, n]);
+    const transposed = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+    const what = `matmul [${batchA}] x [${batchB}] ${m}x${k}x${n}`;
+    await compare(what, () => [tf.matMul(a, b), tf.matMul(transposed(a), b, true, false), tf.matMul(a, transposed(b), false, true), tf.matMul(transposed(a), transposed(b), true, true)], 4);
+    // Gradients, both batched products (tfjs's gradient of a shared side does not sum it over the batch: not asked).
+    if (batchA.join() === batchB.join()) {
+      const w = randn(tf.tidy(() => tf.matMul(a, b)).shape);
+      await compare(`${what} gradients`, () => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), w)))([a, b]), 4); // the product, its two gradients, the loss's sum
+      w.dispose();
+    }
+    tf.dispose([a, b]);
+  }
+  // More products than a grid's z holds (tfjs's kernel refuses them): several dispatches, against a float64 loop.
+  const count = GEMM_MAX_BATCH + 2;
+  const [av, bv] = [rng.fillNormal(new Float32Array(count * 2)), rng.fillNormal(new Float32Array(count * 2))];
+  const before = gpuKernelCalls.gantry;
+  const many = tf.tidy(() => tf.matMul(tf.tensor3d(av, [count, 1, 2]), tf.tensor3d(bv, [count, 2, 1])));
+  assert.equal(gpuKernelCalls.gantry, before + 1);
+  const got = await many.data();
+  for (let z = 0; z < count; z++) {
+    const want = av[2 * z] * bv[2 * z] + av[2 * z + 1] * bv[2 * z + 1];
+    if (!(Math.abs(got[z] - want) <= 1e-5 * (1 + Math.abs(want)))) assert.fail(`product ${z} of ${count}: ${got[z]}, float64 ${want}`);
+  }
+  many.dispose();
 });
 
 test('fused convolutions and matrix products (bias and activation in the store; layers\' forward, training and sampling) as tfjs\'s fused WebGPU kernels give them', { skip: noGpu }, async () => {
@@ -161,26 +183,43 @@ test('fused convolutions and matrix products (bias and activation in the store; 
   tf.dispose([x, filter, ...outs]);
 });
 
-test('Sum and Mean over leading axes (bias gradients, losses\' totals) as gantry\'s reduction, as tfjs\'s kernels give them; other axes stay tfjs\'s', { skip: noGpu }, async () => {
-  // Conv and linear bias gradients (DF-GAN's, pix2pixHD's), whole-tensor totals, more than 64 columns, keepDims.
+test('Sum and Mean over any block of neighbouring axes (bias gradients, losses\' and rows\' totals, feature maps\' pixels) as gantry\'s reduction, as tfjs\'s kernels give them; axes apart and integers stay tfjs\'s', { skip: noGpu }, async () => {
+  // Leading: conv and linear bias gradients (DF-GAN's, pix2pixHD's), whole-tensor totals, more than 64 columns,
+  // keepDims. Trailing: per-row totals of 1 to 5000 values (one lane width per power of two up to 64; long rows
+  // split into slices). Middle: a feature map's pixels per image and channel, as D's pooled features take them.
   const cases: [number[], number[] | null, boolean][] = [
     [[16, 32, 32, 64], [0, 1, 2], false], [[1, 64, 128, 16], [0, 1, 2], false], [[16, 256], [0], false], [[16, 4096], [0], true],
     [[16, 16, 16, 64], null, false], [[16], null, false], [[3, 7, 70], [0, 1], true], [[2, 5, 3, 1], [0, 1, 2, 3], true],
+    [[4, 16], [1], false], [[4, 256], [1], true], [[3, 5000], [1], false], [[7, 1], [1], false], [[2, 3, 33], [2], true], [[5, 9, 3], [1, 2], false],
+    [[4, 4, 4, 256], [1, 2], false], [[2, 33, 17, 3], [1, 2], true], [[3, 6, 70], [1], false], [[2, 300, 5], [1], false],
   ];
   for (const [shape, axes, keepDims] of cases) {
     const x = tf.tidy(() => tf.add(randn(shape), 0.3));
     await compare(`sum [${shape}] ${axes} ${keepDims}`, () => [tf.sum(x, axes ?? undefined, keepDims)], 1);
     await compare(`mean [${shape}] ${axes} ${keepDims}`, () => [tf.mean(x, axes ?? undefined, keepDims)], 1);
+    // Against a float64 loop too: out[o, i] = sum over r of x[o, r, i].
+    if (axes) {
+      const [first, last] = [axes[0], axes[axes.length - 1]];
+      const [outer, reduce, inner] = [shape.slice(0, first), shape.slice(first, last + 1), shape.slice(last + 1)].map((d) => d.reduce((a, b) => a * b, 1));
+      const [v, got] = [await x.data(), await tf.tidy(() => tf.sum(x, axes)).data()];
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let want = 0;
+          for (let r = 0; r < reduce; r++) want += v[(o * reduce + r) * inner + i];
+          assert.ok(Math.abs(got[o * inner + i] - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(reduce), `sum [${shape}] ${axes}: out ${o},${i} is ${got[o * inner + i]}, float64 ${want}`);
+        }
+      }
+    }
     x.dispose();
   }
-  // Axes not a leading prefix, and integers, are tfjs's kernel's.
+  // Axes apart, and integers, are tfjs's kernel's.
   const before = { ...gpuKernelCalls };
   const x = randn([4, 5, 6]);
   const counts = tf.tensor1d([1, 2, 3], 'int32');
-  const outs = [tf.sum(x, [1]), tf.mean(x, [2]), tf.sum(x, [0, 2]), tf.sum(counts)];
-  assert.equal(gpuKernelCalls.tfjs - before.tfjs, 4, 'passed on to tfjs\'s kernels');
+  const outs = [tf.sum(x, [0, 2]), tf.mean(x, [0, 2]), tf.sum(counts)];
+  assert.equal(gpuKernelCalls.tfjs - before.tfjs, 3, 'passed on to tfjs\'s kernels');
   assert.equal(gpuKernelCalls.gantry, before.gantry);
-  assert.deepEqual(await outs[3].data(), new Int32Array([6]));
+  assert.deepEqual(await outs[2].data(), new Int32Array([6]));
   tf.dispose([x, counts, ...outs]);
 });
 

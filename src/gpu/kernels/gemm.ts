@@ -42,7 +42,24 @@ export interface GemmSpec {
    * activation such as `max(v, 0.0)`.
    */
   activation?: string;
+  /**
+   * `count` products at once (grid z; no K-split): A, B and C of product z start z * a, z * b and z * c
+   * floats in (a stride of 0 shares one matrix among all, as a broadcast does).
+   */
+  batch?: GemmBatch;
 }
+
+export interface GemmBatch {
+  count: number;
+  a: number;
+  b: number;
+  c: number;
+  /** The product grid z 0 computes (gemm sets it for each dispatch of a batch past GEMM_MAX_BATCH). */
+  first?: number;
+}
+
+/** The most products one dispatch takes (grid z); more go in several dispatches. */
+export const GEMM_MAX_BATCH = 65535;
 
 /** Where the output goes, and what is added to each column of it (a layer's bias, binding 3). */
 export interface GemmOptions {
@@ -90,11 +107,25 @@ export function chooseSplitK(M: number, N: number, K: number, side = TILE): numb
   return Math.max(1, Math.min(Math.ceil(FULL_GRID / tiles), Math.floor(K / 256)));
 }
 
-function operandFunctions(name: 'a' | 'b', o: Operand): string {
+function operandFunctions(name: 'a' | 'b', o: Operand, batched: boolean): string {
   const X = name === 'a' ? 'A' : 'B';
+  // A batched product's loads read its own matrix: the operand's index plus where that matrix starts.
   return `fn ${name}Outer(i: u32) -> vec4<i32> { ${o.outer} }
 fn ${name}Inner(k: u32) -> vec4<i32> { ${o.inner} }
-fn ${name}Load(o: vec4<i32>, i: vec4<i32>) -> f32 { ${o.load.replaceAll('X[', `${X}[`)} }`;
+fn ${name}Load(o: vec4<i32>, i: vec4<i32>) -> f32 { ${o.load.replaceAll('X[', batched ? `${X}[${name}Start + ` : `${X}[`)} }`;
+}
+
+/**
+ * WGSL at the top of a GEMM kernel's main: kBegin, where its slice of K starts (grid z: the K-split's
+ * part), or for a batched product the start of its matrices (grid z: the product; K whole).
+ */
+function zIndex(s: GemmSpec): string {
+  if (!s.batch) return 'let kBegin = wg.z * KCHUNK;';
+  return `let kBegin = 0u;
+  let product = wg.z + ${s.batch.first ?? 0}u;
+  aStart = product * ${s.batch.a}u;
+  bStart = product * ${s.batch.b}u;
+  cStart = product * ${s.batch.c}u;`;
 }
 
 /**
@@ -118,13 +149,14 @@ const N = ${s.N}u;
 const K = ${s.K}u;
 const KCHUNK = ${kChunk}u;
 ${s.constants ?? ''}
-${operandFunctions('a', s.a)}
-${operandFunctions('b', s.b)}
+${s.batch ? 'var<private> aStart: u32;\nvar<private> bStart: u32;\nvar<private> cStart: u32;' : ''}
+${operandFunctions('a', s.a, !!s.batch)}
+${operandFunctions('b', s.b, !!s.batch)}
 fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`;
 }
 
 function writeC(s: GemmSpec, split: number, value: string): string {
-  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(${value}, n);`;
+  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = ${s.batch ? 'cStart + ' : ''}storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(${value}, n);`;
 }
 
 /**
@@ -285,7 +317,7 @@ var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${tile}u;
   let n0 = wg.y * ${tile}u;
-  let kBegin = wg.z * KCHUNK;
+  ${zIndex(s)}
   let kEnd = min(K, kBegin + KCHUNK);
   let tx = li % 16u;
   let ty = li / 16u;
@@ -319,7 +351,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let row = li / 16u;
   let lane = li % 16u;
   let m = (wg.y * ${gridX}u + wg.x) * 16u + row;
-  let kBegin = wg.z * KCHUNK;
+  ${zIndex(s)}
   let kEnd = min(K, kBegin + KCHUNK);
   let ao = aOuter(min(m, M - 1u));
   var bo: array<vec4<i32>, ${s.N}>;
@@ -377,7 +409,9 @@ export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): R
  */
 export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, o: GemmOptions = {}): Dispatch[] {
   if (s.accumulate && (o.bias || s.activation)) throw new Error(`${s.label}: a GEMM that accumulates into its output takes no bias or activation`);
-  const { splitK, tile } = gemmPlan(s.M, s.N, s.K, o);
+  if (s.batch && (o.splitK ?? 1) > 1) throw new Error(`${s.label}: a batched product is not split along K`);
+  // A batch fills the GPU's grid as a K-split would.
+  const { splitK, tile } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
   const thinGroups = Math.ceil(s.M / 16);
@@ -392,6 +426,13 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk.
   const kChunk = Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH;
   const split = Math.ceil(s.K / kChunk);
+  if (s.batch) {
+    const { count, first = 0 } = s.batch;
+    if (count > GEMM_MAX_BATCH) {
+      return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
+    }
+    return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], count])];
+  }
   if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], grid)];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);

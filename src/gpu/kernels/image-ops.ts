@@ -217,49 +217,6 @@ ${mergeThread(s)}
   return { dispatches, sums: [sumDy, sumDyOther] };
 }
 
-/**
- * y[c] = sum over r of x[r, c] / divisor, x [rows, c] (Sum's and Mean's over leading axes: bias gradients,
- * losses' totals), laid out as the per-channel reductions above: one pass where one slice of rows suffices,
- * else partial sums per slice merged per channel; in parallel over slices of rows where tfjs's kernel
- * transposes the reduced axes last and gives each output one workgroup.
- */
-export function columnSums(ctx: GpuContext, rows: number, c: number, divisor: number, x: Region, y: Region): Dispatch[] {
-  const s = { n: 1, h: rows, w: 1, c };
-  const r = reduction(ctx, 'column-sums', s, 1, 0);
-  const single = r.slices.slices === 1;
-  const sumCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Out: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  ${rowSlice(r.slices)}
-  var acc = 0.0;
-  if (c < ${c}u) {
-    for (var p = r0 + lane; p < r1; p += 4u) { acc += X[base + p * ${c}u + c]; }
-  }
-  sh[li] = acc;
-  workgroupBarrier();
-  if (lane == 0u && c < ${c}u) {
-    let t = sh[li] + sh[li + 64u] + sh[li + 128u] + sh[li + 192u];
-    ${single ? `Out[c] = t / ${f32(divisor)};` : 'Out[at] = t;'}
-  }
-}`;
-  if (single) return [ctx.dispatch('column-sums', sumCode, [x, y], sliceWorkgroups(r.slices))];
-  const mergeCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-${mergeThread(s)}
-  var t = 0.0;
-  for (var q = 0u; q < ${r.slices.slices}u; q++) { t += Part[q * ${c}u + c]; }
-  Y[c] = t / ${f32(divisor)};
-}`;
-  return [
-    ctx.dispatch('column-sums.partial', sumCode, [x, r.partial], sliceWorkgroups(r.slices)),
-    ctx.dispatch('column-sums.merge', mergeCode, [r.partial, y], [Math.ceil(c / 64)]),
-  ];
-}
-
 /** WGSL: t, image b's channel c's two sums, added up from its slices' partials in Part (pixelSumPartials). */
 export function mergedSums(l: Slices, b: string): string {
   return `var t = vec2<f32>(0.0, 0.0);
