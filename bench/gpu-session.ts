@@ -122,7 +122,7 @@ const familyBench = (family: string, model: Json) => ['bench', '--family', famil
 const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
 if (want(1)) {
-  say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
+  say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
   say('|---|---|---|---|---|---|');
   for (const [family, model] of measured) {
     // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
@@ -131,7 +131,7 @@ if (want(1)) {
     const peer = familyPeers[family];
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed?.replayed ?? '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
   }
 }
 

@@ -10,7 +10,7 @@ import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { generationProfile, TrainSteps } from '../models/step-runner.ts';
-import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
+import { gpuKernelCalls, gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GantryError } from '../errors.ts';
 import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
@@ -89,11 +89,12 @@ export function summarizeProfile(times: { label: string; ns: number }[]): StepPr
  * their caption encoder first (textSteps, not timed: the bench sets it to 1 unless the model section says
  * otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; data_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; data_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; tfjs_calls: number; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
   const runner = new TrainSteps(model, { replay: o.replay, log: (line) => process.stderr.write(line + '\n') });
+  const passedOn = gpuKernelCalls.tfjs;
   let step = 0;
   const [host, data]: number[][] = [[], []];
   // The batch is drawn before the clock starts, as the peers' batches wait on their GPU: training draws
@@ -124,6 +125,8 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     data_ms: hostMedian(data.slice(-times.length)),
     replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
+    // Convolutions, products and sums gantry's WebGPU kernels passed on to tfjs's (in the steps that ran eagerly and were recorded).
+    tfjs_calls: gpuKernelCalls.tfjs - passedOn,
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };
   runner.dispose();
@@ -137,7 +140,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
  * the device is idle, as the peers' --generate times G with torch.cuda.synchronize. Conditions as a sample
  * grid's (classes i % K, the data's captions), label maps from the data.
  */
-export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchResult & { draw_chunk: number; profile?: Record<string, StepProfile> }> {
+export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchResult & { draw_chunk: number; tfjs_calls: number; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 256;
   const { model, info, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), o.model ?? {}, batch);
   if (!model.generate) throw new GantryError(`--generate: ${o.family} does not generate images`);
@@ -152,6 +155,7 @@ export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchR
   const rng = new Rng(0, 'bench-generate');
   const pool = Array.from({ length: 4 }, () => Array.from({ length: batch }, () => rng.fillNormal(new Float32Array(info.latentDim))));
   const chunk = o.drawChunk ?? drawChunk(info);
+  const passedOn = gpuKernelCalls.tfjs;
   const once = async (i: number) => {
     const images = vectorsToImages(run, pool[i % pool.length], conditions, chunk);
     if (tf.getBackend() === 'webgpu') await GpuContext.fromTfjs().idle();
@@ -163,6 +167,7 @@ export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchR
   const result = {
     ...summarize(`${o.family}-generate`, batch, times, params.G, params.D),
     draw_chunk: chunk,
+    tfjs_calls: gpuKernelCalls.tfjs - passedOn,
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await generationProfile(model)).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };
   model.dispose();

@@ -368,7 +368,9 @@ export class StepRecording {
    */
   async profile(): Promise<{ label: string; ns: number }[]> {
     if (this.disposed) throw new Error('profile of a disposed step recording');
-    const dispatches = this.commands.flatMap((c) => (c.kind === 'dispatch' ? [{ label: c.pipeline.label, pipeline: c.pipeline, bindGroup: c.bindGroup, workgroups: c.workgroups }] : []));
+    // A pipeline is shared by every dispatch of its WGSL, under the label of whichever made it first; gantry's
+    // bind groups carry their own dispatch's (tfjs's carry none: its program's name, on the pipeline).
+    const dispatches = this.commands.flatMap((c) => (c.kind === 'dispatch' ? [{ label: c.bindGroup.label || c.pipeline.label, pipeline: c.pipeline, bindGroup: c.bindGroup, workgroups: c.workgroups }] : []));
     const ns = await new GpuContext(this.backend.device).profile(dispatches);
     return dispatches.map((d, i) => ({ label: d.label, ns: ns[i] }));
   }

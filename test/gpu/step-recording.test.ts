@@ -234,7 +234,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   }
 });
 
-test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit', { skip: noGpu }, async () => {
+test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit, on gantry\'s kernels alone', { skip: noGpu }, async () => {
   // The segmenter draws no images; pix2pixhd is drawn once, without features (its loadFeatures entry would draw the same way).
   for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage)) {
     const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
@@ -259,8 +259,10 @@ test('every generator: replayed draws (64 at a time, as sample, eval and the stu
       const vectors = Array.from({ length: n }, (_, i) => new Rng(call, 'z', i).fillNormal(new Float32Array(run.info.latentDim)));
       const replayed = vectorsToImages(run, vectors, conditions);
       process.env.GANTRY_WEBGPU_EAGER = '1';
+      const passedOn = gpuKernelCalls.tfjs;
       const eager = vectorsToImages(run, vectors, conditions);
       delete process.env.GANTRY_WEBGPU_EAGER;
+      assert.equal(gpuKernelCalls.tfjs, passedOn, `${family}: calls of its generator passed on to tfjs's kernels`);
       assert.deepEqual(await replayed.data(), await eager.data(), `${family}: images of call ${call}`);
       tf.dispose([replayed, eager]);
     }
@@ -323,6 +325,8 @@ test('a replayed step\'s GPU time by kernel (gantry bench --profile): every disp
   assert.ok(p.kernels.every((k, i) => i === 0 || k.ms <= p.kernels[i - 1].ms), 'most time first');
   const labels = p.kernels.map((k) => k.label);
   for (const label of ['batch-norm.merge', 'batch-norm-grad.merge', 'Conv2D.fwd']) assert.ok(labels.some((l) => l.startsWith(label)), `${label} among ${labels.join(', ')}`);
+  // Each dispatch under its own label, not that of whoever first made its pipeline (DCGAN's hand-built layers, when the generators' test ran before).
+  assert.ok(!labels.some((l) => /\.main\.\d/.test(l)), `another network's layer labels among ${labels.join(', ')}`);
   // A generator's draws (gantry bench --generate --profile), 4 images at a time: one recording, G's transposed convolutions in it.
   const g = await benchFamilyGenerate({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 8, steps: 1, warmup: 3, drawChunk: 4, profile: true });
   const draws = Object.values(g.profile!);
