@@ -1,8 +1,9 @@
 // Inception-v3 (pytorch-fid layout) forward speed, gantry against PyTorch on the same machine, in one command:
-//   node --import tsx bench/inception-vs-torch.ts [--batch 50] [--batches 5] [--threads 2] [--device cpu|webgpu]
+//   node --import tsx bench/inception-vs-torch.ts [--batch 50] [--batches 5] [--threads 2] [--device cpu|webgpu [--profile]]
 // Both run the same full-size network with the same seeded random weights (written by the PyTorch side),
 // gantry's through the feature extractor FID uses (on WebGPU recorded and replayed, and eager beside it),
-// PyTorch's on the CPU or, with --device webgpu, CUDA; both read the features back.
+// PyTorch's on the CPU or, with --device webgpu, CUDA; both read the features back. --profile (WebGPU) adds the
+// replayed forward's GPU time by kernel, every dispatch timed alone.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
-import { inceptionExtractor, replayedExtractions } from '../src/metrics/features.ts';
+import { extractionProfile, inceptionExtractor, replayedExtractions } from '../src/metrics/features.ts';
+import { summarizeProfile } from '../src/bench/family-step.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '50' }, batches: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' }, device: { type: 'string', default: 'cpu' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string', default: '50' }, batches: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' }, device: { type: 'string', default: 'cpu' }, profile: { type: 'boolean', default: false } } });
 if (values.device !== 'cpu' && values.device !== 'webgpu') throw new Error('--device is cpu or webgpu');
 const gpu = values.device === 'webgpu';
 const weights = join(tmpdir(), 'gantry-bench-inception.pth');
@@ -50,6 +52,7 @@ async function timeBatches(): Promise<{ median_ms: number; images_per_s: number 
   return { median_ms: Math.round(med * 10) / 10, images_per_s: Math.round((batch / med) * 1000 * 100) / 100 };
 }
 const gantry = { ...(await timeBatches()), replayed: replayedExtractions(extractor) };
+const profile = gpu && values.profile ? Object.values(await extractionProfile(extractor)).map(summarizeProfile)[0] : undefined;
 let eager: { median_ms: number; images_per_s: number } | undefined;
 if (gpu) {
   process.env.GANTRY_WEBGPU_EAGER = '1';
@@ -60,8 +63,9 @@ extractor.dispose();
 console.log(`Inception-v3 forward, batch ${batch} at 299x299, ${gpu ? 'WebGPU against PyTorch CUDA' : `${values.threads} threads`}, median of ${values.batches}:`);
 console.log(`gantry  ${gantry.images_per_s} images/s (${gantry.median_ms} ms/batch${gpu ? `, replayed: ${gantry.replayed} batches` : ''})`);
 if (eager) console.log(`gantry eager ${eager.images_per_s} images/s (${eager.median_ms} ms/batch)`);
+if (profile) console.log(`replayed forward's GPU time, dispatches timed alone: ${profile.gpu_ms} ms; ${profile.kernels.slice(0, 12).map((k) => `${k.label} ${k.ms} ms (${k.dispatches})`).join(', ')}`);
 if (torch) {
   console.log(`pytorch ${torch.images_per_s} images/s (${torch.median_ms} ms/batch)`);
   console.log(`gantry / pytorch throughput ${(gantry.images_per_s / torch.images_per_s).toFixed(3)}`);
 }
-console.log(JSON.stringify({ gantry, eager, torch }));
+console.log(JSON.stringify({ gantry, eager, torch, profile }));

@@ -90,6 +90,14 @@ export function replayedExtractions(extractor: FeatureExtractor): number {
 }
 
 /**
+ * GPU time of each dispatch of an extractor's replayed forwards, by kind (`gantry`'s benchmarks: where
+ * Inception's time goes); it runs them once more, so call it after timing.
+ */
+export async function extractionProfile(extractor: FeatureExtractor): Promise<Record<string, { label: string; ns: number }[]>> {
+  return (await replays.get(extractor)?.profile()) ?? {};
+}
+
+/**
  * Images a CPU Inception forward takes at once, however many a metric reads at a time (pytorch-fid's 50):
  * past ~16 images at 299x299 a forward's activations (~3 GB at 50) outgrow the recycled arrays and every
  * op pays for fresh pages, at a third of the speed. Each image's features are the same bits either way.

@@ -68,7 +68,7 @@ export async function checkPix2PixHDStepsAgainstPyTorch(run: GoldenRun): Promise
   loadNetworks(start, init);
   await assertAdamStepsMatch({
     label: run, got: model.networks, want: expected.networks, start: start.networks, steps: steps.length, lrOf: () => lr,
-    roundingOnly: new Set(biasesBeforeNorm), prefixOf: filePrefix,
+    roundingOnly: new Set(biasesBeforeNorm), prefixOf: filePrefix, betas: [model.config.beta1, model.config.beta2],
   });
   for (const m of [model, expected, start]) m.dispose();
 }
