@@ -9,10 +9,13 @@ import { f32 } from './pointwise.ts';
  *
  * A 256-thread workgroup covers `width` neighbouring inner indices (64, or the next power of two above a
  * narrower inner) with 256 / width lanes each, so that a row sum keeps every thread busy where a
- * 64-channel layout would idle 63 of 64. The lanes of one slice of the reduced rows meet in workgroup
- * memory in a fixed tree; long reductions split into slices (one workgroup each, so that few outputs still
- * fill the GPU) whose partials one thread per output adds in slice order. Every sum is taken in the same
- * order each run: no atomics.
+ * 64-channel layout would idle 63 of 64. Each lane keeps four sums, so that four loads are in flight
+ * (a GPU hides memory's latency only with enough of them: one per thread over 256 workgroups read an
+ * H200's memory at a tenth of its bandwidth), and the lanes of one slice of the reduced rows meet in
+ * workgroup memory in a fixed tree. Long reductions split into slices, one workgroup each, so that few
+ * outputs still fill the GPU; the slices' partial sums, [outer, slices, inner], are summed the same way
+ * (a pass per level; one thread adding up hundreds of partials in turn waited on each). Every sum is taken
+ * in the same order each run: no atomics.
  */
 export interface AxisSumsShape {
   outer: number;
@@ -23,8 +26,8 @@ export interface AxisSumsShape {
 /** The most outer blocks (grid z). */
 export const AXIS_SUMS_MAX_OUTER = 65535;
 
-/** Workgroups a reduction aims for before it stops splitting rows into slices. */
-const TARGET_GROUPS = 256;
+/** Workgroups a reduction aims for before it stops splitting rows into slices: about one wave of a large GPU. */
+const TARGET_GROUPS = 1024;
 
 export interface AxisSumsLayout {
   /** Inner indices per workgroup, and lanes per inner index (width x lanes = 256). */
@@ -48,7 +51,9 @@ export function axisSums(ctx: GpuContext, s: AxisSumsShape, divisor: number, x: 
   const l = axisSumsLayout(s);
   const single = l.slices === 1;
   const { inner, reduce } = s;
-  const sumCode = /* wgsl */ `
+  const L = l.lanes;
+  const at = (r: string) => `X[base + (${r}) * ${inner}u + i]`;
+  const code = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Out: array<f32>;
 var<workgroup> sh: array<f32, 256>;
@@ -59,11 +64,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let r0 = wg.y * ${l.rowsPer}u;
   let r1 = min(${reduce}u, r0 + ${l.rowsPer}u);
   let base = wg.z * ${reduce * inner}u;
-  var acc = 0.0;
+  var a = vec4<f32>(0.0);
   if (i < ${inner}u) {
-    for (var r = r0 + lane; r < r1; r += ${l.lanes}u) { acc += X[base + r * ${inner}u + i]; }
+    var r = r0 + lane;
+    for (; r + ${3 * L}u < r1; r += ${4 * L}u) {
+      a += vec4<f32>(${at('r')}, ${at(`r + ${L}u`)}, ${at(`r + ${2 * L}u`)}, ${at(`r + ${3 * L}u`)});
+    }
+    for (; r < r1; r += ${L}u) { a.x += ${at('r')}; }
   }
-  sh[li] = acc;
+  sh[li] = (a.x + a.y) + (a.z + a.w);
   workgroupBarrier();
   for (var half = 128u; half >= ${l.width}u; half /= 2u) {
     if (li < half) { sh[li] += sh[li + half]; }
@@ -74,25 +83,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
 }`;
   const grid: [number, number, number] = [Math.ceil(inner / l.width), l.slices, s.outer];
-  if (single) return [ctx.dispatch('axis-sums', sumCode, [x, y], grid)];
-  const outputs = s.outer * inner;
-  const partial = ctx.region(ctx.scratch(outputs * l.slices, 'axis-sums.partial'), outputs * l.slices);
-  const mergeCode = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let oi = gid.y * 4194240u + gid.x;
-  if (oi >= ${outputs}u) { return; }
-  let o = oi / ${inner}u;
-  let i = oi % ${inner}u;
-  var t = 0.0;
-  for (var q = 0u; q < ${l.slices}u; q++) { t += Part[(o * ${l.slices}u + q) * ${inner}u + i]; }
-  Y[oi] = t / ${f32(divisor)};
-}`;
-  const groups = Math.ceil(outputs / 64);
-  return [
-    ctx.dispatch('axis-sums.partial', sumCode, [x, partial], grid),
-    ctx.dispatch('axis-sums.merge', mergeCode, [partial, y], [Math.min(groups, 65535), Math.ceil(groups / 65535)]),
-  ];
+  if (single) return [ctx.dispatch('axis-sums', code, [x, y], grid)];
+  // The partials, [outer, slices, inner], summed over their slices the same way.
+  const length = s.outer * l.slices * inner;
+  const partial = ctx.region(ctx.scratch(length, `axis-sums.partial${l.slices}`), length);
+  return [ctx.dispatch('axis-sums.partial', code, [x, partial], grid), ...axisSums(ctx, { ...s, reduce: l.slices }, divisor, partial, y)];
 }

@@ -1,7 +1,7 @@
 import { alignFloats, elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
 import { INSTANCE_IDS, pooledSize } from '../../kernels/image-ops.ts';
 import { f32 } from './pointwise.ts';
-import { mergedWelford, rowSlice, sliceWorkgroups, slicesOf, welfordPartials, type Slices } from './norm.ts';
+import { mergedSums, mergedWelford, mergeGrid, mergeThread, rowSlice, sliceWorkgroups, slicesOf, welfordPartials, type Slices } from './norm.ts';
 
 /**
  * pix2pixHD's per-image ops in WGSL (NHWC; the kernels of src/kernels/image-ops.ts on webgpu): reflection
@@ -131,16 +131,6 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
   return elementwise(ctx, 'avg-pool-3x3s2-adjoint', s.n * s.h * s.w * s.c, `${IO}\n${WINDOW}`, body, [dy, dx]);
 }
 
-/** WGSL: the entry point of a merge, one thread per image and channel: bc = b * c + channel, and b, c. */
-export function mergeThread(s: ImageShape): string {
-  return `@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let bc = gid.x;
-  if (bc >= ${s.n * s.c}u) { return; }
-  let b = bc / ${s.c}u;
-  let c = bc % ${s.c}u;`;
-}
-
 /**
  * Per-image, per-channel reductions over the pixels, laid out as batch norm's (norm.ts: 64 channels x 4
  * pixel lanes a workgroup, one per slice of an image's pixels, then one thread per image and channel merging
@@ -205,25 +195,16 @@ export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
-${mergeThread(s)}
+${mergeThread(s.n, s.c)}
   ${mergedSums(r.slices, 'b')}
   SumDy[bc] = t.x / ${f32(divisor)};
   SumDyO[bc] = t.y / ${f32(divisor)};
 }`;
   const dispatches = [
     pixelSumPartials(ctx, label, s, r.slices, dy, other, r.partial),
-    ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], [Math.ceil((s.n * s.c) / 64)]),
+    ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], mergeGrid(s.n, s.c)),
   ];
   return { dispatches, sums: [sumDy, sumDyOther] };
-}
-
-/** WGSL: t, image b's channel c's two sums, added up from its slices' partials in Part (pixelSumPartials). */
-export function mergedSums(l: Slices, b: string): string {
-  return `var t = vec2<f32>(0.0, 0.0);
-  for (var q = 0u; q < ${l.slices}u; q++) {
-    let at = ((${b} * ${l.slices}u + q) * ${l.channels}u + c) * 2u;
-    t += vec2<f32>(Part[at], Part[at + 1u]);
-  }`;
 }
 
 /** y = (x - mean) * invStd per image and channel (biased variance), as InstanceNorm2d(affine=False); invStd [n, c] is kept for the gradient. */
@@ -235,7 +216,7 @@ export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> InvStd: array<f32>;
-${mergeThread(s)}
+${mergeThread(s.n, s.c)}
   ${mergedWelford(r.slices, 'b')}
   Mean[bc] = mean;
   InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});
@@ -247,7 +228,7 @@ ${mergeThread(s)}
     Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged[0], invStd, y]);
   return [
     welfordPartials(ctx, 'instance-norm', r.slices, x, r.partial),
-    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged[0], invStd], [Math.ceil((s.n * s.c) / 64)]),
+    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged[0], invStd], mergeGrid(s.n, s.c)),
     apply,
   ];
 }
