@@ -209,7 +209,9 @@ function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
       batch: batch.count > 1 ? { count: batch.count, a: batch.strideA * M * K, b: batch.strideB * K * N, c: M * N } : undefined,
     };
     const bias = (args.inputs as FusedInputs).bias;
-    return run(backend, gemm(context!, spec, region(backend, a), region(backend, b), region(backend, out), { bias: epilogue.bias }), [a, b, out, ...(bias ? [bias] : [])], out);
+    // Over K = 0 the operands are empty, which no binding may be, and never read: a stand-in is bound.
+    const operand = (t: tf.TensorInfo) => (K === 0 ? context!.region(context!.scratch(1, 'empty operand'), 1) : region(backend, t));
+    return run(backend, gemm(context!, spec, operand(a), operand(b), region(backend, out), { bias: epilogue.bias }), [a, b, out, ...(bias ? [bias] : [])], out);
   }) as KernelFunc;
 }
 

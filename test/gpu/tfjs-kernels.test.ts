@@ -103,7 +103,7 @@ test('transposed convolutions (pix2pixHD\'s up-sampling with output padding, DCG
   }
 });
 
-test('matrix products (either side transposed; batched, one side\'s matrix shared) as tfjs\'s WebGPU kernels give them, gradients included; batches past the grid\'s z in several dispatches', { skip: noGpu }, async () => {
+test('matrix products (either side transposed; batched, one side\'s matrix shared) as tfjs\'s WebGPU kernels give them, gradients included; batches past the grid\'s z in several dispatches; over K = 0', { skip: noGpu }, async () => {
   for (const [m, k, n] of [[8, 100, 256], [64, 48, 3], [5, 7, 9], [1, 512, 1]]) {
     const a = randn([m, k]);
     const b = randn([k, n]);
@@ -142,6 +142,13 @@ test('matrix products (either side transposed; batched, one side\'s matrix share
     if (!(Math.abs(got[z] - want) <= 1e-5 * (1 + Math.abs(want)))) assert.fail(`product ${z} of ${count}: ${got[z]}, float64 ${want}`);
   }
   many.dispose();
+  // Over K = 0 (empty operands, which tfjs's kernel cannot bind): zeros, then the bias and activation.
+  const [empty, emptyT, bias] = [tf.zeros([4, 0]), tf.zeros([0, 3]), tf.tensor1d([1, -2, 3])];
+  const products = [tf.matMul(empty, emptyT), tf.fused.matMul({ a: empty, b: emptyT, bias, activation: 'relu' }), tf.matMul(tf.zeros([2, 2, 0]), tf.zeros([2, 0, 2]))];
+  assert.deepEqual(Array.from(await products[0].data()), Array(12).fill(0));
+  assert.deepEqual(Array.from(await products[1].data()), [1, 0, 3, 1, 0, 3, 1, 0, 3, 1, 0, 3]);
+  assert.deepEqual(Array.from(await products[2].data()), Array(8).fill(0));
+  tf.dispose([empty, emptyT, bias, ...products]);
 });
 
 test('fused convolutions and matrix products (bias and activation in the store; layers\' forward, training and sampling) as tfjs\'s fused WebGPU kernels give them', { skip: noGpu }, async () => {

@@ -424,7 +424,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, finish);
   };
   // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk.
-  const kChunk = Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH;
+  const kChunk = Math.max(DEPTH, Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH);
   const split = Math.ceil(s.K / kChunk);
   if (s.batch) {
     const { count, first = 0 } = s.batch;
