@@ -25,8 +25,12 @@
 //      GEMM under every tile and K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
-//   slider move) on tfjs's kernels op by op and on gantry's replayed. Last, how long each command took
-//   (on an H200 all of it took about 700 s: 1.-7. about 600).
+//   slider move) on tfjs's kernels op by op and on gantry's replayed;
+//  10. what Dawn's robustness (every load and store of a storage buffer clamped to its bounds) costs: DCGAN's,
+//   pix2pixHD's and cgan's steps with it and with the toggle disable_robustness. Last, how long each command
+//   took (on an H200 all of it took about 700 s: 1.-7. about 600).
+// Profiles (--profile) run with Dawn's timestamp quantization off (EXACT_TIMES): quantized, a dispatch's
+// time is a multiple of ~0.1 ms.
 // --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,12 +45,15 @@ const deadline = Date.now() + Number(values.budget) * 1000;
 const quick = Boolean(values.quick);
 /** --sections 1,2,8: only those (the numbers above; 9: the comparisons), as a second call for what a budget cut. */
 const sections = values.sections ? new Set(values.sections.split(',').map(Number)) : null;
-if (sections && [...sections].some((n) => !(n >= 1 && n <= 9 && Number.isInteger(n)))) throw new Error(`--sections: numbers 1-9, comma-separated, got ${values.sections}`);
+if (sections && [...sections].some((n) => !(n >= 1 && n <= 10 && Number.isInteger(n)))) throw new Error(`--sections: numbers 1-10, comma-separated, got ${values.sections}`);
 const want = (n: number) => !sections || sections.has(n);
 const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
 const gantry = [join(root, 'bin', 'gantry.js')];
 
 type Json = Record<string, unknown>;
+
+/** Dawn's timestamps exact, for profiles: by default it rounds them (~0.1 ms), as browsers do. */
+const EXACT_TIMES = { GANTRY_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization' };
 
 const record = process.env.OUT ? join(process.env.OUT, 'gpu-session.md') : null;
 if (process.env.OUT) mkdirSync(process.env.OUT, { recursive: true });
@@ -89,8 +96,8 @@ function measure(cmd: string, args: string[], env: Record<string, string> = {}):
 }
 
 /** A bench script's printout, what it printed before it stopped if it failed (nothing once the budget is spent). */
-function script(args: string[]): string {
-  const r = run(process.execPath, ['--import', 'tsx', ...args], {}, 600);
+function script(args: string[], env: Record<string, string> = {}): string {
+  const r = run(process.execPath, ['--import', 'tsx', ...args], env, 600);
   return r === null ? '(not run: the budget was spent)' : r.ok ? r.stdout : `${r.stdout}(stopped: see the failure above)`;
 }
 
@@ -126,7 +133,7 @@ if (want(1)) {
   say('|---|---|---|---|---|---|');
   for (const [family, model] of measured) {
     // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
-    const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile']));
+    const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile'], EXACT_TIMES));
     if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
     const peer = familyPeers[family];
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
@@ -144,7 +151,7 @@ if (want(2)) {
   say('|---|---|---|---|---|---|');
   for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
     const draws = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps];
-    const gantryDraws = measure(process.execPath, [...gantry, ...draws, '--profile']);
+    const gantryDraws = measure(process.execPath, [...gantry, ...draws, '--profile'], EXACT_TIMES);
     if (gantryDraws?.profile) drawProfiles.push([family, gantryDraws.profile as Json]);
     const atOnce = measure(process.execPath, [...gantry, ...draws, '--draw-chunk', drawBatch]);
     const torchDraws = measure('python3', [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]);
@@ -238,7 +245,7 @@ if (want(6) && !quick) {
 // 7. FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA.
 if (want(7) && !quick) {
   say('\nInception-v3 forward, FID\'s features (`bench/inception-vs-torch.ts --device webgpu --batch 50 --profile`):');
-  say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10', '--profile']));
+  say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10', '--profile'], EXACT_TIMES));
 }
 
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
@@ -272,7 +279,7 @@ if (want(8)) {
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
     say(`\nGEMM tiles and K-splits, ${set} (\`bench/gemm-tiles.ts --set ${set}\`; tile/split, GPU time of one product):`);
-    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { GANTRY_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization' }, 240);
+    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], EXACT_TIMES, 240);
     say(swept === null ? '(not run: the budget was spent)' : swept.stdout.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => `- ${l}`).join('\n'));
   }
 }
@@ -306,6 +313,25 @@ if (want(9)) {
     const tfjs = measure(process.execPath, [...gantry, ...draw], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' });
     const ours = measure(process.execPath, [...gantry, ...draw]);
     say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
+  }
+}
+
+// 10. Dawn's robustness: every storage load and store clamped to its buffer, in every kernel. gantry's
+// kernels index only within their bindings (tests check the results against float64 loops and tfjs's), so
+// the toggle would be safe for them; what it would gain decides whether to offer it. (Dawn takes an unknown
+// toggle without a word: a ratio of 1.00 alone does not say the toggle applied.)
+if (want(10)) {
+  say('\n| step, with Dawn\'s robustness and without (`GANTRY_DAWN_FLAGS=enable-dawn-features=disable_robustness`) | robust | unclamped | unclamped / robust |');
+  say('|---|---|---|---|');
+  const workloads: [string, string[]][] = [
+    quick ? ['dcgan32, batch 64', ['bench', '--workload', 'dcgan32', '--device', 'webgpu', '--steps', '2']] : ['dcgan64, batch 64', ['bench', '--workload', 'dcgan64', '--device', 'webgpu', '--steps', '30']],
+    ['pix2pixHD official global 256x512', ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, '--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
+    ['cgan 64x64, batch 64', [...familyBench('cgan', { imageSize: 64 })]],
+  ];
+  for (const [name, args] of quick ? workloads.slice(0, 1) : workloads) {
+    const robust = measure(process.execPath, [...gantry, ...args]);
+    const unclamped = measure(process.execPath, [...gantry, ...args], { GANTRY_DAWN_FLAGS: 'enable-dawn-features=disable_robustness' });
+    say(`| ${name} | ${msCell(robust)} | ${msCell(unclamped)} | ${fmt(ms(unclamped) / ms(robust))} |`);
   }
 }
 
