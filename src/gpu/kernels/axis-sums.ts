@@ -9,13 +9,12 @@ import { f32 } from './pointwise.ts';
  *
  * A 256-thread workgroup covers `width` neighbouring inner indices (64, or the next power of two above a
  * narrower inner) with 256 / width lanes each, so that a row sum keeps every thread busy where a
- * 64-channel layout would idle 63 of 64. Each lane keeps four sums, so that four loads are in flight
- * (a GPU hides memory's latency only with enough of them: one per thread over 256 workgroups read an
- * H200's memory at a tenth of its bandwidth), and the lanes of one slice of the reduced rows meet in
+ * 64-channel layout would idle 63 of 64. Each lane keeps four sums, so that four loads are in flight (a
+ * GPU hides memory's latency only with many), and the lanes of one slice of the reduced rows meet in
  * workgroup memory in a fixed tree. Long reductions split into slices, one workgroup each, so that few
- * outputs still fill the GPU; the slices' partial sums, [outer, slices, inner], are summed the same way
- * (a pass per level; one thread adding up hundreds of partials in turn waited on each). Every sum is taken
- * in the same order each run: no atomics.
+ * outputs still fill the GPU; the slices' partial sums, [outer, slices, inner], are summed the same way, a
+ * pass per level, in parallel rather than by one thread per output through every partial. Every sum is
+ * taken in the same order each run: no atomics.
  */
 export interface AxisSumsShape {
   outer: number;

@@ -106,9 +106,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 /**
  * WGSL: the entry point of a merge of per-slice partials, a 256-thread workgroup per 64 channels of an image
  * (grid: mergeGrid): channel c of image b (bc = b * channels + c), and its lane of 4, each lane merging every
- * 4th slice so that four chains of loads run at once where one thread took every slice in turn (hundreds:
- * an H200 spent ~0.13 ms a batch norm merging 256 slices so). mergedWelford / mergedSums follow it; after
- * them only lane 0 of a real channel runs on.
+ * 4th slice, so that four chains of dependent loads run at once rather than one through every slice (up to
+ * 256). mergedWelford / mergedSums follow it; after them only lane 0 of a real channel runs on.
  */
 export function mergeThread(images: number, channels: number): string {
   return `var<workgroup> merging: array<vec4<f32>, 256>;
