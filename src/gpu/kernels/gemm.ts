@@ -426,14 +426,12 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk.
   const kChunk = Math.max(DEPTH, Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH);
   const split = Math.ceil(s.K / kChunk);
-  if (s.batch) {
+  if (s.batch && s.batch.count > GEMM_MAX_BATCH) {
     const { count, first = 0 } = s.batch;
-    if (count > GEMM_MAX_BATCH) {
-      return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
-    }
-    return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], count])];
+    return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
   }
-  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], grid)];
+  // A batch is never split along K: one pass, a product per grid z.
+  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], s.batch?.count ?? 1])];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
