@@ -44,7 +44,7 @@ export function batchNormTrain(ctx: GpuContext, rows: number, c: number, eps: nu
 @group(0) @binding(4) var<storage, read> RunningVar: array<f32>;
 @group(0) @binding(5) var<storage, read_write> NewMean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> NewVar: array<f32>;
-${mergeThread(s.n, s.c)}
+${mergeThread(s.c)}
   ${mergedWelford(r.slices, '0u')}
   let variance = m2 / n;
   Mean[c] = mean;
@@ -78,7 +78,7 @@ export function batchNormTrainGrad(ctx: GpuContext, rows: number, c: number, eps
 @group(0) @binding(1) var<storage, read> Var: array<f32>;
 @group(0) @binding(2) var<storage, read_write> DGamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DBeta: array<f32>;
-${mergeThread(s.n, s.c)}
+${mergeThread(s.c)}
   ${mergedSums(r.slices, '0u')}
   DBeta[c] = t.x;
   DGamma[c] = t.y * inverseSqrt(Var[c] + ${f32(eps)});

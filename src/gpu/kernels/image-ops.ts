@@ -133,8 +133,8 @@ export function avgPool3x3s2Adjoint(ctx: GpuContext, s: ImageShape, dy: Region, 
 
 /**
  * Per-image, per-channel reductions over the pixels, laid out as batch norm's (norm.ts: 64 channels x 4
- * pixel lanes a workgroup, one per slice of an image's pixels, then one thread per image and channel merging
- * the slices). The partials (`width` floats each) and `outputs` merged [n, c] arrays live in one scratch
+ * pixel lanes a workgroup, one per slice of an image's pixels, then four lanes per image and channel merging
+ * the slices: mergeThread). The partials (`width` floats each) and `outputs` merged [n, c] arrays live in one scratch
  * buffer, alive only during the op's own dispatches.
  */
 export function reduction(ctx: GpuContext, label: string, s: ImageShape, width: number, outputs: number): { slices: Slices; partial: Region; merged: Region[] } {
@@ -195,7 +195,7 @@ export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
-${mergeThread(s.n, s.c)}
+${mergeThread(s.c)}
   ${mergedSums(r.slices, 'b')}
   SumDy[bc] = t.x / ${f32(divisor)};
   SumDyO[bc] = t.y / ${f32(divisor)};
@@ -216,7 +216,7 @@ export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> InvStd: array<f32>;
-${mergeThread(s.n, s.c)}
+${mergeThread(s.c)}
   ${mergedWelford(r.slices, 'b')}
   Mean[bc] = mean;
   InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});

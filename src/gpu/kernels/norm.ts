@@ -7,8 +7,8 @@ import { f32 } from './pointwise.ts';
  * to normalise, unbiased variance into the running estimate, momentum 0.1, eps 1e-5).
  *
  * Per-channel sums are two-level: 256-thread workgroups (64 channels x 4 row lanes) each reduce one
- * slice of rows into a partial (Welford count/mean/M2 forward, plain sums backward), and one thread per
- * channel merges the partials. The per-pass statistics live in one buffer of 6C floats:
+ * slice of rows into a partial (Welford count/mean/M2 forward, plain sums backward), and four lanes per
+ * channel merge the partials (mergeThread). The per-pass statistics live in one buffer of 6C floats:
  * [mean | invstd | scale | shift | sum(dz) | sum(dz * xhat)].
  */
 export type Activation = 'relu' | 'leaky' | 'none';
@@ -109,7 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * 4th slice, so that four chains of dependent loads run at once rather than one through every slice (up to
  * 256). mergedWelford / mergedSums follow it; after them only lane 0 of a real channel runs on.
  */
-export function mergeThread(images: number, channels: number): string {
+export function mergeThread(channels: number): string {
   return `var<workgroup> merging: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -117,7 +117,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let lane = li / 64u;
   let b = wg.y;
   let bc = b * ${channels}u + c;
-  let real = c < ${channels}u && b < ${images}u;`;
+  let real = c < ${channels}u;`;
 }
 
 export function mergeGrid(images: number, channels: number): [number, number] {
@@ -206,7 +206,7 @@ export function batchNormForward(ctx: GpuContext, label: string, l: BatchNormLay
 @group(0) @binding(2) var<storage, read> Gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> Beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Running: array<f32>;
-${mergeThread(1, C)}
+${mergeThread(C)}
   ${mergedWelford(sl, '0u')}
   let variance = m2 / n;
   let invstd = inverseSqrt(variance + ${f32(eps)});
@@ -312,7 +312,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 @group(0) @binding(1) var<storage, read_write> Stats: array<f32>;
 ${grads ? `@group(0) @binding(2) var<storage, read_write> DGamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DBeta: array<f32>;` : ''}
-${mergeThread(1, C)}
+${mergeThread(C)}
   ${mergedSums(sl, '0u')}
   Stats[${4 * C}u + c] = t.x;
   Stats[${5 * C}u + c] = t.y;
