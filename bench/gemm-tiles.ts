@@ -41,12 +41,14 @@ for (const { layer, n, h, w, cin: inC, cout: outC, kh, kw, stride, ph, pw } of l
   const wt = filled(kh * kw * inC * outC, 'w');
   const dy = filled(batch * oh * ow * outC, 'dy');
   const out = ctx.region(ctx.buffer(Math.max(x.length, wt.length, dy.length), 'out'));
-  // Each product's GEMM (the first residue class's, for the input gradient) and its dispatches under a choice.
+  // Each product's GEMM (the first residue class's, for the input gradient: its taps those of the kernel's rows
+  // and columns from padding % stride on) and its dispatches under a choice.
   const hq = Math.ceil(h / stride);
   const wq = Math.ceil(w / stride);
+  const classTaps = Math.ceil((kh - (ph % stride)) / stride) * Math.ceil((kw - (pw % stride)) / stride);
   const products: [string, [number, number, number], (t: GemmTuning) => Dispatch[]][] = [
     ['forward', [batch * oh * ow, outC, kh * kw * inC], (t) => convForward(ctx, 'fwd', g, x, wt, out, {}, t)],
-    ['input gradient', spreadOverImage(g) ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, Math.ceil(kh / stride) * Math.ceil(kw / stride) * outC],
+    ['input gradient', spreadOverImage(g) ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, classTaps * outC],
       (t) => convInputGrad(ctx, 'dgrad', g, dy, wt, out, false, t)],
     ['filter gradient', [kh * kw * inC, outC, batch * oh * ow], (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t)],
   ];

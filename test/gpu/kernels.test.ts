@@ -74,6 +74,10 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     { ...square(3, 1, 12, 5, 9, 1, 1, 0), kw: 3, padLeft: 1, padRight: 1 },
     { ...square(2, 11, 10, 4, 6, 3, 1, 0), sh: 2, sw: 3, padTop: 1, padBottom: 2, padLeft: 0, padRight: 1 },
     { ...square(2, 8, 8, 5, 7, 3, 2, 0), padBottom: 1, padRight: 1 },
+    // pix2pixHD's downsampling (3x3, stride 2: its input gradient's classes take 2x2, 2x1, 1x2 and 1x1 taps) and
+    // a 1x1 kernel with stride 2, whose odd rows and columns no tap reaches
+    square(2, 9, 8, 6, 10, 3, 2, 1),
+    square(2, 7, 6, 5, 9, 1, 2, 0),
   ];
   for (let i = 0; i < 4; i++) {
     const k = randInt(1, 5);
@@ -102,8 +106,11 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     // accumulate adds to what is there: a second filter gradient doubles it
     ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true));
     assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
-    // A tile and K-split given (bench/gemm-tiles.ts's sweep) compute the same products.
+    ctx.run(convInputGrad(ctx, 't', g, dyr, wr, dx, true));
+    assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
+    // A tile and K-split given (bench/gemm-tiles.ts's sweep) compute the same products, over what was there.
     const tuning = { tile: g.outC <= THIN_MAX_N || g.inC <= THIN_MAX_N ? undefined : 128, splitK: 3 } as const;
+    ctx.write(dx, randn(ref.dx.length));
     ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, tuning), ...convFilterGrad(ctx, 't', g, xr, dyr, dw, false, tuning)]);
     assertClose(await ctx.read(y), ref.y, `forward ${what}, ${JSON.stringify(tuning)}`);
     assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}, ${JSON.stringify(tuning)}`);

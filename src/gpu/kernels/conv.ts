@@ -79,28 +79,32 @@ export function spreadOverImage(g: ConvGeometry): boolean {
 
 /**
  * dx = input gradient of conv(x, w) at dy. Split by the residues of (ih, iw) modulo the strides: within
- * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2), so no
- * multiply is wasted on taps that fall between output pixels. One GEMM per class.
+ * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2; 2x2, 2x1,
+ * 1x2 or 1x1 of a 3x3 kernel), so no multiply is wasted on taps that fall between output pixels or past
+ * the kernel's edge. One GEMM per class, its K that class's taps times the output channels.
  */
 export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
   if (spreadOverImage(g)) {
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
     return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
   }
-  const tapsH = Math.ceil(g.kh / g.sh);
-  const tapsW = Math.ceil(g.kw / g.sw);
   const out: Dispatch[] = [];
   for (let ry = 0; ry < g.sh; ry++) {
     for (let rx = 0; rx < g.sw; rx++) {
       const hq = Math.ceil((g.h - ry) / g.sh);
       const wq = Math.ceil((g.w - rx) / g.sw);
       if (hq <= 0 || wq <= 0) continue;
-      // Taps kh = kh0 + sh * th reach input row iy = yq * sh + ry from output row oy = yq + dy0 - th.
+      // Taps kh = kh0 + sh * th (th < tapsH) reach input row iy = yq * sh + ry from output row oy = yq + dy0 - th.
       const kh0 = (ry + g.padTop) % g.sh;
       const kw0 = (rx + g.padLeft) % g.sw;
-      const geo = `${constants(g)} const TH = ${tapsH}; const TW = ${tapsW}; const HQ = ${hq}; const WQ = ${wq}; const RY = ${ry}; const RX = ${rx};
+      const tapsH = Math.max(0, Math.ceil((g.kh - kh0) / g.sh));
+      const tapsW = Math.max(0, Math.ceil((g.kw - kw0) / g.sw));
+      // No tap reaches this class (a 1x1 kernel with stride 2): its pixels' gradient is 0, or stays as it was.
+      if (accumulate && tapsH * tapsW === 0) continue;
+      const geo = `${constants(g)} const TH = ${Math.max(1, tapsH)}; const TW = ${Math.max(1, tapsW)}; const HQ = ${hq}; const WQ = ${wq}; const RY = ${ry}; const RX = ${rx};
 const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ry + g.padTop - kh0) / g.sh}; const DX0 = ${(rx + g.padLeft - kw0) / g.sw};`;
-      // k = (th, tw, co), co fastest; m = (n, yq, xq) of this residue class
+      // k = (th, tw, co), co fastest; m = (n, yq, xq) of this residue class (TH and TW at least 1: WGSL refuses
+      // a constant division by 0 even where K = 0 never decodes a tap)
       const tap = 'let q = i32(k); let co = q % CO; let t = q / CO; let tw = t % TW; let th = t / TW; let kh = KH0 + SH * th; let kw = KW0 + SW * tw;';
       out.push(...gemm(ctx, {
         label: `${label}.dgrad${ry}${rx}`, M: g.batch * hq * wq, N: g.inC, K: tapsH * tapsW * g.outC, constants: geo,
@@ -108,8 +112,7 @@ const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ry + g.padTop - kh0) / g.
           outer: `let p = i32(i); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let n = t / HQ;
             let oy0 = yq + DY0; let ox0 = xq + DX0;
             return vec4<i32>(((n * OH + oy0) * OW + ox0) * CO, oy0, ox0, 0);`,
-          // a tap past the kernel's edge pushes ox out of range, so it reads as 0
-          inner: `${tap} return vec4<i32>((-th * OW - tw) * CO + co, -th, select(-(1 << 20), -tw, kh < KH && kw < KW), 0);`,
+          inner: `${tap} return vec4<i32>((-th * OW - tw) * CO + co, -th, -tw, 0);`,
           load: `let oy = o.y + i.y; let ox = o.z + i.z;
             if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) { return 0.0; }
             return X[u32(o.x + i.x)];`,
@@ -117,8 +120,8 @@ const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ry + g.padTop - kh0) / g.
         },
         b: {
           outer: 'return vec4<i32>(i32(i) * CO, 0, 0, 0);',
-          inner: `${tap} return vec4<i32>((kh * KW + kw) * CI * CO + co, select(0, 1, kh < KH && kw < KW), 0, 0);`,
-          load: 'if (i.y == 0) { return 0.0; } return X[u32(o.x + i.x)];',
+          inner: `${tap} return vec4<i32>((kh * KW + kw) * CI * CO + co, 0, 0, 0);`,
+          load: 'return X[u32(o.x + i.x)];',
           kFast: true,
         },
         storeIndex: `let p = i32(m); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let b = t / HQ;
