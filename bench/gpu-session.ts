@@ -8,9 +8,10 @@
 //   1. every family's replayed step at 64x64, batch 64, beside PyTorch CUDA where a peer of the same
 //      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
-//      kernel (--profile, printed after the generators), for what to speed up next;
-//   2. every family's generator (batch 256) beside its peer's --generate, images per second, drawn 64 at a
-//      time (as sample and eval draw; by kernel with --profile) and all at once (--draw-chunk 256);
+//      kernel (--profile, printed after the table), for what to speed up next;
+//   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
+//      off), images per second, drawn 64 at a time (as sample and eval draw; by kernel with --profile) and
+//      all at once (--draw-chunk 256);
 //   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
 //      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
 //   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
@@ -21,8 +22,9 @@
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
-//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN; then each
-//      GEMM under every tile and K-split (bench/gemm-tiles.ts): whether other choices would close it;
+//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN; whether the
+//      dispatches of one pass overlap (bench/dispatch-overlap.ts); then each GEMM under every tile and
+//      K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed;
@@ -106,7 +108,8 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '�
 const msCell = (j: Json | null) => (j ? `${fmt(ms(j))} ms` : '—');
 const imgs = (j: Json | null) => (j ? Number(j.images_per_s) : NaN);
 
-const steps = quick ? '2' : '10';
+// 20 timed steps a measurement: medians of 10 were not steady enough to compare sibling networks.
+const steps = quick ? '2' : '20';
 const batch = quick ? '8' : '64';
 
 // 1. Every family's replayed step beside its peer.
@@ -128,6 +131,16 @@ const measured = quick ? families.slice(3, 5) : families;
 const familyBench = (family: string, model: Json) => ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', batch, '--device', 'webgpu', '--steps', steps];
 const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
+
+/** Where the GPU time of what was profiled went: each dispatch timed alone, summed by kernel, most time first. */
+function sayProfiles(what: string, byFamily: [string, Json][]): void {
+  say(`\nGPU time of ${what}, every dispatch timed alone, its kernels, most time first:`);
+  for (const [family, byKind] of byFamily) {
+    for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
+      say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+    }
+  }
+}
 if (want(1)) {
   say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
   say('|---|---|---|---|---|---|');
@@ -140,6 +153,7 @@ if (want(1)) {
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
     say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
   }
+  sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }
 
 // 2. Every family's generator beside its peer's: drawn as sample and eval draw (64 images at a time at
@@ -147,23 +161,22 @@ if (want(1)) {
 if (want(2)) {
   const drawBatch = quick ? '8' : '256';
   const drawProfiles: [string, Json][] = [];
-  say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | gantry / PyTorch (img/s) | at once / PyTorch |`);
-  say('|---|---|---|---|---|---|');
+  say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | PyTorch, TF32 off | gantry / PyTorch, img/s (TF32 off) | at once / PyTorch (TF32 off) |`);
+  say('|---|---|---|---|---|---|---|');
   for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
     const draws = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps];
     const gantryDraws = measure(process.execPath, [...gantry, ...draws, '--profile'], EXACT_TIMES);
     if (gantryDraws?.profile) drawProfiles.push([family, gantryDraws.profile as Json]);
     const atOnce = measure(process.execPath, [...gantry, ...draws, '--draw-chunk', drawBatch]);
-    const torchDraws = measure('python3', [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]);
-    say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(gantryDraws) / imgs(torchDraws))} | ${fmt(imgs(atOnce) / imgs(torchDraws))} |`);
+    const peerDraws = [...familyPeers[family], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps];
+    const torchDraws = measure('python3', peerDraws);
+    // PyTorch's convolutions run on TF32 tensor cores by default, which WGSL cannot reach: TF32 off is the float32 comparison.
+    const float32Draws = measure('python3', peerDraws, { NVIDIA_TF32_OVERRIDE: '0' });
+    const ratio = (a: Json | null, b: Json | null) => fmt(imgs(a) / imgs(b));
+    say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(float32Draws))} img/s | ${ratio(gantryDraws, torchDraws)} (${ratio(gantryDraws, float32Draws)}) | ${ratio(atOnce, torchDraws)} (${ratio(atOnce, float32Draws)}) |`);
   }
 
-  say('\nGPU time of each replayed step (and of each draw of 64 images), every dispatch timed alone (`gantry bench --family NAME --device webgpu [--generate] --profile`), its kernels, most time first:');
-  for (const [family, byKind] of [...profiles, ...drawProfiles.map(([f, p]): [string, Json] => [`${f} generator`, p])]) {
-    for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
-      say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
-    }
-  }
+  sayProfiles('each draw of 64 images (`gantry bench --family NAME --device webgpu --generate --profile`)', drawProfiles.map(([f, p]): [string, Json] => [`${f} generator`, p]));
 }
 
 // 3. The WebGPU tests (test/gpu/: every WGSL kernel against float64 loops, replayed steps and draws against
@@ -249,7 +262,7 @@ if (want(7) && !quick) {
 }
 
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
-// fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
+// fall behind cuDNN (then whether dispatches of one pass overlap, and each GEMM under every tile and K-split): DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
 // which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
 // pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on.
 if (want(8)) {
@@ -275,6 +288,13 @@ if (want(8)) {
         say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
+  }
+  // Whether dispatches of one pass overlap on the GPU, or a strided input gradient's four residue classes
+  // would gain from one merged dispatch (bench/dispatch-overlap.ts): a DCGAN generator layer's class at batch
+  // 64, and the input gradient's of dcgan64's second D layer.
+  for (const shape of quick ? [['--m', '256', '--n', '64', '--k', '128']] : [[], ['--m', '16384', '--n', '64', '--k', '512']]) {
+    say(`\nDispatches in one pass (\`bench/dispatch-overlap.ts ${shape.join(' ')}\`):`);
+    say(script([join(root, 'bench', 'dispatch-overlap.ts'), ...shape], EXACT_TIMES).trim());
   }
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
