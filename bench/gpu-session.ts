@@ -262,9 +262,10 @@ if (want(7) && !quick) {
 }
 
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
-// fall behind cuDNN (then whether dispatches of one pass overlap, and each GEMM under every tile and K-split): DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
+// fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
 // which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
-// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on.
+// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on. Then
+// whether the dispatches of one pass overlap, and each GEMM under every tile and K-split.
 if (want(8)) {
   type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[]): LayerTimes | null {
@@ -290,8 +291,8 @@ if (want(8)) {
     });
   }
   // Whether dispatches of one pass overlap on the GPU, or a strided input gradient's four residue classes
-  // would gain from one merged dispatch (bench/dispatch-overlap.ts): a DCGAN generator layer's class at batch
-  // 64, and the input gradient's of dcgan64's second D layer.
+  // would gain from one merged dispatch (bench/dispatch-overlap.ts): one class of a DCGAN generator layer at
+  // batch 64 (the default), and one of the input gradient of dcgan64's second D layer.
   for (const shape of quick ? [['--m', '256', '--n', '64', '--k', '128']] : [[], ['--m', '16384', '--n', '64', '--k', '512']]) {
     say(`\nDispatches in one pass (\`bench/dispatch-overlap.ts ${shape.join(' ')}\`):`);
     say(script([join(root, 'bench', 'dispatch-overlap.ts'), ...shape], EXACT_TIMES).trim());
