@@ -45,22 +45,16 @@ const cases: [string, Dispatch[]][] = [
   ['d. 1 GEMM (a quarter of the work)', product(M, rows(0), separate[0])],
 ];
 
-/** GPU milliseconds of one compute pass holding the dispatches, median of 7 after 2. */
+/** GPU milliseconds of one compute pass holding the dispatches (GpuContext.run's pass timeline), median of 7 after 2. */
 async function passMs(dispatches: Dispatch[]): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < 9; r++) {
-    const querySet = ctx.device.createQuerySet({ type: 'timestamp', count: 2 });
-    const encoder = ctx.device.createCommandEncoder();
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    for (const d of dispatches) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(...d.workgroups);
-    }
-    pass.end();
-    ctx.device.queue.submit([encoder.finish()]);
-    const t = await ctx.readTimestamps(querySet, 2);
-    querySet.destroy();
+    const timeline = { querySet: ctx.device.createQuerySet({ type: 'timestamp', count: 2 }), next: 0 };
+    ctx.timeline = timeline;
+    ctx.run(dispatches, dispatches.length);
+    ctx.timeline = null;
+    const t = await ctx.readTimestamps(timeline.querySet, 2);
+    timeline.querySet.destroy();
     if (r >= 2) times.push(Number(t[1] - t[0]) / 1e6);
   }
   return times.sort((x, y) => x - y)[3];
