@@ -22,8 +22,8 @@
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
-//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN; whether the
-//      dispatches of one pass overlap (bench/dispatch-overlap.ts); then each GEMM under every tile and
+//      product beside PyTorch's with TF32 off and on: where gantry's GEMMs fall behind cuDNN (first, whether
+//      the dispatches of one pass overlap: bench/dispatch-overlap.ts); then each GEMM under every tile and
 //      K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
 //   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
@@ -264,14 +264,21 @@ if (want(7) && !quick) {
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
 // fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
 // which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
-// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on. Then
-// whether the dispatches of one pass overlap, and each GEMM under every tile and K-split.
+// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on. Before
+// them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
   type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[]): LayerTimes | null {
     const r = run(cmd, args, {}, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
     return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
+  }
+  // First (it is quick): whether dispatches of one pass overlap on the GPU, or a strided input gradient's four
+  // residue classes would gain from one merged dispatch (bench/dispatch-overlap.ts): one class of a DCGAN
+  // generator layer at batch 64 (the default), and one of the input gradient of dcgan64's second D layer.
+  for (const shape of quick ? [['--m', '256', '--n', '64', '--k', '128']] : [[], ['--m', '16384', '--n', '64', '--k', '512']]) {
+    say(`\nDispatches in one pass (\`bench/dispatch-overlap.ts ${shape.join(' ')}\`):`);
+    say(script([join(root, 'bench', 'dispatch-overlap.ts'), ...shape], EXACT_TIMES).trim());
   }
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
   for (const [set, forwardOnly] of layerSets) {
@@ -289,13 +296,6 @@ if (want(8)) {
         say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
-  }
-  // Whether dispatches of one pass overlap on the GPU, or a strided input gradient's four residue classes
-  // would gain from one merged dispatch (bench/dispatch-overlap.ts): one class of a DCGAN generator layer at
-  // batch 64 (the default), and one of the input gradient of dcgan64's second D layer.
-  for (const shape of quick ? [['--m', '256', '--n', '64', '--k', '128']] : [[], ['--m', '16384', '--n', '64', '--k', '512']]) {
-    say(`\nDispatches in one pass (\`bench/dispatch-overlap.ts ${shape.join(' ')}\`):`);
-    say(script([join(root, 'bench', 'dispatch-overlap.ts'), ...shape], EXACT_TIMES).trim());
   }
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
