@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
 import { GpuContext, type Dispatch, type Region } from '../src/gpu/context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, spreadOverImage, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, residueTaps, spreadOverImage, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
 import { gemmPlan, THIN_MAX_N, type GemmTuning } from '../src/gpu/kernels/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { convLayerSet, type ConvLayer } from './conv-layers.ts';
@@ -41,14 +41,13 @@ for (const { layer, n, h, w, cin: inC, cout: outC, kh, kw, stride, ph, pw } of l
   const wt = filled(kh * kw * inC * outC, 'w');
   const dy = filled(batch * oh * ow * outC, 'dy');
   const out = ctx.region(ctx.buffer(Math.max(x.length, wt.length, dy.length), 'out'));
-  // Each product's GEMM (the first residue class's, for the input gradient: its taps those of the kernel's rows
-  // and columns from padding % stride on) and its dispatches under a choice.
+  // Each product's GEMM (the first residue class's, for the input gradient) and its dispatches under a choice.
   const hq = Math.ceil(h / stride);
   const wq = Math.ceil(w / stride);
-  const classTaps = Math.ceil((kh - (ph % stride)) / stride) * Math.ceil((kw - (pw % stride)) / stride);
+  const { tapsH, tapsW } = residueTaps(g, 0, 0);
   const products: [string, [number, number, number], (t: GemmTuning) => Dispatch[]][] = [
     ['forward', [batch * oh * ow, outC, kh * kw * inC], (t) => convForward(ctx, 'fwd', g, x, wt, out, {}, t)],
-    ['input gradient', spreadOverImage(g) ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, classTaps * outC],
+    ['input gradient', spreadOverImage(g) ? [batch, kh * kw * inC, outC] : [batch * hq * wq, inC, tapsH * tapsW * outC],
       (t) => convInputGrad(ctx, 'dgrad', g, dy, wt, out, false, t)],
     ['filter gradient', [kh * kw * inC, outC, batch * oh * ow], (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t)],
   ];

@@ -78,6 +78,17 @@ export function spreadOverImage(g: ConvGeometry): boolean {
 }
 
 /**
+ * The filter taps that reach input pixels (iy, ix) with iy % sh = ry and ix % sw = rx: taps
+ * kh = kh0 + sh * th (th < tapsH) reach input row iy = yq * sh + ry from output row oy = yq + dy0 - th
+ * (and the same across).
+ */
+export function residueTaps(g: ConvGeometry, ry: number, rx: number): { kh0: number; kw0: number; tapsH: number; tapsW: number } {
+  const kh0 = (ry + g.padTop) % g.sh;
+  const kw0 = (rx + g.padLeft) % g.sw;
+  return { kh0, kw0, tapsH: Math.max(0, Math.ceil((g.kh - kh0) / g.sh)), tapsW: Math.max(0, Math.ceil((g.kw - kw0) / g.sw)) };
+}
+
+/**
  * dx = input gradient of conv(x, w) at dy. Split by the residues of (ih, iw) modulo the strides: within
  * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2; 2x2, 2x1,
  * 1x2 or 1x1 of a 3x3 kernel), so no multiply is wasted on taps that fall between output pixels or past
@@ -94,11 +105,7 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
       const hq = Math.ceil((g.h - ry) / g.sh);
       const wq = Math.ceil((g.w - rx) / g.sw);
       if (hq <= 0 || wq <= 0) continue;
-      // Taps kh = kh0 + sh * th (th < tapsH) reach input row iy = yq * sh + ry from output row oy = yq + dy0 - th.
-      const kh0 = (ry + g.padTop) % g.sh;
-      const kw0 = (rx + g.padLeft) % g.sw;
-      const tapsH = Math.max(0, Math.ceil((g.kh - kh0) / g.sh));
-      const tapsW = Math.max(0, Math.ceil((g.kw - kw0) / g.sw));
+      const { kh0, kw0, tapsH, tapsW } = residueTaps(g, ry, rx);
       // No tap reaches this class (a 1x1 kernel with stride 2): its pixels' gradient is 0, or stays as it was.
       if (accumulate && tapsH * tapsW === 0) continue;
       const geo = `${constants(g)} const TH = ${Math.max(1, tapsH)}; const TW = ${Math.max(1, tapsW)}; const HQ = ${hq}; const WQ = ${wq}; const RY = ${ry}; const RX = ${rx};
