@@ -1,7 +1,8 @@
 // Convolution layers one by one: forward, input gradient and filter gradient, milliseconds (median of 11)
 // and GFLOP/s. On the CPU, gantry's cpu kernels (the native ones where the addon loads); with --device
-// webgpu, gantry's WGSL kernels (src/gpu/kernels/conv.ts), and with --tfjs tfjs's own WebGPU kernels on
-// the same layers beside them. Layer sets in bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at
+// webgpu, gantry's WGSL kernels (src/gpu/kernels/conv.ts), each product also timed on the GPU alone
+// (timestamp queries, without the host's work of a call through tfjs), and with --tfjs tfjs's own WebGPU
+// kernels on the same layers beside them. Layer sets in bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at
 // pix2pixHD's 64x128 bench size), `dfgan` (DF-GAN's at 32x32, batch 16, as `gantry bench --family dfgan`
 // runs them), `dcgan64` (batch 64: D's layers, whose input gradients are G's transposed convolutions, and
 // G's first), `inception` (Inception-v3's distinct layers at FID's batch 50, forward only matters there),
@@ -13,9 +14,10 @@
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
 import { loadNativeAddon } from '../src/kernels/cpu/native.ts';
-import { flushTfjs } from '../src/gpu/context.ts';
+import { flushTfjs, GpuContext } from '../src/gpu/context.ts';
 import { withTfjsGpuKernels } from '../src/gpu/tfjs-kernels.ts';
-import { convLayerSet, type ConvLayer } from './conv-layers.ts';
+import { Rng } from '../src/engine/rng.ts';
+import { convLayerSet, gpuMs, gpuProducts, layerGeometry, type ConvLayer } from './conv-layers.ts';
 
 const { values } = parseArgs({ options: { set: { type: 'string', default: 'vgg' }, device: { type: 'string', default: 'cpu' }, forward: { type: 'boolean' }, tfjs: { type: 'boolean' }, json: { type: 'boolean' }, avx2: { type: 'boolean' }, cold: { type: 'boolean' } } });
 const FILTERS = values.cold ? 24 : 1;
@@ -65,18 +67,34 @@ async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D,
 
 const names = ['forward', 'input gradient', 'filter gradient'];
 const total = [0, 0, 0];
-const rows: { layer: ConvLayer; gflop: number; ms: number[]; tfjs_ms?: number[] }[] = [];
-for (const { layer, n, h, w, cin, cout, kh, kw, stride, ph, pw } of layers) {
+const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; tfjs_ms?: number[] }[] = [];
+const rng = new Rng(1, 'convs');
+
+/**
+ * On WebGPU, the GPU time alone of gantry's dispatches for each product (the ms above add the host's work
+ * of each call through tfjs, which a replayed step does not do).
+ */
+async function gpuOnly(l: (typeof layers)[number]): Promise<number[]> {
+  const ctx = new GpuContext(device!);
+  const out: number[] = [];
+  for (const p of gpuProducts(ctx, layerGeometry(l), rng)) if (!values.forward || p.name === 'forward') out.push(await gpuMs(ctx, p.dispatches({})));
+  ctx.dispose();
+  return out;
+}
+
+for (const l of layers) {
+  const { layer, n, h, w, cin, cout, kh, kw, stride, ph, pw } = l;
   const x = tf.randomNormal([n, h, w, cin]) as tf.Tensor4D;
   const filters = Array.from({ length: FILTERS }, () => tf.randomNormal([kh, kw, cin, cout]) as tf.Tensor4D);
   const common = { strides: stride, pad: ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]], dataFormat: 'NHWC', dilations: 1 };
   const dy = tf.tidy(() => tf.randomNormal((tf.engine().makeTensorFromTensorInfo(kernel('Conv2D', { x, filter: filters[0] }, common)) as tf.Tensor4D).shape)) as tf.Tensor4D;
   const ms = await products(x, filters, dy, common, [kh, kw, cin, cout]);
   const tfjsMs = gpu && values.tfjs ? await products(x, filters, dy, common, [kh, kw, cin, cout], withTfjsGpuKernels) : undefined;
+  const gpuTimes = device?.features.has('timestamp-query') ? await gpuOnly(l) : undefined;
   const gflop = (2 * dy.size * cin * kh * kw) / 1e9;
   ms.forEach((t, i) => (total[i] += t));
-  rows.push({ layer, gflop, ms, tfjs_ms: tfjsMs });
-  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
+  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, tfjs_ms: tfjsMs });
+  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
   console.log(`${n}x${h}x${w} ${cin}->${cout} ${kh}x${kw}/${stride}: ${ms.map(cell).join(', ')}`);
   tf.dispose([x, ...filters, dy]);
 }

@@ -8,7 +8,8 @@
 //   1. every family's replayed step at 64x64, batch 64, beside PyTorch CUDA where a peer of the same
 //      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
-//      kernel (--profile, printed after the table), for what to speed up next;
+//      kernel (--profile, printed after the table), for what to speed up next, and its passes' GPU time
+//      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host);
 //   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
 //      off), images per second, drawn 64 at a time (as sample and eval draw; by kernel with --profile) and
 //      all at once (--draw-chunk 256);
@@ -142,16 +143,19 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
   }
 }
 if (want(1)) {
-  say(`| family step, 64x64, batch ${batch} | gantry replayed | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
-  say('|---|---|---|---|---|---|');
+  say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
+  say('|---|---|---|---|---|---|---|');
   for (const [family, model] of measured) {
-    // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes.
-    const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile'], EXACT_TIMES));
+    // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes;
+    // --timeline as many more steps' passes: a span its passes fill is GPU work, one longer waited for the host.
+    const replayed = (replayedSteps[family] = measure(process.execPath, [...gantry, ...familyBench(family, model), '--profile', '--timeline'], EXACT_TIMES));
+    const t = replayed?.timeline as { steps: number; gpu_span_ms: number; in_passes_ms: number; gpu_idle_before_ms: number | null } | null | undefined;
+    const onGpu = t?.steps ? `${fmt(t.gpu_span_ms)} / ${fmt(t.in_passes_ms)} ms (${fmt(t.gpu_idle_before_ms ?? NaN)} ms)` : '—';
     if (replayed?.profile) profiles.push([family, replayed.profile as Json]);
     const peer = familyPeers[family];
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
   }
   sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }
@@ -267,9 +271,9 @@ if (want(7) && !quick) {
 // pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; tfjs_ms?: number[] }[] };
-  function layerJson(cmd: string, args: string[]): LayerTimes | null {
-    const r = run(cmd, args, {}, 240);
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; tfjs_ms?: number[] }[] };
+  function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
+    const r = run(cmd, args, env, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
     return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
   }
@@ -283,17 +287,20 @@ if (want(8)) {
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
   for (const [set, forwardOnly] of layerSets) {
     const only = forwardOnly ? ['--forward'] : [];
-    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])]);
+    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], EXACT_TIMES);
     const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry | TFLOP/s | PyTorch, TF32 off | TF32 on | gantry / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-    say(`|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+    // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
+    // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {
         const g = ours?.layers[i].ms[p] ?? NaN;
+        const alone = ours?.layers[i].gpu_ms?.[p] ?? NaN;
         const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
         const tfjs = ours?.layers[i].tfjs_ms?.[p];
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(row.gflop / g)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(g / off)}, ${fmt(g / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
   }

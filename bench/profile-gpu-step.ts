@@ -13,6 +13,7 @@ import { Dcgan, dcganSchema } from '../src/models/dcgan.ts';
 import { DcganGpuStep } from '../src/gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../src/gpu/dcgan-generator.ts';
 import { GpuContext } from '../src/gpu/context.ts';
+import { createPassTimeline, stepsOnGpu } from '../src/gpu/pass-timeline.ts';
 import { WORKLOADS, type WorkloadName } from '../src/bench/dcgan-step.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '64' }, timeline: { type: 'boolean' } } });
@@ -44,10 +45,8 @@ if (values.timeline) await printTimeline(Number(values.steps));
 /** Steps timed on the host and, through timestamp queries around each pass, on the GPU. */
 async function printTimeline(steps: number): Promise<void> {
   const ctx = GpuContext.fromTfjs();
-  const device = ctx.device;
-  if (!device.features.has('timestamp-query')) return console.log('--timeline: this adapter has no timestamp-query feature');
-  const passes = Math.ceil(gpu.dispatchCount / 48) + 1;
-  const timeline = { querySet: device.createQuerySet({ type: 'timestamp', count: Math.min(4096, 2 * passes * steps) }), next: 0 };
+  const timeline = createPassTimeline(ctx.device);
+  if (!timeline) return console.log('--timeline: this adapter has no timestamp-query feature');
   const rows: { wall: number; host: number; from: number; to: number }[] = [];
   gpu.timeline = timeline;
   for (let i = 0; i < steps; i++) {
@@ -60,19 +59,11 @@ async function printTimeline(steps: number): Promise<void> {
     tf.dispose([l.lossD, l.lossG]);
   }
   gpu.timeline = null;
-  const t = await ctx.readTimestamps(timeline.querySet, timeline.next);
-  const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
   console.log('step  wall ms  host ms  GPU span  in passes  GPU idle before');
-  let previousEnd: bigint | null = null;
-  for (const [i, r] of rows.entries()) {
-    if (r.to <= r.from) break; // the query set ran out
-    let inPasses = 0;
-    for (let q = r.from; q < r.to; q += 2) inPasses += ms(t[q], t[q + 1]);
-    const idle = previousEnd === null ? '' : ms(previousEnd, t[r.from]).toFixed(2);
-    console.log(`${String(i).padStart(4)} ${r.wall.toFixed(2).padStart(8)} ${r.host.toFixed(2).padStart(8)} ${ms(t[r.from], t[r.to - 1]).toFixed(2).padStart(9)} ${inPasses.toFixed(2).padStart(10)} ${idle.padStart(16)}`);
-    previousEnd = t[r.to - 1];
+  for (const [i, g] of (await stepsOnGpu(ctx, timeline, rows)).entries()) {
+    const r = rows[i];
+    console.log(`${String(i).padStart(4)} ${r.wall.toFixed(2).padStart(8)} ${r.host.toFixed(2).padStart(8)} ${g.span_ms.toFixed(2).padStart(9)} ${g.in_passes_ms.toFixed(2).padStart(10)} ${(g.idle_before_ms?.toFixed(2) ?? '').padStart(16)}`);
   }
-  timeline.querySet.destroy();
 }
 const ns = await gpu.profile();
 const total = ns.reduce((a, b) => a + b, 0);

@@ -12,6 +12,7 @@ import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { generationProfile, TrainSteps } from '../models/step-runner.ts';
 import { gpuKernelCalls, gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
+import { createPassTimeline, stepsOnGpu } from '../gpu/pass-timeline.ts';
 import { GantryError } from '../errors.ts';
 import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
 import { drawChunk, vectorsToImages } from '../explore/render.ts';
@@ -51,6 +52,8 @@ export interface FamilyBenchOptions {
   replay?: boolean;
   /** After timing, each replayed step's (or draw's) dispatches timed alone on the GPU, summed by kernel (WebGPU only). */
   profile?: boolean;
+  /** After timing, as many more steps with their compute passes timed on the GPU (WebGPU only). */
+  timeline?: boolean;
   /** --generate: images drawn at once (default: as sample and eval draw them, drawChunk's). */
   drawChunk?: number;
 }
@@ -89,7 +92,7 @@ export function summarizeProfile(times: { label: string; ns: number }[]): StepPr
  * their caption encoder first (textSteps, not timed: the bench sets it to 1 unless the model section says
  * otherwise).
  */
-export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; data_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; tfjs_calls: number; refused: Record<string, string>; profile?: Record<string, StepProfile> }> {
+export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResult & { host_ms: number; data_ms: number; replayed: number; dispatches: Record<string, number>; gpuKernels: string; tfjs_calls: number; refused: Record<string, string>; timeline?: StepTimeline | null; profile?: Record<string, StepProfile> }> {
   const batch = o.batch ?? 16;
   const text = o.family === 'gan-cls' || o.family === 'dfgan';
   const { model, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), { ...(text ? { textSteps: 1 } : {}), ...o.model }, batch);
@@ -116,22 +119,61 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
   // The first steps of each kind run eagerly (a warm-up, two recordings); text families pre-train first.
   const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10, draw);
   const params = parameterCounts(model);
+  const [hostMs, dataMs] = [hostMedian(host.slice(-times.length)), hostMedian(data.slice(-times.length))];
   const result = {
     ...summarize(o.family, batch, times, params.G, params.D),
     // Each network's count, for peers that leave one out (dfgan's peer computes the fixed caption encoder's vectors without counting it).
     params: params.byNetwork,
-    host_ms: hostMedian(host.slice(-times.length)),
+    host_ms: hostMs,
     // The host's time to draw one batch (untimed above).
-    data_ms: hostMedian(data.slice(-times.length)),
+    data_ms: dataMs,
     replayed: runner.replayed, dispatches: runner.dispatches(), refused: runner.refusals(),
     gpuKernels: gpuKernelsInUse(),
     // Convolutions, products and sums gantry's WebGPU kernels passed on to tfjs's (in the steps that ran eagerly and were recorded).
     tfjs_calls: gpuKernelCalls.tfjs - passedOn,
+    ...(o.timeline ? { timeline: await stepTimeline(runner, times.length, (i) => run(i, draw(i))) } : {}),
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };
   runner.dispose();
   model.dispose();
   return result;
+}
+
+/** Medians over replayed steps of their wall time (losses read) and their time on the GPU (src/gpu/pass-timeline.ts). */
+export interface StepTimeline {
+  steps: number;
+  wall_ms: number;
+  gpu_span_ms: number;
+  in_passes_ms: number;
+  gpu_idle_before_ms: number | null;
+}
+
+/**
+ * `steps` more steps, their compute passes timed on the GPU: whether a step's wall time is the GPU's work
+ * (in passes), the GPU waiting for the host's next submission inside the step (span beyond the passes), or
+ * before it. Null off WebGPU or without timestamp queries.
+ */
+async function stepTimeline(runner: TrainSteps, steps: number, step: (i: number) => Promise<void>): Promise<StepTimeline | null> {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const ctx = GpuContext.fromTfjs();
+  const timeline = createPassTimeline(ctx.device);
+  if (!timeline) return null;
+  const rows: { from: number; to: number; wall: number }[] = [];
+  runner.timeline = timeline;
+  for (let i = 0; i < steps; i++) {
+    const from = timeline.next;
+    const t0 = performance.now();
+    await step(i);
+    rows.push({ from, to: timeline.next, wall: performance.now() - t0 });
+  }
+  runner.timeline = null;
+  const gpu = await stepsOnGpu(ctx, timeline, rows);
+  const idle = gpu.flatMap((g) => (g.idle_before_ms === null ? [] : [g.idle_before_ms]));
+  return {
+    steps: gpu.length, wall_ms: hostMedian(rows.slice(0, gpu.length).map((r) => r.wall)),
+    gpu_span_ms: hostMedian(gpu.map((g) => g.span_ms)), in_passes_ms: hostMedian(gpu.map((g) => g.in_passes_ms)),
+    gpu_idle_before_ms: idle.length ? hostMedian(idle) : null,
+  };
 }
 
 /**

@@ -17,7 +17,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   --family NAME times any family's train step as training runs it (on WebGPU recorded and replayed; --eager:
   not) on real data: [--data SPEC] (mnist, or shapes for the text and label-map families) [--model JSON] (the
   run config's model section) [--batch 16]; --profile (WebGPU) adds each replayed step's GPU time by kernel,
-  every dispatch timed alone.
+  every dispatch timed alone; --timeline (WebGPU) times as many more steps' compute passes on the GPU: each
+  step's GPU span, the time inside its passes, and how long the GPU sat idle before it (medians).
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s; with
   --family, any family's generator as sample and eval draw (replayed on WebGPU, --draw-chunk N images at a
   time, by default as they do: 64 up to 64x64), beside the peers' --generate; --profile: each draw by kernel.
@@ -28,18 +29,20 @@ export async function benchCommand(argv: string[]): Promise<void> {
     workload: { type: 'string' }, device: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
-    family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' },
+    family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' }, timeline: { type: 'boolean' },
     'draw-chunk': { type: 'string' }, 'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
   // Each mode's own flags: one given to another mode is refused.
   const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'];
   if (values.family && values.workload) throw new GantryError(`give --family NAME or --workload ${values.workload}, not both`);
   const workload = values.workload ?? 'dcgan32';
-  refuseFlags('bench', values, values.family ? [...pix2pixhdFlags, ...(values.generate ? ['eager'] : ['draw-chunk'])] : [
-    'data', 'model', 'eager', 'profile', 'draw-chunk', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
+  refuseFlags('bench', values, values.family ? [...pix2pixhdFlags, ...(values.generate ? ['eager', 'timeline'] : ['draw-chunk'])] : [
+    'data', 'model', 'eager', 'profile', 'timeline', 'draw-chunk', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
     ...(workload === 'sgemm1024' ? ['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])] : []),
   ], values.family ? `--family${values.generate ? ' --generate' : ' (a train step)'}` : `--workload ${workload}`);
-  if (values.profile && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError('--profile times a replayed step\'s kernels on the GPU: give it with --family NAME --device webgpu (and without --eager)');
+  for (const flag of ['profile', 'timeline'] as const) {
+    if (values[flag] && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError(`--${flag} times replayed steps on the GPU: give it with --family NAME --device webgpu (and without --eager)`);
+  }
   await initEngine({ device: (values.device ?? 'cpu') as Device, nativeKernels: !values['no-native'] });
   if (workload === 'sgemm1024') {
     process.stdout.write(JSON.stringify(benchSgemm(1024, intArg('steps', values.steps, 1))) + '\n');
@@ -56,7 +59,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       throw new GantryError(`--model: not JSON (${describeError(err)}); give the run config's model section, e.g. --model '{"imageSize": 64}'`);
     }
     const options = { family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup) };
-    print(await (values.generate ? benchFamilyGenerate({ ...options, profile: values.profile, drawChunk: intArg('draw-chunk', values['draw-chunk'], 1) }) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile })));
+    print(await (values.generate ? benchFamilyGenerate({ ...options, profile: values.profile, drawChunk: intArg('draw-chunk', values['draw-chunk'], 1) }) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile, timeline: values.timeline })));
     return;
   }
   if (workload === 'pix2pixhd') {

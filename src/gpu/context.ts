@@ -142,9 +142,7 @@ export class GpuContext {
     flushTfjs();
     for (let start = 0; start < dispatches.length; start += chunk) {
       const encoder = this.device.createCommandEncoder();
-      const t = this.timeline && this.timeline.next + 2 <= this.timeline.querySet.count ? this.timeline : null;
-      const pass = encoder.beginComputePass(t ? { timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: t.next, endOfPassWriteIndex: t.next + 1 } } : undefined);
-      if (t) t.next += 2;
+      const pass = beginPass(encoder, this.timeline);
       for (const d of dispatches.slice(start, start + chunk)) {
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, d.bindGroup);
@@ -263,6 +261,14 @@ export class GpuContext {
     this.owned.length = 0;
     this.scratchBuffers.clear();
   }
+}
+
+/** A compute pass, timed into `timeline` (its start and end) while the timeline has room. */
+export function beginPass(encoder: GPUCommandEncoder, timeline: PassTimeline | null): GPUComputePassEncoder {
+  const t = timeline && timeline.next + 2 <= timeline.querySet.count ? timeline : null;
+  const pass = encoder.beginComputePass(t ? { timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: t.next, endOfPassWriteIndex: t.next + 1 } } : undefined);
+  if (t) t.next += 2;
+  return pass;
 }
 
 /** Submits tfjs's recorded but unsubmitted commands, so ours run after them. */

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { PassTimeline } from './context.ts';
 import { recordStep, type StepRecording } from './step-recording.ts';
 
 interface Kind {
@@ -26,6 +27,8 @@ export class ReplayedSteps {
   private readonly kinds = new Map<string, Kind>();
   /** Replayed steps so far (tests and benchmarks read it). */
   replayed = 0;
+  /** Set: replays time their compute passes into it (benchmarks). */
+  timeline: PassTimeline | null = null;
 
   /**
    * @param maxRecordings recordings held at once (each pins the buffers of one step): past it, the least
@@ -47,7 +50,7 @@ export class ReplayedSteps {
     if (kind.replaying) {
       if (!kind.replaying.stale()) {
         this.replayed++;
-        return kind.replaying.replay(scopes, inputs) as T;
+        return kind.replaying.replay(scopes, inputs, this.timeline) as T;
       }
       kind.replaying.dispose();
       kind.replaying = null;

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 import { listenToHostInputs, type HostValues } from '../engine/host-input.ts';
-import { flushTfjs, GpuContext, SUBMIT_CHUNK } from './context.ts';
+import { beginPass, flushTfjs, GpuContext, SUBMIT_CHUNK, type PassTimeline } from './context.ts';
 
 /**
  * A training step of any family recorded once on tfjs's WebGPU backend and replayed as a fixed list of
@@ -290,10 +290,11 @@ export class StepRecording {
   /**
    * One step: the inputs' and host inputs' new values written, the recorded commands encoded and
    * submitted SUBMIT_CHUNK dispatches a command buffer, so that the GPU runs the first while the host
-   * encodes the next (~10 us a dispatch: 17 ms for pix2pixHD's 1,698).
+   * encodes the next (~10 us a dispatch: 17 ms for pix2pixHD's 1,698). With a timeline, each compute
+   * pass's start and end on the GPU go into it (bench: where a step's GPU time goes).
    * Returns the step's outputs as fresh tensors (the caller disposes them).
    */
-  replay(scopes: readonly object[], inputs: readonly tf.Tensor[]): Record<string, tf.Tensor> {
+  replay(scopes: readonly object[], inputs: readonly tf.Tensor[], timeline: PassTimeline | null = null): Record<string, tf.Tensor> {
     if (this.disposed) throw new Error('replay of a disposed step recording');
     const backend = this.backend;
     const { device, queue } = backend;
@@ -331,7 +332,7 @@ export class StepRecording {
           queue.submit([encoder.finish()]);
           encoder = device.createCommandEncoder();
         }
-        pass ??= encoder.beginComputePass();
+        pass ??= beginPass(encoder, timeline);
         if (c.pipeline !== pipeline) pass.setPipeline((pipeline = c.pipeline));
         pass.setBindGroup(0, c.bindGroup);
         pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1], c.workgroups[2]);

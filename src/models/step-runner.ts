@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { PassTimeline } from '../gpu/context.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import type { Batch } from '../data/batch.ts';
@@ -56,6 +57,11 @@ export class TrainSteps {
   /** Dispatches per replayed step, by kind. */
   dispatches(): Record<string, number> {
     return this.replay?.dispatches() ?? {};
+  }
+
+  /** Replayed steps time their compute passes into this (benchmarks; null: they stop). */
+  set timeline(timeline: PassTimeline | null) {
+    if (this.replay) this.replay.timeline = timeline;
   }
 
   /** Each replayed kind's dispatches timed alone on the GPU (none off WebGPU or eager): benchmarks, after timing. */

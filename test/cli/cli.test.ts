@@ -111,7 +111,8 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['sample', '--run', join(dir, 'missing')], /missing is not a gantry run folder \(no such folder\); give the folder a training run wrote into \(gantry train's --out\)/],
     [['arith', '--run', dir, '--expr', 'seed:1 +'], /cannot read "\+"|not a gantry run folder/],
     [['bench', '--workload', 'dcgan128'], /--workload must be one of dcgan32, dcgan64/],
-    [['bench', '--family', 'vae', '--profile'], /--profile times a replayed step's kernels on the GPU: give it with --family NAME --device webgpu/],
+    [['bench', '--family', 'vae', '--profile'], /--profile times replayed steps on the GPU: give it with --family NAME --device webgpu/],
+    [['bench', '--family', 'vae', '--timeline', '--device', 'webgpu', '--eager'], /--timeline times replayed steps on the GPU: give it with --family NAME --device webgpu \(and without --eager\)/],
     // A flag of another mode would be ignored, and the numbers read as if it were not.
     [['bench', '--family', 'vae', '--workload', 'dcgan64'], /^gantry bench: give --family NAME or --workload dcgan64, not both\n$/],
     [['bench', '--workload', 'sgemm1024', '--device', 'webgpu'], /^gantry bench: --device does not go with --workload sgemm1024; see `gantry bench --help`\n$/],
@@ -119,6 +120,7 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['bench', '--workload', 'pix2pixhd', '--generate'], /^gantry bench: --generate does not go with --workload pix2pixhd; /],
     [['bench', '--family', 'dcgan', '--no-vgg'], /^gantry bench: --no-vgg does not go with --family \(a train step\); /],
     [['bench', '--family', 'vae', '--generate', '--eager'], /^gantry bench: --eager does not go with --family --generate; /],
+    [['bench', '--family', 'vae', '--generate', '--timeline'], /^gantry bench: --timeline does not go with --family --generate; /],
     [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: --seed must be a whole number >= 0, got "-1"\n$/],
   ];
   const configFile = join(dir, 'bad.json');

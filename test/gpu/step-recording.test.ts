@@ -327,8 +327,13 @@ test('FID\'s Inception on WebGPU: replayed forwards give the eager features and 
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
-test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s; a generator\'s draws too', { skip: noGpu }, async () => {
-  const r = await benchFamilyStep({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 4, steps: 1, warmup: 3, profile: true });
+test('a replayed step\'s GPU time by kernel (gantry bench --profile): every dispatch timed, labelled by its kernel; the VAE\'s batch norms are gantry\'s; a generator\'s draws too; steps\' passes on a timeline (--timeline)', { skip: noGpu }, async () => {
+  const r = await benchFamilyStep({ family: 'vae', data: 'mnist', model: { imageSize: 32, width: 8, latent: 8 }, batch: 4, steps: 2, warmup: 3, profile: true, timeline: true });
+  // Two more steps with their passes timed (only a replay has them): the GPU's work inside each step's span, the span inside its wall time.
+  const t = r.timeline!;
+  assert.equal(t.steps, 2);
+  assert.ok(t.in_passes_ms > 0 && t.in_passes_ms <= t.gpu_span_ms + 1e-3 && t.gpu_span_ms <= t.wall_ms + 1, JSON.stringify(t));
+  assert.ok(t.gpu_idle_before_ms !== null && t.gpu_idle_before_ms >= 0, JSON.stringify(t));
   const [[kind, dispatches]] = Object.entries(r.dispatches);
   const p = r.profile![kind];
   assert.equal(p.kernels.reduce((n, k) => n + k.dispatches, 0), dispatches, 'every dispatch of the replayed step, once');

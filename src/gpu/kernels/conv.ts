@@ -1,5 +1,5 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
-import { gemm, rowMajorByK, rowMajorByOuter, type GemmTuning } from './gemm.ts';
+import { gemm, rowMajorByK, rowMajorByOuter, type GemmGroup, type GemmTuning } from './gemm.ts';
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [kh, kw, inC, outC] filter (tfjs's layout), any
@@ -82,62 +82,74 @@ export function spreadOverImage(g: ConvGeometry): boolean {
  * kh = kh0 + sh * th (th < tapsH) reach input row iy = yq * sh + ry from output row oy = yq + dy0 - th
  * (and the same across).
  */
-export function residueTaps(g: ConvGeometry, ry: number, rx: number): { kh0: number; kw0: number; tapsH: number; tapsW: number } {
+function residueTaps(g: ConvGeometry, ry: number, rx: number): { kh0: number; kw0: number; tapsH: number; tapsW: number } {
   const kh0 = (ry + g.padTop) % g.sh;
   const kw0 = (rx + g.padLeft) % g.sw;
   return { kh0, kw0, tapsH: Math.max(0, Math.ceil((g.kh - kh0) / g.sh)), tapsW: Math.max(0, Math.ceil((g.kw - kw0) / g.sw)) };
 }
 
 /**
- * dx = input gradient of conv(x, w) at dy. Split by the residues of (ih, iw) modulo the strides: within
- * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2; 2x2, 2x1,
- * 1x2 or 1x1 of a 3x3 kernel), so no multiply is wasted on taps that fall between output pixels or past
- * the kernel's edge. One GEMM per class, its K that class's taps times the output channels.
+ * The input gradient's residue classes as grouped GEMMs: rows (n, yq, xq), K the class's taps times the
+ * output channels, and the values its WGSL reads. Classes without pixels are left out, and so, when the
+ * gradient accumulates, are those no tap reaches (their pixels' gradient stays as it was).
  */
-export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
-  if (spreadOverImage(g)) {
-    // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
-    return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
-  }
-  const out: Dispatch[] = [];
+export function residueClasses(g: ConvGeometry, accumulate = false): GemmGroup[] {
+  const groups: GemmGroup[] = [];
   for (let ry = 0; ry < g.sh; ry++) {
     for (let rx = 0; rx < g.sw; rx++) {
       const hq = Math.ceil((g.h - ry) / g.sh);
       const wq = Math.ceil((g.w - rx) / g.sw);
       if (hq <= 0 || wq <= 0) continue;
       const { kh0, kw0, tapsH, tapsW } = residueTaps(g, ry, rx);
-      // No tap reaches this class (a 1x1 kernel with stride 2): its pixels' gradient is 0, or stays as it was.
       if (accumulate && tapsH * tapsW === 0) continue;
-      const geo = `${constants(g)} const TH = ${Math.max(1, tapsH)}; const TW = ${Math.max(1, tapsW)}; const HQ = ${hq}; const WQ = ${wq}; const RY = ${ry}; const RX = ${rx};
-const KH0 = ${kh0}; const KW0 = ${kw0}; const DY0 = ${(ry + g.padTop - kh0) / g.sh}; const DX0 = ${(rx + g.padLeft - kw0) / g.sw};`;
-      // k = (th, tw, co), co fastest; m = (n, yq, xq) of this residue class (TH and TW at least 1: WGSL refuses
-      // a constant division by 0 even where K = 0 never decodes a tap)
-      const tap = 'let q = i32(k); let co = q % CO; let t = q / CO; let tw = t % TW; let th = t / TW; let kh = KH0 + SH * th; let kw = KW0 + SW * tw;';
-      out.push(...gemm(ctx, {
-        label: `${label}.dgrad${ry}${rx}`, M: g.batch * hq * wq, N: g.inC, K: tapsH * tapsW * g.outC, constants: geo,
-        a: {
-          outer: `let p = i32(i); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let n = t / HQ;
-            let oy0 = yq + DY0; let ox0 = xq + DX0;
-            return vec4<i32>(((n * OH + oy0) * OW + ox0) * CO, oy0, ox0, 0);`,
-          inner: `${tap} return vec4<i32>((-th * OW - tw) * CO + co, -th, -tw, 0);`,
-          load: `let oy = o.y + i.y; let ox = o.z + i.z;
-            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) { return 0.0; }
-            return X[u32(o.x + i.x)];`,
-          kFast: true,
-        },
-        b: {
-          outer: 'return vec4<i32>(i32(i) * CO, 0, 0, 0);',
-          inner: `${tap} return vec4<i32>((kh * KW + kw) * CI * CO + co, 0, 0, 0);`,
-          load: 'return X[u32(o.x + i.x)];',
-          kFast: true,
-        },
-        storeIndex: `let p = i32(m); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let b = t / HQ;
-          return u32(((b * H + yq * SH + RY) * W + xq * SW + RX) * CI) + n;`,
-        accumulate,
-      }, dy, w, dx, tuning));
+      groups.push({
+        M: g.batch * hq * wq, K: tapsH * tapsW * g.outC,
+        // TH and TW at least 1: WGSL refuses a constant division by 0 even where K = 0 never decodes a tap
+        values: { TH: Math.max(1, tapsH), TW: Math.max(1, tapsW), HQ: hq, WQ: wq, RY: ry, RX: rx, KH0: kh0, KW0: kw0, DY0: (ry + g.padTop - kh0) / g.sh, DX0: (rx + g.padLeft - kw0) / g.sw },
+      });
     }
   }
-  return out;
+  return groups;
+}
+
+/**
+ * dx = input gradient of conv(x, w) at dy. Split by the residues of (ih, iw) modulo the strides: within
+ * one class the taps that reach an input pixel are fixed (2x2 of the 4x4 kernel for stride 2; 2x2, 2x1,
+ * 1x2 or 1x1 of a 3x3 kernel), so no multiply is wasted on taps that fall between output pixels or past
+ * the kernel's edge. Each class is a GEMM, its K that class's taps times the output channels; they run
+ * as the groups of one dispatch.
+ */
+export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
+  if (spreadOverImage(g)) {
+    // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
+    return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
+  }
+  const groups = residueClasses(g, accumulate);
+  // k = (th, tw, co), co fastest; m = (n, yq, xq) of the class
+  const tap = 'let q = i32(k); let co = q % CO; let t = q / CO; let tw = t % TW; let th = t / TW; let kh = KH0 + SH * th; let kw = KW0 + SW * tw;';
+  return gemm(ctx, {
+    label: `${label}.dgrad`, M: groups.reduce((t, c) => t + c.M, 0), N: g.inC, K: Math.max(...groups.map((c) => c.K)), constants: constants(g),
+    groups,
+    a: {
+      outer: `let p = i32(i); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let n = t / HQ;
+        let oy0 = yq + DY0; let ox0 = xq + DX0;
+        return vec4<i32>(((n * OH + oy0) * OW + ox0) * CO, oy0, ox0, 0);`,
+      inner: `${tap} return vec4<i32>((-th * OW - tw) * CO + co, -th, -tw, 0);`,
+      load: `let oy = o.y + i.y; let ox = o.z + i.z;
+        if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) { return 0.0; }
+        return X[u32(o.x + i.x)];`,
+      kFast: true,
+    },
+    b: {
+      outer: 'return vec4<i32>(i32(i) * CO, 0, 0, 0);',
+      inner: `${tap} return vec4<i32>((kh * KW + kw) * CI * CO + co, 0, 0, 0);`,
+      load: 'return X[u32(o.x + i.x)];',
+      kFast: true,
+    },
+    storeIndex: `let p = i32(m); let xq = p % WQ; let t = p / WQ; let yq = t % HQ; let b = t / HQ;
+      return u32(((b * H + yq * SH + RY) * W + xq * SW + RX) * CI) + n;`,
+    accumulate,
+  }, dy, w, dx, tuning);
 }
 
 /** dw (+)= filter gradient of conv(x, w) at dy: K runs over every output pixel of the batch (split-K). */

@@ -47,6 +47,21 @@ export interface GemmSpec {
    * floats in (a stride of 0 shares one matrix among all, as a broadcast does).
    */
   batch?: GemmBatch;
+  /**
+   * Several products in one dispatch (grid z = group x K-split; no batch): they share N, the operands' and
+   * the store's WGSL, and differ in their rows, their K and the named i32 values those functions read
+   * (the residue classes of a strided input gradient: one dispatch fills the GPU where each class alone
+   * left most of it idle). M and K are then the groups' total rows and longest K; a K-split's partial sums
+   * stack the groups' rows.
+   */
+  groups?: GemmGroup[];
+}
+
+export interface GemmGroup {
+  M: number;
+  K: number;
+  /** Values of module-scope i32 names the spec's WGSL functions read, this group's. */
+  values: Record<string, number>;
 }
 
 export interface GemmBatch {
@@ -116,16 +131,56 @@ fn ${name}Load(o: vec4<i32>, i: vec4<i32>) -> f32 { ${o.load.replaceAll('X[', ba
 }
 
 /**
- * WGSL at the top of a GEMM kernel's main: kBegin, where its slice of K starts (grid z: the K-split's
- * part), or for a batched product the start of its matrices (grid z: the product; K whole).
+ * WGSL at the top of a GEMM kernel's main: kBegin and kEnd, the slice of K it sums (grid z: the K-split's
+ * part); for a batched product also the start of its matrices (grid z: the product; K whole); for
+ * grouped products its group's values (grid z: group x K-split), returning early from workgroups past
+ * the group's rows (`firstRow`: the workgroup's first) or, with a K-split, past its K.
  */
-function zIndex(s: GemmSpec): string {
-  if (!s.batch) return 'let kBegin = wg.z * KCHUNK;';
+function zIndex(s: GemmSpec, split: number, firstRow: string): string {
+  if (s.groups) {
+    return `let group = wg.z / ${split}u;
+  enterGroup(group);
+  let kSlice = wg.z % ${split}u;
+  let kBegin = kSlice * KCHUNK;
+  let kEnd = min(GROUP_K[group], kBegin + KCHUNK);
+  if (${firstRow} >= GROUP_M[group]${split > 1 ? ' || kBegin >= kEnd' : ''}) { return; }`;
+  }
+  if (!s.batch) return `let kBegin = wg.z * KCHUNK;
+  let kEnd = min(K, kBegin + KCHUNK);`;
   return `let kBegin = 0u;
+  let kEnd = K;
   let product = wg.z + ${s.batch.first ?? 0}u;
   aStart = product * ${s.batch.a}u;
   bStart = product * ${s.batch.b}u;
   cStart = product * ${s.batch.c}u;`;
+}
+
+/**
+ * Grouped products' tables, indexed by group: their rows (GROUP_M), K (GROUP_K), first row among the
+ * stacked rows of a K-split's partial sums (GROUP_ROW0) and how many K-slices hold a part of their sum
+ * (GROUP_SLICES); fn enterGroup(g) sets M, ROW0 and the named values to group g's. (The tables are
+ * constants so that the K loop's bounds, read from them at a uniform index, stay uniform: a private
+ * variable would not be, and the loop holds barriers.)
+ */
+function groupDeclarations(groups: GemmGroup[], kChunk: number): string {
+  const names = Object.keys(groups[0].values);
+  const table = (name: string, type: 'u32' | 'i32', v: (g: GemmGroup, i: number) => number) =>
+    `const ${name} = array<${type}, ${groups.length}>(${groups.map((g, i) => `${v(g, i)}${type === 'u32' ? 'u' : ''}`).join(', ')});`;
+  const row0 = groups.map((_, i) => groups.slice(0, i).reduce((t, g) => t + g.M, 0));
+  return [
+    table('GROUP_M', 'u32', (g) => g.M), table('GROUP_K', 'u32', (g) => g.K), table('GROUP_ROW0', 'u32', (_, i) => row0[i]),
+    table('GROUP_SLICES', 'u32', (g) => Math.ceil(g.K / kChunk)),
+    `const ROWS = ${groups.reduce((t, g) => t + g.M, 0)}u;`,
+    ...names.map((n) => table(`GROUP_${n}`, 'i32', (g) => g.values[n])),
+    'var<private> M: u32;', 'var<private> ROW0: u32;', ...names.map((n) => `var<private> ${n}: i32;`),
+    `fn enterGroup(g: u32) { M = GROUP_M[g]; ROW0 = GROUP_ROW0[g]; ${names.map((n) => `${n} = GROUP_${n}[g];`).join(' ')} }`,
+  ].join('\n');
+}
+
+/** The sizes as WGSL: module-scope constants, or for grouped products the tables enterGroup reads. */
+function sizeDeclarations(s: GemmSpec, kChunk: number): string {
+  const sizes = `const N = ${s.N}u;\nconst KCHUNK = ${kChunk}u;`;
+  return s.groups ? `${sizes}\n${groupDeclarations(s.groups, kChunk)}` : `const M = ${s.M}u;\n${sizes}\nconst K = ${s.K}u;`;
 }
 
 /**
@@ -144,10 +199,7 @@ function prelude(s: GemmSpec, kChunk: number, finish: string): string {
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 ${finish}
-const M = ${s.M}u;
-const N = ${s.N}u;
-const K = ${s.K}u;
-const KCHUNK = ${kChunk}u;
+${sizeDeclarations(s, kChunk)}
 ${s.constants ?? ''}
 ${s.batch ? 'var<private> aStart: u32;\nvar<private> bStart: u32;\nvar<private> cStart: u32;' : ''}
 ${operandFunctions('a', s.a, !!s.batch)}
@@ -156,7 +208,8 @@ fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`
 }
 
 function writeC(s: GemmSpec, split: number, value: string): string {
-  return split > 1 ? `C[wg.z * M * N + m * N + n] = ${value};` : `let o = ${s.batch ? 'cStart + ' : ''}storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(${value}, n);`;
+  if (split > 1) return s.groups ? `C[(kSlice * ROWS + ROW0 + m) * N + n] = ${value};` : `C[wg.z * M * N + m * N + n] = ${value};`;
+  return `let o = ${s.batch ? 'cStart + ' : ''}storeIndex(m, n); C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(${value}, n);`;
 }
 
 /**
@@ -317,8 +370,7 @@ var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${tile}u;
   let n0 = wg.y * ${tile}u;
-  ${zIndex(s)}
-  let kEnd = min(K, kBegin + KCHUNK);
+  ${zIndex(s, split, 'm0')}
   let tx = li % 16u;
   let ty = li / 16u;
   ${a.pre}
@@ -351,8 +403,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let row = li / 16u;
   let lane = li % 16u;
   let m = (wg.y * ${gridX}u + wg.x) * 16u + row;
-  ${zIndex(s)}
-  let kEnd = min(K, kBegin + KCHUNK);
+  ${zIndex(s, split, `(wg.y * ${gridX}u + wg.x) * 16u`)}
   let ao = aOuter(min(m, M - 1u));
   var bo: array<vec4<i32>, ${s.N}>;
   for (var n = 0u; n < N; n++) { bo[n] = bOuter(n); }
@@ -376,22 +427,40 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`;
 }
 
-function reduceSource(s: GemmSpec, split: number, stride: number, finish: string): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
+/** The K-split's second pass: each output the sum of its partial sums, stored as the first pass would. */
+function reduceSource(s: GemmSpec, split: number, kChunk: number, stride: number, finish: string): string {
+  const head = `@group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 ${finish}
-const M = ${s.M}u;
-const N = ${s.N}u;
+${sizeDeclarations(s, kChunk)}
 ${s.constants ?? ''}
-fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }
+fn storeIndex(m: u32, n: u32) -> u32 { ${s.storeIndex ?? 'return m * N + n;'} }`;
+  const store = `C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(v, i % N);`;
+  if (s.groups) {
+    // Row i / N of the stacked partial sums is in the last group starting at or before it.
+    return /* wgsl */ `${head}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ROWS * N; i += ${stride}u) {
+    let row = i / N;
+    var g = 0u;
+    for (var j = 1u; j < ${s.groups.length}u; j++) { if (row >= GROUP_ROW0[j]) { g = j; } }
+    enterGroup(g);
+    var v = 0.0;
+    for (var s = 0u; s < GROUP_SLICES[g]; s++) { v += Part[s * ROWS * N + i]; }
+    let o = storeIndex(row - ROW0, i % N);
+    ${store}
+  }
+}`;
+  }
+  return /* wgsl */ `${head}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = gid.x; i < M * N; i += ${stride}u) {
     var v = 0.0;
     for (var s = 0u; s < ${split}u; s++) { v += Part[s * M * N + i]; }
     let o = storeIndex(i / N, i % N);
-    C[o] = ${s.accumulate ? 'C[o] + ' : ''}finish(v, i % N);
+    ${store}
   }
 }`;
 }
@@ -410,20 +479,32 @@ export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): R
 export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Region, o: GemmOptions = {}): Dispatch[] {
   if (s.accumulate && (o.bias || s.activation)) throw new Error(`${s.label}: a GEMM that accumulates into its output takes no bias or activation`);
   if (s.batch && (o.splitK ?? 1) > 1) throw new Error(`${s.label}: a batched product is not split along K`);
+  if (s.groups) {
+    checkGroups(s);
+    // One group is a plain product, its values constants.
+    if (s.groups.length === 1) {
+      const values = Object.entries(s.groups[0].values).map(([name, v]) => `const ${name} = ${v};`).join(' ');
+      return gemm(ctx, { ...s, groups: undefined, constants: `${s.constants ?? ''}\n${values}` }, a, b, c, o);
+    }
+  }
   // A batch fills the GPU's grid as a K-split would.
   const { splitK, tile } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
   const thin = tile === 'thin';
   const side = tile === 128 ? 128 : TILE;
-  const thinGroups = Math.ceil(s.M / 16);
+  // Grouped products: the grid covers the tallest; workgroups past a group's rows return at once.
+  const rows = s.groups ? Math.max(...s.groups.map((g) => g.M)) : s.M;
+  const layers = s.groups?.length ?? s.batch?.count ?? 1;
+  const thinGroups = Math.ceil(rows / 16);
   const thinX = Math.min(thinGroups, 65535);
-  const grid: [number, number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX), 1] : [Math.ceil(s.M / side), Math.ceil(s.N / side), 1];
+  const grid: [number, number] = thin ? [thinX, Math.ceil(thinGroups / thinX)] : [Math.ceil(rows / side), Math.ceil(s.N / side)];
   const bias = o.bias ? [o.bias] : [];
   const source = (split: number, kChunk: number) => {
     // With a K-split, the second pass finishes the sums.
     const finish = finishFunction(s, split === 1 && o.bias ? 3 : null);
     return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, finish);
   };
-  // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk.
+  // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk. Grouped
+  // products share the chunk (so each workgroup sums as much); a shorter K fills fewer of the slices.
   const kChunk = Math.max(DEPTH, Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH);
   const split = Math.ceil(s.K / kChunk);
   if (s.batch && s.batch.count > GEMM_MAX_BATCH) {
@@ -431,11 +512,20 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
   }
   // A batch is never split along K: one pass, a product per grid z.
-  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], s.batch?.count ?? 1])];
+  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], layers])];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
-    ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], split]),
-    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, g.stride, finishFunction(s, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
+    ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], layers * split]),
+    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
   ];
+}
+
+/** Grouped products: not batched, each with rows, the same value names, M and K their total and longest. */
+function checkGroups(s: GemmSpec): void {
+  const groups = s.groups!;
+  const names = Object.keys(groups[0]?.values ?? {}).join();
+  if (s.batch || groups.length === 0) throw new Error(`${s.label}: grouped products need at least one group and no batch`);
+  if (groups.some((g) => g.M <= 0 || g.K < 0 || Object.keys(g.values).join() !== names)) throw new Error(`${s.label}: every group needs rows, a K and the same named values`);
+  if (s.M !== groups.reduce((t, g) => t + g.M, 0) || s.K !== Math.max(...groups.map((g) => g.K))) throw new Error(`${s.label}: a grouped GEMM's M and K are its groups' total rows and longest K`);
 }
