@@ -224,8 +224,19 @@ interface Staging {
   store: string;
 }
 
-/** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * 16 + e / 4]; 4 elements per thread. */
-function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
+/**
+ * vec4s a k-row of the tile takes in workgroup memory: its 16 (64-wide) or 32 (128-wide) and one more, so
+ * that threads staging neighbouring k (kFast) write other banks than each other (without it the 16 k of
+ * a 64-wide tile's column all fall in one bank); the 128-wide tile without the padding where the device's
+ * workgroup memory has no room for it.
+ */
+export function tileRow(tile: 64 | 128, workgroupBytes: number): number {
+  const padded = tile / 4 + 1;
+  return 2 * DEPTH * padded * 16 <= workgroupBytes ? padded : tile / 4;
+}
+
+/** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * row + e / 4]; 4 elements per thread. */
+function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string, row: number): Staging {
   const tile = x === 'a' ? 'As' : 'Bs';
   if (kFast) {
     // thread: one k (li % 16) at 4 outer indices li / 16 + 16 i
@@ -243,7 +254,7 @@ function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Sta
         ${x}r[i] = v;
       }
     }`,
-      store: `for (var i = 0u; i < 4u; i++) { let e = li / 16u + 16u * i; ${tile}[(li % 16u) * 16u + e / 4u][e % 4u] = ${x}r[i]; }`,
+      store: `for (var i = 0u; i < 4u; i++) { let e = li / 16u + 16u * i; ${tile}[(li % 16u) * ${row}u + e / 4u][e % 4u] = ${x}r[i]; }`,
     };
   }
   // thread: one outer index (li % 64) at 4 k (li / 64 + 4 i)
@@ -256,12 +267,12 @@ function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Sta
       if (${base} + li % 64u < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
       ${x}r[i] = v;
     }`,
-    store: `for (var i = 0u; i < 4u; i++) { let e = li % 64u; ${tile}[(li / 64u + 4u * i) * 16u + e / 4u][e % 4u] = ${x}r[i]; }`,
+    store: `for (var i = 0u; i < 4u; i++) { let e = li % 64u; ${tile}[(li / 64u + 4u * i) * ${row}u + e / 4u][e % 4u] = ${x}r[i]; }`,
   };
 }
 
-/** 128-wide tiles: each thread fills two vec4s Xs[kk * 32 + q] (outer indices 4q..4q+3 at one k). */
-function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
+/** 128-wide tiles: each thread fills two vec4s Xs[kk * row + q] (outer indices 4q..4q+3 at one k). */
+function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string, row: number): Staging {
   const tile = x === 'a' ? 'As' : 'Bs';
   const four = (o: (j: number) => string) => [0, 1, 2, 3].map((j) => `if (${base} + 4u * q + ${j}u < ${limit}) { v[${j}] = ${x}Load(${o(j)}, ki); }`).join('\n          ');
   if (kFast) {
@@ -283,7 +294,7 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): St
         ${x}r[p] = v;
       }
     }`,
-      store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li % 16u) * 32u + li / 16u + 16u * p] = ${x}r[p]; }`,
+      store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li % 16u) * ${row}u + li / 16u + 16u * p] = ${x}r[p]; }`,
     };
   }
   // thread: outer 4q..4q+3 for q = li % 32, k = li / 32 + 8 p, p = 0, 1
@@ -303,7 +314,7 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): St
         ${x}r[p] = v;
       }
     }`,
-    store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li / 32u + 8u * p) * 32u + li % 32u] = ${x}r[p]; }`,
+    store: `for (var p = 0u; p < 2u; p++) { ${tile}[(li / 32u + 8u * p) * ${row}u + li % 32u] = ${x}r[p]; }`,
   };
 }
 
@@ -313,16 +324,16 @@ function stage128(x: 'a' | 'b', kFast: boolean, base: string, limit: string): St
  * direction (so the vec4 reads stay conflict-free), 4 vector reads per 64 multiply-adds; worth it
  * only with enough tiles, or K splits, to fill the GPU.
  */
-function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128, finish: string): string {
+function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128, row: number, finish: string): string {
   const wide = tile === 128;
   const stage = wide ? stage128 : stage64;
-  const a = stage('a', s.a.kFast, 'm0', 'M');
-  const b = stage('b', s.b.kFast, 'n0', 'N');
+  const a = stage('a', s.a.kFast, 'm0', 'M', row);
+  const b = stage('b', s.b.kFast, 'n0', 'N', row);
   const compute = wide ? `    for (var kk = 0u; kk < 16u; kk++) {
-      let a0 = As[kk * 32u + ty];
-      let a1 = As[kk * 32u + 16u + ty];
-      let b0 = Bs[kk * 32u + tx];
-      let b1 = Bs[kk * 32u + 16u + tx];
+      let a0 = As[kk * ${row}u + ty];
+      let a1 = As[kk * ${row}u + 16u + ty];
+      let b0 = Bs[kk * ${row}u + tx];
+      let b1 = Bs[kk * ${row}u + 16u + tx];
       acc[0] += a0.x * b0; acc[1] += a0.x * b1;
       acc[2] += a0.y * b0; acc[3] += a0.y * b1;
       acc[4] += a0.z * b0; acc[5] += a0.z * b1;
@@ -334,8 +345,8 @@ function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128,
     }
 ` : `    // 2 vector reads per 16 multiply-adds
     for (var kk = 0u; kk < 16u; kk++) {
-      let a = As[kk * 16u + ty];
-      let b = Bs[kk * 16u + tx];
+      let a = As[kk * ${row}u + ty];
+      let b = Bs[kk * ${row}u + tx];
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;
@@ -364,8 +375,8 @@ function tiledSource(s: GemmSpec, split: number, kChunk: number, tile: 64 | 128,
   }
 `;
   return /* wgsl */ `${prelude(s, kChunk, finish)}
-var<workgroup> As: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
-var<workgroup> Bs: array<vec4<f32>, ${(DEPTH * tile) / 4}>;
+var<workgroup> As: array<vec4<f32>, ${DEPTH * row}>;
+var<workgroup> Bs: array<vec4<f32>, ${DEPTH * row}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${tile}u;
@@ -501,7 +512,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const source = (split: number, kChunk: number) => {
     // With a K-split, the second pass finishes the sums.
     const finish = finishFunction(s, split === 1 && o.bias ? 3 : null);
-    return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, finish);
+    return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
   };
   // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk. Grouped
   // products share the chunk (so each workgroup sums as much); a shorter K fills fewer of the slices.
