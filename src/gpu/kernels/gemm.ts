@@ -163,7 +163,11 @@ function zIndex(s: GemmSpec, split: number, firstRow: string): string {
  * variable would not be, and the loop holds barriers.)
  */
 function groupDeclarations(groups: GemmGroup[], kChunk: number): string {
+  // A value every group shares stays a constant: the operands divide by some (a class's taps across), and
+  // a division by a constant compiles to a multiply and a shift, one by a variable to twenty-odd instructions.
   const names = Object.keys(groups[0].values);
+  const shared = names.filter((n) => groups.every((g) => g.values[n] === groups[0].values[n]));
+  const varying = names.filter((n) => !shared.includes(n));
   const table = (name: string, type: 'u32' | 'i32', v: (g: GemmGroup, i: number) => number) =>
     `const ${name} = array<${type}, ${groups.length}>(${groups.map((g, i) => `${v(g, i)}${type === 'u32' ? 'u' : ''}`).join(', ')});`;
   const row0 = groups.map((_, i) => groups.slice(0, i).reduce((t, g) => t + g.M, 0));
@@ -171,9 +175,10 @@ function groupDeclarations(groups: GemmGroup[], kChunk: number): string {
     table('GROUP_M', 'u32', (g) => g.M), table('GROUP_K', 'u32', (g) => g.K), table('GROUP_ROW0', 'u32', (_, i) => row0[i]),
     table('GROUP_SLICES', 'u32', (g) => Math.ceil(g.K / kChunk)),
     `const ROWS = ${groups.reduce((t, g) => t + g.M, 0)}u;`,
-    ...names.map((n) => table(`GROUP_${n}`, 'i32', (g) => g.values[n])),
-    'var<private> M: u32;', 'var<private> ROW0: u32;', ...names.map((n) => `var<private> ${n}: i32;`),
-    `fn enterGroup(g: u32) { M = GROUP_M[g]; ROW0 = GROUP_ROW0[g]; ${names.map((n) => `${n} = GROUP_${n}[g];`).join(' ')} }`,
+    ...shared.map((n) => `const ${n} = ${groups[0].values[n]};`),
+    ...varying.map((n) => table(`GROUP_${n}`, 'i32', (g) => g.values[n])),
+    'var<private> M: u32;', 'var<private> ROW0: u32;', ...varying.map((n) => `var<private> ${n}: i32;`),
+    `fn enterGroup(g: u32) { M = GROUP_M[g]; ROW0 = GROUP_ROW0[g]; ${varying.map((n) => `${n} = GROUP_${n}[g];`).join(' ')} }`,
   ].join('\n');
 }
 
