@@ -142,6 +142,13 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
     }
   }
 }
+// The adapter and the limits gantry's kernels plan by (workgroup memory: whether the 128-wide GEMM tile is padded).
+{
+  const code = `import { initEngine } from ${JSON.stringify(join(root, 'src', 'engine', 'index.ts'))}; await initEngine({ device: 'webgpu', log: (l) => console.log(l) });`;
+  const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {}, 60);
+  say(`Device: ${r?.stdout.trim().split('\n').find((l) => l.includes('WebGPU on'))?.replace(/^gantry: /, '') ?? '(not found)'}\n`);
+}
+
 if (want(1)) {
   say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
   say('|---|---|---|---|---|---|---|');
