@@ -35,7 +35,9 @@ const results: Record<string, unknown>[] = [];
 for (const workload of values.workloads!.split(',')) {
   const size = workload === 'dcgan64' ? 64 : 32;
   const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--steps', values.steps!, '--device', values.device!], env);
-  const t = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, ...(gpu ? ['--device', 'cuda'] : ['--threads', values.threads!])]);
+  // On a GPU the shared peer warms up as long as gantry's bench does (GPU_WARM_MS: ~100 of its steps).
+  const peerWarmup = gpu ? ['--warmup', '100'] : [];
+  const t = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, ...peerWarmup, ...(gpu ? ['--device', 'cuda'] : ['--threads', values.threads!])]);
   const flops = dcganStepFlops(size, size === 32 ? 1 : 3, 64);
   const ratio = Number(g.median_ms) / Number(t.median_ms);
   results.push({ workload, gantry_ms: g.median_ms, torch_ms: t.median_ms, ratio, gflop_per_step: flops / 1e9 });
@@ -45,7 +47,7 @@ for (const workload of values.workloads!.split(',')) {
   if (gpu) {
     // PyTorch's convolutions use TF32 tensor cores by default; gantry's WGSL is plain float32. The same
     // peer with TF32 off (NVIDIA_TF32_OVERRIDE=0) is the like-for-like precision comparison.
-    const t32 = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, '--device', 'cuda'], { NVIDIA_TF32_OVERRIDE: '0' });
+    const t32 = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, ...peerWarmup, '--device', 'cuda'], { NVIDIA_TF32_OVERRIDE: '0' });
     const r32 = Number(g.median_ms) / Number(t32.median_ms);
     results.push({ workload: `${workload}-fp32`, gantry_ms: g.median_ms, torch_ms: t32.median_ms, ratio: r32 });
     rows.push(`${''.padEnd(10)} ${''.padEnd(36)} pytorch ${String(t32.median_ms).padStart(9)} ms with TF32 off                ratio ${r32.toFixed(3)}`);

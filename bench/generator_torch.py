@@ -2,9 +2,10 @@
 """PyTorch peer for generator inference throughput: DCGAN's G (as ../shared/peers/dcgan_torch.py
 builds it) in eval mode under torch.no_grad, timing G(z) for a batch of latent vectors, synchronised.
 Usage: generator_torch.py [--device cuda|cpu] [--size 32|64] [--batch 256] [--steps 20] [--warmup 3]
-Prints one JSON line: median ms per batch and images per second."""
-import argparse, json, time
+Prints one JSON line: median ms per batch and images per second (bench/peer_timing.py's)."""
+import argparse
 import torch, torch.nn as nn
+from peer_timing import report_generate
 
 p = argparse.ArgumentParser()
 p.add_argument('--device', default='cuda'); p.add_argument('--size', type=int, default=64)
@@ -22,13 +23,5 @@ for _ in range(n_up - 1):
 g += [nn.ConvTranspose2d(c, ch, 4, 2, 1, bias=False), nn.Tanh()]
 G = nn.Sequential(*g).to(dev).eval()
 
-def sync():
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-with torch.no_grad():
-    for _ in range(a.warmup): G(torch.randn(a.batch, a.nz, 1, 1, device=dev))
-    sync(); ts = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter(); G(torch.randn(a.batch, a.nz, 1, 1, device=dev)); sync(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); med = ts[len(ts) // 2]
-print(json.dumps({'peer': 'pytorch', 'device': a.device, 'size': a.size, 'batch': a.batch, 'median_ms': round(med, 3), 'images_per_s': round(a.batch / med * 1000, 1)}))
+# Timed as every peer times a draw (bench/peer_timing.py: warm-up, then each batch until the device is idle).
+report_generate(lambda: G(torch.randn(a.batch, a.nz, 1, 1, device=dev)), dev, a.warmup, a.steps, a.batch, f'dcgan{a.size}', size=a.size)

@@ -11,11 +11,20 @@ def count(*modules):
     return sum(p.numel() for m in modules for p in (m.parameters() if hasattr(m, 'parameters') else m))
 
 
+# On a GPU, warm-up calls go on for at least this long, as gantry's bench warms up (GPU_WARM_MS in
+# src/bench/dcgan-step.ts): the clocks rise under load over a fraction of a second.
+GPU_WARM_SECONDS = 1.0
+
+
 def _timed(run, device, warmup, steps):
-    """Milliseconds of `steps` calls of run() after `warmup` untimed ones, each until the device is idle, sorted."""
+    """Milliseconds of `steps` calls of run() after `warmup` untimed ones (on a GPU, and more until
+    GPU_WARM_SECONDS have passed), each until the device is idle, sorted."""
     def sync():
         if device.type == 'cuda': torch.cuda.synchronize()
-    for _ in range(warmup): run()
+    started = time.perf_counter(); done = 0
+    while done < warmup or (device.type == 'cuda' and time.perf_counter() - started < GPU_WARM_SECONDS):
+        run(); done += 1
+        if done >= warmup: sync()
     sync(); ts = []
     for _ in range(steps):
         t0 = time.perf_counter(); run(); sync(); ts.append((time.perf_counter() - t0) * 1000)

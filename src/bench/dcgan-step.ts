@@ -81,7 +81,7 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
 }
 
 /**
- * Each run's time after `warmup` untimed ones. `prepare` (untimed) makes what a run takes, as a data loader
+ * Each run's time after `warmup` untimed ones (on a GPU, and more until GPU_WARM_MS have passed). `prepare` (untimed) makes what a run takes, as a data loader
  * has a batch ready before the step that reads it.
  */
 export async function timeRuns<T = undefined>(run: (i: number, prepared: T) => Promise<void>, warmup: number, steps: number,
@@ -89,13 +89,16 @@ export async function timeRuns<T = undefined>(run: (i: number, prepared: T) => P
   // Between runs the event loop turns, untimed, as training's loop lets it between steps: arrays dropped
   // during a run are returned to the system only then (V8 frees collected ArrayBuffers in a task).
   const turn = () => new Promise((resolve) => setImmediate(resolve));
-  for (let i = 0; i < warmup; i++) {
-    await run(i, prepare(i));
+  const warmMs = tf.getBackend() === 'webgpu' ? GPU_WARM_MS : 0;
+  const started = performance.now();
+  let runs = 0;
+  for (; runs < warmup || performance.now() - started < warmMs; runs++) {
+    await run(runs, prepare(runs));
     await turn();
   }
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const prepared = prepare(warmup + i);
+    const prepared = prepare(runs + i);
     const t0 = performance.now();
     await run(i, prepared);
     times.push(performance.now() - t0);
@@ -103,6 +106,13 @@ export async function timeRuns<T = undefined>(run: (i: number, prepared: T) => P
   }
   return times;
 }
+
+/**
+ * On a GPU, warm-up runs go on for at least this long: its clocks rise under load over a fraction of a
+ * second, and a few warm-up steps of a small network may end before they have (the peers warm up as
+ * long: bench/peer_timing.py).
+ */
+export const GPU_WARM_MS = 1000;
 
 /**
  * The median time a step took to issue (its JavaScript and the encoding of its GPU work, before waiting
