@@ -235,7 +235,7 @@ interface Staging {
  * a 64-wide tile's column all fall in one bank); the 128-wide tile without the padding where the device's
  * workgroup memory has no room for it.
  */
-export function tileRow(tile: 64 | 128, workgroupBytes: number): number {
+function tileRow(tile: 64 | 128, workgroupBytes: number): number {
   const padded = tile / 4 + 1;
   return 2 * DEPTH * padded * 16 <= workgroupBytes ? padded : tile / 4;
 }
