@@ -1,6 +1,6 @@
 // Whether the GPU runs the independent dispatches of one compute pass at the same time, and what one merged
-// dispatch gains over several: the question before merging a strided input gradient's residue classes (four
-// GEMMs for stride 2, each its own dispatch: src/gpu/kernels/conv.ts) into one. For GEMMs of one shape
+// dispatch gains over several (a strided input gradient's residue classes, four GEMMs for stride 2, were
+// four dispatches and are now the groups of one: src/gpu/kernels/conv.ts). For GEMMs of one shape
 // (default: one class of a DCGAN generator layer at batch 64, 4096 x 128 x 1024), the GPU time of one pass
 // holding
 //   a. 4 GEMMs, each writing its own buffer;   b. 4 GEMMs writing disjoint quarters of one buffer;
@@ -10,6 +10,7 @@
 //   GANTRY_DAWN_FLAGS=disable-dawn-features=timestamp_quantization node --import tsx bench/dispatch-overlap.ts [--m 4096] [--n 128] [--k 1024] [--split 1] [--json]
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
+import { createPassTimeline, stepsOnGpu } from '../src/gpu/pass-timeline.ts';
 import { GpuContext, type Dispatch, type Region } from '../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, type GemmSpec } from '../src/gpu/kernels/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
@@ -49,13 +50,13 @@ const cases: [string, Dispatch[]][] = [
 async function passMs(dispatches: Dispatch[]): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < 9; r++) {
-    const timeline = { querySet: ctx.device.createQuerySet({ type: 'timestamp', count: 2 }), next: 0 };
+    const timeline = createPassTimeline(ctx.device, 1);
+    if (!timeline) throw new Error('this adapter has no timestamp-query feature');
     ctx.timeline = timeline;
     ctx.run(dispatches, dispatches.length);
     ctx.timeline = null;
-    const t = await ctx.readTimestamps(timeline.querySet, 2);
-    timeline.querySet.destroy();
-    if (r >= 2) times.push(Number(t[1] - t[0]) / 1e6);
+    const [pass] = await stepsOnGpu(ctx, timeline, [{ from: 0, to: 2 }]);
+    if (r >= 2) times.push(pass.in_passes_ms);
   }
   return times.sort((x, y) => x - y)[3];
 }

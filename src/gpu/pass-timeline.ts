@@ -11,10 +11,13 @@ export interface StepOnGpu {
   idle_before_ms: number | null;
 }
 
-/** A timeline with WebGPU's most timestamps a query set holds (2,048 passes); null without timestamp queries. */
-export function createPassTimeline(device: GPUDevice): PassTimeline | null {
+/**
+ * A timeline with room for `passes` passes (by default the most a query set holds, 4,096 timestamps); null
+ * without timestamp queries.
+ */
+export function createPassTimeline(device: GPUDevice, passes = 2048): PassTimeline | null {
   if (!device.features.has('timestamp-query')) return null;
-  return { querySet: device.createQuerySet({ type: 'timestamp', count: 4096 }), next: 0 };
+  return { querySet: device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(passes, 2048) }), next: 0 };
 }
 
 /**
