@@ -35,7 +35,7 @@ const results: Record<string, unknown>[] = [];
 for (const workload of values.workloads!.split(',')) {
   const size = workload === 'dcgan64' ? 64 : 32;
   const g = runJson(process.execPath, [join(root, 'bin', 'gantry.js'), 'bench', '--workload', workload, '--steps', values.steps!, '--device', values.device!], env);
-  // On a GPU the shared peer warms up as long as gantry's bench does (GPU_WARM_MS: ~100 of its steps).
+  // On a GPU the shared peer warms up for a count of steps: 100 take about a second at dcgan64's ~10 ms a step, as gantry's bench warms for GPU_WARM_MS.
   const peerWarmup = gpu ? ['--warmup', '100'] : [];
   const t = runJson(python, [peer, '--size', String(size), '--steps', values.steps!, ...peerWarmup, ...(gpu ? ['--device', 'cuda'] : ['--threads', values.threads!])]);
   const flops = dcganStepFlops(size, size === 32 ? 1 : 3, 64);

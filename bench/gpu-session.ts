@@ -249,7 +249,7 @@ if (want(5)) {
   for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
     const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
     const replayed = measure(process.execPath, [...gantry, ...bench]);
-    // The shared peer warms up a fixed count of steps: 20 is about the second gantry's bench warms (GPU_WARM_MS) at the smallest size.
+    // The shared peer warms up a fixed count of steps: 20 of them take half a second at the smallest size (25 ms a step on an H200), more at the larger, as gantry's bench warms for GPU_WARM_MS.
     const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', quick ? '2' : '20', ...args]) : null;
     // The eager comparisons at the small size only: at the real sizes they are minutes of a slow path.
     const small = name.startsWith('64');
