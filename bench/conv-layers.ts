@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Rng } from '../src/engine/rng.ts';
 import type { Dispatch, GpuContext, Region } from '../src/gpu/context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, residueClasses, spreadOverImage, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
-import type { GemmTuning } from '../src/gpu/kernels/gemm.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, residueClasses, spreadOverImage, winogradOf, type ConvGeometry, type ConvTuning } from '../src/gpu/kernels/conv.ts';
 
 /** A layer of bench/conv-layers.json: [batch, height, width, in, out, kernel or [kh, kw], stride, padding or [rows, columns] on both sides]. */
 export type ConvLayer = [number, number, number, number, number, number | [number, number], number, number | [number, number]];
@@ -26,10 +25,12 @@ export function layerGeometry(l: ReturnType<typeof convLayerSet>[number], batch 
 
 export interface GpuProduct {
   name: 'forward' | 'input gradient' | 'filter gradient';
-  /** The GEMM's M, N and K (the input gradient's: its residue classes' rows together, their longest K). */
+  /** The implicit GEMM's M, N and K (the input gradient's: its residue classes' rows together, their longest K). */
   size: [number, number, number];
-  /** Its dispatches under a tile and K-split (chosen by gemmPlan where absent). */
-  dispatches: (t: GemmTuning) => Dispatch[];
+  /** Whether it runs by Winograd where the tuning does not say (a 3x3 stride-1 forward or input gradient, channels enough). */
+  winograd: boolean;
+  /** Its dispatches under a tuning (a tile and K-split chosen by gemmPlan where absent). */
+  dispatches: (t: ConvTuning) => Dispatch[];
 }
 
 /**
@@ -49,13 +50,14 @@ export function gpuProducts(ctx: GpuContext, g: ConvGeometry, rng: Rng): GpuProd
   const out = ctx.region(ctx.buffer(Math.max(x.length, w.length, dy.length), 'out'));
   const classes = residueClasses(g);
   return [
-    { name: 'forward', size: [g.batch * oh * ow, g.outC, g.kh * g.kw * g.inC], dispatches: (t) => convForward(ctx, 'fwd', g, x, w, out, {}, t) },
+    { name: 'forward', size: [g.batch * oh * ow, g.outC, g.kh * g.kw * g.inC], winograd: !!winogradOf(ctx, g, false), dispatches: (t) => convForward(ctx, 'fwd', g, x, w, out, {}, t) },
     {
       name: 'input gradient',
       size: spreadOverImage(g) ? [g.batch, g.kh * g.kw * g.inC, g.outC] : [classes.reduce((s, c) => s + c.M, 0), g.inC, Math.max(...classes.map((c) => c.K))],
+      winograd: !spreadOverImage(g) && !!winogradOf(ctx, g, true),
       dispatches: (t) => convInputGrad(ctx, 'dgrad', g, dy, w, out, false, t),
     },
-    { name: 'filter gradient', size: [g.kh * g.kw * g.inC, g.outC, g.batch * oh * ow], dispatches: (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t) },
+    { name: 'filter gradient', size: [g.kh * g.kw * g.inC, g.outC, g.batch * oh * ow], winograd: false, dispatches: (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t) },
   ];
 }
 

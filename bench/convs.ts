@@ -1,7 +1,8 @@
 // Convolution layers one by one: forward, input gradient and filter gradient, milliseconds (median of 11)
 // and GFLOP/s. On the CPU, gantry's cpu kernels (the native ones where the addon loads); with --device
 // webgpu, gantry's WGSL kernels (src/gpu/kernels/conv.ts), each product also timed on the GPU alone
-// (timestamp queries, without the host's work of a call through tfjs), and with --tfjs tfjs's own WebGPU
+// (timestamp queries, without the host's work of a call through tfjs; a 3x3 stride-1 product run by
+// Winograd also as the implicit GEMM it replaces), and with --tfjs tfjs's own WebGPU
 // kernels on the same layers beside them. Layer sets in bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at
 // pix2pixHD's 64x128 bench size), `dfgan` (DF-GAN's at 32x32, batch 16, as `gantry bench --family dfgan`
 // runs them), `dcgan64` (batch 64: D's layers, whose input gradients are G's transposed convolutions, and
@@ -67,19 +68,25 @@ async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D,
 
 const names = ['forward', 'input gradient', 'filter gradient'];
 const total = [0, 0, 0];
-const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; tfjs_ms?: number[] }[] = [];
+const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; gemm_ms?: (number | null)[]; tfjs_ms?: number[] }[] = [];
 const rng = new Rng(1, 'convs');
 
 /**
  * On WebGPU, the GPU time alone of gantry's dispatches for each product (the ms above add the host's work
  * of each call through tfjs, which a replayed step does not do).
  */
-async function gpuOnly(l: (typeof layers)[number]): Promise<number[]> {
+async function gpuOnly(l: (typeof layers)[number]): Promise<{ ms: number[]; gemmMs: (number | null)[] }> {
   const ctx = new GpuContext(device!);
-  const out: number[] = [];
-  for (const p of gpuProducts(ctx, layerGeometry(l), rng)) if (!values.forward || p.name === 'forward') out.push(await gpuMs(ctx, p.dispatches({})));
+  const ms: number[] = [];
+  const gemmMs: (number | null)[] = [];
+  for (const p of gpuProducts(ctx, layerGeometry(l), rng)) {
+    if (values.forward && p.name !== 'forward') continue;
+    ms.push(await gpuMs(ctx, p.dispatches({})));
+    // A product run by Winograd, also as the implicit GEMM it replaces.
+    gemmMs.push(p.winograd ? await gpuMs(ctx, p.dispatches({ winograd: false })) : null);
+  }
   ctx.dispose();
-  return out;
+  return { ms, gemmMs };
 }
 
 for (const l of layers) {
@@ -90,11 +97,13 @@ for (const l of layers) {
   const dy = tf.tidy(() => tf.randomNormal((tf.engine().makeTensorFromTensorInfo(kernel('Conv2D', { x, filter: filters[0] }, common)) as tf.Tensor4D).shape)) as tf.Tensor4D;
   const ms = await products(x, filters, dy, common, [kh, kw, cin, cout]);
   const tfjsMs = gpu && values.tfjs ? await products(x, filters, dy, common, [kh, kw, cin, cout], withTfjsGpuKernels) : undefined;
-  const gpuTimes = device?.features.has('timestamp-query') ? await gpuOnly(l) : undefined;
+  const alone = device?.features.has('timestamp-query') ? await gpuOnly(l) : undefined;
+  const gpuTimes = alone?.ms;
   const gflop = (2 * dy.size * cin * kh * kw) / 1e9;
   ms.forEach((t, i) => (total[i] += t));
-  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, tfjs_ms: tfjsMs });
-  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
+  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, gemm_ms: alone?.gemmMs, tfjs_ms: tfjsMs });
+  const byGemm = (i: number) => (alone?.gemmMs[i] ? ` by Winograd, as the implicit GEMM ${alone.gemmMs[i]!.toFixed(3)} ms` : '');
+  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms${byGemm(i)}` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
   console.log(`${n}x${h}x${w} ${cin}->${cout} ${kh}x${kw}/${stride}: ${ms.map(cell).join(', ')}`);
   tf.dispose([x, ...filters, dy]);
 }

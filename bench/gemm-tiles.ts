@@ -25,12 +25,12 @@ for (const l of layers) {
     const chosen = gemmPlan(M, N, K);
     const tiles: GemmTuning['tile'][] = N <= THIN_MAX_N ? ['thin'] : [64, 128];
     const choices: GemmTuning[] = tiles.flatMap((tile) => [1, 2, 4, 8, 16, 32].filter((s) => s === 1 || K / s >= 64).map((splitK) => ({ tile, splitK })));
-    // As training runs it: gemmPlan's choice.
-    let best = { t: chosen as GemmTuning, ms: await gpuMs(ctx, dispatches({})) };
+    // gemmPlan's choice for the implicit GEMM (where training runs a product by Winograd, bench/convs.ts times both).
+    let best = { t: chosen as GemmTuning, ms: await gpuMs(ctx, dispatches({ winograd: false })) };
     const chosenMs = best.ms;
     for (const t of choices) {
       if (t.tile === chosen.tile && t.splitK === chosen.splitK) continue;
-      const ms = await gpuMs(ctx, dispatches(t));
+      const ms = await gpuMs(ctx, dispatches({ ...t, winograd: false }));
       if (ms < best.ms) best = { t, ms };
     }
     rows.push({ layer, product, chosen: describe(chosen), chosen_ms: chosenMs, best: describe(best.t), best_ms: best.ms });

@@ -19,7 +19,8 @@
 //      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: bimodal on an H100, not an H200);
 //   5. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
-//      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels;
+//      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels, at the official
+//      sizes also without Winograd's 3x3 convolutions (GANTRY_WINOGRAD=0);
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
@@ -244,8 +245,8 @@ if (want(5)) {
     ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
     ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
   ];
-  say('\n| pix2pixHD step (VGG on) | gantry replayed | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
-  say('|---|---|---|---|---|---|');
+  say('\n| pix2pixHD step (VGG on) | gantry replayed | no Winograd (`GANTRY_WINOGRAD=0`) | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
+  say('|---|---|---|---|---|---|---|');
   for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
     const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
     const replayed = measure(process.execPath, [...gantry, ...bench]);
@@ -255,7 +256,9 @@ if (want(5)) {
     const small = name.startsWith('64');
     const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
     const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
-    say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+    // At the official sizes, what the 3x3 stride-1 convolutions (residual blocks, VGG) by Winograd gain.
+    const direct = small ? null : measure(process.execPath, [...gantry, ...bench], { GANTRY_WINOGRAD: '0' });
+    say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(direct)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
   }
 }
 
@@ -276,10 +279,11 @@ if (want(7) && !quick) {
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs
 // fall behind cuDNN: DCGAN's at 64x64, Inception's at FID's batch 50 (forward; with tfjs's kernels beside,
 // which had its 1x7, 7x1, 1x3 and 3x1 layers before gantry's took other than square filters), the official
-// pix2pixHD global generator's at 512x1024. PyTorch with TF32 off (float32, as WGSL computes) and on. Before
+// pix2pixHD global generator's at 512x1024 (3x3 stride-1 products by Winograd where gantry chooses it, and as
+// the implicit GEMM beside). PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; tfjs_ms?: number[] }[] };
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; gemm_ms?: (number | null)[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
     const r = run(cmd, args, env, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
@@ -300,15 +304,16 @@ if (want(8)) {
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
     // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-    say(`|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd: as the implicit GEMM | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {
         const g = ours?.layers[i].ms[p] ?? NaN;
         const alone = ours?.layers[i].gpu_ms?.[p] ?? NaN;
         const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
         const tfjs = ours?.layers[i].tfjs_ms?.[p];
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+        const direct = ours?.layers[i].gemm_ms?.[p];
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${direct ? `${fmt(direct)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
   }

@@ -32,8 +32,9 @@ export async function startWebGpu(): Promise<string> {
   // Small ops on host-resident tensors stay on the device too: a recorded step (src/gpu/step-recording.ts)
   // must see every computation as a dispatch, not as host arithmetic whose result it would take for a constant.
   tf.env().set('WEBGPU_CPU_FORWARD', false);
-  // gantry's convolutions and matrix products (GANTRY_WEBGPU_TFJS_KERNELS=1: tfjs's own, for comparison).
-  if (process.env.GANTRY_WEBGPU_TFJS_KERNELS !== '1') registerGpuKernels();
+  // gantry's convolutions and matrix products (GANTRY_WEBGPU_TFJS_KERNELS=1: tfjs's own, for comparison;
+  // GANTRY_WINOGRAD=0: no 3x3 convolution by Winograd).
+  if (process.env.GANTRY_WEBGPU_TFJS_KERNELS !== '1') registerGpuKernels({ winograd: process.env.GANTRY_WINOGRAD !== '0' });
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;

@@ -58,7 +58,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 export class GpuContext {
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly owned: GPUBuffer[] = [];
-  private readonly scratchBuffers = new Map<number, GPUBuffer>();
+  private readonly scratchBuffers = new Map<string, GPUBuffer>();
   /** Set: run() times its passes into it (while it has room). */
   timeline: PassTimeline | null = null;
 
@@ -90,12 +90,14 @@ export class GpuContext {
   }
 
   /**
-   * A buffer of n floats shared by every caller asking for that many: for temporaries that live only
-   * between two dispatches of one sequence (split-K partial sums), which the GPU runs in order.
+   * A buffer of n floats shared by every caller asking for that many in the same slot: for temporaries
+   * that live only between dispatches of one sequence (split-K partial sums), which the GPU runs in
+   * order. Temporaries one dispatch uses together take different slots.
    */
-  scratch(n: number, label: string): GPUBuffer {
-    let b = this.scratchBuffers.get(n);
-    if (!b) this.scratchBuffers.set(n, (b = this.buffer(n, label)));
+  scratch(n: number, label: string, slot = ''): GPUBuffer {
+    const key = `${slot}:${n}`;
+    let b = this.scratchBuffers.get(key);
+    if (!b) this.scratchBuffers.set(key, (b = this.buffer(n, label)));
     return b;
   }
 

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry, type ConvTuning } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
@@ -58,6 +58,8 @@ const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMa
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
+/** How the convolutions' forward and input gradients run: registerGpuKernels's options. */
+let convTuning: ConvTuning = {};
 
 /** Calls answered by gantry's kernels and passed on to tfjs's (the cases these do not cover), for tests. */
 export const gpuKernelCalls = { gantry: 0, tfjs: 0 };
@@ -226,7 +228,7 @@ function fusedConv2d(args: Args): tf.TensorInfo {
   if (!g || !epilogue) return fallback('FusedConv2D', args);
   const out = backend.makeTensorInfo(info.outShape, 'float32');
   const bias = (args.inputs as FusedInputs).bias;
-  return run(backend, convForward(context!, 'FusedConv2D', g, region(backend, x), region(backend, filter), region(backend, out), epilogue), [x, filter, out, ...(bias ? [bias] : [])], out);
+  return run(backend, convForward(context!, 'FusedConv2D', g, region(backend, x), region(backend, filter), region(backend, out), epilogue, convTuning), [x, filter, out, ...(bias ? [bias] : [])], out);
 }
 
 /**
@@ -436,12 +438,12 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Conv2D: convKernel('Conv2D', ['x', 'filter'], (x, filter, attrs) => {
     const info = convInfo(x.shape, filter.shape, attrs);
     return { info, out: info.outShape };
-  }, convForward),
+  }, (ctx, label, g, x, w, y) => convForward(ctx, label, g, x, w, y, {}, convTuning)),
   // conv2dTranspose too: dy is its input, the convolution's input its output.
   Conv2DBackpropInput: convKernel('Conv2DBackpropInput', ['dy', 'filter'], (_dy, filter, attrs) => {
     const info = convInfo(attrs.inputShape!, filter.shape, attrs);
     return { info, out: info.inShape };
-  }, convInputGrad),
+  }, (ctx, label, g, dy, w, dx) => convInputGrad(ctx, label, g, dy, w, dx, false, convTuning)),
   Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }), convFilterGrad),
   BatchMatMul: matMulKernel('BatchMatMul'),
   FusedConv2D: fusedConv2d as KernelFunc,
@@ -463,9 +465,13 @@ export function gpuKernelsInUse(): 'none' | 'gantry' | 'tfjs' {
   return ours.size ? 'gantry' : 'tfjs';
 }
 
-/** Registers gantry's kernels over tfjs's WebGPU ones (once, on the running webgpu backend). */
-export function registerGpuKernels(): string[] {
+/**
+ * Registers gantry's kernels over tfjs's WebGPU ones (once, on the running webgpu backend). `winograd: false`
+ * keeps 3x3 stride-1 convolutions on the implicit GEMMs (GANTRY_WINOGRAD=0; to compare).
+ */
+export function registerGpuKernels(options: { winograd?: boolean } = {}): string[] {
   if (context) return gantryGpuKernels();
+  convTuning = options.winograd === false ? { winograd: false } : {};
   context = GpuContext.fromTfjs();
   for (const name of NAMES) {
     const existing = tf.getKernel(name, 'webgpu');

@@ -4,7 +4,8 @@ import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, THIN_MAX_N } from '../../src/gpu/kernels/gemm.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
+import { winogradConv } from '../../src/gpu/kernels/winograd.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
@@ -99,7 +100,9 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     const y = ctx.region(ctx.buffer(ref.y.length, 'y'), ref.y.length);
     const dx = ctx.region(ctx.buffer(ref.dx.length, 'dx'), ref.dx.length);
     const dw = ctx.region(ctx.buffer(ref.dw.length, 'dw'), ref.dw.length);
-    ctx.run([...convForward(ctx, 't', g, xr, wr, y), ...convInputGrad(ctx, 't', g, dyr, wr, dx), ...convFilterGrad(ctx, 't', g, xr, dyr, dw)]);
+    // The implicit GEMMs (3x3 stride-1 forward and input gradient by Winograd: the next test)
+    const direct = { winograd: false };
+    ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, direct), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, direct), ...convFilterGrad(ctx, 't', g, xr, dyr, dw)]);
     const what = JSON.stringify(g);
     assertClose(await ctx.read(y), ref.y, `forward ${what}`);
     assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
@@ -107,16 +110,62 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     // accumulate adds to what is there: a second filter gradient doubles it
     ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true));
     assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
-    ctx.run(convInputGrad(ctx, 't', g, dyr, wr, dx, true));
+    ctx.run(convInputGrad(ctx, 't', g, dyr, wr, dx, true, direct));
     assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
     // A tile and K-split given (bench/gemm-tiles.ts's sweep) compute the same products, over what was there.
-    const tuning = { tile: g.outC <= THIN_MAX_N || g.inC <= THIN_MAX_N ? undefined : 128, splitK: 3 } as const;
+    const tuning = { tile: g.outC <= THIN_MAX_N || g.inC <= THIN_MAX_N ? undefined : 128, splitK: 3, winograd: false } as const;
     ctx.write(dx, randn(ref.dx.length));
     ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, tuning), ...convFilterGrad(ctx, 't', g, xr, dyr, dw, false, tuning)]);
     assertClose(await ctx.read(y), ref.y, `forward ${what}, ${JSON.stringify(tuning)}`);
     assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}, ${JSON.stringify(tuning)}`);
     assertClose(await ctx.read(dw), ref.dw, `filter gradient ${what}, ${JSON.stringify(tuning)}`);
   }
+  ctx.dispose();
+});
+
+test('WebGPU kernels: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), forward and input gradient', { skip: noGpu }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  const shapes: ConvGeometry[] = [
+    square(2, 7, 9, 5, 6, 3, 1, 1), // odd output sizes: tiles past the edge
+    square(1, 6, 5, 3, 4, 3, 1, 0),
+    square(1, 5, 6, 4, 3, 3, 1, 2), // padded 2: the input gradient's padding 0
+    { ...square(2, 6, 7, 3, 5, 3, 1, 0), padTop: 1, padRight: 1 }, // padded on one side of each axis
+    square(2, 16, 16, 64, 72, 3, 1, 1), // chosen without being asked (128 tiles); on 128-wide GEMM tiles too
+  ];
+  for (const g of shapes) {
+    const { oh, ow } = outSize(g);
+    const x = randn(g.batch * g.h * g.w * g.inC);
+    const w = randn(9 * g.inC * g.outC);
+    const dy = randn(g.batch * oh * ow * g.outC);
+    const bias = randn(g.outC);
+    const ref = convReference(g, x, w, dy);
+    const [xr, wr, dyr, br] = [x, w, dy, bias].map((a) => upload(ctx, a));
+    const y = ctx.region(ctx.buffer(ref.y.length, 'y'), ref.y.length);
+    const dx = ctx.region(ctx.buffer(ref.dx.length, 'dx'), ref.dx.length);
+    const what = JSON.stringify(g);
+    const asked = g.inC >= 64 ? {} : { winograd: true };
+    const forward = convForward(ctx, 't', g, xr, wr, y, {}, asked);
+    const gradient = convInputGrad(ctx, 't', g, dyr, wr, dx, false, asked);
+    assert.ok([...forward, ...gradient].some((d) => d.label === 't.fwd.winograd-input') && gradient.some((d) => d.label === 't.dgrad.winograd-output'), `${what}: by Winograd`);
+    ctx.run([...forward, ...gradient]);
+    assertClose(await ctx.read(y), ref.y, `forward ${what}`);
+    assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
+    // the bias and a LeakyReLU as the output is stored; the gradient added to what is there
+    ctx.run([...convForward(ctx, 't', g, xr, wr, y, { bias: br, activation: 'select(v, 0.2 * v, v < 0.0)' }, { ...asked, tile: 128 }), ...convInputGrad(ctx, 't', g, dyr, wr, dx, true, asked)]);
+    const biased = ref.y.map((v, i) => v + bias[i % g.outC]);
+    assertClose(await ctx.read(y), biased.map((v) => (v < 0 ? 0.2 * v : v)), `forward with bias and LeakyReLU ${what}`);
+    assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
+    // tiles in chunks (two tiles each, the last one short), with their transforms' own first tile
+    const s = winogradOf(ctx, g, false, { winograd: true })!;
+    ctx.run(winogradConv(ctx, 'chunked', s, xr, wr, y, {}, {}, 2 * 16 * 4 * Math.max(g.inC, g.outC)));
+    assertClose(await ctx.read(y), ref.y, `forward in chunks of two tiles ${what}`);
+  }
+  // Strided, dilated-by-stride or other kernels stay implicit GEMMs; so does an input gradient padded past 2.
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 2, 1), false), null);
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 4, 1, 1), false), null);
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 1, 3), true, { winograd: true }), null);
+  assert.equal(winogradOf(ctx, square(2, 16, 16, 16, 64, 3, 1, 1), false), null, 'too few channels to pay');
+  assert.equal(winogradOf(ctx, square(1, 16, 16, 64, 64, 3, 1, 1), false), null, 'too few tiles to pay');
   ctx.dispose();
 });
 

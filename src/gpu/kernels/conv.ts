@@ -1,5 +1,6 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, type GemmGroup, type GemmTuning } from './gemm.ts';
+import { winogradConv, winogradFits, winogradPays, type WinogradConv } from './winograd.ts';
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [kh, kw, inC, outC] filter (tfjs's layout), any
@@ -56,8 +57,34 @@ const GATHER_X = `let iy = o.y + i.y; let ix = o.z + i.z;
       if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
       return X[u32(o.x + i.x)];`;
 
+/**
+ * How a product is computed: its GEMM's tile and K-split (gemmPlan's where absent), and for the forward and
+ * input gradient of a 3x3 stride-1 convolution whether by Winograd's F(2x2, 3x3) (./winograd.ts; where
+ * absent, where winogradPays says it pays; the K-split then does not apply).
+ */
+export interface ConvTuning extends GemmTuning {
+  winograd?: boolean;
+}
+
+/**
+ * The forward (or with `gradient`, the input gradient) of a 3x3 stride-1 convolution as a Winograd
+ * convolution, where the tuning asks for it or it pays, and the device binds its filter's transform.
+ * The input gradient is dy convolved with the filter turned round, padded 2 - p: so the padding at most 2.
+ */
+export function winogradOf(ctx: GpuContext, g: ConvGeometry, gradient: boolean, tuning: ConvTuning = {}): WinogradConv | null {
+  if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || tuning.winograd === false) return null;
+  const { oh, ow } = outSize(g);
+  const s: WinogradConv = gradient
+    ? { batch: g.batch, h: oh, w: ow, inC: g.outC, outC: g.inC, oh: g.h, ow: g.w, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, flipped: true }
+    : { batch: g.batch, h: g.h, w: g.w, inC: g.inC, outC: g.outC, oh, ow, padTop: g.padTop, padLeft: g.padLeft, flipped: false };
+  if (s.padTop < 0 || s.padLeft < 0 || !winogradFits(ctx, s)) return null;
+  return tuning.winograd || winogradPays(s) ? s : null;
+}
+
 /** y = act(conv(x, w) + bias): x as A (im2col rows gathered), w as B; the bias and activation are optional. */
-export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}, tuning: GemmTuning = {}): Dispatch[] {
+export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}, tuning: ConvTuning = {}): Dispatch[] {
+  const winograd = winogradOf(ctx, g, false, tuning);
+  if (winograd) return winogradConv(ctx, `${label}.fwd`, winograd, x, w, y, epilogue, tuning);
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
     label: `${label}.fwd`, M: g.batch * oh * ow, N: g.outC, K: g.kh * g.kw * g.inC, constants: constants(g),
@@ -119,11 +146,13 @@ export function residueClasses(g: ConvGeometry, accumulate = false): GemmGroup[]
  * the kernel's edge. Each class is a GEMM, its K that class's taps times the output channels; they run
  * as the groups of one dispatch.
  */
-export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
+export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, dy: Region, w: Region, dx: Region, accumulate = false, tuning: ConvTuning = {}): Dispatch[] {
   if (spreadOverImage(g)) {
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
     return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
   }
+  const winograd = winogradOf(ctx, g, true, tuning);
+  if (winograd) return winogradConv(ctx, `${label}.dgrad`, winograd, dy, w, dx, { accumulate }, tuning);
   const groups = residueClasses(g, accumulate);
   // k = (th, tw, co), co fastest; m = (n, yq, xq) of the class
   const tap = 'let q = i32(k); let co = q % CO; let t = q / CO; let tw = t % TW; let th = t / TW; let kh = KH0 + SH * th; let kw = KW0 + SW * tw;';

@@ -190,11 +190,11 @@ function sizeDeclarations(s: GemmSpec, kChunk: number): string {
 
 /**
  * fn finish(sum, n): what is stored for the sum in column n: plus the column's bias (binding `biasBinding`,
- * when there is one), through the activation.
+ * when there is one), through the activation (WGSL of v; none when absent).
  */
-function finishFunction(s: GemmSpec, biasBinding: number | null): string {
+export function finishFunction(activation: string | undefined, biasBinding: number | null): string {
   const bias = biasBinding === null ? '' : `@group(0) @binding(${biasBinding}) var<storage, read> Bias: array<f32>;\n`;
-  return `${bias}fn finish(sum: f32, n: u32) -> f32 { let v = sum${biasBinding === null ? '' : ' + Bias[n]'}; return ${s.activation ?? 'v'}; }`;
+  return `${bias}fn finish(sum: f32, n: u32) -> f32 { let v = sum${biasBinding === null ? '' : ' + Bias[n]'}; return ${activation ?? 'v'}; }`;
 }
 
 /** Bindings A, B, C, the sizes and the spec's gather and store functions, shared by the GEMM kernels. */
@@ -516,7 +516,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const bias = o.bias ? [o.bias] : [];
   const source = (split: number, kChunk: number) => {
     // With a K-split, the second pass finishes the sums.
-    const finish = finishFunction(s, split === 1 && o.bias ? 3 : null);
+    const finish = finishFunction(s.activation, split === 1 && o.bias ? 3 : null);
     return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
   };
   // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk. Grouped
@@ -533,7 +533,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const g = elementwiseGrid(s.M * s.N);
   return [
     ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], layers * split]),
-    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
+    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s.activation, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
   ];
 }
 
