@@ -36,13 +36,13 @@ export interface WinogradConv {
 }
 
 /** Most bytes V or M of one chunk of tiles takes (lavapipe binds at most 128 MiB). */
-export const WINOGRAD_CHUNK_BYTES = 64 * 1024 * 1024;
+const WINOGRAD_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /**
  * Channels both sides need before the transforms' memory traffic (V and M are 4x the input and output)
  * is small beside the multiply-adds saved.
  */
-export const WINOGRAD_MIN_CHANNELS = 64;
+const WINOGRAD_MIN_CHANNELS = 64;
 
 /**
  * Tiles (2x2 outputs each, over the batch) it needs: the filter's transform costs the same however few
@@ -50,16 +50,17 @@ export const WINOGRAD_MIN_CHANNELS = 64;
  * rows mostly empty (on lavapipe VGG's 512-channel layers at 8x16, 32 tiles, took 1.4x the implicit GEMM's
  * time; at 16x32, 128 tiles, 0.79-0.94x).
  */
-export const WINOGRAD_MIN_TILES = 128;
+const WINOGRAD_MIN_TILES = 128;
 
 /** Whether Winograd is chosen for a 3x3 stride-1 convolution where none is asked for. */
 export function winogradPays(s: Pick<WinogradConv, 'batch' | 'inC' | 'outC' | 'oh' | 'ow'>): boolean {
   return s.inC >= WINOGRAD_MIN_CHANNELS && s.outC >= WINOGRAD_MIN_CHANNELS && s.batch * Math.ceil(s.oh / 2) * Math.ceil(s.ow / 2) >= WINOGRAD_MIN_TILES;
 }
 
-/** Whether the device can bind the filter's transform (16 inC x outC floats) at once. */
+/** Whether the device can bind the filter's transform (16 inC x outC floats, in a buffer of the next power of two) at once. */
 export function winogradFits(ctx: GpuContext, s: Pick<WinogradConv, 'inC' | 'outC'>): boolean {
-  return 16 * s.inC * s.outC * 4 <= ctx.device.limits.maxStorageBufferBindingSize;
+  const { maxStorageBufferBindingSize, maxBufferSize } = ctx.device.limits;
+  return roundUpPow2(16 * s.inC * s.outC) * 4 <= Math.min(maxStorageBufferBindingSize, maxBufferSize);
 }
 
 function tiles(s: WinogradConv): { th: number; tw: number; count: number } {
@@ -190,7 +191,7 @@ function roundUpPow2(n: number): number {
 }
 
 /** Tiles in a chunk: as many as keep V and M under WINOGRAD_CHUNK_BYTES, a multiple of 128 (a GEMM tile) where there are more. */
-export function winogradChunk(s: Pick<WinogradConv, 'inC' | 'outC'>, tileCount: number, chunkBytes = WINOGRAD_CHUNK_BYTES): number {
+function winogradChunk(s: Pick<WinogradConv, 'inC' | 'outC'>, tileCount: number, chunkBytes = WINOGRAD_CHUNK_BYTES): number {
   const most = Math.floor(chunkBytes / (16 * 4 * Math.max(s.inC, s.outC)));
   if (tileCount <= most) return tileCount;
   return Math.max(1, most >= 128 ? Math.floor(most / 128) * 128 : most);
