@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Rng } from '../src/engine/rng.ts';
 import type { Dispatch, GpuContext, Region } from '../src/gpu/context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, residueClasses, spreadOverImage, winogradOf, type ConvGeometry, type ConvTuning } from '../src/gpu/kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, residueClasses, spreadOverImage, winogradOf, type ConvGeometry, type ConvProduct, type ConvTuning } from '../src/gpu/kernels/conv.ts';
 
 /** A layer of bench/conv-layers.json: [batch, height, width, in, out, kernel or [kh, kw], stride, padding or [rows, columns] on both sides]. */
 export type ConvLayer = [number, number, number, number, number, number | [number, number], number, number | [number, number]];
@@ -24,11 +24,11 @@ export function layerGeometry(l: ReturnType<typeof convLayerSet>[number], batch 
 }
 
 export interface GpuProduct {
-  name: 'forward' | 'input gradient' | 'filter gradient';
+  name: ConvProduct;
   /** The implicit GEMM's M, N and K (the input gradient's: its residue classes' rows together, their longest K). */
   size: [number, number, number];
-  /** Whether it runs by Winograd where the tuning does not say (a 3x3 stride-1 forward or input gradient, channels enough). */
-  winograd: boolean;
+  /** The Winograd transform it runs by where the tuning does not say (a 3x3 stride-1 convolution, channels and tiles enough): F(m x m, 3x3), or null. */
+  winograd: 2 | 4 | null;
   /** Its dispatches under a tuning (a tile and K-split chosen by gemmPlan where absent). */
   dispatches: (t: ConvTuning) => Dispatch[];
 }
@@ -50,14 +50,14 @@ export function gpuProducts(ctx: GpuContext, g: ConvGeometry, rng: Rng): GpuProd
   const out = ctx.region(ctx.buffer(Math.max(x.length, w.length, dy.length), 'out'));
   const classes = residueClasses(g);
   return [
-    { name: 'forward', size: [g.batch * oh * ow, g.outC, g.kh * g.kw * g.inC], winograd: !!winogradOf(ctx, g, false), dispatches: (t) => convForward(ctx, 'fwd', g, x, w, out, {}, t) },
+    { name: 'forward', size: [g.batch * oh * ow, g.outC, g.kh * g.kw * g.inC], winograd: winogradOf(ctx, g, 'forward')?.m ?? null, dispatches: (t) => convForward(ctx, 'fwd', g, x, w, out, {}, t) },
     {
       name: 'input gradient',
       size: spreadOverImage(g) ? [g.batch, g.kh * g.kw * g.inC, g.outC] : [classes.reduce((s, c) => s + c.M, 0), g.inC, Math.max(...classes.map((c) => c.K))],
-      winograd: !spreadOverImage(g) && !!winogradOf(ctx, g, true),
+      winograd: spreadOverImage(g) ? null : winogradOf(ctx, g, 'input gradient')?.m ?? null,
       dispatches: (t) => convInputGrad(ctx, 'dgrad', g, dy, w, out, false, t),
     },
-    { name: 'filter gradient', size: [g.kh * g.kw * g.inC, g.outC, g.batch * oh * ow], winograd: false, dispatches: (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t) },
+    { name: 'filter gradient', size: [g.kh * g.kw * g.inC, g.outC, g.batch * oh * ow], winograd: winogradOf(ctx, g, 'filter gradient')?.m ?? null, dispatches: (t) => convFilterGrad(ctx, 'wgrad', g, x, dy, out, false, t) },
   ];
 }
 

@@ -283,7 +283,7 @@ if (want(7) && !quick) {
 // the implicit GEMM beside). PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; gemm_ms?: (number | null)[]; tfjs_ms?: number[] }[] };
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
     const r = run(cmd, args, env, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
@@ -304,7 +304,7 @@ if (want(8)) {
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
     // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd: as the implicit GEMM | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
     say(`|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {
@@ -312,8 +312,8 @@ if (want(8)) {
         const alone = ours?.layers[i].gpu_ms?.[p] ?? NaN;
         const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
         const tfjs = ours?.layers[i].tfjs_ms?.[p];
-        const direct = ours?.layers[i].gemm_ms?.[p];
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${direct ? `${fmt(direct)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+        const w = ours?.layers[i].winograd?.[p];
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
   }

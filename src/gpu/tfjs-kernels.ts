@@ -444,7 +444,8 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
     const info = convInfo(attrs.inputShape!, filter.shape, attrs);
     return { info, out: info.inShape };
   }, (ctx, label, g, dy, w, dx) => convInputGrad(ctx, label, g, dy, w, dx, false, convTuning)),
-  Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }), convFilterGrad),
+  Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }),
+    (ctx, label, g, x, dy, dw) => convFilterGrad(ctx, label, g, x, dy, dw, false, convTuning)),
   BatchMatMul: matMulKernel('BatchMatMul'),
   FusedConv2D: fusedConv2d as KernelFunc,
   _FusedMatMul: matMulKernel('_FusedMatMul'),

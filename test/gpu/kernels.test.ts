@@ -5,7 +5,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, THIN_MAX_N } from '../../src/gpu/kernels/gemm.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
-import { winogradConv } from '../../src/gpu/kernels/winograd.ts';
+import { winogradConv, winogradFilterGrad } from '../../src/gpu/kernels/winograd.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
@@ -101,14 +101,14 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
     const dx = ctx.region(ctx.buffer(ref.dx.length, 'dx'), ref.dx.length);
     const dw = ctx.region(ctx.buffer(ref.dw.length, 'dw'), ref.dw.length);
     // The implicit GEMMs (3x3 stride-1 forward and input gradient by Winograd: the next test)
-    const direct = { winograd: false };
-    ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, direct), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, direct), ...convFilterGrad(ctx, 't', g, xr, dyr, dw)]);
+    const direct = { winograd: false } as const;
+    ctx.run([...convForward(ctx, 't', g, xr, wr, y, {}, direct), ...convInputGrad(ctx, 't', g, dyr, wr, dx, false, direct), ...convFilterGrad(ctx, 't', g, xr, dyr, dw, false, direct)]);
     const what = JSON.stringify(g);
     assertClose(await ctx.read(y), ref.y, `forward ${what}`);
     assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
     assertClose(await ctx.read(dw), ref.dw, `filter gradient ${what}`);
     // accumulate adds to what is there: a second filter gradient doubles it
-    ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true));
+    ctx.run(convFilterGrad(ctx, 't', g, xr, dyr, dw, true, direct));
     assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
     ctx.run(convInputGrad(ctx, 't', g, dyr, wr, dx, true, direct));
     assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
@@ -123,14 +123,16 @@ test('WebGPU kernels: convolution forward, input gradient and filter gradient on
   ctx.dispose();
 });
 
-test('WebGPU kernels: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), forward and input gradient', { skip: noGpu }, async () => {
+test('WebGPU kernels: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) and F(4x4, 3x3), all three products', { skip: noGpu }, async () => {
   const ctx = GpuContext.fromTfjs();
   const shapes: ConvGeometry[] = [
-    square(2, 7, 9, 5, 6, 3, 1, 1), // odd output sizes: tiles past the edge
+    square(2, 7, 9, 5, 6, 3, 1, 1), // output sizes no tile divides: tiles past the edge
     square(1, 6, 5, 3, 4, 3, 1, 0),
     square(1, 5, 6, 4, 3, 3, 1, 2), // padded 2: the input gradient's padding 0
     { ...square(2, 6, 7, 3, 5, 3, 1, 0), padTop: 1, padRight: 1 }, // padded on one side of each axis
-    square(2, 16, 16, 64, 72, 3, 1, 1), // chosen without being asked (128 tiles); on 128-wide GEMM tiles too
+    square(2, 16, 16, 64, 72, 3, 1, 1), // forward and input gradient chosen without being asked (F(2x2): 128 tiles)
+    square(2, 32, 30, 64, 66, 3, 1, 1), // chosen F(4x4) (128 tiles)
+    square(2, 16, 16, 256, 256, 3, 1, 1), // the filter gradient chosen too
   ];
   for (const g of shapes) {
     const { oh, ow } = outSize(g);
@@ -142,30 +144,51 @@ test('WebGPU kernels: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), forward
     const [xr, wr, dyr, br] = [x, w, dy, bias].map((a) => upload(ctx, a));
     const y = ctx.region(ctx.buffer(ref.y.length, 'y'), ref.y.length);
     const dx = ctx.region(ctx.buffer(ref.dx.length, 'dx'), ref.dx.length);
-    const what = JSON.stringify(g);
-    const asked = g.inC >= 64 ? {} : { winograd: true };
-    const forward = convForward(ctx, 't', g, xr, wr, y, {}, asked);
-    const gradient = convInputGrad(ctx, 't', g, dyr, wr, dx, false, asked);
-    assert.ok([...forward, ...gradient].some((d) => d.label === 't.fwd.winograd-input') && gradient.some((d) => d.label === 't.dgrad.winograd-output'), `${what}: by Winograd`);
-    ctx.run([...forward, ...gradient]);
-    assertClose(await ctx.read(y), ref.y, `forward ${what}`);
-    assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
-    // the bias and a LeakyReLU as the output is stored; the gradient added to what is there
-    ctx.run([...convForward(ctx, 't', g, xr, wr, y, { bias: br, activation: 'select(v, 0.2 * v, v < 0.0)' }, { ...asked, tile: 128 }), ...convInputGrad(ctx, 't', g, dyr, wr, dx, true, asked)]);
-    const biased = ref.y.map((v, i) => v + bias[i % g.outC]);
-    assertClose(await ctx.read(y), biased.map((v) => (v < 0 ? 0.2 * v : v)), `forward with bias and LeakyReLU ${what}`);
-    assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
-    // tiles in chunks (two tiles each, the last one short), with their transforms' own first tile
-    const s = winogradOf(ctx, g, false, { winograd: true })!;
-    ctx.run(winogradConv(ctx, 'chunked', s, xr, wr, y, {}, {}, 2 * 16 * 4 * Math.max(g.inC, g.outC)));
-    assertClose(await ctx.read(y), ref.y, `forward in chunks of two tiles ${what}`);
+    const dw = ctx.region(ctx.buffer(ref.dw.length, 'dw'), ref.dw.length);
+    const chosen = winogradOf(ctx, g, 'forward')?.m;
+    for (const m of chosen ? [chosen] : ([2, 4] as const)) {
+      const what = `F(${m}x${m}) ${JSON.stringify(g)}`;
+      // asked for where it is not chosen; the filter gradient of the 64-channel shapes asked for too
+      const asked = chosen ? {} : { winograd: m };
+      const filterAsked = winogradOf(ctx, g, 'filter gradient') ? {} : { winograd: m };
+      const forward = convForward(ctx, 't', g, xr, wr, y, {}, asked);
+      const gradient = convInputGrad(ctx, 't', g, dyr, wr, dx, false, asked);
+      const filter = convFilterGrad(ctx, 't', g, xr, dyr, dw, false, filterAsked);
+      for (const [dispatches, label] of [[forward, 't.fwd.winograd-input'], [gradient, 't.dgrad.winograd-output'], [filter, 't.wgrad.winograd-filter-grad']] as const) {
+        assert.ok(dispatches.some((d) => d.label === label), `${what}: ${label}`);
+      }
+      ctx.run([...forward, ...gradient, ...filter]);
+      assertClose(await ctx.read(y), ref.y, `forward ${what}`);
+      assertClose(await ctx.read(dx), ref.dx, `input gradient ${what}`);
+      assertClose(await ctx.read(dw), ref.dw, `filter gradient ${what}`);
+      // the bias and a LeakyReLU as the output is stored; the gradients added to what is there
+      ctx.run([
+        ...convForward(ctx, 't', g, xr, wr, y, { bias: br, activation: 'select(v, 0.2 * v, v < 0.0)' }, { ...asked, tile: 128 }),
+        ...convInputGrad(ctx, 't', g, dyr, wr, dx, true, asked), ...convFilterGrad(ctx, 't', g, xr, dyr, dw, true, filterAsked),
+      ]);
+      const biased = ref.y.map((v, i) => v + bias[i % g.outC]);
+      assertClose(await ctx.read(y), biased.map((v) => (v < 0 ? 0.2 * v : v)), `forward with bias and LeakyReLU ${what}`);
+      assertClose(await ctx.read(dx), ref.dx.map((v) => 2 * v), `accumulated input gradient ${what}`);
+      assertClose(await ctx.read(dw), ref.dw.map((v) => 2 * v), `accumulated filter gradient ${what}`);
+      // tiles in three chunks (the last one short), with their transforms' own first tile; the filter
+      // gradient's products summed over the chunks
+      const s = winogradOf(ctx, g, 'forward', { winograd: m })!;
+      const third = Math.ceil((g.batch * Math.ceil(oh / m) * Math.ceil(ow / m)) / 3);
+      const chunkBytes = (third + 0.5) * (m + 2) ** 2 * 4 * Math.max(g.inC, g.outC);
+      ctx.run([...winogradConv(ctx, 'chunked', s, xr, wr, y, {}, {}, chunkBytes), ...winogradFilterGrad(ctx, 'chunked', s, xr, dyr, dw, false, {}, chunkBytes)]);
+      assertClose(await ctx.read(y), ref.y, `forward in chunks of a third of the tiles ${what}`);
+      assertClose(await ctx.read(dw), ref.dw, `filter gradient in chunks of a third of the tiles ${what}`);
+    }
   }
+  assert.equal(winogradOf(ctx, shapes[4], 'forward')?.m, 2, 'F(2x2) where F(4x4) has too few tiles');
+  assert.equal(winogradOf(ctx, shapes[5], 'input gradient')?.m, 4, 'F(4x4) for the input gradient too');
+  assert.equal(winogradOf(ctx, shapes[5], 'filter gradient'), null, 'too few channel pairs for the filter gradient');
   // Strided, dilated-by-stride or other kernels stay implicit GEMMs; so does an input gradient padded past 2.
-  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 2, 1), false), null);
-  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 4, 1, 1), false), null);
-  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 1, 3), true, { winograd: true }), null);
-  assert.equal(winogradOf(ctx, square(2, 16, 16, 16, 64, 3, 1, 1), false), null, 'too few channels to pay');
-  assert.equal(winogradOf(ctx, square(1, 16, 16, 64, 64, 3, 1, 1), false), null, 'too few tiles to pay');
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 2, 1), 'forward'), null);
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 4, 1, 1), 'forward'), null);
+  assert.equal(winogradOf(ctx, square(1, 8, 8, 64, 64, 3, 1, 3), 'input gradient', { winograd: 2 }), null);
+  assert.equal(winogradOf(ctx, square(2, 16, 16, 16, 64, 3, 1, 1), 'forward'), null, 'too few channels to pay');
+  assert.equal(winogradOf(ctx, square(1, 16, 16, 64, 64, 3, 1, 1), 'forward'), null, 'too few tiles to pay');
   ctx.dispose();
 });
 

@@ -1,6 +1,6 @@
 import type { Dispatch, GpuContext, Region } from '../context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, type GemmGroup, type GemmTuning } from './gemm.ts';
-import { winogradConv, winogradFits, winogradPays, type WinogradConv } from './winograd.ts';
+import { winogradConv, winogradFilterGrad, winogradFilterGradPays, winogradFits, winogradPays, type WinogradConv } from './winograd.ts';
 
 /**
  * A 2-D convolution y = conv(x, w) in NHWC with a [kh, kw, inC, outC] filter (tfjs's layout), any
@@ -57,33 +57,39 @@ const GATHER_X = `let iy = o.y + i.y; let ix = o.z + i.z;
       if (iy < 0 || iy >= H || ix < 0 || ix >= W) { return 0.0; }
       return X[u32(o.x + i.x)];`;
 
+/** A convolution's three products. */
+export type ConvProduct = 'forward' | 'input gradient' | 'filter gradient';
+
 /**
- * How a product is computed: its GEMM's tile and K-split (gemmPlan's where absent), and for the forward and
- * input gradient of a 3x3 stride-1 convolution whether by Winograd's F(2x2, 3x3) (./winograd.ts; where
- * absent, where winogradPays says it pays; the K-split then does not apply).
+ * How a product is computed: its GEMM's tile and K-split (gemmPlan's where absent), and for a 3x3 stride-1
+ * convolution whether by Winograd (./winograd.ts): false, the implicit GEMM; 2 or 4, F(2x2, 3x3) or
+ * F(4x4, 3x3); absent, as winogradPays chooses. The K-split does not apply to Winograd's products.
  */
 export interface ConvTuning extends GemmTuning {
-  winograd?: boolean;
+  winograd?: false | 2 | 4;
 }
 
 /**
- * The forward (or with `gradient`, the input gradient) of a 3x3 stride-1 convolution as a Winograd
- * convolution, where the tuning asks for it or it pays, and the device binds its filter's transform.
- * The input gradient is dy convolved with the filter turned round, padded 2 - p: so the padding at most 2.
+ * A product of a 3x3 stride-1 convolution as a Winograd convolution, where the tuning asks for it or it
+ * pays, and the device binds its filter's transform. The input gradient is dy convolved with the filter
+ * turned round, padded 2 - p: so its padding at most 2. The filter gradient is the forward's, run
+ * backwards (winogradFilterGrad).
  */
-export function winogradOf(ctx: GpuContext, g: ConvGeometry, gradient: boolean, tuning: ConvTuning = {}): WinogradConv | null {
+export function winogradOf(ctx: GpuContext, g: ConvGeometry, product: ConvProduct, tuning: ConvTuning = {}): WinogradConv | null {
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || tuning.winograd === false) return null;
   const { oh, ow } = outSize(g);
-  const s: WinogradConv = gradient
+  const shape = product === 'input gradient'
     ? { batch: g.batch, h: oh, w: ow, inC: g.outC, outC: g.inC, oh: g.h, ow: g.w, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, flipped: true }
     : { batch: g.batch, h: g.h, w: g.w, inC: g.inC, outC: g.outC, oh, ow, padTop: g.padTop, padLeft: g.padLeft, flipped: false };
-  if (s.padTop < 0 || s.padLeft < 0 || !winogradFits(ctx, s)) return null;
-  return tuning.winograd || winogradPays(s) ? s : null;
+  const m = tuning.winograd ?? (product === 'filter gradient' ? winogradFilterGradPays(shape) : winogradPays(shape));
+  if (shape.padTop < 0 || shape.padLeft < 0 || !m) return null;
+  const s = { ...shape, m };
+  return winogradFits(ctx, s) ? s : null;
 }
 
 /** y = act(conv(x, w) + bias): x as A (im2col rows gathered), w as B; the bias and activation are optional. */
 export function convForward(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, w: Region, y: Region, epilogue: { bias?: Region; activation?: string } = {}, tuning: ConvTuning = {}): Dispatch[] {
-  const winograd = winogradOf(ctx, g, false, tuning);
+  const winograd = winogradOf(ctx, g, 'forward', tuning);
   if (winograd) return winogradConv(ctx, `${label}.fwd`, winograd, x, w, y, epilogue, tuning);
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
@@ -151,7 +157,7 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
     // dx[n, (kh, kw, ci)] = sum_co dy[n, co] w[(kh, kw, ci), co].
     return gemm(ctx, { label: `${label}.dgrad`, M: g.batch, N: g.kh * g.kw * g.inC, K: g.outC, a: rowMajorByK(g.outC), b: rowMajorByK(g.outC), accumulate }, dy, w, dx, tuning);
   }
-  const winograd = winogradOf(ctx, g, true, tuning);
+  const winograd = winogradOf(ctx, g, 'input gradient', tuning);
   if (winograd) return winogradConv(ctx, `${label}.dgrad`, winograd, dy, w, dx, { accumulate }, tuning);
   const groups = residueClasses(g, accumulate);
   // k = (th, tw, co), co fastest; m = (n, yq, xq) of the class
@@ -182,7 +188,9 @@ export function convInputGrad(ctx: GpuContext, label: string, g: ConvGeometry, d
 }
 
 /** dw (+)= filter gradient of conv(x, w) at dy: K runs over every output pixel of the batch (split-K). */
-export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false, tuning: GemmTuning = {}): Dispatch[] {
+export function convFilterGrad(ctx: GpuContext, label: string, g: ConvGeometry, x: Region, dy: Region, dw: Region, accumulate = false, tuning: ConvTuning = {}): Dispatch[] {
+  const winograd = winogradOf(ctx, g, 'filter gradient', tuning);
+  if (winograd) return winogradFilterGrad(ctx, `${label}.wgrad`, winograd, x, dy, dw, accumulate, tuning);
   const { oh, ow } = outSize(g);
   return gemm(ctx, {
     label: `${label}.wgrad`, M: g.kh * g.kw * g.inC, N: g.outC, K: g.batch * oh * ow, constants: constants(g),
