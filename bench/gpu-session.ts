@@ -304,7 +304,7 @@ if (want(8)) {
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
     // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
     say(`|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {

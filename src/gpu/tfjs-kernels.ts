@@ -58,7 +58,7 @@ const NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMa
 const originals = new Map<string, KernelFunc>();
 const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
-/** How the convolutions' forward and input gradients run: registerGpuKernels's options. */
+/** How the convolutions' products run (by Winograd or not): registerGpuKernels's options. */
 let convTuning: ConvTuning = {};
 
 /** Calls answered by gantry's kernels and passed on to tfjs's (the cases these do not cover), for tests. */
