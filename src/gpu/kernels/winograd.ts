@@ -12,11 +12,12 @@ import { finishFunction, gemm, rowMajorByK, rowMajorByOuter, type GemmTuning } f
  * filter's transform U, the input's V, the n^2 products (one batched GEMM), and the output's transform,
  * which adds the bias and activation or accumulates. V and M are (n/m)^2 the input and output (4x for
  * F(2x2), 2.25x for F(4x4)), so tiles go through the last three in chunks whose buffers stay under
- * WINOGRAD_CHUNK_BYTES. F(4x4)'s transforms have larger coefficients (up to 8), so its float32 error is a
- * few times F(2x2)'s: still well within what the tests allow against float64.
+ * WINOGRAD_CHUNK_BYTES. F(4x4)'s transforms have larger coefficients (up to 8), so its float32 error is
+ * several times F(2x2)'s (bench/winograd-accuracy.ts), still ~1e-5 of the outputs.
  *
  * The same serves the input gradient of a 3x3 stride-1 convolution: dx is dy convolved with the filter
- * turned by 180 degrees, its in and out channels swapped, padded 2 - p (`flipped`).
+ * turned by 180 degrees, its in and out channels swapped, padded 2 - p (`flipped`). The filter gradient
+ * runs the forward backwards (winogradFilterGrad).
  */
 export interface WinogradConv {
   batch: number;
