@@ -312,6 +312,24 @@ function winogradChunk(s: Pick<WinogradConv, 'inC' | 'outC' | 'm'>, tileCount: n
 }
 
 /**
+ * A Winograd convolution's tiles, its chunk of them, the n^2 elements of a transformed block, and its
+ * temporaries: the filter's transform (or the filter gradient's products), the input's chunk (V) and the
+ * products' (M, or dy's Z), each in its own scratch slot at a power-of-two size that other layers share.
+ */
+function winogradBuffers(ctx: GpuContext, label: string, s: WinogradConv, chunkBytes: number) {
+  const { count } = tiles(s);
+  const chunk = winogradChunk(s, count, chunkBytes);
+  const elements = (s.m + 2) ** 2;
+  const scratch = (n: number, slot: string) => ctx.region(ctx.scratch(roundUpPow2(n), `${label}.${slot}`, slot), n);
+  return {
+    count, chunk, elements,
+    filter: scratch(elements * s.inC * s.outC, 'winograd-filter'),
+    input: scratch(elements * chunk * s.inC, 'winograd-input'),
+    products: scratch(elements * chunk * s.outC, 'winograd-products'),
+  };
+}
+
+/**
  * The dispatches of a Winograd convolution y (+)= conv(x, w) (see WinogradConv): the filter's transform,
  * then per chunk of tiles the input's transform, the n^2 products and the output's transform. The bias
  * and activation apply as the output is stored; `accumulate` adds to it instead (no bias, no activation).
@@ -321,14 +339,9 @@ function winogradChunk(s: Pick<WinogradConv, 'inC' | 'outC' | 'm'>, tileCount: n
 export function winogradConv(ctx: GpuContext, label: string, s: WinogradConv, x: Region, w: Region, y: Region,
   epilogue: { bias?: Region; activation?: string; accumulate?: boolean } = {}, tuning: GemmTuning = {}, chunkBytes = WINOGRAD_CHUNK_BYTES): Dispatch[] {
   if (epilogue.accumulate && (epilogue.bias || epilogue.activation)) throw new Error(`${label}: a convolution that accumulates into its output takes no bias or activation`);
-  const { count } = tiles(s);
-  const chunk = winogradChunk(s, count, chunkBytes);
+  const { count, chunk, elements, filter: u, input: v, products: m } = winogradBuffers(ctx, label, s, chunkBytes);
   const K = s.inC;
   const N = s.outC;
-  const elements = (s.m + 2) ** 2;
-  const u = ctx.region(ctx.scratch(roundUpPow2(elements * K * N), `${label}.winograd-filter`, 'winograd-filter'), elements * K * N);
-  const v = ctx.region(ctx.scratch(roundUpPow2(elements * chunk * K), `${label}.winograd-input`, 'winograd-input'), elements * chunk * K);
-  const m = ctx.region(ctx.scratch(roundUpPow2(elements * chunk * N), `${label}.winograd-products`, 'winograd-products'), elements * chunk * N);
   const dispatches = [ctx.dispatch(`${label}.winograd-filter`, filterSource(s), [w, u], elementwiseGrid(K * N).workgroups)];
   const finish = finishFunction(epilogue.activation, epilogue.bias ? 2 : null);
   const products = gemm(ctx, {
@@ -357,14 +370,9 @@ export function winogradConv(ctx: GpuContext, label: string, s: WinogradConv, x:
 export function winogradFilterGrad(ctx: GpuContext, label: string, s: WinogradConv, x: Region, dy: Region, dw: Region,
   accumulate = false, tuning: GemmTuning = {}, chunkBytes = WINOGRAD_CHUNK_BYTES): Dispatch[] {
   if (s.flipped) throw new Error(`${label}: the filter gradient is of a forward convolution`);
-  const { count } = tiles(s);
-  const chunk = winogradChunk(s, count, chunkBytes);
+  const { count, chunk, elements, filter: du, input: v, products: z } = winogradBuffers(ctx, label, s, chunkBytes);
   const K = s.inC;
   const N = s.outC;
-  const elements = (s.m + 2) ** 2;
-  const du = ctx.region(ctx.scratch(roundUpPow2(elements * K * N), `${label}.winograd-filter`, 'winograd-filter'), elements * K * N);
-  const v = ctx.region(ctx.scratch(roundUpPow2(elements * chunk * K), `${label}.winograd-input`, 'winograd-input'), elements * chunk * K);
-  const z = ctx.region(ctx.scratch(roundUpPow2(elements * chunk * N), `${label}.winograd-products`, 'winograd-products'), elements * chunk * N);
   const dispatches: Dispatch[] = [];
   for (let p0 = 0; p0 < count; p0 += chunk) {
     const tilesHere = Math.min(chunk, count - p0);
