@@ -64,8 +64,7 @@ const WINOGRAD_MIN_TILES = 128;
  */
 export function winogradPays(s: Pick<WinogradConv, 'batch' | 'inC' | 'outC' | 'oh' | 'ow'>): 2 | 4 | null {
   if (s.inC < WINOGRAD_MIN_CHANNELS || s.outC < WINOGRAD_MIN_CHANNELS) return null;
-  const tileCount = (m: number) => s.batch * Math.ceil(s.oh / m) * Math.ceil(s.ow / m);
-  return tileCount(4) >= WINOGRAD_MIN_TILES ? 4 : tileCount(2) >= WINOGRAD_MIN_TILES ? 2 : null;
+  return tiles({ ...s, m: 4 }).count >= WINOGRAD_MIN_TILES ? 4 : tiles({ ...s, m: 2 }).count >= WINOGRAD_MIN_TILES ? 2 : null;
 }
 
 /**
@@ -84,9 +83,8 @@ const WINOGRAD_FILTER_GRAD_MIN_TILES = 32;
 
 /** The transform chosen for a 3x3 stride-1 convolution's filter gradient: F(4x4) with channel pairs and tiles enough. */
 export function winogradFilterGradPays(s: Pick<WinogradConv, 'batch' | 'inC' | 'outC' | 'oh' | 'ow'>): 4 | null {
-  const tileCount = s.batch * Math.ceil(s.oh / 4) * Math.ceil(s.ow / 4);
   const channels = s.inC >= WINOGRAD_MIN_CHANNELS && s.outC >= WINOGRAD_MIN_CHANNELS && s.inC * s.outC >= WINOGRAD_FILTER_GRAD_MIN_PAIRS;
-  return channels && tileCount >= WINOGRAD_FILTER_GRAD_MIN_TILES ? 4 : null;
+  return channels && tiles({ ...s, m: 4 }).count >= WINOGRAD_FILTER_GRAD_MIN_TILES ? 4 : null;
 }
 
 /** Whether the device can bind the filter's transform (n^2 inC x outC floats, in a buffer of the next power of two) at once. */
@@ -149,7 +147,7 @@ function sandwich(L: number[][], R: number[][], x: string, out: string, columns:
   return lines.join('\n    ');
 }
 
-function tiles(s: WinogradConv): { th: number; tw: number; count: number } {
+function tiles(s: Pick<WinogradConv, 'batch' | 'oh' | 'ow' | 'm'>): { th: number; tw: number; count: number } {
   const th = Math.ceil(s.oh / s.m);
   const tw = Math.ceil(s.ow / s.m);
   return { th, tw, count: s.batch * th * tw };
@@ -182,6 +180,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
+/**
+ * A WGSL kernel reading binding 0 (`from`) and writing binding 1 (`to`) for every channel pair i = k * N + n
+ * (k the input channel, n the output channel): the filter's transform and its gradient's way back.
+ */
+function perChannelPair(s: WinogradConv, from: string, to: string, body: string): string {
+  const [K, N] = [s.inC, s.outC];
+  const grid = elementwiseGrid(K * N);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> ${from}: array<f32>;
+@group(0) @binding(1) var<storage, read_write> ${to}: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${K * N}u; i += ${grid.stride}u) {
+    let k = i / ${N}u;
+    let n = i % ${N}u;
+    ${body}
+  }
+}`;
+}
+
 /** U[ab][k][n] = (G g G^T)[a][b], g the 3x3 filter of input channel k and output channel n. */
 function filterSource(s: WinogradConv): string {
   const [K, N] = [s.inC, s.outC];
@@ -191,20 +209,9 @@ function filterSource(s: WinogradConv): string {
   const tap = (r: number, c: number) => (s.flipped ? `Wt[(${(2 - r) * 3 + 2 - c}u * ${N}u + n) * ${K}u + k]` : `Wt[(${r * 3 + c}u * ${K}u + k) * ${N}u + n]`);
   const loads = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => `let g_${r}_${c} = ${tap(r, c)};`)).join('\n    ');
   const stores = Array.from({ length: n * n }, (_, e) => `U[${e}u * ${K * N}u + k * ${N}u + n] = u_${Math.floor(e / n)}_${e % n};`).join('\n    ');
-  const grid = elementwiseGrid(K * N);
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Wt: array<f32>;
-@group(0) @binding(1) var<storage, read_write> U: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  for (var i = gid.x; i < ${K * N}u; i += ${grid.stride}u) {
-    let k = i / ${N}u;
-    let n = i % ${N}u;
-    ${loads}
+  return perChannelPair(s, 'Wt', 'U', `${loads}
     ${sandwich(G, G, 'g', 'u', 3)}
-    ${stores}
-  }
-}`;
+    ${stores}`);
 }
 
 /** V[ab][q][c] = (B^T d B)[a][b] for tiles p0 + q of the chunk, d the tile's n x n input block. */
@@ -284,19 +291,9 @@ function filterGradSource(s: WinogradConv, accumulate: boolean): string {
   const n = s.m + 2;
   const loads = Array.from({ length: n * n }, (_, e) => `let u_${Math.floor(e / n)}_${e % n} = DU[${e}u * ${K * N}u + i];`).join('\n    ');
   const stores = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => `{ let o = ${(r * 3 + c) * K * N}u + i; DW[o] = ${accumulate ? 'DW[o] + ' : ''}w_${r}_${c}; }`)).join('\n    ');
-  const grid = elementwiseGrid(K * N);
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> DU: array<f32>;
-@group(0) @binding(1) var<storage, read_write> DW: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  // i = k * N + n: dU's element (k, n) of each product and dw's of each tap alike
-  for (var i = gid.x; i < ${K * N}u; i += ${grid.stride}u) {
-    ${loads}
+  return perChannelPair(s, 'DU', 'DW', `${loads}
     ${sandwich(GT, GT, 'u', 'w', n)}
-    ${stores}
-  }
-}`;
+    ${stores}`);
 }
 
 /** The smallest power of two at least n: scratch sizes that many layers share. */
