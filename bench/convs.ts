@@ -2,7 +2,8 @@
 // and GFLOP/s. On the CPU, gantry's cpu kernels (the native ones where the addon loads); with --device
 // webgpu, gantry's WGSL kernels (src/gpu/kernels/conv.ts), each product also timed on the GPU alone
 // (timestamp queries, without the host's work of a call through tfjs; a 3x3 stride-1 product run by
-// Winograd also by the other transform and as the implicit GEMM it replaces), and with --tfjs tfjs's own WebGPU
+// Winograd also by the other transform and as the implicit GEMM it replaces; with GANTRY_TENSOR_CORES=1 on a
+// GPU with subgroup matrices, the forward and input gradient on the matrix tile too), and with --tfjs tfjs's own WebGPU
 // kernels on the same layers beside them. Layer sets in bench/conv-layers.json: `vgg` (VGG19's 3x3 convolutions up to relu5_1 at
 // pix2pixHD's 64x128 bench size), `dfgan` (DF-GAN's at 32x32, batch 16, as `gantry bench --family dfgan`
 // runs them), `dcgan64` (batch 64: D's layers, whose input gradients are G's transposed convolutions, and
@@ -17,6 +18,7 @@ import { initEngine, tf } from '../src/engine/index.ts';
 import { loadNativeAddon } from '../src/kernels/cpu/native.ts';
 import { flushTfjs, GpuContext } from '../src/gpu/context.ts';
 import { withTfjsGpuKernels } from '../src/gpu/tfjs-kernels.ts';
+import { matrixProductsOf } from '../src/gpu/matrix-products.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { convLayerSet, gpuMs, gpuProducts, layerGeometry, type ConvLayer } from './conv-layers.ts';
 
@@ -68,7 +70,7 @@ async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D,
 
 const names = ['forward', 'input gradient', 'filter gradient'];
 const total = [0, 0, 0];
-const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: (WinogradTimes | null)[]; tfjs_ms?: number[] }[] = [];
+const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: (WinogradTimes | null)[]; matrix_ms?: (number | null)[]; tfjs_ms?: number[] }[] = [];
 const rng = new Rng(1, 'convs');
 
 /**
@@ -82,18 +84,22 @@ interface WinogradTimes {
   gemm_ms: number;
 }
 
-async function gpuOnly(l: (typeof layers)[number]): Promise<{ ms: number[]; winograd: (WinogradTimes | null)[] }> {
+async function gpuOnly(l: (typeof layers)[number]): Promise<{ ms: number[]; winograd: (WinogradTimes | null)[]; matrix_ms?: (number | null)[] }> {
   const ctx = new GpuContext(device!);
   const ms: number[] = [];
   const winograd: (WinogradTimes | null)[] = [];
+  // With GANTRY_TENSOR_CORES on a device that gives them, the products a draw runs (forward; the input
+  // gradient is a transposed convolution's forward) on the matrix tile too.
+  const matrix = matrixProductsOf(device!) ? [] as (number | null)[] : undefined;
   for (const p of gpuProducts(ctx, layerGeometry(l), rng)) {
     if (values.forward && p.name !== 'forward') continue;
     ms.push(await gpuMs(ctx, p.dispatches({})));
     const m = p.winograd;
     winograd.push(m ? { m, other_ms: await gpuMs(ctx, p.dispatches({ winograd: m === 4 ? 2 : 4 })), gemm_ms: await gpuMs(ctx, p.dispatches({ winograd: false })) } : null);
+    matrix?.push(p.name === 'filter gradient' ? null : await gpuMs(ctx, p.dispatches({ tile: 'matrix' })));
   }
   ctx.dispose();
-  return { ms, winograd };
+  return { ms, winograd, ...(matrix ? { matrix_ms: matrix } : {}) };
 }
 
 for (const l of layers) {
@@ -108,12 +114,13 @@ for (const l of layers) {
   const gpuTimes = alone?.ms;
   const gflop = (2 * dy.size * cin * kh * kw) / 1e9;
   ms.forEach((t, i) => (total[i] += t));
-  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, winograd: alone?.winograd, tfjs_ms: tfjsMs });
+  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, winograd: alone?.winograd, matrix_ms: alone?.matrix_ms, tfjs_ms: tfjsMs });
   const byGemm = (i: number) => {
     const w = alone?.winograd[i];
     return w ? ` by F(${w.m}x${w.m}); F(${6 - w.m}x${6 - w.m}) ${w.other_ms.toFixed(3)} ms, the implicit GEMM ${w.gemm_ms.toFixed(3)} ms` : '';
   };
-  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms${byGemm(i)}` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
+  const onMatrix = (i: number) => (typeof alone?.matrix_ms?.[i] === 'number' ? `; matrix tile ${alone.matrix_ms[i]!.toFixed(3)} ms` : '');
+  const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms${byGemm(i)}${onMatrix(i)}` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
   console.log(`${n}x${h}x${w} ${cin}->${cout} ${kh}x${kw}/${stride}: ${ms.map(cell).join(', ')}`);
   tf.dispose([x, ...filters, dy]);
 }

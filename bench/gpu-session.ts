@@ -12,7 +12,8 @@
 //      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host);
 //   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
 //      off), images per second, drawn 64 at a time (as sample and eval draw; by kernel with --profile) and
-//      all at once (--draw-chunk 256);
+//      all at once (--draw-chunk 256), and 64 at a time on the GPU's matrix units (GANTRY_TENSOR_CORES=1,
+//      after test/gpu/matrix-products.test.ts on them);
 //   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
 //      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
 //   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
@@ -145,9 +146,18 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
 }
 // The adapter and the limits gantry's kernels plan by (workgroup memory: whether the 128-wide GEMM tile is padded).
 {
-  const code = `import { initEngine } from ${JSON.stringify(join(root, 'src', 'engine', 'index.ts'))}; await initEngine({ device: 'webgpu', log: (l) => console.log(l) });`;
-  const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {}, 60);
-  say(`Device: ${r?.stdout.trim().split('\n').find((l) => l.includes('WebGPU on'))?.replace(/^gantry: /, '') ?? '(not found)'}\n`);
+  // With GANTRY_TENSOR_CORES=1: whether the device gives subgroup matrices (Dawn's experimental feature) and which.
+  const src = (f: string) => JSON.stringify(join(root, 'src', ...f.split('/')));
+  const code = `import { initEngine } from ${src('engine/index.ts')}; import { matrixProductsOf, refusedMatrixProducts } from ${src('gpu/matrix-products.ts')};
+    import * as tf from '@tensorflow/tfjs-core';
+    await initEngine({ device: 'webgpu', log: (l) => console.log(l) });
+    const device = tf.backend().device;
+    const info = (await navigator.gpu.requestAdapter()).info;
+    console.log('Matrix units: ' + (matrixProductsOf(device) ?? refusedMatrixProducts(device)) + '; configs ' + JSON.stringify(info.subgroupMatrixConfigs ?? null) + ', subgroups ' + info.subgroupMinSize + '-' + info.subgroupMaxSize);`;
+  const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { GANTRY_TENSOR_CORES: '1' }, 60);
+  const lines = r?.stdout.trim().split('\n') ?? [];
+  say(`Device: ${lines.find((l) => l.includes('WebGPU on'))?.replace(/^gantry: /, '') ?? '(not found)'}`);
+  say(`${lines.find((l) => l.startsWith('Matrix units')) ?? 'Matrix units: (not found)'}\n`);
 }
 
 if (want(1)) {
@@ -173,8 +183,19 @@ if (want(1)) {
 if (want(2)) {
   const drawBatch = quick ? '8' : '256';
   const drawProfiles: [string, Json][] = [];
-  say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | PyTorch, TF32 off | gantry / PyTorch, img/s (TF32 off) | at once / PyTorch (TF32 off) |`);
-  say('|---|---|---|---|---|---|---|');
+  // The matrix tile (GANTRY_TENSOR_CORES=1: 16-bit inputs on subgroup matrices) first tested on this GPU's
+  // matrix units, then timed in the table's last columns.
+  const tensorCores = { GANTRY_TENSOR_CORES: '1' };
+  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', join(root, 'test', 'gpu', 'matrix-products.test.ts')], tensorCores, 120);
+  if (tested) {
+    const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
+    say(`\nThe matrix tile's tests on this GPU (\`GANTRY_TENSOR_CORES=1 node --import tsx --test test/gpu/matrix-products.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+    // A failure's first lines: the WGSL compiler's or the numbers' complaint, for the next session.
+    const failures = tested.stdout.split(/^not ok /m).slice(1).map((f) => f.split('\n').filter((l) => /not ok|error:|Error|wgsl|:\d+:\d+/.test(l)).slice(0, 8).join('\n'));
+    for (const f of failures) say(`\n\`\`\`\n${f}\n\`\`\``);
+  }
+  say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | PyTorch, TF32 off | gantry / PyTorch, img/s (TF32 off) | at once / PyTorch (TF32 off) | on matrix units (GANTRY_TENSOR_CORES=1), 64 at a time | that / PyTorch |`);
+  say('|---|---|---|---|---|---|---|---|---|');
   for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
     const draws = ['bench', '--family', family, '--model', JSON.stringify(model), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps];
     const gantryDraws = measure(process.execPath, [...gantry, ...draws, '--profile'], EXACT_TIMES);
@@ -185,7 +206,9 @@ if (want(2)) {
     // PyTorch's convolutions run on TF32 tensor cores by default, which WGSL cannot reach: TF32 off is the float32 comparison.
     const float32Draws = measure('python3', peerDraws, { NVIDIA_TF32_OVERRIDE: '0' });
     const ratio = (a: Json | null, b: Json | null) => fmt(imgs(a) / imgs(b));
-    say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(float32Draws))} img/s | ${ratio(gantryDraws, torchDraws)} (${ratio(gantryDraws, float32Draws)}) | ${ratio(atOnce, torchDraws)} (${ratio(atOnce, float32Draws)}) |`);
+    const matrixDraws = measure(process.execPath, [...gantry, ...draws, '--profile'], { ...EXACT_TIMES, ...tensorCores });
+    if (matrixDraws?.profile) drawProfiles.push([`${family} (GANTRY_TENSOR_CORES=1)`, matrixDraws.profile as Json]);
+    say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(float32Draws))} img/s | ${ratio(gantryDraws, torchDraws)} (${ratio(gantryDraws, float32Draws)}) | ${ratio(atOnce, torchDraws)} (${ratio(atOnce, float32Draws)}) | ${fmt(imgs(matrixDraws))} img/s | ${ratio(matrixDraws, torchDraws)} |`);
   }
 
   sayProfiles('each draw of 64 images (`gantry bench --family NAME --device webgpu --generate --profile`)', drawProfiles.map(([f, p]): [string, Json] => [`${f} generator`, p]));
@@ -283,7 +306,7 @@ if (want(7) && !quick) {
 // the implicit GEMM beside). PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; tfjs_ms?: number[] }[] };
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; matrix_ms?: (number | null)[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
     const r = run(cmd, args, env, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
@@ -299,13 +322,14 @@ if (want(8)) {
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
   for (const [set, forwardOnly] of layerSets) {
     const only = forwardOnly ? ['--forward'] : [];
-    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], EXACT_TIMES);
+    // GANTRY_TENSOR_CORES=1: each forward and input gradient on the matrix tile too, where the GPU has subgroup matrices.
+    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' });
     const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
     // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-    say(`|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) | matrix tile (GANTRY_TENSOR_CORES=1), / TF32 on |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`|---|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {
         const g = ours?.layers[i].ms[p] ?? NaN;
@@ -313,7 +337,9 @@ if (want(8)) {
         const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
         const tfjs = ours?.layers[i].tfjs_ms?.[p];
         const w = ours?.layers[i].winograd?.[p];
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+        const onMatrix = ours?.layers[i].matrix_ms?.[p];
+        const matrixCell = typeof onMatrix === 'number' ? `${fmt(onMatrix)} ms, ${fmt(onMatrix / on)}` : '—';
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} | ${matrixCell} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
   }

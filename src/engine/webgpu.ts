@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { guardTfjsWebGpu, limitMiB } from '../gpu/device-guard.ts';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
+import { askForMatrixFeatures, dawnFlagsFor, refusedMatrixProducts, tensorCoresRequested } from '../gpu/matrix-products.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
 /**
@@ -16,8 +17,10 @@ export async function startWebGpu(): Promise<string> {
     throw new GantryError(`${given('device', 'webgpu')} needs the optional package "webgpu" (Dawn for Node), which did not load: ${describeError(err)}. Run \`npm ci\` on a supported platform`);
   }
   Object.assign(globalThis, dawn.globals);
+  const tensorCores = tensorCoresRequested();
   // Dawn toggles for experts, e.g. GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for exact profiles.
-  const gpu = dawn.create((process.env.GANTRY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
+  const gpu = dawn.create(dawnFlagsFor((process.env.GANTRY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean), tensorCores));
+  if (tensorCores) askForMatrixFeatures(gpu, tensorCores);
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
@@ -37,7 +40,10 @@ export async function startWebGpu(): Promise<string> {
   if (process.env.GANTRY_WEBGPU_TFJS_KERNELS !== '1') registerGpuKernels({ winograd: process.env.GANTRY_WINOGRAD !== '0' });
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
   // The limits gantry's kernels depend on, as the device tfjs created has them.
-  const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const limits = device.limits;
+  const refused = refusedMatrixProducts(device);
+  if (refused) process.stderr.write(`gantry: GANTRY_TENSOR_CORES asks for the GPU's matrix units, but ${refused}: generators' products stay in float32\n`);
   return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
     `storage binding ${limitMiB(limits.maxStorageBufferBindingSize)}, buffer ${limitMiB(limits.maxBufferSize)})`;
 }

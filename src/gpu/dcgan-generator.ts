@@ -30,7 +30,8 @@ export class DcganGpuGenerator {
       const size = l.geo.batch * l.geo.h * l.geo.w * l.geo.inC;
       const x = this.ctx.region(this.ctx.buffer(size, `${l.name}.x`), size);
       const y = this.ctx.region(this.ctx.buffer(size, `${l.name}.y`, true), size);
-      this.program.push(...convInputGrad(this.ctx, `G.${l.name}`, l.geo, h, this.G.param(`${l.name}.weight`), x));
+      // The matrix tile where GANTRY_TENSOR_CORES asked for it (a draw: ../matrix-products.ts), else float32's.
+      this.program.push(...convInputGrad(this.ctx, `G.${l.name}`, l.geo, h, this.G.param(`${l.name}.weight`), x, false, { tile: 'matrix' }));
       if (l.norm) {
         const stats = this.ctx.region(this.ctx.buffer(batchNormStatsLength(l.geo.inC), 'stats'), batchNormStatsLength(l.geo.inC));
         this.program.push(...batchNormEval(this.ctx, `G.${l.name}`, { rows: size / l.geo.inC, channels: l.geo.inC, activation: 'relu' },

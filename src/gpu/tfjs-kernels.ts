@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry, type ConvTuning } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
+import { drawingTile } from './matrix-products.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
@@ -60,6 +61,12 @@ const ours = new Map<string, KernelFunc>();
 let context: GpuContext | null = null;
 /** How the convolutions' products run (by Winograd or not): registerGpuKernels's options. */
 let convTuning: ConvTuning = {};
+
+/** The convolutions' tuning now: a generator's draw takes the matrix tile (../matrix-products.ts). */
+function productTuning(): ConvTuning {
+  const tile = drawingTile();
+  return tile ? { ...convTuning, tile } : convTuning;
+}
 
 /** Calls answered by gantry's kernels and passed on to tfjs's (the cases these do not cover), for tests. */
 export const gpuKernelCalls = { gantry: 0, tfjs: 0 };
@@ -213,7 +220,7 @@ function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
     const bias = (args.inputs as FusedInputs).bias;
     // Over K = 0 the operands are empty, which no binding may be, and never read: a stand-in is bound.
     const operand = (t: tf.TensorInfo) => (K === 0 ? context!.region(context!.scratch(1, 'empty operand'), 1) : region(backend, t));
-    return run(backend, gemm(context!, spec, operand(a), operand(b), region(backend, out), { bias: epilogue.bias }), [a, b, out, ...(bias ? [bias] : [])], out);
+    return run(backend, gemm(context!, spec, operand(a), operand(b), region(backend, out), { bias: epilogue.bias, tile: drawingTile() }), [a, b, out, ...(bias ? [bias] : [])], out);
   }) as KernelFunc;
 }
 
@@ -228,7 +235,7 @@ function fusedConv2d(args: Args): tf.TensorInfo {
   if (!g || !epilogue) return fallback('FusedConv2D', args);
   const out = backend.makeTensorInfo(info.outShape, 'float32');
   const bias = (args.inputs as FusedInputs).bias;
-  return run(backend, convForward(context!, 'FusedConv2D', g, region(backend, x), region(backend, filter), region(backend, out), epilogue, convTuning), [x, filter, out, ...(bias ? [bias] : [])], out);
+  return run(backend, convForward(context!, 'FusedConv2D', g, region(backend, x), region(backend, filter), region(backend, out), epilogue, productTuning()), [x, filter, out, ...(bias ? [bias] : [])], out);
 }
 
 /**
@@ -438,14 +445,14 @@ const KERNELS: Record<(typeof NAMES)[number], KernelFunc> = {
   Conv2D: convKernel('Conv2D', ['x', 'filter'], (x, filter, attrs) => {
     const info = convInfo(x.shape, filter.shape, attrs);
     return { info, out: info.outShape };
-  }, (ctx, label, g, x, w, y) => convForward(ctx, label, g, x, w, y, {}, convTuning)),
+  }, (ctx, label, g, x, w, y) => convForward(ctx, label, g, x, w, y, {}, productTuning())),
   // conv2dTranspose too: dy is its input, the convolution's input its output.
   Conv2DBackpropInput: convKernel('Conv2DBackpropInput', ['dy', 'filter'], (_dy, filter, attrs) => {
     const info = convInfo(attrs.inputShape!, filter.shape, attrs);
     return { info, out: info.inShape };
-  }, (ctx, label, g, dy, w, dx) => convInputGrad(ctx, label, g, dy, w, dx, false, convTuning)),
+  }, (ctx, label, g, dy, w, dx) => convInputGrad(ctx, label, g, dy, w, dx, false, productTuning())),
   Conv2DBackpropFilter: convKernel('Conv2DBackpropFilter', ['x', 'dy'], (x, _dy, attrs) => ({ info: convInfo(x.shape, attrs.filterShape!, attrs), out: attrs.filterShape! }),
-    (ctx, label, g, x, dy, dw) => convFilterGrad(ctx, label, g, x, dy, dw, false, convTuning)),
+    (ctx, label, g, x, dy, dw) => convFilterGrad(ctx, label, g, x, dy, dw, false, productTuning())),
   BatchMatMul: matMulKernel('BatchMatMul'),
   FusedConv2D: fusedConv2d as KernelFunc,
   _FusedMatMul: matMulKernel('_FusedMatMul'),

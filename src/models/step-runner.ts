@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { PassTimeline } from '../gpu/context.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
+import { drawingImages } from '../gpu/matrix-products.ts';
 import type { Batch } from '../data/batch.ts';
 import { attachToModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
 import type { Condition } from './condition.ts';
@@ -112,7 +113,8 @@ export async function generationProfile(model: FamilyInstance): Promise<Record<s
  * recordings living as long as the model, at most GENERATOR_RECORDINGS at once.
  */
 export function generateImages(model: FamilyInstance, z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
-  const generate = () => ({ images: model.generate!(z, condition) });
+  // GANTRY_TENSOR_CORES: a draw's products on the GPU's matrix units (16-bit inputs).
+  const generate = () => drawingImages(() => ({ images: model.generate!(z, condition) }));
   if (!(node || pageReplays) || model.replaysItself || eagerWebGpuRequested() || !supportsRecording()) return generate().images;
   let replay = generators.get(model);
   if (!replay) {

@@ -1,4 +1,5 @@
 import { elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
+import { MATRIX_BLOCK, MATRIX_SUBGROUP, matrixProductsOf, type MatrixProducts } from '../matrix-products.ts';
 
 /**
  * A tiled GEMM C[M,N] (+)= A[M,K] B[K,N] whose operands are gathered by WGSL functions, so that one
@@ -80,7 +81,12 @@ export const GEMM_MAX_BATCH = 65535;
 export interface GemmOptions {
   /** How many workgroups share K (partial products summed in a second pass); chosen when absent. */
   splitK?: number;
-  tile?: 'thin' | 64 | 128;
+  /**
+   * 'matrix': 64x64 tiles whose inputs are rounded to 16-bit floats and multiplied on the GPU's matrix
+   * units (../matrix-products.ts), for drawing images only; where the device has none, the float32 tile
+   * gemmPlan chooses.
+   */
+  tile?: 'thin' | 64 | 128 | 'matrix';
   bias?: Region;
 }
 
@@ -240,40 +246,50 @@ function tileRow(tile: 64 | 128, workgroupBytes: number): number {
   return 2 * DEPTH * padded * 16 <= workgroupBytes ? padded : tile / 4;
 }
 
-/** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * row + e / 4]; 4 elements per thread. */
-function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string, row: number): Staging {
-  const tile = x === 'a' ? 'As' : 'Bs';
+/**
+ * A 64-wide tile's slice `depth` deep (16, or 32 for the matrix tile), depth / 4 elements per 256-thread
+ * workgroup's thread; `put(outer, k, v)` is the WGSL that stores element (outer, k) of the slice.
+ */
+function stageRows(x: 'a' | 'b', kFast: boolean, base: string, limit: string, depth: number, put: (outer: string, k: string, v: string) => string): Staging {
+  const each = depth / 4;
   if (kFast) {
-    // thread: one k (li % 16) at 4 outer indices li / 16 + 16 i
+    // thread: one k (li % depth) at `each` outer indices li / depth + (256 / depth) i
+    const outer = `li / ${depth}u + ${256 / depth}u * i`;
     return {
-      pre: `var ${x}o: array<vec4<i32>, 4>;
-  for (var i = 0u; i < 4u; i++) { ${x}o[i] = ${x}Outer(min(${base} + li / 16u + 16u * i, ${limit} - 1u)); }
-  var ${x}r: array<f32, 4>;`,
+      pre: `var ${x}o: array<vec4<i32>, ${each}>;
+  for (var i = 0u; i < ${each}u; i++) { ${x}o[i] = ${x}Outer(min(${base} + ${outer}, ${limit} - 1u)); }
+  var ${x}r: array<f32, ${each}>;`,
       load: (kb) => `{
-      let k = ${kb} + li % 16u;
+      let k = ${kb} + li % ${depth}u;
       var ki = vec4<i32>(0);
       if (k < kEnd) { ki = ${x}Inner(k); }
-      for (var i = 0u; i < 4u; i++) {
+      for (var i = 0u; i < ${each}u; i++) {
         var v = 0.0;
-        if (${base} + li / 16u + 16u * i < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
+        if (${base} + ${outer} < ${limit} && k < kEnd) { v = ${x}Load(${x}o[i], ki); }
         ${x}r[i] = v;
       }
     }`,
-      store: `for (var i = 0u; i < 4u; i++) { let e = li / 16u + 16u * i; ${tile}[(li % 16u) * ${row}u + e / 4u][e % 4u] = ${x}r[i]; }`,
+      store: `for (var i = 0u; i < ${each}u; i++) { ${put(`(${outer})`, `(li % ${depth}u)`, `${x}r[i]`)}; }`,
     };
   }
-  // thread: one outer index (li % 64) at 4 k (li / 64 + 4 i)
+  // thread: one outer index (li % 64) at `each` k (li / 64 + 4 i)
   return {
     pre: `let ${x}o = ${x}Outer(min(${base} + li % 64u, ${limit} - 1u));
-  var ${x}r: array<f32, 4>;`,
-    load: (kb) => `for (var i = 0u; i < 4u; i++) {
+  var ${x}r: array<f32, ${each}>;`,
+    load: (kb) => `for (var i = 0u; i < ${each}u; i++) {
       let k = ${kb} + li / 64u + 4u * i;
       var v = 0.0;
       if (${base} + li % 64u < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
       ${x}r[i] = v;
     }`,
-    store: `for (var i = 0u; i < 4u; i++) { let e = li % 64u; ${tile}[(li / 64u + 4u * i) * ${row}u + e / 4u][e % 4u] = ${x}r[i]; }`,
+    store: `for (var i = 0u; i < ${each}u; i++) { ${put('(li % 64u)', '(li / 64u + 4u * i)', `${x}r[i]`)}; }`,
   };
+}
+
+/** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * row + e / 4]; 4 elements per thread. */
+function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string, row: number): Staging {
+  const tile = x === 'a' ? 'As' : 'Bs';
+  return stageRows(x, kFast, base, limit, DEPTH, (e, k, v) => `${tile}[${k} * ${row}u + ${e} / 4u][${e} % 4u] = ${v}`);
 }
 
 /** 128-wide tiles: each thread fills two vec4s Xs[kk * row + q] (outer indices 4q..4q+3 at one k). */
@@ -405,6 +421,110 @@ ${compute}    workgroupBarrier();
 ${epilogue}}`;
 }
 
+/** K staged per step of the matrix tile: two 16-deep block products. */
+const MATRIX_DEPTH = 32;
+/**
+ * Rows of the matrix tile's workgroup memory, in elements: A's 64 rows of 32 k, B's 32 k-rows of 64 and
+ * the sums' 64 rows of 64, each padded by 16 bytes so that neighbouring rows start in other banks (the
+ * block loads take row strides in elements, 16-byte aligned).
+ */
+const HALF_A_ROW = MATRIX_DEPTH + 8;
+const HALF_B_ROW = TILE + 8;
+const SUM_ROW = TILE + 4;
+/** Workgroup memory the matrix tile takes (27 KiB: more than WebGPU's minimum 16, which a device may give). */
+const MATRIX_WORKGROUP_BYTES = 2 * (TILE * HALF_A_ROW + MATRIX_DEPTH * HALF_B_ROW) + 4 * TILE * SUM_ROW;
+
+/**
+ * How one operand's 32-deep slice reaches the matrix tile as 16-bit floats: A at As[outer * A_ROW + k], B
+ * at Bs[k * B_ROW + outer]. A value past 16-bit range is clamped to it.
+ */
+function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
+  return stageRows(x, kFast, base, limit, MATRIX_DEPTH, (outer, k, v) => `${x === 'a' ? `As[${outer} * A_ROW + ${k}]` : `Bs[${k} * B_ROW + ${outer}]`} = f16(clamp(${v}, -65504.0, 65504.0))`);
+}
+
+/**
+ * The matrix tile: 64x64 outputs per 256-invocation workgroup, K staged 32 deep as 16-bit floats. Each of
+ * the 8 subgroups (of 32) sums a 16x32 block of the tile as two 16x16 result matrices, 16 deep at a time
+ * (subgroupMatrixMultiplyAccumulate: f16 x f16 -> f32). The sums then pass through workgroup memory to
+ * the same epilogue as the other tiles (bias, activation, store, or a K-split's partial sums).
+ * 'emulated' computes the same blocks with loops: 16 sums a thread, from the same 16-bit tiles.
+ */
+function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string, kind: MatrixProducts): string {
+  const a = stageHalf('a', s.a.kFast, 'm0', 'M');
+  const b = stageHalf('b', s.b.kFast, 'n0', 'N');
+  const real = kind === 'subgroup-matrix';
+  const B = MATRIX_BLOCK;
+  const left = `subgroup_matrix_left<f16, ${B}, ${B}>`;
+  const right = `subgroup_matrix_right<f16, ${B}, ${B}>`;
+  const result = `subgroup_matrix_result<f32, ${B}, ${B}>`;
+  // subgroup sg: rows 16 (sg / 2), columns 32 (sg % 2) of the tile; emulated, thread li: row li / 4, columns 16 (li % 4)
+  // The subgroup's index: 32 consecutive invocations, as a device whose subgroups are all 32 wide forms them
+  // (matrixFeatures asks for that; WGSL's subgroup_id builtin is a language feature Dawn does not have everywhere).
+  const setup = real ? `let sg = li / ${MATRIX_SUBGROUP}u;
+  let rb = sg / 2u;
+  let cb = (sg % 2u) * 2u;
+  var acc0 = ${result}();
+  var acc1 = ${result}();`
+    : `let er = li / 4u;
+  let ec = (li % 4u) * 16u;
+  var acc: array<f32, 16>;`;
+  const compute = real ? `    for (var kk = 0u; kk < ${MATRIX_DEPTH}u; kk += ${B}u) {
+      let l = subgroupMatrixLoad<${left}, row_major>(&As, rb * ${B}u * A_ROW + kk, A_ROW);
+      let r0 = subgroupMatrixLoad<${right}, row_major>(&Bs, kk * B_ROW + cb * ${B}u, B_ROW);
+      let r1 = subgroupMatrixLoad<${right}, row_major>(&Bs, kk * B_ROW + cb * ${B}u + ${B}u, B_ROW);
+      acc0 = subgroupMatrixMultiplyAccumulate(l, r0, acc0);
+      acc1 = subgroupMatrixMultiplyAccumulate(l, r1, acc1);
+    }
+` : `    for (var kk = 0u; kk < ${MATRIX_DEPTH}u; kk++) {
+      let av = f32(As[er * A_ROW + kk]);
+      for (var j = 0u; j < 16u; j++) { acc[j] += av * f32(Bs[kk * B_ROW + ec + j]); }
+    }
+`;
+  const keep = real ? `  subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u, acc0, C_ROW);
+  subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u + ${B}u, acc1, C_ROW);`
+    : '  for (var j = 0u; j < 16u; j++) { Cs[er * C_ROW + ec + j] = acc[j]; }';
+  const header = real
+    ? 'enable f16;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium_experimental.subgroup_matrix_uniformity);'
+    : 'enable f16;';
+  return /* wgsl */ `${header}
+${prelude(s, kChunk, finish)}
+const A_ROW = ${HALF_A_ROW}u;
+const B_ROW = ${HALF_B_ROW}u;
+const C_ROW = ${SUM_ROW}u;
+var<workgroup> As: array<f16, ${TILE * HALF_A_ROW}>;
+var<workgroup> Bs: array<f16, ${MATRIX_DEPTH * HALF_B_ROW}>;
+var<workgroup> Cs: array<f32, ${TILE * SUM_ROW}>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.x * ${TILE}u;
+  let n0 = wg.y * ${TILE}u;
+  ${zIndex(s, split, 'm0')}
+  ${a.pre}
+  ${b.pre}
+  ${a.load('kBegin')}
+  ${b.load('kBegin')}
+  ${setup}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${MATRIX_DEPTH}u) {
+    ${a.store}
+    ${b.store}
+    workgroupBarrier();
+    ${a.load(`k0 + ${MATRIX_DEPTH}u`)}
+    ${b.load(`k0 + ${MATRIX_DEPTH}u`)}
+${compute}    workgroupBarrier();
+  }
+${keep}
+  workgroupBarrier();
+  for (var i = 0u; i < 16u; i++) {
+    let e = li + 256u * i;
+    let m = m0 + e / ${TILE}u;
+    let n = n0 + e % ${TILE}u;
+    if (m < M && n < N) {
+      ${writeC(s, split, `Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u]`)}
+    }
+  }
+}`;
+}
+
 /**
  * For outputs a few columns wide (an RGB image, one logit) a 64-wide tile would waste most of its
  * work. Here 16 threads share one output row, each summing every 16th k for all N (<= 8) columns, so
@@ -483,6 +603,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** The tile and K-split of an M x N x K product: those given, the rest chosen for the GPU's size. */
 export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<GemmTuning> {
+  // Outputs a few columns wide gain nothing from 16x16 blocks.
+  if (o.tile === 'matrix' && N <= THIN_MAX_N) return gemmPlan(M, N, K, { ...o, tile: undefined });
   const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512) ? 128 : 64);
   const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, tile === 128 ? 128 : TILE));
   return { tile, splitK };
@@ -503,10 +625,12 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
       return gemm(ctx, { ...s, groups: undefined, constants: `${s.constants ?? ''}\n${values}` }, a, b, c, o);
     }
   }
+  const matrix = o.tile === 'matrix' && ctx.maxWorkgroupStorage >= MATRIX_WORKGROUP_BYTES ? matrixProductsOf(ctx.device) : null;
+  if (o.tile === 'matrix' && !matrix) return gemm(ctx, s, a, b, c, { ...o, tile: undefined });
   // A batch fills the GPU's grid as a K-split would.
   const { splitK, tile } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
   const thin = tile === 'thin';
-  const side = tile === 128 ? 128 : TILE;
+  const side = tile === 128 ? 128 : TILE; // the matrix tile is 64 wide too
   // Grouped products: the grid covers the tallest; workgroups past a group's rows return at once.
   const rows = s.groups ? Math.max(...s.groups.map((g) => g.M)) : s.M;
   const layers = s.groups?.length ?? s.batch?.count ?? 1;
@@ -517,23 +641,28 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   const source = (split: number, kChunk: number) => {
     // With a K-split, the second pass finishes the sums.
     const finish = finishFunction(s.activation, split === 1 && o.bias ? 3 : null);
-    return tile === 'thin' ? thinSource(s, split, kChunk, thinX, finish) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
+    if (tile === 'thin') return thinSource(s, split, kChunk, thinX, finish);
+    return tile === 'matrix' ? matrixSource(s, split, kChunk, finish, matrix!) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
   };
-  // K in chunks of whole 16-deep slices: a split asked of a short K may come to one chunk. Grouped
-  // products share the chunk (so each workgroup sums as much); a shorter K fills fewer of the slices.
-  const kChunk = Math.max(DEPTH, Math.ceil(s.K / Math.max(1, splitK) / DEPTH) * DEPTH);
+  // K in chunks of whole slices (16 deep; 32 for the matrix tile): a split asked of a short K may come to
+  // one chunk. Grouped products share the chunk (so each workgroup sums as much); a shorter K fills fewer
+  // of the slices.
+  const depth = tile === 'matrix' ? MATRIX_DEPTH : DEPTH;
+  const kChunk = Math.max(depth, Math.ceil(s.K / Math.max(1, splitK) / depth) * depth);
   const split = Math.ceil(s.K / kChunk);
   if (s.batch && s.batch.count > GEMM_MAX_BATCH) {
     const { count, first = 0 } = s.batch;
     return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
   }
+  // The matrix tile's dispatches say so in profiles.
+  const label = tile === 'matrix' ? `${s.label}.matrix` : s.label;
   // A batch is never split along K: one pass, a product per grid z.
-  if (split <= 1) return [ctx.dispatch(s.label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], layers])];
+  if (split <= 1) return [ctx.dispatch(label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], layers])];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
   const g = elementwiseGrid(s.M * s.N);
   return [
-    ctx.dispatch(`${s.label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], layers * split]),
-    ctx.dispatch(`${s.label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s.activation, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
+    ctx.dispatch(`${label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], layers * split]),
+    ctx.dispatch(`${label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s.activation, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
   ];
 }
 

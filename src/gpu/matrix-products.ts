@@ -1,0 +1,143 @@
+/// <reference types="@webgpu/types" />
+import { GantryError } from '../errors.ts';
+
+/**
+ * Products on a GPU's matrix units (tensor cores), which WGSL reaches only through Dawn's experimental
+ * subgroup matrices: 16x16 blocks of 16-bit floats multiplied into 32-bit sums. Their inputs keep 10 bits
+ * of mantissa (as PyTorch's default TF32 convolutions do) and 16-bit range (|x| < 65504, and values below
+ * 6e-8 lost), so gantry uses them only where asked, and only for drawing images (generators' forward
+ * products), never for gradients, which fall below that range.
+ *
+ * GANTRY_TENSOR_CORES=1 asks for them; =emulate runs the same kernel with its block products written as
+ * plain loops (16-bit inputs, 32-bit sums): its tiling, staging and epilogue tested on any device with
+ * 16-bit floats (lavapipe in CI), the subgroup-matrix calls only where a GPU has them.
+ */
+export type MatrixProducts = 'subgroup-matrix' | 'emulated';
+
+export interface MatrixSupport {
+  kind: MatrixProducts;
+  /** Why the device has none (when asked for and refused), for the one-time note. */
+  refused?: string;
+}
+
+/** The block every matrix kernel multiplies: f16 x f16 -> f32, 16 x 16 x 16. */
+export const MATRIX_BLOCK = 16;
+/** Subgroup size the kernel lays its blocks out for (8 subgroups of 32 in a 256-invocation workgroup). */
+export const MATRIX_SUBGROUP = 32;
+
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+
+/** What GANTRY_TENSOR_CORES asks for. */
+export function tensorCoresRequested(env: Record<string, string | undefined> = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {}): MatrixProducts | null {
+  const v = env.GANTRY_TENSOR_CORES;
+  if (v === undefined || v === '' || v === '0') return null;
+  if (v === '1') return 'subgroup-matrix';
+  if (v === 'emulate') return 'emulated';
+  throw new GantryError(`GANTRY_TENSOR_CORES=${v}: use 1 (generators' products on the GPU's matrix units), emulate (the same kernel without them, for tests) or 0`);
+}
+
+/**
+ * Dawn's command-line toggles with experimental APIs allowed where subgroup matrices are asked for (Dawn
+ * exposes its experimental features only then), merged into any enable-dawn-features already given.
+ */
+export function dawnFlagsFor(flags: string[], request: MatrixProducts | null): string[] {
+  if (request !== 'subgroup-matrix') return flags;
+  const i = flags.findIndex((f) => f.startsWith('enable-dawn-features='));
+  if (i < 0) return [...flags, 'enable-dawn-features=allow_unsafe_apis'];
+  return flags.map((f, j) => (j === i ? `${f},allow_unsafe_apis` : f));
+}
+
+interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+interface AdapterFacts {
+  features: ReadonlySet<string>;
+  info?: { subgroupMinSize?: number; subgroupMaxSize?: number; subgroupMatrixConfigs?: SubgroupMatrixConfig[] };
+}
+
+/** The device features the request needs, or why this adapter cannot give them. */
+export function matrixFeatures(adapter: AdapterFacts, request: MatrixProducts): { features: string[] } | { refused: string } {
+  if (!adapter.features.has('shader-f16')) return { refused: 'the adapter has no 16-bit floats (shader-f16)' };
+  if (request === 'emulated') return { features: ['shader-f16'] };
+  if (!adapter.features.has(SUBGROUP_MATRIX) || !adapter.features.has('subgroups')) return { refused: `the adapter has no subgroup matrices (${SUBGROUP_MATRIX})` };
+  const { subgroupMinSize, subgroupMaxSize, subgroupMatrixConfigs = [] } = adapter.info ?? {};
+  if (subgroupMinSize !== MATRIX_SUBGROUP || subgroupMaxSize !== MATRIX_SUBGROUP) return { refused: `its subgroups are ${subgroupMinSize}-${subgroupMaxSize} wide, the kernel's are ${MATRIX_SUBGROUP}` };
+  const b = MATRIX_BLOCK;
+  if (!subgroupMatrixConfigs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === b && c.N === b && c.K === b)) {
+    const have = subgroupMatrixConfigs.map((c) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`).join(', ') || 'none';
+    return { refused: `it has no f16 -> f32 ${b}x${b}x${b} subgroup matrices (it has ${have})` };
+  }
+  return { features: ['shader-f16', 'subgroups', SUBGROUP_MATRIX] };
+}
+
+const support = new WeakMap<GPUDevice, MatrixSupport>();
+
+/**
+ * Makes the adapters `gpu` hands out ask for the request's features when tfjs creates its device, and
+ * notes on that device what it got (matrixSupport). tfjs's backend requests the adapter and the device
+ * itself, with only the features it uses.
+ */
+export function askForMatrixFeatures(gpu: GPU, request: MatrixProducts): void {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (options?: GPURequestAdapterOptions) => {
+    const adapter = await requestAdapter(options);
+    if (!adapter) return adapter;
+    const wanted = matrixFeatures(adapter as unknown as AdapterFacts, request);
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
+      if ('features' in wanted) {
+        try {
+          const device = await requestDevice({ ...descriptor, requiredFeatures: [...(descriptor?.requiredFeatures ?? []), ...wanted.features] as GPUFeatureName[] });
+          support.set(device, { kind: request });
+          return device;
+        } catch (err) {
+          // A device without them is still a device: float32 products, and the reason in the note.
+          const device = await requestDevice(descriptor);
+          support.set(device, { kind: request, refused: `the device refused ${wanted.features.join(', ')} (${err instanceof Error ? err.message : String(err)})` });
+          return device;
+        }
+      }
+      const device = await requestDevice(descriptor);
+      support.set(device, { kind: request, refused: wanted.refused });
+      return device;
+    };
+    return adapter;
+  };
+}
+
+/** The matrix products this device was given (null: none asked for, or refused: see refusedMatrixProducts). */
+export function matrixProductsOf(device: GPUDevice): MatrixProducts | null {
+  const s = support.get(device);
+  return s && !s.refused ? s.kind : null;
+}
+
+/** Why the device has no matrix products though they were asked for (null: it has them, or none were asked for). */
+export function refusedMatrixProducts(device: GPUDevice): string | null {
+  return support.get(device)?.refused ?? null;
+}
+
+let drawing = false;
+
+/**
+ * Runs fn, a generator's draw, with its products on the matrix tile: where GANTRY_TENSOR_CORES asked for
+ * it and the device has it (gemm falls back to float32 tiles elsewhere). Training steps never run inside.
+ */
+export function drawingImages<T>(fn: () => T): T {
+  const was = drawing;
+  drawing = true;
+  try {
+    return fn();
+  } finally {
+    drawing = was;
+  }
+}
+
+/** The tile products take now: the matrix tile inside drawingImages. */
+export function drawingTile(): 'matrix' | undefined {
+  return drawing ? 'matrix' : undefined;
+}
