@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
-import { convForward, convInputGrad, outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
+import { convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { matrixFeatures, matrixProductsOf, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
 import { tf } from '../../src/engine/index.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
@@ -123,6 +123,8 @@ test('matrix tile: a transposed convolution (the input gradient\'s residue class
   const shapes: ConvGeometry[] = [
     { batch: 2, h: 16, w: 16, inC: 24, outC: 40, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
     { batch: 2, h: 9, w: 8, inC: 20, outC: 96, kh: 3, kw: 3, sh: 2, sw: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
+    // 3x3 stride 1: also by Winograd, whose batched products take the matrix tile (pix2pixHD's residual blocks in a translation)
+    { batch: 2, h: 10, w: 11, inC: 32, outC: 24, kh: 3, kw: 3, sh: 1, sw: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
   ];
   for (const g of shapes) {
     const { oh, ow } = outSize(g);
@@ -150,6 +152,20 @@ test('matrix tile: a transposed convolution (the input gradient\'s residue class
       assertClose(await ctx.read(yr), y, `forward ${JSON.stringify(g)}, split ${splitK}`, TOL);
       assertClose(await ctx.read(dxr), dx, `transposed ${JSON.stringify(g)}, split ${splitK}`, TOL);
     }
+    if (g.kh !== 3 || g.sh !== 1) continue;
+    // Winograd's F(2x2) transforms run in float32 and their results are rounded to 16 bits: within a 16-bit
+    // rounding of the transformed values, not of the inputs. (F(4x4)'s coefficients, up to 8, made that 1% of
+    // the outputs' scale: the matrix tile never takes it where gantry chooses, below.)
+    const tuning = { tile: 'matrix', winograd: 2 } as const;
+    ctx.run([...convForward(ctx, 't', g, xr, wr, yr, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dxr, false, tuning)]);
+    assertClose(await ctx.read(yr), y, `forward by F(2x2) ${JSON.stringify(g)}`, 2e-3);
+    assertClose(await ctx.read(dxr), dx, `input gradient by F(2x2) ${JSON.stringify(g)}`, 2e-3);
+  }
+  // Where gantry chooses F(4x4) in float32, the matrix tile takes F(2x2).
+  const vggLike: ConvGeometry = { batch: 2, h: 32, w: 32, inC: 64, outC: 64, kh: 3, kw: 3, sh: 1, sw: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+  for (const product of ['forward', 'input gradient'] as const) {
+    assert.equal(winogradOf(ctx, vggLike, product)?.m, 4, product);
+    assert.equal(winogradOf(ctx, vggLike, product, { tile: 'matrix' })?.m, 2, `${product} on the matrix tile`);
   }
   ctx.dispose();
 });

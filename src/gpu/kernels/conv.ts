@@ -71,7 +71,7 @@ export interface ConvTuning extends GemmTuning {
 
 /**
  * A product of a 3x3 stride-1 convolution as a Winograd convolution, where the tuning asks for it or it
- * pays, and the device binds its filter's transform. The input gradient is dy convolved with the filter
+ * pays (F(2x2) at most on the matrix tile), and the device binds its filter's transform. The input gradient is dy convolved with the filter
  * turned round, padded 2 - p: so its padding at most 2. The filter gradient is the forward's, run
  * backwards (winogradFilterGrad).
  */
@@ -81,7 +81,10 @@ export function winogradOf(ctx: GpuContext, g: ConvGeometry, product: ConvProduc
   const shape = product === 'input gradient'
     ? { batch: g.batch, h: oh, w: ow, inC: g.outC, outC: g.inC, oh: g.h, ow: g.w, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, flipped: true }
     : { batch: g.batch, h: g.h, w: g.w, inC: g.inC, outC: g.outC, oh, ow, padTop: g.padTop, padLeft: g.padLeft, flipped: false };
-  const m = tuning.winograd ?? (product === 'filter gradient' ? winogradFilterGradPays(shape) : winogradPays(shape));
+  const chosen = product === 'filter gradient' ? winogradFilterGradPays(shape) : winogradPays(shape);
+  // F(4x4)'s transforms (coefficients up to 8) magnify the matrix tile's 16-bit rounding to ~1% of the
+  // outputs' scale; F(2x2)'s keep it near the rounding itself. F(2x2) has more tiles, so it pays where F(4x4) does.
+  const m = tuning.winograd ?? (tuning.tile === 'matrix' && chosen === 4 ? 2 : chosen);
   if (shape.padTop < 0 || shape.padLeft < 0 || !m) return null;
   const s = { ...shape, m };
   return winogradFits(ctx, s) ? s : null;
