@@ -4,7 +4,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext, type Region } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
 import { convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
-import { matrixFeatures, matrixProductsOf, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
+import { dawnFlagsFor, matrixFeatures, matrixProductsOf, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
 import { tf } from '../../src/engine/index.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
 import { conditionTensor, gridConditions } from '../../src/explore/conditions.ts';
@@ -80,6 +80,10 @@ test('GANTRY_TENSOR_CORES: what it asks for, what an adapter without matrix unit
   assert.deepEqual(matrixFeatures(gpu, 'subgroup-matrix'), { features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] });
   assert.match((matrixFeatures({ ...gpu, info: { ...gpu.info, subgroupMinSize: 16 } }, 'subgroup-matrix') as { refused: string }).refused, /16-32 wide/);
   assert.match((matrixFeatures({ features: new Set() }, 'emulated') as { refused: string }).refused, /no 16-bit floats/);
+  // Dawn exposes experimental features only with unsafe APIs allowed: merged into the toggles given.
+  assert.deepEqual(dawnFlagsFor([], 'subgroup-matrix'), ['enable-dawn-features=allow_unsafe_apis']);
+  assert.deepEqual(dawnFlagsFor(['enable-dawn-features=disable_robustness', 'x=1'], 'subgroup-matrix'), ['enable-dawn-features=disable_robustness,allow_unsafe_apis', 'x=1']);
+  assert.deepEqual(dawnFlagsFor(['x=1'], 'emulated'), ['x=1']);
 });
 
 test('matrix tile: products of 16-bit inputs, edges, K-splits, both staging orders, bias and activation, batches', { skip }, async () => {
