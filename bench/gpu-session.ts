@@ -346,7 +346,8 @@ if (want(8)) {
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
     say(`\nGEMM tiles and K-splits, ${set} (\`bench/gemm-tiles.ts --set ${set}\`; tile/split, GPU time of one product):`);
-    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], EXACT_TIMES, 240);
+    // GANTRY_TENSOR_CORES=1: the forward and input gradients on the matrix tile too, where the GPU has subgroup matrices.
+    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' }, 240);
     say(swept === null ? '(not run: the budget was spent)' : swept.stdout.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => `- ${l}`).join('\n'));
   }
 }
