@@ -16,7 +16,8 @@
 //      after test/gpu/matrix-products.test.ts on them);
 //   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
 //      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
-//   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts), then dcgan32's steps timed
+//   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts; its generator's draws also on the
+//      GPU's matrix units, GANTRY_TENSOR_CORES=1), then dcgan32's steps timed
 //      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: bimodal on an H100, not an H200);
 //   5. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
@@ -256,6 +257,13 @@ if (want(4)) {
   if (!quick) {
     say('\nDCGAN beside its peer (`bench/dcgan-vs-torch.ts --device webgpu --steps 30`):');
     say(script([join(root, 'bench', 'dcgan-vs-torch.ts'), '--device', 'webgpu', '--steps', '30']));
+    // Its hand-built generator's draws on the GPU's matrix units (beside the float32 rows above).
+    say('\n| DCGAN generator, batch 256 | float32 | on matrix units (GANTRY_TENSOR_CORES=1) | matrix / float32, img/s |\n|---|---|---|---|');
+    for (const workload of ['dcgan32', 'dcgan64']) {
+      const draws = [...gantry, 'bench', '--workload', workload, '--generate', '--device', 'webgpu', '--steps', steps];
+      const [plain, matrix] = [measure(process.execPath, draws), measure(process.execPath, draws, { GANTRY_TENSOR_CORES: '1' })];
+      say(`| ${workload} | ${fmt(imgs(plain))} img/s | ${fmt(imgs(matrix))} img/s | ${fmt(imgs(matrix) / imgs(plain))} |`);
+    }
   }
   say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
   say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);

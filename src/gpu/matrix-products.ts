@@ -14,7 +14,7 @@ import { GantryError } from '../errors.ts';
  */
 export type MatrixProducts = 'subgroup-matrix' | 'emulated';
 
-export interface MatrixSupport {
+interface MatrixSupport {
   kind: MatrixProducts;
   /** Why the device has none (when asked for and refused), for the one-time note. */
   refused?: string;

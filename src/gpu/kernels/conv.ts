@@ -71,9 +71,9 @@ export interface ConvTuning extends GemmTuning {
 
 /**
  * A product of a 3x3 stride-1 convolution as a Winograd convolution, where the tuning asks for it or it
- * pays (F(2x2) at most on the matrix tile), and the device binds its filter's transform. The input gradient is dy convolved with the filter
- * turned round, padded 2 - p: so its padding at most 2. The filter gradient is the forward's, run
- * backwards (winogradFilterGrad).
+ * pays (F(2x2) at most on the matrix tile), and the device binds its filter's transform. The input
+ * gradient is dy convolved with the filter turned round, padded 2 - p: so its padding at most 2. The
+ * filter gradient is the forward's, run backwards (winogradFilterGrad).
  */
 export function winogradOf(ctx: GpuContext, g: ConvGeometry, product: ConvProduct, tuning: ConvTuning = {}): WinogradConv | null {
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || tuning.winograd === false) return null;

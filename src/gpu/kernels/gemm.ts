@@ -457,9 +457,10 @@ function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string
   const left = `subgroup_matrix_left<f16, ${B}, ${B}>`;
   const right = `subgroup_matrix_right<f16, ${B}, ${B}>`;
   const result = `subgroup_matrix_result<f32, ${B}, ${B}>`;
-  // subgroup sg: rows 16 (sg / 2), columns 32 (sg % 2) of the tile; emulated, thread li: row li / 4, columns 16 (li % 4)
-  // The subgroup's index: 32 consecutive invocations, as a device whose subgroups are all 32 wide forms them
-  // (matrixFeatures asks for that; WGSL's subgroup_id builtin is a language feature Dawn does not have everywhere).
+  // Subgroup sg sums rows 16 sg / 2 .. +16 and columns 32 (sg % 2) .. +32 of the tile. It is 32 consecutive
+  // invocations, as a device whose subgroups are all 32 wide forms them (matrixFeatures asks for that; WGSL's
+  // subgroup_id builtin is a language feature Dawn does not have everywhere). Emulated, thread li sums row
+  // li / 4, columns 16 (li % 4) .. +16.
   const setup = real ? `let sg = li / ${MATRIX_SUBGROUP}u;
   let rb = sg / 2u;
   let cb = (sg % 2u) * 2u;
