@@ -161,6 +161,24 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
   say(`${lines.find((l) => l.startsWith('Matrix units')) ?? 'Matrix units: (not found)'}\n`);
 }
 
+let matrixTested: boolean | null = null;
+/**
+ * Whether the matrix tile passed its tests on this GPU (test/gpu/matrix-products.test.ts with
+ * GANTRY_TENSOR_CORES=1; run once, its summary and failures into the record): only then do the benches
+ * that time it ask for it, so a kernel that fails on the GPU costs its own rows, not the float32 ones.
+ */
+function matrixTileWorks(): boolean {
+  if (matrixTested !== null) return matrixTested;
+  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', join(root, 'test', 'gpu', 'matrix-products.test.ts')], { GANTRY_TENSOR_CORES: '1' }, 120);
+  if (!tested) return (matrixTested = false);
+  const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
+  say(`\nThe matrix tile's tests on this GPU (\`GANTRY_TENSOR_CORES=1 node --import tsx --test test/gpu/matrix-products.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  // A failure's first lines: the WGSL compiler's or the numbers' complaint, for the next session.
+  const failures = tested.stdout.split(/^not ok /m).slice(1).map((f) => f.split('\n').filter((l) => /not ok|error:|Error|wgsl|:\d+:\d+/.test(l)).slice(0, 8).join('\n'));
+  for (const f of failures) say(`\n\`\`\`\n${f}\n\`\`\``);
+  return (matrixTested = tested.ok);
+}
+
 if (want(1)) {
   say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
   say('|---|---|---|---|---|---|---|');
@@ -185,16 +203,8 @@ if (want(2)) {
   const drawBatch = quick ? '8' : '256';
   const drawProfiles: [string, Json][] = [];
   // The matrix tile (GANTRY_TENSOR_CORES=1: 16-bit inputs on subgroup matrices) first tested on this GPU's
-  // matrix units, then timed in the table's last columns.
-  const tensorCores = { GANTRY_TENSOR_CORES: '1' };
-  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', join(root, 'test', 'gpu', 'matrix-products.test.ts')], tensorCores, 120);
-  if (tested) {
-    const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
-    say(`\nThe matrix tile's tests on this GPU (\`GANTRY_TENSOR_CORES=1 node --import tsx --test test/gpu/matrix-products.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
-    // A failure's first lines: the WGSL compiler's or the numbers' complaint, for the next session.
-    const failures = tested.stdout.split(/^not ok /m).slice(1).map((f) => f.split('\n').filter((l) => /not ok|error:|Error|wgsl|:\d+:\d+/.test(l)).slice(0, 8).join('\n'));
-    for (const f of failures) say(`\n\`\`\`\n${f}\n\`\`\``);
-  }
+  // matrix units (its result printed before the table), then timed in the table's last columns.
+  const matrixWorks = matrixTileWorks();
   say(`\n| generator, 64x64, batch ${drawBatch} | gantry replayed, 64 at a time | all ${drawBatch} at once | PyTorch CUDA | PyTorch, TF32 off | gantry / PyTorch, img/s (TF32 off) | at once / PyTorch (TF32 off) | on matrix units (GANTRY_TENSOR_CORES=1), 64 at a time | that / PyTorch |`);
   say('|---|---|---|---|---|---|---|---|---|');
   for (const [family, model] of quick ? families.slice(3, 4) : families.filter(([f]) => familyPeers[f])) {
@@ -207,7 +217,7 @@ if (want(2)) {
     // PyTorch's convolutions run on TF32 tensor cores by default, which WGSL cannot reach: TF32 off is the float32 comparison.
     const float32Draws = measure('python3', peerDraws, { NVIDIA_TF32_OVERRIDE: '0' });
     const ratio = (a: Json | null, b: Json | null) => fmt(imgs(a) / imgs(b));
-    const matrixDraws = measure(process.execPath, [...gantry, ...draws, '--profile'], { ...EXACT_TIMES, ...tensorCores });
+    const matrixDraws = matrixWorks ? measure(process.execPath, [...gantry, ...draws, '--profile'], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' }) : null;
     if (matrixDraws?.profile) drawProfiles.push([`${family} (GANTRY_TENSOR_CORES=1)`, matrixDraws.profile as Json]);
     say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(float32Draws))} img/s | ${ratio(gantryDraws, torchDraws)} (${ratio(gantryDraws, float32Draws)}) | ${ratio(atOnce, torchDraws)} (${ratio(atOnce, float32Draws)}) | ${fmt(imgs(matrixDraws))} img/s | ${ratio(matrixDraws, torchDraws)} |`);
   }
@@ -261,7 +271,7 @@ if (want(4)) {
     say('\n| DCGAN generator, batch 256 | float32 | on matrix units (GANTRY_TENSOR_CORES=1) | matrix / float32, img/s |\n|---|---|---|---|');
     for (const workload of ['dcgan32', 'dcgan64']) {
       const draws = [...gantry, 'bench', '--workload', workload, '--generate', '--device', 'webgpu', '--steps', steps];
-      const [plain, matrix] = [measure(process.execPath, draws), measure(process.execPath, draws, { GANTRY_TENSOR_CORES: '1' })];
+      const [plain, matrix] = [measure(process.execPath, draws), matrixTileWorks() ? measure(process.execPath, draws, { GANTRY_TENSOR_CORES: '1' }) : null];
       say(`| ${workload} | ${fmt(imgs(plain))} img/s | ${fmt(imgs(matrix))} img/s | ${fmt(imgs(matrix) / imgs(plain))} |`);
     }
   }
@@ -330,8 +340,8 @@ if (want(8)) {
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
   for (const [set, forwardOnly] of layerSets) {
     const only = forwardOnly ? ['--forward'] : [];
-    // GANTRY_TENSOR_CORES=1: each forward and input gradient on the matrix tile too, where the GPU has subgroup matrices.
-    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' });
+    // GANTRY_TENSOR_CORES=1 (where its tests passed): each forward and input gradient on the matrix tile too.
+    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, ...(matrixTileWorks() ? { GANTRY_TENSOR_CORES: '1' } : {}) });
     const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
@@ -354,8 +364,8 @@ if (want(8)) {
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
     say(`\nGEMM tiles and K-splits, ${set} (\`bench/gemm-tiles.ts --set ${set}\`; tile/split, GPU time of one product):`);
-    // GANTRY_TENSOR_CORES=1: the forward and input gradients on the matrix tile too, where the GPU has subgroup matrices.
-    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' }, 240);
+    // GANTRY_TENSOR_CORES=1 (where its tests passed): the forward and input gradients on the matrix tile too.
+    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { ...EXACT_TIMES, ...(matrixTileWorks() ? { GANTRY_TENSOR_CORES: '1' } : {}) }, 240);
     say(swept === null ? '(not run: the budget was spent)' : swept.stdout.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => `- ${l}`).join('\n'));
   }
 }
