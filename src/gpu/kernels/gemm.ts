@@ -484,8 +484,10 @@ function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string
   const keep = real ? `  subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u, acc0, C_ROW);
   subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u + ${B}u, acc1, C_ROW);`
     : '  for (var j = 0u; j < 16u; j++) { Cs[er * C_ROW + ec + j] = acc[j]; }';
+  // Tint's uniformity analysis cannot see that a block's offsets (from li / 32) are the same across its
+  // subgroup, and rejects the calls unless told to trust them.
   const header = real
-    ? 'enable f16;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium_experimental.subgroup_matrix_uniformity);'
+    ? 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'
     : 'enable f16;';
   return /* wgsl */ `${header}
 ${prelude(s, kChunk, finish)}
