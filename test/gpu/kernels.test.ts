@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { GpuContext, type Region } from '../../src/gpu/context.ts';
+import { GpuContext } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter, THIN_MAX_N } from '../../src/gpu/kernels/gemm.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { winogradConv, winogradFilterGrad } from '../../src/gpu/kernels/winograd.ts';
 import { batchNormBackward, batchNormForward, type Activation } from '../../src/gpu/kernels/norm.ts';
 import { adamUpdate } from '../../src/gpu/kernels/pointwise.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
+import { assertClose, convReference, upload } from './checks.ts';
 
 // gantry's WGSL kernels against float64 loops written out here, on random shapes. They need a WebGPU
 // adapter: on the GPU machine (README, "On a GPU") or a CPU with Mesa >= 24's lavapipe Vulkan driver
@@ -18,43 +19,6 @@ const noGpu = await startWebGpuOrSkip();
 const rng = new Rng(7, 'gpu-kernels');
 const randInt = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
 const randn = (n: number) => rng.fillNormal(new Float32Array(n));
-
-function upload(ctx: GpuContext, data: Float32Array): Region {
-  const r = ctx.region(ctx.buffer(data.length, 'test'), data.length);
-  ctx.write(r, data);
-  return r;
-}
-
-function assertClose(got: ArrayLike<number>, want: Float64Array, what: string, tol = 1e-4): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 1e-3;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]} (scale ${scale})`);
-  }
-}
-
-/** The convolution's three products in float64, by their definitions. */
-function convReference(g: ConvGeometry, x: Float32Array, w: Float32Array, dy: Float32Array) {
-  const { oh, ow } = outSize(g);
-  const y = new Float64Array(g.batch * oh * ow * g.outC);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  for (let n = 0; n < g.batch; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < g.kh; kh++) for (let kw = 0; kw < g.kw; kw++) {
-    const iy = i * g.sh - g.padTop + kh;
-    const ix = j * g.sw - g.padLeft + kw;
-    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-    for (let ci = 0; ci < g.inC; ci++) for (let co = 0; co < g.outC; co++) {
-      const xi = ((n * g.h + iy) * g.w + ix) * g.inC + ci;
-      const wi = ((kh * g.kw + kw) * g.inC + ci) * g.outC + co;
-      const yi = ((n * oh + i) * ow + j) * g.outC + co;
-      y[yi] += x[xi] * w[wi];
-      dx[xi] += dy[yi] * w[wi];
-      dw[wi] += x[xi] * dy[yi];
-    }
-  }
-  return { y, dx, dw };
-}
 
 /** A square filter, one stride, the same padding on every side. */
 const square = (batch: number, h: number, w: number, inC: number, outC: number, k: number, stride: number, pad: number): ConvGeometry =>

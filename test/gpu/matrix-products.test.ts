@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../src/engine/rng.ts';
-import { GpuContext, type Region } from '../../src/gpu/context.ts';
+import { GpuContext } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
 import { convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { dawnFlagsFor, matrixFeatures, matrixProductsOf, refusedMatrixProducts, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
@@ -11,6 +11,7 @@ import { conditionTensor, gridConditions } from '../../src/explore/conditions.ts
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { replayedGenerations } from '../../src/models/step-runner.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
+import { assertClose, convReference, upload } from './checks.ts';
 
 // The matrix tile (16-bit inputs, 32-bit sums) against float64 products of the same 16-bit-rounded inputs.
 // Here (lavapipe, CI) its block products are emulated with loops: its staging, tiling, K-splits, groups,
@@ -37,21 +38,6 @@ function toHalf(x: number): number {
   let r = Math.floor(q);
   if (q - r > 0.5 || (q - r === 0.5 && r % 2 === 1)) r++;
   return Math.sign(x) * r * ulp;
-}
-
-function upload(ctx: GpuContext, data: Float32Array): Region {
-  const r = ctx.region(ctx.buffer(data.length, 'test'), data.length);
-  ctx.write(r, data);
-  return r;
-}
-
-function assertClose(got: ArrayLike<number>, want: Float64Array, what: string, tol: number): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 1e-3;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]} (scale ${scale})`);
-  }
 }
 
 // Sums of products of 16-bit inputs in float32. The emulated loops add in order and round to the nearest
@@ -138,18 +124,7 @@ test('matrix tile: a transposed convolution (the input gradient\'s residue class
     const x = randn(g.batch * g.h * g.w * g.inC).map(toHalf);
     const w = randn(g.kh * g.kw * g.inC * g.outC).map(toHalf);
     const dy = randn(g.batch * oh * ow * g.outC).map(toHalf);
-    const y = new Float64Array(dy.length);
-    const dx = new Float64Array(x.length);
-    for (let n = 0; n < g.batch; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < g.kh; kh++) for (let kw = 0; kw < g.kw; kw++) {
-      const iy = i * g.sh - g.padTop + kh;
-      const ix = j * g.sw - g.padLeft + kw;
-      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-      for (let ci = 0; ci < g.inC; ci++) for (let co = 0; co < g.outC; co++) {
-        const [xi, wi, yi] = [((n * g.h + iy) * g.w + ix) * g.inC + ci, ((kh * g.kw + kw) * g.inC + ci) * g.outC + co, ((n * oh + i) * ow + j) * g.outC + co];
-        y[yi] += x[xi] * w[wi];
-        dx[xi] += dy[yi] * w[wi];
-      }
-    }
+    const { y, dx } = convReference(g, x, w, dy);
     const [xr, wr, dyr] = [x, w, dy].map((v) => upload(ctx, v));
     const yr = ctx.region(ctx.buffer(y.length, 'y'), y.length);
     const dxr = ctx.region(ctx.buffer(dx.length, 'dx'), dx.length);
