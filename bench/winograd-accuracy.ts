@@ -1,11 +1,14 @@
 // How far Winograd's F(2x2, 3x3) and F(4x4, 3x3) and the implicit GEMM land from float64, on a 3x3
 // convolution of 256 channels each side (18x18, padding 1; normal inputs, weights scaled to keep outputs
-// near unit size): the largest error and the rms error, each over the outputs' rms. WebGPU only.
-//   node --import tsx bench/winograd-accuracy.ts
+// near unit size): the largest error and the rms error, each over the outputs' rms. WebGPU only. With
+// GANTRY_TENSOR_CORES (1 on a GPU with subgroup matrices, emulate elsewhere) the same three on the matrix
+// tile too (16-bit inputs: a draw's products).
+//   [GANTRY_TENSOR_CORES=emulate] node --import tsx bench/winograd-accuracy.ts
 import { initEngine, tf } from '../src/engine/index.ts';
 import { GpuContext } from '../src/gpu/context.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { convForward, outSize, type ConvGeometry } from '../src/gpu/kernels/conv.ts';
+import { matrixProductsOf } from '../src/gpu/matrix-products.ts';
 
 await initEngine({ device: 'webgpu', log: () => {} });
 const ctx = new GpuContext((tf.backend() as unknown as { device: GPUDevice }).device);
@@ -34,8 +37,9 @@ const upload = (a: Float32Array) => {
 const [xr, wr] = [upload(x), upload(w)];
 const y = ctx.region(ctx.buffer(ref.length, 'y'), ref.length);
 const rms = Math.sqrt(ref.reduce((t, v) => t + v * v, 0) / ref.length);
-for (const [name, winograd] of [['implicit GEMM', false], ['F(2x2, 3x3)', 2], ['F(4x4, 3x3)', 4]] as const) {
-  ctx.run(convForward(ctx, 'accuracy', g, xr, wr, y, {}, { winograd }));
+const tiles = matrixProductsOf(ctx.device) ? [undefined, 'matrix' as const] : [undefined];
+for (const tile of tiles) for (const [name, winograd] of [['implicit GEMM', false], ['F(2x2, 3x3)', 2], ['F(4x4, 3x3)', 4]] as const) {
+  ctx.run(convForward(ctx, 'accuracy', g, xr, wr, y, {}, { winograd, tile }));
   const got = await ctx.read(y);
   let [max, squares] = [0, 0];
   for (let i = 0; i < ref.length; i++) {
@@ -43,6 +47,6 @@ for (const [name, winograd] of [['implicit GEMM', false], ['F(2x2, 3x3)', 2], ['
     max = Math.max(max, e);
     squares += e * e;
   }
-  console.log(`${name}: largest error ${(max / rms).toExponential(2)} of the outputs' rms, rms error ${(Math.sqrt(squares / ref.length) / rms).toExponential(2)}`);
+  console.log(`${name}${tile ? ' on the matrix tile' : ''}: largest error ${(max / rms).toExponential(2)} of the outputs' rms, rms error ${(Math.sqrt(squares / ref.length) / rms).toExponential(2)}`);
 }
 ctx.dispose();

@@ -136,8 +136,8 @@ test('matrix tile: a transposed convolution (the input gradient\'s residue class
     }
     if (g.kh !== 3 || g.sh !== 1) continue;
     // Winograd's F(2x2) transforms run in float32 and their results are rounded to 16 bits: within a 16-bit
-    // rounding of the transformed values, not of the inputs. (F(4x4)'s coefficients, up to 8, made that 1% of
-    // the outputs' scale: the matrix tile never takes it where gantry chooses, below.)
+    // rounding of the transformed values, not of the inputs. (F(4x4)'s coefficients, up to 8, magnify that
+    // 20-fold: the matrix tile never takes it where gantry chooses, below.)
     const tuning = { tile: 'matrix', winograd: 2 } as const;
     ctx.run([...convForward(ctx, 't', g, xr, wr, yr, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dxr, false, tuning)]);
     assertClose(await ctx.read(yr), y, `forward by F(2x2) ${JSON.stringify(g)}`, 2e-3);

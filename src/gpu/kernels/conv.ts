@@ -82,8 +82,8 @@ export function winogradOf(ctx: GpuContext, g: ConvGeometry, product: ConvProduc
     ? { batch: g.batch, h: oh, w: ow, inC: g.outC, outC: g.inC, oh: g.h, ow: g.w, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, flipped: true }
     : { batch: g.batch, h: g.h, w: g.w, inC: g.inC, outC: g.outC, oh, ow, padTop: g.padTop, padLeft: g.padLeft, flipped: false };
   const chosen = product === 'filter gradient' ? winogradFilterGradPays(shape) : winogradPays(shape);
-  // F(4x4)'s transforms (coefficients up to 8) magnify the matrix tile's 16-bit rounding to ~1% of the
-  // outputs' scale; F(2x2)'s keep it near the rounding itself. F(2x2) has more tiles, so it pays where F(4x4) does.
+  // F(4x4)'s transforms (coefficients up to 8) magnify the matrix tile's 16-bit rounding 20-fold, F(2x2)'s
+  // less than 2-fold (bench/winograd-accuracy.ts). F(2x2) has more tiles, so it pays where F(4x4) does.
   const m = tuning.winograd ?? (tuning.tile === 'matrix' && chosen === 4 ? 2 : chosen);
   if (shape.padTop < 0 || shape.padLeft < 0 || !m) return null;
   const s = { ...shape, m };
