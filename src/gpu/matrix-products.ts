@@ -79,7 +79,7 @@ const support = new WeakMap<GPUDevice, MatrixSupport>();
 
 /**
  * Makes the adapters `gpu` hands out ask for the request's features when tfjs creates its device, and
- * notes on that device what it got (matrixSupport). tfjs's backend requests the adapter and the device
+ * notes on that device what it got (matrixProductsOf, refusedMatrixProducts). tfjs's backend requests the adapter and the device
  * itself, with only the features it uses.
  */
 export function askForMatrixFeatures(gpu: GPU, request: MatrixProducts): void {
