@@ -70,7 +70,7 @@ async function products(x: tf.Tensor4D, filters: tf.Tensor4D[], dy: tf.Tensor4D,
 
 const names = ['forward', 'input gradient', 'filter gradient'];
 const total = [0, 0, 0];
-const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: (WinogradTimes | null)[]; matrix_ms?: (number | null)[]; tfjs_ms?: number[] }[] = [];
+const rows: { layer: ConvLayer; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: (WinogradTimes | null)[]; matrix_ms?: (number | null)[]; scaled_ms?: number[]; tfjs_ms?: number[] }[] = [];
 const rng = new Rng(1, 'convs');
 
 /**
@@ -84,22 +84,25 @@ interface WinogradTimes {
   gemm_ms: number;
 }
 
-async function gpuOnly(l: (typeof layers)[number]): Promise<{ ms: number[]; winograd: (WinogradTimes | null)[]; matrix_ms?: (number | null)[] }> {
+async function gpuOnly(l: (typeof layers)[number]): Promise<{ ms: number[]; winograd: (WinogradTimes | null)[]; matrix_ms?: (number | null)[]; scaled_ms?: number[] }> {
   const ctx = new GpuContext(device!);
   const ms: number[] = [];
   const winograd: (WinogradTimes | null)[] = [];
   // With GANTRY_TENSOR_CORES on a device that gives them, the products a draw runs (forward; the input
   // gradient is a transposed convolution's forward) on the matrix tile too.
   const matrix = matrixProductsOf(device!) ? [] as (number | null)[] : undefined;
+  // And every product as a training step runs it there (GANTRY_TENSOR_CORES=train: operands scaled per workgroup).
+  const scaled = matrix ? [] as number[] : undefined;
   for (const p of gpuProducts(ctx, layerGeometry(l), rng)) {
     if (values.forward && p.name !== 'forward') continue;
     ms.push(await gpuMs(ctx, p.dispatches({})));
     const m = p.winograd;
     winograd.push(m ? { m, other_ms: await gpuMs(ctx, p.dispatches({ winograd: m === 4 ? 2 : 4 })), gemm_ms: await gpuMs(ctx, p.dispatches({ winograd: false })) } : null);
     matrix?.push(p.name === 'filter gradient' ? null : await gpuMs(ctx, p.dispatches({ tile: 'matrix' })));
+    scaled?.push(await gpuMs(ctx, p.dispatches({ tile: 'matrix', scaled: true })));
   }
   ctx.dispose();
-  return { ms, winograd, ...(matrix ? { matrix_ms: matrix } : {}) };
+  return { ms, winograd, ...(matrix ? { matrix_ms: matrix, scaled_ms: scaled } : {}) };
 }
 
 for (const l of layers) {
@@ -114,12 +117,12 @@ for (const l of layers) {
   const gpuTimes = alone?.ms;
   const gflop = (2 * dy.size * cin * kh * kw) / 1e9;
   ms.forEach((t, i) => (total[i] += t));
-  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, winograd: alone?.winograd, matrix_ms: alone?.matrix_ms, tfjs_ms: tfjsMs });
+  rows.push({ layer, gflop, ms, gpu_ms: gpuTimes, winograd: alone?.winograd, matrix_ms: alone?.matrix_ms, scaled_ms: alone?.scaled_ms, tfjs_ms: tfjsMs });
   const byGemm = (i: number) => {
     const w = alone?.winograd[i];
     return w ? ` by F(${w.m}x${w.m}); F(${6 - w.m}x${6 - w.m}) ${w.other_ms.toFixed(3)} ms, the implicit GEMM ${w.gemm_ms.toFixed(3)} ms` : '';
   };
-  const onMatrix = (i: number) => (typeof alone?.matrix_ms?.[i] === 'number' ? `; matrix tile ${alone.matrix_ms[i]!.toFixed(3)} ms` : '');
+  const onMatrix = (i: number) => `${typeof alone?.matrix_ms?.[i] === 'number' ? `; matrix tile ${alone.matrix_ms[i]!.toFixed(3)} ms` : ''}${alone?.scaled_ms ? `; scaled ${alone.scaled_ms[i].toFixed(3)} ms` : ''}`;
   const cell = (t: number, i: number) => `${names[i]} ${t.toFixed(2)} ms (${(gflop / t * 1e3).toFixed(0)} GFLOP/s${gpuTimes ? `; GPU alone ${gpuTimes[i].toFixed(3)} ms${byGemm(i)}${onMatrix(i)}` : ''}${tfjsMs ? `; tfjs's kernels ${tfjsMs[i].toFixed(2)} ms` : ''})`;
   console.log(`${n}x${h}x${w} ${cin}->${cout} ${kh}x${kw}/${stride}: ${ms.map(cell).join(', ')}`);
   tf.dispose([x, ...filters, dy]);

@@ -9,7 +9,9 @@
 //      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the table), for what to speed up next, and its passes' GPU time
-//      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host);
+//      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host); then the
+//      same step with its products on the GPU's matrix units (GANTRY_TENSOR_CORES=train, operands scaled
+//      into 16-bit range), where test/gpu/matrix-products.test.ts passed on them;
 //   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
 //      off), images per second, drawn 64 at a time (as sample and eval draw; by kernel with --profile) and
 //      all at once (--draw-chunk 256), and 64 at a time on the GPU's matrix units (GANTRY_TENSOR_CORES=1,
@@ -17,12 +19,13 @@
 //   3. the WebGPU tests (test/gpu/) on this GPU, whose thread order is not lavapipe's; then `gantry train`'s
 //      images per second (cgan, unet-vae-gan) against the bench's step alone: does the host keep up;
 //   4. DCGAN beside ../shared/peers/dcgan_torch.py (bench/dcgan-vs-torch.ts; its generator's draws also on the
-//      GPU's matrix units, GANTRY_TENSOR_CORES=1), then dcgan32's steps timed
+//      GPU's matrix units, GANTRY_TENSOR_CORES=1, and its steps, =train), then dcgan32's steps timed
 //      on the host and on the GPU (bench/profile-gpu-step.ts --timeline: bimodal on an H100, not an H200);
 //   5. pix2pixHD's step (../shared/peers/pix2pixhd_torch.py's workload), replayed beside PyTorch CUDA at
 //      the peer's 64x128 default and the official global generator at 256x512 and 512x1024 (Cityscapes'
 //      global size); at 64x128 also eager on gantry's kernels and on stock tfjs kernels, at the official
-//      sizes also without Winograd's 3x3 convolutions (GANTRY_WINOGRAD=0);
+//      sizes also without Winograd's 3x3 convolutions (GANTRY_WINOGRAD=0); at every size also on the GPU's
+//      matrix units (GANTRY_TENSOR_CORES=train);
 //   6. DF-GAN at the paper's 256x256, batch 32, replayed beside PyTorch CUDA;
 //   7. FID's Inception-v3 forward at batch 50, replayed and eager, beside PyTorch CUDA;
 //   8. the convolutions layer by layer (DCGAN's, Inception's, the pix2pixHD global generator's), each
@@ -180,9 +183,13 @@ function matrixTileWorks(): boolean {
   return (matrixTested = tested.ok && count('skipped') === '0');
 }
 
+/** GANTRY_TENSOR_CORES=train where the matrix tile passed its tests here: training steps' products on the matrix units, operands scaled. */
+const trainOnMatrix = (): Record<string, string> | null => (matrixTileWorks() ? { GANTRY_TENSOR_CORES: 'train' } : null);
+
 if (want(1)) {
-  say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch |`);
-  say('|---|---|---|---|---|---|---|');
+  const onMatrix = trainOnMatrix();
+  say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch | on matrix units (GANTRY_TENSOR_CORES=train) | that / PyTorch |`);
+  say('|---|---|---|---|---|---|---|---|---|');
   for (const [family, model] of measured) {
     // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes;
     // --timeline as many more steps' passes: a span its passes fill is GPU work, one longer waited for the host.
@@ -193,7 +200,8 @@ if (want(1)) {
     const peer = familyPeers[family];
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+    const matrix = onMatrix ? measure(process.execPath, [...gantry, ...familyBench(family, model)], onMatrix) : null;
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
   }
   sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }
@@ -275,6 +283,14 @@ if (want(4)) {
       const [plain, matrix] = [measure(process.execPath, draws), matrixTileWorks() ? measure(process.execPath, draws, { GANTRY_TENSOR_CORES: '1' }) : null];
       say(`| ${workload} | ${fmt(imgs(plain))} img/s | ${fmt(imgs(matrix))} img/s | ${fmt(imgs(matrix) / imgs(plain))} |`);
     }
+    // Its hand-built step on them (GANTRY_TENSOR_CORES=train), beside float32's: the peer's times are above.
+    say('\n| DCGAN step, batch 64 | float32 | on matrix units (GANTRY_TENSOR_CORES=train) | matrix / float32 |\n|---|---|---|---|');
+    for (const workload of ['dcgan32', 'dcgan64']) {
+      const step = [...gantry, 'bench', '--workload', workload, '--device', 'webgpu', '--steps', steps];
+      const onMatrix = trainOnMatrix();
+      const [plain, matrix] = [measure(process.execPath, step), onMatrix ? measure(process.execPath, step, onMatrix) : null];
+      say(`| ${workload} | ${msCell(plain)} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(plain))} |`);
+    }
   }
   say('\ndcgan32\'s steps on the host and on the GPU (`bench/profile-gpu-step.ts dcgan32 --timeline`):');
   say(script([join(root, 'bench', 'profile-gpu-step.ts'), 'dcgan32', '--steps', quick ? '3' : '40', '--timeline', ...(quick ? ['--batch', '8'] : [])]).split('GPU time of one step')[0]);
@@ -287,8 +303,9 @@ if (want(5)) {
     ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
     ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
   ];
-  say('\n| pix2pixHD step (VGG on) | gantry replayed | no Winograd (`GANTRY_WINOGRAD=0`) | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch |');
-  say('|---|---|---|---|---|---|---|');
+  const onMatrix = trainOnMatrix();
+  say('\n| pix2pixHD step (VGG on) | gantry replayed | no Winograd (`GANTRY_WINOGRAD=0`) | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch | on matrix units (GANTRY_TENSOR_CORES=train) | that / PyTorch |');
+  say('|---|---|---|---|---|---|---|---|---|');
   for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
     const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
     const replayed = measure(process.execPath, [...gantry, ...bench]);
@@ -300,7 +317,8 @@ if (want(5)) {
     const stock = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1', GANTRY_WEBGPU_TFJS_KERNELS: '1' }) : null;
     // At the official sizes, what the 3x3 stride-1 convolutions (residual blocks, VGG) by Winograd gain.
     const direct = small ? null : measure(process.execPath, [...gantry, ...bench], { GANTRY_WINOGRAD: '0' });
-    say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(direct)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} |`);
+    const matrix = onMatrix ? measure(process.execPath, [...gantry, ...bench], onMatrix) : null;
+    say(`| ${name}, ${replayed?.dispatches ?? '—'} dispatches | ${msCell(replayed)} | ${msCell(direct)} | ${msCell(eager)} | ${msCell(stock)} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
   }
 }
 
@@ -325,7 +343,7 @@ if (want(7) && !quick) {
 // the implicit GEMM beside). PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; matrix_ms?: (number | null)[]; tfjs_ms?: number[] }[] };
+  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; matrix_ms?: (number | null)[]; scaled_ms?: number[]; tfjs_ms?: number[] }[] };
   function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
     const r = run(cmd, args, env, 240);
     const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
@@ -341,14 +359,15 @@ if (want(8)) {
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
   for (const [set, forwardOnly] of layerSets) {
     const only = forwardOnly ? ['--forward'] : [];
-    // GANTRY_TENSOR_CORES=1 (where its tests passed): each forward and input gradient on the matrix tile too.
+    // GANTRY_TENSOR_CORES=1 (where its tests passed): each forward and input gradient on the matrix tile too,
+    // and each product as a training step takes it there (scaled).
     const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, ...(matrixTileWorks() ? { GANTRY_TENSOR_CORES: '1' } : {}) });
     const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
     const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
     // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
     // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) | matrix tile (GANTRY_TENSOR_CORES=1), / TF32 on |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-    say(`|---|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) | matrix tile (GANTRY_TENSOR_CORES=1), / TF32 on | scaled, as training takes it (=train), / TF32 on |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+    say(`|---|---|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
     (ours ?? strict)?.layers.forEach((row, i) => {
       row.ms.forEach((_, p) => {
         const g = ours?.layers[i].ms[p] ?? NaN;
@@ -358,7 +377,9 @@ if (want(8)) {
         const w = ours?.layers[i].winograd?.[p];
         const onMatrix = ours?.layers[i].matrix_ms?.[p];
         const matrixCell = typeof onMatrix === 'number' ? `${fmt(onMatrix)} ms, ${fmt(onMatrix / on)}` : '—';
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} | ${matrixCell} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+        const scaled = ours?.layers[i].scaled_ms?.[p];
+        const scaledCell = typeof scaled === 'number' ? `${fmt(scaled)} ms, ${fmt(scaled / on)}` : '—';
+        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} | ${matrixCell} | ${scaledCell} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
       });
     });
   }

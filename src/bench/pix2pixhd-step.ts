@@ -4,6 +4,7 @@ import { Pix2PixHD, pix2pixhdSchema } from '../models/pix2pixhd.ts';
 import { Vgg19Features } from '../nn/vgg19.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
+import { trainingStep } from '../gpu/matrix-products.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
@@ -54,7 +55,9 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
   const host: number[] = [];
   const step = async () => {
     const t0 = performance.now();
-    const losses = replayer ? replayer.run('step', [], [input, real], () => model.stepOn(input, real)) : model.stepOn(input, real);
+    // GANTRY_TENSOR_CORES=train: its products on the GPU's matrix units, as in training.
+    const once = () => trainingStep(() => model.stepOn(input, real));
+    const losses = replayer ? replayer.run('step', [], [input, real], once) : once();
     host.push(performance.now() - t0);
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose(Object.values(losses));

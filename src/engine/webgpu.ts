@@ -43,7 +43,7 @@ export async function startWebGpu(): Promise<string> {
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   const limits = device.limits;
   const refused = refusedMatrixProducts(device);
-  if (refused) process.stderr.write(`gantry: GANTRY_TENSOR_CORES asks for the GPU's matrix units, but ${refused}: generators' products stay in float32\n`);
+  if (refused) process.stderr.write(`gantry: GANTRY_TENSOR_CORES asks for the GPU's matrix units, but ${refused}: its products stay in float32\n`);
   return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
     `storage binding ${limitMiB(limits.maxStorageBufferBindingSize)}, buffer ${limitMiB(limits.maxBufferSize)})`;
 }

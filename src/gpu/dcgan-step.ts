@@ -3,7 +3,8 @@ import type { DcganLayer } from '../nn/dcgan-architecture.ts';
 import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../optim/adam.ts';
 import { GpuContext, type Dispatch, type PassTimeline, type Region } from './context.ts';
-import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry } from './kernels/conv.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry, type ConvTuning } from './kernels/conv.ts';
+import { matrixTrainingTuning } from './matrix-products.ts';
 import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
 import { adamUpdate, bceDiscriminatorLoss, leakyRelu, leakyReluGrad, nonSaturatingGeneratorLoss, tanhForward, tanhGrad } from './kernels/pointwise.ts';
 import { PackedNetwork } from './packed-network.ts';
@@ -58,6 +59,8 @@ export class DcganGpuStep {
   /** lossD and lossG, each at the start of its own buffer (so they turn into tensors with one copy). */
   private readonly losses: { D: Region; G: Region };
   private readonly adamUniform: { G: GPUBuffer; D: GPUBuffer };
+  /** Its products' tile: the scaled matrix tile where GANTRY_TENSOR_CORES=train asks (../matrix-products.ts). */
+  private readonly tuning: ConvTuning = matrixTrainingTuning();
   private readonly program: Dispatch[];
 
   constructor(nets: { G: DcganNetwork; D: DcganNetwork }, private readonly optimizers: { G: Adam; D: Adam }, readonly batch: number) {
@@ -107,7 +110,7 @@ export class DcganGpuStep {
       const label = `D.${tag}.${l.name}`;
       const size = this.outElems(l.geo);
       const x = this.alloc(size, `${label}.x`);
-      out.push(...convForward(this.ctx, label, l.geo, h, this.D.param(`${l.name}.weight`), x));
+      out.push(...convForward(this.ctx, label, l.geo, h, this.D.param(`${l.name}.weight`), x, {}, this.tuning));
       let y = x;
       let stats = x;
       if (l.norm) {
@@ -147,9 +150,9 @@ export class DcganGpuStep {
         out.push(leakyReluGrad(this.ctx, label, size, dy, pass.y[i], dx));
       }
       const layerInput = i === 0 ? input : pass.y[i - 1];
-      if (o.paramGrads) out.push(...convFilterGrad(this.ctx, label, l.geo, layerInput, dx, this.D.param(`${l.name}.weight`, 'grads'), o.accumulate));
+      if (o.paramGrads) out.push(...convFilterGrad(this.ctx, label, l.geo, layerInput, dx, this.D.param(`${l.name}.weight`, 'grads'), o.accumulate, this.tuning));
       const target = i === 0 ? o.inputGrad : this.alloc(this.inElems(l.geo), `${label}.dinput`);
-      if (target) out.push(...convInputGrad(this.ctx, label, l.geo, dx, this.D.param(`${l.name}.weight`), target));
+      if (target) out.push(...convInputGrad(this.ctx, label, l.geo, dx, this.D.param(`${l.name}.weight`), target, false, this.tuning));
       if (i > 0) dy = target!;
     }
   }
@@ -167,7 +170,7 @@ export class DcganGpuStep {
       const label = `G.${l.name}`;
       const size = this.inElems(l.geo);
       const x = this.alloc(size, `${label}.x`);
-      out.push(...convInputGrad(ctx, label, l.geo, h, this.G.param(`${l.name}.weight`), x));
+      out.push(...convInputGrad(ctx, label, l.geo, h, this.G.param(`${l.name}.weight`), x, false, this.tuning));
       const y = this.alloc(size, `${label}.y`);
       let stats = x;
       if (l.norm) {
@@ -216,10 +219,10 @@ export class DcganGpuStep {
       }
       // The transposed convolution's input (the layer below's activation, or z).
       const input = i === 0 ? this.z : gy[i - 1];
-      out.push(...convFilterGrad(ctx, label, l.geo, dx, input, this.G.param(`${l.name}.weight`, 'grads')));
+      out.push(...convFilterGrad(ctx, label, l.geo, dx, input, this.G.param(`${l.name}.weight`, 'grads'), false, this.tuning));
       if (i > 0) {
         const dInput = this.alloc(this.outElems(l.geo), `${label}.dinput`);
-        out.push(...convForward(ctx, label, l.geo, dx, this.G.param(`${l.name}.weight`), dInput));
+        out.push(...convForward(ctx, label, l.geo, dx, this.G.param(`${l.name}.weight`), dInput, {}, this.tuning));
         dy = dInput;
       }
     }

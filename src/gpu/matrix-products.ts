@@ -5,12 +5,14 @@ import { GantryError } from '../errors.ts';
  * Products on a GPU's matrix units (tensor cores), which WGSL reaches only through Dawn's experimental
  * subgroup matrices: 16x16 blocks of 16-bit floats multiplied into 32-bit sums. Their inputs keep 10 bits
  * of mantissa (as PyTorch's default TF32 convolutions do) and 16-bit range (|x| < 65504, and values below
- * 6e-8 lost), so gantry uses them only where asked, and only for drawing images (generators' forward
- * products), never for gradients, which fall below that range.
+ * 6e-8 lost), so gantry uses them only where asked: for drawing images (generators' forward products), and
+ * in training steps only with each workgroup's operands scaled into that range by powers of two (gemm's
+ * `scaled`), since gradients fall far below it.
  *
- * GANTRY_TENSOR_CORES=1 asks for them; =emulate runs the same kernel with its block products written as
- * plain loops (16-bit inputs, 32-bit sums): its tiling, staging and epilogue tested on any device with
- * 16-bit floats (lavapipe in CI), the subgroup-matrix calls only where a GPU has them.
+ * GANTRY_TENSOR_CORES=1 asks for them in draws, =train in draws and training steps; =emulate and
+ * =emulate-train run the same kernels with their block products written as plain loops (16-bit inputs,
+ * 32-bit sums): their tiling, scaling, staging and epilogue tested on any device with 16-bit floats
+ * (lavapipe in CI), the subgroup-matrix calls only where a GPU has them.
  */
 export type MatrixProducts = 'subgroup-matrix' | 'emulated';
 
@@ -27,13 +29,27 @@ export const MATRIX_SUBGROUP = 32;
 
 const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
 
-/** What GANTRY_TENSOR_CORES asks for. */
-export function tensorCoresRequested(env: Record<string, string | undefined> = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {}): MatrixProducts | null {
+type Env = Record<string, string | undefined>;
+const processEnv = (): Env => (globalThis as { process?: { env: Env } }).process?.env ?? {};
+
+/** What GANTRY_TENSOR_CORES asks for: which matrix products, and whether training steps take them too. */
+function tensorCoresSetting(env: Env): { kind: MatrixProducts; training: boolean } | null {
   const v = env.GANTRY_TENSOR_CORES;
   if (v === undefined || v === '' || v === '0') return null;
-  if (v === '1') return 'subgroup-matrix';
-  if (v === 'emulate') return 'emulated';
-  throw new GantryError(`GANTRY_TENSOR_CORES=${v}: use 1 (generators' products on the GPU's matrix units), emulate (the same kernel without them, for tests) or 0`);
+  const kinds: Record<string, MatrixProducts> = { '1': 'subgroup-matrix', train: 'subgroup-matrix', emulate: 'emulated', 'emulate-train': 'emulated' };
+  const kind = kinds[v];
+  if (!kind) throw new GantryError(`GANTRY_TENSOR_CORES=${v}: use 1 (generators' products on the GPU's matrix units), train (training steps' too), emulate or emulate-train (the same kernels without them, for tests) or 0`);
+  return { kind, training: v.endsWith('train') };
+}
+
+/** The matrix products GANTRY_TENSOR_CORES asks the device for. */
+export function tensorCoresRequested(env: Env = processEnv()): MatrixProducts | null {
+  return tensorCoresSetting(env)?.kind ?? null;
+}
+
+/** Whether GANTRY_TENSOR_CORES asks for training steps' products on the matrix units too (train, emulate-train). */
+export function matrixTrainingRequested(env: Env = processEnv()): boolean {
+  return tensorCoresSetting(env)?.training ?? false;
 }
 
 /**
@@ -121,23 +137,40 @@ export function refusedMatrixProducts(device: GPUDevice): string | null {
   return support.get(device)?.refused ?? null;
 }
 
-let drawing = false;
+/** What the products made now take: the matrix tile (scaled in training steps), or gemmPlan's float32 tiles. */
+export type MatrixTuning = { tile: 'matrix'; scaled?: boolean } | Record<string, never>;
 
-/**
- * Runs fn, a generator's draw, with its products on the matrix tile: where GANTRY_TENSOR_CORES asked for
- * it and the device has it (gemm falls back to float32 tiles elsewhere). Training steps never run inside.
- */
-export function drawingImages<T>(fn: () => T): T {
-  const was = drawing;
-  drawing = true;
+let current: MatrixTuning = {};
+
+function within<T>(tuning: MatrixTuning, fn: () => T): T {
+  const was = current;
+  current = tuning;
   try {
     return fn();
   } finally {
-    drawing = was;
+    current = was;
   }
 }
 
-/** The tile products take now: the matrix tile inside drawingImages. */
-export function drawingTile(): 'matrix' | undefined {
-  return drawing ? 'matrix' : undefined;
+/**
+ * Runs fn, a generator's draw, with its products on the matrix tile: where GANTRY_TENSOR_CORES asked for
+ * it and the device has it (gemm falls back to float32 tiles elsewhere).
+ */
+export function drawingImages<T>(fn: () => T): T {
+  return within({ tile: 'matrix' }, fn);
+}
+
+/** Runs fn, a training step, with its products on the scaled matrix tile where GANTRY_TENSOR_CORES=train (or emulate-train) asks. */
+export function trainingStep<T>(fn: () => T): T {
+  return within(matrixTrainingTuning(), fn);
+}
+
+/** The tuning a training step's products take: the scaled matrix tile where GANTRY_TENSOR_CORES asks for it. */
+export function matrixTrainingTuning(): MatrixTuning {
+  return matrixTrainingRequested() ? { tile: 'matrix', scaled: true } : {};
+}
+
+/** The tuning products take now: the matrix tile inside drawingImages, the scaled one inside trainingStep. */
+export function matrixTuning(): MatrixTuning {
+  return current;
 }

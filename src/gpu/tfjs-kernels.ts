@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, type ConvGeometry, type ConvTuning } from './kernels/conv.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from './kernels/gemm.ts';
-import { drawingTile } from './matrix-products.ts';
+import { matrixTuning } from './matrix-products.ts';
 import { avgPool3x3s2, avgPool3x3s2Adjoint, instanceMeans, instanceNorm, instanceNormGrad, reflectionPad, reflectionPadAdjoint, type ImageShape } from './kernels/image-ops.ts';
 import { AVG_POOL_3X3S2, AVG_POOL_3X3S2_GRAD, IMAGE_OP_KERNELS, INSTANCE_MEANS, INSTANCE_NORM, INSTANCE_NORM_GRAD, pooledSize, REFLECTION_PAD, REFLECTION_PAD_GRAD, registerImageOpGradients } from '../kernels/image-ops.ts';
 import { bindingsInUse } from './step-recording.ts';
@@ -62,10 +62,9 @@ let context: GpuContext | null = null;
 /** How the convolutions' products run (by Winograd or not): registerGpuKernels's options. */
 let convTuning: ConvTuning = {};
 
-/** The convolutions' tuning now: a generator's draw takes the matrix tile (../matrix-products.ts). */
+/** The convolutions' tuning now: a generator's draw, or a training step where asked, takes the matrix tile (../matrix-products.ts). */
 function productTuning(): ConvTuning {
-  const tile = drawingTile();
-  return tile ? { ...convTuning, tile } : convTuning;
+  return { ...convTuning, ...matrixTuning() };
 }
 
 /** Calls answered by gantry's kernels and passed on to tfjs's (the cases these do not cover), for tests. */
@@ -220,7 +219,7 @@ function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
     const bias = (args.inputs as FusedInputs).bias;
     // Over K = 0 the operands are empty, which no binding may be, and never read: a stand-in is bound.
     const operand = (t: tf.TensorInfo) => (K === 0 ? context!.region(context!.scratch(1, 'empty operand'), 1) : region(backend, t));
-    return run(backend, gemm(context!, spec, operand(a), operand(b), region(backend, out), { bias: epilogue.bias, tile: drawingTile() }), [a, b, out, ...(bias ? [bias] : [])], out);
+    return run(backend, gemm(context!, spec, operand(a), operand(b), region(backend, out), { bias: epilogue.bias, ...matrixTuning() }), [a, b, out, ...(bias ? [bias] : [])], out);
   }) as KernelFunc;
 }
 

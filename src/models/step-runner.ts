@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { PassTimeline } from '../gpu/context.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
-import { drawingImages } from '../gpu/matrix-products.ts';
+import { drawingImages, trainingStep } from '../gpu/matrix-products.ts';
 import type { Batch } from '../data/batch.ts';
 import { attachToModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
 import type { Condition } from './condition.ts';
@@ -39,7 +39,8 @@ export class TrainSteps {
   }
 
   run(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    const step = () => this.model.trainStep(batch, ctx);
+    // GANTRY_TENSOR_CORES=train: the step's products on the GPU's matrix units (operands scaled to 16 bits).
+    const step = () => trainingStep(() => this.model.trainStep(batch, ctx));
     if (!this.replay || this.model.replaysItself) return step();
     const key = this.model.stepKey ? this.model.stepKey(ctx) : updateKey(ctx);
     const inputs = batch.labels ? [batch.images, batch.labels] : [batch.images];

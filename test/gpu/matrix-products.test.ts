@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import { Rng } from '../../src/engine/rng.ts';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
-import { convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
-import { dawnFlagsFor, matrixFeatures, matrixProductsOf, refusedMatrixProducts, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
+import { convFilterGrad, convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
+import { dawnFlagsFor, matrixFeatures, matrixProductsOf, matrixTrainingRequested, refusedMatrixProducts, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
 import { tf } from '../../src/engine/index.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
 import { conditionTensor, gridConditions } from '../../src/explore/conditions.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
-import { replayedGenerations } from '../../src/models/step-runner.ts';
+import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 import { assertClose, convReference, upload } from './checks.ts';
 
@@ -59,7 +59,10 @@ test('GANTRY_TENSOR_CORES: what it asks for, what an adapter without matrix unit
   assert.equal(tensorCoresRequested({ GANTRY_TENSOR_CORES: '0' }), null);
   assert.equal(tensorCoresRequested({ GANTRY_TENSOR_CORES: '1' }), 'subgroup-matrix');
   assert.equal(tensorCoresRequested({ GANTRY_TENSOR_CORES: 'emulate' }), 'emulated');
-  assert.throws(() => tensorCoresRequested({ GANTRY_TENSOR_CORES: 'yes' }), /use 1 .* emulate .* or 0/);
+  assert.equal(tensorCoresRequested({ GANTRY_TENSOR_CORES: 'train' }), 'subgroup-matrix');
+  assert.equal(tensorCoresRequested({ GANTRY_TENSOR_CORES: 'emulate-train' }), 'emulated');
+  assert.deepEqual(['1', 'emulate', 'train', 'emulate-train', '0'].map((v) => matrixTrainingRequested({ GANTRY_TENSOR_CORES: v })), [false, false, true, true, false]);
+  assert.throws(() => tensorCoresRequested({ GANTRY_TENSOR_CORES: 'yes' }), /use 1 .* train .* emulate or emulate-train .* or 0/);
   const lavapipe = { features: new Set(['shader-f16', 'subgroups']), info: { subgroupMinSize: 8, subgroupMaxSize: 8, subgroupMatrixConfigs: [] } };
   assert.deepEqual(matrixFeatures(lavapipe, 'emulated'), { features: ['shader-f16'] });
   assert.match((matrixFeatures(lavapipe, 'subgroup-matrix') as { refused: string }).refused, /no subgroup matrices/);
@@ -107,6 +110,81 @@ test('matrix tile: products of 16-bit inputs, edges, K-splits, both staging orde
   const c = upload(ctx, before);
   ctx.run(gemm(ctx, { label: 'batched', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N), batch: { count, a: M * K, b: 0, c: M * N }, accumulate: true }, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix' }));
   assertClose(await ctx.read(c), want, 'batched, accumulated', TOL);
+  ctx.dispose();
+});
+
+/** The power of two the scaled tile multiplies a panel by whose largest magnitude is `max` (its float32 bits' exponent). */
+function halfShift(max: number): number {
+  const bits = new Uint32Array(Float32Array.of(max).buffer)[0];
+  const e = bits >>> 23;
+  return bits === 0 || e === 255 ? 0 : Math.min(60, Math.max(-60, 141 - e));
+}
+
+/**
+ * C = A B as the scaled matrix tile computes it (A [M, K], B [K, N] row-major): per 64x64 tile of C and
+ * per K-slice of the split, A's rows and B's columns there scaled by the powers of two that take their
+ * largest magnitudes to [2^14, 2^15), rounded to 16 bits, multiplied, and scaled back.
+ */
+function scaledProduct(a: Float32Array, b: Float32Array, M: number, N: number, K: number, split: number): Float64Array {
+  const chunk = Math.max(32, Math.ceil(K / split / 32) * 32);
+  const c = new Float64Array(M * N);
+  for (let m0 = 0; m0 < M; m0 += 64) for (let n0 = 0; n0 < N; n0 += 64) for (let k0 = 0; k0 < K; k0 += chunk) {
+    const [m1, n1, k1] = [Math.min(M, m0 + 64), Math.min(N, n0 + 64), Math.min(K, k0 + chunk)];
+    let [aMax, bMax] = [0, 0];
+    for (let m = m0; m < m1; m++) for (let k = k0; k < k1; k++) aMax = Math.max(aMax, Math.abs(a[m * K + k]));
+    for (let k = k0; k < k1; k++) for (let n = n0; n < n1; n++) bMax = Math.max(bMax, Math.abs(b[k * N + n]));
+    const [sa, sb] = [halfShift(aMax), halfShift(bMax)];
+    for (let m = m0; m < m1; m++) for (let n = n0; n < n1; n++) {
+      let sum = 0;
+      for (let k = k0; k < k1; k++) sum += toHalf(a[m * K + k] * 2 ** sa) * toHalf(b[k * N + n] * 2 ** sb);
+      c[m * N + n] += sum * 2 ** -(sa + sb);
+    }
+  }
+  return c;
+}
+
+test('scaled matrix tile: operands far outside 16-bit range (a training step\'s gradients) keep their 10 bits, panel by panel', { skip }, async () => {
+  const ctx = GpuContext.fromTfjs();
+  // A's first 64 rows (one tile's) ~1e-9, below 16 bits' smallest value; the rest ~3e5, past its largest.
+  const [M, N, K] = [130, 72, 200];
+  const a = randn(M * K).map((v, i) => v * (i < 64 * K ? 1e-9 : 3e5));
+  const b = randn(K * N).map((v) => v * 1e-3);
+  const exact = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) exact[m * N + n] += a[m * K + k] * b[k * N + n];
+  const spec = { label: 'scaled', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N) };
+  const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
+  // Rows from..to, the tiny ones times 1e9 (assertClose's scale is at least 1e-3).
+  const rows = (v: ArrayLike<number>, from: number, to: number) => Float64Array.from({ length: (to - from) * N }, (_, i) => v[from * N + i] * (from < 64 ? 1e9 : 1));
+  for (const split of [1, 3]) {
+    ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix', scaled: true, splitK: split }));
+    const got = await ctx.read(c);
+    const want = scaledProduct(a, b, M, N, K, split);
+    for (const [from, to] of [[0, 64], [64, M]]) {
+      assertClose(rows(got, from, to), rows(want, from, to), `rows ${from}-${to}, split ${split}, against the scaled 16-bit reference`, TOL);
+      // and within 16-bit rounding of the exact product
+      assertClose(rows(got, from, to), rows(exact, from, to), `rows ${from}-${to}, split ${split}, against the exact product`, 2e-3);
+    }
+  }
+  // Unscaled, the tiny rows vanish and the large ones are clamped.
+  ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix' }));
+  const unscaled = await ctx.read(c);
+  assert.ok(unscaled.slice(0, 64 * N).every((v) => v === 0), 'unscaled: rows of 1e-9 vanish');
+  assert.throws(() => assertClose(rows(unscaled, 64, M), rows(exact, 64, M), 'unscaled large rows', 2e-3), /element/);
+  // A transposed convolution's residue classes (grouped) and a filter gradient, with dy ~1e-8.
+  const g: ConvGeometry = { batch: 2, h: 9, w: 8, inC: 20, outC: 96, kh: 3, kw: 3, sh: 2, sw: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+  const { oh, ow } = outSize(g);
+  const x = randn(g.batch * g.h * g.w * g.inC);
+  const w = randn(g.kh * g.kw * g.inC * g.outC).map((v) => v * 0.02);
+  const dy = randn(g.batch * oh * ow * g.outC).map((v) => v * 1e-8);
+  const ref = convReference(g, x, w, dy);
+  const dx = ctx.region(ctx.buffer(x.length, 'dx'), x.length);
+  const dw = ctx.region(ctx.buffer(w.length, 'dw'), w.length);
+  for (const splitK of [1, 2]) {
+    const tuning = { tile: 'matrix', scaled: true, splitK } as const;
+    ctx.run([...convInputGrad(ctx, 't', g, upload(ctx, dy), upload(ctx, w), dx, false, tuning), ...convFilterGrad(ctx, 't', g, upload(ctx, x), upload(ctx, dy), dw, false, tuning)]);
+    assertClose(await ctx.read(dx), ref.dx, `input gradient of dy ~1e-8, split ${splitK}`, 2e-3);
+    assertClose(await ctx.read(dw), ref.dw, `filter gradient of dy ~1e-8, split ${splitK}`, 2e-3);
+  }
   ctx.dispose();
 });
 
@@ -180,4 +258,47 @@ test('GANTRY_TENSOR_CORES: a generator\'s draws take the matrix tile, replayed, 
     if (family === 'cgan') assert.ok(replayedGenerations(model) >= 1, `${family}: the draws were replayed`);
     model.dispose();
   }
+});
+
+/** A family's losses over `steps` training steps (replayed where the family's steps are) with GANTRY_TENSOR_CORES set so. */
+async function trainingLosses(family: string, model: Record<string, unknown>, setting: string, steps: number): Promise<Record<string, number>[]> {
+  const was = process.env.GANTRY_TENSOR_CORES;
+  process.env.GANTRY_TENSOR_CORES = setting;
+  try {
+    const { model: m, batchAt } = familyModel(family, 'mnist', model, 8);
+    const runner = new TrainSteps(m);
+    const losses: Record<string, number>[] = [];
+    for (let step = 0; step < steps; step++) {
+      const batch = batchAt(step);
+      const l = runner.run(batch, { step, rng: new Rng(1, 'step', step) });
+      losses.push(Object.fromEntries(await Promise.all(Object.entries(l).map(async ([k, t]) => [k, (await t.data())[0]] as const))));
+      tf.dispose([batch.images, batch.labels ?? [], ...Object.values(l)]);
+    }
+    runner.dispose();
+    m.dispose();
+    return losses;
+  } finally {
+    process.env.GANTRY_TENSOR_CORES = was;
+  }
+}
+
+test('GANTRY_TENSOR_CORES=train: training steps on the scaled matrix tile follow float32\'s (a VAE\'s loss falls as fast; DCGAN\'s hand-built step)', { skip }, async () => {
+  const before = tf.memory().numTensors;
+  // The device's kind of matrix products in draws only (float32 steps), and in training steps too.
+  const [drawsOnly, training] = matrix === 'emulated' ? ['emulate', 'emulate-train'] : ['1', 'train'];
+  for (const [family, model, steps] of [['vae', { imageSize: 32, width: 8, latent: 8 }, 16], ['dcgan', { imageSize: 32, ngf: 8, ndf: 8 }, 4]] as const) {
+    const float32 = await trainingLosses(family, model, drawsOnly, steps);
+    const onMatrix = await trainingLosses(family, model, training, steps);
+    const names = Object.keys(float32[0]);
+    assert.notDeepEqual(onMatrix, float32, `${family}: the same losses as float32's bit for bit: the matrix tile was not used`);
+    for (const [i, l] of onMatrix.entries()) {
+      // Trajectories part slowly (the VAE's KL term, a few units against a thousand, the most: 3% by step 16).
+      for (const k of names) assert.ok(Math.abs(l[k] - float32[i][k]) <= 5e-2 * Math.abs(float32[i][k]) + 1e-3, `${family} step ${i} ${k}: ${l[k]} on the matrix tile, ${float32[i][k]} in float32`);
+    }
+    if (family === 'vae') {
+      const mean = (ls: Record<string, number>[]) => ls.reduce((t, l) => t + l.lossTotal, 0) / ls.length;
+      assert.ok(mean(onMatrix.slice(-4)) < 0.8 * mean(onMatrix.slice(0, 4)), `vae on the matrix tile: loss ${onMatrix.map((l) => l.lossTotal.toFixed(1))} does not fall`);
+    }
+  }
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });

@@ -83,15 +83,21 @@ export interface GemmOptions {
   splitK?: number;
   /**
    * 'matrix': 64x64 tiles whose inputs are rounded to 16-bit floats and multiplied on the GPU's matrix
-   * units (../matrix-products.ts), for drawing images only; where the device has none, the float32 tile
-   * gemmPlan chooses.
+   * units (../matrix-products.ts), for drawing images, and `scaled` for training steps; where the device
+   * has none, the float32 tile gemmPlan chooses.
    */
   tile?: 'thin' | 64 | 128 | 'matrix';
+  /**
+   * On the matrix tile: each workgroup first finds the largest magnitude in its rows of A and its columns of
+   * B (over its part of K) and scales each by a power of two that brings it just under 2^15, so that values far
+   * below 16-bit range (a training step's gradients) keep their 10 bits; the sums are scaled back, exactly.
+   */
+  scaled?: boolean;
   bias?: Region;
 }
 
 /** A GEMM's tile and K-split, chosen by gemmPlan where absent (bench/gemm-tiles.ts sweeps them). */
-export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK'>;
+export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK' | 'scaled'>;
 
 /** A stored row-major [rows, K] as the operand walking rows (A), or B stored transposed as [N, K]. */
 export function rowMajorByK(K: number): Operand {
@@ -431,16 +437,56 @@ const MATRIX_DEPTH = 32;
 const HALF_A_ROW = MATRIX_DEPTH + 8;
 const HALF_B_ROW = TILE + 8;
 const SUM_ROW = TILE + 4;
-/** Workgroup memory the matrix tile takes (27 KiB: more than WebGPU's minimum 16, which a device may give). */
-const MATRIX_WORKGROUP_BYTES = 2 * (TILE * HALF_A_ROW + MATRIX_DEPTH * HALF_B_ROW) + 4 * TILE * SUM_ROW;
+/**
+ * Workgroup memory the matrix tile takes (27 KiB: more than WebGPU's minimum 16, which a device may give),
+ * with the scaled tile's two largest magnitudes.
+ */
+const MATRIX_WORKGROUP_BYTES = 2 * (TILE * HALF_A_ROW + MATRIX_DEPTH * HALF_B_ROW) + 4 * TILE * SUM_ROW + 8;
 
 /**
  * How one operand's 32-deep slice reaches the matrix tile as 16-bit floats: A at As[outer * A_ROW + k], B
- * at Bs[k * B_ROW + outer]. A value past 16-bit range is clamped to it.
+ * at Bs[k * B_ROW + outer], times 2^shift where the tile is scaled (`aShift`, `bShift`). A value past
+ * 16-bit range is clamped to it.
  */
-function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string): Staging {
-  return stageRows(x, kFast, base, limit, MATRIX_DEPTH, (outer, k, v) => `${x === 'a' ? `As[${outer} * A_ROW + ${k}]` : `Bs[${k} * B_ROW + ${outer}]`} = f16(clamp(${v}, -65504.0, 65504.0))`);
+function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string, scaled: boolean): Staging {
+  const value = (v: string) => (scaled ? `ldexp(${v}, ${x}Shift)` : v);
+  return stageRows(x, kFast, base, limit, MATRIX_DEPTH, (outer, k, v) => `${x === 'a' ? `As[${outer} * A_ROW + ${k}]` : `Bs[${k} * B_ROW + ${outer}]`} = f16(clamp(${value(v)}, -65504.0, 65504.0))`);
 }
+
+/**
+ * The scaled matrix tile's first pass over its part of K: each thread loads the slices it would stage and
+ * keeps their largest magnitude; the workgroup's (a float's bits order as unsigned integers when it is not
+ * negative) sets aShift and bShift, the powers of two that bring A's and B's to just under 2^15. A panel of
+ * zeros (or with a NaN or infinity, which no scale keeps) is not scaled.
+ */
+function panelScales(a: Staging, b: Staging): string {
+  const each = MATRIX_DEPTH / 4;
+  return `var aMax = 0.0;
+  var bMax = 0.0;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${MATRIX_DEPTH}u) {
+    ${a.load('k0')}
+    ${b.load('k0')}
+    for (var i = 0u; i < ${each}u; i++) { aMax = max(aMax, abs(ar[i])); bMax = max(bMax, abs(br[i])); }
+  }
+  atomicMax(&panelMax[0], bitcast<u32>(aMax));
+  atomicMax(&panelMax[1], bitcast<u32>(bMax));
+  workgroupBarrier();
+  let aShift = halfShift(atomicLoad(&panelMax[0]));
+  let bShift = halfShift(atomicLoad(&panelMax[1]));`;
+}
+
+/**
+ * fn halfShift(bits of a largest magnitude): the power of two that takes it to [2^14, 2^15), within +-60 (so
+ * that 2^shift, and 2^-(aShift + bShift) after the products, stay finite where ldexp is a multiply by it:
+ * zeros times an infinite scale would be NaN).
+ */
+const HALF_SHIFT = `var<workgroup> panelMax: array<atomic<u32>, 2>;
+fn halfShift(bits: u32) -> i32 {
+  let e = i32(bits >> 23u);
+  if (bits == 0u || e == 255) { return 0; }
+  // bits's value is below 2^(e - 126) (e the biased exponent): scaled by 2^(141 - e), below 2^15
+  return clamp(141 - e, -60, 60);
+}`;
 
 /**
  * The matrix tile: 64x64 outputs per 256-invocation workgroup, K staged 32 deep as 16-bit floats. Each of
@@ -449,9 +495,9 @@ function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string): S
  * the same epilogue as the other tiles (bias, activation, store, or a K-split's partial sums).
  * 'emulated' computes the same blocks with loops: 16 sums a thread, from the same 16-bit tiles.
  */
-function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string, kind: MatrixProducts): string {
-  const a = stageHalf('a', s.a.kFast, 'm0', 'M');
-  const b = stageHalf('b', s.b.kFast, 'n0', 'N');
+function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string, kind: MatrixProducts, scaled: boolean): string {
+  const a = stageHalf('a', s.a.kFast, 'm0', 'M', scaled);
+  const b = stageHalf('b', s.b.kFast, 'n0', 'N', scaled);
   const real = kind === 'subgroup-matrix';
   const B = MATRIX_BLOCK;
   const left = `subgroup_matrix_left<f16, ${B}, ${B}>`;
@@ -497,6 +543,7 @@ const C_ROW = ${SUM_ROW}u;
 var<workgroup> As: array<f16, ${TILE * HALF_A_ROW}>;
 var<workgroup> Bs: array<f16, ${MATRIX_DEPTH * HALF_B_ROW}>;
 var<workgroup> Cs: array<f32, ${TILE * SUM_ROW}>;
+${scaled ? HALF_SHIFT : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${TILE}u;
@@ -504,6 +551,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   ${zIndex(s, split, 'm0')}
   ${a.pre}
   ${b.pre}
+  ${scaled ? panelScales(a, b) : ''}
   ${a.load('kBegin')}
   ${b.load('kBegin')}
   ${setup}
@@ -522,7 +570,7 @@ ${keep}
     let m = m0 + e / ${TILE}u;
     let n = n0 + e % ${TILE}u;
     if (m < M && n < N) {
-      ${writeC(s, split, `Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u]`)}
+      ${writeC(s, split, scaled ? `ldexp(Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u], -(aShift + bShift))` : `Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u]`)}
     }
   }
 }`;
@@ -605,7 +653,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** The tile and K-split of an M x N x K product: those given, the rest chosen for the GPU's size. */
-export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<GemmTuning> {
+export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<Pick<GemmTuning, 'tile' | 'splitK'>> {
   // Outputs a few columns wide gain nothing from 16x16 blocks.
   if (o.tile === 'matrix' && N <= THIN_MAX_N) return gemmPlan(M, N, K, { ...o, tile: undefined });
   const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512) ? 128 : 64);
@@ -645,7 +693,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     // With a K-split, the second pass finishes the sums.
     const finish = finishFunction(s.activation, split === 1 && o.bias ? 3 : null);
     if (tile === 'thin') return thinSource(s, split, kChunk, thinX, finish);
-    return tile === 'matrix' ? matrixSource(s, split, kChunk, finish, matrix!) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
+    return tile === 'matrix' ? matrixSource(s, split, kChunk, finish, matrix!, !!o.scaled) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
   };
   // K in chunks of whole slices (16 deep; 32 for the matrix tile): a split asked of a short K may come to
   // one chunk. Grouped products share the chunk (so each workgroup sums as much); a shorter K fills fewer

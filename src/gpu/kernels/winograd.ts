@@ -345,7 +345,7 @@ export function winogradConv(ctx: GpuContext, label: string, s: WinogradConv, x:
     label: `${label}.winograd`, M: chunk, N, K,
     a: rowMajorByK(K), b: rowMajorByOuter(N),
     batch: { count: elements, a: chunk * K, b: K * N, c: chunk * N },
-  }, v, u, m, { tile: tuning.tile });
+  }, v, u, m, { tile: tuning.tile, scaled: tuning.scaled });
   for (let p0 = 0; p0 < count; p0 += chunk) {
     // The chunk's first tile is a constant of its transforms (a pipeline per chunk; a buffer per call would
     // outlive an eager op); the last chunk's rows of V and M past the last tile stay unused.
@@ -382,7 +382,7 @@ export function winogradFilterGrad(ctx: GpuContext, label: string, s: WinogradCo
         a: rowMajorByOuter(K), b: rowMajorByOuter(N),
         batch: { count: elements, a: chunk * K, b: chunk * N, c: K * N },
         accumulate: p0 > 0,
-      }, v, z, du, { tile: tuning.tile }),
+      }, v, z, du, { tile: tuning.tile, scaled: tuning.scaled }),
     );
   }
   dispatches.push(ctx.dispatch(`${label}.winograd-filter-grad`, filterGradSource(s, accumulate), [du, dw], elementwiseGrid(K * N).workgroups));
