@@ -5,6 +5,11 @@
 // also into $OUT/gpu-session.md where the device tool gives $OUT (its reply keeps only the output's tail),
 // each gantry/PyTorch ratio from medians of the same run. The issue's targets come first, so a budget
 // that runs out costs the comparisons, not the targets:
+//   0. the GPU's matrix units (test/gpu/matrix-products.test.ts on them, GANTRY_TENSOR_CORES=1), then the
+//      targets that hang on them, each in float32 and on them beside PyTorch CUDA: training steps
+//      (GANTRY_TENSOR_CORES=train) of pix2pixHD at 64x128, 256x512 and 512x1024, DCGAN and four families;
+//      generators' draws (=1); the layers of DCGAN and pix2pixHD's global generator one by one (plain,
+//      matrix tile, scaled). The first call of a session where they have never run: --sections 0;
 //   1. every family's replayed step at 64x64, batch 64, beside PyTorch CUDA where a peer of the same
 //      network exists (bench/cgan_torch.py: cgan, acgan; bench/vae_torch.py: vae, vae-gan;
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
@@ -40,7 +45,8 @@
 //   took (on an H200 all of it took about 700 s: 1.-7. about 600).
 // Profiles (--profile) run with Dawn's timestamp quantization off (EXACT_TIMES): quantized, a dispatch's
 // time is a multiple of ~0.1 ms.
-// --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there).
+// --quick: a few steps each, for a dry run on lavapipe (the numbers mean nothing there); with --emulate the
+// matrix units' rows run their emulated kernels there too.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,13 +55,19 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { budget: { type: 'string', default: '560' }, quick: { type: 'boolean' }, sections: { type: 'string' } } });
+const { values } = parseArgs({ options: { budget: { type: 'string', default: '560' }, quick: { type: 'boolean' }, emulate: { type: 'boolean' }, sections: { type: 'string' } } });
 const deadline = Date.now() + Number(values.budget) * 1000;
 const quick = Boolean(values.quick);
-/** --sections 1,2,8: only those (the numbers above; 9: the comparisons), as a second call for what a budget cut. */
+/** --sections 0,1,8: only those (the numbers above; 9: the comparisons), as a second call for what a budget cut. */
 const sections = values.sections ? new Set(values.sections.split(',').map(Number)) : null;
-if (sections && [...sections].some((n) => !(n >= 1 && n <= 10 && Number.isInteger(n)))) throw new Error(`--sections: numbers 1-10, comma-separated, got ${values.sections}`);
+if (sections && [...sections].some((n) => !(n >= 0 && n <= 10 && Number.isInteger(n)))) throw new Error(`--sections: numbers 0-10, comma-separated, got ${values.sections}`);
 const want = (n: number) => !sections || sections.has(n);
+/**
+ * GANTRY_TENSOR_CORES for draws and for training steps on the matrix units; --emulate: their loops instead
+ * (emulate, emulate-train), so that a dry run on lavapipe goes through every matrix row.
+ */
+const DRAWS_ON_MATRIX = { GANTRY_TENSOR_CORES: values.emulate ? 'emulate' : '1' };
+const TRAINING_ON_MATRIX = { GANTRY_TENSOR_CORES: values.emulate ? 'emulate-train' : 'train' };
 const peers = [join(root, '.devicekit', 'peers'), join(root, '..', 'shared', 'peers')].find((d) => existsSync(join(d, 'pix2pixhd_torch.py')));
 const gantry = [join(root, 'bin', 'gantry.js')];
 
@@ -158,7 +170,7 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
     const device = tf.backend().device;
     const info = (await navigator.gpu.requestAdapter()).info;
     console.log('Matrix units: ' + (matrixProductsOf(device) ?? refusedMatrixProducts(device)) + '; configs ' + JSON.stringify(info.subgroupMatrixConfigs ?? null) + ', subgroups ' + info.subgroupMinSize + '-' + info.subgroupMaxSize);`;
-  const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { GANTRY_TENSOR_CORES: '1' }, 60);
+  const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], DRAWS_ON_MATRIX, 60);
   const lines = r?.stdout.trim().split('\n') ?? [];
   say(`Device: ${lines.find((l) => l.includes('WebGPU on'))?.replace(/^gantry: /, '') ?? '(not found)'}`);
   say(`${lines.find((l) => l.startsWith('Matrix units')) ?? 'Matrix units: (not found)'}\n`);
@@ -172,10 +184,10 @@ let matrixTested: boolean | null = null;
  */
 function matrixTileWorks(): boolean {
   if (matrixTested !== null) return matrixTested;
-  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', join(root, 'test', 'gpu', 'matrix-products.test.ts')], { GANTRY_TENSOR_CORES: '1' }, 120);
+  const tested = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', join(root, 'test', 'gpu', 'matrix-products.test.ts')], DRAWS_ON_MATRIX, 120);
   if (!tested) return (matrixTested = false);
   const count = (what: string) => tested.stdout.match(new RegExp(`^# ${what} (\\d+)`, 'm'))?.[1] ?? '?';
-  say(`\nThe matrix tile's tests on this GPU (\`GANTRY_TENSOR_CORES=1 node --import tsx --test test/gpu/matrix-products.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  say(`\nThe matrix tile's tests on this GPU (\`GANTRY_TENSOR_CORES=${DRAWS_ON_MATRIX.GANTRY_TENSOR_CORES} node --import tsx --test test/gpu/matrix-products.test.ts\`): ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
   // A failure's first lines: the WGSL compiler's or the numbers' complaint, for the next session.
   const failures = tested.stdout.split(/^not ok /m).slice(1).map((f) => f.split('\n').filter((l) => /not ok|error:|Error|wgsl|:\d+:\d+/.test(l)).slice(0, 8).join('\n'));
   for (const f of failures) say(`\n\`\`\`\n${f}\n\`\`\``);
@@ -183,8 +195,91 @@ function matrixTileWorks(): boolean {
   return (matrixTested = tested.ok && count('skipped') === '0');
 }
 
+type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; matrix_ms?: (number | null)[]; scaled_ms?: number[]; tfjs_ms?: number[] }[] };
+function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
+  const r = run(cmd, args, env, 240);
+  const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
+  return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
+}
+/**
+ * A layer set's convolutions (bench/convs.ts beside bench/convs_torch.py with TF32 off and on): gantry's calls,
+ * their GPU time alone, by Winograd, and (where the matrix tile passed its tests here) on the matrix tile as a
+ * draw and as a training step takes it.
+ */
+function layerTable(set: string, forwardOnly: boolean): void {
+  const only = forwardOnly ? ['--forward'] : [];
+  // GANTRY_TENSOR_CORES=1 (where its tests passed): each forward and input gradient on the matrix tile too,
+  // and each product as a training step takes it there (scaled).
+  const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, ...(matrixTileWorks() ? DRAWS_ON_MATRIX : {}) });
+  const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
+  const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
+  // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
+  // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
+  say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) | matrix tile (GANTRY_TENSOR_CORES=1), / TF32 on | scaled, as training takes it (=train), / TF32 on |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
+  say(`|---|---|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
+  (ours ?? strict)?.layers.forEach((row, i) => {
+    row.ms.forEach((_, p) => {
+      const g = ours?.layers[i].ms[p] ?? NaN;
+      const alone = ours?.layers[i].gpu_ms?.[p] ?? NaN;
+      const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
+      const tfjs = ours?.layers[i].tfjs_ms?.[p];
+      const w = ours?.layers[i].winograd?.[p];
+      const onMatrix = ours?.layers[i].matrix_ms?.[p];
+      const matrixCell = typeof onMatrix === 'number' ? `${fmt(onMatrix)} ms, ${fmt(onMatrix / on)}` : '—';
+      const scaled = ours?.layers[i].scaled_ms?.[p];
+      const scaledCell = typeof scaled === 'number' ? `${fmt(scaled)} ms, ${fmt(scaled / on)}` : '—';
+      say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} | ${matrixCell} | ${scaledCell} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
+    });
+  });
+}
+
 /** GANTRY_TENSOR_CORES=train where the matrix tile passed its tests here: training steps' products on the matrix units, operands scaled. */
-const trainOnMatrix = (): Record<string, string> | null => (matrixTileWorks() ? { GANTRY_TENSOR_CORES: 'train' } : null);
+const trainOnMatrix = (): Record<string, string> | null => (matrixTileWorks() ? TRAINING_ON_MATRIX : null);
+
+// 0. The GPU's matrix units first: their tests, then each target measured in float32 and on them beside
+// PyTorch's (TF32, its default): training steps (GANTRY_TENSOR_CORES=train) of pix2pixHD at its three sizes,
+// DCGAN and four families; generators' draws (=1); then the layers of DCGAN and the official pix2pixHD global
+// generator one by one. A kernel that fails its tests here says why and leaves the rest to the other sections.
+if (want(0)) {
+  const onMatrix = trainOnMatrix();
+  if (!onMatrix) {
+    say('\nNo matrix units for gantry here (the Matrix units line and the tests above say why): section 0 stops.');
+  } else {
+    const pix2pixhdOfficial = (h: string, w: string) => ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', h, '--width', w];
+    const p2p = (args: string[]) => ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+    type Step = [string, string[], [string, string[]] | null];
+    const dcganPeer = peers ? join(peers, 'dcgan_torch.py') : null;
+    const trainingSteps: Step[] = [
+      ['pix2pixHD 64x128 (the peer\'s default)', p2p([]), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20']] : null],
+      ['pix2pixHD official global, 256x512', p2p(pix2pixhdOfficial('256', '512')), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20', ...pix2pixhdOfficial('256', '512')]] : null],
+      ['pix2pixHD official global, 512x1024', p2p(pix2pixhdOfficial('512', '1024')), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20', ...pix2pixhdOfficial('512', '1024')]] : null],
+      ...(['dcgan32', 'dcgan64'] as const).map((w): Step => [`${w} (hand-built step)`, ['bench', '--workload', w, '--device', 'webgpu', '--steps', steps], dcganPeer ? ['python3', [dcganPeer, '--size', w.slice(5), '--steps', steps, '--warmup', '100', '--device', 'cuda']] : null]),
+      ...['cgan', 'acgan', 'vae', 'dfgan'].map((f): Step => [`${f} 64x64`, familyBench(f, { imageSize: 64 }), ['python3', [...familyPeers[f], '--device', 'cuda', '--batch', batch, '--steps', steps]]]),
+    ];
+    say(`\n| training step, batch ${batch} (pix2pixHD 1) | float32, replayed | on matrix units (GANTRY_TENSOR_CORES=train) | PyTorch CUDA | float32 / PyTorch | matrix / PyTorch |`);
+    say('|---|---|---|---|---|---|');
+    for (const [name, args, peer] of quick ? trainingSteps.slice(0, 1) : trainingSteps) {
+      const float32 = measure(process.execPath, [...gantry, ...args]);
+      const matrix = measure(process.execPath, [...gantry, ...args], onMatrix);
+      const torch = peer ? measure(peer[0], peer[1]) : null;
+      say(`| ${name} | ${msCell(float32)} | ${msCell(matrix)} | ${msCell(torch)} | ${fmt(ms(float32) / ms(torch))} | ${fmt(ms(matrix) / ms(torch))} |`);
+    }
+    const drawBatch = quick ? '8' : '256';
+    const draws: [string, string[], [string, string[]]][] = [
+      ...(['dcgan32', 'dcgan64'] as const).map((w): [string, string[], [string, string[]]] => [w, ['bench', '--workload', w, '--generate', '--device', 'webgpu', '--steps', steps], ['python3', [join(root, 'bench', 'generator_torch.py'), '--size', w.slice(5), '--steps', steps, '--device', 'cuda']]]),
+      ...['cgan', 'vae', 'dfgan'].map((f): [string, string[], [string, string[]]] => [f, ['bench', '--family', f, '--model', JSON.stringify({ imageSize: 64 }), '--generate', '--batch', drawBatch, '--device', 'webgpu', '--steps', steps], ['python3', [...familyPeers[f], '--generate', '--device', 'cuda', '--batch', drawBatch, '--steps', steps]]]),
+    ];
+    say(`\n| generator, batch ${drawBatch} (64 at a time for the families) | float32 | on matrix units (GANTRY_TENSOR_CORES=1) | PyTorch CUDA | float32 / PyTorch, img/s | matrix / PyTorch |`);
+    say('|---|---|---|---|---|---|');
+    for (const [name, args, peer] of quick ? draws.slice(2, 3) : draws) {
+      const float32 = measure(process.execPath, [...gantry, ...args]);
+      const matrix = measure(process.execPath, [...gantry, ...args], DRAWS_ON_MATRIX);
+      const torch = measure(peer[0], peer[1]);
+      say(`| ${name} | ${fmt(imgs(float32))} img/s | ${fmt(imgs(matrix))} img/s | ${fmt(imgs(torch))} img/s | ${fmt(imgs(float32) / imgs(torch))} | ${fmt(imgs(matrix) / imgs(torch))} |`);
+    }
+    for (const set of quick ? ['dcgan64'] : ['dcgan64', 'pix2pixhd-global']) layerTable(set, false);
+  }
+}
 
 if (want(1)) {
   const onMatrix = trainOnMatrix();
@@ -226,7 +321,7 @@ if (want(2)) {
     // PyTorch's convolutions run on TF32 tensor cores by default, which WGSL cannot reach: TF32 off is the float32 comparison.
     const float32Draws = measure('python3', peerDraws, { NVIDIA_TF32_OVERRIDE: '0' });
     const ratio = (a: Json | null, b: Json | null) => fmt(imgs(a) / imgs(b));
-    const matrixDraws = matrixWorks ? measure(process.execPath, [...gantry, ...draws, '--profile'], { ...EXACT_TIMES, GANTRY_TENSOR_CORES: '1' }) : null;
+    const matrixDraws = matrixWorks ? measure(process.execPath, [...gantry, ...draws, '--profile'], { ...EXACT_TIMES, ...DRAWS_ON_MATRIX }) : null;
     if (matrixDraws?.profile) drawProfiles.push([`${family} (GANTRY_TENSOR_CORES=1)`, matrixDraws.profile as Json]);
     say(`| ${family} | ${fmt(imgs(gantryDraws))} img/s | ${fmt(imgs(atOnce))} img/s | ${fmt(imgs(torchDraws))} img/s | ${fmt(imgs(float32Draws))} img/s | ${ratio(gantryDraws, torchDraws)} (${ratio(gantryDraws, float32Draws)}) | ${ratio(atOnce, torchDraws)} (${ratio(atOnce, float32Draws)}) | ${fmt(imgs(matrixDraws))} img/s | ${ratio(matrixDraws, torchDraws)} |`);
   }
@@ -280,7 +375,7 @@ if (want(4)) {
     say('\n| DCGAN generator, batch 256 | float32 | on matrix units (GANTRY_TENSOR_CORES=1) | matrix / float32, img/s |\n|---|---|---|---|');
     for (const workload of ['dcgan32', 'dcgan64']) {
       const draws = [...gantry, 'bench', '--workload', workload, '--generate', '--device', 'webgpu', '--steps', steps];
-      const [plain, matrix] = [measure(process.execPath, draws), matrixTileWorks() ? measure(process.execPath, draws, { GANTRY_TENSOR_CORES: '1' }) : null];
+      const [plain, matrix] = [measure(process.execPath, draws), matrixTileWorks() ? measure(process.execPath, draws, DRAWS_ON_MATRIX) : null];
       say(`| ${workload} | ${fmt(imgs(plain))} img/s | ${fmt(imgs(matrix))} img/s | ${fmt(imgs(matrix) / imgs(plain))} |`);
     }
     // Its hand-built step on them (GANTRY_TENSOR_CORES=train), beside float32's: the peer's times are above.
@@ -343,12 +438,6 @@ if (want(7) && !quick) {
 // the implicit GEMM beside). PyTorch with TF32 off (float32, as WGSL computes) and on. Before
 // them, whether the dispatches of one pass overlap; after, each GEMM under every tile and K-split.
 if (want(8)) {
-  type LayerTimes = { layers: { layer: unknown[]; gflop: number; ms: number[]; gpu_ms?: number[]; winograd?: ({ m: number; other_ms: number; gemm_ms: number } | null)[]; matrix_ms?: (number | null)[]; scaled_ms?: number[]; tfjs_ms?: number[] }[] };
-  function layerJson(cmd: string, args: string[], env: Record<string, string> = {}): LayerTimes | null {
-    const r = run(cmd, args, env, 240);
-    const last = r?.ok ? r.stdout.trim().split('\n').pop() ?? '' : '';
-    return last.startsWith('{') ? (JSON.parse(last) as LayerTimes) : null;
-  }
   // First (it is quick): whether dispatches of one pass overlap on the GPU, or a strided input gradient's four
   // residue classes would gain from one merged dispatch (bench/dispatch-overlap.ts): one class of a DCGAN
   // generator layer at batch 64 (the default), and one of the input gradient of dcgan64's second D layer.
@@ -357,37 +446,12 @@ if (want(8)) {
     say(script([join(root, 'bench', 'dispatch-overlap.ts'), ...shape], EXACT_TIMES).trim());
   }
   const layerSets: [string, boolean][] = quick ? [['dcgan64', true]] : [['dcgan64', false], ['inception', true], ['pix2pixhd-global', false]];
-  for (const [set, forwardOnly] of layerSets) {
-    const only = forwardOnly ? ['--forward'] : [];
-    // GANTRY_TENSOR_CORES=1 (where its tests passed): each forward and input gradient on the matrix tile too,
-    // and each product as a training step takes it there (scaled).
-    const ours = layerJson(process.execPath, ['--import', 'tsx', join(root, 'bench', 'convs.ts'), '--set', set, '--device', 'webgpu', '--json', ...only, ...(set === 'inception' ? ['--tfjs'] : [])], { ...EXACT_TIMES, ...(matrixTileWorks() ? { GANTRY_TENSOR_CORES: '1' } : {}) });
-    const strict = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--no-tf32', '--json', ...only]);
-    const tf32 = layerJson('python3', [join(root, 'bench', 'convs_torch.py'), '--set', set, '--device', 'cuda', '--json', ...only]);
-    // gantry's calls through tfjs (the host's work of each call included, as PyTorch's calls include its own),
-    // and its dispatches' GPU time alone: the kernels' own share, which a replayed step pays.
-    say(`\n| ${set} layer (\`bench/convs.ts --set ${set}\`) | product | gantry, called | its GPU time alone | by Winograd F(m x m): the other F, the implicit GEMM | TFLOP/s (GPU alone; Winograd's counted as the implicit GEMM's) | PyTorch, TF32 off | TF32 on | GPU alone / PyTorch (off, on) | matrix tile (GANTRY_TENSOR_CORES=1), / TF32 on | scaled, as training takes it (=train), / TF32 on |${set === 'inception' ? ' tfjs\'s kernels |' : ''}`);
-    say(`|---|---|---|---|---|---|---|---|---|---|---|${set === 'inception' ? '---|' : ''}`);
-    (ours ?? strict)?.layers.forEach((row, i) => {
-      row.ms.forEach((_, p) => {
-        const g = ours?.layers[i].ms[p] ?? NaN;
-        const alone = ours?.layers[i].gpu_ms?.[p] ?? NaN;
-        const [off, on] = [strict?.layers[i].ms[p] ?? NaN, tf32?.layers[i].ms[p] ?? NaN];
-        const tfjs = ours?.layers[i].tfjs_ms?.[p];
-        const w = ours?.layers[i].winograd?.[p];
-        const onMatrix = ours?.layers[i].matrix_ms?.[p];
-        const matrixCell = typeof onMatrix === 'number' ? `${fmt(onMatrix)} ms, ${fmt(onMatrix / on)}` : '—';
-        const scaled = ours?.layers[i].scaled_ms?.[p];
-        const scaledCell = typeof scaled === 'number' ? `${fmt(scaled)} ms, ${fmt(scaled / on)}` : '—';
-        say(`| ${JSON.stringify(row.layer)} | ${['forward', 'input gradient', 'filter gradient'][p]} | ${fmt(g)} ms | ${fmt(alone)} ms | ${w ? `F(${w.m}): ${fmt(w.other_ms)} ms, ${fmt(w.gemm_ms)} ms` : '—'} | ${fmt(row.gflop / alone)} | ${fmt(off)} ms | ${fmt(on)} ms | ${fmt(alone / off)}, ${fmt(alone / on)} | ${matrixCell} | ${scaledCell} |${set === 'inception' ? ` ${tfjs === undefined ? '—' : `${fmt(tfjs)} ms`} |` : ''}`);
-      });
-    });
-  }
+  for (const [set, forwardOnly] of layerSets) layerTable(set, forwardOnly);
   // Whether other tiles or K-splits would do: each GEMM's GPU time as gemmPlan chooses it beside the fastest choice.
   for (const set of quick ? [] : ['dcgan64', 'pix2pixhd-global']) {
     say(`\nGEMM tiles and K-splits, ${set} (\`bench/gemm-tiles.ts --set ${set}\`; tile/split, GPU time of one product):`);
     // GANTRY_TENSOR_CORES=1 (where its tests passed): the forward and input gradients on the matrix tile too.
-    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { ...EXACT_TIMES, ...(matrixTileWorks() ? { GANTRY_TENSOR_CORES: '1' } : {}) }, 240);
+    const swept = run(process.execPath, ['--import', 'tsx', join(root, 'bench', 'gemm-tiles.ts'), '--set', set], { ...EXACT_TIMES, ...(matrixTileWorks() ? DRAWS_ON_MATRIX : {}) }, 240);
     say(swept === null ? '(not run: the budget was spent)' : swept.stdout.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => `- ${l}`).join('\n'));
   }
 }
