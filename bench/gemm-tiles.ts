@@ -4,7 +4,7 @@
 // Each time is of the product's dispatches run 5 times in a timed pass (GpuContext.profile), median of 3;
 // give GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for times below Dawn's ~65 us rounding.
 // With GANTRY_TENSOR_CORES=1 on a GPU with subgroup matrices, the products a draw runs (forward, input
-// gradient) also on the matrix tile (16-bit inputs) under every K-split, apart: its fastest beside.
+// gradient) also on the matrix tile (16-bit inputs), 64 and 128 wide, under every K-split, apart: its fastest beside.
 //   node --import tsx bench/gemm-tiles.ts [--set dcgan64] [--batch N] [--json]   (--batch: the layers' batch instead of their own)
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
@@ -20,7 +20,7 @@ await initEngine({ device: 'webgpu', log: () => {} });
 const ctx = GpuContext.fromTfjs();
 const rng = new Rng(1, 'gemm-tiles');
 
-const describe = (t: GemmTuning) => `${t.tile}${t.splitK! > 1 ? `/${t.splitK}` : ''}`;
+const describe = (t: GemmTuning) => `${t.tile}${t.matrixWidth === 128 ? '128' : ''}${t.splitK! > 1 ? `/${t.splitK}` : ''}`;
 const rows: { layer: ConvLayer; product: string; chosen: string; chosen_ms: number; best: string; best_ms: number; matrix?: string; matrix_ms?: number }[] = [];
 const splits = (K: number) => [1, 2, 4, 8, 16, 32].filter((s) => s === 1 || K / s >= 64);
 for (const l of layers) {
@@ -39,9 +39,11 @@ for (const l of layers) {
     }
     let matrix: { t: GemmTuning; ms: number } | null = null;
     if (matrixProductsOf(ctx.device) && product !== 'filter gradient' && N > THIN_MAX_N) {
-      for (const splitK of splits(K)) {
-        const ms = await gpuMs(ctx, dispatches({ tile: 'matrix', splitK, winograd: false }));
-        if (!matrix || ms < matrix.ms) matrix = { t: { tile: 'matrix', splitK }, ms };
+      for (const matrixWidth of [64, 128] as const) {
+        for (const splitK of splits(K)) {
+          const ms = await gpuMs(ctx, dispatches({ tile: 'matrix', matrixWidth, splitK, winograd: false }));
+          if (!matrix || ms < matrix.ms) matrix = { t: { tile: 'matrix', matrixWidth, splitK }, ms };
+        }
       }
     }
     rows.push({ layer, product, chosen: describe(chosen), chosen_ms: chosenMs, best: describe(best.t), best_ms: best.ms, ...(matrix ? { matrix: describe(matrix.t), matrix_ms: matrix.ms } : {}) });

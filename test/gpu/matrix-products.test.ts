@@ -78,38 +78,47 @@ test('GANTRY_TENSOR_CORES: what it asks for, what an adapter without matrix unit
   assert.deepEqual(dawnFlagsFor(['x=1'], 'emulated'), ['x=1']);
 });
 
-test('matrix tile: products of 16-bit inputs, edges, K-splits, both staging orders, bias and activation, batches', { skip }, async () => {
+test('matrix tile, 64 and 128 wide: products of 16-bit inputs, edges, K-splits, both staging orders, bias and activation, batches', { skip }, async () => {
   const ctx = GpuContext.fromTfjs();
-  for (const [M, N, K, split] of [[1, 9, 1, 1], [65, 130, 37, 1], [64, 64, 64, 1], [33, 64, 4096, 7], [130, 17, 100, 3], [200, 72, 20, 3]]) {
+  // Each shader takes lavapipe seconds to compile: both staging orders (transposed) and the bias and
+  // activation only where they add a case.
+  const cases: [number, number, number, number, 64 | 128, boolean[], boolean][] = [
+    [1, 9, 1, 1, 64, [false], false], [65, 130, 37, 1, 64, [false, true], true], [33, 64, 4096, 7, 64, [false, true], true],
+    [130, 17, 100, 3, 64, [true], false], [130, 260, 37, 1, 128, [false, true], true], [200, 150, 1000, 3, 128, [false], true],
+  ];
+  for (const [M, N, K, split, matrixWidth, orders, withBias] of cases) {
     const a = randn(M * K);
     const b = randn(K * N);
     const at = (m: number, k: number, t: boolean) => toHalf(t ? a[k * M + m] : a[m * K + k]);
     const bt = (k: number, n: number, t: boolean) => toHalf(t ? b[n * K + k] : b[k * N + n]);
-    for (const transposed of [false, true]) {
+    for (const transposed of orders) {
       const want = new Float64Array(M * N);
       for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[m * N + n] += at(m, k, transposed) * bt(k, n, transposed);
       const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
       const spec = { label: 'mm', M, N, K, a: transposed ? rowMajorByOuter(M) : rowMajorByK(K), b: transposed ? rowMajorByK(K) : rowMajorByOuter(N) };
-      const what = `${M}x${K} . ${K}x${N}, split ${split}, transposed ${transposed}`;
-      const dispatches = gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile: 'matrix' });
-      assert.match(dispatches[0].label, /^mm\.matrix/);
+      const what = `${M}x${K} . ${K}x${N}, split ${split}, transposed ${transposed}, ${matrixWidth} wide`;
+      const dispatches = gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile: 'matrix', matrixWidth });
+      assert.match(dispatches[0].label, matrixWidth === 128 ? /^mm\.matrix128/ : /^mm\.matrix($|\.)/);
       ctx.run(dispatches);
       assertClose(await ctx.read(c), want, `matrix ${what}`, TOL);
+      if (!withBias || transposed) continue;
       const bias = randn(N);
-      ctx.run(gemm(ctx, { ...spec, activation: 'select(v, 0.25 * v, v < 0.0)' }, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile: 'matrix', bias: upload(ctx, bias) }));
+      ctx.run(gemm(ctx, { ...spec, activation: 'select(v, 0.25 * v, v < 0.0)' }, upload(ctx, a), upload(ctx, b), c, { splitK: split, tile: 'matrix', matrixWidth, bias: upload(ctx, bias) }));
       assertClose(await ctx.read(c), want.map((v, i) => v + bias[i % N]).map((v) => (v < 0 ? 0.25 * v : v)), `matrix + bias, leaky ${what}`, TOL);
     }
   }
   // Three products in one dispatch, the second operand shared (a stride of 0), accumulated into what is there.
-  const [M, N, K, count] = [70, 40, 50, 3];
+  const [M, N, K, count] = [140, 140, 50, 3];
   const a = randn(count * M * K);
   const b = randn(K * N);
   const before = randn(count * M * N);
   const want = Float64Array.from(before);
   for (let p = 0; p < count; p++) for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) want[p * M * N + m * N + n] += toHalf(a[p * M * K + m * K + k]) * toHalf(b[k * N + n]);
-  const c = upload(ctx, before);
-  ctx.run(gemm(ctx, { label: 'batched', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N), batch: { count, a: M * K, b: 0, c: M * N }, accumulate: true }, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix' }));
-  assertClose(await ctx.read(c), want, 'batched, accumulated', TOL);
+  for (const matrixWidth of [64, 128] as const) {
+    const c = upload(ctx, before);
+    ctx.run(gemm(ctx, { label: 'batched', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N), batch: { count, a: M * K, b: 0, c: M * N }, accumulate: true }, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix', matrixWidth }));
+    assertClose(await ctx.read(c), want, `batched, accumulated, ${matrixWidth} wide`, TOL);
+  }
   ctx.dispose();
 });
 
@@ -121,15 +130,15 @@ function halfShift(max: number): number {
 }
 
 /**
- * C = A B as the scaled matrix tile computes it (A [M, K], B [K, N] row-major): per 64x64 tile of C and
- * per K-slice of the split, A's rows and B's columns there scaled by the powers of two that take their
+ * C = A B as the scaled matrix tile computes it (A [M, K], B [K, N] row-major): per width x width tile of C
+ * and per K-slice of the split, A's rows and B's columns there scaled by the powers of two that take their
  * largest magnitudes to [2^14, 2^15), rounded to 16 bits, multiplied, and scaled back.
  */
-function scaledProduct(a: Float32Array, b: Float32Array, M: number, N: number, K: number, split: number): Float64Array {
+function scaledProduct(a: Float32Array, b: Float32Array, M: number, N: number, K: number, split: number, width: number): Float64Array {
   const chunk = Math.max(32, Math.ceil(K / split / 32) * 32);
   const c = new Float64Array(M * N);
-  for (let m0 = 0; m0 < M; m0 += 64) for (let n0 = 0; n0 < N; n0 += 64) for (let k0 = 0; k0 < K; k0 += chunk) {
-    const [m1, n1, k1] = [Math.min(M, m0 + 64), Math.min(N, n0 + 64), Math.min(K, k0 + chunk)];
+  for (let m0 = 0; m0 < M; m0 += width) for (let n0 = 0; n0 < N; n0 += width) for (let k0 = 0; k0 < K; k0 += chunk) {
+    const [m1, n1, k1] = [Math.min(M, m0 + width), Math.min(N, n0 + width), Math.min(K, k0 + chunk)];
     let [aMax, bMax] = [0, 0];
     for (let m = m0; m < m1; m++) for (let k = k0; k < k1; k++) aMax = Math.max(aMax, Math.abs(a[m * K + k]));
     for (let k = k0; k < k1; k++) for (let n = n0; n < n1; n++) bMax = Math.max(bMax, Math.abs(b[k * N + n]));
@@ -145,31 +154,34 @@ function scaledProduct(a: Float32Array, b: Float32Array, M: number, N: number, K
 
 test('scaled matrix tile: operands far outside 16-bit range (a training step\'s gradients) keep their 10 bits, panel by panel', { skip }, async () => {
   const ctx = GpuContext.fromTfjs();
-  // A's first 64 rows (one tile's) ~1e-9, below 16 bits' smallest value; the rest ~3e5, past its largest.
-  const [M, N, K] = [130, 72, 200];
-  const a = randn(M * K).map((v, i) => v * (i < 64 * K ? 1e-9 : 3e5));
+  const [N, K] = [72, 200];
   const b = randn(K * N).map((v) => v * 1e-3);
-  const exact = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) exact[m * N + n] += a[m * K + k] * b[k * N + n];
-  const spec = { label: 'scaled', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N) };
-  const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
-  // Rows from..to, the tiny ones times 1e9 (assertClose's scale is at least 1e-3).
-  const rows = (v: ArrayLike<number>, from: number, to: number) => Float64Array.from({ length: (to - from) * N }, (_, i) => v[from * N + i] * (from < 64 ? 1e9 : 1));
-  for (const split of [1, 3]) {
-    ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix', scaled: true, splitK: split }));
+  for (const [split, width] of [[1, 64], [3, 64], [2, 128]] as const) {
+    // A's first tile of rows ~1e-9, below 16 bits' smallest value; the rest ~3e5, past its largest.
+    const M = 2 * width + 2;
+    const a = randn(M * K).map((v, i) => v * (i < width * K ? 1e-9 : 3e5));
+    const exact = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) exact[m * N + n] += a[m * K + k] * b[k * N + n];
+    const spec = { label: 'scaled', M, N, K, a: rowMajorByK(K), b: rowMajorByOuter(N) };
+    const c = ctx.region(ctx.buffer(M * N, 'c'), M * N);
+    // Rows from..to, the tiny ones times 1e9 (assertClose's scale is at least 1e-3).
+    const rows = (v: ArrayLike<number>, from: number, to: number) => Float64Array.from({ length: (to - from) * N }, (_, i) => v[from * N + i] * (from < width ? 1e9 : 1));
+    ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix', scaled: true, splitK: split, matrixWidth: width }));
     const got = await ctx.read(c);
-    const want = scaledProduct(a, b, M, N, K, split);
-    for (const [from, to] of [[0, 64], [64, M]]) {
-      assertClose(rows(got, from, to), rows(want, from, to), `rows ${from}-${to}, split ${split}, against the scaled 16-bit reference`, TOL);
+    const want = scaledProduct(a, b, M, N, K, split, width);
+    for (const [from, to] of [[0, width], [width, M]]) {
+      const what = `rows ${from}-${to}, split ${split}, ${width} wide`;
+      assertClose(rows(got, from, to), rows(want, from, to), `${what}, against the scaled 16-bit reference`, TOL);
       // and within 16-bit rounding of the exact product
-      assertClose(rows(got, from, to), rows(exact, from, to), `rows ${from}-${to}, split ${split}, against the exact product`, 2e-3);
+      assertClose(rows(got, from, to), rows(exact, from, to), `${what}, against the exact product`, 2e-3);
     }
+    if (width === 128) continue;
+    // Unscaled, the tiny rows vanish and the large ones are clamped.
+    ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix', splitK: split }));
+    const unscaled = await ctx.read(c);
+    assert.ok(unscaled.slice(0, width * N).every((v) => v === 0), 'unscaled: rows of 1e-9 vanish');
+    assert.throws(() => assertClose(rows(unscaled, width, M), rows(exact, width, M), 'unscaled large rows', 2e-3), /element/);
   }
-  // Unscaled, the tiny rows vanish and the large ones are clamped.
-  ctx.run(gemm(ctx, spec, upload(ctx, a), upload(ctx, b), c, { tile: 'matrix' }));
-  const unscaled = await ctx.read(c);
-  assert.ok(unscaled.slice(0, 64 * N).every((v) => v === 0), 'unscaled: rows of 1e-9 vanish');
-  assert.throws(() => assertClose(rows(unscaled, 64, M), rows(exact, 64, M), 'unscaled large rows', 2e-3), /element/);
   // A transposed convolution's residue classes (grouped) and a filter gradient, with dy ~1e-8.
   const g: ConvGeometry = { batch: 2, h: 9, w: 8, inC: 20, outC: 96, kh: 3, kw: 3, sh: 2, sw: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
   const { oh, ow } = outSize(g);
@@ -206,11 +218,13 @@ test('matrix tile: a transposed convolution (the input gradient\'s residue class
     const [xr, wr, dyr] = [x, w, dy].map((v) => upload(ctx, v));
     const yr = ctx.region(ctx.buffer(y.length, 'y'), y.length);
     const dxr = ctx.region(ctx.buffer(dx.length, 'dx'), dx.length);
-    for (const splitK of [1, 2]) {
-      const tuning = { tile: 'matrix', splitK, winograd: false } as const;
+    // K-splits of the 4x4 classes; the 128-wide tile on the 3x3 classes, which differ in their taps.
+    const widths: [number, 64 | 128][] = g.kh === 4 ? [[1, 64], [2, 64]] : g.sh === 2 ? [[2, 64], [2, 128]] : [[1, 64]];
+    for (const [splitK, matrixWidth] of widths) {
+      const tuning = { tile: 'matrix', splitK, matrixWidth, winograd: false } as const;
       ctx.run([...convForward(ctx, 't', g, xr, wr, yr, {}, tuning), ...convInputGrad(ctx, 't', g, dyr, wr, dxr, false, tuning)]);
-      assertClose(await ctx.read(yr), y, `forward ${JSON.stringify(g)}, split ${splitK}`, TOL);
-      assertClose(await ctx.read(dxr), dx, `transposed ${JSON.stringify(g)}, split ${splitK}`, TOL);
+      assertClose(await ctx.read(yr), y, `forward ${JSON.stringify(g)}, split ${splitK}, ${matrixWidth} wide`, TOL);
+      assertClose(await ctx.read(dxr), dx, `transposed ${JSON.stringify(g)}, split ${splitK}, ${matrixWidth} wide`, TOL);
     }
     if (g.kh !== 3 || g.sh !== 1) continue;
     // Winograd's F(2x2) transforms run in float32 and their results are rounded to 16 bits: within a 16-bit

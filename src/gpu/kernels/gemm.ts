@@ -5,7 +5,8 @@ import { MATRIX_BLOCK, MATRIX_SUBGROUP, matrixProductsOf, type MatrixProducts } 
  * A tiled GEMM C[M,N] (+)= A[M,K] B[K,N] whose operands are gathered by WGSL functions, so that one
  * kernel serves as an implicit-GEMM convolution (forward, input gradient and filter gradient) without
  * materialising im2col. Kernels: 64x64 tiles with 4x4 outputs per thread; 128x128 tiles with 8x8 for
- * large outputs; one row per 16 threads for outputs a few columns wide. K is staged 16 deep in
+ * large outputs; one row per 16 threads for outputs a few columns wide; and, where asked, 64- or 128-wide
+ * tiles of 16-bit inputs on the GPU's matrix units. K is staged 16 deep (32 on the matrix units) in
  * workgroup memory; long K with few tiles is split across workgroups (grid z) and summed after.
  *
  * An operand's address splits into a part that depends only on its outer index (A's row m, B's column
@@ -87,6 +88,8 @@ export interface GemmOptions {
    * has none, the float32 tile gemmPlan chooses.
    */
   tile?: 'thin' | 64 | 128 | 'matrix';
+  /** The matrix tile's width: 128 for large outputs, else 64, where absent (gemmPlan). */
+  matrixWidth?: MatrixWidth;
   /**
    * On the matrix tile: each workgroup first finds the largest magnitude in its rows of A and its columns of
    * B (over its part of K) and scales each by a power of two that brings it just under 2^15, so that values far
@@ -97,7 +100,7 @@ export interface GemmOptions {
 }
 
 /** A GEMM's tile and K-split, chosen by gemmPlan where absent (bench/gemm-tiles.ts sweeps them). */
-export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK' | 'scaled'>;
+export type GemmTuning = Pick<GemmOptions, 'tile' | 'splitK' | 'scaled' | 'matrixWidth'>;
 
 /** A stored row-major [rows, K] as the operand walking rows (A), or B stored transposed as [N, K]. */
 export function rowMajorByK(K: number): Operand {
@@ -253,11 +256,12 @@ function tileRow(tile: 64 | 128, workgroupBytes: number): number {
 }
 
 /**
- * A 64-wide tile's slice `depth` deep (16, or 32 for the matrix tile), depth / 4 elements per 256-thread
- * workgroup's thread; `put(outer, k, v)` is the WGSL that stores element (outer, k) of the slice.
+ * A `width`-wide tile's slice `depth` deep (64 wide and 16 deep for the float32 tile; 64 or 128 wide and 32
+ * deep for the matrix tile), width * depth / 256 elements per 256-thread workgroup's thread; `put(outer, k,
+ * v)` is the WGSL that stores element (outer, k) of the slice.
  */
-function stageRows(x: 'a' | 'b', kFast: boolean, base: string, limit: string, depth: number, put: (outer: string, k: string, v: string) => string): Staging {
-  const each = depth / 4;
+function stageRows(x: 'a' | 'b', kFast: boolean, base: string, limit: string, width: number, depth: number, put: (outer: string, k: string, v: string) => string): Staging {
+  const each = (width * depth) / 256;
   if (kFast) {
     // thread: one k (li % depth) at `each` outer indices li / depth + (256 / depth) i
     const outer = `li / ${depth}u + ${256 / depth}u * i`;
@@ -278,24 +282,25 @@ function stageRows(x: 'a' | 'b', kFast: boolean, base: string, limit: string, de
       store: `for (var i = 0u; i < ${each}u; i++) { ${put(`(${outer})`, `(li % ${depth}u)`, `${x}r[i]`)}; }`,
     };
   }
-  // thread: one outer index (li % 64) at `each` k (li / 64 + 4 i)
+  // thread: one outer index (li % width) at `each` k (li / width + (256 / width) i)
+  const k = `li / ${width}u + ${256 / width}u * i`;
   return {
-    pre: `let ${x}o = ${x}Outer(min(${base} + li % 64u, ${limit} - 1u));
+    pre: `let ${x}o = ${x}Outer(min(${base} + li % ${width}u, ${limit} - 1u));
   var ${x}r: array<f32, ${each}>;`,
     load: (kb) => `for (var i = 0u; i < ${each}u; i++) {
-      let k = ${kb} + li / 64u + 4u * i;
+      let k = ${kb} + ${k};
       var v = 0.0;
-      if (${base} + li % 64u < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
+      if (${base} + li % ${width}u < ${limit} && k < kEnd) { v = ${x}Load(${x}o, ${x}Inner(k)); }
       ${x}r[i] = v;
     }`,
-    store: `for (var i = 0u; i < ${each}u; i++) { ${put('(li % 64u)', '(li / 64u + 4u * i)', `${x}r[i]`)}; }`,
+    store: `for (var i = 0u; i < ${each}u; i++) { ${put(`(li % ${width}u)`, `(${k})`, `${x}r[i]`)}; }`,
   };
 }
 
 /** 64-wide tiles: element (kk, e) at component e % 4 of Xs[kk * row + e / 4]; 4 elements per thread. */
 function stage64(x: 'a' | 'b', kFast: boolean, base: string, limit: string, row: number): Staging {
   const tile = x === 'a' ? 'As' : 'Bs';
-  return stageRows(x, kFast, base, limit, DEPTH, (e, k, v) => `${tile}[${k} * ${row}u + ${e} / 4u][${e} % 4u] = ${v}`);
+  return stageRows(x, kFast, base, limit, TILE, DEPTH, (e, k, v) => `${tile}[${k} * ${row}u + ${e} / 4u][${e} % 4u] = ${v}`);
 }
 
 /** 128-wide tiles: each thread fills two vec4s Xs[kk * row + q] (outer indices 4q..4q+3 at one k). */
@@ -429,28 +434,34 @@ ${epilogue}}`;
 
 /** K staged per step of the matrix tile: two 16-deep block products. */
 const MATRIX_DEPTH = 32;
+/** The matrix tile's widths: 64, or 128 for large outputs (twice the products per staged element). */
+export type MatrixWidth = 64 | 128;
 /**
- * Rows of the matrix tile's workgroup memory, in elements: A's 64 rows of 32 k, B's 32 k-rows of 64 and
- * the sums' 64 rows of 64, each padded by 16 bytes so that neighbouring rows start in other banks (the
- * block loads take row strides in elements, 16-byte aligned).
+ * Rows of the matrix tile's workgroup memory, in elements: A's rows of 32 k and B's 32 k-rows, each padded
+ * by 16 bytes so that neighbouring rows start in other banks (the block loads take row strides in elements,
+ * 16-byte aligned); a subgroup's 16x16 block of sums in its own slot, rows padded alike.
  */
 const HALF_A_ROW = MATRIX_DEPTH + 8;
-const HALF_B_ROW = TILE + 8;
-const SUM_ROW = TILE + 4;
+const halfBRow = (width: MatrixWidth) => width + 8;
+const SLOT_ROW = MATRIX_BLOCK + 4;
+const SUBGROUPS = 256 / MATRIX_SUBGROUP;
+
 /**
- * Workgroup memory the matrix tile takes (27 KiB: more than WebGPU's minimum 16, which a device may give),
- * with the scaled tile's two largest magnitudes.
+ * Workgroup memory the matrix tile takes (19.5 KiB 64 wide, 28.5 KiB 128 wide: more than WebGPU's minimum
+ * 16, which a device may give), with the scaled tile's two largest magnitudes.
  */
-const MATRIX_WORKGROUP_BYTES = 2 * (TILE * HALF_A_ROW + MATRIX_DEPTH * HALF_B_ROW) + 4 * TILE * SUM_ROW + 8;
+export function matrixWorkgroupBytes(width: MatrixWidth): number {
+  return 2 * (width * HALF_A_ROW + MATRIX_DEPTH * halfBRow(width)) + 4 * SUBGROUPS * MATRIX_BLOCK * SLOT_ROW + 8;
+}
 
 /**
  * How one operand's 32-deep slice reaches the matrix tile as 16-bit floats: A at As[outer * A_ROW + k], B
  * at Bs[k * B_ROW + outer], times 2^shift where the tile is scaled (`aShift`, `bShift`). A value past
  * 16-bit range is clamped to it.
  */
-function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string, scaled: boolean): Staging {
+function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string, width: MatrixWidth, scaled: boolean): Staging {
   const value = (v: string) => (scaled ? `ldexp(${v}, ${x}Shift)` : v);
-  return stageRows(x, kFast, base, limit, MATRIX_DEPTH, (outer, k, v) => `${x === 'a' ? `As[${outer} * A_ROW + ${k}]` : `Bs[${k} * B_ROW + ${outer}]`} = f16(clamp(${value(v)}, -65504.0, 65504.0))`);
+  return stageRows(x, kFast, base, limit, width, MATRIX_DEPTH, (outer, k, v) => `${x === 'a' ? `As[${outer} * A_ROW + ${k}]` : `Bs[${k} * B_ROW + ${outer}]`} = f16(clamp(${value(v)}, -65504.0, 65504.0))`);
 }
 
 /**
@@ -459,8 +470,7 @@ function stageHalf(x: 'a' | 'b', kFast: boolean, base: string, limit: string, sc
  * negative) sets aShift and bShift, the powers of two that bring A's and B's to just under 2^15. A panel of
  * zeros (or with a NaN or infinity, which no scale keeps) is not scaled.
  */
-function panelScales(a: Staging, b: Staging): string {
-  const each = MATRIX_DEPTH / 4;
+function panelScales(a: Staging, b: Staging, each: number): string {
   return `var aMax = 0.0;
   var bMax = 0.0;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${MATRIX_DEPTH}u) {
@@ -489,47 +499,65 @@ fn halfShift(bits: u32) -> i32 {
 }`;
 
 /**
- * The matrix tile: 64x64 outputs per 256-invocation workgroup, K staged 32 deep as 16-bit floats. Each of
- * the 8 subgroups (of 32) sums a 16x32 block of the tile as two 16x16 result matrices, 16 deep at a time
- * (subgroupMatrixMultiplyAccumulate: f16 x f16 -> f32). The sums then pass through workgroup memory to
- * the same epilogue as the other tiles (bias, activation, store, or a K-split's partial sums).
- * 'emulated' computes the same blocks with loops: 16 sums a thread, from the same 16-bit tiles.
+ * The matrix tile: width x width outputs per 256-invocation workgroup, K staged 32 deep as 16-bit floats.
+ * Its 8 subgroups (of 32) stand 4 down and 2 across; each sums a (width / 4) x (width / 2) block as FR x FC
+ * result matrices of 16x16 (1 x 2 at 64 wide, 2 x 4 at 128), 16 deep at a time
+ * (subgroupMatrixMultiplyAccumulate: f16 x f16 -> f32). After the K loop each result matrix in turn passes
+ * through its subgroup's slot of workgroup memory to the same epilogue as the other tiles (bias,
+ * activation, store, or a K-split's partial sums): lane l writes out elements l + 32 j of the block.
+ * 'emulated' computes the same blocks with loops, lane l the elements l + 32 j of each, from the same
+ * 16-bit tiles, through the same slots.
  */
-function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string, kind: MatrixProducts, scaled: boolean): string {
-  const a = stageHalf('a', s.a.kFast, 'm0', 'M', scaled);
-  const b = stageHalf('b', s.b.kFast, 'n0', 'N', scaled);
+function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string, kind: MatrixProducts, width: MatrixWidth, scaled: boolean): string {
+  const a = stageHalf('a', s.a.kFast, 'm0', 'M', width, scaled);
+  const b = stageHalf('b', s.b.kFast, 'n0', 'N', width, scaled);
   const real = kind === 'subgroup-matrix';
   const B = MATRIX_BLOCK;
+  const [FR, FC] = [width / 64, width / 32];
+  const blocks = Array.from({ length: FR * FC }, (_, f) => ({ f, fr: Math.floor(f / FC), fc: f % FC }));
   const left = `subgroup_matrix_left<f16, ${B}, ${B}>`;
   const right = `subgroup_matrix_right<f16, ${B}, ${B}>`;
   const result = `subgroup_matrix_result<f32, ${B}, ${B}>`;
-  // Subgroup sg sums rows 16 sg / 2 .. +16 and columns 32 (sg % 2) .. +32 of the tile. It is 32 consecutive
-  // invocations, as a device whose subgroups are all 32 wide forms them (matrixFeatures asks for that; WGSL's
-  // subgroup_id builtin is a language feature Dawn does not have everywhere). Emulated, thread li sums row
-  // li / 4, columns 16 (li % 4) .. +16.
-  const setup = real ? `let sg = li / ${MATRIX_SUBGROUP}u;
-  let rb = sg / 2u;
-  let cb = (sg % 2u) * 2u;
-  var acc0 = ${result}();
-  var acc1 = ${result}();`
-    : `let er = li / 4u;
-  let ec = (li % 4u) * 16u;
-  var acc: array<f32, 16>;`;
+  // Subgroup sg is invocations 32 sg .. 32 sg + 31, as a device whose subgroups are all 32 wide forms them
+  // (matrixFeatures asks for that; WGSL's subgroup_id builtin is a language feature Dawn does not have
+  // everywhere). Its block starts at row 16 FR (sg / 2) and column 16 FC (sg % 2) of the tile.
+  const setup = `let sg = li / ${MATRIX_SUBGROUP}u;
+  let lane = li % ${MATRIX_SUBGROUP}u;
+  let row0 = (sg / 2u) * ${FR * B}u;
+  let col0 = (sg % 2u) * ${FC * B}u;
+  ${real ? blocks.map(({ f }) => `var acc${f} = ${result}();`).join('\n  ') : `var acc: array<f32, ${FR * FC * 8}>;`}`;
   const compute = real ? `    for (var kk = 0u; kk < ${MATRIX_DEPTH}u; kk += ${B}u) {
-      let l = subgroupMatrixLoad<${left}, row_major>(&As, rb * ${B}u * A_ROW + kk, A_ROW);
-      let r0 = subgroupMatrixLoad<${right}, row_major>(&Bs, kk * B_ROW + cb * ${B}u, B_ROW);
-      let r1 = subgroupMatrixLoad<${right}, row_major>(&Bs, kk * B_ROW + cb * ${B}u + ${B}u, B_ROW);
-      acc0 = subgroupMatrixMultiplyAccumulate(l, r0, acc0);
-      acc1 = subgroupMatrixMultiplyAccumulate(l, r1, acc1);
+      ${Array.from({ length: FR }, (_, fr) => `let l${fr} = subgroupMatrixLoad<${left}, row_major>(&As, (row0 + ${fr * B}u) * A_ROW + kk, A_ROW);`).join('\n      ')}
+      ${Array.from({ length: FC }, (_, fc) => `let r${fc} = subgroupMatrixLoad<${right}, row_major>(&Bs, kk * B_ROW + col0 + ${fc * B}u, B_ROW);`).join('\n      ')}
+      ${blocks.map(({ f, fr, fc }) => `acc${f} = subgroupMatrixMultiplyAccumulate(l${fr}, r${fc}, acc${f});`).join('\n      ')}
     }
-` : `    for (var kk = 0u; kk < ${MATRIX_DEPTH}u; kk++) {
-      let av = f32(As[er * A_ROW + kk]);
-      for (var j = 0u; j < 16u; j++) { acc[j] += av * f32(Bs[kk * B_ROW + ec + j]); }
+` : `    // Element l + 32 j of a block is its row l / 16 + 2 j, column l % 16: one column of B a block.
+    for (var kk = 0u; kk < ${MATRIX_DEPTH}u; kk++) {
+      ${Array.from({ length: FC }, (_, fc) => `let b${fc} = f32(Bs[kk * B_ROW + col0 + ${fc * B}u + lane % ${B}u]);`).join('\n      ')}
+      for (var fr = 0u; fr < ${FR}u; fr++) {
+        for (var j = 0u; j < 8u; j++) {
+          let av = f32(As[(row0 + fr * ${B}u + lane / ${B}u + 2u * j) * A_ROW + kk]);
+          ${Array.from({ length: FC }, (_, fc) => `acc[(fr * ${FC}u + ${fc}u) * 8u + j] += av * b${fc};`).join('\n          ')}
+        }
+      }
     }
 `;
-  const keep = real ? `  subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u, acc0, C_ROW);
-  subgroupMatrixStore<row_major>(&Cs, rb * ${B}u * C_ROW + cb * ${B}u + ${B}u, acc1, C_ROW);`
-    : '  for (var j = 0u; j < 16u; j++) { Cs[er * C_ROW + ec + j] = acc[j]; }';
+  // Each result block through the subgroup's slot: stored, then read back 8 elements a lane.
+  const keep = (f: number) => real
+    ? `subgroupMatrixStore<row_major>(&Cs, sg * SLOT, acc${f}, SLOT_ROW);`
+    : `for (var j = 0u; j < 8u; j++) { let e = lane + 32u * j; Cs[sg * SLOT + (e / ${B}u) * SLOT_ROW + e % ${B}u] = acc[${f * 8}u + j]; }`;
+  const sum = `Cs[sg * SLOT + (e / ${B}u) * SLOT_ROW + e % ${B}u]`;
+  const epilogue = blocks.map(({ f, fr, fc }) => `  ${keep(f)}
+  workgroupBarrier();
+  for (var j = 0u; j < 8u; j++) {
+    let e = lane + 32u * j;
+    let m = m0 + row0 + ${fr * B}u + e / ${B}u;
+    let n = n0 + col0 + ${fc * B}u + e % ${B}u;
+    if (m < M && n < N) {
+      ${writeC(s, split, scaled ? `ldexp(${sum}, -(aShift + bShift))` : sum)}
+    }
+  }
+  workgroupBarrier();`).join('\n');
   // Tint's uniformity analysis cannot see that a block's offsets (from li / 32) are the same across its
   // subgroup, and rejects the calls unless told to trust them.
   const header = real
@@ -538,20 +566,21 @@ function matrixSource(s: GemmSpec, split: number, kChunk: number, finish: string
   return /* wgsl */ `${header}
 ${prelude(s, kChunk, finish)}
 const A_ROW = ${HALF_A_ROW}u;
-const B_ROW = ${HALF_B_ROW}u;
-const C_ROW = ${SUM_ROW}u;
-var<workgroup> As: array<f16, ${TILE * HALF_A_ROW}>;
-var<workgroup> Bs: array<f16, ${MATRIX_DEPTH * HALF_B_ROW}>;
-var<workgroup> Cs: array<f32, ${TILE * SUM_ROW}>;
+const B_ROW = ${halfBRow(width)}u;
+const SLOT_ROW = ${SLOT_ROW}u;
+const SLOT = ${B * SLOT_ROW}u;
+var<workgroup> As: array<f16, ${width * HALF_A_ROW}>;
+var<workgroup> Bs: array<f16, ${MATRIX_DEPTH * halfBRow(width)}>;
+var<workgroup> Cs: array<f32, ${SUBGROUPS * B * SLOT_ROW}>;
 ${scaled ? HALF_SHIFT : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let m0 = wg.x * ${TILE}u;
-  let n0 = wg.y * ${TILE}u;
+  let m0 = wg.x * ${width}u;
+  let n0 = wg.y * ${width}u;
   ${zIndex(s, split, 'm0')}
   ${a.pre}
   ${b.pre}
-  ${scaled ? panelScales(a, b) : ''}
+  ${scaled ? panelScales(a, b, (width * MATRIX_DEPTH) / 256) : ''}
   ${a.load('kBegin')}
   ${b.load('kBegin')}
   ${setup}
@@ -563,16 +592,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     ${b.load(`k0 + ${MATRIX_DEPTH}u`)}
 ${compute}    workgroupBarrier();
   }
-${keep}
-  workgroupBarrier();
-  for (var i = 0u; i < 16u; i++) {
-    let e = li + 256u * i;
-    let m = m0 + e / ${TILE}u;
-    let n = n0 + e % ${TILE}u;
-    if (m < M && n < N) {
-      ${writeC(s, split, scaled ? `ldexp(Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u], -(aShift + bShift))` : `Cs[(e / ${TILE}u) * C_ROW + e % ${TILE}u]`)}
-    }
-  }
+${epilogue}
 }`;
 }
 
@@ -652,13 +672,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-/** The tile and K-split of an M x N x K product: those given, the rest chosen for the GPU's size. */
-export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<Pick<GemmTuning, 'tile' | 'splitK'>> {
+/** The tile, K-split and matrix tile's width of an M x N x K product: those given, the rest chosen for the GPU's size. */
+export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<Pick<GemmTuning, 'tile' | 'splitK'>> & { matrixWidth?: MatrixWidth } {
   // Outputs a few columns wide gain nothing from 16x16 blocks.
   if (o.tile === 'matrix' && N <= THIN_MAX_N) return gemmPlan(M, N, K, { ...o, tile: undefined });
-  const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512) ? 128 : 64);
-  const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, tile === 128 ? 128 : TILE));
-  return { tile, splitK };
+  // 128 wide where there are tiles or K enough to fill the GPU with them (for float32 and the matrix tile alike).
+  const wide = N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512);
+  const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : wide ? 128 : 64);
+  const matrixWidth = tile === 'matrix' ? o.matrixWidth ?? (wide ? 128 : 64) : undefined;
+  const side = tile === 128 || matrixWidth === 128 ? 128 : TILE;
+  const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, side));
+  return matrixWidth ? { tile, splitK, matrixWidth } : { tile, splitK };
 }
 
 /**
@@ -676,12 +700,16 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
       return gemm(ctx, { ...s, groups: undefined, constants: `${s.constants ?? ''}\n${values}` }, a, b, c, o);
     }
   }
-  const matrix = o.tile === 'matrix' && ctx.maxWorkgroupStorage >= MATRIX_WORKGROUP_BYTES ? matrixProductsOf(ctx.device) : null;
-  if (o.tile === 'matrix' && !matrix) return gemm(ctx, s, a, b, c, { ...o, tile: undefined });
   // A batch fills the GPU's grid as a K-split would.
-  const { splitK, tile } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
+  const { splitK, tile, matrixWidth } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
+  const matrix = tile === 'matrix' ? matrixProductsOf(ctx.device) : null;
+  if (tile === 'matrix') {
+    // Without matrix units, float32 tiles; where the device's workgroup memory has no room for 128, 64.
+    if (!matrix || ctx.maxWorkgroupStorage < matrixWorkgroupBytes(64)) return gemm(ctx, s, a, b, c, { ...o, tile: undefined, matrixWidth: undefined });
+    if (ctx.maxWorkgroupStorage < matrixWorkgroupBytes(matrixWidth!)) return gemm(ctx, s, a, b, c, { ...o, matrixWidth: 64 });
+  }
   const thin = tile === 'thin';
-  const side = tile === 128 ? 128 : TILE; // the matrix tile is 64 wide too
+  const side = tile === 128 || matrixWidth === 128 ? 128 : TILE;
   // Grouped products: the grid covers the tallest; workgroups past a group's rows return at once.
   const rows = s.groups ? Math.max(...s.groups.map((g) => g.M)) : s.M;
   const layers = s.groups?.length ?? s.batch?.count ?? 1;
@@ -693,7 +721,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     // With a K-split, the second pass finishes the sums.
     const finish = finishFunction(s.activation, split === 1 && o.bias ? 3 : null);
     if (tile === 'thin') return thinSource(s, split, kChunk, thinX, finish);
-    return tile === 'matrix' ? matrixSource(s, split, kChunk, finish, matrix!, !!o.scaled) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
+    return tile === 'matrix' ? matrixSource(s, split, kChunk, finish, matrix!, matrixWidth!, !!o.scaled) : tiledSource(s, split, kChunk, tile, tileRow(tile, ctx.maxWorkgroupStorage), finish);
   };
   // K in chunks of whole slices (16 deep; 32 for the matrix tile): a split asked of a short K may come to
   // one chunk. Grouped products share the chunk (so each workgroup sums as much); a shorter K fills fewer
@@ -705,8 +733,8 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     const { count, first = 0 } = s.batch;
     return Array.from({ length: Math.ceil(count / GEMM_MAX_BATCH) }, (_, i) => gemm(ctx, { ...s, batch: { ...s.batch!, first: first + i * GEMM_MAX_BATCH, count: Math.min(GEMM_MAX_BATCH, count - i * GEMM_MAX_BATCH) } }, a, b, c, o)).flat();
   }
-  // The matrix tile's dispatches say so in profiles.
-  const label = tile === 'matrix' ? `${s.label}.matrix` : s.label;
+  // The matrix tile's dispatches say so in profiles (.matrix128 the wide one).
+  const label = tile === 'matrix' ? `${s.label}.matrix${matrixWidth === 128 ? '128' : ''}` : s.label;
   // A batch is never split along K: one pass, a product per grid z.
   if (split <= 1) return [ctx.dispatch(label, source(1, s.K), [a, b, c, ...bias], [grid[0], grid[1], layers])];
   const partial = ctx.region(ctx.scratch(split * s.M * s.N, `${s.label}.partial`), split * s.M * s.N);
