@@ -147,6 +147,18 @@ const families: [string, Json][] = [
   ['unet-vae-gan', { imageSize: 64 }], ['gan-cls', { imageSize: 64 }], ['dfgan', { imageSize: 64 }], ['pix2pixhd', { height: 64, width: 64 }],
 ];
 const measured = quick ? families.slice(3, 5) : families;
+/** pix2pixHD's step sizes: the peer's default (64x128), and the official global generator at 256x512 and Cityscapes' 512x1024. */
+const official = (h: string, w: string) => ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', h, '--width', w];
+/** `gantry bench`'s arguments for pix2pixHD's replayed step at these sizes. */
+const pix2pixhdBench = (args: string[]) => ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+/** The shared peer's command for the same step (python3 and its arguments), or null where the peers are not found. */
+function pix2pixhdPeer(args: string[]): [string, string[]] | null {
+  // The shared peer warms up a fixed count of steps: 20 of them take half a second at the smallest size (25 ms a step on an H200), more at the larger, as gantry's bench warms for GPU_WARM_MS.
+  return peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', quick ? '2' : '20', ...args]] : null;
+}
+const PIX2PIXHD_SIZES: [string, string[]][] = [
+  ['64x128 (the peer\'s default)', []], ['official global, 256x512', official('256', '512')], ['official global, 512x1024', official('512', '1024')],
+];
 const familyBench = (family: string, model: Json) => ['bench', '--family', family, '--model', JSON.stringify(model), '--batch', batch, '--device', 'webgpu', '--steps', steps];
 const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
@@ -245,14 +257,10 @@ if (want(0)) {
   if (!onMatrix) {
     say('\nNo matrix units for gantry here (the Matrix units line and the tests above say why): section 0 stops.');
   } else {
-    const pix2pixhdOfficial = (h: string, w: string) => ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', h, '--width', w];
-    const p2p = (args: string[]) => ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
     type Step = [string, string[], [string, string[]] | null];
     const dcganPeer = peers ? join(peers, 'dcgan_torch.py') : null;
     const trainingSteps: Step[] = [
-      ['pix2pixHD 64x128 (the peer\'s default)', p2p([]), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20']] : null],
-      ['pix2pixHD official global, 256x512', p2p(pix2pixhdOfficial('256', '512')), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20', ...pix2pixhdOfficial('256', '512')]] : null],
-      ['pix2pixHD official global, 512x1024', p2p(pix2pixhdOfficial('512', '1024')), peers ? ['python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', '20', ...pix2pixhdOfficial('512', '1024')]] : null],
+      ...PIX2PIXHD_SIZES.map(([name, args]): Step => [`pix2pixHD ${name}`, pix2pixhdBench(args), pix2pixhdPeer(args)]),
       ...(['dcgan32', 'dcgan64'] as const).map((w): Step => [`${w} (hand-built step)`, ['bench', '--workload', w, '--device', 'webgpu', '--steps', steps], dcganPeer ? ['python3', [dcganPeer, '--size', w.slice(5), '--steps', steps, '--warmup', '100', '--device', 'cuda']] : null]),
       ...['cgan', 'acgan', 'vae', 'dfgan'].map((f): Step => [`${f} 64x64`, familyBench(f, { imageSize: 64 }), ['python3', [...familyPeers[f], '--device', 'cuda', '--batch', batch, '--steps', steps]]]),
     ];
@@ -393,19 +401,14 @@ if (want(4)) {
 
 // 5. pix2pixHD at its sizes.
 if (want(5)) {
-  const pix2pixhdSizes: [string, string[]][] = [
-    ['64x128 (the peer\'s default)', []],
-    ['official global, 256x512', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
-    ['official global, 512x1024', ['--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '512', '--width', '1024']],
-  ];
   const onMatrix = trainOnMatrix();
   say('\n| pix2pixHD step (VGG on) | gantry replayed | no Winograd (`GANTRY_WINOGRAD=0`) | gantry eager | stock tfjs eager | PyTorch CUDA | replayed / PyTorch | on matrix units (GANTRY_TENSOR_CORES=train) | that / PyTorch |');
   say('|---|---|---|---|---|---|---|---|---|');
-  for (const [name, args] of quick ? pix2pixhdSizes.slice(0, 1) : pix2pixhdSizes) {
-    const bench = ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, ...args];
+  for (const [name, args] of quick ? PIX2PIXHD_SIZES.slice(0, 1) : PIX2PIXHD_SIZES) {
+    const bench = pix2pixhdBench(args);
     const replayed = measure(process.execPath, [...gantry, ...bench]);
-    // The shared peer warms up a fixed count of steps: 20 of them take half a second at the smallest size (25 ms a step on an H200), more at the larger, as gantry's bench warms for GPU_WARM_MS.
-    const torch = peers ? measure('python3', [join(peers, 'pix2pixhd_torch.py'), '--device', 'cuda', '--steps', steps, '--warmup', quick ? '2' : '20', ...args]) : null;
+    const peer = pix2pixhdPeer(args);
+    const torch = peer ? measure(...peer) : null;
     // The eager comparisons at the small size only: at the real sizes they are minutes of a slow path.
     const small = name.startsWith('64');
     const eager = small ? measure(process.execPath, [...gantry, ...bench], { GANTRY_WEBGPU_EAGER: '1' }) : null;
@@ -497,7 +500,7 @@ if (want(10)) {
   say('|---|---|---|---|');
   const workloads: [string, string[]][] = [
     quick ? ['dcgan32, batch 64', ['bench', '--workload', 'dcgan32', '--device', 'webgpu', '--steps', '2']] : ['dcgan64, batch 64', ['bench', '--workload', 'dcgan64', '--device', 'webgpu', '--steps', '30']],
-    ['pix2pixHD official global 256x512', ['bench', '--workload', 'pix2pixhd', '--device', 'webgpu', '--steps', steps, '--ngf', '64', '--n-down', '4', '--n-blocks', '9', '--ndf', '64', '--label-nc', '35', '--height', '256', '--width', '512']],
+    ['pix2pixHD official global 256x512', pix2pixhdBench(PIX2PIXHD_SIZES[1][1])],
     ['cgan 64x64, batch 64', [...familyBench('cgan', { imageSize: 64 })]],
   ];
   for (const [name, args] of quick ? workloads.slice(0, 1) : workloads) {

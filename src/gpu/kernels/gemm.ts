@@ -672,6 +672,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
+/** Rows (and columns) of C a workgroup of a square tile computes: 128 for the 128-wide tiles, float32 or matrix, else 64. */
+function tileSide(tile: GemmTuning['tile'], matrixWidth?: MatrixWidth): number {
+  return tile === 128 || matrixWidth === 128 ? 128 : TILE;
+}
+
 /** The tile, K-split and matrix tile's width of an M x N x K product: those given, the rest chosen for the GPU's size. */
 export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): Required<Pick<GemmTuning, 'tile' | 'splitK'>> & { matrixWidth?: MatrixWidth } {
   // Outputs a few columns wide gain nothing from 16x16 blocks.
@@ -680,8 +685,7 @@ export function gemmPlan(M: number, N: number, K: number, o: GemmTuning = {}): R
   const wide = N >= 128 && M >= 128 && (Math.ceil(M / 128) * Math.ceil(N / 128) >= FULL_GRID || K >= 512);
   const tile = o.tile ?? (N <= THIN_MAX_N ? 'thin' : wide ? 128 : 64);
   const matrixWidth = tile === 'matrix' ? o.matrixWidth ?? (wide ? 128 : 64) : undefined;
-  const side = tile === 128 || matrixWidth === 128 ? 128 : TILE;
-  const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, side));
+  const splitK = o.splitK ?? (tile === 'thin' ? chooseThinSplitK(M, K) : chooseSplitK(M, N, K, tileSide(tile, matrixWidth)));
   return matrixWidth ? { tile, splitK, matrixWidth } : { tile, splitK };
 }
 
@@ -709,7 +713,7 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     if (ctx.maxWorkgroupStorage < matrixWorkgroupBytes(matrixWidth!)) return gemm(ctx, s, a, b, c, { ...o, matrixWidth: 64 });
   }
   const thin = tile === 'thin';
-  const side = tile === 128 || matrixWidth === 128 ? 128 : TILE;
+  const side = tileSide(tile, matrixWidth);
   // Grouped products: the grid covers the tallest; workgroups past a group's rows return at once.
   const rows = s.groups ? Math.max(...s.groups.map((g) => g.M)) : s.M;
   const layers = s.groups?.length ?? s.batch?.count ?? 1;
