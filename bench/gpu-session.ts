@@ -174,14 +174,15 @@ function sayProfiles(what: string, byFamily: [string, Json][]): void {
 }
 // The adapter and the limits gantry's kernels plan by (workgroup memory: whether the 128-wide GEMM tile is padded).
 {
-  // With GANTRY_TENSOR_CORES=1: whether the device gives subgroup matrices (Dawn's experimental feature) and which.
+  // With GANTRY_TENSOR_CORES=1: whether the device gives subgroup matrices (Dawn's experimental feature) and which,
+  // and whether the tile passed its check at start (a compiler's complaint kept on the line, its newlines escaped).
   const src = (f: string) => JSON.stringify(join(root, 'src', ...f.split('/')));
   const code = `import { initEngine } from ${src('engine/index.ts')}; import { matrixProductsOf, refusedMatrixProducts } from ${src('gpu/matrix-products.ts')};
     import * as tf from '@tensorflow/tfjs-core';
     await initEngine({ device: 'webgpu', log: (l) => console.log(l) });
     const device = tf.backend().device;
     const info = (await navigator.gpu.requestAdapter()).info;
-    console.log('Matrix units: ' + (matrixProductsOf(device) ?? refusedMatrixProducts(device)) + '; configs ' + JSON.stringify(info.subgroupMatrixConfigs ?? null) + ', subgroups ' + info.subgroupMinSize + '-' + info.subgroupMaxSize);`;
+    console.log('Matrix units: ' + JSON.stringify(matrixProductsOf(device) ?? refusedMatrixProducts(device)) + '; configs ' + JSON.stringify(info.subgroupMatrixConfigs ?? null) + ', subgroups ' + info.subgroupMinSize + '-' + info.subgroupMaxSize);`;
   const r = run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], DRAWS_ON_MATRIX, 60);
   const lines = r?.stdout.trim().split('\n') ?? [];
   say(`Device: ${lines.find((l) => l.includes('WebGPU on'))?.replace(/^gantry: /, '') ?? '(not found)'}`);

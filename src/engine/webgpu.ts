@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { guardTfjsWebGpu, limitMiB } from '../gpu/device-guard.ts';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { askForMatrixFeatures, dawnFlagsFor, refusedMatrixProducts, tensorCoresRequested } from '../gpu/matrix-products.ts';
+import { checkMatrixTile } from '../gpu/matrix-check.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
 /**
@@ -42,6 +43,8 @@ export async function startWebGpu(): Promise<string> {
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   const limits = device.limits;
+  // Known products on the matrix tile before any step or draw takes it (where the device has one).
+  await checkMatrixTile(device);
   const refused = refusedMatrixProducts(device);
   if (refused) process.stderr.write(`gantry: GANTRY_TENSOR_CORES asks for the GPU's matrix units, but ${refused}: its products stay in float32\n`);
   return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +

@@ -132,6 +132,12 @@ export function matrixProductsOf(device: GPUDevice): MatrixProducts | null {
   return s && !s.refused ? s.kind : null;
 }
 
+/** Leaves the device on float32 products, for `reason` (its matrix tile failed its check: matrix-check.ts). */
+export function refuseMatrixProducts(device: GPUDevice, reason: string): void {
+  const s = support.get(device);
+  if (s) s.refused = reason;
+}
+
 /** Why the device has no matrix products though they were asked for (null: it has them, or none were asked for). */
 export function refusedMatrixProducts(device: GPUDevice): string | null {
   return support.get(device)?.refused ?? null;

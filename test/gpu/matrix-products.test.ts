@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../src/engine/rng.ts';
-import { GpuContext } from '../../src/gpu/context.ts';
-import { gemm, rowMajorByK, rowMajorByOuter } from '../../src/gpu/kernels/gemm.ts';
+import { GpuContext, type Region } from '../../src/gpu/context.ts';
+import { gemm, rowMajorByK, rowMajorByOuter, type GemmOptions, type GemmSpec } from '../../src/gpu/kernels/gemm.ts';
+import { matrixTileProblem } from '../../src/gpu/matrix-check.ts';
 import { convFilterGrad, convForward, convInputGrad, outSize, winogradOf, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 import { dawnFlagsFor, matrixFeatures, matrixProductsOf, matrixTrainingRequested, refusedMatrixProducts, tensorCoresRequested } from '../../src/gpu/matrix-products.ts';
 import { tf } from '../../src/engine/index.ts';
@@ -76,6 +77,19 @@ test('GANTRY_TENSOR_CORES: what it asks for, what an adapter without matrix unit
   assert.deepEqual(dawnFlagsFor([], 'subgroup-matrix'), ['enable-dawn-features=allow_unsafe_apis']);
   assert.deepEqual(dawnFlagsFor(['enable-dawn-features=disable_robustness', 'x=1'], 'subgroup-matrix'), ['enable-dawn-features=disable_robustness,allow_unsafe_apis', 'x=1']);
   assert.deepEqual(dawnFlagsFor(['x=1'], 'emulated'), ['x=1']);
+});
+
+test('the matrix tile\'s check at start: passed here, and fails a tile that does not compile or loses its scaling', { skip: noGpu }, async () => {
+  // startWebGpu ran the check: a tile it refused would skip every test below (in CI too), so its pass is a test.
+  assert.doesNotMatch(refusedMatrixProducts(device!) ?? '', /matrix product/);
+  if (skip) return;
+  const ctx = GpuContext.fromTfjs();
+  assert.equal(await matrixTileProblem(ctx), null);
+  const unscaled = (c: GpuContext, s: GemmSpec, a: Region, b: Region, out: Region, o: GemmOptions) => gemm(c, s, a, b, out, { ...o, scaled: false });
+  assert.match(await matrixTileProblem(ctx, unscaled) ?? '', /^its 64-wide scaled matrix product came out wrong: C\[\d+, \d+\] of a 136x80 by 80x136 product is .* where it should be /);
+  const broken = (c: GpuContext, _s: GemmSpec, a: Region, b: Region, out: Region) => [c.dispatch('matrix-check.broken', 'fn main() { let x: f32 = undefined_name; }', [a, b, out], [1])];
+  assert.match(await matrixTileProblem(ctx, broken) ?? '', /^its 64-wide matrix product failed on this device: [^]*undefined_name/);
+  ctx.dispose();
 });
 
 test('matrix tile, 64 and 128 wide: products of 16-bit inputs, edges, K-splits, both staging orders, bias and activation, batches', { skip }, async () => {
