@@ -44,7 +44,7 @@ export function batchNormTrain(ctx: GpuContext, rows: number, c: number, eps: nu
 @group(0) @binding(4) var<storage, read> RunningVar: array<f32>;
 @group(0) @binding(5) var<storage, read_write> NewMean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> NewVar: array<f32>;
-${mergeThread(s.c)}
+${mergeThread(r.slices)}
   ${mergedWelford(r.slices, '0u')}
   let variance = m2 / n;
   Mean[c] = mean;
@@ -61,7 +61,7 @@ ${mergeThread(s.c)}
     Y[i] = G[c] * (X[i] - Mean[c]) * inverseSqrt(Var[c] + ${f32(eps)}) + B[c];`, [t.x, t.mean, t.variance, t.gamma, t.beta, t.y]);
   return [
     welfordPartials(ctx, 'batch-norm', r.slices, t.x, r.partial),
-    ctx.dispatch('batch-norm.merge', mergeCode, [r.partial, t.mean, t.variance, t.runningMean, t.runningVar, t.newRunningMean, t.newRunningVar], mergeGrid(s.n, s.c)),
+    ctx.dispatch('batch-norm.merge', mergeCode, [r.partial, t.mean, t.variance, t.runningMean, t.runningVar, t.newRunningMean, t.newRunningVar], mergeGrid(r.slices)),
     apply,
   ];
 }
@@ -78,7 +78,7 @@ export function batchNormTrainGrad(ctx: GpuContext, rows: number, c: number, eps
 @group(0) @binding(1) var<storage, read> Var: array<f32>;
 @group(0) @binding(2) var<storage, read_write> DGamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DBeta: array<f32>;
-${mergeThread(s.c)}
+${mergeThread(r.slices)}
   ${mergedSums(r.slices, '0u')}
   DBeta[c] = t.x;
   DGamma[c] = t.y * inverseSqrt(Var[c] + ${f32(eps)});
@@ -96,7 +96,7 @@ ${mergeThread(s.c)}
     DX[i] = G[c] * invstd * (DY[i] - (DBeta[c] + xhat * DGamma[c]) / ${f32(rows)});`, [dy, x, mean, variance, gamma, dgamma, dbeta, dx]);
   return [
     pixelSumPartials(ctx, 'batch-norm-grad', s, r.slices, dy, x, r.partial, mean),
-    ctx.dispatch('batch-norm-grad.merge', mergeCode, [r.partial, variance, dgamma, dbeta], mergeGrid(s.n, s.c)),
+    ctx.dispatch('batch-norm-grad.merge', mergeCode, [r.partial, variance, dgamma, dbeta], mergeGrid(r.slices)),
     apply,
   ];
 }

@@ -195,14 +195,14 @@ export function pixelSums(ctx: GpuContext, label: string, s: ImageShape, dy: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> SumDy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SumDyO: array<f32>;
-${mergeThread(s.c)}
+${mergeThread(r.slices)}
   ${mergedSums(r.slices, 'b')}
   SumDy[bc] = t.x / ${f32(divisor)};
   SumDyO[bc] = t.y / ${f32(divisor)};
 }`;
   const dispatches = [
     pixelSumPartials(ctx, label, s, r.slices, dy, other, r.partial),
-    ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], mergeGrid(s.n, s.c)),
+    ctx.dispatch(`${label}.merge`, mergeCode, [r.partial, sumDy, sumDyOther], mergeGrid(r.slices)),
   ];
   return { dispatches, sums: [sumDy, sumDyOther] };
 }
@@ -216,7 +216,7 @@ export function instanceNorm(ctx: GpuContext, s: ImageShape, eps: number, x: Reg
 @group(0) @binding(0) var<storage, read_write> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> InvStd: array<f32>;
-${mergeThread(s.c)}
+${mergeThread(r.slices)}
   ${mergedWelford(r.slices, 'b')}
   Mean[bc] = mean;
   InvStd[bc] = inverseSqrt(m2 / n + ${f32(eps)});
@@ -228,7 +228,7 @@ ${mergeThread(s.c)}
     Y[i] = (X[i] - Mean[bc]) * InvStd[bc];`, [x, r.merged[0], invStd, y]);
   return [
     welfordPartials(ctx, 'instance-norm', r.slices, x, r.partial),
-    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged[0], invStd], mergeGrid(s.n, s.c)),
+    ctx.dispatch('instance-norm.merge', mergeCode, [r.partial, r.merged[0], invStd], mergeGrid(r.slices)),
     apply,
   ];
 }

@@ -7,7 +7,7 @@ import { f32 } from './pointwise.ts';
  * to normalise, unbiased variance into the running estimate, momentum 0.1, eps 1e-5).
  *
  * Per-channel sums are two-level: 256-thread workgroups (64 channels x 4 row lanes) each reduce one
- * slice of rows into a partial (Welford count/mean/M2 forward, plain sums backward), and four lanes per
+ * slice of rows into a partial (Welford count/mean/M2 forward, plain sums backward), and up to 32 lanes per
  * channel merge the partials (mergeThread). The per-pass statistics live in one buffer of 6C floats:
  * [mean | invstd | scale | shift | sum(dz) | sum(dz * xhat)].
  */
@@ -104,24 +104,35 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /**
- * WGSL: the entry point of a merge of per-slice partials, a 256-thread workgroup per 64 channels of an image
- * (grid: mergeGrid): channel c of image b (bc = b * channels + c), and its lane of 4, each lane merging every
- * 4th slice, so that four chains of dependent loads run at once rather than one through every slice (up to
- * 256). mergedWelford / mergedSums follow it; after them only lane 0 of a real channel runs on.
+ * How a merge spreads over a 256-thread workgroup: `lanes` threads per channel, each merging every lanes-th
+ * slice, and the 256 / lanes channels it covers. As many lanes as slices, up to 32: a merge is a few
+ * workgroups whose chains of dependent loads run one after another, so its time is their length (a 4-lane
+ * merge of 256 slices, 64 loads long, took 3-5 times a small dispatch's time on an H200).
  */
-export function mergeThread(channels: number): string {
+export function mergeLayout(l: Slices): { lanes: number; channels: number } {
+  const lanes = Math.min(32, 2 ** Math.ceil(Math.log2(Math.max(1, l.slices))));
+  return { lanes, channels: 256 / lanes };
+}
+
+/**
+ * WGSL: the entry point of a merge of per-slice partials, a 256-thread workgroup per mergeLayout's channels
+ * of an image (grid: mergeGrid): channel c of image b (bc = b * channels + c), and its lane. mergedWelford /
+ * mergedSums follow it; after them only lane 0 of a real channel runs on.
+ */
+export function mergeThread(l: Slices): string {
+  const per = mergeLayout(l).channels;
   return `var<workgroup> merging: array<vec4<f32>, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let c = wg.x * 64u + li % 64u;
-  let lane = li / 64u;
+  let c = wg.x * ${per}u + li % ${per}u;
+  let lane = li / ${per}u;
   let b = wg.y;
-  let bc = b * ${channels}u + c;
-  let real = c < ${channels}u;`;
+  let bc = b * ${l.channels}u + c;
+  let real = c < ${l.channels}u;`;
 }
 
-export function mergeGrid(images: number, channels: number): [number, number] {
-  return [Math.ceil(channels / 64), images];
+export function mergeGrid(l: Slices): [number, number] {
+  return [Math.ceil(l.channels / mergeLayout(l).channels), l.images];
 }
 
 /** WGSL: the lanes' partial results in `merging` (a vec4 each); lane 0 of a real channel goes on. */
@@ -141,16 +152,17 @@ export function mergedWelford(l: Slices, b: string): string {
       ${into} = vec3<f32>(tot, ${into}.y + d * o.x / tot, ${into}.z + o.z + d * d * ${into}.x * o.x / tot);
     }
   }`;
+  const { lanes, channels: per } = mergeLayout(l);
   return `var w = vec3<f32>(0.0);
   if (real) {
-    for (var q = lane; q < ${l.slices}u; q += 4u) {
+    for (var q = lane; q < ${l.slices}u; q += ${lanes}u) {
       let at = ((${b} * ${l.slices}u + q) * ${l.channels}u + c) * 3u;
       ${merge('w', 'vec3<f32>(Part[at], Part[at + 1u], Part[at + 2u])')}
     }
   }
   ${meetLanes('vec4<f32>(w, 0.0)')}
   w = merging[li].xyz;
-  for (var j = 1u; j < 4u; j++) ${merge('w', 'merging[li + 64u * j].xyz')}
+  for (var j = 1u; j < ${lanes}u; j++) ${merge('w', `merging[li + ${per}u * j].xyz`)}
   let n = w.x;
   let mean = w.y;
   let m2 = w.z;`;
@@ -158,15 +170,17 @@ export function mergedWelford(l: Slices, b: string): string {
 
 /** WGSL: t, image b's channel c's two sums, added up from its slices' partials in Part (pixelSumPartials), lane by lane in order. */
 export function mergedSums(l: Slices, b: string): string {
+  const { lanes, channels: per } = mergeLayout(l);
   return `var t = vec2<f32>(0.0, 0.0);
   if (real) {
-    for (var q = lane; q < ${l.slices}u; q += 4u) {
+    for (var q = lane; q < ${l.slices}u; q += ${lanes}u) {
       let at = ((${b} * ${l.slices}u + q) * ${l.channels}u + c) * 2u;
       t += vec2<f32>(Part[at], Part[at + 1u]);
     }
   }
   ${meetLanes('vec4<f32>(t, 0.0, 0.0)')}
-  t = ((merging[li].xy + merging[li + 64u].xy) + merging[li + 128u].xy) + merging[li + 192u].xy;`;
+  t = merging[li].xy;
+  for (var j = 1u; j < ${lanes}u; j++) { t += merging[li + ${per}u * j].xy; }`;
 }
 
 function activate(a: Activation, z: string): string {
@@ -206,7 +220,7 @@ export function batchNormForward(ctx: GpuContext, label: string, l: BatchNormLay
 @group(0) @binding(2) var<storage, read> Gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> Beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Running: array<f32>;
-${mergeThread(C)}
+${mergeThread(sl)}
   ${mergedWelford(sl, '0u')}
   let variance = m2 / n;
   let invstd = inverseSqrt(variance + ${f32(eps)});
@@ -220,7 +234,7 @@ ${mergeThread(C)}
 }`;
   return [
     welfordPartials(ctx, `${label}.bn`, sl, b.x, partial),
-    ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], mergeGrid(1, C)),
+    ctx.dispatch(`${label}.bn.finalize`, finalizeCode, [partial, b.stats, b.gamma, b.beta, b.running], mergeGrid(sl)),
     scaleShiftActivate(ctx, label, l, b),
   ];
 }
@@ -312,7 +326,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 @group(0) @binding(1) var<storage, read_write> Stats: array<f32>;
 ${grads ? `@group(0) @binding(2) var<storage, read_write> DGamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DBeta: array<f32>;` : ''}
-${mergeThread(C)}
+${mergeThread(sl)}
   ${mergedSums(sl, '0u')}
   Stats[${4 * C}u + c] = t.x;
   Stats[${5 * C}u + c] = t.y;
@@ -339,7 +353,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
   return [
     ctx.dispatch(`${label}.bn.dpartial`, partialCode, [d.dy, b.y, b.x, b.stats, partial], sliceWorkgroups(sl)),
-    ctx.dispatch(`${label}.bn.dfinalize`, finalizeCode, grads ? [partial, b.stats, d.dGamma!, d.dBeta!] : [partial, b.stats], mergeGrid(1, C)),
+    ctx.dispatch(`${label}.bn.dfinalize`, finalizeCode, grads ? [partial, b.stats, d.dGamma!, d.dBeta!] : [partial, b.stats], mergeGrid(sl)),
     ctx.dispatch(`${label}.bn.dapply`, applyCode, [d.dy, b.y, b.x, b.stats, b.gamma, d.dx], g.workgroups),
   ];
 }
