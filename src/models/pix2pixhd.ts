@@ -354,7 +354,10 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   const named = unwrapped(state);
   const local = named.has('model1_1.1.weight');
   const first = named.get('model.1.weight');
-  if (!first || first.shape.length !== 4) throw new GantryError(`${file} is not a pix2pixHD generator (no model.1.weight); give NVIDIA's latest_net_G.pth (or a gantry run with --run)`);
+  if (!first || first.shape.length !== 4) {
+    const found = first ? `its model.1.weight is [${first.shape.join(', ')}], not a convolution's 4-d filter` : 'no model.1.weight';
+    throw new GantryError(`${file} is not a pix2pixHD generator (${found}); give NVIDIA's latest_net_G.pth (or a gantry run with --run)`);
+  }
   const blocks = (prefix: string) => new Set([...named.keys()].map((k) => k.match(new RegExp(`^${prefix}\\.(\\d+)\\.conv_block\\.`))?.[1]).filter((k) => k !== undefined).map(Number));
   const globalBlocks = [...blocks('model')];
   if (globalBlocks.length === 0) throw new GantryError(`${file}: no residual blocks (model.K.conv_block.*) found; it is not a pix2pixHD generator`);

@@ -227,6 +227,9 @@ test('a generator of NVIDIA\'s code with label count 35 (its Cityscapes setting)
   const plain = pix2pixhdFromTorch(readStateDict(join(goldenDir, 'pix2pixhd_G.pth')), 'G', { labelNc: 6, mapHeight: 32, mapWidth: 32 });
   assert.deepEqual((plain.info.conditioning as { labelNames: string[] }).labelNames, []);
   plain.dispose();
+  // A file with that name's tensor but another network's: the message says what it found.
+  state.set('model.1.weight', { shape: [3, 3], data: new Float32Array(9) });
+  assert.throws(() => pix2pixhdFromTorch(state, 'other.pth', { labelNc: 35, mapHeight: 32, mapWidth: 64 }), /other\.pth is not a pix2pixHD generator \(its model\.1\.weight is \[3, 3\], not a convolution's 4-d filter\); give NVIDIA's latest_net_G\.pth/);
 });
 
 test('every other generating family exports and draws exactly what the CLI draws: acgan, dfgan, vae, vae-gan, unet-vae-gan (with its reference images)', async () => {
