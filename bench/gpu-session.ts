@@ -163,12 +163,14 @@ const familyBench = (family: string, model: Json) => ['bench', '--family', famil
 const replayedSteps: Record<string, Json | null> = {};
 const profiles: [string, Json][] = [];
 
-/** Where the GPU time of what was profiled went: each dispatch timed alone, summed by kernel, most time first. */
+/** Where the GPU time of what was profiled went: each dispatch timed alone, summed by kernel, most time first (count in brackets). */
 function sayProfiles(what: string, byFamily: [string, Json][]): void {
   say(`\nGPU time of ${what}, every dispatch timed alone, its kernels, most time first:`);
   for (const [family, byKind] of byFamily) {
     for (const [kind, p] of Object.entries(byKind) as [string, { gpu_ms: number; kernels: { label: string; ms: number; dispatches: number }[] }][]) {
-      say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${p.kernels.slice(0, 8).map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
+      // Every kernel of at least 1% of the total (up to 16): small ones that take far more than a dispatch's time show too.
+      const shown = p.kernels.filter((k) => k.ms >= 0.01 * p.gpu_ms).slice(0, 16);
+      say(`- ${family}, ${kind}: ${fmt(p.gpu_ms)} ms; ${shown.map((k) => `${k.label} ${fmt(k.ms)} ms (${k.dispatches})`).join(', ')}`);
     }
   }
 }
