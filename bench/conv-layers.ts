@@ -39,11 +39,7 @@ export interface GpuProduct {
  */
 export function gpuProducts(ctx: GpuContext, g: ConvGeometry, rng: Rng): GpuProduct[] {
   const { oh, ow } = outSize(g);
-  const filled = (n: number, label: string): Region => {
-    const r = ctx.region(ctx.buffer(n, label), n);
-    ctx.write(r, rng.fillNormal(new Float32Array(n)));
-    return r;
-  };
+  const filled = (n: number, label: string): Region => ctx.upload(rng.fillNormal(new Float32Array(n)), label);
   const x = filled(g.batch * g.h * g.w * g.inC, 'x');
   const w = filled(g.kh * g.kw * g.inC * g.outC, 'w');
   const dy = filled(g.batch * oh * ow * g.outC, 'dy');

@@ -24,9 +24,7 @@ if (!ctx.device.features.has('timestamp-query')) throw new Error('this WebGPU ad
 const rng = new Rng(1, 'dispatch-overlap');
 
 function filled(n: number, label: string): Region {
-  const r = ctx.region(ctx.buffer(n, label), n);
-  ctx.write(r, rng.fillNormal(new Float32Array(n)));
-  return r;
+  return ctx.upload(rng.fillNormal(new Float32Array(n)), label);
 }
 
 // A [4M, K] row-major, B [K, N] row-major; class i reads rows i*M.. of A.

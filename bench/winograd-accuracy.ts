@@ -29,12 +29,7 @@ for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let kh = 0; kh < 
     for (let co = 0; co < g.outC; co++) ref[yo + co] += xv * w[wo + co];
   }
 }
-const upload = (a: Float32Array) => {
-  const r = ctx.region(ctx.buffer(a.length, 'input'), a.length);
-  ctx.write(r, a);
-  return r;
-};
-const [xr, wr] = [upload(x), upload(w)];
+const [xr, wr] = [ctx.upload(x, 'x'), ctx.upload(w, 'w')];
 const y = ctx.region(ctx.buffer(ref.length, 'y'), ref.length);
 const rms = Math.sqrt(ref.reduce((t, v) => t + v * v, 0) / ref.length);
 const tiles = matrixProductsOf(ctx.device) ? [undefined, 'matrix' as const] : [undefined];

@@ -194,6 +194,13 @@ export class GpuContext {
     return t;
   }
 
+  /** A new buffer (freed by dispose()) holding `data`, as a region of its length. */
+  upload(data: Float32Array<ArrayBufferLike>, label: string): Region {
+    const r = this.region(this.buffer(data.length, label), data.length);
+    this.write(r, data);
+    return r;
+  }
+
   write(region: Region, data: Float32Array<ArrayBufferLike>): void {
     if (data.length > region.length) throw new Error(`write of ${data.length} floats into a region of ${region.length}`);
     this.device.queue.writeBuffer(region.buffer, region.offset * 4, data.buffer, data.byteOffset, data.byteLength);

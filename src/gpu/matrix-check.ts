@@ -37,15 +37,10 @@ export async function matrixTileProblem(ctx: GpuContext, products: Products = ge
   const b = rng.fillNormal(new Float32Array(K * N));
   const exact = new Float64Array(M * N);
   for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) exact[m * N + n] += a[m * K + k] * b[k * N + n];
-  const upload = (data: Float32Array) => {
-    const r = ctx.region(ctx.buffer(data.length, 'matrix-check'), data.length);
-    ctx.write(r, data);
-    return r;
-  };
   const problems: string[] = [];
   for (const scaled of [false, true]) {
     const [sa, sb] = scaled ? [TINY, HUGE] : [1, 1];
-    const [A, B] = [upload(a.map((v) => v * sa)), upload(b.map((v) => v * sb))];
+    const [A, B] = [ctx.upload(a.map((v) => v * sa), 'matrix-check'), ctx.upload(b.map((v) => v * sb), 'matrix-check')];
     for (const matrixWidth of [64, 128] as const) {
       const what = `its ${matrixWidth}-wide ${scaled ? 'scaled ' : ''}matrix product`;
       const problem = await productProblem(ctx, products, { tile: 'matrix', matrixWidth, scaled, splitK: 1 }, A, B, exact, sa * sb);

@@ -6,9 +6,7 @@ import { outSize, type ConvGeometry } from '../../src/gpu/kernels/conv.ts';
 
 /** A GPU buffer holding these floats, as a region (the WebGPU kernel tests' inputs). */
 export function upload(ctx: GpuContext, data: Float32Array): Region {
-  const r = ctx.region(ctx.buffer(data.length, 'test'), data.length);
-  ctx.write(r, data);
-  return r;
+  return ctx.upload(data, 'test');
 }
 
 /** Every element within tol of the largest |want| (at least 1e-3) of its float64 reference. */
