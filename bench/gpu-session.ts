@@ -15,6 +15,7 @@
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the table), for what to speed up next, and its passes' GPU time
 //      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host); then the
+//      same step with each product's tile and K-split timed on this GPU (GANTRY_GPU_TUNING=1), and the
 //      same step with its products on the GPU's matrix units (GANTRY_TENSOR_CORES=train, operands scaled
 //      into 16-bit range), where test/gpu/matrix-products.test.ts passed on them;
 //   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
@@ -75,6 +76,8 @@ type Json = Record<string, unknown>;
 
 /** Dawn's timestamps exact, for profiles: by default it rounds them (~0.1 ms), as browsers do. */
 const EXACT_TIMES = { GANTRY_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization' };
+/** GANTRY_GPU_TUNING=1 with a cache of this session's own, so the first run of each product times it here. */
+const TUNED = { GANTRY_GPU_TUNING: '1', GANTRY_CACHE: mkdtempSync(join(tmpdir(), 'gantry-gpu-tuning-')) };
 
 const record = process.env.OUT ? join(process.env.OUT, 'gpu-session.md') : null;
 if (process.env.OUT) mkdirSync(process.env.OUT, { recursive: true });
@@ -311,8 +314,8 @@ if (want(0)) {
 
 if (want(1)) {
   const onMatrix = trainOnMatrix();
-  say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch | on matrix units (GANTRY_TENSOR_CORES=train) | that / PyTorch |`);
-  say('|---|---|---|---|---|---|---|---|---|');
+  say(`| family step, 64x64, batch ${batch} | gantry replayed | its GPU span / in passes (idle before) | replayed steps (calls left to tfjs's kernels) | its batch drawn on the host (untimed) | PyTorch CUDA | replayed / PyTorch | products tuned here (GANTRY_GPU_TUNING=1) | that / PyTorch | on matrix units (GANTRY_TENSOR_CORES=train) | that / PyTorch |`);
+  say('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [family, model] of measured) {
     // --profile times each dispatch alone after the timed steps: where the replayed step's GPU time goes;
     // --timeline as many more steps' passes: a span its passes fill is GPU work, one longer waited for the host.
@@ -323,8 +326,10 @@ if (want(1)) {
     const peer = familyPeers[family];
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
+    // Its products' tiles and splits timed on this GPU first (in the warm-up; DCGAN's hand-built step is built before, so keeps the plan's).
+    const tuned = family === 'dcgan' ? null : measure(process.execPath, [...gantry, ...familyBench(family, model)], TUNED);
     const matrix = onMatrix ? measure(process.execPath, [...gantry, ...familyBench(family, model)], onMatrix) : null;
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(tuned)} | ${fmt(ms(tuned) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
   }
   sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }

@@ -9,12 +9,13 @@ import { buildModel, provideReferenceImages, resolveRunConfig } from '../train/r
 import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
-import { generationProfile, TrainSteps } from '../models/step-runner.ts';
+import { generationProfile, settleGpuProducts, TrainSteps } from '../models/step-runner.ts';
+import { gemmTuningEnabled } from '../gpu/gemm-tuning.ts';
 import { gpuKernelCalls, gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { createPassTimeline, stepsOnGpu } from '../gpu/pass-timeline.ts';
 import { GantryError } from '../errors.ts';
-import { gridConditions, type ConditionRows } from '../explore/conditions.ts';
+import { gridConditions, sliceConditions, type ConditionRows } from '../explore/conditions.ts';
 import { drawChunk, vectorsToImages } from '../explore/render.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 
@@ -115,6 +116,8 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     step++;
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
+    // GANTRY_GPU_TUNING: the first step's new products timed before the next is recorded, as in training.
+    await runner.settle();
   };
   // The first steps of each kind run eagerly (a warm-up, two recordings); text families pre-train first.
   const times = await timeRuns(run, o.warmup ?? 3 + (text ? 1 : 0), o.steps ?? 10, draw);
@@ -204,6 +207,13 @@ export async function benchFamilyGenerate(o: FamilyBenchOptions): Promise<BenchR
     else await images.data();
     images.dispose();
   };
+  if (gemmTuningEnabled()) {
+    // GANTRY_GPU_TUNING: one chunk drawn and its products timed first, so that the chunks recorded next take
+    // the choices (the draws of sample and eval settle between chunks alike).
+    const first = Math.min(chunk, batch);
+    tf.dispose(vectorsToImages(run, pool[0].slice(0, first), sliceConditions(conditions, 0, first), chunk));
+    await settleGpuProducts();
+  }
   const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
   const params = parameterCounts(model);
   const result = {

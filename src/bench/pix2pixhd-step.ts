@@ -4,6 +4,7 @@ import { Pix2PixHD, pix2pixhdSchema } from '../models/pix2pixhd.ts';
 import { Vgg19Features } from '../nn/vgg19.ts';
 import { hostMedian, summarize, timeRuns, type BenchResult } from './dcgan-step.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
+import { settleGpuProducts } from '../models/step-runner.ts';
 import { trainingStep } from '../gpu/matrix-products.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
@@ -61,6 +62,8 @@ export async function benchPix2PixHDStep(o: Pix2PixHDBenchOptions): Promise<Benc
     host.push(performance.now() - t0);
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose(Object.values(losses));
+    // GANTRY_GPU_TUNING: the first step's new products timed before the next is recorded, as in training.
+    await settleGpuProducts();
   };
   const times = await timeRuns(step, o.warmup ?? (replayer ? 3 : 2), o.steps ?? 10);
   const replayed = replayer?.replayed ?? 0;

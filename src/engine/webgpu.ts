@@ -3,6 +3,8 @@ import { guardTfjsWebGpu, limitMiB } from '../gpu/device-guard.ts';
 import { registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { askForMatrixFeatures, dawnFlagsFor, refusedMatrixProducts, tensorCoresRequested } from '../gpu/matrix-products.ts';
 import { checkMatrixTile } from '../gpu/matrix-check.ts';
+import { enableGemmTuning, gemmTuningRequested, withExactTimestamps } from '../gpu/gemm-tuning.ts';
+import { tuningFile } from '../gpu/tuning-store.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
 /**
@@ -20,7 +22,10 @@ export async function startWebGpu(): Promise<string> {
   Object.assign(globalThis, dawn.globals);
   const tensorCores = tensorCoresRequested();
   // Dawn toggles for experts, e.g. GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" for exact profiles.
-  const gpu = dawn.create(dawnFlagsFor((process.env.GANTRY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean), tensorCores));
+  const flags = (process.env.GANTRY_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  // GANTRY_GPU_TUNING=1: products timed on this GPU, to the nanosecond Dawn otherwise rounds to ~0.1 ms.
+  const tuning = gemmTuningRequested(process.env.GANTRY_GPU_TUNING);
+  const gpu = dawn.create(dawnFlagsFor(tuning ? withExactTimestamps(flags) : flags, tensorCores));
   if (tensorCores) askForMatrixFeatures(gpu, tensorCores);
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -40,6 +45,7 @@ export async function startWebGpu(): Promise<string> {
   // GANTRY_WINOGRAD=0: no 3x3 convolution by Winograd).
   if (process.env.GANTRY_WEBGPU_TFJS_KERNELS !== '1') registerGpuKernels({ winograd: process.env.GANTRY_WINOGRAD !== '0' });
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+  if (tuning) enableGemmTuning(tuningFile(name));
   // The limits gantry's kernels depend on, as the device tfjs created has them.
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   const limits = device.limits;

@@ -8,7 +8,7 @@ import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
 import { networkValues } from '../data/sampler.ts';
 import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { encodedStyles } from './instance-styles.ts';
-import { generateImages } from '../models/step-runner.ts';
+import { generateImages, settleGpuProducts } from '../models/step-runner.ts';
 
 /** Images drawn at once, at most: memory stays bounded however many a command asks for. */
 export const DRAW_CHUNK = 64;
@@ -52,6 +52,7 @@ export async function drawImages(run: Generator, vectors: Float32Array[], condit
   for (let first = 0; first < vectors.length; first += chunk) {
     const count = Math.min(chunk, vectors.length - first);
     const images = vectorsToImages(run, vectors.slice(first, first + count), sliceConditions(conditions, first, count));
+    await settleGpuProducts();
     const pixels = await toUint8Images(images);
     images.dispose();
     await each(pixels, first, count);

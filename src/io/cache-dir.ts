@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path';
 /**
  * gantry's cache folder for one kind of thing (`stats`: real data's feature statistics; `pairs`: label-map
  * pairs fitted to a size, too large for memory; `images`: a folder's images fitted to a size, where decoding
- * them was slow): GANTRY_CACHE, else ~/.cache/gantry, then the kind. Anything in it can be deleted; it is
+ * them was slow; `gpu-tuning`: the GEMM choices measured on a GPU): GANTRY_CACHE, else ~/.cache/gantry, then the kind. Anything in it can be deleted; it is
  * made again when needed.
  */
-export function cacheFolder(kind: 'stats' | 'pairs' | 'images'): string {
+export function cacheFolder(kind: 'stats' | 'pairs' | 'images' | 'gpu-tuning'): string {
   return join(process.env.GANTRY_CACHE || join(homedir(), '.cache', 'gantry'), kind);
 }
 

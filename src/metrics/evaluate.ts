@@ -15,6 +15,7 @@ import { convertChannels } from '../io/pixels.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
 import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
+import { settleGpuProducts } from '../models/step-runner.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
 import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
@@ -300,6 +301,8 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
         images.dispose();
       }
       progress.update(start + count);
+      // GANTRY_GPU_TUNING: this batch's new products (the generator's, the extractor's) timed before the next is recorded.
+      await settleGpuProducts();
       await new Promise((r) => setImmediate(r));
     }
   } finally {

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { PassTimeline } from '../gpu/context.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
-import { supportsRecording } from '../gpu/step-recording.ts';
+import { recordingBackend, supportsRecording } from '../gpu/step-recording.ts';
+import { pendingGemms, tunePendingGemms } from '../gpu/gemm-tuning.ts';
 import { drawingImages, trainingStep } from '../gpu/matrix-products.ts';
 import type { Batch } from '../data/batch.ts';
 import { attachToModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
@@ -32,8 +33,10 @@ export function environment(name: string): string | undefined {
  */
 export class TrainSteps {
   private readonly replay: ReplayedSteps | null;
+  private readonly log: ((line: string) => void) | undefined;
 
   constructor(private readonly model: FamilyInstance, options: { log?: (line: string) => void; replay?: boolean } = {}) {
+    this.log = options.log;
     const replay = options.replay ?? !eagerWebGpuRequested();
     this.replay = replay && supportsRecording() ? new ReplayedSteps(options.log) : null;
   }
@@ -45,6 +48,15 @@ export class TrainSteps {
     const key = this.model.stepKey ? this.model.stepKey(ctx) : updateKey(ctx);
     const inputs = batch.labels ? [batch.images, batch.labels] : [batch.images];
     return this.replay.run(key, [batch, ctx], inputs, step);
+  }
+
+  /**
+   * GANTRY_GPU_TUNING: the products this step met for the first time timed on the GPU before the next
+   * step, which may be recorded with them (settleGpuProducts). The trainer awaits it after every step.
+   */
+  async settle(): Promise<void> {
+    // Quiet where its runner was asked to be (no log): the trainer's --quiet.
+    await settleGpuProducts(this.log ?? (() => {}));
   }
 
   /** Steps replayed so far (0 off WebGPU). */
@@ -74,6 +86,18 @@ export class TrainSteps {
   dispose(): void {
     this.replay?.dispose();
   }
+}
+
+/**
+ * GANTRY_GPU_TUNING (src/gpu/gemm-tuning.ts): times the matrix products that steps or draws since the last
+ * call met for the first time, so that a step or draw recorded next takes the measured choices. Awaited
+ * between train steps and between draws; nothing to do elsewhere, or without tuning.
+ */
+export async function settleGpuProducts(log?: (line: string) => void): Promise<void> {
+  if (pendingGemms() === 0) return;
+  const backend = recordingBackend();
+  const stderr = (globalThis as { process?: { stderr?: { write(s: string): void } } }).process?.stderr;
+  if (backend) await tunePendingGemms(backend.device, log ?? ((line) => stderr?.write(line + '\n')));
 }
 
 /** The tensors a condition holds, in a fixed order (the inputs of a recorded generator). */

@@ -408,6 +408,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (const optimizer of Object.values(model.optimizers)) optimizer.lrFactor = lrFactor;
       const losses = stepRunner.run(batch, { step, rng: new Rng(config.seed, 'step', step), updateG: updatesGenerator(config.train, step) });
       tf.dispose([batch.images, batch.labels ?? []]);
+      await stepRunner.settle();
       step += 1;
       // Scores read the run folder's checkpoint, so a step that is scored is checkpointed.
       const mustScore = scorer !== null && (step % scoreEvery === 0 || step === steps);

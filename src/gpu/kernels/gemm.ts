@@ -1,5 +1,6 @@
 import { elementwiseGrid, type Dispatch, type GpuContext, type Region } from '../context.ts';
 import { MATRIX_BLOCK, MATRIX_SUBGROUP, matrixProductsOf, type MatrixProducts } from '../matrix-products.ts';
+import { candidateSplits, gemmKey, gemmTuningEnabled, tunedGemm, type GemmChoice } from '../gemm-tuning.ts';
 
 /**
  * A tiled GEMM C[M,N] (+)= A[M,K] B[K,N] whose operands are gathered by WGSL functions, so that one
@@ -704,6 +705,17 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
       return gemm(ctx, { ...s, groups: undefined, constants: `${s.constants ?? ''}\n${values}` }, a, b, c, o);
     }
   }
+  // GANTRY_GPU_TUNING: where the caller chose neither tile nor split, the choice measured on this GPU.
+  if (o.tile === undefined && o.splitK === undefined && gemmTuningEnabled()) {
+    const { label: _, ...shape } = s;
+    const tuned = tunedGemm(gemmKey(s.M, s.N, s.K, { ...shape, bias: !!o.bias }), () => ({
+      lengths: [a, b, c, ...(o.bias ? [o.bias] : [])].map((r) => r.length),
+      candidates: gemmCandidates(s),
+      build: (tctx, [ta, tb, tc, bias], choice) => gemm(tctx, s, ta, tb, tc, { ...o, ...choice, bias }),
+    }));
+    // A choice this product cannot take (a hand-edited file) is passed over.
+    if (tuned && (tuned.tile !== 'thin' || s.N <= THIN_MAX_N) && (!s.batch || tuned.splitK === 1)) return gemm(ctx, s, a, b, c, { ...o, ...tuned });
+  }
   // A batch fills the GPU's grid as a K-split would.
   const { splitK, tile, matrixWidth } = gemmPlan(s.M, s.N, s.K, s.batch ? { ...o, splitK: 1 } : o);
   const matrix = tile === 'matrix' ? matrixProductsOf(ctx.device) : null;
@@ -747,6 +759,15 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
     ctx.dispatch(`${label}.splitk`, source(split, kChunk), [a, b, partial], [grid[0], grid[1], layers * split]),
     ctx.dispatch(`${label}.reduce`, reduceSource(s, split, kChunk, g.stride, finishFunction(s.activation, o.bias ? 2 : null)), [partial, c, ...bias], g.workgroups),
   ];
+}
+
+/** The tiles and K-splits a product may be tuned over (gemm-tuning.ts), gemmPlan's choice first. */
+export function gemmCandidates(s: GemmSpec): GemmChoice[] {
+  const planned = gemmPlan(s.M, s.N, s.K, s.batch ? { splitK: 1 } : {});
+  const first: GemmChoice = { tile: planned.tile as GemmChoice['tile'], splitK: planned.splitK };
+  const tiles: GemmChoice['tile'][] = s.N <= THIN_MAX_N ? ['thin'] : [64, 128];
+  const others = tiles.flatMap((tile) => candidateSplits(s.M, s.N, s.K, !!s.batch).map((splitK) => ({ tile, splitK })));
+  return [first, ...others.filter((c) => c.tile !== first.tile || c.splitK !== first.splitK)];
 }
 
 /** Grouped products: not batched, each with rows, the same value names, M and K their total and longest. */
