@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NO_CONDITION } from '../models/condition.ts';
 import { Rng } from '../engine/rng.ts';
 import { Dcgan, dcganSchema } from '../models/dcgan.ts';
+import { settleGpuProducts } from '../models/step-runner.ts';
 
 /** DESIGN.md's benchmark workloads, exactly as ../shared/peers/dcgan_torch.py builds them. */
 export const WORKLOADS = {
@@ -49,6 +50,8 @@ export async function benchDcganStep(o: BenchOptions): Promise<BenchResult> {
     // Reading the losses waits for all the step's work, as torch.cuda.synchronize does for the peer.
     await Promise.all(Object.values(losses).map((l) => l.data()));
     tf.dispose([images, ...Object.values(losses)]);
+    // GANTRY_GPU_TUNING: the first step's products timed (in the warm-up); the step is built again with them.
+    await settleGpuProducts();
   };
   const times = await timeRuns(step, o.warmup ?? 3, o.steps ?? 20);
   const result = summarize(o.workload, batch, times, model.G.params.countTrainable(), model.D.params.countTrainable());
@@ -73,6 +76,7 @@ export async function benchDcganGenerate(o: BenchOptions): Promise<BenchResult> 
     if (tf.getBackend() === 'webgpu') await model.idle();
     else await images.data();
     tf.dispose([z, images]);
+    await settleGpuProducts();
   };
   const times = await timeRuns(once, o.warmup ?? 3, o.steps ?? 20);
   const result = summarize(`${o.workload}-generate`, batch, times, model.G.params.countTrainable(), model.D.params.countTrainable());

@@ -5,6 +5,7 @@ import { convInputGrad } from './kernels/conv.ts';
 import { batchNormEval, batchNormStatsLength } from './kernels/norm.ts';
 import { tanhForward } from './kernels/pointwise.ts';
 import { PackedNetwork } from './packed-network.ts';
+import { gemmsNoted } from './gemm-tuning.ts';
 
 /**
  * DCGAN's generator in evaluation mode (running statistics) as one replayed list of dispatches, for
@@ -16,6 +17,8 @@ export class DcganGpuGenerator {
   private readonly z: Region;
   private readonly out: Region;
   private readonly program: Dispatch[] = [];
+  /** GANTRY_GPU_TUNING: some of its products were not timed yet when it was built (the model builds it again once they are). */
+  readonly untuned: boolean;
 
   private readonly imageShape: [number, number, number, number];
 
@@ -26,6 +29,7 @@ export class DcganGpuGenerator {
     this.imageShape = [batch, ...last.outSize, last.outChannels];
     this.z = this.ctx.region(this.ctx.buffer(batch * nz, 'z'), batch * nz);
     let h = this.z;
+    const noted = gemmsNoted();
     for (const l of generator.layers.map((layer) => convLayer(layer, batch))) {
       const size = l.geo.batch * l.geo.h * l.geo.w * l.geo.inC;
       const x = this.ctx.region(this.ctx.buffer(size, `${l.name}.x`), size);
@@ -42,6 +46,7 @@ export class DcganGpuGenerator {
       h = y;
     }
     this.out = h;
+    this.untuned = gemmsNoted() > noted;
     this.refresh();
   }
 

@@ -8,6 +8,7 @@ import { matrixTrainingTuning } from './matrix-products.ts';
 import { batchNormBackward, batchNormForward, batchNormStatsLength, type BatchNormBuffers, type BatchNormLayout } from './kernels/norm.ts';
 import { adamUpdate, bceDiscriminatorLoss, leakyRelu, leakyReluGrad, nonSaturatingGeneratorLoss, tanhForward, tanhGrad } from './kernels/pointwise.ts';
 import { PackedNetwork } from './packed-network.ts';
+import { gemmsNoted } from './gemm-tuning.ts';
 
 /**
  * DCGAN's whole training step (Dcgan.trainStepWithNoise: G forward, D on real and detached fake, D's
@@ -62,6 +63,8 @@ export class DcganGpuStep {
   /** Its products' tile: the scaled matrix tile where GANTRY_TENSOR_CORES=train asks (../matrix-products.ts). */
   private readonly tuning: ConvTuning = matrixTrainingTuning();
   private readonly program: Dispatch[];
+  /** GANTRY_GPU_TUNING: some of its products were not timed yet when it was built (the model builds it again once they are). */
+  readonly untuned: boolean;
 
   constructor(nets: { G: DcganNetwork; D: DcganNetwork }, private readonly optimizers: { G: Adam; D: Adam }, readonly batch: number) {
     this.ctx = GpuContext.fromTfjs();
@@ -75,7 +78,9 @@ export class DcganGpuStep {
     this.z = this.alloc(batch * nz, 'z');
     this.losses = { D: this.ctx.region(this.ctx.buffer(1, 'lossD', true), 1), G: this.ctx.region(this.ctx.buffer(1, 'lossG', true), 1) };
     this.adamUniform = { G: this.ctx.uniform(new Float32Array(4), 'G.adam.u'), D: this.ctx.uniform(new Float32Array(4), 'D.adam.u') };
+    const noted = gemmsNoted();
     this.program = this.build();
+    this.untuned = gemmsNoted() > noted;
     this.G.upload(optimizers.G);
     this.D.upload(optimizers.D);
   }

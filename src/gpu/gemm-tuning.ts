@@ -9,8 +9,8 @@ import { GpuContext, type Dispatch, type Region } from './context.ts';
  *
  * A product gemm() meets for the first time without a tile or split from its caller is run as gemmPlan
  * chooses and noted; tunePendingGemms (awaited between training steps, before a step is recorded) then
- * times each noted product under every candidate on buffers of its own, its dispatches run `repeats`
- * times in a timed pass, and keeps the fastest. Later calls of the same product (the same operands' WGSL,
+ * times each noted product under every candidate on buffers of its own, its dispatches run 5 times in a
+ * timed pass, and keeps the fastest. Later calls of the same product (the same operands' WGSL,
  * sizes, groups and epilogue) take it. The choices are kept per GPU (a TuningStore: a file under
  * gantry's cache folder in Node), so a machine tunes each product once.
  *
@@ -49,6 +49,8 @@ const state = {
   pending: new Map<string, Pending>(),
   /** How many products have been tuned in this process (tests, benchmarks). */
   tuned: 0,
+  /** How many have been noted: a program built once (DCGAN's hand-built step) compares it before and after. */
+  noted: 0,
 };
 
 /** Whether GANTRY_GPU_TUNING's value asks for tuning: 1 or 0 (absent: 0); anything else is an error naming both. */
@@ -92,8 +94,20 @@ export function gemmsTuned(): number {
 export function tunedGemm(key: string, pending: () => Pending): GemmChoice | undefined {
   if (!state.store) return undefined;
   const chosen = state.choices.get(key);
-  if (!chosen && !state.pending.has(key)) state.pending.set(key, pending());
+  if (!chosen && !state.pending.has(key)) {
+    state.pending.set(key, pending());
+    state.noted++;
+  }
   return chosen;
+}
+
+/**
+ * Products noted so far in this process. A program built once and replayed (DCGAN's hand-built step and
+ * generator) that noted some when built runs gemmPlan's choices for them: it is built again once they are
+ * timed (pendingGemms() back to 0).
+ */
+export function gemmsNoted(): number {
+  return state.noted;
 }
 
 /** Products noted and not tuned yet. */

@@ -12,6 +12,7 @@ import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Adam } from '../optim/adam.ts';
 import { DcganGpuStep } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
+import { pendingGemms } from '../gpu/gemm-tuning.ts';
 import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
@@ -188,7 +189,8 @@ export class Dcgan implements FamilyInstance {
   trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true): Record<string, tf.Scalar> {
     if (this.replayedGpuStep) {
       if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
-      if (this.gpu && this.gpu.batch !== batch.images.shape[0]) this.releaseGpuStep();
+      // Built again for another batch, or once the products it was built with untimed are timed (GANTRY_GPU_TUNING).
+      if (this.gpu && (this.gpu.batch !== batch.images.shape[0] || (this.gpu.untuned && pendingGemms() === 0))) this.releaseGpuStep();
       this.gpu ??= new DcganGpuStep({ G: this.G, D: this.D }, { G: this.optimizers.G, D: this.optimizers.D }, batch.images.shape[0]);
       this.variablesStale = true;
       return this.gpu.step(batch.images, z);
@@ -205,7 +207,7 @@ export class Dcgan implements FamilyInstance {
     expectNoCondition(this.info, condition);
     this.syncVariables();
     if (this.replayedGpuStep) {
-      if (this.gpuGenerator?.batch !== z.shape[0]) {
+      if (this.gpuGenerator?.batch !== z.shape[0] || (this.gpuGenerator.untuned && pendingGemms() === 0)) {
         this.gpuGenerator?.dispose();
         this.gpuGenerator = new DcganGpuGenerator(this.G, z.shape[0]);
       } else {

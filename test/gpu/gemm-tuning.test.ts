@@ -14,7 +14,9 @@ import {
 } from '../../src/gpu/gemm-tuning.ts';
 import { tuningFile } from '../../src/gpu/tuning-store.ts';
 import { familyModel } from '../../src/bench/family-step.ts';
-import { TrainSteps } from '../../src/models/step-runner.ts';
+import { settleGpuProducts, TrainSteps } from '../../src/models/step-runner.ts';
+import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+import { NO_CONDITION } from '../../src/models/condition.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 import { assertClose, convReference, upload } from './checks.ts';
 
@@ -231,4 +233,47 @@ test('training with tuning: the first step\'s products timed before the step is 
   for (let i = 0; i < plain.out.length; i++) {
     assert.ok(Math.abs(tuned.out[i] - plain.out[i]) <= 1e-4 * Math.abs(plain.out[i]), `step ${i}: ${tuned.out[i]} tuned, ${plain.out[i]} untuned`);
   }
+});
+
+test('DCGAN\'s hand-built step and generator, built before their products are timed, are built again once they are and train on as untuned', { skip: noGpu }, async () => {
+  const run = async (tuned: boolean) => {
+    if (tuned) enableGemmTuning(memoryStore());
+    const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: 1, ngf: 8, ndf: 8 }), 0);
+    assert.ok(model.replaysItself, 'the hand-built step');
+    const held = model as unknown as { gpu: object | null; gpuGenerator: object | null };
+    const data = new Rng(5, 'images');
+    const losses: number[] = [];
+    const steps: (object | null)[] = [];
+    for (let step = 0; step < 4; step++) {
+      const images = tf.tensor4d(data.fillNormal(new Float32Array(4 * 32 * 32)), [4, 32, 32, 1]);
+      const l = model.trainStep({ images }, { step, rng: new Rng(9, 'step', step) });
+      steps.push(held.gpu);
+      losses.push((await l.lossD.data())[0], (await l.lossG.data())[0]);
+      tf.dispose([images, ...Object.values(l)]);
+      await settleGpuProducts();
+    }
+    // Another batch than training's: products the step did not have, so the generator is built untimed.
+    const z = tf.tensor2d(data.fillNormal(new Float32Array(6 * 100)), [6, 100]);
+    const draws: (object | null)[] = [];
+    const images: Float32Array[] = [];
+    for (let i = 0; i < 2; i++) {
+      const drawn = model.generate(z, NO_CONDITION);
+      draws.push(held.gpuGenerator);
+      images.push(await drawn.data() as Float32Array);
+      drawn.dispose();
+      await settleGpuProducts();
+    }
+    z.dispose();
+    model.dispose();
+    disableGemmTuning();
+    return { losses, rebuilt: new Set(steps).size, drawRebuilt: new Set(draws).size, images };
+  };
+  const plain = await run(false);
+  const tuned = await run(true);
+  assert.equal(plain.rebuilt, 1, 'untuned: one step, built once');
+  assert.equal(tuned.rebuilt, 2, 'tuned: built again after the first step\'s products were timed, then kept');
+  assert.equal(plain.drawRebuilt, 1);
+  assert.equal(tuned.drawRebuilt, 2);
+  for (let i = 0; i < plain.losses.length; i++) assert.ok(Math.abs(tuned.losses[i] - plain.losses[i]) <= 1e-4 * Math.abs(plain.losses[i]), `loss ${i}: ${tuned.losses[i]} tuned, ${plain.losses[i]} untuned`);
+  for (let i = 0; i < 2; i++) assertClose(tuned.images[i], Float64Array.from(plain.images[i]), `draw ${i}`, 1e-4);
 });
