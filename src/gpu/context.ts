@@ -62,8 +62,12 @@ export class GpuContext {
   /** Set: run() times its passes into it (while it has room). */
   timeline: PassTimeline | null = null;
 
-  constructor(readonly device: GPUDevice) {
-    let cache = pipelineCache.get(device);
+  /**
+   * @param pipelines 'shared': compiled pipelines kept for every context of the device (the default);
+   *   'own': kept only by this context, freed with it (the tuner's candidates, most of which never run again).
+   */
+  constructor(readonly device: GPUDevice, pipelines: 'shared' | 'own' = 'shared') {
+    let cache = pipelines === 'own' ? new Map<string, GPUComputePipeline>() : pipelineCache.get(device);
     if (!cache) pipelineCache.set(device, (cache = new Map()));
     this.pipelines = cache;
   }

@@ -138,7 +138,8 @@ export async function tunePendingGemms(device: GPUDevice, log: (line: string) =>
   log(`gantry: timing ${work.length} GPU matrix product${work.length === 1 ? '' : 's'} under ${work.reduce((t, [, p]) => t + p.candidates.length, 0)} tiles and splits (GANTRY_GPU_TUNING; once per product on this GPU)`);
   let failed: string | null = null;
   for (const [key, p] of work) {
-    const ctx = new GpuContext(device);
+    // Its own pipelines: the losing candidates' are dropped with it (WebGPU cannot destroy a pipeline).
+    const ctx = new GpuContext(device, 'own');
     let best = { choice: p.candidates[0], ns: Infinity };
     try {
       const regions = p.lengths.map((n, i) => ctx.region(ctx.buffer(n, `tuning.${i}`), n));
