@@ -329,7 +329,7 @@ if (want(1)) {
     // Its products' tiles and splits timed on this GPU first, in the warm-up (DCGAN's hand-built step is built again with them).
     const tuned = measure(process.execPath, [...gantry, ...familyBench(family, model)], TUNED);
     const matrix = onMatrix ? measure(process.execPath, [...gantry, ...familyBench(family, model)], onMatrix) : null;
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(tuned)} | ${fmt(ms(tuned) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(tuned)}${tuned ? ` (${tuned.gemms_tuned} products timed)` : ''} | ${fmt(ms(tuned) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
   }
   sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }
