@@ -15,7 +15,7 @@
 //      bench/unet_vae_gan_torch.py; bench/gan_cls_torch.py; bench/dfgan_torch.py), with its GPU time by
 //      kernel (--profile, printed after the table), for what to speed up next, and its passes' GPU time
 //      (--timeline: whether the step's time is the GPU's work or the GPU waiting for the host); then the
-//      same step with each product's tile and K-split timed on this GPU (GANTRY_GPU_TUNING=1), and the
+//      same step with each product's tile and K-split timed on this GPU (GANTRY_GPU_TUNING=1; five families), and the
 //      same step with its products on the GPU's matrix units (GANTRY_TENSOR_CORES=train, operands scaled
 //      into 16-bit range), where test/gpu/matrix-products.test.ts passed on them;
 //   2. every family's generator (batch 256) beside its peer's --generate (TF32 on, as PyTorch defaults, and
@@ -78,6 +78,8 @@ type Json = Record<string, unknown>;
 const EXACT_TIMES = { GANTRY_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization' };
 /** GANTRY_GPU_TUNING=1 with a cache of this session's own, so the first run of each product times it here. */
 const TUNED = { GANTRY_GPU_TUNING: '1', GANTRY_CACHE: mkdtempSync(join(tmpdir(), 'gantry-gpu-tuning-')) };
+/** The families section 1 also times tuned: DCGAN's hand-built step, cgan beside the two out of line with it, and pix2pixHD (each pays for compiling its products' candidates). */
+const TUNED_FAMILIES = ['dcgan', 'cgan', 'acgan', 'vae', 'pix2pixhd'];
 
 const record = process.env.OUT ? join(process.env.OUT, 'gpu-session.md') : null;
 if (process.env.OUT) mkdirSync(process.env.OUT, { recursive: true });
@@ -327,9 +329,9 @@ if (want(1)) {
     const torch = peer ? measure('python3', [...peer, '--device', 'cuda', '--batch', batch, '--steps', steps]) : null;
     const drawn = replayed ? `${fmt(Number(replayed.data_ms))} ms` : '—';
     // Its products' tiles and splits timed on this GPU first, in the warm-up (DCGAN's hand-built step is built again with them).
-    const tuned = measure(process.execPath, [...gantry, ...familyBench(family, model)], TUNED);
+    const tuned = TUNED_FAMILIES.includes(family) ? measure(process.execPath, [...gantry, ...familyBench(family, model)], TUNED) : null;
     const matrix = onMatrix ? measure(process.execPath, [...gantry, ...familyBench(family, model)], onMatrix) : null;
-    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(tuned)}${tuned ? ` (${tuned.gemms_tuned} products timed)` : ''} | ${fmt(ms(tuned) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
+    say(`| ${family}${family === 'dcgan' ? ' (hand-built step, which replays itself: not counted; its peer in 4.)' : ''} | ${msCell(replayed)} | ${onGpu} | ${replayed ? `${replayed.replayed} (${replayed.tfjs_calls})` : '—'} | ${drawn} | ${msCell(torch)} | ${fmt(ms(replayed) / ms(torch))} | ${msCell(tuned)}${tuned ? ` (${tuned.gemms_tuned} products timed in ${fmt(Number(tuned.gemm_tuning_s))} s)` : ''} | ${fmt(ms(tuned) / ms(torch))} | ${msCell(matrix)} | ${fmt(ms(matrix) / ms(torch))} |`);
   }
   sayProfiles('each replayed step (`gantry bench --family NAME --device webgpu --profile`)', profiles);
 }

@@ -10,7 +10,7 @@ import { describeModel } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { generationProfile, settleGpuProducts, TrainSteps } from '../models/step-runner.ts';
-import { gemmsTuned, gemmTuningEnabled } from '../gpu/gemm-tuning.ts';
+import { gemmsTuned, gemmTuningEnabled, gemmTuningSeconds } from '../gpu/gemm-tuning.ts';
 import { gpuKernelCalls, gpuKernelsInUse } from '../gpu/tfjs-kernels.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { createPassTimeline, stepsOnGpu } from '../gpu/pass-timeline.ts';
@@ -136,6 +136,7 @@ export async function benchFamilyStep(o: FamilyBenchOptions): Promise<BenchResul
     tfjs_calls: gpuKernelCalls.tfjs - passedOn,
     // GANTRY_GPU_TUNING: products timed on this GPU in this run (0 where the cache had them all).
     gemms_tuned: gemmsTuned(),
+    gemm_tuning_s: gemmTuningSeconds(),
     ...(o.timeline ? { timeline: await stepTimeline(runner, times.length, (i) => run(i, draw(i))) } : {}),
     ...(o.profile ? { profile: Object.fromEntries(Object.entries(await runner.profile()).map(([kind, times]) => [kind, summarizeProfile(times)])) } : {}),
   };

@@ -51,6 +51,8 @@ const state = {
   tuned: 0,
   /** How many have been noted: a program built once (DCGAN's hand-built step) compares it before and after. */
   noted: 0,
+  /** Milliseconds spent timing them. */
+  ms: 0,
 };
 
 /** Whether GANTRY_GPU_TUNING's value asks for tuning: 1 or 0 (absent: 0); anything else is an error naming both. */
@@ -85,9 +87,13 @@ export function gemmTuningEnabled(): boolean {
   return state.store !== null;
 }
 
-/** Products measured so far in this process. */
+/** Products measured so far in this process, and the seconds it took (benchmarks print both). */
 export function gemmsTuned(): number {
   return state.tuned;
+}
+
+export function gemmTuningSeconds(): number {
+  return state.ms / 1000;
 }
 
 /** The measured choice for a product, or undefined (not tuned yet: noted when `pending` is given). */
@@ -166,6 +172,7 @@ export async function tunePendingGemms(device: GPUDevice, log: (line: string) =>
   }
   if (failed) log(`gantry: timing a GPU product failed (${failed}); such products keep gantry's own choice`);
   state.store.save(Object.fromEntries(state.choices));
+  state.ms += performance.now() - t0;
   log(`gantry: GPU products timed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return work.length;
 }
