@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/index.ts';
 import { GpuContext } from '../src/gpu/context.ts';
 import { matrixProductsOf } from '../src/gpu/matrix-products.ts';
-import { gemmPlan, THIN_MAX_N, type GemmTuning } from '../src/gpu/kernels/gemm.ts';
+import { candidateTiles, gemmPlan, THIN_MAX_N, type GemmTuning } from '../src/gpu/kernels/gemm.ts';
+import { candidateSplits } from '../src/gpu/gemm-tuning.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { convLayerSet, gpuMs, gpuProducts, layerGeometry, type ConvLayer } from './conv-layers.ts';
 
@@ -22,13 +23,13 @@ const rng = new Rng(1, 'gemm-tiles');
 
 const describe = (t: GemmTuning) => `${t.tile}${t.matrixWidth === 128 ? '128' : ''}${t.splitK! > 1 ? `/${t.splitK}` : ''}`;
 const rows: { layer: ConvLayer; product: string; chosen: string; chosen_ms: number; best: string; best_ms: number; matrix?: string; matrix_ms?: number }[] = [];
-const splits = (K: number) => [1, 2, 4, 8, 16, 32].filter((s) => s === 1 || K / s >= 64);
 for (const l of layers) {
   const { layer } = l;
   for (const { name: product, size: [M, N, K], dispatches } of gpuProducts(ctx, layerGeometry(l, values.batch ? Number(values.batch) : l.n), rng)) {
     const chosen = gemmPlan(M, N, K);
-    const tiles: GemmTuning['tile'][] = N <= THIN_MAX_N ? ['thin'] : [64, 128];
-    const choices: GemmTuning[] = tiles.flatMap((tile) => splits(K).map((splitK) => ({ tile, splitK })));
+    // The candidates GANTRY_GPU_TUNING times (src/gpu/gemm-tuning.ts).
+    const splits = candidateSplits(M, N, K, false);
+    const choices: GemmTuning[] = candidateTiles(N).flatMap((tile) => splits.map((splitK) => ({ tile, splitK })));
     // gemmPlan's choice for the implicit GEMM (where training runs a product by Winograd, bench/convs.ts times both).
     let best = { t: chosen as GemmTuning, ms: await gpuMs(ctx, dispatches({ winograd: false })) };
     const chosenMs = best.ms;
@@ -40,7 +41,7 @@ for (const l of layers) {
     let matrix: { t: GemmTuning; ms: number } | null = null;
     if (matrixProductsOf(ctx.device) && product !== 'filter gradient' && N > THIN_MAX_N) {
       for (const matrixWidth of [64, 128] as const) {
-        for (const splitK of splits(K)) {
+        for (const splitK of splits) {
           const ms = await gpuMs(ctx, dispatches({ tile: 'matrix', matrixWidth, splitK, winograd: false }));
           if (!matrix || ms < matrix.ms) matrix = { t: { tile: 'matrix', matrixWidth, splitK }, ms };
         }

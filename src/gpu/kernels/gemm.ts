@@ -761,12 +761,16 @@ export function gemm(ctx: GpuContext, s: GemmSpec, a: Region, b: Region, c: Regi
   ];
 }
 
+/** The float32 tiles a product N columns wide may take: the thin one up to THIN_MAX_N, else 64 and 128. */
+export function candidateTiles(N: number): GemmChoice['tile'][] {
+  return N <= THIN_MAX_N ? ['thin'] : [64, 128];
+}
+
 /** The tiles and K-splits a product may be tuned over (gemm-tuning.ts), gemmPlan's choice first. */
 export function gemmCandidates(s: GemmSpec): GemmChoice[] {
   const planned = gemmPlan(s.M, s.N, s.K, s.batch ? { splitK: 1 } : {});
   const first: GemmChoice = { tile: planned.tile as GemmChoice['tile'], splitK: planned.splitK };
-  const tiles: GemmChoice['tile'][] = s.N <= THIN_MAX_N ? ['thin'] : [64, 128];
-  const others = tiles.flatMap((tile) => candidateSplits(s.M, s.N, s.K, !!s.batch).map((splitK) => ({ tile, splitK })));
+  const others = candidateTiles(s.N).flatMap((tile) => candidateSplits(s.M, s.N, s.K, !!s.batch).map((splitK) => ({ tile, splitK })));
   return [first, ...others.filter((c) => c.tile !== first.tile || c.splitK !== first.splitK)];
 }
 
