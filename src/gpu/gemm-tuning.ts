@@ -1,5 +1,6 @@
 import { GantryError } from '../errors.ts';
 import { GpuContext, type Dispatch, type Region } from './context.ts';
+import { withDawnFeature } from './matrix-products.ts';
 
 /**
  * GEMM tiles and K-splits measured on the GPU at hand (GANTRY_GPU_TUNING=1), as cuDNN's benchmark mode
@@ -64,9 +65,7 @@ export function gemmTuningRequested(value: string | undefined): boolean {
 
 /** Dawn's flags with timestamp quantization off (as GANTRY_DAWN_FLAGS="disable-dawn-features=timestamp_quantization" asks). */
 export function withExactTimestamps(flags: string[]): string[] {
-  const i = flags.findIndex((f) => f.startsWith('disable-dawn-features='));
-  if (i < 0) return [...flags, 'disable-dawn-features=timestamp_quantization'];
-  return flags[i].includes('timestamp_quantization') ? flags : flags.map((f, j) => (j === i ? `${f},timestamp_quantization` : f));
+  return withDawnFeature(flags, 'disable', 'timestamp_quantization');
 }
 
 /** Turns tuning on (startWebGpu, for GANTRY_GPU_TUNING=1), with the choices the store holds. */

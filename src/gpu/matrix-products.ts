@@ -57,10 +57,16 @@ export function matrixTrainingRequested(env: Env = processEnv()): boolean {
  * exposes its experimental features only then), merged into any enable-dawn-features already given.
  */
 export function dawnFlagsFor(flags: string[], request: MatrixProducts | null): string[] {
-  if (request !== 'subgroup-matrix') return flags;
-  const i = flags.findIndex((f) => f.startsWith('enable-dawn-features='));
-  if (i < 0) return [...flags, 'enable-dawn-features=allow_unsafe_apis'];
-  return flags.map((f, j) => (j === i ? `${f},allow_unsafe_apis` : f));
+  return request === 'subgroup-matrix' ? withDawnFeature(flags, 'enable', 'allow_unsafe_apis') : flags;
+}
+
+/** Dawn's command-line toggles with `feature` in its enable- or disable-dawn-features list, merged into one already given. */
+export function withDawnFeature(flags: string[], list: 'enable' | 'disable', feature: string): string[] {
+  const prefix = `${list}-dawn-features=`;
+  const i = flags.findIndex((f) => f.startsWith(prefix));
+  if (i < 0) return [...flags, `${prefix}${feature}`];
+  if (flags[i].slice(prefix.length).split(',').includes(feature)) return flags;
+  return flags.map((f, j) => (j === i ? `${f},${feature}` : f));
 }
 
 interface SubgroupMatrixConfig {
