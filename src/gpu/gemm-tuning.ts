@@ -86,11 +86,12 @@ export function gemmTuningEnabled(): boolean {
   return state.store !== null;
 }
 
-/** Products measured so far in this process, and the seconds it took (benchmarks print both). */
+/** Products measured so far in this process (benchmarks print it). */
 export function gemmsTuned(): number {
   return state.tuned;
 }
 
+/** Seconds spent measuring them (benchmarks print it). */
 export function gemmTuningSeconds(): number {
   return state.ms / 1000;
 }
@@ -128,8 +129,9 @@ export function candidateSplits(M: number, N: number, K: number, batched: boolea
 
 /**
  * Times every pending product under each of its candidates and keeps the fastest (ties: the earlier, so
- * gemmPlan's choice stays unless another beats it), then saves the choices. `log` hears one line when
- * there is work. Off WebGPU's timestamp queries nothing is timed and the products keep gemmPlan's choice.
+ * gemmPlan's choice stays unless another beats it), then saves the choices. Where there is work, `log`
+ * hears how much before and how long it took after (and, once, a product whose timing failed). Without
+ * WebGPU's timestamp queries nothing is timed and the products keep gemmPlan's choice.
  */
 export async function tunePendingGemms(device: GPUDevice, log: (line: string) => void = () => {}): Promise<number> {
   if (!state.store || state.pending.size === 0) return 0;
