@@ -6,12 +6,13 @@ import { fidScorer } from '../metrics/scores.ts';
 import { train } from '../train/trainer.ts';
 import type { ConfigChanges } from '../train/resume.ts';
 import { readConfigFile, validateRunConfig, type RunConfig } from '../train/run-config.ts';
-import { intArg, parseCommandArgs } from './args.ts';
+import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const TRAIN_HELP = `${SYNOPSIS.TRAIN}
                       [--out RUN_DIR] [--device cpu|webgpu] [--seed N] [--resume] [--init-from RUN_DIR] [--vgg-weights FILE]
+                      [--ema DECAY]
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
 Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=automobile,airplane], folder:DIR,
@@ -20,6 +21,8 @@ Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=autom
   train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/)
 --init-from RUN_DIR starts a new run from another run's latest weights, where tensors match by name and shape
   (pix2pixHD's coarse-to-fine recipe: a "local" run from a global run of twice its ngf; see the README).
+--ema DECAY (train.ema) keeps an exponential moving average of the generator's weights (0.999 is usual): sample
+  grids, sample, eval, export and the studio draw with it, and training goes on with the weights themselves.
 --vgg-weights FILE (pix2pixhd): torchvision's vgg19-dcbb9e9d.pth for the VGG perceptual loss (or set
   GANTRY_VGG_WEIGHTS); without them pix2pixhd trains without that term and says so.
 pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, ndf 16); the official
@@ -64,6 +67,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     quiet: { type: 'boolean' },
     'vgg-weights': { type: 'string' },
     'init-from': { type: 'string' },
+    ema: { type: 'string' },
   }, true);
   if (values.steps && values.epochs) throw new GantryError('give --steps or --epochs, not both');
   const out = values.out ?? (positionals[0] ? `runs/${positionals[0]}` : undefined);
@@ -80,6 +84,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const trainSection = { ...(fileConfig.train as Record<string, unknown> | undefined) };
   if (steps !== undefined) trainSection.steps = steps;
   if (batch !== undefined) trainSection.batch = batch;
+  const ema = numberArg('ema', values.ema);
+  if (ema !== undefined) trainSection.ema = ema;
   const given = {
     ...fileConfig,
     ...(values.data !== undefined ? { data: values.data } : {}),

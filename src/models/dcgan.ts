@@ -14,7 +14,7 @@ import { DcganGpuStep } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
 import { pendingGemms } from '../gpu/gemm-tuning.ts';
 import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
-import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
+import { disposeModel, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
@@ -138,10 +138,10 @@ export class DcganDiscriminator {
   }
 }
 
-export interface DcganOptions {
+export interface DcganOptions extends ModelOptions {
   /**
    * Train and sample on gantry's replayed WebGPU step (src/gpu/) rather than tfjs's kernels. Default: on
-   * the webgpu engine. Chosen once, here; tests ask for either.
+   * the webgpu engine unless the trainer averages the weights. Chosen once, here; tests ask for either.
    */
   replayedGpuStep?: boolean;
 }
@@ -171,7 +171,7 @@ export class Dcgan implements FamilyInstance {
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !eagerWebGpuRequested());
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && !eagerWebGpuRequested());
   }
 
   /**
@@ -281,5 +281,5 @@ export const dcganFamily: Family<DcganConfig> = {
     return { ...config, channels: imageChannels('dcgan', config, data) };
   },
   describe: describeDcgan,
-  create: (config, seed) => new Dcgan(config, seed),
+  create: (config, seed, options) => new Dcgan(config, seed, options),
 };

@@ -106,5 +106,14 @@ export interface Family<C> {
    * `requested` is the section as the user gave it (defaults filled), so a part they turned off is not reported.
    */
   notices?(config: C, data: DataShape, requested: C): string[];
-  create(config: C, seed: number): FamilyInstance;
+  create(config: C, seed: number, options?: ModelOptions): FamilyInstance;
+}
+
+/** How the trainer will use a model, where that changes how the family builds it. */
+export interface ModelOptions {
+  /**
+   * The trainer averages the weights after every step (train.ema, optim/weight-average.ts), which must
+   * read them in tfjs's variables: DCGAN's hand-built WebGPU step, which keeps its own, is not used.
+   */
+  weightsAveraged?: boolean;
 }

@@ -12,7 +12,7 @@ import { pix2pixhdFamily } from './pix2pixhd.ts';
 import { segmenterFamily } from './segmenter.ts';
 import type { DataShape } from '../data/batch.ts';
 import type { ModelInfo } from './condition.ts';
-import type { Family, FamilyInstance } from './family.ts';
+import type { Family, FamilyInstance, ModelOptions } from './family.ts';
 
 /** Every model family the CLI can train, by name, with its own config type. */
 const REGISTRY = {
@@ -70,6 +70,6 @@ export function describeModel(run: ModelSection): ModelInfo {
 }
 
 /** The run's model, its weights initialised from the seed. */
-export function buildModel(run: ModelSection & { seed: number }): FamilyInstance {
-  return getFamily(run.family).create(run.model, run.seed);
+export function buildModel(run: ModelSection & { seed: number }, options: ModelOptions = {}): FamilyInstance {
+  return getFamily(run.family).create(run.model, run.seed, options);
 }

@@ -34,16 +34,26 @@ export function environment(name: string): string | undefined {
 export class TrainSteps {
   private readonly replay: ReplayedSteps | null;
   private readonly log: ((line: string) => void) | undefined;
+  private readonly afterStep: (() => void) | undefined;
 
-  constructor(private readonly model: FamilyInstance, options: { log?: (line: string) => void; replay?: boolean } = {}) {
+  /**
+   * @param options.afterStep runs at the end of every step, inside it (recorded and replayed with it): the
+   *   trainer's weight average (train.ema).
+   */
+  constructor(private readonly model: FamilyInstance, options: { log?: (line: string) => void; replay?: boolean; afterStep?: () => void } = {}) {
     this.log = options.log;
+    this.afterStep = options.afterStep;
     const replay = options.replay ?? !eagerWebGpuRequested();
     this.replay = replay && supportsRecording() ? new ReplayedSteps(options.log) : null;
   }
 
   run(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     // GANTRY_TENSOR_CORES=train: the step's products on the GPU's matrix units (operands scaled to 16 bits).
-    const step = () => trainingStep(() => this.model.trainStep(batch, ctx));
+    const step = () => trainingStep(() => {
+      const losses = this.model.trainStep(batch, ctx);
+      this.afterStep?.();
+      return losses;
+    });
     if (!this.replay || this.model.replaysItself) return step();
     const key = this.model.stepKey ? this.model.stepKey(ctx) : updateKey(ctx);
     const inputs = batch.labels ? [batch.images, batch.labels] : [batch.images];

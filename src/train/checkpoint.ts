@@ -9,6 +9,7 @@ import { floatValues } from '../kernels/cpu/backend-data.ts';
 import { floatsForTensor } from '../kernels/cpu/float-pool.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { assignTensor, networkTensorName } from '../models/weights.ts';
+import { AVERAGE_PREFIX, averagedNetworks, averageTensorName, type WeightAverage } from '../optim/weight-average.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** The checkpoint before the latest, kept (as a second name of its file) until the next one is written. */
@@ -21,20 +22,27 @@ export interface CheckpointState {
   step: number;
   family: string;
   optimizerSteps: Record<string, number>;
+  /** The checkpoint holds an average of the weights (train.ema): `ema/<network>/<name>`, what the run draws with. */
+  averaged?: boolean;
 }
 
 /**
  * Reads are asynchronous (tensor.data()): the WebGPU backend has no synchronous read in Node.
  *
  * Every network's tensors (`net/<network>/<name>`), every optimizer's moments
- * (`opt/<network>/m|v/<param name>`) and the state, in one safetensors file written atomically. The
+ * (`opt/<network>/m|v/<param name>`), the weights' average where the run keeps one
+ * (`ema/<network>/<name>`) and the state, in one safetensors file written atomically. The
  * checkpoint it replaces stays as checkpoint.previous.safetensors (a hard link: no copy), so a run whose
  * latest weights turn out broken (NaN at the next log) can go back one (rollBackCheckpoint).
  */
-export async function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState): Promise<void> {
+export async function saveCheckpoint(runDir: string, model: FamilyInstance, state: CheckpointState, average: WeightAverage | null = null): Promise<void> {
   model.syncVariables?.();
   const entries: [string, tf.Tensor][] = [];
   const put = (name: string, t: tf.Tensor) => entries.push([name, t]);
+  if (average) {
+    for (const [name, t] of average.named()) put(name, t);
+    state = { ...state, averaged: true };
+  }
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) put(networkTensorName(net, name), v);
     const opt = model.optimizers[net];
@@ -93,8 +101,12 @@ export function hasCheckpoint(runDir: string): boolean {
   return existsSync(join(runDir, CHECKPOINT_FILE));
 }
 
-/** Restores weights (and, when `withOptimizers`, optimizer moments and steps); returns the state. */
-export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimizers = true): CheckpointState {
+/**
+ * Restores weights (and, when `withOptimizers`, optimizer moments and steps, and the weights' average into
+ * `average`); returns the state. Opened to draw (`withOptimizers` false), a run that keeps an average
+ * takes it as its averaged networks' weights: the average is what it draws, scores and exports with.
+ */
+export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimizers = true, average: WeightAverage | null = null): CheckpointState {
   const path = join(runDir, CHECKPOINT_FILE);
   const what = `checkpoint ${path}`;
   if (!existsSync(path)) {
@@ -102,9 +114,19 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
     throw new GantryError(`${runDir} has no ${CHECKPOINT_FILE}; train a run into that folder first`);
   }
   let file: ReturnType<typeof readSafetensors>;
+  // Opened to draw, the names each tensor of the model is read from: the averages where there are some.
+  const drawnFrom = new Map<string, string>();
   try {
-    // A run opened to draw (withOptimizers false) leaves Adam's moments, twice its weights, unread.
-    file = readSafetensors(path, what, (e) => (withOptimizers || !e.name.startsWith(OPTIMIZER_PREFIX) ? arrayForVariable(e) : null));
+    if (!withOptimizers && (JSON.parse(readSafetensorsMetadata(path, what).gantry ?? '{}') as Partial<CheckpointState>).averaged) {
+      for (const [net, params] of averagedNetworks(model.networks)) {
+        for (const [name] of params.named()) drawnFrom.set(networkTensorName(net, name), averageTensorName(net, name));
+      }
+    }
+    const drawing = new Set(drawnFrom.values());
+    // A run opened to draw (withOptimizers false) leaves Adam's moments, twice its weights, unread, and
+    // where it keeps an average, the averaged networks' last weights.
+    const wanted = (name: string) => withOptimizers || (!name.startsWith(OPTIMIZER_PREFIX) && !drawnFrom.has(name) && (!name.startsWith(AVERAGE_PREFIX) || drawing.has(name)));
+    file = readSafetensors(path, what, (e) => (wanted(e.name) ? arrayForVariable(e) : null));
   } catch (err) {
     // gantry writes checkpoints atomically, so a damaged one was damaged afterwards (a disk, a copy, an edit).
     const previous = wholePreviousCheckpoint(runDir);
@@ -120,13 +142,21 @@ export function loadCheckpoint(runDir: string, model: FamilyInstance, withOptimi
   const fix = `it belongs to a different model configuration than ${join(runDir, 'config.json')}`;
   const assign = (name: string, v: tf.Variable) => assignTensor(v, file.tensors, name, what, fix);
   for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) assign(networkTensorName(net, name), v);
+    for (const [name, v] of params.named()) {
+      const tensorName = networkTensorName(net, name);
+      assign(drawnFrom.get(tensorName) ?? tensorName, v);
+    }
     const opt = model.optimizers[net];
     if (!opt || !withOptimizers) continue;
     const names = params.trainableNames();
     opt.m.forEach((m, i) => assign(`${OPTIMIZER_PREFIX}${net}/m/${names[i]}`, m));
     opt.v.forEach((v, i) => assign(`${OPTIMIZER_PREFIX}${net}/v/${names[i]}`, v));
     opt.step = state.optimizerSteps[net] ?? 0;
+  }
+  if (average) {
+    if (!state.averaged) throw new GantryError(`${what} holds no average of the weights, but ${join(runDir, 'config.json')} asks for one (train.ema); ${fix.replace('it belongs', 'the checkpoint belongs')}`);
+    for (const [name, v] of average.named()) assign(name, v);
+    average.count = state.step;
   }
   return state;
 }

@@ -30,6 +30,12 @@ export const trainSchema = z
      * scores and learned styles see the data fitted at the model's size. Absent: read at the model's size.
      */
     loadSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+    /**
+     * Keep an exponential moving average of the generator's weights with this decay (0.999 is usual; every
+     * network but D and a text family's fixed caption encoder), and draw, score and export with it
+     * (optim/weight-average.ts). Absent: the weights of the last step.
+     */
+    ema: z.number().gt(0).lt(1).optional(),
   })
   .strict();
 

@@ -28,6 +28,7 @@ import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRun
 import { modelNotices } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { TrainSteps } from '../models/step-runner.ts';
+import { WeightAverage } from '../optim/weight-average.ts';
 import type { RunConfig, TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
@@ -106,6 +107,11 @@ async function writeSampleGrid(runDir: string, run: Generator & { data: ImageDat
   const vectors = Array.from({ length: n }, (_, i) => noise.subarray(i * dim, (i + 1) * dim));
   writePng(file, await renderGrid(run, vectors, await gridConditions(run, n), gridColumns(run.info)));
   return file;
+}
+
+/** `draw` with the networks holding the weights' average where the run keeps one (train.ema): what the run shows and scores. */
+function withAverages<T>(average: WeightAverage | null, draw: () => Promise<T>): Promise<T> {
+  return average ? average.withAverages(draw) : draw();
 }
 
 /** Where a run's progress goes: the caller's log as lines where it gave one, else stderr (a bar on a terminal). */
@@ -233,7 +239,7 @@ function checkRunFolderPath(runDir: string): void {
  * run, a new folder with config.json, the step-0 checkpoint and sample grid (removed again if any of
  * that fails).
  */
-async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator, log: (line: string) => void, onLoggedRow: (row: MetricsRow) => void): Promise<{ step: number; release: () => void; discard: () => void; grid?: string | null }> {
+async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator & { average: WeightAverage | null }, log: (line: string) => void, onLoggedRow: (row: MetricsRow) => void): Promise<{ step: number; release: () => void; discard: () => void; grid?: string | null }> {
   const runDir = options.outDir;
   const writeConfig = () => writeFileAtomic(join(runDir, CONFIG_FILE), JSON.stringify(run.config, null, 2) + '\n');
   const createdDir = !existsSync(runDir);
@@ -265,7 +271,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
   try {
     if (options.resume && hasCheckpoint(runDir)) {
       removeStaleTempFiles(runDir);
-      const step = loadCheckpoint(runDir, run.model).step;
+      const step = loadCheckpoint(runDir, run.model, true, run.average).step;
       truncateMetrics(runDir, step, onLoggedRow);
       writeConfig();
       recordConfigChange(runDir, step, run.changed);
@@ -278,8 +284,8 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     mkdirSync(join(runDir, 'plots'), { recursive: true });
     writeConfig();
     truncateMetrics(runDir, -1);
-    await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) });
-    const grid = await writeSampleGrid(runDir, run, run.config, 0);
+    await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) }, run.average);
+    const grid = await withAverages(run.average, () => writeSampleGrid(runDir, run, run.config, 0));
     recordConfigChange(runDir, 0, run.changed);
     return { step: 0, release, discard: options.resume ? () => {} : discard, grid };
   } catch (err) {
@@ -307,13 +313,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     // A resumed run's weights all come from its checkpoint (loadCheckpoint sets each one or fails): not drawn first.
     const resuming = options.resume && hasCheckpoint(runDir);
-    model = resuming ? withPlaceholderWeights(() => buildModel(config)) : buildModel(config);
+    const built = { weightsAveraged: config.train.ema !== undefined };
+    model = resuming ? withPlaceholderWeights(() => buildModel(config, built)) : buildModel(config, built);
     if (scorer && !model.generate) throw new GantryError(`eval.fid: a ${config.family} run does not generate images to score; leave the eval section out`);
   } catch (err) {
     scorer?.dispose();
     throw err;
   }
-  const run = { ...resolved, model };
+  const run = { ...resolved, model, average: null as WeightAverage | null };
   const advice = lowerLearningRateAdvice(config, runDir);
   // What a resumed run logged before, a row at a time: its plots' curves, the losses that set the
   // divergence watch's scale, and its last step's losses and scores (reported even when no step is left).
@@ -331,16 +338,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const line = initialiseFrom(model, config.initFrom);
       if (!options.quiet) log(line);
     }
+    // Starts as the weights (a resumed run's comes from its checkpoint).
+    if (config.train.ema !== undefined) run.average = new WeightAverage(model.networks, config.train.ema);
     ({ step, release, discard, grid } = await openRunFolder(options, run, log, (row) => {
       curves.add(row);
       divergence.recall(row);
       lastRow = row.step === lastRow.step ? { ...lastRow, ...row } : row;
     }));
   } catch (err) {
+    run.average?.dispose();
     model.dispose();
     scorer?.dispose();
     throw err;
   }
+  const average = run.average;
   if (options.resume && !options.quiet) log(`resuming ${runDir} at step ${step}`);
   if (resolved.data.note && !options.quiet) log(`data: ${resolved.data.note}`);
   if (!options.resume && !options.quiet) for (const line of modelNotices(config, dataShape(resolved.data), options.config!.model)) log(`${config.family}: ${line}`);
@@ -371,7 +382,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let checkpointed = step;
   let verifiedThrough = step - 1;
   const checkpoint = async () => {
-    await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) });
+    await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) }, average);
     checkpointed = step;
   };
   const plot = () => writePlots(runDir, curves, `${config.family} — ${runDir}`);
@@ -384,7 +395,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (c.kind !== 'labelMap' || c.featNum === 0) return null;
     if (styles?.at !== step) {
       const encoding = options.quiet ? undefined : slowWorkProgress(ENCODE_PROGRESS_LABEL, progressOut(options));
-      styles = { at: step, learned: await learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed, encoding) };
+      styles = { at: step, learned: await withAverages(average, () => learnRunStyles(run, resolved.data, runDir, STYLE_CLUSTERS, config.seed, encoding)) };
     }
     return styles.learned;
   };
@@ -397,7 +408,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   // On WebGPU each kind of step is recorded once and replayed; elsewhere steps run as written.
-  const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log });
+  const stepRunner = new TrainSteps(model, { log: options.quiet ? undefined : log, afterStep: average ? () => average.update() : undefined });
   const firstStep = step;
   let discardRun = false;
   try {
@@ -436,11 +447,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       tf.dispose(Object.values(losses));
       if (step % sampleEvery === 0 || step === steps) {
-        const grid = await writeSampleGrid(runDir, run, config, step);
+        const grid = await withAverages(average, () => writeSampleGrid(runDir, run, config, step));
         if (grid) options.onSample?.(step, grid);
         plot();
       }
-      if (mustCheckpoint && model.evaluate && testData) recordScores(await model.evaluate(testData));
+      if (mustCheckpoint && model.evaluate && testData) recordScores(await withAverages(average, () => model.evaluate!(testData)));
       if (mustCheckpoint) await checkpoint();
       if (mustScore) {
         // Scores draw each held-out object in one of the styles of the weights they score.
@@ -481,6 +492,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     process.off('SIGTERM', onSignal);
     options.signal?.removeEventListener('abort', onAbort);
     stepRunner.dispose();
+    average?.dispose();
     model.dispose();
     scorer?.dispose();
     release();

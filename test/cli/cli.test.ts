@@ -122,6 +122,8 @@ test('user mistakes get one line naming the fix, no stack trace', () => {
     [['bench', '--family', 'vae', '--generate', '--eager'], /^gantry bench: --eager does not go with --family --generate; /],
     [['bench', '--family', 'vae', '--generate', '--timeline'], /^gantry bench: --timeline does not go with --family --generate; /],
     [['train', 'dcgan', '--seed', '-1', '--out', join(dir, 'u')], /^gantry train: --seed must be a whole number >= 0, got "-1"\n$/],
+    [['train', 'dcgan', '--ema', 'slow', '--out', join(dir, 'w')], /^gantry train: --ema must be a number, got "slow"\n$/],
+    [['train', 'dcgan', '--ema', '1', '--out', join(dir, 'w')], /^gantry train: config: train\.ema: .*<1\n$/],
   ];
   const configFile = join(dir, 'bad.json');
   writeFileSync(configFile, JSON.stringify({ model: { ngf: -2 } }));

@@ -209,7 +209,7 @@ for (const [family, data, config] of FAMILIES) {
   });
 }
 
-test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included)', { skip: noGpu }, async () => {
+test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids)', { skip: noGpu }, async () => {
   const { train } = await import('../../src/train/trainer.ts');
   const { validateRunConfig } = await import('../../src/train/run-config.ts');
   const { readMetrics } = await import('../../src/train/metrics.ts');
@@ -217,7 +217,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   const { tempDir } = await import('../helpers.ts');
   const config = validateRunConfig({
     family: 'vae-gan', seed: 3, data: 'mnist', model: { imageSize: 32, width: 8, latent: 8, ndf: 8, klWarmup: 6 },
-    train: { steps: 10, batch: 8, logEvery: 1, sampleEvery: 4, checkpointEvery: 3, samples: 4 },
+    train: { steps: 10, batch: 8, logEvery: 1, sampleEvery: 4, checkpointEvery: 3, samples: 4, ema: 0.9 },
   }, 'test config');
   const root = tempDir();
   const before = tf.memory().numTensors;
@@ -239,6 +239,15 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   assert.deepEqual(rows('replayed'), rows('eager'));
   assert.deepEqual(rows('split'), rows('eager'));
   const want = readSafetensors(join(root, 'eager', 'checkpoint.safetensors')).tensors;
+  assert.ok(Object.keys(want).some((k) => k.startsWith('ema/')), 'the average is in the checkpoint');
+  // DCGAN's hand-built step keeps its weights to itself: a run that averages them takes the recorded one.
+  const { buildModel } = await import('../../src/train/run.ts');
+  const dcgan = validateRunConfig({ family: 'dcgan', model: { imageSize: 32, ngf: 8, ndf: 8, channels: 1 } }, 'test config');
+  for (const weightsAveraged of [false, true]) {
+    const model = buildModel(dcgan, { weightsAveraged });
+    assert.equal(model.replaysItself, !weightsAveraged);
+    model.dispose();
+  }
   for (const dir of ['replayed', 'split']) {
     const got = readSafetensors(join(root, dir, 'checkpoint.safetensors')).tensors;
     for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, `${dir}: tensor ${k} differs`);

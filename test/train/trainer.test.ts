@@ -174,9 +174,11 @@ test('a new run refuses a non-empty folder', async () => {
   await assert.rejects(train({ outDir: dir, config: small(), quiet: true }), /already exists and is not empty; continue with `gantry train --resume --out /);
 });
 
-test('tensor count stays flat across a training run', async () => {
+test('tensor count stays flat across a training run, with an average of the weights too', async () => {
   const before = tf.memory().numTensors;
   await train({ outDir: join(tempDir(), 'run'), config: small({ train: { steps: 4, batch: 8, samples: 4 } }), quiet: true });
+  assert.equal(tf.memory().numTensors, before);
+  await train({ outDir: join(tempDir(), 'run'), config: small({ train: { steps: 4, batch: 8, samples: 4, sampleEvery: 2, ema: 0.99 } }), quiet: true });
   assert.equal(tf.memory().numTensors, before);
 });
 
@@ -292,3 +294,30 @@ for (const [family, fields, asBefore, lr] of newerFields) {
     assert.ok(Object.keys(fields).every((k) => !(k in after)) && after[lrField] === lrValue, JSON.stringify(after));
   });
 }
+
+test('train.ema: the checkpoint keeps the average beside the weights, the run draws with it, training is unchanged, and a resume is exact', async () => {
+  const root = tempDir();
+  const train6 = small().train;
+  const averaged = small({ train: { ...train6, ema: 0.9 } });
+  await train({ outDir: join(root, 'plain'), config: small(), quiet: true });
+  await train({ outDir: join(root, 'straight'), config: averaged, quiet: true });
+  await train({ outDir: join(root, 'split'), config: averaged, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const plain = weights(join(root, 'plain'));
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  // Training goes on with the weights themselves: a run's weights are those of the same run without the average.
+  for (const k of Object.keys(plain)) assert.deepEqual(a[k], plain[k], `tensor ${k} moved with train.ema`);
+  const G = Object.keys(a).filter((k) => k.startsWith('net/G/'));
+  assert.deepEqual(Object.keys(a).filter((k) => k.startsWith('ema/')).sort(), G.map((k) => k.replace('net/', 'ema/')).sort(), 'G is averaged, D is not');
+  assert.ok(G.some((k) => a[k].some((x, i) => x !== a[k.replace('net/', 'ema/')][i])), 'the average is not the last weights');
+  assert.equal(JSON.parse(readSafetensors(join(root, 'straight', 'checkpoint.safetensors')).metadata.gantry).averaged, true);
+  // Opened to draw (sample, eval, export, the studio), G holds the average and D its weights.
+  const opened = openRun(join(root, 'straight'));
+  for (const [net, params] of Object.entries(opened.model.networks)) {
+    for (const [name, v] of params.named()) assert.deepEqual(v.dataSync(), a[`${net === 'G' ? 'ema' : 'net'}/${net}/${name}`], `${net} ${name}`);
+  }
+  opened.model.dispose();
+  await assert.rejects(train({ outDir: join(root, 'split'), resume: true, quiet: true, changes: { train: { ema: 0.99 } } }), /train\.ema is 0\.9 in the run and 0\.99/);
+});
