@@ -12,6 +12,7 @@ import { expectCondition, type Condition, type ModelInfo } from './condition.ts'
 import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
+import { diffAugment } from '../nn/diff-augment.ts';
 
 /**
  * What the class-conditional GANs (cgan, acgan) share: DCGAN's networks, a config section with the
@@ -141,11 +142,14 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     const realWeights = classWeights(batch.labels, numClasses);
     const fakeWeights = classWeights(fakeLabels, numClasses);
     const real = { images: batch.images, weights: realWeights, labels: batch.labels };
+    // model.augment: D sees every image, real or generated, augmented (the labels stay).
+    const augment = this.config.augment;
+    const seen = (x: LabelledImages): LabelledImages => (augment.length ? { ...x, images: diffAugment(x.images, augment, ctx) } : x);
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.critic.params, optimizer: this.optimizers.D }, {
       updateG: ctx.updateG,
       fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),
-      lossD: (fake) => this.critic.lossD(real, fake),
-      lossG: (fake) => this.critic.lossG(fake),
+      lossD: (fake) => this.critic.lossD(seen(real), seen(fake)),
+      lossG: (fake) => this.critic.lossG(seen(fake)),
     });
     tf.dispose([z, fakeLabels, realWeights, fakeWeights]);
     return losses;

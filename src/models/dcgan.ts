@@ -16,6 +16,7 @@ import { pendingGemms } from '../gpu/gemm-tuning.ts';
 import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
+import { augmentField, diffAugment } from '../nn/diff-augment.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -32,6 +33,11 @@ export const dcganSchema = z
     lr: z.number().positive().default(2e-4),
     beta1: z.number().min(0).max(1).default(0.5),
     beta2: z.number().min(0).max(1).default(0.999),
+    /**
+     * Differentiable augmentation of every image D sees, real or generated (nn/diff-augment.ts: "color",
+     * "translation", "cutout"; the authors use all three for small data sets). [] : none.
+     */
+    augment: augmentField,
   })
   .strict();
 
@@ -171,7 +177,8 @@ export class Dcgan implements FamilyInstance {
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && !eagerWebGpuRequested());
+    // The hand-built step is pytorch/examples' DCGAN: augmentations and an average of the weights take the recorded one.
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && config.augment.length === 0 && !eagerWebGpuRequested());
   }
 
   /**
@@ -180,13 +187,16 @@ export class Dcgan implements FamilyInstance {
    */
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
     const z = stepLatent(ctx, batch.images.shape[0], this.config.nz);
-    const losses = this.trainStepWithNoise(batch, z, ctx.updateG);
+    const losses = this.trainStepWithNoise(batch, z, ctx.updateG, ctx);
     z.dispose();
     return losses;
   }
 
-  /** The step with given latent vectors (the golden test feeds PyTorch's). */
-  trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true): Record<string, tf.Scalar> {
+  /** The step with given latent vectors (the golden test feeds PyTorch's); `ctx` draws the augmentations (model.augment). */
+  trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true, ctx?: StepContext): Record<string, tf.Scalar> {
+    const augment = this.config.augment;
+    if (augment.length && !ctx) throw new Error('trainStepWithNoise: model.augment draws from the step\'s context; give it');
+    const seen = (x: tf.Tensor4D) => (augment.length ? diffAugment(x, augment, ctx!) : x);
     if (this.replayedGpuStep) {
       if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
       // Built again for another batch, or once the products it was built with untimed are timed (GANTRY_GPU_TUNING).
@@ -198,8 +208,8 @@ export class Dcgan implements FamilyInstance {
     return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(z, true),
-      lossD: (fake) => ({ lossD: bceLossD(this.D.apply(batch.images, true), this.D.apply(fake, true)) }),
-      lossG: (fake) => nonSaturatingLossG(this.D.apply(fake, true)),
+      lossD: (fake) => ({ lossD: bceLossD(this.D.apply(seen(batch.images), true), this.D.apply(seen(fake), true)) }),
+      lossG: (fake) => nonSaturatingLossG(this.D.apply(seen(fake), true)),
     });
   }
 

@@ -321,3 +321,21 @@ test('train.ema: the checkpoint keeps the average beside the weights, the run dr
   opened.model.dispose();
   await assert.rejects(train({ outDir: join(root, 'split'), resume: true, quiet: true, changes: { train: { ema: 0.99 } } }), /train\.ema is 0\.9 in the run and 0\.99/);
 });
+
+test('model.augment: D sees augmented images (the losses change), drawn from the step\'s stream, so a resumed run is exact', async () => {
+  const root = tempDir();
+  const config = validateRunConfig({
+    family: 'cgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, augment: ['color', 'translation', 'cutout'] },
+    train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
+  }, 'test config');
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  await train({ outDir: join(root, 'plain'), config: { ...config, model: { ...config.model, augment: [] } }, quiet: true });
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  const losses = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.lossD, r.lossG]);
+  assert.deepEqual(losses('split'), losses('straight'));
+  assert.notDeepEqual(losses('plain')[0], losses('straight')[0], 'the first step\'s losses differ with the augmentations');
+});
