@@ -21,8 +21,9 @@ Data SPECs: mnist (embedded, default), mnist-idx:DIR, cifar10:DIR[?classes=autom
   train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/)
 --init-from RUN_DIR starts a new run from another run's latest weights, where tensors match by name and shape
   (pix2pixHD's coarse-to-fine recipe: a "local" run from a global run of twice its ngf; see the README).
---ema DECAY (train.ema) keeps an exponential moving average of the generator's weights (0.999 is usual): sample
-  grids, sample, eval, export and the studio draw with it, and training goes on with the weights themselves.
+--ema DECAY (train.ema) keeps an exponential moving average of the generator's weights (0.99 for runs of a few
+  thousand steps, 0.999 for longer ones): sample grids, sample, eval, export and the studio draw with it, and
+  training goes on with the weights themselves.
 --vgg-weights FILE (pix2pixhd): torchvision's vgg19-dcbb9e9d.pth for the VGG perceptual loss (or set
   GANTRY_VGG_WEIGHTS); without them pix2pixhd trains without that term and says so.
 pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, ndf 16); the official

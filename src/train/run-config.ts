@@ -31,9 +31,10 @@ export const trainSchema = z
      */
     loadSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
     /**
-     * Keep an exponential moving average of the generator's weights with this decay (0.999 is usual; every
-     * network but D and a text family's fixed caption encoder), and draw, score and export with it
-     * (optim/weight-average.ts). Absent: the weights of the last step.
+     * Keep an exponential moving average of the generator's weights with this decay (0.99 for runs of a
+     * few thousand steps, 0.999 for longer ones; every network but D and a text family's fixed caption
+     * encoder), and draw, score and export with it (optim/weight-average.ts). Absent: the weights of the
+     * last step.
      */
     ema: z.number().gt(0).lt(1).optional(),
   })
