@@ -143,8 +143,7 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     const fakeWeights = classWeights(fakeLabels, numClasses);
     const real = { images: batch.images, weights: realWeights, labels: batch.labels };
     // model.augment: D sees every image, real or generated, augmented (the labels stay).
-    const augment = this.config.augment;
-    const seen = (x: LabelledImages): LabelledImages => (augment.length ? { ...x, images: diffAugment(x.images, augment, ctx) } : x);
+    const seen = (x: LabelledImages): LabelledImages => ({ ...x, images: diffAugment(x.images, this.config.augment, ctx) });
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.critic.params, optimizer: this.optimizers.D }, {
       updateG: ctx.updateG,
       fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),

@@ -194,9 +194,8 @@ export class Dcgan implements FamilyInstance {
 
   /** The step with given latent vectors (the golden test feeds PyTorch's); `ctx` draws the augmentations (model.augment). */
   trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true, ctx?: StepContext): Record<string, tf.Scalar> {
-    const augment = this.config.augment;
-    if (augment.length && !ctx) throw new Error('trainStepWithNoise: model.augment draws from the step\'s context; give it');
-    const seen = (x: tf.Tensor4D) => (augment.length ? diffAugment(x, augment, ctx!) : x);
+    if (this.config.augment.length && !ctx) throw new Error('trainStepWithNoise: model.augment draws from the step\'s context; give it');
+    const seen = (x: tf.Tensor4D) => diffAugment(x, this.config.augment, ctx!);
     if (this.replayedGpuStep) {
       if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
       // Built again for another batch, or once the products it was built with untimed are timed (GANTRY_GPU_TUNING).

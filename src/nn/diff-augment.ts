@@ -25,7 +25,7 @@ interface AugmentScope {
   rng: Rng;
 }
 
-/** Images [n, h, w, c] with the policies applied, each image its own draw from the step's stream. */
+/** Images [n, h, w, c] with the policies applied, each image its own draw from the step's stream; no policies: `x` itself. */
 export function diffAugment(x: tf.Tensor4D, policies: readonly Augmentation[], ctx: AugmentScope): tf.Tensor4D {
   let y = x;
   for (const policy of policies) y = AUGMENT[policy](y, ctx);
