@@ -94,6 +94,8 @@ const INPUT_NAMES = {
   segmenter: ['--segmenter', 'segmenter'],
   n: ['--n', 'n'],
   subsetSize: ['--subset-size', 'subsetSize'],
+  neighborhood: ['--neighborhood', 'neighborhood'],
+  coverageNeighborhood: ['--coverage-neighborhood', 'coverageNeighborhood'],
 } as const;
 
 export type InputName = keyof typeof INPUT_NAMES;

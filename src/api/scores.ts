@@ -4,11 +4,11 @@ import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
 import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
 import { checkKeys, checkPath, optionKeys } from '../options.ts';
 import {
-  fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats,
-  type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore,
+  fidOf, inceptionScoreOf, kidOf, needImages, precisionRecallOf, withFeatures, writeFeatureStats,
+  type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore, type PrecisionRecallScore,
 } from '../metrics/scores.ts';
 
-export type { FeatureSource, FidResult, InceptionScoreResult, KidScore } from '../metrics/scores.ts';
+export type { FeatureSource, FidResult, InceptionScoreResult, KidScore, PrecisionRecallScore } from '../metrics/scores.ts';
 export type { SegmentationResult } from '../metrics/segmentation.ts';
 
 /** What every score takes: its feature network, how many images, and where its lines go. */
@@ -33,12 +33,14 @@ export interface PairRequest extends ScoreRequest {
 
 const SCORE = { weights: true, featureDim: true, classifier: true, n: true, batch: true, seed: true, quiet: true, log: true } as const;
 type KidRequest = PairRequest & { subsets?: number; subsetSize?: number };
+type PrcRequest = PairRequest & { neighborhood?: number; coverageNeighborhood?: number };
 type IsRequest = ScoreRequest & { fake: string; splits?: number };
 type StatsRequest = ScoreRequest & { input: string; out: string };
 type SegmentationRequest = { run: string; segmenter: string; n?: number; seed?: number; quiet?: boolean };
 const KEYS = {
   'fid()': optionKeys<PairRequest>({ ...SCORE, real: true, fake: true }),
   'kid()': optionKeys<KidRequest>({ ...SCORE, real: true, fake: true, subsets: true, subsetSize: true }),
+  'precisionRecall()': optionKeys<PrcRequest>({ ...SCORE, real: true, fake: true, neighborhood: true, coverageNeighborhood: true }),
   'inceptionScore()': optionKeys<IsRequest>({ ...SCORE, fake: true, splits: true }),
   'featureStats()': optionKeys<StatsRequest>({ ...SCORE, input: true, out: true }),
   'segmentationScore()': optionKeys<SegmentationRequest>({ run: true, segmenter: true, n: true, seed: true, quiet: true }),
@@ -93,7 +95,23 @@ export async function kid(request: KidRequest): Promise<KidScore> {
   await initEngine({ log: request.log });
   const real = parseEvalInput(request.real);
   const fake = parseEvalInput(request.fake);
+  needImages('KID', real, fake);
   return withFeatures(request, (e) => kidOf(real, fake, e, { ...o, subsets: request.subsets, subsetSize: request.subsetSize }));
+}
+
+/**
+ * Precision and recall as torch-fidelity computes them (k-nearest-neighbour balls, `neighborhood` 3) with
+ * density and coverage as prdc does (`coverageNeighborhood` 5), `gantry eval prc`: how much of what a run
+ * draws looks real, and how much of the real data it reaches, on the features of `weights` or `classifier`.
+ */
+export async function precisionRecall(request: PrcRequest): Promise<PrecisionRecallScore> {
+  const o = featureOptions('precisionRecall()', request, 2);
+  checkInputs('precisionRecall()', request, ['real', 'fake']);
+  await initEngine({ log: request.log });
+  const real = parseEvalInput(request.real);
+  const fake = parseEvalInput(request.fake);
+  needImages('precision and recall', real, fake);
+  return withFeatures(request, (e) => precisionRecallOf(real, fake, e, { ...o, neighborhood: request.neighborhood, coverageNeighborhood: request.coverageNeighborhood }));
 }
 
 /** The Inception Score of a run's images or a data set (`gantry eval is`), in `splits` (10) parts. */

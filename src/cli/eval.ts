@@ -3,7 +3,7 @@ import { initEngine, type Device } from '../engine/index.ts';
 import { evaluateSegmentation } from '../metrics/segmentation.ts';
 import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
 import { parseEvalInput, type EvalInput } from '../metrics/evaluate.ts';
-import { fidOf, inceptionScoreOf, kidOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
+import { fidOf, inceptionScoreOf, kidOf, needImages, precisionRecallOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
 import { intArg, parseCommandArgs, refuseFlags } from './args.ts';
 import { checkFileOut } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -16,7 +16,9 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
   classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
-  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake). --n: images a side, a
+  KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
+  prc: precision and recall as torch-fidelity computes them (k-nearest-neighbour balls, [--neighborhood 3]),
+  with density and coverage as prdc does ([--coverage-neighborhood 5]), on the features chosen here. --n: images a side, a
   seeded choice of a larger data set; one with fewer is scored whole (a note says so, and n_real/n_fake).
   A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
   order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
@@ -24,7 +26,7 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   the run's size) segments the images the run draws from its held-out maps; prints pixel accuracy and mean
   IoU against those maps, beside the same for the real photos (the ceiling).`;
 
-const METRICS = ['fid', 'kid', 'is', 'stats', 'segmentation'];
+const METRICS = ['fid', 'kid', 'prc', 'is', 'stats', 'segmentation'];
 
 /** The flags every metric takes, and each metric's own. */
 const COMMON_FLAGS = ['n', 'seed', 'device', 'quiet'];
@@ -32,6 +34,7 @@ const FEATURE_FLAGS = ['weights', 'feature-dim', 'features', 'batch'];
 const METRIC_FLAGS: Record<string, string[]> = {
   fid: ['real', 'fake', ...FEATURE_FLAGS],
   kid: ['real', 'fake', 'subsets', 'subset-size', ...FEATURE_FLAGS],
+  prc: ['real', 'fake', 'neighborhood', 'coverage-neighborhood', ...FEATURE_FLAGS],
   is: ['fake', 'splits', ...FEATURE_FLAGS],
   stats: ['out', ...FEATURE_FLAGS],
   segmentation: ['run', 'segmenter'],
@@ -41,13 +44,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
   if (!METRICS.includes(metric)) {
     const meant = metric ? closestName(metric, METRICS) : undefined;
-    throw new GantryError(`name a metric: fid, kid, is, stats or segmentation (got "${metric ?? ''}"${meant ? `; did you mean ${meant}?` : ''})`);
+    throw new GantryError(`name a metric: fid, kid, prc, is, stats or segmentation (got "${metric ?? ''}"${meant ? `; did you mean ${meant}?` : ''})`);
   }
   const { values, positionals } = parseCommandArgs('eval', rest, {
     real: { type: 'string' }, fake: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' },
     'feature-dim': { type: 'string' }, features: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' },
     seed: { type: 'string' }, subsets: { type: 'string' }, 'subset-size': { type: 'string' }, splits: { type: 'string' },
     device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
+    neighborhood: { type: 'string' }, 'coverage-neighborhood': { type: 'string' },
   }, metric === 'stats');
   if (metric !== 'segmentation' && (values.run || values.segmenter)) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
   // A flag of another metric is refused: ignored, the score would read as if it had been applied.
@@ -102,6 +106,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
     print({ value: r.value, n_real: r.nReal, n_fake: r.nFake, dim: r.dim, features: r.features });
     return;
   }
+  if (metric === 'prc') {
+    needImages('precision and recall', real, fake);
+    const k = { neighborhood: intArg('neighborhood', values.neighborhood, 1), coverageNeighborhood: intArg('coverage-neighborhood', values['coverage-neighborhood'], 1) };
+    const r = await scored((e) => precisionRecallOf(real, fake, e, { ...options, ...k }));
+    fewerThanAsked(values.real, real, r.nReal);
+    fewerThanAsked(values.fake, fake, r.nFake);
+    print({ precision: r.precision, recall: r.recall, f_score: r.fScore, density: r.density, coverage: r.coverage, neighborhood: r.neighborhood, coverage_neighborhood: r.coverageNeighborhood, n_real: r.nReal, n_fake: r.nFake, features: r.features });
+    return;
+  }
+  needImages('KID', real, fake);
   const kid = { subsets: intArg('subsets', values.subsets, 1), subsetSize: intArg('subset-size', values['subset-size'], 2) };
   const r = await scored((e) => kidOf(real, fake, e, { ...options, ...kid }));
   for (const w of r.warnings) log(w);

@@ -44,38 +44,21 @@ export function readCifar10Batch(path: string): { pixels: Uint8Array; labels: In
 }
 
 /** `cifar10:DIR`: the training batches (data_batch_*.bin), or test_batch.bin if only that is there. */
-export function loadCifar10(dir: string, classes: string[] | null): InMemoryDataset {
+export function loadCifar10(dir: string): InMemoryDataset {
   requireDataFolder('cifar10', dir);
   const names = readdirSync(dir);
   let files = names.filter((f) => /^data_batch_\d+\.bin$/.test(f)).sort();
   if (files.length === 0) files = names.filter((f) => f === 'test_batch.bin');
   if (files.length === 0) throw new GantryError(`cifar10: no data_batch_*.bin in ${dir}; unpack cifar-10-binary.tar.gz (the binary version) there`);
-  const keep = classes ? classes.map((c) => {
-    const k = CIFAR10_CLASSES.indexOf(c.trim());
-    if (k < 0) throw new GantryError(`cifar10: unknown class "${c}"; the classes are ${CIFAR10_CLASSES.join(', ')}`);
-    return k;
-  }) : null;
   const parts = files.map((f) => readCifar10Batch(join(dir, f)));
-  const total = parts.reduce((s, p) => s + p.labels.length, 0);
-  const pixels = new Uint8Array(total * 3072);
-  const labels = new Int32Array(total);
-  let n = 0;
+  const n = parts.reduce((s, p) => s + p.labels.length, 0);
+  const pixels = new Uint8Array(n * 3072);
+  const labels = new Int32Array(n);
+  let at = 0;
   for (const part of parts) {
-    for (let i = 0; i < part.labels.length; i++) {
-      const label = part.labels[i];
-      if (keep && !keep.includes(label)) continue;
-      pixels.set(part.pixels.subarray(i * 3072, (i + 1) * 3072), n * 3072);
-      // With a class filter, labels are renumbered 0..k-1 in the order the filter names them.
-      labels[n] = keep ? keep.indexOf(label) : label;
-      n++;
-    }
+    pixels.set(part.pixels, at * 3072);
+    labels.set(part.labels, at);
+    at += part.labels.length;
   }
-  if (n === 0) throw new GantryError(`cifar10: no images of classes ${classes?.join(',')} in ${dir}`);
-  return {
-    name: `cifar10:${dir}`,
-    n, height: 32, width: 32, channels: 3,
-    pixels: pixels.slice(0, n * 3072),
-    labels: labels.slice(0, n),
-    classNames: keep ? keep.map((k) => CIFAR10_CLASSES[k]) : CIFAR10_CLASSES,
-  };
+  return { name: `cifar10:${dir}`, n, height: 32, width: 32, channels: 3, pixels, labels, classNames: CIFAR10_CLASSES };
 }

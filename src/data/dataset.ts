@@ -1,3 +1,4 @@
+import { GantryError } from '../errors.ts';
 import type { DataShape } from './batch.ts';
 
 /** Per-pixel ids as a dataset keeps them. */
@@ -48,6 +49,35 @@ export interface ImageDataset {
 
 /** A dataset whose images are in memory (every source but large folder, caption and label-map data). */
 export type InMemoryDataset = ImageDataset & { pixels: Uint8Array };
+
+/**
+ * The images of some classes only (a SPEC's `?classes=a,b`), labelled 0..k-1 in the order they are named,
+ * so that a run's class ids follow the user's list.
+ */
+export function keepClasses(ds: InMemoryDataset, names: string[], source: string): InMemoryDataset {
+  if (!ds.labels || !ds.classNames) throw new GantryError(`${source}: ?classes= needs labelled images, and ${ds.name} has none`);
+  const all = ds.classNames;
+  const keep = names.map((name) => {
+    const k = all.indexOf(name.trim());
+    if (k < 0) throw new GantryError(`${source}: unknown class "${name}"; the classes are ${all.join(', ')}`);
+    return k;
+  });
+  const newLabel = new Int32Array(all.length).fill(-1);
+  keep.forEach((k, at) => { newLabel[k] = at; });
+  const size = ds.height * ds.width * ds.channels;
+  const chosen: number[] = [];
+  for (let i = 0; i < ds.n; i++) if (newLabel[ds.labels[i]] >= 0) chosen.push(i);
+  if (chosen.length === 0) throw new GantryError(`${source}: no images of classes ${names.join(',')} in ${ds.name}`);
+  const pixels = new Uint8Array(chosen.length * size);
+  chosen.forEach((i, at) => pixels.set(ds.pixels.subarray(i * size, (i + 1) * size), at * size));
+  return {
+    ...ds,
+    n: chosen.length,
+    pixels,
+    labels: Int32Array.from(chosen, (i) => newLabel[ds.labels![i]]),
+    classNames: keep.map((k) => all[k]),
+  };
+}
 
 /** Images with their label and instance maps where they have them, a few at a time, from a file (fitted-store.ts). */
 export interface StoredRecords {

@@ -1,6 +1,6 @@
 import { GantryError, didYouMean } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
-import type { ImageDataset, InMemoryDataset, LoadProgress } from './dataset.ts';
+import { keepClasses, type ImageDataset, type InMemoryDataset, type LoadProgress } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
 import { captionsHaveSplit, loadCaptionedImages, readCaptionLists, type CaptionOptions, type CaptionSplit } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
@@ -20,7 +20,7 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
-const SPEC_HELP = 'use mnist, mnist-idx:DIR, cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
   // The options first: a kind without a path takes them too (shapes?seed=3).
@@ -43,7 +43,7 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: [], 'mnist-idx': [], cifar10: ['classes'], folder: [], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: [], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
@@ -72,7 +72,7 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
       ds = loadMnistIdx(s.path!);
       break;
     case 'cifar10':
-      ds = loadCifar10(s.path!, s.options.classes ? s.options.classes.split(',') : null);
+      ds = loadCifar10(s.path!);
       break;
     case 'folder':
       return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
@@ -88,6 +88,7 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
       return reshapeDataset(draw(n, size, Number(s.options.seed ?? 0), s.options.colours as ShapeColours | undefined), { ...fit, channels: fit.channels || 3 });
     }
   }
+  if (s.options.classes !== undefined) ds = keepClasses(ds, s.options.classes.split(','), s.kind);
   const channels = fit.channels || ds.channels;
   if (ds.height === 28 && Math.max(fit.height, fit.width) > 28) ds = reshapeDataset(ds, { height: 32, width: 32, channels }, 'pad');
   return reshapeDataset(ds, { ...fit, channels });

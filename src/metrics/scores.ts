@@ -6,6 +6,8 @@ import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageS
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
+import { precisionRecall, type NeighbourhoodOptions, type PrecisionRecall } from './precision-recall.ts';
+import { slowWorkProgress } from '../train/progress.ts';
 import { writeStatsFile } from './stats-file.ts';
 
 /**
@@ -109,6 +111,13 @@ export interface KidScore {
   warnings: string[];
 }
 
+/** Refuses a statistics file where a score needs every image's features: called before any network loads. */
+export function needImages(metric: string, ...inputs: EvalInput[]): void {
+  for (const input of inputs) {
+    if (input.kind === 'stats') throw new GantryError(`${metric}: ${input.path} holds only the statistics of images, not each image's features; give a data SPEC or a run folder`);
+  }
+}
+
 /** KID as torch-fidelity defines it, between the features of two image inputs. */
 export async function kidOf(real: EvalInput, fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & KidOptions): Promise<KidScore> {
   const dataSize = runImageSize(fake) ?? runImageSize(real);
@@ -116,6 +125,27 @@ export async function kidOf(real: EvalInput, fake: EvalInput, extractor: Feature
   const b = await extractFeatures(fake, extractor, { ...o, dataSize });
   const r = kernelInceptionDistance(a.features, a.n, b.features, b.n, a.dim, { subsets: o.subsets, subsetSize: o.subsetSize });
   return { ...r, nReal: a.n, nFake: b.n, features: extractor.id, warnings: kidWarnings(r, o.subsetSize ?? KID_SUBSET_SIZE, a.n, b.n) };
+}
+
+export type PrecisionRecallOptions = Pick<NeighbourhoodOptions, 'neighborhood' | 'coverageNeighborhood'>;
+
+export interface PrecisionRecallScore extends PrecisionRecall {
+  nReal: number;
+  nFake: number;
+  features: string;
+}
+
+/**
+ * Precision, recall (torch-fidelity's prc) and density, coverage (prdc) between the features of two image
+ * inputs: how much of what the generator draws looks real, and how much of the real data it reaches.
+ */
+export async function precisionRecallOf(real: EvalInput, fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & PrecisionRecallOptions): Promise<PrecisionRecallScore> {
+  const dataSize = runImageSize(fake) ?? runImageSize(real);
+  const a = await extractFeatures(real, extractor, { ...o, dataSize });
+  const b = await extractFeatures(fake, extractor, { ...o, dataSize });
+  const onProgress = o.quiet ? undefined : slowWorkProgress('nearest neighbours');
+  const r = precisionRecall(a.features, a.n, b.features, b.n, a.dim, { neighborhood: o.neighborhood, coverageNeighborhood: o.coverageNeighborhood, onProgress });
+  return { ...r, nReal: a.n, nFake: b.n, features: extractor.id };
 }
 
 export interface InceptionScoreResult {

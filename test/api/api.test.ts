@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { gantryCli, setup, tempDir, tf } from '../helpers.ts';
 import {
-  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, precisionRecall, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { learnStylesOfRun } from '../../src/explore/run-styles.ts';
@@ -199,7 +199,7 @@ test('learnStyles() and segmentationScore() give what gantry features and gantry
   await assert.rejects(segmentationScore({ run, segmenter: run }), /^.*segmenter: ".*p2p" is a pix2pixhd run, not a segmenter; train one with train\(\{"family":"segmenter","data":"pairs:/);
 });
 
-test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval prints for the same inputs', async () => {
+test('fid(), kid(), precisionRecall(), inceptionScore() and featureStats() give what gantry eval prints for the same inputs', async () => {
   const dir = tempDir();
   const run = join(dir, 'run');
   await train({ ...small, out: run, quiet: true });
@@ -223,6 +223,14 @@ test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval pr
   assert.equal(few.subsetSize, 16);
   assert.match(few.warnings.join('\n'), /^warning: KID's subsets hold 16 images, not 1000: .*the 2 subsets are one and the same.*; give more images \(n\) or a smaller subsetSize$/);
 
+  const p = await precisionRecall({ ...common, real: 'shapes:64', fake: run, neighborhood: 2 });
+  const cliP = cli('prc', '--real', 'shapes:64', '--fake', run, '--neighborhood', '2');
+  assert.deepEqual([p.precision, p.recall, p.fScore, p.density, p.coverage, p.neighborhood, p.coverageNeighborhood, p.nReal, p.nFake, p.features],
+    [cliP.precision, cliP.recall, cliP.f_score, cliP.density, cliP.coverage, 2, 5, 16, 16, cliP.features]);
+  // Real shapes against themselves: every image within its own ball.
+  const same = await precisionRecall({ ...common, real: 'shapes:64', fake: 'shapes:64' });
+  assert.deepEqual([same.precision, same.recall, same.coverage], [1, 1, 1]);
+
   const is = await inceptionScore({ ...common, fake: run, splits: 2 });
   const cliIs = cli('is', '--fake', run, '--splits', '2');
   assert.deepEqual([is.mean, is.std, is.n], [cliIs.mean, cliIs.std, cliIs.n]);
@@ -236,6 +244,8 @@ test('fid(), kid(), inceptionScore() and featureStats() give what gantry eval pr
   const fromImages = await fid({ ...common, real: join(dir, 'real.npz'), fake: run });
   assert.equal(fromFiles.value, fromImages.value);
   assert.ok(fromFiles.value > 0);
+  // Precision and recall need each image's features: a statistics file is refused before any is drawn.
+  await assert.rejects(precisionRecall({ ...common, real: 'shapes:64', fake: join(dir, 'fake.npz') }), /^GantryError: precision and recall: .*fake\.npz holds only the statistics of images, not each image's features; give a data SPEC or a run folder$/);
 });
 
 test('eval: FID while training, at every eval.every steps and the last, as gantry eval scores the checkpoint; kept across a stop and resume; plotted', async () => {

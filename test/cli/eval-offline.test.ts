@@ -22,7 +22,7 @@ function gantry(...args: string[]) {
  * logged), then FID / KID / IS of a DCGAN run against MNIST in the classifier's feature space.
  * 800 steps at half width reach about 97% here; the default (wider, 2000 steps) about 97.8%.
  */
-test('gantry train classifier, then eval fid/kid/is --features scores a DCGAN run against MNIST', () => {
+test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGAN run against MNIST', () => {
   const dir = tempDir();
   const clf = join(dir, 'C');
   const config = join(dir, 'c.json');
@@ -48,6 +48,22 @@ test('gantry train classifier, then eval fid/kid/is --features scores a DCGAN ru
   const kid = gantry('eval', 'kid', '--real', 'mnist', '--fake', run, '--features', clf, '--n', '300', '--subsets', '10', '--quiet');
   assert.equal(kid.code, 0, kid.stderr);
   assert.ok(kid.json.mean > 0);
+  // Precision and recall tell quality from diversity where FID gives one number. Real digits against others
+  // of their own: 1 throughout. Digits 0-4 only: real images (precision high) that reach about half of the
+  // real ones (recall). The 30-step generator draws near-identical blobs: they reach no real digit (recall),
+  // and density and coverage see through the one real outlier whose wide ball holds them all (precision).
+  const prc = (fake: string, ...more: string[]) => {
+    const r = gantry('eval', 'prc', '--real', 'mnist', '--fake', fake, '--features', clf, '--n', '300', '--quiet', ...more);
+    assert.equal(r.code, 0, r.stderr);
+    return r.json;
+  };
+  const same = prc('mnist');
+  assert.deepEqual([same.precision, same.recall, same.density, same.coverage, same.n_real, same.neighborhood], [1, 1, 1, 1, 300, 3]);
+  const half = prc('mnist?classes=0,1,2,3,4');
+  assert.ok(half.precision > 0.85 && half.recall < 0.7 && half.coverage < 0.7, JSON.stringify(half));
+  const early = prc(run, '--neighborhood', '5');
+  assert.ok(early.recall < 0.1 && early.coverage < 0.1 && early.density < 0.5, JSON.stringify(early));
+  assert.equal(early.neighborhood, 5);
   // A --n the data cannot give: all of it is scored, and said; a run draws as many as asked.
   const fewer = gantry('eval', 'fid', '--real', 'shapes:40', '--fake', run, '--features', clf, '--n', '60', '--quiet');
   assert.equal(fewer.code, 0, fewer.stderr);

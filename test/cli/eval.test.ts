@@ -73,9 +73,13 @@ test('eval without weights or features says which file to get; bad inputs are na
     [['is', '--real', 'mnist', '--fake', 'mnist'], /^gantry eval: --real does not go with eval is; /],
     [['kid', '--real', 'mnist', '--fake', 'mnist', '--splits', '2', '--out', 'k.npz'], /^gantry eval: --splits, --out do not go with eval kid; /],
     [['segmentation', '--run', out, '--segmenter', out, '--weights', 'w.pth'], /^gantry eval: --weights does not go with eval segmentation; /],
+    [['fid', '--real', 'mnist', '--fake', 'mnist', '--neighborhood', '2'], /^gantry eval: --neighborhood does not go with eval fid; /],
+    [['prc', '--real', 'mnist', '--fake', 'mnist', '--subsets', '2'], /^gantry eval: --subsets does not go with eval prc; /],
+    [['prc', '--real', 'mnist', '--fake', 'mnist', '--neighborhood', '0'], /^gantry eval: --neighborhood must be a whole number >= 1/],
+    [['prc', '--real', join(golden, 'stats_a.npz'), '--fake', 'mnist'], /^gantry eval: precision and recall: .*stats_a\.npz holds only the statistics of images, not each image's features; give a data SPEC or a run folder\n$/],
   ] as const) assert.match(gantry('eval', ...args).stderr, message, args.join(' '));
   const m = gantry('eval', 'fidd');
-  assert.match(m.stderr, /name a metric: fid, kid, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
+  assert.match(m.stderr, /name a metric: fid, kid, prc, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
   assert.equal(c.code, 1);
   assert.match(c.stderr, /^gantry compare: cannot read config .*no-such\.json/);

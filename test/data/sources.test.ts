@@ -39,6 +39,19 @@ test('embedded MNIST: 10,000 real digits with labels, padded to 32 or kept at 28
   assert.deepEqual([rgb64.height, rgb64.channels], [64, 3]);
 });
 
+test('mnist?classes= keeps those digits, labelled in the order named; a class that is not there is named', () => {
+  const raw = loadEmbeddedMnist();
+  const some = openDataset('mnist?classes=7,3', { height: 28, width: 28, channels: 0 });
+  const want = [...raw.labels!.keys()].filter((i) => raw.labels![i] === 7 || raw.labels![i] === 3);
+  assert.equal(some.n, want.length);
+  assert.deepEqual(some.classNames, ['7', '3']);
+  // Image 10 of the kept ones is the 11th 7-or-3 of the set, its label 0 for a 7 and 1 for a 3.
+  assert.deepEqual(some.pixels!.subarray(784 * 10, 784 * 11), raw.pixels.subarray(784 * want[10], 784 * (want[10] + 1)));
+  assert.equal(some.labels![10], raw.labels![want[10]] === 7 ? 0 : 1);
+  assert.throws(() => openDataset('mnist?classes=3,x', { height: 28, width: 28, channels: 0 }), /^GantryError: mnist: unknown class "x"; the classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$/);
+  assert.throws(() => openDataset('shapes?classes=1', { height: 28, width: 28, channels: 0 }), /unknown option "classes"; known: seed, colours/);
+});
+
 test('mnist-idx reads gzipped images with raw labels; they match the embedded digits', () => {
   const ds = openDataset(`mnist-idx:${join(fixtures, 'mnist-idx')}`, { height: 28, width: 28, channels: 0 });
   assert.equal(ds.n, 32);
@@ -210,7 +223,7 @@ test('data specs: unknown kinds and options are rejected with the accepted forms
   // A kind without a path takes options too, as the help writes it: shapes[:N][?seed=K].
   assert.deepEqual(parseDataSpec('shapes?seed=3&colours=by-shape'), { kind: 'shapes', path: null, options: { seed: '3', colours: 'by-shape' } });
   assert.deepEqual(parseDataSpec('shapes:40?seed=3'), { kind: 'shapes', path: '40', options: { seed: '3' } });
-  assert.throws(() => parseDataSpec('mnist?split=test'), /^GantryError: data source "mnist\?split=test": unknown option "split"$/);
+  assert.throws(() => parseDataSpec('mnist?split=test'), /^GantryError: data source "mnist\?split=test": unknown option "split"; known: classes$/);
 });
 
 test('folder: and captions: list a folder of 160,000 images (CelebA keeps its 202,599 in one), past what one call\'s arguments can hold', () => {

@@ -10,23 +10,13 @@ polynomial kernel on one subset holding all samples, and on subsets drawn as tor
 formula, without shuffling and with its shuffle (RandomState(2020).permutation). NumPy's permutations
 themselves are kept too, for gantry's RandomState. Writes metrics_golden.json and two pytorch-fid-style statistics files, stats_a.npz and stats_b.npz.
 """
-import json, os
+import json, os, sys
 import numpy as np
 from scipy import linalg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-def park_miller(seed, count):
-    out = np.empty(count, dtype=np.float64); x = seed
-    for i in range(count):
-        x = (16807 * x) % 2147483647; out[i] = x / 2147483647
-    return out
-
-def features(seed, n, d, kind):
-    u = park_miller(seed, n * d).reshape(n, d)
-    if kind == 'a': f = u + 0.5 * np.roll(u, -1, axis=1)
-    else: f = 1.2 * u + 0.2 * np.roll(u, -3, axis=1) + 0.05 * np.arange(d) / d
-    return f.astype(np.float32)
+sys.path.insert(0, HERE)
+from park_miller import features
 
 def stats(f):
     return np.mean(f, axis=0), np.cov(f, rowvar=False)

@@ -10,26 +10,11 @@ import { inceptionScore } from '../../src/metrics/inception-score.ts';
 import { NumpyRandomState } from '../../src/metrics/numpy-random.ts';
 import { useNativeLinalg } from '../../src/metrics/linalg.ts';
 import { readStatsFile, writeStatsFile } from '../../src/metrics/stats-file.ts';
+import { parkMillerFeatures } from '../golden/park-miller-features.ts';
 
 await setup();
 const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
 const g = JSON.parse(readFileSync(join(golden, 'metrics_golden.json'), 'utf8'));
-
-/** The Park-Miller features of make_metrics.py, float64 arithmetic then float32 rounding, as NumPy does. */
-function features(seed: number, n: number, d: number, kind: 'a' | 'b'): Float32Array {
-  const u = new Float64Array(n * d);
-  let x = seed;
-  for (let i = 0; i < u.length; i++) {
-    x = (16807 * x) % 2147483647;
-    u[i] = x / 2147483647;
-  }
-  const f = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) {
-    const at = (k: number) => u[r * d + ((j + k) % d)];
-    f[r * d + j] = kind === 'a' ? at(0) + 0.5 * at(1) : 1.2 * at(0) + 0.2 * at(3) + (0.05 * j) / d;
-  }
-  return f;
-}
 
 function statsOf(f: Float32Array, n: number, d: number): FeatureStats {
   const acc = new StatsAccumulator(d);
@@ -40,14 +25,14 @@ function statsOf(f: Float32Array, n: number, d: number): FeatureStats {
 
 for (const c of g.fid as { d: number; n: number; seedA: number; seedB: number; fid: number }[]) {
   test(`FID matches pytorch-fid's scipy result to 1e-6 relative: ${c.d}-d, ${c.n} samples${c.n < c.d ? ' (rank-deficient)' : ''}`, () => {
-    const a = statsOf(features(c.seedA, c.n, c.d, 'a'), c.n, c.d);
-    const b = statsOf(features(c.seedB, c.n, c.d, 'b'), c.n, c.d);
+    const a = statsOf(parkMillerFeatures(c.seedA, c.n, c.d, 'a'), c.n, c.d);
+    const b = statsOf(parkMillerFeatures(c.seedB, c.n, c.d, 'b'), c.n, c.d);
     const fid = frechetDistance(a, b);
     assert.ok(Math.abs(fid - c.fid) / c.fid < 1e-6, `FID ${fid} vs scipy ${c.fid}`);
     if (c.d <= 64) {
       // The TypeScript fall-back (no addon) agrees too.
       useNativeLinalg(false);
-      const js = frechetDistance(statsOf(features(c.seedA, c.n, c.d, 'a'), c.n, c.d), statsOf(features(c.seedB, c.n, c.d, 'b'), c.n, c.d));
+      const js = frechetDistance(statsOf(parkMillerFeatures(c.seedA, c.n, c.d, 'a'), c.n, c.d), statsOf(parkMillerFeatures(c.seedB, c.n, c.d, 'b'), c.n, c.d));
       useNativeLinalg(true);
       assert.ok(Math.abs(js - c.fid) / c.fid < 1e-6, `TypeScript FID ${js} vs scipy ${c.fid}`);
     }
@@ -69,14 +54,14 @@ test('pytorch-fid-style .npz statistics (stored and compressed) read, write and 
 
 test('KID\'s unbiased MMD^2 with the cubic kernel matches NumPy', () => {
   const k = g.kid;
-  const v = mmd2Unbiased(features(k.seedA, k.n, k.d, 'a'), features(k.seedB, k.n, k.d, 'b'), k.n, k.d);
+  const v = mmd2Unbiased(parkMillerFeatures(k.seedA, k.n, k.d, 'a'), parkMillerFeatures(k.seedB, k.n, k.d, 'b'), k.n, k.d);
   assert.ok(Math.abs(v - k.mmd2) < 1e-5 * Math.max(1, Math.abs(k.mmd2)), `${v} vs ${k.mmd2}`);
 });
 
 test('KID with fewer images than its subset size: smaller subsets, and a warning that says so (and when every subset is the same)', () => {
   const d = 4;
-  const real = features(1, 12, d, 'a');
-  const fake = features(2, 20, d, 'b');
+  const real = parkMillerFeatures(1, 12, d, 'a');
+  const fake = parkMillerFeatures(2, 20, d, 'b');
   const r = kernelInceptionDistance(real, 12, fake, 20, d, { subsets: 5 });
   assert.equal(r.subsetSize, 12);
   const [w, ...more] = kidWarnings(r, 1000, 12, 20);
@@ -100,13 +85,13 @@ test('NumPy\'s RandomState(seed).permutation, as torch-fidelity draws KID\'s sub
 
 test('KID on subsets smaller than the sets: torch-fidelity\'s subsets, its mean and std', () => {
   const k = g.kid_subsets;
-  const r = kernelInceptionDistance(features(k.seedA, k.nA, k.d, 'a'), k.nA, features(k.seedB, k.nB, k.d, 'b'), k.nB, k.d, { subsets: k.subsets, subsetSize: k.subsetSize });
+  const r = kernelInceptionDistance(parkMillerFeatures(k.seedA, k.nA, k.d, 'a'), k.nA, parkMillerFeatures(k.seedB, k.nB, k.d, 'b'), k.nB, k.d, { subsets: k.subsets, subsetSize: k.subsetSize });
   assert.ok(Math.abs(r.mean - k.mean) < 1e-6 && Math.abs(r.std - k.std) < 1e-6, `${JSON.stringify(r)} vs ${k.mean} ${k.std}`);
 });
 
 test('Inception Score matches torch-fidelity\'s formula, with its shuffle and without', () => {
   const c = g.is;
-  const logits = features(c.seed, c.n, c.classes, 'a').map((v) => v * c.scale);
+  const logits = parkMillerFeatures(c.seed, c.n, c.classes, 'a').map((v) => v * c.scale);
   const r = inceptionScore(logits, c.n, c.classes, 10, false);
   assert.ok(Math.abs(r.mean - c.mean) < 1e-9 && Math.abs(r.std - c.std) < 1e-9, `${JSON.stringify(r)} vs ${c.mean} ${c.std}`);
   const shuffled = inceptionScore(logits, c.n, c.classes, 10);
