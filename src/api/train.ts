@@ -54,7 +54,7 @@ export interface TrainRequest<F extends FamilyName = FamilyName> extends TrainCo
 }
 
 /** A config's eval section as given (defaults left out). */
-export type TrainEval = { fid: Partial<EvalConfig['fid']>; every?: number };
+export type TrainEval = { fid: Partial<EvalConfig['fid']>; precisionRecall?: boolean; every?: number };
 
 /** What a resume may change: learning rates and Adam betas, steps, decayFrom, the cadence and eval (recorded in config-history.jsonl). */
 export interface ResumeRequest extends TrainControls {

@@ -203,6 +203,17 @@ function ensureHeldMemory(values: number, images: number, what: string): void {
  * statsFromFeatures also reports the small-sample floor (two halves' FID), the features are kept for it.
  */
 export async function computeStats(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection?: DataSelection): Promise<FeatureStats> {
+  return (await statsPass(input, extractor, o, selection, false)).stats;
+}
+
+/** Statistics of an input as computeStats makes them, and every feature behind them, from one pass. */
+export async function statsAndFeatures(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions): Promise<{ stats: FeatureStats; features: FeatureSet }> {
+  const { stats, features } = await statsPass(input, extractor, o, undefined, true);
+  return { stats, features: features! };
+}
+
+/** One pass of the input's features into their statistics, keeping the features where asked or needed (small N). */
+async function statsPass(input: EvalInput, extractor: FeatureExtractor, o: FeatureOptions, selection: DataSelection | undefined, holdAll: boolean): Promise<{ stats: FeatureStats; features: FeatureSet | null }> {
   const dim = extractor.dim;
   const acc = new StatsAccumulator(dim);
   let kept: Float32Array | null = null;
@@ -210,15 +221,16 @@ export async function computeStats(input: EvalInput, extractor: FeatureExtractor
   await streamFeatures(input, extractor, o, {
     start(n) {
       total = n;
-      if (n < 2 * dim) kept = new Float32Array(n * dim);
+      if (holdAll) ensureHeldMemory(n * dim, n, 'features');
+      if (holdAll || n < 2 * dim) kept = new Float32Array(n * dim);
     },
     add(from, n, f) {
       acc.add(f, n);
       kept?.set(f, from * dim);
     },
   }, selection, 'features');
-  if (kept) return statsFromFeatures({ features: kept, n: total, dim });
-  return acc.finish();
+  const features = kept ? { features: kept as Float32Array, n: total, dim } : null;
+  return { stats: total < 2 * dim && features ? statsFromFeatures(features) : acc.finish(), features };
 }
 
 /** Streams images of the input through the extractor in batches into `sink` (their features or logits), with a progress line. */

@@ -16,8 +16,8 @@ import { nativeLinalg } from './linalg.ts';
  * Distances come in blocks from float32 matrix products (|a|^2 + |b|^2 - 2 a.b, the features first centred
  * on the real mean) whose error is bounded; a comparison that falls within that bound, and every radius, is
  * settled by the float64 distance from the features themselves. The results are therefore those of float64
- * distances, on every CPU and with or without the addon. Memory: the features, one block of
- * distances, and (k + 5) candidates a point.
+ * distances, on every CPU and with or without the addon. Memory: the features and a centred copy, one
+ * block of distances, and k + 5 candidates a point.
  */
 
 export interface NeighbourhoodOptions {
@@ -199,6 +199,11 @@ export function precisionRecall(real: Float32Array, nReal: number, fake: Float32
   const need = Math.max(k, kc) + 1;
   if (nReal < need || nFake < k + 1) {
     throw new GantryError(`precision and recall with ${k} neighbours (density and coverage with ${kc}) need at least ${need} real and ${k + 1} fake images; got ${nReal} and ${nFake} (give more images, ${given('n')}, or fewer neighbours)`);
+  }
+  for (const [which, f, n] of [['real', real, nReal], ['fake', fake, nFake]] as const) {
+    for (let i = 0; i < n * d; i++) {
+      if (!Number.isFinite(f[i])) throw new GantryError(`the ${which} images' features hold ${f[i]} (image ${Math.floor(i / d)}): no distance can be measured; a generator that draws non-finite values has diverged`);
+    }
   }
   const block = options.block ?? BLOCK;
   try {

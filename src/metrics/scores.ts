@@ -2,7 +2,7 @@ import { GantryError } from '../errors.ts';
 import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
-import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsFor, type EvalInput, type FeatureOptions } from './evaluate.ts';
+import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
 import { frechetDistance } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
@@ -53,17 +53,28 @@ export function fidExtractor(fid: FidSettings, at: string): FeatureExtractor {
 /**
  * The trainer's scorer for a run with eval.fid: FID of the run folder's newest checkpoint against the
  * real images (eval.fid.real, else the run's data; their statistics cached), the feature network loaded
- * once, here, so that a missing one is named before training starts.
+ * once, here, so that a missing one is named before training starts. With eval.precisionRecall, precision,
+ * recall, density and coverage of the same images too: the real features are extracted at the first score
+ * and kept, the generated ones give FID's statistics and those scores from one pass.
  */
 export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer {
-  const fid = config.eval!.fid;
+  const { fid, precisionRecall: withPrecision } = config.eval!;
   const real = parseEvalInput(fid.real ?? config.data);
+  if (withPrecision) needImages('eval.precisionRecall', real);
   const extractor = fidExtractor(fid, 'eval.fid');
+  let realFeatures: FeatureSet | undefined;
   return {
-    async score(runDir) {
+    async score(runDir): Promise<Record<string, number>> {
+      const fake: EvalInput = { kind: 'run', dir: runDir };
+      const options = { n: fid.n, seed: 0, quiet: o.quiet };
       // Between training steps: the features' progress line, not the note about cached statistics.
-      const r = await fidOf(real, { kind: 'run', dir: runDir }, extractor, { n: fid.n, seed: 0, quiet: o.quiet }, () => {});
-      return { fid: r.value };
+      if (!withPrecision) return { fid: (await fidOf(real, fake, extractor, options, () => {})).value };
+      const within = { ...options, dataSize: runImageSize(fake) };
+      const realStats = await statsFor(real, extractor, within, () => {});
+      realFeatures ??= await extractFeatures(real, extractor, within);
+      const drawn = await statsAndFeatures(fake, extractor, within);
+      const p = precisionRecall(realFeatures.features, realFeatures.n, drawn.features.features, drawn.features.n, drawn.features.dim);
+      return { fid: frechetDistance(realStats, drawn.stats), precision: p.precision, recall: p.recall, density: p.density, coverage: p.coverage };
     },
     dispose: () => extractor.dispose(),
   };

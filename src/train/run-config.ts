@@ -57,10 +57,14 @@ export const fidSchema = z
 
 export type FidSettings = z.infer<typeof fidSchema>;
 
-/** Scores while training: FID of the generator every `every` steps (checkpointed then) and at the last step. */
+/**
+ * Scores while training: FID of the generator every `every` steps (checkpointed then) and at the last step;
+ * with `precisionRecall`, precision, recall, density and coverage too, on the same images and features.
+ */
 export const evalSchema = z
   .object({
     fid: fidSchema,
+    precisionRecall: z.boolean().optional(),
     /** Absent: train.checkpointEvery. */
     every: z.number().int().positive().optional(),
   })

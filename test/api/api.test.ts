@@ -283,12 +283,25 @@ test('eval: FID while training, at every eval.every steps and the last, as gantr
   assert.match(t.stdout, /step 12 lossD=\S+ lossG=\S+ fid=/);
   assert.deepEqual(rows(join(dir, 'cli')), scored);
 
+  // With precisionRecall: the same FIDs (one pass of the drawn images gives both), and precision, recall,
+  // density and coverage as gantry eval prc scores each checkpoint.
+  const both = join(dir, 'both');
+  await train({ ...small, eval: { ...fidEval, precisionRecall: true }, out: both, train: { ...small.train, steps: 6 }, quiet: true });
+  const bothRows = rows(both);
+  assert.deepEqual(bothRows.map((r) => r.fid), [scored[0].fid]);
+  const prc = gantry('eval', 'prc', '--real', 'shapes:64', '--fake', both, '--n', '16', '--weights', inception, '--feature-dim', '64', '--quiet');
+  assert.equal(prc.code, 0, prc.stderr);
+  const p = JSON.parse(prc.stdout);
+  assert.deepEqual(['precision', 'recall', 'density', 'coverage'].map((k) => bothRows[0][k]), [p.precision, p.recall, p.density, p.coverage]);
+  assert.ok(['precision', 'recall', 'density', 'coverage'].every((k) => existsSync(join(both, 'plots', `${k}.svg`))));
+
   // What cannot be scored is one line before a run folder is made.
   const rejects = (p: Promise<unknown>, message: RegExp) => assert.rejects(p, (err: unknown) => err instanceof GantryError && message.test(err.message));
+  await rejects(train({ ...small, eval: { ...fidEval, fid: { ...fidEval.fid, real: join(dir, 'real.npz') }, precisionRecall: true }, out: join(dir, 's'), quiet: true }), /^eval\.precisionRecall: .*real\.npz holds only the statistics of images, not each image's features; give a data SPEC or a run folder$/);
   await rejects(train({ family: 'classifier', data: 'shapes:64', eval: fidEval, train: { steps: 2, batch: 8 }, out: join(dir, 'c'), quiet: true }), /eval\.fid: a classifier run does not generate images to score; leave the eval section out/);
   await rejects(train({ ...small, eval: { fid: { n: 16, weights: join(dir, 'missing.pth') } }, out: join(dir, 'w'), quiet: true }), /Inception weights .*missing\.pth not found/);
   await rejects(train({ ...small, eval: { fid: { n: 1, weights: inception } }, out: join(dir, 'n'), quiet: true }), /train\(\): eval\.fid\.n: /);
-  assert.ok(!existsSync(join(dir, 'c')) && !existsSync(join(dir, 'w')) && !existsSync(join(dir, 'n')));
+  assert.ok(!existsSync(join(dir, 'c')) && !existsSync(join(dir, 'w')) && !existsSync(join(dir, 'n')) && !existsSync(join(dir, 's')));
 });
 
 test('bad requests are one GantryError naming the option or field, before any run folder is made', async () => {

@@ -62,9 +62,12 @@ test('dropped modes lower recall and coverage, not precision; far-off fakes lowe
   assert.deepEqual([away.precision, away.recall, away.density, away.coverage], [0, 0, 0, 0]);
 });
 
-test('too few points, or a k that is not a whole number >= 1, is one clear error', () => {
+test('too few points, a k that is not a whole number >= 1, or a non-finite feature is one clear error', () => {
   const f = parkMillerFeatures(1, 5, 4, 'a');
   assert.throws(() => precisionRecall(f, 5, f, 5, 4), /need at least 6 real and 4 fake images; got 5 and 5 \(give more images, --n, or fewer neighbours\)/);
   assert.throws(() => precisionRecall(f, 5, f, 5, 4, { neighborhood: 0, coverageNeighborhood: 2 }), /--neighborhood must be a whole number >= 1, got 0/);
   assert.deepEqual(precisionRecall(f, 5, f, 5, 4, { neighborhood: 2, coverageNeighborhood: 2 }).precision, 1);
+  const diverged = f.slice();
+  diverged[9] = NaN;
+  assert.throws(() => precisionRecall(f, 5, diverged, 5, 4, { neighborhood: 2, coverageNeighborhood: 2 }), /^GantryError: the fake images' features hold NaN \(image 2\): no distance can be measured; a generator that draws non-finite values has diverged$/);
 });
