@@ -32,9 +32,9 @@ export class AuxClassifierDiscriminator implements ConditionalCritic {
   private readonly classHead: Linear;
 
   constructor(readonly config: AcganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng);
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
     this.params = this.net.params;
-    this.classHead = new Linear(this.params, 'classHead', { inFeatures: this.net.featureSize[0] * this.net.featureSize[1] * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 } }, rng);
+    this.classHead = new Linear(this.params, 'classHead', { inFeatures: this.net.featureSize[0] * this.net.featureSize[1] * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 }, spectralNorm: config.spectralNorm }, rng);
   }
 
   /** Images -> real/fake logits [n] and class logits [n, K]. */

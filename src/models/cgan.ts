@@ -32,10 +32,10 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   private readonly embedding: Linear;
 
   constructor(readonly config: CganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng);
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
     this.params = this.net.params;
     const c = this.net.featureChannels;
-    this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) } }, rng);
+    this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) }, spectralNorm: config.spectralNorm }, rng);
   }
 
   /** Images [n, s, s, ch] with class weights [n, K] -> logits [n]. */

@@ -38,6 +38,11 @@ export const dcganSchema = z
      * "translation", "cutout"; the authors use all three for small data sets). [] : none.
      */
     augment: augmentField,
+    /**
+     * Spectral normalisation of every weight of D (Miyato et al. 2018; nn/spectral-norm.ts), which then has
+     * no batch norm, as in their networks: D stays 1-Lipschitz per layer, a steadier opponent for G.
+     */
+    spectralNorm: z.boolean().default(false),
   })
   .strict();
 
@@ -91,14 +96,17 @@ export class DcganDiscriminator {
   readonly params = new ParamSet();
   readonly layers: DcganLayer[];
   private readonly convs: Conv2d[] = [];
-  private readonly norms: BatchNorm2d[] = [];
+  /** Each block's batch norm after the first (none with spectral normalisation). */
+  private readonly norms: (BatchNorm2d | null)[] = [];
 
-  constructor(readonly shape: DcganShape, rng: Rng) {
+  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean } = {}) {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
+    const spectralNorm = options.spectralNorm ?? false;
     for (const l of this.layers) {
-      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT }, rng));
-      if (l.norm) this.norms.push(new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
+      // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s networks).
+      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: spectralNorm, spectralNorm }, rng));
+      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
     }
   }
 
@@ -115,7 +123,9 @@ export class DcganDiscriminator {
     let h = tf.leakyRelu(this.convs[0].apply(x), 0.2);
     onLayer?.('block0', h);
     for (let i = 0; i + 1 < blocks; i++) {
-      h = tf.leakyRelu(this.norms[i].apply(this.convs[i + 1].apply(h), training), 0.2);
+      const conv = this.convs[i + 1].apply(h);
+      const norm = this.norms[i];
+      h = tf.leakyRelu(norm ? norm.apply(conv, training) : conv, 0.2);
       onLayer?.(`block${i + 1}`, h);
     }
     return h;
@@ -128,7 +138,7 @@ export class DcganDiscriminator {
     return tf.reshape(logits, [h.shape[0]]);
   }
 
-  /** Its blocks (a convolution, batch norm but in the first, LeakyReLU), before the head. */
+  /** Its blocks (a convolution, batch norm but in the first or with spectral normalisation, LeakyReLU), before the head. */
   get blockCount(): number {
     return this.norms.length + 1;
   }
@@ -170,15 +180,15 @@ export class Dcgan implements FamilyInstance {
 
   constructor(readonly config: DcganConfig, seed: number, options: DcganOptions = {}) {
     this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
-    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'));
+    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), { spectralNorm: config.spectralNorm });
     this.networks = { G: this.G.params, D: this.D.params };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    // The hand-built step is pytorch/examples' DCGAN: augmentations and an average of the weights take the recorded one.
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && config.augment.length === 0 && !eagerWebGpuRequested());
+    // The hand-built step is pytorch/examples' DCGAN: augmentations, spectral normalisation and an average of the weights take the recorded one.
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && config.augment.length === 0 && !config.spectralNorm && !eagerWebGpuRequested());
   }
 
   /**

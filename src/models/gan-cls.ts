@@ -26,7 +26,7 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  */
 export const ganClsSchema = dcganSchema
   // Its D sees caption pairs; DiffAugment is not part of GAN-CLS.
-  .omit({ augment: true })
+  .omit({ augment: true, spectralNorm: true })
   .extend({
     /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
     matchingAware: z.boolean().default(true),
@@ -63,7 +63,7 @@ export type GanClsConfig = z.infer<typeof ganClsSchema>;
 
 function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
   const { imageSize, imageWidth, channels, ngf, ndf, lr, beta1, beta2 } = config;
-  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, augment: [] };
+  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, augment: [], spectralNorm: false };
 }
 
 type TextProjection = (phi: tf.Tensor2D, training: boolean) => tf.Tensor2D;

@@ -4,6 +4,7 @@ import { initTensor, torchDefaultInit, type Init } from './init.ts';
 import type { ParamSet } from './params.ts';
 import { fusedBatchNormTrain } from '../kernels/batch-norm.ts';
 import { fusedKernelName, type FusedKernel } from '../engine/gradients.ts';
+import { SpectralNorm } from './spectral-norm.ts';
 
 /**
  * Layers as small objects over a ParamSet, NHWC throughout. Padding is given the PyTorch way (a number
@@ -22,6 +23,8 @@ export interface ConvOptions {
   outputPadding?: number;
   bias?: boolean;
   init?: Init;
+  /** Divide the weight by its spectral norm at every pass (nn/spectral-norm.ts; convolutions and products). */
+  spectralNorm?: boolean;
 }
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
@@ -52,6 +55,7 @@ function fused(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Re
 export class Conv2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
+  private readonly spectralNorm: SpectralNorm | null;
   private readonly stride: number;
   private readonly padding: 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -61,6 +65,7 @@ export class Conv2d {
     const init = o.init ?? torchDefaultInit(fanIn);
     this.weight = params.add(`${name}.weight`, initTensor([kh, kw, o.inChannels, o.outChannels], init, rng));
     this.bias = o.bias ? params.add(`${name}.bias`, initTensor([o.outChannels], torchDefaultInit(fanIn), rng)) : null;
+    this.spectralNorm = o.spectralNorm ? new SpectralNorm(params, name, this.weight, rng) : null;
     this.stride = o.stride ?? 1;
     const [ph, pw] = pair(o.padding ?? 0);
     // 'valid' rather than 0: tfjs sizes a numeric padding's output with the kernel's height on both sides.
@@ -68,9 +73,10 @@ export class Conv2d {
   }
 
   apply(x: tf.Tensor4D, activation?: Activation): tf.Tensor4D {
-    if (!this.bias) return activate(tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding), activation);
+    const filter = (this.spectralNorm ? this.spectralNorm.apply() : this.weight) as tf.Tensor4D;
+    if (!this.bias) return activate(tf.conv2d(x, filter, this.stride, this.padding), activation);
     // The fused kernel adds the bias (and applies the activation) as the convolution stores its output.
-    return fused('FusedConv2D', { x, filter: this.weight, bias: this.bias }, { strides: this.stride, pad: this.padding, dataFormat: 'NHWC', dilations: 1 }, activation) as tf.Tensor4D;
+    return fused('FusedConv2D', { x, filter, bias: this.bias }, { strides: this.stride, pad: this.padding, dataFormat: 'NHWC', dilations: 1 }, activation) as tf.Tensor4D;
   }
 }
 
@@ -120,16 +126,19 @@ export class ConvTranspose2d {
 export class Linear {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
+  private readonly spectralNorm: SpectralNorm | null;
 
-  constructor(params: ParamSet, name: string, o: { inFeatures: number; outFeatures: number; bias?: boolean; init?: Init; biasInit?: Init }, rng: Rng) {
+  constructor(params: ParamSet, name: string, o: { inFeatures: number; outFeatures: number; bias?: boolean; init?: Init; biasInit?: Init; spectralNorm?: boolean }, rng: Rng) {
     const init = o.init ?? torchDefaultInit(o.inFeatures);
     this.weight = params.add(`${name}.weight`, initTensor([o.inFeatures, o.outFeatures], init, rng));
     this.bias = o.bias === false ? null : params.add(`${name}.bias`, initTensor([o.outFeatures], o.biasInit ?? torchDefaultInit(o.inFeatures), rng));
+    this.spectralNorm = o.spectralNorm ? new SpectralNorm(params, name, this.weight, rng) : null;
   }
 
   apply(x: tf.Tensor2D, activation?: Activation): tf.Tensor2D {
-    if (!this.bias) return activate(tf.matMul(x, this.weight as tf.Tensor2D) as tf.Tensor2D, activation);
-    return fused('_FusedMatMul', { a: x, b: this.weight, bias: this.bias }, { transposeA: false, transposeB: false }, activation) as tf.Tensor2D;
+    const b = (this.spectralNorm ? this.spectralNorm.apply() : this.weight) as tf.Tensor2D;
+    if (!this.bias) return activate(tf.matMul(x, b) as tf.Tensor2D, activation);
+    return fused('_FusedMatMul', { a: x, b, bias: this.bias }, { transposeA: false, transposeB: false }, activation) as tf.Tensor2D;
   }
 }
 

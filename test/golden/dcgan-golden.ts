@@ -13,7 +13,7 @@ interface Golden {
   final: { G: Record<string, Saved>; D: Record<string, Saved> };
 }
 
-const golden: Golden = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'dcgan_step.json'), 'utf8'));
+const read = (file: string): Golden => JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), file), 'utf8'));
 
 /** PyTorch conv weights ([out,in,k,k] and transposed [in,out,k,k]) both map to tfjs by the same permutation. */
 function toGantryLayout(saved: Saved): tf.Tensor {
@@ -26,11 +26,14 @@ function toGantryLayout(saved: Saved): tf.Tensor {
 /**
  * Three DCGAN training steps from the same weights, data and noise as PyTorch (test/golden/
  * make_dcgan_step.py): the losses of every step, and every weight and running statistic afterwards,
- * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together.
+ * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together;
+ * with `spectralNorm`, D's spectral normalisation (its u moved at each of D's three passes a step) instead
+ * of its batch norm.
  */
-export async function checkDcganStepsAgainstPyTorch(): Promise<void> {
+export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean } = {}): Promise<void> {
+  const golden = read(o.spectralNorm ? 'dcgan_sn_step.json' : 'dcgan_step.json');
   const c = golden.config;
-  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf }), 0);
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf, spectralNorm: o.spectralNorm ?? false }), 0);
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) {
       const saved = golden.initial[net as 'G' | 'D'][name.replace(/^main\./, '')];

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Golden values for gantry's DCGAN training step, computed by PyTorch (Debian's python3-torch):
     /usr/bin/python3 test/golden/make_dcgan_step.py  ->  test/golden/dcgan_step.json
+    /usr/bin/python3 test/golden/make_dcgan_step.py --spectral-norm  ->  test/golden/dcgan_sn_step.json
 
 A small dcgan32 (nz 8, ngf = ndf = 4, 1 channel, batch 4) with seeded weights takes three training
 steps exactly as ../shared/peers/dcgan_torch.py (and pytorch/examples/dcgan) does: D on real and
 detached fake, then G through the updated D, reusing the one generator forward; BCE-with-logits;
 Adam 2e-4 / (0.5, 0.999). Saved: the initial weights (PyTorch layouts), every step's real batch
 and noise, every step's losses, and all weights and batch-norm running statistics after the steps.
+With --spectral-norm, D's convolutions take biases (PyTorch's default init) and are wrapped in
+torch.nn.utils.spectral_norm, and its batch norms are identities (kept in place so that the layers keep their
+indices); weight_orig is saved as weight, with
+weight_u beside it (weight_v is recomputed from u at every pass, so it is not state).
 """
-import json, os
+import json, os, sys
 import torch, torch.nn as nn
+
+spectral = '--spectral-norm' in sys.argv
 
 torch.manual_seed(1234)
 nz, ngf, ndf, ch, B, steps = 8, 4, 4, 1, 4, 3
@@ -27,10 +34,17 @@ D = nn.Sequential(
 for m in list(G.modules()) + list(D.modules()):
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0, 0.02)
     elif isinstance(m, nn.BatchNorm2d): nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
+if spectral:
+    for i, m in enumerate(D):
+        if isinstance(m, nn.Conv2d):
+            conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
+            with torch.no_grad(): conv.weight.copy_(m.weight)
+            D[i] = nn.utils.spectral_norm(conv)
+        elif isinstance(m, nn.BatchNorm2d): D[i] = nn.Identity()
 
 def state(net):
-    return {k: {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
-            if not k.endswith('num_batches_tracked')}
+    return {k.replace('weight_orig', 'weight'): {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
+            if not k.endswith('num_batches_tracked') and not k.endswith('weight_v')}
 
 out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32},
        'initial': {'G': state(G), 'D': state(D)}, 'steps': []}
@@ -49,6 +63,6 @@ for s in range(steps):
     out['steps'].append({'real_nchw': real.reshape(-1).tolist(), 'z': z.reshape(-1).tolist(),
                          'lossD': lossD.item(), 'lossG': lossG.item()})
 out['final'] = {'G': state(G), 'D': state(D)}
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dcgan_step.json')
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dcgan_sn_step.json' if spectral else 'dcgan_step.json')
 with open(path, 'w') as f: json.dump(out, f)
 print('wrote', path, 'torch', torch.__version__)

@@ -24,7 +24,9 @@ import { startWebGpuOrSkip } from './adapter.ts';
 // tests are skipped there, with the reason shown, and run on the GPU machine, or on Mesa 24+ lavapipe (README, "On a GPU").
 const noGpu = await startWebGpuOrSkip((line) => console.log(line));
 
-test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, checkDcganStepsAgainstPyTorch);
+test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch());
+
+test('WebGPU: DCGAN with spectral normalisation in D matches PyTorch (losses, weights, u)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ spectralNorm: true }));
 
 // gantry's WGSL kernels under DF-GAN's step: the Affine, MA-GP's double backward (AvgPoolGrad's gradient among its ops).
 test('WebGPU: DF-GAN training steps match its authors\' code in PyTorch (hinge with mismatched pairs, MA-GP)', { skip: noGpu }, checkDfganStepsAgainstPyTorch);

@@ -4,4 +4,6 @@ import { checkDcganStepsAgainstPyTorch } from '../golden/dcgan-golden.ts';
 
 await setup();
 
-test('DCGAN training steps match PyTorch on the CPU: losses, weights and running statistics', checkDcganStepsAgainstPyTorch);
+test('DCGAN training steps match PyTorch on the CPU: losses, weights and running statistics', () => checkDcganStepsAgainstPyTorch());
+
+test('DCGAN with spectral normalisation in D matches PyTorch\'s spectral_norm on the CPU: losses, weights and u', () => checkDcganStepsAgainstPyTorch({ spectralNorm: true }));

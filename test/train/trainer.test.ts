@@ -322,6 +322,29 @@ test('train.ema: the checkpoint keeps the average beside the weights, the run dr
   await assert.rejects(train({ outDir: join(root, 'split'), resume: true, quiet: true, changes: { train: { ema: 0.99 } } }), /train\.ema is 0\.9 in the run and 0\.99/);
 });
 
+test('model.spectralNorm: D without batch norm, each weight over its spectral norm; u is in the checkpoint, so a resumed run is exact', async () => {
+  const root = tempDir();
+  const config = validateRunConfig({
+    family: 'acgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, spectralNorm: true },
+    train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
+  }, 'test config');
+  const before = tf.memory().numTensors;
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  // Four convolutions and the class head, each with its u; D's batch norms are gone, G's stay.
+  const names = Object.keys(a).filter((k) => k.startsWith('net/D/'));
+  assert.deepEqual(names.filter((k) => k.endsWith('.weight_u')).sort(), ['net/D/classHead.weight_u', 'net/D/main.0.weight_u', 'net/D/main.2.weight_u', 'net/D/main.5.weight_u', 'net/D/main.8.weight_u']);
+  assert.ok(!names.some((k) => k.includes('running')), names.join(' '));
+  assert.ok(Object.keys(a).some((k) => k.startsWith('net/G/') && k.includes('running_mean')));
+  const losses = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.lossD, r.lossG]);
+  assert.deepEqual(losses('split'), losses('straight'));
+});
+
 test('model.augment: D sees augmented images (the losses change), drawn from the step\'s stream, so a resumed run is exact', async () => {
   const root = tempDir();
   const config = validateRunConfig({

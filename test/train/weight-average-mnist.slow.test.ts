@@ -4,10 +4,9 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, tempDir } from '../helpers.ts';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors-file.ts';
-import { classifierExtractor } from '../../src/metrics/features.ts';
-import { fidOf } from '../../src/metrics/scores.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
+import { mnistJudge } from './mnist-judge.ts';
 
 await setup();
 
@@ -36,22 +35,19 @@ function lastWeightsOf(runDir: string, into: string): string {
  */
 test('DCGAN on MNIST: the weights\' average (train.ema 0.99) draws images with a lower FID than the last weights', async () => {
   const root = tempDir();
-  const judge = join(root, 'judge');
-  await train({ outDir: judge, quiet: true, config: validateRunConfig({ family: 'classifier', seed: 3, data: 'mnist', train: { steps: 300, batch: 64, checkpointEvery: 1000, sampleEvery: 1000 } }, 'test') });
-  const extractor = classifierExtractor(judge);
+  const judge = await mnistJudge(root);
   const dir = join(root, 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { ngf: 64, ndf: 64 },
     train: { steps: 2000, batch: 32, logEvery: 100, sampleEvery: 10000, checkpointEvery: 10000, ema: 0.99 },
   }, 'test');
   const scores: { step: number; last: number; average: number }[] = [];
-  const fid = async (runDir: string) => (await fidOf({ kind: 'data', spec: 'mnist' }, { kind: 'run', dir: runDir }, extractor, { n: 1000, seed: 5, quiet: true }, () => {})).value;
   const at = [1200, 1400, 1600, 1800, 2000];
   for (const step of at) {
     await train(step === at[0] ? { outDir: dir, config, quiet: true, stopAtStep: step } : { outDir: dir, resume: true, quiet: true, stopAtStep: step });
-    scores.push({ step, average: await fid(dir), last: await fid(lastWeightsOf(dir, join(root, `last-${step}`))) });
+    scores.push({ step, average: await judge.fid(dir), last: await judge.fid(lastWeightsOf(dir, join(root, `last-${step}`))) });
   }
-  extractor.dispose();
+  judge.dispose();
   const mean = (k: 'last' | 'average') => scores.reduce((a, s) => a + s[k], 0) / scores.length;
   console.log(`FID (classifier features) of the last weights / their average: ${scores.map((s) => `step ${s.step} ${s.last.toFixed(1)} / ${s.average.toFixed(1)}`).join(', ')}; mean ${mean('last').toFixed(1)} / ${mean('average').toFixed(1)}`);
   assert.ok(mean('average') < 0.92 * mean('last'), `the average's mean FID ${mean('average')} is not under 0.92 x the last weights' ${mean('last')}`);
