@@ -18,8 +18,9 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
   KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
   prc: precision and recall as torch-fidelity computes them (k-nearest-neighbour balls, [--neighborhood 3]),
-  with density and coverage as prdc does ([--coverage-neighborhood 5]), on the features chosen here. --n: images a side, a
-  seeded choice of a larger data set; one with fewer is scored whole (a note says so, and n_real/n_fake).
+  with density and coverage as prdc does ([--coverage-neighborhood 5]), on the features chosen here.
+  --n: images a side, a seeded choice of a larger data set; one with fewer is scored whole (a note says so,
+  and n_real/n_fake).
   A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
   order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
   segmentation (pix2pixHD's Cityscapes protocol): a segmenter run (\`gantry train segmenter --data SPEC\`, at

@@ -39,8 +39,8 @@ export const dcganSchema = z
      */
     augment: augmentField,
     /**
-     * Spectral normalisation of every weight of D (Miyato et al. 2018; nn/spectral-norm.ts), which then has
-     * no batch norm, as in their networks: D stays 1-Lipschitz per layer, a steadier opponent for G.
+     * Spectral normalisation of every weight of D (Miyato et al. 2018; nn/spectral-norm.ts), whose
+     * convolutions then take biases in place of batch norm, as in their networks: each layer of D 1-Lipschitz.
      */
     spectralNorm: z.boolean().default(false),
   })
