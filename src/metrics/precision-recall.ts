@@ -126,6 +126,25 @@ function blockPairs(n: number, m: number, block: number, symmetric: boolean): [n
   return pairs;
 }
 
+/** Rows r0.. of one set against columns c0.. of another: `dots` holds each pair's centred a . b, rows x cols. */
+interface DotBlock {
+  r0: number;
+  c0: number;
+  rows: number;
+  cols: number;
+  dots: Float32Array;
+}
+
+/** The products of set a's rows with set b's, block by block in blockPairs' order, each in the same buffer. */
+function* dotBlocks(a: PointSet, b: PointSet, d: number, block: number, symmetric: boolean): Generator<DotBlock> {
+  const dots = new Float32Array(block * block);
+  for (const [r0, c0] of blockPairs(a.n, b.n, block, symmetric)) {
+    const rows = Math.min(block, a.n - r0), cols = Math.min(block, b.n - c0);
+    dotBlock(a.centred, r0, rows, b.centred, c0, cols, d, dots);
+    yield { r0, c0, rows, cols, dots };
+  }
+}
+
 /**
  * Squared radii of every point of a set: its distance to its k-th nearest neighbour (itself the 0th), for
  * each k of `ks`, in float64. The nearest few are found by the block distances, then measured exactly; a
@@ -149,10 +168,7 @@ function squaredRadii(set: PointSet, d: number, ks: number[], block: number, tic
     values[base + at] = v;
     index[base + at] = j;
   };
-  const dots = new Float32Array(block * block);
-  for (const [r0, c0] of blockPairs(n, n, block, true)) {
-    const rows = Math.min(block, n - r0), cols = Math.min(block, n - c0);
-    dotBlock(set.centred, r0, rows, set.centred, c0, cols, d, dots);
+  for (const { r0, c0, rows, cols, dots } of dotBlocks(set, set, d, block, true)) {
     for (let r = 0; r < rows; r++) {
       const i = r0 + r;
       for (let c = 0; c < cols; c++) {
@@ -230,10 +246,7 @@ export function precisionRecall(real: Float32Array, nReal: number, fake: Float32
   const covered = new Uint8Array(nReal); // coverage: real i's (coverage) ball holds a fake point
   let insideCount = 0; // density: fake-in-real-ball pairs
   const factor = errorFactor(d);
-  const dots = new Float32Array(block * block);
-  for (const [f0, r0] of blockPairs(nFake, nReal, block, false)) {
-    const rows = Math.min(block, nFake - f0), cols = Math.min(block, nReal - r0);
-    dotBlock(f.centred, f0, rows, r.centred, r0, cols, d, dots);
+  for (const { r0: f0, c0: r0, rows, cols, dots } of dotBlocks(f, r, d, block, false)) {
     for (let a = 0; a < rows; a++) {
       const j = f0 + a;
       for (let b = 0; b < cols; b++) {
