@@ -62,6 +62,8 @@ export function keepClasses(ds: InMemoryDataset, names: string[], source: string
     if (k < 0) throw new GantryError(`${source}: unknown class "${name}"; the classes are ${all.join(', ')}`);
     return k;
   });
+  const twice = keep.find((k, at) => keep.indexOf(k) !== at);
+  if (twice !== undefined) throw new GantryError(`${source}: class "${all[twice]}" is named twice in ?classes=; name each once`);
   const newLabel = new Int32Array(all.length).fill(-1);
   keep.forEach((k, at) => { newLabel[k] = at; });
   const size = ds.height * ds.width * ds.channels;

@@ -50,6 +50,7 @@ test('mnist?classes= keeps those digits, labelled in the order named; a class th
   assert.equal(some.labels![10], raw.labels![want[10]] === 7 ? 0 : 1);
   assert.throws(() => openDataset('mnist?classes=3,x', { height: 28, width: 28, channels: 0 }), /^GantryError: mnist: unknown class "x"; the classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$/);
   assert.throws(() => openDataset('shapes?classes=1', { height: 28, width: 28, channels: 0 }), /unknown option "classes"; known: seed, colours/);
+  assert.throws(() => openDataset('mnist?classes=3,7,3', { height: 28, width: 28, channels: 0 }), /^GantryError: mnist: class "3" is named twice in \?classes=; name each once$/);
 });
 
 test('mnist-idx reads gzipped images with raw labels; they match the embedded digits', () => {
