@@ -3,7 +3,7 @@ import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtra
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
 import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
-import { frechetDistance } from './frechet.ts';
+import { frechetDistance, type FeatureStats } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
 import { precisionRecall, type NeighbourhoodOptions, type PrecisionRecall } from './precision-recall.ts';
@@ -54,14 +54,15 @@ export function fidExtractor(fid: FidSettings, at: string): FeatureExtractor {
  * The trainer's scorer for a run with eval.fid: FID of the run folder's newest checkpoint against the
  * real images (eval.fid.real, else the run's data; their statistics cached), the feature network loaded
  * once, here, so that a missing one is named before training starts. With eval.precisionRecall, precision,
- * recall, density and coverage of the same images too: the real features are extracted at the first score
- * and kept, the generated ones give FID's statistics and those scores from one pass.
+ * recall, density and coverage of the same images too: the real images' statistics and features are read
+ * at the first score and kept, the generated ones give FID's statistics and those scores from one pass.
  */
 export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer {
   const { fid, precisionRecall: withPrecision } = config.eval!;
   const real = parseEvalInput(fid.real ?? config.data);
   if (withPrecision) needImages('eval.precisionRecall', real);
   const extractor = fidExtractor(fid, 'eval.fid');
+  let realStats: FeatureStats | undefined;
   let realFeatures: FeatureSet | undefined;
   return {
     async score(runDir): Promise<Record<string, number>> {
@@ -70,7 +71,7 @@ export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer 
       // Between training steps: the features' progress line, not the note about cached statistics.
       if (!withPrecision) return { fid: (await fidOf(real, fake, extractor, options, () => {})).value };
       const within = { ...options, dataSize: runImageSize(fake) };
-      const realStats = await statsFor(real, extractor, within, () => {});
+      realStats ??= await statsFor(real, extractor, within, () => {});
       realFeatures ??= await extractFeatures(real, extractor, within);
       const drawn = await statsAndFeatures(fake, extractor, within);
       const p = precisionRecall(realFeatures.features, realFeatures.n, drawn.features.features, drawn.features.n, drawn.features.dim);
