@@ -12,3 +12,40 @@ export function maGradientPenalty(gradImages: tf.Tensor4D, gradSentences: tf.Ten
     return tf.mul(tf.mean(tf.pow(squared, power / 2)), weight) as tf.Scalar;
   });
 }
+
+/**
+ * R1 (Mescheder et al. 2018): γ/2 · mean_i ‖∂D/∂x_i‖² over real images, the gradient of the summed
+ * real logits with respect to the images, as StyleGAN2's loss takes it. It pushes D's gradient to zero on
+ * the data, where the game's equilibrium needs it, which damps D's oscillation around the real images.
+ */
+export function r1Penalty(gradImages: tf.Tensor4D, gamma: number): tf.Scalar {
+  return tf.tidy(() => tf.mul(tf.mean(tf.sum(tf.square(gradImages), [1, 2, 3])), gamma / 2) as tf.Scalar);
+}
+
+/** D's loss and the terms it reports beside it (MA-GP, class accuracy, R1). */
+type DLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
+
+/**
+ * D's losses with R1 when `gamma` > 0: `forward(images)` is D's pass over the real batch; `losses` gets
+ * its outputs (`source`: the real/fake logits [n]; anything else, e.g. class logits) and returns D's loss
+ * terms, to whose lossD the penalty is added (and reported as `r1`). The gradient is taken with respect to
+ * the images as given, before any augmentation inside `forward` (StyleGAN2-ADA's and DiffAugment's
+ * choice), and stays on the tape, so R1's own gradient reaches D's weights. The outputs are freed here.
+ */
+export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, gamma: number, forward: (x: tf.Tensor4D) => T, losses: (outputs: T) => DLosses): DLosses {
+  if (gamma === 0) return losses(forward(images));
+  let outputs!: T;
+  // valueAndGrads runs `forward` in a scope of its own that frees all but `source`: the other outputs are kept, and freed here.
+  const { grads: [gradImages] } = tf.valueAndGrads((x: tf.Tensor) => {
+    outputs = forward(x as tf.Tensor4D);
+    for (const [key, t] of Object.entries(outputs)) if (key !== 'source') tf.keep(t as tf.Tensor);
+    return outputs.source;
+  })([images]);
+  try {
+    const terms = losses(outputs);
+    const r1 = r1Penalty(gradImages as tf.Tensor4D, gamma);
+    return { ...terms, lossD: tf.add(terms.lossD, r1) as tf.Scalar, r1 };
+  } finally {
+    for (const [key, t] of Object.entries(outputs)) if (key !== 'source') (t as tf.Tensor).dispose();
+  }
+}

@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator, dcganShape } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
 import {
   ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
   type ConditionalCritic, type LabelledImages,
@@ -26,42 +26,46 @@ export const acganSchema = conditionalSchema
 
 export type AcganConfig = z.infer<typeof acganSchema>;
 
-export class AuxClassifierDiscriminator implements ConditionalCritic {
+/** The real/fake logits [n] and the class logits [n, K] of a batch. */
+export type ClassifierOutputs = { source: tf.Tensor1D; classes: tf.Tensor2D };
+
+export class AuxClassifierDiscriminator implements ConditionalCritic<ClassifierOutputs> {
   readonly net: DcganDiscriminator;
   readonly params: ParamSet;
   private readonly classHead: Linear;
 
   constructor(readonly config: AcganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, discriminatorOptions(config));
     this.params = this.net.params;
     this.classHead = new Linear(this.params, 'classHead', { inFeatures: this.net.featureSize[0] * this.net.featureSize[1] * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 }, spectralNorm: config.spectralNorm }, rng);
   }
 
   /** Images -> real/fake logits [n] and class logits [n, K]. */
-  apply(x: tf.Tensor4D, training: boolean): { source: tf.Tensor1D; classes: tf.Tensor2D } {
+  apply(x: tf.Tensor4D, training: boolean): ClassifierOutputs {
     const h = this.net.features(x, training); // [n, 4, 4, c] (4x8 at 2:1)
     return { source: this.net.head(h), classes: this.classHead.apply(tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D) };
+  }
+
+  forward(x: LabelledImages): ClassifierOutputs {
+    return this.apply(x.images, true);
   }
 
   private classLoss(logits: tf.Tensor2D, images: LabelledImages): tf.Scalar {
     return tf.losses.softmaxCrossEntropy(images.weights, logits) as tf.Scalar;
   }
 
-  lossD(real: LabelledImages, fake: LabelledImages): { lossD: tf.Scalar; classReal: tf.Scalar } {
-    const r = this.apply(real.images, true);
-    const f = this.apply(fake.images, true);
-    const classReal = this.classLoss(r.classes, real);
-    const classTerm = tf.add(classReal, this.classLoss(f.classes, fake));
+  lossD(r: ClassifierOutputs, f: ClassifierOutputs, batches: { real: LabelledImages; fake: LabelledImages }): { lossD: tf.Scalar; classReal: tf.Scalar } {
+    const classReal = this.classLoss(r.classes, batches.real);
+    const classTerm = tf.add(classReal, this.classLoss(f.classes, batches.fake));
     return { lossD: tf.add(bceLossD(r.source, f.source), tf.mul(this.config.classWeight, classTerm)), classReal };
   }
 
-  lossG(fake: LabelledImages): tf.Scalar {
-    const f = this.apply(fake.images, true);
-    return tf.add(nonSaturatingLossG(f.source), tf.mul(this.config.classWeight, this.classLoss(f.classes, fake)));
+  lossG(f: ClassifierOutputs, batch: LabelledImages): tf.Scalar {
+    return tf.add(nonSaturatingLossG(f.source), tf.mul(this.config.classWeight, this.classLoss(f.classes, batch)));
   }
 }
 
-export class Acgan extends ConditionalGan<AuxClassifierDiscriminator> {
+export class Acgan extends ConditionalGan<ClassifierOutputs, AuxClassifierDiscriminator> {
   constructor(readonly config: AcganConfig, seed: number) {
     super('acgan', config, seed, (rng) => new AuxClassifierDiscriminator(config, rng));
   }

@@ -4,10 +4,10 @@ import { Rng } from '../engine/rng.ts';
 import { bceLossD, hingeLossD, hingeLossG, nonSaturatingLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator, dcganShape } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
 import {
   ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
-  type ConditionalCritic, type LabelledImages,
+  type ConditionalCritic, type CriticOutputs, type LabelledImages,
 } from './conditional.ts';
 import type { Family } from './family.ts';
 
@@ -32,7 +32,7 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   private readonly embedding: Linear;
 
   constructor(readonly config: CganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, discriminatorOptions(config));
     this.params = this.net.params;
     const c = this.net.featureChannels;
     this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) }, spectralNorm: config.spectralNorm }, rng);
@@ -50,19 +50,20 @@ export class ProjectionDiscriminator implements ConditionalCritic {
     return tf.add(this.net.head(h), projection);
   }
 
-  lossD(real: LabelledImages, fake: LabelledImages): { lossD: tf.Scalar } {
-    const realLogits = this.apply(real.images, real.weights, true);
-    const fakeLogits = this.apply(fake.images, fake.weights, true);
-    return { lossD: this.config.loss === 'hinge' ? hingeLossD(realLogits, fakeLogits) : bceLossD(realLogits, fakeLogits) };
+  forward(x: LabelledImages): CriticOutputs {
+    return { source: this.apply(x.images, x.weights, true) };
   }
 
-  lossG(fake: LabelledImages): tf.Scalar {
-    const logits = this.apply(fake.images, fake.weights, true);
-    return this.config.loss === 'hinge' ? hingeLossG(logits) : nonSaturatingLossG(logits);
+  lossD(real: CriticOutputs, fake: CriticOutputs): { lossD: tf.Scalar } {
+    return { lossD: this.config.loss === 'hinge' ? hingeLossD(real.source, fake.source) : bceLossD(real.source, fake.source) };
+  }
+
+  lossG(fake: CriticOutputs): tf.Scalar {
+    return this.config.loss === 'hinge' ? hingeLossG(fake.source) : nonSaturatingLossG(fake.source);
   }
 }
 
-export class Cgan extends ConditionalGan<ProjectionDiscriminator> {
+export class Cgan extends ConditionalGan<CriticOutputs, ProjectionDiscriminator> {
   constructor(readonly config: CganConfig, seed: number) {
     super('cgan', config, seed, (rng) => new ProjectionDiscriminator(config, rng));
   }

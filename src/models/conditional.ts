@@ -13,6 +13,7 @@ import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageMode
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
+import { withR1 } from '../losses/penalties.ts';
 
 /**
  * What the class-conditional GANs (cgan, acgan) share: DCGAN's networks, a config section with the
@@ -97,16 +98,21 @@ export function describeConditional(family: string, config: ConditionalConfig): 
   return describeImageModel(family, config, config.nz, { kind: 'class', numClasses: config.numClasses, classNames: config.classNames });
 }
 
+/** D's outputs for a batch: the real/fake logits [n], and whatever else the family's losses read (acgan's class logits). */
+export type CriticOutputs = { source: tf.Tensor1D } & Record<string, tf.Tensor>;
+
 /** The part of a conditional GAN that differs between cgan and acgan: the discriminator and its losses. */
-export interface ConditionalCritic {
+export interface ConditionalCritic<O extends CriticOutputs = CriticOutputs> {
   readonly params: ParamSet;
+  /** D's pass over a batch in training mode. */
+  forward(x: LabelledImages): O;
   /**
-   * D's loss on a real batch and a fake one, each with its class weights and integer labels; `lossD` is
-   * minimised, other entries are reported. Runs on D's own tape: nothing here reaches G's gradient.
+   * D's loss from its outputs on a real batch and a fake one (with their class weights and integer labels);
+   * `lossD` is minimised, other entries are reported. Runs on D's own tape: nothing here reaches G's gradient.
    */
-  lossD(real: LabelledImages, fake: LabelledImages): { lossD: tf.Scalar } & Record<string, tf.Scalar>;
-  /** G's loss on its fake batch, through the (updated) discriminator. */
-  lossG(fake: LabelledImages): tf.Scalar;
+  lossD(real: O, fake: O, batches: { real: LabelledImages; fake: LabelledImages }): { lossD: tf.Scalar } & Record<string, tf.Scalar>;
+  /** G's loss from the (updated) discriminator's outputs on its fake batch. */
+  lossG(fake: O, batch: LabelledImages): tf.Scalar;
 }
 
 export interface LabelledImages {
@@ -115,8 +121,8 @@ export interface LabelledImages {
   labels: tf.Tensor1D;
 }
 
-/** A conditional GAN: the shared generator and train step around a family's critic (cgan, acgan). */
-export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstance {
+/** A conditional GAN: the shared generator and train step around a family's critic (cgan, acgan), whose pass gives O. */
+export class ConditionalGan<O extends CriticOutputs, D extends ConditionalCritic<O>> implements FamilyInstance {
   readonly G: ConditionalGenerator;
   readonly critic: D;
   readonly networks: Record<string, ParamSet>;
@@ -143,12 +149,13 @@ export class ConditionalGan<D extends ConditionalCritic> implements FamilyInstan
     const fakeWeights = classWeights(fakeLabels, numClasses);
     const real = { images: batch.images, weights: realWeights, labels: batch.labels };
     // model.augment: D sees every image, real or generated, augmented (the labels stay).
-    const seen = (x: LabelledImages): LabelledImages => ({ ...x, images: diffAugment(x.images, this.config.augment, ctx) });
+    const judge = (x: LabelledImages) => this.critic.forward({ ...x, images: diffAugment(x.images, this.config.augment, ctx) });
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.critic.params, optimizer: this.optimizers.D }, {
       updateG: ctx.updateG,
       fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),
-      lossD: (fake) => this.critic.lossD(seen(real), seen(fake)),
-      lossG: (fake) => this.critic.lossG(seen(fake)),
+      // model.r1: the penalty's gradient is taken with respect to the real images before augmentation.
+      lossD: (fake) => withR1(real.images, this.config.r1, (images) => judge({ ...real, images }), (outputs) => this.critic.lossD(outputs, judge(fake), { real, fake })),
+      lossG: (fake) => this.critic.lossG(judge(fake), fake),
     });
     tf.dispose([z, fakeLabels, realWeights, fakeWeights]);
     return losses;

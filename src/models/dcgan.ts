@@ -17,6 +17,7 @@ import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } 
 import { disposeModel, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { augmentField, diffAugment } from '../nn/diff-augment.ts';
+import { withR1 } from '../losses/penalties.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -43,6 +44,11 @@ export const dcganSchema = z
      * convolutions then take biases in place of batch norm, as in their networks: each layer of D 1-Lipschitz.
      */
     spectralNorm: z.boolean().default(false),
+    /**
+     * γ of the R1 gradient penalty on real images (Mescheder et al. 2018; losses/penalties.ts), added to
+     * D's loss: γ/2 · mean ‖∂D(x)/∂x‖². 0: none. It costs a second backward pass through D on every D step.
+     */
+    r1: z.number().min(0).default(0),
   })
   .strict();
 
@@ -99,14 +105,15 @@ export class DcganDiscriminator {
   /** Each block's batch norm after the first (none with spectral normalisation). */
   private readonly norms: (BatchNorm2d | null)[] = [];
 
-  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean } = {}) {
+  /** `secondOrder`: differentiable twice, for a gradient penalty (its batch norms as tfjs's ops). */
+  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean; secondOrder?: boolean } = {}) {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
     const spectralNorm = options.spectralNorm ?? false;
     for (const l of this.layers) {
       // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s networks).
       this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: spectralNorm, spectralNorm }, rng));
-      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
+      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT, secondOrder: options.secondOrder }, rng));
     }
   }
 
@@ -180,15 +187,16 @@ export class Dcgan implements FamilyInstance {
 
   constructor(readonly config: DcganConfig, seed: number, options: DcganOptions = {}) {
     this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
-    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), { spectralNorm: config.spectralNorm });
+    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), discriminatorOptions(config));
     this.networks = { G: this.G.params, D: this.D.params };
     const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
     this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    // The hand-built step is pytorch/examples' DCGAN: augmentations, spectral normalisation and an average of the weights take the recorded one.
-    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && config.augment.length === 0 && !config.spectralNorm && !eagerWebGpuRequested());
+    // The hand-built step is pytorch/examples' DCGAN: augmentations, spectral normalisation, R1 and an average of the weights take the recorded one.
+    const plain = config.augment.length === 0 && !config.spectralNorm && config.r1 === 0;
+    this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && plain && !eagerWebGpuRequested());
   }
 
   /**
@@ -217,7 +225,7 @@ export class Dcgan implements FamilyInstance {
     return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(z, true),
-      lossD: (fake) => ({ lossD: bceLossD(this.D.apply(seen(batch.images), true), this.D.apply(seen(fake), true)) }),
+      lossD: (fake) => withR1(batch.images, this.config.r1, (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: bceLossD(real.source, this.D.apply(seen(fake), true)) })),
       lossG: (fake) => nonSaturatingLossG(this.D.apply(seen(fake), true)),
     });
   }
@@ -259,6 +267,11 @@ export class Dcgan implements FamilyInstance {
     this.gpuGenerator?.dispose();
     disposeModel(this);
   }
+}
+
+/** How a config's discriminator is built: spectral normalisation, and twice differentiable under R1. */
+export function discriminatorOptions(config: { spectralNorm: boolean; r1: number }): { spectralNorm: boolean; secondOrder: boolean } {
+  return { spectralNorm: config.spectralNorm, secondOrder: config.r1 > 0 };
 }
 
 /** Image height and width that DCGAN's networks build: a base map of 4 on its shorter side, doubled per stage. */

@@ -25,8 +25,8 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  * A style encoder S learns to invert G (z from an image), for style transfer.
  */
 export const ganClsSchema = dcganSchema
-  // Its D sees caption pairs; DiffAugment is not part of GAN-CLS.
-  .omit({ augment: true, spectralNorm: true })
+  // Its D sees caption pairs; DiffAugment, spectral normalisation and R1 are not part of GAN-CLS.
+  .omit({ augment: true, spectralNorm: true, r1: true })
   .extend({
     /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
     matchingAware: z.boolean().default(true),
@@ -63,7 +63,7 @@ export type GanClsConfig = z.infer<typeof ganClsSchema>;
 
 function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
   const { imageSize, imageWidth, channels, ngf, ndf, lr, beta1, beta2 } = config;
-  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, augment: [], spectralNorm: false };
+  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, augment: [], spectralNorm: false, r1: 0 };
 }
 
 type TextProjection = (phi: tf.Tensor2D, training: boolean) => tf.Tensor2D;

@@ -148,6 +148,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** Init of the scale; DCGAN draws it from N(1, 0.02). */
   gammaInit?: Init;
+  /**
+   * Differentiable twice (a gradient penalty through it, model.r1): training mode runs tfjs's ops, whose
+   * gradients are ops again, rather than the one kernel, whose gradient is first order only.
+   */
+  secondOrder?: boolean;
 }
 
 /**
@@ -161,6 +166,7 @@ export class BatchNorm2d {
   readonly runningVar: tf.Variable;
   private readonly momentum: number;
   private readonly eps: number;
+  private readonly secondOrder: boolean;
 
   constructor(params: ParamSet, name: string, o: BatchNormOptions, rng: Rng) {
     const c = o.channels;
@@ -170,12 +176,13 @@ export class BatchNorm2d {
     this.runningVar = params.add(`${name}.running_var`, tf.ones([c]), false);
     this.momentum = o.momentum ?? 0.1;
     this.eps = o.eps ?? 1e-5;
+    this.secondOrder = o.secondOrder ?? false;
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     // Evaluation: tfjs's one-pass kernel (one dispatch on WebGPU where the ops took five).
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as tf.Tensor4D;
-    const fused = fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);
+    const fused = this.secondOrder ? null : fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);
     if (fused) {
       this.runningMean.assign(fused.runningMean);
       this.runningVar.assign(fused.runningVar);

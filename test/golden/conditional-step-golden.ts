@@ -2,7 +2,6 @@ import { tf } from '../helpers.ts';
 import type { Rng } from '../../src/engine/rng.ts';
 import { Acgan, acganSchema } from '../../src/models/acgan.ts';
 import { Cgan, cganSchema } from '../../src/models/cgan.ts';
-import type { ConditionalGan, ConditionalCritic } from '../../src/models/conditional.ts';
 import { checkGoldenSteps, readGoldenSteps } from './golden-steps.ts';
 
 /** Each golden file of test/golden/make_conditional_step.py and the losses its steps report. */
@@ -10,18 +9,19 @@ export const CONDITIONAL_GOLDENS: Record<string, string[]> = {
   cgan_step: ['lossD', 'lossG'],
   cgan_hinge_step: ['lossD', 'lossG'],
   acgan_step: ['lossD', 'lossG', 'classReal'],
+  acgan_r1_step: ['lossD', 'lossG', 'classReal', 'r1'],
 };
 
 /**
  * The class-conditional GANs' training steps against the same steps written in PyTorch
  * (test/golden/make_conditional_step.py): cgan's projection discriminator with BCE and the class embedding
- * multiplying z, with the hinge loss and the embedding beside z, and AC-GAN's auxiliary classifier; each
+ * multiplying z, with the hinge loss and the embedding beside z, and AC-GAN's auxiliary classifier (and with R1); each
  * step's losses, and every trainable weight of G and D after three steps. The real images' classes, the noise
  * and the fakes' classes (drawn in that order: z, then one class a fake) are the file's.
  */
 export async function checkConditionalStepsAgainstPyTorch(name: string): Promise<void> {
   const { family } = readGoldenSteps(name);
-  await checkGoldenSteps<ConditionalGan<ConditionalCritic>>({
+  await checkGoldenSteps<Cgan | Acgan>({
     name,
     build: (config, seed) => (family === 'acgan' ? new Acgan(acganSchema.parse(config), seed) : new Cgan(cganSchema.parse(config), seed)),
     nets: ['G', 'D'],

@@ -7,7 +7,7 @@ import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
 
 interface Saved { shape: number[]; data: number[] }
 interface Golden {
-  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number };
+  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number };
   initial: { G: Record<string, Saved>; D: Record<string, Saved> };
   steps: { real_nchw: number[]; z: number[]; lossD: number; lossG: number }[];
   final: { G: Record<string, Saved>; D: Record<string, Saved> };
@@ -28,12 +28,12 @@ function toGantryLayout(saved: Saved): tf.Tensor {
  * make_dcgan_step.py): the losses of every step, and every weight and running statistic afterwards,
  * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together;
  * with `spectralNorm`, D's spectral normalisation (its u moved at each of D's three passes a step) instead
- * of its batch norm.
+ * of its batch norm; with `r1`, the R1 penalty (gamma 10) in D's loss.
  */
-export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean } = {}): Promise<void> {
-  const golden = read(o.spectralNorm ? 'dcgan_sn_step.json' : 'dcgan_step.json');
+export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean; r1?: boolean } = {}): Promise<void> {
+  const golden = read(o.spectralNorm ? 'dcgan_sn_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
   const c = golden.config;
-  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf, spectralNorm: o.spectralNorm ?? false }), 0);
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf, spectralNorm: o.spectralNorm ?? false, r1: c.r1 ?? 0 }), 0);
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) {
       const saved = golden.initial[net as 'G' | 'D'][name.replace(/^main\./, '')];

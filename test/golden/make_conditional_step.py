@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden values for gantry's class-conditional GAN training steps, computed by PyTorch (Debian's python3-torch):
-    /usr/bin/python3 test/golden/make_conditional_step.py  ->  test/golden/{cgan,cgan_hinge,acgan}_step.json,
+    /usr/bin/python3 test/golden/make_conditional_step.py  ->  test/golden/{cgan,cgan_hinge,acgan,acgan_r1}_step.json,
                                                                and their _init.pth / _final.pth
 
 DCGAN's networks at 32x32 RGB (nz 8, ngf = ndf = 4, 5 classes), written here in plain torch, 3 steps of batch 16:
@@ -11,7 +11,9 @@ DCGAN's networks at 32x32 RGB (nz 8, ngf = ndf = 4, 5 classes), written here in 
     (non-saturating G), or the hinge loss (cgan_hinge, with the concatenated embedding).
   acgan: Odena et al. 2017's auxiliary classifier: a linear class head on D's last feature map (flattened as
     gantry holds it, height, width, channel); D minimises the real/fake BCE + the class cross-entropy of real
-    and fake images, G the non-saturating BCE + its fakes' class cross-entropy (weight 1).
+    and fake images, G the non-saturating BCE + its fakes' class cross-entropy (weight 1); acgan_r1 adds R1 to
+    D's loss, gamma/2 times the mean squared norm of the summed real logits' gradient by the images (gamma 10),
+    back-propagated through D's batch norms twice.
 In pytorch/examples' order: one forward of G, D updated on the detached fake, G's loss through the updated D;
 Adam 2e-4, betas (0.5, 0.999), every network in training mode. The real images' classes, the noise and the
 fakes' classes are given; the photos' 8-bit levels (NHWC) as base64. Saved with gantry's parameter names,
@@ -83,6 +85,8 @@ def run(name, family, config, seed):
         fake_labels = torch.randint(0, K, (N,), generator=g)
         real_w, fake_w = F.one_hot(labels, K).float(), F.one_hot(fake_labels, K).float()
         fake = G(z, fake_w)
+        r1 = config.get('r1', 0)
+        x.requires_grad_(r1 > 0)
         (rs, rc), (fs, fc) = D(x, real_w), D(fake.detach(), fake_w)
         out = {}
         if family == 'acgan':
@@ -93,6 +97,11 @@ def run(name, family, config, seed):
             loss_d = F.relu(1 - rs).mean() + F.relu(1 + fs).mean()
         else:
             loss_d = F.softplus(-rs).mean() + F.softplus(fs).mean()
+        if r1 > 0:  # StyleGAN2's R1: the gradient of the summed real logits, kept in the graph
+            grad, = torch.autograd.grad(rs.sum(), x, create_graph=True)
+            penalty = grad.square().sum((1, 2, 3)).mean() * (r1 / 2)
+            loss_d = loss_d + penalty
+            out['r1'] = penalty.item()
         oD.zero_grad(); loss_d.backward(); oD.step()
         gs, gc = D(fake, fake_w)
         if family == 'acgan': loss_g = F.softplus(-gs).mean() + F.cross_entropy(gc, fake_labels)
@@ -111,6 +120,7 @@ def main():
     run('cgan_step', 'cgan', {}, 61)
     run('cgan_hinge_step', 'cgan', {'loss': 'hinge', 'conditioning': 'concat'}, 62)
     run('acgan_step', 'acgan', {}, 64)
+    run('acgan_r1_step', 'acgan', {'r1': 10}, 65)
     print('torch', torch.__version__)
 
 

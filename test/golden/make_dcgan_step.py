@@ -2,6 +2,7 @@
 """Golden values for gantry's DCGAN training step, computed by PyTorch (Debian's python3-torch):
     /usr/bin/python3 test/golden/make_dcgan_step.py  ->  test/golden/dcgan_step.json
     /usr/bin/python3 test/golden/make_dcgan_step.py --spectral-norm  ->  test/golden/dcgan_sn_step.json
+    /usr/bin/python3 test/golden/make_dcgan_step.py --r1  ->  test/golden/dcgan_r1_step.json
 
 A small dcgan32 (nz 8, ngf = ndf = 4, 1 channel, batch 4) with seeded weights takes three training
 steps exactly as ../shared/peers/dcgan_torch.py (and pytorch/examples/dcgan) does: D on real and
@@ -12,11 +13,14 @@ With --spectral-norm, D's convolutions take biases (PyTorch's default init) and 
 torch.nn.utils.spectral_norm, and its batch norms are identities (kept in place so that the layers keep their
 indices); weight_orig is saved as weight, with
 weight_u beside it (weight_v is recomputed from u at every pass, so it is not state).
+With --r1, D's loss adds R1 as StyleGAN2 computes it, gamma/2 * mean ||d(sum of real logits)/d real||^2
+(gamma 10), its gradient back-propagated through D's batch norms twice.
 """
 import json, os, sys
 import torch, torch.nn as nn
 
 spectral = '--spectral-norm' in sys.argv
+r1 = 10.0 if '--r1' in sys.argv else 0.0
 
 torch.manual_seed(1234)
 nz, ngf, ndf, ch, B, steps = 8, 4, 4, 1, 4, 3
@@ -46,7 +50,7 @@ def state(net):
     return {k.replace('weight_orig', 'weight'): {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
             if not k.endswith('num_batches_tracked') and not k.endswith('weight_v')}
 
-out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32},
+out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32, 'r1': r1},
        'initial': {'G': state(G), 'D': state(D)}, 'steps': []}
 oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
 oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
@@ -57,12 +61,19 @@ for s in range(steps):
     z = torch.randn(B, nz, 1, 1)
     fake = G(z)
     oD.zero_grad()
-    lossD = bce(D(real), ones) + bce(D(fake.detach()), zeros); lossD.backward(); oD.step()
+    real.requires_grad_(r1 > 0)
+    realLogits = D(real)
+    lossD = bce(realLogits, ones) + bce(D(fake.detach()), zeros)
+    if r1 > 0:
+        grad, = torch.autograd.grad(realLogits.sum(), real, create_graph=True)
+        lossD = lossD + grad.square().sum((1, 2, 3)).mean() * (r1 / 2)
+    lossD.backward(); oD.step()
     oG.zero_grad()
     lossG = bce(D(fake), ones); lossG.backward(); oG.step()
     out['steps'].append({'real_nchw': real.reshape(-1).tolist(), 'z': z.reshape(-1).tolist(),
                          'lossD': lossD.item(), 'lossG': lossG.item()})
 out['final'] = {'G': state(G), 'D': state(D)}
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dcgan_sn_step.json' if spectral else 'dcgan_step.json')
+name = 'dcgan_sn_step.json' if spectral else 'dcgan_r1_step.json' if r1 else 'dcgan_step.json'
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
 with open(path, 'w') as f: json.dump(out, f)
 print('wrote', path, 'torch', torch.__version__)

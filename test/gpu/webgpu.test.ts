@@ -27,6 +27,7 @@ const noGpu = await startWebGpuOrSkip((line) => console.log(line));
 test('WebGPU: DCGAN training steps match PyTorch (losses, weights, running statistics)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch());
 
 test('WebGPU: DCGAN with spectral normalisation in D matches PyTorch (losses, weights, u)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ spectralNorm: true }));
+test('WebGPU: DCGAN with R1 matches PyTorch (losses, weights)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ r1: true }));
 
 // gantry's WGSL kernels under DF-GAN's step: the Affine, MA-GP's double backward (AvgPoolGrad's gradient among its ops).
 test('WebGPU: DF-GAN training steps match its authors\' code in PyTorch (hinge with mismatched pairs, MA-GP)', { skip: noGpu }, checkDfganStepsAgainstPyTorch);

@@ -74,7 +74,7 @@ test('acgan: D loss = BCE(real, fake) + w x (CE(real classes) + CE(fake classes)
   const rs = r.source.arraySync(), fs = f.source.arraySync();
   const bce = rs.reduce((s, v) => s + softplus(-v), 0) / 3 + fs.reduce((s, v) => s + softplus(v), 0) / 3;
   const expected = bce + 0.5 * (ce(r.classes.arraySync(), [0, 2, 1]) + ce(f.classes.arraySync(), [1, 1, 0]));
-  const losses = model.critic.lossD(real, fake);
+  const losses = model.critic.lossD(r, f, { real, fake });
   assert.ok(Math.abs(losses.lossD.dataSync()[0] - expected) < 1e-4, `${losses.lossD.dataSync()[0]} vs ${expected}`);
   assert.ok(Math.abs(losses.classReal.dataSync()[0] - ce(r.classes.arraySync(), [0, 2, 1])) < 1e-4);
   tf.dispose([real.images, real.labels, real.weights, fake.images, fake.labels, fake.weights, r.source, r.classes, f.source, f.classes, losses.lossD, losses.classReal]);

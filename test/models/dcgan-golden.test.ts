@@ -7,3 +7,5 @@ await setup();
 test('DCGAN training steps match PyTorch on the CPU: losses, weights and running statistics', () => checkDcganStepsAgainstPyTorch());
 
 test('DCGAN with spectral normalisation in D matches PyTorch\'s spectral_norm on the CPU: losses, weights and u', () => checkDcganStepsAgainstPyTorch({ spectralNorm: true }));
+
+test('DCGAN with R1 (gamma 10) matches PyTorch on the CPU: the penalty\'s second derivative through D\'s batch norms', () => checkDcganStepsAgainstPyTorch({ r1: true }));
