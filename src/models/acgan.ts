@@ -75,7 +75,7 @@ export const acganFamily: Family<AcganConfig> = {
   name: 'acgan',
   description: 'AC-GAN: class-conditional DCGAN whose discriminator also classifies (auxiliary classifier head)',
   schema: acganSchema,
-  resumable: ['lr', 'beta1', 'beta2'],
+  resumable: ['lr', 'beta1', 'beta2', 'r1'],
   resolve: (config, data) => resolveConditional('acgan', config, data),
   describe: (config) => describeConditional('acgan', config),
   create: (config, seed) => new Acgan(config, seed),

@@ -73,7 +73,7 @@ export const cganFamily: Family<CganConfig> = {
   name: 'cgan',
   description: 'class-conditional DCGAN: class embedding into G, projection discriminator',
   schema: cganSchema,
-  resumable: ['lr', 'beta1', 'beta2'],
+  resumable: ['lr', 'beta1', 'beta2', 'r1'],
   resolve: (config, data) => resolveConditional('cgan', config, data),
   describe: (config) => describeConditional('cgan', config),
   create: (config, seed) => new Cgan(config, seed),

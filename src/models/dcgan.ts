@@ -307,7 +307,7 @@ export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
   description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE loss',
   schema: dcganSchema,
-  resumable: ['lr', 'beta1', 'beta2'],
+  resumable: ['lr', 'beta1', 'beta2', 'r1'],
   resolve(config, data) {
     checkImageShape('dcgan', config);
     return { ...config, channels: imageChannels('dcgan', config, data) };

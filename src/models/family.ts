@@ -97,7 +97,7 @@ export interface Family<C> {
   readonly schema: z.ZodType<C>;
   /** Fills what the config leaves to the data (channels, image size) and checks that they fit. */
   resolve(config: C, data: DataShape): C;
-  /** Fields of the model section a resumed run may change (learning rates, Adam betas); the rest is its identity. */
+  /** Fields of the model section a resumed run may change (learning rates, Adam betas, R1's gamma); the rest is its identity. */
   readonly resumable: readonly string[];
   /** The typed description of a model of this config (before resolve: channels may still be 0). */
   describe(config: C): ModelInfo;

@@ -158,6 +158,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8 }],
   ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, augment: ['color', 'translation', 'cutout'] }],
   ['cgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, spectralNorm: true }],
+  ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, r1: 10 }],
   ['vae', 'mnist', { imageSize: 32, width: 8, latent: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8, similarity: 'discriminator' }],
@@ -194,7 +195,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ' (r1)' : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     const steps = text ? 8 : 6;
     const before = tf.memory().numTensors;
@@ -211,7 +212,7 @@ for (const [family, data, config] of FAMILIES) {
   });
 }
 
-test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation)', { skip: noGpu }, async () => {
+test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1)', { skip: noGpu }, async () => {
   const { train } = await import('../../src/train/trainer.ts');
   const { validateRunConfig } = await import('../../src/train/run-config.ts');
   const { readMetrics } = await import('../../src/train/metrics.ts');
@@ -258,6 +259,10 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   const normalised = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, spectralNorm: true } }, 'test config'));
   assert.equal(normalised.replaysItself, false);
   normalised.dispose();
+  // Nor does it differentiate D twice (model.r1).
+  const penalised = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, r1: 10 } }, 'test config'));
+  assert.equal(penalised.replaysItself, false);
+  penalised.dispose();
   for (const dir of ['replayed', 'split']) {
     const got = readSafetensors(join(root, dir, 'checkpoint.safetensors')).tensors;
     for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, `${dir}: tensor ${k} differs`);
@@ -266,7 +271,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
 
 test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit, on gantry\'s kernels alone', { skip: noGpu }, async () => {
   // The segmenter draws no images; pix2pixhd is drawn once, without features (its loadFeatures entry would draw the same way).
-  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage && !c.augment && !c.spectralNorm)) {
+  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage && !c.augment && !c.spectralNorm && !c.r1)) {
     const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
     const run = { info, model };
     // A few train steps first, so the generator is not at its initial weights.

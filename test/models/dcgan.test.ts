@@ -64,20 +64,24 @@ test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a se
   b.dispose();
 });
 
-test('train steps keep the tensor count flat and change both networks', () => {
-  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8 }), 1);
-  const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
-  const g0 = model.G.params.get('main.0.weight').dataSync().slice();
-  const d0 = model.D.params.get('main.0.weight').dataSync().slice();
-  const counts: number[] = [];
-  for (let step = 0; step < 5; step++) {
-    const losses = model.trainStep({ images }, { step, rng: new Rng(1, 'step', step) });
-    tf.dispose(Object.values(losses));
-    counts.push(tf.memory().numTensors);
-  }
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts}`);
-  assert.notDeepEqual(model.G.params.get('main.0.weight').dataSync(), g0);
-  assert.notDeepEqual(model.D.params.get('main.0.weight').dataSync(), d0);
-  images.dispose();
-  model.dispose();
-});
+for (const extra of [{}, { r1: 10, augment: ['translation'] }]) {
+  test(`train steps keep the tensor count flat and change both networks${'r1' in extra ? ' (R1 with augmentation: reported, positive)' : ''}`, () => {
+    const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, ...extra }), 1);
+    const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
+    const g0 = model.G.params.get('main.0.weight').dataSync().slice();
+    const d0 = model.D.params.get('main.0.weight').dataSync().slice();
+    const counts: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      const losses = model.trainStep({ images }, { step, rng: new Rng(1, 'step', step) });
+      if ('r1' in extra) assert.ok(losses.r1.dataSync()[0] > 0, 'R1 reported');
+      else assert.equal(losses.r1, undefined);
+      tf.dispose(Object.values(losses));
+      counts.push(tf.memory().numTensors);
+    }
+    assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts}`);
+    assert.notDeepEqual(model.G.params.get('main.0.weight').dataSync(), g0);
+    assert.notDeepEqual(model.D.params.get('main.0.weight').dataSync(), d0);
+    images.dispose();
+    model.dispose();
+  });
+}

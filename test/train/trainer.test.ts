@@ -345,6 +345,26 @@ test('model.spectralNorm: D without batch norm, each weight over its spectral no
   assert.deepEqual(losses('split'), losses('straight'));
 });
 
+test('model.r1: the penalty is logged as r1 and a resumed run is exact; a resume may change gamma, as it may the learning rate', async () => {
+  const root = tempDir();
+  const config = validateRunConfig({
+    family: 'dcgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, r1: 10 },
+    train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
+  }, 'test config');
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  const rows = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.lossD, r.lossG, r.r1]);
+  assert.deepEqual(rows('split'), rows('straight'));
+  assert.ok(rows('straight').every(([, , r1]) => r1! > 0), 'R1 in every row');
+  // Turned off for two more steps.
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true, changes: { model: { r1: 0 }, train: { steps: 8 } } });
+  assert.deepEqual(readMetrics(join(root, 'split')).slice(6).map((r) => [r.step, r.r1]), [[7, undefined], [8, undefined]]);
+});
+
 test('model.augment: D sees augmented images (the losses change), drawn from the step\'s stream, so a resumed run is exact', async () => {
   const root = tempDir();
   const config = validateRunConfig({
