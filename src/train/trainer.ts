@@ -18,6 +18,7 @@ import { STYLE_CLUSTERS } from '../explore/instance-styles.ts';
 import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnRunStyles, type LearnedStyles } from '../explore/run-styles.ts';
 import { hasCheckpoint, initialiseFrom, loadCheckpoint, optimizerSteps, rollBackCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { appendMetrics, truncateMetrics, type MetricsRow } from './metrics.ts';
+import { BEST_DIR, bestScore, forgetBestAfter, keepIfBest, type BestScore } from './best.ts';
 import { MetricsCurves, writePlots } from './plots.ts';
 import { Progress, progressLines, slowWorkProgress, type ProgressOut } from './progress.ts';
 import { DivergenceWatch } from './divergence.ts';
@@ -75,6 +76,8 @@ export interface TrainResult {
   losses: Record<string, number>;
   /** What stopped the run before its last step (after a checkpoint), if anything did. */
   interrupted: StopReason | null;
+  /** A run with an eval section: its lowest FID so far, whose checkpoint is RUN/best (train/best.ts). */
+  best?: BestScore;
 }
 
 /** Scores of a run folder's newest checkpoint (FID while training), recorded in metrics.jsonl at its step. */
@@ -273,6 +276,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
       removeStaleTempFiles(runDir);
       const step = loadCheckpoint(runDir, run.model, true, run.average).step;
       truncateMetrics(runDir, step, onLoggedRow);
+      forgetBestAfter(runDir, step);
       writeConfig();
       recordConfigChange(runDir, step, run.changed);
       return { step, release, discard: () => {} };
@@ -284,6 +288,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     mkdirSync(join(runDir, 'plots'), { recursive: true });
     writeConfig();
     truncateMetrics(runDir, -1);
+    forgetBestAfter(runDir, -1);
     await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) }, run.average);
     const grid = await withAverages(run.average, () => writeSampleGrid(runDir, run, run.config, 0));
     recordConfigChange(runDir, 0, run.changed);
@@ -400,10 +405,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return styles.learned;
   };
   // Held-out scores and FID: on the step's metrics row, in metrics.jsonl, in the result's losses.
-  const recordScores = (scores: Record<string, number>) => {
+  const recordScores = (scores: Record<string, number>, note = '') => {
     appendMetrics(runDir, { step, ...scores });
     curves.add({ step, ...scores });
-    if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
+    if (!options.quiet) log(`step ${step}: ${Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}${note}`);
     lastLosses = { ...lastLosses, ...scores };
   };
 
@@ -456,7 +461,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (mustScore) {
         // Scores draw each held-out object in one of the styles of the weights they score.
         await learnStyles();
-        recordScores(await scorer.score(runDir));
+        const scores = await scorer.score(runDir);
+        const best = keepIfBest(runDir, step, scores.fid);
+        recordScores(scores, best ? ` (the lowest so far: kept in ${join(runDir, BEST_DIR)})` : '');
         plot();
       }
       // Let signal handlers run between steps.
@@ -474,7 +481,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const interrupted = step < steps ? stopRequested : null;
     if (interrupted && !options.quiet) log(`stopped at step ${step}; checkpoint saved; ${resumeAdvice(runDir)}`);
-    return { runDir, step, losses: lastLosses, interrupted };
+    const best = bestScore(runDir);
+    return { runDir, step, losses: lastLosses, interrupted, ...(best ? { best } : {}) };
   } catch (err) {
     // A full or read-only disk: writes are atomic, so the last checkpoint is whole.
     if (err instanceof WriteError) throw new GantryError(`cannot write ${err.path}: ${err.reason}; the run stopped at step ${step} and keeps its checkpoint at step ${checkpointed}: ${err.repair}, then ${resumeAdvice(runDir)}`);
