@@ -31,9 +31,10 @@ pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, n
 --config is a JSON file with any of {"seed", "data", "model": {...}, "train": {...}, "eval": {...}}; flags override it.
   "eval": {"fid": {"n": 2000, "weights": "pt_inception.pth" | "features": "CLASSIFIER_RUN"}, "every": 1000} scores
   FID while training (every checkpointEvery steps when "every" is left out, and at the last step) into metrics.jsonl;
-  "precisionRecall": true beside "fid" adds precision, recall, density and coverage of the same images.
+  "precisionRecall": true beside "fid" adds precision, recall, density and coverage of the same images; the
+  checkpoint of the lowest FID so far is kept in RUN/best, a run folder that every --run takes.
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
-  change the learning rates, --steps and the logging / sample / checkpoint cadence (recorded in the run's
+  change the learning rates (and R1's model.r1), --steps and the logging / sample / checkpoint cadence (recorded in the run's
   config-history.jsonl), and what is scored while training (eval; null for nothing), not the family, seed,
   data, batch or architecture.`;
 

@@ -42,3 +42,17 @@ export function hingeLossDMismatched(realLogits: tf.Tensor, mismatchedLogits: tf
 export function hingeLossG(fakeLogits: tf.Tensor): tf.Scalar {
   return tf.neg(tf.mean(fakeLogits)) as tf.Scalar;
 }
+
+/** The adversarial loss of the DCGAN-based families (model.loss): DCGAN's BCE, or the hinge (SAGAN, the projection paper). */
+export const ADVERSARIAL_LOSSES = ['bce', 'hinge'] as const;
+export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
+
+/** D's loss of that kind on its real and fake logits. */
+export function adversarialLossD(kind: AdversarialLoss, realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return kind === 'hinge' ? hingeLossD(realLogits, fakeLogits) : bceLossD(realLogits, fakeLogits);
+}
+
+/** G's loss of that kind on D's logits of its images: non-saturating BCE, or -E[D(fake)]. */
+export function adversarialLossG(kind: AdversarialLoss, fakeLogits: tf.Tensor): tf.Scalar {
+  return kind === 'hinge' ? hingeLossG(fakeLogits) : nonSaturatingLossG(fakeLogits);
+}

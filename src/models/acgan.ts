@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { adversarialLossD, adversarialLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
 import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
@@ -57,11 +57,11 @@ export class AuxClassifierDiscriminator implements ConditionalCritic<ClassifierO
   lossD(r: ClassifierOutputs, f: ClassifierOutputs, batches: { real: LabelledImages; fake: LabelledImages }): { lossD: tf.Scalar; classReal: tf.Scalar } {
     const classReal = this.classLoss(r.classes, batches.real);
     const classTerm = tf.add(classReal, this.classLoss(f.classes, batches.fake));
-    return { lossD: tf.add(bceLossD(r.source, f.source), tf.mul(this.config.classWeight, classTerm)), classReal };
+    return { lossD: tf.add(adversarialLossD(this.config.loss, r.source, f.source), tf.mul(this.config.classWeight, classTerm)), classReal };
   }
 
   lossG(f: ClassifierOutputs, batch: LabelledImages): tf.Scalar {
-    return tf.add(nonSaturatingLossG(f.source), tf.mul(this.config.classWeight, this.classLoss(f.classes, batch)));
+    return tf.add(adversarialLossG(this.config.loss, f.source), tf.mul(this.config.classWeight, this.classLoss(f.classes, batch)));
   }
 }
 
@@ -75,7 +75,7 @@ export const acganFamily: Family<AcganConfig> = {
   name: 'acgan',
   description: 'AC-GAN: class-conditional DCGAN whose discriminator also classifies (auxiliary classifier head)',
   schema: acganSchema,
-  resumable: ['lr', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
   resolve: (config, data) => resolveConditional('acgan', config, data),
   describe: (config) => describeConditional('acgan', config),
   create: (config, seed) => new Acgan(config, seed),

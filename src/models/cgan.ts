@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { bceLossD, hingeLossD, hingeLossG, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { adversarialLossD, adversarialLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
 import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
@@ -17,12 +17,7 @@ import type { Family } from './family.ts';
  * global sum pooling) and
  * ψ is DCGAN's final 4x4 convolution. The generator reads a learned class embedding beside z.
  */
-export const cganSchema = conditionalSchema
-  .extend({
-    /** "bce" (DCGAN's non-saturating loss) or "hinge" (the projection paper's). */
-    loss: z.enum(['bce', 'hinge']).default('bce'),
-  })
-  .strict();
+export const cganSchema = conditionalSchema.strict();
 
 export type CganConfig = z.infer<typeof cganSchema>;
 
@@ -55,11 +50,11 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   }
 
   lossD(real: CriticOutputs, fake: CriticOutputs): { lossD: tf.Scalar } {
-    return { lossD: this.config.loss === 'hinge' ? hingeLossD(real.source, fake.source) : bceLossD(real.source, fake.source) };
+    return { lossD: adversarialLossD(this.config.loss, real.source, fake.source) };
   }
 
   lossG(fake: CriticOutputs): tf.Scalar {
-    return this.config.loss === 'hinge' ? hingeLossG(fake.source) : nonSaturatingLossG(fake.source);
+    return adversarialLossG(this.config.loss, fake.source);
   }
 }
 
@@ -73,7 +68,7 @@ export const cganFamily: Family<CganConfig> = {
   name: 'cgan',
   description: 'class-conditional DCGAN: class embedding into G, projection discriminator',
   schema: cganSchema,
-  resumable: ['lr', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
   resolve: (config, data) => resolveConditional('cgan', config, data),
   describe: (config) => describeConditional('cgan', config),
   create: (config, seed) => new Cgan(config, seed),

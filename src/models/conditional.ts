@@ -9,7 +9,7 @@ import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
-import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, type DcganConfig } from './dcgan.ts';
+import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, ganOptimizers, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
@@ -133,8 +133,7 @@ export class ConditionalGan<O extends CriticOutputs, D extends ConditionalCritic
     this.G = new ConditionalGenerator(config, new Rng(seed, 'init', 'G'));
     this.critic = makeCritic(new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.critic.params };
-    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.critic.params.trainable(), adam) };
+    this.optimizers = ganOptimizers(config, this.G.params, this.critic.params);
     this.info = describeConditional(family, config);
   }
 

@@ -8,7 +8,7 @@ import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { eagerWebGpuRequested, environment } from './step-runner.ts';
 import { ParamSet } from '../nn/params.ts';
-import { bceLossD, nonSaturatingLossG } from '../losses/adversarial.ts';
+import { ADVERSARIAL_LOSSES, adversarialLossD, adversarialLossG } from '../losses/adversarial.ts';
 import { Adam } from '../optim/adam.ts';
 import { DcganGpuStep } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
@@ -32,8 +32,15 @@ export const dcganSchema = z
     ngf: z.number().int().positive().default(64),
     ndf: z.number().int().positive().default(64),
     lr: z.number().positive().default(2e-4),
+    /**
+     * D's learning rate where it differs from G's: the two time-scale update rule (Heusel et al. 2017;
+     * SAGAN trains D at 4e-4 against G's 1e-4). Absent: lr.
+     */
+    lrD: z.number().positive().optional(),
     beta1: z.number().min(0).max(1).default(0.5),
     beta2: z.number().min(0).max(1).default(0.999),
+    /** "bce" (DCGAN's, with the non-saturating G loss) or "hinge" (SAGAN's and the projection paper's). */
+    loss: z.enum(ADVERSARIAL_LOSSES).default('bce'),
     /**
      * Differentiable augmentation of every image D sees, real or generated (nn/diff-augment.ts: "color",
      * "translation", "cutout"; the authors use all three for small data sets). [] : none.
@@ -189,13 +196,12 @@ export class Dcgan implements FamilyInstance {
     this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
     this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), discriminatorOptions(config));
     this.networks = { G: this.G.params, D: this.D.params };
-    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam) };
+    this.optimizers = ganOptimizers(config, this.G.params, this.D.params);
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    // The hand-built step is pytorch/examples' DCGAN: augmentations, spectral normalisation, R1 and an average of the weights take the recorded one.
-    const plain = config.augment.length === 0 && !config.spectralNorm && config.r1 === 0;
+    // The hand-built step is pytorch/examples' DCGAN: the hinge loss, augmentations, spectral normalisation, R1 and an average of the weights take the recorded one.
+    const plain = config.loss === 'bce' && config.augment.length === 0 && !config.spectralNorm && config.r1 === 0;
     this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && plain && !eagerWebGpuRequested());
   }
 
@@ -225,8 +231,8 @@ export class Dcgan implements FamilyInstance {
     return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(z, true),
-      lossD: (fake) => withR1(batch.images, this.config.r1, (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: bceLossD(real.source, this.D.apply(seen(fake), true)) })),
-      lossG: (fake) => nonSaturatingLossG(this.D.apply(seen(fake), true)),
+      lossD: (fake) => withR1(batch.images, this.config.r1, (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: adversarialLossD(this.config.loss, real.source, this.D.apply(seen(fake), true)) })),
+      lossG: (fake) => adversarialLossG(this.config.loss, this.D.apply(seen(fake), true)),
     });
   }
 
@@ -269,6 +275,12 @@ export class Dcgan implements FamilyInstance {
   }
 }
 
+/** G's and D's Adam from a DCGAN-based config: lr for G, lrD (else lr) for D, the same betas. */
+export function ganOptimizers(config: { lr: number; lrD?: number; beta1: number; beta2: number }, G: ParamSet, D: ParamSet): { G: Adam; D: Adam } {
+  const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
+  return { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), { ...adam, lr: config.lrD ?? config.lr }) };
+}
+
 /** How a config's discriminator is built: spectral normalisation, and twice differentiable under R1. */
 export function discriminatorOptions(config: { spectralNorm: boolean; r1: number }): { spectralNorm: boolean; secondOrder: boolean } {
   return { spectralNorm: config.spectralNorm, secondOrder: config.r1 > 0 };
@@ -305,9 +317,9 @@ function describeDcgan(config: DcganConfig): ModelInfo {
 
 export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
-  description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE loss',
+  description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE (or hinge) loss',
   schema: dcganSchema,
-  resumable: ['lr', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
   resolve(config, data) {
     checkImageShape('dcgan', config);
     return { ...config, channels: imageChannels('dcgan', config, data) };

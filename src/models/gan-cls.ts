@@ -10,7 +10,7 @@ import { stepLatent } from '../nn/noise.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { captionEncoderFields } from '../text/caption-encoder.ts';
 import { Adam } from '../optim/adam.ts';
-import { DcganDiscriminator, DcganGenerator, dcganSchema, dcganShape, type DcganConfig } from './dcgan.ts';
+import { DcganDiscriminator, DcganGenerator, dcganSchema, dcganShape, ganOptimizers, type DcganConfig } from './dcgan.ts';
 import type { Family, StepContext } from './family.ts';
 import type { Batch } from '../data/batch.ts';
 import { alternatingStep } from './gan-step.ts';
@@ -25,8 +25,8 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  * A style encoder S learns to invert G (z from an image), for style transfer.
  */
 export const ganClsSchema = dcganSchema
-  // Its D sees caption pairs; DiffAugment, spectral normalisation and R1 are not part of GAN-CLS.
-  .omit({ augment: true, spectralNorm: true, r1: true })
+  // Its D sees caption pairs, with the matching-aware BCE; DiffAugment, spectral normalisation and R1 are not part of GAN-CLS.
+  .omit({ augment: true, spectralNorm: true, r1: true, loss: true })
   .extend({
     /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
     matchingAware: z.boolean().default(true),
@@ -63,7 +63,7 @@ export type GanClsConfig = z.infer<typeof ganClsSchema>;
 
 function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
   const { imageSize, imageWidth, channels, ngf, ndf, lr, beta1, beta2 } = config;
-  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, augment: [], spectralNorm: false, r1: 0 };
+  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, loss: 'bce', augment: [], spectralNorm: false, r1: 0 };
 }
 
 type TextProjection = (phi: tf.Tensor2D, training: boolean) => tf.Tensor2D;
@@ -168,8 +168,7 @@ export class GanCls extends TextToImageGan {
     this.G = new TextConditionalGenerator(config, new Rng(seed, 'init', 'G'));
     this.D = new MatchingAwareDiscriminator(config, new Rng(seed, 'init', 'D'));
     this.networks = { G: this.G.params, D: this.D.params, T: this.text.params };
-    const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-    this.optimizers = { G: new Adam(this.G.params.trainable(), adam), D: new Adam(this.D.params.trainable(), adam), T: this.text.optimizer };
+    this.optimizers = { ...ganOptimizers(config, this.G.params, this.D.params), T: this.text.optimizer };
     if (config.styleEncoder) {
       const S = new ParamSet();
       this.style = new ImageEncoder(S, 'style', { imageSize: config.imageSize, channels: config.channels, width: config.ndf, outDim: config.nz }, new Rng(seed, 'init', 'S'));
@@ -236,7 +235,7 @@ export const ganClsFamily: Family<GanClsConfig> = {
   name: 'gan-cls',
   description: 'text-to-image GAN-CLS / GAN-INT: a caption encoder, a matching-aware D, text interpolation, a style encoder',
   schema: ganClsSchema,
-  resumable: ['lr', 'beta1', 'beta2', 'styleLr'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'styleLr'],
   resolve: (config, data) => resolveTextToImage('gan-cls', { ...config, interpolationWeight: config.interpolationWeight ?? 0.5, textNorm: config.textNorm ?? true }, data),
   describe: (config) => describeTextToImage('gan-cls', config),
   create: (config, seed) => new GanCls(config, seed),

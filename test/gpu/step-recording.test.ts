@@ -212,7 +212,7 @@ for (const [family, data, config] of FAMILIES) {
   });
 }
 
-test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1)', { skip: noGpu }, async () => {
+test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1, the hinge loss)', { skip: noGpu }, async () => {
   const { train } = await import('../../src/train/trainer.ts');
   const { validateRunConfig } = await import('../../src/train/run-config.ts');
   const { readMetrics } = await import('../../src/train/metrics.ts');
@@ -259,10 +259,12 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   const normalised = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, spectralNorm: true } }, 'test config'));
   assert.equal(normalised.replaysItself, false);
   normalised.dispose();
-  // Nor does it differentiate D twice (model.r1).
-  const penalised = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, r1: 10 } }, 'test config'));
-  assert.equal(penalised.replaysItself, false);
-  penalised.dispose();
+  // Nor does it differentiate D twice (model.r1), or take the hinge loss.
+  for (const other of [{ r1: 10 }, { loss: 'hinge' }]) {
+    const model = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, ...other } }, 'test config'));
+    assert.equal(model.replaysItself, false, JSON.stringify(other));
+    model.dispose();
+  }
   for (const dir of ['replayed', 'split']) {
     const got = readSafetensors(join(root, dir, 'checkpoint.safetensors')).tensors;
     for (const k of Object.keys(want)) assert.deepEqual(got[k].data, want[k].data, `${dir}: tensor ${k} differs`);

@@ -85,3 +85,46 @@ for (const extra of [{}, { r1: 10, augment: ['translation'] }]) {
     model.dispose();
   });
 }
+
+test('lrD: D\'s Adam steps at its own rate (the two time-scale rule), G\'s at lr; absent, both at lr', () => {
+  // Adam's first step moves each weight by lr x g / (|g| + eps): about lr wherever the gradient is not tiny.
+  const largestMove = (config: Record<string, unknown>) => {
+    const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, lr: 1e-4, ...config }), 1);
+    const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
+    const before = { G: model.G.params.get('main.0.weight').dataSync().slice(), D: model.D.params.get('main.0.weight').dataSync().slice() };
+    tf.dispose(Object.values(model.trainStep({ images }, { step: 0, rng: new Rng(1, 'step', 0) })));
+    const move = (net: 'G' | 'D') => {
+      const after = Array.from((net === 'G' ? model.G : model.D).params.get('main.0.weight').dataSync());
+      return after.reduce((m, v, i) => Math.max(m, Math.abs(v - before[net][i])), 0);
+    };
+    const moves = { G: move('G'), D: move('D') };
+    images.dispose();
+    model.dispose();
+    return moves;
+  };
+  const near = (got: number, lr: number) => got > 0.9 * lr && got <= lr * 1.0001;
+  const ttur = largestMove({ lrD: 1e-3 });
+  assert.ok(near(ttur.D, 1e-3) && near(ttur.G, 1e-4), `moves ${JSON.stringify(ttur)}`);
+  const same = largestMove({});
+  assert.ok(near(same.D, 1e-4) && near(same.G, 1e-4), `moves ${JSON.stringify(same)}`);
+});
+
+test('loss "hinge": D\'s loss is E[relu(1 - D(real))] + E[relu(1 + D(fake))] of its logits, checked in float64; G\'s is -E[D(fake)]', () => {
+  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'hinge' }), 2);
+  const images = tf.tensor4d(new Rng(3).fillNormal(new Float32Array(6 * 32 * 32)), [6, 32, 32, 1]);
+  const z = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6 * 100)), [6, 100]);
+  // Training-mode passes depend on the batch alone, not on the running statistics they move.
+  const drawn = tf.tidy(() => model.G.apply(z, true));
+  const [real, fake] = tf.tidy(() => [model.D.apply(images, true), model.D.apply(drawn, true)].map((t) => Array.from(t.dataSync())));
+  const relu = (v: number) => Math.max(v, 0);
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const expected = mean(real.map((v) => relu(1 - v))) + mean(fake.map((v) => relu(1 + v)));
+  const losses = model.trainStepWithNoise({ images }, z);
+  assert.ok(Math.abs(losses.lossD.dataSync()[0] - expected) < 1e-5, `${losses.lossD.dataSync()[0]} vs ${expected}`);
+  // G's loss: the same images (G before its update) through D after its update.
+  const judged = tf.tidy(() => Array.from(model.D.apply(drawn, true).dataSync()));
+  assert.ok(Math.abs(losses.lossG.dataSync()[0] + mean(judged)) < 1e-5, `${losses.lossG.dataSync()[0]} vs ${-mean(judged)}`);
+  drawn.dispose();
+  tf.dispose([images, z, ...Object.values(losses)]);
+  model.dispose();
+});
