@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setup, tempDir } from '../helpers.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
-import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
-import { mnistJudge } from '../train/mnist-judge.ts';
+import { fidEarlyAndLate } from '../train/mnist-judge.ts';
 
 await setup();
 
@@ -36,17 +35,12 @@ function largestSingularValue(m: Float64Array, rows: number, cols: number, start
  */
 test('DCGAN with spectral normalisation on MNIST: FID falls, and each D layer is divided by (within 5%) its largest singular value', async () => {
   const root = tempDir();
-  const judge = await mnistJudge(root);
   const dir = join(root, 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { spectralNorm: true },
     train: { steps: 1000, batch: 64, logEvery: 100, sampleEvery: 10000, checkpointEvery: 10000 },
   }, 'test');
-  await train({ outDir: dir, config, quiet: true, stopAtStep: 250 });
-  const early = await judge.fid(dir);
-  await train({ outDir: dir, resume: true, quiet: true });
-  const late = await judge.fid(dir);
-  judge.dispose();
+  const { early, late } = await fidEarlyAndLate(root, dir, config, 250);
   console.log(`FID (classifier features) with spectral normalisation: step 250 ${early.toFixed(1)}, step 1000 ${late.toFixed(1)}`);
   assert.ok(late < 0.85 * early, `FID ${late} at step 1000 is not under 0.85 x ${early} at step 250`);
 
