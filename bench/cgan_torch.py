@@ -10,10 +10,12 @@ Workload (src/models/conditional.ts, cgan.ts, acgan.ts at their defaults): DCGAN
      BCE + CE(real) + CE(fake), G its non-saturating BCE + CE(fake).
   Step as pytorch/examples/dcgan: one G forward; D on real and detached fake, updated; G through the updated
   D. Adam 2e-4 (0.5, 0.999). Random "images" in [-1, 1] with random labels, fresh z and fake labels each step.
+  --r1 GAMMA (gantry's model.r1): D's loss adds GAMMA/2 x the mean squared norm of d(sum of real logits)/d(real),
+     kept in the graph (StyleGAN2's R1).
 Prints one JSON line: median/min/max ms per step, images per second and the parameter counts (gantry's bench
 prints params_G and params_D: they must agree).
 Usage: cgan_torch.py [--family cgan|acgan] [--device cpu|cuda] [--size 32|64] [--channels 1] [--classes 10]
-                     [--batch 64] [--ngf 64] [--ndf 64] [--steps 10] [--warmup 3] [--threads N]
+                     [--batch 64] [--ngf 64] [--ndf 64] [--r1 0] [--steps 10] [--warmup 3] [--threads N]
 """
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -25,6 +27,7 @@ p.add_argument('--family', default='cgan', choices=['cgan', 'acgan'])
 p.add_argument('--classes', type=int, default=10)
 p.add_argument('--ngf', type=int, default=64); p.add_argument('--ndf', type=int, default=64)
 p.add_argument('--nz', type=int, default=100)
+p.add_argument('--r1', type=float, default=0)
 a, dev = start(p)
 n_up = {32: 3, 64: 4}[a.size]
 ch, K, B = a.channels, a.classes, a.batch
@@ -70,9 +73,13 @@ def step():
     z = torch.randn(B, a.nz, device=dev)
     fake = generate(z, fake_1h)
     oD.zero_grad(set_to_none=True)
+    real.requires_grad_(a.r1 > 0)
     (rs, rc), (fs, fc) = critic(real, real_1h), critic(fake.detach(), fake_1h)
     lossD = F.softplus(-rs).mean() + F.softplus(fs).mean()
     if rc is not None: lossD = lossD + F.cross_entropy(rc, real_y) + F.cross_entropy(fc, fake_y)
+    if a.r1 > 0:
+        grad, = torch.autograd.grad(rs.sum(), real, create_graph=True)
+        lossD = lossD + grad.square().sum((1, 2, 3)).mean() * (a.r1 / 2)
     lossD.backward(); oD.step()
     oG.zero_grad(set_to_none=True)
     s, cl = critic(fake, fake_1h)
@@ -81,7 +88,7 @@ def step():
     lossG.backward(); oG.step()
     return lossD, lossG
 
-workload = f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}'
+workload = f'{a.family} {a.size}x{a.size}x{ch} classes {K} ngf {a.ngf} ndf {a.ndf} batch {B}' + (f' r1 {a.r1:g}' if a.r1 else '')
 if a.generate:  # G on noise and classes i % K, as gantry's sample grid asks
     G.eval()
     z, onehot = torch.randn(B, a.nz, device=dev), F.one_hot(torch.arange(B, device=dev) % K, K).float()
