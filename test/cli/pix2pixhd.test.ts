@@ -257,10 +257,17 @@ test('a run with instance features scores FID while training (an eval section): 
   const runDir = join(dir, 'run');
   const r = gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '4', '--out', runDir);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /step 2: fid [\d.]+\n[^]*step 4: fid [\d.]+\n[^]*styles: \d+ instances of 3 classes/);
+  assert.match(r.stderr, /step 2: fid [\d.]+ \(the lowest so far: kept in \S+best\)\n[^]*step 4: fid [\d.]+( \(the lowest so far: kept in \S+best\))?\n[^]*styles: \d+ instances of 3 classes/);
   const scored = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.fid !== undefined);
   assert.deepEqual(scored.map((m) => m.step), [2, 4]);
   assert.ok(existsSync(join(runDir, 'styles.json')));
+  // The best checkpoint keeps the styles learned from its own weights, so translate draws with them.
+  const best = scored.reduce((a, b) => (b.fid < a.fid ? b : a));
+  assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'best', 'best.json'), 'utf8')), { step: best.step, fid: best.fid });
+  assert.ok(existsSync(join(runDir, 'best', 'styles.json')));
+  const map = ['--labels', join(pairs, 'test_label', 'scene_001.png'), '--instances', join(pairs, 'test_inst', 'scene_001.png')];
+  const t = gantry('translate', '--run', join(runDir, 'best'), ...map, '--styles', '2', '--out', join(dir, 'best.png'));
+  assert.equal(t.code, 0, t.stderr);
 });
 
 test('labelFeat (the official --label_feat): E pools per label region though the data has instance maps, and styles are learned and drawn one per label region', () => {
