@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * the numerically stable form: -log(sigmoid(x)) = softplus(-x), -log(1 - sigmoid(x)) = softplus(x).
  */
 
+/** D's loss, minimised, and whatever else the family reports from D's pass (e.g. MA-GP, R1, class accuracy). */
+export type DiscriminatorLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
+
 /** Discriminator BCE: real labelled 1, fake labelled 0, each averaged over its batch (as PyTorch sums two BCE means). */
 export function bceLossD(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
   return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits)));

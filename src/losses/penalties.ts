@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { DiscriminatorLosses } from './adversarial.ts';
 
 /**
  * DF-GAN's matching-aware zero-centred gradient penalty: k · mean_i ‖(∂D/∂x_i, ∂D/∂e_i)‖^p from the
@@ -22,9 +23,6 @@ export function r1Penalty(gradImages: tf.Tensor4D, gamma: number): tf.Scalar {
   return tf.tidy(() => tf.mul(tf.mean(tf.sum(tf.square(gradImages), [1, 2, 3])), gamma / 2) as tf.Scalar);
 }
 
-/** D's loss and the terms it reports beside it (MA-GP, class accuracy, R1). */
-type DLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
-
 /**
  * D's losses with R1 when `gamma` > 0: `forward(images)` is D's pass over the real batch; `losses` gets
  * its outputs (`source`: the real/fake logits [n]; anything else, e.g. class logits) and returns D's loss
@@ -32,7 +30,7 @@ type DLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
  * the images as given, before any augmentation inside `forward` (StyleGAN2-ADA's and DiffAugment's
  * choice), and stays on the tape, so R1's own gradient reaches D's weights. The outputs are freed here.
  */
-export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, gamma: number, forward: (x: tf.Tensor4D) => T, losses: (outputs: T) => DLosses): DLosses {
+export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, gamma: number, forward: (x: tf.Tensor4D) => T, losses: (outputs: T) => DiscriminatorLosses): DiscriminatorLosses {
   if (gamma === 0) return losses(forward(images));
   let outputs!: T;
   // valueAndGrads runs `forward` in a scope of its own that frees all but `source`: the other outputs are kept, and freed here.

@@ -14,6 +14,7 @@ import { disposeModel, type FamilyInstance, type StepContext } from './family.ts
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
 import { withR1 } from '../losses/penalties.ts';
+import type { DiscriminatorLosses } from '../losses/adversarial.ts';
 
 /**
  * What the class-conditional GANs (cgan, acgan) share: DCGAN's networks, a config section with the
@@ -110,7 +111,7 @@ export interface ConditionalCritic<O extends CriticOutputs = CriticOutputs> {
    * D's loss from its outputs on a real batch and a fake one (with their class weights and integer labels);
    * `lossD` is minimised, other entries are reported. Runs on D's own tape: nothing here reaches G's gradient.
    */
-  lossD(real: O, fake: O, batches: { real: LabelledImages; fake: LabelledImages }): { lossD: tf.Scalar } & Record<string, tf.Scalar>;
+  lossD(real: O, fake: O, batches: { real: LabelledImages; fake: LabelledImages }): DiscriminatorLosses;
   /** G's loss from the (updated) discriminator's outputs on its fake batch. */
   lossG(fake: O, batch: LabelledImages): tf.Scalar;
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { offTape } from '../engine/backward.ts';
 import type { ParamSet } from '../nn/params.ts';
 import type { Adam } from '../optim/adam.ts';
+import type { DiscriminatorLosses } from '../losses/adversarial.ts';
 
 /** A network of the game with its optimizer. */
 export interface Player {
@@ -9,8 +10,6 @@ export interface Player {
   optimizer: Adam;
 }
 
-/** D's loss, minimised, and whatever else the family reports from D's pass (e.g. MA-GP, class accuracy). */
-export type DiscriminatorLosses = { lossD: tf.Scalar } & Record<string, tf.Scalar>;
 
 /** One network with its optimizer, or several trained together (pix2pixHD's G1 and G2). */
 export type Side = Player | Player[];
