@@ -47,7 +47,7 @@ export function keepIfBest(runDir: string, step: number, fid: number): boolean {
   const staged = `${dir}.tmp-${process.pid}`;
   const old = `${dir}.old.tmp-${process.pid}`;
   try {
-    rmSync(staged, { recursive: true, force: true });
+    for (const left of [staged, old]) rmSync(left, { recursive: true, force: true }); // this process's, from a swap that failed
     mkdirSync(staged);
     try {
       linkSync(join(runDir, CHECKPOINT_FILE), join(staged, CHECKPOINT_FILE));

@@ -122,12 +122,12 @@ function progressOut(options: TrainOptions): ProgressOut {
   return options.log ? progressLines(options.log) : process.stderr;
 }
 
-/** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`). */
+/** Temp files of atomic writes that a killed run left behind (`x.tmp-PID`), and folders staged so (train/best.ts). */
 function removeStaleTempFiles(runDir: string): void {
   for (const sub of ['.', 'samples', 'plots']) {
     const dir = join(runDir, sub);
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
   }
 }
 

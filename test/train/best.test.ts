@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gantryCli, setup, tempDir } from '../helpers.ts';
 import { train, type RunScorer } from '../../src/train/trainer.ts';
@@ -43,11 +43,16 @@ test('RUN/best: the checkpoint of the lowest FID so far, a run folder of its own
   assert.equal(sample.code, 0, sample.stderr);
   assert.ok(existsSync(join(dir, 'best.png')));
 
+  // A process killed while it swapped the best folder in leaves its staged folders; the resume clears them.
+  for (const left of ['best.tmp-99999', 'best.old.tmp-99999']) {
+    mkdirSync(join(stopped, left));
+    writeFileSync(join(stopped, left, 'best.json'), '{}');
+  }
   // The stopped run resumed to the end keeps the same best; nothing staged is left beside it.
   const resumed = await train({ outDir: stopped, resume: true, scorerFor, quiet: true });
   assert.deepEqual(resumed.best, { step: 4, fid: 30 });
   assert.deepEqual(tensors(join(stopped, 'best', 'checkpoint.safetensors')), tensors(join(run, 'best', 'checkpoint.safetensors')));
-  assert.ok(!existsSync(join(stopped, 'best.tmp-' + process.pid)) && !existsSync(join(stopped, 'best.old.tmp-' + process.pid)));
+  for (const pid of [process.pid, 99999]) assert.ok(!existsSync(join(stopped, `best.tmp-${pid}`)) && !existsSync(join(stopped, `best.old.tmp-${pid}`)), `staged folders of ${pid}`);
 
   // A best from after the checkpoint a resume starts at goes, as that step's metrics rows do (a roll-back).
   writeFileSync(join(stopped, 'best', 'best.json'), JSON.stringify({ step: 12, fid: 1 }));
