@@ -91,6 +91,7 @@ const INPUT_NAMES = {
   weights: ['--weights', 'weights'],
   featureDim: ['--feature-dim', 'featureDim'],
   classifier: ['--features', 'classifier'],
+  vgg16: ['--vgg16', 'vgg16'],
   segmenter: ['--segmenter', 'segmenter'],
   n: ['--n', 'n'],
   subsetSize: ['--subset-size', 'subsetSize'],

@@ -31,7 +31,7 @@ export interface PairRequest extends ScoreRequest {
   fake: string;
 }
 
-const SCORE = { weights: true, featureDim: true, classifier: true, n: true, batch: true, seed: true, quiet: true, log: true } as const;
+const SCORE = { weights: true, featureDim: true, classifier: true, vgg16: true, n: true, batch: true, seed: true, quiet: true, log: true } as const;
 type KidRequest = PairRequest & { subsets?: number; subsetSize?: number };
 type PrcRequest = PairRequest & { neighborhood?: number; coverageNeighborhood?: number };
 type IsRequest = ScoreRequest & { fake: string; splits?: number };

@@ -10,11 +10,14 @@ import { SYNOPSIS } from './synopsis.ts';
 
 export const EVAL_HELP = `${SYNOPSIS.EVAL}
             [--weights pt_inception-2015-12-05-6726825d.pth] [--feature-dim 64|192|768|2048] [--features CLASSIFIER_RUN]
+            [--vgg16 vgg16-397923af.pth]
 gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
 gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [--seed N]
   FID as pytorch-fid computes it; KID and IS as torch-fidelity defines them. Features come from
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
-  classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`). Prints one JSON line.
+  classifier run (--features RUN_DIR, e.g. \`gantry train classifier --data mnist\`); --vgg16 takes
+  torchvision's VGG-16 weights for torch-fidelity's VGG-16 features (fc2_relu, 4096-d), its default for
+  prc (not for IS: no logits). Prints one JSON line.
   --weights takes the .pth (legacy or zip) or a .safetensors export of it.
   KID: [--subsets 100] [--subset-size 1000]. IS: [--splits 10] (needs only --fake).
   prc: precision and recall as torch-fidelity computes them (k-nearest-neighbour balls, [--neighborhood 3]),
@@ -31,7 +34,7 @@ const METRICS = ['fid', 'kid', 'prc', 'is', 'stats', 'segmentation'];
 
 /** The flags every metric takes, and each metric's own. */
 const COMMON_FLAGS = ['n', 'seed', 'device', 'quiet'];
-const FEATURE_FLAGS = ['weights', 'feature-dim', 'features', 'batch'];
+const FEATURE_FLAGS = ['weights', 'feature-dim', 'features', 'vgg16', 'batch'];
 const METRIC_FLAGS: Record<string, string[]> = {
   fid: ['real', 'fake', ...FEATURE_FLAGS],
   kid: ['real', 'fake', 'subsets', 'subset-size', ...FEATURE_FLAGS],
@@ -52,7 +55,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     'feature-dim': { type: 'string' }, features: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' },
     seed: { type: 'string' }, subsets: { type: 'string' }, 'subset-size': { type: 'string' }, splits: { type: 'string' },
     device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
-    neighborhood: { type: 'string' }, 'coverage-neighborhood': { type: 'string' },
+    neighborhood: { type: 'string' }, 'coverage-neighborhood': { type: 'string' }, vgg16: { type: 'string' },
   }, metric === 'stats');
   if (metric !== 'segmentation' && (values.run || values.segmenter)) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
   // A flag of another metric is refused: ignored, the score would read as if it had been applied.
@@ -72,7 +75,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     return;
   }
 
-  const features = { weights: values.weights, featureDim: intArg('feature-dim', values['feature-dim'], 1), classifier: values.features };
+  const features = { weights: values.weights, featureDim: intArg('feature-dim', values['feature-dim'], 1), classifier: values.features, vgg16: values.vgg16 };
   const scored = <T>(score: (extractor: FeatureExtractor) => Promise<T>): Promise<T> => withFeatures(features, score);
 
   if (metric === 'stats') {

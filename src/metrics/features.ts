@@ -9,10 +9,12 @@ import { Classifier } from '../models/classifier.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
 import { openRun } from '../train/run.ts';
 import { FEATURE_DIMS, InceptionV3, type FeatureDim } from './inception.ts';
+import { VGG16_HELP, Vgg16Fc2 } from './vgg16.ts';
 
 /**
- * A feature extractor for FID / KID / IS: pytorch-fid's Inception-v3 (weights from a file the user has)
- * or a gantry classifier run (offline). Input: images in [0, 1], NHWC.
+ * A feature extractor for FID / KID / IS / precision and recall: pytorch-fid's Inception-v3 or
+ * torch-fidelity's VGG-16 (weights from a file the user has), or a gantry classifier run (offline).
+ * Input: images in [0, 1], NHWC.
  */
 export interface FeatureExtractor {
   /** Identifies network and layer in cache keys and messages. */
@@ -21,6 +23,8 @@ export interface FeatureExtractor {
   /** Square size the network wants its input at, or null for "any" (Inception resizes to 299). */
   readonly inputSize: number | null;
   readonly inputChannels: number | null;
+  /** Whether `extract` gives class logits too (the Inception Score needs them). */
+  readonly logits: boolean;
   extract(images01: tf.Tensor4D, withLogits: boolean): { features: tf.Tensor2D; logits?: tf.Tensor2D };
   dispose(): void;
 }
@@ -33,13 +37,14 @@ export interface FeatureInputNames {
   weights: string;
   featureDim: string;
   classifier: string;
+  vgg16: string;
 }
 
 /** The feature network's inputs as `gantry eval` / `compare` flags or the API's score options take them. */
-export const givenFeatureNames = (): FeatureInputNames => ({ weights: given('weights'), featureDim: given('featureDim'), classifier: given('classifier') });
+export const givenFeatureNames = (): FeatureInputNames => ({ weights: given('weights'), featureDim: given('featureDim'), classifier: given('classifier'), vgg16: given('vgg16') });
 
 /** The fields of a fid section at `at` (a run config's eval.fid, a sweep file's fid). */
-export const fidSectionNames = (at: string): FeatureInputNames => ({ weights: `${at}.weights`, featureDim: `${at}.featureDim`, classifier: `${at}.features` });
+export const fidSectionNames = (at: string): FeatureInputNames => ({ weights: `${at}.weights`, featureDim: `${at}.featureDim`, classifier: `${at}.features`, vgg16: `${at}.vgg16` });
 
 /** A short content hash of a file: its size, first and last MiB. */
 function fileKey(path: string): string {
@@ -98,11 +103,25 @@ export async function extractionProfile(extractor: FeatureExtractor): Promise<Re
 }
 
 /**
- * Images a CPU Inception forward takes at once, however many a metric reads at a time (pytorch-fid's 50):
- * past ~16 images at 299x299 a forward's activations (~3 GB at 50) outgrow the recycled arrays and every
- * op pays for fresh pages, at a third of the speed. Each image's features are the same bits either way.
+ * Images a CPU forward of Inception or VGG-16 takes at once, however many a metric reads at a time
+ * (pytorch-fid's 50): past ~16 images at 299x299 a forward's activations (~3 GB at 50) outgrow the recycled
+ * arrays and every op pays for fresh pages, at a third of the speed. Each image's features are the same
+ * bits either way.
  */
-const CPU_INCEPTION_CHUNK = 8;
+const CPU_FORWARD_CHUNK = 8;
+
+/** `forward` of images, a CPU chunk at a time, the outputs joined: its features, and its logits when asked. */
+function inCpuChunks(images01: tf.Tensor4D, withLogits: boolean, forward: (images: tf.Tensor4D) => { features: tf.Tensor2D; logits?: tf.Tensor2D }): { features: tf.Tensor2D; logits?: tf.Tensor2D } {
+  const n = images01.shape[0];
+  const chunk = tf.getBackend() === 'cpu' ? CPU_FORWARD_CHUNK : n;
+  if (n <= chunk) return forward(images01);
+  return tf.tidy(() => {
+    const parts: { features: tf.Tensor2D; logits?: tf.Tensor2D }[] = [];
+    for (let i = 0; i < n; i += chunk) parts.push(forward(tf.slice(images01, i, Math.min(chunk, n - i))));
+    const features = tf.concat(parts.map((p) => p.features)) as tf.Tensor2D;
+    return withLogits ? { features, logits: tf.concat(parts.map((p) => p.logits!)) as tf.Tensor2D } : { features };
+  });
+}
 
 export function inceptionExtractor(weights: string | undefined, dim: number, names = givenFeatureNames()): FeatureExtractor {
   const path = weights ?? process.env[WEIGHTS_ENV];
@@ -121,21 +140,11 @@ export function inceptionExtractor(weights: string | undefined, dim: number, nam
     dim: outDim,
     inputSize: null,
     inputChannels: null,
+    logits: true,
     extract(images01, withLogits) {
-      const n = images01.shape[0];
-      const chunk = tf.getBackend() === 'cpu' ? CPU_INCEPTION_CHUNK : n;
-      if (n <= chunk) {
-        const out = net.apply(images01, [d], withLogits);
+      return inCpuChunks(images01, withLogits, (images) => {
+        const out = net.apply(images, [d], withLogits);
         return { features: out.features[d]!, logits: out.logitsUnbiased };
-      }
-      return tf.tidy(() => {
-        const parts: { features: tf.Tensor2D; logits?: tf.Tensor2D }[] = [];
-        for (let i = 0; i < n; i += chunk) {
-          const out = net.apply(tf.slice(images01, i, Math.min(chunk, n - i)), [d], withLogits);
-          parts.push({ features: out.features[d]!, logits: out.logitsUnbiased });
-        }
-        const features = tf.concat(parts.map((p) => p.features)) as tf.Tensor2D;
-        return withLogits ? { features, logits: tf.concat(parts.map((p) => p.logits!)) as tf.Tensor2D } : { features };
       });
     },
     dispose: () => net.dispose(),
@@ -154,6 +163,7 @@ export function classifierExtractor(runDir: string, names = givenFeatureNames())
     dim: model.config.features,
     inputSize: model.config.imageSize,
     inputChannels: model.config.channels,
+    logits: true,
     extract(images01, withLogits) {
       return tf.tidy(() => {
         const out = model.apply(tf.sub(tf.mul(images01, 2), 1) as tf.Tensor4D);
@@ -161,5 +171,23 @@ export function classifierExtractor(runDir: string, names = givenFeatureNames())
       }) as { features: tf.Tensor2D; logits?: tf.Tensor2D };
     },
     dispose: () => model.dispose(),
+  });
+}
+
+/**
+ * torch-fidelity's VGG-16 features (fc2_relu, 4096-d), from torchvision's weights: its default network for
+ * precision and recall. They give no class logits, so no Inception Score.
+ */
+export function vgg16Extractor(path: string): FeatureExtractor {
+  if (!existsSync(path)) throw new GantryError(`VGG-16 weights ${path} not found; get ${VGG16_HELP}`);
+  const net = Vgg16Fc2.load(path);
+  return replayedOnWebGpu({
+    id: `vgg16-${fileKey(path)}-fc2_relu`,
+    dim: net.dim,
+    inputSize: null,
+    inputChannels: null,
+    logits: false,
+    extract: (images01, withLogits) => inCpuChunks(images01, withLogits, (images) => ({ features: net.apply(images) })),
+    dispose: () => net.dispose(),
   });
 }

@@ -1,5 +1,5 @@
-import { GantryError } from '../errors.ts';
-import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
+import { GantryError, given } from '../errors.ts';
+import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, vgg16Extractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
 import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
@@ -16,7 +16,10 @@ import { writeStatsFile } from './stats-file.ts';
  * returns numbers; printing them is the caller's.
  */
 
-/** Which network gives the features: pytorch-fid's Inception-v3 (its weights file) or a gantry classifier run. */
+/**
+ * Which network gives the features: pytorch-fid's Inception-v3 (its weights file), torch-fidelity's VGG-16
+ * (torchvision's weights file) or a gantry classifier run.
+ */
 export interface FeatureSource {
   /** pytorch-fid's pt_inception-2015-12-05-6726825d.pth (else $GANTRY_INCEPTION_WEIGHTS). */
   weights?: string;
@@ -24,14 +27,20 @@ export interface FeatureSource {
   featureDim?: number;
   /** A gantry classifier run whose penultimate layer gives the features instead (offline, MNIST-like data). */
   classifier?: string;
+  /**
+   * torchvision's VGG-16 weights (vgg16-397923af.pth): torch-fidelity's `vgg16` features (fc2_relu, 4096-d),
+   * its default for precision and recall. No logits, so no Inception Score.
+   */
+  vgg16?: string;
 }
 
 /** `names`: where the user gave the source's fields, for messages (flags or the API's options by default). */
 export function featureExtractor(source: FeatureSource, names: FeatureInputNames = givenFeatureNames()): FeatureExtractor {
-  if (source.classifier !== undefined) {
-    if (source.weights !== undefined || source.featureDim !== undefined) throw new GantryError(`give Inception weights (${names.weights}, ${names.featureDim}) or a classifier run (${names.classifier}) for the features, not both`);
-    return classifierExtractor(source.classifier, names);
-  }
+  const inception = source.weights !== undefined || source.featureDim !== undefined;
+  const chosen = [inception, source.classifier !== undefined, source.vgg16 !== undefined].filter(Boolean).length;
+  if (chosen > 1) throw new GantryError(`give one network for the features: Inception weights (${names.weights}, ${names.featureDim}), VGG-16 weights (${names.vgg16}) or a classifier run (${names.classifier}), not two`);
+  if (source.classifier !== undefined) return classifierExtractor(source.classifier, names);
+  if (source.vgg16 !== undefined) return vgg16Extractor(source.vgg16);
   return inceptionExtractor(source.weights, source.featureDim ?? 2048, names);
 }
 
@@ -47,7 +56,9 @@ export async function withFeatures<T>(source: FeatureSource, score: (extractor: 
 
 /** The feature network of a run's or a sweep's FID settings; `at` names the section (eval.fid, fid). */
 export function fidExtractor(fid: FidSettings, at: string): FeatureExtractor {
-  return featureExtractor(fid.features ? { classifier: fid.features } : { weights: fid.weights, featureDim: fid.featureDim }, fidSectionNames(at));
+  // featureDim has a default, so it counts as Inception's only when no other network is named.
+  const featureDim = fid.features === undefined && fid.vgg16 === undefined ? fid.featureDim : undefined;
+  return featureExtractor({ classifier: fid.features, vgg16: fid.vgg16, weights: fid.weights, featureDim }, fidSectionNames(at));
 }
 
 /**
@@ -169,6 +180,7 @@ export interface InceptionScoreResult {
 
 /** The Inception Score of one image input, as torch-fidelity computes it (`splits` parts, 10 by default). */
 export async function inceptionScoreOf(fake: EvalInput, extractor: FeatureExtractor, o: FeatureOptions & { splits?: number }): Promise<InceptionScoreResult> {
+  if (!extractor.logits) throw new GantryError(`the Inception Score needs class logits, which ${extractor.id} does not give; give Inception weights (${given('weights')}) or a classifier run (${given('classifier')})`);
   const f = await extractLogits(fake, extractor, o);
   const r = inceptionScore(f.logits, f.n, f.classes, o.splits ?? 10);
   return { mean: r.mean, std: r.std, n: f.n, features: extractor.id };

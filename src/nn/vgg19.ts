@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../engine/rng.ts';
-import { Conv2d, RELU } from './layers.ts';
+import { RELU, type Conv2d } from './layers.ts';
 import { ParamSet } from './params.ts';
+import { VGG19_BLOCKS, vggConvolutions } from './vgg.ts';
 
 /**
  * The convolutional part of VGG19 (Simonyan & Zisserman) as torchvision's `vgg19().features` numbers it,
@@ -10,31 +10,15 @@ import { ParamSet } from './params.ts';
  * / `.bias`, so torchvision's vgg19 .pth loads by name; they are fixed (not trainable). `widthDivisor`
  * divides every channel count (tests use reduced widths with random weights).
  */
-const BLOCKS: { channels: number; convs: number }[] = [
-  { channels: 64, convs: 2 }, { channels: 128, convs: 2 }, { channels: 256, convs: 4 }, { channels: 512, convs: 4 }, { channels: 512, convs: 1 },
-];
-
 export class Vgg19Features {
   readonly params = new ParamSet();
-  /** Per block, its convolutions (3x3, padding 1, bias, each followed by ReLU). */
-  private readonly blocks: Conv2d[][] = [];
+  /** Per block, its convolutions (3x3, padding 1, bias, each followed by ReLU), up to relu5_1. */
+  private readonly blocks: Conv2d[][];
 
   constructor(widthDivisor = 1) {
-    // Values are replaced by loaded weights; the seeded init only gives the variables their shapes.
-    const rng = new Rng(0, 'vgg19');
-    let index = 0;
-    let inChannels = 3;
-    for (const { channels, convs } of BLOCKS) {
-      const out = channels / widthDivisor;
-      const layers: Conv2d[] = [];
-      for (let i = 0; i < convs; i++) {
-        layers.push(new Conv2d(this.params, `features.${index}`, { inChannels, outChannels: out, kernel: 3, padding: 1, bias: true }, rng));
-        inChannels = out;
-        index += 2; // conv, ReLU
-      }
-      index += 1; // max pooling after each block but the last
-      this.blocks.push(layers);
-    }
+    // relu5_1 is the last feature map: the fifth block's first convolution.
+    const blocks = VGG19_BLOCKS.map((b, i) => (i === VGG19_BLOCKS.length - 1 ? { ...b, convs: 1 } : b));
+    this.blocks = vggConvolutions(this.params, blocks, widthDivisor, 'vgg19');
     // Fixed features: tfjs takes no gradients for them (G's gradients still flow through them).
     for (const [, v] of this.params.named()) v.trainable = false;
   }

@@ -52,6 +52,8 @@ export const fidSchema = z
     /** ... pytorch-fid's Inception weights (else GANTRY_INCEPTION_WEIGHTS), with this feature size. */
     weights: z.string().optional(),
     featureDim: z.number().int().positive().default(2048),
+    /** ... or torchvision's VGG-16 weights: torch-fidelity's VGG-16 features (fc2_relu). */
+    vgg16: z.string().optional(),
   })
   .strict();
 

@@ -12,9 +12,10 @@ import { replayedGenerations, TrainSteps } from '../../src/models/step-runner.ts
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { gridConditions, type ConditionRows } from '../../src/explore/conditions.ts';
 import { benchFamilyGenerate, benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
-import { inceptionExtractor, replayedExtractions } from '../../src/metrics/features.ts';
+import { inceptionExtractor, replayedExtractions, vgg16Extractor } from '../../src/metrics/features.ts';
 import { gpuKernelCalls } from '../../src/gpu/tfjs-kernels.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
+import { relError } from '../helpers.ts';
 import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
@@ -348,6 +349,33 @@ test('FID\'s Inception on WebGPU: replayed forwards give the eager features and 
     const err = Math.max(...img.f2048.map((v, k) => Math.abs(got[k] - v)));
     assert.ok(err / scale < 1e-4, `image ${c}x${h}x${w}: features' relative error ${err / scale}`);
     tf.dispose([x, features]);
+  }
+  extractor.dispose();
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+});
+
+test("precision and recall's VGG-16 on WebGPU: a replayed forward gives the eager features bit for bit, those PyTorch's; tensors flat", { skip: noGpu }, async () => {
+  const before = tf.memory().numTensors;
+  // torch-fidelity's pipeline at 1/16 width with seeded weights (test/golden/make_vgg16.py), resized to 224 inside.
+  const extractor = vgg16Extractor(join(root, 'test', 'golden', 'vgg16_w16.pth'));
+  const g = JSON.parse(readFileSync(join(root, 'test', 'golden', 'vgg16_golden.json'), 'utf8')) as { images: { shape_chw: number[]; data_base64: string; fc2_relu: number[] }[] };
+  for (const img of g.images) {
+    const [c, h, w] = img.shape_chw;
+    const bytes = Float32Array.from(Buffer.from(img.data_base64, 'base64'));
+    const x = tf.tidy(() => tf.div(tf.expandDims(tf.transpose(tf.tensor3d(bytes, [c, h, w]), [1, 2, 0]), 0), 255) as tf.Tensor4D);
+    // An eager warm-up and two recordings of this shape, then a replay.
+    for (let i = 0; i < 3; i++) tf.dispose(extractor.extract(x, false).features);
+    const replays = replayedExtractions(extractor);
+    const { features } = extractor.extract(x, false);
+    assert.equal(replayedExtractions(extractor), replays + 1, `image ${c}x${h}x${w}: a replay`);
+    process.env.GANTRY_WEBGPU_EAGER = '1';
+    const eager = extractor.extract(x, false).features;
+    delete process.env.GANTRY_WEBGPU_EAGER;
+    const got = await features.data();
+    assert.deepEqual(got, await eager.data(), `image ${c}x${h}x${w}: replayed = eager`);
+    const err = relError(got, img.fc2_relu);
+    assert.ok(err < 1e-4, `image ${c}x${h}x${w}: relative error ${err}`);
+    tf.dispose([x, features, eager]);
   }
   extractor.dispose();
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');

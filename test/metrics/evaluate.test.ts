@@ -12,7 +12,7 @@ await setup();
 /** A stand-in feature network (each image's mean and largest value) that, like a GPU, takes at most `most` images a pass. */
 function meanAndMax(most: number, passes: number[]): FeatureExtractor {
   return {
-    id: 'mean-max', dim: 2, inputSize: null, inputChannels: null,
+    id: 'mean-max', dim: 2, inputSize: null, inputChannels: null, logits: false,
     extract(images) {
       passes.push(images.shape[0]);
       if (images.shape[0] > most) throw new GpuLimitError(`WebGPU: a tensor of ${images.shape[0]} images`, 'use fewer');
@@ -38,7 +38,7 @@ test('extractFeatures: a batch too large for the GPU at once is taken in passes 
 function projection(dim: number): FeatureExtractor {
   const w = tf.randomNormal([28 * 28, dim], 0, 0.1, 'float32', 7) as tf.Tensor2D;
   return {
-    id: `projection-${dim}`, dim, inputSize: 28, inputChannels: 1,
+    id: `projection-${dim}`, dim, inputSize: 28, inputChannels: 1, logits: false,
     extract: (images) => ({ features: tf.tidy(() => tf.matMul(tf.reshape(images, [images.shape[0], 28 * 28]), w)) }),
     dispose: () => w.dispose(),
   };
