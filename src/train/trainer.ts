@@ -9,7 +9,7 @@ import { openDataset, type ImageDataset } from '../data/index.ts';
 import { dataShape, subset } from '../data/dataset.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { reshapeDataset } from '../data/transform.ts';
-import { nearestExisting, writeFileAtomic } from '../io/atomic.ts';
+import { nearestExisting, removeAbandonedTempFiles, writeFileAtomic } from '../io/atomic.ts';
 import { writePng } from '../io/png.ts';
 import { batchDefaults, dataFit, type ModelInfo } from '../models/condition.ts';
 import { gridColumns, gridConditions, type Generator } from '../explore/conditions.ts';
@@ -126,8 +126,7 @@ function progressOut(options: TrainOptions): ProgressOut {
 function removeStaleTempFiles(runDir: string): void {
   for (const sub of ['.', 'samples', 'plots']) {
     const dir = join(runDir, sub);
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
+    if (existsSync(dir)) removeAbandonedTempFiles(dir);
   }
 }
 
