@@ -40,6 +40,7 @@ interface TensorData {
 interface BufferManager {
   freeBuffers: Map<string, GPUBuffer[]>;
   numFreeBuffers: number;
+  numBytesAllocated: number;
   acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): GPUBuffer;
   releaseBuffer(buffer: GPUBuffer, reuse?: boolean): void;
 }
@@ -153,6 +154,13 @@ class Pins {
       }
       this.counts.delete(b);
       if (this.orphans.delete(b)) {
+        // A recording's uniform buffers were made for it alone, never taken from the pool (recordStep):
+        // pooled, they would pile up with each recording made again (a stale one, a lazy R1's kind).
+        if (b.usage & UNIFORM) {
+          b.destroy();
+          this.manager.numBytesAllocated -= b.size;
+          continue;
+        }
         const key = poolKey(b);
         if (!this.manager.freeBuffers.has(key)) this.manager.freeBuffers.set(key, []);
         this.manager.freeBuffers.get(key)!.push(b);

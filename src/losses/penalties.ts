@@ -47,3 +47,21 @@ export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, g
     for (const [key, t] of Object.entries(outputs)) if (key !== 'source') (t as tf.Tensor).dispose();
   }
 }
+
+/**
+ * StyleGAN2's lazy R1 (Karras et al. 2020): R1 as an update of D's own on every `every`-th step instead of
+ * a term of every step's loss, weighted by `every` so that on average it weighs as much. Returns that
+ * update's loss (the penalty x every) as lossD, and the penalty as withR1 reports it (`r1`). `forward`:
+ * D's real/fake logits [n] of the real batch. A weight the penalty does not reach (a last bias) takes the
+ * update with a zero gradient, as in StyleGAN2-ADA's Dreg phase (Adam's rule here).
+ */
+export function lazyR1(images: tf.Tensor4D, gamma: number, every: number, forward: (x: tf.Tensor4D) => tf.Tensor1D): DiscriminatorLosses {
+  const { grads: [gradImages] } = tf.valueAndGrads((x: tf.Tensor) => forward(x as tf.Tensor4D))([images]);
+  const r1 = r1Penalty(gradImages as tf.Tensor4D, gamma);
+  return { lossD: tf.mul(r1, every) as tf.Scalar, r1 };
+}
+
+/** Whether step `step` of a run with R1 every `r1Every` steps (lazily, r1Every > 1) takes the penalty's own update. */
+export function isLazyR1Step(config: { r1: number; r1Every: number }, step: number): boolean {
+  return config.r1 > 0 && config.r1Every > 1 && step % config.r1Every === 0;
+}

@@ -9,11 +9,11 @@ import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
-import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, ganOptimizers, type DcganConfig } from './dcgan.ts';
+import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
-import { withR1 } from '../losses/penalties.ts';
+import { isLazyR1Step, lazyR1, withR1 } from '../losses/penalties.ts';
 import type { DiscriminatorLosses } from '../losses/adversarial.ts';
 
 /**
@@ -154,11 +154,16 @@ export class ConditionalGan<O extends CriticOutputs, D extends ConditionalCritic
       updateG: ctx.updateG,
       fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),
       // model.r1: the penalty's gradient is taken with respect to the real images before augmentation.
-      lossD: (fake) => withR1(real.images, this.config.r1, (images) => judge({ ...real, images }), (outputs) => this.critic.lossD(outputs, judge(fake), { real, fake })),
+      lossD: (fake) => withR1(real.images, everyStepR1(this.config), (images) => judge({ ...real, images }), (outputs) => this.critic.lossD(outputs, judge(fake), { real, fake })),
       lossG: (fake) => this.critic.lossG(judge(fake), fake),
+      regularizeD: isLazyR1Step(this.config, ctx.step) ? () => lazyR1(real.images, this.config.r1, this.config.r1Every, (images) => judge({ ...real, images }).source) : undefined,
     });
     tf.dispose([z, fakeLabels, realWeights, fakeWeights]);
     return losses;
+  }
+
+  stepKey(ctx: StepContext): string {
+    return lazyR1StepKey(this.config, ctx);
   }
 
   /** Images of the condition's classes (class weights [n, K]), generator in evaluation mode. */

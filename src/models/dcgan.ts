@@ -14,10 +14,10 @@ import { DcganGpuStep } from '../gpu/dcgan-step.ts';
 import { DcganGpuGenerator } from '../gpu/dcgan-generator.ts';
 import { pendingGemms } from '../gpu/gemm-tuning.ts';
 import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } from './condition.ts';
-import { disposeModel, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
+import { disposeModel, updateKey, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { augmentField, diffAugment } from '../nn/diff-augment.ts';
-import { withR1 } from '../losses/penalties.ts';
+import { isLazyR1Step, lazyR1, withR1 } from '../losses/penalties.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -56,6 +56,12 @@ export const dcganSchema = z
      * D's loss: γ/2 · mean ‖∂D(x)/∂x‖². 0: none. It costs a second backward pass through D on every D step.
      */
     r1: z.number().min(0).default(0),
+    /**
+     * R1 every this many steps, lazily (StyleGAN2's lazy regularization; it uses 16): on those steps an
+     * update of D's own on the penalty times r1Every, and D's Adam slowed to match (lr and both betas to
+     * the power c = r1Every / (r1Every + 1)). 1: the penalty in D's loss every step.
+     */
+    r1Every: z.number().int().min(1).default(1),
   })
   .strict();
 
@@ -219,6 +225,7 @@ export class Dcgan implements FamilyInstance {
   /** The step with given latent vectors (the golden test feeds PyTorch's); `ctx` draws the augmentations (model.augment). */
   trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true, ctx?: StepContext): Record<string, tf.Scalar> {
     if (this.config.augment.length && !ctx) throw new Error('trainStepWithNoise: model.augment draws from the step\'s context; give it');
+    if (this.config.r1Every > 1 && !ctx) throw new Error('trainStepWithNoise: a lazy R1 (model.r1Every) needs the step\'s number; give its context');
     const seen = (x: tf.Tensor4D) => diffAugment(x, this.config.augment, ctx!);
     if (this.replayedGpuStep) {
       if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
@@ -231,9 +238,14 @@ export class Dcgan implements FamilyInstance {
     return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(z, true),
-      lossD: (fake) => withR1(batch.images, this.config.r1, (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: adversarialLossD(this.config.loss, real.source, this.D.apply(seen(fake), true)) })),
+      lossD: (fake) => withR1(batch.images, everyStepR1(this.config), (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: adversarialLossD(this.config.loss, real.source, this.D.apply(seen(fake), true)) })),
       lossG: (fake) => adversarialLossG(this.config.loss, this.D.apply(seen(fake), true)),
+      regularizeD: ctx && isLazyR1Step(this.config, ctx.step) ? () => lazyR1(batch.images, this.config.r1, this.config.r1Every, (x) => this.D.apply(seen(x), true)) : undefined,
     });
+  }
+
+  stepKey(ctx: StepContext): string {
+    return lazyR1StepKey(this.config, ctx);
   }
 
   generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
@@ -275,10 +287,27 @@ export class Dcgan implements FamilyInstance {
   }
 }
 
-/** G's and D's Adam from a DCGAN-based config: lr for G, lrD (else lr) for D, the same betas. */
-export function ganOptimizers(config: { lr: number; lrD?: number; beta1: number; beta2: number }, G: ParamSet, D: ParamSet): { G: Adam; D: Adam } {
+/**
+ * G's and D's Adam from a DCGAN-based config: lr for G, lrD (else lr) for D, the same betas. With a lazy R1
+ * D updates r1Every + 1 times in r1Every steps, so its lr and betas are raised to c = r1Every / (r1Every + 1)
+ * (StyleGAN2's mb_ratio), which keeps its moments' time scale and its step per image as they were.
+ */
+export function ganOptimizers(config: { lr: number; lrD?: number; beta1: number; beta2: number; r1?: number; r1Every?: number }, G: ParamSet, D: ParamSet): { G: Adam; D: Adam } {
   const adam = { lr: config.lr, beta1: config.beta1, beta2: config.beta2 };
-  return { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), { ...adam, lr: config.lrD ?? config.lr }) };
+  const every = config.r1Every ?? 1;
+  const c = (config.r1 ?? 0) > 0 && every > 1 ? every / (every + 1) : 1;
+  const lrD = (config.lrD ?? config.lr) * c;
+  return { G: new Adam(G.trainable(), adam), D: new Adam(D.trainable(), { lr: lrD, beta1: config.beta1 ** c, beta2: config.beta2 ** c }) };
+}
+
+/** R1's γ in D's loss of every step: model.r1, or 0 where it is lazy (its own update every r1Every steps). */
+export function everyStepR1(config: { r1: number; r1Every: number }): number {
+  return config.r1Every > 1 ? 0 : config.r1;
+}
+
+/** A GAN's step key with a lazy R1: its steps with the penalty's update run more operations than the others. */
+export function lazyR1StepKey(config: { r1: number; r1Every: number }, ctx: StepContext): string {
+  return isLazyR1Step(config, ctx.step) ? `${updateKey(ctx)}, R1` : updateKey(ctx);
 }
 
 /** How a config's discriminator is built: spectral normalisation, and twice differentiable under R1. */
@@ -319,7 +348,7 @@ export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
   description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE (or hinge) loss',
   schema: dcganSchema,
-  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every'],
   resolve(config, data) {
     checkImageShape('dcgan', config);
     return { ...config, channels: imageChannels('dcgan', config, data) };

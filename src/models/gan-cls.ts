@@ -26,7 +26,7 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  */
 export const ganClsSchema = dcganSchema
   // Its D sees caption pairs, with the matching-aware BCE; DiffAugment, spectral normalisation and R1 are not part of GAN-CLS.
-  .omit({ augment: true, spectralNorm: true, r1: true, loss: true })
+  .omit({ augment: true, spectralNorm: true, r1: true, r1Every: true, loss: true })
   .extend({
     /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
     matchingAware: z.boolean().default(true),
@@ -63,7 +63,7 @@ export type GanClsConfig = z.infer<typeof ganClsSchema>;
 
 function dcganPartOf(config: GanClsConfig, nz = config.nz): DcganConfig {
   const { imageSize, imageWidth, channels, ngf, ndf, lr, beta1, beta2 } = config;
-  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, loss: 'bce', augment: [], spectralNorm: false, r1: 0 };
+  return { imageSize, imageWidth, channels, nz, ngf, ndf, lr, beta1, beta2, loss: 'bce', augment: [], spectralNorm: false, r1: 0, r1Every: 1 };
 }
 
 type TextProjection = (phi: tf.Tensor2D, training: boolean) => tf.Tensor2D;

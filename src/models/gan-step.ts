@@ -29,6 +29,11 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
   fake(): F;
   lossD(fake: F): DiscriminatorLosses;
   lossG(fake: F): tf.Scalar;
+  /**
+   * A regularization update of D's own on this step (lazy R1), taken right after D's update from lossD:
+   * its lossD is minimised, its other terms reported.
+   */
+  regularizeD?(): DiscriminatorLosses;
 }
 
 /**
@@ -43,16 +48,23 @@ export interface AlternatingStep<F extends tf.TensorContainer> {
 export function alternatingStep<F extends tf.TensorContainer>(G: Side, D: Player, step: AlternatingStep<F>): Record<string, tf.Scalar> {
   const reported: Record<string, tf.Scalar> = {};
   let pendingD: tf.NamedTensorMap | null = null;
+  /** D's gradients of a loss, off G's tape; its other terms are reported. */
+  const gradsOfD = (loss: () => DiscriminatorLosses) => offTape(() => tf.variableGrads(() => {
+    const { lossD, ...rest } = loss();
+    for (const [name, t] of Object.entries(rest)) reported[name] = tf.keep(t);
+    return lossD;
+  }, D.params.trainable()));
   const applyD = (grads: tf.NamedTensorMap) => {
     D.optimizer.apply(grads);
     tf.dispose(grads);
+    if (!step.regularizeD) return;
+    const regularization = gradsOfD(step.regularizeD);
+    regularization.value.dispose();
+    D.optimizer.apply(regularization.grads);
+    tf.dispose(regularization.grads);
   };
   const updateD = (fake: F, later = false): tf.Scalar => {
-    const { value, grads } = offTape(() => tf.variableGrads(() => {
-      const { lossD, ...rest } = step.lossD(fake);
-      for (const [name, t] of Object.entries(rest)) reported[name] = tf.keep(t);
-      return lossD;
-    }, D.params.trainable()));
+    const { value, grads } = gradsOfD(() => step.lossD(fake));
     // Pending gradients outlive G's tape, whose scope would free them.
     if (later) pendingD = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.keep(g)]));
     else applyD(grads);

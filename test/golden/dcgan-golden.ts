@@ -4,12 +4,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf, maxAbsDiff, maxAbs } from '../helpers.ts';
 import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+import { Rng } from '../../src/engine/rng.ts';
 
 interface Saved { shape: number[]; data: number[] }
 interface Golden {
-  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number };
+  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number; r1Every?: number };
   initial: { G: Record<string, Saved>; D: Record<string, Saved> };
-  steps: { real_nchw: number[]; z: number[]; lossD: number; lossG: number }[];
+  steps: { real_nchw: number[]; z: number[]; lossD: number; lossG: number; r1?: number }[];
   final: { G: Record<string, Saved>; D: Record<string, Saved> };
 }
 
@@ -28,12 +29,13 @@ function toGantryLayout(saved: Saved): tf.Tensor {
  * make_dcgan_step.py): the losses of every step, and every weight and running statistic afterwards,
  * must agree. This checks batch norm (both modes' statistics), BCE, the step order and Adam together;
  * with `spectralNorm`, D's spectral normalisation (its u moved at each of D's three passes a step) instead
- * of its batch norm; with `r1`, the R1 penalty (gamma 10) in D's loss.
+ * of its batch norm; with `r1`, the R1 penalty (gamma 10) in D's loss; with `lazyR1`, R1 every 2 steps as an
+ * update of D's own (StyleGAN2's lazy regularization: steps 0 and 2), D's Adam slowed to match.
  */
-export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean; r1?: boolean } = {}): Promise<void> {
-  const golden = read(o.spectralNorm ? 'dcgan_sn_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
+export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean; r1?: boolean; lazyR1?: boolean } = {}): Promise<void> {
+  const golden = read(o.spectralNorm ? 'dcgan_sn_step.json' : o.lazyR1 ? 'dcgan_lazy_r1_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
   const c = golden.config;
-  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf, spectralNorm: o.spectralNorm ?? false, r1: c.r1 ?? 0 }), 0);
+  const model = new Dcgan(dcganSchema.parse({ imageSize: 32, channels: c.channels, nz: c.nz, ngf: c.ngf, ndf: c.ndf, spectralNorm: o.spectralNorm ?? false, r1: c.r1 ?? 0, r1Every: c.r1Every ?? 1 }), 0);
   for (const [net, params] of Object.entries(model.networks)) {
     for (const [name, v] of params.named()) {
       const saved = golden.initial[net as 'G' | 'D'][name.replace(/^main\./, '')];
@@ -44,12 +46,17 @@ export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean;
   for (const [i, step] of golden.steps.entries()) {
     const real = tf.tidy(() => tf.transpose(tf.tensor4d(step.real_nchw, [c.batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D);
     const z = tf.tensor2d(step.z, [c.batch, c.nz]);
-    const l = model.trainStepWithNoise({ images: real }, z);
+    const l = model.trainStepWithNoise({ images: real }, z, true, { step: i, rng: new Rng(0, 'step', i) });
     // Asynchronous reads: WebGPU has no synchronous read in Node.
     const losses = { lossD: (await l.lossD.data())[0], lossG: (await l.lossG.data())[0] };
-    tf.dispose([real, z, l.lossD, l.lossG]);
+    const r1 = l.r1 ? (await l.r1.data())[0] : undefined;
+    tf.dispose(Object.values(l));
+    tf.dispose([real, z]);
     assert.ok(Math.abs(losses.lossD - step.lossD) < 1e-4, `step ${i} lossD ${losses.lossD} vs PyTorch ${step.lossD}`);
     assert.ok(Math.abs(losses.lossG - step.lossG) < 1e-4, `step ${i} lossG ${losses.lossG} vs PyTorch ${step.lossG}`);
+    // A lazy R1 reports its penalty on the steps that take its update, and only those.
+    if (o.lazyR1) assert.equal(r1 === undefined, step.r1 === undefined, `step ${i}: r1 reported ${r1}, PyTorch's ${step.r1}`);
+    if (o.lazyR1 && step.r1 !== undefined) assert.ok(Math.abs(r1! - step.r1) < 1e-4 * Math.max(1, step.r1), `step ${i} r1 ${r1} vs PyTorch ${step.r1}`);
   }
   model.syncVariables();
   for (const [net, params] of Object.entries(model.networks)) {

@@ -3,6 +3,7 @@
     /usr/bin/python3 test/golden/make_dcgan_step.py  ->  test/golden/dcgan_step.json
     /usr/bin/python3 test/golden/make_dcgan_step.py --spectral-norm  ->  test/golden/dcgan_sn_step.json
     /usr/bin/python3 test/golden/make_dcgan_step.py --r1  ->  test/golden/dcgan_r1_step.json
+    /usr/bin/python3 test/golden/make_dcgan_step.py --r1 --lazy  ->  test/golden/dcgan_lazy_r1_step.json
 
 A small dcgan32 (nz 8, ngf = ndf = 4, 1 channel, batch 4) with seeded weights takes three training
 steps exactly as ../shared/peers/dcgan_torch.py (and pytorch/examples/dcgan) does: D on real and
@@ -15,12 +16,16 @@ indices); weight_orig is saved as weight, with
 weight_u beside it (weight_v is recomputed from u at every pass, so it is not state).
 With --r1, D's loss adds R1 as StyleGAN2 computes it, gamma/2 * mean ||d(sum of real logits)/d real||^2
 (gamma 10), its gradient back-propagated through D's batch norms twice.
+With --lazy as well, R1 is StyleGAN2's lazy regularization every 2 steps instead: on steps 0 and 2, after D's
+update from its BCE loss, an update of D's own on the penalty x 2 (StyleGAN2-ADA's Dreg phase); D's Adam takes
+lr x c and betas ** c, c = 2/3, for both kinds of update.
 """
 import json, os, sys
 import torch, torch.nn as nn
 
 spectral = '--spectral-norm' in sys.argv
 r1 = 10.0 if '--r1' in sys.argv else 0.0
+r1_every = 2 if '--lazy' in sys.argv else 1
 
 torch.manual_seed(1234)
 nz, ngf, ndf, ch, B, steps = 8, 4, 4, 1, 4, 3
@@ -50,10 +55,11 @@ def state(net):
     return {k.replace('weight_orig', 'weight'): {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
             if not k.endswith('num_batches_tracked') and not k.endswith('weight_v')}
 
-out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32, 'r1': r1},
+out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32, 'r1': r1, 'r1Every': r1_every},
        'initial': {'G': state(G), 'D': state(D)}, 'steps': []}
 oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+c = r1_every / (r1_every + 1) if r1_every > 1 else 1
+oD = torch.optim.Adam(D.parameters(), 2e-4 * c, betas=(0.5 ** c, 0.999 ** c))
 bce = nn.BCEWithLogitsLoss()
 ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
 for s in range(steps):
@@ -61,19 +67,28 @@ for s in range(steps):
     z = torch.randn(B, nz, 1, 1)
     fake = G(z)
     oD.zero_grad()
-    real.requires_grad_(r1 > 0)
+    every_step = r1 > 0 and r1_every == 1
+    real.requires_grad_(every_step)
     realLogits = D(real)
     lossD = bce(realLogits, ones) + bce(D(fake.detach()), zeros)
-    if r1 > 0:
+    if every_step:
         grad, = torch.autograd.grad(realLogits.sum(), real, create_graph=True)
         lossD = lossD + grad.square().sum((1, 2, 3)).mean() * (r1 / 2)
     lossD.backward(); oD.step()
+    penalty = None
+    if r1 > 0 and r1_every > 1 and s % r1_every == 0:
+        oD.zero_grad()
+        x = real.detach().requires_grad_(True)
+        logits = D(x)
+        grad, = torch.autograd.grad(logits.sum(), x, create_graph=True)
+        penalty = grad.square().sum((1, 2, 3)).mean() * (r1 / 2)
+        (logits * 0 + penalty * r1_every).mean().backward(); oD.step()
     oG.zero_grad()
     lossG = bce(D(fake), ones); lossG.backward(); oG.step()
     out['steps'].append({'real_nchw': real.reshape(-1).tolist(), 'z': z.reshape(-1).tolist(),
-                         'lossD': lossD.item(), 'lossG': lossG.item()})
+                         'lossD': lossD.item(), 'lossG': lossG.item(), **({'r1': penalty.item()} if penalty is not None else {})})
 out['final'] = {'G': state(G), 'D': state(D)}
-name = 'dcgan_sn_step.json' if spectral else 'dcgan_r1_step.json' if r1 else 'dcgan_step.json'
+name = 'dcgan_sn_step.json' if spectral else 'dcgan_lazy_r1_step.json' if r1_every > 1 else 'dcgan_r1_step.json' if r1 else 'dcgan_step.json'
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
 with open(path, 'w') as f: json.dump(out, f)
 print('wrote', path, 'torch', torch.__version__)

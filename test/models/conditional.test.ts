@@ -86,6 +86,8 @@ test('conditional train steps keep the tensor count flat and change G, its class
     new Cgan(cganSchema.parse(small), 1), new Acgan(acganSchema.parse(small), 1), new Cgan(cganSchema.parse({ ...small, conditioning: 'concat', loss: 'hinge' }), 1),
     // R1 keeps AC-GAN's class logits past the penalty's gradient; augmented, the gradient is by the images before it.
     new Acgan(acganSchema.parse({ ...small, r1: 10, augment: ['color', 'cutout'] }), 1), new Cgan(cganSchema.parse({ ...small, r1: 1, loss: 'hinge', spectralNorm: true }), 1),
+    // A lazy R1: steps 0 and 2 take an update of D's own on it.
+    new Acgan(acganSchema.parse({ ...small, r1: 10, r1Every: 2, augment: ['translation'] }), 1),
   ];
   assert.deepEqual(models[2].G.params.get('embed.weight').shape, [3, 4]); // concat: [K, embedDim]
   assert.equal(models[2].G.params.get('main.0.weight').shape[3], 6 + 4); // [k, k, out, in]: z and the embedding in

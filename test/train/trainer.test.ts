@@ -365,6 +365,29 @@ test('model.r1: the penalty is logged as r1 and a resumed run is exact; a resume
   assert.deepEqual(readMetrics(join(root, 'split')).slice(6).map((r) => [r.step, r.r1]), [[7, undefined], [8, undefined]]);
 });
 
+test('model.r1Every: a lazy R1 (acgan) takes and logs its penalty on every r1Every-th step only, and a resumed run is exact', async () => {
+  const root = tempDir();
+  const config = validateRunConfig({
+    family: 'acgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, r1: 10, r1Every: 2 },
+    train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
+  }, 'test config');
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  const rows = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.step, r.lossD, r.lossG, r.r1]);
+  assert.deepEqual(rows('split'), rows('straight'));
+  // Steps 0, 2, 4 (logged as 1, 3, 5) take the penalty's update.
+  assert.deepEqual(rows('straight').map(([step, , , r1]) => [step, r1 !== undefined && r1 > 0]), [[1, true], [2, false], [3, true], [4, false], [5, true], [6, false]]);
+  // The penalty every step instead, from the same start: another run from step 1's update of D on.
+  await train({ outDir: join(root, 'every'), config: { ...config, model: { ...config.model, r1Every: 1 } }, quiet: true });
+  const every = readMetrics(join(root, 'every'));
+  assert.ok(every.every((r) => r.r1! > 0), 'R1 in every row');
+  assert.notDeepEqual(every.map((r) => r.lossG), rows('straight').map(([, , lossG]) => lossG));
+});
+
 test('model.augment: D sees augmented images (the losses change), drawn from the step\'s stream, so a resumed run is exact', async () => {
   const root = tempDir();
   const config = validateRunConfig({
