@@ -25,6 +25,8 @@ export interface BenchResult {
   backend: string;
   batch: number;
   median_ms: number;
+  /** What a run's time follows where steps differ (a lazy R1's steps with its update and without). */
+  mean_ms: number;
   min_ms: number;
   max_ms: number;
   images_per_s: number;
@@ -133,7 +135,7 @@ export function summarize(workload: string, batch: number, times: number[], para
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     workload, backend: tf.getBackend(), batch,
-    median_ms: round(median), min_ms: round(times[0]), max_ms: round(times[times.length - 1]),
+    median_ms: round(median), mean_ms: round(times.reduce((s, t) => s + t, 0) / times.length), min_ms: round(times[0]), max_ms: round(times[times.length - 1]),
     images_per_s: round((batch / median) * 1000), params_G: paramsG, params_D: paramsD,
   };
 }

@@ -34,7 +34,7 @@ pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, n
   "precisionRecall": true beside "fid" adds precision, recall, density and coverage of the same images; the
   checkpoint of the lowest FID so far is kept in RUN/best, a run folder that every --run takes.
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
-  change the learning rates (and R1's model.r1), --steps and the logging / sample / checkpoint cadence (recorded in the run's
+  change the learning rates (and R1's model.r1, model.r1Every), --steps and the logging / sample / checkpoint cadence (recorded in the run's
   config-history.jsonl), and what is scored while training (eval; null for nothing), not the family, seed,
   data, batch or architecture.`;
 

@@ -152,3 +152,24 @@ export function offTape<T>(f: () => T): T {
     engine.state.gradientDepth = gradientDepth;
   }
 }
+
+let twiceDifferentiableDepth = 0;
+
+/**
+ * Runs `f`, a pass whose output a gradient penalty differentiates by its input and then, through that
+ * gradient, by the weights (R1): layers with a one-kernel gradient of the first order only (batch norm in
+ * training) run as tfjs's ops inside it, whose gradients are ops again. Outside it they keep their kernel.
+ */
+export function twiceDifferentiable<T>(f: () => T): T {
+  twiceDifferentiableDepth++;
+  try {
+    return f();
+  } finally {
+    twiceDifferentiableDepth--;
+  }
+}
+
+/** Whether a layer runs inside twiceDifferentiable. */
+export function insideTwiceDifferentiable(): boolean {
+  return twiceDifferentiableDepth > 0;
+}

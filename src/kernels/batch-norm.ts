@@ -9,8 +9,8 @@ import { ownKernel } from './registry.ts';
  * gradient is one kernel too: inputs dy, x, gamma, mean, variance; outputs dx, dgamma = sum(dy * xhat),
  * dbeta = sum(dy). The cpu backend has both in the addon (cpu/fused.ts), webgpu in WGSL
  * (gpu/kernels/batch-norm.ts); elsewhere BatchNorm2d builds the op from tfjs ops (nn/layers.ts), the
- * reference in tests. First order only: a D differentiated twice (model.r1) builds its batch norms with
- * `secondOrder`, which runs tfjs's ops instead.
+ * reference in tests. First order only: inside twiceDifferentiable (engine/backward.ts: R1's pass of the
+ * real images) BatchNorm2d runs tfjs's ops instead.
  */
 export const BATCH_NORM_TRAIN = 'GantryBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'GantryBatchNormTrainGrad';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DiscriminatorLosses } from './adversarial.ts';
+import { twiceDifferentiable } from '../engine/backward.ts';
 
 /**
  * DF-GAN's matching-aware zero-centred gradient penalty: k · mean_i ‖(∂D/∂x_i, ∂D/∂e_i)‖^p from the
@@ -35,7 +36,7 @@ export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, g
   let outputs!: T;
   // valueAndGrads runs `forward` in a scope of its own that frees all but `source`: the other outputs are kept, and freed here.
   const { grads: [gradImages] } = tf.valueAndGrads((x: tf.Tensor) => {
-    outputs = forward(x as tf.Tensor4D);
+    outputs = twiceDifferentiable(() => forward(x as tf.Tensor4D));
     for (const [key, t] of Object.entries(outputs)) if (key !== 'source') tf.keep(t as tf.Tensor);
     return outputs.source;
   })([images]);
@@ -56,7 +57,7 @@ export function withR1<T extends { source: tf.Tensor1D }>(images: tf.Tensor4D, g
  * update with a zero gradient, as in StyleGAN2-ADA's Dreg phase (Adam's rule here).
  */
 export function lazyR1(images: tf.Tensor4D, gamma: number, every: number, forward: (x: tf.Tensor4D) => tf.Tensor1D): DiscriminatorLosses {
-  const { grads: [gradImages] } = tf.valueAndGrads((x: tf.Tensor) => forward(x as tf.Tensor4D))([images]);
+  const { grads: [gradImages] } = tf.valueAndGrads((x: tf.Tensor) => twiceDifferentiable(() => forward(x as tf.Tensor4D)))([images]);
   const r1 = r1Penalty(gradImages as tf.Tensor4D, gamma);
   return { lossD: tf.mul(r1, every) as tf.Scalar, r1 };
 }

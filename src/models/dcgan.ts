@@ -118,15 +118,14 @@ export class DcganDiscriminator {
   /** Each block's batch norm after the first (none with spectral normalisation). */
   private readonly norms: (BatchNorm2d | null)[] = [];
 
-  /** `secondOrder`: differentiable twice, for a gradient penalty (its batch norms as tfjs's ops). */
-  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean; secondOrder?: boolean } = {}) {
+  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean } = {}) {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
     const spectralNorm = options.spectralNorm ?? false;
     for (const l of this.layers) {
       // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s networks).
       this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: spectralNorm, spectralNorm }, rng));
-      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT, secondOrder: options.secondOrder }, rng));
+      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
     }
   }
 
@@ -200,7 +199,7 @@ export class Dcgan implements FamilyInstance {
 
   constructor(readonly config: DcganConfig, seed: number, options: DcganOptions = {}) {
     this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
-    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), discriminatorOptions(config));
+    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), { spectralNorm: config.spectralNorm });
     this.networks = { G: this.G.params, D: this.D.params };
     this.optimizers = ganOptimizers(config, this.G.params, this.D.params);
     this.info = describeDcgan(config);
@@ -308,11 +307,6 @@ export function everyStepR1(config: { r1: number; r1Every: number }): number {
 /** A GAN's step key with a lazy R1: its steps with the penalty's update run more operations than the others. */
 export function lazyR1StepKey(config: { r1: number; r1Every: number }, ctx: StepContext): string {
   return isLazyR1Step(config, ctx.step) ? `${updateKey(ctx)}, R1` : updateKey(ctx);
-}
-
-/** How a config's discriminator is built: spectral normalisation, and twice differentiable under R1. */
-export function discriminatorOptions(config: { spectralNorm: boolean; r1: number }): { spectralNorm: boolean; secondOrder: boolean } {
-  return { spectralNorm: config.spectralNorm, secondOrder: config.r1 > 0 };
 }
 
 /** Image height and width that DCGAN's networks build: a base map of 4 on its shorter side, doubled per stage. */

@@ -4,6 +4,7 @@ import { initTensor, torchDefaultInit, type Init } from './init.ts';
 import type { ParamSet } from './params.ts';
 import { fusedBatchNormTrain } from '../kernels/batch-norm.ts';
 import { fusedKernelName, type FusedKernel } from '../engine/gradients.ts';
+import { insideTwiceDifferentiable } from '../engine/backward.ts';
 import { SpectralNorm } from './spectral-norm.ts';
 
 /**
@@ -148,16 +149,12 @@ export interface BatchNormOptions {
   eps?: number;
   /** Init of the scale; DCGAN draws it from N(1, 0.02). */
   gammaInit?: Init;
-  /**
-   * Differentiable twice (a gradient penalty through it, model.r1): training mode runs tfjs's ops, whose
-   * gradients are ops again, rather than the one kernel, whose gradient is first order only.
-   */
-  secondOrder?: boolean;
 }
 
 /**
  * Batch normalisation over N, H, W (PyTorch semantics): batch statistics in training, with the running
- * mean and the unbiased running variance updated by `momentum`; running statistics in evaluation.
+ * mean and the unbiased running variance updated by `momentum`; running statistics in evaluation. In
+ * training one kernel, or inside twiceDifferentiable (a gradient penalty's pass) tfjs's ops.
  */
 export class BatchNorm2d {
   readonly gamma: tf.Variable;
@@ -166,7 +163,6 @@ export class BatchNorm2d {
   readonly runningVar: tf.Variable;
   private readonly momentum: number;
   private readonly eps: number;
-  private readonly secondOrder: boolean;
 
   constructor(params: ParamSet, name: string, o: BatchNormOptions, rng: Rng) {
     const c = o.channels;
@@ -176,13 +172,12 @@ export class BatchNorm2d {
     this.runningVar = params.add(`${name}.running_var`, tf.ones([c]), false);
     this.momentum = o.momentum ?? 0.1;
     this.eps = o.eps ?? 1e-5;
-    this.secondOrder = o.secondOrder ?? false;
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     // Evaluation: tfjs's one-pass kernel (one dispatch on WebGPU where the ops took five).
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as tf.Tensor4D;
-    const fused = this.secondOrder ? null : fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);
+    const fused = insideTwiceDifferentiable() ? null : fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);
     if (fused) {
       this.runningMean.assign(fused.runningMean);
       this.runningVar.assign(fused.runningVar);

@@ -17,7 +17,7 @@ test('gantry bench --family NAME --generate: a class-conditional and a label-map
     const r = await benchFamilyGenerate({ family, data, model, batch: 6, steps: 3, warmup: 1 });
     assert.equal(r.workload, `${family}-generate`);
     assert.equal(r.batch, 6);
-    assert.ok(r.min_ms > 0 && r.min_ms <= r.median_ms && r.median_ms <= r.max_ms, JSON.stringify(r));
+    assert.ok(r.min_ms > 0 && r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.min_ms <= r.mean_ms && r.mean_ms <= r.max_ms, JSON.stringify(r));
     assert.ok(Math.abs(r.images_per_s / ((6 / r.median_ms) * 1000) - 1) < 1e-3, JSON.stringify(r));
     assert.ok(r.params_G > 0);
     assert.equal(r.draw_chunk, 64, 'as sample and eval draw');
