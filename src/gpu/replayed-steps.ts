@@ -19,8 +19,10 @@ interface Kind {
  * step runs eagerly (pipelines compile, weights load lazily), the next two are recorded, and when both
  * recordings agree (the same dispatches, uniforms and constants: none of the step's host data escaped its
  * host inputs) the later one is replayed from then on. A kind whose recordings disagree, or that reads the
- * device inside the step, stays on the eager kernels, said once. A recording gone stale (its variables
- * assigned outside the step: a checkpoint restored, an optimizer reset) is recorded again and must match.
+ * device inside the step, stays on the eager kernels, said once. A recording gone stale (a variable it
+ * reads disposed, or its value off the device) is recorded again and must match; variables that other
+ * kinds' steps or an assign moved to other buffers the replay copies in (step-recording.ts), so kinds that
+ * take turns (D-only and full steps, a lazy R1's) each keep replaying.
  */
 export class ReplayedSteps {
   /** In order of last use, the least recent first. */

@@ -19,8 +19,10 @@ import { beginPass, flushTfjs, GpuContext, SUBMIT_CHUNK, type PassTimeline } fro
  * current value into the old buffer, and the tfjs variable always holds the latest weights (nothing to
  * write back at checkpoints).
  *
- * A replay checks that every variable still has the buffer the recording left it (a checkpoint restore,
- * an optimizer reset or a disposed model changes that) and otherwise reports itself stale.
+ * A variable found on another buffer than the recording left it (another recording's step assigned it, as
+ * D-only and full steps do to each other, or an assign outside any step: a checkpoint restore, an optimizer
+ * reset) is copied into the recording's buffer first and, if the step assigns it, its new value back where
+ * the tfjs variable points. A replay whose variable was disposed or left the device reports itself stale.
  *
  * This reads tfjs-backend-webgpu 4.22's backend (its buffer manager, uploadToGPU, makeUniforms, the
  * command encoder it keeps); `supportsRecording` checks that those parts are there.
@@ -216,7 +218,11 @@ export class StepRecording {
    * each replay leaves the new value) and the one the step reads it from (filled at the replay's start).
    */
   readonly copyBack: { variable: tf.Variable; from: GPUBuffer; to: GPUBuffer }[] = [];
-  /** Every variable with the buffer it holds after the step: a replay is valid while they all still do. */
+  /**
+   * Every variable the step reads or writes, with the buffer it holds after the step. Where a variable has
+   * moved to another buffer since (another recording's step assigned it, or an assign outside any step), a
+   * replay copies its value in first and, if the step assigns it, back out at the end.
+   */
   readonly expected: { variable: tf.Variable; buffer: GPUBuffer }[] = [];
   readonly outputs: { key: string; buffer: GPUBuffer; shape: number[]; dtype: tf.DataType }[] = [];
   /** Why this step cannot be replayed; null: it can. */
@@ -286,13 +292,18 @@ export class StepRecording {
     }
   }
 
-  /** Whether the variables still hold the buffers this recording left them. */
+  /** Why a replay cannot stand for the step: a variable it reads was disposed, or holds its value off the device. */
   stale(): string | null {
-    for (const { variable, buffer } of this.expected) {
+    for (const { variable } of this.expected) {
       if (variable.isDisposed) return `variable ${variable.name} was disposed`;
-      if (bufferOf(this.backend, variable) !== buffer) return `variable ${variable.name} was assigned outside the step`;
+      if (!bufferOf(this.backend, variable)) return `variable ${variable.name} is not on the device`;
     }
     return null;
+  }
+
+  /** The variables on other buffers than this recording left them, each with the buffer it holds now. */
+  private moved(): { variable: tf.Variable; buffer: GPUBuffer; now: GPUBuffer }[] {
+    return this.expected.map((e) => ({ ...e, now: bufferOf(this.backend, e.variable)! })).filter((e) => e.now !== e.buffer);
   }
 
   /**
@@ -323,6 +334,10 @@ export class StepRecording {
       if (values.length !== s.length) throw new Error(`replayed step: host input ${this.hostSlots.indexOf(s)} gave ${values.length} values, recorded ${s.length}`);
       if (s.source) queue.writeBuffer(s.source, 0, values as Float32Array<ArrayBuffer>);
     }
+    // A variable moved since the recording: its value into the buffer the recorded step knows it by.
+    const moved = this.moved();
+    const bytes = (v: tf.Variable) => v.size * 4;
+    for (const { variable, buffer, now } of moved) encoder.copyBufferToBuffer(now, 0, buffer, 0, bytes(variable));
     // The step reads each variable it assigns from the buffer it had before the recorded step.
     for (const { from, to } of this.copyBack) encoder.copyBufferToBuffer(from, 0, to, 0, Math.min(from.size, to.size));
     let pass: GPUComputePassEncoder | null = null;
@@ -352,6 +367,8 @@ export class StepRecording {
       else encoder.copyBufferToBuffer(c.slot.source!, 0, c.to, 0, c.slot.length * 4);
     }
     endPass();
+    // An assigned variable that had moved: its new value where the tfjs variable points.
+    for (const { variable, buffer, now } of moved) if (this.copyBack.some((c) => c.variable === variable)) encoder.copyBufferToBuffer(buffer, 0, now, 0, bytes(variable));
     const fresh = this.outputs.map((o) => {
       const buffer = backend.bufferManager.acquireBuffer(o.buffer.size, o.buffer.usage);
       encoder.copyBufferToBuffer(o.buffer, 0, buffer, 0, o.buffer.size);

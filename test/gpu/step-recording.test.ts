@@ -140,7 +140,7 @@ test('a step that draws host data outside its host inputs, or reads the device, 
   assert.match(Object.values(reading.refusals)[0], /reads device data on the host/);
 });
 
-test('a variable assigned outside the step makes the recording stale; the step is recorded again and stays exact', { skip: noGpu }, async () => {
+test('a variable assigned outside the step: the replay copies its new value in and stays exact, without recording the step again', { skip: noGpu }, async () => {
   // At step 5 the weights are halved outside the step, as a checkpoint restore or an optimizer reset would.
   const between = (m: ReturnType<typeof linearModel>, step: number) => {
     if (step === 5) m.w.assign(tf.tidy(() => tf.mul(m.w, 0.5)));
@@ -149,7 +149,9 @@ test('a variable assigned outside the step makes the recording stale; the step i
   const replayed = await linearRun('assigned', true, 10, { between });
   assert.deepEqual(replayed.losses, eager.losses);
   assert.deepEqual(replayed.weights, eager.weights);
-  assert.equal(replayed.replayed, 6, 'steps 3-5 and 7-9 replay; step 6 records again (its signature already checked)');
+  assert.equal(replayed.replayed, 7, 'steps 3-9 replay, step 6 from the halved weights');
+  // The assign outside holds the halved weights in a buffer of their own, which the replays then write.
+  assert.ok(new Set(replayed.gpuBytes.slice(6)).size === 1, `GPU bytes allocated ${replayed.gpuBytes}`);
 });
 
 /** Every family's train step, small, on real data; the text families pre-train their caption encoder for 2 steps first. */
@@ -173,7 +175,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['segmenter', 'shapes', { height: 32, nf: 8, depth: 2 }],
 ];
 
-async function familySteps(family: string, data: string, config: Record<string, unknown>, replay: boolean, steps: number) {
+async function familySteps(family: string, data: string, config: Record<string, unknown>, replay: boolean, steps: number, updateG?: (step: number) => boolean) {
   // DCGAN has its own hand-built WebGPU step; this checks the generic recording on its eager step.
   process.env.GANTRY_WEBGPU_EAGER = '1';
   const { model, batchAt } = familyModel(family, data, config, 4);
@@ -184,7 +186,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
   const passedOn = gpuKernelCalls.tfjs;
   for (let step = 0; step < steps; step++) {
     const batch = batchAt(step);
-    const l = runner.run(batch, { step, rng: new Rng(1, 'step', step) });
+    const l = runner.run(batch, { step, rng: new Rng(1, 'step', step), updateG: updateG?.(step) });
     losses.push(Object.fromEntries(await Promise.all(Object.entries(l).map(async ([k, t]) => [k, (await t.data())[0]] as const))));
     tf.dispose([batch.images, batch.labels ?? [], ...Object.values(l)]);
     gpuBytes.push(gpuBytesAllocated());
@@ -199,9 +201,9 @@ async function familySteps(family: string, data: string, config: Record<string, 
 for (const [family, data, config] of FAMILIES) {
   test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
-    // A lazy R1 every 3 steps: steps 0, 3, 6, 9 take the penalty's update, a kind of their own, recorded each time
-    // (the other kind's steps assigned the weights since). The others warm up (1), record twice (2, 4), replay (5),
-    // and after each penalty step are recorded again (7, 10) and replay (8, 11).
+    // A lazy R1 every 3 steps: steps 0, 3, 6, 9 take the penalty's update, a kind of their own: warmed up (0),
+    // recorded twice (3, 6), replayed (9). The others warm up (1), record twice (2, 4) and replay (5, 7, 8, 10,
+    // 11), each kind reading the weights the other's steps left on buffers of their own.
     const lazy = Boolean(config.r1Every);
     const steps = lazy ? 12 : text ? 8 : 6;
     const before = tf.memory().numTensors;
@@ -209,17 +211,30 @@ for (const [family, data, config] of FAMILIES) {
     const replayed = await familySteps(family, data, config, true, steps);
     assert.deepEqual(replayed.refusals, {});
     assert.equal(eager.passedOn, 0, `${family}: calls passed on to tfjs's kernels (gpuKernelCalls)`);
-    assert.equal(replayed.replayed, 3, `${family}: three steps replayed`);
-    // With a lazy R1, steps 8-11 hold two recordings made again (9, 10) and two replays: no more bytes (a
-    // recording's uniform buffers are freed with it, not pooled).
-    const sameEach = replayed.gpuBytes.slice(lazy ? -4 : -3);
-    assert.ok(replayed.gpuBytes[0] > 0 && new Set(sameEach).size === 1, `${family}: GPU bytes allocated after each step ${replayed.gpuBytes}`);
+    assert.equal(replayed.replayed, lazy ? 6 : 3, `${family}: steps replayed`);
+    assert.ok(replayed.gpuBytes[0] > 0 && new Set(replayed.gpuBytes.slice(-3)).size === 1, `${family}: GPU bytes allocated after each step ${replayed.gpuBytes}`);
     assert.deepEqual(replayed.losses, eager.losses);
     for (const [i, [name, w]] of eager.weights.entries()) assert.deepEqual(replayed.weights[i][1], w, `${family}: ${name} differs`);
     assert.deepEqual(replayed.optimizerSteps, eager.optimizerSteps);
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   });
 }
+
+test('D-only steps between full ones (train.dSteps 2): both kinds replay, each reading the weights the other left, bit for bit as eager', { skip: noGpu }, async () => {
+  const before = tf.memory().numTensors;
+  // Even steps update G and D, odd ones D only: each kind warms up, records twice and then replays (steps 6-9).
+  const updateG = (step: number) => step % 2 === 0;
+  const config = { imageSize: 32, ngf: 8, ndf: 8 };
+  const eager = await familySteps('acgan', 'mnist', config, false, 10, updateG);
+  const replayed = await familySteps('acgan', 'mnist', config, true, 10, updateG);
+  assert.deepEqual(replayed.refusals, {});
+  assert.equal(replayed.replayed, 4);
+  assert.deepEqual(replayed.losses, eager.losses);
+  for (const [i, [name, w]] of eager.weights.entries()) assert.deepEqual(replayed.weights[i][1], w, `${name} differs`);
+  assert.deepEqual(replayed.optimizerSteps, eager.optimizerSteps);
+  assert.ok(new Set(replayed.gpuBytes.slice(-4)).size === 1, `GPU bytes allocated after each step ${replayed.gpuBytes}`);
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+});
 
 test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1, the hinge loss)', { skip: noGpu }, async () => {
   const { train } = await import('../../src/train/trainer.ts');
