@@ -32,8 +32,7 @@ test('DCGAN with R1 on MNIST: FID falls, and D\'s gradient on the real digits st
 /**
  * The same with a lazy R1 (model.r1Every 16, StyleGAN2's) at gamma 1: D's own update on the penalty every 16
  * steps still lets G learn. Measured (seed 1, 2 threads): FID 745.5 at step 250 and 124.2 at step 1,000. At
- * gamma 10 it was 1006.0 and 629.0: the lazy update is 16 times the penalty, and Adam's second moment carries
- * its size into the steps between, which slows D's learning from its loss (the README says to lower gamma).
+ * gamma 10 it was 1006.0 and 629.0: the lazy update is 16 times the penalty (the README says to lower gamma).
  */
 test('DCGAN with a lazy R1 (gamma 1, every 16 steps) on MNIST: FID falls', async () => {
   const root = tempDir();
