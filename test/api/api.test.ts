@@ -321,14 +321,14 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(resume(out, { steps: 3 } as never), /resume\(\): unknown option "steps"; it goes in the train section/);
   await rejects(fid({ real: 'mnist', fake: 'mnist', n: 1 }), /fid\(\): n must be a whole number >= 2, got 1/);
   // Every call's options are checked by name: a misspelt key is not silently ignored.
-  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, feature_dim: 64 } as never), /^fid\(\): unknown option "feature_dim" \(did you mean "featureDim"\?\); known: weights, featureDim, classifier, n, batch, seed, quiet, log, real, fake$/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, feature_dim: 64 } as never), /^fid\(\): unknown option "feature_dim" \(did you mean "featureDim"\?\); known: weights, featureDim, classifier, vgg16, n, batch, seed, quiet, log, real, fake$/);
   await rejects(kid({ real: 'mnist', fake: 'mnist', subset: 10 } as never), /^kid\(\): unknown option "subset" \(did you mean "subsets"\?\); known: .*subsetSize/);
   await rejects(segmentationScore({ run: dir, segmenter: dir, count: 3 } as never), /^segmentationScore\(\): unknown option "count"/);
   await rejects(openGenerator(dir, { backend: 'cpu' } as never), /^openGenerator\(\): unknown option "backend"; known: device$/);
   await rejects(reconstruct(dir, { images: 4 } as never), /^reconstruct\(\): unknown option "images"; known: data, n, seed, device$/);
   await rejects(learnStyles(dir, { k: 4 } as never), /^learnStyles\(\): unknown option "k"; known: clusters, seed, device$/);
   await rejects(exportRun(dir, join(dir, 'site'), { html: false } as never), /^exportRun\(\): unknown option "html"; known: page$/);
-  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, weights: inception, classifier: dir }), /not both/);
+  await rejects(fid({ real: 'mnist', fake: 'mnist', n: 4, weights: inception, classifier: dir }), /give one network for the features: Inception weights \(weights, featureDim\), VGG-16 weights \(vgg16\) or a classifier run \(classifier\), not two/);
   // A path left out or of another type (plain JavaScript), named with an example call.
   await rejects(fid({ real: 'mnist' } as never), /^fid\(\): give fake: a run folder, a data SPEC or a statistics \.npz, e\.g\. \{ fake: "runs\/first" \}$/);
   await rejects(featureStats({ input: 'mnist' } as never), /^featureStats\(\): give out: the \.npz file to write/);

@@ -7,7 +7,7 @@ import { setup, tempDir, tf } from '../helpers.ts';
 import { learningRateFactor, train, updatesGenerator } from '../../src/train/trainer.ts';
 import { buildModel } from '../../src/train/run.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { readConfigFile, validateRunConfig } from '../../src/train/run-config.ts';
+import { readConfigFile, validateRunConfig, type RunConfig } from '../../src/train/run-config.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { openRun } from '../../src/train/run.ts';
 import { readMetrics } from '../../src/train/metrics.ts';
@@ -60,6 +60,16 @@ test('resume is exact: 2N steps in one go equal N steps, a stop, and N more', as
   for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs`);
   assert.deepEqual(readMetrics(split).map((r) => [r.step, r.lossD, r.lossG]), readMetrics(straight).map((r) => [r.step, r.lossD, r.lossG]));
 });
+
+/** The run of `config` in one go (root/straight) and stopped at step 3 then resumed (root/split): the same weights. */
+async function assertResumeExact(root: string, config: RunConfig): Promise<void> {
+  await train({ outDir: join(root, 'straight'), config, quiet: true });
+  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
+  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  const a = weights(join(root, 'straight'));
+  const b = weights(join(root, 'split'));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+}
 
 /** Runs `work` with fs.writeSync failing as on a full disk while `full()` says so (atomic writes, the lock, the export). */
 async function withFullDisk<T>(full: () => boolean, work: () => Promise<T>): Promise<T> {
@@ -351,12 +361,7 @@ test('model.r1: the penalty is logged as r1 and a resumed run is exact; a resume
     family: 'dcgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, r1: 10 },
     train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
   }, 'test config');
-  await train({ outDir: join(root, 'straight'), config, quiet: true });
-  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
-  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
-  const a = weights(join(root, 'straight'));
-  const b = weights(join(root, 'split'));
-  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  await assertResumeExact(root, config);
   const rows = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.lossD, r.lossG, r.r1]);
   assert.deepEqual(rows('split'), rows('straight'));
   assert.ok(rows('straight').every(([, , r1]) => r1! > 0), 'R1 in every row');
@@ -371,12 +376,7 @@ test('model.r1Every: a lazy R1 (acgan) takes and logs its penalty on every r1Eve
     family: 'acgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, r1: 10, r1Every: 2 },
     train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
   }, 'test config');
-  await train({ outDir: join(root, 'straight'), config, quiet: true });
-  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
-  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
-  const a = weights(join(root, 'straight'));
-  const b = weights(join(root, 'split'));
-  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
+  await assertResumeExact(root, config);
   const rows = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.step, r.lossD, r.lossG, r.r1]);
   assert.deepEqual(rows('split'), rows('straight'));
   // Steps 0, 2, 4 (logged as 1, 3, 5) take the penalty's update.
@@ -394,13 +394,8 @@ test('model.augment: D sees augmented images (the losses change), drawn from the
     family: 'cgan', seed: 3, data: 'mnist', model: { ngf: 8, ndf: 8, augment: ['color', 'translation', 'cutout'] },
     train: { steps: 6, batch: 8, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 },
   }, 'test config');
-  await train({ outDir: join(root, 'straight'), config, quiet: true });
-  await train({ outDir: join(root, 'split'), config, quiet: true, stopAtStep: 3 });
-  await train({ outDir: join(root, 'split'), resume: true, quiet: true });
+  await assertResumeExact(root, config);
   await train({ outDir: join(root, 'plain'), config: { ...config, model: { ...config.model, augment: [] } }, quiet: true });
-  const a = weights(join(root, 'straight'));
-  const b = weights(join(root, 'split'));
-  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `tensor ${k} differs after resume`);
   const losses = (dir: string) => readMetrics(join(root, dir)).map((r) => [r.lossD, r.lossG]);
   assert.deepEqual(losses('split'), losses('straight'));
   assert.notDeepEqual(losses('plain')[0], losses('straight')[0], 'the first step\'s losses differ with the augmentations');
