@@ -49,7 +49,7 @@ export interface TrainRequest<F extends FamilyName = FamilyName> extends TrainCo
   epochs?: number;
   /** Start from another run's weights where tensors match by name and shape (`--init-from`). */
   initFrom?: string;
-  /** FID while training: { fid: { n, weights | features, real? }, every? } (every: train.checkpointEvery). */
+  /** FID while training: { fid: { n, weights | vgg16 | features, real? }, every? } (every: train.checkpointEvery). */
   eval?: TrainEval;
 }
 
