@@ -40,8 +40,10 @@ export class Vgg16Fc2 {
     this.blocks = vggConvolutions(this.params, VGG16_BLOCKS, widthDivisor, 'vgg16');
     const rng = new Rng(0, 'vgg16', 'classifier');
     const lastChannels = VGG16_BLOCKS[VGG16_BLOCKS.length - 1].channels / widthDivisor;
-    this.fc1 = new Linear(this.params, 'classifier.0', { inFeatures: lastChannels * FINAL_SIDE * FINAL_SIDE, outFeatures: hidden }, rng);
-    this.fc2 = new Linear(this.params, 'classifier.3', { inFeatures: hidden, outFeatures: hidden }, rng);
+    // Zeros until loaded: a seeded draw of fc1's 103 M values would take a second only to be overwritten.
+    const zeros = { init: { kind: 'constant', value: 0 }, biasInit: { kind: 'constant', value: 0 } } as const;
+    this.fc1 = new Linear(this.params, 'classifier.0', { inFeatures: lastChannels * FINAL_SIDE * FINAL_SIDE, outFeatures: hidden, ...zeros }, rng);
+    this.fc2 = new Linear(this.params, 'classifier.3', { inFeatures: hidden, outFeatures: hidden, ...zeros }, rng);
     for (const [, v] of this.params.named()) v.trainable = false;
     this.dim = hidden;
   }
