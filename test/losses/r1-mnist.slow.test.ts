@@ -11,8 +11,9 @@ await setup();
 /**
  * model.r1 on the real digits: DCGAN with R1 (gamma 10) on D still teaches G (FID in a gantry classifier's
  * features falls), and the penalty holds D's gradient on the real digits small: R1 = 5 x mean |grad|^2 stays
- * under 1 over the last 200 steps. Measured (seed 1, DCGAN's defaults, 2 threads): FID 804.7 at step 250
- * and 150.1 at step 1,000; R1 0.15-0.20 over the last 200 steps. (The README has the longer runs.)
+ * under 1 over the last 200 steps. Measured (seed 1, DCGAN's defaults, 2 threads): FID 811.9 at step 250
+ * and 163.1 at step 1,000; R1 0.15-0.20 over the last 200 steps (804.7 and 150.1 when every pass of D ran
+ * tfjs's batch norms, not only R1's). (The README has the longer runs.)
  */
 test('DCGAN with R1 on MNIST: FID falls, and D\'s gradient on the real digits stays small', async () => {
   const root = tempDir();
