@@ -4,6 +4,7 @@ import { readStateDict } from '../io/torch.ts';
 import { Rng } from '../engine/rng.ts';
 import { Linear, RELU, type Conv2d } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
+import { withPlaceholderWeights } from '../nn/init.ts';
 import { loadTorchWeights } from '../nn/torch-weights.ts';
 import { VGG16_BLOCKS, vggConvolutions } from '../nn/vgg.ts';
 
@@ -40,10 +41,8 @@ export class Vgg16Fc2 {
     this.blocks = vggConvolutions(this.params, VGG16_BLOCKS, widthDivisor, 'vgg16');
     const rng = new Rng(0, 'vgg16', 'classifier');
     const lastChannels = VGG16_BLOCKS[VGG16_BLOCKS.length - 1].channels / widthDivisor;
-    // Zeros until loaded: a seeded draw of fc1's 103 M values would take a second only to be overwritten.
-    const zeros = { init: { kind: 'constant', value: 0 }, biasInit: { kind: 'constant', value: 0 } } as const;
-    this.fc1 = new Linear(this.params, 'classifier.0', { inFeatures: lastChannels * FINAL_SIDE * FINAL_SIDE, outFeatures: hidden, ...zeros }, rng);
-    this.fc2 = new Linear(this.params, 'classifier.3', { inFeatures: hidden, outFeatures: hidden, ...zeros }, rng);
+    this.fc1 = new Linear(this.params, 'classifier.0', { inFeatures: lastChannels * FINAL_SIDE * FINAL_SIDE, outFeatures: hidden }, rng);
+    this.fc2 = new Linear(this.params, 'classifier.3', { inFeatures: hidden, outFeatures: hidden }, rng);
     for (const [, v] of this.params.named()) v.trainable = false;
     this.dim = hidden;
   }
@@ -60,7 +59,8 @@ export class Vgg16Fc2 {
     if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0 || !fc1 || fc1.shape.length !== 2) {
       throw new GantryError(`${path} is not a VGG-16 state dict (no features.0.weight of 64 filters, or no classifier.0.weight); give ${VGG16_HELP}`);
     }
-    const net = new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]);
+    // Zeros until loaded: seeded draws of its 134 M weights would only be overwritten.
+    const net = withPlaceholderWeights(() => new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]));
     try {
       loadTorchWeights(net.params, state, path);
     } catch (err) {
