@@ -4,8 +4,7 @@ import { readStateDict } from '../io/torch.ts';
 import { Rng } from '../engine/rng.ts';
 import { Linear, RELU, type Conv2d } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
-import { withPlaceholderWeights } from '../nn/init.ts';
-import { loadTorchWeights } from '../nn/torch-weights.ts';
+import { builtFromFile, loadTorchWeights } from '../nn/torch-weights.ts';
 import { VGG16_BLOCKS, vggConvolutions } from '../nn/vgg.ts';
 
 export const VGG16_HELP = "torchvision's VGG-16 weights (vgg16-397923af.pth, ImageNet's IMAGENET1K_V1, or a .safetensors export of it)";
@@ -59,15 +58,7 @@ export class Vgg16Fc2 {
     if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0 || !fc1 || fc1.shape.length !== 2) {
       throw new GantryError(`${path} is not a VGG-16 state dict (no features.0.weight of 64 filters, or no classifier.0.weight); give ${VGG16_HELP}`);
     }
-    // Zeros until loaded: seeded draws of its 134 M weights would only be overwritten.
-    const net = withPlaceholderWeights(() => new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]));
-    try {
-      loadTorchWeights(net.params, state, path);
-    } catch (err) {
-      net.dispose();
-      throw err;
-    }
-    return net;
+    return builtFromFile(() => new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]), (net) => loadTorchWeights(net.params, state, path));
   }
 
   /** fc2_relu [n, dim] of images [n, h, w, 1 or 3] in [0, 1] (any size). */

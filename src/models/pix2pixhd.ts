@@ -11,8 +11,7 @@ import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts'
 import { VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP, type Vgg19Features } from '../nn/vgg19.ts';
 import { loadVgg19, vggWeightsPath } from '../nn/vgg19-file.ts';
 import { ParamSet } from '../nn/params.ts';
-import { loadTorchWeights } from '../nn/torch-weights.ts';
-import { withPlaceholderWeights } from '../nn/init.ts';
+import { builtFromFile, loadTorchWeights } from '../nn/torch-weights.ts';
 import type { TorchTensor } from '../io/torch.ts';
 import { FeatureEncoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../nn/pix2pixhd.ts';
 import { Adam } from '../optim/adam.ts';
@@ -404,13 +403,8 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   });
   // G's weights all come from the file (loadTorchWeights sets each one or fails), E's from its own where
   // given (without it E is not used: styles come from the clustered features); D is not used to draw.
-  const model = withPlaceholderWeights(() => new Pix2PixHD(config, 0));
-  try {
+  return builtFromFile(() => new Pix2PixHD(config, 0), (model) => {
     for (const net of local ? ['G', 'G2'] : ['G']) loadTorchWeights(model.networks[net], named, file);
     if (encoder) loadTorchWeights(model.networks.E, encoder.named, encoder.file);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  return model;
+  });
 }

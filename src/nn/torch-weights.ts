@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import type { TorchTensor } from '../io/torch.ts';
 import type { ParamSet } from './params.ts';
+import { withPlaceholderWeights } from './init.ts';
 
 /**
  * Copies a PyTorch state dict into a network whose parameters carry PyTorch's names: convolution weights
@@ -72,4 +73,20 @@ function gantryLayout(t: TorchTensor): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * A network built from placeholder weights (withPlaceholderWeights) filled from a file by `load`
+ * (loadTorchWeights calls): the network, or, where a tensor is missing or misshapen, disposed and the
+ * error thrown, so a failed load holds no memory.
+ */
+export function builtFromFile<T extends { dispose(): void }>(build: () => T, load: (net: T) => void): T {
+  const net = withPlaceholderWeights(build);
+  try {
+    load(net);
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+  return net;
 }

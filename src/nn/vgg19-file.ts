@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GantryError, given } from '../errors.ts';
 import { readStateDict } from '../io/torch.ts';
-import { loadTorchWeights } from './torch-weights.ts';
-import { withPlaceholderWeights } from './init.ts';
+import { builtFromFile, loadTorchWeights } from './torch-weights.ts';
 import { Vgg19Features, VGG_WEIGHTS_ENV, VGG_WEIGHTS_HELP } from './vgg19.ts';
 
 /*
@@ -23,14 +22,7 @@ export function loadVgg19(path: string): Vgg19Features {
   if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0) {
     throw new GantryError(`${path} is not a VGG19 state dict (no features.0.weight of 64 filters); give ${VGG_WEIGHTS_HELP}`);
   }
-  const vgg = withPlaceholderWeights(() => new Vgg19Features(64 / first.shape[0]));
-  try {
-    loadTorchWeights(vgg.params, state, path);
-  } catch (err) {
-    vgg.dispose();
-    throw err;
-  }
-  return vgg;
+  return builtFromFile(() => new Vgg19Features(64 / first.shape[0]), (vgg) => loadTorchWeights(vgg.params, state, path));
 }
 
 /**
