@@ -41,21 +41,34 @@ export function hingeLossDMismatched(realLogits: tf.Tensor, mismatchedLogits: tf
   return tf.add(hingeReal(realLogits), tf.mul(tf.add(hingeFake(mismatchedLogits), hingeFake(fakeLogits)), 0.5));
 }
 
-/** Hinge loss for G: -E[D(fake)]. */
+/** Hinge loss for G: -E[D(fake)] (WGAN's G loss too). */
 export function hingeLossG(fakeLogits: tf.Tensor): tf.Scalar {
   return tf.neg(tf.mean(fakeLogits)) as tf.Scalar;
 }
 
-/** The adversarial loss of the DCGAN-based families (model.loss): DCGAN's BCE, or the hinge (SAGAN, the projection paper). */
-export const ADVERSARIAL_LOSSES = ['bce', 'hinge'] as const;
+/**
+ * WGAN's critic loss (Arjovsky et al. 2017): E[D(fake)] - E[D(real)], whose negative is the critic's estimate
+ * of the Wasserstein-1 distance between the two distributions while D stays 1-Lipschitz (WGAN-GP's penalty,
+ * losses/penalties.ts, keeps it so).
+ */
+export function wassersteinLossD(realScores: tf.Tensor, fakeScores: tf.Tensor): tf.Scalar {
+  return tf.sub(tf.mean(fakeScores), tf.mean(realScores)) as tf.Scalar;
+}
+
+/**
+ * The adversarial loss of the DCGAN-based families (model.loss): DCGAN's BCE, the hinge (SAGAN, the projection
+ * paper), or WGAN-GP's Wasserstein loss (Gulrajani et al. 2017; its gradient penalty is added by the family).
+ */
+export const ADVERSARIAL_LOSSES = ['bce', 'hinge', 'wgan-gp'] as const;
 export type AdversarialLoss = (typeof ADVERSARIAL_LOSSES)[number];
 
-/** D's loss of that kind on its real and fake logits. */
+/** D's loss of that kind on its real and fake logits (scores, for WGAN's critic). */
 export function adversarialLossD(kind: AdversarialLoss, realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  if (kind === 'wgan-gp') return wassersteinLossD(realLogits, fakeLogits);
   return kind === 'hinge' ? hingeLossD(realLogits, fakeLogits) : bceLossD(realLogits, fakeLogits);
 }
 
-/** G's loss of that kind on D's logits of its images: non-saturating BCE, or -E[D(fake)]. */
+/** G's loss of that kind on D's logits of its images: non-saturating BCE, or -E[D(fake)] (the hinge's and WGAN's). */
 export function adversarialLossG(kind: AdversarialLoss, fakeLogits: tf.Tensor): tf.Scalar {
-  return kind === 'hinge' ? hingeLossG(fakeLogits) : nonSaturatingLossG(fakeLogits);
+  return kind === 'bce' ? nonSaturatingLossG(fakeLogits) : hingeLossG(fakeLogits);
 }

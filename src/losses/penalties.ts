@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DiscriminatorLosses } from './adversarial.ts';
 import { twiceDifferentiable } from '../engine/backward.ts';
+import { hostInput } from '../engine/host-input.ts';
+import type { Rng } from '../engine/rng.ts';
 
 /**
  * DF-GAN's matching-aware zero-centred gradient penalty: k · mean_i ‖(∂D/∂x_i, ∂D/∂e_i)‖^p from the
@@ -65,4 +67,47 @@ export function lazyR1(images: tf.Tensor4D, gamma: number, every: number, forwar
 /** Whether step `step` of a run with R1 every `r1Every` steps (lazily, r1Every > 1) takes the penalty's own update. */
 export function isLazyR1Step(config: { r1: number; r1Every: number }, step: number): boolean {
   return config.r1 > 0 && config.r1Every > 1 && step % config.r1Every === 0;
+}
+
+/**
+ * WGAN-GP's penalty (Gulrajani et al. 2017): weight · mean_i (‖g_i‖₂ - 1)², g_i the gradient of D's score at
+ * the i-th interpolate. The optimal critic has gradients of norm 1 almost everywhere on the lines between
+ * real and generated images, so the penalty holds D near 1-Lipschitz there without clipping its weights.
+ * The norm is sqrt(‖g‖² + 1e-12): its derivative stays finite where a gradient is zero.
+ */
+export function wganGradientPenalty(gradMixed: tf.Tensor4D, weight: number): tf.Scalar {
+  return tf.tidy(() => {
+    const norms = tf.sqrt(tf.add(tf.sum(tf.square(gradMixed), [1, 2, 3]), 1e-12));
+    return tf.mul(tf.mean(tf.square(tf.sub(norms, 1))), weight) as tf.Scalar;
+  });
+}
+
+/**
+ * Each image's ε ~ U(0, 1) of WGAN-GP's interpolates, [n, 1, 1, 1], from the step's stream (a host input: a
+ * replayed step draws the next step's).
+ */
+export function mixingWeights(scope: { rng: Rng }, n: number): tf.Tensor4D {
+  return hostInput(scope, (s) => Float32Array.from({ length: n }, () => s.rng.uniform()), [n, 1, 1, 1]) as tf.Tensor4D;
+}
+
+/** ε·real + (1 - ε)·fake, with ε broadcast over what follows the batch axis. */
+export function interpolate<T extends tf.Tensor>(real: T, fake: T, eps: tf.Tensor): T {
+  return tf.tidy(() => tf.add(fake, tf.mul(eps, tf.sub(real, fake))) as T);
+}
+
+/**
+ * D's losses with WGAN-GP's penalty at the interpolates `mixed` (real and detached fake images) added to
+ * lossD and reported as `gp`. `forward`: D's scores [n] of images. The penalty's gradient is differentiated
+ * again, so its own gradient reaches D's weights (a third pass of D a step, and a second backward pass).
+ */
+export function withGradientPenalty(terms: DiscriminatorLosses, mixed: tf.Tensor4D, weight: number, forward: (x: tf.Tensor4D) => tf.Tensor1D): DiscriminatorLosses {
+  const { value, grads: [gradMixed] } = tf.valueAndGrads((x: tf.Tensor) => twiceDifferentiable(() => forward(x as tf.Tensor4D)))([mixed]);
+  value.dispose();
+  const gp = wganGradientPenalty(gradMixed as tf.Tensor4D, weight);
+  return { ...terms, lossD: tf.add(terms.lossD, gp) as tf.Scalar, gp };
+}
+
+/** WGAN-GP's penalty weight of a DCGAN-based config: model.gp (10, the paper's λ) with the wgan-gp loss, else 0 (none). */
+export function gradientPenaltyWeight(config: { loss: string; gp?: number }): number {
+  return config.loss === 'wgan-gp' ? config.gp ?? 10 : 0;
 }

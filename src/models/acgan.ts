@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { adversarialLossD, adversarialLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator, dcganShape } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
 import {
   ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
   type ConditionalCritic, type LabelledImages,
@@ -35,7 +35,7 @@ export class AuxClassifierDiscriminator implements ConditionalCritic<ClassifierO
   private readonly classHead: Linear;
 
   constructor(readonly config: AcganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, discriminatorOptions(config));
     this.params = this.net.params;
     this.classHead = new Linear(this.params, 'classHead', { inFeatures: this.net.featureSize[0] * this.net.featureSize[1] * this.net.featureChannels, outFeatures: config.numClasses, init: { kind: 'normal', std: 0.02 }, spectralNorm: config.spectralNorm }, rng);
   }
@@ -75,7 +75,7 @@ export const acganFamily: Family<AcganConfig> = {
   name: 'acgan',
   description: 'AC-GAN: class-conditional DCGAN whose discriminator also classifies (auxiliary classifier head)',
   schema: acganSchema,
-  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every', 'gp'],
   resolve: (config, data) => resolveConditional('acgan', config, data),
   describe: (config) => describeConditional('acgan', config),
   create: (config, seed) => new Acgan(config, seed),

@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { adversarialLossD, adversarialLossG } from '../losses/adversarial.ts';
 import { Linear } from '../nn/layers.ts';
 import type { ParamSet } from '../nn/params.ts';
-import { DcganDiscriminator, dcganShape } from './dcgan.ts';
+import { DcganDiscriminator, dcganShape, discriminatorOptions } from './dcgan.ts';
 import {
   ConditionalGan, conditionalSchema, dcganPart, describeConditional, resolveConditional,
   type ConditionalCritic, type CriticOutputs, type LabelledImages,
@@ -27,7 +27,7 @@ export class ProjectionDiscriminator implements ConditionalCritic {
   private readonly embedding: Linear;
 
   constructor(readonly config: CganConfig, rng: Rng) {
-    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, { spectralNorm: config.spectralNorm });
+    this.net = new DcganDiscriminator(dcganShape(dcganPart(config)), rng, discriminatorOptions(config));
     this.params = this.net.params;
     const c = this.net.featureChannels;
     this.embedding = new Linear(this.params, 'embed', { inFeatures: config.numClasses, outFeatures: c, bias: false, init: { kind: 'normal', std: 1 / Math.sqrt(c) }, spectralNorm: config.spectralNorm }, rng);
@@ -68,7 +68,7 @@ export const cganFamily: Family<CganConfig> = {
   name: 'cgan',
   description: 'class-conditional DCGAN: class embedding into G, projection discriminator',
   schema: cganSchema,
-  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every', 'gp'],
   resolve: (config, data) => resolveConditional('cgan', config, data),
   describe: (config) => describeConditional('cgan', config),
   create: (config, seed) => new Cgan(config, seed),

@@ -9,11 +9,11 @@ import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
-import { DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
+import { checkPenalties, DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
-import { isLazyR1Step, lazyR1, withR1 } from '../losses/penalties.ts';
+import { gradientPenaltyWeight, interpolate, isLazyR1Step, lazyR1, mixingWeights, withGradientPenalty, withR1 } from '../losses/penalties.ts';
 import type { DiscriminatorLosses } from '../losses/adversarial.ts';
 
 /**
@@ -90,6 +90,7 @@ export function resolveConditional<C extends ConditionalConfig>(family: string, 
   if (config.numClasses && config.numClasses !== data.numClasses) {
     throw new GantryError(`${family}: model.numClasses is ${config.numClasses} but the data has ${data.numClasses} classes; leave it out (0) to take it from the data`);
   }
+  checkPenalties(family, config);
   const { channels } = dcganFamily.resolve(config, data); // channels from the data; checks the image size
   return { ...config, channels, numClasses: data.numClasses, classNames: data.classNames ?? [] };
 }
@@ -150,11 +151,19 @@ export class ConditionalGan<O extends CriticOutputs, D extends ConditionalCritic
     const real = { images: batch.images, weights: realWeights, labels: batch.labels };
     // model.augment: D sees every image, real or generated, augmented (the labels stay).
     const judge = (x: LabelledImages) => this.critic.forward({ ...x, images: diffAugment(x.images, this.config.augment, ctx) });
+    const gp = gradientPenaltyWeight(this.config);
     const losses = alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.critic.params, optimizer: this.optimizers.D }, {
       updateG: ctx.updateG,
       fake: () => ({ images: this.G.apply(z, fakeWeights, true), weights: fakeWeights, labels: fakeLabels }),
       // model.r1: the penalty's gradient is taken with respect to the real images before augmentation.
-      lossD: (fake) => withR1(real.images, everyStepR1(this.config), (images) => judge({ ...real, images }), (outputs) => this.critic.lossD(outputs, judge(fake), { real, fake })),
+      lossD: (fake) => {
+        const terms = withR1(real.images, everyStepR1(this.config), (images) => judge({ ...real, images }), (outputs) => this.critic.lossD(outputs, judge(fake), { real, fake }));
+        if (!gp) return terms;
+        // WGAN-GP's interpolates mix their class weights as they mix their images (the projection D reads them; acgan's does not).
+        const eps = mixingWeights(ctx, n);
+        const mixed = { images: interpolate(real.images, fake.images, eps), weights: interpolate(real.weights, fake.weights, tf.reshape(eps, [n, 1])), labels: real.labels };
+        return withGradientPenalty(terms, mixed.images, gp, (images) => judge({ ...mixed, images }).source);
+      },
       lossG: (fake) => this.critic.lossG(judge(fake), fake),
       regularizeD: isLazyR1Step(this.config, ctx.step) ? () => lazyR1(real.images, this.config.r1, this.config.r1Every, (images) => judge({ ...real, images }).source) : undefined,
     });

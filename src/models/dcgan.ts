@@ -17,7 +17,7 @@ import { expectNoCondition, type Condition, type Conditioning, type ModelInfo } 
 import { disposeModel, updateKey, type Family, type FamilyInstance, type ModelOptions, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { augmentField, diffAugment } from '../nn/diff-augment.ts';
-import { isLazyR1Step, lazyR1, withR1 } from '../losses/penalties.ts';
+import { gradientPenaltyWeight, interpolate, isLazyR1Step, lazyR1, mixingWeights, withGradientPenalty, withR1 } from '../losses/penalties.ts';
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -39,8 +39,17 @@ export const dcganSchema = z
     lrD: z.number().positive().optional(),
     beta1: z.number().min(0).max(1).default(0.5),
     beta2: z.number().min(0).max(1).default(0.999),
-    /** "bce" (DCGAN's, with the non-saturating G loss) or "hinge" (SAGAN's and the projection paper's). */
-    loss: z.enum(ADVERSARIAL_LOSSES).default('bce'),
+    /**
+     * "bce" (DCGAN's, with the non-saturating G loss), "hinge" (SAGAN's and the projection paper's) or
+     * "wgan-gp" (Gulrajani et al.: D a critic of E[D(fake)] - E[D(real)] with the gradient penalty `gp`, and
+     * no batch norm in D, whose convolutions take biases instead, as in the paper's networks).
+     */
+    loss: z.enum(ADVERSARIAL_LOSSES, { error: 'expected "bce", "hinge" or "wgan-gp"' }).default('bce'),
+    /**
+     * λ of WGAN-GP's penalty, λ · mean (‖∂D(x̂)/∂x̂‖ - 1)² at x̂ = ε·real + (1 - ε)·fake, ε ~ U(0, 1) per image
+     * (losses/penalties.ts). Only with loss "wgan-gp"; absent: 10, the paper's.
+     */
+    gp: z.number().positive().optional(),
     /**
      * Differentiable augmentation of every image D sees, real or generated (nn/diff-augment.ts: "color",
      * "translation", "cutout"; the authors use all three for small data sets). [] : none.
@@ -111,21 +120,37 @@ export class DcganGenerator {
   }
 }
 
+export interface DiscriminatorOptions {
+  /** Spectral normalisation of every weight (false). */
+  spectralNorm?: boolean;
+  /** Batch norm in every block but the first (absent: without spectral normalisation); false: biases instead. */
+  batchNorm?: boolean;
+}
+
+/**
+ * D's options from a DCGAN-based config: spectral normalisation as asked; no batch norm with it or with
+ * WGAN-GP, whose penalty is of each image's own gradient, which batch norm would tie to the rest of the batch.
+ */
+export function discriminatorOptions(config: { spectralNorm: boolean; loss: string }): DiscriminatorOptions {
+  return { spectralNorm: config.spectralNorm, batchNorm: !config.spectralNorm && config.loss !== 'wgan-gp' };
+}
+
 export class DcganDiscriminator {
   readonly params = new ParamSet();
   readonly layers: DcganLayer[];
   private readonly convs: Conv2d[] = [];
-  /** Each block's batch norm after the first (none with spectral normalisation). */
+  /** Each block's batch norm after the first (none with spectral normalisation or WGAN-GP's critic). */
   private readonly norms: (BatchNorm2d | null)[] = [];
 
-  constructor(readonly shape: DcganShape, rng: Rng, options: { spectralNorm?: boolean } = {}) {
+  constructor(readonly shape: DcganShape, rng: Rng, options: DiscriminatorOptions = {}) {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
     const spectralNorm = options.spectralNorm ?? false;
+    const batchNorm = options.batchNorm ?? !spectralNorm;
     for (const l of this.layers) {
-      // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s networks).
-      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: spectralNorm, spectralNorm }, rng));
-      if (l.norm) this.norms.push(spectralNorm ? null : new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
+      // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s and Gulrajani et al.'s networks).
+      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: !batchNorm, spectralNorm }, rng));
+      if (l.norm) this.norms.push(batchNorm ? new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng) : null);
     }
   }
 
@@ -199,7 +224,7 @@ export class Dcgan implements FamilyInstance {
 
   constructor(readonly config: DcganConfig, seed: number, options: DcganOptions = {}) {
     this.G = new DcganGenerator(dcganShape(config), new Rng(seed, 'init', 'G'));
-    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), { spectralNorm: config.spectralNorm });
+    this.D = new DcganDiscriminator(dcganShape(config), new Rng(seed, 'init', 'D'), discriminatorOptions(config));
     this.networks = { G: this.G.params, D: this.D.params };
     this.optimizers = ganOptimizers(config, this.G.params, this.D.params);
     this.info = describeDcgan(config);
@@ -225,6 +250,8 @@ export class Dcgan implements FamilyInstance {
   trainStepWithNoise(batch: Batch, z: tf.Tensor2D, updateG = true, ctx?: StepContext): Record<string, tf.Scalar> {
     if (this.config.augment.length && !ctx) throw new Error('trainStepWithNoise: model.augment draws from the step\'s context; give it');
     if (this.config.r1Every > 1 && !ctx) throw new Error('trainStepWithNoise: a lazy R1 (model.r1Every) needs the step\'s number; give its context');
+    const gp = gradientPenaltyWeight(this.config);
+    if (gp && !ctx) throw new Error('trainStepWithNoise: WGAN-GP draws its interpolates from the step\'s context; give it');
     const seen = (x: tf.Tensor4D) => diffAugment(x, this.config.augment, ctx!);
     if (this.replayedGpuStep) {
       if (!updateG) throw new GantryError('dcgan on the replayed WebGPU step updates G every step; leave train.dSteps at 1');
@@ -237,7 +264,12 @@ export class Dcgan implements FamilyInstance {
     return alternatingStep({ params: this.G.params, optimizer: this.optimizers.G }, { params: this.D.params, optimizer: this.optimizers.D }, {
       updateG,
       fake: () => this.G.apply(z, true),
-      lossD: (fake) => withR1(batch.images, everyStepR1(this.config), (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: adversarialLossD(this.config.loss, real.source, this.D.apply(seen(fake), true)) })),
+      lossD: (fake) => {
+        const terms = withR1(batch.images, everyStepR1(this.config), (x) => ({ source: this.D.apply(seen(x), true) }), (real) => ({ lossD: adversarialLossD(this.config.loss, real.source, this.D.apply(seen(fake), true)) }));
+        if (!gp) return terms;
+        const eps = mixingWeights(ctx!, fake.shape[0]);
+        return withGradientPenalty(terms, interpolate(batch.images, fake, eps), gp, (x) => this.D.apply(seen(x), true));
+      },
       lossG: (fake) => adversarialLossG(this.config.loss, this.D.apply(seen(fake), true)),
       regularizeD: ctx && isLazyR1Step(this.config, ctx.step) ? () => lazyR1(batch.images, this.config.r1, this.config.r1Every, (x) => this.D.apply(seen(x), true)) : undefined,
     });
@@ -309,6 +341,16 @@ export function lazyR1StepKey(config: { r1: number; r1Every: number }, ctx: Step
   return isLazyR1Step(config, ctx.step) ? `${updateKey(ctx)}, R1` : updateKey(ctx);
 }
 
+/** The loss's and penalties' fields agree: gp only for WGAN-GP, whose own penalty R1 would duplicate. */
+export function checkPenalties(family: string, config: { loss: string; gp?: number; r1: number }): void {
+  if (config.gp !== undefined && config.loss !== 'wgan-gp') {
+    throw new GantryError(`${family}: model.gp weighs WGAN-GP's gradient penalty, but model.loss is "${config.loss}"; set "loss": "wgan-gp" or leave gp out`);
+  }
+  if (config.loss === 'wgan-gp' && config.r1 > 0) {
+    throw new GantryError(`${family}: model.r1 with "loss": "wgan-gp": WGAN-GP's penalty already holds D's gradient (at norm 1); leave r1 at 0, or use R1 with "bce" or "hinge"`);
+  }
+}
+
 /** Image height and width that DCGAN's networks build: a base map of 4 on its shorter side, doubled per stage. */
 export function checkImageShape(family: string, config: { imageSize: number; imageWidth?: number }): void {
   const { height, width } = imageShape(config);
@@ -340,11 +382,12 @@ function describeDcgan(config: DcganConfig): ModelInfo {
 
 export const dcganFamily: Family<DcganConfig> = {
   name: 'dcgan',
-  description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE (or hinge) loss',
+  description: 'DCGAN: transposed-conv generator, strided-conv discriminator, BCE (or hinge, or WGAN-GP) loss',
   schema: dcganSchema,
-  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every'],
+  resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every', 'gp'],
   resolve(config, data) {
     checkImageShape('dcgan', config);
+    checkPenalties('dcgan', config);
     return { ...config, channels: imageChannels('dcgan', config, data) };
   },
   describe: describeDcgan,

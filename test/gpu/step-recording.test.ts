@@ -163,6 +163,8 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['cgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, spectralNorm: true }],
   ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, r1: 10 }],
   ['dcgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, r1: 10, r1Every: 3 }],
+  ['dcgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, loss: 'wgan-gp' }],
+  ['cgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, loss: 'wgan-gp' }],
   ['vae', 'mnist', { imageSize: 32, width: 8, latent: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8, similarity: 'discriminator' }],
@@ -199,7 +201,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}${config.loss ? ` (${config.loss})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     // A lazy R1 every 3 steps: steps 0, 3, 6, 9 take the penalty's update, a kind of their own: warmed up (0),
     // recorded twice (3, 6), replayed (9). The others warm up (1), record twice (2, 4) and replay (5, 7, 8, 10,
@@ -297,7 +299,7 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
 
 test('every generator: replayed draws (64 at a time, as sample, eval and the studio ask) give the eager images bit for bit, on gantry\'s kernels alone', { skip: noGpu }, async () => {
   // The segmenter draws no images; pix2pixhd is drawn once, without features (its loadFeatures entry would draw the same way).
-  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage && !c.augment && !c.spectralNorm && !c.r1)) {
+  for (const [family, data, config] of FAMILIES.filter(([f, , c]) => f !== 'segmenter' && !c.loadFeatures && !c.captionsPerImage && !c.augment && !c.spectralNorm && !c.r1 && !c.loss)) {
     const { model, info, batchAt } = familyModel(family, data, family === 'pix2pixhd' ? { ...config, featNum: 0 } : config, 4);
     const run = { info, model };
     // A few train steps first, so the generator is not at its initial weights.

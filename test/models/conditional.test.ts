@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { maxAbsDiff, setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Cgan, cganSchema } from '../../src/models/cgan.ts';
-import { Acgan, acganSchema } from '../../src/models/acgan.ts';
+import { Acgan, acganFamily, acganSchema } from '../../src/models/acgan.ts';
 import { classWeights } from '../../src/models/conditional.ts';
 import { cganFamily } from '../../src/models/cgan.ts';
 import { NO_CONDITION } from '../../src/models/condition.ts';
@@ -81,13 +81,15 @@ test('acgan: D loss = BCE(real, fake) + w x (CE(real classes) + CE(fake classes)
   model.dispose();
 });
 
-test('conditional train steps keep the tensor count flat and change G, its class embedding and D (with R1 too)', () => {
+test('conditional train steps keep the tensor count flat and change G, its class embedding and D (with R1 and WGAN-GP too)', () => {
   const models = [
     new Cgan(cganSchema.parse(small), 1), new Acgan(acganSchema.parse(small), 1), new Cgan(cganSchema.parse({ ...small, conditioning: 'concat', loss: 'hinge' }), 1),
     // R1 keeps AC-GAN's class logits past the penalty's gradient; augmented, the gradient is by the images before it.
     new Acgan(acganSchema.parse({ ...small, r1: 10, augment: ['color', 'cutout'] }), 1), new Cgan(cganSchema.parse({ ...small, r1: 1, loss: 'hinge', spectralNorm: true }), 1),
     // A lazy R1: steps 0 and 2 take an update of D's own on it.
     new Acgan(acganSchema.parse({ ...small, r1: 10, r1Every: 2, augment: ['translation'] }), 1),
+    // WGAN-GP: the penalty's pass of D at the interpolates (acgan's class logits there unused).
+    new Cgan(cganSchema.parse({ ...small, loss: 'wgan-gp' }), 1), new Acgan(acganSchema.parse({ ...small, loss: 'wgan-gp', augment: ['color'] }), 1),
   ];
   assert.deepEqual(models[2].G.params.get('embed.weight').shape, [3, 4]); // concat: [K, embedDim]
   assert.equal(models[2].G.params.get('main.0.weight').shape[3], 6 + 4); // [k, k, out, in]: z and the embedding in
@@ -121,4 +123,5 @@ test('conditional configs: classes come from the data, a mismatch or unlabelled 
   assert.throws(() => cganFamily.resolve(cganSchema.parse({ numClasses: 10 }), data), /model.numClasses is 10 but the data has 4 classes/);
   assert.throws(() => cganFamily.resolve(cganSchema.parse({}), { ...data, numClasses: 0 }), /no class labels/);
   assert.throws(() => cganSchema.parse({ clases: 3 }), /clases/);
+  assert.throws(() => acganFamily.resolve(acganSchema.parse({ gp: 1 }), data), /^GantryError: acgan: model\.gp weighs WGAN-GP's gradient penalty/);
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
-import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
+import { Dcgan, dcganFamily, dcganSchema } from '../../src/models/dcgan.ts';
+import { validateRunConfig } from '../../src/train/run-config.ts';
 
 await setup();
 
@@ -64,9 +65,10 @@ test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a se
   b.dispose();
 });
 
-for (const extra of [{}, { r1: 10, augment: ['translation'] }, { r1: 10, r1Every: 2, augment: ['translation'] }]) {
+for (const extra of [{}, { r1: 10, augment: ['translation'] }, { r1: 10, r1Every: 2, augment: ['translation'] }, { loss: 'wgan-gp', augment: ['translation'] }]) {
   const lazy = 'r1Every' in extra;
-  test(`train steps keep the tensor count flat and change both networks${'r1' in extra ? ` (R1${lazy ? ' every 2 steps' : ''} with augmentation: reported, positive)` : ''}`, () => {
+  const wgan = 'loss' in extra;
+  test(`train steps keep the tensor count flat and change both networks${'r1' in extra ? ` (R1${lazy ? ' every 2 steps' : ''} with augmentation: reported, positive)` : ''}${wgan ? ' (WGAN-GP with augmentation: its penalty reported, positive)' : ''}`, () => {
     const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, ...extra }), 1);
     const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
     const g0 = model.G.params.get('main.0.weight').dataSync().slice();
@@ -76,6 +78,8 @@ for (const extra of [{}, { r1: 10, augment: ['translation'] }, { r1: 10, r1Every
       const losses = model.trainStep({ images }, { step, rng: new Rng(1, 'step', step) });
       if ('r1' in extra && (!lazy || step % 2 === 0)) assert.ok(losses.r1.dataSync()[0] > 0, 'R1 reported');
       else assert.equal(losses.r1, undefined);
+      if (wgan) assert.ok(losses.gp.dataSync()[0] > 0, 'gp reported');
+      else assert.equal(losses.gp, undefined);
       tf.dispose(Object.values(losses));
       counts.push(tf.memory().numTensors);
     }
@@ -128,4 +132,60 @@ test('loss "hinge": D\'s loss is E[relu(1 - D(real))] + E[relu(1 + D(fake))] of 
   drawn.dispose();
   tf.dispose([images, z, ...Object.values(losses)]);
   model.dispose();
+});
+
+test('loss "wgan-gp": D is a critic without batch norm (biases instead), its loss E[D(fake)] - E[D(real)] + gp, the penalty as central differences give it; G\'s is -E[D(fake)]', () => {
+  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'wgan-gp', gp: 5 }), 2);
+  const names = model.D.params.named().map(([k]) => k);
+  assert.deepEqual(names, ['main.0.weight', 'main.0.bias', 'main.2.weight', 'main.2.bias', 'main.5.weight', 'main.5.bias', 'main.8.weight', 'main.8.bias']);
+  // D's weights x 5: the gradients at the interpolates then have norms near 1, where the penalty tells them apart.
+  for (const [k, v] of model.D.params.named()) if (k.endsWith('weight')) tf.tidy(() => v.assign(tf.mul(v, 5)));
+  const images = tf.tensor4d(new Rng(3).fillNormal(new Float32Array(6 * 32 * 32)), [6, 32, 32, 1]);
+  const z = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6 * 100)), [6, 100]);
+  const drawn = tf.tidy(() => model.G.apply(z, true));
+  const [real, fake] = tf.tidy(() => [model.D.apply(images, true), model.D.apply(drawn, true)].map((t) => Array.from(t.dataSync())));
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  // The penalty at the step's own interpolates (ε: the first uniform draws of its stream), each image's gradient by
+  // central differences of D, one pixel a pair of passes: D has no batch norm, so an image's score is its own.
+  const eps = Array.from({ length: 6 }, ((r) => () => r.uniform())(new Rng(9, 'step', 0)));
+  const [x, g] = [images.dataSync(), drawn.dataSync()];
+  const size = 32 * 32;
+  const h = 1e-2;
+  const norms: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const perturbed = new Float32Array(2 * size * size);
+    for (let p = 0; p < size; p++) {
+      for (let q = 0; q < size; q++) perturbed[p * size + q] = perturbed[(size + p) * size + q] = eps[i] * x[i * size + q] + (1 - eps[i]) * g[i * size + q];
+      perturbed[p * size + p] += h;
+      perturbed[(size + p) * size + p] -= h;
+    }
+    const scores = tf.tidy(() => model.D.apply(tf.tensor4d(perturbed, [2 * size, 32, 32, 1]), true).dataSync());
+    let squared = 0;
+    for (let p = 0; p < size; p++) squared += ((scores[p] - scores[size + p]) / (2 * h)) ** 2;
+    norms.push(Math.sqrt(squared));
+  }
+  const penalty = norms.reduce((sum, n) => sum + (n - 1) ** 2, 0) / 6;
+  assert.ok(norms.every((n) => n > 0.2 && n < 5), `gradient norms ${norms}`);
+  const losses = model.trainStepWithNoise({ images }, z, true, { step: 0, rng: new Rng(9, 'step', 0) });
+  const gp = losses.gp.dataSync()[0];
+  assert.ok(Math.abs(gp - 5 * penalty) < 2e-3 * 5 * penalty, `gp ${gp} vs ${5 * penalty} by finite differences`);
+  const expected = mean(fake) - mean(real) + gp;
+  assert.ok(Math.abs(losses.lossD.dataSync()[0] - expected) < 1e-5, `${losses.lossD.dataSync()[0]} vs ${expected}`);
+  const judged = tf.tidy(() => Array.from(model.D.apply(drawn, true).dataSync()));
+  assert.ok(Math.abs(losses.lossG.dataSync()[0] + mean(judged)) < 1e-5, `${losses.lossG.dataSync()[0]} vs ${-mean(judged)}`);
+  drawn.dispose();
+  tf.dispose([images, z, ...Object.values(losses)]);
+  model.dispose();
+});
+
+test('WGAN-GP\'s fields are checked together: gp needs the wgan-gp loss, R1 beside it is refused, and other losses keep batch norm', () => {
+  const data = { height: 32, width: 32, channels: 1, numClasses: 10 };
+  assert.throws(() => dcganFamily.resolve(dcganSchema.parse({ gp: 10 }), data), /model\.gp weighs WGAN-GP's gradient penalty, but model\.loss is "bce"; set "loss": "wgan-gp"/);
+  assert.throws(() => dcganFamily.resolve(dcganSchema.parse({ loss: 'wgan-gp', r1: 1 }), data), /model\.r1 with "loss": "wgan-gp"/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { loss: 'wgan' } }, 'c.json'), /^GantryError: c\.json: model\.loss: expected "bce", "hinge" or "wgan-gp"$/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { loss: 'wgan-gp', gp: 0 } }, 'c.json'), /c\.json: model\.gp: Too small/);
+  assert.equal(dcganFamily.resolve(dcganSchema.parse({ loss: 'wgan-gp' }), data).channels, 1);
+  const hinge = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'hinge' }), 1);
+  assert.ok(hinge.D.params.named().some(([k]) => k === 'main.3.running_mean'), 'the hinge loss keeps D\'s batch norm');
+  hinge.dispose();
 });
