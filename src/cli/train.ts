@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { z } from 'zod';
 import { GantryError, shellWord } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { FAMILIES } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
 import { train } from '../train/trainer.ts';
 import type { ConfigChanges } from '../train/resume.ts';
-import { readConfigFile, validateRunConfig, type RunConfig } from '../train/run-config.ts';
+import { readConfigFile, trainSchema, validateRunConfig, type RunConfig } from '../train/run-config.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { stoppedStatus } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
@@ -34,7 +35,7 @@ pix2pixhd's defaults are sized for 2 cores (64x64, ngf 16, nDown 3, nBlocks 3, n
   "precisionRecall": true beside "fid" adds precision, recall, density and coverage of the same images; the
   checkpoint of the lowest FID so far is kept in RUN/best, a run folder that every --run takes.
 --resume continues the run in --out from its last checkpoint. Its config.json rules; --config and flags may
-  change the learning rates (and R1's model.r1, model.r1Every), --steps and the logging / sample / checkpoint cadence (recorded in the run's
+  change the learning rates (and R1's model.r1, model.r1Every, WGAN-GP's model.gp), --steps and the logging / sample / checkpoint cadence (recorded in the run's
   config-history.jsonl), and what is scored while training (eval; null for nothing), not the family, seed,
   data, batch or architecture.`;
 
@@ -47,13 +48,17 @@ export function trainHelp(args: string[]): string {
   if (!family || !(family in FAMILIES)) return TRAIN_HELP;
   const { model, train } = validateRunConfig({ family }, family);
   const lines = Object.entries({ model, train }).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v).replace(/,"/g, ', "').replace(/":/g, '": ')}`);
+  // Fields without a default (absent unless given: lrD, WGAN-GP's gp, ...) are named after it.
+  const unset = (section: string, fields: object, given: object) => Object.keys(fields).filter((k) => !(k in given)).map((k) => `${section}.${k}`);
+  const schema = FAMILIES[family].schema;
+  const optional = [...unset('model', schema instanceof z.ZodObject ? schema.shape : {}, model), ...unset('train', trainSchema.shape, train)];
   return `${TRAIN_HELP}
 
 ${family}'s config, every field at its default (a --config file holds any part of it; the README's Configs
 section says what each field does):
 {
 ${lines.join(',\n')}
-}`;
+}${optional.length ? `\nand, absent unless given: ${optional.join(', ')}` : ''}`;
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {

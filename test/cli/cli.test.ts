@@ -93,12 +93,15 @@ test('train FAMILY --help shows that family\'s config at its defaults, as a --co
   const h = gantry('train', 'dfgan', '--help');
   assert.equal(h.code, 0, h.stderr);
   const shown = h.stdout.slice(h.stdout.indexOf('dfgan\'s config'));
-  const config = JSON.parse(shown.slice(shown.indexOf('{')));
+  const config = JSON.parse(shown.slice(shown.indexOf('{'), shown.lastIndexOf('}') + 1));
   assert.deepEqual(Object.keys(config), ['model', 'train']);
   assert.deepEqual([config.model.lrD, config.model.maGpPower, config.train.batch], [0.0004, 6, 64]);
   // The same file given to a run changes nothing: every value is the default.
   assert.deepEqual(validateRunConfig({ family: 'dfgan', ...config }, 'help'), validateRunConfig({ family: 'dfgan' }, 'defaults'));
   assert.doesNotMatch(gantry('train', '--help').stdout, /config, every field/);
+  // Fields with no default are named after it, section by section.
+  assert.match(shown, /\}\nand, absent unless given: model\.noiseInFusion, train\.decayFrom, train\.flip, train\.loadSize, train\.ema\n$/);
+  assert.match(gantry('train', 'dcgan', '--help').stdout, /absent unless given: model\.lrD, model\.gp, train\./);
 });
 
 test('user mistakes get one line naming the fix, no stack trace', () => {
