@@ -114,24 +114,35 @@ test('lrD: D\'s Adam steps at its own rate (the two time-scale rule), G\'s at lr
   assert.ok(near(same.D, 1e-4) && near(same.G, 1e-4), `moves ${JSON.stringify(same)}`);
 });
 
-test('loss "hinge": D\'s loss is E[relu(1 - D(real))] + E[relu(1 + D(fake))] of its logits, checked in float64; G\'s is -E[D(fake)]', () => {
-  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'hinge' }), 2);
+/**
+ * A batch of 6 real images and latent vectors, G's images of them, and D's training-mode scores of both (which
+ * depend on the batch alone, not on the running statistics they move).
+ */
+function scoredBatch(model: Dcgan) {
   const images = tf.tensor4d(new Rng(3).fillNormal(new Float32Array(6 * 32 * 32)), [6, 32, 32, 1]);
   const z = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6 * 100)), [6, 100]);
-  // Training-mode passes depend on the batch alone, not on the running statistics they move.
   const drawn = tf.tidy(() => model.G.apply(z, true));
   const [real, fake] = tf.tidy(() => [model.D.apply(images, true), model.D.apply(drawn, true)].map((t) => Array.from(t.dataSync())));
-  const relu = (v: number) => Math.max(v, 0);
-  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-  const expected = mean(real.map((v) => relu(1 - v))) + mean(fake.map((v) => relu(1 + v)));
-  const losses = model.trainStepWithNoise({ images }, z);
-  assert.ok(Math.abs(losses.lossD.dataSync()[0] - expected) < 1e-5, `${losses.lossD.dataSync()[0]} vs ${expected}`);
-  // G's loss: the same images (G before its update) through D after its update.
-  const judged = tf.tidy(() => Array.from(model.D.apply(drawn, true).dataSync()));
+  return { images, z, drawn, real, fake };
+}
+
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+
+/** D's loss is `expectedD`; G's is -E[D(fake)] of the same images (G before its update) through D after its update. Frees it all. */
+function checkStepLosses(model: Dcgan, batch: ReturnType<typeof scoredBatch>, losses: Record<string, tf.Scalar>, expectedD: number): void {
+  assert.ok(Math.abs(losses.lossD.dataSync()[0] - expectedD) < 1e-5, `${losses.lossD.dataSync()[0]} vs ${expectedD}`);
+  const judged = tf.tidy(() => Array.from(model.D.apply(batch.drawn, true).dataSync()));
   assert.ok(Math.abs(losses.lossG.dataSync()[0] + mean(judged)) < 1e-5, `${losses.lossG.dataSync()[0]} vs ${-mean(judged)}`);
-  drawn.dispose();
-  tf.dispose([images, z, ...Object.values(losses)]);
+  tf.dispose([batch.images, batch.z, batch.drawn, ...Object.values(losses)]);
   model.dispose();
+}
+
+test('loss "hinge": D\'s loss is E[relu(1 - D(real))] + E[relu(1 + D(fake))] of its logits, checked in float64; G\'s is -E[D(fake)]', () => {
+  const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'hinge' }), 2);
+  const batch = scoredBatch(model);
+  const relu = (v: number) => Math.max(v, 0);
+  const expected = mean(batch.real.map((v) => relu(1 - v))) + mean(batch.fake.map((v) => relu(1 + v)));
+  checkStepLosses(model, batch, model.trainStepWithNoise({ images: batch.images }, batch.z), expected);
 });
 
 test('loss "wgan-gp": D is a critic without batch norm (biases instead), its loss E[D(fake)] - E[D(real)] + gp, the penalty as central differences give it; G\'s is -E[D(fake)]', () => {
@@ -140,15 +151,11 @@ test('loss "wgan-gp": D is a critic without batch norm (biases instead), its los
   assert.deepEqual(names, ['main.0.weight', 'main.0.bias', 'main.2.weight', 'main.2.bias', 'main.5.weight', 'main.5.bias', 'main.8.weight', 'main.8.bias']);
   // D's weights x 5: the gradients at the interpolates then have norms near 1, where the penalty tells them apart.
   for (const [k, v] of model.D.params.named()) if (k.endsWith('weight')) tf.tidy(() => v.assign(tf.mul(v, 5)));
-  const images = tf.tensor4d(new Rng(3).fillNormal(new Float32Array(6 * 32 * 32)), [6, 32, 32, 1]);
-  const z = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(6 * 100)), [6, 100]);
-  const drawn = tf.tidy(() => model.G.apply(z, true));
-  const [real, fake] = tf.tidy(() => [model.D.apply(images, true), model.D.apply(drawn, true)].map((t) => Array.from(t.dataSync())));
-  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const batch = scoredBatch(model);
   // The penalty at the step's own interpolates (ε: the first uniform draws of its stream), each image's gradient by
   // central differences of D, one pixel a pair of passes: D has no batch norm, so an image's score is its own.
   const eps = Array.from({ length: 6 }, ((r) => () => r.uniform())(new Rng(9, 'step', 0)));
-  const [x, g] = [images.dataSync(), drawn.dataSync()];
+  const [x, g] = [batch.images.dataSync(), batch.drawn.dataSync()];
   const size = 32 * 32;
   const h = 1e-2;
   const norms: number[] = [];
@@ -166,16 +173,10 @@ test('loss "wgan-gp": D is a critic without batch norm (biases instead), its los
   }
   const penalty = norms.reduce((sum, n) => sum + (n - 1) ** 2, 0) / 6;
   assert.ok(norms.every((n) => n > 0.2 && n < 5), `gradient norms ${norms}`);
-  const losses = model.trainStepWithNoise({ images }, z, true, { step: 0, rng: new Rng(9, 'step', 0) });
+  const losses = model.trainStepWithNoise({ images: batch.images }, batch.z, true, { step: 0, rng: new Rng(9, 'step', 0) });
   const gp = losses.gp.dataSync()[0];
   assert.ok(Math.abs(gp - 5 * penalty) < 2e-3 * 5 * penalty, `gp ${gp} vs ${5 * penalty} by finite differences`);
-  const expected = mean(fake) - mean(real) + gp;
-  assert.ok(Math.abs(losses.lossD.dataSync()[0] - expected) < 1e-5, `${losses.lossD.dataSync()[0]} vs ${expected}`);
-  const judged = tf.tidy(() => Array.from(model.D.apply(drawn, true).dataSync()));
-  assert.ok(Math.abs(losses.lossG.dataSync()[0] + mean(judged)) < 1e-5, `${losses.lossG.dataSync()[0]} vs ${-mean(judged)}`);
-  drawn.dispose();
-  tf.dispose([images, z, ...Object.values(losses)]);
-  model.dispose();
+  checkStepLosses(model, batch, losses, mean(batch.fake) - mean(batch.real) + gp);
 });
 
 test('WGAN-GP\'s fields are checked together: gp needs the wgan-gp loss, R1 beside it is refused, and other losses keep batch norm', () => {
