@@ -39,7 +39,7 @@
 //      the dispatches of one pass overlap: bench/dispatch-overlap.ts); then each GEMM under every tile and
 //      K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
-//   step, pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
+//   step and with each of DCGAN's options (R1, lazy R1, hinge, WGAN-GP, spectral norm, augment), pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
 //   slider move) on tfjs's kernels op by op and on gantry's replayed;
 //  10. what Dawn's robustness (every load and store of a storage buffer clamped to its bounds) costs: DCGAN's,
 //   pix2pixHD's and cgan's steps with it and with the toggle disable_robustness. Last, how long each command
@@ -501,6 +501,15 @@ if (want(9)) {
   // one only where it is measurably faster.
   const generic = measure(process.execPath, [...gantry, ...familyBench('dcgan', { imageSize: 64 })], { GANTRY_DCGAN_HAND_BUILT: '0' });
   say(`| dcgan, generic recording (GANTRY_DCGAN_HAND_BUILT=0) | ${msCell(generic)} | | hand-built / generic: ${fmt(ms(replayedSteps.dcgan ?? null) / ms(generic))} |`);
+  // DCGAN's options run on the generic recording (the hand-built step is plain DCGAN's): what each costs there.
+  // Lazy R1's steps are of two kinds, so its mean is the figure to read.
+  say(`\n| dcgan 64x64 step, batch ${batch}, recorded, with | median | mean | mean / the generic recording's median |`);
+  say('|---|---|---|---|');
+  const options: Json[] = [{ r1: 10 }, { r1: 1, r1Every: 16 }, { loss: 'hinge' }, { loss: 'wgan-gp' }, { spectralNorm: true }, { augment: ['translation', 'cutout'] }];
+  for (const extra of quick ? options.slice(3, 4) : options) {
+    const r = measure(process.execPath, [...gantry, ...familyBench('dcgan', { imageSize: 64, ...extra })]);
+    say(`| ${JSON.stringify(extra)} | ${msCell(r)} | ${r ? `${fmt(Number(r.mean_ms))} ms` : '—'} | ${fmt(Number(r?.mean_ms) / ms(generic))} |`);
+  }
 
   if (!quick) {
     say('\npix2pixHD\'s image ops, gantry\'s WGSL kernels against tfjs\'s ops:');
