@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { dcganArchitecture, type DcganLayer, type DcganShape } from '../nn/dcgan-architecture.ts';
-import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../nn/layers.ts';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, LayerNorm2d } from '../nn/layers.ts';
 import { stepLatent } from '../nn/noise.ts';
 import { eagerWebGpuRequested, environment } from './step-runner.ts';
 import { ParamSet } from '../nn/params.ts';
@@ -18,6 +18,10 @@ import { disposeModel, updateKey, type Family, type FamilyInstance, type ModelOp
 import { alternatingStep } from './gan-step.ts';
 import { augmentField, diffAugment } from '../nn/diff-augment.ts';
 import { gradientPenaltyWeight, interpolate, isLazyR1Step, lazyR1, mixingWeights, withGradientPenalty, withR1 } from '../losses/penalties.ts';
+
+/** D's normalisations (model.dNorm). */
+export const D_NORMS = ['batch', 'layer', 'none'] as const;
+export type DNorm = (typeof D_NORMS)[number];
 
 /** DCGAN (Radford et al. 2015) as in pytorch/examples: all convolutions 4x4, no biases, N(0, 0.02) init. */
 export const dcganSchema = z
@@ -50,6 +54,12 @@ export const dcganSchema = z
      * (losses/penalties.ts). Only with loss "wgan-gp"; absent: 10, the paper's.
      */
     gp: z.number().positive().optional(),
+    /**
+     * D's normalisation in every block but the first: "batch" (DCGAN's), "layer" (each image over its own
+     * values, scaled and shifted per channel: what Gulrajani et al. recommend for WGAN-GP's critic) or "none".
+     * Without batch norm D's convolutions take biases. Absent: "batch", or "none" with spectralNorm or WGAN-GP.
+     */
+    dNorm: z.enum(D_NORMS, { error: 'expected "batch", "layer" or "none"' }).optional(),
     /**
      * Differentiable augmentation of every image D sees, real or generated (nn/diff-augment.ts: "color",
      * "translation", "cutout"; the authors use all three for small data sets). [] : none.
@@ -123,34 +133,37 @@ export class DcganGenerator {
 export interface DiscriminatorOptions {
   /** Spectral normalisation of every weight (false). */
   spectralNorm?: boolean;
-  /** Batch norm in every block but the first (absent: without spectral normalisation); false: biases instead. */
-  batchNorm?: boolean;
+  /** The normalisation in every block but the first (absent: batch norm, none with spectral normalisation); without batch norm, biases. */
+  norm?: DNorm;
 }
 
 /**
- * D's options from a DCGAN-based config: spectral normalisation as asked; no batch norm with it or with
- * WGAN-GP, whose penalty is of each image's own gradient, which batch norm would tie to the rest of the batch.
+ * D's options from a DCGAN-based config: spectral normalisation as asked, and model.dNorm, whose default is
+ * batch norm but with spectral normalisation (Miyato et al.'s networks have none) or WGAN-GP (a penalty on
+ * each image's own gradient, which batch norm would tie to the rest of the batch).
  */
-export function discriminatorOptions(config: { spectralNorm: boolean; loss: string }): DiscriminatorOptions {
-  return { spectralNorm: config.spectralNorm, batchNorm: !config.spectralNorm && config.loss !== 'wgan-gp' };
+export function discriminatorOptions(config: { spectralNorm: boolean; loss: string; dNorm?: DNorm }): DiscriminatorOptions {
+  return { spectralNorm: config.spectralNorm, norm: config.dNorm ?? (config.spectralNorm || config.loss === 'wgan-gp' ? 'none' : 'batch') };
 }
 
 export class DcganDiscriminator {
   readonly params = new ParamSet();
   readonly layers: DcganLayer[];
   private readonly convs: Conv2d[] = [];
-  /** Each block's batch norm after the first (none with spectral normalisation or WGAN-GP's critic). */
-  private readonly norms: (BatchNorm2d | null)[] = [];
+  /** Each block's normalisation after the first (model.dNorm), or null. */
+  private readonly norms: (BatchNorm2d | LayerNorm2d | null)[] = [];
 
   constructor(readonly shape: DcganShape, rng: Rng, options: DiscriminatorOptions = {}) {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
     const spectralNorm = options.spectralNorm ?? false;
-    const batchNorm = options.batchNorm ?? !spectralNorm;
+    const norm = options.norm ?? (spectralNorm ? 'none' : 'batch');
     for (const l of this.layers) {
       // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s and Gulrajani et al.'s networks).
-      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: !batchNorm, spectralNorm }, rng));
-      if (l.norm) this.norms.push(batchNorm ? new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng) : null);
+      this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: norm !== 'batch', spectralNorm }, rng));
+      if (!l.norm) continue;
+      if (norm === 'batch') this.norms.push(new BatchNorm2d(this.params, l.norm, { channels: l.outChannels, gammaInit: GAMMA_INIT }, rng));
+      else this.norms.push(norm === 'layer' ? new LayerNorm2d(this.params, l.norm, l.outChannels) : null);
     }
   }
 
@@ -182,7 +195,7 @@ export class DcganDiscriminator {
     return tf.reshape(logits, [h.shape[0]]);
   }
 
-  /** Its blocks (a convolution, batch norm but in the first or with spectral normalisation, LeakyReLU), before the head. */
+  /** Its blocks (a convolution, its normalisation but in the first, LeakyReLU), before the head. */
   get blockCount(): number {
     return this.norms.length + 1;
   }
@@ -231,7 +244,7 @@ export class Dcgan implements FamilyInstance {
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
     // The hand-built step is pytorch/examples' DCGAN: the hinge loss, augmentations, spectral normalisation, R1 and an average of the weights take the recorded one.
-    const plain = config.loss === 'bce' && config.augment.length === 0 && !config.spectralNorm && config.r1 === 0;
+    const plain = config.loss === 'bce' && config.augment.length === 0 && !config.spectralNorm && config.r1 === 0 && discriminatorOptions(config).norm === 'batch';
     this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && plain && !eagerWebGpuRequested());
   }
 
@@ -341,10 +354,13 @@ export function lazyR1StepKey(config: { r1: number; r1Every: number }, ctx: Step
   return isLazyR1Step(config, ctx.step) ? `${updateKey(ctx)}, R1` : updateKey(ctx);
 }
 
-/** The loss's and penalties' fields agree: gp only for WGAN-GP, whose own penalty R1 would duplicate. */
-export function checkPenalties(family: string, config: { loss: string; gp?: number; r1: number }): void {
+/** The loss's and penalties' fields agree: gp only for WGAN-GP, whose critic takes no batch norm and whose own penalty R1 would duplicate. */
+export function checkPenalties(family: string, config: { loss: string; gp?: number; r1: number; dNorm?: DNorm }): void {
   if (config.gp !== undefined && config.loss !== 'wgan-gp') {
     throw new GantryError(`${family}: model.gp weighs WGAN-GP's gradient penalty, but model.loss is "${config.loss}"; set "loss": "wgan-gp" or leave gp out`);
+  }
+  if (config.loss === 'wgan-gp' && config.dNorm === 'batch') {
+    throw new GantryError(`${family}: model.dNorm "batch" with "loss": "wgan-gp": batch norm ties each image's score to its batch, so WGAN-GP's penalty on each image's gradient no longer holds; use "layer" (the paper's advice) or "none"`);
   }
   if (config.loss === 'wgan-gp' && config.r1 > 0) {
     throw new GantryError(`${family}: model.r1 with "loss": "wgan-gp": WGAN-GP's penalty already holds D's gradient (at norm 1); leave r1 at 0, or use R1 with "bce" or "hinge"`);

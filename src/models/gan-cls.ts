@@ -26,7 +26,7 @@ import { describeTextToImage, resolveTextToImage, TextToImageGan } from './text-
  */
 export const ganClsSchema = dcganSchema
   // Its D sees caption pairs, with the matching-aware BCE; DiffAugment, spectral normalisation, R1 and WGAN-GP are not part of GAN-CLS.
-  .omit({ augment: true, spectralNorm: true, r1: true, r1Every: true, loss: true, gp: true })
+  .omit({ augment: true, spectralNorm: true, r1: true, r1Every: true, loss: true, gp: true, dNorm: true })
   .extend({
     /** GAN-CLS's matching-aware D: real images with mismatched captions count as fake. */
     matchingAware: z.boolean().default(true),

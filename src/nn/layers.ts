@@ -199,3 +199,26 @@ export class BatchNorm2d {
     });
   }
 }
+
+/**
+ * Layer normalisation of a feature map (Ba et al. 2016) as WGAN-GP's critics take it (Gulrajani et al.'s
+ * tflib Layernorm over H, W and C): each image normalised over all of its values (biased variance, eps 1e-5),
+ * then scaled and shifted per channel. Its statistics are each image's own, so a penalty on each image's
+ * gradient stays that image's; the same in training and evaluation.
+ */
+export class LayerNorm2d {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(params: ParamSet, name: string, channels: number, private readonly eps = 1e-5) {
+    this.gamma = params.add(`${name}.weight`, tf.ones([channels]));
+    this.beta = params.add(`${name}.bias`, tf.zeros([channels]));
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [1, 2, 3], true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta) as tf.Tensor4D;
+    });
+  }
+}

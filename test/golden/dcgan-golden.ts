@@ -8,7 +8,7 @@ import { Rng } from '../../src/engine/rng.ts';
 
 interface Saved { shape: number[]; data: number[] }
 interface Golden {
-  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number; r1Every?: number; loss?: string; gp?: number; lr?: number; beta1?: number; beta2?: number };
+  config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number; r1Every?: number; loss?: string; gp?: number; lr?: number; beta1?: number; beta2?: number; dNorm?: string };
   initial: { G: Record<string, Saved>; D: Record<string, Saved> };
   steps: { real_nchw: number[]; z: number[]; eps?: number[]; lossD: number; lossG: number; r1?: number; gp?: number }[];
   final: { G: Record<string, Saved>; D: Record<string, Saved> };
@@ -44,10 +44,11 @@ class GivenUniforms extends Rng {
  * with `spectralNorm`, D's spectral normalisation (its u moved at each of D's three passes a step) instead
  * of its batch norm; with `r1`, the R1 penalty (gamma 10) in D's loss; with `lazyR1`, R1 every 2 steps as an
  * update of D's own (StyleGAN2's lazy regularization: steps 0 and 2), D's Adam slowed to match; with `wganGp`,
- * WGAN-GP's critic (no batch norm, biases), loss and gradient penalty at PyTorch's interpolates, Adam (0, 0.9).
+ * WGAN-GP's critic (no batch norm, biases), loss and gradient penalty at PyTorch's interpolates, Adam (0, 0.9);
+ * with `layerNorm` too, the critic's layer norms (tflib's: per image, a scale and shift per channel).
  */
-export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean; r1?: boolean; lazyR1?: boolean; wganGp?: boolean } = {}): Promise<void> {
-  const golden = read(o.wganGp ? 'dcgan_wgan_gp_step.json' : o.spectralNorm ? 'dcgan_sn_step.json' : o.lazyR1 ? 'dcgan_lazy_r1_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
+export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean; r1?: boolean; lazyR1?: boolean; wganGp?: boolean; layerNorm?: boolean } = {}): Promise<void> {
+  const golden = read(o.layerNorm ? 'dcgan_wgan_gp_ln_step.json' : o.wganGp ? 'dcgan_wgan_gp_step.json' : o.spectralNorm ? 'dcgan_sn_step.json' : o.lazyR1 ? 'dcgan_lazy_r1_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
   const { batch, r1, r1Every, ...c } = golden.config;
   const model = new Dcgan(dcganSchema.parse({ ...c, spectralNorm: o.spectralNorm ?? false, r1: r1 ?? 0, r1Every: r1Every ?? 1 }), 0);
   for (const [net, params] of Object.entries(model.networks)) {

@@ -5,6 +5,7 @@
     /usr/bin/python3 test/golden/make_dcgan_step.py --r1  ->  test/golden/dcgan_r1_step.json
     /usr/bin/python3 test/golden/make_dcgan_step.py --r1 --lazy  ->  test/golden/dcgan_lazy_r1_step.json
     /usr/bin/python3 test/golden/make_dcgan_step.py --wgan-gp  ->  test/golden/dcgan_wgan_gp_step.json
+    /usr/bin/python3 test/golden/make_dcgan_step.py --wgan-gp --layer-norm  ->  test/golden/dcgan_wgan_gp_ln_step.json
 
 A small dcgan32 (nz 8, ngf = ndf = 4, 1 channel, batch 4) with seeded weights takes three training
 steps exactly as ../shared/peers/dcgan_torch.py (and pytorch/examples/dcgan) does: D on real and
@@ -25,6 +26,9 @@ biases, PyTorch's default init; the batch norms are identities, kept in place as
 mean D(fake) - mean D(real) + 10 * mean (||dD(x_hat)/dx_hat||_2 - 1)^2 at x_hat = eps * real + (1 - eps) * fake,
 eps ~ U(0, 1) per image (saved with each step), G's loss -mean D(fake); Adam 1e-4 / (0, 0.9), the paper's. D's
 initial weights are 5 times DCGAN's, so that the gradients at the interpolates have norms near 1 (saved: 'norms').
+With --layer-norm as well, the critic's batch norms are layer norms as Gulrajani et al.'s tflib takes them: each
+image over its C x H x W values (biased variance, eps 1e-5), then a scale and shift per channel (starting at
+N(1, 0.2) and N(0, 0.2) here rather than 1 and 0, so that the step moves them from values of their own).
 """
 import json, os, sys
 import torch, torch.nn as nn
@@ -33,6 +37,20 @@ spectral = '--spectral-norm' in sys.argv
 r1 = 10.0 if '--r1' in sys.argv else 0.0
 r1_every = 2 if '--lazy' in sys.argv else 1
 wgan = '--wgan-gp' in sys.argv
+layer_norm = '--layer-norm' in sys.argv
+
+
+class LayerNorm(nn.Module):
+    """tflib's Layernorm over [1, 2, 3] of NCHW maps: per-image statistics, per-channel scale and shift."""
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        mean = x.mean((1, 2, 3), keepdim=True)
+        var = x.var((1, 2, 3), unbiased=False, keepdim=True)
+        return (x - mean) / torch.sqrt(var + 1e-5) * self.weight[:, None, None] + self.bias[:, None, None]
 
 torch.manual_seed(1234)
 nz, ngf, ndf, ch, B, steps = 8, 4, 4, 1, 4, 3
@@ -56,11 +74,12 @@ if spectral or wgan:
             conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
             with torch.no_grad(): conv.weight.copy_(m.weight)
             D[i] = nn.utils.spectral_norm(conv) if spectral else conv
-        elif isinstance(m, nn.BatchNorm2d): D[i] = nn.Identity()
+        elif isinstance(m, nn.BatchNorm2d): D[i] = LayerNorm(m.num_features) if layer_norm else nn.Identity()
 if wgan:  # D's weights x 5: gradients at the interpolates of norm near 1, where the penalty tells them apart
     with torch.no_grad():
         for m in D:
             if isinstance(m, nn.Conv2d): m.weight.mul_(5)
+            if isinstance(m, LayerNorm): nn.init.normal_(m.weight, 1.0, 0.2); nn.init.normal_(m.bias, 0.0, 0.2)
 
 def state(net):
     return {k.replace('weight_orig', 'weight'): {'shape': list(v.shape), 'data': v.detach().reshape(-1).tolist()} for k, v in net.state_dict().items()
@@ -68,7 +87,8 @@ def state(net):
 
 lr, beta1, beta2 = (1e-4, 0.0, 0.9) if wgan else (2e-4, 0.5, 0.999)
 out = {'config': {'nz': nz, 'ngf': ngf, 'ndf': ndf, 'channels': ch, 'batch': B, 'imageSize': 32, 'r1': r1, 'r1Every': r1_every,
-                  **({'loss': 'wgan-gp', 'gp': 10.0, 'lr': lr, 'beta1': beta1, 'beta2': beta2} if wgan else {})},
+                  **({'loss': 'wgan-gp', 'gp': 10.0, 'lr': lr, 'beta1': beta1, 'beta2': beta2} if wgan else {}),
+                  **({'dNorm': 'layer'} if layer_norm else {})},
        'initial': {'G': state(G), 'D': state(D)}, 'steps': []}
 oG = torch.optim.Adam(G.parameters(), lr, betas=(beta1, beta2))
 c = r1_every / (r1_every + 1) if r1_every > 1 else 1
@@ -112,7 +132,7 @@ for s in range(steps):
     out['steps'].append({'real_nchw': real.reshape(-1).tolist(), 'z': z.reshape(-1).tolist(), **extra,
                          'lossD': lossD.item(), 'lossG': lossG.item(), **({'r1': penalty.item()} if penalty is not None else {})})
 out['final'] = {'G': state(G), 'D': state(D)}
-name = 'dcgan_wgan_gp_step.json' if wgan else 'dcgan_sn_step.json' if spectral else 'dcgan_lazy_r1_step.json' if r1_every > 1 else 'dcgan_r1_step.json' if r1 else 'dcgan_step.json'
+name = ('dcgan_wgan_gp_ln_step.json' if layer_norm else 'dcgan_wgan_gp_step.json') if wgan else 'dcgan_sn_step.json' if spectral else 'dcgan_lazy_r1_step.json' if r1_every > 1 else 'dcgan_r1_step.json' if r1 else 'dcgan_step.json'
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
 with open(path, 'w') as f: json.dump(out, f)
 print('wrote', path, 'torch', torch.__version__)

@@ -165,6 +165,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['dcgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, r1: 10, r1Every: 3 }],
   ['dcgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, loss: 'wgan-gp' }],
   ['cgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, loss: 'wgan-gp' }],
+  ['acgan', 'mnist', { imageSize: 32, ngf: 8, ndf: 8, loss: 'wgan-gp', dNorm: 'layer' }],
   ['vae', 'mnist', { imageSize: 32, width: 8, latent: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8 }],
   ['vae-gan', 'mnist', { imageSize: 32, width: 8, latent: 8, ndf: 8, similarity: 'discriminator' }],
@@ -201,7 +202,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}${config.loss ? ` (${config.loss})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}${config.loss ? ` (${config.loss})` : ''}${config.dNorm ? ` (dNorm ${config.dNorm})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     // A lazy R1 every 3 steps: steps 0, 3, 6, 9 take the penalty's update, a kind of their own: warmed up (0),
     // recorded twice (3, 6), replayed (9). The others warm up (1), record twice (2, 4) and replay (5, 7, 8, 10,
@@ -238,7 +239,7 @@ test('D-only steps between full ones (train.dSteps 2): both kinds replay, each r
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
-test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1, the hinge loss)', { skip: noGpu }, async () => {
+test('training on replayed steps: losses, checkpoints and resume as on the eager kernels (a checkpoint read between replays included, the weights\' average updated inside the replayed step and swapped in for sample grids); DCGAN takes the recorded step where its hand-built one cannot serve (an average, augmentation, spectral normalisation, R1, the hinge loss, WGAN-GP, a D without batch norm)', { skip: noGpu }, async () => {
   const { train } = await import('../../src/train/trainer.ts');
   const { validateRunConfig } = await import('../../src/train/run-config.ts');
   const { readMetrics } = await import('../../src/train/metrics.ts');
@@ -285,8 +286,8 @@ test('training on replayed steps: losses, checkpoints and resume as on the eager
   const normalised = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, spectralNorm: true } }, 'test config'));
   assert.equal(normalised.replaysItself, false);
   normalised.dispose();
-  // Nor does it differentiate D twice (model.r1), or take the hinge loss.
-  for (const other of [{ r1: 10 }, { loss: 'hinge' }]) {
+  // Nor does it differentiate D twice (model.r1), take the hinge or WGAN-GP's loss, or another normalisation of D than batch norm.
+  for (const other of [{ r1: 10 }, { loss: 'hinge' }, { loss: 'wgan-gp' }, { dNorm: 'none' }, { dNorm: 'layer' }]) {
     const model = buildModel(validateRunConfig({ family: 'dcgan', model: { ...dcgan.model, ...other } }, 'test config'));
     assert.equal(model.replaysItself, false, JSON.stringify(other));
     model.dispose();

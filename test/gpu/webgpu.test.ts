@@ -30,6 +30,7 @@ test('WebGPU: DCGAN with spectral normalisation in D matches PyTorch (losses, we
 test('WebGPU: DCGAN with R1 matches PyTorch (losses, weights)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ r1: true }));
 test('WebGPU: DCGAN with a lazy R1 matches PyTorch (losses, the penalty on its steps, weights)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ lazyR1: true }));
 test('WebGPU: DCGAN with WGAN-GP matches PyTorch (losses, the penalty, weights)', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ wganGp: true }));
+test('WebGPU: DCGAN with WGAN-GP and a layer-normed critic matches PyTorch', { skip: noGpu }, () => checkDcganStepsAgainstPyTorch({ wganGp: true, layerNorm: true }));
 
 // gantry's WGSL kernels under DF-GAN's step: the Affine, MA-GP's double backward (AvgPoolGrad's gradient among its ops).
 test('WebGPU: DF-GAN training steps match its authors\' code in PyTorch (hinge with mismatched pairs, MA-GP)', { skip: noGpu }, checkDfganStepsAgainstPyTorch);

@@ -65,10 +65,10 @@ test('weights are initialised N(0, 0.02), batch-norm scales N(1, 0.02), and a se
   b.dispose();
 });
 
-for (const extra of [{}, { r1: 10, augment: ['translation'] }, { r1: 10, r1Every: 2, augment: ['translation'] }, { loss: 'wgan-gp', augment: ['translation'] }]) {
+for (const extra of [{}, { r1: 10, augment: ['translation'] }, { r1: 10, r1Every: 2, augment: ['translation'] }, { loss: 'wgan-gp', dNorm: 'layer', augment: ['translation'] }]) {
   const lazy = 'r1Every' in extra;
   const wgan = 'loss' in extra;
-  test(`train steps keep the tensor count flat and change both networks${'r1' in extra ? ` (R1${lazy ? ' every 2 steps' : ''} with augmentation: reported, positive)` : ''}${wgan ? ' (WGAN-GP with augmentation: its penalty reported, positive)' : ''}`, () => {
+  test(`train steps keep the tensor count flat and change both networks${'r1' in extra ? ` (R1${lazy ? ' every 2 steps' : ''} with augmentation: reported, positive)` : ''}${wgan ? ' (WGAN-GP, a layer-normed critic, augmentation: its penalty reported, positive)' : ''}`, () => {
     const model = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, ...extra }), 1);
     const images = tf.tensor4d(new Rng(1).fillNormal(new Float32Array(8 * 32 * 32)), [8, 32, 32, 1]);
     const g0 = model.G.params.get('main.0.weight').dataSync().slice();
@@ -179,14 +179,23 @@ test('loss "wgan-gp": D is a critic without batch norm (biases instead), its los
   checkStepLosses(model, batch, losses, mean(batch.fake) - mean(batch.real) + gp);
 });
 
-test('WGAN-GP\'s fields are checked together: gp needs the wgan-gp loss, R1 beside it is refused, and other losses keep batch norm', () => {
+test('WGAN-GP\'s fields are checked together (gp needs the wgan-gp loss; R1 or a batch-normed critic beside it are refused), and model.dNorm gives D its normalisation', () => {
   const data = { height: 32, width: 32, channels: 1, numClasses: 10 };
   assert.throws(() => dcganFamily.resolve(dcganSchema.parse({ gp: 10 }), data), /model\.gp weighs WGAN-GP's gradient penalty, but model\.loss is "bce"; set "loss": "wgan-gp"/);
   assert.throws(() => dcganFamily.resolve(dcganSchema.parse({ loss: 'wgan-gp', r1: 1 }), data), /model\.r1 with "loss": "wgan-gp"/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { loss: 'wgan' } }, 'c.json'), /^GantryError: c\.json: model\.loss: expected "bce", "hinge" or "wgan-gp"$/);
   assert.throws(() => validateRunConfig({ family: 'dcgan', model: { loss: 'wgan-gp', gp: 0 } }, 'c.json'), /c\.json: model\.gp: Too small/);
   assert.equal(dcganFamily.resolve(dcganSchema.parse({ loss: 'wgan-gp' }), data).channels, 1);
-  const hinge = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, loss: 'hinge' }), 1);
-  assert.ok(hinge.D.params.named().some(([k]) => k === 'main.3.running_mean'), 'the hinge loss keeps D\'s batch norm');
-  hinge.dispose();
+  assert.throws(() => dcganFamily.resolve(dcganSchema.parse({ loss: 'wgan-gp', dNorm: 'batch' }), data), /model\.dNorm "batch" with "loss": "wgan-gp": .*use "layer" \(the paper's advice\) or "none"/);
+  assert.throws(() => validateRunConfig({ family: 'dcgan', model: { dNorm: 'instance' } }, 'c.json'), /c\.json: model\.dNorm: expected "batch", "layer" or "none"/);
+  // D's parameters by model.dNorm: batch norm (the hinge loss keeps it), layer norm (a scale and shift per channel, no running statistics), none; biases without batch norm.
+  const dParams = (model: Record<string, unknown>) => {
+    const m = new Dcgan(dcganSchema.parse({ channels: 1, ngf: 8, ndf: 8, ...model }), 1);
+    const names = m.D.params.named().filter(([k]) => k.startsWith('main.2.') || k.startsWith('main.3.')).map(([k]) => k);
+    m.dispose();
+    return names;
+  };
+  assert.deepEqual(dParams({ loss: 'hinge' }), ['main.2.weight', 'main.3.weight', 'main.3.bias', 'main.3.running_mean', 'main.3.running_var']);
+  assert.deepEqual(dParams({ loss: 'wgan-gp', dNorm: 'layer' }), ['main.2.weight', 'main.2.bias', 'main.3.weight', 'main.3.bias']);
+  assert.deepEqual(dParams({ dNorm: 'none' }), ['main.2.weight', 'main.2.bias']);
 });
