@@ -101,7 +101,7 @@ test('train FAMILY --help shows that family\'s config at its defaults, as a --co
   assert.doesNotMatch(gantry('train', '--help').stdout, /config, every field/);
   // Fields with no default are named after it, section by section.
   assert.match(shown, /\}\nand, absent unless given: model\.noiseInFusion, train\.decayFrom, train\.flip, train\.loadSize, train\.ema\n$/);
-  assert.match(gantry('train', 'dcgan', '--help').stdout, /absent unless given: model\.lrD, model\.gp, train\./);
+  assert.match(gantry('train', 'dcgan', '--help').stdout, /absent unless given: model\.lrD, model\.gp, model\.dNorm, train\./);
 });
 
 test('user mistakes get one line naming the fix, no stack trace', () => {
