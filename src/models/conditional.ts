@@ -9,7 +9,7 @@ import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
-import { checkPenalties, DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
+import { checkLossFields, DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
 import { diffAugment } from '../nn/diff-augment.ts';
@@ -90,7 +90,7 @@ export function resolveConditional<C extends ConditionalConfig>(family: string, 
   if (config.numClasses && config.numClasses !== data.numClasses) {
     throw new GantryError(`${family}: model.numClasses is ${config.numClasses} but the data has ${data.numClasses} classes; leave it out (0) to take it from the data`);
   }
-  checkPenalties(family, config);
+  checkLossFields(family, config);
   const { channels } = dcganFamily.resolve(config, data); // channels from the data; checks the image size
   return { ...config, channels, numClasses: data.numClasses, classNames: data.classNames ?? [] };
 }

@@ -46,7 +46,7 @@ export const dcganSchema = z
     /**
      * "bce" (DCGAN's, with the non-saturating G loss), "hinge" (SAGAN's and the projection paper's) or
      * "wgan-gp" (Gulrajani et al.: D a critic of E[D(fake)] - E[D(real)] with the gradient penalty `gp`, and
-     * no batch norm in D, whose convolutions take biases instead, as in the paper's networks).
+     * no batch norm in D: dNorm "none", as in the paper's DCGAN critics, or "layer").
      */
     loss: z.enum(ADVERSARIAL_LOSSES, { error: 'expected "bce", "hinge" or "wgan-gp"' }).default('bce'),
     /**
@@ -243,7 +243,7 @@ export class Dcgan implements FamilyInstance {
     this.info = describeDcgan(config);
     // GANTRY_DCGAN_HAND_BUILT=0: the generic recording instead (to measure one against the other).
     const handBuilt = environment('GANTRY_DCGAN_HAND_BUILT') !== '0';
-    // The hand-built step is pytorch/examples' DCGAN: the hinge loss, augmentations, spectral normalisation, R1 and an average of the weights take the recorded one.
+    // The hand-built step is pytorch/examples' DCGAN: the hinge or WGAN-GP's loss, augmentations, spectral normalisation, R1, a D without batch norm and an average of the weights take the recorded one.
     const plain = config.loss === 'bce' && config.augment.length === 0 && !config.spectralNorm && config.r1 === 0 && discriminatorOptions(config).norm === 'batch';
     this.replayedGpuStep = options.replayedGpuStep ?? (tf.getBackend() === 'webgpu' && handBuilt && !options.weightsAveraged && plain && !eagerWebGpuRequested());
   }
@@ -354,8 +354,8 @@ export function lazyR1StepKey(config: { r1: number; r1Every: number }, ctx: Step
   return isLazyR1Step(config, ctx.step) ? `${updateKey(ctx)}, R1` : updateKey(ctx);
 }
 
-/** The loss's and penalties' fields agree: gp only for WGAN-GP, whose critic takes no batch norm and whose own penalty R1 would duplicate. */
-export function checkPenalties(family: string, config: { loss: string; gp?: number; r1: number; dNorm?: DNorm }): void {
+/** The loss's fields agree with D's: gp only for WGAN-GP, whose critic takes no batch norm and whose own penalty R1 would duplicate. */
+export function checkLossFields(family: string, config: { loss: string; gp?: number; r1: number; dNorm?: DNorm }): void {
   if (config.gp !== undefined && config.loss !== 'wgan-gp') {
     throw new GantryError(`${family}: model.gp weighs WGAN-GP's gradient penalty, but model.loss is "${config.loss}"; set "loss": "wgan-gp" or leave gp out`);
   }
@@ -403,7 +403,7 @@ export const dcganFamily: Family<DcganConfig> = {
   resumable: ['lr', 'lrD', 'beta1', 'beta2', 'r1', 'r1Every', 'gp'],
   resolve(config, data) {
     checkImageShape('dcgan', config);
-    checkPenalties('dcgan', config);
+    checkLossFields('dcgan', config);
     return { ...config, channels: imageChannels('dcgan', config, data) };
   },
   describe: describeDcgan,
