@@ -35,6 +35,11 @@ class GivenUniforms extends Rng {
     assert.ok(this.next < this.values.length, 'the step drew more uniform values than PyTorch\'s');
     return this.values[this.next++];
   }
+
+  /** Whether the step drew every value given. */
+  get drewAll(): boolean {
+    return this.next === this.values.length;
+  }
 }
 
 /**
@@ -61,7 +66,9 @@ export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean;
   for (const [i, step] of golden.steps.entries()) {
     const real = tf.tidy(() => tf.transpose(tf.tensor4d(step.real_nchw, [batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D);
     const z = tf.tensor2d(step.z, [batch, c.nz]);
-    const l = model.trainStepWithNoise({ images: real }, z, true, { step: i, rng: step.eps ? new GivenUniforms(step.eps) : new Rng(0, 'step', i) });
+    const rng = step.eps ? new GivenUniforms(step.eps) : new Rng(0, 'step', i);
+    const l = model.trainStepWithNoise({ images: real }, z, true, { step: i, rng });
+    if (rng instanceof GivenUniforms) assert.ok(rng.drewAll, `step ${i} drew fewer uniform values than PyTorch's ε`);
     // Asynchronous reads: WebGPU has no synchronous read in Node.
     const losses = { lossD: (await l.lossD.data())[0], lossG: (await l.lossG.data())[0] };
     const r1 = l.r1 ? (await l.r1.data())[0] : undefined;
