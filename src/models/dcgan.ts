@@ -133,7 +133,7 @@ export class DcganGenerator {
 export interface DiscriminatorOptions {
   /** Spectral normalisation of every weight (false). */
   spectralNorm?: boolean;
-  /** The normalisation in every block but the first (absent: batch norm, none with spectral normalisation); without batch norm, biases. */
+  /** The normalisation in every block but the first (absent: batch norm; discriminatorOptions gives a config's); without batch norm, biases. */
   norm?: DNorm;
 }
 
@@ -157,7 +157,7 @@ export class DcganDiscriminator {
     // H/2 x W/2 x ndf (no batch norm) -> each block halves the size and doubles the channels -> base map -> one logit
     this.layers = dcganArchitecture(shape).d;
     const spectralNorm = options.spectralNorm ?? false;
-    const norm = options.norm ?? (spectralNorm ? 'none' : 'batch');
+    const norm = options.norm ?? 'batch';
     for (const l of this.layers) {
       // Without batch norm, whose shift was D's only offset, each convolution takes a bias (as in Miyato et al.'s and Gulrajani et al.'s networks).
       this.convs.push(new Conv2d(this.params, l.name, { inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding, init: WEIGHT_INIT, bias: norm !== 'batch', spectralNorm }, rng));
