@@ -92,6 +92,7 @@ const INPUT_NAMES = {
   featureDim: ['--feature-dim', 'featureDim'],
   classifier: ['--features', 'classifier'],
   vgg16: ['--vgg16', 'vgg16'],
+  lpips: ['--lpips', 'lpips'],
   segmenter: ['--segmenter', 'segmenter'],
   n: ['--n', 'n'],
   subsetSize: ['--subset-size', 'subsetSize'],

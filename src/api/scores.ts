@@ -2,14 +2,17 @@ import { GantryError } from '../errors.ts';
 import { initEngine } from '../engine/index.ts';
 import { parseEvalInput, type FeatureOptions } from '../metrics/evaluate.ts';
 import { evaluateSegmentation, type SegmentationResult } from '../metrics/segmentation.ts';
+import type { PplOptions, PplResult } from '../metrics/ppl.ts';
+import { TORCH_FIDELITY_SEED } from '../metrics/numpy-random.ts';
 import { checkKeys, checkPath, optionKeys } from '../options.ts';
 import {
-  fidOf, inceptionScoreOf, kidOf, needImages, precisionRecallOf, withFeatures, writeFeatureStats,
+  fidOf, inceptionScoreOf, kidOf, needImages, perceptualPathLengthOf, precisionRecallOf, withFeatures, writeFeatureStats,
   type FeatureSource, type FidResult, type InceptionScoreResult, type KidScore, type PrecisionRecallScore,
 } from '../metrics/scores.ts';
 
 export type { FeatureSource, FidResult, InceptionScoreResult, KidScore, PrecisionRecallScore } from '../metrics/scores.ts';
 export type { SegmentationResult } from '../metrics/segmentation.ts';
+export type { PplResult } from '../metrics/ppl.ts';
 
 /** What every score takes: its feature network, how many images, and where its lines go. */
 export interface ScoreRequest extends FeatureSource {
@@ -36,6 +39,8 @@ type KidRequest = PairRequest & { subsets?: number; subsetSize?: number };
 type PrcRequest = PairRequest & { neighborhood?: number; coverageNeighborhood?: number };
 type IsRequest = ScoreRequest & { fake: string; splits?: number };
 type StatsRequest = ScoreRequest & { input: string; out: string };
+/** `gantry eval ppl`'s inputs: the run, LPIPS's two weight files, and PplOptions' settings (n: pairs, 10,000 by default). */
+type PplRequest = { fake: string; vgg16: string; lpips: string; log?: (line: string) => void } & Partial<Omit<PplOptions, 'captions'>>;
 type SegmentationRequest = { run: string; segmenter: string; n?: number; seed?: number; quiet?: boolean };
 const KEYS = {
   'fid()': optionKeys<PairRequest>({ ...SCORE, real: true, fake: true }),
@@ -43,6 +48,9 @@ const KEYS = {
   'precisionRecall()': optionKeys<PrcRequest>({ ...SCORE, real: true, fake: true, neighborhood: true, coverageNeighborhood: true }),
   'inceptionScore()': optionKeys<IsRequest>({ ...SCORE, fake: true, splits: true }),
   'featureStats()': optionKeys<StatsRequest>({ ...SCORE, input: true, out: true }),
+  'perceptualPathLength()': optionKeys<PplRequest>({
+    fake: true, vgg16: true, lpips: true, n: true, epsilon: true, interp: true, resize: true, dtype: true, discard: true, seed: true, batch: true, quiet: true, log: true,
+  }),
   'segmentationScore()': optionKeys<SegmentationRequest>({ run: true, segmenter: true, n: true, seed: true, quiet: true }),
 };
 
@@ -62,6 +70,8 @@ const INPUTS: Record<string, [what: string, example: string]> = {
   input: ['a data SPEC or a run folder', '"mnist"'],
   out: ['the .npz file to write', '"mnist.npz"'],
   run: ['the pix2pixhd run folder', '"runs/label2photo"'],
+  vgg16: ["torchvision's VGG-16 weights", '"vgg16-397923af.pth"'],
+  lpips: ["LPIPS's linear layers for VGG-16", '"vgg.pth"'],
   segmenter: ['the segmenter run folder', '"runs/segmenter"'],
 };
 
@@ -130,6 +140,21 @@ export async function featureStats(request: StatsRequest): Promise<{ out: string
   await initEngine({ log: request.log });
   const input = parseEvalInput(request.input);
   return withFeatures(request, (e) => writeFeatureStats(input, request.out, e, o));
+}
+
+/**
+ * The perceptual path length of a run's generator, as torch-fidelity computes it (`gantry eval ppl`): `n`
+ * (10,000) pairs of latent vectors from NumPy's RandomState(`seed`, 2020), the second of each moved `epsilon`
+ * (1e-4) of the way to another (`interp`: lerp, slerp_any or slerp_unit), LPIPS on VGG-16 between their
+ * images (`dtype` float32: unquantised; uint8: as 8-bit PNGs hold them, torch-fidelity's default; resized to `resize`, 64) over
+ * epsilon squared, those outside the `discard` percentiles ([1, 99]) dropped. `distances` holds every pair's.
+ */
+export async function perceptualPathLength(request: PplRequest): Promise<PplResult> {
+  checkKeys(request, KEYS['perceptualPathLength()'], 'perceptualPathLength()');
+  checkInputs('perceptualPathLength()', request, ['fake', 'vgg16', 'lpips']);
+  await initEngine({ log: request.log });
+  const { fake, vgg16, lpips, log: _log, ...o } = request;
+  return perceptualPathLengthOf(fake, { vgg16, lpips }, { ...o, n: o.n ?? 10000, seed: o.seed ?? TORCH_FIDELITY_SEED });
 }
 
 /**

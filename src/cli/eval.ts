@@ -3,8 +3,10 @@ import { initEngine, type Device } from '../engine/index.ts';
 import { evaluateSegmentation } from '../metrics/segmentation.ts';
 import { WEIGHTS_ENV, type FeatureExtractor } from '../metrics/features.ts';
 import { parseEvalInput, type EvalInput } from '../metrics/evaluate.ts';
-import { fidOf, inceptionScoreOf, kidOf, needImages, precisionRecallOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
-import { intArg, parseCommandArgs, refuseFlags } from './args.ts';
+import { fidOf, inceptionScoreOf, kidOf, needImages, perceptualPathLengthOf, precisionRecallOf, withFeatures, writeFeatureStats } from '../metrics/scores.ts';
+import { intArg, numberArg, parseCommandArgs, refuseFlags } from './args.ts';
+import { TORCH_FIDELITY_SEED } from '../metrics/numpy-random.ts';
+import type { PplDtype, PplInterpolation } from '../metrics/ppl.ts';
 import { checkFileOut } from './output.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -12,6 +14,8 @@ export const EVAL_HELP = `${SYNOPSIS.EVAL}
             [--weights pt_inception-2015-12-05-6726825d.pth] [--feature-dim 64|192|768|2048] [--features CLASSIFIER_RUN]
             [--vgg16 vgg16-397923af.pth]
 gantry eval stats SPEC --out STATS.npz [--n N] [same feature options]
+gantry eval ppl --fake RUN_DIR --vgg16 vgg16-397923af.pth --lpips vgg.pth [--n 10000] [--epsilon 1e-4]
+            [--interp lerp|slerp_any|slerp_unit] [--dtype float32|uint8] [--resize 64|none] [--discard 1,99]
 gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [--seed N]
   FID as pytorch-fid computes it; KID and IS as torch-fidelity defines them. Features come from
   pytorch-fid's Inception-v3 weights (--weights, or ${WEIGHTS_ENV}) or, offline, from a gantry
@@ -26,11 +30,20 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   and n_real/n_fake).
   A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
   order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
+  ppl: perceptual path length as torch-fidelity computes it: --n pairs of latent vectors from NumPy's
+  RandomState(--seed, default 2020) (a class each in a class-conditional run; a text run's pairs take its
+  evaluation captions), the second moved --epsilon of the way to another, LPIPS between the two images
+  divided by epsilon squared, distances outside the --discard percentiles dropped ("none": keep all),
+  the rest averaged. Lower: a smoother latent space. LPIPS on VGG-16 needs torchvision's weights (--vgg16)
+  and LPIPS's linear layers (--lpips: vgg.pth of the lpips package, v0.1, or torch-fidelity's
+  weights-vgg16-lpips.pth). The images are compared unquantised (--dtype float32, StyleGAN's PPL) or as
+  8-bit PNGs hold them (uint8: torch-fidelity's default, which at epsilon 1e-4 mostly measures rounding),
+  resized to --resize square.
   segmentation (pix2pixHD's Cityscapes protocol): a segmenter run (\`gantry train segmenter --data SPEC\`, at
   the run's size) segments the images the run draws from its held-out maps; prints pixel accuracy and mean
   IoU against those maps, beside the same for the real photos (the ceiling).`;
 
-const METRICS = ['fid', 'kid', 'prc', 'is', 'stats', 'segmentation'];
+const METRICS = ['fid', 'kid', 'prc', 'is', 'ppl', 'stats', 'segmentation'];
 
 /** The flags every metric takes, and each metric's own. */
 const COMMON_FLAGS = ['n', 'seed', 'device', 'quiet'];
@@ -40,15 +53,28 @@ const METRIC_FLAGS: Record<string, string[]> = {
   kid: ['real', 'fake', 'subsets', 'subset-size', ...FEATURE_FLAGS],
   prc: ['real', 'fake', 'neighborhood', 'coverage-neighborhood', ...FEATURE_FLAGS],
   is: ['fake', 'splits', ...FEATURE_FLAGS],
+  ppl: ['fake', 'vgg16', 'lpips', 'epsilon', 'interp', 'dtype', 'resize', 'discard', 'batch'],
   stats: ['out', ...FEATURE_FLAGS],
   segmentation: ['run', 'segmenter'],
 };
+
+/** --discard LO,HI: percentiles, either "none"; "none" alone keeps every distance. */
+function discardArg(value: string | undefined): [number | null, number | null] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return [null, null];
+  const parts = value.split(',');
+  const bound = (p: string) => (p === 'none' ? null : Number(p));
+  if (parts.length !== 2 || parts.some((p) => p !== 'none' && (p.trim() === '' || !Number.isFinite(Number(p))))) {
+    throw new GantryError(`--discard takes two percentiles LO,HI (torch-fidelity's 1,99), either "none", or "none" alone; got "${value}"`);
+  }
+  return [bound(parts[0]), bound(parts[1])];
+}
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const [metric, ...rest] = argv;
   if (!METRICS.includes(metric)) {
     const meant = metric ? closestName(metric, METRICS) : undefined;
-    throw new GantryError(`name a metric: fid, kid, prc, is, stats or segmentation (got "${metric ?? ''}"${meant ? `; did you mean ${meant}?` : ''})`);
+    throw new GantryError(`name a metric: fid, kid, prc, is, ppl, stats or segmentation (got "${metric ?? ''}"${meant ? `; did you mean ${meant}?` : ''})`);
   }
   const { values, positionals } = parseCommandArgs('eval', rest, {
     real: { type: 'string' }, fake: { type: 'string' }, n: { type: 'string' }, weights: { type: 'string' },
@@ -56,6 +82,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' }, subsets: { type: 'string' }, 'subset-size': { type: 'string' }, splits: { type: 'string' },
     device: { type: 'string' }, quiet: { type: 'boolean' }, run: { type: 'string' }, segmenter: { type: 'string' },
     neighborhood: { type: 'string' }, 'coverage-neighborhood': { type: 'string' }, vgg16: { type: 'string' },
+    lpips: { type: 'string' }, epsilon: { type: 'string' }, interp: { type: 'string' }, dtype: { type: 'string' },
+    resize: { type: 'string' }, discard: { type: 'string' },
   }, metric === 'stats');
   if (metric !== 'segmentation' && (values.run || values.segmenter)) throw new GantryError(`--${values.run ? 'run' : 'segmenter'} goes with eval segmentation; ${metric} takes --fake RUN_DIR`);
   // A flag of another metric is refused: ignored, the score would read as if it had been applied.
@@ -72,6 +100,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (metric === 'segmentation') {
     if (!values.run || !values.segmenter) throw new GantryError('segmentation needs --run PIX2PIXHD_RUN and --segmenter SEGMENTER_RUN');
     print({ ...(await evaluateSegmentation(values.run, values.segmenter, { n: values.n === undefined ? undefined : n, seed: intArg('seed', values.seed), quiet: values.quiet })) });
+    return;
+  }
+
+  if (metric === 'ppl') {
+    if (!values.fake) throw new GantryError('ppl: --fake RUN_DIR is required (the run whose generator it walks)');
+    const r = await perceptualPathLengthOf(values.fake, { vgg16: values.vgg16, lpips: values.lpips }, {
+      ...options, seed: options.seed ?? TORCH_FIDELITY_SEED, epsilon: numberArg('epsilon', values.epsilon), interp: values.interp as PplInterpolation | undefined,
+      dtype: values.dtype as PplDtype | undefined, resize: values.resize === 'none' ? null : intArg('resize', values.resize, 1), discard: discardArg(values.discard),
+    });
+    print({ mean: r.mean, std: r.std, n: r.n, kept: r.kept, epsilon: r.epsilon, interp: r.interp, dtype: r.dtype, resize: r.resize });
     return;
   }
 

@@ -153,8 +153,15 @@ function oneHot(k: number, numClasses: number): Float32Array {
 export function balancedClasses(info: ModelInfo, n: number, first = 0): ConditionRows {
   const c = info.conditioning;
   if (c.kind !== 'class') throw new Error('balancedClasses: not a class-conditional model');
+  return classConditions(info, Array.from({ length: n }, (_, i) => (first + i) % c.numClasses));
+}
+
+/** One-hot rows of the given classes, an image each, in a class-conditional run. */
+export function classConditions(info: ModelInfo, classes: ArrayLike<number>): ConditionRows {
+  const c = info.conditioning;
+  if (c.kind !== 'class') throw new Error('classConditions: not a class-conditional model');
   const rows = Array.from({ length: c.numClasses }, (_, k) => oneHot(k, c.numClasses));
-  return { kind: 'class', rows: Array.from({ length: n }, (_, i) => rows[(first + i) % c.numClasses]) };
+  return { kind: 'class', rows: Array.from(classes, (k) => rows[k]) };
 }
 
 /** Images start .. start + count of the rows (none stays none). */

@@ -18,6 +18,14 @@ export async function toUint8Images(images: tf.Tensor4D): Promise<Uint8Array> {
   return out;
 }
 
+/**
+ * The 8-bit levels (0 .. 255, as floats) a saved PNG of [-1, 1] images holds, on the device: what a run's
+ * images are scored as, so that a score is its exported images' score.
+ */
+export function savedLevels(images: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.round(tf.clipByValue(tf.mul(tf.add(images, 1), 127.5), 0, 255)) as tf.Tensor4D);
+}
+
 /** Tiles n images into a grid of `cols` columns with a `gap`-pixel border (grey), like torchvision's make_grid. */
 export function tileImages(pixels: Uint8Array, n: number, h: number, w: number, c: number, cols = Math.ceil(Math.sqrt(n)), gap = 2): RawImage {
   const rows = Math.ceil(n / cols);

@@ -15,6 +15,7 @@ import { convertChannels } from '../io/pixels.ts';
 import { dataMaps, evaluationConditions, type ConditionRows } from '../explore/conditions.ts';
 import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
+import { savedLevels } from '../explore/grid.ts';
 import { settleGpuProducts } from '../models/step-runner.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { ImageFit } from '../data/transform.ts';
@@ -29,7 +30,7 @@ import { readStatsFile, writeStatsFile } from './stats-file.ts';
  * What a text run's fakes are drawn with: one caption drawn per image of its data's test split where the
  * data defines one, else of its training data, in a seeded order.
  */
-function evaluationCaptionList(run: OpenedRun, seed: number): string[] {
+export function evaluationCaptionList(run: OpenedRun, seed: number): string[] {
   const captions = evaluationCaptions(run.config.data, run.info);
   if (!captions) throw new GantryError(`the run's data ${run.config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
@@ -273,8 +274,7 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
       const conditions = await evaluationConditions(run, first, n, captions, maps);
       return tf.tidy(() => {
         let img = vectorsToImages(run, vectors, conditions);
-        // Quantise to 8 bits as saved PNGs would be, so a run scores like its exported images.
-        img = tf.div(tf.round(tf.clipByValue(tf.mul(tf.add(img, 1), 127.5), 0, 255)), 255);
+        img = tf.div(savedLevels(img), 255);
         if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
         return img;
       });

@@ -2,13 +2,17 @@ import { GantryError, given } from '../errors.ts';
 import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtractor, vgg16Extractor, type FeatureExtractor, type FeatureInputNames } from './features.ts';
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
-import { computeStats, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
+import { computeStats, evaluationCaptionList, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
 import { frechetDistance, type FeatureStats } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
 import { precisionRecall, type NeighbourhoodOptions, type PrecisionRecall } from './precision-recall.ts';
 import { slowWorkProgress } from '../train/progress.ts';
 import { writeStatsFile } from './stats-file.ts';
+import { LPIPS_HELP, LpipsVgg16 } from './lpips.ts';
+import { perceptualPathLength, pplSettings, type PplOptions, type PplResult } from './ppl.ts';
+import { VGG16_HELP } from './vgg16.ts';
+import { openRun } from '../train/run.ts';
 
 /**
  * The scores behind `gantry eval`, sweeps, `gantry compare` and the Node API: each takes its inputs
@@ -192,4 +196,34 @@ export async function writeFeatureStats(input: EvalInput, out: string, extractor
   const stats = await computeStats(input, extractor, o);
   writeStatsFile(out, stats);
   return { out, n: stats.n, dim: stats.mu.length, features: extractor.id };
+}
+
+/** LPIPS's two weight files: torchvision's VGG-16 and LPIPS's linear layers on it. */
+export interface LpipsWeights {
+  vgg16?: string;
+  lpips?: string;
+}
+
+/**
+ * The perceptual path length of a run's generator (`gantry eval ppl`), as torch-fidelity computes it, with
+ * LPIPS on VGG-16 from the user's files. A text run draws its pairs with its evaluation captions.
+ */
+export async function perceptualPathLengthOf(runDir: string, weights: LpipsWeights, o: PplOptions): Promise<PplResult> {
+  pplSettings(o);
+  if (!weights.vgg16 || !weights.lpips) {
+    throw new GantryError(`PPL measures with LPIPS, which needs ${VGG16_HELP} (${given('vgg16')}) and ${LPIPS_HELP} (${given('lpips')}); nothing is downloaded`);
+  }
+  if (parseEvalInput(runDir).kind !== 'run') throw new GantryError(`PPL walks a generator's latent space: give a run folder, not ${runDir}`);
+  const lpips = LpipsVgg16.load(weights.vgg16, weights.lpips);
+  try {
+    const run = openRun(runDir);
+    try {
+      const captions = run.info.conditioning.kind === 'text' ? evaluationCaptionList(run, o.seed ?? 0) : undefined;
+      return await perceptualPathLength(run, lpips, { ...o, captions });
+    } finally {
+      run.model.dispose();
+    }
+  } finally {
+    lpips.dispose();
+  }
 }

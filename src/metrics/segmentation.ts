@@ -5,6 +5,7 @@ import { makeBatch } from '../data/sampler.ts';
 import { dataMaps } from '../explore/conditions.ts';
 import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
+import { savedLevels } from '../explore/grid.ts';
 import { segmentationScores, SegmentationTally } from '../models/segmentation-scores.ts';
 import { openRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
@@ -46,7 +47,7 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
       const batch = makeBatch(data, idx);
       const [predFake, predReal] = tf.tidy(() => {
         const images = vectorsToImages(run, idx.map(() => new Float32Array(run.info.latentDim)), maps);
-        const saved = tf.sub(tf.div(tf.round(tf.mul(tf.add(tf.clipByValue(images, -1, 1), 1), 127.5)), 127.5), 1) as tf.Tensor4D;
+        const saved = tf.sub(tf.div(savedLevels(images), 127.5), 1) as tf.Tensor4D;
         return [segment(saved), segment(batch.images)];
       });
       fake.add(await predFake.data(), batch.labelMaps!);

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { tf, maxAbsDiff, maxAbs } from '../helpers.ts';
 import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
 import { Rng } from '../../src/engine/rng.ts';
+import type { ParamSet } from '../../src/nn/params.ts';
 
-interface Saved { shape: number[]; data: number[] }
+export interface Saved { shape: number[]; data: number[] }
 interface Golden {
   config: { nz: number; ngf: number; ndf: number; channels: number; batch: number; imageSize: number; r1?: number; r1Every?: number; loss?: string; gp?: number; lr?: number; beta1?: number; beta2?: number; dNorm?: string };
   initial: { G: Record<string, Saved>; D: Record<string, Saved> };
@@ -22,6 +23,15 @@ function toGantryLayout(saved: Saved): tf.Tensor {
     const t = tf.tensor(saved.data, saved.shape);
     return saved.shape.length === 4 ? tf.transpose(t, [2, 3, 1, 0]) : t;
   });
+}
+
+/** Sets each of a DCGAN network's parameters (and running statistics) to PyTorch's tensor of its name (less `main.`). */
+export function assignPyTorchState(params: ParamSet, state: Record<string, Saved>, net: string): void {
+  for (const [name, v] of params.named()) {
+    const saved = state[name.replace(/^main\./, '')];
+    assert.ok(saved, `PyTorch has no tensor for ${net}/${name}`);
+    tf.tidy(() => v.assign(toGantryLayout(saved)));
+  }
 }
 
 /** A step's stream whose uniform draws are given values (PyTorch's), in order: WGAN-GP's ε. */
@@ -56,13 +66,7 @@ export async function checkDcganStepsAgainstPyTorch(o: { spectralNorm?: boolean;
   const golden = read(o.layerNorm ? 'dcgan_wgan_gp_ln_step.json' : o.wganGp ? 'dcgan_wgan_gp_step.json' : o.spectralNorm ? 'dcgan_sn_step.json' : o.lazyR1 ? 'dcgan_lazy_r1_step.json' : o.r1 ? 'dcgan_r1_step.json' : 'dcgan_step.json');
   const { batch, r1, r1Every, ...c } = golden.config;
   const model = new Dcgan(dcganSchema.parse({ ...c, spectralNorm: o.spectralNorm ?? false, r1: r1 ?? 0, r1Every: r1Every ?? 1 }), 0);
-  for (const [net, params] of Object.entries(model.networks)) {
-    for (const [name, v] of params.named()) {
-      const saved = golden.initial[net as 'G' | 'D'][name.replace(/^main\./, '')];
-      assert.ok(saved, `PyTorch has no tensor for ${net}/${name}`);
-      tf.tidy(() => v.assign(toGantryLayout(saved)));
-    }
-  }
+  for (const [net, params] of Object.entries(model.networks)) assignPyTorchState(params, golden.initial[net as 'G' | 'D'], net);
   for (const [i, step] of golden.steps.entries()) {
     const real = tf.tidy(() => tf.transpose(tf.tensor4d(step.real_nchw, [batch, c.channels, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D);
     const z = tf.tensor2d(step.z, [batch, c.nz]);

@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GantryError } from '../errors.ts';
+import { readStateDict } from '../io/torch.ts';
+import { Rng } from '../engine/rng.ts';
+import { Conv2d, RELU } from '../nn/layers.ts';
+import { ParamSet } from '../nn/params.ts';
+import { builtFromFile, loadTorchWeights } from '../nn/torch-weights.ts';
+import { VGG16_BLOCKS, vggConvolutions } from '../nn/vgg.ts';
+import { VGG16_HELP } from './vgg16.ts';
+
+export const LPIPS_HELP = "LPIPS's linear layers for VGG-16 (vgg.pth of the lpips package, v0.1, or torch-fidelity's weights-vgg16-lpips.pth: lin0..lin4)";
+
+/** LPIPS's input scaling: x in [-1, 1] becomes (x - SHIFT) / SCALE per RGB channel. */
+const SHIFT = [-0.030, -0.088, -0.188];
+const SCALE = [0.458, 0.448, 0.450];
+/** The same on the 0..255 scale torch-fidelity feeds: (x - MEAN_255) * INV_STD_255. */
+const MEAN_255 = SHIFT.map((s) => (1 + s) * 255 / 2);
+const INV_STD_255 = SCALE.map((s) => 2 / (s * 255));
+/** normalize_tensor's guard against a zero feature vector. */
+const NORM_EPS = 1e-10;
+
+/**
+ * LPIPS (Zhang et al. 2018) on VGG-16, as torch-fidelity's `lpips-vgg16` sample similarity computes it for
+ * PPL: images on the 0..255 scale (8-bit values, or unquantised), scaled as LPIPS scales its input,
+ * resized to `resize` (area averaging when both sides are larger, else bilinear without corner alignment,
+ * as torch's interpolate), through torchvision's VGG-16 convolutions; at relu1_2, relu2_2, relu3_3,
+ * relu4_3 and relu5_3 the features of each image are divided by their norm over channels, the squared
+ * difference of the pair weighted per channel by LPIPS's learned linear layer and averaged over the map;
+ * the five layers' values summed. Grey images are repeated to three channels.
+ */
+export class LpipsVgg16 {
+  private readonly vggParams = new ParamSet();
+  private readonly linParams = new ParamSet();
+  private readonly blocks: Conv2d[][];
+  private readonly lins: Conv2d[];
+
+  /** An unloaded network at these widths (load() fills it). */
+  constructor(widthDivisor = 1) {
+    this.blocks = vggConvolutions(this.vggParams, VGG16_BLOCKS, widthDivisor, 'lpips-vgg16');
+    const rng = new Rng(0, 'lpips-lin');
+    // LPIPS's NetLinLayer: a dropout (index 0, the identity in evaluation) and a 1x1 convolution without bias.
+    this.lins = VGG16_BLOCKS.map(({ channels }, k) => new Conv2d(this.linParams, `lin${k}.model.1`, { inChannels: channels / widthDivisor, outChannels: 1, kernel: 1, padding: 0, bias: false }, rng));
+    for (const set of [this.vggParams, this.linParams]) for (const [, v] of set.named()) v.trainable = false;
+  }
+
+  /**
+   * The network of torchvision's VGG-16 state dict (`vggPath`: only `features.*` is read) and LPIPS's linear
+   * layers (`linPath`), at the widths the VGG file has (a reduced test width too).
+   */
+  static load(vggPath: string, linPath: string): LpipsVgg16 {
+    const vgg = readStateDict(vggPath, (name) => name.startsWith('features.'));
+    const first = vgg.get('features.0.weight');
+    if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0) {
+      throw new GantryError(`${vggPath} is not a VGG-16 state dict (no features.0.weight of 64 filters); give ${VGG16_HELP}`);
+    }
+    const lin = readStateDict(linPath, (name) => /^lin\d\.model\.\d\.weight$/.test(name));
+    if (!lin.has('lin0.model.1.weight')) {
+      throw new GantryError(`${linPath} holds no LPIPS linear layers (no lin0.model.1.weight); give ${LPIPS_HELP}`);
+    }
+    return builtFromFile(() => new LpipsVgg16(64 / first.shape[0]), (net) => {
+      loadTorchWeights(net.vggParams, vgg, vggPath);
+      loadTorchWeights(net.linParams, lin, linPath);
+    });
+  }
+
+  /**
+   * LPIPS distance [n] of image pairs a[i], b[i] ([n, h, w, 1 or 3] on the 0..255 scale, both the same
+   * size), each resized to `resize` square (none: as they are).
+   */
+  distance(a: tf.Tensor4D, b: tf.Tensor4D, resize?: number): tf.Tensor1D {
+    if (a.shape.join('x') !== b.shape.join('x')) throw new GantryError(`LPIPS compares images of one size: got ${a.shape.join('x')} and ${b.shape.join('x')}`);
+    return tf.tidy(() => {
+      const n = a.shape[0];
+      const taps = this.features(tf.concat([this.input(a, resize), this.input(b, resize)], 0));
+      let total = tf.zeros([n]) as tf.Tensor1D;
+      taps.forEach((f, k) => {
+        const unit = tf.div(f, tf.add(tf.sqrt(tf.sum(tf.square(f), 3, true)), NORM_EPS));
+        const [fa, fb] = tf.split(unit, [n, n], 0);
+        // The 1x1 convolution and the spatial mean commute: average each channel's squared difference first.
+        const meanSquared = tf.mean(tf.square(tf.sub(fa, fb)), [1, 2]) as tf.Tensor2D;
+        const w = tf.reshape(this.lins[k].weight, [-1, 1]) as tf.Tensor2D;
+        total = tf.add(total, tf.reshape(tf.matMul(meanSquared, w), [n]));
+      });
+      return total;
+    });
+  }
+
+  /** Images scaled as LPIPS scales its input, then resized: torch-fidelity's order. */
+  private input(images255: tf.Tensor4D, resize: number | undefined): tf.Tensor4D {
+    let x: tf.Tensor4D = images255.shape[3] === 1 ? tf.tile(images255, [1, 1, 1, 3]) : images255;
+    x = tf.mul(tf.sub(x, MEAN_255), INV_STD_255) as tf.Tensor4D;
+    return resize === undefined ? x : resizeLikeTorch(x, resize);
+  }
+
+  /** The relu1_2 .. relu5_3 maps of VGG-16's features. */
+  private features(x: tf.Tensor4D): tf.Tensor4D[] {
+    const taps: tf.Tensor4D[] = [];
+    this.blocks.forEach((convs, i) => {
+      if (i > 0) x = tf.maxPool(x, 2, 2, 'valid');
+      for (const conv of convs) x = conv.apply(x, RELU);
+      taps.push(x);
+    });
+    return taps;
+  }
+
+  dispose(): void {
+    this.vggParams.dispose();
+    this.linParams.dispose();
+  }
+}
+
+/**
+ * torch-fidelity's LPIPS resize to size x size: `interpolate(mode='area')` (adaptive average pooling)
+ * where both sides are larger than the size, else bilinear with half-pixel centres and no antialiasing.
+ */
+export function resizeLikeTorch(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (h === size && w === size) return x;
+  if (h > size && w > size) return areaResize(x, size, size);
+  return tf.image.resizeBilinear(x, [size, size], false, true);
+}
+
+/** Adaptive average pooling of [n, h, w, c] to [n, outH, outW, c]: cell i averages rows floor(i h / outH) .. ceil((i + 1) h / outH) - 1. */
+export function areaResize(x: tf.Tensor4D, outH: number, outW: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    // Rows first: [h, n * w * c] times the averaging matrix; then columns the same way.
+    const rows = tf.matMul(averagingMatrix(h, outH), tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, n * w * c]));
+    const byRow = tf.transpose(tf.reshape(rows, [outH, n, w, c]), [2, 1, 0, 3]); // [w, n, outH, c]
+    const cols = tf.matMul(averagingMatrix(w, outW), tf.reshape(byRow, [w, n * outH * c]));
+    return tf.transpose(tf.reshape(cols, [outW, n, outH, c]), [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** [out, size]: row i holds 1 / count over the input cells adaptive average pooling gives output cell i. */
+function averagingMatrix(size: number, out: number): tf.Tensor2D {
+  const m = new Float32Array(out * size);
+  for (let i = 0; i < out; i++) {
+    const start = Math.floor((i * size) / out);
+    const end = Math.ceil(((i + 1) * size) / out);
+    for (let j = start; j < end; j++) m[i * size + j] = 1 / (end - start);
+  }
+  return tf.tensor2d(m, [out, size]);
+}
