@@ -18,6 +18,7 @@ import { checkGanClsStepsAgainstPyTorch } from '../golden/gan-cls-step-golden.ts
 import { AUTO_ENCODER_GOLDENS, checkAutoEncoderStepsAgainstPyTorch } from '../golden/vae-step-golden.ts';
 import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../golden/conditional-step-golden.ts';
 import { UNET_GOLDENS, checkUnetStepsAgainstPyTorch } from '../golden/unet-step-golden.ts';
+import { checkLpipsAgainstPyTorch, checkPplAgainstPyTorch } from '../golden/ppl-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -80,6 +81,9 @@ async function sample(model: Dcgan, eager: boolean): Promise<Float32Array> {
   tf.dispose([z, images]);
   return out;
 }
+
+test("WebGPU: LPIPS matches torch-fidelity's in PyTorch (both resizes, the taps, the channel norm)", { skip: noGpu }, checkLpipsAgainstPyTorch);
+test("WebGPU: a DCGAN generator's PPL matches torch-fidelity's in PyTorch (unquantised and 8-bit)", { skip: noGpu }, checkPplAgainstPyTorch);
 
 test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32, 64 and 128 pixels; 32x64, whose first and last layers have 4x8 filters)', { skip: noGpu }, async () => {
   const lr = 2e-4;

@@ -1,20 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gantryCli, relError, setup, tempDir, tf } from '../helpers.ts';
+import { join } from 'node:path';
+import { gantryCli, relError, setup, tempDir } from '../helpers.ts';
 import { PplLatents, interpolateLatent, perceptualPathLength, summarizeDistances, PPL_INTERPOLATIONS } from '../../src/metrics/ppl.ts';
 import { LpipsVgg16 } from '../../src/metrics/lpips.ts';
-import { Dcgan, dcganSchema } from '../../src/models/dcgan.ts';
-import { assignPyTorchState, type Saved } from '../golden/dcgan-golden.ts';
 import { perceptualPathLength as pplApi } from '../../src/api/index.ts';
+import { LPIPS_W16, VGG16_W16, checkPplAgainstPyTorch, goldenGenerator, pplGolden as g } from '../golden/ppl-golden.ts';
 
 await setup();
-const golden = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
-const g = JSON.parse(readFileSync(join(golden, 'ppl_golden.json'), 'utf8'));
-const VGG16_W16 = join(golden, 'vgg16_w16.pth');
-const LPIPS_W16 = join(golden, 'lpips_w16.pth');
 
 test("PPL's latents and classes are NumPy's RandomState(2020) draws torch-fidelity makes: z0, then z1, then randint, streamed in batches", () => {
   const l = g.latents;
@@ -52,32 +45,12 @@ test("the discard keeps what lies between NumPy's 'lower' and 'higher' percentil
   assert.equal(summarizeDistances(new Float32Array(50).fill(3), 1, 99).kept, 50);
 });
 
-/** make_dcgan_step.py's generator with make_ppl.py's weights (saved in the golden), in a gantry Dcgan. */
-function goldenGenerator(): Dcgan {
-  const model = new Dcgan(dcganSchema.parse({ nz: g.dcgan.nz, ngf: 4, ndf: 4, channels: 1, imageSize: 32 }), 0);
-  assignPyTorchState(model.networks.G, g.dcgan.G as Record<string, Saved>, 'G');
-  return model;
-}
+test("PPL of a DCGAN generator matches torch-fidelity's in PyTorch: unquantised with lerp and slerp_any, 8-bit with lerp", checkPplAgainstPyTorch);
 
-/**
- * The whole of torch-fidelity's PPL in PyTorch (test/golden/make_ppl.py) on a DCGAN generator: latents,
- * interpolation, grey images to RGB, 8-bit quantisation or none, LPIPS, the division by epsilon squared,
- * the discard, mean and std. Pairs in batches of 7 there and 4 here.
- */
-test("PPL of a DCGAN generator matches torch-fidelity's in PyTorch: unquantised with lerp and slerp_any, 8-bit with lerp", async () => {
+test('unquantised, the PPL of a generator settles as epsilon shrinks; on 8-bit images it grows as 1 / epsilon; no latent space, no PPL', async () => {
   const model = goldenGenerator();
   const lpips = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
   const run = { info: model.info, model };
-  const tensors = tf.memory().numTensors;
-  for (const want of g.dcgan.runs) {
-    const r = await perceptualPathLength(run, lpips, { n: want.n, epsilon: want.epsilon, interp: want.interp, dtype: want.dtype, discard: want.discard, batch: 4, quiet: true });
-    const what = `${want.interp} ${want.dtype} epsilon ${want.epsilon}`;
-    const err = relError(r.distances, want.distances);
-    assert.ok(err < 2e-3, `${what}: distances' relative error ${err}`);
-    assert.equal(r.kept, want.kept, what);
-    assert.ok(relError([r.mean, r.std], [want.mean, want.std]) < 2e-3, `${what}: ${r.mean} ± ${r.std} vs ${want.mean} ± ${want.std}`);
-  }
-  assert.equal(tf.memory().numTensors, tensors);
   // Unquantised, the PPL settles as epsilon shrinks (a derivative); on 8-bit levels it grows as 1 / epsilon,
   // the few pixels whose level flips outweighing the step: why float32 is the default.
   const at = async (epsilon: number, dtype: 'uint8' | 'float32') => (await perceptualPathLength(run, lpips, { n: 30, epsilon, dtype, quiet: true })).mean;
