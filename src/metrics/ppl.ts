@@ -115,6 +115,7 @@ export function pplSettings(o: PplOptions): PplSettings {
   if (!PPL_DTYPES.includes(s.dtype)) throw new GantryError(`PPL: dtype must be uint8 or float32, got "${s.dtype}"`);
   if (s.resize !== null && !(Number.isInteger(s.resize) && s.resize >= 16)) throw new GantryError(`PPL: resize must be a whole number >= 16 (VGG-16 halves it four times), got ${s.resize}`);
   if (!Number.isInteger(s.batch) || s.batch < 1) throw new GantryError(`PPL: batch must be a whole number >= 1, got ${s.batch}`);
+  if (s.seed !== undefined && !(Number.isInteger(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff)) throw new GantryError(`PPL: seed must be a whole number in 0 .. 2^32 - 1 (NumPy's RandomState), got ${s.seed}`);
   const [lo, hi] = s.discard;
   for (const p of [lo, hi]) if (p !== null && !(p > 0 && p < 100)) throw new GantryError(`PPL: discard percentiles must lie strictly between 0 and 100, got ${p}`);
   if (lo !== null && hi !== null && lo >= hi) throw new GantryError(`PPL: the lower discard percentile (${lo}) must be below the higher (${hi})`);

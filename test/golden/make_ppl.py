@@ -29,14 +29,14 @@ from torchvision.models.vgg import make_layers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIV = 16
-CFG = [v if v == 'M' else v // DIV for v in [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']]
 TAPS = [3, 8, 15, 22, 29]  # relu1_2 .. relu5_3 in torchvision's vgg16().features
 
 
 class Lpips(nn.Module):
-    def __init__(s, lins):
+    """LPIPS on torchvision's VGG-16 features at 1/div of its widths (div 1: the real one), lins its linear layers' weights."""
+    def __init__(s, lins, div=DIV):
         super().__init__()
-        s.features = make_layers(CFG)
+        s.features = make_layers([v if v == 'M' else v // div for v in [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']])
         s.lins = lins
 
     def forward(s, in0, in1, resize=64):

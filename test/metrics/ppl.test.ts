@@ -76,6 +76,7 @@ test('PPL options that cannot be are refused, each in one line naming it', async
     [{ n: 5, resize: 8 }, /resize must be a whole number >= 16/],
     [{ n: 5, discard: [99, 1] }, /lower discard percentile \(99\) must be below the higher \(1\)/],
     [{ n: 5, discard: [0, 99] }, /strictly between 0 and 100, got 0/],
+    [{ n: 5, seed: -1 }, /seed must be a whole number in 0 \.\. 2\^32 - 1/],
   ] as [object, RegExp][]) {
     await assert.rejects(perceptualPathLength(run, lpips, o as { n: number }), re);
   }
