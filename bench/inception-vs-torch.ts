@@ -29,7 +29,7 @@ const weights = join(tmpdir(), `gantry-bench-${values.net}.pth`);
 const lin = join(tmpdir(), 'gantry-bench-lpips-lin.pth');
 // Debian's python3-torch lives in /usr/bin/python3; the GPU machine's PyTorch in its default python3.
 const python = gpu || !existsSync('/usr/bin/python3') ? 'python3' : '/usr/bin/python3';
-const peer = lpips ? ['lpips_torch.py', '--lin', lin] : [vgg ? 'vgg16_torch.py' : 'inception_torch.py'];
+const peer = lpips ? ['vgg16_torch.py', '--lpips', lin, '--size', '64'] : [vgg ? 'vgg16_torch.py' : 'inception_torch.py'];
 const r = spawnSync(python, [join(root, 'bench', peer[0]), ...peer.slice(1), '--weights', weights, '--batch', values.batch!, '--batches', values.batches!, '--threads', values.threads!, '--device', gpu ? 'cuda' : 'cpu'], { encoding: 'utf8' });
 // Without the peer (no PyTorch, no CUDA) gantry's side is still timed, and the peer's failure shown.
 if (r.status !== 0) console.log(`PyTorch's side failed: ${r.stderr.trim().split('\n').pop()}`);
