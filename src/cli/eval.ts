@@ -58,14 +58,14 @@ const METRIC_FLAGS: Record<string, string[]> = {
   segmentation: ['run', 'segmenter'],
 };
 
-/** --discard LO,HI: percentiles, either "none"; "none" alone keeps every distance. */
+/** --discard LO,HI: the percentiles kept between ("none": no bound that side); "none" alone keeps every distance. */
 function discardArg(value: string | undefined): [number | null, number | null] | undefined {
   if (value === undefined) return undefined;
   if (value === 'none') return [null, null];
   const parts = value.split(',');
   const bound = (p: string) => (p === 'none' ? null : Number(p));
   if (parts.length !== 2 || parts.some((p) => p !== 'none' && (p.trim() === '' || !Number.isFinite(Number(p))))) {
-    throw new GantryError(`--discard takes two percentiles LO,HI (torch-fidelity's 1,99), either "none", or "none" alone; got "${value}"`);
+    throw new GantryError(`--discard takes LO,HI percentiles (torch-fidelity's 1,99; "none" for a side without a bound) or "none" to keep every distance; got "${value}"`);
   }
   return [bound(parts[0]), bound(parts[1])];
 }
