@@ -6,6 +6,9 @@ import { Conv2d, RELU } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { builtFromFile, loadTorchWeights } from '../nn/torch-weights.ts';
 import { VGG16_BLOCKS, vggConvolutions } from '../nn/vgg.ts';
+import { ReplayedSteps } from '../gpu/replayed-steps.ts';
+import { supportsRecording } from '../gpu/step-recording.ts';
+import { eagerWebGpuRequested } from '../models/step-runner.ts';
 import { VGG16_HELP } from './vgg16.ts';
 
 export const LPIPS_HELP = "LPIPS's linear layers for VGG-16 (vgg.pth of the lpips package, v0.1, or torch-fidelity's weights-vgg16-lpips.pth: lin0..lin4)";
@@ -33,6 +36,8 @@ export class LpipsVgg16 {
   private readonly linParams = new ParamSet();
   private readonly blocks: Conv2d[][];
   private readonly lins: Conv2d[];
+  /** On WebGPU, the distance's ~100 ops recorded once per pair shape and replayed, as feature extractors' forwards are. */
+  private replay: ReplayedSteps | null = null;
 
   /** An unloaded network at these widths (load() fills it). */
   constructor(widthDivisor = 1) {
@@ -69,6 +74,17 @@ export class LpipsVgg16 {
    */
   distance(a: tf.Tensor4D, b: tf.Tensor4D, resize?: number): tf.Tensor1D {
     if (a.shape.join('x') !== b.shape.join('x')) throw new GantryError(`LPIPS compares images of one size: got ${a.shape.join('x')} and ${b.shape.join('x')}`);
+    if (eagerWebGpuRequested() || !supportsRecording()) return this.eagerDistance(a, b, resize);
+    this.replay ??= new ReplayedSteps(undefined, 2);
+    return this.replay.run(`lpips at ${resize ?? 'their size'}`, [], [a, b], () => ({ distance: this.eagerDistance(a, b, resize) })).distance;
+  }
+
+  /** How many distances were replays (tests, benchmarks). */
+  get replayed(): number {
+    return this.replay?.replayed ?? 0;
+  }
+
+  private eagerDistance(a: tf.Tensor4D, b: tf.Tensor4D, resize: number | undefined): tf.Tensor1D {
     return tf.tidy(() => {
       const n = a.shape[0];
       const taps = this.features(tf.concat([this.input(a, resize), this.input(b, resize)], 0));
@@ -104,6 +120,7 @@ export class LpipsVgg16 {
   }
 
   dispose(): void {
+    this.replay?.dispose();
     this.vggParams.dispose();
     this.linParams.dispose();
   }

@@ -15,7 +15,7 @@ export const LPIPS_W16 = join(here, 'lpips_w16.pth');
 export const pplGolden = JSON.parse(readFileSync(join(here, 'ppl_golden.json'), 'utf8'));
 
 /** NCHW values (uint8 or float32 bytes in base64) as an NHWC tensor. */
-function nhwc(base64: string, [n, c, h, w]: number[], type: 'uint8' | 'float32' = 'uint8'): tf.Tensor4D {
+export function nhwc(base64: string, [n, c, h, w]: number[], type: 'uint8' | 'float32' = 'uint8'): tf.Tensor4D {
   const bytes = Buffer.from(base64, 'base64');
   const data = type === 'uint8' ? Float32Array.from(bytes) : new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   return tf.tidy(() => tf.transpose(tf.tensor4d(data, [n, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D);

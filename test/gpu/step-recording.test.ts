@@ -14,6 +14,8 @@ import { gridConditions, type ConditionRows } from '../../src/explore/conditions
 import { benchFamilyGenerate, benchFamilyStep, familyModel } from '../../src/bench/family-step.ts';
 import { inceptionExtractor, replayedExtractions, vgg16Extractor } from '../../src/metrics/features.ts';
 import { gpuKernelCalls } from '../../src/gpu/tfjs-kernels.ts';
+import { LpipsVgg16 } from '../../src/metrics/lpips.ts';
+import { LPIPS_W16, VGG16_W16, nhwc, pplGolden } from '../golden/ppl-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 import { relError } from '../helpers.ts';
 import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
@@ -404,6 +406,30 @@ test("precision and recall's VGG-16 on WebGPU: a replayed forward gives the eage
     tf.dispose([x, features, eager]);
   }
   extractor.dispose();
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+});
+
+test("PPL's LPIPS on WebGPU: a replayed distance gives the eager one bit for bit, and PyTorch's; tensors flat", { skip: noGpu }, async () => {
+  const before = tf.memory().numTensors;
+  const net = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
+  // make_ppl.py's pairs: 64x64 (no resize) and 72x72 (area averaging to 64).
+  for (const p of pplGolden.pairs.filter((q: { shape_nchw: number[] }) => q.shape_nchw[3] === 64 || q.shape_nchw[3] === 72)) {
+    const a = nhwc(p.a, p.shape_nchw);
+    const b = nhwc(p.b, p.shape_nchw);
+    // An eager warm-up and two recordings of this shape, then a replay.
+    for (let i = 0; i < 3; i++) net.distance(a, b, 64).dispose();
+    const replays = net.replayed;
+    const d = net.distance(a, b, 64);
+    assert.equal(net.replayed, replays + 1, `${p.shape_nchw.join('x')}: a replay`);
+    process.env.GANTRY_WEBGPU_EAGER = '1';
+    const eager = net.distance(a, b, 64);
+    delete process.env.GANTRY_WEBGPU_EAGER;
+    const got = await d.data();
+    assert.deepEqual(got, await eager.data(), `${p.shape_nchw.join('x')}: replayed = eager`);
+    assert.ok(relError(got, p.lpips) < 1e-4, `${p.shape_nchw.join('x')}: ${Array.from(got)} vs PyTorch's ${p.lpips}`);
+    tf.dispose([a, b, d, eager]);
+  }
+  net.dispose();
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
 });
 
