@@ -456,12 +456,14 @@ if (want(6) && !quick) {
 }
 
 // 7. FID's feature network: Inception-v3 at 299x299, batch 50 as gantry eval reads, replayed and eager, beside PyTorch CUDA;
-// then precision and recall's, VGG-16 at 224x224.
+// then precision and recall's, VGG-16 at 224x224, and PPL's LPIPS.
 if (want(7) && !quick) {
   say('\nInception-v3 forward, FID\'s features (`bench/inception-vs-torch.ts --device webgpu --batch 50 --profile`):');
   say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--device', 'webgpu', '--batch', '50', '--batches', '10', '--profile'], EXACT_TIMES));
   say('\nVGG-16 forward, precision and recall\'s features (`bench/inception-vs-torch.ts --net vgg16 --device webgpu --batch 50`):');
   say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--net', 'vgg16', '--device', 'webgpu', '--batch', '50', '--batches', '10'], EXACT_TIMES));
+  say('\nLPIPS on VGG-16, PPL\'s distance, 64 pairs at 64x64 (`bench/inception-vs-torch.ts --net lpips --device webgpu --batch 64`):');
+  say(script([join(root, 'bench', 'inception-vs-torch.ts'), '--net', 'lpips', '--device', 'webgpu', '--batch', '64', '--batches', '10'], EXACT_TIMES));
 }
 
 // 8. The convolutions layer by layer (bench/convs.ts beside bench/convs_torch.py), for where gantry's GEMMs

@@ -64,7 +64,7 @@ async function timeBatches(): Promise<{ median_ms: number; images_per_s: number 
   const med = times[Math.floor(times.length / 2)];
   return { median_ms: Math.round(med * 10) / 10, images_per_s: Math.round((batch / med) * 1000 * 100) / 100 };
 }
-const gantry = { ...(await timeBatches()), replayed: extractor ? replayedExtractions(extractor) : 0 };
+const gantry = { ...(await timeBatches()), replayed: extractor ? replayedExtractions(extractor) : lpipsNet!.replayed };
 const profile = gpu && values.profile && extractor ? Object.values(await extractionProfile(extractor)).map(summarizeProfile)[0] : undefined;
 let eager: { median_ms: number; images_per_s: number } | undefined;
 if (gpu) {
