@@ -79,7 +79,7 @@ test('eval without weights or features says which file to get; bad inputs are na
     [['prc', '--real', join(golden, 'stats_a.npz'), '--fake', 'mnist'], /^gantry eval: precision and recall: .*stats_a\.npz holds only the statistics of images, not each image's features; give a data SPEC or a run folder\n$/],
   ] as const) assert.match(gantry('eval', ...args).stderr, message, args.join(' '));
   const m = gantry('eval', 'fidd');
-  assert.match(m.stderr, /name a metric: fid, kid, prc, is, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
+  assert.match(m.stderr, /name a metric: fid, kid, prc, is, ppl, stats or segmentation \(got "fidd"; did you mean fid\?\)/);
   const c = gantry('compare', '--data', 'shapes:50', '--out', join(tempDir(), 'study'), '--config', join(golden, 'no-such.json'));
   assert.equal(c.code, 1);
   assert.match(c.stderr, /^gantry compare: cannot read config .*no-such\.json/);
