@@ -12,7 +12,7 @@ import { writeStatsFile } from './stats-file.ts';
 import { LPIPS_HELP, LpipsVgg16 } from './lpips.ts';
 import { perceptualPathLength, pplSettings, type PplOptions, type PplResult } from './ppl.ts';
 import { VGG16_HELP } from './vgg16.ts';
-import { openRun } from '../train/run.ts';
+import { openRun, readRunConfig } from '../train/run.ts';
 
 /**
  * The scores behind `gantry eval`, sweeps, `gantry compare` and the Node API: each takes its inputs
@@ -213,7 +213,7 @@ export async function perceptualPathLengthOf(runDir: string, weights: LpipsWeigh
   if (!weights.vgg16 || !weights.lpips) {
     throw new GantryError(`PPL measures with LPIPS, which needs ${VGG16_HELP} (${given('vgg16')}) and ${LPIPS_HELP} (${given('lpips')}); nothing is downloaded`);
   }
-  if (parseEvalInput(runDir).kind !== 'run') throw new GantryError(`PPL walks a generator's latent space: give a run folder, not ${runDir}`);
+  readRunConfig(runDir); // a path that is no run folder is named before LPIPS loads
   const lpips = LpipsVgg16.load(weights.vgg16, weights.lpips);
   try {
     const run = openRun(runDir);

@@ -99,7 +99,7 @@ test('gantry eval ppl scores a trained run as the Node API does; a missing LPIPS
   assert.equal(api.distances.length, 40);
   for (const [args, re] of [
     [['--fake', run, '--vgg16', VGG16_W16], /^gantry eval: PPL measures with LPIPS, which needs .* \(--lpips\); nothing is downloaded$/m],
-    [['--fake', 'mnist', '--vgg16', VGG16_W16, '--lpips', LPIPS_W16], /^gantry eval: PPL walks a generator's latent space: give a run folder, not mnist$/m],
+    [['--fake', 'mnist', '--vgg16', VGG16_W16, '--lpips', LPIPS_W16], /^gantry eval: mnist is not a gantry run folder \(no such folder\); give the folder a training run wrote into/m],
     [['--fake', run, '--vgg16', VGG16_W16, '--lpips', LPIPS_W16, '--discard', '1'], /--discard takes LO,HI percentiles \(torch-fidelity's 1,99; "none" for a side without a bound\) or "none" to keep every distance; got "1"/],
     [['--fake', run, '--vgg16', VGG16_W16, '--lpips', LPIPS_W16, '--real', 'mnist'], /--real does not go with eval ppl/],
   ] as [string[], RegExp][]) {
