@@ -165,12 +165,14 @@ export function interpolateLatent(a: Float32Array, b: Float32Array, t: number, m
     return out;
   };
   if (mode === 'lerp') return lerp();
+  // explore/latent.ts's slerp is the one gantry's own commands walk; this one keeps torch-fidelity's edge
+  // rules (its 1e-7, a lerp for ends near zero, parallel or opposite), so that the pairs are its pairs.
   const eps = 1e-7;
-  const na = Math.max(norm(a), eps);
-  const nb = Math.max(norm(b), eps);
+  const [la, lb] = [norm(a), norm(b)];
+  const [na, nb] = [Math.max(la, eps), Math.max(lb, eps)];
   let d = 0;
   for (let i = 0; i < a.length; i++) d += (a[i] / na) * (b[i] / nb);
-  if (norm(a) / na < eps || norm(b) / nb < eps || d > 1 - eps || d < -1 + eps) lerp();
+  if (la / na < eps || lb / nb < eps || d > 1 - eps || d < -1 + eps) lerp();
   else {
     const omega = Math.acos(d);
     const denom = Math.max(Math.sin(omega), eps);
@@ -194,13 +196,13 @@ export function summarizeDistances(distances: Float32Array, lo: number | null, h
   const last = sorted.length - 1;
   const low = lo === null ? -Infinity : sorted[Math.floor(last * (lo / 100))];
   const high = hi === null ? Infinity : sorted[Math.ceil(last * (hi / 100))];
+  const kept = distances.filter((d) => low <= d && d <= high);
   let sum = 0;
-  let kept = 0;
-  for (const d of distances) if (low <= d && d <= high) (sum += d), kept++;
-  const mean = sum / kept;
+  for (const d of kept) sum += d;
+  const mean = sum / kept.length;
   let sq = 0;
-  for (const d of distances) if (low <= d && d <= high) sq += (d - mean) ** 2;
-  return { mean, std: Math.sqrt(sq / kept), kept };
+  for (const d of kept) sq += (d - mean) ** 2;
+  return { mean, std: Math.sqrt(sq / kept.length), kept: kept.length };
 }
 
 function norm(v: Float32Array): number {
