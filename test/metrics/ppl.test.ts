@@ -108,3 +108,14 @@ test('gantry eval ppl scores a trained run as the Node API does; a missing LPIPS
     assert.match(bad.stderr, re);
   }
 });
+
+test('a u-net-vae-gan run: both ends of a pair take the same skip noise and reference, so its PPL is a derivative, not the noise', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'unet');
+  const t = gantryCli(['train', 'unet-vae-gan', '--steps', '3', '--batch', '8', '--out', run, '--seed', '1', '--quiet']);
+  assert.equal(t.code, 0, t.stderr);
+  const at = async (epsilon: number) => (await pplApi({ fake: run, vgg16: VGG16_W16, lpips: LPIPS_W16, n: 6, batch: 4, epsilon, quiet: true })).mean;
+  // Ends drawn with different noise would differ by a fixed LPIPS, and their PPL grow as 1 / epsilon squared.
+  const [coarse, fine] = [await at(1e-3), await at(1e-4)];
+  assert.ok(Math.abs(coarse - fine) < 0.1 * fine, `${coarse} at 1e-3, ${fine} at 1e-4`);
+});
