@@ -130,7 +130,7 @@ export class LpipsVgg16 {
  * torch-fidelity's LPIPS resize to size x size: `interpolate(mode='area')` (adaptive average pooling)
  * where both sides are larger than the size, else bilinear with half-pixel centres and no antialiasing.
  */
-export function resizeLikeTorch(x: tf.Tensor4D, size: number): tf.Tensor4D {
+function resizeLikeTorch(x: tf.Tensor4D, size: number): tf.Tensor4D {
   const [, h, w] = x.shape;
   if (h === size && w === size) return x;
   if (h > size && w > size) return areaResize(x, size, size);
