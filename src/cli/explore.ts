@@ -3,9 +3,8 @@ import { GantryError, describeError } from '../errors.ts';
 import { initEngine, type Device } from '../engine/index.ts';
 import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
-import { imageGrid, tileImages, type GeneratedImages } from '../explore/grid.ts';
+import { imageGrid, inputsAboveOutputs } from '../explore/grid.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
-import type { RawImage } from '../io/pixels.ts';
 import { openRun, type OpenedRun } from '../train/run.ts';
 import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
 import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';
@@ -38,6 +37,7 @@ export const SAMPLE_HELP = `${SYNOPSIS.SAMPLE}
   edited in the explorer page (its "copy for the CLI" button gives the whole command).`;
 export const INTERPOLATE_HELP = `${SYNOPSIS.INTERPOLATE}
   Spherical interpolation between the latent vectors of the seeds; one row per pair of consecutive seeds.
+  --latents A.json,B.json[,...]: between latent vectors of files instead (gantry project's, of your images).
   Class-conditional runs: --class K fixes the class (default: the first); --classes A,B[,C...] instead keeps
   the latent vector of --seed N fixed and blends the class embedding from each class to the next.
   Text runs: --text fixes the caption (default: the first sample caption); --texts "A|B[|C...]" keeps
@@ -45,7 +45,8 @@ export const INTERPOLATE_HELP = `${SYNOPSIS.INTERPOLATE}
 export const RECONSTRUCT_HELP = `${SYNOPSIS.RECONSTRUCT}
   Auto-encoder runs (vae): a grid of input rows, each followed by its reconstruction.`;
 export const ARITH_HELP = `${SYNOPSIS.ARITH}
-  Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3).
+  Latent vector arithmetic; a term may average seeds: mean(seed:1,seed:2,seed:3). latent:FILE.json is the
+  vector in a file (gantry project's, of an image of yours): --expr "latent:me.json - seed:4 + seed:9".
   The image shows each term's image, then the result (class-conditional runs: all of class K; text
   runs: all with one caption).`;
 
@@ -60,7 +61,7 @@ function truncationArg(value: string | undefined): number | undefined {
 
 const warn = (line: string) => process.stderr.write(line + '\n');
 
-async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: Run) => Promise<void>): Promise<void> {
+export async function withRun(runDir: string | undefined, device: string | undefined, fn: (run: Run) => Promise<void>): Promise<void> {
   if (!runDir) throw new GantryError('--run RUN_DIR is required (the --out folder of a gantry train)');
   await initEngine({ device: (device ?? 'cpu') as Device });
   const run = openRun(runDir);
@@ -80,16 +81,31 @@ async function save(out: string, images: tf.Tensor4D, cols?: number): Promise<vo
 
 /** --latent: a JSON array of the run's latent size, given inline or as a file holding one. */
 function latentArg(value: string, dim: number): Float32Array {
-  const text = value.trim().startsWith('[') ? value : existsSync(value) ? readFileSync(value, 'utf8') : null;
-  if (text === null) throw new GantryError(`--latent ${value}: neither a JSON array of numbers nor a file; give e.g. --latent "[0.1, -1.2, ...]"`);
+  if (value.trim().startsWith('[')) return latentVector(value, dim, '--latent');
+  if (!existsSync(value)) throw new GantryError(`--latent ${value}: neither a JSON array of numbers nor a file; give e.g. --latent "[0.1, -1.2, ...]"`);
+  return readLatentFile(value, dim, '--latent');
+}
+
+/** A file holding one latent vector of the run's size, as `gantry project` writes them; `what` names it in messages. */
+export function readLatentFile(path: string, dim: number, what = path): Float32Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GantryError(`${what}: cannot read ${path} (${describeError(err)}); give a .json file of one latent vector, as gantry project writes`);
+  }
+  return latentVector(text, dim, what);
+}
+
+function latentVector(text: string, dim: number, what: string): Float32Array {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new GantryError(`--latent is not JSON (${describeError(err)}); give an array of numbers, e.g. [0.1, -1.2, ...]`);
+    throw new GantryError(`${what} is not JSON (${describeError(err)}); give an array of numbers, e.g. [0.1, -1.2, ...]`);
   }
-  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new GantryError('--latent must be an array of finite numbers, e.g. [0.1, -1.2, ...]');
-  if (parsed.length !== dim) throw new GantryError(`--latent has ${parsed.length} numbers; this run's latent vectors have ${dim}`);
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new GantryError(`${what} must be an array of finite numbers, e.g. [0.1, -1.2, ...]`);
+  if (parsed.length !== dim) throw new GantryError(`${what} has ${parsed.length} numbers; this run's latent vectors have ${dim}`);
   return Float32Array.from(parsed);
 }
 
@@ -183,8 +199,10 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('interpolate', argv, {
     run: { type: 'string' }, seeds: { type: 'string' }, frames: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' }, classes: { type: 'string' },
-    text: { type: 'string' }, texts: { type: 'string' }, truncation: { type: 'string' },
+    text: { type: 'string' }, texts: { type: 'string' }, truncation: { type: 'string' }, latents: { type: 'string' },
   });
+  // --latents names every vector of the path by its file (gantry project's): seeds and truncation do not apply.
+  if (values.latents !== undefined) refuseFlags('interpolate', values, ['seeds', 'seed', 'classes', 'texts', 'truncation'], '--latents');
   const frames = intArg('frames', values.frames, 2) ?? 8;
   if (frames > MAX_GRID) throw new GantryError(`--frames ${frames} is more than one strip holds (${MAX_GRID}); use fewer`);
   const out = values.out ?? 'interpolation.png';
@@ -209,15 +227,16 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       const z = latentForSeed(base, dim, truncation);
       vectors = Array.from({ length: conditionCount(conditions)! }, () => z);
     } else {
-      const seeds = values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
-      if (seeds.length < 2) throw new GantryError('--seeds needs at least two seeds, e.g. --seeds 3,17');
+      const files = values.latents?.split(',').map((f) => f.trim()).filter(Boolean);
+      const seeds = files ? [] : values.seeds ? values.seeds.split(',').map((s) => intArg('seeds', s.trim())!) : [base, base + 1];
+      const count = files?.length ?? seeds.length;
+      if (count < 2) throw new GantryError(files ? '--latents needs at least two files, e.g. --latents me.json,you.json' : '--seeds needs at least two seeds, e.g. --seeds 3,17');
       // The condition first: a flag the run does not take, or a run that draws from label maps, is refused before any vector is made.
-      conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, (seeds.length - 1) * frames, warn);
+      conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, (count - 1) * frames, warn);
+      const ends = files ? files.map((f) => readLatentFile(f, dim, `--latents ${f}`)) : seeds.map((s) => latentForSeed(s, dim, truncation));
       vectors = [];
-      for (let p = 0; p + 1 < seeds.length; p++) {
-        const a = latentForSeed(seeds[p], dim, truncation);
-        const b = latentForSeed(seeds[p + 1], dim, truncation);
-        for (let f = 0; f < frames; f++) vectors.push(slerp(a, b, f / (frames - 1)));
+      for (let p = 0; p + 1 < ends.length; p++) {
+        for (let f = 0; f < frames; f++) vectors.push(slerp(ends[p], ends[p + 1], f / (frames - 1)));
       }
     }
     await saveGrid(run, out, vectors, conditions, frames, 'use fewer --frames or seeds');
@@ -240,21 +259,6 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   });
 }
 
-/** Rows of `cols` inputs, each above a row of their outputs (a short last pair of rows left open on the right). */
-function inputsAboveOutputs(inputs: GeneratedImages, outputs: GeneratedImages, cols: number): RawImage {
-  const { n, height, width, channels } = inputs;
-  const per = height * width * channels;
-  const rows = Math.ceil(n / cols);
-  // The grid's grey fills the open places, so they read as no image.
-  const pixels = new Uint8Array(2 * rows * cols * per).fill(64);
-  for (let i = 0; i < n; i++) {
-    const at = (Math.floor(i / cols) * 2 * cols + (i % cols)) * per;
-    pixels.set(inputs.pixels.subarray(i * per, (i + 1) * per), at);
-    pixels.set(outputs.pixels.subarray(i * per, (i + 1) * per), at + cols * per);
-  }
-  return tileImages(pixels, 2 * rows * cols, height, width, channels, cols);
-}
-
 export async function arithCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('arith', argv, {
     run: { type: 'string' }, expr: { type: 'string' }, out: { type: 'string' }, device: { type: 'string' }, class: { type: 'string' },
@@ -266,7 +270,7 @@ export async function arithCommand(argv: string[]): Promise<void> {
   checkPngOut(out);
   await withRun(values.run, values.device, async (run) => {
     const truncation = truncationArg(values.truncation);
-    const vectors = arithmeticVectors(terms, run.info.latentDim, truncation);
+    const vectors = arithmeticVectors(terms, run.info.latentDim, truncation, (path, dim) => readLatentFile(path, dim, `latent:${path}`));
     const conditions = await sharedCondition(run, { class: values.class, text: values.text === undefined ? undefined : [values.text] }, vectors.length, warn);
     await saveGrid(run, out, vectors, conditions, vectors.length, 'use fewer terms');
   });

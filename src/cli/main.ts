@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { synopsis: string; load: () => Promise<{ run: Co
   sample: { synopsis: SYNOPSIS.SAMPLE, load: async () => import('./explore.ts').then((m) => ({ run: m.sampleCommand, help: m.SAMPLE_HELP })) },
   interpolate: { synopsis: SYNOPSIS.INTERPOLATE, load: async () => import('./explore.ts').then((m) => ({ run: m.interpolateCommand, help: m.INTERPOLATE_HELP })) },
   arith: { synopsis: SYNOPSIS.ARITH, load: async () => import('./explore.ts').then((m) => ({ run: m.arithCommand, help: m.ARITH_HELP })) },
+  project: { synopsis: SYNOPSIS.PROJECT, load: async () => import('./project.ts').then((m) => ({ run: m.projectCommand, help: m.PROJECT_HELP })) },
   reconstruct: { synopsis: SYNOPSIS.RECONSTRUCT, load: async () => import('./explore.ts').then((m) => ({ run: m.reconstructCommand, help: m.RECONSTRUCT_HELP })) },
   translate: { synopsis: SYNOPSIS.TRANSLATE, load: async () => import('./translate.ts').then((m) => ({ run: m.translateCommand, help: m.TRANSLATE_HELP })) },
   features: { synopsis: SYNOPSIS.FEATURES, load: async () => import('./translate.ts').then((m) => ({ run: m.featuresCommand, help: m.FEATURES_HELP })) },

@@ -164,6 +164,14 @@ export function classConditions(info: ModelInfo, classes: ArrayLike<number>): Co
   return { kind: 'class', rows: Array.from(classes, (k) => rows[k]) };
 }
 
+/** Conditions of one image each (none, a class, a caption), one row each in their order. */
+export function joinConditions(parts: ConditionRows[]): ConditionRows {
+  if (parts.length === 0 || parts[0].kind === 'none') return NONE;
+  const kind = parts[0].kind;
+  if (kind === 'labelMap' || parts.some((p) => p.kind !== kind)) throw new Error('joinConditions: rows of one kind (class or text) only');
+  return { kind, rows: parts.flatMap((p) => (p as { rows: Float32Array[] }).rows) };
+}
+
 /** Images start .. start + count of the rows (none stays none). */
 export function sliceConditions(c: ConditionRows, start: number, count: number): ConditionRows {
   if (c.kind === 'labelMap') return { kind: 'labelMap', maps: pickMaps(c.maps, Array.from({ length: Math.min(count, c.maps.n - start) }, (_, i) => start + i)) };
@@ -233,6 +241,32 @@ export function checkFlags(info: ModelInfo, flags: ConditionFlags): void {
 /** The captions of --text, or the run's sample captions. */
 function captionsOf(info: ModelInfo, flags: ConditionFlags): string[] {
   return flags.text?.length ? flags.text : sampleCaptions(info) ?? [];
+}
+
+/** One condition an image may be drawn with, named as a user names it: a class, a caption, or none (""). */
+export interface ConditionChoice {
+  name: string;
+  condition: ConditionRows;
+}
+
+/**
+ * The conditions to choose among for an image of the user's (gantry project): --class K alone, else every
+ * class of a class-conditional run; each --text, else the run's first sample caption; none.
+ */
+export async function conditionChoices(run: Generator, flags: ConditionFlags, warn?: (line: string) => void): Promise<ConditionChoice[]> {
+  checkFlags(run.info, flags);
+  const c = run.info.conditioning;
+  if (c.kind === 'class') {
+    const classes = flags.class !== undefined ? [resolveClass(run.info, flags.class)] : Array.from({ length: c.numClasses }, (_, k) => k);
+    const names = classLabels(run.info)!;
+    return classes.map((k) => ({ name: names[k], condition: classConditions(run.info, [k]) }));
+  }
+  if (c.kind === 'text') {
+    const captions = [...new Set(captionsOf(run.info, flags).slice(0, flags.text?.length ? undefined : 1))];
+    const encoded = await encodeCaptions(run, captions, warn);
+    return captions.map((name, i) => ({ name, condition: { kind: 'text', rows: [encoded.rows[i]] } }));
+  }
+  return [{ name: '', condition: NONE }];
 }
 
 /**

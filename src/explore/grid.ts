@@ -47,3 +47,18 @@ export async function imageGrid(images: tf.Tensor4D, cols?: number): Promise<Raw
   const [n, h, w, c] = images.shape;
   return tileImages(await toUint8Images(images), n, h, w, c, cols);
 }
+
+/** Rows of `cols` inputs, each above a row of their outputs (a short last pair of rows left open on the right). */
+export function inputsAboveOutputs(inputs: GeneratedImages, outputs: GeneratedImages, cols: number): RawImage {
+  const { n, height, width, channels } = inputs;
+  const per = height * width * channels;
+  const rows = Math.ceil(n / cols);
+  // The grid's grey fills the open places, so they read as no image.
+  const pixels = new Uint8Array(2 * rows * cols * per).fill(64);
+  for (let i = 0; i < n; i++) {
+    const at = (Math.floor(i / cols) * 2 * cols + (i % cols)) * per;
+    pixels.set(inputs.pixels.subarray(i * per, (i + 1) * per), at);
+    pixels.set(outputs.pixels.subarray(i * per, (i + 1) * per), at + cols * per);
+  }
+  return tileImages(pixels, 2 * rows * cols, height, width, channels, cols);
+}

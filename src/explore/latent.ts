@@ -43,52 +43,69 @@ export interface ArithTerm {
   sign: 1 | -1;
   /** The seeds averaged into this term (one for `seed:N`, several for `mean(...)`). */
   seeds: number[];
+  /** Files of latent vectors (`latent:FILE.json`, as `gantry project` writes them) averaged in with the seeds. */
+  files: string[];
   text: string;
 }
 
+/** Reads the vector of a `latent:FILE.json` term (the CLI reads files; a page has none). */
+export type LatentFileReader = (path: string, dim: number) => Float32Array;
+
+const noFiles: LatentFileReader = (path) => {
+  throw new GantryError(`latent:${path}: latent files are read by the command line (gantry arith); here name vectors by seed:N`);
+};
+
+/** One vector of an expression: a seed's, or a latent file's (a path without spaces, commas or brackets, ending .json). */
+const REF = String.raw`(?:seed:\d+|latent:[^\s,()]+?\.json)`;
+
 /**
  * Parses latent arithmetic such as `seed:12 - seed:40 + mean(seed:1,seed:2,seed:3)`
- * (the DCGAN paper's "smiling woman - neutral woman + neutral man", with seeds for faces).
+ * (the DCGAN paper's "smiling woman - neutral woman + neutral man", with seeds for faces), where a term
+ * may also be `latent:FILE.json`, a vector `gantry project` found for an image of yours.
  */
 export function parseLatentExpression(expr: string): ArithTerm[] {
   const what = inWords('--expr', 'parseLatentExpression()');
   const terms: ArithTerm[] = [];
-  const re = /\s*([+-])?\s*(seed:\d+|mean\(\s*seed:\d+(?:\s*,\s*seed:\d+)*\s*\))\s*/y;
+  const re = new RegExp(String.raw`\s*([+-])?\s*(${REF}|mean\(\s*${REF}(?:\s*,\s*${REF})*\s*\))\s*`, 'y');
   let pos = 0;
   while (pos < expr.length) {
     re.lastIndex = pos;
     const m = re.exec(expr);
     if (!m || m[0].length === 0) {
-      throw new GantryError(`${what}: cannot read "${expr.slice(pos)}"; write terms like seed:12, mean(seed:1,seed:2) joined by + and -`);
+      throw new GantryError(`${what}: cannot read "${expr.slice(pos)}"; write terms like seed:12, mean(seed:1,seed:2) or latent:me.json joined by + and -`);
     }
     if (!m[1] && terms.length > 0) throw new GantryError(`${what}: put + or - between terms (before "${m[2]}")`);
     const seeds = [...m[2].matchAll(/seed:(\d+)/g)].map((s) => Number(s[1]));
-    terms.push({ sign: m[1] === '-' ? -1 : 1, seeds, text: m[2] });
+    const files = [...m[2].matchAll(/latent:([^\s,()]+?\.json)/g)].map((f) => f[1]);
+    terms.push({ sign: m[1] === '-' ? -1 : 1, seeds, files, text: m[2] });
     pos = re.lastIndex;
   }
   if (terms.length === 0) throw new GantryError(`${what}: the expression is empty; e.g. "seed:12 - seed:40 + seed:7"`);
   return terms;
 }
 
-export function termVector(term: ArithTerm, dim: number, truncation?: number): Float32Array {
+/** A term's vector: the mean of its seeds' vectors (truncated where asked) and its files' vectors (as written). */
+export function termVector(term: ArithTerm, dim: number, truncation?: number, readFile: LatentFileReader = noFiles): Float32Array {
   const out = new Float32Array(dim);
-  for (const s of term.seeds) {
-    const z = latentForSeed(s, dim, truncation);
-    for (let i = 0; i < dim; i++) out[i] += z[i] / term.seeds.length;
-  }
+  const count = term.seeds.length + term.files.length;
+  const add = (z: Float32Array) => {
+    for (let i = 0; i < dim; i++) out[i] += z[i] / count;
+  };
+  for (const s of term.seeds) add(latentForSeed(s, dim, truncation));
+  for (const f of term.files) add(readFile(f, dim));
   return out;
 }
 
-export function evaluateLatentExpression(terms: ArithTerm[], dim: number, truncation?: number): Float32Array {
+export function evaluateLatentExpression(terms: ArithTerm[], dim: number, truncation?: number, readFile: LatentFileReader = noFiles): Float32Array {
   const out = new Float32Array(dim);
   for (const t of terms) {
-    const v = termVector(t, dim, truncation);
+    const v = termVector(t, dim, truncation, readFile);
     for (let i = 0; i < dim; i++) out[i] += t.sign * v[i];
   }
   return out;
 }
 
 /** What `arith` draws: each term's vector, then the expression's result (the CLI and the studio). */
-export function arithmeticVectors(terms: ArithTerm[], dim: number, truncation?: number): Float32Array[] {
-  return [...terms.map((t) => termVector(t, dim, truncation)), evaluateLatentExpression(terms, dim, truncation)];
+export function arithmeticVectors(terms: ArithTerm[], dim: number, truncation?: number, readFile: LatentFileReader = noFiles): Float32Array[] {
+  return [...terms.map((t) => termVector(t, dim, truncation, readFile)), evaluateLatentExpression(terms, dim, truncation, readFile)];
 }

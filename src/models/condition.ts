@@ -107,3 +107,17 @@ export function expectNoCondition(info: ModelInfo, condition: Condition): void {
 export function describeKind(kind: ConditionKind): string {
   return { none: 'nothing', class: 'a class', text: 'text', labelMap: 'a label map' }[kind];
 }
+
+/** The tensors a condition holds, in a fixed order (the inputs of a recorded generator). */
+export function conditionTensors(c: Condition): tf.Tensor[] {
+  switch (c.kind) {
+    case 'none':
+      return [];
+    case 'class':
+      return [c.weights];
+    case 'text':
+      return [c.vectors];
+    case 'labelMap':
+      return [c.labels, c.instances, c.features].filter((t): t is tf.Tensor3D | tf.Tensor4D => t !== undefined);
+  }
+}

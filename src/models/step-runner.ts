@@ -6,7 +6,7 @@ import { pendingGemms, tunePendingGemms } from '../gpu/gemm-tuning.ts';
 import { drawingImages, trainingStep } from '../gpu/matrix-products.ts';
 import type { Batch } from '../data/batch.ts';
 import { attachToModel, updateKey, type FamilyInstance, type StepContext } from './family.ts';
-import type { Condition } from './condition.ts';
+import { conditionTensors, type Condition } from './condition.ts';
 
 /** Whether GANTRY_WEBGPU_EAGER=1 asks for tfjs's eager WebGPU kernels (the reference replayed steps are tested against). */
 export function eagerWebGpuRequested(): boolean {
@@ -110,19 +110,6 @@ export async function settleGpuProducts(log?: (line: string) => void): Promise<v
   if (backend) await tunePendingGemms(backend.device, log ?? ((line) => stderr?.write(line + '\n')));
 }
 
-/** The tensors a condition holds, in a fixed order (the inputs of a recorded generator). */
-function conditionTensors(c: Condition): tf.Tensor[] {
-  switch (c.kind) {
-    case 'none':
-      return [];
-    case 'class':
-      return [c.weights];
-    case 'text':
-      return [c.vectors];
-    case 'labelMap':
-      return [c.labels, c.instances, c.features].filter((t): t is tf.Tensor3D | tf.Tensor4D => t !== undefined);
-  }
-}
 
 const generators = new WeakMap<FamilyInstance, ReplayedSteps>();
 
