@@ -28,8 +28,10 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
   Images are fitted to the run's size as training data are (resized, centre-cropped).
   The closest --starts (8) of --pool (64) seeds, and the run's encoder's vector where it has one (vae,
   vae-gan, gan-cls), start Adam (--lr 0.1, ramped down over the last quarter of --steps 300); the closest
-  at the end is kept. Each vector is kept at length sqrt(latent size), where N(0, I)'s vectors lie, so it
-  behaves like a seed's in interpolate and arith (--free: unconstrained). --seed N: the pool's first seed.
+  at the end is kept (or the closest start, where nothing Adam found is closer). A GAN's vectors are kept at
+  length sqrt(latent size), where N(0, I)'s vectors lie, so they behave like seeds' in interpolate and
+  arith; an auto-encoder's (vae, vae-gan) are not, as its encoder's are not (--free / --sphere: either way
+  for any run). --seed N: the pool's first seed.
   Class-conditional runs: every class is tried unless --class K is given; the line names the class found
   (draw it again with --class). Text runs: each --text caption is tried (default: the run's first sample
   caption). Runs on the CPU.`;
@@ -37,7 +39,7 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
 export async function projectCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('project', argv, {
     run: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, starts: { type: 'string' },
-    pool: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, free: { type: 'boolean' }, class: { type: 'string' },
+    pool: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, free: { type: 'boolean' }, sphere: { type: 'boolean' }, class: { type: 'string' },
     text: { type: 'string', multiple: true },
   });
   const files = (values.images ?? '').split(',').map((f) => f.trim()).filter(Boolean);
@@ -80,7 +82,8 @@ export async function projectCommand(argv: string[]): Promise<void> {
   });
 }
 
-function projectionSettings(values: { steps?: string; starts?: string; pool?: string; lr?: string; seed?: string; free?: boolean }): ProjectionSettings {
+function projectionSettings(values: { steps?: string; starts?: string; pool?: string; lr?: string; seed?: string; free?: boolean; sphere?: boolean }): ProjectionSettings {
+  if (values.free && values.sphere) throw new GantryError('give --free or --sphere, not both');
   const starts = intArg('starts', values.starts, 1) ?? PROJECTION_DEFAULTS.starts;
   const pool = intArg('pool', values.pool, 1) ?? PROJECTION_DEFAULTS.pool;
   if (starts > pool) throw new GantryError(`--starts ${starts} is more than --pool ${pool} gives; starts are the pool's closest`);
@@ -90,7 +93,7 @@ function projectionSettings(values: { steps?: string; starts?: string; pool?: st
     steps: intArg('steps', values.steps, 1) ?? PROJECTION_DEFAULTS.steps,
     starts, pool, lr,
     seed: intArg('seed', values.seed) ?? PROJECTION_DEFAULTS.seed,
-    sphere: !values.free,
+    sphere: values.free ? false : values.sphere ? true : undefined,
   };
 }
 

@@ -26,13 +26,20 @@ export interface ProjectionSettings {
   seed: number;
   /**
    * After every step each vector is scaled back to length sqrt(latent size), where N(0, I)'s vectors lie:
-   * unconstrained, the vectors drift to atypical lengths (1.5x in a DCGAN on digits) where interpolation
-   * and arithmetic leave what G was trained on.
+   * unconstrained, a GAN's vectors drift to atypical lengths (1.5x in a DCGAN on digits) where interpolation
+   * and arithmetic leave what G was trained on. Absent: on for GANs, off for auto-encoders, whose decoders
+   * learned from the encoder's vectors, which lie inside the sphere (a VAE's digits came out twice as close
+   * without it).
    */
-  sphere: boolean;
+  sphere?: boolean;
 }
 
-export const PROJECTION_DEFAULTS: ProjectionSettings = { steps: 300, starts: 8, pool: 64, lr: 0.1, seed: 0, sphere: true };
+export const PROJECTION_DEFAULTS: ProjectionSettings = { steps: 300, starts: 8, pool: 64, lr: 0.1, seed: 0 };
+
+/** Whether a projection into this run keeps its vectors on the sphere (ProjectionSettings.sphere). */
+export function keepsToSphere(run: Generator, settings: ProjectionSettings): boolean {
+  return settings.sphere ?? !run.model.reconstruct;
+}
 
 export interface Projection {
   latent: Float32Array;
@@ -158,6 +165,7 @@ export function projectionRamp(s: number, steps: number): number {
 /** Every start of `count` targets optimised at once; the closest of each target's starts at the end. */
 async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, progress: (step: number) => void): Promise<Projection[]> {
   const dim = run.info.latentDim;
+  const sphere = keepsToSphere(run, settings);
   const rows = starts.flat();
   // tidy frees the initial values; the variable keeps its own reference.
   const z = tf.tidy(() => tf.variable(tf.tensor2d(stackRows(rows.map((s) => s.latent)), [rows.length, dim]), true));
@@ -173,7 +181,7 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
       const { grads, value } = tf.variableGrads(() => tf.sum(tf.mean(tf.squaredDifference(run.model.generate!(z, condition), goal), [1, 2, 3])) as tf.Scalar, [z]);
       adam.apply(grads);
       tf.dispose([value, ...Object.values(grads)]);
-      if (settings.sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
+      if (sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
       progress(s + 1);
       // Let a progress bar draw and Ctrl-C be heard between steps.
       if (s % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
@@ -190,7 +198,11 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
       let pick = r;
       for (let i = r; i < r + list.length; i++) if (e[i] < e[pick]) pick = i;
       r += list.length;
-      return { latent: vectors[pick], choice: rows[pick].choice, distance: e[pick], startDistance: list[0].distance };
+      // Never farther than where it started: the closest start stands where no vector Adam found beats it
+      // (an encoder's guess off the sphere, say).
+      const start = list[0];
+      if (start.distance <= e[pick]) return { latent: start.latent, choice: start.choice, distance: start.distance, startDistance: start.distance };
+      return { latent: vectors[pick], choice: rows[pick].choice, distance: e[pick], startDistance: start.distance };
     });
   } finally {
     adam.dispose();

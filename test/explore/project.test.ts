@@ -8,15 +8,15 @@ import { openRun, type OpenedRun } from '../../src/train/run.ts';
 import { classConditions, conditionChoices, NONE } from '../../src/explore/conditions.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
-import { checkProjectable, projectImages, projectionRamp, PROJECTION_DEFAULTS } from '../../src/explore/project.ts';
+import { checkProjectable, keepsToSphere, projectImages, projectionRamp, PROJECTION_DEFAULTS } from '../../src/explore/project.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
 
 await setup();
 
-async function trainedRun(family: string, steps: number, model: Record<string, unknown> = {}): Promise<OpenedRun> {
+async function trainedRun(family: string, steps: number, model: Record<string, unknown> = { ngf: 16, ndf: 16 }): Promise<OpenedRun> {
   const dir = join(tempDir(), 'run');
-  const config = { seed: 1, data: 'mnist', family, model: { ngf: 16, ndf: 16, ...model }, train: { steps, batch: 32, samples: 4 } };
+  const config = { seed: 1, data: 'mnist', family, model, train: { steps, batch: 32, samples: 4 } };
   await train({ outDir: dir, config: validateRunConfig(config, 'test'), quiet: true });
   return openRun(dir);
 }
@@ -92,6 +92,26 @@ test('a class-conditional run finds a class and a vector among every class', asy
   assert.ok(Math.abs(mse - p.distance) < 1e-6);
   tf.dispose([targets, again]);
   cgan.model.dispose();
+});
+
+test('an auto-encoder\'s vectors start from its encoder\'s and are not held to the sphere', async () => {
+  const vae = await trainedRun('vae', 150, {});
+  assert.equal(keepsToSphere(vae, PROJECTION_DEFAULTS), false);
+  assert.equal(keepsToSphere(vae, { ...PROJECTION_DEFAULTS, sphere: true }), true);
+  assert.equal(keepsToSphere(dcgan, PROJECTION_DEFAULTS), true);
+  const real = makeBatch(openDataset('mnist', vae.info), [5, 17]);
+  // The encoder's vector is the closest start here: no seed of the pool is nearer a real digit.
+  const [startOnly] = await projectImages(vae, real.images, none, { ...PROJECTION_DEFAULTS, steps: 0 });
+  const encoded = vae.model.inferLatent!(tf.slice(real.images, [0, 0, 0, 0], [1, -1, -1, -1]));
+  assert.deepEqual(startOnly.latent, encoded.dataSync());
+  encoded.dispose();
+  const found = await projectImages(vae, real.images, none, { ...PROJECTION_DEFAULTS, steps: 60 });
+  for (const p of found) {
+    assert.ok(p.distance < p.startDistance * 0.9, `${p.startDistance} -> ${p.distance}`);
+    assert.ok(Math.abs(norm(p.latent) - Math.sqrt(vae.info.latentDim)) > 0.01);
+  }
+  real.images.dispose();
+  vae.model.dispose();
 });
 
 test('runs without a latent space of their own are refused in words', async () => {
