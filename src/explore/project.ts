@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import { Adam } from '../optim/adam.ts';
 import { latentForSeed } from './latent.ts';
-import { vectorsToImages } from './render.ts';
+import { drawChunk, vectorsToImages } from './render.ts';
 import { conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type Generator } from './conditions.ts';
 import { conditionTensors } from '../models/condition.ts';
 
@@ -26,10 +26,9 @@ export interface ProjectionSettings {
   seed: number;
   /**
    * After every step each vector is scaled back to length sqrt(latent size), where N(0, I)'s vectors lie:
-   * unconstrained, a GAN's vectors drift to atypical lengths (1.5x in a DCGAN on digits) where interpolation
+   * unconstrained, a GAN's vectors drift to atypical lengths, where interpolation
    * and arithmetic leave what G was trained on. Absent: on for GANs, off for auto-encoders, whose decoders
-   * learned from the encoder's vectors, which lie inside the sphere (a VAE's digits came out twice as close
-   * without it).
+   * learned from the encoder's vectors, which lie inside the sphere (the README has the measurements).
    */
   sphere?: boolean;
 }
@@ -54,6 +53,9 @@ export interface Projection {
 /** Pixels optimised at once, at most (starts x images of a chunk): memory does not grow with the number of images. */
 const PROJECT_PIXELS = 64 * 64 * 64;
 
+/** The most pixels the starts of one image may have (256 starts of 64x64, 4 of 512x512). */
+const MAX_START_PIXELS = 4 * PROJECT_PIXELS;
+
 /** Families whose images are a function of z and a condition alone. */
 export function checkProjectable(run: Generator): void {
   const { family, latentDim, conditioning } = run.info;
@@ -77,14 +79,17 @@ export async function projectImages(run: Generator, targets: tf.Tensor4D, choice
   if (height !== info.height || width !== info.width || channels !== info.channels) {
     throw new GantryError(`images of ${width}x${height}x${channels} cannot be projected into a run that draws ${info.width}x${info.height}x${info.channels}; fit them first`);
   }
-  const starts = await chooseStarts(run, targets, choices, settings);
+  if (settings.starts * height * width > MAX_START_PIXELS) {
+    throw new GantryError(`${settings.starts} starts of ${width}x${height} images are more than one optimisation holds; give at most ${Math.max(1, Math.floor(MAX_START_PIXELS / (height * width)))}`);
+  }
   const chunk = Math.max(1, Math.floor(PROJECT_PIXELS / (settings.starts * height * width)));
   const out: Projection[] = [];
   for (let first = 0; first < n; first += chunk) {
     const count = Math.min(chunk, n - first);
     const part = tf.slice(targets, [first, 0, 0, 0], [count, -1, -1, -1]);
     try {
-      out.push(...await optimise(run, part, starts.slice(first, first + count), choices, settings, (step) => progress?.(first * settings.steps + step * count, n * settings.steps)));
+      const starts = await chooseStarts(run, part, choices, settings);
+      out.push(...await optimise(run, part, starts, choices, settings, (step) => progress?.(first * settings.steps + step * count, n * settings.steps)));
     } finally {
       part.dispose();
     }
@@ -124,15 +129,19 @@ async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: Condi
     list.sort((a, b) => a.distance - b.distance);
     if (list.length > settings.starts) list.pop();
   };
-  const pool = Array.from({ length: settings.pool }, (_, i) => latentForSeed(settings.seed + i, dim));
   const encoded = await encoderGuesses(run, targets);
+  // The pool is drawn a chunk at a time: memory does not grow with --pool.
+  const chunk = drawChunk(run.info);
   for (let c = 0; c < choices.length; c++) {
-    const images = vectorsToImages(run, pool, cycleConditions(choices[c].condition, pool.length));
-    const distances = pairwiseSquaredError(targets, images);
-    images.dispose();
-    const d = (await distances.array()) as number[][];
-    distances.dispose();
-    for (let t = 0; t < n; t++) for (let i = 0; i < pool.length; i++) keep(t, { latent: pool[i], choice: c, distance: d[t][i] });
+    for (let first = 0; first < settings.pool; first += chunk) {
+      const part = Array.from({ length: Math.min(chunk, settings.pool - first) }, (_, i) => latentForSeed(settings.seed + first + i, dim));
+      const images = vectorsToImages(run, part, cycleConditions(choices[c].condition, part.length));
+      const distances = pairwiseSquaredError(targets, images);
+      images.dispose();
+      const d = (await distances.array()) as number[][];
+      distances.dispose();
+      for (let t = 0; t < n; t++) for (let i = 0; i < part.length; i++) keep(t, { latent: part[i], choice: c, distance: d[t][i] });
+    }
     if (!encoded) continue;
     // The encoder's vector of target t, drawn with this condition.
     for (let t = 0; t < n; t++) {
