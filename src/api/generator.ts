@@ -13,6 +13,8 @@ import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
 import { checkKeys, checkPath } from '../options.ts';
+import { projectionSettings, projectPictures, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
+import { readImageFile } from '../io/image.ts';
 
 /**
  * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`
@@ -107,6 +109,45 @@ export async function reconstruct(run: string, options: { data?: string; n?: num
   const opened = openRun(run);
   try {
     return await reconstructImages(opened, openDataset(options.data ?? opened.config.data, opened.info), n, options.seed ?? 0);
+  } finally {
+    opened.model.dispose();
+  }
+}
+
+/** What project() takes besides the run and the pictures: ProjectionSettings's, the condition, progress. */
+export interface ProjectOptions extends Partial<ProjectionSettings> {
+  /** Class runs: try this class only (an index or a name); absent: every class. */
+  class?: number | string;
+  /** Text runs: the captions to try (absent: the run's first sample caption). */
+  text?: string | string[];
+  /** Hears how many image-steps are done, of images x steps. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress'] as const;
+
+/**
+ * The latent vectors of pictures of yours (`gantry project`): for each image file, the vector whose image
+ * is closest to it, found by Adam on z from the closest seeds of a pool. Draw one again with
+ * `openGenerator(run)` and `generate({ latents: [p.latent], class: p.class, text: p.text })`; interpolate
+ * or add them like seeds' vectors (`slerp`, latent arithmetic). Runs on the CPU.
+ */
+export async function project(run: string, images: string[], options: ProjectOptions = {}): Promise<(ProjectedPicture & { image: string })[]> {
+  checkPath(run, 'project()', 'a run folder first', 'project("runs/digits", ["me.png"])');
+  if (!Array.isArray(images) || images.length === 0 || !images.every((f) => typeof f === 'string' && f.length > 0)) {
+    throw new GantryError('project(): give the image files as an array second, e.g. project("runs/digits", ["me.png", "you.jpg"])');
+  }
+  checkKeys(options, PROJECT_KEYS, 'project()');
+  const { class: cls, text, onProgress, ...rest } = options;
+  const settings = projectionSettings(rest);
+  const pictures = images.map(readImageFile);
+  await initEngine({ device: 'cpu' });
+  const opened = openRun(run);
+  try {
+    const flags = { class: cls === undefined ? undefined : String(cls), text: text === undefined ? undefined : [text].flat() };
+    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, onProgress);
+    targets.dispose();
+    return projected.map((p, i) => ({ image: images[i], ...p }));
   } finally {
     opened.model.dispose();
   }

@@ -4,11 +4,9 @@ import { GantryError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
-import { fittedPixels } from '../data/transform.ts';
-import { conditionChoices, joinConditions } from '../explore/conditions.ts';
 import { inputsAboveOutputs, toUint8Images } from '../explore/grid.ts';
 import { vectorsToImages } from '../explore/render.ts';
-import { checkProjectable, projectImages, PROJECTION_DEFAULTS, type ProjectionSettings } from '../explore/project.ts';
+import { projectionSettings, projectPictures } from '../explore/project.ts';
 import { Progress } from '../train/progress.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { prepareOutFolder } from './output.ts';
@@ -47,29 +45,29 @@ export async function projectCommand(argv: string[]): Promise<void> {
   const names = files.map((f) => basename(f, extname(f)));
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new GantryError(`--images: two images are named ${twice}; each writes ${twice}.json, so rename one`);
-  const settings = projectionSettings(values);
+  if (values.free && values.sphere) throw new GantryError('give --free or --sphere, not both');
+  const settings = projectionSettings({
+    steps: intArg('steps', values.steps, 1), starts: intArg('starts', values.starts, 1), pool: intArg('pool', values.pool, 1),
+    lr: numberArg('lr', values.lr), seed: intArg('seed', values.seed), sphere: values.free ? false : values.sphere ? true : undefined,
+  });
   const out = values.out ?? 'projections';
   // Every image is read before the run is opened: a missing or corrupt file is one line, and nothing is written.
-  const images = files.map(readImageFile);
+  const pictures = files.map(readImageFile);
   await withRun(values.run, 'cpu', async (run) => {
-    checkProjectable(run);
-    const choices = await conditionChoices(run, { class: values.class, text: values.text }, (line) => process.stderr.write(line + '\n'));
-    if (choices.length > 1 && run.info.conditioning.kind === 'class') process.stderr.write(`trying each of the ${choices.length} classes (--class K tries one)\n`);
-    const { height, width, channels } = run.info;
-    const targets = tf.tensor4d(fittedPixels(images, run.info), [files.length, height, width, channels]);
+    const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
+    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, (done) => progress.update(done), warn);
+    progress.done();
     try {
-      const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
-      const found = await projectImages(run, targets, choices, settings, (done) => progress.update(done));
-      progress.done();
       prepareOutFolder(out, 'latent vectors');
-      found.forEach((p, i) => {
+      projected.forEach((p, i) => {
         const file = join(out, `${names[i]}.json`);
         writeFileAtomic(file, JSON.stringify(Array.from(p.latent)) + '\n');
-        const condition = run.info.conditioning.kind === 'class' ? { class: choices[p.choice].name } : run.info.conditioning.kind === 'text' ? { text: choices[p.choice].name } : {};
-        process.stdout.write(JSON.stringify({ image: files[i], latent: file, ...condition, start: round(p.startDistance), distance: round(p.distance) }) + '\n');
+        const condition = p.class !== undefined ? { class: p.class } : p.text !== undefined ? { text: p.text } : {};
+        process.stdout.write(JSON.stringify({ image: files[i], latent: file, ...condition, start: round(p.start), distance: round(p.distance) }) + '\n');
       });
       // Your images above what their vectors draw.
-      const drawn = vectorsToImages(run, found.map((p) => p.latent), joinConditions(found.map((p) => choices[p.choice].condition)));
+      const drawn = vectorsToImages(run, projected.map((p) => p.latent), conditions);
+      const { height, width, channels } = run.info;
       const of = async (images: tf.Tensor4D) => ({ n: files.length, height, width, channels, pixels: await toUint8Images(images) });
       const grid = inputsAboveOutputs(await of(targets), await of(drawn), Math.min(files.length, 8));
       drawn.dispose();
@@ -82,20 +80,7 @@ export async function projectCommand(argv: string[]): Promise<void> {
   });
 }
 
-function projectionSettings(values: { steps?: string; starts?: string; pool?: string; lr?: string; seed?: string; free?: boolean; sphere?: boolean }): ProjectionSettings {
-  if (values.free && values.sphere) throw new GantryError('give --free or --sphere, not both');
-  const starts = intArg('starts', values.starts, 1) ?? PROJECTION_DEFAULTS.starts;
-  const pool = intArg('pool', values.pool, 1) ?? PROJECTION_DEFAULTS.pool;
-  if (starts > pool) throw new GantryError(`--starts ${starts} is more than --pool ${pool} gives; starts are the pool's closest`);
-  const lr = numberArg('lr', values.lr) ?? PROJECTION_DEFAULTS.lr;
-  if (lr <= 0) throw new GantryError(`--lr must be above 0 (e.g. 0.1), got ${values.lr}`);
-  return {
-    steps: intArg('steps', values.steps, 1) ?? PROJECTION_DEFAULTS.steps,
-    starts, pool, lr,
-    seed: intArg('seed', values.seed) ?? PROJECTION_DEFAULTS.seed,
-    sphere: values.free ? false : values.sphere ? true : undefined,
-  };
-}
+const warn = (line: string) => process.stderr.write(line + '\n');
 
 function round(x: number): number {
   return Number(x.toPrecision(4));

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, inWords } from '../errors.ts';
+import type { RawImage } from '../io/pixels.ts';
+import { fittedPixels } from '../data/transform.ts';
 import { Adam } from '../optim/adam.ts';
 import { latentForSeed } from './latent.ts';
 import { drawChunk, vectorsToImages } from './render.ts';
-import { conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type Generator } from './conditions.ts';
+import { conditionChoices, conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type ConditionFlags, type ConditionRows, type Generator } from './conditions.ts';
 import { conditionTensors } from '../models/condition.ts';
 
 /**
@@ -48,6 +50,60 @@ export interface Projection {
   distance: number;
   /** The same for the closest start, before the optimisation. */
   startDistance: number;
+}
+
+/** Settings from what a user gave (absent: PROJECTION_DEFAULTS), each checked: one line naming a bad one. */
+export function projectionSettings(o: Partial<ProjectionSettings>): ProjectionSettings {
+  const s = { ...PROJECTION_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ProjectionSettings;
+  const whole = (name: 'steps' | 'starts' | 'pool' | 'seed', min: number) => {
+    if (!(Number.isInteger(s[name]) && s[name] >= min)) throw new GantryError(`projection: ${name} must be a whole number >= ${min}, got ${s[name]}`);
+  };
+  whole('steps', 0);
+  whole('starts', 1);
+  whole('pool', 1);
+  whole('seed', 0);
+  if (s.starts > s.pool) throw new GantryError(`projection: ${s.starts} starts are more than a pool of ${s.pool} seeds gives; starts are the pool's closest`);
+  if (!(typeof s.lr === 'number' && s.lr > 0 && Number.isFinite(s.lr))) throw new GantryError(`projection: lr must be a number above 0 (e.g. 0.1), got ${s.lr}`);
+  if (s.sphere !== undefined && typeof s.sphere !== 'boolean') throw new GantryError(`projection: sphere must be true or false, got ${String(s.sphere)}`);
+  return s;
+}
+
+/** An image of the user's projected: its vector, the class or caption it is drawn with, its squared errors. */
+export interface ProjectedPicture {
+  latent: Float32Array;
+  /** Class runs: the class's name (or index); text runs: the caption. */
+  class?: string;
+  text?: string;
+  /** Mean squared error of the vector's image against the picture (pixels in [-1, 1]). */
+  distance: number;
+  /** The same for the closest start. */
+  start: number;
+}
+
+/**
+ * Pictures (any size, fitted to the run's as training data are) projected with the conditions `flags`
+ * allows (conditionChoices): what `gantry project` and the API's project() do. Also returns the fitted
+ * pictures (the caller disposes them) and each one's condition, for drawing the vectors again.
+ */
+export async function projectPictures(run: Generator, pictures: RawImage[], flags: ConditionFlags, settings: ProjectionSettings, progress?: (done: number, total: number) => void, warn?: (line: string) => void): Promise<{ projected: ProjectedPicture[]; targets: tf.Tensor4D; conditions: ConditionRows }> {
+  checkProjectable(run);
+  const choices = await conditionChoices(run, flags, warn);
+  if (choices.length > 1 && run.info.conditioning.kind === 'class') warn?.(`trying each of the ${choices.length} classes (${inWords('--class K', 'class')} tries one)`);
+  const { height, width, channels, conditioning } = run.info;
+  const targets = tf.tensor4d(fittedPixels(pictures, run.info), [pictures.length, height, width, channels]);
+  try {
+    const found = await projectImages(run, targets, choices, settings, progress);
+    const projected = found.map((p) => ({
+      latent: p.latent,
+      ...(conditioning.kind === 'class' ? { class: choices[p.choice].name } : conditioning.kind === 'text' ? { text: choices[p.choice].name } : {}),
+      distance: p.distance,
+      start: p.startDistance,
+    }));
+    return { projected, targets, conditions: joinConditions(found.map((p) => choices[p.choice].condition)) };
+  } catch (err) {
+    targets.dispose();
+    throw err;
+  }
 }
 
 /** Pixels optimised at once, at most (starts x images of a chunk): memory does not grow with the number of images. */

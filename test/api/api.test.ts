@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { gantryCli, setup, tempDir, tf } from '../helpers.ts';
 import {
-  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, precisionRecall, openGenerator, parseLatentExpression, pngBytes, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, precisionRecall, openGenerator, parseLatentExpression, pngBytes, project, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { learnStylesOfRun } from '../../src/explore/run-styles.ts';
@@ -162,6 +162,39 @@ test('reconstruct(): an auto-encoder run\'s inputs and reconstructions, the pixe
   const dcgan = join(dir, 'dcgan');
   await train({ ...small, train: { ...small.train, steps: 1 }, out: dcgan, quiet: true });
   await assert.rejects(reconstruct(dcgan), /a dcgan run does not reconstruct images; use a vae, vae-gan or unet-vae-gan run/);
+});
+
+test('project(): pictures\' vectors and classes, which the generator draws again at the distance given', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'cgan');
+  await train({ ...small, family: 'cgan', out: run, quiet: true });
+  const g = await openGenerator(run);
+  const drawn = await g.generate({ seeds: [700, 701], class: 'circle' });
+  const files = [0, 1].map((i) => join(dir, `p${i}.png`));
+  files.forEach((f, i) => writeFileSync(f, pngBytes(drawn, i)));
+  const heard: number[] = [];
+  const before = tf.memory().numTensors;
+  const found = await project(run, files, { steps: 30, onProgress: (done, total) => heard.push(done / total) });
+  assert.equal(tf.memory().numTensors, before, 'no tensors left');
+  assert.equal(heard.at(-1), 1);
+  assert.deepEqual(found.map((p) => p.image), files);
+  for (const p of found) {
+    assert.ok(p.distance < p.start, `${p.start} -> ${p.distance}`);
+    assert.ok(g.classes!.includes(p.class!), `a class name: ${p.class}`);
+    // Drawn again as a program draws: the distance is the picture's, up to its 8 bits.
+    const again = await g.generate({ latents: [p.latent], class: p.class });
+    const picture = PNG.sync.read(readFileSync(p.image)).data.filter((_, k) => k % 4 !== 3);
+    let sum = 0;
+    again.pixels.forEach((v, k) => { sum += ((v - picture[k]) / 127.5) ** 2; });
+    assert.ok(Math.abs(sum / again.pixels.length - p.distance) < 2e-3, `${sum / again.pixels.length} against ${p.distance}`);
+  }
+  const [one] = await project(run, [files[0]], { steps: 5, class: 'square' });
+  assert.equal(one.class, 'square');
+  g.dispose();
+  await assert.rejects(project(run, [files[0]], { steps: 5, starts: 9, pool: 8 }), /projection: 9 starts are more than a pool of 8 seeds gives/);
+  await assert.rejects(project(run, [files[0]], { step: 5 } as never), /project\(\): unknown option "step"/);
+  await assert.rejects(project(run, [] as string[]), /project\(\): give the image files as an array second/);
+  await assert.rejects(project(run, [files[0]], { class: 'hexagon' }), /class "hexagon": expected a class index 0\.\.\d+ or a name/);
 });
 
 test('learnStyles() and segmentationScore() give what gantry features and gantry eval segmentation do', async () => {
