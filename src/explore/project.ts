@@ -7,13 +7,14 @@ import { latentForSeed } from './latent.ts';
 import { drawChunk, vectorsToImages } from './render.ts';
 import { conditionChoices, conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type ConditionFlags, type ConditionRows, type Generator } from './conditions.ts';
 import { conditionTensors } from '../models/condition.ts';
+import type { LpipsVgg16 } from '../metrics/lpips.ts';
 
 /**
  * Projection (GAN inversion by optimisation, as iGAN, Zhu et al. 2016, and StyleGAN2's projector find
  * theirs): the latent vector whose image is closest to a given image, so that a person's own pictures can
  * be interpolated, added and drawn again like seeds. The closest of a pool of seeds (and of the encoder's
- * guess, where the run has an encoder) start Adam on z; the squared error of the drawn image falls,
- * and the best start of each image is kept.
+ * guess, where the run has an encoder) start Adam on z; the distance of the drawn image (squared error, or
+ * LPIPS) falls, and the best start of each image is kept.
  */
 export interface ProjectionSettings {
   /** Adam steps. */
@@ -46,10 +47,51 @@ export interface Projection {
   latent: Float32Array;
   /** Index into the choices given: the condition the latent is drawn with. */
   choice: number;
-  /** Mean squared error between the image drawn from `latent` and the target, in the networks' [-1, 1] units. */
+  /** The measure's distance between the image drawn from `latent` and the target (mean squared error: pixels in [-1, 1]). */
   distance: number;
   /** The same for the closest start, before the optimisation. */
   startDistance: number;
+}
+
+/**
+ * How far images are from their targets: one value a pair of [n, H, W, C] images in [-1, 1], differentiable.
+ * `pairsAtOnce` bounds how many pairs one step takes (memory).
+ */
+export interface ImageMeasure {
+  name: 'mse' | 'lpips';
+  pairs(images: tf.Tensor4D, targets: tf.Tensor4D): tf.Tensor1D;
+  pairsAtOnce(height: number, width: number): number;
+}
+
+/** Pixels whose squared error one step takes, at most: memory does not grow with the number of images. */
+const PROJECT_PIXELS = 64 * 64 * 64;
+
+/** Mean squared error of the pixels, in the networks' [-1, 1] units: the default measure. */
+export const SQUARED_ERROR: ImageMeasure = {
+  name: 'mse',
+  pairs: (images, targets) => tf.tidy(() => tf.mean(tf.squaredDifference(images, targets), [1, 2, 3]) as tf.Tensor1D),
+  pairsAtOnce: (height, width) => Math.floor(PROJECT_PIXELS / (height * width)),
+};
+
+/** LPIPS pairs one step takes at 64x64, at most (VGG-16's activations and their gradients, ~25 MB a pair). */
+const LPIPS_PAIRS_AT_64 = 16;
+
+/**
+ * LPIPS on VGG-16 as the measure (StyleGAN2's projector's): images smaller than 64 on a side go to LPIPS at
+ * 64x64 (torch-fidelity's size for PPL), larger than 256 at 256x256 (StyleGAN2's), others as they are.
+ */
+export function lpipsMeasure(lpips: LpipsVgg16): ImageMeasure {
+  const size = (height: number, width: number) => (Math.min(height, width) < 64 ? 64 : Math.max(height, width) > 256 ? 256 : undefined);
+  const levels = (x: tf.Tensor4D) => tf.mul(tf.add(x, 1), 127.5) as tf.Tensor4D;
+  return {
+    name: 'lpips',
+    pairs: (images, targets) => tf.tidy(() => lpips.distance(levels(images), levels(targets), size(images.shape[1], images.shape[2]))),
+    pairsAtOnce: (height, width) => {
+      const side = size(height, width);
+      const area = side === undefined ? height * width : side * side;
+      return Math.floor(LPIPS_PAIRS_AT_64 * 64 * 64 / area);
+    },
+  };
 }
 
 /** Settings from what a user gave (absent: PROJECTION_DEFAULTS), each checked: one line naming a bad one. */
@@ -74,7 +116,7 @@ export interface ProjectedPicture {
   /** Class runs: the class's name (or index); text runs: the caption. */
   class?: string;
   text?: string;
-  /** Mean squared error of the vector's image against the picture (pixels in [-1, 1]). */
+  /** The measure's distance of the vector's image from the picture (mean squared error: pixels in [-1, 1]). */
   distance: number;
   /** The same for the closest start. */
   start: number;
@@ -85,14 +127,14 @@ export interface ProjectedPicture {
  * allows (conditionChoices): what `gantry project` and the API's project() do. Also returns the fitted
  * pictures (the caller disposes them) and each one's condition, for drawing the vectors again.
  */
-export async function projectPictures(run: Generator, pictures: RawImage[], flags: ConditionFlags, settings: ProjectionSettings, progress?: (done: number, total: number) => void, warn?: (line: string) => void): Promise<{ projected: ProjectedPicture[]; targets: tf.Tensor4D; conditions: ConditionRows }> {
+export async function projectPictures(run: Generator, pictures: RawImage[], flags: ConditionFlags, settings: ProjectionSettings, progress?: (done: number, total: number) => void, warn?: (line: string) => void, measure: ImageMeasure = SQUARED_ERROR): Promise<{ projected: ProjectedPicture[]; targets: tf.Tensor4D; conditions: ConditionRows }> {
   checkProjectable(run);
   const choices = await conditionChoices(run, flags, warn);
   if (choices.length > 1 && run.info.conditioning.kind === 'class') warn?.(`trying each of the ${choices.length} classes (${inWords('--class K', 'class')} tries one)`);
   const { height, width, channels, conditioning } = run.info;
   const targets = tf.tensor4d(fittedPixels(pictures, run.info), [pictures.length, height, width, channels]);
   try {
-    const found = await projectImages(run, targets, choices, settings, progress);
+    const found = await projectImages(run, targets, choices, settings, progress, measure);
     const projected = found.map((p) => ({
       latent: p.latent,
       ...(conditioning.kind === 'class' ? { class: choices[p.choice].name } : conditioning.kind === 'text' ? { text: choices[p.choice].name } : {}),
@@ -106,11 +148,8 @@ export async function projectPictures(run: Generator, pictures: RawImage[], flag
   }
 }
 
-/** Pixels optimised at once, at most (starts x images of a chunk): memory does not grow with the number of images. */
-const PROJECT_PIXELS = 64 * 64 * 64;
-
-/** The most pixels the starts of one image may have (256 starts of 64x64, 4 of 512x512). */
-const MAX_START_PIXELS = 4 * PROJECT_PIXELS;
+/** The most pairs one step may take (a measure's pairsAtOnce) times this: the starts of one image, at most. */
+const MAX_START_FACTOR = 4;
 
 /** Families whose images are a function of z and a condition alone. */
 export function checkProjectable(run: Generator): void {
@@ -127,7 +166,7 @@ export function checkProjectable(run: Generator): void {
  * The latent vector (and condition, of `choices`) of each target image [n, H, W, C] in [-1, 1]. `progress`
  * hears after each step how many of the images' steps are done, of n x steps.
  */
-export async function projectImages(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, progress?: (done: number, total: number) => void): Promise<Projection[]> {
+export async function projectImages(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, progress?: (done: number, total: number) => void, measure: ImageMeasure = SQUARED_ERROR): Promise<Projection[]> {
   checkProjectable(run);
   if (choices.length === 0) throw new Error('projectImages: no condition to project with');
   const [n, height, width, channels] = targets.shape;
@@ -135,17 +174,17 @@ export async function projectImages(run: Generator, targets: tf.Tensor4D, choice
   if (height !== info.height || width !== info.width || channels !== info.channels) {
     throw new GantryError(`images of ${width}x${height}x${channels} cannot be projected into a run that draws ${info.width}x${info.height}x${info.channels}; fit them first`);
   }
-  if (settings.starts * height * width > MAX_START_PIXELS) {
-    throw new GantryError(`${settings.starts} starts of ${width}x${height} images are more than one optimisation holds; give at most ${Math.max(1, Math.floor(MAX_START_PIXELS / (height * width)))}`);
-  }
-  const chunk = Math.max(1, Math.floor(PROJECT_PIXELS / (settings.starts * height * width)));
+  const atOnce = measure.pairsAtOnce(height, width);
+  const most = Math.max(1, MAX_START_FACTOR * atOnce);
+  if (settings.starts > most) throw new GantryError(`${settings.starts} starts of ${width}x${height} images are more than one optimisation holds (measured by ${measure.name}); give at most ${most}`);
+  const chunk = Math.max(1, Math.floor(atOnce / settings.starts));
   const out: Projection[] = [];
   for (let first = 0; first < n; first += chunk) {
     const count = Math.min(chunk, n - first);
     const part = tf.slice(targets, [first, 0, 0, 0], [count, -1, -1, -1]);
     try {
-      const starts = await chooseStarts(run, part, choices, settings);
-      out.push(...await optimise(run, part, starts, choices, settings, (step) => progress?.(first * settings.steps + step * count, n * settings.steps)));
+      const starts = await chooseStarts(run, part, choices, settings, measure);
+      out.push(...await optimise(run, part, starts, choices, settings, measure, (step) => progress?.(first * settings.steps + step * count, n * settings.steps)));
     } finally {
       part.dispose();
     }
@@ -159,23 +198,11 @@ interface Start {
   distance: number;
 }
 
-/** Mean squared errors [targets, images] between every target and every image, without their differences at once. */
-function pairwiseSquaredError(targets: tf.Tensor4D, images: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const a = tf.reshape(targets, [targets.shape[0], -1]) as tf.Tensor2D;
-    const b = tf.reshape(images, [images.shape[0], -1]) as tf.Tensor2D;
-    const aa = tf.sum(tf.square(a), 1, true);
-    const bb = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]);
-    const ab = tf.matMul(a, b, false, true);
-    return tf.div(tf.relu(tf.sub(tf.add(aa, bb), tf.mul(ab, 2))), a.shape[1]) as tf.Tensor2D;
-  });
-}
-
 /**
  * For each target, the `starts` closest images of the pool (every choice's seeds, and the run's encoder's
  * vector of the target where it has one), as (vector, choice) pairs, closest first.
  */
-async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings): Promise<Start[][]> {
+async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure): Promise<Start[][]> {
   const n = targets.shape[0];
   const dim = run.info.latentDim;
   const best: Start[][] = Array.from({ length: n }, () => []);
@@ -185,27 +212,31 @@ async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: Condi
     list.sort((a, b) => a.distance - b.distance);
     if (list.length > settings.starts) list.pop();
   };
+  // Each target against a chunk of images at a time: memory does not grow with --pool.
+  const chunk = Math.max(1, Math.min(drawChunk(run.info), measure.pairsAtOnce(run.info.height, run.info.width)));
+  const measureAll = async (vectors: Float32Array[], c: number) => {
+    const images = vectorsToImages(run, vectors, cycleConditions(choices[c].condition, vectors.length));
+    for (let t = 0; t < n; t++) {
+      const d = tf.tidy(() => measure.pairs(images, tf.tile(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [vectors.length, 1, 1, 1]) as tf.Tensor4D));
+      const values = (await d.data()) as Float32Array;
+      d.dispose();
+      vectors.forEach((latent, i) => keep(t, { latent, choice: c, distance: values[i] }));
+    }
+    images.dispose();
+  };
   const encoded = await encoderGuesses(run, targets);
-  // The pool is drawn a chunk at a time: memory does not grow with --pool.
-  const chunk = drawChunk(run.info);
   for (let c = 0; c < choices.length; c++) {
     for (let first = 0; first < settings.pool; first += chunk) {
-      const part = Array.from({ length: Math.min(chunk, settings.pool - first) }, (_, i) => latentForSeed(settings.seed + first + i, dim));
-      const images = vectorsToImages(run, part, cycleConditions(choices[c].condition, part.length));
-      const distances = pairwiseSquaredError(targets, images);
-      images.dispose();
-      const d = (await distances.array()) as number[][];
-      distances.dispose();
-      for (let t = 0; t < n; t++) for (let i = 0; i < part.length; i++) keep(t, { latent: part[i], choice: c, distance: d[t][i] });
+      await measureAll(Array.from({ length: Math.min(chunk, settings.pool - first) }, (_, i) => latentForSeed(settings.seed + first + i, dim)), c);
     }
-    if (!encoded) continue;
-    // The encoder's vector of target t, drawn with this condition.
-    for (let t = 0; t < n; t++) {
-      const image = vectorsToImages(run, [encoded[t]], cycleConditions(choices[c].condition, 1));
-      const target = tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]);
-      const e = pairwiseSquaredError(target, image);
-      keep(t, { latent: encoded[t], choice: c, distance: (await e.data())[0] });
-      tf.dispose([image, target, e]);
+    // The encoder's vector of each target, drawn with this condition.
+    if (encoded) {
+      for (let t = 0; t < n; t++) {
+        const image = vectorsToImages(run, [encoded[t]], cycleConditions(choices[c].condition, 1));
+        const d = tf.tidy(() => measure.pairs(image, tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1])));
+        keep(t, { latent: encoded[t], choice: c, distance: (await d.data())[0] });
+        tf.dispose([image, d]);
+      }
     }
   }
   return best;
@@ -228,7 +259,7 @@ export function projectionRamp(s: number, steps: number): number {
 }
 
 /** Every start of `count` targets optimised at once; the closest of each target's starts at the end. */
-async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, progress: (step: number) => void): Promise<Projection[]> {
+async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, progress: (step: number) => void): Promise<Projection[]> {
   const dim = run.info.latentDim;
   const sphere = keepsToSphere(run, settings);
   const rows = starts.flat();
@@ -242,8 +273,8 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
   try {
     for (let s = 0; s < settings.steps; s++) {
       adam.lrFactor = projectionRamp(s, settings.steps);
-      // Each start's own squared error, summed: a start's gradient does not depend on how many there are.
-      const { grads, value } = tf.variableGrads(() => tf.sum(tf.mean(tf.squaredDifference(run.model.generate!(z, condition), goal), [1, 2, 3])) as tf.Scalar, [z]);
+      // Each start's own distance, summed: a start's gradient does not depend on how many there are.
+      const { grads, value } = tf.variableGrads(() => tf.sum(measure.pairs(run.model.generate!(z, condition), goal)) as tf.Scalar, [z]);
       adam.apply(grads);
       tf.dispose([value, ...Object.values(grads)]);
       if (sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
@@ -255,7 +286,7 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
     const vectors = rows.map((_, r) => latents.slice(r * dim, (r + 1) * dim));
     // Scored as sample draws them (networks in evaluation mode, through the same path), so the distance is the one a user sees.
     const images = vectorsToImages(run, vectors, conditionRows);
-    const errors = tf.tidy(() => tf.mean(tf.squaredDifference(images, goal), [1, 2, 3]));
+    const errors = measure.pairs(images, goal);
     const e = (await errors.data()) as Float32Array;
     tf.dispose([images, errors]);
     let r = 0;

@@ -90,7 +90,7 @@ export class LpipsVgg16 {
       const taps = this.features(tf.concat([this.input(a, resize), this.input(b, resize)], 0));
       let total = tf.zeros([n]) as tf.Tensor1D;
       taps.forEach((f, k) => {
-        const unit = tf.div(f, tf.add(tf.sqrt(tf.sum(tf.square(f), 3, true)), NORM_EPS));
+        const unit = unitFeatures(f) as tf.Tensor4D;
         const [fa, fb] = tf.split(unit, [n, n], 0);
         // The 1x1 convolution and the spatial mean commute: average each channel's squared difference first.
         const meanSquared = tf.mean(tf.square(tf.sub(fa, fb)), [1, 2]) as tf.Tensor2D;
@@ -127,26 +127,69 @@ export class LpipsVgg16 {
 }
 
 /**
+ * Each pixel's feature vector divided by its norm over channels (+ NORM_EPS), as LPIPS's normalize_tensor.
+ * Its gradient is written out so that a pixel whose features are all zero (every ReLU off) gets 0: through
+ * tfjs's sqrt that is 0 / 0, NaN, which its ReLU gradients (products with 0) then spread over the image;
+ * PyTorch's ReLU backward selects such entries away. With n the norm and d = n + eps:
+ * d(f / d) = dy / d - f (dy . f) / (n d^2).
+ */
+const unitFeatures = tf.customGrad(((f: tf.Tensor, save: tf.GradSaveFunc) => {
+  const norm = tf.sqrt(tf.sum(tf.square(f), 3, true));
+  const denom = tf.add(norm, NORM_EPS);
+  save([f, norm, denom]);
+  return {
+    value: tf.div(f, denom),
+    gradFunc: (dy: tf.Tensor, [x, n, d]: tf.Tensor[]) => {
+      const along = tf.div(tf.sum(tf.mul(dy, x), 3, true), tf.mul(n, tf.square(d)));
+      return tf.sub(tf.div(dy, d), tf.mul(x, tf.where(tf.greater(n, 0), along, tf.zerosLike(along))));
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
  * torch-fidelity's LPIPS resize to size x size: `interpolate(mode='area')` (adaptive average pooling)
  * where both sides are larger than the size, else bilinear with half-pixel centres and no antialiasing.
+ * Both are products with a matrix per axis, whose gradients tfjs gets right (its ResizeBilinear gradient
+ * leaves out the half-pixel offset).
  */
 function resizeLikeTorch(x: tf.Tensor4D, size: number): tf.Tensor4D {
   const [, h, w] = x.shape;
   if (h === size && w === size) return x;
   if (h > size && w > size) return areaResize(x, size, size);
-  return tf.image.resizeBilinear(x, [size, size], false, true);
+  return tf.tidy(() => resizeByMatrices(x, bilinearMatrix(h, size), bilinearMatrix(w, size)));
 }
 
 /** Adaptive average pooling of [n, h, w, c] to [n, outH, outW, c]: cell i averages rows floor(i h / outH) .. ceil((i + 1) h / outH) - 1. */
 export function areaResize(x: tf.Tensor4D, outH: number, outW: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    // Rows first: [h, n * w * c] times the averaging matrix; then columns the same way.
-    const rows = tf.matMul(averagingMatrix(h, outH), tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, n * w * c]));
-    const byRow = tf.transpose(tf.reshape(rows, [outH, n, w, c]), [2, 1, 0, 3]); // [w, n, outH, c]
-    const cols = tf.matMul(averagingMatrix(w, outW), tf.reshape(byRow, [w, n * outH * c]));
-    return tf.transpose(tf.reshape(cols, [outW, n, outH, c]), [1, 2, 0, 3]) as tf.Tensor4D;
-  });
+  return tf.tidy(() => resizeByMatrices(x, averagingMatrix(x.shape[1], outH), averagingMatrix(x.shape[2], outW)));
+}
+
+/** [n, h, w, c] to [n, outH, outW, c] by a [outH, h] matrix over rows and a [outW, w] one over columns. */
+function resizeByMatrices(x: tf.Tensor4D, rowMatrix: tf.Tensor2D, colMatrix: tf.Tensor2D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [outH, outW] = [rowMatrix.shape[0], colMatrix.shape[0]];
+  // Rows first: [h, n * w * c] times the row matrix; then columns the same way.
+  const rows = tf.matMul(rowMatrix, tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, n * w * c]));
+  const byRow = tf.transpose(tf.reshape(rows, [outH, n, w, c]), [2, 1, 0, 3]); // [w, n, outH, c]
+  const cols = tf.matMul(colMatrix, tf.reshape(byRow, [w, n * outH * c]));
+  return tf.transpose(tf.reshape(cols, [outW, n, outH, c]), [1, 2, 0, 3]) as tf.Tensor4D;
+}
+
+/**
+ * [out, size]: torch's bilinear weights without corner alignment. Output cell i reads the input at
+ * (i + 0.5) size / out - 0.5 (below 0: at 0), between its two neighbours (the last one alone at the edge).
+ */
+function bilinearMatrix(size: number, out: number): tf.Tensor2D {
+  const m = new Float32Array(out * size);
+  for (let i = 0; i < out; i++) {
+    const at = Math.max(0, ((i + 0.5) * size) / out - 0.5);
+    const j = Math.floor(at);
+    const next = Math.min(j + 1, size - 1);
+    const t = at - j;
+    m[i * size + j] += 1 - t;
+    m[i * size + next] += t;
+  }
+  return tf.tensor2d(m, [out, size]);
 }
 
 /** [out, size]: row i holds 1 / count over the input cells adaptive average pooling gives output cell i. */

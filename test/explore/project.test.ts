@@ -123,7 +123,7 @@ test('runs without a latent space of their own are refused in words', async () =
   await assert.rejects(projectImages(dcgan, wrong, none, PROJECTION_DEFAULTS), /images of 16x16x1 cannot be projected into a run that draws 32x32x1/);
   wrong.dispose();
   const image = tf.zeros([1, 32, 32, 1]) as tf.Tensor4D;
-  await assert.rejects(projectImages(dcgan, image, none, { ...PROJECTION_DEFAULTS, starts: 1025, pool: 1025 }), /1025 starts of 32x32 images are more than one optimisation holds; give at most 1024/);
+  await assert.rejects(projectImages(dcgan, image, none, { ...PROJECTION_DEFAULTS, starts: 1025, pool: 1025 }), /1025 starts of 32x32 images are more than one optimisation holds \(measured by mse\); give at most 1024/);
   image.dispose();
 });
 
