@@ -13,7 +13,8 @@ import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
 import { checkKeys, checkPath } from '../options.ts';
-import { projectionSettings, projectPictures, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
+import { projectionSettings, projectPictures, SQUARED_ERROR, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
+import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
 import { readImageFile } from '../io/image.ts';
 
 /**
@@ -122,15 +123,19 @@ export interface ProjectOptions extends Partial<ProjectionSettings> {
   text?: string | string[];
   /** Hears how many image-steps are done, of images x steps. */
   onProgress?: (done: number, total: number) => void;
+  /** Measure by LPIPS on VGG-16 (both files: LPIPS's linear layers and torchvision's VGG-16) rather than squared error. */
+  lpips?: string;
+  vgg16?: string;
 }
 
-const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress'] as const;
+const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'lpips', 'vgg16'] as const;
 
 /**
  * The latent vectors of pictures of yours (`gantry project`): for each image file, the vector whose image
  * is closest to it, found by Adam on z from the closest seeds of a pool. Draw one again with
  * `openGenerator(run)` and `generate({ latents: [p.latent], class: p.class, text: p.text })`; interpolate
- * or add them like seeds' vectors (`slerp`, latent arithmetic). Runs on the CPU.
+ * or add them like seeds' vectors (`slerp`, latent arithmetic). Measured by squared error, or by LPIPS with
+ * `lpips` and `vgg16` given. Runs on the CPU.
  */
 export async function project(run: string, images: string[], options: ProjectOptions = {}): Promise<(ProjectedPicture & { image: string })[]> {
   checkPath(run, 'project()', 'a run folder first', 'project("runs/digits", ["me.png"])');
@@ -138,17 +143,22 @@ export async function project(run: string, images: string[], options: ProjectOpt
     throw new GantryError('project(): give the image files as an array second, e.g. project("runs/digits", ["me.png", "you.jpg"])');
   }
   checkKeys(options, PROJECT_KEYS, 'project()');
-  const { class: cls, text, onProgress, ...rest } = options;
+  const { class: cls, text, onProgress, lpips: lin, vgg16, ...rest } = options;
   const settings = projectionSettings(rest);
+  const weights = { lpips: lin, vgg16 };
+  const byLpips = lin !== undefined || vgg16 !== undefined;
+  if (byLpips) checkLpipsWeights(weights, 'project(): projection by LPIPS');
   const pictures = images.map(readImageFile);
   await initEngine({ device: 'cpu' });
   const opened = openRun(run);
+  const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
   try {
     const flags = { class: cls === undefined ? undefined : String(cls), text: text === undefined ? undefined : [text].flat() };
-    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, onProgress);
+    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, onProgress, undefined, lpips ? lpipsMeasure(lpips) : SQUARED_ERROR);
     targets.dispose();
     return projected.map((p, i) => ({ image: images[i], ...p }));
   } finally {
+    lpips?.dispose();
     opened.model.dispose();
   }
 }

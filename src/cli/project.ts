@@ -6,7 +6,8 @@ import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import { inputsAboveOutputs, toUint8Images } from '../explore/grid.ts';
 import { vectorsToImages } from '../explore/render.ts';
-import { projectionSettings, projectPictures } from '../explore/project.ts';
+import { projectionSettings, projectPictures, SQUARED_ERROR } from '../explore/project.ts';
+import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
 import { Progress } from '../train/progress.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { prepareOutFolder } from './output.ts';
@@ -22,7 +23,10 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
     gantry sample --run runs/dcgan --latent mine/me.json
   Writes DIR/<image name>.json (the vector: a JSON array), and DIR/projection.png (your images above what
   their vectors draw); prints one JSON line an image: its vector's file, its class or caption, and the
-  mean squared error of the drawn image (pixels in [-1, 1]) at the start and at the end.
+  distance of the drawn image at the start and at the end: the mean squared error of its pixels (in
+  [-1, 1]), or with --lpips vgg.pth --vgg16 vgg16-397923af.pth LPIPS on VGG-16 (StyleGAN2's projector's
+  measure, closer to what the eye sees; images under 64 pixels a side are compared at 64x64, over 256 at
+  256x256; slower).
   Images are fitted to the run's size as training data are (resized, centre-cropped).
   The closest --starts (8) of --pool (64) seeds, and the run's encoder's vector where it has one (vae,
   vae-gan, gan-cls), start Adam (--lr 0.1, ramped down over the last quarter of --steps 300); the closest
@@ -38,7 +42,7 @@ export async function projectCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('project', argv, {
     run: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, starts: { type: 'string' },
     pool: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, free: { type: 'boolean' }, sphere: { type: 'boolean' }, class: { type: 'string' },
-    text: { type: 'string', multiple: true },
+    text: { type: 'string', multiple: true }, lpips: { type: 'string' }, vgg16: { type: 'string' },
   });
   const files = (values.images ?? '').split(',').map((f) => f.trim()).filter(Boolean);
   if (files.length === 0) throw new GantryError('--images is required: the pictures to find latent vectors for, e.g. --images me.png,you.jpg');
@@ -53,9 +57,14 @@ export async function projectCommand(argv: string[]): Promise<void> {
   const out = values.out ?? 'projections';
   // Every image is read before the run is opened: a missing or corrupt file is one line, and nothing is written.
   const pictures = files.map(readImageFile);
+  const byLpips = values.lpips !== undefined || values.vgg16 !== undefined;
+  const weights = { lpips: values.lpips, vgg16: values.vgg16 };
+  if (byLpips) checkLpipsWeights(weights, 'projection by LPIPS');
   await withRun(values.run, 'cpu', async (run) => {
+    const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
+    const measure = lpips ? lpipsMeasure(lpips) : SQUARED_ERROR;
     const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
-    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, (done) => progress.update(done), warn);
+    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, (done) => progress.update(done), warn, measure).finally(() => lpips?.dispose());
     progress.done();
     try {
       prepareOutFolder(out, 'latent vectors');
@@ -63,7 +72,7 @@ export async function projectCommand(argv: string[]): Promise<void> {
         const file = join(out, `${names[i]}.json`);
         writeFileAtomic(file, JSON.stringify(Array.from(p.latent)) + '\n');
         const condition = p.class !== undefined ? { class: p.class } : p.text !== undefined ? { text: p.text } : {};
-        process.stdout.write(JSON.stringify({ image: files[i], latent: file, ...condition, start: round(p.start), distance: round(p.distance) }) + '\n');
+        process.stdout.write(JSON.stringify({ image: files[i], latent: file, ...condition, measure: measure.name, start: round(p.start), distance: round(p.distance) }) + '\n');
       });
       // Your images above what their vectors draw.
       const drawn = vectorsToImages(run, projected.map((p) => p.latent), conditions);

@@ -7,7 +7,6 @@ import { latentForSeed } from './latent.ts';
 import { drawChunk, vectorsToImages } from './render.ts';
 import { conditionChoices, conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type ConditionFlags, type ConditionRows, type Generator } from './conditions.ts';
 import { conditionTensors } from '../models/condition.ts';
-import type { LpipsVgg16 } from '../metrics/lpips.ts';
 
 /**
  * Projection (GAN inversion by optimisation, as iGAN, Zhu et al. 2016, and StyleGAN2's projector find
@@ -72,27 +71,6 @@ export const SQUARED_ERROR: ImageMeasure = {
   pairs: (images, targets) => tf.tidy(() => tf.mean(tf.squaredDifference(images, targets), [1, 2, 3]) as tf.Tensor1D),
   pairsAtOnce: (height, width) => Math.floor(PROJECT_PIXELS / (height * width)),
 };
-
-/** LPIPS pairs one step takes at 64x64, at most (VGG-16's activations and their gradients, ~25 MB a pair). */
-const LPIPS_PAIRS_AT_64 = 16;
-
-/**
- * LPIPS on VGG-16 as the measure (StyleGAN2's projector's): images smaller than 64 on a side go to LPIPS at
- * 64x64 (torch-fidelity's size for PPL), larger than 256 at 256x256 (StyleGAN2's), others as they are.
- */
-export function lpipsMeasure(lpips: LpipsVgg16): ImageMeasure {
-  const size = (height: number, width: number) => (Math.min(height, width) < 64 ? 64 : Math.max(height, width) > 256 ? 256 : undefined);
-  const levels = (x: tf.Tensor4D) => tf.mul(tf.add(x, 1), 127.5) as tf.Tensor4D;
-  return {
-    name: 'lpips',
-    pairs: (images, targets) => tf.tidy(() => lpips.distance(levels(images), levels(targets), size(images.shape[1], images.shape[2]))),
-    pairsAtOnce: (height, width) => {
-      const side = size(height, width);
-      const area = side === undefined ? height * width : side * side;
-      return Math.floor(LPIPS_PAIRS_AT_64 * 64 * 64 / area);
-    },
-  };
-}
 
 /** Settings from what a user gave (absent: PROJECTION_DEFAULTS), each checked: one line naming a bad one. */
 export function projectionSettings(o: Partial<ProjectionSettings>): ProjectionSettings {

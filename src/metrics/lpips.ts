@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GantryError } from '../errors.ts';
+import { GantryError, given } from '../errors.ts';
 import { readStateDict } from '../io/torch.ts';
 import { Rng } from '../engine/rng.ts';
 import { Conv2d, RELU } from '../nn/layers.ts';
@@ -10,8 +10,25 @@ import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
 import { VGG16_HELP } from './vgg16.ts';
+import type { ImageMeasure } from '../explore/project.ts';
 
 export const LPIPS_HELP = "LPIPS's linear layers for VGG-16 (vgg.pth of the lpips package, v0.1, or torch-fidelity's weights-vgg16-lpips.pth: lin0..lin4)";
+
+/** LPIPS's two weight files: torchvision's VGG-16 and LPIPS's linear layers on it. */
+export interface LpipsWeights {
+  vgg16?: string;
+  lpips?: string;
+}
+
+/**
+ * Both of LPIPS's files given, or one line saying what `purpose` needs (e.g. "PPL measures with LPIPS")
+ * and how to give them.
+ */
+export function checkLpipsWeights(weights: LpipsWeights, purpose: string): asserts weights is Required<LpipsWeights> {
+  if (!weights.vgg16 || !weights.lpips) {
+    throw new GantryError(`${purpose}, which needs ${VGG16_HELP} (${given('vgg16')}) and ${LPIPS_HELP} (${given('lpips')}); nothing is downloaded`);
+  }
+}
 
 /** LPIPS's input scaling: x in [-1, 1] becomes (x - SHIFT) / SCALE per RGB channel. */
 const SHIFT = [-0.030, -0.088, -0.188];
@@ -145,6 +162,27 @@ const unitFeatures = tf.customGrad(((f: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/** LPIPS pairs one step takes at 64x64, at most (VGG-16's activations and their gradients: about 1.5 GB). */
+const LPIPS_PAIRS_AT_64 = 16;
+
+/**
+ * LPIPS on VGG-16 as the measure (StyleGAN2's projector's): images smaller than 64 on a side go to LPIPS at
+ * 64x64 (torch-fidelity's size for PPL), larger than 256 at 256x256 (StyleGAN2's), others as they are.
+ */
+export function lpipsMeasure(lpips: LpipsVgg16): ImageMeasure {
+  const size = (height: number, width: number) => (Math.min(height, width) < 64 ? 64 : Math.max(height, width) > 256 ? 256 : undefined);
+  const levels = (x: tf.Tensor4D) => tf.mul(tf.add(x, 1), 127.5) as tf.Tensor4D;
+  return {
+    name: 'lpips',
+    pairs: (images, targets) => tf.tidy(() => lpips.distance(levels(images), levels(targets), size(images.shape[1], images.shape[2]))),
+    pairsAtOnce: (height, width) => {
+      const side = size(height, width);
+      const area = side === undefined ? height * width : side * side;
+      return Math.floor(LPIPS_PAIRS_AT_64 * 64 * 64 / area);
+    },
+  };
+}
 
 /**
  * torch-fidelity's LPIPS resize to size x size: `interpolate(mode='area')` (adaptive average pooling)

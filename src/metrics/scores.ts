@@ -9,9 +9,8 @@ import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts'
 import { precisionRecall, type NeighbourhoodOptions, type PrecisionRecall } from './precision-recall.ts';
 import { slowWorkProgress } from '../train/progress.ts';
 import { writeStatsFile } from './stats-file.ts';
-import { LPIPS_HELP, LpipsVgg16 } from './lpips.ts';
+import { checkLpipsWeights, LpipsVgg16, type LpipsWeights } from './lpips.ts';
 import { perceptualPathLength, pplSettings, type PplOptions, type PplResult } from './ppl.ts';
-import { VGG16_HELP } from './vgg16.ts';
 import { openRun, readRunConfig } from '../train/run.ts';
 
 /**
@@ -198,21 +197,13 @@ export async function writeFeatureStats(input: EvalInput, out: string, extractor
   return { out, n: stats.n, dim: stats.mu.length, features: extractor.id };
 }
 
-/** LPIPS's two weight files: torchvision's VGG-16 and LPIPS's linear layers on it. */
-export interface LpipsWeights {
-  vgg16?: string;
-  lpips?: string;
-}
-
 /**
  * The perceptual path length of a run's generator (`gantry eval ppl`), as torch-fidelity computes it, with
  * LPIPS on VGG-16 from the user's files. A text run draws its pairs with its evaluation captions.
  */
 export async function perceptualPathLengthOf(runDir: string, weights: LpipsWeights, o: PplOptions): Promise<PplResult> {
   pplSettings(o);
-  if (!weights.vgg16 || !weights.lpips) {
-    throw new GantryError(`PPL measures with LPIPS, which needs ${VGG16_HELP} (${given('vgg16')}) and ${LPIPS_HELP} (${given('lpips')}); nothing is downloaded`);
-  }
+  checkLpipsWeights(weights, 'PPL measures with LPIPS');
   readRunConfig(runDir); // a path that is no run folder is named before LPIPS loads
   const lpips = LpipsVgg16.load(weights.vgg16, weights.lpips);
   try {

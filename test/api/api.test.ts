@@ -12,6 +12,7 @@ import {
 import { learnStylesOfRun } from '../../src/explore/run-styles.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { writeNpz } from '../../src/io/npy.ts';
+import { LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
 
 await setup();
 
@@ -195,6 +196,9 @@ test('project(): pictures\' vectors and classes, which the generator draws again
   await assert.rejects(project(run, [files[0]], { step: 5 } as never), /project\(\): unknown option "step"/);
   await assert.rejects(project(run, [] as string[]), /project\(\): give the image files as an array second/);
   await assert.rejects(project(run, [files[0]], { class: 'hexagon' }), /class "hexagon": expected a class index 0\.\.\d+ or a name/);
+  await assert.rejects(project(run, [files[0]], { lpips: LPIPS_W16 }), /project\(\): projection by LPIPS, which needs torchvision's VGG-16 weights .*\(vgg16\)/);
+  const [byLpips] = await project(run, [files[0]], { steps: 3, lpips: LPIPS_W16, vgg16: VGG16_W16, class: one.class });
+  assert.ok(byLpips.distance <= byLpips.start);
 });
 
 test('learnStyles() and segmentationScore() give what gantry features and gantry eval segmentation do', async () => {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gantryCli, tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
+import { LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
 
 const gantry = (...args: string[]) => gantryCli(args);
 
@@ -31,7 +32,7 @@ test('project: your images\' vectors, drawn again by sample, interpolate and ari
   assert.equal(p.code, 0, p.stderr);
   const lines = p.stdout.trim().split('\n');
   assert.equal(lines.at(-1), join(out, 'projection.png'));
-  const found = lines.slice(0, 2).map((l) => JSON.parse(l) as { image: string; latent: string; start: number; distance: number });
+  const found = lines.slice(0, 2).map((l) => JSON.parse(l) as { image: string; latent: string; measure: string; start: number; distance: number });
   assert.deepEqual(found.map((f) => [f.image, f.latent]), [[a, join(out, 'seed-000500.json')], [b, join(out, 'seed-000501.json')]]);
   for (const f of found) assert.ok(f.distance < f.start / 4, `${f.image}: ${f.start} -> ${f.distance}`);
   const vector = JSON.parse(readFileSync(found[0].latent, 'utf8')) as number[];
@@ -55,8 +56,17 @@ test('project: your images\' vectors, drawn again by sample, interpolate and ari
   writeFileSync(join(dir, 'short.json'), '[1, 2]');
   assert.match(gantry('interpolate', '--run', run, '--latents', `${found[0].latent},${join(dir, 'short.json')}`).stderr, /short\.json has 2 numbers; this run's latent vectors have 100/);
 
+  // Measured by LPIPS on VGG-16 (seeded small weights here).
+  const l = gantry('project', '--run', run, '--images', a, '--out', join(dir, 'L'), '--steps', '10', '--lpips', LPIPS_W16, '--vgg16', VGG16_W16);
+  assert.equal(l.code, 0, l.stderr);
+  const byLpips = JSON.parse(l.stdout.split('\n')[0]) as { measure: string; start: number; distance: number };
+  assert.equal(byLpips.measure, 'lpips');
+  assert.ok(byLpips.distance < byLpips.start);
+  assert.equal(found[0].measure, 'mse');
+
   // Bad input: one line each, and no --out folder made.
   const none = join(dir, 'none');
+  assert.match(gantry('project', '--run', run, '--images', a, '--lpips', LPIPS_W16, '--out', none).stderr, /projection by LPIPS, which needs torchvision's VGG-16 weights .*\(--vgg16\)/);
   assert.match(gantry('project', '--run', run, '--out', none).stderr, /--images is required/);
   assert.match(gantry('project', '--run', run, '--images', join(dir, 'missing.png'), '--out', none).stderr, /cannot read image .*missing\.png/);
   assert.match(gantry('project', '--run', run, '--images', `${a},${join(dir, 'x', 'seed-000500.png')}`, '--out', none).stderr, /two images are named seed-000500/);

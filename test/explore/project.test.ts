@@ -10,6 +10,8 @@ import { vectorsToImages } from '../../src/explore/render.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
 import { checkProjectable, keepsToSphere, projectImages, projectionRamp, PROJECTION_DEFAULTS } from '../../src/explore/project.ts';
 import { openDataset } from '../../src/data/index.ts';
+import { LpipsVgg16, lpipsMeasure } from '../../src/metrics/lpips.ts';
+import { LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
 import { makeBatch } from '../../src/data/sampler.ts';
 
 await setup();
@@ -112,6 +114,26 @@ test('an auto-encoder\'s vectors start from its encoder\'s and are not held to t
   }
   real.images.dispose();
   vae.model.dispose();
+});
+
+test('projection by LPIPS lowers the LPIPS distance, reported as LPIPS measures the drawn image', async () => {
+  const lpips = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
+  const measure = lpipsMeasure(lpips);
+  // Small images go to LPIPS at 64x64, large ones at 256x256; fewer pairs a step the larger they are there.
+  assert.deepEqual([measure.pairsAtOnce(32, 32), measure.pairsAtOnce(128, 128), measure.pairsAtOnce(64, 256), measure.pairsAtOnce(512, 512)], [16, 4, 4, 1]);
+  const targets = vectorsToImages(dcgan, [latentForSeed(1000, dim), latentForSeed(1001, dim)], NONE);
+  const before = tf.memory().numTensors;
+  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 40 }, undefined, measure);
+  assert.equal(tf.memory().numTensors, before);
+  for (const [i, p] of found.entries()) {
+    assert.ok(p.distance < p.startDistance / 2, `image ${i}: ${p.startDistance} -> ${p.distance}`);
+    const image = vectorsToImages(dcgan, [p.latent], NONE);
+    const d = tf.tidy(() => measure.pairs(image, tf.slice(targets, [i, 0, 0, 0], [1, -1, -1, -1])).dataSync()[0]);
+    image.dispose();
+    assert.ok(Math.abs(d - p.distance) < 1e-6, `reported ${p.distance}, measured ${d}`);
+  }
+  targets.dispose();
+  lpips.dispose();
 });
 
 test('runs without a latent space of their own are refused in words', async () => {
