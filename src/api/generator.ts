@@ -126,16 +126,17 @@ export interface ProjectOptions extends Partial<ProjectionSettings> {
   /** Measure by LPIPS on VGG-16 (both files: LPIPS's linear layers and torchvision's VGG-16) rather than squared error. */
   lpips?: string;
   vgg16?: string;
+  device?: Device;
 }
 
-const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'lpips', 'vgg16'] as const;
+const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'lpips', 'vgg16', 'device'] as const;
 
 /**
  * The latent vectors of pictures of yours (`gantry project`): for each image file, the vector whose image
  * is closest to it, found by Adam on z from the closest seeds of a pool. Draw one again with
  * `openGenerator(run)` and `generate({ latents: [p.latent], class: p.class, text: p.text })`; interpolate
  * or add them like seeds' vectors (`slerp`, latent arithmetic). Measured by squared error, or by LPIPS with
- * `lpips` and `vgg16` given. Runs on the CPU.
+ * `lpips` and `vgg16` given.
  */
 export async function project(run: string, images: string[], options: ProjectOptions = {}): Promise<(ProjectedPicture & { image: string })[]> {
   checkPath(run, 'project()', 'a run folder first', 'project("runs/digits", ["me.png"])');
@@ -143,13 +144,13 @@ export async function project(run: string, images: string[], options: ProjectOpt
     throw new GantryError('project(): give the image files as an array second, e.g. project("runs/digits", ["me.png", "you.jpg"])');
   }
   checkKeys(options, PROJECT_KEYS, 'project()');
-  const { class: cls, text, onProgress, lpips: lin, vgg16, ...rest } = options;
+  const { class: cls, text, onProgress, lpips: lin, vgg16, device, ...rest } = options;
   const settings = projectionSettings(rest);
   const weights = { lpips: lin, vgg16 };
   const byLpips = lin !== undefined || vgg16 !== undefined;
   if (byLpips) checkLpipsWeights(weights, 'project(): projection by LPIPS');
   const pictures = images.map(readImageFile);
-  await initEngine({ device: 'cpu' });
+  await initEngine({ device: device ?? 'cpu' });
   const opened = openRun(run);
   const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
   try {

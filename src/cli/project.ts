@@ -36,13 +36,13 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
   for any run). --seed N: the pool's first seed.
   Class-conditional runs: every class is tried unless --class K is given; the line names the class found
   (draw it again with --class). Text runs: each --text caption is tried (default: the run's first sample
-  caption). Runs on the CPU.`;
+  caption). --device webgpu: on the GPU (each step's operations one by one, not a replayed step).`;
 
 export async function projectCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('project', argv, {
     run: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, starts: { type: 'string' },
     pool: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, free: { type: 'boolean' }, sphere: { type: 'boolean' }, class: { type: 'string' },
-    text: { type: 'string', multiple: true }, lpips: { type: 'string' }, vgg16: { type: 'string' },
+    text: { type: 'string', multiple: true }, lpips: { type: 'string' }, vgg16: { type: 'string' }, device: { type: 'string' },
   });
   const files = (values.images ?? '').split(',').map((f) => f.trim()).filter(Boolean);
   if (files.length === 0) throw new GantryError('--images is required: the pictures to find latent vectors for, e.g. --images me.png,you.jpg');
@@ -60,7 +60,7 @@ export async function projectCommand(argv: string[]): Promise<void> {
   const byLpips = values.lpips !== undefined || values.vgg16 !== undefined;
   const weights = { lpips: values.lpips, vgg16: values.vgg16 };
   if (byLpips) checkLpipsWeights(weights, 'projection by LPIPS');
-  await withRun(values.run, 'cpu', async (run) => {
+  await withRun(values.run, values.device, async (run) => {
     const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
     const measure = lpips ? lpipsMeasure(lpips) : SQUARED_ERROR;
     const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);

@@ -153,6 +153,11 @@ export function offTape<T>(f: () => T): T {
   }
 }
 
+/** Whether a gradient pass is recording the ops run now (inside tf.grads, tf.variableGrads and the rest). */
+export function gradientsRecorded(): boolean {
+  return (tf.engine() as unknown as EngineInternals).state.gradientDepth > 0;
+}
+
 let twiceDifferentiableDepth = 0;
 
 /**

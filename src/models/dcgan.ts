@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
+import { gradientsRecorded } from '../engine/backward.ts';
 import { GantryError } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { dcganArchitecture, type DcganLayer, type DcganShape } from '../nn/dcgan-architecture.ts';
@@ -295,7 +296,8 @@ export class Dcgan implements FamilyInstance {
   generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
     expectNoCondition(this.info, condition);
     this.syncVariables();
-    if (this.replayedGpuStep) {
+    // The hand-built draw has no gradient: under a gradient pass (projecting an image into z), tfjs's ops.
+    if (this.replayedGpuStep && !gradientsRecorded()) {
       if (this.gpuGenerator?.batch !== z.shape[0] || (this.gpuGenerator.untuned && pendingGemms() === 0)) {
         this.gpuGenerator?.dispose();
         this.gpuGenerator = new DcganGpuGenerator(this.G, z.shape[0]);

@@ -53,6 +53,35 @@ export async function checkLpipsAgainstPyTorch(): Promise<void> {
   net.dispose();
 }
 
+/**
+ * LPIPS's gradient by its first image against PyTorch's autograd (test/golden/make_lpips_grad.py): a 32x32
+ * pair bilinear up to 64, 28x28 grey (repeated to RGB), 66x66 area down to 64, 32x40 unresized. Within 1e-4
+ * of each gradient's largest value; no tensor left behind.
+ */
+export async function checkLpipsGradientAgainstPyTorch(): Promise<void> {
+  const golden = JSON.parse(readFileSync(join(here, 'lpips_grad_golden.json'), 'utf8'));
+  const net = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
+  const before = tf.memory().numTensors;
+  for (const c of golden.cases as { shape_nchw: number[]; resize: number | null; a: string; b: string; lpips: number[]; grad: string }[]) {
+    const a = nhwc(c.a, c.shape_nchw, 'float32');
+    const b = nhwc(c.b, c.shape_nchw, 'float32');
+    const want = nhwc(c.grad, c.shape_nchw, 'float32');
+    const { value, grad } = tf.valueAndGrad((x: tf.Tensor4D) => tf.sum(net.distance(x, b, c.resize ?? undefined)) as tf.Scalar)(a);
+    const name = `${c.shape_nchw.join('x')} resized to ${c.resize}`;
+    // Asynchronous reads: WebGPU has no synchronous read in Node.
+    assert.ok(relError(await value.data(), [c.lpips.reduce((s, v) => s + v, 0)]) < 1e-4, `${name}: distance`);
+    // Relative to the gradient's largest value: most pixels' gradients are tiny.
+    const got = await grad.data();
+    const expected = await want.data();
+    const scale = Math.max(...expected.map(Math.abs));
+    const worst = Math.max(...got.map((g, i) => Math.abs(g - expected[i])));
+    assert.ok(worst < 1e-4 * scale, `${name}: gradient off by ${worst} of ${scale}`);
+    tf.dispose([a, b, want, value, grad]);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  net.dispose();
+}
+
 /** make_dcgan_step.py's generator with make_ppl.py's weights (saved in the golden), in a gantry Dcgan. */
 export function goldenGenerator(): Dcgan {
   const model = new Dcgan(dcganSchema.parse({ nz: pplGolden.dcgan.nz, ngf: 4, ndf: 4, channels: 1, imageSize: 32 }), 0);

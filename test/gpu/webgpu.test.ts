@@ -18,7 +18,12 @@ import { checkGanClsStepsAgainstPyTorch } from '../golden/gan-cls-step-golden.ts
 import { AUTO_ENCODER_GOLDENS, checkAutoEncoderStepsAgainstPyTorch } from '../golden/vae-step-golden.ts';
 import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../golden/conditional-step-golden.ts';
 import { UNET_GOLDENS, checkUnetStepsAgainstPyTorch } from '../golden/unet-step-golden.ts';
-import { checkLpipsAgainstPyTorch, checkPplAgainstPyTorch } from '../golden/ppl-golden.ts';
+import { checkLpipsAgainstPyTorch, checkLpipsGradientAgainstPyTorch, checkPplAgainstPyTorch, goldenGenerator, LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
+import { projectImages, PROJECTION_DEFAULTS, SQUARED_ERROR } from '../../src/explore/project.ts';
+import { LpipsVgg16, lpipsMeasure } from '../../src/metrics/lpips.ts';
+import { vectorsToImages } from '../../src/explore/render.ts';
+import { latentForSeed } from '../../src/explore/latent.ts';
+import { NONE } from '../../src/explore/conditions.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 
 // WebGPU needs a GPU adapter (Dawn on Vulkan/Metal/D3D12). CI and the CPU machines have none: these
@@ -84,6 +89,23 @@ async function sample(model: Dcgan, eager: boolean): Promise<Float32Array> {
 
 test("WebGPU: LPIPS matches torch-fidelity's in PyTorch (both resizes, the taps, the channel norm)", { skip: noGpu }, checkLpipsAgainstPyTorch);
 test("WebGPU: a DCGAN generator's PPL matches torch-fidelity's in PyTorch (unquantised and 8-bit)", { skip: noGpu }, checkPplAgainstPyTorch);
+
+test("WebGPU: LPIPS's gradient matches PyTorch's autograd's", { skip: noGpu }, checkLpipsGradientAgainstPyTorch);
+
+test('WebGPU: projecting into a DCGAN whose draws are hand-built lowers the squared error and LPIPS (through tfjs\'s ops, which have gradients)', { skip: noGpu }, async () => {
+  const model = goldenGenerator();
+  assert.ok(model.replayedGpuStep, 'the hand-built GPU generator is the one under test');
+  const run = { info: model.info, model };
+  const targets = vectorsToImages(run, [latentForSeed(1000, model.info.latentDim)], NONE);
+  const lpips = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
+  for (const measure of [SQUARED_ERROR, lpipsMeasure(lpips)]) {
+    const [p] = await projectImages(run, targets, [{ name: '', condition: NONE }], { ...PROJECTION_DEFAULTS, steps: 12, pool: 16 }, undefined, measure);
+    assert.ok(p.distance < p.startDistance / 2, `${measure.name}: ${p.startDistance} -> ${p.distance}`);
+  }
+  tf.dispose(targets);
+  lpips.dispose();
+  model.dispose();
+});
 
 test('WebGPU: the replayed DCGAN step and generator match tfjs\'s eager kernels (32, 64 and 128 pixels; 32x64, whose first and last layers have 4x8 filters)', { skip: noGpu }, async () => {
   const lr = 2e-4;
