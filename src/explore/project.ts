@@ -257,8 +257,8 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
       tf.dispose([value, ...Object.values(grads)]);
       if (sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
       progress(s + 1);
-      // Let a progress bar draw and Ctrl-C be heard between steps.
-      if (s % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
+      // Let a progress bar draw, Ctrl-C be heard and a page answer between steps.
+      if (s % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 0));
     }
     const latents = (await z.data()) as Float32Array;
     const vectors = rows.map((_, r) => latents.slice(r * dim, (r + 1) * dim));

@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 // Registers itself only where the browser has navigator.gpu.
 import '@tensorflow/tfjs-backend-webgpu';
+// Every op's gradient, for a projection in the page (PageGenerator.project): tfjs-core registers none itself.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { GantryError } from '../errors.ts';
 import { registerCpuKernels } from '../kernels/cpu/register.ts';
 import { guardTfjsWebGpu } from '../gpu/device-guard.ts';

@@ -19,7 +19,8 @@ import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
 import { checkKeys, optionKeys } from '../options.ts';
-import { PageGenerator, type GenerateOptions } from './page-generator.ts';
+import { PageGenerator, type GenerateOptions, type ProjectOptions } from './page-generator.ts';
+import { checkProjectable, projectionSettings, projectPictures, type ProjectedPicture } from '../explore/project.ts';
 
 export type { GenerateOptions };
 
@@ -32,6 +33,7 @@ export const MAX_IMAGES = 1024;
 
 const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
 const STYLE_KEYS = optionKeys<NonNullable<GenerateOptions['styles']>>({ seed: true, choose: true, photo: true });
+const PROJECT_KEYS = optionKeys<ProjectOptions>({ steps: true, class: true, text: true, onProgress: true });
 
 /**
  * A trained generator drawing in this thread (a page's, a worker's, or Node's): the family's own model,
@@ -63,6 +65,25 @@ export class WebGenerator extends PageGenerator implements Generator {
     const values = (await z.data()) as Float32Array;
     z.dispose();
     return values;
+  }
+
+  get projects(): boolean {
+    try {
+      checkProjectable(this);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async project(image: RawImage, options: ProjectOptions = {}): Promise<ProjectedPicture> {
+    checkKeys(options, PROJECT_KEYS, 'project()');
+    checkRawImage(image, 'project(image)');
+    const settings = projectionSettings({ steps: options.steps });
+    const flags = { class: options.class === undefined ? undefined : String(options.class), text: options.text === undefined ? undefined : [options.text].flat() };
+    const { projected, targets } = await projectPictures(this, [image], flags, settings, options.onProgress);
+    targets.dispose();
+    return projected[0];
   }
 
   async generate(options: GenerateOptions = {}): Promise<GeneratedImages> {

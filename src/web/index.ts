@@ -12,7 +12,7 @@
  */
 export { loadGenerator, type GeneratorSource, type LoadOptions } from './load.ts';
 export { loadGeneratorInWorker, WorkerGenerator } from './worker-generator.ts';
-export { PageGenerator } from './page-generator.ts';
+export { PageGenerator, type ProjectOptions as PageProjectOptions, type ProjectedPicture } from './page-generator.ts';
 export { startWebEngine, BACKEND_ORDER, type GpuKernels, type WebBackend, type WebEngine } from './engine.ts';
 export { buildGenerator, WebGenerator, MAX_IMAGES, type GenerateOptions, type GeneratedImages, type LabelMapInput } from './generator.ts';
 export { drawImage, pngBytes, tile, toImageData } from './canvas.ts';

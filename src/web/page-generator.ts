@@ -7,6 +7,7 @@ import { latentForSeed } from '../explore/latent.ts';
 import type { RawImage } from '../io/pixels.ts';
 import { featuresByLabel, type ModelInfo } from '../models/condition.ts';
 import type { ExportedModel } from './model-file.ts';
+import type { ProjectedPicture } from '../explore/project.ts';
 
 export interface GenerateOptions {
   /** Image i is drawn from seed:seeds[i]'s latent vector, as `gantry sample --seed` numbers them. */
@@ -34,6 +35,20 @@ export interface GenerateOptions {
    */
   styles?: { seed?: number; choose?: Record<number, number>; photo?: RawImage };
 }
+
+/** What project() takes: the steps (as `gantry project --steps`), the class or captions to try, progress. */
+export interface ProjectOptions {
+  steps?: number;
+  /** Class runs: this class only (an index or a name); absent: every class. */
+  class?: number | string;
+  /** Text runs: the captions to try; absent: the first sample caption. */
+  text?: string | string[];
+  /** Hears how many of the steps are done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A projected image: the vector found, the class or caption it is drawn with, its squared error before and after. */
+export type { ProjectedPicture } from '../explore/project.ts';
 
 /**
  * A trained generator as a page uses it. What the exported model file says (its family, classes,
@@ -64,6 +79,16 @@ export abstract class PageGenerator {
 
   /** Whether the generator can find the latent vector of an image: gan-cls's style encoder, a vae's or vae-gan's encoder. */
   abstract get infersStyle(): boolean;
+
+  /**
+   * The latent vector whose image is closest to an image (as `gantry project`: Adam on z from the closest
+   * seeds, squared error), with the class or caption it is drawn with. The image (RGBA, grey or RGB, any
+   * size) is fitted to the generator's size as the CLI fits it.
+   */
+  abstract project(image: RawImage, options?: ProjectOptions): Promise<ProjectedPicture>;
+
+  /** Whether project() works here: a generator drawing from latent vectors alone (not u-net-vae-gan's skips, not label maps). */
+  abstract get projects(): boolean;
 
   /** Draws replayed from a recording (on WebGPU with gantry's kernels; DCGAN's own generator replays itself and counts none). */
   abstract get replayedDraws(): number;

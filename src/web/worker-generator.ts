@@ -5,7 +5,8 @@ import type { RawImage } from '../io/pixels.ts';
 import type { DownloadProgress } from './download.ts';
 import type { GpuKernels } from './engine.ts';
 import type { ExportedModel } from './model-file.ts';
-import { PageGenerator, type GenerateOptions } from './page-generator.ts';
+import { PageGenerator, type GenerateOptions, type ProjectOptions } from './page-generator.ts';
+import type { ProjectedPicture } from '../explore/project.ts';
 import { checkLoadOptions, pageUrl, type GeneratorSource, type LoadOptions } from './source.ts';
 
 /** The file name of gantry/web/worker's script, bundled, in an exported folder (beside the page's explorer.js). */
@@ -15,7 +16,7 @@ export const WORKER_SCRIPT = 'draw-worker.js';
  * A generator whose networks live in a Web Worker (gantry/web/worker's script), so that loading and
  * drawing never hold up the page: on tfjs's CPU backend a large generator's draw takes seconds, and
  * building its networks or WebGL's first compile does on any backend. The page keeps what the model file
- * says and answers it at once; generate() and styleLatent() are messages, answered with the pixels moved
+ * says and answers it at once; generate(), styleLatent() and project() are messages, answered with the pixels moved
  * (not copied) back. One worker holds one generator; dispose() ends the worker.
  */
 export class WorkerGenerator extends PageGenerator {
@@ -24,11 +25,13 @@ export class WorkerGenerator extends PageGenerator {
   /** On WebGPU, whose kernels draw ('gantry' or 'tfjs'); null on the other backends. */
   readonly gpuKernels: GpuKernels | null;
   readonly infersStyle: boolean;
+  readonly projects: boolean;
 
   constructor(private readonly channel: WorkerChannel, loaded: Loaded) {
     super(loaded.file, loaded.backend, loaded.examples);
     this.gpuKernels = loaded.gpuKernels;
     this.infersStyle = loaded.infersStyle;
+    this.projects = loaded.projects;
     this.#replayedDraws = loaded.replayedDraws;
   }
 
@@ -46,6 +49,12 @@ export class WorkerGenerator extends PageGenerator {
     return (await this.channel.ask({ type: 'styleLatent', image })) as Float32Array;
   }
 
+  async project(image: RawImage, options: ProjectOptions = {}): Promise<ProjectedPicture> {
+    const { onProgress, ...rest } = options;
+    // The worker's progress comes as a download's does: so much done of a total.
+    return (await this.channel.ask({ type: 'project', image, options: rest, progress: Boolean(onProgress) }, onProgress && ((p) => onProgress(p.loaded, p.total ?? 0)))) as ProjectedPicture;
+  }
+
   dispose(): void {
     this.channel.close('the generator was disposed');
   }
@@ -58,6 +67,7 @@ export interface Loaded {
   gpuKernels: GpuKernels | null;
   examples: LabelMapInput[];
   infersStyle: boolean;
+  projects: boolean;
   replayedDraws: number;
 }
 
@@ -68,7 +78,8 @@ type SendableSource = string | File[] | { model: unknown; weights: Uint8Array };
 export type WorkerRequest =
   | { type: 'load'; source: SendableSource; backends?: LoadOptions['backends']; gpuKernels?: GpuKernels; progress: boolean }
   | { type: 'generate'; options: GenerateOptions }
-  | { type: 'styleLatent'; image: RawImage };
+  | { type: 'styleLatent'; image: RawImage }
+  | { type: 'project'; image: RawImage; options: Omit<ProjectOptions, 'onProgress'>; progress: boolean };
 
 export type WorkerReply =
   | { id: number; result: unknown }

@@ -42,7 +42,7 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
     const g = await generator;
     const loaded: Loaded = {
       file: g.file, backend: g.backend, gpuKernels: (await startWebEngine()).gpuKernels, examples: g.examples,
-      infersStyle: g.infersStyle, replayedDraws: g.replayedDraws,
+      infersStyle: g.infersStyle, projects: g.projects, replayedDraws: g.replayedDraws,
     };
     return { result: loaded };
   }
@@ -55,6 +55,10 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
   if (request.type === 'styleLatent') {
     // Copied, not moved: on the CPU backend the array may be tfjs's own storage.
     return { result: await g.styleLatent(request.image) };
+  }
+  if (request.type === 'project') {
+    const onProgress = request.progress ? (done: number, total: number) => scope.postMessage({ id: request.id, progress: { loaded: done, total } }) : undefined;
+    return { result: await g.project(request.image, { ...request.options, onProgress }) };
   }
   throw new GantryError(`unknown request ${JSON.stringify((request as { type: unknown }).type)} to gantry's drawing worker`);
 }

@@ -264,6 +264,8 @@ export function latentExplorer(g: PageGenerator): void {
     return `gantry sample --run ${shellWord(g.file.run)} --latent '${vector}'${condition} --out seed-${state.seed}-edited.png`;
   }
   (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.cliCommand = cliCommand;
+  // The editor's vector, for tests and the browser's console.
+  (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.vector = () => Array.from(currentVector());
   $('styleBox').hidden = !g.infersStyle;
   // A text run's encoder gives the image's style, drawn with the caption; an auto-encoder's, the image itself.
   if (!isText) $('styleLabel').textContent = 'start from an image (its encoding)';
@@ -273,6 +275,32 @@ export function latentExplorer(g: PageGenerator): void {
     const z = await g.styleLatent(await readImage(file));
     pushUndo();
     state.edits = new Map(Array.from(z, (v, i) => [i, v]));
+    syncSliders();
+    changed();
+  }));
+  // Projection: the vector (and class) whose image is closest to the user's, as `gantry project` finds it.
+  $('projectBox').hidden = !g.projects;
+  input('projectFile').addEventListener('change', () => act(async () => {
+    const file = input('projectFile').files?.[0];
+    if (!file) return;
+    const status = $('projectStatus');
+    status.textContent = 'finding its vector…';
+    try {
+      const found = await g.project(await readImage(file), {
+        text: isText ? state.caption : undefined,
+        onProgress: (done, total) => {
+          status.textContent = `finding its vector: ${Math.floor((100 * done) / total)}%`;
+        },
+      });
+      pushUndo();
+      state.edits = new Map(Array.from(found.latent, (v, i) => [i, v]));
+      if (classes && found.class !== undefined) state.cls = classes.indexOf(found.class);
+      status.textContent = `found: squared error ${found.start.toPrecision(3)} → ${found.distance.toPrecision(3)}${found.class !== undefined ? `, class ${found.class}` : ''}`;
+    } catch (err) {
+      status.textContent = 'not found (the error is above)';
+      throw err;
+    }
+    syncFields();
     syncSliders();
     changed();
   }));
