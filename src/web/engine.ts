@@ -3,14 +3,22 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 // Registers itself only where the browser has navigator.gpu.
 import '@tensorflow/tfjs-backend-webgpu';
-// Every op's gradient, for a projection in the page (PageGenerator.project): tfjs-core registers none itself.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { GantryError } from '../errors.ts';
 import { registerCpuKernels } from '../kernels/cpu/register.ts';
 import { guardTfjsWebGpu } from '../gpu/device-guard.ts';
 import { gpuKernelsInUse, registerGpuKernels } from '../gpu/tfjs-kernels.ts';
 import { replayDrawsInPage } from '../models/step-runner.ts';
 import { guardWebGlConvolutions } from './webgl-conv.ts';
+
+/**
+ * Every op's gradient, which a projection needs (PageGenerator.project): tfjs-core registers none itself,
+ * Node's engine has them from tfjs-layers. Loaded when first asked for; a bundle holds it (esbuild inlines
+ * it, other bundlers may make it a chunk of its own).
+ */
+export async function ensureGradients(): Promise<void> {
+  if (tf.getGradient('Conv2D')) return;
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+}
 
 /**
  * The browser's engine: tfjs on the best backend the page has, WebGPU, else WebGL, else the CPU (with
