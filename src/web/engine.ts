@@ -11,13 +11,13 @@ import { replayDrawsInPage } from '../models/step-runner.ts';
 import { guardWebGlConvolutions } from './webgl-conv.ts';
 
 /**
- * Every op's gradient, which a projection needs (PageGenerator.project): tfjs-core registers none itself,
- * Node's engine has them from tfjs-layers. Loaded when first asked for; a bundle holds it (esbuild inlines
- * it, other bundlers may make it a chunk of its own).
+ * Whether tfjs's gradients are registered, which a projection needs (PageGenerator.project): tfjs-core
+ * registers none itself. Node's engine has them from tfjs-layers, gantry's drawing worker imports them;
+ * a page drawing in its own thread imports them itself, else one line says how.
  */
-export async function ensureGradients(): Promise<void> {
+export function checkGradients(): void {
   if (tf.getGradient('Conv2D')) return;
-  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  throw new GantryError("project() needs tfjs's gradients, which this page has not loaded: import '@tensorflow/tfjs-core/dist/register_all_gradients' in it (gantry's drawing worker, loadGeneratorInWorker's, has them)");
 }
 
 /**

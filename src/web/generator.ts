@@ -21,7 +21,7 @@ import type { NamedArray } from '../io/safetensors.ts';
 import { checkKeys, optionKeys } from '../options.ts';
 import { PageGenerator, type GenerateOptions, type ProjectOptions } from './page-generator.ts';
 import { checkProjectable, projectionSettings, projectPictures, type ProjectedPicture } from '../explore/project.ts';
-import { ensureGradients } from './engine.ts';
+import { checkGradients } from './engine.ts';
 
 export type { GenerateOptions };
 
@@ -81,7 +81,7 @@ export class WebGenerator extends PageGenerator implements Generator {
     checkKeys(options, PROJECT_KEYS, 'project()');
     checkRawImage(image, 'project(image)');
     const settings = projectionSettings({ steps: options.steps });
-    await ensureGradients();
+    checkGradients();
     const flags = { class: options.class === undefined ? undefined : String(options.class), text: options.text === undefined ? undefined : [options.text].flat() };
     const { projected, targets } = await projectPictures(this, [image], flags, settings, options.onProgress);
     targets.dispose();

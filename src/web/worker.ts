@@ -3,6 +3,8 @@
  * generator (as loadGenerator does in a page) and draws for the page's requests, each answered once by
  * id; the pixels of a draw are moved to the page, not copied.
  */
+// Every op's gradient, for project() (tfjs-core registers none itself); this script runs only in browsers.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describeError, GantryError } from '../errors.ts';
 import { startWebEngine } from './engine.ts';
 import { throttledProgress } from './download.ts';
