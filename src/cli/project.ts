@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -21,12 +22,12 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
     gantry interpolate --run runs/dcgan --latents mine/me.json,mine/you.json
     gantry arith --run runs/dcgan --expr "latent:mine/me.json - seed:4 + seed:9"
     gantry sample --run runs/dcgan --latent mine/me.json
-  Writes DIR/<image name>.json (the vector: a JSON array), and DIR/projection.png (your images above what
-  their vectors draw); prints one JSON line an image: its vector's file, its class or caption, and the
-  distance of the drawn image at the start and at the end: the mean squared error of its pixels (in
-  [-1, 1]), or with --lpips vgg.pth --vgg16 vgg16-397923af.pth LPIPS on VGG-16 (StyleGAN2's projector's
-  measure, closer to what the eye sees; images under 64 pixels a side are compared at 64x64, over 256 at
-  256x256; slower).
+  Writes into --out DIR (default projections/) DIR/<image name>.json (the vector: a JSON array) and
+  DIR/projection.png (your images above what their vectors draw); prints one JSON line an image: its
+  vector's file, its class or caption, and the distance of the drawn image at the start and at the end:
+  the mean squared error of its pixels (in [-1, 1]), or with --lpips vgg.pth --vgg16 vgg16-397923af.pth
+  LPIPS on VGG-16 (StyleGAN2's projector's measure, closer to what the eye sees; images under 64 pixels a
+  side are compared at 64x64, over 256 at 256x256; slower).
   Images are fitted to the run's size as training data are (resized, centre-cropped).
   The closest --starts (8) of --pool (64) seeds, and the run's encoder's vector where it has one (vae,
   vae-gan, gan-cls), start Adam (--lr 0.1, ramped down over the last quarter of --steps 300); the closest
@@ -55,6 +56,8 @@ export async function projectCommand(argv: string[]): Promise<void> {
     lr: numberArg('lr', values.lr), seed: intArg('seed', values.seed), sphere: values.free ? false : values.sphere ? true : undefined,
   });
   const out = values.out ?? 'projections';
+  // Named before the work, not after it: the folder itself is made only once there is something to write.
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new GantryError(`--out ${out} is a file; give a folder to write the latent vectors into`);
   // Every image is read before the run is opened: a missing or corrupt file is one line, and nothing is written.
   const pictures = files.map(readImageFile);
   const byLpips = values.lpips !== undefined || values.vgg16 !== undefined;

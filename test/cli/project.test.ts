@@ -72,5 +72,7 @@ test('project: your images\' vectors, drawn again by sample, interpolate and ari
   assert.match(gantry('project', '--run', run, '--images', `${a},${join(dir, 'x', 'seed-000500.png')}`, '--out', none).stderr, /two images are named seed-000500/);
   assert.match(gantry('project', '--run', run, '--images', a, '--starts', '9', '--pool', '8', '--out', none).stderr, /projection: 9 starts are more than a pool of 8 seeds gives/);
   assert.match(gantry('project', '--run', run, '--images', a, '--class', '3', '--out', none).stderr, /--class: this dcgan run is not class-conditional/);
+  writeFileSync(join(dir, 'afile'), 'x');
+  assert.match(gantry('project', '--run', run, '--images', a, '--out', join(dir, 'afile')).stderr, /--out .*afile is a file; give a folder/);
   assert.ok(!existsSync(none));
 });
