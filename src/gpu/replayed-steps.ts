@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { PassTimeline } from './context.ts';
 import { recordStep, type StepRecording } from './step-recording.ts';
+import { gradientsRecorded } from '../engine/backward.ts';
 
 interface Kind {
   /** Whether its first (eager) step has run. */
@@ -41,7 +42,8 @@ export class ReplayedSteps {
   constructor(private readonly log: (line: string) => void = () => {}, private readonly maxRecordings = Infinity) {}
 
   run<T extends Record<string, tf.Tensor>>(key: string | null, scopes: readonly object[], inputs: readonly tf.Tensor[], step: () => T): T {
-    if (key === null) return step();
+    // A replay's outputs have no gradient: under a gradient pass (a projection by LPIPS) the step runs as written.
+    if (key === null || gradientsRecorded()) return step();
     const name = `${key} (${inputs.map((t) => `${t.shape.join('x')} ${t.dtype}`).join(', ')})`;
     let kind = this.kinds.get(name);
     if (kind) this.kinds.delete(name);

@@ -9,7 +9,6 @@ import { VGG16_BLOCKS, vggConvolutions } from '../nn/vgg.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
-import { gradientsRecorded } from '../engine/backward.ts';
 import { VGG16_HELP } from './vgg16.ts';
 import type { ImageMeasure } from '../explore/project.ts';
 
@@ -92,8 +91,7 @@ export class LpipsVgg16 {
    */
   distance(a: tf.Tensor4D, b: tf.Tensor4D, resize?: number): tf.Tensor1D {
     if (a.shape.join('x') !== b.shape.join('x')) throw new GantryError(`LPIPS compares images of one size: got ${a.shape.join('x')} and ${b.shape.join('x')}`);
-    // A replayed distance has no gradient: under a gradient pass (a projection by LPIPS), tfjs's ops.
-    if (eagerWebGpuRequested() || !supportsRecording() || gradientsRecorded()) return this.eagerDistance(a, b, resize);
+    if (eagerWebGpuRequested() || !supportsRecording()) return this.eagerDistance(a, b, resize);
     this.replay ??= new ReplayedSteps(undefined, 2);
     return this.replay.run(`lpips at ${resize ?? 'their size'}`, [], [a, b], () => ({ distance: this.eagerDistance(a, b, resize) })).distance;
   }
