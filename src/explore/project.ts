@@ -129,15 +129,22 @@ export async function projectPictures(run: Generator, pictures: RawImage[], flag
 /** The most pairs one step may take (a measure's pairsAtOnce) times this: the starts of one image, at most. */
 const MAX_START_FACTOR = 4;
 
-/** Families whose images are a function of z and a condition alone. */
-export function checkProjectable(run: Generator): void {
+/** Why no vector can be found for this run's images (a sentence), or null for runs whose images are a function of z and a condition alone. */
+export function projectionRefusal(run: Generator): string | null {
   const { family, latentDim, conditioning } = run.info;
   if (conditioning.kind === 'labelMap' || latentDim === 0 || !run.model.generate) {
-    throw new GantryError(`a ${family} run has no latent space to project into; projection finds the latent vectors of generators (dcgan, cgan, acgan, vae, vae-gan, gan-cls, dfgan)`);
+    return `a ${family} run has no latent space to project into; projection finds the latent vectors of generators (dcgan, cgan, acgan, vae, vae-gan, gan-cls, dfgan)`;
   }
   if (run.model.useReferenceImages) {
-    throw new GantryError(`a ${family} run draws from reference images' skip connections as much as from z, so no latent vector alone gives an image back; \`gantry reconstruct\` passes images through it`);
+    return `a ${family} run draws from reference images' skip connections as much as from z, so no latent vector alone gives an image back; \`gantry reconstruct\` passes images through it`;
   }
+  return null;
+}
+
+/** Refuses, in one line, a run whose images no latent vector alone gives back (projectionRefusal). */
+export function checkProjectable(run: Generator): void {
+  const refusal = projectionRefusal(run);
+  if (refusal) throw new GantryError(refusal);
 }
 
 /**

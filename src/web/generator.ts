@@ -20,7 +20,7 @@ import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENC
 import type { NamedArray } from '../io/safetensors.ts';
 import { checkKeys, optionKeys } from '../options.ts';
 import { PageGenerator, type GenerateOptions, type ProjectOptions } from './page-generator.ts';
-import { checkProjectable, projectionSettings, projectPictures, type ProjectedPicture } from '../explore/project.ts';
+import { projectionRefusal, projectionSettings, projectPictures, type ProjectedPicture } from '../explore/project.ts';
 import { checkGradients } from './engine.ts';
 
 export type { GenerateOptions };
@@ -69,12 +69,7 @@ export class WebGenerator extends PageGenerator implements Generator {
   }
 
   get projects(): boolean {
-    try {
-      checkProjectable(this);
-      return true;
-    } catch {
-      return false;
-    }
+    return projectionRefusal(this) === null;
   }
 
   async project(image: RawImage, options: ProjectOptions = {}): Promise<ProjectedPicture> {

@@ -8,7 +8,7 @@ import { openRun, type OpenedRun } from '../../src/train/run.ts';
 import { classConditions, conditionChoices, NONE } from '../../src/explore/conditions.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
-import { checkProjectable, keepsToSphere, projectImages, projectionRamp, PROJECTION_DEFAULTS } from '../../src/explore/project.ts';
+import { checkProjectable, keepsToSphere, projectImages, projectionRamp, projectionRefusal, PROJECTION_DEFAULTS } from '../../src/explore/project.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { LpipsVgg16, lpipsMeasure } from '../../src/metrics/lpips.ts';
 import { LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
@@ -138,6 +138,7 @@ test('projection by LPIPS lowers the LPIPS distance, reported as LPIPS measures 
 
 test('runs without a latent space of their own are refused in words', async () => {
   const pix = { info: { ...dcgan.info, family: 'pix2pixhd' as const, latentDim: 0, conditioning: { kind: 'labelMap' as const, labelCount: 3, instances: false, labelNames: [], featNum: 0, labelFeat: false } }, model: dcgan.model };
+  assert.equal(projectionRefusal(dcgan), null);
   assert.throws(() => checkProjectable(pix), /a pix2pixhd run has no latent space to project into/);
   const unet = { info: { ...dcgan.info, family: 'unet-vae-gan' as const }, model: { ...dcgan.model, generate: dcgan.model.generate, useReferenceImages: () => undefined } };
   assert.throws(() => checkProjectable(unet), /reference images' skip connections.*gantry reconstruct/);
