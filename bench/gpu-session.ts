@@ -39,8 +39,8 @@
 //      the dispatches of one pass overlap: bench/dispatch-overlap.ts); then each GEMM under every tile and
 //      K-split (bench/gemm-tiles.ts): whether other choices would close it;
 //   9. then the comparisons: every family's step eager, DCGAN's generic recording against its hand-built
-//   step and with each of DCGAN's options (R1, lazy R1, hinge, WGAN-GP, spectral norm, augment), pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), and one-image draws (a page's
-//   slider move) on tfjs's kernels op by op and on gantry's replayed;
+//   step and with each of DCGAN's options (R1, lazy R1, hinge, WGAN-GP, spectral norm, augment), pix2pixHD's image ops against tfjs's (bench/gpu-image-ops.ts), one-image draws (a page's
+//   slider move) on tfjs's kernels op by op and on gantry's replayed, and projection's step (`gantry project`);
 //  10. what Dawn's robustness (every load and store of a storage buffer clamped to its bounds) costs: DCGAN's,
 //   pix2pixHD's and cgan's steps with it and with the toggle disable_robustness. Last, how long each command
 //   took (on an H200 all of it took about 700 s: 1.-7. about 600).
@@ -530,6 +530,14 @@ if (want(9)) {
     const ours = measure(process.execPath, [...gantry, ...draw]);
     say(`| ${family} ${JSON.stringify(model)} | ${msCell(tfjs)} | ${msCell(ours)} | ${fmt(ms(tfjs) / ms(ours))} |`);
   }
+
+  // Projection (`gantry project`): eager tfjs ops under a gradient pass, no recorded step; one Adam step on
+  // 4 digits' 8 starts each beside PyTorch CUDA's (bench/generator_torch.py --project).
+  say('\n| projection step, dcgan 32x32, 4 images x 8 starts | gantry | PyTorch CUDA | gantry / PyTorch | a 300-step projection of the 4 |');
+  say('|---|---|---|---|---|');
+  const projection = measure(process.execPath, [...gantry, 'bench', '--family', 'dcgan', '--project', '--device', 'webgpu', '--steps', quick ? '2' : '20']);
+  const torchProjection = measure('python3', [join(root, 'bench', 'generator_torch.py'), '--size', '32', '--project', '4', '--device', 'cuda', '--steps', steps]);
+  say(`| dcgan | ${msCell(projection)} | ${msCell(torchProjection)} | ${fmt(ms(projection) / ms(torchProjection))} | ${projection ? `${fmt(Number(projection.projection_ms) / 1000)} s` : '—'} |`);
 }
 
 // 10. Dawn's robustness: every storage load and store clamped to its buffer, in every kernel. gantry's

@@ -60,7 +60,7 @@ export interface FamilyBenchOptions {
 }
 
 /** Trainable parameters of each network, of D, and of all the others together (the generator's side), as the peers count them. */
-function parameterCounts(model: FamilyInstance): { byNetwork: Record<string, number>; G: number; D: number } {
+export function parameterCounts(model: FamilyInstance): { byNetwork: Record<string, number>; G: number; D: number } {
   const byNetwork = Object.fromEntries(Object.entries(model.networks).map(([k, p]) => [k, p.countTrainable()]));
   const G = Object.entries(byNetwork).filter(([k]) => k !== 'D').reduce((n, [, c]) => n + c, 0);
   return { byNetwork, G, D: byNetwork.D ?? 0 };

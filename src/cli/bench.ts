@@ -5,6 +5,7 @@ import { benchDcganGenerate, benchDcganStep, WORKLOADS, type WorkloadName } from
 import { intArg, parseCommandArgs, refuseFlags } from './args.ts';
 import { benchSgemm } from '../bench/sgemm.ts';
 import { benchPix2PixHDStep } from '../bench/pix2pixhd-step.ts';
+import { benchProject } from '../bench/project.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
 export const BENCH_HELP = `${SYNOPSIS.BENCH}
@@ -22,6 +23,9 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   --generate times generator inference instead (batch 256 by default): G in evaluation mode, images/s; with
   --family, any family's generator as sample and eval draw (replayed on WebGPU, --draw-chunk N images at a
   time, by default as they do: 64 up to 64x64), beside the peers' --generate; --profile: each draw by kernel.
+  --project (with --family) times projection (\`gantry project\`, squared error) instead: one Adam step on
+  [--images 4] of the data's images' [--starts 8] vectors each, beside \`bench/generator_torch.py --project 4\`,
+  and projection_ms, a whole 300-step projection of them.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -30,16 +34,18 @@ export async function benchCommand(argv: string[]): Promise<void> {
     batch: { type: 'string' }, 'no-native': { type: 'boolean' }, generate: { type: 'boolean' },
     height: { type: 'string' }, width: { type: 'string' }, local: { type: 'boolean' }, 'no-vgg': { type: 'boolean' },
     family: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, eager: { type: 'boolean' }, profile: { type: 'boolean' }, timeline: { type: 'boolean' },
-    'draw-chunk': { type: 'string' }, 'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
+    'draw-chunk': { type: 'string' }, project: { type: 'boolean' }, images: { type: 'string' }, starts: { type: 'string' }, 'label-nc': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'n-down': { type: 'string' }, 'n-blocks': { type: 'string' }, 'num-d': { type: 'string' },
   });
   // Each mode's own flags: one given to another mode is refused.
   const pix2pixhdFlags = ['height', 'width', 'local', 'no-vgg', 'label-nc', 'ngf', 'ndf', 'n-down', 'n-blocks', 'num-d'];
   if (values.family && values.workload) throw new GantryError(`give --family NAME or --workload ${values.workload}, not both`);
   const workload = values.workload ?? 'dcgan32';
-  refuseFlags('bench', values, values.family ? [...pix2pixhdFlags, ...(values.generate ? ['eager', 'timeline'] : ['draw-chunk'])] : [
-    'data', 'model', 'eager', 'profile', 'timeline', 'draw-chunk', ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
+  if (values.project && values.generate) throw new GantryError('give --project or --generate, not both');
+  const projectFlags = ['images', 'starts'];
+  refuseFlags('bench', values, values.family ? [...pix2pixhdFlags, ...(values.project ? ['eager', 'timeline', 'profile', 'draw-chunk', 'batch'] : [...projectFlags, ...(values.generate ? ['eager', 'timeline'] : ['draw-chunk'])])] : [
+    'data', 'model', 'eager', 'profile', 'timeline', 'draw-chunk', 'project', ...projectFlags, ...(workload === 'pix2pixhd' ? ['generate'] : pix2pixhdFlags),
     ...(workload === 'sgemm1024' ? ['batch', 'generate', 'warmup', 'no-native', ...(values.device === 'cpu' ? [] : ['device'])] : []),
-  ], values.family ? `--family${values.generate ? ' --generate' : ' (a train step)'}` : `--workload ${workload}`);
+  ], values.family ? `--family${values.project ? ' --project' : values.generate ? ' --generate' : ' (a train step)'}` : `--workload ${workload}`);
   for (const flag of ['profile', 'timeline'] as const) {
     if (values[flag] && (!values.family || values.device !== 'webgpu' || values.eager)) throw new GantryError(`--${flag} times replayed steps on the GPU: give it with --family NAME --device webgpu (and without --eager)`);
   }
@@ -59,6 +65,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
       throw new GantryError(`--model: not JSON (${describeError(err)}); give the run config's model section, e.g. --model '{"imageSize": 64}'`);
     }
     const options = { family: values.family, data: values.data, model, batch: intArg('batch', values.batch, 1), steps: intArg('steps', values.steps, 1), warmup: intArg('warmup', values.warmup) };
+    if (values.project) {
+      print(await benchProject({ ...options, images: intArg('images', values.images, 1), starts: intArg('starts', values.starts, 1) }));
+      return;
+    }
     print(await (values.generate ? benchFamilyGenerate({ ...options, profile: values.profile, drawChunk: intArg('draw-chunk', values['draw-chunk'], 1) }) : benchFamilyStep({ ...options, replay: !values.eager, profile: values.profile, timeline: values.timeline })));
     return;
   }

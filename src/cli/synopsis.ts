@@ -2,7 +2,7 @@
  * The first line of each command's help: all `gantry --help` prints, so it loads no command (and no tfjs).
  */
 export const SYNOPSIS = {
-  BENCH: 'gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024 | --family NAME] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate]',
+  BENCH: 'gantry bench [--workload dcgan32|dcgan64|pix2pixhd|sgemm1024 | --family NAME] [--device cpu|webgpu] [--steps 20] [--warmup 3] [--batch 64] [--generate | --project]',
   COMPARE: 'gantry compare --data SPEC --out DIR [--families vae,vae-gan,unet-vae-gan] [--steps 2000] [--batch 64] [--queue redis://HOST:PORT]',
   EVAL: 'gantry eval fid|kid|prc|is --real SPEC|STATS.npz --fake RUN_DIR|SPEC|STATS.npz [--n 10000]',
   SAMPLE: 'gantry sample --run RUN_DIR [--n 64] [--out grid.png | DIR] [--seed N] [--cols C] [--class K] [--text "..." ...] [--style-from IMG[,IMG...]] [--truncation T] [--latent JSON]',
