@@ -25,3 +25,8 @@ export function optionKeys<T>(keys: Record<keyof T, true>): string[] {
 export function checkPath(value: unknown, call: string, what: string, example: string): asserts value is string {
   if (typeof value !== 'string' || !value) throw new GantryError(`${call}: give ${what}, e.g. ${example}`);
 }
+
+/** An optional `signal` option: an AbortSignal or nothing, else one line naming how to make one. */
+export function checkSignal(signal: unknown, call: string): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new GantryError(`${call}: signal must be an AbortSignal (an AbortController's .signal), got ${typeof signal}`);
+}

@@ -12,7 +12,7 @@ import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type L
 import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
-import { checkKeys, checkPath } from '../options.ts';
+import { checkKeys, checkPath, checkSignal } from '../options.ts';
 import { projectionSettings, projectPictures, SQUARED_ERROR, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
 import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
 import { readImageFile } from '../io/image.ts';
@@ -123,13 +123,15 @@ export interface ProjectOptions extends Partial<ProjectionSettings> {
   text?: string | string[];
   /** Hears how many image-steps are done, of images x steps. */
   onProgress?: (done: number, total: number) => void;
+  /** Aborted: no more steps; each image gets the closest vector found so far. */
+  signal?: AbortSignal;
   /** Measure by LPIPS on VGG-16 (both files: LPIPS's linear layers and torchvision's VGG-16) rather than squared error. */
   lpips?: string;
   vgg16?: string;
   device?: Device;
 }
 
-const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'lpips', 'vgg16', 'device'] as const;
+const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'signal', 'lpips', 'vgg16', 'device'] as const;
 
 /**
  * The latent vectors of pictures of yours (`gantry project`): for each image file, the vector whose image
@@ -144,8 +146,9 @@ export async function project(run: string, images: string[], options: ProjectOpt
     throw new GantryError('project(): give the image files as an array second, e.g. project("runs/digits", ["me.png", "you.jpg"])');
   }
   checkKeys(options, PROJECT_KEYS, 'project()');
-  const { class: cls, text, onProgress, lpips: lin, vgg16, device, ...rest } = options;
+  const { class: cls, text, onProgress, signal, lpips: lin, vgg16, device, ...rest } = options;
   const settings = projectionSettings(rest);
+  checkSignal(signal, 'project()');
   const weights = { lpips: lin, vgg16 };
   const byLpips = lin !== undefined || vgg16 !== undefined;
   if (byLpips) checkLpipsWeights(weights, 'project(): projection by LPIPS');
@@ -155,7 +158,7 @@ export async function project(run: string, images: string[], options: ProjectOpt
   const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
   try {
     const flags = { class: cls === undefined ? undefined : String(cls), text: text === undefined ? undefined : [text].flat() };
-    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, onProgress, undefined, lpips ? lpipsMeasure(lpips) : SQUARED_ERROR);
+    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, { progress: onProgress, measure: lpips ? lpipsMeasure(lpips) : SQUARED_ERROR, signal });
     targets.dispose();
     return projected.map((p, i) => ({ image: images[i], ...p }));
   } finally {

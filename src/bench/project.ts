@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conditionChoices } from '../explore/conditions.ts';
-import { checkProjectable, projectImages, projectionSettings, SQUARED_ERROR } from '../explore/project.ts';
+import { checkProjectable, projectImages, projectionSettings } from '../explore/project.ts';
 import { GantryError } from '../errors.ts';
 import { defaultBenchData, familyModel, parameterCounts } from './family-step.ts';
 import { summarize, type BenchResult } from './dcgan-step.ts';
@@ -48,7 +48,7 @@ export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult 
     const settings = (n: number) => projectionSettings({ steps: n, starts, pool: Math.max(starts, 64) });
     const project = async (n: number) => {
       const t0 = performance.now();
-      await projectImages(run, targets, choices, settings(n), undefined, SQUARED_ERROR);
+      await projectImages(run, targets, choices, settings(n));
       return performance.now() - t0;
     };
     await project(warmup);

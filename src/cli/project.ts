@@ -11,7 +11,7 @@ import { projectionSettings, projectPictures, SQUARED_ERROR } from '../explore/p
 import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
 import { Progress } from '../train/progress.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
-import { prepareOutFolder } from './output.ts';
+import { prepareOutFolder, stoppedStatus } from './output.ts';
 import { withRun } from './explore.ts';
 import { SYNOPSIS } from './synopsis.ts';
 
@@ -37,9 +37,11 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
   for any run). --seed N: the pool's first seed.
   Class-conditional runs: every class is tried unless --class K is given; the line names the class found
   (draw it again with --class). Text runs: each --text caption is tried (default: the run's first sample
-  caption). --device webgpu: on the GPU (each step's operations one by one, not a replayed step).`;
+  caption). --device webgpu: on the GPU (each step's operations one by one, not a replayed step).
+  Ctrl-C (SIGINT, SIGTERM) ends the steps: the closest vectors found so far are written, and it exits 130
+  (143 for SIGTERM); a second Ctrl-C stops at once.`;
 
-export async function projectCommand(argv: string[]): Promise<void> {
+export async function projectCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('project', argv, {
     run: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, starts: { type: 'string' },
     pool: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, free: { type: 'boolean' }, sphere: { type: 'boolean' }, class: { type: 'string' },
@@ -63,12 +65,30 @@ export async function projectCommand(argv: string[]): Promise<void> {
   const byLpips = values.lpips !== undefined || values.vgg16 !== undefined;
   const weights = { lpips: values.lpips, vgg16: values.vgg16 };
   if (byLpips) checkLpipsWeights(weights, 'projection by LPIPS');
+  // The exit status: 0, or a stopping signal's (stoppedStatus).
+  let status = 0;
   await withRun(values.run, values.device, async (run) => {
     const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
     const measure = lpips ? lpipsMeasure(lpips) : SQUARED_ERROR;
     const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
-    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, (done) => progress.update(done), warn, measure).finally(() => lpips?.dispose());
+    // Ctrl-C: no more steps, and what was found is written; the default handler is back for a second one.
+    const stop = new AbortController();
+    let stoppedBy: 'SIGINT' | 'SIGTERM' | null = null;
+    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+      stoppedBy = signal;
+      stop.abort();
+      warn(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: no more steps; writing the closest vectors found so far (again to stop at once)`);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, { progress: (done) => progress.update(done), warn, measure, signal: stop.signal })
+      .finally(() => {
+        lpips?.dispose();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      });
     progress.done();
+    if (stoppedBy) status = stoppedStatus(stoppedBy);
     try {
       prepareOutFolder(out, 'latent vectors');
       projected.forEach((p, i) => {
@@ -90,6 +110,7 @@ export async function projectCommand(argv: string[]): Promise<void> {
       targets.dispose();
     }
   });
+  return status;
 }
 
 const warn = (line: string) => process.stderr.write(line + '\n');

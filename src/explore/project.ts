@@ -100,19 +100,34 @@ export interface ProjectedPicture {
   start: number;
 }
 
+/** What a projection reports to, measures with and stops at, each optional. */
+export interface ProjectionHooks {
+  /** Hears after each step how many of the images' steps are done, of n x steps. */
+  progress?: (done: number, total: number) => void;
+  /** Hears the choices made for the user (every class tried). */
+  warn?: (line: string) => void;
+  /** The distance minimised (default: SQUARED_ERROR). */
+  measure?: ImageMeasure;
+  /**
+   * Aborted: no further steps; each image gets the closest vector found so far (or its closest start, for
+   * images whose turn had not come), as at the end.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * Pictures (any size, fitted to the run's as training data are) projected with the conditions `flags`
  * allows (conditionChoices): what `gantry project` and the API's project() do. Also returns the fitted
  * pictures (the caller disposes them) and each one's condition, for drawing the vectors again.
  */
-export async function projectPictures(run: Generator, pictures: RawImage[], flags: ConditionFlags, settings: ProjectionSettings, progress?: (done: number, total: number) => void, warn?: (line: string) => void, measure: ImageMeasure = SQUARED_ERROR): Promise<{ projected: ProjectedPicture[]; targets: tf.Tensor4D; conditions: ConditionRows }> {
+export async function projectPictures(run: Generator, pictures: RawImage[], flags: ConditionFlags, settings: ProjectionSettings, hooks: ProjectionHooks = {}): Promise<{ projected: ProjectedPicture[]; targets: tf.Tensor4D; conditions: ConditionRows }> {
   checkProjectable(run);
-  const choices = await conditionChoices(run, flags, warn);
-  if (choices.length > 1 && run.info.conditioning.kind === 'class') warn?.(`trying each of the ${choices.length} classes (${inWords('--class K', 'class')} tries one)`);
+  const choices = await conditionChoices(run, flags, hooks.warn);
+  if (choices.length > 1 && run.info.conditioning.kind === 'class') hooks.warn?.(`trying each of the ${choices.length} classes (${inWords('--class K', 'class')} tries one)`);
   const { height, width, channels, conditioning } = run.info;
   const targets = tf.tensor4d(fittedPixels(pictures, run.info), [pictures.length, height, width, channels]);
   try {
-    const found = await projectImages(run, targets, choices, settings, progress, measure);
+    const found = await projectImages(run, targets, choices, settings, hooks);
     const projected = found.map((p) => ({
       latent: p.latent,
       ...(conditioning.kind === 'class' ? { class: choices[p.choice].name } : conditioning.kind === 'text' ? { text: choices[p.choice].name } : {}),
@@ -147,12 +162,10 @@ export function checkProjectable(run: Generator): void {
   if (refusal) throw new GantryError(refusal);
 }
 
-/**
- * The latent vector (and condition, of `choices`) of each target image [n, H, W, C] in [-1, 1]. `progress`
- * hears after each step how many of the images' steps are done, of n x steps.
- */
-export async function projectImages(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, progress?: (done: number, total: number) => void, measure: ImageMeasure = SQUARED_ERROR): Promise<Projection[]> {
+/** The latent vector (and condition, of `choices`) of each target image [n, H, W, C] in [-1, 1]. */
+export async function projectImages(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, hooks: ProjectionHooks = {}): Promise<Projection[]> {
   checkProjectable(run);
+  const { progress, measure = SQUARED_ERROR, signal } = hooks;
   if (choices.length === 0) throw new Error('projectImages: no condition to project with');
   const [n, height, width, channels] = targets.shape;
   const { info } = run;
@@ -169,7 +182,7 @@ export async function projectImages(run: Generator, targets: tf.Tensor4D, choice
     const part = tf.slice(targets, [first, 0, 0, 0], [count, -1, -1, -1]);
     try {
       const starts = await chooseStarts(run, part, choices, settings, measure);
-      out.push(...await optimise(run, part, starts, choices, settings, measure, (step) => progress?.(first * settings.steps + step * count, n * settings.steps)));
+      out.push(...await optimise(run, part, starts, choices, settings, measure, (step) => progress?.(first * settings.steps + step * count, n * settings.steps), signal));
     } finally {
       part.dispose();
     }
@@ -244,7 +257,7 @@ export function projectionRamp(s: number, steps: number): number {
 }
 
 /** Every start of `count` targets optimised at once; the closest of each target's starts at the end. */
-async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, progress: (step: number) => void): Promise<Projection[]> {
+async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, progress: (step: number) => void, signal?: AbortSignal): Promise<Projection[]> {
   const dim = run.info.latentDim;
   const sphere = keepsToSphere(run, settings);
   const rows = starts.flat();
@@ -256,7 +269,7 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
   const goal = tf.tidy(() => tf.gather(targets, starts.flatMap((list, t) => list.map(() => t))) as tf.Tensor4D);
   const adam = new Adam([z], { lr: settings.lr, beta1: 0.9, beta2: 0.999 });
   try {
-    for (let s = 0; s < settings.steps; s++) {
+    for (let s = 0; s < settings.steps && !signal?.aborted; s++) {
       adam.lrFactor = projectionRamp(s, settings.steps);
       // Each start's own distance, summed: a start's gradient does not depend on how many there are.
       const { grads, value } = tf.variableGrads(() => tf.sum(measure.pairs(run.model.generate!(z, condition), goal)) as tf.Scalar, [z]);

@@ -18,7 +18,7 @@ import { withPlaceholderWeights } from '../nn/init.ts';
 import { assignNetworks } from '../models/weights.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, parseModelFile, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 import type { NamedArray } from '../io/safetensors.ts';
-import { checkKeys, optionKeys } from '../options.ts';
+import { checkKeys, checkSignal, optionKeys } from '../options.ts';
 import { PageGenerator, type GenerateOptions, type ProjectOptions } from './page-generator.ts';
 import { projectionRefusal, projectionSettings, projectPictures, type ProjectedPicture } from '../explore/project.ts';
 import { checkGradients } from './engine.ts';
@@ -34,7 +34,7 @@ export const MAX_IMAGES = 1024;
 
 const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
 const STYLE_KEYS = optionKeys<NonNullable<GenerateOptions['styles']>>({ seed: true, choose: true, photo: true });
-const PROJECT_KEYS = optionKeys<ProjectOptions>({ steps: true, class: true, text: true, onProgress: true });
+const PROJECT_KEYS = optionKeys<ProjectOptions>({ steps: true, class: true, text: true, onProgress: true, signal: true });
 
 /**
  * A trained generator drawing in this thread (a page's, a worker's, or Node's): the family's own model,
@@ -76,9 +76,10 @@ export class WebGenerator extends PageGenerator implements Generator {
     checkKeys(options, PROJECT_KEYS, 'project()');
     checkRawImage(image, 'project(image)');
     const settings = projectionSettings({ steps: options.steps });
+    checkSignal(options.signal, 'project()');
     checkGradients();
     const flags = { class: options.class === undefined ? undefined : String(options.class), text: options.text === undefined ? undefined : [options.text].flat() };
-    const { projected, targets } = await projectPictures(this, [image], flags, settings, options.onProgress);
+    const { projected, targets } = await projectPictures(this, [image], flags, settings, { progress: options.onProgress, signal: options.signal });
     targets.dispose();
     return projected[0];
   }

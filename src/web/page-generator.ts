@@ -36,7 +36,7 @@ export interface GenerateOptions {
   styles?: { seed?: number; choose?: Record<number, number>; photo?: RawImage };
 }
 
-/** What project() takes: the steps (as `gantry project --steps`), the class or captions to try, progress. */
+/** What project() takes: the steps (as `gantry project --steps`), the class or captions to try, progress, a stop. */
 export interface ProjectOptions {
   steps?: number;
   /** Class runs: this class only (an index or a name); absent: every class. */
@@ -45,6 +45,8 @@ export interface ProjectOptions {
   text?: string | string[];
   /** Hears how many of the steps are done. */
   onProgress?: (done: number, total: number) => void;
+  /** Aborted: no more steps; the closest vector found so far is the answer. */
+  signal?: AbortSignal;
 }
 
 /** A projected image: the vector found, the class or caption it is drawn with, its squared error before and after. */

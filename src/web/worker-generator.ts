@@ -1,4 +1,5 @@
 import { GantryError } from '../errors.ts';
+import { checkSignal } from '../options.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import type { LabelMapInput } from '../explore/conditions.ts';
 import type { RawImage } from '../io/pixels.ts';
@@ -21,6 +22,7 @@ export const WORKER_SCRIPT = 'draw-worker.js';
  */
 export class WorkerGenerator extends PageGenerator {
   #replayedDraws: number;
+  #projections = 0;
 
   /** On WebGPU, whose kernels draw ('gantry' or 'tfjs'); null on the other backends. */
   readonly gpuKernels: GpuKernels | null;
@@ -50,9 +52,18 @@ export class WorkerGenerator extends PageGenerator {
   }
 
   async project(image: RawImage, options: ProjectOptions = {}): Promise<ProjectedPicture> {
-    const { onProgress, ...rest } = options;
-    // The worker's progress comes as a download's does: so much done of a total.
-    return (await this.channel.ask({ type: 'project', image, options: rest, progress: Boolean(onProgress) }, onProgress && ((p) => onProgress(p.loaded, p.total ?? 0)))) as ProjectedPicture;
+    const { onProgress, signal, ...rest } = options;
+    checkSignal(signal, 'project()');
+    // A signal cannot go in a message: its abort is one, naming the projection by a number of this page's.
+    const stop = this.#projections++;
+    const abort = () => void this.channel.ask({ type: 'stopProject', stop }).catch(() => {});
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      // The worker's progress comes as a download's does: so much done of a total.
+      return (await this.channel.ask({ type: 'project', image, options: rest, stop, stopped: Boolean(signal?.aborted), progress: Boolean(onProgress) }, onProgress && ((p) => onProgress(p.loaded, p.total ?? 0)))) as ProjectedPicture;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
   }
 
   dispose(): void {
@@ -79,7 +90,8 @@ export type WorkerRequest =
   | { type: 'load'; source: SendableSource; backends?: LoadOptions['backends']; gpuKernels?: GpuKernels; progress: boolean }
   | { type: 'generate'; options: GenerateOptions }
   | { type: 'styleLatent'; image: RawImage }
-  | { type: 'project'; image: RawImage; options: Omit<ProjectOptions, 'onProgress'>; progress: boolean };
+  | { type: 'project'; image: RawImage; options: Omit<ProjectOptions, 'onProgress' | 'signal'>; stop: number; stopped: boolean; progress: boolean }
+  | { type: 'stopProject'; stop: number };
 
 export type WorkerReply =
   | { id: number; result: unknown }

@@ -22,6 +22,8 @@ const scope = globalThis as unknown as WorkerScope;
 const PROGRESS_EVERY_MS = 50;
 
 let generator: Promise<WebGenerator> | null = null;
+/** The projections under way, by the page's number for each: a stop request aborts one. */
+const projections = new Map<number, AbortController>();
 
 scope.addEventListener('message', (e) => {
   const { id } = e.data;
@@ -48,6 +50,11 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
     };
     return { result: loaded };
   }
+  if (request.type === 'stopProject') {
+    // Heard between steps: projection yields every few steps. One that has ended has nothing to stop.
+    projections.get(request.stop)?.abort();
+    return { result: null };
+  }
   if (!generator) throw new GantryError('no generator is loaded in this worker yet; call loadGeneratorInWorker first');
   const g = await generator;
   if (request.type === 'generate') {
@@ -60,7 +67,14 @@ async function answer(request: WorkerRequest & { id: number }): Promise<{ result
   }
   if (request.type === 'project') {
     const onProgress = request.progress ? (done: number, total: number) => scope.postMessage({ id: request.id, progress: { loaded: done, total } }) : undefined;
-    return { result: await g.project(request.image, { ...request.options, onProgress }) };
+    const stop = new AbortController();
+    if (request.stopped) stop.abort();
+    projections.set(request.stop, stop);
+    try {
+      return { result: await g.project(request.image, { ...request.options, onProgress, signal: stop.signal }) };
+    } finally {
+      projections.delete(request.stop);
+    }
   }
   throw new GantryError(`unknown request ${JSON.stringify((request as { type: unknown }).type)} to gantry's drawing worker`);
 }

@@ -194,6 +194,11 @@ test('project(): pictures\' vectors and classes, which the generator draws again
   g.dispose();
   await assert.rejects(project(run, [files[0]], { steps: 5, starts: 9, pool: 8 }), /projection: 9 starts are more than a pool of 8 seeds gives/);
   await assert.rejects(project(run, [files[0]], { step: 5 } as never), /project\(\): unknown option "step"/);
+  await assert.rejects(project(run, [files[0]], { signal: 'stop' } as never), /^GantryError: project\(\): signal must be an AbortSignal \(an AbortController's \.signal\), got string$/);
+  // Stopped before a step: the closest start, as steps 0 gives.
+  const [stopped] = await project(run, [files[0]], { steps: 50, class: 'square', signal: AbortSignal.abort() });
+  const [unmoved] = await project(run, [files[0]], { steps: 0, class: 'square' });
+  assert.deepEqual(stopped.latent, unmoved.latent);
   await assert.rejects(project(run, [] as string[]), /project\(\): give the image files as an array second/);
   await assert.rejects(project(run, [files[0]], { class: 'hexagon' }), /class "hexagon": expected a class index 0\.\.\d+ or a name/);
   await assert.rejects(project(run, [files[0]], { lpips: LPIPS_W16 }), /project\(\): projection by LPIPS, which needs torchvision's VGG-16 weights .*\(vgg16\)/);

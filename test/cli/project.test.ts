@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gantryCli, tempDir } from '../helpers.ts';
+import { spawn } from 'node:child_process';
+import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
 
@@ -18,7 +19,7 @@ function tile(path: string, row: number, col: number): number[] {
   return out;
 }
 
-test('project: your images\' vectors, drawn again by sample, interpolate and arith', () => {
+test('project: your images\' vectors, drawn again by sample, interpolate and arith', async () => {
   const dir = tempDir();
   const run = join(dir, 'R');
   assert.equal(gantry('train', 'dcgan', '--steps', '40', '--batch', '16', '--out', run, '--seed', '1').code, 0);
@@ -75,4 +76,28 @@ test('project: your images\' vectors, drawn again by sample, interpolate and ari
   writeFileSync(join(dir, 'afile'), 'x');
   assert.match(gantry('project', '--run', run, '--images', a, '--out', join(dir, 'afile')).stderr, /--out .*afile is a file; give a folder/);
   assert.ok(!existsSync(none));
+
+  // Ctrl-C once the steps are under way: what was found so far is written, and the status says it stopped.
+  const stopped = join(dir, 'S');
+  const child = spawn(process.execPath, [GANTRY_BIN, 'project', '--run', run, '--images', `${a},${b}`, '--out', stopped, '--steps', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const started = Date.now();
+  // The first step's progress line (then Ctrl-C is heard between steps, every 10).
+  while (!/project \d+\/2000000/.test(stderr)) {
+    if (Date.now() - started > 120_000) throw new Error(`projection did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, `stopped by Ctrl-C: exits 130 (${stderr})`);
+  assert.match(stderr, /Ctrl-C: no more steps; writing the closest vectors found so far/);
+  const kept = stdout.trim().split('\n').slice(0, 2).map((l) => JSON.parse(l) as { latent: string; start: number; distance: number });
+  for (const k of kept) {
+    assert.ok(k.distance < k.start, `a few steps were taken: ${k.start} -> ${k.distance}`);
+    assert.equal((JSON.parse(readFileSync(k.latent, 'utf8')) as number[]).length, 100);
+  }
+  assert.ok(existsSync(join(stopped, 'projection.png')));
 });

@@ -37,7 +37,7 @@ test('the image of a projected vector is far closer to the target than the close
   tf.dispose([drawn, real.images]);
   const before = tf.memory().numTensors;
   const steps: number[] = [];
-  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 80 }, (done, total) => steps.push(done / total));
+  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 80 }, { progress: (done, total) => steps.push(done / total) });
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   assert.equal(steps.at(-1), 1);
   for (const [i, p] of found.entries()) {
@@ -52,6 +52,32 @@ test('the image of a projected vector is far closer to the target than the close
     tf.dispose([image, target]);
     assert.ok(Math.abs(mse - p.distance) < 1e-6, `reported ${p.distance}, drawn ${mse}`);
   }
+  targets.dispose();
+});
+
+test('a stop (an aborted signal) ends the steps at once: each image keeps the closest vector so far, the next images their closest start', async () => {
+  const targets = vectorsToImages(dcgan, [latentForSeed(1000, dim), latentForSeed(1001, dim)], NONE);
+  const before = tf.memory().numTensors;
+  const stop = new AbortController();
+  const seen: number[] = [];
+  // One image a chunk (more starts than half of the 256 pairs a step takes at 32x32), so the second image's
+  // turn comes after the stop.
+  const settings = { ...PROJECTION_DEFAULTS, steps: 200, starts: 129, pool: 129 };
+  const found = await projectImages(dcgan, targets, none, settings, {
+    progress: (done) => {
+      seen.push(done);
+      if (done === 5) stop.abort();
+    },
+    signal: stop.signal,
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+  assert.deepEqual(seen, [1, 2, 3, 4, 5], 'no step after the stop, and none for the second image');
+  assert.ok(found[0].distance < found[0].startDistance, `5 steps: ${found[0].startDistance} -> ${found[0].distance}`);
+  assert.equal(found[1].distance, found[1].startDistance, 'the second image: its closest start');
+  // Stopped before it began: the closest starts, as --steps 0 gives.
+  const stopped = await projectImages(dcgan, targets, none, settings, { signal: AbortSignal.abort() });
+  const noSteps = await projectImages(dcgan, targets, none, { ...settings, steps: 0 });
+  assert.deepEqual(stopped.map((p) => p.latent), noSteps.map((p) => p.latent));
   targets.dispose();
 });
 
@@ -123,7 +149,7 @@ test('projection by LPIPS lowers the LPIPS distance, reported as LPIPS measures 
   assert.deepEqual([measure.pairsAtOnce(32, 32), measure.pairsAtOnce(128, 128), measure.pairsAtOnce(64, 256), measure.pairsAtOnce(512, 512)], [16, 4, 4, 1]);
   const targets = vectorsToImages(dcgan, [latentForSeed(1000, dim), latentForSeed(1001, dim)], NONE);
   const before = tf.memory().numTensors;
-  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 40 }, undefined, measure);
+  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 40 }, { measure });
   assert.equal(tf.memory().numTensors, before);
   for (const [i, p] of found.entries()) {
     assert.ok(p.distance < p.startDistance / 2, `image ${i}: ${p.startDistance} -> ${p.distance}`);

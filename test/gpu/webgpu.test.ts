@@ -99,7 +99,7 @@ test('WebGPU: projecting into a DCGAN whose draws are hand-built lowers the squa
   const targets = vectorsToImages(run, [latentForSeed(1000, model.info.latentDim)], NONE);
   const lpips = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
   for (const measure of [SQUARED_ERROR, lpipsMeasure(lpips)]) {
-    const [p] = await projectImages(run, targets, [{ name: '', condition: NONE }], { ...PROJECTION_DEFAULTS, steps: 12, pool: 16 }, undefined, measure);
+    const [p] = await projectImages(run, targets, [{ name: '', condition: NONE }], { ...PROJECTION_DEFAULTS, steps: 12, pool: 16 }, { measure });
     assert.ok(p.distance < p.startDistance / 2, `${measure.name}: ${p.startDistance} -> ${p.distance}`);
   }
   tf.dispose(targets);

@@ -372,11 +372,22 @@ test('an image of the user\'s projected in the page (in its worker) is the edito
       const picture = await sites[name].node.generate({ seeds: [1000], class: name === 'cgan' ? 2 : undefined });
       const file = join(work, `${name}-picture.png`);
       writeFileSync(file, pngBytes(picture));
+      // The cgan's: far more steps than wanted, stopped once they are under way (its vector so far is kept).
+      if (name === 'cgan') await page.fill('#projectSteps', '5000');
       await page.setInputFiles('#projectFile', file);
-      await page.waitForFunction(() => /^(found|not found)/.test(document.getElementById('projectStatus')!.textContent!), null, { timeout: 120_000 });
+      if (name === 'cgan') {
+        await page.waitForFunction(() => /^finding its vector: \d+%/.test(document.getElementById('projectStatus')!.textContent!), null, { timeout: 120_000 });
+        assert.equal(await page.isDisabled('#projectFile'), true, 'one projection at a time');
+        await page.click('#projectStop');
+      }
+      await page.waitForFunction(() => /^(found|stopped|not found)/.test(document.getElementById('projectStatus')!.textContent!), null, { timeout: 120_000 });
       await idle(page);
       const status = (await page.textContent('#projectStatus'))!;
-      const [, start, end] = /^found: squared error ([\d.e+-]+) → ([\d.e+-]+)/.exec(status) ?? [];
+      const [, how, start, end] = /^(found|stopped at \d+%): squared error ([\d.e+-]+) → ([\d.e+-]+)/.exec(status) ?? [];
+      assert.match(how ?? '', name === 'cgan' ? /^stopped at \d+%$/ : /^found$/, status);
+      assert.ok(Number(end) <= Number(start), status);
+      assert.equal(await page.isVisible('#projectStop'), false);
+      assert.equal(await page.isDisabled('#projectFile'), false);
       // The tiny cgan's images barely depend on z; the digits' do.
       if (name === 'digits') assert.ok(Number(end) < Number(start) / 4, status);
       const vector = await page.evaluate(() => (window as unknown as { gantryExplorer: { vector(): number[] } }).gantryExplorer.vector());

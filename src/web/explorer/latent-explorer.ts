@@ -280,25 +280,41 @@ export function latentExplorer(g: PageGenerator): void {
   }));
   // Projection: the vector (and class) whose image is closest to the user's, as `gantry project` finds it.
   $('projectBox').hidden = !g.projects;
+  let stopProjection: AbortController | null = null;
+  $('projectStop').addEventListener('click', () => stopProjection?.abort());
   input('projectFile').addEventListener('change', () => act(async () => {
     const file = input('projectFile').files?.[0];
     if (!file) return;
+    const steps = seedField('projectSteps', 'steps');
     const status = $('projectStatus');
     status.textContent = 'finding its vector…';
+    let percent = 0;
+    stopProjection = new AbortController();
+    input('projectFile').disabled = true;
+    $('projectStop').hidden = false;
     try {
       const found = await g.project(await readImage(file), {
+        steps,
         text: isText ? state.caption : undefined,
+        signal: stopProjection.signal,
         onProgress: (done, total) => {
-          status.textContent = `finding its vector: ${Math.floor((100 * done) / total)}%`;
+          percent = Math.floor((100 * done) / total);
+          status.textContent = `finding its vector: ${percent}%`;
         },
       });
       pushUndo();
       state.edits = new Map(Array.from(found.latent, (v, i) => [i, v]));
       if (classes && found.class !== undefined) state.cls = classes.indexOf(found.class);
-      status.textContent = `found: squared error ${found.start.toPrecision(3)} → ${found.distance.toPrecision(3)}${found.class !== undefined ? `, class ${found.class}` : ''}`;
+      const how = stopProjection.signal.aborted && percent < 100 ? `stopped at ${percent}%` : 'found';
+      status.textContent = `${how}: squared error ${found.start.toPrecision(3)} → ${found.distance.toPrecision(3)}${found.class !== undefined ? `, class ${found.class}` : ''}`;
     } catch (err) {
       status.textContent = 'not found (the error is above)';
       throw err;
+    } finally {
+      stopProjection = null;
+      input('projectFile').disabled = false;
+      input('projectFile').value = '';
+      $('projectStop').hidden = true;
     }
     syncFields();
     syncSliders();
