@@ -4,6 +4,7 @@ import { checkProjectable, projectImages, projectionSettings } from '../explore/
 import { GantryError } from '../errors.ts';
 import { defaultBenchData, familyModel, parameterCounts } from './family-step.ts';
 import { summarize, type BenchResult } from './dcgan-step.ts';
+import { RepeatedStep } from '../models/step-runner.ts';
 
 export interface ProjectBenchOptions {
   family: string;
@@ -28,9 +29,9 @@ export interface ProjectBenchOptions {
  * on WebGPU too), and their difference is divided by steps: what the pool, the starts and the final scoring
  * cost is taken off. The median of the rounds' step times is `median_ms`; `batch` is the vectors a step
  * optimises; `projection_ms` is one whole projection of the images at gantry project's default 300 steps,
- * estimated from the two.
+ * estimated from the two; `replayed`, how many of all the steps were replays (WebGPU).
  */
-export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult & { images: number; starts: number; projection_ms: number }> {
+export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult & { images: number; starts: number; projection_ms: number; replayed: number }> {
   const images = o.images ?? 4;
   const starts = o.starts ?? 8;
   const steps = o.steps ?? 20;
@@ -51,6 +52,7 @@ export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult 
       await projectImages(run, targets, choices, settings(n));
       return performance.now() - t0;
     };
+    const replayedBefore = RepeatedStep.replayedInAll;
     await project(warmup);
     const stepTimes: number[] = [];
     const startTimes: number[] = [];
@@ -62,7 +64,7 @@ export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult 
     }
     const result = summarize(`${o.family}-project`, images * starts, stepTimes, parameterCounts(model).G, 0);
     const fixed = [...startTimes].sort((a, b) => a - b)[Math.floor(rounds / 2)];
-    return { ...result, images, starts, projection_ms: Math.round(fixed + 300 * result.median_ms) };
+    return { ...result, images, starts, projection_ms: Math.round(fixed + 300 * result.median_ms), replayed: RepeatedStep.replayedInAll - replayedBefore };
   } finally {
     targets.dispose();
     model.dispose();

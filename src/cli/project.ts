@@ -37,7 +37,7 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
   for any run). --seed N: the pool's first seed.
   Class-conditional runs: every class is tried unless --class K is given; the line names the class found
   (draw it again with --class). Text runs: each --text caption is tried (default: the run's first sample
-  caption). --device webgpu: on the GPU (each step's operations one by one, not a replayed step).
+  caption). --device webgpu: on the GPU (the step recorded once and replayed, as training's).
   Ctrl-C (SIGINT, SIGTERM) ends the steps: the closest vectors found so far are written, and it exits 130
   (143 for SIGTERM); a second Ctrl-C stops at once.`;
 

@@ -7,6 +7,7 @@ import { latentForSeed } from './latent.ts';
 import { drawChunk, vectorsToImages } from './render.ts';
 import { conditionChoices, conditionTensor, cycleConditions, stackRows, joinConditions, type ConditionChoice, type ConditionFlags, type ConditionRows, type Generator } from './conditions.ts';
 import { conditionTensors } from '../models/condition.ts';
+import { RepeatedStep } from '../models/step-runner.ts';
 
 /**
  * Projection (GAN inversion by optimisation, as iGAN, Zhu et al. 2016, and StyleGAN2's projector find
@@ -268,14 +269,20 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
   // Each start's target, repeated beside it.
   const goal = tf.tidy(() => tf.gather(targets, starts.flatMap((list, t) => list.map(() => t))) as tf.Tensor4D);
   const adam = new Adam([z], { lr: settings.lr, beta1: 0.9, beta2: 0.999 });
+  // On WebGPU the step is recorded and replayed: its operations and tensors are the same every step.
+  const repeated = new RepeatedStep();
+  const step = () => {
+    // Each start's own distance, summed: a start's gradient does not depend on how many there are.
+    const { grads, value } = tf.variableGrads(() => tf.sum(measure.pairs(run.model.generate!(z, condition), goal)) as tf.Scalar, [z]);
+    adam.apply(grads);
+    tf.dispose(Object.values(grads));
+    if (sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
+    return { value };
+  };
   try {
     for (let s = 0; s < settings.steps && !signal?.aborted; s++) {
       adam.lrFactor = projectionRamp(s, settings.steps);
-      // Each start's own distance, summed: a start's gradient does not depend on how many there are.
-      const { grads, value } = tf.variableGrads(() => tf.sum(measure.pairs(run.model.generate!(z, condition), goal)) as tf.Scalar, [z]);
-      adam.apply(grads);
-      tf.dispose([value, ...Object.values(grads)]);
-      if (sphere) tf.tidy(() => z.assign(tf.mul(z, tf.div(Math.sqrt(dim), tf.maximum(tf.norm(z, 2, 1, true), 1e-12)))));
+      tf.dispose(repeated.run(step).value);
       progress(s + 1);
       // Let a progress bar draw, Ctrl-C be heard and a page answer between steps.
       if (s % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -299,6 +306,7 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
       return { latent: vectors[pick], choice: rows[pick].choice, distance: e[pick], startDistance: start.distance };
     });
   } finally {
+    repeated.dispose();
     adam.dispose();
     tf.dispose([z, goal, ...conditionTensors(condition)]);
   }

@@ -99,6 +99,35 @@ export class TrainSteps {
 }
 
 /**
+ * A loop's step that runs the same operations on the same tensors each time, but for its variables and
+ * host inputs (a projection's Adam step on z): on WebGPU in Node, and in a page that asked for gantry's
+ * kernels, recorded and replayed as train steps are; elsewhere, or with GANTRY_WEBGPU_EAGER=1, as written.
+ */
+export class RepeatedStep {
+  private readonly replay: ReplayedSteps | null;
+  /** Steps of every RepeatedStep disposed so far that were replays (tests, benchmarks). */
+  static replayedInAll = 0;
+
+  constructor() {
+    this.replay = (node || pageReplays) && !eagerWebGpuRequested() && supportsRecording() ? new ReplayedSteps() : null;
+  }
+
+  run<T extends Record<string, tf.Tensor>>(step: () => T): T {
+    return this.replay ? this.replay.run('repeated', [], [], step) : step();
+  }
+
+  /** Steps replayed so far (0 off WebGPU). */
+  get replayed(): number {
+    return this.replay?.replayed ?? 0;
+  }
+
+  dispose(): void {
+    RepeatedStep.replayedInAll += this.replayed;
+    this.replay?.dispose();
+  }
+}
+
+/**
  * GANTRY_GPU_TUNING (src/gpu/gemm-tuning.ts): times the matrix products that steps or draws since the last
  * call met for the first time, so that a step or draw recorded next takes the measured choices. Awaited
  * between train steps and between draws; nothing to do elsewhere, or without tuning.

@@ -16,6 +16,7 @@ test('gantry bench --family NAME --project: the time of one step on every image\
   assert.equal(r.starts, 2);
   assert.ok(r.min_ms > 0 && r.min_ms <= r.median_ms && r.median_ms <= r.max_ms, JSON.stringify(r));
   assert.ok(r.params_G > 0 && r.params_D === 0, JSON.stringify(r));
+  assert.equal(r.replayed, 0, 'no replays on the CPU');
   // 300 steps and what choosing the starts costs: more than the steps alone.
   assert.ok(r.projection_ms > 300 * r.median_ms * 0.99, JSON.stringify(r));
   await assert.rejects(benchProject({ family: 'pix2pixhd', data: `pairs:${join(root, 'test', 'fixtures', 'pairs')}`, model: { height: 32, width: 64, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8, featNum: 0 }, images: 1, steps: 1 }), /pix2pixhd run has no latent space to project into/);

@@ -20,6 +20,7 @@ import { CONDITIONAL_GOLDENS, checkConditionalStepsAgainstPyTorch } from '../gol
 import { UNET_GOLDENS, checkUnetStepsAgainstPyTorch } from '../golden/unet-step-golden.ts';
 import { checkLpipsAgainstPyTorch, checkLpipsGradientAgainstPyTorch, checkPplAgainstPyTorch, goldenGenerator, LPIPS_W16, VGG16_W16 } from '../golden/ppl-golden.ts';
 import { projectImages, PROJECTION_DEFAULTS, SQUARED_ERROR } from '../../src/explore/project.ts';
+import { RepeatedStep } from '../../src/models/step-runner.ts';
 import { LpipsVgg16, lpipsMeasure } from '../../src/metrics/lpips.ts';
 import { vectorsToImages } from '../../src/explore/render.ts';
 import { latentForSeed } from '../../src/explore/latent.ts';
@@ -101,6 +102,32 @@ test('WebGPU: projecting into a DCGAN whose draws are hand-built lowers the squa
   for (const measure of [SQUARED_ERROR, lpipsMeasure(lpips)]) {
     const [p] = await projectImages(run, targets, [{ name: '', condition: NONE }], { ...PROJECTION_DEFAULTS, steps: 12, pool: 16 }, { measure });
     assert.ok(p.distance < p.startDistance / 2, `${measure.name}: ${p.startDistance} -> ${p.distance}`);
+  }
+  tf.dispose(targets);
+  lpips.dispose();
+  model.dispose();
+});
+
+test('WebGPU: projection\'s step is recorded and replayed, and finds what the eager step finds (squared error and LPIPS)', { skip: noGpu }, async () => {
+  const model = goldenGenerator();
+  const run = { info: model.info, model };
+  const targets = vectorsToImages(run, [latentForSeed(1000, model.info.latentDim), latentForSeed(1001, model.info.latentDim)], NONE);
+  const lpips = LpipsVgg16.load(VGG16_W16, LPIPS_W16);
+  const settings = { ...PROJECTION_DEFAULTS, steps: 8, starts: 2, pool: 4 };
+  for (const measure of [SQUARED_ERROR, lpipsMeasure(lpips)]) {
+    process.env.GANTRY_WEBGPU_EAGER = '1';
+    const eager = await projectImages(run, targets, [{ name: '', condition: NONE }], settings, { measure });
+    delete process.env.GANTRY_WEBGPU_EAGER;
+    const before = RepeatedStep.replayedInAll;
+    const replayed = await projectImages(run, targets, [{ name: '', condition: NONE }], settings, { measure });
+    // The first step eager, two recorded, the other five replayed.
+    assert.equal(RepeatedStep.replayedInAll - before, 5, `${measure.name}: steps replayed`);
+    for (const [i, p] of replayed.entries()) {
+      assert.ok(p.distance < p.startDistance, `${measure.name}: ${p.startDistance} -> ${p.distance}`);
+      // The recorded kernels are the eager step's own: the same numbers.
+      assert.ok(Math.abs(p.distance - eager[i].distance) <= 1e-6 * eager[i].distance, `${measure.name} image ${i}: replayed ${p.distance}, eager ${eager[i].distance}`);
+      assert.ok(p.latent.every((v, k) => Math.abs(v - eager[i].latent[k]) < 1e-5), `${measure.name} image ${i}: the vectors differ`);
+    }
   }
   tf.dispose(targets);
   lpips.dispose();
