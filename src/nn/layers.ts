@@ -4,7 +4,7 @@ import { initTensor, torchDefaultInit, type Init } from './init.ts';
 import type { ParamSet } from './params.ts';
 import { fusedBatchNormTrain } from '../kernels/batch-norm.ts';
 import { fusedKernelName, type FusedKernel } from '../engine/gradients.ts';
-import { insideTwiceDifferentiable } from '../engine/backward.ts';
+import { gradientsRecorded, insideTwiceDifferentiable } from '../engine/backward.ts';
 import { SpectralNorm } from './spectral-norm.ts';
 
 /**
@@ -175,8 +175,13 @@ export class BatchNorm2d {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    // Evaluation: tfjs's one-pass kernel (one dispatch on WebGPU where the ops took five).
-    if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as tf.Tensor4D;
+    if (!training) {
+      // Evaluation: tfjs's one-pass kernel where it is one (a dispatch on WebGPU where the ops took five, a
+      // shader on WebGL). Broadcast ops on the CPU, where that kernel is tfjs's JavaScript, and under a
+      // gradient pass (projecting an image into z), where tfjs's gradient of it tiles the scale to x's size.
+      if (tf.getBackend() === 'cpu' || gradientsRecorded()) return tf.add(tf.mul(tf.sub(x, this.runningMean), tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)))), this.beta);
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as tf.Tensor4D;
+    }
     const fused = insideTwiceDifferentiable() ? null : fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);
     if (fused) {
       this.runningMean.assign(fused.runningMean);

@@ -52,6 +52,11 @@ test('BatchNorm2d as PyTorch: batch statistics and running estimates (momentum 0
   const y = tf.tidy(() => bn.apply(tf.tensor4d(xs, [2, h, w, c]), false).dataSync());
   assert.equal(tf.memory().numTensors, before, 'evaluation leaves no tensor behind');
   assertNear(y, Array.from(xs, (v, i) => gamma[i % c] * (v - runningMean[i % c]) / Math.sqrt(runningVar[i % c] + 1e-5) + beta[i % c]), 'evaluation output', 1e-4);
+  // Under a gradient pass (projecting into z): d sum(y * u) / dx = u * gamma / sqrt(running variance + eps).
+  const u = rng.fillNormal(new Float32Array(xs.length));
+  const dx = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(bn.apply(x as tf.Tensor4D, false), tf.tensor(u, x.shape))))(tf.tensor4d(xs, [2, h, w, c])).dataSync());
+  assertNear(dx, Array.from(u, (v, i) => (v * gamma[i % c]) / Math.sqrt(runningVar[i % c] + 1e-5)), 'evaluation gradient', 1e-4);
+  assert.equal(tf.memory().numTensors, before, 'the gradient pass leaves no tensor behind');
   params.dispose();
 });
 
