@@ -24,8 +24,8 @@ export const BENCH_HELP = `${SYNOPSIS.BENCH}
   --family, any family's generator as sample and eval draw (replayed on WebGPU, --draw-chunk N images at a
   time, by default as they do: 64 up to 64x64), beside the peers' --generate; --profile: each draw by kernel.
   --project (with --family) times projection (\`gantry project\`, squared error) instead: one Adam step on
-  [--images 4] of the data's images' [--starts 8] vectors each, beside \`bench/generator_torch.py --project 4\`,
-  and projection_ms, a whole 300-step projection of them.
+  [--images 4] of the data's images' [--starts 8] vectors each, after [--warmup 20] steps, beside
+  \`bench/generator_torch.py --project 4\`, and projection_ms, a whole 300-step projection of them.
   --no-native times tfjs's pure-JS kernels instead of gantry's.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {

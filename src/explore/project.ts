@@ -103,8 +103,8 @@ export interface ProjectedPicture {
 
 /** What a projection reports to, measures with and stops at, each optional. */
 export interface ProjectionHooks {
-  /** Hears after each step how many of the images' steps are done, of n x steps. */
-  progress?: (done: number, total: number) => void;
+  /** Hears after each step how many of the images' steps are done, of n x steps; a promise it returns is awaited before the next step. */
+  progress?: (done: number, total: number) => void | Promise<void>;
   /** Hears the choices made for the user (every class tried). */
   warn?: (line: string) => void;
   /** The distance minimised (default: SQUARED_ERROR). */
@@ -258,7 +258,7 @@ export function projectionRamp(s: number, steps: number): number {
 }
 
 /** Every start of `count` targets optimised at once; the closest of each target's starts at the end. */
-async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, progress: (step: number) => void, signal?: AbortSignal): Promise<Projection[]> {
+async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][], choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, progress: (step: number) => void | Promise<void>, signal?: AbortSignal): Promise<Projection[]> {
   const dim = run.info.latentDim;
   const sphere = keepsToSphere(run, settings);
   const rows = starts.flat();
@@ -283,7 +283,7 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
     for (let s = 0; s < settings.steps && !signal?.aborted; s++) {
       adam.lrFactor = projectionRamp(s, settings.steps);
       tf.dispose(repeated.run(step).value);
-      progress(s + 1);
+      await progress(s + 1);
       // Let a progress bar draw, Ctrl-C be heard and a page answer between steps.
       if (s % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 0));
     }

@@ -37,7 +37,7 @@ test('the image of a projected vector is far closer to the target than the close
   tf.dispose([drawn, real.images]);
   const before = tf.memory().numTensors;
   const steps: number[] = [];
-  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 80 }, { progress: (done, total) => steps.push(done / total) });
+  const found = await projectImages(dcgan, targets, none, { ...PROJECTION_DEFAULTS, steps: 80 }, { progress: (done, total) => { steps.push(done / total); } });
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   assert.equal(steps.at(-1), 1);
   for (const [i, p] of found.entries()) {

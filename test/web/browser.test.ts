@@ -598,8 +598,9 @@ test('tensors of a large painter\'s sizes in a page: convolutions whose im2col w
       await page.goto(`${server.url}large-ops/`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
       const errors = await page.evaluate((b) => (window as unknown as { largeOps: (b: string) => Promise<Record<string, number>> }).largeOps(b), backend);
-      if (backend === 'webgl') assert.ok(errors.maxTexture < 8400, `this test assumes a largest texture under 8400 texels (SwiftShader's 8192), got ${errors.maxTexture}`);
-      for (const [what, error] of Object.entries(errors)) if (what !== 'maxTexture') assert.ok(error < 1e-4, `${backend} ${what}: off by ${error}`);
+      // The bands follow gantry's own limit (2^24 texels), not the largest texture: Chromium's software WebGL
+      // has reported 8192 and, in some runs, 16384 a side.
+      for (const [what, error] of Object.entries(errors)) assert.ok(error < 1e-4, `${backend} ${what}: off by ${error}`);
     } finally {
       await page.close();
     }

@@ -57,9 +57,9 @@ async function run(backend: 'webgl' | 'cpu'): Promise<Record<string, number>> {
   if (engine.backend !== backend) throw new Error(`started ${engine.backend}, not ${backend}`);
   if (backend === 'webgl') {
     return {
-      maxTexture: tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'),
       // 7x7 over 256 channels to 150x150: an im2col of 6272 x 22500 floats, 8400 x 8400 texels at four a
-      // texel, past SwiftShader's largest texture (8192) and gantry's limit: five bands of 35 rows.
+      // texel, past gantry's limit (2^24 texels) and SwiftShader's usual largest texture (8192): five bands
+      // of 35 rows.
       bands: await convError({ h: 156, w: 156, cin: 256, cout: 2, k: 7 }, 300),
       // Small maps under a small limit: bands of padded and strided convolutions (pix2pixHD's 7x7 after
       // its own padding, G's 3x3 / 2 with padding 1, D's 4x4 / 2 with padding 2), and tfjs's direct program
