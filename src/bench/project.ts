@@ -33,7 +33,7 @@ export async function benchProject(o: ProjectBenchOptions): Promise<BenchResult 
   const images = o.images ?? 4;
   const starts = o.starts ?? 8;
   const steps = o.steps ?? 20;
-  // The first steps on the CPU fill the recycled arrays: about a fifth slower than later ones.
+  // The first steps on the CPU fill the recycled arrays and run slower than later ones.
   const warmup = Math.max(1, o.warmup ?? 20);
   if (steps < 1) throw new GantryError('--steps: give at least 1 step to time');
   const { model, info, batchAt } = familyModel(o.family, o.data ?? defaultBenchData(o.family), o.model ?? {}, images);

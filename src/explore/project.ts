@@ -284,8 +284,8 @@ async function optimise(run: Generator, targets: tf.Tensor4D, starts: Start[][],
       adam.lrFactor = projectionRamp(s, settings.steps);
       tf.dispose(repeated.run(step).value);
       if (s % 10 === 9) {
-        // A GPU backend queues steps far ahead of its work (WebGL in a page: 37% told after 8 s of 150). Waiting
-        // for it every 10 steps keeps progress and a stop with the steps done, not the steps queued.
+        // A GPU backend queues steps far ahead of its work: waiting for it every 10 steps keeps progress and a
+        // stop with the steps done, not the steps queued.
         await z.data();
         // Let a progress bar draw, Ctrl-C be heard and a page answer.
         await new Promise((resolve) => setTimeout(resolve, 0));
