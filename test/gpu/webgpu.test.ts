@@ -119,9 +119,11 @@ test('WebGPU: projection\'s step is recorded and replayed, and finds what the ea
     const eager = await projectImages(run, targets, [{ name: '', condition: NONE }], settings, { measure });
     delete process.env.GANTRY_WEBGPU_EAGER;
     const before = RepeatedStep.replayedInAll;
+    const tensors = tf.memory().numTensors;
     const replayed = await projectImages(run, targets, [{ name: '', condition: NONE }], settings, { measure });
     // The first step eager, two recorded, the other five replayed.
     assert.equal(RepeatedStep.replayedInAll - before, 5, `${measure.name}: steps replayed`);
+    assert.equal(tf.memory().numTensors, tensors, `${measure.name}: no tensor left behind`);
     for (const [i, p] of replayed.entries()) {
       assert.ok(p.distance < p.startDistance, `${measure.name}: ${p.startDistance} -> ${p.distance}`);
       // The recorded kernels are the eager step's own: the same numbers.
