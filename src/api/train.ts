@@ -4,7 +4,7 @@ import type { FamilyName, ModelConfigs } from '../models/index.ts';
 import { fidScorer } from '../metrics/scores.ts';
 import { trainSchema, validateRunConfig, type EvalConfig, type RunConfig, type TrainConfig } from '../train/run-config.ts';
 import { train as runTraining, type TrainResult } from '../train/trainer.ts';
-import { checkKeys, checkPath, optionKeys } from '../options.ts';
+import { checkKeys, checkPath, checkSignal, optionKeys } from '../options.ts';
 
 export type { TrainResult, StopReason } from '../train/trainer.ts';
 
@@ -104,6 +104,7 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
   if (typeof request !== 'object' || request === null) throw new GantryError('train() takes an options object');
   checkKeys(request, REQUEST_KEYS, 'train()', inTrainSection);
   checkPath(request.out, 'train()', 'the run folder as out', '{ out: "runs/first" }');
+  checkSignal(request.signal, 'train()');
   const { family, data, seed, model, train: trainSection, initFrom, eval: evalSection, epochs } = request;
   // The config file's fields, those given: the rest take their defaults.
   const given = Object.fromEntries(Object.entries({ family, data, seed, model, train: trainSection, initFrom, eval: evalSection }).filter(([, v]) => v !== undefined));
@@ -123,6 +124,7 @@ export async function train<F extends FamilyName>(request: TrainRequest<F>): Pro
 export async function resume(out: string, request: ResumeRequest = {}): Promise<TrainResult> {
   checkPath(out, 'resume()', 'the run folder first', 'resume("runs/first", { train: { steps: 2000 } })');
   checkKeys(request, RESUME_KEYS, 'resume()', inTrainSection);
+  checkSignal(request.signal, 'resume()');
   await initEngine({ device: request.device ?? 'cpu', log: request.log });
   const changes = { model: request.model, train: request.train as Record<string, unknown> | undefined, eval: request.eval };
   return exclusive(out, () => runTraining({ outDir: out, resume: true, changes, changesSource: 'resume()', ...controls(request) }));

@@ -358,6 +358,7 @@ test('bad requests are one GantryError naming the option or field, before any ru
   await rejects(train({ ...small, out: '' }), /give the run folder as out/);
   await rejects(train({ ...small, out, epochs: 0 }), /epochs must be a whole number >= 1, got 0/);
   await rejects(train({ ...small, out, epochs: 2 }), /give epochs or train\.steps, not both/);
+  await rejects(train({ ...small, out, signal: true } as never), /^train\(\): signal must be an AbortSignal \(an AbortController's \.signal\), got boolean$/);
   assert.ok(!existsSync(out), 'no run folder is left behind');
   await rejects(resume(join(dir, 'missing'), { quiet: true }), /missing/);
   await rejects(resume(out, { steps: 3 } as never), /resume\(\): unknown option "steps"; it goes in the train section/);
