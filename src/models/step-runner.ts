@@ -21,6 +21,14 @@ export function replayDrawsInPage(on: boolean): void {
   pageReplays = on;
 }
 
+/**
+ * Whether draws and repeated loop steps are recorded and replayed here: on WebGPU, in Node or in a page that
+ * asked for gantry's kernels, unless GANTRY_WEBGPU_EAGER=1.
+ */
+function replaysOutsideTraining(): boolean {
+  return (node || pageReplays) && !eagerWebGpuRequested() && supportsRecording();
+}
+
 /** An environment variable in Node; undefined in a page. */
 export function environment(name: string): string | undefined {
   return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
@@ -109,7 +117,7 @@ export class RepeatedStep {
   static replayedInAll = 0;
 
   constructor() {
-    this.replay = (node || pageReplays) && !eagerWebGpuRequested() && supportsRecording() ? new ReplayedSteps() : null;
+    this.replay = replaysOutsideTraining() ? new ReplayedSteps() : null;
   }
 
   run<T extends Record<string, tf.Tensor>>(step: () => T): T {
@@ -166,7 +174,7 @@ export async function generationProfile(model: FamilyInstance): Promise<Record<s
 export function generateImages(model: FamilyInstance, z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
   // GANTRY_TENSOR_CORES: a draw's products on the GPU's matrix units (16-bit inputs).
   const generate = () => drawingImages(() => ({ images: model.generate!(z, condition) }));
-  if (!(node || pageReplays) || model.replaysItself || eagerWebGpuRequested() || !supportsRecording()) return generate().images;
+  if (model.replaysItself || !replaysOutsideTraining()) return generate().images;
   let replay = generators.get(model);
   if (!replay) {
     generators.set(model, (replay = new ReplayedSteps(undefined, GENERATOR_RECORDINGS)));
