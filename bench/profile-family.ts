@@ -1,16 +1,33 @@
-// Profiles one training step of any family kernel by kernel, as `gantry bench --family` builds it:
-//   node --import tsx bench/profile-family.ts NAME [--batch N]   (SHAPES=1 splits rows by input shapes)
+// Profiles one training step of any family kernel by kernel, as `gantry bench --family` builds it, or with
+// --generate one draw of its generator as sample draws (batch 64 by default):
+//   node --import tsx bench/profile-family.ts NAME [--batch N] [--model JSON] [--generate]
+//   (SHAPES=1 splits rows by input shapes; GANTRY_NATIVE=0 profiles tfjs's pure-JS kernels)
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { defaultBenchData, familyModel } from '../src/bench/family-step.ts';
+import { gridConditions } from '../src/explore/conditions.ts';
+import { vectorsToImages } from '../src/explore/render.ts';
 import { printKernelProfile } from './kernel-profile.ts';
 
 const family = process.argv[2] ?? 'dfgan';
-const batchFlag = process.argv.indexOf('--batch');
-const batch = batchFlag > 0 ? Number(process.argv[batchFlag + 1]) : 16;
+const flag = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const generate = process.argv.includes('--generate');
+const batch = Number(flag('--batch') ?? (generate ? 64 : 16));
 await initEngine({ device: 'cpu', nativeKernels: process.env.GANTRY_NATIVE !== '0' });
 const text = family === 'gan-cls' || family === 'dfgan';
-const { model, batchAt } = familyModel(family, defaultBenchData(family), text ? { textSteps: 1 } : {}, batch);
+const { model, info, batchAt } = familyModel(family, defaultBenchData(family), { ...(text ? { textSteps: 1 } : {}), ...JSON.parse(flag('--model') ?? '{}') }, batch);
+if (generate) {
+  const run = { info, model };
+  const conditions = await gridConditions(run, batch);
+  const rng = new Rng(0, 'profile-generate');
+  const vectors = Array.from({ length: batch }, () => rng.fillNormal(new Float32Array(info.latentDim)));
+  const draw = async () => { const images = vectorsToImages(run, vectors, conditions); await images.data(); images.dispose(); };
+  for (let i = 0; i < 3; i++) await draw();
+  const t0 = performance.now();
+  const profile = await tf.profile(draw);
+  printKernelProfile(`${family} draw of ${batch}`, profile, performance.now() - t0, Number(process.env.ROWS ?? 30));
+  process.exit(0);
+}
 const step = async (i: number) => {
   const b = batchAt(i);
   const losses = model.trainStep(b, { step: i, rng: new Rng(3, 'step', i) });
@@ -19,5 +36,5 @@ const step = async (i: number) => {
 };
 for (let i = 0; i < 3; i++) await step(i);
 const t0 = performance.now();
-const info = await tf.profile(() => step(3));
-printKernelProfile(family, info, performance.now() - t0, Number(process.env.ROWS ?? 30));
+const profile = await tf.profile(() => step(3));
+printKernelProfile(family, profile, performance.now() - t0, Number(process.env.ROWS ?? 30));

@@ -176,10 +176,10 @@ export class BatchNorm2d {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     if (!training) {
-      // Evaluation: tfjs's one-pass kernel where it is one (a dispatch on WebGPU where the ops took five, a
-      // shader on WebGL). Broadcast ops on the CPU, where that kernel is tfjs's JavaScript, and under a
-      // gradient pass (projecting an image into z), where tfjs's gradient of it tiles the scale to x's size.
-      if (tf.getBackend() === 'cpu' || gradientsRecorded()) return tf.add(tf.mul(tf.sub(x, this.runningMean), tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)))), this.beta);
+      // Evaluation: the backend's one-pass kernel (the addon's loop on the CPU, a dispatch on WebGPU where the
+      // ops took five, a shader on WebGL). Broadcast ops under a gradient pass (projecting an image into z),
+      // where tfjs's gradient of that kernel tiles the scale to x's size.
+      if (gradientsRecorded()) return tf.add(tf.mul(tf.sub(x, this.runningMean), tf.mul(this.gamma, tf.rsqrt(tf.add(this.runningVar, this.eps)))), this.beta);
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps) as tf.Tensor4D;
     }
     const fused = insideTwiceDifferentiable() ? null : fusedBatchNormTrain(x, this.gamma, this.beta, { mean: this.runningMean, variance: this.runningVar }, this.eps, this.momentum);

@@ -7,6 +7,7 @@ import { engineInfo } from '../../src/engine/index.ts';
 import { fusedBatchNormTrain } from '../../src/kernels/batch-norm.ts';
 import { loadNativeAddon } from '../../src/kernels/cpu/native.ts';
 import { Adam } from '../../src/optim/adam.ts';
+import { withReferenceKernels } from '../../src/kernels/cpu/register.ts';
 import { initTensor } from '../../src/nn/init.ts';
 import { ParamSet } from '../../src/nn/params.ts';
 
@@ -64,6 +65,27 @@ test('fused batch norm: output, batch statistics, running estimates and all thre
   }
 });
 
+test('evaluation batch norm (tf.batchNorm) in the addon matches tfjs\'s kernel; other shapes of statistics go to it', { skip }, () => {
+  const rng = new Rng(7);
+  const x = rand(rng, [5, 6, 7, 24], 0.3, 2);
+  const [mean, gamma, beta] = [rand(rng, [24]), rand(rng, [24], 1, 0.2), rand(rng, [24])];
+  const variance = tf.tidy(() => tf.add(tf.square(rand(rng, [24])), 0.1));
+  const cases: [string, () => tf.Tensor][] = [
+    ['per channel', () => tf.batchNorm(x, mean, variance, beta, gamma, 1e-5)],
+    ['no scale or offset', () => tf.batchNorm(x, mean, variance)],
+    ['rank 2', () => tf.batchNorm(tf.reshape(x, [-1, 24]), mean, variance, beta, gamma, 1e-3)],
+    ['statistics of rank 4 (tfjs\'s kernel)', () => tf.batchNorm(x, ...[mean, variance, beta, gamma].map((t) => tf.reshape(t, [1, 1, 1, 24])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D], 1e-5)],
+  ];
+  assert.ok(engineInfo()!.native.kernels!.includes('FusedBatchNorm'), 'the addon\'s batch norm is not registered');
+  for (const [what, f] of cases) {
+    const ours = tf.tidy(f);
+    const theirs = withReferenceKernels(() => tf.tidy(f));
+    close(what, ours, theirs, 2e-6);
+    tf.dispose([ours, theirs]);
+  }
+  tf.dispose([x, mean, gamma, beta, variance]);
+});
+
 test('native ReLU / LeakyReLU forward and gradients, including the second derivative path', { skip }, () => {
   tf.tidy(() => {
     const rng = new Rng(2);
@@ -91,6 +113,32 @@ test('native ReLU / LeakyReLU forward and gradients, including the second deriva
     const ga = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.abs(t), dy)))(x).dataSync();
     for (let i = 0; i < xs.length; i++) assert.equal(ga[i], xs[i] > 0 ? dys[i] : -dys[i]);
   });
+});
+
+/** |a - b| in units in the last place of b as a float32 (b's spacing above |b|). */
+function ulps(a: number, b: number): number {
+  const bits = new Uint32Array(new Float32Array([Math.abs(b)]).buffer);
+  const next = new Float32Array(new Uint32Array([bits[0] + 1]).buffer)[0];
+  return Math.abs(a - b) / (next - Math.abs(b));
+}
+
+test('native tanh: within 2 float ulps of Math.tanh from -12 to 12 (every 2^-16), exact at the edges', { skip }, () => {
+  const steps = 24 * 65536;
+  const x = new Float32Array(steps + 1).map((_, i) => -12 + i / 65536);
+  const edges = [0, -0, 1e-30, -1e-30, 1.4e-45, 0.39999998, 0.4, 0.40000002, -0.4, 9.02, -9.02, 10, 88, 3.4e38, -3.4e38, Infinity, -Infinity, NaN];
+  const input = tf.tensor1d([...x, ...edges]);
+  const y = tf.tanh(input);
+  const xs = input.dataSync(), ys = y.dataSync();
+  let worst = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const exact = Math.fround(Math.tanh(xs[i]));
+    if (Number.isNaN(exact)) assert.ok(Number.isNaN(ys[i]), `tanh(${xs[i]}) gave ${ys[i]}`);
+    else if (i > steps || exact === 0) assert.ok(Object.is(ys[i], exact), `tanh(${xs[i]}) gave ${ys[i]}, not ${exact}`);
+    else worst = Math.max(worst, ulps(ys[i], exact));
+  }
+  assert.ok(worst <= 2, `tanh is ${worst} ulps from Math.tanh`);
+  assert.ok(worst > 0, 'the addon\'s tanh is not the one that ran');
+  tf.dispose([input, y]);
 });
 
 test('fused native Adam follows the tfjs-op Adam step for step', { skip }, () => {

@@ -87,3 +87,31 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
   }
   return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs (gradient)'];
 }
+
+/**
+ * Evaluation-mode batch norm (tf.batchNorm, tfjs's FusedBatchNorm): one pass of the addon's per-channel
+ * x * scale + shift, the training kernel's formula, where tfjs's is a JavaScript loop. Statistics shaped
+ * otherwise than one value per channel, and other dtypes, go to tfjs's kernel.
+ */
+export function nativeBatchNormKernels(addon: NativeAddon, original: (name: string) => tf.KernelFunc): Record<string, tf.KernelFunc> {
+  const kernelFunc = (args: KernelArgs) => {
+    const b = args.backend as MathBackendCPU;
+    const x = args.inputs.x as tf.TensorInfo;
+    const c = x.shape[x.shape.length - 1];
+    const stats = ['mean', 'variance', 'scale', 'offset'].map((name) => args.inputs[name] as tf.TensorInfo | undefined);
+    const perChannel = (t: tf.TensorInfo | undefined) => !t || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
+    if (x.dtype !== 'float32' || !stats.every(perChannel)) return original('FusedBatchNorm')(args as Parameters<tf.KernelFunc>[0]);
+    const [mean, variance, gamma, beta] = stats.map((t, i) => (t ? requiredFloats(b, t, ['mean', 'variance', 'scale', 'offset'][i]) : null));
+    const eps = Number(args.attrs?.varianceEpsilon ?? 0.001);
+    const scale = new Float32Array(c), shift = new Float32Array(c);
+    for (let k = 0; k < c; k++) {
+      scale[k] = (gamma ? gamma[k] : 1) / Math.sqrt(variance![k] + eps);
+      shift[k] = (beta ? beta[k] : 0) - mean![k] * scale[k];
+    }
+    const rows = x.shape.reduce((p, q) => p * q, 1) / c;
+    const y = overwrittenFloats(b, rows * c);
+    addon.affine(1, rows, c, requiredFloats(b, x, 'x'), scale, shift, y);
+    return makeFloatTensor(b, x.shape, y);
+  };
+  return { FusedBatchNorm: kernelFunc as tf.KernelFunc };
+}

@@ -12,6 +12,8 @@ export interface NativeAddon {
     variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   leakyRelu(n: number, x: Float32Array, alpha: number, y: Float32Array): void;
   leakyReluGrad(n: number, dy: Float32Array, x: Float32Array, alpha: number, dx: Float32Array): void;
+  /** y = tanh(x) within a few float ulps (a vectorised polynomial; NaN stays NaN). */
+  tanh(n: number, x: Float32Array, y: Float32Array): void;
   adamUpdate(n: number, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
     eps: number, bc1: number, bc2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
   accumulateOuter(rows: number, d: number, x: Float32Array, shift: Float64Array, sum: Float64Array, outer: Float64Array): void;

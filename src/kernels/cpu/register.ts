@@ -3,7 +3,7 @@ import { copyKernels } from './copy.ts';
 import { fillKernels } from './fill.ts';
 import { unaryKernels } from './unary.ts';
 import { nativeConvKernels } from './conv.ts';
-import { registerFusedKernels } from './fused.ts';
+import { nativeBatchNormKernels, registerFusedKernels } from './fused.ts';
 import { registerImageOpKernels } from './image-ops.ts';
 import { registerAffineKernels } from './affine.ts';
 import { segmentSumKernels } from './segment-sum.ts';
@@ -37,8 +37,8 @@ export function originalCpuKernel(name: string): KernelFunc {
 /**
  * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, split, pad,
  * slice and gather; constants; element-wise functions; segment sums, pooling gradients, broadcasting
- * arithmetic, nearest-neighbour resizing) always, and the native ones (convolutions, matmul, fused batch
- * norm / activations / Adam) where the addon loads. Each falls back to the original for cases it does not
+ * arithmetic, nearest-neighbour resizing) always, and the native ones (convolutions, matmul, evaluation batch norm,
+ * fused training batch norm / activations / Adam) where the addon loads. Each falls back to the original for cases it does not
  * cover (non-float32, NCHW, prelu).
  */
 export function registerCpuKernels(): NativeStatus {
@@ -47,10 +47,10 @@ export function registerCpuKernels(): NativeStatus {
   // Registered with or without the addon; their loops go native where it loads (row copies, broadcasting
   // arithmetic and sums, pooling gradients, resizing).
   const always = {
-    ...copyKernels(originalCpuKernel, addon), ...fillKernels(originalCpuKernel), ...unaryKernels(originalCpuKernel), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
+    ...copyKernels(originalCpuKernel, addon), ...fillKernels(originalCpuKernel), ...unaryKernels(originalCpuKernel, addon), ...segmentSumKernels(originalCpuKernel), ...poolGradKernels(originalCpuKernel, addon),
     ...broadcastKernels(originalCpuKernel, addon), ...resizeKernels(originalCpuKernel, addon),
   };
-  const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel) } : {};
+  const native = addon ? { ...nativeConvKernels(addon, originalCpuKernel), ...nativeMatMulKernels(addon, originalCpuKernel), ...nativeBatchNormKernels(addon, originalCpuKernel) } : {};
   const kernels = { ...native, ...always };
   for (const [name, kernelFunc] of Object.entries(kernels)) {
     const existing = tf.getKernel(name, 'cpu');
