@@ -13,8 +13,8 @@ import { openDataset } from '../data/index.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
 import { MODEL_FILE, WEIGHTS_FILE } from '../web/model-file.ts';
 import { checkKeys, checkPath, checkSignal } from '../options.ts';
-import { projectionSettings, projectPictures, SQUARED_ERROR, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
-import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
+import { projectionSettings, projectPictures, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
+import { projectionMeasure } from '../metrics/lpips.ts';
 import { readImageFile } from '../io/image.ts';
 
 /**
@@ -149,20 +149,18 @@ export async function project(run: string, images: string[], options: ProjectOpt
   const { class: cls, text, onProgress, signal, lpips: lin, vgg16, device, ...rest } = options;
   const settings = projectionSettings(rest);
   checkSignal(signal, 'project()');
-  const weights = { lpips: lin, vgg16 };
-  const byLpips = lin !== undefined || vgg16 !== undefined;
-  if (byLpips) checkLpipsWeights(weights, 'project(): projection by LPIPS');
+  const openMeasure = projectionMeasure({ lpips: lin, vgg16 }, 'project(): projection by LPIPS');
   const pictures = images.map(readImageFile);
   await initEngine({ device: device ?? 'cpu' });
   const opened = openRun(run);
-  const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
+  const { measure, dispose } = openMeasure();
   try {
     const flags = { class: cls === undefined ? undefined : String(cls), text: text === undefined ? undefined : [text].flat() };
-    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, { progress: onProgress, measure: lpips ? lpipsMeasure(lpips) : SQUARED_ERROR, signal });
+    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, { progress: onProgress, measure, signal });
     targets.dispose();
     return projected.map((p, i) => ({ image: images[i], ...p }));
   } finally {
-    lpips?.dispose();
+    dispose();
     opened.model.dispose();
   }
 }

@@ -7,8 +7,8 @@ import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import { inputsAboveOutputs, toUint8Images } from '../explore/grid.ts';
 import { vectorsToImages } from '../explore/render.ts';
-import { projectionSettings, projectPictures, SQUARED_ERROR } from '../explore/project.ts';
-import { checkLpipsWeights, lpipsMeasure, LpipsVgg16 } from '../metrics/lpips.ts';
+import { projectionSettings, projectPictures } from '../explore/project.ts';
+import { projectionMeasure } from '../metrics/lpips.ts';
 import { Progress } from '../train/progress.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { prepareOutFolder, stoppedStatus } from './output.ts';
@@ -62,14 +62,11 @@ export async function projectCommand(argv: string[]): Promise<number> {
   if (existsSync(out) && !statSync(out).isDirectory()) throw new GantryError(`--out ${out} is a file; give a folder to write the latent vectors into`);
   // Every image is read before the run is opened: a missing or corrupt file is one line, and nothing is written.
   const pictures = files.map(readImageFile);
-  const byLpips = values.lpips !== undefined || values.vgg16 !== undefined;
-  const weights = { lpips: values.lpips, vgg16: values.vgg16 };
-  if (byLpips) checkLpipsWeights(weights, 'projection by LPIPS');
+  const openMeasure = projectionMeasure({ lpips: values.lpips, vgg16: values.vgg16 }, 'projection by LPIPS');
   // The exit status: 0, or a stopping signal's (stoppedStatus).
   let status = 0;
   await withRun(values.run, values.device, async (run) => {
-    const lpips = byLpips ? LpipsVgg16.load(weights.vgg16!, weights.lpips!) : null;
-    const measure = lpips ? lpipsMeasure(lpips) : SQUARED_ERROR;
+    const { measure, dispose } = openMeasure();
     const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
     // Ctrl-C: no more steps, and what was found is written; the default handler is back for a second one.
     const stop = new AbortController();
@@ -83,7 +80,7 @@ export async function projectCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
     const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, { progress: (done) => progress.update(done), warn, measure, signal: stop.signal })
       .finally(() => {
-        lpips?.dispose();
+        dispose();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       });

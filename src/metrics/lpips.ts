@@ -10,7 +10,7 @@ import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
 import { VGG16_HELP } from './vgg16.ts';
-import type { ImageMeasure } from '../explore/project.ts';
+import { SQUARED_ERROR, type ImageMeasure } from '../explore/project.ts';
 
 export const LPIPS_HELP = "LPIPS's linear layers for VGG-16 (vgg.pth of the lpips package, v0.1, or torch-fidelity's weights-vgg16-lpips.pth: lin0..lin4)";
 
@@ -28,6 +28,20 @@ export function checkLpipsWeights(weights: LpipsWeights, purpose: string): asser
   if (!weights.vgg16 || !weights.lpips) {
     throw new GantryError(`${purpose}, which needs ${VGG16_HELP} (${given('vgg16')}) and ${LPIPS_HELP} (${given('lpips')}); nothing is downloaded`);
   }
+}
+
+/**
+ * A projection's measure from its optional weight files, in two steps: checked now (both files or neither,
+ * before anything is opened or written), then made once the engine runs: LPIPS on VGG-16 where the files
+ * are given, squared error otherwise. dispose() frees LPIPS's network. purpose names the request in the error.
+ */
+export function projectionMeasure(weights: LpipsWeights, purpose: string): () => { measure: ImageMeasure; dispose(): void } {
+  if (weights.vgg16 === undefined && weights.lpips === undefined) return () => ({ measure: SQUARED_ERROR, dispose: () => {} });
+  checkLpipsWeights(weights, purpose);
+  return () => {
+    const lpips = LpipsVgg16.load(weights.vgg16, weights.lpips);
+    return { measure: lpipsMeasure(lpips), dispose: () => lpips.dispose() };
+  };
 }
 
 /** LPIPS's input scaling: x in [-1, 1] becomes (x - SHIFT) / SCALE per RGB channel. */
