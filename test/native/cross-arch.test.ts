@@ -1,4 +1,4 @@
-// The addon's sgemm and convolutions built as a plain program (test/native/kernel-check.cc) with binding.gyp's
+// The addon's sgemm, convolutions and tanh built as a plain program (test/native/kernel-check.cc) with binding.gyp's
 // flags, for this machine and, cross-compiled, for AArch64 (Apple silicon, Graviton), run there under qemu:
 // every case against float64 loops, and the AArch64 NEON kernels' output bit for bit against the AVX2
 // kernels' (the same multiply-adds in the same order). Needs g++; the AArch64 half needs

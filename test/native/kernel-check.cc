@@ -1,4 +1,4 @@
-// The addon's sgemm and convolutions without Node: a program that test/native/cross-arch.test.ts builds for
+// The addon's sgemm, convolutions and tanh without Node: a program that test/native/cross-arch.test.ts builds for
 // this machine and for AArch64 (run there under qemu), so that the NEON kernels are tested where no ARM
 // machine is. Each case prints one line:
 //   <name> <path> <bits> <max error> <ok|FAIL>
@@ -16,6 +16,7 @@
 
 #include "../../src/native/conv.h"
 #include "../../src/native/gemm.h"
+#include "../../src/native/tanh.h"
 
 namespace {
 
@@ -137,7 +138,24 @@ Geom conv(long n, long h, long w, long c, long k, long oc, long stride, long pad
           (h + 2 * pad - reach) / stride + 1, (w + 2 * pad - reach) / stride + 1};
 }
 
+// The addon's tanh (src/native/tanh.h) over [-12, 12) and past its cut-overs, against double tanh; its accuracy
+// in ulps is test/kernels/fused.test.ts's, here its bits on each machine.
+void check_tanh(uint64_t seed) {
+  std::vector<float> x = random_floats(4096, seed);
+  for (float& v : x) v *= 12.0f;
+  for (float v : {0.0f, -0.0f, 0.39999998f, 0.4f, 9.02f, 10.0f, 1e30f, -1e30f}) x.push_back(v);
+  std::vector<float> out(x.size());
+  std::vector<double> exact(x.size()), magnitude(x.size());
+  for (size_t i = 0; i < x.size(); i++) {
+    out[i] = gantry::tanh_float(x[i]);
+    exact[i] = std::tanh(static_cast<double>(x[i]));
+    magnitude[i] = std::fabs(exact[i]);
+  }
+  report("tanh", out, exact, magnitude);
+}
+
 void run_all(uint64_t seed) {
+  check_tanh(seed + 200);
   // sgemm: whole and edge tiles, K past one 256-deep block (beta applied once), both transposes, alpha, beta.
   check_sgemm(false, false, 6, 16, 8, 1.0f, 0.0f, seed);
   check_sgemm(false, false, 37, 45, 300, 1.0f, 0.0f, seed + 10);
