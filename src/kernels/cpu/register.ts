@@ -37,9 +37,9 @@ export function originalCpuKernel(name: string): KernelFunc {
 /**
  * Registers gantry's kernels over tfjs's pure-JS cpu ones (once): the JavaScript ones (concat, split, pad,
  * slice and gather; constants; element-wise functions; segment sums, pooling gradients, broadcasting
- * arithmetic, nearest-neighbour resizing) always, and the native ones (convolutions, matmul, evaluation batch norm,
- * fused training batch norm / activations / Adam) where the addon loads. Each falls back to the original for cases it does not
- * cover (non-float32, NCHW, prelu).
+ * arithmetic, nearest-neighbour resizing) always, and the native ones (convolutions, matmul, evaluation
+ * batch norm, fused training batch norm / activations / Adam) where the addon loads. Each falls back to the
+ * original for cases it does not cover (non-float32, NCHW, prelu).
  */
 export function registerCpuKernels(): NativeStatus {
   if (status) return status;

@@ -12,7 +12,8 @@ type KernelFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
  * write a fresh array each (two for |x|), whose first touch costs page faults, and over large maps (a
  * generator's tanh, squared errors, VGG19's L1 distances) the garbage collections they bring cost more
  * than the loop. Each loop is written out so that its function inlines. Other dtypes go to tfjs's kernels.
- * Where the addon loads, tanh is its vectorised one (V8's Math.tanh was a sixth of a 64x64 generator's draw).
+ * Where the addon loads, tanh is its vectorised polynomial: V8's Math.tanh is a scalar libm call, and a
+ * generator's last layer is one over every pixel.
  */
 export function unaryKernels(original: (name: string) => KernelFunc, addon: NativeAddon | null): Record<string, KernelFunc> {
   const kernel = (name: string, loop: (x: Float32Array, y: Float32Array) => void): KernelFunc => (args) => {
