@@ -26,15 +26,15 @@ if (generate) {
   const t0 = performance.now();
   const profile = await tf.profile(draw);
   printKernelProfile(`${family} draw of ${batch}`, profile, performance.now() - t0, Number(process.env.ROWS ?? 30));
-  process.exit(0);
+} else {
+  const step = async (i: number) => {
+    const b = batchAt(i);
+    const losses = model.trainStep(b, { step: i, rng: new Rng(3, 'step', i) });
+    await Promise.all(Object.values(losses).map((l) => l.data()));
+    tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
+  };
+  for (let i = 0; i < 3; i++) await step(i);
+  const t0 = performance.now();
+  const profile = await tf.profile(() => step(3));
+  printKernelProfile(family, profile, performance.now() - t0, Number(process.env.ROWS ?? 30));
 }
-const step = async (i: number) => {
-  const b = batchAt(i);
-  const losses = model.trainStep(b, { step: i, rng: new Rng(3, 'step', i) });
-  await Promise.all(Object.values(losses).map((l) => l.data()));
-  tf.dispose([b.images, b.labels ?? [], ...Object.values(losses)]);
-};
-for (let i = 0; i < 3; i++) await step(i);
-const t0 = performance.now();
-const profile = await tf.profile(() => step(3));
-printKernelProfile(family, profile, performance.now() - t0, Number(process.env.ROWS ?? 30));

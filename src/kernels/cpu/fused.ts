@@ -88,6 +88,9 @@ export function registerFusedKernels(addon: NativeAddon): string[] {
   return [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, LEAKY_RELU_GRAD, 'LeakyRelu (gradient)', 'Relu (gradient)', 'Abs (gradient)'];
 }
 
+/** FusedBatchNorm's per-channel inputs besides x. */
+const STATISTICS = ['mean', 'variance', 'scale', 'offset'] as const;
+
 /**
  * Evaluation-mode batch norm (tf.batchNorm, tfjs's FusedBatchNorm): one pass of the addon's per-channel
  * x * scale + shift, the training kernel's formula, where tfjs's is a JavaScript loop. Statistics shaped
@@ -98,10 +101,10 @@ export function nativeBatchNormKernels(addon: NativeAddon, original: (name: stri
     const b = args.backend as MathBackendCPU;
     const x = args.inputs.x as tf.TensorInfo;
     const c = x.shape[x.shape.length - 1];
-    const stats = ['mean', 'variance', 'scale', 'offset'].map((name) => args.inputs[name] as tf.TensorInfo | undefined);
+    const stats = STATISTICS.map((name) => args.inputs[name] as tf.TensorInfo | undefined);
     const perChannel = (t: tf.TensorInfo | undefined) => !t || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
     if (x.dtype !== 'float32' || !stats.every(perChannel)) return original('FusedBatchNorm')(args as Parameters<tf.KernelFunc>[0]);
-    const [mean, variance, gamma, beta] = stats.map((t, i) => (t ? requiredFloats(b, t, ['mean', 'variance', 'scale', 'offset'][i]) : null));
+    const [mean, variance, gamma, beta] = stats.map((t, i) => (t ? requiredFloats(b, t, STATISTICS[i]) : null));
     const eps = Number(args.attrs?.varianceEpsilon ?? 0.001);
     const scale = new Float32Array(c), shift = new Float32Array(c);
     for (let k = 0; k < c; k++) {
