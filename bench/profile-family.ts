@@ -2,6 +2,7 @@
 // --generate one draw of its generator as sample draws (batch 64 by default):
 //   node --import tsx bench/profile-family.ts NAME [--batch N] [--model JSON] [--generate]
 //   (SHAPES=1 splits rows by input shapes; GANTRY_NATIVE=0 profiles tfjs's pure-JS kernels)
+import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { defaultBenchData, familyModel } from '../src/bench/family-step.ts';
@@ -9,13 +10,13 @@ import { gridConditions } from '../src/explore/conditions.ts';
 import { vectorsToImages } from '../src/explore/render.ts';
 import { printKernelProfile } from './kernel-profile.ts';
 
-const family = process.argv[2] ?? 'dfgan';
-const flag = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-const generate = process.argv.includes('--generate');
-const batch = Number(flag('--batch') ?? (generate ? 64 : 16));
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { batch: { type: 'string' }, model: { type: 'string', default: '{}' }, generate: { type: 'boolean', default: false } } });
+const family = positionals[0] ?? 'dfgan';
+const generate = values.generate;
+const batch = Number(values.batch ?? (generate ? 64 : 16));
 await initEngine({ device: 'cpu', nativeKernels: process.env.GANTRY_NATIVE !== '0' });
 const text = family === 'gan-cls' || family === 'dfgan';
-const { model, info, batchAt } = familyModel(family, defaultBenchData(family), { ...(text ? { textSteps: 1 } : {}), ...JSON.parse(flag('--model') ?? '{}') }, batch);
+const { model, info, batchAt } = familyModel(family, defaultBenchData(family), { ...(text ? { textSteps: 1 } : {}), ...JSON.parse(values.model) }, batch);
 if (generate) {
   const run = { info, model };
   const conditions = await gridConditions(run, batch);
