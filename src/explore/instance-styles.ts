@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { kmeans } from 'ml-kmeans';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
@@ -130,8 +129,12 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
   return byClass;
 }
 
-/** k-means (k-means++ start, seeded) of each class's instance features: min(k, instances) centres a class. */
-export function clusterStyles(byClass: Map<number, number[][]>, featNum: number, k: number, seed: number): InstanceStyles {
+/**
+ * k-means (k-means++ start, seeded) of each class's instance features: min(k, instances) centres a class.
+ * ml-kmeans is loaded here, when styles are learnt: loading it costs every other command ~0.2 s.
+ */
+export async function clusterStyles(byClass: Map<number, number[][]>, featNum: number, k: number, seed: number): Promise<InstanceStyles> {
+  const { kmeans } = await import('ml-kmeans');
   const clusters: Record<string, number[][]> = {};
   const instances: Record<string, number> = {};
   for (const [cls, points] of [...byClass].sort((a, b) => a[0] - b[0])) {

@@ -64,7 +64,7 @@ export function learnRunStyles(run: Generator, data: ImageDataset, runDir: strin
 export async function learnStylesInto(run: Generator, data: ImageDataset, file: string, k: number, seed: number, onProgress?: EncodeProgress): Promise<LearnedStyles> {
   const featNum = run.info.conditioning.kind === 'labelMap' ? run.info.conditioning.featNum : 0;
   const byClass = await collectInstanceFeatures(run, data, onProgress && ((done) => onProgress(done, data.n)));
-  const styles = clusterStyles(byClass, featNum, k, seed);
+  const styles = await clusterStyles(byClass, featNum, k, seed);
   writeFileAtomic(file, JSON.stringify(styles) + '\n');
   return {
     instances: Object.values(styles.instances ?? {}).reduce((a, b) => a + b, 0),

@@ -8,19 +8,19 @@ test('instance ids map to classes as Cityscapes writes them', () => {
   assert.deepEqual([0, 7, 999, 1000, 26000, 26013].map(instanceClass), [0, 7, 999, 1, 26, 26]);
 });
 
-test('k-means finds each class\'s groups of instance features (seeded, at most k centres)', () => {
+test('k-means finds each class\'s groups of instance features (seeded, at most k centres)', async () => {
   const rng = new Rng(4);
   const around = (c: number[], n: number) => Array.from({ length: n }, () => c.map((v) => v + 0.05 * rng.normal()));
   const byClass = new Map<number, number[][]>([
     [26, [...around([1, 0, 0], 20), ...around([-1, 0, 0], 20), ...around([0, 1, 1], 20)]],
     [7, around([0, 0, -1], 2)],
   ]);
-  const styles = clusterStyles(byClass, 3, 3, 0);
+  const styles = await clusterStyles(byClass, 3, 3, 0);
   assert.deepEqual(Object.keys(styles.clusters).sort(), ['26', '7']);
   assert.equal(styles.clusters['7'].length, 2, 'fewer instances than k: every instance is a style');
   const centres = styles.clusters['26'].map((c) => c.map((v) => Math.round(v) + 0)).sort();
   assert.deepEqual(centres, [[-1, 0, 0], [0, 1, 1], [1, 0, 0]]);
-  assert.deepEqual(clusterStyles(byClass, 3, 3, 0), styles, 'the same seed, the same styles');
+  assert.deepEqual(await clusterStyles(byClass, 3, 3, 0), styles, 'the same seed, the same styles');
   assert.deepEqual(styles.instances, { 7: 2, 26: 60 });
 });
 
