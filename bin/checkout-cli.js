@@ -15,7 +15,7 @@ const KEEP_UNUSED_MS = 7 * 24 * 3600 * 1000;
 
 /** Every source file's path, size and modification time, hashed: any edit, addition or removal changes it. */
 function fingerprint(root, src, esbuildVersion) {
-  const hash = createHash('sha256').update(`${FORMAT} ${esbuildVersion} ${process.version}\n`);
+  const hash = createHash('sha256').update(`${FORMAT} ${esbuildVersion}\n`);
   const files = readdirSync(src, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name)).sort();
   for (const file of files) {
     const s = statSync(file);
@@ -86,12 +86,16 @@ export async function bundledMain(root) {
       mkdirSync(cache, { recursive: true });
       await build(await import('esbuild'), root, dir);
       pruneOthers(cache, key);
-    } else {
-      const now = new Date();
-      utimesSync(dir, now, now);
     }
   } catch {
     return null;
+  }
+  try {
+    // Marks the bundle as in use, so that pruneOthers keeps it.
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // A read-only checkout: the bundle is used all the same.
   }
   // Stacks of internal errors name the lines in src/, as under tsx.
   process.setSourceMapsEnabled(true);

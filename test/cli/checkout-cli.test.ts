@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gantryCli, tempDir } from '../helpers.ts';
@@ -36,6 +36,14 @@ test('a checkout\'s CLI runs its sources bundled, built again when a file change
   writeFileSync(join(root, 'src', 'extra.ts'), 'export {};\n');
   await bundledMain(root);
   assert.equal(bundles(root).length, 3, 'a new file is a new bundle; the recent ones are kept for processes still running them');
+
+  const [oldest] = bundles(root).map((name) => join(root, 'node_modules', '.cache', 'gantry-cli', name)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+  const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+  utimesSync(oldest, eightDaysAgo, eightDaysAgo);
+  writeFileSync(join(root, 'src', 'extra.ts'), 'export const more = 1;\n');
+  await bundledMain(root);
+  assert.equal(bundles(root).length, 3, 'a bundle unused for a week is deleted when another is built');
+  assert.ok(!existsSync(oldest));
 });
 
 test('a checkout whose sources cannot be bundled, or whose cache cannot be written, falls back (null: tsx runs src/)', async () => {
