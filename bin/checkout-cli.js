@@ -1,7 +1,7 @@
 // A checkout's CLI, started quickly: src/ bundled by esbuild (already a dependency) into
 // node_modules/.cache/gantry-cli/<fingerprint>/, built again whenever a source file changes, and loaded as
-// plain JavaScript. Going through tsx instead costs every command about a second before it starts (a
-// loader round trip per module); that stays the fallback when the bundle cannot be built or written.
+// plain JavaScript. tsx, the fallback where the bundle cannot be built or written, makes a loader round
+// trip for every module a command imports before the command starts.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,10 +13,15 @@ const FORMAT = 1;
 // lazily loaded chunks).
 const KEEP_UNUSED_MS = 7 * 24 * 3600 * 1000;
 
-/** Every source file's path, size and modification time, hashed: any edit, addition or removal changes it. */
+/**
+ * Every source file's path, size and modification time, and tsconfig.json's (esbuild reads it), hashed:
+ * any edit, addition or removal changes it.
+ */
 function fingerprint(root, src, esbuildVersion) {
   const hash = createHash('sha256').update(`${FORMAT} ${esbuildVersion}\n`);
   const files = readdirSync(src, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name)).sort();
+  const tsconfig = join(root, 'tsconfig.json');
+  if (existsSync(tsconfig)) files.push(tsconfig);
   for (const file of files) {
     const s = statSync(file);
     hash.update(`${relative(root, file)} ${s.size} ${s.mtimeMs}\n`);
