@@ -131,7 +131,7 @@ export async function collectInstanceFeatures(run: Generator, data: ImageDataset
 
 /**
  * k-means (k-means++ start, seeded) of each class's instance features: min(k, instances) centres a class.
- * ml-kmeans is loaded here, when styles are learnt: loading it costs every other command ~0.2 s.
+ * ml-kmeans is loaded here, when styles are learnt, not by every command that imports this module.
  */
 export async function clusterStyles(byClass: Map<number, number[][]>, featNum: number, k: number, seed: number): Promise<InstanceStyles> {
   const { kmeans } = await import('ml-kmeans');
