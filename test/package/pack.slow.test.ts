@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -75,7 +75,10 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   const app = join(dir, 'app');
   mkdirSync(app);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  // The install scripts the project allows (npm 12 and later run a dependency's only where it is listed;
+  // `npm install-scripts approve` writes a tarball's entry as its path): gantry's builds the native addon.
+  const allowScripts = { [`file:${join(dir, tarball)}`]: true, esbuild: true, 'msgpackr-extract': true, webgpu: true };
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', allowScripts }));
   // The install downloads gantry's dependencies from the registry (~1 minute): a download that stalls is tried once more.
   let installed = run('npm', ['install', join(dir, tarball)], app, 300_000);
   if (installed.timedOut) installed = run('npm', ['install', join(dir, tarball)], app, 300_000);
@@ -84,6 +87,7 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
   assert.ok(existsSync(join(pkg, 'dist', 'web', 'index.d.ts')), 'typed');
   assert.ok(!existsSync(join(pkg, 'src', 'cli')), 'compiled JavaScript ships, not the TypeScript sources');
   assert.ok(existsSync(join(pkg, 'build', 'Release', 'gantry_native.node')), 'the native addon was built on install');
+  assert.doesNotMatch(installed.out, /not yet covered by allowScripts/);
 
   // The CLI: --help without loading tfjs or any command, then the main job's first steps.
   const gantry = join(app, 'node_modules', '.bin', 'gantry');
@@ -93,6 +97,12 @@ test('npm pack, installed in a fresh folder: the CLI from compiled JavaScript, a
   assert.equal(help.code, 0, help.out);
   assert.match(help.out, /gantry export --run RUN_DIR --out DIR/);
   assert.ok(helpMs < 1000, `gantry --help took ${helpMs.toFixed(0)} ms`);
+  // Without the addon (an install whose script npm skipped), the installed package says how to build it.
+  assert.match(run(gantry, ['--version'], app).out, /CPU kernels: native/);
+  renameSync(join(pkg, 'build'), join(pkg, 'build.away'));
+  const unbuilt = run(gantry, ['--version'], app);
+  renameSync(join(pkg, 'build.away'), join(pkg, 'build'));
+  assert.match(unbuilt.out, /gantry_native\.node is missing; .*run `npm install-scripts approve gantry`, then `npm rebuild gantry`/);
   const trained = run(gantry, ['train', 'dcgan', '--steps', '50', '--out', 'runs/first', '--quiet'], app);
   assert.equal(trained.code, 0, trained.out);
   assert.match(trained.out, /runs\/first: step 50 lossD=/);
