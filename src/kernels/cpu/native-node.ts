@@ -15,7 +15,7 @@ function buildAdvice(root: string): string {
     'run `npm install-scripts approve gantry`, then `npm rebuild gantry` (needs python3, make and g++)';
 }
 
-/** Node's native addon, build/Release/gantry_native.node (built by `npm ci`); throws saying why it cannot load. */
+/** Node's native addon, build/Release/gantry_native.node (built on install); throws saying why it cannot load and how to build it. */
 export function loadBuiltAddon(): NativeAddon {
   if (process.env.GANTRY_NATIVE === '0') throw new Error('disabled by GANTRY_NATIVE=0');
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
