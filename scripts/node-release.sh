@@ -16,7 +16,8 @@ case $(uname -m) in
   *) echo "node-release: no Node.js package for $(uname -m)"; exit 1 ;;
 esac
 
-version=$(npm view "node-$platform@$major" version --json | node -e "const v = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log([v].flat().at(-1))")
+version=$(npm view "node-$platform@$major" version --json 2>/dev/null | node -e "const v = [JSON.parse(require('fs').readFileSync(0, 'utf8') || '[]')].flat().filter((x) => typeof x === 'string'); if (v.length) console.log(v.at(-1))") || true
+[ -n "$version" ] || { echo "node-release: the npm registry has no node-$platform@$major (a Node.js major release number, such as 26)"; exit 1; }
 node_dir=${GANTRY_CACHE:-$HOME/.cache/gantry}/node-$platform-$version
 if ! [ -x "$node_dir/bin/node" ]; then
   mkdir -p "$node_dir"
