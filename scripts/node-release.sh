@@ -7,6 +7,7 @@
 #   bash scripts/node-release.sh 26 test/cli/cli.test.ts [FILE ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 [ $# -gt 1 ] || { echo "usage: bash scripts/node-release.sh MAJOR TEST_FILE [TEST_FILE ...]"; exit 2; }
 major=$1
 shift
@@ -18,18 +19,12 @@ esac
 
 version=$(npm view "node-$platform@$major" version --json 2>/dev/null | node -e "const v = [JSON.parse(require('fs').readFileSync(0, 'utf8') || '[]')].flat().filter((x) => typeof x === 'string'); if (v.length) console.log(v.at(-1))") || true
 [ -n "$version" ] || { echo "node-release: the npm registry has no node-$platform@$major (a Node.js major release number, such as 26)"; exit 1; }
-node_dir=${GANTRY_CACHE:-$HOME/.cache/gantry}/node-$platform-$version
-if ! [ -x "$node_dir/bin/node" ]; then
-  mkdir -p "$node_dir"
-  tarball=$(cd "$node_dir" && npm pack --silent "node-$platform@$version")
-  tar -xzf "$node_dir/$tarball" -C "$node_dir" --strip-components=1
-  rm "$node_dir/$tarball"
-fi
+node_dir=$(node_build "$platform" "$version")
 
-# A copy of the checkout as it is (tracked and untracked files git does not ignore), installed afresh.
+# A copy of the checkout, installed afresh.
 work=$(mktemp -d /tmp/gantry-node-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$work"
+copy_checkout "$work"
 cd "$work"
 export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
 echo "node-release: Node.js $(node --version) with npm $(npm --version)"

@@ -22,7 +22,7 @@ export class BatchSampler {
    */
   constructor(readonly data: ImageDataset, readonly batchSize: number, readonly seed: number, readonly flip = false,
     readonly crop?: { height: number; width: number }, readonly captionsPerImage = 1) {
-    if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; use a smaller batch size`);
+    if (data.n < batchSize) throw new GantryError(`the data has ${data.n} images, fewer than one batch of ${batchSize}; use a batch of at most ${data.n} (--batch, or train.batch in a config)`);
     if (crop && (crop.height > data.height || crop.width > data.width)) throw new Error(`a ${crop.height}x${crop.width} crop of ${data.height}x${data.width} images`);
     this.batchesPerEpoch = Math.floor(data.n / batchSize);
   }

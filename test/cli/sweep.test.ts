@@ -100,7 +100,7 @@ test('a point that fails is recorded and the others go on; the sweep exits 1 and
   writeFileSync(file, JSON.stringify({ name: 'batches', base: { ...SWEEP.base, data: `mnist-idx:${join(root, 'test', 'fixtures', 'mnist-idx')}` }, grid: { 'train.batch': [8, 64] } }));
   const r = gantry('sweep', file, '--runs', runs, '--quiet');
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /point 001 \(train\.batch=64\) failed: the data has 32 images, fewer than one batch of 64; use a smaller batch size/);
+  assert.match(r.stderr, /point 001 \(train\.batch=64\) failed: the data has 32 images, fewer than one batch of 64; use a batch of at most 32 \(--batch, or train\.batch in a config\)/);
   const folder = join(runs, 'batches');
   assert.ok(JSON.parse(readFileSync(join(folder, '000', 'result.json'), 'utf8')).step === 3);
   assert.match(r.stdout, /\| train\.batch=64 \| 0 of 1 \(1 failed\) \|/);
