@@ -10,20 +10,34 @@ export interface GeneratedImages {
   pixels: Uint8Array;
 }
 
+/**
+ * The 8-bit level of a [-1, 1] value: (v + 1) * 127.5 in float32, as tensors compute it, rounded half up
+ * and clamped. savedLevels computes the same on the device, so a score is its saved images' score.
+ */
+function level(v: number): number {
+  const x = Math.fround(Math.fround(v + 1) * 127.5);
+  return x <= 0 ? 0 : x >= 255 ? 255 : Math.floor(x + 0.5);
+}
+
 /** Converts a [-1, 1] image batch [n, h, w, c] to 8-bit pixels (n images back to back). */
 export async function toUint8Images(images: tf.Tensor4D): Promise<Uint8Array> {
   const values = await images.data();
   const out = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Math.max(0, Math.min(255, Math.round((values[i] + 1) * 127.5)));
+  for (let i = 0; i < values.length; i++) out[i] = level(values[i]);
   return out;
 }
 
 /**
- * The 8-bit levels (0 .. 255, as floats) a saved PNG of [-1, 1] images holds, on the device: what a run's
- * images are scored as, so that a score is its exported images' score.
+ * The 8-bit levels (0 .. 255, as floats) that toUint8Images gives a saved PNG of [-1, 1] images, on the
+ * device: what a run's images are scored as. Rounded half up as floor + (fraction >= 0.5), each step exact
+ * in float32 on every backend (tf.round rounds half to even).
  */
 export function savedLevels(images: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.round(tf.clipByValue(tf.mul(tf.add(images, 1), 127.5), 0, 255)) as tf.Tensor4D);
+  return tf.tidy(() => {
+    const scaled = tf.clipByValue(tf.mul(tf.add(images, 1), 127.5), 0, 255);
+    const whole = tf.floor(scaled);
+    return tf.add(whole, tf.cast(tf.greaterEqual(tf.sub(scaled, whole), 0.5), 'float32')) as tf.Tensor4D;
+  });
 }
 
 /** Tiles n images into a grid of `cols` columns with a `gap`-pixel border (grey), like torchvision's make_grid. */

@@ -145,6 +145,23 @@ function nativeBatches(files: string[]): tf.Tensor4D[] {
 }
 
 /**
+ * A generator's images as 8-bit levels [n, H, W, C] with `channels` channels instead, converted as data images
+ * are (convertChannels), so that a run and its data are compared in the same colours. Disposes `levels`.
+ */
+async function withChannels(levels: tf.Tensor4D, channels: number): Promise<tf.Tensor4D> {
+  const [n, height, width, from] = levels.shape;
+  const values = await levels.data();
+  levels.dispose();
+  const area = height * width;
+  const out = new Uint8Array(n * area * channels);
+  for (let i = 0; i < n; i++) {
+    const data = Uint8Array.from(values.subarray(i * area * from, (i + 1) * area * from));
+    out.set(convertChannels({ width, height, channels: from, data }, channels).data, i * area * channels);
+  }
+  return tf.tensor4d(out, [n, height, width, channels], 'int32');
+}
+
+/**
  * Where streamed outputs go: `start` learns how many images there will be, then `add` takes each pass's
  * rows in order (features [n, dim], or logits [n, classes]), images `from` .. `from + n`.
  */
@@ -262,6 +279,8 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
     }
     total = o.n;
     const size = extractor.inputSize;
+    // A classifier takes its data's channels: a colour run's images go grey for an MNIST classifier, as data images do.
+    const channels = extractor.inputChannels;
     const captions = info.conditioning.kind === 'text' ? evaluationCaptionList(run, seed) : null;
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
     // A large generator's batch (pix2pixHD at its real sizes) may not fit on a GPU at once: drawn in parts that do.
@@ -272,12 +291,14 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
       // Text runs: image start + i has a caption of the test split (else the training data), in a seeded order.
       // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
       const conditions = await evaluationConditions(run, first, n, captions, maps);
-      return tf.tidy(() => {
-        let img = vectorsToImages(run, vectors, conditions);
-        img = tf.div(savedLevels(img), 255);
-        if (size && (img.shape[1] !== size || img.shape[2] !== size)) img = tf.image.resizeBilinear(img, [size, size], false, true);
-        return img;
+      const levels = tf.tidy(() => savedLevels(vectorsToImages(run, vectors, conditions)));
+      const fitted = channels && levels.shape[3] !== channels ? await withChannels(levels, channels) : levels;
+      const img = tf.tidy(() => {
+        const img01 = tf.div(fitted, 255) as tf.Tensor4D;
+        return size && (img01.shape[1] !== size || img01.shape[2] !== size) ? tf.image.resizeBilinear(img01, [size, size], false, true) : img01;
       });
+      fitted.dispose();
+      return img;
     });
     cleanup = () => model.dispose();
   } else {

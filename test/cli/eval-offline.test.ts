@@ -22,7 +22,7 @@ function gantry(...args: string[]) {
  * logged), then FID / KID / IS of a DCGAN run against MNIST in the classifier's feature space.
  * 800 steps at half width reach about 97% here; the default (wider, 2000 steps) about 97.8%.
  */
-test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGAN run against MNIST', () => {
+test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGAN run against MNIST (a colour one in grey)', () => {
   const dir = tempDir();
   const clf = join(dir, 'C');
   const config = join(dir, 'c.json');
@@ -70,6 +70,18 @@ test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGA
   assert.deepEqual([fewer.json.n_real, fewer.json.n_fake], [40, 60]);
   assert.deepEqual(fewer.stderr.split('\n').filter((l) => l.startsWith('note:')), ['note: --n 60, but shapes:40 has 40 images: all 40 were scored']);
   assert.ok(!fid.stderr.includes('note:'), fid.stderr);
+  // A colour run scored in a grey classifier's features: its images go grey as a folder of them does (the
+  // same images, written by sample: eval draws seeds 1,000,000 on, 50 at once as sample does), so the FIDs agree.
+  const colour = join(dir, 'RGB');
+  assert.equal(gantry('train', 'dcgan', '--data', 'shapes:64', '--steps', '10', '--batch', '16', '--out', colour, '--quiet').code, 0);
+  const drawn = join(dir, 'drawn');
+  const sampled = gantry('sample', '--run', colour, '--seed', '1000000', '--n', '50', '--out', drawn);
+  assert.equal(sampled.code, 0, sampled.stderr);
+  const ofRun = gantry('eval', 'fid', '--real', 'mnist', '--fake', colour, '--features', clf, '--n', '50', '--quiet');
+  assert.equal(ofRun.code, 0, ofRun.stderr);
+  const ofFiles = gantry('eval', 'fid', '--real', 'mnist', '--fake', `folder:${drawn}`, '--features', clf, '--n', '50', '--quiet');
+  assert.equal(ofFiles.code, 0, ofFiles.stderr);
+  assert.ok(ofRun.json.value > 0 && ofRun.json.value === ofFiles.json.value, `${ofRun.json.value} vs ${ofFiles.json.value}`);
   const is = gantry('eval', 'is', '--fake', 'mnist', '--features', clf, '--n', '1000', '--quiet');
   assert.equal(is.code, 0, is.stderr);
   // Real digits are confidently classified into 10 balanced classes: IS close to 10.
