@@ -69,22 +69,53 @@ function transpose2d<T extends Float64Array | Float32Array>(a: T, rows: number, 
 }
 
 export function encodeNpy(arr: NpyArray): Uint8Array {
-  const descr = arr.data instanceof Float64Array ? '<f8' : '<f4';
   const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
+  return npyBytes(arr.data instanceof Float64Array ? '<f8' : '<f4', shape, new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength));
+}
+
+/** A .npy file (format 1.0) of values' bytes with their dtype and shape (Python's tuple text). */
+function npyBytes(descr: string, shape: string, data: Uint8Array): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   // Pad with spaces so the data starts on a 64-byte boundary, ending in a newline (format 1.0).
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';
-  const out = new Uint8Array(total + arr.data.byteLength);
+  const out = new Uint8Array(total + data.byteLength);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), total);
+  out.set(data, total);
   return out;
 }
 
-/** Reads an .npz archive (stored or compressed, as numpy.savez and savez_compressed write). */
-export function readNpz(path: string): Record<string, NpyArray> {
+/** NumPy's strings: str ('<U', UTF-32) and bytes ('|S'), n characters or bytes, padded with zeros. */
+const TEXT_DESCR = /^(?:[<|]U|\|S)(\d+)$/;
+
+/** A 0-d string array's text (a .npy file's values), its padding dropped. */
+function textOf(bytes: Uint8Array, descr: string, shape: number[], what: string): string {
+  const width = Number(TEXT_DESCR.exec(descr)![1]);
+  if (shape.length !== 0) throw new GantryError(`${what} holds an array of strings; gantry reads one string (a 0-d array)`);
+  const unicode = descr.includes('U');
+  const length = unicode ? 4 * width : width;
+  if (bytes.length < length) throw new GantryError(`${what} is truncated`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+  const chars = unicode ? Array.from({ length: width }, (_, i) => String.fromCodePoint(view.getUint32(4 * i, true))).join('') : Buffer.from(bytes.subarray(0, length)).toString('utf8');
+  return chars.replace(/\0+$/, '');
+}
+
+/** A 0-d NumPy str array ('<U') of `text`, as np.savez writes one. */
+function encodeNpyText(text: string): Uint8Array {
+  const points = Array.from(text, (c) => c.codePointAt(0)!);
+  const data = new Uint8Array(4 * Math.max(1, points.length));
+  const view = new DataView(data.buffer);
+  points.forEach((p, i) => view.setUint32(4 * i, p, true));
+  return npyBytes(`<U${Math.max(1, points.length)}`, '()', data);
+}
+
+/**
+ * Reads an .npz archive (stored or compressed, as numpy.savez and savez_compressed write): its float arrays,
+ * and its strings (0-d str or bytes arrays) as texts.
+ */
+export function readNpz(path: string): { arrays: Record<string, NpyArray>; texts: Record<string, string> } {
   const bytes = readBytes(path);
   if (!isZip(bytes)) throw new GantryError(`${path} is not an .npz file (not a ZIP archive)`);
   let entries: Map<string, Uint8Array>;
@@ -93,13 +124,25 @@ export function readNpz(path: string): Record<string, NpyArray> {
   } catch (err) {
     throw new GantryError(`${path} is a damaged .npz file: ${describeError(err)}`);
   }
-  const out: Record<string, NpyArray> = {};
-  for (const [name, data] of entries) out[name.replace(/\.npy$/, '')] = decodeNpy(data, `${path}:${name}`);
-  return out;
+  const arrays: Record<string, NpyArray> = {};
+  const texts: Record<string, string> = {};
+  for (const [name, data] of entries) {
+    const key = name.replace(/\.npy$/, '');
+    const what = `${path}:${name}`;
+    const { descr, shape, dataStart } = npyHeader(data, what);
+    if (TEXT_DESCR.test(descr)) texts[key] = textOf(data.subarray(dataStart), descr, shape, what);
+    else arrays[key] = decodeNpy(data, what);
+  }
+  return { arrays, texts };
 }
 
-export function writeNpz(path: string, arrays: Record<string, NpyArray>): void {
-  writeFileAtomic(path, writeZip(Object.entries(arrays).map(([name, arr]) => ({ name: `${name}.npy`, data: encodeNpy(arr) }))));
+/** Writes an .npz archive of float arrays and strings (each a 0-d str array), as np.savez would. */
+export function writeNpz(path: string, arrays: Record<string, NpyArray>, texts: Record<string, string> = {}): void {
+  const entries = [
+    ...Object.entries(arrays).map(([name, arr]) => ({ name: `${name}.npy`, data: encodeNpy(arr) })),
+    ...Object.entries(texts).map(([name, text]) => ({ name: `${name}.npy`, data: encodeNpyText(text) })),
+  ];
+  writeFileAtomic(path, writeZip(entries));
 }
 
 /** A NumPy array as a pickle builds it (numpy's _reconstruct, then __setstate__ by BUILD). */

@@ -248,7 +248,8 @@ async function statsPass(input: EvalInput, extractor: FeatureExtractor, o: Featu
     },
   }, selection, 'features');
   const features = kept ? { features: kept as Float32Array, n: total, dim } : null;
-  return { stats: total < 2 * dim && features ? statsFromFeatures(features) : acc.finish(), features };
+  const stats = total < 2 * dim && features ? statsFromFeatures(features) : acc.finish();
+  return { stats: { ...stats, features: extractor.id }, features };
 }
 
 /** Streams images of the input through the extractor in batches into `sink` (their features or logits), with a progress line. */

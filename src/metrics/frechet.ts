@@ -9,6 +9,8 @@ export interface FeatureStats {
   n: number;
   /** For small N: FID between two halves of the samples (the bias floor), when known. */
   halfSplitFid?: number;
+  /** The feature network they were computed with (FeatureExtractor.id), when known: gantry's files say, pytorch-fid's do not. */
+  features?: string;
 }
 
 /** Accumulates features batch by batch: sums and a shifted sum of outer products, in float64. */
@@ -107,6 +109,9 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number):
 export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
   const d = a.mu.length;
   if (b.mu.length !== d) throw new GantryError(`feature statistics of different dimensions (${d} and ${b.mu.length}); compute both with the same feature network and dimension`);
+  if (a.features && b.features && a.features !== b.features) {
+    throw new GantryError(`feature statistics of two different feature networks (${a.features} and ${b.features}), whose distance means nothing; compute both with the same network (${inWords('`gantry eval stats`', 'featureStats()')} records its network in the file)`);
+  }
   for (const [stats, which] of [[a, 'first'], [b, 'second']] as const) {
     if (!stats.mu.every(Number.isFinite) || !stats.sigma.every(Number.isFinite)) {
       throw new GantryError(`the ${which} set's feature statistics hold NaN or infinite values (images with NaN pixels, e.g. from a diverged generator); FID is undefined for them`);

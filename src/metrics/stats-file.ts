@@ -5,9 +5,12 @@ import type { FeatureStats } from './frechet.ts';
 /** How to make a statistics file, in the user's words. */
 const statsHow = () => inWords('`gantry eval stats`', 'featureStats()');
 
-/** pytorch-fid's statistics files: an .npz with `mu` [d] and `sigma` [d, d] (float64). */
+/**
+ * pytorch-fid's statistics files: an .npz with `mu` [d] and `sigma` [d, d] (float64). gantry's also hold `n`,
+ * `half_split_fid` for small N, and `features`, the feature network's id (a string), which pytorch-fid ignores.
+ */
 export function readStatsFile(path: string): FeatureStats {
-  const arrays = readNpz(path);
+  const { arrays, texts } = readNpz(path);
   const { mu, sigma } = arrays;
   if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with ${statsHow()})`);
   const d = mu.shape[0];
@@ -16,7 +19,8 @@ export function readStatsFile(path: string): FeatureStats {
   if (bad) throw new GantryError(`${path}: ${bad[0]} holds NaN or infinite values; the statistics are broken, make them again with ${statsHow()}`);
   const n = arrays.n ? Number(arrays.n.data[0]) : 0;
   const halfSplitFid = arrays.half_split_fid ? Number(arrays.half_split_fid.data[0]) : undefined;
-  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n, ...(halfSplitFid !== undefined ? { halfSplitFid } : {}) };
+  const features = texts.features;
+  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), n, ...(halfSplitFid !== undefined ? { halfSplitFid } : {}), ...(features ? { features } : {}) };
 }
 
 export function writeStatsFile(path: string, stats: FeatureStats): void {
@@ -26,5 +30,5 @@ export function writeStatsFile(path: string, stats: FeatureStats): void {
     sigma: { shape: [d, d], data: stats.sigma },
     n: { shape: [], data: Float64Array.of(stats.n) },
     ...(stats.halfSplitFid !== undefined ? { half_split_fid: { shape: [], data: Float64Array.of(stats.halfSplitFid) } } : {}),
-  });
+  }, stats.features ? { features: stats.features } : {});
 }

@@ -10,6 +10,7 @@ import { inceptionScore } from '../../src/metrics/inception-score.ts';
 import { NumpyRandomState } from '../../src/metrics/numpy-random.ts';
 import { useNativeLinalg } from '../../src/metrics/linalg.ts';
 import { readStatsFile, writeStatsFile } from '../../src/metrics/stats-file.ts';
+import { readNpz } from '../../src/io/npy.ts';
 import { parkMillerFeatures } from '../golden/park-miller-features.ts';
 
 await setup();
@@ -50,6 +51,26 @@ test('pytorch-fid-style .npz statistics (stored and compressed) read, write and 
   assert.deepEqual(back.mu, a.mu);
   assert.deepEqual(back.sigma, a.sigma);
   assert.throws(() => readStatsFile(join(golden, 'metrics_golden.json')), /not an \.npz file/);
+});
+
+test('statistics files carry their feature network: NumPy\'s strings read, gantry\'s written, two networks\' statistics refused', () => {
+  // Written by NumPy (make_npz_text.py): a str, a bytes and a non-ASCII str beside mu and sigma.
+  const { arrays, texts } = readNpz(join(golden, 'stats_text.npz'));
+  assert.deepEqual(Object.keys(arrays).sort(), ['mu', 'sigma']);
+  assert.deepEqual(texts, { features: 'classifier-0123456789ab', origin: 'folder:/data/faces', note: 'caf\u00e9 \u2713 \u{1F600}' });
+  const stats = readStatsFile(join(golden, 'stats_text.npz'));
+  assert.equal(stats.features, 'classifier-0123456789ab');
+  assert.throws(() => readStatsFile(join(golden, 'stats_text_list.npz')), /stats_text_list\.npz:features\.npy holds an array of strings; gantry reads one string/);
+  // Written by gantry, read back; a pytorch-fid file (no network named) goes with any.
+  const path = join(tempDir(), 'named.npz');
+  writeStatsFile(path, { ...stats, features: 'inception-ffffffffffff-2048' });
+  const named = readStatsFile(path);
+  assert.equal(named.features, 'inception-ffffffffffff-2048');
+  assert.deepEqual(named.mu, stats.mu);
+  const unnamed = readStatsFile(join(golden, 'stats_a.npz'));
+  assert.equal(unnamed.features, undefined);
+  assert.equal(frechetDistance(named, { ...named, features: undefined }), frechetDistance(named, named));
+  assert.throws(() => frechetDistance(named, stats), /two different feature networks \(inception-ffffffffffff-2048 and classifier-0123456789ab\)/);
 });
 
 test('KID\'s unbiased MMD^2 with the cubic kernel matches NumPy', () => {
