@@ -397,5 +397,8 @@ export function smallSampleWarning(stats: FeatureStats, label: string): string |
   const dim = stats.mu.length;
   if (n === 0 || n >= dim) return null;
   const floor = stats.halfSplitFid !== undefined ? ` As a measure of the bias: two halves of the ${label} images (${Math.floor(n / 2)} each) already score FID ${stats.halfSplitFid.toFixed(2)} against each other.` : '';
-  return `warning: ${n} ${label} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks.${floor} Compare FIDs only at the same N and feature dimension; --feature-dim 64/192/768 or more images give a less biased score`;
+  // Only Inception has smaller feature layers to choose (a classifier's or VGG-16's have one size).
+  const inception = !stats.features || stats.features.startsWith('inception-');
+  const remedy = `${inception ? `${given('featureDim')} 64/192/768 or ` : ''}more images (${given('n')})`;
+  return `warning: ${n} ${label} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks.${floor} Compare FIDs only at the same N and feature dimension; ${remedy} give a less biased score`;
 }

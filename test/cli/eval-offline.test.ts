@@ -79,6 +79,8 @@ test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGA
   assert.equal(sampled.code, 0, sampled.stderr);
   const ofRun = gantry('eval', 'fid', '--real', 'mnist', '--fake', colour, '--features', clf, '--n', '50', '--quiet');
   assert.equal(ofRun.code, 0, ofRun.stderr);
+  // 50 images, 128-d features: the small-sample warning, whose remedy is more images (a classifier has one feature size).
+  assert.match(ofRun.stderr, /warning: 50 fake images but 128-d features.* Compare FIDs only at the same N and feature dimension; more images \(--n\) give a less biased score\n/);
   const ofFiles = gantry('eval', 'fid', '--real', 'mnist', '--fake', `folder:${drawn}`, '--features', clf, '--n', '50', '--quiet');
   assert.equal(ofFiles.code, 0, ofFiles.stderr);
   assert.ok(ofRun.json.value > 0 && ofRun.json.value === ofFiles.json.value, `${ofRun.json.value} vs ${ofFiles.json.value}`);
