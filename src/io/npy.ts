@@ -91,9 +91,8 @@ function npyBytes(descr: string, shape: string, data: Uint8Array): Uint8Array {
 const TEXT_DESCR = /^(?:[<|]U|\|S)(\d+)$/;
 
 /** A 0-d string array's text (a .npy file's values), its padding dropped. */
-function textOf(bytes: Uint8Array, descr: string, shape: number[], what: string): string {
+function textOf(bytes: Uint8Array, descr: string, what: string): string {
   const width = Number(TEXT_DESCR.exec(descr)![1]);
-  if (shape.length !== 0) throw new GantryError(`${what} holds an array of strings; gantry reads one string (a 0-d array)`);
   const unicode = descr.includes('U');
   const length = unicode ? 4 * width : width;
   if (bytes.length < length) throw new GantryError(`${what} is truncated`);
@@ -111,11 +110,20 @@ function encodeNpyText(text: string): Uint8Array {
   return npyBytes(`<U${Math.max(1, points.length)}`, '()', data);
 }
 
+/** An .npz archive's entries by name: float arrays, single strings, and the dtype of each other entry. */
+export interface NpzContents {
+  arrays: Record<string, NpyArray>;
+  texts: Record<string, string>;
+  /** Entries of other dtypes (integers, arrays of strings, objects), unread: their NumPy dtype (descr). */
+  others: Record<string, string>;
+}
+
 /**
  * Reads an .npz archive (stored or compressed, as numpy.savez and savez_compressed write): its float arrays,
- * and its strings (0-d str or bytes arrays) as texts.
+ * its strings (0-d str or bytes arrays) as texts, and what else it holds by dtype, so that a caller names
+ * an entry it needs in a dtype gantry does not read and passes over the rest.
  */
-export function readNpz(path: string): { arrays: Record<string, NpyArray>; texts: Record<string, string> } {
+export function readNpz(path: string): NpzContents {
   const bytes = readBytes(path);
   if (!isZip(bytes)) throw new GantryError(`${path} is not an .npz file (not a ZIP archive)`);
   let entries: Map<string, Uint8Array>;
@@ -124,16 +132,16 @@ export function readNpz(path: string): { arrays: Record<string, NpyArray>; texts
   } catch (err) {
     throw new GantryError(`${path} is a damaged .npz file: ${describeError(err)}`);
   }
-  const arrays: Record<string, NpyArray> = {};
-  const texts: Record<string, string> = {};
+  const contents: NpzContents = { arrays: {}, texts: {}, others: {} };
   for (const [name, data] of entries) {
     const key = name.replace(/\.npy$/, '');
     const what = `${path}:${name}`;
     const { descr, shape, dataStart } = npyHeader(data, what);
-    if (TEXT_DESCR.test(descr)) texts[key] = textOf(data.subarray(dataStart), descr, shape, what);
-    else arrays[key] = decodeNpy(data, what);
+    if (DESCR[descr]) contents.arrays[key] = decodeNpy(data, what);
+    else if (TEXT_DESCR.test(descr) && shape.length === 0) contents.texts[key] = textOf(data.subarray(dataStart), descr, what);
+    else contents.others[key] = shape.length === 0 ? descr : `${descr} [${shape.join('x')}]`;
   }
-  return { arrays, texts };
+  return contents;
 }
 
 /** Writes an .npz archive of float arrays and strings (each a 0-d str array), as np.savez would. */

@@ -150,8 +150,12 @@ function nativeBatches(files: string[]): tf.Tensor4D[] {
  */
 async function withChannels(levels: tf.Tensor4D, channels: number): Promise<tf.Tensor4D> {
   const [n, height, width, from] = levels.shape;
-  const values = await levels.data();
-  levels.dispose();
+  let values: Float32Array;
+  try {
+    values = await levels.data() as Float32Array;
+  } finally {
+    levels.dispose();
+  }
   const area = height * width;
   const out = new Uint8Array(n * area * channels);
   for (let i = 0; i < n; i++) {
@@ -294,12 +298,14 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
       const conditions = await evaluationConditions(run, first, n, captions, maps);
       const levels = tf.tidy(() => savedLevels(vectorsToImages(run, vectors, conditions)));
       const fitted = channels && levels.shape[3] !== channels ? await withChannels(levels, channels) : levels;
-      const img = tf.tidy(() => {
-        const img01 = tf.div(fitted, 255) as tf.Tensor4D;
-        return size && (img01.shape[1] !== size || img01.shape[2] !== size) ? tf.image.resizeBilinear(img01, [size, size], false, true) : img01;
-      });
-      fitted.dispose();
-      return img;
+      try {
+        return tf.tidy(() => {
+          const img01 = tf.div(fitted, 255) as tf.Tensor4D;
+          return size && (img01.shape[1] !== size || img01.shape[2] !== size) ? tf.image.resizeBilinear(img01, [size, size], false, true) : img01;
+        });
+      } finally {
+        fitted.dispose();
+      }
     });
     cleanup = () => model.dispose();
   } else {

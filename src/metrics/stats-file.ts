@@ -10,8 +10,11 @@ const statsHow = () => inWords('`gantry eval stats`', 'featureStats()');
  * `half_split_fid` for small N, and `features`, the feature network's id (a string), which pytorch-fid ignores.
  */
 export function readStatsFile(path: string): FeatureStats {
-  const { arrays, texts } = readNpz(path);
+  const { arrays, texts, others } = readNpz(path);
   const { mu, sigma } = arrays;
+  for (const name of ['mu', 'sigma']) {
+    if (others[name]) throw new GantryError(`${path}: ${name} holds ${others[name]} values; FID statistics are float64 (or float32), make them again with ${statsHow()}`);
+  }
   if (!mu || !sigma) throw new GantryError(`${path} has no "mu" and "sigma" arrays; it is not a FID statistics file (make one with ${statsHow()})`);
   const d = mu.shape[0];
   if (mu.shape.length !== 1 || sigma.shape.join('x') !== `${d}x${d}`) throw new GantryError(`${path}: mu is ${mu.shape.join('x')} and sigma ${sigma.shape.join('x')}; expected [d] and [d, d]`);

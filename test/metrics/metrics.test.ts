@@ -60,7 +60,11 @@ test('statistics files carry their feature network: NumPy\'s strings read, gantr
   assert.deepEqual(texts, { features: 'classifier-0123456789ab', origin: 'folder:/data/faces', note: 'caf\u00e9 \u2713 \u{1F600}' });
   const stats = readStatsFile(join(golden, 'stats_text.npz'));
   assert.equal(stats.features, 'classifier-0123456789ab');
-  assert.throws(() => readStatsFile(join(golden, 'stats_text_list.npz')), /stats_text_list\.npz:features\.npy holds an array of strings; gantry reads one string/);
+  // Entries of other dtypes are passed over (a list of strings, an integer n), unless they are mu or sigma.
+  const list = readNpz(join(golden, 'stats_text_list.npz'));
+  assert.deepEqual([Object.keys(list.arrays).sort(), list.texts, list.others], [['mu', 'sigma'], {}, { features: '<U2 [2]', n: '<i8' }]);
+  assert.deepEqual([readStatsFile(join(golden, 'stats_text_list.npz')).features, readStatsFile(join(golden, 'stats_text_list.npz')).n], [undefined, 0]);
+  assert.throws(() => readStatsFile(join(golden, 'stats_int.npz')), /stats_int\.npz: mu holds <i8 \[3\] values; FID statistics are float64 \(or float32\), make them again with `gantry eval stats`/);
   // Written by gantry, read back; a pytorch-fid file (no network named) goes with any.
   const path = join(tempDir(), 'named.npz');
   writeStatsFile(path, { ...stats, features: 'inception-ffffffffffff-2048' });
