@@ -18,7 +18,7 @@ import { vectorsToImages } from '../explore/render.ts';
 import { savedLevels } from '../explore/grid.ts';
 import { settleGpuProducts } from '../models/step-runner.ts';
 import { latentForSeed } from '../explore/latent.ts';
-import type { ImageFit } from '../data/transform.ts';
+import { fitImage, type ImageFit } from '../data/transform.ts';
 import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
@@ -145,24 +145,27 @@ function nativeBatches(files: string[]): tf.Tensor4D[] {
 }
 
 /**
- * A generator's images as 8-bit levels [n, H, W, C] with `channels` channels instead, converted as data images
- * are (convertChannels), so that a run and its data are compared in the same colours. Disposes `levels`.
+ * A generator's 8-bit levels [n, H, W, C] fitted as data images are for a feature network of one size and
+ * channel count (a classifier): fitImage's channels, cover resize and centre crop, at 8 bits, so that a run
+ * is scored as a folder of its saved images would be. Disposes `levels`.
  */
-async function withChannels(levels: tf.Tensor4D, channels: number): Promise<tf.Tensor4D> {
-  const [n, height, width, from] = levels.shape;
+async function fittedAsData(levels: tf.Tensor4D, fit: ImageFit): Promise<tf.Tensor4D> {
+  const [n, height, width, channels] = levels.shape;
   let values: Float32Array;
   try {
     values = await levels.data() as Float32Array;
   } finally {
     levels.dispose();
   }
-  const area = height * width;
-  const out = new Uint8Array(n * area * channels);
+  const to = { ...fit, channels: fit.channels || channels };
+  const per = height * width * channels;
+  const perFitted = to.height * to.width * to.channels;
+  const out = new Uint8Array(n * perFitted);
   for (let i = 0; i < n; i++) {
-    const data = Uint8Array.from(values.subarray(i * area * from, (i + 1) * area * from));
-    out.set(convertChannels({ width, height, channels: from, data }, channels).data, i * area * channels);
+    const data = Uint8Array.from(values.subarray(i * per, (i + 1) * per));
+    out.set(fitImage({ width, height, channels, data }, to).data, i * perFitted);
   }
-  return tf.tensor4d(out, [n, height, width, channels], 'int32');
+  return tf.tensor4d(out, [n, to.height, to.width, to.channels], 'int32');
 }
 
 /**
@@ -283,9 +286,10 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
       throw new GantryError(`${input.dir} is a ${run.config.family} run; it does not generate images to score`);
     }
     total = o.n;
+    // A classifier takes images of one size and channel count: a run's are fitted to it as data images are
+    // (a colour run's go grey for an MNIST classifier). Inception and VGG-16 take any, resized inside.
     const size = extractor.inputSize;
-    // A classifier takes its data's channels: a colour run's images go grey for an MNIST classifier, as data images do.
-    const channels = extractor.inputChannels;
+    const fit = size ? { height: size, width: size, channels: extractor.inputChannels ?? 0 } : null;
     const captions = info.conditioning.kind === 'text' ? evaluationCaptionList(run, seed) : null;
     const maps = info.conditioning.kind === 'labelMap' ? heldOutMaps(run, input.dir, seed) : undefined;
     // A large generator's batch (pix2pixHD at its real sizes) may not fit on a GPU at once: drawn in parts that do.
@@ -297,12 +301,10 @@ async function streamFeatures(input: EvalInput, extractor: FeatureExtractor, o: 
       // Label-map runs: image start + i is drawn from held-out map (start + i) % maps.
       const conditions = await evaluationConditions(run, first, n, captions, maps);
       const levels = tf.tidy(() => savedLevels(vectorsToImages(run, vectors, conditions)));
-      const fitted = channels && levels.shape[3] !== channels ? await withChannels(levels, channels) : levels;
+      const [, h, w, c] = levels.shape;
+      const fitted = fit && (h !== fit.height || w !== fit.width || (fit.channels && c !== fit.channels)) ? await fittedAsData(levels, fit) : levels;
       try {
-        return tf.tidy(() => {
-          const img01 = tf.div(fitted, 255) as tf.Tensor4D;
-          return size && (img01.shape[1] !== size || img01.shape[2] !== size) ? tf.image.resizeBilinear(img01, [size, size], false, true) : img01;
-        });
+        return tf.div(fitted, 255) as tf.Tensor4D;
       } finally {
         fitted.dispose();
       }

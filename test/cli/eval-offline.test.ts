@@ -70,10 +70,13 @@ test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGA
   assert.deepEqual([fewer.json.n_real, fewer.json.n_fake], [40, 60]);
   assert.deepEqual(fewer.stderr.split('\n').filter((l) => l.startsWith('note:')), ['note: --n 60, but shapes:40 has 40 images: all 40 were scored']);
   assert.ok(!fid.stderr.includes('note:'), fid.stderr);
-  // A colour run scored in a grey classifier's features: its images go grey as a folder of them does (the
-  // same images, written by sample: eval draws seeds 1,000,000 on, 50 at once as sample does), so the FIDs agree.
+  // A 64x64 colour run scored in a 32x32 grey classifier's features: its images are fitted (grey, smaller) as a
+  // folder of them is (the same images, written by sample: eval draws seeds 1,000,000 on, 50 at once as sample
+  // does), so the FIDs agree.
   const colour = join(dir, 'RGB');
-  assert.equal(gantry('train', 'dcgan', '--data', 'shapes:64', '--steps', '10', '--batch', '16', '--out', colour, '--quiet').code, 0);
+  const size64 = join(dir, '64.json');
+  writeFileSync(size64, JSON.stringify({ model: { imageSize: 64 } }));
+  assert.equal(gantry('train', 'dcgan', '--data', 'shapes:64', '--config', size64, '--steps', '10', '--batch', '16', '--out', colour, '--quiet').code, 0);
   const drawn = join(dir, 'drawn');
   const sampled = gantry('sample', '--run', colour, '--seed', '1000000', '--n', '50', '--out', drawn);
   assert.equal(sampled.code, 0, sampled.stderr);
