@@ -128,7 +128,10 @@ def ppl(lpips, G, nz, n, eps, method, dtype, lo, hi, batch=7):
             imgs = G(torch.cat((z0[s:e], z1[s:e]))[:, :, None, None]).repeat(1, 3, 1, 1)  # grey to RGB
             imgs = (imgs + 1) * 127.5
             if dtype == 'uint8':
-                imgs = imgs.clamp(0, 255).round().to(torch.uint8)
+                # The levels gantry saves a PNG with: rounded half up (torch.round rounds half to even).
+                imgs = imgs.clamp(0, 255)
+                whole = imgs.floor()
+                imgs = (whole + (imgs - whole >= 0.5).float()).to(torch.uint8)
             a, b = imgs.chunk(2)
             out.append((lpips(a, b) / eps ** 2).numpy())
     distances = np.concatenate(out)
