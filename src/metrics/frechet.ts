@@ -105,13 +105,24 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number):
   return tr;
 }
 
-/** ||mu1 - mu2||^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^1/2). */
-export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
-  const d = a.mu.length;
-  if (b.mu.length !== d) throw new GantryError(`feature statistics of different dimensions (${d} and ${b.mu.length}); compute both with the same feature network and dimension`);
+/** What decides whether two sets of features compare: their dimension and, where known, their network's id. */
+export interface FeatureSpace {
+  dim: number;
+  features?: string;
+}
+
+/** Refuses to compare features of different dimensions or of two different networks, whose distance means nothing. */
+export function checkSameFeatures(a: FeatureSpace, b: FeatureSpace): void {
+  if (a.dim !== b.dim) throw new GantryError(`feature statistics of different dimensions (${a.dim} and ${b.dim}); compute both with the same feature network and dimension`);
   if (a.features && b.features && a.features !== b.features) {
     throw new GantryError(`feature statistics of two different feature networks (${a.features} and ${b.features}), whose distance means nothing; compute both with the same network (${inWords('`gantry eval stats`', 'featureStats()')} records its network in the file)`);
   }
+}
+
+/** ||mu1 - mu2||^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^1/2). */
+export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
+  const d = a.mu.length;
+  checkSameFeatures({ dim: d, features: a.features }, { dim: b.mu.length, features: b.features });
   for (const [stats, which] of [[a, 'first'], [b, 'second']] as const) {
     if (!stats.mu.every(Number.isFinite) || !stats.sigma.every(Number.isFinite)) {
       throw new GantryError(`the ${which} set's feature statistics hold NaN or infinite values (images with NaN pixels, e.g. from a diverged generator); FID is undefined for them`);

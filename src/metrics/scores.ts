@@ -3,12 +3,12 @@ import { classifierExtractor, fidSectionNames, givenFeatureNames, inceptionExtra
 import type { FidSettings, RunConfig } from '../train/run-config.ts';
 import type { RunScorer } from '../train/trainer.ts';
 import { computeStats, evaluationCaptionList, extractFeatures, extractLogits, parseEvalInput, runImageSize, smallSampleWarning, statsAndFeatures, statsFor, type EvalInput, type FeatureOptions, type FeatureSet } from './evaluate.ts';
-import { frechetDistance, type FeatureStats } from './frechet.ts';
+import { checkSameFeatures, frechetDistance, type FeatureStats } from './frechet.ts';
 import { inceptionScore } from './inception-score.ts';
 import { KID_SUBSET_SIZE, kernelInceptionDistance, kidWarnings } from './kid.ts';
 import { precisionRecall, type NeighbourhoodOptions, type PrecisionRecall } from './precision-recall.ts';
 import { slowWorkProgress } from '../train/progress.ts';
-import { writeStatsFile } from './stats-file.ts';
+import { readStatsFile, writeStatsFile } from './stats-file.ts';
 import { checkLpipsWeights, LpipsVgg16, type LpipsWeights } from './lpips.ts';
 import { perceptualPathLength, pplSettings, type PplOptions, type PplResult } from './ppl.ts';
 import { openRun, readRunConfig } from '../train/run.ts';
@@ -76,6 +76,16 @@ export function fidScorer(config: RunConfig, o: { quiet?: boolean }): RunScorer 
   const real = parseEvalInput(fid.real ?? config.data);
   if (withPrecision) needImages('eval.precisionRecall', real);
   const extractor = fidExtractor(fid, 'eval.fid');
+  if (real.kind === 'stats') {
+    // A statistics file of another network or size is named now, not at the first score.
+    try {
+      const stats = readStatsFile(real.path);
+      checkSameFeatures({ dim: stats.mu.length, features: stats.features }, { dim: extractor.dim, features: extractor.id });
+    } catch (err) {
+      extractor.dispose();
+      throw err instanceof GantryError ? new GantryError(`eval.fid.real ${real.path}: ${err.message}`) : err;
+    }
+  }
   let realStats: FeatureStats | undefined;
   let realFeatures: FeatureSet | undefined;
   return {

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gantryCli, tempDir } from '../helpers.ts';
+import { writeStatsFile } from '../../src/metrics/stats-file.ts';
 
 const cache = tempDir('gantry-cache-');
 
@@ -87,6 +88,29 @@ test('gantry train classifier, then eval fid/kid/prc/is --features scores a DCGA
   const ofFiles = gantry('eval', 'fid', '--real', 'mnist', '--fake', `folder:${drawn}`, '--features', clf, '--n', '50', '--quiet');
   assert.equal(ofFiles.code, 0, ofFiles.stderr);
   assert.ok(ofRun.json.value > 0 && ofRun.json.value === ofFiles.json.value, `${ofRun.json.value} vs ${ofFiles.json.value}`);
+  // A run's eval section given statistics of another network, or another size, is refused before it trains;
+  // its own network's statistics are taken.
+  const evalConfig = join(dir, 'eval.json');
+  const refused = join(dir, 'refused');
+  const otherNetwork = join(dir, 'other-network.npz');
+  writeStatsFile(otherNetwork, { mu: new Float64Array(128), sigma: new Float64Array(128 * 128), n: 10, features: 'classifier-000000000000' });
+  const otherSize = join(dir, 'other-size.npz');
+  writeStatsFile(otherSize, { mu: new Float64Array(64), sigma: new Float64Array(64 * 64), n: 10 });
+  const own = join(dir, 'own.npz');
+  assert.equal(gantry('eval', 'stats', 'mnist', '--features', clf, '--n', '300', '--out', own, '--quiet').code, 0);
+  for (const [file, why] of [[otherNetwork, /two different feature networks \(classifier-000000000000 and classifier-[0-9a-f]{12}\)/], [otherSize, /different dimensions \(64 and 128\)/]] as const) {
+    writeFileSync(evalConfig, JSON.stringify({ eval: { fid: { n: 50, features: clf, real: file }, every: 5 } }));
+    const r = gantry('train', 'dcgan', '--config', evalConfig, '--steps', '10', '--batch', '16', '--out', refused, '--quiet');
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.startsWith(`gantry train: eval.fid.real ${file}: `), r.stderr);
+    assert.match(r.stderr, why);
+    assert.ok(!existsSync(refused), 'no run folder is left');
+  }
+  writeFileSync(evalConfig, JSON.stringify({ eval: { fid: { n: 50, features: clf, real: own }, every: 5 } }));
+  const scored = gantry('train', 'dcgan', '--config', evalConfig, '--steps', '10', '--batch', '16', '--out', refused, '--quiet');
+  assert.equal(scored.code, 0, scored.stderr);
+  const fids = readFileSync(join(refused, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'fid' in r);
+  assert.deepEqual(fids.map((r) => r.step), [5, 10]);
   const is = gantry('eval', 'is', '--fake', 'mnist', '--features', clf, '--n', '1000', '--quiet');
   assert.equal(is.code, 0, is.stderr);
   // Real digits are confidently classified into 10 balanced classes: IS close to 10.
