@@ -57,13 +57,7 @@ export type InMemoryDataset = ImageDataset & { pixels: Uint8Array };
 export function keepClasses(ds: InMemoryDataset, names: string[], source: string): InMemoryDataset {
   if (!ds.labels || !ds.classNames) throw new GantryError(`${source}: ?classes= needs labelled images, and ${ds.name} has none`);
   const all = ds.classNames;
-  const keep = names.map((name) => {
-    const k = all.indexOf(name.trim());
-    if (k < 0) throw new GantryError(`${source}: unknown class "${name}"; the classes are ${all.join(', ')}`);
-    return k;
-  });
-  const twice = keep.find((k, at) => keep.indexOf(k) !== at);
-  if (twice !== undefined) throw new GantryError(`${source}: class "${all[twice]}" is named twice in ?classes=; name each once`);
+  const keep = chooseClasses(all, names, source);
   const newLabel = new Int32Array(all.length).fill(-1);
   keep.forEach((k, at) => { newLabel[k] = at; });
   const size = ds.height * ds.width * ds.channels;
@@ -79,6 +73,18 @@ export function keepClasses(ds: InMemoryDataset, names: string[], source: string
     labels: Int32Array.from(chosen, (i) => newLabel[ds.labels![i]]),
     classNames: keep.map((k) => all[k]),
   };
+}
+
+/** The indices in `all` of the classes `names` picks (?classes=), in the order named; an unknown or repeated name is one error. */
+export function chooseClasses(all: string[], names: string[], source: string): number[] {
+  const keep = names.map((name) => {
+    const k = all.indexOf(name.trim());
+    if (k < 0) throw new GantryError(`${source}: unknown class "${name}"; the classes are ${all.join(', ')}`);
+    return k;
+  });
+  const twice = keep.find((k, at) => keep.indexOf(k) !== at);
+  if (twice !== undefined) throw new GantryError(`${source}: class "${all[twice]}" is named twice in ?classes=; name each once`);
+  return keep;
 }
 
 /** Images with their label and instance maps where they have them, a few at a time, from a file (fitted-store.ts). */

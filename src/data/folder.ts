@@ -5,7 +5,7 @@ import { requireDataFolder } from './data-folder.ts';
 import { readImageFile } from '../io/image.ts';
 import { cropImage, type CropBox } from '../io/pixels.ts';
 import { loadFitted } from './fitted-store.ts';
-import type { ImageDataset, LoadProgress } from './dataset.ts';
+import { chooseClasses, type ImageDataset, type LoadProgress } from './dataset.ts';
 import { fitImage, type ImageFit } from './transform.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -38,11 +38,11 @@ function unreadPictures(dirs: string[]): string {
 
 /**
  * `folder:DIR`: PNG/JPEG images, each resized to cover height x width and centre-cropped.
- * Sub-folders with images are classes, named by the folder, in sorted order; otherwise no labels. Held as
- * fittedImages holds them.
+ * Sub-folders with images are classes, named by the folder, in sorted order (or those of `classes`, in its
+ * order: ?classes=); otherwise no labels. Held as fittedImages holds them.
  */
-export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress): ImageDataset {
-  const { files, labels, classNames } = listFolderImages(dir);
+export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadProgress, classes?: string[]): ImageDataset {
+  const { files, labels, classNames } = listFolderImages(dir, classes);
   return {
     name: `folder:${dir}`,
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
@@ -52,13 +52,18 @@ export function loadImageFolder(dir: string, fit: ImageFit, onProgress?: LoadPro
   };
 }
 
-/** The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes. */
-export function listFolderImages(dir: string): { files: string[]; labels: Int32Array | null; classNames: string[] | null } {
+/**
+ * The image files of a `folder:DIR`, in dataset order, with their class labels where sub-folders are classes;
+ * with `classes` (?classes=) only those sub-folders, labelled in the order named, are read.
+ */
+export function listFolderImages(dir: string, classes?: string[]): { files: string[]; labels: Int32Array | null; classNames: string[] | null } {
   requireDataFolder('folder', dir);
-  const classDirs = readdirSync(dir)
+  const allClassDirs = readdirSync(dir)
     .filter((f) => statSync(join(dir, f)).isDirectory())
     .sort()
     .filter((f) => listImages(join(dir, f)).length > 0);
+  if (classes && allClassDirs.length === 0) throw new GantryError(`folder:${dir}: ?classes= needs class sub-folders, and ${dir} has none`);
+  const classDirs = classes ? chooseClasses(allClassDirs, classes, `folder:${dir}`).map((k) => allClassDirs[k]) : allClassDirs;
   let files: string[] = [];
   const labels: number[] = [];
   if (classDirs.length > 0) {

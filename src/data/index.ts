@@ -20,7 +20,7 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
-const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR, captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
   // The options first: a kind without a path takes them too (shapes?seed=3).
@@ -43,7 +43,7 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: [], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
@@ -75,7 +75,7 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
       ds = loadCifar10(s.path!);
       break;
     case 'folder':
-      return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress);
+      return loadImageFolder(s.path!, { ...fit, channels: fit.channels || 3 }, onProgress, s.options.classes?.split(','));
     case 'captions':
       return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, captionOptions(s), onProgress);
     case 'pairs':

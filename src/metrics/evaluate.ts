@@ -110,7 +110,7 @@ function selectData(spec: string, extractor: FeatureExtractor, o: FeatureOptions
   if (parsed.kind === 'folder' && extractor.inputSize === null) {
     // pytorch-fid reads each file at its own size and resizes in float inside the network: no 8-bit
     // resize first (which moved the statistics of a 48x48 folder by 1e-3 of their size).
-    const { files } = listFolderImages(parsed.path!);
+    const { files } = listFolderImages(parsed.path!, parsed.options.classes?.split(','));
     const order = chooseImages(files.length, o.n, o.seed ?? 0);
     const hash = createHash('sha1').update(`${extractor.id}|native|`);
     for (const j of order) hash.update(readFileSync(files[j]));

@@ -28,6 +28,10 @@ test('eval with Inception weights from a .pth: stats, FID (cached), KID, IS, and
   const s = gantry('eval', 'stats', `mnist-idx:${join(fixtures, 'mnist-idx')}`, '--out', join(dir, 'm.npz'), '--weights', weights, '--quiet');
   assert.equal(s.code, 0, s.stderr);
   assert.deepEqual([s.json.n, s.json.dim], [32, 256]);
+  // A folder's ?classes= holds in scoring too (pytorch-fid's path: each file at its own size).
+  const cats = gantry('eval', 'stats', `folder:${join(fixtures, 'folder')}?classes=cats`, '--out', join(dir, 'cats.npz'), '--weights', weights, '--quiet');
+  assert.equal(cats.code, 0, cats.stderr);
+  assert.equal(cats.json.n, 4);
   const same = gantry('eval', 'fid', '--real', join(dir, 'm.npz'), '--fake', `mnist-idx:${join(fixtures, 'mnist-idx')}`, '--weights', weights, '--quiet');
   assert.equal(same.code, 0, same.stderr);
   assert.ok(Math.abs(same.json.value) < 1e-3, `FID of a set with itself ${same.json.value}`);

@@ -115,6 +115,14 @@ test('folder: PNG and JPEG, resized and centre-cropped, sub-folders are classes'
   assert.deepEqual([...ds.labels!], [0, 0, 0, 0, 1, 1, 1, 1]);
   const grey = openDataset(`folder:${join(fixtures, 'folder', 'dogs')}`, { height: 8, width: 8, channels: 1 });
   assert.deepEqual([grey.n, grey.channels, grey.labels], [4, 1, null]);
+  // ?classes= reads those sub-folders only, labelled in the order named, as mnist?classes= does.
+  const dogs = openDataset(`folder:${join(fixtures, 'folder')}?classes=dogs,cats`, { height: 16, width: 16, channels: 3 });
+  assert.deepEqual([dogs.n, dogs.classNames, [...dogs.labels!]], [8, ['dogs', 'cats'], [0, 0, 0, 0, 1, 1, 1, 1]]);
+  assert.deepEqual(dogs.pixels!.subarray(0, 4 * 16 * 16 * 3), ds.pixels!.subarray(4 * 16 * 16 * 3));
+  const cats = openDataset(`folder:${join(fixtures, 'folder')}?classes=cats`, { height: 16, width: 16, channels: 3 });
+  assert.deepEqual([cats.n, cats.classNames, [...cats.labels!]], [4, ['cats'], [0, 0, 0, 0]]);
+  assert.throws(() => openDataset(`folder:${join(fixtures, 'folder')}?classes=cats,horses`, { height: 16, width: 16, channels: 3 }), /^GantryError: folder:.*folder: unknown class "horses"; the classes are cats, dogs$/);
+  assert.throws(() => openDataset(`folder:${join(fixtures, 'folder', 'dogs')}?classes=dogs`, { height: 8, width: 8, channels: 3 }), /^GantryError: folder:.*dogs: \?classes= needs class sub-folders, and .*dogs has none$/);
 });
 
 test('folder: a corrupt image is named; non-images and empty folders are explained', () => {
@@ -219,7 +227,7 @@ test('data specs: unknown kinds and options are rejected with the accepted forms
   assert.throws(() => parseDataSpec('folders:/x'), /unknown data source "folders:\/x" \(did you mean "folder"\?\)/);
   assert.throws(() => parseDataSpec('/home/me/faces'), /unknown data source "\/home\/me\/faces" \(a folder of images is folder:\/home\/me\/faces\); use mnist/);
   assert.throws(() => parseDataSpec('folder'), /needs a folder/);
-  assert.throws(() => parseDataSpec('folder:/x?classes=a'), /unknown option "classes"/);
+  assert.throws(() => parseDataSpec('folder:/x?split=test'), /^GantryError: data source "folder:\/x\?split=test": unknown option "split"; known: classes$/);
   assert.deepEqual(parseDataSpec('cifar10:/d?classes=a,b'), { kind: 'cifar10', path: '/d', options: { classes: 'a,b' } });
   // A kind without a path takes options too, as the help writes it: shapes[:N][?seed=K].
   assert.deepEqual(parseDataSpec('shapes?seed=3&colours=by-shape'), { kind: 'shapes', path: null, options: { seed: '3', colours: 'by-shape' } });
