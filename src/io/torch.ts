@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GantryError, describeError } from '../errors.ts';
 import { unpickle, type PickleGlobal } from './pickle.ts';
 import { isZip, readZip } from './zip.ts';
@@ -47,6 +48,25 @@ export function readSafetensorsStateDict(path: string, keep?: KeepTensor): Map<s
 
 /** Where the legacy format's pickles are looked for first; a longer head is read where they run past it. */
 const LEGACY_HEAD_BYTES = 1 << 20;
+
+/** Values of each tensor hashed at either end by stateDictKey: a changed weight changes whole tensors. */
+const KEY_VALUES = 4096;
+
+/**
+ * A short key of a state dict's weights, the same whichever format holds them (a .pth and its .safetensors
+ * export): each tensor's name, shape and its first and last KEY_VALUES values, in name order. Batch norms'
+ * step counters (num_batches_tracked, integers an export may keep or drop) do not count.
+ */
+export function stateDictKey(state: Map<string, TorchTensor>): string {
+  const hash = createHash('sha1');
+  for (const name of [...state.keys()].filter((n) => !n.endsWith('num_batches_tracked')).sort()) {
+    const { shape, data } = state.get(name)!;
+    hash.update(`${name}|${shape.join('x')}|`);
+    const ends = data.length <= 2 * KEY_VALUES ? [data] : [data.subarray(0, KEY_VALUES), data.subarray(data.length - KEY_VALUES)];
+    for (const part of ends) hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
 
 /** A state dict from a .pth (zip or legacy) or .safetensors file, by the file's content; only the tensors `keep` names, where given. */
 export function readStateDict(path: string, keep?: KeepTensor): Map<string, TorchTensor> {

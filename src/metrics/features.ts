@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { GantryError, given, trainHow } from '../errors.ts';
 import { ReplayedSteps } from '../gpu/replayed-steps.ts';
 import { supportsRecording } from '../gpu/step-recording.ts';
-import { readStateDict } from '../io/torch.ts';
+import { readStateDict, stateDictKey } from '../io/torch.ts';
 import { Classifier } from '../models/classifier.ts';
 import { eagerWebGpuRequested } from '../models/step-runner.ts';
 import { openRun } from '../train/run.ts';
@@ -136,7 +136,7 @@ export function inceptionExtractor(weights: string | undefined, dim: number, nam
   const d = dim as FeatureDim;
   const outDim = Math.max(1, Math.round(d / widthDivisor));
   return replayedOnWebGpu({
-    id: `inception-${fileKey(path)}-${d}`,
+    id: `inception-${stateDictKey(stateDict)}-${d}`,
     dim: outDim,
     inputSize: null,
     inputChannels: null,
@@ -182,7 +182,7 @@ export function vgg16Extractor(path: string): FeatureExtractor {
   if (!existsSync(path)) throw new GantryError(`VGG-16 weights ${path} not found; get ${VGG16_HELP}`);
   const net = Vgg16Fc2.load(path);
   return replayedOnWebGpu({
-    id: `vgg16-${fileKey(path)}-fc2_relu`,
+    id: `vgg16-${net.weightsKey}-fc2_relu`,
     dim: net.dim,
     inputSize: null,
     inputChannels: null,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
-import { readStateDict } from '../io/torch.ts';
+import { readStateDict, stateDictKey } from '../io/torch.ts';
 import { Rng } from '../engine/rng.ts';
 import { Linear, RELU, type Conv2d } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
@@ -31,6 +31,8 @@ export class Vgg16Fc2 {
   readonly params = new ParamSet();
   /** fc2_relu's width: 4096, or a reduced test width. */
   readonly dim: number;
+  /** Its weights' key (stateDictKey), set by load(): what names the network in statistics files and caches. */
+  weightsKey = '';
   private readonly blocks: Conv2d[][];
   private readonly fc1: Linear;
   private readonly fc2: Linear;
@@ -58,7 +60,9 @@ export class Vgg16Fc2 {
     if (!first || first.shape.length !== 4 || 64 % first.shape[0] !== 0 || !fc1 || fc1.shape.length !== 2) {
       throw new GantryError(`${path} is not a VGG-16 state dict (no features.0.weight of 64 filters, or no classifier.0.weight); give ${VGG16_HELP}`);
     }
-    return builtFromFile(() => new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]), (net) => loadTorchWeights(net.params, state, path));
+    const net = builtFromFile(() => new Vgg16Fc2(64 / first.shape[0], fc1.shape[0]), (built) => loadTorchWeights(built.params, state, path));
+    net.weightsKey = stateDictKey(state);
+    return net;
   }
 
   /** fc2_relu [n, dim] of images [n, h, w, 1 or 3] in [0, 1] (any size). */

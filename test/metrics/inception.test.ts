@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, tempDir, tf } from '../helpers.ts';
-import { readStateDict, readTorchStateDict } from '../../src/io/torch.ts';
+import { readStateDict, readTorchStateDict, stateDictKey } from '../../src/io/torch.ts';
 import { writeSafetensors } from '../../src/io/safetensors-file.ts';
 import { InceptionV3, inceptionStateDictShapes, type FeatureDim } from '../../src/metrics/inception.ts';
 import { inceptionExtractor } from '../../src/metrics/features.ts';
@@ -124,6 +124,12 @@ test('Inception weights in .safetensors (as safetensors.torch.save_file writes t
   assert.deepEqual([...back.keys()].sort(), [...sd.keys()].sort());
   assert.deepEqual(back.get('Mixed_7c.branch_pool.conv.weight'), sd.get('Mixed_7c.branch_pool.conv.weight'));
   assert.equal(readStateDict(join(golden, 'inception_w8.pth')).size, sd.size); // .pth through the same entry point
+  // The network's key (its id in statistics files) is the same in either format, and another for other weights.
+  assert.equal(stateDictKey(back), stateDictKey(sd));
+  const changed = new Map(sd);
+  const last = sd.get('fc.weight')!;
+  changed.set('fc.weight', { shape: last.shape, data: last.data.map((v, i) => (i === last.data.length - 1 ? v + 1 : v)) });
+  assert.notEqual(stateDictKey(changed), stateDictKey(sd));
 });
 
 test('part of a state dict: only the tensors asked for are read, in each format, with the same values', () => {
