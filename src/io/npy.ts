@@ -136,8 +136,8 @@ export function readNpz(path: string): NpzContents {
   for (const [name, data] of entries) {
     const key = name.replace(/\.npy$/, '');
     const what = `${path}:${name}`;
-    const { descr, shape, dataStart } = npyHeader(data, what);
-    if (DESCR[descr]) contents.arrays[key] = decodeNpy(data, what);
+    const { descr, fortran, shape, dataStart } = npyHeader(data, what);
+    if (DESCR[descr]) contents.arrays[key] = arrayOf(data.subarray(dataStart), descr, shape, fortran, what);
     else if (TEXT_DESCR.test(descr) && shape.length === 0) contents.texts[key] = textOf(data.subarray(dataStart), descr, what);
     else contents.others[key] = shape.length === 0 ? descr : `${descr} [${shape.join('x')}]`;
   }
