@@ -23,7 +23,7 @@ import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } fr
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import { gatherRows } from './kid.ts';
-import type { FeatureExtractor } from './features.ts';
+import { isInceptionId, type FeatureExtractor } from './features.ts';
 import { readStatsFile, writeStatsFile } from './stats-file.ts';
 
 /**
@@ -406,7 +406,7 @@ export function smallSampleWarning(stats: FeatureStats, label: string): string |
   if (n === 0 || n >= dim) return null;
   const floor = stats.halfSplitFid !== undefined ? ` As a measure of the bias: two halves of the ${label} images (${Math.floor(n / 2)} each) already score FID ${stats.halfSplitFid.toFixed(2)} against each other.` : '';
   // Only Inception has smaller feature layers to choose (a classifier's or VGG-16's have one size).
-  const inception = !stats.features || stats.features.startsWith('inception-');
+  const inception = !stats.features || isInceptionId(stats.features);
   const remedy = `${inception ? `${given('featureDim')} 64/192/768 or ` : ''}more images (${given('n')})`;
   return `warning: ${n} ${label} images but ${dim}-d features: the covariance has rank at most ${n - 1} < ${dim}, so FID is biased upward and grows as N shrinks.${floor} Compare FIDs only at the same N and feature dimension; ${remedy} give a less biased score`;
 }

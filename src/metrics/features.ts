@@ -123,6 +123,9 @@ function inCpuChunks(images01: tf.Tensor4D, withLogits: boolean, forward: (image
   });
 }
 
+/** Whether an extractor's id (as statistics files record it) is Inception's, whose smaller feature layers --feature-dim chooses. */
+export const isInceptionId = (id: string): boolean => id.startsWith('inception-');
+
 export function inceptionExtractor(weights: string | undefined, dim: number, names = givenFeatureNames()): FeatureExtractor {
   const path = weights ?? process.env[WEIGHTS_ENV];
   if (!path) throw new GantryError(`Inception features need ${WEIGHTS_HELP}: give it with ${names.weights} or set ${WEIGHTS_ENV}=FILE (nothing is downloaded); for MNIST-like data, a gantry classifier run (${names.classifier}) gives the features instead`);
