@@ -17,7 +17,7 @@ export const TRAIN_HELP = `${SYNOPSIS.TRAIN}
 
 Families: ${Object.entries(FAMILIES).map(([k, f]) => `${k} (${f.description})`).join('; ')}
 Data SPECs: mnist[?classes=0,1] (embedded, default), mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=automobile,airplane], folder:DIR[?classes=a,b],
-  captions:DIR (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N] (with label and
+  captions:DIR[?split=test&classes=a,b] (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N] (with label and
   instance maps), pairs:DIR[?split=test] (label maps and photos: pix2pixHD's train_label/ train_inst/
   train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/)
 --init-from RUN_DIR starts a new run from another run's latest weights, where tensors match by name and shape

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
 import { requireDataFolder } from './data-folder.ts';
-import type { ImageDataset, LoadProgress } from './dataset.ts';
+import { chooseClasses, type ImageDataset, type LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, fittedImages } from './folder.ts';
 import type { CropBox } from '../io/pixels.ts';
 import type { ImageFit } from './transform.ts';
@@ -29,6 +29,8 @@ export interface CaptionOptions {
   split?: CaptionSplit;
   /** 'none' keeps whole images where CUB's bounding boxes would crop them. */
   crop?: 'bbox' | 'none';
+  /** Only the images of these class folders (?classes=), labelled in the order named. */
+  classes?: string[];
 }
 
 /** Where the images are: the first of these folders DIR has, else DIR itself (at any depth). */
@@ -41,6 +43,8 @@ interface CaptionedFiles {
   files: string[];
   captions: string[][];
   classOf: string[];
+  /** The classes, in label order: those of ?classes= as named, else every class found, sorted; null without classes. */
+  classNames: string[] | null;
   /** Each image's crop (CUB's bounding boxes), with the file that gave them. */
   crops: { boxes: CropBox[]; source: string } | null;
   /** What was chosen for the user to know: the split and its source, the crops. */
@@ -127,8 +131,8 @@ function splitFiles(dir: string): { kind: 'names' | 'classes'; train: string; te
 }
 
 /** The images (and their classes) of a split, as its file names them; every image it names must be here. */
-function applySplit(dir: string, root: string, files: string[], classOf: string[], split: CaptionSplit | undefined): { keep: number[]; note: string | null } {
-  const all = { keep: files.map((_, i) => i), note: null };
+function applySplit(dir: string, root: string, files: string[], classOf: string[], split: CaptionSplit | undefined): { keep: number[]; note: string | null; split: CaptionSplit | null } {
+  const all = { keep: files.map((_, i) => i), note: null, split: null };
   const found = splitFiles(dir);
   if (!found) {
     if (split) throw new GantryError(`captions:${dir}?split=${split}: the folder defines no split; it needs train/filenames.pickle and test/filenames.pickle (StackGAN, AttnGAN, DF-GAN) or trainvalclasses.txt and testclasses.txt (Reed et al.), or leave ?split out to use every image`);
@@ -159,7 +163,26 @@ function applySplit(dir: string, root: string, files: string[], classOf: string[
   }
   const source = relative(dir, file);
   const note = split ? `the ${which} split: ${keep.length} of ${files.length} images (${source})` : `the train split: ${keep.length} of ${files.length} images (${source}; captions:${dir}?split=test is the test split)`;
-  return { keep, note };
+  return { keep, note, split: which };
+}
+
+/**
+ * The images of the classes ?classes= names among those a split kept, in file order; a class of the
+ * folder that the split has no images of is named with the split, not called unknown.
+ */
+function keepNamedClasses(dir: string, keep: number[], classOf: string[], names: string[], split: CaptionSplit | null): { keep: number[]; classNames: string[]; note: string } {
+  const source = `captions:${dir}`;
+  const everyClass = [...new Set(classOf)].filter(Boolean).sort();
+  if (everyClass.length === 0) throw new GantryError(`${source}: ?classes= needs images in class folders (images/<class>/ or text_c10/<class>/), and it has none`);
+  const chosen = chooseClasses(everyClass, names, source).map((k) => everyClass[k]);
+  const inSplit = new Set(keep.map((i) => classOf[i]));
+  const absent = chosen.find((c) => !inSplit.has(c));
+  if (absent !== undefined) {
+    const other = split === 'test' ? 'train' : 'test';
+    throw new GantryError(`${source}: class "${absent}" has no images in the ${split} split; it is in the ${other} split (?split=${other}), or choose among ${[...inSplit].sort().join(', ')}`);
+  }
+  const kept = keep.filter((i) => chosen.includes(classOf[i]));
+  return { keep: kept, classNames: chosen, note: `classes ${chosen.join(', ')}: ${kept.length} images` };
 }
 
 /**
@@ -213,10 +236,20 @@ function captionedFiles(dir: string, o: CaptionOptions = {}): CaptionedFiles {
     throw new GantryError(`captions: ${missing.length} of ${everything.length} images have no captions, e.g. ${missing[0]}; write one caption a line to ${join(dirname(missing[0]), `${basename(missing[0], extname(missing[0]))}.txt`)} (or ${join(dir, 'text_c10', ...below, `${basename(missing[0], extname(missing[0]))}.txt`)})`);
   }
   const allClasses = everything.map((f, i) => classOfImage(dir, root, f, captionFiles[i]!));
-  const { keep, note } = applySplit(dir, root, everything, allClasses, o.split);
+  const split = applySplit(dir, root, everything, allClasses, o.split);
+  let keep = split.keep;
+  let classNames: string[] | null = null;
+  const notes = split.note ? [split.note] : [];
+  if (o.classes) {
+    const named = keepNamedClasses(dir, keep, allClasses, o.classes, split.split);
+    ({ keep, classNames } = named);
+    notes.push(named.note);
+  } else {
+    const found = [...new Set(keep.map((i) => allClasses[i]))].sort();
+    if (found.length > 1 || (found.length === 1 && found[0] !== '')) classNames = found;
+  }
   const files = keep.map((i) => everything[i]);
   const captions = keep.map((i) => allCaptions[i]);
-  const notes = note ? [note] : [];
   let crops: CaptionedFiles['crops'] = null;
   if (o.crop !== 'none') {
     const found = readBoxes(root);
@@ -228,7 +261,7 @@ function captionedFiles(dir: string, o: CaptionOptions = {}): CaptionedFiles {
       notes.push(`each bird cropped to 1.5 times its box (${relative(dir, found.source)}, as StackGAN, AttnGAN and DF-GAN crop; ?crop=none keeps whole images)`);
     }
   }
-  return { files, captions, classOf: keep.map((i) => allClasses[i]), crops, notes };
+  return { files, captions, classOf: keep.map((i) => allClasses[i]), classNames, crops, notes };
 }
 
 /** Every image's captions under dir, without decoding an image (FID of a text run draws with them). */
@@ -236,9 +269,18 @@ export function readCaptionLists(dir: string, o: CaptionOptions = {}): string[][
   return captionedFiles(dir, { ...o, crop: 'none' }).captions; // the crops do not change the captions
 }
 
-/** Whether a captions folder defines a train / test split (so a text run's FID draws with the test split's captions). */
-export function captionsHaveSplit(dir: string): boolean {
-  return splitFiles(dir) !== null;
+/**
+ * The captions a text run trained on captions:DIR draws its images with for FID: the test split's where the
+ * folder defines a split (DF-GAN's and AttnGAN's protocol on CUB), of the run's classes where it kept some;
+ * else, as where a class split (Reed et al.'s) holds those classes only in training, its training captions.
+ */
+export function evaluationCaptionLists(dir: string, o: CaptionOptions = {}): string[][] {
+  if (splitFiles(dir) === null) return readCaptionLists(dir, o);
+  const test = captionedFiles(dir, { ...o, split: 'test', classes: undefined, crop: 'none' });
+  if (!o.classes) return test.captions;
+  const wanted = o.classes.map((c) => c.trim());
+  if (!wanted.every((c) => test.classOf.includes(c))) return readCaptionLists(dir, o);
+  return test.captions.filter((_, i) => wanted.includes(test.classOf[i]));
 }
 
 /**
@@ -246,9 +288,7 @@ export function captionsHaveSplit(dir: string): boolean {
  * fittedImages holds them: in memory, or read from the cache a batch at a time.
  */
 export function loadCaptionedImages(dir: string, fit: ImageFit, o: CaptionOptions = {}, onProgress?: LoadProgress): ImageDataset {
-  const { files, captions, classOf, crops, notes } = captionedFiles(dir, o);
-  const classNames = [...new Set(classOf)].sort();
-  const labelled = classNames.length > 1 || (classNames.length === 1 && classNames[0] !== '');
+  const { files, captions, classOf, classNames, crops, notes } = captionedFiles(dir, o);
   const images = fittedImages(files, fit, `the ${files.length} captioned images of ${dir}`, onProgress, crops ?? undefined);
   const note = [...notes, ...(images.note ? [images.note] : [])].join('; ');
   return {
@@ -256,8 +296,8 @@ export function loadCaptionedImages(dir: string, fit: ImageFit, o: CaptionOption
     n: files.length, height: fit.height, width: fit.width, channels: fit.channels,
     ...images,
     ...(note ? { note } : {}),
-    labels: labelled ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
-    classNames: labelled ? classNames : null,
+    labels: classNames ? Int32Array.from(classOf, (c) => classNames.indexOf(c)) : null,
+    classNames,
     captions,
   };
 }

@@ -2,7 +2,7 @@ import { GantryError, didYouMean } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import { keepClasses, type ImageDataset, type InMemoryDataset, type LoadProgress } from './dataset.ts';
 import { loadImageFolder } from './folder.ts';
-import { captionsHaveSplit, loadCaptionedImages, readCaptionLists, type CaptionOptions, type CaptionSplit } from './captions.ts';
+import { evaluationCaptionLists, loadCaptionedImages, readCaptionLists, type CaptionOptions, type CaptionSplit } from './captions.ts';
 import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
@@ -20,7 +20,7 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
-const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none&classes=a,b], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 export function parseDataSpec(spec: string): DataSpec {
   // The options first: a kind without a path takes them too (shapes?seed=3).
@@ -43,7 +43,7 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = kind !== 'mnist' && kind !== 'shapes';
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop'], shapes: ['seed', 'colours'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop', 'classes'], shapes: ['seed', 'colours'], pairs: ['split'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
@@ -105,16 +105,13 @@ export function openCaptions(spec: string, fit: ImageFit): string[][] | null {
 }
 
 function captionOptions(s: DataSpec): CaptionOptions {
-  return { split: s.options.split as CaptionSplit | undefined, crop: s.options.crop as 'bbox' | 'none' | undefined };
+  return { split: s.options.split as CaptionSplit | undefined, crop: s.options.crop as 'bbox' | 'none' | undefined, classes: s.options.classes?.split(',') };
 }
 
-/**
- * The captions a text run's images are scored with: the test split's where its captions:DIR defines one
- * (DF-GAN's and AttnGAN's protocol on CUB), else its training data's.
- */
+/** The captions a text run's images are scored with: for captions:DIR, evaluationCaptionLists's; else its training data's. */
 export function evaluationCaptions(spec: string, fit: ImageFit): string[][] | null {
   const s = parseDataSpec(spec);
-  if (s.kind === 'captions' && captionsHaveSplit(s.path!)) return readCaptionLists(s.path!, { ...captionOptions(s), split: 'test' });
+  if (s.kind === 'captions') return evaluationCaptionLists(s.path!, captionOptions(s));
   return openCaptions(spec, fit);
 }
 

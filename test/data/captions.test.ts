@@ -197,13 +197,44 @@ test('DF-GAN\'s and AttnGAN\'s coco/ folder: images/ and text/ flat, split by fi
   assert.deepEqual(openDataset(`captions:${dir}?split=test`, fit).captions, whole.captions!.slice(4));
 });
 
+test('captions:DIR?classes= keeps those class folders, labelled in the order named, within the split; the captions a run on them is scored with', () => {
+  const fit = { height: 8, width: 8, channels: 3 };
+  const plain = join(fixtures, 'captions');
+  const whole = openDataset(`captions:${plain}`, fit);
+  const jays = openDataset(`captions:${plain}?classes=002.Blue_Jay,001.Cardinal`, fit);
+  assert.deepEqual(jays.classNames, ['002.Blue_Jay', '001.Cardinal']);
+  assert.deepEqual(Array.from(jays.labels!), [1, 1, 1, 0, 0, 0], 'file order kept, labels in the order named');
+  assert.deepEqual(jays.captions, whole.captions);
+  const one = openDataset(`captions:${plain}?classes=002.Blue_Jay`, fit);
+  assert.deepEqual([one.n, one.classNames, Array.from(one.labels!)], [3, ['002.Blue_Jay'], [0, 0, 0]]);
+  assert.deepEqual(one.pixels, readImages(whole, [3, 4, 5]).pixels);
+  assert.deepEqual(openCaptions(`captions:${plain}?classes=002.Blue_Jay`, fit), whole.captions!.slice(3));
+  assert.throws(() => openDataset(`captions:${plain}?classes=003.Robin`, fit), /^GantryError: captions:.*: unknown class "003\.Robin"; the classes are 001\.Cardinal, 002\.Blue_Jay$/);
+  assert.throws(() => openDataset(`captions:${cocoFolder()}?classes=a`, fit), /\?classes= needs images in class folders \(images\/<class>\/ or text_c10\/<class>\/\), and it has none/);
+
+  // StackGAN's image split: each class has images in both splits; a run on the jays is scored with the jays' test captions.
+  const birds = birdsFolder();
+  const train = openDataset(`captions:${birds}?classes=002.Blue_Jay`, fit);
+  assert.deepEqual([train.n, train.captions], [2, [whole.captions![3], whole.captions![4]]]);
+  assert.match(train.note!, /^the train split: 4 of 6 images .*; classes 002\.Blue_Jay: 2 images; each bird cropped/);
+  assert.deepEqual(evaluationCaptions(`captions:${birds}?classes=002.Blue_Jay`, fit), [whole.captions![5]]);
+  assert.deepEqual(openDataset(`captions:${birds}?split=test&classes=002.Blue_Jay`, fit).captions, [whole.captions![5]]);
+
+  // Reed et al.'s class split: a class is in one split only; a run on train classes is scored with their own captions.
+  const flowers = flowersFolder();
+  assert.throws(() => openDataset(`captions:${flowers}?classes=class_00002`, fit), /^GantryError: captions:.*: class "class_00002" has no images in the train split; it is in the test split \(\?split=test\), or choose among class_00001$/);
+  assert.equal(openDataset(`captions:${flowers}?split=test&classes=class_00002`, fit).n, 3);
+  assert.deepEqual(evaluationCaptions(`captions:${flowers}?classes=class_00001`, fit), whole.captions!.slice(0, 3));
+  assert.deepEqual(evaluationCaptions(`captions:${flowers}`, fit), whole.captions!.slice(3), 'without ?classes=, the test split\'s as before');
+});
+
 test('captions splits and boxes that do not fit the data are one line each', () => {
   const fit = { height: 8, width: 8, channels: 3 };
   const plain = join(fixtures, 'captions');
   assert.throws(() => openDataset(`captions:${plain}?split=test`, fit), /\?split=test: the folder defines no split; it needs train\/filenames\.pickle and test\/filenames\.pickle \(StackGAN, AttnGAN, DF-GAN\) or trainvalclasses\.txt and testclasses\.txt/);
   assert.throws(() => openDataset(`captions:${plain}?crop=bbox`, fit), /\?crop=bbox: no bounding_boxes\.txt and images\.txt beside .*images \(CUB_200_2011's\); leave \?crop out/);
   assert.throws(() => openDataset(`captions:${plain}?crop=square`, fit), /crop is bbox or none, not "square"/);
-  assert.throws(() => openDataset(`captions:${plain}?classes=a`, fit), /unknown option "classes"; known: split, crop/);
+  assert.throws(() => openDataset(`captions:${plain}?size=a`, fit), /unknown option "size"; known: split, crop, classes/);
 
   const birds = birdsFolder();
   rmSync(join(birds, 'CUB_200_2011', 'images', '002.Blue_Jay', 'jay_1.jpg'));
