@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { GantryError, didYouMean } from '../errors.ts';
 import { loadCifar10 } from './cifar10.ts';
 import { keepClasses, type ImageDataset, type InMemoryDataset, type LoadProgress } from './dataset.ts';
@@ -21,6 +22,28 @@ export interface DataSpec {
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
 const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none&classes=a,b], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+
+/**
+ * A data SPEC with its folder made absolute from `base`, the folder it was given in, so that a run or a
+ * sweep that records it reads the same data from any folder. A spec without a folder, and text that is no
+ * spec (left for parseDataSpec to name), are returned as they are.
+ */
+export function anchorDataSpec(spec: string, base: string): string {
+  const q = spec.indexOf('?');
+  const head = q < 0 ? spec : spec.slice(0, q);
+  const colon = head.indexOf(':');
+  const kind = head.slice(0, colon);
+  const path = head.slice(colon + 1);
+  if (colon < 0 || kind === 'shapes' || !path || !(KINDS as readonly string[]).includes(kind)) return spec;
+  return `${kind}:${resolve(base, path)}${q < 0 ? '' : spec.slice(q)}`;
+}
+
+/** What eval.fid.real names, anchored as anchorDataSpec does: a data SPEC's folder, else the path itself (a statistics file, a run). */
+export function anchorScoredInput(text: string, base: string): string {
+  const head = text.split('?')[0];
+  const isSpec = !text.endsWith('.npz') && (KINDS as readonly string[]).includes(head.includes(':') ? head.slice(0, head.indexOf(':')) : head);
+  return isSpec ? anchorDataSpec(text, base) : resolve(base, text);
+}
 
 export function parseDataSpec(spec: string): DataSpec {
   // The options first: a kind without a path takes them too (shapes?seed=3).

@@ -48,8 +48,10 @@ export async function generatorTensors(run: OpenedRun, runDir: string): Promise<
   }
   const c = info.conditioning;
   if (c.kind === 'labelMap') Object.assign(tensors, exampleMaps(run));
+  // The VGG weights' path is a training file's on this machine: a page to publish does not need it or tell it.
+  const { vggWeights: _vggWeights, ...exported } = config.model;
   const description: ExportedModel = {
-    format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: config.family, model: config.model, seed: config.seed, step: state.step,
+    format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, family: config.family, model: exported, seed: config.seed, step: state.step,
     info, networks, run: basename(resolve(runDir)), exportedAt: new Date().toISOString(),
   };
   if (c.kind === 'labelMap' && c.featNum > 0) description.styles = readStyles(runDir);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { GantryError, describeError, formatDuration } from '../errors.ts';
-import { canonicalJson, describeParams, expandPoints, sweepId, type Sweep } from './sweep-file.ts';
+import { anchorSweepPaths, canonicalJson, describeParams, expandPoints, sweepId, type Sweep } from './sweep-file.ts';
 import { prepareSweepFolder, sweepExtractor, sweepTableOf, trainPoint, type PointOutcomes, type PointResult } from './local.ts';
 import type { FeatureExtractor } from '../metrics/features.ts';
 
@@ -84,7 +84,9 @@ async function readSweep(redis: Redis, id: string, url: string): Promise<Sweep> 
  * Stores the sweep and adds a job for each point not yet on the queue. Returns the sweep's id and how
  * many jobs it added (0 when the same sweep was submitted before).
  */
-export async function submitSweep(sweep: Sweep, url: string): Promise<{ id: string; added: number; points: number }> {
+export async function submitSweep(given: Sweep, url: string): Promise<{ id: string; added: number; points: number }> {
+  // Workers run in folders of their own: the paths it names go as absolute ones, from here.
+  const sweep = anchorSweepPaths(given, process.cwd());
   const redis = await connectRedis(url);
   const queue = new Queue<PointJob>(QUEUE_NAME, { connection: redis });
   try {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
-import { fidSchema, formatZodError, validateRunConfig, type RunConfig } from '../train/run-config.ts';
+import { anchorDataSpec } from '../data/index.ts';
+import { anchorRunPaths, fidSchema, formatZodError, validateRunConfig, type RunConfig } from '../train/run-config.ts';
 
 /**
  * A sweep: a base run config and axes to vary, every combination one run ("point"), each scored the
@@ -75,6 +76,18 @@ const RUN_CONFIG_FIELDS = new Set(['family', 'seed', 'data', 'model', 'train', '
 /** The sweep's id: its name, or a hash of its content, so the same sweep always lands in the same folder. */
 export function sweepId(sweep: Sweep): string {
   return sweep.name ?? `sweep-${createHash('sha256').update(canonicalJson(sweep)).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * The sweep with the files and folders it names made absolute from `base` (anchorRunPaths: its base config,
+ * a data axis's values, eval.fid's), so that workers started in other folders train and score the same.
+ */
+export function anchorSweepPaths(sweep: Sweep, base: string): Sweep {
+  const grid = { ...sweep.grid };
+  if (grid.data) grid.data = grid.data.map((d) => (typeof d === 'string' ? anchorDataSpec(d, base) : d));
+  if (grid['model.vggWeights']) grid['model.vggWeights'] = grid['model.vggWeights'].map((v) => anchorRunPaths({ model: { vggWeights: v } }, base).model.vggWeights);
+  const fid = sweep.eval.fid && anchorRunPaths({ eval: { fid: sweep.eval.fid } }, base).eval.fid;
+  return { ...sweep, base: anchorRunPaths(sweep.base, base), grid, eval: { ...sweep.eval, ...(fid ? { fid } : {}) } };
 }
 
 /** JSON with object keys sorted: equal for equal sweeps however their files order the keys. */

@@ -24,6 +24,8 @@ export interface CheckpointState {
   optimizerSteps: Record<string, number>;
   /** The checkpoint holds an average of the weights (train.ema): `ema/<network>/<name>`, what the run draws with. */
   averaged?: boolean;
+  /** How many images the batches were drawn from (the training data, a holdout aside): a resume on other data is told. */
+  dataImages?: number;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { anchorDataSpec, anchorScoredInput } from '../data/index.ts';
 import { GantryError, describeError, didYouMean } from '../errors.ts';
 import { FAMILIES, getFamily } from '../models/index.ts';
 
@@ -97,6 +99,30 @@ export interface RunConfig {
   train: TrainConfig;
   initFrom?: string;
   eval?: EvalConfig;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPath = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/**
+ * A config, or what a resume changes, with the files and folders it names made absolute from `base`, the
+ * folder they were given in: the data, initFrom, model.vggWeights and eval.fid's real, features, weights
+ * and vgg16. The run folder's config.json then resumes, scores and exports from any folder, and a sweep's
+ * points train on workers started anywhere. Fields of the wrong type are left for validation to name.
+ */
+export function anchorRunPaths<T extends object>(config: T, base: string): T {
+  const c = config as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...c };
+  if (isPath(c.data)) out.data = anchorDataSpec(c.data, base);
+  if (isPath(c.initFrom)) out.initFrom = resolve(base, c.initFrom);
+  if (isRecord(c.model) && isPath(c.model.vggWeights)) out.model = { ...c.model, vggWeights: resolve(base, c.model.vggWeights) };
+  if (isRecord(c.eval) && isRecord(c.eval.fid)) {
+    const fid: Record<string, unknown> = { ...c.eval.fid };
+    if (isPath(fid.real)) fid.real = anchorScoredInput(fid.real, base);
+    for (const key of ['features', 'weights', 'vgg16']) if (isPath(fid[key])) fid[key] = resolve(base, fid[key]);
+    out.eval = { ...c.eval, fid };
+  }
+  return out as T;
 }
 
 /** An object schema's fields, through defaults, optionals and nullables; null for any other schema. */

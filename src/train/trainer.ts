@@ -30,7 +30,7 @@ import { modelNotices } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { TrainSteps } from '../models/step-runner.ts';
 import { WeightAverage } from '../optim/weight-average.ts';
-import type { RunConfig, TrainConfig } from './run-config.ts';
+import { anchorRunPaths, type RunConfig, type TrainConfig } from './run-config.ts';
 
 export interface TrainOptions {
   outDir: string;
@@ -182,10 +182,11 @@ function resolveRun(options: TrainOptions): ResolvedRun {
     if (!existsSync(join(runDir, CONFIG_FILE))) {
       throw new GantryError(`${runDir} is not a run folder to resume (no ${CONFIG_FILE}); start a new run there instead`);
     }
-    config = readRunConfig(runDir);
+    // A run made before its paths were recorded absolute reads them from here, as it always did.
+    config = anchorRunPaths(readRunConfig(runDir), process.cwd());
   } else {
     if (!options.config) throw new Error('train: a config is needed for a new run');
-    config = options.config;
+    config = anchorRunPaths(options.config, process.cwd());
     if (existsSync(runDir) && !isEmptyDir(runDir)) {
       throw new GantryError(`${runDir} already exists and is not empty; ${resumeAdvice(runDir)}, or choose another run folder`);
     }
@@ -200,7 +201,8 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   const shape = { ...dataShape(allData), height: fit.height, width: fit.width };
   if (options.resume) {
     const run = config;
-    ({ config, changed } = applyResumeChanges(run, options.changes, options.changesSource ?? 'the resume', (model) => resolveRunConfig({ ...run, model }, shape).model));
+    const changes = options.changes && anchorRunPaths(options.changes, process.cwd());
+    ({ config, changed } = applyResumeChanges(run, changes, options.changesSource ?? 'the resume', (model) => resolveRunConfig({ ...run, model }, shape).model));
   } else {
     config = resolveRunConfig(config, shape);
   }
@@ -273,7 +275,9 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
   try {
     if (options.resume && hasCheckpoint(runDir)) {
       removeStaleTempFiles(runDir);
-      const step = loadCheckpoint(runDir, run.model, true, run.average).step;
+      const { step, dataImages } = loadCheckpoint(runDir, run.model, true, run.average);
+      // Batches are drawn by position in the data: other data gives other batches from here on.
+      if (dataImages !== undefined && dataImages !== run.data.n) log(`warning: ${run.config.data} has ${run.data.n} training images and had ${dataImages} at the checkpoint (step ${step}): the run goes on, but on other batches than an uninterrupted run's; for an exact resume, give it its data as it was`);
       truncateMetrics(runDir, step, onLoggedRow);
       forgetBestAfter(runDir, step);
       writeConfig();
@@ -288,7 +292,7 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
     writeConfig();
     truncateMetrics(runDir, -1);
     forgetBestAfter(runDir, -1);
-    await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model) }, run.average);
+    await saveCheckpoint(runDir, run.model, { step: 0, family: run.config.family, optimizerSteps: optimizerSteps(run.model), dataImages: run.data.n }, run.average);
     const grid = await withAverages(run.average, () => writeSampleGrid(runDir, run, run.config, 0));
     recordConfigChange(runDir, 0, run.changed);
     return { step: 0, release, discard: options.resume ? () => {} : discard, grid };
@@ -386,7 +390,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let checkpointed = step;
   let verifiedThrough = step - 1;
   const checkpoint = async () => {
-    await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model) }, average);
+    await saveCheckpoint(runDir, model, { step, family: config.family, optimizerSteps: optimizerSteps(model), dataImages: resolved.data.n }, average);
     checkpointed = step;
   };
   const plot = () => writePlots(runDir, curves, `${config.family} — ${runDir}`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -231,6 +231,28 @@ test('vae on shapes from the CLI: train, sample, reconstruct, resume', () => {
   assert.match(gantry('sample', '--run', run, '--style-from', join(dir, 's.png'), '--n', '8', '--seed', '2').stderr, /^gantry sample: --n, --seed do not go with --style-from; /);
   const d = gantry('reconstruct', '--run', join(dir, 'nope'));
   assert.match(d.stderr, /not a gantry run folder/);
+});
+
+test('a run records its data as an absolute path: it resumes and reconstructs from any folder', () => {
+  const dir = tempDir();
+  const project = join(dir, 'project');
+  mkdirSync(join(project, 'data'), { recursive: true });
+  cpSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'mnist-idx'), join(project, 'data', 'digits'), { recursive: true });
+  writeFileSync(join(project, 'v.json'), JSON.stringify({ model: { width: 8, latent: 8 } }));
+  const inProject = (...args: string[]) => gantryCli(args, { cwd: project });
+  const t = inProject('train', 'vae', '--data', 'mnist-idx:data/digits', '--config', 'v.json', '--steps', '2', '--batch', '8', '--out', 'runs/v', '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  const run = join(project, 'runs', 'v');
+  assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).data, `mnist-idx:${join(project, 'data', 'digits')}`);
+  // From the folder above: the run's data is where it was.
+  const elsewhere = (...args: string[]) => gantryCli(args, { cwd: dir });
+  const r = elsewhere('reconstruct', '--run', 'project/runs/v', '--n', '4', '--out', 'r.png');
+  assert.equal(r.code, 0, r.stderr);
+  const more = elsewhere('train', '--resume', '--out', 'project/runs/v', '--steps', '4', '--quiet');
+  assert.equal(more.code, 0, more.stderr);
+  // The same data named again as it was given is no change; other data is refused, named as the run has it.
+  assert.equal(inProject('train', '--resume', '--out', 'runs/v', '--data', 'mnist-idx:data/digits', '--steps', '5', '--quiet').code, 0);
+  assert.match(elsewhere('train', '--resume', '--out', 'project/runs/v', '--data', 'mnist-idx:data/digits', '--steps', '6').stderr, /^gantry train: data is "mnist-idx:.*project\/data\/digits" in the run and "mnist-idx:.*\/data\/digits" in the flags; a resumed run keeps its family, seed, data/);
 });
 
 test('unet-vae-gan from the CLI: sampling re-encodes the run\'s reference images', () => {

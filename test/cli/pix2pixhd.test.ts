@@ -86,6 +86,7 @@ test('pix2pixhd from the CLI: trains on pairs:DIR, grids of label | result | rea
   const exported = gantry('export', '--run', whole, '--out', site, '--no-page');
   assert.equal(exported.code, 0, exported.stderr);
   assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 32, 64]);
+  assert.equal(JSON.parse(readFileSync(join(site, 'model.json'), 'utf8')).model.vggWeights, undefined, 'no path of this machine\'s in a page to publish');
 
   // The segmentation score needs a segmenter run of the same size.
   assert.match(gantry('eval', 'segmentation', '--run', whole, '--segmenter', whole).stderr, /--segmenter .* is a pix2pixhd run, not a segmenter; train one with `gantry train segmenter --data pairs:/);

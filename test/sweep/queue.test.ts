@@ -208,8 +208,9 @@ test('an unreachable Redis, a URL that is not redis:// and a bad sweep file are 
 });
 
 test('gantry compare --queue submits the comparison as a sweep over the families; a worker runs it and the table has each family\'s FID', { skip }, async () => {
-  const weights = join(root, 'test', 'golden', 'inception_w8.pth');
-  const r = gantry('compare', '--data', 'shapes:40', '--families', 'vae,vae-gan', '--steps', '2', '--batch', '4', '--n', '16', '--weights', weights, '--queue', url);
+  // Submitted from the repository with the weights' path relative to it; the worker runs in another folder.
+  const weights = join('test', 'golden', 'inception_w8.pth');
+  const r = gantryCli(['compare', '--data', 'shapes:40', '--families', 'vae,vae-gan', '--steps', '2', '--batch', '4', '--n', '16', '--weights', weights, '--queue', url], { cwd: root });
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
   assert.match(r.stderr, new RegExp(`compare: sweep ${id} of 2 families \\(2 jobs added\\)`));

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { setup, tempDir, tf } from '../helpers.ts';
@@ -17,6 +19,7 @@ import { initialiseFrom, loadCheckpoint, optimizerSteps, saveCheckpoint } from '
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 await setup();
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 const small = (over: Record<string, unknown> = {}) => validateRunConfig({
   family: 'dcgan', seed: 3, data: 'mnist',
@@ -42,7 +45,7 @@ test('a run folder holds config, checkpoint, metrics, sample grids and loss plot
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   assert.equal(config.model.channels, 1, 'channels resolved from the data');
   const state = JSON.parse(readSafetensors(join(dir, 'checkpoint.safetensors')).metadata.gantry);
-  assert.deepEqual(state, { step: 6, family: 'dcgan', optimizerSteps: { G: 6, D: 6 } });
+  assert.deepEqual(state, { step: 6, family: 'dcgan', optimizerSteps: { G: 6, D: 6 }, dataImages: 10000 });
 });
 
 test('resume is exact: 2N steps in one go equal N steps, a stop, and N more', async () => {
@@ -115,6 +118,21 @@ test('resume can extend --steps but refuses a different batch', async () => {
   const more = await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true });
   assert.equal(more.step, 4);
   await assert.rejects(train({ outDir: dir, resume: true, changes: { train: { batch: 16 } }, changesSource: '--batch', quiet: true }), / train\.batch is 8 in the run and 16 in --batch; a resumed run keeps its family, seed, data, batch/);
+});
+
+test('a resume on data with more or fewer images goes on and says its batches differ from an uninterrupted run\'s', async () => {
+  const images = join(tempDir(), 'imgs');
+  cpSync(join(fixtures, 'folder'), images, { recursive: true });
+  const dir = join(tempDir(), 'run');
+  await train({ outDir: dir, config: small({ data: `folder:${images}`, train: { steps: 2, batch: 4, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, samples: 4 } }), quiet: true });
+  const said: string[] = [];
+  await train({ outDir: dir, resume: true, changes: { train: { steps: 3 } }, quiet: true, log: (l) => said.push(l) });
+  assert.equal(said.length, 0, 'the same data: nothing to say');
+  const cat = readdirSync(join(images, 'cats'))[0];
+  cpSync(join(images, 'cats', cat), join(images, 'cats', `again-${cat}`));
+  await train({ outDir: dir, resume: true, changes: { train: { steps: 4 } }, quiet: true, log: (l) => said.push(l) });
+  assert.equal(said.length, 1);
+  assert.match(said[0], /^warning: folder:.*imgs has 9 training images and had 8 at the checkpoint \(step 3\): the run goes on, but on other batches than an uninterrupted run's; for an exact resume, give it its data as it was$/);
 });
 
 test('a loss that becomes NaN stops the run and keeps the last good checkpoint', async () => {
