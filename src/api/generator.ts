@@ -6,7 +6,7 @@ import { generatorTensors } from '../export/export-run.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
 import { learnStylesOfRun, type LearnedStyles } from '../explore/run-styles.ts';
 import { encodePng } from '../io/png.ts';
-import { CONFIG_FILE, openRun } from '../train/run.ts';
+import { CONFIG_FILE, openRun, runData } from '../train/run.ts';
 import { imageAt } from '../web/canvas.ts';
 import { buildGenerator, generatorFrom, MAX_IMAGES, type GeneratedImages, type LabelMapInput, type WebGenerator } from '../web/generator.ts';
 import { openDataset } from '../data/index.ts';
@@ -109,7 +109,7 @@ export async function reconstruct(run: string, options: { data?: string; n?: num
   await initEngine({ device: options.device ?? 'cpu' });
   const opened = openRun(run);
   try {
-    return await reconstructImages(opened, openDataset(options.data ?? opened.config.data, opened.info), n, options.seed ?? 0);
+    return await reconstructImages(opened, openDataset(options.data ?? runData(opened), opened.info), n, options.seed ?? 0);
   } finally {
     opened.model.dispose();
   }

@@ -5,7 +5,7 @@ import { writePng } from '../io/png.ts';
 import { arithmeticVectors, latentForSeed, parseLatentExpression, slerp } from '../explore/latent.ts';
 import { imageGrid, inputsAboveOutputs } from '../explore/grid.ts';
 import { reconstructImages } from '../explore/reconstruct.ts';
-import { openRun, type OpenedRun } from '../train/run.ts';
+import { openRun, runData, type OpenedRun } from '../train/run.ts';
 import { drawImages, renderGrid, vectorsToImages } from '../explore/render.ts';
 import { checkPngOut, isFolderOut, MAX_GRID, prepareImageFolder } from './output.ts';
 import { Progress } from '../train/progress.ts';
@@ -252,7 +252,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const out = values.out ?? 'reconstruct.png';
   checkPngOut(out);
   await withRun(values.run, values.device, async (run) => {
-    const data = openDataset(values.data ?? run.config.data, run.info);
+    const data = openDataset(values.data ?? runData(run), run.info);
     const { inputs, reconstructions } = await reconstructImages(run, data, n, intArg('seed', values.seed) ?? 0);
     writePng(out, inputsAboveOutputs(inputs, reconstructions, 8));
     process.stdout.write(`${out}\n`);

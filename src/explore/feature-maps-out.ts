@@ -9,7 +9,7 @@ import { featureMapName, listPairs, type PairSplit } from '../data/pairs.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { writePng } from '../io/png.ts';
 import { featuresByLabel } from '../models/condition.ts';
-import { openRun } from '../train/run.ts';
+import { openRun, runData } from '../train/run.ts';
 import { featureRegions, objectFeatureBatches } from './instance-styles.ts';
 
 /**
@@ -35,7 +35,7 @@ export async function writeFeatureMaps(runDir: string, outDir: string, o: { load
     if (spec.kind !== 'pairs') throw new GantryError(`feature maps go beside label map files, but ${runDir} trained on ${run.config.data}; train it on pairs:DIR`);
     const split = (spec.options.split ?? 'train') as PairSplit;
     const listing = listPairs(spec.path!, split);
-    const data = openDataset(run.config.data, run.info, o.loadProgress?.(`reading ${run.config.data}`));
+    const data = openDataset(runData(run), run.info, o.loadProgress?.(`reading ${run.config.data}`));
     prepareEmptyFolder(outDir);
     if (data.n !== listing.pairs.length) throw new Error(`writeFeatureMaps: ${data.n} pairs read, ${listing.pairs.length} listed`);
     const byLabel = featuresByLabel(run.info);

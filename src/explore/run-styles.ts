@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GantryError, describeError, learnStylesHow } from '../errors.ts';
 import type { ImageDataset, LoadProgress } from '../data/dataset.ts';
 import { openDataset } from '../data/index.ts';
-import { openRun } from '../train/run.ts';
+import { openRun, runData } from '../train/run.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { dataFit, featuresByLabel } from '../models/condition.ts';
 import type { Generator, LabelMaps } from './conditions.ts';
@@ -84,7 +84,7 @@ export async function learnStylesOfRun(runDir: string, o: { clusters?: number; s
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap' || c.featNum === 0) throw new GantryError(`${runDir} has no instance feature encoder to learn styles from; a pix2pixhd run trained with model.featNum > 0 (3 in the paper) has one`);
-    const data = openDataset(run.config.data, dataFit(run.info), o.loadProgress?.(`reading ${run.config.data}`));
+    const data = openDataset(runData(run), dataFit(run.info), o.loadProgress?.(`reading ${run.config.data}`));
     return await learnRunStyles(run, data, runDir, o.clusters ?? STYLE_CLUSTERS, o.seed ?? run.config.seed, o.encodeProgress);
   } finally {
     run.model.dispose();

@@ -9,7 +9,7 @@ import { writeSafetensors } from '../io/safetensors-file.ts';
 import { nearestExisting, removeAbandonedTempFiles } from '../io/atomic.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { networkArrays } from '../models/weights.ts';
-import { openRun, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
+import { openRun, runData, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, PRETRAINED_ORIGIN, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
 import { pageFiles } from './page-bundle.ts';
 import { labelMapsFromFiles } from '../explore/label-map-files.ts';
@@ -42,7 +42,7 @@ export async function generatorTensors(run: OpenedRun, runDir: string): Promise<
   const networks = drawingNetworks(model);
   const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
   if (model.useReferenceImages) {
-    const images = referenceImages(openDataset(config.data, info), config.seed, config.train.samples);
+    const images = referenceImages(openDataset(runData(run), info), config.seed, config.train.samples);
     tensors[REFERENCE_IMAGES] = { shape: images.shape, data: (await images.data()) as Float32Array };
     images.dispose();
   }
@@ -61,11 +61,11 @@ export async function generatorTensors(run: OpenedRun, runDir: string): Promise<
 function exampleMaps(run: OpenedRun): Record<string, NamedArray> {
   let data;
   try {
-    data = openHeldOut(run.config.data, run.info);
+    data = openHeldOut(runData(run), run.info);
   } catch (err) {
     // A data folder without a test split (or with one gantry cannot read) starts the page from training maps.
     if (!(err instanceof GantryError)) throw err;
-    data = openDataset(run.config.data, run.info);
+    data = openDataset(runData(run), run.info);
   }
   const n = Math.min(EXAMPLE_MAPS, data.n);
   const shape = [n, data.height, data.width];

@@ -19,7 +19,7 @@ import { savedLevels } from '../explore/grid.ts';
 import { settleGpuProducts } from '../models/step-runner.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import { fitImage, type ImageFit } from '../data/transform.ts';
-import { describeModel, openRun, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
+import { describeModel, openRun, runData, readRunConfig, CONFIG_FILE, type OpenedRun } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 import { StatsAccumulator, frechetDistance, type FeatureStats } from './frechet.ts';
 import { gatherRows } from './kid.ts';
@@ -31,7 +31,7 @@ import { readStatsFile, writeStatsFile } from './stats-file.ts';
  * data defines one, else of its training data, in a seeded order.
  */
 export function evaluationCaptionList(run: OpenedRun, seed: number): string[] {
-  const captions = evaluationCaptions(run.config.data, run.info);
+  const captions = evaluationCaptions(runData(run), run.info);
   if (!captions) throw new GantryError(`the run's data ${run.config.data} has no captions to draw its images with`);
   const rng = new Rng(seed, 'eval-captions');
   return Array.from(rng.permutation(captions.length), (j) => captions[j][rng.int(captions[j].length)]);
@@ -39,7 +39,7 @@ export function evaluationCaptionList(run: OpenedRun, seed: number): string[] {
 
 /** A label-map run's held-out maps (its data's test split): what its fakes are drawn from, cycled in order. */
 function heldOutMaps(run: OpenedRun, runDir: string, seed: number): ConditionRows {
-  const ds = openHeldOut(run.config.data, run.info);
+  const ds = openHeldOut(runData(run), run.info);
   const maps = dataMaps(ds, Array.from({ length: ds.n }, (_, i) => i)).maps;
   return { kind: 'labelMap', maps: withRandomStyles(run, runDir, maps, seed) };
 }

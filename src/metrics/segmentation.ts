@@ -7,7 +7,7 @@ import { withRandomStyles } from '../explore/run-styles.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { savedLevels } from '../explore/grid.ts';
 import { segmentationScores, SegmentationTally } from '../models/segmentation-scores.ts';
-import { openRun } from '../train/run.ts';
+import { openRun, runData } from '../train/run.ts';
 import { Progress } from '../train/progress.ts';
 
 export interface SegmentationResult {
@@ -36,7 +36,7 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
     if (segmenter.info.height !== run.info.height || segmenter.info.width !== run.info.width) {
       throw new GantryError(`the segmenter works at ${segmenter.info.height}x${segmenter.info.width} but ${runDir} draws ${run.info.height}x${run.info.width}; train the segmenter at the run's size (model.height ${run.info.height}, model.width ${run.info.width})`);
     }
-    const data = openHeldOut(run.config.data, run.info);
+    const data = openHeldOut(runData(run), run.info);
     const n = Math.min(o.n ?? data.n, data.n);
     const fake = new SegmentationTally(c.labelCount);
     const real = new SegmentationTally(c.labelCount);

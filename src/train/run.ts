@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../engine/rng.ts';
-import { openDataset, type ImageDataset } from '../data/index.ts';
+import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
@@ -56,10 +56,23 @@ export function provideReferenceImages(model: FamilyInstance, data: ImageDataset
 }
 
 export interface OpenedRun {
+  /** The run folder. */
+  dir: string;
   config: RunConfig;
   info: ModelInfo;
   model: FamilyInstance;
   state: CheckpointState;
+}
+
+/**
+ * The data SPEC a run trained on, for a command that reads the run's own data (reference images, held-out
+ * maps, evaluation captions, styles): a data folder that is no longer there is named as the run's, with
+ * how to tell the run where it went.
+ */
+export function runData(run: { dir: string; config: RunConfig }): string {
+  const { kind, path } = parseDataSpec(run.config.data);
+  if (kind !== 'shapes' && path && !existsSync(path)) throw new GantryError(`${run.dir} trained on ${run.config.data}, and ${path} is not there now: put the data back, or write where it is now into "data" in ${join(run.dir, CONFIG_FILE)}`);
+  return run.config.data;
 }
 
 /** Opens a finished or running run for sampling: its config and its latest weights. */
@@ -69,9 +82,9 @@ export function openRun(runDir: string): OpenedRun {
   // Every network's weights come from the checkpoint (loadCheckpoint sets each one or fails).
   const model = withPlaceholderWeights(() => buildModel(config));
   try {
-    if (model.useReferenceImages) provideReferenceImages(model, openDataset(config.data, info), config.seed, config.train.samples);
+    if (model.useReferenceImages) provideReferenceImages(model, openDataset(runData({ dir: runDir, config }), info), config.seed, config.train.samples);
     const state = loadCheckpoint(runDir, model, false);
-    return { config, info, model, state };
+    return { dir: runDir, config, info, model, state };
   } catch (err) {
     model.dispose();
     throw err;

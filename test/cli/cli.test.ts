@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -253,6 +253,9 @@ test('a run records its data as an absolute path: it resumes and reconstructs fr
   // The same data named again as it was given is no change; other data is refused, named as the run has it.
   assert.equal(inProject('train', '--resume', '--out', 'runs/v', '--data', 'mnist-idx:data/digits', '--steps', '5', '--quiet').code, 0);
   assert.match(elsewhere('train', '--resume', '--out', 'project/runs/v', '--data', 'mnist-idx:data/digits', '--steps', '6').stderr, /^gantry train: data is "mnist-idx:.*project\/data\/digits" in the run and "mnist-idx:.*\/data\/digits" in the flags; a resumed run keeps its family, seed, data/);
+  // Data moved away: a command that reads it says it is the run's, and where to say where it went.
+  renameSync(join(project, 'data'), join(project, 'moved'));
+  assert.equal(elsewhere('reconstruct', '--run', 'project/runs/v', '--out', 'r.png').stderr, `gantry reconstruct: project/runs/v trained on mnist-idx:${join(project, 'data', 'digits')}, and ${join(project, 'data', 'digits')} is not there now: put the data back, or write where it is now into "data" in project/runs/v/config.json\n`);
 });
 
 test('unet-vae-gan from the CLI: sampling re-encodes the run\'s reference images', () => {
