@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
-import { GantryError } from '../errors.ts';
 import { makeBatch } from '../data/sampler.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { Conv2d, leaky, Linear, RELU } from '../nn/layers.ts';
 import { ParamSet } from '../nn/params.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch } from '../data/batch.ts';
-import type { ModelInfo } from './condition.ts';
+import { requireClasses, type ModelInfo } from './condition.ts';
 import { disposeModel, type Family, type FamilyInstance, type StepContext } from './family.ts';
 
 /**
@@ -136,7 +135,7 @@ export const classifierFamily: Family<ClassifierConfig> = {
   schema: classifierSchema,
   resumable: ['lr', 'lrHalfLife'],
   resolve(config, data) {
-    if (data.numClasses < 2) throw new GantryError('classifier: the data has no class labels; use labelled data (mnist, cifar10, folder with sub-folders)');
+    requireClasses('classifier', data);
     return { ...config, channels: config.channels || data.channels, numClasses: data.numClasses };
   },
   describe: (config): ModelInfo => ({

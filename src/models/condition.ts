@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { GantryError } from '../errors.ts';
 import type { ImageFit } from '../data/transform.ts';
+import type { DataShape } from '../data/batch.ts';
 
 /**
  * What a generator is conditioned on, for one batch of n images: the one argument `generate` takes
@@ -82,6 +83,16 @@ export function dataFit(info: ModelInfo): ImageFit {
 export function batchDefaults(info: ModelInfo): { flip: boolean; captionsPerImage: number } {
   const c = info.conditioning;
   return { flip: c.kind === 'labelMap', captionsPerImage: c.kind === 'text' ? c.captionsPerImage ?? 1 : 1 };
+}
+
+/**
+ * A family that learns classes (the class-conditional GANs, the classifier) needs data of two or more:
+ * unlabelled data and data of one class (a ?classes= of one) are each one line saying which, with the
+ * family that learns without classes (`withoutClasses`) where there is one.
+ */
+export function requireClasses(family: string, data: DataShape, withoutClasses?: string): void {
+  if (data.numClasses === 1) throw new GantryError(`${family}: the data has one class (${data.classNames?.[0] ?? 'class 0'}), and ${family} learns to tell classes apart; give it two or more (?classes=a,b)${withoutClasses ? `, or train ${withoutClasses} on one class` : ''}`);
+  if (data.numClasses < 2) throw new GantryError(`${family}: the data has no class labels; use labelled data (mnist, shapes, cifar10, a folder with one sub-folder per class)`);
 }
 
 /** The condition's tensor of the expected kind, checked against the model: one clear error otherwise. */

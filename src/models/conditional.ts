@@ -8,7 +8,7 @@ import { stepLatent } from '../nn/noise.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { Adam } from '../optim/adam.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
-import { expectCondition, type Condition, type ModelInfo } from './condition.ts';
+import { expectCondition, requireClasses, type Condition, type ModelInfo } from './condition.ts';
 import { checkLossFields, DcganGenerator, dcganFamily, dcganSchema, dcganShape, describeImageModel, everyStepR1, ganOptimizers, lazyR1StepKey, type DcganConfig } from './dcgan.ts';
 import { disposeModel, type FamilyInstance, type StepContext } from './family.ts';
 import { alternatingStep } from './gan-step.ts';
@@ -84,9 +84,7 @@ export function dcganPart(config: ConditionalConfig): DcganConfig {
 
 /** Shared `resolve`: channels and classes from the data; labelled data is required. */
 export function resolveConditional<C extends ConditionalConfig>(family: string, config: C, data: DataShape): C {
-  if (data.numClasses < 2) {
-    throw new GantryError(`${family}: the data has no class labels; use labelled data (mnist, shapes, cifar10, a folder with one sub-folder per class)`);
-  }
+  requireClasses(family, data, 'dcgan');
   if (config.numClasses && config.numClasses !== data.numClasses) {
     throw new GantryError(`${family}: model.numClasses is ${config.numClasses} but the data has ${data.numClasses} classes; leave it out (0) to take it from the data`);
   }

@@ -122,6 +122,7 @@ test('conditional configs: classes come from the data, a mismatch or unlabelled 
   assert.deepEqual(resolved.classNames, ['a', 'b', 'c', 'd']);
   assert.throws(() => cganFamily.resolve(cganSchema.parse({ numClasses: 10 }), data), /model.numClasses is 10 but the data has 4 classes/);
   assert.throws(() => cganFamily.resolve(cganSchema.parse({}), { ...data, numClasses: 0 }), /no class labels/);
+  assert.throws(() => acganFamily.resolve(acganSchema.parse({}), { ...data, numClasses: 1, classNames: ['b'] }), /^GantryError: acgan: the data has one class \(b\), and acgan learns to tell classes apart; give it two or more \(\?classes=a,b\), or train dcgan on one class$/);
   assert.throws(() => cganSchema.parse({ clases: 3 }), /clases/);
   assert.throws(() => acganFamily.resolve(acganSchema.parse({ gp: 1 }), data), /^GantryError: acgan: model\.gp weighs WGAN-GP's gradient penalty/);
 });
