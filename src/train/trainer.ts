@@ -25,7 +25,7 @@ import { DivergenceWatch } from './divergence.ts';
 import { acquireRunLock } from './lock.ts';
 import { applyResumeChanges, lowerLearningRates, recordConfigChange, type ChangeLog, type ConfigChanges } from './resume.ts';
 import { withPlaceholderWeights } from '../nn/init.ts';
-import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig } from './run.ts';
+import { buildModel, CONFIG_FILE, describeModel, provideReferenceImages, readRunConfig, resolveRunConfig, runData } from './run.ts';
 import { modelNotices } from '../models/index.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { TrainSteps } from '../models/step-runner.ts';
@@ -196,7 +196,7 @@ function resolveRun(options: TrainOptions): ResolvedRun {
   if (loadSize && (loadSize[0] < fit.height || loadSize[1] < fit.width)) {
     throw new GantryError(`train.loadSize [${loadSize.join(', ')}] is smaller than the model's images (${fit.height}x${fit.width}); it is the size crops of the model's size are cut from, so make it at least [${fit.height}, ${fit.width}]`);
   }
-  const allData = openDataset(config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`, progressOut(options)));
+  const allData = openDataset(options.resume ? runData({ dir: runDir, config }) : config.data, loadSize ? { ...fit, height: loadSize[0], width: loadSize[1] } : fit, options.quiet ? undefined : slowWorkProgress(`reading ${config.data}`, progressOut(options)));
   // Families size their networks for the model's images, which crops of loadSize data are cut to.
   const shape = { ...dataShape(allData), height: fit.height, width: fit.width };
   if (options.resume) {

@@ -256,6 +256,7 @@ test('a run records its data as an absolute path: it resumes and reconstructs fr
   // Data moved away: a command that reads it says it is the run's, and where to say where it went.
   renameSync(join(project, 'data'), join(project, 'moved'));
   assert.equal(elsewhere('reconstruct', '--run', 'project/runs/v', '--out', 'r.png').stderr, `gantry reconstruct: project/runs/v trained on mnist-idx:${join(project, 'data', 'digits')}, and ${join(project, 'data', 'digits')} is not there now: put the data back, or write where it is now into "data" in project/runs/v/config.json\n`);
+  assert.match(elsewhere('train', '--resume', '--out', 'project/runs/v', '--steps', '8').stderr, /^gantry train: project\/runs\/v trained on mnist-idx:.*, and .* is not there now: put the data back/);
 });
 
 test('unet-vae-gan from the CLI: sampling re-encodes the run\'s reference images', () => {
