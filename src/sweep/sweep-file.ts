@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GantryError, describeError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { anchorDataSpec } from '../data/index.ts';
 import { anchorRunPaths, fidSchema, formatZodError, validateRunConfig, type RunConfig } from '../train/run-config.ts';
 
@@ -85,7 +86,7 @@ export function sweepId(sweep: Sweep): string {
 export function anchorSweepPaths(sweep: Sweep, base: string): Sweep {
   const grid = { ...sweep.grid };
   if (grid.data) grid.data = grid.data.map((d) => (typeof d === 'string' ? anchorDataSpec(d, base) : d));
-  if (grid['model.vggWeights']) grid['model.vggWeights'] = grid['model.vggWeights'].map((v) => anchorRunPaths({ model: { vggWeights: v } }, base).model.vggWeights);
+  if (grid['model.vggWeights']) grid['model.vggWeights'] = grid['model.vggWeights'].map((v) => (typeof v === 'string' && v ? resolve(base, v) : v));
   const fid = sweep.eval.fid && anchorRunPaths({ eval: { fid: sweep.eval.fid } }, base).eval.fid;
   return { ...sweep, base: anchorRunPaths(sweep.base, base), grid, eval: { ...sweep.eval, ...(fid ? { fid } : {}) } };
 }
