@@ -21,6 +21,8 @@ export interface DataSpec {
 }
 
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
+/** The kinds whose SPEC names a folder (shapes' `:N` is a count). */
+const FOLDER_KINDS: ReadonlySet<string> = new Set(['mnist-idx', 'cifar10', 'folder', 'captions', 'pairs']);
 const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none&classes=a,b], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
 
 /**
@@ -34,7 +36,7 @@ export function anchorDataSpec(spec: string, base: string): string {
   const colon = head.indexOf(':');
   const kind = head.slice(0, colon);
   const path = head.slice(colon + 1);
-  if (colon < 0 || kind === 'shapes' || !path || !(KINDS as readonly string[]).includes(kind)) return spec;
+  if (colon < 0 || !path || !FOLDER_KINDS.has(kind)) return spec;
   return `${kind}:${resolve(base, path)}${q < 0 ? '' : spec.slice(q)}`;
 }
 
@@ -43,6 +45,12 @@ export function anchorScoredInput(text: string, base: string): string {
   const head = text.split('?')[0];
   const isSpec = !text.endsWith('.npz') && (KINDS as readonly string[]).includes(head.includes(':') ? head.slice(0, head.indexOf(':')) : head);
   return isSpec ? anchorDataSpec(text, base) : resolve(base, text);
+}
+
+/** The folder a data SPEC reads, or null for data that names none (mnist, shapes). */
+export function dataFolder(spec: string): string | null {
+  const s = parseDataSpec(spec);
+  return FOLDER_KINDS.has(s.kind) ? s.path : null;
 }
 
 export function parseDataSpec(spec: string): DataSpec {
@@ -63,7 +71,7 @@ export function parseDataSpec(spec: string): DataSpec {
     if (eq < 0) throw new GantryError(`data source "${spec}": option "${pair}" should be key=value`);
     options[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const needsPath = kind !== 'mnist' && kind !== 'shapes';
+  const needsPath = FOLDER_KINDS.has(kind);
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
   const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop', 'classes'], shapes: ['seed', 'colours'], pairs: ['split'] };

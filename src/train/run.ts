@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../engine/rng.ts';
-import { openDataset, parseDataSpec, type ImageDataset } from '../data/index.ts';
+import { dataFolder, openDataset, type ImageDataset } from '../data/index.ts';
 import { makeBatch } from '../data/sampler.ts';
 import { join } from 'node:path';
 import { GantryError, describeError } from '../errors.ts';
@@ -70,8 +70,8 @@ export interface OpenedRun {
  * how to tell the run where it went.
  */
 export function runData(run: { dir: string; config: RunConfig }): string {
-  const { kind, path } = parseDataSpec(run.config.data);
-  if (kind !== 'shapes' && path && !existsSync(path)) throw new GantryError(`${run.dir} trained on ${run.config.data}, and ${path} is not there now: put the data back, or write where it is now into "data" in ${join(run.dir, CONFIG_FILE)}`);
+  const path = dataFolder(run.config.data);
+  if (path && !existsSync(path)) throw new GantryError(`${run.dir} trained on ${run.config.data}, and ${path} is not there now: put the data back, or write where it is now into "data" in ${join(run.dir, CONFIG_FILE)}`);
   return run.config.data;
 }
 
