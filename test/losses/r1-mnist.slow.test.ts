@@ -23,7 +23,7 @@ test('DCGAN with R1 on MNIST: FID falls, and D\'s gradient on the real digits st
     family: 'dcgan', seed: 1, data: 'mnist', model: { r1: 10, ngf: 32, ndf: 32 },
     train: { steps: 1000, batch: 64, logEvery: 50, sampleEvery: 10000, checkpointEvery: 10000 },
   }, 'test');
-  const { early, late } = await fidEarlyAndLate(root, dir, config, 250);
+  const { early, late } = await fidEarlyAndLate(dir, config, 250);
   const r1 = readMetrics(dir).filter((r) => r.step > 800).map((r) => r.r1!);
   console.log(`FID (classifier features) with R1: step 250 ${early.toFixed(1)}, step 1000 ${late.toFixed(1)}; R1 over the last 200 steps ${r1.map((v) => v.toFixed(3)).join(' ')}`);
   assert.ok(late < 0.6 * early, `FID ${late} at step 1000 is not under 0.6 x ${early} at step 250`);
@@ -44,7 +44,7 @@ test('DCGAN with a lazy R1 (gamma 1, every 16 steps) on MNIST: FID falls', async
     family: 'dcgan', seed: 1, data: 'mnist', model: { r1: 1, r1Every: 16, ngf: 32, ndf: 32 },
     train: { steps: 1000, batch: 64, logEvery: 50, sampleEvery: 10000, checkpointEvery: 10000 },
   }, 'test');
-  const { early, late } = await fidEarlyAndLate(root, dir, config, 250);
+  const { early, late } = await fidEarlyAndLate(dir, config, 250);
   console.log(`FID (classifier features) with a lazy R1: step 250 ${early.toFixed(1)}, step 1000 ${late.toFixed(1)}`);
   assert.ok(late < 0.6 * early, `FID ${late} at step 1000 is not under 0.6 x ${early} at step 250`);
 });

@@ -23,7 +23,7 @@ test('DCGAN with WGAN-GP on MNIST: FID falls, the critic\'s distance stays posit
     family: 'dcgan', seed: 1, data: 'mnist', model: { loss: 'wgan-gp', lr: 1e-4, beta1: 0, beta2: 0.9 },
     train: { steps: 1000, batch: 64, dSteps: 5, logEvery: 50, sampleEvery: 10000, checkpointEvery: 10000 },
   }, 'test');
-  const { early, late } = await fidEarlyAndLate(root, dir, config, 250);
+  const { early, late } = await fidEarlyAndLate(dir, config, 250);
   const last = readMetrics(dir).filter((r) => r.step > 800);
   const distance = last.map((r) => r.gp! - r.lossD);
   const gp = last.map((r) => r.gp!);

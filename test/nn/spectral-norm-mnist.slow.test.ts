@@ -40,7 +40,7 @@ test('DCGAN with spectral normalisation on MNIST: FID falls, and each D layer is
     family: 'dcgan', seed: 1, data: 'mnist', model: { spectralNorm: true },
     train: { steps: 1000, batch: 64, logEvery: 100, sampleEvery: 10000, checkpointEvery: 10000 },
   }, 'test');
-  const { early, late } = await fidEarlyAndLate(root, dir, config, 250);
+  const { early, late } = await fidEarlyAndLate(dir, config, 250);
   console.log(`FID (classifier features) with spectral normalisation: step 250 ${early.toFixed(1)}, step 1000 ${late.toFixed(1)}`);
   assert.ok(late < 0.85 * early, `FID ${late} at step 1000 is not under 0.85 x ${early} at step 250`);
 

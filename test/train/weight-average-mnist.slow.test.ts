@@ -35,7 +35,7 @@ function lastWeightsOf(runDir: string, into: string): string {
  */
 test('DCGAN on MNIST: the weights\' average (train.ema 0.99) draws images with a lower FID than the last weights', async () => {
   const root = tempDir();
-  const judge = await mnistJudge(root);
+  const judge = await mnistJudge();
   const dir = join(root, 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { ngf: 64, ndf: 64 },
