@@ -18,8 +18,7 @@ await setup();
  * 0.15-0.20). (The README has the longer runs.)
  */
 test('DCGAN with R1 on MNIST: FID falls, and D\'s gradient on the real digits stays small', async () => {
-  const root = tempDir();
-  const dir = join(root, 'dcgan');
+  const dir = join(tempDir(), 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { r1: 10, ngf: 32, ndf: 32 },
     train: { steps: 1000, batch: 32, logEvery: 50, sampleEvery: 10000, checkpointEvery: 10000 },
@@ -40,8 +39,7 @@ test('DCGAN with R1 on MNIST: FID falls, and D\'s gradient on the real digits st
  * README says to lower gamma).
  */
 test('DCGAN with a lazy R1 (gamma 1, every 16 steps) on MNIST: FID falls', async () => {
-  const root = tempDir();
-  const dir = join(root, 'dcgan');
+  const dir = join(tempDir(), 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { r1: 1, r1Every: 16, ngf: 32, ndf: 32 },
     train: { steps: 1000, batch: 32, logEvery: 50, sampleEvery: 10000, checkpointEvery: 10000 },

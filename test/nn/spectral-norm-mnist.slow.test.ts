@@ -36,8 +36,7 @@ function largestSingularValue(m: Float64Array, rows: number, cols: number, start
  * (The README has the longer runs.)
  */
 test('DCGAN with spectral normalisation on MNIST: FID falls, and each D layer is divided by (within 5%) its largest singular value', async () => {
-  const root = tempDir();
-  const dir = join(root, 'dcgan');
+  const dir = join(tempDir(), 'dcgan');
   const config = validateRunConfig({
     family: 'dcgan', seed: 1, data: 'mnist', model: { spectralNorm: true },
     train: { steps: 1000, batch: 32, logEvery: 100, sampleEvery: 10000, checkpointEvery: 10000 },
