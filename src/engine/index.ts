@@ -32,6 +32,12 @@ export interface EngineOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Said when Dawn's only adapter is a software one: it emulates a GPU on the CPU, where a training step
+ * takes tens of times what gantry's CPU kernels take.
+ */
+export const SOFTWARE_ADAPTER = `gantry: this WebGPU adapter is a software one that runs on the CPU, not a GPU; training and drawing on it are many times slower than ${given('device', 'cpu')}. Install your GPU's driver (on Linux, its Vulkan driver), or use ${given('device', 'cpu')}`;
+
 /** Sets up tfjs once: backend, gradient patches and gantry's fast kernels. */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const device = options.device ?? 'cpu';
@@ -45,9 +51,11 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   registerAvgPoolGradGradient();
   ownBackwardPass();
   if (device === 'webgpu') {
-    const adapter = await startWebGpu();
-    (options.log ?? console.warn)(`gantry: WebGPU on ${adapter}`);
-    current = { backend: 'webgpu', native: { loaded: false, reason: 'webgpu' }, adapter };
+    const { description, software } = await startWebGpu();
+    const log = options.log ?? console.warn;
+    log(`gantry: WebGPU on ${description}`);
+    if (software) log(SOFTWARE_ADAPTER);
+    current = { backend: 'webgpu', native: { loaded: false, reason: 'webgpu' }, adapter: description };
     return current;
   }
   if (options.nativeKernels === false) disableNativeAddon('disabled');

@@ -7,12 +7,22 @@ import { enableGemmTuning, gemmTuningRequested, withExactTimestamps } from '../g
 import { tuningFile } from '../gpu/tuning-store.ts';
 import { GantryError, describeError, given } from '../errors.ts';
 
+export interface WebGpuAdapter {
+  /** The adapter's name and the limits gantry's kernels depend on. */
+  description: string;
+  /**
+   * A software adapter that runs on the CPU (Mesa's llvmpipe, SwiftShader: WebGPU's fallback adapter),
+   * which Dawn hands out where no GPU driver is installed.
+   */
+  software: boolean;
+}
+
 /**
  * Starts tfjs's WebGPU backend on Dawn (the `webgpu` npm package) in Node. The backend registers itself
- * only if navigator.gpu exists when it is imported, so Dawn goes first. Returns the adapter's
- * description; never falls back to the CPU silently.
+ * only if navigator.gpu exists when it is imported, so Dawn goes first. Returns the adapter; never falls
+ * back to the CPU silently.
  */
-export async function startWebGpu(): Promise<string> {
+export async function startWebGpu(): Promise<WebGpuAdapter> {
   let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
@@ -32,7 +42,7 @@ export async function startWebGpu(): Promise<string> {
   if (!adapter) {
     throw new GantryError(`${given('device', 'webgpu')}: no WebGPU adapter found (Vulkan on Linux needs a GPU driver and libvulkan1; set VK_DRIVER_FILES to its ICD json). Use ${given('device', 'cpu')}`);
   }
-  const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; description?: string; device?: string } }).info ?? {};
+  const info = (adapter as unknown as { info?: { vendor?: string; architecture?: string; description?: string; device?: string; isFallbackAdapter?: boolean } }).info ?? {};
   await import('@tensorflow/tfjs-backend-webgpu');
   const ok = await tf.setBackend('webgpu');
   if (!ok || tf.getBackend() !== 'webgpu') throw new GantryError(`${given('device', 'webgpu')}: tfjs could not start its WebGPU backend on this adapter; use ${given('device', 'cpu')}`);
@@ -53,6 +63,7 @@ export async function startWebGpu(): Promise<string> {
   await checkMatrixTile(device);
   const refused = refusedMatrixProducts(device);
   if (refused) process.stderr.write(`gantry: GANTRY_TENSOR_CORES asks for the GPU's matrix units, but ${refused}: its products stay in float32\n`);
-  return `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
+  const description = `${name} (workgroup memory ${limits.maxComputeWorkgroupStorageSize / 1024} KiB, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ` +
     `storage binding ${limitMiB(limits.maxStorageBufferBindingSize)}, buffer ${limitMiB(limits.maxBufferSize)})`;
+  return { description, software: info.isFallbackAdapter === true || info.architecture === 'software' };
 }

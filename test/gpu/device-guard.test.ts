@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tf } from '../../src/engine/index.ts';
+import { SOFTWARE_ADAPTER, tf } from '../../src/engine/index.ts';
 import { GantryError } from '../../src/errors.ts';
 import { GpuLimitError, inPassesThatFit } from '../../src/gpu/device-guard.ts';
 import { gantryCli, tempDir } from '../helpers.ts';
@@ -28,9 +28,17 @@ test('inPassesThatFit: a pass past the GPU\'s limits is split in two until it fi
 });
 
 // The rest needs a WebGPU adapter (the GPU machine, or Mesa 24+ lavapipe; README, "On a GPU").
-const noGpu = await startWebGpuOrSkip();
+const started: string[] = [];
+const noGpu = await startWebGpuOrSkip((line) => started.push(line));
 const device = noGpu ? null : (tf.backend() as unknown as { device: GPUDevice }).device;
 const bindingLimit = device?.limits.maxStorageBufferBindingSize ?? 0;
+
+test('WebGPU: a software adapter (lavapipe, SwiftShader) is named as one, with --device cpu as the faster choice; a GPU is not', { skip: noGpu }, () => {
+  assert.match(started[0], /^gantry: WebGPU on /);
+  const software = /llvmpipe|swiftshader/i.test(started[0]);
+  assert.deepEqual(started.slice(1), software ? [SOFTWARE_ADAPTER] : []);
+  assert.match(SOFTWARE_ADAPTER, /many times slower than --device cpu.*or use --device cpu$/);
+});
 
 test('WebGPU: an op whose output is past what the GPU binds at once is refused before it allocates, naming the shape and the fix; nothing leaks', { skip: noGpu }, async () => {
   // An input that fits, and a convolution to 8 channels whose output is twice the limit.
