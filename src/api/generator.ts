@@ -123,6 +123,8 @@ export interface ProjectOptions extends Partial<ProjectionSettings> {
   text?: string | string[];
   /** Hears how many image-steps are done, of images x steps. */
   onProgress?: (done: number, total: number) => void;
+  /** Hears how many of the pool's images are measured in the search for starts, before the steps. */
+  onPoolProgress?: (done: number, total: number) => void;
   /** Aborted: no more steps; each image gets the closest vector found so far. */
   signal?: AbortSignal;
   /** Measure by LPIPS on VGG-16 (both files: LPIPS's linear layers and torchvision's VGG-16) rather than squared error. */
@@ -131,7 +133,7 @@ export interface ProjectOptions extends Partial<ProjectionSettings> {
   device?: Device;
 }
 
-const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'signal', 'lpips', 'vgg16', 'device'] as const;
+const PROJECT_KEYS = ['steps', 'starts', 'pool', 'lr', 'seed', 'sphere', 'class', 'text', 'onProgress', 'onPoolProgress', 'signal', 'lpips', 'vgg16', 'device'] as const;
 
 /**
  * The latent vectors of pictures of yours (`gantry project`): for each image file, the vector whose image
@@ -146,7 +148,7 @@ export async function project(run: string, images: string[], options: ProjectOpt
     throw new GantryError('project(): give the image files as an array second, e.g. project("runs/digits", ["me.png", "you.jpg"])');
   }
   checkKeys(options, PROJECT_KEYS, 'project()');
-  const { class: cls, text, onProgress, signal, lpips: lin, vgg16, device, ...rest } = options;
+  const { class: cls, text, onProgress, onPoolProgress, signal, lpips: lin, vgg16, device, ...rest } = options;
   const settings = projectionSettings(rest);
   checkSignal(signal, 'project()');
   const openMeasure = projectionMeasure({ lpips: lin, vgg16 }, 'project(): projection by LPIPS');
@@ -156,7 +158,7 @@ export async function project(run: string, images: string[], options: ProjectOpt
   const { measure, dispose } = openMeasure();
   try {
     const flags = { class: cls === undefined ? undefined : String(cls), text: text === undefined ? undefined : [text].flat() };
-    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, { progress: onProgress, measure, signal });
+    const { projected, targets } = await projectPictures(opened, pictures, flags, settings, { progress: onProgress, poolProgress: onPoolProgress, measure, signal });
     targets.dispose();
     return projected.map((p, i) => ({ image: images[i], ...p }));
   } finally {

@@ -9,7 +9,7 @@ import { inputsAboveOutputs, toUint8Images } from '../explore/grid.ts';
 import { vectorsToImages } from '../explore/render.ts';
 import { projectionSettings, projectPictures } from '../explore/project.ts';
 import { projectionMeasure } from '../metrics/lpips.ts';
-import { Progress } from '../train/progress.ts';
+import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { intArg, numberArg, parseCommandArgs } from './args.ts';
 import { prepareOutFolder, stoppedStatus } from './output.ts';
 import { withRun } from './explore.ts';
@@ -38,8 +38,8 @@ export const PROJECT_HELP = `${SYNOPSIS.PROJECT}
   Class-conditional runs: every class is tried unless --class K is given; the line names the class found
   (draw it again with --class). Text runs: each --text caption is tried (default: the run's first sample
   caption). --device webgpu: on the GPU (the step recorded once and replayed, as training's).
-  Ctrl-C (SIGINT, SIGTERM) ends the steps: the closest vectors found so far are written, and it exits 130
-  (143 for SIGTERM); a second Ctrl-C stops at once.`;
+  Ctrl-C (SIGINT, SIGTERM) ends the steps (or the search of the pool, after the draw under way): the
+  closest vectors found so far are written, and it exits 130 (143 for SIGTERM); a second Ctrl-C stops at once.`;
 
 export async function projectCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('project', argv, {
@@ -67,7 +67,12 @@ export async function projectCommand(argv: string[]): Promise<number> {
   let status = 0;
   await withRun(values.run, values.device, async (run) => {
     const { measure, dispose } = openMeasure();
-    const progress = new Progress(files.length * settings.steps, 0, 'project', process.stderr);
+    // The steps' bar starts with the first step, so that its rate is the steps' and not the pool's search.
+    const steps: { bar: Progress | null } = { bar: null };
+    const stepDone = (done: number) => {
+      steps.bar ??= new Progress(files.length * settings.steps, 0, 'project', process.stderr);
+      steps.bar.update(done);
+    };
     // Ctrl-C: no more steps, and what was found is written; the default handler is back for a second one.
     const stop = new AbortController();
     let stoppedBy: 'SIGINT' | 'SIGTERM' | null = null;
@@ -78,13 +83,13 @@ export async function projectCommand(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, { progress: (done) => progress.update(done), warn, measure, signal: stop.signal })
+    const { projected, targets, conditions } = await projectPictures(run, pictures, { class: values.class, text: values.text }, settings, { progress: stepDone, poolProgress: slowWorkProgress('pool', process.stderr), warn, measure, signal: stop.signal })
       .finally(() => {
         dispose();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       });
-    progress.done();
+    steps.bar?.done();
     if (stoppedBy) status = stoppedStatus(stoppedBy);
     try {
       prepareOutFolder(out, 'latent vectors');

@@ -107,11 +107,16 @@ export interface ProjectionHooks {
   progress?: (done: number, total: number) => void | Promise<void>;
   /** Hears the choices made for the user (every class tried). */
   warn?: (line: string) => void;
+  /**
+   * Hears, as the pool is searched for starts, how many of its images are measured, of pool x the conditions
+   * tried x the groups of images optimised at once (each group searches the pool).
+   */
+  poolProgress?: (done: number, total: number) => void;
   /** The distance minimised (default: SQUARED_ERROR). */
   measure?: ImageMeasure;
   /**
-   * Aborted: no further steps; each image gets the closest vector found so far (or its closest start, for
-   * images whose turn had not come), as at the end.
+   * Aborted: no further steps, and no more of the pool measured than the first draw of it; each image gets
+   * the closest vector found so far (or its closest start, for images whose turn had not come), as at the end.
    */
   signal?: AbortSignal;
 }
@@ -166,7 +171,7 @@ export function checkProjectable(run: Generator): void {
 /** The latent vector (and condition, of `choices`) of each target image [n, H, W, C] in [-1, 1]. */
 export async function projectImages(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, hooks: ProjectionHooks = {}): Promise<Projection[]> {
   checkProjectable(run);
-  const { progress, measure = SQUARED_ERROR, signal } = hooks;
+  const { progress, poolProgress, measure = SQUARED_ERROR, signal } = hooks;
   if (choices.length === 0) throw new Error('projectImages: no condition to project with');
   const [n, height, width, channels] = targets.shape;
   const { info } = run;
@@ -178,11 +183,13 @@ export async function projectImages(run: Generator, targets: tf.Tensor4D, choice
   if (settings.starts > most) throw new GantryError(`${settings.starts} starts of ${width}x${height} images are more than one optimisation holds (measured by ${measure.name}); give at most ${most}`);
   const chunk = Math.max(1, Math.floor(atOnce / settings.starts));
   const out: Projection[] = [];
+  const poolTotal = Math.ceil(n / chunk) * choices.length * settings.pool;
   for (let first = 0; first < n; first += chunk) {
     const count = Math.min(chunk, n - first);
     const part = tf.slice(targets, [first, 0, 0, 0], [count, -1, -1, -1]);
     try {
-      const starts = await chooseStarts(run, part, choices, settings, measure);
+      const poolDone = (first / chunk) * choices.length * settings.pool;
+      const starts = await chooseStarts(run, part, choices, settings, measure, { progress: (done) => poolProgress?.(poolDone + done, poolTotal), signal });
       out.push(...await optimise(run, part, starts, choices, settings, measure, (step) => progress?.(first * settings.steps + step * count, n * settings.steps), signal));
     } finally {
       part.dispose();
@@ -201,7 +208,7 @@ interface Start {
  * For each target, the `starts` closest images of the pool (every choice's seeds, and the run's encoder's
  * vector of the target where it has one), as (vector, choice) pairs, closest first.
  */
-async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure): Promise<Start[][]> {
+async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: ConditionChoice[], settings: ProjectionSettings, measure: ImageMeasure, hooks: { progress: (done: number) => void; signal?: AbortSignal }): Promise<Start[][]> {
   const n = targets.shape[0];
   const dim = run.info.latentDim;
   const best: Start[][] = Array.from({ length: n }, () => []);
@@ -226,7 +233,13 @@ async function chooseStarts(run: Generator, targets: tf.Tensor4D, choices: Condi
   const encoded = await encoderGuesses(run, targets);
   for (let c = 0; c < choices.length; c++) {
     for (let first = 0; first < settings.pool; first += chunk) {
-      await measureAll(Array.from({ length: Math.min(chunk, settings.pool - first) }, (_, i) => latentForSeed(settings.seed + first + i, dim)), c);
+      // Stopped: the pool's first draw under each condition is enough to start from.
+      if (first > 0 && hooks.signal?.aborted) break;
+      const count = Math.min(chunk, settings.pool - first);
+      await measureAll(Array.from({ length: count }, (_, i) => latentForSeed(settings.seed + first + i, dim)), c);
+      hooks.progress(c * settings.pool + first + count);
+      // Let a progress bar draw and Ctrl-C be heard.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     // The encoder's vector of each target, drawn with this condition.
     if (encoded) {

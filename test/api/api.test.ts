@@ -174,10 +174,12 @@ test('project(): pictures\' vectors and classes, which the generator draws again
   const files = [0, 1].map((i) => join(dir, `p${i}.png`));
   files.forEach((f, i) => writeFileSync(f, pngBytes(drawn, i)));
   const heard: number[] = [];
+  const pool: number[] = [];
   const before = tf.memory().numTensors;
-  const found = await project(run, files, { steps: 30, onProgress: (done, total) => heard.push(done / total) });
+  const found = await project(run, files, { steps: 30, onProgress: (done, total) => heard.push(done / total), onPoolProgress: (done, total) => pool.push(done / total) });
   assert.equal(tf.memory().numTensors, before, 'no tensors left');
   assert.equal(heard.at(-1), 1);
+  assert.equal(pool.at(-1), 1);
   assert.deepEqual(found.map((p) => p.image), files);
   for (const p of found) {
     assert.ok(p.distance < p.start, `${p.start} -> ${p.distance}`);

@@ -74,10 +74,38 @@ test('a stop (an aborted signal) ends the steps at once: each image keeps the cl
   assert.deepEqual(seen, [1, 2, 3, 4, 5], 'no step after the stop, and none for the second image');
   assert.ok(found[0].distance < found[0].startDistance, `5 steps: ${found[0].startDistance} -> ${found[0].distance}`);
   assert.equal(found[1].distance, found[1].startDistance, 'the second image: its closest start');
-  // Stopped before it began: the closest starts, as --steps 0 gives.
-  const stopped = await projectImages(dcgan, targets, none, settings, { signal: AbortSignal.abort() });
-  const noSteps = await projectImages(dcgan, targets, none, { ...settings, steps: 0 });
-  assert.deepEqual(stopped.map((p) => p.latent), noSteps.map((p) => p.latent));
+  targets.dispose();
+});
+
+test('the pool\'s search is heard as it goes and ends at a stop after the draw under way: the closest of what was measured, no steps', async () => {
+  const targets = vectorsToImages(dcgan, [latentForSeed(1000, dim), latentForSeed(1001, dim)], NONE);
+  const settings = { ...PROJECTION_DEFAULTS, steps: 3, starts: 2, pool: 300 };
+  const heard: [number, number][] = [];
+  await projectImages(dcgan, targets, none, settings, { poolProgress: (done, total) => { heard.push([done, total]); } });
+  const draw = heard[0][0];
+  assert.ok(draw > 2 && draw < 300, `the pool is drawn in parts (${draw} images first)`);
+  assert.deepEqual(heard.map(([done]) => done), Array.from({ length: Math.ceil(300 / draw) }, (_, i) => Math.min(300, (i + 1) * draw)));
+  assert.ok(heard.every(([, total]) => total === 300));
+  // Stopped after the first draw: no more of the pool, no steps; the starts of that draw, as a pool of its size with no steps gives.
+  const before = tf.memory().numTensors;
+  const stop = new AbortController();
+  const stoppedHeard: number[] = [];
+  const stopped = await projectImages(dcgan, targets, none, settings, {
+    poolProgress: (done) => {
+      stoppedHeard.push(done);
+      stop.abort();
+    },
+    progress: () => assert.fail('a step after the stop'),
+    signal: stop.signal,
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+  assert.deepEqual(stoppedHeard, [draw]);
+  const firstDraw = await projectImages(dcgan, targets, none, { ...settings, pool: draw, steps: 0 });
+  assert.deepEqual(stopped.map((p) => p.latent), firstDraw.map((p) => p.latent));
+  assert.deepEqual(stopped.map((p) => p.distance), stopped.map((p) => p.startDistance));
+  // Stopped before it began: the same.
+  const early = await projectImages(dcgan, targets, none, settings, { signal: AbortSignal.abort() });
+  assert.deepEqual(early.map((p) => p.latent), firstDraw.map((p) => p.latent));
   targets.dispose();
 });
 
