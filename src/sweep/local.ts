@@ -39,7 +39,8 @@ export function readSweepFolder(dir: string): Sweep {
   return JSON.parse(readFileSync(path, 'utf8')) as Sweep;
 }
 
-function readResult(pointDir: string): PointResult | null {
+/** A point's result (its result.json), or null where it has none yet. */
+export function readResult(pointDir: string): PointResult | null {
   const path = join(pointDir, RESULT_FILE);
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as PointResult) : null;
 }
@@ -62,13 +63,12 @@ export interface PointOptions {
  * its result.json; returns the result, or the signal that stopped it (after a checkpoint). A GantryError
  * (a diverged run, data that does not fit) is thrown to the caller.
  */
-export async function trainPoint(sweep: Sweep, point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: StopReason }> {
+export async function trainPoint(fid: Sweep['eval']['fid'], point: SweepPoint, pointDir: string, extractor: FeatureExtractor | null, o: PointOptions): Promise<PointResult | { interrupted: StopReason }> {
   const resume = existsSync(join(pointDir, 'config.json'));
   const common = { quiet: o.quiet, onProgress: o.onProgress, takeOverLock: o.takeOverLock, scorerFor: (config: RunConfig) => fidScorer(config, { quiet: o.quiet }) };
   const result = await train(resume ? { outDir: pointDir, resume: true, ...common } : { outDir: pointDir, config: point.config, ...common });
   if (result.interrupted) return { interrupted: result.interrupted };
   const scored: PointResult = { id: point.id, params: point.params, step: result.step, losses: result.losses };
-  const fid = sweep.eval.fid;
   if (fid && extractor) {
     const options = { n: fid.n, seed: 0, quiet: o.quiet };
     const note = o.quiet ? () => {} : o.log;
@@ -121,7 +121,7 @@ export async function runSweepLocally(sweep: Sweep, runsDir: string, o: { quiet?
       if (readResult(pointDir) || readFailure(dir, point.id)) continue;
       if (!o.quiet) o.log(`point ${point.id} (${describeParams(point.params)})`);
       try {
-        const outcome = await trainPoint(sweep, point, pointDir, extractor, o);
+        const outcome = await trainPoint(sweep.eval.fid, point, pointDir, extractor, o);
         if ('interrupted' in outcome) return { dir, interrupted: outcome.interrupted, failed: 0 };
       } catch (err) {
         if (!(err instanceof GantryError)) throw err;

@@ -142,7 +142,7 @@ export async function runWorker(url: string, o: WorkerOptions): Promise<void> {
     let reported = 0;
     const started = { at: Date.now(), step: -1 };
     try {
-      const outcome = await trainPoint(sweep, point, pointDir, extractorOf(sweep), {
+      const outcome = await trainPoint(sweep.eval.fid, point, pointDir, extractorOf(sweep), {
         quiet: true, log: o.log, takeOverLock: true,
         onProgress: (step, steps, losses) => {
           // The pace is measured from the first step this worker logged (a resumed run starts late).

@@ -80,6 +80,21 @@ export function forEachMetricsRow(runDir: string, onRow: (row: MetricsRow) => vo
   });
 }
 
+/**
+ * The seconds a run has trained, over all its sessions: each session's rows count `seconds` from its own
+ * start, so a row with fewer seconds than the one before it begins the next session (a resume).
+ */
+export function trainingSeconds(runDir: string): number {
+  let before = 0;
+  let last = 0;
+  forEachMetricsRow(runDir, (row) => {
+    if (typeof row.seconds !== 'number') return;
+    if (row.seconds < last) before += last;
+    last = row.seconds;
+  });
+  return before + last;
+}
+
 /** Every row of metrics.jsonl, in memory (a finished run's rows for a test or a script; a run's own code streams them). */
 export function readMetrics(runDir: string): MetricsRow[] {
   const rows: MetricsRow[] = [];

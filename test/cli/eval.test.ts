@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gantryCli, tempDir } from '../helpers.ts';
+import { GANTRY_BIN, gantryCli, tempDir } from '../helpers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const golden = join(root, 'test', 'golden');
@@ -90,6 +91,44 @@ test('eval without weights or features says which file to get; bad inputs are na
   // --out a file: one line before anything trains.
   const weights = join(golden, 'inception_w8.pth');
   assert.match(gantry('compare', '--data', 'shapes:50', '--out', weights, '--weights', weights).stderr, /^gantry compare: --out .*inception_w8\.pth is a file; give a folder to write the runs and their table into\n$/);
+});
+
+test('gantry compare stopped by Ctrl-C exits 130 without a table; the same command finishes it, the stopped family resumed; other settings are refused', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'c.json');
+  writeFileSync(config, JSON.stringify({ model: { width: 8, ndf: 8, latent: 8 }, train: { samples: 4, checkpointEvery: 20, logEvery: 20 } }));
+  const study = join(dir, 'study');
+  const args = ['compare', '--data', `cifar10:${join(fixtures, 'cifar10')}`, '--families', 'vae,vae-gan', '--weights', join(golden, 'inception_w8.pth'),
+    '--config', config, '--steps', '600', '--batch', '4', '--n', '6', '--out', study, '--quiet'];
+  const child = spawn(process.execPath, [GANTRY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CACHE: cache } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const started = Date.now();
+  // A logged step: the run is in its loop, where Ctrl-C is its own.
+  while (!(statSync(join(study, 'vae', 'metrics.jsonl'), { throwIfNoEntry: false })?.size)) {
+    if (Date.now() - started > 120_000) throw new Error(`training did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGINT');
+  assert.equal(await new Promise((r) => child.on('exit', r)), 130, stderr);
+  assert.match(stderr, /stopped during vae; run the same `gantry compare` again to continue/);
+  assert.ok(!existsSync(join(study, 'table.md')) && !existsSync(join(study, 'vae-gan')), 'nothing scored, the next family not started');
+  const stoppedAt = JSON.parse(readFileSync(join(study, 'vae', 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!).step;
+  assert.ok(stoppedAt < 600, `stopped at step ${stoppedAt}`);
+  // Other settings into the same folder: refused before anything trains.
+  const other = gantryCli(args.map((a) => (a === '600' ? '500' : a)), { env: { GANTRY_CACHE: cache } });
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /^gantry compare: --out .*study holds a comparison of other settings \(its compare\.json\); give another --out, or the flags it was started with to finish it\n$/);
+  const r = gantryCli(args, { env: { GANTRY_CACHE: cache } });
+  assert.equal(r.code, 0, r.stderr);
+  for (const family of ['vae', 'vae-gan']) assert.match(r.stdout, new RegExp(`\\| ${family} \\| \\d+\\.\\d\\d \\| 600 \\| \\d+ s \\|`));
+  // vae went on from its checkpoint: its metrics hold each logged step once, in order.
+  const steps = readFileSync(join(study, 'vae', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, Array.from({ length: 30 }, (_, i) => 20 * (i + 1)));
+  assert.equal(readFileSync(join(study, 'table.md'), 'utf8'), `Data: cifar10:${join(fixtures, 'cifar10')}\n\n${r.stdout}`);
+  // Done: the same command again scores nothing anew and gives the same table.
+  const again = gantryCli(args, { env: { GANTRY_CACHE: cache } });
+  assert.equal(again.stdout, r.stdout);
 });
 
 test('gantry compare runs the VAE study protocol end to end on the CIFAR-10 fixture (cars and airplanes)', () => {
