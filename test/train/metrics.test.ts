@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.ts';
 import { writeFileAtomic } from '../../src/io/atomic.ts';
-import { appendMetrics, METRICS_FILE, MetricsFollower, readMetrics, truncateMetrics, type MetricsRow } from '../../src/train/metrics.ts';
+import { appendMetrics, METRICS_FILE, MetricsFollower, readMetrics, trainingSeconds, truncateMetrics, type MetricsRow } from '../../src/train/metrics.ts';
 
 /** A MetricsFollower's sink that keeps what it is given. */
 function collector(): { rows: MetricsRow[]; restarts: number; restart(): void; add(row: MetricsRow): void } {
@@ -81,4 +81,11 @@ test('metrics.jsonl of many megabytes is read a chunk at a time: rows across chu
   assert.equal(readFileSync(join(dir, METRICS_FILE), 'utf8'), rows.slice(0, 45_000).map((r) => JSON.stringify(r) + '\n').join(''));
   truncateMetrics(dir, -1);
   assert.equal(readFileSync(join(dir, METRICS_FILE), 'utf8'), '');
+});
+
+test('trainingSeconds adds up a run\'s sessions: each counts its seconds from its own start; rows without seconds (scores) are passed over', () => {
+  const dir = tempDir();
+  assert.equal(trainingSeconds(dir), 0, 'no metrics yet');
+  for (const row of [{ step: 10, seconds: 2 }, { step: 20, seconds: 4.5 }, { step: 20, fid: 30 }, { step: 30, seconds: 1 }, { step: 40, seconds: 3 }, { step: 50, seconds: 0.5 }]) appendMetrics(dir, row);
+  assert.equal(trainingSeconds(dir), 4.5 + 3 + 0.5);
 });
