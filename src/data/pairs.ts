@@ -71,6 +71,9 @@ export function listPairs(dir: string, split: PairSplit, withFeatures = false): 
   const imageDir = join(dir, `${split}_img`);
   const instanceDir = join(dir, `${split}_inst`);
   const featureDir = join(dir, `${split}_feat`);
+  if (!isDir(labelDir) && isDir(join(dir, `${split}_A`)) && isDir(join(dir, `${split}_B`))) {
+    throw new GantryError(`pairs: ${dir} has ${split}_A/ and ${split}_B/, pix2pixHD's layout for pictures as inputs (its --label_nc 0), which gantry does not train; gantry's pix2pixhd turns label maps into images: give ${split}_label/ (each map's class ids as a grey PNG) + ${split}_img/ (+ ${split}_inst/)`);
+  }
   if (!isDir(labelDir)) {
     throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), or as the Cityscapes release (gtFine/ and leftImg8bit/)`);
   }

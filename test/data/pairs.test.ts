@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
@@ -120,6 +120,10 @@ test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instanc
   assert.throws(() => family.resolve(config, dataShape(openDataset('mnist', { height: 32, width: 32, channels: 0 }))), /pix2pixhd turns label maps into images; train it on label-map data: pairs:DIR/);
 
   assert.throws(() => openDataset(`pairs:${join(fixtures, 'folder')}`, fit), /has no train_label\/ folder; lay out the data as pix2pixHD's train_label\/ \+ train_img\/ \(\+ train_inst\/\), or as the Cityscapes release/);
+  // NVIDIA's layout for pictures as inputs (--label_nc 0) is named as such.
+  const pictures = tempDir();
+  for (const sub of ['train_A', 'train_B']) mkdirSync(join(pictures, sub));
+  assert.throws(() => openDataset(`pairs:${pictures}`, fit), /has train_A\/ and train_B\/, pix2pixHD's layout for pictures as inputs \(its --label_nc 0\), which gantry does not train; gantry's pix2pixhd turns label maps into images: give train_label\/ \(each map's class ids as a grey PNG\) \+ train_img\/ \(\+ train_inst\/\)$/);
   assert.throws(() => openDataset(`pairs:${join(fixtures, 'pairs')}?split=val`, fit), /split is train or test, not "val"/);
 });
 

@@ -86,6 +86,7 @@ test('metrics.jsonl of many megabytes is read a chunk at a time: rows across chu
 test('trainingSeconds adds up a run\'s sessions: each counts its seconds from its own start; rows without seconds (scores) are passed over', () => {
   const dir = tempDir();
   assert.equal(trainingSeconds(dir), 0, 'no metrics yet');
-  for (const row of [{ step: 10, seconds: 2 }, { step: 20, seconds: 4.5 }, { step: 20, fid: 30 }, { step: 30, seconds: 1 }, { step: 40, seconds: 3 }, { step: 50, seconds: 0.5 }]) appendMetrics(dir, row);
+  const rows: MetricsRow[] = [{ step: 10, seconds: 2 }, { step: 20, seconds: 4.5 }, { step: 20, fid: 30 }, { step: 30, seconds: 1 }, { step: 40, seconds: 3 }, { step: 50, seconds: 0.5 }];
+  for (const row of rows) appendMetrics(dir, row);
   assert.equal(trainingSeconds(dir), 4.5 + 3 + 0.5);
 });
