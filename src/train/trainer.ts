@@ -307,7 +307,8 @@ async function openRunFolder(options: TrainOptions, run: ResolvedRun & Generator
 /**
  * The generic training loop: a family's train step over seeded batches, with logging, sample grids,
  * loss plots and atomic checkpoints. Ctrl-C (SIGINT/SIGTERM; unless catchSignals is false) and options.signal
- * checkpoint and stop the run after the current step.
+ * checkpoint and stop the run after the current step (and its samples and scores); a second Ctrl-C stops
+ * the process at once.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -367,6 +368,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let stopRequested: StopReason | null = options.signal?.aborted ? 'abort' : null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     stopRequested = signal;
+    // The step, its scores or its checkpoint may take minutes (FID of 10,000 images on a CPU): a second
+    // Ctrl-C is Node's own and ends the process at once, keeping the last checkpoint (writes are atomic).
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!options.quiet) log(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping after the work under way, with a checkpoint (again to stop at once, keeping the last one)`);
   };
   const onAbort = () => {
     stopRequested ??= 'abort';

@@ -199,6 +199,38 @@ test('Ctrl-C (SIGINT) checkpoints the current step and stops cleanly', async () 
   assert.ok(step > 0, 'a checkpoint of the step reached was written');
 });
 
+test('Ctrl-C during a long score says the run stops after it; a second Ctrl-C ends the process at once, the checkpoint kept', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'R');
+  const config = join(dir, 'c.json');
+  // FID of 4,000 images every 2 steps (pytorch-fid's network at 1/8 width): tens of seconds on 2 cores.
+  const weights = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden', 'inception_w8.pth');
+  writeFileSync(config, JSON.stringify({ model: { ngf: 8, ndf: 8 }, train: { samples: 4 }, eval: { fid: { n: 4000, weights }, every: 2 } }));
+  const child = spawn(process.execPath, [GANTRY_BIN, 'train', 'dcgan', '--config', config, '--steps', '10', '--batch', '8', '--out', run],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GANTRY_CACHE: join(dir, 'cache') } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+  const until = async (what: RegExp) => {
+    const started = Date.now();
+    while (!what.test(stderr)) {
+      if (Date.now() - started > 120_000) throw new Error(`no ${what} in: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  // The scoring's progress line: it has worked 2 s on the first score (step 2).
+  await until(/features \(/);
+  child.kill('SIGINT');
+  await until(/Ctrl-C: stopping after the work under way, with a checkpoint \(again to stop at once, keeping the last one\)/);
+  const second = Date.now();
+  child.kill('SIGINT');
+  const [code, signal] = await exited;
+  assert.ok(Date.now() - second < 5000, 'ended at once');
+  assert.deepEqual([code, signal], [null, 'SIGINT'], stderr);
+  assert.ok(!/step 2: fid/.test(stderr), 'the score under way was not finished');
+  assert.equal(JSON.parse(readSafetensors(join(run, 'checkpoint.safetensors')).metadata.gantry).step, 2, 'the checkpoint of the step being scored');
+});
+
 test('without the native addon gantry still trains on tfjs kernels and says so once', () => {
   const dir = tempDir();
   const config = join(dir, 'c.json');
