@@ -16,6 +16,7 @@ import { checkKeys, checkPath, checkSignal } from '../options.ts';
 import { projectionSettings, projectPictures, type ProjectedPicture, type ProjectionSettings } from '../explore/project.ts';
 import { projectionMeasure } from '../metrics/lpips.ts';
 import { readImageFile } from '../io/image.ts';
+import type { RawImage } from '../io/pixels.ts';
 
 /**
  * A trained generator in a Node program: the run folder's newest checkpoint (or a folder `gantry export`
@@ -80,6 +81,16 @@ export function readLabelMaps(generator: WebGenerator, labelFiles: string[], ins
     labels: maps.labels.subarray(i * area, (i + 1) * area),
     instances: maps.instances?.subarray(i * area, (i + 1) * area),
   }));
+}
+
+/**
+ * Pictures read from PNG or JPEG files, for `generate({ pictures })` of a pix2pixHD run on pictures as
+ * inputs (a run on pairs:DIR's train_A/ + train_B/); generate() fits them to the run's size as
+ * `gantry translate --inputs` does. A missing or corrupt file is one line naming it.
+ */
+export function readPictures(files: string[]): RawImage[] {
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && f.length > 0)) throw new GantryError('readPictures(): give the picture files as an array, e.g. readPictures(["edges.png"])');
+  return files.map(readImageFile);
 }
 
 /**

@@ -16,7 +16,7 @@ import { FAMILIES, type FamilyName } from '../models/index.ts';
 import { checkKeys, checkPath } from '../options.ts';
 
 export { train, resume, type TrainRequest, type ResumeRequest, type TrainControls, type TrainProgress, type TrainResult, type TrainEval, type StopReason } from './train.ts';
-export { openGenerator, pngBytes, readLabelMaps, learnStyles, reconstruct, project, type ProjectOptions } from './generator.ts';
+export { openGenerator, pngBytes, readLabelMaps, readPictures, learnStyles, reconstruct, project, type ProjectOptions } from './generator.ts';
 export type { ProjectedPicture } from '../explore/project.ts';
 export { fid, kid, precisionRecall, inceptionScore, perceptualPathLength, featureStats, segmentationScore, type ScoreRequest, type PairRequest, type FeatureSource, type FidResult, type KidScore, type PrecisionRecallScore, type InceptionScoreResult, type PplResult, type SegmentationResult } from './scores.ts';
 export { tile } from '../web/canvas.ts';

@@ -28,8 +28,8 @@ gantry eval segmentation --run PIX2PIXHD_RUN --segmenter SEGMENTER_RUN [--n N] [
   with density and coverage as prdc does ([--coverage-neighborhood 5]), on the features chosen here.
   --n: images a side, a seeded choice of a larger data set; one with fewer is scored whole (a note says so,
   and n_real/n_fake).
-  A pix2pixhd run draws its images from its data's held-out label maps (the test split of pairs:DIR, in
-  order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
+  A pix2pixhd run draws its images from its data's held-out label maps or input pictures (the test split of
+  pairs:DIR, in order, repeated up to --n); score it against the photos of that split, e.g. --real pairs:DIR?split=test.
   ppl: perceptual path length as torch-fidelity computes it: --n pairs of latent vectors from NumPy's
   RandomState(--seed, default 2020) (a class each in a class-conditional run; a text run's pairs take its
   evaluation captions), the second moved --epsilon of the way to another, LPIPS between the two images

@@ -44,6 +44,7 @@ export function checkGeneratorSource(values: PretrainedValues, weightsOnly: read
   const stray = values.run ? weightsOnly.find((f) => values[f] !== undefined) : undefined;
   if (stray) throw new GantryError(`--${stray} goes with --weights; a run knows its ${weightsOnly.includes('labels') ? 'labels, size and example maps' : 'labels and size'}`);
   if (values.weights && !values['label-nc']) throw new GantryError('--weights needs --label-nc, the label count the generator was trained with (Cityscapes: 35)');
+  if (values.weights && Number(values['label-nc']) === 0) throw new GantryError('--label-nc 0: a generator NVIDIA\'s code trained on pictures as inputs (--label_nc 0) is not read by --weights; give the label count of a label-map generator (Cityscapes: 35), or train such a run with gantry (pairs:DIR with train_A/ + train_B/)');
 }
 
 /**

@@ -14,7 +14,7 @@ export const SYNOPSIS = {
   SWEEP: 'gantry sweep SWEEP.json [--runs runs/sweeps] [--quiet] [--queue redis://HOST:PORT]',
   WORKER: 'gantry worker --queue redis://HOST:PORT --runs DIR [--device cpu|webgpu] [--concurrency 1] [--stall-seconds 30]',
   TRAIN: 'gantry train <family> [--data SPEC] [--config FILE.json] [--steps N | --epochs N] [--batch N]',
-  TRANSLATE: 'gantry translate --run RUN_DIR --labels MAP.png|DIR [--instances INST.png|DIR] [--out image.png | DIR]',
+  TRANSLATE: 'gantry translate --run RUN_DIR --labels MAP.png|DIR [--instances INST.png|DIR] [--out image.png | DIR]\ngantry translate --run RUN_DIR --inputs PICTURE.png|DIR [--out image.png | DIR]',
   PROJECT: 'gantry project --run RUN_DIR --images A.png[,B.png...] [--out DIR] [--steps 300] [--class K] [--text "..."] [--lpips vgg.pth --vgg16 vgg16-397923af.pth] [--device cpu|webgpu]',
   FEATURES: 'gantry features --run RUN_DIR [--clusters 10] [--seed N] | --run RUN_DIR --maps-out DIR',
 } as const;

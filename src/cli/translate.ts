@@ -7,13 +7,13 @@ import { openDataset } from '../data/index.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import type { Generator, LabelMaps } from '../explore/conditions.ts';
-import { instancesFromLabelsNote, labelMapsFromFiles } from '../explore/label-map-files.ts';
+import { instancesFromLabelsNote, labelMapsFromFiles, picturesFromFiles } from '../explore/label-map-files.ts';
 import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
 import { photoStyles, randomStyles, STYLE_CLUSTERS, styleFeatures, type InstanceStyles, type StylePick } from '../explore/instance-styles.ts';
 import { ENCODE_PROGRESS_LABEL, learnedStylesLine, learnStylesInto, learnStylesOfRun, readStyles } from '../explore/run-styles.ts';
-import { featuresByLabel } from '../models/condition.ts';
+import { featuresByLabel, takesPictures } from '../models/condition.ts';
 import { openRun } from '../train/run.ts';
 import { Progress, slowWorkProgress } from '../train/progress.ts';
 import { checkFileOut, checkPngOut, isFolderOut, prepareImageFolder } from './output.ts';
@@ -32,6 +32,8 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   each label's area is read as one object (edges only where labels meet), as the page's painter reads a map.
   A folder of maps (sorted by name; instance maps in the same order) writes one PNG per map into --out DIR,
   named as its map. Default --out: translated.png for one map.
+  A run trained on pictures as inputs (pairs:DIR's train_A/ + train_B/) takes them with --inputs: PNG or
+  JPEG pictures (a folder of them likewise), fitted to the run's size as its training pictures were.
   Runs with instance features (model.featNum > 0) draw each object in one of its class's learned styles
   (gantry features): a random one per object (seeded by --seed, the official behaviour), or --cluster K for
   every class (K modulo a class's count of styles), --clusters car:3,road:0 per class (id or name; K below
@@ -118,13 +120,17 @@ export async function translateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('translate', argv, {
     run: { type: 'string' }, weights: { type: 'string' }, 'label-nc': { type: 'string' }, width: { type: 'string' },
     features: { type: 'string' }, encoder: { type: 'string' }, 'label-feat': { type: 'boolean' },
-    labels: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
+    labels: { type: 'string' }, inputs: { type: 'string' }, instances: { type: 'string' }, out: { type: 'string' },
     seed: { type: 'string' }, cluster: { type: 'string' }, clusters: { type: 'string' }, styles: { type: 'string' },
     'all-styles': { type: 'string' }, 'style-from': { type: 'string' }, device: { type: 'string' }, quiet: { type: 'boolean' },
   });
   // --labels and --instances are the maps to draw, with either source.
   checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder', 'label-feat']);
-  if (!values.labels) throw new GantryError('--labels MAP.png (or a folder of maps) is required');
+  if (values.labels && values.inputs) throw new GantryError('give --labels (label maps) or --inputs (pictures), not both: a run takes the kind it was trained on');
+  if (values.inputs && values.weights) throw new GantryError('--inputs: a generator of NVIDIA\'s code is read here with the label maps it was trained on (--labels); gantry reads those trained on pictures (--label_nc 0) only as gantry runs');
+  if (values.inputs) refuseFlags('translate', values, ['instances', 'cluster', 'clusters', 'styles', 'all-styles', 'style-from'], '--inputs (a run on pictures has no instance maps or styles)');
+  const inputs = values.inputs ?? values.labels;
+  if (!inputs) throw new GantryError('--labels MAP.png (or a folder of maps) is required; for a run trained on pictures as inputs, --inputs PICTURE.png (or a folder)');
   const flags: StyleFlags = { seed: intArg('seed', values.seed) ?? 0, cluster: intArg('cluster', values.cluster), clusters: values.clusters, styles: intArg('styles', values.styles, 1), allStyles: values['all-styles'] };
   if ((flags.styles ?? 1) > MAX_STYLES) throw new GantryError(`--styles ${flags.styles}: at most ${MAX_STYLES} variants side by side; for more, translate again with another --seed`);
   const styleFlags = ['cluster', 'clusters', 'styles', 'all-styles', 'style-from'].filter((f) => values[f as keyof typeof values] !== undefined);
@@ -133,15 +139,16 @@ export async function translateCommand(argv: string[]): Promise<void> {
   if (values.cluster !== undefined) refuseFlags('translate', values, ['seed'], '--cluster (every object of a class without --clusters or --all-styles takes that cluster)');
   if (values.styles && values['all-styles']) throw new GantryError('give --styles N or --all-styles CLASS, not both');
   if (values.cluster !== undefined && (flags.styles ?? 1) > 1) throw new GantryError(`--cluster ${values.cluster} gives every object one style, so --styles ${flags.styles} would draw the same image ${flags.styles} times; fix some classes with --clusters CLASS:K instead, or leave out --styles`);
-  const labelFiles = imageFiles(values.labels, 'labels');
+  const labelFiles = values.inputs ? imageFiles(values.inputs, 'inputs', IMAGE_EXTENSIONS) : imageFiles(inputs, 'labels');
   const instanceFiles = values.instances ? imageFiles(values.instances, 'instances') : null;
   const photoFiles = values['style-from'] ? imageFiles(values['style-from'], 'style-from', IMAGE_EXTENSIONS) : null;
   if (photoFiles && values.weights && !values.encoder) throw new GantryError('--style-from encodes the photo with the generator\'s feature encoder: give it, --encoder latest_net_E.pth');
   if (photoFiles && photoFiles.length !== 1 && photoFiles.length !== labelFiles.length) throw new GantryError(`--style-from: ${photoFiles.length} photos for ${labelFiles.length} label maps; give one photo, or one per map`);
-  const many = statSync(values.labels).isDirectory();
+  const many = statSync(inputs).isDirectory();
+  const what = values.inputs ? 'pictures' : 'label maps';
   const out = values.out ?? (many ? undefined : 'translated.png');
-  if (!out) throw new GantryError('--out DIR is required for a folder of label maps (one image per map)');
-  if (many && !isFolderOut(out)) throw new GantryError(`--out ${out}: a folder of label maps gives a folder of images; give a folder path`);
+  if (!out) throw new GantryError(`--out DIR is required for a folder of ${what} (one image each)`);
+  if (many && !isFolderOut(out)) throw new GantryError(`--out ${out}: a folder of ${what} gives a folder of images; give a folder path`);
   if (many) prepareImageFolder(out);
   else checkPngOut(out);
 
@@ -153,6 +160,8 @@ export async function translateCommand(argv: string[]): Promise<void> {
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
+    if (takesPictures(run.info) && !values.inputs) throw new GantryError(`--labels: ${values.run} was trained on pictures as inputs (train_A/); give them with --inputs PICTURE.png (or a folder)`);
+    if (!takesPictures(run.info) && values.inputs) throw new GantryError(`--inputs: ${values.run} turns label maps into images; give them with --labels MAP.png (grey PNGs of label ids)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
     let styles: InstanceStyles | null = null;
     if (c.featNum > 0 && !photoFiles) {
@@ -168,7 +177,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const CHUNK = Math.max(1, Math.min(16, Math.floor(DRAWN_BYTES / (columns.length * per))));
     for (let first = 0; first < labelFiles.length; first += CHUNK) {
       const files = labelFiles.slice(first, first + CHUNK);
-      const { maps, instancesFromLabels } = labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
+      const { maps, instancesFromLabels } = values.inputs ? { ...picturesFromFiles(run.info, files), instancesFromLabels: false } : labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
       if (instancesFromLabels && first === 0) process.stderr.write(`note: ${instancesFromLabelsNote()}\n`);
       const drawn = columns.map(() => new Uint8Array(files.length * per));
       for (const [v, pick] of columns.entries()) {

@@ -14,6 +14,7 @@ export interface Batch {
    * caption in `captions`.
    */
   captionDraws?: { perImage: number; captions: string[] };
+  /** Label ids [n, H, W], or for picture-input data each input pixel's levels packed (ImageDataset.pictureInputs). */
   labelMaps?: Int32Array;
   instanceMaps?: Int32Array;
   /** Precomputed feature maps [n, H, W] where the data has them, each pixel's RGB levels packed (dataset.ts). */
@@ -30,6 +31,9 @@ export interface DataShape {
   classNames?: string[];
   /** Every image's captions, where the data has text (text-conditional families build their vocabulary from them). */
   captions?: string[][];
-  /** Label-map data: its largest label id and the file (or image) that has it, whether it has instance maps, the ids' names. */
-  labelMaps?: { maxLabel: number; maxLabelAt: string; instances: boolean; features?: boolean; labelNames: string[]; missingInstances?: string };
+  /**
+   * Label-map data: its largest label id and the file (or image) that has it, whether it has instance maps, the
+   * ids' names; pictures: the maps are input pictures, each pixel's levels packed (ImageDataset.pictureInputs).
+   */
+  labelMaps?: { maxLabel: number; maxLabelAt: string; instances: boolean; features?: boolean; pictures?: boolean; labelNames: string[]; missingInstances?: string };
 }

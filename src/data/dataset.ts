@@ -31,6 +31,11 @@ export interface ImageDataset {
   /** Their instance ids (Cityscapes' convention: label * 1000 + k for things, the label for stuff). */
   instanceMaps?: IdArray | null;
   /**
+   * The label maps are input pictures (pairs:DIR's train_A/, pix2pixHD's --label_nc 0): a pixel's "id" is
+   * its RGB levels packed, r << 16 | g << 8 | b, as feature maps are (data/feature-maps.ts).
+   */
+  pictureInputs?: boolean;
+  /**
    * Precomputed instance feature maps (pix2pixHD's train_feat/: 8-bit RGB images), each pixel's three levels
    * packed as one id, r << 16 | g << 8 | b, so that they are fitted, cropped and mirrored as the maps are.
    */
@@ -93,6 +98,8 @@ export interface StoredRecords {
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
   readonly featureMaps?: boolean;
+  /** The label maps are input pictures' packed levels (ImageDataset.pictureInputs). */
+  readonly pictureInputs?: boolean;
   /** The largest label id and the record that has it. */
   readonly maxLabel: { value: number; at: number };
   /** Records at the given indices, back to back: 8-bit pixels, label and instance ids. */
@@ -127,6 +134,10 @@ export function hasInstanceMaps(ds: ImageDataset): boolean {
   return Boolean(ds.instanceMaps || ds.stored?.instanceMaps);
 }
 
+export function hasPictureInputs(ds: ImageDataset): boolean {
+  return Boolean(ds.pictureInputs || ds.stored?.pictureInputs);
+}
+
 export function hasFeatureMaps(ds: ImageDataset): boolean {
   return Boolean(ds.featureMaps || ds.stored?.featureMaps);
 }
@@ -153,6 +164,7 @@ function labelMapShape(ds: ImageDataset): NonNullable<DataShape['labelMaps']> {
     maxLabelAt: ds.mapFiles?.[max.at] ?? `image ${max.at} of ${ds.name}`,
     instances: hasInstanceMaps(ds),
     features: hasFeatureMaps(ds),
+    ...(hasPictureInputs(ds) ? { pictures: true } : {}),
     labelNames: ds.labelNames ?? [],
     missingInstances: ds.missingInstances,
   };

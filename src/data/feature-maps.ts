@@ -19,6 +19,18 @@ export function packFeatureLevels(img: RawImage): Int32Array {
   return out;
 }
 
+/** Packed levels [n, H, W] as 8-bit RGB pixels [n, H, W, 3] (pictures as inputs, shown beside their results). */
+export function unpackLevels(packed: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(packed.length * FEATURE_MAP_CHANNELS);
+  for (let p = 0; p < packed.length; p++) {
+    const v = packed[p];
+    out[3 * p] = (v >> 16) & 255;
+    out[3 * p + 1] = (v >> 8) & 255;
+    out[3 * p + 2] = v & 255;
+  }
+  return out;
+}
+
 /** Packed levels [n, H, W] as features [n, H, W, 3] in [-1, 1]. */
 export function featureValues(packed: ArrayLike<number>): Float32Array {
   const out = new Float32Array(packed.length * FEATURE_MAP_CHANNELS);

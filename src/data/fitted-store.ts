@@ -16,7 +16,7 @@ import type { ImageFit } from './transform.ts';
  * name is a hash of the source files' paths, sizes and times, the size they are fitted to and what the
  * records hold, so a later run on the same data reads it without decoding an image, and a changed file
  * makes a new one. A record is the packed feature levels (int32, where there are feature maps), the label ids
- * (uint16, where there are label maps), the instance ids (uint16, where there are instance maps), then the
+ * (uint16, where there are label maps; int32 where they are input pictures' packed levels), the instance ids (uint16, where there are instance maps), then the
  * 8-bit pixels (HWC); the header (`.json`) is written last, so a file without one was never finished.
  */
 // 3: JPEGs' chroma upsampled as libjpeg does (src/io/jpeg.ts), so sets fitted before hold other pixels.
@@ -36,6 +36,8 @@ export interface RecordMaps {
   instanceMaps: boolean;
   /** Only where true: stores made before feature maps existed have no such field. */
   featureMaps?: true;
+  /** The label maps are input pictures, each pixel's levels packed (int32); only where true, as featureMaps. */
+  pictureInputs?: true;
 }
 
 /** The size records are fitted to. */
@@ -65,16 +67,22 @@ interface OpenedStore {
   path: string;
 }
 
-/** A whole store read into memory: the images, and the maps as 16-bit ids. */
+/** A whole store read into memory: the images, and the maps as 16-bit ids (input pictures' packed levels 32-bit). */
 export interface StoreContents {
   pixels: Uint8Array;
-  labelMaps: Uint16Array | null;
+  labelMaps: Uint16Array | Int32Array | null;
   instanceMaps: Uint16Array | null;
   featureMaps: Int32Array | null;
 }
 
+/** Bytes a pixel of a record's label maps take: ids 16-bit, input pictures' packed levels 32-bit. */
+const labelBytes = (h: RecordMaps) => (!h.labelMaps ? 0 : h.pictureInputs ? 4 : 2);
+
+/** Label maps for n records of `area` pixels, of the width labelBytes says. */
+const labelArray = (h: RecordMaps, length: number) => (h.pictureInputs ? new Int32Array(length) : new Uint16Array(length));
+
 function recordBytes(h: { height: number; width: number; channels: number } & RecordMaps): number {
-  return h.height * h.width * ((h.featureMaps ? 4 : 0) + (h.labelMaps ? 2 : 0) + (h.instanceMaps ? 2 : 0) + h.channels);
+  return h.height * h.width * ((h.featureMaps ? 4 : 0) + labelBytes(h) + (h.instanceMaps ? 2 : 0) + h.channels);
 }
 
 /** A record's parts, as views of its bytes (the int32 features first, where they are aligned). */
@@ -87,7 +95,7 @@ function recordParts(record: Uint8Array, h: { height: number; width: number; cha
     return part;
   };
   const features = h.featureMaps ? view(4, (o) => new Int32Array(record.buffer, o, area)) : null;
-  const labels = h.labelMaps ? view(2, (o) => new Uint16Array(record.buffer, o, area)) : null;
+  const labels = !h.labelMaps ? null : h.pictureInputs ? view(4, (o) => new Int32Array(record.buffer, o, area)) : view(2, (o) => new Uint16Array(record.buffer, o, area));
   const instances = h.instanceMaps ? view(2, (o) => new Uint16Array(record.buffer, o, area)) : null;
   return { features, labels, instances, pixels: record.subarray(at, at + area * h.channels) };
 }
@@ -143,7 +151,7 @@ function fittedInMemory(at: Location, read: (i: number) => FittedRecord, onProgr
   const area = spec.fit.height * spec.fit.width, per = area * spec.fit.channels;
   const contents: StoreContents = {
     pixels: new Uint8Array(n * per),
-    labelMaps: spec.maps.labelMaps ? new Uint16Array(n * area) : null,
+    labelMaps: spec.maps.labelMaps ? labelArray(spec.maps, n * area) : null,
     instanceMaps: spec.maps.instanceMaps ? new Uint16Array(n * area) : null,
     featureMaps: spec.maps.featureMaps ? new Int32Array(n * area) : null,
   };
@@ -217,7 +225,7 @@ export function dataMemoryLimit(): number {
   return mb * 2 ** 20;
 }
 
-function largest(ids: Uint16Array): number {
+function largest(ids: Uint16Array | Int32Array): number {
   let max = 0;
   for (let p = 0; p < ids.length; p++) if (ids[p] > max) max = ids[p];
   return max;
@@ -280,6 +288,7 @@ class FileRecords implements StoredRecords {
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
   readonly featureMaps: boolean;
+  readonly pictureInputs: boolean;
   readonly maxLabel: { value: number; at: number };
   private readonly recordBytes: number;
 
@@ -289,6 +298,7 @@ class FileRecords implements StoredRecords {
     this.labelMaps = header.labelMaps;
     this.instanceMaps = header.instanceMaps;
     this.featureMaps = header.featureMaps === true;
+    this.pictureInputs = header.pictureInputs === true;
     this.recordBytes = recordBytes(header);
     let at = 0;
     if (this.labelMaps) for (let i = 1; i < this.n; i++) if (this.maxLabelOf(i) > this.maxLabelOf(at)) at = i;
@@ -338,12 +348,12 @@ class FileRecords implements StoredRecords {
     return { pixels, labelMaps, instanceMaps, featureMaps };
   }
 
-  /** Every record of this view, the maps kept 16-bit as a dataset in memory holds them. */
+  /** Every record of this view, the maps kept 16-bit (input pictures 32-bit) as a dataset in memory holds them. */
   readAll(): StoreContents {
     const area = this.header.height * this.header.width;
     const per = area * this.header.channels;
     const pixels = new Uint8Array(this.n * per);
-    const labelMaps = this.labelMaps ? new Uint16Array(this.n * area) : null;
+    const labelMaps = this.labelMaps ? labelArray(this.header, this.n * area) : null;
     const instanceMaps = this.instanceMaps ? new Uint16Array(this.n * area) : null;
     const featureMaps = this.featureMaps ? new Int32Array(this.n * area) : null;
     this.each(this.n, (i) => (this.order ? this.order[i] : i), (i, parts) => {

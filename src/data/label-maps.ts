@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LEVEL_VALUES } from './sampler.ts';
 
 /**
  * Label maps as pix2pixHD feeds them to its networks: one-hot labels, and the instance boundary map
@@ -32,6 +33,19 @@ export function labelMapInput(labels: tf.Tensor3D, instances: tf.Tensor3D | null
     const oneHot = oneHotLabels(labels, labelNc);
     if (!instances) return oneHot;
     return tf.concat([oneHot, instanceEdges(instances)], 3) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Input pictures kept as maps (pairs:DIR's train_A/, pix2pixHD's --label_nc 0), each pixel's levels packed
+ * r << 16 | g << 8 | b [n, h, w] (int32) -> [n, h, w, 3] in [-1, 1], each level's value as an image's
+ * (sampler's networkValues), so a picture reads the same as input and as image.
+ */
+export function pictureInput(packed: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [level, rg] = [tf.scalar(256, 'int32'), tf.scalar(65536, 'int32')];
+    const levels = tf.stack([tf.floorDiv(packed, rg), tf.mod(tf.floorDiv(packed, level), level), tf.mod(packed, level)], 3);
+    return tf.gather(tf.tensor1d(LEVEL_VALUES), levels) as tf.Tensor as tf.Tensor4D;
   });
 }
 

@@ -13,7 +13,7 @@ import { loadFitted, type FittedRecord, type FittedSize, type StoreSpec } from '
 import { packFeatureLevels } from './feature-maps.ts';
 
 /**
- * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in either of the
+ * `pairs:DIR`: semantic label maps with their photos (and optionally instance maps), in any of the
  * layouts pix2pixHD users have:
  *   - pix2pixHD's own: train_label/, train_inst/ (optional), train_img/ (test_* for evaluation), matched
  *     by sorted name, as its aligned dataset does, and train_feat/ (optional: precomputed instance feature
@@ -22,7 +22,11 @@ import { packFeatureLevels } from './feature-maps.ts';
  *   - the Cityscapes release: gtFine/{train,val}/<city>/*_gtFine_labelIds.png (+ *_gtFine_instanceIds.png,
  *     16-bit) with leftImg8bit/{train,val}/<city>/*_leftImg8bit.png, matched by name (the test split is val:
  *     Cityscapes' own test labels are not public), and featureMaps/{train,val}/<city>/*_featureMaps.png
- *     (optional: the feature maps, named as the release names its packages' files).
+ *     (optional: the feature maps, named as the release names its packages' files);
+ *   - pictures as inputs (pix2pixHD's --label_nc 0): train_A/ (the input pictures) with train_B/ (the pictures
+ *     to draw from them), matched by sorted name. An input picture is fitted like an image and kept where a
+ *     label map would be, each pixel's RGB levels packed into one id (feature-maps.ts's packing), so it is
+ *     cropped, mirrored and stored as the maps are (`ImageDataset.pictureInputs`).
  * Maps are read as ids and fitted nearest-neighbour (never blended); images are fitted like any source.
  */
 export type PairSplit = 'train' | 'test';
@@ -36,7 +40,7 @@ export interface PairFiles {
 }
 
 export interface PairListing {
-  layout: 'pix2pixhd' | 'cityscapes';
+  layout: 'pix2pixhd' | 'cityscapes' | 'pictures';
   pairs: PairFiles[];
   /** Names of the label ids where the layout defines them (Cityscapes). */
   labelNames: string[] | null;
@@ -71,11 +75,9 @@ export function listPairs(dir: string, split: PairSplit, withFeatures = false): 
   const imageDir = join(dir, `${split}_img`);
   const instanceDir = join(dir, `${split}_inst`);
   const featureDir = join(dir, `${split}_feat`);
-  if (!isDir(labelDir) && isDir(join(dir, `${split}_A`)) && isDir(join(dir, `${split}_B`))) {
-    throw new GantryError(`pairs: ${dir} has ${split}_A/ and ${split}_B/, pix2pixHD's layout for pictures as inputs (its --label_nc 0), which gantry does not train; gantry's pix2pixhd turns label maps into images: give ${split}_label/ (each map's class ids as a grey PNG) + ${split}_img/ (+ ${split}_inst/)`);
-  }
+  if (!isDir(labelDir) && (isDir(join(dir, `${split}_A`)) || isDir(join(dir, `${split}_B`)))) return listPictures(dir, split);
   if (!isDir(labelDir)) {
-    throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), or as the Cityscapes release (gtFine/ and leftImg8bit/)`);
+    throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), as the Cityscapes release (gtFine/ and leftImg8bit/), or, for pictures as inputs, as ${split}_A/ + ${split}_B/`);
   }
   if (!isDir(imageDir)) throw new GantryError(`pairs: ${dir} has ${split}_label/ but no ${split}_img/ folder with the photos of those label maps`);
   const labels = listFiles(labelDir, PNG_ONLY);
@@ -97,13 +99,32 @@ export function listPairs(dir: string, split: PairSplit, withFeatures = false): 
   };
 }
 
-/** Equal counts, or the first label map without a partner named (by frame name where they share one). */
-function checkCounts(labels: string[], others: string[], folder: string, what: string): void {
+/** Equal counts, or the first label map (input picture) without a partner named (by frame name where they share one). */
+function checkCounts(labels: string[], others: string[], folder: string, what: string, inputs = 'label map'): void {
   if (labels.length === others.length) return;
   const keys = new Set(others.map(frameKey));
   const orphan = labels.find((l) => !keys.has(frameKey(l)));
   const named = orphan ? `; ${orphan} has no ${what} in ${folder}` : '';
-  throw new GantryError(`pairs: ${labels.length} label maps but ${others.length} files in ${folder}${named} (pairs are matched by sorted name: give each label map its ${what})`);
+  throw new GantryError(`pairs: ${labels.length} ${inputs}s but ${others.length} files in ${folder}${named} (pairs are matched by sorted name: give each ${inputs} its ${what})`);
+}
+
+/** pix2pixHD's layout for pictures as inputs: train_A/ (inputs) + train_B/ (targets), matched by sorted name. */
+function listPictures(dir: string, split: PairSplit): PairListing {
+  const [inputDir, targetDir] = [join(dir, `${split}_A`), join(dir, `${split}_B`)];
+  if (!isDir(inputDir)) throw new GantryError(`pairs: ${dir} has ${split}_B/ but no ${split}_A/ with the input pictures to draw them from (pix2pixHD's layout for pictures as inputs: ${split}_A/ + ${split}_B/)`);
+  if (!isDir(targetDir)) throw new GantryError(`pairs: ${dir} has ${split}_A/ but no ${split}_B/ with the pictures to draw from them (pix2pixHD's layout for pictures as inputs: ${split}_A/ + ${split}_B/)`);
+  const inputs = listFiles(inputDir, IMAGE_EXTENSIONS);
+  if (inputs.length === 0) throw new GantryError(`pairs: no pictures (PNG or JPEG) in ${inputDir}`);
+  if (isDir(join(dir, `${split}_inst`))) throw new GantryError(`pairs: ${dir} has ${split}_A/ (pictures as inputs) and ${split}_inst/; gantry reads instance maps only with label maps (${split}_label/): move ${split}_inst/ aside`);
+  const targets = listFiles(targetDir, IMAGE_EXTENSIONS);
+  checkCounts(inputs, targets, `${split}_B/`, 'picture', 'input picture');
+  return {
+    layout: 'pictures',
+    pairs: inputs.map((input, i) => ({ label: input, image: targets[i], instance: null, features: null })),
+    labelNames: null,
+    instanceFolder: join(dir, `${split}_inst`),
+    featureFolder: join(dir, `${split}_feat`),
+  };
 }
 
 /**
@@ -167,10 +188,17 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
   }
 }
 
-/** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids, packed feature levels. */
+/** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids (or the input picture's packed levels), packed feature levels. */
 function readPair(listing: PairListing, i: number, fit: FittedSize): FittedRecord {
   const files = listing.pairs[i];
   const { height, width } = fit;
+  if (listing.layout === 'pictures') {
+    const [input, image] = [readImageFile(files.label), readImageFile(files.image)];
+    if (image.width !== input.width || image.height !== input.height) {
+      throw new GantryError(`pairs: input picture ${files.label} is ${input.width}x${input.height} but its picture ${files.image} is ${image.width}x${image.height}; a pair must be the same size`);
+    }
+    return { pixels: fitImage(image, fit).data, labels: packFeatureLevels(fitImage(input, { ...fit, channels: 3 })) };
+  }
   const label = readIdMap(files.label, 'label map');
   const image = readImageFile(files.image);
   if (image.width !== label.width || image.height !== label.height) {
@@ -200,7 +228,8 @@ function readPair(listing: PairListing, i: number, fit: FittedSize): FittedRecor
 
 /**
  * Reads the pairs of a split, fitted to the model's size: 8-bit RGB images and 16-bit label / instance maps
- * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps (4 more with feature maps). In memory up to GANTRY_DATA_MEMORY_MB;
+ * (a PNG's ids fit in 16 bits), 7 bytes a pixel with instance maps (4 more with feature maps; input pictures
+ * packed, 7 bytes a pixel). In memory up to GANTRY_DATA_MEMORY_MB;
  * larger sets are fitted once into a file in gantry's cache and read from it a batch at a time
  * (fitted-store.ts).
  */
@@ -211,16 +240,19 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
   const fitted = { height, width, channels: fit.channels || 3 };
   const withInstances = pairs[0].instance !== null;
   const withFeatures = Boolean(pairs[0].features);
+  const pictures = listing.layout === 'pictures';
   const common = {
     name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
     n: pairs.length, ...fitted,
     labels: null, classNames: null,
     labelNames: listing.labelNames,
     mapFiles: pairs.map((p) => p.label),
-    missingInstances: withInstances ? undefined : listing.instanceFolder,
+    missingInstances: withInstances || pictures ? undefined : listing.instanceFolder,
+    ...(pictures ? { pictureInputs: true } : {}),
   };
   const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : []), ...(p.features ? [p.features] : [])]);
-  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps: { labelMaps: true, instanceMaps: withInstances, ...(withFeatures ? { featureMaps: true } as const : {}) } };
+  const maps = { labelMaps: true, instanceMaps: withInstances, ...(withFeatures ? { featureMaps: true } as const : {}), ...(pictures ? { pictureInputs: true } as const : {}) };
+  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps };
   const set = loadFitted(spec, (i) => readPair(listing, i, fitted), `the ${pairs.length} pairs of ${dir}`, onProgress);
   if (set.stored) return { ...common, pixels: null, labelMaps: null, instanceMaps: null, featureMaps: null, stored: set.stored, note: set.note };
   return { ...common, ...set.contents };

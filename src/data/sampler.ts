@@ -85,7 +85,8 @@ export function networkValues(pixels: Uint8Array): Float32Array {
   return out;
 }
 
-const LEVEL_VALUES = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
+/** Each 8-bit level's network value, level / 127.5 - 1 (float32). */
+export const LEVEL_VALUES = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
 
 /**
  * Images at the given indices as a [-1, 1] float batch, with their labels and, for captioned data, one

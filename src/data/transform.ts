@@ -86,10 +86,11 @@ class RefittedRecords implements StoredRecords {
   readonly labelMaps: boolean;
   readonly instanceMaps: boolean;
   readonly featureMaps?: boolean;
+  readonly pictureInputs?: boolean;
   readonly maxLabel: { value: number; at: number };
 
   constructor(private readonly source: StoredRecords, private readonly from: ImageFit, private readonly to: ImageFit) {
-    ({ n: this.n, labelMaps: this.labelMaps, instanceMaps: this.instanceMaps, featureMaps: this.featureMaps, maxLabel: this.maxLabel } = source);
+    ({ n: this.n, labelMaps: this.labelMaps, instanceMaps: this.instanceMaps, featureMaps: this.featureMaps, pictureInputs: this.pictureInputs, maxLabel: this.maxLabel } = source);
   }
 
   read(indices: ArrayLike<number>): ImageRecords {

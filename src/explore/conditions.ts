@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError, inWords } from '../errors.ts';
-import type { Condition, ModelInfo } from '../models/condition.ts';
+import { takesPictures, type Condition, type ModelInfo } from '../models/condition.ts';
 import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
 import { gatherMaps, hasLabelMaps, readImages, type ImageDataset, type ImageRecords } from '../data/dataset.ts';
 import { mapTensor } from '../data/label-maps.ts';
+import { packFeatureLevels } from '../data/feature-maps.ts';
+import { fitImage } from '../data/transform.ts';
+import type { RawImage } from '../io/pixels.ts';
 
 /**
  * The one place that prepares what a generator is conditioned on: the default conditions of a sample
@@ -62,6 +65,7 @@ export function unknownLabelAt(ids: ArrayLike<number>, labelCount: number): numb
 export function labelMapsOf(info: ModelInfo, inputs: LabelMapInput[]): LabelMaps {
   const c = info.conditioning;
   if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps`);
+  if (c.pictures) throw new GantryError(`this ${info.family} run takes pictures as inputs, not label maps`);
   const { height, width } = info;
   const area = height * width;
   const labels = new Int32Array(inputs.length * area);
@@ -76,6 +80,20 @@ export function labelMapsOf(info: ModelInfo, inputs: LabelMapInput[]): LabelMaps
     if (instances) instances.set(m.instances ?? m.labels, i * area);
   });
   return { n: inputs.length, height, width, labels, instances };
+}
+
+/**
+ * Input pictures of a run on pictures as inputs (pix2pixHD's --label_nc 0), any size and channel count,
+ * fitted to the run's size as its training pictures were (fitImage) and kept as its maps are: each pixel's
+ * levels packed into one id (data/feature-maps.ts).
+ */
+export function picturesOf(info: ModelInfo, pictures: RawImage[]): LabelMaps {
+  if (!takesPictures(info)) throw new GantryError(`this ${info.family} run does not take pictures as inputs`);
+  const { height, width } = info;
+  const area = height * width;
+  const labels = new Int32Array(pictures.length * area);
+  pictures.forEach((picture, i) => labels.set(packFeatureLevels(fitImage(picture, { height, width, channels: 3 })), i * area));
+  return { n: pictures.length, height, width, labels, instances: null };
 }
 
 /** Host-side conditions of a batch of images: none, one row each (class weights, sentence vectors), or label maps. */
@@ -229,6 +247,7 @@ export async function encodeCaptions(run: Generator, captions: string[], warn?: 
 /** Refuses the flags a run does not take, each with one line that says what the run takes. */
 export function checkFlags(info: ModelInfo, flags: ConditionFlags): void {
   const kind = info.conditioning.kind;
+  if (kind === 'labelMap' && takesPictures(info)) throw new GantryError(`this ${info.family} run turns pictures into pictures; draw them with \`gantry translate --run RUN --inputs PICTURE.png\` (its sample grids show input | result | real)`);
   if (kind === 'labelMap') throw new GantryError(`this ${info.family} run turns label maps into images; draw them with \`gantry translate --run RUN --labels MAP.png\` (its sample grids show label | result | real)`);
   if (flags.text?.length && kind !== 'text') {
     throw new GantryError(`--text: this ${info.family} run is not conditioned on text; train a gan-cls or dfgan run on captioned data (captions:DIR or shapes)`);

@@ -1,8 +1,9 @@
-import { GantryError, given } from '../errors.ts';
+import { GantryError, given, inWords } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
+import { readImageFile } from '../io/image.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
 import type { ModelInfo } from '../models/condition.ts';
-import { unknownLabelAt, type LabelMaps } from './conditions.ts';
+import { picturesOf, unknownLabelAt, type LabelMaps } from './conditions.ts';
 
 /** What translate and readLabelMaps say when a run that takes instance maps is given label maps alone. */
 export const instancesFromLabelsNote = () => `this run was trained with instance maps and none were given (${given('instances')}), so each label's area is read as one object, as the page's painter reads a painted map: edges only where labels meet, touching objects of one class as one`;
@@ -17,6 +18,7 @@ export const instancesFromLabelsNote = () => `this run was trained with instance
 export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instanceFiles: string[] | null): { kind: 'labelMap'; maps: LabelMaps; instancesFromLabels: boolean } {
   const c = info.conditioning;
   if (c.kind !== 'labelMap') throw new GantryError(`this ${info.family} run does not take label maps; translate draws with a pix2pixhd run`);
+  if (c.pictures) throw new GantryError(`this ${info.family} run was trained on pictures as inputs, not label maps; give pictures (${inWords('--inputs PICTURE.png', 'readPictures(files) and generate({ pictures })')})`);
   if (!c.instances && instanceFiles) throw new GantryError(`${given('instances')}: this run was trained without instance maps; leave them out`);
   if (instanceFiles && instanceFiles.length !== labelFiles.length) throw new GantryError(`${labelFiles.length} label maps but ${instanceFiles.length} instance maps; give one instance map per label map`);
   const { height, width } = info;
@@ -39,4 +41,13 @@ export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instan
     }
   });
   return { kind: 'labelMap', maps: { n: labelFiles.length, height, width, labels, instances }, instancesFromLabels };
+}
+
+/**
+ * Input pictures read from files (`translate --inputs`) for a run whose inputs are pictures (pix2pixHD's
+ * --label_nc 0): fitted to the run's size as its training pictures were, kept as its maps are (each
+ * pixel's levels packed).
+ */
+export function picturesFromFiles(info: ModelInfo, files: string[]): { kind: 'labelMap'; maps: LabelMaps } {
+  return { kind: 'labelMap', maps: picturesOf(info, files.map(readImageFile)) };
 }

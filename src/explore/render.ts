@@ -6,7 +6,7 @@ import { conditionTensor, dataMaps, sliceConditions, stackRows, type ConditionRo
 import { colourLabels, labelPalette } from './label-colours.ts';
 import { imageBytes, readImages, type ImageDataset } from '../data/dataset.ts';
 import { networkValues } from '../data/sampler.ts';
-import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
+import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues, unpackLevels } from '../data/feature-maps.ts';
 import { encodedStyles } from './instance-styles.ts';
 import { generateImages, settleGpuProducts } from '../models/step-runner.ts';
 
@@ -70,7 +70,7 @@ export async function renderGrid(run: Generator, vectors: Float32Array[], condit
 
 /**
  * A label-map run's images of the data's maps at the given indices, one row each: the label map in
- * colour, the generated image (with instance features, those of the real image, or of the data's
+ * colour (the input picture, for pictures as inputs), the generated image (with instance features, those of the real image, or of the data's
  * precomputed feature maps for a run trained on them), the real image.
  */
 export async function labelMapTriplets(run: Generator, data: ImageDataset, indices: ArrayLike<number>): Promise<RawImage> {
@@ -93,7 +93,7 @@ export async function labelMapTriplets(run: Generator, data: ImageDataset, indic
   const per = imageBytes(data);
   const generated = new Uint8Array(n * per);
   await drawImages(run, Array.from({ length: n }, () => new Float32Array(run.info.latentDim)), maps, (pixels, first) => generated.set(pixels, first * per));
-  const coloured = colourLabels(maps.maps, labelPalette(c.labelCount, c.labelNames));
+  const coloured = c.pictures ? unpackLevels(maps.maps.labels) : colourLabels(maps.maps, labelPalette(c.labelCount, c.labelNames));
   const all = new Uint8Array(3 * n * per);
   const real = records.pixels;
   for (let i = 0; i < n; i++) {

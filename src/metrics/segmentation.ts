@@ -31,6 +31,7 @@ export async function evaluateSegmentation(runDir: string, segmenterDir: string,
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${runDir} is a ${run.info.family} run; segmentation scores runs that draw from label maps (pix2pixhd)`);
+    if (c.pictures) throw new GantryError(`${runDir} draws from pictures (train_A/), not label maps, so there are no labels to score its images against; score it with FID (gantry eval fid --fake ${runDir})`);
     const segment = segmenter.model.segment?.bind(segmenter.model);
     if (!segment) throw new GantryError(`${given('segmenter', segmenterDir)} is a ${segmenter.info.family} run, not a segmenter; train one with ${trainHow('segmenter', run.config.data, 'runs/segmenter')}`);
     if (segmenter.info.height !== run.info.height || segmenter.info.width !== run.info.width) {

@@ -13,7 +13,7 @@ export type Condition =
   | { kind: 'class'; weights: tf.Tensor2D }
   | { kind: 'text'; vectors: tf.Tensor2D }
   /**
-   * Label ids [n, H, W] (int32), with instance ids [n, H, W] for models trained with instance maps, and
+   * Label ids [n, H, W] (int32; for a model whose inputs are pictures, their levels packed, takesPictures), with instance ids [n, H, W] for models trained with instance maps, and
    * per-pixel instance features [n, H, W, featNum] for models with a feature encoder (pix2pixHD's styles).
    */
   | { kind: 'labelMap'; labels: tf.Tensor3D; instances?: tf.Tensor3D; features?: tf.Tensor4D };
@@ -36,9 +36,11 @@ export type Conditioning =
    * labelCount: ids 0 .. labelCount - 1; instances: the model takes instance maps too; labelNames: where the
    * data named the ids; featNum: instance features per pixel the generator also reads (0: none); labelFeat:
    * those features are one per label region even where instance maps are given (absent in older files: false);
-   * loadFeatures: the generator was trained on precomputed feature maps and has no encoder (absent: false).
+   * loadFeatures: the generator was trained on precomputed feature maps and has no encoder (absent: false);
+   * pictures: its inputs are pictures, not label ids (pix2pixHD's --label_nc 0; labelCount 0): a map's "id" at
+   * a pixel is the picture's RGB levels packed, r << 16 | g << 8 | b (absent: false).
    */
-  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number; labelFeat?: boolean; loadFeatures?: boolean };
+  | { kind: 'labelMap'; labelCount: number; instances: boolean; labelNames: string[]; featNum: number; labelFeat?: boolean; loadFeatures?: boolean; pictures?: boolean };
 
 /**
  * The typed description of a built model that everything outside src/models/ reads (the trainer,
@@ -55,6 +57,11 @@ export interface ModelInfo {
   conditioning: Conditioning;
   /** Fraction of the data the family never trains on and scores at checkpoints (0: none). */
   holdout: number;
+}
+
+/** Whether a label-map model's inputs are pictures (packed levels in the maps), not label ids. */
+export function takesPictures(info: ModelInfo): boolean {
+  return info.conditioning.kind === 'labelMap' && info.conditioning.pictures === true;
 }
 
 /**

@@ -4,7 +4,7 @@ import { Rng } from '../engine/rng.ts';
 import { GantryError, given } from '../errors.ts';
 import type { Batch, DataShape } from '../data/batch.ts';
 import { CITYSCAPES_LABELS } from '../data/cityscapes.ts';
-import { labelMapInput } from '../data/label-maps.ts';
+import { labelMapInput, pictureInput } from '../data/label-maps.ts';
 import { FEATURE_MAP_CHANNELS, FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { hostInput } from '../engine/host-input.ts';
 import { featureMatchingLoss, lsganLoss, vggLoss } from '../losses/pix2pixhd.ts';
@@ -38,8 +38,13 @@ export const pix2pixhdSchema = z
     height: z.number().int().positive().default(64),
     /** Image width (0 = height); a multiple of 2^nDown. */
     width: z.number().int().min(0).default(0),
-    /** Labels in the maps (ids 0 .. labelNc - 1); 0 = the data's largest id + 1. */
+    /** Labels in the maps (ids 0 .. labelNc - 1); 0 = the data's largest id + 1 (and 0 for pictures as inputs). */
     labelNc: z.number().int().min(0).default(0),
+    /**
+     * G's input is a picture (pairs:DIR's train_A/, drawn into train_B/'s pictures: the official --label_nc 0),
+     * read as its three channels, not a label map (absent: as the data is).
+     */
+    pictures: z.boolean().optional(),
     /** Add the instance boundary map as one more input channel (absent: when the data has instance maps). */
     instances: z.boolean().optional(),
     /** Names of the label ids, where the data gave them (filled from the data). */
@@ -100,7 +105,10 @@ export function imageSize(config: { height: number; width: number }): { height: 
 export function describePix2PixHD(config: Pix2PixHDConfig): ModelInfo {
   return {
     family: 'pix2pixhd', ...imageSize(config), channels: 3, latentDim: 0,
-    conditioning: { kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum, labelFeat: config.labelFeat, ...(config.loadFeatures ? { loadFeatures: true } : {}) },
+    conditioning: {
+      kind: 'labelMap', labelCount: config.labelNc, instances: config.instances ?? false, labelNames: config.labelNames, featNum: config.featNum, labelFeat: config.labelFeat,
+      ...(config.loadFeatures ? { loadFeatures: true } : {}), ...(config.pictures ? { pictures: true } : {}),
+    },
     holdout: 0,
   };
 }
@@ -124,8 +132,9 @@ export class Pix2PixHD implements FamilyInstance {
   constructor(readonly config: Pix2PixHDConfig, seed: number, options: { vgg?: Vgg19Features } = {}) {
     this.info = describePix2PixHD(config);
     this.vgg = options.vgg;
-    // G reads one-hot labels, the boundary map and the instance features; D the labels and the boundaries.
-    this.inputChannels = config.labelNc + (config.instances ? 1 : 0);
+    // G reads one-hot labels (or a picture's three channels), the boundary map and the instance features; D the
+    // labels and the boundaries.
+    this.inputChannels = (config.pictures ? PICTURE_CHANNELS : config.labelNc) + (config.instances ? 1 : 0);
     const G = new ParamSet();
     const D = new ParamSet();
     const shape = { inputChannels: this.inputChannels + config.featNum, outputChannels: 3, ngf: config.ngf, nDown: config.nDown, nBlocks: config.nBlocks };
@@ -174,9 +183,11 @@ export class Pix2PixHD implements FamilyInstance {
 
   /**
    * The one place a condition becomes the networks' input (the official `encode_input`): label ids
-   * [n, H, W] one-hot, then the instance boundary map when the model takes one.
+   * [n, H, W] one-hot, then the instance boundary map when the model takes one; or, for pictures as
+   * inputs, each picture's packed levels as its three channels in [-1, 1].
    */
   labelInput(labels: tf.Tensor3D, instances: tf.Tensor3D | null | undefined): tf.Tensor4D {
+    if (this.config.pictures) return pictureInput(labels);
     if (this.config.instances && !instances) throw new GantryError('this pix2pixhd model was trained with instance maps; give the instance map of each label map');
     return labelMapInput(labels, this.config.instances ? instances : null, this.config.labelNc);
   }
@@ -187,7 +198,7 @@ export class Pix2PixHD implements FamilyInstance {
   }
 
   trainStep(batch: Batch, ctx: StepContext): Record<string, tf.Scalar> {
-    if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps; train it on pairs:DIR or shapes data');
+    if (!batch.labelMaps) throw new GantryError('pix2pixhd trains on label maps or input pictures; train it on pairs:DIR or shapes data');
     const [n, h, w] = batch.images.shape;
     // Host inputs: a replayed WebGPU step reads the next batch's maps.
     const labels = hostInput(batch, (b) => b.labelMaps!, [n, h, w], 'int32') as tf.Tensor3D;
@@ -267,12 +278,13 @@ export class Pix2PixHD implements FamilyInstance {
     return this.vgg;
   }
 
-  /** Images in [-1, 1] of label maps (a labelMap condition); the latent vectors only give the count. */
+  /** Images in [-1, 1] of label maps or input pictures (a labelMap condition); the latent vectors only give the count. */
   generate(z: tf.Tensor2D, condition: Condition): tf.Tensor4D {
     if (condition.kind !== 'labelMap') throw new GantryError(`a pix2pixhd model turns label maps into images; it is conditioned on ${describeKind('labelMap')}, not ${describeKind(condition.kind)}`);
     const [n, h, w] = condition.labels.shape;
     const { height, width } = this.info;
-    if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`label maps must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
+    const what = this.config.pictures ? 'input pictures' : 'label maps';
+    if (n !== z.shape[0] || h !== height || w !== width) throw new GantryError(`${what} must be [${z.shape[0]}, ${height}, ${width}], got [${condition.labels.shape.join(', ')}]`);
     const readsFeatures = this.config.featNum > 0;
     if (readsFeatures && !condition.features) throw new GantryError('this pix2pixhd run reads instance features; give them (translate draws them from the run\'s learned styles)');
     if (condition.features && condition.features.shape[3] !== this.config.featNum) throw new GantryError(`instance features must have ${this.config.featNum} channels, got ${condition.features.shape[3]}`);
@@ -297,9 +309,26 @@ export function resolveLabels(config: { labelNc: number; labelNames: string[] },
   return { labelNc, labelNames: config.labelNames.length ? config.labelNames : maps.labelNames.slice(0, labelNc) };
 }
 
+/** Channels of an input picture (the official --input_nc, with --label_nc 0). */
+const PICTURE_CHANNELS = 3;
+
+/**
+ * What a run on pictures as inputs resolves to: no label ids, names, instance maps or instance features (the
+ * official code pools its features per instance of a label map); a setting that asks for one is one error.
+ */
+function resolvePictures(config: Pix2PixHDConfig): Partial<Pix2PixHDConfig> {
+  const why = 'the data\'s inputs are pictures (train_A/)';
+  if (config.labelNc) throw new GantryError(`pix2pixhd: model.labelNc is ${config.labelNc}, but ${why}, read as their three channels; leave labelNc out (0)`);
+  if (config.featNum) throw new GantryError(`pix2pixhd: model.featNum ${config.featNum} asks for instance features, pooled over a label map's objects, but ${why}; leave featNum out (0)`);
+  if (config.instances) throw new GantryError(`pix2pixhd: model.instances is true, but ${why}, which take no instance maps; leave model.instances out`);
+  if (config.labelNames.length) throw new GantryError(`pix2pixhd: model.labelNames names label ids, but ${why}; leave labelNames out`);
+  if (config.labelFeat) throw new GantryError(`pix2pixhd: model.labelFeat pools instance features per label, but ${why}; leave labelFeat out`);
+  return { pictures: true, labelNc: 0, instances: false };
+}
+
 export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
   name: 'pix2pixhd',
-  description: 'pix2pixHD: label maps to images; global generator, multi-scale D, LSGAN + feature matching (needs label maps: pairs:DIR or shapes)',
+  description: 'pix2pixHD: label maps (or pictures) to images; global generator, multi-scale D, LSGAN + feature matching (needs pairs:DIR or shapes)',
   schema: pix2pixhdSchema,
   resumable: ['lr', 'beta1', 'beta2', 'vggWeights'],
   resolve(config, data: DataShape) {
@@ -311,6 +340,11 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
     const unit = 2 ** Math.max(halvings, config.featNum > 0 ? config.nDownE : 0);
     if (height % unit || width % unit) throw new GantryError(`pix2pixhd: model.height ${height} and model.width ${width} must be multiples of ${unit} (G halves the size ${halvings} times${config.featNum > 0 ? `, E ${config.nDownE}` : ''}); e.g. ${Math.max(unit, Math.round(height / unit) * unit)}`);
     if (data.height !== height || data.width !== width) throw new GantryError(`pix2pixhd: data is ${data.height}x${data.width} but the model is ${height}x${width}; the data loader resizes to the model's size, so this is a bug`);
+    if (config.pictures === false && maps.pictures) throw new GantryError('pix2pixhd: model.pictures is false, but the data\'s inputs are pictures (train_A/ + train_B/); train on label maps (train_label/ + train_img/) or leave model.pictures out');
+    if (config.pictures && !maps.pictures) throw new GantryError('pix2pixhd: model.pictures is true, but the data has label maps; give pairs:DIR with train_A/ (the input pictures) + train_B/, or leave model.pictures out');
+    const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;
+    const vgg = { vgg: Boolean(vggWeights), vggWeights };
+    if (maps.pictures) return { ...config, width, ...resolvePictures(config), ...vgg };
     const { labelNc, labelNames } = resolveLabels(config, maps);
     if (config.labelFeat && config.featNum === 0) throw new GantryError('pix2pixhd: model.labelFeat pools the feature encoder\'s features per label, but model.featNum is 0 (no encoder); set model.featNum (3 in the paper) or leave labelFeat out');
     if (config.loadFeatures) {
@@ -318,11 +352,7 @@ export const pix2pixhdFamily: Family<Pix2PixHDConfig> = {
       if (!maps.features) throw new GantryError(`pix2pixhd: model.loadFeatures reads precomputed feature maps, but the data has none; give pairs:DIR a train_feat/ folder of them (gantry features --run RUN --maps-out DIR/train_feat writes them from a run with featNum 3, as NVIDIA's precompute_feature_maps.py does; DIR/featureMaps/train in the Cityscapes layout) or leave loadFeatures out`);
     }
     if (config.instances && !maps.instances) throw new GantryError('pix2pixhd: model.instances is true but the data has no instance maps; add them (train_inst/, *_gtFine_instanceIds.png) or leave model.instances out');
-    const vggWeights = config.vgg ? vggWeightsPath(config.vggWeights) : undefined;
-    return {
-      ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames,
-      vgg: Boolean(vggWeights), vggWeights,
-    };
+    return { ...config, width, labelNc, instances: config.instances ?? maps.instances, labelNames, ...vgg };
   },
   notices(config, data, requested) {
     const lines: string[] = [];

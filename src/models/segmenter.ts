@@ -127,6 +127,7 @@ export const segmenterFamily: Family<SegmenterConfig> = {
   resolve(config, data) {
     const maps = data.labelMaps;
     if (!maps) throw new GantryError('segmenter learns label maps from images; train it on label-map data: pairs:DIR or shapes');
+    if (maps.pictures) throw new GantryError('segmenter learns label maps from images, and this data\'s inputs are pictures (train_A/ + train_B/), with no label ids; train it on label maps (train_label/ + train_img/, or the Cityscapes layout)');
     const { height, width } = imageSize(config);
     const unit = 2 ** config.depth;
     if (height % unit || width % unit) throw new GantryError(`segmenter: model.height ${height} and model.width ${width} must be multiples of ${unit} (2^depth)`);

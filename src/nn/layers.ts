@@ -48,6 +48,9 @@ function activate<T extends tf.Tensor>(y: T, a: Activation | undefined): T {
  * recorded for gradients as the kernel itself (src/engine/gradients.ts), not through tfjs's fused op.
  */
 function fused(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>, a: Activation | undefined): tf.Tensor {
+  // The kernel is run directly, without the op's checks: an input of the wrong width would be read past its end.
+  const [x, w] = kernel === 'FusedConv2D' ? [inputs.x.shape[3], inputs.filter.shape[2]] : [inputs.a.shape[1], inputs.b.shape[0]];
+  if (x !== w) throw new Error(`${kernel}: an input of ${x} channels for weights that read ${w}`);
   const activation = a?.name ?? 'linear';
   return tf.engine().runKernel(fusedKernelName(kernel, activation), inputs, { ...attrs, activation, leakyreluAlpha: a?.alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

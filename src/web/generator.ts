@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GantryError, inWords } from '../errors.ts';
 import {
-  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf,
+  conditionPath, conditionRows, encodeCaptions, gridConditions, labelMapsOf, picturesOf,
   type ConditionRows, type Generator, type LabelMapInput, type LabelMaps,
 } from '../explore/conditions.ts';
 import { featureRegions, photoStyles, randomStyles, styleFeatures, type StylePick } from '../explore/instance-styles.ts';
@@ -32,7 +32,7 @@ export type { LabelMapInput } from '../explore/conditions.ts';
 /** Images one generate() call may ask for: the pixels it returns are held at once. */
 export const MAX_IMAGES = 1024;
 
-const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, styles: true });
+const GENERATE_KEYS = optionKeys<GenerateOptions>({ seeds: true, latents: true, truncation: true, class: true, classWeights: true, text: true, textBetween: true, labelMaps: true, pictures: true, styles: true });
 const STYLE_KEYS = optionKeys<NonNullable<GenerateOptions['styles']>>({ seed: true, choose: true, photo: true });
 const PROJECT_KEYS = optionKeys<ProjectOptions>({ steps: true, class: true, text: true, onProgress: true, signal: true });
 
@@ -115,6 +115,12 @@ export class WebGenerator extends PageGenerator implements Generator {
 
   private async conditions(n: number, o: GenerateOptions): Promise<ConditionRows> {
     const c = this.info.conditioning;
+    if (c.kind === 'labelMap' && c.pictures) {
+      if (o.styles) throw new GantryError(`styles: this ${this.family} generator draws from pictures, whose objects have no styles; leave styles out`);
+      o.pictures!.forEach((p, i) => checkRawImage(p, `pictures[${i}]`));
+      return { kind: 'labelMap', maps: picturesOf(this.info, o.pictures!) };
+    }
+    if (o.pictures) throw new GantryError(`pictures: this ${this.family} generator does not take pictures as inputs${c.kind === 'labelMap' ? '; give labelMaps' : ''}`);
     if (c.kind === 'labelMap') return { kind: 'labelMap', maps: await this.labelMaps(o) };
     if (o.labelMaps) throw new GantryError(`this ${this.family} generator does not take label maps`);
     if (o.classWeights) {
@@ -180,7 +186,14 @@ function imageCount(info: ModelInfo, o: GenerateOptions): number {
   const given = [o.seeds && 'seeds', o.latents && 'latents'].filter(Boolean);
   if (given.length > 1) throw new GantryError('give seeds or latents, not both');
   if (o.latents && o.truncation !== undefined) throw new GantryError('truncation applies to seeds\' vectors; latents are drawn as given, so leave truncation out');
-  if (info.conditioning.kind === 'labelMap') {
+  const c = info.conditioning;
+  if (c.kind === 'labelMap' && c.pictures) {
+    if (o.labelMaps) throw new GantryError('labelMaps: this generator draws from pictures (a run on train_A/ + train_B/); give pictures');
+    if (!o.pictures?.length) throw new GantryError('this generator draws from pictures; give pictures: [an image]');
+    if (given.length) throw new GantryError(`this generator draws its images from pictures alone; leave ${given[0]} out`);
+    return o.pictures.length;
+  }
+  if (c.kind === 'labelMap') {
     // Its images come from the maps alone: a seed would change nothing.
     if (given.length && o.labelMaps?.length) throw new GantryError(`this generator draws its images from label maps alone; leave ${given[0]} out`);
     return o.labelMaps?.length ?? 0;

@@ -5,7 +5,8 @@ import type { GeneratedImages } from '../explore/grid.ts';
 import { labelPalette } from '../explore/label-colours.ts';
 import { latentForSeed } from '../explore/latent.ts';
 import type { RawImage } from '../io/pixels.ts';
-import { featuresByLabel, type ModelInfo } from '../models/condition.ts';
+import { featuresByLabel, takesPictures, type ModelInfo } from '../models/condition.ts';
+import { unpackLevels } from '../data/feature-maps.ts';
 import type { ExportedModel } from './model-file.ts';
 import type { ProjectedPicture } from '../explore/project.ts';
 
@@ -26,6 +27,11 @@ export interface GenerateOptions {
   textBetween?: [string, string];
   /** Label-map runs: the maps to draw (one image each). */
   labelMaps?: LabelMapInput[];
+  /**
+   * Runs on pictures as inputs (pix2pixHD's --label_nc 0): the pictures to draw from, one image each (RGBA,
+   * grey or RGB, any size: fitted to the generator's size as its training pictures were).
+   */
+  pictures?: RawImage[];
   /**
    * Label-map runs with instance features: which style each object gets. `seed` draws learned styles at
    * random (as `gantry translate --seed`); `choose` fixes instance id -> learned style index (a click
@@ -117,10 +123,21 @@ export abstract class PageGenerator {
     return unknownWords(this.info, caption);
   }
 
+  /** Whether it draws from pictures (`pictures`) rather than label maps: a run trained on train_A/ + train_B/. */
+  get takesPictures(): boolean {
+    return takesPictures(this.info);
+  }
+
+  /** The example pictures of a generator that takes pictures (its run's held-out inputs), as RGB images. */
+  get examplePictures(): RawImage[] {
+    if (!this.takesPictures) return [];
+    return this.examples.map((e) => ({ width: e.width, height: e.height, channels: 3, data: unpackLevels(e.labels) }));
+  }
+
   /** A label-map run's labels: their names (where the data named them) and display colours. */
   get labels(): { count: number; names: string[]; colours: [number, number, number][]; instances: boolean } | null {
     const c = this.info.conditioning;
-    if (c.kind !== 'labelMap') return null;
+    if (c.kind !== 'labelMap' || c.pictures) return null;
     return { count: c.labelCount, names: c.labelNames, colours: labelPalette(c.labelCount, c.labelNames), instances: c.instances };
   }
 

@@ -4,9 +4,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { writePicturePairs } from '../fixtures/picture-pairs.ts';
 import { gantryCli, setup, tempDir, tf } from '../helpers.ts';
 import {
-  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, precisionRecall, openGenerator, parseLatentExpression, pngBytes, project, readLabelMaps, reconstruct, resume, segmentationScore, tile, train,
+  exportRun, families, featureStats, fid, GantryError, inceptionScore, kid, learnStyles, precisionRecall, openGenerator, parseLatentExpression, pngBytes, project, readLabelMaps, readPictures, reconstruct, resume, segmentationScore, tile, train,
   type TrainProgress,
 } from '../../src/api/index.ts';
 import { learnStylesOfRun } from '../../src/explore/run-styles.ts';
@@ -128,6 +129,23 @@ test('readLabelMaps(): pix2pixHD label and instance map files drawn by openGener
   // Without instance maps, each label map is read as its own (as generate() and the painter take one).
   const alone = readLabelMaps(g, labels);
   assert.deepEqual(alone.map((m) => Array.from(m.instances!)), maps.map((m) => Array.from(m.labels)));
+  g.dispose();
+});
+
+test('readPictures(): a pix2pixHD run on pictures as inputs draws a picture file as gantry translate --inputs draws it; label maps are refused in the API\'s words', async () => {
+  const dir = tempDir();
+  const run = join(dir, 'pictures');
+  const data = writePicturePairs({ train: 4, test: 2, size: 16, dir: join(dir, 'data') });
+  await train({ family: 'pix2pixhd', data: `pairs:${data}`, out: run, quiet: true, model: { height: 16, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, vgg: false }, train: { steps: 2, batch: 2 } });
+  const file = join(data, 'test_A', 'pic_0001.png');
+  const t = gantry('translate', '--run', run, '--inputs', file, '--out', join(dir, 't.png'), '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  const g = await openGenerator(run);
+  assert.equal(g.takesPictures, true);
+  const images = await g.generate({ pictures: readPictures([file]) });
+  assert.deepEqual(PNG.sync.read(Buffer.from(pngBytes(images, 0))).data, PNG.sync.read(readFileSync(join(dir, 't.png'))).data);
+  assert.throws(() => readLabelMaps(g, [file]), /^GantryError: this pix2pixhd run was trained on pictures as inputs, not label maps; give pictures \(readPictures\(files\) and generate\(\{ pictures \}\)\)$/);
+  assert.throws(() => readPictures([join(dir, 'missing.png')]), /missing\.png/);
   g.dispose();
 });
 

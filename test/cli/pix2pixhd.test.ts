@@ -8,6 +8,7 @@ import { readImageFile } from '../../src/io/image.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
+import { grey, writePicturePairs } from '../fixtures/picture-pairs.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
@@ -544,4 +545,69 @@ test('a training step that would not fit in memory stops with one line, not a ki
   assert.equal(resumed.code, 1, resumed.stderr);
   assert.match(resumed.stderr, /^gantry train: pix2pixhd at 256x256, batch 4, step 2: out of memory: .*; \S+ keeps its checkpoint at step 1\n$/m);
   assert.equal(gantry('train', '--resume', '--out', run, '--steps', '2', '--quiet').code, 0, 'and it continues where there is the memory');
+});
+
+test('pictures as inputs (train_A/ + train_B/, the official --label_nc 0): trains, grids of input | result | real, resumes bit-exactly, translates pictures, scores FID, exports its test pictures; label-map tools are one line each', () => {
+  const dir = tempDir();
+  const data = writePicturePairs({ train: 6, test: 2, size: 32, dir: join(dir, 'data') });
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, width: 0 } }));
+  const whole = join(dir, 'whole');
+  const r = gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', config, '--steps', '4', '--out', whole);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /instance/, 'no instance maps are missing: pictures have none');
+  const model = JSON.parse(readFileSync(join(whole, 'config.json'), 'utf8')).model;
+  assert.deepEqual([model.pictures, model.labelNc, model.instances, model.featNum], [true, 0, false, 0]);
+  // Each row: the input picture (the grey of its real one, read back exactly), the result, the real picture.
+  const grid = readImageFile(join(whole, 'samples', 'step-000004.png'));
+  assert.deepEqual([grid.width, grid.height], [3 * 34 + 2, 6 * 34 + 2]);
+  const tile = (row: number, col: number) => {
+    const out = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) out[(y * 32 + x) * 3 + c] = grid.data[((2 + row * 34 + y) * grid.width + 2 + col * 34 + x) * grid.channels + c];
+    return out;
+  };
+  for (let row = 0; row < 6; row++) {
+    assert.deepEqual(tile(row, 0), grey(tile(row, 2)), `row ${row}: input | result | real`);
+    assert.notDeepEqual(tile(row, 1), tile(row, 2));
+  }
+
+  const parts = join(dir, 'parts');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', config, '--steps', '2', '--out', parts, '--quiet').code, 0);
+  assert.equal(gantry('train', '--resume', '--out', parts, '--steps', '4', '--quiet').code, 0);
+  assert.deepEqual(tensors(join(parts, 'checkpoint.safetensors')), tensors(join(whole, 'checkpoint.safetensors')));
+
+  // A folder of pictures, and one of them alone: the same image.
+  const out = join(dir, 'translated');
+  const t = gantry('translate', '--run', whole, '--inputs', join(data, 'test_A'), '--out', out, '--quiet');
+  assert.equal(t.code, 0, t.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['pic_0000.png', 'pic_0001.png']);
+  const one = join(dir, 'one.png');
+  assert.equal(gantry('translate', '--run', whole, '--inputs', join(data, 'test_A', 'pic_0001.png'), '--out', one).code, 0);
+  assert.deepEqual(readFileSync(one), readFileSync(join(out, 'pic_0001.png')));
+  const oneLine = (args: string[], message: RegExp) => {
+    const e = gantry(...args);
+    assert.equal(e.code, 1, args.join(' '));
+    assert.match(e.stderr, message);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+  };
+  oneLine(['translate', '--run', whole, '--labels', join(data, 'test_A', 'pic_0001.png'), '--out', join(dir, 'x.png')], /--labels: .* was trained on pictures as inputs \(train_A\/\); give them with --inputs PICTURE\.png/);
+  oneLine(['translate', '--run', whole, '--inputs', join(data, 'test_A'), '--instances', join(data, 'test_A'), '--out', join(dir, 'x')], /--instances does not go with --inputs/);
+  oneLine(['sample', '--run', whole, '--out', join(dir, 's.png')], /this pix2pixhd run turns pictures into pictures; draw them with `gantry translate --run RUN --inputs PICTURE\.png`/);
+  oneLine(['eval', 'segmentation', '--run', whole, '--segmenter', whole], /draws from pictures \(train_A\/\), not label maps, so there are no labels to score its images against/);
+  oneLine(['train', 'segmenter', '--data', `pairs:${data}`, '--out', join(dir, 'seg')], /segmenter learns label maps from images, and this data's inputs are pictures/);
+  assert.equal(existsSync(join(dir, 'seg')), false, 'a refused run leaves no folder');
+  writeFileSync(join(dir, 'labels.json'), JSON.stringify({ ...CONFIG, model: { ...CONFIG.model, width: 0, labelNc: 4 } }));
+  oneLine(['train', 'pix2pixhd', '--data', `pairs:${data}`, '--config', join(dir, 'labels.json'), '--out', join(dir, 'y')], /model\.labelNc is 4, but the data's inputs are pictures \(train_A\/\), read as their three channels; leave labelNc out/);
+  const labelRun = join(dir, 'labels');
+  assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', labelRun, '--quiet').code, 0);
+  oneLine(['translate', '--run', labelRun, '--inputs', join(data, 'test_A'), '--out', join(dir, 'z')], /--inputs: .* turns label maps into images; give them with --labels MAP\.png/);
+  oneLine(['translate', '--weights', join(root, 'test', 'golden', 'pix2pixhd_G_local.pth'), '--label-nc', '0', '--labels', join(data, 'test_A'), '--out', join(dir, 'z')], /--label-nc 0: a generator NVIDIA's code trained on pictures as inputs \(--label_nc 0\) is not read by --weights/);
+
+  const fid = gantry('eval', 'fid', '--real', `pairs:${data}?split=test`, '--fake', whole, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  assert.ok(Number.isFinite(JSON.parse(fid.stdout).value));
+  // The page starts from the test pictures (test/web/browser.test.ts draws them).
+  const site = join(dir, 'site');
+  assert.equal(gantry('export', '--run', whole, '--out', site, '--no-page').code, 0);
+  assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 32, 32]);
 });

@@ -119,11 +119,11 @@ test('bad pairs are one line each: a missing image, pair sizes, an 8-bit instanc
   assert.equal((family.resolve(family.schema.parse({ height: 32, width: 64 }), data) as { labelNc: number }).labelNc, 27);
   assert.throws(() => family.resolve(config, dataShape(openDataset('mnist', { height: 32, width: 32, channels: 0 }))), /pix2pixhd turns label maps into images; train it on label-map data: pairs:DIR/);
 
-  assert.throws(() => openDataset(`pairs:${join(fixtures, 'folder')}`, fit), /has no train_label\/ folder; lay out the data as pix2pixHD's train_label\/ \+ train_img\/ \(\+ train_inst\/\), or as the Cityscapes release/);
-  // NVIDIA's layout for pictures as inputs (--label_nc 0) is named as such.
+  assert.throws(() => openDataset(`pairs:${join(fixtures, 'folder')}`, fit), /has no train_label\/ folder; lay out the data as pix2pixHD's train_label\/ \+ train_img\/ \(\+ train_inst\/\), as the Cityscapes release/);
+  // NVIDIA's layout for pictures as inputs (--label_nc 0), empty.
   const pictures = tempDir();
   for (const sub of ['train_A', 'train_B']) mkdirSync(join(pictures, sub));
-  assert.throws(() => openDataset(`pairs:${pictures}`, fit), /has train_A\/ and train_B\/, pix2pixHD's layout for pictures as inputs \(its --label_nc 0\), which gantry does not train; gantry's pix2pixhd turns label maps into images: give train_label\/ \(each map's class ids as a grey PNG\) \+ train_img\/ \(\+ train_inst\/\)$/);
+  assert.throws(() => openDataset(`pairs:${pictures}`, fit), /pairs: no pictures \(PNG or JPEG\) in .*train_A$/);
   assert.throws(() => openDataset(`pairs:${join(fixtures, 'pairs')}?split=val`, fit), /split is train or test, not "val"/);
 });
 
@@ -312,4 +312,76 @@ test('the Cityscapes layout keeps its feature maps in featureMaps/<split>/<city>
   rmSync(missing);
   assert.throws(() => openDataset(`pairs:${data}`, withFeatures), (err: Error) => err.message === `pairs: ${join(data, 'gtFine', 'train', 'aachen', 'aachen_000001_000019_gtFine_labelIds.png')} has no feature map (expected ${missing}), but 2 other label maps do; give every map its feature map (gantry features --maps-out ${join(data, 'featureMaps', 'train')} writes them all)`);
   assert.equal(openDataset(`pairs:${data}`, fit).n, 3, 'a run that does not read them is not stopped by them');
+});
+
+/** A picture-input pair folder: train_A/ + train_B/ of 48x40 RGB pictures whose levels are functions of (i, pixel). */
+function picturePairs(n: number): string {
+  const dir = tempDir();
+  const [w, h] = [48, 40];
+  for (const [sub, salt] of [['train_A', 0], ['train_B', 7]] as const) {
+    mkdirSync(join(dir, sub));
+    for (let i = 0; i < n; i++) {
+      const data = Uint8Array.from({ length: w * h * 3 }, (_, k) => (k * (3 + i) + salt * 31) % 256);
+      writeFileSync(join(dir, sub, `p${i}.png`), encodePng({ width: w, height: h, channels: 3, data }));
+    }
+  }
+  return dir;
+}
+
+test('pairs:DIR with train_A/ + train_B/ (pictures as inputs): each input fitted as an image and kept packed in the label maps, flipped and cropped with its picture, stored alike', () => {
+  const dir = picturePairs(3);
+  const size = { height: 32, width: 32, channels: 3 };
+  const ds = openDataset(`pairs:${dir}`, size);
+  assert.equal(ds.pictureInputs, true);
+  assert.equal(ds.instanceMaps ?? null, null);
+  const shape = dataShape(ds).labelMaps!;
+  assert.equal(shape.pictures, true);
+  assert.equal(shape.missingInstances, undefined, 'pictures have no instance maps to miss');
+  // The input, as the networks read it, is the A picture fitted as its B picture is (cover, centre crop).
+  const inputsAsImages = openDataset(`folder:${join(dir, 'train_A')}`, size) as InMemoryDataset;
+  const batch = makeBatch(ds, [2, 0]);
+  const want = makeBatch(inputsAsImages, [2, 0]);
+  assert.deepEqual(featureValues(batch.labelMaps!), want.images.dataSync());
+  tf.dispose([batch.images, want.images]);
+
+  // Mirrored and cropped with their pictures: the input's packed levels move as the picture's pixels.
+  const sampler = new BatchSampler(ds, 3, 5, true, { height: 24, width: 16 });
+  const asImages = new BatchSampler({ ...inputsAsImages, pictureInputs: undefined }, 3, 5, true, { height: 24, width: 16 });
+  for (let step = 0; step < 3; step++) {
+    const [a, b] = [sampler.batchAt(step), asImages.batchAt(step)];
+    assert.deepEqual(featureValues(a.labelMaps!), b.images.dataSync(), `step ${step}`);
+    tf.dispose([a.images, b.images]);
+  }
+
+  // Over GANTRY_DATA_MEMORY_MB: fitted into the cache, 3 + 4 bytes a pixel, the same batches.
+  const stored = openWith({ GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: tempDir() }, `pairs:${dir}`, size);
+  assert.equal(stored.pixels, null);
+  assert.match(stored.note!, /\((\d+) kB at 32x32/);
+  assert.equal(Number(stored.note!.match(/\((\d+) kB/)![1]), Math.round((3 * 32 * 32 * 7) / 1000));
+  assert.deepEqual(dataShape(stored), dataShape(ds));
+  const [x, y] = [makeBatch(stored, [1, 2]), makeBatch(ds, [1, 2])];
+  assert.deepEqual(x.labelMaps, y.labelMaps);
+  assert.deepEqual(x.images.dataSync(), y.images.dataSync());
+  tf.dispose([x.images, y.images]);
+});
+
+test('pictures as inputs laid out wrong are one line each: a missing half, unequal counts, a pair of two sizes, instance maps beside them', () => {
+  const only = (keep: string) => {
+    const dir = picturePairs(2);
+    rmSync(join(dir, keep === 'A' ? 'train_B' : 'train_A'), { recursive: true });
+    return dir;
+  };
+  assert.throws(() => openDataset(`pairs:${only('A')}`, fit), /pairs: .* has train_A\/ but no train_B\/ with the pictures to draw from them/);
+  assert.throws(() => openDataset(`pairs:${only('B')}`, fit), /pairs: .* has train_B\/ but no train_A\/ with the input pictures/);
+  const uneven = picturePairs(3);
+  rmSync(join(uneven, 'train_B', 'p1.png'));
+  assert.throws(() => openDataset(`pairs:${uneven}`, fit), /pairs: 3 input pictures but 2 files in train_B\/; .*p1\.png has no picture in train_B\/ \(pairs are matched by sorted name: give each input picture its picture\)/);
+  const sizes = picturePairs(2);
+  writeFileSync(join(sizes, 'train_B', 'p1.png'), encodePng({ width: 8, height: 8, channels: 3, data: new Uint8Array(192) }));
+  assert.throws(() => openDataset(`pairs:${sizes}`, fit), /pairs: input picture .*train_A\/p1\.png is 48x40 but its picture .*train_B\/p1\.png is 8x8; a pair must be the same size/);
+  const inst = picturePairs(2);
+  mkdirSync(join(inst, 'train_inst'));
+  assert.throws(() => openDataset(`pairs:${inst}`, fit), /has train_A\/ \(pictures as inputs\) and train_inst\/; gantry reads instance maps only with label maps/);
+  const none = tempDir();
+  assert.throws(() => openDataset(`pairs:${none}`, fit), /no train_label\/ folder; .* or, for pictures as inputs, as train_A\/ \+ train_B\//);
 });

@@ -20,6 +20,7 @@ import { LPIPS_W16, VGG16_W16, nhwc, pplGolden } from '../golden/ppl-golden.ts';
 import { startWebGpuOrSkip } from './adapter.ts';
 import { relError } from '../helpers.ts';
 import { pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
+import { writePicturePairs } from '../fixtures/picture-pairs.ts';
 
 // Replayed steps against the same steps run eagerly on tfjs's WebGPU kernels: the replay dispatches the
 // very kernels the eager step did, on the same data, so losses and weights must agree bit for bit.
@@ -178,6 +179,7 @@ const FAMILIES: [string, string, Record<string, unknown>][] = [
   ['dfgan', 'shapes', { imageSize: 32, ngf: 8, ndf: 8, textSteps: 2 }],
   ['pix2pixhd', `pairs:${join(root, 'test', 'fixtures', 'pairs')}`, { height: 32, width: 64, featNum: 3, nDownE: 2, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
   ['pix2pixhd', `pairs:${pairsWithFeatureMaps(2)}`, { height: 32, width: 64, featNum: 3, loadFeatures: true, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
+  ['pix2pixhd', `pairs:${writePicturePairs({ train: 8, test: 0, size: 32 })}`, { height: 32, pictures: true, ngf: 8, nDown: 2, nBlocks: 1, ndf: 8 }],
   ['segmenter', 'shapes', { height: 32, nf: 8, depth: 2 }],
 ];
 
@@ -205,7 +207,7 @@ async function familySteps(family: string, data: string, config: Record<string, 
 }
 
 for (const [family, data, config] of FAMILIES) {
-  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}${config.loss ? ` (${config.loss})` : ''}${config.dNorm ? ` (dNorm ${config.dNorm})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
+  test(`${family}${config.similarity ? ` (similarity ${config.similarity})` : ''}${config.loadFeatures ? ' (loadFeatures)' : ''}${config.pictures ? ' (pictures)' : ''}${config.captionsPerImage ? ' (captionsPerImage)' : ''}${config.augment ? ' (augment)' : ''}${config.spectralNorm ? ' (spectralNorm)' : ''}${config.r1 ? ` (r1${config.r1Every ? ` every ${config.r1Every}` : ''})` : ''}${config.loss ? ` (${config.loss})` : ''}${config.dNorm ? ` (dNorm ${config.dNorm})` : ''}: replayed train steps match the eager ones bit for bit; every convolution, product and sum on gantry's kernels; GPU memory flat`, { skip: noGpu }, async () => {
     const text = family === 'gan-cls' || family === 'dfgan';
     // A lazy R1 every 3 steps: steps 0, 3, 6, 9 take the penalty's update, a kind of their own: warmed up (0),
     // recorded twice (3, 6), replayed (9). The others warm up (1), record twice (2, 4) and replay (5, 7, 8, 10,

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { setup, tf } from '../helpers.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { openDataset } from '../../src/data/index.ts';
-import { BatchSampler } from '../../src/data/sampler.ts';
+import { BatchSampler, makeBatch } from '../../src/data/sampler.ts';
+import { join } from 'node:path';
+import type { Pix2PixHD } from '../../src/models/pix2pixhd.ts';
+import { writePicturePairs } from '../fixtures/picture-pairs.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { dataShape } from '../../src/data/dataset.ts';
 import { conditionTensor, dataMaps } from '../../src/explore/conditions.ts';
@@ -65,4 +68,43 @@ test('pix2pixhd notices: missing VGG weights are reported; vgg false is not', ()
   } finally {
     if (saved !== undefined) process.env.GANTRY_VGG_WEIGHTS = saved;
   }
+});
+
+/**
+ * Pictures as inputs (the official --label_nc 0): G reads the picture's three channels, each level the
+ * value the same picture has as an image, and D the picture beside the image, 6 channels; steps keep the
+ * tensor count flat and move G and D.
+ */
+test('pix2pixhd on pictures: the input is the picture as an image reads, D sees 3 + 3 channels, tensor count flat', () => {
+  const dir = writePicturePairs({ train: 8, test: 0, size: 16 });
+  const data = openDataset(`pairs:${dir}`, { height: 16, width: 16, channels: 3 });
+  const family = FAMILIES.pix2pixhd;
+  const config = family.resolve(family.schema.parse({ height: 16, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, vgg: false }), dataShape(data));
+  const model = family.create(config, 0) as Pix2PixHD;
+  assert.equal(model.inputChannels, 3);
+  const inputsAsImages = openDataset(`folder:${join(dir, 'train_A')}`, { height: 16, width: 16, channels: 3 });
+  const sampler = new BatchSampler(data, 4, 0, true);
+  const counts: number[] = [];
+  for (let step = 0; step < 4; step++) {
+    const batch = sampler.batchAt(step);
+    const asImage = makeBatch(inputsAsImages, sampler.indicesAt(step));
+    if (step === 0) {
+      // Unflipped: the sampler's flips are drawn per image, so compare an unflipped batch of the same pictures.
+      const whole = makeBatch(data, sampler.indicesAt(step));
+      const input = tf.tidy(() => model.labelInput(tf.tensor3d(whole.labelMaps!, [4, 16, 16], 'int32'), null));
+      assert.deepEqual(input.shape, [4, 16, 16, 3]);
+      assert.deepEqual(input.dataSync(), asImage.images.dataSync());
+      tf.dispose([input, whole.images]);
+    }
+    tf.dispose(Object.values(model.trainStep(batch, { step, rng: new Rng(0, 'step', step) })));
+    tf.dispose([batch.images, asImage.images]);
+    if (step >= 1) counts.push(tf.memory().numTensors);
+  }
+  assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts}`);
+  const judge = (channels: number) => tf.tidy(() => {
+    model.D.apply(tf.zeros([1, 16, 16, channels]) as tf.Tensor4D);
+  });
+  judge(6);
+  assert.throws(() => judge(5), 'D reads the picture and the image, 6 channels');
+  model.dispose();
 });

@@ -16,6 +16,8 @@ import { pngBytes } from '../../src/api/generator.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { CHROMIUM, launchChromium } from './chromium.ts';
 import { readImageFile } from '../../src/io/image.ts';
+import { encodePng } from '../../src/io/png.ts';
+import { writePicturePairs } from '../fixtures/picture-pairs.ts';
 
 /**
  * Exported generators in a real browser (Debian's Chromium, headless, software WebGL): each page loads,
@@ -82,6 +84,7 @@ before(async () => {
   const tinyPix2pixhd = { height: 32, width: 32, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1, vgg: false };
   await site('paint', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 3, nef: 4, nDownE: 2 });
   await site('paint-plain', 'pix2pixhd', 'shapes:24', { ...tinyPix2pixhd, featNum: 0 });
+  await site('pictures', 'pix2pixhd', `pairs:${writePicturePairs({ train: 8, test: 3, size: 32, dir: join(work, 'pictures') })}`, tinyPix2pixhd);
   await pretrainedSite('nvidia', 'pix2pixhd_G_local.pth');
   await pretrainedSite('nvidia-feat', 'pix2pixhd_G_feat.pth', 'pix2pixhd_features_clustered.npy');
   await pretrainedSite('nvidia-encoder', 'pix2pixhd_G_feat.pth', undefined, 'pix2pixhd_E.pth');
@@ -547,6 +550,36 @@ test('an exported pix2pixhd without a feature encoder in Chromium: no style cont
     await idle(page);
     assert.equal(await busy.isVisible(), false, 'and goes when it is drawn');
     assert.equal(await figure.getAttribute('aria-busy'), null);
+  });
+});
+
+test('an exported pix2pixhd trained on pictures as inputs in Chromium: no painter, Node\'s image of each test picture, a picture of the user\'s (fitted as the CLI fits it) drawn as Node draws it', { skip }, async () => {
+  await withPage('pictures', '', async ({ page }) => {
+    const g = sites.pictures.node;
+    const examples = g.examplePictures;
+    assert.equal(examples.length, 3, 'the run\'s test pictures travel with the export');
+    assert.equal(await page.isVisible('#paint'), false, 'no label painter');
+    assert.equal(await page.isVisible('#editor'), false, 'no latent editor');
+    await shows(page, 'pictureResult', 'pictures', { pictures: [examples[0]] });
+    await drawsAsNode(page, 'pictures', { pictures: [examples[1], examples[2]] });
+    await page.selectOption('#pictureExample', '2');
+    await idle(page);
+    await shows(page, 'pictureResult', 'pictures', { pictures: [examples[2]] });
+    assert.equal(await page.textContent('#pictureCaption'), 'drawn from test picture 3');
+    // A picture of the user's, 48x40 with alpha: fitted to 32x32 as the CLI fits it (cover, centre crop).
+    const [w, h] = [48, 40];
+    const rgba = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
+    const file = join(work, 'mine.png');
+    writeFileSync(file, encodePng({ width: w, height: h, channels: 4, data: rgba }));
+    await page.setInputFiles('#pictureFile', file);
+    await idle(page);
+    assert.equal(await page.textContent('#pictureCaption'), 'drawn from mine.png');
+    await shows(page, 'pictureResult', 'pictures', { pictures: [{ width: w, height: h, channels: 4, data: rgba }] });
+    // A label-map request is one line naming what this generator takes.
+    assert.match(await page.evaluate(async () => {
+      const gen = (window as unknown as { gantryExplorer: { generator: WebGenerator } }).gantryExplorer.generator;
+      return gen.generate({ labelMaps: [{ width: 32, height: 32, labels: new Array(1024).fill(0) }] }).then(() => 'drawn', (e: Error) => e.message);
+    }), /^labelMaps: this generator draws from pictures \(a run on train_A\/ \+ train_B\/\); give pictures$/);
   });
 });
 

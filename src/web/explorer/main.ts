@@ -2,8 +2,9 @@
  * The explorer page `gantry export` writes (index.html + explorer.css + this script, bundled): a
  * person explores a trained generator in the page itself, with no server beyond static files. Every
  * image is drawn here by gantry/web (the CLI's networks on tfjs's WebGPU, WebGL or CPU backend). This
- * script loads the generator and starts the page's part for it: the latent explorer, or the label-map
- * painter; on the studio's live page, the training panel too.
+ * script loads the generator and starts the page's part for it: the latent explorer, the label-map
+ * painter, or for a run on pictures as inputs the picture translator; on the studio's live page, the
+ * training panel too.
  */
 // Not gantry/web's index: tfjs's backends and gantry's networks are the worker's (draw-worker.js), not this script's.
 import type { DownloadProgress } from '../download.ts';
@@ -13,6 +14,7 @@ import { loadGeneratorInWorker, WORKER_SCRIPT } from '../worker-generator.ts';
 import { $, showError, watchScaling } from './page.ts';
 import { latentExplorer } from './latent-explorer.ts';
 import { labelPainter } from './label-painter.ts';
+import { pictureTranslator } from './picture-translator.ts';
 import { watchForNewWeights, watchTraining } from './training-panel.ts';
 
 async function main(): Promise<void> {
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
   (window as unknown as { gantryExplorer: unknown }).gantryExplorer = { generator: g };
   describeGenerator(g, g.gpuKernels);
   for (const canvas of document.querySelectorAll('canvas')) watchScaling(canvas);
-  if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
+  if (g.takesPictures) pictureTranslator(g);
+  else if (g.info.conditioning.kind === 'labelMap') labelPainter(g);
   else latentExplorer(g);
   if (live) watchForNewWeights(g.file.step);
 }
