@@ -20,7 +20,7 @@ Data SPECs: mnist[?classes=0,1] (embedded, default), mnist-idx:DIR[?classes=0,1]
   captions:DIR[?split=test&classes=a,b] (images with .txt captions; CUB / Oxford-102 text_c10 layout), shapes[:N] (with label and
   instance maps), pairs:DIR[?split=test] (label maps and photos: pix2pixHD's train_label/ train_inst/
   train_img/ layout, or the Cityscapes release's gtFine/ + leftImg8bit/; or pictures to pictures, pix2pixHD's
-  train_A/ train_B/ layout)
+  train_A/ train_B/ layout or pix2pix's train/ of side-by-side A | B pictures, ?direction=BtoA for B to A)
 --init-from RUN_DIR starts a new run from another run's latest weights, where tensors match by name and shape
   (pix2pixHD's coarse-to-fine recipe: a "local" run from a global run of twice its ngf; see the README).
 --ema DECAY (train.ema) keeps an exponential moving average of the generator's weights (0.99 for runs of a few

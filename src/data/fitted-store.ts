@@ -43,12 +43,17 @@ export interface RecordMaps {
 /** The size records are fitted to. */
 export type FittedSize = Pick<ImageFit, 'height' | 'width' | 'channels'>;
 
-/** Which store: its cache folder's kind, the source files of each record, their fitted size, what the records hold. */
+/**
+ * Which store: its cache folder's kind, the source files of each record, their fitted size, what the records
+ * hold, and anything else that decides a record from its files (`variant`: which half of a side-by-side
+ * pair is the input).
+ */
 export interface StoreSpec {
   kind: 'pairs' | 'images';
   files: string[][];
   fit: FittedSize;
   maps: RecordMaps;
+  variant?: string;
 }
 
 interface StoreHeader extends RecordMaps {
@@ -108,7 +113,7 @@ function locate(spec: StoreSpec) {
   const { files, maps } = spec;
   // The size alone (an ImageFit may say more): it names the store and its header.
   const fit: FittedSize = { height: spec.fit.height, width: spec.fit.width, channels: spec.fit.channels };
-  const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, maps, files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
+  const key = createHash('sha1').update(JSON.stringify({ format: FORMAT, fit, maps, ...(spec.variant ? { variant: spec.variant } : {}), files: files.map((group) => group.map(fileIdentity)) })).digest('hex').slice(0, 20);
   const wanted = { format: FORMAT, endianness: endianness(), n: files.length, ...fit, ...maps };
   return { spec, dir, path: join(dir, `${key}.bin`), wanted, bytes: files.length * recordBytes(wanted) };
 }

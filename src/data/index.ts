@@ -8,7 +8,7 @@ import { loadEmbeddedMnist } from './mnist.ts';
 import { loadMnistIdx } from './mnist-idx.ts';
 import { reshapeDataset, type ImageFit } from './transform.ts';
 import { drawnShapes, generateShapes, type ShapeColours } from './shapes.ts';
-import { loadLabelPairs } from './pairs.ts';
+import { loadLabelPairs, type PairDirection } from './pairs.ts';
 import { dataMemoryLimit } from './fitted-store.ts';
 
 export type { ImageDataset } from './dataset.ts';
@@ -23,7 +23,7 @@ export interface DataSpec {
 const KINDS = ['mnist', 'mnist-idx', 'cifar10', 'folder', 'captions', 'shapes', 'pairs'] as const;
 /** The kinds whose SPEC names a folder (shapes' `:N` is a count). */
 const FOLDER_KINDS: ReadonlySet<string> = new Set(['mnist-idx', 'cifar10', 'folder', 'captions', 'pairs']);
-const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none&classes=a,b], pairs:DIR[?split=test] or shapes[:N][?seed=K&colours=by-shape]';
+const SPEC_HELP = 'use mnist[?classes=0,1], mnist-idx:DIR[?classes=0,1], cifar10:DIR[?classes=a,b], folder:DIR[?classes=a,b], captions:DIR[?split=train|test&crop=none&classes=a,b], pairs:DIR[?split=test&direction=BtoA] or shapes[:N][?seed=K&colours=by-shape]';
 
 /**
  * A data SPEC with its folder made absolute from `base`, the folder it was given in, so that a run or a
@@ -74,12 +74,13 @@ export function parseDataSpec(spec: string): DataSpec {
   const needsPath = FOLDER_KINDS.has(kind);
   if (kind === 'shapes' && rest && !/^\d+$/.test(rest)) throw new GantryError(`data source "${spec}": shapes takes a count, e.g. shapes:5000`);
   if (needsPath && !rest) throw new GantryError(`data source "${spec}" needs a folder: ${kind}:DIR`);
-  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop', 'classes'], shapes: ['seed', 'colours'], pairs: ['split'] };
+  const allowed: Record<string, string[]> = { mnist: ['classes'], 'mnist-idx': ['classes'], cifar10: ['classes'], folder: ['classes'], captions: ['split', 'crop', 'classes'], shapes: ['seed', 'colours'], pairs: ['split', 'direction'] };
   for (const key of Object.keys(options)) {
     if (!allowed[kind].includes(key)) throw new GantryError(`data source "${spec}": unknown option "${key}"${allowed[kind].length ? `; known: ${allowed[kind].join(', ')}` : ''}`);
   }
   if (options.split !== undefined && !['train', 'test'].includes(options.split)) throw new GantryError(`data source "${spec}": split is train or test, not "${options.split}"`);
   if (options.crop !== undefined && !['bbox', 'none'].includes(options.crop)) throw new GantryError(`data source "${spec}": crop is bbox or none, not "${options.crop}"`);
+  if (options.direction !== undefined && !['AtoB', 'BtoA'].includes(options.direction)) throw new GantryError(`data source "${spec}": direction is AtoB or BtoA (which half of pix2pix's side-by-side pictures is the input), not "${options.direction}"`);
   if (options.colours !== undefined && !['random', 'by-shape'].includes(options.colours)) throw new GantryError(`data source "${spec}": colours is random or by-shape, not "${options.colours}"`);
   return { kind: kind as DataSpec['kind'], path: needsPath || rest ? rest : null, options };
 }
@@ -110,7 +111,7 @@ export function openDataset(spec: string, fit: ImageFit, onProgress?: LoadProgre
     case 'captions':
       return loadCaptionedImages(s.path!, { ...fit, channels: fit.channels || 3 }, captionOptions(s), onProgress);
     case 'pairs':
-      return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test', onProgress);
+      return loadLabelPairs(s.path!, fit, (s.options.split ?? 'train') as 'train' | 'test', onProgress, s.options.direction as PairDirection | undefined);
     case 'shapes': {
       // Drawn square at the larger side, then fitted like any other source; drawn as read where the set,
       // 11 bytes a pixel with its maps, is more than GANTRY_DATA_MEMORY_MB.
@@ -159,7 +160,7 @@ export function openHeldOut(spec: string, fit: ImageFit): ImageDataset {
  */
 export function heldOutSpec(spec: string): string | null {
   const s = parseDataSpec(spec);
-  if (s.kind === 'pairs') return `pairs:${s.path}?split=test`;
+  if (s.kind === 'pairs') return `pairs:${s.path}?${new URLSearchParams({ ...s.options, split: 'test' }).toString()}`;
   if (s.kind === 'shapes') {
     const options = new URLSearchParams({ ...s.options, seed: String(Number(s.options.seed ?? 0) + 1) });
     return `shapes${s.path ? `:${s.path}` : ''}?${decodeURIComponent(options.toString())}`;

@@ -4,7 +4,7 @@ import { GantryError } from '../errors.ts';
 import { requireDataFolder } from './data-folder.ts';
 import { readIdMap, type IdMap } from '../io/id-map.ts';
 import { readImageFile } from '../io/image.ts';
-import { nearestCoverCrop } from '../io/pixels.ts';
+import { cropImage, nearestCoverCrop, type RawImage } from '../io/pixels.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
@@ -24,12 +24,17 @@ import { packFeatureLevels } from './feature-maps.ts';
  *     Cityscapes' own test labels are not public), and featureMaps/{train,val}/<city>/*_featureMaps.png
  *     (optional: the feature maps, named as the release names its packages' files);
  *   - pictures as inputs (pix2pixHD's --label_nc 0): train_A/ (the input pictures) with train_B/ (the pictures
- *     to draw from them), matched by sorted name. An input picture is fitted like an image and kept where a
- *     label map would be, each pixel's RGB levels packed into one id (feature-maps.ts's packing), so it is
- *     cropped, mirrored and stored as the maps are (`ImageDataset.pictureInputs`).
+ *     to draw from them), matched by sorted name; or pix2pix's aligned layout, train/ (test/, else val/) of
+ *     side-by-side pictures, A on the left and B on the right (?direction=BtoA: the right half is the input).
+ *     An input picture is fitted like an image and kept where a label map would be, each pixel's RGB levels
+ *     packed into one id (feature-maps.ts's packing), so it is cropped, mirrored and stored as the maps are
+ *     (`ImageDataset.pictureInputs`).
  * Maps are read as ids and fitted nearest-neighbour (never blended); images are fitted like any source.
  */
 export type PairSplit = 'train' | 'test';
+
+/** Which half of pix2pix's side-by-side pictures is the input (its --direction). */
+export type PairDirection = 'AtoB' | 'BtoA';
 
 export interface PairFiles {
   label: string;
@@ -40,7 +45,7 @@ export interface PairFiles {
 }
 
 export interface PairListing {
-  layout: 'pix2pixhd' | 'cityscapes' | 'pictures';
+  layout: 'pix2pixhd' | 'cityscapes' | 'pictures' | 'aligned';
   pairs: PairFiles[];
   /** Names of the label ids where the layout defines them (Cityscapes). */
   labelNames: string[] | null;
@@ -76,8 +81,10 @@ export function listPairs(dir: string, split: PairSplit, withFeatures = false): 
   const instanceDir = join(dir, `${split}_inst`);
   const featureDir = join(dir, `${split}_feat`);
   if (!isDir(labelDir) && (isDir(join(dir, `${split}_A`)) || isDir(join(dir, `${split}_B`)))) return listPictures(dir, split);
+  const aligned = alignedFolder(dir, split);
+  if (!isDir(labelDir) && aligned) return listAligned(aligned);
   if (!isDir(labelDir)) {
-    throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), as the Cityscapes release (gtFine/ and leftImg8bit/), or, for pictures as inputs, as ${split}_A/ + ${split}_B/`);
+    throw new GantryError(`pairs: ${dir} has no ${split}_label/ folder; lay out the data as pix2pixHD's ${split}_label/ + ${split}_img/ (+ ${split}_inst/), as the Cityscapes release (gtFine/ and leftImg8bit/), or, for pictures as inputs, as ${split}_A/ + ${split}_B/ or pix2pix's ${split}/ of side-by-side pictures`);
   }
   if (!isDir(imageDir)) throw new GantryError(`pairs: ${dir} has ${split}_label/ but no ${split}_img/ folder with the photos of those label maps`);
   const labels = listFiles(labelDir, PNG_ONLY);
@@ -125,6 +132,34 @@ function listPictures(dir: string, split: PairSplit): PairListing {
     instanceFolder: join(dir, `${split}_inst`),
     featureFolder: join(dir, `${split}_feat`),
   };
+}
+
+/** pix2pix's folder of side-by-side pictures for a split: train/; test/, else val/ (its datasets without a test/); null: none. */
+function alignedFolder(dir: string, split: PairSplit): string | null {
+  const names = split === 'train' ? ['train'] : ['test', 'val'];
+  const found = names.map((n) => join(dir, n)).find(isDir);
+  return found ?? null;
+}
+
+/** pix2pix's aligned layout: each picture A | B side by side, split in halves as it is read. */
+function listAligned(folder: string): PairListing {
+  const pictures = listFiles(folder, IMAGE_EXTENSIONS);
+  if (pictures.length === 0) throw new GantryError(`pairs: no pictures (PNG or JPEG) in ${folder}; pix2pix's layout has side-by-side pictures there (A on the left, B on the right)`);
+  return {
+    layout: 'aligned',
+    pairs: pictures.map((picture) => ({ label: picture, image: picture, instance: null, features: null })),
+    labelNames: null,
+    instanceFolder: folder,
+    featureFolder: folder,
+  };
+}
+
+/** A side-by-side picture's halves, each half its width (rounded down): [left, right]. */
+function halves(file: string): [RawImage, RawImage] {
+  const img = readImageFile(file);
+  const half = Math.floor(img.width / 2);
+  if (half < 1) throw new GantryError(`pairs: ${file} is ${img.width}x${img.height}, too narrow to be two pictures side by side (pix2pix's aligned layout: A on the left, B on the right)`);
+  return [cropImage(img, { x0: 0, y0: 0, x1: half, y1: img.height }), cropImage(img, { x0: half, y0: 0, x1: 2 * half, y1: img.height })];
 }
 
 /**
@@ -189,9 +224,14 @@ function checkInstanceMap(instance: IdMap, label: IdMap, files: PairFiles): void
 }
 
 /** Pair i of a listing, checked and fitted: 8-bit pixels, label and instance ids (or the input picture's packed levels), packed feature levels. */
-function readPair(listing: PairListing, i: number, fit: FittedSize): FittedRecord {
+function readPair(listing: PairListing, i: number, fit: FittedSize, direction: PairDirection): FittedRecord {
   const files = listing.pairs[i];
   const { height, width } = fit;
+  if (listing.layout === 'aligned') {
+    const [left, right] = halves(files.image);
+    const [input, image] = direction === 'AtoB' ? [left, right] : [right, left];
+    return { pixels: fitImage(image, fit).data, labels: packFeatureLevels(fitImage(input, { ...fit, channels: 3 })) };
+  }
   if (listing.layout === 'pictures') {
     const [input, image] = [readImageFile(files.label), readImageFile(files.image)];
     if (image.width !== input.width || image.height !== input.height) {
@@ -233,16 +273,18 @@ function readPair(listing: PairListing, i: number, fit: FittedSize): FittedRecor
  * larger sets are fitted once into a file in gantry's cache and read from it a batch at a time
  * (fitted-store.ts).
  */
-export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress): ImageDataset {
+export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onProgress?: LoadProgress, direction?: PairDirection): ImageDataset {
   const listing = listPairs(dir, split, fit.readFeatureMaps === true);
+  if (direction && listing.layout !== 'aligned') throw new GantryError(`pairs: ?direction= picks the input half of pix2pix's side-by-side pictures (a train/ folder of them), and ${dir} is in the ${listing.layout === 'pictures' ? 'train_A/ + train_B/' : listing.layout === 'cityscapes' ? 'Cityscapes' : 'train_label/ + train_img/'} layout; leave ?direction= out`);
   const { pairs } = listing;
   const { height, width } = fit;
   const fitted = { height, width, channels: fit.channels || 3 };
   const withInstances = pairs[0].instance !== null;
   const withFeatures = Boolean(pairs[0].features);
-  const pictures = listing.layout === 'pictures';
+  const pictures = listing.layout === 'pictures' || listing.layout === 'aligned';
+  const options = [split === 'test' ? 'split=test' : '', direction ? `direction=${direction}` : ''].filter(Boolean).join('&');
   const common = {
-    name: `pairs:${dir}${split === 'test' ? '?split=test' : ''}`,
+    name: `pairs:${dir}${options ? `?${options}` : ''}`,
     n: pairs.length, ...fitted,
     labels: null, classNames: null,
     labelNames: listing.labelNames,
@@ -252,8 +294,8 @@ export function loadLabelPairs(dir: string, fit: ImageFit, split: PairSplit, onP
   };
   const files = pairs.map((p) => [p.label, p.image, ...(p.instance ? [p.instance] : []), ...(p.features ? [p.features] : [])]);
   const maps = { labelMaps: true, instanceMaps: withInstances, ...(withFeatures ? { featureMaps: true } as const : {}), ...(pictures ? { pictureInputs: true } as const : {}) };
-  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps };
-  const set = loadFitted(spec, (i) => readPair(listing, i, fitted), `the ${pairs.length} pairs of ${dir}`, onProgress);
+  const spec: StoreSpec = { kind: 'pairs', files, fit: fitted, maps, ...(direction === 'BtoA' ? { variant: direction } : {}) };
+  const set = loadFitted(spec, (i) => readPair(listing, i, fitted, direction ?? 'AtoB'), `the ${pairs.length} pairs of ${dir}`, onProgress);
   if (set.stored) return { ...common, pixels: null, labelMaps: null, instanceMaps: null, featureMaps: null, stored: set.stored, note: set.note };
   return { ...common, ...set.contents };
 }

@@ -8,7 +8,7 @@ import { readImageFile } from '../../src/io/image.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
-import { grey, writePicturePairs } from '../fixtures/picture-pairs.ts';
+import { grey, sideBySide, writePicturePairs } from '../fixtures/picture-pairs.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
@@ -610,4 +610,27 @@ test('pictures as inputs (train_A/ + train_B/, the official --label_nc 0): train
   const site = join(dir, 'site');
   assert.equal(gantry('export', '--run', whole, '--out', site, '--no-page').code, 0);
   assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 32, 32]);
+});
+
+test('pix2pix\'s aligned layout from the CLI (train/ + val/ of A | B side by side, ?direction=BtoA): trains B to A, scores and exports the held-out val/ pictures the same way round', () => {
+  const dir = tempDir();
+  const separate = writePicturePairs({ train: 4, test: 2, size: 16, dir: join(dir, 'separate') });
+  const data = sideBySide(separate, 'train', join(dir, 'aligned'));
+  sideBySide(separate, 'val', data, 'test');
+  const spec = `pairs:${data}?direction=BtoA`;
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ model: { height: 16, ngf: 4, nDown: 2, nBlocks: 1, ndf: 4, nLayers: 2, numD: 1 }, train: { batch: 2, sampleEvery: 2 } }));
+  const run = join(dir, 'run');
+  const r = gantry('train', 'pix2pixhd', '--data', spec, '--config', config, '--steps', '2', '--out', run, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model.pictures, true);
+  // BtoA: each grid row's input is the coloured picture and its real one the grey.
+  const grid = readImageFile(join(run, 'samples', 'step-000002.png'));
+  const tile = (col: number) => Array.from({ length: 16 * 16 * 3 }, (_, k) => grid.data[((2 + Math.floor(k / 48)) * grid.width + 2 + col * 18 + Math.floor((k % 48) / 3)) * grid.channels + (k % 3)]);
+  assert.deepEqual(Array.from(grey(Uint8Array.from(tile(0)))), tile(2));
+  const fid = gantry('eval', 'fid', '--real', `pairs:${data}?split=test&direction=BtoA`, '--fake', run, '--n', '2', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
+  assert.equal(fid.code, 0, fid.stderr);
+  const site = join(dir, 'site');
+  assert.equal(gantry('export', '--run', run, '--out', site, '--no-page').code, 0);
+  assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 16, 16], 'the val/ pictures, read B to A');
 });

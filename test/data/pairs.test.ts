@@ -14,6 +14,7 @@ import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { featureValues } from '../../src/data/feature-maps.ts';
+import { sideBySide } from '../fixtures/picture-pairs.ts';
 import { cityscapesWithFeatureMaps, fixtureFeatureLevels, pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 await setup();
@@ -384,4 +385,36 @@ test('pictures as inputs laid out wrong are one line each: a missing half, unequ
   assert.throws(() => openDataset(`pairs:${inst}`, fit), /has train_A\/ \(pictures as inputs\) and train_inst\/; gantry reads instance maps only with label maps/);
   const none = tempDir();
   assert.throws(() => openDataset(`pairs:${none}`, fit), /no train_label\/ folder; .* or, for pictures as inputs, as train_A\/ \+ train_B\//);
+});
+
+test('pairs:DIR in pix2pix\'s aligned layout (train/ of A | B side by side): the same pairs as train_A/ + train_B/, ?direction=BtoA the other way round, val/ as the test split', () => {
+  const separate = picturePairs(3);
+  const aligned = sideBySide(separate, 'train');
+  const size = { height: 32, width: 32, channels: 3 };
+  const [a, b] = [openDataset(`pairs:${separate}`, size), openDataset(`pairs:${aligned}`, size)];
+  assert.equal(b.pictureInputs, true);
+  assert.deepEqual(dataShape(b).labelMaps!.pictures, true);
+  assert.deepEqual([b.labelMaps, b.pixels], [a.labelMaps, a.pixels]);
+  // BtoA: B is the input and A the picture to draw, as if train_A/ and train_B/ were swapped.
+  const swapped = tempDir();
+  cpSync(join(separate, 'train_A'), join(swapped, 'train_B'), { recursive: true });
+  cpSync(join(separate, 'train_B'), join(swapped, 'train_A'), { recursive: true });
+  const back = openDataset(`pairs:${aligned}?direction=BtoA`, size);
+  assert.equal(back.name, `pairs:${aligned}?direction=BtoA`);
+  assert.deepEqual([back.labelMaps, back.pixels], [openDataset(`pairs:${swapped}`, size).labelMaps, openDataset(`pairs:${swapped}`, size).pixels]);
+  // Stored, each direction its own file.
+  const env = { GANTRY_DATA_MEMORY_MB: '0', GANTRY_CACHE: tempDir() };
+  const [storedAB, storedBA] = [openWith(env, `pairs:${aligned}`, size), openWith(env, `pairs:${aligned}?direction=BtoA`, size)];
+  assert.notEqual(storedAB.note!.match(/\S+\.bin/)![0], storedBA.note!.match(/\S+\.bin/)![0]);
+  assert.deepEqual(readImages(storedBA, [0, 2]).labelMaps, readImages(back, [0, 2]).labelMaps);
+  // pix2pix's datasets without a test/ keep their held-out pictures in val/.
+  const withVal = sideBySide(separate, 'train');
+  cpSync(join(withVal, 'train'), join(withVal, 'val'), { recursive: true });
+  assert.equal(openDataset(`pairs:${withVal}?split=test&direction=BtoA`, size).n, 3);
+  assert.throws(() => openDataset(`pairs:${separate}?direction=BtoA`, size), /\?direction= picks the input half of pix2pix's side-by-side pictures .* and .* is in the train_A\/ \+ train_B\/ layout; leave \?direction= out/);
+  assert.throws(() => openDataset(`pairs:${aligned}?direction=up`, size), /direction is AtoB or BtoA/);
+  const narrow = tempDir();
+  mkdirSync(join(narrow, 'train'));
+  writeFileSync(join(narrow, 'train', 'x.png'), encodePng({ width: 1, height: 4, channels: 3, data: new Uint8Array(12) }));
+  assert.throws(() => openDataset(`pairs:${narrow}`, size), /x\.png is 1x4, too narrow to be two pictures side by side/);
 });
