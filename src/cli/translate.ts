@@ -25,6 +25,7 @@ import { writeFeatureMaps } from '../explore/feature-maps-out.ts';
 export const TRANSLATE_HELP = `${SYNOPSIS.TRANSLATE}
                  [--seed N] [--cluster K] [--clusters CLASS:K,...] [--styles N] [--all-styles CLASS] [--style-from IMG|DIR]
 gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [--instances ...] [--width 1024] [--out ...]
+gantry translate --weights latest_net_G.pth --label-nc 0 --inputs PICTURE.png|DIR [--width 1024] [--out ...]
                  [--features features_clustered_010.npy] [--encoder latest_net_E.pth] [--label-feat]
   Turns label maps into images with a pix2pixhd run. A map is a grey (8 or 16 bit) or palette PNG of label
   ids (the ids the run was trained on); it is fitted to the run's size nearest-neighbour. Runs trained with
@@ -42,7 +43,8 @@ gantry translate --weights latest_net_G.pth --label-nc 35 --labels MAP.png|DIR [
   real photo of the map (a folder: one photo per map, same order).
   --weights reads a generator trained by NVIDIA's pix2pixHD code (global or local, its state-dict names;
   sizes from the tensors) with the --label-nc it was trained with; maps are drawn at --width (default:
-  the map's own), both sides rounded to what the generator halves, as its test script does. One trained
+  the map's own), both sides rounded to what the generator halves, as its test script does; --label-nc 0
+  reads one trained on pictures as inputs (NVIDIA's --label_nc 0), which draws from --inputs. One trained
   with instance features (--instance_feat) draws its styles from --features features_clustered_010.npy
   (what encode_features.py writes, or gantry features --weights), with the style flags above; --style-from
   takes a photo's styles with its encoder, --encoder latest_net_E.pth. One trained with --label_feat takes
@@ -127,7 +129,6 @@ export async function translateCommand(argv: string[]): Promise<void> {
   // --labels and --instances are the maps to draw, with either source.
   checkGeneratorSource(values, ['label-nc', 'width', 'features', 'encoder', 'label-feat']);
   if (values.labels && values.inputs) throw new GantryError('give --labels (label maps) or --inputs (pictures), not both: a run takes the kind it was trained on');
-  if (values.inputs && values.weights) throw new GantryError('--inputs: a generator of NVIDIA\'s code is read here with the label maps it was trained on (--labels); gantry reads those trained on pictures (--label_nc 0) only as gantry runs');
   if (values.inputs) refuseFlags('translate', values, ['instances', 'cluster', 'clusters', 'styles', 'all-styles', 'style-from'], '--inputs (a run on pictures has no instance maps or styles)');
   const inputs = values.inputs ?? values.labels;
   if (!inputs) throw new GantryError('--labels MAP.png (or a folder of maps) is required; for a run trained on pictures as inputs, --inputs PICTURE.png (or a folder)');
@@ -154,14 +155,15 @@ export async function translateCommand(argv: string[]): Promise<void> {
 
   await initEngine({ device: (values.device ?? 'cpu') as Device });
   const pretrained = values.weights
-    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 1)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1), features: values.features, encoder: values.encoder, labelFeat: values['label-feat'] })
+    ? openPretrained({ weights: values.weights, labelNc: intArg('label-nc', values['label-nc'], 0)!, sizeOf: labelFiles[0], width: intArg('width', values.width, 1), features: values.features, encoder: values.encoder, labelFeat: values['label-feat'] })
     : null;
   const run: Generator = pretrained ?? openRun(values.run!);
   try {
     const c = run.info.conditioning;
     if (c.kind !== 'labelMap') throw new GantryError(`${values.run} is a ${run.info.family} run; translate turns label maps into images with a pix2pixhd run (sample draws from the others)`);
-    if (takesPictures(run.info) && !values.inputs) throw new GantryError(`--labels: ${values.run} was trained on pictures as inputs (train_A/); give them with --inputs PICTURE.png (or a folder)`);
-    if (!takesPictures(run.info) && values.inputs) throw new GantryError(`--inputs: ${values.run} turns label maps into images; give them with --labels MAP.png (grey PNGs of label ids)`);
+    const source = values.run ?? values.weights;
+    if (takesPictures(run.info) && !values.inputs) throw new GantryError(`--labels: ${source} was trained on pictures as inputs${values.run ? ' (train_A/)' : ' (--label-nc 0)'}; give them with --inputs PICTURE.png (or a folder)`);
+    if (!takesPictures(run.info) && values.inputs) throw new GantryError(`--inputs: ${source} turns label maps into images; give them with --labels MAP.png (grey PNGs of label ids)`);
     if (c.featNum === 0 && styleFlags.length) throw new GantryError(`--${styleFlags[0]}: this run has no instance features (model.featNum 0), so its objects have no styles to choose`);
     let styles: InstanceStyles | null = null;
     if (c.featNum > 0 && !photoFiles) {
@@ -234,7 +236,7 @@ export async function featuresCommand(argv: string[]): Promise<void> {
   }
   checkFileOut(values.out, '.json', 'styles as JSON');
   await initEngine({ device: (values.device ?? 'cpu') as Device });
-  const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 1)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1), labelFeat: values['label-feat'] });
+  const generator = openPretrained({ weights: values.weights!, encoder: values.encoder, labelNc: intArg('label-nc', values['label-nc'], 0)!, height: intArg('height', values.height, 1), width: intArg('width', values.width, 1), labelFeat: values['label-feat'] });
   try {
     const data = openDataset(values.data, generator.info, slowWorkProgress(`reading ${values.data}`));
     // Seed 0 by default: the official script's KMeans(random_state=0).

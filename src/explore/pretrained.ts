@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { GantryError } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
+import { readImageFile } from '../io/image.ts';
 import { readNpyObject, type NpyArray } from '../io/npy.ts';
 import { readStateDict } from '../io/torch.ts';
 import { pix2pixhdFromTorch, type Pix2PixHD } from '../models/pix2pixhd.ts';
@@ -19,7 +20,7 @@ export interface PretrainedOptions {
   labelNc: number;
   height?: number;
   width?: number;
-  /** A label map whose size (and aspect) the drawing size follows when no height is given. */
+  /** A label map (a picture, for a generator of pictures) whose size and aspect the drawing size follows when no height is given. */
   sizeOf?: string;
   /**
    * For a generator trained with instance features: its clustered features (encode_features.py's
@@ -79,7 +80,8 @@ export function openPretrained(o: PretrainedOptions): Generator & { model: Pix2P
     if (o.width === undefined) throw new GantryError(`--height ${o.height} needs --width too (the size the generator draws at, e.g. --height 512 --width 1024)`);
     size = { mapHeight: o.height, mapWidth: o.width };
   } else if (o.sizeOf) {
-    const map = readIdMap(o.sizeOf, 'label map');
+    // A generator of pictures (label count 0) draws at its input picture's size, as a label map's.
+    const map = o.labelNc === 0 ? readImageFile(o.sizeOf) : readIdMap(o.sizeOf, 'label map');
     size = { mapHeight: map.height, mapWidth: map.width };
   } else {
     throw new GantryError('give the size to draw at, --height H --width W (NVIDIA\'s Cityscapes generators: 512 x 1024, or 1024 x 2048 for label2city_1024p), or --labels MAP.png|DIR to take it from a map');

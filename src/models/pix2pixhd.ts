@@ -377,7 +377,8 @@ const unwrapped = (state: Map<string, TorchTensor>) => new Map([...state].map(([
  * and beyond that `featNum` instance feature channels (--instance_feat, or --label_feat: `labelFeat`; the
  * count is the width of its clustered features, or the outputs of its encoder). `encoder`, its latest_net_E.pth, is the feature
  * encoder. At label count 35, the official code's Cityscapes setting, the labels get
- * Cityscapes' names (and so its colours where maps are shown or painted).
+ * Cityscapes' names (and so its colours where maps are shown or painted). At label count 0 (the official
+ * --label_nc 0) it is a generator of pictures, reading three channels.
  */
 export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string, o: { labelNc: number; mapHeight: number; mapWidth: number; width?: number; featNum?: number; encoder?: { state: Map<string, TorchTensor>; file: string }; labelFeat?: boolean }): Pix2PixHD {
   const named = unwrapped(state);
@@ -407,8 +408,15 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
     if (o.featNum !== undefined && featE !== o.featNum) throw new GantryError(`${encoder.file} encodes ${featE} features, but the clustered features have ${o.featNum}; give the encoder trained with this generator`);
   }
   const featNum = o.featNum ?? featE;
+  // --label_nc 0: G reads a picture's three channels (the official --input_nc 3) in place of one-hot labels.
+  const pictures = o.labelNc === 0;
+  if (pictures && (featNum > 0 || encoder)) throw new GantryError(`--label-nc 0 reads ${file} as a generator of pictures, which takes no instance features; leave --features and --encoder out, or give the --label-nc it was trained with`);
+  if (pictures && inputChannels !== PICTURE_CHANNELS) {
+    const why = inputChannels === PICTURE_CHANNELS + 1 ? ' (one trained on pictures with instance maps as well is not read here)' : '';
+    throw new GantryError(`${file} reads ${inputChannels} input channels, but a generator of pictures (--label-nc 0) reads ${PICTURE_CHANNELS}${why}; give the --label-nc it was trained with (Cityscapes: 35)`);
+  }
   if (o.labelFeat && featNum === 0) throw new GantryError(`--label-feat: ${file} is drawn without instance features here; --label-feat goes with a generator trained with --label_feat, given its clustered features (--features) or its encoder (--encoder)`);
-  const extra = inputChannels - o.labelNc - featNum;
+  const extra = pictures ? 0 : inputChannels - o.labelNc - featNum;
   if (extra < 0 || extra > 1) {
     const features = featNum ? ` and ${featNum} feature channels` : '';
     const fix = featNum
@@ -426,7 +434,7 @@ export function pix2pixhdFromTorch(state: Map<string, TorchTensor>, file: string
   const round = (v: number) => Math.max(unit, Math.round(v / unit) * unit);
   const [height, width] = [round((o.mapHeight * scaled) / o.mapWidth), round(scaled)];
   const config = pix2pixhdSchema.parse({
-    height, width, labelNc: o.labelNc, labelNames: o.labelNc === CITYSCAPES_LABEL_NC ? CITYSCAPES_LABELS.map(([name]) => name) : [],
+    height, width, labelNc: o.labelNc, labelNames: o.labelNc === CITYSCAPES_LABEL_NC ? CITYSCAPES_LABELS.map(([name]) => name) : [], ...(pictures ? { pictures } : {}),
     instances: extra === 1, netG: local ? 'local' : 'global',
     ngf: local ? ngfGlobal / 2 : ngfGlobal, nDown, nBlocks: globalBlocks.length, nBlocksLocal: local ? blocks('model1_2').size : 3, vgg: false,
     featNum, nef, nDownE, labelFeat: o.labelFeat ?? false,

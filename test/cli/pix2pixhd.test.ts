@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gantryCli, tempDir } from '../helpers.ts';
 import { readImageFile } from '../../src/io/image.ts';
+import { encodePng } from '../../src/io/png.ts';
 import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { readSafetensors } from '../../src/io/safetensors-file.ts';
 import { levelsOff, readPix2PixHDGolden, writePix2PixHDGoldenMaps } from '../golden/pix2pixhd-maps.ts';
@@ -601,7 +602,6 @@ test('pictures as inputs (train_A/ + train_B/, the official --label_nc 0): train
   const labelRun = join(dir, 'labels');
   assert.equal(gantry('train', 'pix2pixhd', '--data', `pairs:${pairs}`, '--config', config, '--steps', '1', '--out', labelRun, '--quiet').code, 0);
   oneLine(['translate', '--run', labelRun, '--inputs', join(data, 'test_A'), '--out', join(dir, 'z')], /--inputs: .* turns label maps into images; give them with --labels MAP\.png/);
-  oneLine(['translate', '--weights', join(root, 'test', 'golden', 'pix2pixhd_G_local.pth'), '--label-nc', '0', '--labels', join(data, 'test_A'), '--out', join(dir, 'z')], /--label-nc 0: a generator NVIDIA's code trained on pictures as inputs \(--label_nc 0\) is not read by --weights/);
 
   const fid = gantry('eval', 'fid', '--real', `pairs:${data}?split=test`, '--fake', whole, '--n', '4', '--weights', join(root, 'test', 'golden', 'inception_w8.pth'), '--feature-dim', '64', '--quiet');
   assert.equal(fid.code, 0, fid.stderr);
@@ -633,4 +633,39 @@ test('pix2pix\'s aligned layout from the CLI (train/ + val/ of A | B side by sid
   const site = join(dir, 'site');
   assert.equal(gantry('export', '--run', run, '--out', site, '--no-page').code, 0);
   assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [2, 16, 16], 'the val/ pictures, read B to A');
+});
+
+test('translate --weights --label-nc 0 reads a generator NVIDIA\'s code trained on pictures as inputs (--label_nc 0) and draws what PyTorch draws; export gives its picture page', () => {
+  const dir = tempDir();
+  const golden = join(root, 'test', 'golden');
+  const g = JSON.parse(readFileSync(join(golden, 'pix2pixhd_pictures_golden.json'), 'utf8')) as { size: [number, number, number]; pictures: number[]; fake: { data: number[] } };
+  const [n, h, w] = g.size;
+  const pictures = join(dir, 'pictures');
+  mkdirSync(pictures);
+  for (let i = 0; i < n; i++) writeFileSync(join(pictures, `p${i}.png`), encodePng({ width: w, height: h, channels: 3, data: Uint8Array.from(g.pictures.slice(i * h * w * 3, (i + 1) * h * w * 3)) }));
+  const weights = join(golden, 'pix2pixhd_G_pictures.pth');
+  const out = join(dir, 'out');
+  const r = gantry('translate', '--weights', weights, '--label-nc', '0', '--inputs', pictures, '--out', out, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  for (let i = 0; i < n; i++) {
+    const img = readImageFile(join(out, `p${i}.png`));
+    assert.deepEqual([img.width, img.height], [w, h]);
+    const worst = levelsOff(img.data, img.channels, g.fake, i, h * w);
+    assert.ok(worst <= 1, `picture ${i}: off by ${worst} levels from PyTorch's image`);
+  }
+  const oneLine = (args: string[], message: RegExp) => {
+    const e = gantry(...args);
+    assert.equal(e.code, 1, args.join(' '));
+    assert.match(e.stderr, message);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+  };
+  oneLine(['translate', '--weights', weights, '--label-nc', '0', '--labels', pictures, '--out', join(dir, 'x')], /--labels: with --label-nc 0 the generator draws from pictures .* give them with --inputs/);
+  oneLine(['translate', '--weights', weights, '--label-nc', '6', '--inputs', pictures, '--out', join(dir, 'x')], /--inputs: a generator with --label-nc 6 draws from label maps/);
+  oneLine(['translate', '--weights', join(golden, 'pix2pixhd_G.pth'), '--label-nc', '0', '--inputs', pictures, '--out', join(dir, 'x')], /pix2pixhd_G\.pth reads 7 input channels, but a generator of pictures \(--label-nc 0\) reads 3; give the --label-nc it was trained with/);
+  const site = join(dir, 'site');
+  const e = gantry('export', '--weights', weights, '--label-nc', '0', '--inputs', pictures, '--out', site, '--no-page');
+  assert.equal(e.code, 0, e.stderr);
+  const model = JSON.parse(readFileSync(join(site, 'model.json'), 'utf8'));
+  assert.equal(model.info.conditioning.pictures, true);
+  assert.deepEqual(readSafetensors(join(site, 'weights.safetensors')).tensors['example/labels'].shape, [n, h, w]);
 });
