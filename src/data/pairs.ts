@@ -8,7 +8,7 @@ import { cropImage, nearestCoverCrop, type RawImage } from '../io/pixels.ts';
 import { CITYSCAPES_LABELS } from './cityscapes.ts';
 import type { ImageDataset, LoadProgress } from './dataset.ts';
 import { IMAGE_EXTENSIONS, listFiles } from './folder.ts';
-import { fitImage, type ImageFit } from './transform.ts';
+import { fitImage, packedPicture, type ImageFit } from './transform.ts';
 import { loadFitted, type FittedRecord, type FittedSize, type StoreSpec } from './fitted-store.ts';
 import { packFeatureLevels } from './feature-maps.ts';
 
@@ -230,14 +230,14 @@ function readPair(listing: PairListing, i: number, fit: FittedSize, direction: P
   if (listing.layout === 'aligned') {
     const [left, right] = halves(files.image);
     const [input, image] = direction === 'AtoB' ? [left, right] : [right, left];
-    return { pixels: fitImage(image, fit).data, labels: packFeatureLevels(fitImage(input, { ...fit, channels: 3 })) };
+    return { pixels: fitImage(image, fit).data, labels: packedPicture(input, fit) };
   }
   if (listing.layout === 'pictures') {
     const [input, image] = [readImageFile(files.label), readImageFile(files.image)];
     if (image.width !== input.width || image.height !== input.height) {
       throw new GantryError(`pairs: input picture ${files.label} is ${input.width}x${input.height} but its picture ${files.image} is ${image.width}x${image.height}; a pair must be the same size`);
     }
-    return { pixels: fitImage(image, fit).data, labels: packFeatureLevels(fitImage(input, { ...fit, channels: 3 })) };
+    return { pixels: fitImage(image, fit).data, labels: packedPicture(input, fit) };
   }
   const label = readIdMap(files.label, 'label map');
   const image = readImageFile(files.image);

@@ -1,5 +1,6 @@
 import { convertChannels, nearestCoverCrop, resizeAndCenterCrop, type RawImage } from '../io/pixels.ts';
 import type { IdArray, ImageDataset, ImageRecords, InMemoryDataset, StoredRecords } from './dataset.ts';
+import { packFeatureLevels } from './feature-maps.ts';
 
 /** The size and channel count a model wants its images at (channels 0: the data's own). */
 export interface ImageFit {
@@ -13,6 +14,14 @@ export interface ImageFit {
 /** Puts one decoded image into a dataset's shape: channel count first, then height x width (cover, centre crop). */
 export function fitImage(img: RawImage, fit: ImageFit): RawImage {
   return resizeAndCenterCrop(convertChannels(img, fit.channels), fit.width, fit.height);
+}
+
+/**
+ * An input picture (pix2pixHD's pictures as inputs) fitted as an image is (fitImage, RGB) and kept as a map:
+ * each pixel's levels packed into one id (feature-maps.ts).
+ */
+export function packedPicture(img: RawImage, size: { height: number; width: number }): Int32Array {
+  return packFeatureLevels(fitImage(img, { ...size, channels: 3 }));
 }
 
 /**

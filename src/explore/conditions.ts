@@ -5,8 +5,7 @@ import type { FamilyInstance } from '../models/family.ts';
 import { tokenize } from '../text/tokenizer.ts';
 import { gatherMaps, hasLabelMaps, readImages, type ImageDataset, type ImageRecords } from '../data/dataset.ts';
 import { mapTensor } from '../data/label-maps.ts';
-import { packFeatureLevels } from '../data/feature-maps.ts';
-import { fitImage } from '../data/transform.ts';
+import { packedPicture } from '../data/transform.ts';
 import type { RawImage } from '../io/pixels.ts';
 
 /**
@@ -92,7 +91,7 @@ export function picturesOf(info: ModelInfo, pictures: RawImage[]): LabelMaps {
   const { height, width } = info;
   const area = height * width;
   const labels = new Int32Array(pictures.length * area);
-  pictures.forEach((picture, i) => labels.set(packFeatureLevels(fitImage(picture, { height, width, channels: 3 })), i * area));
+  pictures.forEach((picture, i) => labels.set(packedPicture(picture, info), i * area));
   return { n: pictures.length, height, width, labels, instances: null };
 }
 

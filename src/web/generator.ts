@@ -188,7 +188,7 @@ function imageCount(info: ModelInfo, o: GenerateOptions): number {
   if (o.latents && o.truncation !== undefined) throw new GantryError('truncation applies to seeds\' vectors; latents are drawn as given, so leave truncation out');
   const c = info.conditioning;
   if (c.kind === 'labelMap' && c.pictures) {
-    if (o.labelMaps) throw new GantryError('labelMaps: this generator draws from pictures (a run on train_A/ + train_B/); give pictures');
+    if (o.labelMaps) throw new GantryError('labelMaps: this generator was trained on pictures as inputs, not label maps; give pictures');
     if (!o.pictures?.length) throw new GantryError('this generator draws from pictures; give pictures: [an image]');
     if (given.length) throw new GantryError(`this generator draws its images from pictures alone; leave ${given[0]} out`);
     return o.pictures.length;

@@ -123,7 +123,7 @@ export abstract class PageGenerator {
     return unknownWords(this.info, caption);
   }
 
-  /** Whether it draws from pictures (`pictures`) rather than label maps: a run trained on train_A/ + train_B/. */
+  /** Whether it draws from pictures (`pictures`) rather than label maps: trained on pictures as inputs (train_A/ + train_B/, --label_nc 0). */
   get takesPictures(): boolean {
     return takesPictures(this.info);
   }
