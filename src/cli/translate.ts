@@ -7,7 +7,7 @@ import { openDataset } from '../data/index.ts';
 import { readImageFile } from '../io/image.ts';
 import { writePng } from '../io/png.ts';
 import type { Generator, LabelMaps } from '../explore/conditions.ts';
-import { instancesFromLabelsNote, labelMapsFromFiles, picturesFromFiles } from '../explore/label-map-files.ts';
+import { inputsFromFiles, instancesFromLabelsNote } from '../explore/label-map-files.ts';
 import { openPretrained } from '../explore/pretrained.ts';
 import { tileImages } from '../explore/grid.ts';
 import { drawImages } from '../explore/render.ts';
@@ -179,7 +179,7 @@ export async function translateCommand(argv: string[]): Promise<void> {
     const CHUNK = Math.max(1, Math.min(16, Math.floor(DRAWN_BYTES / (columns.length * per))));
     for (let first = 0; first < labelFiles.length; first += CHUNK) {
       const files = labelFiles.slice(first, first + CHUNK);
-      const { maps, instancesFromLabels } = values.inputs ? { ...picturesFromFiles(run.info, files), instancesFromLabels: false } : labelMapsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
+      const { maps, instancesFromLabels } = inputsFromFiles(run.info, files, instanceFiles?.slice(first, first + CHUNK) ?? null);
       if (instancesFromLabels && first === 0) process.stderr.write(`note: ${instancesFromLabelsNote()}\n`);
       const drawn = columns.map(() => new Uint8Array(files.length * per));
       for (const [v, pick] of columns.entries()) {

@@ -2,7 +2,7 @@ import { GantryError, given, inWords } from '../errors.ts';
 import { readIdMap } from '../io/id-map.ts';
 import { readImageFile } from '../io/image.ts';
 import { nearestCoverCrop } from '../io/pixels.ts';
-import type { ModelInfo } from '../models/condition.ts';
+import { takesPictures, type ModelInfo } from '../models/condition.ts';
 import { picturesOf, unknownLabelAt, type LabelMaps } from './conditions.ts';
 
 /** What translate and readLabelMaps say when a run that takes instance maps is given label maps alone. */
@@ -50,4 +50,12 @@ export function labelMapsFromFiles(info: ModelInfo, labelFiles: string[], instan
  */
 export function picturesFromFiles(info: ModelInfo, files: string[]): { kind: 'labelMap'; maps: LabelMaps } {
   return { kind: 'labelMap', maps: picturesOf(info, files.map(readImageFile)) };
+}
+
+/**
+ * A run's inputs read from files, of the kind it was trained on: input pictures (picturesFromFiles), or label
+ * maps with their instance maps (labelMapsFromFiles).
+ */
+export function inputsFromFiles(info: ModelInfo, files: string[], instanceFiles: string[] | null): { kind: 'labelMap'; maps: LabelMaps; instancesFromLabels: boolean } {
+  return takesPictures(info) ? { ...picturesFromFiles(info, files), instancesFromLabels: false } : labelMapsFromFiles(info, files, instanceFiles);
 }

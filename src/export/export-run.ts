@@ -12,8 +12,7 @@ import { networkArrays } from '../models/weights.ts';
 import { openRun, runData, readRunConfig, referenceImages, type OpenedRun } from '../train/run.ts';
 import { EXAMPLE_INSTANCES, EXAMPLE_LABELS, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, PRETRAINED_ORIGIN, REFERENCE_IMAGES, WEIGHTS_FILE, type ExportedModel } from '../web/model-file.ts';
 import { pageFiles } from './page-bundle.ts';
-import { labelMapsFromFiles, picturesFromFiles } from '../explore/label-map-files.ts';
-import { takesPictures } from '../models/condition.ts';
+import { inputsFromFiles } from '../explore/label-map-files.ts';
 import { openPretrained, type PretrainedOptions } from '../explore/pretrained.ts';
 
 /** The networks a model draws with: all but the critic, which every family names D and only training uses. */
@@ -131,7 +130,7 @@ export async function pretrainedTensors({ source, examples }: PretrainedExport):
     const tensors: Record<string, NamedArray> = await networkArrays(model, networks);
     if (examples.labels?.length) {
       const files = examples.labels.slice(0, EXAMPLE_MAPS);
-      const { maps } = takesPictures(info) ? picturesFromFiles(info, files) : labelMapsFromFiles(info, files, examples.instances?.slice(0, files.length) ?? null);
+      const { maps } = inputsFromFiles(info, files, examples.instances?.slice(0, files.length) ?? null);
       const shape = [maps.n, maps.height, maps.width];
       tensors[EXAMPLE_LABELS] = { shape, data: maps.labels };
       if (maps.instances) tensors[EXAMPLE_INSTANCES] = { shape, data: maps.instances };

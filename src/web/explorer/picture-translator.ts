@@ -30,7 +30,6 @@ export function pictureTranslator(g: PageGenerator): void {
       $('pictureCaption').textContent = `drawn from ${name}`;
     });
   }
-  (window as unknown as { gantryExplorer: Record<string, unknown> }).gantryExplorer.translating = () => lastImage;
 
   select('pictureExample').replaceChildren(...examples.map((_, i) => new Option(`test picture ${i + 1}`, String(i))));
   select('pictureExample').addEventListener('change', () => {
