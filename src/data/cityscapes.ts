@@ -13,3 +13,14 @@ export const CITYSCAPES_LABELS: [string, [number, number, number]][] = [
   ['bus', [0, 60, 100]], ['caravan', [0, 0, 90]], ['trailer', [0, 0, 110]], ['train', [0, 80, 100]],
   ['motorcycle', [0, 0, 230]], ['bicycle', [119, 11, 32]],
 ];
+
+/**
+ * The Cityscapes ids that are countable objects (labels.py's hasInstances: person to bicycle): their pixels in
+ * `*_instanceIds.png` are id * 1000 + k, one k an object; every other class is one region (its id).
+ */
+export const CITYSCAPES_OBJECT_IDS: readonly number[] = [24, 25, 26, 27, 28, 29, 30, 31, 32, 33];
+
+/** Whether label names are Cityscapes' (ids 0 .. n - 1 in its order), as a Cityscapes run's are. */
+export function areCityscapesNames(names: string[]): boolean {
+  return names.length > 0 && names.every((n, i) => CITYSCAPES_LABELS[i]?.[0] === n);
+}

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng } from '../engine/rng.ts';
 import { GantryError } from '../errors.ts';
+import { areCityscapesNames, CITYSCAPES_OBJECT_IDS } from '../data/cityscapes.ts';
 import { hasFeatureMaps, hasLabelMaps, type ImageDataset } from '../data/dataset.ts';
 import { FEATURE_MAP_FOLDERS, featureValues } from '../data/feature-maps.ts';
 import { makeBatch } from '../data/sampler.ts';
@@ -35,9 +36,39 @@ export const stylesSchema = z.object({
   instances: z.record(z.string(), z.number()).optional(),
 }).refine((s) => Object.values(s.clusters).every((c) => c.every((centre) => centre.length === s.featNum)), 'every centre has featNum values');
 
+/** Objects a class may have in one map, as Cityscapes numbers them (label * 1000 + k, k below 1000). */
+const OBJECTS_PER_CLASS = 1000;
+
 /** An instance id's class, as Cityscapes writes ids (label * 1000 + k for things, the label for stuff). */
 export function instanceClass(id: number): number {
-  return id < 1000 ? id : Math.floor(id / 1000);
+  return id < OBJECTS_PER_CLASS ? id : Math.floor(id / OBJECTS_PER_CLASS);
+}
+
+/**
+ * The classes that stand as separate objects in instance maps: every class with an object id (label * 1000 + k)
+ * in `maps`, and Cityscapes' countable classes where the labels are Cityscapes'. A painter paints each stroke of
+ * such a class as an object of its own, with its own boundary and style.
+ */
+export function objectClasses(labelNames: string[], maps: { instances?: ArrayLike<number> | null }[]): number[] {
+  const classes = new Set<number>(areCityscapesNames(labelNames) ? CITYSCAPES_OBJECT_IDS : []);
+  for (const { instances } of maps) {
+    for (let p = 0; p < (instances?.length ?? 0); p++) if (instances![p] >= OBJECTS_PER_CLASS) classes.add(instanceClass(instances![p]));
+  }
+  return [...classes].sort((a, b) => a - b);
+}
+
+/**
+ * The id of a new object of class `label` in an instance map: label * 1000 + the smallest k no object of that
+ * class has there, so it meets its neighbours, of its class or not, at an instance boundary.
+ */
+export function newInstanceId(instances: Int32Array, label: number): number {
+  if (!(Number.isInteger(label) && label >= 1)) throw new GantryError(`label ${label} cannot be an object of its own: ids below 1000 are the regions of labels (label * 1000 + k numbers objects of labels from 1)`);
+  const first = label * OBJECTS_PER_CLASS;
+  const taken = new Uint8Array(OBJECTS_PER_CLASS);
+  for (const id of instances) if (id >= first && id < first + OBJECTS_PER_CLASS) taken[id - first] = 1;
+  const k = taken.indexOf(0);
+  if (k < 0) throw new GantryError(`the map already has ${OBJECTS_PER_CLASS} objects of label ${label}, as many as instance ids can number`);
+  return first + k;
 }
 
 /** The regions of label maps a model's instance features are pooled over and styled by, with each region's class. */

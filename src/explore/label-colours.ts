@@ -1,4 +1,4 @@
-import { CITYSCAPES_LABELS } from '../data/cityscapes.ts';
+import { areCityscapesNames, CITYSCAPES_LABELS } from '../data/cityscapes.ts';
 import type { LabelMaps } from './conditions.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { LabelMaps } from './conditions.ts';
  * colour map (each id's bits spread over the high bits of R, G and B), which keeps neighbouring ids apart.
  */
 export function labelPalette(count: number, names: string[] = []): [number, number, number][] {
-  const cityscapes = names.length > 0 && names.every((n, i) => CITYSCAPES_LABELS[i]?.[0] === n);
+  const cityscapes = areCityscapesNames(names);
   return Array.from({ length: count }, (_, id) => (cityscapes && id < CITYSCAPES_LABELS.length ? CITYSCAPES_LABELS[id][1] : vocColour(id)));
 }
 
@@ -24,5 +24,22 @@ function vocColour(id: number): [number, number, number] {
 export function colourLabels(maps: LabelMaps, palette: [number, number, number][]): Uint8Array {
   const out = new Uint8Array(maps.labels.length * 3);
   maps.labels.forEach((id, p) => out.set(palette[id] ?? [128, 128, 128], p * 3));
+  return out;
+}
+
+/**
+ * The instance boundaries of an instance map [height * width] as the painter outlines its objects: 1 where a
+ * 4-neighbour has another id, as instanceEdges gives the networks (checked against it), without tfjs, so
+ * that outlining never waits on a generator's queued work.
+ */
+export function instanceBoundaries(instances: Int32Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      if (x + 1 < width && instances[p] !== instances[p + 1]) out[p] = out[p + 1] = 1;
+      if (y + 1 < height && instances[p] !== instances[p + width]) out[p] = out[p + width] = 1;
+    }
+  }
   return out;
 }

@@ -16,6 +16,7 @@ export { PageGenerator, type ProjectOptions as PageProjectOptions, type Projecte
 export { startWebEngine, BACKEND_ORDER, type GpuKernels, type WebBackend, type WebEngine } from './engine.ts';
 export { buildGenerator, WebGenerator, MAX_IMAGES, type GenerateOptions, type GeneratedImages, type LabelMapInput } from './generator.ts';
 export { drawImage, pngBytes, tile, toImageData } from './canvas.ts';
+export { idMapPng, readIdMapPng } from './id-map-png.ts';
 export { slerp, parseLatentExpression, arithmeticVectors } from '../explore/latent.ts';
 export { MODEL_FILE, WEIGHTS_FILE, type ExportedModel } from './model-file.ts';
 export type { DownloadProgress } from './download.ts';

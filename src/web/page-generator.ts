@@ -1,6 +1,6 @@
 import { GantryError } from '../errors.ts';
 import { classLabels, sampleCaptions, unknownWords, type LabelMapInput, type LabelMaps } from '../explore/conditions.ts';
-import { featureRegions } from '../explore/instance-styles.ts';
+import { featureRegions, objectClasses } from '../explore/instance-styles.ts';
 import type { GeneratedImages } from '../explore/grid.ts';
 import { labelPalette } from '../explore/label-colours.ts';
 import { latentForSeed } from '../explore/latent.ts';
@@ -134,11 +134,16 @@ export abstract class PageGenerator {
     return this.examples.map((e) => ({ width: e.width, height: e.height, channels: 3, data: unpackLevels(e.labels) }));
   }
 
-  /** A label-map run's labels: their names (where the data named them) and display colours. */
-  get labels(): { count: number; names: string[]; colours: [number, number, number][]; instances: boolean } | null {
+  /**
+   * A label-map run's labels: their names (where the data named them), display colours, whether it reads
+   * instance maps, and (where it does) the classes that are objects of their own (objectClasses, from the
+   * names and the test maps), which a painter paints a new object a stroke.
+   */
+  get labels(): { count: number; names: string[]; colours: [number, number, number][]; instances: boolean; objects: number[] } | null {
     const c = this.info.conditioning;
     if (c.kind !== 'labelMap' || c.pictures) return null;
-    return { count: c.labelCount, names: c.labelNames, colours: labelPalette(c.labelCount, c.labelNames), instances: c.instances };
+    const objects = c.instances ? objectClasses(c.labelNames, this.examples).filter((id) => id < c.labelCount) : [];
+    return { count: c.labelCount, names: c.labelNames, colours: labelPalette(c.labelCount, c.labelNames), instances: c.instances, objects };
   }
 
   /** Whether it takes a photo's styles (`styles.photo`): a label-map generator exported with its feature encoder. */

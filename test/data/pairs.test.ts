@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
 import { setup, tempDir, tf, withEnv } from '../helpers.ts';
 import { openDataset } from '../../src/data/index.ts';
 import { dataShape, readImages, subset, type InMemoryDataset } from '../../src/data/dataset.ts';
@@ -15,6 +14,7 @@ import { encodePng } from '../../src/io/png.ts';
 import { FAMILIES } from '../../src/models/index.ts';
 import { featureValues } from '../../src/data/feature-maps.ts';
 import { sideBySide } from '../fixtures/picture-pairs.ts';
+import { palettePng } from '../fixtures/palette-png.ts';
 import { cityscapesWithFeatureMaps, fixtureFeatureLevels, pairsWithFeatureMaps } from '../fixtures/pairs-with-features.ts';
 
 await setup();
@@ -44,26 +44,6 @@ test('pairs:DIR reads pix2pixHD\'s layout and the Cityscapes release: ids kept e
   const p = city.labelMaps!.subarray(0, area).indexOf(26);
   assert.equal(city.instanceMaps![p], 26000);
 });
-
-/** A palette PNG (colour type 3) of 8-bit indices, written by hand: pngjs writes none. */
-function palettePng(width: number, height: number, indices: number[], palette: [number, number, number][]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 3;
-  const rows = Buffer.alloc(height * (width + 1));
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows[y * (width + 1) + 1 + x] = indices[y * width + x];
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('PLTE', Buffer.from(palette.flat())), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 test('label maps are read as ids from grey 8/16-bit and palette PNGs; colour PNGs and corrupt files are one clear error', () => {
   const dir = tempDir();

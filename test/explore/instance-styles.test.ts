@@ -1,11 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterStyles, featureRegions, instanceClass, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../../src/explore/instance-styles.ts';
+import { clusterStyles, featureRegions, instanceClass, newInstanceId, objectClasses, randomStyles, styleFeatures, type InstanceStyles, type StylePick } from '../../src/explore/instance-styles.ts';
+import { CITYSCAPES_LABELS } from '../../src/data/cityscapes.ts';
 import type { LabelMaps } from '../../src/explore/conditions.ts';
 import { Rng } from '../../src/engine/rng.ts';
 
 test('instance ids map to classes as Cityscapes writes them', () => {
   assert.deepEqual([0, 7, 999, 1000, 26000, 26013].map(instanceClass), [0, 7, 999, 1, 26, 26]);
+});
+
+test('classes made of objects: those with object ids (label * 1000 + k) in the maps, Cityscapes\' countable ones by their names', () => {
+  const maps = [{ instances: Int32Array.from([7, 26000, 26001, 23]) }, { instances: null }, { instances: Int32Array.from([3000, 7]) }];
+  assert.deepEqual(objectClasses(['a', 'b'], maps), [3, 26], 'region ids (7, 23) are not objects');
+  assert.deepEqual(objectClasses([], []), []);
+  const cityscapes = CITYSCAPES_LABELS.map(([name]) => name);
+  assert.deepEqual(objectClasses(cityscapes, []), [24, 25, 26, 27, 28, 29, 30, 31, 32, 33], 'person to bicycle');
+  assert.deepEqual(objectClasses(cityscapes, [{ instances: Int32Array.from([11000]) }]), [11, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33]);
+});
+
+test('a new object\'s id: label * 1000 + the smallest k its class does not use in the map; label 0 and a full class refused', () => {
+  const map = Int32Array.from([7, 26000, 26002, 25001, 26, 0]);
+  assert.equal(newInstanceId(map, 26), 26001, 'the gap');
+  assert.equal(newInstanceId(map, 25), 25000);
+  assert.equal(newInstanceId(map, 7), 7000, 'the region 7 is not an object of 7');
+  assert.equal(newInstanceId(Int32Array.from([26000, 26001]), 26), 26002);
+  assert.throws(() => newInstanceId(map, 0), /label 0 cannot be an object of its own/);
+  const full = Int32Array.from({ length: 1000 }, (_, k) => 3000 + k);
+  assert.throws(() => newInstanceId(full, 3), /already has 1000 objects of label 3/);
 });
 
 test('k-means finds each class\'s groups of instance features (seeded, at most k centres)', async () => {

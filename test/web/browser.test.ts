@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Download, Page } from 'playwright-core';
 import { GANTRY_BIN, gantryCli, setup, tempDir } from '../helpers.ts';
 import { train } from '../../src/train/trainer.ts';
 import { validateRunConfig } from '../../src/train/run-config.ts';
@@ -17,6 +17,8 @@ import { serveStatic, type StaticServer } from './static-server.ts';
 import { CHROMIUM, launchChromium } from './chromium.ts';
 import { readImageFile } from '../../src/io/image.ts';
 import { encodePng } from '../../src/io/png.ts';
+import { instanceBoundaries } from '../../src/explore/label-colours.ts';
+import { encodeIdMap, readIdMap } from '../../src/io/id-map.ts';
 import { writePicturePairs } from '../fixtures/picture-pairs.ts';
 
 /**
@@ -505,6 +507,84 @@ test('an exported pix2pixhd in Chromium: Node\'s image of a test map, painting r
     // Undo of the stroke.
     await page.click('#paintUndo');
     await idle(page);
+  });
+});
+
+test('the painter\'s objects (a run with instance maps) in Chromium: each stroke of an object class is an object of its own, outlined as the networks see it, with its own style; unticked, strokes join the label\'s region', { skip }, async () => {
+  await withPage('paint', '', async ({ page }) => {
+    const g = sites.paint.node;
+    const { objects, colours } = g.labels!;
+    // A class of objects (the test maps' shapes are: label * 1000 ids) with learned styles.
+    const label = objects.find((l) => g.styleCount(l) > 0)!;
+    assert.ok(label > 0, `a shape class with styles among the objects ${objects}`);
+    await page.selectOption('#example', '-1');
+    await page.click(`#palette button >> nth=${label}`);
+    assert.equal(await page.isChecked('#newObject'), true, `label ${label} is a class of objects: strokes are objects`);
+    assert.match(await page.textContent('#paintHint') ?? '', /is a new object/);
+    // Two strokes that overlap, then a third, unticked: two objects and the label's region.
+    const box = (await page.locator('#labelCanvas').boundingBox())!;
+    const at = (x: number, y: number): [number, number] => [box.x + (x + 0.5) * (box.width / 32), box.y + (y + 0.5) * (box.height / 32)];
+    const strokeAlong = async (y: number) => {
+      await page.mouse.move(...at(2, y));
+      await page.mouse.down();
+      await page.mouse.move(...at(29, y), { steps: 8 });
+      await page.mouse.up();
+    };
+    await page.selectOption('#brush', '4');
+    await strokeAlong(6);
+    await strokeAlong(9);
+    await page.uncheck('#newObject');
+    await strokeAlong(22);
+    await idle(page);
+    const painting = () => page.evaluate(() => (window as unknown as { gantryExplorer: { painting: () => GenerateOptions } }).gantryExplorer.painting());
+    const painted = await painting();
+    const { labels, instances } = painted.labelMaps![0] as { labels: ArrayLike<number>; instances: ArrayLike<number> };
+    assert.deepEqual([6, 10, 22].map((y) => labels[y * 32 + 16]), [label, label, label]);
+    assert.deepEqual([6, 10, 22, 30].map((y) => instances[y * 32 + 16]), [label * 1000, label * 1000 + 1, label, 0], 'objects k = 0 and 1, the region, the background');
+    // The label map shows each object's outline: its label's colour, darker or lighter where the boundary map is 1.
+    const shown = await canvasPixels(page, 'labelCanvas');
+    const outline = instanceBoundaries(Int32Array.from(instances), 32, 32);
+    assert.ok(outline[7 * 32 + 16] === 1 && outline[9 * 32 + 16] === 0, 'the objects meet at a boundary (rows 6 and 7)');
+    for (let p = 0; p < 32 * 32; p++) {
+      const colour = colours[labels[p]];
+      const plain = shown[p * 4] === colour[0] && shown[p * 4 + 1] === colour[1] && shown[p * 4 + 2] === colour[2];
+      assert.equal(plain, outline[p] === 0, `pixel ${p % 32},${Math.floor(p / 32)}: outlined only on a boundary`);
+    }
+    await shows(page, 'paintResult', 'paint', painted);
+    // "download the map": the label and instance ids as the CLI reads them (translate --labels --instances).
+    const downloads: Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.click('#paintMapDownload');
+    for (let i = 0; i < 100 && downloads.length < 2; i++) await page.waitForTimeout(50);
+    assert.deepEqual(downloads.map((d) => d.suggestedFilename()), ['gantry-labels.png', 'gantry-instances.png']);
+    const files: string[] = [];
+    for (const [d, ids] of [[downloads[0], labels], [downloads[1], instances]] as const) {
+      files.push(join(work, d.suggestedFilename()));
+      await d.saveAs(files.at(-1)!);
+      const map = readIdMap(files.at(-1)!, d.suggestedFilename());
+      assert.deepEqual([map.width, map.height, Array.from(map.ids)], [32, 32, Array.from(ids)], d.suggestedFilename());
+    }
+    // ... and back into the painter: "load a label PNG", then "its instance PNG" (16-bit, read by the page).
+    await page.selectOption('#example', '-1');
+    await page.setInputFiles('#labelFile', files[0]);
+    await page.setInputFiles('#instanceFile', files[1]);
+    await idle(page);
+    const reloaded = (await painting()).labelMaps![0];
+    assert.deepEqual([Array.from(reloaded.labels), Array.from(reloaded.instances!)], [Array.from(labels), Array.from(instances)], 'the map as painted');
+    writeFileSync(join(work, 'other-size.png'), encodeIdMap({ width: 16, height: 32, ids: new Int32Array(16 * 32) }));
+    await page.setInputFiles('#instanceFile', join(work, 'other-size.png'));
+    await idle(page);
+    assert.match(await errorBox(page), /other-size\.png is 16x32 and the label PNG gantry-labels\.png 32x32: give the instance map of that label map/);
+    // A click with the style tool styles the second object alone.
+    await page.selectOption('#tool', 'style');
+    await page.mouse.click(...at(16, 10));
+    await idle(page);
+    const styled = await painting();
+    assert.deepEqual(Object.keys(styled.styles!.choose!), [String(label * 1000 + 1)]);
+    await shows(page, 'paintResult', 'paint', styled);
+    // Label 0 (the background) is never an object.
+    await page.click('#palette button >> nth=0');
+    assert.equal(await page.isDisabled('#newObject'), true);
   });
 });
 
