@@ -43,3 +43,24 @@ export function instanceBoundaries(instances: Int32Array, width: number, height:
   }
   return out;
 }
+
+/**
+ * The label ids of a label image [height * width] RGBA as a person may draw one: a grey pixel below the
+ * label count is that id, any other pixel the label of its colour in `palette` (labelPalette's, one colour a
+ * label). Where labels share a colour (Cityscapes' pole and polegroup), the first id, the common one, is read.
+ */
+export function labelIdsOfColours(image: { width: number; height: number; data: ArrayLike<number> }, palette: [number, number, number][], name: string): Int32Array {
+  const byColour = new Map<number, number>();
+  palette.forEach(([r, g, b], id) => {
+    if (!byColour.has((r << 16) | (g << 8) | b)) byColour.set((r << 16) | (g << 8) | b, id);
+  });
+  const { width, data } = image;
+  const ids = new Int32Array(image.width * image.height);
+  for (let p = 0; p < ids.length; p++) {
+    const [r, g, b] = [data[p * 4], data[p * 4 + 1], data[p * 4 + 2]];
+    const id = r === g && g === b && r < palette.length ? r : byColour.get((r << 16) | (g << 8) | b);
+    if (id === undefined) throw new Error(`${name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % width},${Math.floor(p / width)}: neither an id below ${palette.length} in grey nor a label's colour`);
+    ids[p] = id;
+  }
+  return ids;
+}

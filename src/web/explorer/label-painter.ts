@@ -9,7 +9,7 @@ import type { GeneratedImages, GenerateOptions, LabelMapInput } from '../generat
 import type { PageGenerator } from '../page-generator.ts';
 import { nearestCoverCrop, type RawImage } from '../../io/pixels.ts';
 import { newInstanceId } from '../../explore/instance-styles.ts';
-import { instanceBoundaries } from '../../explore/label-colours.ts';
+import { instanceBoundaries, labelIdsOfColours } from '../../explore/label-colours.ts';
 import { idMapPng, readIdMapPng } from '../id-map-png.ts';
 import { $, act, downloadBytes, input, LatestOnly, markShrunk, readImage, seedField, select } from './page.ts';
 
@@ -297,15 +297,9 @@ export function labelPainter(g: PageGenerator): void {
  * the palette's colours. Fitted by cover-and-crop with nearest sampling, as the CLI fits label maps.
  */
 async function readLabelPng(file: File, colours: [number, number, number][], count: number, width: number, height: number): Promise<{ ids: Int32Array; size: { width: number; height: number } }> {
-  const { width: w, height: h, data } = await readImage(file);
-  const byColour = new Map(colours.map(([r, g, b], id) => [(r << 16) | (g << 8) | b, id]));
-  const ids = new Int32Array(w * h);
-  for (let p = 0; p < ids.length; p++) {
-    const [r, g, b] = [data[p * 4], data[p * 4 + 1], data[p * 4 + 2]];
-    const id = r === g && g === b && r < count ? r : byColour.get((r << 16) | (g << 8) | b);
-    if (id === undefined || id >= count) throw new Error(`${file.name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % w},${Math.floor(p / w)}: neither an id below ${count} in grey nor a label's colour`);
-    ids[p] = id;
-  }
+  const image = await readImage(file);
+  const { width: w, height: h } = image;
+  const ids = labelIdsOfColours(image, colours.slice(0, count), file.name);
   return { ids: nearestCoverCrop(ids, w, h, width, height), size: { width: w, height: h } };
 }
 
