@@ -1,4 +1,5 @@
 import { areCityscapesNames, CITYSCAPES_LABELS } from '../data/cityscapes.ts';
+import { GantryError } from '../errors.ts';
 import type { LabelMaps } from './conditions.ts';
 
 /**
@@ -59,7 +60,7 @@ export function labelIdsOfColours(image: { width: number; height: number; data: 
   for (let p = 0; p < ids.length; p++) {
     const [r, g, b] = [data[p * 4], data[p * 4 + 1], data[p * 4 + 2]];
     const id = r === g && g === b && r < palette.length ? r : byColour.get((r << 16) | (g << 8) | b);
-    if (id === undefined) throw new Error(`${name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % width},${Math.floor(p / width)}: neither an id below ${palette.length} in grey nor a label's colour`);
+    if (id === undefined) throw new GantryError(`${name} has colour rgb(${r}, ${g}, ${b}) at pixel ${p % width},${Math.floor(p / width)}: neither an id below ${palette.length} in grey nor a label's colour`);
     ids[p] = id;
   }
   return ids;

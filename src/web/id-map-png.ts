@@ -5,17 +5,18 @@
  * them (io/id-map.ts). A canvas neither writes nor reads 16-bit pixels, so the PNG is built and parsed here;
  * the browser's CompressionStream and DecompressionStream do zlib's format, which PNG's IDAT holds.
  */
+import { GantryError } from '../errors.ts';
 
 /** The largest id a 16-bit grey PNG holds. */
 const MAX_ID = 0xffff;
 
 /** PNG bytes of an id map [height * width], ids 0 .. 65535. */
 export async function idMapPng(ids: ArrayLike<number>, width: number, height: number): Promise<Uint8Array> {
-  if (ids.length !== width * height) throw new Error(`an id map of ${width}x${height} has ${width * height} ids, not ${ids.length}`);
+  if (ids.length !== width * height) throw new GantryError(`an id map of ${width}x${height} has ${width * height} ids, not ${ids.length}`);
   let largest = 0;
   for (let p = 0; p < ids.length; p++) {
     const id = ids[p];
-    if (!(Number.isInteger(id) && id >= 0 && id <= MAX_ID)) throw new Error(`id ${id} at pixel ${p % width},${Math.floor(p / width)} is not a whole number from 0 to ${MAX_ID}, which a 16-bit PNG holds`);
+    if (!(Number.isInteger(id) && id >= 0 && id <= MAX_ID)) throw new GantryError(`id ${id} at pixel ${p % width},${Math.floor(p / width)} is not a whole number from 0 to ${MAX_ID}, which a 16-bit PNG holds`);
     largest = Math.max(largest, id);
   }
   const depth = largest < 256 ? 8 : 16;
@@ -47,43 +48,43 @@ export async function idMapPng(ids: ArrayLike<number>, width: number, height: nu
 export async function readIdMapPng(bytes: Uint8Array, name: string): Promise<{ width: number; height: number; ids: Int32Array }> {
   const fix = 'label and instance maps are grey (8 or 16 bit) or palette PNGs of ids';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 8 || view.getUint32(0) !== 0x89504e47) throw new Error(`${name} is not a PNG; ${fix}`);
+  if (bytes.length < 8 || view.getUint32(0) !== 0x89504e47) throw new GantryError(`${name} is not a PNG; ${fix}`);
   let header: Uint8Array | null = null;
   const idat: Uint8Array[] = [];
   for (let p = 8; ; ) {
-    if (p + 12 > bytes.length) throw new Error(`${name} is truncated (it ends before its IEND chunk); save it again`);
+    if (p + 12 > bytes.length) throw new GantryError(`${name} is truncated (it ends before its IEND chunk); save it again`);
     const length = view.getUint32(p);
     const type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
     const data = bytes.subarray(p + 8, p + 8 + length);
-    if (p + 12 + length > bytes.length) throw new Error(`${name} is truncated (its ${type} chunk is cut short); save it again`);
-    if (crc32(bytes.subarray(p + 4, p + 8 + length)) !== view.getUint32(p + 8 + length)) throw new Error(`${name} is corrupt (its ${type} chunk fails its CRC check); save it again`);
+    if (p + 12 + length > bytes.length) throw new GantryError(`${name} is truncated (its ${type} chunk is cut short); save it again`);
+    if (crc32(bytes.subarray(p + 4, p + 8 + length)) !== view.getUint32(p + 8 + length)) throw new GantryError(`${name} is corrupt (its ${type} chunk fails its CRC check); save it again`);
     if (type === 'IHDR') header = data;
     else if (type === 'IDAT') idat.push(data);
     else if (type === 'IEND') break;
     p += 12 + length;
   }
-  if (!header || header.length < 13) throw new Error(`${name} has no PNG header (IHDR); save it again`);
+  if (!header || header.length < 13) throw new GantryError(`${name} has no PNG header (IHDR); save it again`);
   const h = new DataView(header.buffer, header.byteOffset, 13);
   const [width, height, depth, colourType, interlace] = [h.getUint32(0), h.getUint32(4), header[8], header[9], header[12]];
   const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[colourType];
-  if (!channels || colourType === 4 || !(depth === 8 || (depth === 16 && colourType === 0))) throw new Error(`${name} is a ${depth}-bit PNG of colour type ${colourType}; ${fix}`);
-  if (interlace) throw new Error(`${name} is an interlaced PNG; save it without interlacing (${fix})`);
+  if (!channels || colourType === 4 || !(depth === 8 || (depth === 16 && colourType === 0))) throw new GantryError(`${name} is a ${depth}-bit PNG of colour type ${colourType}; ${fix}`);
+  if (interlace) throw new GantryError(`${name} is an interlaced PNG; save it without interlacing (${fix})`);
   const pixelBytes = (channels * depth) / 8;
   const rowBytes = width * pixelBytes;
   let raw: Uint8Array;
   try {
     raw = await inflate(idat);
   } catch {
-    throw new Error(`${name} is corrupt (its image data does not inflate); save it again`);
+    throw new GantryError(`${name} is corrupt (its image data does not inflate); save it again`);
   }
-  if (raw.length < height * (1 + rowBytes)) throw new Error(`${name} is truncated (${raw.length} bytes of image data for ${width}x${height}); save it again`);
+  if (raw.length < height * (1 + rowBytes)) throw new GantryError(`${name} is truncated (${raw.length} bytes of image data for ${width}x${height}); save it again`);
   const pixels = unfilter(raw, height, rowBytes, pixelBytes, name);
   const ids = new Int32Array(width * height);
   for (let p = 0; p < ids.length; p++) {
     const at = p * pixelBytes;
     if (depth === 16) ids[p] = (pixels[at] << 8) | pixels[at + 1];
     else if (channels >= 3 && (pixels[at] !== pixels[at + 1] || pixels[at] !== pixels[at + 2])) {
-      throw new Error(`${name} is a colour PNG (pixel ${p % width},${Math.floor(p / width)} is ${pixels[at]},${pixels[at + 1]},${pixels[at + 2]}); save the ids as a grey or palette PNG (one id a pixel), not as colours`);
+      throw new GantryError(`${name} is a colour PNG (pixel ${p % width},${Math.floor(p / width)} is ${pixels[at]},${pixels[at + 1]},${pixels[at + 2]}); save the ids as a grey or palette PNG (one id a pixel), not as colours`);
     } else ids[p] = pixels[at];
   }
   return { width, height, ids };
@@ -106,7 +107,7 @@ function unfilter(raw: Uint8Array, height: number, rowBytes: number, pixelBytes:
       else if (filter === 2) predicted = up;
       else if (filter === 3) predicted = (left + up) >> 1;
       else if (filter === 4) predicted = paeth(left, up, upLeft);
-      else throw new Error(`${name} is corrupt (row ${y} has filter type ${filter}); save it again`);
+      else throw new GantryError(`${name} is corrupt (row ${y} has filter type ${filter}); save it again`);
       out[at + i] = (row[i] + predicted) & 0xff;
     }
   }

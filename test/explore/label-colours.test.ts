@@ -43,6 +43,6 @@ test('a label image read as ids: grey pixels below the label count are ids, othe
   const rgba = (pixels: number[][]) => ({ width: pixels.length, height: 1, data: pixels.flatMap(([r, g, b]) => [r, g, b, 255]) });
   // Black is unlabeled (0; ids 0..4 share it), grey 7 is road's id, (153, 153, 153) pole (17, not polegroup), car's blue.
   assert.deepEqual(Array.from(labelIdsOfColours(rgba([[0, 0, 0], [7, 7, 7], [153, 153, 153], [0, 0, 142], [128, 64, 128]]), palette, 'city.png')), [0, 7, 17, 26, 7]);
-  assert.throws(() => labelIdsOfColours(rgba([[0, 0, 0], [1, 2, 3]]), palette, 'odd.png'), /^Error: odd\.png has colour rgb\(1, 2, 3\) at pixel 1,0: neither an id below 35 in grey nor a label's colour$/);
+  assert.throws(() => labelIdsOfColours(rgba([[0, 0, 0], [1, 2, 3]]), palette, 'odd.png'), /^GantryError: odd\.png has colour rgb\(1, 2, 3\) at pixel 1,0: neither an id below 35 in grey nor a label's colour$/);
   assert.throws(() => labelIdsOfColours(rgba([[40, 40, 40]]), palette, 'grey.png'), /rgb\(40, 40, 40\)/, 'a grey past the labels that is no label\'s colour');
 });

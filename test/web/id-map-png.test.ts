@@ -60,7 +60,7 @@ test('id maps read in the page give the CLI\'s ids: grey 8 and 16 bit under each
   }
 
   const grey16 = wrote[1][1];
-  await assert.rejects(readIdMapPng(new TextEncoder().encode('not a png at all'), 'x.png'), /^Error: x\.png is not a PNG; label and instance maps are grey/);
+  await assert.rejects(readIdMapPng(new TextEncoder().encode('not a png at all'), 'x.png'), /^GantryError: x\.png is not a PNG; label and instance maps are grey/);
   await assert.rejects(readIdMapPng(grey16.subarray(0, grey16.length - 20), 'cut.png'), /cut\.png is truncated/);
   const flipped = Uint8Array.from(grey16);
   flipped[60] ^= 0xff;
